@@ -1,0 +1,1 @@
+"""The central server: app factory, settings, db, core, telemetry, notify, cli."""

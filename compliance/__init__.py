@@ -1,0 +1,1 @@
+"""Regulator reporting: DGA and SMA formats, clients, slots, ledger, stand-ins, reports."""

@@ -1,0 +1,115 @@
+"""The edge -> central wire schema (``POST /api/v1/ingest``), version 1.
+
+One set of pydantic models used by both sides: the edge builds a :class:`Batch`, the
+central server validates it. ``seq`` is the edge buffer's monotonic id; ``ts`` is when the
+value was read (UTC) and is never re-stamped on resend. A failed read travels with
+``value: null`` and a failure quality, so a gap is a recorded fact, never a zero.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+MAX_BATCH_READINGS = 5000
+INGEST_PATH = "/api/v1/ingest"
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
+Variable = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Quality(StrEnum):
+    """How far a reading can be trusted. Only ``good`` and ``clock_unsynced`` carry a value."""
+
+    GOOD = "good"
+    CLOCK_UNSYNCED = "clock_unsynced"  # value read, but the gateway clock was not synchronised
+    TIMEOUT = "timeout"  # the device did not answer
+    DEVICE_ERROR = "device_error"  # Modbus exception or transport error
+    DECODE_ERROR = "decode_error"  # NaN, infinity or an impossible word pattern
+    OUT_OF_RANGE = "out_of_range"  # e.g. a 4-20 mA loop below 3.8 mA: sensor fault
+
+    @property
+    def has_value(self) -> bool:
+        return self in (Quality.GOOD, Quality.CLOCK_UNSYNCED)
+
+
+def as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class Reading(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int = Field(ge=0)
+    device: Name
+    point: Name
+    variable: Variable
+    ts: AwareDatetime
+    value: float | None
+    unit: str = Field(max_length=16)
+    quality: Quality = Quality.GOOD
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("value must be a finite number or null (NaN and infinity travel as a quality)")
+        return value
+
+    @model_validator(mode="after")
+    def _value_matches_quality(self) -> Reading:
+        if self.quality.has_value and self.value is None:
+            raise ValueError(f"quality {self.quality.value!r} needs a value")
+        if not self.quality.has_value and self.value is not None:
+            raise ValueError(f"quality {self.quality.value!r} must carry value null")
+        return self
+
+
+class AgentStatus(BaseModel):
+    """What the gateway reports about itself with every batch (and every heartbeat)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(max_length=32)
+    buffer_depth: int = Field(ge=0)
+    oldest_unsent_s: float | None = Field(default=None, ge=0)
+    dropped_total: int = Field(default=0, ge=0)
+    clock_synced: bool = True
+
+
+class Batch(BaseModel):
+    """One upload. An empty ``readings`` list is a heartbeat."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
+    gateway: Name
+    sent_at: AwareDatetime
+    readings: list[Reading] = Field(default_factory=list, max_length=MAX_BATCH_READINGS)
+    agent: AgentStatus | None = None
+
+    @field_validator("sent_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+class IngestReply(BaseModel):
+    """The server's answer: the edge deletes from its buffer only what a 2xx covered."""
+
+    stored: int = Field(ge=0)
+    duplicates: int = Field(ge=0)
+    server_time: AwareDatetime
