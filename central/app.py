@@ -1,0 +1,104 @@
+"""The application factory: one FastAPI app per process, serving the routers of its role.
+
+``--role all`` (the default) serves everything on one port; ``core``, ``telemetry`` and
+``compliance`` serve one domain each for the modular deployment. Each domain module
+exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services) and
+``workers(ctx)`` (background loops run while the app runs, stopped on shutdown).
+Only this module imports ``compliance``, and only by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from fastapi import FastAPI
+
+from caudal import __version__
+from central.context import AppContext
+from central.db import migrate, open_database
+from central.errors import install_error_handlers
+from central.health import router as health_router
+from central.metrics import RequestMetricsMiddleware
+from central.settings import Role, Settings
+from protocols.clock import Clock, SystemClock
+
+log = logging.getLogger("caudal.central")
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+DOMAINS: dict[str, list[str]] = {
+    "core": ["central.core.api"],
+    "telemetry": ["central.telemetry.api"],
+    "compliance": ["compliance.api"],
+}
+SHUTDOWN_GRACE_S = 10.0
+
+DESCRIPTION = """Caudal's central API: catchment points, gateways, telemetry, alerts and
+regulator (DGA/SMA) compliance. Authenticate with `POST /api/v1/auth/login` and send the
+token as `Authorization: Bearer <token>`; gateways use their own token on `/api/v1/ingest`.
+Every error answers `{"error": {"status", "code", "message", "details"}}`."""
+
+
+def domain_modules(role: Role) -> list[ModuleType]:
+    names = [name for domain, names in DOMAINS.items() if role in ("all", domain) for name in names]
+    return [importlib.import_module(name) for name in names]
+
+
+def create_app(settings: Settings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
+    """Build the app: open the database, migrate it if asked, mount the role's routers."""
+    settings = settings or Settings.from_env()
+    db = open_database(settings.database_url)
+    if settings.auto_migrate:
+        migrate(db)
+    ctx = AppContext(settings=settings, db=db, clock=clock or SystemClock(), role=role)
+    modules = domain_modules(role)
+    app = FastAPI(
+        title="Caudal", version=__version__, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)
+    app.include_router(health_router)
+    for module in modules:
+        if hasattr(module, "setup"):
+            module.setup(ctx)
+        for router in module.routers:
+            app.include_router(router)
+    return app
+
+
+def _lifespan(ctx: AppContext, modules: list[ModuleType]):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        workers: list[Worker] = []
+        if ctx.settings.workers:
+            workers = [w for m in modules if hasattr(m, "workers") for w in m.workers(ctx)]
+        tasks = [asyncio.create_task(worker(stop), name=getattr(worker, "__name__", "worker")) for worker in workers]
+        try:
+            yield
+        finally:
+            await _stop_workers(stop, tasks)
+            ctx.db.close()
+
+    return lifespan
+
+
+async def _stop_workers(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+    """Ask workers to stop, wait a bounded time, then cancel what is left."""
+    stop.set()
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
+    for task in pending:
+        log.warning("worker %s did not stop within %.0f s; cancelling", task.get_name(), SHUTDOWN_GRACE_S)
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and task.exception():
+            log.error("worker %s ended with %r", task.get_name(), task.exception())

@@ -1,0 +1,34 @@
+"""What one running application owns: settings, database, clock, metrics, secret box.
+
+Built by the app factory (never at import) and reached from routes through the short
+dependency aliases in ``central/deps.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from central.crypto import SecretBox
+from central.db import Database
+from central.metrics import Metrics
+from central.settings import Role, Settings
+from protocols.clock import Clock
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    role: Role
+    metrics: Metrics = field(default_factory=Metrics)
+    secret_box: SecretBox = field(init=False)
+    extras: dict[str, Any] = field(default_factory=dict)  # per-domain services, keyed by module name
+
+    def __post_init__(self) -> None:
+        key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
+        self.secret_box = SecretBox(key)
+
+    def serves(self, role: Role) -> bool:
+        return self.role in ("all", role)

@@ -1,0 +1,1 @@
+"""Core service: users, auth, points, gateways."""

@@ -1,0 +1,321 @@
+"""SQLite and PostgreSQL behind one interface.
+
+Conventions that make one schema serve both databases:
+
+- SQL uses ``:name`` parameters; for PostgreSQL they are rewritten to ``%(name)s``.
+  Write ``CAST(x AS type)`` rather than ``x::type``.
+- Columns declared ``TIMESTAMPTZ`` hold aware UTC datetimes on both sides (SQLite stores
+  fixed-width ISO text, which sorts and compares like time; a registered converter turns
+  it back into ``datetime``). Columns declared ``BOOLEAN`` come back as ``bool``.
+- The caller owns the transaction: ``with db.transaction() as conn:`` commits on success
+  and rolls back on any exception, so a change and its audit row commit together.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Mapping[str, Any] | None
+
+
+class DatabaseError(Exception):
+    """The database could not do what was asked (unreachable, broken SQL, locked...)."""
+
+
+class IntegrityError(DatabaseError):
+    """A unique, foreign-key or check constraint refused the change."""
+
+
+class Connection(Protocol):
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Params = None) -> int:
+        """Run one statement; returns the number of rows it touched."""
+
+    def fetchall(self, sql: str, params: Params = None) -> list[dict[str, Any]]: ...
+
+    def fetchone(self, sql: str, params: Params = None) -> dict[str, Any] | None: ...
+
+    def fetchval(self, sql: str, params: Params = None) -> Any: ...
+
+    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None: ...
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Bulk-load rows: COPY on PostgreSQL, executemany on SQLite."""
+
+
+# --- SQLite -------------------------------------------------------------------------------
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to the database; use UTC-aware times")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _from_iso(raw: bytes) -> datetime:
+    return datetime.fromisoformat(raw.decode())
+
+
+sqlite3.register_adapter(datetime, _iso)
+sqlite3.register_converter("TIMESTAMPTZ", _from_iso)
+sqlite3.register_converter("BOOLEAN", lambda raw: raw not in (b"0", b""))
+
+
+def _dict_factory(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+class _SqliteConnection:
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def _run(self, sql: str, params: Params) -> sqlite3.Cursor:
+        try:
+            return self.raw.execute(sql, params or {})
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{exc} (in: {sql.strip()[:200]})") from exc
+
+    def execute(self, sql: str, params: Params = None) -> int:
+        return self._run(sql, params).rowcount
+
+    def fetchall(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        return self._run(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+        return self._run(sql, params).fetchone()
+
+    def fetchval(self, sql: str, params: Params = None) -> Any:
+        row = self._run(sql, params).fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        try:
+            self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseError(str(exc)) from exc
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        try:
+            self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseError(str(exc)) from exc
+
+
+class SqliteDatabase:
+    """One SQLite file. A connection per thread, WAL mode, foreign keys on.
+
+    Writes are serialised by SQLite itself; ``busy_timeout`` makes concurrent writers wait
+    instead of failing at once.
+    """
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = self._open()
+            self._local.raw = raw
+        return raw
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            raw = sqlite3.connect(
+                self.path, detect_types=sqlite3.PARSE_DECLTYPES, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        raw.row_factory = _dict_factory
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+            raw.execute(f"PRAGMA {pragma}")
+        with self._lock:
+            self._all.append(raw)
+        return raw
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        raw = self._connection()
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot start a transaction on {self.path}: {exc}") from exc
+        try:
+            yield _SqliteConnection(raw)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        else:
+            raw.execute("COMMIT")
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection in autocommit, for reads and single statements."""
+        yield _SqliteConnection(self._connection())
+
+    def close(self) -> None:
+        with self._lock:
+            for raw in self._all:
+                raw.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=1024)
+def to_pyformat(sql: str) -> str:
+    """``:name`` -> ``%(name)s`` (and a literal ``%`` -> ``%%``) for psycopg."""
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class _PostgresConnection:
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def _run(self, sql: str, params: Params):
+        import psycopg
+
+        try:
+            return self.raw.execute(to_pyformat(sql), params or {})
+        except psycopg.errors.IntegrityError as exc:
+            raise IntegrityError(str(exc).strip()) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(f"{str(exc).strip()} (in: {sql.strip()[:200]})") from exc
+
+    def execute(self, sql: str, params: Params = None) -> int:
+        return self._run(sql, params).rowcount
+
+    def fetchall(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        return self._run(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Params = None) -> dict[str, Any] | None:
+        return self._run(sql, params).fetchone()
+
+    def fetchval(self, sql: str, params: Params = None) -> Any:
+        row = self._run(sql, params).fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        import psycopg
+
+        try:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(to_pyformat(sql), list(rows))
+        except psycopg.errors.IntegrityError as exc:
+            raise IntegrityError(str(exc).strip()) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(str(exc).strip()) from exc
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        import psycopg
+
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        try:
+            with self.raw.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.IntegrityError as exc:
+            raise IntegrityError(str(exc).strip()) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(str(exc).strip()) from exc
+
+
+class PostgresDatabase:
+    """A psycopg connection pool. Sessions run in UTC."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self._pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "options": "-c timezone=UTC"},
+            open=False,
+            timeout=10,
+        )
+        try:
+            self._pool.open(wait=True, timeout=10)
+        except Exception as exc:
+            self._pool.close()
+            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        import psycopg
+
+        try:
+            with self._pool.connection() as raw, raw.transaction():
+                yield _PostgresConnection(raw)
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"PostgreSQL: {str(exc).strip()}") from exc
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        import psycopg
+
+        try:
+            with self._pool.connection() as raw:
+                raw.autocommit = True
+                try:
+                    yield _PostgresConnection(raw)
+                finally:
+                    raw.autocommit = False
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"PostgreSQL: {str(exc).strip()}") from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+Database = SqliteDatabase | PostgresDatabase
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def open_database(url: str) -> Database:
+    """``sqlite:///path``, ``sqlite:///:memory:`` or ``postgresql://...``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresDatabase(url)
+    if url.startswith("sqlite:///"):
+        return SqliteDatabase(url.removeprefix("sqlite:///"))
+    raise DatabaseError(f"unsupported database URL {redact_url(url)!r}: use sqlite:///FILE or postgresql://...")

@@ -1,0 +1,73 @@
+"""Short dependency aliases for routes: ``ctx: Ctx``, ``db: Db``, ``user: CurrentUser``..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from central.context import AppContext
+from central.core.auth import Gateway, User, gateway_for_token, user_for_token
+from central.db import Database
+from central.errors import ApiError
+from protocols.clock import Clock as ClockProtocol
+
+_bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/login or a personal token")
+_gateway_bearer = HTTPBearer(auto_error=False, scheme_name="GatewayToken", description="The gateway's token")
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def get_db(ctx: Annotated[AppContext, Depends(get_ctx)]) -> Database:
+    return ctx.db
+
+
+def get_clock(ctx: Annotated[AppContext, Depends(get_ctx)]) -> ClockProtocol:
+    return ctx.clock
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Db = Annotated[Database, Depends(get_db)]
+Clock = Annotated[ClockProtocol, Depends(get_clock)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
+    return credentials.credentials
+
+
+def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+    token = _token(credentials)
+    with ctx.db.transaction() as conn:
+        user = user_for_token(conn, token, ctx.clock.now())
+    if user is None:
+        raise ApiError(401, "invalid, expired or revoked token", headers=_CHALLENGE)
+    return user
+
+
+def current_admin(user: Annotated[User, Depends(current_user)]) -> User:
+    if not user.is_admin:
+        raise ApiError(403, "this needs an administrator")
+    return user
+
+
+def current_gateway(
+    ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_gateway_bearer)]
+) -> Gateway:
+    token = _token(credentials)
+    with ctx.db.connect() as conn:
+        gateway = gateway_for_token(conn, token)
+    if gateway is None:
+        raise ApiError(401, "invalid or revoked gateway token", headers=_CHALLENGE)
+    return gateway
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(current_admin)]
+CurrentGateway = Annotated[Gateway, Depends(current_gateway)]

@@ -1,0 +1,37 @@
+"""``/healthz`` (the process answers), ``/readyz`` (the database answers and is migrated), ``/metrics``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from caudal import __version__
+from central.db import DatabaseError, pending_migrations
+from central.deps import Ctx
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+def healthz(ctx: Ctx) -> dict[str, str]:
+    return {"status": "ok", "role": ctx.role, "version": __version__}
+
+
+@router.get("/readyz", summary="Readiness: the database is reachable and migrated",
+            responses={503: {"description": "Not ready; the body says why"}})
+def readyz(ctx: Ctx) -> JSONResponse:
+    try:
+        with ctx.db.connect() as conn:
+            conn.fetchval("SELECT 1")
+        pending = pending_migrations(ctx.db)
+    except DatabaseError as exc:
+        return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+    if pending:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        return JSONResponse({"status": "unavailable", "reason": f"pending migrations: {names}"}, status_code=503)
+    return JSONResponse({"status": "ready", "role": ctx.role, "database": ctx.db.dialect})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(ctx: Ctx) -> Response:
+    return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

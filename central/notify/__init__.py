@@ -1,0 +1,1 @@
+"""Notifications: channels, delivery with retries, delivery log."""

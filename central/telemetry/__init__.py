@@ -1,0 +1,1 @@
+"""Telemetry service: ingest, processing, queries, alerts."""

@@ -1,0 +1,1 @@
+"""Alert rules, lifecycle and evaluation."""

@@ -1,0 +1,63 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from central.db import IntegrityError, migrate, pending_migrations
+from central.db.database import redact_url, to_pyformat
+
+
+def test_migrating_twice_applies_nothing_the_second_time(db):
+    assert migrate(db) == []
+    assert pending_migrations(db) == []
+
+
+def test_timestamps_and_booleans_round_trip(db):
+    now = datetime(2026, 11, 28, 13, 0, 0, 123456, tzinfo=UTC)
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ('ana', 'x', :a, :t)",
+            {"a": True, "t": now},
+        )
+    with db.connect() as conn:
+        row = conn.fetchone("SELECT is_admin, created_at FROM users WHERE username = 'ana'")
+    assert row == {"is_admin": True, "created_at": now}
+
+
+def test_a_failed_transaction_changes_nothing(db):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    insert = "INSERT INTO users (username, password_hash, created_at) VALUES ('ana', 'x', :t)"
+    with pytest.raises(IntegrityError):
+        with db.transaction() as conn:
+            conn.execute(insert, {"t": now})
+            conn.execute(insert, {"t": now})
+    with db.connect() as conn:
+        assert conn.fetchval("SELECT COUNT(*) FROM users") == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM t WHERE a = :a AND b = :b_2", "SELECT * FROM t WHERE a = %(a)s AND b = %(b_2)s"),
+        ("SELECT CAST(x AS int) FROM t WHERE y LIKE '5%'", "SELECT CAST(x AS int) FROM t WHERE y LIKE '5%%'"),
+        ("SELECT '12:30'", "SELECT '12:30'"),
+    ],
+)
+def test_named_parameters_become_pyformat(sql, expected):
+    assert to_pyformat(sql) == expected
+
+
+def test_urls_are_redacted_for_messages():
+    assert redact_url("postgresql://caudal:s3cret@db:5432/caudal") == "postgresql://caudal:***@db:5432/caudal"
+
+
+def test_health_ready_and_metrics_answer(app_client):
+    assert app_client.get("/healthz").json()["status"] == "ok"
+    ready = app_client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert b"caudal_http_requests" in app_client.get("/metrics").content
+
+
+def test_unknown_paths_answer_the_standard_error_shape(app_client):
+    response = app_client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not Found"}}
