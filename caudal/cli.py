@@ -2,72 +2,106 @@
 
 Each side's command line lives with that side (``edge/cli.py``, ``central/cli.py``,
 ``compliance/cli.py``) and is imported only when its sub-command is asked for, so
-``caudal edge ...`` runs on a gateway that installed only the ``edge`` extra.
+``caudal edge ...`` runs on a gateway that installed only the ``edge`` extra. Everything
+is built on Typer's own click (Typer vendors it), so exits and usage errors of every
+sub-command are handled by one parser.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
-import click
+import typer
 import typer.main
+from typer.core import TyperCommand, TyperGroup
 
 from caudal import __version__
 
 SIDES = {
-    "edge": ("edge.cli:app", "The gateway agent: run, check, poll, scan, read, status."),
-    "central": ("central.cli:app", "The central server: serve, migrate, users, gateways."),
-    "compliance": ("compliance.cli:app", "Regulator reporting: run-once and the worker."),
-    "sim": ("caudal.sim:app", "Local stand-ins: Modbus devices, the DGA, the SMA."),
-    "demo": ("caudal.demo:app", "The whole chain on this machine with simulated devices."),
+    "edge": ("edge.cli:app", "edge", "The gateway agent: run, check, poll, scan, read, status."),
+    "central": ("central.cli:app", "central", "The central server: serve, migrate, users, gateways."),
+    "compliance": ("compliance.cli:app", "central", "Regulator reporting: run-once and the worker."),
+    "sim": ("caudal.sim:app", "dev", "Local stand-ins: Modbus devices, the DGA, the SMA."),
+    "demo": ("caudal.demo:app", "dev", "The whole chain on this machine with simulated devices."),
 }
 
 
-def load_command(target: str, name: str) -> click.Command:
-    """Import ``module:attribute`` and return it as a click command.
+def _missing_extra(name: str, extra: str, missing: str, help_text: str) -> TyperCommand:
+    """A stand-in command that explains which extra to install instead of failing to import."""
 
-    A missing extra becomes a one-line hint instead of a traceback.
-    """
+    def explain(args: list[str] | None = None) -> None:
+        typer.echo(
+            f"'caudal {name}' needs a package that is not installed ({missing}); "
+            f"install it with: pip install 'caudal[{extra}]'",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    return TyperCommand(
+        name=name, help=f"{help_text} (not installed: needs caudal[{extra}])", callback=explain,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False,
+    )
+
+
+def load_command(name: str, target: str, extra: str, help_text: str) -> Any:
+    """Import ``module:attribute`` (a Typer app) and return it as a command of Typer's click."""
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise click.ClickException(
-            f"'caudal {name}' needs a package that is not installed ({exc.name}); "
-            f"install the matching extra, for example: pip install 'caudal[{name}]'"
-        ) from exc
-    found = getattr(module, attribute)
-    return found if isinstance(found, click.Command) else typer.main.get_command(found)
+        if exc.name and exc.name.split(".")[0] in {"caudal", "protocols", "edge", "central", "compliance"}:
+            raise
+        return _missing_extra(name, extra, exc.name or "?", help_text)
+    command = typer.main.get_command(getattr(module, attribute))
+    command.name = name
+    if not command.help:
+        command.help = help_text
+    return command
 
 
-class LazyGroup(click.Group):
-    """A group whose sub-commands are imported on first use."""
+def lazy_group(entries: dict[str, tuple[str, str, str]]) -> type[TyperGroup]:
+    """A Typer group class whose sub-commands are imported on first use."""
 
-    def __init__(self, *args, lazy: dict[str, tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy
+    class LazyGroup(TyperGroup):
+        def list_commands(self, ctx: Any) -> list[str]:
+            return list(entries)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.lazy)
+        def get_command(self, ctx: Any, name: str) -> Any:
+            if name not in entries:
+                return None
+            if name not in self.commands:
+                self.commands[name] = load_command(name, *entries[name])
+            return self.commands[name]
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.lazy:
-            return None
-        command = load_command(self.lazy[name][0], name)
-        command.name = name
-        return command
+        def format_commands(self, ctx: Any, formatter: Any) -> None:
+            """List sub-commands from the table, without importing any of them."""
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, help_text) for name, (*_, help_text) in entries.items()])
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in sorted(self.lazy.items())]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+    return LazyGroup
 
 
-@click.group(cls=LazyGroup, lazy=SIDES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="caudal")
-def root() -> None:
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"caudal {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=lazy_group(SIDES), no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    help="Caudal: telemetry for water extraction, from the well to the DGA.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
     """Caudal: telemetry for water extraction, from the well to the DGA."""
 
 
 def main() -> None:
-    root(prog_name="caudal")
+    sys.exit(app(prog_name="caudal"))

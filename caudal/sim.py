@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import click
+import typer
 
-from caudal.cli import LazyGroup
+from caudal.cli import lazy_group
 
 STANDINS = {
-    "modbus": ("edge.simulator.cli:app", "Simulated meters and level sensors over Modbus TCP or a serial pty."),
-    "dga": ("compliance.standins.dga:app", "A local DGA MEE web service that validates like the real one."),
-    "sma": ("compliance.standins.sma:app", "A local SMA reporting API."),
+    "modbus": ("edge.simulator.cli:app", "edge", "Simulated meters and level sensors over Modbus TCP or a serial pty."),
+    "dga": ("compliance.standins.dga:app", "central", "A local DGA MEE web service that validates like the real one."),
+    "sma": ("compliance.standins.sma:app", "central", "A local SMA reporting API."),
 }
 
+app = typer.Typer(
+    cls=lazy_group(STANDINS), no_args_is_help=True, rich_markup_mode=None, add_completion=False,
+    help="Local stand-ins for devices and regulators (never the real endpoints).",
+)
 
-@click.group(cls=LazyGroup, lazy=STANDINS)
-def app() -> None:
+
+@app.callback()
+def sim() -> None:
     """Local stand-ins for devices and regulators (never the real endpoints)."""

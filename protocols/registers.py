@@ -1,0 +1,361 @@
+"""Modbus register words <-> values: types, word order, byte swap, scale, 4-20 mA loops.
+
+Pure code: the poller hands in the 16-bit words a device answered, this module says what they
+mean. Byte/word order confusion ("CDAB floats") and 1-based manual addresses are the two most
+common commissioning mistakes, so both are explicit in :class:`RegisterSpec`; a raw read can
+show every interpretation (:func:`interpretations`), and a bad reply becomes a quality flag
+(:func:`decode_reading`), never a crash or a made-up number.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from protocols import units
+from protocols.uplink import Quality
+
+MAX_ADDRESS_SPACE = 65536
+MAX_READ_COUNT = 125  # FC3/FC4 limit of the Modbus specification
+
+
+class DataType(StrEnum):
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+
+class WordOrder(StrEnum):
+    BIG = "big"  # high word first
+    LITTLE = "little"  # low word first
+
+
+class Table(StrEnum):
+    HOLDING = "holding"  # FC3
+    INPUT = "input"  # FC4
+
+
+class DecodeError(ValueError):
+    """Words that do not make a number (wrong count, not 16-bit, NaN or infinity)."""
+
+
+_STRUCT = {
+    DataType.INT16: ">h",
+    DataType.UINT16: ">H",
+    DataType.INT32: ">i",
+    DataType.UINT32: ">I",
+    DataType.INT64: ">q",
+    DataType.UINT64: ">Q",
+    DataType.FLOAT32: ">f",
+    DataType.FLOAT64: ">d",
+}
+FLOAT_TYPES = frozenset({DataType.FLOAT32, DataType.FLOAT64})
+
+
+def register_count(data_type: DataType) -> int:
+    """How many 16-bit registers a value of ``data_type`` occupies."""
+    return struct.calcsize(_STRUCT[DataType(data_type)]) // 2
+
+
+def _swap_bytes(word: int) -> int:
+    return ((word & 0xFF) << 8) | (word >> 8)
+
+
+def _arrange(words: Sequence[int], word_order: WordOrder, byte_swap: bool) -> list[int]:
+    """Wire order <-> big-endian order; the mapping is its own inverse."""
+    arranged = [_swap_bytes(word) for word in words] if byte_swap else list(words)
+    return arranged[::-1] if word_order == WordOrder.LITTLE else arranged
+
+
+def decode_number(
+    words: Sequence[int],
+    data_type: DataType,
+    word_order: WordOrder = WordOrder.BIG,
+    byte_swap: bool = False,
+) -> float:
+    """The number ``words`` hold as ``data_type`` (an ``int`` for integer types, exact)."""
+    data_type = DataType(data_type)
+    count = register_count(data_type)
+    if len(words) != count:
+        raise DecodeError(f"{data_type.value} needs {count} registers, got {len(words)}")
+    for word in words:
+        if not isinstance(word, int) or not 0 <= word <= 0xFFFF:
+            raise DecodeError(f"register value {word!r} is not a 16-bit word")
+    raw = struct.pack(f">{count}H", *_arrange(words, WordOrder(word_order), byte_swap))
+    (value,) = struct.unpack(_STRUCT[data_type], raw)
+    if data_type in FLOAT_TYPES and not math.isfinite(value):
+        raise DecodeError(f"{data_type.value} holds {value} (the device signals no valid value)")
+    return value
+
+
+def encode_number(
+    value: float,
+    data_type: DataType,
+    word_order: WordOrder = WordOrder.BIG,
+    byte_swap: bool = False,
+) -> list[int]:
+    """The register words of ``value``; inverse of :func:`decode_number` (NaN allowed for floats)."""
+    data_type = DataType(data_type)
+    if data_type not in FLOAT_TYPES:
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{data_type.value} cannot hold the fraction {value!r}")
+        value = int(value)
+    try:
+        raw = struct.pack(_STRUCT[data_type], value)
+    except (struct.error, OverflowError) as exc:
+        raise ValueError(f"{value!r} does not fit in {data_type.value}") from exc
+    words = list(struct.unpack(f">{len(raw) // 2}H", raw))
+    return _arrange(words, WordOrder(word_order), byte_swap)
+
+
+class LoopScaling(BaseModel):
+    """A 4-20 mA current loop: ``low`` at 4 mA, ``high`` at 20 mA; outside the fault band the sensor is broken."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low: float
+    high: float
+    fault_below_ma: float = Field(default=3.8, le=4.0)
+    fault_above_ma: float = Field(default=20.5, ge=20.0)
+
+    @model_validator(mode="after")
+    def _distinct_ends(self) -> LoopScaling:
+        if self.low == self.high:
+            raise ValueError(f"loop low and high are both {self.low}: the range must not be empty")
+        return self
+
+    def engineering(self, milliamps: float) -> float | None:
+        """The engineering value of a loop current, or None when the current signals a fault."""
+        if not self.fault_below_ma <= milliamps <= self.fault_above_ma:
+            return None
+        return self.low + (milliamps - 4.0) / 16.0 * (self.high - self.low)
+
+
+VariableName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=32)]
+
+_MANUAL_RANGES = (  # (first manual number, last, table)
+    (400001, 465536, Table.HOLDING),
+    (300001, 365536, Table.INPUT),
+    (40001, 49999, Table.HOLDING),
+    (30001, 39999, Table.INPUT),
+)
+
+
+def convert_manual_address(manual: int) -> tuple[Table, int]:
+    """A manual's 1-based "40001"/"400001"-style number -> (table, 0-based wire address)."""
+    for first, last, table in _MANUAL_RANGES:
+        if first <= manual <= last:
+            return table, manual - first
+    raise ValueError(
+        f"manual_address {manual} is not a 3xxxx/4xxxx (or 3xxxxx/4xxxxx) register number; "
+        "give table and the 0-based address instead"
+    )
+
+
+class RegisterSpec(BaseModel):
+    """Where one variable lives on a device and how to turn its words into a canonical value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variable: VariableName
+    table: Table = Table.HOLDING
+    address: int = Field(ge=0, le=MAX_ADDRESS_SPACE - 1)
+    type: DataType
+    word_order: WordOrder = WordOrder.BIG
+    byte_swap: bool = False
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str = Field(min_length=1, max_length=16)
+    loop: LoopScaling | None = None
+    converted_from: str | None = Field(default=None, exclude=True)
+
+    _convert: Callable[[float], float] = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_manual_address(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "manual_address" not in data:
+            return data
+        data = dict(data)
+        manual = data.pop("manual_address")
+        if "address" in data or "table" in data:
+            raise ValueError("give either manual_address or table+address, not both")
+        if not isinstance(manual, int) or isinstance(manual, bool):
+            raise ValueError(f"manual_address must be an integer like 40001, got {manual!r}")
+        table, address = convert_manual_address(manual)
+        data.update(table=table, address=address, converted_from=f"manual {manual} -> {table.value} {address}")
+        return data
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str, info: ValidationInfo) -> str:
+        variable = info.data.get("variable")
+        if variable is not None:
+            units.canonical_unit(variable, unit)  # raises UnknownUnitError for canonical variables
+        return units.normalize_unit(unit)
+
+    @field_validator("scale", "offset")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> RegisterSpec:
+        if self.scale == 0:
+            raise ValueError("scale 0 would turn every reading into the offset")
+        if self.address + self.count > MAX_ADDRESS_SPACE:
+            raise ValueError(
+                f"{self.type.value} at address {self.address} needs registers up to "
+                f"{self.address + self.count - 1}, beyond the last address {MAX_ADDRESS_SPACE - 1}"
+            )
+        self._convert = units.converter(self.variable, self.unit)
+        return self
+
+    @property
+    def count(self) -> int:
+        return register_count(self.type)
+
+    @property
+    def canonical_unit(self) -> str:
+        return units.canonical_unit(self.variable, self.unit)
+
+    @property
+    def end(self) -> int:
+        """The first address after this register's words."""
+        return self.address + self.count
+
+
+def decode_reading(spec: RegisterSpec, words: Sequence[int]) -> tuple[float | None, Quality]:
+    """The canonical value of ``words`` read for ``spec``, with its quality. Never raises."""
+    try:
+        raw = decode_number(words, spec.type, spec.word_order, spec.byte_swap)
+    except (DecodeError, TypeError):
+        return None, Quality.DECODE_ERROR
+    value = raw * spec.scale + spec.offset
+    if spec.loop is not None:
+        engineering = spec.loop.engineering(value)
+        if engineering is None:
+            return None, Quality.OUT_OF_RANGE
+        value = engineering
+    value = spec._convert(value)
+    if not math.isfinite(value):
+        return None, Quality.DECODE_ERROR
+    return float(value), Quality.GOOD
+
+
+def encode_reading(spec: RegisterSpec, value: float) -> list[int]:
+    """The words a device holds when ``value`` (canonical unit) is read through ``spec``.
+
+    Inverse of :func:`decode_reading`, used by the device simulator and profile tests. Integer
+    registers get the nearest integer; a value the register cannot hold raises ``ValueError``.
+    """
+    source = value / spec._convert(1.0)
+    if spec.loop is not None:
+        source = 4.0 + 16.0 * (source - spec.loop.low) / (spec.loop.high - spec.loop.low)
+    raw = (source - spec.offset) / spec.scale
+    if spec.type not in FLOAT_TYPES:
+        if not math.isfinite(raw):
+            raise ValueError(f"{spec.type.value} cannot hold {raw}")
+        raw = round(raw)
+    return encode_number(raw, spec.type, spec.word_order, spec.byte_swap)
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """One way to read raw words, for the technician's ``caudal edge read``."""
+
+    data_type: DataType
+    word_order: WordOrder
+    byte_swap: bool
+    value: float | None
+
+
+def interpretations(words: Sequence[int]) -> list[Interpretation]:
+    """Every type that fits ``words`` (from word 0) under every word order and byte swap.
+
+    Single-register types have no word order, so they are listed once per byte swap.
+    """
+    found = []
+    for data_type in DataType:
+        count = register_count(data_type)
+        if count > len(words):
+            continue
+        orders = (WordOrder.BIG,) if count == 1 else tuple(WordOrder)
+        for word_order in orders:
+            for byte_swap in (False, True):
+                value = _try_decode(words[:count], data_type, word_order, byte_swap)
+                found.append(Interpretation(data_type, word_order, byte_swap, value))
+    return found
+
+
+def _try_decode(words: Sequence[int], data_type: DataType, word_order: WordOrder, byte_swap: bool) -> float | None:
+    try:
+        return decode_number(words, data_type, word_order, byte_swap)
+    except DecodeError:
+        return None
+
+
+@dataclass(frozen=True)
+class ReadBlock:
+    """One Modbus read request covering the registers of several variables."""
+
+    table: Table
+    address: int
+    count: int
+    members: tuple[RegisterSpec, ...]
+
+    def words_for(self, spec: RegisterSpec, block_words: Sequence[int]) -> list[int]:
+        """The slice of a block's reply that belongs to ``spec`` (short if the reply was short)."""
+        if spec.table != self.table or spec.address < self.address or spec.end > self.address + self.count:
+            raise ValueError(f"{spec.variable} at {spec.table.value} {spec.address} is not in this block")
+        start = spec.address - self.address
+        return list(block_words[start : start + spec.count])
+
+
+def plan_reads(specs: Sequence[RegisterSpec], max_count: int = MAX_READ_COUNT, max_gap: int = 0) -> list[ReadBlock]:
+    """Group one device's registers into as few reads as ``max_count`` allows.
+
+    Per table, ranges that overlap or touch are merged, and holes of up to ``max_gap``
+    registers are bridged (some devices refuse reads over unmapped addresses, hence 0).
+    """
+    if not 1 <= max_count <= MAX_READ_COUNT:
+        raise ValueError(f"max_count must be 1..{MAX_READ_COUNT}, got {max_count}")
+    if max_gap < 0:
+        raise ValueError(f"max_gap must not be negative, got {max_gap}")
+    blocks: list[ReadBlock] = []
+    for table in Table:
+        in_table = sorted((s for s in specs if s.table == table), key=lambda s: (s.address, s.count))
+        blocks.extend(_plan_table(table, in_table, max_count, max_gap))
+    return blocks
+
+
+def _plan_table(table: Table, specs: list[RegisterSpec], max_count: int, max_gap: int) -> list[ReadBlock]:
+    blocks: list[ReadBlock] = []
+    group: list[RegisterSpec] = []
+    start = end = 0
+    for spec in specs:
+        if spec.count > max_count:
+            raise ValueError(f"{spec.variable} needs {spec.count} registers, more than max_count {max_count}")
+        if group and spec.address <= end + max_gap and max(end, spec.end) - start <= max_count:
+            group.append(spec)
+            end = max(end, spec.end)
+            continue
+        if group:
+            blocks.append(ReadBlock(table, start, end - start, tuple(group)))
+        group, start, end = [spec], spec.address, spec.end
+    if group:
+        blocks.append(ReadBlock(table, start, end - start, tuple(group)))
+    return blocks

@@ -1,0 +1,154 @@
+"""Register words <-> numbers: every type, word order and byte swap; known vectors; refusals."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocols.registers import (
+    DataType,
+    DecodeError,
+    WordOrder,
+    decode_number,
+    encode_number,
+    register_count,
+)
+
+ORDERS = [(order, swap) for order in WordOrder for swap in (False, True)]
+
+INTEGER_RANGES = {
+    DataType.INT16: (-(2**15), 2**15 - 1),
+    DataType.UINT16: (0, 2**16 - 1),
+    DataType.INT32: (-(2**31), 2**31 - 1),
+    DataType.UINT32: (0, 2**32 - 1),
+    DataType.INT64: (-(2**63), 2**63 - 1),
+    DataType.UINT64: (0, 2**64 - 1),
+}
+
+SAMPLES = {
+    DataType.INT16: [-32768, -2, 0, 1, 32767],
+    DataType.UINT16: [0, 1, 0x1234, 65535],
+    DataType.INT32: [-(2**31), -2, 0, 123456, 2**31 - 1],
+    DataType.UINT32: [0, 1, 0x12345678, 2**32 - 1],
+    DataType.INT64: [-(2**63), -2, 0, 2**53 + 1, 2**63 - 1],
+    DataType.UINT64: [0, 1, 2**53 + 1, 0x0123456789ABCDEF, 2**64 - 1],
+    DataType.FLOAT32: [0.0, -0.0, 12.5, -0.0078125, 3.4028234663852886e38],
+    DataType.FLOAT64: [0.0, 12.345678901234, -9.87e-300, 1.7976931348623157e308],
+}
+
+
+@pytest.mark.parametrize(
+    ("data_type", "count"),
+    [("int16", 1), ("uint16", 1), ("int32", 2), ("uint32", 2), ("int64", 4), ("uint64", 4), ("float32", 2), ("float64", 4)],
+)
+def test_register_count(data_type: str, count: int) -> None:
+    assert register_count(DataType(data_type)) == count
+
+
+@pytest.mark.parametrize(("word_order", "byte_swap"), ORDERS)
+@pytest.mark.parametrize(
+    ("data_type", "value"), [(data_type, value) for data_type, values in SAMPLES.items() for value in values]
+)
+def test_round_trip_every_type_and_order(data_type: DataType, value: float, word_order: WordOrder, byte_swap: bool) -> None:
+    words = encode_number(value, data_type, word_order, byte_swap)
+    assert len(words) == register_count(data_type)
+    assert decode_number(words, data_type, word_order, byte_swap) == value
+
+
+@pytest.mark.parametrize(("word_order", "byte_swap"), ORDERS)
+@pytest.mark.parametrize("data_type", list(INTEGER_RANGES))
+@given(data=st.data())
+def test_integer_round_trip_property(data, data_type: DataType, word_order: WordOrder, byte_swap: bool) -> None:
+    low, high = INTEGER_RANGES[data_type]
+    value = data.draw(st.integers(low, high))
+    assert decode_number(encode_number(value, data_type, word_order, byte_swap), data_type, word_order, byte_swap) == value
+
+
+@pytest.mark.parametrize(("word_order", "byte_swap"), ORDERS)
+@given(value=st.floats(allow_nan=False, allow_infinity=False, width=32))
+def test_float32_round_trip_property(value: float, word_order: WordOrder, byte_swap: bool) -> None:
+    words = encode_number(value, DataType.FLOAT32, word_order, byte_swap)
+    assert decode_number(words, DataType.FLOAT32, word_order, byte_swap) == value
+
+
+@pytest.mark.parametrize(("word_order", "byte_swap"), ORDERS)
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+def test_float64_round_trip_property(value: float, word_order: WordOrder, byte_swap: bool) -> None:
+    words = encode_number(value, DataType.FLOAT64, word_order, byte_swap)
+    assert decode_number(words, DataType.FLOAT64, word_order, byte_swap) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "data_type", "word_order", "byte_swap", "words", "value"),
+    [
+        ("ABCD", "float32", "big", False, [0x4148, 0x0000], 12.5),
+        ("CDAB", "float32", "little", False, [0x0000, 0x4148], 12.5),
+        ("BADC", "float32", "big", True, [0x4841, 0x0000], 12.5),
+        ("DCBA", "float32", "little", True, [0x0000, 0x4841], 12.5),
+        ("int32 -2 big", "int32", "big", False, [0xFFFF, 0xFFFE], -2),
+        ("int32 -2 little", "int32", "little", False, [0xFFFE, 0xFFFF], -2),
+        ("int16 -1", "int16", "big", False, [0xFFFF], -1),
+        ("uint16 swapped", "uint16", "big", True, [0x3412], 0x1234),
+        ("uint64 max", "uint64", "big", False, [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF], 2**64 - 1),
+        ("uint64 big", "uint64", "big", False, [0x0123, 0x4567, 0x89AB, 0xCDEF], 0x0123456789ABCDEF),
+        ("uint64 little", "uint64", "little", False, [0xCDEF, 0x89AB, 0x4567, 0x0123], 0x0123456789ABCDEF),
+        ("uint64 2^53+1 exact", "uint64", "big", False, [0x0020, 0x0000, 0x0000, 0x0001], 2**53 + 1),
+        ("float64 1.0", "float64", "big", False, [0x3FF0, 0, 0, 0], 1.0),
+        ("float64 1.0 little", "float64", "little", False, [0, 0, 0, 0x3FF0], 1.0),
+    ],
+)
+def test_known_vectors(name: str, data_type: str, word_order: str, byte_swap: bool, words: list[int], value: float) -> None:
+    assert decode_number(words, DataType(data_type), WordOrder(word_order), byte_swap) == value
+    assert encode_number(value, DataType(data_type), WordOrder(word_order), byte_swap) == words
+
+
+@pytest.mark.parametrize(
+    ("words", "data_type", "message"),
+    [
+        ([0x4148], "float32", "float32 needs 2 registers, got 1"),
+        ([0x4148, 0, 0], "float32", "float32 needs 2 registers, got 3"),
+        ([], "int16", "int16 needs 1 registers, got 0"),
+        ([0x10000], "uint16", "register value 65536 is not a 16-bit word"),
+        ([-1, 0], "int32", "register value -1 is not a 16-bit word"),
+        ([0x7FC0, 0x0000], "float32", "float32 holds nan (the device signals no valid value)"),
+        ([0x7F80, 0x0000], "float32", "float32 holds inf (the device signals no valid value)"),
+        ([0xFF80, 0x0000], "float32", "float32 holds -inf (the device signals no valid value)"),
+        ([0x7FF8, 0, 0, 0], "float64", "float64 holds nan (the device signals no valid value)"),
+    ],
+)
+def test_decode_refuses(words: list[int], data_type: str, message: str) -> None:
+    with pytest.raises(DecodeError) as raised:
+        decode_number(words, DataType(data_type))
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "data_type", "message"),
+    [
+        (40000, "int16", "40000 does not fit in int16"),
+        (-1, "uint16", "-1 does not fit in uint16"),
+        (2**32, "uint32", "4294967296 does not fit in uint32"),
+        (2**64, "uint64", "18446744073709551616 does not fit in uint64"),
+        (1.5, "int32", "int32 cannot hold the fraction 1.5"),
+        (1e39, "float32", "1e+39 does not fit in float32"),
+    ],
+)
+def test_encode_refuses_out_of_range(value: float, data_type: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        encode_number(value, DataType(data_type))
+    assert str(raised.value) == message
+
+
+def test_encode_accepts_whole_floats_for_integer_types() -> None:
+    assert encode_number(70000.0, DataType.UINT32) == [0x0001, 0x1170]
+
+
+@pytest.mark.parametrize(("data_type", "count"), [(DataType.FLOAT32, 2), (DataType.FLOAT64, 4)])
+def test_encode_nan_for_floats(data_type: DataType, count: int) -> None:
+    words = encode_number(math.nan, data_type)
+    (value,) = struct.unpack(">f" if count == 2 else ">d", struct.pack(f">{count}H", *words))
+    assert math.isnan(value)

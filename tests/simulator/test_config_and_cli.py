@@ -1,0 +1,115 @@
+"""Simulator configuration, device parsing and the `caudal sim modbus` command."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+
+import pytest
+import typer
+from pydantic import ValidationError
+from pymodbus.client import AsyncModbusTcpClient
+from typer.testing import CliRunner
+
+from edge.simulator import DEFAULT_LOOP, Endpoint, SimConfig, SimulatedDevice
+from edge.simulator.cli import app, parse_device
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("siemens-mag6000:1", ("siemens-mag6000", 1, "none", 4)),
+        ("keller-series30:12:silent", ("keller-series30", 12, "silent", 4)),
+        ("xylem-magflux:3:nan", ("xylem-magflux", 3, "nan", 4)),
+        ("krohne-ifc300:4:exception", ("krohne-ifc300", 4, "exception", 4)),
+        ("krohne-ifc300:4:exception=2", ("krohne-ifc300", 4, "exception", 2)),
+    ],
+)
+def test_parse_device(text: str, expected: tuple) -> None:
+    device = parse_device(text)
+    assert (device.profile, device.unit_id, device.fault.value, device.exception_code) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("siemens-mag6000", "'siemens-mag6000': expected PROFILE:UNIT[:FAULT], e.g. siemens-mag6000:1:silent"),
+        ("siemens-mag6000:x", "'siemens-mag6000:x': expected PROFILE:UNIT[:FAULT], e.g. siemens-mag6000:1:silent"),
+        ("siemens-mag6000:1:boom", "'siemens-mag6000:1:boom': fault must be one of none, silent, exception, nan"),
+        ("siemens-mag6000:0", "'siemens-mag6000:0': Input should be greater than or equal to 1"),
+        (
+            "mag5000:1",
+            "'mag5000:1': Value error, unknown profile 'mag5000'; available: abb-aquamaster3, generic-4-20ma, "
+            "keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux",
+        ),
+    ],
+)
+def test_parse_device_refuses(text: str, message: str) -> None:
+    with pytest.raises(typer.BadParameter) as raised:
+        parse_device(text)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"devices": [{"profile": "keller-series30", "unit_id": 1}] * 2, "tcp": {}}, "Value error, unit id 1 used by more than one device"),
+        ({"devices": [{"profile": "keller-series30", "unit_id": 1}], "serial": "/dev/ttyS0", "pty": True}, "Value error, give either serial or pty, not both"),
+        ({"devices": [{"profile": "keller-series30", "unit_id": 1}]}, "Value error, nothing to serve on: give tcp, rtu_over_tcp, serial or pty"),
+        ({"devices": [], "tcp": {}}, "List should have at least 1 item after validation, not 0"),
+        (
+            {"devices": [{"profile": "generic-4-20ma", "unit_id": 1, "overrides": {"flow": {"unit": "L/s"}}}], "tcp": {}},
+            "Value error, profile 'generic-4-20ma' has no variable flow; it has: level",
+        ),
+    ],
+)
+def test_sim_config_refuses(fields: dict, message: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        SimConfig.model_validate(fields)
+    assert raised.value.errors()[0]["msg"] == message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("127.0.0.1:5020", ("127.0.0.1", 5020)), (":0", ("127.0.0.1", 0)), ("localhost:502", ("localhost", 502))],
+)
+def test_endpoint_parse(text: str, expected: tuple) -> None:
+    endpoint = Endpoint.parse(text)
+    assert (endpoint.host, endpoint.port) == expected
+
+
+def test_loop_profiles_get_a_default_range_in_the_simulator() -> None:
+    (level,) = SimulatedDevice(parse_device("generic-4-20ma:1")).specs
+    assert (level.loop.low, level.loop.high) == (DEFAULT_LOOP["low"], DEFAULT_LOOP["high"])
+
+
+def test_help_shows_an_example() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    example = "caudal sim modbus --tcp 127.0.0.1:5020 --device siemens-mag6000:1 --device keller-series30:2:silent"
+    assert (result.exit_code, example in " ".join(result.output.split())) == (0, True)
+
+
+def test_a_bad_device_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["--device", "siemens-mag6000:1:boom"])
+    assert result.exit_code == 2
+
+
+async def test_command_serves_until_interrupted() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from edge.simulator.cli import app; app()",
+        "--tcp", "127.0.0.1:0", "--device", "siemens-mag6000:1",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        first = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
+        port = int(re.fullmatch(r"Modbus TCP on 127\.0\.0\.1:(\d+)\n", first).group(1))
+        client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+        await client.connect()
+        reply = await client.read_holding_registers(3002, count=2, device_id=1)
+        client.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(process.communicate(), timeout=10)
+    assert (reply.isError(), process.returncode, rest.decode().splitlines()[-1]) == (False, 0, "Stopped.")
