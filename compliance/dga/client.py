@@ -1,0 +1,139 @@
+"""The one aiohttp adapter for regulator web services, and the DGA client on top of it.
+
+Network trouble never raises out of here: a timeout, a refused or dropped connection or an
+unreadable body becomes a :class:`~compliance.dga.responses.RawReply` with ``error`` set,
+which the classifier turns into a retry. Requests are paced across the whole client (the
+DGA's perimeter blocks bursts), with the wait taken on the injected :class:`Clock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+
+from compliance.dga.format import DgaRequest
+from compliance.dga.responses import RawReply
+from compliance.dga.settings import WorkType
+from protocols.clock import Clock
+
+MAX_BODY_TEXT = 4000
+
+
+class HttpTransport:
+    """Owns (or borrows) an aiohttp session; paces, times out and maps errors."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        timeout_s: float = 15.0,
+        min_interval_s: float = 1.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._clock = clock
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
+        self._min_interval_s = min_interval_s
+        self._session = session
+        self._owns_session = session is None
+        self._pace_lock = asyncio.Lock()
+        self._last_start: float | None = None
+
+    async def __aenter__(self) -> HttpTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session if this transport created it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _pace(self) -> None:
+        async with self._pace_lock:
+            if self._last_start is not None:
+                await self._clock.sleep(self._last_start + self._min_interval_s - self._clock.monotonic())
+            self._last_start = self._clock.monotonic()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+    ) -> RawReply:
+        """One paced HTTP exchange; never raises for network problems."""
+        await self._pace()
+        started = self._clock.monotonic()
+        try:
+            async with self._client().request(
+                method, url, headers=headers, data=data, params=params, timeout=self._timeout
+            ) as response:
+                text = await response.text(errors="replace")
+                status = response.status
+        except TimeoutError:
+            return RawReply(None, None, self._clock.monotonic() - started, f"timeout after {self._timeout_s:g} s")
+        except (aiohttp.ClientError, OSError) as exc:
+            return RawReply(None, None, self._clock.monotonic() - started, f"{type(exc).__name__}: {exc}")
+        return RawReply(status, _json_or_none(text), self._clock.monotonic() - started, None, text[:MAX_BODY_TEXT])
+
+
+def _json_or_none(text: str) -> Any | None:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+class DgaClient:
+    """Sends MEE requests and checks comprobantes against one base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        clock: Clock,
+        *,
+        timeout_s: float = 15.0,
+        min_interval_s: float = 1.0,
+        session: aiohttp.ClientSession | None = None,
+        transport: HttpTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._owns_transport = transport is None
+        self._transport = transport or HttpTransport(
+            clock, timeout_s=timeout_s, min_interval_s=min_interval_s, session=session
+        )
+
+    async def __aenter__(self) -> DgaClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the transport if this client created it (a shared one stays open)."""
+        if self._owns_transport:
+            await self._transport.close()
+
+    async def send(self, request: DgaRequest) -> RawReply:
+        """POST one measurement exactly as built."""
+        return await self._transport.request(
+            request.method, self.base_url + request.path, headers=request.headers, data=request.json_bytes()
+        )
+
+    async def check(self, work_type: WorkType, codigo_obra: str, comprobante: str) -> RawReply:
+        """GET what the DGA stored under ``comprobante`` for the work."""
+        params = {"codigoObra": codigo_obra, "numeroComprobante": comprobante}
+        return await self._transport.request("GET", self.base_url + work_type.path, params=params)

@@ -1,0 +1,147 @@
+"""What a DGA reply means for the slot (pure).
+
+Only ``status == "00"`` with a ``numeroComprobante`` is plain success. "Ya existe un
+registro ... Comprobante: X" means the DGA already holds the measurement (usually a lost
+reply): accepted with X, never resent. "Usuario no es el informante registrado en la Obra"
+stops the work until a person fixes its credentials. ``"00"`` without a comprobante is held
+for a person: it may well be stored, so resending is not safe. Anything else — another
+status, a 5xx, no answer, an unreadable body — is retried on the following day.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """What came back from one HTTP exchange; ``error`` set when nothing usable came back."""
+
+    http_status: int | None
+    body_json: Any | None
+    duration_s: float
+    error: str | None = None
+    body_text: str = ""
+
+
+class OutcomeKind(StrEnum):
+    ACCEPTED = "accepted"
+    RETRY = "retry"
+    UNRECOVERABLE = "unrecoverable"
+    NEEDS_REVIEW = "needs_review"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The classification of a reply. ``answered`` distinguishes a refusal from silence."""
+
+    kind: OutcomeKind
+    comprobante: str | None = None
+    answered: bool = True
+    detail: str = ""
+
+
+_EXISTS = re.compile(r"ya\s+existe\s+un\s+registro", re.IGNORECASE)
+_COMPROBANTE = re.compile(r"comprobante\s*(?:n[°º.o]*\s*)?[:=]?\s*[\"'«]?([A-Za-z0-9][A-Za-z0-9_\-/]*)", re.IGNORECASE)
+_NOT_INFORMANT = re.compile(r"no\s+es\s+(?:el\s+)?informante", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """Accents removed, so "Usuario no es el informante" matches however the DGA spells it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def message_strings(body: Any) -> list[str]:
+    """Every string in a reply body, each on its own (the message key varies between answers;
+    keeping them apart stops a neighbouring field from being read as a comprobante)."""
+    if isinstance(body, str):
+        return [body]
+    if isinstance(body, dict):
+        return [text for value in body.values() for text in message_strings(value)]
+    if isinstance(body, list):
+        return [text for value in body for text in message_strings(value)]
+    return []
+
+
+def parse_existing_comprobante(message: str) -> str | None:
+    """X from "Ya existe un registro ... Comprobante: X", or ``None`` if absent or unreadable."""
+    text = _plain(message)
+    exists = _EXISTS.search(text)
+    if exists is None:
+        return None
+    found = _COMPROBANTE.search(text, exists.end())
+    return found.group(1) if found else None
+
+
+def _comprobante(body: dict) -> str | None:
+    data = body.get("data")
+    value = data.get("numeroComprobante") if isinstance(data, dict) else None
+    if value is None:
+        value = body.get("numeroComprobante")
+    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
+    return None
+
+
+def _classify_message(text: str) -> Outcome | None:
+    if _EXISTS.search(text):
+        comprobante = parse_existing_comprobante(text)
+        if comprobante is None:
+            detail = f"DGA already holds it but no comprobante could be read: {text}"
+            return Outcome(OutcomeKind.NEEDS_REVIEW, detail=detail)
+        return Outcome(OutcomeKind.ACCEPTED, comprobante, detail=f"already held by the DGA: {text}")
+    if _NOT_INFORMANT.search(text):
+        return Outcome(OutcomeKind.UNRECOVERABLE, detail=f"informant not registered for the work: {text}")
+    return None
+
+
+def classify(reply: RawReply) -> Outcome:
+    """The :class:`Outcome` of a reply (see the module docstring for the rules)."""
+    if reply.error is not None or reply.http_status is None:
+        return Outcome(OutcomeKind.RETRY, answered=False, detail=f"no answer: {reply.error}")
+    body = reply.body_json
+    if not isinstance(body, dict):
+        detail = f"HTTP {reply.http_status} with an unreadable body: {reply.body_text[:200]!r}"
+        return Outcome(OutcomeKind.RETRY, detail=detail)
+    texts = [_plain(text) for text in message_strings(body)]
+    for text in texts:
+        by_message = _classify_message(text)
+        if by_message is not None:
+            return by_message
+    summary = " | ".join(texts)
+    if body.get("status") != "00":
+        return Outcome(OutcomeKind.RETRY, detail=f"HTTP {reply.http_status}, status {body.get('status')!r}: {summary}")
+    comprobante = _comprobante(body)
+    if comprobante is None or not 200 <= reply.http_status < 300:
+        detail = f"HTTP {reply.http_status}, status 00 without a usable comprobante"
+        return Outcome(OutcomeKind.NEEDS_REVIEW, comprobante, detail=detail)
+    return Outcome(OutcomeKind.ACCEPTED, comprobante, detail=summary)
+
+
+class CheckResult(StrEnum):
+    CONFIRMED = "confirmed"  # the DGA holds this comprobante for this slot
+    NOT_FOUND = "not_found"  # the DGA answered and does not hold it (or holds another slot)
+    UNKNOWN = "unknown"  # no usable answer: check again later, never resend on this basis
+
+
+def classify_check(reply: RawReply, fecha: str, hora: str) -> CheckResult:
+    """Interpret the GET check for a slot whose ``fechaMedicion`` is ``fecha`` (YYYY-MM-DD).
+
+    The DGA returns the date as DD-MM-YYYY; both spellings are compared.
+    """
+    if reply.error is not None or reply.http_status is None or not isinstance(reply.body_json, dict):
+        return CheckResult.UNKNOWN
+    if reply.http_status >= 500:
+        return CheckResult.UNKNOWN
+    data = reply.body_json.get("data")
+    records = data if isinstance(data, list) else [data]
+    year, month, day = fecha.split("-")
+    dates = {fecha, f"{day}-{month}-{year}"}
+    for record in records:
+        if isinstance(record, dict) and record.get("fechaMedicion") in dates and record.get("horaMedicion") == hora:
+            return CheckResult.CONFIRMED
+    return CheckResult.NOT_FOUND

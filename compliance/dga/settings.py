@@ -1,0 +1,126 @@
+"""A work's DGA configuration, validated up front (pydantic, no I/O).
+
+The standard of a work comes from its resolution; the transmission period defaults from it
+(Mayor hourly, Medio daily, Menor monthly, Caudales muy pequeños every six months) and can
+be overridden when a resolution says otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from compliance.dga.codes import validate_codigo_obra
+from compliance.dga.rut import normalize_rut
+
+PRODUCTION_BASE_URL = "https://apimee.mop.gob.cl"
+
+
+class Standard(StrEnum):
+    MAYOR = "mayor"
+    MEDIO = "medio"
+    MENOR = "menor"
+    MUY_PEQUENO = "muy_pequeno"
+
+
+class Period(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    MONTH = "month"
+    SIX_MONTHS = "six_months"
+
+
+DEFAULT_PERIOD = {
+    Standard.MAYOR: Period.HOUR,
+    Standard.MEDIO: Period.DAY,
+    Standard.MENOR: Period.MONTH,
+    Standard.MUY_PEQUENO: Period.SIX_MONTHS,
+}
+
+
+class WorkType(StrEnum):
+    SUBTERRANEA = "subterranea"
+    SUPERFICIAL_FLUJOMETRO = "superficial_flujometro"
+    SUPERFICIAL = "superficial"
+
+    @property
+    def path(self) -> str:
+        """The endpoint path (POST to send, GET to check) for this kind of work."""
+        return _PATHS[self]
+
+
+_PATHS = {
+    WorkType.SUBTERRANEA: "/api/v1/mediciones/subterraneas",
+    WorkType.SUPERFICIAL_FLUJOMETRO: "/api/v1/mediciones/superficiales/flujometro",
+    WorkType.SUPERFICIAL: "/api/v1/mediciones/superficiales",
+}
+
+
+class CaudalMode(StrEnum):
+    INSTANT = "instant"  # the flow reading at the slot time
+    AVERAGE = "average"  # the period's volume (totalizer delta) over its duration
+
+
+class Mode(StrEnum):
+    OFF = "off"
+    SHADOW = "shadow"  # build and log the payload, never send it
+    LIVE = "live"
+
+
+class DgaWorkConfig(BaseModel):
+    """Everything needed to report one work (obra) to the DGA."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Mode.OFF
+    work_type: WorkType
+    codigo_obra: str
+    standard: Standard
+    period: Period | None = None
+    caudal_mode: CaudalMode = CaudalMode.INSTANT
+    informant_rut: str
+    informant_password: SecretStr = Field(min_length=1)
+    base_url: str = PRODUCTION_BASE_URL
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime | None = None
+    grace_minutes: int = Field(default=10, ge=0, le=59)
+    instant_window_s: int = Field(default=300, gt=0, le=3600)
+    flow_tolerance: Decimal = Field(default=Decimal("1.10"), ge=1)
+    mining_waters: bool = False
+
+    @field_validator("codigo_obra")
+    @classmethod
+    def _codigo(cls, value: str) -> str:
+        return validate_codigo_obra(value)
+
+    @field_validator("informant_rut")
+    @classmethod
+    def _rut(cls, value: str) -> str:
+        return normalize_rut(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value) < 10:
+            raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _defaults_and_order(self) -> DgaWorkConfig:
+        if self.period is None:
+            object.__setattr__(self, "period", DEFAULT_PERIOD[self.standard])
+        if self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to.isoformat()} must be after valid_from")
+        return self
+
+    @property
+    def transmission_period(self) -> Period:
+        """The period in force: the override, else the standard's default."""
+        return self.period or DEFAULT_PERIOD[self.standard]
+
+    def active_at(self, when: datetime) -> bool:
+        """Whether a slot at ``when`` falls in this configuration's validity."""
+        return self.valid_from <= when and (self.valid_to is None or when < self.valid_to)

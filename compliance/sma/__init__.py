@@ -1,0 +1,1 @@
+"""The SMA's online reporting (Res. Exenta SMA N° 254/2020): settings, payload, replies, client."""

@@ -1,0 +1,72 @@
+"""A point's SMA reporting configuration, validated up front (pure).
+
+Parameters, units and cadence come from each environmental permit, so all of it is
+configuration. The manual does not state the time zone of ``estampaTiempo``; it is a
+setting (``timestamp_utc_offset_hours``, default the same fixed UTC-4 the DGA uses) to be
+confirmed at onboarding.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from compliance.dga.rut import normalize_rut
+from compliance.dga.settings import Mode
+
+PRODUCTION_BASE_URL = "https://conexiones.sma.gob.cl"
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class SmaParameter(BaseModel):
+    """One reported parameter: which canonical variable feeds it, its SMA name and unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    variable: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    nombre: str = Field(min_length=1, max_length=32)
+    unidad: str = Field(min_length=1, max_length=16)
+    decimals: int = Field(default=2, ge=0, le=6)
+
+
+class SmaPointConfig(BaseModel):
+    """Everything needed to report one point's device to the SMA."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Mode.OFF
+    uf_id: Id
+    proceso_id: Id
+    dispositivo_id: Id
+    parameters: tuple[SmaParameter, ...] = Field(min_length=1)
+    cadence_minutes: int = Field(default=5, ge=1, le=1440)
+    usuario: str
+    password: SecretStr = Field(min_length=1)
+    base_url: str = PRODUCTION_BASE_URL
+    timestamp_utc_offset_hours: int = Field(default=-4, ge=-12, le=14)
+
+    @field_validator("usuario")
+    @classmethod
+    def _rut(cls, value: str) -> str:
+        return normalize_rut(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value) < 10:
+            raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _unique(self) -> SmaPointConfig:
+        for attribute in ("nombre", "variable"):
+            seen = [getattr(p, attribute) for p in self.parameters]
+            duplicates = sorted({name for name in seen if seen.count(name) > 1})
+            if duplicates:
+                raise ValueError(f"parameters repeat {attribute} {', '.join(duplicates)}")
+        return self
+
+    @property
+    def registros_path(self) -> str:
+        return f"/api/v1/ufs/{self.uf_id}/procesos/{self.proceso_id}/registros"

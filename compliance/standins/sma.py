@@ -1,0 +1,187 @@
+"""A local SMA reporting API (``caudal sim sma``).
+
+``POST /api/v1/auth`` gives a token that expires 24 h later by the stand-in's clock;
+``POST /api/v1/ufs/<UF>/procesos/<Proceso>/registros`` checks the bearer token and that each
+item names a known device with exactly its configured parameters, values as text, one
+``estampaTiempo`` format; success answers with an ``IdVerificacion``. Faults (``POST
+/_faults``): ``timeout``, ``500``, ``503``, ``expire_tokens`` (every issued token stops
+working). ``GET /_received`` lists every request (passwords and tokens masked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from aiohttp import web
+
+from compliance.dga.rut import normalize_rut
+from compliance.standins.common import StandInBase, run_until_interrupted, serve
+from protocols.clock import Clock, SystemClock
+
+FAULTS = frozenset({"timeout", "500", "503", "expire_tokens"})
+TOKEN_LIFE = timedelta(hours=24)
+_ESTAMPA = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device of a (UF, proceso) and its parameters: nombre -> unidad."""
+
+    uf_id: str
+    proceso_id: str
+    dispositivo_id: str
+    parameters: Mapping[str, str]
+
+
+def error(message: str, http: int) -> web.Response:
+    return web.json_response({"message": message}, status=http)
+
+
+class SmaStandIn(StandInBase):
+    fault_names = FAULTS
+
+    def __init__(self, users: Mapping[str, str], devices: list[Device], clock: Clock, hang_s: float) -> None:
+        super().__init__(clock, hang_s)
+        self.users = dict(users)
+        self.devices = {(d.uf_id, d.proceso_id, d.dispositivo_id): d for d in devices}
+        self.tokens: dict[str, datetime] = {}
+        self.accepted: list[dict[str, Any]] = []
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/v1/auth", self._auth)
+        app.router.add_post("/api/v1/ufs/{uf}/procesos/{proceso}/registros", self._registros)
+        self.add_admin_routes(app)
+        return app
+
+    async def _fault(self) -> web.Response | None:
+        fault = self.next_fault()
+        if fault == "timeout":
+            await self.hang()
+        if fault in ("500", "503"):
+            return error("Error interno", int(fault))
+        if fault == "expire_tokens":
+            self.tokens.clear()
+        return None
+
+    async def _auth(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        failed = await self._fault()
+        if failed is not None:
+            return failed
+        credentials = body if isinstance(body, dict) else {}
+        if not all(isinstance(credentials.get(key), str) for key in ("usuario", "password")):
+            return error('expected {"usuario": RUT, "password": ...}', 400)
+        if self.users.get(credentials["usuario"]) != credentials["password"]:
+            return error("Credenciales inválidas", 401)
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = self.clock.now() + TOKEN_LIFE
+        return web.json_response({"token": token, "expiresIn": int(TOKEN_LIFE.total_seconds())})
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+        expires = self.tokens.get(token) if token else None
+        return expires is not None and self.clock.now() < expires
+
+    async def _registros(self, request: web.Request) -> web.Response:
+        body = await self.record(request)
+        failed = await self._fault()
+        if failed is not None:
+            return failed
+        if not self._authorised(request):
+            return error("Token inválido o expirado", 401)
+        uf, proceso = request.match_info["uf"], request.match_info["proceso"]
+        problem = self._problem(uf, proceso, body)
+        if problem:
+            return error(problem, 400)
+        self.accepted.extend(body)
+        return web.json_response({"IdVerificacion": secrets.token_hex(8).upper(), "message": "Registros recibidos"})
+
+    def _problem(self, uf: str, proceso: str, body: Any) -> str | None:
+        if not isinstance(body, list) or not body:
+            return "El cuerpo debe ser un arreglo no vacío"
+        for item in body:
+            device = self.devices.get((uf, proceso, item.get("dispositivoId") if isinstance(item, dict) else None))
+            if device is None:
+                return f"Dispositivo desconocido para UF {uf} proceso {proceso}: {item!r}"
+            problem = item_problem(device, item)
+            if problem:
+                return problem
+        return None
+
+
+def item_problem(device: Device, item: dict) -> str | None:
+    """Why one ``{"dispositivoId", "parametros"}`` item is refused, or ``None``."""
+    parametros = item.get("parametros")
+    if set(item) != {"dispositivoId", "parametros"} or not isinstance(parametros, list):
+        return "Cada registro debe tener dispositivoId y parametros"
+    names = [p.get("nombre") if isinstance(p, dict) else None for p in parametros]
+    if sorted(map(str, names)) != sorted(device.parameters) or len(set(names)) != len(names):
+        return f"Parámetros faltantes o sobrantes: se esperaba {sorted(device.parameters)}, se recibió {names}"
+    stamps = set()
+    for p in parametros:
+        if set(p) != {"nombre", "valor", "unidad", "estampaTiempo"} or not all(isinstance(v, str) for v in p.values()):
+            return f"Parámetro {p.get('nombre')}: nombre, valor, unidad y estampaTiempo deben ser texto"
+        if p["unidad"] != device.parameters[p["nombre"]] or _ESTAMPA.fullmatch(p["estampaTiempo"]) is None:
+            return f"Parámetro {p['nombre']}: unidad o estampaTiempo inválidos"
+        stamps.add(p["estampaTiempo"])
+    return None if len(stamps) == 1 else "Todos los parámetros de un registro comparten estampaTiempo"
+
+
+@asynccontextmanager
+async def run_sma_standin(
+    users: Mapping[str, str],
+    devices: list[Device],
+    *,
+    clock: Clock | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    hang_s: float = 60.0,
+) -> AsyncIterator[SmaStandIn]:
+    """Serve an SMA stand-in; yields it with ``.url`` set (port 0 picks a free port)."""
+    stand_in = SmaStandIn(users, devices, clock or SystemClock(), hang_s)
+    async with serve(stand_in.app(), stand_in, host, port):
+        yield stand_in
+
+
+def parse_device(text: str) -> Device:
+    """``UF:PROCESO:DISPOSITIVO:Q=l/s,VA=m3`` -> :class:`Device`."""
+    try:
+        uf, proceso, dispositivo, spec = text.split(":")
+        parameters = dict(pair.split("=") for pair in spec.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got {text!r}") from None
+    return Device(uf, proceso, dispositivo, parameters)
+
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def sma(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9200,
+    user: Annotated[list[str], typer.Option(help="Credentials: RUT:PASSWORD.")] = [],  # noqa: B006
+    device: Annotated[list[str], typer.Option(help="UF:PROCESO:DISPOSITIVO:Q=l/s,VA=m3")] = [],  # noqa: B006
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """A local SMA reporting stand-in (never the real service) until Ctrl-C."""
+    users = dict((normalize_rut(u.split(":", 1)[0]), u.split(":", 1)[1]) for u in user if ":" in u)
+    devices = [parse_device(d) for d in device]
+
+    async def main() -> None:
+        async with run_sma_standin(users, devices, host=host, port=port) as stand_in:
+            await run_until_interrupted(f"SMA stand-in on {stand_in.url} ({len(devices)} device(s))")
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

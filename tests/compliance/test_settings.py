@@ -1,0 +1,97 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from compliance.dga.codes import InvalidCodigoObra, validate_codigo_obra
+from compliance.dga.settings import (
+    PRODUCTION_BASE_URL,
+    CaudalMode,
+    DgaWorkConfig,
+    Mode,
+    Period,
+    Standard,
+    WorkType,
+)
+
+BASE = {
+    "work_type": "subterranea",
+    "codigo_obra": "OB-0601-444",
+    "standard": "mayor",
+    "informant_rut": "12.345.678-5",
+    "informant_password": "secret",
+    "valid_from": "2026-01-01T00:00:00-04:00",
+}
+
+
+@pytest.mark.parametrize("code", ["OB-0601-444", "OR-1301-1", "OB-0000-0", "OB-1234-99999999"])
+def test_valid_work_codes_pass_unchanged(code):
+    assert validate_codigo_obra(code) == code
+
+
+@pytest.mark.parametrize(
+    "code", ["ob-0601-444", "OX-0601-444", "OB-601-444", "OB-06011-444", "OB-0601-", "OB-0601-444\n", " OB-0601-444", "OB-0601-44a", "OB-٠٦٠١-444"]
+)
+def test_malformed_work_codes_are_refused(code):
+    with pytest.raises(InvalidCodigoObra, match="does not match"):
+        validate_codigo_obra(code)
+
+
+@pytest.mark.parametrize(
+    ("standard", "period"),
+    [("mayor", Period.HOUR), ("medio", Period.DAY), ("menor", Period.MONTH), ("muy_pequeno", Period.SIX_MONTHS)],
+)
+def test_period_defaults_from_the_standard(standard, period):
+    config = DgaWorkConfig.model_validate({**BASE, "standard": standard})
+    assert config.period == period
+    assert config.transmission_period == period
+
+
+def test_period_can_be_overridden():
+    assert DgaWorkConfig.model_validate({**BASE, "standard": "menor", "period": "day"}).period == Period.DAY
+
+
+def test_defaults_and_normalisation():
+    config = DgaWorkConfig.model_validate(BASE)
+    assert (config.mode, config.caudal_mode, config.base_url) == (Mode.OFF, CaudalMode.INSTANT, PRODUCTION_BASE_URL)
+    assert config.informant_rut == "12345678-5"
+    assert config.flow_tolerance == Decimal("1.10")
+    assert "secret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("work_type", "path"),
+    [
+        (WorkType.SUBTERRANEA, "/api/v1/mediciones/subterraneas"),
+        (WorkType.SUPERFICIAL_FLUJOMETRO, "/api/v1/mediciones/superficiales/flujometro"),
+        (WorkType.SUPERFICIAL, "/api/v1/mediciones/superficiales"),
+    ],
+)
+def test_work_type_paths(work_type, path):
+    assert work_type.path == path
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"codigo_obra": "OB-601-444"}, "codigo_obra"),
+        ({"informant_rut": "12345678-6"}, "informant_rut"),
+        ({"informant_password": ""}, "informant_password"),
+        ({"base_url": "ftp://x.example"}, "base_url"),
+        ({"valid_from": "2026-01-01T00:00:00"}, "valid_from"),
+        ({"valid_to": "2025-12-31T00:00:00Z"}, "valid_to"),
+        ({"grace_minutes": 60}, "grace_minutes"),
+        ({"standard": "grande"}, "standard"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(change, field):
+    with pytest.raises(ValidationError, match=field):
+        DgaWorkConfig.model_validate({**BASE, **change})
+
+
+def test_validity_window():
+    config = DgaWorkConfig.model_validate({**BASE, "valid_to": "2026-07-01T00:00:00-04:00"})
+    assert [config.active_at(datetime(2026, m, 1, 4, tzinfo=UTC)) for m in (1, 6, 7)] == [True, True, False]
+    assert not config.active_at(datetime(2025, 12, 31, tzinfo=UTC))
