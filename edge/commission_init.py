@@ -1,0 +1,180 @@
+"""``caudal edge init``: a site.yaml from the meter profiles, from flags or by asking.
+
+Flags make it scriptable (``--device NAME:PROFILE:UNIT:POINT`` per device); whatever is
+missing is asked for when a person is at the terminal, and named as a missing flag when not.
+The file is written only once the whole site validates (see :func:`edge.commission.init_site_config`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from edge import commission
+from edge.configcheck import ConfigError
+from protocols.profiles import UnknownProfileError, available_profiles, load_profile
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_TOKEN_FILE = Path("/etc/caudal/token")
+DEFAULT_BUFFER_PATH = Path("/var/lib/caudal/buffer.db")
+
+
+def fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def parse_device(text: str) -> dict[str, Any]:
+    """``NAME:PROFILE:UNIT:POINT`` -> the device's fields (bus and interval added later)."""
+    parts = text.split(":")
+    if len(parts) != 4 or not all(parts):
+        raise ValueError(f"--device {text!r}: expected NAME:PROFILE:UNIT:POINT, e.g. caudalimetro:siemens-mag6000:1:OB-0601-444")
+    name, profile, unit, point = parts
+    if not unit.isdigit():
+        raise ValueError(f"--device {text!r}: unit id {unit!r} is not a number 1-247")
+    return {"name": name, "profile": profile, "unit_id": int(unit), "point": point}
+
+
+def parse_loop(text: str) -> tuple[str, dict[str, float]]:
+    """``DEVICE:LOW:HIGH`` -> (device name, loop range at 4 mA and 20 mA)."""
+    parts = text.split(":")
+    try:
+        name, low, high = parts[0], float(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        raise ValueError(f"--loop {text!r}: expected DEVICE:LOW:HIGH, e.g. nivel:0:50 (value at 4 mA and at 20 mA)") from None
+    if len(parts) != 3 or not name:
+        raise ValueError(f"--loop {text!r}: expected DEVICE:LOW:HIGH")
+    return name, {"low": low, "high": high}
+
+
+def with_loops(devices: list[dict[str, Any]], loops: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """Attach each ``--loop`` to the loop variables of its device's profile."""
+    unknown = sorted(set(loops) - {device["name"] for device in devices})
+    if unknown:
+        raise ValueError(f"--loop names no device given with --device: {', '.join(unknown)}")
+    result = []
+    for device in devices:
+        loop = loops.get(device["name"])
+        if loop is not None:
+            variables = _loop_variables(device["profile"])
+            device = {**device, "overrides": {variable: {"loop": loop} for variable in variables}}
+        result.append(device)
+    return result
+
+
+def _loop_variables(profile_name: str) -> list[str]:
+    profile = load_profile(profile_name)
+    return profile.variables if "loop" in profile.requires else []
+
+
+def bus_data(port: str | None, host: str | None, tcp_port: int, baud: int, parity: str, timeout: float) -> dict[str, Any]:
+    """The single bus ``init`` writes: the serial port, or the TCP gateway."""
+    if host is not None:
+        return {"name": "tcp-1", "type": "tcp", "host": host, "port": tcp_port, "timeout_s": timeout}
+    return {"name": "rs485-1", "type": "rtu", "port": port, "baudrate": baud, "parity": parity.upper(), "timeout_s": timeout}
+
+
+def site_data(
+    gateway: dict[str, Any], bus: dict[str, Any], devices: list[dict[str, Any]], interval: float
+) -> dict[str, Any]:
+    """The whole site as the YAML will hold it: every device on the one bus."""
+    placed = [{"name": d["name"], "bus": bus["name"], "unit_id": d["unit_id"], "point": d["point"],
+               "interval_s": interval, **{k: v for k, v in d.items() if k in ("profile", "overrides")}} for d in devices]
+    return {"gateway": gateway, "buses": [bus], "devices": placed}
+
+
+def print_profiles() -> None:
+    table = RichTable(title="Profiles")
+    for column in ("profile", "meter", "variables"):
+        table.add_column(column)
+    for name in available_profiles():
+        profile = load_profile(name)
+        variables = ", ".join(f"{spec.variable} ({spec.unit})" for spec in profile.registers)
+        table.add_row(name, f"{profile.manufacturer} {profile.model}", variables)
+    console.print(table)
+
+
+def _ask_profile() -> str:
+    while True:
+        answer = typer.prompt("Profile").strip()
+        if answer in available_profiles():
+            return answer
+        errors.print(f"[yellow]{answer!r} is not a profile; one of: {', '.join(available_profiles())}[/yellow]")
+
+
+def ask_devices(loops: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """Ask for devices one by one until the technician says that was the last."""
+    print_profiles()
+    devices = []
+    while True:
+        profile = _ask_profile()
+        name = typer.prompt("Device name", default=f"{profile.split('-')[0]}-{len(devices) + 1}")
+        unit = typer.prompt("Unit id (found with caudal edge scan)", type=int)
+        point = typer.prompt("Point code (obra, e.g. OB-0601-444)")
+        devices.append({"name": name, "profile": profile, "unit_id": unit, "point": point})
+        if _loop_variables(profile) and name not in loops:
+            loops[name] = {"low": typer.prompt("Value at 4 mA", type=float), "high": typer.prompt("Value at 20 mA", type=float)}
+        if not typer.confirm("Add another device?", default=False):
+            return devices
+
+
+def init_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the site YAML")] = Path("site.yaml"),
+    gateway_id: Annotated[str | None, typer.Option(help="This gateway's name on the central server")] = None,
+    central_url: Annotated[str | None, typer.Option(help="https:// address of the central server")] = None,
+    token_file: Annotated[Path, typer.Option(help="File holding the gateway token")] = DEFAULT_TOKEN_FILE,
+    buffer_path: Annotated[Path, typer.Option(help="The on-disk reading buffer")] = DEFAULT_BUFFER_PATH,
+    device: Annotated[list[str] | None, typer.Option(help="NAME:PROFILE:UNIT:POINT, repeat per device")] = None,
+    loop: Annotated[list[str] | None, typer.Option(help="DEVICE:LOW:HIGH for 4-20 mA profiles")] = None,
+    port: Annotated[str | None, typer.Option("--port", "-p", help="Serial port of the RS-485 bus")] = None,
+    host: Annotated[str | None, typer.Option(help="TCP gateway instead of a serial port")] = None,
+    tcp_port: Annotated[int, typer.Option(help="TCP port of --host")] = 502,
+    baud: Annotated[int, typer.Option(help="Baud rate (from caudal edge scan)")] = 9600,
+    parity: Annotated[str, typer.Option(help="Parity N, E or O (from caudal edge scan)")] = "N",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer")] = 1.0,
+    interval: Annotated[float, typer.Option(help="Seconds between polls of each device")] = 60.0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+    interactive: Annotated[bool | None, typer.Option("--interactive/--no-interactive", help="Ask for what is missing (default: when stdin is a terminal)")] = None,
+) -> None:
+    """Write a site YAML from the meter profiles, from flags or by asking."""
+    ask = sys.stdin.isatty() if interactive is None else interactive
+    try:
+        loops = dict(parse_loop(text) for text in loop or [])
+        devices = [parse_device(text) for text in device or []]
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if ask:
+        gateway_id = gateway_id or typer.prompt("Gateway id (as registered on the central server)")
+        central_url = central_url or typer.prompt("Central server URL", default="https://")
+        if port is None and host is None:
+            port = typer.prompt("Serial port (ls /dev/serial/by-id/), or leave empty for TCP", default="") or None
+            host = None if port else typer.prompt("TCP gateway host")
+        devices = devices or ask_devices(loops)
+    _require(gateway_id=gateway_id, central_url=central_url, port_or_host=port or host, device=devices)
+    gateway = {"id": gateway_id, "central_url": (central_url or "").rstrip("/"), "token_file": str(token_file), "buffer_path": str(buffer_path)}
+    try:
+        data = site_data(gateway, bus_data(port, host, tcp_port, baud, parity, timeout), with_loops(devices, loops), interval)
+        commission.init_site_config(output, data, overwrite=force)
+    except (ValueError, FileExistsError, UnknownProfileError) as exc:
+        raise fail(_message(exc)) from None
+    console.print(f"[green]wrote[/green] {output}; next: caudal edge check -c {output}")
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ConfigError):
+        return "the site does not validate, nothing written:\n" + "\n".join(str(problem) for problem in exc.problems)
+    return str(exc)
+
+
+def _require(**given: Any) -> None:
+    flags = {"gateway_id": "--gateway-id", "central_url": "--central-url", "port_or_host": "--port or --host", "device": "--device"}
+    missing = [flags[name] for name, value in given.items() if not value]
+    if missing:
+        raise fail(f"missing {', '.join(missing)} (or run in a terminal to be asked)")

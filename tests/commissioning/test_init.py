@@ -1,0 +1,120 @@
+"""``caudal edge init``: a site.yaml the agent's own loader accepts, or nothing written at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.config import load_site_config
+
+GATEWAY = ["--gateway-id", "gw-norte-01", "--central-url", "https://central.example.cl/"]
+
+EXPECTED_TCP_SITE = """\
+# Site configuration of gateway gw-norte-01, written by `caudal edge init`.
+# Check it with `caudal edge check -c {path}` and try it with `caudal edge poll-once -c {path}`.
+# Addresses are 0-based wire addresses; units are those shown on each meter's display.
+gateway:
+  id: gw-norte-01
+  central_url: https://central.example.cl
+  token_file: /etc/caudal/token
+  buffer_path: /var/lib/caudal/buffer.db
+
+# Buses: one per serial port (rtu) or TCP endpoint (tcp, rtu-over-tcp).
+buses:
+- name: tcp-1
+  type: tcp
+  host: 127.0.0.1
+  port: 5020
+  timeout_s: 1
+
+devices:
+  # Siemens SITRANS F M MAG 6000 (Modbus RTU module): flow (m3/h), totalizer (m3)
+  - name: caudalimetro-pozo-1
+    bus: tcp-1
+    unit_id: 1
+    point: OB-0601-444
+    interval_s: 60
+    profile: siemens-mag6000
+  # ProSoft BM-1000 4-20 mA input (any loop sensor): level (m)
+  - name: nivel-pozo-1
+    bus: tcp-1
+    unit_id: 2
+    point: OB-0601-444
+    interval_s: 60
+    profile: generic-4-20ma
+    overrides:
+      level:
+        loop:
+          low: 0
+          high: 50
+"""
+
+
+async def test_init_from_flags_writes_the_whole_commented_site(invoke, tmp_path):
+    site = tmp_path / "site.yaml"
+    result = await invoke("init", "-o", str(site), *GATEWAY, "--host", "127.0.0.1", "--tcp-port", "5020",
+                          "--device", "caudalimetro-pozo-1:siemens-mag6000:1:OB-0601-444",
+                          "--device", "nivel-pozo-1:generic-4-20ma:2:OB-0601-444", "--loop", "nivel-pozo-1:0:50",
+                          "--no-interactive")
+    assert result.exit_code == 0, result.output
+    assert site.read_text() == EXPECTED_TCP_SITE.format(path=site)
+
+
+async def test_a_serial_site_loads_with_the_agents_loader(invoke, tmp_path):
+    site = tmp_path / "site.yaml"
+    port = tmp_path / "ttyUSB-fake"  # the loader only checks that the device node exists
+    port.touch()
+    result = await invoke("init", "-o", str(site), *GATEWAY, "--port", str(port), "--baud", "19200", "--parity", "e",
+                          "--device", "pozo-1:abb-aquamaster3:5:OB-1", "--interval", "300", "--no-interactive")
+    assert result.exit_code == 0, result.output
+    config = load_site_config(site)
+    assert (config.buses[0].port, config.buses[0].baudrate, config.buses[0].parity) == (str(port), 19200, "E")
+    assert [(d.name, d.profile, d.unit_id, d.point, d.interval_s) for d in config.devices] == [
+        ("pozo-1", "abb-aquamaster3", 5, "OB-1", 300.0)
+    ]
+
+
+async def test_interactive_init_asks_for_what_is_missing(invoke, tmp_path):
+    site = tmp_path / "site.yaml"
+    answers = "gw-sur-02\nhttps://central.example.cl\n\n127.0.0.1\nkeller-series30\nnivel\n4\nOB-9\nn\n"
+    result = await invoke("init", "-o", str(site), "--interactive", input=answers)
+    assert result.exit_code == 0, result.output
+    config = load_site_config(site)
+    assert (config.gateway.id, config.buses[0].host, config.devices[0].profile, config.devices[0].unit_id) == (
+        "gw-sur-02", "127.0.0.1", "keller-series30", 4)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: unknown profile 'no-such-meter'"),
+        (["--device", "a:generic-4-20ma:1:P"],
+         "{site}:20: devices[0].overrides: profile 'generic-4-20ma' needs the site config to give loop for 'level'"),
+        (["--device", "a:siemens-mag6000:x:P"], "--device 'a:siemens-mag6000:x:P': unit id 'x' is not a number 1-247"),
+        (["--device", "a:siemens-mag6000:1"], "--device 'a:siemens-mag6000:1': expected NAME:PROFILE:UNIT:POINT"),
+        (["--device", "a:siemens-mag6000:1:P", "--device", "a:siemens-mag6000:2:P"],
+         "{site}:27: devices[1].name: device name 'a' is used twice"),
+        (["--device", "a:siemens-mag6000:1:P", "--loop", "b:0:5"], "--loop names no device given with --device: b"),
+    ],
+)
+async def test_a_bad_site_is_refused_and_nothing_is_written(invoke, tmp_path, args, message):
+    site = tmp_path / "site.yaml"
+    result = await invoke("init", "-o", str(site), *GATEWAY, "--host", "127.0.0.1", *args, "--no-interactive")
+    assert result.exit_code == 2
+    assert message.format(site=site) in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_missing_flags_without_a_terminal_are_named(invoke, tmp_path):
+    result = await invoke("init", "-o", str(tmp_path / "site.yaml"), "--gateway-id", "gw-1", "--no-interactive")
+    assert result.exit_code == 2
+    assert "missing --central-url, --port or --host, --device (or run in a terminal to be asked)" in result.stderr
+
+
+async def test_an_existing_file_is_kept(invoke, tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("mine\n")
+    result = await invoke("init", "-o", str(site), *GATEWAY, "--host", "127.0.0.1",
+                          "--device", "a:siemens-mag6000:1:P", "--no-interactive")
+    assert result.exit_code == 2
+    assert f"{site} already exists" in result.stderr
+    assert site.read_text() == "mine\n"
