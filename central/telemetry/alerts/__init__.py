@@ -1,1 +1,44 @@
-"""Alert rules, lifecycle and evaluation."""
+"""Alert rules, evaluation and lifecycle: pure logic, no I/O.
+
+Ingest calls :func:`evaluate_readings` per rule of a point (and
+:func:`evaluate_heartbeat` per gateway rule); a timer calls :func:`evaluate_silence`
+and :func:`evaluate_submissions`; every signal goes through :func:`apply_signals`, and
+transitions whose ``notify`` is true become notifications (:func:`notice`).
+"""
+
+from __future__ import annotations
+
+from .evaluate import HEARTBEAT_KINDS, READING_KINDS, evaluate_heartbeat, evaluate_readings
+from .lifecycle import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    LifecycleError,
+    Transition,
+    acknowledge,
+    apply_signal,
+    apply_signals,
+    notice,
+)
+from .rules import (
+    RULE_ADAPTER,
+    Direction,
+    PointFacts,
+    Rule,
+    Scope,
+    Severity,
+    default_gateway_rules,
+    default_rules,
+    parse_rule,
+)
+from .state import Heartbeat, RuleState, Sample, Signal, SignalAction, SubmissionSnapshot
+from .timer import SILENCE_KINDS, SUBMISSION_KINDS, escalation_severity, evaluate_silence, evaluate_submissions
+
+__all__ = [
+    "HEARTBEAT_KINDS", "READING_KINDS", "RULE_ADAPTER", "SILENCE_KINDS", "SUBMISSION_KINDS",
+    "Alert", "AlertEvent", "AlertStatus", "Direction", "Heartbeat", "LifecycleError", "PointFacts", "Rule",
+    "RuleState", "Sample", "Scope", "Severity", "Signal", "SignalAction", "SubmissionSnapshot", "Transition",
+    "acknowledge", "apply_signal", "apply_signals", "default_gateway_rules", "default_rules",
+    "escalation_severity", "evaluate_heartbeat", "evaluate_readings", "evaluate_silence",
+    "evaluate_submissions", "notice", "parse_rule",
+]

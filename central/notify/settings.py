@@ -1,0 +1,127 @@
+"""Installation-wide notification settings, validated up front from the environment.
+
+Environment variables (read by the app factory through :meth:`NotifySettings.from_env`):
+
+- ``CAUDAL_SMTP_HOST`` (unset: no e-mail), ``CAUDAL_SMTP_PORT`` (default by security: 587, 465, 25),
+  ``CAUDAL_SMTP_SECURITY`` (``starttls`` | ``ssl`` | ``none``; default ``starttls``),
+  ``CAUDAL_SMTP_USER``, ``CAUDAL_SMTP_PASSWORD``, ``CAUDAL_SMTP_FROM`` (required with a host),
+  ``CAUDAL_SMTP_FROM_NAME`` (default ``Caudal``), ``CAUDAL_SMTP_TIMEOUT_S`` (default 15).
+- ``CAUDAL_NOTIFY_ALLOW_PRIVATE`` (``true``: webhooks and host-addressed Apprise URLs may reach
+  private, loopback and link-local addresses; default false),
+  ``CAUDAL_NOTIFY_ALLOWED_NETWORKS`` (comma-separated CIDRs allowed even though private),
+  ``CAUDAL_NOTIFY_REQUIRE_HTTPS`` (default true), ``CAUDAL_NOTIFY_TIMEOUT_S`` (default 15).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from central.settings import SettingsError
+
+EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"  # plain SMTP: only for a relay on the same host or network
+
+
+DEFAULT_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.SSL: 465, SmtpSecurity.NONE: 25}
+
+
+class SmtpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = Field(pattern=EMAIL_PATTERN)
+    from_name: str = Field(default="Caudal", max_length=64)
+    timeout_s: float = Field(default=15, gt=0, le=300)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    @model_validator(mode="after")
+    def _password_needs_user(self) -> SmtpSettings:
+        if self.password is not None and not self.username:
+            raise ValueError("CAUDAL_SMTP_PASSWORD is set but CAUDAL_SMTP_USER is not")
+        return self
+
+
+Network = IPv4Network | IPv6Network
+
+
+class DestinationPolicy(BaseModel):
+    """Where notifications may connect: public addresses only, unless allowed here (SSRF guard)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_private_destinations: bool = False
+    allowed_networks: tuple[Network, ...] = ()
+    require_https: bool = True
+    timeout_s: float = Field(default=15, gt=0, le=300)
+
+
+class NotifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    smtp: SmtpSettings | None = None
+    destinations: DestinationPolicy = DestinationPolicy()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifySettings:
+        """Build from ``CAUDAL_*`` variables (default: the process environment, read now).
+
+        A bad value raises :class:`central.settings.SettingsError` naming the variable.
+        """
+        env = os.environ if environ is None else environ
+        try:
+            return cls(smtp=_smtp_from_env(env), destinations=_policy_from_env(env))
+        except ValidationError as exc:
+            raise SettingsError(f"bad setting: {_names(exc)}") from None
+
+
+_SMTP_VARS = {"host": "CAUDAL_SMTP_HOST", "port": "CAUDAL_SMTP_PORT", "security": "CAUDAL_SMTP_SECURITY",
+              "username": "CAUDAL_SMTP_USER", "password": "CAUDAL_SMTP_PASSWORD", "from_address": "CAUDAL_SMTP_FROM",
+              "from_name": "CAUDAL_SMTP_FROM_NAME", "timeout_s": "CAUDAL_SMTP_TIMEOUT_S"}
+_POLICY_VARS = {"allow_private_destinations": "CAUDAL_NOTIFY_ALLOW_PRIVATE",
+                "allowed_networks": "CAUDAL_NOTIFY_ALLOWED_NETWORKS",
+                "require_https": "CAUDAL_NOTIFY_REQUIRE_HTTPS", "timeout_s": "CAUDAL_NOTIFY_TIMEOUT_S"}
+
+
+def _pick(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, object]:
+    return {field: env[var].strip() for field, var in names.items() if env.get(var, "").strip()}
+
+
+def _smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
+    values = _pick(env, _SMTP_VARS)
+    if "host" not in values:
+        return None
+    return SmtpSettings.model_validate(values)
+
+
+def _policy_from_env(env: Mapping[str, str]) -> DestinationPolicy:
+    values = _pick(env, _POLICY_VARS)
+    if "allowed_networks" in values:
+        values["allowed_networks"] = [c.strip() for c in str(values["allowed_networks"]).split(",") if c.strip()]
+    return DestinationPolicy.model_validate(values)
+
+
+def _names(exc: ValidationError) -> str:
+    """Errors in terms of environment variable names, which is what the operator edits."""
+    by_field = _SMTP_VARS if exc.title == SmtpSettings.__name__ else _POLICY_VARS
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        parts.append(f"{by_field.get(field, exc.title)}: {error['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,280 @@
+"""Evaluation fed by data: readings at ingest and gateway heartbeats.
+
+Pure functions ``(rule, state, inputs) -> (new_state, signals)``. "For N minutes" is
+measured on reading timestamps, never the wall clock, so a backlog uploaded after an
+outage is judged by when things happened. Readings older than the newest one already
+evaluated are ignored (evaluation only moves forward). A condition raises once: while
+it holds, later readings change the state, not the signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from . import messages
+from .rules import (
+    BufferDropping,
+    ClockOffset,
+    ConstantValue,
+    Direction,
+    FlowAboveRight,
+    FrozenTotalizer,
+    LevelThreshold,
+    Rule,
+    TotalizerDecrease,
+    WaterTableThreshold,
+)
+from .state import Heartbeat, RuleState, Run, Sample, Signal, SignalAction
+
+Step = Callable[[RuleState, Sample], Signal | None]
+
+READING_KINDS = frozenset(
+    {"flow_above_right", "level_threshold", "water_table_threshold", "frozen_totalizer",
+     "constant_value", "totalizer_decrease"}
+)
+HEARTBEAT_KINDS = frozenset({"clock_offset", "buffer_dropping"})
+
+
+def evaluate_readings(rule: Rule, state: RuleState, readings: Iterable[Sample]) -> tuple[RuleState, list[Signal]]:
+    """Feed one point's processed readings (any order, any variables) through one rule.
+
+    Rules not fed by readings return the state unchanged and no signals, so ingest can
+    loop over all of a point's rules. A disabled rule forgets its state.
+    """
+    if not rule.enabled:
+        return RuleState(), []
+    step = _stepper(rule)
+    if step is None:
+        return state, []
+    work = state.model_copy(deep=True)
+    signals: list[Signal] = []
+    for sample in sorted((r for r in readings if r.quality.has_value and r.value is not None), key=_ts):
+        if work.last_ts is not None and sample.ts < work.last_ts:
+            continue
+        signal = step(work, sample)
+        work.last_ts = sample.ts
+        if signal is not None:
+            signals.append(signal)
+    return work, signals
+
+
+def _ts(sample: Sample) -> datetime:
+    return sample.ts
+
+
+def _stepper(rule: Rule) -> Step | None:
+    match rule:
+        case FlowAboveRight() | LevelThreshold() | WaterTableThreshold():
+            return _threshold_step(rule)
+        case FrozenTotalizer():
+            return _frozen_step(rule)
+        case ConstantValue():
+            return _constant_step(rule)
+        case TotalizerDecrease():
+            return _decrease_step(rule)
+    return None
+
+
+def _debounce(state: RuleState, beyond: bool, back: bool, ts: datetime, raise_after: float, clear_after: float
+              ) -> SignalAction | None:
+    """Flip ``state.active`` once the wanted condition has held continuously long enough.
+
+    While inactive the wanted condition is ``beyond`` (for ``raise_after`` minutes);
+    while active it is ``back`` (for ``clear_after`` minutes). Anything in between
+    restarts the wait, which is what keeps a value hovering at a threshold from flapping.
+    """
+    wanted = back if state.active else beyond
+    if not wanted:
+        state.since = None
+        return None
+    if state.since is None:
+        state.since = ts
+    wait = clear_after if state.active else raise_after
+    if ts - state.since < timedelta(minutes=wait):
+        return None
+    state.active, state.since = not state.active, None
+    return SignalAction.RAISE if state.active else SignalAction.CLEAR
+
+
+class _Threshold(NamedTuple):
+    variable: str
+    direction: Direction
+    limit: float
+    hysteresis: float
+    for_minutes: float
+    clear_minutes: float
+
+
+def _threshold_of(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold) -> _Threshold:
+    if isinstance(rule, FlowAboveRight):
+        return _Threshold("flow", Direction.ABOVE, rule.limit_lps, rule.hysteresis_lps, rule.for_minutes,
+                          rule.clear_minutes)
+    variable = "level" if isinstance(rule, LevelThreshold) else "water_table"
+    return _Threshold(variable, rule.direction, rule.value, rule.hysteresis, rule.for_minutes, rule.clear_minutes)
+
+
+def _threshold_step(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold) -> Step:
+    spec = _threshold_of(rule)
+    sign = 1.0 if spec.direction is Direction.ABOVE else -1.0
+
+    def step(state: RuleState, sample: Sample) -> Signal | None:
+        if sample.variable != spec.variable:
+            return None
+        value = float(sample.value)  # type: ignore[arg-type]  # usable samples carry a value
+        excess = sign * (value - spec.limit)
+        action = _debounce(state, excess > 0, excess <= -spec.hysteresis, sample.ts, spec.for_minutes,
+                           spec.clear_minutes)
+        if action is None:
+            return None
+        return Signal(action=action, ts=sample.ts, severity=rule.severity, value=value,
+                      message=_threshold_message(rule, spec, action, value))
+
+    return step
+
+
+def _threshold_message(rule: Rule, spec: _Threshold, action: SignalAction, value: float) -> str:
+    if isinstance(rule, FlowAboveRight):
+        if action is SignalAction.RAISE:
+            return messages.flow_above(value, rule.water_right_lps, rule.tolerance, spec.for_minutes)
+        return messages.flow_back(value, rule.water_right_lps, rule.tolerance)
+    if action is SignalAction.RAISE:
+        return messages.threshold_crossed(spec.variable, value, spec.direction, spec.limit, spec.for_minutes)
+    return messages.threshold_back(spec.variable, value, spec.limit)
+
+
+def _frozen_step(rule: FrozenTotalizer) -> Step:
+    """The totalizer must move while flow is above the cut-off; clear as soon as it moves."""
+
+    def step(state: RuleState, sample: Sample) -> Signal | None:
+        value = float(sample.value)  # type: ignore[arg-type]
+        if sample.variable == "flow":
+            state.flow_above_since = (state.flow_above_since or sample.ts) if value > rule.flow_cutoff_lps else None
+        elif sample.variable == "totalizer":
+            if value != state.ref:
+                return _totalizer_moved(rule, state, sample.ts, value)
+        else:
+            return None
+        return _frozen_check(rule, state, sample.ts)
+
+    return step
+
+
+def _totalizer_moved(rule: FrozenTotalizer, state: RuleState, ts: datetime, value: float) -> Signal | None:
+    state.ref, state.ref_since = value, ts
+    if not state.active:
+        return None
+    state.active = False
+    return _signal(rule, SignalAction.CLEAR, ts, value, messages.totalizer_moving(value))
+
+
+def _frozen_check(rule: FrozenTotalizer, state: RuleState, ts: datetime) -> Signal | None:
+    if state.active or state.flow_above_since is None or state.ref_since is None or state.ref is None:
+        return None
+    if ts - max(state.flow_above_since, state.ref_since) < timedelta(minutes=rule.for_minutes):
+        return None
+    state.active = True
+    message = messages.frozen(state.ref, rule.flow_cutoff_lps, rule.for_minutes)
+    return _signal(rule, SignalAction.RAISE, ts, state.ref, message)
+
+
+def _constant_step(rule: ConstantValue) -> Step:
+    """Track, per watched variable, how long it has repeated one value."""
+    watched = set(rule.variables) if rule.variables is not None else None
+    excluded = set(rule.exclude)
+    span = timedelta(hours=rule.hours)
+
+    def step(state: RuleState, sample: Sample) -> Signal | None:
+        variable, value = sample.variable, float(sample.value)  # type: ignore[arg-type]
+        if variable in excluded or (watched is not None and variable not in watched):
+            return None
+        run = state.runs.get(variable)
+        if rule.ignore_zero and value == 0:
+            state.runs.pop(variable, None)
+        elif run is not None and run.value == value:
+            run.last = sample.ts
+        else:
+            state.runs[variable] = Run(value=value, since=sample.ts, last=sample.ts)
+        stuck = sorted(name for name, run in state.runs.items() if run.last - run.since >= span)
+        if bool(stuck) == state.active:
+            return None
+        state.active = bool(stuck)
+        if state.active:
+            return _signal(rule, SignalAction.RAISE, sample.ts, value, messages.constant(stuck, rule.hours))
+        return _signal(rule, SignalAction.CLEAR, sample.ts, value, messages.constant_over())
+
+    return step
+
+
+def _decrease_step(rule: TotalizerDecrease) -> Step:
+    def step(state: RuleState, sample: Sample) -> Signal | None:
+        if sample.variable != "totalizer":
+            return None
+        value = float(sample.value)  # type: ignore[arg-type]
+        before, state.ref = state.ref, value
+        if before is not None and value < before - rule.min_decrease_m3:
+            return _event(rule, state, sample.ts, value, messages.totalizer_decreased(before, value))
+        return _quiet(rule, state, sample.ts, value, rule.clear_minutes, messages.totalizer_steady)
+
+    return step
+
+
+def _event(rule: Rule, state: RuleState, ts: datetime, value: float, message: str) -> Signal | None:
+    """A one-off event (a decrease, a drop): raise once, remember when it last happened."""
+    state.ref_since = ts
+    if state.active:
+        return None
+    state.active = True
+    return _signal(rule, SignalAction.RAISE, ts, value, message)
+
+
+def _quiet(rule: Rule, state: RuleState, ts: datetime, value: float, minutes: float,
+           message: Callable[[float], str]) -> Signal | None:
+    """Clear an event alert once nothing happened for ``minutes``."""
+    if not state.active or state.ref_since is None or ts - state.ref_since < timedelta(minutes=minutes):
+        return None
+    state.active = False
+    return _signal(rule, SignalAction.CLEAR, ts, value, message(minutes))
+
+
+def _signal(rule: Rule, action: SignalAction, ts: datetime, value: float | None, message: str) -> Signal:
+    return Signal(action=action, ts=ts, severity=rule.severity, value=value, message=message)
+
+
+def evaluate_heartbeat(rule: Rule, state: RuleState, heartbeat: Heartbeat) -> tuple[RuleState, list[Signal]]:
+    """Feed one gateway upload (or empty heartbeat) through a gateway rule (clock offset, buffer drops)."""
+    if not rule.enabled:
+        return RuleState(), []
+    if state.last_ts is not None and heartbeat.ts < state.last_ts:
+        return state, []
+    work = state.model_copy(deep=True)
+    signal: Signal | None = None
+    if isinstance(rule, ClockOffset) and heartbeat.clock_offset_s is not None:
+        signal = _clock_step(rule, work, heartbeat.ts, heartbeat.clock_offset_s)
+    elif isinstance(rule, BufferDropping) and heartbeat.dropped_total is not None:
+        signal = _drop_step(rule, work, heartbeat.ts, heartbeat.dropped_total)
+    else:
+        return state, []
+    work.last_ts = heartbeat.ts
+    return work, [signal] if signal else []
+
+
+def _clock_step(rule: ClockOffset, state: RuleState, ts: datetime, offset_s: float) -> Signal | None:
+    off = abs(offset_s)
+    action = _debounce(state, off > rule.tolerance_s, off <= rule.tolerance_s - rule.hysteresis_s, ts,
+                       rule.for_minutes, rule.clear_minutes)
+    if action is None:
+        return None
+    if action is SignalAction.RAISE:
+        return _signal(rule, action, ts, offset_s, messages.clock_off(offset_s, rule.tolerance_s))
+    return _signal(rule, action, ts, offset_s, messages.clock_ok(offset_s))
+
+
+def _drop_step(rule: BufferDropping, state: RuleState, ts: datetime, dropped_total: int) -> Signal | None:
+    """A growing counter is a drop; a smaller one is an agent whose counter restarted (rebase)."""
+    before, state.ref = state.ref, float(dropped_total)
+    if before is not None and dropped_total > before:
+        message = messages.buffer_dropped(int(dropped_total - before), dropped_total)
+        return _event(rule, state, ts, float(dropped_total), message)
+    return _quiet(rule, state, ts, float(dropped_total), rule.clear_minutes, messages.buffer_ok)

@@ -1,0 +1,95 @@
+"""Evaluation on a timer: silence (points, gateways) and regulator submissions.
+
+These conditions are judged against "now", not against incoming data, so they are
+stateless: every tick returns the current verdict (one raise or one clear) and the
+lifecycle turns a repeated raise into an update of the open alert, and a clear with no
+open alert into nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from . import messages
+from .rules import (
+    GatewaySilent,
+    PointSilent,
+    Rule,
+    Severity,
+    SubmissionFailed,
+    SubmissionLate,
+    SubmissionUnrecoverable,
+)
+from .state import Signal, SignalAction, SubmissionSnapshot
+
+SILENCE_KINDS = frozenset({"point_silent", "gateway_silent"})
+SUBMISSION_KINDS = frozenset({"submission_failed", "submission_unrecoverable", "submission_late"})
+
+
+def evaluate_silence(rule: Rule, last_seen: datetime | None, now: datetime) -> list[Signal]:
+    """Raise when nothing arrived for ``rule.minutes``; clear ("back online") otherwise.
+
+    ``last_seen`` is the server time of the newest reading (point) or upload (gateway);
+    a subject never seen is not reported as silent (it was never installed).
+    """
+    if not isinstance(rule, PointSilent | GatewaySilent) or not rule.enabled or last_seen is None:
+        return []
+    if now - last_seen >= timedelta(minutes=rule.minutes):
+        return [Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity,
+                       message=messages.silent(last_seen, now))]
+    return [Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=messages.back_online(last_seen))]
+
+
+def evaluate_submissions(rule: Rule, snapshots: Sequence[SubmissionSnapshot], now: datetime) -> list[Signal]:
+    """Judge one point's regulator ledger summaries (one per regulator) against a submission rule."""
+    if not isinstance(rule, SubmissionFailed | SubmissionUnrecoverable | SubmissionLate) or not rule.enabled:
+        return []
+    relevant = [s for s in snapshots if rule.regulator is None or s.regulator == rule.regulator]
+    match rule:
+        case SubmissionFailed():
+            return [_failed(rule, relevant, now)]
+        case SubmissionUnrecoverable():
+            return [_unrecoverable(rule, relevant, now)]
+    return [_late(rule, relevant, now)]
+
+
+def _clear(rule: Rule, now: datetime, message: str) -> Signal:
+    return Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=message)
+
+
+def _failed(rule: SubmissionFailed, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
+    failing = [(s.failing_since, s) for s in snapshots if s.failing_since is not None]
+    if not failing:
+        return _clear(rule, now, messages.submissions_ok())
+    since, first = min(failing, key=lambda pair: pair[0])
+    message = messages.submission_failing(first.regulator, since, first.last_error)
+    return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, message=message)
+
+
+def _unrecoverable(rule: SubmissionUnrecoverable, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
+    refused = [s for s in snapshots if s.unrecoverable > 0]
+    if not refused:
+        return _clear(rule, now, messages.submissions_resolved())
+    text = "; ".join(messages.submission_refused(s.regulator, s.unrecoverable) for s in refused)
+    total = sum(s.unrecoverable for s in refused)
+    return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, value=float(total), message=text)
+
+
+def _late(rule: SubmissionLate, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
+    pending = [(s.oldest_pending_due, s) for s in snapshots if s.oldest_pending_due is not None]
+    if not pending:
+        return _clear(rule, now, messages.submissions_on_time())
+    due, oldest = min(pending, key=lambda pair: pair[0])
+    hours = (now - due) / timedelta(hours=1)
+    severity = escalation_severity(rule, hours)
+    if severity is None:
+        return _clear(rule, now, messages.submissions_on_time())
+    message = messages.submission_late(oldest.regulator, due, now)
+    return Signal(action=SignalAction.RAISE, ts=now, severity=severity, value=round(hours, 2), message=message)
+
+
+def escalation_severity(rule: SubmissionLate, late_hours: float) -> Severity | None:
+    """The severity of the last escalation step reached, or None before the first (24 h by default)."""
+    reached = [step.severity for step in rule.escalation if late_hours >= step.after_hours]
+    return reached[-1] if reached else None
