@@ -1,0 +1,357 @@
+"""The gateway's durable buffer: every reading stays on disk until the central server acknowledged it.
+
+Field notes 6, 7 and 9: a memory buffer loses an outage's data, a reconnect path must never
+wipe it, and SD cards wear out under many small syncs. So:
+
+* One SQLite file in WAL mode, owned by the agent alone (an exclusive lock file refuses a
+  second writer); config reloads and uplink reconnects never touch it.
+* ``synchronous=FULL``. In WAL mode NORMAL only loses data on *power* loss (a killed process
+  loses nothing either way), but it may lose every commit since the last checkpoint, and
+  gateways without a UPS lose power. With one transaction per poll cycle, FULL costs one
+  fsync of the WAL per cycle (~1/min/device group): negligible wear for readings that are
+  regulatory evidence. The WAL append is sequential, so it is the cheapest fsync we can buy.
+* ``seq`` is ``INTEGER PRIMARY KEY AUTOINCREMENT``: never reused, even after deletes, so an
+  acknowledged seq can never come back as a different reading.
+* Timestamps are stored as UTC epoch microseconds (``ts_us``): compact, exact, sortable, no
+  time zone to misread.
+* Disk budget ``max_mb``: when live pages exceed it, the oldest readings are dropped down to
+  90 % of the budget, counted in a persistent ``dropped_total`` and logged. SQLite's
+  ``max_page_count`` caps the file at 125 % of the budget, so a runaway cycle and a full disk
+  reach the same path: ``SQLITE_FULL`` -> drop oldest -> retry, never a crash.
+
+All calls are synchronous and short (one transaction each); the agent calls them from its
+event loop.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import math
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from protocols.uplink import Quality, Reading
+
+log = logging.getLogger("caudal.edge.buffer")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+MIN_BUDGET_MB = 0.1
+LOW_WATER = 0.9  # after a drop, live data is at most this share of the budget
+HARD_CAP = 1.25  # max_page_count as a multiple of the budget
+FULL_RETRY_SHARE = 0.05  # on SQLITE_FULL drop at least this share of the backlog before retrying
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL,
+    point TEXT NOT NULL,
+    variable TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    value REAL,
+    unit TEXT NOT NULL,
+    quality TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped_total', 0);
+"""
+INSERT = "INSERT INTO readings (device, point, variable, ts_us, value, unit, quality) VALUES (?, ?, ?, ?, ?, ?, ?)"
+SELECT_PENDING = "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings ORDER BY seq LIMIT ?"
+DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
+
+Row = tuple[str, str, str, int, float | None, str, str]
+
+
+class BufferUnusable(RuntimeError):
+    """The buffer file cannot be opened: not a database, unreadable, or owned by another process."""
+
+
+class BufferInUse(BufferUnusable):
+    """Another process already owns this buffer file."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolledReading:
+    """One value as the poller produced it; the buffer assigns ``seq``."""
+
+    device: str
+    point: str
+    variable: str
+    ts: datetime
+    value: float | None
+    unit: str
+    quality: Quality
+
+
+@dataclass(frozen=True)
+class BufferStats:
+    """What ``caudal edge status`` and the uplink heartbeat report about the backlog.
+
+    ``oldest_ts`` is the sample time of the oldest pending reading (by seq); ``newest_seq``
+    the last seq ever assigned; ``size_bytes`` the live (non-free) bytes the budget governs.
+    """
+
+    depth: int
+    oldest_ts: datetime | None
+    newest_seq: int | None
+    dropped_total: int
+    size_bytes: int
+
+
+def to_us(ts: datetime) -> int:
+    """Aware datetime -> UTC epoch microseconds, exactly."""
+    return (ts - EPOCH) // MICROSECOND
+
+
+def from_us(ts_us: int) -> datetime:
+    return EPOCH + ts_us * MICROSECOND
+
+
+def to_row(reading: PolledReading, index: int) -> Row:
+    """Validate against the wire schema now, so a bad reading never blocks the uploader later."""
+    try:
+        valid = Reading(seq=0, device=reading.device, point=reading.point, variable=reading.variable,
+                        ts=reading.ts, value=reading.value, unit=reading.unit, quality=reading.quality)
+    except ValidationError as exc:
+        where = f"reading {index} ({reading.device}/{reading.point}/{reading.variable} at {reading.ts})"
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reading'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{where} is not a valid uplink reading: {problems}") from None
+    return (valid.device, valid.point, valid.variable, to_us(valid.ts), valid.value, valid.unit, valid.quality.value)
+
+
+def to_reading(row: tuple) -> Reading:
+    """A stored row back to the wire model (validating again is cheap: faster than model_construct)."""
+    seq, device, point, variable, ts_us, value, unit, quality = row
+    return Reading(seq=seq, device=device, point=point, variable=variable, ts=from_us(ts_us), value=value,
+                   unit=unit, quality=quality)
+
+
+def rows_to_drop(used: int, target: int, depth: int) -> int:
+    """How many of the oldest rows to drop to bring ``used`` bytes down to ``target`` (pure)."""
+    if used <= target or depth == 0:
+        return 0
+    per_row = used / depth
+    return min(depth, max(1, math.ceil((used - target) / per_row)))
+
+
+def is_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def used_bytes(conn: sqlite3.Connection) -> int:
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return (pages - free) * page_size
+
+
+def read_stats_from(conn: sqlite3.Connection) -> BufferStats:
+    depth = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+    oldest = conn.execute("SELECT ts_us FROM readings ORDER BY seq LIMIT 1").fetchone()
+    newest = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
+    dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
+    return BufferStats(depth=depth, oldest_ts=from_us(oldest[0]) if oldest else None,
+                       newest_seq=newest[0] if newest else None, dropped_total=dropped[0] if dropped else 0,
+                       size_bytes=used_bytes(conn))
+
+
+def read_stats(path: Path | str) -> BufferStats:
+    """Open read-only and report, for ``caudal edge status`` while the agent holds the buffer."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no edge buffer at {path}")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return read_stats_from(conn)
+    finally:
+        conn.close()
+
+
+def lock_exclusively(path: Path) -> int:
+    """Take the buffer's lock file so a second agent on the same file fails loudly."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise BufferInUse(f"edge buffer {path} is already open by another process (lock {lock_path})") from None
+    return fd
+
+
+def connect(path: Path, max_bytes: int) -> sqlite3.Connection:
+    """Open (creating if needed) with the pragmas the module docstring explains."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=5)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise sqlite3.OperationalError(f"WAL mode refused (journal mode is {mode!r})")
+        conn.execute("PRAGMA synchronous=FULL")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count={math.ceil(max_bytes * HARD_CAP / page_size)}")
+        conn.executescript(SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class Buffer:
+    """The on-disk queue between the poller (``append``) and the uploader (``pending``/``acknowledge``)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, max_bytes: int, lock_fd: int) -> None:
+        self._conn = conn
+        self.path = path
+        self.max_bytes = max_bytes
+        self._lock_fd = lock_fd
+        self._unrecorded_drops = 0  # lost while the disk was too full to even count them
+
+    @classmethod
+    def open(cls, path: Path | str, max_mb: float = 512) -> Buffer:
+        """Open or create the buffer at ``path`` with a disk budget of ``max_mb`` megabytes."""
+        if not max_mb >= MIN_BUDGET_MB:
+            raise ValueError(f"edge buffer max_mb must be at least {MIN_BUDGET_MB}, got {max_mb}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        max_bytes = int(max_mb * 1024 * 1024)
+        lock_fd = lock_exclusively(path)
+        try:
+            conn = connect(path, max_bytes)
+        except sqlite3.DatabaseError as exc:
+            os.close(lock_fd)
+            raise BufferUnusable(f"edge buffer {path} cannot be opened: {exc}") from exc
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        return cls(conn, path, max_bytes, lock_fd)
+
+    def __enter__(self) -> Buffer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def append(self, readings: Sequence[PolledReading]) -> int:
+        """Store one poll cycle in one transaction; returns how many readings were stored.
+
+        Raises ``ValueError`` naming the first invalid reading (nothing is written). Over the
+        budget the oldest readings are dropped; on ``SQLITE_FULL`` too, then the cycle is retried.
+        """
+        rows = [to_row(reading, index) for index, reading in enumerate(readings)]
+        if not rows:
+            return 0
+        try:
+            self._insert(rows)
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+            return self._append_after_full(rows)
+        return len(rows)
+
+    def pending(self, limit: int = 5000) -> list[Reading]:
+        """Up to ``limit`` unacknowledged readings, oldest first."""
+        return [to_reading(row) for row in self._conn.execute(SELECT_PENDING, (limit,))]
+
+    def acknowledge(self, seqs: Iterable[int]) -> int:
+        """Delete exactly these seqs (the server has them); returns how many were deleted."""
+        wanted = json.dumps([int(seq) for seq in seqs])
+        with self._transaction():
+            cursor = self._conn.execute("DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))", (wanted,))
+        return cursor.rowcount
+
+    def stats(self) -> BufferStats:
+        stats = read_stats_from(self._conn)
+        if not self._unrecorded_drops:
+            return stats
+        return BufferStats(depth=stats.depth, oldest_ts=stats.oldest_ts, newest_seq=stats.newest_seq,
+                           dropped_total=stats.dropped_total + self._unrecorded_drops, size_bytes=stats.size_bytes)
+
+    def close(self) -> None:
+        """Close the database (checkpointing the WAL), then release the lock."""
+        self._conn.close()
+        os.close(self._lock_fd)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE .. COMMIT; drops counted while the disk was full ride on the next write."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            if self._unrecorded_drops:
+                self._add_dropped(self._unrecorded_drops)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._unrecorded_drops = 0
+
+    def _insert(self, rows: list[Row]) -> None:
+        with self._transaction():
+            self._conn.executemany(INSERT, rows)
+            self._enforce_budget()
+
+    def _enforce_budget(self) -> None:
+        """Inside the append's transaction: over budget, drop the oldest down to the low-water mark."""
+        used = used_bytes(self._conn)
+        if used <= self.max_bytes:
+            return
+        target = int(self.max_bytes * LOW_WATER)
+        depth = self._conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        dropped = 0
+        while n := rows_to_drop(used, target, depth):
+            self._conn.execute(DROP_OLDEST, (n,))
+            dropped, depth, used = dropped + n, depth - n, used_bytes(self._conn)
+        self._add_dropped(dropped)
+        log.warning("edge buffer %s over its %g MB budget: dropped the %d oldest readings",
+                    self.path, self.max_bytes / 2**20, dropped)
+
+    def _add_dropped(self, count: int) -> None:
+        self._conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (count,))
+
+    def _append_after_full(self, rows: list[Row]) -> int:
+        """SQLITE_FULL: drop the oldest, retry once; if it still does not fit, count the cycle as lost."""
+        try:
+            dropped = self._drop_for(len(rows))
+            self._insert(rows)
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+            self._unrecorded_drops += len(rows)
+            log.error("edge buffer %s is full even after dropping the oldest readings: lost a poll cycle of %d",
+                      self.path, len(rows))
+            self._try_record_drops()
+            return 0
+        log.warning("edge buffer %s: disk full, dropped the %d oldest readings to store the poll cycle",
+                    self.path, dropped)
+        return len(rows)
+
+    def _drop_for(self, incoming: int) -> int:
+        """Make room for ``incoming`` rows: drop that many oldest rows, or 5 % of the backlog if more."""
+        with suppress(sqlite3.Error):  # best effort: let the WAL restart from its beginning, reusing its space
+            self._conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        with self._transaction():
+            depth = self._conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+            count = min(depth, max(incoming, math.ceil(depth * FULL_RETRY_SHARE)))
+            self._conn.execute(DROP_OLDEST, (count,))
+            self._add_dropped(count)
+        return count
+
+    def _try_record_drops(self) -> None:
+        try:
+            with self._transaction():
+                pass
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise

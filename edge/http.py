@@ -1,0 +1,94 @@
+"""The edge's only door to aiohttp: one POST with a bounded wait, its failures mapped to ours.
+
+Everything above this module (the uploader) sees :class:`HttpReply` or one of the
+:class:`UplinkError` subclasses, never an aiohttp or ssl type, so a change of HTTP library or
+an aiohttp API change stays in this file.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiohttp
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class UplinkError(Exception):
+    """The request did not produce an HTTP reply."""
+
+
+class UplinkTimeout(UplinkError):
+    """No complete reply within the per-request timeout."""
+
+
+class UplinkUnreachable(UplinkError):
+    """Refused, reset or closed before a reply: the server may or may not have stored the batch."""
+
+
+class UplinkTLSError(UplinkError):
+    """The server's certificate did not verify (wrong CA bundle, wrong host name, expired)."""
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport(Protocol):
+    """What the uploader needs from HTTP; :class:`HttpTransport` is the real one."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply: ...
+
+    async def close(self) -> None: ...
+
+
+def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """Verification always on; ``ca_bundle`` replaces the system trust store (a private CA)."""
+    if ca_bundle is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"CA bundle {ca_bundle}: cannot load certificates ({exc})") from None
+
+
+class HttpTransport:
+    """One aiohttp session, created on first use (it needs the running loop), closed by :meth:`close`."""
+
+    def __init__(self, *, ca_bundle: Path | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self._ssl = ssl_context(ca_bundle)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
+        """POST ``body`` and read the whole reply, or raise an :class:`UplinkError`."""
+        session = self._open_session()
+        try:
+            async with session.post(url, data=body, headers=dict(headers), ssl=self._ssl) as response:
+                return HttpReply(status=response.status, headers=dict(response.headers), body=await response.read())
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UplinkTimeout(f"no reply from {url} within {self._timeout.total:g} s") from exc
+        except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            raise UplinkTLSError(f"TLS to {url} failed: {exc}") from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise UplinkUnreachable(f"{url}: {exc or type(exc).__name__}") from exc
+        except aiohttp.ClientError as exc:
+            raise UplinkError(f"{url}: {exc or type(exc).__name__}") from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=True)
+        return self._session
+

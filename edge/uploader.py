@@ -1,0 +1,260 @@
+"""Send the buffer to the central server, oldest first, deleting only what a 2xx reply covered.
+
+The uploader never owns the buffer (the agent does) and never re-stamps a reading: a resend
+carries the original ``ts`` and the server's ingest is idempotent on (point, variable, ts), so
+"stored, but the reply was lost" just becomes duplicates on the next attempt (field note 10).
+
+Failure policy, one place to read it:
+
+* transport error, timeout, 5xx, 4xx other than the ones below: exponential backoff with full
+  jitter (1 s .. 5 min), nothing deleted; the server's message is logged.
+* 429/503: wait what ``Retry-After`` says (seconds or an HTTP date, at most an hour).
+* 413: halve the batch size (for good: the server's limit does not change under us) and retry
+  at once; a single reading refused as too large backs off like any 4xx.
+* 401/403: the token or the point assignment is wrong; retrying soon will not help. Log one
+  ERROR, record ``stopped_reason``, re-check every 10 minutes; never exit, never hot-loop.
+
+All waiting goes through the :class:`~protocols.clock.Clock`; only the per-request timeout is
+real time (it bounds real I/O).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity.wait import wait_random_exponential
+
+from edge.buffer import Buffer
+from edge.http import HttpReply, HttpTransport, Transport, UplinkError
+from protocols.clock import Clock
+from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, Batch, IngestReply, Reading
+
+log = logging.getLogger("caudal.edge.uploader")
+
+BACKOFF_MIN_S = 1.0
+BACKOFF_MAX_S = 300.0
+REFUSED_RECHECK_S = 600.0
+RETRY_AFTER_MAX_S = 3600.0
+UNEXPECTED_ERROR_WAIT_S = 60.0
+MESSAGE_MAX_CHARS = 200
+
+
+class UploadFailed(Exception):
+    """A batch (or heartbeat) was not accepted; nothing was deleted from the buffer.
+
+    ``retry_after`` is the wait the reply asked for; ``None`` means "use the backoff".
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UploadRefused(UploadFailed):
+    """401/403: the server refuses this gateway's token or points."""
+
+
+@dataclass
+class UploaderState:
+    """What ``caudal edge status`` shows about the uplink."""
+
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    uploaded_total: int = 0
+    stopped_reason: str | None = None  # set on 401/403 until a later upload is accepted
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; None if absent/invalid."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def server_message(body: bytes) -> str:
+    """The server's explanation: FastAPI's ``detail`` when present, else the text, shortened."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        detail = json.loads(text).get("detail", text)
+    except (ValueError, AttributeError):
+        detail = text
+    message = detail if isinstance(detail, str) else json.dumps(detail)
+    return message[:MESSAGE_MAX_CHARS] or "(no message)"
+
+
+def classify(reply: HttpReply, now: datetime, batch_len: int) -> UploadFailed | None:
+    """Map a reply to the failure it means (None for 2xx): pure, so the policy is tested as a table."""
+    status = reply.status
+    if 200 <= status < 300:
+        return None
+    message = f"HTTP {status}: {server_message(reply.body)}"
+    if status in (401, 403):
+        return UploadRefused(message, retry_after=REFUSED_RECHECK_S)
+    if status == 413:
+        return UploadFailed(message, retry_after=0.0 if batch_len > 1 else None)
+    if status in (429, 503):
+        wait = retry_after_seconds(reply.headers.get("Retry-After"), now)
+        return UploadFailed(message, retry_after=None if wait is None else min(wait, RETRY_AFTER_MAX_S))
+    return UploadFailed(message)
+
+
+async def wait_first(*awaitables: Awaitable[object]) -> None:
+    """Return when the first awaitable finishes (re-raising its error), cancelling the others."""
+    tasks = [asyncio.ensure_future(item) for item in awaitables]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
+
+
+class Uploader:
+    """Drains the buffer to ``{central_url}/api/v1/ingest``; see the module docstring for the policy."""
+
+    def __init__(self, *, gateway: str, central_url: str, token: str, buffer: Buffer, clock: Clock,
+                 version: str, ca_bundle: Path | None = None, batch_size: int = MAX_BATCH_READINGS,
+                 heartbeat_s: float = 60, clock_synced: Callable[[], bool] = lambda: True,
+                 transport: Transport | None = None) -> None:
+        if not 1 <= batch_size <= MAX_BATCH_READINGS:
+            raise ValueError(f"uploader batch_size must be 1..{MAX_BATCH_READINGS}, got {batch_size}")
+        if heartbeat_s <= 0:
+            raise ValueError(f"uploader heartbeat_s must be positive, got {heartbeat_s}")
+        self.gateway, self.version, self.buffer, self.clock = gateway, version, buffer, clock
+        self.url = central_url.rstrip("/") + INGEST_PATH
+        self.batch_size = batch_size
+        self.heartbeat_s = heartbeat_s
+        self.state = UploaderState()
+        self._clock_synced = clock_synced
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                         "Content-Encoding": "gzip", "User-Agent": f"caudal-edge/{version}"}
+        self._owns_transport = transport is None
+        self._transport = transport if transport is not None else HttpTransport(ca_bundle=ca_bundle)
+        self._wake = asyncio.Event()
+        self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
+
+    def wake(self) -> None:
+        """New readings are in the buffer: upload now instead of at the next heartbeat."""
+        self._wake.set()
+
+    async def upload_once(self) -> int:
+        """Send one batch (a heartbeat when the buffer is empty); returns how many were acknowledged.
+
+        Raises :class:`UploadFailed` (or :class:`UploadRefused`) when the server did not accept it.
+        """
+        self._wake.clear()
+        readings = self.buffer.pending(self.batch_size)
+        batch = self._batch(readings)
+        self.state.last_attempt = batch.sent_at
+        reply = await self._post(batch)
+        failure = classify(reply, self.clock.now(), len(readings))
+        if failure is not None:
+            self._note_failure(failure, reply.status, len(readings))
+            raise failure
+        return self._accept(readings, reply)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set: drain the backlog, then wait for :meth:`wake` or the heartbeat.
+
+        ``stop`` interrupts a backoff or a request in flight at once: that is safe, because
+        nothing is deleted before a 2xx and the deletion itself has no await inside it.
+        """
+        try:
+            while not stop.is_set():
+                try:
+                    await wait_first(self._upload_with_retries(), stop.wait())
+                except Exception:  # a broken buffer or a bug must not end the uplink for good
+                    log.exception("uploader: unexpected error; retrying in %g s", UNEXPECTED_ERROR_WAIT_S)
+                    await wait_first(self.clock.sleep(UNEXPECTED_ERROR_WAIT_S), stop.wait())
+                    continue
+                if not stop.is_set() and not self.buffer.pending(1):
+                    await wait_first(self._wake.wait(), stop.wait(), self.clock.sleep(self.heartbeat_s))
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session if this uploader created it."""
+        if self._owns_transport:
+            await self._transport.close()
+
+    def _batch(self, readings: list[Reading]) -> Batch:
+        stats = self.buffer.stats()
+        now = self.clock.now()
+        oldest = None if stats.oldest_ts is None else max(0.0, (now - stats.oldest_ts).total_seconds())
+        agent = AgentStatus(version=self.version, buffer_depth=stats.depth, oldest_unsent_s=oldest,
+                            dropped_total=stats.dropped_total, clock_synced=self._clock_synced())
+        return Batch(gateway=self.gateway, sent_at=now, readings=readings, agent=agent)
+
+    async def _post(self, batch: Batch) -> HttpReply:
+        try:
+            return await self._transport.post(self.url, gzip.compress(batch.to_json()), self._headers)
+        except UplinkError as exc:
+            failure = UploadFailed(str(exc))
+            self._note_failure(failure, None, len(batch.readings))
+            raise failure from exc
+
+    def _note_failure(self, failure: UploadFailed, status: int | None, batch_len: int) -> None:
+        """One log line per failed attempt; a refusal is logged as ERROR once, then quietly re-checked."""
+        self.state.last_error = str(failure)
+        if isinstance(failure, UploadRefused):
+            if self.state.stopped_reason is None:
+                log.error("uploads stopped: the server refused gateway %s (%s); check its token and points;"
+                          " re-checking every %g s", self.gateway, failure, REFUSED_RECHECK_S)
+            self.state.stopped_reason = str(failure)
+            return
+        if status == 413 and batch_len > 1:
+            self.batch_size = max(1, batch_len // 2)
+            log.warning("upload of %d readings too large (%s); batch size now %d", batch_len, failure, self.batch_size)
+            return
+        log.warning("upload of %d readings failed: %s", batch_len, failure)
+
+    def _accept(self, readings: list[Reading], reply: HttpReply) -> int:
+        """A 2xx covers the whole batch: delete exactly its seqs, then record the success."""
+        acknowledged = self.buffer.acknowledge(reading.seq for reading in readings)
+        try:
+            ingest = IngestReply.model_validate_json(reply.body)
+            log.debug("uploaded %d readings (stored %d, duplicates %d)", len(readings), ingest.stored,
+                      ingest.duplicates)
+        except ValidationError:
+            log.warning("upload of %d readings accepted (HTTP %d) with an unexpected reply: %s",
+                        len(readings), reply.status, server_message(reply.body))
+        if self.state.stopped_reason is not None or self.state.last_error is not None:
+            log.info("uploads resumed after: %s", self.state.stopped_reason or self.state.last_error)
+        self.state.last_success = self.clock.now()
+        self.state.uploaded_total += acknowledged
+        self.state.last_error = self.state.stopped_reason = None
+        return acknowledged
+
+    async def _upload_with_retries(self) -> int:
+        """``upload_once`` until accepted, waiting between attempts on the clock (see :meth:`_wait`)."""
+        retrying = AsyncRetrying(sleep=self.clock.sleep, wait=self._wait, retry=retry_if_exception_type(UploadFailed))
+        return await retrying(self.upload_once)
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, UploadFailed) and failure.retry_after is not None:
+            return failure.retry_after
+        return self._backoff(retry_state)
+
