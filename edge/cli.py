@@ -1,0 +1,183 @@
+"""``caudal edge ...``: thin commands, each calling one library function and formatting its result.
+
+Exit codes: 0 success, 1 a problem the user can fix (bad config, unreadable token, no
+buffer yet), 2 usage errors (typer's own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edge.buffer import PolledReading
+from edge.commission_cli import register as register_commissioning
+from edge.config import ConfigError, SiteConfig, load_site_config
+from edge.state import StatusReport, status_report
+from protocols.clock import SystemClock
+from protocols.registers import plan_reads
+
+app = typer.Typer(no_args_is_help=True, help="The gateway agent: run, check, poll-once, status, scan, read, init.")
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The site configuration (site.yaml).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """One line per event: Rich on a terminal, plain ``LEVEL name: message`` for journald."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # its errors are ours to report, once
+
+
+def load_or_exit(path: Path) -> SiteConfig:
+    try:
+        return load_site_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(1) from exc
+
+
+@app.command()
+def run(config: ConfigOption) -> None:
+    """Run the agent (what systemd starts): poll, buffer, upload until SIGTERM."""
+    from edge.agent import AgentError, run_agent
+
+    configure_logging()
+    site = load_or_exit(config)
+    try:
+        asyncio.run(_run_until_signalled(site, run_agent))
+    except AgentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
+
+
+async def _run_until_signalled(site: SiteConfig, run_agent) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_agent(site, SystemClock(), stop)
+
+
+@app.command()
+def check(config: ConfigOption) -> None:
+    """Validate the site configuration; every error names file, line and field."""
+    site = load_or_exit(config)
+    for warning in site.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    for line in summary_lines(site):
+        print(line)
+    print(f"{config}: OK ({len(site.buses)} buses, {len(site.devices)} devices)")
+
+
+def summary_lines(site: SiteConfig) -> list[str]:
+    """Per device: its bus, unit, point, interval, registers and the requests one poll costs."""
+    rows = [
+        [device.name, f"{bus.name} ({bus.type.value} {bus.endpoint})", str(device.unit_id), device.point,
+         f"{device.interval_s:g} s", str(len(device.specs)), str(len(plan_reads(device.specs)))]
+        for device in site.devices
+        for bus in [site.bus(device.bus)]
+    ]
+    return aligned(["device", "bus", "unit", "point", "every", "registers", "requests"], rows)
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Plain columns: readable on a serial console and in a pipe, where a boxed table wraps."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+
+
+@app.command("poll-once")
+def poll_once(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """Poll every device once and print the decoded readings; writes nothing."""
+    from edge.agent import poll_once as poll
+
+    configure_logging(logging.WARNING)
+    site = load_or_exit(config)
+    readings = asyncio.run(poll(site, SystemClock()))
+    if as_json:
+        for line in reading_lines(readings):
+            print(line)
+    else:
+        for line in readings_lines(readings):
+            print(line)
+
+
+def reading_lines(readings: list[PolledReading]) -> list[str]:
+    """One JSON object per reading: device, point, variable, value, unit, quality, ts."""
+    return [
+        json.dumps({
+            "device": r.device, "point": r.point, "variable": r.variable, "value": r.value,
+            "unit": r.unit, "quality": r.quality.value, "ts": iso(r.ts),
+        })
+        for r in readings
+    ]
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def readings_lines(readings: list[PolledReading]) -> list[str]:
+    rows = [
+        [r.device, r.point, r.variable, "-" if r.value is None else f"{r.value:.6g}", r.unit, r.quality.value, iso(r.ts)]
+        for r in readings
+    ]
+    return aligned(["device", "point", "variable", "value", "unit", "quality", "ts"], rows)
+
+
+@app.command()
+def status(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """Buffer depth, oldest unsent reading, last upload, per-device errors, drop counters."""
+    site = load_or_exit(config)
+    try:
+        report = status_report(Path(site.gateway.buffer_path))
+    except FileNotFoundError as exc:
+        print(f"error: {exc} (has the agent run yet?)", file=sys.stderr)
+        raise SystemExit(1) from exc
+    if as_json:
+        print(report.model_dump_json(indent=1))
+    else:
+        for line in status_lines(report):
+            print(line)
+
+
+def status_lines(report: StatusReport) -> list[str]:
+    buffer, agent = report.buffer, report.agent
+    oldest = iso(buffer.oldest_unsent) if buffer.oldest_unsent else "-"
+    lines = [f"buffer {buffer.path}: {buffer.depth} pending, oldest {oldest}, dropped {buffer.dropped_total}, "
+             f"{buffer.size_bytes / 1e6:.1f} MB"]
+    if agent is None:
+        return [*lines, "agent: no state file (not running, or never ran with this buffer)"]
+    lines += [
+        f"agent pid {agent.pid} ({'running' if report.agent_running else 'NOT running; last known state'}), "
+        f"started {iso(agent.started_at)}, {agent.cycles} cycles, clock {'synced' if agent.clock_synced else 'NOT synced'}",
+        f"uplink: {agent.uploaded_total} uploaded, last upload {iso(agent.last_upload) if agent.last_upload else '-'}, "
+        f"error {agent.uploader_error or '-'}",
+        "overruns: " + (", ".join(f"{bus} {count}" for bus, count in agent.overruns.items()) or "-"),
+    ]
+    rows = [
+        [d.name, d.bus, str(d.ok), str(d.timeouts), str(d.errors), str(d.decode_errors),
+         iso(d.last_ok) if d.last_ok else "-", iso(d.backoff_until) if d.backoff_until else "-", d.last_error or ""]
+        for d in agent.devices
+    ]
+    return lines + aligned(["device", "bus", "ok", "timeouts", "errors", "decode", "last ok", "backoff until", "last error"], rows)
+
+
+register_commissioning(app)  # scan, read, init (edge/commission_cli.py)

@@ -1,0 +1,255 @@
+"""The site configuration of one gateway (``site.yaml``), validated before anything runs.
+
+Every mistake is reported at once, each naming file, line and field, because the person
+reading the message is a technician commissioning a well, not the author of this code.
+Pydantic checks each value; :mod:`edge.configcheck` checks what spans fields (a device on an
+unknown bus, two devices answering the same unit id, a profile that does not exist).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from edge.configcheck import (
+    ConfigError,
+    ConfigProblem,
+    Problem,
+    cross_check,
+    format_path,
+    pydantic_problems,
+)
+from edge.yamlsource import LineMap, YamlSyntaxError, load_yaml
+from protocols.profiles import load_profile
+from protocols.registers import (
+    DataType,
+    LoopScaling,
+    RegisterSpec,
+    Table,
+    VariableName,
+    WordOrder,
+)
+from protocols.uplink import Name
+
+MAX_UNIT_ID = 247
+
+
+class BusType(StrEnum):
+    RTU = "rtu"  # RS-485 serial port
+    TCP = "tcp"  # Modbus TCP
+    RTU_OVER_TCP = "rtu-over-tcp"  # RTU frames through a serial-to-Ethernet bridge
+
+
+class GatewayConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Name
+    central_url: str
+    token_file: Path
+    buffer_path: Path
+    buffer_max_mb: int = Field(default=512, ge=1, le=1_000_000)
+    ca_bundle: Path | None = None
+    heartbeat_s: float = Field(default=60.0, gt=0, le=3600)
+
+    @field_validator("central_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an https:// URL (for example https://central.example.cl)")
+        return url.rstrip("/")
+
+    @property
+    def plain_http_remote(self) -> bool:
+        """True when readings and the token would cross a network unencrypted."""
+        parts = urlsplit(self.central_url)
+        return parts.scheme == "http" and not _is_loopback(parts.hostname or "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BusConfig(BaseModel):
+    """One physical link: a serial port, or one TCP endpoint (a meter or a bridge)."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    name: Name
+    type: BusType
+    port: str | None = None  # serial device path for rtu, TCP port number otherwise
+    host: str | None = None
+    baudrate: int = Field(default=9600, ge=300, le=921600)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    timeout_s: float = Field(default=1.0, gt=0, le=30)
+    pause_ms: int = Field(default=20, ge=0, le=10_000)
+    connect_pause_ms: int = Field(default=0, ge=0, le=60_000)
+
+    @property
+    def is_serial(self) -> bool:
+        return self.type is BusType.RTU
+
+    @property
+    def tcp_port(self) -> int:
+        return int(self.port or 502)
+
+    @property
+    def endpoint(self) -> str:
+        """The link as a person would name it in a log line."""
+        return str(self.port) if self.is_serial else f"{self.host}:{self.tcp_port}"
+
+
+class BackoffConfig(BaseModel):
+    """How long a device that stopped answering is left alone before the next attempt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    initial_s: float | None = Field(default=None, gt=0)  # None: the device's interval
+    max_s: float = Field(default=900.0, gt=0)
+    factor: float = Field(default=2.0, ge=1.0, le=10.0)
+
+
+class RegisterOverride(BaseModel):
+    """What a site may change about one of a profile's registers (the unit set on the display...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variable: VariableName | None = None
+    table: Table | None = None
+    address: int | None = None
+    manual_address: int | None = None
+    type: DataType | None = None
+    word_order: WordOrder | None = None
+    byte_swap: bool | None = None
+    scale: float | None = None
+    offset: float | None = None
+    unit: str | None = None
+    loop: LoopScaling | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class DeviceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    bus: str
+    unit_id: int = Field(ge=1, le=MAX_UNIT_ID)
+    point: Name
+    interval_s: float = Field(default=60.0, ge=1, le=86_400)
+    profile: str | None = None
+    overrides: dict[str, RegisterOverride] = Field(default_factory=dict)
+    registers: list[RegisterSpec] = Field(default_factory=list)
+    timeout_s: float | None = Field(default=None, gt=0, le=30)
+    backoff: BackoffConfig = Field(default_factory=BackoffConfig)
+
+    @field_validator("interval_s")
+    @classmethod
+    def _aligns_to_minutes(cls, interval: float) -> float:
+        if not ((60 / interval).is_integer() or (interval / 60).is_integer()):
+            raise ValueError(
+                f"interval {interval:g} s neither divides 60 nor is a multiple of 60; polls align "
+                "to wall-clock multiples of the interval (use 1, 2, 5, 10, 15, 20, 30, 60, 120, 300...)"
+            )
+        return interval
+
+    @cached_property
+    def specs(self) -> list[RegisterSpec]:
+        """The registers this device is read for: its profile's (with overrides), then its own."""
+        from_profile = load_profile(self.profile).registers_with(self.override_changes()) if self.profile else []
+        return [*from_profile, *self.registers]
+
+    def override_changes(self) -> dict[str, dict[str, Any]]:
+        return {variable: override.changes() for variable, override in self.overrides.items()}
+
+    def timeout_on(self, bus: BusConfig) -> float:
+        return self.timeout_s if self.timeout_s is not None else bus.timeout_s
+
+    @property
+    def backoff_initial_s(self) -> float:
+        return self.backoff.initial_s if self.backoff.initial_s is not None else self.interval_s
+
+
+class SiteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gateway: GatewayConfig
+    buses: list[BusConfig] = Field(min_length=1)
+    devices: list[DeviceConfig] = Field(min_length=1)
+
+    def bus(self, name: str) -> BusConfig:
+        return next(bus for bus in self.buses if bus.name == name)
+
+    def devices_on(self, bus_name: str) -> list[DeviceConfig]:
+        return [device for device in self.devices if device.bus == bus_name]
+
+    def warnings(self) -> list[str]:
+        """Things that work but that a person should know about."""
+        found = []
+        if self.gateway.plain_http_remote:
+            found.append(
+                f"gateway.central_url {self.gateway.central_url} is plain http to a remote host: "
+                "the token and readings travel unencrypted"
+            )
+        if not self.gateway.token_file.exists():
+            found.append(f"gateway.token_file {self.gateway.token_file} does not exist (the agent needs it)")
+        return found
+
+
+
+def load_site_config(path: Path | str) -> SiteConfig:
+    """Read and validate ``path``; raise :class:`ConfigError` listing every problem with its line."""
+    path = Path(path)
+    try:
+        data, lines = load_yaml(path)
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]) from exc
+    except YamlSyntaxError as exc:
+        raise ConfigError([ConfigProblem(str(path), exc.line, "", f"not valid YAML: {exc.problem}")]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(str(path), 1, "", "expected sections gateway, buses and devices")])
+    try:
+        config = SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = pydantic_problems(exc) + cross_check(*_valid_entries(data))
+        raise _located(path, lines, problems) from exc
+    problems = cross_check(config.buses, config.devices)
+    if problems:
+        raise _located(path, lines, problems)
+    return config
+
+
+def _valid_entries(data: dict[str, Any]) -> tuple[list[BusConfig | None], list[DeviceConfig | None]]:
+    """Each bus and device validated alone (None when invalid), to cross-check the valid ones."""
+    return _each(BusConfig, data.get("buses")), _each(DeviceConfig, data.get("devices"))
+
+
+def _each(model: type[BaseModel], entries: Any) -> list[Any]:
+    if not isinstance(entries, list):
+        return []
+    valid: list[Any] = []
+    for entry in entries:
+        try:
+            valid.append(model.model_validate(entry))
+        except ValidationError:
+            valid.append(None)
+    return valid
+
+
+def _located(path: Path, lines: LineMap, problems: list[Problem]) -> ConfigError:
+    located = {ConfigProblem(str(path), lines.line_for(loc), format_path(loc), message): None for loc, message in problems}
+    return ConfigError(sorted(located, key=lambda problem: problem.line))

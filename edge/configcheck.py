@@ -1,0 +1,167 @@
+"""Checks of a site configuration that span fields, and error locations made readable.
+
+Pure functions over validated models: each problem is a field path plus a message, and
+:func:`edge.config.load_site_config` turns paths into ``FILE:LINE`` through the YAML map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from edge.yamlsource import FieldPath
+from protocols.profiles import ProfileOverrideError, UnknownProfileError
+
+if TYPE_CHECKING:
+    from edge.config import BusConfig, DeviceConfig
+
+Problem = tuple[FieldPath, str]
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """Everything wrong with one configuration file, each entry naming file, line and field."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def format_path(path: FieldPath) -> str:
+    """``("devices", 1, "registers", 0, "unit")`` -> ``devices[1].registers[0].unit``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def pydantic_problems(error: ValidationError, prefix: FieldPath = ()) -> list[Problem]:
+    """pydantic's errors as (path, message), without its "Value error, " boilerplate."""
+    problems = []
+    for item in error.errors(include_url=False):
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "missing (required)"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        problems.append(((*prefix, *item["loc"]), message))
+    return problems
+
+
+def cross_check(buses: Sequence[BusConfig | None], devices: Sequence[DeviceConfig | None]) -> list[Problem]:
+    """Every problem that no single field shows by itself.
+
+    ``None`` stands for an entry that failed its own validation: it is skipped, and the
+    others are still checked, so one run reports everything.
+    """
+    valid_buses = [(index, bus) for index, bus in enumerate(buses) if bus is not None]
+    valid_devices = [(index, device) for index, device in enumerate(devices) if device is not None]
+    return [
+        *_duplicates([(index, bus.name) for index, bus in valid_buses], "buses", "bus"),
+        *(problem for index, bus in valid_buses for problem in _bus_link(index, bus)),
+        *_duplicates([(index, device.name) for index, device in valid_devices], "devices", "device"),
+        *_device_buses(valid_devices, [bus.name for _, bus in valid_buses] if len(valid_buses) == len(buses) else None),
+        *_unit_ids(valid_devices),
+        *(problem for index, device in valid_devices for problem in _registers(index, device)),
+    ]
+
+
+def _duplicates(names: list[tuple[int, str]], section: str, what: str) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for index, name in names:
+        if name in first:
+            yield (section, index, "name"), f"{what} name {name!r} is used twice (also {section}[{first[name]}])"
+        first.setdefault(name, index)
+
+
+def _bus_link(index: int, bus: BusConfig) -> Iterator[Problem]:
+    if bus.is_serial:
+        if not bus.port:
+            yield ("buses", index), "an rtu bus needs port: the serial device (e.g. /dev/serial/by-id/...)"
+        elif not Path(bus.port).exists():
+            yield ("buses", index, "port"), f"serial port {bus.port} does not exist (is the adapter plugged in?)"
+        return
+    if not bus.host:
+        yield ("buses", index), f"a {bus.type.value} bus needs host: (and port:, default 502)"
+    if bus.port is not None and not (bus.port.isdigit() and 1 <= int(bus.port) <= 65535):
+        yield ("buses", index, "port"), f"a {bus.type.value} bus needs a TCP port number 1..65535, got {bus.port!r}"
+
+
+def _device_buses(devices: list[tuple[int, DeviceConfig]], known: list[str] | None) -> Iterator[Problem]:
+    """Devices on a bus that is not configured (not judged while a bus entry itself is invalid)."""
+    if known is None:
+        return
+    for index, device in devices:
+        if device.bus not in known:
+            yield ("devices", index, "bus"), f"unknown bus {device.bus!r}; buses: {', '.join(known)}"
+
+
+def _unit_ids(devices: list[tuple[int, DeviceConfig]]) -> Iterator[Problem]:
+    seen: dict[tuple[str, int], str] = {}
+    for index, device in devices:
+        key = (device.bus, device.unit_id)
+        if key in seen:
+            yield (
+                ("devices", index, "unit_id"),
+                f"unit id {device.unit_id} on bus {device.bus!r} is already device {seen[key]!r}",
+            )
+        seen.setdefault(key, device.name)
+
+
+def _registers(index: int, device: DeviceConfig) -> Iterator[Problem]:
+    here: FieldPath = ("devices", index)
+    if device.profile is None and device.overrides:
+        yield (*here, "overrides"), "overrides change a profile's registers, but this device has no profile"
+        return
+    try:
+        specs = device.specs
+    except UnknownProfileError as exc:
+        yield (*here, "profile"), str(exc)
+        return
+    except ProfileOverrideError as exc:
+        yield (*here, "overrides"), str(exc)
+        return
+    except ValidationError as exc:
+        yield from _override_problems(here, device, exc)
+        return
+    if not specs:
+        yield here, "no registers: give a profile or a registers list"
+    yield from _variables_twice(here, device)
+
+
+def _override_problems(here: FieldPath, device: DeviceConfig, error: ValidationError) -> Iterator[Problem]:
+    """An override made a profile register invalid; point at the override that did it."""
+    overrides = device.override_changes()
+    for loc, message in pydantic_problems(error):
+        field = loc[0] if loc else None
+        culprit = next((var for var, changes in overrides.items() if field in changes), None)
+        if culprit is None:
+            yield (*here, "overrides"), f"{format_path(loc)}: {message}" if loc else message
+        else:
+            yield (*here, "overrides", culprit, *loc), message
+
+
+def _variables_twice(here: FieldPath, device: DeviceConfig) -> Iterator[Problem]:
+    own = len(device.registers)
+    profile_vars = [spec.variable for spec in device.specs[: len(device.specs) - own]]
+    seen = list(profile_vars)
+    for position, spec in enumerate(device.registers):
+        if spec.variable in seen:
+            origin = f"profile {device.profile!r}" if spec.variable in profile_vars else "registers"
+            yield (*here, "registers", position, "variable"), f"variable {spec.variable!r} is already read (from {origin})"
+        seen.append(spec.variable)

@@ -1,0 +1,136 @@
+"""The one module that talks to pymodbus (field-notes item 13: its API churns).
+
+Everything pymodbus, pyserial or the OS can raise while reading is mapped to three errors
+of ours, which is all the bus actor and the poller need to decide what a failure means:
+
+- :class:`DeviceTimeout`: the device did not answer in time (the link is fine);
+- :class:`DeviceException`: the device answered with a Modbus exception code;
+- :class:`LinkDown`: the port or connection itself is gone (unplugged adapter, refused
+  connection, ENODEV); the link must be reopened.
+
+pymodbus' own retries are kept at 0 and its "close after retries+3 unanswered requests"
+rule is switched off (field-notes item 3): one silent slave must never close a shared
+RS-485 port. Timeouts and backoff are ours, per device.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from edge.config import BusConfig, BusType
+from protocols.registers import Table
+
+log = logging.getLogger(__name__)
+
+NEVER_CLOSE_ON_SILENCE = 2**31  # unanswered requests pymodbus tolerates before closing the link
+
+
+class ModbusError(Exception):
+    """A read that produced no words."""
+
+
+class DeviceTimeout(ModbusError):
+    """No answer from the device within its timeout."""
+
+
+class DeviceException(ModbusError):
+    """The device answered with a Modbus exception (2: illegal address, 4: device failure...)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class LinkDown(ModbusError):
+    """The serial port or TCP connection is not usable; it has to be reopened."""
+
+
+EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    5: "acknowledge",
+    6: "device busy",
+    10: "gateway path unavailable",
+    11: "gateway target did not respond",
+}
+
+
+def _client(bus: BusConfig) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
+    common = {"timeout": bus.timeout_s, "retries": 0, "reconnect_delay": 0, "name": bus.name}
+    if bus.type is BusType.RTU:
+        return AsyncModbusSerialClient(
+            str(bus.port),
+            framer=FramerType.RTU,
+            baudrate=bus.baudrate,
+            bytesize=bus.bytesize,
+            parity=bus.parity,
+            stopbits=bus.stopbits,
+            **common,
+        )
+    framer = FramerType.RTU if bus.type is BusType.RTU_OVER_TCP else FramerType.SOCKET
+    return AsyncModbusTcpClient(str(bus.host), port=bus.tcp_port, framer=framer, **common)
+
+
+class ModbusLink:
+    """One open serial port or TCP connection, used by exactly one bus actor."""
+
+    def __init__(self, bus: BusConfig) -> None:
+        self.bus = bus
+        self._client = _client(bus)
+        self._client.set_max_no_responses(NEVER_CLOSE_ON_SILENCE)
+
+    @property
+    def connected(self) -> bool:
+        return self._client.connected
+
+    async def connect(self) -> None:
+        """Open the port or connection; :class:`LinkDown` says why it could not be."""
+        try:
+            opened = await self._client.connect()
+        except (ModbusException, OSError, ValueError) as exc:
+            raise LinkDown(f"cannot open {self.bus.endpoint}: {exc}") from exc
+        if not opened:
+            raise LinkDown(f"cannot open {self.bus.endpoint}")
+
+    async def read(self, table: Table, address: int, count: int, unit_id: int, timeout_s: float) -> list[int]:
+        """Read ``count`` registers of ``table`` from ``unit_id``, waiting at most ``timeout_s``."""
+        if not self._client.connected:
+            raise LinkDown(f"{self.bus.endpoint} is not open")
+        # pymodbus reads its answer timeout from the shared connection parameters; set per device.
+        self._client.comm_params.timeout_connect = timeout_s
+        try:
+            reply = await self._request(table, address, count, unit_id)
+        except ModbusIOException as exc:
+            if not self._client.connected:
+                raise LinkDown(f"{self.bus.endpoint} closed: {exc}") from exc
+            raise DeviceTimeout(f"unit {unit_id} did not answer within {timeout_s:g} s") from exc
+        except (ConnectionException, OSError) as exc:
+            raise LinkDown(f"{self.bus.endpoint}: {exc}") from exc
+        except (ModbusException, TimeoutError) as exc:
+            raise DeviceTimeout(f"unit {unit_id}: {exc}") from exc
+        return self._words(reply, unit_id, count)
+
+    async def _request(self, table: Table, address: int, count: int, unit_id: int):
+        if table is Table.INPUT:
+            return await self._client.read_input_registers(address, count=count, device_id=unit_id)
+        return await self._client.read_holding_registers(address, count=count, device_id=unit_id)
+
+    @staticmethod
+    def _words(reply, unit_id: int, count: int) -> list[int]:
+        if reply.isError():
+            code = int(getattr(reply, "exception_code", 0))
+            name = EXCEPTION_NAMES.get(code, "unknown exception")
+            raise DeviceException(code, f"unit {unit_id} answered exception {code} ({name})")
+        words = list(reply.registers)
+        if len(words) != count:
+            raise DeviceException(0, f"unit {unit_id} answered {len(words)} registers, {count} asked")
+        return words
+
+    def close(self) -> None:
+        self._client.close()

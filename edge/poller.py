@@ -1,0 +1,277 @@
+"""Polls every device at wall-clock multiples of its interval and turns replies into readings.
+
+A 60 s device is read at :00 of every minute, so readings of different wells line up and
+the central server's minute aggregates need no interpolation. Each slot's reads of all
+devices due at that instant form one *tick*; its readings go to the sink (the buffer) in one
+call, i.e. one SQLite transaction per poll cycle (field-notes item 9). Ticks run as tasks,
+so a slow bus delays only its own devices; a device still being read when its next slot
+comes is skipped and counted as an overrun of its bus. Everything is caught per device:
+a bad reply becomes a quality flag, never a dead poller (field-notes item 8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from edge.buffer import PolledReading
+from edge.bus import BlockResult, BusActor
+from edge.config import DeviceConfig, SiteConfig
+from edge.modbus import DeviceException, DeviceTimeout, ModbusError
+from protocols.clock import Clock, sleep_until
+from protocols.registers import ReadBlock, RegisterSpec, decode_reading, plan_reads
+from protocols.uplink import Quality
+
+log = logging.getLogger(__name__)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Sink = Callable[[list[PolledReading]], None]
+
+
+def next_slot(now: datetime, interval_s: float) -> datetime:
+    """The first wall-clock multiple of ``interval_s`` (since the epoch) at or after ``now``."""
+    elapsed = (now - EPOCH).total_seconds()
+    return EPOCH + timedelta(seconds=math.ceil(round(elapsed / interval_s, 9)) * interval_s)
+
+
+def backoff_s(failures: int, initial_s: float, max_s: float, factor: float) -> float:
+    """How long a device stays unpolled after ``failures`` consecutive timeouts (0 for none)."""
+    if failures <= 0:
+        return 0.0
+    return min(max_s, initial_s * factor ** (failures - 1))
+
+
+def failure_quality(error: ModbusError) -> Quality:
+    """What a failed read is recorded as: silence is a timeout, everything else a device error."""
+    return Quality.TIMEOUT if isinstance(error, DeviceTimeout) else Quality.DEVICE_ERROR
+
+
+@dataclass
+class DeviceCounters:
+    """What ``caudal edge status`` shows per device."""
+
+    polls: int = 0
+    ok: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    decode_errors: int = 0
+    skipped: int = 0
+    failures: int = 0  # consecutive timeouts, drives the backoff
+    last_ok: datetime | None = None
+    last_error: str | None = None
+    backoff_until: datetime | None = None
+
+
+@dataclass
+class DevicePoll:
+    """One device with its read plan and counters."""
+
+    config: DeviceConfig
+    timeout_s: float
+    blocks: list[ReadBlock]
+    counters: DeviceCounters = field(default_factory=DeviceCounters)
+    in_flight: bool = False
+    last_failure: Quality = Quality.TIMEOUT
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def failed_readings(self, ts: datetime, quality: Quality) -> list[PolledReading]:
+        """One value-less reading per variable: the gap is recorded, never filled in."""
+        return [
+            PolledReading(self.name, self.config.point, spec.variable, ts, None, spec.canonical_unit, quality)
+            for spec in self.config.specs
+        ]
+
+    def readings(self, results: Sequence[BlockResult], synced: bool) -> list[PolledReading]:
+        """One reading per configured variable, in config order, from the blocks that hold them."""
+        by_spec = {id(spec): result for result in results for spec in result.block.members}
+        found = []
+        for spec in self.config.specs:
+            result = by_spec[id(spec)]
+            value, quality = self._decoded(result, spec)
+            if quality is Quality.GOOD and not synced:
+                quality = Quality.CLOCK_UNSYNCED
+            found.append(
+                PolledReading(self.name, self.config.point, spec.variable, result.ts, value, spec.canonical_unit, quality)
+            )
+        return found
+
+    @staticmethod
+    def _decoded(result: BlockResult, spec: RegisterSpec) -> tuple[float | None, Quality]:
+        if result.words is None:
+            return None, failure_quality(result.error or DeviceTimeout("no words"))
+        return decode_reading(spec, result.block.words_for(spec, result.words))
+
+
+def plan_device(device: DeviceConfig, config: SiteConfig) -> DevicePoll:
+    return DevicePoll(device, device.timeout_on(config.bus(device.bus)), plan_reads(device.specs))
+
+
+class Poller:
+    """Schedules, reads and records every device of a site."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        buses: Mapping[str, BusActor],
+        clock: Clock,
+        sink: Sink,
+        *,
+        clock_synced: Callable[[], bool] = lambda: True,
+        on_cycle: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.devices = [plan_device(device, config) for device in config.devices]
+        self.buses = buses
+        self.clock = clock
+        self.sink = sink
+        self.clock_synced = clock_synced
+        self.on_cycle = on_cycle
+        self.overruns: dict[str, int] = dict.fromkeys(buses, 0)
+        self.cycles = 0
+        self.ticks_running = 0
+        self.next_poll: datetime | None = None
+
+    async def poll_all(self) -> list[PolledReading]:
+        """Read every device once, now, whatever its schedule (``caudal edge poll-once``)."""
+        synced, now = self.clock_synced(), self.clock.now()
+        batches = await asyncio.gather(*(self._read(device, now, synced) for device in self.devices))
+        return [reading for batch in batches for reading in batch]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll on schedule until ``stop``; the tick in progress is finished and recorded."""
+        due = {device.name: next_slot(self.clock.now(), device.config.interval_s) for device in self.devices}
+        async with asyncio.TaskGroup() as ticks:
+            while True:
+                instant = self.next_poll = min(due.values())
+                if not await _wait_until(self.clock, instant, stop):
+                    return
+                devices = [device for device in self.devices if due[device.name] <= instant]
+                for device in devices:
+                    due[device.name] = self._following_slot(device, instant)
+                self.ticks_running += 1
+                ticks.create_task(self._tick(instant, self._startable(devices, instant)))
+
+    def _following_slot(self, device: DevicePoll, instant: datetime) -> datetime:
+        """The next slot after ``instant``; slots already past (a stalled loop) count as overruns."""
+        interval = timedelta(seconds=device.config.interval_s)
+        following = instant + interval
+        while following <= self.clock.now():
+            self._overrun(device, following, "the scheduler was late")
+            following += interval
+        return following
+
+    def _startable(self, devices: list[DevicePoll], instant: datetime) -> list[DevicePoll]:
+        ready = []
+        for device in devices:
+            if device.in_flight:
+                self._overrun(device, instant, "its previous read is still running")
+            else:
+                ready.append(device)
+        return ready
+
+    def _overrun(self, device: DevicePoll, slot: datetime, why: str) -> None:
+        self.overruns[device.config.bus] = self.overruns.get(device.config.bus, 0) + 1
+        log.warning(
+            "bus %s: slot %s of device %s missed (%s); overruns %d",
+            device.config.bus, slot.isoformat(), device.name, why, self.overruns[device.config.bus],
+        )
+
+    async def _tick(self, instant: datetime, devices: list[DevicePoll]) -> None:
+        try:
+            await self._record_tick(instant, devices)
+        finally:
+            self.ticks_running -= 1
+
+    async def _record_tick(self, instant: datetime, devices: list[DevicePoll]) -> None:
+        synced = self.clock_synced()
+        batches = await asyncio.gather(*(self._poll(device, instant, synced) for device in devices))
+        readings = [reading for batch in batches for reading in batch]
+        try:
+            if readings:
+                self.sink(readings)
+        except Exception:
+            log.exception("tick %s: %d readings could not be recorded", instant.isoformat(), len(readings))
+            return
+        self.cycles += 1
+        self.on_cycle()
+
+    async def _poll(self, device: DevicePoll, instant: datetime, synced: bool) -> list[PolledReading]:
+        backoff_until = device.counters.backoff_until
+        if backoff_until is not None and instant < backoff_until:
+            device.counters.skipped += 1
+            return device.failed_readings(instant, device.last_failure)
+        return await self._read(device, instant, synced)
+
+    async def _read(self, device: DevicePoll, slot: datetime, synced: bool) -> list[PolledReading]:
+        device.in_flight = True
+        try:
+            results = await self.buses[device.config.bus].read(device.config.unit_id, device.blocks, device.timeout_s)
+            readings = device.readings(results, synced)
+            self._count(device, slot, results, readings)
+            return readings
+        except Exception as exc:  # a bug or surprise must cost one device one poll, not the agent
+            log.exception("device %s: poll failed", device.name)
+            device.counters.errors += 1
+            device.counters.last_error = f"{type(exc).__name__}: {exc}"
+            return device.failed_readings(self.clock.now(), Quality.DEVICE_ERROR)
+        finally:
+            device.in_flight = False
+
+    def _count(self, device: DevicePoll, slot: datetime, results: Sequence[BlockResult], readings: list[PolledReading]) -> None:
+        counters = device.counters
+        counters.polls += 1
+        counters.decode_errors += sum(1 for r in readings if r.quality in (Quality.DECODE_ERROR, Quality.OUT_OF_RANGE))
+        error = next((result.error for result in results if result.error is not None), None)
+        if error is None:
+            self._succeeded(device)
+        else:
+            self._failed(device, slot, error)
+
+    def _succeeded(self, device: DevicePoll) -> None:
+        counters = device.counters
+        if counters.failures:
+            log.info("device %s: answering again after %d timeouts", device.name, counters.failures)
+        counters.ok += 1
+        counters.failures = 0
+        counters.backoff_until = None
+        counters.last_ok = self.clock.now()
+
+    def _failed(self, device: DevicePoll, slot: datetime, error: ModbusError) -> None:
+        """Count a failure; only silence backs off (a device answering exceptions is alive)."""
+        counters = device.counters
+        counters.last_error = str(error)
+        device.last_failure = failure_quality(error)
+        if not isinstance(error, DeviceTimeout):
+            counters.errors += 1
+            counters.failures = 0 if isinstance(error, DeviceException) else counters.failures
+            return
+        counters.timeouts += 1
+        counters.failures += 1
+        backoff = self._backoff(device)
+        counters.backoff_until = slot + timedelta(seconds=backoff)
+        log.warning("device %s: %s; next attempt at %s", device.name, error, counters.backoff_until.isoformat())
+
+    @staticmethod
+    def _backoff(device: DevicePoll) -> float:
+        settings = device.config.backoff
+        return backoff_s(device.counters.failures, device.config.backoff_initial_s, settings.max_s, settings.factor)
+
+
+async def _wait_until(clock: Clock, when: datetime, stop: asyncio.Event) -> bool:
+    """Sleep until ``when``; False if ``stop`` was set first."""
+    if stop.is_set():
+        return False
+    sleeper = asyncio.ensure_future(sleep_until(clock, when))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        stopper.cancel()
+    return not stop.is_set()

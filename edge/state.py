@@ -1,0 +1,107 @@
+"""The agent's state file, read by ``caudal edge status`` while the agent runs.
+
+The agent owns the buffer exclusively, so everything else it knows (per-device counters,
+overruns, the uploader's state) is published as a small JSON file next to the buffer,
+replaced atomically every cycle: a reader sees the previous or the new file, never half.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from edge.buffer import read_stats
+
+
+class DeviceStatus(BaseModel):
+    name: str
+    bus: str
+    point: str
+    polls: int = 0
+    ok: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    decode_errors: int = 0
+    skipped: int = 0
+    last_ok: datetime | None = None
+    last_error: str | None = None
+    backoff_until: datetime | None = None
+
+
+class AgentState(BaseModel):
+    pid: int
+    started_at: datetime
+    updated_at: datetime
+    cycles: int = 0
+    clock_synced: bool = True
+    overruns: dict[str, int] = Field(default_factory=dict)
+    last_upload: datetime | None = None
+    uploaded_total: int = 0
+    uploader_error: str | None = None
+    devices: list[DeviceStatus] = Field(default_factory=list)
+
+
+def state_path(buffer_path: Path) -> Path:
+    """Where the agent using ``buffer_path`` publishes its state."""
+    return buffer_path.with_name(buffer_path.name + ".state.json")
+
+
+def write_state(path: Path, state: AgentState) -> None:
+    """Replace ``path`` atomically (write a temporary file beside it, then rename)."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(state.model_dump_json(indent=1))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_state(path: Path) -> AgentState | None:
+    """The last published state, or None when no agent has run with this buffer."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return AgentState.model_validate_json(text)
+
+
+class BufferReport(BaseModel):
+    path: Path
+    depth: int
+    oldest_unsent: datetime | None
+    dropped_total: int
+    size_bytes: int
+
+
+class StatusReport(BaseModel):
+    """``caudal edge status``: the buffer as it is on disk, the agent as it last described itself."""
+
+    buffer: BufferReport
+    agent: AgentState | None
+    agent_running: bool
+
+
+def status_report(buffer_path: Path) -> StatusReport:
+    """Read the buffer read-only (the agent keeps running) and the state file; FileNotFoundError without a buffer."""
+    stats = read_stats(buffer_path)
+    state = read_state(state_path(buffer_path))
+    buffer = BufferReport(path=buffer_path, depth=stats.depth, oldest_unsent=stats.oldest_ts,
+                          dropped_total=stats.dropped_total, size_bytes=stats.size_bytes)
+    return StatusReport(buffer=buffer, agent=state, agent_running=state is not None and process_alive(state.pid))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the agent that wrote the state file still runs (else its figures are the last known)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs as another user (the service user)
+    return True

@@ -1,0 +1,93 @@
+"""YAML loading that remembers where every value came from.
+
+A technician fixing ``site.yaml`` on a gateway over a serial console needs ``FILE:LINE`` for
+each mistake, and pydantic only knows field paths. So the document is composed to YAML
+nodes first; every field path (``("devices", 1, "registers", 0, "unit")``) is mapped to the
+1-based line of its node, and error locations are translated through that map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FieldPath = tuple[str | int, ...]
+
+
+class YamlSyntaxError(ValueError):
+    """The file is not valid YAML; ``line`` says where the parser gave up."""
+
+    def __init__(self, path: Path, line: int, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path.name}:{line}: {problem}")
+
+
+@dataclass(frozen=True)
+class LineMap:
+    """Field path -> line, for one loaded document."""
+
+    lines: dict[FieldPath, int]
+
+    def line_for(self, path: FieldPath) -> int:
+        """The line of ``path``, or of its nearest ancestor present in the file (a missing field)."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return 1
+
+
+def load_yaml(path: Path) -> tuple[Any, LineMap]:
+    """Read ``path`` and return the plain data and where each part of it was written."""
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise YamlSyntaxError(path, line, str(exc.problem or exc.context)) from exc
+    finally:
+        loader.dispose()
+    try:
+        lines = dict(_walk(node, ())) if node is not None else {}
+    except _DuplicateKey as exc:
+        raise YamlSyntaxError(path, exc.line, exc.problem) from None
+    return data, LineMap(lines)
+
+
+class _DuplicateKey(Exception):
+    """YAML allows a repeated key and keeps the last; a config must not silently lose one."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        self.line = line
+        self.problem = problem
+
+
+def _walk(node: yaml.Node, path: FieldPath) -> Iterator[tuple[FieldPath, int]]:
+    """Yield (path, line) for ``node`` and everything under it.
+
+    A mapping entry is placed at its value's line when the value is a scalar (where the
+    mistake is) and at its key's line otherwise (where the block starts).
+    """
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        first_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key, line = str(key_node.value), key_node.start_mark.line + 1
+            if key in first_lines:
+                raise _DuplicateKey(line, f"duplicate key {key!r} (first at line {first_lines[key]})")
+            first_lines[key] = line
+            child = (*path, key)
+            yield from _walk(value_node, child)
+            if not isinstance(value_node, yaml.ScalarNode):
+                yield child, key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _walk(item, (*path, index))

@@ -1,0 +1,174 @@
+"""``caudal edge run|check|poll-once|status`` as a technician (or systemd) runs them: real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from edge.agent import run_agent
+from edge.clocksync import kernel_clock_synced
+from edge.config import load_site_config
+from edge.simulator.runner import run_simulator
+from edge.systemd import Notifier
+from protocols.clock import ManualClock, SystemClock
+from tests.conftest import free_port
+from tests.edge.sites import meter, simulated
+from tests.edge.uplink_server import UplinkServer, until
+
+CAUDAL = str(Path(sys.executable).parent / "caudal")
+# A value read while this machine's clock is not NTP-synchronised is (rightly) flagged.
+GOOD = "good" if kernel_clock_synced() else "clock_unsynced"
+
+
+def write_site(tmp_path: Path, tcp_port: int, devices: list[dict], central_url: str | None = None) -> Path:
+    (tmp_path / "token").write_text("a-token")
+    config = {
+        "gateway": {"id": "gw-test-01", "central_url": central_url or f"http://127.0.0.1:{free_port()}",
+                    "token_file": str(tmp_path / "token"), "buffer_path": str(tmp_path / "buffer.db")},
+        "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": tcp_port, "timeout_s": 0.2, "pause_ms": 0}],
+        "devices": [{"bus": "plc", "interval_s": 1, "profile": "siemens-mag6000", **d} for d in devices],
+    }
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+async def caudal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        CAUDAL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp_path: Path) -> None:
+    async with run_simulator(simulated(meter(1, flow=12.5), meter(4, fault="exception")), SystemClock()) as sim:
+        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                                                   {"name": "pozo-4", "unit_id": 4, "point": "OB-0601-447"}])
+        before = datetime.now(UTC)
+        code, out, err = await caudal("edge", "poll-once", "-c", str(path), "--json")
+    assert (code, err) == (0, "")
+    lines = [json.loads(line) for line in out.splitlines()]
+    for line in lines:
+        assert before <= datetime.fromisoformat(line.pop("ts")) <= datetime.now(UTC)
+    assert lines == [
+        {"device": "pozo-1", "point": "OB-0601-444", "variable": "flow", "value": 12.5, "unit": "L/s", "quality": GOOD},
+        {"device": "pozo-1", "point": "OB-0601-444", "variable": "totalizer", "value": 1000.0, "unit": "m3", "quality": GOOD},
+        {"device": "pozo-4", "point": "OB-0601-447", "variable": "flow", "value": None, "unit": "L/s", "quality": "device_error"},
+        {"device": "pozo-4", "point": "OB-0601-447", "variable": "totalizer", "value": None, "unit": "m3", "quality": "device_error"},
+    ]
+    assert not (tmp_path / "buffer.db").exists()
+
+
+def notify_socket(tmp_path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    sock.setblocking(False)
+    return sock
+
+
+def drain(sock: socket.socket) -> list[str]:
+    messages = []
+    while True:
+        try:
+            messages.append(sock.recv(256).decode())
+        except BlockingIOError:
+            return messages
+
+
+async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_path: Path) -> None:
+    """systemd's view: READY, WATCHDOG per completed cycle, STOPPING, exit 0 on SIGTERM; then status."""
+    sock = notify_socket(tmp_path)
+    messages: list[str] = []
+    async with run_simulator(simulated(meter(1)), SystemClock()) as sim:
+        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
+        process = await asyncio.create_subprocess_exec(
+            CAUDAL, "edge", "run", "-c", str(path), stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
+        )
+        await until(lambda: messages.extend(drain(sock)) or messages.count("WATCHDOG=1") >= 2, timeout_s=20)
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+    messages.extend(drain(sock))
+    sock.close()
+    assert process.returncode == 0, err.decode()
+    assert messages[0] == "READY=1" and messages[-1] == "STOPPING=1"
+    assert set(messages[1:-1]) == {"WATCHDOG=1"}
+    assert "INFO edge.agent: agent gw-test-01 started: 1 buses, 1 devices" in err.decode()
+
+    code, out, err_text = await caudal("edge", "status", "-c", str(path), "--json")
+    assert (code, err_text) == (0, "")
+    report = json.loads(out)
+    cycles = report["agent"]["cycles"]
+    assert cycles >= 2 and report["agent"]["pid"] == process.pid and report["agent_running"] is False
+    assert report["buffer"]["depth"] == 2 * cycles  # nothing uploaded: the central URL is closed
+    assert report["buffer"]["dropped_total"] == 0
+    assert [(d["name"], d["ok"], d["timeouts"], d["errors"]) for d in report["agent"]["devices"]] == [
+        ("pozo-1", cycles, 0, 0)
+    ]
+
+
+async def test_status_prints_a_readable_summary(tmp_path: Path, clock: ManualClock) -> None:
+    async with run_simulator(simulated(meter(1), meter(2, fault="exception")), clock) as sim, \
+            UplinkServer(token="a-token", clock=clock) as server:
+        devices = [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                   {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-445"}]
+        path = write_site(tmp_path, sim.tcp_port, devices, central_url=server.url)
+        stop = asyncio.Event()
+        agent = asyncio.create_task(
+            run_agent(load_site_config(path), clock, stop, notifier=Notifier(""), clock_synced=lambda: True)
+        )
+        await until(lambda: len(server.stored) == 4)
+        stop.set()
+        await agent
+    code, out, err = await caudal("edge", "status", "-c", str(path))
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"buffer {tmp_path / 'buffer.db'}: 0 pending, oldest -, dropped 0, 0.0 MB",
+        f"agent pid {os.getpid()} (running), started 2026-11-28T13:00:00Z, 1 cycles, clock synced",
+        "uplink: 4 uploaded, last upload 2026-11-28T13:00:00Z, error -",
+        "overruns: plc 0",
+        "device  bus  ok  timeouts  errors  decode  last ok               backoff until  last error",
+        "pozo-1  plc  1   0         0       0       2026-11-28T13:00:00Z  -",
+        "pozo-2  plc  0   0         1       0       -                     -              "
+        "unit 2 answered exception 4 (device failure)",
+    ]
+
+
+async def test_status_without_a_buffer_says_so(tmp_path: Path) -> None:
+    path = write_site(tmp_path, free_port(), [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
+    code, out, err = await caudal("edge", "status", "-c", str(path))
+    assert (code, out) == (1, "")
+    assert err == f"error: no edge buffer at {tmp_path / 'buffer.db'} (has the agent run yet?)\n"
+
+
+async def test_check_prints_a_summary_of_a_good_file(tmp_path: Path) -> None:
+    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                                        {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-445", "interval_s": 60}])
+    code, out, err = await caudal("edge", "check", "-c", str(path))
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "device  bus                       unit  point        every  registers  requests",
+        "pozo-1  plc (tcp 127.0.0.1:1502)  1     OB-0601-444  1 s    2          2",
+        "pozo-2  plc (tcp 127.0.0.1:1502)  2     OB-0601-445  60 s   2          2",
+        f"{path}: OK (1 buses, 2 devices)",
+    ]
+
+
+async def test_check_lists_every_error_and_exits_1(tmp_path: Path) -> None:
+    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                                        {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-445"}])
+    code, out, err = await caudal("edge", "check", "-c", str(path))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"{path}:23: devices[1].name: device name 'pozo-1' is used twice (also devices[0])",
+        f"{path}:24: devices[1].unit_id: unit id 1 on bus 'plc' is already device 'pozo-1'",
+    ]
