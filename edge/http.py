@@ -7,6 +7,7 @@ an aiohttp API change stays in this file.
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +78,10 @@ class HttpTransport:
             raise UplinkTimeout(f"no reply from {url} within {self._timeout.total:g} s") from exc
         except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
             raise UplinkTLSError(f"TLS to {url} failed: {exc}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            error = exc.os_error
+            reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
+            raise UplinkUnreachable(f"cannot connect to {exc.host}:{exc.port} ({reason})") from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise UplinkUnreachable(f"{url}: {exc or type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:

@@ -15,6 +15,8 @@ RS-485 port. Timeouts and backoff are ours, per device.
 
 from __future__ import annotations
 
+import termios
+
 import logging
 
 from pymodbus import FramerType
@@ -93,7 +95,7 @@ class ModbusLink:
         """Open the port or connection; :class:`LinkDown` says why it could not be."""
         try:
             opened = await self._client.connect()
-        except (ModbusException, OSError, ValueError) as exc:
+        except (ModbusException, OSError, ValueError, termios.error) as exc:
             raise LinkDown(f"cannot open {self.bus.endpoint}: {exc}") from exc
         if not opened:
             raise LinkDown(f"cannot open {self.bus.endpoint}")
