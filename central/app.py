@@ -32,8 +32,8 @@ log = logging.getLogger("caudal.central")
 Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 DOMAINS: dict[str, list[str]] = {
-    "core": ["central.core.api"],
-    "telemetry": ["central.telemetry.api"],
+    "core": ["central.core.api", "central.notify.api"],
+    "telemetry": ["central.telemetry.api", "central.telemetry.alerts.api"],
     "compliance": ["compliance.api"],
 }
 SHUTDOWN_GRACE_S = 10.0

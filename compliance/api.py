@@ -1,7 +1,183 @@
-"""Routes of this domain (filled in by its module)."""
+"""The compliance service: regulator configurations, the ledger, the review queue, the
+compliance log and monthly reports; and the submission worker on a timer.
+
+Writes of configurations and review decisions need an administrator (a declared value
+cannot be withdrawn from the DGA); reads need a user who may see the point.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
 
-routers: list[APIRouter] = []
+from fastapi import APIRouter, Query, Response
+
+from central.context import AppContext
+from central.core.auth import User, point_for_user, visible_point_ids
+from central.db import Connection
+from central.deps import AdminUser, Ctx, CurrentUser
+from central.errors import ApiError
+from central.pagination import Page, Paging
+from compliance import config_store as configs
+from compliance import reports, submissions
+from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
+from compliance.events import ComplianceEvent, list_events
+from compliance.settings import ComplianceSettings, rut_empresa
+from compliance.submissions import ReviewAccept, ReviewDiscard, SubmissionOut
+from compliance.worker import ComplianceWorker
+
+EXTRAS_KEY = "compliance"
+
+router = APIRouter(prefix="/api/v1", tags=["compliance"])
+routers: list[APIRouter] = [router]
+
+
+def setup(ctx: AppContext) -> None:
+    """Validate the compliance settings (and the Centro de Control's RUT) up front."""
+    rut_empresa(ctx.settings)
+    ctx.extras[EXTRAS_KEY] = ComplianceSettings.from_env()
+
+
+def workers(ctx: AppContext) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+    """The submission worker, on a timer, for the life of the service."""
+    worker = ComplianceWorker(ctx.db, ctx.clock, ctx.secret_box, ctx.settings, ctx.extras[EXTRAS_KEY])
+
+    async def compliance_worker(stop: asyncio.Event) -> None:
+        await worker.run(stop)
+
+    return [compliance_worker]
+
+
+def _point(conn: Connection, user: User, code: str) -> dict:
+    point = point_for_user(conn, user, code)
+    if point is None:
+        raise ApiError(404, f"no point with code {code!r}")
+    return point
+
+
+def _put(ctx: AppContext, user: User, code: str, regulator: Regulator, body: DgaConfigIn | SmaConfigIn) -> ConfigOut:
+    with ctx.db.transaction() as conn:
+        point = _point(conn, user, code)
+        if regulator == "dga" and body.mode.value != "off" and rut_empresa(ctx.settings) is None:
+            raise ApiError(409, "CAUDAL_DGA_RUT_EMPRESA (the Centro de Control's RUT) is not set on the server;"
+                           " a DGA work can only be configured in mode off", code="rut_empresa_missing")
+        return configs.put_config(conn, ctx.secret_box, point, regulator, body, user.username, ctx.clock.now())
+
+
+def _get(ctx: AppContext, user: User, code: str, regulator: Regulator) -> ConfigOut:
+    with ctx.db.connect() as conn:
+        return configs.get_config(conn, _point(conn, user, code), regulator)
+
+
+def _delete(ctx: AppContext, user: User, code: str, regulator: Regulator) -> Response:
+    with ctx.db.transaction() as conn:
+        configs.delete_config(conn, _point(conn, user, code), regulator, user.username, ctx.clock.now())
+    return Response(status_code=204)
+
+
+@router.put("/points/{code}/compliance/dga", response_model=ConfigOut)
+def put_dga(code: str, body: DgaConfigIn, ctx: Ctx, user: AdminUser) -> ConfigOut:
+    """Create or replace the work's DGA configuration (the password is stored encrypted)."""
+    return _put(ctx, user, code, "dga", body)
+
+
+@router.get("/points/{code}/compliance/dga", response_model=ConfigOut)
+def get_dga(code: str, ctx: Ctx, user: CurrentUser) -> ConfigOut:
+    return _get(ctx, user, code, "dga")
+
+
+@router.delete("/points/{code}/compliance/dga", status_code=204)
+def delete_dga(code: str, ctx: Ctx, user: AdminUser) -> Response:
+    return _delete(ctx, user, code, "dga")
+
+
+@router.put("/points/{code}/compliance/sma", response_model=ConfigOut)
+def put_sma(code: str, body: SmaConfigIn, ctx: Ctx, user: AdminUser) -> ConfigOut:
+    """Create or replace the point's SMA configuration (the password is stored encrypted)."""
+    return _put(ctx, user, code, "sma", body)
+
+
+@router.get("/points/{code}/compliance/sma", response_model=ConfigOut)
+def get_sma(code: str, ctx: Ctx, user: CurrentUser) -> ConfigOut:
+    return _get(ctx, user, code, "sma")
+
+
+@router.delete("/points/{code}/compliance/sma", status_code=204)
+def delete_sma(code: str, ctx: Ctx, user: AdminUser) -> Response:
+    return _delete(ctx, user, code, "sma")
+
+
+@router.get("/compliance/review", response_model=Page[SubmissionOut])
+def review_queue(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None) -> Page[SubmissionOut]:
+    """Slots held for a person, with the reasons and the values they would declare."""
+    with ctx.db.connect() as conn:
+        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, state="review")
+
+
+@router.post("/compliance/review/{submission_id}/accept", response_model=SubmissionOut)
+def accept(submission_id: int, body: ReviewAccept, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """Approve a held slot for sending; corrected values need a reason (both are recorded)."""
+    with ctx.db.transaction() as conn:
+        return submissions.accept_review(conn, submission_id, None, body, user.username, ctx.clock.now())
+
+
+@router.post("/compliance/review/{submission_id}/discard", response_model=SubmissionOut)
+def discard(submission_id: int, body: ReviewDiscard, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
+    with ctx.db.transaction() as conn:
+        return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
+
+
+@router.get("/compliance/submissions", response_model=Page[SubmissionOut])
+def list_submissions(
+    ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, state: str | None = None,
+    regulator: Regulator | None = None,
+    slot_from: Annotated[datetime | None, Query(alias="from", description="Slots at or after (ISO 8601)")] = None,
+    slot_to: Annotated[datetime | None, Query(alias="to", description="Slots before (ISO 8601)")] = None,
+) -> Page[SubmissionOut]:
+    """The ledger, newest slot first, each with every attempt made (passwords redacted)."""
+    for name, value in (("from", slot_from), ("to", slot_to)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(422, f"{name}: add a time zone (Z or +00:00)", details=[{"loc": ["query", name]}])
+    with ctx.db.connect() as conn:
+        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, state=state,
+                                            regulator=regulator, slot_from=slot_from, slot_to=slot_to)
+
+
+@router.get("/compliance/submissions/{submission_id}", response_model=SubmissionOut)
+def get_submission(submission_id: int, ctx: Ctx, user: CurrentUser) -> SubmissionOut:
+    with ctx.db.connect() as conn:
+        return submissions.get_submission(conn, submission_id, visible_point_ids(conn, user))
+
+
+@router.get("/compliance/log", response_model=Page[ComplianceEvent])
+def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, kind: str | None = None,
+                   alert: bool | None = None) -> Page[ComplianceEvent]:
+    """Configuration changes, submissions, reviews and errors, newest first."""
+    with ctx.db.connect() as conn:
+        return list_events(conn, paging, point_ids=visible_point_ids(conn, user), point_code=point, kind=kind,
+                           alert=alert)
+
+
+def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.MonthReport:
+    with ctx.db.connect() as conn:
+        return reports.build_report(conn, _point(conn, user, code), month, ctx.clock.now())
+
+
+@router.get("/compliance/reports/{code}/{month}.csv", response_class=Response)
+def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
+    """The month's slots, informe de fallas and volume against the water right, as CSV."""
+    report = _report(ctx, user, code, month)
+    return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}.csv"'})
+
+
+@router.get("/compliance/reports/{code}/{month}.xlsx", response_class=Response)
+def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
+    """The same report as an Excel workbook (sheets Slots, Fallas, Resumen)."""
+    report = _report(ctx, user, code, month)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(reports.to_xlsx(report), media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}.xlsx"'})

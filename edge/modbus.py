@@ -15,9 +15,8 @@ RS-485 port. Timeouts and backoff are ours, per device.
 
 from __future__ import annotations
 
-import termios
-
 import logging
+import termios
 
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient

@@ -1,7 +1,18 @@
-"""Routes of this domain (filled in by its module)."""
+"""Routes of the core service: auth, users, points, gateways, audit.
+
+The routes are thin: each opens a transaction (or a read connection) and calls one
+library function from ``users``, ``tokens``, ``points``, ``gateways`` or ``audit``, which
+the command line calls too.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from central.core.routes_auth import router as auth_router
+from central.core.routes_gateways import audit_router
+from central.core.routes_gateways import router as gateways_router
+from central.core.routes_points import router as points_router
+from central.core.routes_users import router as users_router
+
+routers: list[APIRouter] = [auth_router, users_router, points_router, gateways_router, audit_router]

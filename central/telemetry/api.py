@@ -1,7 +1,217 @@
-"""Routes of this domain (filled in by its module)."""
+"""Telemetry routes: ingest from gateways, readings, aggregates, latest values, meter swaps.
+
+Alert evaluation plugs in through ``ctx.extras["on_ingest"]``: a callable (plain or
+``async``) taking ``(point_ids, readings)`` — the ids of the points written and the
+batch's processed readings (``central.telemetry.processing.Processed``; a resent reading
+may be among them again). It runs after the transaction committed and after the reply
+was sent, so the gateway never waits for it; its exceptions are logged, never returned.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-routers: list[APIRouter] = []
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from central.core.auth import point_for_user
+from central.db import Connection, IntegrityError
+from central.deps import Ctx, CurrentGateway, CurrentUser
+from central.errors import ApiError
+from central.pagination import Page, PageQuery, Paging
+from central.telemetry import aggregates, queries
+from central.telemetry.body import read_body
+from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
+from central.telemetry.ingest import ingest
+from central.telemetry.models import (
+    AggregatesOut, LatestPoint, MeterChangeIn, MeterChangeOut, ReadingOut, ReadingsPage,
+)
+from central.telemetry.parse import BatchRejected, parse_batch
+from central.telemetry.processing import Processed
+from protocols.uplink import INGEST_PATH, IngestReply
+
+log = logging.getLogger("caudal.central.telemetry")
+
+router = APIRouter(tags=["telemetry"])
+routers = [router]
+
+MAX_BUCKETS = 20_000
+MAX_READINGS_PAGE = 10_000
+DEFAULT_SPAN: dict[str, timedelta] = {"hour": timedelta(days=2), "day": timedelta(days=31),
+                                      "month": timedelta(days=366)}
+OnIngest = Callable[[list[int], Sequence[Processed]], Any]
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@router.post(INGEST_PATH, response_model=IngestReply, responses={
+    401: {"description": "No valid gateway token"}, 403: {"description": "A point not assigned to this gateway"},
+    413: {"description": "Body over max_body_bytes (also once gzip-inflated)"},
+    415: {"description": "Content-Encoding other than identity or gzip"},
+    422: {"description": "A malformed batch; details name index, seq and field of each reading at fault"},
+})
+async def post_ingest(request: Request, ctx: Ctx, gateway: CurrentGateway, background: BackgroundTasks) -> IngestReply:
+    """Store a batch of readings (or a heartbeat: no readings). All or nothing; a batch sent
+    twice stores once (idempotent on point, variable and ts) and the reply counts the duplicates."""
+    started = time.perf_counter()
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    now = ctx.clock.now()
+
+    def work():
+        return ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s)
+
+    try:
+        result = await run_in_threadpool(work)
+    except BatchRejected as exc:
+        raise ApiError(exc.status, exc.message, details=exc.problems) from None
+    ctx.metrics.ingested.inc(result.stored)
+    ctx.metrics.ingest_duplicates.inc(result.duplicates)
+    ctx.metrics.ingest_seconds.observe(time.perf_counter() - started)
+    hook = ctx.extras.get("on_ingest")
+    if hook is not None and result.stored:
+        background.add_task(_run_hook, hook, result.point_ids, result.readings)
+    return IngestReply(stored=result.stored, duplicates=result.duplicates, server_time=now)
+
+
+async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Processed]) -> None:
+    try:
+        if asyncio.iscoroutinefunction(hook):
+            await hook(point_ids, readings)
+        else:
+            await run_in_threadpool(hook, point_ids, readings)
+    except Exception:  # the hook is another domain's code; ingest is already done
+        log.exception("the on_ingest hook failed for points %s", point_ids)
+
+
+# --- queries -----------------------------------------------------------------------------------
+
+
+def _visible_point(conn: Connection, user: Any, code: str) -> dict[str, Any]:
+    point = point_for_user(conn, user, code)
+    if point is None:
+        raise ApiError(404, f"point {code!r} not found")
+    return point
+
+
+def _range(start: datetime | None, end: datetime | None, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(422, f"{name} needs a UTC offset (e.g. 2026-11-28T13:00:00Z)")
+    end = end or now
+    start = start or end - default
+    if start >= end:
+        raise ApiError(422, f"start {start.isoformat()} is not before end {end.isoformat()}")
+    return start, end
+
+
+Start = Annotated[datetime | None, Query(description="Inclusive, ISO 8601 with offset")]
+End = Annotated[datetime | None, Query(description="Exclusive, ISO 8601 with offset; default now")]
+
+
+@router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage, responses={
+    200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV of the whole range with format=csv"}})
+def get_readings(
+    code: str, ctx: Ctx, user: CurrentUser, start: Start = None, end: End = None,
+    variable: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_READINGS_PAGE, description="Page size (CSV: row cap)")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+):
+    """Readings of one point, ordered by ts then variable (default range: the last day).
+    JSON is paged by offset or cursor; CSV streams the whole range (a header, then
+    ts, variable, value, unit, quality, flags, raw_value)."""
+    with ctx.db.connect() as conn:
+        point = _visible_point(conn, user, code)
+        first, last = _range(start, end, ctx.clock.now(), timedelta(days=1))
+        selection = queries.ReadingFilter(point["id"], first, last, variable)
+        if format == "csv":
+            filename = f"{code}-readings.csv"
+            return StreamingResponse(queries.readings_csv(ctx.db, selection, limit), media_type="text/csv",
+                                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        try:
+            # readings pages go up to MAX_READINGS_PAGE (checked above), beyond the generic lists' 500
+            window = PageQuery.model_construct(limit=limit or 1000, offset=offset)
+            page, next_cursor = queries.readings_page(conn, selection, window, cursor)
+        except queries.CursorError as exc:
+            raise ApiError(422, str(exc)) from None
+    return ReadingsPage(items=[ReadingOut(**item) for item in page.items], total=page.total, limit=page.limit,
+                        offset=page.offset, next_cursor=next_cursor)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ApiError(422, f"unknown time zone {name!r} (use an IANA name such as America/Santiago)") from None
+
+
+@router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut)
+def get_aggregates(
+    code: str, ctx: Ctx, user: CurrentUser, bucket: Bucket = "day", start: Start = None, end: End = None,
+    tz: Annotated[str, Query(description="Calendar of day and month buckets (hours are UTC)")] = DEFAULT_TZ,
+    interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
+) -> AggregatesOut:
+    """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
+    (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
+    level and water table (m), stored rows and minutes without data. Day and month buckets
+    follow ``tz`` (default America/Santiago), hour buckets are UTC; the range widens to whole
+    buckets. Volume between two readings is credited to the later reading's bucket."""
+    zone = _zone(tz)
+    now = ctx.clock.now()
+    first, last = _range(start, end, now, DEFAULT_SPAN[bucket])
+    try:
+        buckets = spans(first, last, bucket, zone, MAX_BUCKETS)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    first, last = buckets[0].start, buckets[-1].end
+    with ctx.db.connect() as conn:
+        point = _visible_point(conn, user, code)
+        stats = aggregates.statistics(conn, point["id"], bucket, zone, first, last, interval_s)
+        volume = aggregates.volumes(conn, point["id"], bucket, zone, first, last)
+    items = aggregates.summarize(buckets, stats, volume, now, interval_s)
+    return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s, items=items)
+
+
+@router.get("/api/v1/latest", response_model=list[LatestPoint])
+def get_latest(ctx: Ctx, user: CurrentUser) -> list[LatestPoint]:
+    """Every point the caller sees, with the newest reading of each variable and its age."""
+    now = ctx.clock.now()
+    with ctx.db.connect() as conn:
+        return [LatestPoint(**point) for point in queries.latest(conn, user, now)]
+
+
+# --- meter changes -----------------------------------------------------------------------------
+
+
+@router.post("/api/v1/points/{code}/meter-changes", response_model=MeterChangeOut, status_code=201,
+             responses={409: {"description": "A change at that ts is already recorded"}})
+def post_meter_change(code: str, change: MeterChangeIn, ctx: Ctx, user: CurrentUser) -> MeterChangeOut:
+    """Record a flowmeter swap (or re-based totalizer) so that volumes stay right across it."""
+    now = ctx.clock.now()
+    if change.ts > now + timedelta(seconds=ctx.settings.future_tolerance_s):
+        raise ApiError(422, f"ts {change.ts.isoformat()} is in the future; record a swap once it has happened")
+    try:
+        with ctx.db.transaction() as conn:
+            point = _visible_point(conn, user, code)
+            row = queries.record_meter_change(conn, point, change.model_dump(), user.username, now)
+    except IntegrityError:
+        raise ApiError(409, f"a meter change of point {code!r} at {change.ts.isoformat()} is already recorded") from None
+    return MeterChangeOut(**row)
+
+
+@router.get("/api/v1/points/{code}/meter-changes", response_model=Page[MeterChangeOut])
+def get_meter_changes(code: str, ctx: Ctx, user: CurrentUser, paging: Paging) -> Page[MeterChangeOut]:
+    """The point's recorded meter swaps, oldest first."""
+    with ctx.db.connect() as conn:
+        point = _visible_point(conn, user, code)
+        page = queries.meter_changes(conn, point["id"], paging)
+    return Page[MeterChangeOut](items=[MeterChangeOut(**row) for row in page.items], total=page.total,
+                                limit=page.limit, offset=page.offset)

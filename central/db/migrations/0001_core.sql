@@ -27,6 +27,15 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 
+-- Failed logins per username (known or not), to slow down password guessing.
+CREATE TABLE login_failures (
+    username TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failed_at TIMESTAMPTZ NOT NULL,
+    locked_until TIMESTAMPTZ
+);
+CREATE INDEX login_failures_last ON login_failures (last_failed_at);
+
 CREATE TABLE points (
     id {{ID}},
     code TEXT NOT NULL UNIQUE,
@@ -82,3 +91,4 @@ CREATE TABLE audit_log (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_subject ON audit_log (subject, id);
