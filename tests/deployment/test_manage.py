@@ -1,0 +1,254 @@
+"""scripts/manage-modular.sh for real, in its native mode: three `caudal central serve`
+processes on a fresh PostgreSQL database, pid and log files in a temporary run dir."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import free_port, with_database
+from tests.deployment.support import MANAGE, ROOT
+
+ROLES = ["core", "telemetry", "compliance"]
+CAUDAL = Path(sys.executable).parent / "caudal"
+
+
+@dataclass
+class Native:
+    env: dict[str, str]
+    run_dir: Path
+    ports: dict[str, int]
+    started: subprocess.CompletedProcess[str] | None = None
+
+    def __call__(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(MANAGE), *args], env={**self.env, **extra_env},
+                              capture_output=True, text=True, timeout=90)
+
+    def pid(self, role: str) -> int:
+        return int((self.run_dir / f"{role}.pid").read_text())
+
+
+def native_env(run_dir: Path, database_url: str) -> tuple[dict[str, str], dict[str, int]]:
+    ports = {role: free_port() for role in ROLES}
+    env = {"PATH": os.environ["PATH"], "HOME": str(run_dir), "LANG": "C.UTF-8",
+           "CAUDAL_MANAGE_MODE": "native", "CAUDAL_RUN_DIR": str(run_dir), "CAUDAL_BIN": str(CAUDAL),
+           "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": secrets.token_urlsafe(32),
+           "CAUDAL_START_TIMEOUT": "60", "CAUDAL_STOP_TIMEOUT": "15",
+           **{f"CAUDAL_{role.upper()}_PORT": str(port) for role, port in ports.items()}}
+    return env, ports
+
+
+@pytest.fixture(scope="module")
+def database(postgres_admin_url: str) -> Iterator[str]:
+    name = f"caudal_test_manage_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield with_database(postgres_admin_url, name)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def native(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Native]:
+    """The three services started once for the module (and stopped at its end)."""
+    run_dir = tmp_path_factory.mktemp("run")
+    env, ports = native_env(run_dir, database)
+    manage = Native(env, run_dir, ports)
+    manage.started = manage("start", "all")
+    try:
+        yield manage
+    finally:
+        manage("stop", "all")
+
+
+def test_start_all_starts_three_servers_that_answer(native: Native) -> None:
+    started = native.started
+    assert started is not None
+    expected = "".join(f"{role}: started (pid {native.pid(role)}, http://127.0.0.1:{native.ports[role]})\n"
+                       for role in ROLES)
+    assert (started.returncode, started.stdout) == (0, expected), started.stderr
+
+
+def test_health_all_is_ready_on_postgresql(native: Native) -> None:
+    result = native("health", "all")
+    expected = "".join(f"{role + ':':<11} ready (http://127.0.0.1:{native.ports[role]})\n" for role in ROLES)
+    assert (result.returncode, result.stdout) == (0, expected)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_port_serves_its_role(native: Native, role: str) -> None:
+    reply = httpx.get(f"http://127.0.0.1:{native.ports[role]}/readyz", timeout=5).json()
+    assert reply == {"status": "ready", "role": role, "database": "postgresql"}
+
+
+def test_status_lists_each_running_service(native: Native) -> None:
+    result = native("status")
+    expected = "".join(f"{role + ':':<11} running (pid {native.pid(role)}, port {native.ports[role]}, "
+                       f"log {native.run_dir / (role + '.log')})\n" for role in ROLES)
+    assert (result.returncode, result.stdout) == (0, expected)
+
+
+def test_starting_again_changes_nothing(native: Native) -> None:
+    before = {role: native.pid(role) for role in ROLES}
+    result = native("start", "all")
+    expected = "".join(f"{role}: already running (pid {before[role]}, port {native.ports[role]})\n" for role in ROLES)
+    assert (result.returncode, result.stdout) == (0, expected)
+    assert {role: native.pid(role) for role in ROLES} == before
+
+
+def test_logs_core_shows_the_core_server_log(native: Native) -> None:
+    result = native("logs", "core", CAUDAL_LOG_LINES="1000")
+    assert result.returncode == 0
+    assert f"starting core on 127.0.0.1:{native.ports['core']}" in result.stdout
+    assert f"Uvicorn running on http://127.0.0.1:{native.ports['core']}" in result.stdout
+    assert f":{native.ports['telemetry']}" not in result.stdout
+
+
+def test_metrics_named_by_dashboards_and_alerts_are_exported(native: Native) -> None:
+    body = httpx.get(f"http://127.0.0.1:{native.ports['telemetry']}/metrics", timeout=5).text
+    exported = set(re.findall(r"^(caudal_[a-z_]+)", body, flags=re.M))
+    assert {"caudal_http_requests_total", "caudal_http_request_seconds_bucket", "caudal_ingested_readings_total",
+            "caudal_ingest_duplicate_readings_total", "caudal_ingest_seconds_bucket",
+            "caudal_database_errors_total", "caudal_alerts"} <= exported
+
+
+def test_stopping_telemetry_makes_health_all_fail(native: Native) -> None:
+    pid = native.pid("telemetry")
+    stopped = native("stop", "telemetry")
+    health = native("health", "all")
+    restarted = native("start", "telemetry")
+    assert stopped.stdout == f"telemetry: stopped (pid {pid})\n"
+    assert health.returncode == 1
+    assert health.stdout.splitlines()[1] == f"telemetry:  NOT ANSWERING on http://127.0.0.1:{native.ports['telemetry']}"
+    assert [line.split()[1] for line in health.stdout.splitlines()] == ["ready", "NOT", "ready"]
+    assert restarted.returncode == 0
+
+
+def test_stop_all_ends_every_process_and_removes_the_pid_files(native: Native) -> None:
+    pids = {role: native.pid(role) for role in ROLES}
+    result = native("stop", "all")
+    assert (result.returncode, result.stdout) == (0, "".join(f"{role}: stopped (pid {pids[role]})\n" for role in ROLES))
+    assert sorted(path.name for path in native.run_dir.iterdir()) == [f"{role}.log" for role in sorted(ROLES)]
+    assert native("status").stdout == "".join(f"{role + ':':<11} stopped\n" for role in ROLES)
+
+
+# --- without servers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def idle(tmp_path: Path) -> Native:
+    env, ports = native_env(tmp_path / "run", f"sqlite:///{tmp_path / 'caudal.db'}")
+    return Native(env, tmp_path / "run", ports)
+
+
+@pytest.mark.parametrize("content", ["999999999", "not-a-pid", str(os.getpid())], ids=["gone", "garbage", "reused"])
+def test_a_stale_pid_file_is_removed_and_reported(idle: Native, content: str) -> None:
+    idle.run_dir.mkdir()
+    (idle.run_dir / "core.pid").write_text(content)
+    result = idle("status", "core")
+    assert (result.returncode, result.stdout) == (3, "core:       stopped\n")
+    assert result.stderr == f"core: removed stale pid file (pid {content} is not running its server)\n"
+    assert not (idle.run_dir / "core.pid").exists()
+
+
+def test_stop_kills_a_server_that_ignores_sigterm_after_the_bounded_wait(idle: Native) -> None:
+    idle.run_dir.mkdir()
+    code = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    stubborn = subprocess.Popen([sys.executable, "-c", code, "central", "serve", "--role", "compliance", "--port", "1"],
+                                stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout is not None and stubborn.stdout.readline() == "up\n"
+    (idle.run_dir / "compliance.pid").write_text(str(stubborn.pid))
+    result = idle("stop", "compliance", CAUDAL_STOP_TIMEOUT="1")
+    assert result.stdout == f"compliance: killed (pid {stubborn.pid} did not stop within 1 s of SIGTERM)\n"
+    assert stubborn.wait(5) == -signal.SIGKILL
+
+
+def test_a_server_that_cannot_start_is_reported_with_its_log(idle: Native) -> None:
+    result = idle("start", "core", CAUDAL_DATABASE_URL="mysql://nowhere/caudal")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"core: exited during start-up; the end of {idle.run_dir / 'core.log'}:\n")
+    assert "mysql://" in result.stderr
+    assert not (idle.run_dir / "core.pid").exists()
+
+
+def test_health_with_nothing_running_fails_for_each_service(idle: Native) -> None:
+    result = idle("health", "all")
+    expected = "".join(f"{role + ':':<11} NOT ANSWERING on http://127.0.0.1:{idle.ports[role]}\n" for role in ROLES)
+    assert (result.returncode, result.stdout) == (1, expected)
+
+
+def test_migrate_applies_the_shared_schema_once(idle: Native) -> None:
+    first = idle("migrate", "telemetry")
+    again = idle("migrate", "all")
+    lines = first.stdout.splitlines()
+    assert lines[0] == "migrate telemetry: the services share one schema; applying every pending migration"
+    assert lines[1] == "applied 0001_core"
+    assert re.fullmatch(r"\d+ migration\(s\) applied", lines[-1])
+    assert (again.returncode, again.stdout) == (0, "database is up to date\n")
+
+
+def test_settings_and_ports_can_come_from_an_env_file(idle: Native, tmp_path: Path) -> None:
+    port = free_port()
+    settings = tmp_path / "central.env"
+    settings.write_text(f"CAUDAL_CORE_PORT={port}\nCAUDAL_HOST=127.0.0.1\n")
+    env = {key: value for key, value in idle.env.items() if key != "CAUDAL_CORE_PORT"}
+    result = subprocess.run(["bash", str(MANAGE), "health", "core"], env={**env, "CAUDAL_ENV_FILE": str(settings)},
+                            capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (1, f"core:       NOT ANSWERING on http://127.0.0.1:{port}\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["launch", "all"], "error: unknown command 'launch' (start, stop, restart, status, logs, health, migrate, mode)\n"),
+    (["start", "web"], "error: unknown service 'web': use all, core, telemetry or compliance\n"),
+    (["logs", "core", "--tail"], "error: unexpected argument '--tail'\n"),
+])
+def test_bad_arguments_are_refused_naming_the_argument(idle: Native, args: list[str], message: str) -> None:
+    result = idle(*args)
+    assert (result.returncode, result.stderr) == (2, message)
+    assert not idle.run_dir.exists()
+
+
+# --- how it decides to use Docker, systemd or plain processes ---------------------------------------
+
+
+def _stub(directory: Path, name: str, script: str) -> None:
+    path = directory / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize(("docker", "systemctl", "forced", "mode"), [
+    ("exit 0", "exit 1", "", "docker"),
+    ('[ "$1" = info ] && exit 1; exit 0', "exit 1", "", "native"),  # compose present, no engine
+    ('[ "$1" = compose ] && exit 1; exit 0', "exit 1", "", "native"),  # engine, no compose plugin
+    ("exit 1", '[ "$1" = cat ] && [ "$2" = caudal-central@core.service ]', "", "systemd"),
+    ("exit 0", "exit 0", "native", "native"),
+    ("exit 1", "exit 1", "docker", "docker"),
+], ids=["docker", "compose-without-engine", "engine-without-compose", "systemd", "forced-native", "forced-docker"])
+def test_mode_follows_what_works_here(idle: Native, tmp_path: Path, docker: str, systemctl: str, forced: str,
+                                      mode: str) -> None:
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    _stub(stubs, "docker", docker)
+    _stub(stubs, "systemctl", systemctl)
+    env = {**idle.env, "PATH": f"{stubs}:/usr/bin:/bin", "CAUDAL_MANAGE_MODE": forced}
+    result = subprocess.run(["bash", str(MANAGE), "mode"], env=env, capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (0, f"{mode}\n")
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "scripts").glob("*.sh")), ids=lambda path: path.name)
+def test_shell_scripts_pass_shellcheck(script: Path) -> None:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    result = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "")

@@ -1,0 +1,60 @@
+"""systemd/caudal-central@.service: verifies with systemd-analyze and runs each role
+unprivileged with its own settings file."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.deployment.support import ROOT
+
+UNIT = ROOT / "systemd" / "caudal-central@.service"
+INSTALLED_EXEC = "/opt/caudal/bin/caudal"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("role", ["core", "telemetry", "compliance"])
+def test_each_instance_verifies(tmp_path: Path, role: str) -> None:
+    """verify needs ExecStart to exist: a copy pointing at this interpreter, otherwise identical."""
+    text = UNIT.read_text()
+    assert text.count(INSTALLED_EXEC) == 1
+    (tmp_path / UNIT.name).write_text(text.replace(INSTALLED_EXEC, sys.executable))
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / f"caudal-central@{role}.service")],
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def _service() -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def test_the_role_comes_from_the_instance_name_and_its_settings_from_two_files() -> None:
+    service = _service()
+    expected = {
+        "ExecStart": [f"{INSTALLED_EXEC} central serve --role %i --host ${{CAUDAL_HOST}} --port ${{CAUDAL_PORT}}"],
+        "Environment": ["CAUDAL_HOST=127.0.0.1", "PYTHONUNBUFFERED=1"],
+        "EnvironmentFile": ["/etc/caudal/central.env", "/etc/caudal/central-%i.env"],
+        "Restart": ["always"],
+        "TimeoutStopSec": ["20"],
+    }
+    assert {key: service.get(key) for key in expected} == expected
+
+
+def test_the_service_runs_unprivileged_and_hardened() -> None:
+    service = _service()
+    expected = {
+        "User": ["caudal"], "Group": ["caudal"], "NoNewPrivileges": ["yes"], "ProtectSystem": ["strict"],
+        "ProtectHome": ["yes"], "PrivateTmp": ["yes"], "PrivateDevices": ["yes"],
+        "ReadWritePaths": ["/var/lib/caudal"], "CapabilityBoundingSet": [""],
+        "RestrictAddressFamilies": ["AF_UNIX AF_INET AF_INET6"], "SystemCallFilter": ["@system-service"],
+    }
+    assert {key: service.get(key) for key in expected} == expected
