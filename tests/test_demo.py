@@ -1,0 +1,147 @@
+"""``caudal demo``: the whole chain runs once (real simulators, server, agent, SMTP, DGA stand-in)
+and the summary it gathers from the API says every part did its job."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from caudal.demo import ADMIN_EMAIL, DemoOptions, app, run_demo
+from caudal.demo_central import choose_port
+from caudal.demo_summary import DemoSummary, render
+from caudal.demo_wells import WELLS
+
+NORTH, SOUTH = WELLS  # SOUTH pumps 1.5 times its water right
+
+
+def child_processes() -> list[str]:
+    """Commands of the processes whose parent is this one (zombies included)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if int(fields[1]) == os.getpid():
+            found.append(text.split("(", 1)[1].rsplit(")", 1)[0])
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoSummary, list[str]]:
+    """One 20-second demo; the summary and the child processes still alive once it returned."""
+    options = DemoOptions(workdir=tmp_path_factory.mktemp("demo"), seconds=20, port=0, interval_s=2)
+    summary = asyncio.run(run_demo(options, asyncio.Event(), Console(quiet=True)))
+    return summary, child_processes()
+
+
+@pytest.fixture(scope="module")
+def summary(run: tuple[DemoSummary, list[str]]) -> DemoSummary:
+    return run[0]
+
+
+@pytest.mark.slow
+def test_every_part_of_the_server_was_there(summary: DemoSummary) -> None:
+    assert summary.notes == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("well", WELLS, ids=lambda well: well.code)
+def test_the_agent_uploaded_live_readings_after_the_backlog(summary: DemoSummary, well) -> None:
+    point = next(point for point in summary.points if point.code == well.code)
+    assert point.live_readings > 0
+    assert point.backlog_readings > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("well", WELLS, ids=lambda well: well.code)
+def test_latest_values_behave_like_a_pumped_well(summary: DemoSummary, well) -> None:
+    latest = next(point for point in summary.points if point.code == well.code).latest
+    assert latest["flow"].value > well.well.flow_lps * 0.8  # pumping from the start
+    assert latest["totalizer"].value > well.well.initial_totalizer_m3  # two hours of pumping counted
+    assert 0 < latest["level"].value <= well.well.static_level_m
+    assert latest["water_table"].value == pytest.approx(well.sensor_depth_m - latest["level"].value, abs=0.01)
+
+
+@pytest.mark.slow
+def test_the_gateway_is_online(summary: DemoSummary) -> None:
+    assert summary.gateway_online
+
+
+@pytest.mark.slow
+def test_only_the_well_over_its_right_has_an_open_alert(summary: DemoSummary) -> None:
+    assert {(a.subject, a.kind, a.status) for a in summary.alerts if a.kind == "flow_above_right"} == {
+        (SOUTH.code, "flow_above_right", "open")}
+    assert NORTH.code not in {alert.subject for alert in summary.alerts}
+
+
+@pytest.mark.slow
+def test_the_alert_e_mail_reached_the_smtp_server(summary: DemoSummary) -> None:
+    about = {(mail.recipients, code) for mail in summary.mails for code in (NORTH.code, SOUTH.code)
+             if code in mail.subject}
+    assert about == {((ADMIN_EMAIL,), SOUTH.code)}
+
+
+@pytest.mark.slow
+def test_the_well_within_its_right_has_slots_accepted_with_the_stand_ins_comprobantes(summary: DemoSummary) -> None:
+    accepted = [slot for slot in summary.accepted_slots if slot.point == NORTH.code]
+    assert accepted
+    assert {slot.comprobante for slot in accepted} <= summary.issued_comprobantes
+
+
+@pytest.mark.slow
+def test_the_slots_of_the_well_over_its_right_wait_for_review(summary: DemoSummary) -> None:
+    held = [slot for slot in summary.slots if slot.point == SOUTH.code]
+    assert held
+    assert all(slot.state == "review" and "water right" in " ".join(slot.reasons) for slot in held)
+
+
+@pytest.mark.slow
+def test_the_summary_names_the_api_docs_and_every_section(summary: DemoSummary) -> None:
+    console = Console(record=True, width=120)
+    render(summary, console)
+    text = console.export_text()
+    for expected in ("Readings stored and latest values per point", "Alerts", "E-mails captured",
+                     "DGA hourly slots", f"API docs: {summary.api_docs}", "http://127.0.0.1:"):
+        assert expected in text
+
+
+@pytest.mark.slow
+def test_no_process_is_left_behind(run: tuple[DemoSummary, list[str]]) -> None:
+    assert run[1] == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_before_the_time_is_up_still_summarises_and_stops_everything(tmp_path: Path) -> None:
+    stop = asyncio.Event()
+    stop.set()  # as if Ctrl-C came while the parts were starting
+    options = DemoOptions(workdir=tmp_path, seconds=600, port=0)
+    summary = asyncio.run(asyncio.wait_for(run_demo(options, stop, Console(quiet=True)), 60))
+    assert [point.backlog_readings > 0 for point in summary.points] == [True, True]
+    assert child_processes() == []
+
+
+@pytest.mark.parametrize("busy", [True, False], ids=["busy", "free"])
+def test_the_api_port_falls_back_to_a_free_one_only_when_busy(busy: bool) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        if not busy:
+            holder.close()
+        chosen = choose_port(port)
+    assert (chosen != port) == busy
+
+
+def test_an_existing_database_in_the_work_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "caudal.db").write_bytes(b"not the demo's")
+    result = CliRunner().invoke(app, ["--workdir", str(tmp_path), "--seconds", "1"])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'caudal.db'} already exists" in result.output
+    assert (tmp_path / "caudal.db").read_bytes() == b"not the demo's"
