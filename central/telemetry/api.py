@@ -2,14 +2,16 @@
 
 Alert evaluation plugs in through ``ctx.extras["on_ingest"]``: a callable (plain or
 ``async``) taking ``(point_ids, readings)`` — the ids of the points written and the
-batch's processed readings (``central.telemetry.processing.Processed``; a resent reading
-may be among them again). It runs after the transaction committed and after the reply
-was sent, so the gateway never waits for it; its exceptions are logged, never returned.
+batch's processed readings (``central.telemetry.processing.Processed``, derived water-table
+readings included; when a batch is partly a resend, its already-stored readings are among
+them again). It runs when the batch stored something new, after the transaction committed
+and after the reply was sent, so the gateway never waits for it; its exceptions are
+logged, never returned.
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -82,7 +84,7 @@ async def post_ingest(request: Request, ctx: Ctx, gateway: CurrentGateway, backg
 
 async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Processed]) -> None:
     try:
-        if asyncio.iscoroutinefunction(hook):
+        if inspect.iscoroutinefunction(hook):
             await hook(point_ids, readings)
         else:
             await run_in_threadpool(hook, point_ids, readings)
@@ -171,12 +173,9 @@ def get_aggregates(
         buckets = spans(first, last, bucket, zone, MAX_BUCKETS)
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
-    first, last = buckets[0].start, buckets[-1].end
     with ctx.db.connect() as conn:
         point = _visible_point(conn, user, code)
-        stats = aggregates.statistics(conn, point["id"], bucket, zone, first, last, interval_s)
-        volume = aggregates.volumes(conn, point["id"], bucket, zone, first, last)
-    items = aggregates.summarize(buckets, stats, volume, now, interval_s)
+        items = aggregates.summary(conn, point["id"], bucket, zone, buckets, interval_s, now)
     return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s, items=items)
 
 

@@ -1,0 +1,37 @@
+"""``/api/v1/auth``: log in for a session token, log out to revoke it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.security.utils import get_authorization_scheme_param
+
+from central.core.problems import responses
+from central.core.tokens import IssuedSession, LoginRequest, login, logout
+from central.deps import Ctx, CurrentUser
+from central.errors import ApiError
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+LOGIN_FAILED = "wrong username or password"
+
+
+@router.post("/login", summary="Log in: exchange a username and password for a session token",
+             responses=responses(401, 422, 429))
+def login_route(body: LoginRequest, ctx: Ctx) -> IssuedSession:
+    """The token expires after the installation's session lifetime. Any wrong username or
+    password gets the same 401; repeated failures lock that username for a while (429)."""
+    ttl = timedelta(minutes=ctx.settings.session_ttl_minutes)
+    issued = login(ctx.db, body, ttl, ctx.clock.now())
+    if issued is None:
+        raise ApiError(401, LOGIN_FAILED)
+    return issued
+
+
+@router.post("/logout", status_code=204, summary="Log out: revoke the token this request presents",
+             responses=responses(401))
+def logout_route(user: CurrentUser, request: Request, ctx: Ctx) -> None:
+    _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    with ctx.db.transaction() as conn:
+        logout(conn, token, ctx.clock.now())

@@ -1,0 +1,168 @@
+"""``/api/v1/users/me/channels`` and ``/api/v1/users/me/notifications``: where one hears about alerts.
+
+Served by the core service (a channel is a user setting). A channel's secrets (a webhook's
+shared secret, an Apprise URL) are encrypted at rest and never returned: answers name the
+secret fields that are set, nothing more. A change that omits a secret keeps the stored one.
+
+``POST .../channels/{id}/test`` delivers a test notification INLINE and answers with the
+outcome; the attempt is recorded in the delivery log like any other, and a transient
+failure stays in the outbox, where the telemetry worker retries it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from central.context import AppContext
+from central.core.problems import responses
+from central.crypto import SecretKeyMissing
+from central.db import IntegrityError
+from central.deps import Ctx, CurrentUser
+from central.errors import ApiError
+from central.pagination import Page, Paging
+
+from . import store
+from .channels import Notifier
+from .delivery import Outcome, deliver, probe_notification
+from .errors import ChannelInvalid
+from .models import Channel
+from .outbox import LEASE_S, notify_settings, worker_name
+from .store import ChannelOut, NotificationOut
+
+router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
+routers = [router]
+
+
+def setup(ctx: AppContext) -> None:
+    """Read the SMTP and destination settings now, so a bad one stops the start-up."""
+    notify_settings(ctx)
+
+
+def _validation(exc: ValidationError) -> ApiError:
+    details = [{"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+    where = ".".join(str(part) for part in details[0]["loc"]) if details else "body"
+    return ApiError(422, f"{where}: {details[0]['msg'] if details else 'invalid channel'}", details=details)
+
+
+async def _checked(ctx: AppContext, channel: Channel) -> Channel:
+    """Refuse up front a channel that can never deliver (bad Apprise URL, forbidden destination)."""
+    async with Notifier(notify_settings(ctx)) as notifier:
+        try:
+            await notifier.check(channel)
+        except ChannelInvalid as exc:
+            raise ApiError(422, str(exc), details=[{"loc": ["body"], "msg": str(exc)}]) from None
+    return channel
+
+
+def _own(ctx: AppContext, user_id: int, channel_id: int) -> dict[str, Any]:
+    with ctx.db.connect() as conn:
+        row = store.channel_row(conn, user_id, channel_id)
+    if row is None:
+        raise ApiError(404, f"you have no channel {channel_id}")
+    return row
+
+
+def _stored(action):
+    """Run a store call, mapping a name clash and a missing secret key to answers."""
+    try:
+        return action()
+    except IntegrityError:
+        raise ApiError(409, "you already have a channel with that name") from None
+    except SecretKeyMissing as exc:
+        raise ApiError(503, f"channel secrets cannot be stored: {exc}") from None
+
+
+@router.get("/channels", summary="Your notification channels (secrets never shown)", responses=responses(401))
+def get_channels(user: CurrentUser, ctx: Ctx) -> list[ChannelOut]:
+    with ctx.db.connect() as conn:
+        return store.list_channels(conn, user.id)
+
+
+@router.post("/channels", status_code=201, summary="Add a channel: email, sms, webhook or apprise",
+             responses=responses(401, 409, 422))
+async def post_channel(channel: Channel, user: CurrentUser, ctx: Ctx) -> ChannelOut:
+    await _checked(ctx, channel)
+
+    def create() -> ChannelOut:
+        with ctx.db.transaction() as conn:
+            return store.create_channel(conn, user.id, channel, ctx.secret_box, ctx.clock.now())
+
+    return await run_in_threadpool(_stored, create)
+
+
+@router.get("/channels/{channel_id}", summary="One of your channels", responses=responses(401, 404))
+def get_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> ChannelOut:
+    return store.channel_out(_own(ctx, user.id, channel_id))
+
+
+@router.patch("/channels/{channel_id}", summary="Change a channel; omitted fields (and secrets) are kept",
+              responses=responses(401, 404, 409, 422))
+async def patch_channel(channel_id: int, change: Annotated[dict[str, Any], Body()], user: CurrentUser,
+                        ctx: Ctx) -> ChannelOut:
+    row = await run_in_threadpool(_own, ctx, user.id, channel_id)
+    try:
+        channel = store.merged_channel(row, change, ctx.secret_box)
+    except ValidationError as exc:
+        raise _validation(exc) from None
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    await _checked(ctx, channel)
+
+    def update() -> ChannelOut:
+        with ctx.db.transaction() as conn:
+            return store.update_channel(conn, row, channel, ctx.secret_box, ctx.clock.now())
+
+    return await run_in_threadpool(_stored, update)
+
+
+@router.delete("/channels/{channel_id}", status_code=204, summary="Delete a channel (its delivery log stays)",
+               responses=responses(401, 404))
+def delete_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> None:
+    with ctx.db.transaction() as conn:
+        if not store.delete_channel(conn, user.id, channel_id):
+            raise ApiError(404, f"you have no channel {channel_id}")
+
+
+class ProbeResult(BaseModel):
+    """What happened to the test notification."""
+
+    notification_id: UUID
+    outcome: Outcome
+    error: str | None
+    delivered_at: AwareDatetime | None
+    next_attempt_at: AwareDatetime | None
+
+
+@router.post("/channels/{channel_id}/test", summary="Send yourself a test notification now, through this channel",
+             responses=responses(401, 404))
+async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult:
+    row = await run_in_threadpool(_own, ctx, user.id, channel_id)
+    channel = store.channel_of(row, ctx.secret_box)
+    notification = probe_notification(user.username, channel.name, ctx.clock.now())
+    worker = worker_name("test")
+
+    def queue() -> None:
+        with ctx.db.transaction() as conn:
+            lease = (worker, ctx.clock.now() + timedelta(seconds=LEASE_S))
+            store.enqueue(conn, notification, user_id=user.id, channel_id=channel_id, lease=lease)
+
+    await run_in_threadpool(queue)
+    async with Notifier(notify_settings(ctx)) as notifier:
+        result = await deliver(notification, channel, ctx.clock, notifier)
+    await run_in_threadpool(store.record, ctx.db, result, worker)
+    sent = result.notification
+    return ProbeResult(notification_id=sent.id, outcome=result.outcome, error=sent.last_error,
+                      delivered_at=sent.delivered_at, next_attempt_at=sent.next_attempt_at)
+
+
+@router.get("/notifications", summary="Your notifications with their delivery log, newest first",
+            responses=responses(401, 422))
+def get_notifications(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[NotificationOut]:
+    with ctx.db.connect() as conn:
+        return store.list_notifications(conn, user.id, paging)

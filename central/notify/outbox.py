@@ -1,0 +1,110 @@
+"""The outbox worker: delivers due notifications, retries failures, never sends one twice.
+
+Runs in the telemetry service (one per replica). Each pass claims up to
+:data:`CLAIM_LIMIT` due notifications with a lease long enough to try every one of them
+(:data:`LEASE_S`), sends them one at a time through :class:`~central.notify.Notifier`, and
+records each outcome (which frees the lease). An SMTP outage only moves
+``next_attempt_at`` forward along the backoff schedule.
+
+Delivery is at least once: a replica that dies after sending and before recording leaves
+its lease to expire, and the notification is sent again. Webhook receivers can drop the
+repeat by its ``X-Caudal-Delivery`` header (the notification id); e-mail and Apprise
+channels have no such key, so the person may get that one message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import uuid4
+
+from central.context import AppContext
+from central.crypto import SecretBox
+from central.db import Database
+from protocols.clock import Clock
+
+from . import store
+from .channels import Notifier
+from .delivery import SEND_TIMEOUT_S, DeliveryResult, deliver_due
+from .models import Channel, Notification
+from .settings import NotifySettings
+
+log = logging.getLogger("caudal.central.notify")
+
+CLAIM_LIMIT = 10
+LEASE_S = CLAIM_LIMIT * SEND_TIMEOUT_S + 60
+POLL_S = 10.0
+SETTINGS_KEY = "notify_settings"
+
+
+def notify_settings(ctx: AppContext) -> NotifySettings:
+    """The installation's notification settings, read from the environment once per app."""
+    if SETTINGS_KEY not in ctx.extras:
+        ctx.extras[SETTINGS_KEY] = NotifySettings.from_env()
+    return ctx.extras[SETTINGS_KEY]
+
+
+def worker_name(role: str) -> str:
+    """Who holds a lease: host, process and a random tag (two workers in one process differ)."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
+
+
+class DbOutbox:
+    """:class:`central.notify.Outbox` over the database, for one worker."""
+
+    def __init__(self, db: Database, box: SecretBox, worker: str, lease_s: float = LEASE_S) -> None:
+        self.db, self.box, self.worker, self.lease_s = db, box, worker, lease_s
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[tuple[Notification, Channel]]:
+        return await asyncio.to_thread(store.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s)
+
+    async def record(self, result: DeliveryResult) -> None:
+        await asyncio.to_thread(store.record, self.db, result, self.worker)
+
+
+async def pause(clock: Clock, stop: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds`` by ``clock``, or less if ``stop`` is set."""
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, stopper):
+            task.cancel()
+        await asyncio.gather(sleeper, stopper, return_exceptions=True)
+
+
+async def deliver_pass(outbox: DbOutbox, notifier: Notifier, clock: Clock) -> int:
+    """Deliver everything due now, batch after batch; returns how many attempts were made."""
+    attempts = 0
+    while True:
+        results = await deliver_due(outbox, notifier, clock, limit=CLAIM_LIMIT)
+        attempts += len(results)
+        if len(results) < CLAIM_LIMIT:
+            return attempts
+
+
+async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, stop: asyncio.Event, *,
+                     poll_s: float = POLL_S) -> None:
+    """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
+    async with Notifier(settings) as notifier:
+        while not stop.is_set():
+            try:
+                await deliver_pass(outbox, notifier, clock)
+            except Exception:  # the database or a channel misbehaving must not end the worker
+                log.exception("outbox pass failed; trying again in %.0f s", poll_s)
+            await pause(clock, stop, poll_s)
+
+
+def outbox_worker(ctx: AppContext):
+    """The ``workers(ctx)`` entry: the outbox loop of this process."""
+    outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role))
+
+    async def notification_outbox(stop: asyncio.Event) -> None:
+        await run_outbox(outbox, notify_settings(ctx), ctx.clock, stop)
+
+    return notification_outbox

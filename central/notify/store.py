@@ -1,0 +1,300 @@
+"""Notification channels and the outbox in the database.
+
+Channels are stored as JSON without their secrets; the secret fields (a webhook's shared
+secret, an Apprise URL, which carries provider tokens) are encrypted together with
+``CAUDAL_SECRET_KEY`` and only decrypted to send. Nothing here returns a secret to a
+caller that shows things to people: :class:`ChannelOut` has no secret fields.
+
+The outbox is claimed with a lease: a worker marks the due rows it takes
+(``lease_by``/``lease_until``, on PostgreSQL under ``FOR UPDATE SKIP LOCKED``) and clears
+the lease when it records the result, so two replicas never send the same notification.
+A lease that runs out (the worker died mid-send) makes the row claimable again: delivery
+is at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+
+from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
+from central.db import Connection, Database
+from central.pagination import Page, PageQuery, fetch_page
+from central.telemetry.alerts.rules import Severity
+
+from .delivery import DeliveryAttempt, DeliveryResult
+from .models import CHANNEL_ADAPTER, Channel, Notification, Subscription
+
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {"email": (), "sms": ("apprise_url",), "webhook": ("secret",),
+                                             "apprise": ("apprise_url",)}
+_PENDING = "n.delivered_at IS NULL AND n.gave_up_at IS NULL"
+
+
+class ChannelOut(BaseModel):
+    """A channel as its owner sees it: every setting except the secrets, which are only named."""
+
+    id: int
+    type: str
+    name: str
+    enabled: bool
+    subscription: Subscription
+    address: str | None = Field(default=None, description="E-mail channels")
+    url: str | None = Field(default=None, description="Webhook channels")
+    secrets_set: list[str] = Field(description="Secret fields stored (encrypted); never shown")
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def _split(channel: Channel, box: SecretBox) -> tuple[str, str | None]:
+    """(config JSON without secrets, encrypted JSON of the secrets or None)."""
+    hidden = SECRET_FIELDS[channel.type]
+    config = channel.model_dump(mode="json", exclude=set(hidden))
+    if not hidden:
+        return json.dumps(config), None
+    secrets = {name: getattr(channel, name).get_secret_value() for name in hidden}
+    return json.dumps(config), box.encrypt(json.dumps(secrets))
+
+
+def channel_of(row: dict[str, Any], box: SecretBox) -> Channel:
+    """The full channel (secrets decrypted) from its row: only for sending."""
+    data = json.loads(row["config"])
+    if row["secret"]:
+        data.update(json.loads(box.decrypt(row["secret"])))
+    return CHANNEL_ADAPTER.validate_python(data)
+
+
+def channel_out(row: dict[str, Any]) -> ChannelOut:
+    config = json.loads(row["config"])
+    return ChannelOut(id=row["id"], type=row["type"], name=config["name"], enabled=config["enabled"],
+                      subscription=config["subscription"], address=config.get("address"), url=config.get("url"),
+                      secrets_set=list(SECRET_FIELDS[row["type"]]), created_at=row["created_at"],
+                      updated_at=row["updated_at"])
+
+
+def list_channels(conn: Connection, user_id: int) -> list[ChannelOut]:
+    rows = conn.fetchall("SELECT * FROM notify_channels WHERE user_id = :u ORDER BY id", {"u": user_id})
+    return [channel_out(row) for row in rows]
+
+
+def channel_row(conn: Connection, user_id: int, channel_id: int) -> dict[str, Any] | None:
+    """The row of one of ``user_id``'s channels (None: not theirs, or no such channel)."""
+    return conn.fetchone("SELECT * FROM notify_channels WHERE id = :id AND user_id = :u",
+                         {"id": channel_id, "u": user_id})
+
+
+def create_channel(conn: Connection, user_id: int, channel: Channel, box: SecretBox, now: datetime) -> ChannelOut:
+    """Store a new channel; a name already used by this user raises ``IntegrityError``."""
+    config, secret = _split(channel, box)
+    channel_id = conn.fetchval(
+        "INSERT INTO notify_channels (user_id, name, type, config, secret, created_at, updated_at)"
+        " VALUES (:u, :name, :type, :config, :secret, :now, :now) RETURNING id",
+        {"u": user_id, "name": channel.name, "type": channel.type, "config": config, "secret": secret, "now": now},
+    )
+    return channel_out(channel_row(conn, user_id, channel_id))  # type: ignore[arg-type]
+
+
+def merged_channel(row: dict[str, Any], change: dict[str, Any], box: SecretBox) -> Channel:
+    """The stored channel with ``change`` applied (omitted secrets are kept), validated again."""
+    current = channel_of(row, box).model_dump(mode="json", context={"reveal_secrets": True})
+    if "type" in change and change["type"] != current["type"]:
+        raise ValueError(f"type: a channel's type cannot change ({current['type']}); create a new channel")
+    return CHANNEL_ADAPTER.validate_python({**current, **change})
+
+
+def update_channel(conn: Connection, row: dict[str, Any], channel: Channel, box: SecretBox, now: datetime
+                   ) -> ChannelOut:
+    config, secret = _split(channel, box)
+    conn.execute("UPDATE notify_channels SET name = :name, config = :config, secret = :secret, updated_at = :now"
+                 " WHERE id = :id", {"id": row["id"], "name": channel.name, "config": config, "secret": secret,
+                                     "now": now})
+    return channel_out(channel_row(conn, row["user_id"], row["id"]))  # type: ignore[arg-type]
+
+
+def delete_channel(conn: Connection, user_id: int, channel_id: int) -> bool:
+    """Delete; its pending notifications are given up by the next claim (their log stays)."""
+    return conn.execute("DELETE FROM notify_channels WHERE id = :id AND user_id = :u",
+                        {"id": channel_id, "u": user_id}) == 1
+
+
+# --- who hears about an alert -------------------------------------------------------------------
+
+
+def _visible(point_id: int | None, gateway_id: int | None) -> tuple[str, dict[str, Any]]:
+    """SQL: the user may see the point, or one of the gateway's points."""
+    if point_id is not None:
+        return "up.point_id = :p", {"p": point_id}
+    return "up.point_id IN (SELECT point_id FROM gateway_points WHERE gateway_id = :g)", {"g": gateway_id}
+
+
+def subscribed_channels(conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity,
+                        subjects: list[str]) -> list[dict[str, Any]]:
+    """Enabled channels of active users who may see the subject and whose subscription wants it.
+
+    ``subjects``: the point code, or the gateway name followed by its points' codes.
+    """
+    where, params = _visible(point_id, gateway_id)
+    rows = conn.fetchall(
+        "SELECT c.id, c.name, c.config, c.user_id, u.username FROM notify_channels c JOIN users u ON u.id = c.user_id"
+        f" WHERE u.is_active AND (u.is_admin OR EXISTS (SELECT 1 FROM user_points up WHERE up.user_id = u.id"
+        f" AND {where})) ORDER BY c.id",
+        params,
+    )
+    chosen = []
+    for row in rows:
+        config = json.loads(row["config"])
+        if config["enabled"] and Subscription.model_validate(config["subscription"]).wants(severity, subjects):
+            chosen.append(row)
+    return chosen
+
+
+# --- the outbox ---------------------------------------------------------------------------------
+
+
+def enqueue(conn: Connection, notification: Notification, *, user_id: int, channel_id: int,
+            alert_event: str | None = None, lease: tuple[str, datetime] | None = None) -> None:
+    """Queue one notification in the caller's transaction (it commits with what caused it).
+
+    ``lease`` (worker, until): queued already claimed, for a caller that sends it itself.
+    """
+    lease_by, lease_until = lease or (None, None)
+    conn.execute(
+        "INSERT INTO notifications (id, user_id, channel_id, channel_name, subject, body, severity, alert_id,"
+        " alert_event, created_at, attempts, next_attempt_at, lease_by, lease_until)"
+        " VALUES (:id, :u, :c, :name, :subject, :body, :severity, :alert, :event, :created, 0, :next, :by, :until)",
+        {"id": str(notification.id), "u": user_id, "c": channel_id, "name": notification.channel,
+         "subject": notification.subject, "body": notification.body, "severity": notification.severity.value,
+         "alert": str(notification.alert_id) if notification.alert_id else None, "event": alert_event,
+         "created": notification.created_at, "next": notification.next_attempt_at, "by": lease_by,
+         "until": lease_until},
+    )
+
+
+def notification_of(row: dict[str, Any]) -> Notification:
+    return Notification(id=UUID(row["id"]), user=row["username"], channel=row["channel_name"],
+                        subject=row["subject"], body=row["body"], severity=row["severity"],
+                        alert_id=UUID(row["alert_id"]) if row["alert_id"] else None, created_at=row["created_at"],
+                        attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
+                        delivered_at=row["delivered_at"], gave_up_at=row["gave_up_at"], last_error=row["last_error"])
+
+
+def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    names = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{name}" for name in names), names
+
+
+def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: int, lease_s: float
+              ) -> list[tuple[Notification, Channel]]:
+    """Take up to ``limit`` due notifications for ``worker`` until ``now + lease_s``."""
+    with db.transaction() as conn:
+        _give_up_orphans(conn, now)
+        skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
+        ids = [row["id"] for row in conn.fetchall(
+            f"SELECT n.id FROM notifications n WHERE {_PENDING} AND n.next_attempt_at <= :now"
+            " AND (n.lease_until IS NULL OR n.lease_until <= :now)"
+            f" ORDER BY n.next_attempt_at, n.seq LIMIT :limit{skip_locked}",
+            {"now": now, "limit": limit})]
+        if not ids:
+            return []
+        marks, params = _marks("id", ids)
+        conn.execute(f"UPDATE notifications SET lease_by = :w, lease_until = :until WHERE id IN ({marks})",
+                     {**params, "w": worker, "until": now + timedelta(seconds=lease_s)})
+        rows = conn.fetchall(
+            "SELECT n.*, u.username, c.config, c.secret FROM notifications n JOIN users u ON u.id = n.user_id"
+            f" JOIN notify_channels c ON c.id = n.channel_id WHERE n.id IN ({marks})"
+            " ORDER BY n.next_attempt_at, n.seq", params)
+        return _readable(conn, rows, box, now)
+
+
+def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now: datetime
+              ) -> list[tuple[Notification, Channel]]:
+    """The claimed rows whose channel can be rebuilt; the others are given up with the reason
+    (a channel whose secrets no longer decrypt, e.g. after CAUDAL_SECRET_KEY changed)."""
+    claimed = []
+    for row in rows:
+        try:
+            claimed.append((notification_of(row), channel_of(row, box)))
+        except (SecretKeyMissing, UndecryptableSecret, ValidationError) as exc:
+            conn.execute("UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL, last_error = :error,"
+                         " lease_by = NULL, lease_until = NULL WHERE id = :id",
+                         {"id": row["id"], "now": now, "error": f"channel {row['channel_name']!r}: {exc}"})
+    return claimed
+
+
+def _give_up_orphans(conn: Connection, now: datetime) -> None:
+    conn.execute(f"UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL,"
+                 f" last_error = 'the channel was deleted' WHERE channel_id IS NULL AND {_PENDING.replace('n.', '')}",
+                 {"now": now})
+
+
+def record(db: Database, result: DeliveryResult, worker: str) -> None:
+    """Store the outcome of one attempt and append it to the delivery log; frees the lease."""
+    if result.attempt is None:
+        return
+    n = result.notification
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE notifications SET attempts = :attempts, next_attempt_at = :next, delivered_at = :delivered,"
+            " gave_up_at = :gave_up, last_error = :error, lease_by = NULL, lease_until = NULL"
+            " WHERE id = :id AND delivered_at IS NULL AND gave_up_at IS NULL",
+            {"id": str(n.id), "attempts": n.attempts, "next": n.next_attempt_at, "delivered": n.delivered_at,
+             "gave_up": n.gave_up_at, "error": n.last_error})
+        _log(conn, result.attempt, worker)
+
+
+def _log(conn: Connection, attempt: DeliveryAttempt, worker: str) -> None:
+    conn.execute("INSERT INTO notification_attempts (notification_id, attempt, at, outcome, error, worker)"
+                 " VALUES (:n, :attempt, :at, :outcome, :error, :worker)",
+                 {"n": attempt.notification_id, "attempt": attempt.attempt, "at": attempt.at,
+                  "outcome": attempt.outcome.value, "error": attempt.error, "worker": worker})
+
+
+# --- one's own deliveries -----------------------------------------------------------------------
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    at: AwareDatetime
+    outcome: str
+    error: str | None
+
+
+class NotificationOut(BaseModel):
+    """One notification with its delivery log."""
+
+    id: UUID
+    channel: str
+    subject: str
+    body: str
+    severity: Severity
+    alert_id: UUID | None
+    created_at: AwareDatetime
+    attempts: int
+    next_attempt_at: AwareDatetime | None
+    delivered_at: AwareDatetime | None
+    gave_up_at: AwareDatetime | None
+    last_error: str | None
+    log: list[AttemptOut]
+
+
+def list_notifications(conn: Connection, user_id: int, paging: PageQuery) -> Page[NotificationOut]:
+    """``user_id``'s notifications, newest first, each with its attempts."""
+    sql = ("SELECT id, channel_name AS channel, subject, body, severity, alert_id, created_at, attempts,"
+           " next_attempt_at, delivered_at, gave_up_at, last_error FROM notifications WHERE user_id = :u"
+           " ORDER BY seq DESC")
+    page = fetch_page(conn, sql, {"u": user_id}, paging, lambda row: row)
+    logs: dict[str, list[AttemptOut]] = {row["id"]: [] for row in page.items}
+    if logs:
+        marks, params = _marks("n", list(logs))
+        for row in conn.fetchall("SELECT notification_id, attempt, at, outcome, error FROM notification_attempts"
+                                 f" WHERE notification_id IN ({marks}) ORDER BY id", params):
+            logs[row.pop("notification_id")].append(AttemptOut(**row))
+    items = [NotificationOut(**row, log=logs[row["id"]]) for row in page.items]
+    return Page[NotificationOut](items=items, total=page.total, limit=page.limit, offset=page.offset)

@@ -1,0 +1,68 @@
+"""One shape for every list the API returns: ``?limit=&offset=`` in, ``Page[T]`` out.
+
+Every domain pages the same way so that clients (and the web UI) write one pager:
+``{"items": [...], "total": N, "limit": L, "offset": O}``. ``total`` counts every row the
+filters match, not just this page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from central.db import Connection
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class PageQuery(BaseModel):
+    """Which slice of a list to return."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(default=0, ge=0)
+
+
+class Page(BaseModel, Generic[T]):
+    """A slice of a list and how many items the whole list has."""
+
+    items: list[T]
+    total: int = Field(ge=0, description="Items matching the filters, over all pages")
+    limit: int
+    offset: int
+
+
+def page_query(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+) -> PageQuery:
+    return PageQuery(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageQuery, Depends(page_query)]
+"""Route parameter alias: ``paging: Paging`` reads ``?limit=&offset=``."""
+
+
+def fetch_page(
+    conn: Connection,
+    sql: str,
+    params: Mapping[str, Any] | None,
+    paging: PageQuery,
+    build: Callable[[dict[str, Any]], T],
+) -> Page[T]:
+    """Run ``sql`` (a SELECT with its ORDER BY) for one page, and count all its rows.
+
+    ``sql`` must not use the parameter names ``page_limit`` / ``page_offset``.
+    """
+    params = dict(params or {})
+    total = conn.fetchval(f"SELECT COUNT(*) AS n FROM ({sql}) AS counted", params)
+    rows = conn.fetchall(
+        f"{sql} LIMIT :page_limit OFFSET :page_offset",
+        {**params, "page_limit": paging.limit, "page_offset": paging.offset},
+    )
+    return Page(items=[build(row) for row in rows], total=int(total), limit=paging.limit, offset=paging.offset)

@@ -1,0 +1,255 @@
+"""Alert routes, the ingest hook, the timer and the outbox worker of the telemetry service.
+
+- ``/api/v1/alerts`` (list, one, ``POST .../ack``): visible points only; a gateway's alerts to
+  admins and to whoever sees one of its points.
+- ``/api/v1/points/{code}/alert-rules``: list (defaults appear on first look), replace (PUT,
+  admins), change one (PATCH ``.../{id}``, admins). ``/api/v1/gateways/{name}/alert-rules``
+  the same for gateways (admins).
+- ``setup``: the ``on_ingest`` hook (evaluated after the ingest reply, in a worker thread)
+  and the ``caudal_alerts{state,severity}`` gauges.
+- ``workers``: the 30-second alert timer and the notification outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Union, get_args
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, create_model
+
+from central.context import AppContext
+from central.core import audit
+from central.core.auth import User, point_for_user
+from central.core.problems import responses
+from central.db import Connection
+from central.deps import AdminUser, Ctx, CurrentUser
+from central.errors import ApiError
+from central.notify.outbox import notify_settings, outbox_worker, pause
+from central.pagination import Page, Paging
+
+from . import rule_store, store
+from .lifecycle import AlertStatus, LifecycleError, acknowledge
+from .rule_store import RuleProblem, StoredRule
+from .rules import Rule, Scope, Severity, parse_rule
+from .service import evaluate_ingest, evaluate_timer
+from .store import AlertFilter, AlertOut
+
+log = logging.getLogger("caudal.central.alerts")
+
+TIMER_S = 30.0
+
+router = APIRouter(tags=["alerts"])
+routers = [router]
+
+
+def _with_id(model: type[BaseModel]) -> type[BaseModel]:
+    return create_model(f"{model.__name__}Item", __base__=model,
+                        id=(int | None, Field(default=None, description="Absent for a new rule")))
+
+
+RuleItem = Annotated[Union[tuple(_with_id(m) for m in get_args(get_args(Rule)[0]))],  # noqa: UP007
+                     Field(discriminator="kind")]
+
+
+def _items(rules: Iterable[StoredRule]) -> list[dict[str, Any]]:
+    return [{**stored.rule.model_dump(mode="json"), "id": stored.id} for stored in rules]
+
+
+# --- alerts -------------------------------------------------------------------------------------
+
+
+@router.get("/api/v1/alerts", summary="Alerts you may see, newest first", responses=responses(401, 422))
+def get_alerts(
+    user: CurrentUser, ctx: Ctx, paging: Paging,
+    status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
+    severity: Annotated[list[Severity] | None, Query(description="Repeat for several")] = None,
+    point: Annotated[str | None, Query(description="A point's code")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Alerts live at any time since then")] = None,
+) -> Page[AlertOut]:
+    chosen = AlertFilter(status=status, severity=severity, point=point, since=since)
+    with ctx.db.connect() as conn:
+        return store.list_alerts(conn, user, chosen, paging)
+
+
+def _visible(conn: Connection, user: User, alert_id: UUID) -> AlertOut:
+    found = store.visible_alert(conn, user, alert_id)
+    if found is None:
+        raise ApiError(404, f"alert {alert_id} not found")
+    return found
+
+
+@router.get("/api/v1/alerts/{alert_id}", summary="One alert", responses=responses(401, 404))
+def get_alert(alert_id: UUID, user: CurrentUser, ctx: Ctx) -> AlertOut:
+    with ctx.db.connect() as conn:
+        return _visible(conn, user, alert_id)
+
+
+class AckIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/api/v1/alerts/{alert_id}/ack", summary="Take charge of an open alert (who and when are recorded)",
+             responses=responses(401, 404, 409, 422))
+def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx, body: AckIn | None = None) -> AlertOut:
+    now = ctx.clock.now()
+    comment = body.comment if body else None
+    with ctx.db.transaction() as conn:
+        _visible(conn, user, alert_id)
+        alert = store.load_alert(conn, alert_id)
+        try:
+            transition = acknowledge(alert, by=user.username, at=now, comment=comment)  # type: ignore[arg-type]
+        except LifecycleError as exc:
+            raise ApiError(409, str(exc)) from None
+        if not store.acknowledge_row(conn, transition.alert):
+            raise ApiError(409, f"alert {alert_id} changed meanwhile; look at it again")
+        audit.record(conn, user.username, "alert.acknowledged", f"alert:{alert_id}", now, comment=comment)
+        return _visible(conn, user, alert_id)
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def _point(conn: Connection, user: User, code: str) -> dict[str, Any]:
+    point = point_for_user(conn, user, code)
+    if point is None:
+        raise ApiError(404, f"point {code!r} not found")
+    return point
+
+
+def _gateway(conn: Connection, name: str) -> dict[str, Any]:
+    gateway = conn.fetchone("SELECT id, name FROM gateways WHERE name = :n", {"n": name})
+    if gateway is None:
+        raise ApiError(404, f"gateway {name!r} not found")
+    return gateway
+
+
+def _ensure(conn: Connection, scope: Scope, subject_id: int, ctx: AppContext) -> None:
+    if scope is Scope.POINT:
+        rule_store.ensure_point_rules(conn, [subject_id], ctx.clock.now())
+    else:
+        rule_store.ensure_all_rules(conn, ctx.clock.now())
+
+
+def _invalid(exc: ValidationError | RuleProblem, prefix: Sequence[str | int]) -> ApiError:
+    if isinstance(exc, RuleProblem):
+        details = [{"loc": ["body", *prefix, *exc.loc], "msg": str(exc)}]
+    else:
+        details = [{"loc": ["body", *prefix, *err["loc"]], "msg": err["msg"]} for err in exc.errors()]
+    first = details[0]
+    return ApiError(422, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", details=details)
+
+
+def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any], items: list[Any]) -> list[Any]:
+    wanted = [(item.id, parse_rule(item.model_dump(exclude={"id"}))) for item in items]
+    label = subject.get("code") or subject["name"]
+    with ctx.db.transaction() as conn:
+        _ensure(conn, scope, subject["id"], ctx)
+        try:
+            rule_store.replace_rules(conn, scope, subject["id"], wanted, user.username, ctx.clock.now())
+        except RuleProblem as exc:
+            raise _invalid(exc, []) from None
+        audit.record(conn, user.username, "alert_rules.replaced", f"{scope.value}:{label}", ctx.clock.now(),
+                     kinds=[rule.kind for _, rule in wanted])
+        return _items(rule_store.rules_of(conn, scope, subject["id"]))
+
+
+@router.get("/api/v1/points/{code}/alert-rules", summary="A point's alert rules (defaults on first look)",
+            responses=responses(401, 404))
+def get_point_rules(code: str, user: CurrentUser, ctx: Ctx) -> list[RuleItem]:
+    with ctx.db.transaction() as conn:
+        point = _point(conn, user, code)
+        _ensure(conn, Scope.POINT, point["id"], ctx)
+        return _items(rule_store.rules_of(conn, Scope.POINT, point["id"]))
+
+
+@router.put("/api/v1/points/{code}/alert-rules", summary="Replace a point's alert rules (administrators)",
+            responses=responses(401, 403, 404, 422))
+def put_point_rules(code: str, rules: list[RuleItem], admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+    with ctx.db.connect() as conn:
+        point = _point(conn, admin, code)
+    return _replace(ctx, admin, Scope.POINT, point, rules)
+
+
+@router.patch("/api/v1/points/{code}/alert-rules/{rule_id}", summary="Change one rule of a point (administrators)",
+              responses=responses(401, 403, 404, 422))
+def patch_point_rule(code: str, rule_id: int, change: Annotated[dict[str, Any], Body()], admin: AdminUser,
+                     ctx: Ctx) -> RuleItem:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as conn:
+        point = _point(conn, admin, code)
+        _ensure(conn, Scope.POINT, point["id"], ctx)
+        try:
+            rule_store.patch_rule(conn, Scope.POINT, point["id"], rule_id, change, admin.username, now)
+        except LookupError as exc:
+            raise ApiError(404, str(exc)) from None
+        except (ValidationError, RuleProblem) as exc:
+            raise _invalid(exc, []) from None
+        audit.record(conn, admin.username, "alert_rule.changed", f"point:{code}", now, rule_id=rule_id,
+                     fields=sorted(change))
+        [item] = [item for item in _items(rule_store.rules_of(conn, Scope.POINT, point["id"])) if item["id"] == rule_id]
+        return item
+
+
+@router.get("/api/v1/gateways/{name}/alert-rules", summary="A gateway's alert rules (administrators)",
+            responses=responses(401, 403, 404))
+def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+    with ctx.db.transaction() as conn:
+        gateway = _gateway(conn, name)
+        _ensure(conn, Scope.GATEWAY, gateway["id"], ctx)
+        return _items(rule_store.rules_of(conn, Scope.GATEWAY, gateway["id"]))
+
+
+@router.put("/api/v1/gateways/{name}/alert-rules", summary="Replace a gateway's alert rules (administrators)",
+            responses=responses(401, 403, 404, 422))
+def put_gateway_rules(name: str, rules: list[RuleItem], admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+    with ctx.db.connect() as conn:
+        gateway = _gateway(conn, name)
+    wrong = [i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY]
+    if wrong:
+        raise _invalid(RuleProblem([wrong[0], "kind"], "not a gateway rule (gateway_silent, clock_offset,"
+                                                        " buffer_dropping)"), [])
+    return _replace(ctx, admin, Scope.GATEWAY, gateway, rules)
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def _gauges(ctx: AppContext):
+    def sample() -> list[tuple[list[str], float]]:
+        with ctx.db.connect() as conn:
+            return [([status, severity], float(n)) for (status, severity), n in store.counts(conn).items()]
+
+    return sample
+
+
+def setup(ctx: AppContext) -> None:
+    """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings."""
+    notify_settings(ctx)
+
+    def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
+        evaluate_ingest(ctx.db, readings, ctx.clock.now())
+
+    ctx.extras["on_ingest"] = on_ingest
+    ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
+
+
+def alert_timer(ctx: AppContext):
+    async def alert_timer(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(evaluate_timer, ctx.db, ctx.clock.now())
+            except Exception:  # a database hiccup must not end the timer
+                log.exception("alert timer pass failed; trying again in %.0f s", TIMER_S)
+            await pause(ctx.clock, stop, TIMER_S)
+
+    return alert_timer
+
+
+def workers(ctx: AppContext) -> list:
+    return [alert_timer(ctx), outbox_worker(ctx)]

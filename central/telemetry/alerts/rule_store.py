@@ -1,0 +1,246 @@
+"""Alert rules and their evaluation state in the database.
+
+A point or gateway gets its default rules the first time anything looks at it (its first
+evaluation or the first GET of its rules): ``alert_rule_sets`` remembers that it happened,
+so a person who deletes every rule is not overruled by the defaults coming back.
+
+A ``flow_above_right`` rule follows the point's ``water_right_lps``: evaluation (and the
+API) use the point's current right when it has one, so a changed right needs no rule edit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from central.db import Connection
+
+from . import store
+from .rules import FlowAboveRight, Rule, Scope, default_gateway_rules, default_rules, parse_rule
+from .state import RuleState
+
+SYSTEM_ACTOR = "system"
+RULE_CHANGED = "Regla modificada: la alerta se cierra y la regla vuelve a evaluarse desde cero"
+RULE_REMOVED = "Regla eliminada"
+
+
+@dataclass
+class StoredRule:
+    """One rule with where it applies and its evaluation memory."""
+
+    id: int
+    scope: Scope
+    subject_id: int  # point or gateway id
+    subject: str  # point code or gateway name
+    rule: Rule
+    state: RuleState
+
+
+class _Facts(NamedTuple):
+    water_right_lps: float | None
+    flow_cutoff_lps: float | None
+    sensor_depth_m: float | None
+
+
+def effective(rule: Rule, water_right_lps: float | None) -> Rule:
+    """The rule as evaluated: ``flow_above_right`` takes the point's current water right."""
+    if not isinstance(rule, FlowAboveRight) or not water_right_lps or water_right_lps == rule.water_right_lps:
+        return rule
+    try:
+        return FlowAboveRight.model_validate({**rule.model_dump(), "water_right_lps": water_right_lps})
+    except ValidationError:  # e.g. a hysteresis that no longer fits under a much lower right
+        return rule
+
+
+def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    names = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{name}" for name in names) or "NULL", names
+
+
+# --- defaults -----------------------------------------------------------------------------------
+
+
+def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime) -> None:
+    """Give each point that never had rules its defaults (once, race-free)."""
+    marks, params = _marks("p", sorted(set(point_ids)))
+    rows = conn.fetchall(
+        "SELECT id, water_right_lps, flow_cutoff_lps, sensor_depth_m FROM points p"
+        f" WHERE id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
+        " WHERE s.scope = 'point' AND s.subject_id = p.id)", params)
+    for row in rows:
+        if _claim_seeding(conn, Scope.POINT, row["id"], now):
+            facts = _Facts(row["water_right_lps"], row["flow_cutoff_lps"], row["sensor_depth_m"])
+            for rule in default_rules(facts):
+                insert_rule(conn, Scope.POINT, row["id"], rule, SYSTEM_ACTOR, now)
+
+
+def ensure_all_rules(conn: Connection, now: datetime) -> None:
+    """Defaults for every point and gateway that has none yet (the timer calls this)."""
+    missing = ("SELECT id FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
+               " WHERE s.scope = '{scope}' AND s.subject_id = t.id)")
+    points = [row["id"] for row in conn.fetchall(missing.format(table="points", scope="point"))]
+    if points:
+        ensure_point_rules(conn, points, now)
+    for row in conn.fetchall(missing.format(table="gateways", scope="gateway")):
+        if _claim_seeding(conn, Scope.GATEWAY, row["id"], now):
+            for rule in default_gateway_rules():
+                insert_rule(conn, Scope.GATEWAY, row["id"], rule, SYSTEM_ACTOR, now)
+
+
+def _claim_seeding(conn: Connection, scope: Scope, subject_id: int, now: datetime) -> bool:
+    """True for the one transaction that records the seeding (a racing one sees 0 rows)."""
+    return conn.execute(
+        "INSERT INTO alert_rule_sets (scope, subject_id, seeded_at) VALUES (:scope, :id, :now)"
+        " ON CONFLICT (scope, subject_id) DO NOTHING",
+        {"scope": scope.value, "id": subject_id, "now": now}) == 1
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def insert_rule(conn: Connection, scope: Scope, subject_id: int, rule: Rule, actor: str, now: datetime) -> int:
+    column = "point_id" if scope is Scope.POINT else "gateway_id"
+    rule_id = conn.fetchval(
+        f"INSERT INTO alert_rules (scope, {column}, kind, config, created_at, updated_at, updated_by)"
+        " VALUES (:scope, :subject, :kind, :config, :now, :now, :actor) RETURNING id",
+        {"scope": scope.value, "subject": subject_id, "kind": rule.kind, "config": rule.model_dump_json(),
+         "now": now, "actor": actor})
+    conn.execute("INSERT INTO alert_rule_states (rule_id, state, updated_at) VALUES (:id, '{}', :now)",
+                 {"id": rule_id, "now": now})
+    return int(rule_id)
+
+
+def update_rule(conn: Connection, rule_id: int, rule: Rule, actor: str, now: datetime) -> None:
+    """New configuration: the evaluation memory starts over."""
+    conn.execute("UPDATE alert_rules SET kind = :kind, config = :config, updated_at = :now, updated_by = :actor"
+                 " WHERE id = :id", {"id": rule_id, "kind": rule.kind, "config": rule.model_dump_json(),
+                                     "now": now, "actor": actor})
+    save_states(conn, [(rule_id, RuleState())], now)
+
+
+def delete_rule(conn: Connection, rule_id: int) -> None:
+    conn.execute("DELETE FROM alert_rules WHERE id = :id", {"id": rule_id})
+
+
+def save_states(conn: Connection, states: Sequence[tuple[int, RuleState]], now: datetime) -> None:
+    if states:
+        conn.executemany("UPDATE alert_rule_states SET state = :state, updated_at = :now WHERE rule_id = :id",
+                         [{"id": rule_id, "state": state.model_dump_json(exclude_defaults=True), "now": now}
+                          for rule_id, state in states])
+
+
+_SELECT = (
+    "SELECT r.id, r.scope, r.config, st.state, COALESCE(r.point_id, r.gateway_id) AS subject_id,"
+    " COALESCE(p.code, g.name) AS subject, p.water_right_lps FROM alert_rules r"
+    " JOIN alert_rule_states st ON st.rule_id = r.id"
+    " LEFT JOIN points p ON p.id = r.point_id LEFT JOIN gateways g ON g.id = r.gateway_id"
+)
+
+
+def _stored(row: dict[str, Any]) -> StoredRule:
+    rule = effective(parse_rule(row["config"]), row["water_right_lps"])
+    return StoredRule(id=row["id"], scope=Scope(row["scope"]), subject_id=row["subject_id"], subject=row["subject"],
+                      rule=rule, state=RuleState.model_validate_json(row["state"]))
+
+
+def rules_for_points(conn: Connection, point_ids: Sequence[int], kinds: Iterable[str], *, lock: bool = False
+                     ) -> list[StoredRule]:
+    """The rules of ``kinds`` for these points; ``lock`` holds their state rows (PostgreSQL)
+    until the transaction ends, so two evaluations of one point run one after the other."""
+    points, params = _marks("p", sorted(set(point_ids)))
+    wanted, kind_params = _marks("k", sorted(kinds))
+    lock_clause = " FOR UPDATE OF st" if lock and conn.dialect == "postgresql" else ""
+    rows = conn.fetchall(f"{_SELECT} WHERE r.point_id IN ({points}) AND r.kind IN ({wanted}) ORDER BY r.id"
+                         f"{lock_clause}", {**params, **kind_params})
+    return [_stored(row) for row in rows]
+
+
+def timer_rules(conn: Connection, point_kinds: Iterable[str], gateway_kinds: Iterable[str]) -> list[StoredRule]:
+    """Every point rule of ``point_kinds`` and gateway rule of ``gateway_kinds``."""
+    point_marks, params = _marks("pk", sorted(point_kinds))
+    gateway_marks, more = _marks("gk", sorted(gateway_kinds))
+    rows = conn.fetchall(f"{_SELECT} WHERE (r.scope = 'point' AND r.kind IN ({point_marks}))"
+                         f" OR (r.scope = 'gateway' AND r.kind IN ({gateway_marks})) ORDER BY r.id",
+                         {**params, **more})
+    return [_stored(row) for row in rows]
+
+
+def rules_of(conn: Connection, scope: Scope, subject_id: int) -> list[StoredRule]:
+    column = "point_id" if scope is Scope.POINT else "gateway_id"
+    rows = conn.fetchall(f"{_SELECT} WHERE r.{column} = :id ORDER BY r.id", {"id": subject_id})
+    return [_stored(row) for row in rows]
+
+
+def stored_config(conn: Connection, rule_id: int) -> dict[str, Any]:
+    """The rule as stored (before the point's water right is applied), for PATCH."""
+    return json.loads(conn.fetchval("SELECT config FROM alert_rules WHERE id = :id", {"id": rule_id}))
+
+
+# --- replacing and editing (the API) -------------------------------------------------------------
+
+
+class RuleProblem(ValueError):
+    """A change the rules of a subject cannot take; ``loc`` points into the request body."""
+
+    def __init__(self, loc: list[str | int], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _raw(conn: Connection, scope: Scope, subject_id: int) -> dict[int, Rule]:
+    column = "point_id" if scope is Scope.POINT else "gateway_id"
+    rows = conn.fetchall(f"SELECT id, config FROM alert_rules WHERE {column} = :id", {"id": subject_id})
+    return {row["id"]: parse_rule(row["config"]) for row in rows}
+
+
+def _changed(conn: Connection, rule_id: int, old: tuple[Rule, Rule], new: Rule, actor: str, now: datetime) -> bool:
+    """Store ``new`` unless it equals the stored or the effective form (a GET sent back as is)."""
+    if new in old:
+        return False
+    store.retire(conn, [rule_id], RULE_CHANGED, now)
+    update_rule(conn, rule_id, new, actor, now)
+    return True
+
+
+def replace_rules(conn: Connection, scope: Scope, subject_id: int, wanted: Sequence[tuple[int | None, Rule]],
+                  actor: str, now: datetime) -> None:
+    """Make the subject's rules exactly ``wanted`` (items with an id keep that rule and its
+    state if unchanged). Changed and deleted rules retire their live alert, silently."""
+    current = {stored.id: stored.rule for stored in rules_of(conn, scope, subject_id)}
+    raw = _raw(conn, scope, subject_id)
+    kept: set[int] = set()
+    for index, (rule_id, _) in enumerate(wanted):
+        if rule_id is not None and (rule_id not in current or rule_id in kept):
+            raise RuleProblem([index, "id"], f"rule {rule_id} is not a rule of this {scope.value} (or is listed twice)")
+        if rule_id is not None:
+            kept.add(rule_id)
+    gone = [rule_id for rule_id in current if rule_id not in kept]
+    store.retire(conn, gone, RULE_REMOVED, now)
+    for rule_id in gone:
+        delete_rule(conn, rule_id)
+    for rule_id, rule in wanted:
+        if rule_id is None:
+            insert_rule(conn, scope, subject_id, rule, actor, now)
+        else:
+            _changed(conn, rule_id, (raw[rule_id], current[rule_id]), rule, actor, now)
+
+
+def patch_rule(conn: Connection, scope: Scope, subject_id: int, rule_id: int, change: dict[str, Any], actor: str,
+               now: datetime) -> None:
+    """Change some fields of one rule; the result is validated as a whole (ValidationError)."""
+    current = {stored.id: stored.rule for stored in rules_of(conn, scope, subject_id)}
+    if rule_id not in current:
+        raise LookupError(f"rule {rule_id} is not a rule of this {scope.value}")
+    raw = _raw(conn, scope, subject_id)[rule_id]
+    if change.get("kind", raw.kind) != raw.kind:
+        raise RuleProblem(["kind"], f"a rule's kind cannot change ({raw.kind}); replace the rules to swap it")
+    if "id" in change and change["id"] != rule_id:
+        raise RuleProblem(["id"], "a rule's id cannot change")
+    fields = {key: value for key, value in change.items() if key != "id"}
+    new = parse_rule({**raw.model_dump(mode="json"), **fields})
+    _changed(conn, rule_id, (raw, current[rule_id]), new, actor, now)

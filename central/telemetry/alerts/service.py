@@ -1,0 +1,203 @@
+"""Alert evaluation wired to the database: after each ingest, and on the telemetry timer.
+
+Each evaluation loads rules, their state and the live alerts, runs the pure evaluation
+and lifecycle, and writes states, transitions and the notifications they queue in ONE
+transaction (see :mod:`.store` for why a racing replica cannot notify twice).
+
+- :func:`evaluate_ingest` (the ``on_ingest`` hook): the reading rules of the points a batch
+  wrote. It locks those rules' state rows (PostgreSQL), so two batches of one point are
+  evaluated one after the other; a lost race is retried from fresh state.
+- :func:`evaluate_timer` (every 30 s): silence of points (newest reading with a value) and
+  gateways (last upload), gateway heartbeats (clock offset, buffer drops, from the columns
+  ingest keeps fresh) and regulator submissions (the compliance ledger).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from central.db import Connection, Database
+from central.notify import new_notification
+from central.notify.store import enqueue, subscribed_channels
+
+from . import rule_store, store
+from .evaluate import HEARTBEAT_KINDS, READING_KINDS, evaluate_heartbeat, evaluate_readings
+from .lifecycle import Alert, Transition, apply_signals, notice
+from .rule_store import StoredRule
+from .rules import Scope
+from .state import Heartbeat, RuleState, Sample, Signal
+from .submissions import all_submission_snapshots
+from .timer import SILENCE_KINDS, SUBMISSION_KINDS, evaluate_silence, evaluate_submissions
+
+log = logging.getLogger("caudal.central.alerts")
+
+RACE_RETRIES = 3
+POINT_TIMER_KINDS = frozenset({"point_silent"}) | SUBMISSION_KINDS
+GATEWAY_TIMER_KINDS = frozenset({"gateway_silent"}) | HEARTBEAT_KINDS
+
+
+# --- writing transitions and their notifications -----------------------------------------------
+
+
+def _subjects(conn: Connection, stored: StoredRule) -> list[str]:
+    """What subscriptions match: the point, or the gateway and every point it reports."""
+    if stored.scope is Scope.POINT:
+        return [stored.subject]
+    rows = conn.fetchall("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id"
+                         " WHERE gp.gateway_id = :g ORDER BY p.code", {"g": stored.subject_id})
+    return [stored.subject, *(row["code"] for row in rows)]
+
+
+def _notify(conn: Connection, stored: StoredRule, transition: Transition, now: datetime) -> int:
+    alert = transition.alert
+    point_id, gateway_id = _ids(stored)
+    channels = subscribed_channels(conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity,
+                                   subjects=_subjects(conn, stored))
+    title, body = notice(transition)
+    for channel in channels:
+        notification = new_notification(channel["username"], channel["name"], title, body, now,
+                                        severity=alert.severity, alert_id=alert.id)
+        enqueue(conn, notification, user_id=channel["user_id"], channel_id=channel["id"],
+                alert_event=f"{transition.event.value}:{alert.severity.value}")
+    return len(channels)
+
+
+def _ids(stored: StoredRule) -> tuple[int | None, int | None]:
+    return (stored.subject_id, None) if stored.scope is Scope.POINT else (None, stored.subject_id)
+
+
+def transitions_of(stored: StoredRule, live: Alert | None, signals: Sequence[Signal]) -> list[Transition]:
+    return apply_signals(live, signals, rule_id=stored.id, kind=stored.rule.kind, subject=stored.subject)
+
+
+def commit(conn: Connection, stored: StoredRule, live: Alert | None, transitions: Sequence[Transition],
+           now: datetime) -> int:
+    """Write the rule's transitions (from its live alert ``live``) and queue their messages."""
+    point_id, gateway_id = _ids(stored)
+    before = live
+    for transition in transitions:
+        store.write_transition(conn, transition, before, point_id=point_id, gateway_id=gateway_id)
+        if transition.notify:
+            _notify(conn, stored, transition, now)
+        before = transition.alert if transition.alert.live else None
+    return len(transitions)
+
+
+# --- on ingest ----------------------------------------------------------------------------------
+
+
+def _usable(readings: Sequence[Any]) -> dict[int, list[Sample]]:
+    by_point: dict[int, list[Sample]] = defaultdict(list)
+    for reading in readings:
+        if reading.value is not None and reading.quality.has_value:
+            by_point[reading.point_id].append(reading)
+    return by_point
+
+
+def evaluate_ingest(db: Database, readings: Sequence[Any], now: datetime) -> int:
+    """Evaluate the reading rules of the points in ``readings`` (objects with point_id, ts,
+    variable, value, quality); returns how many alert transitions were written."""
+    by_point = _usable(readings)
+    if not by_point:
+        return 0
+    for attempt in range(1, RACE_RETRIES + 1):
+        try:
+            with db.transaction() as conn:
+                return _evaluate_points(conn, by_point, now)
+        except store.AlertRace as race:
+            log.info("alert evaluation lost a race (attempt %d of %d): %s", attempt, RACE_RETRIES, race)
+    return 0
+
+
+def _evaluate_points(conn: Connection, by_point: dict[int, list[Sample]], now: datetime) -> int:
+    rule_store.ensure_point_rules(conn, by_point, now)
+    rules = rule_store.rules_for_points(conn, list(by_point), READING_KINDS, lock=True)
+    live = store.live_alerts(conn, [stored.id for stored in rules])
+    states: list[tuple[int, RuleState]] = []
+    written = 0
+    for stored in rules:
+        state, signals = evaluate_readings(stored.rule, stored.state, by_point[stored.subject_id])
+        if state != stored.state:
+            states.append((stored.id, state))
+        written += commit(conn, stored, live.get(stored.id), transitions_of(stored, live.get(stored.id), signals), now)
+    rule_store.save_states(conn, states, now)
+    return written
+
+
+# --- on the timer -------------------------------------------------------------------------------
+
+
+def _point_last_seen(conn: Connection) -> dict[int, datetime]:
+    rows = conn.fetchall("SELECT point_id, MAX(ts) AS ts FROM latest_readings WHERE value IS NOT NULL"
+                         " GROUP BY point_id")
+    return {row["point_id"]: _time(row["ts"]) for row in rows}
+
+
+def _time(value: datetime | str) -> datetime:
+    """An aggregate of a TIMESTAMPTZ column: SQLite gives it back as its stored ISO text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _gateways(conn: Connection) -> dict[int, dict[str, Any]]:
+    rows = conn.fetchall("SELECT id, last_seen_at, clock_offset_s, dropped_total FROM gateways"
+                         " WHERE revoked_at IS NULL")
+    return {row["id"]: row for row in rows}
+
+
+def _heartbeat(gateway: dict[str, Any]) -> Heartbeat:
+    """Ingest stores server minus gateway time; the rule wants gateway minus server."""
+    offset = gateway["clock_offset_s"]
+    return Heartbeat(ts=gateway["last_seen_at"], clock_offset_s=None if offset is None else -offset,
+                     dropped_total=gateway["dropped_total"])
+
+
+class _Facts:
+    """What the timer judges against, read once per tick."""
+
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        self.point_seen = _point_last_seen(conn)
+        self.gateways = _gateways(conn)
+        self.submissions = all_submission_snapshots(conn, now)
+
+
+def _timer_signals(stored: StoredRule, facts: _Facts, now: datetime) -> tuple[RuleState, list[Signal]]:
+    kind = stored.rule.kind
+    if kind in SUBMISSION_KINDS:
+        return stored.state, evaluate_submissions(stored.rule, facts.submissions.get(stored.subject_id, []), now)
+    if kind == "point_silent":
+        return stored.state, evaluate_silence(stored.rule, facts.point_seen.get(stored.subject_id), now)
+    gateway = facts.gateways.get(stored.subject_id)
+    if gateway is None or gateway["last_seen_at"] is None:
+        return stored.state, []
+    if kind in SILENCE_KINDS:
+        return stored.state, evaluate_silence(stored.rule, gateway["last_seen_at"], now)
+    return evaluate_heartbeat(stored.rule, stored.state, _heartbeat(gateway))
+
+
+def evaluate_timer(db: Database, now: datetime) -> int:
+    """One timer pass over every point and gateway; returns how many transitions were written."""
+    with db.transaction() as conn:
+        rule_store.ensure_all_rules(conn, now)
+    with db.connect() as conn:
+        rules = rule_store.timer_rules(conn, POINT_TIMER_KINDS, GATEWAY_TIMER_KINDS)
+        facts = _Facts(conn, now)
+        live = store.live_alerts(conn, [stored.id for stored in rules])
+    written = 0
+    for stored in rules:
+        state, signals = _timer_signals(stored, facts, now)
+        transitions = transitions_of(stored, live.get(stored.id), signals)
+        if state == stored.state and not transitions:
+            continue
+        try:
+            with db.transaction() as conn:
+                written += commit(conn, stored, live.get(stored.id), transitions, now)
+                if state != stored.state:
+                    rule_store.save_states(conn, [(stored.id, state)], now)
+        except store.AlertRace as race:
+            log.info("timer evaluation of rule %d lost a race: %s", stored.id, race)
+    return written
+

@@ -1,0 +1,76 @@
+"""What a well-formed batch must still satisfy before anything is stored (pure).
+
+- the ``gateway`` field names the gateway whose token sent it (422 otherwise);
+- canonical variables arrive in their canonical unit (the edge converts), other variables
+  carry a unit, and ``water_table`` is derived here, never sent (422);
+- no reading lies in the future: later than both the server clock and the gateway's own
+  clock (its ``sent_at``) by more than the tolerance. A gateway whose clock runs ahead is
+  allowed its measured offset (that offset is recorded and shown, and its readings carry
+  the edge's clock quality); a reading after the batch was sent is impossible (422);
+- every point belongs to the gateway (403, naming the points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from central.telemetry.parse import BatchRejected, ParsedBatch, problem, rejected
+from protocols.units import CANONICAL_UNITS
+
+DERIVED_VARIABLES = frozenset({"water_table"})
+
+
+def variable_problem(variable: str, unit: str) -> str | None:
+    """Why a (variable, unit) pair cannot be stored, or None."""
+    if variable in DERIVED_VARIABLES:
+        return f"{variable} is derived by the server from level and the point's sensor depth; send level"
+    expected = CANONICAL_UNITS.get(variable)
+    if expected is not None and unit != expected:
+        return f"{variable} must arrive in {expected} (the edge converts units), not {unit!r}"
+    if expected is None and not unit.strip():
+        return f"unknown variable {variable!r} without a unit: other variables must declare theirs"
+    return None
+
+
+def future_limit(now: datetime, sent_at: datetime, tolerance_s: float) -> datetime:
+    """The latest acceptable reading time for a batch sent at ``sent_at`` (gateway clock)."""
+    return max(now, sent_at) + timedelta(seconds=tolerance_s)
+
+
+def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> list[dict[str, Any]]:
+    limit = future_limit(now, batch.sent_at, tolerance_s)
+    problems = []
+    for index, reading in enumerate(batch.readings):
+        text = variable_problem(reading.variable, reading.unit)
+        if text is not None:
+            field = "unit" if reading.variable not in DERIVED_VARIABLES else "variable"
+            problems.append(problem(index, reading.seq, field, text))
+        if reading.ts > limit:
+            problems.append(problem(index, reading.seq, "ts", (
+                f"{reading.ts.isoformat()} is in the future (latest accepted {limit.isoformat()}: the server "
+                f"clock or the gateway's sent_at, whichever is later, plus {tolerance_s:g} s)"
+            )))
+    return problems
+
+
+def check_batch(batch: ParsedBatch, gateway_name: str, now: datetime, tolerance_s: float) -> None:
+    """Raise :class:`BatchRejected` (422) for the first problems found; None if the batch is fine."""
+    if batch.gateway != gateway_name:
+        raise rejected(422, [problem(None, None, "gateway", (
+            f"the batch says gateway {batch.gateway!r} but the token belongs to {gateway_name!r}"
+        ))])
+    problems = reading_problems(batch, now, tolerance_s)
+    if problems:
+        raise rejected(422, problems)
+
+
+def check_points(batch: ParsedBatch, gateway_name: str, assigned: Collection[str]) -> None:
+    """403 if any reading is for a point not assigned to this gateway (unknown codes included)."""
+    foreign = sorted({reading.point for reading in batch.readings} - set(assigned))
+    if foreign:
+        raise BatchRejected(403, (
+            f"gateway {gateway_name!r} may not write point(s) {', '.join(foreign)}: "
+            "they are not assigned to it; nothing from this batch was stored"
+        ), [problem(None, None, "point", code) for code in foreign[:20]])

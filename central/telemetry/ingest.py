@@ -1,0 +1,148 @@
+"""Store one ingest batch: all or nothing, idempotent on (point, ts, variable).
+
+Order inside one transaction: the gateway's points (403 for any other), the previous
+totalizer counts (reset flags), processing, the rows, the latest-reading table, the hourly
+summaries of the hours touched, and the gateway's contact fields. PostgreSQL loads the rows with COPY into a session-local staging
+table and moves them with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the row
+count is what was new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with
+``total_changes()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from central.core.auth import Gateway
+from central.db import Connection, Database
+from central.telemetry import rollup
+from central.telemetry.checks import check_batch, check_points
+from central.telemetry.parse import ParsedBatch
+from central.telemetry.processing import PointProfile, Processed, process
+
+COLUMNS = ("point_id", "ts", "variable", "value", "raw_value", "unit", "quality", "flags", "gateway_id", "seq",
+           "received_at")
+_COLUMN_LIST = ", ".join(COLUMNS)
+_MEASURED = "variable <> 'water_table'"
+
+
+class IngestResult(NamedTuple):
+    stored: int
+    duplicates: int
+    point_ids: list[int]
+    readings: list[Processed]
+
+
+def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, tolerance_s: float) -> IngestResult:
+    """Check, process and store ``batch``; raises ``BatchRejected`` (nothing stored) if it cannot."""
+    check_batch(batch, gateway.name, now, tolerance_s)
+    with db.transaction() as conn:
+        readings: list[Processed] = []
+        stored = 0
+        if batch.readings:
+            points = assigned_points(conn, gateway.id)
+            check_points(batch, gateway.name, points)
+            readings = process(batch.readings, points, last_totals(conn, batch, points))
+            stored = store(conn, readings, gateway.id, now)
+            update_latest(conn, readings)
+            if stored:
+                rollup.refresh(conn, readings)
+        record_contact(conn, gateway.id, batch, now)
+    point_ids = sorted({reading.point_id for reading in readings})
+    return IngestResult(stored, len(batch.readings) - stored, point_ids, readings)
+
+
+def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
+    rows = conn.fetchall(
+        "SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps FROM points p"
+        " JOIN gateway_points gp ON gp.point_id = p.id WHERE gp.gateway_id = :g",
+        {"g": gateway_id},
+    )
+    return {row["code"]: PointProfile(row["id"], row["code"], row["sensor_depth_m"], row["flow_cutoff_lps"] or 0.0)
+            for row in rows}
+
+
+def last_totals(conn: Connection, batch: ParsedBatch, points: dict[str, PointProfile]) -> dict[int, float]:
+    """Each point's last stored totalizer count before its first totalizer reading in the batch."""
+    first: dict[str, datetime] = {}
+    for reading in batch.readings:
+        if reading.variable == "totalizer" and (reading.point not in first or reading.ts < first[reading.point]):
+            first[reading.point] = reading.ts
+    totals = {}
+    for code, ts in first.items():
+        value = conn.fetchval(
+            "SELECT value FROM readings WHERE point_id = :p AND ts < :ts AND variable = 'totalizer'"
+            " AND value IS NOT NULL ORDER BY ts DESC LIMIT 1",
+            {"p": points[code].id, "ts": ts},
+        )
+        if value is not None:
+            totals[points[code].id] = value
+    return totals
+
+
+def as_rows(readings: Iterable[Processed], gateway_id: int, now: datetime) -> list[tuple[Any, ...]]:
+    """Rows in ``COLUMNS`` order (derived readings carry no gateway seq)."""
+    return [(r.point_id, r.ts, r.variable, r.value, r.raw_value, r.unit, r.quality.value, r.flags, gateway_id,
+             r.seq, now) for r in readings]
+
+
+def store(conn: Connection, readings: Sequence[Processed], gateway_id: int, now: datetime) -> int:
+    """Insert what is new; returns how many of the gateway's own readings were stored."""
+    rows = as_rows(readings, gateway_id, now)
+    if conn.dialect == "postgresql":
+        return _store_postgresql(conn, rows)
+    return _store_sqlite(conn, rows)
+
+
+def _store_postgresql(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS readings_staging (LIKE readings) ON COMMIT DELETE ROWS")
+    conn.copy_rows("readings_staging", COLUMNS, rows)
+    return conn.fetchval(
+        f"WITH moved AS (INSERT INTO readings ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM readings_staging"
+        " ON CONFLICT DO NOTHING RETURNING variable)"
+        f" SELECT COUNT(*) FROM moved WHERE {_MEASURED}"
+    )
+
+
+def _store_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    insert = f"INSERT OR IGNORE INTO readings ({_COLUMN_LIST}) VALUES ({', '.join(':' + c for c in COLUMNS)})"
+    measured = [dict(zip(COLUMNS, row, strict=True)) for row in rows if row[2] != "water_table"]
+    derived = [dict(zip(COLUMNS, row, strict=True)) for row in rows if row[2] == "water_table"]
+    before = conn.fetchval("SELECT total_changes()")
+    conn.executemany(insert, measured)
+    stored = conn.fetchval("SELECT total_changes()") - before
+    conn.executemany(insert, derived)
+    return stored
+
+
+def update_latest(conn: Connection, readings: Iterable[Processed]) -> None:
+    """Move each (point, variable)'s latest reading forward (never back, for late backlogs)."""
+    newest: dict[tuple[int, str], Processed] = {}
+    for reading in readings:
+        key = (reading.point_id, reading.variable)
+        if key not in newest or reading.ts > newest[key].ts:
+            newest[key] = reading
+    conn.executemany(
+        "INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality, flags)"
+        " VALUES (:point_id, :variable, :ts, :value, :unit, :quality, :flags)"
+        " ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
+        " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
+        " WHERE excluded.ts > latest_readings.ts",
+        [{"point_id": r.point_id, "variable": r.variable, "ts": r.ts, "value": r.value, "unit": r.unit,
+          "quality": r.quality.value, "flags": r.flags} for r in newest.values()],
+    )
+
+
+def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> None:
+    """Last seen, clock offset (server now - sent_at, seconds) and what the agent reports."""
+    params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (now - batch.sent_at).total_seconds()}
+    agent_columns = ""
+    if batch.agent is not None:
+        agent_columns = (", agent_version = :version, buffer_depth = :depth, oldest_unsent_s = :oldest,"
+                         " dropped_total = :dropped, clock_synced = :synced")
+        params.update(version=batch.agent.version, depth=batch.agent.buffer_depth,
+                      oldest=batch.agent.oldest_unsent_s, dropped=batch.agent.dropped_total,
+                      synced=batch.agent.clock_synced)
+    conn.execute(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns} WHERE id = :g",
+                 params)

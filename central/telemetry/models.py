@@ -1,0 +1,87 @@
+"""Request and response bodies of the telemetry routes (the OpenAPI document shows them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from central.pagination import Page
+
+
+class ReadingOut(BaseModel):
+    ts: datetime
+    variable: str
+    value: float | None = Field(description="null: no value (the quality says why)")
+    raw_value: float | None = Field(description="What the meter sent, when processing changed it (cut-off)")
+    unit: str
+    quality: str
+    flags: list[str] = Field(description="Processing notes: cutoff, reset, derived")
+
+
+class ReadingsPage(Page[ReadingOut]):
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null at the end")
+
+
+class BucketOut(BaseModel):
+    start: datetime
+    end: datetime
+    flow_min_lps: float | None
+    flow_max_lps: float | None
+    flow_avg_lps: float | None
+    volume_m3: float | None = Field(description="Extracted volume from totalizer increases; null without two readings")
+    level_min_m: float | None
+    level_max_m: float | None
+    water_table_min_m: float | None
+    water_table_max_m: float | None
+    readings: int = Field(description="Stored rows in the bucket, every variable")
+    missing_minutes: float = Field(description="Minutes of the bucket's past without a reading that has a value")
+
+
+class AggregatesOut(BaseModel):
+    point: str
+    bucket: str
+    tz: str
+    interval_s: int
+    items: list[BucketOut]
+
+
+class LatestValue(BaseModel):
+    ts: datetime
+    value: float | None
+    unit: str
+    quality: str
+    flags: list[str]
+    age_s: float = Field(description="Seconds between the reading and the server's now")
+
+
+class LatestPoint(BaseModel):
+    point: str
+    name: str
+    variables: dict[str, LatestValue]
+
+
+class MeterChangeIn(BaseModel):
+    """A flowmeter swap or re-based totalizer: readings from ``ts`` on come from the new count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ts: AwareDatetime
+    old_final_m3: float | None = Field(default=None, ge=0, description="The old meter's last count, if known")
+    new_base_m3: float = Field(ge=0, description="The new meter's count at ts")
+    note: str = Field(default="", max_length=500)
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class MeterChangeOut(BaseModel):
+    id: int
+    ts: datetime
+    old_final_m3: float | None
+    new_base_m3: float
+    note: str
+    recorded_by: str
+    recorded_at: datetime

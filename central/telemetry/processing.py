@@ -1,0 +1,142 @@
+"""Processing applied at ingest ("procesamiento inteligente"), and the volume arithmetic.
+
+Pure functions, no I/O. What the meters taught (field notes, "Meter lessons"):
+
+- near-zero flows of both signs are zero drift: a symmetric low-flow cut-off stores 0.0
+  and keeps what the meter said in ``raw_value`` (flag ``cutoff``);
+- a totalizer that goes down (a "net" totalizer, a reset) is flagged ``reset`` and never
+  counted as negative volume;
+- a meter swap re-bases the totalizer: it is recorded (``meter_changes``) and the volume
+  across it is the old meter's last stretch plus the new meter's count from its base;
+- ``water_table`` (depth to water) = sensor depth - ``level``, stored as its own variable
+  (flag ``derived``) when the point has a sensor depth;
+- the edge's quality is kept, and a reading without a value is stored: a gap is a fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from central.telemetry.parse import Incoming
+from protocols.uplink import Quality
+
+CUTOFF = "cutoff"
+RESET = "reset"
+DERIVED = "derived"
+
+
+class PointProfile(NamedTuple):
+    """What processing needs to know about a point."""
+
+    id: int
+    code: str
+    sensor_depth_m: float | None
+    flow_cutoff_lps: float
+
+
+class Processed(NamedTuple):
+    """One reading ready to store (and to hand to alert evaluation)."""
+
+    point_id: int
+    ts: datetime
+    variable: str
+    value: float | None
+    raw_value: float | None
+    unit: str
+    quality: Quality
+    flags: str | None
+    seq: int | None
+
+
+class MeterChange(NamedTuple):
+    ts: datetime
+    old_final_m3: float | None
+    new_base_m3: float
+
+
+def apply_cutoff(value: float | None, cutoff_lps: float) -> tuple[float | None, float | None, str | None]:
+    """(value, raw_value, flag): |flow| below the cut-off is 0.0, the meter's value kept as raw."""
+    if value is None or value == 0.0 or abs(value) >= cutoff_lps:
+        return value, None, None
+    return 0.0, value, CUTOFF
+
+
+def water_table(level_m: float | None, sensor_depth_m: float) -> float | None:
+    """Depth from the surface to the water: the sensor's depth minus the water column above it."""
+    return None if level_m is None else sensor_depth_m - level_m
+
+
+def is_reset(previous_m3: float | None, current_m3: float | None) -> bool:
+    """A totalizer that went down since the previous reading (net mode, reset or swap)."""
+    return previous_m3 is not None and current_m3 is not None and current_m3 < previous_m3
+
+
+def volume_between(previous_m3: float, current_m3: float, changes: Sequence[MeterChange] = ()) -> float:
+    """Volume extracted between two totalizer readings, with any meter swaps between them.
+
+    Without a swap, a decrease counts as nothing (it is flagged, not subtracted; the next
+    reading counts from the lower value). Across swaps: the old meter from ``previous`` to
+    its final count (unknown final: nothing more), each meter from its base, and the last
+    meter from its base to ``current``.
+    """
+    volume, count = 0.0, previous_m3
+    for change in sorted(changes, key=lambda c: c.ts):
+        final = change.old_final_m3 if change.old_final_m3 is not None else count
+        volume += max(0.0, final - count)
+        count = change.new_base_m3
+    return volume + max(0.0, current_m3 - count)
+
+
+def unique_readings(readings: Iterable[Incoming]) -> list[Incoming]:
+    """The first of each (point, ts, variable): a batch repeating a reading stores it once."""
+    seen: dict[tuple[str, datetime, str], Incoming] = {}
+    for reading in readings:
+        seen.setdefault((reading.point, reading.ts, reading.variable), reading)
+    return list(seen.values())
+
+
+def _processed(point: PointProfile, reading: Incoming) -> Processed:
+    value, raw_value, flag = reading.value, None, None
+    if reading.variable == "flow" and point.flow_cutoff_lps > 0:
+        value, raw_value, flag = apply_cutoff(value, point.flow_cutoff_lps)
+    return Processed(point.id, reading.ts, reading.variable, value, raw_value, reading.unit, reading.quality,
+                     flag, reading.seq)
+
+
+def _derived_water_table(point: PointProfile, level: Processed) -> Processed:
+    return Processed(point.id, level.ts, "water_table", water_table(level.value, point.sensor_depth_m),
+                     None, "m", level.quality, DERIVED, None)
+
+
+def flag_resets(readings: list[Processed], last_totals: Mapping[int, float]) -> list[Processed]:
+    """Mark totalizer decreases, in time order, starting from each point's last stored count."""
+    previous = dict(last_totals)
+    flagged: dict[int, Processed] = {}
+    totals = sorted((r.ts, i) for i, r in enumerate(readings) if r.variable == "totalizer" and r.value is not None)
+    for _, index in totals:
+        reading = readings[index]
+        if is_reset(previous.get(reading.point_id), reading.value):
+            flagged[index] = reading._replace(flags=RESET)
+        previous[reading.point_id] = reading.value
+    return [flagged.get(i, reading) for i, reading in enumerate(readings)]
+
+
+def process(
+    readings: Sequence[Incoming], points: Mapping[str, PointProfile], last_totals: Mapping[int, float]
+) -> list[Processed]:
+    """Every reading of a batch, processed, plus the derived water-table readings.
+
+    ``points`` maps each code in the batch to its profile (the caller has checked that the
+    gateway may write them); ``last_totals`` is each point's last stored totalizer count
+    before the batch.
+    """
+    out: list[Processed] = []
+    for reading in unique_readings(readings):
+        point = points[reading.point]
+        processed = _processed(point, reading)
+        out.append(processed)
+        if reading.variable == "level" and point.sensor_depth_m is not None:
+            out.append(_derived_water_table(point, processed))
+    return flag_resets(out, last_totals)

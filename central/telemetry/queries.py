@@ -1,0 +1,171 @@
+"""Reading the stored series: pages of readings, CSV export, latest values, meter swaps.
+
+Readings are ordered by (ts, variable), the table's key order after the point. Pages
+go by ``offset`` or, for long walks, by an opaque ``cursor`` (the last row's ts and
+variable) that stays correct while new readings arrive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from central.core import audit
+from central.core.auth import User
+from central.db import Connection, Database
+from central.pagination import Page, PageQuery, fetch_page
+
+READING_COLUMNS = "ts, variable, value, raw_value, unit, quality, flags"
+CSV_HEADER = ("ts", "variable", "value", "unit", "quality", "flags", "raw_value")
+CSV_CHUNK = 10_000
+
+
+class CursorError(ValueError):
+    """A ``cursor`` that this server did not hand out."""
+
+
+class ReadingFilter(NamedTuple):
+    point_id: int
+    start: datetime
+    end: datetime
+    variable: str | None = None
+
+
+def iso_z(ts: datetime) -> str:
+    """UTC ISO 8601 with ``Z``, the way the JSON answers write times."""
+    text = ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{ts.microsecond:06d}Z" if ts.microsecond else f"{text}Z"
+
+
+def encode_cursor(ts: datetime, variable: str) -> str:
+    return base64.urlsafe_b64encode(f"{iso_z(ts)}|{variable}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ts_text, variable = text.split("|", 1)
+        ts = datetime.fromisoformat(ts_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise CursorError(f"cursor {cursor!r} is not one this server handed out") from None
+    if ts.tzinfo is None:
+        raise CursorError(f"cursor {cursor!r} is not one this server handed out")
+    return ts.astimezone(UTC), variable
+
+
+def _where(selection: ReadingFilter) -> tuple[str, dict[str, Any]]:
+    clauses = ["point_id = :p", "ts >= :start", "ts < :end"]
+    params: dict[str, Any] = {"p": selection.point_id, "start": selection.start, "end": selection.end}
+    if selection.variable is not None:
+        clauses.append("variable = :variable")
+        params["variable"] = selection.variable
+    return " AND ".join(clauses), params
+
+
+def _after(cursor: tuple[datetime, str] | None, params: dict[str, Any]) -> str:
+    if cursor is None:
+        return ""
+    params["after_ts"], params["after_variable"] = cursor
+    return " AND (ts > :after_ts OR (ts = :after_ts AND variable > :after_variable))"
+
+
+def reading_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "flags": row["flags"].split(",") if row["flags"] else []}
+
+
+def readings_page(conn: Connection, selection: ReadingFilter, paging: PageQuery,
+                  cursor: str | None) -> tuple[Page[dict[str, Any]], str | None]:
+    """One page and the cursor of the next one (None at the end)."""
+    where, params = _where(selection)
+    if cursor is None:
+        sql = f"SELECT {READING_COLUMNS} FROM readings WHERE {where} ORDER BY ts, variable"
+        page = fetch_page(conn, sql, params, paging, reading_row)
+    else:
+        total = conn.fetchval(f"SELECT COUNT(*) AS n FROM readings WHERE {where}", params)
+        after = _after(decode_cursor(cursor), params)
+        rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
+                             " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": paging.limit})
+        page = Page(items=[reading_row(r) for r in rows], total=int(total), limit=paging.limit, offset=0)
+    full = len(page.items) == paging.limit
+    next_cursor = encode_cursor(page.items[-1]["ts"], page.items[-1]["variable"]) if full else None
+    return page, next_cursor
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso_z(value)
+    return str(value)
+
+
+def readings_csv(db: Database, selection: ReadingFilter, limit: int | None) -> Iterator[str]:
+    """The whole selection as CSV text chunks (header first), read in keyset pages."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    yield out.getvalue()
+    where, params = _where(selection)
+    cursor, left = None, limit
+    while left is None or left > 0:
+        size = CSV_CHUNK if left is None else min(CSV_CHUNK, left)
+        page_params = dict(params)
+        with db.connect() as conn:
+            rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
+                                 " ORDER BY ts, variable LIMIT :size", {**page_params, "size": size})
+        out.seek(0)
+        out.truncate()
+        for row in rows:
+            writer.writerow([_csv_value(row[column]) for column in CSV_HEADER])
+        yield out.getvalue()
+        if len(rows) < size:
+            return
+        cursor = (rows[-1]["ts"], rows[-1]["variable"])
+        left = None if left is None else left - len(rows)
+
+
+def latest(conn: Connection, user: User, now: datetime) -> list[dict[str, Any]]:
+    """Every visible point with the newest reading of each of its variables."""
+    visible = "" if user.is_admin else " WHERE p.id IN (SELECT point_id FROM user_points WHERE user_id = :u)"
+    rows = conn.fetchall(
+        "SELECT p.code, p.name, l.variable, l.ts, l.value, l.unit, l.quality, l.flags"
+        f" FROM points p LEFT JOIN latest_readings l ON l.point_id = p.id{visible} ORDER BY p.code, l.variable",
+        {"u": user.id},
+    )
+    points: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        point = points.setdefault(row["code"], {"point": row["code"], "name": row["name"], "variables": {}})
+        if row["variable"] is not None:
+            point["variables"][row["variable"]] = {
+                "ts": row["ts"], "value": row["value"], "unit": row["unit"], "quality": row["quality"],
+                "flags": row["flags"].split(",") if row["flags"] else [],
+                "age_s": round((now - row["ts"]).total_seconds(), 3),
+            }
+    return list(points.values())
+
+
+def record_meter_change(conn: Connection, point: dict[str, Any], change: dict[str, Any], actor: str,
+                        now: datetime) -> dict[str, Any]:
+    """Store a swap and its audit row in the caller's transaction; returns the stored row."""
+    conn.execute(
+        "INSERT INTO meter_changes (point_id, ts, old_final_m3, new_base_m3, note, recorded_by, recorded_at)"
+        " VALUES (:p, :ts, :old_final_m3, :new_base_m3, :note, :actor, :now)",
+        {"p": point["id"], **change, "actor": actor, "now": now},
+    )
+    row = conn.fetchone(f"SELECT {METER_CHANGE_COLUMNS} FROM meter_changes WHERE point_id = :p AND ts = :ts",
+                        {"p": point["id"], "ts": change["ts"]})
+    audit.record(conn, actor, "meter_change.recorded", f"point:{point['code']}", now, **change)
+    return row
+
+
+METER_CHANGE_COLUMNS = "id, ts, old_final_m3, new_base_m3, note, recorded_by, recorded_at"
+
+
+def meter_changes(conn: Connection, point_id: int, paging: PageQuery) -> Page[dict[str, Any]]:
+    return fetch_page(conn, f"SELECT {METER_CHANGE_COLUMNS} FROM meter_changes WHERE point_id = :p ORDER BY ts",
+                      {"p": point_id}, paging, dict)

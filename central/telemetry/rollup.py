@@ -1,0 +1,165 @@
+"""Hourly summaries (``readings_hourly``): refreshed at ingest, read by long aggregates.
+
+Ingest recomputes every hour its batch touched from the stored readings (so a resent or
+late reading changes nothing twice). Aggregates whose buckets are whole UTC hours — hour
+buckets, and day/month buckets of a zone whose offsets are whole hours, like
+America/Santiago — with an expected interval of whole minutes dividing the hour read these
+rows: the same numbers as from the readings (``tests/central/test_telemetry_rollup.py``
+compares both), ~60x fewer rows. Anything else reads the readings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from central.db import Connection
+from central.telemetry.buckets import Bucket, Span, offset_segments
+from central.telemetry.processing import Processed
+
+HOUR = timedelta(hours=1)
+_EXPRESSIONS = {
+    "postgresql": ("date_trunc('hour', ts)", "CAST(extract(minute FROM ts) AS INTEGER)"),
+    "sqlite": ("substr(ts, 1, 13) || ':00:00.000000+00:00'", "CAST(substr(ts, 15, 2) AS INTEGER)"),
+}
+_SUMMARY_COLUMNS = ("flow_min", "flow_max", "flow_sum", "flow_count", "level_min", "level_max", "water_table_min",
+                    "water_table_max", "readings", "minutes_mask", "total_count", "total_first", "total_last",
+                    "volume_inner")
+
+
+def _refresh_sql(dialect: str) -> str:
+    hour, minute = _EXPRESSIONS[dialect]
+    value_of = "CASE WHEN variable = '{0}' THEN value END"
+    assignments = ", ".join(f"{column} = excluded.{column}" for column in _SUMMARY_COLUMNS)
+    return f"""
+WITH r AS (SELECT ts, variable, value, {hour} AS hour, {minute} AS minute FROM readings
+           WHERE point_id = :p AND ts >= :lo AND ts < :hi),
+t AS (SELECT hour, value, LAG(value) OVER (PARTITION BY hour ORDER BY ts) AS prev,
+             ROW_NUMBER() OVER (PARTITION BY hour ORDER BY ts) AS from_first,
+             ROW_NUMBER() OVER (PARTITION BY hour ORDER BY ts DESC) AS from_last
+      FROM r WHERE variable = 'totalizer' AND value IS NOT NULL),
+v AS (SELECT hour, COUNT(*) AS total_count, SUM(CASE WHEN value > prev THEN value - prev ELSE 0 END) AS volume_inner,
+             MAX(CASE WHEN from_first = 1 THEN value END) AS total_first,
+             MAX(CASE WHEN from_last = 1 THEN value END) AS total_last
+      FROM t GROUP BY hour),
+s AS (SELECT hour, MIN({value_of.format('flow')}) AS flow_min, MAX({value_of.format('flow')}) AS flow_max,
+             SUM({value_of.format('flow')}) AS flow_sum, COUNT({value_of.format('flow')}) AS flow_count,
+             MIN({value_of.format('level')}) AS level_min, MAX({value_of.format('level')}) AS level_max,
+             MIN({value_of.format('water_table')}) AS water_table_min,
+             MAX({value_of.format('water_table')}) AS water_table_max, COUNT(*) AS readings,
+             SUM(DISTINCT CASE WHEN value IS NOT NULL THEN CAST(1 AS BIGINT) << minute END) AS minutes_mask
+      FROM r GROUP BY hour)
+INSERT INTO readings_hourly (point_id, hour, {", ".join(_SUMMARY_COLUMNS)})
+SELECT :p, s.hour, s.flow_min, s.flow_max, s.flow_sum, s.flow_count, s.level_min, s.level_max, s.water_table_min,
+       s.water_table_max, s.readings, COALESCE(s.minutes_mask, 0), COALESCE(v.total_count, 0), v.total_first,
+       v.total_last, v.volume_inner
+FROM s LEFT JOIN v ON v.hour = s.hour WHERE true
+ON CONFLICT (point_id, hour) DO UPDATE SET {assignments}"""
+
+
+def hour_runs(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Sorted hour starts grouped into [first, end) runs of consecutive hours."""
+    runs: list[tuple[datetime, datetime]] = []
+    for hour in sorted(set(hours)):
+        if runs and runs[-1][1] == hour:
+            runs[-1] = (runs[-1][0], hour + HOUR)
+        else:
+            runs.append((hour, hour + HOUR))
+    return runs
+
+
+def refresh(conn: Connection, readings: Iterable[Processed]) -> None:
+    """Recompute the summaries of every (point, hour) these readings fall in."""
+    hours: dict[int, set[datetime]] = {}
+    for reading in readings:
+        hours.setdefault(reading.point_id, set()).add(reading.ts.replace(minute=0, second=0, microsecond=0))
+    for point_id, point_hours in hours.items():
+        for low, high in hour_runs(point_hours):
+            refresh_range(conn, point_id, low, high)
+
+
+def refresh_range(conn: Connection, point_id: int, low: datetime, high: datetime) -> None:
+    """Recompute the summaries of the point's hours in [low, high) (hour-aligned)."""
+    conn.execute(_refresh_sql(conn.dialect), {"p": point_id, "lo": low, "hi": high})
+
+
+def usable(bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, interval_s: int) -> bool:
+    """Whether hourly summaries give exact answers for this request."""
+    if interval_s % 60 or 3600 % interval_s:
+        return False
+    return bucket == "hour" or all(minutes % 60 == 0 for _, minutes in offset_segments(start, end, tz))
+
+
+def covered_slots(minutes_mask: int, interval_s: int) -> int:
+    """Slots of ``interval_s`` in the hour with at least one minute that has a value."""
+    width = interval_s // 60
+    folded = 0
+    for shift in range(width):  # bit k*width is set when any minute of slot k has a value
+        folded |= minutes_mask >> shift
+    return (folded & _slot_starts(width)).bit_count()
+
+
+@lru_cache(maxsize=64)
+def _slot_starts(width: int) -> int:
+    return sum(1 << (slot * width) for slot in range(60 // width))
+
+
+def hourly_rows(conn: Connection, point_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    return conn.fetchall(
+        f"SELECT hour, {', '.join(_SUMMARY_COLUMNS)} FROM readings_hourly"
+        " WHERE point_id = :p AND hour >= :start AND hour < :end ORDER BY hour",
+        {"p": point_id, "start": start, "end": end},
+    )
+
+
+def last_count_before(conn: Connection, point_id: int, start: datetime) -> float | None:
+    return conn.fetchval(
+        "SELECT total_last FROM readings_hourly WHERE point_id = :p AND hour < :start AND total_last IS NOT NULL"
+        " ORDER BY hour DESC LIMIT 1",
+        {"p": point_id, "start": start},
+    )
+
+
+def _merge(target: dict[str, Any], hour: dict[str, Any], interval_s: int) -> None:
+    for name, pick in (("flow_min", min), ("flow_max", max), ("level_min", min), ("level_max", max),
+                       ("water_table_min", min), ("water_table_max", max)):
+        if hour[name] is not None:
+            target[name] = hour[name] if target.get(name) is None else pick(target[name], hour[name])
+    for name in ("flow_sum", "flow_count", "readings"):
+        target[name] = target.get(name, 0) + (hour[name] or 0)
+    target["covered"] = target.get("covered", 0) + covered_slots(int(hour["minutes_mask"]), interval_s)
+
+
+def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: float | None,
+            interval_s: int) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+    """Hourly rows -> (statistics, volume) per bucket key, as ``central.telemetry.aggregates``
+    computes them from readings (swap corrections excepted; they are added by the caller)."""
+    stats: dict[str, dict[str, Any]] = {}
+    volume: dict[str, float] = {}
+    index = 0
+    for hour in hours:
+        while spans[index].end <= hour["hour"]:
+            index += 1
+        key = spans[index].key
+        _merge(stats.setdefault(key, {}), hour, interval_s)
+        if hour["total_count"]:
+            has_pair = previous_count is not None or hour["total_count"] > 1
+            across = max(0.0, hour["total_first"] - previous_count) if previous_count is not None else 0.0
+            if has_pair:
+                volume[key] = volume.get(key, 0.0) + across + (hour["volume_inner"] or 0.0)
+            previous_count = hour["total_last"]
+    return {key: _named(row) for key, row in stats.items()}, volume
+
+
+def _named(row: dict[str, Any]) -> dict[str, Any]:
+    """The column names of ``central.telemetry.aggregates.statistics``."""
+    return {
+        "flow_min_lps": row.get("flow_min"), "flow_max_lps": row.get("flow_max"),
+        "flow_avg_lps": row["flow_sum"] / row["flow_count"] if row["flow_count"] else None,
+        "level_min_m": row.get("level_min"), "level_max_m": row.get("level_max"),
+        "water_table_min_m": row.get("water_table_min"), "water_table_max_m": row.get("water_table_max"),
+        "readings": row["readings"], "covered": row["covered"],
+    }

@@ -1,0 +1,130 @@
+"""Turning due DGA slots into ledger rows: values from readings, validation, no-data gaps.
+
+A slot is evaluated once its grace time has passed; what it would declare is stored with
+it (the values and the formatted strings). Suspicious values wait in ``review`` for a
+person; a slot without data is a visible ``no_data`` gap, re-evaluated for a while in case
+late readings arrive. Nothing here talks to the DGA.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from central.db import Connection
+from compliance.actions import Action
+from compliance.config_store import StoredConfig
+from compliance.dga.format import FormatError, build_measurement
+from compliance.dga.settings import DgaWorkConfig
+from compliance.dga.slots import due_slots, period_start
+from compliance.dga.validation import ValidationContext, validate
+from compliance.dga.values import NoData, SlotValues, ValuesSettings, as_decimal, slot_values
+from compliance.ledger import Event, EventKind, transition
+from compliance.ledger_store import insert_submission, known_slots, last_accepted, move
+from compliance.readings import meter_changed_between, meter_changes, slot_readings
+from compliance.settings import ComplianceSettings
+
+VALUE_FIELDS = ("caudal", "totalizador", "nivel_freatico", "altura_limnimetrica_cm")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    event: EventKind
+    values: dict[str, str | None] | None
+    measurement: dict[str, str] | None
+    reasons: list[str]
+
+
+def values_settings(config: DgaWorkConfig, point: dict[str, Any]) -> ValuesSettings:
+    depth = point.get("sensor_depth_m")
+    return ValuesSettings(
+        work_type=config.work_type, period=config.transmission_period, caudal_mode=config.caudal_mode,
+        window=timedelta(seconds=config.instant_window_s), sensor_depth_m=None if depth is None else as_decimal(depth))
+
+
+def values_text(values: SlotValues) -> dict[str, str | None]:
+    """The values as decimal text (stored exactly, rounded only by the formatter)."""
+    return {name: None if getattr(values, name) is None else str(getattr(values, name)) for name in VALUE_FIELDS}
+
+
+def effective_values(row: dict[str, Any]) -> SlotValues:
+    """The values to declare: the computed ones with a person's corrections on top."""
+    values = json.loads(row["values_json"] or "{}")
+    values.update(json.loads(row["corrected_values"] or "{}"))
+    return SlotValues(**{name: None if values.get(name) is None else Decimal(values[name]) for name in VALUE_FIELDS})
+
+
+def _context(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slot: datetime) -> ValidationContext:
+    last = last_accepted(conn, point["id"], slot)
+    totalizer = None if last is None else effective_values(last).totalizador
+    changed = last is not None and meter_changed_between(conn, point["id"], last["slot"], slot)
+    right = point.get("water_right_lps")
+    return ValidationContext.for_work(
+        config, water_right_lps=None if right is None else as_decimal(right),
+        last_accepted_totalizer=totalizer, meter_changed_since_last_accepted=changed)
+
+
+def evaluate(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slot: datetime) -> Evaluation:
+    """What ``slot`` would declare, and whether it may go without a person looking."""
+    settings = values_settings(config, point)
+    readings = slot_readings(conn, point["id"], slot, settings)
+    changes = meter_changes(conn, point["id"], period_start(slot, settings.period) - settings.window,
+                            slot + settings.window)
+    result = slot_values(slot, readings, settings, changes)
+    reasons = validate(result, _context(conn, config, point, slot))
+    if isinstance(result, NoData):
+        return Evaluation(EventKind.NO_DATA, None, None, reasons)
+    measurement = None
+    try:
+        measurement = build_measurement(config.work_type, config.standard, config.mining_waters, slot, result)
+    except FormatError as exc:
+        reasons.append(str(exc))
+    event = EventKind.HELD if reasons else EventKind.READY
+    return Evaluation(event, values_text(result), measurement, reasons)
+
+
+def _point(conn: Connection, point_id: int) -> dict[str, Any]:
+    return conn.fetchone("SELECT * FROM points WHERE id = :id", {"id": point_id})
+
+
+def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: ComplianceSettings) -> list[Action]:
+    """Ledger rows for every due slot of the work not in the ledger yet (bounded backfill)."""
+    config: DgaWorkConfig = stored.config
+    since = max(config.valid_from, now - timedelta(days=settings.backfill_days))
+    grace = timedelta(minutes=config.grace_minutes)
+    known = known_slots(conn, stored.point_id, "dga", since)
+    point = _point(conn, stored.point_id)
+    actions = []
+    for slot in due_slots(since, now, config.transmission_period, grace):
+        if slot in known or not config.active_at(slot):
+            continue
+        found = evaluate(conn, config, point, slot)
+        moved = transition(None, Event(found.event), now)
+        created = insert_submission(conn, stored.point_id, "dga", slot, config.mode.value, moved, now,
+                                    values=found.values, measurement=found.measurement, reasons=found.reasons)
+        if created is not None:
+            actions.append(Action(stored.point_code, "dga", slot, "created", moved.state.value, "; ".join(found.reasons)))
+    return actions
+
+
+def recheck_gaps(conn: Connection, stored: StoredConfig, now: datetime, settings: ComplianceSettings) -> list[Action]:
+    """``no_data`` slots of the last hours evaluated again: late readings fill a gap."""
+    rows = conn.fetchall(
+        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga' AND state = 'no_data'"
+        " AND slot >= :since ORDER BY slot",
+        {"p": stored.point_id, "since": now - timedelta(hours=settings.recheck_no_data_hours)})
+    point = _point(conn, stored.point_id) if rows else {}
+    actions = []
+    for row in rows:
+        found = evaluate(conn, stored.config, point, row["slot"])
+        if found.event is EventKind.NO_DATA:
+            continue
+        moved = move(conn, row, Event(found.event), now, values_json=json.dumps(found.values),
+                     measurement=json.dumps(found.measurement) if found.measurement else None,
+                     reasons=json.dumps(found.reasons))
+        actions.append(Action(stored.point_code, "dga", row["slot"], "rechecked", moved.state.value,
+                              "; ".join(found.reasons)))
+    return actions

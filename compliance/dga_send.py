@@ -1,0 +1,271 @@
+"""Sending DGA slots: shadow logging, live sends under the ledger's rules, GET checks, and
+recovery of sends a crash left in flight.
+
+The order for every send is fixed: claim the slot, commit the attempt row and the
+``sending`` state, THEN let the request leave, then record the reply. A crash between the
+last two leaves ``sending`` with an open attempt; :meth:`DgaSender.resolve_orphans` turns it
+into a retry on the following day (:func:`compliance.ledger.resolve_in_flight`), never a
+resend now, and the resend relies on the DGA's "Ya existe ... Comprobante: X".
+An accepted slot is terminal in the ledger, so it is never claimed again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from central.db import Connection, Database
+from compliance.actions import Action
+from compliance.config_store import StoredConfig, block_work
+from compliance.dga.client import DgaClient, HttpTransport
+from compliance.dga.format import MEDICION_KEY, DgaRequest, FormatError, build_request, format_fecha, format_hora, redacted
+from compliance.dga.responses import CheckResult, Outcome, OutcomeKind, RawReply, classify, classify_check
+from compliance.dga.settings import DgaWorkConfig, Mode
+from compliance.dga_evaluate import effective_values
+from compliance.events import raise_compliance_alert, record_event
+from compliance.ledger import (
+    CHECK_AGAIN_AFTER,
+    Event,
+    EventKind,
+    IllegalTransition,
+    InFlightAction,
+    backlog_age,
+    next_send_time,
+    resolve_in_flight,
+)
+from compliance.ledger_store import (
+    StaleSubmission,
+    claim_next,
+    close_dangling,
+    dangling_attempt,
+    drop_lease,
+    finish_attempt,
+    in_transaction,
+    last_attempt_at,
+    move,
+    oldest_unsent_slot,
+    orphaned_in_flight,
+    record_check,
+    record_reply,
+    release,
+    start_attempt,
+    submission,
+    take_lease,
+    unchecked_accepted,
+)
+from compliance.settings import ComplianceSettings
+from protocols.clock import Clock
+
+log = logging.getLogger("caudal.compliance.dga")
+
+_SEVERITY = {OutcomeKind.ACCEPTED: "info", OutcomeKind.RETRY: "warning", OutcomeKind.NEEDS_REVIEW: "warning",
+             OutcomeKind.UNRECOVERABLE: "critical"}
+
+
+def attempt_record(request: DgaRequest) -> dict[str, Any]:
+    """What the attempt log keeps of a request: everything but the password."""
+    shown = redacted(request)
+    return {"method": shown.method, "path": shown.path, "headers": shown.headers, "body": shown.body}
+
+
+class DgaSender:
+    """Sends for every work through one paced transport (about one request per second overall)."""
+
+    def __init__(self, db: Database, clock: Clock, rut_empresa: str | None, settings: ComplianceSettings,
+                 transport: HttpTransport) -> None:
+        self.db, self.clock, self.rut_empresa, self.settings = db, clock, rut_empresa, settings
+        self.worker = settings.worker_id
+        self._transport = transport
+        self._clients: dict[str, DgaClient] = {}
+
+    def _client(self, base_url: str) -> DgaClient:
+        if base_url not in self._clients:
+            self._clients[base_url] = DgaClient(base_url, self.clock, transport=self._transport)
+        return self._clients[base_url]
+
+    def _claim_until(self) -> datetime:
+        return self.clock.now() + timedelta(seconds=self.settings.claim_s)
+
+    async def dispatch(self, stored: StoredConfig) -> list[Action]:
+        """Shadow works log their ready slots; live works send them (unless stopped)."""
+        if stored.config.mode is Mode.SHADOW:
+            return await in_transaction(self.db, self._shadow_all, stored)
+        if stored.blocked:
+            log.warning("DGA work %s is blocked; nothing is sent until its credentials are fixed", stored.point_code)
+            return []
+        if self.rut_empresa is None:
+            log.error("CAUDAL_DGA_RUT_EMPRESA is not set: live DGA work %s cannot be sent", stored.point_code)
+            return []
+        return await self._live(stored)
+
+    # --- shadow --------------------------------------------------------------------------
+
+    def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
+        now = self.clock.now()
+        rows = conn.fetchall("SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga'"
+                             " AND state = 'pending' AND next_attempt_at <= :now ORDER BY slot",
+                             {"p": stored.point_id, "now": now})
+        return [self._shadow_one(conn, stored, row, now) for row in rows]
+
+    def _shadow_one(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], now: datetime) -> Action:
+        config: DgaWorkConfig = stored.config
+        request = build_request(config, rut_empresa=self.rut_empresa or "", slot=row["slot"],
+                                values=effective_values(row), sent_at=now) if self.rut_empresa else None
+        measurement = None if request is None else request.body[MEDICION_KEY[config.work_type]]
+        log.info("shadow mode, not sent: %s slot %s: %r", stored.point_code, row["slot"].isoformat(), request)
+        moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now,
+                     measurement=json.dumps(measurement) if measurement else row["measurement"])
+        detail = {} if request is None else {"request": attempt_record(request)}
+        record_event(conn, now, "submission.shadowed", f"{stored.point_code} slot {row['slot'].isoformat()} built"
+                     " and logged (shadow mode)", point_id=stored.point_id, regulator="dga", submission_id=row["id"],
+                     **detail)
+        return Action(stored.point_code, "dga", row["slot"], "shadowed", moved.state.value)
+
+    # --- live ----------------------------------------------------------------------------
+
+    async def _live(self, stored: StoredConfig) -> list[Action]:
+        now = self.clock.now()
+        if not await in_transaction(self.db, take_lease, stored.point_id, "dga", self.worker, now, self._claim_until()):
+            log.info("DGA work %s is being sent by another worker", stored.point_code)
+            return []
+        actions: list[Action] = []
+        try:
+            while (row := await in_transaction(self.db, self._next_claim, stored)) is not None:
+                action = await self._send(stored, row)
+                actions.append(action)
+                if action.state == "unrecoverable":
+                    break
+            actions += await self._check_all(stored)
+        finally:
+            await in_transaction(self.db, drop_lease, stored.point_id, "dga", self.worker)
+        return actions
+
+    def _next_claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
+        """The next slot to send now, claimed; ``None`` when none is due or the backlog spacing says wait."""
+        now = self.clock.now()
+        if not take_lease(conn, stored.point_id, "dga", self.worker, now, self._claim_until()):
+            return None
+        backlog = backlog_age(oldest_unsent_slot(conn, stored.point_id, "dga", now), now)
+        if next_send_time(last_attempt_at(conn, stored.point_id, "dga"), backlog, now) > now:
+            return None
+        return claim_next(conn, stored.point_id, "dga", self.worker, now, self._claim_until())
+
+    async def _send(self, stored: StoredConfig, row: dict[str, Any]) -> Action:
+        config: DgaWorkConfig = stored.config
+        now = self.clock.now()
+        try:
+            request = build_request(config, rut_empresa=self.rut_empresa or "", slot=row["slot"],
+                                    values=effective_values(row), sent_at=now)
+        except FormatError as exc:
+            await in_transaction(self.db, self._format_failed, stored, row, str(exc))
+            return Action(stored.point_code, "dga", row["slot"], "error", row["state"], str(exc))
+        measurement = request.body[MEDICION_KEY[config.work_type]]
+        attempt_id = await in_transaction(self.db, start_attempt, row, "send", self.worker, attempt_record(request),
+                                          now, measurement=measurement)
+        raw = await self._client(config.base_url).send(request)
+        outcome = classify(raw)
+        state = await in_transaction(self.db, self._record_reply, stored, row["id"], attempt_id, raw, outcome)
+        return Action(stored.point_code, "dga", row["slot"], "sent", state, outcome.comprobante or outcome.detail)
+
+    def _format_failed(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], message: str) -> None:
+        release(conn, row["id"], self.worker)
+        record_event(conn, self.clock.now(), "submission.error", f"{stored.point_code} slot {row['slot'].isoformat()}"
+                     f" cannot be formatted: {message}", point_id=stored.point_id, regulator="dga",
+                     submission_id=row["id"], severity="critical", alert=True)
+
+    def _record_reply(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int,
+                      raw: RawReply, outcome: Outcome) -> str:
+        now = self.clock.now()
+        finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
+        row = submission(conn, submission_id)
+        slot = row["slot"].isoformat()
+        try:
+            moved = record_reply(conn, row, outcome, now)
+        except (IllegalTransition, StaleSubmission) as exc:
+            raise_compliance_alert(conn, stored.point_id, "submission.late_reply", f"{stored.point_code} slot {slot}:"
+                                   f" a reply ({outcome.kind.value} {outcome.comprobante or ''}) came after the"
+                                   f" submission moved on: {exc}", now, submission_id=submission_id)
+            return row["state"]
+        record_event(conn, now, f"submission.{moved.state.value}", f"{stored.point_code} slot {slot}: {outcome.detail}",
+                     point_id=stored.point_id, regulator="dga", submission_id=submission_id,
+                     severity=_SEVERITY[outcome.kind], alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
+                     comprobante=outcome.comprobante)
+        if outcome.kind is OutcomeKind.UNRECOVERABLE:
+            block_work(conn, stored.point_id, "dga", outcome.detail)
+            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"DGA sending for {stored.point_code}"
+                                   f" stopped: {outcome.detail}. Fix the informant's RUT/password in the work's"
+                                   " configuration to resume.", now, submission_id=submission_id)
+        return moved.state.value
+
+    # --- GET checks ----------------------------------------------------------------------
+
+    async def _check_all(self, stored: StoredConfig) -> list[Action]:
+        rows = await in_transaction(self.db, lambda conn: unchecked_accepted(
+            conn, stored.point_id, self.clock.now() - CHECK_AGAIN_AFTER))
+        actions = []
+        for row in rows:
+            result = await self._check(stored, row, row["comprobante"])
+            await in_transaction(self.db, self._record_check, stored, row, result)
+            actions.append(Action(stored.point_code, "dga", row["slot"], "checked", "accepted", result.value))
+        return actions
+
+    async def _check(self, stored: StoredConfig, row: dict[str, Any], comprobante: str) -> CheckResult:
+        """GET what the DGA holds under ``comprobante``, with the exchange recorded like a send."""
+        config: DgaWorkConfig = stored.config
+        query = {"codigoObra": config.codigo_obra, "numeroComprobante": comprobante}
+        record = {"method": "GET", "path": config.work_type.path, "query": query}
+        attempt_id = await in_transaction(self.db, start_attempt, row, "check", self.worker, record, self.clock.now())
+        raw = await self._client(config.base_url).check(config.work_type, config.codigo_obra, comprobante)
+        result = classify_check(raw, format_fecha(row["slot"]), format_hora(row["slot"]))
+        found = comprobante if result is CheckResult.CONFIRMED else None
+        await in_transaction(self.db, finish_attempt, attempt_id, raw, self.clock.now(), outcome=result.value,
+                             comprobante=found)
+        return result
+
+    def _record_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], result: CheckResult) -> None:
+        now = self.clock.now()
+        record_check(conn, row["id"], result.value, now)
+        if result is CheckResult.NOT_FOUND:
+            raise_compliance_alert(conn, stored.point_id, "submission.check_not_found", f"{stored.point_code} slot"
+                                   f" {row['slot'].isoformat()}: the DGA does not show comprobante"
+                                   f" {row['comprobante']}; look it up in SNIA", now, submission_id=row["id"])
+
+    # --- recovery ------------------------------------------------------------------------
+
+    async def resolve_orphans(self, configs: dict[int, StoredConfig]) -> list[Action]:
+        """Sends left in flight by a worker that stopped: resolved without a blind resend."""
+        rows = await in_transaction(self.db, orphaned_in_flight, "dga", self.clock.now())
+        actions = []
+        for row in rows:
+            stored = configs.get(row["point_id"])
+            decision = resolve_in_flight(row["comprobante"], self.clock.now())
+            event = Event(EventKind.IN_FLIGHT_UNANSWERED)
+            if decision.action is InFlightAction.CHECK and stored is not None:
+                result = await self._check(stored, row, row["comprobante"])
+                event = Event(_CHECK_EVENTS[result], comprobante=row["comprobante"])
+            state = await in_transaction(self.db, self._resolve, row, event, decision.reason)
+            code = stored.point_code if stored else str(row["point_id"])
+            actions.append(Action(code, "dga", row["slot"], "resolved", state, decision.reason))
+        return actions
+
+    def _resolve(self, conn: Connection, row: dict[str, Any], event: Event, reason: str) -> str:
+        now = self.clock.now()
+        attempt = dangling_attempt(conn, row["id"])
+        if attempt is not None:
+            close_dangling(conn, attempt["id"], now, "no reply recorded: the sender stopped mid-send")
+        moved = move(conn, row, event, now, claimed_by=None, claimed_until=None)
+        record_event(conn, now, "submission.in_flight_resolved", f"slot {row['slot'].isoformat()} was left in"
+                     f" flight; {reason}; now {moved.state.value}", point_id=row["point_id"], regulator="dga",
+                     submission_id=row["id"], severity="warning")
+        return moved.state.value
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
+_CHECK_EVENTS = {CheckResult.CONFIRMED: EventKind.CHECK_CONFIRMED, CheckResult.NOT_FOUND: EventKind.CHECK_NOT_FOUND,
+                 CheckResult.UNKNOWN: EventKind.CHECK_UNKNOWN}

@@ -1,0 +1,104 @@
+"""The compliance log: configuration changes, submissions, reviews and errors, one row each.
+
+Rows are written in the caller's transaction, so an event commits together with the change
+it describes. Rows flagged ``alert`` need a person (a work stopped by the DGA, a reply that
+could not be confirmed); the alerts module reads them from ``compliance_events``.
+Never put a password in a message or a detail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from central.db import Connection
+from central.pagination import Page, PageQuery, fetch_page
+
+Severity = Literal["info", "warning", "critical"]
+WORKER_ACTOR = "worker"
+
+
+class ComplianceEvent(BaseModel):
+    """One line of the compliance log."""
+
+    id: int
+    at: datetime
+    point: str | None = Field(description="The point's code")
+    regulator: str | None
+    submission_id: int | None
+    kind: str = Field(examples=["submission.accepted", "config.changed", "work.blocked"])
+    severity: Severity
+    alert: bool = Field(description="A person must act")
+    actor: str
+    message: str
+    detail: dict[str, Any]
+
+
+def record_event(
+    conn: Connection,
+    now: datetime,
+    kind: str,
+    message: str,
+    *,
+    point_id: int | None = None,
+    regulator: str | None = None,
+    submission_id: int | None = None,
+    severity: Severity = "info",
+    alert: bool = False,
+    actor: str = WORKER_ACTOR,
+    **detail: Any,
+) -> None:
+    """Append one event in the caller's transaction."""
+    conn.execute(
+        "INSERT INTO compliance_events (at, point_id, regulator, submission_id, kind, severity, alert, actor,"
+        " message, detail) VALUES (:at, :point_id, :regulator, :submission_id, :kind, :severity, :alert, :actor,"
+        " :message, :detail)",
+        {"at": now, "point_id": point_id, "regulator": regulator, "submission_id": submission_id, "kind": kind,
+         "severity": severity, "alert": alert, "actor": actor, "message": message,
+         "detail": json.dumps(detail, sort_keys=True, default=str)},
+    )
+
+
+def raise_compliance_alert(
+    conn: Connection, point_id: int, kind: str, message: str, now: datetime, *, regulator: str = "dga",
+    submission_id: int | None = None,
+) -> None:
+    """A critical event a person must act on (e.g. the DGA refused the work's informant)."""
+    record_event(conn, now, kind, message, point_id=point_id, regulator=regulator, submission_id=submission_id,
+                 severity="critical", alert=True)
+
+
+def _event(row: dict[str, Any]) -> ComplianceEvent:
+    return ComplianceEvent(**{**row, "detail": json.loads(row["detail"])})
+
+
+def list_events(
+    conn: Connection,
+    paging: PageQuery,
+    *,
+    point_ids: Collection[int] | None,
+    point_code: str | None = None,
+    kind: str | None = None,
+    alert: bool | None = None,
+) -> Page[ComplianceEvent]:
+    """Newest first; ``point_ids`` None means every point (and installation-wide events)."""
+    clauses, params = [], {}
+    if point_ids is not None:
+        ids = sorted(point_ids) or [-1]
+        clauses.append(f"e.point_id IN ({', '.join(str(int(i)) for i in ids)})")
+    for column, value in (("p.code", point_code), ("e.kind", kind), ("e.alert", alert)):
+        if value is not None:
+            name = column.split(".")[1]
+            clauses.append(f"{column} = :{name}")
+            params[name] = value
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        "SELECT e.id, e.at, p.code AS point, e.regulator, e.submission_id, e.kind, e.severity, e.alert, e.actor,"
+        f" e.message, e.detail FROM compliance_events e LEFT JOIN points p ON p.id = e.point_id{where}"
+        " ORDER BY e.id DESC"
+    )
+    return fetch_page(conn, sql, params, paging, _event)

@@ -1,0 +1,45 @@
+"""The compliance service's own settings (``CAUDAL_COMPLIANCE_*``), validated up front."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from central.settings import Settings, SettingsError, model_from_env
+from compliance.dga.rut import InvalidRut, normalize_rut
+
+PREFIX = "CAUDAL_COMPLIANCE_"
+
+
+class ComplianceSettings(BaseModel):
+    """How the submission worker runs. Defaults follow the DGA's rules; tests shorten the waits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interval_s: float = Field(default=60, gt=0, description="Pause between worker passes")
+    backfill_days: int = Field(default=31, ge=1, le=366, description="How far back missing DGA slots are created")
+    recheck_no_data_hours: int = Field(default=48, ge=0, description="Gaps re-evaluated when late data arrives")
+    claim_s: float = Field(default=120, gt=0, description="How long a claim on a slot or a work lasts")
+    min_interval_s: float = Field(default=1.0, ge=0, description="Pacing between requests to one regulator")
+    timeout_s: float = Field(default=15, gt=0, description="HTTP timeout of one request")
+    sma_backfill_hours: int = Field(default=24, ge=1, le=24 * 31)
+    sma_window_s: int = Field(default=60, gt=0, description="How far from a timestamp an SMA reading may be")
+    sma_grace_s: int = Field(default=120, ge=0, description="Wait after a timestamp before reporting it")
+    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}", min_length=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ComplianceSettings:
+        return model_from_env(cls, environ, PREFIX)
+
+
+def rut_empresa(settings: Settings) -> str | None:
+    """The Centro de Control's RUT (``CAUDAL_DGA_RUT_EMPRESA``), normalised; a bad one is refused."""
+    if settings.dga_rut_empresa is None:
+        return None
+    try:
+        return normalize_rut(settings.dga_rut_empresa)
+    except InvalidRut as exc:
+        raise SettingsError(f"bad setting: CAUDAL_DGA_RUT_EMPRESA: {exc}") from None

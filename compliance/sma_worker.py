@@ -1,0 +1,200 @@
+"""SMA reporting: one ``registros`` call per timestamp of the permit's cadence, every
+parameter in it, the ``IdVerificacion`` kept as the voucher in the ledger.
+
+Timestamps are multiples of the cadence (UTC). A timestamp lacking any parameter is a
+``no_data`` gap (the SMA refuses partial calls). One :class:`SmaClient` per point
+configuration lives as long as the worker, so its 24 h token is reused. A send found in
+flight after a crash is held for a person (the SMA has no documented duplicate answer), and
+refused credentials stop the point's SMA reporting with an alert.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from central.db import Connection, Database
+from compliance.actions import Action
+from compliance.config_store import StoredConfig, block_work
+from compliance.dga.client import HttpTransport
+from compliance.dga.responses import Outcome, OutcomeKind
+from compliance.dga.settings import Mode
+from compliance.dga.values import as_decimal, reading_at
+from compliance.events import raise_compliance_alert, record_event
+from compliance.ledger import Event, EventKind, transition
+from compliance.ledger_store import (
+    claim_next,
+    drop_lease,
+    finish_attempt,
+    in_transaction,
+    insert_submission,
+    known_slots,
+    move,
+    orphaned_in_flight,
+    record_reply,
+    start_attempt,
+    submission,
+    take_lease,
+)
+from compliance.readings import samples
+from compliance.settings import ComplianceSettings
+from compliance.sma.client import SmaClient
+from compliance.sma.payload import SmaFormatError, build_registros
+from compliance.sma.responses import SmaOutcome, SmaOutcomeKind
+from compliance.sma.settings import SmaPointConfig
+from protocols.clock import Clock
+
+log = logging.getLogger("caudal.compliance.sma")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def cadence_slots(since: datetime, until: datetime, minutes: int) -> list[datetime]:
+    """Multiples of ``minutes`` (from the epoch, UTC) in ``[since, until]``."""
+    step = timedelta(minutes=minutes)
+    first = _EPOCH + -((_EPOCH - since) // step) * step
+    found = []
+    while first <= until:
+        found.append(first)
+        first += step
+    return found
+
+
+def as_ledger_outcome(outcome: SmaOutcome) -> Outcome:
+    """The SMA's answer in the ledger's terms: a refused payload or an unvouched success waits
+    for a person; refused credentials stop the point; silence is retried."""
+    kind = {SmaOutcomeKind.ACCEPTED: OutcomeKind.ACCEPTED, SmaOutcomeKind.NEEDS_REVIEW: OutcomeKind.NEEDS_REVIEW,
+            SmaOutcomeKind.REJECTED: OutcomeKind.NEEDS_REVIEW, SmaOutcomeKind.AUTH_FAILED: OutcomeKind.UNRECOVERABLE,
+            SmaOutcomeKind.RETRY: OutcomeKind.RETRY}[outcome.kind]
+    return Outcome(kind, outcome.id_verificacion, answered=kind is not OutcomeKind.RETRY, detail=outcome.detail)
+
+
+class SmaSender:
+    def __init__(self, db: Database, clock: Clock, settings: ComplianceSettings, transport: HttpTransport) -> None:
+        self.db, self.clock, self.settings = db, clock, settings
+        self.worker = settings.worker_id
+        self._transport = transport
+        self._clients: dict[int, tuple[SmaPointConfig, SmaClient]] = {}
+
+    def _client(self, stored: StoredConfig) -> SmaClient:
+        known = self._clients.get(stored.point_id)
+        if known is None or known[0] != stored.config:
+            self._clients[stored.point_id] = (stored.config, SmaClient(stored.config, self.clock,
+                                                                        transport=self._transport))
+        return self._clients[stored.point_id][1]
+
+    async def process(self, stored: StoredConfig) -> list[Action]:
+        actions = await in_transaction(self.db, self._create_due, stored)
+        if stored.config.mode is Mode.SHADOW:
+            return actions + await in_transaction(self.db, self._shadow_all, stored)
+        if stored.blocked:
+            return actions
+        return actions + await self._live(stored)
+
+    def _create_due(self, conn: Connection, stored: StoredConfig) -> list[Action]:
+        config: SmaPointConfig = stored.config
+        now = self.clock.now()
+        since = max(stored.created_at, now - timedelta(hours=self.settings.sma_backfill_hours))
+        until = now - timedelta(seconds=self.settings.sma_grace_s)
+        known = known_slots(conn, stored.point_id, "sma", since)
+        actions = []
+        for ts in cadence_slots(since, until, config.cadence_minutes):
+            if ts in known:
+                continue
+            values = self._values(conn, stored.point_id, config, ts)
+            try:
+                registros, reasons, event = build_registros(config, ts, values), [], EventKind.READY
+            except SmaFormatError as exc:
+                registros, reasons, event = None, [str(exc)], EventKind.NO_DATA
+            moved = transition(None, Event(event), now)
+            texts = {name: None if value is None else str(value) for name, value in values.items()}
+            if insert_submission(conn, stored.point_id, "sma", ts, config.mode.value, moved, now, values=texts,
+                                 measurement=registros, reasons=reasons) is not None:
+                actions.append(Action(stored.point_code, "sma", ts, "created", moved.state.value, "; ".join(reasons)))
+        return actions
+
+    def _values(self, conn: Connection, point_id: int, config: SmaPointConfig, ts: datetime) -> dict[str, Decimal | None]:
+        window = timedelta(seconds=self.settings.sma_window_s)
+        found = samples(conn, point_id, [p.variable for p in config.parameters], ts - window, ts + window)
+        picked = {name: reading_at(series, ts, window) for name, series in found.items()}
+        return {name: None if sample is None else as_decimal(sample.value) for name, sample in picked.items()}
+
+    def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
+        now = self.clock.now()
+        rows = conn.fetchall("SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'sma'"
+                             " AND state = 'pending' AND next_attempt_at <= :now ORDER BY slot",
+                             {"p": stored.point_id, "now": now})
+        actions = []
+        for row in rows:
+            log.info("shadow mode, not sent: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
+                     row["measurement"])
+            moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now)
+            actions.append(Action(stored.point_code, "sma", row["slot"], "shadowed", moved.state.value))
+        return actions
+
+    async def _live(self, stored: StoredConfig) -> list[Action]:
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.settings.claim_s)
+        if not await in_transaction(self.db, take_lease, stored.point_id, "sma", self.worker, now, until):
+            return []
+        actions: list[Action] = []
+        try:
+            while (row := await in_transaction(self.db, self._claim, stored)) is not None:
+                actions.append(await self._send(stored, row))
+                if actions[-1].state == "unrecoverable":
+                    break
+        finally:
+            await in_transaction(self.db, drop_lease, stored.point_id, "sma", self.worker)
+        return actions
+
+    def _claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.settings.claim_s)
+        if not take_lease(conn, stored.point_id, "sma", self.worker, now, until):
+            return None
+        return claim_next(conn, stored.point_id, "sma", self.worker, now, until)
+
+    async def _send(self, stored: StoredConfig, row: dict[str, Any]) -> Action:
+        config: SmaPointConfig = stored.config
+        registros = json.loads(row["measurement"])
+        record = {"method": "POST", "path": config.registros_path, "body": registros}
+        attempt_id = await in_transaction(self.db, start_attempt, row, "send", self.worker, record, self.clock.now())
+        reply = await self._client(stored).send(registros)
+        outcome = as_ledger_outcome(reply.outcome)
+        state = await in_transaction(self.db, self._record, stored, row["id"], attempt_id, reply.raw, outcome)
+        return Action(stored.point_code, "sma", row["slot"], "sent", state, outcome.comprobante or outcome.detail)
+
+    def _record(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int, raw: Any,
+                outcome: Outcome) -> str:
+        now = self.clock.now()
+        finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
+        moved = record_reply(conn, submission(conn, submission_id), outcome, now)
+        record_event(conn, now, f"submission.{moved.state.value}", f"SMA {stored.point_code} "
+                     f"{submission(conn, submission_id)['slot'].isoformat()}: {outcome.detail}",
+                     point_id=stored.point_id, regulator="sma", submission_id=submission_id,
+                     severity="info" if outcome.kind is OutcomeKind.ACCEPTED else "warning",
+                     alert=outcome.kind is OutcomeKind.NEEDS_REVIEW, id_verificacion=outcome.comprobante)
+        if outcome.kind is OutcomeKind.UNRECOVERABLE:
+            block_work(conn, stored.point_id, "sma", outcome.detail)
+            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"SMA reporting for {stored.point_code}"
+                                   f" stopped: {outcome.detail}. Fix the credentials in its configuration.", now,
+                                   regulator="sma", submission_id=submission_id)
+        return moved.state.value
+
+    async def resolve_orphans(self) -> list[Action]:
+        rows = await in_transaction(self.db, orphaned_in_flight, "sma", self.clock.now())
+        outcome = Outcome(OutcomeKind.NEEDS_REVIEW, answered=False,
+                          detail="the sender stopped mid-send; the SMA may hold it: a person decides")
+        actions = []
+        for row in rows:
+            moved = await in_transaction(self.db, lambda conn, r=row: record_reply(conn, r, outcome, self.clock.now()))
+            actions.append(Action(str(row["point_id"]), "sma", row["slot"], "resolved", moved.state.value,
+                                  outcome.detail))
+        return actions
+
+    async def close(self) -> None:
+        for _, client in self._clients.values():
+            await client.close()
+        self._clients.clear()

@@ -1,0 +1,120 @@
+"""The compliance worker: one pass evaluates due slots and sends what the ledger allows.
+
+A pass, in order: resolve sends a stopped worker left in flight (never a blind resend);
+then for each DGA work in shadow or live mode create the due slots, re-evaluate recent gaps
+and dispatch (shadow: build and log; live: send, paced, under the backlog rule; check
+accepted comprobantes by GET); then the SMA points. The service runs passes on a timer
+(:meth:`ComplianceWorker.run`); ``caudal compliance run-once`` runs one and exits.
+Coordination between replicas is in the database (work leases, slot claims).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from central.crypto import SecretBox
+from central.db import Connection, Database
+from central.settings import Settings
+from compliance.actions import Action
+from compliance.config_store import StoredConfig, load_configs
+from compliance.dga.client import HttpTransport
+from compliance.dga.settings import DgaWorkConfig
+from compliance.dga_evaluate import create_due, recheck_gaps
+from compliance.dga_send import DgaSender
+from compliance.ledger_store import in_transaction
+from compliance.settings import ComplianceSettings, rut_empresa
+from compliance.sma_worker import SmaSender
+from protocols.clock import Clock
+
+log = logging.getLogger("caudal.compliance")
+
+
+class ComplianceWorker:
+    """Owns the regulator HTTP transports (one per regulator: pacing is per service) and the senders."""
+
+    def __init__(self, db: Database, clock: Clock, box: SecretBox, settings: Settings,
+                 compliance: ComplianceSettings) -> None:
+        self.db, self.clock, self.box, self.settings = db, clock, box, compliance
+        timing = {"timeout_s": compliance.timeout_s, "min_interval_s": compliance.min_interval_s}
+        self._dga_transport = HttpTransport(clock, **timing)
+        self._sma_transport = HttpTransport(clock, **timing)
+        self.dga = DgaSender(db, clock, rut_empresa(settings), compliance, self._dga_transport)
+        self.sma = SmaSender(db, clock, compliance, self._sma_transport)
+
+    async def _configs(self) -> tuple[list[StoredConfig], list[StoredConfig]]:
+        def load(conn: Connection) -> tuple[list[StoredConfig], list[StoredConfig]]:
+            dga, dga_problems = load_configs(conn, self.box, "dga")
+            sma, sma_problems = load_configs(conn, self.box, "sma")
+            for problem in dga_problems + sma_problems:
+                log.error("%s", problem)
+            return dga, sma
+
+        return await in_transaction(self.db, load)
+
+    async def run_pass(self) -> list[Action]:
+        """One pass over every configured point; returns what it did."""
+        dga, sma = await self._configs()
+        actions = await self.dga.resolve_orphans({stored.point_id: stored for stored in dga})
+        actions += await self.sma.resolve_orphans()
+        for stored in dga:
+            actions += await self._guarded(stored, self._dga_work(stored))
+        for stored in sma:
+            actions += await self._guarded(stored, self.sma.process(stored))
+        return actions
+
+    async def _dga_work(self, stored: StoredConfig) -> list[Action]:
+        now = self.clock.now()
+        actions = await in_transaction(self.db, create_due, stored, now, self.settings)
+        actions += await in_transaction(self.db, recheck_gaps, stored, now, self.settings)
+        return actions + await self.dga.dispatch(stored)
+
+    async def _guarded(self, stored: StoredConfig, work: Awaitable[list[Action]]) -> list[Action]:
+        """One point's trouble (a database error, a bug) must not stop the others."""
+        try:
+            return await work
+        except Exception as exc:  # logged with its traceback and reported; the next point goes on
+            log.exception("compliance work for %s failed", stored.point_code)
+            regulator = "dga" if isinstance(stored.config, DgaWorkConfig) else "sma"
+            return [Action(stored.point_code, regulator, self.clock.now(), "error", "", f"{type(exc).__name__}: {exc}")]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Passes every ``interval_s`` until ``stop`` is set; then the transports are closed."""
+        try:
+            while not stop.is_set():
+                try:
+                    actions = await self.run_pass()
+                    if actions:
+                        log.info("compliance pass: %d action(s)", len(actions))
+                except Exception:  # a failed pass (database down...) is retried on the next tick
+                    log.exception("compliance pass failed")
+                await _wait(stop, self.clock, self.settings.interval_s)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        await self.dga.close()
+        await self.sma.close()
+        await self._dga_transport.close()
+        await self._sma_transport.close()
+
+
+async def _wait(stop: asyncio.Event, clock: Clock, seconds: float) -> None:
+    """Sleep ``seconds`` on ``clock`` or until ``stop`` is set, whichever comes first."""
+    stopped = asyncio.create_task(stop.wait())
+    slept = asyncio.create_task(clock.sleep(seconds))
+    done, pending = await asyncio.wait({stopped, slept}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def run_once(db: Database, clock: Clock, box: SecretBox, settings: Settings,
+                   compliance: ComplianceSettings) -> list[Action]:
+    """One pass as of ``clock.now()``, then everything is closed."""
+    worker = ComplianceWorker(db, clock, box, settings, compliance)
+    try:
+        return await worker.run_pass()
+    finally:
+        await worker.close()

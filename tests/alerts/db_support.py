@@ -1,0 +1,220 @@
+"""A small installation for the database-backed alert and notification tests.
+
+- points P1 (water right 12 L/s), P2, P3; gateway ``gw-norte`` writes P1 and P2, ``gw-sur`` P3;
+- ``admin`` sees everything, ``ana`` sees P1, ``bob`` sees P3;
+- e-mail goes to a real aiosmtpd server on a free loopback port (started by the ``smtp``
+  fixture), configured through the real ``CAUDAL_SMTP_*`` environment variables;
+- PostgreSQL databases are copied from a migrated template (fast), SQLite ones migrated fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from central.app import create_app
+from central.context import AppContext
+from central.crypto import token_hash
+from central.db import Connection, Database, migrate, open_database
+from central.notify.channels import Notifier
+from central.notify import NotifySettings
+from central.notify.outbox import SETTINGS_KEY, DbOutbox, deliver_pass, notify_settings
+from central.settings import Settings
+from protocols.clock import ManualClock
+from protocols.uplink import INGEST_PATH
+from tests.conftest import with_database
+from tests.notify.conftest import SmtpServer
+
+TOKENS = {"admin": "admin-token", "ana": "ana-token", "bob": "bob-token"}
+GATEWAYS = {"gw-norte": ("gw-norte-token", ("P1", "P2")), "gw-sur": ("gw-sur-token", ("P3",))}
+UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def seed(conn: Connection, now: datetime) -> None:
+    for username, token in TOKENS.items():
+        conn.execute("INSERT INTO users (username, email, password_hash, is_admin, created_at)"
+                     " VALUES (:u, :e, 'x', :a, :now)",
+                     {"u": username, "e": f"{username}@agua.example", "a": username == "admin", "now": now})
+        conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at)"
+                     " SELECT id, 'personal', :h, :now FROM users WHERE username = :u",
+                     {"u": username, "h": token_hash(token), "now": now})
+    for code, right in (("P1", 12.0), ("P2", None), ("P3", None)):
+        conn.execute("INSERT INTO points (code, name, kind, water_right_lps, created_at, updated_at)"
+                     " VALUES (:c, :c, 'subterranea', :r, :now, :now)", {"c": code, "r": right, "now": now})
+    for name, (token, codes) in GATEWAYS.items():
+        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
+                     " VALUES (:n, :h, :now, :now)", {"n": name, "h": token_hash(token), "now": now})
+        for code in codes:
+            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
+                         " points p WHERE g.name = :n AND p.code = :c", {"n": name, "c": code})
+    for username, code in (("ana", "P1"), ("bob", "P3")):
+        conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
+                     " WHERE u.username = :u AND p.code = :c", {"u": username, "c": code})
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_admin_url: str) -> Iterator[str]:
+    """A migrated PostgreSQL database that per-test databases are copied from."""
+    name = f"caudal_alerts_tpl_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database = open_database(with_database(postgres_admin_url, name))
+    migrate(database)
+    database.close()
+    yield name
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
+    name = f"caudal_alerts_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    yield with_database(postgres_admin_url, name)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def smtp_port(monkeypatch: pytest.MonkeyPatch, port: int) -> int:
+    """Notification settings through the real environment variables: SMTP on ``port``, loopback allowed."""
+    for name, value in {"CAUDAL_SMTP_HOST": "127.0.0.1", "CAUDAL_SMTP_PORT": str(port),
+                        "CAUDAL_SMTP_SECURITY": "none", "CAUDAL_SMTP_FROM": "alertas@caudal.example",
+                        "CAUDAL_SMTP_TIMEOUT_S": "5", "CAUDAL_NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
+                        "CAUDAL_NOTIFY_REQUIRE_HTTPS": "false", "CAUDAL_NOTIFY_TIMEOUT_S": "5"}.items():
+        monkeypatch.setenv(name, value)
+    return port
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[SmtpServer]:
+    server = SmtpServer(smtp_port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class World:
+    client: TestClient
+    clock: ManualClock
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.client.app.state.ctx
+
+    @property
+    def db(self) -> Database:
+        return self.ctx.db
+
+    def ingest(self, readings: list[dict[str, Any]], *, gateway: str = "gw-norte", sent_at: datetime | None = None,
+               agent: dict[str, Any] | None = None) -> Response:
+        document: dict[str, Any] = {"schema": 1, "gateway": gateway, "sent_at": iso(sent_at or self.clock.now()),
+                                    "readings": readings}
+        if agent is not None:
+            document["agent"] = agent
+        headers = {"Authorization": f"Bearer {GATEWAYS[gateway][0]}", "Content-Type": "application/json"}
+        response = self.client.post(INGEST_PATH, content=json.dumps(document), headers=headers)
+        assert response.status_code == 200, response.text
+        return response
+
+    def call(self, method: str, path: str, *, user: str = "admin", **kwargs: Any) -> Response:
+        return self.client.request(method, path, headers={"Authorization": f"Bearer {TOKENS[user]}"}, **kwargs)
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            return conn.fetchall(sql, params)
+
+    def deliver(self, worker: str = "test-worker", db: Database | None = None) -> int:
+        """One outbox pass, as the telemetry worker makes it (``db``: another replica's pool)."""
+        ctx = self.ctx
+        return asyncio.run(deliver_once(DbOutbox(db or ctx.db, ctx.secret_box, worker), notify_settings(ctx),
+                                        self.clock))
+
+    def add_channel(self, user: str, channel: dict[str, Any]) -> dict[str, Any]:
+        response = self.call("POST", "/api/v1/users/me/channels", user=user, json=channel)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+async def deliver_once(outbox: DbOutbox, settings: NotifySettings, clock: ManualClock) -> int:
+    async with Notifier(settings) as notifier:
+        return await deliver_pass(outbox, notifier, clock)
+
+
+RESET = (
+    "DELETE FROM notification_attempts", "DELETE FROM notifications", "DELETE FROM notify_channels",
+    "DELETE FROM alerts", "DELETE FROM alert_rule_states", "DELETE FROM alert_rules", "DELETE FROM alert_rule_sets",
+    "DELETE FROM readings", "DELETE FROM latest_readings", "DELETE FROM audit_log",
+    "DELETE FROM compliance_submissions",
+    "UPDATE gateways SET last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL, buffer_depth = NULL,"
+    " oldest_unsent_s = NULL, dropped_total = NULL, clock_synced = NULL",
+    "UPDATE points SET water_right_lps = CASE WHEN code = 'P1' THEN 12.0 END",
+)
+
+
+def _app(url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=url, secret_key="test-secret-key", workers=False)
+    clock = ManualClock("2026-11-28T13:00:00+00:00")
+    with TestClient(create_app(settings, clock=clock)) as client:
+        with client.app.state.ctx.db.transaction() as conn:
+            seed(conn, clock.now())
+        yield client
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One seeded app per database kind and test module; :func:`world` empties it per test."""
+    if request.param == "sqlite":
+        yield from _app(f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'caudal.db'}")
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"caudal_alerts_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("migrated_template")}"')
+    try:
+        yield from _app(with_database(admin_url, name))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def world(world_client: TestClient, clock: ManualClock, smtp_port: int) -> World:
+    """The module's app, emptied of readings, rules, alerts and channels, on this test's clock
+    and notification settings (read again from the environment the test set)."""
+    ctx = world_client.app.state.ctx
+    with ctx.db.transaction() as conn:
+        for statement in RESET:
+            conn.execute(statement)
+    ctx.clock = clock
+    ctx.extras[SETTINGS_KEY] = NotifySettings.from_env()
+    return World(world_client, clock)
+
+
+def flows(start: datetime, values: list[float], *, point: str = "P1", first_seq: int = 1, step_s: int = 60
+          ) -> list[dict[str, Any]]:
+    """Flow readings every ``step_s`` seconds from ``start``."""
+    return [{"seq": first_seq + i, "device": "dev-1", "point": point, "variable": "flow",
+             "ts": iso(start + timedelta(seconds=step_s * i)), "value": value, "unit": "L/s", "quality": "good"}
+            for i, value in enumerate(values)]
+
+
+EMAIL = {"type": "email", "name": "correo", "address": "ana@agua.example",
+         "subscription": {"min_severity": "warning"}}

@@ -1,0 +1,169 @@
+"""A small site for the telemetry tests, seeded with plain SQL (no argon2 hashing: fast).
+
+- points P1 (sensor depth 50 m, flow cut-off 0.5 L/s), P2 (no depth, no cut-off), P3;
+- gateway ``gw-norte`` writes P1 and P2, gateway ``gw-sur`` writes P3;
+- ``admin`` sees everything, ``ana`` sees only P1.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from central.app import create_app
+from central.crypto import token_hash
+from central.db import Connection, Database
+from central.settings import Settings
+from protocols.clock import ManualClock
+from protocols.uplink import INGEST_PATH
+from tests.conftest import with_database
+
+START = "2026-11-28T13:00:00+00:00"
+UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
+GATEWAY_TOKEN = "gw-norte-token"
+OTHER_GATEWAY_TOKEN = "gw-sur-token"
+ADMIN_TOKEN = "admin-token"
+ANA_TOKEN = "ana-token"
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def reading(seq: int, variable: str, ts: datetime, value: float | None, *, point: str = "P1",
+            quality: str = "good", unit: str | None = None) -> dict[str, Any]:
+    return {"seq": seq, "device": "dev-1", "point": point, "variable": variable, "ts": iso(ts), "value": value,
+            "unit": UNITS.get(variable, "") if unit is None else unit, "quality": quality}
+
+
+def batch(readings: list[dict[str, Any]], sent_at: datetime, *, gateway: str = "gw-norte",
+          agent: dict[str, Any] | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {"schema": 1, "gateway": gateway, "sent_at": iso(sent_at), "readings": readings}
+    if agent is not None:
+        document["agent"] = agent
+    return document
+
+
+def series(variable: str, start: datetime, values: list[float | None], *, step_s: int = 60, first_seq: int = 1,
+           point: str = "P1") -> list[dict[str, Any]]:
+    """Readings of one variable every ``step_s`` seconds from ``start`` (None: a timeout gap)."""
+    return [reading(first_seq + i, variable, start + timedelta(seconds=step_s * i), value, point=point,
+                    quality="good" if value is not None else "timeout")
+            for i, value in enumerate(values)]
+
+
+def seed_site(conn: Connection, now: datetime) -> None:
+    """The points, gateways and users described in the module docstring."""
+    for username, admin, token in (("admin", True, ADMIN_TOKEN), ("ana", False, ANA_TOKEN)):
+        conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (:u, 'x', :a, :now)",
+                     {"u": username, "a": admin, "now": now})
+        conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at)"
+                     " SELECT id, 'personal', :h, :now FROM users WHERE username = :u",
+                     {"u": username, "h": token_hash(token), "now": now})
+    for code, depth, cutoff in (("P1", 50.0, 0.5), ("P2", None, 0.0), ("P3", None, 0.0)):
+        conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at, updated_at)"
+                     " VALUES (:c, :c, 'subterranea', :d, :k, :now, :now)",
+                     {"c": code, "d": depth, "k": cutoff, "now": now})
+    for name, token, codes in (("gw-norte", GATEWAY_TOKEN, ("P1", "P2")), ("gw-sur", OTHER_GATEWAY_TOKEN, ("P3",))):
+        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:n, :h, :now, :now)",
+                     {"n": name, "h": token_hash(token), "now": now})
+        for code in codes:
+            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
+                         " WHERE g.name = :n AND p.code = :c", {"n": name, "c": code})
+    conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
+                 " WHERE u.username = 'ana' AND p.code = 'P1'")
+
+
+@dataclass
+class Site:
+    client: TestClient
+    clock: ManualClock
+
+    @property
+    def db(self) -> Database:
+        return self.client.app.state.ctx.db
+
+    def ingest(self, document: dict[str, Any] | bytes, *, token: str | None = GATEWAY_TOKEN,
+               gzipped: bool = False, headers: dict[str, str] | None = None) -> Response:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        sent_headers = {"Content-Type": "application/json", **(headers or {})}
+        if gzipped:
+            body = gzip.compress(body)
+            sent_headers["Content-Encoding"] = "gzip"
+        if token is not None:
+            sent_headers["Authorization"] = f"Bearer {token}"
+        return self.client.post(INGEST_PATH, content=body, headers=sent_headers)
+
+    def get(self, path: str, *, token: str = ADMIN_TOKEN, **params: Any) -> Response:
+        return self.client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+
+    def post(self, path: str, body: dict[str, Any], *, token: str = ADMIN_TOKEN) -> Response:
+        return self.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            return conn.fetchall(sql, params)
+
+    def stored(self) -> list[tuple[Any, ...]]:
+        """(point, variable, ts, value, raw_value, quality, flags) of every stored reading."""
+        rows = self.rows("SELECT p.code, r.variable, r.ts, r.value, r.raw_value, r.quality, r.flags"
+                         " FROM readings r JOIN points p ON p.id = r.point_id ORDER BY p.code, r.ts, r.variable")
+        return [tuple(row.values()) for row in rows]
+
+
+RESET = (
+    "DELETE FROM readings", "DELETE FROM readings_hourly", "DELETE FROM latest_readings", "DELETE FROM meter_changes", "DELETE FROM audit_log",
+    "UPDATE gateways SET revoked_at = NULL, last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL,"
+    " buffer_depth = NULL, oldest_unsent_s = NULL, dropped_total = NULL, clock_synced = NULL",
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One seeded app per database kind and test module (creating a PostgreSQL database and
+    migrating it costs ~1 s, so the tests of a module share it and :func:`site` resets it)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('telemetry') / 'caudal.db'}"
+        yield from _client(url)
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"caudal_telemetry_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield from _client(with_database(admin_url, name))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _client(url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=url, secret_key="test-secret-key", workers=False)
+    clock = ManualClock(START)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        with client.app.state.ctx.db.transaction() as conn:
+            seed_site(conn, clock.now())
+        yield client
+
+
+@pytest.fixture
+def site(site_client: TestClient) -> Site:
+    """The module's app with the telemetry tables emptied, the clock at :data:`START` and no hooks."""
+    ctx = site_client.app.state.ctx
+    with ctx.db.transaction() as conn:
+        for statement in RESET:
+            conn.execute(statement)
+    ctx.clock = ManualClock(START)
+    ctx.extras.clear()
+    return Site(site_client, ctx.clock)

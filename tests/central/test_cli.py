@@ -1,0 +1,195 @@
+"""``caudal central`` bootstrap commands against a fresh SQLite file and a fresh PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from central.cli import app
+from central.core.auth import gateway_for_token
+from central.core.tokens import LoginRequest, login
+from central.db import open_database
+
+PASSWORD = "a long enough password"
+
+# Refused before the database is opened: one database is enough.
+BEFORE_THE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def run(database_url):
+    """Run one command with CAUDAL_DATABASE_URL pointing at the test database."""
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None):
+        return runner.invoke(app, list(args), input=stdin, env={"CAUDAL_DATABASE_URL": database_url})
+
+    return invoke
+
+
+@pytest.fixture
+def query(database_url):
+    def fetch(sql: str, params: dict | None = None):
+        db = open_database(database_url)
+        try:
+            with db.connect() as conn:
+                return conn.fetchall(sql, params)
+        finally:
+            db.close()
+
+    return fetch
+
+
+def _gateway_name(database_url: str, token: str) -> str | None:
+    db = open_database(database_url)
+    try:
+        with db.connect() as conn:
+            gateway = gateway_for_token(conn, token)
+    finally:
+        db.close()
+    return None if gateway is None else gateway.name
+
+
+def test_create_user_migrates_an_empty_database_and_reads_the_password_from_stdin(run, database_url, clock):
+    result = run("create-user", "ana", "--admin", "--email", "ana@example.cl", "--password-stdin",
+                 stdin=PASSWORD + "\n")
+    assert (result.exit_code, result.stdout) == (0, "created administrator ana\n")
+    db = open_database(database_url)
+    try:
+        assert login(db, LoginRequest(username="ana", password=PASSWORD), timedelta(hours=1), clock.now()) is not None
+        with db.connect() as conn:
+            row = conn.fetchone("SELECT email, is_admin FROM users WHERE username = 'ana'")
+            actor = conn.fetchval("SELECT actor FROM audit_log WHERE action = 'user.created'")
+    finally:
+        db.close()
+    assert row == {"email": "ana@example.cl", "is_admin": True}
+    assert actor.startswith("cli")
+
+
+def test_create_user_refuses_an_existing_username(run):
+    assert run("create-user", "ana", "--password-stdin", stdin=PASSWORD).exit_code == 0
+    result = run("create-user", "ana", "--password-stdin", stdin="another long password")
+    assert (result.exit_code, result.stderr) == (1, "error: a user named 'ana' already exists\n")
+
+
+@BEFORE_THE_DATABASE
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["ana"], None, "error: no terminal to ask the password on: pipe it in with --password-stdin\n"),
+        (["ana", "--password-stdin"], "\n", "error: --password-stdin: standard input gave an empty password\n"),
+        (["ana", "--password-stdin"], "short\n", "error: password: Value error, must be 8 to 256 characters long\n"),
+        (["Ana", "--password-stdin"], PASSWORD, "error: USERNAME: String should match pattern"
+                                                " '^[a-z0-9][a-z0-9._-]{0,63}$'\n"),
+    ],
+)
+def test_create_user_refuses_what_it_cannot_use(run, args, stdin, message):
+    result = run("create-user", *args, stdin=stdin)
+    assert (result.exit_code, result.stderr) == (2, message)
+
+
+def test_add_gateway_prints_a_working_token_alone_on_the_last_line(run, database_url, query):
+    assert run("add-point", "OB-0101-12", "--name", "Pozo 1", "--kind", "subterranea",
+               "--water-right-lps", "25", "--lat", "-33.45", "--lon", "-70.66").exit_code == 0
+    assert run("add-point", "canal-norte", "--name", "Canal", "--kind", "superficial").exit_code == 0
+    result = run("add-gateway", "olivo", "--points", "OB-0101-12, canal-norte")
+    assert result.exit_code == 0
+    *head, token = result.stdout.splitlines()
+    assert head == ["created gateway olivo for points: OB-0101-12, canal-norte",
+                    "its token follows; it is shown only now, put it in the gateway's configuration:"]
+    assert _gateway_name(database_url, token) == "olivo"
+    assert query("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id ORDER BY p.code") == [
+        {"code": "OB-0101-12"}, {"code": "canal-norte"}]
+    assert query("SELECT water_right_lps, latitude, longitude FROM points WHERE code = 'OB-0101-12'") == [
+        {"water_right_lps": 25.0, "latitude": -33.45, "longitude": -70.66}]
+
+
+def test_add_gateway_with_an_unknown_point_creates_nothing(run, query):
+    result = run("add-gateway", "olivo", "--points", "NOPE")
+    assert (result.exit_code, result.stderr) == (1, "error: points: no point with code 'NOPE'\n")
+    assert query("SELECT name FROM gateways") == []
+    assert query("SELECT action FROM audit_log") == []
+
+
+def test_rotate_token_prints_a_new_token_and_the_old_one_stops_working(run, database_url):
+    old = run("add-gateway", "olivo").stdout.splitlines()[-1]
+    result = run("rotate-token", "olivo")
+    assert result.exit_code == 0
+    new = result.stdout.splitlines()[-1]
+    assert (_gateway_name(database_url, old), _gateway_name(database_url, new)) == (None, "olivo")
+
+
+def test_rotate_token_of_an_unknown_gateway_fails(run):
+    result = run("rotate-token", "ghost")
+    assert (result.exit_code, result.stderr) == (1, "error: no gateway named 'ghost'\n")
+
+
+@BEFORE_THE_DATABASE
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["OB-12", "--name", "P", "--kind", "subterranea"],
+         "error: CODE: Value error, 'OB-12' starts like a DGA codigoObra but is not one (expected like OB-0101-12)\n"),
+        (["P1", "--name", "P", "--kind", "rio"],
+         "error: --kind: Input should be 'subterranea', 'superficial', 'superficial_flujometro' or 'other'\n"),
+        (["P1", "--name", "P", "--kind", "other", "--lat", "-95", "--lon", "0"],
+         "error: --lat: Input should be greater than or equal to -90\n"),
+        (["P1", "--name", "P", "--kind", "other", "--flow-cutoff-lps", "-1"],
+         "error: --flow-cutoff-lps: Input should be greater than or equal to 0\n"),
+    ],
+)
+def test_add_point_names_the_bad_option(run, args, message):
+    result = run("add-point", *args)
+    assert (result.exit_code, result.stderr) == (2, message)
+
+
+def test_add_point_refuses_a_duplicate_code(run):
+    assert run("add-point", "P1", "--name", "P", "--kind", "other").exit_code == 0
+    result = run("add-point", "P1", "--name", "Q", "--kind", "other")
+    assert (result.exit_code, result.stderr) == (1, "error: a point with code 'P1' already exists\n")
+
+
+def _read_until(fd: int, expected: bytes, timeout_s: float = 30) -> bytes:
+    """Read a pseudo-terminal until ``expected`` shows up (bounded wait)."""
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while expected not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"waited {timeout_s} s for {expected!r}; the terminal showed {seen!r}")
+        try:
+            seen += os.read(fd, 1024)
+        except OSError:  # the child closed the terminal
+            raise AssertionError(f"the terminal closed before {expected!r}; it showed {seen!r}") from None
+    return seen
+
+
+def test_create_user_on_a_terminal_asks_the_password_twice(tmp_path):
+    url = f"sqlite:///{tmp_path / 'caudal.db'}"
+    terminal, child_end = pty.openpty()
+    command = [sys.executable, "-c", "from central.cli import app; app()", "create-user", "ana"]
+    with subprocess.Popen(command, stdin=child_end, stdout=child_end, stderr=child_end,
+                          env={**os.environ, "CAUDAL_DATABASE_URL": url}) as child:
+        os.close(child_end)
+        _read_until(terminal, b"Password: ")
+        os.write(terminal, PASSWORD.encode() + b"\n")
+        _read_until(terminal, b"Repeat for confirmation: ")
+        os.write(terminal, PASSWORD.encode() + b"\n")
+        shown = _read_until(terminal, b"created user ana")
+        assert child.wait(timeout=30) == 0
+    os.close(terminal)
+    assert PASSWORD.encode() not in shown
+    db = open_database(url)
+    try:
+        assert login(db, LoginRequest(username="ana", password=PASSWORD), timedelta(hours=1),
+                     datetime.now(UTC)) is not None
+    finally:
+        db.close()

@@ -1,0 +1,107 @@
+"""Hourly summaries give the same aggregates as the readings, and are used only where exact."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from central.telemetry import aggregates, rollup
+from central.telemetry.buckets import spans
+from tests.central.telemetry_support import batch, reading, site, site_client  # noqa: F401 (fixtures)
+
+NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+def messy_series(seed: int) -> list[dict]:
+    """Two days of flow, totalizer and level every minute, with gaps, timeouts and resets."""
+    rng = random.Random(seed)
+    start, out, total, seq = NOW - timedelta(days=2), [], 500.0, 0
+    for minute in range(0, 2 * 24 * 60 - 60, rng.choice([1, 1, 1, 2])):
+        if rng.random() < 0.03:
+            continue
+        ts = start + timedelta(minutes=minute)
+        total = rng.uniform(0, 5) if rng.random() < 0.002 else total + rng.uniform(0, 0.9)
+        for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
+            seq += 1
+            timeout = rng.random() < 0.02
+            out.append(reading(seq, variable, ts, None if timeout else round(value, 3),
+                               quality="timeout" if timeout else "good"))
+    return out
+
+
+def from_readings(conn, point_id, bucket, tz, buckets, interval_s):
+    """The aggregate computed from the readings only (the path for non-hour-aligned requests)."""
+    start, end = buckets[0].start, buckets[-1].end
+    anchor = aggregates._anchor(conn, point_id, start)
+    stats = aggregates.statistics(conn, point_id, bucket, tz, start, end, interval_s)
+    volume = aggregates.volumes(conn, point_id, bucket, tz, start, end, anchor)
+    aggregates.add_swap_corrections(conn, volume, point_id, bucket, tz, start, end, anchor)
+    return aggregates.summarize(buckets, stats, volume, NOW, interval_s)
+
+
+def approx(items):
+    return [{k: pytest.approx(v, abs=1e-5) if isinstance(v, float) else v for k, v in item.items()} for item in items]
+
+
+@pytest.mark.parametrize(("bucket", "interval_s"), [("hour", 60), ("hour", 600), ("day", 60), ("day", 300),
+                                                    ("month", 120)])
+def test_hourly_summaries_give_the_same_aggregates_as_the_readings(site, bucket, interval_s):
+    readings = messy_series(seed=7)
+    for first in range(0, len(readings), 997):  # batches that split hours, as a backlog upload does
+        assert site.ingest(batch(readings[first:first + 997], NOW)).status_code == 200
+    site.post("/api/v1/points/P1/meter-changes", {"ts": "2026-11-27T08:30:30Z", "old_final_m3": 9999.0,
+                                                  "new_base_m3": 0.0})
+    buckets = spans(NOW - timedelta(days=2, hours=5), NOW, bucket, SANTIAGO, 1000)
+    with site.db.connect() as conn:
+        point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
+        assert rollup.usable(bucket, SANTIAGO, buckets[0].start, buckets[-1].end, interval_s)
+        expected = from_readings(conn, point_id, bucket, SANTIAGO, buckets, interval_s)
+        assert aggregates.summary(conn, point_id, bucket, SANTIAGO, buckets, interval_s, NOW) == approx(expected)
+
+
+def test_a_late_reading_refreshes_its_hour(site):
+    site.ingest(batch([reading(1, "flow", NOW - timedelta(minutes=50), 2.0)], NOW))
+    site.ingest(batch([reading(2, "flow", NOW - timedelta(minutes=40), 4.0)], NOW))
+    rows = site.rows("SELECT hour, flow_min, flow_max, flow_sum, flow_count, readings FROM readings_hourly")
+    assert rows == [{"hour": NOW - timedelta(hours=1), "flow_min": 2.0, "flow_max": 4.0, "flow_sum": 6.0,
+                     "flow_count": 2, "readings": 2}]
+
+
+@pytest.mark.parametrize(
+    ("bucket", "tz", "interval_s", "expected"),
+    [("hour", "Asia/Kolkata", 60, True), ("day", "America/Santiago", 300, True),
+     ("day", "Asia/Kolkata", 60, False), ("month", "America/St_Johns", 60, False),
+     ("hour", "America/Santiago", 30, False), ("day", "America/Santiago", 7200, False),
+     ("hour", "UTC", 420, False)],
+)
+def test_summaries_are_used_only_where_they_are_exact(bucket, tz, interval_s, expected):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert rollup.usable(bucket, ZoneInfo(tz), start, start + timedelta(days=40), interval_s) is expected
+
+
+@pytest.mark.parametrize(
+    ("mask", "interval_s", "expected"),
+    [(0, 60, 0), ((1 << 60) - 1, 60, 60), ((1 << 60) - 1, 600, 6), (0b1, 600, 1), (1 << 59, 600, 1),
+     (0b10000000001, 300, 2), (0b1000000000001, 300, 2), (0b111111, 3600, 1)],
+)
+def test_covered_slots_from_the_minute_mask(mask, interval_s, expected):
+    assert rollup.covered_slots(mask, interval_s) == expected
+
+
+def test_hours_group_into_runs():
+    h = [datetime(2026, 1, 1, hour, tzinfo=UTC) for hour in (5, 3, 4, 9, 4)]
+    assert rollup.hour_runs(h) == [(h[1], h[0] + timedelta(hours=1)), (h[3], h[3] + timedelta(hours=1))]
+
+
+def test_a_zone_with_half_hour_offsets_reads_the_readings(site):
+    site.ingest(batch([reading(1, "flow", NOW - timedelta(hours=3), 2.0),
+                       reading(2, "flow", NOW - timedelta(hours=2), 6.0)], NOW))
+    response = site.get("/api/v1/points/P1/aggregates", bucket="day", tz="Asia/Kolkata",
+                        start="2026-11-28T09:00:00Z", end="2026-11-28T12:00:00Z")
+    item = response.json()["items"][0]
+    assert (item["start"], item["flow_min_lps"], item["flow_max_lps"], item["flow_avg_lps"]) == (
+        "2026-11-27T18:30:00Z", 2.0, 6.0, 4.0)

@@ -1,0 +1,112 @@
+"""The edge's Buffer + Uploader against the real central app served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from central.app import create_app
+from central.db import Database
+from central.settings import Settings
+from edge.buffer import Buffer, PolledReading
+from edge.http import HttpReply, HttpTransport, UplinkTimeout
+from edge.uploader import UploadFailed, Uploader
+from protocols.clock import ManualClock
+from protocols.uplink import Quality
+from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
+
+STARTUP_TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
+    """The whole app (role all) under a real uvicorn in a thread; yields its URL and database."""
+    app = create_app(settings, clock=ManualClock(START))
+    db = app.state.ctx.db
+    with db.transaction() as conn:
+        seed_site(conn, ManualClock(START).now())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", db
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_S)
+
+
+class LosesFirstReply:
+    """A real HTTP transport whose first reply is lost on the way back: the server has stored
+    the batch, the edge sees a timeout."""
+
+    def __init__(self) -> None:
+        self.inner = HttpTransport(timeout_s=10)
+        self.posts = 0
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
+        reply = await self.inner.post(url, body, headers)
+        self.posts += 1
+        if self.posts == 1:
+            raise UplinkTimeout(f"no reply from {url} (reply lost)")
+        return reply
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def polled(clock: ManualClock, count: int) -> list[PolledReading]:
+    start = clock.now() - timedelta(minutes=count)
+    return [PolledReading("dev-1", "P1", "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
+            for i in range(count)]
+
+
+def stored_flows(db: Database) -> list[float]:
+    with db.connect() as conn:
+        return [row["value"] for row in conn.fetchall("SELECT value FROM readings WHERE variable = 'flow' ORDER BY ts")]
+
+
+async def test_buffered_readings_arrive_once_and_leave_the_buffer(central, tmp_path: Path):
+    url, db = central
+    clock = ManualClock(START)
+    with Buffer.open(tmp_path / "buffer.db") as buffer:
+        buffer.append(polled(clock, 5))
+        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
+                            version="test")
+        try:
+            assert await uploader.upload_once() == 5
+        finally:
+            await uploader.close()
+        assert buffer.pending() == []
+    assert stored_flows(db) == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+async def test_a_resend_after_a_lost_reply_stores_once(central, tmp_path: Path):
+    url, db = central
+    clock = ManualClock(START)
+    transport = LosesFirstReply()
+    with Buffer.open(tmp_path / "buffer.db") as buffer:
+        buffer.append(polled(clock, 3))
+        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
+                            version="test", transport=transport)
+        try:
+            with pytest.raises(UploadFailed):
+                await uploader.upload_once()
+            assert len(buffer.pending()) == 3
+            assert await uploader.upload_once() == 3
+        finally:
+            await transport.close()
+        assert buffer.pending() == []
+    assert stored_flows(db) == [1.0, 2.0, 3.0]
+    with db.connect() as conn:
+        assert conn.fetchval("SELECT agent_version FROM gateways WHERE name = 'gw-norte'") == "test"

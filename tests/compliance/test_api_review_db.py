@@ -1,0 +1,112 @@
+"""Review queue and ledger API with the worker and the DGA stand-in: a held slot is corrected
+by a person, sent with the corrected values, and the correction is on record."""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance.standins.dga import run_dga_standin
+from tests.compliance.worker_support import (
+    ADMIN,
+    ANA,
+    BOB,
+    REGISTRY,
+    RUT_EMPRESA,
+    add_readings,
+    body,
+    configure,
+    dga_config,
+    ledger,
+    one_pass,
+    posts,
+    seed,
+    utc,
+)
+
+SLOT = utc("2026-11-28T12:00:00")
+
+
+@pytest.fixture
+async def site(app_client, clock, database_url):
+    db = app_client.app.state.ctx.db
+    point_id = seed(db, clock.now())
+    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
+    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
+        configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+        await one_pass(db, clock, database_url)
+        yield app_client, db, dga
+
+
+async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(site):
+    client, _, dga = site
+    queue = client.get("/api/v1/compliance/review", headers=ANA).json()
+    (item,) = queue["items"]
+    assert (item["state"], item["reasons"]) == (
+        "review", ["caudal 30.0 L/s is above the water right 20.0 L/s x tolerance 1.10 = 22.000 L/s"])
+    assert item["values"] == {"caudal": "30.0", "totalizador": "1000.0", "nivel_freatico": "30.0",
+                              "altura_limnimetrica_cm": None}
+    assert client.get("/api/v1/compliance/review", headers=BOB).json()["items"] == []
+    assert posts(dga) == []
+
+
+async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site, clock, database_url):
+    client, db, dga = site
+    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN,
+                         json={"values": {"caudal": "19.5"}, "reason": "spike while the pump restarted"})
+    assert answer.status_code == 200, answer.text
+    await one_pass(db, clock, database_url)
+    assert [p["body"] for p in posts(dga)] == [body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")]
+    shown = client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=ANA).json()
+    assert (shown["state"], shown["corrected_values"], shown["reviewed_by"], shown["review_reason"]) == (
+        "accepted", {"caudal": "19.5"}, "admin", "spike while the pump restarted")
+    assert shown["measurement"] == body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")["medicionSubterranea"]
+    kinds = [e["kind"] for e in client.get("/api/v1/compliance/log", headers=ADMIN).json()["items"]]
+    assert "review.correct" in kinds
+
+
+@pytest.mark.parametrize(("decision", "status", "message"), [
+    ({"values": {"caudal": "19.5"}}, 422, "body: Value error, reason is required when values are corrected"),
+    ({"values": {"caudal": "-1"}, "reason": "typo"}, 422,
+     "values: caudal -1 L/s is negative; a negative flow is never declared"),
+])
+async def test_bad_review_decisions_are_refused_and_change_nothing(site, decision, status, message):
+    client, _, _ = site
+    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN, json=decision)
+    assert (answer.status_code, answer.json()["error"]["message"]) == (status, message)
+    assert client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=ADMIN).json()["state"] == "review"
+
+
+async def test_only_an_administrator_decides(site):
+    client, _, _ = site
+    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
+    assert client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ANA, json={}).status_code == 403
+
+
+async def test_a_discarded_slot_is_never_sent_and_keeps_the_reason(site, clock, database_url):
+    client, db, dga = site
+    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/discard", headers=ADMIN,
+                         json={"reason": "meter under maintenance"})
+    assert (answer.status_code, answer.json()["state"], answer.json()["review_reason"]) == (
+        200, "discarded", "meter under maintenance")
+    await one_pass(db, clock, database_url)
+    again = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN, json={})
+    assert again.status_code == 409
+    assert posts(dga) == [] and ledger(db)[0][1] == "discarded"
+
+
+async def test_submissions_are_listed_with_their_attempts_and_no_password(site, clock, database_url):
+    client, db, _ = site
+    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
+    client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN, json={})
+    await one_pass(db, clock, database_url)
+    page = client.get("/api/v1/compliance/submissions", headers=ANA,
+                      params={"state": "accepted", "from": "2026-11-28T12:00:00Z", "to": "2026-11-28T13:00:00Z"}).json()
+    (shown,) = page["items"]
+    assert page["total"] == 1
+    assert [(a["kind"], a["http_status"], a["outcome"]) for a in shown["attempts"]] == [
+        ("send", 200, "accepted"), ("check", 200, "confirmed")]
+    assert shown["attempts"][0]["request"]["body"]["autenticacion"]["password"] == "***"
+    assert "clave-snia" not in str(page)

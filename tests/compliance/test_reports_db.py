@@ -1,0 +1,100 @@
+"""The monthly report: every slot, gaps, the informe de fallas, volume against the right."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from compliance.standins.dga import run_dga_standin
+from tests.compliance.worker_support import (
+    ADMIN,
+    BOB,
+    CODE,
+    REGISTRY,
+    RUT_EMPRESA,
+    add_readings,
+    configure,
+    dga_config,
+    one_pass,
+    seed,
+    utc,
+)
+
+LINK = f"https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{CODE}"
+
+
+@pytest.fixture
+async def site(app_client, clock, database_url):
+    """A daily work from 27 Nov: the 27th has no data, the 28th is sent (late: after 05:00Z)."""
+    db = app_client.app.state.ctx.db
+    point_id = seed(db, clock.now())
+    add_readings(db, point_id, utc("2026-11-28T04:00:00"), flow=12.345, totalizer=154320.9, water_table=35.424)
+    add_readings(db, point_id, utc("2026-11-28T12:00:00"), totalizer=154400.9)
+    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
+        configure(db, point_id, "dga", dga_config(dga.url, standard="medio", valid_from="2026-11-27T04:00:00Z"),
+                  clock.now())
+        await one_pass(db, clock, database_url)
+        (stored,) = dga.stored.values()
+        yield app_client, stored.comprobante
+
+
+async def test_the_csv_report_of_a_month(site):
+    client, comprobante = site
+    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.csv", headers=ADMIN)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.text == f"""\
+slot_utc,fecha_medicion,hora_medicion,state,caudal,totalizador,nivelFreaticoDelPozo,alturaLimnimetrica,\
+comprobante,snia_link,missed_deadline
+2026-11-27T04:00:00Z,2026-11-27,00:00:00,no_data,,,,,,,yes
+2026-11-28T04:00:00Z,2026-11-28,00:00:00,accepted,12.35,154320,35.42,,{comprobante},{LINK},yes
+2026-11-29T04:00:00Z,2026-11-29,00:00:00,not_evaluated,,,,,,,
+2026-11-30T04:00:00Z,2026-11-30,00:00:00,not_evaluated,,,,,,,
+
+informe_de_fallas
+slot_utc,fecha_medicion,hora_medicion,deadline_utc,state
+2026-11-27T04:00:00Z,2026-11-27,00:00:00,2026-11-27T05:00:00Z,no_data
+2026-11-28T04:00:00Z,2026-11-28,00:00:00,2026-11-28T05:00:00Z,accepted
+
+summary,value
+point,{CODE}
+codigo_obra,{CODE}
+month,2026-11
+mode,live
+period,day
+slots,4
+slots_accepted,1
+slots_no_data,1
+slots_not_evaluated,2
+missed_deadlines,2
+seconds_in_month,2592000
+volume_extracted_m3,80.00
+volume_basis,2026-11-28T04:00:00Z to 2026-11-28T12:00:00Z
+water_right_lps,20.0
+water_right_volume_m3,51840.00
+extracted_percent_of_right,0.15
+"""
+
+
+async def test_the_xlsx_report_has_the_same_content_in_three_sheets(site):
+    client, comprobante = site
+    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.xlsx", headers=ADMIN)
+    book = load_workbook(io.BytesIO(answer.content))
+    assert book.sheetnames == ["Slots", "Fallas", "Resumen"]
+    slots = list(book["Slots"].iter_rows(values_only=True))
+    assert slots[2] == ("2026-11-28T04:00:00Z", "2026-11-28", "00:00:00", "accepted", "12.35", "154320", "35.42",
+                        None, comprobante, LINK, "yes")
+    assert len(slots) == 5 and len(list(book["Fallas"].iter_rows())) == 3
+    assert dict(book["Resumen"].iter_rows(values_only=True))["volume_extracted_m3"] == "80.00"
+
+
+@pytest.mark.parametrize(("path", "headers", "status"), [
+    (f"/api/v1/compliance/reports/{CODE}/2026-13.csv", ADMIN, 422),
+    (f"/api/v1/compliance/reports/{CODE}/2026-11.csv", BOB, 404),
+    ("/api/v1/compliance/reports/OB-0000-1/2026-11.xlsx", ADMIN, 404),
+])
+async def test_bad_report_requests(site, path, headers, status):
+    client, _ = site
+    assert client.get(path, headers=headers).status_code == status

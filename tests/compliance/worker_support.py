@@ -1,0 +1,105 @@
+"""A small site for the compliance tests, seeded with plain SQL (fast, no argon2).
+
+Point ``OB-0601-444`` (groundwater, water right 20 L/s, level sensor at 50 m) with readings
+written straight into telemetry's ``readings`` table; its DGA configuration stored through
+:mod:`compliance.config_store` with the test secret key. ``admin`` and ``ana`` (sees the point)
+have personal tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from central.crypto import SecretBox, token_hash
+from central.db import Database
+from central.settings import Settings
+from compliance.config_store import DgaConfigIn, SmaConfigIn, put_config
+from compliance.settings import ComplianceSettings
+from compliance.standins.dga import Registration
+from compliance.worker import run_once
+from protocols.clock import Clock
+
+CODE = "OB-0601-444"
+RUT_EMPRESA = "77555666-8"
+INFORMANT = "12345678-5"
+PASSWORD = "clave-snia"
+SECRET_KEY = "test-secret-key"
+ADMIN = {"Authorization": "Bearer admin-token"}
+ANA = {"Authorization": "Bearer ana-token"}
+BOB = {"Authorization": "Bearer bob-token"}
+REGISTRY = {CODE: Registration(INFORMANT, PASSWORD)}
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def seed(db: Database, now: datetime) -> int:
+    """Users, tokens and the point; returns the point id."""
+    with db.transaction() as conn:
+        for username, admin in (("admin", True), ("ana", False), ("bob", False)):
+            conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (:u, 'x', :a, :n)",
+                         {"u": username, "a": admin, "n": now})
+            conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at) SELECT id, 'personal', :h, :n"
+                         " FROM users WHERE username = :u", {"u": username, "h": token_hash(f"{username}-token"), "n": now})
+        conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, created_at, updated_at)"
+                     " VALUES (:c, 'Pozo 1', 'subterranea', 20, 50, :n, :n)", {"c": CODE, "n": now})
+        conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
+                     " WHERE u.username = 'ana'")
+        return conn.fetchval("SELECT id FROM points WHERE code = :c", {"c": CODE})
+
+
+def add_readings(db: Database, point_id: int, ts: datetime, **values: float | None) -> None:
+    """One reading per variable at ``ts`` (None: a timeout gap)."""
+    with db.transaction() as conn:
+        for variable, value in values.items():
+            conn.execute(
+                "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
+                " VALUES (:p, :ts, :v, :value, 'x', :q, :ts)",
+                {"p": point_id, "ts": ts, "v": variable, "value": value, "q": "good" if value is not None else "timeout"})
+
+
+def dga_config(base_url: str, **overrides: Any) -> DgaConfigIn:
+    values = {"mode": "live", "work_type": "subterranea", "codigo_obra": CODE, "standard": "mayor",
+              "informant_rut": INFORMANT, "informant_password": PASSWORD, "base_url": base_url,
+              "valid_from": "2026-11-28T12:00:00Z", **overrides}
+    return DgaConfigIn(**values)
+
+
+def configure(db: Database, point_id: int, regulator: str, body: DgaConfigIn | SmaConfigIn, now: datetime) -> None:
+    with db.transaction() as conn:
+        point = conn.fetchone("SELECT * FROM points WHERE id = :id", {"id": point_id})
+        put_config(conn, SecretBox(SECRET_KEY), point, regulator, body, "admin", now)
+
+
+def central_settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET_KEY, dga_rut_empresa=RUT_EMPRESA, workers=False)
+
+
+def worker_settings(worker_id: str = "w1", **overrides: Any) -> ComplianceSettings:
+    return ComplianceSettings(min_interval_s=0, timeout_s=2, worker_id=worker_id, **overrides)
+
+
+async def one_pass(db: Database, clock: Clock, database_url: str, worker_id: str = "w1"):
+    return await run_once(db, clock, SecretBox(SECRET_KEY), central_settings(database_url), worker_settings(worker_id))
+
+
+def ledger(db: Database, regulator: str = "dga") -> list[tuple[str, str, str | None]]:
+    """(slot, state, comprobante) of every ledger row, oldest slot first."""
+    with db.connect() as conn:
+        rows = conn.fetchall("SELECT slot, state, comprobante FROM compliance_submissions WHERE regulator = :r"
+                             " ORDER BY slot", {"r": regulator})
+    return [(row["slot"].isoformat(), row["state"], row["comprobante"]) for row in rows]
+
+
+def posts(stand_in) -> list[dict[str, Any]]:
+    """The POSTs the stand-in received: headers that matter and the whole body."""
+    return [{"codigoObra": r["headers"].get("codigoObra"), "timeStampOrigen": r["headers"].get("timeStampOrigen"),
+             "body": r["body"]} for r in stand_in.received if r["method"] == "POST"]
+
+
+def body(fecha: str, hora: str, caudal: str, totalizador: str, nivel: str) -> dict[str, Any]:
+    return {"autenticacion": {"password": PASSWORD, "rutEmpresa": RUT_EMPRESA, "rutUsuario": INFORMANT},
+            "medicionSubterranea": {"caudal": caudal, "fechaMedicion": fecha, "horaMedicion": hora,
+                                    "nivelFreaticoDelPozo": nivel, "totalizador": totalizador}}
