@@ -61,8 +61,16 @@ def statements(sql: str) -> list[str]:
     return [part.strip() for part in re.split(r";\s*$", without_comments, flags=re.M) if part.strip()]
 
 
+def _lock(conn) -> None:
+    """Serialise migrating replicas (PostgreSQL); SQLite's write lock already does."""
+    if conn.dialect == "postgresql":
+        conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _LOCK_KEY})
+
+
 def _ensure_table(db: Database) -> None:
+    # Under the lock: two replicas creating the table at once would collide in PostgreSQL's catalog.
     with db.transaction() as conn:
+        _lock(conn)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
@@ -86,8 +94,7 @@ def migrate(db: Database) -> list[Migration]:
     applied = []
     for migration in available_migrations(db.dialect):
         with db.transaction() as conn:
-            if conn.dialect == "postgresql":
-                conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _LOCK_KEY})
+            _lock(conn)
             if conn.fetchone("SELECT 1 AS x FROM schema_migrations WHERE version = :v", {"v": migration.version}):
                 continue
             for statement in statements(migration.sql):

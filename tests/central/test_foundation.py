@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from central.db import IntegrityError, migrate, pending_migrations
+from central.db.migrate import available_migrations
 from central.db.database import redact_url, to_pyformat
 
 
@@ -61,3 +62,21 @@ def test_unknown_paths_answer_the_standard_error_shape(app_client):
     response = app_client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not Found"}}
+
+
+def test_replicas_migrating_at_once_all_succeed(postgres_url):
+    """Three services starting together on one empty PostgreSQL must not trip over each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from central.db import open_database
+
+    databases = [open_database(postgres_url) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            applied = list(pool.map(migrate, databases))
+        versions = sorted(m.version for each in applied for m in each)
+        assert versions == [m.version for m in available_migrations("postgresql")]  # each applied once
+        assert pending_migrations(databases[0]) == []
+    finally:
+        for database in databases:
+            database.close()
