@@ -258,10 +258,16 @@ class PostgresDatabase:
     dialect: Dialect = "postgresql"
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        import psycopg
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
         self.url = url
+        try:  # one direct attempt first: a clear error at once instead of the pool's retries
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}") from None
         self._pool = ConnectionPool(
             url,
             min_size=min_size,

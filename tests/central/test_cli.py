@@ -193,3 +193,13 @@ def test_create_user_on_a_terminal_asks_the_password_twice(tmp_path):
                      datetime.now(UTC)) is not None
     finally:
         db.close()
+
+
+def test_serve_with_an_unusable_database_says_so_in_one_line():
+    from typer.testing import CliRunner
+
+    from central.cli import app as central_app
+
+    result = CliRunner().invoke(central_app, ["serve"], env={"CAUDAL_DATABASE_URL": "mysql://db/caudal"})
+    assert result.exit_code == 1
+    assert result.output == "error: unsupported database URL 'mysql://db/caudal': use sqlite:///FILE or postgresql://...\n"
