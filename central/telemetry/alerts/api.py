@@ -5,8 +5,8 @@
 - ``/api/v1/points/{code}/alert-rules``: list (defaults appear on first look), replace (PUT,
   admins), change one (PATCH ``.../{id}``, admins). ``/api/v1/gateways/{name}/alert-rules``
   the same for gateways (admins).
-- ``setup``: the ``on_ingest`` hook (evaluated after the ingest reply, in a worker thread)
-  and the ``caudal_alerts{state,severity}`` gauges.
+- ``setup``: the ``on_ingest`` hook (telemetry runs it in a worker thread after the ingest
+  reply) and the ``caudal_alerts{state,severity}`` gauges.
 - ``workers``: the 30-second alert timer and the notification outbox.
 """
 

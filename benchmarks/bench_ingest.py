@@ -1,0 +1,171 @@
+"""Ingest throughput through the HTTP API, against a raw bulk load of the same rows.
+
+The app runs under a real uvicorn on 127.0.0.1 (in a thread of this process); batches are
+posted with httpx (pre-serialised JSON, gzip like the edge sends). Readings are flow,
+totalizer and level every minute for a point with a sensor depth and a cut-off, so
+processing (cut-off, derived water table, reset check) is part of the measured path.
+
+Baseline, in the same run and the same table (same unique key): the rows ingest ends up
+storing, loaded raw — COPY on PostgreSQL, executemany INSERT on SQLite — one transaction
+per batch of the same size, interleaved with the ingest batches on a second point.
+PostgreSQL: a temporary database on the machine's server (CAUDAL_TEST_POSTGRES_URL or
+postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import secrets
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import uvicorn
+
+from central.app import create_app
+from central.crypto import token_hash
+from central.db import Database
+from central.settings import Settings
+from central.telemetry.ingest import COLUMNS
+from protocols.clock import ManualClock
+from protocols.uplink import INGEST_PATH
+
+ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+TOKEN = "bench-gateway-token"
+VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
+PLAN = ((1000, 30), (5000, 10))  # (readings per batch, batches)
+
+
+def seed(db: Database) -> tuple[int, int]:
+    """Point B1 (ingested, depth 80 m, cut-off 0.3 L/s), point B2 (baseline), the gateway."""
+    with db.transaction() as conn:
+        for code in ("B1", "B2"):
+            conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at,"
+                         " updated_at) VALUES (:c, :c, 'subterranea', 80, 0.3, :now, :now)", {"c": code, "now": NOW})
+        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
+                     " VALUES ('gw-bench', :h, :now, :now)", {"h": token_hash(TOKEN), "now": NOW})
+        conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
+                     " WHERE p.code = 'B1'")
+        ids = {r["code"]: r["id"] for r in conn.fetchall("SELECT id, code FROM points")}
+    return ids["B1"], ids["B2"]
+
+
+def readings(first_minute: int, count: int) -> list[dict]:
+    out = []
+    for index in range(first_minute * 3, first_minute * 3 + count):
+        minute, (variable, unit) = divmod(index, 3)[0], VARIABLES[index % 3]
+        ts = NOW - timedelta(days=60) + timedelta(minutes=minute)
+        value = {"flow": 10 + 5 * math.sin(minute / 300), "totalizer": 1000 + minute * 0.6,
+                 "level": 30 + math.sin(minute / 900)}[variable]
+        out.append({"seq": index, "device": "dev-1", "point": "B1", "variable": variable,
+                    "ts": ts.isoformat().replace("+00:00", "Z"), "value": value, "unit": unit, "quality": "good"})
+    return out
+
+
+def body(batch: list[dict]) -> bytes:
+    document = {"schema": 1, "gateway": "gw-bench", "sent_at": "2026-11-28T13:00:00Z", "readings": batch,
+                "agent": {"version": "bench", "buffer_depth": 0}}
+    return gzip.compress(json.dumps(document).encode(), compresslevel=1)
+
+
+def stored_rows(db: Database, point_id: int, baseline_point: int, start: datetime, end: datetime) -> list[tuple]:
+    """What ingest stored for [start, end), re-pointed at the baseline point."""
+    with db.connect() as conn:
+        rows = conn.fetchall(f"SELECT {', '.join(COLUMNS)} FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e",
+                             {"p": point_id, "s": start, "e": end})
+    return [(baseline_point, *list(row.values())[1:]) for row in rows]
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[tuple[str, Database]]:
+    app = create_app(settings, clock=ManualClock(NOW))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", app.state.ctx.db
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+
+
+def one_batch(client: httpx.Client, db: Database, points: tuple[int, int], minute: int, size: int) -> tuple[float, float]:
+    """(ingest seconds, raw load seconds) for one batch of ``size`` readings from ``minute``."""
+    payload = readings(minute, size)
+    compressed = body(payload)
+    started = time.perf_counter()
+    reply = client.post(INGEST_PATH, content=compressed, headers=HEADERS)
+    ingest_s = time.perf_counter() - started
+    assert reply.status_code == 200 and reply.json()["stored"] == size, reply.text
+    first = datetime.fromisoformat(payload[0]["ts"])
+    rows = stored_rows(db, *points, first, datetime.fromisoformat(payload[-1]["ts"]) + timedelta(seconds=1))
+    started = time.perf_counter()
+    with db.transaction() as conn:
+        conn.copy_rows("readings", COLUMNS, rows)
+    return ingest_s, time.perf_counter() - started
+
+
+def run(label: str, settings: Settings) -> None:
+    raw = "COPY" if label == "postgresql" else "executemany"
+    with serving(settings) as (url, db), httpx.Client(base_url=url, timeout=60) as client:
+        points = seed(db)
+        minute = 0
+        for size, batches in PLAN:
+            times = []
+            for _ in range(batches):
+                times.append(one_batch(client, db, points, minute, size))
+                minute += size // 3 + 1
+            ingest_s, raw_s = (sum(column) for column in zip(*times, strict=True))
+            median = statistics.median(raw_time / ingest_time for ingest_time, raw_time in times)
+            total = size * batches
+            print(f"   {label:<10} batches of {size:>4}: ingest {total / ingest_s:>7,.0f} readings/s"
+                  f" | raw {raw} of the same rows {total / raw_s:>7,.0f} readings/s"
+                  f" | ratio {raw_s / ingest_s:.2f} (median of per-batch ratios {median:.2f})")
+
+
+def main() -> None:
+    print("   ingest over HTTP (real uvicorn, httpx, gzip bodies) vs a raw bulk load of the same rows"
+          " (ratio = raw time / ingest time; goal on PostgreSQL >= 0.5)")
+    with tempfile.TemporaryDirectory() as directory:
+        run("sqlite", Settings(database_url=f"sqlite:///{Path(directory) / 'bench.db'}", workers=False))
+    name = f"caudal_bench_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        print(f"   postgresql: skipped, not reachable at {ADMIN_URL}: {exc}")
+        return
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            run("postgresql", Settings(database_url=f"{ADMIN_URL.rpartition('/')[0]}/{name}", workers=False))
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
