@@ -184,3 +184,11 @@ def test_many_readings_in_one_batch_are_all_stored(site):
     assert response.json()["stored"] == 5000
     assert site.rows("SELECT COUNT(*) AS n FROM readings") == [{"n": 5000}]
 
+
+
+def test_a_point_with_readings_cannot_be_deleted_and_keeps_them(site):
+    site.ingest(good_batch())
+    response = site.client.delete("/api/v1/points/P1", headers={"Authorization": "Bearer admin-token"})
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == "point 'P1' has recorded data; set its status to inactive instead"
+    assert len(site.stored()) == 5

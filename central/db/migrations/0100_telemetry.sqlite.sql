@@ -8,7 +8,7 @@
 -- processing changed it (low-flow cut-off). flags: comma-separated processing notes
 -- (cutoff, reset, derived).
 CREATE TABLE readings (
-    point_id BIGINT NOT NULL REFERENCES points(id) ON DELETE CASCADE,
+    point_id BIGINT NOT NULL REFERENCES points(id),
     ts TIMESTAMPTZ NOT NULL,
     variable TEXT NOT NULL,
     value DOUBLE PRECISION,
@@ -38,7 +38,7 @@ CREATE TABLE latest_readings (
 -- meter, whose count starts at new_base_m3; old_final_m3 is the old meter's last count.
 CREATE TABLE meter_changes (
     id {{ID}},
-    point_id BIGINT NOT NULL REFERENCES points(id) ON DELETE CASCADE,
+    point_id BIGINT NOT NULL REFERENCES points(id),
     ts TIMESTAMPTZ NOT NULL,
     old_final_m3 DOUBLE PRECISION,
     new_base_m3 DOUBLE PRECISION NOT NULL,
