@@ -11,6 +11,7 @@ failure stays in the outbox, where the telemetry worker retries it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
 from central.core.problems import responses
-from central.crypto import SecretKeyMissing
+from central.crypto import SecretKeyMissing, UndecryptableSecret
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser
 from central.errors import ApiError
@@ -68,7 +69,7 @@ def _own(ctx: AppContext, user_id: int, channel_id: int) -> dict[str, Any]:
     return row
 
 
-def _stored(action):
+def _stored(action: Callable[[], ChannelOut]) -> ChannelOut:
     """Run a store call, mapping a name clash and a missing secret key to answers."""
     try:
         return action()
@@ -140,10 +141,13 @@ class ProbeResult(BaseModel):
 
 
 @router.post("/channels/{channel_id}/test", summary="Send yourself a test notification now, through this channel",
-             responses=responses(401, 404))
+             responses=responses(401, 404, 409))
 async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
-    channel = store.channel_of(row, ctx.secret_box)
+    try:
+        channel = store.channel_of(row, ctx.secret_box)
+    except (SecretKeyMissing, UndecryptableSecret) as exc:
+        raise ApiError(409, f"channel {channel_id}: {exc}; set its secret again") from None
     notification = probe_notification(user.username, channel.name, ctx.clock.now())
     worker = worker_name("test")
 

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from uuid import uuid4
 
@@ -100,7 +100,7 @@ async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, s
             await pause(clock, stop, poll_s)
 
 
-def outbox_worker(ctx: AppContext):
+def outbox_worker(ctx: AppContext) -> Callable[[asyncio.Event], Awaitable[None]]:
     """The ``workers(ctx)`` entry: the outbox loop of this process."""
     outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role))
 

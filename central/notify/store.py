@@ -102,8 +102,17 @@ def create_channel(conn: Connection, user_id: int, channel: Channel, box: Secret
 
 
 def merged_channel(row: dict[str, Any], change: dict[str, Any], box: SecretBox) -> Channel:
-    """The stored channel with ``change`` applied (omitted secrets are kept), validated again."""
-    current = channel_of(row, box).model_dump(mode="json", context={"reveal_secrets": True})
+    """The stored channel with ``change`` applied (omitted secrets are kept), validated again.
+
+    Secrets that no longer decrypt (another ``CAUDAL_SECRET_KEY``) are dropped, so the change
+    must give them again: validation then names the missing field.
+    """
+    current = json.loads(row["config"])
+    if row["secret"]:
+        try:
+            current.update(json.loads(box.decrypt(row["secret"])))
+        except (SecretKeyMissing, UndecryptableSecret):
+            pass
     if "type" in change and change["type"] != current["type"]:
         raise ValueError(f"type: a channel's type cannot change ({current['type']}); create a new channel")
     return CHANNEL_ADAPTER.validate_python({**current, **change})

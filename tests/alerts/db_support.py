@@ -31,6 +31,7 @@ from central.notify.channels import Notifier
 from central.notify import NotifySettings
 from central.notify.outbox import SETTINGS_KEY, DbOutbox, deliver_pass, notify_settings
 from central.settings import Settings
+from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
 from tests.conftest import with_database
@@ -132,6 +133,7 @@ class World:
         headers = {"Authorization": f"Bearer {GATEWAYS[gateway][0]}", "Content-Type": "application/json"}
         response = self.client.post(INGEST_PATH, content=json.dumps(document), headers=headers)
         assert response.status_code == 200, response.text
+        assert self.ctx.extras[QUEUE_KEY].wait_idle(10), "alert evaluation did not finish"
         return response
 
     def call(self, method: str, path: str, *, user: str = "admin", **kwargs: Any) -> Response:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from central.telemetry.alerts.api import QUEUE_KEY
+from central.telemetry.alerts.service import evaluate_timer
+from central.telemetry.processing import Processed
+from protocols.uplink import Quality
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, flows, migrated_template, smtp, smtp_port, world, world_client,
 )
@@ -102,3 +108,35 @@ def test_the_metrics_count_alerts_by_state_and_severity(world: World) -> None:
     assert 'caudal_alerts{severity="critical",state="open"} 1.0' in lines
     assert 'caudal_alerts{severity="warning",state="open"} 0.0' in lines
     assert len(lines) == 9
+
+
+def test_batches_queued_faster_than_they_are_evaluated_are_evaluated_in_order(world: World) -> None:
+    p1 = world.rows("SELECT id FROM points WHERE code = 'P1'")[0]["id"]
+    start = world.clock.now() - timedelta(hours=2)
+    values = [20.0] * 30 + [5.0] * 30 + [20.0] * 30 + [5.0] * 30
+    queue = world.ctx.extras[QUEUE_KEY]
+    for first in range(0, len(values), 3):  # 40 small batches, one after the other, without waiting
+        queue.submit([Processed(p1, start + timedelta(minutes=i), "flow", values[i], None, "L/s", Quality.GOOD,
+                                None, i) for i in range(first, first + 3)], world.clock.now())
+    assert queue.wait_idle(10)
+    rows = world.rows("SELECT opened_at, cleared_at FROM alerts WHERE kind = 'flow_above_right' ORDER BY opened_at")
+    assert [((row["opened_at"] - start) / timedelta(minutes=1), (row["cleared_at"] - start) / timedelta(minutes=1))
+            for row in rows] == [(10, 35), (70, 95)]
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"status": "cleared"}, {"flow_above_right"}),
+    ({"status": ["open", "acknowledged"]}, {"point_silent", "gateway_silent"}),
+    ({"severity": "critical"}, {"flow_above_right"}),
+    ({"point": "P1"}, {"flow_above_right", "point_silent"}),
+    ({"since": "2026-11-28T13:30:00Z"}, {"point_silent", "gateway_silent"}),
+    ({"since": "2026-11-28T12:30:00Z"}, {"flow_above_right", "point_silent", "gateway_silent"}),
+])
+def test_alerts_can_be_filtered_by_status_severity_point_and_time(world: World, params: dict, expected: set) -> None:
+    start = world.clock.now() - timedelta(minutes=60)
+    world.ingest(flows(start, [20.0] * 30 + [5.0] * 30))  # raised at 12:10, cleared at 12:35
+    world.clock.advance(45 * 60)
+    evaluate_timer(world.db, world.clock.now())
+    response = world.call("GET", "/api/v1/alerts", params=params)
+    assert {item["kind"] for item in response.json()["items"]} == expected
+    assert response.json()["total"] == len(expected)

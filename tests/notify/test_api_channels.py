@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from central.crypto import SecretBox
 from central.notify import verify
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, migrated_template, smtp, smtp_port, world, world_client,
@@ -115,3 +116,15 @@ def test_a_deleted_channel_gives_up_its_pending_notifications(world: World) -> N
     assert world.deliver() == 0
     [mine] = world.call("GET", "/api/v1/users/me/notifications", user="ana").json()["items"]
     assert (mine["gave_up_at"], mine["last_error"]) == ("2026-11-28T13:01:00Z", "the channel was deleted")
+
+
+def test_a_channel_whose_secret_no_longer_decrypts_can_be_given_a_new_one(world: World) -> None:
+    created = world.add_channel("ana", webhook("http://127.0.0.1:9/hook"))
+    with world.db.transaction() as conn:  # as if CAUDAL_SECRET_KEY had changed since
+        conn.execute("UPDATE notify_channels SET secret = :s", {"s": SecretBox("old-key").encrypt("{}")})
+    path = f"{CHANNELS}/{created['id']}"
+    probe = world.call("POST", f"{path}/test", user="ana")
+    without = world.call("PATCH", path, user="ana", json={"enabled": True})
+    again = world.call("PATCH", path, user="ana", json={"secret": "a-brand-new-secret-value"})
+    assert (probe.status_code, without.status_code, again.status_code) == (409, 422, 200)
+    assert without.json()["error"]["details"][0]["loc"] == ["body", "webhook", "secret"]

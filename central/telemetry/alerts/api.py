@@ -5,16 +5,17 @@
 - ``/api/v1/points/{code}/alert-rules``: list (defaults appear on first look), replace (PUT,
   admins), change one (PATCH ``.../{id}``, admins). ``/api/v1/gateways/{name}/alert-rules``
   the same for gateways (admins).
-- ``setup``: the ``on_ingest`` hook (telemetry runs it in a worker thread after the ingest
-  reply) and the ``caudal_alerts{state,severity}`` gauges.
-- ``workers``: the 30-second alert timer and the notification outbox.
+- ``setup``: the ``on_ingest`` hook (it queues the batch for the in-order evaluation
+  thread, see :class:`.service.EvaluationQueue`) and the ``caudal_alerts{state,severity}`` gauges.
+- ``workers``: the 30-second alert timer, the notification outbox, and the drain that
+  evaluates what is still queued when the app stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, Union, get_args
 from uuid import UUID
 
@@ -35,12 +36,14 @@ from . import rule_store, store
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
 from .rule_store import RuleProblem, StoredRule
 from .rules import Rule, Scope, Severity, parse_rule
-from .service import evaluate_ingest, evaluate_timer
+from .service import EvaluationQueue, evaluate_timer
 from .store import AlertFilter, AlertOut
 
 log = logging.getLogger("caudal.central.alerts")
 
 TIMER_S = 30.0
+DRAIN_S = 8.0  # within the app's shutdown grace
+QUEUE_KEY = "alert_evaluation_queue"
 
 router = APIRouter(tags=["alerts"])
 routers = [router]
@@ -133,7 +136,7 @@ def _ensure(conn: Connection, scope: Scope, subject_id: int, ctx: AppContext) ->
     if scope is Scope.POINT:
         rule_store.ensure_point_rules(conn, [subject_id], ctx.clock.now())
     else:
-        rule_store.ensure_all_rules(conn, ctx.clock.now())
+        rule_store.ensure_gateway_rules(conn, subject_id, ctx.clock.now())
 
 
 def _invalid(exc: ValidationError | RuleProblem, prefix: Sequence[str | int]) -> ApiError:
@@ -220,7 +223,7 @@ def put_gateway_rules(name: str, rules: list[RuleItem], admin: AdminUser, ctx: C
 # --- wiring -------------------------------------------------------------------------------------
 
 
-def _gauges(ctx: AppContext):
+def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
     def sample() -> list[tuple[list[str], float]]:
         with ctx.db.connect() as conn:
             return [([status, severity], float(n)) for (status, severity), n in store.counts(conn).items()]
@@ -231,15 +234,19 @@ def _gauges(ctx: AppContext):
 def setup(ctx: AppContext) -> None:
     """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings."""
     notify_settings(ctx)
+    queue = ctx.extras[QUEUE_KEY] = EvaluationQueue(ctx.db)
 
     def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
-        evaluate_ingest(ctx.db, readings, ctx.clock.now())
+        queue.submit(readings, ctx.clock.now())
 
     ctx.extras["on_ingest"] = on_ingest
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
 
 
-def alert_timer(ctx: AppContext):
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def alert_timer(ctx: AppContext) -> Worker:
     async def alert_timer(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
@@ -251,5 +258,14 @@ def alert_timer(ctx: AppContext):
     return alert_timer
 
 
-def workers(ctx: AppContext) -> list:
-    return [alert_timer(ctx), outbox_worker(ctx)]
+def evaluation_drain(ctx: AppContext) -> Worker:
+    """Waits for the app to stop, then evaluates what is still queued (bounded)."""
+    async def alert_evaluation_drain(stop: asyncio.Event) -> None:
+        await stop.wait()
+        await asyncio.to_thread(ctx.extras[QUEUE_KEY].close, DRAIN_S)
+
+    return alert_evaluation_drain
+
+
+def workers(ctx: AppContext) -> list[Worker]:
+    return [alert_timer(ctx), outbox_worker(ctx), evaluation_drain(ctx)]

@@ -87,9 +87,14 @@ def ensure_all_rules(conn: Connection, now: datetime) -> None:
     if points:
         ensure_point_rules(conn, points, now)
     for row in conn.fetchall(missing.format(table="gateways", scope="gateway")):
-        if _claim_seeding(conn, Scope.GATEWAY, row["id"], now):
-            for rule in default_gateway_rules():
-                insert_rule(conn, Scope.GATEWAY, row["id"], rule, SYSTEM_ACTOR, now)
+        ensure_gateway_rules(conn, row["id"], now)
+
+
+def ensure_gateway_rules(conn: Connection, gateway_id: int, now: datetime) -> None:
+    """Give a gateway that never had rules its defaults (once, race-free)."""
+    if _claim_seeding(conn, Scope.GATEWAY, gateway_id, now):
+        for rule in default_gateway_rules():
+            insert_rule(conn, Scope.GATEWAY, gateway_id, rule, SYSTEM_ACTOR, now)
 
 
 def _claim_seeding(conn: Connection, scope: Scope, subject_id: int, now: datetime) -> bool:
