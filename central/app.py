@@ -2,8 +2,9 @@
 
 ``--role all`` (the default) serves everything on one port; ``core``, ``telemetry`` and
 ``compliance`` serve one domain each for the modular deployment. Each domain module
-exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services) and
-``workers(ctx)`` (background loops run while the app runs, stopped on shutdown).
+exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services), ``workers(ctx)``
+(background loops run while the app runs, stopped on shutdown) and ``shutdown(ctx)``
+(release what ``setup`` started; called in reverse order before the database closes).
 Only this module imports ``compliance``, and only by name.
 """
 
@@ -84,6 +85,9 @@ def _lifespan(ctx: AppContext, modules: list[ModuleType]):
             yield
         finally:
             await _stop_workers(stop, tasks)
+            for module in reversed(modules):
+                if hasattr(module, "shutdown"):
+                    await asyncio.to_thread(module.shutdown, ctx)
             ctx.db.close()
 
     return lifespan

@@ -1,9 +1,11 @@
 """The edge agent: buffer, bus actors, poller and uploader wired under one owner.
 
 Lifetimes, outermost first: the buffer (opened once; reconnects of buses or of the uplink
-never touch it, field-notes item 7), then the bus actors and the uploader, then the poller.
-On stop the poller finishes the tick in progress and records it, then the links and the
-uploader are stopped, with a bounded wait before anything still running is cancelled.
+and configuration reloads never touch it, field-notes item 7), then the bus actors, then the
+uploader, then the poller. On stop they close in reverse order: the poller finishes the tick
+in progress and records it; the uploader gets a bounded time to send what is pending
+(:mod:`edge.flush`); then the links close, each wait bounded before anything still running
+is cancelled. A reload (:mod:`edge.reload`) swaps buses and schedule in between.
 """
 
 from __future__ import annotations
@@ -19,18 +21,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edge.buffer import Buffer, PolledReading
-from edge.bus import BusActor
 from edge.clocksync import kernel_clock_synced
 from edge.config import SiteConfig
+from edge.flush import FLUSH_S, TrackedTransport, final_flush
+from edge.http import HttpTransport
+from edge.links import SHUTDOWN_WAIT_S, BusLinks
 from edge.poller import Poller
+from edge.reload import Reloader
 from edge.state import AgentState, DeviceStatus, state_path, write_state
-from edge.systemd import Notifier
+from edge.systemd import Notifier, watchdog_warning
 from edge.uploader import Uploader
 from protocols.clock import Clock
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_WAIT_S = 10.0
 T = TypeVar("T")
 
 
@@ -97,73 +101,91 @@ async def run_agent(
     clock: Clock,
     stop: asyncio.Event,
     *,
+    config_path: Path | None = None,
+    reload: asyncio.Event | None = None,
     notifier: Notifier | None = None,
     clock_synced: Callable[[], bool] = kernel_clock_synced,
+    flush_s: float = FLUSH_S,
 ) -> None:
-    """Poll, buffer and upload until ``stop`` is set; the cycle in progress is finished first.
+    """Poll, buffer and upload until ``stop`` is set; the cycle in progress is finished first,
+    then what is pending gets up to ``flush_s`` seconds to reach the server.
 
-    The last cycle's readings may stay in the buffer (the uploader stops with the poller);
-    they go out on the next start, with their original timestamps.
+    Each time ``reload`` is set, ``config_path`` (the file ``config`` came from) is re-read and
+    applied (:mod:`edge.reload`).
     """
+    if reload is not None and config_path is None:
+        raise ValueError("run_agent: reload needs the config_path to re-read")
     notifier = notifier or Notifier()
     gateway = config.gateway
     token = read_token(gateway.token_file)
     for warning in config.warnings():
         log.warning("config: %s", warning)
-    _check_watchdog(config, notifier.watchdog_s())
+    if (warning := watchdog_warning(min(d.interval_s for d in config.devices), notifier.watchdog_s())) is not None:
+        log.warning("%s", warning)
     with Buffer.open(gateway.buffer_path, gateway.buffer_max_mb) as buffer:
-        await _run_parts(config, clock, stop, buffer=buffer, token=token, notifier=notifier, clock_synced=clock_synced)
+        parts = _Parts(config, clock, buffer, token, notifier, clock_synced)
+        await parts.run(stop, config_path, reload, flush_s)
 
 
-async def _run_parts(
-    config: SiteConfig, clock: Clock, stop: asyncio.Event, *,
-    buffer: Buffer, token: str, notifier: Notifier, clock_synced: Callable[[], bool],
-) -> None:
-    gateway = config.gateway
-    buses = {bus.name: BusActor(bus, clock) for bus in config.buses}
-    synced = _SyncWatch(clock_synced)
-    uploader = _uploader(config, buffer, token, clock, lambda: synced.last)
-    poller = Poller(config, buses, clock, sink=buffer.append, clock_synced=synced)
-    publisher = StatePublisher(state_path(Path(gateway.buffer_path)), poller, uploader, clock.now(), clock)
+class _Parts:
+    """The running pieces of one agent, built in start order, for :func:`run_agent` to run and stop."""
 
-    def cycle_done() -> None:
-        notifier.watchdog()
-        publisher.clock_synced = synced.last
-        publisher.publish()
-        uploader.wake()
+    def __init__(self, config: SiteConfig, clock: Clock, buffer: Buffer, token: str, notifier: Notifier,
+                 clock_synced: Callable[[], bool]) -> None:
+        self.config, self.notifier = config, notifier
+        self.synced = _SyncWatch(clock_synced)
+        self.transport = TrackedTransport(HttpTransport(ca_bundle=config.gateway.ca_bundle))
+        self.uploader = _uploader(config, buffer, token, clock, lambda: self.synced.last, self.transport)
+        self.links = BusLinks(clock)
+        self.links.start(config.buses)
+        self.poller = Poller(config, self.links.actors, clock, sink=buffer.append, clock_synced=self.synced)
+        self.publisher = StatePublisher(state_path(Path(config.gateway.buffer_path)), self.poller, self.uploader,
+                                        clock.now(), clock)
+        self.poller.on_cycle = self.cycle_done
 
-    poller.on_cycle = cycle_done
-    links_stop, upload_stop = asyncio.Event(), asyncio.Event()
-    tasks = [asyncio.create_task(actor.run(links_stop), name=f"bus-{name}") for name, actor in buses.items()]
-    tasks.append(asyncio.create_task(uploader.run(upload_stop), name="uploader"))
-    try:
-        notifier.ready()
-        log.info("agent %s started: %d buses, %d devices", gateway.id, len(buses), len(config.devices))
-        await _supervised(poller.run(stop), tasks)
-    finally:
-        notifier.stopping()
-        links_stop.set()
-        upload_stop.set()
-        await _bounded(tasks, SHUTDOWN_WAIT_S)
-        publisher.publish()
-        log.info("agent %s stopped after %d poll cycles", gateway.id, poller.cycles)
+    def cycle_done(self) -> None:
+        self.notifier.watchdog()
+        self.publisher.clock_synced = self.synced.last
+        self.publisher.publish()
+        self.uploader.wake()
+
+    async def run(self, stop: asyncio.Event, path: Path | None, reload: asyncio.Event | None, flush_s: float) -> None:
+        upload_stop = asyncio.Event()
+        uploading = asyncio.create_task(self.uploader.run(upload_stop), name="uploader")
+        helpers = [uploading, asyncio.create_task(self.links.watch(), name="buses")]
+        if path is not None and reload is not None:
+            reloader = Reloader(self.config, path, links=self.links, poller=self.poller, uploader=self.uploader,
+                                notifier=self.notifier)
+            helpers.append(asyncio.create_task(reloader.serve(reload), name="reload"))
+        gateway = self.config.gateway
+        try:
+            self.notifier.ready()
+            log.info("agent %s started: %d buses, %d devices", gateway.id, len(self.config.buses),
+                     len(self.config.devices))
+            await _supervised(self.poller.run(stop), helpers)
+        finally:
+            self.notifier.stopping()
+            await self.shut_down(helpers, uploading, upload_stop, flush_s)
+            log.info("agent %s stopped after %d poll cycles", gateway.id, self.poller.cycles)
+
+    async def shut_down(self, helpers: list[asyncio.Task], uploading: asyncio.Task[None], upload_stop: asyncio.Event,
+                   flush_s: float) -> None:
+        """Reverse start order: a reload in progress is cancelled, the uploader flushes, the links close."""
+        others = [task for task in helpers if task is not uploading]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        await final_flush(self.uploader, self.transport, uploading, upload_stop, flush_s)
+        await self.links.close(SHUTDOWN_WAIT_S)
+        self.publisher.publish()
 
 
-def _check_watchdog(config: SiteConfig, watchdog_s: float | None) -> None:
-    """The watchdog is fed per completed cycle: a shortest interval above WatchdogSec means restarts."""
-    shortest = min(device.interval_s for device in config.devices)
-    if watchdog_s is not None and shortest >= watchdog_s:
-        log.warning(
-            "the shortest poll interval (%g s) is not below systemd's WatchdogSec (%g s): "
-            "systemd will restart the agent between cycles; raise WatchdogSec", shortest, watchdog_s,
-        )
-
-
-def _uploader(config: SiteConfig, buffer: Buffer, token: str, clock: Clock, synced: Callable[[], bool]) -> Uploader:
+def _uploader(config: SiteConfig, buffer: Buffer, token: str, clock: Clock, synced: Callable[[], bool],
+              transport: TrackedTransport) -> Uploader:
     gateway = config.gateway
     return Uploader(
         gateway=gateway.id, central_url=gateway.central_url, token=token, buffer=buffer, clock=clock,
-        version=agent_version(), ca_bundle=gateway.ca_bundle, heartbeat_s=gateway.heartbeat_s, clock_synced=synced,
+        version=agent_version(), heartbeat_s=gateway.heartbeat_s, clock_synced=synced, transport=transport,
     )
 
 
@@ -195,30 +217,20 @@ async def _supervised(main: Coroutine[Any, Any, T], helpers: list[asyncio.Task])
     with suppress(asyncio.CancelledError):
         await main_task
     failed = next(task for task in done)
-    raise AgentError(f"task {failed.get_name()} ended unexpectedly") from failed.exception()
-
-
-async def _bounded(tasks: list[asyncio.Task], seconds: float) -> None:
-    """Wait up to ``seconds`` for ``tasks`` to finish, then cancel what is left."""
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:
-        log.warning("task %s did not stop within %g s; cancelling it", task.get_name(), seconds)
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    cause = None if failed.cancelled() else failed.exception()
+    raise AgentError(f"task {failed.get_name()} ended unexpectedly: {cause or 'no error'}") from cause
 
 
 async def poll_once(
     config: SiteConfig, clock: Clock, clock_synced: Callable[[], bool] = kernel_clock_synced
 ) -> list[PolledReading]:
     """Read every device once and return the readings; nothing is written anywhere."""
-    buses = {bus.name: BusActor(bus, clock) for bus in config.buses}
-    done = asyncio.Event()
-    tasks = [asyncio.create_task(actor.run(done), name=f"bus-{name}") for name, actor in buses.items()]
+    links = BusLinks(clock)
+    links.start(config.buses)
+    watch = asyncio.create_task(links.watch(), name="buses")
     try:
-        poller = Poller(config, buses, clock, sink=lambda readings: None, clock_synced=clock_synced)
-        return await _supervised(poller.poll_all(), tasks)
+        poller = Poller(config, links.actors, clock, sink=lambda readings: None, clock_synced=clock_synced)
+        return await _supervised(poller.poll_all(), [watch])
     finally:
-        done.set()
-        await _bounded(tasks, SHUTDOWN_WAIT_S)
+        watch.cancel()
+        await links.close(SHUTDOWN_WAIT_S)

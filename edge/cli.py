@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -54,25 +55,33 @@ def load_or_exit(path: Path) -> SiteConfig:
 
 
 @app.command()
-def run(config: ConfigOption) -> None:
-    """Run the agent (what systemd starts): poll, buffer, upload until SIGTERM."""
+def run(
+    config: ConfigOption,
+    flush_s: Annotated[float | None, typer.Option(
+        "--flush-s", min=0,
+        help="At stop, seconds the last readings get to reach the server (default 5; 0: none).")] = None,
+) -> None:
+    """Run the agent (what systemd starts): poll, buffer, upload until SIGTERM; SIGHUP reloads site.yaml."""
     from edge.agent import AgentError, run_agent
 
     configure_logging()
     site = load_or_exit(config)
+    options = {} if flush_s is None else {"flush_s": flush_s}
     try:
-        asyncio.run(_run_until_signalled(site, run_agent))
+        asyncio.run(_run_until_signalled(site, config, partial(run_agent, **options)))
     except AgentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from exc
 
 
-async def _run_until_signalled(site: SiteConfig, run_agent) -> None:
-    stop = asyncio.Event()
+async def _run_until_signalled(site: SiteConfig, path: Path, run_agent) -> None:
+    """SIGTERM/SIGINT stop the agent; SIGHUP (``systemctl reload``) makes it re-read ``path``."""
+    stop, reload = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await run_agent(site, SystemClock(), stop)
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
+    await run_agent(site, SystemClock(), stop, config_path=path, reload=reload)
 
 
 @app.command()

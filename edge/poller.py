@@ -7,6 +7,10 @@ call, i.e. one SQLite transaction per poll cycle (field-notes item 9). Ticks run
 so a slow bus delays only its own devices; a device still being read when its next slot
 comes is skipped and counted as an overrun of its bus. Everything is caught per device:
 a bad reply becomes a quality flag, never a dead poller (field-notes item 8).
+
+A configuration reload swaps the device list while the scheduler runs
+(:meth:`Poller.reconfigure`): counters follow device names, and each device's next slot is
+aligned to its (possibly new) interval without repeating a slot already polled.
 """
 
 from __future__ import annotations
@@ -36,6 +40,15 @@ def next_slot(now: datetime, interval_s: float) -> datetime:
     """The first wall-clock multiple of ``interval_s`` (since the epoch) at or after ``now``."""
     elapsed = (now - EPOCH).total_seconds()
     return EPOCH + timedelta(seconds=math.ceil(round(elapsed / interval_s, 9)) * interval_s)
+
+
+def slot_after_reload(now: datetime, interval_s: float, last_slot: datetime | None) -> datetime:
+    """A device's first slot under a reloaded schedule: aligned to ``interval_s``, at or after
+    ``now``, and after ``last_slot`` (a slot already polled is never read twice)."""
+    slot = next_slot(now, interval_s)
+    while last_slot is not None and slot <= last_slot:
+        slot += timedelta(seconds=interval_s)
+    return slot
 
 
 def backoff_s(failures: int, initial_s: float, max_s: float, factor: float) -> float:
@@ -76,6 +89,7 @@ class DevicePoll:
     counters: DeviceCounters = field(default_factory=DeviceCounters)
     in_flight: bool = False
     last_failure: Quality = Quality.TIMEOUT
+    last_slot: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -113,6 +127,18 @@ def plan_device(device: DeviceConfig, config: SiteConfig) -> DevicePoll:
     return DevicePoll(device, device.timeout_on(config.bus(device.bus)), plan_reads(device.specs))
 
 
+def replan_device(device: DeviceConfig, config: SiteConfig, running: DevicePoll | None) -> DevicePoll:
+    """A device after a reload: unchanged, the same object (a read in flight stays tracked);
+    changed, a new plan that keeps the counters, backoff and last slot of the same name."""
+    fresh = plan_device(device, config)
+    if running is None:
+        return fresh
+    if (running.config, running.timeout_s) == (fresh.config, fresh.timeout_s):
+        return running
+    fresh.counters, fresh.last_failure, fresh.last_slot = running.counters, running.last_failure, running.last_slot
+    return fresh
+
+
 class Poller:
     """Schedules, reads and records every device of a site."""
 
@@ -136,6 +162,25 @@ class Poller:
         self.cycles = 0
         self.ticks_running = 0
         self.next_poll: datetime | None = None
+        self._due: dict[str, datetime] = {}
+        self._rescheduled = asyncio.Event()
+
+    def reconfigure(self, config: SiteConfig, buses: Mapping[str, BusActor]) -> None:
+        """Poll ``config``'s devices through ``buses`` from now on (a reload); ticks in progress finish.
+
+        Synchronous on purpose: the device list, the actors and the schedule change in one step,
+        so no read can reach an actor the reload has retired.
+        """
+        running = {device.name: device for device in self.devices}
+        self.devices = [replan_device(device, config, running.get(device.name)) for device in config.devices]
+        self.buses = buses
+        self.overruns = {bus: self.overruns.get(bus, 0) for bus in buses}
+        self._schedule()
+        self._rescheduled.set()
+
+    def _schedule(self) -> None:
+        now = self.clock.now()
+        self._due = {d.name: slot_after_reload(now, d.config.interval_s, d.last_slot) for d in self.devices}
 
     async def poll_all(self) -> list[PolledReading]:
         """Read every device once, now, whatever its schedule (``caudal edge poll-once``)."""
@@ -145,17 +190,21 @@ class Poller:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll on schedule until ``stop``; the tick in progress is finished and recorded."""
-        due = {device.name: next_slot(self.clock.now(), device.config.interval_s) for device in self.devices}
+        self._schedule()
         async with asyncio.TaskGroup() as ticks:
-            while True:
-                instant = self.next_poll = min(due.values())
-                if not await _wait_until(self.clock, instant, stop):
-                    return
-                devices = [device for device in self.devices if due[device.name] <= instant]
-                for device in devices:
-                    due[device.name] = self._following_slot(device, instant)
-                self.ticks_running += 1
-                ticks.create_task(self._tick(instant, self._startable(devices, instant)))
+            while not stop.is_set():
+                instant = self.next_poll = min(self._due.values())
+                self._rescheduled.clear()
+                if await _wait_until(self.clock, instant, stop, self._rescheduled):
+                    self._start_tick(ticks, instant)
+
+    def _start_tick(self, ticks: asyncio.TaskGroup, instant: datetime) -> None:
+        devices = [device for device in self.devices if self._due[device.name] <= instant]
+        for device in devices:
+            device.last_slot = instant
+            self._due[device.name] = self._following_slot(device, instant)
+        self.ticks_running += 1
+        ticks.create_task(self._tick(instant, self._startable(devices, instant)))
 
     def _following_slot(self, device: DevicePoll, instant: datetime) -> datetime:
         """The next slot after ``instant``; slots already past (a stalled loop) count as overruns."""
@@ -209,9 +258,12 @@ class Poller:
         return await self._read(device, instant, synced)
 
     async def _read(self, device: DevicePoll, slot: datetime, synced: bool) -> list[PolledReading]:
+        bus = self.buses.get(device.config.bus)
+        if bus is None:  # a reload removed the bus while this tick was starting: nothing to read through
+            return device.failed_readings(slot, Quality.DEVICE_ERROR)
         device.in_flight = True
         try:
-            results = await self.buses[device.config.bus].read(device.config.unit_id, device.blocks, device.timeout_s)
+            results = await bus.read(device.config.unit_id, device.blocks, device.timeout_s)
             readings = device.readings(results, synced)
             self._count(device, slot, results, readings)
             return readings
@@ -263,15 +315,15 @@ class Poller:
         return backoff_s(device.counters.failures, device.config.backoff_initial_s, settings.max_s, settings.factor)
 
 
-async def _wait_until(clock: Clock, when: datetime, stop: asyncio.Event) -> bool:
-    """Sleep until ``when``; False if ``stop`` was set first."""
-    if stop.is_set():
+async def _wait_until(clock: Clock, when: datetime, *interrupts: asyncio.Event) -> bool:
+    """Sleep until ``when``; False if one of ``interrupts`` (stop, a new schedule) was set first."""
+    if any(event.is_set() for event in interrupts):
         return False
     sleeper = asyncio.ensure_future(sleep_until(clock, when))
-    stopper = asyncio.ensure_future(stop.wait())
+    waiters = [asyncio.ensure_future(event.wait()) for event in interrupts]
     try:
-        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({sleeper, *waiters}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        sleeper.cancel()
-        stopper.cancel()
-    return not stop.is_set()
+        for task in (sleeper, *waiters):
+            task.cancel()
+    return not any(event.is_set() for event in interrupts)

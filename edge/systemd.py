@@ -1,7 +1,9 @@
-"""systemd's notify protocol: READY, WATCHDOG, STOPPING over ``$NOTIFY_SOCKET``.
+"""systemd's notify protocol: READY, RELOADING, WATCHDOG, STOPPING over ``$NOTIFY_SOCKET``.
 
 The watchdog is fed only after a completed poll cycle (field-notes item 8): an agent whose
-polling silently stopped gets restarted by systemd instead of looking alive. When the
+polling silently stopped gets restarted by systemd instead of looking alive. A configuration
+reload is bracketed by RELOADING=1 and READY=1, so ``systemctl reload`` returns once the new
+configuration is in force (systemd >= 253; older managers ignore the lines). When the
 variable is unset (a shell, a container without systemd) every call does nothing.
 """
 
@@ -10,8 +12,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 
 log = logging.getLogger(__name__)
+
+
+def watchdog_warning(shortest_interval_s: float, watchdog_s: float | None) -> str | None:
+    """The watchdog is fed per completed cycle: a poll interval not below WatchdogSec means restarts."""
+    if watchdog_s is None or shortest_interval_s < watchdog_s:
+        return None
+    return (
+        f"the shortest poll interval ({shortest_interval_s:g} s) is not below systemd's WatchdogSec "
+        f"({watchdog_s:g} s): systemd will restart the agent between cycles; raise WatchdogSec"
+    )
 
 
 class Notifier:
@@ -33,6 +46,12 @@ class Notifier:
 
     def ready(self) -> None:
         self._send("READY=1")
+
+    def reloading(self) -> None:
+        """A reload begins. systemd wants CLOCK_MONOTONIC with it (not our Clock: its own time
+        base) to tell this reload from an older one."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self._send(f"RELOADING=1\nMONOTONIC_USEC={usec}")
 
     def watchdog(self) -> None:
         self._send("WATCHDOG=1")

@@ -258,14 +258,10 @@ def alert_timer(ctx: AppContext) -> Worker:
     return alert_timer
 
 
-def evaluation_drain(ctx: AppContext) -> Worker:
-    """Waits for the app to stop, then evaluates what is still queued (bounded)."""
-    async def alert_evaluation_drain(stop: asyncio.Event) -> None:
-        await stop.wait()
-        await asyncio.to_thread(ctx.extras[QUEUE_KEY].close, DRAIN_S)
-
-    return alert_evaluation_drain
-
-
 def workers(ctx: AppContext) -> list[Worker]:
-    return [alert_timer(ctx), outbox_worker(ctx), evaluation_drain(ctx)]
+    return [alert_timer(ctx), outbox_worker(ctx)]
+
+
+def shutdown(ctx: AppContext) -> None:
+    """Evaluate what is still queued (bounded) before the database closes, workers or not."""
+    ctx.extras[QUEUE_KEY].close(DRAIN_S)
