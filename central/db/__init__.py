@@ -6,12 +6,13 @@ imports sqlite3 and psycopg, and it maps their errors to :class:`DatabaseError` 
 :class:`IntegrityError`.
 """
 
-from central.db.database import Connection, Database, DatabaseError, IntegrityError, open_database
+from central.db.database import Connection, Database, DatabaseError, DataError, IntegrityError, open_database
 from central.db.migrate import migrate, pending_migrations
 
 __all__ = [
     "Connection",
     "Database",
+    "DataError",
     "DatabaseError",
     "IntegrityError",
     "migrate",

@@ -35,6 +35,11 @@ class IntegrityError(DatabaseError):
     """A unique, foreign-key or check constraint refused the change."""
 
 
+class DataError(DatabaseError):
+    """The database refused a value (a number out of its range, a NUL byte in text):
+    the request's fault, not the database's."""
+
+
 class Connection(Protocol):
     dialect: Dialect
 
@@ -75,19 +80,24 @@ def _dict_factory(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
 
 
-class _SqliteConnection:
-    dialect: Dialect = "sqlite"
+class _Connection:
+    """The shared half of both connections; each dialect says how to run and how it fails."""
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    dialect: Dialect
+
+    def __init__(self, raw: Any) -> None:
         self.raw = raw
 
-    def _run(self, sql: str, params: Params) -> sqlite3.Cursor:
-        try:
-            return self.raw.execute(sql, params or {})
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"{exc} (in: {sql.strip()[:200]})") from exc
+    @contextmanager
+    def _errors(self, sql: str) -> Iterator[None]:
+        raise NotImplementedError
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _run(self, sql: str, params: Params) -> Any:
+        with self._errors(sql):
+            return self._execute(sql, params or {})
 
     def execute(self, sql: str, params: Params = None) -> int:
         return self._run(sql, params).rowcount
@@ -102,23 +112,33 @@ class _SqliteConnection:
         row = self._run(sql, params).fetchone()
         return None if row is None else next(iter(row.values()))
 
-    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+
+class _SqliteConnection(_Connection):
+    dialect: Dialect = "sqlite"
+
+    @contextmanager
+    def _errors(self, sql: str) -> Iterator[None]:
         try:
-            self.raw.executemany(sql, rows)
+            yield
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
+        except (OverflowError, sqlite3.DataError) as exc:
+            raise DataError(str(exc)) from exc
         except sqlite3.Error as exc:
-            raise DatabaseError(str(exc)) from exc
+            raise DatabaseError(f"{exc} (in: {sql.strip()[:200]})") from exc
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> sqlite3.Cursor:
+        return self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        with self._errors(sql):
+            self.raw.executemany(sql, rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         marks = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        try:
+        with self._errors(sql):
             self.raw.executemany(sql, rows)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
-        except sqlite3.Error as exc:
-            raise DatabaseError(str(exc)) from exc
 
 
 class SqliteDatabase:
@@ -198,58 +218,34 @@ def to_pyformat(sql: str) -> str:
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
-class _PostgresConnection:
+class _PostgresConnection(_Connection):
     dialect: Dialect = "postgresql"
 
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def _run(self, sql: str, params: Params):
+    @contextmanager
+    def _errors(self, sql: str) -> Iterator[None]:
         import psycopg
 
         try:
-            return self.raw.execute(to_pyformat(sql), params or {})
+            yield
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc).strip()) from exc
+        except (psycopg.DataError, OverflowError) as exc:
+            raise DataError(str(exc).strip()) from exc
         except psycopg.Error as exc:
             raise DatabaseError(f"{str(exc).strip()} (in: {sql.strip()[:200]})") from exc
 
-    def execute(self, sql: str, params: Params = None) -> int:
-        return self._run(sql, params).rowcount
-
-    def fetchall(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
-        return self._run(sql, params).fetchall()
-
-    def fetchone(self, sql: str, params: Params = None) -> dict[str, Any] | None:
-        return self._run(sql, params).fetchone()
-
-    def fetchval(self, sql: str, params: Params = None) -> Any:
-        row = self._run(sql, params).fetchone()
-        return None if row is None else next(iter(row.values()))
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> Any:
+        return self.raw.execute(to_pyformat(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
-        import psycopg
-
-        try:
-            with self.raw.cursor() as cursor:
-                cursor.executemany(to_pyformat(sql), list(rows))
-        except psycopg.errors.IntegrityError as exc:
-            raise IntegrityError(str(exc).strip()) from exc
-        except psycopg.Error as exc:
-            raise DatabaseError(str(exc).strip()) from exc
+        with self._errors(sql), self.raw.cursor() as cursor:
+            cursor.executemany(to_pyformat(sql), list(rows))
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        import psycopg
-
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        try:
-            with self.raw.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except psycopg.errors.IntegrityError as exc:
-            raise IntegrityError(str(exc).strip()) from exc
-        except psycopg.Error as exc:
-            raise DatabaseError(str(exc).strip()) from exc
+        with self._errors(statement), self.raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class PostgresDatabase:
