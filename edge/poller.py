@@ -42,11 +42,12 @@ def next_slot(now: datetime, interval_s: float) -> datetime:
     return EPOCH + timedelta(seconds=math.ceil(round(elapsed / interval_s, 9)) * interval_s)
 
 
-def slot_after_reload(now: datetime, interval_s: float, last_slot: datetime | None) -> datetime:
+def slot_after_reload(now: datetime, interval_s: float, last_instant: datetime | None) -> datetime:
     """A device's first slot under a reloaded schedule: aligned to ``interval_s``, at or after
-    ``now``, and after ``last_slot`` (a slot already polled is never read twice)."""
+    ``now``, and after ``last_instant``, the latest slot the scheduler already served (an instant
+    is never polled twice, and a reload never adds a tick at an instant already past)."""
     slot = next_slot(now, interval_s)
-    while last_slot is not None and slot <= last_slot:
+    while last_instant is not None and slot <= last_instant:
         slot += timedelta(seconds=interval_s)
     return slot
 
@@ -89,7 +90,6 @@ class DevicePoll:
     counters: DeviceCounters = field(default_factory=DeviceCounters)
     in_flight: bool = False
     last_failure: Quality = Quality.TIMEOUT
-    last_slot: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -129,13 +129,13 @@ def plan_device(device: DeviceConfig, config: SiteConfig) -> DevicePoll:
 
 def replan_device(device: DeviceConfig, config: SiteConfig, running: DevicePoll | None) -> DevicePoll:
     """A device after a reload: unchanged, the same object (a read in flight stays tracked);
-    changed, a new plan that keeps the counters, backoff and last slot of the same name."""
+    changed, a new plan that keeps the counters and backoff of the same name."""
     fresh = plan_device(device, config)
     if running is None:
         return fresh
     if (running.config, running.timeout_s) == (fresh.config, fresh.timeout_s):
         return running
-    fresh.counters, fresh.last_failure, fresh.last_slot = running.counters, running.last_failure, running.last_slot
+    fresh.counters, fresh.last_failure = running.counters, running.last_failure
     return fresh
 
 
@@ -163,6 +163,7 @@ class Poller:
         self.ticks_running = 0
         self.next_poll: datetime | None = None
         self._due: dict[str, datetime] = {}
+        self._last_instant: datetime | None = None
         self._rescheduled = asyncio.Event()
 
     def reconfigure(self, config: SiteConfig, buses: Mapping[str, BusActor]) -> None:
@@ -180,7 +181,7 @@ class Poller:
 
     def _schedule(self) -> None:
         now = self.clock.now()
-        self._due = {d.name: slot_after_reload(now, d.config.interval_s, d.last_slot) for d in self.devices}
+        self._due = {d.name: slot_after_reload(now, d.config.interval_s, self._last_instant) for d in self.devices}
 
     async def poll_all(self) -> list[PolledReading]:
         """Read every device once, now, whatever its schedule (``caudal edge poll-once``)."""
@@ -200,8 +201,8 @@ class Poller:
 
     def _start_tick(self, ticks: asyncio.TaskGroup, instant: datetime) -> None:
         devices = [device for device in self.devices if self._due[device.name] <= instant]
+        self._last_instant = instant
         for device in devices:
-            device.last_slot = instant
             self._due[device.name] = self._following_slot(device, instant)
         self.ticks_running += 1
         ticks.create_task(self._tick(instant, self._startable(devices, instant)))

@@ -18,7 +18,7 @@ from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.conftest import free_port
 from tests.edge.sites import device, meter, rtu_bus, simulated, site, tcp_bus
-from tests.edge.uplink_server import UplinkServer, until
+from tests.edge.uplink_server import Fault, UplinkServer, until
 
 TOKEN = "gw-test-01-token"
 TICKS = 5
@@ -112,3 +112,51 @@ async def test_an_unreadable_token_stops_the_agent_before_it_opens_anything(tmp_
         await run_agent(config, clock, asyncio.Event(), notifier=Notifier(""))
     assert str(caught.value) == f"cannot read gateway.token_file {tmp_path / 'token'}: No such file or directory"
     assert not config.gateway.buffer_path.exists()
+
+
+async def test_a_stop_right_after_a_cycle_delivers_its_readings_before_exiting(
+    tmp_path: Path, clock: ManualClock, notify_socket: socket.socket
+) -> None:
+    """The uploader's own loop is told to wait an hour (503): only the final flush can deliver the cycle."""
+    (tmp_path / "token").write_text(TOKEN)
+    async with run_simulator(simulated(meter(1)), clock) as running, \
+            UplinkServer(token=TOKEN, clock=clock) as server:
+        server.faults.append(Fault(status=503, retry_after="3600"))
+        config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], central_url=server.url)
+        stop = asyncio.Event()
+        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(notify_socket.getsockname()),
+                                              clock_synced=lambda: True))
+        await until(lambda: "WATCHDOG=1" in received(notify_socket) and len(server.received) == 1)
+        stored_before = len(server.stored)
+        stop.set()
+        await asyncio.wait_for(agent, 10)
+    with Buffer.open(config.gateway.buffer_path) as buffer:
+        depth = buffer.stats().depth
+    assert (stored_before, depth, server.duplicates) == (0, 0, 0)
+    assert sorted((r.variable, r.value, r.ts.isoformat()) for r in server.stored.values()) == [
+        ("flow", 12.5, "2026-11-28T13:00:00+00:00"), ("totalizer", 1000.0, "2026-11-28T13:00:00+00:00"),
+    ]
+
+
+@pytest.mark.parametrize("server_state", ["refusing connections", "hanging"])
+async def test_with_the_server_unavailable_the_stop_is_bounded_and_the_readings_stay_buffered(
+    tmp_path: Path, clock: ManualClock, notify_socket: socket.socket, server_state: str
+) -> None:
+    """A hanging server would hold a request 30 s (the HTTP timeout), or forever: the flush bound ends it."""
+    (tmp_path / "token").write_text(TOKEN)
+    async with run_simulator(simulated(meter(1)), clock) as running, \
+            UplinkServer(token=TOKEN, clock=clock) as server:
+        server.faults.extend([Fault(hang_s=120)] * 5)
+        url = server.url if server_state == "hanging" else f"http://127.0.0.1:{free_port()}"
+        config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], central_url=url)
+        stop = asyncio.Event()
+        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(notify_socket.getsockname()),
+                                              clock_synced=lambda: True, flush_s=0.5))
+        await until(lambda: "WATCHDOG=1" in received(notify_socket))
+        stop.set()
+        await asyncio.wait_for(agent, 5)
+    with Buffer.open(config.gateway.buffer_path) as buffer:
+        pending = buffer.pending()
+    assert [(r.variable, r.value, r.ts.isoformat()) for r in pending] == [
+        ("flow", 12.5, "2026-11-28T13:00:00+00:00"), ("totalizer", 1000.0, "2026-11-28T13:00:00+00:00"),
+    ]
