@@ -64,7 +64,7 @@ class Connection(Protocol):
 def _iso(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} given to the database; use UTC-aware times")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")  # fixed width: sorts like time
 
 
 def _from_iso(raw: bytes) -> datetime:

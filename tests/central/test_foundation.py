@@ -80,3 +80,11 @@ def test_replicas_migrating_at_once_all_succeed(postgres_url):
     finally:
         for database in databases:
             database.close()
+
+
+@pytest.mark.parametrize("moment", [datetime(996, 7, 7, 22, 15, 50, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)])
+def test_timestamps_at_the_edges_of_the_calendar_round_trip(db, moment):
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO users (username, password_hash, created_at) VALUES ('ana', 'x', :t)", {"t": moment})
+    with db.connect() as conn:
+        assert conn.fetchval("SELECT created_at FROM users") == moment
