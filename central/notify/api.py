@@ -37,6 +37,16 @@ from .outbox import LEASE_S, notify_settings, worker_name
 from .store import ChannelOut, NotificationOut
 
 router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
+
+CHANNEL_EXAMPLES = {
+    "email": {"summary": "E-mail, critical alerts of two points", "value": {
+        "type": "email", "name": "guardia", "address": "guardia@example.cl",
+        "subscription": {"points": ["OB-0101-12", "OB-0101-13"], "min_severity": "critical"}}},
+    "webhook": {"summary": "A signed webhook", "value": {
+        "type": "webhook", "name": "scada", "url": "https://hooks.example.cl/caudal",
+        "secret": "a-shared-secret-of-16+-chars"}},
+}
+CHANNEL_CHANGE_EXAMPLES = {"pause": {"summary": "Pause a channel", "value": {"enabled": False}}}
 routers = [router]
 
 
@@ -87,7 +97,8 @@ def get_channels(user: CurrentUser, ctx: Ctx) -> list[ChannelOut]:
 
 @router.post("/channels", status_code=201, summary="Add a channel: email, sms, webhook or apprise",
              responses=responses(401, 409, 422))
-async def post_channel(channel: Channel, user: CurrentUser, ctx: Ctx) -> ChannelOut:
+async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser,
+                       ctx: Ctx) -> ChannelOut:
     await _checked(ctx, channel)
 
     def create() -> ChannelOut:
@@ -104,8 +115,9 @@ def get_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> ChannelOut:
 
 @router.patch("/channels/{channel_id}", summary="Change a channel; omitted fields (and secrets) are kept",
               responses=responses(401, 404, 409, 422))
-async def patch_channel(channel_id: int, change: Annotated[dict[str, Any], Body()], user: CurrentUser,
-                        ctx: Ctx) -> ChannelOut:
+async def patch_channel(channel_id: int,
+                        change: Annotated[dict[str, Any], Body(openapi_examples=CHANNEL_CHANGE_EXAMPLES)],
+                        user: CurrentUser, ctx: Ctx) -> ChannelOut:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
         channel = store.merged_channel(row, change, ctx.secret_box)

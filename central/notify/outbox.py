@@ -31,7 +31,7 @@ from . import store
 from .channels import Notifier
 from .delivery import SEND_TIMEOUT_S, DeliveryResult, deliver_due
 from .models import Channel, Notification
-from .settings import NotifySettings
+from .settings import NotifySettings, SmsSettings
 
 log = logging.getLogger("caudal.central.notify")
 
@@ -48,19 +48,34 @@ def notify_settings(ctx: AppContext) -> NotifySettings:
     return ctx.extras[SETTINGS_KEY]
 
 
+def warn_unconfigured_sms(db: Database, settings: NotifySettings) -> int:
+    """Log once (at start-up) when users ask for SMS but no provider is configured; how many ask."""
+    if settings.sms is not None:
+        return 0
+    with db.connect() as conn:
+        wanting = int(conn.fetchval("SELECT COUNT(*) FROM users WHERE is_active AND notify_sms AND phone IS NOT NULL"))
+    if wanting:
+        log.warning("%d user(s) ask for alert SMS in their profile but CAUDAL_SMS_APPRISE_URL is not set: they get"
+                    " no SMS (e-mail and their own channels still work)", wanting)
+    return wanting
+
+
 def worker_name(role: str) -> str:
     """Who holds a lease: host, process and a random tag (two workers in one process differ)."""
     return f"{role}@{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
 
 
 class DbOutbox:
-    """:class:`central.notify.Outbox` over the database, for one worker."""
+    """:class:`central.notify.Outbox` over the database, for one worker (``sms``: the provider
+    that profile SMS go through, ``NotifySettings.sms``)."""
 
-    def __init__(self, db: Database, box: SecretBox, worker: str, lease_s: float = LEASE_S) -> None:
-        self.db, self.box, self.worker, self.lease_s = db, box, worker, lease_s
+    def __init__(self, db: Database, box: SecretBox, worker: str, lease_s: float = LEASE_S, *,
+                 sms: SmsSettings | None = None) -> None:
+        self.db, self.box, self.worker, self.lease_s, self.sms = db, box, worker, lease_s, sms
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[tuple[Notification, Channel]]:
-        return await asyncio.to_thread(store.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s)
+        return await asyncio.to_thread(store.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s,
+                                       self.sms)
 
     async def record(self, result: DeliveryResult) -> None:
         await asyncio.to_thread(store.record, self.db, result, self.worker)
@@ -102,9 +117,10 @@ async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, s
 
 def outbox_worker(ctx: AppContext) -> Callable[[asyncio.Event], Awaitable[None]]:
     """The ``workers(ctx)`` entry: the outbox loop of this process."""
-    outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role))
+    settings = notify_settings(ctx)
+    outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role), sms=settings.sms)
 
     async def notification_outbox(stop: asyncio.Event) -> None:
-        await run_outbox(outbox, notify_settings(ctx), ctx.clock, stop)
+        await run_outbox(outbox, settings, ctx.clock, stop)
 
     return notification_outbox

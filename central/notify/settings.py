@@ -10,6 +10,15 @@ Environment variables (read by the app factory through :meth:`NotifySettings.fro
   private, loopback and link-local addresses; default false),
   ``CAUDAL_NOTIFY_ALLOWED_NETWORKS`` (comma-separated CIDRs allowed even though private),
   ``CAUDAL_NOTIFY_REQUIRE_HTTPS`` (default true), ``CAUDAL_NOTIFY_TIMEOUT_S`` (default 15).
+- ``CAUDAL_SMS_APPRISE_URL``: the Apprise URL of the installation's SMS provider with ``{phone}``
+  where the recipient goes (e.g. ``twilio://SID:TOKEN@+56911111111/{phone}``); unset: users who
+  ask for SMS in their profile get none. ``CAUDAL_SMS_MIN_SEVERITY`` (default ``critical``): the
+  least severe alert those profile SMS carry.
+
+What a user's profile implies (:class:`Preferences`): ``notify_email`` with an e-mail address is an
+e-mail channel for every point the user may see, from ``warning`` up; ``notify_sms`` with a phone
+number is an SMS channel through ``CAUDAL_SMS_APPRISE_URL`` for the same points, from
+``CAUDAL_SMS_MIN_SEVERITY`` up.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from central.settings import SettingsError
+from central.telemetry.alerts.rules import Severity
 
 EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 
@@ -72,11 +82,49 @@ class DestinationPolicy(BaseModel):
     timeout_s: float = Field(default=15, gt=0, le=300)
 
 
+PHONE_PLACEHOLDER = "{phone}"
+
+
+class SmsSettings(BaseModel):
+    """The installation's SMS provider for the SMS users ask for in their profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    apprise_url: SecretStr
+    min_severity: Severity = Severity.CRITICAL
+
+    @model_validator(mode="after")
+    def _has_placeholder(self) -> SmsSettings:
+        if PHONE_PLACEHOLDER not in self.apprise_url.get_secret_value():
+            raise ValueError(f"must contain {PHONE_PLACEHOLDER} where the recipient's number goes")
+        return self
+
+    def url_for(self, phone: str) -> str:
+        """The Apprise URL that texts ``phone`` (E.164, as the user profile stores it)."""
+        return self.apprise_url.get_secret_value().replace(PHONE_PLACEHOLDER, phone)
+
+
+class Preferences(BaseModel):
+    """The channels a user's profile implies, without defining one: e-mail (``notify_email``)
+    and SMS (``notify_sms``, only with an SMS provider configured), each for every point the
+    user may see from a minimum severity up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: Severity | None = Severity.WARNING
+    sms: Severity | None = None
+
+
 class NotifySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     smtp: SmtpSettings | None = None
     destinations: DestinationPolicy = DestinationPolicy()
+    sms: SmsSettings | None = None
+
+    @property
+    def preferences(self) -> Preferences:
+        return Preferences(sms=self.sms.min_severity if self.sms else None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifySettings:
@@ -86,7 +134,7 @@ class NotifySettings(BaseModel):
         """
         env = os.environ if environ is None else environ
         try:
-            return cls(smtp=_smtp_from_env(env), destinations=_policy_from_env(env))
+            return cls(smtp=_smtp_from_env(env), destinations=_policy_from_env(env), sms=_sms_from_env(env))
         except ValidationError as exc:
             raise SettingsError(f"bad setting: {_names(exc)}") from None
 
@@ -97,6 +145,8 @@ _SMTP_VARS = {"host": "CAUDAL_SMTP_HOST", "port": "CAUDAL_SMTP_PORT", "security"
 _POLICY_VARS = {"allow_private_destinations": "CAUDAL_NOTIFY_ALLOW_PRIVATE",
                 "allowed_networks": "CAUDAL_NOTIFY_ALLOWED_NETWORKS",
                 "require_https": "CAUDAL_NOTIFY_REQUIRE_HTTPS", "timeout_s": "CAUDAL_NOTIFY_TIMEOUT_S"}
+_SMS_VARS = {"apprise_url": "CAUDAL_SMS_APPRISE_URL", "min_severity": "CAUDAL_SMS_MIN_SEVERITY"}
+_VARS_BY_MODEL = {"SmtpSettings": _SMTP_VARS, "DestinationPolicy": _POLICY_VARS, "SmsSettings": _SMS_VARS}
 
 
 def _pick(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, object]:
@@ -110,6 +160,13 @@ def _smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
     return SmtpSettings.model_validate(values)
 
 
+def _sms_from_env(env: Mapping[str, str]) -> SmsSettings | None:
+    values = _pick(env, _SMS_VARS)
+    if "apprise_url" not in values:
+        return None
+    return SmsSettings.model_validate(values)
+
+
 def _policy_from_env(env: Mapping[str, str]) -> DestinationPolicy:
     values = _pick(env, _POLICY_VARS)
     if "allowed_networks" in values:
@@ -119,9 +176,14 @@ def _policy_from_env(env: Mapping[str, str]) -> DestinationPolicy:
 
 def _names(exc: ValidationError) -> str:
     """Errors in terms of environment variable names, which is what the operator edits."""
-    by_field = _SMTP_VARS if exc.title == SmtpSettings.__name__ else _POLICY_VARS
+    by_field = _VARS_BY_MODEL.get(exc.title, {})
     parts = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        parts.append(f"{by_field.get(field, exc.title)}: {error['msg']}")
+        parts.append(f"{by_field.get(field, _whole(by_field, exc.title))}: {error['msg']}")
     return "; ".join(parts)
+
+
+def _whole(names: Mapping[str, str], title: str) -> str:
+    """A model-level error (no field): named after the model's first variable."""
+    return next(iter(names.values()), title)

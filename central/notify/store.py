@@ -28,11 +28,13 @@ from central.pagination import Page, PageQuery, fetch_page
 from central.telemetry.alerts.rules import Severity
 
 from .delivery import DeliveryAttempt, DeliveryResult
-from .models import CHANNEL_ADAPTER, Channel, Notification, Subscription
+from .models import CHANNEL_ADAPTER, Channel, EmailChannel, Notification, SmsChannel, Subscription
+from .settings import Preferences, SmsSettings
 
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"email": (), "sms": ("apprise_url",), "webhook": ("secret",),
                                              "apprise": ("apprise_url",)}
 _PENDING = "n.delivered_at IS NULL AND n.gave_up_at IS NULL"
+PREFERENCE_CHANNELS = {"email": "perfil: correo", "sms": "perfil: SMS"}  # channel_name of profile notifications
 
 
 class ChannelOut(BaseModel):
@@ -164,21 +166,70 @@ def subscribed_channels(conn: Connection, *, point_id: int | None, gateway_id: i
     return chosen
 
 
+def preference_recipients(conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity,
+                          preferences: Preferences) -> list[dict[str, Any]]:
+    """Users whose profile asks for this alert: ``{user_id, username, preference}`` rows.
+
+    E-mail: ``notify_email`` and an address, unless one of the user's own e-mail channels
+    already has that address (the channel's subscription then decides, so one address never
+    gets the same alert twice). SMS: ``notify_sms`` and a phone number, unless the user has an
+    SMS channel of their own. Both only for users who may see the subject.
+    """
+    wanted = [kind for kind, floor in (("email", preferences.email), ("sms", preferences.sms))
+              if floor is not None and severity.rank >= floor.rank]
+    if not wanted:
+        return []
+    where, params = _visible(point_id, gateway_id)
+    users = conn.fetchall(
+        "SELECT u.id, u.username, u.email, u.phone, u.notify_email, u.notify_sms FROM users u WHERE u.is_active"
+        " AND ((u.notify_email AND u.email IS NOT NULL) OR (u.notify_sms AND u.phone IS NOT NULL))"
+        f" AND (u.is_admin OR EXISTS (SELECT 1 FROM user_points up WHERE up.user_id = u.id AND {where}))"
+        " ORDER BY u.id", params)
+    taken = _own_addresses(conn, [user["id"] for user in users])
+    chosen = []
+    for user in users:
+        own = taken.get(user["id"], set())
+        if "email" in wanted and user["notify_email"] and user["email"] and user["email"].lower() not in own:
+            chosen.append({"user_id": user["id"], "username": user["username"], "preference": "email"})
+        if "sms" in wanted and user["notify_sms"] and user["phone"] and "sms" not in own:
+            chosen.append({"user_id": user["id"], "username": user["username"], "preference": "sms"})
+    return chosen
+
+
+def _own_addresses(conn: Connection, user_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Per user: the (lower-case) addresses of their e-mail channels, and ``"sms"`` if they have an SMS one."""
+    if not user_ids:
+        return {}
+    marks, params = _marks("u", user_ids)
+    found: dict[int, set[str]] = {}
+    for row in conn.fetchall(f"SELECT user_id, type, config FROM notify_channels WHERE user_id IN ({marks})"
+                             " AND type IN ('email', 'sms')", params):
+        key = json.loads(row["config"])["address"].lower() if row["type"] == "email" else "sms"
+        found.setdefault(row["user_id"], set()).add(key)
+    return found
+
+
 # --- the outbox ---------------------------------------------------------------------------------
 
 
-def enqueue(conn: Connection, notification: Notification, *, user_id: int, channel_id: int,
-            alert_event: str | None = None, lease: tuple[str, datetime] | None = None) -> None:
+def enqueue(conn: Connection, notification: Notification, *, user_id: int, channel_id: int | None,
+            alert_event: str | None = None, lease: tuple[str, datetime] | None = None,
+            preference: str | None = None) -> None:
     """Queue one notification in the caller's transaction (it commits with what caused it).
 
-    ``lease`` (worker, until): queued already claimed, for a caller that sends it itself.
+    Either ``channel_id`` (one of the user's channels) or ``preference`` (``email`` | ``sms``:
+    the address in the user's profile, looked up when it is sent). ``lease`` (worker, until):
+    queued already claimed, for a caller that sends it itself.
     """
+    if (channel_id is None) == (preference is None):
+        raise ValueError("a notification goes to a channel or to a profile preference, exactly one of them")
     lease_by, lease_until = lease or (None, None)
     conn.execute(
-        "INSERT INTO notifications (id, user_id, channel_id, channel_name, subject, body, severity, alert_id,"
-        " alert_event, created_at, attempts, next_attempt_at, lease_by, lease_until)"
-        " VALUES (:id, :u, :c, :name, :subject, :body, :severity, :alert, :event, :created, 0, :next, :by, :until)",
-        {"id": str(notification.id), "u": user_id, "c": channel_id, "name": notification.channel,
+        "INSERT INTO notifications (id, user_id, channel_id, preference, channel_name, subject, body, severity,"
+        " alert_id, alert_event, created_at, attempts, next_attempt_at, lease_by, lease_until)"
+        " VALUES (:id, :u, :c, :pref, :name, :subject, :body, :severity, :alert, :event, :created, 0, :next, :by,"
+        " :until)",
+        {"id": str(notification.id), "u": user_id, "c": channel_id, "pref": preference, "name": notification.channel,
          "subject": notification.subject, "body": notification.body, "severity": notification.severity.value,
          "alert": str(notification.alert_id) if notification.alert_id else None, "event": alert_event,
          "created": notification.created_at, "next": notification.next_attempt_at, "by": lease_by,
@@ -199,9 +250,12 @@ def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     return ", ".join(f":{name}" for name in names), names
 
 
-def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: int, lease_s: float
-              ) -> list[tuple[Notification, Channel]]:
-    """Take up to ``limit`` due notifications for ``worker`` until ``now + lease_s``."""
+def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: int, lease_s: float,
+              sms: SmsSettings | None = None) -> list[tuple[Notification, Channel]]:
+    """Take up to ``limit`` due notifications for ``worker`` until ``now + lease_s``.
+
+    ``sms``: the SMS provider that profile SMS go through (None: they are given up).
+    """
     with db.transaction() as conn:
         _give_up_orphans(conn, now)
         skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
@@ -216,21 +270,41 @@ def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: i
         conn.execute(f"UPDATE notifications SET lease_by = :w, lease_until = :until WHERE id IN ({marks})",
                      {**params, "w": worker, "until": now + timedelta(seconds=lease_s)})
         rows = conn.fetchall(
-            "SELECT n.*, u.username, c.config, c.secret FROM notifications n JOIN users u ON u.id = n.user_id"
-            f" JOIN notify_channels c ON c.id = n.channel_id WHERE n.id IN ({marks})"
-            " ORDER BY n.next_attempt_at, n.seq", params)
-        return _readable(conn, rows, box, now)
+            "SELECT n.*, u.username, u.email, u.phone, u.notify_email, u.notify_sms, c.config, c.secret"
+            " FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN notify_channels c ON c.id = n.channel_id"
+            f" WHERE n.id IN ({marks}) ORDER BY n.next_attempt_at, n.seq", params)
+        return _readable(conn, rows, box, now, sms)
 
 
-def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now: datetime
-              ) -> list[tuple[Notification, Channel]]:
+class PreferenceGone(ValueError):
+    """The profile no longer asks for this notification (preference off, address removed, no SMS provider)."""
+
+
+def preference_channel(row: dict[str, Any], sms: SmsSettings | None) -> Channel:
+    """The channel a profile notification goes through, from the user's profile as it is NOW."""
+    name = row["channel_name"]
+    if row["preference"] == "email":
+        if not (row["notify_email"] and row["email"]):
+            raise PreferenceGone(f"{row['username']} no longer wants alert e-mails or has no e-mail address")
+        return EmailChannel(name=name, address=row["email"])
+    if not (row["notify_sms"] and row["phone"]):
+        raise PreferenceGone(f"{row['username']} no longer wants alert SMS or has no phone number")
+    if sms is None:
+        raise PreferenceGone("no SMS provider is configured (CAUDAL_SMS_APPRISE_URL)")
+    return SmsChannel(name=name, apprise_url=sms.url_for(row["phone"]))
+
+
+def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now: datetime,
+              sms: SmsSettings | None) -> list[tuple[Notification, Channel]]:
     """The claimed rows whose channel can be rebuilt; the others are given up with the reason
-    (a channel whose secrets no longer decrypt, e.g. after CAUDAL_SECRET_KEY changed)."""
+    (a channel whose secrets no longer decrypt, e.g. after CAUDAL_SECRET_KEY changed; a profile
+    that no longer asks for it)."""
     claimed = []
     for row in rows:
         try:
-            claimed.append((notification_of(row), channel_of(row, box)))
-        except (SecretKeyMissing, UndecryptableSecret, ValidationError) as exc:
+            channel = channel_of(row, box) if row["preference"] is None else preference_channel(row, sms)
+            claimed.append((notification_of(row), channel))
+        except (SecretKeyMissing, UndecryptableSecret, ValidationError, PreferenceGone) as exc:
             conn.execute("UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL, last_error = :error,"
                          " lease_by = NULL, lease_until = NULL WHERE id = :id",
                          {"id": row["id"], "now": now, "error": f"channel {row['channel_name']!r}: {exc}"})
@@ -239,7 +313,8 @@ def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now:
 
 def _give_up_orphans(conn: Connection, now: datetime) -> None:
     conn.execute(f"UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL,"
-                 f" last_error = 'the channel was deleted' WHERE channel_id IS NULL AND {_PENDING.replace('n.', '')}",
+                 f" last_error = 'the channel was deleted' WHERE channel_id IS NULL AND preference IS NULL"
+                 f" AND {_PENDING.replace('n.', '')}",
                  {"now": now})
 
 

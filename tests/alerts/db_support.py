@@ -1,7 +1,9 @@
 """A small installation for the database-backed alert and notification tests.
 
 - points P1 (water right 12 L/s), P2, P3; gateway ``gw-norte`` writes P1 and P2, ``gw-sur`` P3;
-- ``admin`` sees everything, ``ana`` sees P1, ``bob`` sees P3;
+- ``admin`` sees everything, ``ana`` sees P1, ``bob`` sees P3; each has an e-mail address
+  (``<name>@agua.example``) but ``notify_email`` off, so only the channels a test adds get mail
+  (tests of the profile preferences turn it on with :meth:`World.profile`);
 - e-mail goes to a real aiosmtpd server on a free loopback port (started by the ``smtp``
   fixture), configured through the real ``CAUDAL_SMTP_*`` environment variables;
 - PostgreSQL databases are copied from a migrated template (fast), SQLite ones migrated fresh.
@@ -48,8 +50,8 @@ def iso(ts: datetime) -> str:
 
 def seed(conn: Connection, now: datetime) -> None:
     for username, token in TOKENS.items():
-        conn.execute("INSERT INTO users (username, email, password_hash, is_admin, created_at)"
-                     " VALUES (:u, :e, 'x', :a, :now)",
+        conn.execute("INSERT INTO users (username, email, password_hash, is_admin, notify_email, created_at)"
+                     " VALUES (:u, :e, 'x', :a, FALSE, :now)",
                      {"u": username, "e": f"{username}@agua.example", "a": username == "admin", "now": now})
         conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at)"
                      " SELECT id, 'personal', :h, :now FROM users WHERE username = :u",
@@ -146,8 +148,14 @@ class World:
     def deliver(self, worker: str = "test-worker", db: Database | None = None) -> int:
         """One outbox pass, as the telemetry worker makes it (``db``: another replica's pool)."""
         ctx = self.ctx
-        return asyncio.run(deliver_once(DbOutbox(db or ctx.db, ctx.secret_box, worker), notify_settings(ctx),
-                                        self.clock))
+        settings = notify_settings(ctx)
+        outbox = DbOutbox(db or ctx.db, ctx.secret_box, worker, sms=settings.sms)
+        return asyncio.run(deliver_once(outbox, settings, self.clock))
+
+    def profile(self, user: str, **fields: Any) -> None:
+        """Change a user's profile (e-mail, phone, notify_email, notify_sms) through the API."""
+        response = self.call("PATCH", "/api/v1/users/me", user=user, json=fields)
+        assert response.status_code == 200, response.text
 
     def add_channel(self, user: str, channel: dict[str, Any]) -> dict[str, Any]:
         response = self.call("POST", "/api/v1/users/me/channels", user=user, json=channel)
@@ -164,10 +172,12 @@ RESET = (
     "DELETE FROM notification_attempts", "DELETE FROM notifications", "DELETE FROM notify_channels",
     "DELETE FROM alerts", "DELETE FROM alert_rule_states", "DELETE FROM alert_rules", "DELETE FROM alert_rule_sets",
     "DELETE FROM readings", "DELETE FROM latest_readings", "DELETE FROM audit_log",
-    "DELETE FROM compliance_submissions",
+    "DELETE FROM compliance_events", "DELETE FROM compliance_attempts", "DELETE FROM compliance_submissions",
+    "DELETE FROM compliance_configs",
     "UPDATE gateways SET last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL, buffer_depth = NULL,"
     " oldest_unsent_s = NULL, dropped_total = NULL, clock_synced = NULL",
     "UPDATE points SET water_right_lps = CASE WHEN code = 'P1' THEN 12.0 END",
+    "UPDATE users SET email = username || '@agua.example', phone = NULL, notify_email = FALSE, notify_sms = FALSE",
 )
 
 

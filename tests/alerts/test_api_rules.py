@@ -22,7 +22,7 @@ def test_a_point_gets_its_default_rules_on_first_look(world: World) -> None:
     assert response.status_code == 200
     assert kinds(response.json()) == [
         "flow_above_right", "point_silent", "frozen_totalizer", "constant_value", "totalizer_decrease",
-        "submission_failed", "submission_unrecoverable", "submission_late"]
+        "submission_failed", "submission_unrecoverable", "submission_late", "compliance_event"]
     assert response.json()[0] == {"id": response.json()[0]["id"], "kind": "flow_above_right", "severity": "critical",
                                   "enabled": True, "water_right_lps": 12.0, "tolerance": 1.0, "hysteresis_lps": 0.6,
                                   "for_minutes": 10.0, "clear_minutes": 5.0}

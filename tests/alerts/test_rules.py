@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from central.telemetry.alerts import Scope, Severity, default_gateway_rules, default_rules, parse_rule
 from central.telemetry.alerts.rules import (
     BufferDropping,
+    ComplianceEvent,
     ClockOffset,
     ConstantValue,
     Direction,
@@ -84,7 +85,8 @@ class Point:
     sensor_depth_m: float | None = None
 
 
-CHECKS = [ConstantValue(), TotalizerDecrease(), SubmissionFailed(), SubmissionUnrecoverable(), SubmissionLate()]
+CHECKS = [ConstantValue(), TotalizerDecrease(), SubmissionFailed(), SubmissionUnrecoverable(), SubmissionLate(),
+          ComplianceEvent()]
 
 
 @pytest.mark.parametrize(

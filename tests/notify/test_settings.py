@@ -55,6 +55,10 @@ def test_the_smtp_port_defaults_by_security(security: SmtpSecurity, port: int) -
         ({"CAUDAL_NOTIFY_ALLOWED_NETWORKS": "10.0.0.0/33"}, "CAUDAL_NOTIFY_ALLOWED_NETWORKS"),
         ({"CAUDAL_NOTIFY_ALLOW_PRIVATE": "maybe"}, "CAUDAL_NOTIFY_ALLOW_PRIVATE: Input should be a valid boolean"),
         ({"CAUDAL_NOTIFY_TIMEOUT_S": "0"}, "CAUDAL_NOTIFY_TIMEOUT_S: Input should be greater than 0"),
+        ({"CAUDAL_SMS_APPRISE_URL": "twilio://sid:token@+56911111111/+56922222222"},
+         r"CAUDAL_SMS_APPRISE_URL: Value error, must contain \{phone\}"),
+        ({"CAUDAL_SMS_APPRISE_URL": "twilio://sid:token@+56911111111/{phone}", "CAUDAL_SMS_MIN_SEVERITY": "loud"},
+         "CAUDAL_SMS_MIN_SEVERITY: Input should be 'info', 'warning' or 'critical'"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(env: dict[str, str], error: str) -> None:

@@ -29,7 +29,7 @@ from central.core.problems import responses
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError
-from central.notify.outbox import notify_settings, outbox_worker, pause
+from central.notify.outbox import notify_settings, outbox_worker, pause, warn_unconfigured_sms
 from central.pagination import Page, Paging
 
 from . import rule_store, store
@@ -91,6 +91,17 @@ def get_alert(alert_id: UUID, user: CurrentUser, ctx: Ctx) -> AlertOut:
         return _visible(conn, user, alert_id)
 
 
+ACK_EXAMPLES = {"comment": {"summary": "Take charge, saying what you do", "value": {"comment": "on my way"}},
+                "bare": {"summary": "Take charge without a comment", "value": {}}}
+POINT_RULES_EXAMPLES = {"rules": {"summary": "Keep a rule (by id) and add a new one", "value": [
+    {"id": 1, "kind": "flow_above_right", "water_right_lps": 25.0, "tolerance": 1.05, "for_minutes": 10},
+    {"kind": "point_silent", "minutes": 45, "severity": "warning"}]}}
+GATEWAY_RULES_EXAMPLES = {"rules": {"summary": "Silence and clock rules of a gateway", "value": [
+    {"kind": "gateway_silent", "minutes": 20}, {"kind": "clock_offset", "tolerance_s": 120}]}}
+RULE_CHANGE_EXAMPLES = {"disable": {"summary": "Turn a rule off", "value": {"enabled": False}},
+                        "retune": {"summary": "Change its parameters", "value": {"for_minutes": 15}}}
+
+
 class AckIn(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -99,7 +110,8 @@ class AckIn(BaseModel):
 
 @router.post("/api/v1/alerts/{alert_id}/ack", summary="Take charge of an open alert (who and when are recorded)",
              responses=responses(401, 404, 409, 422))
-def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx, body: AckIn | None = None) -> AlertOut:
+def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx,
+             body: Annotated[AckIn | None, Body(openapi_examples=ACK_EXAMPLES)] = None) -> AlertOut:
     now = ctx.clock.now()
     comment = body.comment if body else None
     with ctx.db.transaction() as conn:
@@ -173,7 +185,8 @@ def get_point_rules(code: str, user: CurrentUser, ctx: Ctx) -> list[RuleItem]:
 
 @router.put("/api/v1/points/{code}/alert-rules", summary="Replace a point's alert rules (administrators)",
             responses=responses(401, 403, 404, 422))
-def put_point_rules(code: str, rules: list[RuleItem], admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+def put_point_rules(code: str, rules: Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)],
+                    admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.connect() as conn:
         point = _point(conn, admin, code)
     return _replace(ctx, admin, Scope.POINT, point, rules)
@@ -181,8 +194,9 @@ def put_point_rules(code: str, rules: list[RuleItem], admin: AdminUser, ctx: Ctx
 
 @router.patch("/api/v1/points/{code}/alert-rules/{rule_id}", summary="Change one rule of a point (administrators)",
               responses=responses(401, 403, 404, 422))
-def patch_point_rule(code: str, rule_id: int, change: Annotated[dict[str, Any], Body()], admin: AdminUser,
-                     ctx: Ctx) -> RuleItem:
+def patch_point_rule(code: str, rule_id: int,
+                     change: Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)],
+                     admin: AdminUser, ctx: Ctx) -> RuleItem:
     now = ctx.clock.now()
     with ctx.db.transaction() as conn:
         point = _point(conn, admin, code)
@@ -210,7 +224,8 @@ def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
 
 @router.put("/api/v1/gateways/{name}/alert-rules", summary="Replace a gateway's alert rules (administrators)",
             responses=responses(401, 403, 404, 422))
-def put_gateway_rules(name: str, rules: list[RuleItem], admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+def put_gateway_rules(name: str, rules: Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)],
+                      admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.connect() as conn:
         gateway = _gateway(conn, name)
     wrong = [i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY]
@@ -232,9 +247,10 @@ def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
 
 
 def setup(ctx: AppContext) -> None:
-    """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings."""
-    notify_settings(ctx)
-    queue = ctx.extras[QUEUE_KEY] = EvaluationQueue(ctx.db)
+    """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings
+    (and warn once if users ask for SMS that no provider is configured to send)."""
+    warn_unconfigured_sms(ctx.db, notify_settings(ctx))
+    queue = ctx.extras[QUEUE_KEY] = EvaluationQueue(ctx.db, preferences=lambda: notify_settings(ctx).preferences)
 
     def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
         queue.submit(readings, ctx.clock.now())
@@ -250,7 +266,7 @@ def alert_timer(ctx: AppContext) -> Worker:
     async def alert_timer(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(evaluate_timer, ctx.db, ctx.clock.now())
+                await asyncio.to_thread(evaluate_timer, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
             except Exception:  # a database hiccup must not end the timer
                 log.exception("alert timer pass failed; trying again in %.0f s", TIMER_S)
             await pause(ctx.clock, stop, TIMER_S)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import NamedTuple
+
+from protocols.uplink import Quality
 
 from . import messages
 from .rules import (
@@ -26,9 +29,9 @@ from .rules import (
     TotalizerDecrease,
     WaterTableThreshold,
 )
-from .state import Heartbeat, RuleState, Run, Sample, Signal, SignalAction
+from .state import Heartbeat, RuleState, Sample, Signal, SignalAction, WorkRun, WorkState
 
-Step = Callable[[RuleState, Sample], Signal | None]
+Step = Callable[[WorkState, Sample], Signal | None]
 
 READING_KINDS = frozenset(
     {"flow_above_right", "level_threshold", "water_table_threshold", "frozen_totalizer",
@@ -48,20 +51,22 @@ def evaluate_readings(rule: Rule, state: RuleState, readings: Iterable[Sample]) 
     step = _stepper(rule)
     if step is None:
         return state, []
-    work = state.model_copy(deep=True)
+    work = WorkState.of(state)
     signals: list[Signal] = []
-    for sample in sorted((r for r in readings if r.quality.has_value and r.value is not None), key=_ts):
-        if work.last_ts is not None and sample.ts < work.last_ts:
+    last_ts = work.last_ts
+    for sample in sorted((r for r in readings if r.quality in WITH_VALUE and r.value is not None), key=_TS):
+        ts = sample.ts
+        if last_ts is not None and ts < last_ts:
             continue
         signal = step(work, sample)
-        work.last_ts = sample.ts
+        work.last_ts = last_ts = ts
         if signal is not None:
             signals.append(signal)
-    return work, signals
+    return work.freeze(), signals
 
 
-def _ts(sample: Sample) -> datetime:
-    return sample.ts
+_TS = attrgetter("ts")
+WITH_VALUE = frozenset(quality for quality in Quality if quality.has_value)  # a set test, not a property per reading
 
 
 def _stepper(rule: Rule) -> Step | None:
@@ -77,7 +82,7 @@ def _stepper(rule: Rule) -> Step | None:
     return None
 
 
-def _debounce(state: RuleState, beyond: bool, back: bool, ts: datetime, raise_after: float, clear_after: float
+def _debounce(state: WorkState, beyond: bool, back: bool, ts: datetime, raise_after: float, clear_after: float
               ) -> SignalAction | None:
     """Flip ``state.active`` once the wanted condition has held continuously long enough.
 
@@ -119,7 +124,7 @@ def _threshold_step(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold)
     spec = _threshold_of(rule)
     sign = 1.0 if spec.direction is Direction.ABOVE else -1.0
 
-    def step(state: RuleState, sample: Sample) -> Signal | None:
+    def step(state: WorkState, sample: Sample) -> Signal | None:
         if sample.variable != spec.variable:
             return None
         value = float(sample.value)  # type: ignore[arg-type]  # usable samples carry a value
@@ -147,7 +152,7 @@ def _threshold_message(rule: Rule, spec: _Threshold, action: SignalAction, value
 def _frozen_step(rule: FrozenTotalizer) -> Step:
     """The totalizer must move while flow is above the cut-off; clear as soon as it moves."""
 
-    def step(state: RuleState, sample: Sample) -> Signal | None:
+    def step(state: WorkState, sample: Sample) -> Signal | None:
         value = float(sample.value)  # type: ignore[arg-type]
         if sample.variable == "flow":
             state.flow_above_since = (state.flow_above_since or sample.ts) if value > rule.flow_cutoff_lps else None
@@ -161,7 +166,7 @@ def _frozen_step(rule: FrozenTotalizer) -> Step:
     return step
 
 
-def _totalizer_moved(rule: FrozenTotalizer, state: RuleState, ts: datetime, value: float) -> Signal | None:
+def _totalizer_moved(rule: FrozenTotalizer, state: WorkState, ts: datetime, value: float) -> Signal | None:
     state.ref, state.ref_since = value, ts
     if not state.active:
         return None
@@ -169,7 +174,7 @@ def _totalizer_moved(rule: FrozenTotalizer, state: RuleState, ts: datetime, valu
     return _signal(rule, SignalAction.CLEAR, ts, value, messages.totalizer_moving(value))
 
 
-def _frozen_check(rule: FrozenTotalizer, state: RuleState, ts: datetime) -> Signal | None:
+def _frozen_check(rule: FrozenTotalizer, state: WorkState, ts: datetime) -> Signal | None:
     if state.active or state.flow_above_since is None or state.ref_since is None or state.ref is None:
         return None
     if ts - max(state.flow_above_since, state.ref_since) < timedelta(minutes=rule.for_minutes):
@@ -180,35 +185,45 @@ def _frozen_check(rule: FrozenTotalizer, state: RuleState, ts: datetime) -> Sign
 
 
 def _constant_step(rule: ConstantValue) -> Step:
-    """Track, per watched variable, how long it has repeated one value."""
+    """Track, per watched variable, how long it has repeated one value.
+
+    ``state.stuck`` (the variables repeating for ``hours`` or more) is kept up to date as runs
+    grow or restart, instead of being recounted over every run at every reading.
+    """
     watched = set(rule.variables) if rule.variables is not None else None
     excluded = set(rule.exclude)
     span = timedelta(hours=rule.hours)
 
-    def step(state: RuleState, sample: Sample) -> Signal | None:
+    def step(state: WorkState, sample: Sample) -> Signal | None:
         variable, value = sample.variable, float(sample.value)  # type: ignore[arg-type]
         if variable in excluded or (watched is not None and variable not in watched):
             return None
+        stuck = state.stuck
+        if stuck is None:
+            stuck = state.stuck = {name for name, run in state.runs.items() if run.last - run.since >= span}
         run = state.runs.get(variable)
         if rule.ignore_zero and value == 0:
             state.runs.pop(variable, None)
+            stuck.discard(variable)
         elif run is not None and run.value == value:
             run.last = sample.ts
+            if run.last - run.since >= span:
+                stuck.add(variable)
         else:
-            state.runs[variable] = Run(value=value, since=sample.ts, last=sample.ts)
-        stuck = sorted(name for name, run in state.runs.items() if run.last - run.since >= span)
+            state.runs[variable] = WorkRun(value, sample.ts, sample.ts)
+            stuck.discard(variable)
         if bool(stuck) == state.active:
             return None
         state.active = bool(stuck)
         if state.active:
-            return _signal(rule, SignalAction.RAISE, sample.ts, value, messages.constant(stuck, rule.hours))
+            return _signal(rule, SignalAction.RAISE, sample.ts, value, messages.constant(sorted(stuck), rule.hours))
         return _signal(rule, SignalAction.CLEAR, sample.ts, value, messages.constant_over())
 
     return step
 
 
 def _decrease_step(rule: TotalizerDecrease) -> Step:
-    def step(state: RuleState, sample: Sample) -> Signal | None:
+    def step(state: WorkState, sample: Sample) -> Signal | None:
         if sample.variable != "totalizer":
             return None
         value = float(sample.value)  # type: ignore[arg-type]
@@ -220,7 +235,7 @@ def _decrease_step(rule: TotalizerDecrease) -> Step:
     return step
 
 
-def _event(rule: Rule, state: RuleState, ts: datetime, value: float, message: str) -> Signal | None:
+def _event(rule: Rule, state: WorkState, ts: datetime, value: float, message: str) -> Signal | None:
     """A one-off event (a decrease, a drop): raise once, remember when it last happened."""
     state.ref_since = ts
     if state.active:
@@ -229,7 +244,7 @@ def _event(rule: Rule, state: RuleState, ts: datetime, value: float, message: st
     return _signal(rule, SignalAction.RAISE, ts, value, message)
 
 
-def _quiet(rule: Rule, state: RuleState, ts: datetime, value: float, minutes: float,
+def _quiet(rule: Rule, state: WorkState, ts: datetime, value: float, minutes: float,
            message: Callable[[float], str]) -> Signal | None:
     """Clear an event alert once nothing happened for ``minutes``."""
     if not state.active or state.ref_since is None or ts - state.ref_since < timedelta(minutes=minutes):
@@ -248,7 +263,7 @@ def evaluate_heartbeat(rule: Rule, state: RuleState, heartbeat: Heartbeat) -> tu
         return RuleState(), []
     if state.last_ts is not None and heartbeat.ts < state.last_ts:
         return state, []
-    work = state.model_copy(deep=True)
+    work = WorkState.of(state)
     signal: Signal | None = None
     if isinstance(rule, ClockOffset) and heartbeat.clock_offset_s is not None:
         signal = _clock_step(rule, work, heartbeat.ts, heartbeat.clock_offset_s)
@@ -257,10 +272,10 @@ def evaluate_heartbeat(rule: Rule, state: RuleState, heartbeat: Heartbeat) -> tu
     else:
         return state, []
     work.last_ts = heartbeat.ts
-    return work, [signal] if signal else []
+    return work.freeze(), [signal] if signal else []
 
 
-def _clock_step(rule: ClockOffset, state: RuleState, ts: datetime, offset_s: float) -> Signal | None:
+def _clock_step(rule: ClockOffset, state: WorkState, ts: datetime, offset_s: float) -> Signal | None:
     off = abs(offset_s)
     action = _debounce(state, off > rule.tolerance_s, off <= rule.tolerance_s - rule.hysteresis_s, ts,
                        rule.for_minutes, rule.clear_minutes)
@@ -271,7 +286,7 @@ def _clock_step(rule: ClockOffset, state: RuleState, ts: datetime, offset_s: flo
     return _signal(rule, action, ts, offset_s, messages.clock_ok(offset_s))
 
 
-def _drop_step(rule: BufferDropping, state: RuleState, ts: datetime, dropped_total: int) -> Signal | None:
+def _drop_step(rule: BufferDropping, state: WorkState, ts: datetime, dropped_total: int) -> Signal | None:
     """A growing counter is a drop; a smaller one is an agent whose counter restarted (rebase)."""
     before, state.ref = state.ref, float(dropped_total)
     if before is not None and dropped_total > before:

@@ -138,3 +138,32 @@ def submission_late(regulator: str, due: datetime, now: datetime) -> str:
 
 def submissions_on_time() -> str:
     return "Los envíos al regulador están al día"
+
+
+COMPLIANCE_EVENTS = {
+    "work.blocked": "Envíos a {regulator} detenidos: {regulator} rechazó al informante de la obra. Corrija el RUT o la clave"
+                    " del informante en la configuración de la obra para reanudarlos",
+    "submission.needs_review": "{count} envío(s) a {regulator} respondido(s) sin comprobante: búsquelos en SNIA"
+                               " antes de decidir",
+    "submission.check_not_found": "{count} comprobante(s) que {regulator} no muestra al consultarlos: búsquelos"
+                                  " en SNIA",
+    "submission.error": "{count} medición(es) para {regulator} no se pueden formatear: revise los valores",
+    "submission.late_reply": "{count} respuesta(s) de {regulator} llegaron después de que el envío cambió de estado:"
+                             " revise el envío",
+}
+COMPLIANCE_RESOLVED = {
+    "work.blocked": "Los envíos de la obra se reanudan",
+    "submission.needs_review": "No quedan envíos respondidos sin comprobante por revisar",
+    "submission.check_not_found": "No quedan comprobantes sin confirmar",
+}
+
+
+def compliance_event(kind: str, regulator: str | None, count: int, detail: str) -> str:
+    """What a person must do about ``count`` compliance events of ``kind``, with the newest one's text."""
+    name = REGULATOR_NAMES.get(regulator or "", "el regulador")
+    text = COMPLIANCE_EVENTS.get(kind, "{count} evento(s) de cumplimiento " + kind + " requieren atención")
+    return f"{text.format(regulator=name, count=count)}. Detalle: {detail}"
+
+
+def compliance_resolved(kind: str) -> str:
+    return COMPLIANCE_RESOLVED.get(kind, f"Resuelto: ya no quedan eventos {kind} pendientes")

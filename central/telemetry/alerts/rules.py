@@ -213,6 +213,14 @@ class SubmissionLate(_Rule):
         return self
 
 
+class ComplianceEvent(_Rule):
+    """Compliance log events that need a person (work blocked, reply without comprobante...):
+    one alert per event kind while the condition lasts (see :mod:`.regulator_events`)."""
+
+    kind: Literal["compliance_event"] = "compliance_event"
+    severity: Severity = Severity.CRITICAL
+
+
 Rule = Annotated[
     FlowAboveRight
     | LevelThreshold
@@ -226,7 +234,8 @@ Rule = Annotated[
     | BufferDropping
     | SubmissionFailed
     | SubmissionUnrecoverable
-    | SubmissionLate,
+    | SubmissionLate
+    | ComplianceEvent,
     Field(discriminator="kind"),
 ]
 
@@ -263,6 +272,7 @@ def default_rules(point: PointFacts) -> list[Rule]:
         SubmissionFailed(),
         SubmissionUnrecoverable(),
         SubmissionLate(),
+        ComplianceEvent(),
     ]
     if point.water_right_lps:
         right = point.water_right_lps

@@ -15,7 +15,11 @@ transaction (see :mod:`.store` for why a racing replica cannot notify twice).
   uploads a backlog back to back (measured: the alerts raised then differed run to run).
 - :func:`evaluate_timer` (every 30 s): silence of points (newest reading with a value) and
   gateways (last upload), gateway heartbeats (clock offset, buffer drops, from the columns
-  ingest keeps fresh) and regulator submissions (the compliance ledger).
+  ingest keeps fresh), regulator submissions (the compliance ledger) and compliance events
+  that need a person (:mod:`.regulator_events`).
+
+Who hears about a transition: the channels whose subscription wants it, and the users whose
+profile asks for it (``notify_email`` / ``notify_sms``, see :class:`central.notify.Preferences`).
 """
 
 from __future__ import annotations
@@ -23,18 +27,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from central.db import Connection, Database
 from central.notify import new_notification
-from central.notify.store import enqueue, subscribed_channels
+from central.notify.settings import Preferences
+from central.notify.store import PREFERENCE_CHANNELS, enqueue, preference_recipients, subscribed_channels
 
 from . import rule_store, store
-from .evaluate import HEARTBEAT_KINDS, READING_KINDS, evaluate_heartbeat, evaluate_readings
+from .evaluate import HEARTBEAT_KINDS, READING_KINDS, WITH_VALUE, evaluate_heartbeat, evaluate_readings
 from .lifecycle import Alert, Transition, apply_signals, notice
 from .rule_store import StoredRule
+from .regulator_events import evaluate_events, holding_events
 from .rules import Scope
 from .state import Heartbeat, RuleState, Sample, Signal
 from .submissions import all_submission_snapshots
@@ -43,7 +50,7 @@ from .timer import SILENCE_KINDS, SUBMISSION_KINDS, evaluate_silence, evaluate_s
 log = logging.getLogger("caudal.central.alerts")
 
 RACE_RETRIES = 3
-POINT_TIMER_KINDS = frozenset({"point_silent"}) | SUBMISSION_KINDS
+POINT_TIMER_KINDS = frozenset({"point_silent", "compliance_event"}) | SUBMISSION_KINDS
 GATEWAY_TIMER_KINDS = frozenset({"gateway_silent"}) | HEARTBEAT_KINDS
 
 
@@ -59,37 +66,47 @@ def _subjects(conn: Connection, stored: StoredRule) -> list[str]:
     return [stored.subject, *(row["code"] for row in rows)]
 
 
-def _notify(conn: Connection, stored: StoredRule, transition: Transition, now: datetime) -> int:
+def _notify(conn: Connection, stored: StoredRule, transition: Transition, now: datetime,
+            preferences: Preferences) -> int:
     alert = transition.alert
     point_id, gateway_id = _ids(stored)
     channels = subscribed_channels(conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity,
                                    subjects=_subjects(conn, stored))
+    profiles = preference_recipients(conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity,
+                                     preferences=preferences)
     title, body = notice(transition)
+    event = f"{transition.event.value}:{alert.severity.value}"
     for channel in channels:
         notification = new_notification(channel["username"], channel["name"], title, body, now,
                                         severity=alert.severity, alert_id=alert.id)
-        enqueue(conn, notification, user_id=channel["user_id"], channel_id=channel["id"],
-                alert_event=f"{transition.event.value}:{alert.severity.value}")
-    return len(channels)
+        enqueue(conn, notification, user_id=channel["user_id"], channel_id=channel["id"], alert_event=event)
+    for profile in profiles:
+        notification = new_notification(profile["username"], PREFERENCE_CHANNELS[profile["preference"]], title, body,
+                                        now, severity=alert.severity, alert_id=alert.id)
+        enqueue(conn, notification, user_id=profile["user_id"], channel_id=None, alert_event=event,
+                preference=profile["preference"])
+    return len(channels) + len(profiles)
 
 
 def _ids(stored: StoredRule) -> tuple[int | None, int | None]:
     return (stored.subject_id, None) if stored.scope is Scope.POINT else (None, stored.subject_id)
 
 
-def transitions_of(stored: StoredRule, live: Alert | None, signals: Sequence[Signal]) -> list[Transition]:
-    return apply_signals(live, signals, rule_id=stored.id, kind=stored.rule.kind, subject=stored.subject)
+def transitions_of(stored: StoredRule, live: Alert | None, signals: Sequence[Signal], kind: str | None = None
+                   ) -> list[Transition]:
+    """``kind``: the alert's kind when it is not the rule's (a compliance event's kind)."""
+    return apply_signals(live, signals, rule_id=stored.id, kind=kind or stored.rule.kind, subject=stored.subject)
 
 
 def commit(conn: Connection, stored: StoredRule, live: Alert | None, transitions: Sequence[Transition],
-           now: datetime) -> int:
+           now: datetime, preferences: Preferences) -> int:
     """Write the rule's transitions (from its live alert ``live``) and queue their messages."""
     point_id, gateway_id = _ids(stored)
     before = live
     for transition in transitions:
         store.write_transition(conn, transition, before, point_id=point_id, gateway_id=gateway_id)
         if transition.notify:
-            _notify(conn, stored, transition, now)
+            _notify(conn, stored, transition, now, preferences)
         before = transition.alert if transition.alert.live else None
     return len(transitions)
 
@@ -129,32 +146,34 @@ class _PointReadings:
 
 def _usable(readings: Sequence[Any]) -> dict[int, _PointReadings]:
     by_point: dict[int, _PointReadings] = defaultdict(_PointReadings)
-    for reading in sorted(readings, key=_ts):
-        if reading.value is not None and reading.quality.has_value:
+    for reading in sorted(readings, key=_TS):
+        if reading.value is not None and reading.quality in WITH_VALUE:
             by_point[reading.point_id].add(reading)
     return by_point
 
 
-def _ts(reading: Any) -> datetime:
-    return reading.ts
+_TS = attrgetter("ts")
 
 
-def evaluate_ingest(db: Database, readings: Sequence[Any], now: datetime) -> int:
+def evaluate_ingest(db: Database, readings: Sequence[Any], now: datetime, preferences: Preferences = Preferences()
+                    ) -> int:
     """Evaluate the reading rules of the points in ``readings`` (objects with point_id, ts,
-    variable, value, quality); returns how many alert transitions were written."""
+    variable, value, quality); returns how many alert transitions were written.
+    ``preferences``: what users' profiles imply (``NotifySettings.preferences``)."""
     by_point = _usable(readings)
     if not by_point:
         return 0
     for attempt in range(1, RACE_RETRIES + 1):
         try:
             with db.transaction() as conn:
-                return _evaluate_points(conn, by_point, now)
+                return _evaluate_points(conn, by_point, now, preferences)
         except store.AlertRace as race:
             log.info("alert evaluation lost a race (attempt %d of %d): %s", attempt, RACE_RETRIES, race)
     return 0
 
 
-def _evaluate_points(conn: Connection, by_point: dict[int, _PointReadings], now: datetime) -> int:
+def _evaluate_points(conn: Connection, by_point: dict[int, _PointReadings], now: datetime,
+                     preferences: Preferences) -> int:
     rule_store.ensure_point_rules(conn, by_point, now)
     rules = rule_store.rules_for_points(conn, list(by_point), READING_KINDS, lock=True)
     live = store.live_alerts(conn, [stored.id for stored in rules])
@@ -165,7 +184,8 @@ def _evaluate_points(conn: Connection, by_point: dict[int, _PointReadings], now:
                                            by_point[stored.subject_id].for_rule(stored.rule.kind))
         if state != stored.state:
             states.append((stored.id, state))
-        written += commit(conn, stored, live.get(stored.id), transitions_of(stored, live.get(stored.id), signals), now)
+        written += commit(conn, stored, live.get(stored.id), transitions_of(stored, live.get(stored.id), signals), now,
+                          preferences)
     rule_store.save_states(conn, states, now)
     return written
 
@@ -180,8 +200,9 @@ class EvaluationQueue:
     point are evaluated as usual).
     """
 
-    def __init__(self, db: Database, *, limit: int = 256) -> None:
-        self._db, self._limit = db, limit
+    def __init__(self, db: Database, *, limit: int = 256,
+                 preferences: Callable[[], Preferences] = Preferences) -> None:
+        self._db, self._limit, self._preferences = db, limit, preferences
         self._items: deque[tuple[datetime, Sequence[Any]]] = deque()
         self._busy = self._closed = False
         self._changed = threading.Condition()
@@ -213,7 +234,7 @@ class EvaluationQueue:
         while (work := self._next()) is not None:
             now, readings = work
             try:
-                evaluate_ingest(self._db, readings, now)
+                evaluate_ingest(self._db, readings, now, self._preferences())
             except Exception:  # one failed evaluation must not stop the next ones
                 log.exception("alert evaluation of %d readings failed", len(readings))
             finally:
@@ -269,6 +290,7 @@ class _Facts:
         self.point_seen = _point_last_seen(conn)
         self.gateways = _gateways(conn)
         self.submissions = all_submission_snapshots(conn, now)
+        self.compliance = holding_events(conn, now)
 
 
 def _timer_signals(stored: StoredRule, facts: _Facts, now: datetime) -> tuple[RuleState, list[Signal]]:
@@ -285,26 +307,40 @@ def _timer_signals(stored: StoredRule, facts: _Facts, now: datetime) -> tuple[Ru
     return evaluate_heartbeat(stored.rule, stored.state, _heartbeat(gateway))
 
 
-def evaluate_timer(db: Database, now: datetime) -> int:
+Update = tuple[Alert | None, RuleState, list[Transition]]
+
+
+def _timer_updates(stored: StoredRule, facts: _Facts, live: dict[tuple[int, str], Alert], now: datetime
+                   ) -> list[Update]:
+    """(live alert, new state, transitions) per alert the rule keeps: one, or one per compliance event kind."""
+    if stored.rule.kind != "compliance_event":
+        state, signals = _timer_signals(stored, facts, now)
+        before = live.get((stored.id, stored.rule.kind))
+        return [(before, state, transitions_of(stored, before, signals))]
+    live_kinds = {kind for rule_id, kind in live if rule_id == stored.id}
+    signals = evaluate_events(stored.rule, facts.compliance.get(stored.subject_id, {}), live_kinds, now)
+    return [(live.get((stored.id, kind)), stored.state,
+             transitions_of(stored, live.get((stored.id, kind)), [signal], kind)) for kind, signal in signals.items()]
+
+
+def evaluate_timer(db: Database, now: datetime, preferences: Preferences = Preferences()) -> int:
     """One timer pass over every point and gateway; returns how many transitions were written."""
     with db.transaction() as conn:
         rule_store.ensure_all_rules(conn, now)
     with db.connect() as conn:
         rules = rule_store.timer_rules(conn, POINT_TIMER_KINDS, GATEWAY_TIMER_KINDS)
         facts = _Facts(conn, now)
-        live = store.live_alerts(conn, [stored.id for stored in rules])
+        live = store.live_by_kind(conn, [stored.id for stored in rules])
     written = 0
     for stored in rules:
-        state, signals = _timer_signals(stored, facts, now)
-        transitions = transitions_of(stored, live.get(stored.id), signals)
-        if state == stored.state and not transitions:
-            continue
-        try:
-            with db.transaction() as conn:
-                written += commit(conn, stored, live.get(stored.id), transitions, now)
-                if state != stored.state:
-                    rule_store.save_states(conn, [(stored.id, state)], now)
-        except store.AlertRace as race:
-            log.info("timer evaluation of rule %d lost a race: %s", stored.id, race)
+        for before, state, transitions in _timer_updates(stored, facts, live, now):
+            if state == stored.state and not transitions:
+                continue
+            try:
+                with db.transaction() as conn:
+                    written += commit(conn, stored, before, transitions, now, preferences)
+                    if state != stored.state:
+                        rule_store.save_states(conn, [(stored.id, state)], now)
+            except store.AlertRace as race:
+                log.info("timer evaluation of rule %d lost a race: %s", stored.id, race)
     return written
-

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -40,6 +41,45 @@ class RuleState(BaseModel):
     ref_since: AwareDatetime | None = None  # totalizer unchanged since / last decrease or drop
     flow_above_since: AwareDatetime | None = None  # flow above the cut-off since (frozen totalizer)
     runs: dict[str, Run] = Field(default_factory=dict)  # constant_value, per variable
+
+
+@dataclass(slots=True)
+class WorkRun:
+    """A :class:`Run` while a batch is evaluated (a plain object: cheap to update per reading)."""
+
+    value: float
+    since: datetime
+    last: datetime
+
+
+@dataclass(slots=True)
+class WorkState:
+    """A :class:`RuleState` while a batch is evaluated.
+
+    Evaluation updates a few fields per reading; doing that on the pydantic model (attribute
+    sets, a deep copy per batch, a ``Run`` model per new value) was most of its cost, so the
+    steps work on this plain copy and :meth:`freeze` validates the result once per batch.
+    ``stuck`` is derived, never stored: the ``constant_value`` variables past the rule's span.
+    """
+
+    active: bool = False
+    since: datetime | None = None
+    last_ts: datetime | None = None
+    ref: float | None = None
+    ref_since: datetime | None = None
+    flow_above_since: datetime | None = None
+    runs: dict[str, WorkRun] = field(default_factory=dict)
+    stuck: set[str] | None = None
+
+    @classmethod
+    def of(cls, state: RuleState) -> WorkState:
+        runs = {name: WorkRun(run.value, run.since, run.last) for name, run in state.runs.items()}
+        return cls(state.active, state.since, state.last_ts, state.ref, state.ref_since, state.flow_above_since, runs)
+
+    def freeze(self) -> RuleState:
+        runs = {name: Run(value=run.value, since=run.since, last=run.last) for name, run in self.runs.items()}
+        return RuleState(active=self.active, since=self.since, last_ts=self.last_ts, ref=self.ref,
+                         ref_since=self.ref_since, flow_above_since=self.flow_above_since, runs=runs)
 
 
 class SignalAction(StrEnum):

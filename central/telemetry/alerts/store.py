@@ -57,6 +57,17 @@ def live_alerts(conn: Connection, rule_ids: Sequence[int]) -> dict[int, Alert]:
     return {row["rule_id"]: alert_of(row) for row in rows}
 
 
+def live_by_kind(conn: Connection, rule_ids: Sequence[int]) -> dict[tuple[int, str], Alert]:
+    """The live alerts of these rules keyed by (rule, alert kind): a ``compliance_event`` rule
+    has one per event kind, every other rule at most one (of its own kind)."""
+    if not rule_ids:
+        return {}
+    names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
+    rows = conn.fetchall(f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared'"
+                         f" AND rule_id IN ({', '.join(':' + n for n in names)})", names)
+    return {(row["rule_id"], row["kind"]): alert_of(row) for row in rows}
+
+
 def write_transition(conn: Connection, transition: Transition, before: Alert | None, *, point_id: int | None,
                      gateway_id: int | None) -> None:
     """Persist one transition of the lifecycle; raises :class:`AlertRace` if another writer won."""
