@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from caudal import __version__
 from central.context import AppContext
 from central.db import migrate, open_database
-from central.errors import install_error_handlers
+from central.errors import install_error_handlers, install_openapi
 from central.health import router as health_router
 from central.metrics import RequestMetricsMiddleware
 from central.settings import Role, Settings
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)
     app.include_router(health_router)
     for module in modules:

@@ -1,6 +1,12 @@
-"""One JSON error shape for every 4xx and 5xx:
+"""One JSON error shape for every 4xx and 5xx, and an OpenAPI document that says so:
 
 ``{"error": {"status": 422, "code": "validation_error", "message": "...", "details": [...]}}``
+
+The handlers below turn every refusal (our :class:`ApiError`, FastAPI's validation errors,
+Starlette's 404/405, a value the database refuses, an unexpected exception) into that
+shape; :func:`install_openapi` rewrites the generated document so that every operation's
+error answers point at :class:`ErrorBody` — FastAPI's own ``HTTPValidationError`` schema
+describes a body this server never sends.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central.db import DatabaseError
+from central.db import DatabaseError, DataError, IntegrityError
 
 log = logging.getLogger("caudal.central")
 
@@ -28,7 +35,22 @@ CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    500: "internal_error",
     503: "unavailable",
+}
+
+DESCRIPTIONS = {
+    400: "The body cannot be read (not UTF-8, bad Content-Length, broken gzip)",
+    401: "Missing, invalid, expired or revoked token",
+    403: "The caller may not do this (not an administrator, or not its point)",
+    404: "No such resource (or not visible to the caller)",
+    409: "Conflicts with the current state; the message says with what",
+    413: "The body is larger than the server accepts",
+    415: "A Content-Encoding the server does not accept",
+    422: "The request is not valid; the message names the field",
+    429: "Too many failed attempts; retry after the Retry-After header",
+    500: "An unexpected error; the server log has the details",
+    503: "The database is unavailable; try again shortly",
 }
 
 
@@ -43,6 +65,26 @@ class ApiError(Exception):
         self.code = code or CODES.get(status, "error")
         self.details = details
         self.headers = headers
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="The HTTP status, repeated", examples=[404])
+    code: str = Field(description="A stable, machine-readable reason", examples=["not_found"])
+    message: str = Field(description="What is wrong and where, for a person",
+                         examples=["no point with code OB-0101-12"])
+    details: Any = Field(default=None, description="Per-field problems ({loc, msg, ...}) when there are several",
+                         examples=[[{"loc": ["body", "code"], "msg": "Field required", "type": "missing"}]])
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that may answer these error statuses."""
+    return {status: {"model": ErrorBody, "description": DESCRIPTIONS[status]} for status in statuses}
 
 
 def error_body(status: int, message: str, code: str | None = None, details: Any = None) -> dict[str, Any]:
@@ -88,6 +130,19 @@ def install_error_handlers(app: FastAPI) -> None:
         details = _validation_details(exc)
         return error_response(422, _first_problem(details), "validation_error", details)
 
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # a value the schema let through but the database cannot hold (a huge integer, a NUL
+        # byte in text): the request's fault, and the transaction was rolled back
+        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(422, f"a value cannot be stored: {exc}", "value_not_storable")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # routes map the conflicts they expect; one they did not is still a conflict, not an outage
+        log.warning("unmapped integrity error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(409, "conflicts with stored data", "conflict")
+
     @app.exception_handler(DatabaseError)
     async def _database_error(request: Request, exc: DatabaseError) -> JSONResponse:
         request.app.state.ctx.metrics.db_errors.inc()
@@ -98,3 +153,92 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "internal error; the server log has the details", "internal_error")
+
+
+# --- the OpenAPI document -----------------------------------------------------------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve FastAPI's document as rewritten by :func:`document_errors` (built once, then cached)."""
+    build = app.openapi  # FastAPI's own: generates the document once into app.openapi_schema
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_errors(build())  # rewrites the cached document in place
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Make every operation's error answers say what the handlers above really send.
+
+    Under ``/api/``: 401 wherever a token is needed, 422 wherever there is input, 400
+    wherever there is a body, 500 and 503 everywhere; every 4xx/5xx answer's body is
+    :class:`ErrorBody`. FastAPI's
+    validation-error schemas are dropped. ``/healthz``, ``/readyz`` and ``/metrics`` keep
+    what they declare (the readiness probe answers its own body).
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        schemas.pop(name, None)
+    _add_error_schemas(schemas)
+    for path, operations in document.get("paths", {}).items():
+        api = path.startswith("/api/")
+        for operation in operations.values():
+            if api:
+                _add_implied_errors(operation)
+            _point_errors_at_error_body(operation, "45" if api else "4")
+    return document
+
+
+def _add_error_schemas(schemas: dict[str, Any]) -> None:
+    generated = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(generated.pop("$defs", {}))
+    schemas["ErrorBody"] = generated
+
+
+def _add_implied_errors(operation: dict[str, Any]) -> None:
+    implied = [500, 503]
+    if operation.get("security"):
+        implied.append(401)
+    if operation.get("parameters") or operation.get("requestBody"):
+        implied.append(422)
+    if operation.get("requestBody"):
+        implied.append(400)  # a body that is not UTF-8 cannot even be parsed
+    responses = operation.setdefault("responses", {})
+    for status in implied:
+        responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
+
+
+def _point_errors_at_error_body(operation: dict[str, Any], classes: str) -> None:
+    for status, response in operation.get("responses", {}).items():
+        if status[:1] not in classes:
+            continue
+        response["content"] = {"application/json": {"schema": dict(_ERROR_REF)}}
+        if response.get("description") in (None, "", "Validation Error"):
+            response["description"] = DESCRIPTIONS.get(int(status), "An error")
+
+
+def raw_json_body(model: type[BaseModel], examples: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body itself (to bound and inflate it):
+    the body's schema, inlined, and its examples (``{name: value}``)."""
+    generated = model.model_json_schema(by_alias=True)
+    definitions = generated.pop("$defs", {})
+    media = {"schema": _inline(generated, definitions),
+             "examples": {name: {"value": value} for name, value in examples.items()}}
+    return {"requestBody": {"required": True, "content": {"application/json": media}}}
+
+
+def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = definitions[node["$ref"].rsplit("/", 1)[-1]]
+        return _inline({**target, **{k: v for k, v in node.items() if k != "$ref"}}, definitions)
+    return {key: _inline(value, definitions) for key, value in node.items()}

@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from central.context import AppContext
 from central.core.auth import User, point_for_user, visible_point_ids
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
-from central.errors import ApiError
+from central.errors import ApiError, error_responses
 from central.pagination import Page, Paging
 from compliance import config_store as configs
 from compliance import reports, submissions
@@ -31,6 +31,15 @@ from compliance.worker import ComplianceWorker
 EXTRAS_KEY = "compliance"
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
+
+SMA_EXAMPLES = {"flow": {"summary": "Report flow every hour", "value": {
+    "mode": "shadow", "uf_id": "UF-1234", "proceso_id": "PR-77", "dispositivo_id": "DISP-01",
+    "parameters": [{"variable": "flow", "nombre": "Caudal", "unidad": "L/s", "decimals": 2}],
+    "cadence_minutes": 60, "usuario": "operador@example.cl", "password": "clave-sma"}}}
+DISCARD_EXAMPLES = {"reason": {"summary": "Why the slot is not sent", "value": {
+    "reason": "the meter was under maintenance; the DGA was told by letter"}}}
+_READ = error_responses(401, 404, 422)
+_WRITE = error_responses(401, 403, 404, 409, 422)
 routers: list[APIRouter] = [router]
 
 
@@ -77,60 +86,75 @@ def _delete(ctx: AppContext, user: User, code: str, regulator: Regulator) -> Res
     return Response(status_code=204)
 
 
-@router.put("/points/{code}/compliance/dga", response_model=ConfigOut)
+@router.put("/points/{code}/compliance/dga", response_model=ConfigOut,
+            summary="Create or replace a work's DGA configuration (administrators)", responses=_WRITE)
 def put_dga(code: str, body: DgaConfigIn, ctx: Ctx, user: AdminUser) -> ConfigOut:
     """Create or replace the work's DGA configuration (the password is stored encrypted)."""
     return _put(ctx, user, code, "dga", body)
 
 
-@router.get("/points/{code}/compliance/dga", response_model=ConfigOut)
+@router.get("/points/{code}/compliance/dga", response_model=ConfigOut,
+            summary="A work's DGA configuration (never the password)", responses=_READ)
 def get_dga(code: str, ctx: Ctx, user: CurrentUser) -> ConfigOut:
     return _get(ctx, user, code, "dga")
 
 
-@router.delete("/points/{code}/compliance/dga", status_code=204)
+@router.delete("/points/{code}/compliance/dga", status_code=204,
+               summary="Remove a work's DGA configuration (administrators)",
+               responses=error_responses(401, 403, 404, 422))
 def delete_dga(code: str, ctx: Ctx, user: AdminUser) -> Response:
     return _delete(ctx, user, code, "dga")
 
 
-@router.put("/points/{code}/compliance/sma", response_model=ConfigOut)
-def put_sma(code: str, body: SmaConfigIn, ctx: Ctx, user: AdminUser) -> ConfigOut:
+@router.put("/points/{code}/compliance/sma", response_model=ConfigOut,
+            summary="Create or replace a point's SMA configuration (administrators)", responses=_WRITE)
+def put_sma(code: str, body: Annotated[SmaConfigIn, Body(openapi_examples=SMA_EXAMPLES)], ctx: Ctx,
+            user: AdminUser) -> ConfigOut:
     """Create or replace the point's SMA configuration (the password is stored encrypted)."""
     return _put(ctx, user, code, "sma", body)
 
 
-@router.get("/points/{code}/compliance/sma", response_model=ConfigOut)
+@router.get("/points/{code}/compliance/sma", response_model=ConfigOut,
+            summary="A point's SMA configuration (never the password)", responses=_READ)
 def get_sma(code: str, ctx: Ctx, user: CurrentUser) -> ConfigOut:
     return _get(ctx, user, code, "sma")
 
 
-@router.delete("/points/{code}/compliance/sma", status_code=204)
+@router.delete("/points/{code}/compliance/sma", status_code=204,
+               summary="Remove a point's SMA configuration (administrators)",
+               responses=error_responses(401, 403, 404, 422))
 def delete_sma(code: str, ctx: Ctx, user: AdminUser) -> Response:
     return _delete(ctx, user, code, "sma")
 
 
-@router.get("/compliance/review", response_model=Page[SubmissionOut])
+@router.get("/compliance/review", response_model=Page[SubmissionOut],
+            summary="Slots held for a person's review", responses=error_responses(401, 422))
 def review_queue(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None) -> Page[SubmissionOut]:
     """Slots held for a person, with the reasons and the values they would declare."""
     with ctx.db.connect() as conn:
         return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, state="review")
 
 
-@router.post("/compliance/review/{submission_id}/accept", response_model=SubmissionOut)
+@router.post("/compliance/review/{submission_id}/accept", response_model=SubmissionOut,
+             summary="Approve a held slot for sending, maybe with corrected values (administrators)",
+             responses=_WRITE)
 def accept(submission_id: int, body: ReviewAccept, ctx: Ctx, user: AdminUser) -> SubmissionOut:
     """Approve a held slot for sending; corrected values need a reason (both are recorded)."""
     with ctx.db.transaction() as conn:
         return submissions.accept_review(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
-@router.post("/compliance/review/{submission_id}/discard", response_model=SubmissionOut)
-def discard(submission_id: int, body: ReviewDiscard, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+@router.post("/compliance/review/{submission_id}/discard", response_model=SubmissionOut,
+             summary="Decide a held slot is not to be sent (administrators)", responses=_WRITE)
+def discard(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)], ctx: Ctx,
+            user: AdminUser) -> SubmissionOut:
     """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
     with ctx.db.transaction() as conn:
         return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
-@router.get("/compliance/submissions", response_model=Page[SubmissionOut])
+@router.get("/compliance/submissions", response_model=Page[SubmissionOut],
+            summary="The submission ledger, newest slot first", responses=error_responses(401, 422))
 def list_submissions(
     ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, state: str | None = None,
     regulator: Regulator | None = None,
@@ -146,13 +170,15 @@ def list_submissions(
                                             regulator=regulator, slot_from=slot_from, slot_to=slot_to)
 
 
-@router.get("/compliance/submissions/{submission_id}", response_model=SubmissionOut)
+@router.get("/compliance/submissions/{submission_id}", response_model=SubmissionOut,
+            summary="One submission with its attempts", responses=_READ)
 def get_submission(submission_id: int, ctx: Ctx, user: CurrentUser) -> SubmissionOut:
     with ctx.db.connect() as conn:
         return submissions.get_submission(conn, submission_id, visible_point_ids(conn, user))
 
 
-@router.get("/compliance/log", response_model=Page[ComplianceEvent])
+@router.get("/compliance/log", response_model=Page[ComplianceEvent],
+            summary="The compliance log, newest first", responses=error_responses(401, 422))
 def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, kind: str | None = None,
                    alert: bool | None = None) -> Page[ComplianceEvent]:
     """Configuration changes, submissions, reviews and errors, newest first."""
@@ -161,12 +187,19 @@ def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | Non
                            alert=alert)
 
 
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_REPORT_CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"}, **_READ}
+_REPORT_XLSX = {200: {"content": {_XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                      "description": "The report"}, **_READ}
+
+
 def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.MonthReport:
     with ctx.db.connect() as conn:
         return reports.build_report(conn, _point(conn, user, code), month, ctx.clock.now())
 
 
-@router.get("/compliance/reports/{code}/{month}.csv", response_class=Response)
+@router.get("/compliance/reports/{code}/{month}.csv", response_class=Response,
+            summary="A point's monthly compliance report as CSV", responses=_REPORT_CSV)
 def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
     """The month's slots, informe de fallas and volume against the water right, as CSV."""
     report = _report(ctx, user, code, month)
@@ -174,10 +207,10 @@ def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{code}-{month}.csv"'})
 
 
-@router.get("/compliance/reports/{code}/{month}.xlsx", response_class=Response)
+@router.get("/compliance/reports/{code}/{month}.xlsx", response_class=Response,
+            summary="A point's monthly compliance report as an Excel workbook", responses=_REPORT_XLSX)
 def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
     """The same report as an Excel workbook (sheets Slots, Fallas, Resumen)."""
     report = _report(ctx, user, code, month)
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(reports.to_xlsx(report), media_type=media,
+    return Response(reports.to_xlsx(report), media_type=_XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{code}-{month}.xlsx"'})

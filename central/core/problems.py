@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from central.errors import ApiError
+from central.errors import ApiError, ErrorBody, ErrorDetail, error_responses
 
 
 class NotFound(ApiError):
@@ -35,29 +33,9 @@ class TooManyAttempts(ApiError):
         super().__init__(429, message, headers={"Retry-After": str(retry_after_s)})
 
 
-class ErrorDetail(BaseModel):
-    status: int
-    code: str = Field(examples=["not_found"])
-    message: str = Field(examples=["no point with code OB-0101-12"])
-    details: Any = None
-
-
-class ErrorBody(BaseModel):
-    """The body of every error answer."""
-
-    error: ErrorDetail
-
-
-_DESCRIPTIONS = {
-    401: "Missing, invalid, expired or revoked token",
-    403: "The caller is not an administrator",
-    404: "No such resource (or not visible to the caller)",
-    409: "Conflicts with the current state; the message says with what",
-    422: "The request is not valid; the message names the field",
-    429: "Too many failed attempts; retry after the Retry-After header",
-}
-
-
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route that may answer these error statuses."""
-    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+    """The ``responses=`` of a route that may answer these error statuses (see :func:`error_responses`)."""
+    return error_responses(*statuses)
+
+
+__all__ = ["Conflict", "ErrorBody", "ErrorDetail", "Invalid", "NotFound", "TooManyAttempts", "responses"]

@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from central.core.auth import point_for_user
 from central.db import Connection, IntegrityError
 from central.deps import Ctx, CurrentGateway, CurrentUser
-from central.errors import ApiError
+from central.errors import ApiError, error_responses, raw_json_body
 from central.pagination import Page, PageQuery, Paging
 from central.telemetry import aggregates, queries
 from central.telemetry.body import read_body
@@ -37,7 +37,7 @@ from central.telemetry.models import (
 )
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
-from protocols.uplink import INGEST_PATH, IngestReply
+from protocols.uplink import INGEST_PATH, Batch, IngestReply
 
 log = logging.getLogger("caudal.central.telemetry")
 
@@ -53,12 +53,25 @@ OnIngest = Callable[[list[int], Sequence[Processed]], Any]
 # --- ingest ----------------------------------------------------------------------------------
 
 
-@router.post(INGEST_PATH, response_model=IngestReply, responses={
-    401: {"description": "No valid gateway token"}, 403: {"description": "A point not assigned to this gateway"},
-    413: {"description": "Body over max_body_bytes (also once gzip-inflated)"},
-    415: {"description": "Content-Encoding other than identity or gzip"},
-    422: {"description": "A malformed batch; details name index, seq and field of each reading at fault"},
-})
+INGEST_EXAMPLES = {
+    "readings": {"schema": 1, "gateway": "gw-norte", "sent_at": "2026-11-28T13:00:05Z", "readings": [
+        {"seq": 41, "device": "meter-1", "point": "OB-0101-12", "variable": "flow", "ts": "2026-11-28T13:00:00Z",
+         "value": 12.4, "unit": "L/s", "quality": "good"},
+        {"seq": 42, "device": "meter-1", "point": "OB-0101-12", "variable": "totalizer",
+         "ts": "2026-11-28T13:00:00Z", "value": 183402.7, "unit": "m3", "quality": "good"}],
+        "agent": {"version": "1.0.0", "buffer_depth": 2, "oldest_unsent_s": 5.0, "dropped_total": 0,
+                  "clock_synced": True}},
+    "heartbeat": {"schema": 1, "gateway": "gw-norte", "sent_at": "2026-11-28T13:00:05Z", "readings": []},
+}
+
+
+@router.post(INGEST_PATH, response_model=IngestReply,
+             summary="Store a gateway's batch of readings (or a heartbeat); identity or gzip body",
+             openapi_extra=raw_json_body(Batch, INGEST_EXAMPLES),
+             responses={**error_responses(400, 401, 403, 413, 415, 422),
+                        403: {"description": "A point not assigned to this gateway"},
+                        422: {"description": "A malformed batch; details name index, seq and field of each reading"
+                                             " at fault"}})
 async def post_ingest(request: Request, ctx: Ctx, gateway: CurrentGateway, background: BackgroundTasks) -> IngestReply:
     """Store a batch of readings (or a heartbeat: no readings). All or nothing; a batch sent
     twice stores once (idempotent on point, variable and ts) and the reply counts the duplicates."""
@@ -73,6 +86,8 @@ async def post_ingest(request: Request, ctx: Ctx, gateway: CurrentGateway, backg
         result = await run_in_threadpool(work)
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
+    except OverflowError:  # a timestamp whose offset takes it out of datetime's range in UTC
+        raise ApiError(422, "a timestamp is out of the representable range (years 1 to 9999 in UTC)") from None
     ctx.metrics.ingested.inc(result.stored)
     ctx.metrics.ingest_duplicates.inc(result.duplicates)
     ctx.metrics.ingest_seconds.observe(time.perf_counter() - started)
@@ -117,8 +132,10 @@ Start = Annotated[datetime | None, Query(description="Inclusive, ISO 8601 with o
 End = Annotated[datetime | None, Query(description="Exclusive, ISO 8601 with offset; default now")]
 
 
-@router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage, responses={
-    200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV of the whole range with format=csv"}})
+@router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage,
+            summary="A point's readings: a JSON page, or CSV of the whole range", responses={
+    200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV of the whole range with format=csv"},
+    **error_responses(401, 404, 422)})
 def get_readings(
     code: str, ctx: Ctx, user: CurrentUser, start: Start = None, end: End = None,
     variable: Annotated[str | None, Query(max_length=32)] = None,
@@ -155,7 +172,9 @@ def _zone(name: str) -> ZoneInfo:
         raise ApiError(422, f"unknown time zone {name!r} (use an IANA name such as America/Santiago)") from None
 
 
-@router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut)
+@router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut,
+            summary="Flow, volume, level and gaps of a point per hour, day or month",
+            responses=error_responses(401, 404, 422))
 def get_aggregates(
     code: str, ctx: Ctx, user: CurrentUser, bucket: Bucket = "day", start: Start = None, end: End = None,
     tz: Annotated[str, Query(description="Calendar of day and month buckets (hours are UTC)")] = DEFAULT_TZ,
@@ -179,7 +198,8 @@ def get_aggregates(
     return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s, items=items)
 
 
-@router.get("/api/v1/latest", response_model=list[LatestPoint])
+@router.get("/api/v1/latest", response_model=list[LatestPoint],
+            summary="The newest reading of each variable of every point you may see", responses=error_responses(401))
 def get_latest(ctx: Ctx, user: CurrentUser) -> list[LatestPoint]:
     """Every point the caller sees, with the newest reading of each variable and its age."""
     now = ctx.clock.now()
@@ -189,10 +209,16 @@ def get_latest(ctx: Ctx, user: CurrentUser) -> list[LatestPoint]:
 
 # --- meter changes -----------------------------------------------------------------------------
 
+METER_CHANGE_EXAMPLES = {"swap": {"summary": "A new meter starting at 0 m3", "value": {
+    "ts": "2026-11-28T12:00:00Z", "old_final_m3": 183950.2, "new_base_m3": 0.0, "note": "meter replaced"}}}
+
 
 @router.post("/api/v1/points/{code}/meter-changes", response_model=MeterChangeOut, status_code=201,
-             responses={409: {"description": "A change at that ts is already recorded"}})
-def post_meter_change(code: str, change: MeterChangeIn, ctx: Ctx, user: CurrentUser) -> MeterChangeOut:
+             summary="Record a flowmeter swap or re-based totalizer",
+             responses={**error_responses(401, 404, 409, 422),
+                        409: {"description": "A change at that ts is already recorded"}})
+def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_examples=METER_CHANGE_EXAMPLES)],
+                      ctx: Ctx, user: CurrentUser) -> MeterChangeOut:
     """Record a flowmeter swap (or re-based totalizer) so that volumes stay right across it."""
     now = ctx.clock.now()
     if change.ts > now + timedelta(seconds=ctx.settings.future_tolerance_s):
@@ -206,7 +232,8 @@ def post_meter_change(code: str, change: MeterChangeIn, ctx: Ctx, user: CurrentU
     return MeterChangeOut(**row)
 
 
-@router.get("/api/v1/points/{code}/meter-changes", response_model=Page[MeterChangeOut])
+@router.get("/api/v1/points/{code}/meter-changes", response_model=Page[MeterChangeOut],
+            summary="A point's recorded meter swaps, oldest first", responses=error_responses(401, 404, 422))
 def get_meter_changes(code: str, ctx: Ctx, user: CurrentUser, paging: Paging) -> Page[MeterChangeOut]:
     """The point's recorded meter swaps, oldest first."""
     with ctx.db.connect() as conn:

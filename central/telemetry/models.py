@@ -61,6 +61,9 @@ class LatestPoint(BaseModel):
     variables: dict[str, LatestValue]
 
 
+EARLIEST_METER_CHANGE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class MeterChangeIn(BaseModel):
     """A flowmeter swap or re-based totalizer: readings from ``ts`` on come from the new count."""
 
@@ -74,7 +77,15 @@ class MeterChangeIn(BaseModel):
     @field_validator("ts")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        """In UTC, and in this century: an earlier year is a typo (and 0001-01-01 with an
+        offset is not even representable in UTC)."""
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("ts is out of the representable range") from None
+        if value < EARLIEST_METER_CHANGE:
+            raise ValueError(f"ts is before {EARLIEST_METER_CHANGE.year}; a meter change is recent")
+        return value
 
 
 class MeterChangeOut(BaseModel):
