@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from central.core import audit
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
@@ -26,6 +26,7 @@ from compliance.dga.settings import CaudalMode, DgaWorkConfig, Mode, Period, Sta
 from compliance.events import record_event
 from compliance.ledger_store import requeue_refused
 from compliance.sma.settings import SmaParameter, SmaPointConfig
+from protocols.uplink import UtcDatetime
 
 Regulator = Literal["dga", "sma"]
 C = TypeVar("C", DgaWorkConfig, SmaPointConfig)
@@ -51,8 +52,8 @@ class DgaConfigIn(BaseModel):
     informant_rut: str
     informant_password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
     base_url: str | None = Field(default=None, description="Default: the DGA's production address")
-    valid_from: AwareDatetime
-    valid_to: AwareDatetime | None = None
+    valid_from: UtcDatetime
+    valid_to: UtcDatetime | None = None
     grace_minutes: int | None = None
     instant_window_s: int | None = None
     flow_tolerance: Decimal | None = None

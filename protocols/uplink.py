@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 MAX_BATCH_READINGS = 5000
@@ -39,7 +39,14 @@ class Quality(StrEnum):
 
 
 def as_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    """``value`` in UTC; one that UTC cannot hold (0001-01-01 at +01:00) is a ValueError."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is outside the range of representable times in UTC") from None
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(as_utc)]
 
 
 class Reading(BaseModel):
@@ -49,15 +56,10 @@ class Reading(BaseModel):
     device: Name
     point: Name
     variable: Variable
-    ts: AwareDatetime
+    ts: UtcDatetime
     value: float | None
     unit: str = Field(max_length=16)
     quality: Quality = Quality.GOOD
-
-    @field_validator("ts")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
 
     @field_validator("value")
     @classmethod
@@ -94,14 +96,9 @@ class Batch(BaseModel):
 
     schema_version: Literal[1] = Field(default=SCHEMA_VERSION, alias="schema")
     gateway: Name
-    sent_at: AwareDatetime
+    sent_at: UtcDatetime
     readings: list[Reading] = Field(default_factory=list, max_length=MAX_BATCH_READINGS)
     agent: AgentStatus | None = None
-
-    @field_validator("sent_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

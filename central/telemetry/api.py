@@ -86,8 +86,6 @@ async def post_ingest(request: Request, ctx: Ctx, gateway: CurrentGateway, backg
         result = await run_in_threadpool(work)
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
-    except OverflowError:  # a timestamp whose offset takes it out of datetime's range in UTC
-        raise ApiError(422, "a timestamp is out of the representable range (years 1 to 9999 in UTC)") from None
     ctx.metrics.ingested.inc(result.stored)
     ctx.metrics.ingest_duplicates.inc(result.duplicates)
     ctx.metrics.ingest_seconds.observe(time.perf_counter() - started)

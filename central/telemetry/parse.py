@@ -107,7 +107,7 @@ def _timestamp(text: object) -> datetime | None:
         return None
     try:
         return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # the model then names the field
         return None
 
 

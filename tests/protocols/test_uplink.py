@@ -38,3 +38,8 @@ def test_batch_round_trips_through_json_with_the_schema_key():
     text = batch.to_json()
     assert text.startswith(b'{"schema":1,"gateway":"gw-norte-01"')
     assert Batch.model_validate_json(text) == batch
+
+
+def test_a_time_utc_cannot_hold_is_a_validation_error_naming_the_field():
+    with pytest.raises(ValidationError, match=r"ts\n.*outside the range"):
+        Reading(**{**GOOD, "ts": "0001-01-01T00:00:00+01:00"})
