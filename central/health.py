@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from caudal import __version__
 from central.db import DatabaseError, pending_migrations
 from central.deps import Ctx
+from central.errors import ErrorBody, error_response
 
 router = APIRouter(tags=["health"])
 
@@ -18,17 +19,17 @@ def healthz(ctx: Ctx) -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Readiness: the database is reachable and migrated",
-            responses={503: {"description": "Not ready; the body says why"}})
+            responses={503: {"model": ErrorBody, "description": "Not ready; the message says why"}})
 def readyz(ctx: Ctx) -> JSONResponse:
     try:
         with ctx.db.connect() as conn:
             conn.fetchval("SELECT 1")
         pending = pending_migrations(ctx.db)
     except DatabaseError as exc:
-        return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+        return error_response(503, f"database unreachable: {exc}", "not_ready")
     if pending:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
-        return JSONResponse({"status": "unavailable", "reason": f"pending migrations: {names}"}, status_code=503)
+        return error_response(503, f"pending migrations: {names} (run caudal central migrate)", "not_ready")
     return JSONResponse({"status": "ready", "role": ctx.role, "database": ctx.db.dialect})
 
 

@@ -24,7 +24,7 @@ from uuid import uuid4
 
 from central.context import AppContext
 from central.crypto import SecretBox
-from central.db import Database
+from central.db import DatabaseError, Database
 from protocols.clock import Clock
 
 from . import store
@@ -121,6 +121,10 @@ def outbox_worker(ctx: AppContext) -> Callable[[asyncio.Event], Awaitable[None]]
     outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role), sms=settings.sms)
 
     async def notification_outbox(stop: asyncio.Event) -> None:
+        try:
+            await asyncio.to_thread(warn_unconfigured_sms, ctx.db, settings)
+        except DatabaseError as exc:  # not migrated yet, or down: the loop below waits it out
+            log.warning("could not check SMS preferences at start: %s", exc)
         await run_outbox(outbox, settings, ctx.clock, stop)
 
     return notification_outbox

@@ -88,3 +88,17 @@ def test_timestamps_at_the_edges_of_the_calendar_round_trip(db, moment):
         conn.execute("INSERT INTO users (username, password_hash, created_at) VALUES ('ana', 'x', :t)", {"t": moment})
     with db.connect() as conn:
         assert conn.fetchval("SELECT created_at FROM users") == moment
+
+
+def test_readyz_says_which_migrations_are_pending(settings, clock):
+    from fastapi.testclient import TestClient
+
+    from central.app import create_app
+
+    app = create_app(settings.model_copy(update={"auto_migrate": False}), clock=clock)
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert (error["code"], error["message"].split(":")[0]) == ("not_ready", "pending migrations")
+    assert "0001_core" in error["message"]

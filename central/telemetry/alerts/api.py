@@ -29,7 +29,7 @@ from central.core.problems import responses
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError
-from central.notify.outbox import notify_settings, outbox_worker, pause, warn_unconfigured_sms
+from central.notify.outbox import notify_settings, outbox_worker, pause
 from central.pagination import Page, Paging
 
 from . import rule_store, store
@@ -247,9 +247,8 @@ def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
 
 
 def setup(ctx: AppContext) -> None:
-    """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings
-    (and warn once if users ask for SMS that no provider is configured to send)."""
-    warn_unconfigured_sms(ctx.db, notify_settings(ctx))
+    """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings."""
+    notify_settings(ctx)
     queue = ctx.extras[QUEUE_KEY] = EvaluationQueue(ctx.db, preferences=lambda: notify_settings(ctx).preferences)
 
     def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
