@@ -24,7 +24,7 @@ from uuid import uuid4
 
 from central.context import AppContext
 from central.crypto import SecretBox
-from central.db import DatabaseError, Database
+from central.db import Database, DatabaseError
 from protocols.clock import Clock
 
 from . import store
