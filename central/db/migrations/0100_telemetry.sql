@@ -5,7 +5,7 @@
 -- single-variable query filters a few neighbours. value NULL is a recorded gap (its
 -- quality says why). raw_value is the value as the gateway sent it, kept only when
 -- processing changed it (low-flow cut-off). flags: comma-separated processing notes
--- (cutoff, reset, derived).
+-- (cutoff, reset, derived). On SQLite the rows are stored in key order (WITHOUT ROWID).
 CREATE TABLE readings (
     point_id BIGINT NOT NULL REFERENCES points(id),
     ts TIMESTAMPTZ NOT NULL,
@@ -19,7 +19,7 @@ CREATE TABLE readings (
     seq BIGINT,
     received_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (point_id, ts, variable)
-);
+) {{CLUSTERED}};
 
 -- The newest reading of each point and variable, kept by ingest for GET /api/v1/latest.
 CREATE TABLE latest_readings (
