@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
@@ -21,9 +21,10 @@ from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses
 from central.pagination import Page, Paging
 from compliance import config_store as configs
-from compliance import reports, submissions
+from compliance import person_actions, reports, submissions
 from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
 from compliance.events import ComplianceEvent, list_events
+from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
 from compliance.settings import ComplianceSettings, rut_empresa
 from compliance.submissions import ReviewAccept, ReviewDiscard, SubmissionOut
 from compliance.worker import ComplianceWorker
@@ -38,6 +39,13 @@ SMA_EXAMPLES = {"flow": {"summary": "Report flow every hour", "value": {
     "cadence_minutes": 60, "usuario": "operador@example.cl", "password": "clave-sma"}}}
 DISCARD_EXAMPLES = {"reason": {"summary": "Why the slot is not sent", "value": {
     "reason": "the meter was under maintenance; the DGA was told by letter"}}}
+CONFIRM_EXAMPLES = {"snia": {"summary": "The comprobante SNIA shows for the slot", "value": {
+    "comprobante": "9F3A61C2D4B7E0815A22", "reason": "seen in SNIA consultaQR on 2026-11-29"}}}
+REQUEUE_EXAMPLES = {"absent": {"summary": "SNIA does not show the measurement", "value": {
+    "reason": "SNIA shows no measurement for 2026-11-28 08:00; send it"}}}
+RECHECK_EXAMPLES = {"plain": {"summary": "Ask the DGA again", "value": {}},
+                    "reason": {"summary": "With a note", "value": {"reason": "SNIA was slow this morning; ask again"}}}
+ReviewState = Literal["review", "needs_review"]
 _READ = error_responses(401, 404, 422)
 _WRITE = error_responses(401, 403, 404, 409, 422)
 routers: list[APIRouter] = [router]
@@ -128,11 +136,18 @@ def delete_sma(code: str, ctx: Ctx, user: AdminUser) -> Response:
 
 
 @router.get("/compliance/review", response_model=Page[SubmissionOut],
-            summary="Slots held for a person's review", responses=error_responses(401, 422))
-def review_queue(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None) -> Page[SubmissionOut]:
+            summary="Slots waiting for a person: validation holds and unconfirmed replies",
+            responses=error_responses(401, 422))
+def review_queue(
+    ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None,
+    state: Annotated[ReviewState | None, Query(
+        description="review: values held by validation; needs_review: the regulator's answer left it unconfirmed."
+                    " Both when omitted")] = None,
+) -> Page[SubmissionOut]:
     """Slots held for a person, with the reasons and the values they would declare."""
+    states = (state,) if state else ("review", "needs_review")
     with ctx.db.connect() as conn:
-        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, state="review")
+        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, states=states)
 
 
 @router.post("/compliance/review/{submission_id}/accept", response_model=SubmissionOut,
@@ -149,8 +164,53 @@ def accept(submission_id: int, body: ReviewAccept, ctx: Ctx, user: AdminUser) ->
 def discard(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)], ctx: Ctx,
             user: AdminUser) -> SubmissionOut:
     """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
+    return _discard(ctx, user, submission_id, body)
+
+
+def _discard(ctx: AppContext, user: User, submission_id: int, body: ReviewDiscard) -> SubmissionOut:
     with ctx.db.transaction() as conn:
         return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
+
+
+@router.post("/compliance/submissions/{submission_id}/discard", response_model=SubmissionOut,
+             summary="Decide a slot is not to be sent: held, needs_review or not yet sent (administrators)",
+             responses=_WRITE)
+def discard_submission(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)],
+                       ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
+    return _discard(ctx, user, submission_id, body)
+
+
+@router.post("/compliance/submissions/{submission_id}/confirm", response_model=SubmissionOut,
+             summary="Confirm a slot with the comprobante seen in SNIA (administrators)", responses=_WRITE)
+def confirm_submission(submission_id: int, body: Annotated[ConfirmDecision, Body(openapi_examples=CONFIRM_EXAMPLES)],
+                       ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """needs_review -> accepted with that comprobante (the GET check verifies it on the next pass); for an
+    accepted slot whose GET check found nothing, the person's word (a different comprobante is checked by GET)."""
+    with ctx.db.transaction() as conn:
+        return person_actions.confirm(conn, submission_id, body, user.username, ctx.clock.now())
+
+
+@router.post("/compliance/submissions/{submission_id}/requeue", response_model=SubmissionOut,
+             summary="Send a needs_review slot again after checking SNIA does not hold it (administrators)",
+             responses=_WRITE)
+def requeue_submission(submission_id: int, body: Annotated[RequeueDecision, Body(openapi_examples=REQUEUE_EXAMPLES)],
+                       ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """Back to pending: sent on the next pass. Never for an accepted slot (409)."""
+    with ctx.db.transaction() as conn:
+        return person_actions.requeue(conn, submission_id, body, user.username, ctx.clock.now())
+
+
+@router.post("/compliance/submissions/{submission_id}/recheck", response_model=SubmissionOut,
+             summary="Ask the DGA again for a comprobante its GET check did not find (administrators)",
+             responses=_WRITE)
+def recheck_submission(
+    submission_id: int, ctx: Ctx, user: AdminUser,
+    body: Annotated[RecheckDecision | None, Body(openapi_examples=RECHECK_EXAMPLES)] = None,
+) -> SubmissionOut:
+    """The GET check is made again on the next pass; the slot stays accepted (never resent)."""
+    with ctx.db.transaction() as conn:
+        return person_actions.recheck(conn, submission_id, body or RecheckDecision(), user.username, ctx.clock.now())
 
 
 @router.get("/compliance/submissions", response_model=Page[SubmissionOut],
@@ -158,6 +218,7 @@ def discard(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_exam
 def list_submissions(
     ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, state: str | None = None,
     regulator: Regulator | None = None,
+    check_result: Annotated[str | None, Query(description="confirmed, not_found, unknown, person_confirmed")] = None,
     slot_from: Annotated[datetime | None, Query(alias="from", description="Slots at or after (ISO 8601)")] = None,
     slot_to: Annotated[datetime | None, Query(alias="to", description="Slots before (ISO 8601)")] = None,
 ) -> Page[SubmissionOut]:
@@ -167,7 +228,8 @@ def list_submissions(
             raise ApiError(422, f"{name}: add a time zone (Z or +00:00)", details=[{"loc": ["query", name]}])
     with ctx.db.connect() as conn:
         return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, state=state,
-                                            regulator=regulator, slot_from=slot_from, slot_to=slot_to)
+                                            regulator=regulator, slot_from=slot_from, slot_to=slot_to,
+                                            check_result=check_result)
 
 
 @router.get("/compliance/submissions/{submission_id}", response_model=SubmissionOut,

@@ -24,8 +24,8 @@ from compliance.dga.format import FormatError, build_measurement
 from compliance.config_store import stored_dga_settings
 from compliance.dga_evaluate import effective_values
 from compliance.events import record_event
-from compliance.ledger import Event, EventKind, IllegalTransition
-from compliance.ledger_store import move, submission
+from compliance.ledger import Event, EventKind, IllegalTransition, State, transition
+from compliance.ledger_store import StaleSubmission, move, submission
 
 
 class AttemptOut(BaseModel):
@@ -59,7 +59,8 @@ class SubmissionOut(BaseModel):
     note: str
     attempt_count: int
     accepted_at: datetime | None
-    check_result: str | None
+    check_result: str | None = Field(description="The DGA GET check of an accepted comprobante: confirmed,"
+                                     " not_found, unknown (asked again), person_confirmed (seen in SNIA by a person)")
     reviewed_by: str | None
     review_reason: str | None
     reviewed_at: datetime | None
@@ -124,9 +125,16 @@ def _where(point_ids: Collection[int] | None, filters: dict[str, Any]) -> tuple[
     if point_ids is not None:
         clauses.append(f"s.point_id IN ({', '.join(str(int(i)) for i in sorted(point_ids) or [-1])})")
     tests = {"point": "p.code = :point", "state": "s.state = :state", "regulator": "s.regulator = :regulator",
-             "slot_from": "s.slot >= :slot_from", "slot_to": "s.slot < :slot_to"}
+             "slot_from": "s.slot >= :slot_from", "slot_to": "s.slot < :slot_to",
+             "check_result": "s.check_result = :check_result"}
     for name, value in filters.items():
-        if value is not None:
+        if value is None:
+            continue
+        if name == "states":
+            names = [f"state_{i}" for i in range(len(value))]
+            clauses.append(f"s.state IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, value, strict=True))
+        else:
             clauses.append(tests[name])
             params[name] = value
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
@@ -134,7 +142,8 @@ def _where(point_ids: Collection[int] | None, filters: dict[str, Any]) -> tuple[
 
 def list_submissions(conn: Connection, paging: PageQuery, point_ids: Collection[int] | None,
                      **filters: Any) -> Page[SubmissionOut]:
-    """Slots (newest first) with every attempt; ``filters``: point, state, regulator, slot_from, slot_to."""
+    """Slots (newest first) with every attempt; ``filters``: point, state, states (any of several), regulator,
+    slot_from, slot_to, check_result."""
     where, params = _where(point_ids, filters)
     page = fetch_page(conn, f"{_SELECT}{where} ORDER BY s.slot DESC, s.id DESC", params, paging, lambda row: row)
     attempts = _attempts(conn, [row["id"] for row in page.items])
@@ -163,23 +172,49 @@ def _corrected(conn: Connection, row: dict[str, Any], correction: ValueCorrectio
     return changes
 
 
-def _decide(conn: Connection, submission_id: int, point_ids: Collection[int] | None, event: Event, actor: str,
-            reason: str | None, now: datetime, **columns: Any) -> SubmissionOut:
+def allowed_states(kind: EventKind) -> list[str]:
+    """The states a person's ``kind`` of decision may start from, as the ledger says (for error messages)."""
+    allowed = []
+    for state in State:
+        try:
+            transition(state, Event(kind, comprobante="-"), datetime.min)
+        except IllegalTransition:
+            continue
+        allowed.append(state.value)
+    return allowed
+
+
+def decide(conn: Connection, submission_id: int, point_ids: Collection[int] | None, event: Event, actor: str,
+           reason: str | None, now: datetime, *, also_allowed: str = "", **columns: Any) -> SubmissionOut:
+    """Apply a person's decision through the ledger and record it on the slot, in the compliance log and
+    in the audit trail (the caller's transaction holds all three). 409 names the state and what is allowed."""
     current = get_submission(conn, submission_id, point_ids)
     row = submission(conn, submission_id)
     verb = event.kind.value.removeprefix("person_")
     try:
         moved = move(conn, row, event, now, reviewed_by=actor, review_reason=reason, reviewed_at=now, **columns)
     except IllegalTransition:
-        raise ApiError(409, f"submission {submission_id} is {row['state']}; a person cannot {verb} it now") from None
-    detail = {"slot": row["slot"].isoformat(), "reason": reason, "state": moved.state.value, **columns}
-    audit.record(conn, actor, f"compliance.review.{verb}", f"point:{current.point}", now,
-                 submission=submission_id, **detail)
-    record_event(conn, now, f"review.{verb}", f"{current.point} slot"
-                 f" {detail['slot']} {moved.state.value} by {actor}" + (f": {reason}" if reason else ""),
-                 point_id=row["point_id"], regulator=row["regulator"], submission_id=submission_id, actor=actor,
-                 **{k: v for k, v in detail.items() if k != "slot"})
+        allowed = ", ".join(allowed_states(event.kind)) + also_allowed
+        raise ApiError(409, f"submission {submission_id} is {row['state']}; {verb} is allowed only for a submission"
+                       f" in state {allowed}") from None
+    except StaleSubmission as exc:
+        raise ApiError(409, f"{exc}: it changed meanwhile; read it again and decide") from None
+    shown = {k: v for k, v in columns.items() if v is not None}
+    if moved.comprobante is not None:
+        shown["comprobante"] = moved.comprobante
+    record_decision(conn, row, current.point, f"review.{verb}", actor, reason, now, state=moved.state.value, **shown)
     return get_submission(conn, submission_id, point_ids)
+
+
+def record_decision(conn: Connection, row: dict[str, Any], point: str, kind: str, actor: str, reason: str | None,
+                    now: datetime, *, state: str, **detail: Any) -> None:
+    """The compliance log row and the audit row of a person's decision about the slot ``row``."""
+    slot = row["slot"].isoformat()
+    audit.record(conn, actor, f"compliance.{kind}", f"point:{point}", now, submission=row["id"], slot=slot,
+                 reason=reason, state=state, **detail)
+    record_event(conn, now, kind, f"{point} slot {slot} {state} by {actor}" + (f": {reason}" if reason else ""),
+                 point_id=row["point_id"], regulator=row["regulator"], submission_id=row["id"], actor=actor,
+                 reason=reason, state=state, **detail)
 
 
 def accept_review(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewAccept,
@@ -190,12 +225,13 @@ def accept_review(conn: Connection, submission_id: int, point_ids: Collection[in
         raise ApiError(404, f"no submission {submission_id}")
     changes = _corrected(conn, row, decision.values) if decision.values else {}
     if changes:
-        return _decide(conn, submission_id, point_ids, Event(EventKind.PERSON_CORRECT), actor, decision.reason, now,
+        return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_CORRECT), actor, decision.reason, now,
                        corrected_values=json.dumps(changes))
-    return _decide(conn, submission_id, point_ids, Event(EventKind.PERSON_APPROVE), actor, decision.reason, now)
+    return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_APPROVE), actor, decision.reason, now)
 
 
 def discard(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewDiscard,
             actor: str, now: datetime) -> SubmissionOut:
-    """A person decides a slot is not to be sent (it stays in the ledger, discarded, with the reason)."""
-    return _decide(conn, submission_id, point_ids, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)
+    """A person decides a slot is not to be sent (it stays in the ledger, discarded, with the reason): a held
+    slot, one waiting for a person (``needs_review``, ``unrecoverable``) or one not yet sent."""
+    return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)
