@@ -51,12 +51,12 @@ def _flow_reasons(values: SlotValues, ctx: ValidationContext) -> list[str]:
     if values.caudal is None:
         return []
     if values.caudal < 0:
-        return [f"caudal {values.caudal} L/s is negative"]
+        return [f"caudal {values.caudal:.2f} L/s is negative"]
     if ctx.water_right_lps is not None and values.caudal > ctx.water_right_lps * ctx.flow_tolerance:
         limit = ctx.water_right_lps * ctx.flow_tolerance
         return [
-            f"caudal {values.caudal} L/s is above the water right {ctx.water_right_lps} L/s "
-            f"x tolerance {ctx.flow_tolerance} = {limit} L/s"
+            f"caudal {values.caudal:.2f} L/s is above the water right {ctx.water_right_lps:.2f} L/s "
+            f"x tolerance {ctx.flow_tolerance:.2f} = {limit:.2f} L/s"
         ]
     return []
 

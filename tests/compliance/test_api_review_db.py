@@ -42,7 +42,7 @@ async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(sit
     queue = client.get("/api/v1/compliance/review", headers=ANA).json()
     (item,) = queue["items"]
     assert (item["state"], item["reasons"]) == (
-        "review", ["caudal 30.0 L/s is above the water right 20.0 L/s x tolerance 1.10 = 22.000 L/s"])
+        "review", ["caudal 30.00 L/s is above the water right 20.00 L/s x tolerance 1.10 = 22.00 L/s"])
     assert item["values"] == {"caudal": "30.0", "totalizador": "1000.0", "nivel_freatico": "30.0",
                               "altura_limnimetrica_cm": None}
     assert client.get("/api/v1/compliance/review", headers=BOB).json()["items"] == []

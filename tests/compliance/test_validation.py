@@ -30,7 +30,7 @@ def ctx(**changes) -> ValidationContext:
         (
             with_(caudal=D("22.01")),
             CTX,
-            ["caudal 22.01 L/s is above the water right 20 L/s x tolerance 1.10 = 22.00 L/s"],
+            ["caudal 22.01 L/s is above the water right 20.00 L/s x tolerance 1.10 = 22.00 L/s"],
         ),
         (with_(caudal=D("500")), ctx(water_right_lps=None), []),  # no water right recorded: no ceiling
         (
@@ -86,7 +86,7 @@ def test_no_data_is_all_missing_with_its_faults():
 def test_several_problems_are_all_reported():
     values = with_(caudal=D("-1"), totalizador=D("1"), faulty=("level",))
     assert validate(values, CTX) == [
-        "caudal -1 L/s is negative",
+        "caudal -1.00 L/s is negative",
         "totalizador 1 m3 is below the last accepted 154000 m3 with no meter change recorded",
         "sensor flagged faulty: level has a failure-quality reading near the slot",
     ]

@@ -136,5 +136,5 @@ async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clo
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, reasons FROM compliance_submissions")
     assert (row["state"], row["reasons"]) == (
-        "review", '["caudal 30.0 L/s is above the water right 20.0 L/s x tolerance 1.10 = 22.000 L/s"]')
+        "review", '["caudal 30.00 L/s is above the water right 20.00 L/s x tolerance 1.10 = 22.00 L/s"]')
     assert posts(dga) == []
