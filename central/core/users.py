@@ -47,6 +47,13 @@ def _check_password(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _refuse_null(value: Any) -> Any:
+    """A change may leave a flag or the password out, but null would mean nothing for it."""
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
 _COLUMNS = "username, email, phone, is_admin, is_active, notify_email, notify_sms, created_at"
 
 
@@ -101,12 +108,7 @@ class _Change(BaseModel):
 
     _password_length = field_validator("password")(_check_password)
 
-    @field_validator("notify_email", "notify_sms", "password", mode="after")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    _not_null = field_validator("notify_email", "notify_sms", "password", mode="after")(_refuse_null)
 
 
 class UserUpdate(_Change):
@@ -119,12 +121,7 @@ class UserUpdate(_Change):
     is_admin: bool | None = None
     is_active: bool | None = None
 
-    @field_validator("is_admin", "is_active", mode="after")
-    @classmethod
-    def _flags_not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    _flags_not_null = field_validator("is_admin", "is_active", mode="after")(_refuse_null)
 
 
 class ProfileUpdate(_Change):

@@ -1,4 +1,5 @@
-"""The one aiohttp adapter for regulator web services, and the DGA client on top of it.
+"""The one aiohttp adapter for regulator web services, the client base both regulators' clients
+share, and the DGA client.
 
 Network trouble never raises out of here: a timeout, a refused or dropped connection or an
 unreadable body becomes a :class:`~compliance.dga.responses.RawReply` with ``error`` set,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Self, TypedDict, Unpack
 
 import aiohttp
 
@@ -97,26 +98,31 @@ def _json_or_none(text: str) -> Any | None:
         return None
 
 
-class DgaClient:
-    """Sends MEE requests and checks comprobantes against one base URL."""
+class HttpOptions(TypedDict, total=False):
+    """How a client's own :class:`HttpTransport` times out and paces (its defaults otherwise)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        clock: Clock,
-        *,
-        timeout_s: float = 15.0,
-        min_interval_s: float = 1.0,
-        session: aiohttp.ClientSession | None = None,
-        transport: HttpTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
+    timeout_s: float
+    min_interval_s: float
+    session: aiohttp.ClientSession | None
+
+
+class TransportOptions(HttpOptions, total=False):
+    """A client's own transport's options, or a ``transport`` shared with other clients."""
+
+    transport: HttpTransport | None
+
+
+class RegulatorClient:
+    """A client over an :class:`HttpTransport` it either creates (and closes) or borrows.
+
+    A worker shares one transport between the clients of many works so that pacing spans them all.
+    """
+
+    def __init__(self, clock: Clock, *, transport: HttpTransport | None = None, **options: Unpack[HttpOptions]) -> None:
         self._owns_transport = transport is None
-        self._transport = transport or HttpTransport(
-            clock, timeout_s=timeout_s, min_interval_s=min_interval_s, session=session
-        )
+        self._transport = transport or HttpTransport(clock, **options)
 
-    async def __aenter__(self) -> DgaClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -126,6 +132,14 @@ class DgaClient:
         """Close the transport if this client created it (a shared one stays open)."""
         if self._owns_transport:
             await self._transport.close()
+
+
+class DgaClient(RegulatorClient):
+    """Sends MEE requests and checks comprobantes against one base URL."""
+
+    def __init__(self, base_url: str, clock: Clock, **options: Unpack[TransportOptions]) -> None:
+        super().__init__(clock, **options)
+        self.base_url = base_url.rstrip("/")
 
     async def send(self, request: DgaRequest) -> RawReply:
         """POST one measurement exactly as built."""

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from compliance.dga.codes import validate_codigo_obra
-from compliance.dga.rut import normalize_rut
+from compliance.fields import BaseUrl, Rut
 
 PRODUCTION_BASE_URL = "https://apimee.mop.gob.cl"
 
@@ -81,9 +81,9 @@ class DgaWorkConfig(BaseModel):
     standard: Standard
     period: Period | None = None
     caudal_mode: CaudalMode = CaudalMode.INSTANT
-    informant_rut: str
+    informant_rut: Rut
     informant_password: SecretStr = Field(min_length=1)
-    base_url: str = PRODUCTION_BASE_URL
+    base_url: BaseUrl = PRODUCTION_BASE_URL
     valid_from: AwareDatetime
     valid_to: AwareDatetime | None = None
     grace_minutes: int = Field(default=10, ge=0, le=59)
@@ -95,18 +95,6 @@ class DgaWorkConfig(BaseModel):
     @classmethod
     def _codigo(cls, value: str) -> str:
         return validate_codigo_obra(value)
-
-    @field_validator("informant_rut")
-    @classmethod
-    def _rut(cls, value: str) -> str:
-        return normalize_rut(value)
-
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")) or len(value) < 10:
-            raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _defaults_and_order(self) -> DgaWorkConfig:

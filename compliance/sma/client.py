@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
-import aiohttp
-
-from compliance.dga.client import HttpTransport
+from compliance.dga.client import RegulatorClient, TransportOptions
 from compliance.dga.responses import RawReply
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind, classify_sma, find_key
 from compliance.sma.settings import SmaPointConfig
@@ -34,37 +32,15 @@ class SmaReply:
         return self.outcome.id_verificacion
 
 
-class SmaClient:
+class SmaClient(RegulatorClient):
     """Reports one point's registros; the token is cached for its 24 h life."""
 
-    def __init__(
-        self,
-        config: SmaPointConfig,
-        clock: Clock,
-        *,
-        timeout_s: float = 15.0,
-        min_interval_s: float = 1.0,
-        session: aiohttp.ClientSession | None = None,
-        transport: HttpTransport | None = None,
-    ) -> None:
+    def __init__(self, config: SmaPointConfig, clock: Clock, **options: Unpack[TransportOptions]) -> None:
+        super().__init__(clock, **options)
         self._config = config
         self._clock = clock
-        self._owns_transport = transport is None
-        self._transport = transport or HttpTransport(
-            clock, timeout_s=timeout_s, min_interval_s=min_interval_s, session=session
-        )
         self._token: str | None = None
         self._token_expires: datetime | None = None
-
-    async def __aenter__(self) -> SmaClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_transport:
-            await self._transport.close()
 
     def _token_valid(self) -> bool:
         return self._token is not None and self._token_expires is not None and self._clock.now() < self._token_expires

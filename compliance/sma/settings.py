@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from compliance.dga.rut import normalize_rut
 from compliance.dga.settings import Mode
+from compliance.fields import BaseUrl, Rut
 
 PRODUCTION_BASE_URL = "https://conexiones.sma.gob.cl"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -41,22 +41,10 @@ class SmaPointConfig(BaseModel):
     dispositivo_id: Id
     parameters: tuple[SmaParameter, ...] = Field(min_length=1)
     cadence_minutes: int = Field(default=5, ge=1, le=1440)
-    usuario: str
+    usuario: Rut
     password: SecretStr = Field(min_length=1)
-    base_url: str = PRODUCTION_BASE_URL
+    base_url: BaseUrl = PRODUCTION_BASE_URL
     timestamp_utc_offset_hours: int = Field(default=-4, ge=-12, le=14)
-
-    @field_validator("usuario")
-    @classmethod
-    def _rut(cls, value: str) -> str:
-        return normalize_rut(value)
-
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")) or len(value) < 10:
-            raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _unique(self) -> SmaPointConfig:

@@ -7,7 +7,7 @@ import copy
 import json
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 
 from aiohttp import web
@@ -121,7 +121,13 @@ async def serve(app: web.Application, stand_in: StandInBase, host: str, port: in
         await runner.cleanup()
 
 
-async def run_until_interrupted(started: str) -> None:
-    """Print where the stand-in listens and wait for Ctrl-C."""
-    print(started, flush=True)
-    await asyncio.Event().wait()
+def serve_until_interrupted(serving: AbstractAsyncContextManager[StandInBase], name: str, holds: str) -> None:
+    """Run a stand-in from its command until Ctrl-C, first printing where it listens."""
+
+    async def main() -> None:
+        async with serving as stand_in:
+            print(f"{name} on {stand_in.url} ({holds})", flush=True)
+            await asyncio.Event().wait()
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(main())

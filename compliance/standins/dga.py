@@ -10,7 +10,6 @@ connection: the reply is lost), ``ok_without_comprobante`` (store, answer "00" w
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,7 +21,7 @@ from aiohttp import web
 
 from compliance.dga.rut import normalize_rut
 from compliance.dga.settings import WorkType
-from compliance.standins.common import StandInBase, drop_connection, run_until_interrupted, serve
+from compliance.standins.common import StandInBase, drop_connection, serve, serve_until_interrupted
 from compliance.standins.dga_rules import (
     Registration,
     check_auth,
@@ -165,12 +164,5 @@ def dga(
     """A local DGA MEE stand-in (never the real service) until Ctrl-C."""
     registry = dict(parse_work(w) for w in work)
     empresa = normalize_rut(rut_empresa) if rut_empresa else None
-
-    async def main() -> None:
-        async with run_dga_standin(registry, empresa, host=host, port=port) as stand_in:
-            await run_until_interrupted(f"DGA stand-in on {stand_in.url} ({len(registry)} work(s))")
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    serving = run_dga_standin(registry, empresa, host=host, port=port)
+    serve_until_interrupted(serving, "DGA stand-in", f"{len(registry)} work(s)")

@@ -10,7 +10,6 @@ working). ``GET /_received`` lists every request (passwords and tokens masked).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
@@ -23,7 +22,7 @@ import typer
 from aiohttp import web
 
 from compliance.dga.rut import normalize_rut
-from compliance.standins.common import StandInBase, run_until_interrupted, serve
+from compliance.standins.common import StandInBase, serve, serve_until_interrupted
 from protocols.clock import Clock, SystemClock
 
 FAULTS = frozenset({"timeout", "500", "503", "expire_tokens"})
@@ -176,12 +175,5 @@ def sma(
     """A local SMA reporting stand-in (never the real service) until Ctrl-C."""
     users = dict((normalize_rut(u.split(":", 1)[0]), u.split(":", 1)[1]) for u in user if ":" in u)
     devices = [parse_device(d) for d in device]
-
-    async def main() -> None:
-        async with run_sma_standin(users, devices, host=host, port=port) as stand_in:
-            await run_until_interrupted(f"SMA stand-in on {stand_in.url} ({len(devices)} device(s))")
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    serving = run_sma_standin(users, devices, host=host, port=port)
+    serve_until_interrupted(serving, "SMA stand-in", f"{len(devices)} device(s)")

@@ -1,8 +1,9 @@
-"""Site configurations and simulators for the edge agent's tests (real pymodbus servers)."""
+"""Site configurations, simulators (real pymodbus servers) and a systemd notify socket for the edge agent's tests."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,27 @@ def collector() -> tuple[list[list], Callable[[list], None]]:
     """A sink that keeps each tick's readings as one list (one Buffer.append each)."""
     ticks: list[list] = []
     return ticks, ticks.append
+
+
+class SystemdManager:
+    """A real datagram socket standing in for systemd's notify socket; remembers every line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+        self.messages: list[str] = []
+
+    def heard(self) -> list[str]:
+        while True:
+            try:
+                self.messages.append(self.sock.recv(256).decode())
+            except BlockingIOError:
+                return self.messages
+
+    def count(self, message: str) -> int:
+        return self.heard().count(message)
+
+    def close(self) -> None:
+        self.sock.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from edge.systemd import Notifier
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.conftest import free_port
-from tests.edge.sites import device, meter, rtu_bus, simulated, site, tcp_bus
+from tests.edge.sites import SystemdManager, device, meter, rtu_bus, simulated, site, tcp_bus
 from tests.edge.uplink_server import Fault, UplinkServer, until
 
 TOKEN = "gw-test-01-token"
@@ -25,25 +24,14 @@ TICKS = 5
 
 
 @pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
-    """A real datagram socket standing in for systemd's notify socket."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(tmp_path / "notify.sock"))
-        sock.setblocking(False)
-        yield sock
-
-
-def received(sock: socket.socket) -> list[str]:
-    messages = []
-    while True:
-        try:
-            messages.append(sock.recv(256).decode())
-        except BlockingIOError:
-            return messages
+def manager(tmp_path: Path) -> Iterator[SystemdManager]:
+    manager = SystemdManager(tmp_path / "notify.sock")
+    yield manager
+    manager.close()
 
 
 async def test_every_reading_arrives_once_and_systemd_hears_ready_watchdog_stopping(
-    tmp_path: Path, clock: ManualClock, notify_socket: socket.socket
+    tmp_path: Path, clock: ManualClock, manager: SystemdManager
 ) -> None:
     (tmp_path / "token").write_text(TOKEN + "\n")
     tcp_sim = simulated(meter(1))
@@ -56,7 +44,7 @@ async def test_every_reading_arrives_once_and_systemd_hears_ready_watchdog_stopp
             central_url=server.url,
         )
         stop = asyncio.Event()
-        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(notify_socket.getsockname()),
+        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(str(manager.path)),
                                               clock_synced=lambda: True))
         for tick in range(1, TICKS + 1):
             await until(lambda tick=tick: len(server.stored) == 6 * tick)
@@ -72,13 +60,13 @@ async def test_every_reading_arrives_once_and_systemd_hears_ready_watchdog_stopp
     assert server.duplicates == 0
     with Buffer.open(config.gateway.buffer_path) as buffer:
         assert buffer.stats().depth == 0
-    messages = received(notify_socket)
+    messages = manager.heard()
     assert messages[0] == "READY=1" and messages[-1] == "STOPPING=1"
     assert messages[1:-1] == ["WATCHDOG=1"] * TICKS
 
 
 async def test_a_stop_during_a_cycle_finishes_it_and_records_it(
-    tmp_path: Path, clock: ManualClock, notify_socket: socket.socket
+    tmp_path: Path, clock: ManualClock, manager: SystemdManager
 ) -> None:
     """The stop arrives while the silent device's read waits for its timeout: the tick still lands."""
     (tmp_path / "token").write_text(TOKEN)
@@ -88,9 +76,9 @@ async def test_a_stop_during_a_cycle_finishes_it_and_records_it(
             central_url=f"http://127.0.0.1:{free_port()}",  # nobody listens: everything stays buffered
         )
         stop = asyncio.Event()
-        notifier = Notifier(notify_socket.getsockname())
+        notifier = Notifier(str(manager.path))
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=notifier, clock_synced=lambda: True))
-        await until(lambda: received(notify_socket) == ["READY=1"])
+        await until(lambda: manager.heard() == ["READY=1"])
         await asyncio.sleep(0.05)  # a few loop turns: the first tick starts (its reads need 0.3 s to time out)
         stop.set()
         await asyncio.wait_for(agent, 10)
@@ -115,7 +103,7 @@ async def test_an_unreadable_token_stops_the_agent_before_it_opens_anything(tmp_
 
 
 async def test_a_stop_right_after_a_cycle_delivers_its_readings_before_exiting(
-    tmp_path: Path, clock: ManualClock, notify_socket: socket.socket
+    tmp_path: Path, clock: ManualClock, manager: SystemdManager
 ) -> None:
     """The uploader's own loop is told to wait an hour (503): only the final flush can deliver the cycle."""
     (tmp_path / "token").write_text(TOKEN)
@@ -124,9 +112,9 @@ async def test_a_stop_right_after_a_cycle_delivers_its_readings_before_exiting(
         server.faults.append(Fault(status=503, retry_after="3600"))
         config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], central_url=server.url)
         stop = asyncio.Event()
-        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(notify_socket.getsockname()),
+        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(str(manager.path)),
                                               clock_synced=lambda: True))
-        await until(lambda: "WATCHDOG=1" in received(notify_socket) and len(server.received) == 1)
+        await until(lambda: "WATCHDOG=1" in manager.heard() and len(server.received) == 1)
         stored_before = len(server.stored)
         stop.set()
         await asyncio.wait_for(agent, 10)
@@ -140,7 +128,7 @@ async def test_a_stop_right_after_a_cycle_delivers_its_readings_before_exiting(
 
 @pytest.mark.parametrize("server_state", ["refusing connections", "hanging"])
 async def test_with_the_server_unavailable_the_stop_is_bounded_and_the_readings_stay_buffered(
-    tmp_path: Path, clock: ManualClock, notify_socket: socket.socket, server_state: str
+    tmp_path: Path, clock: ManualClock, manager: SystemdManager, server_state: str
 ) -> None:
     """A hanging server would hold a request 30 s (the HTTP timeout), or forever: the flush bound ends it."""
     (tmp_path / "token").write_text(TOKEN)
@@ -150,9 +138,9 @@ async def test_with_the_server_unavailable_the_stop_is_bounded_and_the_readings_
         url = server.url if server_state == "hanging" else f"http://127.0.0.1:{free_port()}"
         config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], central_url=url)
         stop = asyncio.Event()
-        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(notify_socket.getsockname()),
+        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(str(manager.path)),
                                               clock_synced=lambda: True, flush_s=0.5))
-        await until(lambda: "WATCHDOG=1" in received(notify_socket))
+        await until(lambda: "WATCHDOG=1" in manager.heard())
         stop.set()
         await asyncio.wait_for(agent, 5)
     with Buffer.open(config.gateway.buffer_path) as buffer:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from edge.simulator.runner import run_simulator
 from edge.systemd import Notifier
 from protocols.clock import ManualClock, SystemClock
 from tests.conftest import free_port
-from tests.edge.sites import meter, simulated
+from tests.edge.sites import SystemdManager, meter, simulated
 from tests.edge.uplink_server import UplinkServer, until
 
 CAUDAL = str(Path(sys.executable).parent / "caudal")
@@ -68,37 +67,20 @@ async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp
     assert not (tmp_path / "buffer.db").exists()
 
 
-def notify_socket(tmp_path: Path) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(tmp_path / "notify.sock"))
-    sock.setblocking(False)
-    return sock
-
-
-def drain(sock: socket.socket) -> list[str]:
-    messages = []
-    while True:
-        try:
-            messages.append(sock.recv(256).decode())
-        except BlockingIOError:
-            return messages
-
-
 async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_path: Path) -> None:
     """systemd's view: READY, WATCHDOG per completed cycle, STOPPING, exit 0 on SIGTERM; then status."""
-    sock = notify_socket(tmp_path)
-    messages: list[str] = []
+    manager = SystemdManager(tmp_path / "notify.sock")
     async with run_simulator(simulated(meter(1)), SystemClock()) as sim:
         path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
         process = await asyncio.create_subprocess_exec(
             CAUDAL, "edge", "run", "-c", str(path), stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")},
+            env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
         )
-        await until(lambda: messages.extend(drain(sock)) or messages.count("WATCHDOG=1") >= 2, timeout_s=20)
+        await until(lambda: manager.count("WATCHDOG=1") >= 2, timeout_s=20)
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), 20)
-    messages.extend(drain(sock))
-    sock.close()
+    messages = manager.heard()
+    manager.close()
     assert process.returncode == 0, err.decode()
     assert messages[0] == "READY=1" and messages[-1] == "STOPPING=1"
     assert set(messages[1:-1]) == {"WATCHDOG=1"}

@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from edge.reload import live_gateway
 from edge.simulator.runner import run_simulator
 from edge.systemd import Notifier
 from protocols.clock import ManualClock, SystemClock
-from tests.edge.sites import GATEWAY, device, meter, simulated, tcp_bus
+from tests.edge.sites import GATEWAY, SystemdManager, device, meter, simulated, tcp_bus
 from tests.edge.test_cli import CAUDAL
 from tests.edge.uplink_server import Fault, UplinkServer, until
 
@@ -47,31 +46,10 @@ def write_site(tmp_path: Path, buses: list[dict], devices: list[dict], **gateway
     return path
 
 
-class Manager:
-    """A real datagram socket standing in for systemd's notify socket; remembers every line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.setblocking(False)
-        self.messages: list[str] = []
-
-    def heard(self) -> list[str]:
-        while True:
-            try:
-                self.messages.append(self.sock.recv(256).decode())
-            except BlockingIOError:
-                return self.messages
-
-    def count(self, message: str) -> int:
-        return self.heard().count(message)
-
-
 class RunningAgent:
     """``run_agent`` in this process, driven like systemd drives it: reload and stop events."""
 
-    def __init__(self, manager: Manager, clock: ManualClock) -> None:
+    def __init__(self, manager: SystemdManager, clock: ManualClock) -> None:
         self.manager, self.clock = manager, clock
         self.stop, self.reload = asyncio.Event(), asyncio.Event()
 
@@ -90,7 +68,7 @@ class RunningAgent:
 
 @asynccontextmanager
 async def agent_on(path: Path, clock: ManualClock, tmp_path: Path) -> AsyncIterator[RunningAgent]:
-    manager = Manager(tmp_path / "notify.sock")
+    manager = SystemdManager(tmp_path / "notify.sock")
     agent = RunningAgent(manager, clock)
     task = asyncio.create_task(run_agent(load_site_config(path), clock, agent.stop, config_path=path,
                                          reload=agent.reload, notifier=Notifier(str(manager.path)),
@@ -101,7 +79,7 @@ async def agent_on(path: Path, clock: ManualClock, tmp_path: Path) -> AsyncItera
     finally:
         agent.stop.set()
         await asyncio.wait_for(task, 10)
-        manager.sock.close()
+        manager.close()
 
 
 def stamps(server: UplinkServer, name: str) -> list[str]:
@@ -320,7 +298,7 @@ async def test_a_gateway_change_that_needs_a_restart_is_refused_and_the_rest_app
 
 async def test_sighup_reloads_the_running_service_between_reloading_and_ready(tmp_path: Path) -> None:
     """``systemctl reload`` as systemd does it: SIGHUP to the real process, RELOADING=1 ... READY=1."""
-    manager = Manager(tmp_path / "notify.sock")
+    manager = SystemdManager(tmp_path / "notify.sock")
     async with run_simulator(simulated(meter(1), meter(2)), SystemClock()) as sim, \
             UplinkServer(token=TOKEN) as server:
         bus = [tcp_bus(sim.tcp_port)]
@@ -337,7 +315,7 @@ async def test_sighup_reloads_the_running_service_between_reloading_and_ready(tm
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), 20)
     messages = manager.heard()
-    manager.sock.close()
+    manager.close()
     assert process.returncode == 0, err.decode()
     reload_lines = [m for m in messages if m != "WATCHDOG=1"]
     assert reload_lines[0] == "READY=1" and reload_lines[2:] == ["READY=1", "STOPPING=1"]

@@ -151,6 +151,12 @@ def _ensure(conn: Connection, scope: Scope, subject_id: int, ctx: AppContext) ->
         rule_store.ensure_gateway_rules(conn, subject_id, ctx.clock.now())
 
 
+def _rules_with_defaults(conn: Connection, scope: Scope, subject_id: int, ctx: AppContext) -> list[dict[str, Any]]:
+    """A subject's rules; a subject nobody looked at yet gets its default rules first."""
+    _ensure(conn, scope, subject_id, ctx)
+    return _items(rule_store.rules_of(conn, scope, subject_id))
+
+
 def _invalid(exc: ValidationError | RuleProblem, prefix: Sequence[str | int]) -> ApiError:
     if isinstance(exc, RuleProblem):
         details = [{"loc": ["body", *prefix, *exc.loc], "msg": str(exc)}]
@@ -178,9 +184,7 @@ def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any],
             responses=responses(401, 404))
 def get_point_rules(code: str, user: CurrentUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.transaction() as conn:
-        point = _point(conn, user, code)
-        _ensure(conn, Scope.POINT, point["id"], ctx)
-        return _items(rule_store.rules_of(conn, Scope.POINT, point["id"]))
+        return _rules_with_defaults(conn, Scope.POINT, _point(conn, user, code)["id"], ctx)
 
 
 @router.put("/api/v1/points/{code}/alert-rules", summary="Replace a point's alert rules (administrators)",
@@ -217,9 +221,7 @@ def patch_point_rule(code: str, rule_id: int,
             responses=responses(401, 403, 404))
 def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.transaction() as conn:
-        gateway = _gateway(conn, name)
-        _ensure(conn, Scope.GATEWAY, gateway["id"], ctx)
-        return _items(rule_store.rules_of(conn, Scope.GATEWAY, gateway["id"]))
+        return _rules_with_defaults(conn, Scope.GATEWAY, _gateway(conn, name)["id"], ctx)
 
 
 @router.put("/api/v1/gateways/{name}/alert-rules", summary="Replace a gateway's alert rules (administrators)",

@@ -52,6 +52,14 @@ class _Rule(BaseModel):
         return Scope.POINT
 
 
+class _GatewayRule(_Rule):
+    """A rule on a gateway's heartbeats rather than on a point's data."""
+
+    @property
+    def scope(self) -> Scope:
+        return Scope.GATEWAY
+
+
 class FlowAboveRight(_Rule):
     """Flow above the water right (× tolerance) for ``for_minutes`` of reading time."""
 
@@ -101,15 +109,11 @@ class PointSilent(_Rule):
     minutes: Minutes = Field(default=30, gt=0)
 
 
-class GatewaySilent(_Rule):
+class GatewaySilent(_GatewayRule):
     """No upload (not even a heartbeat) from a gateway for ``minutes``."""
 
     kind: Literal["gateway_silent"] = "gateway_silent"
     minutes: Minutes = Field(default=15, gt=0)
-
-    @property
-    def scope(self) -> Scope:
-        return Scope.GATEWAY
 
 
 class FrozenTotalizer(_Rule):
@@ -138,7 +142,7 @@ class TotalizerDecrease(_Rule):
     clear_minutes: Minutes = 24 * 60  # quiet time (reading time) after which the alert clears
 
 
-class ClockOffset(_Rule):
+class ClockOffset(_GatewayRule):
     """A gateway clock off by more than ``tolerance_s`` (``sent_at`` against the server clock)."""
 
     kind: Literal["clock_offset"] = "clock_offset"
@@ -147,21 +151,13 @@ class ClockOffset(_Rule):
     for_minutes: Minutes = 0
     clear_minutes: Minutes = 5
 
-    @property
-    def scope(self) -> Scope:
-        return Scope.GATEWAY
 
-
-class BufferDropping(_Rule):
+class BufferDropping(_GatewayRule):
     """The edge buffer dropped readings (its ``dropped_total`` grew): data lost for good."""
 
     kind: Literal["buffer_dropping"] = "buffer_dropping"
     severity: Severity = Severity.CRITICAL
     clear_minutes: Minutes = 60
-
-    @property
-    def scope(self) -> Scope:
-        return Scope.GATEWAY
 
 
 Regulator = Literal["dga", "sma"]
