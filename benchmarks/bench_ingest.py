@@ -6,7 +6,8 @@ totalizer and level every minute for a point with a sensor depth and a cut-off, 
 processing (cut-off, derived water table, reset check) is part of the measured path.
 
 Baseline, in the same run and the same table (same unique key): the rows ingest ends up
-storing, loaded raw — COPY on PostgreSQL, executemany INSERT on SQLite — one transaction
+storing, loaded raw through the same adapter call ingest uses — binary COPY on PostgreSQL,
+executemany INSERT on SQLite — one transaction
 per batch of the same size, interleaved with the ingest batches on a second point.
 PostgreSQL: a temporary database on the machine's server (CAUDAL_TEST_POSTGRES_URL or
 postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.

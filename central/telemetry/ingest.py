@@ -2,9 +2,10 @@
 
 Order inside one transaction: the gateway's points (403 for any other), the previous
 totalizer counts (reset flags), processing, the rows, the latest-reading table, the hourly
-summaries of the hours touched, and the gateway's contact fields. PostgreSQL loads the rows with COPY into a session-local staging
-table and moves them with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the row
-count is what was new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with
+summaries of the hours touched, and the gateway's contact fields. PostgreSQL COPYs the rows straight into ``readings`` in a savepoint;
+when some are already stored (a resend) that is undone and the rows go through a
+session-local staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the
+row count is what was new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with
 ``total_changes()``.
 """
 
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from central.core.auth import Gateway
-from central.db import Connection, Database
+from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.checks import check_batch, check_points
 from central.telemetry.parse import ParsedBatch
@@ -96,6 +97,17 @@ def store(conn: Connection, readings: Sequence[Processed], gateway_id: int, now:
 
 
 def _store_postgresql(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    """COPY straight into ``readings`` (the usual case: nothing of the batch is stored yet);
+    if any row is already there, undo that and take the staging path, which skips them."""
+    try:
+        with conn.savepoint():
+            conn.copy_rows("readings", COLUMNS, rows)
+    except IntegrityError:
+        return _store_postgresql_skipping_known(conn, rows)
+    return sum(1 for row in rows if row[2] != "water_table")
+
+
+def _store_postgresql_skipping_known(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS readings_staging (LIKE readings) ON COMMIT DELETE ROWS")
     conn.copy_rows("readings_staging", COLUMNS, rows)
     return conn.fetchval(

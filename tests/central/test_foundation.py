@@ -102,3 +102,17 @@ def test_readyz_says_which_migrations_are_pending(settings, clock):
     error = response.json()["error"]
     assert (error["code"], error["message"].split(":")[0]) == ("not_ready", "pending migrations")
     assert "0001_core" in error["message"]
+
+
+def test_a_failed_savepoint_undoes_only_its_own_part(db):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    insert = "INSERT INTO users (username, password_hash, created_at) VALUES (:u, 'x', :t)"
+    with db.transaction() as conn:
+        conn.execute(insert, {"u": "ana", "t": now})
+        with pytest.raises(IntegrityError):
+            with conn.savepoint():
+                conn.execute(insert, {"u": "beto", "t": now})
+                conn.execute(insert, {"u": "ana", "t": now})
+        conn.execute(insert, {"u": "carla", "t": now})
+    with db.connect() as conn:
+        assert [r["username"] for r in conn.fetchall("SELECT username FROM users ORDER BY username")] == ["ana", "carla"]
