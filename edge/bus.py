@@ -162,8 +162,11 @@ class BusActor:
         log.warning("bus %s: link down (%s); reopening in %g s", self.name, exc, delay)
 
     async def _pause(self, seconds: float) -> None:
-        """Keep ``seconds`` of silence on the wire since the previous transaction ended."""
-        await self.clock.sleep(self._last_transaction + seconds - self.clock.monotonic())
+        """Keep ``seconds`` of silence on the wire since the previous transaction ended
+        (no trip through the event loop when that silence has already passed)."""
+        wait = self._last_transaction + seconds - self.clock.monotonic()
+        if wait > 0:
+            await self.clock.sleep(wait)
 
 
 def _skip_reason(results: list[BlockResult]) -> ModbusError | None:
