@@ -13,8 +13,6 @@ intervals) are timed once each, to show what the hourly summaries save.
 from __future__ import annotations
 
 import math
-import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -23,14 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import psycopg
 
+from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
 from central.db import Database, migrate, open_database
 from central.telemetry import aggregates, rollup
 from central.telemetry.buckets import spans
 from central.telemetry.ingest import COLUMNS
 
-ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 START = datetime(2025, 1, 1, tzinfo=UTC)
 MINUTES = 525_600
 NOW = START + timedelta(minutes=MINUTES)
@@ -112,23 +109,16 @@ def main() -> None:
             measure(db)
         finally:
             db.close()
-    name = f"caudal_bench_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        print(f"   postgresql: skipped, not reachable at {ADMIN_URL}: {exc}")
+    if problem := postgres_unreachable():
+        print(f"   {problem}")
         return
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with temporary_database(ADMIN_URL, "caudal_bench") as url:
+        db = open_database(url)
         try:
-            db = open_database(f"{ADMIN_URL.rpartition('/')[0]}/{name}")
-            try:
-                migrate(db)
-                measure(db)
-            finally:
-                db.close()
+            migrate(db)
+            measure(db)
         finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            db.close()
 
 
 if __name__ == "__main__":

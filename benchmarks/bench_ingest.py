@@ -18,8 +18,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
-import secrets
 import statistics
 import tempfile
 import threading
@@ -30,9 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import uvicorn
 
+from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
 from central.app import create_app
 from central.crypto import token_hash
 from central.db import Database
@@ -41,7 +39,6 @@ from central.telemetry.ingest import COLUMNS
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
 
-ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 TOKEN = "bench-gateway-token"
 VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
@@ -154,18 +151,11 @@ def main() -> None:
           " (ratio = raw time / ingest time; goal on PostgreSQL >= 0.5)")
     with tempfile.TemporaryDirectory() as directory:
         run("sqlite", Settings(database_url=f"sqlite:///{Path(directory) / 'bench.db'}", workers=False))
-    name = f"caudal_bench_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        print(f"   postgresql: skipped, not reachable at {ADMIN_URL}: {exc}")
+    if problem := postgres_unreachable():
+        print(f"   {problem}")
         return
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            run("postgresql", Settings(database_url=f"{ADMIN_URL.rpartition('/')[0]}/{name}", workers=False))
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(ADMIN_URL, "caudal_bench") as url:
+        run("postgresql", Settings(database_url=url, workers=False))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from collections.abc import Iterator
 
 import pytest
 
 from protocols.clock import ManualClock
+from tests.pg import temporary_database
 
 ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -39,22 +39,11 @@ def postgres_admin_url() -> str:
     return ADMIN_URL
 
 
-def with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
 @pytest.fixture
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"caudal_test_{os.getpid()}_{secrets.token_hex(4)}"
-    with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(postgres_admin_url, name)
-    finally:
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture

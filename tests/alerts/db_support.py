@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -36,7 +33,7 @@ from central.settings import Settings
 from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.conftest import with_database
+from tests.pg import temporary_database
 from tests.notify.conftest import SmtpServer
 
 TOKENS = {"admin": "admin-token", "ana": "ana-token", "bob": "bob-token"}
@@ -73,25 +70,17 @@ def seed(conn: Connection, now: datetime) -> None:
 @pytest.fixture(scope="session")
 def migrated_template(postgres_admin_url: str) -> Iterator[str]:
     """A migrated PostgreSQL database that per-test databases are copied from."""
-    name = f"caudal_alerts_tpl_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database = open_database(with_database(postgres_admin_url, name))
-    migrate(database)
-    database.close()
-    yield name
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url, "caudal_alerts_tpl") as url:
+        database = open_database(url)
+        migrate(database)
+        database.close()
+        yield url.rpartition("/")[2]
 
 
 @pytest.fixture
 def pg_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
-    name = f"caudal_alerts_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    yield with_database(postgres_admin_url, name)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url, "caudal_alerts", template=migrated_template) as url:
+        yield url
 
 
 @pytest.fixture
@@ -196,15 +185,9 @@ def world_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         yield from _app(f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'caudal.db'}")
         return
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    name = f"caudal_alerts_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("migrated_template")}"')
-    try:
-        yield from _app(with_database(admin_url, name))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    template = request.getfixturevalue("migrated_template")
+    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_alerts", template) as url:
+        yield from _app(url)
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -27,7 +24,7 @@ from central.db import Connection, Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.conftest import with_database
+from tests.pg import temporary_database
 
 START = "2026-11-28T13:00:00+00:00"
 UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
@@ -137,15 +134,8 @@ def site_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         url = f"sqlite:///{tmp_path_factory.mktemp('telemetry') / 'caudal.db'}"
         yield from _client(url)
         return
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    name = f"caudal_telemetry_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield from _client(with_database(admin_url, name))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_telemetry") as url:
+        yield from _client(url)
 
 
 def _client(url: str) -> Iterator[TestClient]:

@@ -16,15 +16,12 @@ input validation has its own tests in tests/notify.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-import psycopg
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -44,7 +41,7 @@ from protocols.clock import ManualClock
 from tests.central.telemetry_support import (  # noqa: F401 (site, site_client: fixtures)
     ADMIN_TOKEN, GATEWAY_TOKEN, START, batch, seed_site, site, site_client,
 )
-from tests.conftest import with_database
+from tests.pg import temporary_database
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -69,14 +66,8 @@ def sqlite_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClie
 
 @pytest.fixture(scope="module")
 def postgres_client(postgres_admin_url: str) -> Iterator[TestClient]:
-    name = f"caudal_fuzz_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield from _app_client(with_database(postgres_admin_url, name))
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url, "caudal_fuzz") as url:
+        yield from _app_client(url)
 
 
 def _document() -> dict[str, Any]:

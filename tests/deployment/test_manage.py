@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
-from tests.conftest import free_port, with_database
+from tests.conftest import free_port
+from tests.pg import temporary_database
 from tests.deployment.support import MANAGE, ROOT
 
 ROLES = ["core", "telemetry", "compliance"]
@@ -51,12 +51,8 @@ def native_env(run_dir: Path, database_url: str) -> tuple[dict[str, str], dict[s
 
 @pytest.fixture(scope="module")
 def database(postgres_admin_url: str) -> Iterator[str]:
-    name = f"caudal_test_manage_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(postgres_admin_url, name)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url, "caudal_test_manage") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

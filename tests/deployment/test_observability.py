@@ -5,8 +5,6 @@ with the read-only role Grafana uses, giving the figures the panels promise."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import re
 import shutil
 import subprocess
@@ -20,7 +18,7 @@ from psycopg.conninfo import make_conninfo
 import pytest
 
 from central.db import migrate, open_database
-from tests.conftest import with_database
+from tests.pg import temporary_database
 from tests.deployment.support import DOCKER, MODULAR, ROLE_PORTS, load_yaml
 
 PROMETHEUS = DOCKER / "prometheus"
@@ -125,20 +123,15 @@ def measured_db(postgres_admin_url: str) -> Iterator[str]:
     """A migrated database shared by this module's read-only tests: two points, two
     gateways (one silent for an hour), readings with a meter swap, submissions in
     several states."""
-    name = f"caudal_test_grafana_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(postgres_admin_url, name)
-    db = open_database(url)
-    try:
-        migrate(db)
-        with db.transaction() as conn:
-            _fill(conn)
-    finally:
-        db.close()
-    yield url
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_admin_url, "caudal_test_grafana") as url:
+        db = open_database(url)
+        try:
+            migrate(db)
+            with db.transaction() as conn:
+                _fill(conn)
+        finally:
+            db.close()
+        yield url
 
 
 def _fill(conn: Any) -> None:
