@@ -27,9 +27,9 @@ from edge.flush import FLUSH_S, TrackedTransport, final_flush
 from edge.http import HttpTransport
 from edge.links import SHUTDOWN_WAIT_S, BusLinks
 from edge.poller import Poller
-from edge.reload import Reloader
+from edge.reload import Reloader, log_config_warnings
 from edge.state import AgentState, DeviceStatus, state_path, write_state
-from edge.systemd import Notifier, watchdog_warning
+from edge.systemd import Notifier
 from edge.uploader import Uploader
 from protocols.clock import Clock
 
@@ -118,10 +118,7 @@ async def run_agent(
     notifier = notifier or Notifier()
     gateway = config.gateway
     token = read_token(gateway.token_file)
-    for warning in config.warnings():
-        log.warning("config: %s", warning)
-    if (warning := watchdog_warning(min(d.interval_s for d in config.devices), notifier.watchdog_s())) is not None:
-        log.warning("%s", warning)
+    log_config_warnings(config, notifier)
     with Buffer.open(gateway.buffer_path, gateway.buffer_max_mb) as buffer:
         parts = _Parts(config, clock, buffer, token, notifier, clock_synced)
         await parts.run(stop, config_path, reload, flush_s)

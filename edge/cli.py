@@ -45,9 +45,11 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # its errors are ours to report, once
 
 
-def load_or_exit(path: Path) -> SiteConfig:
+def load_or_exit(path: Path, *, check_devices: bool = True) -> SiteConfig:
+    """The validated site, or every problem on stderr and exit 1; ``check_devices`` as in
+    :func:`edge.config.load_site_config` (False where an unplugged adapter must not stop us)."""
     try:
-        return load_site_config(path)
+        return load_site_config(path, check_devices=check_devices)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -65,7 +67,7 @@ def run(
     from edge.agent import AgentError, run_agent
 
     configure_logging()
-    site = load_or_exit(config)
+    site = load_or_exit(config, check_devices=False)
     options = {} if flush_s is None else {"flush_s": flush_s}
     try:
         asyncio.run(_run_until_signalled(site, config, partial(run_agent, **options)))
@@ -154,7 +156,7 @@ def readings_lines(readings: list[PolledReading]) -> list[str]:
 @app.command()
 def status(config: ConfigOption, as_json: JsonOption = False) -> None:
     """Buffer depth, oldest unsent reading, last upload, per-device errors, drop counters."""
-    site = load_or_exit(config)
+    site = load_or_exit(config, check_devices=False)
     try:
         report = status_report(Path(site.gateway.buffer_path))
     except FileNotFoundError as exc:

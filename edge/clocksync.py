@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +34,23 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _adjtimex() -> Callable[..., int] | None:
+    """libc's ``adjtimex``, looked up once: ``find_library`` runs ``ldconfig``, too slow for each tick."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).adjtimex
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
 def kernel_clock_synced() -> bool:
     """True when the kernel says an NTP source disciplines the clock; True too if it cannot be asked.
 
     Not being able to ask (not Linux) is not evidence of a wrong clock, so readings are not
     flagged for it; the server still sees the gateway's offset from ``sent_at``.
     """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        adjtimex = libc.adjtimex
-    except (OSError, AttributeError, TypeError):
+    adjtimex = _adjtimex()
+    if adjtimex is None:
         return True
     timex = _Timex()
     state = adjtimex(ctypes.byref(timex))

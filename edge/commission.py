@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
-from edge.config import BusConfig, BusType, SiteConfig, load_site_config
+from edge.config import MAX_BAUDRATE, MAX_UNIT_ID, MIN_BAUDRATE, BusConfig, BusType, SiteConfig, load_site_config
 from edge.configcheck import ConfigError
 from edge.modbus import EXCEPTION_NAMES, DeviceException, DeviceTimeout, LinkDown, ModbusLink
 from protocols.clock import Clock, SystemClock
 from protocols.profiles import UnknownProfileError, load_profile
-from protocols.registers import MAX_READ_COUNT, Interpretation, Table, interpretations, register_count
+from protocols.registers import MAX_ADDRESS_SPACE, MAX_READ_COUNT, Interpretation, Table, interpretations, register_count
 
 GATEWAY_EXCEPTIONS = frozenset({10, 11})  # a TCP gateway saying "no device behind me"
 DEFAULT_BAUDRATES = (9600, 19200)
@@ -116,19 +116,19 @@ def line_label(bus: BusConfig) -> str:
 
 
 def parse_units(text: str) -> list[int]:
-    """``"1-5,10,20-22"`` -> the unit ids, each 1..247, in the order given, without repeats."""
+    """``"1-5,10,20-22"`` -> the unit ids, each 1..MAX_UNIT_ID, in the order given, without repeats."""
     units: list[int] = []
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         first, _, last = part.partition("-")
         try:
             low, high = int(first), int(last or first)
         except ValueError:
-            raise ValueError(f"units: {part!r} is not a unit id or a range like 1-247") from None
-        if not 1 <= low <= high <= 247:
-            raise ValueError(f"units: {part!r} must lie within 1-247, low to high")
+            raise ValueError(f"units: {part!r} is not a unit id or a range like 1-{MAX_UNIT_ID}") from None
+        if not 1 <= low <= high <= MAX_UNIT_ID:
+            raise ValueError(f"units: {part!r} must lie within 1-{MAX_UNIT_ID}, low to high")
         units.extend(unit for unit in range(low, high + 1) if unit not in units)
     if not units:
-        raise ValueError("units: give at least one unit id, e.g. 1-247")
+        raise ValueError(f"units: give at least one unit id, e.g. 1-{MAX_UNIT_ID}")
     return units
 
 
@@ -138,8 +138,8 @@ def parse_baudrates(text: str) -> list[int]:
         rates = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(f"baud: {text!r} is not a comma-separated list of numbers like 9600,19200") from None
-    if not rates or any(rate < 300 or rate > 921600 for rate in rates):
-        raise ValueError(f"baud: {text!r} needs rates between 300 and 921600")
+    if not rates or any(not MIN_BAUDRATE <= rate <= MAX_BAUDRATE for rate in rates):
+        raise ValueError(f"baud: {text!r} needs rates between {MIN_BAUDRATE} and {MAX_BAUDRATE}")
     return rates
 
 
@@ -293,12 +293,13 @@ def interpretation_dict(item: Interpretation) -> dict[str, Any]:
 
 def validate_read(address: int, count: int) -> None:
     """A clear error before anything goes on the wire."""
-    if not 0 <= address <= 65535:
-        raise ValueError(f"address {address} must be a 0-based wire address 0..65535 (manual 40001 is address 0)")
+    last = MAX_ADDRESS_SPACE - 1
+    if not 0 <= address <= last:
+        raise ValueError(f"address {address} must be a 0-based wire address 0..{last} (manual 40001 is address 0)")
     if not 1 <= count <= MAX_READ_COUNT:
         raise ValueError(f"count {count} must be 1..{MAX_READ_COUNT} registers")
-    if address + count > 65536:
-        raise ValueError(f"address {address} + count {count} runs past the last register 65535")
+    if address + count > MAX_ADDRESS_SPACE:
+        raise ValueError(f"address {address} + count {count} runs past the last register {last}")
 
 
 async def raw_read(link: ModbusLink, unit_id: int, table: Table, address: int, count: int, timeout_s: float) -> RawRead:

@@ -21,8 +21,7 @@ from rich.table import Table as RichTable
 
 from edge import commission
 from edge.commission import Found, LineUnusable, RawRead, ScanProgress
-from edge.commission_init import init_command
-from edge.config import BusConfig
+from edge.config import MAX_UNIT_ID, BusConfig
 from edge.modbus import LinkDown, ModbusError
 from protocols.clock import SystemClock
 from protocols.registers import Table
@@ -45,6 +44,8 @@ Json = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 def register(app: typer.Typer) -> None:
     """Add ``scan``, ``read`` and ``init`` to the edge command line."""
+    from edge.commission_init import init_command  # it prints through this module's consoles
+
     app.command("scan")(_quiet_library(scan))
     app.command("read")(_quiet_library(read))
     app.command("init")(init_command)
@@ -167,7 +168,7 @@ def read(
     host: Host = None,
     tcp_port: TcpPort = 502,
     rtu_over_tcp: RtuOverTcp = False,
-    unit: Annotated[int, typer.Option("--unit", "-u", min=1, max=247, help="Unit id (slave address)")] = 1,
+    unit: Annotated[int, typer.Option("--unit", "-u", min=1, max=MAX_UNIT_ID, help="Unit id (slave address)")] = 1,
     input_registers: Annotated[bool, typer.Option("--input", help="Input registers (FC4) instead of holding (FC3)")] = False,
     baud: Annotated[int, typer.Option(help="Baud rate of the serial line")] = 9600,
     parity: Annotated[str, typer.Option(help="Parity of the serial line: N, E or O")] = "N",

@@ -12,23 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
 from edge import commission
+from edge.commission_cli import console, errors, fail
+from edge.config import MAX_UNIT_ID
 from edge.configcheck import ConfigError
 from protocols.profiles import UnknownProfileError, available_profiles, load_profile
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
-
 DEFAULT_TOKEN_FILE = Path("/etc/caudal/token")
 DEFAULT_BUFFER_PATH = Path("/var/lib/caudal/buffer.db")
-
-
-def fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 def parse_device(text: str) -> dict[str, Any]:
@@ -38,7 +31,7 @@ def parse_device(text: str) -> dict[str, Any]:
         raise ValueError(f"--device {text!r}: expected NAME:PROFILE:UNIT:POINT, e.g. caudalimetro:siemens-mag6000:1:OB-0601-444")
     name, profile, unit, point = parts
     if not unit.isdigit():
-        raise ValueError(f"--device {text!r}: unit id {unit!r} is not a number 1-247")
+        raise ValueError(f"--device {text!r}: unit id {unit!r} is not a number 1-{MAX_UNIT_ID}")
     return {"name": name, "profile": profile, "unit_id": int(unit), "point": point}
 
 

@@ -23,6 +23,7 @@ from edge.configcheck import (
     Problem,
     cross_check,
     format_path,
+    missing_serial_ports,
     pydantic_problems,
 )
 from edge.yamlsource import LineMap, YamlSyntaxError, load_yaml
@@ -38,6 +39,8 @@ from protocols.registers import (
 from protocols.uplink import Name
 
 MAX_UNIT_ID = 247
+MIN_BAUDRATE = 300  # what RS-485 adapters and meters offer, slowest to fastest
+MAX_BAUDRATE = 921_600
 
 
 class BusType(StrEnum):
@@ -90,7 +93,7 @@ class BusConfig(BaseModel):
     type: BusType
     port: str | None = None  # serial device path for rtu, TCP port number otherwise
     host: str | None = None
-    baudrate: int = Field(default=9600, ge=300, le=921600)
+    baudrate: int = Field(default=9600, ge=MIN_BAUDRATE, le=MAX_BAUDRATE)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     bytesize: Literal[7, 8] = 8
@@ -194,9 +197,6 @@ class SiteConfig(BaseModel):
     def bus(self, name: str) -> BusConfig:
         return next(bus for bus in self.buses if bus.name == name)
 
-    def devices_on(self, bus_name: str) -> list[DeviceConfig]:
-        return [device for device in self.devices if device.bus == bus_name]
-
     def warnings(self) -> list[str]:
         """Things that work but that a person should know about."""
         found = []
@@ -207,12 +207,16 @@ class SiteConfig(BaseModel):
             )
         if not self.gateway.token_file.exists():
             found.append(f"gateway.token_file {self.gateway.token_file} does not exist (the agent needs it)")
+        found += [f"{format_path(loc)}: {message}" for loc, message in missing_serial_ports(self.buses)]
         return found
 
 
+def load_site_config(path: Path | str, *, check_devices: bool = True) -> SiteConfig:
+    """Read and validate ``path``; raise :class:`ConfigError` listing every problem with its line.
 
-def load_site_config(path: Path | str) -> SiteConfig:
-    """Read and validate ``path``; raise :class:`ConfigError` listing every problem with its line."""
+    ``check_devices`` makes a serial port that does not exist an error (``caudal edge check``);
+    the running agent passes False and gets it from :meth:`SiteConfig.warnings` instead.
+    """
     path = Path(path)
     try:
         data, lines = load_yaml(path)
@@ -225,9 +229,12 @@ def load_site_config(path: Path | str) -> SiteConfig:
     try:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
-        problems = pydantic_problems(exc) + cross_check(*_valid_entries(data))
+        buses, devices = _valid_entries(data)
+        problems = pydantic_problems(exc) + cross_check(buses, devices)
+        problems += missing_serial_ports(buses) if check_devices else []
         raise _located(path, lines, problems) from exc
     problems = cross_check(config.buses, config.devices)
+    problems += missing_serial_ports(config.buses) if check_devices else []
     if problems:
         raise _located(path, lines, problems)
     return config

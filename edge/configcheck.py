@@ -93,13 +93,25 @@ def _bus_link(index: int, bus: BusConfig) -> Iterator[Problem]:
     if bus.is_serial:
         if not bus.port:
             yield ("buses", index), "an rtu bus needs port: the serial device (e.g. /dev/serial/by-id/...)"
-        elif not Path(bus.port).exists():
-            yield ("buses", index, "port"), f"serial port {bus.port} does not exist (is the adapter plugged in?)"
         return
     if not bus.host:
         yield ("buses", index), f"a {bus.type.value} bus needs host: (and port:, default 502)"
     if bus.port is not None and not (bus.port.isdigit() and 1 <= int(bus.port) <= 65535):
         yield ("buses", index, "port"), f"a {bus.type.value} bus needs a TCP port number 1..65535, got {bus.port!r}"
+
+
+def missing_serial_ports(buses: Sequence[BusConfig | None]) -> list[Problem]:
+    """Serial ports that do not exist right now (asks the file system).
+
+    Kept apart from :func:`cross_check` because it describes the moment, not the file: an
+    error for ``caudal edge check``, only a warning for a running agent, whose bus actor
+    opens a re-plugged adapter by itself.
+    """
+    return [
+        (("buses", index, "port"), f"serial port {bus.port} does not exist (is the adapter plugged in?)")
+        for index, bus in enumerate(buses)
+        if bus is not None and bus.is_serial and bus.port and not Path(bus.port).exists()
+    ]
 
 
 def _device_buses(devices: list[tuple[int, DeviceConfig]], known: list[str] | None) -> Iterator[Problem]:

@@ -26,6 +26,7 @@ from edge.buffer import PolledReading
 from edge.bus import BlockResult, BusActor
 from edge.config import DeviceConfig, SiteConfig
 from edge.modbus import DeviceException, DeviceTimeout, ModbusError
+from edge.waiting import wait_first
 from protocols.clock import Clock, sleep_until
 from protocols.registers import ReadBlock, RegisterSpec, decode_reading, plan_reads
 from protocols.uplink import Quality
@@ -318,13 +319,6 @@ class Poller:
 
 async def _wait_until(clock: Clock, when: datetime, *interrupts: asyncio.Event) -> bool:
     """Sleep until ``when``; False if one of ``interrupts`` (stop, a new schedule) was set first."""
-    if any(event.is_set() for event in interrupts):
-        return False
-    sleeper = asyncio.ensure_future(sleep_until(clock, when))
-    waiters = [asyncio.ensure_future(event.wait()) for event in interrupts]
-    try:
-        await asyncio.wait({sleeper, *waiters}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sleeper, *waiters):
-            task.cancel()
+    if not any(event.is_set() for event in interrupts):
+        await wait_first(sleep_until(clock, when), *(event.wait() for event in interrupts))
     return not any(event.is_set() for event in interrupts)

@@ -24,7 +24,7 @@ import asyncio
 import gzip
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -36,6 +36,7 @@ from tenacity.wait import wait_random_exponential
 
 from edge.buffer import Buffer
 from edge.http import HttpReply, HttpTransport, Transport, UplinkError
+from edge.waiting import wait_first
 from protocols.clock import Clock
 from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, Batch, IngestReply, Reading
 
@@ -92,14 +93,23 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 
 def server_message(body: bytes) -> str:
-    """The server's explanation: FastAPI's ``detail`` when present, else the text, shortened."""
+    """The server's explanation, shortened: the central server's ``error.message``, else a
+    ``detail`` (FastAPI's default shape, proxies), else the text itself."""
     text = body.decode("utf-8", errors="replace").strip()
     try:
-        detail = json.loads(text).get("detail", text)
-    except (ValueError, AttributeError):
-        detail = text
-    message = detail if isinstance(detail, str) else json.dumps(detail)
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    detail = _explanation(data) if isinstance(data, dict) else None
+    message = text if detail is None else detail if isinstance(detail, str) else json.dumps(detail)
     return message[:MESSAGE_MAX_CHARS] or "(no message)"
+
+
+def _explanation(data: dict[str, object]) -> object | None:
+    error = data.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]
+    return data.get("detail")
 
 
 def classify(reply: HttpReply, now: datetime, batch_len: int) -> UploadFailed | None:
@@ -134,18 +144,18 @@ async def wait_first(*awaitables: Awaitable[object]) -> None:
 class Uploader:
     """Drains the buffer to ``{central_url}/api/v1/ingest``; see the module docstring for the policy."""
 
+    url: str  # set by retarget()
+    heartbeat_s: float
+
     def __init__(self, *, gateway: str, central_url: str, token: str, buffer: Buffer, clock: Clock,
                  version: str, ca_bundle: Path | None = None, batch_size: int = MAX_BATCH_READINGS,
                  heartbeat_s: float = 60, clock_synced: Callable[[], bool] = lambda: True,
                  transport: Transport | None = None) -> None:
         if not 1 <= batch_size <= MAX_BATCH_READINGS:
             raise ValueError(f"uploader batch_size must be 1..{MAX_BATCH_READINGS}, got {batch_size}")
-        if heartbeat_s <= 0:
-            raise ValueError(f"uploader heartbeat_s must be positive, got {heartbeat_s}")
         self.gateway, self.version, self.buffer, self.clock = gateway, version, buffer, clock
-        self.url = central_url.rstrip("/") + INGEST_PATH
+        self.retarget(central_url, heartbeat_s)
         self.batch_size = batch_size
-        self.heartbeat_s = heartbeat_s
         self.state = UploaderState()
         self._clock_synced = clock_synced
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
@@ -154,6 +164,14 @@ class Uploader:
         self._transport = transport if transport is not None else HttpTransport(ca_bundle=ca_bundle)
         self._wake = asyncio.Event()
         self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
+
+    def retarget(self, central_url: str, heartbeat_s: float) -> None:
+        """Point the uploads at ``central_url`` and heartbeat every ``heartbeat_s`` from the next
+        attempt on (a reload); the session and its headers stay as they are."""
+        if heartbeat_s <= 0:
+            raise ValueError(f"uploader heartbeat_s must be positive, got {heartbeat_s}")
+        self.url = central_url.rstrip("/") + INGEST_PATH
+        self.heartbeat_s = heartbeat_s
 
     def wake(self) -> None:
         """New readings are in the buffer: upload now instead of at the next heartbeat."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,4 +148,28 @@ async def test_with_the_server_unavailable_the_stop_is_bounded_and_the_readings_
         pending = buffer.pending()
     assert [(r.variable, r.value, r.ts.isoformat()) for r in pending] == [
         ("flow", 12.5, "2026-11-28T13:00:00+00:00"), ("totalizer", 1000.0, "2026-11-28T13:00:00+00:00"),
+    ]
+
+
+async def test_an_unplugged_serial_adapter_is_a_warning_and_the_other_buses_are_polled(
+    tmp_path: Path, clock: ManualClock, manager: SystemdManager, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bus actor reopens a re-plugged adapter by itself, so a missing port must not stop the agent."""
+    (tmp_path / "token").write_text(TOKEN)
+    gone = str(tmp_path / "ttyUSB-unplugged")
+    async with run_simulator(simulated(meter(1)), clock) as running, UplinkServer(token=TOKEN, clock=clock) as server:
+        config = site(tmp_path, [tcp_bus(running.tcp_port), rtu_bus(gone)],
+                      [device("pozo-1", 1), device("pozo-2", 2, bus="rs485-1")], central_url=server.url)
+        stop = asyncio.Event()
+        with caplog.at_level(logging.WARNING, logger="edge.reload"):
+            agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(str(manager.path)),
+                                                  clock_synced=lambda: True))
+            await until(lambda: any(r.device == "pozo-1" for r in server.stored.values()))
+            stop.set()
+            await asyncio.wait_for(agent, 10)
+    assert [r.getMessage() for r in caplog.records if r.name == "edge.reload"] == [
+        f"config: buses[1].port: serial port {gone} does not exist (is the adapter plugged in?)"
+    ]
+    assert sorted((r.variable, r.value, r.quality) for r in server.stored.values() if r.device == "pozo-1") == [
+        ("flow", 12.5, Quality.GOOD), ("totalizer", 1000.0, Quality.GOOD),
     ]

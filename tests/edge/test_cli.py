@@ -154,3 +154,16 @@ async def test_check_lists_every_error_and_exits_1(tmp_path: Path) -> None:
         f"{path}:23: devices[1].name: device name 'pozo-1' is used twice (also devices[0])",
         f"{path}:24: devices[1].unit_id: unit id 1 on bus 'plc' is already device 'pozo-1'",
     ]
+
+
+async def test_check_names_a_missing_serial_port_and_exits_1(tmp_path: Path) -> None:
+    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
+    gone = tmp_path / "ttyUSB-unplugged"
+    config = yaml.safe_load(path.read_text())
+    config["buses"].append({"name": "rs485-1", "type": "rtu", "port": str(gone)})
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    code, out, err = await caudal("edge", "check", "-c", str(path))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"{path}:15: buses[1].port: serial port {gone} does not exist (is the adapter plugged in?)"
+    ]

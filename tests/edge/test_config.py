@@ -202,3 +202,11 @@ def test_plain_http_to_a_remote_host_is_a_warning(tmp_path: Path, serial_port: s
     plain = [w for w in config.warnings() if "plain http" in w]
     assert plain == ([f"gateway.central_url {url} is plain http to a remote host: the token and readings travel "
                       "unencrypted"] if warned else [])
+
+
+def test_a_missing_serial_port_is_only_a_warning_for_the_running_agent(tmp_path: Path) -> None:
+    """``run``, reload and ``status`` load with check_devices=False: an unplugged adapter must not stop them."""
+    config = load_site_config(write(tmp_path, BASE.format(serial="/dev/serial/by-id/usb-FTDI_gone")), check_devices=False)
+    assert [w for w in config.warnings() if "serial port" in w] == [
+        "buses[0].port: serial port /dev/serial/by-id/usb-FTDI_gone does not exist (is the adapter plugged in?)"
+    ]

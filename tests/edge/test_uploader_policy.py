@@ -28,6 +28,9 @@ def test_retry_after_seconds(header: str | None, seconds: float | None):
 
 
 @pytest.mark.parametrize(("body", "message"), [
+    (b'{"error": {"status": 403, "code": "forbidden", "message": "point OB-9 is not assigned", "details": null}}',
+     "point OB-9 is not assigned"),
+    (b'{"error": {"status": 500, "code": "error"}, "detail": "from a proxy"}', "from a proxy"),
     (b'{"detail": "unknown point OB-9"}', "unknown point OB-9"),
     (b'{"detail": [{"loc": ["body", "readings", 0], "msg": "bad"}]}',
      '[{"loc": ["body", "readings", 0], "msg": "bad"}]'),

@@ -90,17 +90,17 @@ class UplinkServer:
         batch = parse(raw, request.headers.get("Content-Encoding"))
         self.received.append(Received(dict(request.headers), raw, batch if isinstance(batch, Batch) else None))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return web.json_response({"detail": "invalid or missing gateway token"}, status=401)
+            return error_reply(401, "invalid or missing gateway token")
         fault = self.faults.popleft() if self.faults else Fault()
         if fault.status is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
-            return web.json_response({"detail": fault.detail}, status=fault.status, headers=headers)
+            return error_reply(fault.status, fault.detail, headers)
         if fault.hang_s is not None:
             await self._hang(fault.hang_s)
         if not isinstance(batch, Batch):
-            return web.json_response({"detail": batch}, status=422)
+            return error_reply(422, batch)
         if self.max_readings is not None and len(batch.readings) > self.max_readings:
-            return web.json_response({"detail": f"at most {self.max_readings} readings per batch"}, status=413)
+            return error_reply(413, f"at most {self.max_readings} readings per batch")
         reply = self._store(batch)
         if fault.drop_after_store:
             request.transport.close()
@@ -123,6 +123,12 @@ class UplinkServer:
                 stored += 1
         now = self.clock.now() if self.clock else datetime.now(UTC)
         return IngestReply(stored=stored, duplicates=len(batch.readings) - stored, server_time=now)
+
+
+def error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """An error in the central server's shape (``central/errors.py``: no ``details`` here)."""
+    return web.json_response({"error": {"status": status, "code": f"http_{status}", "message": message}},
+                             status=status, headers=headers)
 
 
 def parse(raw: bytes, encoding: str | None) -> Batch | str:
