@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -71,16 +70,10 @@ class DemoSummary:
     mails: list[CapturedMail] = field(default_factory=list)
     slots: list[SlotSummary] = field(default_factory=list)
     issued_comprobantes: set[str] = field(default_factory=set)  # what the DGA stand-in handed out
-    notes: list[str] = field(default_factory=list)  # parts skipped because the server lacks them
 
     @property
     def accepted_slots(self) -> list[SlotSummary]:
         return [slot for slot in self.slots if slot.state == "accepted" and slot.comprobante]
-
-
-def _items(answer: Any) -> list[dict[str, Any]]:
-    """A paged answer's items, or a plain list."""
-    return list(answer["items"] if isinstance(answer, dict) else answer)
 
 
 async def _count(api: CentralApi, code: str, start: datetime, end: datetime | None = None) -> int:
@@ -100,29 +93,23 @@ async def collect_points(api: CentralApi, history_start: datetime, start: dateti
 
 
 async def collect_alerts(api: CentralApi) -> list[AlertSummary]:
-    rows = _items(await api.get(ALERTS_PATH))
+    rows = (await api.get(ALERTS_PATH))["items"]
     return [AlertSummary(row["subject"], row["kind"], row["severity"], row["status"], row["message"]) for row in rows]
 
 
 async def collect_slots(api: CentralApi) -> list[SlotSummary]:
-    rows = _items(await api.get(SUBMISSIONS_PATH, regulator="dga"))
+    rows = (await api.get(SUBMISSIONS_PATH, regulator="dga"))["items"]
     return [SlotSummary(row["point"], datetime.fromisoformat(row["slot"]), row["state"], row.get("comprobante"),
                         tuple(row.get("reasons") or ())) for row in rows]
 
 
 async def collect(api: CentralApi, summary: DemoSummary, history_start: datetime, start: datetime) -> DemoSummary:
-    """Fill ``summary`` from the API; a part whose route this server lacks becomes a note."""
+    """Fill ``summary`` from the API."""
     summary.points = await collect_points(api, history_start, start)
     gateway = await api.get(f"/api/v1/gateways/{GATEWAY}")
     summary.gateway_online, summary.gateway_last_seen = gateway["online"], gateway["last_seen_at"]
-    if api.offers(ALERTS_PATH):
-        summary.alerts = await collect_alerts(api)
-    else:
-        summary.notes.append(f"alerts skipped: this server has no {ALERTS_PATH}")
-    if api.offers(SUBMISSIONS_PATH):
-        summary.slots = await collect_slots(api)
-    else:
-        summary.notes.append(f"DGA submissions skipped: this server has no {SUBMISSIONS_PATH}")
+    summary.alerts = await collect_alerts(api)
+    summary.slots = await collect_slots(api)
     return summary
 
 
@@ -189,7 +176,5 @@ def render(summary: DemoSummary, console: Console) -> None:
         console.print(table(summary) if rows else f"No {name}.")
     for line in _held(summary):
         console.print(line)
-    for note in summary.notes:
-        console.print(f"[yellow]note:[/] {note}")
     console.print(f"API docs: {summary.api_docs} (log in as {summary.username} / {summary.password}; "
                   "with --forever everything keeps running there until Ctrl-C)")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
+from pydantic import AwareDatetime
 
 from central.context import AppContext
 from central.core.auth import User, point_for_user, visible_point_ids
@@ -24,6 +24,7 @@ from compliance import config_store as configs
 from compliance import person_actions, reports, submissions
 from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
 from compliance.events import ComplianceEvent, list_events
+from compliance.ledger import State
 from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
 from compliance.settings import ComplianceSettings, rut_empresa
 from compliance.submissions import ReviewAccept, ReviewDiscard, SubmissionOut
@@ -46,6 +47,7 @@ REQUEUE_EXAMPLES = {"absent": {"summary": "SNIA does not show the measurement", 
 RECHECK_EXAMPLES = {"plain": {"summary": "Ask the DGA again", "value": {}},
                     "reason": {"summary": "With a note", "value": {"reason": "SNIA was slow this morning; ask again"}}}
 ReviewState = Literal["review", "needs_review"]
+CheckResultFilter = Literal["confirmed", "not_found", "unknown", "person_confirmed"]
 _READ = error_responses(401, 404, 422)
 _WRITE = error_responses(401, 403, 404, 409, 422)
 routers: list[APIRouter] = [router]
@@ -216,18 +218,17 @@ def recheck_submission(
 @router.get("/compliance/submissions", response_model=Page[SubmissionOut],
             summary="The submission ledger, newest slot first", responses=error_responses(401, 422))
 def list_submissions(
-    ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, state: str | None = None,
+    ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, state: State | None = None,
     regulator: Regulator | None = None,
-    check_result: Annotated[str | None, Query(description="confirmed, not_found, unknown, person_confirmed")] = None,
-    slot_from: Annotated[datetime | None, Query(alias="from", description="Slots at or after (ISO 8601)")] = None,
-    slot_to: Annotated[datetime | None, Query(alias="to", description="Slots before (ISO 8601)")] = None,
+    check_result: Annotated[CheckResultFilter | None, Query(
+        description="person_confirmed: a person saw in SNIA a slot the check did not find")] = None,
+    slot_from: Annotated[AwareDatetime | None, Query(alias="from", description="Slots at or after (ISO 8601)")] = None,
+    slot_to: Annotated[AwareDatetime | None, Query(alias="to", description="Slots before (ISO 8601)")] = None,
 ) -> Page[SubmissionOut]:
     """The ledger, newest slot first, each with every attempt made (passwords redacted)."""
-    for name, value in (("from", slot_from), ("to", slot_to)):
-        if value is not None and value.tzinfo is None:
-            raise ApiError(422, f"{name}: add a time zone (Z or +00:00)", details=[{"loc": ["query", name]}])
     with ctx.db.connect() as conn:
-        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, state=state,
+        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point,
+                                            state=state.value if state else None,
                                             regulator=regulator, slot_from=slot_from, slot_to=slot_to,
                                             check_result=check_result)
 

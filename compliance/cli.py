@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from central.crypto import SecretBox
+from central.context import AppContext
 from central.db import DatabaseError, open_database
 from central.settings import Settings, SettingsError
 from compliance.actions import Action
@@ -21,7 +21,7 @@ from compliance.settings import ComplianceSettings
 from compliance.worker import run_once
 from protocols.clock import Clock, SystemClock
 
-app = typer.Typer(help="Regulator reporting.", no_args_is_help=True)
+app = typer.Typer(help="Regulator reporting.", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 
 @app.callback()
@@ -81,9 +81,9 @@ def run_once_command(
     except (SettingsError, DatabaseError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    ctx = AppContext(settings, db, clock, role="compliance")  # what the server's worker gets: the same secret box
     try:
-        actions = asyncio.run(run_once(db, clock, SecretBox(key), settings, compliance))
+        actions = asyncio.run(run_once(ctx.db, ctx.clock, ctx.secret_box, ctx.settings, compliance))
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

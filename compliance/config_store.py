@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from central.core import audit
@@ -102,12 +103,11 @@ class StoredConfig(Generic[C]):
 
 
 def _validated(model: type[C], values: dict[str, Any]) -> C:
+    """Build the worker's model; its refusals become a request validation error (central/errors.py formats it)."""
     try:
         return model(**values)
     except ValidationError as exc:
-        details = [{"loc": ["body", *map(str, err["loc"])], "msg": err["msg"]} for err in exc.errors()]
-        where = ".".join(map(str, exc.errors()[0]["loc"])) or "body"
-        raise ApiError(422, f"{where}: {exc.errors()[0]['msg']}", details=details) from None
+        raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]) from None
 
 
 def _stored_row(conn: Connection, point_id: int, regulator: Regulator) -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ from compliance.ledger_store import (
     close_dangling,
     dangling_attempt,
     drop_lease,
+    due_pending,
     finish_attempt,
     in_transaction,
     last_attempt_at,
@@ -104,10 +105,7 @@ class DgaSender:
 
     def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
-        rows = conn.fetchall("SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga'"
-                             " AND state = 'pending' AND next_attempt_at <= :now ORDER BY slot",
-                             {"p": stored.point_id, "now": now})
-        return [self._shadow_one(conn, stored, row, now) for row in rows]
+        return [self._shadow_one(conn, stored, row, now) for row in due_pending(conn, stored.point_id, "dga", now)]
 
     def _shadow_one(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], now: datetime) -> Action:
         config: DgaWorkConfig = stored.config

@@ -93,6 +93,13 @@ def move(conn: Connection, row: dict[str, Any], event: Event, now: datetime, **c
     return moved
 
 
+def due_pending(conn: Connection, point_id: int, regulator: str, now: datetime) -> list[dict[str, Any]]:
+    """A work's pending slots whose next attempt is due by ``now``, oldest first (what shadow mode logs)."""
+    return conn.fetchall(
+        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND state = 'pending'"
+        " AND next_attempt_at <= :now ORDER BY slot", {"p": point_id, "r": regulator, "now": now})
+
+
 def claim_next(
     conn: Connection, point_id: int, regulator: str, worker: str, now: datetime, until: datetime,
 ) -> dict[str, Any] | None:

@@ -38,10 +38,6 @@ MISSED_HEADER = ("slot_utc", "fecha_medicion", "hora_medicion", "deadline_utc", 
 
 @dataclass(frozen=True)
 class MonthReport:
-    point: str
-    codigo_obra: str
-    month: str
-    mode: str
     slot_rows: list[tuple[str, ...]]
     missed: list[MissedSlot]
     summary: list[tuple[str, str]]
@@ -107,7 +103,7 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
                ("period", config.transmission_period.value), ("slots", str(len(slots))),
                *((f"slots_{state}", str(states.count(state))) for state in sorted(set(states))),
                ("missed_deadlines", str(len(missed))), *_volume_summary(conn, point, start, end)]
-    return MonthReport(point["code"], config.codigo_obra, month, mode, slot_rows, missed, summary)
+    return MonthReport(slot_rows, missed, summary)
 
 
 def _missed_rows(report: MonthReport) -> list[tuple[str, ...]]:

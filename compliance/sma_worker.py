@@ -28,6 +28,7 @@ from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (
     claim_next,
     drop_lease,
+    due_pending,
     finish_attempt,
     in_transaction,
     insert_submission,
@@ -123,11 +124,8 @@ class SmaSender:
 
     def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
-        rows = conn.fetchall("SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'sma'"
-                             " AND state = 'pending' AND next_attempt_at <= :now ORDER BY slot",
-                             {"p": stored.point_id, "now": now})
         actions = []
-        for row in rows:
+        for row in due_pending(conn, stored.point_id, "sma", now):
             log.info("shadow mode, not sent: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
                      row["measurement"])
             moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now)
@@ -170,9 +168,10 @@ class SmaSender:
                 outcome: Outcome) -> str:
         now = self.clock.now()
         finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
-        moved = record_reply(conn, submission(conn, submission_id), outcome, now)
+        row = submission(conn, submission_id)
+        moved = record_reply(conn, row, outcome, now)
         record_event(conn, now, f"submission.{moved.state.value}", f"SMA {stored.point_code} "
-                     f"{submission(conn, submission_id)['slot'].isoformat()}: {outcome.detail}",
+                     f"{row['slot'].isoformat()}: {outcome.detail}",
                      point_id=stored.point_id, regulator="sma", submission_id=submission_id,
                      severity="info" if outcome.kind is OutcomeKind.ACCEPTED else "warning",
                      alert=outcome.kind is OutcomeKind.NEEDS_REVIEW, id_verificacion=outcome.comprobante)

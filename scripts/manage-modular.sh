@@ -31,13 +31,21 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROLES=(core telemetry compliance)
 COMPOSE_FILE=${CAUDAL_COMPOSE_FILE:-$ROOT/docker/docker-compose.modular.yml}
 SYSTEMD_CONFIG_DIR=${CAUDAL_SYSTEMD_CONFIG_DIR:-/etc/caudal}
+SYSTEMD_BIN=/opt/caudal/bin/caudal   # ExecStart of systemd/caudal-central@.service
+SYSTEMD_WORKDIR=/var/lib/caudal      # its WorkingDirectory (a relative SQLite path resolves there)
 START_TIMEOUT=${CAUDAL_START_TIMEOUT:-30}
 STOP_TIMEOUT=${CAUDAL_STOP_TIMEOUT:-20}
 LOG_LINES=${CAUDAL_LOG_LINES:-100}
 
+# The comment at the top: on stdout when asked for (exit 0), on stderr after a wrong call (exit 2).
 usage() {
-  sed -n '2,/^# Docs:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+  local status=$1
+  if [ "$status" -eq 0 ]; then
+    sed -n '2,/^# Docs:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  else
+    sed -n '2,/^# Docs:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  fi
+  exit "$status"
 }
 
 fail() {
@@ -340,13 +348,15 @@ systemd_run() {
 
 systemd_health() { check_ready "$1" "$(systemd_host "$1")" "$(systemd_port "$1")"; }
 
-# Migrates with the units' settings (/etc/caudal/central.env), as the units would.
+# Migrates as the units would: their program, their settings (/etc/caudal/central.env) and
+# their working directory.
 systemd_migrate() {
-  CAUDAL=$(caudal_bin) || exit 2
+  [ -x "$SYSTEMD_BIN" ] || fail "$SYSTEMD_BIN (the program the units run) is not installed"
   (
+    cd "$SYSTEMD_WORKDIR" || fail "cannot enter $SYSTEMD_WORKDIR (the units' working directory)"
     CAUDAL_ENV_FILE=$SYSTEMD_CONFIG_DIR/central.env
     load_env_file
-    "$CAUDAL" central migrate
+    "$SYSTEMD_BIN" central migrate
   )
 }
 
@@ -422,7 +432,8 @@ main() {
   case "$command" in
     start | stop | restart | status | logs | health | migrate) ;;
     mode) detect_mode && return 0 ;;
-    -h | --help | help | "") usage ;;
+    -h | --help | help) usage 0 ;;
+    "") usage 2 ;;
     *) fail "unknown command '$command' (start, stop, restart, status, logs, health, migrate, mode)" ;;
   esac
   if [ "${3:-}" = -f ] || [ "${3:-}" = --follow ]; then

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 
+import typer
 from aiohttp import web
 
+from compliance.dga.rut import InvalidRut, normalize_rut
 from protocols.clock import Clock
 
-ADMIN_PREFIX = "/_"
 HIDDEN = "***"
 HIDDEN_KEYS = frozenset({"password", "authorization"})
 
@@ -26,6 +27,14 @@ def hide_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [hide_secrets(v) for v in value]
     return copy.copy(value)
+
+
+def parse_rut(text: str, option: str) -> str:
+    """A RUT typed on the command line, normalised; a bad one is a usage error naming ``option``."""
+    try:
+        return normalize_rut(text)
+    except InvalidRut as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 class StandInBase:

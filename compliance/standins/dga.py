@@ -19,9 +19,8 @@ from typing import Annotated, Any
 import typer
 from aiohttp import web
 
-from compliance.dga.rut import normalize_rut
 from compliance.dga.settings import WorkType
-from compliance.standins.common import StandInBase, drop_connection, serve, serve_until_interrupted
+from compliance.standins.common import StandInBase, drop_connection, parse_rut, serve, serve_until_interrupted
 from compliance.standins.dga_rules import (
     Registration,
     check_auth,
@@ -145,8 +144,8 @@ def parse_work(text: str) -> tuple[str, Registration]:
     """``OB-0601-444:12345678-5:secret[:blank]`` -> (code, registration)."""
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "blank"):
-        raise typer.BadParameter(f"expected CODE:RUT:PASSWORD[:blank], got {text!r}")
-    return parts[0], Registration(normalize_rut(parts[1]), parts[2], allow_blank=len(parts) == 4)
+        raise typer.BadParameter(f"expected CODE:RUT:PASSWORD[:blank], got {text!r}", param_hint="--work")
+    return parts[0], Registration(parse_rut(parts[1], "--work"), parts[2], allow_blank=len(parts) == 4)
 
 
 app = typer.Typer(add_completion=False)
@@ -163,6 +162,6 @@ def dga(
 ) -> None:
     """A local DGA MEE stand-in (never the real service) until Ctrl-C."""
     registry = dict(parse_work(w) for w in work)
-    empresa = normalize_rut(rut_empresa) if rut_empresa else None
+    empresa = parse_rut(rut_empresa, "--rut-empresa") if rut_empresa else None
     serving = run_dga_standin(registry, empresa, host=host, port=port)
     serve_until_interrupted(serving, "DGA stand-in", f"{len(registry)} work(s)")

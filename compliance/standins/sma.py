@@ -21,8 +21,7 @@ from typing import Annotated, Any
 import typer
 from aiohttp import web
 
-from compliance.dga.rut import normalize_rut
-from compliance.standins.common import StandInBase, serve, serve_until_interrupted
+from compliance.standins.common import StandInBase, parse_rut, serve, serve_until_interrupted
 from protocols.clock import Clock, SystemClock
 
 FAULTS = frozenset({"timeout", "500", "503", "expire_tokens"})
@@ -158,8 +157,17 @@ def parse_device(text: str) -> Device:
         uf, proceso, dispositivo, spec = text.split(":")
         parameters = dict(pair.split("=") for pair in spec.split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got {text!r}") from None
+        raise typer.BadParameter(f"expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got {text!r}",
+                                 param_hint="--device") from None
     return Device(uf, proceso, dispositivo, parameters)
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    """``77.555.666-8:clave`` -> ``("77555666-8", "clave")``; a bad RUT is refused, not dropped."""
+    rut, colon, password = text.partition(":")
+    if not colon or not password:
+        raise typer.BadParameter(f"expected RUT:PASSWORD, got {text!r}", param_hint="--user")
+    return parse_rut(rut, "--user"), password
 
 
 app = typer.Typer(add_completion=False)
@@ -173,7 +181,7 @@ def sma(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
     """A local SMA reporting stand-in (never the real service) until Ctrl-C."""
-    users = dict((normalize_rut(u.split(":", 1)[0]), u.split(":", 1)[1]) for u in user if ":" in u)
+    users = dict(parse_user(u) for u in user)
     devices = [parse_device(d) for d in device]
     serving = run_sma_standin(users, devices, host=host, port=port)
     serve_until_interrupted(serving, "SMA stand-in", f"{len(devices)} device(s)")

@@ -110,3 +110,14 @@ async def test_submissions_are_listed_with_their_attempts_and_no_password(site, 
         ("send", 200, "accepted"), ("check", 200, "confirmed")]
     assert shown["attempts"][0]["request"]["body"]["autenticacion"]["password"] == "***"
     assert "clave-snia" not in str(page)
+
+
+@pytest.mark.parametrize(("params", "loc"), [
+    ({"state": "acepted"}, ["query", "state"]),
+    ({"check_result": "confirmd"}, ["query", "check_result"]),
+    ({"from": "2026-11-28T12:00:00"}, ["query", "from"]),
+    ({"to": "2026-11-28T13:00:00"}, ["query", "to"]),
+])
+async def test_a_bad_submission_filter_is_refused_naming_it(site, params, loc):
+    answer = site[0].get("/api/v1/compliance/submissions", headers=ANA, params=params)
+    assert (answer.status_code, [d["loc"] for d in answer.json()["error"]["details"]]) == (422, [loc])

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from compliance.dga.client import DgaClient
 from compliance.dga.responses import OutcomeKind, classify
@@ -14,7 +15,8 @@ from compliance.sma.payload import build_registros
 from compliance.sma.responses import SmaOutcomeKind
 from compliance.standins.dga import parse_work
 from compliance.standins.dga_rules import Registration
-from compliance.standins.sma import Device, parse_device
+from caudal.cli import app as caudal
+from compliance.standins.sma import Device, parse_device, parse_user
 from tests.compliance.test_dga_contract import request_for
 from tests.compliance.test_sma import TS, VALUES, config
 
@@ -42,6 +44,27 @@ def test_parse_device():
     assert parse_device("1234:77:12180:Q=l/s,VA=m3") == Device("1234", "77", "12180", {"Q": "l/s", "VA": "m3"})
     with pytest.raises(typer.BadParameter, match="UF:PROCESO:DISPOSITIVO"):
         parse_device("1234:77:Q=l/s")
+
+
+def test_parse_user():
+    assert parse_user("77.555.666-8:cla:ve") == ("77555666-8", "cla:ve")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["sma", "--user", "bogus"], "Invalid value for --user: expected RUT:PASSWORD, got 'bogus'"),
+    (["sma", "--user", "77555666-8:"], "Invalid value for --user: expected RUT:PASSWORD, got '77555666-8:'"),
+    (["sma", "--user", "123:x"], "Invalid value for --user: RUT '123' has check digit 3, its number needs 4"),
+    (["sma", "--device", "1234:77:Q=l/s"],
+     "Invalid value for --device: expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got '1234:77:Q=l/s'"),
+    (["dga", "--work", "OB-0601-444:12345678-5"],
+     "Invalid value for --work: expected CODE:RUT:PASSWORD[:blank], got 'OB-0601-444:12345678-5'"),
+    (["dga", "--work", "OB-0601-444:1-1:x"], "Invalid value for --work: RUT '1-1' has check digit 1, its number needs 9"),
+    (["dga", "--rut-empresa", "bogus"],
+     "Invalid value for --rut-empresa: not a RUT (expected like 77555666-8): 'bogus'"),
+])
+def test_a_bad_option_is_a_usage_error_naming_it(args, message):
+    result = CliRunner().invoke(caudal, ["sim", *args])
+    assert (result.exit_code, result.output.splitlines()[-1]) == (2, f"Error: {message}")
 
 
 async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:

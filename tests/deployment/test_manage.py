@@ -215,6 +215,15 @@ def test_bad_arguments_are_refused_naming_the_argument(idle: Native, args: list[
     assert not idle.run_dir.exists()
 
 
+@pytest.mark.parametrize(("args", "status"), [(["--help"], 0), (["-h"], 0), (["help"], 0), ([], 2)],
+                         ids=["--help", "-h", "help", "nothing"])
+def test_usage_is_an_answer_when_asked_for_and_an_error_otherwise(idle: Native, args: list[str], status: int) -> None:
+    result = idle(*args)
+    shown, other = (result.stdout, result.stderr) if status == 0 else (result.stderr, result.stdout)
+    assert (result.returncode, shown.splitlines()[0], other) == (
+        status, "Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002).", "")
+
+
 # --- how it decides to use Docker, systemd or plain processes ---------------------------------------
 
 
