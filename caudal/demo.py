@@ -75,7 +75,6 @@ def central_settings(options: DemoOptions, port: int, smtp_port: int) -> dict[st
         "CAUDAL_DATABASE_URL": f"sqlite:///{options.workdir / 'caudal.db'}",
         "CAUDAL_SECRET_KEY": secrets.token_urlsafe(32),
         "CAUDAL_DGA_RUT_EMPRESA": RUT_EMPRESA,
-        "CAUDAL_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CAUDAL_SMTP_HOST": "127.0.0.1",
         "CAUDAL_SMTP_PORT": str(smtp_port),
         "CAUDAL_SMTP_SECURITY": "none",

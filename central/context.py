@@ -29,6 +29,3 @@ class AppContext:
     def __post_init__(self) -> None:
         key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
         self.secret_box = SecretBox(key)
-
-    def serves(self, role: Role) -> bool:
-        return self.role in ("all", role)

@@ -1,4 +1,4 @@
-"""Short dependency aliases for routes: ``ctx: Ctx``, ``db: Db``, ``user: CurrentUser``..."""
+"""Short dependency aliases for routes: ``ctx: Ctx``, ``user: CurrentUser``, ``admin: AdminUser``..."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central.context import AppContext
 from central.core.auth import Gateway, User, gateway_for_token, user_for_token
-from central.db import Database
 from central.errors import ApiError
-from protocols.clock import Clock as ClockProtocol
 
 _bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/login or a personal token")
 _gateway_bearer = HTTPBearer(auto_error=False, scheme_name="GatewayToken", description="The gateway's token")
@@ -21,17 +19,7 @@ def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def get_db(ctx: Annotated[AppContext, Depends(get_ctx)]) -> Database:
-    return ctx.db
-
-
-def get_clock(ctx: Annotated[AppContext, Depends(get_ctx)]) -> ClockProtocol:
-    return ctx.clock
-
-
 Ctx = Annotated[AppContext, Depends(get_ctx)]
-Db = Annotated[Database, Depends(get_db)]
-Clock = Annotated[ClockProtocol, Depends(get_clock)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

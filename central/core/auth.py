@@ -5,7 +5,7 @@ Only token hashes are stored; a lookup hashes the presented token and finds the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -28,11 +28,16 @@ class Gateway(BaseModel):
     name: str
 
 
+LAST_USED_RESOLUTION = timedelta(seconds=60)  # coarser than a request, so a read stays a read
+
 USER_COLUMNS = "u.id, u.username, u.email, u.phone, u.is_admin, u.notify_email, u.notify_sms"
 
 
 def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
-    """The active user owning a valid (unrevoked, unexpired) session or personal token."""
+    """The active user owning a valid (unrevoked, unexpired) session or personal token.
+
+    ``last_used_at`` moves at most once per :data:`LAST_USED_RESOLUTION`: most requests only read.
+    """
     row = conn.fetchone(
         f"SELECT {USER_COLUMNS}, t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id"
         " WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.is_active"
@@ -41,7 +46,9 @@ def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
     )
     if row is None:
         return None
-    conn.execute("UPDATE api_tokens SET last_used_at = :now WHERE id = :id", {"now": now, "id": row.pop("token_id")})
+    conn.execute("UPDATE api_tokens SET last_used_at = :now WHERE id = :id"
+                 " AND (last_used_at IS NULL OR last_used_at < :cutoff)",
+                 {"now": now, "cutoff": now - LAST_USED_RESOLUTION, "id": row.pop("token_id")})
     return User(**row)
 
 

@@ -8,6 +8,7 @@ this module only reads them and decides online/offline.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,31 +100,38 @@ def is_online(
     return now - last_seen_at <= timedelta(seconds=offline_after_s)
 
 
-def _info(conn: Connection, row: dict[str, Any], now: datetime, offline_after_s: float) -> GatewayInfo:
+def _info(row: dict[str, Any], codes: dict[int, list[str]], now: datetime, offline_after_s: float) -> GatewayInfo:
     gateway_id = row.pop("id")
     online = is_online(row["last_seen_at"], row["revoked_at"], now, offline_after_s)
-    return GatewayInfo(**row, points=sorted(gateway_points(conn, gateway_id)), online=online)
+    return GatewayInfo(**row, points=sorted(codes.get(gateway_id, [])), online=online)
+
+
+def _point_codes(conn: Connection, gateway_ids: list[int]) -> dict[int, list[str]]:
+    """``gateway id -> codes of its points`` for several gateways in one query (a page of the list)."""
+    if not gateway_ids:
+        return {}
+    marks = {f"g{i}": gateway_id for i, gateway_id in enumerate(gateway_ids)}
+    rows = conn.fetchall(
+        "SELECT gp.gateway_id, p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id"
+        f" WHERE gp.gateway_id IN ({', '.join(':' + mark for mark in marks)})", marks)
+    codes: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        codes[row["gateway_id"]].append(row["code"])
+    return codes
 
 
 def gateway_info(conn: Connection, name: str, now: datetime, offline_after_s: float) -> GatewayInfo:
     row = conn.fetchone(f"{_SELECT} WHERE name = :name", {"name": name})
     if row is None:
         raise NotFound(f"no gateway named {name!r}")
-    return _info(conn, row, now, offline_after_s)
+    return _info(row, _point_codes(conn, [row["id"]]), now, offline_after_s)
 
 
 def list_gateways(conn: Connection, paging: PageQuery, now: datetime, offline_after_s: float) -> Page[GatewayInfo]:
-    return fetch_page(conn, f"{_SELECT} ORDER BY name", None, paging,
-                      lambda row: _info(conn, row, now, offline_after_s))
-
-
-def gateway_points(conn: Connection, gateway_id: int) -> dict[str, int]:
-    """``code -> point id`` of the points the gateway may report (what the ingest checks)."""
-    rows = conn.fetchall(
-        "SELECT p.code, p.id FROM gateway_points gp JOIN points p ON p.id = gp.point_id WHERE gp.gateway_id = :g",
-        {"g": gateway_id},
-    )
-    return {row["code"]: row["id"] for row in rows}
+    page = fetch_page(conn, f"{_SELECT} ORDER BY name", None, paging, dict)
+    codes = _point_codes(conn, [row["id"] for row in page.items])
+    items = [_info(row, codes, now, offline_after_s) for row in page.items]
+    return Page[GatewayInfo](items=items, total=page.total, limit=page.limit, offset=page.offset)
 
 
 def create_gateway(
@@ -138,7 +146,7 @@ def create_gateway(
         )
     except IntegrityError:
         raise Conflict(f"a gateway named {name!r} already exists") from None
-    gateway = _existing(conn, name)
+    gateway = gateway_by_name(conn, name)
     _assign(conn, gateway, _unique(point_codes))
     audit.record(conn, actor, "gateway.created", f"gateway:{name}", now, points=_unique(point_codes))
     return gateway, token
@@ -146,7 +154,7 @@ def create_gateway(
 
 def set_gateway_points(conn: Connection, name: str, point_codes: list[str], actor: str, now: datetime) -> None:
     """Replace the gateway's points; a point reported by another gateway is a 409 naming it."""
-    gateway = _existing(conn, name)
+    gateway = gateway_by_name(conn, name)
     codes = _unique(point_codes)
     _assign(conn, gateway, codes)
     audit.record(conn, actor, "gateway.points_changed", f"gateway:{name}", now, points=codes)
@@ -154,7 +162,7 @@ def set_gateway_points(conn: Connection, name: str, point_codes: list[str], acto
 
 def rotate_gateway_token(conn: Connection, name: str, actor: str, now: datetime) -> str:
     """A new token; the old one stops working at once. Also reinstates a revoked gateway."""
-    gateway = _existing(conn, name)
+    gateway = gateway_by_name(conn, name)
     token = new_token("gateway")
     conn.execute(
         "UPDATE gateways SET token_hash = :h, token_created_at = :now, revoked_at = NULL WHERE id = :id",
@@ -166,14 +174,15 @@ def rotate_gateway_token(conn: Connection, name: str, actor: str, now: datetime)
 
 def revoke_gateway(conn: Connection, name: str, actor: str, now: datetime) -> None:
     """Refuse the gateway's token from now on (idempotent). Its points stay assigned to it."""
-    gateway = _existing(conn, name)
+    gateway = gateway_by_name(conn, name)
     changed = conn.execute("UPDATE gateways SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
                            {"now": now, "id": gateway.id})
     if changed:
         audit.record(conn, actor, "gateway.revoked", f"gateway:{name}", now)
 
 
-def _existing(conn: Connection, name: str) -> Gateway:
+def gateway_by_name(conn: Connection, name: str) -> Gateway:
+    """The gateway called ``name`` (revoked or not), else 404."""
     row = conn.fetchone("SELECT id, name FROM gateways WHERE name = :name", {"name": name})
     if row is None:
         raise NotFound(f"no gateway named {name!r}")

@@ -14,9 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from central.core import audit
-from central.core.auth import User
+from central.core.auth import User, point_for_user
 from central.core.problems import Conflict, Invalid, NotFound
 from central.db import Connection, IntegrityError
+from central.errors import invalid_body
 from central.pagination import Page, PageQuery, fetch_page
 
 PointKind = Literal["subterranea", "superficial", "superficial_flujometro", "other"]
@@ -179,8 +180,7 @@ def update_point(conn: Connection, code: str, change: PointUpdate, actor: str, n
     try:
         PointFields(**merged)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise Invalid(".".join(str(part) for part in first["loc"]) or "point", first["msg"]) from None
+        raise invalid_body(exc) from None
     if fields:
         assignments = ", ".join(f"{column} = :{column}" for column in fields)
         conn.execute(f"UPDATE points SET {assignments}, updated_at = :now WHERE id = :id",
@@ -239,6 +239,14 @@ def point_ids(conn: Connection, codes: list[str], field: str = "points") -> dict
     if missing:
         raise Invalid(field, f"no point with code {', '.join(repr(code) for code in missing)}")
     return found
+
+
+def visible_point(conn: Connection, user: User, code: str) -> dict[str, Any]:
+    """The point row ``user`` may see, else 404 — the same answer as for a code that does not exist."""
+    point = point_for_user(conn, user, code)
+    if point is None:
+        raise NotFound(f"no point with code {code!r}")
+    return point
 
 
 def _existing(conn: Connection, code: str) -> Point:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from central.errors import ApiError, ErrorBody, ErrorDetail, error_responses
+from central.errors import ApiError
 
 
 class NotFound(ApiError):
@@ -32,10 +32,3 @@ class TooManyAttempts(ApiError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(429, message, headers={"Retry-After": str(retry_after_s)})
 
-
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route that may answer these error statuses (see :func:`error_responses`)."""
-    return error_responses(*statuses)
-
-
-__all__ = ["Conflict", "ErrorBody", "ErrorDetail", "Invalid", "NotFound", "TooManyAttempts", "responses"]

@@ -7,10 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.security.utils import get_authorization_scheme_param
 
-from central.core.problems import responses
 from central.core.tokens import IssuedSession, LoginRequest, login, logout
 from central.deps import Ctx, CurrentUser
-from central.errors import ApiError
+from central.errors import ApiError, error_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -18,7 +17,7 @@ LOGIN_FAILED = "wrong username or password"
 
 
 @router.post("/login", summary="Log in: exchange a username and password for a session token",
-             responses=responses(401, 422, 429))
+             responses=error_responses(401, 422, 429))
 def login_route(body: LoginRequest, ctx: Ctx) -> IssuedSession:
     """The token expires after the installation's session lifetime. Any wrong username or
     password gets the same 401; repeated failures lock that username for a while (429)."""
@@ -30,7 +29,7 @@ def login_route(body: LoginRequest, ctx: Ctx) -> IssuedSession:
 
 
 @router.post("/logout", status_code=204, summary="Log out: revoke the token this request presents",
-             responses=responses(401))
+             responses=error_responses(401))
 def logout_route(user: CurrentUser, request: Request, ctx: Ctx) -> None:
     _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     with ctx.db.transaction() as conn:

@@ -20,8 +20,8 @@ from central.core.gateways import (
     rotate_gateway_token,
     set_gateway_points,
 )
-from central.core.problems import responses
 from central.deps import AdminUser, Ctx
+from central.errors import error_responses
 from central.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
@@ -34,14 +34,14 @@ class NewGateway(GatewayInfo):
     token: str = Field(description="Shown only now; put it in the gateway's configuration")
 
 
-@router.get("", summary="List gateways with their health", responses=responses(401, 403, 422))
+@router.get("", summary="List gateways with their health", responses=error_responses(401, 403, 422))
 def get_gateways(admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[GatewayInfo]:
     with ctx.db.connect() as conn:
         return list_gateways(conn, paging, ctx.clock.now(), ctx.settings.gateway_offline_after_s)
 
 
 @router.post("", status_code=201, summary="Register a gateway and its points; answers its token once",
-             responses=responses(401, 403, 409, 422))
+             responses=error_responses(401, 403, 409, 422))
 def post_gateway(body: GatewayCreate, admin: AdminUser, ctx: Ctx) -> NewGateway:
     """A point already reported by another gateway is a 409 naming that gateway."""
     now = ctx.clock.now()
@@ -52,14 +52,14 @@ def post_gateway(body: GatewayCreate, admin: AdminUser, ctx: Ctx) -> NewGateway:
 
 
 @router.get("/{name}", summary="One gateway: points, last seen, clock, backlog, online/offline",
-            responses=responses(401, 403, 404))
+            responses=error_responses(401, 403, 404))
 def get_gateway(name: str, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     with ctx.db.connect() as conn:
         return gateway_info(conn, name, ctx.clock.now(), ctx.settings.gateway_offline_after_s)
 
 
 @router.patch("/{name}", summary="Replace the points a gateway reports",
-              responses=responses(401, 403, 404, 409, 422))
+              responses=error_responses(401, 403, 404, 409, 422))
 def patch_gateway(name: str, body: GatewayPointsUpdate, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     now = ctx.clock.now()
     with ctx.db.transaction() as conn:
@@ -68,7 +68,7 @@ def patch_gateway(name: str, body: GatewayPointsUpdate, admin: AdminUser, ctx: C
 
 
 @router.post("/{name}/rotate-token", summary="Issue a new token; the old one stops working at once",
-             responses=responses(401, 403, 404))
+             responses=error_responses(401, 403, 404))
 def post_rotate_token(name: str, admin: AdminUser, ctx: Ctx) -> GatewayToken:
     """Also reinstates a revoked gateway (with the new token)."""
     now = ctx.clock.now()
@@ -78,7 +78,7 @@ def post_rotate_token(name: str, admin: AdminUser, ctx: Ctx) -> GatewayToken:
 
 
 @router.post("/{name}/revoke", summary="Refuse the gateway's token from now on",
-             responses=responses(401, 403, 404))
+             responses=error_responses(401, 403, 404))
 def post_revoke(name: str, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     now = ctx.clock.now()
     with ctx.db.transaction() as conn:
@@ -86,7 +86,7 @@ def post_revoke(name: str, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
         return gateway_info(conn, name, now, ctx.settings.gateway_offline_after_s)
 
 
-@audit_router.get("", summary="Who changed what, newest first", responses=responses(401, 403, 422))
+@audit_router.get("", summary="Who changed what, newest first", responses=error_responses(401, 403, 422))
 def get_audit(
     admin: AdminUser, ctx: Ctx, paging: Paging,
     subject: Annotated[str | None, Query(description="Only this subject, e.g. point:OB-0101-12")] = None,

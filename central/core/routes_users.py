@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from central.core.problems import responses
 from central.core.tokens import (
     NewPersonalToken,
     PersonalToken,
@@ -28,46 +27,47 @@ from central.core.users import (
     update_user,
 )
 from central.deps import AdminUser, Ctx, CurrentUser
+from central.errors import error_responses
 from central.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-@router.get("/me", summary="Your own account", responses=responses(401))
+@router.get("/me", summary="Your own account", responses=error_responses(401))
 def get_me(user: CurrentUser, ctx: Ctx) -> UserOut:
     with ctx.db.connect() as conn:
         return get_user(conn, user.username)
 
 
 @router.patch("/me", summary="Change your e-mail, phone, notification preferences or password",
-              responses=responses(401, 422))
+              responses=error_responses(401, 422))
 def patch_me(body: ProfileUpdate, user: CurrentUser, ctx: Ctx) -> UserOut:
     with ctx.db.transaction() as conn:
         return update_profile(conn, user, body, ctx.clock.now())
 
 
 @router.get("/me/tokens", summary="Your personal API tokens (the tokens themselves are never shown again)",
-            responses=responses(401, 422))
+            responses=error_responses(401, 422))
 def get_my_tokens(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[PersonalToken]:
     with ctx.db.connect() as conn:
         return list_personal_tokens(conn, user, paging, ctx.clock.now())
 
 
 @router.post("/me/tokens", status_code=201, summary="Create a personal API token (shown only in this answer)",
-             responses=responses(401, 422))
+             responses=error_responses(401, 422))
 def post_my_token(body: PersonalTokenCreate, user: CurrentUser, ctx: Ctx) -> NewPersonalToken:
     with ctx.db.transaction() as conn:
         return create_personal_token(conn, user, body, ctx.clock.now())
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, summary="Revoke one of your personal tokens",
-               responses=responses(401, 404))
+               responses=error_responses(401, 404))
 def delete_my_token(token_id: int, user: CurrentUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
         revoke_personal_token(conn, user, token_id, ctx.clock.now())
 
 
-@router.get("", summary="List accounts (administrators)", responses=responses(401, 403, 422))
+@router.get("", summary="List accounts (administrators)", responses=error_responses(401, 403, 422))
 def get_users(
     admin: AdminUser, ctx: Ctx, paging: Paging,
     active: Annotated[bool | None, Query(description="Only active (true) or deactivated (false) accounts")] = None,
@@ -77,20 +77,20 @@ def get_users(
 
 
 @router.post("", status_code=201, summary="Create an account (administrators)",
-             responses=responses(401, 403, 409, 422))
+             responses=error_responses(401, 403, 409, 422))
 def post_user(body: UserCreate, admin: AdminUser, ctx: Ctx) -> UserOut:
     with ctx.db.transaction() as conn:
         return create_user(conn, body, admin.username, ctx.clock.now())
 
 
-@router.get("/{username}", summary="One account (administrators)", responses=responses(401, 403, 404))
+@router.get("/{username}", summary="One account (administrators)", responses=error_responses(401, 403, 404))
 def get_one_user(username: str, admin: AdminUser, ctx: Ctx) -> UserOut:
     with ctx.db.connect() as conn:
         return get_user(conn, username)
 
 
 @router.patch("/{username}", summary="Change an account, reset its password, (de)activate it (administrators)",
-              responses=responses(401, 403, 404, 409, 422))
+              responses=error_responses(401, 403, 404, 409, 422))
 def patch_user(username: str, body: UserUpdate, admin: AdminUser, ctx: Ctx) -> UserOut:
     """A password reset or a deactivation also revokes every token of the account."""
     with ctx.db.transaction() as conn:
@@ -98,7 +98,7 @@ def patch_user(username: str, body: UserUpdate, admin: AdminUser, ctx: Ctx) -> U
 
 
 @router.post("/{username}/deactivate", summary="Deactivate an account and revoke its tokens (administrators)",
-             responses=responses(401, 403, 404, 409))
+             responses=error_responses(401, 403, 404, 409))
 def post_deactivate(username: str, admin: AdminUser, ctx: Ctx) -> UserOut:
     with ctx.db.transaction() as conn:
         return deactivate_user(conn, username, admin.username, ctx.clock.now())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
-from central.db.database import Database, Dialect
+from central.db.database import Connection, Database, Dialect
 
 PLACEHOLDERS: dict[Dialect, dict[str, str]] = {
     "sqlite": {"{{ID}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{BLOB}}": "BLOB", "{{CLUSTERED}}": "WITHOUT ROWID"},
@@ -80,9 +80,17 @@ def _ensure_table(db: Database) -> None:
         )
 
 
+def _has_ledger(conn: Connection) -> bool:
+    if conn.dialect == "postgresql":
+        return conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL") is True
+    return conn.fetchval("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'") == 1
+
+
 def applied_versions(db: Database) -> set[int]:
-    _ensure_table(db)
+    """Read-only (the readiness probe asks this): no ``schema_migrations`` table means nothing applied."""
     with db.connect() as conn:
+        if not _has_ledger(conn):
+            return set()
         return {row["version"] for row in conn.fetchall("SELECT version FROM schema_migrations")}
 
 

@@ -21,11 +21,10 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
-from central.core.problems import responses
 from central.crypto import SecretKeyMissing, UndecryptableSecret
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser
-from central.errors import ApiError
+from central.errors import ApiError, error_responses, invalid_body
 from central.pagination import Page, Paging
 
 from . import store
@@ -53,12 +52,6 @@ routers = [router]
 def setup(ctx: AppContext) -> None:
     """Read the SMTP and destination settings now, so a bad one stops the start-up."""
     notify_settings(ctx)
-
-
-def _validation(exc: ValidationError) -> ApiError:
-    details = [{"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
-    where = ".".join(str(part) for part in details[0]["loc"]) if details else "body"
-    return ApiError(422, f"{where}: {details[0]['msg'] if details else 'invalid channel'}", details=details)
 
 
 async def _checked(ctx: AppContext, channel: Channel) -> Channel:
@@ -89,14 +82,14 @@ def _stored(action: Callable[[], ChannelOut]) -> ChannelOut:
         raise ApiError(503, f"channel secrets cannot be stored: {exc}") from None
 
 
-@router.get("/channels", summary="Your notification channels (secrets never shown)", responses=responses(401))
+@router.get("/channels", summary="Your notification channels (secrets never shown)", responses=error_responses(401))
 def get_channels(user: CurrentUser, ctx: Ctx) -> list[ChannelOut]:
     with ctx.db.connect() as conn:
         return store.list_channels(conn, user.id)
 
 
 @router.post("/channels", status_code=201, summary="Add a channel: email, sms, webhook or apprise",
-             responses=responses(401, 409, 422))
+             responses=error_responses(401, 409, 422))
 async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser,
                        ctx: Ctx) -> ChannelOut:
     await _checked(ctx, channel)
@@ -108,13 +101,13 @@ async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL
     return await run_in_threadpool(_stored, create)
 
 
-@router.get("/channels/{channel_id}", summary="One of your channels", responses=responses(401, 404))
+@router.get("/channels/{channel_id}", summary="One of your channels", responses=error_responses(401, 404))
 def get_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> ChannelOut:
     return store.channel_out(_own(ctx, user.id, channel_id))
 
 
 @router.patch("/channels/{channel_id}", summary="Change a channel; omitted fields (and secrets) are kept",
-              responses=responses(401, 404, 409, 422))
+              responses=error_responses(401, 404, 409, 422))
 async def patch_channel(channel_id: int,
                         change: Annotated[dict[str, Any], Body(openapi_examples=CHANNEL_CHANGE_EXAMPLES)],
                         user: CurrentUser, ctx: Ctx) -> ChannelOut:
@@ -122,7 +115,7 @@ async def patch_channel(channel_id: int,
     try:
         channel = store.merged_channel(row, change, ctx.secret_box)
     except ValidationError as exc:
-        raise _validation(exc) from None
+        raise invalid_body(exc) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     await _checked(ctx, channel)
@@ -135,7 +128,7 @@ async def patch_channel(channel_id: int,
 
 
 @router.delete("/channels/{channel_id}", status_code=204, summary="Delete a channel (its delivery log stays)",
-               responses=responses(401, 404))
+               responses=error_responses(401, 404))
 def delete_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
         if not store.delete_channel(conn, user.id, channel_id):
@@ -153,7 +146,7 @@ class ProbeResult(BaseModel):
 
 
 @router.post("/channels/{channel_id}/test", summary="Send yourself a test notification now, through this channel",
-             responses=responses(401, 404, 409))
+             responses=error_responses(401, 404, 409))
 async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
@@ -178,7 +171,7 @@ async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult
 
 
 @router.get("/notifications", summary="Your notifications with their delivery log, newest first",
-            responses=responses(401, 422))
+            responses=error_responses(401, 422))
 def get_notifications(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[NotificationOut]:
     with ctx.db.connect() as conn:
         return store.list_notifications(conn, user.id, paging)

@@ -23,7 +23,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.core.auth import point_for_user
+from central.core.points import visible_point
 from central.db import Connection, IntegrityError
 from central.deps import Ctx, CurrentGateway, CurrentUser
 from central.errors import ApiError, error_responses, raw_json_body
@@ -108,13 +108,6 @@ async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Pro
 # --- queries -----------------------------------------------------------------------------------
 
 
-def _visible_point(conn: Connection, user: Any, code: str) -> dict[str, Any]:
-    point = point_for_user(conn, user, code)
-    if point is None:
-        raise ApiError(404, f"point {code!r} not found")
-    return point
-
-
 def _range(start: datetime | None, end: datetime | None, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
@@ -146,7 +139,7 @@ def get_readings(
     JSON is paged by offset or cursor; CSV streams the whole range (a header, then
     ts, variable, value, unit, quality, flags, raw_value)."""
     with ctx.db.connect() as conn:
-        point = _visible_point(conn, user, code)
+        point = visible_point(conn, user, code)
         first, last = _range(start, end, ctx.clock.now(), timedelta(days=1))
         selection = queries.ReadingFilter(point["id"], first, last, variable)
         if format == "csv":
@@ -191,7 +184,7 @@ def get_aggregates(
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
     with ctx.db.connect() as conn:
-        point = _visible_point(conn, user, code)
+        point = visible_point(conn, user, code)
         items = aggregates.summary(conn, point["id"], bucket, zone, buckets, interval_s, now)
     return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s, items=items)
 
@@ -223,7 +216,7 @@ def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_e
         raise ApiError(422, f"ts {change.ts.isoformat()} is in the future; record a swap once it has happened")
     try:
         with ctx.db.transaction() as conn:
-            point = _visible_point(conn, user, code)
+            point = visible_point(conn, user, code)
             row = queries.record_meter_change(conn, point, change.model_dump(), user.username, now)
     except IntegrityError:
         raise ApiError(409, f"a meter change of point {code!r} at {change.ts.isoformat()} is already recorded") from None
@@ -235,7 +228,7 @@ def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_e
 def get_meter_changes(code: str, ctx: Ctx, user: CurrentUser, paging: Paging) -> Page[MeterChangeOut]:
     """The point's recorded meter swaps, oldest first."""
     with ctx.db.connect() as conn:
-        point = _visible_point(conn, user, code)
+        point = visible_point(conn, user, code)
         page = queries.meter_changes(conn, point["id"], paging)
     return Page[MeterChangeOut](items=[MeterChangeOut(**row) for row in page.items], total=page.total,
                                 limit=page.limit, offset=page.offset)

@@ -147,8 +147,8 @@ def update_latest(conn: Connection, readings: Iterable[Processed]) -> None:
 
 
 def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> None:
-    """Last seen, clock offset (server now - sent_at, seconds) and what the agent reports."""
-    params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (now - batch.sent_at).total_seconds()}
+    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent reports."""
+    params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (batch.sent_at - now).total_seconds()}
     agent_columns = ""
     if batch.agent is not None:
         agent_columns = (", agent_version = :version, buffer_depth = :depth, oldest_unsent_s = :oldest,"

@@ -10,11 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from central.db import open_database
 
 from central.telemetry.alerts.api import QUEUE_KEY, alert_timer
 from central.telemetry.alerts.service import evaluate_timer
-from central.telemetry.alerts.submissions import submission_snapshots
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, flows, iso, migrated_template, smtp, smtp_port, world, world_client,
 )
@@ -162,12 +160,3 @@ def test_the_telemetry_service_runs_its_alert_workers_and_stops_them(world: Worl
             time.sleep(0.01)  # the timer's first pass runs at start-up
         assert ctx.extras[QUEUE_KEY].wait_idle(5)
     assert {row["scope"] for row in world.rows("SELECT scope FROM alert_rule_sets")} == {"point", "gateway"}
-
-
-def test_without_compliance_tables_a_point_has_no_submission_snapshots(tmp_path, clock) -> None:
-    bare = open_database(f"sqlite:///{tmp_path / 'bare.db'}")
-    try:
-        with bare.connect() as conn:
-            assert submission_snapshots(conn, 1, clock.now()) == []
-    finally:
-        bare.close()

@@ -106,6 +106,20 @@ def test_a_personal_token_is_shown_once_and_then_listed_without_it(app_client, c
     assert token["token"] not in str(listed)
 
 
+@pytest.mark.parametrize(("second_use_after_s", "last_used_at"), [
+    (30, "2026-11-28T13:01:00Z"),
+    (61, "2026-11-28T13:02:01Z"),
+])
+def test_last_used_at_moves_at_most_once_a_minute(app_client, clock, second_use_after_s, last_used_at):
+    headers = add_user(app_client, "ana")
+    token = app_client.post(TOKENS, json={"name": "grafana"}, headers=headers).json()
+    clock.advance(60)
+    app_client.get(ME, headers=_bearer(token["token"]))
+    clock.advance(second_use_after_s)
+    app_client.get(ME, headers=_bearer(token["token"]))
+    assert app_client.get(TOKENS, headers=headers).json()["items"][1]["last_used_at"] == last_used_at
+
+
 def test_a_revoked_personal_token_stops_working(app_client):
     headers = add_user(app_client, "ana")
     token = app_client.post(TOKENS, json={"name": "script"}, headers=headers).json()

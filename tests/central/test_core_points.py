@@ -152,9 +152,9 @@ def test_a_partial_change_keeps_the_other_fields(app_client):
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"name": None}, "name: Input should be a valid string"),
-     ({"latitude": None}, "point: Value error, latitude and longitude go together: give both or neither"),
-     ({"flow_cutoff_lps": -0.1}, "flow_cutoff_lps: Input should be greater than or equal to 0"),
+    [({"name": None}, "body.name: Input should be a valid string"),
+     ({"latitude": None}, "body: Value error, latitude and longitude go together: give both or neither"),
+     ({"flow_cutoff_lps": -0.1}, "body.flow_cutoff_lps: Input should be greater than or equal to 0"),
      ({"code": "OB-0101-13"}, "body.code: Extra inputs are not permitted")],
 )
 def test_a_bad_change_is_a_422_and_changes_nothing(app_client, change, message):

@@ -87,7 +87,7 @@ def test_a_heartbeat_updates_the_gateways_contact_fields(site):
     assert response.json() == {"stored": 0, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z"}
     row = site.rows("SELECT last_seen_at, clock_offset_s, agent_version, buffer_depth, oldest_unsent_s,"
                     " dropped_total, clock_synced FROM gateways WHERE name = 'gw-norte'")[0]
-    assert row == {"last_seen_at": NOW, "clock_offset_s": 90.0, "agent_version": "1.4.2", "buffer_depth": 17,
+    assert row == {"last_seen_at": NOW, "clock_offset_s": -90.0, "agent_version": "1.4.2", "buffer_depth": 17,
                    "oldest_unsent_s": 42.5, "dropped_total": 3, "clock_synced": False}
 
 

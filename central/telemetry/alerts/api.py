@@ -20,15 +20,17 @@ from typing import Annotated, Any, Union, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, create_model
 
 from central.context import AppContext
 from central.core import audit
-from central.core.auth import User, point_for_user
-from central.core.problems import responses
+from central.core.auth import User
+from central.core.gateways import gateway_by_name
+from central.core.points import visible_point
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
-from central.errors import ApiError
+from central.errors import ApiError, error_responses, invalid_body
 from central.notify.outbox import notify_settings, outbox_worker, pause
 from central.pagination import Page, Paging
 
@@ -65,7 +67,7 @@ def _items(rules: Iterable[StoredRule]) -> list[dict[str, Any]]:
 # --- alerts -------------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/alerts", summary="Alerts you may see, newest first", responses=responses(401, 422))
+@router.get("/api/v1/alerts", summary="Alerts you may see, newest first", responses=error_responses(401, 422))
 def get_alerts(
     user: CurrentUser, ctx: Ctx, paging: Paging,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
@@ -85,7 +87,7 @@ def _visible(conn: Connection, user: User, alert_id: UUID) -> AlertOut:
     return found
 
 
-@router.get("/api/v1/alerts/{alert_id}", summary="One alert", responses=responses(401, 404))
+@router.get("/api/v1/alerts/{alert_id}", summary="One alert", responses=error_responses(401, 404))
 def get_alert(alert_id: UUID, user: CurrentUser, ctx: Ctx) -> AlertOut:
     with ctx.db.connect() as conn:
         return _visible(conn, user, alert_id)
@@ -109,7 +111,7 @@ class AckIn(BaseModel):
 
 
 @router.post("/api/v1/alerts/{alert_id}/ack", summary="Take charge of an open alert (who and when are recorded)",
-             responses=responses(401, 404, 409, 422))
+             responses=error_responses(401, 404, 409, 422))
 def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx,
              body: Annotated[AckIn | None, Body(openapi_examples=ACK_EXAMPLES)] = None) -> AlertOut:
     now = ctx.clock.now()
@@ -130,19 +132,6 @@ def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx,
 # --- rules --------------------------------------------------------------------------------------
 
 
-def _point(conn: Connection, user: User, code: str) -> dict[str, Any]:
-    point = point_for_user(conn, user, code)
-    if point is None:
-        raise ApiError(404, f"point {code!r} not found")
-    return point
-
-
-def _gateway(conn: Connection, name: str) -> dict[str, Any]:
-    gateway = conn.fetchone("SELECT id, name FROM gateways WHERE name = :n", {"n": name})
-    if gateway is None:
-        raise ApiError(404, f"gateway {name!r} not found")
-    return gateway
-
 
 def _ensure(conn: Connection, scope: Scope, subject_id: int, ctx: AppContext) -> None:
     if scope is Scope.POINT:
@@ -157,13 +146,10 @@ def _rules_with_defaults(conn: Connection, scope: Scope, subject_id: int, ctx: A
     return _items(rule_store.rules_of(conn, scope, subject_id))
 
 
-def _invalid(exc: ValidationError | RuleProblem, prefix: Sequence[str | int]) -> ApiError:
+def _invalid(exc: ValidationError | RuleProblem) -> RequestValidationError:
     if isinstance(exc, RuleProblem):
-        details = [{"loc": ["body", *prefix, *exc.loc], "msg": str(exc)}]
-    else:
-        details = [{"loc": ["body", *prefix, *err["loc"]], "msg": err["msg"]} for err in exc.errors()]
-    first = details[0]
-    return ApiError(422, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", details=details)
+        return RequestValidationError([{"loc": ("body", *exc.loc), "msg": str(exc), "type": "value_error"}])
+    return invalid_body(exc)
 
 
 def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any], items: list[Any]) -> list[Any]:
@@ -174,43 +160,43 @@ def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any],
         try:
             rule_store.replace_rules(conn, scope, subject["id"], wanted, user.username, ctx.clock.now())
         except RuleProblem as exc:
-            raise _invalid(exc, []) from None
+            raise _invalid(exc) from None
         audit.record(conn, user.username, "alert_rules.replaced", f"{scope.value}:{label}", ctx.clock.now(),
                      kinds=[rule.kind for _, rule in wanted])
         return _items(rule_store.rules_of(conn, scope, subject["id"]))
 
 
 @router.get("/api/v1/points/{code}/alert-rules", summary="A point's alert rules (defaults on first look)",
-            responses=responses(401, 404))
+            responses=error_responses(401, 404))
 def get_point_rules(code: str, user: CurrentUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.transaction() as conn:
-        return _rules_with_defaults(conn, Scope.POINT, _point(conn, user, code)["id"], ctx)
+        return _rules_with_defaults(conn, Scope.POINT, visible_point(conn, user, code)["id"], ctx)
 
 
 @router.put("/api/v1/points/{code}/alert-rules", summary="Replace a point's alert rules (administrators)",
-            responses=responses(401, 403, 404, 422))
+            responses=error_responses(401, 403, 404, 422))
 def put_point_rules(code: str, rules: Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)],
                     admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.connect() as conn:
-        point = _point(conn, admin, code)
+        point = visible_point(conn, admin, code)
     return _replace(ctx, admin, Scope.POINT, point, rules)
 
 
 @router.patch("/api/v1/points/{code}/alert-rules/{rule_id}", summary="Change one rule of a point (administrators)",
-              responses=responses(401, 403, 404, 422))
+              responses=error_responses(401, 403, 404, 422))
 def patch_point_rule(code: str, rule_id: int,
                      change: Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)],
                      admin: AdminUser, ctx: Ctx) -> RuleItem:
     now = ctx.clock.now()
     with ctx.db.transaction() as conn:
-        point = _point(conn, admin, code)
+        point = visible_point(conn, admin, code)
         _ensure(conn, Scope.POINT, point["id"], ctx)
         try:
             rule_store.patch_rule(conn, Scope.POINT, point["id"], rule_id, change, admin.username, now)
         except LookupError as exc:
             raise ApiError(404, str(exc)) from None
         except (ValidationError, RuleProblem) as exc:
-            raise _invalid(exc, []) from None
+            raise _invalid(exc) from None
         audit.record(conn, admin.username, "alert_rule.changed", f"point:{code}", now, rule_id=rule_id,
                      fields=sorted(change))
         [item] = [item for item in _items(rule_store.rules_of(conn, Scope.POINT, point["id"])) if item["id"] == rule_id]
@@ -218,22 +204,22 @@ def patch_point_rule(code: str, rule_id: int,
 
 
 @router.get("/api/v1/gateways/{name}/alert-rules", summary="A gateway's alert rules (administrators)",
-            responses=responses(401, 403, 404))
+            responses=error_responses(401, 403, 404))
 def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.transaction() as conn:
-        return _rules_with_defaults(conn, Scope.GATEWAY, _gateway(conn, name)["id"], ctx)
+        return _rules_with_defaults(conn, Scope.GATEWAY, gateway_by_name(conn, name).id, ctx)
 
 
 @router.put("/api/v1/gateways/{name}/alert-rules", summary="Replace a gateway's alert rules (administrators)",
-            responses=responses(401, 403, 404, 422))
+            responses=error_responses(401, 403, 404, 422))
 def put_gateway_rules(name: str, rules: Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)],
                       admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
     with ctx.db.connect() as conn:
-        gateway = _gateway(conn, name)
+        gateway = gateway_by_name(conn, name).model_dump()
     wrong = [i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY]
     if wrong:
         raise _invalid(RuleProblem([wrong[0], "kind"], "not a gateway rule (gateway_silent, clock_offset,"
-                                                        " buffer_dropping)"), [])
+                                                        " buffer_dropping)"))
     return _replace(ctx, admin, Scope.GATEWAY, gateway, rules)
 
 

@@ -2,8 +2,8 @@
 
 ``compliance`` writes rows flagged ``alert`` into ``compliance_events`` (a work blocked by
 the DGA, a reply without comprobante, a comprobante the DGA does not show...); ``central``
-does not import that package, so the timer reads the table and the ledger directly and
-gets nothing when they are absent. A ``compliance_event`` rule of a point keeps one live
+does not import that package, so the timer reads the table and the ledger directly
+(migration 0300 creates them). A ``compliance_event`` rule of a point keeps one live
 alert per event kind (the alert's ``kind`` is the event's, e.g. ``work.blocked``) while
 at least one event of that kind still holds, and clears it when none does. Whether an event
 still holds is judged from the state the ledger is in NOW (:func:`still_holds`), so the
@@ -21,7 +21,7 @@ from central.db import Connection
 from . import messages
 from .rules import ComplianceEvent, Rule
 from .state import Signal, SignalAction
-from .submissions import LEDGER, SETTLED, has_table
+from .submissions import LEDGER, SETTLED
 
 EVENTS = "compliance_events"
 CONFIGS = "compliance_configs"
@@ -70,8 +70,6 @@ def still_holds(event: EventFacts, now: datetime) -> bool:
 
 def holding_events(conn: Connection, now: datetime) -> dict[int, dict[str, list[EventFacts]]]:
     """Per point, per event kind: the alert-flagged events that still hold, oldest first."""
-    if not all(has_table(conn, name) for name in (EVENTS, CONFIGS, LEDGER)):
-        return {}
     rows = conn.fetchall(
         "SELECT e.point_id, e.kind, e.at, e.regulator, e.message, c.blocked, s.state, s.check_result, s.reviewed_at,"
         f" s.last_attempt_at FROM {EVENTS} e LEFT JOIN {CONFIGS} c ON c.point_id = e.point_id"

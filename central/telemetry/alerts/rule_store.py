@@ -10,7 +10,6 @@ API) use the point's current right when it has one, so a changed right needs no 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,11 +178,6 @@ def rules_of(conn: Connection, scope: Scope, subject_id: int) -> list[StoredRule
     column = "point_id" if scope is Scope.POINT else "gateway_id"
     rows = conn.fetchall(f"{_SELECT} WHERE r.{column} = :id ORDER BY r.id", {"id": subject_id})
     return [_stored(row) for row in rows]
-
-
-def stored_config(conn: Connection, rule_id: int) -> dict[str, Any]:
-    """The rule as stored (before the point's water right is applied), for PATCH."""
-    return json.loads(conn.fetchval("SELECT config FROM alert_rules WHERE id = :id", {"id": rule_id}))
 
 
 # --- replacing and editing (the API) -------------------------------------------------------------

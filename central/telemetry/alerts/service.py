@@ -260,14 +260,16 @@ class EvaluationQueue:
 
 
 def _point_last_seen(conn: Connection) -> dict[int, datetime]:
-    rows = conn.fetchall("SELECT point_id, MAX(ts) AS ts FROM latest_readings WHERE value IS NOT NULL"
-                         " GROUP BY point_id")
-    return {row["point_id"]: _time(row["ts"]) for row in rows}
+    """Newest reading with a value per point, from the latest row of each variable.
 
-
-def _time(value: datetime | str) -> datetime:
-    """An aggregate of a TIMESTAMPTZ column: SQLite gives it back as its stored ISO text."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    The max is taken here, not with ``MAX(ts)``: an aggregate loses the column's type on SQLite
+    (it comes back as text), a plain row keeps it on both databases.
+    """
+    seen: dict[int, datetime] = {}
+    for row in conn.fetchall("SELECT point_id, ts FROM latest_readings WHERE value IS NOT NULL"):
+        if row["point_id"] not in seen or row["ts"] > seen[row["point_id"]]:
+            seen[row["point_id"]] = row["ts"]
+    return seen
 
 
 def _gateways(conn: Connection) -> dict[int, dict[str, Any]]:
@@ -277,9 +279,8 @@ def _gateways(conn: Connection) -> dict[int, dict[str, Any]]:
 
 
 def _heartbeat(gateway: dict[str, Any]) -> Heartbeat:
-    """Ingest stores server minus gateway time; the rule wants gateway minus server."""
-    offset = gateway["clock_offset_s"]
-    return Heartbeat(ts=gateway["last_seen_at"], clock_offset_s=None if offset is None else -offset,
+    """What the heartbeat rules judge: last contact, clock offset (gateway minus server) and drops."""
+    return Heartbeat(ts=gateway["last_seen_at"], clock_offset_s=gateway["clock_offset_s"],
                      dropped_total=gateway["dropped_total"])
 
 

@@ -1,8 +1,8 @@
 """The compliance ledger, summarised for the submission rules (read-only SQL).
 
-The ledger tables belong to ``compliance`` (migration 0300); ``central`` does not import
-that package, so this reads the tables directly and returns nothing when they are absent
-(a deployment without the compliance migration). Per point and regulator:
+The ledger tables belong to ``compliance``; ``central`` does not import that package, so
+this reads the tables directly (migration 0300, always applied with the others, creates
+them). Per point and regulator:
 
 - ``oldest_pending_due``: the oldest slot, already past, that is not settled (accepted,
   discarded, shadowed or without data). Lateness is counted from the slot itself;
@@ -27,34 +27,25 @@ LEDGER = "compliance_submissions"
 ATTEMPTS = "compliance_attempts"
 
 
-def has_table(conn: Connection, name: str) -> bool:
-    if conn.dialect == "postgresql":
-        return conn.fetchval("SELECT to_regclass(:name) IS NOT NULL", {"name": name}) is True
-    return conn.fetchval("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :name",
-                         {"name": name}) == 1
-
-
 def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def _pending(conn: Connection, now: datetime, point_id: int | None) -> list[dict[str, Any]]:
-    one = "" if point_id is None else " AND point_id = :point"
+def _pending(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     return conn.fetchall(
         "SELECT point_id, regulator,"
         f" MIN(CASE WHEN state NOT IN ({_quoted(SETTLED)}) THEN slot END) AS oldest,"
         " SUM(CASE WHEN state = 'unrecoverable' THEN 1 ELSE 0 END) AS unrecoverable"
-        f" FROM {LEDGER} WHERE slot <= :now{one} GROUP BY point_id, regulator ORDER BY point_id, regulator",
-        {"now": now, "point": point_id})
+        f" FROM {LEDGER} WHERE slot <= :now GROUP BY point_id, regulator ORDER BY point_id, regulator",
+        {"now": now})
 
 
-def _failing(conn: Connection, point_id: int | None) -> dict[tuple[int, str], tuple[datetime, str | None]]:
+def _failing(conn: Connection) -> dict[tuple[int, str], tuple[datetime, str | None]]:
     """(point, regulator) -> (first attempt of the failing submissions, newest error text)."""
-    one = "" if point_id is None else " AND s.point_id = :point"
     rows = conn.fetchall(
         f"SELECT s.point_id, s.regulator, a.started_at, COALESCE(a.error, a.message) AS error FROM {LEDGER} s"
         f" JOIN {ATTEMPTS} a ON a.submission_id = s.id AND a.kind = 'send'"
-        f" WHERE s.state IN ({_quoted(FAILING)}){one} ORDER BY a.started_at, a.id", {"point": point_id})
+        f" WHERE s.state IN ({_quoted(FAILING)}) ORDER BY a.started_at, a.id")
     found: dict[tuple[int, str], tuple[datetime, str | None]] = {}
     for row in rows:
         key = (row["point_id"], row["regulator"])
@@ -63,24 +54,13 @@ def _failing(conn: Connection, point_id: int | None) -> dict[tuple[int, str], tu
     return found
 
 
-def _snapshots(conn: Connection, now: datetime, point_id: int | None) -> dict[int, list[SubmissionSnapshot]]:
-    if not (has_table(conn, LEDGER) and has_table(conn, ATTEMPTS)):
-        return {}
-    failing = _failing(conn, point_id)
+def all_submission_snapshots(conn: Connection, now: datetime) -> dict[int, list[SubmissionSnapshot]]:
+    """Every point's ledger summaries, keyed by point id (what the timer reads once per tick)."""
+    failing = _failing(conn)
     result: dict[int, list[SubmissionSnapshot]] = defaultdict(list)
-    for row in _pending(conn, now, point_id):
+    for row in _pending(conn, now):
         since, error = failing.get((row["point_id"], row["regulator"]), (None, None))
         result[row["point_id"]].append(SubmissionSnapshot(
             regulator=row["regulator"], oldest_pending_due=row["oldest"], failing_since=since, last_error=error,
             unrecoverable=int(row["unrecoverable"] or 0)))
     return dict(result)
-
-
-def submission_snapshots(conn: Connection, point_id: int, now: datetime) -> list[SubmissionSnapshot]:
-    """One point's ledger per regulator; [] without a ledger (or without compliance tables)."""
-    return _snapshots(conn, now, point_id).get(point_id, [])
-
-
-def all_submission_snapshots(conn: Connection, now: datetime) -> dict[int, list[SubmissionSnapshot]]:
-    """Every point's ledger summaries, keyed by point id (what the timer reads once per tick)."""
-    return _snapshots(conn, now, None)
