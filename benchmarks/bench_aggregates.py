@@ -1,8 +1,8 @@
 """Aggregate queries over one year of one-minute data for one point, on both databases.
 
 525,600 readings per variable (flow, totalizer, level: 1,576,800 rows) are bulk-loaded with
-``copy_rows`` and summarised per hour (what ingest maintains as it goes). Measured, as the
-aggregates route runs them (``central.telemetry.aggregates.summary``, without HTTP/JSON):
+``copy_rows`` and summarised per hour (what the rollup worker maintains as data arrives).
+Measured, as the aggregates route runs them (``central.telemetry.aggregates.summary``, without HTTP/JSON):
 hourly buckets over the year (8,760) and daily buckets over the year (365, America/Santiago),
 p50/p99 over repeated runs; the baseline is a plain ``COUNT(*)`` of the point's readings over
 the same range, measured the same way, and the ratio is query p50 / baseline p50. The same
@@ -86,7 +86,7 @@ def measure(db: Database) -> None:
               f"  p99 {baseline[1] * 1000:7.1f} ms")
         for bucket in ("hour", "day"):
             buckets = spans(START, NOW, bucket, SANTIAGO, 20_000)
-            p50, p99 = timed(lambda: aggregates.summary(conn, point_id, bucket, SANTIAGO, buckets, 60, NOW), RUNS)
+            p50, p99 = timed(lambda: aggregates.summary(db, point_id, bucket, SANTIAGO, buckets, 60, NOW), RUNS)
             raw, _ = timed(lambda: _from_readings(conn, point_id, bucket, buckets), 1)
             print(f"   {db.dialect:<10} {bucket:>4} buckets over the year ({len(buckets):>5}): p50 {p50 * 1000:7.1f} ms"
                   f"  p99 {p99 * 1000:7.1f} ms  ratio to COUNT(*) {p50 / baseline[0]:5.2f}"

@@ -1,7 +1,8 @@
 """Ingest throughput through the HTTP API, against a raw bulk load of the same rows.
 
-The app runs under a real uvicorn on 127.0.0.1 (in a thread of this process); batches are
-posted with httpx (pre-serialised JSON, gzip like the edge sends). Readings are flow,
+The server is a separate process started as an operator starts it (``caudal central
+serve``, background workers on), so it shares neither the GIL nor the heap with the
+client; batches are posted with httpx (pre-serialised JSON, gzip like the edge sends). Readings are flow,
 totalizer and level every minute for a point with a sensor depth and a cut-off, so
 processing (cut-off, derived water table, reset check) is part of the measured path.
 
@@ -18,9 +19,11 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,18 +31,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
-from central.app import create_app
+from caudal.demo_central import LAUNCH, server_environment
 from central.crypto import token_hash
-from central.db import Database
-from central.settings import Settings
+from central.db import Database, migrate, open_database
 from central.telemetry.ingest import COLUMNS
-from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
+from tests.conftest import free_port
 
-NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+READY_TIMEOUT_S = 40.0
 TOKEN = "bench-gateway-token"
 VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
 PLAN = ((1000, 30), (5000, 10))  # (readings per batch, batches)
@@ -72,7 +74,8 @@ def readings(first_minute: int, count: int) -> list[dict]:
 
 
 def body(batch: list[dict]) -> bytes:
-    document = {"schema": 1, "gateway": "gw-bench", "sent_at": "2026-11-28T13:00:00Z", "readings": batch,
+    sent_at = NOW.isoformat().replace("+00:00", "Z")
+    document = {"schema": 1, "gateway": "gw-bench", "sent_at": sent_at, "readings": batch,
                 "agent": {"version": "bench", "buffer_depth": 0}}
     return gzip.compress(json.dumps(document).encode(), compresslevel=1)
 
@@ -86,27 +89,39 @@ def stored_rows(db: Database, point_id: int, baseline_point: int, start: datetim
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[tuple[str, Database]]:
-    app = create_app(settings, clock=ManualClock(NOW))
+def serving(database_url: str) -> Iterator[str]:
+    """``caudal central serve`` on a free port of 127.0.0.1 until the block exits."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "central", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_environment({"CAUDAL_DATABASE_URL": database_url}), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}", app.state.ctx.db
+        wait_ready(url, process)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(10)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def wait_ready(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:g} s")
 
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
@@ -128,34 +143,44 @@ def one_batch(client: httpx.Client, db: Database, points: tuple[int, int], minut
     return ingest_s, time.perf_counter() - started
 
 
-def run(label: str, settings: Settings) -> None:
-    raw = "COPY" if label == "postgresql" else "executemany"
-    with serving(settings) as (url, db), httpx.Client(base_url=url, timeout=60) as client:
+def run(label: str, database_url: str) -> None:
+    db = open_database(database_url)
+    try:
+        migrate(db)
         points = seed(db)
-        minute = 0
-        for size, batches in PLAN:
-            times = []
-            for _ in range(batches):
-                times.append(one_batch(client, db, points, minute, size))
-                minute += size // 3 + 1
-            ingest_s, raw_s = (sum(column) for column in zip(*times, strict=True))
-            median = statistics.median(raw_time / ingest_time for ingest_time, raw_time in times)
-            total = size * batches
-            print(f"   {label:<10} batches of {size:>4}: ingest {total / ingest_s:>7,.0f} readings/s"
-                  f" | raw {raw} of the same rows {total / raw_s:>7,.0f} readings/s"
-                  f" | ratio {raw_s / ingest_s:.2f} (median of per-batch ratios {median:.2f})")
+        with serving(database_url) as url, httpx.Client(base_url=url, timeout=60) as client:
+            measure(label, client, db, points)
+    finally:
+        db.close()
+
+
+def measure(label: str, client: httpx.Client, db: Database, points: tuple[int, int]) -> None:
+    raw = "COPY" if db.dialect == "postgresql" else "executemany"
+    minute = 0
+    for size, batches in PLAN:
+        times = []
+        for _ in range(batches):
+            times.append(one_batch(client, db, points, minute, size))
+            minute += size // 3 + 1
+        ingest_s, raw_s = (sum(column) for column in zip(*times, strict=True))
+        median = statistics.median(raw_time / ingest_time for ingest_time, raw_time in times)
+        total = size * batches
+        print(f"   {label:<10} batches of {size:>4}: ingest {total / ingest_s:>7,.0f} readings/s"
+              f" | raw {raw} of the same rows {total / raw_s:>7,.0f} readings/s"
+              f" | ratio {raw_s / ingest_s:.2f} (median of per-batch ratios {median:.2f})")
 
 
 def main() -> None:
-    print("   ingest over HTTP (real uvicorn, httpx, gzip bodies) vs a raw bulk load of the same rows"
+    print("   ingest over HTTP (`caudal central serve` in its own process, httpx, gzip bodies) vs a raw bulk load"
+          " of the same rows"
           " (ratio = raw time / ingest time; goal on PostgreSQL >= 0.5)")
     with tempfile.TemporaryDirectory() as directory:
-        run("sqlite", Settings(database_url=f"sqlite:///{Path(directory) / 'bench.db'}", workers=False))
+        run("sqlite", f"sqlite:///{Path(directory) / 'bench.db'}")
     if problem := postgres_unreachable():
         print(f"   {problem}")
         return
     with temporary_database(ADMIN_URL, "caudal_bench") as url:
-        run("postgresql", Settings(database_url=url, workers=False))
+        run("postgresql", url)
 
 
 if __name__ == "__main__":

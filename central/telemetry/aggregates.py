@@ -18,8 +18,9 @@ Choices (documented in the API too):
   value-less gap records and derived water-table rows included).
 
 Where the buckets are whole UTC hours, the numbers come from the hourly summaries
-(``central.telemetry.rollup``); otherwise from the readings, in SQL (one grouped scan and
-one window scan). Either way the handful of meter swaps are corrected in Python.
+(``central.telemetry.rollup``; hours that ingest marked stale are refreshed first);
+otherwise from the readings, in SQL (one grouped scan and one window scan). Either way the
+handful of meter swaps are corrected in Python.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from central.db import Connection
+from central.db import Connection, Database
 from central.telemetry import rollup
 from central.telemetry.buckets import KEY_LENGTH, Bucket, Span, bucket_start, key_of, offset_segments
 from central.telemetry.processing import MeterChange, volume_between
@@ -99,19 +100,36 @@ def _anchor(conn: Connection, point_id: int, start: datetime) -> datetime:
     return ts or start
 
 
-def summary(conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, spans: list[Span], interval_s: int,
+def summary(db: Database, point_id: int, bucket: Bucket, tz: ZoneInfo, spans: list[Span], interval_s: int,
             now: datetime) -> list[dict[str, Any]]:
-    """One row per bucket of ``spans`` (consecutive, as :func:`central.telemetry.buckets.spans` gives)."""
+    """One row per bucket of ``spans`` (consecutive, as :func:`central.telemetry.buckets.spans` gives).
+    Takes the database, not a connection: stale hourly summaries are refreshed (and
+    committed) before the reading, which runs on a connection of its own."""
     start, end = spans[0].start, spans[-1].end
-    anchor = _anchor(conn, point_id, start)
-    if rollup.usable(bucket, tz, start, end, interval_s):
-        hours = rollup.hourly_rows(conn, point_id, start, end)
-        stats, volume = rollup.combine(spans, hours, rollup.last_count_before(conn, point_id, start), interval_s)
-    else:
-        stats = statistics(conn, point_id, bucket, tz, start, end, interval_s)
-        volume = volumes(conn, point_id, bucket, tz, start, end, anchor)
-    add_swap_corrections(conn, volume, point_id, bucket, tz, start, end, anchor)
+    hourly = rollup.usable(bucket, tz, start, end, interval_s)
+    if hourly:
+        _catch_up(db, point_id, start, end)
+    with db.connect() as conn:
+        anchor = _anchor(conn, point_id, start)
+        if hourly:
+            hours = rollup.hourly_rows(conn, point_id, start, end)
+            stats, volume = rollup.combine(spans, hours, rollup.last_count_before(conn, point_id, start), interval_s)
+        else:
+            stats = statistics(conn, point_id, bucket, tz, start, end, interval_s)
+            volume = volumes(conn, point_id, bucket, tz, start, end, anchor)
+        add_swap_corrections(conn, volume, point_id, bucket, tz, start, end, anchor)
     return summarize(spans, stats, volume, now, interval_s)
+
+
+def _catch_up(db: Database, point_id: int, start: datetime, end: datetime) -> None:
+    """Refresh the hourly summaries the answer reads that ingest marked stale and the worker
+    has not refreshed yet, so the answer is exact. In its own short write transaction, opened
+    only when there is something to do: on SQLite it would wait for any ingest in progress."""
+    with db.connect() as conn:
+        if not rollup.stale_marks(conn, point_id, start, end):
+            return
+    with db.transaction() as conn:
+        rollup.catch_up_point(conn, point_id, start, end)
 
 
 def add_swap_corrections(conn: Connection, volume: dict[str, float], point_id: int, bucket: Bucket, tz: ZoneInfo,

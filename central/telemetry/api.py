@@ -7,6 +7,9 @@ readings included; when a batch is partly a resend, its already-stored readings 
 them again). It runs when the batch stored something new, after the transaction committed
 and after the reply was sent, so the gateway never waits for it; its exceptions are
 logged, never returned.
+
+``workers``: the rollup worker (``central.telemetry.rollup_worker``), which refreshes the
+hourly summaries ingest marked stale; ``setup`` publishes ``caudal_rollup_pending_marks``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from central.context import AppContext
 from central.core.points import visible_point
-from central.db import Connection, IntegrityError
+from central.db import IntegrityError
 from central.deps import Ctx, CurrentGateway, CurrentUser
 from central.errors import ApiError, error_responses, raw_json_body
 from central.pagination import Page, PageQuery, Paging
@@ -37,6 +41,7 @@ from central.telemetry.models import (
 )
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
+from central.telemetry.rollup_worker import Worker, rollup_worker
 from protocols.uplink import INGEST_PATH, Batch, IngestReply
 
 log = logging.getLogger("caudal.central.telemetry")
@@ -185,7 +190,7 @@ def get_aggregates(
         raise ApiError(422, str(exc)) from None
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
-        items = aggregates.summary(conn, point["id"], bucket, zone, buckets, interval_s, now)
+    items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
     return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s, items=items)
 
 
@@ -232,3 +237,25 @@ def get_meter_changes(code: str, ctx: Ctx, user: CurrentUser, paging: Paging) ->
         page = queries.meter_changes(conn, point["id"], paging)
     return Page[MeterChangeOut](items=[MeterChangeOut(**row) for row in page.items], total=page.total,
                                 limit=page.limit, offset=page.offset)
+
+
+# --- hourly summaries --------------------------------------------------------------------------
+
+
+def _pending_marks(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
+    def sample() -> list[tuple[list[str], float]]:
+        with ctx.db.connect() as conn:
+            return [([], float(conn.fetchval("SELECT COUNT(*) FROM rollup_pending")))]
+
+    return sample
+
+
+def setup(ctx: AppContext) -> None:
+    """Publish how many stale hour runs wait for the rollup worker (should stay near zero)."""
+    ctx.metrics.add_gauges("caudal_rollup_pending_marks", "Runs of hours whose hourly summaries wait for a refresh",
+                           [], _pending_marks(ctx))
+
+
+def workers(ctx: AppContext) -> list[Worker]:
+    """The rollup worker, which keeps the hourly summaries behind ingest."""
+    return [rollup_worker(ctx)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from central.telemetry.parse import BatchRejected, ParsedBatch, problem, rejected
@@ -39,8 +40,19 @@ def future_limit(now: datetime, sent_at: datetime, tolerance_s: float) -> dateti
     return max(now, sent_at) + timedelta(seconds=tolerance_s)
 
 
+_VARIABLE_UNIT = itemgetter(3, 6)  # an Incoming's (variable, unit)
+_TS = itemgetter(4)
+
+
 def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> list[dict[str, Any]]:
+    """Every reading's problems, in batch order. A batch's readings share a handful of
+    (variable, unit) pairs, so a clean batch is recognised without a per-reading loop."""
     limit = future_limit(now, batch.sent_at, tolerance_s)
+    if not batch.readings or (
+        not any(variable_problem(*pair) for pair in set(map(_VARIABLE_UNIT, batch.readings)))
+        and max(map(_TS, batch.readings)) <= limit
+    ):
+        return []
     problems = []
     for index, reading in enumerate(batch.readings):
         text = variable_problem(reading.variable, reading.unit)

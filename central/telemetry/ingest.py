@@ -1,13 +1,13 @@
 """Store one ingest batch: all or nothing, idempotent on (point, ts, variable).
 
 Order inside one transaction: the gateway's points (403 for any other), the previous
-totalizer counts (reset flags), processing, the rows, the latest-reading table, the hourly
-summaries of the hours touched, and the gateway's contact fields. PostgreSQL COPYs the rows straight into ``readings`` in a savepoint;
-when some are already stored (a resend) that is undone and the rows go through a
-session-local staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the
-row count is what was new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with
-``total_changes()``.
-"""
+totalizer counts (reset flags), processing, the rows, the latest-reading table, a mark on
+the hours touched (the rollup worker refreshes their summaries off the request path, see
+:mod:`central.telemetry.rollup`), and the gateway's contact fields. PostgreSQL COPYs the
+rows straight into ``readings`` in a savepoint; when some are already stored (a resend)
+that is undone and the rows go through a session-local staging table and one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the row count is what was new); SQLite
+runs ``INSERT OR IGNORE`` over all rows and counts with ``total_changes()``."""
 
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.checks import check_batch, check_points
 from central.telemetry.parse import ParsedBatch
-from central.telemetry.processing import PointProfile, Processed, process
+from central.telemetry.processing import ROW_COLUMNS, PointProfile, Processed, process
 
-COLUMNS = ("point_id", "ts", "variable", "value", "raw_value", "unit", "quality", "flags", "gateway_id", "seq",
-           "received_at")
+COLUMNS = ROW_COLUMNS
 _COLUMN_LIST = ", ".join(COLUMNS)
 _MEASURED = "variable <> 'water_table'"
 
@@ -44,11 +43,11 @@ def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, to
         if batch.readings:
             points = assigned_points(conn, gateway.id)
             check_points(batch, gateway.name, points)
-            readings = process(batch.readings, points, last_totals(conn, batch, points))
-            stored = store(conn, readings, gateway.id, now)
+            readings = process(batch.readings, points, last_totals(conn, batch, points), gateway.id, now)
+            stored = store(conn, readings)
             update_latest(conn, readings)
             if stored:
-                rollup.refresh(conn, readings)
+                rollup.mark(conn, readings)
         record_contact(conn, gateway.id, batch, now)
     point_ids = sorted({reading.point_id for reading in readings})
     return IngestResult(stored, len(batch.readings) - stored, point_ids, readings)
@@ -82,21 +81,17 @@ def last_totals(conn: Connection, batch: ParsedBatch, points: dict[str, PointPro
     return totals
 
 
-def as_rows(readings: Iterable[Processed], gateway_id: int, now: datetime) -> list[tuple[Any, ...]]:
-    """Rows in ``COLUMNS`` order (derived readings carry no gateway seq)."""
-    return [(r.point_id, r.ts, r.variable, r.value, r.raw_value, r.unit, r.quality.value, r.flags, gateway_id,
-             r.seq, now) for r in readings]
+def store(conn: Connection, readings: Sequence[Processed]) -> int:
+    """Insert what is new; returns how many of the gateway's own readings were stored.
 
-
-def store(conn: Connection, readings: Sequence[Processed], gateway_id: int, now: datetime) -> int:
-    """Insert what is new; returns how many of the gateway's own readings were stored."""
-    rows = as_rows(readings, gateway_id, now)
+    Each ``Processed`` is already a row in ``COLUMNS`` order (its ``Quality`` is a ``str``
+    subclass, stored as its text by both drivers)."""
     if conn.dialect == "postgresql":
-        return _store_postgresql(conn, rows)
-    return _store_sqlite(conn, rows)
+        return _store_postgresql(conn, readings)
+    return _store_sqlite(conn, readings)
 
 
-def _store_postgresql(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _store_postgresql(conn: Connection, rows: Sequence[Processed]) -> int:
     """COPY straight into ``readings`` (the usual case: nothing of the batch is stored yet);
     if any row is already there, undo that and take the staging path, which skips them."""
     try:
@@ -104,10 +99,10 @@ def _store_postgresql(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
             conn.copy_rows("readings", COLUMNS, rows)
     except IntegrityError:
         return _store_postgresql_skipping_known(conn, rows)
-    return sum(1 for row in rows if row[2] != "water_table")
+    return sum(1 for row in rows if row.variable != "water_table")
 
 
-def _store_postgresql_skipping_known(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _store_postgresql_skipping_known(conn: Connection, rows: Sequence[Processed]) -> int:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS readings_staging (LIKE readings) ON COMMIT DELETE ROWS")
     conn.copy_rows("readings_staging", COLUMNS, rows)
     return conn.fetchval(
@@ -117,10 +112,10 @@ def _store_postgresql_skipping_known(conn: Connection, rows: list[tuple[Any, ...
     )
 
 
-def _store_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _store_sqlite(conn: Connection, rows: Sequence[Processed]) -> int:
     insert = f"INSERT OR IGNORE INTO readings ({_COLUMN_LIST}) VALUES ({', '.join(':' + c for c in COLUMNS)})"
-    measured = [dict(zip(COLUMNS, row, strict=True)) for row in rows if row[2] != "water_table"]
-    derived = [dict(zip(COLUMNS, row, strict=True)) for row in rows if row[2] == "water_table"]
+    measured = [row._asdict() for row in rows if row.variable != "water_table"]
+    derived = [row._asdict() for row in rows if row.variable == "water_table"]
     before = conn.fetchval("SELECT total_changes()")
     conn.executemany(insert, measured)
     stored = conn.fetchval("SELECT total_changes()") - before

@@ -1,4 +1,5 @@
--- Hourly summaries of readings, refreshed by ingest for the hours a batch touched, so that
+-- Hourly summaries of readings, refreshed for the hours batches touched (see 0102: ingest
+-- marks them, the rollup worker and aggregate reads refresh them), so that
 -- aggregates over months read one row per hour instead of every reading (a year of
 -- one-minute data is 525,600 readings per variable, 8,760 hours).
 CREATE TABLE readings_hourly (
