@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -92,29 +93,26 @@ def stored_rows(db: Database, point_id: int, baseline_point: int, start: datetim
 def serving(database_url: str) -> Iterator[str]:
     """``caudal central serve`` on a free port of 127.0.0.1 until the block exits."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, "central", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_environment({"CAUDAL_DATABASE_URL": database_url}), stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, "central", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=server_environment({"CAUDAL_DATABASE_URL": database_url}), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=log,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_ready(url, process, log)
+            yield url
+        finally:
+            stop(process)
 
 
-def wait_ready(url: str, process: subprocess.Popen) -> None:
+def wait_ready(url: str, process: subprocess.Popen, log: IO[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"the server exited: {log.read().decode(errors='replace')[-2000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
@@ -122,6 +120,16 @@ def wait_ready(url: str, process: subprocess.Popen) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:g} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (the server finishes its workers), then SIGKILL after a bounded wait."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Content-Encoding": "gzip"}

@@ -128,19 +128,6 @@ def classify(reply: HttpReply, now: datetime, batch_len: int) -> UploadFailed | 
     return UploadFailed(message)
 
 
-async def wait_first(*awaitables: Awaitable[object]) -> None:
-    """Return when the first awaitable finishes (re-raising its error), cancelling the others."""
-    tasks = [asyncio.ensure_future(item) for item in awaitables]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        task.result()
-
-
 class Uploader:
     """Drains the buffer to ``{central_url}/api/v1/ingest``; see the module docstring for the policy."""
 

@@ -1,27 +1,36 @@
 """Turn an ingest body into validated readings, fast, with errors that name the reading.
 
-``protocols.uplink.Batch`` is the authority on what is valid. Validating 5,000 readings
-with it (``model_validate_json``) took ~18 ms on the development machine (~280,000
-readings/s), as much as storing them; orjson plus the column-wise check below takes
-~9 ms for the same body (measured with ``min`` of 30 runs). So the hot path parses with
-orjson and checks the readings with plain Python that is never more lenient than the
-model (``tests/central/test_ingest_parse.py`` checks that property). Anything the fast
-check does not accept goes through the model in strict mode (a number written as text is
-an error), which then either accepts it or produces the error. Invalid UTF-8 and bare
-NaN/Infinity literals, which orjson refuses outright, are diagnosed so that the message
-still names the reading.
+``protocols.uplink.Batch`` is the authority on what is valid. Validating a 5,000-reading
+body (~790 KB) with it (``model_validate_json``) took ~12 ms on the development machine.
+So the hot path decodes with msgspec and checks the readings with plain Python that is
+never more lenient than the model (``tests/central/test_ingest_parse.py`` checks that
+property); anything it does not accept goes through the model in strict mode (a number
+written as text is an error), which then either accepts it or produces the error.
+
+Why msgspec: it decodes straight into :class:`RawReading` structs (no dict per reading)
+and its types already refuse what is plainly wrong (text where a number goes, a missing
+or unknown field, a quality outside the enum, a negative ``seq``), in 1.0 ms for that body
+against 1.7 ms for ``orjson.loads`` into dicts. Measured with ``min`` of 30 runs on the
+same machine and body: ``parse_batch`` went from ~7.5 ms (orjson and a dict-based check)
+to ~4.0 ms. What msgspec would let through and the model might not (integers past 2**53
+as floats, its own datetime formats, the header) is kept raw for the checks below and
+the model.
+
+Invalid UTF-8 and bare NaN/Infinity literals, which msgspec refuses outright, are
+diagnosed so that the message still names the reading.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
-from typing import Any, NamedTuple
+from itertools import repeat
+from operator import attrgetter, is_, methodcaller
+from typing import Annotated, Any, NamedTuple
 
-import orjson
+import msgspec
 from pydantic import ValidationError
 from pydantic_core import from_json
 
@@ -29,10 +38,9 @@ from protocols.uplink import MAX_BATCH_READINGS, AgentStatus, Batch, Quality
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
 _VARIABLE = re.compile(r"[a-z][a-z0-9_]*")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})")
-_READING_KEYS = frozenset({"seq", "device", "point", "variable", "ts", "value", "unit", "quality"})
-_REQUIRED_KEYS = _READING_KEYS - {"quality"}
-_QUALITIES = {quality.value: quality for quality in Quality}
+_TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})"
+_TIMESTAMPS = re.compile(rf"(?:{_TIMESTAMP}\n)*{_TIMESTAMP}")
+_TO_UTC = methodcaller("astimezone", UTC)
 _HAS_VALUE = {quality: quality.has_value for quality in Quality}
 MAX_REPORTED_PROBLEMS = 20
 
@@ -93,112 +101,165 @@ def rejected(status: int, problems: list[dict[str, Any]]) -> BatchRejected:
 # --- the fast path --------------------------------------------------------------------------
 
 
-def _name_ok(text: object) -> bool:
-    return type(text) is str and len(text) <= 64 and _NAME.fullmatch(text) is not None
+class RawReading(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One reading as msgspec decodes it, before the checks msgspec cannot make as the model does.
+
+    ``ts`` stays text: msgspec's datetime parser accepts forms the model refuses (no offset)
+    and rounds where the model truncates. ``value`` keeps a JSON integer an ``int``, because
+    a ``float`` field would convert it silently, even past 2**53. No per-reading dict.
+    """
+
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+    device: str
+    point: str
+    variable: str
+    ts: str
+    value: float | int | None
+    unit: str
+    quality: Quality = Quality.GOOD
 
 
-def _variable_ok(text: object) -> bool:
-    return type(text) is str and len(text) <= 32 and _VARIABLE.fullmatch(text) is not None
+_ABSENT = msgspec.Raw()
 
 
-def _timestamp(text: object) -> datetime | None:
-    """An ISO 8601 time with an offset (the shape the model reads the same way), in UTC."""
-    if type(text) is not str or _TIMESTAMP.fullmatch(text) is None:
+class _Body(msgspec.Struct, forbid_unknown_fields=True):
+    """The header fields stay raw JSON for the model to judge; ``schema_version`` goes to the model path."""
+
+    schema: msgspec.Raw = _ABSENT
+    gateway: msgspec.Raw = _ABSENT
+    sent_at: msgspec.Raw = _ABSENT
+    agent: msgspec.Raw = _ABSENT
+    readings: Annotated[list[RawReading], msgspec.Meta(max_length=MAX_BATCH_READINGS)] = []
+
+
+_DECODER = msgspec.json.Decoder(_Body)
+_HEADER_FIELDS = ("schema", "gateway", "sent_at", "agent")
+_RAW_HEADER = attrgetter(*_HEADER_FIELDS)
+# msgspec raises UnicodeDecodeError for invalid UTF-8 in text (not in a Raw: the model reads
+# the header) and RecursionError for deep nesting
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _name_ok(text: str) -> bool:
+    return len(text) <= 64 and _NAME.fullmatch(text) is not None
+
+
+def _variable_ok(text: str) -> bool:
+    return len(text) <= 32 and _VARIABLE.fullmatch(text) is not None
+
+
+def _unit_ok(unit: str) -> bool:
+    return len(unit) <= 16
+
+
+def _timestamps(stamps: tuple[str, ...]) -> dict[str, datetime] | None:
+    """Each distinct time, in UTC, if all have the ISO 8601 shape with an offset that the
+    model reads the same way; one regex pass over them all (none may hold the separator)."""
+    distinct = list(set(stamps))
+    joined = "\n".join(distinct)
+    if joined.count("\n") != len(distinct) - 1 or _TIMESTAMPS.fullmatch(joined) is None:
         return None
     try:
-        return datetime.fromisoformat(text).astimezone(UTC)
+        return dict(zip(distinct, map(_TO_UTC, map(datetime.fromisoformat, distinct)), strict=True))
     except (ValueError, OverflowError):  # the model then names the field
         return None
 
 
-def _distinct_ok(column: tuple[Any, ...], check: Callable[[object], bool]) -> bool:
+def _distinct_ok(column: tuple[str, ...], check: Callable[[str], bool]) -> bool:
     """Values repeat across a batch (devices, points, variables, units): check each once."""
-    return all(check(value) for value in set(column))
+    return all(map(check, set(column)))
 
 
-def _unit_ok(unit: object) -> bool:
-    return type(unit) is str and len(unit) <= 16
+_Texts = tuple[str, ...]
 
 
-def _shapes_ok(raw_readings: list[Any]) -> bool:
-    if not all(type(raw) is dict for raw in raw_readings):
-        return False
-    return all(_REQUIRED_KEYS <= set(keys) <= _READING_KEYS for keys in {tuple(raw) for raw in raw_readings})
+def _texts_ok(devices: _Texts, points: _Texts, variables: _Texts, units: _Texts) -> bool:
+    return (
+        _distinct_ok(devices, _name_ok) and _distinct_ok(points, _name_ok) and _distinct_ok(variables, _variable_ok)
+        and _distinct_ok(units, _unit_ok)
+    )
 
 
-def _numbers(values: tuple[Any, ...]) -> list[float | None] | None:
-    """Finite floats or nulls (orjson never yields NaN; integers become floats)."""
-    kinds = set(map(type, values))
-    if not kinds <= {float, int, type(None)}:
-        return None
-    if int not in kinds:
-        return list(values)
+def _numbers(values: tuple[float | int | None, ...]) -> Sequence[float | None] | None:
+    """Floats or nulls: integers become floats as the model makes them, up to 2**53 (the
+    model decides beyond). msgspec refuses NaN, infinity and numbers out of float range."""
+    if int not in set(map(type, values)):
+        return values
     if any(type(value) is int and abs(value) >= 2**53 for value in values):
         return None
     return [float(value) if type(value) is int else value for value in values]
 
 
-_COLUMNS = itemgetter("seq", "device", "point", "variable", "ts", "value", "unit")
+def _values_match(values: Sequence[float | None], qualities: tuple[Quality, ...]) -> bool:
+    """Only a quality that has a value carries one. Usually every reading is alike (all
+    carry values, all have qualities that need one): then that is one comparison."""
+    nulls = set(map(is_, values, repeat(None)))
+    needs_value = {_HAS_VALUE[quality] for quality in set(qualities)}
+    if len(nulls) == 1 and len(needs_value) == 1:
+        return nulls != needs_value
+    pairs = set(zip(map(is_, values, repeat(None)), qualities))
+    return all(is_null is not _HAS_VALUE[quality] for is_null, quality in pairs)
 
 
-def fast_readings(raw_readings: list[Any]) -> list[Incoming] | None:
+_COLUMNS = tuple(map(attrgetter, RawReading.__struct_fields__))
+
+
+def fast_readings(readings: list[RawReading]) -> list[Incoming] | None:
     """Every reading if all are plainly valid, else None (the model then decides).
 
     Column-wise, because repeated values (names, units, timestamps shared by several
-    variables) are then checked once per batch.
+    variables) are then checked once per batch; one column at a time, because a tuple per
+    reading would only feed the garbage collector.
     """
-    if not raw_readings:
+    if not readings:
         return []
-    if not _shapes_ok(raw_readings):
-        return None
-    seqs, devices, points, variables, stamps, raw_values, units = zip(*map(_COLUMNS, raw_readings))
-    quality_texts = tuple(raw.get("quality", "good") for raw in raw_readings)
-    try:
-        if not (_texts_ok(devices, points, variables, units, quality_texts) and _seqs_ok(seqs)):
-            return None
-        times = {text: _timestamp(text) for text in set(stamps)}
-    except TypeError:  # an unhashable value (a list or an object) where text goes
+    seqs, devices, points, variables, stamps, raw_values, units, qualities = (
+        tuple(map(column, readings)) for column in _COLUMNS)
+    if not _texts_ok(devices, points, variables, units):
         return None
     values = _numbers(raw_values)
-    if values is None or None in times.values():
+    if values is None or not _values_match(values, qualities):
         return None
-    qualities = [_QUALITIES[text] for text in quality_texts]
-    if any((value is None) is _HAS_VALUE[quality] for value, quality in zip(values, qualities, strict=True)):
+    times = _timestamps(stamps)
+    if times is None:
         return None
-    return list(map(Incoming, seqs, devices, points, variables, map(times.__getitem__, stamps), values, units,
-                    qualities))
+    columns = zip(seqs, devices, points, variables, map(times.__getitem__, stamps), values, units, qualities)
+    return list(map(tuple.__new__, repeat(Incoming), columns))
 
 
-def _seqs_ok(seqs: tuple[Any, ...]) -> bool:
-    return set(map(type, seqs)) == {int} and min(seqs) >= 0
-
-
-def _texts_ok(devices: tuple, points: tuple, variables: tuple, units: tuple, qualities: tuple) -> bool:
-    return (
-        _distinct_ok(devices, _name_ok) and _distinct_ok(points, _name_ok) and _distinct_ok(variables, _variable_ok)
-        and _distinct_ok(units, _unit_ok) and _distinct_ok(qualities, _QUALITIES.__contains__)
-    )
-
-
-def _header(document: dict[str, Any]) -> Batch | None:
+def _header(document: _Body) -> Batch | None:
+    """The model judges the header fields from their JSON text as sent (header only: tiny)."""
+    members = [b'"%s":%s' % (name.encode(), raw) for name, raw in zip(_HEADER_FIELDS, _RAW_HEADER(document)) if raw]
     try:
-        return Batch.model_validate_json(orjson.dumps({**document, "readings": []}), strict=True)
+        return Batch.model_validate_json(b"{%s}" % b",".join(members), strict=True)
     except ValidationError:
         return None
 
 
+def fast_parse(body: bytes) -> ParsedBatch | None:
+    """The batch if msgspec decodes it and every reading is plainly valid, else None.
+
+    Never more lenient than the model: anything msgspec refuses, and anything its types
+    let through that the model might not, is left to the model.
+    """
+    try:
+        document = _DECODER.decode(body)
+    except _UNDECODABLE:
+        return None
+    header = _header(document)
+    readings = fast_readings(document.readings) if header is not None else None
+    return None if readings is None else ParsedBatch(header.gateway, header.sent_at, header.agent, readings)
+
+
 def parse_batch(body: bytes) -> ParsedBatch:
     """Validate an ingest body; raises :class:`BatchRejected` (422) naming what is wrong."""
+    parsed = fast_parse(body)
+    if parsed is not None:
+        return parsed
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        document = msgspec.json.decode(body)
+    except _UNDECODABLE:
         return _parse_undecodable(body)
-    raw_readings = document.get("readings", []) if isinstance(document, dict) else None
-    if type(raw_readings) is list and len(raw_readings) <= MAX_BATCH_READINGS:
-        header = _header(document)
-        readings = fast_readings(raw_readings) if header is not None else None
-        if readings is not None:
-            return ParsedBatch(header.gateway, header.sent_at, header.agent, readings)
     return _from_model(body, document)
 
 
@@ -239,7 +300,7 @@ def validation_problems(exc: ValidationError, document: Any) -> list[dict[str, A
 
 
 def _parse_undecodable(body: bytes) -> ParsedBatch:
-    """orjson refused the body: invalid UTF-8, NaN/Infinity literals, or not JSON at all."""
+    """msgspec refused the body: invalid UTF-8, NaN/Infinity literals, too deep, or not JSON at all."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -255,8 +316,8 @@ def _parse_undecodable(body: bytes) -> ParsedBatch:
 def _utf8_problem(body: bytes, exc: UnicodeDecodeError) -> BatchRejected:
     repaired = body.decode("utf-8", errors="replace")
     try:
-        document = orjson.loads(repaired)
-    except orjson.JSONDecodeError:
+        document = msgspec.json.decode(repaired)
+    except (msgspec.DecodeError, RecursionError):
         return rejected(422, [problem(None, None, None, f"the body is not valid UTF-8 (byte {exc.start})")])
     if isinstance(document, dict):
         readings = document.get("readings")

@@ -15,7 +15,7 @@ Pure functions, no I/O. What the meters taught (field notes, "Meter lessons"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import NamedTuple
@@ -111,39 +111,52 @@ def unique_readings(readings: Sequence[Incoming]) -> Sequence[Incoming]:
     return list(seen.values())
 
 
-def flag_resets(readings: list[Processed], last_totals: Mapping[int, float]) -> None:
-    """Mark totalizer decreases in place, in time order, from each point's last stored count."""
+def reset_positions(readings: Sequence[Incoming], points: Mapping[str, PointProfile],
+                    last_totals: Mapping[int, float]) -> set[int]:
+    """Positions of the totalizer readings that went down: compared in time order with the
+    point's previous count (the last stored one before the batch, then the batch's own)."""
     previous = dict(last_totals)
     totals = sorted((r.ts, i) for i, r in enumerate(readings) if r.variable == "totalizer" and r.value is not None)
+    resets = set()
     for _, index in totals:
         reading = readings[index]
-        if is_reset(previous.get(reading.point_id), reading.value):
-            readings[index] = reading._replace(flags=RESET)
-        previous[reading.point_id] = reading.value
+        point_id = points[reading.point].id
+        if is_reset(previous.get(point_id), reading.value):
+            resets.add(index)
+        previous[point_id] = reading.value
+    return resets
+
+
+def processed_rows(
+    readings: Sequence[Incoming], points: Mapping[str, PointProfile], last_totals: Mapping[int, float],
+    gateway_id: int | None = None, received_at: datetime | None = None,
+) -> Iterator[Processed]:
+    """Every reading of a batch, processed, each followed by its derived water-table reading.
+
+    ``points`` maps each code in the batch to its profile (the caller has checked that the
+    gateway may write them); ``last_totals`` is each point's last stored totalizer count
+    before the batch. Lazy, because this is the ingest hot path: ingest streams the rows
+    into COPY, so this work overlaps with the database storing the rows already sent.
+    """
+    unique = unique_readings(readings)
+    resets = reset_positions(unique, points, last_totals)
+    for index, (seq, _device, code, variable, ts, value, unit, quality) in enumerate(unique):
+        point_id, _code, depth, cutoff = points[code]
+        raw_value, flag = None, None
+        if variable == "flow" and cutoff > 0:
+            value, raw_value, flag = apply_cutoff(value, cutoff)
+        elif index in resets:
+            flag = RESET
+        yield _new(Processed, (point_id, ts, variable, value, raw_value, unit, quality, flag, seq, gateway_id,
+                               received_at))
+        if variable == "level" and depth is not None:
+            yield _new(Processed, (point_id, ts, "water_table", water_table(value, depth), None, "m", quality,
+                                   DERIVED, None, gateway_id, received_at))
 
 
 def process(
     readings: Sequence[Incoming], points: Mapping[str, PointProfile], last_totals: Mapping[int, float],
     gateway_id: int | None = None, received_at: datetime | None = None,
 ) -> list[Processed]:
-    """Every reading of a batch, processed, plus the derived water-table readings, as rows.
-
-    ``points`` maps each code in the batch to its profile (the caller has checked that the
-    gateway may write them); ``last_totals`` is each point's last stored totalizer count
-    before the batch. This is the ingest hot path: one pass, no per-reading helper calls
-    except where a reading actually changes (cut-off, water table).
-    """
-    out: list[Processed] = []
-    append = out.append
-    for seq, _device, code, variable, ts, value, unit, quality in unique_readings(readings):
-        point_id, _code, depth, cutoff = points[code]
-        raw_value, flag = None, None
-        if variable == "flow" and cutoff > 0:
-            value, raw_value, flag = apply_cutoff(value, cutoff)
-        append(_new(Processed, (point_id, ts, variable, value, raw_value, unit, quality, flag, seq, gateway_id,
-                                received_at)))
-        if variable == "level" and depth is not None:
-            append(_new(Processed, (point_id, ts, "water_table", water_table(value, depth), None, "m", quality,
-                                    DERIVED, None, gateway_id, received_at)))
-    flag_resets(out, last_totals)
-    return out
+    """:func:`processed_rows`, all at once."""
+    return list(processed_rows(readings, points, last_totals, gateway_id, received_at))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+from datetime import datetime
+
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from central.telemetry.parse import BatchRejected, Incoming, fast_readings, parse_batch
+from central.telemetry.parse import BatchRejected, Incoming, fast_parse, parse_batch
 from protocols.uplink import Batch
 
 HEADER = {"schema": 1, "gateway": "gw-1", "sent_at": "2026-11-28T13:00:00Z"}
@@ -60,20 +63,24 @@ def raw_readings(draw: st.DrawFn) -> dict:
     return reading
 
 
+def incoming(batch: Batch) -> list[Incoming]:
+    return [Incoming(r.seq, r.device, r.point, r.variable, r.ts, r.value, r.unit, r.quality) for r in batch.readings]
+
+
 def model_readings(raw: list[dict]) -> list[Incoming] | None:
     try:
         batch = Batch.model_validate_json(json.dumps({**HEADER, "readings": raw}), strict=True)
     except ValidationError:
         return None
-    return [Incoming(r.seq, r.device, r.point, r.variable, r.ts, r.value, r.unit, r.quality) for r in batch.readings]
+    return incoming(batch)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(raw_readings(), min_size=1, max_size=3))
 def test_the_fast_path_accepts_only_what_the_model_accepts_and_reads_it_the_same(raw):
-    fast = fast_readings(json.loads(json.dumps(raw)))
+    fast = fast_parse(json.dumps({**HEADER, "readings": raw}).encode())
     if fast is not None:
-        assert fast == model_readings(raw)
+        assert fast.readings == model_readings(raw)
 
 
 @settings(max_examples=200, deadline=None)
@@ -91,5 +98,128 @@ def test_parse_batch_agrees_with_the_model(raw):
 def test_a_plain_batch_takes_the_fast_path():
     raw = [{"seq": 1, "device": "d", "point": "P1", "variable": "flow", "ts": "2026-11-28T09:59:00-03:00",
             "value": 2, "unit": "L/s"}]
-    assert fast_readings(raw) == model_readings(raw)
-    assert fast_readings(raw)[0].value == 2.0 and type(fast_readings(raw)[0].value) is float
+    fast = fast_parse(json.dumps({**HEADER, "readings": raw}).encode())
+    assert fast is not None and fast.readings == model_readings(raw)
+    assert fast.readings[0].value == 2.0 and type(fast.readings[0].value) is float
+
+
+# --- what msgspec alone would let through -----------------------------------------------------
+
+
+class PlainReading(msgspec.Struct):
+    """A reading as msgspec alone would decode it: the obvious types, unknown fields ignored."""
+
+    seq: int
+    device: str
+    point: str
+    variable: str
+    ts: datetime
+    value: float | None
+    unit: str
+    quality: str = "good"
+
+
+class PlainBatch(msgspec.Struct):
+    gateway: str
+    sent_at: datetime
+    readings: list[PlainReading]
+    schema: int = 1
+
+
+MSGSPEC_ALONE = msgspec.json.Decoder(PlainBatch)
+READING = {"seq": 1, "device": "d", "point": "P1", "variable": "flow", "ts": "2026-11-28T12:59:00Z", "value": 1.5,
+           "unit": "L/s"}
+
+
+def body_of(reading: str, **header: object) -> bytes:
+    """A one-reading body; the reading is JSON text, so that a case can repeat a key."""
+    head = json.dumps({**HEADER, **header})
+    return f'{head[:-1]}, "readings": [{reading}]}}'.encode()
+
+
+def reading_text(**changes: object) -> str:
+    return json.dumps({**READING, **changes})
+
+
+def model_rejection(body: bytes) -> str:
+    with pytest.raises(BatchRejected) as caught:
+        parse_batch(body)
+    assert caught.value.status == 422
+    return caught.value.message
+
+
+LENIENCIES = [
+    ("a time without an offset", body_of(reading_text(ts="2026-11-28T12:59:00")),
+     "readings[0] (seq 1) ts: Input should have timezone info"),
+    ("a send time without an offset", body_of(reading_text(), sent_at="2026-11-28T13:00:00"),
+     "sent_at: Input should have timezone info"),
+    ("an unknown reading field", body_of(reading_text(colour="blue")),
+     "readings[0] (seq 1) colour: Extra inputs are not permitted"),
+    ("an unknown header field", body_of(reading_text(), colour="blue"), "colour: Extra inputs are not permitted"),
+    ("a negative seq", body_of(reading_text(seq=-1)),
+     "readings[0] (seq -1) seq: Input should be greater than or equal to 0"),
+    ("an empty device name", body_of(reading_text(device="")),
+     "readings[0] (seq 1) device: String should have at least 1 character"),
+    ("a point name with a space", body_of(reading_text(point="P 1")),
+     "readings[0] (seq 1) point: String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.:\\-]*$'"),
+    ("an empty gateway name", body_of(reading_text(), gateway=""), "gateway: String should have at least 1 character"),
+    ("a variable in capitals", body_of(reading_text(variable="Flow")),
+     "readings[0] (seq 1) variable: String should match pattern '^[a-z][a-z0-9_]*$'"),
+    ("a unit too long", body_of(reading_text(unit="x" * 17)),
+     "readings[0] (seq 1) unit: String should have at most 16 characters"),
+    ("a quality outside the enum", body_of(reading_text(quality="GOOD")),
+     "readings[0] (seq 1) quality: Input should be 'good', 'clock_unsynced', 'timeout', 'device_error',"
+     " 'decode_error' or 'out_of_range'"),
+    ("a good quality without a value", body_of(reading_text(value=None)),
+     "readings[0] (seq 1): quality 'good' needs a value"),
+    ("a timeout carrying a value", body_of(reading_text(quality="timeout")),
+     "readings[0] (seq 1): quality 'timeout' must carry value null"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), [case[1:] for case in LENIENCIES], ids=[case[0] for case in LENIENCIES])
+def test_what_msgspec_alone_accepts_the_model_still_refuses(body, message):
+    MSGSPEC_ALONE.decode(body)
+    assert model_rejection(body) == message
+
+
+SAME_READING = [
+    # msgspec would turn the integer into a float by itself; past 2**53 the model decides
+    ("an integer value past 2**53", body_of(reading_text(value=2**53 + 1))),
+    # msgspec's datetime parser rounds a seventh fractional digit, the model truncates it
+    ("seven fractional digits", body_of(reading_text(ts="2026-11-28T12:59:00.1234567Z"))),
+    ("a repeated key: the last one counts", body_of(reading_text()[:-1] + ', "value": 2.5}')),
+    ("a repeated key whose first value is invalid", body_of(reading_text(value="x")[:-1] + ', "value": 2.5}')),
+]
+
+
+@pytest.mark.parametrize("body", [case[1] for case in SAME_READING], ids=[case[0] for case in SAME_READING])
+def test_a_reading_msgspec_would_read_differently_is_read_as_the_model_reads_it(body):
+    assert parse_batch(body).readings == incoming(Batch.model_validate_json(body, strict=True))
+
+
+def test_a_repeated_key_whose_last_value_is_invalid_is_refused():
+    body = body_of(reading_text()[:-1] + ', "value": "x"}')
+    assert model_rejection(body) == "readings[0] (seq 1) value: Input should be a valid number"
+
+
+def test_a_number_past_the_float_range_is_refused_like_infinity():
+    body = body_of(reading_text(value=0).replace('"value": 0', '"value": 1e400'))
+    assert model_rejection(body).startswith("readings[0] (seq 1) value: value must be a finite number or null")
+
+
+def test_invalid_utf8_in_a_header_field_names_the_field():
+    body = body_of(reading_text(), gateway="__BAD__").replace(b'"__BAD__"', b'"gw\xff"')
+    assert model_rejection(body) == "gateway: invalid UTF-8 in the text"
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_a_deeply_nested_body_is_refused_not_a_crash(depth):
+    body = body_of(reading_text(), agent="__DEEP__").replace(b'"__DEEP__"', b"[" * depth + b"]" * depth)
+    assert model_rejection(body).startswith("Invalid JSON: recursion limit exceeded")
+
+
+def test_a_time_holding_a_line_break_is_refused():
+    """The fast path checks all distinct times in one regex pass, joined by line breaks."""
+    body = body_of(reading_text(ts="2026-11-28T12:59:00Z\n2026-11-28T12:59:00Z"))
+    assert model_rejection(body).startswith("readings[0] (seq 1) ts: Input should be a valid datetime")
