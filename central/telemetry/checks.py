@@ -42,6 +42,7 @@ def future_limit(now: datetime, sent_at: datetime, tolerance_s: float) -> dateti
 
 _VARIABLE_UNIT = itemgetter(3, 6)  # an Incoming's (variable, unit)
 _TS = itemgetter(4)
+_POINT = itemgetter(2)
 
 
 def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> list[dict[str, Any]]:
@@ -80,7 +81,7 @@ def check_batch(batch: ParsedBatch, gateway_name: str, now: datetime, tolerance_
 
 def check_points(batch: ParsedBatch, gateway_name: str, assigned: Collection[str]) -> None:
     """403 if any reading is for a point not assigned to this gateway (unknown codes included)."""
-    foreign = sorted({reading.point for reading in batch.readings} - set(assigned))
+    foreign = sorted(set(map(_POINT, batch.readings)) - set(assigned))
     if foreign:
         raise BatchRejected(403, (
             f"gateway {gateway_name!r} may not write point(s) {', '.join(foreign)}: "

@@ -26,7 +26,9 @@ from central.telemetry.processing import ROW_COLUMNS, PointProfile, Processed, p
 COLUMNS = ROW_COLUMNS
 _COLUMN_LIST = ", ".join(COLUMNS)
 _MEASURED = "variable <> 'water_table'"
-_VARIABLE = itemgetter(2)
+# Column getters for the per-batch passes, which run at C speed with map/sorted/dict.
+_POINT_ID, _TS, _VARIABLE = itemgetter(0), itemgetter(1), itemgetter(2)
+_POINT_VARIABLE = itemgetter(0, 2)
 
 
 class IngestResult(NamedTuple):
@@ -51,7 +53,7 @@ def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, to
             if stored:
                 rollup.mark(conn, readings)
         record_contact(conn, gateway.id, batch, now)
-    point_ids = sorted({reading.point_id for reading in readings})
+    point_ids = sorted(set(map(_POINT_ID, readings)))
     return IngestResult(stored, len(batch.readings) - stored, point_ids, readings)
 
 
@@ -68,9 +70,8 @@ def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile
 def last_totals(conn: Connection, batch: ParsedBatch, points: dict[str, PointProfile]) -> dict[int, float]:
     """Each point's last stored totalizer count before its first totalizer reading in the batch."""
     first: dict[str, datetime] = {}
-    for reading in batch.readings:
-        if reading.variable == "totalizer" and (reading.point not in first or reading.ts < first[reading.point]):
-            first[reading.point] = reading.ts
+    for code, ts in sorted(((r.point, r.ts) for r in batch.readings if r.variable == "totalizer"), reverse=True):
+        first[code] = ts  # descending: each point's earliest is written last
     totals = {}
     for code, ts in first.items():
         value = conn.fetchval(
@@ -142,13 +143,10 @@ def _store_sqlite(conn: Connection, rows: Sequence[Processed]) -> int:
     return stored
 
 
-def update_latest(conn: Connection, readings: Iterable[Processed]) -> None:
+def update_latest(conn: Connection, readings: Sequence[Processed]) -> None:
     """Move each (point, variable)'s latest reading forward (never back, for late backlogs)."""
-    newest: dict[tuple[int, str], Processed] = {}
-    for reading in readings:
-        key = (reading.point_id, reading.variable)
-        if key not in newest or reading.ts > newest[key].ts:
-            newest[key] = reading
+    by_time = sorted(readings, key=_TS)  # nearly sorted already: one linear pass
+    newest = dict(zip(map(_POINT_VARIABLE, by_time), by_time))  # the last, newest, of each key wins
     conn.executemany(
         "INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality, flags)"
         " VALUES (:point_id, :variable, :ts, :value, :unit, :quality, :flags)"

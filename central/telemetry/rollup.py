@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -35,6 +36,7 @@ from central.telemetry.buckets import Bucket, Span, offset_segments
 from central.telemetry.processing import Processed
 
 HOUR = timedelta(hours=1)
+_POINT_TS = itemgetter(0, 1)  # a Processed's (point_id, ts)
 _LOCK_SPACE = 7_406_113  # first key of the per-point advisory locks of refreshers
 _EXPRESSIONS = {
     "postgresql": ("date_trunc('hour', ts)", "CAST(extract(minute FROM ts) AS INTEGER)"),
@@ -112,7 +114,7 @@ def mark(conn: Connection, readings: Iterable[Processed]) -> None:
 def _hour_starts(readings: Iterable[Processed]) -> dict[int, set[datetime]]:
     """Each point's hour starts. A datetime is built per distinct hour, not per reading
     (``replace`` on each is most of the cost): ~0.6 ms for a 5,000-reading batch."""
-    stamps = {(reading.point_id, reading.ts) for reading in readings}
+    stamps = set(map(_POINT_TS, readings))
     hours = {(point_id, ts.year, ts.month, ts.day, ts.hour, ts.tzinfo) for point_id, ts in stamps}
     starts: dict[int, set[datetime]] = {}
     for point_id, year, month, day, hour, tz in hours:
