@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central.context import AppContext
 from central.core.auth import Gateway, User, gateway_for_token, user_for_token
+from central.db import Database
 from central.errors import ApiError
 
 _bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/login or a personal token")
@@ -47,11 +48,18 @@ async def current_admin(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
-def current_gateway(
-    ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_gateway_bearer)]
-) -> Gateway:
-    token = _token(credentials)
-    with ctx.db.connect() as conn:
+async def gateway_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_gateway_bearer)]
+) -> str:
+    """The gateway's bearer token as sent (401 if there is none). The ingest route checks it
+    with :func:`authenticated_gateway` in the same worker-thread trip as the batch, one
+    trip through the thread pool less per upload (~1 ms of a 1,000-reading batch)."""
+    return _token(credentials)
+
+
+def authenticated_gateway(db: Database, token: str) -> Gateway:
+    """The gateway whose token this is; 401 for an unknown or revoked one."""
+    with db.connect() as conn:
         gateway = gateway_for_token(conn, token)
     if gateway is None:
         raise ApiError(401, "invalid or revoked gateway token", headers=_CHALLENGE)
@@ -60,4 +68,4 @@ def current_gateway(
 
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(current_admin)]
-CurrentGateway = Annotated[Gateway, Depends(current_gateway)]
+GatewayToken = Annotated[str, Depends(gateway_token)]

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from central.context import AppContext
 from central.core.points import visible_point
 from central.db import IntegrityError
-from central.deps import Ctx, CurrentGateway, CurrentUser
+from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
 from central.errors import ApiError, error_responses, raw_json_body
 from central.pagination import Page, PageQuery, Paging
 from central.telemetry import aggregates, queries
@@ -77,14 +77,19 @@ INGEST_EXAMPLES = {
                         403: {"description": "A point not assigned to this gateway"},
                         422: {"description": "A malformed batch; details name index, seq and field of each reading"
                                              " at fault"}})
-async def post_ingest(request: Request, ctx: Ctx, gateway: CurrentGateway, background: BackgroundTasks) -> IngestReply:
+async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, background: BackgroundTasks) -> IngestReply:
     """Store a batch of readings (or a heartbeat: no readings). All or nothing; a batch sent
     twice stores once (idempotent on point, variable and ts) and the reply counts the duplicates."""
     started = time.perf_counter()
-    body = await read_body(request, ctx.settings.max_body_bytes)
+    try:
+        body = await read_body(request, ctx.settings.max_body_bytes)
+    except ApiError:
+        await run_in_threadpool(authenticated_gateway, ctx.db, token)  # a bad token is a 401 before a 413
+        raise
     now = ctx.clock.now()
 
     def work():
+        gateway = authenticated_gateway(ctx.db, token)  # before the body is parsed
         return ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s)
 
     try:

@@ -114,6 +114,16 @@ def test_a_10_mb_body_is_refused(site):
     assert response.status_code == 413
 
 
+@pytest.mark.parametrize(("body", "headers"), [
+    (b" " * (10 * 1024 * 1024), {}),  # too large: 413 for a gateway
+    (b"{}", {"Content-Encoding": "br"}),  # unsupported encoding: 415 for a gateway
+])
+def test_a_bad_token_is_refused_before_the_body_is_judged(site, body, headers):
+    response = site.ingest(body, token="not-a-token", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "invalid or revoked gateway token"
+
+
 def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(site):
     def chunks():
         for _ in range(80):

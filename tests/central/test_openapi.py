@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from central.app import create_app, domain_modules
-from central.deps import current_admin, current_gateway, current_user
+from central.deps import current_admin, current_user, gateway_token
 from central.health import router as health_router
 from central.settings import Settings
 
@@ -100,7 +100,7 @@ def _depends_on(route: APIRoute, call: Any) -> bool:
 
 
 @pytest.mark.parametrize(("dependency", "status"), [
-    (current_user, "401"), (current_gateway, "401"), (current_admin, "403"),
+    (current_user, "401"), (gateway_token, "401"), (current_admin, "403"),
 ])
 def test_routes_document_the_refusals_of_their_dependencies(document, dependency, status):
     routes = [route for route in api_routes() if _depends_on(route, dependency)]
