@@ -60,6 +60,11 @@ class Connection(Protocol):
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested transaction: an exception inside undoes only what was done inside."""
 
+    def pipeline(self) -> AbstractContextManager[None]:
+        """Statements inside are sent without waiting for each one's result: one round trip
+        for all of them on PostgreSQL (nothing changes on SQLite, which has no round trips).
+        Their errors surface by the end of the block; do not read results inside it."""
+
 
 # --- SQLite -------------------------------------------------------------------------------
 
@@ -147,6 +152,10 @@ class _SqliteConnection(_Connection):
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
         with self._errors(sql):
             self.raw.executemany(sql, rows)
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        yield
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         marks = ", ".join("?" for _ in columns)
@@ -262,6 +271,11 @@ class _PostgresConnection(_Connection):
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
         with self._errors(sql), self.raw.cursor() as cursor:
             cursor.executemany(to_pyformat(sql), list(rows))
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        with self._errors("(a pipeline of statements)"), self.raw.pipeline():
+            yield
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Binary COPY: about five times less client work per row than text for the same rows."""

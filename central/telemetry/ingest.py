@@ -63,10 +63,12 @@ def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *
             check_points(batch, gateway.name, points)
             rows = processed_rows(batch.readings, points, last_totals(conn, batch, points), gateway.id, now)
             readings, stored = store(conn, rows, skip_known=skip_known)
-            update_latest(conn, readings)
+        with conn.pipeline():  # what is left needs no answer: one round trip
+            if readings:
+                update_latest(conn, readings)
             if stored:
                 rollup.mark(conn, readings)
-        record_contact(conn, gateway.id, batch, now)
+            record_contact(conn, gateway.id, batch, now)
     point_ids = sorted(set(map(_POINT_ID, readings)))
     return IngestResult(stored, len(batch.readings) - stored, point_ids, readings)
 

@@ -116,3 +116,27 @@ def test_a_failed_savepoint_undoes_only_its_own_part(db):
         conn.execute(insert, {"u": "carla", "t": now})
     with db.connect() as conn:
         assert [r["username"] for r in conn.fetchall("SELECT username FROM users ORDER BY username")] == ["ana", "carla"]
+
+
+def test_a_pipeline_runs_every_statement_in_it(db):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    insert = "INSERT INTO users (username, password_hash, created_at) VALUES (:u, 'x', :t)"
+    with db.transaction() as conn:
+        with conn.pipeline():
+            conn.execute(insert, {"u": "ana", "t": now})
+            conn.executemany(insert, [{"u": "beto", "t": now}, {"u": "carla", "t": now}])
+            conn.execute("UPDATE users SET password_hash = 'y' WHERE username = :u", {"u": "beto"})
+    with db.connect() as conn:
+        rows = conn.fetchall("SELECT username, password_hash FROM users ORDER BY username")
+    assert [tuple(row.values()) for row in rows] == [("ana", "x"), ("beto", "y"), ("carla", "x")]
+
+
+def test_an_error_in_a_pipeline_is_ours_and_undoes_the_transaction(db):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    insert = "INSERT INTO users (username, password_hash, created_at) VALUES (:u, 'x', :t)"
+    with pytest.raises(IntegrityError):
+        with db.transaction() as conn, conn.pipeline():
+            conn.execute(insert, {"u": "ana", "t": now})
+            conn.execute(insert, {"u": "ana", "t": now})
+    with db.connect() as conn:
+        assert conn.fetchall("SELECT username FROM users") == []
