@@ -14,7 +14,7 @@ import asyncio
 import gc
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
 
@@ -27,11 +27,10 @@ from central.errors import install_error_handlers, install_openapi
 from central.health import router as health_router
 from central.metrics import RequestMetricsMiddleware
 from central.settings import Role, Settings
+from central.workers import Worker
 from protocols.clock import Clock, SystemClock
 
 log = logging.getLogger("caudal.central")
-
-Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 DOMAINS: dict[str, list[str]] = {
     "core": ["central.core.api", "central.notify.api"],

@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from central.crypto import SecretBox
 from central.db import Connection, Database
 from central.settings import Settings
+from central.workers import every
 from compliance.actions import Action
 from compliance.config_store import StoredConfig, load_configs
 from compliance.dga.client import HttpTransport
@@ -82,32 +83,20 @@ class ComplianceWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Passes every ``interval_s`` until ``stop`` is set; then the transports are closed."""
         try:
-            while not stop.is_set():
-                try:
-                    actions = await self.run_pass()
-                    if actions:
-                        log.info("compliance pass: %d action(s)", len(actions))
-                except Exception:  # a failed pass (database down...) is retried on the next tick
-                    log.exception("compliance pass failed")
-                await _wait(stop, self.clock, self.settings.interval_s)
+            await every(self.clock, stop, self.settings.interval_s, self._logged_pass, log, "compliance pass")
         finally:
             await self.close()
+
+    async def _logged_pass(self) -> None:
+        actions = await self.run_pass()
+        if actions:
+            log.info("compliance pass: %d action(s)", len(actions))
 
     async def close(self) -> None:
         await self.dga.close()
         await self.sma.close()
         await self._dga_transport.close()
         await self._sma_transport.close()
-
-
-async def _wait(stop: asyncio.Event, clock: Clock, seconds: float) -> None:
-    """Sleep ``seconds`` on ``clock`` or until ``stop`` is set, whichever comes first."""
-    stopped = asyncio.create_task(stop.wait())
-    slept = asyncio.create_task(clock.sleep(seconds))
-    done, pending = await asyncio.wait({stopped, slept}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def run_once(db: Database, clock: Clock, box: SecretBox, settings: Settings,

@@ -18,13 +18,14 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import uuid4
 
 from central.context import AppContext
 from central.crypto import SecretBox
 from central.db import Database, DatabaseError
+from central.workers import Worker, every
 from protocols.clock import Clock
 
 from . import store
@@ -81,18 +82,6 @@ class DbOutbox:
         await asyncio.to_thread(store.record, self.db, result, self.worker)
 
 
-async def pause(clock: Clock, stop: asyncio.Event, seconds: float) -> None:
-    """Wait ``seconds`` by ``clock``, or less if ``stop`` is set."""
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sleeper, stopper):
-            task.cancel()
-        await asyncio.gather(sleeper, stopper, return_exceptions=True)
-
-
 async def deliver_pass(outbox: DbOutbox, notifier: Notifier, clock: Clock) -> int:
     """Deliver everything due now, batch after batch; returns how many attempts were made."""
     attempts = 0
@@ -107,15 +96,10 @@ async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, s
                      poll_s: float = POLL_S) -> None:
     """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
     async with Notifier(settings) as notifier:
-        while not stop.is_set():
-            try:
-                await deliver_pass(outbox, notifier, clock)
-            except Exception:  # the database or a channel misbehaving must not end the worker
-                log.exception("outbox pass failed; trying again in %.0f s", poll_s)
-            await pause(clock, stop, poll_s)
+        await every(clock, stop, poll_s, lambda: deliver_pass(outbox, notifier, clock), log, "outbox pass")
 
 
-def outbox_worker(ctx: AppContext) -> Callable[[asyncio.Event], Awaitable[None]]:
+def outbox_worker(ctx: AppContext) -> Worker:
     """The ``workers(ctx)`` entry: the outbox loop of this process."""
     settings = notify_settings(ctx)
     outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role), sms=settings.sms)

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from central.context import AppContext
 from central.db import Database
-from central.notify.outbox import pause
 from central.telemetry import rollup
+from central.workers import Worker, every
 
 log = logging.getLogger("caudal.central.telemetry")
 
 BATCH = 100  # marks per transaction: a few milliseconds of writing each on either database
-
-Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 
 def drain(db: Database, limit: int = BATCH) -> int:
@@ -38,14 +35,9 @@ def drain(db: Database, limit: int = BATCH) -> int:
 
 def rollup_worker(ctx: AppContext) -> Worker:
     """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
-    interval_s = ctx.settings.rollup_interval_s
 
     async def rollup_worker(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(drain, ctx.db)
-            except Exception:  # a database hiccup must not end the worker; the marks wait
-                log.exception("hourly summary pass failed; trying again in %.0f s", interval_s)
-            await pause(ctx.clock, stop, interval_s)
+        await every(ctx.clock, stop, ctx.settings.rollup_interval_s, lambda: asyncio.to_thread(drain, ctx.db), log,
+                    "hourly summary pass")
 
     return rollup_worker

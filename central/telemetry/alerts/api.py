@@ -31,7 +31,8 @@ from central.core.points import visible_point
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body
-from central.notify.outbox import notify_settings, outbox_worker, pause
+from central.notify.outbox import notify_settings, outbox_worker
+from central.workers import Worker, every
 from central.pagination import Page, Paging
 
 from . import rule_store, store
@@ -246,17 +247,12 @@ def setup(ctx: AppContext) -> None:
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
 
 
-Worker = Callable[[asyncio.Event], Awaitable[None]]
-
-
 def alert_timer(ctx: AppContext) -> Worker:
+    def one_pass() -> Awaitable[int]:
+        return asyncio.to_thread(evaluate_timer, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
+
     async def alert_timer(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(evaluate_timer, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
-            except Exception:  # a database hiccup must not end the timer
-                log.exception("alert timer pass failed; trying again in %.0f s", TIMER_S)
-            await pause(ctx.clock, stop, TIMER_S)
+        await every(ctx.clock, stop, TIMER_S, one_pass, log, "alert timer pass")
 
     return alert_timer
 
