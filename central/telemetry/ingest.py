@@ -105,7 +105,7 @@ class Stored(NamedTuple):
     new: int  # how many of the gateway's own readings were not stored before
 
 
-def store(conn: Connection, rows: Iterable[Processed], *, skip_known: bool = True) -> Stored:
+def store(conn: Connection, rows: Iterable[Processed], *, skip_known: bool) -> Stored:
     """Insert what is new of ``rows`` (consumed once; returned as a list).
 
     Each ``Processed`` is already a row in ``COLUMNS`` order (its ``Quality`` is a ``str``

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     CODE,
-    REGISTRY,
     RUT_EMPRESA,
     add_readings,
     body,
@@ -18,23 +14,11 @@ from tests.compliance.worker_support import (
     ledger,
     one_pass,
     posts,
-    seed,
     utc,
 )
 
 SLOT_12 = utc("2026-11-28T12:00:00")
 SLOT_13 = utc("2026-11-28T13:00:00")
-
-
-@pytest.fixture
-async def dga(clock):
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def point_id(db, clock):
-    return seed(db, clock.now())
 
 
 def two_good_slots(db, point_id):

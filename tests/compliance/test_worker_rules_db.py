@@ -12,29 +12,16 @@ from tests.compliance.worker_support import (
     REGISTRY,
     RUT_EMPRESA,
     add_readings,
-    body,
     configure,
     dga_config,
     ledger,
     one_pass,
     posts,
-    seed,
     utc,
 )
 
 SLOT_12 = utc("2026-11-28T12:00:00")
 ONE_SLOT = "2026-11-28T12:30:00Z"  # valid_to: the work has the 12:00 slot only
-
-
-@pytest.fixture
-async def dga(clock):
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def point_id(db, clock):
-    return seed(db, clock.now())
 
 
 def alerts(db) -> list[tuple[str, str]]:
