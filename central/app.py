@@ -29,6 +29,7 @@ from central.metrics import RequestMetricsMiddleware
 from central.settings import Role, Settings
 from central.workers import Worker
 from protocols.clock import Clock, SystemClock
+from protocols.tasks import bounded
 
 log = logging.getLogger("caudal.central")
 
@@ -115,13 +116,4 @@ def _lifespan(ctx: AppContext, modules: list[ModuleType]):
 async def _stop_workers(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
     """Ask workers to stop, wait a bounded time, then cancel what is left."""
     stop.set()
-    if not tasks:
-        return
-    done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
-    for task in pending:
-        log.warning("worker %s did not stop within %.0f s; cancelling", task.get_name(), SHUTDOWN_GRACE_S)
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for task in done:
-        if not task.cancelled() and task.exception():
-            log.error("worker %s ended with %r", task.get_name(), task.exception())
+    await bounded(tasks, SHUTDOWN_GRACE_S, log)

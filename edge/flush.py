@@ -18,7 +18,8 @@ import logging
 from collections.abc import Mapping
 
 from edge.http import HttpReply, Transport
-from edge.links import SHUTDOWN_WAIT_S, bounded
+from edge.links import SHUTDOWN_WAIT_S
+from protocols.tasks import bounded
 from edge.uploader import UploadFailed, Uploader
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ async def final_flush(uploader: Uploader, transport: TrackedTransport, running: 
             await _flush(uploader, transport, running, stop, seconds)
     finally:
         stop.set()
-        await bounded([running], SHUTDOWN_WAIT_S)
+        await bounded([running], SHUTDOWN_WAIT_S, log)
         await transport.close()
 
 

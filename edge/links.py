@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -20,6 +20,7 @@ from edge.bus import BusActor
 from edge.config import BusConfig
 from edge.modbus import ModbusLink
 from protocols.clock import Clock
+from protocols.tasks import bounded
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +51,6 @@ def bus_changes(running: Sequence[BusConfig], wanted: Sequence[BusConfig]) -> Bu
         closed=[bus.name for bus in running if bus.name not in after],
         opened=[bus.name for bus in wanted if bus.name not in before],
     )
-
-
-async def bounded(tasks: Iterable[asyncio.Task], seconds: float) -> None:
-    """Wait up to ``seconds`` for ``tasks`` to finish, then cancel what is left."""
-    tasks = list(tasks)
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:
-        log.warning("task %s did not stop within %g s; cancelling it", task.get_name(), seconds)
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass
@@ -117,13 +106,13 @@ class BusLinks:
 
     async def settle(self, seconds: float) -> None:
         """Wait (bounded) until the actors a reload retired have closed their ports."""
-        await bounded(self._retiring, seconds)
+        await bounded(self._retiring, seconds, log)
 
     async def close(self, seconds: float) -> None:
         """Stop every actor after its queue is served; cancel what is still busy after ``seconds``."""
         for link in self._links.values():
             link.stop.set()
-        await bounded([*self._retiring, *(link.task for link in self._links.values())], seconds)
+        await bounded([*self._retiring, *(link.task for link in self._links.values())], seconds, log)
 
     async def watch(self) -> None:
         """Wait forever while every actor serves; raise :class:`LinkFailed` when one ended on its own."""
