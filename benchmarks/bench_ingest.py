@@ -11,10 +11,14 @@ Baseline, in the same run and the same table (same unique key): the rows ingest 
 storing, in the order it stored them, loaded raw through the same adapter call ingest
 uses (binary COPY on PostgreSQL, executemany INSERT on SQLite), one transaction per batch
 of the same size, interleaved with the ingest batches on a second point. A third point,
-after both in key order, holds one reading so that neither point appends at the right
-edge of the primary-key index: PostgreSQL inserts there without descending the tree
-(measured ~8% faster COPY), a position no point has in production, where many points
-interleave; without it the baseline, on the later point, had it and ingest did not.
+after both in key order, holds a day of readings so that neither point appends to the
+rightmost leaf page of the primary-key index: PostgreSQL inserts there without descending
+the tree and splits it unevenly, a position no point has in production, where many
+points interleave. Measured with 5,000-reading COPYs into four points in key order (25
+rounds): the point just before a third point holding one reading COPYs 9% faster than
+the others (36.8 vs 40.2-40.4 ms median), because its rows land on the rightmost page
+beside that one reading; with 400 or more readings on the third point all four match
+(39.8-40.2 ms). With one reading there, as before, the baseline had that position.
 PostgreSQL: a temporary database on the machine's server (CAUDAL_TEST_POSTGRES_URL or
 postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
 """
@@ -56,17 +60,19 @@ VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
 PLAN = ((1000, 100), (5000, 40))
 DAYS = 90
 ROLLUP_WAIT_S = 120.0
+EDGE_READINGS = 1440  # several leaf pages of the primary key: the rightmost one holds only B3
 
 
 def seed(db: Database) -> tuple[int, int]:
-    """Point B1 (ingested, depth 80 m, cut-off 0.3 L/s), point B2 (baseline), point B3 with one
-    reading (the right edge of the index), the gateway."""
+    """Point B1 (ingested, depth 80 m, cut-off 0.3 L/s), point B2 (baseline), point B3 with a
+    day of readings (the right edge of the index), the gateway."""
     with db.transaction() as conn:
         for code in ("B1", "B2", "B3"):
             conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at,"
                          " updated_at) VALUES (:c, :c, 'subterranea', 80, 0.3, :now, :now)", {"c": code, "now": NOW})
         edge = conn.fetchval("SELECT id FROM points WHERE code = 'B3'")
-        conn.copy_rows("readings", COLUMNS, [(edge, NOW, "flow", 1.0, None, "L/s", "good", None, None, None, NOW)])
+        conn.copy_rows("readings", COLUMNS, [(edge, NOW - timedelta(minutes=minute), "flow", 1.0, None, "L/s", "good",
+                                              None, None, None, NOW) for minute in range(EDGE_READINGS)])
         conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
                      " VALUES ('gw-bench', :h, :now, :now)", {"h": token_hash(TOKEN), "now": NOW})
         conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
