@@ -3,12 +3,14 @@
 Order inside one transaction: the gateway's points (403 for any other), the previous
 totalizer counts (reset flags), processing, the rows, the latest-reading table, a mark on
 the hours touched (the rollup worker refreshes their summaries off the request path, see
-:mod:`central.telemetry.rollup`), and the gateway's contact fields. PostgreSQL COPYs the
-rows straight into ``readings``; when some are already stored (a resend) that transaction
-fails and the batch is stored again in a new one, whose rows go through a session-local
-staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the row count is
-what was new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with
-``total_changes()``."""
+:mod:`central.telemetry.rollup`), and the gateway's contact fields.
+
+PostgreSQL COPYs the rows straight into ``readings``, and works out what they change
+besides ``readings`` (:class:`Effects`) once the last row is sent, while the server is
+still storing them. When some are already stored (a resend) that transaction fails and
+the batch is stored again in a new one, whose rows go through a session-local staging
+table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the row count is what was
+new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with ``total_changes()``."""
 
 from __future__ import annotations
 
@@ -56,21 +58,19 @@ def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, to
 
 def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *, skip_known: bool) -> IngestResult:
     with db.transaction() as conn:
-        readings: list[Processed] = []
-        stored = 0
+        stored = NOTHING_STORED
         if batch.readings:
             points = assigned_points(conn, gateway.id)
             check_points(batch, gateway.name, points)
             rows = processed_rows(batch.readings, points, last_totals(conn, batch, points), gateway.id, now)
-            readings, stored = store(conn, rows, skip_known=skip_known)
+            stored = store(conn, rows, skip_known=skip_known)
         with conn.pipeline():  # what is left needs no answer: one round trip
-            if readings:
-                update_latest(conn, readings)
-            if stored:
-                rollup.mark(conn, readings)
+            if stored.rows:
+                update_latest(conn, stored.effects.newest)
+            if stored.new:
+                rollup.mark(conn, stored.effects.stale)
             record_contact(conn, gateway.id, batch, now)
-    point_ids = sorted(set(map(_POINT_ID, readings)))
-    return IngestResult(stored, len(batch.readings) - stored, point_ids, readings)
+    return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows)
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
@@ -100,13 +100,29 @@ def last_totals(conn: Connection, batch: ParsedBatch, points: dict[str, PointPro
     return totals
 
 
+class Effects(NamedTuple):
+    """What stored rows change besides ``readings``, worked out from the rows alone."""
+
+    newest: list[Processed]  # each (point, variable)'s newest row: for latest_readings
+    stale: list[rollup.StaleHours]  # the hours whose summaries they change
+    point_ids: list[int]
+
+
+def effects_of(rows: Sequence[Processed]) -> Effects:
+    return Effects(newest_readings(rows), rollup.stale_hours(rows), sorted(set(map(_POINT_ID, rows))))
+
+
 class Stored(NamedTuple):
     rows: list[Processed]
     new: int  # how many of the gateway's own readings were not stored before
+    effects: Effects
+
+
+NOTHING_STORED = Stored([], 0, Effects([], [], []))
 
 
 def store(conn: Connection, rows: Iterable[Processed], *, skip_known: bool) -> Stored:
-    """Insert what is new of ``rows`` (consumed once; returned as a list).
+    """Insert what is new of ``rows`` (consumed once; returned as a list) and work out their effects.
 
     Each ``Processed`` is already a row in ``COLUMNS`` order (its ``Quality`` is a ``str``
     subclass, stored as its text by both drivers). On PostgreSQL ``skip_known=False`` COPYs
@@ -116,22 +132,35 @@ def store(conn: Connection, rows: Iterable[Processed], *, skip_known: bool) -> S
         return _copy_all(conn, rows)
     rows = list(rows)
     if conn.dialect == "postgresql":
-        return Stored(rows, _store_postgresql_skipping_known(conn, rows))
-    return Stored(rows, _store_sqlite(conn, rows))
+        return Stored(rows, _store_postgresql_skipping_known(conn, rows), effects_of(rows))
+    return Stored(rows, _store_sqlite(conn, rows), effects_of(rows))
+
+
+class _Sending:
+    """The rows as COPY takes them (produced while it sends them, so processing overlaps
+    the database storing the rows already sent); :meth:`settle`, which COPY calls once the
+    last row is sent, sums them up while the database is still storing them."""
+
+    def __init__(self, rows: Iterable[Processed]) -> None:
+        self._rows = rows
+        self.sent: list[Processed] = []
+        self.stored = NOTHING_STORED
+
+    def __iter__(self) -> Iterator[Processed]:
+        append = self.sent.append
+        for row in self._rows:
+            append(row)
+            yield row
+
+    def settle(self) -> None:
+        sent = self.sent
+        self.stored = Stored(sent, len(sent) - countOf(map(_VARIABLE, sent), "water_table"), effects_of(sent))
 
 
 def _copy_all(conn: Connection, rows: Iterable[Processed]) -> Stored:
-    """Rows are produced while COPY sends them, so processing overlaps a little with the
-    database storing the rows already sent."""
-    sent: list[Processed] = []
-    conn.copy_rows("readings", COLUMNS, _kept(rows, sent))
-    return Stored(sent, len(sent) - countOf(map(_VARIABLE, sent), "water_table"))
-
-
-def _kept(rows: Iterable[Processed], into: list[Processed]) -> Iterator[Processed]:
-    for row in rows:
-        into.append(row)
-        yield row
+    sending = _Sending(rows)
+    conn.copy_rows("readings", COLUMNS, sending, meanwhile=sending.settle)
+    return sending.stored
 
 
 def _store_postgresql_skipping_known(conn: Connection, rows: Sequence[Processed]) -> int:
@@ -155,10 +184,14 @@ def _store_sqlite(conn: Connection, rows: Sequence[Processed]) -> int:
     return stored
 
 
-def update_latest(conn: Connection, readings: Sequence[Processed]) -> None:
-    """Move each (point, variable)'s latest reading forward (never back, for late backlogs)."""
+def newest_readings(readings: Sequence[Processed]) -> list[Processed]:
+    """Each (point, variable)'s newest reading."""
     by_time = sorted(readings, key=_TS)  # nearly sorted already: one linear pass
-    newest = dict(zip(map(_POINT_VARIABLE, by_time), by_time))  # the last, newest, of each key wins
+    return list(dict(zip(map(_POINT_VARIABLE, by_time), by_time)).values())  # the last, newest, of each key wins
+
+
+def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
+    """Move each (point, variable)'s latest reading forward to ``newest`` (never back, for late backlogs)."""
     conn.executemany(
         "INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality, flags)"
         " VALUES (:point_id, :variable, :ts, :value, :unit, :quality, :flags)"
@@ -166,7 +199,7 @@ def update_latest(conn: Connection, readings: Sequence[Processed]) -> None:
         " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
         " WHERE excluded.ts > latest_readings.ts",
         [{"point_id": r.point_id, "variable": r.variable, "ts": r.ts, "value": r.value, "unit": r.unit,
-          "quality": r.quality.value, "flags": r.flags} for r in newest.values()],
+          "quality": r.quality.value, "flags": r.flags} for r in newest],
     )
 
 

@@ -1,8 +1,8 @@
 """Hourly summaries (``readings_hourly``): kept by a background worker, read by long aggregates.
 
-Ingest only marks the hours its batch touched as stale (:func:`mark`: a row in
-``rollup_pending`` per run of consecutive hours of a point), which costs little in its
-transaction. The summaries are recomputed from the stored readings (so a resent or late
+Ingest only marks the hours its batch touched as stale (:func:`stale_hours`, :func:`mark`:
+a row in ``rollup_pending`` per run of consecutive hours of a point), which costs little
+in its transaction. The summaries are recomputed from the stored readings (so a resent or late
 reading changes nothing twice) by the rollup worker (:func:`catch_up`, every
 ``CAUDAL_ROLLUP_INTERVAL_S``, 5 s) and, before it reads them, by an aggregate whose answer
 they change (:func:`catch_up_point`), so an answer right after an ingest is exact.
@@ -102,13 +102,25 @@ class Mark(NamedTuple):
     hi: datetime
 
 
-def mark(conn: Connection, readings: Iterable[Processed]) -> None:
-    """Mark the hours these readings fall in as stale, one row per run of consecutive hours
-    per point: what ingest does instead of recomputing them in its transaction."""
+class StaleHours(NamedTuple):
+    """A run [lo, hi) of consecutive hours of a point that readings fell in."""
+
+    point_id: int
+    lo: datetime
+    hi: datetime
+
+
+def stale_hours(readings: Iterable[Processed]) -> list[StaleHours]:
+    """The hours these readings fall in, one run of consecutive hours per row, by point."""
     hours = _hour_starts(readings)
-    rows = [{"p": point_id, "lo": low, "hi": high}
-            for point_id in sorted(hours) for low, high in hour_runs(hours[point_id])]
-    conn.executemany("INSERT INTO rollup_pending (point_id, lo, hi) VALUES (:p, :lo, :hi)", rows)
+    return [StaleHours(point_id, low, high) for point_id in sorted(hours) for low, high in hour_runs(hours[point_id])]
+
+
+def mark(conn: Connection, stale: Iterable[StaleHours]) -> None:
+    """Mark these hours' summaries as stale: what ingest does instead of recomputing them in
+    its transaction."""
+    conn.executemany("INSERT INTO rollup_pending (point_id, lo, hi) VALUES (:point_id, :lo, :hi)",
+                     [run._asdict() for run in stale])
 
 
 def _hour_starts(readings: Iterable[Processed]) -> dict[int, set[datetime]]:

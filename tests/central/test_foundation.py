@@ -131,6 +131,37 @@ def test_a_pipeline_runs_every_statement_in_it(db):
     assert [tuple(row.values()) for row in rows] == [("ana", "x"), ("beto", "y"), ("carla", "x")]
 
 
+def test_copy_rows_runs_meanwhile_once_after_the_last_row(db):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    taken: list[str] = []
+    seen_by_meanwhile: list[list[str]] = []
+
+    def rows():
+        for name in ("ana", "beto"):
+            taken.append(name)
+            yield (name, "x", now)
+
+    with db.transaction() as conn:
+        conn.copy_rows("users", ("username", "password_hash", "created_at"), rows(),
+                       meanwhile=lambda: seen_by_meanwhile.append(list(taken)))
+    with db.connect() as conn:
+        stored = [row["username"] for row in conn.fetchall("SELECT username FROM users ORDER BY username")]
+    assert (seen_by_meanwhile, stored) == ([["ana", "beto"]], ["ana", "beto"])
+
+
+def test_an_error_in_meanwhile_stores_nothing(db):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+
+    def fail() -> None:
+        raise RuntimeError("meanwhile failed")
+
+    with pytest.raises(RuntimeError, match="meanwhile failed"):
+        with db.transaction() as conn:
+            conn.copy_rows("users", ("username", "password_hash", "created_at"), [("ana", "x", now)], meanwhile=fail)
+    with db.connect() as conn:
+        assert conn.fetchall("SELECT username FROM users") == []
+
+
 def test_an_error_in_a_pipeline_is_ours_and_undoes_the_transaction(db):
     now = datetime(2026, 11, 28, tzinfo=UTC)
     insert = "INSERT INTO users (username, password_hash, created_at) VALUES (:u, 'x', :t)"

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from central.telemetry.ingest import Effects, effects_of
 from central.telemetry.parse import Incoming
 from central.telemetry.processing import (
     MeterChange, PointProfile, Processed, apply_cutoff, is_reset, process, volume_between, water_table,
 )
+from central.telemetry.rollup import StaleHours
 from protocols.uplink import Quality
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -111,3 +113,19 @@ def test_a_batch_is_processed_whole():
 def test_the_first_totalizer_of_a_batch_is_compared_with_the_last_stored_one():
     result = process([incoming(1, "totalizer", 0, 50.0)], {"P1": P1}, {1: 100.0})
     assert result == [processed("totalizer", 0, 50.0, flags="reset", seq=1)]
+
+
+def stored_row(point_id: int, minute: int, variable: str, value: float) -> Processed:
+    return Processed(point_id, T0 + timedelta(minutes=minute), variable, value, None, "L/s", Quality.GOOD, None, None)
+
+
+def test_the_effects_of_stored_rows_are_the_newest_of_each_key_the_stale_hours_and_the_points():
+    rows = [stored_row(2, 70, "flow", 3.0), stored_row(1, 5, "flow", 1.0), stored_row(1, 190, "flow", 2.0),
+            stored_row(1, 130, "level", 9.0), stored_row(1, 10, "flow", 1.5), stored_row(2, 65, "flow", 2.5)]
+    hour = timedelta(hours=1)
+    assert effects_of(rows) == Effects(
+        newest=[stored_row(1, 190, "flow", 2.0), stored_row(2, 70, "flow", 3.0), stored_row(1, 130, "level", 9.0)],
+        stale=[StaleHours(1, T0, T0 + hour), StaleHours(1, T0 + 2 * hour, T0 + 4 * hour),
+               StaleHours(2, T0 + hour, T0 + 2 * hour)],
+        point_ids=[1, 2],
+    )

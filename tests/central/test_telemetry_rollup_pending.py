@@ -118,7 +118,8 @@ def test_a_mark_written_while_catching_up_stays_for_the_next_pass(site):
         conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
                      " VALUES (:p, :ts, 'flow', 4.0, 'L/s', 'good', :now)",
                      {"p": point_id, "ts": at("10:20"), "now": NOW})
-        rollup.mark(conn, [Processed(point_id, at("10:20"), "flow", 4.0, None, "L/s", Quality.GOOD, None, 2)])
+        rollup.mark(conn, rollup.stale_hours(
+            [Processed(point_id, at("10:20"), "flow", 4.0, None, "L/s", Quality.GOOD, None, 2)]))
         rollup.settle(conn, taken)
     assert marks(site) == [("P1", at("10:00"), at("11:00"))]
     assert catch_up(site) == 1
