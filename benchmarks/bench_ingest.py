@@ -14,11 +14,12 @@ of the same size, interleaved with the ingest batches on a second point. A third
 after both in key order, holds a day of readings so that neither point appends to the
 rightmost leaf page of the primary-key index: PostgreSQL inserts there without descending
 the tree and splits it unevenly, a position no point has in production, where many
-points interleave. Measured with 5,000-reading COPYs into four points in key order (25
-rounds): the point just before a third point holding one reading COPYs 9% faster than
-the others (36.8 vs 40.2-40.4 ms median), because its rows land on the rightmost page
-beside that one reading; with 400 or more readings on the third point all four match
-(39.8-40.2 ms). With one reading there, as before, the baseline had that position.
+points interleave. Measured with 5,000-reading COPYs into four points followed in key
+order by a fifth (25 rounds): when the fifth holds one reading, the point just before it
+COPYs 9% faster than the other three (36.8 vs 40.1-40.4 ms median), because its rows land
+on the rightmost page beside that reading; with 400 or more readings on the fifth, all
+four match (39.8-40.2 ms). With one reading there, as before, the baseline had that
+position.
 PostgreSQL: a temporary database on the machine's server (CAUDAL_TEST_POSTGRES_URL or
 postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
 """
