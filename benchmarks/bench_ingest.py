@@ -10,9 +10,10 @@ path.
 Baseline, in the same run and the same table (same unique key): the rows ingest ends up
 storing, in the order it stored them, loaded raw through the same adapter call ingest
 uses (binary COPY on PostgreSQL, executemany INSERT on SQLite), one transaction per batch
-of the same size, interleaved with the ingest batches on a second point. A third point,
-after both in key order, holds a day of readings so that neither point appends to the
-rightmost leaf page of the primary-key index: PostgreSQL inserts there without descending
+of the same size, interleaved with the ingest batches on a second point. The two points
+swap roles every batch, so where a point's rows sit in the index cannot favour either
+side. A third point, after both in key order, holds a day of readings so that neither
+appends to the rightmost leaf page of the primary-key index: PostgreSQL inserts there without descending
 the tree and splits it unevenly, a position no point has in production, where many
 points interleave. Measured with 5,000-reading COPYs into four points followed in key
 order by a fifth (25 rounds): when the fifth holds one reading, the point just before it
@@ -39,7 +40,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import httpx
 
@@ -64,9 +65,14 @@ ROLLUP_WAIT_S = 120.0
 EDGE_READINGS = 1440  # several leaf pages of the primary key: the rightmost one holds only B3
 
 
-def seed(db: Database) -> tuple[int, int]:
-    """Point B1 (ingested, depth 80 m, cut-off 0.3 L/s), point B2 (baseline), point B3 with a
-    day of readings (the right edge of the index), the gateway."""
+class Point(NamedTuple):
+    code: str
+    id: int
+
+
+def seed(db: Database) -> tuple[Point, Point]:
+    """Points B1 and B2 (depth 80 m, cut-off 0.3 L/s; each ingested and loaded raw in turn),
+    point B3 with a day of readings (the right edge of the index), the gateway."""
     with db.transaction() as conn:
         for code in ("B1", "B2", "B3"):
             conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at,"
@@ -77,19 +83,19 @@ def seed(db: Database) -> tuple[int, int]:
         conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
                      " VALUES ('gw-bench', :h, :now, :now)", {"h": token_hash(TOKEN), "now": NOW})
         conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
-                     " WHERE p.code = 'B1'")
+                     " WHERE p.code IN ('B1', 'B2')")
         ids = {r["code"]: r["id"] for r in conn.fetchall("SELECT id, code FROM points")}
-    return ids["B1"], ids["B2"]
+    return Point("B1", ids["B1"]), Point("B2", ids["B2"])
 
 
-def readings(first_minute: int, count: int) -> list[dict]:
+def readings(first_minute: int, count: int, point: str) -> list[dict]:
     out = []
     for index in range(first_minute * 3, first_minute * 3 + count):
         minute, (variable, unit) = divmod(index, 3)[0], VARIABLES[index % 3]
         ts = NOW - timedelta(days=DAYS) + timedelta(minutes=minute)
         value = {"flow": 10 + 5 * math.sin(minute / 300), "totalizer": 1000 + minute * 0.6,
                  "level": 30 + math.sin(minute / 900)}[variable]
-        out.append({"seq": index, "device": "dev-1", "point": "B1", "variable": variable,
+        out.append({"seq": index, "device": "dev-1", "point": point, "variable": variable,
                     "ts": ts.isoformat().replace("+00:00", "Z"), "value": value, "unit": unit, "quality": "good"})
     return out
 
@@ -156,16 +162,20 @@ def stop(process: subprocess.Popen) -> None:
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
 
 
-def one_batch(client: httpx.Client, db: Database, points: tuple[int, int], minute: int, size: int) -> tuple[float, float]:
-    """(ingest seconds, raw load seconds) for one batch of ``size`` readings from ``minute``."""
-    payload = readings(minute, size)
+def one_batch(client: httpx.Client, db: Database, points: tuple[Point, Point], minute: int, size: int
+              ) -> tuple[float, float]:
+    """(ingest seconds, raw load seconds) for one batch of ``size`` readings from ``minute``,
+    ingested into the first point and loaded raw into the second."""
+    ingested, loaded = points
+    payload = readings(minute, size, ingested.code)
     compressed = body(payload)
     started = time.perf_counter()
     reply = client.post(INGEST_PATH, content=compressed, headers=HEADERS)
     ingest_s = time.perf_counter() - started
     assert reply.status_code == 200 and reply.json()["stored"] == size, reply.text
     first = datetime.fromisoformat(payload[0]["ts"])
-    rows = stored_rows(db, *points, first, datetime.fromisoformat(payload[-1]["ts"]) + timedelta(seconds=1))
+    end = datetime.fromisoformat(payload[-1]["ts"]) + timedelta(seconds=1)
+    rows = stored_rows(db, ingested.id, loaded.id, first, end)
     started = time.perf_counter()
     with db.transaction() as conn:
         conn.copy_rows("readings", COLUMNS, rows)
@@ -196,13 +206,13 @@ def rollup_lag(db: Database) -> float:
     raise RuntimeError(f"the rollup worker left marks after {ROLLUP_WAIT_S:g} s")
 
 
-def measure(label: str, client: httpx.Client, db: Database, points: tuple[int, int]) -> None:
+def measure(label: str, client: httpx.Client, db: Database, points: tuple[Point, Point]) -> None:
     raw = "COPY" if db.dialect == "postgresql" else "executemany"
     minute = 0
     for size, batches in PLAN:
         times = []
-        for _ in range(batches):
-            times.append(one_batch(client, db, points, minute, size))
+        for batch in range(batches):
+            times.append(one_batch(client, db, points if batch % 2 == 0 else points[::-1], minute, size))
             minute += size // 3 + 1
         ingest_s, raw_s = (sum(column) for column in zip(*times, strict=True))
         median = statistics.median(raw_time / ingest_time for ingest_time, raw_time in times)
