@@ -58,7 +58,7 @@ def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, to
 
 def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *, skip_known: bool) -> IngestResult:
     with db.transaction() as conn:
-        stored = NOTHING_STORED
+        stored = nothing_stored()
         if batch.readings:
             points = assigned_points(conn, gateway.id)
             check_points(batch, gateway.name, points)
@@ -118,7 +118,9 @@ class Stored(NamedTuple):
     effects: Effects
 
 
-NOTHING_STORED = Stored([], 0, Effects([], [], []))
+def nothing_stored() -> Stored:
+    """A new empty result (its lists are the caller's to keep)."""
+    return Stored([], 0, Effects([], [], []))
 
 
 def store(conn: Connection, rows: Iterable[Processed], *, skip_known: bool) -> Stored:
@@ -144,7 +146,7 @@ class _Sending:
     def __init__(self, rows: Iterable[Processed]) -> None:
         self._rows = rows
         self.sent: list[Processed] = []
-        self.stored = NOTHING_STORED
+        self.stored = nothing_stored()
 
     def __iter__(self) -> Iterator[Processed]:
         append = self.sent.append
