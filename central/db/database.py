@@ -58,10 +58,10 @@ class Connection(Protocol):
                   meanwhile: Callable[[], object] | None = None) -> None:
         """Bulk-load rows: COPY on PostgreSQL, executemany on SQLite.
 
-        ``meanwhile`` runs once every row has been sent, before waiting for the database to
-        store them. The server is the slower side of a COPY (each row is checked and
-        indexed there), so on PostgreSQL that work is hidden behind it; it is called
-        before the load is known to have succeeded."""
+        ``meanwhile`` runs once, after the last row. On PostgreSQL that is before waiting for
+        the server to store the rows: the server is the slower side of a COPY (each row is
+        checked and indexed there), so the work is hidden behind it, and it runs before the
+        load is known to have succeeded. SQLite runs it after its load."""
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested transaction: an exception inside undoes only what was done inside."""
