@@ -226,19 +226,6 @@ async def test_an_accepted_slot_is_never_requeued(site, clock, database_url):
     assert (answer.status_code, len(posts(dga)), ledger(db)[0][1]) == (409, 1, "accepted")
 
 
-@pytest.mark.parametrize("action", ["confirm", "requeue", "discard"])
-async def test_the_needs_review_alert_clears_after_the_decision(site, clock, database_url, action):
-    client, db, _, _ = site
-    submission_id, comprobante = await needs_review(site, clock, database_url)
-    evaluate_timer(db, clock.now())
-    before = alert_status(db, "submission.needs_review")
-    decision = {**BODIES[action], "comprobante": comprobante} if action == "confirm" else BODIES[action]
-    assert client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=decision).status_code == 200
-    clock.advance(30)
-    evaluate_timer(db, clock.now())
-    assert (before, alert_status(db, "submission.needs_review")) == (["open"], ["cleared"])
-
-
 # --- accepted, GET check found nothing ----------------------------------------------------------
 
 async def test_recheck_makes_one_get_on_the_next_pass(site, clock, database_url):
@@ -275,17 +262,26 @@ async def test_a_corrected_comprobante_is_checked_by_get(site, clock, database_u
     assert (gets(dga), len(posts(dga))) == (["TYPO", comprobante], 1)
 
 
-@pytest.mark.parametrize("action", ["recheck", "confirm"])
-async def test_the_check_not_found_alert_clears_after_the_decision(site, clock, database_url, action):
+# --- the alerts of held submissions ------------------------------------------------------------
+
+HELD = {"submission.needs_review": needs_review, "submission.check_not_found": check_not_found}
+
+
+@pytest.mark.parametrize(("kind", "action"), [
+    ("submission.needs_review", "confirm"), ("submission.needs_review", "requeue"),
+    ("submission.needs_review", "discard"), ("submission.check_not_found", "recheck"),
+    ("submission.check_not_found", "confirm"),
+])
+async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, clock, database_url, kind, action):
     client, db, _, _ = site
-    submission_id, comprobante = await check_not_found(site, clock, database_url)
+    submission_id, comprobante = await HELD[kind](site, clock, database_url)
     evaluate_timer(db, clock.now())
-    before = alert_status(db, "submission.check_not_found")
-    decision = {"comprobante": comprobante, "reason": "seen in SNIA"} if action == "confirm" else {}
+    before = alert_status(db, kind)
+    decision = {**BODIES[action], "comprobante": comprobante} if action == "confirm" else BODIES[action]
     assert client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=decision).status_code == 200
     clock.advance(30)
     evaluate_timer(db, clock.now())
-    assert (before, alert_status(db, "submission.check_not_found")) == (["open"], ["cleared"])
+    assert (before, alert_status(db, kind)) == (["open"], ["cleared"])
 
 
 async def test_a_person_confirmed_comprobante_is_not_asked_again(site, clock, database_url):
