@@ -262,6 +262,15 @@ async def test_a_corrected_comprobante_is_checked_by_get(site, clock, database_u
     assert (gets(dga), len(posts(dga))) == (["TYPO", comprobante], 1)
 
 
+async def test_a_person_confirmed_comprobante_is_not_asked_again(site, clock, database_url):
+    client, db, dga, _ = site
+    submission_id, comprobante = await check_not_found(site, clock, database_url)
+    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
+    clock.advance(24 * 3600)
+    await one_pass(db, clock, database_url)
+    assert (gets(dga), check_of(db, submission_id)) == ([comprobante], ("accepted", comprobante, "person_confirmed"))
+
+
 # --- the alerts of held submissions ------------------------------------------------------------
 
 HELD = {"submission.needs_review": needs_review, "submission.check_not_found": check_not_found}
@@ -282,15 +291,6 @@ async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, cl
     clock.advance(30)
     evaluate_timer(db, clock.now())
     assert (before, alert_status(db, kind)) == (["open"], ["cleared"])
-
-
-async def test_a_person_confirmed_comprobante_is_not_asked_again(site, clock, database_url):
-    client, db, dga, _ = site
-    submission_id, comprobante = await check_not_found(site, clock, database_url)
-    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
-    clock.advance(24 * 3600)
-    await one_pass(db, clock, database_url)
-    assert (gets(dga), check_of(db, submission_id)) == ([comprobante], ("accepted", comprobante, "person_confirmed"))
 
 
 # --- who and what -------------------------------------------------------------------------------
