@@ -7,8 +7,6 @@ database, with a real SMTP server (aiosmtpd).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from central.crypto import SecretBox
@@ -18,6 +16,7 @@ from central.notify.outbox import DbOutbox, deliver_pass
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
+from tests.alerts.db_support import smtp, smtp_port  # noqa: F401 (fixtures)
 from tests.central.conftest import database_url, db  # noqa: F401 (fixtures)
 from tests.compliance.worker_support import (
     CODE, INFORMANT, PASSWORD, RUT_EMPRESA, SECRET_KEY, add_readings, configure, dga_config, one_pass, seed, utc,
@@ -38,14 +37,6 @@ def point_id(db: Database, clock: ManualClock) -> int:
         conn.execute("UPDATE users SET email = 'admin@agua.example' WHERE username = 'admin'")
     add_readings(db, point, SLOT_12, flow=10, totalizer=1000, water_table=30)
     return point
-
-
-@pytest.fixture
-def smtp(port: int) -> Iterator[SmtpServer]:
-    server = SmtpServer(port)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def deliver(db: Database, smtp: SmtpServer, clock: ManualClock) -> None:
