@@ -15,9 +15,11 @@ RS-485 port. Timeouts and backoff are ours, per device.
 
 from __future__ import annotations
 
+import errno
 import logging
 import termios
 
+import serial
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -62,6 +64,40 @@ EXCEPTION_NAMES = {
 }
 
 
+BUSY = "busy: another program holds it (the agent? stop it while commissioning: sudo systemctl stop caudal-edge)"
+_PORT_PROBLEMS = {
+    errno.ENOENT: "does not exist (adapter unplugged, or a wrong path? see ls /dev/serial/by-id/)",
+    errno.EACCES: "permission denied (add the user to the dialout group: sudo adduser $USER dialout, then log in again)",
+    errno.EAGAIN: BUSY,
+    errno.EBUSY: BUSY,
+    errno.ENXIO: "the device does not respond (adapter unplugged?)",
+    errno.ENODEV: "the device does not respond (adapter unplugged?)",
+    errno.EIO: "the device does not respond (adapter unplugged?)",
+    errno.EISDIR: "not a serial port",
+    errno.ENOTTY: "not a serial port",
+}
+_PORT_PROBLEMS[errno.EPERM] = _PORT_PROBLEMS[errno.EACCES]
+
+
+def port_problem(code: int | None, detail: str) -> str:
+    """What an open failure with OS error ``code`` means to a technician (``detail``: the OS's own text)."""
+    if code is None and "Inappropriate ioctl" in detail:
+        code = errno.ENOTTY  # pyserial's "could not configure port" carries the errno only in its text
+    return _PORT_PROBLEMS.get(code, detail) if code is not None else detail
+
+
+def serial_port_problem(path: str) -> str:
+    """Why ``path`` cannot be opened right now, found by opening it as pymodbus does (with the
+    exclusive lock, so a port the agent holds reads as busy)."""
+    try:
+        serial.Serial(path, exclusive=True).close()
+    except serial.SerialException as exc:
+        return port_problem(exc.errno, str(exc))
+    except OSError as exc:
+        return port_problem(exc.errno, str(exc))
+    return "it opened when asked again: a passing fault, try again"
+
+
 def _client(bus: BusConfig) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
     common = {"timeout": bus.timeout_s, "retries": 0, "reconnect_delay": 0, "name": bus.name}
     if bus.type is BusType.RTU:
@@ -94,10 +130,18 @@ class ModbusLink:
         """Open the port or connection; :class:`LinkDown` says why it could not be."""
         try:
             opened = await self._client.connect()
-        except (ModbusException, OSError, ValueError, termios.error) as exc:
+        except OSError as exc:
+            raise LinkDown(f"cannot open {self.bus.endpoint}: {port_problem(exc.errno, str(exc))}") from exc
+        except (ModbusException, ValueError, termios.error) as exc:
             raise LinkDown(f"cannot open {self.bus.endpoint}: {exc}") from exc
         if not opened:
-            raise LinkDown(f"cannot open {self.bus.endpoint}")
+            raise LinkDown(f"cannot open {self.bus.endpoint}: {self._open_failure()}")
+
+    def _open_failure(self) -> str:
+        """Why the open failed: pymodbus only says that it did, so a serial port is asked again."""
+        if self.bus.is_serial:
+            return serial_port_problem(str(self.bus.port))
+        return "no connection (is the device on, and are host and port right?)"
 
     async def read(self, table: Table, address: int, count: int, unit_id: int, timeout_s: float) -> list[int]:
         """Read ``count`` registers of ``table`` from ``unit_id``, waiting at most ``timeout_s``."""
