@@ -11,12 +11,14 @@ Only this module imports ``compliance``, and only by name.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -83,14 +85,35 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
     app.state.ctx = ctx
     install_error_handlers(app)
     install_openapi(app)
+    if role == "core":
+        # Behind nginx the three roles answer on one address and core serves /docs there.
+        app.openapi = functools.cache(functools.partial(api_document, "all"))  # type: ignore[method-assign]
     app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics)
-    app.include_router(health_router)
     for module in modules:
         if hasattr(module, "setup"):
             module.setup(ctx)
+    _mount(app, modules)
+    return app
+
+
+def api_document(role: Role) -> dict[str, Any]:
+    """The OpenAPI document of ``role``'s routes, built from its routers alone (no database).
+
+    The roles are one codebase, so any process can describe another role's paths without
+    serving them: the core role documents the whole API (``"all"``), and the nginx routing
+    table is rendered from each role's paths (:mod:`central.nginx_routes`).
+    """
+    app = FastAPI(title="Caudal", version=__version__, description=DESCRIPTION)
+    install_openapi(app)
+    _mount(app, domain_modules(role))
+    return app.openapi()
+
+
+def _mount(app: FastAPI, modules: list[ModuleType]) -> None:
+    app.include_router(health_router)
+    for module in modules:
         for router in module.routers:
             app.include_router(router)
-    return app
 
 
 def _lifespan(ctx: AppContext, modules: list[ModuleType]):

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import typer
@@ -63,6 +64,30 @@ def migrate_command() -> None:
     for migration in applied:
         typer.echo(f"applied {migration.version:04d}_{migration.name}")
     typer.echo("database is up to date" if not applied else f"{len(applied)} migration(s) applied")
+
+
+@app.command("nginx-routes")
+def nginx_routes_command(
+    config: Path = typer.Argument(..., help="The nginx.conf to update, e.g. docker/nginx/nginx.conf"),
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if the file's routes are out of date"),
+) -> None:
+    """Render nginx's routing table from each role's routes into CONFIG, between its marker lines."""
+    from central.nginx_routes import RoutingError, render_config, role_paths, routing_table
+
+    try:
+        text = config.read_text(encoding="utf-8")
+        rendered = render_config(text, routing_table(role_paths()))
+    except OSError as exc:
+        _fail(f"{config}: {exc.strerror}", 2)
+    except RoutingError as exc:
+        _fail(f"{config}: {exc}")
+    if rendered == text:
+        typer.echo(f"{config}: routes up to date")
+    elif check:
+        _fail(f"{config}: routes out of date with the code; run: caudal central nginx-routes {config}")
+    else:
+        config.write_text(rendered, encoding="utf-8")
+        typer.echo(f"{config}: routes rewritten from the code")
 
 
 # --- bootstrap: accounts, points, gateways from a shell -----------------------------------

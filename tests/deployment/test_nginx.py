@@ -145,23 +145,26 @@ ROUTES = [
     ("POST", "/api/v1/gateways/gw-norte-01/rotate-token", "core"),
     ("GET", "/healthz", "core"),
     ("GET", "/docs", "core"),
+    ("GET", "/openapi.json", "core"),
     ("POST", "/api/v1/ingest", "telemetry"),
     ("GET", "/api/v1/points/OB-0601-444/readings?from=2026-11-01T00:00:00Z", "telemetry"),
     ("GET", "/api/v1/points/OB-0601-444/aggregates?bucket=day", "telemetry"),
     ("POST", "/api/v1/points/OB-0601-444/meter-changes", "telemetry"),
     ("GET", "/api/v1/points/OB-0601-444/alert-rules", "telemetry"),
-    ("PUT", "/api/v1/points/OB-0601-444/alert-rules/7", "telemetry"),
+    ("PATCH", "/api/v1/points/OB-0601-444/alert-rules/7", "telemetry"),
+    ("PUT", "/api/v1/gateways/gw-norte-01/alert-rules", "telemetry"),
     ("GET", "/api/v1/latest", "telemetry"),
     ("GET", "/api/v1/alerts?state=open", "telemetry"),
     ("POST", "/api/v1/alerts/12/ack", "telemetry"),
     ("PUT", "/api/v1/points/OB-0601-444/compliance/dga", "compliance"),
     ("GET", "/api/v1/points/OB-0601-444/compliance/sma", "compliance"),
     ("GET", "/api/v1/compliance/submissions?state=review", "compliance"),
-    ("POST", "/api/v1/compliance/review/5", "compliance"),
+    ("POST", "/api/v1/compliance/review/5/accept", "compliance"),
     ("GET", "/api/v1/compliance/reports/OB-0601-444/2026-11.xlsx", "compliance"),
     ("GET", "/api/v1/compliance/log", "compliance"),
     ("GET", "/api/v1/latestnews", "core"),
     ("GET", "/api/v1/points/OB-0601-444/readingsx", "core"),
+    ("GET", "/api/v1/compliance/unknown", "core"),
 ]
 
 
@@ -188,7 +191,7 @@ def test_services_receive_the_client_address_scheme_and_a_request_id(proxy: str)
     ("/api/v1/ingest", 6 * MiB, 413),
     ("/api/v1/users", MiB, 200),
     ("/api/v1/users", 2 * MiB, 413),
-    ("/api/v1/compliance/review/5", 2 * MiB, 413),
+    ("/api/v1/compliance/review/5/accept", 2 * MiB, 413),
 ])
 def test_body_limits_are_larger_for_ingest_than_for_the_rest(proxy: str, path: str, size: int, status: int) -> None:
     reply = httpx.post(proxy + path, content=b"x" * size, timeout=30)

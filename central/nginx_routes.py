@@ -1,0 +1,113 @@
+"""nginx's routing table for the modular deployment, rendered from each role's routes.
+
+Behind nginx the core, telemetry and compliance roles answer on one address. A table
+written by hand falls behind the code (a new telemetry path went to core, which answered
+404), so the table is rendered from the paths each role documents: one ``location`` per
+path that telemetry or compliance serves; everything else goes to core, the default
+location, which serves the rest and answers 404 for what nobody serves.
+``caudal central nginx-routes FILE`` rewrites the part of the file between the markers;
+the deployment tests check that the committed file is the rendered one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+DEFAULT_ROLE = "core"
+ROUTED_ROLES = ("telemetry", "compliance")
+ROLES = (DEFAULT_ROLE, *ROUTED_ROLES)
+UPSTREAM = {"core": "caudal_core", "telemetry": "caudal_telemetry", "compliance": "caudal_compliance"}
+INDENT = " " * 8
+BEGIN = f"{INDENT}# BEGIN routes rendered by `caudal central nginx-routes` from each role's routers; do not edit\n"
+END = f"{INDENT}# END routes\n"
+
+# What some paths need besides proxy_pass. Gateway batches: at most 5000 readings, up to
+# CAUDAL_MAX_BODY_BYTES (4 MiB) after gzip; nginx allows a little more so that the service,
+# not nginx, answers an oversized batch with its own explanation (raise both together).
+# Monthly reports are computed on request.
+_REPORT_TIMEOUT = ("proxy_read_timeout 120s;",)
+PROXY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "/api/v1/ingest": ("client_max_body_size 5m;", "client_body_buffer_size 1m;", "proxy_read_timeout 30s;"),
+    "/api/v1/compliance/reports/{code}/{month}.csv": _REPORT_TIMEOUT,
+    "/api/v1/compliance/reports/{code}/{month}.xlsx": _REPORT_TIMEOUT,
+}
+
+_PARAMETER = re.compile(r"\{(\w+)(:path)?\}")
+_SPECIAL = re.compile(r"([.^$*+?()\[\]{}|\\])")
+
+
+class RoutingError(ValueError):
+    """The roles' paths cannot be routed by path alone; the message names the paths."""
+
+
+def location_pattern(template: str) -> str:
+    """The PCRE that matches the request paths of a FastAPI path template.
+
+    ``{name}`` matches one path segment, as FastAPI's default converter does; ``{name:path}``
+    matches the rest of the path.
+    """
+    parts, last = [], 0
+    for match in _PARAMETER.finditer(template):
+        parts += [_literal(template[last:match.start()]), ".+" if match.group(2) else "[^/]+"]
+        last = match.end()
+    return "^" + "".join(parts) + _literal(template[last:]) + "$"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a PCRE that matches only itself (``re.escape`` also escapes ``-``, harder to read)."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def sample_path(template: str) -> str:
+    """A request path of ``template`` (each parameter replaced by ``x1``), to check routing with."""
+    return _PARAMETER.sub("x1", template)
+
+
+def role_paths() -> dict[str, list[str]]:
+    """The path templates each role serves, from the OpenAPI document of its routers."""
+    from central.app import api_document
+
+    return {role: list(api_document(role)["paths"]) for role in ROLES}  # type: ignore[arg-type]
+
+
+def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Which role each routed path template goes to: paths that core serves stay with core
+    (the default location); the others go to the first routed role that serves them.
+
+    Raises :class:`RoutingError` when a routed template's pattern would also catch a path
+    that another role serves: nginx could not tell them apart.
+    """
+    served = {role: set(paths) for role, paths in paths_by_role.items()}
+    every = set().union(*served.values())
+    table = {path: role for role in reversed(ROUTED_ROLES) for path in served.get(role, ())
+             if path not in served.get(DEFAULT_ROLE, ())}
+    for path, role in table.items():
+        pattern = re.compile(location_pattern(path))
+        caught = sorted(other for other in every - served[role] if pattern.match(sample_path(other)))
+        if caught:
+            raise RoutingError(f"{path} ({role}) would also catch {', '.join(caught)}")
+    unknown = sorted(set(PROXY_SETTINGS) - set(table))
+    if unknown:
+        raise RoutingError(f"proxy settings for paths no routed role serves: {', '.join(unknown)}")
+    return table
+
+
+def render_locations(table: Mapping[str, str]) -> str:
+    """One nginx ``location`` per routed path, in role then path order (stable output)."""
+    blocks = []
+    for path, role in sorted(table.items(), key=lambda item: (ROUTED_ROLES.index(item[1]), item[0])):
+        match = f"= {path}" if _PARAMETER.search(path) is None else f"~ {location_pattern(path)}"
+        body = [*PROXY_SETTINGS.get(path, ()), f"proxy_pass http://{UPSTREAM[role]};"]
+        inner = "".join(f"{INDENT}    {line}\n" for line in body)
+        blocks.append(f"{INDENT}location {match} {{\n{inner}{INDENT}}}\n")
+    return "".join(blocks)
+
+
+def render_config(text: str, table: Mapping[str, str]) -> str:
+    """``text`` (an nginx.conf) with the part between the markers replaced by the table's locations."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise RoutingError(f"the file needs exactly one pair of marker lines:\n{BEGIN}{END}")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    return f"{head}{BEGIN}{render_locations(table)}{END}{tail}"
