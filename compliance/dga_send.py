@@ -23,6 +23,7 @@ from compliance.dga.client import DgaClient, HttpTransport
 from compliance.dga.format import MEDICION_KEY, DgaRequest, FormatError, build_request, format_fecha, format_hora, redacted
 from compliance.dga.responses import CheckResult, Outcome, OutcomeKind, RawReply, classify, classify_check
 from compliance.dga.settings import DgaWorkConfig, Mode
+from compliance.dga.slots import SEND_WINDOW
 from compliance.dga_evaluate import effective_values
 from compliance.events import raise_compliance_alert, record_event
 from compliance.ledger import (
@@ -31,13 +32,12 @@ from compliance.ledger import (
     EventKind,
     IllegalTransition,
     InFlightAction,
-    backlog_age,
-    next_send_time,
+    choose_send,
     resolve_in_flight,
 )
 from compliance.ledger_store import (
     StaleSubmission,
-    claim_next,
+    claim,
     close_dangling,
     dangling_attempt,
     drop_lease,
@@ -46,11 +46,11 @@ from compliance.ledger_store import (
     in_transaction,
     last_attempt_at,
     move,
-    oldest_unsent_slot,
     orphaned_in_flight,
     record_check,
     record_reply,
     release,
+    send_candidates,
     start_attempt,
     submission,
     take_lease,
@@ -141,14 +141,17 @@ class DgaSender:
         return actions
 
     def _next_claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
-        """The next slot to send now, claimed; ``None`` when none is due or the backlog spacing says wait."""
+        """The slot to send now (:func:`~compliance.ledger.choose_send`), claimed; ``None`` when
+        none is due or the backlog spacing says wait."""
         now = self.clock.now()
         if not take_lease(conn, stored.point_id, "dga", self.worker, now, self._claim_until()):
             return None
-        backlog = backlog_age(oldest_unsent_slot(conn, stored.point_id, "dga", now), now)
-        if next_send_time(last_attempt_at(conn, stored.point_id, "dga"), backlog, now) > now:
+        candidates = send_candidates(conn, stored.point_id, "dga", now, now - SEND_WINDOW)
+        chosen = choose_send([row["slot"] for row in candidates], last_attempt_at(conn, stored.point_id, "dga"), now)
+        if chosen is None:
             return None
-        return claim_next(conn, stored.point_id, "dga", self.worker, now, self._claim_until())
+        row_id = next(row["id"] for row in candidates if row["slot"] == chosen)
+        return claim(conn, row_id, self.worker, now, self._claim_until())
 
     async def _send(self, stored: StoredConfig, row: dict[str, Any]) -> Action:
         config: DgaWorkConfig = stored.config

@@ -14,7 +14,7 @@ One submission per (work, slot). Its life:
 * Retry (rule 3): after a non-00 reply (``rejected``) or no answer (``retry_scheduled``) the
   next attempt is at the same UTC-4 time of day on the following day, i.e. failure time + 24 h
   (UTC-4 has no daylight saving, so the two are the same), and daily after that.
-* Backlog (rule 2): see :func:`next_send_time`.
+* Backlog (rule 2) and the one-hour deadline (rule 1): see :func:`choose_send` and docs/dga.md.
 """
 
 from __future__ import annotations
@@ -230,16 +230,28 @@ def backlog_age(oldest_unsent_slot: datetime | None, now: datetime) -> timedelta
     return timedelta(0) if oldest_unsent_slot is None else max(timedelta(0), now - oldest_unsent_slot)
 
 
-def next_send_time(last_send_at: datetime | None, backlog: timedelta, now: datetime) -> datetime:
-    """When the next measurement may go (rule 2).
+def is_current(slot: datetime, now: datetime) -> bool:
+    """Whether ``slot`` can still reach the DGA within its deadline if sent now."""
+    return now <= deadline(slot)
 
-    With a backlog of two hours or more, measurements go one at a time at least five minutes
-    apart (counted from the previous send of the same scope; the worker uses one scope per
-    work). Otherwise the next may go now; the client's one-per-second pacing still applies.
+
+def choose_send(sendable: Iterable[datetime], last_send_at: datetime | None, now: datetime) -> datetime | None:
+    """The slot of a work to send now, or ``None`` to wait (rules 1 and 2, docs/dga.md).
+
+    ``sendable``: the work's slots that may be sent now. With a backlog of two hours or more
+    (the oldest of them), sends are at least five minutes apart (counted from the previous
+    send of the work); each of those steps sends a current slot (one still within its
+    deadline) if there is one, otherwise the oldest. So a month-long backlog drains oldest
+    first while every new measurement still goes within its hour. Without such a backlog
+    everything may go now, oldest first (the client's one-per-second pacing still applies).
     """
-    if last_send_at is None or backlog < BACKLOG_THRESHOLD:
-        return now
-    return max(now, last_send_at + BACKLOG_SPACING)
+    slots = sorted(sendable)
+    if not slots or backlog_age(slots[0], now) < BACKLOG_THRESHOLD:
+        return slots[0] if slots else None
+    if last_send_at is not None and now < last_send_at + BACKLOG_SPACING:
+        return None
+    current = [slot for slot in slots if is_current(slot, now)]
+    return current[0] if current else slots[0]
 
 
 @dataclass(frozen=True)

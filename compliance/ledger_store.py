@@ -114,6 +114,28 @@ def claim_next(
         {"worker": worker, "until": until, "p": point_id, "r": regulator, "now": now})
 
 
+def send_candidates(
+    conn: Connection, point_id: int, regulator: str, now: datetime, current_since: datetime,
+) -> list[dict[str, Any]]:
+    """A work's unclaimed slots that may be sent now (id and slot), oldest first: the oldest
+    one and every one from ``current_since`` on (what :func:`compliance.ledger.choose_send`
+    picks from)."""
+    sendable = (f"point_id = :p AND regulator = :r AND state IN ({_SENDABLE}) AND next_attempt_at <= :now"
+                " AND (claimed_until IS NULL OR claimed_until < :now)")
+    return conn.fetchall(
+        f"SELECT id, slot FROM compliance_submissions WHERE {sendable} AND (slot >= :since OR slot ="
+        f" (SELECT MIN(slot) FROM compliance_submissions WHERE {sendable})) ORDER BY slot",
+        {"p": point_id, "r": regulator, "now": now, "since": current_since})
+
+
+def claim(conn: Connection, submission_id: int, worker: str, now: datetime, until: datetime) -> dict[str, Any] | None:
+    """Claim one sendable slot; ``None`` if it was claimed or moved on meanwhile."""
+    return conn.fetchone(
+        f"UPDATE compliance_submissions SET claimed_by = :worker, claimed_until = :until WHERE id = :id"
+        f" AND state IN ({_SENDABLE}) AND (claimed_until IS NULL OR claimed_until < :now) RETURNING *",
+        {"worker": worker, "until": until, "id": submission_id, "now": now})
+
+
 def release(conn: Connection, submission_id: int, worker: str) -> None:
     conn.execute("UPDATE compliance_submissions SET claimed_by = NULL, claimed_until = NULL"
                  " WHERE id = :id AND claimed_by = :worker", {"id": submission_id, "worker": worker})
@@ -170,13 +192,6 @@ def last_attempt_at(conn: Connection, point_id: int, regulator: str) -> datetime
     return conn.fetchval(
         "SELECT last_attempt_at FROM compliance_submissions WHERE point_id = :p AND regulator = :r"
         " AND last_attempt_at IS NOT NULL ORDER BY last_attempt_at DESC LIMIT 1", {"p": point_id, "r": regulator})
-
-
-def oldest_unsent_slot(conn: Connection, point_id: int, regulator: str, now: datetime) -> datetime | None:
-    return conn.fetchval(
-        f"SELECT slot FROM compliance_submissions WHERE point_id = :p AND regulator = :r"
-        f" AND state IN ({_SENDABLE}) AND next_attempt_at <= :now ORDER BY slot LIMIT 1",
-        {"p": point_id, "r": regulator, "now": now})
 
 
 def last_accepted(conn: Connection, point_id: int, before: datetime) -> dict[str, Any] | None:

@@ -17,8 +17,8 @@ from compliance.ledger import (
     TERMINAL,
     Transition,
     backlog_age,
+    choose_send,
     missed_deadlines,
-    next_send_time,
     resolve_in_flight,
     transition,
 )
@@ -157,18 +157,29 @@ def test_resolve_in_flight(comprobante, decision):
     assert resolve_in_flight(comprobante, NOW) == decision
 
 
+def ago(hours: float = 0, minutes: float = 0) -> datetime:
+    return NOW - timedelta(hours=hours, minutes=minutes)
+
+
 @pytest.mark.parametrize(
-    ("last", "backlog", "expected"),
+    ("sendable", "last", "expected"),
     [
-        (None, timedelta(hours=5), NOW),
-        (NOW - timedelta(seconds=10), timedelta(hours=1, minutes=59), NOW),
-        (NOW - timedelta(seconds=10), timedelta(hours=2), NOW + timedelta(minutes=4, seconds=50)),
-        (NOW - timedelta(minutes=5), timedelta(hours=3), NOW),
-        (NOW - timedelta(minutes=9), timedelta(days=3), NOW),
+        ([], None, None),  # nothing to send
+        ([ago(1, 10)], ago(minutes=1), ago(1, 10)),  # no backlog: goes at once
+        ([ago(minutes=10), ago(1, 10)], ago(minutes=1), ago(1, 10)),  # no backlog: all go, oldest first
+        ([ago(50, 10), ago(minutes=10)], None, ago(minutes=10)),  # never sent: the current one goes now
+        ([ago(50, 10), ago(minutes=10)], ago(minutes=4), None),  # backlog: 5 minutes since the last send
+        ([ago(50, 10), ago(minutes=10)], ago(minutes=5), ago(minutes=10)),  # a step: the current slot first
+        ([ago(50, 10), ago(49, 10)], ago(minutes=5), ago(50, 10)),  # a step without current slot: the oldest
+        ([ago(2), ago(1)], ago(minutes=1), None),  # a backlog of exactly two hours is paced
+        ([ago(1, 59)], ago(minutes=1), ago(1, 59)),  # under two hours is not
+        ([ago(3), ago(minutes=60)], ago(minutes=6), ago(minutes=60)),  # deadline now: still on time, current
+        ([ago(3), ago(minutes=61)], ago(minutes=6), ago(3)),  # deadline passed: backlog, oldest first
+        ([ago(49, 10), ago(50, 10)], ago(minutes=9), ago(50, 10)),  # order of the input does not matter
     ],
 )
-def test_next_send_time(last, backlog, expected):
-    assert next_send_time(last, backlog, NOW) == expected
+def test_choose_send(sendable, last, expected):
+    assert choose_send(sendable, last, NOW) == expected
 
 
 def test_backlog_age():

@@ -63,8 +63,9 @@ async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url
         add_readings(pg, point_id, utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
     async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
         configure(pg, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T11:00:00Z"), clock.now())
-        for _ in range(3):
+        for _ in range(3):  # five minutes apart: a backlog of two hours is paced
             await asyncio.gather(one_pass(pg, clock, postgres_url, "w1"), one_pass(pg, clock, postgres_url, "w2"))
+            clock.advance(300)
     hours = [p["body"]["medicionSubterranea"]["horaMedicion"] for p in posts(dga)]
     assert sorted(hours) == ["07:00:00", "08:00:00"]
     assert len(dga.stored) == 2

@@ -1,5 +1,5 @@
 """The ledger's sending rules with the worker, the database and the DGA stand-in: review,
-the informant refused, retry on the following day, the backlog spacing."""
+the informant refused, retry on the following day, the backlog spacing with new slots first."""
 
 from __future__ import annotations
 
@@ -102,18 +102,18 @@ async def test_ok_without_comprobante_is_held_for_a_person_and_never_resent(db, 
     assert alerts(db) == [("submission.needs_review", "warning")]
 
 
-async def test_a_backlog_of_two_hours_goes_one_slot_at_a_time_five_minutes_apart(db, database_url, clock, dga,
-                                                                               point_id):
+async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes_first(db, database_url, clock,
+                                                                                       dga, point_id):
     for hour in range(8, 14):
         add_readings(db, point_id, utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour,
                      water_table=30)
     configure(db, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T08:00:00Z"), clock.now())
-    for _ in range(20):
+    for _ in range(30):
         await one_pass(db, clock, database_url)
         clock.advance(60)
     sent = [(p["body"]["medicionSubterranea"]["horaMedicion"], p["timeStampOrigen"][11:19]) for p in posts(dga)]
-    assert sent == [("04:00:00", "09:00:00"), ("05:00:00", "09:05:00"), ("06:00:00", "09:10:00"),
-                    ("07:00:00", "09:15:00"), ("08:00:00", "09:15:00"), ("09:00:00", "09:15:00")]
+    assert sent == [("08:00:00", "09:00:00"), ("04:00:00", "09:05:00"), ("09:00:00", "09:10:00"),
+                    ("05:00:00", "09:15:00"), ("06:00:00", "09:20:00"), ("07:00:00", "09:25:00")]
 
 
 async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clock, dga, point_id):
