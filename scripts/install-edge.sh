@@ -6,9 +6,10 @@
 #
 # /opt/caudal (venv with caudal[edge] from the source tree DIR, default: this checkout),
 # /etc/caudal/site.yaml (the commented example, only if there is none yet), the system
-# user caudal in group dialout, /var/lib/caudal, and caudal-edge.service enabled. The agent is
-# started only when /etc/caudal/site.yaml checks clean; otherwise finish commissioning
-# (caudal edge init / check) and run: systemctl start caudal-edge
+# user caudal in group dialout, /var/lib/caudal and caudal-edge.service. The service is
+# enabled and started only when `caudal edge check` passes on /etc/caudal/site.yaml: an
+# enabled agent with the example config would fail and restart every 5 s from every boot.
+# Otherwise finish commissioning (caudal edge init / check), then: systemctl enable --now caudal-edge
 set -euo pipefail
 
 SOURCE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -67,11 +68,13 @@ install -m 0644 "$SOURCE/systemd/caudal-edge.service" /lib/systemd/system/caudal
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   if [ "$ENABLE" -eq 1 ]; then
-    systemctl enable caudal-edge.service
     if "$PREFIX/bin/caudal" edge check -c /etc/caudal/site.yaml; then
+      systemctl enable caudal-edge.service
       systemctl restart caudal-edge.service
+      echo "caudal-edge enabled and started: /etc/caudal/site.yaml checks clean"
     else
-      echo "site.yaml does not check clean yet: fix it, then systemctl start caudal-edge" >&2
+      echo "caudal-edge NOT enabled: /etc/caudal/site.yaml does not pass caudal edge check (above)." >&2
+      echo "Finish commissioning (caudal edge init, caudal edge check), then: systemctl enable --now caudal-edge" >&2
     fi
   fi
 fi
