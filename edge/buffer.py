@@ -18,6 +18,14 @@ wipe it, and SD cards wear out under many small syncs. So:
   90 % of the budget, counted in a persistent ``dropped_total`` and logged. SQLite's
   ``max_page_count`` caps the file at 125 % of the budget, so a runaway cycle and a full disk
   reach the same path: ``SQLITE_FULL`` -> drop oldest -> retry, never a crash.
+* A full disk must not stop the agent (issue 13): opening writes nothing unless the file is new
+  or of an older schema; a write that finds the disk full first releases the disk reserve
+  beside the buffer (:mod:`edge.bufferfiles`), else restarts the WAL from its beginning, and
+  retries once. A cycle that still does not fit is lost, and counted in the pre-allocated
+  ``.lost`` file, which survives a kill or power cut; ``dropped_total`` is both counts.
+  The WAL is checkpointed every ``WAL_PAGES`` pages so that it fits in the reserve.
+* ``caudal edge status`` reads through :mod:`edge.bufferread` (read-only, never a write, never
+  the lock), so a technician in the buffer's group can run it while the agent runs or not.
 
 All calls are synchronous and short (one transaction each); the agent calls them from its
 event loop.
@@ -32,12 +40,16 @@ import math
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
+
+from edge.bufferfiles import LostCounter, Reserve, lost_path, reserve_path
 
 from protocols.uplink import Quality, Reading
 
@@ -50,6 +62,7 @@ LOW_WATER = 0.9  # after a drop, live data is at most this share of the budget
 HARD_CAP = 1.25  # max_page_count as a multiple of the budget
 FULL_RETRY_SHARE = 0.05  # on SQLITE_FULL drop at least this share of the backlog before retrying
 SCHEMA_VERSION = 1
+WAL_PAGES = 128  # wal_autocheckpoint: 512 KiB of 4 KiB pages, half the disk reserve
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -70,6 +83,7 @@ SELECT_PENDING = "SELECT seq, device, point, variable, ts_us, value, unit, quali
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
 
 Row = tuple[str, str, str, int, float | None, str, str]
+T = TypeVar("T")
 
 
 class BufferUnusable(RuntimeError):
@@ -145,7 +159,8 @@ def rows_to_drop(used: int, target: int, depth: int) -> int:
 
 
 def is_full(exc: sqlite3.Error) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    """The disk (or the file's page cap) has no room: SQLITE_FULL, or no room for the WAL index."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE)
 
 
 def used_bytes(conn: sqlite3.Connection) -> int:
@@ -155,26 +170,15 @@ def used_bytes(conn: sqlite3.Connection) -> int:
     return (pages - free) * page_size
 
 
-def read_stats_from(conn: sqlite3.Connection) -> BufferStats:
+def read_stats_from(conn: sqlite3.Connection, lost: int) -> BufferStats:
+    """The stats of an open buffer; ``lost`` is the ``.lost`` file's count, part of ``dropped_total``."""
     depth = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
     oldest = conn.execute("SELECT ts_us FROM readings ORDER BY seq LIMIT 1").fetchone()
     newest = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
     dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
     return BufferStats(depth=depth, oldest_ts=from_us(oldest[0]) if oldest else None,
-                       newest_seq=newest[0] if newest else None, dropped_total=dropped[0] if dropped else 0,
-                       size_bytes=used_bytes(conn))
-
-
-def read_stats(path: Path | str) -> BufferStats:
-    """Open read-only and report, for ``caudal edge status`` while the agent holds the buffer."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no edge buffer at {path}")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        return read_stats_from(conn)
-    finally:
-        conn.close()
+                       newest_seq=newest[0] if newest else None,
+                       dropped_total=(dropped[0] if dropped else 0) + lost, size_bytes=used_bytes(conn))
 
 
 def lock_exclusively(path: Path) -> int:
@@ -189,33 +193,56 @@ def lock_exclusively(path: Path) -> int:
     return fd
 
 
-def connect(path: Path, max_bytes: int) -> sqlite3.Connection:
-    """Open (creating if needed) with the pragmas the module docstring explains."""
+def open_for_agent(path: Path, max_bytes: int) -> sqlite3.Connection:
+    """Open (creating if needed) with the pragmas the module docstring explains. Nothing is
+    written unless the file is new or of an older schema, so this works on a full disk."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=5)
     try:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode != "wal":
-            raise sqlite3.OperationalError(f"WAL mode refused (journal mode is {mode!r})")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise sqlite3.OperationalError(f"WAL mode refused (journal mode is {mode!r})")
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count={math.ceil(max_bytes * HARD_CAP / page_size)}")
-        conn.executescript(SCHEMA)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        migrate(conn)
     except BaseException:
         conn.close()
         raise
     return conn
 
 
+def migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older one up to date, in one transaction; else write nothing."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(f"written by a newer agent (schema {version}, this agent knows {SCHEMA_VERSION})")
+    conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+
+
+def open_with_room(path: Path, max_bytes: int, reserve: Reserve) -> sqlite3.Connection:
+    """On a full disk the WAL index and the WAL need room: the reserve gives it back."""
+    try:
+        return open_for_agent(path, max_bytes)
+    except sqlite3.OperationalError as exc:
+        if not is_full(exc) or not reserve.release_if_disk_full():
+            raise
+    return open_for_agent(path, max_bytes)
+
+
 class Buffer:
     """The on-disk queue between the poller (``append``) and the uploader (``pending``/``acknowledge``)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, max_bytes: int, lock_fd: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, max_bytes: int, lock_fd: int, reserve: Reserve) -> None:
         self._conn = conn
         self.path = path
         self.max_bytes = max_bytes
         self._lock_fd = lock_fd
-        self._unrecorded_drops = 0  # lost while the disk was too full to even count them
+        self._reserve = reserve
+        self._lost = LostCounter(lost_path(path))
 
     @classmethod
     def open(cls, path: Path | str, max_mb: float = 512) -> Buffer:
@@ -226,15 +253,19 @@ class Buffer:
         path.parent.mkdir(parents=True, exist_ok=True)
         max_bytes = int(max_mb * 1024 * 1024)
         lock_fd = lock_exclusively(path)
+        reserve = Reserve(reserve_path(path))
         try:
-            conn = connect(path, max_bytes)
+            conn = open_with_room(path, max_bytes, reserve)
         except sqlite3.DatabaseError as exc:
             os.close(lock_fd)
-            raise BufferUnusable(f"edge buffer {path} cannot be opened: {exc}") from exc
+            reason = f"the disk is full; free some space on {path.parent}" if is_full(exc) else str(exc)
+            raise BufferUnusable(f"edge buffer {path} cannot be opened: {reason}") from exc
         except BaseException:
             os.close(lock_fd)
             raise
-        return cls(conn, path, max_bytes, lock_fd)
+        buffer = cls(conn, path, max_bytes, lock_fd, reserve)
+        reserve.restore()
+        return buffer
 
     def __enter__(self) -> Buffer:
         return self
@@ -251,13 +282,10 @@ class Buffer:
         rows = [to_row(reading, index) for index, reading in enumerate(readings)]
         if not rows:
             return 0
-        try:
-            self._insert(rows)
-        except sqlite3.OperationalError as exc:
-            if not is_full(exc):
-                raise
-            return self._append_after_full(rows)
-        return len(rows)
+        stored = self._store(rows)
+        self._reserve.restore()
+        self._lost.flush()
+        return stored
 
     def pending(self, limit: int = 5000) -> list[Reading]:
         """Up to ``limit`` unacknowledged readings, oldest first."""
@@ -266,41 +294,63 @@ class Buffer:
     def acknowledge(self, seqs: Iterable[int]) -> int:
         """Delete exactly these seqs (the server has them); returns how many were deleted."""
         wanted = json.dumps([int(seq) for seq in seqs])
-        with self._transaction():
-            cursor = self._conn.execute("DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))", (wanted,))
-        return cursor.rowcount
+        return self._with_room(lambda: self._delete(wanted))
 
     def stats(self) -> BufferStats:
-        stats = read_stats_from(self._conn)
-        if not self._unrecorded_drops:
-            return stats
-        return BufferStats(depth=stats.depth, oldest_ts=stats.oldest_ts, newest_seq=stats.newest_seq,
-                           dropped_total=stats.dropped_total + self._unrecorded_drops, size_bytes=stats.size_bytes)
+        return read_stats_from(self._conn, self._lost.total)
 
     def close(self) -> None:
         """Close the database (checkpointing the WAL), then release the lock."""
         self._conn.close()
+        self._lost.close()
         os.close(self._lock_fd)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE .. COMMIT; drops counted while the disk was full ride on the next write."""
+        """BEGIN IMMEDIATE .. COMMIT, rolled back on any error."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
-            if self._unrecorded_drops:
-                self._add_dropped(self._unrecorded_drops)
             self._conn.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        self._unrecorded_drops = 0
+
+    def _with_room(self, write: Callable[[], T]) -> T:
+        """Run a write; if the disk is full, give back the reserve (else restart the WAL) and retry once."""
+        try:
+            return write()
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+        if not self._reserve.release_if_disk_full():
+            self._restart_wal()
+        return write()
+
+    def _restart_wal(self) -> None:
+        """Best effort: copy the WAL into the file so that the next write reuses the WAL's space."""
+        with suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(RESTART)")
+
+    def _store(self, rows: list[Row]) -> int:
+        try:
+            self._with_room(lambda: self._insert(rows))
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+            return self._append_after_full(rows)
+        return len(rows)
 
     def _insert(self, rows: list[Row]) -> None:
         with self._transaction():
             self._conn.executemany(INSERT, rows)
             self._enforce_budget()
+
+    def _delete(self, wanted: str) -> int:
+        with self._transaction():
+            cursor = self._conn.execute("DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))", (wanted,))
+        return cursor.rowcount
 
     def _enforce_budget(self) -> None:
         """Inside the append's transaction: over budget, drop the oldest down to the low-water mark."""
@@ -321,17 +371,17 @@ class Buffer:
         self._conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (count,))
 
     def _append_after_full(self, rows: list[Row]) -> int:
-        """SQLITE_FULL: drop the oldest, retry once; if it still does not fit, count the cycle as lost."""
+        """SQLITE_FULL: drop the oldest, retry once; if it still does not fit, the cycle is lost,
+        counted in the ``.lost`` file before it is logged."""
         try:
             dropped = self._drop_for(len(rows))
             self._insert(rows)
         except sqlite3.OperationalError as exc:
             if not is_full(exc):
                 raise
-            self._unrecorded_drops += len(rows)
+            self._lost.add(len(rows))
             log.error("edge buffer %s is full even after dropping the oldest readings: lost a poll cycle of %d",
                       self.path, len(rows))
-            self._try_record_drops()
             return 0
         log.warning("edge buffer %s: disk full, dropped the %d oldest readings to store the poll cycle",
                     self.path, dropped)
@@ -339,19 +389,10 @@ class Buffer:
 
     def _drop_for(self, incoming: int) -> int:
         """Make room for ``incoming`` rows: drop that many oldest rows, or 5 % of the backlog if more."""
-        with suppress(sqlite3.Error):  # best effort: let the WAL restart from its beginning, reusing its space
-            self._conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        self._restart_wal()
         with self._transaction():
             depth = self._conn.execute("SELECT count(*) FROM readings").fetchone()[0]
             count = min(depth, max(incoming, math.ceil(depth * FULL_RETRY_SHARE)))
             self._conn.execute(DROP_OLDEST, (count,))
             self._add_dropped(count)
         return count
-
-    def _try_record_drops(self) -> None:
-        try:
-            with self._transaction():
-                pass
-        except sqlite3.OperationalError as exc:
-            if not is_full(exc):
-                raise

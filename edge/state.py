@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from edge.buffer import read_stats
+from edge.bufferread import read_stats
 
 
 class DeviceStatus(BaseModel):

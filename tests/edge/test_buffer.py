@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.buffer import Buffer, BufferInUse, BufferUnusable, PolledReading, read_stats, rows_to_drop
+from edge.buffer import Buffer, BufferInUse, BufferUnusable, PolledReading, rows_to_drop
+from edge.bufferread import read_stats
 from protocols.uplink import Quality, Reading
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
@@ -217,3 +218,24 @@ def test_a_cycle_that_can_never_fit_is_counted_as_lost_not_raised(path: Path, ca
     assert [r.message for r in caplog.records] == [
         f"edge buffer {path} is full even after dropping the oldest readings: lost a poll cycle of 9000"]
 
+
+
+def test_reopening_a_buffer_writes_nothing_to_it(path: Path):
+    """Opening must work on a full disk, so it must not write (it used to rewrite user_version)."""
+    with Buffer.open(path) as buffer:
+        buffer.append(cycle(0))
+    before = path.read_bytes()
+    with Buffer.open(path) as buffer:
+        assert buffer.stats().depth == 2
+    assert path.read_bytes() == before
+
+
+def test_a_buffer_of_a_newer_schema_is_refused_naming_both_versions(path: Path):
+    with Buffer.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version=7")
+    with pytest.raises(BufferUnusable) as refused:
+        Buffer.open(path)
+    assert str(refused.value) == (f"edge buffer {path} cannot be opened: written by a newer agent"
+                                  " (schema 7, this agent knows 1)")

@@ -1,0 +1,131 @@
+"""The buffer on a real full disk (a small tmpfs): it opens, uploads free room, losses are counted for good.
+
+Issue 13: a buffer closed cleanly could not be reopened once the disk was full (its WAL index
+and WAL need room), and the cycles lost while the disk was full were counted only in memory.
+The kill -9 test runs this file as a script: a writer that appends one poll cycle per line it
+reads on stdin and reports each outcome, so the test kills it while it is idle, between cycles,
+and knows exactly what it produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from edge.buffer import Buffer, BufferUnusable, PolledReading
+from edge.bufferfiles import RESERVE_BYTES, lost_path, read_lost, reserve_path
+from protocols.uplink import Quality
+from tests.edge.small_disk import fill, small_disk
+
+T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+VARIABLES = 50
+DISK_KIB = 4096
+
+
+def cycle(second: int) -> list[PolledReading]:
+    return [PolledReading("pozo-1", "OB-0601-444", f"v{index}", T0 + timedelta(seconds=second), float(second),
+                          "L/s", Quality.GOOD) for index in range(VARIABLES)]
+
+
+@pytest.fixture
+def disk(tmp_path: Path):
+    with small_disk(tmp_path / "disk", DISK_KIB) as mounted:
+        yield mounted
+
+
+def ran_before(path: Path, cycles: int) -> None:
+    """A buffer holding ``cycles`` cycles, closed cleanly (its WAL and WAL index are gone)."""
+    with Buffer.open(path) as buffer:
+        for second in range(cycles):
+            buffer.append(cycle(second))
+
+
+def test_a_buffer_closed_cleanly_opens_on_a_full_disk_and_uploading_frees_room_for_new_cycles(
+    disk: Path, caplog: pytest.LogCaptureFixture
+):
+    path = disk / "buffer.db"
+    ran_before(path, 10)
+    fill(disk)
+    with caplog.at_level(logging.WARNING, logger="caudal.edge.buffer"), Buffer.open(path) as buffer:
+        uploaded = buffer.pending(limit=5 * VARIABLES)
+        assert buffer.acknowledge(reading.seq for reading in uploaded) == 5 * VARIABLES
+        assert buffer.append(cycle(10)) == VARIABLES
+        stats = buffer.stats()
+        kept = [reading.ts for reading in buffer.pending(limit=10_000)[::VARIABLES]]
+    assert (stats.depth, stats.dropped_total, reserve_path(path).exists()) == (6 * VARIABLES, 0, False)
+    assert kept == [T0 + timedelta(seconds=second) for second in (5, 6, 7, 8, 9, 10)]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"disk full: released the 1024 KiB reserve {reserve_path(path)} so the buffer can keep working"]
+
+
+def test_with_the_reserve_used_up_and_the_disk_still_full_opening_says_so(disk: Path):
+    path = disk / "buffer.db"
+    ran_before(path, 1)
+    reserve_path(path).unlink()  # taken earlier by the same full disk
+    fill(disk)
+    with pytest.raises(BufferUnusable) as refused:
+        Buffer.open(path)
+    assert str(refused.value) == f"edge buffer {path} cannot be opened: the disk is full; free some space on {disk}"
+
+
+def test_once_the_disk_has_room_again_the_reserve_is_set_aside_at_the_next_cycle(disk: Path):
+    path = disk / "buffer.db"
+    ran_before(path, 1)
+    fill(disk)
+    with Buffer.open(path) as buffer:
+        assert not reserve_path(path).exists()
+        (disk / "filler").unlink()
+        assert buffer.append(cycle(1)) == VARIABLES
+        assert reserve_path(path).stat().st_size == RESERVE_BYTES
+
+
+def writer_outcomes(path: Path, disk: Path, losses: int) -> tuple[int, int]:
+    """Run the writer, the disk refilled before every cycle, until ``losses`` cycles were lost;
+    kill -9 it between cycles. Returns (cycles stored, cycles lost) as the writer reported them."""
+    writer = subprocess.Popen([sys.executable, "-m", __name__, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    outcomes: list[str] = []
+    try:
+        assert writer.stdin is not None and writer.stdout is not None
+        assert writer.stdout.readline() == "ready\n"
+        for number in range(1, 500):
+            fill(disk)  # whatever filled the disk keeps filling it, the reserve's room too
+            writer.stdin.write(f"{number}\n")
+            writer.stdin.flush()
+            outcomes.append(writer.stdout.readline().split()[0])
+            if outcomes.count("lost") == losses:
+                break
+    finally:
+        writer.kill()
+        writer.wait()
+    return outcomes.count("stored"), outcomes.count("lost")
+
+
+def test_cycles_lost_on_a_full_disk_stay_counted_after_a_kill_9(disk: Path):
+    path = disk / "buffer.db"
+    ran_before(path, 1)
+    stored, lost = writer_outcomes(path, disk, losses=3)
+    with Buffer.open(path) as buffer:
+        stats = buffer.stats()
+    produced = (1 + stored + lost) * VARIABLES
+    assert (lost, read_lost(lost_path(path))) == (3, 3 * VARIABLES)
+    assert stats.depth + stats.dropped_total == produced
+
+
+def write_on_request(path: str) -> None:
+    """The writer: one cycle per number read on stdin, answering ``stored N`` or ``lost N``."""
+    logging.disable(logging.CRITICAL)
+    buffer = Buffer.open(path)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        number = int(line)
+        print(f"{'stored' if buffer.append(cycle(number)) else 'lost'} {number}", flush=True)
+
+
+if __name__ == "__main__":
+    write_on_request(sys.argv[1])
