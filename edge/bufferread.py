@@ -36,6 +36,10 @@ def read_stats(path: Path | str) -> BufferStats:
             conn.close()
     except PermissionError as exc:
         raise BufferUnreadable(permission_hint(Path(exc.filename or path))) from None
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise BufferUnreadable(disk_hint(Path(exc.filename or path), exc)) from None
     except sqlite3.Error as exc:
         if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
                                                          sqlite3.SQLITE_PERM):
@@ -73,3 +77,9 @@ def permission_hint(path: Path) -> str:
             continue
     return (f"cannot read {path}: permission denied; members of group {group} may read the edge buffer"
             f" (sudo adduser $USER {group}, then log in again), or use sudo")
+
+
+def disk_hint(path: Path, exc: OSError) -> str:
+    """One line for any other OS error reading ``path`` (an I/O error of a failing SD card...)."""
+    return (f"cannot read {path}: {exc.strerror or exc}; check the disk (dmesg | tail, df -h {path.parent})"
+            " and the agent's log (journalctl -u caudal-edge)")

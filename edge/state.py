@@ -3,6 +3,8 @@
 The agent owns the buffer exclusively, so everything else it knows (per-device counters,
 overruns, the uploader's state) is published as a small JSON file next to the buffer,
 replaced atomically every cycle: a reader sees the previous or the new file, never half.
+It is readable by the agent's group (``STATE_MODE``), like the buffer, so a technician in
+that group runs ``caudal edge status`` without sudo.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from edge.bufferread import read_stats
+from edge.bufferread import BufferUnreadable, disk_hint, permission_hint, read_stats
+
+STATE_MODE = 0o640  # mkstemp makes 0600: the agent's group must read it too
 
 
 class DeviceStatus(BaseModel):
@@ -54,6 +58,7 @@ def write_state(path: Path, state: AgentState) -> None:
     """Replace ``path`` atomically (write a temporary file beside it, then rename)."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
+        os.fchmod(fd, STATE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(state.model_dump_json(indent=1))
         os.replace(temporary, path)
@@ -63,12 +68,21 @@ def write_state(path: Path, state: AgentState) -> None:
 
 
 def read_state(path: Path) -> AgentState | None:
-    """The last published state, or None when no agent has run with this buffer."""
+    """The last published state, or None when no agent has run with this buffer;
+    :class:`BufferUnreadable` when this user may not read it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    return AgentState.model_validate_json(text)
+    except PermissionError:
+        raise BufferUnreadable(permission_hint(path)) from None
+    except OSError as exc:
+        raise BufferUnreadable(disk_hint(path, exc)) from None
+    try:
+        return AgentState.model_validate_json(text)
+    except ValidationError:
+        raise BufferUnreadable(f"the agent's state file {path} is damaged; the running agent rewrites it at"
+                               " its next poll cycle: run the command again") from None
 
 
 class BufferReport(BaseModel):
@@ -88,7 +102,8 @@ class StatusReport(BaseModel):
 
 
 def status_report(buffer_path: Path) -> StatusReport:
-    """Read the buffer read-only (the agent keeps running) and the state file; FileNotFoundError without a buffer."""
+    """Read the buffer read-only (the agent keeps running) and the state file; FileNotFoundError
+    without a buffer, :class:`BufferUnreadable` (saying what to do) when it cannot be read."""
     stats = read_stats(buffer_path)
     state = read_state(state_path(buffer_path))
     buffer = BufferReport(path=buffer_path, depth=stats.depth, oldest_unsent=stats.oldest_ts,
