@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from edge.buffer import PolledReading
+from edge.bufferread import BufferUnreadable
 from edge.commission_cli import register as register_commissioning
 from edge.config import ConfigError, SiteConfig, load_site_config
 from edge.state import StatusReport, status_report
@@ -161,6 +162,9 @@ def status(config: ConfigOption, as_json: JsonOption = False) -> None:
         report = status_report(Path(site.gateway.buffer_path))
     except FileNotFoundError as exc:
         print(f"error: {exc} (has the agent run yet?)", file=sys.stderr)
+        raise SystemExit(1) from exc
+    except BufferUnreadable as exc:  # permission, I/O error: one line saying what to do
+        print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from exc
     if as_json:
         print(report.model_dump_json(indent=1))
