@@ -16,13 +16,20 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 LOGIN_FAILED = "wrong username or password"
 
 
+def client_address(request: Request) -> str:
+    """Where the request comes from: behind nginx, the address it forwards (uvicorn runs
+    with proxy headers, trusting them only from the addresses it is told to)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/login", summary="Log in: exchange a username and password for a session token",
              responses=error_responses(401, 422, 429))
-def login_route(body: LoginRequest, ctx: Ctx) -> IssuedSession:
+def login_route(body: LoginRequest, request: Request, ctx: Ctx) -> IssuedSession:
     """The token expires after the installation's session lifetime. Any wrong username or
-    password gets the same 401; repeated failures lock that username for a while (429)."""
+    password gets the same 401; repeated failures lock that username, or the client address
+    they come from, for a while (429)."""
     ttl = timedelta(minutes=ctx.settings.session_ttl_minutes)
-    issued = login(ctx.db, body, ttl, ctx.clock.now())
+    issued = login(ctx.db, body, client_address(request), ttl, ctx.clock.now())
     if issued is None:
         raise ApiError(401, LOGIN_FAILED)
     return issued

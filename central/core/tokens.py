@@ -3,7 +3,7 @@
 Every token is a random bearer string shown once; only its SHA-256 is stored, so a copy of
 the database does not let anyone in. A failed login answers one generic message whether
 or not the user exists, and a run of failures for one username locks that username for a
-while (an online password guesser gets a handful of tries per quarter hour).
+while, as does a run from one client address (see :mod:`central.core.lockout`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 
-from central.core import audit
+from central.core import audit, lockout
 from central.core.auth import User
-from central.core.problems import Invalid, NotFound, TooManyAttempts
+from central.core.problems import Invalid, NotFound
 from central.crypto import hash_password, new_token, token_hash, verify_password
 from central.db import Connection, Database
 from central.pagination import Page, PageQuery, fetch_page
-
-FREE_FAILURES = 5
-FIRST_LOCK = timedelta(seconds=30)
-LONGEST_LOCK = timedelta(minutes=15)
-FAILURES_FORGOTTEN_AFTER = timedelta(hours=1)
 
 
 class LoginRequest(BaseModel):
@@ -74,37 +69,33 @@ class NewPersonalToken(PersonalToken):
     token: str = Field(description="Shown only now; store it somewhere safe")
 
 
-def lock_for(failures: int) -> timedelta:
-    """How long a username stays locked after ``failures`` failed logins in a row."""
-    if failures < FREE_FAILURES:
-        return timedelta(0)
-    return min(FIRST_LOCK * 2 ** (failures - FREE_FAILURES), LONGEST_LOCK)
-
-
-def login(db: Database, request: LoginRequest, ttl: timedelta, now: datetime) -> IssuedSession | None:
+def login(db: Database, request: LoginRequest, address: str, ttl: timedelta, now: datetime) -> IssuedSession | None:
     """A new session token, or ``None`` for any wrong username/password (the caller answers 401).
 
-    Raises :class:`TooManyAttempts` while the username is locked. The password is checked
-    even for unknown users so that timing does not tell which usernames exist. Unlike the
-    other functions here it owns its transactions: the slow argon2 check runs outside any
-    write lock, so a password guesser cannot stall the SQLite writers (the ingest).
+    Raises :class:`~central.core.problems.TooManyAttempts` while the username or the client
+    ``address`` is locked. The attempt is counted before the password is checked, so
+    parallel guesses cannot outrun the count. The password is checked even for unknown
+    users so that timing does not tell which usernames exist. Unlike the other functions
+    here it owns its transactions: the slow argon2 check runs outside any write lock, so a
+    password guesser cannot stall the SQLite writers (the ingest).
     """
-    with db.connect() as conn:
-        _refuse_if_locked(conn, request.username, now)
+    with db.transaction() as conn:
+        for key in lockout.keys_for(request.username, address):
+            lockout.count_attempt(conn, key, now)
         row = conn.fetchone(
             "SELECT id, password_hash FROM users WHERE username = :u AND is_active", {"u": request.username}
         )
     stored = row["password_hash"] if row else _unknown_user_hash()
-    password_ok = verify_password(stored, request.password.get_secret_value()) and row is not None
+    if not (verify_password(stored, request.password.get_secret_value()) and row is not None):
+        with db.connect() as conn:
+            lockout.forget_old(conn, now)
+        return None
     with db.transaction() as conn:
-        if not password_ok:
-            _count_failure(conn, request.username, now)
-            return None
-        return _open_session(conn, row["id"], request.username, ttl, now)
+        lockout.forgive(conn, request.username, address)
+        return _open_session(conn, row["id"], ttl, now)
 
 
-def _open_session(conn: Connection, user_id: int, username: str, ttl: timedelta, now: datetime) -> IssuedSession:
-    conn.execute("DELETE FROM login_failures WHERE username = :u", {"u": username})
+def _open_session(conn: Connection, user_id: int, ttl: timedelta, now: datetime) -> IssuedSession:
     conn.execute(
         "DELETE FROM api_tokens WHERE user_id = :id AND kind = 'session' AND expires_at < :now",
         {"id": user_id, "now": now},
@@ -166,27 +157,6 @@ def _insert_token(
         params,
     )
     return conn.fetchval("SELECT id FROM api_tokens WHERE token_hash = :h", {"h": params["h"]})
-
-
-def _refuse_if_locked(conn: Connection, username: str, now: datetime) -> None:
-    locked_until = conn.fetchval("SELECT locked_until FROM login_failures WHERE username = :u", {"u": username})
-    if locked_until is not None and locked_until > now:
-        wait = int((locked_until - now).total_seconds()) + 1
-        raise TooManyAttempts(f"too many failed logins for this username; try again in {wait} s", wait)
-
-
-def _count_failure(conn: Connection, username: str, now: datetime) -> None:
-    row = conn.fetchone("SELECT failures, last_failed_at FROM login_failures WHERE username = :u", {"u": username})
-    fresh = row is None or now - row["last_failed_at"] > FAILURES_FORGOTTEN_AFTER
-    failures = 1 if fresh else row["failures"] + 1
-    lock = lock_for(failures)
-    conn.execute("DELETE FROM login_failures WHERE last_failed_at < :cutoff",
-                 {"cutoff": now - FAILURES_FORGOTTEN_AFTER})
-    conn.execute(
-        "INSERT INTO login_failures (username, failures, last_failed_at, locked_until) VALUES (:u, :f, :now, :until)"
-        " ON CONFLICT (username) DO UPDATE SET failures = :f, last_failed_at = :now, locked_until = :until",
-        {"u": username, "f": failures, "now": now, "until": now + lock if lock else None},
-    )
 
 
 @cache

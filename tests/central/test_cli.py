@@ -64,7 +64,8 @@ def test_create_user_migrates_an_empty_database_and_reads_the_password_from_stdi
     assert (result.exit_code, result.stdout) == (0, "created administrator ana\n")
     db = open_database(database_url)
     try:
-        assert login(db, LoginRequest(username="ana", password=PASSWORD), timedelta(hours=1), clock.now()) is not None
+        request = LoginRequest(username="ana", password=PASSWORD)
+        assert login(db, request, "127.0.0.1", timedelta(hours=1), clock.now()) is not None
         with db.connect() as conn:
             row = conn.fetchone("SELECT email, is_admin FROM users WHERE username = 'ana'")
             actor = conn.fetchval("SELECT actor FROM audit_log WHERE action = 'user.created'")
@@ -104,7 +105,8 @@ def test_add_gateway_prints_a_working_token_alone_on_the_last_line(run, database
     assert result.exit_code == 0
     *head, token = result.stdout.splitlines()
     assert head == ["created gateway olivo for points: OB-0101-12, canal-norte",
-                    "its token follows; it is shown only now, put it in the gateway's configuration:"]
+                    "its token follows; it is shown only now, and on the gateway it goes in /etc/caudal/token"
+                    " (gateway.token_file of site.yaml):"]
     assert _gateway_name(database_url, token) == "olivo"
     assert query("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id ORDER BY p.code") == [
         {"code": "OB-0101-12"}, {"code": "canal-norte"}]
@@ -189,7 +191,7 @@ def test_create_user_on_a_terminal_asks_the_password_twice(tmp_path):
     assert PASSWORD.encode() not in shown
     db = open_database(url)
     try:
-        assert login(db, LoginRequest(username="ana", password=PASSWORD), timedelta(hours=1),
+        assert login(db, LoginRequest(username="ana", password=PASSWORD), "127.0.0.1", timedelta(hours=1),
                      datetime.now(UTC)) is not None
     finally:
         db.close()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from central.core.tokens import lock_for
+from central.core.lockout import FREE_FAILURES, FREE_FAILURES_PER_ADDRESS, lock_for
 from tests.central.core_support import PASSWORD, add_user, headers_for
 
 LOGIN = "/api/v1/auth/login"
@@ -78,6 +78,26 @@ def test_repeated_failures_lock_the_username_until_the_lock_expires(app_client, 
     clock.advance(30.5)
     assert _login(app_client).status_code == 200
     assert _login(app_client, password="wrong password").status_code == 401  # the count started over
+
+
+def test_a_correct_login_takes_its_attempt_back_from_the_address(app_client):
+    add_user(app_client, "ana", with_password=True)
+    for i in range(FREE_FAILURES_PER_ADDRESS - 1):
+        assert _login(app_client, f"user{i}", "wrong password").status_code == 401
+    for _ in range(3):  # each would have been the address's last free attempt
+        assert _login(app_client).status_code == 200
+    assert _login(app_client, "last", "wrong password").status_code == 401
+    assert _login(app_client, "another", "wrong password").status_code == 429
+
+
+def test_failures_older_than_an_hour_are_forgotten(app_client, clock):
+    add_user(app_client, "ana", with_password=True)
+    for _ in range(FREE_FAILURES - 1):
+        assert _login(app_client, password="wrong password").status_code == 401
+    clock.advance(3601)
+    for _ in range(FREE_FAILURES - 1):
+        assert _login(app_client, password="wrong password").status_code == 401
+    assert _login(app_client).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from central.app import create_app
 from central.db import Database
@@ -19,9 +16,8 @@ from edge.http import HttpReply, HttpTransport, UplinkTimeout
 from edge.uploader import UploadFailed, Uploader
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
+from tests.central.served import serving
 from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
-
-STARTUP_TIMEOUT_S = 10.0
 
 
 @pytest.fixture
@@ -31,19 +27,8 @@ def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
     db = app.state.ctx.db
     with db.transaction() as conn:
         seed_site(conn, ManualClock(START).now())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", db
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT_S)
+    with serving(app, port) as url:
+        yield url, db
 
 
 class LosesFirstReply:
