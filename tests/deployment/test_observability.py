@@ -18,6 +18,7 @@ from psycopg.conninfo import make_conninfo
 import pytest
 
 from central.db import migrate, open_database
+from central.telemetry import rollup
 from tests.pg import temporary_database
 from tests.deployment.support import DOCKER, MODULAR, ROLE_PORTS, load_yaml
 
@@ -28,7 +29,7 @@ READER_SQL = DOCKER / "postgres" / "grafana-reader.sql"
 
 EXPECTED_PANELS = {
     "caudal-points": ["Caudal (L/s)", "Nivel (m)", "Nivel freático (m)", "Volumen extraído en el periodo (m³)",
-                      "Volumen por intervalo (m³)", "Últimos valores"],
+                      "Volumen por hora (m³)", "Últimos valores"],
     "caudal-operations": ["Gateways en línea", "Gateways", "Envíos al regulador por estado", "Envíos por día y estado",
                           "Envíos que esperan a una persona", "Alertas abiertas y reconocidas"],
     "caudal-services": ["Réplicas arriba por servicio", "Peticiones por segundo", "Errores 5xx por segundo",
@@ -113,6 +114,7 @@ def expand_macros(sql: str, points: str = "'OB-1', 'OB-2'") -> str:
     """What Grafana does to the query before sending it, for a fixed range and interval."""
     sql = re.sub(r"\$__timeGroupAlias\((\w+(?:\.\w+)?), [^)]+\)", r"date_trunc('hour', \1) AS time", sql)
     sql = re.sub(r"\$__timeFilter\((\w+(?:\.\w+)?)\)", rf"\1 BETWEEN '{FROM}' AND '{TO}'", sql)
+    sql = sql.replace("$__timeFrom()", f"'{FROM}'").replace("$__timeTo()", f"'{TO}'")
     sql = sql.replace("($point)", f"({points})").replace("$offline_after_s", "900")
     assert "$" not in sql, sql
     return sql
@@ -149,6 +151,7 @@ def _fill(conn: Any) -> None:
             conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at) "
                          "VALUES (:p, :ts, :v, :x, :u, 'good', :ts)", {"p": ids["OB-1"], "ts": ts, "v": variable,
                                                                         "x": value, "u": unit})
+    rollup.refresh_range(conn, ids["OB-1"], NOW - timedelta(hours=1), NOW + timedelta(hours=1))  # the rollup worker's part
     for hour, state in enumerate(["accepted", "accepted", "review", "rejected"]):
         conn.execute("INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, created_at, updated_at)"
                      " VALUES (:p, 'dga', :s, 'live', :st, :t, :t)",
