@@ -161,5 +161,5 @@ def _bus_name(well: DemoWell) -> str:
 def _bus(well: DemoWell, sim: RunningSimulator) -> dict[str, Any]:
     common = {"name": _bus_name(well), "type": well.transport, "timeout_s": 0.5, "pause_ms": 20}
     if well.transport == "rtu":
-        return {**common, "port": sim.client_port, "baudrate": 19200}
+        return {**common, "port": sim.client_port, "baud": 19200}
     return {**common, "host": "127.0.0.1", "port": sim.tcp_port}

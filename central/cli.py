@@ -188,6 +188,9 @@ def add_point_command(
     typer.echo(f"created point {code} ({kind})")
 
 
+TOKEN_FILE_HINT = "on the gateway it goes in /etc/caudal/token (gateway.token_file of site.yaml)"
+
+
 @app.command("add-gateway")
 def add_gateway_command(
     name: str = typer.Argument(..., help="Gateway name (letters, digits, . _ -)"),
@@ -199,7 +202,7 @@ def add_gateway_command(
     with _database() as db, db.transaction() as conn:
         _, token = create_gateway(conn, new.name, new.points, _actor(), SystemClock().now())
     typer.echo(f"created gateway {name} for points: {', '.join(new.points) or '(none yet)'}")
-    typer.echo("its token follows; it is shown only now, put it in the gateway's configuration:")
+    typer.echo(f"its token follows; it is shown only now, and {TOKEN_FILE_HINT}:")
     typer.echo(token)
 
 
@@ -208,5 +211,5 @@ def rotate_token_command(name: str = typer.Argument(..., help="Gateway name")) -
     """Give a gateway a new token (the old one stops working at once); printed alone on the last line."""
     with _database() as db, db.transaction() as conn:
         token = rotate_gateway_token(conn, name, _actor(), SystemClock().now())
-    typer.echo(f"new token for gateway {name}; the old one no longer works. Shown only now:")
+    typer.echo(f"new token for gateway {name}; the old one no longer works. Shown only now; {TOKEN_FILE_HINT}:")
     typer.echo(token)

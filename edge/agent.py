@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edge.buffer import Buffer, PolledReading
+from edge.buffer import Buffer
 from edge.clocksync import kernel_clock_synced
 from edge.config import SiteConfig
 from edge.flush import FLUSH_S, TrackedTransport, final_flush
@@ -70,12 +70,22 @@ class StatePublisher:
         self.started_at = started_at
         self.clock = clock
         self.clock_synced = True
+        self.failing = False
 
     def publish(self) -> None:
+        """Write the state file; a failure (a full disk) is logged when it starts and when it ends,
+        not every cycle."""
         try:
             write_state(self.path, self.snapshot())
         except OSError as exc:
-            log.warning("cannot write the state file %s: %s", self.path, exc)
+            if not self.failing:
+                log.warning("cannot write the state file %s: %s; caudal edge status shows the last one written"
+                            " until this clears", self.path, exc.strerror or exc)
+            self.failing = True
+            return
+        if self.failing:
+            log.info("state file %s written again", self.path)
+        self.failing = False
 
     def snapshot(self) -> AgentState:
         devices = [
@@ -159,7 +169,7 @@ class _Parts:
             self.notifier.ready()
             log.info("agent %s started: %d buses, %d devices", gateway.id, len(self.config.buses),
                      len(self.config.devices))
-            await _supervised(self.poller.run(stop), helpers)
+            await supervised(self.poller.run(stop), helpers)
         finally:
             self.notifier.stopping()
             await self.shut_down(helpers, uploading, upload_stop, flush_s)
@@ -204,7 +214,7 @@ class _SyncWatch:
         return synced
 
 
-async def _supervised(main: Coroutine[Any, Any, T], helpers: list[asyncio.Task]) -> T:
+async def supervised(main: Coroutine[Any, Any, T], helpers: list[asyncio.Task]) -> T:
     """Run ``main``; a helper task that dies ends the agent (systemd restarts it) instead of idling."""
     main_task = asyncio.ensure_future(main)
     done, _ = await asyncio.wait({main_task, *helpers}, return_when=asyncio.FIRST_COMPLETED)
@@ -216,18 +226,3 @@ async def _supervised(main: Coroutine[Any, Any, T], helpers: list[asyncio.Task])
     failed = next(task for task in done)
     cause = None if failed.cancelled() else failed.exception()
     raise AgentError(f"task {failed.get_name()} ended unexpectedly: {cause or 'no error'}") from cause
-
-
-async def poll_once(
-    config: SiteConfig, clock: Clock, clock_synced: Callable[[], bool] = kernel_clock_synced
-) -> list[PolledReading]:
-    """Read every device once and return the readings; nothing is written anywhere."""
-    links = BusLinks(clock)
-    links.start(config.buses)
-    watch = asyncio.create_task(links.watch(), name="buses")
-    try:
-        poller = Poller(config, links.actors, clock, sink=lambda readings: None, clock_synced=clock_synced)
-        return await _supervised(poller.poll_all(), [watch])
-    finally:
-        watch.cancel()
-        await links.close(SHUTDOWN_WAIT_S)

@@ -14,19 +14,28 @@ import sys
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from edge.buffer import PolledReading
 from edge.bufferread import BufferUnreadable
 from edge.commission_cli import register as register_commissioning
-from edge.config import ConfigError, SiteConfig, load_site_config
+from edge.config import BusConfig, BusType, ConfigError, SiteConfig, load_site_config
 from edge.state import StatusReport, status_report
+from edge.systemd import UNIT_WATCHDOG_S, watchdog_warning
 from protocols.clock import SystemClock
-from protocols.registers import plan_reads
+from protocols.registers import RegisterSpec, Table, plan_reads
+from protocols.uplink import Quality
 
-app = typer.Typer(no_args_is_help=True, help="The gateway agent: run, check, poll-once, status, scan, read, init.")
+if TYPE_CHECKING:
+    from edge.oneshot import OneShot
+
+app = typer.Typer(
+    no_args_is_help=True, help="The gateway agent: run, check, poll-once, status, scan, read, init.",
+    rich_markup_mode=None,  # plain help: no "<bool>" after flags, and it reads on an 80-column serial console
+)
+DEFAULT_CONFIG = Path("/etc/caudal/site.yaml")  # where the package and the systemd unit keep it
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The site configuration (site.yaml).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -59,7 +68,7 @@ def load_or_exit(path: Path, *, check_devices: bool = True) -> SiteConfig:
 
 @app.command()
 def run(
-    config: ConfigOption,
+    config: ConfigOption = DEFAULT_CONFIG,
     flush_s: Annotated[float | None, typer.Option(
         "--flush-s", min=0,
         help="At stop, seconds the last readings get to reach the server (default 5; 0: none).")] = None,
@@ -88,14 +97,21 @@ async def _run_until_signalled(site: SiteConfig, path: Path, run_agent) -> None:
 
 
 @app.command()
-def check(config: ConfigOption) -> None:
+def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate the site configuration; every error names file, line and field."""
     site = load_or_exit(config)
-    for warning in site.warnings():
+    for warning in check_warnings(site):
         print(f"warning: {warning}", file=sys.stderr)
     for line in summary_lines(site):
         print(line)
     print(f"{config}: OK ({len(site.buses)} buses, {len(site.devices)} devices)")
+
+
+def check_warnings(site: SiteConfig) -> list[str]:
+    """The site's own warnings, and whether the installed unit's watchdog fits its poll intervals."""
+    shortest = min(device.interval_s for device in site.devices)
+    watchdog = watchdog_warning(shortest, UNIT_WATCHDOG_S)
+    return [*site.warnings(), *([f"{watchdog} in caudal-edge.service"] if watchdog else [])]
 
 
 def summary_lines(site: SiteConfig) -> list[str]:
@@ -116,19 +132,20 @@ def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 @app.command("poll-once")
-def poll_once(config: ConfigOption, as_json: JsonOption = False) -> None:
-    """Poll every device once and print the decoded readings; writes nothing."""
-    from edge.agent import poll_once as poll
+def poll_once(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """Poll every device once and print the decoded readings; writes nothing. Exit 1 when any
+    register gave no value (failed read, undecodable or implausible: see the hints)."""
+    from edge.oneshot import poll_once as poll
 
-    configure_logging(logging.WARNING)
+    configure_logging(logging.ERROR)  # each device's problem is printed once below, not as the agent logs it
     site = load_or_exit(config)
-    readings = asyncio.run(poll(site, SystemClock()))
-    if as_json:
-        for line in reading_lines(readings):
-            print(line)
-    else:
-        for line in readings_lines(readings):
-            print(line)
+    result = asyncio.run(poll(site, SystemClock()))
+    for line in reading_lines(result.readings) if as_json else readings_lines(result.readings):
+        print(line)
+    for line in problem_lines(site, result):
+        print(line, file=sys.stderr)
+    if result.failed:
+        raise SystemExit(1)
 
 
 def reading_lines(readings: list[PolledReading]) -> list[str]:
@@ -146,16 +163,50 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def shown_value(variable: str, value: float | None) -> str:
+    """A totalizer with every decimal the meter gave (it is what the display shows); others in 6 digits."""
+    if value is None:
+        return "-"
+    return f"{value:.15g}" if variable == "totalizer" else f"{value:.6g}"
+
+
 def readings_lines(readings: list[PolledReading]) -> list[str]:
     rows = [
-        [r.device, r.point, r.variable, "-" if r.value is None else f"{r.value:.6g}", r.unit, r.quality.value, iso(r.ts)]
+        [r.device, r.point, r.variable, shown_value(r.variable, r.value), r.unit, r.quality.value, iso(r.ts)]
         for r in readings
     ]
     return aligned(["device", "point", "variable", "value", "unit", "quality", "ts"], rows)
 
 
+def problem_lines(site: SiteConfig, result: OneShot) -> list[str]:
+    """Per device its problem, then for each register value out of range or undecodable the read that shows why."""
+    lines = [f"{device}: {problem}" for device, problem in result.problems.items()]
+    misread = [r for r in result.readings if r.quality in (Quality.OUT_OF_RANGE, Quality.DECODE_ERROR)]
+    for reading in misread:
+        device = next(d for d in site.devices if d.name == reading.device)
+        spec = next(spec for spec in device.specs if spec.variable == reading.variable)
+        if spec.loop is not None:
+            continue  # a 4-20 mA loop out of range is the sensor's fault, not a byte order
+        lines.append(
+            f"hint: {reading.device} {reading.variable} is {reading.quality.value}: a wrong type, word_order or "
+            f"byte_swap is the usual cause; compare every interpretation with the display: "
+            f"{read_command(site.bus(device.bus), device.unit_id, spec)}"
+        )
+    return lines
+
+
+def read_command(bus: BusConfig, unit_id: int, spec: RegisterSpec) -> str:
+    """The ``caudal edge read`` that shows ``spec``'s registers under every type and order."""
+    if bus.is_serial:
+        link = f"--port {bus.port} --baud {bus.baud} --parity {bus.parity}"
+    else:
+        link = f"--host {bus.host} --tcp-port {bus.tcp_port}" + (" --rtu-over-tcp" if bus.type is BusType.RTU_OVER_TCP else "")
+    table = " --input" if spec.table is Table.INPUT else ""
+    return f"caudal edge read {link} --unit {unit_id}{table} {spec.address} {spec.count}"
+
+
 @app.command()
-def status(config: ConfigOption, as_json: JsonOption = False) -> None:
+def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Buffer depth, oldest unsent reading, last upload, per-device errors, drop counters."""
     site = load_or_exit(config, check_devices=False)
     try:

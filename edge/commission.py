@@ -74,7 +74,7 @@ class Found:
     unit_id: int
     line: str
     endpoint: str
-    baudrate: int | None
+    baud: int | None
     parity: str | None
     probe: Probe
     answer: Answer
@@ -111,7 +111,7 @@ ScanEvent = ScanProgress | Found | LineUnusable
 def line_label(bus: BusConfig) -> str:
     """``19200 8E1`` for a serial bus, ``tcp 10.0.0.5:502`` otherwise."""
     if bus.is_serial:
-        return f"{bus.baudrate} {bus.bytesize}{bus.parity}{bus.stopbits}"
+        return f"{bus.baud} {bus.bytesize}{bus.parity}{bus.stopbits}"
     return f"{bus.type.value} {bus.endpoint}"
 
 
@@ -157,7 +157,7 @@ def serial_buses(
     """One bus per line setting to try on ``port``, most common first (as listed)."""
     return [
         BusConfig(
-            name="scan", type=BusType.RTU, port=port, baudrate=rate, parity=parity, stopbits=stopbits, timeout_s=timeout_s
+            name="scan", type=BusType.RTU, port=port, baud=rate, parity=parity, stopbits=stopbits, timeout_s=timeout_s
         )
         for rate in baudrates
         for parity in parities
@@ -240,7 +240,7 @@ def _found(bus: BusConfig, unit_id: int, probe: Probe, answer: Answer, **details
         unit_id=unit_id,
         line=line_label(bus),
         endpoint=bus.endpoint,
-        baudrate=bus.baudrate if serial else None,
+        baud=bus.baud if serial else None,
         parity=bus.parity if serial else None,
         probe=probe,
         answer=answer,
@@ -373,7 +373,7 @@ def init_site_config(path: Path, data: dict[str, Any], overwrite: bool = False) 
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; choose another -o or overwrite it explicitly")
+        raise FileExistsError(f"{path} already exists; choose another --output, or add --force to overwrite it")
     text = render_site_yaml(data, str(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
     try:

@@ -48,18 +48,30 @@ def parse_loop(text: str) -> tuple[str, dict[str, float]]:
 
 
 def with_loops(devices: list[dict[str, Any]], loops: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """Attach each ``--loop`` to the loop variables of its device's profile."""
+    """Attach each ``--loop`` to the loop variables of its device's profile; a 4-20 mA device
+    without one is named with the flag that gives it."""
     unknown = sorted(set(loops) - {device["name"] for device in devices})
     if unknown:
         raise ValueError(f"--loop names no device given with --device: {', '.join(unknown)}")
     result = []
     for device in devices:
         loop = loops.get(device["name"])
+        if loop is None and _needs_loop(device["profile"]):
+            raise ValueError(f"device {device['name']} ({device['profile']}) needs --loop {device['name']}:LOW:HIGH "
+                             "(the value at 4 mA and at 20 mA, e.g. 0:50)")
         if loop is not None:
             variables = _loop_variables(device["profile"])
             device = {**device, "overrides": {variable: {"loop": loop} for variable in variables}}
         result.append(device)
     return result
+
+
+def _needs_loop(profile_name: str) -> bool:
+    """An unknown profile needs nothing here: the site's validation names it with its line."""
+    try:
+        return bool(_loop_variables(profile_name))
+    except UnknownProfileError:
+        return False
 
 
 def _loop_variables(profile_name: str) -> list[str]:
@@ -71,7 +83,7 @@ def bus_data(port: str | None, host: str | None, tcp_port: int, baud: int, parit
     """The single bus ``init`` writes: the serial port, or the TCP gateway."""
     if host is not None:
         return {"name": "tcp-1", "type": "tcp", "host": host, "port": tcp_port, "timeout_s": timeout}
-    return {"name": "rs485-1", "type": "rtu", "port": port, "baudrate": baud, "parity": parity.upper(), "timeout_s": timeout}
+    return {"name": "rs485-1", "type": "rtu", "port": port, "baud": baud, "parity": parity.upper(), "timeout_s": timeout}
 
 
 def site_data(
@@ -124,8 +136,8 @@ def init_command(
     central_url: Annotated[str | None, typer.Option(help="https:// address of the central server")] = None,
     token_file: Annotated[Path, typer.Option(help="File holding the gateway token")] = DEFAULT_TOKEN_FILE,
     buffer_path: Annotated[Path, typer.Option(help="The on-disk reading buffer")] = DEFAULT_BUFFER_PATH,
-    device: Annotated[list[str] | None, typer.Option(help="NAME:PROFILE:UNIT:POINT, repeat per device")] = None,
-    loop: Annotated[list[str] | None, typer.Option(help="DEVICE:LOW:HIGH for 4-20 mA profiles")] = None,
+    device: Annotated[list[str] | None, typer.Option(metavar="NAME:PROFILE:UNIT:POINT", help="One per device (repeat)")] = None,
+    loop: Annotated[list[str] | None, typer.Option(metavar="DEVICE:LOW:HIGH", help="Value at 4 and 20 mA of a 4-20 mA device")] = None,
     port: Annotated[str | None, typer.Option("--port", "-p", help="Serial port of the RS-485 bus")] = None,
     host: Annotated[str | None, typer.Option(help="TCP gateway instead of a serial port")] = None,
     tcp_port: Annotated[int, typer.Option(help="TCP port of --host")] = 502,
@@ -133,7 +145,7 @@ def init_command(
     parity: Annotated[str, typer.Option(help="Parity N, E or O (from caudal edge scan)")] = "N",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer")] = 1.0,
     interval: Annotated[float, typer.Option(help="Seconds between polls of each device")] = 60.0,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file")] = False,
     interactive: Annotated[bool | None, typer.Option("--interactive/--no-interactive", help="Ask for what is missing (default: when stdin is a terminal)")] = None,
 ) -> None:
     """Write a site YAML from the meter profiles, from flags or by asking."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from edge.configcheck import (
     ConfigError,
@@ -93,13 +93,25 @@ class BusConfig(BaseModel):
     type: BusType
     port: str | None = None  # serial device path for rtu, TCP port number otherwise
     host: str | None = None
-    baudrate: int = Field(default=9600, ge=MIN_BAUDRATE, le=MAX_BAUDRATE)
+    baud: int = Field(default=9600, ge=MIN_BAUDRATE, le=MAX_BAUDRATE)
+    baudrate: int | None = Field(default=None, ge=MIN_BAUDRATE, le=MAX_BAUDRATE, exclude=True)  # baud's old name
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     bytesize: Literal[7, 8] = 8
     timeout_s: float = Field(default=1.0, gt=0, le=30)
     pause_ms: int = Field(default=20, ge=0, le=10_000)
     connect_pause_ms: int = Field(default=0, ge=0, le=60_000)
+    _old_baud_name: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _baud_from_old_name(self) -> BusConfig:
+        """Files written before ``baud`` was the one name (``--baud`` on every command) still load."""
+        if self.baudrate is None:
+            return self
+        if "baud" in self.model_fields_set:
+            raise ValueError("give baud only (baudrate is its old name)")
+        self.baud, self.baudrate, self._old_baud_name = self.baudrate, None, True
+        return self
 
     @property
     def is_serial(self) -> bool:
@@ -141,6 +153,8 @@ class RegisterOverride(BaseModel):
     offset: float | None = None
     unit: str | None = None
     loop: LoopScaling | None = None
+    min_value: float | None = None
+    max_value: float | None = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -208,6 +222,8 @@ class SiteConfig(BaseModel):
         if not self.gateway.token_file.exists():
             found.append(f"gateway.token_file {self.gateway.token_file} does not exist (the agent needs it)")
         found += [f"{format_path(loc)}: {message}" for loc, message in missing_serial_ports(self.buses)]
+        found += [f"buses[{index}].baudrate: old name, write baud: {bus.baud}"
+                  for index, bus in enumerate(self.buses) if bus._old_baud_name]
         return found
 
 

@@ -104,7 +104,7 @@ def _client(bus: BusConfig) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
         return AsyncModbusSerialClient(
             str(bus.port),
             framer=FramerType.RTU,
-            baudrate=bus.baudrate,
+            baudrate=bus.baud,
             bytesize=bus.bytesize,
             parity=bus.parity,
             stopbits=bus.stopbits,

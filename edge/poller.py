@@ -28,7 +28,7 @@ from edge.config import DeviceConfig, SiteConfig
 from edge.modbus import DeviceException, DeviceTimeout, ModbusError
 from edge.waiting import wait_first
 from protocols.clock import Clock, sleep_until
-from protocols.registers import ReadBlock, RegisterSpec, decode_reading, plan_reads
+from protocols.registers import Decoded, ReadBlock, RegisterSpec, decode, plan_reads
 from protocols.uplink import Quality
 
 log = logging.getLogger(__name__)
@@ -104,12 +104,15 @@ class DevicePoll:
         ]
 
     def readings(self, results: Sequence[BlockResult], synced: bool) -> list[PolledReading]:
-        """One reading per configured variable, in config order, from the blocks that hold them."""
+        """One reading per configured variable, in config order, from the blocks that hold them;
+        a value the registers do not give (undecodable, implausible) is noted in ``counters.last_error``."""
         by_spec = {id(spec): result for result in results for spec in result.block.members}
         found = []
         for spec in self.config.specs:
             result = by_spec[id(spec)]
-            value, quality = self._decoded(result, spec)
+            value, quality, problem = self._decoded(result, spec)
+            if problem is not None and result.words is not None:
+                self.counters.last_error = problem
             if quality is Quality.GOOD and not synced:
                 quality = Quality.CLOCK_UNSYNCED
             found.append(
@@ -118,10 +121,10 @@ class DevicePoll:
         return found
 
     @staticmethod
-    def _decoded(result: BlockResult, spec: RegisterSpec) -> tuple[float | None, Quality]:
+    def _decoded(result: BlockResult, spec: RegisterSpec) -> Decoded:
         if result.words is None:
-            return None, failure_quality(result.error or DeviceTimeout("no words"))
-        return decode_reading(spec, result.block.words_for(spec, result.words))
+            return Decoded(None, failure_quality(result.error or DeviceTimeout("no words")))
+        return decode(spec, result.block.words_for(spec, result.words))
 
 
 def plan_device(device: DeviceConfig, config: SiteConfig) -> DevicePoll:
@@ -185,9 +188,10 @@ class Poller:
         self._due = {d.name: slot_after_reload(now, d.config.interval_s, self._last_instant) for d in self.devices}
 
     async def poll_all(self) -> list[PolledReading]:
-        """Read every device once, now, whatever its schedule (``caudal edge poll-once``)."""
+        """Read every device once, now, whatever its schedule (``caudal edge poll-once``): a
+        one-shot read sets no backoff and announces no next attempt; errors stay in the counters."""
         synced, now = self.clock_synced(), self.clock.now()
-        batches = await asyncio.gather(*(self._read(device, now, synced) for device in self.devices))
+        batches = await asyncio.gather(*(self._read(device, now, synced, scheduled=False) for device in self.devices))
         return [reading for batch in batches for reading in batch]
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -259,7 +263,7 @@ class Poller:
             return device.failed_readings(instant, device.last_failure)
         return await self._read(device, instant, synced)
 
-    async def _read(self, device: DevicePoll, slot: datetime, synced: bool) -> list[PolledReading]:
+    async def _read(self, device: DevicePoll, slot: datetime, synced: bool, scheduled: bool = True) -> list[PolledReading]:
         bus = self.buses.get(device.config.bus)
         if bus is None:  # a reload removed the bus while this tick was starting: nothing to read through
             return device.failed_readings(slot, Quality.DEVICE_ERROR)
@@ -267,7 +271,7 @@ class Poller:
         try:
             results = await bus.read(device.config.unit_id, device.blocks, device.timeout_s)
             readings = device.readings(results, synced)
-            self._count(device, slot, results, readings)
+            self._count(device, slot, results, readings, scheduled)
             return readings
         except Exception as exc:  # a bug or surprise must cost one device one poll, not the agent
             log.exception("device %s: poll failed", device.name)
@@ -277,7 +281,8 @@ class Poller:
         finally:
             device.in_flight = False
 
-    def _count(self, device: DevicePoll, slot: datetime, results: Sequence[BlockResult], readings: list[PolledReading]) -> None:
+    def _count(self, device: DevicePoll, slot: datetime, results: Sequence[BlockResult], readings: list[PolledReading],
+               scheduled: bool) -> None:
         counters = device.counters
         counters.polls += 1
         counters.decode_errors += sum(1 for r in readings if r.quality in (Quality.DECODE_ERROR, Quality.OUT_OF_RANGE))
@@ -285,7 +290,7 @@ class Poller:
         if error is None:
             self._succeeded(device)
         else:
-            self._failed(device, slot, error)
+            self._failed(device, slot, error, scheduled)
 
     def _succeeded(self, device: DevicePoll) -> None:
         counters = device.counters
@@ -296,8 +301,9 @@ class Poller:
         counters.backoff_until = None
         counters.last_ok = self.clock.now()
 
-    def _failed(self, device: DevicePoll, slot: datetime, error: ModbusError) -> None:
-        """Count a failure; only silence backs off (a device answering exceptions is alive)."""
+    def _failed(self, device: DevicePoll, slot: datetime, error: ModbusError, scheduled: bool) -> None:
+        """Count a failure; only silence backs off (a device answering exceptions is alive), and
+        only on schedule: a one-shot read has no next attempt."""
         counters = device.counters
         counters.last_error = str(error)
         device.last_failure = failure_quality(error)
@@ -306,6 +312,8 @@ class Poller:
             counters.failures = 0 if isinstance(error, DeviceException) else counters.failures
             return
         counters.timeouts += 1
+        if not scheduled:
+            return
         counters.failures += 1
         backoff = self._backoff(device)
         counters.backoff_until = slot + timedelta(seconds=backoff)

@@ -16,6 +16,8 @@ import time
 
 log = logging.getLogger(__name__)
 
+UNIT_WATCHDOG_S = 300.0  # WatchdogSec of the shipped systemd/caudal-edge.service (a test keeps them equal)
+
 
 def watchdog_warning(shortest_interval_s: float, watchdog_s: float | None) -> str | None:
     """The watchdog is fed per completed cycle: a poll interval not below WatchdogSec means restarts."""

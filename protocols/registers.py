@@ -14,11 +14,12 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from protocols import units
+from protocols.plausible import implausibility, limits_for
 from protocols.uplink import Quality
 
 MAX_ADDRESS_SPACE = 65536
@@ -178,6 +179,8 @@ class RegisterSpec(BaseModel):
     offset: float = 0.0
     unit: str = Field(min_length=1, max_length=16)
     loop: LoopScaling | None = None
+    min_value: float | None = None  # plausible range, canonical unit (see protocols.plausible)
+    max_value: float | None = None
     converted_from: str | None = Field(default=None, exclude=True)
 
     _convert: Callable[[float], float] = PrivateAttr()
@@ -216,6 +219,8 @@ class RegisterSpec(BaseModel):
     def _check(self) -> RegisterSpec:
         if self.scale == 0:
             raise ValueError("scale 0 would turn every reading into the offset")
+        if self.min_value is not None and self.max_value is not None and self.min_value >= self.max_value:
+            raise ValueError(f"min_value {self.min_value:g} must be below max_value {self.max_value:g}")
         if self.address + self.count > MAX_ADDRESS_SPACE:
             raise ValueError(
                 f"{self.type.value} at address {self.address} needs registers up to "
@@ -238,22 +243,41 @@ class RegisterSpec(BaseModel):
         return self.address + self.count
 
 
-def decode_reading(spec: RegisterSpec, words: Sequence[int]) -> tuple[float | None, Quality]:
-    """The canonical value of ``words`` read for ``spec``, with its quality. Never raises."""
+class Decoded(NamedTuple):
+    """A decoded register: its canonical value (None unless read), quality, and what was wrong."""
+
+    value: float | None
+    quality: Quality
+    problem: str | None = None
+
+
+def decode(spec: RegisterSpec, words: Sequence[int]) -> Decoded:
+    """The canonical value of ``words`` read for ``spec``, its quality and, when it is not a
+    reading, why (an implausible value is named, with its unit, for the technician). Never raises."""
     try:
         raw = decode_number(words, spec.type, spec.word_order, spec.byte_swap)
-    except (DecodeError, TypeError):
-        return None, Quality.DECODE_ERROR
+    except (DecodeError, TypeError) as exc:
+        return Decoded(None, Quality.DECODE_ERROR, f"{spec.variable}: {exc}")
     value = raw * spec.scale + spec.offset
     if spec.loop is not None:
         engineering = spec.loop.engineering(value)
         if engineering is None:
-            return None, Quality.OUT_OF_RANGE
+            return Decoded(None, Quality.OUT_OF_RANGE, f"{spec.variable}: loop current {value:.4g} mA signals a fault")
         value = engineering
     value = spec._convert(value)
     if not math.isfinite(value):
-        return None, Quality.DECODE_ERROR
-    return float(value), Quality.GOOD
+        return Decoded(None, Quality.DECODE_ERROR, f"{spec.variable}: {value} after scaling")
+    limits = limits_for(spec.variable, spec.min_value, spec.max_value)
+    problem = implausibility(spec.variable, float(value), spec.canonical_unit, limits)
+    if problem is not None:
+        return Decoded(None, Quality.OUT_OF_RANGE, problem)
+    return Decoded(float(value), Quality.GOOD)
+
+
+def decode_reading(spec: RegisterSpec, words: Sequence[int]) -> tuple[float | None, Quality]:
+    """The canonical value of ``words`` read for ``spec``, with its quality. Never raises."""
+    value, quality, _ = decode(spec, words)
+    return value, quality
 
 
 def encode_reading(spec: RegisterSpec, value: float) -> list[int]:

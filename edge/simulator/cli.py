@@ -77,7 +77,7 @@ def modbus(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the flow noise (same seed, same readings).")] = 0,
     exceed: Annotated[float, typer.Option(help="Flow factor; above 1 the well exceeds its water right.")] = 1.0,
-    baudrate: Annotated[int, typer.Option(help="Baud rate of --serial.")] = 19200,
+    baudrate: Annotated[int, typer.Option("--baud", help="Baud rate of --serial.")] = 19200,
 ) -> None:
     """Simulated flowmeters and level probes on a pumped well, until Ctrl-C.
 

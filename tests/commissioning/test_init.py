@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from edge.cli import app as edge_app
 from edge.config import load_site_config
 
 GATEWAY = ["--gateway-id", "gw-norte-01", "--central-url", "https://central.example.cl/"]
@@ -67,7 +69,7 @@ async def test_a_serial_site_loads_with_the_agents_loader(invoke, tmp_path):
                           "--device", "pozo-1:abb-aquamaster3:5:OB-1", "--interval", "300", "--no-interactive")
     assert result.exit_code == 0, result.output
     config = load_site_config(site)
-    assert (config.buses[0].port, config.buses[0].baudrate, config.buses[0].parity) == (str(port), 19200, "E")
+    assert (config.buses[0].port, config.buses[0].baud, config.buses[0].parity) == (str(port), 19200, "E")
     assert [(d.name, d.profile, d.unit_id, d.point, d.interval_s) for d in config.devices] == [
         ("pozo-1", "abb-aquamaster3", 5, "OB-1", 300.0)
     ]
@@ -88,7 +90,7 @@ async def test_interactive_init_asks_for_what_is_missing(invoke, tmp_path):
     [
         (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: unknown profile 'no-such-meter'"),
         (["--device", "a:generic-4-20ma:1:P"],
-         "{site}:20: devices[0].overrides: profile 'generic-4-20ma' needs the site config to give loop for 'level'"),
+         "device a (generic-4-20ma) needs --loop a:LOW:HIGH (the value at 4 mA and at 20 mA, e.g. 0:50)"),
         (["--device", "a:siemens-mag6000:x:P"], "--device 'a:siemens-mag6000:x:P': unit id 'x' is not a number 1-247"),
         (["--device", "a:siemens-mag6000:1"], "--device 'a:siemens-mag6000:1': expected NAME:PROFILE:UNIT:POINT"),
         (["--device", "a:siemens-mag6000:1:P", "--device", "a:siemens-mag6000:2:P"],
@@ -116,5 +118,14 @@ async def test_an_existing_file_is_kept(invoke, tmp_path):
     result = await invoke("init", "-o", str(site), *GATEWAY, "--host", "127.0.0.1",
                           "--device", "a:siemens-mag6000:1:P", "--no-interactive")
     assert result.exit_code == 2
-    assert f"{site} already exists" in result.stderr
+    assert " ".join(result.stderr.split()) == f"error: {site} already exists; choose another --output, or add --force to overwrite it"
     assert site.read_text() == "mine\n"
+
+
+def test_help_shows_no_type_after_flags_and_names_what_repeating_flags_take():
+    result = CliRunner().invoke(edge_app, ["init", "--help"], env={"COLUMNS": "100"})
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert "--device NAME:PROFILE:UNIT:POINT" in lines
+    assert "--loop DEVICE:LOW:HIGH Value at 4 and 20 mA of a 4-20 mA device" in lines
+    assert "--force Overwrite an existing --output file" in lines
+    assert not [line for line in lines if "<bool>" in line]

@@ -15,7 +15,7 @@ def found(unit_id: int, line: str, endpoint: str, how: str, answer: str, words: 
         "unit_id": unit_id,
         "line": line,
         "endpoint": endpoint,
-        "baudrate": 19200 if serial else None,
+        "baud": 19200 if serial else None,
         "parity": "N" if serial else None,
         "probe": {"table": "holding", "address": 3002, "count": 1, "function_code": 3},
         "answer": answer,

@@ -29,7 +29,7 @@ def tcp_bus(port: int, name: str = "plc", **extra: Any) -> dict[str, Any]:
 
 
 def rtu_bus(path: str, name: str = "rs485-1", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "type": "rtu", "port": path, "baudrate": 19200, "pause_ms": 0, "timeout_s": 0.1, **extra}
+    return {"name": name, "type": "rtu", "port": path, "baud": 19200, "pause_ms": 0, "timeout_s": 0.1, **extra}
 
 
 def device(name: str, unit_id: int, bus: str = "plc", profile: str = "siemens-mag6000", **extra: Any) -> dict[str, Any]:

@@ -10,13 +10,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import yaml
 
 from edge.agent import run_agent
 from edge.clocksync import kernel_clock_synced
 from edge.config import load_site_config
 from edge.simulator.runner import run_simulator
-from edge.systemd import Notifier
+from edge.systemd import UNIT_WATCHDOG_S, Notifier
 from protocols.clock import ManualClock, SystemClock
 from tests.conftest import free_port
 from tests.edge.sites import SystemdManager, meter, simulated
@@ -49,9 +50,9 @@ async def caudal(*args: str, env: dict[str, str] | None = None) -> tuple[int, st
 
 
 async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp_path: Path) -> None:
-    async with run_simulator(simulated(meter(1, flow=12.5), meter(4, fault="exception")), SystemClock()) as sim:
+    async with run_simulator(simulated(meter(1, flow=12.5), meter(2, flow=2.5)), SystemClock()) as sim:
         path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
-                                                   {"name": "pozo-4", "unit_id": 4, "point": "OB-0601-447"}])
+                                                   {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-447"}])
         before = datetime.now(UTC)
         code, out, err = await caudal("edge", "poll-once", "-c", str(path), "--json")
     assert (code, err) == (0, "")
@@ -61,10 +62,61 @@ async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp
     assert lines == [
         {"device": "pozo-1", "point": "OB-0601-444", "variable": "flow", "value": 12.5, "unit": "L/s", "quality": GOOD},
         {"device": "pozo-1", "point": "OB-0601-444", "variable": "totalizer", "value": 1000.0, "unit": "m3", "quality": GOOD},
-        {"device": "pozo-4", "point": "OB-0601-447", "variable": "flow", "value": None, "unit": "L/s", "quality": "device_error"},
-        {"device": "pozo-4", "point": "OB-0601-447", "variable": "totalizer", "value": None, "unit": "m3", "quality": "device_error"},
+        {"device": "pozo-2", "point": "OB-0601-447", "variable": "flow", "value": 2.5, "unit": "L/s", "quality": GOOD},
+        {"device": "pozo-2", "point": "OB-0601-447", "variable": "totalizer", "value": 1000.0, "unit": "m3", "quality": GOOD},
     ]
     assert not (tmp_path / "buffer.db").exists()
+
+
+def without_ts(out: str) -> list[str]:
+    return [line.rsplit("  ", 1)[0].rstrip() for line in out.splitlines()]
+
+
+async def test_poll_once_exits_1_naming_each_failed_device_without_a_next_attempt(tmp_path: Path) -> None:
+    async with run_simulator(simulated(meter(1), meter(4, fault="exception"), meter(5, fault="silent")),
+                             SystemClock()) as sim:
+        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                                                   {"name": "pozo-4", "unit_id": 4, "point": "OB-0601-447"},
+                                                   {"name": "pozo-5", "unit_id": 5, "point": "OB-0601-448"}])
+        code, out, err = await caudal("edge", "poll-once", "-c", str(path))
+    assert code == 1
+    assert without_ts(out) == [
+        "device  point        variable   value  unit  quality",
+        f"pozo-1  OB-0601-444  flow       12.5   L/s   {GOOD}",
+        f"pozo-1  OB-0601-444  totalizer  1000   m3    {GOOD}",
+        "pozo-4  OB-0601-447  flow       -      L/s   device_error",
+        "pozo-4  OB-0601-447  totalizer  -      m3    device_error",
+        "pozo-5  OB-0601-448  flow       -      L/s   timeout",
+        "pozo-5  OB-0601-448  totalizer  -      m3    timeout",
+    ]
+    assert err.splitlines() == [
+        "pozo-4: unit 4 answered exception 4 (device failure)",
+        "pozo-5: unit 5 did not answer within 0.2 s",
+    ]
+
+
+async def test_poll_once_flags_a_wrong_byte_order_and_hints_at_read(tmp_path: Path) -> None:
+    """The meter sends its flow high word first; the site says low word first: 1e-41-like garbage."""
+    async with run_simulator(simulated(meter(1, flow=12.5)), SystemClock()) as sim:
+        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444",
+                                                    "overrides": {"flow": {"word_order": "little"}}}])
+        code, out, err = await caudal("edge", "poll-once", "-c", str(path), "--json")
+    assert code == 1
+    assert [(r["variable"], r["value"], r["quality"]) for r in map(json.loads, out.splitlines())] == [
+        ("flow", None, "out_of_range"), ("totalizer", 1000.0, GOOD)]
+    problem, hint = err.splitlines()
+    assert problem.startswith("pozo-1: flow ") and problem.endswith(" L/s is a nonzero value smaller than any meter resolves")
+    assert hint == ("hint: pozo-1 flow is out_of_range: a wrong type, word_order or byte_swap is the usual cause; "
+                    "compare every interpretation with the display: "
+                    f"caudal edge read --host 127.0.0.1 --tcp-port {sim.tcp_port} --unit 1 3002 2")
+
+
+async def test_poll_once_shows_a_totalizer_with_its_decimals(tmp_path: Path) -> None:
+    async with run_simulator(simulated(meter(1, totalizer=183402.7)), SystemClock()) as sim:
+        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
+        code, out, err = await caudal("edge", "poll-once", "-c", str(path))
+    assert (code, err) == (0, "")
+    assert without_ts(out)[2] == f"pozo-1  OB-0601-444  totalizer  183402.7  m3    {GOOD}"
 
 
 async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_path: Path) -> None:
@@ -167,3 +219,23 @@ async def test_check_names_a_missing_serial_port_and_exits_1(tmp_path: Path) -> 
     assert err.splitlines() == [
         f"{path}:15: buses[1].port: serial port {gone} does not exist (is the adapter plugged in?)"
     ]
+
+
+async def test_check_warns_when_no_device_is_polled_within_the_systemd_watchdog(tmp_path: Path) -> None:
+    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444", "interval_s": 600}])
+    code, out, err = await caudal("edge", "check", "-c", str(path))
+    assert code == 0 and out.endswith(f"{path}: OK (1 buses, 1 devices)\n")
+    assert err == ("warning: the shortest poll interval (600 s) is not below systemd's WatchdogSec (300 s): systemd "
+                   "will restart the agent between cycles; raise WatchdogSec in caudal-edge.service\n")
+
+
+def test_the_watchdog_check_uses_the_shipped_units_watchdog() -> None:
+    unit = (Path(__file__).parents[2] / "systemd" / "caudal-edge.service").read_text()
+    assert f"\nWatchdogSec={UNIT_WATCHDOG_S:g}\n" in unit
+
+
+@pytest.mark.skipif(Path("/etc/caudal/site.yaml").exists(), reason="this machine is a configured gateway")
+async def test_config_defaults_to_the_installed_site_file() -> None:
+    code, out, err = await caudal("edge", "check")
+    assert (code, out) == (1, "")
+    assert err == "/etc/caudal/site.yaml: cannot read: No such file or directory\n"

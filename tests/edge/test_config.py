@@ -18,7 +18,7 @@ buses:
   - name: rs485-1
     type: rtu
     port: {serial}
-    baudrate: 9600
+    baud: 9600
   - name: plc
     type: tcp
     host: 127.0.0.1
@@ -151,7 +151,7 @@ CASES = {
         ["14: buses[1].port: a tcp bus needs a TCP port number 1..65535, got 'http'"],
     ),
     "tcp-without-host": (("    host: 127.0.0.1\n", ""), ["11: buses[1]: a tcp bus needs host: (and port:, default 502)"]),
-    "bad-parity": (("baudrate: 9600", "parity: X"), ["10: buses[0].parity: Input should be 'N', 'E' or 'O'"]),
+    "bad-parity": (("baud: 9600", "parity: X"), ["10: buses[0].parity: Input should be 'N', 'E' or 'O'"]),
     "not-yaml": (("  - name: plc", "  - name: [plc"), ["12: not valid YAML: expected ',' or ']', but got ':'"]),
 }
 
@@ -210,3 +210,14 @@ def test_a_missing_serial_port_is_only_a_warning_for_the_running_agent(tmp_path:
     assert [w for w in config.warnings() if "serial port" in w] == [
         "buses[0].port: serial port /dev/serial/by-id/usb-FTDI_gone does not exist (is the adapter plugged in?)"
     ]
+
+
+def test_baud_under_its_old_name_still_loads_with_a_warning(tmp_path: Path, serial_port: str) -> None:
+    config = load_site_config(write(tmp_path, BASE.format(serial=serial_port).replace("baud: 9600", "baudrate: 19200")))
+    assert config.buses[0].baud == 19200
+    assert [w for w in config.warnings() if "baud" in w] == ["buses[0].baudrate: old name, write baud: 19200"]
+
+
+def test_baud_given_under_both_names_is_an_error(tmp_path: Path, serial_port: str) -> None:
+    text = BASE.format(serial=serial_port).replace("baud: 9600", "baud: 9600\n    baudrate: 19200")
+    assert errors_of(write(tmp_path, text)) == ["7: buses[0]: give baud only (baudrate is its old name)"]

@@ -124,3 +124,33 @@ async def test_a_silent_device_backs_off_and_its_skipped_slots_are_recorded_as_g
     assert (counters.timeouts, counters.skipped, len(ticks)) == (4, 6, 10)
     assert {(r.value, r.quality) for tick in ticks for r in tick} == {(None, Quality.TIMEOUT)}
     assert counters.backoff_until == utc("2026-11-28T13:00:15")
+
+
+async def test_the_agent_records_an_implausible_value_as_out_of_range_never_as_a_number(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A site that reads the meter's high-word-first float low word first: the agent's poll, not
+    only poll-once, turns the garbage into a quality flag and names it in the device's last error."""
+    async with run_simulator(simulated(meter(1, flow=12.5)), clock) as running:
+        wrong_order = device("pozo-1", 1, overrides={"flow": {"word_order": "little"}})
+        config = site(tmp_path, [tcp_bus(running.tcp_port)], [wrong_order])
+        ticks, sink = collector()
+        async with RunningBuses(config, clock) as buses:
+            poller = Poller(config, buses, clock, sink)
+            await drive(clock, poller, 1)
+    assert {(r.variable, r.value, r.quality) for tick in ticks for r in tick} == {
+        ("flow", None, Quality.OUT_OF_RANGE), ("totalizer", 1000.0, Quality.GOOD)}
+    counters = poller.devices[0].counters
+    assert (counters.ok, counters.decode_errors) == (2, 2)
+    assert counters.last_error.endswith(" L/s is a nonzero value smaller than any meter resolves")
+
+
+async def test_a_one_shot_poll_of_a_silent_device_sets_no_backoff(tmp_path: Path, clock: ManualClock) -> None:
+    async with run_simulator(simulated(meter(3, fault="silent")), clock) as running:
+        config = site(tmp_path, [tcp_bus(running.tcp_port, timeout_s=0.05)], [device("pozo-3", 3)])
+        async with RunningBuses(config, clock) as buses:
+            poller = Poller(config, buses, clock, lambda readings: None)
+            await poller.poll_all()
+    counters = poller.devices[0].counters
+    assert (counters.timeouts, counters.failures, counters.backoff_until) == (1, 0, None)
+    assert counters.last_error == "unit 3 did not answer within 0.05 s"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -123,3 +126,12 @@ def test_invalid_override_is_a_validation_error(override: dict, loc: tuple, mess
     with pytest.raises(ValidationError) as raised:
         load_profile("siemens-mag6000").registers_with(override)
     assert [(e["loc"], e["msg"]) for e in raised.value.errors()] == [(loc, message)]
+
+
+@pytest.mark.parametrize("name", available_profiles())
+def test_every_file_a_profile_comment_cites_exists(name: str) -> None:
+    root = Path(__file__).parents[2]
+    comments = [line for line in (root / "protocols" / "profiles" / f"{name}.yaml").read_text().splitlines()
+                if line.startswith("#")]
+    cited = re.findall(r"[\w.-]+(?:/[\w.-]+)+\.(?:md|py|yaml)", "\n".join(comments))
+    assert cited and [path for path in cited if not (root / path).is_file()] == []
