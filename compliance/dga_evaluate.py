@@ -9,19 +9,28 @@ late readings arrive. Nothing here talks to the DGA.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from central.db import Connection
+from central.telemetry.rollup import StaleHours, take_changed
 from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.dga.format import FormatError, build_measurement
 from compliance.dga.settings import DgaWorkConfig
 from compliance.dga.slots import due_slots, period_start
 from compliance.dga.validation import ValidationContext, validate
-from compliance.dga.values import NoData, SlotValues, ValuesSettings, as_decimal, slot_values
+from compliance.dga.values import (
+    NoData,
+    SlotValues,
+    ValuesSettings,
+    as_decimal,
+    slot_values,
+    slots_reading_between,
+)
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import insert_submission, known_slots, last_accepted, move
 from compliance.readings import meter_changed_between, meter_changes, slot_readings
@@ -110,12 +119,50 @@ def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: 
     return actions
 
 
-def recheck_gaps(conn: Connection, stored: StoredConfig, now: datetime, settings: ComplianceSettings) -> list[Action]:
-    """``no_data`` slots of the last hours evaluated again: late readings fill a gap."""
+CHANGES_PER_TAKE = 500
+
+
+def recheck_arrivals(conn: Connection, works: Mapping[int, StoredConfig], now: datetime,
+                     settings: ComplianceSettings) -> tuple[int, list[Action]]:
+    """Late readings fill gaps (docs/dga.md, "Accumulated data"): the hours whose readings
+    changed since the last call (as telemetry records them, :func:`take_changed`) make the
+    ``no_data`` slots of ``works`` that read them be evaluated again, at any age back to the
+    work's ``valid_from`` (or ``late_data_days``). Returns how many records were taken
+    (``CHANGES_PER_TAKE`` means there may be more) and what changed."""
+    changes = take_changed(conn, CHANGES_PER_TAKE)
+    runs: dict[int, list[StaleHours]] = {}
+    for change in changes:
+        if change.point_id in works:
+            runs.setdefault(change.point_id, []).append(change)
+    actions = []
+    for point_id, point_runs in sorted(runs.items()):
+        stored = works[point_id]
+        actions += recheck_gaps(conn, stored, gaps_reading(conn, stored, point_runs, now, settings), now)
+    return len(changes), actions
+
+
+def gaps_reading(conn: Connection, stored: StoredConfig, runs: Sequence[StaleHours], now: datetime,
+                 settings: ComplianceSettings) -> list[dict[str, Any]]:
+    """The work's ``no_data`` rows whose values read readings in ``runs``, oldest first."""
+    config: DgaWorkConfig = stored.config
+    reading = values_settings(config, {})
+    slots = {slot for run in runs for slot in slots_reading_between(run.lo, run.hi, reading)}
+    since = config.valid_from
+    if settings.late_data_days is not None:
+        since = max(since, now - timedelta(days=settings.late_data_days))
+    slots = {slot for slot in slots if slot >= since and config.active_at(slot)}
+    if not slots:
+        return []
     rows = conn.fetchall(
         "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga' AND state = 'no_data'"
-        " AND slot >= :since ORDER BY slot",
-        {"p": stored.point_id, "since": now - timedelta(hours=settings.recheck_no_data_hours)})
+        " AND slot >= :first AND slot <= :last ORDER BY slot",
+        {"p": stored.point_id, "first": min(slots), "last": max(slots)})
+    return [row for row in rows if row["slot"] in slots]
+
+
+def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
+                 now: datetime) -> list[Action]:
+    """The ``no_data`` slots ``rows`` evaluated again; those that now have data become sendable."""
     point = _point(conn, stored.point_id) if rows else {}
     actions = []
     for row in rows:

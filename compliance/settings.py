@@ -21,7 +21,8 @@ class ComplianceSettings(BaseModel):
 
     interval_s: float = Field(default=60, gt=0, description="Pause between worker passes")
     backfill_days: int = Field(default=31, ge=1, le=366, description="How far back missing DGA slots are created")
-    recheck_no_data_hours: int = Field(default=48, ge=0, description="Gaps re-evaluated when late data arrives")
+    late_data_days: int | None = Field(default=None, ge=90, description="How far back a gap is filled when its"
+                                       " readings arrive late; unset: back to the work's valid_from")
     claim_s: float = Field(default=120, gt=0, description="How long a claim on a slot or a work lasts")
     min_interval_s: float = Field(default=1.0, ge=0, description="Pacing between requests to one regulator")
     timeout_s: float = Field(default=15, gt=0, description="HTTP timeout of one request")

@@ -1,9 +1,10 @@
 """The compliance worker: one pass evaluates due slots and sends what the ledger allows.
 
 A pass, in order: resolve sends a stopped worker left in flight (never a blind resend);
-then for each DGA work in shadow or live mode create the due slots, re-evaluate recent gaps
-and dispatch (shadow: build and log; live: send, paced, under the backlog rule; check
-accepted comprobantes by GET); then the SMA points. The service runs passes on a timer
+evaluate again the DGA gaps whose readings arrived late (the hours telemetry recorded as
+changed); then for each DGA work in shadow or live mode create the due slots and dispatch
+(shadow: build and log; live: send, paced, under the backlog rule; check accepted
+comprobantes by GET); then the SMA points. The service runs passes on a timer
 (:meth:`ComplianceWorker.run`); ``caudal compliance run-once`` runs one and exits.
 Coordination between replicas is in the database (work leases, slot claims).
 """
@@ -22,7 +23,7 @@ from compliance.actions import Action
 from compliance.config_store import StoredConfig, load_configs
 from compliance.dga.client import HttpTransport
 from compliance.dga.settings import DgaWorkConfig
-from compliance.dga_evaluate import create_due, recheck_gaps
+from compliance.dga_evaluate import CHANGES_PER_TAKE, create_due, recheck_arrivals
 from compliance.dga_send import DgaSender
 from compliance.ledger_store import in_transaction
 from compliance.settings import ComplianceSettings, rut_empresa
@@ -59,6 +60,7 @@ class ComplianceWorker:
         dga, sma = await self._configs()
         actions = await self.dga.resolve_orphans({stored.point_id: stored for stored in dga})
         actions += await self.sma.resolve_orphans()
+        actions += await self._late_readings(dga)
         for stored in dga:
             actions += await self._guarded(stored, self._dga_work(stored))
         for stored in sma:
@@ -68,8 +70,22 @@ class ComplianceWorker:
     async def _dga_work(self, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
         actions = await in_transaction(self.db, create_due, stored, now, self.settings)
-        actions += await in_transaction(self.db, recheck_gaps, stored, now, self.settings)
         return actions + await self.dga.dispatch(stored)
+
+    async def _late_readings(self, dga: list[StoredConfig]) -> list[Action]:
+        """Gaps of shadow and live works that late readings fill, until telemetry has no more
+        changed hours to hand over (those of other points are dropped)."""
+        works = {stored.point_id: stored for stored in dga}
+        actions: list[Action] = []
+        try:
+            while True:
+                taken, found = await in_transaction(self.db, recheck_arrivals, works, self.clock.now(), self.settings)
+                actions += found
+                if taken < CHANGES_PER_TAKE:
+                    return actions
+        except Exception:  # the hours stay recorded for the next pass; sending must not stop meanwhile
+            log.exception("evaluating late readings failed; tried again on the next pass")
+            return actions
 
     async def _guarded(self, stored: StoredConfig, work: Awaitable[list[Action]]) -> list[Action]:
         """One point's trouble (a database error, a bug) must not stop the others."""

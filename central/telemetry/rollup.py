@@ -159,16 +159,32 @@ def stale_marks(conn: Connection, point_id: int, start: datetime, end: datetime)
 
 
 def settle(conn: Connection, marks: Sequence[Mark]) -> None:
-    """Refresh the hours of ``marks`` (points by ascending id, hours ascending), then delete
-    exactly those marks: any mark written meanwhile has another id and stays."""
+    """Refresh the hours of ``marks`` (points by ascending id, hours ascending), record them as
+    changed (:func:`take_changed`), then delete exactly those marks: any mark written
+    meanwhile has another id and stays."""
     runs: dict[int, list[tuple[datetime, datetime]]] = {}
     for stale in marks:
         runs.setdefault(stale.point_id, []).append((stale.lo, stale.hi))
+    changed = []
     for point_id in sorted(runs):
         _take_turn(conn, point_id)
         for low, high in merged_runs(runs[point_id]):
             refresh_range(conn, point_id, low, high)
+            changed.append({"point_id": point_id, "lo": low, "hi": high})
+    conn.executemany("INSERT INTO hours_changed (point_id, lo, hi) VALUES (:point_id, :lo, :hi)", changed)
     conn.executemany("DELETE FROM rollup_pending WHERE id = :id", [{"id": stale.id} for stale in marks])
+
+
+def take_changed(conn: Connection, limit: int) -> list[StaleHours]:
+    """Up to ``limit`` of the oldest runs of hours whose readings changed, removed from
+    ``hours_changed`` in the caller's transaction (a rollback keeps them for the next taker;
+    on PostgreSQL another taker skips them meanwhile). For other domains: the hours where
+    readings arrived, late ones included, without polling the readings."""
+    lock = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
+    rows = conn.fetchall(f"SELECT id, point_id, lo, hi FROM hours_changed ORDER BY id LIMIT :limit{lock}",
+                         {"limit": limit})
+    conn.executemany("DELETE FROM hours_changed WHERE id = :id", [{"id": row["id"]} for row in rows])
+    return [StaleHours(row["point_id"], row["lo"], row["hi"]) for row in rows]
 
 
 def _take_turn(conn: Connection, point_id: int) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from compliance.dga.settings import CaudalMode, Period, WorkType
-from compliance.dga.slots import period_start
+from compliance.dga.slots import next_slot, period_start, slots_between
 from protocols.uplink import Quality
 
 
@@ -80,6 +80,16 @@ class ValuesSettings:
     caudal_mode: CaudalMode
     window: timedelta
     sensor_depth_m: Decimal | None = None
+
+
+def slots_reading_between(lo: datetime, hi: datetime, settings: ValuesSettings) -> list[datetime]:
+    """The slots whose values may read readings taken in ``[lo, hi)``: those within ``window``
+    of it and, for average flow, those whose period starts within ``window`` of it (what a
+    late reading can change)."""
+    near = slots_between(lo - settings.window, hi + settings.window, settings.period)
+    if settings.caudal_mode is CaudalMode.AVERAGE:
+        near += [next_slot(slot, settings.period) for slot in near]
+    return sorted(set(near))
 
 
 def as_decimal(value: float | Decimal) -> Decimal:

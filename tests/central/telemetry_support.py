@@ -121,7 +121,7 @@ class Site:
 
 RESET = (
     "DELETE FROM readings", "DELETE FROM readings_hourly", "DELETE FROM rollup_pending", "DELETE FROM latest_readings",
-    "DELETE FROM meter_changes", "DELETE FROM audit_log",
+    "DELETE FROM meter_changes", "DELETE FROM audit_log", "DELETE FROM hours_changed",
     "UPDATE gateways SET revoked_at = NULL, last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL,"
     " buffer_depth = NULL, oldest_unsent_s = NULL, dropped_total = NULL, clock_synced = NULL",
 )

@@ -73,6 +73,36 @@ def test_a_late_reading_refreshes_its_hour(site):
                      "flow_count": 2, "readings": 2}]
 
 
+def changed_hours_of_a_batch(site) -> list[rollup.StaleHours]:
+    """A batch in two runs of hours (10:00-11:00 and 12:00-13:00), summarised; the runs expected."""
+    site.ingest(batch([reading(1, "flow", NOW - timedelta(hours=3), 2.0),
+                       reading(2, "flow", NOW - timedelta(hours=2, minutes=50), 3.0),
+                       reading(3, "flow", NOW - timedelta(minutes=10), 4.0)], NOW))
+    with site.db.transaction() as conn:
+        rollup.catch_up(conn, 10)
+        point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
+    return [rollup.StaleHours(point_id, NOW - timedelta(hours=3), NOW - timedelta(hours=2)),
+            rollup.StaleHours(point_id, NOW - timedelta(hours=1), NOW)]
+
+
+def test_the_hours_whose_readings_changed_are_handed_over_once(site):
+    expected = changed_hours_of_a_batch(site)
+    with site.db.transaction() as conn:
+        first = rollup.take_changed(conn, 10)
+    with site.db.transaction() as conn:
+        second = rollup.take_changed(conn, 10)
+    assert (first, second) == (expected, [])
+
+
+def test_changed_hours_taken_in_a_transaction_that_fails_stay_for_the_next_taker(site):
+    expected = changed_hours_of_a_batch(site)
+    with pytest.raises(RuntimeError), site.db.transaction() as conn:
+        rollup.take_changed(conn, 10)
+        raise RuntimeError("the taker failed")
+    with site.db.transaction() as conn:
+        assert rollup.take_changed(conn, 10) == expected
+
+
 @pytest.mark.parametrize(
     ("bucket", "tz", "interval_s", "expected"),
     [("hour", "Asia/Kolkata", 60, True), ("day", "America/Santiago", 300, True),

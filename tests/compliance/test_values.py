@@ -14,6 +14,7 @@ from compliance.dga.values import (
     average_flow,
     reading_at,
     slot_values,
+    slots_reading_between,
 )
 from protocols.uplink import Quality
 
@@ -140,3 +141,31 @@ def test_a_fault_far_from_the_slot_is_not_flagged():
 def test_float_readings_keep_their_decimal_spelling():
     readings = SlotReadings(flow=[at(0, 12.345)], totalizer=[at(0, 1)])
     assert slot_values(SLOT, readings, settings(WorkType.SUPERFICIAL_FLUJOMETRO)).caudal == Decimal("12.345")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "mode", "period", "expected"),
+    [
+        ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.INSTANT, Period.HOUR,
+         ["2026-11-28T10:00", "2026-11-28T11:00"]),
+        # average flow also reads the totalizer at the period start: the next slot too
+        ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.AVERAGE, Period.HOUR,
+         ["2026-11-28T10:00", "2026-11-28T11:00", "2026-11-28T12:00"]),
+        # a daily slot is 00:00 UTC-4 = 04:00 UTC; hours away from it read nothing it declares
+        ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.INSTANT, Period.DAY, []),
+        ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.AVERAGE, Period.DAY, []),
+        ("2026-11-28T03:00", "2026-11-28T05:00", CaudalMode.INSTANT, Period.DAY, ["2026-11-28T04:00"]),
+        ("2026-11-28T03:00", "2026-11-28T05:00", CaudalMode.AVERAGE, Period.DAY,
+         ["2026-11-28T04:00", "2026-11-29T04:00"]),
+        # within the window of a boundary: 03:55 is 5 minutes before 04:00
+        ("2026-11-28T03:00", "2026-11-28T03:56", CaudalMode.INSTANT, Period.DAY, ["2026-11-28T04:00"]),
+        ("2026-11-28T03:00", "2026-11-28T03:54", CaudalMode.INSTANT, Period.DAY, []),
+    ],
+)
+def test_slots_reading_between(lo, hi, mode, period, expected):
+    found = slots_reading_between(utc(lo), utc(hi), settings(mode=mode, period=period))
+    assert found == [utc(slot) for slot in expected]

@@ -14,6 +14,7 @@ from tests.compliance.worker_support import (
     ledger,
     one_pass,
     posts,
+    upload,
     utc,
 )
 
@@ -90,11 +91,11 @@ async def test_a_slot_without_data_is_a_visible_gap_and_nothing_is_sent(db, data
     assert ledger(db)[0] == (SLOT_12.isoformat(), "no_data", None)
 
 
-async def test_late_readings_fill_a_gap_on_a_later_pass(db, database_url, clock, dga, point_id):
+async def test_late_readings_fill_a_gap_on_a_later_pass(db, database_url, clock, dga, point_id, app_client):
     configure(db, point_id, "dga", dga_config(dga.url), clock.now())
     await one_pass(db, clock, database_url)
     assert ledger(db) == [(SLOT_12.isoformat(), "no_data", None)]
-    add_readings(db, point_id, SLOT_12, flow=12.345, totalizer=154320.9, water_table=35.424)
+    upload(app_client, {SLOT_12: {"flow": 12.345, "totalizer": 154320.9, "level": 14.576}}, clock.now())
     clock.advance(5 * 60)
     await one_pass(db, clock, database_url)
     assert [p["body"] for p in posts(dga)] == [body("2026-11-28", "08:00:00", "12.35", "154320", "35.42")]

@@ -1,7 +1,8 @@
 """A small site for the compliance tests, seeded with plain SQL (fast, no argon2).
 
-Point ``OB-0601-444`` (groundwater, water right 20 L/s, level sensor at 50 m) with readings
-written straight into telemetry's ``readings`` table; its DGA configuration stored through
+Point ``OB-0601-444`` (groundwater, water right 20 L/s, level sensor at 50 m), written by
+gateway ``gw-pozo-1``, with readings written straight into telemetry's ``readings`` table or
+uploaded through the real ingest route (:func:`upload`); its DGA configuration stored through
 :mod:`compliance.config_store` with the test secret key. ``admin`` and ``ana`` (sees the point)
 have personal tokens.
 """
@@ -11,14 +12,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from central.crypto import SecretBox, token_hash
 from central.db import Database
 from central.settings import Settings
+from central.telemetry.rollup_worker import drain
 from compliance.config_store import DgaConfigIn, SmaConfigIn, put_config
 from compliance.settings import ComplianceSettings
 from compliance.standins.dga import Registration
 from compliance.worker import run_once
 from protocols.clock import Clock
+from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS
 
 CODE = "OB-0601-444"
 RUT_EMPRESA = "77555666-8"
@@ -28,6 +33,8 @@ SECRET_KEY = "test-secret-key"
 ADMIN = {"Authorization": "Bearer admin-token"}
 ANA = {"Authorization": "Bearer ana-token"}
 BOB = {"Authorization": "Bearer bob-token"}
+GATEWAY_NAME = "gw-pozo-1"
+GATEWAY_TOKEN = "gw-pozo-1-token"
 REGISTRY = {CODE: Registration(INFORMANT, PASSWORD)}
 
 
@@ -47,6 +54,9 @@ def seed(db: Database, now: datetime) -> int:
                      " VALUES (:c, 'Pozo 1', 'subterranea', 20, 50, :n, :n)", {"c": CODE, "n": now})
         conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
                      " WHERE u.username = 'ana'")
+        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:g, :h, :n, :n)",
+                     {"g": GATEWAY_NAME, "h": token_hash(GATEWAY_TOKEN), "n": now})
+        conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p")
         return conn.fetchval("SELECT id FROM points WHERE code = :c", {"c": CODE})
 
 
@@ -58,6 +68,22 @@ def add_readings(db: Database, point_id: int, ts: datetime, **values: float | No
                 "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
                 " VALUES (:p, :ts, :v, :value, 'x', :q, :ts)",
                 {"p": point_id, "ts": ts, "v": variable, "value": value, "q": "good" if value is not None else "timeout"})
+
+
+def upload(client: TestClient, readings: dict[datetime, dict[str, float]], sent_at: datetime) -> None:
+    """What the point's gateway uploads (``{ts: {variable: value}}``), through the real ingest
+    route; then the hourly summaries are refreshed as the rollup worker does, which records
+    the hours that changed for compliance."""
+    units = {"flow": "L/s", "totalizer": "m3", "level": "m"}
+    sent = [{"seq": int(ts.timestamp()) * 10 + index, "device": "dev-1", "point": CODE, "variable": variable,
+             "ts": ts.isoformat(), "value": value, "unit": units[variable], "quality": "good"}
+            for ts, values in readings.items() for index, (variable, value) in enumerate(sorted(values.items()))]
+    for first in range(0, len(sent), MAX_BATCH_READINGS):
+        document = {"schema": 1, "gateway": GATEWAY_NAME, "sent_at": sent_at.isoformat(),
+                    "readings": sent[first:first + MAX_BATCH_READINGS]}
+        response = client.post(INGEST_PATH, json=document, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
+        assert response.status_code == 200, response.text
+    drain(client.app.state.ctx.db)
 
 
 def dga_config(base_url: str, **overrides: Any) -> DgaConfigIn:
