@@ -18,6 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 MAX_BATCH_READINGS = 5000
 INGEST_PATH = "/api/v1/ingest"
+ASSIGNED_POINTS_PATH = "/api/v1/ingest/points"
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
 Variable = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -110,3 +111,10 @@ class IngestReply(BaseModel):
     stored: int = Field(ge=0)
     duplicates: int = Field(ge=0)
     server_time: AwareDatetime
+
+
+class AssignedPoints(BaseModel):
+    """``GET /api/v1/ingest/points``: the points the calling gateway may report (``caudal edge check --online``)."""
+
+    gateway: Name
+    points: list[str]

@@ -35,14 +35,14 @@ from central.pagination import Page, PageQuery, Paging
 from central.telemetry import aggregates, queries
 from central.telemetry.body import read_body
 from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
-from central.telemetry.ingest import ingest
+from central.telemetry.ingest import assigned_points, ingest
 from central.telemetry.models import (
     AggregatesOut, LatestPoint, MeterChangeIn, MeterChangeOut, ReadingOut, ReadingsPage,
 )
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
-from protocols.uplink import INGEST_PATH, Batch, IngestReply
+from protocols.uplink import ASSIGNED_POINTS_PATH, INGEST_PATH, AssignedPoints, Batch, IngestReply
 
 log = logging.getLogger("caudal.central.telemetry")
 
@@ -74,7 +74,9 @@ INGEST_EXAMPLES = {
              summary="Store a gateway's batch of readings (or a heartbeat); identity or gzip body",
              openapi_extra=raw_json_body(Batch, INGEST_EXAMPLES),
              responses={**error_responses(400, 401, 403, 413, 415, 422),
-                        403: {"description": "A point not assigned to this gateway"},
+                        403: {"description": "A point not assigned to this gateway; nothing stored. The message names"
+                                             " each such point with its devices, details list one {field: point,"
+                                             " problem: CODE} per point"},
                         422: {"description": "A malformed batch; details name index, seq and field of each reading"
                                              " at fault"}})
 async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, background: BackgroundTasks) -> IngestReply:
@@ -103,6 +105,18 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
     if hook is not None and result.stored:
         background.add_task(_run_hook, hook, result.point_ids, result.readings)
     return IngestReply(stored=result.stored, duplicates=result.duplicates, server_time=now)
+
+
+@router.get(ASSIGNED_POINTS_PATH, response_model=AssignedPoints, summary="The points this gateway may report",
+            responses=error_responses(401))
+def get_assigned_points(ctx: Ctx, token: GatewayToken) -> AssignedPoints:
+    """For the gateway's token: its name and the codes of the points assigned to it, so a
+    technician's ``caudal edge check --online`` finds a device with a wrong point before the
+    server refuses its readings."""
+    gateway = authenticated_gateway(ctx.db, token)
+    with ctx.db.connect() as conn:
+        codes = sorted(assigned_points(conn, gateway.id))
+    return AssignedPoints(gateway=gateway.name, points=codes)
 
 
 async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Processed]) -> None:

@@ -80,10 +80,21 @@ def check_batch(batch: ParsedBatch, gateway_name: str, now: datetime, tolerance_
 
 
 def check_points(batch: ParsedBatch, gateway_name: str, assigned: Collection[str]) -> None:
-    """403 if any reading is for a point not assigned to this gateway (unknown codes included)."""
+    """403 if any reading is for a point not assigned to this gateway (unknown codes included).
+
+    The message names every such point with the devices that read it (a wrong ``point:`` in
+    the gateway's site.yaml); ``problems`` hold one ``{"field": "point", "problem": CODE}`` per
+    point, which the edge agent reads to hold those readings back and send the others.
+    """
     foreign = sorted(set(map(_POINT, batch.readings)) - set(assigned))
-    if foreign:
-        raise BatchRejected(403, (
-            f"gateway {gateway_name!r} may not write point(s) {', '.join(foreign)}: "
-            "they are not assigned to it; nothing from this batch was stored"
-        ), [problem(None, None, "point", code) for code in foreign[:20]])
+    if not foreign:
+        return
+    devices: dict[str, set[str]] = {code: set() for code in foreign}
+    for reading in batch.readings:
+        if reading.point in devices:
+            devices[reading.point].add(reading.device)
+    named = ", ".join(f"{code} (device {', '.join(sorted(devices[code]))})" for code in foreign)
+    raise BatchRejected(403, (
+        f"gateway {gateway_name!r} may not write point(s) {named}: they are not assigned to it; nothing from "
+        "this batch was stored (assign the points to the gateway, or correct point: in its site.yaml)"
+    ), [problem(None, None, "point", code) for code in foreign])
