@@ -11,6 +11,10 @@ Failure policy, one place to read it:
 * 429/503: wait what ``Retry-After`` says (seconds or an HTTP date, at most an hour).
 * 413: halve the batch size (for good: the server's limit does not change under us) and retry
   at once; a single reading refused as too large backs off like any 4xx.
+* a 2xx whose readings the buffer cannot delete (the disk is full even after its reserve):
+  backoff like a failure; the resend is stored once by the server.
+* 403 naming points not assigned to this gateway: hold those points' readings back in the
+  buffer (:mod:`edge.held`), log one ERROR at once and send the others now.
 * 401/403: the token or the point assignment is wrong; retrying soon will not help. Log one
   ERROR, record ``stopped_reason``, re-check every 10 minutes; never exit, never hot-loop.
 
@@ -24,6 +28,7 @@ import asyncio
 import gzip
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +39,8 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
-from edge.buffer import Buffer
+from edge.buffer import Buffer, is_full
+from edge.held import HeldPoints, refused_points
 from edge.http import HttpReply, HttpTransport, Transport, UplinkError
 from edge.waiting import wait_first
 from protocols.clock import Clock
@@ -74,6 +80,7 @@ class UploaderState:
     last_error: str | None = None
     uploaded_total: int = 0
     stopped_reason: str | None = None  # set on 401/403 until a later upload is accepted
+    held: str | None = None  # points whose readings are held back (see edge.held), until accepted
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -150,6 +157,7 @@ class Uploader:
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else HttpTransport(ca_bundle=ca_bundle)
         self._wake = asyncio.Event()
+        self.held = HeldPoints()
         self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
 
     def retarget(self, central_url: str, heartbeat_s: float) -> None:
@@ -170,15 +178,33 @@ class Uploader:
         Raises :class:`UploadFailed` (or :class:`UploadRefused`) when the server did not accept it.
         """
         self._wake.clear()
-        readings = self.buffer.pending(self.batch_size)
+        readings = self.buffer.pending(self.batch_size, skip_points=self.held.current(self.clock.now()))
         batch = self._batch(readings)
         self.state.last_attempt = batch.sent_at
         reply = await self._post(batch)
+        self._hold_refused_points(reply)
         failure = classify(reply, self.clock.now(), len(readings))
         if failure is not None:
             self._note_failure(failure, reply.status, len(readings))
             raise failure
-        return self._accept(readings, reply)
+        acknowledged = self._accept(readings, reply)
+        if not self.held.points:
+            self.state.held = None
+        return acknowledged
+
+    def _hold_refused_points(self, reply: HttpReply) -> None:
+        """A 403 naming points not held yet: hold their readings back (:mod:`edge.held`), say so
+        loudly at once, and raise :class:`UploadFailed` asking to retry the other points' readings now."""
+        new = self.held.hold(refused_points(reply), self.clock.now())
+        if not new:
+            return
+        held = ", ".join(sorted(self.held.points))
+        self.state.held = f"readings of point(s) {held} held back: the central server refuses them for this gateway"
+        log.error("the central server refuses point(s) %s for gateway %s (%s); their readings stay in the buffer and"
+                  " are offered again every %g s, the other points' readings go on. Correct point: in site.yaml"
+                  " (caudal edge check --online) or the gateway's points on the server",
+                  ", ".join(sorted(new)), self.gateway, server_message(reply.body), self.held.recheck.total_seconds())
+        raise UploadFailed(f"HTTP 403: point(s) {held} held back", retry_after=0.0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set: drain the backlog, then wait for :meth:`wake` or the heartbeat.
@@ -194,7 +220,7 @@ class Uploader:
                     log.exception("uploader: unexpected error; retrying in %g s", UNEXPECTED_ERROR_WAIT_S)
                     await wait_first(self.clock.sleep(UNEXPECTED_ERROR_WAIT_S), stop.wait())
                     continue
-                if not stop.is_set() and not self.buffer.pending(1):
+                if not stop.is_set() and not self.buffer.pending(1, skip_points=self.held.points):
                     await wait_first(self._wake.wait(), stop.wait(), self.clock.sleep(self.heartbeat_s))
         finally:
             await self.close()
@@ -237,7 +263,7 @@ class Uploader:
 
     def _accept(self, readings: list[Reading], reply: HttpReply) -> int:
         """A 2xx covers the whole batch: delete exactly its seqs, then record the success."""
-        acknowledged = self.buffer.acknowledge(reading.seq for reading in readings)
+        acknowledged = self._delete(readings, reply.status)
         try:
             ingest = IngestReply.model_validate_json(reply.body)
             log.debug("uploaded %d readings (stored %d, duplicates %d)", len(readings), ingest.stored,
@@ -251,6 +277,18 @@ class Uploader:
         self.state.uploaded_total += acknowledged
         self.state.last_error = self.state.stopped_reason = None
         return acknowledged
+
+    def _delete(self, readings: list[Reading], status: int) -> int:
+        """Delete the batch's seqs; a disk too full even for that fails the upload (sent again later)."""
+        try:
+            return self.buffer.acknowledge(reading.seq for reading in readings)
+        except sqlite3.OperationalError as exc:
+            if not is_full(exc):
+                raise
+            failure = UploadFailed(f"the server has the {len(readings)} readings, but the full disk refuses deleting"
+                                   " them from the buffer; they are sent again later (the server keeps them once)")
+            self._note_failure(failure, status, len(readings))
+            raise failure from exc
 
     async def _upload_with_retries(self) -> int:
         """``upload_once`` until accepted, waiting between attempts on the clock (see :meth:`_wait`)."""

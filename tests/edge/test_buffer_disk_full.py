@@ -9,6 +9,7 @@ and knows exactly what it produced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -17,10 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from edge.agent import run_agent
 from edge.buffer import Buffer, BufferUnusable, PolledReading
 from edge.bufferfiles import RESERVE_BYTES, lost_path, read_lost, reserve_path
+from edge.simulator.runner import run_simulator
+from edge.systemd import Notifier
+from edge.uploader import UploadFailed, Uploader
+from protocols.clock import ManualClock
 from protocols.uplink import Quality
+from tests.edge.sites import SystemdManager, device, meter, simulated, site, tcp_bus
 from tests.edge.small_disk import fill, small_disk
+from tests.edge.uplink_server import UplinkServer, until
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 VARIABLES = 50
@@ -115,6 +123,97 @@ def test_cycles_lost_on_a_full_disk_stay_counted_after_a_kill_9(disk: Path):
     produced = (1 + stored + lost) * VARIABLES
     assert (lost, read_lost(lost_path(path))) == (3, 3 * VARIABLES)
     assert stats.depth + stats.dropped_total == produced
+
+
+def buffer_refusing_deletes(path: Path, disk: Path) -> Buffer:
+    """Open, reserve used up, disk refilled until even a cycle is lost: deletes are refused too."""
+    ran_before(path, 1)
+    buffer = Buffer.open(path)
+    for number in range(1, 500):
+        fill(disk)
+        if not buffer.append(cycle(number)):
+            return buffer
+    buffer.close()
+    raise AssertionError("the disk never got full enough to lose a cycle")
+
+
+async def test_an_upload_the_full_disk_cannot_delete_is_sent_again_later_and_stored_once(
+    disk: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+):
+    async with UplinkServer(token="t", clock=clock) as server:
+        buffer = buffer_refusing_deletes(disk / "buffer.db", disk)
+        uploader = Uploader(gateway="gw-test-01", central_url=server.url, token="t", buffer=buffer, clock=clock,
+                            version="test")
+        try:
+            depth = buffer.stats().depth
+            with caplog.at_level(logging.WARNING, logger="caudal.edge.uploader"), pytest.raises(UploadFailed):
+                await uploader.upload_once()
+            assert (len(server.stored), buffer.stats().depth) == (depth, depth)
+            (disk / "filler").unlink()
+            assert await uploader.upload_once() == depth
+            assert (len(server.stored), server.duplicates, buffer.stats().depth) == (depth, depth, 0)
+        finally:
+            await uploader.close()
+            buffer.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "caudal.edge.uploader"] == [
+        f"upload of {depth} readings failed: the server has the {depth} readings, but the full disk refuses deleting"
+        " them from the buffer; they are sent again later (the server keeps them once)"]
+
+
+async def test_the_agent_starts_on_a_full_disk_and_uploads(disk: Path, clock: ManualClock,
+                                                          caplog: pytest.LogCaptureFixture):
+    """Restarted after a clean stop (no WAL, no WAL index), with the disk full: polling and uploading go on."""
+    (disk.parent / "token").write_text("t")
+    async with run_simulator(simulated(meter(1)), clock) as running, UplinkServer(token="t", clock=clock) as server:
+        config = site(disk.parent, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], central_url=server.url,
+                      buffer_path="disk/buffer.db")
+        ran_before(config.gateway.buffer_path, 1)
+        fill(disk)
+        stop = asyncio.Event()
+        with caplog.at_level(logging.WARNING):
+            agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""),
+                                                  clock_synced=lambda: True))
+            for tick in range(1, 4):
+                await until(lambda tick=tick: len(server.stored) == VARIABLES + 2 * tick)
+                clock.advance(1)
+            stop.set()
+            await asyncio.wait_for(agent, 10)
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("caudal.edge.buffer", f"disk full: released the 1024 KiB reserve {reserve_path(config.gateway.buffer_path)}"
+                               " so the buffer can keep working")]
+
+
+async def test_a_state_file_the_full_disk_refuses_is_logged_once_and_once_when_it_clears(
+    tmp_path: Path, disk: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+):
+    (tmp_path / "token").write_text("t")
+    manager = SystemdManager(tmp_path / "notify.sock")
+
+    async def tick() -> None:
+        cycles = manager.count("WATCHDOG=1")
+        clock.advance(1)
+        await until(lambda: manager.count("WATCHDOG=1") > cycles)
+
+    async with run_simulator(simulated(meter(1)), clock) as running:
+        config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], buffer_path="disk/buffer.db")
+        stop = asyncio.Event()
+        with caplog.at_level(logging.INFO, logger="edge.agent"):
+            agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(str(manager.path)),
+                                                  clock_synced=lambda: True, flush_s=0))
+            await until(lambda: manager.count("WATCHDOG=1") == 1)
+            for _ in range(3):
+                fill(disk)  # again after the buffer released its reserve: the state file finds no room
+                await tick()
+            (disk / "filler").unlink()
+            await tick()
+            stop.set()
+            await asyncio.wait_for(agent, 10)
+    manager.close()
+    state_file = f"{config.gateway.buffer_path}.state.json"
+    assert [r.getMessage() for r in caplog.records if "state file" in r.getMessage()] == [
+        f"cannot write the state file {state_file}: No space left on device; caudal edge status shows the last"
+        " one written until this clears",
+        f"state file {state_file} written again"]
 
 
 def write_on_request(path: str) -> None:
