@@ -28,7 +28,8 @@ from tests.pg import temporary_database
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
-DASHBOARDS = {"postgresql": DOCKER / "grafana" / "dashboards" / "caudal-points.json"}
+DASHBOARDS = {"postgresql": DOCKER / "grafana" / "dashboards" / "caudal-points.json",
+              "sqlite": DOCKER / "grafana" / "dashboards-sqlite" / "caudal-points.json"}
 PERIOD, HOURLY = "Volumen extraído en el periodo (m³)", "Volumen por hora (m³)"
 # Meter swaps: one with the old meter's final count, then two between the readings of 12:40 and 12:42.
 SWAPS = [{"ts": "2026-11-28T12:15:30Z", "old_final_m3": 41.3, "new_base_m3": 0.0},
@@ -57,10 +58,14 @@ def totalizer(minute: int) -> tuple[float | None, str]:
 
 
 def p1_readings() -> list[dict[str, Any]]:
+    """P1's totalizer, flow and level every 2 minutes from 09:00 to 12:58."""
     out = []
-    for seq, minute in enumerate(range(0, 240, 2)):
+    for minute in range(0, 240, 2):
         value, quality = totalizer(minute)
-        out.append(reading(seq, "totalizer", at("09:00") + timedelta(minutes=minute), value, quality=quality))
+        ts = at("09:00") + timedelta(minutes=minute)
+        out += [reading(3 * minute, "totalizer", ts, value, quality=quality),
+                reading(3 * minute + 1, "flow", ts, 12.5, quality="good"),
+                reading(3 * minute + 2, "level", ts, 31.0, quality="good")]
     return out
 
 
@@ -69,7 +74,7 @@ def p2_readings() -> list[dict[str, Any]]:
             for i in range(24)]
 
 
-@pytest.fixture(scope="module", params=["postgresql"])
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
 def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, TestClient]]:
     """(dialect, database URL, app client) with the readings ingested, the swaps recorded
     through the API and the rollup worker's pass done."""
@@ -102,21 +107,28 @@ def _filled(dialect: str, url: str) -> Iterator[tuple[str, str, TestClient]]:
         yield dialect, url, client
 
 
-def panel_sql(dialect: str, title: str) -> str:
+def panels(dialect: str) -> dict[str, str]:
+    """Title -> SQL of each panel of the dialect's points dashboard."""
     dashboard = json.loads(DASHBOARDS[dialect].read_text(encoding="utf-8"))
-    target = next(panel["targets"][0] for panel in dashboard["panels"] if panel["title"] == title)
-    return target["rawSql"] if dialect == "postgresql" else target["rawQueryText"]
+    key = "rawSql" if dialect == "postgresql" else "rawQueryText"
+    return {panel["title"]: panel["targets"][0][key] for panel in dashboard["panels"]}
+
+
+def panel_sql(dialect: str, title: str) -> str:
+    return panels(dialect)[title]
 
 
 def expand(sql: str, dialect: str, start: datetime, end: datetime, points: list[str]) -> str:
     """What Grafana and the data source do to the query before running it."""
     quoted = ", ".join(f"'{code}'" for code in points)
     if dialect == "postgresql":
+        sql = re.sub(r"\$__timeGroupAlias\(([\w.]+), \$__interval\)", r"date_trunc('hour', \1, 'UTC') AS time", sql)
+        sql = re.sub(r"\$__timeFilter\(([\w.]+)\)", rf"\1 BETWEEN '{iso(start)}' AND '{iso(end)}'", sql)
         sql = sql.replace("$__timeFrom()", f"'{iso(start)}'").replace("$__timeTo()", f"'{iso(end)}'")
         sql = sql.replace("$point", quoted)
     else:
         sql = sql.replace("$__from", str(int(start.timestamp() * 1000))).replace("$__to", str(int(end.timestamp() * 1000)))
-        sql = sql.replace("${point:sqlstring}", quoted)
+        sql = sql.replace("$__interval_ms", "3600000").replace("${point:sqlstring}", quoted)
     assert "$" not in sql, sql
     return sql
 
@@ -181,3 +193,17 @@ def test_swaps_resets_and_unsynchronised_readings_count_as_the_api_counts_them(
         ("12:00", 21.6),  # 0.75 + 7 x 0.75; swap: old meter 41.0 -> 41.3 final, new 0 -> 0.3; 12 x 0.4;
                           # two swaps: 50 -> 55 final, then 0 -> 0.4; 8 x 0.6
     ]
+
+
+def test_both_dashboards_have_the_same_panels() -> None:
+    assert list(panels("sqlite")) == list(panels("postgresql"))
+
+
+@pytest.mark.parametrize("title", list(panels("postgresql")))
+def test_every_panel_shows_the_points_with_data(filled: tuple[str, str, TestClient], title: str) -> None:
+    """Each query runs as the data source runs it and finds both points' readings (P2 has
+    only a totalizer: its flow and level panels show P1 alone)."""
+    dialect, url, _ = filled
+    rows = run(dialect, url, expand(panel_sql(dialect, title), dialect, at("09:00"), at("13:00"), ["P1", "P2"]))
+    codes = {value for row in rows for value in row if value in ("P1", "P2")}
+    assert codes == ({"P1"} if title.startswith(("Caudal", "Nivel")) else {"P1", "P2"})
