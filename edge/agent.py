@@ -101,7 +101,7 @@ class StatePublisher:
             overruns=dict(self.poller.overruns),
             last_upload=self.uploader.state.last_success,
             uploaded_total=self.uploader.state.uploaded_total,
-            uploader_error=self.uploader.state.stopped_reason or self.uploader.state.last_error,
+            uploader_error=self.uploader.state.stopped_reason or self.uploader.state.held or self.uploader.state.last_error,
             devices=devices,
         )
 

@@ -39,7 +39,7 @@ import logging
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -80,6 +80,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped_total', 0);
 """
 INSERT = "INSERT INTO readings (device, point, variable, ts_us, value, unit, quality) VALUES (?, ?, ?, ?, ?, ?, ?)"
 SELECT_PENDING = "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings ORDER BY seq LIMIT ?"
+SELECT_PENDING_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings"
+                         " WHERE point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
 
 Row = tuple[str, str, str, int, float | None, str, str]
@@ -287,9 +289,13 @@ class Buffer:
         self._lost.flush()
         return stored
 
-    def pending(self, limit: int = 5000) -> list[Reading]:
-        """Up to ``limit`` unacknowledged readings, oldest first."""
-        return [to_reading(row) for row in self._conn.execute(SELECT_PENDING, (limit,))]
+    def pending(self, limit: int = 5000, skip_points: Collection[str] = ()) -> list[Reading]:
+        """Up to ``limit`` unacknowledged readings, oldest first, but none of ``skip_points``
+        (held back while the server refuses them, see :mod:`edge.held`)."""
+        if not skip_points:
+            return [to_reading(row) for row in self._conn.execute(SELECT_PENDING, (limit,))]
+        skipped = json.dumps(sorted(skip_points))
+        return [to_reading(row) for row in self._conn.execute(SELECT_PENDING_EXCEPT, (skipped, limit))]
 
     def acknowledge(self, seqs: Iterable[int]) -> int:
         """Delete exactly these seqs (the server has them); returns how many were deleted."""
