@@ -39,8 +39,7 @@ import logging
 import math
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
