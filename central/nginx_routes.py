@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from central.app import api_document
+
 DEFAULT_ROLE = "core"
 ROUTED_ROLES = ("telemetry", "compliance")
 ROLES = (DEFAULT_ROLE, *ROUTED_ROLES)
@@ -66,8 +68,6 @@ def sample_path(template: str) -> str:
 
 def role_paths() -> dict[str, list[str]]:
     """The path templates each role serves, from the OpenAPI document of its routers."""
-    from central.app import api_document
-
     return {role: list(api_document(role)["paths"]) for role in ROLES}  # type: ignore[arg-type]
 
 
