@@ -97,7 +97,11 @@ async def _run_until_signalled(site: SiteConfig, path: Path, run_agent) -> None:
 
 
 @app.command()
-def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def check(
+    config: ConfigOption = DEFAULT_CONFIG,
+    online: Annotated[bool, typer.Option(
+        "--online", help="Also ask the central server (with the gateway token) which points this gateway may report.")] = False,
+) -> None:
     """Validate the site configuration; every error names file, line and field."""
     site = load_or_exit(config)
     for warning in check_warnings(site):
@@ -105,6 +109,27 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     for line in summary_lines(site):
         print(line)
     print(f"{config}: OK ({len(site.buses)} buses, {len(site.devices)} devices)")
+    if online:
+        check_online(site)
+
+
+def check_online(site: SiteConfig) -> None:
+    """Every device's point among those the server assigns to this gateway, or each one named and exit 1."""
+    from edge.agent import AgentError, read_token
+    from edge.online import OnlineCheckFailed, fetch_assigned_points, online_problems
+
+    try:
+        assigned = asyncio.run(fetch_assigned_points(site, read_token(site.gateway.token_file)))
+    except (AgentError, OnlineCheckFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
+    problems = online_problems(site, assigned)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(1)
+    print(f"{site.gateway.central_url}: gateway {assigned.gateway} may report every device's point "
+          f"({', '.join(assigned.points)})")
 
 
 def check_warnings(site: SiteConfig) -> list[str]:

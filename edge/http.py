@@ -1,4 +1,4 @@
-"""The edge's only door to aiohttp: one POST with a bounded wait, its failures mapped to ours.
+"""The edge's only door to aiohttp: a POST (or GET) with a bounded wait, its failures mapped to ours.
 
 Everything above this module (the uploader) sees :class:`HttpReply` or one of the
 :class:`UplinkError` subclasses, never an aiohttp or ssl type, so a change of HTTP library or
@@ -70,9 +70,16 @@ class HttpTransport:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         """POST ``body`` and read the whole reply, or raise an :class:`UplinkError`."""
+        return await self._request("POST", url, headers, body)
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> HttpReply:
+        """GET ``url`` and read the whole reply, or raise an :class:`UplinkError`."""
+        return await self._request("GET", url, headers)
+
+    async def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> HttpReply:
         session = self._open_session()
         try:
-            async with session.post(url, data=body, headers=dict(headers), ssl=self._ssl) as response:
+            async with session.request(method, url, data=body, headers=dict(headers), ssl=self._ssl) as response:
                 return HttpReply(status=response.status, headers=dict(response.headers), body=await response.read())
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UplinkTimeout(f"no reply from {url} within {self._timeout.total:g} s") from exc

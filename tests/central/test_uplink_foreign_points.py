@@ -8,12 +8,15 @@ held ones again after the recheck time, when a corrected assignment lets them th
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from central.app import create_app
 from central.db import Database
@@ -97,3 +100,49 @@ async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp
         assert buffer.pending() == []
     assert stored(db) == [("P1", 1.0), ("P3", 1.0), ("P3", 2.0)]
     assert uploader.state.held is None
+
+
+def online_site(tmp_path: Path, url: str, points: list[str], token: str = GATEWAY_TOKEN) -> Path:
+    (tmp_path / "token").write_text(token)
+    devices = [{"name": f"pozo-{i}", "bus": "plc", "unit_id": i, "point": point, "profile": "siemens-mag6000"}
+               for i, point in enumerate(points, start=1)]
+    site = {"gateway": {"id": "gw-norte", "central_url": url, "token_file": str(tmp_path / "token"),
+                        "buffer_path": str(tmp_path / "buffer.db")},
+            "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": 1502}], "devices": devices}
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    return path
+
+
+async def check_online(path: Path) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "caudal"), "edge", "check", "--online", "-c", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_check_online_names_every_device_whose_point_the_gateway_may_not_report(central, tmp_path: Path):
+    url, _ = central
+    code, out, err = await check_online(online_site(tmp_path, url, ["P1", "P3", "NOPE"]))
+    assert code == 1
+    assert out.endswith(" devices)\n")
+    assert err.splitlines() == [
+        "error: devices[1] pozo-2: point P3 is not assigned to gateway gw-norte on the central server (it may report:"
+        " P1, P2); its readings would be held back",
+        "error: devices[2] pozo-3: point NOPE is not assigned to gateway gw-norte on the central server (it may report:"
+        " P1, P2); its readings would be held back",
+    ]
+
+
+async def test_check_online_passes_when_every_point_is_assigned(central, tmp_path: Path):
+    url, _ = central
+    code, out, err = await check_online(online_site(tmp_path, url, ["P1", "P2"]))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == f"{url}: gateway gw-norte may report every device's point (P1, P2)"
+
+
+async def test_check_online_with_a_wrong_token_says_what_the_server_said(central, tmp_path: Path):
+    url, _ = central
+    code, _, err = await check_online(online_site(tmp_path, url, ["P1"], token="not-a-token"))
+    assert (code, err) == (1, "error: the central server answered HTTP 401: invalid or revoked gateway token\n")
