@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import AwareDatetime
 
 from central.context import AppContext
 from central.core.auth import User, point_for_user, visible_point_ids
@@ -20,6 +19,7 @@ from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses
 from central.pagination import Page, Paging
+from central.timerange import ACCEPTED_RANGE, BoundedTime
 from compliance import config_store as configs
 from compliance import person_actions, reports, submissions
 from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
@@ -222,8 +222,9 @@ def list_submissions(
     regulator: Regulator | None = None,
     check_result: Annotated[CheckResultFilter | None, Query(
         description="person_confirmed: a person saw in SNIA a slot the check did not find")] = None,
-    slot_from: Annotated[AwareDatetime | None, Query(alias="from", description="Slots at or after (ISO 8601)")] = None,
-    slot_to: Annotated[AwareDatetime | None, Query(alias="to", description="Slots before (ISO 8601)")] = None,
+    slot_from: Annotated[BoundedTime | None,
+                         Query(alias="from", description=f"Slots at or after, {ACCEPTED_RANGE}")] = None,
+    slot_to: Annotated[BoundedTime | None, Query(alias="to", description=f"Slots before, {ACCEPTED_RANGE}")] = None,
 ) -> Page[SubmissionOut]:
     """The ledger, newest slot first, each with every attempt made (passwords redacted)."""
     with ctx.db.connect() as conn:

@@ -20,6 +20,7 @@ from central.core.problems import Invalid, NotFound
 from central.crypto import hash_password, new_token, token_hash, verify_password
 from central.db import Connection, Database
 from central.pagination import Page, PageQuery, fetch_page
+from central.timerange import ACCEPTED_RANGE, BoundedTime
 
 
 class LoginRequest(BaseModel):
@@ -45,7 +46,7 @@ class PersonalTokenCreate(BaseModel):
     ]}}
 
     name: str = Field(min_length=1, max_length=100, description="What the token is for")
-    expires_at: datetime | None = Field(default=None, description="Never expires when left out")
+    expires_at: BoundedTime | None = Field(default=None, description=f"Never expires when left out; {ACCEPTED_RANGE}")
 
 
 class PersonalToken(BaseModel):

@@ -42,6 +42,7 @@ from central.telemetry.models import (
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
+from central.timerange import ACCEPTED_RANGE, BoundedTime
 from protocols.uplink import ASSIGNED_POINTS_PATH, INGEST_PATH, AssignedPoints, Batch, IngestReply
 
 log = logging.getLogger("caudal.central.telemetry")
@@ -133,9 +134,6 @@ async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Pro
 
 
 def _range(start: datetime | None, end: datetime | None, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value.tzinfo is None:
-            raise ApiError(422, f"{name} needs a UTC offset (e.g. 2026-11-28T13:00:00Z)")
     end = end or now
     start = start or end - default
     if start >= end:
@@ -143,8 +141,8 @@ def _range(start: datetime | None, end: datetime | None, now: datetime, default:
     return start, end
 
 
-Start = Annotated[datetime | None, Query(description="Inclusive, ISO 8601 with offset")]
-End = Annotated[datetime | None, Query(description="Exclusive, ISO 8601 with offset; default now")]
+Start = Annotated[BoundedTime | None, Query(description=f"Inclusive, ISO 8601 with offset, {ACCEPTED_RANGE}")]
+End = Annotated[BoundedTime | None, Query(description=f"Exclusive, ISO 8601 with offset, {ACCEPTED_RANGE}; default now")]
 
 
 @router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage,

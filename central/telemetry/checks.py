@@ -7,6 +7,9 @@
   clock (its ``sent_at``) by more than the tolerance. A gateway whose clock runs ahead is
   allowed its measured offset (that offset is recorded and shown, and its readings carry
   the edge's clock quality); a reading after the batch was sent is impossible (422);
+- every time lies between :data:`~central.timerange.EARLIEST` and a day past the server
+  clock (:data:`MAX_AHEAD`): ``sent_at`` in year 9999 or a reading in year 1 is a clock
+  that was never set, and time arithmetic there overflows (422);
 - every point belongs to the gateway (403, naming the points).
 """
 
@@ -18,6 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from central.telemetry.parse import BatchRejected, ParsedBatch, problem, rejected
+from central.timerange import EARLIEST, iso_z
 from protocols.units import CANONICAL_UNITS
 
 DERIVED_VARIABLES = frozenset({"water_table"})
@@ -35,9 +39,21 @@ def variable_problem(variable: str, unit: str) -> str | None:
     return None
 
 
+MAX_AHEAD = timedelta(days=1)
+
+
 def future_limit(now: datetime, sent_at: datetime, tolerance_s: float) -> datetime:
-    """The latest acceptable reading time for a batch sent at ``sent_at`` (gateway clock)."""
-    return max(now, sent_at) + timedelta(seconds=tolerance_s)
+    """The latest acceptable reading time for a batch sent at ``sent_at`` (gateway clock),
+    never more than :data:`MAX_AHEAD` past the server clock."""
+    return min(max(now, sent_at) + timedelta(seconds=tolerance_s), now + MAX_AHEAD)
+
+
+def sent_at_problem(sent_at: datetime, now: datetime) -> str | None:
+    """Why the batch's ``sent_at`` is not a believable gateway clock, or None."""
+    if EARLIEST <= sent_at <= now + MAX_AHEAD:
+        return None
+    return (f"{iso_z(sent_at)} is outside the accepted range, {iso_z(EARLIEST)} to {iso_z(now + MAX_AHEAD)}"
+            " (a day past the server clock): is the gateway's clock set?")
 
 
 _VARIABLE_UNIT = itemgetter(3, 6)  # an Incoming's (variable, unit)
@@ -51,7 +67,7 @@ def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> l
     limit = future_limit(now, batch.sent_at, tolerance_s)
     if not batch.readings or (
         not any(variable_problem(*pair) for pair in set(map(_VARIABLE_UNIT, batch.readings)))
-        and max(map(_TS, batch.readings)) <= limit
+        and max(map(_TS, batch.readings)) <= limit and min(map(_TS, batch.readings)) >= EARLIEST
     ):
         return []
     problems = []
@@ -63,8 +79,13 @@ def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> l
         if reading.ts > limit:
             problems.append(problem(index, reading.seq, "ts", (
                 f"{reading.ts.isoformat()} is in the future (latest accepted {limit.isoformat()}: the server "
-                f"clock or the gateway's sent_at, whichever is later, plus {tolerance_s:g} s)"
+                f"clock or the gateway's sent_at, whichever is later, plus {tolerance_s:g} s, and at most "
+                "a day past the server clock)"
             )))
+        if reading.ts < EARLIEST:
+            problems.append(problem(index, reading.seq, "ts", (
+                f"{iso_z(reading.ts)} is before {iso_z(EARLIEST)}: no reading is that old (was the gateway's "
+                "clock set?)")))
     return problems
 
 
@@ -74,6 +95,9 @@ def check_batch(batch: ParsedBatch, gateway_name: str, now: datetime, tolerance_
         raise rejected(422, [problem(None, None, "gateway", (
             f"the batch says gateway {batch.gateway!r} but the token belongs to {gateway_name!r}"
         ))])
+    sent_at = sent_at_problem(batch.sent_at, now)
+    if sent_at is not None:
+        raise rejected(422, [problem(None, None, "sent_at", sent_at)])
     problems = reading_problems(batch, now, tolerance_s)
     if problems:
         raise rejected(422, problems)

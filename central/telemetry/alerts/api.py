@@ -21,7 +21,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from central.context import AppContext
 from central.core import audit
@@ -34,6 +34,7 @@ from central.errors import ApiError, error_responses, invalid_body
 from central.notify.outbox import notify_settings, outbox_worker
 from central.workers import Worker, every
 from central.pagination import Page, Paging
+from central.timerange import ACCEPTED_RANGE, BoundedTime
 
 from . import rule_store, store
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
@@ -74,7 +75,8 @@ def get_alerts(
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
     severity: Annotated[list[Severity] | None, Query(description="Repeat for several")] = None,
     point: Annotated[str | None, Query(description="A point's code")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="Alerts live at any time since then")] = None,
+    since: Annotated[BoundedTime | None,
+                     Query(description=f"Alerts live at any time since then, {ACCEPTED_RANGE}")] = None,
 ) -> Page[AlertOut]:
     chosen = AlertFilter(status=status, severity=severity, point=point, since=since)
     with ctx.db.connect() as conn:
