@@ -197,11 +197,13 @@ def _uploader(config: SiteConfig, buffer: Buffer, token: str, clock: Clock, sync
 
 
 class _SyncWatch:
-    """Asks the clock-sync check and logs when the answer changes."""
+    """Asks the clock-sync check and logs when the answer changes. It asks once at start, so the
+    first heartbeat (sent before the first poll) reports the clock the agent sees, not a default."""
 
     def __init__(self, check: Callable[[], bool]) -> None:
         self.check = check
         self.last = True
+        self()
 
     def __call__(self) -> bool:
         synced = self.check()
