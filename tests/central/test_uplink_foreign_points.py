@@ -21,13 +21,19 @@ import yaml
 from central.app import create_app
 from central.db import Database
 from central.settings import Settings
+from edge.agent import run_agent
 from edge.buffer import Buffer, PolledReading
 from edge.held import HOLD_RECHECK_S
+from edge.simulator.runner import run_simulator
+from edge.state import read_state, state_path
+from edge.systemd import Notifier
 from edge.uploader import UploadFailed, Uploader
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.central.served import serving
 from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
+from tests.edge.sites import device, meter, simulated, site, tcp_bus
+from tests.edge.uplink_server import until
 
 
 @pytest.fixture
@@ -146,3 +152,22 @@ async def test_check_online_with_a_wrong_token_says_what_the_server_said(central
     url, _ = central
     code, _, err = await check_online(online_site(tmp_path, url, ["P1"], token="not-a-token"))
     assert (code, err) == (1, "error: the central server answered HTTP 401: invalid or revoked gateway token\n")
+
+
+async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(central, tmp_path: Path):
+    url, db = central
+    clock = ManualClock(START)
+    (tmp_path / "token").write_text(GATEWAY_TOKEN)
+    async with run_simulator(simulated(meter(1), meter(3)), clock) as sim:
+        config = site(tmp_path, [tcp_bus(sim.tcp_port)],
+                      [device("pozo-1", 1, point="P1"), device("pozo-3", 3, point="P3")], id="gw-norte", central_url=url)
+        stop = asyncio.Event()
+        agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
+        await until(lambda: len(stored(db)) == 1, timeout_s=10)
+        stop.set()
+        await asyncio.wait_for(agent, 10)
+    assert stored(db) == [("P1", 12.5)]
+    assert read_state(state_path(tmp_path / "buffer.db")).uploader_error == (  # published as the agent stopped
+        "readings of point(s) P3 held back: the central server refuses them for this gateway")
+    with Buffer.open(tmp_path / "buffer.db") as buffer:
+        assert {(r.point, r.variable) for r in buffer.pending()} == {("P3", "flow"), ("P3", "totalizer")}

@@ -221,3 +221,9 @@ def test_baud_under_its_old_name_still_loads_with_a_warning(tmp_path: Path, seri
 def test_baud_given_under_both_names_is_an_error(tmp_path: Path, serial_port: str) -> None:
     text = BASE.format(serial=serial_port).replace("baud: 9600", "baud: 9600\n    baudrate: 19200")
     assert errors_of(write(tmp_path, text)) == ["7: buses[0]: give baud only (baudrate is its old name)"]
+
+
+def test_a_site_narrows_a_profile_registers_plausible_range(tmp_path: Path, serial_port: str) -> None:
+    text = BASE.format(serial=serial_port).replace("flow: {unit: L/s}", "flow: {unit: L/s, min_value: 0, max_value: 80}")
+    flow = load_site_config(write(tmp_path, text)).devices[0].specs[0]
+    assert (flow.variable, flow.min_value, flow.max_value) == ("flow", 0.0, 80.0)
