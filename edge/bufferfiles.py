@@ -99,15 +99,18 @@ def decode_slot(raw: bytes) -> int | None:
     return count
 
 
+def slot_counts(raw: bytes) -> list[int | None]:
+    return [decode_slot(raw[offset:offset + SLOT.size]) for offset in SLOT_OFFSETS]
+
+
 def decode_lost(raw: bytes) -> int:
     """The count a lost file holds: the higher valid slot (counts only grow), 0 if none is valid."""
-    counts = [decode_slot(raw[offset:offset + SLOT.size]) for offset in SLOT_OFFSETS]
-    return max((count for count in counts if count is not None), default=0)
+    return max((count for count in slot_counts(raw) if count is not None), default=0)
 
 
 def next_slot(raw: bytes) -> int:
     """The slot to write next: the one not holding the current count."""
-    first, second = (decode_slot(raw[offset:offset + SLOT.size]) for offset in SLOT_OFFSETS)
+    first, second = slot_counts(raw)
     holds_count = 0 if first is not None and (second is None or first >= second) else 1
     return 1 - holds_count
 

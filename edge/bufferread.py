@@ -8,6 +8,7 @@ every expected failure becomes one line that says what to do, never a traceback.
 
 from __future__ import annotations
 
+import errno
 import grp
 import os
 import sqlite3
@@ -15,6 +16,10 @@ from pathlib import Path
 
 from edge.buffer import BufferStats, read_stats_from
 from edge.bufferfiles import lost_path, read_lost
+
+
+# SQLite's primary result codes for "this user may not open or would have to write"
+NOT_PERMITTED = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM})
 
 
 class BufferUnreadable(RuntimeError):
@@ -41,8 +46,7 @@ def read_stats(path: Path | str) -> BufferStats:
     except OSError as exc:
         raise BufferUnreadable(disk_hint(Path(exc.filename or path), exc)) from None
     except sqlite3.Error as exc:
-        if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
-                                                         sqlite3.SQLITE_PERM):
+        if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in NOT_PERMITTED:
             raise BufferUnreadable(permission_hint(path)) from None
         raise BufferUnreadable(f"cannot read the edge buffer {path}: {exc}; run the command again,"
                                " and if it persists see journalctl -u caudal-edge") from None
@@ -60,7 +64,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     except FileNotFoundError:
         raise FileNotFoundError(f"no edge buffer at {path}") from None
     if not os.access(path, os.R_OK):
-        raise PermissionError(13, "Permission denied", str(path))
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     no_wal = not path.with_name(path.name + "-wal").exists() and not os.access(path.parent, os.W_OK)
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if no_wal else ''}", uri=True,
                            timeout=5)

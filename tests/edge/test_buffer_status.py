@@ -30,7 +30,8 @@ from typer.testing import CliRunner
 
 from edge.buffer import Buffer, PolledReading
 from edge.cli import app
-from edge.state import AgentState, state_path, write_state
+from edge.bufferread import BufferUnreadable
+from edge.state import AgentState, state_path, status_report, write_state
 from protocols.uplink import Quality
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
@@ -198,3 +199,13 @@ def test_the_state_file_is_readable_by_the_agents_group(gateway: Path):
         publish_state(buffer_path)
     assert oct(state_path(buffer_path).stat().st_mode & 0o777) == oct(0o640)
     assert grp.getgrgid(state_path(buffer_path).stat().st_gid).gr_gid == (gateway / "lib").stat().st_gid
+
+
+def test_a_damaged_state_file_is_one_line_saying_to_run_again(tmp_path: Path):
+    buffer_path = tmp_path / "buffer.db"
+    with Buffer.open(buffer_path):
+        state_path(buffer_path).write_text('{"pid": 1, "started_at"')  # cut short
+        with pytest.raises(BufferUnreadable) as caught:
+            status_report(buffer_path)
+    assert str(caught.value) == (f"the agent's state file {state_path(buffer_path)} is damaged; the running agent"
+                                 " rewrites it at its next poll cycle: run the command again")
