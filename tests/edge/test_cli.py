@@ -239,3 +239,12 @@ async def test_config_defaults_to_the_installed_site_file() -> None:
     code, out, err = await caudal("edge", "check")
     assert (code, out) == (1, "")
     assert err == "/etc/caudal/site.yaml: cannot read: No such file or directory\n"
+
+
+async def test_check_online_says_in_one_line_when_the_server_cannot_be_asked(tmp_path: Path) -> None:
+    closed = free_port()
+    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}],
+                      central_url=f"http://127.0.0.1:{closed}")
+    code, out, err = await caudal("edge", "check", "--online", "-c", str(path))
+    assert (code, out.splitlines()[-1]) == (1, f"{path}: OK (1 buses, 1 devices)")
+    assert err == f"error: cannot ask the central server: cannot connect to 127.0.0.1:{closed} (Connection refused)\n"
