@@ -64,19 +64,21 @@ EXCEPTION_NAMES = {
 }
 
 
+DENIED = "permission denied (add the user to the dialout group: sudo adduser $USER dialout, then log in again)"
+UNRESPONSIVE = "the device does not respond (adapter unplugged?)"
 BUSY = "busy: another program holds it (the agent? stop it while commissioning: sudo systemctl stop caudal-edge)"
 _PORT_PROBLEMS = {
     errno.ENOENT: "does not exist (adapter unplugged, or a wrong path? see ls /dev/serial/by-id/)",
-    errno.EACCES: "permission denied (add the user to the dialout group: sudo adduser $USER dialout, then log in again)",
+    errno.EACCES: DENIED,
+    errno.EPERM: DENIED,
     errno.EAGAIN: BUSY,
     errno.EBUSY: BUSY,
-    errno.ENXIO: "the device does not respond (adapter unplugged?)",
-    errno.ENODEV: "the device does not respond (adapter unplugged?)",
-    errno.EIO: "the device does not respond (adapter unplugged?)",
+    errno.ENXIO: UNRESPONSIVE,
+    errno.ENODEV: UNRESPONSIVE,
+    errno.EIO: UNRESPONSIVE,
     errno.EISDIR: "not a serial port",
     errno.ENOTTY: "not a serial port",
 }
-_PORT_PROBLEMS[errno.EPERM] = _PORT_PROBLEMS[errno.EACCES]
 
 
 def port_problem(code: int | None, detail: str) -> str:
@@ -91,9 +93,7 @@ def serial_port_problem(path: str) -> str:
     exclusive lock, so a port the agent holds reads as busy)."""
     try:
         serial.Serial(path, exclusive=True).close()
-    except serial.SerialException as exc:
-        return port_problem(exc.errno, str(exc))
-    except OSError as exc:
+    except OSError as exc:  # pyserial's SerialException is one, with the OS's errno when there is one
         return port_problem(exc.errno, str(exc))
     return "it opened when asked again: a passing fault, try again"
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from edge.commission_cli import register
 from edge.modbus import BUSY, port_problem
 from tests.commissioning.serial_line import rs485_line
+from tests.conftest import free_port
 
 NOBODY = 65534
 MISSING = "does not exist (adapter unplugged, or a wrong path? see ls /dev/serial/by-id/)"
@@ -107,3 +108,11 @@ async def test_scan_skips_a_busy_line_with_the_reason(invoke) -> None:
             result = await invoke("scan", "--port", master_side, "--baud", "9600", "--parity", "N", "--units", "1")
     assert result.exit_code == 2
     assert " ".join(result.stderr.split()) == f"error: cannot open {master_side}: {BUSY}"
+
+
+async def test_a_tcp_endpoint_that_refuses_says_what_to_check(invoke) -> None:
+    closed = free_port()
+    result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(closed), "--timeout", "0.5", "0", "1")
+    assert result.exit_code == 2
+    assert " ".join(result.stderr.split()) == (
+        f"error: cannot open 127.0.0.1:{closed}: no connection (is the device on, and are host and port right?)")
