@@ -49,7 +49,8 @@ class DgaConfigIn(BaseModel):
     codigo_obra: str
     standard: Standard
     period: Period | None = None
-    caudal_mode: CaudalMode = CaudalMode.INSTANT
+    caudal_mode: CaudalMode | None = Field(default=None, description="instant or average; default: average for"
+                                           " periods longer than an hour on works with a totalizer")
     informant_rut: str
     informant_password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
     base_url: str | None = Field(default=None, description="Default: the DGA's production address")

@@ -50,7 +50,7 @@ class Evaluation:
 def values_settings(config: DgaWorkConfig, point: dict[str, Any]) -> ValuesSettings:
     depth = point.get("sensor_depth_m")
     return ValuesSettings(
-        work_type=config.work_type, period=config.transmission_period, caudal_mode=config.caudal_mode,
+        work_type=config.work_type, period=config.transmission_period, caudal_mode=config.caudal_mode_in_force,
         window=timedelta(seconds=config.instant_window_s), sensor_depth_m=None if depth is None else as_decimal(depth))
 
 

@@ -2,7 +2,8 @@
 
 The standard of a work comes from its resolution; the transmission period defaults from it
 (Mayor hourly, Medio daily, Menor monthly, Caudales muy pequeños every six months) and can
-be overridden when a resolution says otherwise.
+be overridden when a resolution says otherwise (also fortnightly or yearly). ``caudal_mode``
+defaults from the period: average flow for periods longer than an hour (docs/dga.md).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ class Standard(StrEnum):
 class Period(StrEnum):
     HOUR = "hour"
     DAY = "day"
+    FORTNIGHT = "fortnight"  # the 1st-15th and the 16th-end of each month
     MONTH = "month"
     SIX_MONTHS = "six_months"
+    YEAR = "year"
 
 
 DEFAULT_PERIOD = {
@@ -64,6 +67,15 @@ class CaudalMode(StrEnum):
     AVERAGE = "average"  # the period's volume (totalizer delta) over its duration
 
 
+def default_caudal_mode(period: Period, work_type: WorkType) -> CaudalMode:
+    """Average flow for periods longer than an hour on works with a totalizer (an instant
+    reading at 00:00 says little about a day's or a month's extraction); instant otherwise
+    (docs/dga.md, "Caudal (flow) of a slot")."""
+    if period is Period.HOUR or work_type is WorkType.SUPERFICIAL:
+        return CaudalMode.INSTANT
+    return CaudalMode.AVERAGE
+
+
 class Mode(StrEnum):
     OFF = "off"
     SHADOW = "shadow"  # build and log the payload, never send it
@@ -80,7 +92,7 @@ class DgaWorkConfig(BaseModel):
     codigo_obra: str
     standard: Standard
     period: Period | None = None
-    caudal_mode: CaudalMode = CaudalMode.INSTANT
+    caudal_mode: CaudalMode | None = None
     informant_rut: Rut
     informant_password: SecretStr = Field(min_length=1)
     base_url: BaseUrl = PRODUCTION_BASE_URL
@@ -100,6 +112,8 @@ class DgaWorkConfig(BaseModel):
     def _defaults_and_order(self) -> DgaWorkConfig:
         if self.period is None:
             object.__setattr__(self, "period", DEFAULT_PERIOD[self.standard])
+        if self.caudal_mode is None:
+            object.__setattr__(self, "caudal_mode", default_caudal_mode(self.transmission_period, self.work_type))
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError(f"valid_to {self.valid_to.isoformat()} must be after valid_from")
         return self
@@ -108,6 +122,11 @@ class DgaWorkConfig(BaseModel):
     def transmission_period(self) -> Period:
         """The period in force: the override, else the standard's default."""
         return self.period or DEFAULT_PERIOD[self.standard]
+
+    @property
+    def caudal_mode_in_force(self) -> CaudalMode:
+        """How ``caudal`` is taken: the setting, else the period's default."""
+        return self.caudal_mode or default_caudal_mode(self.transmission_period, self.work_type)
 
     def active_at(self, when: datetime) -> bool:
         """Whether a slot at ``when`` falls in this configuration's validity."""

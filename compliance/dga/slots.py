@@ -1,7 +1,8 @@
 """Slot arithmetic in the DGA's fixed UTC-4.
 
 A slot is a period boundary on the UTC-4 wall clock: the top of the hour, 00:00 of a day,
-the 1st of a month, 1 January / 1 July. The DGA's time is UTC-4 all year; America/Santiago
+the 1st and the 16th of a month (fortnight), the 1st of a month, 1 January / 1 July, 1 January
+(docs/dga.md, "Slots and periods"). The DGA's time is UTC-4 all year; America/Santiago
 moves to UTC-3 in summer and must never be used here, or every daily slot would shift by an
 hour twice a year. Inputs and outputs are aware datetimes; outputs are in UTC.
 """
@@ -27,18 +28,20 @@ def to_dga_time(t: datetime) -> datetime:
     return _aware(t).astimezone(DGA_TZ)
 
 
+_MONTHS = {Period.MONTH: 1, Period.SIX_MONTHS: 6, Period.YEAR: 12}
+FORTNIGHT_SECOND_HALF = 16  # a month's second fortnight starts on the 16th (docs/dga.md)
+
+
 def slot_at_or_before(t: datetime, period: Period) -> datetime:
     """The last slot boundary at or before ``t`` (UTC)."""
-    local = to_dga_time(t).replace(microsecond=0)
-    if period is Period.HOUR:
-        local = local.replace(minute=0, second=0)
-    elif period is Period.DAY:
-        local = local.replace(hour=0, minute=0, second=0)
-    elif period is Period.MONTH:
-        local = local.replace(day=1, hour=0, minute=0, second=0)
-    else:
-        month = 1 if local.month < 7 else 7
-        local = local.replace(month=month, day=1, hour=0, minute=0, second=0)
+    local = to_dga_time(t).replace(microsecond=0, second=0, minute=0)
+    if period is not Period.HOUR:
+        local = local.replace(hour=0)
+    if period is Period.FORTNIGHT:
+        local = local.replace(day=1 if local.day < FORTNIGHT_SECOND_HALF else FORTNIGHT_SECOND_HALF)
+    elif period in _MONTHS:
+        local = local.replace(day=1)
+        local = local.replace(month=local.month - (local.month - 1) % _MONTHS[period])
     return local.astimezone(UTC)
 
 
@@ -47,16 +50,27 @@ def _add_months(local: datetime, months: int) -> datetime:
     return local.replace(year=local.year + index // 12, month=index % 12 + 1)
 
 
+def _step(slot: datetime, period: Period, forward: bool) -> datetime:
+    """The boundary one period after (or before) the aligned ``slot``."""
+    local = to_dga_time(slot_at_or_before(slot, period))
+    sign = 1 if forward else -1
+    if period is Period.HOUR:
+        local += sign * timedelta(hours=1)
+    elif period is Period.DAY:
+        local += sign * timedelta(days=1)
+    elif period is Period.FORTNIGHT:
+        first_half = local.day == 1
+        if first_half != forward:
+            local = _add_months(local, sign)
+        local = local.replace(day=FORTNIGHT_SECOND_HALF if first_half else 1)
+    else:
+        local = _add_months(local, sign * _MONTHS[period])
+    return local.astimezone(UTC)
+
+
 def next_slot(slot: datetime, period: Period) -> datetime:
     """The boundary after ``slot`` (``slot`` itself need not be aligned; the result is)."""
-    local = to_dga_time(slot_at_or_before(slot, period))
-    if period is Period.HOUR:
-        local += timedelta(hours=1)
-    elif period is Period.DAY:
-        local += timedelta(days=1)
-    else:
-        local = _add_months(local, 1 if period is Period.MONTH else 6)
-    return local.astimezone(UTC)
+    return _step(slot, period, forward=True)
 
 
 def period_start(slot: datetime, period: Period) -> datetime:
@@ -64,14 +78,7 @@ def period_start(slot: datetime, period: Period) -> datetime:
 
     Average flow for a slot is the volume of this period over its duration.
     """
-    local = to_dga_time(slot_at_or_before(slot, period))
-    if period is Period.HOUR:
-        local -= timedelta(hours=1)
-    elif period is Period.DAY:
-        local -= timedelta(days=1)
-    else:
-        local = _add_months(local, -1 if period is Period.MONTH else -6)
-    return local.astimezone(UTC)
+    return _step(slot, period, forward=False)
 
 
 def slots_between(start: datetime, end: datetime, period: Period) -> list[datetime]:

@@ -33,7 +33,8 @@ async def site(app_client, clock, database_url):
     add_readings(db, point_id, utc("2026-11-28T04:00:00"), flow=12.345, totalizer=154320.9, water_table=35.424)
     add_readings(db, point_id, utc("2026-11-28T12:00:00"), totalizer=154400.9)
     async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url, standard="medio", valid_from="2026-11-27T04:00:00Z"),
+        configure(db, point_id, "dga", dga_config(dga.url, standard="medio", caudal_mode="instant",
+                                                    valid_from="2026-11-27T04:00:00Z"),
                   clock.now())
         await one_pass(db, clock, database_url)
         (stored,) = dga.stored.values()

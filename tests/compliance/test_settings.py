@@ -95,3 +95,33 @@ def test_validity_window():
     config = DgaWorkConfig.model_validate({**BASE, "valid_to": "2026-07-01T00:00:00-04:00"})
     assert [config.active_at(datetime(2026, m, 1, 4, tzinfo=UTC)) for m in (1, 6, 7)] == [True, True, False]
     assert not config.active_at(datetime(2025, 12, 31, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("period", ["hour", "day", "fortnight", "month", "six_months", "year"])
+def test_every_period_is_accepted(period):
+    assert DgaWorkConfig.model_validate({**BASE, "period": period}).transmission_period == Period(period)
+
+
+@pytest.mark.parametrize(
+    ("work_type", "standard", "period", "expected"),
+    [
+        ("subterranea", "mayor", None, CaudalMode.INSTANT),  # hourly: the reading at the hour
+        ("subterranea", "medio", None, CaudalMode.AVERAGE),  # daily: the day's average from the totalizer
+        ("subterranea", "menor", None, CaudalMode.AVERAGE),
+        ("subterranea", "muy_pequeno", None, CaudalMode.AVERAGE),
+        ("subterranea", "mayor", "fortnight", CaudalMode.AVERAGE),
+        ("subterranea", "mayor", "year", CaudalMode.AVERAGE),
+        ("subterranea", "medio", "hour", CaudalMode.INSTANT),
+        ("superficial_flujometro", "medio", None, CaudalMode.AVERAGE),
+        ("superficial", "medio", None, CaudalMode.INSTANT),  # limnimetric: no totalizer to average
+    ],
+)
+def test_caudal_mode_defaults_from_the_period(work_type, standard, period, expected):
+    values = {**BASE, "work_type": work_type, "standard": standard, "period": period}
+    config = DgaWorkConfig.model_validate(values)
+    assert (config.caudal_mode, config.caudal_mode_in_force) == (expected, expected)
+
+
+def test_instant_caudal_stays_selectable_for_longer_periods():
+    config = DgaWorkConfig.model_validate({**BASE, "standard": "medio", "caudal_mode": "instant"})
+    assert config.caudal_mode_in_force == CaudalMode.INSTANT

@@ -43,6 +43,13 @@ def test_dga_time_is_a_fixed_minus_four():
         (utc(2026, 7, 1, 4, 0), Period.SIX_MONTHS, utc(2026, 7, 1, 4)),
         (utc(2026, 12, 31, 23, 0), Period.SIX_MONTHS, utc(2026, 7, 1, 4)),
         (datetime(2026, 11, 28, 0, 30, tzinfo=timezone(timedelta(hours=-3))), Period.DAY, utc(2026, 11, 27, 4)),
+        (utc(2026, 11, 16, 3, 59), Period.FORTNIGHT, utc(2026, 11, 1, 4)),
+        (utc(2026, 11, 16, 4, 0), Period.FORTNIGHT, utc(2026, 11, 16, 4)),
+        (utc(2026, 12, 1, 3, 59), Period.FORTNIGHT, utc(2026, 11, 16, 4)),
+        (utc(2026, 12, 1, 4, 0), Period.FORTNIGHT, utc(2026, 12, 1, 4)),
+        (utc(2026, 1, 1, 3, 59), Period.YEAR, utc(2025, 1, 1, 4)),
+        (utc(2026, 1, 1, 4, 0), Period.YEAR, utc(2026, 1, 1, 4)),
+        (utc(2026, 12, 31, 23, 0), Period.YEAR, utc(2026, 1, 1, 4)),
     ],
 )
 def test_slot_at_or_before(t, period, slot):
@@ -59,6 +66,12 @@ def test_slot_at_or_before(t, period, slot):
         (utc(2026, 1, 1, 4), Period.MONTH, utc(2026, 2, 1, 4), utc(2025, 12, 1, 4)),
         (utc(2026, 7, 1, 4), Period.SIX_MONTHS, utc(2027, 1, 1, 4), utc(2026, 1, 1, 4)),
         (utc(2026, 1, 1, 4), Period.SIX_MONTHS, utc(2026, 7, 1, 4), utc(2025, 7, 1, 4)),
+        (utc(2026, 11, 1, 4), Period.FORTNIGHT, utc(2026, 11, 16, 4), utc(2026, 10, 16, 4)),
+        (utc(2026, 11, 16, 4), Period.FORTNIGHT, utc(2026, 12, 1, 4), utc(2026, 11, 1, 4)),
+        (utc(2026, 12, 16, 4), Period.FORTNIGHT, utc(2027, 1, 1, 4), utc(2026, 12, 1, 4)),
+        (utc(2026, 1, 1, 4), Period.FORTNIGHT, utc(2026, 1, 16, 4), utc(2025, 12, 16, 4)),
+        (utc(2026, 3, 1, 4), Period.FORTNIGHT, utc(2026, 3, 16, 4), utc(2026, 2, 16, 4)),
+        (utc(2026, 1, 1, 4), Period.YEAR, utc(2027, 1, 1, 4), utc(2025, 1, 1, 4)),
     ],
 )
 def test_next_slot_and_period_start(slot, period, following, start):
@@ -107,6 +120,9 @@ def test_santiago_offsets_used_by_the_dst_tests():
         (utc(2026, 11, 28, 13, 1), utc(2026, 11, 28, 13, 59), Period.HOUR, []),
         (utc(2026, 1, 15), utc(2026, 4, 1, 4), Period.MONTH, [utc(2026, m, 1, 4) for m in (2, 3, 4)]),
         (utc(2025, 6, 1), utc(2027, 1, 1, 4), Period.SIX_MONTHS, [utc(2025, 7, 1, 4), utc(2026, 1, 1, 4), utc(2026, 7, 1, 4), utc(2027, 1, 1, 4)]),
+        (utc(2026, 1, 20), utc(2026, 3, 1, 4), Period.FORTNIGHT,
+         [utc(2026, 2, 1, 4), utc(2026, 2, 16, 4), utc(2026, 3, 1, 4)]),
+        (utc(2025, 6, 1), utc(2027, 6, 1), Period.YEAR, [utc(2026, 1, 1, 4), utc(2027, 1, 1, 4)]),
     ],
 )
 def test_slots_between_is_inclusive(start, end, period, expected):

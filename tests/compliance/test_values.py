@@ -169,3 +169,22 @@ def utc(text: str) -> datetime:
 def test_slots_reading_between(lo, hi, mode, period, expected):
     found = slots_reading_between(utc(lo), utc(hi), settings(mode=mode, period=period))
     assert found == [utc(slot) for slot in expected]
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "slot", "volume_m3"),
+    [  # 10 L/s throughout: the volume of each period is 36 m3 an hour
+        (Period.HOUR, "2026-11-28T12:00", "2026-11-28T13:00", 36),
+        (Period.DAY, "2026-11-27T04:00", "2026-11-28T04:00", 864),
+        (Period.FORTNIGHT, "2026-11-16T04:00", "2026-12-01T04:00", 12_960),  # 16th-30th: 15 days
+        (Period.FORTNIGHT, "2027-02-16T04:00", "2027-03-01T04:00", 11_232),  # 16th-28th: 13 days
+        (Period.MONTH, "2026-11-01T04:00", "2026-12-01T04:00", 25_920),
+        (Period.SIX_MONTHS, "2026-01-01T04:00", "2026-07-01T04:00", 156_384),  # 181 days
+        (Period.YEAR, "2026-01-01T04:00", "2027-01-01T04:00", 315_360),
+    ],
+)
+def test_average_caudal_is_the_period_volume_over_its_duration(period, start, slot, volume_m3):
+    readings = SlotReadings(totalizer=[Sample(utc(start), 1000.0), Sample(utc(slot), 1000.0 + volume_m3)])
+    values = slot_values(utc(slot), readings, settings(WorkType.SUPERFICIAL_FLUJOMETRO, CaudalMode.AVERAGE,
+                                                        period=period))
+    assert values == SlotValues(caudal=Decimal(10), totalizador=Decimal(1000 + volume_m3))
