@@ -27,7 +27,7 @@ from compliance.events import ComplianceEvent, list_events
 from compliance.ledger import State
 from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
 from compliance.settings import ComplianceSettings, rut_empresa
-from compliance.submissions import ReviewAccept, ReviewDiscard, SubmissionOut
+from compliance.submissions import Correction, ReviewAccept, ReviewDiscard, SubmissionOut
 from compliance.worker import ComplianceWorker
 
 EXTRAS_KEY = "compliance"
@@ -175,12 +175,23 @@ def _discard(ctx: AppContext, user: User, submission_id: int, body: ReviewDiscar
 
 
 @router.post("/compliance/submissions/{submission_id}/discard", response_model=SubmissionOut,
-             summary="Decide a slot is not to be sent: held, needs_review or not yet sent (administrators)",
+             summary="Decide a slot is not to be sent: held, a gap or needs_review; a plausible"
+                     " measurement is refused with 409 (administrators)",
              responses=_WRITE)
 def discard_submission(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)],
                        ctx: Ctx, user: AdminUser) -> SubmissionOut:
     """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
     return _discard(ctx, user, submission_id, body)
+
+
+@router.post("/compliance/submissions/{submission_id}/correct", response_model=SubmissionOut,
+             summary="Declare corrected values, with the reason, for a held or not yet accepted slot"
+                     " (administrators)", responses=_WRITE)
+def correct_submission(submission_id: int, body: Correction, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """The corrected values replace the measured ones when the slot is sent; the reason and who corrected
+    it are kept with the slot and shown in the reports."""
+    with ctx.db.transaction() as conn:
+        return submissions.correct(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
 @router.post("/compliance/submissions/{submission_id}/confirm", response_model=SubmissionOut,

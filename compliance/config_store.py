@@ -23,6 +23,7 @@ from central.core import audit
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection
 from central.errors import ApiError
+from compliance.dga.plausibility import PlausibilityLimits
 from compliance.dga.settings import CaudalMode, DgaWorkConfig, Mode, Period, Standard, WorkType
 from compliance.events import record_event
 from compliance.ledger_store import requeue_refused
@@ -60,6 +61,10 @@ class DgaConfigIn(BaseModel):
     instant_window_s: int | None = None
     flow_tolerance: Decimal | None = None
     mining_waters: bool = False
+    meter_profile: str | None = Field(default=None, description="A meter profile (protocols/profiles) whose"
+                                      " register capacity gives default plausibility limits")
+    limits: PlausibilityLimits | None = Field(default=None, description="Plausible range per variable; a value"
+                                              " outside it is held for a person (a flow above the right is not)")
 
 
 class SmaConfigIn(BaseModel):

@@ -1,9 +1,10 @@
 """Turning due DGA slots into ledger rows: values from readings, validation, no-data gaps.
 
 A slot is evaluated once its grace time has passed; what it would declare is stored with
-it (the values and the formatted strings). Suspicious values wait in ``review`` for a
-person; a slot without data is a visible ``no_data`` gap, re-evaluated for a while in case
-late readings arrive. Nothing here talks to the DGA.
+it (the values and the formatted strings). What was measured is sent as measured; only values
+that cannot be physical wait in ``review`` for a person, with an alert raised in the same pass
+(:func:`compliance.events.announce_hold`); a slot without data is a visible ``no_data`` gap,
+re-evaluated for a while in case late readings arrive. Nothing here talks to the DGA.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from central.db import Connection
 from central.telemetry.rollup import StaleHours, take_changed
 from compliance.actions import Action
 from compliance.config_store import StoredConfig
+from compliance.events import announce_hold
 from compliance.dga.format import FormatError, build_measurement
 from compliance.dga.settings import DgaWorkConfig
-from compliance.dga.slots import due_slots, period_start
+from compliance.dga.slots import deadline, due_slots, period_start
 from compliance.dga.validation import ValidationContext, validate
 from compliance.dga.values import (
     NoData,
@@ -70,10 +72,8 @@ def _context(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slo
     last = last_accepted(conn, point["id"], slot)
     totalizer = None if last is None else effective_values(last).totalizador
     changed = last is not None and meter_changed_between(conn, point["id"], last["slot"], slot)
-    right = point.get("water_right_lps")
-    return ValidationContext.for_work(
-        config, water_right_lps=None if right is None else as_decimal(right),
-        last_accepted_totalizer=totalizer, meter_changed_since_last_accepted=changed)
+    return ValidationContext.for_work(config, last_accepted_totalizer=totalizer,
+                                      meter_changed_since_last_accepted=changed)
 
 
 def evaluate(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slot: datetime) -> Evaluation:
@@ -114,6 +114,8 @@ def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: 
         moved = transition(None, Event(found.event), now)
         created = insert_submission(conn, stored.point_id, "dga", slot, config.mode.value, moved, now,
                                     values=found.values, measurement=found.measurement, reasons=found.reasons)
+        if created is not None and found.event is EventKind.HELD:
+            announce_hold(conn, stored.point_id, stored.point_code, created, slot, deadline(slot), found.reasons, now)
         if created is not None:
             actions.append(Action(stored.point_code, "dga", slot, "created", moved.state.value, "; ".join(found.reasons)))
     return actions
@@ -172,6 +174,9 @@ def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str
         moved = move(conn, row, Event(found.event), now, values_json=json.dumps(found.values),
                      measurement=json.dumps(found.measurement) if found.measurement else None,
                      reasons=json.dumps(found.reasons))
+        if found.event is EventKind.HELD:
+            announce_hold(conn, stored.point_id, stored.point_code, row["id"], row["slot"], deadline(row["slot"]),
+                          found.reasons, now)
         actions.append(Action(stored.point_code, "dga", row["slot"], "rechecked", moved.state.value,
                               "; ".join(found.reasons)))
     return actions

@@ -133,8 +133,8 @@ class DgaSender:
             while (row := await in_transaction(self.db, self._next_claim, stored)) is not None:
                 action = await self._send(stored, row)
                 actions.append(action)
-                if action.state == "unrecoverable":
-                    break
+                if action.state == "unrecoverable" or action.action == "error":
+                    break  # an unformattable slot stays claimable: stop rather than claim it again at once
             actions += await self._check_all(stored)
         finally:
             await in_transaction(self.db, drop_lease, stored.point_id, "dga", self.worker)

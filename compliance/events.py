@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -20,6 +20,7 @@ from central.pagination import Page, PageQuery, fetch_page
 
 Severity = Literal["info", "warning", "critical"]
 WORKER_ACTOR = "worker"
+HOLD_URGENT = timedelta(minutes=15)  # a hold is critical when its slot's deadline is this close (or past)
 
 
 class ComplianceEvent(BaseModel):
@@ -70,6 +71,26 @@ def raise_compliance_alert(
     """A critical event a person must act on (e.g. the DGA refused the work's informant)."""
     record_event(conn, now, kind, message, point_id=point_id, regulator=regulator, submission_id=submission_id,
                  severity="critical", alert=True)
+
+
+def hold_severity(deadline: datetime, now: datetime) -> Severity:
+    """A held slot is a warning, critical once its deadline is within :data:`HOLD_URGENT` (or past)."""
+    return "critical" if deadline - now <= HOLD_URGENT else "warning"
+
+
+def announce_hold(
+    conn: Connection, point_id: int, point_code: str, submission_id: int, slot: datetime, deadline: datetime,
+    reasons: list[str], now: datetime, *, regulator: str = "dga",
+) -> None:
+    """The alert-flagged event of a slot held for a person, recorded in the pass that held it.
+
+    The alert it raises lasts while the slot stays ``review``; its severity rises to critical as
+    the deadline nears (``deadline`` in the detail; see ``central.telemetry.alerts.regulator_events``).
+    """
+    record_event(conn, now, "submission.held", f"{point_code} slot {slot.isoformat()} held for review, deadline"
+                 f" {deadline.isoformat()}: {'; '.join(reasons)}", point_id=point_id, regulator=regulator,
+                 submission_id=submission_id, severity=hold_severity(deadline, now), alert=True,
+                 deadline=deadline.isoformat(), reasons=reasons)
 
 
 def _event(row: dict[str, Any]) -> ComplianceEvent:

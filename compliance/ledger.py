@@ -144,18 +144,11 @@ _ALLOWED: dict[EventKind, frozenset[State | None]] = {
     EventKind.CHECK_NOT_FOUND: frozenset({State.SENDING}),
     EventKind.CHECK_UNKNOWN: frozenset({State.SENDING}),
     EventKind.PERSON_APPROVE: frozenset({State.REVIEW}),
-    EventKind.PERSON_CORRECT: frozenset({State.REVIEW}),
-    EventKind.PERSON_DISCARD: frozenset(
-        {
-            State.PENDING,
-            State.REVIEW,
-            State.NO_DATA,
-            State.RETRY_SCHEDULED,
-            State.REJECTED,
-            State.UNRECOVERABLE,
-            State.NEEDS_REVIEW,
-        }
-    ),
+    EventKind.PERSON_CORRECT: frozenset({State.REVIEW}) | SENDABLE,
+    # A plausible measurement not yet delivered (pending, retry_scheduled, rejected, unrecoverable) is
+    # never discarded: what was measured is declared. Held values, gaps, and sends the DGA answered
+    # without a comprobante (it may already hold them) may be.
+    EventKind.PERSON_DISCARD: frozenset({State.REVIEW, State.NO_DATA, State.NEEDS_REVIEW}),
     EventKind.PERSON_REQUEUE: frozenset({State.UNRECOVERABLE, State.NEEDS_REVIEW}),
     EventKind.PERSON_CONFIRM: frozenset({State.NEEDS_REVIEW}),
 }

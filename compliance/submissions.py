@@ -93,6 +93,25 @@ class ReviewAccept(BaseModel):
         return self
 
 
+class Correction(BaseModel):
+    """Values a person declares instead of measured, plausible ones: always with the reason (both are
+    recorded, and shown as a correction in the ledger and the reports)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"values": {"totalizador": "154320"}, "reason": "meter replaced at 10:40; reading from the new meter's log"}]})
+
+    values: ValueCorrection
+    reason: str = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _some_value(self) -> Correction:
+        if not self.values.model_dump(exclude_none=True):
+            raise ValueError("values: give at least one corrected value")
+        if not self.reason.strip():
+            raise ValueError("reason: required")
+        return self
+
+
 class ReviewDiscard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -159,7 +178,8 @@ def get_submission(conn: Connection, submission_id: int, point_ids: Collection[i
 
 
 def _corrected(conn: Connection, row: dict[str, Any], correction: ValueCorrection) -> dict[str, str]:
-    """The corrections as text, after checking the corrected slot can be written in the DGA format."""
+    """The corrections as text, after checking the slot with them can be written in the DGA format
+    (a negative flow, say, cannot be approved as it is: it is corrected or discarded)."""
     changes = {name: str(value) for name, value in correction.model_dump(exclude_none=True).items()}
     stored = stored_dga_settings(conn, row["point_id"]) if row["regulator"] == "dga" else None
     if stored is not None:
@@ -223,15 +243,37 @@ def accept_review(conn: Connection, submission_id: int, point_ids: Collection[in
     row = submission(conn, submission_id)
     if row is None or (point_ids is not None and row["point_id"] not in point_ids):
         raise ApiError(404, f"no submission {submission_id}")
-    changes = _corrected(conn, row, decision.values) if decision.values else {}
-    if changes:
-        return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_CORRECT), actor, decision.reason, now,
-                       corrected_values=json.dumps(changes))
-    return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_APPROVE), actor, decision.reason, now)
+    corrected = decision.values is not None and bool(decision.values.model_dump(exclude_none=True))
+    kind = EventKind.PERSON_CORRECT if corrected else EventKind.PERSON_APPROVE
+    if row["state"] not in allowed_states(kind):
+        return decide(conn, submission_id, point_ids, Event(kind), actor, decision.reason, now)  # 409 names why
+    changes = _corrected(conn, row, decision.values or ValueCorrection())
+    columns = {"corrected_values": json.dumps(changes)} if changes else {}
+    return decide(conn, submission_id, point_ids, Event(kind), actor, decision.reason, now, **columns)
+
+
+def correct(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: Correction,
+            actor: str, now: datetime) -> SubmissionOut:
+    """Declare corrected values for a held or not yet accepted slot, with the reason (recorded with it)."""
+    row = submission(conn, submission_id)
+    if row is None or (point_ids is not None and row["point_id"] not in point_ids):
+        raise ApiError(404, f"no submission {submission_id}")
+    return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_CORRECT), actor, decision.reason, now,
+                  corrected_values=json.dumps(_corrected(conn, row, decision.values)))
+
+
+PLAUSIBLE_UNSENT = frozenset({State.PENDING, State.RETRY_SCHEDULED, State.REJECTED, State.UNRECOVERABLE})
 
 
 def discard(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewDiscard,
             actor: str, now: datetime) -> SubmissionOut:
-    """A person decides a slot is not to be sent (it stays in the ledger, discarded, with the reason): a held
-    slot, one waiting for a person (``needs_review``, ``unrecoverable``) or one not yet sent."""
+    """A person decides a slot is not to be sent (it stays in the ledger, discarded, with the reason): a slot
+    held because a value cannot be physical, a gap, or one the DGA answered without a comprobante. A plausible
+    measurement is refused (409): what was measured is declared (correct it, with a reason, if it is wrong)."""
+    row = get_submission(conn, submission_id, point_ids)
+    if State(row.state) in PLAUSIBLE_UNSENT:
+        allowed = ", ".join(allowed_states(EventKind.PERSON_DISCARD))
+        raise ApiError(409, f"submission {submission_id} is {row.state}: its values passed the plausibility checks,"
+                       " and a plausible measurement is declared as measured, never discarded (correct it with a"
+                       f" reason if it is wrong); discard is allowed only for a submission in state {allowed}")
     return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)

@@ -9,13 +9,15 @@ defaults from the period: average flow for periods longer than an hour (docs/dga
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from compliance.dga.codes import validate_codigo_obra
+from compliance.dga.plausibility import PlausibilityLimits, profile_limits
 from compliance.fields import BaseUrl, Rut
+from protocols.profiles import available_profiles
 
 PRODUCTION_BASE_URL = "https://apimee.mop.gob.cl"
 
@@ -100,13 +102,30 @@ class DgaWorkConfig(BaseModel):
     valid_to: AwareDatetime | None = None
     grace_minutes: int = Field(default=10, ge=0, le=59)
     instant_window_s: int = Field(default=300, gt=0, le=3600)
-    flow_tolerance: Decimal = Field(default=Decimal("1.10"), ge=1)
     mining_waters: bool = False
+    meter_profile: str | None = Field(default=None, description="The meter's profile: default plausibility limits")
+    limits: PlausibilityLimits = PlausibilityLimits()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_flow_tolerance(cls, data: Any) -> Any:
+        """Configurations stored before over-right flows were sent carry ``flow_tolerance``; it
+        no longer holds anything (the ``flow_above_right`` alert has its own tolerance)."""
+        if isinstance(data, dict) and "flow_tolerance" in data:
+            return {k: v for k, v in data.items() if k != "flow_tolerance"}
+        return data
 
     @field_validator("codigo_obra")
     @classmethod
     def _codigo(cls, value: str) -> str:
         return validate_codigo_obra(value)
+
+    @field_validator("meter_profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_profiles():
+            raise ValueError(f"unknown meter profile {value!r}; available: {', '.join(available_profiles())}")
+        return value
 
     @model_validator(mode="after")
     def _defaults_and_order(self) -> DgaWorkConfig:
@@ -127,6 +146,13 @@ class DgaWorkConfig(BaseModel):
     def caudal_mode_in_force(self) -> CaudalMode:
         """How ``caudal`` is taken: the setting, else the period's default."""
         return self.caudal_mode or default_caudal_mode(self.transmission_period, self.work_type)
+
+    @property
+    def plausibility(self) -> PlausibilityLimits:
+        """The limits in force: the configured ones over the meter profile's defaults."""
+        if self.meter_profile is None:
+            return self.limits
+        return self.limits.over(profile_limits(self.meter_profile))
 
     def active_at(self, when: datetime) -> bool:
         """Whether a slot at ``when`` falls in this configuration's validity."""

@@ -1,18 +1,31 @@
 """Checks a slot's values must pass before they are declared (pure).
 
-A value declared to the DGA cannot be withdrawn, so anything suspicious waits for a person
-(accept, correct or discard) instead of being sent. Each reason names the field and the
-numbers involved so the reviewer can act without digging.
+What was measured is declared, on time, even a flow far above the water right (the
+``flow_above_right`` alert tells people). Only a value that cannot be a measurement waits
+for a person: a negative flow or totalizer, a value outside the work's plausibility limits
+(:mod:`compliance.dga.plausibility`), a totalizer below the last accepted one with no meter
+change recorded, a reading whose quality says the sensor failed, all variables missing (and a
+variable the DGA format requires, without which nothing can be sent). Each reason names the
+field and the numbers involved so the reviewer can act without digging.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from compliance.dga.format import missing_required
+from compliance.dga.plausibility import PlausibilityLimits
 from compliance.dga.settings import DgaWorkConfig, Standard, WorkType
 from compliance.dga.values import NoData, SlotValues
+
+# (value attribute, DGA field, unit, lower limit attribute or a fixed floor, upper limit attribute)
+_RANGES: tuple[tuple[str, str, str, str | Decimal | None, str | None], ...] = (
+    ("caudal", "caudal", "L/s", Decimal(0), "caudal_max_lps"),
+    ("totalizador", "totalizador", "m3", Decimal(0), "totalizador_max_m3"),
+    ("nivel_freatico", "nivelFreaticoDelPozo", "m", "nivel_freatico_min_m", "nivel_freatico_max_m"),
+    ("altura_limnimetrica_cm", "alturaLimnimetrica", "cm", "altura_limnimetrica_min_cm", "altura_limnimetrica_max_cm"),
+)
 
 
 @dataclass(frozen=True)
@@ -22,8 +35,7 @@ class ValidationContext:
     work_type: WorkType
     standard: Standard
     mining_waters: bool = False
-    water_right_lps: Decimal | None = None
-    flow_tolerance: Decimal = Decimal("1.10")
+    limits: PlausibilityLimits = field(default_factory=PlausibilityLimits)
     last_accepted_totalizer: Decimal | None = None
     meter_changed_since_last_accepted: bool = False
 
@@ -32,7 +44,6 @@ class ValidationContext:
         cls,
         config: DgaWorkConfig,
         *,
-        water_right_lps: Decimal | None,
         last_accepted_totalizer: Decimal | None,
         meter_changed_since_last_accepted: bool,
     ) -> ValidationContext:
@@ -40,25 +51,30 @@ class ValidationContext:
             work_type=config.work_type,
             standard=config.standard,
             mining_waters=config.mining_waters,
-            water_right_lps=water_right_lps,
-            flow_tolerance=config.flow_tolerance,
+            limits=config.plausibility,
             last_accepted_totalizer=last_accepted_totalizer,
             meter_changed_since_last_accepted=meter_changed_since_last_accepted,
         )
 
 
-def _flow_reasons(values: SlotValues, ctx: ValidationContext) -> list[str]:
-    if values.caudal is None:
-        return []
-    if values.caudal < 0:
-        return [f"caudal {values.caudal:.2f} L/s is negative"]
-    if ctx.water_right_lps is not None and values.caudal > ctx.water_right_lps * ctx.flow_tolerance:
-        limit = ctx.water_right_lps * ctx.flow_tolerance
-        return [
-            f"caudal {values.caudal:.2f} L/s is above the water right {ctx.water_right_lps:.2f} L/s "
-            f"x tolerance {ctx.flow_tolerance:.2f} = {limit:.2f} L/s"
-        ]
-    return []
+def _limit(limits: PlausibilityLimits, bound: str | Decimal | None) -> Decimal | None:
+    return getattr(limits, bound) if isinstance(bound, str) else bound
+
+
+def _range_reasons(values: SlotValues, limits: PlausibilityLimits) -> list[str]:
+    reasons = []
+    for attribute, name, unit, low, high in _RANGES:
+        value = getattr(values, attribute)
+        bottom, top = _limit(limits, low), _limit(limits, high)
+        if value is None:
+            continue
+        if bottom is not None and value < bottom:
+            fixed = isinstance(low, Decimal)
+            reasons.append(f"{name} {value} {unit} is " + ("negative" if fixed else f"below the plausible minimum"
+                                                           f" {bottom} {unit}"))
+        elif top is not None and value > top:
+            reasons.append(f"{name} {value} {unit} is above the plausible maximum {top} {unit}")
+    return reasons
 
 
 def _totalizer_reasons(values: SlotValues, ctx: ValidationContext) -> list[str]:
@@ -72,20 +88,17 @@ def _totalizer_reasons(values: SlotValues, ctx: ValidationContext) -> list[str]:
     return []
 
 
-def _sensor_reasons(values: SlotValues) -> list[str]:
-    reasons = [f"sensor flagged faulty: {name} has a failure-quality reading near the slot" for name in values.faulty]
-    reasons += [f"{name} was read with the gateway clock unsynchronised" for name in values.unsynced]
-    return reasons
+def _faulty_reasons(faulty: tuple[str, ...]) -> list[str]:
+    return [f"sensor flagged faulty: {name} has a failure-quality reading near the slot" for name in faulty]
 
 
 def validate(values: SlotValues | NoData, ctx: ValidationContext) -> list[str]:
-    """Reasons to hold the slot for a person; an empty list means it may be sent."""
+    """Reasons to hold the slot for a person; an empty list means it is sent as measured."""
     if isinstance(values, NoData):
-        return ["all variables missing"] + [
-            f"sensor flagged faulty: {name} has a failure-quality reading near the slot" for name in values.faulty
-        ]
+        return ["all variables missing", *_faulty_reasons(values.faulty)]
     reasons = [
         f"{field} missing (required for {ctx.work_type.value}, standard {ctx.standard.value})"
         for field in missing_required(values, ctx.work_type, ctx.standard, ctx.mining_waters)
     ]
-    return reasons + _flow_reasons(values, ctx) + _totalizer_reasons(values, ctx) + _sensor_reasons(values)
+    reasons += _range_reasons(values, ctx.limits) + _totalizer_reasons(values, ctx)
+    return reasons + _faulty_reasons(values.faulty)

@@ -37,6 +37,9 @@ NOW = at(60)
         (event("submission.error", state="pending", last_attempt_at=at(10)), False),
         (event("submission.error", state="discarded"), False),
         (event("submission.late_reply", state="rejected", reviewed_at=at(-5)), True),
+        (event("submission.held", state="review"), True),
+        (event("submission.held", state="pending", reviewed_at=at(5)), False),  # corrected or approved
+        (event("submission.held", state="discarded"), False),
         (event("other.kind"), True),
         (event("other.kind", at=NOW - timedelta(hours=24)), False),
     ],
@@ -63,3 +66,17 @@ def test_each_kind_raises_its_own_signal_and_a_resolved_kind_clears() -> None:
 @pytest.mark.parametrize("rule", [ComplianceEvent(enabled=False), PointSilent()])
 def test_a_disabled_or_other_rule_gives_no_signals(rule: object) -> None:
     assert evaluate_events(rule, {"work.blocked": [event("work.blocked", blocked=True)]}, set(), NOW) == {}
+
+
+@pytest.mark.parametrize(("deadlines", "severity"), [
+    ([NOW + timedelta(minutes=16)], Severity.WARNING),
+    ([NOW + timedelta(minutes=15)], Severity.CRITICAL),
+    ([NOW - timedelta(hours=3)], Severity.CRITICAL),  # past: late already
+    ([NOW + timedelta(hours=5), NOW + timedelta(minutes=10)], Severity.CRITICAL),  # the most urgent one counts
+])
+def test_a_hold_is_a_warning_until_its_deadline_is_within_15_minutes(deadlines, severity):
+    held = [event("submission.held", state="review", deadline=deadline) for deadline in deadlines]
+    (signal,) = evaluate_events(ComplianceEvent(), {"submission.held": held}, set(), NOW).values()
+    assert (signal.severity, signal.message) == (severity, f"{len(held)} medición(es) para la DGA retenida(s) por un"
+                                                 " valor imposible: apruébela(s), corríjala(s) con un motivo o"
+                                                 " descártela(s) antes del plazo de envío. Detalle: detalle")

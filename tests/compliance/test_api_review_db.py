@@ -1,5 +1,6 @@
-"""Review queue and ledger API with the worker and the DGA stand-in: a held slot is corrected
-by a person, sent with the corrected values, and the correction is on record."""
+"""Review queue and ledger API with the worker and the DGA stand-in: a slot held for an impossible
+value (a negative flow) is corrected by a person, sent with the corrected values, and the correction
+is on record."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ SLOT = utc("2026-11-28T12:00:00")
 async def site(app_client, clock, database_url):
     db = app_client.app.state.ctx.db
     point_id = seed(db, clock.now())
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
+    add_readings(db, point_id, SLOT, flow=-3, totalizer=1000, water_table=30)
     async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
         configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
         await one_pass(db, clock, database_url)
@@ -42,8 +43,8 @@ async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(sit
     queue = client.get("/api/v1/compliance/review", headers=ANA).json()
     (item,) = queue["items"]
     assert (item["state"], item["reasons"]) == (
-        "review", ["caudal 30.00 L/s is above the water right 20.00 L/s x tolerance 1.10 = 22.00 L/s"])
-    assert item["values"] == {"caudal": "30.0", "totalizador": "1000.0", "nivel_freatico": "30.0",
+        "review", ["caudal -3.0 L/s is negative", "caudal -3.0 L/s is negative; a negative flow is never declared"])
+    assert item["values"] == {"caudal": "-3.0", "totalizador": "1000.0", "nivel_freatico": "30.0",
                               "altura_limnimetrica_cm": None}
     assert client.get("/api/v1/compliance/review", headers=BOB).json()["items"] == []
     assert posts(dga) == []
@@ -53,13 +54,13 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
     client, db, dga = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
     answer = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN,
-                         json={"values": {"caudal": "19.5"}, "reason": "spike while the pump restarted"})
+                         json={"values": {"caudal": "19.5"}, "reason": "sign wired backwards; flow from the log book"})
     assert answer.status_code == 200, answer.text
     await one_pass(db, clock, database_url)
     assert [p["body"] for p in posts(dga)] == [body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")]
     shown = client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=ANA).json()
     assert (shown["state"], shown["corrected_values"], shown["reviewed_by"], shown["review_reason"]) == (
-        "accepted", {"caudal": "19.5"}, "admin", "spike while the pump restarted")
+        "accepted", {"caudal": "19.5"}, "admin", "sign wired backwards; flow from the log book")
     assert shown["measurement"] == body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")["medicionSubterranea"]
     kinds = [e["kind"] for e in client.get("/api/v1/compliance/log", headers=ADMIN).json()["items"]]
     assert "review.correct" in kinds
@@ -69,6 +70,7 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
     ({"values": {"caudal": "19.5"}}, 422, "body: Value error, reason is required when values are corrected"),
     ({"values": {"caudal": "-1"}, "reason": "typo"}, 422,
      "values: caudal -1 L/s is negative; a negative flow is never declared"),
+    ({}, 422, "values: caudal -3.0 L/s is negative; a negative flow is never declared"),  # approved as it is
 ])
 async def test_bad_review_decisions_are_refused_and_change_nothing(site, decision, status, message):
     client, _, _ = site
@@ -100,7 +102,8 @@ async def test_a_discarded_slot_is_never_sent_and_keeps_the_reason(site, clock, 
 async def test_submissions_are_listed_with_their_attempts_and_no_password(site, clock, database_url):
     client, db, _ = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN, json={})
+    client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN,
+                json={"values": {"caudal": "3"}, "reason": "sign wired backwards"})
     await one_pass(db, clock, database_url)
     page = client.get("/api/v1/compliance/submissions", headers=ANA,
                       params={"state": "accepted", "from": "2026-11-28T12:00:00Z", "to": "2026-11-28T13:00:00Z"}).json()

@@ -29,7 +29,8 @@ from tests.compliance.worker_support import (
 SLOT = utc("2026-11-28T12:00:00")
 API = "/api/v1/compliance/submissions"
 BODIES = {"confirm": {"comprobante": "C1", "reason": "seen in SNIA"}, "requeue": {"reason": "SNIA shows nothing"},
-          "discard": {"reason": "meter under maintenance"}, "recheck": {}}
+          "discard": {"reason": "meter under maintenance"}, "recheck": {},
+          "correct": {"values": {"caudal": "9"}, "reason": "meter replaced; reading from the new one"}}
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ async def test_the_review_queue_lists_held_and_unconfirmed_slots(site, clock, da
     client, db, dga, point_id = site
     add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=10, totalizer=1001, water_table=30)
     clock.set("2026-11-28T13:15:00+00:00")
-    await start(site, clock, database_url, "ok_without_comprobante", flow=30, valid_to="2026-11-28T13:30:00Z")
+    await start(site, clock, database_url, "ok_without_comprobante", flow=-3, valid_to="2026-11-28T13:30:00Z")
     queues = {state: [(item["slot"], item["state"]) for item in client.get(
         "/api/v1/compliance/review", headers=ANA, params={"state": state} if state else {}).json()["items"]]
         for state in (None, "review", "needs_review")}
@@ -117,9 +118,10 @@ ALLOWED = {
     "confirm": {("needs_review", None): ("accepted", "C1", None),
                 ("accepted", "not_found"): ("accepted", "C1", "person_confirmed")},
     "requeue": {("needs_review", None): ("pending", None, None), ("unrecoverable", None): ("pending", None, None)},
-    "discard": {(state, None): ("discarded", None, None) for state in
-                ("pending", "review", "retry_scheduled", "rejected", "unrecoverable", "needs_review", "no_data")},
+    "discard": {(state, None): ("discarded", None, None) for state in ("review", "needs_review", "no_data")},
     "recheck": {("accepted", "not_found"): ("accepted", "C1", None)},
+    "correct": {(state, None): ("pending", None, None) for state in ("pending", "review", "retry_scheduled",
+                                                                     "rejected")},
 }
 
 
@@ -137,7 +139,7 @@ def insert_rows(db, point_id: int, now) -> dict[tuple[str, str | None], int]:
     return ids
 
 
-@pytest.mark.parametrize("action", ["confirm", "requeue", "discard", "recheck"])
+@pytest.mark.parametrize("action", ["confirm", "requeue", "discard", "recheck", "correct"])
 async def test_each_action_from_each_state(site, clock, action):
     client, db, _, point_id = site
     ids = insert_rows(db, point_id, clock.now())
@@ -159,7 +161,10 @@ REFUSALS = [
     ("recheck", ("needs_review", None), "submission {id} is needs_review with check_result None; recheck is allowed"
      " only for a submission in state accepted with check_result not_found"),
     ("discard", ("accepted", "not_found"), "submission {id} is accepted; discard is allowed only for a submission in"
-     " state pending, review, retry_scheduled, rejected, unrecoverable, needs_review, no_data"),
+     " state review, needs_review, no_data"),
+    ("discard", ("rejected", None), "submission {id} is rejected: its values passed the plausibility checks, and a"
+     " plausible measurement is declared as measured, never discarded (correct it with a reason if it is wrong);"
+     " discard is allowed only for a submission in state review, needs_review, no_data"),
 ]
 
 
@@ -301,7 +306,8 @@ async def test_only_an_administrator_decides(site, clock):
     answers = {action: client.post(f"{API}/{submission_id}/{action}", headers=ANA, json=body).status_code
                for action, body in BODIES.items()}
     assert (answers, check_of(db, submission_id)) == (
-        {"confirm": 403, "requeue": 403, "discard": 403, "recheck": 403}, ("needs_review", None, None))
+        {"confirm": 403, "requeue": 403, "discard": 403, "recheck": 403, "correct": 403},
+        ("needs_review", None, None))
 
 
 BAD_DECISIONS = [

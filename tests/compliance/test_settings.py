@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from compliance.dga.codes import InvalidCodigoObra, validate_codigo_obra
+from compliance.dga.plausibility import PlausibilityLimits, profile_limits
 from compliance.dga.settings import (
     PRODUCTION_BASE_URL,
     CaudalMode,
@@ -56,7 +57,7 @@ def test_defaults_and_normalisation():
     config = DgaWorkConfig.model_validate(BASE)
     assert (config.mode, config.caudal_mode, config.base_url) == (Mode.OFF, CaudalMode.INSTANT, PRODUCTION_BASE_URL)
     assert config.informant_rut == "12345678-5"
-    assert config.flow_tolerance == Decimal("1.10")
+    assert (config.meter_profile, config.plausibility) == (None, PlausibilityLimits())
     assert "secret" not in repr(config)
 
 
@@ -95,6 +96,35 @@ def test_validity_window():
     config = DgaWorkConfig.model_validate({**BASE, "valid_to": "2026-07-01T00:00:00-04:00"})
     assert [config.active_at(datetime(2026, m, 1, 4, tzinfo=UTC)) for m in (1, 6, 7)] == [True, True, False]
     assert not config.active_at(datetime(2025, 12, 31, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("profile", "limits"), [
+    ("abb-aquamaster3", PlausibilityLimits(totalizador_max_m3=Decimal("4294967295"))),  # uint32 counter in m3
+    ("xylem-magflux", PlausibilityLimits(totalizador_max_m3=Decimal("18446744073.709553"))),  # uint64 in mm3
+    ("krohne-ifc300", PlausibilityLimits()),  # float registers: no capacity bound
+    ("generic-4-20ma", PlausibilityLimits()),  # the range is the site's loop: unknown here
+])
+def test_meter_profiles_give_default_limits_where_their_registers_bound_a_value(profile, limits):
+    assert profile_limits(profile) == limits
+
+
+def test_configured_limits_take_precedence_over_the_profile_defaults():
+    config = DgaWorkConfig.model_validate({**BASE, "meter_profile": "abb-aquamaster3",
+                                           "limits": {"caudal_max_lps": "80", "totalizador_max_m3": "9999999"}})
+    assert config.plausibility == PlausibilityLimits(caudal_max_lps=Decimal("80"), totalizador_max_m3=Decimal("9999999"))
+    partial = DgaWorkConfig.model_validate({**BASE, "meter_profile": "abb-aquamaster3",
+                                            "limits": {"caudal_max_lps": "80"}})
+    assert partial.plausibility == PlausibilityLimits(caudal_max_lps=Decimal("80"),
+                                                      totalizador_max_m3=Decimal("4294967295"))
+
+
+def test_an_unknown_meter_profile_is_refused_naming_the_known_ones():
+    with pytest.raises(ValidationError, match="unknown meter profile 'acme-9000'; available: abb-aquamaster3,"):
+        DgaWorkConfig.model_validate({**BASE, "meter_profile": "acme-9000"})
+
+
+def test_a_stored_configuration_with_the_old_flow_tolerance_still_loads():
+    assert DgaWorkConfig.model_validate({**BASE, "flow_tolerance": "1.10"}) == DgaWorkConfig.model_validate(BASE)
 
 
 @pytest.mark.parametrize("period", ["hour", "day", "fortnight", "month", "six_months", "year"])

@@ -3,14 +3,15 @@ from decimal import Decimal as D
 
 import pytest
 
+from compliance.dga.plausibility import PlausibilityLimits
 from compliance.dga.settings import Standard, WorkType
 from compliance.dga.validation import ValidationContext, validate
 from compliance.dga.values import NoData, SlotValues
 
 GOOD = SlotValues(caudal=D("12.3"), totalizador=D("154320"), nivel_freatico=D("35.42"))
-CTX = ValidationContext(
-    WorkType.SUBTERRANEA, Standard.MAYOR, water_right_lps=D("20"), flow_tolerance=D("1.10"), last_accepted_totalizer=D("154000")
-)
+LIMITS = PlausibilityLimits(caudal_max_lps=D("100"), totalizador_max_m3=D("4294967295"),
+                            nivel_freatico_min_m=D("0"), nivel_freatico_max_m=D("80"))
+CTX = ValidationContext(WorkType.SUBTERRANEA, Standard.MAYOR, limits=LIMITS, last_accepted_totalizer=D("154000"))
 
 
 def with_(values=GOOD, **changes) -> SlotValues:
@@ -26,13 +27,16 @@ def ctx(**changes) -> ValidationContext:
     [
         (GOOD, CTX, []),
         (with_(caudal=D("-0.01")), CTX, ["caudal -0.01 L/s is negative"]),
-        (with_(caudal=D("22.00")), CTX, []),  # 20 x 1.10 = 22.00 is still allowed
-        (
-            with_(caudal=D("22.01")),
-            CTX,
-            ["caudal 22.01 L/s is above the water right 20.00 L/s x tolerance 1.10 = 22.00 L/s"],
-        ),
-        (with_(caudal=D("500")), ctx(water_right_lps=None), []),  # no water right recorded: no ceiling
+        (with_(caudal=D("100")), CTX, []),  # far above any water right, within the meter's range: sent
+        (with_(caudal=D("100.01")), CTX, ["caudal 100.01 L/s is above the plausible maximum 100 L/s"]),
+        (with_(caudal=D("5000")), ctx(limits=PlausibilityLimits()), []),  # no limit configured: no ceiling
+        (with_(totalizador=D("-1")), ctx(last_accepted_totalizer=None), ["totalizador -1 m3 is negative"]),
+        (with_(totalizador=D("4294967296")), CTX, ["totalizador 4294967296 m3 is above the plausible maximum"
+                                                   " 4294967295 m3"]),
+        (with_(nivel_freatico=D("-0.5")), CTX, ["nivelFreaticoDelPozo -0.5 m is below the plausible minimum 0 m"]),
+        (with_(nivel_freatico=D("80.5")), CTX, ["nivelFreaticoDelPozo 80.5 m is above the plausible maximum 80 m"]),
+        (with_(nivel_freatico=D("-0.5")), ctx(limits=PlausibilityLimits()), []),  # artesian: no floor by default
+        (with_(unsynced=("totalizer",)), CTX, []),  # the value is physical: sent (the clock alert tells people)
         (
             with_(totalizador=D("153999")),
             CTX,
@@ -41,12 +45,9 @@ def ctx(**changes) -> ValidationContext:
         (with_(totalizador=D("10")), ctx(meter_changed_since_last_accepted=True), []),
         (with_(totalizador=D("10")), ctx(last_accepted_totalizer=None), []),
         (
-            with_(faulty=("flow",), unsynced=("totalizer",)),
+            with_(faulty=("flow",)),
             CTX,
-            [
-                "sensor flagged faulty: flow has a failure-quality reading near the slot",
-                "totalizer was read with the gateway clock unsynchronised",
-            ],
+            ["sensor flagged faulty: flow has a failure-quality reading near the slot"],
         ),
         (
             with_(nivel_freatico=None, totalizador=None),
@@ -86,7 +87,17 @@ def test_no_data_is_all_missing_with_its_faults():
 def test_several_problems_are_all_reported():
     values = with_(caudal=D("-1"), totalizador=D("1"), faulty=("level",))
     assert validate(values, CTX) == [
-        "caudal -1.00 L/s is negative",
+        "caudal -1 L/s is negative",
         "totalizador 1 m3 is below the last accepted 154000 m3 with no meter change recorded",
         "sensor flagged faulty: level has a failure-quality reading near the slot",
     ]
+
+
+@pytest.mark.parametrize(("limits", "error"), [
+    ({"nivel_freatico_min_m": "10", "nivel_freatico_max_m": "10"},
+     "nivel_freatico_min_m 10 must be below nivel_freatico_max_m 10"),
+    ({"caudal_max_lps": "0"}, "caudal_max_lps\n  Input should be greater than 0"),
+])
+def test_contradictory_limits_are_refused(limits, error):
+    with pytest.raises(ValueError, match=error):
+        PlausibilityLimits(**limits)

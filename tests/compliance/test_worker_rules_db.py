@@ -117,11 +117,11 @@ async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes
 
 
 async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clock, dga, point_id):
-    add_readings(db, point_id, SLOT_12, flow=30, totalizer=1000, water_table=30)
+    add_readings(db, point_id, SLOT_12, flow=-2.5, totalizer=1000, water_table=30)
     configure(db, point_id, "dga", dga_config(dga.url), clock.now())
     await one_pass(db, clock, database_url)
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, reasons FROM compliance_submissions")
     assert (row["state"], row["reasons"]) == (
-        "review", '["caudal 30.00 L/s is above the water right 20.00 L/s x tolerance 1.10 = 22.00 L/s"]')
+        "review", '["caudal -2.5 L/s is negative", "caudal -2.5 L/s is negative; a negative flow is never declared"]')
     assert posts(dga) == []

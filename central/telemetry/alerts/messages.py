@@ -150,11 +150,17 @@ COMPLIANCE_EVENTS = {
     "submission.error": "{count} medición(es) para {regulator} no se pueden formatear: revise los valores",
     "submission.late_reply": "{count} respuesta(s) de {regulator} llegaron después de que el envío cambió de estado:"
                              " revise el envío",
+    "submission.held": "{count} medición(es) para {regulator} retenida(s) por un valor imposible: apruébela(s),"
+                       " corríjala(s) con un motivo o descártela(s) antes del plazo de envío",
+    "submission.check_mismatch": "{count} medición(es) que {regulator} guardó con valores distintos de los enviados:"
+                                 " compárelas en SNIA",
 }
 COMPLIANCE_RESOLVED = {
     "work.blocked": "Los envíos de la obra se reanudan",
     "submission.needs_review": "No quedan envíos respondidos sin comprobante por revisar",
     "submission.check_not_found": "No quedan comprobantes sin confirmar",
+    "submission.held": "No quedan mediciones retenidas por revisar",
+    "submission.check_mismatch": "No quedan mediciones con valores distintos por revisar",
 }
 
 

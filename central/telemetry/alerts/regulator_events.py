@@ -12,6 +12,7 @@ alert ends when the condition ends, whoever ended it.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -19,7 +20,7 @@ from typing import NamedTuple
 from central.db import Connection
 
 from . import messages
-from .rules import ComplianceEvent, Rule
+from .rules import ComplianceEvent, Rule, Severity
 from .state import Signal, SignalAction
 from .submissions import LEDGER, SETTLED
 
@@ -41,6 +42,11 @@ class EventFacts(NamedTuple):
     check_result: str | None
     reviewed_at: datetime | None
     last_attempt_at: datetime | None
+    deadline: datetime | None = None  # the held slot's deadline (``submission.held``), from the event's detail
+
+
+HELD = "submission.held"
+HOLD_URGENT = timedelta(minutes=15)
 
 
 def still_holds(event: EventFacts, now: datetime) -> bool:
@@ -48,6 +54,7 @@ def still_holds(event: EventFacts, now: datetime) -> bool:
 
     - ``work.blocked``: while the work's configuration stays blocked (new credentials lift it);
     - ``submission.needs_review``: while the submission is still ``needs_review``;
+    - ``submission.held`` (a value that cannot be physical): while the slot is still ``review``;
     - any other event about a submission: until a person reviews the submission after the
       event; ``submission.check_not_found`` while the check result stays ``not_found``;
       the rest (e.g. ``submission.error``, ``submission.late_reply``) until the submission
@@ -60,6 +67,8 @@ def still_holds(event: EventFacts, now: datetime) -> bool:
         return now - event.at < ONE_OFF
     if event.kind == "submission.needs_review":
         return event.state == "needs_review"
+    if event.kind == HELD:
+        return event.state == "review"
     if event.reviewed_at is not None and event.reviewed_at >= event.at:
         return False
     if event.kind == "submission.check_not_found":
@@ -72,15 +81,29 @@ def holding_events(conn: Connection, now: datetime) -> dict[int, dict[str, list[
     """Per point, per event kind: the alert-flagged events that still hold, oldest first."""
     rows = conn.fetchall(
         "SELECT e.point_id, e.kind, e.at, e.regulator, e.message, c.blocked, s.state, s.check_result, s.reviewed_at,"
-        f" s.last_attempt_at FROM {EVENTS} e LEFT JOIN {CONFIGS} c ON c.point_id = e.point_id"
+        f" s.last_attempt_at, e.detail FROM {EVENTS} e LEFT JOIN {CONFIGS} c ON c.point_id = e.point_id"
         f" AND c.regulator = e.regulator LEFT JOIN {LEDGER} s ON s.id = e.submission_id"
         " WHERE e.alert AND e.point_id IS NOT NULL ORDER BY e.id")
     found: dict[int, dict[str, list[EventFacts]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        event = EventFacts(**row)
+        detail = row.pop("detail")
+        event = EventFacts(**row, deadline=_deadline(detail) if row["kind"] == HELD else None)
         if still_holds(event, now):
             found[event.point_id][event.kind].append(event)
     return {point: dict(kinds) for point, kinds in found.items()}
+
+
+def _deadline(detail: str) -> datetime | None:
+    text = json.loads(detail).get("deadline")
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def event_severity(rule: ComplianceEvent, kind: str, events: list[EventFacts], now: datetime) -> Severity:
+    """The rule's severity; for held slots a warning, critical once a deadline is within 15 minutes (or past)."""
+    if kind != HELD:
+        return rule.severity
+    urgent = any(e.deadline is None or e.deadline - now <= HOLD_URGENT for e in events)
+    return Severity.CRITICAL if urgent else Severity.WARNING
 
 
 def evaluate_events(rule: Rule, holding: dict[str, list[EventFacts]], live_kinds: set[str], now: datetime
@@ -98,4 +121,5 @@ def evaluate_events(rule: Rule, holding: dict[str, list[EventFacts]], live_kinds
 def _raise(rule: ComplianceEvent, kind: str, events: list[EventFacts], now: datetime) -> Signal:
     newest = events[-1]
     message = messages.compliance_event(kind, newest.regulator, len(events), newest.message)
-    return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, value=float(len(events)), message=message)
+    return Signal(action=SignalAction.RAISE, ts=now, severity=event_severity(rule, kind, events, now),
+                  value=float(len(events)), message=message)
