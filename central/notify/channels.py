@@ -7,14 +7,22 @@ headers (``+Header=value`` in the URL), so the signature cannot be computed over
 body it will send. Posting with aiohttp also lets the connection use the resolver that
 checked the destination, so the address checked is the address connected to (no DNS
 rebinding between check and connect), and redirects are never followed.
+
+Apprise channels (user-defined, and SMS) run under the socket guard of :mod:`.guard`: every
+connection the plugin makes, whatever the scheme, is checked against the same destination
+policy as webhooks when it is made (redirects and DNS changes included). The operator's own
+SMTP server is trusted and not guarded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from types import TracebackType
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import apprise
@@ -23,23 +31,25 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from central.telemetry.alerts.rules import Severity
 
 from .destinations import check_addresses, check_url, literal_address
-from .errors import ChannelInvalid, DeliveryFailed
-from .models import AppriseChannel, Channel, EmailChannel, Notification, SmsChannel, WebhookChannel
+from .errors import ChannelInvalid, DeliveryFailed, DestinationRefused
+from .guard import UNCHECKED_SCHEMES, watching
+from .models import (
+    AppriseChannel,
+    Channel,
+    EmailChannel,
+    Notification,
+    SmsChannel,
+    WebhookChannel,
+)
 from .settings import DestinationPolicy, NotifySettings, SmtpSecurity, SmtpSettings
 from .webhook import headers, payload
 
-# Apprise schemes whose host is whatever the user typed (not a fixed provider API):
-# they get the same destination policy as webhooks before Apprise connects.
-HOST_ADDRESSED_SCHEMES = frozenset({
-    "json", "jsons", "xml", "xmls", "form", "forms", "mailto", "mailtos", "ntfy", "ntfys", "gotify", "gotifys",
-    "mmost", "mmosts", "rocket", "rockets", "apprise", "apprises", "matrix", "matrixs", "ncloud", "nclouds",
-    "signal", "signals", "mqtt", "mqtts", "rsyslog", "syslog", "kodi", "kodis", "xbmc", "xbmcs",
-})
 _NOTIFY_TYPES = {Severity.INFO: apprise.NotifyType.INFO, Severity.WARNING: apprise.NotifyType.WARNING,
                  Severity.CRITICAL: apprise.NotifyType.FAILURE}
 _SMTP_MODES = {SmtpSecurity.STARTTLS: "starttls", SmtpSecurity.SSL: "ssl", SmtpSecurity.NONE: "insecure"}
 _RETRYABLE_HTTP = frozenset({408, 425, 429})
 _MAX_REASON = 500
+_UNKNOWN_URL = "Apprise does not accept this URL (unknown scheme or missing parts)"
 
 
 class GuardedResolver(AbstractResolver):
@@ -94,9 +104,7 @@ class Notifier:
                 smtp = self._smtp()
                 await self._apprise(mailto_url(smtp, channel.address), notification, timeout_s=2 * smtp.timeout_s)
             case SmsChannel() | AppriseChannel():
-                url = channel.apprise_url.get_secret_value()
-                await self._check_apprise_host(url)
-                await self._apprise(url, notification, timeout_s=self._settings.destinations.timeout_s)
+                await self._guarded_apprise(channel.apprise_url.get_secret_value(), notification)
 
     async def check(self, channel: Channel) -> None:
         """Refuse, up front, a channel that can never deliver (for the channel API)."""
@@ -106,10 +114,7 @@ class Notifier:
                     host, port = check_url(channel.url, self._settings.destinations)
                     await self._resolver.resolve(host, port)
                 case SmsChannel() | AppriseChannel():
-                    url = channel.apprise_url.get_secret_value()
-                    if apprise.Apprise.instantiate(url, asset=self._asset) is None:
-                        raise DeliveryFailed("Apprise does not accept this URL (unknown scheme or missing parts)")
-                    await self._check_apprise_host(url)
+                    await self._probe_apprise(channel.apprise_url.get_secret_value())
         except DeliveryFailed as exc:
             raise ChannelInvalid(f"channel {channel.name!r}: {exc.reason}") from exc
 
@@ -134,25 +139,87 @@ class Notifier:
             raise DeliveryFailed("e-mail is not configured (CAUDAL_SMTP_HOST is not set)")
         return self._settings.smtp
 
-    async def _check_apprise_host(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in HOST_ADDRESSED_SCHEMES or not parts.hostname:
-            return
-        literal = literal_address(parts.hostname)
-        if literal is not None:
-            check_addresses(parts.hostname, [str(literal)], self._settings.destinations)
-        else:
-            await self._resolver.resolve(parts.hostname, parts.port or 0)
+    def _checkable(self, url: str) -> bool:
+        """Whether the socket guard can follow this URL's scheme; refuse it if not, unless allowed by name."""
+        plugin = apprise.Apprise.instantiate(url, asset=self._asset)
+        if plugin is None:
+            raise DeliveryFailed(_UNKNOWN_URL, permanent=True)
+        scheme = str(plugin.schema).lower()
+        checkable = scheme not in UNCHECKED_SCHEMES and type(plugin).category == "native"
+        if not checkable and scheme not in self._settings.destinations.allowed_apprise_schemes:
+            raise DestinationRefused(f"Apprise scheme {scheme!r}: where it connects cannot be checked against the"
+                                     " destination policy (an administrator may allow it by name in"
+                                     " CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES)")
+        return checkable
 
-    async def _apprise(self, url: str, notification: Notification, *, timeout_s: float) -> None:
-        sender = apprise.Apprise(asset=self._asset)
-        if not sender.add(url):
-            raise DeliveryFailed("Apprise does not accept this URL (unknown scheme or missing parts)", permanent=True)
-        result = await sender.async_notify(body=notification.body, title=notification.subject,
-                                           notify_type=_NOTIFY_TYPES[notification.severity],
-                                           body_format=apprise.NotifyFormat.TEXT, timeout=timeout_s)
+    async def _guarded_apprise(self, url: str, notification: Notification) -> None:
+        """Deliver through Apprise with every connection checked as it is made."""
+        self._checkable(url)
+        with watching(self._settings.destinations) as watch:
+            result = await self._notify(url, notification.subject, notification.body, notification.severity,
+                                        timeout_s=self._settings.destinations.timeout_s)
+        if watch.refused:
+            raise DestinationRefused(_short("; ".join(dict.fromkeys(watch.refused))))
         if not result:
             raise DeliveryFailed(_apprise_reason(result))
+
+    async def _probe_apprise(self, url: str) -> None:
+        """Judge, before anything is sent, where the plugin would connect. A name that does not
+        resolve now is not refused here (it may resolve later); the guard checks every connection
+        again on each delivery."""
+        if not self._checkable(url):
+            return
+        policy = self._settings.destinations
+        for host, port in await self.apprise_destinations(url):
+            literal = literal_address(host)
+            if literal is not None:
+                check_addresses(host, [str(literal)], policy)
+                continue
+            try:
+                await self._resolver.resolve(host, port)
+            except DestinationRefused:
+                raise
+            except DeliveryFailed:
+                continue
+
+    async def apprise_destinations(self, url: str) -> list[tuple[str, int]]:
+        """Where Apprise would connect first for ``url`` (host, port), found by running the plugin
+        with every lookup and connection refused: nothing is sent. The first destination is
+        enough (Apprise spaces a plugin's later requests seconds apart)."""
+        policy = self._settings.destinations
+        loop, noted = asyncio.get_running_loop(), asyncio.Event()
+        with watching(policy, probe=True, noted=lambda: loop.call_soon_threadsafe(noted.set)) as watch:
+            await _first_of(self._notify(url, "Caudal", "prueba", Severity.INFO, timeout_s=policy.timeout_s),
+                            noted.wait(), timeout_s=policy.timeout_s)
+        if watch.refused:
+            raise DestinationRefused(_short("; ".join(dict.fromkeys(watch.refused))))
+        return list(dict.fromkeys(watch.wanted))
+
+    async def _apprise(self, url: str, notification: Notification, *, timeout_s: float) -> None:
+        result = await self._notify(url, notification.subject, notification.body, notification.severity,
+                                    timeout_s=timeout_s)
+        if not result:
+            raise DeliveryFailed(_apprise_reason(result))
+
+    async def _notify(self, url: str, title: str, body: str, severity: Severity, *, timeout_s: float
+                      ) -> apprise.AppriseResult:
+        sender = apprise.Apprise(asset=self._asset)
+        if not sender.add(url):
+            raise DeliveryFailed(_UNKNOWN_URL, permanent=True)
+        return await sender.async_notify(body=body, title=title, notify_type=_NOTIFY_TYPES[severity],
+                                         body_format=apprise.NotifyFormat.TEXT, timeout=timeout_s)
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any], timeout_s: float) -> None:
+    """Wait until the first of ``waits`` finishes (or ``timeout_s``); the others are cancelled."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def mailto_url(smtp: SmtpSettings, to: str) -> str:

@@ -6,9 +6,11 @@ Environment variables (read by the app factory through :meth:`NotifySettings.fro
   ``CAUDAL_SMTP_SECURITY`` (``starttls`` | ``ssl`` | ``none``; default ``starttls``),
   ``CAUDAL_SMTP_USER``, ``CAUDAL_SMTP_PASSWORD``, ``CAUDAL_SMTP_FROM`` (required with a host),
   ``CAUDAL_SMTP_FROM_NAME`` (default ``Caudal``), ``CAUDAL_SMTP_TIMEOUT_S`` (default 15).
-- ``CAUDAL_NOTIFY_ALLOW_PRIVATE`` (``true``: webhooks and host-addressed Apprise URLs may reach
-  private, loopback and link-local addresses; default false),
+- ``CAUDAL_NOTIFY_ALLOW_PRIVATE`` (``true``: webhooks and Apprise channels may reach private,
+  loopback and link-local addresses; default false),
   ``CAUDAL_NOTIFY_ALLOWED_NETWORKS`` (comma-separated CIDRs allowed even though private),
+  ``CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES`` (comma-separated Apprise schemes whose connections
+  cannot be checked, e.g. ``syslog``, that users may use anyway; default none),
   ``CAUDAL_NOTIFY_REQUIRE_HTTPS`` (default true), ``CAUDAL_NOTIFY_TIMEOUT_S`` (default 15).
 - ``CAUDAL_SMS_APPRISE_URL``: the Apprise URL of the installation's SMS provider with ``{phone}``
   where the recipient goes (e.g. ``twilio://SID:TOKEN@+56911111111/{phone}``); unset: users who
@@ -27,6 +29,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -78,6 +81,7 @@ class DestinationPolicy(BaseModel):
 
     allow_private_destinations: bool = False
     allowed_networks: tuple[Network, ...] = ()
+    allowed_apprise_schemes: frozenset[Annotated[str, Field(pattern=r"^[a-z][a-z0-9+.-]*$")]] = frozenset()
     require_https: bool = True
     timeout_s: float = Field(default=15, gt=0, le=300)
 
@@ -144,6 +148,7 @@ _SMTP_VARS = {"host": "CAUDAL_SMTP_HOST", "port": "CAUDAL_SMTP_PORT", "security"
               "from_name": "CAUDAL_SMTP_FROM_NAME", "timeout_s": "CAUDAL_SMTP_TIMEOUT_S"}
 _POLICY_VARS = {"allow_private_destinations": "CAUDAL_NOTIFY_ALLOW_PRIVATE",
                 "allowed_networks": "CAUDAL_NOTIFY_ALLOWED_NETWORKS",
+                "allowed_apprise_schemes": "CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES",
                 "require_https": "CAUDAL_NOTIFY_REQUIRE_HTTPS", "timeout_s": "CAUDAL_NOTIFY_TIMEOUT_S"}
 _SMS_VARS = {"apprise_url": "CAUDAL_SMS_APPRISE_URL", "min_severity": "CAUDAL_SMS_MIN_SEVERITY"}
 _VARS_BY_MODEL = {"SmtpSettings": _SMTP_VARS, "DestinationPolicy": _POLICY_VARS, "SmsSettings": _SMS_VARS}
@@ -169,8 +174,9 @@ def _sms_from_env(env: Mapping[str, str]) -> SmsSettings | None:
 
 def _policy_from_env(env: Mapping[str, str]) -> DestinationPolicy:
     values = _pick(env, _POLICY_VARS)
-    if "allowed_networks" in values:
-        values["allowed_networks"] = [c.strip() for c in str(values["allowed_networks"]).split(",") if c.strip()]
+    for listed in ("allowed_networks", "allowed_apprise_schemes"):
+        if listed in values:
+            values[listed] = [item.strip() for item in str(values[listed]).split(",") if item.strip()]
     return DestinationPolicy.model_validate(values)
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from central.crypto import SecretBox
-from central.notify import verify
+from central.notify import CHANNEL_ADAPTER, store, verify
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, migrated_template, smtp, smtp_port, world, world_client,
 )
@@ -128,3 +128,24 @@ def test_a_channel_whose_secret_no_longer_decrypts_can_be_given_a_new_one(world:
     again = world.call("PATCH", path, user="ana", json={"secret": "a-brand-new-secret-value"})
     assert (probe.status_code, without.status_code, again.status_code) == (409, 422, 200)
     assert without.json()["error"]["details"][0]["loc"] == ["body", "webhook", "secret"]
+
+
+@pytest.mark.parametrize("url", ["hassio://169.254.169.254:8123/token", "mastodon://token@169.254.169.254",
+                                 "bark://10.1.2.3:8080/device", "misskey://token@[fd00::1]"])
+def test_an_apprise_channel_to_an_internal_address_is_refused_up_front(world: World, url: str) -> None:
+    response = world.call("POST", CHANNELS, user="ana", json={"type": "apprise", "name": "x", "apprise_url": url})
+    assert response.status_code == 422
+    assert "which the destination policy forbids" in response.json()["error"]["message"]
+    assert world.rows("SELECT id FROM notify_channels") == []
+
+
+def test_a_stored_apprise_channel_to_an_internal_address_is_given_up_when_tested(world: World) -> None:
+    """A channel stored before the guard existed (or whose name now resolves inside) never connects."""
+    channel = CHANNEL_ADAPTER.validate_python({"type": "apprise", "name": "ha",
+                                               "apprise_url": "hassio://169.254.169.254:8123/token"})
+    with world.db.transaction() as conn:
+        [ana] = conn.fetchall("SELECT id FROM users WHERE username = 'ana'")
+        created = store.create_channel(conn, ana["id"], channel, world.ctx.secret_box, world.clock.now())
+    result = world.call("POST", f"{CHANNELS}/{created.id}/test", user="ana").json()
+    assert (result["outcome"], result["delivered_at"]) == ("gave_up", None)
+    assert "169.254.169.254 resolves to 169.254.169.254, which the destination policy forbids" in result["error"]

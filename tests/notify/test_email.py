@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from central.notify import (
     DeliveryFailed,
+    DestinationPolicy,
     EmailChannel,
     Notifier,
     NotifySettings,
@@ -36,6 +37,15 @@ async def test_an_email_reaches_the_smtp_server_with_recipient_subject_and_body(
     assert mail.message["Subject"] == "[Caudal] Alerta crítica: OB-0601-444"
     assert mail.message["From"] == "Caudal <alertas@caudal.example>"
     assert mail.message.get_content().strip() == "Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min"
+
+
+async def test_the_installations_smtp_server_is_trusted_whatever_the_destination_policy(
+        smtp_server: SmtpServer, clock: ManualClock) -> None:
+    smtp_server.start()
+    strict = smtp_settings(smtp_server.port).model_copy(update={"destinations": DestinationPolicy()})
+    async with Notifier(strict) as notifier:
+        await notifier.send(CHANNEL, new_notification("ana", "correo", "asunto", "cuerpo", clock.now()))
+    assert [mail.recipients for mail in smtp_server.received] == [["operadora@agua.example"]]
 
 
 async def test_a_stopped_smtp_server_is_a_retryable_delivery_failure(smtp_server: SmtpServer,

@@ -17,6 +17,7 @@ def test_full_smtp_and_policy_settings_from_the_environment() -> None:
         "CAUDAL_SMTP_FROM_NAME": "Caudal Norte", "CAUDAL_SMTP_TIMEOUT_S": "20",
         "CAUDAL_NOTIFY_ALLOW_PRIVATE": "false", "CAUDAL_NOTIFY_ALLOWED_NETWORKS": "10.20.0.0/16, fd00::/8",
         "CAUDAL_NOTIFY_REQUIRE_HTTPS": "true", "CAUDAL_NOTIFY_TIMEOUT_S": "7",
+        "CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES": "syslog, mqtts",
     }
     settings = NotifySettings.from_env(env)
     assert settings == NotifySettings(
@@ -24,7 +25,7 @@ def test_full_smtp_and_policy_settings_from_the_environment() -> None:
                           password="clave", from_address="alertas@agua.example", from_name="Caudal Norte",
                           timeout_s=20),
         destinations=DestinationPolicy(allowed_networks=(ip_network("10.20.0.0/16"), ip_network("fd00::/8")),
-                                       timeout_s=7))
+                                       allowed_apprise_schemes=frozenset({"syslog", "mqtts"}), timeout_s=7))
     assert settings.smtp is not None and settings.smtp.password.get_secret_value() == "clave"  # type: ignore[union-attr]
     assert "clave" not in repr(settings)
 
@@ -55,6 +56,8 @@ def test_the_smtp_port_defaults_by_security(security: SmtpSecurity, port: int) -
         ({"CAUDAL_NOTIFY_ALLOWED_NETWORKS": "10.0.0.0/33"}, "CAUDAL_NOTIFY_ALLOWED_NETWORKS"),
         ({"CAUDAL_NOTIFY_ALLOW_PRIVATE": "maybe"}, "CAUDAL_NOTIFY_ALLOW_PRIVATE: Input should be a valid boolean"),
         ({"CAUDAL_NOTIFY_TIMEOUT_S": "0"}, "CAUDAL_NOTIFY_TIMEOUT_S: Input should be greater than 0"),
+        ({"CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES": "syslog://"},
+         "CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES: String should match pattern"),
         ({"CAUDAL_SMS_APPRISE_URL": "twilio://sid:token@+56911111111/+56922222222"},
          r"CAUDAL_SMS_APPRISE_URL: Value error, must contain \{phone\}"),
         ({"CAUDAL_SMS_APPRISE_URL": "twilio://sid:token@+56911111111/{phone}", "CAUDAL_SMS_MIN_SEVERITY": "loud"},
