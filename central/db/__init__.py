@@ -6,7 +6,9 @@ imports sqlite3 and psycopg, and it maps their errors to :class:`DatabaseError` 
 :class:`IntegrityError`.
 """
 
-from central.db.database import Connection, Database, DatabaseError, DataError, IntegrityError, open_database
+from central.db.database import (
+    Connection, Database, DatabaseError, DatabaseUnavailable, DataError, IntegrityError, open_database,
+)
 from central.db.migrate import migrate, pending_migrations
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "Database",
     "DataError",
     "DatabaseError",
+    "DatabaseUnavailable",
     "IntegrityError",
     "migrate",
     "open_database",

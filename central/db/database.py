@@ -13,6 +13,7 @@ Conventions that make one schema serve both databases:
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -29,6 +30,11 @@ Params = Mapping[str, Any] | None
 
 class DatabaseError(Exception):
     """The database could not do what was asked (unreachable, broken SQL, locked...)."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached just now (down, restarting, a connection cut, no free
+    connection in time): nothing is wrong with the request or the code, so try again later."""
 
 
 class IntegrityError(DatabaseError):
@@ -203,7 +209,7 @@ class SqliteDatabase:
                 self.path, detect_types=sqlite3.PARSE_DECLTYPES, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open SQLite database {self.path}: {exc}") from exc
+            raise DatabaseUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         raw.row_factory = _dict_factory
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
             raw.execute(f"PRAGMA {pragma}")
@@ -217,7 +223,7 @@ class SqliteDatabase:
         try:
             raw.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot start a transaction on {self.path}: {exc}") from exc
+            raise DatabaseUnavailable(f"cannot start a transaction on {self.path}: {exc}") from exc
         try:
             yield _SqliteConnection(raw)
         except BaseException:
@@ -251,6 +257,28 @@ def to_pyformat(sql: str) -> str:
 
 
 _COPY_TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # the schema is fixed while running
+# An unreachable server is reported by the adapter's callers (DatabaseUnavailable: a 503, or
+# one warning per outage from a worker); the pool's warning at every reconnection attempt
+# would repeat it all through the outage.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+# SQLSTATE classes of a lost server: connection exceptions, and shutdown or restart
+# (57P01-57P04; the rest of class 57 is a cancelled statement, the request's business).
+_UNAVAILABLE_STATES = ("08", "57P")
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Whether a psycopg error means the server is out of reach rather than the statement
+    wrong: the client lost the connection (no SQLSTATE: closed, reset, pool timeout) or
+    the server said it is shutting down or cannot take connections."""
+    import psycopg
+
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(exc, psycopg.OperationalError) and (state is None or state.startswith(_UNAVAILABLE_STATES))
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _PostgresConnection(_Connection):
@@ -267,6 +295,8 @@ class _PostgresConnection(_Connection):
         except (psycopg.DataError, OverflowError) as exc:
             raise DataError(str(exc).strip()) from exc
         except psycopg.Error as exc:
+            if _unavailable(exc):
+                raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
             raise DatabaseError(f"{str(exc).strip()} (in: {sql.strip()[:200]})") from exc
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Any:
@@ -319,7 +349,9 @@ class PostgresDatabase:
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, wait_s: float = 10) -> None:
+        """``wait_s``: how long a caller waits for a free connection (or for the server to
+        come back) before :class:`DatabaseUnavailable`."""
         import psycopg
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
@@ -328,15 +360,14 @@ class PostgresDatabase:
         try:  # one direct attempt first: a clear error at once instead of the pool's retries
             psycopg.connect(url, connect_timeout=5).close()
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}") from None
+            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {_reason(exc)}") from None
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
             kwargs={"row_factory": dict_row, "options": "-c timezone=UTC"},
             open=False,
-            timeout=10,
+            timeout=wait_s,
         )
         try:
             self._pool.open(wait=True, timeout=10)
@@ -352,7 +383,7 @@ class PostgresDatabase:
             with self._pool.connection() as raw, raw.transaction():
                 yield _PostgresConnection(raw)
         except psycopg.OperationalError as exc:
-            raise DatabaseError(f"PostgreSQL: {str(exc).strip()}") from exc
+            raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -366,7 +397,7 @@ class PostgresDatabase:
                 finally:
                     raw.autocommit = False
         except psycopg.OperationalError as exc:
-            raise DatabaseError(f"PostgreSQL: {str(exc).strip()}") from exc
+            raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 
     def close(self) -> None:
         self._pool.close()

@@ -1,0 +1,133 @@
+"""The worker loop while a real PostgreSQL goes away and comes back: one warning line per
+outage with the reason, one info line when it ends, and no traceback.
+
+An outage is made for real: the database stops accepting connections and every session
+on it is terminated (``pg_terminate_backend``), so pooled connections die and new ones are
+refused; it ends when connections are allowed again. The worker waits on a ManualClock.
+(SQLite is a local file with no server to lose: this loop's outage is PostgreSQL's.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+
+from central.db.database import PostgresDatabase
+from central.workers import every
+from protocols.clock import ManualClock
+from tests.pg import with_database
+
+INTERVAL_S = 5.0
+MAX_PASSES_TO_RECONNECT = 30
+WHAT = "test pass"
+log = logging.getLogger("caudal.test.worker")
+
+
+@pytest.fixture
+def database(postgres_url: str) -> Iterator[PostgresDatabase]:
+    db = PostgresDatabase(postgres_url, wait_s=1)  # a refused pass gives up after 1 s of real time
+    yield db
+    db.close()
+
+
+class Server:
+    """Switches the test database between reachable and not, from the admin connection."""
+
+    def __init__(self, admin_url: str, url: str) -> None:
+        self.admin_url, self.name = admin_url, url.rpartition("/")[2]
+
+    def set(self, up: bool) -> None:
+        with psycopg.connect(with_database(self.admin_url, "postgres"), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS {"true" if up else "false"}')
+            if not up:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                             (self.name,))
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 30) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def run_passes(db: PostgresDatabase, server: Server, reachable: list[bool]) -> list[bool]:
+    """The worker's passes with the database up or down as ``reachable`` says, step by step;
+    each step's last outcome. Once the server is back the pool reconnects on its own backoff
+    (a second or a few, real time), so a step that brings it back passes until one succeeds."""
+    outcomes: list[bool] = []
+
+    def select_one() -> None:
+        with db.transaction() as conn:
+            conn.fetchval("SELECT 1")
+
+    async def one_pass() -> None:
+        try:
+            await asyncio.to_thread(select_one)
+            outcomes.append(True)
+        except Exception:
+            outcomes.append(False)
+            raise
+
+    clock, stop = ManualClock(), asyncio.Event()
+
+    async def next_pass() -> bool:
+        done = len(outcomes)
+        clock.advance(INTERVAL_S)
+        await until(lambda: len(outcomes) > done and clock.sleepers == 1)
+        return outcomes[-1]
+
+    worker = asyncio.create_task(every(clock, stop, INTERVAL_S, one_pass, log, WHAT))
+    await until(lambda: len(outcomes) == 1 and clock.sleepers == 1)
+    steps = [outcomes[0]]
+    for up in reachable[1:]:
+        await asyncio.to_thread(server.set, up)
+        outcome = await next_pass()
+        for _ in range(MAX_PASSES_TO_RECONNECT):
+            if outcome or not up:
+                break
+            outcome = await next_pass()
+        steps.append(outcome)
+    stop.set()
+    await worker
+    return steps
+
+
+UP, DOWN = True, False
+WARNING = (logging.WARNING, f"{WHAT}: the database is unreachable (PostgreSQL: terminating connection due to"
+                            " administrator command); trying again every 5 s until it is back")
+BACK = (logging.INFO, f"{WHAT}: the database is reachable again")
+
+
+@pytest.mark.parametrize(("reachable", "expected"), [
+    ([UP, DOWN, DOWN, DOWN, UP, UP], [WARNING, BACK]),
+    ([UP, DOWN, UP, DOWN, DOWN, UP], [WARNING, BACK, WARNING, BACK]),
+    ([UP, UP, UP], []),
+], ids=["one-outage", "two-outages", "no-outage"])
+async def test_each_outage_logs_one_warning_and_one_recovery_line_without_traceback(
+        database, postgres_admin_url, postgres_url, caplog, reachable, expected):
+    server = Server(postgres_admin_url, postgres_url)
+    with caplog.at_level(logging.INFO):
+        outcomes = await run_passes(database, server, reachable)
+    assert outcomes == reachable  # the database really was out of reach when it was down
+    records = [record for record in caplog.records if record.levelno >= logging.WARNING or record.name == log.name]
+    assert [(record.levelno, record.getMessage()) for record in records] == expected
+    assert [record.exc_info for record in records] == [None] * len(expected)
+
+
+async def test_a_failure_that_is_not_an_outage_keeps_its_traceback(caplog):
+    async def broken_pass() -> None:
+        raise ValueError("a bug")
+
+    clock, stop = ManualClock(), asyncio.Event()
+    with caplog.at_level(logging.INFO, logger=log.name):
+        worker = asyncio.create_task(every(clock, stop, INTERVAL_S, broken_pass, log, WHAT))
+        await until(lambda: clock.sleepers == 1)
+        stop.set()
+        await worker
+    (record,) = [record for record in caplog.records if record.name == log.name]
+    assert (record.levelno, record.getMessage()) == (logging.ERROR, f"{WHAT} failed; trying again in 5 s")
+    assert record.exc_info[0] is ValueError
