@@ -1,5 +1,5 @@
-"""The worker loop while a real PostgreSQL goes away and comes back: one warning line per
-outage with the reason, one info line when it ends, and no traceback.
+"""A real PostgreSQL going away and coming back: the worker loop logs one warning line per
+outage with the reason, one info line when it ends, and no traceback; the API answers 503.
 
 An outage is made for real: the database stops accepting connections and every session
 on it is terminated (``pg_terminate_backend``), so pooled connections die and new ones are
@@ -16,9 +16,14 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
+from fastapi.testclient import TestClient
+
+from central.app import create_app
 from central.db.database import PostgresDatabase
+from central.settings import Settings
 from central.workers import every
 from protocols.clock import ManualClock
+from tests.central.telemetry_support import ADMIN_TOKEN, START, seed_site
 from tests.pg import with_database
 
 INTERVAL_S = 5.0
@@ -131,3 +136,16 @@ async def test_a_failure_that_is_not_an_outage_keeps_its_traceback(caplog):
     (record,) = [record for record in caplog.records if record.name == log.name]
     assert (record.levelno, record.getMessage()) == (logging.ERROR, f"{WHAT} failed; trying again in 5 s")
     assert record.exc_info[0] is ValueError
+
+
+def test_the_api_answers_503_while_the_database_is_unreachable(postgres_admin_url, postgres_url):
+    settings = Settings(database_url=postgres_url, secret_key="test-secret-key", workers=False)
+    server = Server(postgres_admin_url, postgres_url)
+    with TestClient(create_app(settings, clock=ManualClock(START))) as client:
+        with client.app.state.ctx.db.transaction() as conn:
+            seed_site(conn, ManualClock(START).now())
+        server.set(up=False)
+        response = client.get("/api/v1/latest", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        server.set(up=True)
+    assert (response.status_code, response.json()) == (503, {"error": {
+        "status": 503, "code": "database_unavailable", "message": "the database is unavailable; try again shortly"}})
