@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable
 
 from central.crypto import SecretBox
-from central.db import Connection, Database
+from central.db import Connection, Database, DatabaseUnavailable
 from central.settings import Settings
 from central.workers import every
 from compliance.actions import Action
@@ -83,6 +83,8 @@ class ComplianceWorker:
                 actions += found
                 if taken < CHANGES_PER_TAKE:
                     return actions
+        except DatabaseUnavailable:  # the pass stops; the loop logs the outage once
+            raise
         except Exception:  # the hours stay recorded for the next pass; sending must not stop meanwhile
             log.exception("evaluating late readings failed; tried again on the next pass")
             return actions
@@ -91,6 +93,8 @@ class ComplianceWorker:
         """One point's trouble (a database error, a bug) must not stop the others."""
         try:
             return await work
+        except DatabaseUnavailable:  # every point would fail alike: the pass stops, the loop logs the outage once
+            raise
         except Exception as exc:  # logged with its traceback and reported; the next point goes on
             log.exception("compliance work for %s failed", stored.point_code)
             regulator = "dga" if isinstance(stored.config, DgaWorkConfig) else "sma"

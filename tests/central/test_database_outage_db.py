@@ -19,11 +19,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
+from central.db import DatabaseUnavailable, migrate
 from central.db.database import PostgresDatabase
 from central.settings import Settings
 from central.workers import every
+from compliance.standins.dga import run_dga_standin
 from protocols.clock import ManualClock
 from tests.central.telemetry_support import ADMIN_TOKEN, START, seed_site
+from tests.compliance.worker_support import (
+    REGISTRY, RUT_EMPRESA, add_readings, configure, dga_config, one_pass, posts, seed, utc,
+)
 from tests.pg import with_database
 
 INTERVAL_S = 5.0
@@ -149,3 +154,29 @@ def test_the_api_answers_503_while_the_database_is_unreachable(postgres_admin_ur
         server.set(up=True)
     assert (response.status_code, response.json()) == (503, {"error": {
         "status": 503, "code": "database_unavailable", "message": "the database is unavailable; try again shortly"}})
+
+
+async def test_a_compliance_pass_cut_by_an_outage_stops_without_a_traceback(postgres_admin_url, postgres_url,
+                                                                             database, caplog):
+    """The database goes away while the DGA answers the first send: the pass stops there (the
+    other slot waits for the next pass) and leaves the outage to the loop's one warning."""
+    migrate(database)
+    clock = ManualClock("2026-11-28T13:00:00+00:00")
+    point_id = seed(database, clock.now())
+    for slot, flow in (("2026-11-28T12:00:00", 12.3), ("2026-11-28T13:00:00", 12.5)):
+        add_readings(database, point_id, utc(slot), flow=flow, totalizer=154320.9, water_table=35.4)
+    server = Server(postgres_admin_url, postgres_url)
+    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
+        configure(database, point_id, "dga", dga_config(dga.url), clock.now())
+        clock.set("2026-11-28T13:15:00+00:00")
+        record = dga.record
+
+        async def record_then_cut(request):
+            await asyncio.to_thread(server.set, False)
+            return await record(request)
+
+        dga.record = record_then_cut
+        with caplog.at_level(logging.INFO), pytest.raises(DatabaseUnavailable):
+            await one_pass(database, clock, postgres_url)
+    assert len(posts(dga)) == 1
+    assert [(record.name, record.getMessage()) for record in caplog.records if record.levelno >= logging.WARNING] == []
