@@ -111,7 +111,7 @@ class DevicePoll:
         for spec in self.config.specs:
             result = by_spec[id(spec)]
             value, quality, problem = self._decoded(result, spec)
-            if problem is not None and result.words is not None:
+            if problem is not None:
                 self.counters.last_error = problem
             if quality is Quality.GOOD and not synced:
                 quality = Quality.CLOCK_UNSYNCED
