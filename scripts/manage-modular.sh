@@ -184,16 +184,20 @@ running_pid() {
 }
 
 # Whether process PID exists and has not ended (a zombie waiting for its parent has).
+# The process may vanish between the two checks: a /proc entry gone meanwhile reads as
+# nothing, and the caller's next check sees it gone.
 alive() {
+  local state
   kill -0 "$1" 2>/dev/null || return 1
-  [ ! -r "/proc/$1/stat" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d ' ' -f 1)" != Z ]
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d ' ' -f 1) || true
+  [ "$state" != Z ]
 }
 
 # Whether process PID runs "central serve --role ROLE" (pids are reused after a reboot).
 is_server_of() {
   local args
   if [ -r "/proc/$1/cmdline" ]; then
-    args=$(tr '\0' ' ' <"/proc/$1/cmdline")
+    args=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" || true)
   else
     args=$(ps -o args= -p "$1" 2>/dev/null || true)
   fi
