@@ -81,7 +81,8 @@ class SmaConfigIn(BaseModel):
     usuario: str
     password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
     base_url: str | None = None
-    timestamp_utc_offset_hours: int | None = None
+    timestamp_utc_offset_hours: int = Field(description="The fixed UTC offset of estampaTiempo, e.g. -4 or 0;"
+                                            " confirmed with the SMA at onboarding (docs/sma.md)")
 
 
 class ConfigOut(BaseModel):

@@ -72,11 +72,13 @@ class EventKind(StrEnum):
 @dataclass(frozen=True)
 class Event:
     """Something that happened to a submission. ``outcome`` for REPLY; ``comprobante`` for
-    CHECK_CONFIRMED and PERSON_CONFIRM."""
+    CHECK_CONFIRMED and PERSON_CONFIRM; ``retry_at`` for a REPLY of a regulator whose resend
+    rule is not the DGA's following day (the SMA's backoff within the day)."""
 
     kind: EventKind
     outcome: Outcome | None = None
     comprobante: str | None = None
+    retry_at: datetime | None = None  # for REPLY: the regulator's own next attempt after a failure
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def retry_at(failed_at: datetime) -> datetime:
     return failed_at + RETRY_AFTER
 
 
-def _after_reply(outcome: Outcome, now: datetime) -> Transition:
+def _after_reply(outcome: Outcome, now: datetime, retry: datetime | None = None) -> Transition:
     if outcome.kind is OutcomeKind.ACCEPTED:
         return Transition(State.ACCEPTED, None, outcome.comprobante, outcome.detail)
     if outcome.kind is OutcomeKind.UNRECOVERABLE:
@@ -112,7 +114,7 @@ def _after_reply(outcome: Outcome, now: datetime) -> Transition:
     if outcome.kind is OutcomeKind.NEEDS_REVIEW:
         return Transition(State.NEEDS_REVIEW, None, outcome.comprobante, outcome.detail)
     state = State.REJECTED if outcome.answered else State.RETRY_SCHEDULED
-    return Transition(state, retry_at(now), None, outcome.detail)
+    return Transition(state, retry or retry_at(now), None, outcome.detail)
 
 
 def _person(event: Event, now: datetime) -> Transition:
@@ -178,7 +180,7 @@ def transition(state: State | None, event: Event, now: datetime) -> Transition:
     if event.kind is EventKind.SEND_STARTED:
         return Transition(State.SENDING, now + CHECK_AGAIN_AFTER, None, "attempt recorded before sending")
     if event.kind is EventKind.REPLY:
-        return _after_reply(event.outcome, now)  # type: ignore[arg-type]
+        return _after_reply(event.outcome, now, event.retry_at)  # type: ignore[arg-type]
     return _in_flight(event, now) if event.kind in _IN_FLIGHT else _person(event, now)
 
 

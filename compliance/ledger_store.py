@@ -176,9 +176,12 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def record_reply(conn: Connection, row: dict[str, Any], outcome: Outcome, now: datetime) -> Transition:
-    """The reply to a send: the submission leaves ``sending`` and its claim is released."""
-    return move(conn, row, Event(EventKind.REPLY, outcome), now, claimed_by=None, claimed_until=None)
+def record_reply(conn: Connection, row: dict[str, Any], outcome: Outcome, now: datetime,
+                 retry_at: datetime | None = None) -> Transition:
+    """The reply to a send: the submission leaves ``sending`` and its claim is released;
+    ``retry_at``: the regulator's next attempt after a failure, else the ledger's rule."""
+    return move(conn, row, Event(EventKind.REPLY, outcome, retry_at=retry_at), now, claimed_by=None,
+                claimed_until=None)
 
 
 def orphaned_in_flight(conn: Connection, regulator: str, now: datetime) -> list[dict[str, Any]]:

@@ -26,7 +26,8 @@ class ComplianceSettings(BaseModel):
     claim_s: float = Field(default=120, gt=0, description="How long a claim on a slot or a work lasts")
     min_interval_s: float = Field(default=1.0, ge=0, description="Pacing between requests to one regulator")
     timeout_s: float = Field(default=15, gt=0, description="HTTP timeout of one request")
-    sma_backfill_hours: int = Field(default=24, ge=1, le=24 * 31)
+    sma_backfill_days: int = Field(default=7, ge=1, le=31, description="How far back missing SMA timestamps"
+                                   " are created (and reported late)")
     sma_window_s: int = Field(default=60, gt=0, description="How far from a timestamp an SMA reading may be")
     sma_grace_s: int = Field(default=120, ge=0, description="Wait after a timestamp before reporting it")
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}", min_length=1)

@@ -1,8 +1,10 @@
 """SMA reporting: one ``registros`` call per timestamp of the permit's cadence, every
 parameter in it, the ``IdVerificacion`` kept as the voucher in the ledger.
 
-Timestamps are multiples of the cadence (UTC). A timestamp lacking any parameter is a
-``no_data`` gap (the SMA refuses partial calls). One :class:`SmaClient` per point
+Timestamps are multiples of the cadence (UTC), created back to ``sma_backfill_days`` (7). A
+timestamp lacking any parameter is a ``no_data`` gap (the SMA refuses partial calls). A call
+without an answer is tried again within the day with a doubling wait
+(:mod:`compliance.sma.retry`), not on the DGA's following day. One :class:`SmaClient` per point
 configuration lives as long as the worker, so its 24 h token is reused. A send found in
 flight after a crash is held for a person (the SMA has no documented duplicate answer), and
 refused credentials stop the point's SMA reporting with an alert.
@@ -45,6 +47,7 @@ from compliance.settings import ComplianceSettings
 from compliance.sma.client import SmaClient
 from compliance.sma.payload import SmaFormatError, build_registros
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind
+from compliance.sma.retry import retry_at
 from compliance.sma.settings import SmaPointConfig
 from protocols.clock import Clock
 
@@ -97,7 +100,7 @@ class SmaSender:
     def _create_due(self, conn: Connection, stored: StoredConfig) -> list[Action]:
         config: SmaPointConfig = stored.config
         now = self.clock.now()
-        since = max(stored.created_at, now - timedelta(hours=self.settings.sma_backfill_hours))
+        since = max(stored.created_at, now - timedelta(days=self.settings.sma_backfill_days))
         until = now - timedelta(seconds=self.settings.sma_grace_s)
         known = known_slots(conn, stored.point_id, "sma", since)
         actions = []
@@ -169,7 +172,7 @@ class SmaSender:
         now = self.clock.now()
         finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
         row = submission(conn, submission_id)
-        moved = record_reply(conn, row, outcome, now)
+        moved = record_reply(conn, row, outcome, now, retry_at=retry_at(now, row["attempt_count"]))
         record_event(conn, now, f"submission.{moved.state.value}", f"SMA {stored.point_code} "
                      f"{row['slot'].isoformat()}: {outcome.detail}",
                      point_id=stored.point_id, regulator="sma", submission_id=submission_id,

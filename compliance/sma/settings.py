@@ -1,9 +1,9 @@
 """A point's SMA reporting configuration, validated up front (pure).
 
 Parameters, units and cadence come from each environmental permit, so all of it is
-configuration. The manual does not state the time zone of ``estampaTiempo``; it is a
-setting (``timestamp_utc_offset_hours``, default the same fixed UTC-4 the DGA uses) to be
-confirmed at onboarding.
+configuration. The manual does not state the time zone of ``estampaTiempo``; it is an
+explicit setting (``timestamp_utc_offset_hours``, a fixed offset, no default) confirmed with
+the SMA at onboarding (docs/sma.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class SmaPointConfig(BaseModel):
     usuario: Rut
     password: SecretStr = Field(min_length=1)
     base_url: BaseUrl = PRODUCTION_BASE_URL
-    timestamp_utc_offset_hours: int = Field(default=-4, ge=-12, le=14)
+    timestamp_utc_offset_hours: int = Field(ge=-12, le=14, description="The fixed UTC offset of estampaTiempo"
+                                            " (docs/sma.md); no default: confirm it at onboarding")
 
     @model_validator(mode="after")
     def _unique(self) -> SmaPointConfig:

@@ -16,7 +16,7 @@ DGA = {"mode": "shadow", "work_type": "subterranea", "codigo_obra": CODE, "stand
        "informant_rut": "12.345.678-5", "informant_password": PASSWORD, "base_url": "http://127.0.0.1:9",
        "valid_from": "2026-11-01T04:00:00Z"}
 SMA = {"mode": "live", "uf_id": "UF1", "proceso_id": "P7", "dispositivo_id": "12180", "usuario": "12345678-5",
-       "password": "sma-clave", "base_url": "http://127.0.0.1:9",
+       "password": "sma-clave", "base_url": "http://127.0.0.1:9", "timestamp_utc_offset_hours": -4,
        "parameters": [{"variable": "flow", "nombre": "Q", "unidad": "l/s"},
                       {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0}]}
 

@@ -114,7 +114,7 @@ OUTCOMES = st.builds(
     st.sampled_from(list(OutcomeKind)),
     st.one_of(st.none(), st.text(min_size=1, max_size=5)),
     st.booleans(),
-)
+).filter(lambda o: o.kind is not OutcomeKind.ACCEPTED or o.comprobante)  # classify: "00" without one needs review
 EVENTS = st.builds(Event, st.sampled_from(list(EventKind)), st.one_of(st.none(), OUTCOMES), st.one_of(st.none(), st.just("C9")))
 
 
@@ -206,3 +206,11 @@ def test_missed_deadlines_for_the_failure_report():
         MissedSlot(h(10), h(11), State.RETRY_SCHEDULED, None),
         MissedSlot(h(12), h(13), None, None),
     ]
+
+
+@pytest.mark.parametrize("answered", [False, True])
+def test_a_failed_reply_goes_again_at_the_regulators_own_retry_time(answered):
+    later = NOW + timedelta(minutes=4)
+    failed = Event(E.REPLY, Outcome(OutcomeKind.RETRY, answered=answered, detail="no luck"), retry_at=later)
+    state = State.REJECTED if answered else State.RETRY_SCHEDULED
+    assert transition(State.SENDING, failed, NOW) == Transition(state, later, None, "no luck")

@@ -10,6 +10,7 @@ from compliance.dga.responses import RawReply
 from compliance.sma.client import SmaClient
 from compliance.sma.payload import SmaFormatError, build_registros, format_estampa, format_valor
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind, classify_sma
+from compliance.sma.retry import backoff, retry_at
 from compliance.sma.settings import SmaParameter, SmaPointConfig
 from compliance.standins.sma import Device, run_sma_standin
 
@@ -30,6 +31,7 @@ def config(base_url="http://127.0.0.1:1", password="clave", **changes) -> SmaPoi
         "usuario": "77.555.666-8",
         "password": password,
         "base_url": base_url,
+        "timestamp_utc_offset_hours": -4,
     }
     return SmaPointConfig.model_validate({**base, **changes})
 
@@ -72,11 +74,34 @@ def test_estampa_on_the_configured_offset():
         ({"parameters": [PARAMS[0], {**PARAMS[1], "nombre": "Q"}]}, "repeat nombre Q"),
         ({"uf_id": "a/b"}, "uf_id"),
         ({"base_url": "conexiones.sma.gob.cl"}, "base_url"),
+        ({"timestamp_utc_offset_hours": None}, "timestamp_utc_offset_hours"),
+        ({"timestamp_utc_offset_hours": 15}, "timestamp_utc_offset_hours"),
     ],
 )
 def test_bad_sma_settings_are_refused(changes, field):
     with pytest.raises(ValidationError, match=field):
         config(**changes)
+
+
+def test_the_time_zone_of_estampa_tiempo_has_no_default():
+    without = {key: value for key, value in config().model_dump().items() if key != "timestamp_utc_offset_hours"}
+    with pytest.raises(ValidationError, match="timestamp_utc_offset_hours\n  Field required"):
+        SmaPointConfig.model_validate({**without, "password": "clave"})
+
+
+@pytest.mark.parametrize(
+    ("attempts", "wait"),
+    [(1, timedelta(minutes=1)), (2, timedelta(minutes=2)), (3, timedelta(minutes=4)), (6, timedelta(minutes=32)),
+     (7, timedelta(hours=1)), (8, timedelta(hours=1)), (100, timedelta(hours=1))],
+)
+def test_sma_backoff_doubles_up_to_an_hour(attempts, wait):
+    assert backoff(attempts) == wait
+    assert retry_at(TS, attempts) == TS + wait
+
+
+def test_sma_backoff_counts_attempts_from_one():
+    with pytest.raises(ValueError, match="from 1; got 0"):
+        backoff(0)
 
 
 def test_production_default_and_secret_hidden():

@@ -1,5 +1,5 @@
 """SMA reporting by the worker: one call per timestamp with every parameter, the voucher kept,
-one login for many calls."""
+one login for many calls, an unanswered call tried again within minutes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ DEVICE = Device("UF1", "P7", "12180", {"Q": "l/s", "VA": "m3"})
 
 def sma_config(url: str, mode: str = "live") -> SmaConfigIn:
     return SmaConfigIn(mode=mode, uf_id="UF1", proceso_id="P7", dispositivo_id="12180", usuario=USER,
-                       password="sma-clave", base_url=url,
+                       password="sma-clave", base_url=url, timestamp_utc_offset_hours=-4,
                        parameters=[{"variable": "flow", "nombre": "Q", "unidad": "l/s"},
                                    {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0}])
 
@@ -71,3 +71,25 @@ async def test_refused_credentials_stop_the_point_with_an_alert(db, database_url
     assert [state for _, state, _ in ledger(db, "sma")] == ["unrecoverable", "pending"]
     with db.connect() as conn:
         assert conn.fetchval("SELECT kind FROM compliance_events WHERE alert") == "work.blocked"
+
+
+def stamps(sma) -> list[str]:
+    """The estampaTiempo of each registros call the stand-in received, in order."""
+    return [r["body"][0]["parametros"][0]["estampaTiempo"][11:] for r in sma.received if r["path"].endswith("/registros")]
+
+
+async def test_an_unanswered_call_is_tried_again_within_minutes_not_the_next_day(db, database_url, clock, sma,
+                                                                                  point_id):
+    configure(db, point_id, "sma", sma_config(sma.url), clock.now())
+    sma.queue_faults("500")  # the first login of the 13:00 call fails: no answer
+    clock.set("2026-11-28T13:08:00+00:00")
+    await one_pass(db, clock, database_url)
+    after_failure = [state for _, state, _ in ledger(db, "sma")]
+    clock.set("2026-11-28T13:08:59+00:00")
+    await one_pass(db, clock, database_url)
+    sent_before_the_wait = stamps(sma)
+    clock.set("2026-11-28T13:09:00+00:00")
+    await one_pass(db, clock, database_url)
+    assert (after_failure, sent_before_the_wait) == (["retry_scheduled", "accepted"], ["09:05:00"])
+    assert stamps(sma) == ["09:05:00", "09:00:00"]
+    assert [state for _, state, _ in ledger(db, "sma")] == ["accepted", "accepted"]
