@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
+from central.core.auth import User
 from central.crypto import SecretKeyMissing, UndecryptableSecret
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser
@@ -64,6 +65,15 @@ async def _checked(ctx: AppContext, channel: Channel) -> Channel:
     return channel
 
 
+def _subscribable(ctx: AppContext, user: User, channel: Channel) -> None:
+    """Refuse a subscription to a point the user may not see, as for a point that does not exist."""
+    with ctx.db.connect() as conn:
+        unseen = store.unseen_points(conn, user, channel.subscription.points or [])
+    if unseen:
+        message = f"subscription.points: no point with code {', '.join(repr(code) for code in unseen)}"
+        raise ApiError(422, message, details=[{"loc": ["body", "subscription", "points"], "msg": message}])
+
+
 def _own(ctx: AppContext, user_id: int, channel_id: int) -> dict[str, Any]:
     with ctx.db.connect() as conn:
         row = store.channel_row(conn, user_id, channel_id)
@@ -92,6 +102,7 @@ def get_channels(user: CurrentUser, ctx: Ctx) -> list[ChannelOut]:
              responses=error_responses(401, 409, 422))
 async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser,
                        ctx: Ctx) -> ChannelOut:
+    await run_in_threadpool(_subscribable, ctx, user, channel)
     await _checked(ctx, channel)
 
     def create() -> ChannelOut:
@@ -118,6 +129,7 @@ async def patch_channel(channel_id: int,
         raise invalid_body(exc) from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
+    await run_in_threadpool(_subscribable, ctx, user, channel)
     await _checked(ctx, channel)
 
     def update() -> ChannelOut:

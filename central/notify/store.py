@@ -22,13 +22,21 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
+from central.core.auth import User, point_for_user
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection, Database
 from central.pagination import Page, PageQuery, fetch_page
 from central.telemetry.alerts.rules import Severity
 
 from .delivery import DeliveryAttempt, DeliveryResult
-from .models import CHANNEL_ADAPTER, Channel, EmailChannel, Notification, SmsChannel, Subscription
+from .models import (
+    CHANNEL_ADAPTER,
+    Channel,
+    EmailChannel,
+    Notification,
+    SmsChannel,
+    Subscription,
+)
 from .settings import Preferences, SmsSettings
 
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"email": (), "sms": ("apprise_url",), "webhook": ("secret",),
@@ -270,14 +278,38 @@ def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: i
         conn.execute(f"UPDATE notifications SET lease_by = :w, lease_until = :until WHERE id IN ({marks})",
                      {**params, "w": worker, "until": now + timedelta(seconds=lease_s)})
         rows = conn.fetchall(
-            "SELECT n.*, u.username, u.email, u.phone, u.notify_email, u.notify_sms, c.config, c.secret"
+            "SELECT n.*, u.username, u.email, u.phone, u.notify_email, u.notify_sms, u.is_admin, c.config, c.secret,"
+            " a.point_id AS alert_point_id, a.gateway_id AS alert_gateway_id, a.subject AS alert_subject"
             " FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN notify_channels c ON c.id = n.channel_id"
-            f" WHERE n.id IN ({marks}) ORDER BY n.next_attempt_at, n.seq", params)
+            f" LEFT JOIN alerts a ON a.id = n.alert_id WHERE n.id IN ({marks}) ORDER BY n.next_attempt_at, n.seq",
+            params)
         return _readable(conn, rows, box, now, sms)
 
 
 class PreferenceGone(ValueError):
     """The profile no longer asks for this notification (preference off, address removed, no SMS provider)."""
+
+
+class SubjectHidden(ValueError):
+    """The user may no longer see the point (or any point of the gateway) the alert is about."""
+
+
+def check_still_visible(conn: Connection, row: dict[str, Any]) -> None:
+    """Raise :class:`SubjectHidden` if the claimed notification's alert is about something its user
+    may no longer see: access can be taken away while a notification waits in the outbox."""
+    point_id, gateway_id = row["alert_point_id"], row["alert_gateway_id"]
+    if row["is_admin"] or (point_id is None and gateway_id is None):
+        return
+    where, params = _visible(point_id, gateway_id)
+    if conn.fetchone(f"SELECT 1 AS x FROM user_points up WHERE up.user_id = :u AND {where}",
+                     {**params, "u": row["user_id"]}) is None:
+        raise SubjectHidden(f"{row['username']} may no longer see {row['alert_subject']}")
+
+
+def unseen_points(conn: Connection, user: User, codes: Sequence[str]) -> list[str]:
+    """The codes among ``codes`` that name no point ``user`` may see; a missing point and a hidden one
+    look alike, so a subscription cannot probe which codes exist."""
+    return [code for code in dict.fromkeys(codes) if point_for_user(conn, user, code) is None]
 
 
 def preference_channel(row: dict[str, Any], sms: SmsSettings | None) -> Channel:
@@ -298,13 +330,14 @@ def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now:
               sms: SmsSettings | None) -> list[tuple[Notification, Channel]]:
     """The claimed rows whose channel can be rebuilt; the others are given up with the reason
     (a channel whose secrets no longer decrypt, e.g. after CAUDAL_SECRET_KEY changed; a profile
-    that no longer asks for it)."""
+    that no longer asks for it; an alert about a point its user may no longer see)."""
     claimed = []
     for row in rows:
         try:
+            check_still_visible(conn, row)
             channel = channel_of(row, box) if row["preference"] is None else preference_channel(row, sms)
             claimed.append((notification_of(row), channel))
-        except (SecretKeyMissing, UndecryptableSecret, ValidationError, PreferenceGone) as exc:
+        except (SecretKeyMissing, UndecryptableSecret, ValidationError, PreferenceGone, SubjectHidden) as exc:
             conn.execute("UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL, last_error = :error,"
                          " lease_by = NULL, lease_until = NULL WHERE id = :id",
                          {"id": row["id"], "now": now, "error": f"channel {row['channel_name']!r}: {exc}"})

@@ -60,7 +60,7 @@ def test_readings_sent_twice_do_not_raise_twice(world: World, smtp: SmtpServer) 
 
 
 def test_a_point_without_a_subscribed_channel_raises_but_queues_nothing(world: World) -> None:
-    world.add_channel("ana", {**EMAIL, "subscription": {"points": ["P2"], "min_severity": "info"}})
+    world.add_channel("admin", {**EMAIL, "subscription": {"points": ["P2"], "min_severity": "info"}})
     world.ingest(flows(world.clock.now() - timedelta(minutes=30), [20.0] * 30))
     assert alerts(world) == [("flow_above_right", "P1", "critical", "open")]
     assert world.rows("SELECT id FROM notifications") == []

@@ -46,7 +46,7 @@ def recipients(smtp: SmtpServer) -> list[str]:
         ("ana", {"notify_email": True}, {**EMAIL, "address": "Ana@Agua.example"}, ["Ana@Agua.example"]),
         ("ana", {"notify_email": True}, {**EMAIL, "address": "turno@agua.example"},
          ["ana@agua.example", "turno@agua.example"]),
-        ("ana", {"notify_email": True}, {**EMAIL, "subscription": {"min_severity": "critical", "points": ["P2"]}},
+        ("ana", {"notify_email": True}, {**EMAIL, "subscription": {"min_severity": "critical", "points": []}},
          []),
         ("bob", {"notify_email": True}, None, []),
         ("admin", {"notify_email": True}, None, ["admin@agua.example"]),
