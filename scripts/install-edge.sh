@@ -72,6 +72,9 @@ if [ -d /run/systemd/system ]; then
       systemctl enable caudal-edge.service
       systemctl restart caudal-edge.service
       echo "caudal-edge enabled and started: /etc/caudal/site.yaml checks clean"
+    elif systemctl is-enabled --quiet caudal-edge.service; then
+      echo "caudal-edge NOT restarted: /etc/caudal/site.yaml does not pass caudal edge check (above)." >&2
+      echo "Fix it, then: systemctl restart caudal-edge" >&2
     else
       echo "caudal-edge NOT enabled: /etc/caudal/site.yaml does not pass caudal edge check (above)." >&2
       echo "Finish commissioning (caudal edge init, caudal edge check), then: systemctl enable --now caudal-edge" >&2

@@ -66,6 +66,8 @@ exit "$status"
 """.format(overlaid=" ".join(OVERLAID))
 
 STAND_IN = '#!/bin/sh\necho "$(basename "$0") $*" >>"$CALLS"\n'
+# systemctl also answers is-enabled: enabled when ENABLED is set (a gateway installed before).
+SYSTEMCTL = STAND_IN + '[ "$1" != is-enabled ] || [ -n "$ENABLED" ]\n'
 
 
 @dataclass
@@ -90,11 +92,11 @@ needs_namespace = pytest.mark.skipif(
 )
 
 
-def install(tmp_path: Path, *args: str, site: str = "", script: Path = SCRIPT) -> Installed:
+def install(tmp_path: Path, *args: str, site: str = "", script: Path = SCRIPT, enabled: bool = False) -> Installed:
     stand_ins = tmp_path / "bin"
     stand_ins.mkdir()
     for name in ("apt-get", "adduser", "addgroup", "systemctl"):
-        (stand_ins / name).write_text(STAND_IN)
+        (stand_ins / name).write_text(SYSTEMCTL if name == "systemctl" else STAND_IN)
         (stand_ins / name).chmod(0o755)
     calls, out, layers = tmp_path / "calls", tmp_path / "out", tmp_path / "layers"
     out.mkdir()
@@ -102,7 +104,8 @@ def install(tmp_path: Path, *args: str, site: str = "", script: Path = SCRIPT) -
     env = {"PATH": f"{stand_ins}:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp_path),
            "CALLS": str(calls), "OUT": str(out), "LAYERS": str(layers), "SCRIPT": str(script),
            "REAL_CAUDAL": str(CAUDAL), "SITE": site,
-           "PACKAGED": str(ROOT / "packaging" / "site.yaml.example") if script == POSTINST else ""}
+           "PACKAGED": str(ROOT / "packaging" / "site.yaml.example") if script == POSTINST else "",
+           "ENABLED": "1" if enabled else ""}
     result = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", SETUP, "setup", *args],
                             env=env, capture_output=True, text=True, timeout=300)
     logged = calls.read_text().splitlines() if calls.exists() else []
@@ -113,12 +116,24 @@ def install(tmp_path: Path, *args: str, site: str = "", script: Path = SCRIPT) -
 def test_the_example_config_leaves_the_service_disabled_and_says_what_to_do(tmp_path: Path) -> None:
     installed = install(tmp_path)
     systemctl = [call for call in installed.calls if call.startswith("systemctl")]
-    assert (installed.returncode, systemctl) == (0, ["systemctl daemon-reload"]), installed.stderr
+    assert (installed.returncode, systemctl) == (
+        0, ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"]), installed.stderr
     assert installed.site == (ROOT / "packaging" / "site.yaml.example").read_text()
     assert installed.stderr.endswith(
         "caudal-edge NOT enabled: /etc/caudal/site.yaml does not pass caudal edge check (above).\n"
         "Finish commissioning (caudal edge init, caudal edge check), then: systemctl enable --now caudal-edge\n")
     assert "/etc/caudal/site.yaml:" in installed.stderr  # the check's own explanation, naming the file
+
+
+@needs_namespace
+def test_a_reinstall_over_a_broken_config_leaves_the_enabled_service_alone(tmp_path: Path) -> None:
+    installed = install(tmp_path, enabled=True)
+    systemctl = [call for call in installed.calls if call.startswith("systemctl")]
+    assert (installed.returncode, systemctl) == (
+        0, ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"]), installed.stderr
+    assert installed.stderr.endswith(
+        "caudal-edge NOT restarted: /etc/caudal/site.yaml does not pass caudal edge check (above).\n"
+        "Fix it, then: systemctl restart caudal-edge\n")
 
 
 @needs_namespace
