@@ -13,9 +13,10 @@ USER = "12345678-5"
 DEVICE = Device("UF1", "P7", "12180", {"Q": "l/s", "VA": "m3"})
 
 
-def sma_config(url: str, mode: str = "live") -> SmaConfigIn:
+def sma_config(url: str, mode: str = "live", cadence_minutes: int = 5) -> SmaConfigIn:
     return SmaConfigIn(mode=mode, uf_id="UF1", proceso_id="P7", dispositivo_id="12180", usuario=USER,
                        password="sma-clave", base_url=url, timestamp_utc_offset_hours=-4,
+                       cadence_minutes=cadence_minutes,
                        parameters=[{"variable": "flow", "nombre": "Q", "unidad": "l/s"},
                                    {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0}])
 
@@ -93,3 +94,10 @@ async def test_an_unanswered_call_is_tried_again_within_minutes_not_the_next_day
     assert (after_failure, sent_before_the_wait) == (["retry_scheduled", "accepted"], ["09:05:00"])
     assert stamps(sma) == ["09:05:00", "09:00:00"]
     assert [state for _, state, _ in ledger(db, "sma")] == ["accepted", "accepted"]
+
+
+async def test_missing_timestamps_are_created_back_seven_days(db, database_url, clock, sma, point_id):
+    configure(db, point_id, "sma", sma_config(sma.url, mode="shadow", cadence_minutes=1440), clock.now())
+    clock.advance(10 * 24 * 3600)  # the server was down for ten days; daily timestamps at 00:00 UTC
+    await one_pass(db, clock, database_url)
+    assert [slot for slot, _, _ in ledger(db, "sma")] == [f"2026-12-{day:02d}T00:00:00+00:00" for day in range(2, 9)]
