@@ -4,7 +4,8 @@ A slot is evaluated once its grace time has passed; what it would declare is sto
 it (the values and the formatted strings). What was measured is sent as measured; only values
 that cannot be physical wait in ``review`` for a person, with an alert raised in the same pass
 (:func:`compliance.events.announce_hold`); a slot without data is a visible ``no_data`` gap,
-re-evaluated for a while in case late readings arrive. Nothing here talks to the DGA.
+evaluated again whenever its readings arrive late, at any age (:func:`recheck_arrivals`).
+Nothing here talks to the DGA.
 """
 
 from __future__ import annotations
