@@ -37,7 +37,8 @@ router = APIRouter(prefix="/api/v1", tags=["compliance"])
 SMA_EXAMPLES = {"flow": {"summary": "Report flow every hour", "value": {
     "mode": "shadow", "uf_id": "UF-1234", "proceso_id": "PR-77", "dispositivo_id": "DISP-01",
     "parameters": [{"variable": "flow", "nombre": "Caudal", "unidad": "L/s", "decimals": 2}],
-    "cadence_minutes": 60, "usuario": "operador@example.cl", "password": "clave-sma"}}}
+    "cadence_minutes": 60, "usuario": "operador@example.cl", "password": "clave-sma",
+    "timestamp_utc_offset_hours": -4}}}
 DISCARD_EXAMPLES = {"reason": {"summary": "Why the slot is not sent", "value": {
     "reason": "the meter was under maintenance; the DGA was told by letter"}}}
 CONFIRM_EXAMPLES = {"snia": {"summary": "The comprobante SNIA shows for the slot", "value": {
