@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench install clean
+.PHONY: demo test soak bench install clean
 
 install: $(STAMP)
 
@@ -19,6 +19,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	$(PY) -W 'ignore:Using `httpx`' -m tests.faults.soak $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.rig import Rig, rig
+from tests.faults.scenarios import SEED
 
-SEED = 20261203  # fixed: a failure replays with the same fault instants
+TIMEOUT_S = 300  # above the scenarios' own waits, so theirs name what did not happen
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -25,6 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if Path(item.fspath).parent == here:
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.postgres)
+            item.add_marker(pytest.mark.timeout(TIMEOUT_S))
 
 
 @pytest.fixture(scope="module")

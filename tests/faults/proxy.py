@@ -127,7 +127,16 @@ class FaultProxy:
         self.port = self._server.sockets[0].getsockname()[1]
         started.set()
         self._loop.run_forever()
+        self._loop.run_until_complete(self._end_links())
         self._loop.close()
+
+    @staticmethod
+    async def _end_links() -> None:
+        """Links still relaying at stop: cancelled, and their errors read (no "never retrieved")."""
+        leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)
 
     async def _close(self) -> None:
         assert self._server is not None

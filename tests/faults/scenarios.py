@@ -20,9 +20,10 @@ from edge.buffer import Buffer, PolledReading
 from protocols.uplink import Quality
 from tests.faults.ledger import Tally, drain, edge_count, tally
 from tests.faults.proxy import Mode
-from tests.faults.rig import GATEWAY, METERS, Rig, wait_until
+from tests.faults.rig import GATEWAY, METERS, Rig, RigError, wait_until
 
-CATCH_UP_S = 120.0  # the uploader's backoff after a long outage can reach a minute
+SEED = 20261203  # fixed: a failure replays with the same fault instants
+CATCH_UP_S = 120.0  # the uploader's backoff grows with each failure of a run (full jitter, up to 5 min)
 FAULT_MODES = (Mode.DELAY, Mode.DROP_REPLY, Mode.RESET, Mode.BLACK_HOLE)
 BACKLOG_BATCH = 20_000
 
@@ -62,6 +63,19 @@ def wait_for_uploads(rig: Rig, timeout_s: float = 60.0) -> None:
                timeout_s, "the agent's first upload")
 
 
+def catch_up(rig: Rig, target: int) -> None:
+    """Until the server holds seqs 1..``target``; fails after :data:`CATCH_UP_S` without progress
+    (a large backlog takes minutes, but never a minute without a batch)."""
+    stored, progress_at = -1, time.monotonic()
+    while (now_stored := stored_up_to(rig.database_url, target)) < target:
+        if now_stored > stored:
+            stored, progress_at = now_stored, time.monotonic()
+        elif time.monotonic() - progress_at > CATCH_UP_S:
+            raise RigError(f"the agent delivered nothing for {CATCH_UP_S:g} s: {stored} of the {target} readings"
+                           " produced during the faults are stored")
+        time.sleep(0.2)
+
+
 def settle(rig: Rig, scenario: str, faults: dict[str, int], started: float, **extra: float) -> Outcome:
     """Faults off; the agent catches up by itself, stops, the rest is drained; the run is counted."""
     rig.proxy.set_mode(Mode.PASS)
@@ -70,9 +84,7 @@ def settle(rig: Rig, scenario: str, faults: dict[str, int], started: float, **ex
     if not rig.agent.running:
         rig.agent.start()
     wait_until(rig.agent.buffer_path.exists, 60, "the agent's buffer")
-    target = edge_count(rig.agent.buffer_path).produced
-    wait_until(lambda: stored_up_to(rig.database_url, target) >= target, CATCH_UP_S,
-               f"the agent to deliver the {target} readings produced during the faults")
+    catch_up(rig, edge_count(rig.agent.buffer_path).produced)
     rig.agent.terminate()
     drained = drain(rig.agent.buffer_path, f"http://127.0.0.1:{rig.central.port}", GATEWAY)
     return Outcome(scenario, faults, tally(rig.agent.buffer_path, rig.database_url, GATEWAY), drained,
