@@ -23,7 +23,8 @@ from central.timerange import ACCEPTED_RANGE, BoundedTime
 from compliance import config_store as configs
 from compliance import person_actions, reports, submissions
 from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
-from compliance.events import ComplianceEvent, list_events
+from compliance.dga_send import IN_FLIGHT_RESEND
+from compliance.events import ComplianceEvent, count_by_regulator, list_events
 from compliance.ledger import State
 from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
 from compliance.settings import ComplianceSettings, rut_empresa
@@ -48,16 +49,29 @@ REQUEUE_EXAMPLES = {"absent": {"summary": "SNIA does not show the measurement", 
 RECHECK_EXAMPLES = {"plain": {"summary": "Ask the DGA again", "value": {}},
                     "reason": {"summary": "With a note", "value": {"reason": "SNIA was slow this morning; ask again"}}}
 ReviewState = Literal["review", "needs_review"]
-CheckResultFilter = Literal["confirmed", "not_found", "unknown", "person_confirmed"]
+CheckResultFilter = Literal["confirmed", "mismatch", "not_found", "unknown", "person_confirmed"]
 _READ = error_responses(401, 404, 422)
 _WRITE = error_responses(401, 403, 404, 409, 422)
 routers: list[APIRouter] = [router]
 
 
 def setup(ctx: AppContext) -> None:
-    """Validate the compliance settings (and the Centro de Control's RUT) up front."""
+    """Validate the compliance settings (and the Centro de Control's RUT) up front; publish the count of
+    in-flight resends (read from the compliance log, so it spans worker processes and restarts)."""
     rut_empresa(ctx.settings)
     ctx.extras[EXTRAS_KEY] = ComplianceSettings.from_env()
+    ctx.metrics.add_gauges("caudal_dga_in_flight_resends", "DGA sends of a slot whose earlier send was in flight"
+                           " when a worker stopped (the DGA may already hold it): the only possible second POST"
+                           " of a slot the DGA accepted", ["regulator"], _in_flight_resends(ctx))
+
+
+def _in_flight_resends(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
+    def sample() -> list[tuple[list[str], float]]:
+        with ctx.db.connect() as conn:
+            counts = count_by_regulator(conn, IN_FLIGHT_RESEND)
+        return [([regulator], float(count)) for regulator, count in {"dga": 0, **counts}.items()]
+
+    return sample
 
 
 def workers(ctx: AppContext) -> list[Callable[[asyncio.Event], Awaitable[None]]]:

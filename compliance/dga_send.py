@@ -5,8 +5,12 @@ The order for every send is fixed: claim the slot, commit the attempt row and th
 ``sending`` state, THEN let the request leave, then record the reply. A crash between the
 last two leaves ``sending`` with an open attempt; :meth:`DgaSender.resolve_orphans` turns it
 into a retry on the following day (:func:`compliance.ledger.resolve_in_flight`), never a
-resend now, and the resend relies on the DGA's "Ya existe ... Comprobante: X".
-An accepted slot is terminal in the ledger, so it is never claimed again.
+resend now, and the resend relies on the DGA's "Ya existe ... Comprobante: X". The DGA's GET
+takes the comprobante, which such a send never returned, so nothing can be asked first: this
+resend is the one case where the DGA may receive a slot it already holds; it is logged, written
+to the compliance log (``submission.in_flight_resend``) and counted in /metrics.
+An accepted slot is terminal in the ledger, so it is never claimed again. The GET check of an
+accepted comprobante compares the values the DGA holds with those sent; a difference is an alert.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from compliance.actions import Action
 from compliance.config_store import StoredConfig, block_work
 from compliance.dga.client import DgaClient, HttpTransport
 from compliance.dga.format import MEDICION_KEY, DgaRequest, FormatError, build_request, format_fecha, format_hora, redacted
-from compliance.dga.responses import CheckResult, Outcome, OutcomeKind, RawReply, classify, classify_check
+from compliance.dga.responses import Check, CheckResult, Outcome, OutcomeKind, RawReply, classify, classify_check
 from compliance.dga.settings import DgaWorkConfig, Mode
 from compliance.dga.slots import SEND_WINDOW
 from compliance.dga_evaluate import effective_values
@@ -44,6 +48,7 @@ from compliance.ledger_store import (
     due_pending,
     finish_attempt,
     in_transaction,
+    interrupted_sends,
     last_attempt_at,
     move,
     orphaned_in_flight,
@@ -60,6 +65,7 @@ from compliance.settings import ComplianceSettings
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.dga")
+IN_FLIGHT_RESEND = "submission.in_flight_resend"
 
 _SEVERITY = {OutcomeKind.ACCEPTED: "info", OutcomeKind.RETRY: "warning", OutcomeKind.NEEDS_REVIEW: "warning",
              OutcomeKind.UNRECOVERABLE: "critical"}
@@ -163,12 +169,26 @@ class DgaSender:
             await in_transaction(self.db, self._format_failed, stored, row, str(exc))
             return Action(stored.point_code, "dga", row["slot"], "error", row["state"], str(exc))
         measurement = request.body[MEDICION_KEY[config.work_type]]
-        attempt_id = await in_transaction(self.db, start_attempt, row, "send", self.worker, attempt_record(request),
-                                          now, measurement=measurement)
+        attempt_id = await in_transaction(self.db, self._start_send, stored, row, request, measurement)
         raw = await self._client(config.base_url).send(request)
         outcome = classify(raw)
         state = await in_transaction(self.db, self._record_reply, stored, row["id"], attempt_id, raw, outcome)
         return Action(stored.point_code, "dga", row["slot"], "sent", state, outcome.comprobante or outcome.detail)
+
+    def _start_send(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], request: DgaRequest,
+                    measurement: dict[str, str]) -> int:
+        """The attempt, committed before the request leaves; a resend of a slot whose earlier send was in
+        flight when a worker stopped is said so in the log and the compliance log (counted in /metrics):
+        it is the one case where the DGA may receive a slot it already holds."""
+        now = self.clock.now()
+        if interrupted_sends(conn, row["id"]):
+            log.warning("DGA %s slot %s: sent again after a send left in flight by a stopped worker; if the DGA"
+                        " stored it, it answers 'Ya existe' with the comprobante", stored.point_code,
+                        row["slot"].isoformat())
+            record_event(conn, now, IN_FLIGHT_RESEND, f"{stored.point_code} slot {row['slot'].isoformat()} sent again:"
+                         " an earlier send was in flight when the worker stopped and its reply was never recorded",
+                         point_id=stored.point_id, regulator="dga", submission_id=row["id"], severity="warning")
+        return start_attempt(conn, row, "send", self.worker, attempt_record(request), now, measurement=measurement)
 
     def _format_failed(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], message: str) -> None:
         release(conn, row["id"], self.worker)
@@ -207,31 +227,43 @@ class DgaSender:
             conn, stored.point_id, self.clock.now() - CHECK_AGAIN_AFTER))
         actions = []
         for row in rows:
-            result = await self._check(stored, row, row["comprobante"])
-            await in_transaction(self.db, self._record_check, stored, row, result)
-            actions.append(Action(stored.point_code, "dga", row["slot"], "checked", "accepted", result.value))
+            check = await self._check(stored, row, row["comprobante"])
+            await in_transaction(self.db, self._record_check, stored, row, check)
+            actions.append(Action(stored.point_code, "dga", row["slot"], "checked", "accepted", check.result.value))
         return actions
 
-    async def _check(self, stored: StoredConfig, row: dict[str, Any], comprobante: str) -> CheckResult:
-        """GET what the DGA holds under ``comprobante``, with the exchange recorded like a send."""
+    async def _check(self, stored: StoredConfig, row: dict[str, Any], comprobante: str) -> Check:
+        """GET what the DGA holds under ``comprobante`` and compare it with what was sent, with the exchange
+        recorded like a send."""
         config: DgaWorkConfig = stored.config
         query = {"codigoObra": config.codigo_obra, "numeroComprobante": comprobante}
         record = {"method": "GET", "path": config.work_type.path, "query": query}
         attempt_id = await in_transaction(self.db, start_attempt, row, "check", self.worker, record, self.clock.now())
         raw = await self._client(config.base_url).check(config.work_type, config.codigo_obra, comprobante)
-        result = classify_check(raw, format_fecha(row["slot"]), format_hora(row["slot"]))
-        found = comprobante if result is CheckResult.CONFIRMED else None
-        await in_transaction(self.db, finish_attempt, attempt_id, raw, self.clock.now(), outcome=result.value,
+        sent = json.loads(row["measurement"]) if row["measurement"] else None
+        check = classify_check(raw, format_fecha(row["slot"]), format_hora(row["slot"]), sent)
+        found = comprobante if check.result in (CheckResult.CONFIRMED, CheckResult.MISMATCH) else None
+        await in_transaction(self.db, finish_attempt, attempt_id, raw, self.clock.now(), outcome=check.result.value,
                              comprobante=found)
-        return result
+        return check
 
-    def _record_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], result: CheckResult) -> None:
+    def _record_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check) -> None:
         now = self.clock.now()
-        record_check(conn, row["id"], result.value, now)
-        if result is CheckResult.NOT_FOUND:
+        record_check(conn, row["id"], check.result.value, now)
+        self._alert_check(conn, stored, row, check, now)
+
+    def _alert_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check,
+                     now: datetime) -> None:
+        slot = row["slot"].isoformat()
+        if check.result is CheckResult.NOT_FOUND:
             raise_compliance_alert(conn, stored.point_id, "submission.check_not_found", f"{stored.point_code} slot"
-                                   f" {row['slot'].isoformat()}: the DGA does not show comprobante"
-                                   f" {row['comprobante']}; look it up in SNIA", now, submission_id=row["id"])
+                                   f" {slot}: the DGA does not show comprobante {row['comprobante']}; look it up in"
+                                   " SNIA", now, submission_id=row["id"])
+        if check.result is CheckResult.MISMATCH:
+            raise_compliance_alert(conn, stored.point_id, "submission.check_mismatch", f"{stored.point_code} slot"
+                                   f" {slot}: the DGA holds comprobante {row['comprobante']} with other values than"
+                                   f" those sent ({'; '.join(check.differences)}); compare in SNIA", now,
+                                   submission_id=row["id"])
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -243,10 +275,13 @@ class DgaSender:
             stored = configs.get(row["point_id"])
             decision = resolve_in_flight(row["comprobante"], self.clock.now())
             event = Event(EventKind.IN_FLIGHT_UNANSWERED)
+            check = None
             if decision.action is InFlightAction.CHECK and stored is not None:
-                result = await self._check(stored, row, row["comprobante"])
-                event = Event(_CHECK_EVENTS[result], comprobante=row["comprobante"])
+                check = await self._check(stored, row, row["comprobante"])
+                event = Event(_CHECK_EVENTS[check.result], comprobante=row["comprobante"])
             state = await in_transaction(self.db, self._resolve, row, event, decision.reason)
+            if check is not None and stored is not None:
+                await in_transaction(self.db, self._alert_check, stored, row, check, self.clock.now())
             code = stored.point_code if stored else str(row["point_id"])
             actions.append(Action(code, "dga", row["slot"], "resolved", state, decision.reason))
         return actions
@@ -255,7 +290,7 @@ class DgaSender:
         now = self.clock.now()
         attempt = dangling_attempt(conn, row["id"])
         if attempt is not None:
-            close_dangling(conn, attempt["id"], now, "no reply recorded: the sender stopped mid-send")
+            close_dangling(conn, attempt["id"], now)
         moved = move(conn, row, event, now, claimed_by=None, claimed_until=None)
         record_event(conn, now, "submission.in_flight_resolved", f"slot {row['slot'].isoformat()} was left in"
                      f" flight; {reason}; now {moved.state.value}", point_id=row["point_id"], regulator="dga",
@@ -268,5 +303,5 @@ class DgaSender:
         self._clients.clear()
 
 
-_CHECK_EVENTS = {CheckResult.CONFIRMED: EventKind.CHECK_CONFIRMED, CheckResult.NOT_FOUND: EventKind.CHECK_NOT_FOUND,
-                 CheckResult.UNKNOWN: EventKind.CHECK_UNKNOWN}
+_CHECK_EVENTS = {CheckResult.CONFIRMED: EventKind.CHECK_CONFIRMED, CheckResult.MISMATCH: EventKind.CHECK_CONFIRMED,
+                 CheckResult.NOT_FOUND: EventKind.CHECK_NOT_FOUND, CheckResult.UNKNOWN: EventKind.CHECK_UNKNOWN}

@@ -93,6 +93,13 @@ def announce_hold(
                  deadline=deadline.isoformat(), reasons=reasons)
 
 
+def count_by_regulator(conn: Connection, kind: str) -> dict[str, int]:
+    """How many events of ``kind`` the log holds, per regulator (for /metrics)."""
+    rows = conn.fetchall("SELECT regulator, COUNT(*) AS n FROM compliance_events WHERE kind = :kind"
+                         " GROUP BY regulator ORDER BY regulator", {"kind": kind})
+    return {row["regulator"]: int(row["n"]) for row in rows}
+
+
 def _event(row: dict[str, Any]) -> ComplianceEvent:
     return ComplianceEvent(**{**row, "detail": json.loads(row["detail"])})
 

@@ -251,6 +251,16 @@ def dangling_attempt(conn: Connection, submission_id: int) -> dict[str, Any] | N
         " ORDER BY id DESC LIMIT 1", {"s": submission_id})
 
 
-def close_dangling(conn: Connection, attempt_id: int, now: datetime, error: str) -> None:
+INTERRUPTED = "no reply recorded: the sender stopped mid-send"
+
+
+def close_dangling(conn: Connection, attempt_id: int, now: datetime, error: str = INTERRUPTED) -> None:
     conn.execute("UPDATE compliance_attempts SET finished_at = :now, outcome = 'unknown', error = :error"
                  " WHERE id = :id AND finished_at IS NULL", {"now": now, "error": error, "id": attempt_id})
+
+
+def interrupted_sends(conn: Connection, submission_id: int) -> int:
+    """How many earlier sends of the submission were in flight when their sender stopped (closed by
+    :func:`close_dangling`): the DGA may hold the slot already."""
+    return int(conn.fetchval("SELECT COUNT(*) FROM compliance_attempts WHERE submission_id = :s AND kind = 'send'"
+                             " AND outcome = 'unknown' AND error = :error", {"s": submission_id, "error": INTERRUPTED}))

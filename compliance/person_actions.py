@@ -7,9 +7,10 @@
   verifies that comprobante on the next pass), REQUEUES it (only after seeing that the DGA
   does NOT hold it; if it did after all, the resend gets "Ya existe" and is accepted), or
   DISCARDS it.
-* an accepted slot whose GET check found nothing (``check_result`` ``not_found``): the slot
-  stays accepted (it is never sent again); a person asks for a RECHECK (the GET is made again
-  on the next pass) or CONFIRMS it (they saw it in SNIA).
+* an accepted slot whose GET check found nothing (``check_result`` ``not_found``) or found other
+  values than those sent (``mismatch``): the slot stays accepted (it is never sent again); a
+  person asks for a RECHECK (the GET is made again on the next pass) or CONFIRMS it (they saw it
+  in SNIA).
 
 Every decision is recorded on the slot (who, when, why), in the compliance log and in the audit
 trail, in the caller's transaction. The alert raised for the situation clears on the timer's
@@ -31,8 +32,10 @@ from compliance.ledger import Event, EventKind, IllegalTransition, State
 from compliance.submissions import SubmissionOut, decide, get_submission, record_decision
 
 NOT_FOUND = "not_found"
+MISMATCH = "mismatch"  # check_result of a slot the DGA holds with other values than those sent
+UNSETTLED_CHECKS = (NOT_FOUND, MISMATCH)
 PERSON_CONFIRMED = "person_confirmed"  # check_result of a slot a person saw in SNIA after the GET found nothing
-_CHECK_NOT_FOUND = f" (or accepted with check_result {NOT_FOUND})"
+_CHECK_NOT_FOUND = f" (or accepted with check_result {NOT_FOUND} or {MISMATCH})"
 _REASON = Field(min_length=1, max_length=1000)
 
 
@@ -86,7 +89,7 @@ def review_check(state: State, check_result: str | None, known: str | None, acti
     The slot stays ``accepted``: only what is known about its comprobante changes. A confirmed
     comprobante equal to the known one ends the matter; a different one is checked by GET.
     """
-    if state is not State.ACCEPTED or check_result != NOT_FOUND or known is None:
+    if state is not State.ACCEPTED or check_result not in UNSETTLED_CHECKS or known is None:
         raise IllegalTransition(f"{action.value} of a GET check needs an accepted submission whose check found"
                                 f" nothing, not state {state.value} with check_result {check_result}")
     if action is CheckReview.RECHECK:
@@ -110,16 +113,16 @@ def _decide_check(conn: Connection, row: dict[str, Any], action: CheckReview, co
         decided = review_check(State(row["state"]), row["check_result"], row["comprobante"], action, comprobante)
     except IllegalTransition:
         allowed = f"{State.NEEDS_REVIEW.value}{_CHECK_NOT_FOUND}" if action is CheckReview.CONFIRM else (
-            f"{State.ACCEPTED.value} with check_result {NOT_FOUND}")
+            f"{State.ACCEPTED.value} with check_result {NOT_FOUND} or {MISMATCH}")
         raise ApiError(409, f"submission {row['id']} is {row['state']} with check_result {row['check_result']};"
                        f" {action.value} is allowed only for a submission in state {allowed}") from None
     changed = conn.execute(
         "UPDATE compliance_submissions SET comprobante = :comprobante, check_result = :result, checked_at = :checked,"
         " reviewed_by = :actor, review_reason = :reason, reviewed_at = :now, updated_at = :now"
-        " WHERE id = :id AND state = 'accepted' AND check_result = :not_found",
+        " WHERE id = :id AND state = 'accepted' AND check_result IN (:not_found, :mismatch)",
         {"comprobante": decided.comprobante, "result": decided.check_result, "actor": actor, "reason": reason,
          "checked": row["checked_at"] if decided.check_result else None,
-         "now": now, "id": row["id"], "not_found": NOT_FOUND})
+         "now": now, "id": row["id"], "not_found": NOT_FOUND, "mismatch": MISMATCH})
     if changed != 1:
         raise ApiError(409, f"submission {row['id']} changed meanwhile; read it again and decide")
     record_decision(conn, row, row["point"], f"review.{action.value}_check", actor, reason, now,

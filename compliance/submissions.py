@@ -60,7 +60,8 @@ class SubmissionOut(BaseModel):
     attempt_count: int
     accepted_at: datetime | None
     check_result: str | None = Field(description="The DGA GET check of an accepted comprobante: confirmed,"
-                                     " not_found, unknown (asked again), person_confirmed (seen in SNIA by a person)")
+                                     " mismatch (held with other values than sent), not_found, unknown (asked"
+                                     " again), person_confirmed (seen in SNIA by a person)")
     reviewed_by: str | None
     review_reason: str | None
     reviewed_at: datetime | None

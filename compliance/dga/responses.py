@@ -5,14 +5,17 @@ registro ... Comprobante: X" means the DGA already holds the measurement (usuall
 reply): accepted with X, never resent. "Usuario no es el informante registrado en la Obra"
 stops the work until a person fixes its credentials. ``"00"`` without a comprobante is held
 for a person: it may well be stored, so resending is not safe. Anything else — another
-status, a 5xx, no answer, an unreadable body — is retried on the following day.
+status, a 5xx, no answer, an unreadable body — is retried on the following day. The GET check
+by comprobante confirms the slot only if the DGA holds it with the values that were sent.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -123,25 +126,60 @@ def classify(reply: RawReply) -> Outcome:
 
 
 class CheckResult(StrEnum):
-    CONFIRMED = "confirmed"  # the DGA holds this comprobante for this slot
+    CONFIRMED = "confirmed"  # the DGA holds this comprobante for this slot, with the values sent
+    MISMATCH = "mismatch"  # it holds the slot under this comprobante, but with other values than those sent
     NOT_FOUND = "not_found"  # the DGA answered and does not hold it (or holds another slot)
     UNKNOWN = "unknown"  # no usable answer: check again later, never resend on this basis
 
 
-def classify_check(reply: RawReply, fecha: str, hora: str) -> CheckResult:
-    """Interpret the GET check for a slot whose ``fechaMedicion`` is ``fecha`` (YYYY-MM-DD).
+CHECKED_FIELDS = ("caudal", "totalizador", "nivelFreaticoDelPozo", "alturaLimnimetrica")
 
-    The DGA returns the date as DD-MM-YYYY; both spellings are compared.
-    """
-    if reply.error is not None or reply.http_status is None or not isinstance(reply.body_json, dict):
-        return CheckResult.UNKNOWN
-    if reply.http_status >= 500:
-        return CheckResult.UNKNOWN
-    data = reply.body_json.get("data")
+
+@dataclass(frozen=True)
+class Check:
+    """A GET check's result and, for a mismatch, each differing field as ``name: sent X, held Y``."""
+
+    result: CheckResult
+    differences: tuple[str, ...] = ()
+
+
+def _same(sent: str, held: Any) -> bool:
+    """Equal as numbers when both read as numbers ("12.30" and 12.3 are the same flow), else as text."""
+    try:
+        return Decimal(str(sent)) == Decimal(str(held))
+    except InvalidOperation:
+        return str(sent).strip() == str(held).strip()
+
+
+def differences(sent: Mapping[str, str], held: Mapping[str, Any]) -> tuple[str, ...]:
+    """The measured fields whose value the DGA holds differently (a field it does not return is not judged)."""
+    return tuple(f"{name}: sent {sent[name]!r}, held {held[name]!r}" for name in CHECKED_FIELDS
+                 if name in sent and name in held and not _same(sent[name], held[name]))
+
+
+def _held_record(reply: RawReply, fecha: str, hora: str) -> dict[str, Any] | None:
+    data = reply.body_json.get("data") if isinstance(reply.body_json, dict) else None
     records = data if isinstance(data, list) else [data]
     year, month, day = fecha.split("-")
     dates = {fecha, f"{day}-{month}-{year}"}
     for record in records:
         if isinstance(record, dict) and record.get("fechaMedicion") in dates and record.get("horaMedicion") == hora:
-            return CheckResult.CONFIRMED
-    return CheckResult.NOT_FOUND
+            return record
+    return None
+
+
+def classify_check(reply: RawReply, fecha: str, hora: str, sent: Mapping[str, str] | None = None) -> Check:
+    """Interpret the GET check for a slot whose ``fechaMedicion`` is ``fecha`` (YYYY-MM-DD) and whose
+    measurement was ``sent`` (the formatted strings; ``None``: not known, values not compared).
+
+    The DGA returns the date as DD-MM-YYYY; both spellings are compared.
+    """
+    if reply.error is not None or reply.http_status is None or not isinstance(reply.body_json, dict):
+        return Check(CheckResult.UNKNOWN)
+    if reply.http_status >= 500:
+        return Check(CheckResult.UNKNOWN)
+    record = _held_record(reply, fecha, hora)
+    if record is None:
+        return Check(CheckResult.NOT_FOUND)
+    found = differences(sent or {}, record)
+    return Check(CheckResult.MISMATCH, found) if found else Check(CheckResult.CONFIRMED)

@@ -4,7 +4,9 @@ Accepted measurements are kept per (codigoObra, fecha, hora); a second one for t
 gets the DGA's "Ya existe un registro ... Comprobante: X" with the original comprobante.
 Faults for the next requests are queued with ``POST /_faults {"faults": [...]}``:
 ``timeout`` (never answer), ``500``, ``503``, ``drop_after_store`` (store, then cut the
-connection: the reply is lost), ``ok_without_comprobante`` (store, answer "00" without it).
+connection: the reply is lost), ``ok_without_comprobante`` (store, answer "00" without it),
+``store_other_caudal`` (store the measurement with caudal "0.00", answer "00": what the GET
+check's comparison of values is for).
 ``GET /_received`` lists every request (passwords masked).
 """
 
@@ -33,7 +35,7 @@ from protocols.clock import Clock, SystemClock
 ALREADY_EXISTS = "Ya existe un registro en esa fecha, hora para la obra."
 ACCEPTED = "Medición ingresada"
 WORK_TYPES = {work_type.path: work_type for work_type in WorkType}
-FAULTS = frozenset({"timeout", "500", "503", "drop_after_store", "ok_without_comprobante"})
+FAULTS = frozenset({"timeout", "500", "503", "drop_after_store", "ok_without_comprobante", "store_other_caudal"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class DgaStandIn(StandInBase):
             existing = self.stored[key].comprobante
             return refusal(f"{ALREADY_EXISTS} Comprobante: {existing}", status="02")
         comprobante = secrets.token_hex(10).upper()
-        self.stored[key] = Stored(work_type, code, dict(measurement), comprobante)
+        kept = {**measurement, "caudal": "0.00"} if fault == "store_other_caudal" else measurement
+        self.stored[key] = Stored(work_type, code, dict(kept), comprobante)
         if fault == "drop_after_store":
             drop_connection(request)
             return web.Response(status=200)

@@ -206,13 +206,13 @@ async def test_the_get_check_confirms_what_was_stored(client, work_type):
     comprobante = classify(await client.send(request_for(work_type))).comprobante
     raw = await client.check(work_type, CODES[work_type], comprobante)
     assert raw.body_json["data"]["fechaMedicion"] == "28-11-2026"
-    assert classify_check(raw, "2026-11-28", "09:00:00") is CheckResult.CONFIRMED
+    assert classify_check(raw, "2026-11-28", "09:00:00").result is CheckResult.CONFIRMED
 
 
 async def test_the_get_check_of_an_unknown_comprobante(client):
     raw = await client.check(WorkType.SUBTERRANEA, "OB-0601-444", "NOPE")
     assert raw.http_status == 404
-    assert classify_check(raw, "2026-11-28", "09:00:00") is CheckResult.NOT_FOUND
+    assert classify_check(raw, "2026-11-28", "09:00:00").result is CheckResult.NOT_FOUND
 
 
 async def test_requests_are_paced_across_the_client(dga):

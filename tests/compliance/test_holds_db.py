@@ -119,3 +119,24 @@ async def test_a_correction_of_a_plausible_value_needs_a_reason_and_is_sent_on_r
     assert (shown["state"], shown["corrected_values"], shown["reviewed_by"], shown["review_reason"]) == (
         "accepted", {"totalizador": "1001"}, "admin", reason)
     assert [p["body"]["medicionSubterranea"]["totalizador"] for p in posts(dga)] == ["1000", "1001"]
+
+
+async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(db, database_url, clock, dga,
+                                                                                 point_id):
+    """The DGA stores caudal 0.00 for the 12.50 L/s sent, under the comprobante it returns."""
+    clock.set("2026-11-28T13:15:00+00:00")
+    add_readings(db, point_id, SLOT, flow=12.5, totalizer=1000, water_table=30)
+    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
+    dga.queue_faults("store_other_caudal")
+    await one_pass(db, clock, database_url)
+    evaluate_timer(db, clock.now())
+    with db.connect() as conn:
+        row = conn.fetchone("SELECT state, check_result FROM compliance_submissions")
+        (event,) = conn.fetchall("SELECT kind, message FROM compliance_events WHERE alert")
+    (stored,) = dga.stored.values()
+    comprobante = stored.comprobante
+    assert (row["state"], row["check_result"]) == ("accepted", "mismatch")
+    assert (event["kind"], event["message"]) == ("submission.check_mismatch", (
+        f"OB-0601-444 slot 2026-11-28T13:00:00+00:00: the DGA holds comprobante {comprobante} with other values"
+        " than those sent (caudal: sent '12.50', held '0.00'); compare in SNIA"))
+    assert alerts(db) == [("submission.check_mismatch", "critical", "open")]

@@ -155,11 +155,11 @@ REFUSALS = [
     ("requeue", ("accepted", "confirmed"),
      "submission {id} is accepted; requeue is allowed only for a submission in state unrecoverable, needs_review"),
     ("confirm", ("sending", None), "submission {id} is sending; confirm is allowed only for a submission in state"
-                                   " needs_review (or accepted with check_result not_found)"),
+                                   " needs_review (or accepted with check_result not_found or mismatch)"),
     ("confirm", ("accepted", "confirmed"), "submission {id} is accepted with check_result confirmed; confirm is"
-     " allowed only for a submission in state needs_review (or accepted with check_result not_found)"),
+     " allowed only for a submission in state needs_review (or accepted with check_result not_found or mismatch)"),
     ("recheck", ("needs_review", None), "submission {id} is needs_review with check_result None; recheck is allowed"
-     " only for a submission in state accepted with check_result not_found"),
+     " only for a submission in state accepted with check_result not_found or mismatch"),
     ("discard", ("accepted", "not_found"), "submission {id} is accepted; discard is allowed only for a submission in"
      " state review, needs_review, no_data"),
     ("discard", ("rejected", None), "submission {id} is rejected: its values passed the plausibility checks, and a"

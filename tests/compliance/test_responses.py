@@ -1,6 +1,7 @@
 import pytest
 
 from compliance.dga.responses import (
+    Check,
     CheckResult,
     Outcome,
     OutcomeKind,
@@ -89,4 +90,29 @@ def test_parse_existing_comprobante(message, comprobante):
     ],
 )
 def test_check_classification(raw, result):
-    assert classify_check(raw, "2026-11-28", "09:00:00") == result
+    assert classify_check(raw, "2026-11-28", "09:00:00") == Check(result)
+
+
+SENT = {"caudal": "12.30", "totalizador": "154320", "nivelFreaticoDelPozo": "35.42", "fechaMedicion": "2026-11-28",
+        "horaMedicion": "09:00:00"}
+
+
+def held(**values: object) -> RawReply:
+    return reply(200, {"status": "00", "data": {**SENT, "fechaMedicion": "28-11-2026", **values}})
+
+
+@pytest.mark.parametrize(
+    ("raw", "check"),
+    [
+        (held(), Check(CheckResult.CONFIRMED)),
+        (held(caudal=12.3, totalizador=154320), Check(CheckResult.CONFIRMED)),  # numbers, not the strings sent
+        (held(caudal="12.3"), Check(CheckResult.CONFIRMED)),
+        (held(caudal="1.23"), Check(CheckResult.MISMATCH, ("caudal: sent '12.30', held '1.23'",))),
+        (held(totalizador="154000", nivelFreaticoDelPozo="x"), Check(CheckResult.MISMATCH, (
+            "totalizador: sent '154320', held '154000'", "nivelFreaticoDelPozo: sent '35.42', held 'x'"))),
+        (reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}}),
+         Check(CheckResult.CONFIRMED)),  # values not returned: not judged
+    ],
+)
+def test_the_check_compares_the_values_held_with_those_sent(raw, check):
+    assert classify_check(raw, "2026-11-28", "09:00:00", SENT) == check

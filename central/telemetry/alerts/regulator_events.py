@@ -56,7 +56,8 @@ def still_holds(event: EventFacts, now: datetime) -> bool:
     - ``submission.needs_review``: while the submission is still ``needs_review``;
     - ``submission.held`` (a value that cannot be physical): while the slot is still ``review``;
     - any other event about a submission: until a person reviews the submission after the
-      event; ``submission.check_not_found`` while the check result stays ``not_found``;
+      event; ``submission.check_not_found`` while the check result stays ``not_found``,
+      ``submission.check_mismatch`` (the DGA holds other values) while it stays ``mismatch``;
       the rest (e.g. ``submission.error``, ``submission.late_reply``) until the submission
       is settled or a new send attempt starts;
     - an event about no submission: for :data:`ONE_OFF`.
@@ -73,6 +74,8 @@ def still_holds(event: EventFacts, now: datetime) -> bool:
         return False
     if event.kind == "submission.check_not_found":
         return event.check_result == "not_found" and event.state != "discarded"
+    if event.kind == "submission.check_mismatch":
+        return event.check_result == "mismatch"
     sent_again = event.last_attempt_at is not None and event.last_attempt_at > event.at
     return event.state not in SETTLED and not sent_again
 
