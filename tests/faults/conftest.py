@@ -1,7 +1,7 @@
 """Fixtures of the fault tests: a whole rig (PostgreSQL, central server, meter, proxy, agent).
 
-Every test here runs real processes for seconds to tens of seconds: they are marked
-``slow`` and ``postgres`` (``-m 'not slow'`` leaves them out locally; CI runs them). The
+Every test here that runs the real processes takes seconds to tens of seconds: they are
+marked ``slow`` and ``postgres`` (``-m 'not slow'`` leaves them out locally; CI runs them). The
 server, meter and proxy are shared by a module's tests (starting them costs seconds);
 each test gets a fresh agent and buffer, and the server forgets the readings before it.
 """
@@ -21,9 +21,10 @@ TIMEOUT_S = 300  # above the scenarios' own waits, so theirs name what did not h
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that run real processes on PostgreSQL (not the proxy's own) are slow."""
     here = Path(__file__).parent
     for item in items:
-        if Path(item.fspath).parent == here:
+        if Path(item.fspath).parent == here and "postgres_admin_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.postgres)
             item.add_marker(pytest.mark.timeout(TIMEOUT_S))
