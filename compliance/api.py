@@ -304,3 +304,22 @@ def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
     report = _report(ctx, user, code, month)
     return Response(reports.to_xlsx(report), media_type=_XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{code}-{month}.xlsx"'})
+
+
+@router.get("/compliance/reports/{code}/{month}/informe-de-fallas.csv", response_class=Response,
+            summary="A point's informe de fallas of a month as CSV (Spanish, for the regulator)",
+            responses=_REPORT_CSV)
+def failures_csv(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
+    """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it was."""
+    report = _report(ctx, user, code, month)
+    return Response(reports.failures_csv(report), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}-informe-de-fallas.csv"'})
+
+
+@router.get("/compliance/reports/{code}/{month}/informe-de-fallas.xlsx", response_class=Response,
+            summary="A point's informe de fallas of a month as XLSX", responses=_REPORT_XLSX)
+def failures_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
+    """The same lines as the CSV; times are spreadsheet date-times on the DGA's UTC-4 clock."""
+    report = _report(ctx, user, code, month)
+    return Response(reports.failures_xlsx(report), media_type=_XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}-informe-de-fallas.xlsx"'})

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -59,7 +58,6 @@ class DgaConfigIn(BaseModel):
     valid_to: UtcDatetime | None = None
     grace_minutes: int | None = None
     instant_window_s: int | None = None
-    flow_tolerance: Decimal | None = None
     mining_waters: bool = False
     meter_profile: str | None = Field(default=None, description="A meter profile (protocols/profiles) whose"
                                       " register capacity gives default plausibility limits")
@@ -214,6 +212,12 @@ def delete_config(conn: Connection, point: dict[str, Any], regulator: Regulator,
     audit.record(conn, actor, f"compliance.{regulator}.deleted", f"point:{point['code']}", now)
     record_event(conn, now, "config.deleted", f"{regulator.upper()} configuration of {point['code']} deleted",
                  point_id=point["id"], regulator=regulator, actor=actor)
+
+
+def is_blocked(conn: Connection, point_id: int, regulator: Regulator = "dga") -> bool:
+    """Whether sending for the work is stopped because the regulator refused its credentials."""
+    row = _stored_row(conn, point_id, regulator)
+    return row is not None and bool(row["blocked"])
 
 
 def block_work(conn: Connection, point_id: int, regulator: Regulator, reason: str) -> None:

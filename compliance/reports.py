@@ -2,8 +2,11 @@
 
 Every slot of the month (on the DGA's UTC-4 calendar) with the values declared, its state
 and comprobante with the public SNIA link; gaps (``no_data``) and slots never evaluated are
-listed as such, never filled. The informe de fallas lists the slots not accepted within the
-allowed delay (:func:`compliance.ledger.missed_deadlines`). The month's extracted volume
+listed as such, never filled; a value a person corrected says so, with who, when and why. The
+informe de fallas lists the slots not accepted within the allowed delay
+(:func:`compliance.ledger.missed_deadlines`) with their cause (:mod:`compliance.failures`); it is
+also served alone. In the XLSX, numbers are numbers and times are times (UTC-4, the DGA's
+clock), each sheet's header is frozen and filterable. The month's extracted volume
 (from the totalizer, bridging meter swaps) is set against the water right
 (``water_right_lps`` x seconds in the month / 1000 m3).
 """
@@ -16,30 +19,35 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from central.db import Connection
 from central.errors import ApiError
 from compliance.config_store import stored_dga_settings
 from compliance.dga.format import format_fecha, format_hora
-from compliance.dga.slots import DGA_TZ, slots_between
+from compliance.dga.slots import DGA_TZ, slots_between, to_dga_time
 from compliance.dga.values import as_decimal
-from compliance.ledger import MissedSlot, SlotRecord, State, missed_deadlines
+from compliance.config_store import is_blocked
+from compliance.failures import DGA, HOLDER, STATE_NAMES, Failure, failures
+from compliance.ledger import SlotRecord, State, missed_deadlines
 from compliance.readings import volume_in
+from compliance.spreadsheet import workbook
 
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{codigo}"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MEASUREMENT_COLUMNS = ("caudal", "totalizador", "nivelFreaticoDelPozo", "alturaLimnimetrica")
 SLOT_HEADER = ("slot_utc", "fecha_medicion", "hora_medicion", "state", *MEASUREMENT_COLUMNS, "comprobante",
-               "snia_link", "missed_deadline")
-MISSED_HEADER = ("slot_utc", "fecha_medicion", "hora_medicion", "deadline_utc", "state")
+               "snia_link", "missed_deadline", "correction")
+FAILURE_HEADER = ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable",
+                  "Detalle")
+_SLOT_NUMBERS = range(4, 8)  # the measurement columns of a slot row, numbers in the XLSX
 
 
 @dataclass(frozen=True)
 class MonthReport:
     slot_rows: list[tuple[str, ...]]
-    missed: list[MissedSlot]
+    failures: list[Failure]
     summary: list[tuple[str, str]]
 
 
@@ -58,13 +66,21 @@ def _iso(t: datetime | None) -> str:
     return "" if t is None else t.isoformat().replace("+00:00", "Z")
 
 
+def correction(row: dict[str, Any] | None) -> str:
+    """"corrected by X on T: reason" for a slot whose values a person corrected, else ""."""
+    if not row or not row["corrected_values"]:
+        return ""
+    values = ", ".join(f"{k}={v}" for k, v in json.loads(row["corrected_values"]).items())
+    return f"corrected by {row['reviewed_by']} on {_iso(row['reviewed_at'])} ({values}): {row['review_reason']}"
+
+
 def _slot_row(slot: datetime, row: dict[str, Any] | None, codigo: str, missed: bool) -> tuple[str, ...]:
     measurement = json.loads(row["measurement"]) if row and row["measurement"] and row["state"] != "no_data" else {}
     comprobante = (row or {}).get("comprobante") or ""
     state = row["state"] if row else "not_evaluated"
     return (_iso(slot), format_fecha(slot), format_hora(slot), state,
             *(str(measurement.get(name, "")) for name in MEASUREMENT_COLUMNS), comprobante,
-            SNIA_URL.format(codigo=codigo) if comprobante else "", "yes" if missed else "")
+            SNIA_URL.format(codigo=codigo) if comprobante else "", "yes" if missed else "", correction(row))
 
 
 def _quantity(value: Decimal | None, places: str = "0.01") -> str:
@@ -97,42 +113,73 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
     records = {slot: SlotRecord(slot, State(row["state"]), row["accepted_at"]) for slot, row in rows.items()}
     missed = missed_deadlines(slots, records, now) if mode == "live" else []
     missed_slots = {m.slot for m in missed}
+    found = failures(conn, missed, rows, is_blocked(conn, point["id"]))
     slot_rows = [_slot_row(slot, rows.get(slot), config.codigo_obra, slot in missed_slots) for slot in slots]
     states = [row[3] for row in slot_rows]
     summary = [("point", point["code"]), ("codigo_obra", config.codigo_obra), ("month", month), ("mode", mode),
                ("period", config.transmission_period.value), ("slots", str(len(slots))),
                *((f"slots_{state}", str(states.count(state))) for state in sorted(set(states))),
-               ("missed_deadlines", str(len(missed))), *_volume_summary(conn, point, start, end)]
-    return MonthReport(slot_rows, missed, summary)
+               ("missed_deadlines", str(len(missed))),
+               *((f"missed_{who.lower()}", str(sum(f.cause.responsible == who for f in found))) for who in (HOLDER, DGA)),
+               *_volume_summary(conn, point, start, end)]
+    return MonthReport(slot_rows, found, summary)
 
 
-def _missed_rows(report: MonthReport) -> list[tuple[str, ...]]:
-    return [(_iso(m.slot), format_fecha(m.slot), format_hora(m.slot), _iso(m.deadline),
-             m.state.value if m.state else "not_evaluated") for m in report.missed]
+def _local(t: datetime | None) -> datetime | None:
+    """A time on the DGA's UTC-4 clock, without the zone (spreadsheets hold naive date-times)."""
+    return None if t is None else to_dga_time(t).replace(tzinfo=None)
+
+
+def failure_cells(failure: Failure) -> tuple[datetime | str | None, ...]:
+    """One line of the informe de fallas: times as date-times (UTC-4), the rest as text."""
+    return (_local(failure.slot), _local(failure.deadline), _local(failure.accepted_at),
+            STATE_NAMES.get(failure.state, failure.state), failure.cause.text, failure.cause.responsible,
+            failure.cause.detail)
+
+
+def _text(cell: datetime | str | None) -> str:
+    return "" if cell is None else cell.strftime("%Y-%m-%d %H:%M") if isinstance(cell, datetime) else cell
+
+
+def failures_csv(report: MonthReport) -> str:
+    """The informe de fallas alone (header first), times as YYYY-MM-DD HH:MM on the UTC-4 clock."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [FAILURE_HEADER, *([_text(c) for c in failure_cells(f)] for f in report.failures)])
+    return out.getvalue()
 
 
 def to_csv(report: MonthReport) -> str:
     """Three sections separated by a blank line: slots, informe de fallas, summary."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([SLOT_HEADER, *report.slot_rows, (), ("informe_de_fallas",), MISSED_HEADER,
-                      *_missed_rows(report), (), ("summary", "value"), *report.summary])
+    writer.writerows([SLOT_HEADER, *report.slot_rows, (), ("informe_de_fallas",)])
+    out.write(failures_csv(report))
+    writer.writerows([(), ("summary", "value"), *report.summary])
     return out.getvalue()
 
 
 def to_xlsx(report: MonthReport) -> bytes:
     """One sheet per section: Slots, Fallas, Resumen."""
-    from openpyxl import Workbook
+    slots = [[_number(c) if i in _SLOT_NUMBERS else c for i, c in enumerate(row)] for row in report.slot_rows]
+    return workbook([("Slots", SLOT_HEADER, slots), _failure_sheet(report),
+                     ("Resumen", ("summary", "value"), [[k, _number(v)] for k, v in report.summary])])
 
-    book = Workbook()
-    sheets = (("Slots", SLOT_HEADER, report.slot_rows), ("Fallas", MISSED_HEADER, _missed_rows(report)),
-              ("Resumen", ("summary", "value"), report.summary))
-    for index, (title, header, rows) in enumerate(sheets):
-        sheet = book.active if index == 0 else book.create_sheet()
-        sheet.title = title
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+
+def failures_xlsx(report: MonthReport) -> bytes:
+    """The informe de fallas alone, one sheet."""
+    return workbook([_failure_sheet(report)])
+
+
+def _failure_sheet(report: MonthReport) -> tuple[str, tuple[str, ...], list[list[Any]]]:
+    return "Fallas", FAILURE_HEADER, [list(failure_cells(f)) for f in report.failures]
+
+
+def _number(text: str) -> Decimal | str | None:
+    """A numeric cell as a number (an empty one as empty), anything else as text."""
+    if text == "":
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text

@@ -8,6 +8,7 @@ import pytest
 from central.telemetry.alerts.service import evaluate_timer
 from tests.compliance.worker_support import (
     ADMIN,
+    CODE,
     add_readings,
     body,
     configure,
@@ -140,3 +141,22 @@ async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(
         f"OB-0601-444 slot 2026-11-28T13:00:00+00:00: the DGA holds comprobante {comprobante} with other values"
         " than those sent (caudal: sent '12.50', held '0.00'); compare in SNIA"))
     assert alerts(db) == [("submission.check_mismatch", "critical", "open")]
+
+
+async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_report_with_its_cause(
+        db, database_url, clock, dga, point_id, app_client):
+    clock.set("2026-11-28T13:15:00+00:00")
+    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
+    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
+    await one_pass(db, clock, database_url)
+    report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv"
+    before = app_client.get(report, headers=ADMIN).text
+    clock.set("2026-11-28T14:01:00+00:00")
+    await one_pass(db, clock, database_url)
+    after = app_client.get(report, headers=ADMIN).text
+    header = "Medición (UTC-4),Plazo (UTC-4),Aceptada (UTC-4),Estado,Causa,Responsable,Detalle\n"
+    assert before == header
+    assert after == header + (
+        "2026-11-28 09:00,2026-11-28 10:00,,retenida para revisión,Retenida para revisión por un valor imposible,"
+        "Titular,caudal -4.0 L/s is negative; caudal -4.0 L/s is negative; a negative flow is never declared;"
+        " sin decisión de una persona\n")

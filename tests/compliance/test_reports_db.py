@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -48,16 +49,18 @@ async def test_the_csv_report_of_a_month(site):
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert answer.text == f"""\
 slot_utc,fecha_medicion,hora_medicion,state,caudal,totalizador,nivelFreaticoDelPozo,alturaLimnimetrica,\
-comprobante,snia_link,missed_deadline
-2026-11-27T04:00:00Z,2026-11-27,00:00:00,no_data,,,,,,,yes
-2026-11-28T04:00:00Z,2026-11-28,00:00:00,accepted,12.35,154320,35.42,,{comprobante},{LINK},yes
-2026-11-29T04:00:00Z,2026-11-29,00:00:00,not_evaluated,,,,,,,
-2026-11-30T04:00:00Z,2026-11-30,00:00:00,not_evaluated,,,,,,,
+comprobante,snia_link,missed_deadline,correction
+2026-11-27T04:00:00Z,2026-11-27,00:00:00,no_data,,,,,,,yes,
+2026-11-28T04:00:00Z,2026-11-28,00:00:00,accepted,12.35,154320,35.42,,{comprobante},{LINK},yes,
+2026-11-29T04:00:00Z,2026-11-29,00:00:00,not_evaluated,,,,,,,,
+2026-11-30T04:00:00Z,2026-11-30,00:00:00,not_evaluated,,,,,,,,
 
 informe_de_fallas
-slot_utc,fecha_medicion,hora_medicion,deadline_utc,state
-2026-11-27T04:00:00Z,2026-11-27,00:00:00,2026-11-27T05:00:00Z,no_data
-2026-11-28T04:00:00Z,2026-11-28,00:00:00,2026-11-28T05:00:00Z,accepted
+Medición (UTC-4),Plazo (UTC-4),Aceptada (UTC-4),Estado,Causa,Responsable,Detalle
+2026-11-27 00:00,2026-11-27 01:00,,sin datos,Medidor o gateway sin datos,Titular,ninguna lectura utilizable cerca \
+de la hora de medición
+2026-11-28 00:00,2026-11-28 01:00,2026-11-28 09:00,aceptada,Enviada después del plazo por el sistema del titular,\
+Titular,primer intento el 2026-11-28 09:00 (UTC-4)
 
 summary,value
 point,{CODE}
@@ -70,6 +73,8 @@ slots_accepted,1
 slots_no_data,1
 slots_not_evaluated,2
 missed_deadlines,2
+missed_titular,2
+missed_dga,0
 seconds_in_month,2592000
 volume_extracted_m3,80.00
 volume_basis,2026-11-28T04:00:00Z to 2026-11-28T12:00:00Z
@@ -85,10 +90,37 @@ async def test_the_xlsx_report_has_the_same_content_in_three_sheets(site):
     book = load_workbook(io.BytesIO(answer.content))
     assert book.sheetnames == ["Slots", "Fallas", "Resumen"]
     slots = list(book["Slots"].iter_rows(values_only=True))
-    assert slots[2] == ("2026-11-28T04:00:00Z", "2026-11-28", "00:00:00", "accepted", "12.35", "154320", "35.42",
-                        None, comprobante, LINK, "yes")
+    assert slots[2] == ("2026-11-28T04:00:00Z", "2026-11-28", "00:00:00", "accepted", 12.35, 154320, 35.42,
+                        None, comprobante, LINK, "yes", None)
     assert len(slots) == 5 and len(list(book["Fallas"].iter_rows())) == 3
-    assert dict(book["Resumen"].iter_rows(values_only=True))["volume_extracted_m3"] == "80.00"
+    assert dict(book["Resumen"].iter_rows(values_only=True))["volume_extracted_m3"] == 80
+
+
+async def test_the_informe_de_fallas_alone_in_csv(site):
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv", headers=ADMIN)
+    assert (answer.status_code, answer.headers["content-disposition"]) == (
+        200, f'attachment; filename="{CODE}-2026-11-informe-de-fallas.csv"')
+    assert answer.text == """\
+Medición (UTC-4),Plazo (UTC-4),Aceptada (UTC-4),Estado,Causa,Responsable,Detalle
+2026-11-27 00:00,2026-11-27 01:00,,sin datos,Medidor o gateway sin datos,Titular,ninguna lectura utilizable cerca \
+de la hora de medición
+2026-11-28 00:00,2026-11-28 01:00,2026-11-28 09:00,aceptada,Enviada después del plazo por el sistema del titular,\
+Titular,primer intento el 2026-11-28 09:00 (UTC-4)
+"""
+
+
+async def test_the_informe_de_fallas_xlsx_has_dates_as_dates_a_frozen_header_and_filters(site):
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.xlsx", headers=ADMIN)
+    sheet = load_workbook(io.BytesIO(answer.content))["Fallas"]
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable", "Detalle"),
+        (datetime(2026, 11, 27), datetime(2026, 11, 27, 1), None, "sin datos", "Medidor o gateway sin datos",
+         "Titular", "ninguna lectura utilizable cerca de la hora de medición"),
+        (datetime(2026, 11, 28), datetime(2026, 11, 28, 1), datetime(2026, 11, 28, 9), "aceptada",
+         "Enviada después del plazo por el sistema del titular", "Titular",
+         "primer intento el 2026-11-28 09:00 (UTC-4)"),
+    ]
+    assert (sheet.freeze_panes, sheet.auto_filter.ref, sheet["B2"].number_format) == ("A2", "A1:G3", "yyyy-mm-dd hh:mm")
 
 
 @pytest.mark.parametrize(("path", "headers", "status"), [
