@@ -218,7 +218,7 @@ async def _main(options: DemoOptions, console: Console) -> DemoSummary:
             loop.remove_signal_handler(signum)
 
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
 OPTION_NAMES = {"seconds": "--seconds", "port": "--port", "interval_s": "--interval", "workdir": "--workdir",
                 "seed": "--seed"}
 

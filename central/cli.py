@@ -23,7 +23,7 @@ from protocols.clock import SystemClock
 
 M = TypeVar("M", bound=BaseModel)
 
-app = typer.Typer(help="The central server.", no_args_is_help=True)
+app = typer.Typer(help="The central server.", no_args_is_help=True, rich_markup_mode=None)
 
 ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002}
 

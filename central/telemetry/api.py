@@ -259,18 +259,21 @@ def get_meter_changes(code: str, ctx: Ctx, user: CurrentUser, paging: Paging) ->
 # --- hourly summaries --------------------------------------------------------------------------
 
 
-def _pending_marks(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
+def _count(ctx: AppContext, table: str) -> Callable[[], list[tuple[list[str], float]]]:
     def sample() -> list[tuple[list[str], float]]:
         with ctx.db.connect() as conn:
-            return [([], float(conn.fetchval("SELECT COUNT(*) FROM rollup_pending")))]
+            return [([], float(conn.fetchval(f"SELECT COUNT(*) FROM {table}")))]
 
     return sample
 
 
 def setup(ctx: AppContext) -> None:
-    """Publish how many stale hour runs wait for the rollup worker (should stay near zero)."""
+    """Publish how many stale hour runs wait for the rollup worker, and how many changed ones
+    wait for their taker (compliance): both should stay near zero."""
     ctx.metrics.add_gauges("caudal_rollup_pending_marks", "Runs of hours whose hourly summaries wait for a refresh",
-                           [], _pending_marks(ctx))
+                           [], _count(ctx, "rollup_pending"))
+    ctx.metrics.add_gauges("caudal_hours_changed_waiting", "Runs of hours with new readings not yet taken by"
+                           " compliance (grows while the compliance worker is stopped)", [], _count(ctx, "hours_changed"))
 
 
 def workers(ctx: AppContext) -> list[Worker]:

@@ -151,7 +151,7 @@ def parse_work(text: str) -> tuple[str, Registration]:
     return parts[0], Registration(parse_rut(parts[1], "--work"), parts[2], allow_blank=len(parts) == 4)
 
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 
 @app.command()

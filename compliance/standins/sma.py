@@ -170,7 +170,7 @@ def parse_user(text: str) -> tuple[str, str]:
     return parse_rut(rut, "--user"), password
 
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 
 @app.command()

@@ -14,7 +14,7 @@ from edge.simulator.server import SimServerError
 from edge.simulator.well import WellParams
 from protocols.clock import SystemClock
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 DEFAULT_DEVICES = ["siemens-mag6000:1", "keller-series30:2"]
 DEFAULT_TCP = "127.0.0.1:5020"

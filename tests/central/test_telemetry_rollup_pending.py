@@ -153,6 +153,17 @@ def test_the_metrics_count_the_pending_marks(site):
     assert "caudal_rollup_pending_marks 2.0" in site.client.get("/metrics").text.splitlines()
 
 
+def test_the_metrics_count_the_changed_hours_until_they_are_taken(site):
+    site.ingest(batch([reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:50"), 3.0)], NOW))
+    with site.db.transaction() as conn:
+        rollup.catch_up(conn, 10)
+    waiting = "caudal_hours_changed_waiting 2.0" in site.client.get("/metrics").text.splitlines()
+    with site.db.transaction() as conn:
+        rollup.take_changed(conn, 10)
+    assert (waiting, "caudal_hours_changed_waiting 0.0" in site.client.get("/metrics").text.splitlines()) == (True,
+                                                                                                              True)
+
+
 async def test_the_worker_refreshes_marked_hours_every_interval_until_stopped(site):
     settings = Settings.from_env({"CAUDAL_ROLLUP_INTERVAL_S": "30"}, database_url=site.client.app.state.ctx.settings.database_url)
     stop = asyncio.Event()

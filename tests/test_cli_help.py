@@ -1,0 +1,32 @@
+"""Every command's --help, as a technician or operator reads it: flags without a type after them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import typer.core
+import typer.main
+from typer.core import TyperGroup
+from typer.testing import CliRunner
+
+from caudal.cli import app
+
+
+def command_paths(command: typer.core.TyperCommand | TyperGroup, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command and sub-command, as the words typed after ``caudal``."""
+    yield path
+    if isinstance(command, TyperGroup):
+        context = typer.Context(command)
+        for name in command.list_commands(context):
+            yield from command_paths(command.get_command(context, name), (*path, name))
+
+
+PATHS = list(command_paths(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: " ".join(path) or "caudal")
+def test_no_flag_shows_a_type(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
