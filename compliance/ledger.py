@@ -14,7 +14,9 @@ One submission per (work, slot). Its life:
 * Retry (rule 3): after a non-00 reply (``rejected``) or no answer (``retry_scheduled``) the
   next attempt is at the same UTC-4 time of day on the following day, i.e. failure time + 24 h
   (UTC-4 has no daylight saving, so the two are the same), and daily after that.
-* Backlog (rule 2) and the one-hour deadline (rule 1): see :func:`choose_send` and docs/dga.md.
+* Backlog (rule 2) and the one-hour deadline (rule 1): see :func:`choose_send`.
+
+Rules are numbered as in docs/dga.md.
 """
 
 from __future__ import annotations
