@@ -27,12 +27,10 @@ END = f"{INDENT}# END routes\n"
 # What some paths need besides proxy_pass. Gateway batches: at most 5000 readings, up to
 # CAUDAL_MAX_BODY_BYTES (4 MiB) after gzip; nginx allows a little more so that the service,
 # not nginx, answers an oversized batch with its own explanation (raise both together).
-# Monthly reports are computed on request.
-_REPORT_TIMEOUT = ("proxy_read_timeout 120s;",)
+# Reports are computed on request. A key ending in "/" applies to every routed path under it.
 PROXY_SETTINGS: dict[str, tuple[str, ...]] = {
     "/api/v1/ingest": ("client_max_body_size 5m;", "client_body_buffer_size 1m;", "proxy_read_timeout 30s;"),
-    "/api/v1/compliance/reports/{code}/{month}.csv": _REPORT_TIMEOUT,
-    "/api/v1/compliance/reports/{code}/{month}.xlsx": _REPORT_TIMEOUT,
+    "/api/v1/compliance/reports/": ("proxy_read_timeout 120s;",),
 }
 
 _PARAMETER = re.compile(r"\{(\w+)(:path)?\}")
@@ -87,10 +85,20 @@ def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
         caught = sorted(other for other in every - served[role] if pattern.match(sample_path(other)))
         if caught:
             raise RoutingError(f"{path} ({role}) would also catch {', '.join(caught)}")
-    unknown = sorted(set(PROXY_SETTINGS) - set(table))
+    unknown = sorted(key for key in PROXY_SETTINGS if not any(_settles(key, path) for path in table))
     if unknown:
         raise RoutingError(f"proxy settings for paths no routed role serves: {', '.join(unknown)}")
     return table
+
+
+def _settles(key: str, path: str) -> bool:
+    """Whether the settings under ``key`` apply to ``path``."""
+    return path.startswith(key) if key.endswith("/") else path == key
+
+
+def proxy_settings(path: str) -> tuple[str, ...]:
+    """The directives ``path``'s location gets besides proxy_pass."""
+    return tuple(line for key, lines in PROXY_SETTINGS.items() if _settles(key, path) for line in lines)
 
 
 def render_locations(table: Mapping[str, str]) -> str:
@@ -98,7 +106,7 @@ def render_locations(table: Mapping[str, str]) -> str:
     blocks = []
     for path, role in sorted(table.items(), key=lambda item: (ROUTED_ROLES.index(item[1]), item[0])):
         match = f"= {path}" if _PARAMETER.search(path) is None else f"~ {location_pattern(path)}"
-        body = [*PROXY_SETTINGS.get(path, ()), f"proxy_pass http://{UPSTREAM[role]};"]
+        body = [*proxy_settings(path), f"proxy_pass http://{UPSTREAM[role]};"]
         inner = "".join(f"{INDENT}    {line}\n" for line in body)
         blocks.append(f"{INDENT}location {match} {{\n{inner}{INDENT}}}\n")
     return "".join(blocks)

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from central.app import api_document
 from central.cli import app as central_cli
 from central.nginx_routes import (
-    BEGIN, END, PROXY_SETTINGS, ROLES, RoutingError, location_pattern, render_config, routing_table, sample_path,
+    BEGIN, END, PROXY_SETTINGS, ROLES, RoutingError, location_pattern, proxy_settings, render_config, routing_table,
+    sample_path,
 )
 from tests.deployment.support import MANAGE, NGINX_CONF, UPSTREAMS
 from tests.deployment.test_manage import native_env
@@ -34,6 +35,17 @@ def serving_roles(path: str) -> set[str]:
 
 
 # --- the rendering, pure ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "settings"), [
+    ("/api/v1/ingest", ("client_max_body_size 5m;", "client_body_buffer_size 1m;", "proxy_read_timeout 30s;")),
+    ("/api/v1/ingest/points", ()),
+    ("/api/v1/compliance/reports/{code}/{month}.xlsx", ("proxy_read_timeout 120s;",)),
+    ("/api/v1/compliance/reports/{code}/{month}/informe-de-fallas.csv", ("proxy_read_timeout 120s;",)),
+    ("/api/v1/compliance/log", ()),
+])
+def test_ingest_gets_its_body_limit_and_every_report_its_long_read(path: str, settings: tuple[str, ...]) -> None:
+    assert proxy_settings(path) == settings
 
 
 @pytest.mark.parametrize(("template", "pattern"), [
@@ -65,8 +77,8 @@ def test_a_routed_pattern_that_would_catch_another_roles_path_is_refused() -> No
 def test_settings_for_a_path_no_routed_role_serves_are_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         routing_table({"core": ["/api/v1/ingest"], "telemetry": [], "compliance": []})
-    assert str(refused.value) == ("proxy settings for paths no routed role serves: /api/v1/compliance/reports/"
-                                  "{code}/{month}.csv, /api/v1/compliance/reports/{code}/{month}.xlsx, /api/v1/ingest")
+    assert str(refused.value) == ("proxy settings for paths no routed role serves: /api/v1/compliance/reports/, "
+                                  "/api/v1/ingest")
 
 
 def test_a_config_without_the_markers_is_refused() -> None:
