@@ -91,6 +91,6 @@ async def _flush(uploader: Uploader, transport: TrackedTransport, running: async
 
 async def _send_pending(uploader: Uploader) -> int:
     sent = 0
-    while uploader.buffer.pending(1):
+    while uploader.has_sendable():
         sent += await uploader.upload_once()
     return sent

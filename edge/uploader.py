@@ -172,6 +172,10 @@ class Uploader:
         """New readings are in the buffer: upload now instead of at the next heartbeat."""
         self._wake.set()
 
+    def has_sendable(self) -> bool:
+        """Readings wait in the buffer that the next upload would send (held ones do not count)."""
+        return bool(self.buffer.pending(1, skip_points=self.held.points))
+
     async def upload_once(self) -> int:
         """Send one batch (a heartbeat when the buffer is empty); returns how many were acknowledged.
 
@@ -220,7 +224,7 @@ class Uploader:
                     log.exception("uploader: unexpected error; retrying in %g s", UNEXPECTED_ERROR_WAIT_S)
                     await wait_first(self.clock.sleep(UNEXPECTED_ERROR_WAIT_S), stop.wait())
                     continue
-                if not stop.is_set() and not self.buffer.pending(1, skip_points=self.held.points):
+                if not stop.is_set() and not self.has_sendable():
                     await wait_first(self._wake.wait(), stop.wait(), self.clock.sleep(self.heartbeat_s))
         finally:
             await self.close()

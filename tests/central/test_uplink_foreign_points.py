@@ -154,7 +154,7 @@ async def test_check_online_with_a_wrong_token_says_what_the_server_said(central
     assert (code, err) == (1, "error: the central server answered HTTP 401: invalid or revoked gateway token\n")
 
 
-async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(central, tmp_path: Path):
+async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(central, tmp_path: Path, caplog):
     url, db = central
     clock = ManualClock(START)
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
@@ -165,7 +165,9 @@ async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(cen
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await until(lambda: len(stored(db)) == 1, timeout_s=10)
         stop.set()
-        await asyncio.wait_for(agent, 10)
+        with caplog.at_level(logging.INFO, logger="edge.flush"):
+            await asyncio.wait_for(agent, 10)
+    assert [r.getMessage() for r in caplog.records if r.name == "edge.flush"] == []  # held readings: nothing to flush
     assert stored(db) == [("P1", 12.5)]
     assert read_state(state_path(tmp_path / "buffer.db")).uploader_error == (  # published as the agent stopped
         "readings of point(s) P3 held back: the central server refuses them for this gateway")
