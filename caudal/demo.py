@@ -95,7 +95,7 @@ async def provision(api: CentralApi, dga_url: str, start: datetime, seed: int) -
     for well in WELLS:
         await api.post("/api/v1/points", well.point_body())
     gateway = await api.post("/api/v1/gateways", {"name": GATEWAY, "points": [well.code for well in WELLS]})
-    await api.post(CHANNELS_PATH, {"type": "email", "name": "correo", "address": ADMIN_EMAIL})
+    await api.post(CHANNELS_PATH, {"kind": "email", "name": "correo", "address": ADMIN_EMAIL})
     for well in WELLS:
         for batch in backlog_batches(backlog(well, start, seed), start):
             await api.ingest(batch, gateway["token"])
@@ -190,6 +190,7 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
         await collect(api, summary, start - timedelta(seconds=max(well.history_s for well in WELLS)), start)
         summary.mails = list(mail.received)
         summary.issued_comprobantes = {stored.comprobante for stored in dga.stored.values()}
+        summary.dga_holds = {stored.comprobante: dict(stored.measurement) for stored in dga.stored.values()}
         console.print("Stopping: agent, central server, simulators, DGA stand-in, SMTP server...")
     return summary
 

@@ -32,7 +32,7 @@ from . import store
 from .channels import Notifier
 from .delivery import Outcome, deliver, probe_notification
 from .errors import ChannelInvalid
-from .models import Channel
+from .models import Channel, EmailChannel
 from .outbox import LEASE_S, notify_settings, worker_name
 from .store import ChannelOut, NotificationOut
 
@@ -40,10 +40,10 @@ router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
 
 CHANNEL_EXAMPLES = {
     "email": {"summary": "E-mail, critical alerts of two points", "value": {
-        "type": "email", "name": "guardia", "address": "guardia@example.cl",
+        "kind": "email", "name": "guardia", "address": "guardia@example.cl",
         "subscription": {"points": ["OB-0101-12", "OB-0101-13"], "min_severity": "critical"}}},
     "webhook": {"summary": "A signed webhook", "value": {
-        "type": "webhook", "name": "scada", "url": "https://hooks.example.cl/caudal",
+        "kind": "webhook", "name": "scada", "url": "https://hooks.example.cl/caudal",
         "secret": "a-shared-secret-of-16+-chars"}},
 }
 CHANNEL_CHANGE_EXAMPLES = {"pause": {"summary": "Pause a channel", "value": {"enabled": False}}}
@@ -63,6 +63,14 @@ async def _checked(ctx: AppContext, channel: Channel) -> Channel:
         except ChannelInvalid as exc:
             raise ApiError(422, str(exc), details=[{"loc": ["body"], "msg": str(exc)}]) from None
     return channel
+
+
+def _deliverable(ctx: AppContext, channel: Channel) -> None:
+    """Refuse an e-mail channel while the server has no SMTP server to send it through."""
+    if isinstance(channel, EmailChannel) and notify_settings(ctx).smtp is None:
+        message = ("kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
+                   " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo")
+        raise ApiError(422, message, code="smtp_not_configured", details=[{"loc": ["body", "kind"], "msg": message}])
 
 
 def _subscribable(ctx: AppContext, user: User, channel: Channel) -> None:
@@ -92,16 +100,18 @@ def _stored(action: Callable[[], ChannelOut]) -> ChannelOut:
         raise ApiError(503, f"channel secrets cannot be stored: {exc}") from None
 
 
-@router.get("/channels", summary="Your notification channels (secrets never shown)", responses=error_responses(401))
-def get_channels(user: CurrentUser, ctx: Ctx) -> list[ChannelOut]:
+@router.get("/channels", summary="Your notification channels (secrets never shown)",
+            responses=error_responses(401, 422))
+def get_channels(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[ChannelOut]:
     with ctx.db.connect() as conn:
-        return store.list_channels(conn, user.id)
+        return store.list_channels(conn, user.id, paging)
 
 
 @router.post("/channels", status_code=201, summary="Add a channel: email, sms, webhook or apprise",
              responses=error_responses(401, 409, 422))
 async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser,
                        ctx: Ctx) -> ChannelOut:
+    _deliverable(ctx, channel)
     await run_in_threadpool(_subscribable, ctx, user, channel)
     await _checked(ctx, channel)
 

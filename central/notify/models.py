@@ -60,21 +60,21 @@ class _Channel(BaseModel):
 
 
 class EmailChannel(_Channel):
-    type: Literal["email"] = "email"
+    kind: Literal["email"] = "email"
     address: str = Field(pattern=EMAIL_PATTERN, max_length=254)
 
 
 class SmsChannel(_Channel):
     """An SMS provider through Apprise (e.g. ``twilio://...``, ``sns://...``)."""
 
-    type: Literal["sms"] = "sms"
+    kind: Literal["sms"] = "sms"
     apprise_url: SecretStr
 
 
 class WebhookChannel(_Channel):
     """A JSON POST signed with HMAC-SHA256 of the body (header ``X-Caudal-Signature``)."""
 
-    type: Literal["webhook"] = "webhook"
+    kind: Literal["webhook"] = "webhook"
     url: str = Field(pattern=r"^https?://", max_length=2048)
     secret: SecretStr = Field(min_length=16)
 
@@ -82,11 +82,11 @@ class WebhookChannel(_Channel):
 class AppriseChannel(_Channel):
     """Anything Apprise offers: Telegram, Slack, Teams, ntfy... as an Apprise URL."""
 
-    type: Literal["apprise"] = "apprise"
+    kind: Literal["apprise"] = "apprise"
     apprise_url: SecretStr
 
 
-Channel = Annotated[EmailChannel | SmsChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")]
+Channel = Annotated[EmailChannel | SmsChannel | WebhookChannel | AppriseChannel, Field(discriminator="kind")]
 CHANNEL_ADAPTER: TypeAdapter[Channel] = TypeAdapter(Channel)
 
 

@@ -49,7 +49,7 @@ class ChannelOut(BaseModel):
     """A channel as its owner sees it: every setting except the secrets, which are only named."""
 
     id: int
-    type: str
+    kind: str
     name: str
     enabled: bool
     subscription: Subscription
@@ -65,8 +65,8 @@ class ChannelOut(BaseModel):
 
 def _split(channel: Channel, box: SecretBox) -> tuple[str, str | None]:
     """(config JSON without secrets, encrypted JSON of the secrets or None)."""
-    hidden = SECRET_FIELDS[channel.type]
-    config = channel.model_dump(mode="json", exclude=set(hidden))
+    hidden = SECRET_FIELDS[channel.kind]
+    config = channel.model_dump(mode="json", exclude={"kind", *hidden})
     if not hidden:
         return json.dumps(config), None
     secrets = {name: getattr(channel, name).get_secret_value() for name in hidden}
@@ -75,23 +75,31 @@ def _split(channel: Channel, box: SecretBox) -> tuple[str, str | None]:
 
 def channel_of(row: dict[str, Any], box: SecretBox) -> Channel:
     """The full channel (secrets decrypted) from its row: only for sending."""
-    data = json.loads(row["config"])
+    data = _config(row)
     if row["secret"]:
         data.update(json.loads(box.decrypt(row["secret"])))
     return CHANNEL_ADAPTER.validate_python(data)
 
 
+def _config(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's settings with its kind, which the ``type`` column holds (rows stored before the
+    discriminator was named ``kind`` also carry it in their JSON as ``type``)."""
+    config = json.loads(row["config"])
+    config.pop("type", None)
+    return {**config, "kind": row["type"]}
+
+
 def channel_out(row: dict[str, Any]) -> ChannelOut:
     config = json.loads(row["config"])
-    return ChannelOut(id=row["id"], type=row["type"], name=config["name"], enabled=config["enabled"],
+    return ChannelOut(id=row["id"], kind=row["type"], name=config["name"], enabled=config["enabled"],
                       subscription=config["subscription"], address=config.get("address"), url=config.get("url"),
                       secrets_set=list(SECRET_FIELDS[row["type"]]), created_at=row["created_at"],
                       updated_at=row["updated_at"])
 
 
-def list_channels(conn: Connection, user_id: int) -> list[ChannelOut]:
-    rows = conn.fetchall("SELECT * FROM notify_channels WHERE user_id = :u ORDER BY id", {"u": user_id})
-    return [channel_out(row) for row in rows]
+def list_channels(conn: Connection, user_id: int, paging: PageQuery) -> Page[ChannelOut]:
+    return fetch_page(conn, "SELECT * FROM notify_channels WHERE user_id = :u ORDER BY id", {"u": user_id}, paging,
+                      channel_out)
 
 
 def channel_row(conn: Connection, user_id: int, channel_id: int) -> dict[str, Any] | None:
@@ -106,7 +114,7 @@ def create_channel(conn: Connection, user_id: int, channel: Channel, box: Secret
     channel_id = conn.fetchval(
         "INSERT INTO notify_channels (user_id, name, type, config, secret, created_at, updated_at)"
         " VALUES (:u, :name, :type, :config, :secret, :now, :now) RETURNING id",
-        {"u": user_id, "name": channel.name, "type": channel.type, "config": config, "secret": secret, "now": now},
+        {"u": user_id, "name": channel.name, "type": channel.kind, "config": config, "secret": secret, "now": now},
     )
     return channel_out(channel_row(conn, user_id, channel_id))  # type: ignore[arg-type]
 
@@ -117,14 +125,14 @@ def merged_channel(row: dict[str, Any], change: dict[str, Any], box: SecretBox) 
     Secrets that no longer decrypt (another ``CAUDAL_SECRET_KEY``) are dropped, so the change
     must give them again: validation then names the missing field.
     """
-    current = json.loads(row["config"])
+    current = _config(row)
     if row["secret"]:
         try:
             current.update(json.loads(box.decrypt(row["secret"])))
         except (SecretKeyMissing, UndecryptableSecret):
             pass
-    if "type" in change and change["type"] != current["type"]:
-        raise ValueError(f"type: a channel's type cannot change ({current['type']}); create a new channel")
+    if "kind" in change and change["kind"] != current["kind"]:
+        raise ValueError(f"kind: el tipo de un canal no cambia ({current['kind']}); cree un canal nuevo")
     return CHANNEL_ADAPTER.validate_python({**current, **change})
 
 
@@ -279,7 +287,7 @@ def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: i
                      {**params, "w": worker, "until": now + timedelta(seconds=lease_s)})
         rows = conn.fetchall(
             "SELECT n.*, u.username, u.email, u.phone, u.notify_email, u.notify_sms, u.is_admin, c.config, c.secret,"
-            " a.point_id AS alert_point_id, a.gateway_id AS alert_gateway_id, a.subject AS alert_subject"
+            " c.type, a.point_id AS alert_point_id, a.gateway_id AS alert_gateway_id, a.subject AS alert_subject"
             " FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN notify_channels c ON c.id = n.channel_id"
             f" LEFT JOIN alerts a ON a.id = n.alert_id WHERE n.id IN ({marks}) ORDER BY n.next_attempt_at, n.seq",
             params)

@@ -211,5 +211,5 @@ def flows(start: datetime, values: list[float], *, point: str = "P1", first_seq:
             for i, value in enumerate(values)]
 
 
-EMAIL = {"type": "email", "name": "correo", "address": "ana@agua.example",
+EMAIL = {"kind": "email", "name": "correo", "address": "ana@agua.example",
          "subscription": {"min_severity": "warning"}}

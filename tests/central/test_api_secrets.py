@@ -94,7 +94,7 @@ async def drive(base: str, hook_url: str) -> tuple[list[str], list[str], list[st
                "valid_from": "2026-11-01T04:00:00Z"}
         await call("PUT", "/api/v1/points/P1/compliance/dga", headers=admin, json=dga)
         channel = await call("POST", "/api/v1/users/me/channels", headers=olga, json={
-            "type": "webhook", "name": "scada", "url": hook_url, "secret": WEBHOOK_SECRET})
+            "kind": "webhook", "name": "scada", "url": hook_url, "secret": WEBHOOK_SECRET})
         outcome = await call("POST", f"/api/v1/users/me/channels/{channel['id']}/test", headers=olga)
         assert outcome["outcome"] == "delivered"  # the secret was really used
         for path, headers in (("/api/v1/users/me", olga), ("/api/v1/users/me/tokens", olga),

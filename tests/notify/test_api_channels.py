@@ -8,7 +8,8 @@ import json
 import pytest
 
 from central.crypto import SecretBox
-from central.notify import CHANNEL_ADAPTER, store, verify
+from central.notify import CHANNEL_ADAPTER, NotifySettings, store, verify
+from central.notify.outbox import SETTINGS_KEY
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, migrated_template, smtp, smtp_port, world, world_client,
 )
@@ -20,22 +21,22 @@ APPRISE_URL = "tgram://123456789:AAHsecretbottoken/987654321"
 
 
 def webhook(url: str) -> dict:
-    return {"type": "webhook", "name": "sistema", "url": url, "secret": WEBHOOK_SECRET}
+    return {"kind": "webhook", "name": "sistema", "url": url, "secret": WEBHOOK_SECRET}
 
 
 def test_a_created_channel_is_answered_without_its_secret_and_stored_encrypted(world: World) -> None:
     created = world.add_channel("ana", webhook("http://127.0.0.1:9/hook"))
     listed = world.call("GET", CHANNELS, user="ana").json()
     [row] = world.rows("SELECT config, secret FROM notify_channels")
-    assert created == {**listed[0]}
-    assert {k: created[k] for k in ("type", "name", "enabled", "url", "secrets_set")} == {
-        "type": "webhook", "name": "sistema", "enabled": True, "url": "http://127.0.0.1:9/hook",
+    assert listed == {"items": [created], "total": 1, "limit": 50, "offset": 0, "next_cursor": None}
+    assert {k: created[k] for k in ("kind", "name", "enabled", "url", "secrets_set")} == {
+        "kind": "webhook", "name": "sistema", "enabled": True, "url": "http://127.0.0.1:9/hook",
         "secrets_set": ["secret"]}
     assert WEBHOOK_SECRET not in json.dumps(created) + json.dumps(listed) + row["config"] + row["secret"]
 
 
 def test_an_apprise_url_is_never_answered(world: World) -> None:
-    created = world.add_channel("ana", {"type": "apprise", "name": "telegram", "apprise_url": APPRISE_URL})
+    created = world.add_channel("ana", {"kind": "apprise", "name": "telegram", "apprise_url": APPRISE_URL})
     changed = world.call("PATCH", f"{CHANNELS}/{created['id']}", user="ana", json={"enabled": False})
     one = world.call("GET", f"{CHANNELS}/{created['id']}", user="ana")
     answers = json.dumps([created, changed.json(), one.json()])
@@ -56,9 +57,9 @@ async def test_a_change_that_omits_the_secret_keeps_it(world: World, receiver: R
 
 
 @pytest.mark.parametrize(("channel", "problem"), [
-    ({"type": "email", "name": "correo", "address": "no-es-correo"}, ["body", "email", "address"]),
-    ({"type": "webhook", "name": "w", "url": "http://127.0.0.1/x", "secret": "short"}, ["body", "webhook", "secret"]),
-    ({"type": "pager", "name": "p"}, ["body"]),
+    ({"kind": "email", "name": "correo", "address": "no-es-correo"}, ["body", "email", "address"]),
+    ({"kind": "webhook", "name": "w", "url": "http://127.0.0.1/x", "secret": "short"}, ["body", "webhook", "secret"]),
+    ({"kind": "pager", "name": "p"}, ["body"]),
     ({**EMAIL, "subscription": {"min_severity": "loud"}}, ["body", "email", "subscription", "min_severity"]),
 ])
 def test_a_bad_channel_is_a_422_naming_the_field(world: World, channel: dict, problem: list) -> None:
@@ -66,6 +67,24 @@ def test_a_bad_channel_is_a_422_naming_the_field(world: World, channel: dict, pr
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["loc"][:len(problem)] == problem
     assert world.rows("SELECT id FROM notify_channels") == []
+
+
+def test_an_email_channel_without_a_mail_server_is_refused_saying_what_to_set(world: World) -> None:
+    world.ctx.extras[SETTINGS_KEY] = NotifySettings()  # no CAUDAL_SMTP_HOST
+    response = world.call("POST", CHANNELS, user="ana", json=EMAIL)
+    assert (response.status_code, response.json()["error"]["code"], response.json()["error"]["message"]) == (
+        422, "smtp_not_configured", "kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
+                                     " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo")
+    assert world.rows("SELECT id FROM notify_channels") == []
+
+
+def test_a_channel_stored_with_its_kind_as_type_reads_back_as_kind(world: World) -> None:
+    created = world.add_channel("ana", webhook("http://127.0.0.1:9/hook"))
+    with world.db.transaction() as conn:  # a row written before the discriminator was named kind
+        conn.execute("UPDATE notify_channels SET config = :c WHERE id = :id",
+                     {"c": json.dumps({**json.loads(world.rows("SELECT config FROM notify_channels")[0]["config"]),
+                                       "type": "webhook"}), "id": created["id"]})
+    assert world.call("GET", f"{CHANNELS}/{created['id']}", user="ana").json() == created
 
 
 def test_a_webhook_to_a_forbidden_address_is_refused_up_front(world: World) -> None:
@@ -133,7 +152,7 @@ def test_a_channel_whose_secret_no_longer_decrypts_can_be_given_a_new_one(world:
 @pytest.mark.parametrize("url", ["hassio://169.254.169.254:8123/token", "mastodon://token@169.254.169.254",
                                  "bark://10.1.2.3:8080/device", "misskey://token@[fd00::1]"])
 def test_an_apprise_channel_to_an_internal_address_is_refused_up_front(world: World, url: str) -> None:
-    response = world.call("POST", CHANNELS, user="ana", json={"type": "apprise", "name": "x", "apprise_url": url})
+    response = world.call("POST", CHANNELS, user="ana", json={"kind": "apprise", "name": "x", "apprise_url": url})
     assert response.status_code == 422
     assert "which the destination policy forbids" in response.json()["error"]["message"]
     assert world.rows("SELECT id FROM notify_channels") == []
@@ -141,7 +160,7 @@ def test_an_apprise_channel_to_an_internal_address_is_refused_up_front(world: Wo
 
 def test_a_stored_apprise_channel_to_an_internal_address_is_given_up_when_tested(world: World) -> None:
     """A channel stored before the guard existed (or whose name now resolves inside) never connects."""
-    channel = CHANNEL_ADAPTER.validate_python({"type": "apprise", "name": "ha",
+    channel = CHANNEL_ADAPTER.validate_python({"kind": "apprise", "name": "ha",
                                                "apprise_url": "hassio://169.254.169.254:8123/token"})
     with world.db.transaction() as conn:
         [ana] = conn.fetchall("SELECT id FROM users WHERE username = 'ana'")

@@ -10,17 +10,17 @@ from pydantic import ValidationError
 from central.notify import CHANNEL_ADAPTER, AppriseChannel, EmailChannel, SmsChannel, Subscription, WebhookChannel
 from central.telemetry.alerts import Severity
 
-WEBHOOK = {"type": "webhook", "name": "scada", "url": "https://hooks.agua.example/caudal",
+WEBHOOK = {"kind": "webhook", "name": "scada", "url": "https://hooks.agua.example/caudal",
            "secret": "s3cr3t-compartido-0123456789"}
 
 
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
-        ({"type": "email", "name": "correo", "address": "op@agua.example"}, EmailChannel),
-        ({"type": "sms", "name": "sms", "apprise_url": "twilio://sid:token@+56911111111/+56922222222"}, SmsChannel),
+        ({"kind": "email", "name": "correo", "address": "op@agua.example"}, EmailChannel),
+        ({"kind": "sms", "name": "sms", "apprise_url": "twilio://sid:token@+56911111111/+56922222222"}, SmsChannel),
         (WEBHOOK, WebhookChannel),
-        ({"type": "apprise", "name": "telegram", "apprise_url": "tgram://123:abc/456"}, AppriseChannel),
+        ({"kind": "apprise", "name": "telegram", "apprise_url": "tgram://123:abc/456"}, AppriseChannel),
     ],
 )
 def test_channels_are_parsed_by_type(data: dict[str, object], kind: type) -> None:
@@ -30,12 +30,12 @@ def test_channels_are_parsed_by_type(data: dict[str, object], kind: type) -> Non
 @pytest.mark.parametrize(
     ("data", "where"),
     [
-        ({"type": "email", "name": "correo", "address": "op-at-agua"}, "address"),
+        ({"kind": "email", "name": "correo", "address": "op-at-agua"}, "address"),
         ({**WEBHOOK, "secret": "short"}, "secret"),
         ({**WEBHOOK, "url": "ftp://hooks.agua.example/"}, "url"),
-        ({"type": "pager", "name": "x"}, "pager"),
-        ({"type": "email", "name": "", "address": "op@agua.example"}, "name"),
-        ({"type": "email", "name": "c", "address": "op@agua.example",
+        ({"kind": "pager", "name": "x"}, "pager"),
+        ({"kind": "email", "name": "", "address": "op@agua.example"}, "name"),
+        ({"kind": "email", "name": "c", "address": "op@agua.example",
           "subscription": {"min_severity": "loud"}}, "min_severity"),
     ],
 )

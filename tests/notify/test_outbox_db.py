@@ -113,7 +113,7 @@ async def test_the_worker_delivers_what_is_queued_and_stops_when_asked(world: Wo
 
 
 def test_a_channel_whose_secret_no_longer_decrypts_is_given_up_with_the_reason(world: World) -> None:
-    channel = world.add_channel("ana", {"type": "webhook", "name": "w", "url": "http://127.0.0.1:9/x",
+    channel = world.add_channel("ana", {"kind": "webhook", "name": "w", "url": "http://127.0.0.1:9/x",
                                         "secret": "0123456789abcdef0123"})
     world.call("POST", f"/api/v1/users/me/channels/{channel['id']}/test", user="ana")
     world.clock.advance(30)
