@@ -56,6 +56,7 @@ class SlotSummary:
     state: str
     comprobante: str | None
     reasons: tuple[str, ...]
+    caudal: str | None = None  # as declared (or to be declared) to the DGA, L/s
 
 
 @dataclass
@@ -70,6 +71,7 @@ class DemoSummary:
     mails: list[CapturedMail] = field(default_factory=list)
     slots: list[SlotSummary] = field(default_factory=list)
     issued_comprobantes: set[str] = field(default_factory=set)  # what the DGA stand-in handed out
+    dga_holds: dict[str, dict[str, str]] = field(default_factory=dict)  # comprobante -> what the stand-in stored
 
     @property
     def accepted_slots(self) -> list[SlotSummary]:
@@ -100,7 +102,8 @@ async def collect_alerts(api: CentralApi) -> list[AlertSummary]:
 async def collect_slots(api: CentralApi) -> list[SlotSummary]:
     rows = (await api.get(SUBMISSIONS_PATH, regulator="dga"))["items"]
     return [SlotSummary(row["point"], datetime.fromisoformat(row["slot"]), row["state"], row.get("comprobante"),
-                        tuple(row.get("reasons") or ())) for row in rows]
+                        tuple(row.get("reasons") or ()), (row.get("measurement") or {}).get("caudal"))
+            for row in rows]
 
 
 async def collect(api: CentralApi, summary: DemoSummary, history_start: datetime, start: datetime) -> DemoSummary:
@@ -149,10 +152,11 @@ def mails_table(summary: DemoSummary) -> Table:
 
 def slots_table(summary: DemoSummary) -> Table:
     table = Table(title="DGA hourly slots (the local DGA stand-in answers)")
-    for heading in ("point", "slot (UTC)", "state", "comprobante"):
+    for heading in ("point", "slot (UTC)", "state", "caudal L/s", "comprobante"):
         table.add_column(heading, no_wrap=True)
     for slot in sorted(summary.slots, key=lambda s: (s.point, s.slot)):
-        table.add_row(slot.point, slot.slot.strftime("%Y-%m-%d %H:%M"), slot.state, slot.comprobante or "—")
+        table.add_row(slot.point, slot.slot.strftime("%Y-%m-%d %H:%M"), slot.state, slot.caudal or "—",
+                      slot.comprobante or "—")
     return table
 
 

@@ -72,8 +72,8 @@ def test_the_gateway_is_online(summary: DemoSummary) -> None:
 
 @pytest.mark.slow
 def test_only_the_well_over_its_right_has_an_open_alert(summary: DemoSummary) -> None:
-    assert {(a.subject, a.kind, a.status) for a in summary.alerts if a.kind == "flow_above_right"} == {
-        (SOUTH.code, "flow_above_right", "open")}
+    assert {(a.subject, a.kind, a.severity, a.status) for a in summary.alerts if a.kind == "flow_above_right"} == {
+        (SOUTH.code, "flow_above_right", "critical", "open")}
     assert NORTH.code not in {alert.subject for alert in summary.alerts}
 
 
@@ -92,10 +92,17 @@ def test_the_well_within_its_right_has_slots_accepted_with_the_stand_ins_comprob
 
 
 @pytest.mark.slow
-def test_the_slots_of_the_well_over_its_right_wait_for_review(summary: DemoSummary) -> None:
-    held = [slot for slot in summary.slots if slot.point == SOUTH.code]
-    assert held
-    assert all(slot.state == "review" and "water right" in " ".join(slot.reasons) for slot in held)
+def test_the_slots_of_the_well_over_its_right_are_accepted_with_the_values_measured(summary: DemoSummary) -> None:
+    accepted = [slot for slot in summary.accepted_slots if slot.point == SOUTH.code]
+    assert accepted
+    held_by_dga = [summary.dga_holds[slot.comprobante]["caudal"] for slot in accepted]
+    assert held_by_dga == [slot.caudal for slot in accepted]
+    assert all(float(caudal) > SOUTH.water_right_lps * 1.3 for caudal in held_by_dga)  # pumping 1.5 x its right
+
+
+@pytest.mark.slow
+def test_no_slot_waits_for_review_when_every_value_is_plausible(summary: DemoSummary) -> None:
+    assert [slot for slot in summary.slots if slot.state == "review"] == []
 
 
 @pytest.mark.slow
