@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from caudal import __version__
+from central import ui
 from central.context import AppContext
 from central.db import migrate, open_database
 from central.errors import install_error_handlers, install_openapi
@@ -41,6 +42,8 @@ DOMAINS: dict[str, list[str]] = {
     "compliance": ["compliance.api"],
 }
 SHUTDOWN_GRACE_S = 10.0
+CONSOLE_ROLES = ("all", "core")  # behind nginx, core answers every path the other roles do not
+SEMAFORO = "compliance.semaforo"
 
 DESCRIPTION = """Caudal's central API: catchment points, gateways, telemetry, alerts and
 regulator (DGA/SMA) compliance. Authenticate with `POST /api/v1/auth/login` and send the
@@ -81,8 +84,10 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
     modules = domain_modules(role)
     app = FastAPI(
         title="Caudal", version=__version__, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),
+        docs_url=None, redoc_url=None,
     )
     app.state.ctx = ctx
+    ui.mount_static(app)
     install_error_handlers(app)
     install_openapi(app)
     if role == "core":
@@ -93,7 +98,20 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
         if hasattr(module, "setup"):
             module.setup(ctx)
     _mount(app, modules)
+    if role in CONSOLE_ROLES:
+        ui.mount(app, ctx, _console_api(ctx), importlib.import_module(SEMAFORO).dga_lights)
     return app
+
+
+def _console_api(ctx: AppContext) -> FastAPI:
+    """Every role's routes on ``ctx``, for the console's in-process API requests: on the core
+    role of the modular deployment the console reads telemetry and compliance through the
+    same routes (and the same database) as behind nginx."""
+    api = FastAPI(title="Caudal", docs_url=None, redoc_url=None, openapi_url=None)
+    api.state.ctx = ctx
+    install_error_handlers(api)
+    _mount(api, domain_modules("all"))
+    return api
 
 
 def api_document(role: Role) -> dict[str, Any]:

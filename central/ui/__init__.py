@@ -1,0 +1,64 @@
+"""The operator console: Spanish web pages served by the core role at ``/`` and ``/ui/...``.
+
+Server-rendered (Jinja2 templates, a little vanilla JavaScript, no build step); every asset
+is a vendored file under ``static/vendor/<package>-<version>/`` with its licence. Pages
+read and act through the API's own routes (:mod:`central.ui.api`) with the person's
+session token, kept in an HttpOnly cookie; forms carry a CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from central.context import AppContext
+from central.ui.api import ConsoleApi
+from central.ui.console import Console
+from central.ui.settings import ConsoleSettings
+
+HERE = Path(__file__).parent
+STATIC_PATH = "/ui/static"
+SWAGGER_UI = f"{STATIC_PATH}/vendor/swagger-ui-dist-5.35.0"
+OAUTH2_REDIRECT = "/docs/oauth2-redirect"
+Lights = Callable[[Any, Collection[int] | None, datetime], dict[str, Any]]
+
+
+def mount(app: FastAPI, ctx: AppContext, api_app: FastAPI, lights: Lights,
+          settings: ConsoleSettings | None = None) -> None:
+    """Serve the console on ``app``: its pages, and its static files at ``/ui/static``.
+
+    ``api_app`` answers the console's API requests (every role's routes on ``ctx``);
+    ``lights`` gives the compliance semáforo (handed over by the app factory).
+    """
+    from central.ui import pages, pages_admin, pages_auth, pages_compliance
+
+    app.state.console = Console(ctx=ctx, api=ConsoleApi(api_app), lights=lights,
+                                settings=settings or ConsoleSettings.from_env(), templates_dir=HERE / "templates")
+    for module in (pages_auth, pages, pages_compliance, pages_admin):
+        app.include_router(module.router)
+    pages_auth.install_redirects(app)
+
+
+def mount_static(app: FastAPI) -> None:
+    """The console's files at ``/ui/static``, and ``/docs`` (Swagger UI) from the vendored
+    bundle, so the API reference opens on a server without Internet access."""
+    app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="ui-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="Caudal API",
+                                   swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+                                   swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+                                   oauth2_redirect_url=OAUTH2_REDIRECT)
+
+    @app.get(OAUTH2_REDIRECT, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()

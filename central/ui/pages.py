@@ -1,0 +1,125 @@
+"""The console's everyday pages: Resumen, Punto and Alertas."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from central.ui import views
+from central.ui.api import ApiRefused, segment
+from central.ui.console import Form, NotAllowed, Who, console_of, render, visible_ids
+from central.ui.format import SANTIAGO
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+HOUR_CHART_MAX_DAYS = 31
+ALERT_STATES = {"open": "Abiertas", "acknowledged": "Reconocidas", "cleared": "Cerradas"}
+
+
+async def _lights(request: Request, who: Who) -> dict:
+    console = console_of(request)
+
+    def read() -> dict:
+        ids = visible_ids(console, who.user)
+        with console.ctx.db.connect() as conn:
+            return console.lights(conn, ids, console.ctx.clock.now())
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def resumen(request: Request, who: Who) -> Response:
+    """Every visible point on a map and in a table with its latest values and semáforo."""
+    console = console_of(request)
+    api = console.api
+    points, latest, alerts, lights = await asyncio.gather(
+        api.all_items("/api/v1/points", who.token), api.get("/api/v1/latest", who.token),
+        api.all_items("/api/v1/alerts", who.token, status="open"), _lights(request, who))
+    rows = views.summary_rows(points, latest, alerts, lights, console.ctx.settings.gateway_offline_after_s)
+    return render(request, "resumen.html", who, rows=rows, markers=views.markers(rows),
+                  colour_names=views.COLOUR_NAMES, reasons=views.REASONS, settings=console.settings)
+
+
+async def _point(request: Request, who: Who, code: str) -> dict:
+    try:
+        return await console_of(request).api.get(f"/api/v1/points/{segment(code)}", who.token)
+    except ApiRefused as refused:
+        if refused.status == 404:
+            raise NotAllowed(404, f"No hay un punto {code} que usted pueda ver.") from None
+        raise
+
+
+def _today(request: Request) -> date:
+    return console_of(request).ctx.clock.now().astimezone(SANTIAGO).date()
+
+
+@router.get("/puntos/{code}", response_class=HTMLResponse)
+async def punto(request: Request, who: Who, code: str, desde: date | None = None,
+                hasta: date | None = None) -> Response:
+    """Charts of the chosen days from the API's aggregates, monthly volumes against the
+    water right, exports and meter changes."""
+    api = console_of(request).api
+    point = await _point(request, who, code)
+    first, last = views.day_range(desde, hasta, _today(request))
+    span = {"start": views.local_midnight(first).isoformat(),
+            "end": views.local_midnight(last + timedelta(days=1)).isoformat()}
+    bucket = "hour" if (last - first).days < HOUR_CHART_MAX_DAYS else "day"
+    year_ago = {"start": views.local_midnight(last.replace(day=1) - timedelta(days=335)).isoformat(),
+                "end": span["end"]}
+    fine, days, months, changes = await asyncio.gather(
+        api.get(f"/api/v1/points/{segment(code)}/aggregates", who.token, bucket=bucket, **span),
+        api.get(f"/api/v1/points/{segment(code)}/aggregates", who.token, bucket="day", **span),
+        api.get(f"/api/v1/points/{segment(code)}/aggregates", who.token, bucket="month", **year_ago),
+        api.get(f"/api/v1/points/{segment(code)}/meter-changes", who.token, limit=100))
+    month_rows = views.month_rows(months["items"], point.get("water_right_lps"))
+    return render(request, "punto.html", who, point=point, first=first, last=last, bucket=bucket,
+                  chart=views.chart_data(fine["items"], days["items"]), months=month_rows,
+                  changes=changes["items"], span=span)
+
+
+@router.get("/puntos/{code}/lecturas.csv")
+async def lecturas_csv(request: Request, who: Who, code: str, desde: date, hasta: date) -> Response:
+    """The API's readings CSV of the chosen days, downloaded through the console's session."""
+    start, end = views.local_midnight(desde), views.local_midnight(hasta + timedelta(days=1))
+    answer = await _download(request, who, f"/api/v1/points/{segment(code)}/readings",
+                             {"format": "csv", "start": start.isoformat(), "end": end.isoformat()})
+    return answer
+
+
+async def _download(request: Request, who: Who, path: str, params: dict | None = None) -> Response:
+    try:
+        answer = await console_of(request).api.call("GET", path, who.token, params=params)
+    except ApiRefused as refused:
+        raise NotAllowed(refused.status, f"No se pudo descargar: {refused.message}") from None
+    headers = {key: value for key, value in answer.headers.items() if key.lower() == "content-disposition"}
+    return Response(answer.content, media_type=answer.headers.get("content-type"), headers=headers)
+
+
+@router.get("/informes/{code}/{month}.{extension}")
+async def informe(request: Request, who: Who, code: str, month: str, extension: Literal["csv", "xlsx"]) -> Response:
+    """A monthly compliance report (with its informe de fallas) as the API writes it."""
+    return await _download(request, who, f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}.{extension}")
+
+
+@router.get("/alertas", response_class=HTMLResponse)
+async def alertas(request: Request, who: Who,
+                  estado: Annotated[Literal["open", "acknowledged", "cleared"], Query()] = "open",
+                  hecho: str | None = None) -> Response:
+    page = await console_of(request).api.get("/api/v1/alerts", who.token, status=estado, limit=200)
+    return render(request, "alertas.html", who, alerts=page["items"], total=page["total"], estado=estado,
+                  states=ALERT_STATES, done=hecho)
+
+
+@router.post("/alertas/{alert_id}/reconocer")
+async def reconocer(request: Request, who: Who, form: Form, alert_id: str) -> Response:
+    """Acknowledge an open alert with a comment (the API's ack: who and when are recorded)."""
+    comment = form.get("comentario", "").strip() or None
+    try:
+        await console_of(request).api.post(f"/api/v1/alerts/{segment(alert_id)}/ack", who.token, {"comment": comment})
+    except ApiRefused as refused:
+        raise NotAllowed(refused.status, f"No se pudo reconocer la alerta: {refused.message}") from None
+    return RedirectResponse("/ui/alertas?estado=acknowledged&hecho=reconocida", status_code=303)
