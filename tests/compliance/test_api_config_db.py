@@ -50,6 +50,18 @@ def test_a_put_without_password_keeps_the_stored_one(client):
     assert SecretBox(SECRET_KEY).decrypt(stored_secret(client)) == PASSWORD
 
 
+@pytest.mark.parametrize(
+    ("change", "stored"),
+    [({"standard": "medio"}, ("day", "average")), ({"standard": "mayor"}, ("hour", "instant")),
+     ({"standard": "mayor", "period": "fortnight"}, ("fortnight", "average")),
+     ({"standard": "medio", "caudal_mode": "instant"}, ("day", "instant"))],
+)
+def test_a_saved_configuration_keeps_the_period_and_caudal_mode_in_force(client, change, stored):
+    answer = client.put(URL, json=DGA | change, headers=ADMIN)
+    shown = client.get(URL, headers=ADMIN).json()["config"]
+    assert (answer.status_code, (shown["period"], shown["caudal_mode"])) == (200, stored)
+
+
 def test_a_new_configuration_needs_a_password(client):
     answer = client.put(URL, json={k: v for k, v in DGA.items() if k != "informant_password"}, headers=ADMIN)
     assert (answer.status_code, answer.json()["error"]["message"]) == (
