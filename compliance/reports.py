@@ -120,7 +120,8 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
                ("period", config.transmission_period.value), ("slots", str(len(slots))),
                *((f"slots_{state}", str(states.count(state))) for state in sorted(set(states))),
                ("missed_deadlines", str(len(missed))),
-               *((f"missed_{who.lower()}", str(sum(f.cause.responsible == who for f in found))) for who in (HOLDER, DGA)),
+               *((f"missed_{who.lower()}", str(sum(f.cause.responsible == who for f in found)))
+                 for who in (HOLDER, DGA)),
                *_volume_summary(conn, point, start, end)]
     return MonthReport(slot_rows, found, summary)
 

@@ -60,6 +60,9 @@ def reply(kind: OutcomeKind, comprobante=None, answered=True, detail="d") -> Eve
         (State.NEEDS_REVIEW, Event(E.PERSON_REQUEUE), Transition(State.PENDING, NOW, None, "person_requeue")),
         (State.NEEDS_REVIEW, Event(E.PERSON_CONFIRM, comprobante="C3"), Transition(State.ACCEPTED, None, "C3", "comprobante confirmed by a person")),
         (State.NO_DATA, Event(E.PERSON_DISCARD), Transition(State.DISCARDED, None, None, "discarded by a person")),
+        (State.NEEDS_REVIEW, Event(E.PERSON_DISCARD), Transition(State.DISCARDED, None, None, "discarded by a person")),
+        (State.PENDING, Event(E.PERSON_CORRECT), Transition(State.PENDING, NOW, None, "person_correct")),
+        (State.REJECTED, Event(E.PERSON_CORRECT), Transition(State.PENDING, NOW, None, "person_correct")),
     ],
 )
 def test_transition_table(state, event, expected):
@@ -82,6 +85,12 @@ def test_transition_table(state, event, expected):
         (State.NO_DATA, Event(E.SEND_STARTED)),
         (State.SENDING, Event(E.SEND_STARTED)),  # no blind resend of an attempt in flight
         (State.SENDING, Event(E.PERSON_DISCARD)),
+        # a plausible measurement not yet delivered is declared, never discarded
+        (State.PENDING, Event(E.PERSON_DISCARD)),
+        (State.RETRY_SCHEDULED, Event(E.PERSON_DISCARD)),
+        (State.REJECTED, Event(E.PERSON_DISCARD)),
+        (State.UNRECOVERABLE, Event(E.PERSON_DISCARD)),
+        (State.ACCEPTED, Event(E.PERSON_CORRECT)),  # a declared value cannot be withdrawn
         (State.PENDING, reply(OutcomeKind.ACCEPTED, "C")),
         (State.PENDING, Event(E.READY)),
         (None, Event(E.SEND_STARTED)),
