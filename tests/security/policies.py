@@ -1,0 +1,96 @@
+"""Who may call each route: the declared access policy of every (method, path) the app serves.
+
+The authorisation tests walk the app's own route table and look each route up here, so a
+new route without a policy fails them (OWASP API1 object-level and API5 function-level
+authorisation). Keys are the paths as FastAPI declares them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # no token needed (health, docs, the login itself)
+    USER = "user"  # any signed-in person; answers only about their own data or what they see
+    POINT = "point"  # a person who sees the point (or the point of the alert/submission) in the path; else 404
+    OWN = "own"  # the person's own object in the path (channel, token); anyone else gets 404
+    ADMIN = "admin"  # administrators only; other people get 403
+    GATEWAY = "gateway"  # a gateway's token only; person tokens get 401
+    CONSOLE_PUBLIC = "console-public"  # the operator console's login page and static files
+    CONSOLE = "console"  # the operator console: its session cookie, never a bearer token alone
+
+
+A = Access
+POLICIES: dict[tuple[str, str], Access] = {
+    ("GET", "/openapi.json"): A.PUBLIC, ("GET", "/docs"): A.PUBLIC, ("GET", "/docs/oauth2-redirect"): A.PUBLIC,
+    ("GET", "/healthz"): A.PUBLIC, ("GET", "/readyz"): A.PUBLIC,
+    ("GET", "/metrics"): A.PUBLIC, ("POST", "/api/v1/auth/login"): A.PUBLIC,
+    ("POST", "/api/v1/auth/logout"): A.USER,
+    ("GET", "/api/v1/users/me"): A.USER, ("PATCH", "/api/v1/users/me"): A.USER,
+    ("GET", "/api/v1/users/me/tokens"): A.USER, ("POST", "/api/v1/users/me/tokens"): A.USER,
+    ("DELETE", "/api/v1/users/me/tokens/{token_id}"): A.OWN,
+    ("GET", "/api/v1/users"): A.ADMIN, ("POST", "/api/v1/users"): A.ADMIN,
+    ("GET", "/api/v1/users/{username}"): A.ADMIN, ("PATCH", "/api/v1/users/{username}"): A.ADMIN,
+    ("POST", "/api/v1/users/{username}/deactivate"): A.ADMIN,
+    ("GET", "/api/v1/points"): A.USER, ("POST", "/api/v1/points"): A.ADMIN,
+    ("GET", "/api/v1/points/{code}"): A.POINT, ("PATCH", "/api/v1/points/{code}"): A.ADMIN,
+    ("DELETE", "/api/v1/points/{code}"): A.ADMIN, ("GET", "/api/v1/points/{code}/users"): A.ADMIN,
+    ("PUT", "/api/v1/points/{code}/users/{username}"): A.ADMIN,
+    ("DELETE", "/api/v1/points/{code}/users/{username}"): A.ADMIN,
+    ("GET", "/api/v1/gateways"): A.ADMIN, ("POST", "/api/v1/gateways"): A.ADMIN,
+    ("GET", "/api/v1/gateways/{name}"): A.ADMIN, ("PATCH", "/api/v1/gateways/{name}"): A.ADMIN,
+    ("POST", "/api/v1/gateways/{name}/rotate-token"): A.ADMIN, ("POST", "/api/v1/gateways/{name}/revoke"): A.ADMIN,
+    ("GET", "/api/v1/audit"): A.ADMIN,
+    ("GET", "/api/v1/users/me/channels"): A.USER, ("POST", "/api/v1/users/me/channels"): A.USER,
+    ("GET", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
+    ("PATCH", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
+    ("DELETE", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
+    ("POST", "/api/v1/users/me/channels/{channel_id}/test"): A.OWN,
+    ("GET", "/api/v1/users/me/notifications"): A.USER,
+    ("POST", "/api/v1/ingest"): A.GATEWAY, ("GET", "/api/v1/ingest/points"): A.GATEWAY,
+    ("GET", "/api/v1/points/{code}/readings"): A.POINT, ("GET", "/api/v1/points/{code}/aggregates"): A.POINT,
+    ("GET", "/api/v1/latest"): A.USER,
+    ("POST", "/api/v1/points/{code}/meter-changes"): A.POINT, ("GET", "/api/v1/points/{code}/meter-changes"): A.POINT,
+    ("GET", "/api/v1/alerts"): A.USER, ("GET", "/api/v1/alerts/{alert_id}"): A.POINT,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): A.POINT,
+    ("GET", "/api/v1/points/{code}/alert-rules"): A.POINT, ("PUT", "/api/v1/points/{code}/alert-rules"): A.ADMIN,
+    ("PATCH", "/api/v1/points/{code}/alert-rules/{rule_id}"): A.ADMIN,
+    ("GET", "/api/v1/gateways/{name}/alert-rules"): A.ADMIN, ("PUT", "/api/v1/gateways/{name}/alert-rules"): A.ADMIN,
+    ("PUT", "/api/v1/points/{code}/compliance/dga"): A.ADMIN, ("GET", "/api/v1/points/{code}/compliance/dga"): A.POINT,
+    ("DELETE", "/api/v1/points/{code}/compliance/dga"): A.ADMIN,
+    ("PUT", "/api/v1/points/{code}/compliance/sma"): A.ADMIN, ("GET", "/api/v1/points/{code}/compliance/sma"): A.POINT,
+    ("DELETE", "/api/v1/points/{code}/compliance/sma"): A.ADMIN,
+    ("GET", "/api/v1/compliance/review"): A.USER,
+    ("POST", "/api/v1/compliance/review/{submission_id}/accept"): A.ADMIN,
+    ("POST", "/api/v1/compliance/review/{submission_id}/discard"): A.ADMIN,
+    ("POST", "/api/v1/compliance/submissions/{submission_id}/discard"): A.ADMIN,
+    ("POST", "/api/v1/compliance/submissions/{submission_id}/correct"): A.ADMIN,
+    ("POST", "/api/v1/compliance/submissions/{submission_id}/confirm"): A.ADMIN,
+    ("POST", "/api/v1/compliance/submissions/{submission_id}/requeue"): A.ADMIN,
+    ("POST", "/api/v1/compliance/submissions/{submission_id}/recheck"): A.ADMIN,
+    ("GET", "/api/v1/compliance/submissions"): A.USER,
+    ("GET", "/api/v1/compliance/submissions/{submission_id}"): A.POINT,
+    ("GET", "/api/v1/compliance/log"): A.USER,
+    ("GET", "/api/v1/compliance/reports/{code}/{month}.csv"): A.POINT,
+    ("GET", "/api/v1/compliance/reports/{code}/{month}.xlsx"): A.POINT,
+    ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas.csv"): A.POINT,
+    ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas.xlsx"): A.POINT,
+    ("*", "/ui/static"): A.CONSOLE_PUBLIC, ("GET", "/"): A.CONSOLE_PUBLIC, ("GET", "/ui/login"): A.CONSOLE_PUBLIC,
+    ("POST", "/ui/login"): A.CONSOLE_PUBLIC, ("POST", "/ui/logout"): A.CONSOLE,
+    ("GET", "/ui/"): A.CONSOLE, ("GET", "/ui/alertas"): A.CONSOLE, ("GET", "/ui/cumplimiento"): A.CONSOLE,
+    ("GET", "/ui/gateways"): A.CONSOLE, ("GET", "/ui/admin"): A.CONSOLE,
+    ("GET", "/ui/puntos/{code}"): A.CONSOLE, ("GET", "/ui/puntos/{code}/lecturas.csv"): A.CONSOLE,
+    ("GET", "/ui/informes/{code}/{month}.{extension}"): A.CONSOLE,
+    ("POST", "/ui/admin/dga"): A.CONSOLE, ("POST", "/ui/admin/gateways"): A.CONSOLE,
+    ("POST", "/ui/admin/puntos"): A.CONSOLE, ("POST", "/ui/admin/usuarios"): A.CONSOLE,
+    ("POST", "/ui/alertas/{alert_id}/reconocer"): A.CONSOLE,
+    ("POST", "/ui/cumplimiento/revision/{submission_id}/{decision}"): A.CONSOLE,
+}
+CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE})
+
+# Bodies that pass validation, so a refusal is the authorisation's and not the validator's.
+VALID_BODIES: dict[tuple[str, str], dict[str, object]] = {
+    ("POST", "/api/v1/points/{code}/meter-changes"): {"ts": "2026-11-28T12:00:00Z", "new_base_m3": 0},
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): {"comment": "en camino"},
+}
