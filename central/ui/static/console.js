@@ -39,11 +39,15 @@
     water_table: { t: "t", series: [["water_table_min", "Mínimo", "#0d2b45"], ["water_table_max", "Máximo", "#8a6100"]], unit: "m" }
   };
   var NUMBER = new Intl.NumberFormat("es-CL", { maximumFractionDigits: 2 });
+  var WHEN = new Intl.DateTimeFormat("es-CL", { timeZone: "America/Santiago", day: "2-digit", month: "2-digit",
+                                                hour: "2-digit", minute: "2-digit", hour12: false });
+  function when(seconds) { return seconds == null ? "—" : WHEN.format(new Date(seconds * 1e3)); }
+  function tick(seconds) { var text = when(seconds).split(", "); return text[1] + "\n" + text[0]; }
 
   function drawChart(box, data) {
     var spec = CHARTS[box.dataset.chart];
     var columns = [data[spec.t]];
-    var series = [{}];
+    var series = [{ label: "Hora (Chile)", value: function (u, v) { return when(v); } }];
     spec.series.forEach(function (s) {
       columns.push(data[s[0]]);
       series.push({ label: s[1], stroke: s[2], width: 2, fill: spec.bars ? s[2] + "55" : undefined,
@@ -53,7 +57,7 @@
     var options = {
       width: Math.max(box.clientWidth, 280), height: 220, series: series,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "America/Santiago"); },
-      axes: [{}, { values: function (u, ticks) { return ticks.map(function (v) { return NUMBER.format(v); }); } }]
+      axes: [{ space: 70, size: 50, values: function (u, ticks) { return ticks.map(tick); } }, { values: function (u, ticks) { return ticks.map(function (v) { return NUMBER.format(v); }); } }]
     };
     var chart = new uPlot(options, columns, box);
     window.addEventListener("resize", function () { chart.setSize({ width: Math.max(box.clientWidth, 280), height: 220 }); });
