@@ -3,20 +3,27 @@
 Schemathesis generates requests from the document — valid ones and, for every parameter
 and body, invalid ones — and checks each answer: never a 5xx, a status the operation
 documents, the documented content type and a body matching the documented schema (for
-errors: ``ErrorBody``). One app per module (SQLite, or PostgreSQL for the smaller subset),
-seeded with an administrator, points and gateways; requests go through our own
-``TestClient`` so the app's lifespan is the test's. Before every case the seeded
-credentials are reinstated: a fuzzed "deactivate admin" or "revoke gateway" must not
-turn the rest of the run into 401s.
+errors: ``ErrorBody``). The app runs as it does in production: served by uvicorn on a
+local port, on PostgreSQL and on SQLite (one server per database and module), seeded with
+an administrator, points and gateways. Every operation is fuzzed with the administrator's
+token and with a gateway's, and ingest with its gateway's token, so the fuzzing reaches
+its parsing and storage. Runs have a fixed seed (schemathesis' config, Hypothesis
+derandomized) and a fixed example budget, so CI replays the same cases.
 
-Left out: creating, changing and testing notification channels — they resolve the
-webhook's host name (DNS) and the test delivers, which is outward network traffic; their
-input validation has its own tests in tests/notify.
+Nothing is left out to keep the fuzzer logged in: before every case the seeded credentials
+are reinstated, so a fuzzed logout, "deactivate admin", "revoke token", "revoke gateway" or
+"replace the gateway's points" cannot turn the rest of the run into 401s. Left out: testing
+a notification channel (``POST .../channels/{id}/test``), which delivers to whatever
+destination the fuzzer made up: outward network traffic; its guard has its own tests in
+tests/notify.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -24,10 +31,13 @@ from typing import Any
 
 import pytest
 import schemathesis
+import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -36,43 +46,77 @@ from schemathesis.specs.openapi.checks import (
 
 from central.app import create_app
 from central.crypto import token_hash
+from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.telemetry_support import (  # noqa: F401 (site, site_client: fixtures)
-    ADMIN_TOKEN, GATEWAY_TOKEN, START, batch, seed_site, site, site_client,
+    ADMIN_TOKEN,
+    GATEWAY_TOKEN,
+    START,
+    batch,
+    seed_site,
+    site,
+    site_client,
 )
+from tests.conftest import free_port
 from tests.pg import temporary_database
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-NETWORKED = "^/api/v1/users/me/channels"  # POST/PATCH/test reach DNS and the network
-POSTGRES_PATHS = ["/api/v1/ingest", "/api/v1/points/{code}/readings", "/api/v1/points", "/api/v1/points/{code}"]
+EXAMPLES = {"admin": 6, "gateway": 4, "ingest": 40}  # per operation and database: ~1000 cases, 4-5 min
+SERVER_START_S = 10.0
+SEED = 20261203
 
 
-def _app_client(url: str) -> Iterator[TestClient]:
-    config = Settings(database_url=url, secret_key="test-secret-key", dga_rut_empresa="77555666-8", workers=False)
+def fuzz(examples: int) -> settings:
+    return settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    db: Database
+
+
+def _serve(database_url: str) -> Iterator[Served]:
+    """The seeded app (role all, no background workers) under uvicorn in a thread."""
+    config = Settings(database_url=database_url, secret_key="test-secret-key", dga_rut_empresa="77555666-8",
+                      workers=False)
     clock = ManualClock(START)
-    with TestClient(create_app(config, clock=clock), raise_server_exceptions=False) as client:
-        with client.app.state.ctx.db.transaction() as conn:
-            seed_site(conn, clock.now())
-        yield client
+    app = create_app(config, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-fuzz", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    db = app.state.ctx.db
+    with db.transaction() as conn:
+        seed_site(conn, clock.now())
+    try:
+        yield Served(f"http://127.0.0.1:{server.config.port}", db)
+    finally:
+        server.should_exit = True
+        thread.join(SERVER_START_S)
+
+
+BOTH_DATABASES = pytest.mark.parametrize("served", ["postgresql", "sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
-def sqlite_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    path: Path = tmp_path_factory.mktemp("fuzz") / "caudal.db"
-    yield from _app_client(f"sqlite:///{path}")
-
-
-@pytest.fixture(scope="module")
-def postgres_client(postgres_admin_url: str) -> Iterator[TestClient]:
-    with temporary_database(postgres_admin_url, "caudal_fuzz") as url:
-        yield from _app_client(url)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    if request.param == "sqlite":  # the parameter comes from each test's parametrize(indirect)
+        path: Path = tmp_path_factory.mktemp("fuzz") / "caudal.db"
+        yield from _serve(f"sqlite:///{path}")
+        return
+    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_fuzz") as url:
+        yield from _serve(url)
 
 
 def _document() -> dict[str, Any]:
     """The document of ``create_app(role="all")``, read at collection time so that pytest
-    lists one test per operation (the requests go to the module's own app)."""
+    lists one test per operation (the requests go to the module's own server)."""
     with TemporaryDirectory() as folder:
         config = Settings(database_url=f"sqlite:///{folder}/doc.db", secret_key="k", workers=False)
         app = create_app(config)
@@ -80,12 +124,10 @@ def _document() -> dict[str, Any]:
             return app.openapi()
 
 
-API = schemathesis.openapi.from_dict(_document())
 KEEP_SEEDED = {("DELETE", "/api/v1/points/{code}")}  # the seeded points stay for the other operations
 SEEDED = {"code": ["P1", "P2"], "name": ["gw-norte", "gw-sur"], "username": ["admin", "ana"], "month": ["2026-11"]}
 
 
-@API.hook
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> st.SearchStrategy:
     """Often name a seeded point, gateway, user or month: random names only ever find 404s."""
     if not path_parameters or (context.operation.method.upper(), context.operation.path) in KEEP_SEEDED:
@@ -94,58 +136,75 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
     return st.fixed_dictionaries({**{key: st.just(value) for key, value in path_parameters.items()}, **choices})
 
 
-def reinstate_credentials(client: TestClient) -> None:
-    """The seeded admin, its token and the gateways' tokens, as seeded."""
-    ctx = client.app.state.ctx
-    with ctx.db.transaction() as conn:
-        conn.execute("UPDATE users SET is_active = :yes, is_admin = :yes WHERE username = 'admin'", {"yes": True})
-        conn.execute("UPDATE api_tokens SET revoked_at = NULL, expires_at = NULL WHERE token_hash = :h",
-                     {"h": token_hash(ADMIN_TOKEN)})
-        conn.execute("UPDATE gateways SET revoked_at = NULL, token_hash = :h WHERE name = 'gw-norte'",
-                     {"h": token_hash(GATEWAY_TOKEN)})
+def _api(document: dict[str, Any], *, coverage: bool) -> BaseSchema:
+    """The document as schemathesis sees it, with the fixed seed; ``coverage`` runs schemathesis'
+    coverage phase (every boundary and invalid value the schema defines, whatever the budget)."""
+    config = SchemathesisConfig.from_dict({"seed": SEED, "phases": {"coverage": {"enabled": coverage}}})
+    api = schemathesis.openapi.from_dict(document, config=config)
+    api.hook(flatmap_path_parameters)
+    return api
 
 
-def send(client: TestClient, case: schemathesis.Case, token: str) -> Any:
-    """Send the case through our client, with ``token``; answer the response."""
-    kwargs = case.as_transport_kwargs(base_url="http://testserver", headers={"Authorization": f"Bearer {token}"})
-    body = kwargs.pop("data", None)
-    if body is not None:
-        kwargs["content"] = body.encode() if isinstance(body, str) else body
-    for unsupported in ("verify", "cookies", "timeout", "allow_redirects"):
-        kwargs.pop(unsupported, None)
-    return client.request(**kwargs)
+DOCUMENT = _document()
+API = _api(DOCUMENT, coverage=True)
+SAMPLED_API = _api(DOCUMENT, coverage=False)  # examples and random fuzzing only: for the gateway's refusals
 
 
-whole_schema = API.exclude(path="/api/v1/ingest").exclude(path_regex=NETWORKED, method=["POST", "PATCH"])
-ingest_schema = API.include(path="/api/v1/ingest")
-postgres_schema = API.include(path=POSTGRES_PATHS)
+REINSTATE = [
+    ("UPDATE users SET is_active = :yes, is_admin = :yes WHERE username = 'admin'", {}),
+    ("UPDATE api_tokens SET revoked_at = NULL, expires_at = NULL WHERE token_hash = :h", {"h": ADMIN_TOKEN}),
+    ("UPDATE gateways SET revoked_at = NULL, token_hash = :h WHERE name = 'gw-norte'", {"h": GATEWAY_TOKEN}),
+    ("DELETE FROM gateway_points WHERE gateway_id = (SELECT id FROM gateways WHERE name = 'gw-norte')", {}),
+    (("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
+      " WHERE g.name = 'gw-norte' AND p.code IN ('P1', 'P2')"), {}),
+]
+
+
+def reinstate_credentials(db: Database) -> None:
+    """The seeded admin, its token, gw-norte's token and points, as seeded."""
+    with db.transaction() as conn:
+        for statement, tokens in REINSTATE:
+            conn.execute(statement, {"yes": True, **{key: token_hash(value) for key, value in tokens.items()}})
+
+
+def send_and_check(served: Served, case: schemathesis.Case, token: str) -> None:
+    reinstate_credentials(served.db)
+    response = case.call(base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    case.validate_response(response, checks=CHECKS)
+
+
+DELIVERS = r"^/api/v1/users/me/channels/\{[^}]+\}/test$"
+everything = API.exclude(path_regex=DELIVERS, method="POST")
+everything_sampled = SAMPLED_API.exclude(path_regex=DELIVERS, method="POST")
+ingest = API.include(path="/api/v1/ingest")
 
 
 @pytest.mark.slow
-@whole_schema.parametrize()
-@FUZZ
-def test_every_operation_answers_as_documented_to_an_administrator(case, sqlite_client):
-    reinstate_credentials(sqlite_client)
-    case.validate_response(send(sqlite_client, case, ADMIN_TOKEN), checks=CHECKS)
+@BOTH_DATABASES
+@everything.parametrize()
+@fuzz(EXAMPLES["admin"])
+def test_every_operation_answers_as_documented_to_an_administrator(case, served):
+    send_and_check(served, case, ADMIN_TOKEN)
 
 
 @pytest.mark.slow
-@ingest_schema.parametrize()
-@FUZZ
-def test_ingest_answers_as_documented_to_a_gateway(case, sqlite_client):
-    reinstate_credentials(sqlite_client)
-    case.validate_response(send(sqlite_client, case, GATEWAY_TOKEN), checks=CHECKS)
+@pytest.mark.parametrize("served", ["postgresql"], indirect=True)
+@everything_sampled.parametrize()
+@fuzz(EXAMPLES["gateway"])
+def test_every_operation_answers_as_documented_to_a_gateway(case, served):
+    """A gateway's token opens ingest only; everywhere else it must get a documented refusal
+    (which depends neither on the database nor on the body: PostgreSQL, no coverage phase)."""
+    send_and_check(served, case, GATEWAY_TOKEN)
 
 
 @pytest.mark.slow
-@postgres_schema.parametrize()
-@FUZZ
-def test_postgresql_refusals_are_4xx_not_5xx(case, postgres_client):
-    """PostgreSQL refuses what SQLite stores (NUL bytes in text, integers beyond bigint):
-    those must be 422s like any other bad input."""
-    reinstate_credentials(postgres_client)
-    token = GATEWAY_TOKEN if case.path == "/api/v1/ingest" else ADMIN_TOKEN
-    case.validate_response(send(postgres_client, case, token), checks=CHECKS)
+@BOTH_DATABASES
+@ingest.parametrize()
+@fuzz(EXAMPLES["ingest"])
+def test_ingest_answers_as_documented_to_its_gateway(case, served):
+    """Ingest gets the largest budget: it parses the most (batches, readings, times, gzip) and
+    PostgreSQL refuses what SQLite stores (NUL bytes in text, integers beyond bigint)."""
+    send_and_check(served, case, GATEWAY_TOKEN)
 
 
 # --- what the fuzzing found, pinned on both databases ------------------------------------------
