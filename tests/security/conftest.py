@@ -16,6 +16,7 @@ import pytest
 from httpx import Response
 
 from central.crypto import token_hash
+from central.ui.session import CSRF_FIELD, SESSION_COOKIE, csrf_for
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL,
     GATEWAYS,
@@ -59,6 +60,18 @@ class Site:
         method = "GET" if method == "*" else method
         return self.world.client.request(method, template.format(**params), headers=headers, follow_redirects=False,
                                          **kwargs)
+
+    def console(self, method: str, template: str, params: dict[str, str], *, username: str,
+                query: dict[str, str] | None = None) -> Response:
+        """A console request with ``username``'s session cookie and, for a form, its CSRF token."""
+        token = self.token(username)
+        client = self.world.client
+        client.cookies.set(SESSION_COOKIE, token)
+        try:
+            data = {CSRF_FIELD: csrf_for(token)} if method == "POST" else None
+            return client.request(method, template.format(**params), data=data, params=query, follow_redirects=False)
+        finally:
+            client.cookies.clear()
 
     def _point_id(self) -> int:
         return self.world.rows("SELECT id FROM points WHERE code = 'P1'")[0]["id"]

@@ -18,7 +18,9 @@ class Access(StrEnum):
     ADMIN = "admin"  # administrators only; other people get 403
     GATEWAY = "gateway"  # a gateway's token only; person tokens get 401
     CONSOLE_PUBLIC = "console-public"  # the operator console's login page and static files
-    CONSOLE = "console"  # the operator console: its session cookie, never a bearer token alone
+    CONSOLE = "console"  # the operator console: its session cookie (and CSRF token), any signed-in person
+    CONSOLE_POINT = "console-point"  # a console page or form about a point (or its alert): who sees it; else 404
+    CONSOLE_ADMIN = "console-admin"  # a console page or form for administrators; others get 403
 
 
 A = Access
@@ -79,15 +81,22 @@ POLICIES: dict[tuple[str, str], Access] = {
     ("*", "/ui/static"): A.CONSOLE_PUBLIC, ("GET", "/"): A.CONSOLE_PUBLIC, ("GET", "/ui/login"): A.CONSOLE_PUBLIC,
     ("POST", "/ui/login"): A.CONSOLE_PUBLIC, ("POST", "/ui/logout"): A.CONSOLE,
     ("GET", "/ui/"): A.CONSOLE, ("GET", "/ui/alertas"): A.CONSOLE, ("GET", "/ui/cumplimiento"): A.CONSOLE,
-    ("GET", "/ui/gateways"): A.CONSOLE, ("GET", "/ui/admin"): A.CONSOLE,
-    ("GET", "/ui/puntos/{code}"): A.CONSOLE, ("GET", "/ui/puntos/{code}/lecturas.csv"): A.CONSOLE,
-    ("GET", "/ui/informes/{code}/{month}.{extension}"): A.CONSOLE,
-    ("POST", "/ui/admin/dga"): A.CONSOLE, ("POST", "/ui/admin/gateways"): A.CONSOLE,
-    ("POST", "/ui/admin/puntos"): A.CONSOLE, ("POST", "/ui/admin/usuarios"): A.CONSOLE,
-    ("POST", "/ui/alertas/{alert_id}/reconocer"): A.CONSOLE,
-    ("POST", "/ui/cumplimiento/revision/{submission_id}/{decision}"): A.CONSOLE,
+    ("GET", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/admin"): A.CONSOLE_ADMIN,
+    ("GET", "/ui/puntos/{code}"): A.CONSOLE_POINT, ("GET", "/ui/puntos/{code}/lecturas.csv"): A.CONSOLE_POINT,
+    ("GET", "/ui/informes/{code}/{month}.{extension}"): A.CONSOLE_POINT,
+    ("POST", "/ui/admin/dga"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/gateways"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/admin/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/usuarios"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/alertas/{alert_id}/reconocer"): A.CONSOLE_POINT,
+    # Administrators only (the API's review route); the console looks the submission up first, so
+    # someone who does not see its point gets 404, as for a missing one.
+    ("POST", "/ui/cumplimiento/revision/{submission_id}/{decision}"): A.CONSOLE_POINT,
 }
-CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE})
+CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE, Access.CONSOLE_POINT, Access.CONSOLE_ADMIN})
+
+# Query parameters a route requires, so a refusal is the authorisation's and not the validator's.
+VALID_QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/ui/puntos/{code}/lecturas.csv"): {"desde": "2026-11-27", "hasta": "2026-11-28"},
+}
 
 # Bodies that pass validation, so a refusal is the authorisation's and not the validator's.
 VALID_BODIES: dict[tuple[str, str], dict[str, object]] = {

@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from .conftest import MISSING, Site, gateway_token
-from .policies import CONSOLE, POLICIES, VALID_BODIES, Access
+from .policies import CONSOLE, POLICIES, VALID_BODIES, VALID_QUERIES, Access
 
 ROUTES = sorted(route for route, access in POLICIES.items() if access not in CONSOLE)
-CONSOLE_ROUTES = sorted(route for route, access in POLICIES.items() if access is Access.CONSOLE)
+CONSOLE_ROUTES = sorted(route for route, access in POLICIES.items() if access in CONSOLE - {Access.CONSOLE_PUBLIC})
 REFUSED = {401, 403, 404}
 
 
@@ -144,3 +144,18 @@ def test_the_console_needs_its_session_cookie(site: Site, route: tuple[str, str]
     response = site.request(method, path, site.targets(path), token=token)
     to_login = 300 <= response.status_code < 400 and "/ui/login" in response.headers.get("location", "")
     assert to_login or response.status_code in (401, 403), (response.status_code, response.headers)
+
+
+CONSOLE_OPERATOR_EXPECTS = {Access.CONSOLE_ADMIN: 403, Access.CONSOLE_POINT: 404}
+
+
+@pytest.mark.parametrize("route", CONSOLE_ROUTES, ids=" ".join)
+def test_the_console_refuses_an_operator_what_the_api_refuses(site: Site, route: tuple[str, str]) -> None:
+    """bob, signed in to the console (cookie and CSRF token), aims at P1's and administrators' pages."""
+    method, path = route
+    response = site.console(method, path, site.targets(path), username="bob", query=VALID_QUERIES.get(route))
+    expected = CONSOLE_OPERATOR_EXPECTS.get(POLICIES[route])
+    if expected is None:
+        assert response.status_code not in REFUSED, response.text[:300]
+    else:
+        assert response.status_code == expected, response.text[-600:]
