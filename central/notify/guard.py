@@ -38,6 +38,7 @@ UNCHECKED_SCHEMES = frozenset({
 })
 _CONNECTS = frozenset({"socket.connect", "socket.sendto", "socket.sendmsg"})
 _LOOKUPS = frozenset({"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"})
+_WATCHED = _CONNECTS | _LOOKUPS
 _INTERNET = (socket.AF_INET, socket.AF_INET6)
 
 
@@ -92,7 +93,7 @@ def watching(policy: DestinationPolicy, *, probe: bool = False, noted: Callable[
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if event not in _CONNECTS and event not in _LOOKUPS:
+    if event not in _WATCHED:  # every audit event of the process comes here: leave the others at once
         return
     watch = _WATCH.get()
     if watch is None:
@@ -121,7 +122,11 @@ def _note(watch: Watch, host: object, port: object) -> None:
 
 
 def _check(watch: Watch, host: str, port: int) -> None:
-    """Refuse the connection unless every address of ``host`` is allowed (a name is resolved here)."""
+    """Refuse the connection unless every address of ``host`` is allowed.
+
+    HTTP, SMTP and most clients resolve first and connect to an address, which is checked as is.
+    A client that connects by name is resolved here, a moment before its socket resolves again.
+    """
     if literal_address(host) is not None:
         addresses = [host]
     else:

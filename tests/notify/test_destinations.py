@@ -1,4 +1,4 @@
-"""The destination policy (SSRF guard): what webhooks and host-addressed Apprise URLs may reach."""
+"""The destination policy (SSRF guard): what webhooks and Apprise channels may reach."""
 
 from __future__ import annotations
 
