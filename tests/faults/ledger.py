@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import psycopg
 
 from edge.buffer import Buffer
+from edge.bufferread import read_stats
 from edge.uploader import Uploader, UploadFailed
 from protocols.clock import SystemClock
 from tests.central.telemetry_support import GATEWAY_TOKEN
@@ -35,7 +37,7 @@ SELECT r.seq FROM readings r JOIN gateways g ON g.id = r.gateway_id WHERE g.name
 class EdgeCount:
     produced: int  # the last seq the buffer assigned
     pending: list[int]  # seqs still in the buffer
-    dropped: int  # the buffer's dropped_total
+    dropped: int  # the buffer's dropped_total (what ``caudal edge status`` shows, the .lost count included)
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,9 @@ def edge_count(buffer_path: Path) -> EdgeCount:
     try:
         last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
         pending = [row[0] for row in conn.execute("SELECT seq FROM readings ORDER BY seq")]
-        dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
     finally:
         conn.close()
-    return EdgeCount(last[0] if last else 0, pending, dropped[0] if dropped else 0)
+    return EdgeCount(last[0] if last else 0, pending, read_stats(buffer_path).dropped_total)
 
 
 def stored_seqs(database_url: str, gateway: str) -> list[int]:
@@ -117,4 +118,5 @@ def drain(buffer_path: Path, central_url: str, gateway: str, attempts: int = 20)
         except UploadFailed:
             if attempt == attempts - 1:
                 raise
+            time.sleep(0.5)
     return 0
