@@ -74,6 +74,11 @@ class DemoSummary:
     dga_holds: dict[str, dict[str, str]] = field(default_factory=dict)  # comprobante -> what the stand-in stored
 
     @property
+    def console_url(self) -> str:
+        """The operator console, served by the same central server as the API docs."""
+        return self.api_docs.removesuffix("/docs") + "/ui/"
+
+    @property
     def accepted_slots(self) -> list[SlotSummary]:
         return [slot for slot in self.slots if slot.state == "accepted" and slot.comprobante]
 
@@ -180,5 +185,8 @@ def render(summary: DemoSummary, console: Console) -> None:
         console.print(table(summary) if rows else f"No {name}.")
     for line in _held(summary):
         console.print(line)
+    console.print(f"Console: {summary.console_url} (log in as {summary.username} / {summary.password}): Resumen"
+                  " shows both wells on the map with their DGA semáforo, Alertas the open alerts to acknowledge,"
+                  " Cumplimiento the comprobantes and the review queue")
     console.print(f"API docs: {summary.api_docs} (log in as {summary.username} / {summary.password}; "
                   "with --forever everything keeps running there until Ctrl-C)")
