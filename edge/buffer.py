@@ -50,7 +50,7 @@ from pydantic import ValidationError
 
 from edge.bufferfiles import LostCounter, Reserve, lost_path, reserve_path
 
-from protocols.uplink import Quality, Reading
+from protocols.uplink import Quality, Reading, StoredRow
 
 log = logging.getLogger("caudal.edge.buffer")
 
@@ -81,6 +81,10 @@ INSERT = "INSERT INTO readings (device, point, variable, ts_us, value, unit, qua
 SELECT_PENDING = "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings ORDER BY seq LIMIT ?"
 SELECT_PENDING_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings"
                          " WHERE point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
+SELECT_ROWS = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
+               " ORDER BY seq LIMIT ?")
+SELECT_ROWS_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
+                      " AND point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
 
 Row = tuple[str, str, str, int, float | None, str, str]
@@ -295,6 +299,19 @@ class Buffer:
             return [to_reading(row) for row in self._conn.execute(SELECT_PENDING, (limit,))]
         skipped = json.dumps(sorted(skip_points))
         return [to_reading(row) for row in self._conn.execute(SELECT_PENDING_EXCEPT, (skipped, limit))]
+
+    def pending_rows(self, limit: int = 5000, skip_points: Collection[str] = (), after_seq: int = 0
+                     ) -> list[StoredRow]:
+        """Like :meth:`pending`, as stored (:data:`protocols.uplink.StoredRow`), from ``after_seq`` on.
+
+        For the uploader: every row was validated against the wire schema when it was
+        appended (:func:`to_row`), so rebuilding a model per row only to serialise it again
+        cost a backlog drain most of its agent CPU (issue 16). ``after_seq`` lets the next
+        batch be read while the previous one is in flight.
+        """
+        if not skip_points:
+            return self._conn.execute(SELECT_ROWS, (after_seq, limit)).fetchall()
+        return self._conn.execute(SELECT_ROWS_EXCEPT, (after_seq, json.dumps(sorted(skip_points)), limit)).fetchall()
 
     def acknowledge(self, seqs: Iterable[int]) -> int:
         """Delete exactly these seqs (the server has them); returns how many were deleted."""

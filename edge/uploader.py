@@ -25,7 +25,6 @@ real time (it bounds real I/O).
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import logging
 import sqlite3
@@ -39,12 +38,13 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.wait import wait_random_exponential
 
+from edge.batchbody import BatchBody
 from edge.buffer import Buffer, is_full
 from edge.held import HeldPoints, refused_points
 from edge.http import HttpReply, HttpTransport, Transport, UplinkError
 from edge.waiting import wait_first
 from protocols.clock import Clock
-from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, Batch, IngestReply, Reading
+from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, IngestReply
 
 log = logging.getLogger("caudal.edge.uploader")
 
@@ -157,6 +157,7 @@ class Uploader:
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else HttpTransport(ca_bundle=ca_bundle)
         self._wake = asyncio.Event()
+        self._next: tuple[frozenset[str], BatchBody] | None = None  # read while the previous batch was in flight
         self.held = HeldPoints()
         self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
 
@@ -174,24 +175,47 @@ class Uploader:
 
     def has_sendable(self) -> bool:
         """Readings wait in the buffer that the next upload would send (held ones do not count)."""
-        return bool(self.buffer.pending(1, skip_points=self.held.points))
+        return bool(self.buffer.pending_rows(1, skip_points=self.held.points))
 
     async def upload_once(self) -> int:
         """Send one batch (a heartbeat when the buffer is empty); returns how many were acknowledged.
 
+        While the batch is in flight the next one is read and compressed (:class:`BatchBody`), to
+        be sent by the next call if this one is accepted and no point was held back meanwhile.
         Raises :class:`UploadFailed` (or :class:`UploadRefused`) when the server did not accept it.
         """
         self._wake.clear()
-        readings = self.buffer.pending(self.batch_size, skip_points=self.held.current(self.clock.now()))
-        batch = self._batch(readings)
-        self.state.last_attempt = batch.sent_at
-        reply = await self._post(batch)
+        skipped = self.held.current(self.clock.now())
+        batch, self._next = self._next, None
+        if batch is None or batch[0] != skipped:
+            batch = (skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped)))
+        body = batch[1]
+        sent_at = self.clock.now()
+        self.state.last_attempt = sent_at
+        reply = asyncio.ensure_future(self._post(body.gzip(self.gateway, sent_at, self._agent_status()), len(body.rows)))
+        try:
+            await asyncio.sleep(0)  # the request leaves before the next batch is read
+            following = self._prepare_following(skipped, body)
+            return self._settle(await reply, body, following)
+        finally:
+            reply.cancel()  # a no-op once answered; a stop or a failed read must not leave it running
+
+    def _prepare_following(self, skipped: frozenset[str], body: BatchBody) -> tuple[frozenset[str], BatchBody] | None:
+        """The batch after ``body`` (None after a partial one: nothing more was waiting)."""
+        if len(body.rows) < self.batch_size:
+            return None
+        return skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped,
+                                                           after_seq=body.last_seq))
+
+    def _settle(self, reply: HttpReply, body: BatchBody, following: tuple[frozenset[str], BatchBody] | None) -> int:
+        """Act on the reply to ``body``: hold refused points, raise a failure, or delete what it covered."""
         self._hold_refused_points(reply)
-        failure = classify(reply, self.clock.now(), len(readings))
+        failure = classify(reply, self.clock.now(), len(body.rows))
         if failure is not None:
-            self._note_failure(failure, reply.status, len(readings))
+            self._note_failure(failure, reply.status, len(body.rows))
             raise failure
-        acknowledged = self._accept(readings, reply)
+        acknowledged = self._accept(body, reply)
+        self._next = following
         if not self.held.points:
             self.state.held = None
         return acknowledged
@@ -234,20 +258,18 @@ class Uploader:
         if self._owns_transport:
             await self._transport.close()
 
-    def _batch(self, readings: list[Reading]) -> Batch:
+    def _agent_status(self) -> AgentStatus:
         stats = self.buffer.stats()
-        now = self.clock.now()
-        oldest = None if stats.oldest_ts is None else max(0.0, (now - stats.oldest_ts).total_seconds())
-        agent = AgentStatus(version=self.version, buffer_depth=stats.depth, oldest_unsent_s=oldest,
-                            dropped_total=stats.dropped_total, clock_synced=self._clock_synced())
-        return Batch(gateway=self.gateway, sent_at=now, readings=readings, agent=agent)
+        oldest = None if stats.oldest_ts is None else max(0.0, (self.clock.now() - stats.oldest_ts).total_seconds())
+        return AgentStatus(version=self.version, buffer_depth=stats.depth, oldest_unsent_s=oldest,
+                           dropped_total=stats.dropped_total, clock_synced=self._clock_synced())
 
-    async def _post(self, batch: Batch) -> HttpReply:
+    async def _post(self, body: bytes, batch_len: int) -> HttpReply:
         try:
-            return await self._transport.post(self.url, gzip.compress(batch.to_json()), self._headers)
+            return await self._transport.post(self.url, body, self._headers)
         except UplinkError as exc:
             failure = UploadFailed(str(exc))
-            self._note_failure(failure, None, len(batch.readings))
+            self._note_failure(failure, None, batch_len)
             raise failure from exc
 
     def _note_failure(self, failure: UploadFailed, status: int | None, batch_len: int) -> None:
@@ -265,9 +287,10 @@ class Uploader:
             return
         log.warning("upload of %d readings failed: %s", batch_len, failure)
 
-    def _accept(self, readings: list[Reading], reply: HttpReply) -> int:
+    def _accept(self, body: BatchBody, reply: HttpReply) -> int:
         """A 2xx covers the whole batch: delete exactly its seqs, then record the success."""
-        acknowledged = self._delete(readings, reply.status)
+        readings = body.rows
+        acknowledged = self._delete(body.seqs, reply.status)
         try:
             ingest = IngestReply.model_validate_json(reply.body)
             log.debug("uploaded %d readings (stored %d, duplicates %d)", len(readings), ingest.stored,
@@ -282,16 +305,16 @@ class Uploader:
         self.state.last_error = self.state.stopped_reason = None
         return acknowledged
 
-    def _delete(self, readings: list[Reading], status: int) -> int:
+    def _delete(self, seqs: list[int], status: int) -> int:
         """Delete the batch's seqs; a disk too full even for that fails the upload (sent again later)."""
         try:
-            return self.buffer.acknowledge(reading.seq for reading in readings)
+            return self.buffer.acknowledge(seqs)
         except sqlite3.OperationalError as exc:
             if not is_full(exc):
                 raise
-            failure = UploadFailed(f"the server has the {len(readings)} readings, but the full disk refuses deleting"
+            failure = UploadFailed(f"the server has the {len(seqs)} readings, but the full disk refuses deleting"
                                    " them from the buffer; they are sent again later (the server keeps them once)")
-            self._note_failure(failure, status, len(readings))
+            self._note_failure(failure, status, len(seqs))
             raise failure from exc
 
     async def _upload_with_retries(self) -> int:

@@ -108,6 +108,32 @@ async def test_a_backlog_drains_oldest_first_in_batches(server: UplinkServer, bu
     assert buffer.stats().depth == 0
 
 
+async def test_a_batch_read_ahead_of_a_failed_one_is_not_sent_before_it(server: UplinkServer, buffer: Buffer,
+                                                                         clock: ManualClock):
+    for seconds_ago in range(3, 0, -1):
+        buffer.append(cycle(seconds_ago))
+    uploader = make_uploader(server, buffer, clock, batch_size=2)
+    server.faults.extend([Fault(), Fault(status=500)])  # the second batch fails after the third was read
+    async with running(uploader):
+        await advance(clock, 2)
+    assert ([[reading.seq for reading in batch.readings] for batch in server.batches],
+            sorted(reading.seq for reading in server.stored.values()), buffer.stats().depth) == (
+        [[1, 2], [3, 4], [3, 4], [5, 6]], [1, 2, 3, 4, 5, 6], 0)
+
+
+async def test_a_backlog_drain_reads_each_batch_while_the_one_before_is_in_flight(
+        server: UplinkServer, buffer: Buffer, clock: ManualClock):
+    for seconds_ago in range(2, 0, -1):
+        buffer.append(cycle(seconds_ago))
+    uploader = make_uploader(server, buffer, clock, batch_size=3)
+    server.faults.append(Fault(hang_s=0.2))
+    first = asyncio.create_task(uploader.upload_once())
+    await until(lambda: len(server.received) == 1)
+    buffer.append(cycle(0))  # after the next batch ([4]) was read: these wait for the one after it
+    assert [await first, await uploader.upload_once(), await uploader.upload_once()] == [3, 1, 2]
+    assert [[reading.seq for reading in batch.readings] for batch in server.batches] == [[1, 2, 3], [4], [5, 6]]
+
+
 async def test_nothing_is_deleted_before_a_2xx(uploader: Uploader, buffer: Buffer, server: UplinkServer,
                                                clock: ManualClock):
     buffer.append(cycle(0))
