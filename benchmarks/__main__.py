@@ -1,17 +1,79 @@
-"""``python -m benchmarks [NAME ...]``: run every benchmark (or those named) and print figures."""
+"""``python -m benchmarks [NAME ...]``: run every benchmark (or those named), print figures,
+and write them to ``benchmarks/RESULTS.md`` with the machine and the commit.
+
+Each benchmark's printed lines are kept in RESULTS.md as they were printed; a benchmark
+whose ``main()`` returns :class:`benchmarks.figures.Figures` also gets a table of each
+figure, its same-run baseline and their ratio.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import os
 import pkgutil
+import platform
+import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import benchmarks
+from benchmarks.figures import Figures
+
+RESULTS = Path(benchmarks.__file__).with_name("RESULTS.md")
 
 
 def available() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
+
+
+class _Tee(io.TextIOBase):
+    """Print as usual and keep a copy."""
+
+    def __init__(self, out) -> None:
+        self.out, self.kept = out, io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.kept.write(text)
+        self.out.write(text)
+        self.out.flush()
+        return len(text)
+
+
+def machine() -> str:
+    """nproc, CPU model and memory, from /proc where there is one."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    memory = "unknown"
+    with contextlib.suppress(OSError, StopIteration):
+        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal"))
+        memory = f"{kib / 1024 / 1024:.1f} GiB"
+    return f"{os.cpu_count()} CPUs (nproc), {model}, {memory} memory, Python {platform.python_version()}"
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=RESULTS.parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, check=True, cwd=RESULTS.parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' (with uncommitted changes)' if dirty else ''}"
+
+
+def write_results(sections: list[str]) -> None:
+    header = [f"# Benchmark results", "",
+              f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
+              f"- machine: {machine()}", f"- commit: {commit()}", "",
+              "Ratios compare figures measured in the same run; absolute figures vary with the machine's load.", ""]
+    RESULTS.write_text("\n".join(header + sections) + "\n")
 
 
 def main(argv: list[str]) -> int:
@@ -20,11 +82,21 @@ def main(argv: list[str]) -> int:
     if not chosen:
         print(f"no benchmark matches {argv}; available: {', '.join(names)}")
         return 2
+    sections = []
     for name in chosen:
         print(f"\n== {name}")
         started = time.perf_counter()
-        importlib.import_module(f"benchmarks.{name}").main()
-        print(f"   ({time.perf_counter() - started:.1f} s)")
+        tee = _Tee(sys.stdout)
+        with contextlib.redirect_stdout(tee):
+            figures = importlib.import_module(f"benchmarks.{name}").main()
+        seconds = time.perf_counter() - started
+        print(f"   ({seconds:.1f} s)")
+        section = [f"## {name} ({seconds:.0f} s)", "", "```", tee.kept.getvalue().rstrip(), "```", ""]
+        if isinstance(figures, Figures):
+            section += [figures.markdown(), ""]
+        sections.append("\n".join(section))
+    write_results(sections)
+    print(f"\nwritten to {RESULTS}")
     return 0
 
 

@@ -1,0 +1,156 @@
+"""An outage's backlog drained edge -> central -> PostgreSQL, against a raw COPY of the same rows.
+
+Issue 16, goal 2. An edge buffer holds READINGS readings (20 points x flow, totalizer and
+level every minute, as after a long outage); the agent's :class:`~edge.uploader.Uploader`
+sends it, batch after batch, to ``caudal central serve --role telemetry`` (its own process,
+alert evaluation and rollup on, as in production) on a temporary PostgreSQL database,
+until the buffer is empty: every reading stored and acknowledged.
+
+Baseline, same round: the rows the drain stored, COPYed raw (the adapter's binary COPY,
+5,000 rows per transaction) into a fresh database of the same schema. Ratio = drain time
+/ COPY time (goal <= 2). Also reported: the agent's CPU (this process) and the server's
+(``/proc``), per round. ``CAUDAL_BENCH_DRAIN_READINGS`` sets the backlog's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks.bench_fleet import server
+from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
+from benchmarks.figures import Figures, spread
+from central.crypto import token_hash
+from central.db import migrate, open_database
+from central.telemetry.ingest import COLUMNS
+from edge.buffer import Buffer, PolledReading
+from edge.uploader import Uploader
+from protocols.clock import SystemClock
+from protocols.uplink import Quality
+
+READINGS = int(os.environ.get("CAUDAL_BENCH_DRAIN_READINGS", "1000000"))
+POINTS = 20
+VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
+ROUNDS = 3
+COPY_ROWS = 5000
+TOKEN = "bench-drain-token"
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+MINUTES = -(-READINGS // (POINTS * len(VARIABLES)))
+
+
+def fill(path: Path) -> None:
+    """The backlog: one poll cycle (POINTS x VARIABLES readings) per minute, oldest first."""
+    minutes = MINUTES
+    start = NOW - timedelta(minutes=minutes + 1)
+    with Buffer.open(path, max_mb=4096) as buffer:
+        for minute in range(minutes):
+            ts = start + timedelta(minutes=minute)
+            buffer.append([PolledReading(f"d{point}", f"P{point}", variable, ts,
+                                         {"flow": 8 + minute % 7, "totalizer": 1000 + minute * 0.5,
+                                          "level": 30 + minute % 5 / 10}[variable], unit, Quality.GOOD)
+                           for point in range(POINTS) for variable, unit in VARIABLES])
+
+
+def seed(url: str) -> None:
+    db = open_database(url)
+    try:
+        migrate(db)
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
+                         " VALUES ('gw-drain', :h, :now, :now)", {"h": token_hash(TOKEN), "now": NOW})
+            for point in range(POINTS):
+                conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps,"
+                             " created_at, updated_at) VALUES (:c, :c, 'subterranea', 12, 80, 0.3, :now, :now)",
+                             {"c": f"P{point}", "now": NOW})
+            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p")
+    finally:
+        db.close()
+
+
+async def drain(url: str, path: Path) -> tuple[float, float]:
+    """(seconds, agent CPU seconds) until the buffer is empty."""
+    with Buffer.open(path, max_mb=4096) as buffer:
+        uploader = Uploader(gateway="gw-drain", central_url=url, token=TOKEN, buffer=buffer, clock=SystemClock(),
+                            version="bench")
+        cpu, started = time.process_time(), time.perf_counter()
+        try:
+            while await uploader.upload_once():
+                pass
+        finally:
+            await uploader.close()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        assert buffer.stats().depth == 0
+    return elapsed, cpu
+
+
+def stored_rows(url: str) -> list[tuple]:
+    db = open_database(url)
+    try:
+        with db.connect() as conn:
+            rows = conn.fetchall(f"SELECT {', '.join(COLUMNS)} FROM readings ORDER BY ts, point_id, variable")
+    finally:
+        db.close()
+    measured = sum(row["variable"] != "water_table" for row in rows)
+    assert measured == MINUTES * POINTS * len(VARIABLES), f"{measured} readings stored, not each once"
+    return [tuple(row.values()) for row in rows]
+
+
+def raw_copy(rows: list[tuple]) -> float:
+    """Seconds to COPY ``rows`` into a fresh database of the same schema and points."""
+    with temporary_database(ADMIN_URL, "caudal_bench_copy") as url:
+        seed(url)
+        db = open_database(url)
+        try:
+            started = time.perf_counter()
+            for first in range(0, len(rows), COPY_ROWS):
+                with db.transaction() as conn:
+                    conn.copy_rows("readings", COLUMNS, rows[first:first + COPY_ROWS])
+            return time.perf_counter() - started
+        finally:
+            db.close()
+
+
+def one_round(backlog: Path, folder: Path) -> dict[str, float]:
+    path = folder / "buffer.db"
+    shutil.copyfile(backlog, path)
+    with temporary_database(ADMIN_URL, "caudal_bench_drain") as url:
+        seed(url)
+        with server("ingest+alerts", url) as target:
+            server_cpu = target.cpu_s()
+            drain_s, agent_cpu = asyncio.run(drain(target.url, path))
+            server_cpu = target.cpu_s() - server_cpu
+        rows = stored_rows(url)
+    path.unlink()
+    return {"drain s": drain_s, "agent cpu s": agent_cpu, "server cpu s": server_cpu, "copy s": raw_copy(rows)}
+
+
+def main() -> Figures | None:
+    print(f"   a {READINGS:,}-reading edge buffer drained by the uploader to `caudal central serve --role telemetry`"
+          f" on PostgreSQL vs a raw COPY of the same rows; {ROUNDS} rounds")
+    if problem := postgres_unreachable():
+        print(f"   {problem}")
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        backlog = folder / "backlog.db"
+        fill(backlog)
+        rounds = [one_round(backlog, folder) for _ in range(ROUNDS)]
+    figures = Figures(f"backlog drain of {READINGS:,} readings")
+    for what in rounds[0]:
+        print(f"   {what:<13} {spread([r[what] for r in rounds])}")
+    figures.value("agent CPU s", [r["agent cpu s"] for r in rounds])
+    figures.value("server CPU s", [r["server cpu s"] for r in rounds])
+    figures.ratio("drain time / raw COPY time (goal <= 2)", [r["drain s"] for r in rounds],
+                  [r["copy s"] for r in rounds])
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""A real fleet's small batches: many gateways, one 30-reading batch each, 16 connections.
+
+Issue 16, goal 1. Three servers run side by side, each its own process (uvicorn, as
+``caudal central serve`` runs it) on its own temporary PostgreSQL database:
+
+- ``bare``: the baseline, an endpoint that reads the body, gunzips it, parses it with the
+  same msgspec decoder ingest uses (:func:`central.telemetry.parse.parse_batch`) and
+  answers 200. What any Python server must at least do per batch.
+- ``ingest``: the telemetry role with its workers (rollup), alert evaluation off.
+- ``ingest+alerts``: the telemetry role as production runs it (alert evaluation on).
+
+Each round posts the same number of batches to each server (rounds alternate so drift on
+the machine, loaded by other work, hits all three alike); the figures are min/median/max
+over the rounds, after one untimed batch per gateway (a new point's default alert rules are
+made on its first batch, once in its life). Reported per server: batches/s, p99 latency, and server CPU seconds per
+1,000 readings (from ``/proc/<pid>/stat``, so the client's own CPU is not counted).
+Ratios: ingest rate / bare rate (goal >= 0.5) and CPU per reading with alerts / without
+(goal <= 1.3). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import httpx
+
+from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
+from benchmarks.figures import Figures, spread
+from caudal.demo_central import server_environment
+from central.crypto import token_hash
+from central.db import migrate, open_database
+from protocols.uplink import INGEST_PATH
+from tests.conftest import free_port
+
+GATEWAYS = 300
+CONNECTIONS = 16
+MINUTES_PER_BATCH = 10  # x 3 variables = 30 readings
+READINGS_PER_BATCH = MINUTES_PER_BATCH * 3
+ROUNDS = 3
+BATCHES_PER_ROUND = int(os.environ.get("CAUDAL_BENCH_FLEET_BATCHES", "3000"))
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+START = NOW - timedelta(days=60)
+VARIANTS = ("bare", "ingest", "ingest+alerts")
+READY_TIMEOUT_S = 60.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# Run as ``python -c LAUNCH variant port``: the server of one variant (environment: CAUDAL_*).
+LAUNCH = "from benchmarks.bench_fleet import serve; import sys; serve(sys.argv[1], int(sys.argv[2]))"
+
+
+def bare_app():
+    """The baseline: gunzip, parse with ingest's own parser, answer 200 (Starlette, no framework on top)."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from central.telemetry.body import read_body
+    from central.telemetry.parse import parse_batch
+
+    async def ingest(request):
+        batch = await run_in_threadpool(parse_batch, await read_body(request, 10_000_000))
+        return JSONResponse({"stored": len(batch.readings), "duplicates": 0, "server_time": NOW.isoformat()})
+
+    async def ready(request):
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(routes=[Route(INGEST_PATH, ingest, methods=["POST"]), Route("/readyz", ready)])
+
+
+def serve(variant: str, port: int) -> None:
+    """One variant's server, as ``caudal central serve`` runs one (heap settled, uvicorn)."""
+    import uvicorn
+
+    from central.app import create_app, settle_heap
+    from central.settings import Settings
+
+    if variant == "bare":
+        app = bare_app()
+    else:
+        app = create_app(Settings.from_env(), role="telemetry")
+        if variant == "ingest":
+            app.state.ctx.extras.pop("on_ingest")
+        settle_heap()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def token(gateway: int) -> str:
+    return f"bench-fleet-{gateway}-token"
+
+
+def seed(url: str) -> None:
+    """GATEWAYS gateways with one point each (depth, cut-off, water right: every check runs)."""
+    db = open_database(url)
+    try:
+        migrate(db)
+        with db.transaction() as conn:
+            for gateway in range(GATEWAYS):
+                conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
+                             " VALUES (:n, :h, :now, :now)", {"n": f"gw-{gateway}", "h": token_hash(token(gateway)),
+                                                              "now": NOW})
+                conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps,"
+                             " created_at, updated_at) VALUES (:c, :c, 'subterranea', 12, 80, 0.3, :now, :now)",
+                             {"c": f"P{gateway}", "now": NOW})
+                conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
+                             " points p WHERE g.name = :g AND p.code = :c", {"g": f"gw-{gateway}", "c": f"P{gateway}"})
+    finally:
+        db.close()
+
+
+def body(gateway: int, batch: int) -> bytes:
+    """Gateway ``gateway``'s ``batch``-th batch: 10 minutes of flow, totalizer and level."""
+    readings = []
+    for minute in range(batch * MINUTES_PER_BATCH, (batch + 1) * MINUTES_PER_BATCH):
+        ts = (START + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
+        for index, (variable, value, unit) in enumerate((("flow", 8 + minute % 7, "L/s"),
+                                                         ("totalizer", 1000 + minute * 0.5, "m3"),
+                                                         ("level", 30 + minute % 5 / 10, "m"))):
+            readings.append({"seq": minute * 3 + index, "device": "d1", "point": f"P{gateway}",
+                             "variable": variable, "ts": ts, "value": value, "unit": unit, "quality": "good"})
+    document = {"schema": 1, "gateway": f"gw-{gateway}", "sent_at": NOW.isoformat().replace("+00:00", "Z"),
+                "readings": readings, "agent": {"version": "bench", "buffer_depth": 0}}
+    return gzip.compress(json.dumps(document).encode(), compresslevel=1)
+
+
+def round_bodies(round_index: int) -> list[tuple[int, bytes]]:
+    """The round's batches, gateways round-robin (each gateway's batches in time order)."""
+    per_gateway = -(-BATCHES_PER_ROUND // GATEWAYS)
+    first = round_index * per_gateway
+    return [(n % GATEWAYS, body(n % GATEWAYS, first + n // GATEWAYS)) for n in range(BATCHES_PER_ROUND)]
+
+
+@dataclass
+class Server:
+    variant: str
+    url: str
+    process: subprocess.Popen
+    figures: dict[str, list[float]] = field(default_factory=dict)
+
+    def cpu_s(self) -> float:
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def add(self, name: str, value: float) -> None:
+        self.figures.setdefault(name, []).append(value)
+
+
+@contextmanager
+def server(variant: str, database_url: str) -> Iterator[Server]:
+    port = free_port()
+    env = server_environment({"CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": "bench"})
+    process = subprocess.Popen([sys.executable, "-c", LAUNCH, variant, str(port)], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process)
+        yield Server(variant, url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_ready(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the {url} server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server at {url} was not ready within {READY_TIMEOUT_S:g} s")
+
+
+async def post_round(url: str, bodies: list[tuple[int, bytes]]) -> list[float]:
+    """Post every body over CONNECTIONS keep-alive connections; each request's latency."""
+    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+    for item in bodies:
+        queue.put_nowait(item)
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+        async def connection() -> None:
+            while not queue.empty():
+                gateway, payload = queue.get_nowait()
+                headers = {"Authorization": f"Bearer {token(gateway)}", "Content-Type": "application/json",
+                           "Content-Encoding": "gzip"}
+                sent = time.perf_counter()
+                async with session.post(INGEST_PATH, data=payload, headers=headers) as reply:
+                    text = await reply.text()
+                    if reply.status != 200:
+                        raise RuntimeError(f"HTTP {reply.status}: {text[:300]}")
+                latencies.append(time.perf_counter() - sent)
+
+        await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    return latencies
+
+
+def measure_round(target: Server, bodies: list[tuple[int, bytes]]) -> None:
+    cpu_before, started = target.cpu_s(), time.perf_counter()
+    latencies = asyncio.run(post_round(target.url, bodies))
+    elapsed, cpu = time.perf_counter() - started, target.cpu_s() - cpu_before
+    readings = len(bodies) * READINGS_PER_BATCH
+    target.add("batches/s", len(bodies) / elapsed)
+    target.add("p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
+    target.add("cpu s/1000", cpu / readings * 1000)
+
+
+def report(servers: dict[str, Server]) -> Figures:
+    figures = Figures("fleet: 30-reading batches")
+    for name, target in servers.items():
+        for what, values in target.figures.items():
+            print(f"   {name:<14} {what:<11} {spread(values)}")
+    bare, ingest, alerts = (servers[v].figures for v in VARIANTS)
+    figures.ratio("ingest batches/s vs bare endpoint (goal >= 0.5)", ingest["batches/s"], bare["batches/s"])
+    figures.ratio("ingest+alerts batches/s vs bare endpoint (goal >= 0.5)", alerts["batches/s"], bare["batches/s"])
+    figures.ratio("CPU per reading with alerts / without (goal <= 1.3)", alerts["cpu s/1000"], ingest["cpu s/1000"])
+    figures.value("ingest p99 ms (goal < 100)", ingest["p99 ms"])
+    figures.value("ingest+alerts p99 ms (goal < 100)", alerts["p99 ms"])
+    return figures
+
+
+def main() -> Figures | None:
+    print(f"   {GATEWAYS} gateways, {READINGS_PER_BATCH}-reading gzip batches, {CONNECTIONS} connections,"
+          f" {BATCHES_PER_ROUND} batches per round per server, {ROUNDS} rounds; PostgreSQL")
+    if problem := postgres_unreachable():
+        print(f"   {problem}")
+        return None
+    with ExitStack() as stack:
+        servers = {}
+        for variant in VARIANTS:
+            url = stack.enter_context(temporary_database(ADMIN_URL, "caudal_bench_fleet"))
+            seed(url)
+            servers[variant] = stack.enter_context(server(variant, url))
+        warm_up = [(gateway, body(gateway, 0)) for gateway in range(GATEWAYS)]  # rules made, connections open
+        for variant in VARIANTS:
+            asyncio.run(post_round(servers[variant].url, warm_up))
+        for round_index in range(ROUNDS):
+            bodies = round_bodies(round_index + 1)
+            for variant in VARIANTS:
+                measure_round(servers[variant], bodies)
+        return report(servers)
+
+
+if __name__ == "__main__":
+    main()
