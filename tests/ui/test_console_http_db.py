@@ -186,3 +186,29 @@ def test_the_summary_shows_each_wells_latest_values_and_semaforo(console: Consol
         site.SUR: (["12,60", "79.592,5", "49,70", "30,30", "2"], ["yellow"], True),
     }
     assert "hora 28-11-2026 10:00 (DGA 09:00 UTC-4)" in html
+
+
+def _console_posts(client: TestClient) -> list[str]:
+    """Every POST route under /ui/ (FastAPI keeps included routers nested)."""
+    found = []
+    for route in client.app.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else []
+        found += [c.path for c in contexts if c.path.startswith("/ui/") and "POST" in c.original_route.methods]
+    return sorted(found)
+
+
+def test_every_console_form_refuses_a_post_without_its_csrf_token(console: Console) -> None:
+    client = logged_in(console, "jefa")
+    queue = console.client.get("/api/v1/compliance/review", headers=console.seeded.admin).json()["items"]
+    filled = {"{alert_id}": "00000000-0000-0000-0000-000000000000", "{submission_id}": str(queue[0]["id"]),
+              "{decision}": "aprobar"}
+    refused = {}
+    for path in _console_posts(client):
+        concrete = path
+        for name, value in filled.items():
+            concrete = concrete.replace(name, value)
+        refused[path] = client.post(concrete, data={"username": "x", "password": "x", "name": "x"},
+                                      follow_redirects=False).status_code
+    assert refused == {path: 403 for path in _console_posts(client)}
+    assert len(refused) == 8
+    assert console.client.get("/api/v1/users", headers=console.seeded.admin).json()["total"] == 2
