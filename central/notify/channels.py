@@ -220,6 +220,7 @@ async def _first_of(*waits: Coroutine[Any, Any, Any], timeout_s: float) -> None:
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def mailto_url(smtp: SmtpSettings, to: str) -> str:
