@@ -1,0 +1,36 @@
+"""The worker's own settings (``CAUDAL_COMPLIANCE_*``): the late-data horizon and the SMA backfill."""
+
+import pytest
+
+from central.settings import SettingsError
+from compliance.settings import ComplianceSettings
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, (None, 7)),  # late data back to each work's valid_from; SMA a week back
+        ({"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "90"}, (90, 7)),
+        ({"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "400", "CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "31"}, (400, 31)),
+    ],
+)
+def test_horizons(environ, expected):
+    settings = ComplianceSettings.from_env(environ)
+    assert (settings.late_data_days, settings.sma_backfill_days) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "30"},
+         "bad setting: CAUDAL_COMPLIANCE_LATE_DATA_DAYS: Input should be greater than or equal to 90"),
+        ({"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "0"},
+         "bad setting: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: Input should be greater than or equal to 1"),
+        ({"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "32"},
+         "bad setting: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: Input should be less than or equal to 31"),
+    ],
+)
+def test_horizons_out_of_range_are_refused_naming_the_variable(environ, message):
+    with pytest.raises(SettingsError) as refused:
+        ComplianceSettings.from_env(environ)
+    assert str(refused.value) == message
