@@ -1,7 +1,8 @@
 """Notifications: per-user channels, delivery with retries, a delivery log.
 
 :class:`Notifier` (in :mod:`.channels`) is the only module that talks to the outside
-(Apprise, aiohttp); everything else is pure or takes a Clock.
+(Apprise, aiohttp), with :mod:`.guard` checking each connection Apprise makes; everything
+else is pure or takes a Clock.
 """
 
 from __future__ import annotations

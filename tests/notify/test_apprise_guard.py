@@ -75,6 +75,7 @@ async def attack(url: str, listener: Listener, clock: ManualClock) -> None:
                 await notifier.send(channel, notification(clock))
 
 
+@pytest.mark.slow  # about a minute and a quarter for all of them
 @pytest.mark.parametrize("scheme", apprise_schemes())
 async def test_no_apprise_scheme_reaches_a_loopback_listener(scheme: str, clock: ManualClock) -> None:
     with listening() as listener:
