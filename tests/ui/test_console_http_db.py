@@ -212,3 +212,12 @@ def test_every_console_form_refuses_a_post_without_its_csrf_token(console: Conso
     assert refused == {path: 403 for path in _console_posts(client)}
     assert len(refused) == 8
     assert console.client.get("/api/v1/users", headers=console.seeded.admin).json()["total"] == 2
+
+
+def test_console_logins_are_locked_like_the_apis(console: Console) -> None:
+    client = TestClient(console.client.app)
+    statuses = [client.post("/ui/login", data={"username": "nadie", "password": "wrong",
+                                               "csrf": login_csrf(client)}).status_code for _ in range(6)]
+    answer = client.post("/ui/login", data={"username": "nadie", "password": "wrong", "csrf": login_csrf(client)})
+    assert statuses == [401] * 5 + [429]
+    assert "Demasiados intentos fallidos" in answer.text

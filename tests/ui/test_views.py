@@ -1,0 +1,56 @@
+"""What the console's pages put side by side, from the API's answers (pure), and its settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from central.settings import SettingsError
+from central.ui.settings import OSM_TILES, ConsoleSettings
+from central.ui.views import MonthRow, SummaryRow, month_rows, summary_rows
+from compliance.semaforo import Light
+
+SLOT = datetime(2026, 11, 28, 13, tzinfo=UTC)
+POINTS = [{"code": "A", "name": "Pozo A", "latitude": -33.4, "longitude": -70.6},
+          {"code": "B", "name": "Pozo B", "latitude": None, "longitude": None}]
+LATEST = [{"point": "A", "name": "Pozo A", "variables": {
+    "flow": {"ts": "2026-11-28T13:10:00Z", "value": 12.5, "age_s": 600.0},
+    "level": {"ts": "2026-11-28T12:00:00Z", "value": 40.0, "age_s": 4800.0}}},
+    {"point": "B", "name": "Pozo B", "variables": {}}]
+ALERTS = [{"point": "A"}, {"point": "A"}, {"point": None}]
+
+
+def test_a_summary_row_per_point_with_latest_values_online_alerts_and_light() -> None:
+    rows = summary_rows(POINTS, LATEST, ALERTS, {"A": Light("green", "accepted", SLOT, "accepted")}, 900)
+    assert rows == [
+        SummaryRow("A", "Pozo A", -33.4, -70.6, {"flow": 12.5, "totalizer": None, "level": 40.0, "water_table": None},
+                   datetime(2026, 11, 28, 13, 10, tzinfo=UTC), True, 2, "green", "accepted", SLOT),
+        SummaryRow("B", "Pozo B", None, None, {"flow": None, "totalizer": None, "level": None, "water_table": None},
+                   None, False, 0, "none", "none", None),
+    ]
+
+
+@pytest.mark.parametrize(("age_s", "online"), [(899.0, True), (900.0, False)])
+def test_a_point_is_online_while_its_newest_reading_is_younger_than_the_threshold(age_s: float,
+                                                                                   online: bool) -> None:
+    latest = [{"point": "A", "variables": {"flow": {"ts": "2026-11-28T13:00:00Z", "value": 1.0, "age_s": age_s}}}]
+    assert summary_rows(POINTS[:1], latest, [], {}, 900)[0].online is online
+
+
+def test_each_month_beside_the_volume_its_right_allows() -> None:
+    months = [{"start": "2026-10-01T03:00:00Z", "end": "2026-11-01T03:00:00Z", "volume_m3": 26_784.0},
+              {"start": "2026-11-01T03:00:00Z", "end": "2026-12-01T03:00:00Z", "volume_m3": None}]
+    assert month_rows(months, 10.0) == [MonthRow("2026-10", 26_784.0, 26_784.0, 1.0),
+                                        MonthRow("2026-11", None, 25_920.0, None)]
+    assert month_rows(months[:1], None) == [MonthRow("2026-10", 26_784.0, None, None)]
+
+
+def test_the_tile_url_may_be_emptied_for_an_air_gapped_server() -> None:
+    assert ConsoleSettings.from_env({}).tile_url == OSM_TILES
+    assert ConsoleSettings.from_env({"CAUDAL_CONSOLE_TILE_URL": ""}).tile_url == ""
+
+
+def test_a_bad_cookie_setting_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="CAUDAL_CONSOLE_COOKIE_SECURE"):
+        ConsoleSettings.from_env({"CAUDAL_CONSOLE_COOKIE_SECURE": "sometimes"})
