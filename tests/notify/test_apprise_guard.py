@@ -25,6 +25,7 @@ from central.notify import (
     Notification,
     Notifier,
     NotifySettings,
+    SmsChannel,
     new_notification,
 )
 from central.notify.guard import UNCHECKED_SCHEMES, DestinationBlocked, watching
@@ -117,6 +118,16 @@ async def test_a_reported_scheme_reaches_an_allowed_network(scheme: str, clock: 
             with suppress(DeliveryFailed):  # the listener's reply is not what each service expects
                 await notifier.send(channel, notification(clock))
         assert wait_for(listener, 1)[:1] == ["tcp"]
+
+
+async def test_an_sms_through_the_installations_provider_is_guarded_too(clock: ManualClock) -> None:
+    """Profile SMS go through CAUDAL_SMS_APPRISE_URL as an SMS channel: an internal provider needs its network allowed."""
+    with listening() as listener:
+        channel = SmsChannel(name="perfil: SMS", apprise_url=f"json://127.0.0.1:{listener.port}/sms/+56912345678")
+        async with Notifier(NotifySettings(destinations=DEFAULT)) as notifier:
+            with pytest.raises(DestinationRefused, match="127.0.0.1"):
+                await notifier.send(channel, notification(clock))
+        assert listener.seen == []
 
 
 async def test_a_channel_accepted_earlier_is_checked_again_when_delivered(clock: ManualClock) -> None:
