@@ -7,6 +7,7 @@ socket on 127.0.0.1 that records any TCP connection or UDP datagram.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from contextlib import suppress
@@ -200,3 +201,24 @@ def wait_for(listener: Listener, count: int) -> list[str]:
     while len(listener.seen) < count and time.monotonic() < deadline:
         time.sleep(0.01)
     return list(listener.seen)
+
+
+async def test_another_task_is_not_watched_while_a_delivery_is(clock: ManualClock) -> None:
+    """The server's own connections (its database on 127.0.0.1, say) go on while a channel is tested."""
+    with listening() as listener:
+        inside, outside = asyncio.Event(), asyncio.Event()
+
+        async def delivery() -> None:
+            with watching(DEFAULT):
+                inside.set()
+                await outside.wait()
+
+        async def server_work() -> None:
+            await inside.wait()
+            _, writer = await asyncio.open_connection(listener.host, listener.port)
+            writer.close()
+            await writer.wait_closed()
+            outside.set()
+
+        await asyncio.wait_for(asyncio.gather(delivery(), server_work()), timeout=5)
+        assert wait_for(listener, 1) == ["tcp"]
