@@ -19,7 +19,8 @@ from protocols.clock import ManualClock
 from tests.alerts.db_support import smtp, smtp_port  # noqa: F401 (fixtures)
 from tests.central.conftest import database_url, db  # noqa: F401 (fixtures)
 from tests.compliance.worker_support import (
-    CODE, INFORMANT, PASSWORD, RUT_EMPRESA, SECRET_KEY, add_readings, configure, dga_config, one_pass, seed, utc,
+    CODE, INFORMANT, PASSWORD, REGISTRY, RUT_EMPRESA, SECRET_KEY, add_readings, configure, dga_config, one_pass, seed,
+    utc,
 )
 from tests.notify.conftest import SmtpServer, smtp_settings
 
@@ -93,3 +94,22 @@ async def test_a_blocked_work_keeps_one_alert_over_many_timer_passes(db: Databas
         evaluate_timer(db, clock.now())
         clock.advance(30)
     assert [kind for kind, _, _ in live(db)].count("work.blocked") == 1
+
+
+async def test_a_held_slot_raises_a_warning_at_once_and_an_email_then_escalates_before_its_deadline(
+        db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer) -> None:
+    """13:00's flow reads -3 L/s (impossible): held in the 13:15 pass; its deadline is 14:00."""
+    add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=-3, totalizer=1000, water_table=30)
+    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
+        configure(db, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T13:00:00Z",
+                                                  valid_to="2026-11-28T13:30:00Z"), clock.now())
+        clock.set("2026-11-28T13:15:00+00:00")
+        await one_pass(db, clock, database_url)
+    evaluate_timer(db, clock.now())
+    opened = live(db)
+    clock.set("2026-11-28T13:45:00+00:00")
+    evaluate_timer(db, clock.now())
+    await deliver(db, smtp, clock)
+    subjects = sorted(mail.message["Subject"] for mail in smtp.received)
+    assert (opened, live(db)) == ([("submission.held", "warning", "open")], [("submission.held", "critical", "open")])
+    assert subjects == [f"[Caudal] Alerta advertencia: {CODE}", f"[Caudal] Alerta escalada crítica: {CODE}"]
