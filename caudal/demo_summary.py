@@ -84,12 +84,12 @@ class DemoSummary:
 
 
 async def _count(api: CentralApi, code: str, start: datetime, end: datetime | None = None) -> int:
-    params = {"start": start.isoformat(), "limit": 1} | ({"end": end.isoformat()} if end else {})
+    params = {"from": start.isoformat(), "limit": 1} | ({"to": end.isoformat()} if end else {})
     return int((await api.get(f"/api/v1/points/{code}/readings", **params))["total"])
 
 
 async def collect_points(api: CentralApi, history_start: datetime, start: datetime) -> list[PointSummary]:
-    latest = {row["point"]: row for row in await api.get("/api/v1/latest")}
+    latest = {row["point"]: row for row in (await api.get("/api/v1/latest", limit=len(WELLS)))["items"]}
     points = []
     for well in WELLS:
         variables = latest.get(well.code, {}).get("variables", {})

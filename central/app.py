@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from caudal import __version__
 from central import ui
@@ -29,6 +29,7 @@ from central.db import migrate, open_database
 from central.errors import install_error_handlers, install_openapi
 from central.health import router as health_router
 from central.metrics import RequestMetricsMiddleware
+from central.query_check import reject_unknown_query
 from central.settings import Role, Settings
 from central.workers import Worker
 from protocols.clock import Clock, SystemClock
@@ -128,10 +129,12 @@ def api_document(role: Role) -> dict[str, Any]:
 
 
 def _mount(app: FastAPI, modules: list[ModuleType]) -> None:
-    app.include_router(health_router)
+    """Include every router; each of their routes refuses query parameters it does not read."""
+    checked = [Depends(reject_unknown_query)]
+    app.include_router(health_router, dependencies=checked)
     for module in modules:
         for router in module.routers:
-            app.include_router(router)
+            app.include_router(router, dependencies=checked)
 
 
 def _lifespan(ctx: AppContext, modules: list[ModuleType]):

@@ -29,7 +29,7 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
-        raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
+        raise ApiError(401, "falta el token (Authorization: Bearer <token>)", headers=_CHALLENGE)
     return credentials.credentials
 
 
@@ -38,13 +38,13 @@ def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials |
     with ctx.db.transaction() as conn:
         user = user_for_token(conn, token, ctx.clock.now())
     if user is None:
-        raise ApiError(401, "invalid, expired or revoked token", headers=_CHALLENGE)
+        raise ApiError(401, "token no válido, vencido o revocado", headers=_CHALLENGE)
     return user
 
 
 async def current_admin(user: Annotated[User, Depends(current_user)]) -> User:
     if not user.is_admin:
-        raise ApiError(403, "this needs an administrator")
+        raise ApiError(403, "esto requiere un administrador")
     return user
 
 
@@ -62,7 +62,7 @@ def authenticated_gateway(db: Database, token: str) -> Gateway:
     with db.connect() as conn:
         gateway = gateway_for_token(conn, token)
     if gateway is None:
-        raise ApiError(401, "invalid or revoked gateway token", headers=_CHALLENGE)
+        raise ApiError(401, "token de gateway no válido o revocado", headers=_CHALLENGE)
     return gateway
 
 

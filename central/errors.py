@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.db import DatabaseError, DataError, IntegrityError
+from central.messages_es import problem
 
 log = logging.getLogger("caudal.central")
 
@@ -51,6 +52,12 @@ DESCRIPTIONS = {
     429: "Too many failed attempts; retry after the Retry-After header",
     500: "An unexpected error; the server log has the details",
     503: "The database is unavailable; try again shortly",
+}
+
+
+ROUTING_MESSAGES = {
+    404: "no existe esa ruta",
+    405: "esa ruta no acepta este método",
 }
 
 
@@ -107,17 +114,17 @@ def invalid_body(exc: ValidationError) -> RequestValidationError:
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {"loc": list(err.get("loc", ())), "msg": problem(err), "type": err.get("type", "")}
         for err in exc.errors()
     ]
 
 
 def _first_problem(details: list[dict[str, Any]]) -> str:
     if not details:
-        return "the request is not valid"
+        return "la solicitud no es válida"
     first = details[0]
     where = ".".join(str(part) for part in first["loc"])
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    more = f" (y {len(details) - 1} más)" if len(details) > 1 else ""
     return f"{where}: {first['msg']}{more}"
 
 
@@ -128,7 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
+        message = ROUTING_MESSAGES.get(exc.status_code, exc.detail if isinstance(exc.detail, str) else "error")
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -141,24 +148,25 @@ def install_error_handlers(app: FastAPI) -> None:
         # a value the schema let through but the database cannot hold (a huge integer, a NUL
         # byte in text): the request's fault, and the transaction was rolled back
         log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(422, f"a value cannot be stored: {exc}", "value_not_storable")
+        return error_response(422, f"un valor no se puede guardar: {exc}", "value_not_storable")
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # routes map the conflicts they expect; one they did not is still a conflict, not an outage
         log.warning("unmapped integrity error on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(409, "conflicts with stored data", "conflict")
+        return error_response(409, "choca con datos ya guardados", "conflict")
 
     @app.exception_handler(DatabaseError)
     async def _database_error(request: Request, exc: DatabaseError) -> JSONResponse:
         request.app.state.ctx.metrics.db_errors.inc()
         log.error("database error on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(503, "the database is unavailable; try again shortly", "database_unavailable")
+        return error_response(503, "la base de datos no está disponible; intente de nuevo en un momento",
+                              "database_unavailable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error; the server log has the details", "internal_error")
+        return error_response(500, "error interno; el registro del servidor tiene los detalles", "internal_error")
 
 
 # --- the OpenAPI document -----------------------------------------------------------------------

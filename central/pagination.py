@@ -1,8 +1,10 @@
 """One shape for every list the API returns: ``?limit=&offset=`` in, ``Page[T]`` out.
 
 Every domain pages the same way so that clients (and the web UI) write one pager:
-``{"items": [...], "total": N, "limit": L, "offset": O}``. ``total`` counts every row the
-filters match, not just this page.
+``{"items": [...], "total": N, "limit": L, "offset": O, "next_cursor": null}``. ``total``
+counts every row the filters match, not just this page; ``next_cursor`` is null except on
+lists that also page by cursor (readings). Pages hold :data:`DEFAULT_LIMIT` items unless
+``?limit=`` asks for more, up to :data:`MAX_LIMIT` (readings: 1,000 and 10,000).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Page(BaseModel, Generic[T]):
     total: int = Field(ge=0, description="Items matching the filters, over all pages")
     limit: int
     offset: int
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null where the list"
+                                                               " does not page by cursor, and at the end")
 
 
 def page_query(

@@ -123,7 +123,7 @@ def _point_codes(conn: Connection, gateway_ids: list[int]) -> dict[int, list[str
 def gateway_info(conn: Connection, name: str, now: datetime, offline_after_s: float) -> GatewayInfo:
     row = conn.fetchone(f"{_SELECT} WHERE name = :name", {"name": name})
     if row is None:
-        raise NotFound(f"no gateway named {name!r}")
+        raise NotFound(f"no hay un gateway llamado {name!r}")
     return _info(row, _point_codes(conn, [row["id"]]), now, offline_after_s)
 
 
@@ -185,7 +185,7 @@ def gateway_by_name(conn: Connection, name: str) -> Gateway:
     """The gateway called ``name`` (revoked or not), else 404."""
     row = conn.fetchone("SELECT id, name FROM gateways WHERE name = :name", {"name": name})
     if row is None:
-        raise NotFound(f"no gateway named {name!r}")
+        raise NotFound(f"no hay un gateway llamado {name!r}")
     return Gateway(**row)
 
 

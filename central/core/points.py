@@ -128,7 +128,7 @@ def get_point(conn: Connection, user: User, code: str) -> Point:
     """The point if ``user`` may see it; otherwise 404, whether or not it exists."""
     point = point_by_code(conn, code)
     if point is None or not _may_see(conn, user, point.id):
-        raise NotFound(f"no point with code {code!r}")
+        raise NotFound(f"no hay un punto con código {code!r}")
     return point
 
 
@@ -218,14 +218,11 @@ def revoke_point(conn: Connection, code: str, username: str, actor: str, now: da
         audit.record(conn, actor, "point.access_revoked", f"point:{code}", now, username=username)
 
 
-def point_usernames(conn: Connection, code: str) -> list[str]:
-    """Who has been granted the point (admins see every point without a grant)."""
-    rows = conn.fetchall(
-        "SELECT u.username FROM user_points up JOIN users u ON u.id = up.user_id WHERE up.point_id = :p"
-        " ORDER BY u.username",
-        {"p": _existing(conn, code).id},
-    )
-    return [row["username"] for row in rows]
+def point_usernames(conn: Connection, code: str, paging: PageQuery) -> Page[str]:
+    """A page of who has been granted the point, by name (admins see every point without a grant)."""
+    return fetch_page(
+        conn, "SELECT u.username FROM user_points up JOIN users u ON u.id = up.user_id WHERE up.point_id = :p"
+        " ORDER BY u.username", {"p": _existing(conn, code).id}, paging, lambda row: row["username"])
 
 
 def point_ids(conn: Connection, codes: list[str], field: str = "points") -> dict[str, int]:
@@ -237,7 +234,7 @@ def point_ids(conn: Connection, codes: list[str], field: str = "points") -> dict
     found = {row["code"]: row["id"] for row in rows}
     missing = [code for code in codes if code not in found]
     if missing:
-        raise Invalid(field, f"no point with code {', '.join(repr(code) for code in missing)}")
+        raise Invalid(field, f"no hay un punto con código {', '.join(repr(code) for code in missing)}")
     return found
 
 
@@ -245,19 +242,19 @@ def visible_point(conn: Connection, user: User, code: str) -> dict[str, Any]:
     """The point row ``user`` may see, else 404 — the same answer as for a code that does not exist."""
     point = point_for_user(conn, user, code)
     if point is None:
-        raise NotFound(f"no point with code {code!r}")
+        raise NotFound(f"no hay un punto con código {code!r}")
     return point
 
 
 def _existing(conn: Connection, code: str) -> Point:
     point = point_by_code(conn, code)
     if point is None:
-        raise NotFound(f"no point with code {code!r}")
+        raise NotFound(f"no hay un punto con código {code!r}")
     return point
 
 
 def _user_id(conn: Connection, username: str) -> int:
     user_id: Any = conn.fetchval("SELECT id FROM users WHERE username = :u", {"u": username})
     if user_id is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(f"no hay un usuario llamado {username!r}")
     return int(user_id)

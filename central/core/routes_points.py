@@ -68,10 +68,10 @@ def delete_one_point(code: str, admin: AdminUser, ctx: Ctx) -> None:
 
 
 @router.get("/{code}/users", summary="Who has been granted this point (administrators)",
-            responses=error_responses(401, 403, 404))
-def get_point_users(code: str, admin: AdminUser, ctx: Ctx) -> list[str]:
+            responses=error_responses(401, 403, 404, 422))
+def get_point_users(code: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[str]:
     with ctx.db.connect() as conn:
-        return point_usernames(conn, code)
+        return point_usernames(conn, code, paging)
 
 
 @router.put("/{code}/users/{username}", status_code=204, summary="Let a user see this point (administrators)",

@@ -144,7 +144,7 @@ def revoke_personal_token(conn: Connection, user: User, token_id: int, now: date
         {"now": now, "id": token_id, "u": user.id},
     )
     if not changed:
-        raise NotFound(f"you have no active personal token with id {token_id}")
+        raise NotFound(f"no tiene un token personal activo con id {token_id}")
     audit.record(conn, user.username, "token.revoked", f"user:{user.username}", now, token_id=token_id)
 
 

@@ -138,7 +138,7 @@ class ProfileUpdate(_Change):
 def _row(conn: Connection, username: str) -> dict[str, Any]:
     row = conn.fetchone(f"SELECT id, {_COLUMNS} FROM users WHERE username = :u", {"u": username})
     if row is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(f"no hay un usuario llamado {username!r}")
     return row
 
 

@@ -78,7 +78,7 @@ def _subscribable(ctx: AppContext, user: User, channel: Channel) -> None:
     with ctx.db.connect() as conn:
         unseen = store.unseen_points(conn, user, channel.subscription.points or [])
     if unseen:
-        message = f"subscription.points: no point with code {', '.join(repr(code) for code in unseen)}"
+        message = f"subscription.points: no hay un punto con código {', '.join(repr(code) for code in unseen)}"
         raise ApiError(422, message, details=[{"loc": ["body", "subscription", "points"], "msg": message}])
 
 
@@ -86,7 +86,7 @@ def _own(ctx: AppContext, user_id: int, channel_id: int) -> dict[str, Any]:
     with ctx.db.connect() as conn:
         row = store.channel_row(conn, user_id, channel_id)
     if row is None:
-        raise ApiError(404, f"you have no channel {channel_id}")
+        raise ApiError(404, f"no tiene un canal {channel_id}")
     return row
 
 
@@ -154,7 +154,7 @@ async def patch_channel(channel_id: int,
 def delete_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
         if not store.delete_channel(conn, user.id, channel_id):
-            raise ApiError(404, f"you have no channel {channel_id}")
+            raise ApiError(404, f"no tiene un canal {channel_id}")
 
 
 class ProbeResult(BaseModel):

@@ -42,7 +42,7 @@ from central.telemetry.models import (
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
-from central.timerange import ACCEPTED_RANGE, BoundedTime
+from central.timerange import Range, TimeRange, check_order
 from protocols.uplink import ASSIGNED_POINTS_PATH, INGEST_PATH, AssignedPoints, Batch, IngestReply
 
 log = logging.getLogger("caudal.central.telemetry")
@@ -133,16 +133,12 @@ async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Pro
 # --- queries -----------------------------------------------------------------------------------
 
 
-def _range(start: datetime | None, end: datetime | None, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
-    end = end or now
-    start = start or end - default
-    if start >= end:
-        raise ApiError(422, f"start {start.isoformat()} is not before end {end.isoformat()}")
+def _range(span: TimeRange, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
+    """``span`` with its open ends filled: ``to`` defaults to now, ``from`` to ``default`` before ``to``."""
+    end = span.end or now
+    start = span.start or end - default
+    check_order(start, end)
     return start, end
-
-
-Start = Annotated[BoundedTime | None, Query(description=f"Inclusive, ISO 8601 with offset, {ACCEPTED_RANGE}")]
-End = Annotated[BoundedTime | None, Query(description=f"Exclusive, ISO 8601 with offset, {ACCEPTED_RANGE}; default now")]
 
 
 @router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage,
@@ -150,19 +146,20 @@ End = Annotated[BoundedTime | None, Query(description=f"Exclusive, ISO 8601 with
     200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV of the whole range with format=csv"},
     **error_responses(401, 404, 422)})
 def get_readings(
-    code: str, ctx: Ctx, user: CurrentUser, start: Start = None, end: End = None,
+    code: str, ctx: Ctx, user: CurrentUser, span: Range,
     variable: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_READINGS_PAGE, description="Page size (CSV: row cap)")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ):
-    """Readings of one point, ordered by ts then variable (default range: the last day).
+    """Readings of one point in ``[from, to)``, ordered by ts then variable (default: the
+    day before ``to``, which defaults to now).
     JSON is paged by offset or cursor; CSV streams the whole range (a header, then
     ts, variable, value, unit, quality, flags, raw_value)."""
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
-        first, last = _range(start, end, ctx.clock.now(), timedelta(days=1))
+        first, last = _range(span, ctx.clock.now(), timedelta(days=1))
         selection = queries.ReadingFilter(point["id"], first, last, variable)
         if format == "csv":
             filename = f"{code}-readings.csv"
@@ -189,18 +186,20 @@ def _zone(name: str) -> ZoneInfo:
             summary="Flow, volume, level and gaps of a point per hour, day or month",
             responses=error_responses(401, 404, 422))
 def get_aggregates(
-    code: str, ctx: Ctx, user: CurrentUser, bucket: Bucket = "day", start: Start = None, end: End = None,
-    tz: Annotated[str, Query(description="Calendar of day and month buckets (hours are UTC)")] = DEFAULT_TZ,
+    code: str, ctx: Ctx, user: CurrentUser, span: Range, bucket: Bucket = "day",
+    tz: Annotated[str, Query(description="Calendar of day and month buckets, and the zone of every bucket's"
+                                         " start and end (hours are UTC hours)")] = DEFAULT_TZ,
     interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
 ) -> AggregatesOut:
     """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
     (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
     level and water table (m), stored rows and minutes without data. Day and month buckets
-    follow ``tz`` (default America/Santiago), hour buckets are UTC; the range widens to whole
+    follow ``tz`` (default America/Santiago), hour buckets are UTC hours; every bucket's
+    ``start`` and ``end`` are written in ``tz`` with its offset. The range widens to whole
     buckets. Volume between two readings is credited to the later reading's bucket."""
     zone = _zone(tz)
     now = ctx.clock.now()
-    first, last = _range(start, end, now, DEFAULT_SPAN[bucket])
+    first, last = _range(span, now, DEFAULT_SPAN[bucket])
     try:
         buckets = spans(first, last, bucket, zone, MAX_BUCKETS)
     except ValueError as exc:
@@ -208,16 +207,21 @@ def get_aggregates(
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
     items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
-    return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s, items=items)
+    return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s,
+                         items=[{**item, "start": item["start"].astimezone(zone), "end": item["end"].astimezone(zone)}
+                                for item in items])
 
 
-@router.get("/api/v1/latest", response_model=list[LatestPoint],
-            summary="The newest reading of each variable of every point you may see", responses=error_responses(401))
-def get_latest(ctx: Ctx, user: CurrentUser) -> list[LatestPoint]:
-    """Every point the caller sees, with the newest reading of each variable and its age."""
+@router.get("/api/v1/latest", response_model=Page[LatestPoint],
+            summary="The newest reading of each variable of every point you may see, a page of points by code",
+            responses=error_responses(401, 422))
+def get_latest(ctx: Ctx, user: CurrentUser, paging: Paging) -> Page[LatestPoint]:
+    """A page of the points the caller sees, by code, with the newest reading of each variable and its age."""
     now = ctx.clock.now()
     with ctx.db.connect() as conn:
-        return [LatestPoint(**point) for point in queries.latest(conn, user, now)]
+        page = queries.latest(conn, user, now, paging)
+    return Page[LatestPoint](items=[LatestPoint(**point) for point in page.items], total=page.total,
+                             limit=page.limit, offset=page.offset)
 
 
 # --- meter changes -----------------------------------------------------------------------------

@@ -24,8 +24,8 @@ class ReadingsPage(Page[ReadingOut]):
 
 
 class BucketOut(BaseModel):
-    start: datetime
-    end: datetime
+    start: datetime = Field(description="Inclusive, in the request's tz with its offset")
+    end: datetime = Field(description="Exclusive, in the request's tz with its offset")
     flow_min_lps: float | None
     flow_max_lps: float | None
     flow_avg_lps: float | None

@@ -129,24 +129,23 @@ def readings_csv(db: Database, selection: ReadingFilter, limit: int | None) -> I
         left = None if left is None else left - len(rows)
 
 
-def latest(conn: Connection, user: User, now: datetime) -> list[dict[str, Any]]:
-    """Every visible point with the newest reading of each of its variables."""
+def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:
+    """A page of the visible points, by code, each with the newest reading of each of its variables."""
     visible = "" if user.is_admin else " WHERE p.id IN (SELECT point_id FROM user_points WHERE user_id = :u)"
+    page = fetch_page(conn, f"SELECT p.id, p.code, p.name FROM points p{visible} ORDER BY p.code", {"u": user.id},
+                      paging, dict)
+    points = {row["id"]: {"point": row["code"], "name": row["name"], "variables": {}} for row in page.items}
+    names = {f"p{i}": point_id for i, point_id in enumerate(points)}
     rows = conn.fetchall(
-        "SELECT p.code, p.name, l.variable, l.ts, l.value, l.unit, l.quality, l.flags"
-        f" FROM points p LEFT JOIN latest_readings l ON l.point_id = p.id{visible} ORDER BY p.code, l.variable",
-        {"u": user.id},
-    )
-    points: dict[str, dict[str, Any]] = {}
+        "SELECT point_id, variable, ts, value, unit, quality, flags FROM latest_readings"
+        f" WHERE point_id IN ({', '.join(':' + n for n in names)}) ORDER BY variable", names) if names else []
     for row in rows:
-        point = points.setdefault(row["code"], {"point": row["code"], "name": row["name"], "variables": {}})
-        if row["variable"] is not None:
-            point["variables"][row["variable"]] = {
-                "ts": row["ts"], "value": row["value"], "unit": row["unit"], "quality": row["quality"],
-                "flags": row["flags"].split(",") if row["flags"] else [],
-                "age_s": round((now - row["ts"]).total_seconds(), 3),
-            }
-    return list(points.values())
+        points[row["point_id"]]["variables"][row["variable"]] = {
+            "ts": row["ts"], "value": row["value"], "unit": row["unit"], "quality": row["quality"],
+            "flags": row["flags"].split(",") if row["flags"] else [],
+            "age_s": round((now - row["ts"]).total_seconds(), 3),
+        }
+    return Page(items=list(points.values()), total=page.total, limit=page.limit, offset=page.offset)
 
 
 def record_meter_change(conn: Connection, point: dict[str, Any], change: dict[str, Any], actor: str,

@@ -20,17 +20,23 @@ def kinds(items: list[dict]) -> list[str]:
 def test_a_point_gets_its_default_rules_on_first_look(world: World) -> None:
     response = world.call("GET", RULES, user="ana")
     assert response.status_code == 200
-    assert kinds(response.json()) == [
+    assert kinds(response.json()["items"]) == [
         "flow_above_right", "point_silent", "frozen_totalizer", "constant_value", "totalizer_decrease",
         "submission_failed", "submission_unrecoverable", "submission_late", "compliance_event"]
-    assert response.json()[0] == {"id": response.json()[0]["id"], "kind": "flow_above_right", "severity": "critical",
+    assert response.json()["items"][0] == {"id": response.json()["items"][0]["id"], "kind": "flow_above_right", "severity": "critical",
                                   "enabled": True, "water_right_lps": 12.0, "tolerance": 1.0, "hysteresis_lps": 0.6,
                                   "for_minutes": 10.0, "clear_minutes": 5.0}
 
 
 def test_a_gateway_gets_its_default_rules(world: World) -> None:
     response = world.call("GET", "/api/v1/gateways/gw-norte/alert-rules")
-    assert kinds(response.json()) == ["gateway_silent", "clock_offset", "buffer_dropping"]
+    assert kinds(response.json()["items"]) == ["gateway_silent", "clock_offset", "buffer_dropping"]
+
+
+def test_rules_are_a_page(world: World) -> None:
+    response = world.call("GET", RULES, params={"limit": 2, "offset": 1})
+    assert ({k: v for k, v in response.json().items() if k != "items"}, kinds(response.json()["items"])) == (
+        {"total": 9, "limit": 2, "offset": 1, "next_cursor": None}, ["point_silent", "frozen_totalizer"])
 
 
 @pytest.mark.parametrize(("method", "path", "user", "status"), [
@@ -61,25 +67,25 @@ def test_a_bad_rule_is_a_422_naming_the_field_and_changes_nothing(world: World, 
 
 
 def test_replacing_keeps_listed_rules_adds_new_ones_and_drops_the_rest(world: World) -> None:
-    [flow, silent, *_] = world.call("GET", RULES).json()
+    [flow, silent, *_] = world.call("GET", RULES).json()["items"]
     body = [flow, {**silent, "minutes": 90}, {"kind": "level_threshold", "value": 3.5, "direction": "below"}]
     response = world.call("PUT", RULES, json=body)
     assert response.status_code == 200
-    assert [(item["id"] == old.get("id"), item["kind"]) for item, old in zip(response.json(), body, strict=False)] == [
+    assert [(item["id"] == old.get("id"), item["kind"]) for item, old in zip(response.json()["items"], body, strict=False)] == [
         (True, "flow_above_right"), (True, "point_silent"), (False, "level_threshold")]
-    assert response.json()[1]["minutes"] == 90
+    assert response.json()["items"][1]["minutes"] == 90
     assert world.call("GET", RULES).json() == response.json()
 
 
 def test_an_id_of_another_point_is_refused(world: World) -> None:
-    other = world.call("GET", "/api/v1/points/P2/alert-rules").json()[0]
+    other = world.call("GET", "/api/v1/points/P2/alert-rules").json()["items"][0]
     response = world.call("PUT", RULES, json=[other])
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["loc"] == ["body", 0, "id"]
 
 
 def test_patching_one_rule_validates_the_whole_rule(world: World) -> None:
-    flow = world.call("GET", RULES).json()[0]
+    flow = world.call("GET", RULES).json()["items"][0]
     good = world.call("PATCH", f"{RULES}/{flow['id']}", json={"for_minutes": 2, "severity": "warning"})
     bad = world.call("PATCH", f"{RULES}/{flow['id']}", json={"hysteresis_lps": 50})
     kind = world.call("PATCH", f"{RULES}/{flow['id']}", json={"kind": "point_silent"})
@@ -94,13 +100,13 @@ def test_the_flow_rule_follows_the_points_water_right(world: World) -> None:
     with world.db.transaction() as conn:
         conn.execute("UPDATE points SET water_right_lps = 25 WHERE code = 'P1'")
     world.ingest(flows(world.clock.now() - timedelta(minutes=30), [20.0] * 30))
-    assert world.call("GET", RULES).json()[0]["water_right_lps"] == 25.0
+    assert world.call("GET", RULES).json()["items"][0]["water_right_lps"] == 25.0
     assert world.rows("SELECT kind FROM alerts WHERE kind = 'flow_above_right'") == []
 
 
 def test_changing_a_rule_retires_its_live_alert_without_a_message(world: World) -> None:
     world.ingest(flows(world.clock.now() - timedelta(minutes=30), [20.0] * 30))
-    flow = world.call("GET", RULES).json()[0]
+    flow = world.call("GET", RULES).json()["items"][0]
     world.call("PATCH", f"{RULES}/{flow['id']}", json={"tolerance": 2.0})
     [alert] = world.call("GET", "/api/v1/alerts").json()["items"]
     assert (alert["status"], alert["clear_message"]) == (
@@ -110,7 +116,7 @@ def test_changing_a_rule_retires_its_live_alert_without_a_message(world: World) 
 def test_a_point_whose_rules_were_all_removed_gets_no_defaults_back(world: World) -> None:
     world.call("PUT", RULES, json=[])
     world.ingest(flows(world.clock.now() - timedelta(minutes=30), [20.0] * 30))
-    assert (world.call("GET", RULES).json(), world.rows("SELECT id FROM alerts")) == ([], [])
+    assert (world.call("GET", RULES).json()["items"], world.rows("SELECT id FROM alerts")) == ([], [])
 
 
 def test_gateway_rules_take_only_gateway_kinds(world: World) -> None:

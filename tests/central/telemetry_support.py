@@ -103,7 +103,9 @@ class Site:
         return self.client.post(INGEST_PATH, content=body, headers=sent_headers)
 
     def get(self, path: str, *, token: str = ADMIN_TOKEN, **params: Any) -> Response:
-        return self.client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        """GET ``path`` with ``params`` as its query (``from_`` is sent as ``from``, a Python keyword)."""
+        query = {("from" if name == "from_" else name): value for name, value in params.items()}
+        return self.client.get(path, params=query, headers={"Authorization": f"Bearer {token}"})
 
     def post(self, path: str, body: dict[str, Any], *, token: str = ADMIN_TOKEN) -> Response:
         return self.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})

@@ -116,7 +116,7 @@ def test_add_gateway_prints_a_working_token_alone_on_the_last_line(run, database
 
 def test_add_gateway_with_an_unknown_point_creates_nothing(run, query):
     result = run("add-gateway", "olivo", "--points", "NOPE")
-    assert (result.exit_code, result.stderr) == (1, "error: points: no point with code 'NOPE'\n")
+    assert (result.exit_code, result.stderr) == (1, "error: points: no hay un punto con código 'NOPE'\n")
     assert query("SELECT name FROM gateways") == []
     assert query("SELECT action FROM audit_log") == []
 
@@ -131,7 +131,7 @@ def test_rotate_token_prints_a_new_token_and_the_old_one_stops_working(run, data
 
 def test_rotate_token_of_an_unknown_gateway_fails(run):
     result = run("rotate-token", "ghost")
-    assert (result.exit_code, result.stderr) == (1, "error: no gateway named 'ghost'\n")
+    assert (result.exit_code, result.stderr) == (1, "error: no hay un gateway llamado 'ghost'\n")
 
 
 @BEFORE_THE_DATABASE

@@ -42,7 +42,7 @@ def test_a_session_token_is_refused_once_past_its_ttl(app_client, settings, cloc
     clock.advance(1)
     response = app_client.get(ME, headers=_bearer(token))
     assert response.status_code == 401
-    assert response.json()["error"]["message"] == "invalid, expired or revoked token"
+    assert response.json()["error"]["message"] == "token no válido, vencido o revocado"
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_changing_points_replaces_the_list_and_frees_the_old_ones(app_client, ad
 
 def test_an_unknown_point_is_a_422_naming_it(app_client, admin):
     response = app_client.post(GATEWAYS, json={"name": "olivo", "points": ["NOPE"]}, headers=admin)
-    assert (response.status_code, response.json()["error"]["message"]) == (422, "points: no point with code 'NOPE'")
+    assert (response.status_code, response.json()["error"]["message"]) == (422, "points: no hay un punto con código 'NOPE'")
 
 
 def test_a_taken_name_is_a_409(app_client, admin):

@@ -43,7 +43,7 @@ def test_only_code_name_and_kind_are_required(app_client):
 def test_a_non_admin_cannot_create_a_point(app_client):
     ana = add_user(app_client, "ana")
     response = _create(app_client, ana)
-    assert (response.status_code, response.json()["error"]["message"]) == (403, "this needs an administrator")
+    assert (response.status_code, response.json()["error"]["message"]) == (403, "esto requiere un administrador")
 
 
 def test_a_duplicate_code_is_a_409_and_writes_no_audit_row(app_client):
@@ -59,18 +59,18 @@ def test_a_duplicate_code_is_a_409_and_writes_no_audit_row(app_client):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"code": "has space"}, "body.code: String should match pattern"),
-        ({"code": "-leading"}, "body.code: String should match pattern"),
-        ({"code": "OB-12-3"}, "body.code: Value error, 'OB-12-3' starts like a DGA codigoObra"),
-        ({"name": ""}, "body.name: String should have at least 1 character"),
-        ({"kind": "rio"}, "body.kind: Input should be 'subterranea', 'superficial'"),
-        ({"latitude": -91}, "body.latitude: Input should be greater than or equal to -90"),
-        ({"longitude": 181}, "body.longitude: Input should be less than or equal to 180"),
-        ({"longitude": None}, "body: Value error, latitude and longitude go together"),
-        ({"water_right_lps": -1}, "body.water_right_lps: Input should be greater than or equal to 0"),
-        ({"sensor_depth_m": "deep"}, "body.sensor_depth_m: Input should be a valid number"),
-        ({"status": "broken"}, "body.status: Input should be 'active', 'inactive' or 'maintenance'"),
-        ({"owner": "x"}, "body.owner: Extra inputs are not permitted"),
+        ({"code": "has space"}, "body.code: no tiene la forma esperada"),
+        ({"code": "-leading"}, "body.code: no tiene la forma esperada"),
+        ({"code": "OB-12-3"}, "body.code: 'OB-12-3' starts like a DGA codigoObra"),
+        ({"name": ""}, "body.name: debe tener al menos 1 carácter(es)"),
+        ({"kind": "rio"}, "body.kind: debe ser 'subterranea', 'superficial'"),
+        ({"latitude": -91}, "body.latitude: debe ser mayor o igual que -90"),
+        ({"longitude": 181}, "body.longitude: debe ser menor o igual que 180"),
+        ({"longitude": None}, "body: latitude and longitude go together"),
+        ({"water_right_lps": -1}, "body.water_right_lps: debe ser mayor o igual que 0"),
+        ({"sensor_depth_m": "deep"}, "body.sensor_depth_m: debe ser un número"),
+        ({"status": "broken"}, "body.status: debe ser 'active', 'inactive' o 'maintenance'"),
+        ({"owner": "x"}, "body.owner: campo desconocido"),
     ],
 )
 def test_bad_point_input_is_a_422_naming_the_field(app_client, overrides, message):
@@ -86,7 +86,7 @@ def test_a_user_sees_a_point_only_once_granted(app_client):
     ana = add_user(app_client, "ana")
     _create(app_client, admin)
     hidden = app_client.get(f"{POINTS}/OB-0101-12", headers=ana)
-    assert (hidden.status_code, hidden.json()["error"]["message"]) == (404, "no point with code 'OB-0101-12'")
+    assert (hidden.status_code, hidden.json()["error"]["message"]) == (404, "no hay un punto con código 'OB-0101-12'")
     assert app_client.put(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
     assert app_client.get(f"{POINTS}/OB-0101-12", headers=ana).json()["name"] == "Pozo 1"
     assert app_client.delete(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
@@ -102,14 +102,15 @@ def test_granting_twice_is_one_change(app_client):
     _create(app_client, admin)
     for _ in range(2):
         assert app_client.put(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
-    assert app_client.get(f"{POINTS}/OB-0101-12/users", headers=admin).json() == ["ana"]
+    assert app_client.get(f"{POINTS}/OB-0101-12/users", headers=admin).json() == {
+        "items": ["ana"], "total": 1, "limit": 50, "offset": 0, "next_cursor": None}
     assert [row[1] for row in audit_rows(app_client)].count("point.access_granted") == 1
 
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("/api/v1/points/NOPE/users/ana", "no point with code 'NOPE'"),
-     ("/api/v1/points/OB-0101-12/users/ghost", "no user named 'ghost'")],
+    [("/api/v1/points/NOPE/users/ana", "no hay un punto con código 'NOPE'"),
+     ("/api/v1/points/OB-0101-12/users/ghost", "no hay un usuario llamado 'ghost'")],
 )
 def test_granting_an_unknown_point_or_user_is_a_404(app_client, path, message):
     admin = add_user(app_client, "root", admin=True)
@@ -152,10 +153,10 @@ def test_a_partial_change_keeps_the_other_fields(app_client):
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"name": None}, "body.name: Input should be a valid string"),
-     ({"latitude": None}, "body: Value error, latitude and longitude go together: give both or neither"),
-     ({"flow_cutoff_lps": -0.1}, "body.flow_cutoff_lps: Input should be greater than or equal to 0"),
-     ({"code": "OB-0101-13"}, "body.code: Extra inputs are not permitted")],
+    [({"name": None}, "body.name: debe ser texto"),
+     ({"latitude": None}, "body: latitude and longitude go together: give both or neither"),
+     ({"flow_cutoff_lps": -0.1}, "body.flow_cutoff_lps: debe ser mayor o igual que 0"),
+     ({"code": "OB-0101-13"}, "body.code: campo desconocido")],
 )
 def test_a_bad_change_is_a_422_and_changes_nothing(app_client, change, message):
     admin = add_user(app_client, "root", admin=True)

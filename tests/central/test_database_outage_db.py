@@ -153,7 +153,7 @@ def test_the_api_answers_503_while_the_database_is_unreachable(postgres_admin_ur
         response = client.get("/api/v1/latest", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         server.set(up=True)
     assert (response.status_code, response.json()) == (503, {"error": {
-        "status": 503, "code": "database_unavailable", "message": "the database is unavailable; try again shortly"}})
+        "status": 503, "code": "database_unavailable", "message": "la base de datos no está disponible; intente de nuevo en un momento"}})
 
 
 async def test_a_compliance_pass_cut_by_an_outage_stops_without_a_traceback(postgres_admin_url, postgres_url,

@@ -61,7 +61,7 @@ def test_health_ready_and_metrics_answer(app_client):
 def test_unknown_paths_answer_the_standard_error_shape(app_client):
     response = app_client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not Found"}}
+    assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "no existe esa ruta"}}
 
 
 def test_replicas_migrating_at_once_all_succeed(postgres_url):

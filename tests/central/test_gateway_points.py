@@ -20,7 +20,7 @@ def test_a_gateway_lists_the_points_assigned_to_it(site):
 
 def test_only_a_gateway_token_lists_points(site):
     response = site.get(ASSIGNED_POINTS_PATH, token=ADMIN_TOKEN)
-    assert (response.status_code, response.json()["error"]["message"]) == (401, "invalid or revoked gateway token")
+    assert (response.status_code, response.json()["error"]["message"]) == (401, "token de gateway no válido o revocado")
 
 
 def test_a_refused_batch_names_every_foreign_point_with_its_devices(site):

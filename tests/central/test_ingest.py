@@ -121,7 +121,7 @@ def test_a_10_mb_body_is_refused(site):
 def test_a_bad_token_is_refused_before_the_body_is_judged(site, body, headers):
     response = site.ingest(body, token="not-a-token", headers=headers)
     assert response.status_code == 401
-    assert response.json()["error"]["message"] == "invalid or revoked gateway token"
+    assert response.json()["error"]["message"] == "token de gateway no válido o revocado"
 
 
 def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(site):

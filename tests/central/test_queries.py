@@ -25,7 +25,7 @@ def loaded(site):
 
 
 def test_readings_as_csv(loaded):
-    response = loaded.get("/api/v1/points/P1/readings", start="2026-11-28T12:00:00Z", end="2026-11-28T13:00:00Z",
+    response = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", to="2026-11-28T13:00:00Z",
                           format="csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -43,7 +43,7 @@ def test_readings_as_csv(loaded):
 
 
 def test_readings_as_a_json_page_of_one_variable(loaded):
-    response = loaded.get("/api/v1/points/P1/readings", variable="flow", start="2026-11-28T12:00:00Z")
+    response = loaded.get("/api/v1/points/P1/readings", variable="flow", from_="2026-11-28T12:00:00Z")
     assert response.json() == {"items": [
         {"ts": "2026-11-28T12:00:00Z", "variable": "flow", "value": 0.0, "raw_value": 0.2, "unit": "L/s",
          "quality": "good", "flags": ["cutoff"]},
@@ -53,7 +53,7 @@ def test_readings_as_a_json_page_of_one_variable(loaded):
 
 
 def test_readings_by_offset(loaded):
-    response = loaded.get("/api/v1/points/P1/readings", start="2026-11-28T12:00:00Z", limit=3, offset=3)
+    response = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", limit=3, offset=3)
     body = response.json()
     assert [(i["ts"][11:16], i["variable"]) for i in body["items"]] == [
         ("12:01", "flow"), ("12:01", "totalizer"), ("12:02", "level")]
@@ -63,7 +63,7 @@ def test_readings_by_offset(loaded):
 def test_walking_readings_with_the_cursor_visits_each_once(loaded):
     seen, cursor = [], None
     while True:
-        params = {"start": "2026-11-28T12:00:00Z", "limit": 3, **({"cursor": cursor} if cursor else {})}
+        params = {"from_": "2026-11-28T12:00:00Z", "limit": 3, **({"cursor": cursor} if cursor else {})}
         body = loaded.get("/api/v1/points/P1/readings", **params).json()
         seen += [(item["ts"][11:16], item["variable"]) for item in body["items"]]
         cursor = body["next_cursor"]
@@ -92,7 +92,8 @@ def test_readings_need_a_user_token(loaded):
 
 def test_latest_lists_the_newest_reading_per_variable_of_the_visible_points(loaded):
     response = loaded.get("/api/v1/latest", token=ANA_TOKEN)
-    assert response.json() == [{"point": "P1", "name": "P1", "variables": {
+    assert response.json() == {"total": 1, "limit": 50, "offset": 0, "next_cursor": None, "items": [
+        {"point": "P1", "name": "P1", "variables": {
         "flow": {"ts": "2026-11-28T12:01:00Z", "value": 7.25, "unit": "L/s", "quality": "good", "flags": [],
                  "age_s": 3540.0},
         "level": {"ts": "2026-11-28T12:02:00Z", "value": None, "unit": "m", "quality": "timeout", "flags": [],
@@ -101,15 +102,20 @@ def test_latest_lists_the_newest_reading_per_variable_of_the_visible_points(load
                       "flags": ["reset"], "age_s": 3480.0},
         "water_table": {"ts": "2026-11-28T12:02:00Z", "value": None, "unit": "m", "quality": "timeout",
                         "flags": ["derived"], "age_s": 3480.0},
-    }}]
+    }}]}
 
 
 def test_latest_for_an_admin_lists_every_point_and_never_moves_back(loaded):
     loaded.ingest(batch([reading(9, "flow", T0 - timedelta(hours=1), 1.0, point="P2")], NOW))
-    body = loaded.get("/api/v1/latest").json()
+    body = loaded.get("/api/v1/latest").json()["items"]
     assert [(p["point"], sorted(p["variables"])) for p in body] == [("P1", ["flow", "level", "totalizer", "water_table"]),
                                                                     ("P2", ["flow"]), ("P3", [])]
     assert body[1]["variables"]["flow"]["value"] == 3.0
+
+
+def test_latest_pages_the_points_by_code(loaded):
+    body = loaded.get("/api/v1/latest", limit=1, offset=1).json()
+    assert ([(p["point"], sorted(p["variables"])) for p in body["items"]], body["total"]) == ([("P2", ["flow"])], 3)
 
 
 def test_a_meter_change_is_recorded_with_its_audit_row(site):

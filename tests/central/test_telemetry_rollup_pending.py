@@ -132,16 +132,16 @@ def test_an_aggregate_right_after_ingest_refreshes_only_the_marks_that_change_it
     site.ingest(batch([reading(2, "flow", at("02:10"), 1.0), reading(3, "totalizer", at("06:10"), 101.0),
                        reading(4, "flow", at("10:10"), 5.0), reading(5, "totalizer", at("10:10"), 103.0),
                        reading(6, "flow", at("12:30"), 7.0), reading(7, "flow", at("10:10"), 1.5, point="P2")], NOW))
-    response = site.get("/api/v1/points/P1/aggregates", bucket="hour", start="2026-11-28T09:00:00Z",
-                        end="2026-11-28T12:00:00Z", interval_s=600)
+    response = site.get("/api/v1/points/P1/aggregates", bucket="hour", from_="2026-11-28T09:00:00Z",
+                        to="2026-11-28T12:00:00Z", interval_s=600)
     empty = {"flow_min_lps": None, "flow_max_lps": None, "flow_avg_lps": None, "volume_m3": None,
              "level_min_m": None, "level_max_m": None, "water_table_min_m": None, "water_table_max_m": None,
              "readings": 0, "missing_minutes": 60.0}
     assert response.json()["items"] == [
-        {"start": "2026-11-28T09:00:00Z", "end": "2026-11-28T10:00:00Z", **empty},
-        {"start": "2026-11-28T10:00:00Z", "end": "2026-11-28T11:00:00Z", **empty, "flow_min_lps": 5.0,
+        {"start": "2026-11-28T06:00:00-03:00", "end": "2026-11-28T07:00:00-03:00", **empty},
+        {"start": "2026-11-28T07:00:00-03:00", "end": "2026-11-28T08:00:00-03:00", **empty, "flow_min_lps": 5.0,
          "flow_max_lps": 5.0, "flow_avg_lps": 5.0, "volume_m3": 2.0, "readings": 2, "missing_minutes": 50.0},
-        {"start": "2026-11-28T11:00:00Z", "end": "2026-11-28T12:00:00Z", **empty},
+        {"start": "2026-11-28T08:00:00-03:00", "end": "2026-11-28T09:00:00-03:00", **empty},
     ]
     # 06:00 holds the count the range's volume starts from; 02:00 is older than the summarised 03:00
     assert marks(site) == [("P1", at("02:00"), at("03:00")), ("P1", at("12:00"), at("13:00")),

@@ -10,7 +10,7 @@ import pytest
 
 from tests.central.telemetry_support import batch, reading, site, site_client  # noqa: F401 (fixtures)
 
-RANGE = "2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z"
+RANGE = "de 2000-01-01T00:00:00Z a 2100-01-01T00:00:00Z"
 SERVER_RANGE = "2000-01-01T00:00:00Z to 2026-11-29T13:00:00Z"
 NOW = "2026-11-28T13:00:00Z"
 
@@ -23,8 +23,8 @@ def _refused(response) -> tuple[int, str]:
     return response.status_code, response.json()["error"]["message"] if response.status_code >= 400 else ""
 
 
-def _outside(where: str, shown: str, accepted: str = RANGE) -> tuple[int, str]:
-    return 422, f"{where}: {shown} is outside the accepted range, {accepted}"
+def _outside(where: str, shown: str) -> tuple[int, str]:
+    return 422, f"{where}: {shown} está fuera del rango aceptado, {RANGE}"
 
 
 SENT_AT_UNSET = " (a day past the server clock): is the gateway's clock set?"
@@ -73,12 +73,13 @@ def test_a_reading_lies_between_2000_and_a_day_past_the_server_clock(site, ts, s
 
 
 QUERIES = [
-    ("/api/v1/points/P1/readings", "start", {}),
-    ("/api/v1/points/P1/readings", "end", {"start": "2000-01-01T00:00:00Z"}),
-    ("/api/v1/points/P1/readings", "start", {"format": "csv"}),
-    ("/api/v1/points/P1/aggregates", "start", {"bucket": "month"}),
-    ("/api/v1/points/P1/aggregates", "end", {"bucket": "month", "start": "2000-01-01T00:00:00Z"}),
-    ("/api/v1/alerts", "since", {}),
+    ("/api/v1/points/P1/readings", "from", {}),
+    ("/api/v1/points/P1/readings", "to", {"from": "2000-01-01T00:00:00Z"}),
+    ("/api/v1/points/P1/readings", "from", {"format": "csv"}),
+    ("/api/v1/points/P1/aggregates", "from", {"bucket": "month"}),
+    ("/api/v1/points/P1/aggregates", "to", {"bucket": "month", "from": "2000-01-01T00:00:00Z"}),
+    ("/api/v1/alerts", "from", {}),
+    ("/api/v1/alerts", "to", {"from": "2000-01-01T00:00:00Z"}),
     ("/api/v1/compliance/submissions", "from", {}),
     ("/api/v1/compliance/submissions", "to", {}),
 ]
@@ -97,10 +98,10 @@ EDGES = [
                          ids=[f"{path.rsplit('/', 1)[1]}-{name}-{len(others)}" for path, name, others in QUERIES])
 @pytest.mark.parametrize(("value", "expected"), EDGES, ids=[value for value, _ in EDGES])
 def test_a_time_in_a_query_lies_between_2000_and_2100(site, path, name, others, value, expected):
-    if value == "2000-01-01T00:00:00Z" and name == "end":
-        value = "2100-01-01T00:00:00Z"  # the other end of the range (start is 2000-01-01)
+    if value == "2000-01-01T00:00:00Z" and "from" in others:
+        value = "2100-01-01T00:00:00Z"  # the other end of the range (from is 2000-01-01)
     status, message = expected
-    response = site.get(path, **others, **{name: value})
+    response = site.get(path, **{**others, name: value})
     assert _refused(response) == (status, message.replace("{where}", f"query.{name}"))
 
 

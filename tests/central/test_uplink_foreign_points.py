@@ -151,7 +151,7 @@ async def test_check_online_passes_when_every_point_is_assigned(central, tmp_pat
 async def test_check_online_with_a_wrong_token_says_what_the_server_said(central, tmp_path: Path):
     url, _ = central
     code, _, err = await check_online(online_site(tmp_path, url, ["P1"], token="not-a-token"))
-    assert (code, err) == (1, "error: the central server answered HTTP 401: invalid or revoked gateway token\n")
+    assert (code, err) == (1, "error: the central server answered HTTP 401: token de gateway no válido o revocado\n")
 
 
 async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(central, tmp_path: Path, caplog):

@@ -69,10 +69,10 @@ def test_a_new_configuration_needs_a_password(client):
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"codigo_obra": "OB-601-444"}, "body.codigo_obra: Value error, codigoObra 'OB-601-444' does not match"),
-    ({"informant_rut": "12345678-9"}, "body.informant_rut: Value error, RUT '12345678-9' has check digit 9"),
+    ({"codigo_obra": "OB-601-444"}, "body.codigo_obra: codigoObra 'OB-601-444' does not match"),
+    ({"informant_rut": "12345678-9"}, "body.informant_rut: RUT '12345678-9' has check digit 9"),
     ({"work_type": "superficial"}, "work_type: superficial does not match point OB-0601-444 of kind subterranea"),
-    ({"valid_to": "2026-10-01T00:00:00Z"}, "body: Value error, valid_to 2026-10-01T00:00:00+00:00 must be after"),
+    ({"valid_to": "2026-10-01T00:00:00Z"}, "body: valid_to 2026-10-01T00:00:00+00:00 must be after"),
 ])
 def test_bad_configurations_are_refused_naming_the_field(client, change, message):
     answer = client.put(URL, json={**DGA, **change}, headers=ADMIN)

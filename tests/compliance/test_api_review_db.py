@@ -67,7 +67,7 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
 
 
 @pytest.mark.parametrize(("decision", "status", "message"), [
-    ({"values": {"caudal": "19.5"}}, 422, "body: Value error, reason is required when values are corrected"),
+    ({"values": {"caudal": "19.5"}}, 422, "body: reason is required when values are corrected"),
     ({"values": {"caudal": "-1"}, "reason": "typo"}, 422,
      "values: caudal -1 L/s is negative; a negative flow is never declared"),
     ({}, 422, "values: caudal -3.0 L/s is negative; a negative flow is never declared"),  # approved as it is

@@ -311,12 +311,12 @@ async def test_only_an_administrator_decides(site, clock):
 
 
 BAD_DECISIONS = [
-    ("confirm", {"comprobante": "C1"}, "body.reason: Field required"),
-    ("confirm", {"comprobante": "C 1", "reason": "SNIA"}, "body.comprobante: String should match pattern '^\\S+$'"),
-    ("confirm", {"comprobante": "  ", "reason": "SNIA"}, "body.comprobante: String should have at least 1 character"),
-    ("requeue", {}, "body.reason: Field required"),
-    ("requeue", {"reason": "  "}, "body.reason: String should have at least 1 character"),
-    ("recheck", {"why": "x"}, "body.why: Extra inputs are not permitted"),
+    ("confirm", {"comprobante": "C1"}, "body.reason: falta este campo"),
+    ("confirm", {"comprobante": "C 1", "reason": "SNIA"}, "body.comprobante: no tiene la forma esperada (^\\S+$)"),
+    ("confirm", {"comprobante": "  ", "reason": "SNIA"}, "body.comprobante: debe tener al menos 1 carácter(es)"),
+    ("requeue", {}, "body.reason: falta este campo"),
+    ("requeue", {"reason": "  "}, "body.reason: debe tener al menos 1 carácter(es)"),
+    ("recheck", {"why": "x"}, "body.why: campo desconocido"),
 ]
 
 

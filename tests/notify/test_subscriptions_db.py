@@ -32,9 +32,9 @@ def subscribed(points: list[str] | None) -> dict[str, Any]:
 @pytest.mark.parametrize(("user", "points", "status", "message"), [
     ("ana", ["P1"], 201, None),
     ("ana", None, 201, None),
-    ("ana", ["P3"], 422, "subscription.points: no point with code 'P3'"),
-    ("ana", ["NO-EXISTE"], 422, "subscription.points: no point with code 'NO-EXISTE'"),
-    ("ana", ["P1", "P2", "P3"], 422, "subscription.points: no point with code 'P2', 'P3'"),
+    ("ana", ["P3"], 422, "subscription.points: no hay un punto con código 'P3'"),
+    ("ana", ["NO-EXISTE"], 422, "subscription.points: no hay un punto con código 'NO-EXISTE'"),
+    ("ana", ["P1", "P2", "P3"], 422, "subscription.points: no hay un punto con código 'P2', 'P3'"),
     ("admin", ["P3"], 201, None),
 ], ids=["own-point", "all-own-points", "hidden-point", "missing-point", "some-hidden", "admin"])
 def test_a_subscription_names_only_points_the_owner_may_see(world: World, user: str, points: list[str] | None,

@@ -33,8 +33,8 @@ from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body
 from central.notify.outbox import notify_settings, outbox_worker
 from central.workers import Worker, every
-from central.pagination import Page, Paging
-from central.timerange import ACCEPTED_RANGE, BoundedTime
+from central.pagination import Page, PageQuery, Paging
+from central.timerange import Range
 
 from . import rule_store, store
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
@@ -66,19 +66,24 @@ def _items(rules: Iterable[StoredRule]) -> list[dict[str, Any]]:
     return [{**stored.rule.model_dump(mode="json"), "id": stored.id} for stored in rules]
 
 
+def _page(items: list[dict[str, Any]], paging: PageQuery) -> Page[RuleItem]:
+    """One page of a subject's rules (read whole: a subject's defaults are made on first look)."""
+    return Page[RuleItem](items=items[paging.offset:paging.offset + paging.limit], total=len(items),
+                          limit=paging.limit, offset=paging.offset)
+
+
 # --- alerts -------------------------------------------------------------------------------------
 
 
 @router.get("/api/v1/alerts", summary="Alerts you may see, newest first", responses=error_responses(401, 422))
 def get_alerts(
-    user: CurrentUser, ctx: Ctx, paging: Paging,
+    user: CurrentUser, ctx: Ctx, paging: Paging, span: Range,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
     severity: Annotated[list[Severity] | None, Query(description="Repeat for several")] = None,
     point: Annotated[str | None, Query(description="A point's code")] = None,
-    since: Annotated[BoundedTime | None,
-                     Query(description=f"Alerts live at any time since then, {ACCEPTED_RANGE}")] = None,
 ) -> Page[AlertOut]:
-    chosen = AlertFilter(status=status, severity=severity, point=point, since=since)
+    """Alerts live at some time in ``[from, to)`` (opened before ``to``, not cleared before ``from``)."""
+    chosen = AlertFilter(status=status, severity=severity, point=point, live_from=span.start, live_to=span.end)
     with ctx.db.connect() as conn:
         return store.list_alerts(conn, user, chosen, paging)
 
@@ -86,7 +91,7 @@ def get_alerts(
 def _visible(conn: Connection, user: User, alert_id: UUID) -> AlertOut:
     found = store.visible_alert(conn, user, alert_id)
     if found is None:
-        raise ApiError(404, f"alert {alert_id} not found")
+        raise ApiError(404, f"no hay una alerta {alert_id}")
     return found
 
 
@@ -170,19 +175,20 @@ def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any],
 
 
 @router.get("/api/v1/points/{code}/alert-rules", summary="A point's alert rules (defaults on first look)",
-            responses=error_responses(401, 404))
-def get_point_rules(code: str, user: CurrentUser, ctx: Ctx) -> list[RuleItem]:
+            responses=error_responses(401, 404, 422))
+def get_point_rules(code: str, user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[RuleItem]:
     with ctx.db.transaction() as conn:
-        return _rules_with_defaults(conn, Scope.POINT, visible_point(conn, user, code)["id"], ctx)
+        return _page(_rules_with_defaults(conn, Scope.POINT, visible_point(conn, user, code)["id"], ctx), paging)
 
 
-@router.put("/api/v1/points/{code}/alert-rules", summary="Replace a point's alert rules (administrators)",
+@router.put("/api/v1/points/{code}/alert-rules",
+            summary="Replace a point's alert rules (administrators); answers the first page of them",
             responses=error_responses(401, 403, 404, 422))
 def put_point_rules(code: str, rules: Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)],
-                    admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+                    admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
     with ctx.db.connect() as conn:
         point = visible_point(conn, admin, code)
-    return _replace(ctx, admin, Scope.POINT, point, rules)
+    return _page(_replace(ctx, admin, Scope.POINT, point, rules), PageQuery())
 
 
 @router.patch("/api/v1/points/{code}/alert-rules/{rule_id}", summary="Change one rule of a point (administrators)",
@@ -207,23 +213,24 @@ def patch_point_rule(code: str, rule_id: int,
 
 
 @router.get("/api/v1/gateways/{name}/alert-rules", summary="A gateway's alert rules (administrators)",
-            responses=error_responses(401, 403, 404))
-def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+            responses=error_responses(401, 403, 404, 422))
+def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[RuleItem]:
     with ctx.db.transaction() as conn:
-        return _rules_with_defaults(conn, Scope.GATEWAY, gateway_by_name(conn, name).id, ctx)
+        return _page(_rules_with_defaults(conn, Scope.GATEWAY, gateway_by_name(conn, name).id, ctx), paging)
 
 
-@router.put("/api/v1/gateways/{name}/alert-rules", summary="Replace a gateway's alert rules (administrators)",
+@router.put("/api/v1/gateways/{name}/alert-rules",
+            summary="Replace a gateway's alert rules (administrators); answers the first page of them",
             responses=error_responses(401, 403, 404, 422))
 def put_gateway_rules(name: str, rules: Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)],
-                      admin: AdminUser, ctx: Ctx) -> list[RuleItem]:
+                      admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
     with ctx.db.connect() as conn:
         gateway = gateway_by_name(conn, name).model_dump()
     wrong = [i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY]
     if wrong:
         raise _invalid(RuleProblem([wrong[0], "kind"], "not a gateway rule (gateway_silent, clock_offset,"
                                                         " buffer_dropping)"))
-    return _replace(ctx, admin, Scope.GATEWAY, gateway, rules)
+    return _page(_replace(ctx, admin, Scope.GATEWAY, gateway, rules), PageQuery())
 
 
 # --- wiring -------------------------------------------------------------------------------------

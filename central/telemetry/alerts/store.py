@@ -152,7 +152,8 @@ class AlertFilter(BaseModel):
     status: list[AlertStatus] | None = None
     severity: list[Severity] | None = None
     point: str | None = None
-    since: datetime | None = None  # alerts live at some time since then
+    live_from: datetime | None = None  # alerts live at some time in [live_from, live_to)
+    live_to: datetime | None = None
 
 
 _SELECT_OUT = (
@@ -186,9 +187,12 @@ def _where(user: User, chosen: AlertFilter) -> tuple[str, dict[str, Any]]:
     if chosen.point is not None:
         clauses.append("p.code = :point")
         params["point"] = chosen.point
-    if chosen.since is not None:
-        clauses.append("(a.cleared_at IS NULL OR a.cleared_at >= :since)")
-        params["since"] = chosen.since
+    if chosen.live_from is not None:
+        clauses.append("(a.cleared_at IS NULL OR a.cleared_at >= :live_from)")
+        params["live_from"] = chosen.live_from
+    if chosen.live_to is not None:
+        clauses.append("a.opened_at < :live_to")
+        params["live_to"] = chosen.live_to
     return " AND ".join(clauses), params
 
 
