@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
-from central.core.auth import User, user_for_token, visible_point_ids
+from central.core.auth import User, user_for_token
 from central.ui import format as fmt
 from central.ui.api import ConsoleApi
 from central.ui.session import CSRF_FIELD, csrf_for, csrf_ok, session_token
@@ -90,11 +90,6 @@ async def checked_form(request: Request, who: Annotated[Viewer, Depends(viewer)]
     if not csrf_ok(who.csrf, form.get(CSRF_FIELD)):
         raise NotAllowed(403, "El formulario venció o no vino de esta consola; recargue la página e intente de nuevo.")
     return form
-
-
-def visible_ids(console: Console, user: User) -> set[int] | None:
-    with console.ctx.db.connect() as conn:
-        return visible_point_ids(conn, user)
 
 
 def render(request: Request, template: str, who: Viewer | None, status: int = 200, **context: Any) -> HTMLResponse:

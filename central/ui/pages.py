@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -10,9 +11,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from central.core.auth import User, visible_point_ids
+from central.core.points import list_points
+from central.pagination import MAX_LIMIT, Page, PageQuery
+from central.telemetry import queries
+from central.telemetry.alerts.lifecycle import AlertStatus
+from central.telemetry.alerts.store import AlertFilter, list_alerts
 from central.ui import views
 from central.ui.api import ApiRefused, segment
-from central.ui.console import Form, NotAllowed, Who, console_of, render, visible_ids
+from central.ui.console import Console, Form, NotAllowed, Who, console_of, render
 from central.ui.format import SANTIAGO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -20,26 +27,33 @@ HOUR_CHART_MAX_DAYS = 31
 ALERT_STATES = {"open": "Abiertas", "acknowledged": "Reconocidas", "cleared": "Cerradas"}
 
 
-async def _lights(request: Request, who: Who) -> dict:
-    console = console_of(request)
+def _every_page(read: Callable[[PageQuery], Page]) -> list[dict]:
+    items: list[dict] = []
+    while True:
+        page = read(PageQuery(limit=MAX_LIMIT, offset=len(items)))
+        items += [item.model_dump() for item in page.items]
+        if not page.items or len(items) >= page.total:
+            return items
 
-    def read() -> dict:
-        ids = visible_ids(console, who.user)
-        with console.ctx.db.connect() as conn:
-            return console.lights(conn, ids, console.ctx.clock.now())
 
-    return await run_in_threadpool(read)
+def _summary(console: Console, user: User) -> list[views.SummaryRow]:
+    """The Resumen's figures from the library functions the API's routes call (points, latest
+    values, open alerts) in one trip to the database: the busiest page skips the JSON round trip."""
+    now = console.ctx.clock.now()
+    with console.ctx.db.connect() as conn:
+        points = _every_page(lambda paging: list_points(conn, user, paging))
+        latest = queries.latest(conn, user, now)
+        open_only = AlertFilter(status=[AlertStatus.OPEN])
+        alerts = _every_page(lambda paging: list_alerts(conn, user, open_only, paging))
+        lights = console.lights(conn, visible_point_ids(conn, user), now)
+    return views.summary_rows(points, latest, alerts, lights, console.ctx.settings.gateway_offline_after_s)
 
 
 @router.get("/", response_class=HTMLResponse)
 async def resumen(request: Request, who: Who) -> Response:
     """Every visible point on a map and in a table with its latest values and semáforo."""
     console = console_of(request)
-    api = console.api
-    points, latest, alerts, lights = await asyncio.gather(
-        api.all_items("/api/v1/points", who.token), api.get("/api/v1/latest", who.token),
-        api.all_items("/api/v1/alerts", who.token, status="open"), _lights(request, who))
-    rows = views.summary_rows(points, latest, alerts, lights, console.ctx.settings.gateway_offline_after_s)
+    rows = await run_in_threadpool(_summary, console, who.user)
     return render(request, "resumen.html", who, rows=rows, markers=views.markers(rows),
                   colour_names=views.COLOUR_NAMES, reasons=views.REASONS, settings=console.settings)
 

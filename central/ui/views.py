@@ -1,4 +1,5 @@
-"""What the console's pages show, built from the API's answers (pure: no I/O, no clock).
+"""What the console's pages show, built from the API's answers or from the library functions
+its routes call (pure: no I/O, no clock).
 
 Nothing here recomputes a figure the API gives: the rows pick the API's latest values,
 aggregates and counts and put them side by side.
@@ -42,11 +43,13 @@ class SummaryRow:
 
 
 def _newest(variables: Mapping[str, Any]) -> tuple[datetime | None, float | None]:
-    """The newest reading's time and age among a point's variables."""
+    """The newest reading's time and age among a point's variables (a time as the library
+    gives it, or as the API writes it)."""
     if not variables:
         return None, None
     newest = min(variables.values(), key=lambda v: v["age_s"])
-    return parse_time(newest["ts"]), newest["age_s"]
+    ts = newest["ts"]
+    return (parse_time(ts) if isinstance(ts, str) else ts), newest["age_s"]
 
 
 def summary_rows(points: Iterable[Mapping[str, Any]], latest: Iterable[Mapping[str, Any]],
