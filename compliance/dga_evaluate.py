@@ -35,7 +35,7 @@ from compliance.dga.values import (
     slots_reading_between,
 )
 from compliance.ledger import Event, EventKind, transition
-from compliance.ledger_store import insert_submission, known_slots, last_accepted, move
+from compliance.ledger_store import hold_work, insert_submission, known_slots, last_accepted, move
 from compliance.readings import meter_changed_between, meter_changes, slot_readings
 from compliance.settings import ComplianceSettings
 
@@ -102,6 +102,7 @@ def _point(conn: Connection, point_id: int) -> dict[str, Any]:
 
 def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: ComplianceSettings) -> list[Action]:
     """Ledger rows for every due slot of the work not in the ledger yet (bounded backfill)."""
+    hold_work(conn, stored.point_id, "dga")
     config: DgaWorkConfig = stored.config
     since = max(config.valid_from, now - timedelta(days=settings.backfill_days))
     grace = timedelta(minutes=config.grace_minutes)
@@ -138,8 +139,9 @@ def recheck_arrivals(conn: Connection, works: Mapping[int, StoredConfig], now: d
         if change.point_id in works:
             runs.setdefault(change.point_id, []).append(change)
     actions = []
-    for point_id, point_runs in sorted(runs.items()):
+    for point_id, point_runs in sorted(runs.items()):  # ascending: holds are taken in one order
         stored = works[point_id]
+        hold_work(conn, point_id, "dga")
         actions += recheck_gaps(conn, stored, gaps_reading(conn, stored, point_runs, now, settings), now)
     return len(changes), actions
 

@@ -226,6 +226,16 @@ def requeue_refused(conn: Connection, point_id: int, regulator: str, actor: str,
     return len(rows)
 
 
+def hold_work(conn: Connection, point_id: int, regulator: str) -> None:
+    """Take turns on a work's slots until the transaction ends: on PostgreSQL its configuration
+    row is locked (SQLite runs one writing transaction at a time). Creating slots and
+    re-evaluating gaps take it first, so a gap that another replica is still writing from an
+    older read of the readings is re-evaluated once it is committed, never skipped."""
+    if conn.dialect == "postgresql":
+        conn.execute("SELECT point_id FROM compliance_configs WHERE point_id = :p AND regulator = :r FOR UPDATE",
+                     {"p": point_id, "r": regulator})
+
+
 def take_lease(conn: Connection, point_id: int, regulator: str, worker: str, now: datetime, until: datetime) -> bool:
     """Hold (or renew) the right to send for one work; ``False`` while another worker holds it."""
     return conn.execute(

@@ -1,27 +1,40 @@
-"""Two workers at once on PostgreSQL: every slot is claimed, and sent, exactly once."""
+"""Two workers at once on PostgreSQL: every slot is claimed, and sent, exactly once; a gap is never
+missed while another replica writes it."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
+from central.app import create_app
+from central.crypto import SecretBox
 from central.db import migrate, open_database
+from compliance.config_store import load_configs
+from compliance.dga_evaluate import create_due, recheck_arrivals
 from compliance.ledger import Transition, State
 from compliance.ledger_store import claim_next, insert_submission
 from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     REGISTRY,
     RUT_EMPRESA,
+    SECRET_KEY,
     add_readings,
+    central_settings,
     configure,
     dga_config,
+    ledger,
     one_pass,
     posts,
     seed,
+    upload,
     utc,
+    worker_settings,
 )
 
 
@@ -69,3 +82,47 @@ async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url
     hours = [p["body"]["medicionSubterranea"]["horaMedicion"] for p in posts(dga)]
     assert sorted(hours) == ["07:00:00", "08:00:00"]
     assert len(dga.stored) == 2
+
+
+def lock_waiters(pg) -> int:
+    with pg.connect() as conn:
+        return conn.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+                             " AND wait_event_type = 'Lock'")
+
+
+def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(pg, postgres_url, clock):
+    """Replica A evaluates the 12:00 slot before its readings arrive and has not committed the
+    gap yet when the readings are stored and replica B takes the changed hours: B waits for A's
+    gap, then fills it (without the wait it would find no gap and drop the change)."""
+    point_id = seed(pg, clock.now())
+    one_slot = {"valid_from": "2026-11-28T12:00:00Z", "valid_to": "2026-11-28T12:30:00Z"}
+    configure(pg, point_id, "dga", dga_config("http://127.0.0.1:9", **one_slot), clock.now())
+    with pg.transaction() as conn:
+        (stored,), _ = load_configs(conn, SecretBox(SECRET_KEY), "dga")
+    written, commit = threading.Event(), threading.Event()
+
+    def replica_a() -> None:
+        with pg.transaction() as conn:
+            create_due(conn, stored, clock.now(), worker_settings())
+            written.set()
+            commit.wait(30)
+
+    def replica_b() -> list:
+        with pg.transaction() as conn:
+            return recheck_arrivals(conn, {point_id: stored}, clock.now(), worker_settings())[1]
+
+    with ThreadPoolExecutor(2) as pool, TestClient(create_app(central_settings(postgres_url), clock=clock)) as client:
+        a = pool.submit(replica_a)
+        written.wait(30)
+        upload(client, {utc("2026-11-28T12:00:00"): {"flow": 10.0, "totalizer": 1000.0, "level": 20.0}}, clock.now())
+        b = pool.submit(replica_b)
+        for _ in range(200):
+            if lock_waiters(pg) or b.done():
+                break
+            time.sleep(0.05)
+        b_waited = not b.done()
+        commit.set()
+        a.result(30)
+        rechecked = [(action.action, action.state) for action in b.result(30)]
+    assert (b_waited, rechecked, ledger(pg)) == (True, [("rechecked", "pending")],
+                                                 [("2026-11-28T12:00:00+00:00", "pending", None)])
