@@ -3,7 +3,8 @@
 Server-rendered (Jinja2 templates, a little vanilla JavaScript, no build step); every asset
 is a vendored file under ``static/vendor/<package>-<version>/`` with its licence. Pages
 read and act through the API's own routes (:mod:`central.ui.api`) with the person's
-session token, kept in an HttpOnly cookie; forms carry a CSRF token.
+session token, kept in an HttpOnly cookie; the Resumen, the busiest page, calls the library
+functions those routes call. Forms carry a CSRF token.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The console's way to the API: requests to the API's own routes, in process.
 
-Every figure and every decision the console shows or makes goes through the same route a
-script would call, with the person's session token: the same permission checks, the same
+The figures and decisions of the console's pages go through the same route a script would
+call, with the person's session token: the same permission checks, the same
 validation, the same numbers (no second calculation). The requests travel over ASGI, not
 the network, so a console page costs no more than the API calls it makes.
 """
