@@ -67,13 +67,11 @@ class Process:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
     popen: subprocess.Popen | None = None
-    starts: int = 0
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen([CAUDAL, *self.args], stdout=out, stderr=subprocess.STDOUT,
                                           env={**os.environ, **self.env}, start_new_session=True)
-        self.starts += 1
 
     @property
     def running(self) -> bool:
