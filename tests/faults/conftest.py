@@ -21,12 +21,16 @@ TIMEOUT_S = 300  # above the scenarios' own waits, so theirs name what did not h
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that run real processes on PostgreSQL (not the proxy's own) are slow."""
+    """The tests on a rig of real processes (a ``*rig`` fixture) are slow; those on PostgreSQL say so."""
     here = Path(__file__).parent
     for item in items:
-        if Path(item.fspath).parent == here and "postgres_admin_url" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.slow)
+        if Path(item.fspath).parent != here:
+            continue
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres_admin_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
+        if any(name.endswith("rig") for name in fixtures):
+            item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.timeout(TIMEOUT_S))
 
 
