@@ -50,6 +50,20 @@ def test_a_flow_hovering_at_the_right_opens_one_alert_and_clears_it_once(world: 
         "[Caudal] Alerta crítica: P1", "[Caudal] Normalizado crítica: P1"]
 
 
+def test_an_open_alert_follows_the_newest_value_beyond_the_right_without_a_second_message(
+        world: World, smtp: SmtpServer) -> None:
+    world.add_channel("ana", EMAIL)
+    start = world.clock.now() - timedelta(minutes=60)
+    world.ingest(flows(start, [20.0] * 30))
+    world.ingest(flows(start + timedelta(minutes=30), [22.0] * 19 + [25.0, 5.0], first_seq=31))
+    world.deliver()
+    [alert] = world.call("GET", "/api/v1/alerts").json()["items"]
+    assert ({k: alert[k] for k in ("status", "opened_at", "first_value", "last_value", "last_seen_at", "message")},
+            len(smtp.received)) == ({"status": "open", "opened_at": "2026-11-28T12:10:00Z", "first_value": 20.0,
+                                     "last_value": 25.0, "last_seen_at": "2026-11-28T12:49:00Z",
+                                     "message": "Caudal 25.0 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min"}, 1)
+
+
 def test_readings_sent_twice_do_not_raise_twice(world: World, smtp: SmtpServer) -> None:
     world.add_channel("ana", EMAIL)
     readings = flows(world.clock.now() - timedelta(minutes=30), [20.0] * 30)
@@ -129,8 +143,9 @@ def test_batches_queued_faster_than_they_are_evaluated_are_evaluated_in_order(wo
     ({"status": ["open", "acknowledged"]}, {"point_silent", "gateway_silent"}),
     ({"severity": "critical"}, {"flow_above_right"}),
     ({"point": "P1"}, {"flow_above_right", "point_silent"}),
-    ({"since": "2026-11-28T13:30:00Z"}, {"point_silent", "gateway_silent"}),
-    ({"since": "2026-11-28T12:30:00Z"}, {"flow_above_right", "point_silent", "gateway_silent"}),
+    ({"from": "2026-11-28T13:30:00Z"}, {"point_silent", "gateway_silent"}),
+    ({"from": "2026-11-28T12:30:00Z"}, {"flow_above_right", "point_silent", "gateway_silent"}),
+    ({"from": "2026-11-28T12:00:00Z", "to": "2026-11-28T12:30:00Z"}, {"flow_above_right"}),
 ])
 def test_alerts_can_be_filtered_by_status_severity_point_and_time(world: World, params: dict, expected: set) -> None:
     start = world.clock.now() - timedelta(minutes=60)

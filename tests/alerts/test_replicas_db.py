@@ -16,13 +16,13 @@ from central.telemetry.alerts.service import evaluate_ingest, evaluate_timer
 from central.telemetry.processing import Processed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.alerts.db_support import EMAIL, World, flows, migrated_template, pg_url, seed  # noqa: F401
+from tests.alerts.db_support import EMAIL, World, flows, migrated_template, pg_url, seed, smtp_port  # noqa: F401
 
 REPLICAS = 6
 
 
 @pytest.fixture
-def pg_world(pg_url: str, clock: ManualClock) -> Iterator[World]:
+def pg_world(pg_url: str, clock: ManualClock, smtp_port: int) -> Iterator[World]:
     settings = Settings(database_url=pg_url, secret_key="test-secret-key", workers=False)
     with TestClient(create_app(settings, clock=clock)) as client:
         with client.app.state.ctx.db.transaction() as conn:

@@ -51,19 +51,25 @@ def test_tolerance_multiplies_the_right() -> None:
     assert compact(signals) == [("raise", 2)]
 
 
-def test_a_thousand_readings_over_the_right_raise_exactly_once() -> None:
+def test_a_thousand_readings_over_the_right_raise_exactly_once_and_hold_with_the_newest() -> None:
     state, signals = run(RIGHT, every_minute("flow", [20.0] * 1000))
-    assert compact(signals) == [("raise", 10)]
+    assert compact(signals) == [("raise", 10), ("hold", 999)]
     assert state.active
 
 
-def test_a_thousand_readings_in_many_batches_raise_exactly_once() -> None:
+def test_a_thousand_readings_in_many_batches_raise_exactly_once_and_hold_once_per_batch() -> None:
     readings = every_minute("flow", [20.0] * 1000)
     state, raised = RuleState(), []
     for start in range(0, 1000, 37):
         state, signals = run(RIGHT, readings[start:start + 37], state)
         raised.extend(signals)
-    assert compact(raised) == [("raise", 10)]
+    assert compact(raised) == [("raise", 10), ("hold", 36)] + [("hold", float(min(end, 1000) - 1))
+                                                              for end in range(74, 1037, 37)]
+
+
+def test_a_held_threshold_carries_the_newest_value_beyond_it() -> None:
+    _, signals = run(RIGHT, every_minute("flow", [20.0] * 12 + [18.0, 13.0, 19.5, 5.0]))
+    assert [(s.action.value, s.value) for s in signals] == [("raise", 20.0), ("hold", 19.5)]
 
 
 def test_a_flow_hovering_at_the_right_raises_once_and_clears_once() -> None:
@@ -73,7 +79,7 @@ def test_a_flow_hovering_at_the_right_raises_once_and_clears_once() -> None:
     hover_over = [12.3, 11.7, 12.2, 11.6, 12.4] * 40  # dips inside the band and just below it
     back = [11.0] * 5
     _, signals = run(rule, every_minute("flow", hovering + steady_over + hover_over + back))
-    assert [s.action for s in signals] == [SignalAction.RAISE, SignalAction.CLEAR]
+    assert [s.action for s in signals if s.action is not SignalAction.HOLD] == [SignalAction.RAISE, SignalAction.CLEAR]
 
 
 @pytest.mark.parametrize(
@@ -91,7 +97,7 @@ def test_a_flow_hovering_at_the_right_raises_once_and_clears_once() -> None:
 def test_level_and_water_table_thresholds(rule: LevelThreshold, variable: str, values: list[float],
                                           expected: list[tuple[str, float]]) -> None:
     _, signals = run(rule, every_minute(variable, values))
-    assert compact(signals) == expected
+    assert compact([s for s in signals if s.action is not SignalAction.HOLD]) == expected
 
 
 def test_the_level_message_names_variable_relation_and_threshold() -> None:

@@ -3,8 +3,9 @@
 Pure functions ``(rule, state, inputs) -> (new_state, signals)``. "For N minutes" is
 measured on reading timestamps, never the wall clock, so a backlog uploaded after an
 outage is judged by when things happened. Readings older than the newest one already
-evaluated are ignored (evaluation only moves forward). A condition raises once: while
-it holds, later readings change the state, not the signals.
+evaluated are ignored (evaluation only moves forward). A condition raises once; while a
+threshold stays crossed, the batch's newest reading beyond it is one ``hold`` signal that
+keeps the alert's ``last_value`` and ``last_seen_at`` current (nobody is notified).
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def evaluate_readings(rule: Rule, state: RuleState, readings: Iterable[Sample]) 
             continue
         signal = step(work, sample)
         work.last_ts = last_ts = ts
-        if signal is not None:
+        if signal is None:
+            continue
+        if signal.action is SignalAction.HOLD and signals and signals[-1].action is SignalAction.HOLD:
+            signals[-1] = signal  # only the newest reading that still holds matters
+        else:
             signals.append(signal)
     return work.freeze(), signals
 
@@ -131,6 +136,8 @@ def _threshold_step(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold)
         excess = sign * (value - spec.limit)
         action = _debounce(state, excess > 0, excess <= -spec.hysteresis, sample.ts, spec.for_minutes,
                            spec.clear_minutes)
+        if action is None and state.active and excess > 0:
+            action = SignalAction.HOLD
         if action is None:
             return None
         return Signal(action=action, ts=sample.ts, severity=rule.severity, value=value,
@@ -141,10 +148,10 @@ def _threshold_step(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold)
 
 def _threshold_message(rule: Rule, spec: _Threshold, action: SignalAction, value: float) -> str:
     if isinstance(rule, FlowAboveRight):
-        if action is SignalAction.RAISE:
+        if action is not SignalAction.CLEAR:
             return messages.flow_above(value, rule.water_right_lps, rule.tolerance, spec.for_minutes)
         return messages.flow_back(value, rule.water_right_lps, rule.tolerance)
-    if action is SignalAction.RAISE:
+    if action is not SignalAction.CLEAR:
         return messages.threshold_crossed(spec.variable, value, spec.direction, spec.limit, spec.for_minutes)
     return messages.threshold_back(spec.variable, value, spec.limit)
 

@@ -85,12 +85,15 @@ class Transition(BaseModel):
 def apply_signal(live: Alert | None, signal: Signal, *, rule_id: int, kind: str, subject: str) -> Transition | None:
     """Apply one signal to the live alert of (rule_id, subject), or to none.
 
-    Returns None when nothing changes (a clear with no live alert).
+    Returns None when nothing changes (a clear or a hold with no live alert: a hold only
+    keeps a live alert's last value and time current).
     """
     if live is not None and not live.live:
         raise LifecycleError(f"alert {live.id} is cleared; pass the live alert of the rule and subject, or None")
     if signal.action is SignalAction.CLEAR:
         return None if live is None else _clear(live, signal)
+    if signal.action is SignalAction.HOLD:
+        return None if live is None else _update(live, signal)
     if live is None:
         return Transition(alert=_open(signal, rule_id, kind, subject), event=AlertEvent.OPENED)
     return _update(live, signal)

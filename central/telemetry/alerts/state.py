@@ -85,10 +85,11 @@ class WorkState:
 class SignalAction(StrEnum):
     RAISE = "raise"
     CLEAR = "clear"
+    HOLD = "hold"  # the raised condition still holds: the live alert's last value and time follow it
 
 
 class Signal(BaseModel):
-    """The outcome of evaluation: the condition holds (raise) or has ended (clear).
+    """The outcome of evaluation: the condition starts (raise), still holds (hold) or has ended (clear).
 
     ``message`` is plain Spanish for operators, without the point or gateway name (the
     notification adds it). ``severity`` is the rule's, or the escalation step reached.
