@@ -31,7 +31,7 @@ def _every_page(read: Callable[[PageQuery], Page]) -> list[dict]:
     items: list[dict] = []
     while True:
         page = read(PageQuery(limit=MAX_LIMIT, offset=len(items)))
-        items += [item.model_dump() for item in page.items]
+        items += [item if isinstance(item, dict) else item.model_dump() for item in page.items]
         if not page.items or len(items) >= page.total:
             return items
 
@@ -42,7 +42,7 @@ def _summary(console: Console, user: User) -> list[views.SummaryRow]:
     now = console.ctx.clock.now()
     with console.ctx.db.connect() as conn:
         points = _every_page(lambda paging: list_points(conn, user, paging))
-        latest = queries.latest(conn, user, now)
+        latest = _every_page(lambda paging: queries.latest(conn, user, now, paging))
         open_only = AlertFilter(status=[AlertStatus.OPEN])
         alerts = _every_page(lambda paging: list_alerts(conn, user, open_only, paging))
         lights = console.lights(conn, visible_point_ids(conn, user), now)
@@ -79,11 +79,11 @@ async def punto(request: Request, who: Who, code: str, desde: date | None = None
     api = console_of(request).api
     point = await _point(request, who, code)
     first, last = views.day_range(desde, hasta, _today(request))
-    span = {"start": views.local_midnight(first).isoformat(),
-            "end": views.local_midnight(last + timedelta(days=1)).isoformat()}
+    span = {"from": views.local_midnight(first).isoformat(),
+            "to": views.local_midnight(last + timedelta(days=1)).isoformat()}
     bucket = "hour" if (last - first).days < HOUR_CHART_MAX_DAYS else "day"
-    year_ago = {"start": views.local_midnight(last.replace(day=1) - timedelta(days=335)).isoformat(),
-                "end": span["end"]}
+    year_ago = {"from": views.local_midnight(last.replace(day=1) - timedelta(days=335)).isoformat(),
+                "to": span["to"]}
     fine, days, months, changes = await asyncio.gather(
         api.get(f"/api/v1/points/{segment(code)}/aggregates", who.token, bucket=bucket, **span),
         api.get(f"/api/v1/points/{segment(code)}/aggregates", who.token, bucket="day", **span),
@@ -100,7 +100,7 @@ async def lecturas_csv(request: Request, who: Who, code: str, desde: date, hasta
     """The API's readings CSV of the chosen days, downloaded through the console's session."""
     start, end = views.local_midnight(desde), views.local_midnight(hasta + timedelta(days=1))
     answer = await _download(request, who, f"/api/v1/points/{segment(code)}/readings",
-                             {"format": "csv", "start": start.isoformat(), "end": end.isoformat()})
+                             {"format": "csv", "from": start.isoformat(), "to": end.isoformat()})
     return answer
 
 

@@ -133,8 +133,8 @@ def test_the_readings_export_is_the_apis_csv(console: Console) -> None:
     answer = client.get(f"/ui/puntos/{site.NORTE}/lecturas.csv?desde=2026-11-28&hasta=2026-11-28")
     token = client.cookies["caudal_session"]
     direct = console.client.get(f"/api/v1/points/{site.NORTE}/readings", headers={"Authorization": f"Bearer {token}"},
-                                params={"format": "csv", "start": "2026-11-28T00:00:00-03:00",
-                                        "end": "2026-11-29T00:00:00-03:00"})
+                                params={"format": "csv", "from": "2026-11-28T00:00:00-03:00",
+                                        "to": "2026-11-29T00:00:00-03:00"})
     assert (answer.status_code, answer.text) == (200, direct.text)
     assert answer.headers["content-disposition"] == direct.headers["content-disposition"]
 
