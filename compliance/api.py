@@ -19,7 +19,7 @@ from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses
 from central.pagination import Page, Paging
-from central.timerange import ACCEPTED_RANGE, BoundedTime
+from central.timerange import Range
 from compliance import config_store as configs
 from compliance import person_actions, reports, submissions
 from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
@@ -87,7 +87,7 @@ def workers(ctx: AppContext) -> list[Callable[[asyncio.Event], Awaitable[None]]]
 def _point(conn: Connection, user: User, code: str) -> dict:
     point = point_for_user(conn, user, code)
     if point is None:
-        raise ApiError(404, f"no point with code {code!r}")
+        raise ApiError(404, f"no hay un punto con código {code!r}")
     return point
 
 
@@ -244,19 +244,17 @@ def recheck_submission(
 @router.get("/compliance/submissions", response_model=Page[SubmissionOut],
             summary="The submission ledger, newest slot first", responses=error_responses(401, 422))
 def list_submissions(
-    ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, state: State | None = None,
+    ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, point: str | None = None, state: State | None = None,
     regulator: Regulator | None = None,
     check_result: Annotated[CheckResultFilter | None, Query(
         description="person_confirmed: a person saw in SNIA a slot the check did not find")] = None,
-    slot_from: Annotated[BoundedTime | None,
-                         Query(alias="from", description=f"Slots at or after, {ACCEPTED_RANGE}")] = None,
-    slot_to: Annotated[BoundedTime | None, Query(alias="to", description=f"Slots before, {ACCEPTED_RANGE}")] = None,
 ) -> Page[SubmissionOut]:
-    """The ledger, newest slot first, each with every attempt made (passwords redacted)."""
+    """The ledger, newest slot first, each with every attempt made (passwords redacted); ``from``
+    and ``to`` bound the slots."""
     with ctx.db.connect() as conn:
         return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point,
                                             state=state.value if state else None,
-                                            regulator=regulator, slot_from=slot_from, slot_to=slot_to,
+                                            regulator=regulator, slot_from=span.start, slot_to=span.end,
                                             check_result=check_result)
 
 
@@ -269,12 +267,13 @@ def get_submission(submission_id: int, ctx: Ctx, user: CurrentUser) -> Submissio
 
 @router.get("/compliance/log", response_model=Page[ComplianceEvent],
             summary="The compliance log, newest first", responses=error_responses(401, 422))
-def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None, kind: str | None = None,
-                   alert: bool | None = None) -> Page[ComplianceEvent]:
-    """Configuration changes, submissions, reviews and errors, newest first."""
+def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, point: str | None = None,
+                   kind: str | None = None, alert: bool | None = None) -> Page[ComplianceEvent]:
+    """Configuration changes, submissions, reviews and errors, newest first; ``from`` and ``to``
+    bound when they happened."""
     with ctx.db.connect() as conn:
         return list_events(conn, paging, point_ids=visible_point_ids(conn, user), point_code=point, kind=kind,
-                           alert=alert)
+                           alert=alert, span=span)
 
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
+from central.timerange import TimeRange
 
 Severity = Literal["info", "warning", "critical"]
 WORKER_ACTOR = "worker"
@@ -112,8 +113,10 @@ def list_events(
     point_code: str | None = None,
     kind: str | None = None,
     alert: bool | None = None,
+    span: TimeRange = TimeRange(None, None),
 ) -> Page[ComplianceEvent]:
-    """Newest first; ``point_ids`` None means every point (and installation-wide events)."""
+    """Newest first; ``point_ids`` None means every point (and installation-wide events);
+    ``span``: events at or after its start and before its end."""
     clauses, params = [], {}
     if point_ids is not None:
         ids = sorted(point_ids) or [-1]
@@ -122,6 +125,10 @@ def list_events(
         if value is not None:
             name = column.split(".")[1]
             clauses.append(f"{column} = :{name}")
+            params[name] = value
+    for clause, name, value in (("e.at >= :at_from", "at_from", span.start), ("e.at < :at_to", "at_to", span.end)):
+        if value is not None:
+            clauses.append(clause)
             params[name] = value
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (

@@ -48,7 +48,7 @@ def test_every_route_refuses_an_unknown_query_parameter_naming_it(served, method
 OLD_NAMES = [
     ("/api/v1/points/P1/readings", "start"), ("/api/v1/points/P1/readings", "end"),
     ("/api/v1/points/P1/aggregates", "start"), ("/api/v1/points/P1/aggregates", "end"),
-    ("/api/v1/alerts", "since"), ("/api/v1/compliance/submissions", "start"),
+    ("/api/v1/alerts", "since"), ("/api/v1/compliance/submissions", "start"), ("/api/v1/compliance/log", "since"),
 ]
 
 
@@ -60,7 +60,7 @@ def test_the_time_range_names_before_from_and_to_are_refused(site, path, name):
 
 
 RANGES = ["/api/v1/points/P1/readings", "/api/v1/points/P1/aggregates", "/api/v1/alerts",
-          "/api/v1/compliance/submissions"]
+          "/api/v1/compliance/submissions", "/api/v1/compliance/log"]
 
 
 def test_every_route_with_a_time_range_takes_from_and_to():
@@ -78,7 +78,7 @@ def test_a_time_without_an_offset_is_the_same_422_everywhere(site, path, name):
              " 2026-11-28T10:00:00-03:00)")
 
 
-@pytest.mark.parametrize("path", RANGES[:3])
+@pytest.mark.parametrize("path", RANGES)
 def test_a_range_that_ends_before_it_starts_is_the_same_422_everywhere(site, path):
     response = site.get(path, **{"from": "2026-11-28T09:00:00-03:00", "to": "2026-11-28T11:00:00Z"})
     assert (response.status_code, response.json()["error"]) == (422, {

@@ -82,6 +82,8 @@ QUERIES = [
     ("/api/v1/alerts", "to", {"from": "2000-01-01T00:00:00Z"}),
     ("/api/v1/compliance/submissions", "from", {}),
     ("/api/v1/compliance/submissions", "to", {}),
+    ("/api/v1/compliance/log", "from", {}),
+    ("/api/v1/compliance/log", "to", {"from": "2000-01-01T00:00:00Z"}),
 ]
 EDGES = [
     ("0001-01-01T00:00:00Z", _outside("{where}", "0001-01-01T00:00:00Z")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -126,3 +127,15 @@ def test_without_the_control_centre_rut_a_dga_work_cannot_be_enabled(settings, c
         seed(client.app.state.ctx.db, clock.now())
         answer = client.put(URL, json=DGA, headers=ADMIN)
     assert (answer.status_code, answer.json()["error"]["code"]) == (409, "rut_empresa_missing")
+
+
+def test_the_log_is_bounded_by_from_and_to(client, clock):
+    client.put(URL, json=DGA, headers=ADMIN)
+    first = clock.now()
+    clock.advance(3600)
+    client.put(URL, json={**DGA, "mode": "live"}, headers=ADMIN)
+    clock.advance(3600)
+    client.delete(URL, headers=ADMIN)
+    window = {"from": (first + timedelta(minutes=30)).isoformat(), "to": clock.now().isoformat()}
+    log = client.get("/api/v1/compliance/log", headers=ANA, params=window).json()
+    assert [(e["kind"], e["at"]) for e in log["items"]] == [("config.changed", "2026-11-28T14:00:00Z")]
