@@ -50,4 +50,4 @@ def age(seconds: float | None) -> str:
 
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time from the API (``...Z`` or with an offset) as an aware UTC datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)

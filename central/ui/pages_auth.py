@@ -9,10 +9,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from central.core.routes_auth import client_address
 from central.ui.api import ApiRefused
-from central.ui.console import LoginNeeded, NotAllowed, Who, checked_form, console_of, render, viewer
+from central.ui.console import (
+    LoginNeeded,
+    NotAllowed,
+    Who,
+    checked_form,
+    console_of,
+    render,
+    viewer,
+)
 from central.ui.format import parse_time
 from central.ui.session import (
-    LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, csrf_ok, new_login_csrf, set_cookie,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    clear_cookie,
+    csrf_ok,
+    new_login_csrf,
+    set_cookie,
 )
 
 router = APIRouter(include_in_schema=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+
 from fastapi import Request, Response
 
 from central.ui.settings import ConsoleSettings
@@ -30,7 +31,10 @@ def csrf_for(token: str) -> str:
 
 
 def csrf_ok(expected: str | None, presented: str | None) -> bool:
-    return bool(expected and presented) and hmac.compare_digest(expected, presented)  # type: ignore[arg-type]
+    """Constant-time comparison; a missing token on either side never matches."""
+    if not expected or not presented:
+        return False
+    return hmac.compare_digest(expected.encode(), presented.encode())
 
 
 def new_login_csrf() -> str:

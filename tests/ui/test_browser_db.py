@@ -22,7 +22,15 @@ from central.app import create_app
 from tests.central.served import serving
 from tests.conftest import free_port
 from tests.ui import site
-from tests.ui.browser import DESK, PHONE, axe_violations, chromium, require_chromium, screenshot, viewport
+from tests.ui.browser import (
+    DESK,
+    PHONE,
+    axe_violations,
+    chromium,
+    require_chromium,
+    screenshot,
+    viewport,
+)
 from tests.ui.conftest import database_url_of
 
 pytestmark = pytest.mark.slow

@@ -176,7 +176,7 @@ def test_pages_load_their_scripts_and_styles_from_this_server(console: Console) 
 
 def test_the_summary_shows_each_wells_latest_values_and_semaforo(console: Console) -> None:
     html = logged_in(console, "jefa").get("/ui/").text
-    rows = re.findall(r'<tr data-point="([^"]+)">(.*?)</tr>', html, re.S)
+    rows = re.findall(r'<tr data-point="([^"]+)">(.*?)</tr>', html, re.DOTALL)
     shown = {code: ([re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'<td class="num">(.*?)</td>', row)],
                     re.findall(r'data-colour="(\w+)"', row),
                     "en línea" in row) for code, row in rows}

@@ -12,6 +12,6 @@ def test_the_demo_summary_names_the_console_and_its_login() -> None:
     console = Console(record=True, width=400)
     render(summary, console)
     lines = [line for line in console.export_text().splitlines() if line.startswith("Console:")]
-    assert lines == ["Console: http://127.0.0.1:8000/ui/ (log in as admin / s3cret): Resumen shows both wells on"
-                     " the map with their DGA semáforo, Alertas the open alerts to acknowledge, Cumplimiento the"
-                     " comprobantes and the review queue"]
+    assert lines == [("Console: http://127.0.0.1:8000/ui/ (log in as admin / s3cret): Resumen shows both wells on"
+                      " the map with their DGA semáforo, Alertas the open alerts to acknowledge, Cumplimiento the"
+                      " comprobantes and the review queue")]
