@@ -253,7 +253,7 @@ def status_lines(report: StatusReport) -> list[str]:
     buffer, agent = report.buffer, report.agent
     oldest = iso(buffer.oldest_unsent) if buffer.oldest_unsent else "-"
     lines = [f"buffer {buffer.path}: {buffer.depth} pending, oldest {oldest}, dropped {buffer.dropped_total}, "
-             f"{buffer.size_bytes / 1e6:.1f} MB"]
+             f"set aside {buffer.set_aside}, {buffer.size_bytes / 1e6:.1f} MB"]
     if agent is None:
         return [*lines, "agent: no state file (not running, or never ran with this buffer)"]
     lines += [

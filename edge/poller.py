@@ -29,12 +29,13 @@ from edge.modbus import DeviceException, DeviceTimeout, ModbusError
 from edge.waiting import wait_first
 from protocols.clock import Clock, sleep_until
 from protocols.registers import Decoded, ReadBlock, RegisterSpec, decode, plan_reads
-from protocols.uplink import Quality
+from protocols.uplink import EARLIEST_READING, Quality
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Sink = Callable[[list[PolledReading]], None]
+CLOCK_RECHECK_S = 5.0  # while the clock reads before EARLIEST_READING, how often it is looked at again
 
 
 def next_slot(now: datetime, interval_s: float) -> datetime:
@@ -199,10 +200,25 @@ class Poller:
         self._schedule()
         async with asyncio.TaskGroup() as ticks:
             while not stop.is_set():
+                if self.clock.now() < EARLIEST_READING:
+                    await self._wait_for_a_set_clock(stop)
+                    continue
                 instant = self.next_poll = min(self._due.values())
                 self._rescheduled.clear()
                 if await _wait_until(self.clock, instant, stop, self._rescheduled):
                     self._start_tick(ticks, instant)
+
+    async def _wait_for_a_set_clock(self, stop: asyncio.Event) -> None:
+        """Poll nothing while the clock reads before 2000: the server would refuse every such reading,
+        and a schedule laid out in 1970 would count decades of missed slots once NTP sets the clock."""
+        log.warning("system clock reads %s, before %s: not polling until it is set (NTP)",
+                    self.clock.now().isoformat(), EARLIEST_READING.date().isoformat())
+        self.next_poll = None
+        while not stop.is_set() and self.clock.now() < EARLIEST_READING:
+            await wait_first(self.clock.sleep(CLOCK_RECHECK_S), stop.wait())
+        if not stop.is_set():
+            log.info("system clock set (%s): polling starts", self.clock.now().isoformat())
+            self._schedule()
 
     def _start_tick(self, ticks: asyncio.TaskGroup, instant: datetime) -> None:
         devices = [device for device in self.devices if self._due[device.name] <= instant]

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from edge.bufferread import BufferUnreadable, disk_hint, permission_hint, read_stats
+from edge.setaside import count_set_aside
 
 STATE_MODE = 0o640  # mkstemp makes 0600: the agent's group must read it too
 
@@ -90,6 +91,7 @@ class BufferReport(BaseModel):
     depth: int
     oldest_unsent: datetime | None
     dropped_total: int
+    set_aside: int = 0  # refused by the server for good, kept in the .setaside file (edge.setaside)
     size_bytes: int
 
 
@@ -107,7 +109,8 @@ def status_report(buffer_path: Path) -> StatusReport:
     stats = read_stats(buffer_path)
     state = read_state(state_path(buffer_path))
     buffer = BufferReport(path=buffer_path, depth=stats.depth, oldest_unsent=stats.oldest_ts,
-                          dropped_total=stats.dropped_total, size_bytes=stats.size_bytes)
+                          dropped_total=stats.dropped_total, set_aside=count_set_aside(buffer_path),
+                          size_bytes=stats.size_bytes)
     return StatusReport(buffer=buffer, agent=state, agent_running=state is not None and process_alive(state.pid))
 
 

@@ -15,6 +15,8 @@ Failure policy, one place to read it:
   backoff like a failure; the resend is stored once by the server.
 * 403 naming points not assigned to this gateway: hold those points' readings back in the
   buffer (:mod:`edge.held`), log one ERROR at once and send the others now.
+* 422 naming readings (dated before 2000 or a day ahead of the server): move them to the
+  buffer's ``.setaside`` file (:mod:`edge.setaside`), log one ERROR and send the others now.
 * 401/403: the token or the point assignment is wrong; retrying soon will not help. Log one
   ERROR, record ``stopped_reason``, re-check every 10 minutes; never exit, never hot-loop.
 
@@ -42,6 +44,7 @@ from edge.batchbody import BatchBody
 from edge.buffer import Buffer, is_full
 from edge.held import HeldPoints, refused_points
 from edge.http import HttpReply, HttpTransport, Transport, UplinkError
+from edge.setaside import SetAside, refused_readings, setaside_path
 from edge.waiting import wait_first
 from protocols.clock import Clock
 from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, IngestReply
@@ -159,6 +162,7 @@ class Uploader:
         self._wake = asyncio.Event()
         self._next: tuple[frozenset[str], BatchBody] | None = None  # read while the previous batch was in flight
         self.held = HeldPoints()
+        self.set_aside = SetAside(setaside_path(buffer.path))
         self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
 
     def retarget(self, central_url: str, heartbeat_s: float) -> None:
@@ -210,6 +214,7 @@ class Uploader:
     def _settle(self, reply: HttpReply, body: BatchBody, following: tuple[frozenset[str], BatchBody] | None) -> int:
         """Act on the reply to ``body``: hold refused points, raise a failure, or delete what it covered."""
         self._hold_refused_points(reply)
+        self._set_aside_refused_readings(reply, body)
         failure = classify(reply, self.clock.now(), len(body.rows))
         if failure is not None:
             self._note_failure(failure, reply.status, len(body.rows))
@@ -233,6 +238,26 @@ class Uploader:
                   " (caudal edge check --online) or the gateway's points on the server",
                   ", ".join(sorted(new)), self.gateway, server_message(reply.body), self.held.recheck.total_seconds())
         raise UploadFailed(f"HTTP 403: point(s) {held} held back", retry_after=0.0)
+
+    def _set_aside_refused_readings(self, reply: HttpReply, body: BatchBody) -> None:
+        """A 422 naming readings of ``body``: keep them in the ``.setaside`` file, delete them from the
+        buffer, say so once, and raise :class:`UploadFailed` asking to send the others now."""
+        reasons = refused_readings(reply)
+        rows = [row for row in body.rows if row[0] in reasons]
+        if not rows:
+            return
+        try:
+            self.set_aside.keep(rows, reasons, self.clock.now())
+        except OSError as exc:
+            raise UploadFailed(f"HTTP 422: cannot set aside {len(rows)} refused reading(s) in"
+                               f" {self.set_aside.path}: {exc.strerror or exc}") from exc
+        self._delete([row[0] for row in rows], reply.status)
+        first = rows[0]
+        log.error("the central server refuses %d reading(s) of gateway %s for good (first: seq %d, %s/%s: %s);"
+                  " set aside in %s (%d in all, reported with the drops), the other readings go on",
+                  len(rows), self.gateway, first[0], first[1], first[3], reasons[first[0]], self.set_aside.path,
+                  self.set_aside.total)
+        raise UploadFailed(f"HTTP 422: {len(rows)} reading(s) set aside", retry_after=0.0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set: drain the backlog, then wait for :meth:`wake` or the heartbeat.
@@ -262,7 +287,7 @@ class Uploader:
         stats = self.buffer.stats()
         oldest = None if stats.oldest_ts is None else max(0.0, (self.clock.now() - stats.oldest_ts).total_seconds())
         return AgentStatus(version=self.version, buffer_depth=stats.depth, oldest_unsent_s=oldest,
-                           dropped_total=stats.dropped_total, clock_synced=self._clock_synced())
+                           dropped_total=stats.dropped_total + self.set_aside.total, clock_synced=self._clock_synced())
 
     async def _post(self, body: bytes, batch_len: int) -> HttpReply:
         try:

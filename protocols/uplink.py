@@ -19,6 +19,9 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 MAX_BATCH_READINGS = 5000
+# The central server refuses readings dated before this (a clock that was never set): the agent
+# does not poll while its clock reads earlier (a gateway without RTC booting at 1970 before NTP).
+EARLIEST_READING = datetime(2000, 1, 1, tzinfo=UTC)
 INGEST_PATH = "/api/v1/ingest"
 ASSIGNED_POINTS_PATH = "/api/v1/ingest/points"
 

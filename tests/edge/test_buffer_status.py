@@ -154,7 +154,7 @@ def test_a_member_of_the_group_reads_status_while_the_agent_runs(gateway: Path, 
         publish_state(buffer_path)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stderr) == (0, "")
-    assert stdout.splitlines() == [f"buffer {buffer_path}: 2 pending, oldest 2026-11-28T13:00:00Z, dropped 0, 0.0 MB",
+    assert stdout.splitlines() == [f"buffer {buffer_path}: 2 pending, oldest 2026-11-28T13:00:00Z, dropped 0, set aside 0, 0.0 MB",
                                    *(line.format(pid=os.getpid()) for line in RUNNING)]
 
 
@@ -165,7 +165,7 @@ def test_a_member_of_the_group_reads_status_after_the_agent_stopped(gateway: Pat
         fill_buffer(buffer)
     code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stdout.splitlines(), stderr) == (0, [
-        f"buffer {buffer_path}: 2 pending, oldest 2026-11-28T13:00:00Z, dropped 0, 0.0 MB",
+        f"buffer {buffer_path}: 2 pending, oldest 2026-11-28T13:00:00Z, dropped 0, set aside 0, 0.0 MB",
         "agent: no state file (not running, or never ran with this buffer)"], "")
 
 

@@ -166,7 +166,7 @@ async def test_status_prints_a_readable_summary(tmp_path: Path, clock: ManualClo
     code, out, err = await caudal("edge", "status", "-c", str(path))
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"buffer {tmp_path / 'buffer.db'}: 0 pending, oldest -, dropped 0, 0.0 MB",
+        f"buffer {tmp_path / 'buffer.db'}: 0 pending, oldest -, dropped 0, set aside 0, 0.0 MB",
         f"agent pid {os.getpid()} (running), started 2026-11-28T13:00:00Z, 1 cycles, clock synced",
         "uplink: 4 uploaded, last upload 2026-11-28T13:00:00Z, error -",
         "overruns: plc 0",
