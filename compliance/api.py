@@ -28,7 +28,7 @@ from compliance.events import ComplianceEvent, count_by_regulator, list_events
 from compliance.ledger import State
 from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
 from compliance.settings import ComplianceSettings, rut_empresa
-from compliance.submissions import Correction, ReviewAccept, ReviewDiscard, SubmissionOut
+from compliance.submissions import Correction, ReviewApproval, ReviewDiscard, SubmissionOut
 from compliance.worker import ComplianceWorker
 
 EXTRAS_KEY = "compliance"
@@ -167,26 +167,15 @@ def review_queue(
         return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, states=states)
 
 
-@router.post("/compliance/review/{submission_id}/accept", response_model=SubmissionOut,
+@router.post("/compliance/review/{submission_id}/approve", response_model=SubmissionOut,
              summary="Approve a held slot for sending, maybe with corrected values (administrators)",
              responses=_WRITE)
-def accept(submission_id: int, body: ReviewAccept, ctx: Ctx, user: AdminUser) -> SubmissionOut:
-    """Approve a held slot for sending; corrected values need a reason (both are recorded)."""
+def approve(submission_id: int, body: ReviewApproval, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+    """A person's approval of a held slot for sending (``accepted`` is only ever the regulator's
+    answer); corrected values need a reason (both are recorded). To discard a slot, see
+    ``POST /compliance/submissions/{id}/discard``."""
     with ctx.db.transaction() as conn:
-        return submissions.accept_review(conn, submission_id, None, body, user.username, ctx.clock.now())
-
-
-@router.post("/compliance/review/{submission_id}/discard", response_model=SubmissionOut,
-             summary="Decide a held slot is not to be sent (administrators)", responses=_WRITE)
-def discard(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)], ctx: Ctx,
-            user: AdminUser) -> SubmissionOut:
-    """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
-    return _discard(ctx, user, submission_id, body)
-
-
-def _discard(ctx: AppContext, user: User, submission_id: int, body: ReviewDiscard) -> SubmissionOut:
-    with ctx.db.transaction() as conn:
-        return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
+        return submissions.approve_review(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
 @router.post("/compliance/submissions/{submission_id}/discard", response_model=SubmissionOut,
@@ -196,7 +185,8 @@ def _discard(ctx: AppContext, user: User, submission_id: int, body: ReviewDiscar
 def discard_submission(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)],
                        ctx: Ctx, user: AdminUser) -> SubmissionOut:
     """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
-    return _discard(ctx, user, submission_id, body)
+    with ctx.db.transaction() as conn:
+        return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
 @router.post("/compliance/submissions/{submission_id}/correct", response_model=SubmissionOut,

@@ -1,7 +1,7 @@
 """The ledger as people see it: submissions with their attempts, and the review queue.
 
 A declared value cannot be withdrawn from the DGA, so a slot that failed validation waits
-here until a person accepts it (optionally with corrected values and the reason for them)
+here until a person approves it (optionally with corrected values and the reason for them)
 or discards it; who decided and why is recorded with the slot, in the compliance log and in
 the audit trail, in one transaction.
 """
@@ -79,7 +79,7 @@ class ValueCorrection(BaseModel):
     altura_limnimetrica_cm: Decimal | None = None
 
 
-class ReviewAccept(BaseModel):
+class ReviewApproval(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {}, {"values": {"caudal": "11.80"}, "reason": "flowmeter spike during maintenance; value from the log book"}]})
 
@@ -87,7 +87,7 @@ class ReviewAccept(BaseModel):
     reason: str | None = Field(default=None, max_length=1000, description="Required when correcting values")
 
     @model_validator(mode="after")
-    def _reason_for_corrections(self) -> ReviewAccept:
+    def _reason_for_corrections(self) -> ReviewApproval:
         corrected = self.values is not None and self.values.model_dump(exclude_none=True)
         if corrected and not (self.reason and self.reason.strip()):
             raise ValueError("reason is required when values are corrected")
@@ -238,7 +238,7 @@ def record_decision(conn: Connection, row: dict[str, Any], point: str, kind: str
                  reason=reason, state=state, **detail)
 
 
-def accept_review(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewAccept,
+def approve_review(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewApproval,
                   actor: str, now: datetime) -> SubmissionOut:
     """Approve a held slot for sending, with a person's corrected values if given."""
     row = submission(conn, submission_id)

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/ui/cumplimiento", include_in_schema=False)
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{comprobante}"
 SHOWN_SUBMISSIONS = 50
 SHOWN_EVENTS = 50
-DECISIONS = {"aprobar": ("accept", "aprobada"), "descartar": ("discard", "descartada")}
+DECISIONS = {"aprobar": ("/api/v1/compliance/review/{id}/approve", "aprobada"),
+             "descartar": ("/api/v1/compliance/submissions/{id}/discard", "descartada")}
 
 
 def _months(request: Request) -> list[str]:
@@ -49,9 +50,9 @@ async def decidir(request: Request, who: Who, form: Form, submission_id: int, de
         raise NotAllowed(404, "Decisión desconocida.")
     route, done = DECISIONS[decision]
     reason = form.get("motivo", "").strip() or None
-    body = {"reason": reason} if reason or route == "discard" else {}
+    body = {"reason": reason} if reason or decision == "descartar" else {}
     try:
-        await console_of(request).api.post(f"/api/v1/compliance/review/{submission_id}/{route}", who.token, body)
+        await console_of(request).api.post(route.format(id=submission_id), who.token, body)
     except ApiRefused as refused:
         raise NotAllowed(refused.status, f"No se pudo registrar la decisión: {refused.message}") from None
     return RedirectResponse(f"/ui/cumplimiento?hecho={done}", status_code=303)

@@ -53,7 +53,7 @@ async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(sit
 async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site, clock, database_url):
     client, db, dga = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN,
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN,
                          json={"values": {"caudal": "19.5"}, "reason": "sign wired backwards; flow from the log book"})
     assert answer.status_code == 200, answer.text
     await one_pass(db, clock, database_url)
@@ -75,7 +75,7 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
 async def test_bad_review_decisions_are_refused_and_change_nothing(site, decision, status, message):
     client, _, _ = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN, json=decision)
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN, json=decision)
     assert (answer.status_code, answer.json()["error"]["message"]) == (status, message)
     assert client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=ADMIN).json()["state"] == "review"
 
@@ -83,18 +83,18 @@ async def test_bad_review_decisions_are_refused_and_change_nothing(site, decisio
 async def test_only_an_administrator_decides(site):
     client, _, _ = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    assert client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ANA, json={}).status_code == 403
+    assert client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ANA, json={}).status_code == 403
 
 
 async def test_a_discarded_slot_is_never_sent_and_keeps_the_reason(site, clock, database_url):
     client, db, dga = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/review/{item['id']}/discard", headers=ADMIN,
+    answer = client.post(f"/api/v1/compliance/submissions/{item['id']}/discard", headers=ADMIN,
                          json={"reason": "meter under maintenance"})
     assert (answer.status_code, answer.json()["state"], answer.json()["review_reason"]) == (
         200, "discarded", "meter under maintenance")
     await one_pass(db, clock, database_url)
-    again = client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN, json={})
+    again = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN, json={})
     assert again.status_code == 409
     assert posts(dga) == [] and ledger(db)[0][1] == "discarded"
 
@@ -102,7 +102,7 @@ async def test_a_discarded_slot_is_never_sent_and_keeps_the_reason(site, clock, 
 async def test_submissions_are_listed_with_their_attempts_and_no_password(site, clock, database_url):
     client, db, _ = site
     (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    client.post(f"/api/v1/compliance/review/{item['id']}/accept", headers=ADMIN,
+    client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN,
                 json={"values": {"caudal": "3"}, "reason": "sign wired backwards"})
     await one_pass(db, clock, database_url)
     page = client.get("/api/v1/compliance/submissions", headers=ANA,

@@ -159,7 +159,7 @@ ROUTES = [
     ("PUT", "/api/v1/points/OB-0601-444/compliance/dga", "compliance"),
     ("GET", "/api/v1/points/OB-0601-444/compliance/sma", "compliance"),
     ("GET", "/api/v1/compliance/submissions?state=review", "compliance"),
-    ("POST", "/api/v1/compliance/review/5/accept", "compliance"),
+    ("POST", "/api/v1/compliance/review/5/approve", "compliance"),
     ("GET", "/api/v1/compliance/reports/OB-0601-444/2026-11.xlsx", "compliance"),
     ("GET", "/api/v1/compliance/log", "compliance"),
     ("GET", "/api/v1/latestnews", "core"),
@@ -191,7 +191,7 @@ def test_services_receive_the_client_address_scheme_and_a_request_id(proxy: str)
     ("/api/v1/ingest", 6 * MiB, 413),
     ("/api/v1/users", MiB, 200),
     ("/api/v1/users", 2 * MiB, 413),
-    ("/api/v1/compliance/review/5/accept", 2 * MiB, 413),
+    ("/api/v1/compliance/review/5/approve", 2 * MiB, 413),
 ])
 def test_body_limits_are_larger_for_ingest_than_for_the_rest(proxy: str, path: str, size: int, status: int) -> None:
     reply = httpx.post(proxy + path, content=b"x" * size, timeout=30)
