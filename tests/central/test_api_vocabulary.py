@@ -109,3 +109,26 @@ def test_every_page_has_the_same_five_fields():
              if schema.get("properties", {}).get("items", {}).get("type") == "array" and "total" in schema["properties"]}
     assert len(pages) >= 15
     assert {name: keys for name, keys in pages.items() if keys != PAGE_KEYS} == {}
+
+
+def test_a_persons_decisions_are_approve_and_one_discard():
+    decisions = sorted(path.rsplit("/", 1)[1] + " " + path for path in DOCUMENT["paths"]
+                       if path.rsplit("/", 1)[1] in {"accept", "approve", "discard"})
+    assert decisions == ["approve /api/v1/compliance/review/{submission_id}/approve",
+                         "discard /api/v1/compliance/submissions/{submission_id}/discard"]
+
+
+def _discriminators(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "discriminator" in node:
+            yield node["discriminator"]["propertyName"]
+        for value in node.values():
+            yield from _discriminators(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _discriminators(value)
+
+
+def test_every_typed_body_is_told_apart_by_kind():
+    found = list(_discriminators(DOCUMENT))
+    assert len(found) >= 2 and set(found) == {"kind"}  # alert rules and notification channels at least
