@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from edge.config import MAX_BAUDRATE, MAX_UNIT_ID, MIN_BAUDRATE, BusConfig, BusType, SiteConfig, load_site_config
-from edge.configcheck import ConfigError
+from protocols.siteconfig_check import ConfigError
 from edge.modbus import EXCEPTION_NAMES, DeviceException, DeviceTimeout, LinkDown, ModbusLink
 from protocols.clock import Clock, SystemClock
 from protocols.profiles import UnknownProfileError, load_profile

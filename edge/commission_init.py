@@ -17,7 +17,7 @@ from rich.table import Table as RichTable
 from edge import commission
 from edge.commission_cli import console, errors, fail
 from edge.config import MAX_UNIT_ID
-from edge.configcheck import ConfigError
+from protocols.siteconfig_check import ConfigError
 from protocols.profiles import UnknownProfileError, available_profiles, load_profile
 
 DEFAULT_TOKEN_FILE = Path("/etc/caudal/token")

@@ -45,7 +45,13 @@ class LineMap:
 
 def load_yaml(path: Path) -> tuple[Any, LineMap]:
     """Read ``path`` and return the plain data and where each part of it was written."""
-    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    return parse_yaml(path.read_text(encoding="utf-8"), path)
+
+
+def parse_yaml(text: str, path: Path) -> tuple[Any, LineMap]:
+    """Like :func:`load_yaml` for a document already in memory (one the central server stores);
+    ``path`` is the name its errors give."""
+    loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -1,7 +1,7 @@
 """Checks of a site configuration that span fields, and error locations made readable.
 
 Pure functions over validated models: each problem is a field path plus a message, and
-:func:`edge.config.load_site_config` turns paths into ``FILE:LINE`` through the YAML map.
+:func:`protocols.siteconfig.load_site_config` turns paths into ``FILE:LINE`` through the YAML map.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from edge.yamlsource import FieldPath
+from protocols.yamlsource import FieldPath
 from protocols.profiles import ProfileOverrideError, UnknownProfileError
 
 if TYPE_CHECKING:
-    from edge.config import BusConfig, DeviceConfig
+    from protocols.siteconfig import BusConfig, DeviceConfig
 
 Problem = tuple[FieldPath, str]
 
