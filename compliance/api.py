@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query, Response
 
 from central.context import AppContext
+from central.csv_dialects import DialectQuery
 from central.core.auth import User, point_for_user, visible_point_ids
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
@@ -279,17 +280,17 @@ def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.Month
 
 @router.get("/compliance/reports/{code}/{month}.csv", response_class=Response,
             summary="A point's monthly compliance report as CSV", responses=_REPORT_CSV)
-def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
-    """The month's slots, informe de fallas and volume against the water right, as CSV."""
+def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: DialectQuery = "csv") -> Response:
+    """The month's slots (up to now), informe de fallas and volume against the water right, as CSV."""
     report = _report(ctx, user, code, month)
-    return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8",
+    return Response(reports.to_csv(report, dialect), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{code}-{month}.csv"'})
 
 
 @router.get("/compliance/reports/{code}/{month}.xlsx", response_class=Response,
             summary="A point's monthly compliance report as an Excel workbook", responses=_REPORT_XLSX)
 def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
-    """The same report as an Excel workbook (sheets Slots, Fallas, Resumen)."""
+    """The same report as an Excel workbook for a person (sheets Mediciones, Fallas, Resumen)."""
     report = _report(ctx, user, code, month)
     return Response(reports.to_xlsx(report), media_type=_XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{code}-{month}.xlsx"'})
@@ -298,10 +299,10 @@ def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
 @router.get("/compliance/reports/{code}/{month}/informe-de-fallas.csv", response_class=Response,
             summary="A point's informe de fallas of a month as CSV (Spanish, for the regulator)",
             responses=_REPORT_CSV)
-def failures_csv(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
+def failures_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: DialectQuery = "csv") -> Response:
     """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it was."""
     report = _report(ctx, user, code, month)
-    return Response(reports.failures_csv(report), media_type="text/csv; charset=utf-8",
+    return Response(reports.failures_csv(report, dialect), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{code}-{month}-informe-de-fallas.csv"'})
 
 

@@ -6,22 +6,23 @@ listed as such, never filled; a value a person corrected says so, with who, when
 informe de fallas lists the slots not accepted within the allowed delay
 (:func:`compliance.ledger.missed_deadlines`) with their cause (:mod:`compliance.failures`); it is
 also served alone. In the XLSX, numbers are numbers and times are times (UTC-4, the DGA's
-clock), each sheet's header is frozen and filterable. The month's extracted volume
+clock), each sheet's header is frozen and filterable, headers are Spanish and the SNIA page is a
+link; slots still to come have no row. The month's extracted volume
 (from the totalizer, bridging meter swaps) is set against the water right
 (``water_right_lps`` x seconds in the month / 1000 m3).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from central.csv_dialects import Dialect, write_rows
 from central.db import Connection
 from central.errors import ApiError
 from compliance.config_store import stored_dga_settings
@@ -32,7 +33,7 @@ from compliance.config_store import is_blocked
 from compliance.failures import DGA, HOLDER, STATE_NAMES, Failure, failures
 from compliance.ledger import SlotRecord, State, missed_deadlines
 from compliance.readings import volume_in
-from compliance.spreadsheet import workbook
+from compliance.spreadsheet import Link, workbook
 
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{codigo}"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -41,7 +42,16 @@ SLOT_HEADER = ("slot_utc", "fecha_medicion", "hora_medicion", "state", *MEASUREM
                "snia_link", "missed_deadline", "correction")
 FAILURE_HEADER = ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable",
                   "Detalle")
-_SLOT_NUMBERS = range(4, 8)  # the measurement columns of a slot row, numbers in the XLSX
+SLOT_SHEET_HEADER = ("Medición (UTC-4)", "Fecha DGA", "Hora DGA", "Estado", "Caudal (L/s)", "Totalizador (m³)",
+                     "Nivel freático (m)", "Altura limnimétrica (m)", "Comprobante", "SNIA", "Fuera de plazo",
+                     "Corrección")
+SUMMARY_NAMES = {
+    "point": "Punto", "codigo_obra": "Código de obra", "month": "Mes", "mode": "Modo", "period": "Periodo",
+    "slots": "Mediciones del mes hasta hoy", "missed_deadlines": "Fuera de plazo",
+    "seconds_in_month": "Segundos del mes", "volume_extracted_m3": "Volumen extraído (m³)",
+    "volume_basis": "Base del volumen", "water_right_lps": "Derecho de agua (L/s)",
+    "water_right_volume_m3": "Volumen del derecho (m³)", "extracted_percent_of_right": "Extraído (% del derecho)",
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +116,7 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
     config, mode = stored
     start, end = month_bounds(month)
     slots = [s for s in slots_between(start, end - timedelta(microseconds=1), config.transmission_period)
-             if config.active_at(s)]
+             if config.active_at(s) and s <= now]  # a slot still to come has no row
     rows = {row["slot"]: row for row in conn.fetchall(
         "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga' AND slot >= :start"
         " AND slot < :end", {"p": point["id"], "start": start, "end": end})}
@@ -142,29 +152,46 @@ def _text(cell: datetime | str | None) -> str:
     return "" if cell is None else cell.strftime("%Y-%m-%d %H:%M") if isinstance(cell, datetime) else cell
 
 
-def failures_csv(report: MonthReport) -> str:
+def _failure_rows(report: MonthReport) -> list[Sequence[str]]:
+    return [FAILURE_HEADER, *([_text(c) for c in failure_cells(f)] for f in report.failures)]
+
+
+def failures_csv(report: MonthReport, dialect: Dialect = "csv") -> str:
     """The informe de fallas alone (header first), times as YYYY-MM-DD HH:MM on the UTC-4 clock."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(
-        [FAILURE_HEADER, *([_text(c) for c in failure_cells(f)] for f in report.failures)])
-    return out.getvalue()
+    return write_rows(_failure_rows(report), dialect)
 
 
-def to_csv(report: MonthReport) -> str:
+def to_csv(report: MonthReport, dialect: Dialect = "csv") -> str:
     """Three sections separated by a blank line: slots, informe de fallas, summary."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([SLOT_HEADER, *report.slot_rows, (), ("informe_de_fallas",)])
-    out.write(failures_csv(report))
-    writer.writerows([(), ("summary", "value"), *report.summary])
-    return out.getvalue()
+    return write_rows([SLOT_HEADER, *report.slot_rows, (), ("informe_de_fallas",), *_failure_rows(report), (),
+                       ("summary", "value"), *report.summary], dialect)
 
 
 def to_xlsx(report: MonthReport) -> bytes:
-    """One sheet per section: Slots, Fallas, Resumen."""
-    slots = [[_number(c) if i in _SLOT_NUMBERS else c for i, c in enumerate(row)] for row in report.slot_rows]
-    return workbook([("Slots", SLOT_HEADER, slots), _failure_sheet(report),
-                     ("Resumen", ("summary", "value"), [[k, _number(v)] for k, v in report.summary])])
+    """One sheet per section, for a person: Mediciones, Fallas, Resumen (Spanish headers, times
+    as date-times on the DGA's UTC-4 clock, numbers as numbers, the SNIA page as a link)."""
+    return workbook([("Mediciones", SLOT_SHEET_HEADER, [_slot_cells(row) for row in report.slot_rows]),
+                     _failure_sheet(report),
+                     ("Resumen", ("Dato", "Valor"), [[_summary_name(k), _number(v)] for k, v in report.summary])])
+
+
+def _slot_cells(row: tuple[str, ...]) -> list[Any]:
+    slot, fecha, hora, state, *rest = row
+    measurements, (comprobante, link, missed, corrected) = rest[:4], rest[4:]
+    return [_local(datetime.fromisoformat(slot)), fecha, hora, _STATES_SHOWN.get(state, state),
+            *(_number(value) for value in measurements), comprobante, Link("Ver en SNIA", link) if link else None,
+            "sí" if missed else "", corrected]
+
+
+_STATES_SHOWN = {**{key: name for key, name in STATE_NAMES.items() if key}, "not_evaluated": STATE_NAMES[None]}
+
+
+def _summary_name(key: str) -> str:
+    if key.startswith("slots_"):
+        return f"Mediciones: {_STATES_SHOWN.get(key[6:], key[6:])}"
+    if key.startswith("missed_"):
+        return f"Fuera de plazo, responsable {key[7:]}"
+    return SUMMARY_NAMES.get(key, key)
 
 
 def failures_xlsx(report: MonthReport) -> bytes:

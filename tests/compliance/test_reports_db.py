@@ -52,8 +52,6 @@ slot_utc,fecha_medicion,hora_medicion,state,caudal,totalizador,nivelFreaticoDelP
 comprobante,snia_link,missed_deadline,correction
 2026-11-27T04:00:00Z,2026-11-27,00:00:00,no_data,,,,,,,yes,
 2026-11-28T04:00:00Z,2026-11-28,00:00:00,accepted,12.35,154320,35.42,,{comprobante},{LINK},yes,
-2026-11-29T04:00:00Z,2026-11-29,00:00:00,not_evaluated,,,,,,,,
-2026-11-30T04:00:00Z,2026-11-30,00:00:00,not_evaluated,,,,,,,,
 
 informe_de_fallas
 Medición (UTC-4),Plazo (UTC-4),Aceptada (UTC-4),Estado,Causa,Responsable,Detalle
@@ -68,10 +66,9 @@ codigo_obra,{CODE}
 month,2026-11
 mode,live
 period,day
-slots,4
+slots,2
 slots_accepted,1
 slots_no_data,1
-slots_not_evaluated,2
 missed_deadlines,2
 missed_titular,2
 missed_dga,0
@@ -84,16 +81,26 @@ extracted_percent_of_right,0.15
 """
 
 
-async def test_the_xlsx_report_has_the_same_content_in_three_sheets(site):
+async def test_the_xlsx_report_is_for_a_person_spanish_headers_dates_numbers_and_snia_links(site):
     client, comprobante = site
     answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.xlsx", headers=ADMIN)
     book = load_workbook(io.BytesIO(answer.content))
-    assert book.sheetnames == ["Slots", "Fallas", "Resumen"]
-    slots = list(book["Slots"].iter_rows(values_only=True))
-    assert slots[2] == ("2026-11-28T04:00:00Z", "2026-11-28", "00:00:00", "accepted", 12.35, 154320, 35.42,
-                        None, comprobante, LINK, "yes", None)
-    assert len(slots) == 5 and len(list(book["Fallas"].iter_rows())) == 3
-    assert dict(book["Resumen"].iter_rows(values_only=True))["volume_extracted_m3"] == 80
+    assert book.sheetnames == ["Mediciones", "Fallas", "Resumen"]
+    sheet = book["Mediciones"]
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("Medición (UTC-4)", "Fecha DGA", "Hora DGA", "Estado", "Caudal (L/s)", "Totalizador (m³)",
+         "Nivel freático (m)", "Altura limnimétrica (m)", "Comprobante", "SNIA", "Fuera de plazo", "Corrección"),
+        (datetime(2026, 11, 27), "2026-11-27", "00:00:00", "sin datos", None, None, None, None, None, None, "sí",
+         None),
+        (datetime(2026, 11, 28), "2026-11-28", "00:00:00", "aceptada", 12.35, 154320, 35.42, None, comprobante,
+         "Ver en SNIA", "sí", None),
+    ]  # nothing for the 29th and 30th: the report is made on the 28th
+    assert (sheet["J3"].hyperlink.target, sheet["A2"].number_format, sheet.freeze_panes, sheet.auto_filter.ref) == (
+        LINK, "yyyy-mm-dd hh:mm", "A2", "A1:L3")
+    assert [sheet.column_dimensions[column].width > 10 for column in "ADEJ"] == [True] * 4
+    summary = dict(book["Resumen"].iter_rows(values_only=True))
+    assert (summary["Volumen extraído (m³)"], summary["Mediciones: aceptada"], summary["Derecho de agua (L/s)"]) == (
+        80, 1, 20)
 
 
 async def test_the_informe_de_fallas_alone_in_csv(site):
@@ -107,6 +114,16 @@ de la hora de medición
 2026-11-28 00:00,2026-11-28 01:00,2026-11-28 09:00,aceptada,Enviada después del plazo por el sistema del titular,\
 Titular,primer intento el 2026-11-28 09:00 (UTC-4)
 """
+
+
+async def test_the_csv_report_for_a_spanish_spreadsheet(site):
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11.csv", headers=ADMIN,
+                         params={"dialect": "excel-es"})
+    lines = answer.content.decode("utf-8").splitlines()
+    assert (answer.content[:3], lines[0], lines[3].split(";")[3:7], lines[-1]) == (
+        b"\xef\xbb\xbf", "\ufeffsep=;", ["accepted", "12,35", "154320", "35,42"],
+        "extracted_percent_of_right;0,15")
+    assert "2026-11-28T04:00:00Z;2026-11-28;00:00:00" in lines[3]
 
 
 async def test_the_informe_de_fallas_xlsx_has_dates_as_dates_a_frozen_header_and_filters(site):
