@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -92,10 +93,21 @@ async def checked_form(request: Request, who: Annotated[Viewer, Depends(viewer)]
     return form
 
 
+def content_policy(tile_url: str) -> str:
+    """Scripts, styles, forms and frames from this server only; images also from the tile server."""
+    parts = urlsplit(tile_url)
+    tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+            f" img-src 'self' data:{tiles}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
 def render(request: Request, template: str, who: Viewer | None, status: int = 200, **context: Any) -> HTMLResponse:
     console = console_of(request)
-    return console.templates.TemplateResponse(request, template, {"who": who, "page": template, **context},
+    page = console.templates.TemplateResponse(request, template, {"who": who, "page": template, **context},
                                               status_code=status)
+    page.headers["Content-Security-Policy"] = content_policy(console.settings.tile_url)
+    page.headers["Referrer-Policy"] = "same-origin"
+    return page
 
 
 Who = Annotated[Viewer, Depends(viewer)]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from central.settings import SettingsError
+from central.ui.console import content_policy
 from central.ui.settings import OSM_TILES, ConsoleSettings
 from central.ui.views import MonthRow, SummaryRow, month_rows, summary_rows
 from compliance.semaforo import Light
@@ -54,3 +55,15 @@ def test_the_tile_url_may_be_emptied_for_an_air_gapped_server() -> None:
 def test_a_bad_cookie_setting_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="CAUDAL_CONSOLE_COOKIE_SECURE"):
         ConsoleSettings.from_env({"CAUDAL_CONSOLE_COOKIE_SECURE": "sometimes"})
+
+
+@pytest.mark.parametrize(("tile_url", "images"), [
+    (OSM_TILES, "img-src 'self' data: https://tile.openstreetmap.org;"),
+    ("http://tiles.local:8080/{z}/{x}/{y}.png", "img-src 'self' data: http://tiles.local:8080;"),
+    ("", "img-src 'self' data:;"),
+])
+def test_console_pages_load_scripts_from_this_server_only_and_tiles_from_the_tile_server(tile_url: str,
+                                                                                        images: str) -> None:
+    assert content_policy(tile_url) == (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " + images
+        + " form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
