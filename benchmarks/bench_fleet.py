@@ -8,14 +8,17 @@ Issue 16, goal 1. Three servers run side by side, each its own process (uvicorn,
   answers 200. What any Python server must at least do per batch.
 - ``ingest``: the telemetry role with its workers (rollup), alert evaluation off.
 - ``ingest+alerts``: the telemetry role as production runs it (alert evaluation on).
+- ``ingest+alerts role``: the telemetry role with ``CAUDAL_ALERT_EVALUATION=role`` (it only
+  marks the points written) beside ``caudal central serve --role alerts``, which evaluates
+  them in its own process; the alerts process's CPU is reported on its own line.
 
 Each round posts the same number of batches to each server (rounds alternate so drift on
 the machine, loaded by other work, hits all three alike); the figures are min/median/max
 over the rounds, after one untimed batch per gateway (a new point's default alert rules are
 made on its first batch, once in its life). Reported per server: batches/s, p99 latency, and server CPU seconds per
 1,000 readings (from ``/proc/<pid>/stat``, so the client's own CPU is not counted).
-Ratios: ingest rate / bare rate (goal >= 0.5) and CPU per reading with alerts / without
-(goal <= 1.3). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
+Ratios: ingest rate / bare rate (goal >= 0.5) and the ingest process's CPU per reading with
+alerts / without (goal <= 1.3). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
 """
 
 from __future__ import annotations
@@ -52,8 +55,9 @@ ROUNDS = 3
 BATCHES_PER_ROUND = int(os.environ.get("CAUDAL_BENCH_FLEET_BATCHES", "3000"))
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 START = NOW - timedelta(days=60)
-VARIANTS = ("bare", "ingest", "ingest+alerts")
+VARIANTS = ("bare", "ingest", "ingest+alerts", "ingest+alerts role")
 READY_TIMEOUT_S = 60.0
+PENDING_SETTLE_S = 3.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Run as ``python -c LAUNCH variant port``: the server of one variant (environment: CAUDAL_*).
@@ -89,8 +93,12 @@ def serve(variant: str, port: int) -> None:
 
     if variant == "bare":
         app = bare_app()
+    elif variant == "alerts role":
+        app = create_app(Settings.from_env(alert_evaluation="role"), role="alerts")
+        settle_heap()
     else:
-        app = create_app(Settings.from_env(), role="telemetry")
+        evaluation = "role" if variant == "ingest+alerts role" else "inline"
+        app = create_app(Settings.from_env(alert_evaluation=evaluation), role="telemetry")
         if variant == "ingest":
             app.state.ctx.extras.pop("on_ingest")
         settle_heap()
@@ -215,11 +223,16 @@ async def post_round(url: str, bodies: list[tuple[int, bytes]]) -> list[float]:
     return latencies
 
 
-def measure_round(target: Server, bodies: list[tuple[int, bytes]]) -> None:
+def measure_round(target: Server, bodies: list[tuple[int, bytes]], beside: Server | None = None) -> None:
+    """Post the round to ``target``; ``beside``: the alerts role's process, whose CPU is counted apart."""
+    beside_before = beside.cpu_s() if beside else 0.0
     cpu_before, started = target.cpu_s(), time.perf_counter()
     latencies = asyncio.run(post_round(target.url, bodies))
     elapsed, cpu = time.perf_counter() - started, target.cpu_s() - cpu_before
     readings = len(bodies) * READINGS_PER_BATCH
+    if beside is not None:
+        time.sleep(PENDING_SETTLE_S)  # its last pass over the round's marks
+        target.add("alerts role cpu s/1000", (beside.cpu_s() - beside_before) / readings * 1000)
     target.add("batches/s", len(bodies) / elapsed)
     target.add("p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
     target.add("cpu s/1000", cpu / readings * 1000)
@@ -230,12 +243,18 @@ def report(servers: dict[str, Server]) -> Figures:
     for name, target in servers.items():
         for what, values in target.figures.items():
             print(f"   {name:<14} {what:<11} {spread(values)}")
-    bare, ingest, alerts = (servers[v].figures for v in VARIANTS)
+    bare, ingest, alerts, role = (servers[v].figures for v in VARIANTS)
     figures.ratio("ingest batches/s vs bare endpoint (goal >= 0.5)", ingest["batches/s"], bare["batches/s"])
     figures.ratio("ingest+alerts batches/s vs bare endpoint (goal >= 0.5)", alerts["batches/s"], bare["batches/s"])
-    figures.ratio("CPU per reading with alerts / without (goal <= 1.3)", alerts["cpu s/1000"], ingest["cpu s/1000"])
-    figures.value("ingest p99 ms (goal < 100)", ingest["p99 ms"])
-    figures.value("ingest+alerts p99 ms (goal < 100)", alerts["p99 ms"])
+    figures.ratio("ingest+alerts role batches/s vs bare endpoint (goal >= 0.5)", role["batches/s"], bare["batches/s"])
+    figures.ratio("ingest CPU per reading, alerts inline / no alerts (goal <= 1.3)", alerts["cpu s/1000"],
+                  ingest["cpu s/1000"])
+    figures.ratio("ingest CPU per reading, alerts in the alerts role / no alerts (goal <= 1.3)", role["cpu s/1000"],
+                  ingest["cpu s/1000"])
+    figures.ratio("alerts role CPU per reading / ingest's own (no alerts)", role["alerts role cpu s/1000"],
+                  ingest["cpu s/1000"])
+    for name in VARIANTS[1:]:
+        figures.value(f"{name} p99 ms (goal < 100)", servers[name].figures["p99 ms"])
     return figures
 
 
@@ -251,13 +270,15 @@ def main() -> Figures | None:
             url = stack.enter_context(temporary_database(ADMIN_URL, "caudal_bench_fleet"))
             seed(url)
             servers[variant] = stack.enter_context(server(variant, url))
+            if variant == "ingest+alerts role":
+                alerts_role = stack.enter_context(server("alerts role", url))
         warm_up = [(gateway, body(gateway, 0)) for gateway in range(GATEWAYS)]  # rules made, connections open
         for variant in VARIANTS:
             asyncio.run(post_round(servers[variant].url, warm_up))
         for round_index in range(ROUNDS):
             bodies = round_bodies(round_index + 1)
             for variant in VARIANTS:
-                measure_round(servers[variant], bodies)
+                measure_round(servers[variant], bodies, alerts_role if variant == "ingest+alerts role" else None)
         return report(servers)
 
 

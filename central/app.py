@@ -1,8 +1,9 @@
 """The application factory: one FastAPI app per process, serving the routers of its role.
 
 ``--role all`` (the default) serves everything on one port; ``core``, ``telemetry`` and
-``compliance`` serve one domain each for the modular deployment. Each domain module
-exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services), ``workers(ctx)``
+``compliance`` serve one domain each for the modular deployment; ``alerts`` serves only
+the health checks and evaluates alerts off the ingest process (``CAUDAL_ALERT_EVALUATION=role``).
+Each domain module exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services), ``workers(ctx)``
 (background loops run while the app runs, stopped on shutdown) and ``shutdown(ctx)``
 (release what ``setup`` started; called in reverse order before the database closes).
 Only this module imports ``compliance``, and only by name.
@@ -41,6 +42,7 @@ DOMAINS: dict[str, list[str]] = {
     "core": ["central.core.api", "central.notify.api"],
     "telemetry": ["central.telemetry.api", "central.telemetry.alerts.api"],
     "compliance": ["compliance.api"],
+    "alerts": ["central.telemetry.alerts.role"],
 }
 SHUTDOWN_GRACE_S = 10.0
 CONSOLE_ROLES = ("all", "core")  # behind nginx, core answers every path the other roles do not

@@ -25,16 +25,17 @@ M = TypeVar("M", bound=BaseModel)
 
 app = typer.Typer(help="The central server.", no_args_is_help=True, rich_markup_mode=None)
 
-ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002}
+ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002, "alerts": 8003}
 
 
 @app.command()
 def serve(
     role: Role = typer.Option("all", envvar="CAUDAL_ROLE",
-                              help="Which service this process is: all, core, telemetry, compliance"),
+                              help="Which service this process is: all, core, telemetry, compliance,"
+                              " alerts (alert evaluation, with CAUDAL_ALERT_EVALUATION=role)"),
     host: str = typer.Option("127.0.0.1", envvar="CAUDAL_HOST", help="Address to listen on"),
     port: int = typer.Option(None, envvar="CAUDAL_PORT",
-                             help="Port (default: 8000 for all/core, 8001 telemetry, 8002 compliance)"),
+                             help="Port (default: 8000 for all/core, 8001 telemetry, 8002 compliance, 8003 alerts)"),
 ) -> None:
     """Serve the API (and run the role's background workers)."""
     import uvicorn

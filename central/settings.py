@@ -9,7 +9,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
-Role = Literal["all", "core", "telemetry", "compliance"]
+Role = Literal["all", "core", "telemetry", "compliance", "alerts"]
 
 ENV_PREFIX = "CAUDAL_"
 
@@ -31,6 +31,9 @@ class Settings(BaseModel):
     gateway_offline_after_s: float = Field(default=900, gt=0)
     workers: bool = Field(default=True, description="Run the role's background workers (timers) in this process")
     rollup_interval_s: float = Field(default=5.0, gt=0, description="Seconds between hourly-summary worker passes")
+    alert_evaluation: Literal["inline", "role"] = Field(
+        default="inline", description="inline: the telemetry process evaluates alerts after each batch; role: it only"
+        " marks the points written and the alerts role (caudal central serve --role alerts) evaluates them")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -93,7 +93,8 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
 
     def work():
         gateway = authenticated_gateway(ctx.db, token)  # before the body is parsed
-        return ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s)
+        return ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s,
+                      mark_alerts=ctx.settings.alert_evaluation == "role")
 
     try:
         result = await run_in_threadpool(work)

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from central.core.auth import Gateway
 from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
+from central.telemetry.alerts import pending
 from central.telemetry.checks import check_batch, check_points
 from central.telemetry.parse import ParsedBatch
 from central.telemetry.processing import ROW_COLUMNS, PointProfile, Processed, processed_rows
@@ -41,8 +42,12 @@ class IngestResult(NamedTuple):
     readings: list[Processed]
 
 
-def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, tolerance_s: float) -> IngestResult:
+def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, tolerance_s: float, *,
+           mark_alerts: bool = False) -> IngestResult:
     """Check, process and store ``batch``; raises ``BatchRejected`` (nothing stored) if it cannot.
+
+    ``mark_alerts``: also mark, in the same transaction, the points written for the alerts
+    role (``CAUDAL_ALERT_EVALUATION=role``, :mod:`central.telemetry.alerts.pending`).
 
     Optimistic on PostgreSQL: the usual batch is all new, so its rows are COPied straight
     into ``readings``. A resend (some readings already stored) makes that COPY fail, and the
@@ -51,12 +56,13 @@ def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, to
     """
     check_batch(batch, gateway.name, now, tolerance_s)
     try:
-        return _ingest(db, gateway, batch, now, skip_known=False)
+        return _ingest(db, gateway, batch, now, skip_known=False, mark_alerts=mark_alerts)
     except IntegrityError:
-        return _ingest(db, gateway, batch, now, skip_known=True)
+        return _ingest(db, gateway, batch, now, skip_known=True, mark_alerts=mark_alerts)
 
 
-def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *, skip_known: bool) -> IngestResult:
+def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *, skip_known: bool,
+            mark_alerts: bool) -> IngestResult:
     with db.transaction() as conn:
         stored = nothing_stored()
         if batch.readings:
@@ -69,6 +75,8 @@ def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *
                 update_latest(conn, stored.effects.newest)
             if stored.new:
                 rollup.mark(conn, stored.effects.stale)
+                if mark_alerts:
+                    pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
             record_contact(conn, gateway.id, batch, now)
     return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows)
 

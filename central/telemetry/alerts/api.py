@@ -245,14 +245,16 @@ def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
 
 
 def setup(ctx: AppContext) -> None:
-    """Evaluate alerts after every ingest, publish the alert gauges, read the notify settings."""
+    """Evaluate alerts after every ingest (unless the alerts role does, see :mod:`.role`),
+    publish the alert gauges, read the notify settings."""
     notify_settings(ctx)
     queue = ctx.extras[QUEUE_KEY] = EvaluationQueue(ctx.db, preferences=lambda: notify_settings(ctx).preferences)
 
     def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
         queue.submit(readings, ctx.clock.now())
 
-    ctx.extras["on_ingest"] = on_ingest
+    if ctx.settings.alert_evaluation == "inline":  # else ingest marks the points for the alerts role
+        ctx.extras["on_ingest"] = on_ingest
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
 
 
@@ -267,7 +269,8 @@ def alert_timer(ctx: AppContext) -> Worker:
 
 
 def workers(ctx: AppContext) -> list[Worker]:
-    return [alert_timer(ctx), outbox_worker(ctx)]
+    """The timer and the outbox, unless the alerts role runs them (:mod:`.role`)."""
+    return [] if ctx.settings.alert_evaluation == "role" else [alert_timer(ctx), outbox_worker(ctx)]
 
 
 def shutdown(ctx: AppContext) -> None:

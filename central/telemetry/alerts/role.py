@@ -1,0 +1,48 @@
+"""The alerts role: alert evaluation, the alert timer and the notification outbox in a process
+of their own, so that they never compete with ingest for the GIL (issue 16).
+
+Active in ``caudal central serve --role alerts`` and, with ``CAUDAL_ALERT_EVALUATION=role``,
+in ``--role all`` (where the telemetry module then leaves these workers to it). It serves no
+routes besides the health checks; the telemetry role marks the points each batch wrote
+(:mod:`.pending`) and this role evaluates them every PENDING_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from central.context import AppContext
+from central.notify.outbox import notify_settings, outbox_worker
+from central.workers import Worker, every
+
+from .api import alert_timer
+from .pending import evaluate_pending
+
+log = logging.getLogger("caudal.central.alerts")
+
+PENDING_S = 1.0
+routers: list = []
+
+
+def active(ctx: AppContext) -> bool:
+    return ctx.role == "alerts" or ctx.settings.alert_evaluation == "role"
+
+
+def setup(ctx: AppContext) -> None:
+    notify_settings(ctx)
+
+
+def pending_worker(ctx: AppContext) -> Worker:
+    def one_pass() -> Awaitable[int]:
+        return asyncio.to_thread(evaluate_pending, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
+
+    async def alert_evaluation(stop: asyncio.Event) -> None:
+        await every(ctx.clock, stop, PENDING_S, one_pass, log, "alert evaluation pass")
+
+    return alert_evaluation
+
+
+def workers(ctx: AppContext) -> list[Worker]:
+    return [pending_worker(ctx), alert_timer(ctx), outbox_worker(ctx)] if active(ctx) else []
