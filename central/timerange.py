@@ -41,7 +41,8 @@ def bounded_time(value: datetime) -> datetime:
     except OverflowError:
         utc = None
     if utc is None or not EARLIEST <= utc <= LATEST:
-        raise PydanticCustomError("time_out_of_range", "{value} está fuera del rango aceptado, de {earliest} a {latest}",
+        raise PydanticCustomError("time_out_of_range",
+                                  "{value} está fuera del rango aceptado, de {earliest} a {latest}",
                                   {"value": iso_z(value), "earliest": iso_z(EARLIEST), "latest": iso_z(LATEST)})
     return utc
 

@@ -145,7 +145,7 @@ def create_gateway(
             {"n": name, "h": token_hash(token), "now": now},
         )
     except IntegrityError:
-        raise Conflict(f"a gateway named {name!r} already exists") from None
+        raise Conflict(f"ya existe un gateway llamado {name!r}") from None
     gateway = gateway_by_name(conn, name)
     _assign(conn, gateway, _unique(point_codes))
     audit.record(conn, actor, "gateway.created", f"gateway:{name}", now, points=_unique(point_codes))
@@ -199,7 +199,8 @@ def _assign(conn: Connection, gateway: Gateway, codes: list[str]) -> None:
         conn.executemany("INSERT INTO gateway_points (gateway_id, point_id) VALUES (:g, :p)",
                          [{"g": gateway.id, "p": point_id} for point_id in ids.values()])
     except IntegrityError:
-        raise Conflict("another change assigned one of these points to another gateway meanwhile; retry") from None
+        raise Conflict("otro cambio asignó mientras tanto uno de estos puntos a otro gateway;"
+                       " intente de nuevo") from None
 
 
 def _refuse_taken(conn: Connection, gateway: Gateway, ids: dict[str, int]) -> None:
@@ -213,6 +214,6 @@ def _refuse_taken(conn: Connection, gateway: Gateway, ids: dict[str, int]) -> No
         {**marks, "own": gateway.id},
     )
     if taken:
-        which = ", ".join(f"{row['code']!r} belongs to gateway {row['name']!r}" for row in taken)
-        raise Conflict(f"point {which}; remove it there first",
+        which = ", ".join(f"{row['code']!r} pertenece al gateway {row['name']!r}" for row in taken)
+        raise Conflict(f"el punto {which}; quítelo primero de allí",
                        details=[{"point": row["code"], "gateway": row["name"]} for row in taken])

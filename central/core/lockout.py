@@ -27,7 +27,8 @@ LONGEST_LOCK = timedelta(minutes=15)
 FORGOTTEN_AFTER = timedelta(hours=1)
 
 Scope = Literal["user", "address"]
-_REFUSED = {"user": "too many failed logins for this username", "address": "too many failed logins from this address"}
+_REFUSED = {"user": "demasiados ingresos fallidos con este usuario",
+            "address": "demasiados ingresos fallidos desde esta dirección"}
 
 
 class Key(NamedTuple):
@@ -80,7 +81,7 @@ def _refuse(conn: Connection, key: Key, now: datetime) -> None:
     locked_until = conn.fetchval("SELECT locked_until FROM login_attempts WHERE scope = :scope AND subject = :subject",
                                  {"scope": key.scope, "subject": key.subject})
     wait = int((locked_until - now).total_seconds()) + 1
-    raise TooManyAttempts(f"{_REFUSED[key.scope]}; try again in {wait} s", wait)
+    raise TooManyAttempts(f"{_REFUSED[key.scope]}; intente de nuevo en {wait} s", wait)
 
 
 def forgive(conn: Connection, username: str, address: str) -> None:

@@ -167,7 +167,7 @@ def create_point(conn: Connection, new: PointCreate, actor: str, now: datetime) 
             {**values, "now": now},
         )
     except IntegrityError:
-        raise Conflict(f"a point with code {new.code!r} already exists") from None
+        raise Conflict(f"ya existe un punto con código {new.code!r}") from None
     audit.record(conn, actor, "point.created", f"point:{new.code}", now, **values)
     return _existing(conn, new.code)
 
@@ -195,7 +195,7 @@ def delete_point(conn: Connection, code: str, actor: str, now: datetime) -> None
     try:
         conn.execute("DELETE FROM points WHERE id = :id", {"id": point.id})
     except IntegrityError:
-        raise Conflict(f"point {code!r} has recorded data; set its status to inactive instead") from None
+        raise Conflict(f"el punto {code!r} tiene datos registrados; cambie su estado a inactive en vez de borrarlo") from None
     audit.record(conn, actor, "point.deleted", f"point:{code}", now, name=point.name)
 
 

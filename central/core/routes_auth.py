@@ -13,7 +13,7 @@ from central.errors import ApiError, error_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
-LOGIN_FAILED = "wrong username or password"
+LOGIN_FAILED = "usuario o contraseña incorrectos"
 
 
 def client_address(request: Request) -> str:

@@ -118,7 +118,7 @@ def create_personal_token(
     conn: Connection, user: User, request: PersonalTokenCreate, now: datetime
 ) -> NewPersonalToken:
     if request.expires_at is not None and request.expires_at <= now:
-        raise Invalid("expires_at", "must be in the future")
+        raise Invalid("expires_at", "debe estar en el futuro")
     token = new_token("personal")
     token_id = _insert_token(conn, user.id, "personal", request.name, token, now, request.expires_at)
     audit.record(conn, user.username, "token.created", f"user:{user.username}", now, name=request.name,

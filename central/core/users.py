@@ -165,7 +165,7 @@ def create_user(conn: Connection, new: UserCreate, actor: str, now: datetime) ->
             {**values, "password_hash": hash_password(new.password.get_secret_value()), "now": now},
         )
     except IntegrityError:
-        raise Conflict(f"a user named {new.username!r} already exists") from None
+        raise Conflict(f"ya existe un usuario llamado {new.username!r}") from None
     audit.record(conn, actor, "user.created", f"user:{new.username}", now, **values)
     return get_user(conn, new.username)
 
@@ -196,7 +196,7 @@ def update_profile(conn: Connection, user: User, change: ProfileUpdate, now: dat
         stored = conn.fetchval("SELECT password_hash FROM users WHERE id = :id", {"id": user.id})
         old = change.old_password.get_secret_value() if change.old_password else ""
         if not verify_password(stored, old):
-            raise Invalid("old_password", "is missing or does not match the current password")
+            raise Invalid("old_password", "falta o no coincide con la contraseña actual")
     _apply(conn, user.id, fields)
     if fields:
         audit.record(conn, user.username, "user.changed", f"user:{user.username}", now, **_described(fields))
@@ -215,7 +215,7 @@ def _keep_one_admin(conn: Connection, user_id: int, username: str) -> None:
         "SELECT COUNT(*) FROM users WHERE is_admin AND is_active AND id <> :id", {"id": user_id}
     )
     if not others:
-        raise Conflict(f"{username!r} is the last active administrator; make another one first")
+        raise Conflict(f"{username!r} es el último administrador activo; nombre otro primero")
 
 
 def _apply(conn: Connection, user_id: int, fields: dict[str, Any]) -> None:

@@ -95,9 +95,9 @@ def _stored(action: Callable[[], ChannelOut]) -> ChannelOut:
     try:
         return action()
     except IntegrityError:
-        raise ApiError(409, "you already have a channel with that name") from None
+        raise ApiError(409, "usted ya tiene un canal con ese nombre") from None
     except SecretKeyMissing as exc:
-        raise ApiError(503, f"channel secrets cannot be stored: {exc}") from None
+        raise ApiError(503, f"no se pueden guardar los secretos del canal: {exc}") from None
 
 
 @router.get("/channels", summary="Your notification channels (secrets never shown)",
@@ -174,7 +174,7 @@ async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult
     try:
         channel = store.channel_of(row, ctx.secret_box)
     except (SecretKeyMissing, UndecryptableSecret) as exc:
-        raise ApiError(409, f"channel {channel_id}: {exc}; set its secret again") from None
+        raise ApiError(409, f"canal {channel_id}: {exc}; vuelva a darle su secreto") from None
     notification = probe_notification(user.username, channel.name, ctx.clock.now())
     worker = worker_name("test")
 

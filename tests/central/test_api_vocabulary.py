@@ -106,7 +106,8 @@ def test_no_answer_is_a_bare_array():
 
 def test_every_page_has_the_same_five_fields():
     pages = {name: set(schema["properties"]) for name, schema in _answers()
-             if schema.get("properties", {}).get("items", {}).get("type") == "array" and "total" in schema["properties"]}
+             if schema.get("properties", {}).get("items", {}).get("type") == "array"
+             and "total" in schema["properties"]}
     assert len(pages) >= 15
     assert {name: keys for name, keys in pages.items() if keys != PAGE_KEYS} == {}
 

@@ -78,7 +78,7 @@ def test_create_user_migrates_an_empty_database_and_reads_the_password_from_stdi
 def test_create_user_refuses_an_existing_username(run):
     assert run("create-user", "ana", "--password-stdin", stdin=PASSWORD).exit_code == 0
     result = run("create-user", "ana", "--password-stdin", stdin="another long password")
-    assert (result.exit_code, result.stderr) == (1, "error: a user named 'ana' already exists\n")
+    assert (result.exit_code, result.stderr) == (1, "error: ya existe un usuario llamado 'ana'\n")
 
 
 @BEFORE_THE_DATABASE
@@ -156,7 +156,7 @@ def test_add_point_names_the_bad_option(run, args, message):
 def test_add_point_refuses_a_duplicate_code(run):
     assert run("add-point", "P1", "--name", "P", "--kind", "other").exit_code == 0
     result = run("add-point", "P1", "--name", "Q", "--kind", "other")
-    assert (result.exit_code, result.stderr) == (1, "error: a point with code 'P1' already exists\n")
+    assert (result.exit_code, result.stderr) == (1, "error: ya existe un punto con código 'P1'\n")
 
 
 def _read_until(fd: int, expected: bytes, timeout_s: float = 30) -> bytes:

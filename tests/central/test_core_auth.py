@@ -56,7 +56,7 @@ def test_every_failed_login_gets_the_same_401(app_client, username, password):
     assert app_client.post("/api/v1/users/inactive/deactivate", headers=admin).status_code == 200
     response = _login(app_client, username, password)
     assert (response.status_code, response.json()) == (
-        401, {"error": {"status": 401, "code": "unauthorized", "message": "wrong username or password"}}
+        401, {"error": {"status": 401, "code": "unauthorized", "message": "usuario o contraseña incorrectos"}}
     )
 
 
@@ -162,7 +162,7 @@ def test_a_personal_token_cannot_expire_in_the_past(app_client):
     headers = add_user(app_client, "ana")
     response = app_client.post(TOKENS, json={"name": "x", "expires_at": "2026-11-28T12:00:00Z"}, headers=headers)
     assert response.status_code == 422
-    assert response.json()["error"]["message"] == "expires_at: must be in the future"
+    assert response.json()["error"]["message"] == "expires_at: debe estar en el futuro"
 
 
 def test_tokens_are_stored_only_as_hashes(app_client):

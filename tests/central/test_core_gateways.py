@@ -72,7 +72,7 @@ def test_a_point_of_another_gateway_is_a_409_naming_it(app_client, admin):
     assert response.status_code == 409
     assert response.json()["error"] == {
         "status": 409, "code": "conflict",
-        "message": "point 'OB-0101-12' belongs to gateway 'olivo'; remove it there first",
+        "message": "el punto 'OB-0101-12' pertenece al gateway 'olivo'; quítelo primero de allí",
         "details": [{"point": "OB-0101-12", "gateway": "olivo"}],
     }
     assert app_client.get(f"{GATEWAYS}/sauce", headers=admin).status_code == 404
@@ -98,7 +98,7 @@ def test_a_taken_name_is_a_409(app_client, admin):
     app_client.post(GATEWAYS, json={"name": "olivo"}, headers=admin)
     response = app_client.post(GATEWAYS, json={"name": "olivo"}, headers=admin)
     assert (response.status_code, response.json()["error"]["message"]) == (
-        409, "a gateway named 'olivo' already exists")
+        409, "ya existe un gateway llamado 'olivo'")
 
 
 def test_gateways_are_for_admins_only(app_client, admin):

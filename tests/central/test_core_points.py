@@ -51,7 +51,7 @@ def test_a_duplicate_code_is_a_409_and_writes_no_audit_row(app_client):
     assert _create(app_client, admin).status_code == 201
     response = _create(app_client, admin, name="Otro")
     assert (response.status_code, response.json()["error"]["message"]) == (
-        409, "a point with code 'OB-0101-12' already exists")
+        409, "ya existe un punto con código 'OB-0101-12'")
     assert audit_rows(app_client) == [("root", "point.created", "point:OB-0101-12")]
 
 

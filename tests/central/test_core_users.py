@@ -39,7 +39,7 @@ def test_a_taken_username_is_a_409_and_writes_no_audit_row(app_client):
     admin = add_user(app_client, "root", admin=True)
     assert app_client.post(USERS, json=NEW_USER, headers=admin).status_code == 201
     response = app_client.post(USERS, json=NEW_USER, headers=admin)
-    assert (response.status_code, response.json()["error"]["message"]) == (409, "a user named 'bea' already exists")
+    assert (response.status_code, response.json()["error"]["message"]) == (409, "ya existe un usuario llamado 'bea'")
     assert audit_rows(app_client) == [("root", "user.created", "user:bea")]
 
 
@@ -90,7 +90,7 @@ def test_a_new_password_needs_the_old_one(app_client, old_password):
     response = app_client.patch(f"{USERS}/me", json=change, headers=ana)
     assert response.status_code == 422
     assert response.json()["error"]["message"] == (
-        "old_password: is missing or does not match the current password")
+        "old_password: falta o no coincide con la contraseña actual")
     assert app_client.post("/api/v1/auth/login", json={"username": "ana", "password": PASSWORD}).status_code == 200
     assert audit_rows(app_client) == []
 
@@ -119,7 +119,7 @@ def test_the_last_active_admin_cannot_be_removed(app_client, change):
     admin = add_user(app_client, "root", admin=True)
     response = app_client.patch(f"{USERS}/root", json=change, headers=admin)
     assert (response.status_code, response.json()["error"]["message"]) == (
-        409, "'root' is the last active administrator; make another one first")
+        409, "'root' es el último administrador activo; nombre otro primero")
 
 
 def test_an_unknown_account_is_a_404(app_client):

@@ -200,5 +200,5 @@ def test_a_point_with_readings_cannot_be_deleted_and_keeps_them(site):
     site.ingest(good_batch())
     response = site.client.delete("/api/v1/points/P1", headers={"Authorization": "Bearer admin-token"})
     assert response.status_code == 409
-    assert response.json()["error"]["message"] == "point 'P1' has recorded data; set its status to inactive instead"
+    assert response.json()["error"]["message"] == "el punto 'P1' tiene datos registrados; cambie su estado a inactive en vez de borrarlo"
     assert len(site.stored()) == 5

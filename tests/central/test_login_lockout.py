@@ -53,7 +53,7 @@ def test_parallel_guesses_at_one_username_get_only_the_free_attempts(served):
     replies = asyncio.run(_all_at_once(url, [("ana", "wrong password")] * GUESSES))
     assert _statuses(replies) == {401: FREE_FAILURES, 429: GUESSES - FREE_FAILURES}
     refused = next(reply for reply in replies if reply.status_code == 429)
-    assert refused.json()["error"]["message"] == "too many failed logins for this username; try again in 31 s"
+    assert refused.json()["error"]["message"] == "demasiados ingresos fallidos con este usuario; intente de nuevo en 31 s"
 
 
 def test_the_right_password_is_refused_while_the_username_is_locked(served):
@@ -69,7 +69,7 @@ def test_parallel_guesses_at_many_usernames_from_one_address_are_throttled(serve
     assert _statuses(replies) == {401: FREE_FAILURES_PER_ADDRESS, 429: GUESSES - FREE_FAILURES_PER_ADDRESS}
     reply = _login(url, "ana", PASSWORD)
     assert (reply.status_code, reply.json()["error"]["message"]) == (
-        429, "too many failed logins from this address; try again in 31 s")
+        429, "demasiados ingresos fallidos desde esta dirección; intente de nuevo en 31 s")
 
 
 def test_only_the_counted_attempts_are_stored(served):
