@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from central.telemetry.alerts import Rule, RuleState, Signal, evaluate_readings
+from central.telemetry.alerts import BaseRule, RuleState, Signal, evaluate_readings
 from protocols.uplink import Quality
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
@@ -36,5 +36,5 @@ def compact(signals: list[Signal]) -> list[tuple[str, float]]:
     return [(s.action.value, (s.ts - T0) / timedelta(minutes=1)) for s in signals]
 
 
-def run(rule: Rule, readings: list[Sample], state: RuleState | None = None) -> tuple[RuleState, list[Signal]]:
+def run(rule: BaseRule, readings: list[Sample], state: RuleState | None = None) -> tuple[RuleState, list[Signal]]:
     return evaluate_readings(rule, state or RuleState(), readings)

@@ -8,7 +8,7 @@ transitions whose ``notify`` is true become notifications (:func:`notice`).
 
 from __future__ import annotations
 
-from .evaluate import HEARTBEAT_KINDS, READING_KINDS, evaluate_heartbeat, evaluate_readings
+from .evaluate import evaluate_heartbeat, evaluate_readings
 from .lifecycle import (
     Alert,
     AlertEvent,
@@ -22,23 +22,34 @@ from .lifecycle import (
 )
 from .rules import (
     RULE_ADAPTER,
+    RULE_CLASSES,
+    BaseRule,
     Direction,
     PointFacts,
     Rule,
     Scope,
     Severity,
+    Trigger,
     default_gateway_rules,
     default_rules,
+    kinds,
     parse_rule,
 )
-from .state import Heartbeat, RuleState, Sample, Signal, SignalAction, SubmissionSnapshot
-from .timer import SILENCE_KINDS, SUBMISSION_KINDS, escalation_severity, evaluate_silence, evaluate_submissions
+from .state import (
+    Heartbeat,
+    RuleState,
+    Sample,
+    Signal,
+    SignalAction,
+    SubmissionSnapshot,
+)
+from .timer import escalation_severity, evaluate_silence, evaluate_submissions
 
 __all__ = [
-    "HEARTBEAT_KINDS", "READING_KINDS", "RULE_ADAPTER", "SILENCE_KINDS", "SUBMISSION_KINDS",
-    "Alert", "AlertEvent", "AlertStatus", "Direction", "Heartbeat", "LifecycleError", "PointFacts", "Rule",
-    "RuleState", "Sample", "Scope", "Severity", "Signal", "SignalAction", "SubmissionSnapshot", "Transition",
+    "RULE_ADAPTER", "RULE_CLASSES",
+    "Alert", "AlertEvent", "AlertStatus", "BaseRule", "Direction", "Heartbeat", "LifecycleError", "PointFacts", "Rule",
+    "RuleState", "Sample", "Scope", "Severity", "Signal", "SignalAction", "SubmissionSnapshot", "Transition", "Trigger",
     "acknowledge", "apply_signal", "apply_signals", "default_gateway_rules", "default_rules",
     "escalation_severity", "evaluate_heartbeat", "evaluate_readings", "evaluate_silence",
-    "evaluate_submissions", "notice", "parse_rule",
+    "evaluate_submissions", "kinds", "notice", "parse_rule",
 ]

@@ -13,35 +13,40 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from protocols.uplink import Quality
 
 from . import messages
-from .rules import (
-    BufferDropping,
-    ClockOffset,
-    ConstantValue,
-    Direction,
-    FlowAboveRight,
-    FrozenTotalizer,
-    LevelThreshold,
-    Rule,
-    TotalizerDecrease,
-    WaterTableThreshold,
+from .state import (
+    Heartbeat,
+    RuleState,
+    Sample,
+    Signal,
+    SignalAction,
+    WorkRun,
+    WorkState,
 )
-from .state import Heartbeat, RuleState, Sample, Signal, SignalAction, WorkRun, WorkState
+from .terms import Direction, Trigger
+
+if TYPE_CHECKING:  # the rule classes name these functions as their steps
+    from .rules import (
+        BaseRule,
+        BufferDropping,
+        ClockOffset,
+        ConstantValue,
+        FlowAboveRight,
+        FrozenTotalizer,
+        LevelThreshold,
+        Rule,
+        TotalizerDecrease,
+        WaterTableThreshold,
+    )
 
 Step = Callable[[WorkState, Sample], Signal | None]
 
-READING_KINDS = frozenset(
-    {"flow_above_right", "level_threshold", "water_table_threshold", "frozen_totalizer",
-     "constant_value", "totalizer_decrease"}
-)
-HEARTBEAT_KINDS = frozenset({"clock_offset", "buffer_dropping"})
 
-
-def evaluate_readings(rule: Rule, state: RuleState, readings: Iterable[Sample]) -> tuple[RuleState, list[Signal]]:
+def evaluate_readings(rule: BaseRule, state: RuleState, readings: Iterable[Sample]) -> tuple[RuleState, list[Signal]]:
     """Feed one point's processed readings (any order, any variables) through one rule.
 
     Rules not fed by readings return the state unchanged and no signals, so ingest can
@@ -49,9 +54,9 @@ def evaluate_readings(rule: Rule, state: RuleState, readings: Iterable[Sample]) 
     """
     if not rule.enabled:
         return RuleState(), []
-    step = _stepper(rule)
-    if step is None:
+    if rule.trigger is not Trigger.READING:
         return state, []
+    step: Step = rule.step()
     work = WorkState.of(state)
     signals: list[Signal] = []
     last_ts = work.last_ts
@@ -72,19 +77,6 @@ def evaluate_readings(rule: Rule, state: RuleState, readings: Iterable[Sample]) 
 
 _TS = attrgetter("ts")
 WITH_VALUE = frozenset(quality for quality in Quality if quality.has_value)  # a set test, not a property per reading
-
-
-def _stepper(rule: Rule) -> Step | None:
-    match rule:
-        case FlowAboveRight() | LevelThreshold() | WaterTableThreshold():
-            return _threshold_step(rule)
-        case FrozenTotalizer():
-            return _frozen_step(rule)
-        case ConstantValue():
-            return _constant_step(rule)
-        case TotalizerDecrease():
-            return _decrease_step(rule)
-    return None
 
 
 def _debounce(state: WorkState, beyond: bool, back: bool, ts: datetime, raise_after: float, clear_after: float
@@ -117,16 +109,33 @@ class _Threshold(NamedTuple):
     clear_minutes: float
 
 
-def _threshold_of(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold) -> _Threshold:
-    if isinstance(rule, FlowAboveRight):
-        return _Threshold("flow", Direction.ABOVE, rule.limit_lps, rule.hysteresis_lps, rule.for_minutes,
-                          rule.clear_minutes)
-    variable = "level" if isinstance(rule, LevelThreshold) else "water_table"
-    return _Threshold(variable, rule.direction, rule.value, rule.hysteresis, rule.for_minutes, rule.clear_minutes)
+def flow_step(rule: FlowAboveRight) -> Step:
+    """Flow above the water right × tolerance, back below it less the hysteresis."""
+    spec = _Threshold("flow", Direction.ABOVE, rule.limit_lps, rule.hysteresis_lps, rule.for_minutes,
+                      rule.clear_minutes)
+
+    def message(action: SignalAction, value: float) -> str:
+        if action is not SignalAction.CLEAR:
+            return messages.flow_above(value, rule.water_right_lps, rule.tolerance, spec.for_minutes)
+        return messages.flow_back(value, rule.water_right_lps, rule.tolerance)
+
+    return _crossing_step(rule, spec, message)
 
 
-def _threshold_step(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold) -> Step:
-    spec = _threshold_of(rule)
+def threshold_step(rule: LevelThreshold | WaterTableThreshold) -> Step:
+    """The one variable the rule kind reads beyond its value, in its direction."""
+    (variable,) = rule.reads or frozenset()
+    spec = _Threshold(variable, rule.direction, rule.value, rule.hysteresis, rule.for_minutes, rule.clear_minutes)
+
+    def message(action: SignalAction, value: float) -> str:
+        if action is not SignalAction.CLEAR:
+            return messages.threshold_crossed(variable, value, spec.direction, spec.limit, spec.for_minutes)
+        return messages.threshold_back(variable, value, spec.limit)
+
+    return _crossing_step(rule, spec, message)
+
+
+def _crossing_step(rule: Rule, spec: _Threshold, message: Callable[[SignalAction, float], str]) -> Step:
     sign = 1.0 if spec.direction is Direction.ABOVE else -1.0
 
     def step(state: WorkState, sample: Sample) -> Signal | None:
@@ -140,23 +149,12 @@ def _threshold_step(rule: FlowAboveRight | LevelThreshold | WaterTableThreshold)
             action = SignalAction.HOLD
         if action is None:
             return None
-        return Signal(action=action, ts=sample.ts, severity=rule.severity, value=value,
-                      message=_threshold_message(rule, spec, action, value))
+        return Signal(action=action, ts=sample.ts, severity=rule.severity, value=value, message=message(action, value))
 
     return step
 
 
-def _threshold_message(rule: Rule, spec: _Threshold, action: SignalAction, value: float) -> str:
-    if isinstance(rule, FlowAboveRight):
-        if action is not SignalAction.CLEAR:
-            return messages.flow_above(value, rule.water_right_lps, rule.tolerance, spec.for_minutes)
-        return messages.flow_back(value, rule.water_right_lps, rule.tolerance)
-    if action is not SignalAction.CLEAR:
-        return messages.threshold_crossed(spec.variable, value, spec.direction, spec.limit, spec.for_minutes)
-    return messages.threshold_back(spec.variable, value, spec.limit)
-
-
-def _frozen_step(rule: FrozenTotalizer) -> Step:
+def frozen_step(rule: FrozenTotalizer) -> Step:
     """The totalizer must move while flow is above the cut-off; clear as soon as it moves."""
 
     def step(state: WorkState, sample: Sample) -> Signal | None:
@@ -191,7 +189,7 @@ def _frozen_check(rule: FrozenTotalizer, state: WorkState, ts: datetime) -> Sign
     return _signal(rule, SignalAction.RAISE, ts, state.ref, message)
 
 
-def _constant_step(rule: ConstantValue) -> Step:
+def constant_step(rule: ConstantValue) -> Step:
     """Track, per watched variable, how long it has repeated one value.
 
     ``state.stuck`` (the variables repeating for ``hours`` or more) is kept up to date as runs
@@ -229,7 +227,7 @@ def _constant_step(rule: ConstantValue) -> Step:
     return step
 
 
-def _decrease_step(rule: TotalizerDecrease) -> Step:
+def decrease_step(rule: TotalizerDecrease) -> Step:
     def step(state: WorkState, sample: Sample) -> Signal | None:
         if sample.variable != "totalizer":
             return None
@@ -264,25 +262,25 @@ def _signal(rule: Rule, action: SignalAction, ts: datetime, value: float | None,
     return Signal(action=action, ts=ts, severity=rule.severity, value=value, message=message)
 
 
-def evaluate_heartbeat(rule: Rule, state: RuleState, heartbeat: Heartbeat) -> tuple[RuleState, list[Signal]]:
-    """Feed one gateway upload (or empty heartbeat) through a gateway rule (clock offset, buffer drops)."""
+def evaluate_heartbeat(rule: BaseRule, state: RuleState, heartbeat: Heartbeat) -> tuple[RuleState, list[Signal]]:
+    """Feed one gateway upload (or empty heartbeat) through a heartbeat rule (clock offset, buffer drops).
+
+    A heartbeat without the field the rule reads (an agent too old to send it) changes nothing.
+    """
     if not rule.enabled:
         return RuleState(), []
     if state.last_ts is not None and heartbeat.ts < state.last_ts:
         return state, []
-    work = WorkState.of(state)
-    signal: Signal | None = None
-    if isinstance(rule, ClockOffset) and heartbeat.clock_offset_s is not None:
-        signal = _clock_step(rule, work, heartbeat.ts, heartbeat.clock_offset_s)
-    elif isinstance(rule, BufferDropping) and heartbeat.dropped_total is not None:
-        signal = _drop_step(rule, work, heartbeat.ts, heartbeat.dropped_total)
-    else:
+    if rule.trigger is not Trigger.HEARTBEAT or any(getattr(heartbeat, field) is None for field in rule.reads or ()):
         return state, []
+    work = WorkState.of(state)
+    signal: Signal | None = rule.step(work, heartbeat)
     work.last_ts = heartbeat.ts
     return work.freeze(), [signal] if signal else []
 
 
-def _clock_step(rule: ClockOffset, state: WorkState, ts: datetime, offset_s: float) -> Signal | None:
+def clock_step(rule: ClockOffset, state: WorkState, heartbeat: Heartbeat) -> Signal | None:
+    ts, offset_s = heartbeat.ts, heartbeat.clock_offset_s or 0.0
     off = abs(offset_s)
     action = _debounce(state, off > rule.tolerance_s, off <= rule.tolerance_s - rule.hysteresis_s, ts,
                        rule.for_minutes, rule.clear_minutes)
@@ -293,8 +291,9 @@ def _clock_step(rule: ClockOffset, state: WorkState, ts: datetime, offset_s: flo
     return _signal(rule, action, ts, offset_s, messages.clock_ok(offset_s))
 
 
-def _drop_step(rule: BufferDropping, state: WorkState, ts: datetime, dropped_total: int) -> Signal | None:
+def drop_step(rule: BufferDropping, state: WorkState, heartbeat: Heartbeat) -> Signal | None:
     """A growing counter is a drop; a smaller one is an agent whose counter restarted (rebase)."""
+    ts, dropped_total = heartbeat.ts, heartbeat.dropped_total or 0
     before, state.ref = state.ref, float(dropped_total)
     if before is not None and dropped_total > before:
         message = messages.buffer_dropped(int(dropped_total - before), dropped_total)

@@ -17,8 +17,8 @@ from uuid import UUID, uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from . import messages
-from .rules import Severity
 from .state import Signal, SignalAction
+from .terms import Severity
 
 
 class LifecycleError(ValueError):

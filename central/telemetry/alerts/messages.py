@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .rules import Direction
+from .terms import Direction
 
 REGULATOR_NAMES = {"dga": "la DGA", "sma": "la SMA"}
 VARIABLE_NAMES = {"flow": "Caudal", "level": "Nivel", "water_table": "Nivel freático", "totalizer": "Totalizador"}

@@ -7,61 +7,50 @@ db layer, so every field has a plain JSON shape and a default a person would pic
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Literal, Protocol
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from . import evaluate, timer
+from .terms import Direction, Scope, Severity, Trigger
 
 Minutes = Annotated[float, Field(ge=0, le=60 * 24 * 30)]
 
 
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
+class BaseRule(BaseModel):
+    """One rule kind: its configuration fields, and what it declares once for everyone.
 
-    @property
-    def rank(self) -> int:
-        """Order for "at least this severe" filters and escalation."""
-        return _RANKS[self]
+    ``trigger``: when it is judged (:class:`Trigger`); ``reads``: what it reads (reading
+    variables, or the heartbeat's fields), None for every variable, so ingest feeds it only
+    those; ``step``: the pure function that judges it, called as a method (its signature is
+    the trigger's); ``scope``: a point's data or a gateway's. The sets the service queries by
+    are derived from these (:func:`kinds`), so a new kind is this one class in :data:`Rule`.
+    """
 
-
-_RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-
-
-class Direction(StrEnum):
-    ABOVE = "above"
-    BELOW = "below"
-
-
-class Scope(StrEnum):
-    """What a rule watches: a point's data or a gateway's heartbeats."""
-
-    POINT = "point"
-    GATEWAY = "gateway"
-
-
-class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    trigger: ClassVar[Trigger]
+    reads: ClassVar[frozenset[str] | None] = None
+    step: ClassVar[Callable[..., Any]]
+    scope: ClassVar[Scope] = Scope.POINT
 
     severity: Severity = Severity.WARNING
     enabled: bool = True
 
-    @property
-    def scope(self) -> Scope:
-        return Scope.POINT
 
-
-class _GatewayRule(_Rule):
+class _GatewayRule(BaseRule):
     """A rule on a gateway's heartbeats rather than on a point's data."""
 
-    @property
-    def scope(self) -> Scope:
-        return Scope.GATEWAY
+    scope: ClassVar[Scope] = Scope.GATEWAY
 
 
-class FlowAboveRight(_Rule):
+class FlowAboveRight(BaseRule):
     """Flow above the water right (× tolerance) for ``for_minutes`` of reading time."""
+
+    trigger = Trigger.READING
+    reads = frozenset({"flow"})
+    step = evaluate.flow_step
 
     kind: Literal["flow_above_right"] = "flow_above_right"
     severity: Severity = Severity.CRITICAL
@@ -82,7 +71,7 @@ class FlowAboveRight(_Rule):
         return self
 
 
-class _Threshold(_Rule):
+class _Threshold(BaseRule):
     direction: Direction = Direction.ABOVE
     value: float
     hysteresis: float = Field(default=0.0, ge=0)
@@ -93,17 +82,28 @@ class _Threshold(_Rule):
 class LevelThreshold(_Threshold):
     """Water column above the sensor (``level``, m) beyond a threshold."""
 
+    trigger = Trigger.READING
+    reads = frozenset({"level"})
+    step = evaluate.threshold_step
+
     kind: Literal["level_threshold"] = "level_threshold"
 
 
 class WaterTableThreshold(_Threshold):
     """Depth to water (``water_table``, m) beyond a threshold; deeper water is a larger number."""
 
+    trigger = Trigger.READING
+    reads = frozenset({"water_table"})
+    step = evaluate.threshold_step
+
     kind: Literal["water_table_threshold"] = "water_table_threshold"
 
 
-class PointSilent(_Rule):
+class PointSilent(BaseRule):
     """No reading from a point for ``minutes`` (by the server clock); clears when data returns."""
+
+    trigger = Trigger.SILENCE
+    step = timer.silence_step
 
     kind: Literal["point_silent"] = "point_silent"
     minutes: Minutes = Field(default=30, gt=0)
@@ -112,20 +112,30 @@ class PointSilent(_Rule):
 class GatewaySilent(_GatewayRule):
     """No upload (not even a heartbeat) from a gateway for ``minutes``."""
 
+    trigger = Trigger.SILENCE
+    step = timer.silence_step
+
     kind: Literal["gateway_silent"] = "gateway_silent"
     minutes: Minutes = Field(default=15, gt=0)
 
 
-class FrozenTotalizer(_Rule):
+class FrozenTotalizer(BaseRule):
     """Totalizer unchanged while flow stays above the cut-off: the meter stopped counting."""
+
+    trigger = Trigger.READING
+    reads = frozenset({"flow", "totalizer"})
+    step = evaluate.frozen_step
 
     kind: Literal["frozen_totalizer"] = "frozen_totalizer"
     flow_cutoff_lps: float = Field(default=0.0, ge=0)
     for_minutes: Minutes = Field(default=30, gt=0)
 
 
-class ConstantValue(_Rule):
+class ConstantValue(BaseRule):
     """A variable repeating the exact same value for ``hours``: a stuck sensor or register."""
+
+    trigger = Trigger.READING
+    step = evaluate.constant_step
 
     kind: Literal["constant_value"] = "constant_value"
     hours: float = Field(default=12, gt=0, le=24 * 30)
@@ -134,8 +144,12 @@ class ConstantValue(_Rule):
     ignore_zero: bool = True  # a stopped pump reads 0.0 for days, legitimately
 
 
-class TotalizerDecrease(_Rule):
+class TotalizerDecrease(BaseRule):
     """The totalizer went backwards: a meter reset, a swap, or a meter in net (bidirectional) mode."""
+
+    trigger = Trigger.READING
+    reads = frozenset({"totalizer"})
+    step = evaluate.decrease_step
 
     kind: Literal["totalizer_decrease"] = "totalizer_decrease"
     min_decrease_m3: float = Field(default=0.001, ge=0)
@@ -144,6 +158,10 @@ class TotalizerDecrease(_Rule):
 
 class ClockOffset(_GatewayRule):
     """A gateway clock off by more than ``tolerance_s`` (``sent_at`` against the server clock)."""
+
+    trigger = Trigger.HEARTBEAT
+    reads = frozenset({"clock_offset_s"})
+    step = evaluate.clock_step
 
     kind: Literal["clock_offset"] = "clock_offset"
     tolerance_s: float = Field(default=120, gt=0)
@@ -155,6 +173,10 @@ class ClockOffset(_GatewayRule):
 class BufferDropping(_GatewayRule):
     """The edge buffer dropped readings (its ``dropped_total`` grew): data lost for good."""
 
+    trigger = Trigger.HEARTBEAT
+    reads = frozenset({"dropped_total"})
+    step = evaluate.drop_step
+
     kind: Literal["buffer_dropping"] = "buffer_dropping"
     severity: Severity = Severity.CRITICAL
     clear_minutes: Minutes = 60
@@ -163,15 +185,21 @@ class BufferDropping(_GatewayRule):
 Regulator = Literal["dga", "sma"]
 
 
-class SubmissionFailed(_Rule):
+class SubmissionFailed(BaseRule):
     """The last attempt to submit to a regulator failed and will be retried."""
+
+    trigger = Trigger.SUBMISSIONS
+    step = timer.failed_step
 
     kind: Literal["submission_failed"] = "submission_failed"
     regulator: Regulator | None = None  # None: any regulator
 
 
-class SubmissionUnrecoverable(_Rule):
+class SubmissionUnrecoverable(BaseRule):
     """A regulator refused a submission for good: a person has to fix data or configuration."""
+
+    trigger = Trigger.SUBMISSIONS
+    step = timer.unrecoverable_step
 
     kind: Literal["submission_unrecoverable"] = "submission_unrecoverable"
     severity: Severity = Severity.CRITICAL
@@ -193,8 +221,11 @@ def _default_escalation() -> list[Escalation]:
     ]
 
 
-class SubmissionLate(_Rule):
+class SubmissionLate(BaseRule):
     """A due submission still not accepted; severity rises with lateness (24, 48, 72 h)."""
+
+    trigger = Trigger.SUBMISSIONS
+    step = timer.late_step
 
     kind: Literal["submission_late"] = "submission_late"
     regulator: Regulator | None = None
@@ -209,9 +240,11 @@ class SubmissionLate(_Rule):
         return self
 
 
-class ComplianceEvent(_Rule):
+class ComplianceEvent(BaseRule):
     """Compliance log events that need a person (work blocked, reply without comprobante...):
     one alert per event kind while the condition lasts (see :mod:`.regulator_events`)."""
+
+    trigger = Trigger.EVENTS  # judged by :func:`.regulator_events.evaluate_events`, one alert per event kind
 
     kind: Literal["compliance_event"] = "compliance_event"
     severity: Severity = Severity.CRITICAL
@@ -236,6 +269,13 @@ Rule = Annotated[
 ]
 
 RULE_ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
+RULE_CLASSES: tuple[type[BaseRule], ...] = get_args(get_args(Rule)[0])
+
+
+def kinds(*triggers: Trigger, scope: Scope | None = None) -> frozenset[str]:
+    """The kinds judged on any of ``triggers`` (of one ``scope``, or both), from the classes."""
+    return frozenset(cls.model_fields["kind"].default for cls in RULE_CLASSES
+                     if cls.trigger in triggers and scope in (None, cls.scope))
 
 
 def parse_rule(data: dict[str, object] | str | bytes) -> Rule:

@@ -35,23 +35,30 @@ from typing import Any
 from central.db import Connection, Database
 from central.notify import new_notification
 from central.notify.settings import Preferences
-from central.notify.store import PREFERENCE_CHANNELS, enqueue, preference_recipients, subscribed_channels
+from central.notify.store import (
+    PREFERENCE_CHANNELS,
+    enqueue,
+    preference_recipients,
+    subscribed_channels,
+)
 
 from . import rule_store, store
-from .evaluate import HEARTBEAT_KINDS, READING_KINDS, WITH_VALUE, evaluate_heartbeat, evaluate_readings
+from .evaluate import WITH_VALUE, evaluate_heartbeat, evaluate_readings
 from .lifecycle import Alert, Transition, apply_signals, notice
-from .rule_store import StoredRule
 from .regulator_events import evaluate_events, holding_events
-from .rules import Scope
+from .rule_store import StoredRule
+from .rules import Rule, Scope, Trigger, kinds
 from .state import Heartbeat, RuleState, Sample, Signal
 from .submissions import all_submission_snapshots
-from .timer import SILENCE_KINDS, SUBMISSION_KINDS, evaluate_silence, evaluate_submissions
+from .timer import evaluate_silence, evaluate_submissions
 
 log = logging.getLogger("caudal.central.alerts")
 
 RACE_RETRIES = 3
-POINT_TIMER_KINDS = frozenset({"point_silent", "compliance_event"}) | SUBMISSION_KINDS
-GATEWAY_TIMER_KINDS = frozenset({"gateway_silent"}) | HEARTBEAT_KINDS
+READING_KINDS = kinds(Trigger.READING)
+_ON_TIMER = [trigger for trigger in Trigger if trigger is not Trigger.READING]
+POINT_TIMER_KINDS = kinds(*_ON_TIMER, scope=Scope.POINT)
+GATEWAY_TIMER_KINDS = kinds(*_ON_TIMER, scope=Scope.GATEWAY)
 
 
 # --- writing transitions and their notifications -----------------------------------------------
@@ -114,18 +121,13 @@ def commit(conn: Connection, stored: StoredRule, live: Alert | None, transitions
 # --- on ingest ----------------------------------------------------------------------------------
 
 
-# The variables each reading rule looks at; a rule is fed only those (a kind not listed
-# here, or None, gets every reading). Evaluation is per reading and per rule, so this is
-# most of its cost: a flow rule skips the totalizer and level readings of the batch.
-RULE_VARIABLES: dict[str, frozenset[str] | None] = {
-    "flow_above_right": frozenset({"flow"}), "level_threshold": frozenset({"level"}),
-    "water_table_threshold": frozenset({"water_table"}), "frozen_totalizer": frozenset({"flow", "totalizer"}),
-    "totalizer_decrease": frozenset({"totalizer"}), "constant_value": None,
-}
-
-
 class _PointReadings:
-    """One point's usable readings of a batch, in time order, split by variable."""
+    """One point's usable readings of a batch, in time order, split by variable.
+
+    A rule is fed only the variables its kind reads (``reads``; None: every reading).
+    Evaluation is per reading and per rule, so this is most of its cost: a flow rule skips the
+    totalizer and level readings of the batch.
+    """
 
     def __init__(self) -> None:
         self.all: list[Sample] = []
@@ -135,8 +137,8 @@ class _PointReadings:
         self.all.append(reading)
         self.by_variable[reading.variable].append(reading)
 
-    def for_rule(self, kind: str) -> list[Sample]:
-        wanted = RULE_VARIABLES.get(kind)
+    def for_rule(self, rule: Rule) -> list[Sample]:
+        wanted = rule.reads
         if wanted is None:
             return self.all
         if len(wanted) == 1:
@@ -181,7 +183,7 @@ def _evaluate_points(conn: Connection, by_point: dict[int, _PointReadings], now:
     written = 0
     for stored in rules:
         state, signals = evaluate_readings(stored.rule, stored.state,
-                                           by_point[stored.subject_id].for_rule(stored.rule.kind))
+                                           by_point[stored.subject_id].for_rule(stored.rule))
         if state != stored.state:
             states.append((stored.id, state))
         written += commit(conn, stored, live.get(stored.id), transitions_of(stored, live.get(stored.id), signals), now,
@@ -295,15 +297,15 @@ class _Facts:
 
 
 def _timer_signals(stored: StoredRule, facts: _Facts, now: datetime) -> tuple[RuleState, list[Signal]]:
-    kind = stored.rule.kind
-    if kind in SUBMISSION_KINDS:
-        return stored.state, evaluate_submissions(stored.rule, facts.submissions.get(stored.subject_id, []), now)
-    if kind == "point_silent":
-        return stored.state, evaluate_silence(stored.rule, facts.point_seen.get(stored.subject_id), now)
+    rule = stored.rule
+    if rule.trigger is Trigger.SUBMISSIONS:
+        return stored.state, evaluate_submissions(rule, facts.submissions.get(stored.subject_id, []), now)
+    if rule.scope is Scope.POINT:
+        return stored.state, evaluate_silence(rule, facts.point_seen.get(stored.subject_id), now)
     gateway = facts.gateways.get(stored.subject_id)
     if gateway is None or gateway["last_seen_at"] is None:
         return stored.state, []
-    if kind in SILENCE_KINDS:
+    if rule.trigger is Trigger.SILENCE:
         return stored.state, evaluate_silence(stored.rule, gateway["last_seen_at"], now)
     return evaluate_heartbeat(stored.rule, stored.state, _heartbeat(gateway))
 
@@ -314,14 +316,14 @@ Update = tuple[Alert | None, RuleState, list[Transition]]
 def _timer_updates(stored: StoredRule, facts: _Facts, live: dict[tuple[int, str], Alert], now: datetime
                    ) -> list[Update]:
     """(live alert, new state, transitions) per alert the rule keeps: one, or one per compliance event kind."""
-    if stored.rule.kind != "compliance_event":
+    if stored.rule.trigger is not Trigger.EVENTS:
         state, signals = _timer_signals(stored, facts, now)
         before = live.get((stored.id, stored.rule.kind))
         return [(before, state, transitions_of(stored, before, signals))]
     live_kinds = {kind for rule_id, kind in live if rule_id == stored.id}
-    signals = evaluate_events(stored.rule, facts.compliance.get(stored.subject_id, {}), live_kinds, now)
+    by_kind = evaluate_events(stored.rule, facts.compliance.get(stored.subject_id, {}), live_kinds, now)
     return [(live.get((stored.id, kind)), stored.state,
-             transitions_of(stored, live.get((stored.id, kind)), [signal], kind)) for kind, signal in signals.items()]
+             transitions_of(stored, live.get((stored.id, kind)), [signal], kind)) for kind, signal in by_kind.items()]
 
 
 def evaluate_timer(db: Database, now: datetime, preferences: Preferences = Preferences()) -> int:

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from protocols.uplink import Quality
 
-from .rules import Severity
+from .terms import Severity
 
 
 class Run(BaseModel):

@@ -10,55 +10,54 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from . import messages
-from .rules import (
-    GatewaySilent,
-    PointSilent,
-    Rule,
-    Severity,
-    SubmissionFailed,
-    SubmissionLate,
-    SubmissionUnrecoverable,
-)
 from .state import Signal, SignalAction, SubmissionSnapshot
+from .terms import Severity, Trigger
 
-SILENCE_KINDS = frozenset({"point_silent", "gateway_silent"})
-SUBMISSION_KINDS = frozenset({"submission_failed", "submission_unrecoverable", "submission_late"})
+if TYPE_CHECKING:  # the rule classes name these functions as their steps
+    from .rules import (
+        BaseRule,
+        GatewaySilent,
+        PointSilent,
+        Rule,
+        SubmissionFailed,
+        SubmissionLate,
+        SubmissionUnrecoverable,
+    )
 
 
-def evaluate_silence(rule: Rule, last_seen: datetime | None, now: datetime) -> list[Signal]:
+def evaluate_silence(rule: BaseRule, last_seen: datetime | None, now: datetime) -> list[Signal]:
     """Raise when nothing arrived for ``rule.minutes``; clear ("back online") otherwise.
 
     ``last_seen`` is the server time of the newest reading (point) or upload (gateway);
     a subject never seen is not reported as silent (it was never installed).
     """
-    if not isinstance(rule, PointSilent | GatewaySilent) or not rule.enabled or last_seen is None:
+    if rule.trigger is not Trigger.SILENCE or not rule.enabled or last_seen is None:
         return []
+    return [rule.step(last_seen, now)]
+
+
+def silence_step(rule: PointSilent | GatewaySilent, last_seen: datetime, now: datetime) -> Signal:
     if now - last_seen >= timedelta(minutes=rule.minutes):
-        return [Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity,
-                       message=messages.silent(last_seen, now))]
-    return [Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=messages.back_online(last_seen))]
+        return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, message=messages.silent(last_seen, now))
+    return Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=messages.back_online(last_seen))
 
 
-def evaluate_submissions(rule: Rule, snapshots: Sequence[SubmissionSnapshot], now: datetime) -> list[Signal]:
+def evaluate_submissions(rule: BaseRule, snapshots: Sequence[SubmissionSnapshot], now: datetime) -> list[Signal]:
     """Judge one point's regulator ledger summaries (one per regulator) against a submission rule."""
-    if not isinstance(rule, SubmissionFailed | SubmissionUnrecoverable | SubmissionLate) or not rule.enabled:
+    if rule.trigger is not Trigger.SUBMISSIONS or not rule.enabled:
         return []
-    relevant = [s for s in snapshots if rule.regulator is None or s.regulator == rule.regulator]
-    match rule:
-        case SubmissionFailed():
-            return [_failed(rule, relevant, now)]
-        case SubmissionUnrecoverable():
-            return [_unrecoverable(rule, relevant, now)]
-    return [_late(rule, relevant, now)]
+    regulator = getattr(rule, "regulator", None)
+    return [rule.step([s for s in snapshots if regulator is None or s.regulator == regulator], now)]
 
 
 def _clear(rule: Rule, now: datetime, message: str) -> Signal:
     return Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=message)
 
 
-def _failed(rule: SubmissionFailed, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
+def failed_step(rule: SubmissionFailed, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
     failing = [(s.failing_since, s) for s in snapshots if s.failing_since is not None]
     if not failing:
         return _clear(rule, now, messages.submissions_ok())
@@ -67,7 +66,7 @@ def _failed(rule: SubmissionFailed, snapshots: list[SubmissionSnapshot], now: da
     return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, message=message)
 
 
-def _unrecoverable(rule: SubmissionUnrecoverable, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
+def unrecoverable_step(rule: SubmissionUnrecoverable, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
     refused = [s for s in snapshots if s.unrecoverable > 0]
     if not refused:
         return _clear(rule, now, messages.submissions_resolved())
@@ -76,7 +75,7 @@ def _unrecoverable(rule: SubmissionUnrecoverable, snapshots: list[SubmissionSnap
     return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, value=float(total), message=text)
 
 
-def _late(rule: SubmissionLate, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
+def late_step(rule: SubmissionLate, snapshots: list[SubmissionSnapshot], now: datetime) -> Signal:
     pending = [(s.oldest_pending_due, s) for s in snapshots if s.oldest_pending_due is not None]
     if not pending:
         return _clear(rule, now, messages.submissions_on_time())
