@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from central.app import api_document
+from central.app import DOMAINS, api_document
 
 DEFAULT_ROLE = "core"
 ROUTED_ROLES = ("telemetry", "compliance")
@@ -65,8 +65,9 @@ def sample_path(template: str) -> str:
 
 
 def role_paths() -> dict[str, list[str]]:
-    """The path templates each role serves, from the OpenAPI document of its routers."""
-    return {role: list(api_document(role)["paths"]) for role in ROLES}  # type: ignore[arg-type]
+    """The path templates each role serves, from the OpenAPI document of its routers (every
+    role, also those nginx does not route to, so that a path only they serve is noticed)."""
+    return {role: list(api_document(role)["paths"]) for role in DOMAINS}  # type: ignore[arg-type]
 
 
 def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
@@ -74,10 +75,14 @@ def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
     (the default location); the others go to the first routed role that serves them.
 
     Raises :class:`RoutingError` when a routed template's pattern would also catch a path
-    that another role serves: nginx could not tell them apart.
+    that another role serves (nginx could not tell them apart), or when a path is served only
+    by a role behind no upstream (such as ``alerts``).
     """
     served = {role: set(paths) for role, paths in paths_by_role.items()}
     every = set().union(*served.values())
+    unrouted = sorted(every - set().union(*(served.get(role, set()) for role in ROLES)))
+    if unrouted:
+        raise RoutingError(f"served only by roles nginx does not route to: {', '.join(unrouted)}")
     table = {path: role for role in reversed(ROUTED_ROLES) for path in served.get(role, ())
              if path not in served.get(DEFAULT_ROLE, ())}
     for path, role in table.items():

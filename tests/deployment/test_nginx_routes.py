@@ -74,6 +74,13 @@ def test_a_routed_pattern_that_would_catch_another_roles_path_is_refused() -> No
     assert str(refused.value) == "/api/v1/alerts/{alert_id} (telemetry) would also catch /api/v1/alerts/summary"
 
 
+def test_a_path_only_a_role_without_upstream_serves_is_refused() -> None:
+    with pytest.raises(RoutingError) as refused:
+        routing_table({"core": ["/healthz"], "telemetry": ["/healthz"], "compliance": [],
+                       "alerts": ["/healthz", "/api/v1/alerts/evaluations"]})
+    assert str(refused.value) == "served only by roles nginx does not route to: /api/v1/alerts/evaluations"
+
+
 def test_settings_for_a_path_no_routed_role_serves_are_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         routing_table({"core": ["/api/v1/ingest"], "telemetry": [], "compliance": []})
