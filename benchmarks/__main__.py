@@ -69,7 +69,7 @@ def commit() -> str:
 
 
 def write_results(sections: list[str]) -> None:
-    header = [f"# Benchmark results", "",
+    header = ["# Benchmark results", "",
               f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
               f"- machine: {machine()}", f"- commit: {commit()}", "",
               "Ratios compare figures measured in the same run; absolute figures vary with the machine's load.", ""]

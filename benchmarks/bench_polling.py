@@ -134,9 +134,9 @@ async def measure(port: int, buffer: Buffer) -> tuple[list[float], list[float]]:
 
 
 def main() -> Figures:
-    with simulator(DEVICES) as port, tempfile.TemporaryDirectory() as folder:
-        with Buffer.open(f"{folder}/buffer.db") as buffer:
-            bare, agent = asyncio.run(measure(port, buffer))
+    with simulator(DEVICES) as port, tempfile.TemporaryDirectory() as folder, \
+            Buffer.open(f"{folder}/buffer.db") as buffer:
+        bare, agent = asyncio.run(measure(port, buffer))
     print(f"   {DEVICES} devices over Modbus TCP (server in a subprocess), one poll every {PACE_S:g} s,"
           f" {POLLS_PER_ROUND} polls per round")
     print(f"   bare pymodbus loop   CPU ms per poll {spread([s * 1000 for s in bare])}")

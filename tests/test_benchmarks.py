@@ -18,8 +18,8 @@ def test_a_ratio_is_taken_per_round_and_written_with_its_baseline(capsys):
     figures.value("p99 ms", [10.0, 30.0, 20.0])
     assert figures.markdown().splitlines() == [
         "### case", "", "| figure | measured | same-run baseline | ratio |", "|---|---|---|---|",
-        "| ingest / bare | 2 / 3 / 8 (min / median / max of 3) | 4 / 4 / 4 (min / median / max of 3)"
-        " | 0.5 / 0.75 / 2 (min / median / max of 3) |",
+        ("| ingest / bare | 2 / 3 / 8 (min / median / max of 3) | 4 / 4 / 4 (min / median / max of 3)"
+         " | 0.5 / 0.75 / 2 (min / median / max of 3) |"),
         "| p99 ms | 10 / 20 / 30 (min / median / max of 3) | — | — |"]
     assert capsys.readouterr().out == (f"   ratio ingest / bare: {spread([0.5, 0.75, 2.0])}\n"
                                        f"   p99 ms: {spread([10.0, 30.0, 20.0])}\n")

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from central.app import api_document, create_app
 from central.settings import Settings
-from central.telemetry.alerts import pending, role
 from central.telemetry.alerts import api as alerts_api
+from central.telemetry.alerts import pending, role
 from central.telemetry.alerts.pending import evaluate_pending
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
