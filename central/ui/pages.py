@@ -125,7 +125,7 @@ async def alertas(request: Request, who: Who,
                   hecho: str | None = None) -> Response:
     page = await console_of(request).api.get("/api/v1/alerts", who.token, status=estado, limit=200)
     return render(request, "alertas.html", who, alerts=page["items"], total=page["total"], estado=estado,
-                  states=ALERT_STATES, done=hecho)
+                  states=ALERT_STATES, done=hecho if hecho == "reconocida" else None)
 
 
 @router.post("/alertas/{alert_id}/reconocer")

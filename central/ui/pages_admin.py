@@ -18,6 +18,7 @@ WORK_TYPES = ("subterranea", "superficial", "superficial_flujometro")
 STANDARDS = ("mayor", "medio", "menor", "muy_pequeno")
 DGA_MODES = ("off", "shadow", "live")
 POINT_KINDS = ("subterranea", "superficial", "superficial_flujometro", "other")
+SAVED = frozenset({"usuario", "punto", "dga"})  # what ?hecho= may announce (nothing else is echoed)
 
 
 @router.get("/gateways", response_class=HTMLResponse)
@@ -44,7 +45,7 @@ async def _admin_page(request: Request, who: Admin, **extra: Any) -> Response:
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin(request: Request, who: Admin, hecho: str | None = None) -> Response:
-    return await _admin_page(request, who, done=hecho)
+    return await _admin_page(request, who, done=hecho if hecho in SAVED else None)
 
 
 def _optional_number(text: str | None) -> float | None:

@@ -9,15 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from central.core.routes_auth import client_address
 from central.ui.api import ApiRefused
-from central.ui.console import (
-    LoginNeeded,
-    NotAllowed,
-    Who,
-    checked_form,
-    console_of,
-    render,
-    viewer,
-)
+from central.ui.console import Form as CheckedForm
+from central.ui.console import LoginNeeded, NotAllowed, Who, console_of, render, viewer
 from central.ui.format import parse_time
 from central.ui.session import (
     LOGIN_CSRF_COOKIE,
@@ -76,9 +69,8 @@ async def login(request: Request, username: Annotated[str, Form()], password: An
 
 
 @router.post("/ui/logout")
-async def logout(request: Request, who: Who) -> Response:
+async def logout(request: Request, who: Who, form: CheckedForm) -> Response:
     """Revokes the session token (the API's logout), then forgets the cookie."""
-    await checked_form(request, who)
     console = console_of(request)
     await console.api.post("/api/v1/auth/logout", who.token)
     done = RedirectResponse(LOGIN, status_code=303)

@@ -221,3 +221,9 @@ def test_console_logins_are_locked_like_the_apis(console: Console) -> None:
     answer = client.post("/ui/login", data={"username": "nadie", "password": "wrong", "csrf": login_csrf(client)})
     assert statuses == [401] * 5 + [429]
     assert "Demasiados intentos fallidos" in answer.text
+
+
+@pytest.mark.parametrize("path", ["/ui/alertas", "/ui/cumplimiento", "/ui/admin"])
+def test_a_pages_done_notice_shows_only_what_the_console_announces(console: Console, path: str) -> None:
+    html = logged_in(console, "jefa").get(path, params={"hecho": "transferido a otra cuenta"}).text
+    assert ('class="notice ok"' in html, "transferido" in html) == (False, False)
