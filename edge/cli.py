@@ -20,7 +20,7 @@ import typer
 
 from edge.buffer import PolledReading
 from edge.bufferread import BufferUnreadable
-from edge.commission_cli import register as register_commissioning
+from edge.commission.cli import register as register_commissioning
 from edge.config import BusConfig, BusType, ConfigError, SiteConfig, load_site_config
 from edge.state import StatusReport, status_report
 from edge.systemd import UNIT_WATCHDOG_S, watchdog_warning
@@ -271,4 +271,4 @@ def status_lines(report: StatusReport) -> list[str]:
     return lines + aligned(["device", "bus", "ok", "timeouts", "errors", "decode", "last ok", "backoff until", "last error"], rows)
 
 
-register_commissioning(app)  # scan, read, init (edge/commission_cli.py)
+register_commissioning(app)  # scan, read, init (edge/commission/cli.py)

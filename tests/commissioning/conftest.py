@@ -11,7 +11,7 @@ import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
-from edge.commission_cli import register
+from edge.commission.cli import register
 from edge.simulator.device import DeviceConfig, SimulatedDevice
 from edge.simulator.server import serve_serial, serve_tcp
 from protocols.clock import ManualClock

@@ -19,7 +19,7 @@ import serial
 import typer
 from typer.testing import CliRunner
 
-from edge.commission_cli import register
+from edge.commission.cli import register
 from edge.modbus import BUSY, port_problem
 from tests.commissioning.serial_line import rs485_line
 from tests.conftest import free_port

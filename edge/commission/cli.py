@@ -1,33 +1,43 @@
 """``caudal edge scan | read | init``: the commands a technician commissions a gateway with.
 
 Rich tables for a person at a well; ``--json`` for scripts. Everything that talks to a
-device or writes a file lives in :mod:`edge.commission`; this module only asks, prints and
+device or writes a file lives in the library modules of :mod:`edge.commission`; this module only asks, prints and
 maps errors to exit codes (0 done, 1 nothing answered / device error, 2 bad input or link).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import logging
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table as RichTable
 
-from edge import commission
-from edge.commission import Found, LineUnusable, RawRead, ScanProgress
+from edge.commission import options
+from edge.commission.init import init_command
+from edge.commission.raw import (
+    RawRead,
+    interpretation_dict,
+    opened,
+    raw_read,
+    validate_read,
+)
+from edge.commission.scan import Found, LineUnusable, Probe, ScanProgress, scan_bus
+from edge.commission.terminal import console, errors, fail, quiet_library
 from edge.config import MAX_UNIT_ID, BusConfig
 from edge.modbus import LinkDown, ModbusError
 from protocols.clock import SystemClock
 from protocols.registers import Table
-
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 NOTHING_FOUND_HINT = (
     "No device answered. Check: A/B (D+/D-) not swapped, 120 ohm termination only at both ends, "
@@ -44,27 +54,9 @@ Json = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 def register(app: typer.Typer) -> None:
     """Add ``scan``, ``read`` and ``init`` to the edge command line."""
-    from edge.commission_init import init_command  # it prints through this module's consoles
-
-    app.command("scan")(_quiet_library(scan))
-    app.command("read")(_quiet_library(read))
+    app.command("scan")(quiet_library(scan))
+    app.command("read")(quiet_library(read))
     app.command("init")(init_command)
-
-
-def _quiet_library(command):
-    """Scanning means many unanswered requests by design: keep pymodbus' log lines off the screen."""
-
-    @functools.wraps(command)
-    def quiet(*args: Any, **kwargs: Any) -> None:
-        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-        command(*args, **kwargs)
-
-    return quiet
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
 
 
 def _target(port: str | None, host: str | None) -> None:
@@ -89,7 +81,7 @@ def scan(
     _target(port, host)
     try:
         buses = _scan_buses(port, host, tcp_port, rtu_over_tcp, baud, parity, timeout)
-        unit_ids = commission.parse_units(units)
+        unit_ids = options.parse_units(units)
         probes = _probes(table, address)
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -105,28 +97,28 @@ def _scan_buses(
     port: str | None, host: str | None, tcp_port: int, rtu_over_tcp: bool, baud: str, parity: str, timeout: float
 ) -> list[BusConfig]:
     if host is not None:
-        return [commission.tcp_bus(host, tcp_port, timeout, rtu_over_tcp)]
+        return [options.tcp_bus(host, tcp_port, timeout, rtu_over_tcp)]
     assert port is not None
-    return commission.serial_buses(port, commission.parse_baudrates(baud), commission.parse_parities(parity), timeout)
+    return options.serial_buses(port, options.parse_baudrates(baud), options.parse_parities(parity), timeout)
 
 
-def _probes(table: str, address: int) -> list[commission.Probe]:
+def _probes(table: str, address: int) -> list[Probe]:
     tables = {"holding": [Table.HOLDING], "input": [Table.INPUT], "both": [Table.HOLDING, Table.INPUT]}
     if table not in tables:
         raise ValueError(f"table: {table!r} must be holding, input or both")
-    commission.validate_read(address, 1)
-    return [commission.Probe(kind, address) for kind in tables[table]]
+    validate_read(address, 1)
+    return [Probe(kind, address) for kind in tables[table]]
 
 
 async def _run_scan(
-    buses: list[BusConfig], unit_ids: list[int], probes: list[commission.Probe], quiet: bool
+    buses: list[BusConfig], unit_ids: list[int], probes: list[Probe], quiet: bool
 ) -> tuple[list[Found], list[LineUnusable]]:
     found: list[Found] = []
     unusable: list[LineUnusable] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=True, disable=quiet) as progress:
         task = progress.add_task("scanning", total=len(buses) * len(unit_ids))
-        async for event in commission.scan_bus(buses, unit_ids, probes, clock=SystemClock()):
+        async for event in scan_bus(buses, unit_ids, probes, clock=SystemClock()):
             if isinstance(event, ScanProgress):
                 progress.update(task, completed=event.done, description=f"{event.line} unit {event.unit_id}")
                 continue
@@ -143,7 +135,7 @@ def _report_scan(
     buses: list[BusConfig], unit_ids: list[int], found: list[Found], unusable: list[LineUnusable], as_json: bool
 ) -> None:
     if as_json:
-        tried = [commission.line_label(bus) for bus in buses]
+        tried = [options.line_label(bus) for bus in buses]
         skipped = [{"line": item.line, "reason": item.reason} for item in unusable]
         print(json.dumps({"endpoint": buses[0].endpoint, "tried": tried, "units": len(unit_ids),
                           "unusable": skipped, "found": [item.to_dict() for item in found]}))
@@ -180,7 +172,7 @@ def read(
     _target(port, host)
     table = Table.INPUT if input_registers else Table.HOLDING
     try:
-        commission.validate_read(address, count)
+        validate_read(address, count)
         bus = _read_bus(port, host, tcp_port, rtu_over_tcp, baud, parity, timeout)
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -197,15 +189,15 @@ def _read_bus(
     port: str | None, host: str | None, tcp_port: int, rtu_over_tcp: bool, baud: int, parity: str, timeout: float
 ) -> BusConfig:
     if host is not None:
-        return commission.tcp_bus(host, tcp_port, timeout, rtu_over_tcp)
+        return options.tcp_bus(host, tcp_port, timeout, rtu_over_tcp)
     assert port is not None
-    (parity_letter,) = commission.parse_parities(parity)
-    return commission.serial_buses(port, [baud], [parity_letter], timeout)[0]
+    (parity_letter,) = options.parse_parities(parity)
+    return options.serial_buses(port, [baud], [parity_letter], timeout)[0]
 
 
 async def _read_once(bus: BusConfig, request: tuple[int, Table, int, int, float], as_json: bool) -> None:
-    async with commission.opened(bus) as link:
-        result = await commission.raw_read(link, *request)
+    async with opened(bus) as link:
+        result = await raw_read(link, *request)
     if as_json:
         print(json.dumps(result.to_dict()))
     else:
@@ -214,7 +206,7 @@ async def _read_once(bus: BusConfig, request: tuple[int, Table, int, int, float]
 
 async def _watch(bus: BusConfig, request: tuple[int, Table, int, int, float], every: float, as_json: bool) -> None:
     clock = SystemClock()
-    async with commission.opened(bus) as link:
+    async with opened(bus) as link:
         with Live(console=console, auto_refresh=False, transient=False) as live:
             while True:
                 view = await _watched_read(link, request)
@@ -228,7 +220,7 @@ async def _watch(bus: BusConfig, request: tuple[int, Table, int, int, float], ev
 async def _watched_read(link: Any, request: tuple[int, Table, int, int, float]) -> RawRead | dict[str, str]:
     """One refresh; a device that stops answering is shown, not fatal, while watching."""
     try:
-        return await commission.raw_read(link, *request)
+        return await raw_read(link, *request)
     except LinkDown:
         raise
     except ModbusError as exc:
@@ -237,7 +229,7 @@ async def _watched_read(link: Any, request: tuple[int, Table, int, int, float]) 
 
 def read_view(result: RawRead, bus: BusConfig) -> Group:
     """Two tables: the words as read, and every interpretation of them from the first word."""
-    words = RichTable(title=f"unit {result.unit_id} {result.table.value} @ {commission.line_label(bus)}")
+    words = RichTable(title=f"unit {result.unit_id} {result.table.value} @ {options.line_label(bus)}")
     for column in ("address", "hex", "uint16", "int16"):
         words.add_column(column, justify="right")
     for offset, word in enumerate(result.words):
@@ -247,7 +239,7 @@ def read_view(result: RawRead, bus: BusConfig) -> Group:
     for column in ("type", "layout", "word_order", "byte_swap", "value"):
         values.add_column(column, justify="right" if column == "value" else "left")
     for item in result.interpretations:
-        row = commission.interpretation_dict(item)
+        row = interpretation_dict(item)
         value = "-" if row["value"] is None else f"{row['value']:.7g}" if isinstance(row["value"], float) else str(row["value"])
         values.add_row(row["type"], row["layout"], row["word_order"], str(row["byte_swap"]).lower(), value)
     return Group(words, values)

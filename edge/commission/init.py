@@ -2,7 +2,7 @@
 
 Flags make it scriptable (``--device NAME:PROFILE:UNIT:POINT`` per device); whatever is
 missing is asked for when a person is at the terminal, and named as a missing flag when not.
-The file is written only once the whole site validates (see :func:`edge.commission.init_site_config`).
+The file is written only once the whole site validates (see :func:`edge.commission.site_yaml.init_site_config`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table as RichTable
 
-from edge import commission
-from edge.commission_cli import console, errors, fail
+from edge.commission.site_yaml import init_site_config
+from edge.commission.terminal import console, errors, fail
 from edge.config import MAX_UNIT_ID
-from protocols.siteconfig_check import ConfigError
 from protocols.profiles import UnknownProfileError, available_profiles, load_profile
+from protocols.siteconfig_check import ConfigError
 
 DEFAULT_TOKEN_FILE = Path("/etc/caudal/token")
 DEFAULT_BUFFER_PATH = Path("/var/lib/caudal/buffer.db")
@@ -166,7 +166,7 @@ def init_command(
     gateway = {"id": gateway_id, "central_url": (central_url or "").rstrip("/"), "token_file": str(token_file), "buffer_path": str(buffer_path)}
     try:
         data = site_data(gateway, bus_data(port, host, tcp_port, baud, parity, timeout), with_loops(devices, loops), interval)
-        commission.init_site_config(output, data, overwrite=force)
+        init_site_config(output, data, overwrite=force)
     except (ValueError, FileExistsError, UnknownProfileError) as exc:
         raise fail(_message(exc)) from None
     console.print(f"[green]wrote[/green] {output}; next: caudal edge check -c {output}")
