@@ -1,7 +1,7 @@
 """The edge agent: buffer, bus actors, poller and uploader wired under one owner.
 
 Lifetimes, outermost first: the buffer (opened once; reconnects of buses or of the uplink
-and configuration reloads never touch it, field-notes item 7), then the bus actors, then the
+and configuration reloads never touch it, docs/meters.md §5), then the bus actors, then the
 uploader, then the poller. On stop they close in reverse order: the poller finishes the tick
 in progress and records it; the uploader gets a bounded time to send what is pending
 (:mod:`edge.flush`); then the links close, each wait bounded before anything still running

@@ -137,7 +137,7 @@ class BusActor:
         """Every device behind a TCP endpoint silent: the connection is likely stale (a hung bridge).
 
         Serial ports are exempt: silence on RS-485 says nothing about the port, and closing it
-        would cost every other slave its poll (field-notes item 3).
+        would cost every other slave its poll (docs/meters.md §2).
         """
         self._unanswered += 1
         if not self.config.is_serial and self._unanswered >= TCP_SILENCE_LIMIT:

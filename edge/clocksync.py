@@ -1,4 +1,4 @@
-"""Is the system clock synchronised? (field-notes item 11: gateways without an RTC boot in 1970.)
+"""Is the system clock synchronised? (docs/meters.md §9: gateways without an RTC boot in 1970.)
 
 Asked of the kernel with ``adjtimex(2)`` (what ``timedatectl`` reports as "System clock
 synchronized"): NTP daemons (systemd-timesyncd, chrony, ntpd) clear ``STA_UNSYNC`` once they

@@ -1,4 +1,4 @@
-"""The one module that talks to pymodbus (field-notes item 13: its API churns).
+"""The one module that talks to pymodbus (docs/meters.md §11: its API churns).
 
 Everything pymodbus, pyserial or the OS can raise while reading is mapped to three errors
 of ours, which is all the bus actor and the poller need to decide what a failure means:
@@ -9,7 +9,7 @@ of ours, which is all the bus actor and the poller need to decide what a failure
   connection, ENODEV); the link must be reopened.
 
 pymodbus' own retries are kept at 0 and its "close after retries+3 unanswered requests"
-rule is switched off (field-notes item 3): one silent slave must never close a shared
+rule is switched off (docs/meters.md §2): one silent slave must never close a shared
 RS-485 port. Timeouts and backoff are ours, per device.
 """
 

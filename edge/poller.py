@@ -3,10 +3,10 @@
 A 60 s device is read at :00 of every minute, so readings of different wells line up and
 the central server's minute aggregates need no interpolation. Each slot's reads of all
 devices due at that instant form one *tick*; its readings go to the sink (the buffer) in one
-call, i.e. one SQLite transaction per poll cycle (field-notes item 9). Ticks run as tasks,
+call, i.e. one SQLite transaction per poll cycle (docs/meters.md §7). Ticks run as tasks,
 so a slow bus delays only its own devices; a device still being read when its next slot
 comes is skipped and counted as an overrun of its bus. Everything is caught per device:
-a bad reply becomes a quality flag, never a dead poller (field-notes item 8).
+a bad reply becomes a quality flag, never a dead poller (docs/meters.md §6).
 
 A configuration reload swaps the device list while the scheduler runs
 (:meth:`Poller.reconfigure`): counters follow device names, and each device's next slot is

@@ -6,7 +6,7 @@ has. A valid one is applied in one step: buses with an identical definition keep
 port (:mod:`edge.links`), the poller's schedule is rebuilt (:meth:`Poller.reconfigure`), and
 the uploader picks up a new central URL or heartbeat.
 
-The buffer is never closed or reopened by a reload (field-notes item 7: its life is the
+The buffer is never closed or reopened by a reload (docs/meters.md §5: its life is the
 process's, independent of reloads and reconnects). So what names the buffer or the process
 (``gateway.id``, ``buffer_path``, ``buffer_max_mb``) and what the uploader built its HTTP
 session and headers from (``token_file``, ``ca_bundle``) is not applied live: the reload

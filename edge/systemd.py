@@ -1,6 +1,6 @@
 """systemd's notify protocol: READY, RELOADING, WATCHDOG, STOPPING over ``$NOTIFY_SOCKET``.
 
-The watchdog is fed only after a completed poll cycle (field-notes item 8): an agent whose
+The watchdog is fed only after a completed poll cycle (docs/meters.md §6): an agent whose
 polling silently stopped gets restarted by systemd instead of looking alive. A configuration
 reload is bracketed by RELOADING=1 and READY=1, so ``systemctl reload`` returns once the new
 configuration is in force (systemd >= 253; older managers ignore the lines). When the

@@ -1,6 +1,6 @@
 """Processing applied at ingest ("procesamiento inteligente"), and the volume arithmetic.
 
-Pure functions, no I/O. What the meters taught (field notes, "Meter lessons"):
+Pure functions, no I/O. What the meters taught (docs/meters.md §12):
 
 - near-zero flows of both signs are zero drift: a symmetric low-flow cut-off stores 0.0
   and keeps what the meter said in ``raw_value`` (flag ``cutoff``);
