@@ -20,7 +20,7 @@ def test_the_trail_of_one_subject_newest_first(app_client, clock):
     page = app_client.get(AUDIT, params={"subject": "point:P1"}, headers=admin).json()
     for item in page["items"]:
         assert isinstance(item.pop("id"), int)
-    assert page == {"total": 2, "limit": 50, "offset": 0, "items": [
+    assert page == {"total": 2, "limit": 50, "offset": 0, "next_cursor": None, "items": [
         {"at": "2026-11-28T13:01:00Z", "actor": "root", "action": "point.changed", "subject": "point:P1",
          "detail": {"status": "maintenance"}},
         {"at": "2026-11-28T13:00:00Z", "actor": "root", "action": "point.created", "subject": "point:P1",
