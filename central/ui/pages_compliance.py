@@ -38,9 +38,9 @@ async def cumplimiento(request: Request, who: Who, punto: str | None = None, hec
         api.get("/api/v1/compliance/submissions", who.token, limit=SHOWN_SUBMISSIONS, **point),
         api.get("/api/v1/compliance/log", who.token, limit=SHOWN_EVENTS, **point),
         api.all_items("/api/v1/points", who.token))
+    announced = hecho if hecho in {done for _, done in DECISIONS.values()} else None
     return render(request, "cumplimiento.html", who, queue=queue, ledger=ledger, log=log, points=points,
-                  months=_months(request), punto=punto,
-                  done=hecho if hecho in {done for _, done in DECISIONS.values()} else None, snia_url=SNIA_URL, reasons=REASONS)
+                  months=_months(request), punto=punto, done=announced, snia_url=SNIA_URL, reasons=REASONS)
 
 
 @router.post("/revision/{submission_id}/{decision}")

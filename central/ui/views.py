@@ -76,7 +76,8 @@ def summary_rows(points: Iterable[Mapping[str, Any]], latest: Iterable[Mapping[s
 def markers(rows: Iterable[SummaryRow]) -> list[dict[str, Any]]:
     """The map's markers: points with coordinates, coloured by their semáforo."""
     return [{"code": row.code, "name": row.name, "lat": row.latitude, "lon": row.longitude, "colour": row.colour,
-             "label": COLOUR_NAMES[row.colour]} for row in rows if row.latitude is not None and row.longitude is not None]
+             "label": COLOUR_NAMES[row.colour]}
+            for row in rows if row.latitude is not None and row.longitude is not None]
 
 
 def _epoch(text: str) -> float:

@@ -126,8 +126,8 @@ def test_a_point_shows_charts_drawn_from_its_aggregates(served: Served, browser:
     drawn = browser.execute_script(
         "const c = arguments[0], d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
         "let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n;", canvas)
-    points = browser.execute_script(
-        "return JSON.parse(document.getElementById('datos-grafico').textContent).flow_avg.filter(v => v !== null).length")
+    points = browser.execute_script("return JSON.parse(document.getElementById('datos-grafico').textContent)"
+                                    ".flow_avg.filter(v => v !== null).length")
     assert (points, drawn > 1000) == (14, True)  # the hours 00:00 to 13:00 UTC have readings; lines drawn
     assert browser.execute_script("return document.documentElement.scrollWidth") <= size[0]
     screenshot(browser, f"punto-{served.kind}-{size[0]}x{size[1]}")
