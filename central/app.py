@@ -23,11 +23,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from caudal import __version__
 from central import ui
 from central.context import AppContext
 from central.db import migrate, open_database
 from central.errors import install_error_handlers, install_openapi
+from central.health import VERSION
 from central.health import router as health_router
 from central.metrics import RequestMetricsMiddleware
 from central.query_check import reject_unknown_query
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
     ctx = AppContext(settings=settings, db=db, clock=clock or SystemClock(), role=role)
     modules = domain_modules(role)
     app = FastAPI(
-        title="Caudal", version=__version__, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),
+        title="Caudal", version=VERSION, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),
         docs_url=None, redoc_url=None,
     )
     app.state.ctx = ctx
@@ -124,7 +124,7 @@ def api_document(role: Role) -> dict[str, Any]:
     serving them: the core role documents the whole API (``"all"``), and the nginx routing
     table is rendered from each role's paths (:mod:`central.nginx_routes`).
     """
-    app = FastAPI(title="Caudal", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="Caudal", version=VERSION, description=DESCRIPTION)
     install_openapi(app)
     _mount(app, domain_modules(role))
     return app.openapi()

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from caudal import __version__
 from central.db import DatabaseError, pending_migrations
 from central.deps import Ctx
 from central.errors import ErrorBody, error_response
+
+# The installed distribution's version, from its metadata: the server reports what was
+# installed without importing the ``caudal`` command-line package above it.
+VERSION = version("caudal")
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness: the process is up")
 def healthz(ctx: Ctx) -> dict[str, str]:
-    return {"status": "ok", "role": ctx.role, "version": __version__}
+    return {"status": "ok", "role": ctx.role, "version": VERSION}
 
 
 @router.get("/readyz", summary="Readiness: the database is reachable and migrated",

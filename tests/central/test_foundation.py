@@ -58,6 +58,25 @@ def test_health_ready_and_metrics_answer(app_client):
     assert b"caudal_http_requests" in app_client.get("/metrics").content
 
 
+def test_health_reports_the_installed_version_from_package_metadata(app_client):
+    from importlib.metadata import version
+
+    assert app_client.get("/healthz").json()["version"] == version("caudal")
+
+
+def test_no_server_module_imports_the_command_line_package_above_it():
+    import ast
+    from pathlib import Path
+
+    upward = []
+    for path in sorted((Path(__file__).parents[2] / "central").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            upward += [str(path) for name in names if name == "caudal" or name.startswith("caudal.")]
+    assert upward == []
+
+
 def test_unknown_paths_answer_the_standard_error_shape(app_client):
     response = app_client.get("/api/v1/nothing-here")
     assert response.status_code == 404
