@@ -24,6 +24,8 @@ MAX_BATCH_READINGS = 5000
 EARLIEST_READING = datetime(2000, 1, 1, tzinfo=UTC)
 INGEST_PATH = "/api/v1/ingest"
 ASSIGNED_POINTS_PATH = "/api/v1/ingest/points"
+CONFIG_PATH = "/api/v1/ingest/config"
+CONFIG_STATUS_PATH = "/api/v1/ingest/config/status"
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
 Variable = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -145,11 +147,40 @@ def batch_header_json(gateway: str, sent_at: datetime, agent: AgentStatus | None
 
 
 class IngestReply(BaseModel):
-    """The server's answer: the edge deletes from its buffer only what a 2xx covered."""
+    """The server's answer: the edge deletes from its buffer only what a 2xx covered.
+
+    ``config_version`` is the configuration version published for the gateway (None: none);
+    an agent that takes its configuration from the server fetches it when it differs from its own.
+    """
 
     stored: int = Field(ge=0)
     duplicates: int = Field(ge=0)
     server_time: AwareDatetime
+    config_version: int | None = None
+
+
+ConfigSource = Literal["local", "central"]
+
+
+class PublishedConfig(BaseModel):
+    """``GET /api/v1/ingest/config``: the configuration the server publishes for the calling gateway
+    (its buses and devices as YAML; ``version`` None when none is published)."""
+
+    gateway: Name
+    version: int | None = None
+    document: str | None = None
+
+
+class ConfigReport(BaseModel):
+    """``POST /api/v1/ingest/config/status``: what the agent runs, and what became of the last
+    configuration it received (applied, refused with its errors, rolled back)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"source": "central", "running_version": 3, "result": "applied version 3"}]})
+
+    source: ConfigSource
+    running_version: int | None = Field(default=None, ge=1)
+    result: str = Field(max_length=2000)
 
 
 class AssignedPoints(BaseModel):

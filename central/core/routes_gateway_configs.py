@@ -1,0 +1,100 @@
+"""Gateway configurations from the central server (issue 18): versions edited and published by
+administrators under ``/api/v1/gateways/{name}/config``; fetched and reported on by the gateway
+itself with its token under ``/api/v1/ingest/config`` (the uploads' host and proxies, no new port)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from central.core.auth import Gateway
+from central.core.gateway_configs import (
+    ConfigStatus,
+    ConfigVersion,
+    ConfigVersionCreate,
+    ConfigVersionDetail,
+    config_status,
+    config_statuses,
+    create_version,
+    list_versions,
+    publish_version,
+    published_config,
+    record_report,
+    version_detail,
+)
+from central.deps import AdminUser, Ctx, GatewayToken, authenticated_gateway
+from central.errors import error_responses
+from central.pagination import Page, Paging
+from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH, ConfigReport, PublishedConfig
+
+router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
+gateway_router = APIRouter(tags=["ingest"])
+fleet_router = APIRouter(prefix="/api/v1/gateway-configs", tags=["gateways"])
+
+
+def _calling_gateway(ctx: Ctx, token: GatewayToken) -> Gateway:
+    """The gateway whose token called, checked before the body is read (a person's token is a 401)."""
+    return authenticated_gateway(ctx.db, token)
+
+
+CallingGateway = Annotated[Gateway, Depends(_calling_gateway)]
+
+
+@fleet_router.get("", summary="Every gateway's configuration mode, running and pending version, last apply result",
+                  responses=error_responses(401, 403, 422))
+def get_config_statuses(admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[ConfigStatus]:
+    with ctx.db.connect() as conn:
+        return config_statuses(conn, paging)
+
+
+@router.get("/{name}/config", summary="The gateway's configuration: mode, running and pending version, last result,"
+            " agent version, clock offset, backlog, drops", responses=error_responses(401, 403, 404))
+def get_config_status(name: str, admin: AdminUser, ctx: Ctx) -> ConfigStatus:
+    with ctx.db.connect() as conn:
+        return config_status(conn, name)
+
+
+@router.post("/{name}/config/versions", status_code=201, summary="Store a new configuration version (validated)",
+             responses=error_responses(401, 403, 404, 422))
+def post_config_version(name: str, body: ConfigVersionCreate, admin: AdminUser, ctx: Ctx) -> ConfigVersionDetail:
+    """Validated with the same code as ``caudal edge check``: a 422 lists each problem with its line
+    and field, and nothing is stored. Stored is not published: see ``.../publish``."""
+    with ctx.db.transaction() as conn:
+        return create_version(conn, name, body, admin.username, ctx.clock.now())
+
+
+@router.get("/{name}/config/versions", summary="A gateway's configuration versions, newest first",
+            responses=error_responses(401, 403, 404, 422))
+def get_config_versions(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[ConfigVersion]:
+    with ctx.db.connect() as conn:
+        return list_versions(conn, name, paging)
+
+
+@router.get("/{name}/config/versions/{version}", summary="One version: document and diff from the previous one",
+            responses=error_responses(401, 403, 404, 422))
+def get_config_version(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigVersionDetail:
+    with ctx.db.connect() as conn:
+        return version_detail(conn, name, version)
+
+
+@router.post("/{name}/config/versions/{version}/publish", summary="Ask the gateway to run this version",
+             responses=error_responses(401, 403, 404, 422))
+def post_publish(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigVersion:
+    """The gateway fetches it at its next upload; its apply result shows in ``GET /api/v1/gateways/{name}``."""
+    with ctx.db.transaction() as conn:
+        return publish_version(conn, name, version, admin.username, ctx.clock.now())
+
+
+@gateway_router.get(CONFIG_PATH, summary="The configuration published for this gateway", responses=error_responses(401))
+def get_published_config(ctx: Ctx, gateway: CallingGateway) -> PublishedConfig:
+    with ctx.db.connect() as conn:
+        return published_config(conn, gateway)
+
+
+@gateway_router.post(CONFIG_STATUS_PATH, status_code=204, summary="The gateway reports the configuration it runs",
+                     responses=error_responses(401, 422))
+def post_config_status(body: ConfigReport, ctx: Ctx, gateway: CallingGateway) -> Response:
+    with ctx.db.transaction() as conn:
+        record_report(conn, gateway, body, ctx.clock.now())
+    return Response(status_code=204)

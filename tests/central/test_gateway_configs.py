@@ -1,0 +1,148 @@
+"""Gateway configurations stored, validated and published on the central server (issue 18),
+through the API against SQLite and PostgreSQL.
+
+A version is validated with the same code as ``caudal edge check`` before it is stored; an
+invalid one is a 422 naming line and field, and nothing is stored. A gateway fetches only the
+configuration published for itself, with its own token.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from protocols.clock import ManualClock
+from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH
+from tests.central.telemetry_support import (  # noqa: F401 (site_client is a fixture)
+    GATEWAY_TOKEN,
+    OTHER_GATEWAY_TOKEN,
+    RESET,
+    START,
+    Site,
+    site_client,
+)
+
+ONE_METER = """buses:
+  - name: plc
+    type: tcp
+    host: 127.0.0.1
+    port: 1502
+devices:
+  - name: pozo-1
+    bus: plc
+    unit_id: 1
+    point: P1
+    profile: siemens-mag6000
+"""
+TWO_METERS = ONE_METER + """  - name: pozo-2
+    bus: plc
+    unit_id: 2
+    point: P2
+    profile: siemens-mag6000
+"""
+BAD = TWO_METERS.replace("unit_id: 2", "unit_id: 999").replace("bus: plc", "bus: rs485", 1)
+
+
+CLEAR = ("DELETE FROM gateway_configs",
+         "UPDATE gateways SET config_published = NULL, config_published_at = NULL, config_source = NULL,"
+         " config_running = NULL, config_result = NULL, config_reported_at = NULL")
+
+
+@pytest.fixture
+def site(site_client: TestClient) -> Site:  # noqa: F811
+    """The module's seeded app, without configurations or audit entries."""
+    ctx = site_client.app.state.ctx
+    with ctx.db.transaction() as conn:
+        for statement in (*RESET, *CLEAR):
+            conn.execute(statement)
+    ctx.clock = ManualClock(START)
+    return Site(site_client, ctx.clock)
+
+
+def create(site: Site, gateway: str, document: str, reason: str = "alta del pozo") -> dict:
+    reply = site.post(f"/api/v1/gateways/{gateway}/config/versions", {"document": document, "reason": reason})
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+def test_an_invalid_configuration_is_refused_with_line_and_field_and_nothing_is_stored(site: Site):
+    reply = site.post("/api/v1/gateways/gw-norte/config/versions", {"document": BAD, "reason": "prueba"})
+    assert reply.status_code == 422
+    assert reply.json()["error"]["details"] == [
+        {"file": "gw-norte/v1.yaml", "line": 8, "field": "devices[0].bus",
+         "message": "unknown bus 'rs485'; buses: plc"},
+        {"file": "gw-norte/v1.yaml", "line": 14, "field": "devices[1].unit_id",
+         "message": "Input should be less than or equal to 247"},
+    ]
+    assert site.rows("SELECT version FROM gateway_configs") == []
+
+
+@pytest.mark.parametrize(("document", "field"), [
+    ("gateway:\n  id: gw-norte\n  token_file: /etc/caudal/token\n" + ONE_METER, "gateway"),
+    ("- just\n- a list\n", ""),
+])
+def test_a_document_with_a_gateway_section_or_no_sections_is_refused(site: Site, document: str, field: str):
+    reply = site.post("/api/v1/gateways/gw-norte/config/versions", {"document": document, "reason": "prueba"})
+    assert reply.status_code == 422
+    assert [item["field"] for item in reply.json()["error"]["details"]] == [field]
+
+
+def test_versions_record_who_when_why_and_the_diff_from_the_one_before(site: Site):
+    first = create(site, "gw-norte", ONE_METER)
+    second = create(site, "gw-norte", TWO_METERS, reason="segundo caudalímetro")
+    assert (first["version"], first["diff"], first["created_by"]) == (1, "", "admin")
+    assert (second["version"], second["reason"], second["published"]) == (2, "segundo caudalímetro", False)
+    assert second["diff"].splitlines()[:2] == ["--- gw-norte/v1.yaml", "+++ gw-norte/v2.yaml"]
+    assert [line for line in second["diff"].splitlines() if line.startswith("+ ")] == [
+        "+  - name: pozo-2", "+    bus: plc", "+    unit_id: 2", "+    point: P2", "+    profile: siemens-mag6000"]
+    listed = site.get("/api/v1/gateways/gw-norte/config/versions").json()
+    assert [(item["version"], item["reason"]) for item in listed["items"]] == [
+        (2, "segundo caudalímetro"), (1, "alta del pozo")]
+
+
+def test_a_gateway_fetches_only_what_is_published_for_itself(site: Site):
+    create(site, "gw-norte", ONE_METER)
+    create(site, "gw-sur", ONE_METER.replace("P1", "P3"))
+    assert site.get(CONFIG_PATH, token=GATEWAY_TOKEN).json() == {"gateway": "gw-norte", "version": None,
+                                                                 "document": None}
+    assert site.post("/api/v1/gateways/gw-sur/config/versions/1/publish", {}).status_code == 200
+    assert site.get(CONFIG_PATH, token=GATEWAY_TOKEN).json()["version"] is None
+    assert site.get(CONFIG_PATH, token=OTHER_GATEWAY_TOKEN).json() == {
+        "gateway": "gw-sur", "version": 1, "document": ONE_METER.replace("P1", "P3")}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/gateways/gw-norte/config/versions", "/api/v1/gateways/gw-norte/config"])
+def test_a_gateway_token_cannot_read_the_administrators_side(site: Site, path: str):
+    assert site.get(path, token=GATEWAY_TOKEN).status_code == 401
+
+
+def test_the_api_shows_what_the_agent_reports_and_the_pending_version(site: Site):
+    create(site, "gw-norte", ONE_METER)
+    create(site, "gw-norte", TWO_METERS)
+    site.post("/api/v1/gateways/gw-norte/config/versions/2/publish", {})
+    report = {"source": "central", "running_version": 1, "result": "rolled back from version 2: every device failed"}
+    assert site.post(CONFIG_STATUS_PATH, report, token=GATEWAY_TOKEN).status_code == 204
+    status = site.get("/api/v1/gateways/gw-norte/config").json()
+    assert {key: status[key] for key in ("config_source", "running_version", "published_version", "pending_version",
+                                         "last_result")} == {
+        "config_source": "central", "running_version": 1, "published_version": 2, "pending_version": 2,
+        "last_result": "rolled back from version 2: every device failed"}
+    fleet = site.get("/api/v1/gateway-configs").json()["items"]
+    assert [(item["name"], item["config_source"]) for item in fleet] == [("gw-norte", "central"), ("gw-sur", None)]
+    assert [row["action"] for row in site.rows("SELECT action FROM audit_log ORDER BY id")] == [
+        "gateway.config_created", "gateway.config_created", "gateway.config_published",
+        "gateway.config_not_applied"]
+
+
+def test_a_gateway_on_local_configuration_has_nothing_pending(site: Site):
+    create(site, "gw-norte", ONE_METER)
+    site.post("/api/v1/gateways/gw-norte/config/versions/1/publish", {})
+    site.post(CONFIG_STATUS_PATH, {"source": "local", "result": "applied site.yaml"}, token=GATEWAY_TOKEN)
+    status = site.get("/api/v1/gateways/gw-norte/config").json()
+    assert (status["config_source"], status["published_version"], status["pending_version"]) == ("local", 1, None)
+
+
+def test_publishing_a_version_that_does_not_exist_is_a_404(site: Site):
+    reply = site.post("/api/v1/gateways/gw-norte/config/versions/7/publish", {})
+    assert reply.status_code == 404
+    assert reply.json()["error"]["message"] == "el gateway 'gw-norte' no tiene la versión 7 de configuración"
