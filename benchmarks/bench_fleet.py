@@ -100,7 +100,7 @@ def serve(variant: str, port: int) -> None:
         evaluation = "role" if variant == "ingest+alerts role" else "inline"
         app = create_app(Settings.from_env(alert_evaluation=evaluation), role="telemetry")
         if variant == "ingest":
-            app.state.ctx.extras.pop("on_ingest")
+            app.state.ctx.on_ingest = None
         settle_heap()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

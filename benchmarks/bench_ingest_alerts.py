@@ -93,7 +93,7 @@ def server(path: Path, mode: str) -> Iterator[tuple[str, EvaluationQueue]]:
     app = create_app(Settings(database_url=f"sqlite:///{path}", secret_key="bench", workers=False))
     seed(app)
     if mode == "off":
-        app.state.ctx.extras.pop("on_ingest")
+        app.state.ctx.on_ingest = None
     port = free_port()
     runner = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=runner.run, daemon=True)

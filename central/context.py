@@ -6,6 +6,7 @@ dependency aliases in ``central/deps.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,10 @@ from central.db import Database
 from central.metrics import Metrics
 from central.settings import Role, Settings
 from protocols.clock import Clock
+
+# Called by ingest with (point ids written, the batch's processed readings) after a batch
+# stored something new, off the request path; plain or ``async`` (see central.telemetry.api).
+OnIngest = Callable[[list[int], Sequence[Any]], Any]
 
 
 @dataclass
@@ -24,6 +29,7 @@ class AppContext:
     role: Role
     metrics: Metrics = field(default_factory=Metrics)
     secret_box: SecretBox = field(init=False)
+    on_ingest: OnIngest | None = None  # alert evaluation sets it when it runs inline
     extras: dict[str, Any] = field(default_factory=dict)  # per-domain services, keyed by module name
 
     def __post_init__(self) -> None:

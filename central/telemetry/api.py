@@ -1,6 +1,6 @@
 """Telemetry routes: ingest from gateways, readings, aggregates, latest values, meter swaps.
 
-Alert evaluation plugs in through ``ctx.extras["on_ingest"]``: a callable (plain or
+Alert evaluation plugs in through ``ctx.on_ingest``: a callable (plain or
 ``async``) taking ``(point_ids, readings)`` — the ids of the points written and the
 batch's processed readings (``central.telemetry.processing.Processed``, derived water-table
 readings included; when a batch is partly a resend, its already-stored readings are among
@@ -19,14 +19,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.context import AppContext
+from central.context import AppContext, OnIngest
 from central.core.points import visible_point
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
@@ -37,13 +37,24 @@ from central.telemetry.body import read_body
 from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
 from central.telemetry.ingest import assigned_points, ingest
 from central.telemetry.models import (
-    AggregatesOut, LatestPoint, MeterChangeIn, MeterChangeOut, ReadingOut, ReadingsPage,
+    AggregatesOut,
+    LatestPoint,
+    MeterChangeIn,
+    MeterChangeOut,
+    ReadingOut,
+    ReadingsPage,
 )
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
 from central.timerange import Range, TimeRange, check_order
-from protocols.uplink import ASSIGNED_POINTS_PATH, INGEST_PATH, AssignedPoints, Batch, IngestReply
+from protocols.uplink import (
+    ASSIGNED_POINTS_PATH,
+    INGEST_PATH,
+    AssignedPoints,
+    Batch,
+    IngestReply,
+)
 
 log = logging.getLogger("caudal.central.telemetry")
 
@@ -54,7 +65,6 @@ MAX_BUCKETS = 20_000
 MAX_READINGS_PAGE = 10_000
 DEFAULT_SPAN: dict[str, timedelta] = {"hour": timedelta(days=2), "day": timedelta(days=31),
                                       "month": timedelta(days=366)}
-OnIngest = Callable[[list[int], Sequence[Processed]], Any]
 
 # --- ingest ----------------------------------------------------------------------------------
 
@@ -103,7 +113,7 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
     ctx.metrics.ingested.inc(result.stored)
     ctx.metrics.ingest_duplicates.inc(result.duplicates)
     ctx.metrics.ingest_seconds.observe(time.perf_counter() - started)
-    hook = ctx.extras.get("on_ingest")
+    hook = ctx.on_ingest
     if hook is not None and result.stored:
         background.add_task(_run_hook, hook, result.point_ids, result.readings)
     return IngestReply(stored=result.stored, duplicates=result.duplicates, server_time=now)

@@ -158,5 +158,5 @@ def site(site_client: TestClient) -> Site:
         for statement in RESET:
             conn.execute(statement)
     ctx.clock = ManualClock(START)
-    ctx.extras.pop("on_ingest", None)  # tests that want a hook install their own
+    ctx.on_ingest = None  # tests that want a hook install their own
     return Site(site_client, ctx.clock)

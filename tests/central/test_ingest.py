@@ -140,7 +140,7 @@ def test_an_async_on_ingest_hook_is_awaited(site):
     async def hook(point_ids, readings):
         calls.append(len(readings))
 
-    site.client.app.state.ctx.extras["on_ingest"] = hook
+    site.client.app.state.ctx.on_ingest = hook
     site.ingest(good_batch())
     assert calls == [5]
 
@@ -170,7 +170,7 @@ def test_metrics_count_stored_and_duplicate_readings(site):
 
 def test_the_on_ingest_hook_gets_the_points_and_processed_readings(site):
     calls = []
-    site.client.app.state.ctx.extras["on_ingest"] = lambda point_ids, readings: calls.append(
+    site.client.app.state.ctx.on_ingest = lambda point_ids, readings: calls.append(
         (point_ids, [(r.variable, r.value, r.flags) for r in readings]))
     site.ingest(batch([reading(1, "flow", T0, 0.2), reading(2, "level", T0, 20.0)], NOW))
     point_id = site.rows("SELECT id FROM points WHERE code = 'P1'")[0]["id"]
@@ -181,7 +181,7 @@ def test_a_failing_on_ingest_hook_does_not_fail_the_ingest(site):
     def broken(point_ids, readings):
         raise RuntimeError("alerts are down")
 
-    site.client.app.state.ctx.extras["on_ingest"] = broken
+    site.client.app.state.ctx.on_ingest = broken
     response = site.ingest(good_batch())
     assert response.status_code == 200
     assert len(site.stored()) == 5

@@ -32,9 +32,9 @@ from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body
 from central.notify.outbox import notify_settings, outbox_worker
-from central.workers import Worker, every
 from central.pagination import Page, PageQuery, Paging
 from central.timerange import Range
+from central.workers import Worker, every
 
 from . import rule_store, store
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
@@ -254,7 +254,7 @@ def setup(ctx: AppContext) -> None:
         queue.submit(readings, ctx.clock.now())
 
     if ctx.settings.alert_evaluation == "inline":  # else ingest marks the points for the alerts role
-        ctx.extras["on_ingest"] = on_ingest
+        ctx.on_ingest = on_ingest
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
 
 
