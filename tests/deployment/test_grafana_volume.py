@@ -149,8 +149,8 @@ def as_time(value: Any) -> datetime:
 
 
 def api_hours(client: TestClient, code: str, start: datetime, end: datetime) -> dict[datetime, float]:
-    reply = client.get(f"/api/v1/points/{code}/aggregates", params={"bucket": "hour", "start": iso(start),
-                                                                   "end": iso(end)},
+    reply = client.get(f"/api/v1/points/{code}/aggregates", params={"bucket": "hour", "from": iso(start),
+                                                                   "to": iso(end)},
                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert reply.status_code == 200, reply.text
     return {datetime.fromisoformat(item["start"]): item["volume_m3"] for item in reply.json()["items"]
