@@ -14,33 +14,36 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query, Response
 
 from central.context import AppContext
+from central.core.auth import User, visible_point_ids
 from central.csv_dialects import DialectQuery
-from central.core.auth import User, point_for_user, visible_point_ids
-from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
-from central.errors import ApiError, error_responses
+from central.errors import error_responses
 from central.pagination import Page, Paging
 from central.timerange import Range
-from compliance import config_store as configs
 from compliance import person_actions, reports, submissions
-from compliance.config_store import ConfigOut, DgaConfigIn, Regulator, SmaConfigIn
-from compliance.dga_send import IN_FLIGHT_RESEND
-from compliance.events import ComplianceEvent, count_by_regulator, list_events
+from compliance.config_routes import add_config_routes, visible_point
+from compliance.events import (
+    IN_FLIGHT_RESEND,
+    ComplianceEvent,
+    count_by_regulator,
+    list_events,
+)
 from compliance.ledger import State
 from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
+from compliance.registry import REGULATORS, RegulatorName
 from compliance.settings import ComplianceSettings, rut_empresa
-from compliance.submissions import Correction, ReviewApproval, ReviewDiscard, SubmissionOut
+from compliance.submissions import (
+    Correction,
+    ReviewApproval,
+    ReviewDiscard,
+    SubmissionOut,
+)
 from compliance.worker import ComplianceWorker
 
 EXTRAS_KEY = "compliance"
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
 
-SMA_EXAMPLES = {"flow": {"summary": "Report flow every hour", "value": {
-    "mode": "shadow", "uf_id": "UF-1234", "proceso_id": "PR-77", "dispositivo_id": "DISP-01",
-    "parameters": [{"variable": "flow", "nombre": "Caudal", "unidad": "L/s", "decimals": 2}],
-    "cadence_minutes": 60, "usuario": "operador@example.cl", "password": "clave-sma",
-    "timestamp_utc_offset_hours": -4}}}
 DISCARD_EXAMPLES = {"reason": {"summary": "Why the slot is not sent", "value": {
     "reason": "the meter was under maintenance; the DGA was told by letter"}}}
 CONFIRM_EXAMPLES = {"snia": {"summary": "The comprobante SNIA shows for the slot", "value": {
@@ -70,7 +73,8 @@ def _in_flight_resends(ctx: AppContext) -> Callable[[], list[tuple[list[str], fl
     def sample() -> list[tuple[list[str], float]]:
         with ctx.db.connect() as conn:
             counts = count_by_regulator(conn, IN_FLIGHT_RESEND)
-        return [([regulator], float(count)) for regulator, count in {"dga": 0, **counts}.items()]
+        resending = {regulator.name: 0 for regulator in REGULATORS.values() if regulator.resends_in_flight}
+        return [([regulator], float(count)) for regulator, count in {**resending, **counts}.items()]
 
     return sample
 
@@ -85,72 +89,8 @@ def workers(ctx: AppContext) -> list[Callable[[asyncio.Event], Awaitable[None]]]
     return [compliance_worker]
 
 
-def _point(conn: Connection, user: User, code: str) -> dict:
-    point = point_for_user(conn, user, code)
-    if point is None:
-        raise ApiError(404, f"no hay un punto con código {code!r}")
-    return point
-
-
-def _put(ctx: AppContext, user: User, code: str, regulator: Regulator, body: DgaConfigIn | SmaConfigIn) -> ConfigOut:
-    with ctx.db.transaction() as conn:
-        point = _point(conn, user, code)
-        if regulator == "dga" and body.mode.value != "off" and rut_empresa(ctx.settings) is None:
-            raise ApiError(409, "CAUDAL_DGA_RUT_EMPRESA (the Centro de Control's RUT) is not set on the server;"
-                           " a DGA work can only be configured in mode off", code="rut_empresa_missing")
-        return configs.put_config(conn, ctx.secret_box, point, regulator, body, user.username, ctx.clock.now())
-
-
-def _get(ctx: AppContext, user: User, code: str, regulator: Regulator) -> ConfigOut:
-    with ctx.db.connect() as conn:
-        return configs.get_config(conn, _point(conn, user, code), regulator)
-
-
-def _delete(ctx: AppContext, user: User, code: str, regulator: Regulator) -> Response:
-    with ctx.db.transaction() as conn:
-        configs.delete_config(conn, _point(conn, user, code), regulator, user.username, ctx.clock.now())
-    return Response(status_code=204)
-
-
-@router.put("/points/{code}/compliance/dga", response_model=ConfigOut,
-            summary="Create or replace a work's DGA configuration (administrators)", responses=_WRITE)
-def put_dga(code: str, body: DgaConfigIn, ctx: Ctx, user: AdminUser) -> ConfigOut:
-    """Create or replace the work's DGA configuration (the password is stored encrypted)."""
-    return _put(ctx, user, code, "dga", body)
-
-
-@router.get("/points/{code}/compliance/dga", response_model=ConfigOut,
-            summary="A work's DGA configuration (never the password)", responses=_READ)
-def get_dga(code: str, ctx: Ctx, user: CurrentUser) -> ConfigOut:
-    return _get(ctx, user, code, "dga")
-
-
-@router.delete("/points/{code}/compliance/dga", status_code=204,
-               summary="Remove a work's DGA configuration (administrators)",
-               responses=error_responses(401, 403, 404, 422))
-def delete_dga(code: str, ctx: Ctx, user: AdminUser) -> Response:
-    return _delete(ctx, user, code, "dga")
-
-
-@router.put("/points/{code}/compliance/sma", response_model=ConfigOut,
-            summary="Create or replace a point's SMA configuration (administrators)", responses=_WRITE)
-def put_sma(code: str, body: Annotated[SmaConfigIn, Body(openapi_examples=SMA_EXAMPLES)], ctx: Ctx,
-            user: AdminUser) -> ConfigOut:
-    """Create or replace the point's SMA configuration (the password is stored encrypted)."""
-    return _put(ctx, user, code, "sma", body)
-
-
-@router.get("/points/{code}/compliance/sma", response_model=ConfigOut,
-            summary="A point's SMA configuration (never the password)", responses=_READ)
-def get_sma(code: str, ctx: Ctx, user: CurrentUser) -> ConfigOut:
-    return _get(ctx, user, code, "sma")
-
-
-@router.delete("/points/{code}/compliance/sma", status_code=204,
-               summary="Remove a point's SMA configuration (administrators)",
-               responses=error_responses(401, 403, 404, 422))
-def delete_sma(code: str, ctx: Ctx, user: AdminUser) -> Response:
-    return _delete(ctx, user, code, "sma")
+for _regulator in REGULATORS.values():
+    add_config_routes(router, _regulator)
 
 
 @router.get("/compliance/review", response_model=Page[SubmissionOut],
@@ -236,7 +176,7 @@ def recheck_submission(
             summary="The submission ledger, newest slot first", responses=error_responses(401, 422))
 def list_submissions(
     ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, point: str | None = None, state: State | None = None,
-    regulator: Regulator | None = None,
+    regulator: RegulatorName | None = None,  # type: ignore[valid-type]
     check_result: Annotated[CheckResultFilter | None, Query(
         description="person_confirmed: a person saw in SNIA a slot the check did not find")] = None,
 ) -> Page[SubmissionOut]:
@@ -275,7 +215,7 @@ _REPORT_XLSX = {200: {"content": {_XLSX: {"schema": {"type": "string", "format":
 
 def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.MonthReport:
     with ctx.db.connect() as conn:
-        return reports.build_report(conn, _point(conn, user, code), month, ctx.clock.now())
+        return reports.build_report(conn, visible_point(conn, user, code), month, ctx.clock.now())
 
 
 @router.get("/compliance/reports/{code}/{month}.csv", response_class=Response,

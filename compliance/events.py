@@ -2,7 +2,7 @@
 
 Rows are written in the caller's transaction, so an event commits together with the change
 it describes. Rows flagged ``alert`` need a person (a work stopped by the DGA, a reply that
-could not be confirmed); the alerts module reads them from ``compliance_events``.
+could not be confirmed); they are published as facts for the alerts (``compliance_facts``).
 Never put a password in a message or a detail.
 """
 
@@ -18,9 +18,12 @@ from pydantic import BaseModel, Field
 from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
 from central.timerange import TimeRange
+from compliance.facts import publish
 
 Severity = Literal["info", "warning", "critical"]
 WORKER_ACTOR = "worker"
+# a slot sent again after an earlier send was left in flight: the regulator may hold it twice (/metrics counts them)
+IN_FLIGHT_RESEND = "submission.in_flight_resend"
 HOLD_URGENT = timedelta(minutes=15)  # a hold is critical when its slot's deadline is this close (or past)
 
 
@@ -54,7 +57,8 @@ def record_event(
     actor: str = WORKER_ACTOR,
     **detail: Any,
 ) -> None:
-    """Append one event in the caller's transaction."""
+    """Append one event in the caller's transaction; one flagged ``alert`` about a point is also
+    published as an open fact for the alerts (:mod:`compliance.facts`)."""
     conn.execute(
         "INSERT INTO compliance_events (at, point_id, regulator, submission_id, kind, severity, alert, actor,"
         " message, detail) VALUES (:at, :point_id, :regulator, :submission_id, :kind, :severity, :alert, :actor,"
@@ -63,10 +67,14 @@ def record_event(
          "severity": severity, "alert": alert, "actor": actor, "message": message,
          "detail": json.dumps(detail, sort_keys=True, default=str)},
     )
+    if alert and point_id is not None:
+        deadline = detail.get("deadline")
+        publish(conn, now, kind, message, point_id=point_id, regulator=regulator, submission_id=submission_id,
+                deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None)
 
 
 def raise_compliance_alert(
-    conn: Connection, point_id: int, kind: str, message: str, now: datetime, *, regulator: str = "dga",
+    conn: Connection, point_id: int, kind: str, message: str, now: datetime, *, regulator: str,
     submission_id: int | None = None,
 ) -> None:
     """A critical event a person must act on (e.g. the DGA refused the work's informant)."""
@@ -81,12 +89,12 @@ def hold_severity(deadline: datetime, now: datetime) -> Severity:
 
 def announce_hold(
     conn: Connection, point_id: int, point_code: str, submission_id: int, slot: datetime, deadline: datetime,
-    reasons: list[str], now: datetime, *, regulator: str = "dga",
+    reasons: list[str], now: datetime, *, regulator: str,
 ) -> None:
     """The alert-flagged event of a slot held for a person, recorded in the pass that held it.
 
     The alert it raises lasts while the slot stays ``review``; its severity rises to critical as
-    the deadline nears (``deadline`` in the detail; see ``central.telemetry.alerts.regulator_events``).
+    the deadline nears (the fact's ``deadline``; see ``central.telemetry.alerts.regulator_events``).
     """
     record_event(conn, now, "submission.held", f"{point_code} slot {slot.isoformat()} held for review, deadline"
                  f" {deadline.isoformat()}: {'; '.join(reasons)}", point_id=point_id, regulator=regulator,

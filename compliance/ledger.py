@@ -21,13 +21,12 @@ Rules are numbered as in docs/dga.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from compliance.dga.responses import Outcome, OutcomeKind
-from compliance.dga.slots import deadline
+from compliance.outcome import Outcome, OutcomeKind
 
 RETRY_AFTER = timedelta(days=1)
 CHECK_AGAIN_AFTER = timedelta(minutes=15)
@@ -227,12 +226,16 @@ def backlog_age(oldest_unsent_slot: datetime | None, now: datetime) -> timedelta
     return timedelta(0) if oldest_unsent_slot is None else max(timedelta(0), now - oldest_unsent_slot)
 
 
-def is_current(slot: datetime, now: datetime) -> bool:
-    """Whether ``slot`` can still reach the DGA within its deadline if sent now."""
+Deadline = Callable[[datetime], datetime]  # a regulator's deadline of a slot (the DGA's: compliance.dga.slots)
+
+
+def is_current(slot: datetime, now: datetime, deadline: Deadline) -> bool:
+    """Whether ``slot`` can still reach the regulator within its deadline if sent now."""
     return now <= deadline(slot)
 
 
-def choose_send(sendable: Iterable[datetime], last_send_at: datetime | None, now: datetime) -> datetime | None:
+def choose_send(sendable: Iterable[datetime], last_send_at: datetime | None, now: datetime,
+                deadline: Deadline) -> datetime | None:
     """The slot of a work to send now, or ``None`` to wait (rules 1 and 2, docs/dga.md).
 
     ``sendable``: the work's slots that may be sent now. With a backlog of two hours or more
@@ -247,7 +250,7 @@ def choose_send(sendable: Iterable[datetime], last_send_at: datetime | None, now
         return slots[0] if slots else None
     if last_send_at is not None and now < last_send_at + BACKLOG_SPACING:
         return None
-    current = [slot for slot in slots if is_current(slot, now)]
+    current = [slot for slot in slots if is_current(slot, now, deadline)]
     return current[0] if current else slots[0]
 
 
@@ -271,7 +274,7 @@ class MissedSlot:
 
 
 def missed_deadlines(
-    slots: Iterable[datetime], records: Mapping[datetime, SlotRecord], now: datetime
+    slots: Iterable[datetime], records: Mapping[datetime, SlotRecord], now: datetime, deadline: Deadline,
 ) -> list[MissedSlot]:
     """Slots (of a live work) whose deadline passed before ``now`` without an acceptance by then.
 

@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from central.db import Connection, Database
-from compliance.dga.responses import Outcome, RawReply
 from compliance.events import record_event
+from compliance.facts import settle, sync_ledger
 from compliance.ledger import SENDABLE, Event, EventKind, State, Transition, transition
+from compliance.outcome import Outcome
+from compliance.transport import RawReply
 
 _SENDABLE = ", ".join(f"'{state.value}'" for state in sorted(SENDABLE))
 
@@ -65,7 +67,10 @@ def insert_submission(
         {"p": point_id, "r": regulator, "slot": slot, "mode": mode, "state": moved.state.value,
          "values": _json(values), "measurement": _json(measurement), "reasons": json.dumps(reasons),
          "next": moved.next_attempt_at, "note": moved.note, "now": now})
-    return None if row is None else row["id"]
+    if row is None:
+        return None
+    sync_ledger(conn, row["id"], now)
+    return row["id"]
 
 
 def _json(value: Any) -> str | None:
@@ -90,6 +95,8 @@ def move(conn: Connection, row: dict[str, Any], event: Event, now: datetime, **c
         {**values, "id": row["id"], "old": row["state"]})
     if changed != 1:
         raise StaleSubmission(f"submission {row['id']} is no longer {row['state']}")
+    sync_ledger(conn, row["id"], now)
+    settle(conn, now, row["point_id"])
     return moved
 
 
@@ -197,21 +204,21 @@ def last_attempt_at(conn: Connection, point_id: int, regulator: str) -> datetime
         " AND last_attempt_at IS NOT NULL ORDER BY last_attempt_at DESC LIMIT 1", {"p": point_id, "r": regulator})
 
 
-def last_accepted(conn: Connection, point_id: int, before: datetime) -> dict[str, Any] | None:
-    """The latest accepted DGA slot before ``before`` (for the totalizer check)."""
+def last_accepted(conn: Connection, point_id: int, regulator: str, before: datetime) -> dict[str, Any] | None:
+    """The latest accepted slot of the work before ``before`` (for the totalizer check)."""
     return conn.fetchone(
         "SELECT slot, values_json, corrected_values FROM compliance_submissions WHERE point_id = :p"
-        " AND regulator = 'dga' AND state = 'accepted' AND slot < :before ORDER BY slot DESC LIMIT 1",
-        {"p": point_id, "before": before})
+        " AND regulator = :r AND state = 'accepted' AND slot < :before ORDER BY slot DESC LIMIT 1",
+        {"p": point_id, "r": regulator, "before": before})
 
 
-def unchecked_accepted(conn: Connection, point_id: int, retry_before: datetime) -> list[dict[str, Any]]:
-    """Accepted DGA slots whose comprobante the GET check has not confirmed yet (an unanswered
+def unchecked_accepted(conn: Connection, point_id: int, regulator: str, retry_before: datetime) -> list[dict[str, Any]]:
+    """Accepted slots whose comprobante the GET check has not confirmed yet (an unanswered
     check is asked again once ``checked_at`` is before ``retry_before``)."""
     return conn.fetchall(
-        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga' AND state = 'accepted'"
+        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND state = 'accepted'"
         " AND comprobante IS NOT NULL AND (check_result IS NULL OR (check_result = 'unknown'"
-        " AND checked_at <= :retry)) ORDER BY slot", {"p": point_id, "retry": retry_before})
+        " AND checked_at <= :retry)) ORDER BY slot", {"p": point_id, "r": regulator, "retry": retry_before})
 
 
 def requeue_refused(conn: Connection, point_id: int, regulator: str, actor: str, now: datetime) -> int:
@@ -250,8 +257,11 @@ def drop_lease(conn: Connection, point_id: int, regulator: str, worker: str) -> 
 
 
 def record_check(conn: Connection, submission_id: int, result: str, now: datetime) -> None:
-    conn.execute("UPDATE compliance_submissions SET check_result = :result, checked_at = :now, updated_at = :now"
-                 " WHERE id = :id", {"result": result, "now": now, "id": submission_id})
+    row = conn.fetchone("UPDATE compliance_submissions SET check_result = :result, checked_at = :now,"
+                        " updated_at = :now WHERE id = :id RETURNING point_id",
+                        {"result": result, "now": now, "id": submission_id})
+    if row is not None:
+        settle(conn, now, row["point_id"])
 
 
 def dangling_attempt(conn: Connection, submission_id: int) -> dict[str, Any] | None:

@@ -25,11 +25,11 @@ from typing import Any
 from central.csv_dialects import Dialect, write_rows
 from central.db import Connection
 from central.errors import ApiError
-from compliance.config_store import stored_dga_settings
+from compliance.config_store import is_blocked, stored_settings
 from compliance.dga.format import format_fecha, format_hora
-from compliance.dga.slots import DGA_TZ, slots_between, to_dga_time
+from compliance.dga.regulator import DGA as DGA_REGULATOR
+from compliance.dga.slots import DGA_TZ, deadline, slots_between, to_dga_time
 from compliance.dga.values import as_decimal
-from compliance.config_store import is_blocked
 from compliance.failures import DGA, HOLDER, STATE_NAMES, Failure, failures
 from compliance.ledger import SlotRecord, State, missed_deadlines
 from compliance.readings import volume_in
@@ -110,7 +110,7 @@ def _volume_summary(conn: Connection, point: dict[str, Any], start: datetime, en
 
 def build_report(conn: Connection, point: dict[str, Any], month: str, now: datetime) -> MonthReport:
     """Everything the month's report shows, as text cells."""
-    stored = stored_dga_settings(conn, point["id"])
+    stored = stored_settings(conn, point["id"], DGA_REGULATOR)
     if stored is None:
         raise ApiError(404, f"point {point['code']} has no DGA configuration")
     config, mode = stored
@@ -118,12 +118,12 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
     slots = [s for s in slots_between(start, end - timedelta(microseconds=1), config.transmission_period)
              if config.active_at(s) and s <= now]  # a slot still to come has no row
     rows = {row["slot"]: row for row in conn.fetchall(
-        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga' AND slot >= :start"
-        " AND slot < :end", {"p": point["id"], "start": start, "end": end})}
+        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND slot >= :start"
+        " AND slot < :end", {"p": point["id"], "r": DGA_REGULATOR.name, "start": start, "end": end})}
     records = {slot: SlotRecord(slot, State(row["state"]), row["accepted_at"]) for slot, row in rows.items()}
-    missed = missed_deadlines(slots, records, now) if mode == "live" else []
+    missed = missed_deadlines(slots, records, now, deadline) if mode == "live" else []
     missed_slots = {m.slot for m in missed}
-    found = failures(conn, missed, rows, is_blocked(conn, point["id"]))
+    found = failures(conn, missed, rows, is_blocked(conn, point["id"], DGA_REGULATOR.name))
     slot_rows = [_slot_row(slot, rows.get(slot), config.codigo_obra, slot in missed_slots) for slot in slots]
     states = [row[3] for row in slot_rows]
     summary = [("point", point["code"]), ("codigo_obra", config.codigo_obra), ("month", month), ("mode", mode),

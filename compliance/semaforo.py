@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Literal, NamedTuple
 
 from central.db import Connection
+from compliance.dga import NAME
 from compliance.dga.slots import deadline
 from compliance.ledger import State
 
@@ -51,8 +52,8 @@ def light(state: str | None, slot: datetime | None, blocked: bool, now: datetime
 _LAST_SLOTS = (
     "SELECT p.id, p.code, c.blocked, s.slot, s.state FROM compliance_configs c JOIN points p ON p.id = c.point_id"
     " LEFT JOIN compliance_submissions s ON s.id = (SELECT x.id FROM compliance_submissions x"
-    " WHERE x.point_id = c.point_id AND x.regulator = 'dga' AND x.slot <= :now ORDER BY x.slot DESC LIMIT 1)"
-    " WHERE c.regulator = 'dga' AND c.mode <> 'off'"
+    " WHERE x.point_id = c.point_id AND x.regulator = :r AND x.slot <= :now ORDER BY x.slot DESC LIMIT 1)"
+    " WHERE c.regulator = :r AND c.mode <> 'off'"
 )
 
 
@@ -62,6 +63,6 @@ def dga_lights(conn: Connection, point_ids: Collection[int] | None, now: datetim
     One row per work: its newest slot at or before ``now`` (the ledger's unique index on
     point, regulator and slot answers each lookup), so the cost grows with works, not slots.
     """
-    rows = conn.fetchall(_LAST_SLOTS, {"now": now})
+    rows = conn.fetchall(_LAST_SLOTS, {"now": now, "r": NAME})
     return {row["code"]: light(row["state"], row["slot"], bool(row["blocked"]), now)
             for row in rows if point_ids is None or row["id"] in point_ids}

@@ -20,12 +20,11 @@ from central.core import audit
 from central.db import Connection
 from central.errors import ApiError
 from central.pagination import Page, PageQuery, fetch_page
-from compliance.dga.format import FormatError, build_measurement
-from compliance.config_store import stored_dga_settings
-from compliance.dga_evaluate import effective_values
 from compliance.events import record_event
+from compliance.facts import settle
 from compliance.ledger import Event, EventKind, IllegalTransition, State, transition
 from compliance.ledger_store import StaleSubmission, move, submission
+from compliance.registry import regulator_named
 
 
 class AttemptOut(BaseModel):
@@ -179,17 +178,9 @@ def get_submission(conn: Connection, submission_id: int, point_ids: Collection[i
 
 
 def _corrected(conn: Connection, row: dict[str, Any], correction: ValueCorrection) -> dict[str, str]:
-    """The corrections as text, after checking the slot with them can be written in the DGA format
-    (a negative flow, say, cannot be approved as it is: it is corrected or discarded)."""
+    """The corrections as text, after the slot's regulator checked it can write the slot with them."""
     changes = {name: str(value) for name, value in correction.model_dump(exclude_none=True).items()}
-    stored = stored_dga_settings(conn, row["point_id"]) if row["regulator"] == "dga" else None
-    if stored is not None:
-        config = stored[0]
-        values = effective_values({**row, "corrected_values": json.dumps(changes)})
-        try:
-            build_measurement(config.work_type, config.standard, config.mining_waters, row["slot"], values)
-        except FormatError as exc:
-            raise ApiError(422, f"values: {exc}", details=[{"loc": ["body", "values"], "msg": str(exc)}]) from None
+    regulator_named(row["regulator"]).check_correction(conn, row, changes)
     return changes
 
 
@@ -229,13 +220,15 @@ def decide(conn: Connection, submission_id: int, point_ids: Collection[int] | No
 
 def record_decision(conn: Connection, row: dict[str, Any], point: str, kind: str, actor: str, reason: str | None,
                     now: datetime, *, state: str, **detail: Any) -> None:
-    """The compliance log row and the audit row of a person's decision about the slot ``row``."""
+    """The compliance log row and the audit row of a person's decision about the slot ``row``; the
+    point's facts are judged again (the decision may end what an alert was about)."""
     slot = row["slot"].isoformat()
     audit.record(conn, actor, f"compliance.{kind}", f"point:{point}", now, submission=row["id"], slot=slot,
                  reason=reason, state=state, **detail)
     record_event(conn, now, kind, f"{point} slot {slot} {state} by {actor}" + (f": {reason}" if reason else ""),
                  point_id=row["point_id"], regulator=row["regulator"], submission_id=row["id"], actor=actor,
                  reason=reason, state=state, **detail)
+    settle(conn, now, row["point_id"])
 
 
 def approve_review(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewApproval,

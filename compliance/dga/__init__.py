@@ -2,3 +2,5 @@
 
 Everything here is pure except :mod:`compliance.dga.client`, the one module that talks HTTP.
 """
+
+NAME = "dga"  # the ledger's and configurations' regulator column; the configuration route's last segment

@@ -19,34 +19,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-
-@dataclass(frozen=True)
-class RawReply:
-    """What came back from one HTTP exchange; ``error`` set when nothing usable came back."""
-
-    http_status: int | None
-    body_json: Any | None
-    duration_s: float
-    error: str | None = None
-    body_text: str = ""
-
-
-class OutcomeKind(StrEnum):
-    ACCEPTED = "accepted"
-    RETRY = "retry"
-    UNRECOVERABLE = "unrecoverable"
-    NEEDS_REVIEW = "needs_review"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The classification of a reply. ``answered`` distinguishes a refusal from silence."""
-
-    kind: OutcomeKind
-    comprobante: str | None = None
-    answered: bool = True
-    detail: str = ""
-
+from compliance.outcome import Outcome, OutcomeKind
+from compliance.transport import RawReply
 
 _EXISTS = re.compile(r"ya\s+existe\s+un\s+registro", re.IGNORECASE)
 _COMPROBANTE = re.compile(r"comprobante\s*(?:n[°º.o]*\s*)?[:=]?\s*[\"'«]?([A-Za-z0-9][A-Za-z0-9_\-/]*)", re.IGNORECASE)

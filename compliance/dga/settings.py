@@ -12,12 +12,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from compliance.dga.codes import validate_codigo_obra
 from compliance.dga.plausibility import PlausibilityLimits, profile_limits
 from compliance.fields import BaseUrl, Rut
+from compliance.mode import Mode
 from protocols.profiles import available_profiles
+from protocols.uplink import UtcDatetime
 
 PRODUCTION_BASE_URL = "https://apimee.mop.gob.cl"
 
@@ -76,12 +86,6 @@ def default_caudal_mode(period: Period, work_type: WorkType) -> CaudalMode:
     if period is Period.HOUR or work_type is WorkType.SUPERFICIAL:
         return CaudalMode.INSTANT
     return CaudalMode.AVERAGE
-
-
-class Mode(StrEnum):
-    OFF = "off"
-    SHADOW = "shadow"  # build and log the payload, never send it
-    LIVE = "live"
 
 
 class DgaWorkConfig(BaseModel):
@@ -157,3 +161,33 @@ class DgaWorkConfig(BaseModel):
     def active_at(self, when: datetime) -> bool:
         """Whether a slot at ``when`` falls in this configuration's validity."""
         return self.valid_from <= when and (self.valid_to is None or when < self.valid_to)
+
+
+class DgaConfigIn(BaseModel):
+    """A work's DGA configuration as a person sends it; leave out the password to keep the stored one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "mode": "shadow", "work_type": "subterranea", "codigo_obra": "OB-0601-444", "standard": "mayor",
+        "caudal_mode": "instant", "informant_rut": "12345678-5", "informant_password": "clave-snia",
+        "valid_from": "2026-11-01T04:00:00Z",
+    }]})
+
+    mode: Mode = Mode.OFF
+    work_type: WorkType
+    codigo_obra: str
+    standard: Standard
+    period: Period | None = None
+    caudal_mode: CaudalMode | None = Field(default=None, description="instant or average; default: average for"
+                                           " periods longer than an hour on works with a totalizer")
+    informant_rut: str
+    informant_password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
+    base_url: str | None = Field(default=None, description="Default: the DGA's production address")
+    valid_from: UtcDatetime
+    valid_to: UtcDatetime | None = None
+    grace_minutes: int | None = None
+    instant_window_s: int | None = None
+    mining_waters: bool = False
+    meter_profile: str | None = Field(default=None, description="A meter profile (protocols/profiles) whose"
+                                      " register capacity gives default plausibility limits")
+    limits: PlausibilityLimits | None = Field(default=None, description="Plausible range per variable; a value"
+                                              " outside it is held for a person (a flow above the right is not)")

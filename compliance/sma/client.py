@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Unpack
 
-from compliance.dga.client import RegulatorClient, TransportOptions
-from compliance.dga.responses import RawReply
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind, classify_sma, find_key
 from compliance.sma.settings import SmaPointConfig
+from compliance.transport import RawReply, RegulatorClient, TransportOptions
 from protocols.clock import Clock
 
 TOKEN_LIFE = timedelta(hours=24)

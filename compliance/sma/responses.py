@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from compliance.dga.responses import RawReply
+from compliance.transport import RawReply
 
 
 class SmaOutcomeKind(StrEnum):

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from compliance.dga.settings import Mode
 from compliance.fields import BaseUrl, Rut
+from compliance.mode import Mode
 
 PRODUCTION_BASE_URL = "https://conexiones.sma.gob.cl"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -59,3 +59,21 @@ class SmaPointConfig(BaseModel):
     @property
     def registros_path(self) -> str:
         return f"/api/v1/ufs/{self.uf_id}/procesos/{self.proceso_id}/registros"
+
+
+class SmaConfigIn(BaseModel):
+    """A point's SMA configuration; leave out the password to keep the stored one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Mode = Mode.OFF
+    uf_id: str
+    proceso_id: str
+    dispositivo_id: str
+    parameters: list[SmaParameter]
+    cadence_minutes: int | None = None
+    usuario: str
+    password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
+    base_url: str | None = None
+    timestamp_utc_offset_hours: int = Field(description="The fixed UTC offset of estampaTiempo, e.g. -4 or 0;"
+                                            " confirmed with the SMA at onboarding (docs/sma.md)")

@@ -161,7 +161,8 @@ RESET = (
     "DELETE FROM notification_attempts", "DELETE FROM notifications", "DELETE FROM notify_channels",
     "DELETE FROM alerts", "DELETE FROM alert_rule_states", "DELETE FROM alert_rules", "DELETE FROM alert_rule_sets",
     "DELETE FROM readings", "DELETE FROM latest_readings", "DELETE FROM audit_log",
-    "DELETE FROM compliance_events", "DELETE FROM compliance_attempts", "DELETE FROM compliance_submissions",
+    "DELETE FROM compliance_facts", "DELETE FROM compliance_events", "DELETE FROM compliance_attempts",
+    "DELETE FROM compliance_submissions",
     "DELETE FROM compliance_configs",
     "UPDATE gateways SET last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL, buffer_depth = NULL,"
     " oldest_unsent_s = NULL, dropped_total = NULL, clock_synced = NULL",

@@ -13,6 +13,7 @@ from central.app import create_app
 
 from central.telemetry.alerts.api import QUEUE_KEY, alert_timer
 from central.telemetry.alerts.service import evaluate_timer
+from compliance.facts import sync_ledger
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, flows, iso, migrated_template, smtp, smtp_port, world, world_client,
 )
@@ -99,11 +100,14 @@ def test_a_buffer_that_drops_readings_raises_once(world: World) -> None:
 
 
 def add_submission(world: World, state: str, slot_hours_ago: float) -> None:
+    """A ledger row in ``state``, with the facts compliance publishes for it (what the timer reads)."""
     now = world.clock.now()
     with world.db.transaction() as conn:
-        conn.execute("INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, created_at,"
-                     " updated_at) SELECT id, 'dga', :slot, 'live', :state, :now, :now FROM points WHERE code = 'P1'",
-                     {"slot": now - timedelta(hours=slot_hours_ago), "state": state, "now": now})
+        submission_id = conn.fetchval(
+            "INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, created_at, updated_at)"
+            " SELECT id, 'dga', :slot, 'live', :state, :now, :now FROM points WHERE code = 'P1' RETURNING id",
+            {"slot": now - timedelta(hours=slot_hours_ago), "state": state, "now": now})
+        sync_ledger(conn, submission_id, now)
 
 
 @pytest.mark.parametrize(("state", "hours_ago", "expected"), [

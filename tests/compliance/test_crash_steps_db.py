@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from compliance.dga.client import DgaClient
-from compliance.dga_send import DgaSender
+from compliance.dga.send import DgaSender
 from tests.compliance.worker_support import (
     ADMIN,
     add_readings,

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compliance.dga.responses import Outcome, OutcomeKind
+from compliance.dga.slots import deadline
 from compliance.ledger import (
+    TERMINAL,
     Event,
     EventKind,
     IllegalTransition,
@@ -14,7 +15,6 @@ from compliance.ledger import (
     MissedSlot,
     SlotRecord,
     State,
-    TERMINAL,
     Transition,
     backlog_age,
     choose_send,
@@ -22,6 +22,7 @@ from compliance.ledger import (
     resolve_in_flight,
     transition,
 )
+from compliance.outcome import Outcome, OutcomeKind
 
 NOW = datetime(2026, 11, 28, 13, 10, tzinfo=UTC)
 TOMORROW = NOW + timedelta(days=1)
@@ -188,7 +189,7 @@ def ago(hours: float = 0, minutes: float = 0) -> datetime:
     ],
 )
 def test_choose_send(sendable, last, expected):
-    assert choose_send(sendable, last, NOW) == expected
+    assert choose_send(sendable, last, NOW, deadline) == expected
 
 
 def test_backlog_age():
@@ -210,7 +211,7 @@ def test_missed_deadlines_for_the_failure_report():
         h(11): SlotRecord(h(11), State.SHADOWED),  # never an obligation
         # 12:00 has no row at all; 13:00's deadline (14:00) has not passed
     }
-    assert missed_deadlines(slots, records, h(13, 30)) == [
+    assert missed_deadlines(slots, records, h(13, 30), deadline) == [
         MissedSlot(h(9), h(10), State.ACCEPTED, h(10, 1)),
         MissedSlot(h(10), h(11), State.RETRY_SCHEDULED, None),
         MissedSlot(h(12), h(13), None, None),

@@ -6,13 +6,18 @@ from decimal import Decimal as D
 import pytest
 from pydantic import ValidationError
 
-from compliance.dga.responses import RawReply
 from compliance.sma.client import SmaClient
-from compliance.sma.payload import SmaFormatError, build_registros, format_estampa, format_valor
+from compliance.sma.payload import (
+    SmaFormatError,
+    build_registros,
+    format_estampa,
+    format_valor,
+)
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind, classify_sma
 from compliance.sma.retry import backoff, retry_at
 from compliance.sma.settings import SmaParameter, SmaPointConfig
 from compliance.standins.sma import Device, run_sma_standin
+from compliance.transport import RawReply
 
 TS = datetime(2026, 5, 17, 18, 5, tzinfo=UTC)  # 14:05 at UTC-4
 PARAMS = [

@@ -16,8 +16,9 @@ from central.app import create_app
 from central.crypto import SecretBox
 from central.db import migrate, open_database
 from compliance.config_store import load_configs
-from compliance.dga_evaluate import create_due, recheck_arrivals
-from compliance.ledger import Transition, State
+from compliance.dga.evaluate import create_due, recheck_arrivals
+from compliance.dga.regulator import DGA
+from compliance.ledger import State, Transition
 from compliance.ledger_store import claim_next, insert_submission
 from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
@@ -98,7 +99,7 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
     one_slot = {"valid_from": "2026-11-28T12:00:00Z", "valid_to": "2026-11-28T12:30:00Z"}
     configure(pg, point_id, "dga", dga_config("http://127.0.0.1:9", **one_slot), clock.now())
     with pg.transaction() as conn:
-        (stored,), _ = load_configs(conn, SecretBox(SECRET_KEY), "dga")
+        (stored,), _ = load_configs(conn, SecretBox(SECRET_KEY), DGA)
     written, commit = threading.Event(), threading.Event()
 
     def replica_a() -> None:

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.config_store import SmaConfigIn
+from compliance.sma.settings import SmaConfigIn
 from compliance.standins.sma import Device, run_sma_standin
-from tests.compliance.worker_support import add_readings, configure, ledger, one_pass, seed, utc
+from tests.compliance.worker_support import (
+    add_readings,
+    configure,
+    ledger,
+    one_pass,
+    seed,
+    utc,
+)
 
 USER = "12345678-5"
 DEVICE = Device("UF1", "P7", "12180", {"Q": "l/s", "VA": "m3"})

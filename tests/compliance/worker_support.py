@@ -18,8 +18,11 @@ from central.crypto import SecretBox, token_hash
 from central.db import Database
 from central.settings import Settings
 from central.telemetry.rollup_worker import drain
-from compliance.config_store import DgaConfigIn, SmaConfigIn, put_config
+from compliance.config_store import put_config
+from compliance.dga.settings import DgaConfigIn
+from compliance.registry import REGULATORS
 from compliance.settings import ComplianceSettings
+from compliance.sma.settings import SmaConfigIn
 from compliance.standins.dga import Registration
 from compliance.worker import run_once
 from protocols.clock import Clock
@@ -96,7 +99,7 @@ def dga_config(base_url: str, **overrides: Any) -> DgaConfigIn:
 def configure(db: Database, point_id: int, regulator: str, body: DgaConfigIn | SmaConfigIn, now: datetime) -> None:
     with db.transaction() as conn:
         point = conn.fetchone("SELECT * FROM points WHERE id = :id", {"id": point_id})
-        put_config(conn, SecretBox(SECRET_KEY), point, regulator, body, "admin", now)
+        put_config(conn, SecretBox(SECRET_KEY), point, REGULATORS[regulator], body, "admin", now)
 
 
 def central_settings(database_url: str) -> Settings:

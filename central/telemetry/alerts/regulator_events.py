@@ -1,18 +1,18 @@
-"""Compliance log events that need a person, as alerts (read-only SQL, like :mod:`.submissions`).
+"""Compliance facts that need a person, as alerts (read-only SQL, like :mod:`.submissions`).
 
-``compliance`` writes rows flagged ``alert`` into ``compliance_events`` (a work blocked by
-the DGA, a reply without comprobante, a comprobante the DGA does not show...); ``central``
-does not import that package, so the timer reads the table and the ledger directly
-(migration 0300 creates them). A ``compliance_event`` rule of a point keeps one live
-alert per event kind (the alert's ``kind`` is the event's, e.g. ``work.blocked``) while
-at least one event of that kind still holds, and clears it when none does. Whether an event
-still holds is judged from the state the ledger is in NOW (:func:`still_holds`), so the
-alert ends when the condition ends, whoever ended it.
+``compliance`` publishes the facts alerts need in its own table ``compliance_facts``
+(migration 0301): an open row per event a person must act on (a work blocked by the DGA, a
+slot held, a reply without comprobante, a comprobante the DGA does not show...), written in
+the transaction that changed its ledger and cleared by compliance when the condition ends
+(whoever ended it). ``central`` does not import that package and knows only that table's
+shape: the open facts, a fact about no submission until its ``expires_at``. A
+``compliance_event`` rule of a point keeps one live alert per kind (the alert's ``kind`` is
+the fact's, e.g. ``work.blocked``) while at least one fact of that kind is open, and clears
+it when none is.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -22,83 +22,36 @@ from central.db import Connection
 from . import messages
 from .rules import ComplianceEvent, Rule, Severity
 from .state import Signal, SignalAction
-from .submissions import LEDGER, SETTLED
 
-EVENTS = "compliance_events"
-CONFIGS = "compliance_configs"
-ONE_OFF = timedelta(hours=24)  # an event about no submission (and no work block) holds this long
+FACTS = "compliance_facts"
 
 
 class EventFacts(NamedTuple):
-    """One alert-flagged event with what the ledger says about it now."""
+    """One open compliance fact."""
 
     point_id: int
     kind: str
     at: datetime
     regulator: str | None
     message: str
-    blocked: bool | None  # the work's configuration for that regulator is blocked (None: none left)
-    state: str | None  # the submission's state (None: the event is about no submission)
-    check_result: str | None
-    reviewed_at: datetime | None
-    last_attempt_at: datetime | None
-    deadline: datetime | None = None  # the held slot's deadline (``submission.held``), from the event's detail
+    deadline: datetime | None = None  # a held slot's deadline (``submission.held``)
 
 
 HELD = "submission.held"
 HOLD_URGENT = timedelta(minutes=15)
 
 
-def still_holds(event: EventFacts, now: datetime) -> bool:
-    """Whether a person still has something to do about ``event``.
-
-    - ``work.blocked``: while the work's configuration stays blocked (new credentials lift it);
-    - ``submission.needs_review``: while the submission is still ``needs_review``;
-    - ``submission.held`` (a value that cannot be physical): while the slot is still ``review``;
-    - any other event about a submission: until a person reviews the submission after the
-      event; ``submission.check_not_found`` while the check result stays ``not_found``,
-      ``submission.check_mismatch`` (the DGA holds other values) while it stays ``mismatch``;
-      the rest (e.g. ``submission.error``, ``submission.late_reply``) until the submission
-      is settled or a new send attempt starts;
-    - an event about no submission: for :data:`ONE_OFF`.
-    """
-    if event.kind == "work.blocked":
-        return bool(event.blocked)
-    if event.state is None:
-        return now - event.at < ONE_OFF
-    if event.kind == "submission.needs_review":
-        return event.state == "needs_review"
-    if event.kind == HELD:
-        return event.state == "review"
-    if event.reviewed_at is not None and event.reviewed_at >= event.at:
-        return False
-    if event.kind == "submission.check_not_found":
-        return event.check_result == "not_found" and event.state != "discarded"
-    if event.kind == "submission.check_mismatch":
-        return event.check_result == "mismatch"
-    sent_again = event.last_attempt_at is not None and event.last_attempt_at > event.at
-    return event.state not in SETTLED and not sent_again
-
-
 def holding_events(conn: Connection, now: datetime) -> dict[int, dict[str, list[EventFacts]]]:
-    """Per point, per event kind: the alert-flagged events that still hold, oldest first."""
+    """Per point, per kind: the open event facts, oldest first (``ledger.*`` facts are the
+    submission rules', :mod:`.submissions`)."""
     rows = conn.fetchall(
-        "SELECT e.point_id, e.kind, e.at, e.regulator, e.message, c.blocked, s.state, s.check_result, s.reviewed_at,"
-        f" s.last_attempt_at, e.detail FROM {EVENTS} e LEFT JOIN {CONFIGS} c ON c.point_id = e.point_id"
-        f" AND c.regulator = e.regulator LEFT JOIN {LEDGER} s ON s.id = e.submission_id"
-        " WHERE e.alert AND e.point_id IS NOT NULL ORDER BY e.id")
+        f"SELECT point_id, kind, raised_at AS at, regulator, message, deadline FROM {FACTS}"
+        " WHERE cleared_at IS NULL AND kind NOT LIKE 'ledger.%' AND (expires_at IS NULL OR expires_at > :now)"
+        " ORDER BY id", {"now": now})
     found: dict[int, dict[str, list[EventFacts]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        detail = row.pop("detail")
-        event = EventFacts(**row, deadline=_deadline(detail) if row["kind"] == HELD else None)
-        if still_holds(event, now):
-            found[event.point_id][event.kind].append(event)
+        found[row["point_id"]][row["kind"]].append(EventFacts(**row))
     return {point: dict(kinds) for point, kinds in found.items()}
-
-
-def _deadline(detail: str) -> datetime | None:
-    text = json.loads(detail).get("deadline")
-    return None if text is None else datetime.fromisoformat(text)
 
 
 def event_severity(rule: ComplianceEvent, kind: str, events: list[EventFacts], now: datetime) -> Severity:

@@ -1,14 +1,15 @@
-"""The compliance ledger, summarised for the submission rules (read-only SQL).
+"""The compliance ledger as the submission rules need it, from the facts compliance publishes
+(read-only SQL).
 
-The ledger tables belong to ``compliance``; ``central`` does not import that package, so
-this reads the tables directly (migration 0300, always applied with the others, creates
-them). Per point and regulator:
+``compliance`` keeps, per submission, open rows in its table ``compliance_facts`` (migration
+0301) that follow the submission's state; ``central`` does not import that package and
+never reads the ledger itself, only these rows. Per point and regulator:
 
-- ``oldest_pending_due``: the oldest slot, already past, that is not settled (accepted,
-  discarded, shadowed or without data). Lateness is counted from the slot itself;
-- ``failing_since``: the first send attempt of the submissions failing right now
-  (rejected or waiting to retry), and the latest of their error messages;
-- ``unrecoverable``: submissions refused for good and not yet resolved by a person.
+- ``oldest_pending_due``: the oldest slot, already past, of an open ``ledger.unsettled`` fact
+  (not accepted, discarded, shadowed nor a gap). Lateness is counted from the slot itself;
+- ``failing_since``: the first send of the submissions failing right now (open
+  ``ledger.failing``: rejected or waiting to retry), and the newest of their error messages;
+- ``unrecoverable``: open ``ledger.refused`` facts (refused for good, not yet resolved).
 """
 
 from __future__ import annotations
@@ -21,46 +22,38 @@ from central.db import Connection
 
 from .state import SubmissionSnapshot
 
-SETTLED = ("accepted", "discarded", "shadowed", "no_data")
-FAILING = ("rejected", "retry_scheduled")
-LEDGER = "compliance_submissions"
-ATTEMPTS = "compliance_attempts"
+FACTS = "compliance_facts"
+UNSETTLED, REFUSED, FAILING = "ledger.unsettled", "ledger.refused", "ledger.failing"
 
 
-def _quoted(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
-
-
-def _pending(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+def _facts(conn: Connection) -> list[dict[str, Any]]:
+    """Every (point, regulator) that ever had a ledger fact, with its open ones (a pair whose facts
+    all cleared still gets a snapshot, so its alerts clear)."""
     return conn.fetchall(
-        "SELECT point_id, regulator,"
-        f" MIN(CASE WHEN state NOT IN ({_quoted(SETTLED)}) THEN slot END) AS oldest,"
-        " SUM(CASE WHEN state = 'unrecoverable' THEN 1 ELSE 0 END) AS unrecoverable"
-        f" FROM {LEDGER} WHERE slot <= :now GROUP BY point_id, regulator ORDER BY point_id, regulator",
-        {"now": now})
+        "SELECT point_id, regulator, kind, slot, raised_at, updated_at, message, cleared_at IS NULL AS open"
+        f" FROM {FACTS} WHERE kind IN ('{UNSETTLED}', '{REFUSED}', '{FAILING}') AND regulator IS NOT NULL"
+        " ORDER BY point_id, regulator")
 
 
-def _failing(conn: Connection) -> dict[tuple[int, str], tuple[datetime, str | None]]:
-    """(point, regulator) -> (first attempt of the failing submissions, newest error text)."""
-    rows = conn.fetchall(
-        f"SELECT s.point_id, s.regulator, a.started_at, COALESCE(a.error, a.message) AS error FROM {LEDGER} s"
-        f" JOIN {ATTEMPTS} a ON a.submission_id = s.id AND a.kind = 'send'"
-        f" WHERE s.state IN ({_quoted(FAILING)}) ORDER BY a.started_at, a.id")
-    found: dict[tuple[int, str], tuple[datetime, str | None]] = {}
-    for row in rows:
-        key = (row["point_id"], row["regulator"])
-        first = found[key][0] if key in found else row["started_at"]
-        found[key] = (first, row["error"] or (found[key][1] if key in found else None))
-    return found
+def _snapshot(facts: list[dict[str, Any]], now: datetime) -> SubmissionSnapshot:
+    """One (point, regulator) pair's summary from its ledger facts."""
+    open_facts = [fact for fact in facts if fact["open"]]
+    due = [fact["slot"] for fact in open_facts if fact["kind"] == UNSETTLED and fact["slot"] <= now]
+    failing = [fact for fact in open_facts if fact["kind"] == FAILING]
+    errors = sorted((fact for fact in failing if fact["message"]), key=lambda fact: fact["updated_at"])
+    return SubmissionSnapshot(
+        regulator=facts[0]["regulator"], oldest_pending_due=min(due, default=None),
+        failing_since=min((fact["raised_at"] for fact in failing), default=None),
+        last_error=errors[-1]["message"] if errors else None,
+        unrecoverable=sum(1 for fact in open_facts if fact["kind"] == REFUSED))
 
 
 def all_submission_snapshots(conn: Connection, now: datetime) -> dict[int, list[SubmissionSnapshot]]:
     """Every point's ledger summaries, keyed by point id (what the timer reads once per tick)."""
-    failing = _failing(conn)
+    grouped: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for fact in _facts(conn):
+        grouped[(fact["point_id"], fact["regulator"])].append(fact)
     result: dict[int, list[SubmissionSnapshot]] = defaultdict(list)
-    for row in _pending(conn, now):
-        since, error = failing.get((row["point_id"], row["regulator"]), (None, None))
-        result[row["point_id"]].append(SubmissionSnapshot(
-            regulator=row["regulator"], oldest_pending_due=row["oldest"], failing_since=since, last_error=error,
-            unrecoverable=int(row["unrecoverable"] or 0)))
+    for (point_id, _), facts in sorted(grouped.items()):
+        result[point_id].append(_snapshot(facts, now))
     return dict(result)

@@ -21,7 +21,7 @@ from central.db import Connection
 from central.telemetry.rollup import StaleHours, take_changed
 from compliance.actions import Action
 from compliance.config_store import StoredConfig
-from compliance.events import announce_hold
+from compliance.dga import NAME
 from compliance.dga.format import FormatError, build_measurement
 from compliance.dga.settings import DgaWorkConfig
 from compliance.dga.slots import deadline, due_slots, period_start
@@ -34,8 +34,15 @@ from compliance.dga.values import (
     slot_values,
     slots_reading_between,
 )
+from compliance.events import announce_hold
 from compliance.ledger import Event, EventKind, transition
-from compliance.ledger_store import hold_work, insert_submission, known_slots, last_accepted, move
+from compliance.ledger_store import (
+    hold_work,
+    insert_submission,
+    known_slots,
+    last_accepted,
+    move,
+)
 from compliance.readings import meter_changed_between, meter_changes, slot_readings
 from compliance.settings import ComplianceSettings
 
@@ -70,7 +77,7 @@ def effective_values(row: dict[str, Any]) -> SlotValues:
 
 
 def _context(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slot: datetime) -> ValidationContext:
-    last = last_accepted(conn, point["id"], slot)
+    last = last_accepted(conn, point["id"], NAME, slot)
     totalizer = None if last is None else effective_values(last).totalizador
     changed = last is not None and meter_changed_between(conn, point["id"], last["slot"], slot)
     return ValidationContext.for_work(config, last_accepted_totalizer=totalizer,
@@ -102,11 +109,11 @@ def _point(conn: Connection, point_id: int) -> dict[str, Any]:
 
 def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: ComplianceSettings) -> list[Action]:
     """Ledger rows for every due slot of the work not in the ledger yet (bounded backfill)."""
-    hold_work(conn, stored.point_id, "dga")
+    hold_work(conn, stored.point_id, NAME)
     config: DgaWorkConfig = stored.config
     since = max(config.valid_from, now - timedelta(days=settings.backfill_days))
     grace = timedelta(minutes=config.grace_minutes)
-    known = known_slots(conn, stored.point_id, "dga", since)
+    known = known_slots(conn, stored.point_id, NAME, since)
     point = _point(conn, stored.point_id)
     actions = []
     for slot in due_slots(since, now, config.transmission_period, grace):
@@ -114,12 +121,13 @@ def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: 
             continue
         found = evaluate(conn, config, point, slot)
         moved = transition(None, Event(found.event), now)
-        created = insert_submission(conn, stored.point_id, "dga", slot, config.mode.value, moved, now,
+        created = insert_submission(conn, stored.point_id, NAME, slot, config.mode.value, moved, now,
                                     values=found.values, measurement=found.measurement, reasons=found.reasons)
         if created is not None and found.event is EventKind.HELD:
-            announce_hold(conn, stored.point_id, stored.point_code, created, slot, deadline(slot), found.reasons, now)
+            announce_hold(conn, stored.point_id, stored.point_code, created, slot, deadline(slot), found.reasons,
+                          now, regulator=NAME)
         if created is not None:
-            actions.append(Action(stored.point_code, "dga", slot, "created", moved.state.value, "; ".join(found.reasons)))
+            actions.append(Action(stored.point_code, NAME, slot, "created", moved.state.value, "; ".join(found.reasons)))
     return actions
 
 
@@ -141,7 +149,7 @@ def recheck_arrivals(conn: Connection, works: Mapping[int, StoredConfig], now: d
     actions = []
     for point_id, point_runs in sorted(runs.items()):  # ascending: holds are taken in one order
         stored = works[point_id]
-        hold_work(conn, point_id, "dga")
+        hold_work(conn, point_id, NAME)
         actions += recheck_gaps(conn, stored, gaps_reading(conn, stored, point_runs, now, settings), now)
     return len(changes), actions
 
@@ -159,9 +167,9 @@ def gaps_reading(conn: Connection, stored: StoredConfig, runs: Sequence[StaleHou
     if not slots:
         return []
     rows = conn.fetchall(
-        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = 'dga' AND state = 'no_data'"
+        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND state = 'no_data'"
         " AND slot >= :first AND slot <= :last ORDER BY slot",
-        {"p": stored.point_id, "first": min(slots), "last": max(slots)})
+        {"p": stored.point_id, "r": NAME, "first": min(slots), "last": max(slots)})
     return [row for row in rows if row["slot"] in slots]
 
 
@@ -179,7 +187,7 @@ def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str
                      reasons=json.dumps(found.reasons))
         if found.event is EventKind.HELD:
             announce_hold(conn, stored.point_id, stored.point_code, row["id"], row["slot"], deadline(row["slot"]),
-                          found.reasons, now)
-        actions.append(Action(stored.point_code, "dga", row["slot"], "rechecked", moved.state.value,
+                          found.reasons, now, regulator=NAME)
+        actions.append(Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value,
                               "; ".join(found.reasons)))
     return actions

@@ -23,13 +23,22 @@ from typing import Any
 from central.db import Connection, Database
 from compliance.actions import Action
 from compliance.config_store import StoredConfig, block_work
-from compliance.dga.client import DgaClient, HttpTransport
-from compliance.dga.format import MEDICION_KEY, DgaRequest, FormatError, build_request, format_fecha, format_hora, redacted
-from compliance.dga.responses import Check, CheckResult, Outcome, OutcomeKind, RawReply, classify, classify_check
-from compliance.dga.settings import DgaWorkConfig, Mode
-from compliance.dga.slots import SEND_WINDOW
-from compliance.dga_evaluate import effective_values
-from compliance.events import raise_compliance_alert, record_event
+from compliance.dga import NAME
+from compliance.dga.client import DgaClient
+from compliance.dga.evaluate import effective_values
+from compliance.dga.format import (
+    MEDICION_KEY,
+    DgaRequest,
+    FormatError,
+    build_request,
+    format_fecha,
+    format_hora,
+    redacted,
+)
+from compliance.dga.responses import Check, CheckResult, classify, classify_check
+from compliance.dga.settings import DgaWorkConfig
+from compliance.dga.slots import SEND_WINDOW, deadline
+from compliance.events import IN_FLIGHT_RESEND, raise_compliance_alert, record_event
 from compliance.ledger import (
     CHECK_AGAIN_AFTER,
     Event,
@@ -44,7 +53,6 @@ from compliance.ledger_store import (
     claim,
     close_dangling,
     dangling_attempt,
-    drop_lease,
     due_pending,
     finish_attempt,
     in_transaction,
@@ -61,11 +69,14 @@ from compliance.ledger_store import (
     take_lease,
     unchecked_accepted,
 )
+from compliance.mode import Mode
+from compliance.outcome import Outcome, OutcomeKind
+from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
+from compliance.transport import HttpTransport, RawReply
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.dga")
-IN_FLIGHT_RESEND = "submission.in_flight_resend"
 
 _SEVERITY = {OutcomeKind.ACCEPTED: "info", OutcomeKind.RETRY: "warning", OutcomeKind.NEEDS_REVIEW: "warning",
              OutcomeKind.UNRECOVERABLE: "critical"}
@@ -111,7 +122,7 @@ class DgaSender:
 
     def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
-        return [self._shadow_one(conn, stored, row, now) for row in due_pending(conn, stored.point_id, "dga", now)]
+        return [self._shadow_one(conn, stored, row, now) for row in due_pending(conn, stored.point_id, NAME, now)]
 
     def _shadow_one(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], now: datetime) -> Action:
         config: DgaWorkConfig = stored.config
@@ -123,37 +134,31 @@ class DgaSender:
                      measurement=json.dumps(measurement) if measurement else row["measurement"])
         detail = {} if request is None else {"request": attempt_record(request)}
         record_event(conn, now, "submission.shadowed", f"{stored.point_code} slot {row['slot'].isoformat()} built"
-                     " and logged (shadow mode)", point_id=stored.point_id, regulator="dga", submission_id=row["id"],
+                     " and logged (shadow mode)", point_id=stored.point_id, regulator=NAME, submission_id=row["id"],
                      **detail)
-        return Action(stored.point_code, "dga", row["slot"], "shadowed", moved.state.value)
+        return Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value)
 
     # --- live ----------------------------------------------------------------------------
 
     async def _live(self, stored: StoredConfig) -> list[Action]:
-        now = self.clock.now()
-        if not await in_transaction(self.db, take_lease, stored.point_id, "dga", self.worker, now, self._claim_until()):
-            log.info("DGA work %s is being sent by another worker", stored.point_code)
-            return []
-        actions: list[Action] = []
-        try:
-            while (row := await in_transaction(self.db, self._next_claim, stored)) is not None:
-                action = await self._send(stored, row)
-                actions.append(action)
-                if action.state == "unrecoverable" or action.action == "error":
-                    break  # an unformattable slot stays claimable: stop rather than claim it again at once
-            actions += await self._check_all(stored)
-        finally:
-            await in_transaction(self.db, drop_lease, stored.point_id, "dga", self.worker)
-        return actions
+        async with work_lease(self.db, stored.point_id, NAME, self.worker, self.clock.now(),
+                              self._claim_until()) as held:
+            if not held:
+                log.info("DGA work %s is being sent by another worker", stored.point_code)
+                return []
+            actions = await send_claimed(self.db, lambda conn: self._next_claim(conn, stored),
+                                         lambda row: self._send(stored, row))
+            return actions + await self._check_all(stored)
 
     def _next_claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
         """The slot to send now (:func:`~compliance.ledger.choose_send`), claimed; ``None`` when
         none is due or the backlog spacing says wait."""
         now = self.clock.now()
-        if not take_lease(conn, stored.point_id, "dga", self.worker, now, self._claim_until()):
+        if not take_lease(conn, stored.point_id, NAME, self.worker, now, self._claim_until()):
             return None
-        candidates = send_candidates(conn, stored.point_id, "dga", now, now - SEND_WINDOW)
-        chosen = choose_send([row["slot"] for row in candidates], last_attempt_at(conn, stored.point_id, "dga"), now)
+        candidates = send_candidates(conn, stored.point_id, NAME, now, now - SEND_WINDOW)
+        chosen = choose_send([row["slot"] for row in candidates], last_attempt_at(conn, stored.point_id, NAME), now,
+                             deadline)
         if chosen is None:
             return None
         row_id = next(row["id"] for row in candidates if row["slot"] == chosen)
@@ -167,13 +172,13 @@ class DgaSender:
                                     values=effective_values(row), sent_at=now)
         except FormatError as exc:
             await in_transaction(self.db, self._format_failed, stored, row, str(exc))
-            return Action(stored.point_code, "dga", row["slot"], "error", row["state"], str(exc))
+            return Action(stored.point_code, NAME, row["slot"], "error", row["state"], str(exc))
         measurement = request.body[MEDICION_KEY[config.work_type]]
         attempt_id = await in_transaction(self.db, self._start_send, stored, row, request, measurement)
         raw = await self._client(config.base_url).send(request)
         outcome = classify(raw)
         state = await in_transaction(self.db, self._record_reply, stored, row["id"], attempt_id, raw, outcome)
-        return Action(stored.point_code, "dga", row["slot"], "sent", state, outcome.comprobante or outcome.detail)
+        return Action(stored.point_code, NAME, row["slot"], "sent", state, outcome.comprobante or outcome.detail)
 
     def _start_send(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], request: DgaRequest,
                     measurement: dict[str, str]) -> int:
@@ -187,13 +192,13 @@ class DgaSender:
                         row["slot"].isoformat())
             record_event(conn, now, IN_FLIGHT_RESEND, f"{stored.point_code} slot {row['slot'].isoformat()} sent again:"
                          " an earlier send was in flight when the worker stopped and its reply was never recorded",
-                         point_id=stored.point_id, regulator="dga", submission_id=row["id"], severity="warning")
+                         point_id=stored.point_id, regulator=NAME, submission_id=row["id"], severity="warning")
         return start_attempt(conn, row, "send", self.worker, attempt_record(request), now, measurement=measurement)
 
     def _format_failed(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], message: str) -> None:
         release(conn, row["id"], self.worker)
         record_event(conn, self.clock.now(), "submission.error", f"{stored.point_code} slot {row['slot'].isoformat()}"
-                     f" cannot be formatted: {message}", point_id=stored.point_id, regulator="dga",
+                     f" cannot be formatted: {message}", point_id=stored.point_id, regulator=NAME,
                      submission_id=row["id"], severity="critical", alert=True)
 
     def _record_reply(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int,
@@ -207,29 +212,29 @@ class DgaSender:
         except (IllegalTransition, StaleSubmission) as exc:
             raise_compliance_alert(conn, stored.point_id, "submission.late_reply", f"{stored.point_code} slot {slot}:"
                                    f" a reply ({outcome.kind.value} {outcome.comprobante or ''}) came after the"
-                                   f" submission moved on: {exc}", now, submission_id=submission_id)
+                                   f" submission moved on: {exc}", now, submission_id=submission_id, regulator=NAME)
             return row["state"]
         record_event(conn, now, f"submission.{moved.state.value}", f"{stored.point_code} slot {slot}: {outcome.detail}",
-                     point_id=stored.point_id, regulator="dga", submission_id=submission_id,
+                     point_id=stored.point_id, regulator=NAME, submission_id=submission_id,
                      severity=_SEVERITY[outcome.kind], alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
                      comprobante=outcome.comprobante)
         if outcome.kind is OutcomeKind.UNRECOVERABLE:
-            block_work(conn, stored.point_id, "dga", outcome.detail)
+            block_work(conn, stored.point_id, NAME, outcome.detail)
             raise_compliance_alert(conn, stored.point_id, "work.blocked", f"DGA sending for {stored.point_code}"
                                    f" stopped: {outcome.detail}. Fix the informant's RUT/password in the work's"
-                                   " configuration to resume.", now, submission_id=submission_id)
+                                   " configuration to resume.", now, submission_id=submission_id, regulator=NAME)
         return moved.state.value
 
     # --- GET checks ----------------------------------------------------------------------
 
     async def _check_all(self, stored: StoredConfig) -> list[Action]:
         rows = await in_transaction(self.db, lambda conn: unchecked_accepted(
-            conn, stored.point_id, self.clock.now() - CHECK_AGAIN_AFTER))
+            conn, stored.point_id, NAME, self.clock.now() - CHECK_AGAIN_AFTER))
         actions = []
         for row in rows:
             check = await self._check(stored, row, row["comprobante"])
             await in_transaction(self.db, self._record_check, stored, row, check)
-            actions.append(Action(stored.point_code, "dga", row["slot"], "checked", "accepted", check.result.value))
+            actions.append(Action(stored.point_code, NAME, row["slot"], "checked", "accepted", check.result.value))
         return actions
 
     async def _check(self, stored: StoredConfig, row: dict[str, Any], comprobante: str) -> Check:
@@ -258,18 +263,18 @@ class DgaSender:
         if check.result is CheckResult.NOT_FOUND:
             raise_compliance_alert(conn, stored.point_id, "submission.check_not_found", f"{stored.point_code} slot"
                                    f" {slot}: the DGA does not show comprobante {row['comprobante']}; look it up in"
-                                   " SNIA", now, submission_id=row["id"])
+                                   " SNIA", now, submission_id=row["id"], regulator=NAME)
         if check.result is CheckResult.MISMATCH:
             raise_compliance_alert(conn, stored.point_id, "submission.check_mismatch", f"{stored.point_code} slot"
                                    f" {slot}: the DGA holds comprobante {row['comprobante']} with other values than"
                                    f" those sent ({'; '.join(check.differences)}); compare in SNIA", now,
-                                   submission_id=row["id"])
+                                   submission_id=row["id"], regulator=NAME)
 
     # --- recovery ------------------------------------------------------------------------
 
     async def resolve_orphans(self, configs: dict[int, StoredConfig]) -> list[Action]:
         """Sends left in flight by a worker that stopped: resolved without a blind resend."""
-        rows = await in_transaction(self.db, orphaned_in_flight, "dga", self.clock.now())
+        rows = await in_transaction(self.db, orphaned_in_flight, NAME, self.clock.now())
         actions = []
         for row in rows:
             stored = configs.get(row["point_id"])
@@ -283,7 +288,7 @@ class DgaSender:
             if check is not None and stored is not None:
                 await in_transaction(self.db, self._alert_check, stored, row, check, self.clock.now())
             code = stored.point_code if stored else str(row["point_id"])
-            actions.append(Action(code, "dga", row["slot"], "resolved", state, decision.reason))
+            actions.append(Action(code, NAME, row["slot"], "resolved", state, decision.reason))
         return actions
 
     def _resolve(self, conn: Connection, row: dict[str, Any], event: Event, reason: str) -> str:
@@ -293,7 +298,7 @@ class DgaSender:
             close_dangling(conn, attempt["id"], now)
         moved = move(conn, row, event, now, claimed_by=None, claimed_until=None)
         record_event(conn, now, "submission.in_flight_resolved", f"slot {row['slot'].isoformat()} was left in"
-                     f" flight; {reason}; now {moved.state.value}", point_id=row["point_id"], regulator="dga",
+                     f" flight; {reason}; now {moved.state.value}", point_id=row["point_id"], regulator=NAME,
                      submission_id=row["id"], severity="warning")
         return moved.state.value
 

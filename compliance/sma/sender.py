@@ -21,15 +21,11 @@ from typing import Any
 from central.db import Connection, Database
 from compliance.actions import Action
 from compliance.config_store import StoredConfig, block_work
-from compliance.dga.client import HttpTransport
-from compliance.dga.responses import Outcome, OutcomeKind
-from compliance.dga.settings import Mode
 from compliance.dga.values import as_decimal, reading_at
 from compliance.events import raise_compliance_alert, record_event
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (
     claim_next,
-    drop_lease,
     due_pending,
     finish_attempt,
     in_transaction,
@@ -42,13 +38,18 @@ from compliance.ledger_store import (
     submission,
     take_lease,
 )
+from compliance.mode import Mode
+from compliance.outcome import Outcome, OutcomeKind
 from compliance.readings import samples
+from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
+from compliance.sma import NAME
 from compliance.sma.client import SmaClient
 from compliance.sma.payload import SmaFormatError, build_registros
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind
 from compliance.sma.retry import retry_at
 from compliance.sma.settings import SmaPointConfig
+from compliance.transport import HttpTransport
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.sma")
@@ -102,7 +103,7 @@ class SmaSender:
         now = self.clock.now()
         since = max(stored.created_at, now - timedelta(days=self.settings.sma_backfill_days))
         until = now - timedelta(seconds=self.settings.sma_grace_s)
-        known = known_slots(conn, stored.point_id, "sma", since)
+        known = known_slots(conn, stored.point_id, NAME, since)
         actions = []
         for ts in cadence_slots(since, until, config.cadence_minutes):
             if ts in known:
@@ -114,9 +115,9 @@ class SmaSender:
                 registros, reasons, event = None, [str(exc)], EventKind.NO_DATA
             moved = transition(None, Event(event), now)
             texts = {name: None if value is None else str(value) for name, value in values.items()}
-            if insert_submission(conn, stored.point_id, "sma", ts, config.mode.value, moved, now, values=texts,
+            if insert_submission(conn, stored.point_id, NAME, ts, config.mode.value, moved, now, values=texts,
                                  measurement=registros, reasons=reasons) is not None:
-                actions.append(Action(stored.point_code, "sma", ts, "created", moved.state.value, "; ".join(reasons)))
+                actions.append(Action(stored.point_code, NAME, ts, "created", moved.state.value, "; ".join(reasons)))
         return actions
 
     def _values(self, conn: Connection, point_id: int, config: SmaPointConfig, ts: datetime) -> dict[str, Decimal | None]:
@@ -128,34 +129,27 @@ class SmaSender:
     def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
         actions = []
-        for row in due_pending(conn, stored.point_id, "sma", now):
+        for row in due_pending(conn, stored.point_id, NAME, now):
             log.info("shadow mode, not sent: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
                      row["measurement"])
             moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now)
-            actions.append(Action(stored.point_code, "sma", row["slot"], "shadowed", moved.state.value))
+            actions.append(Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value))
         return actions
 
     async def _live(self, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.claim_s)
-        if not await in_transaction(self.db, take_lease, stored.point_id, "sma", self.worker, now, until):
-            return []
-        actions: list[Action] = []
-        try:
-            while (row := await in_transaction(self.db, self._claim, stored)) is not None:
-                actions.append(await self._send(stored, row))
-                if actions[-1].state == "unrecoverable":
-                    break
-        finally:
-            await in_transaction(self.db, drop_lease, stored.point_id, "sma", self.worker)
-        return actions
+        async with work_lease(self.db, stored.point_id, NAME, self.worker, now, until) as held:
+            if not held:
+                return []
+            return await send_claimed(self.db, lambda conn: self._claim(conn, stored), lambda row: self._send(stored, row))
 
     def _claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.claim_s)
-        if not take_lease(conn, stored.point_id, "sma", self.worker, now, until):
+        if not take_lease(conn, stored.point_id, NAME, self.worker, now, until):
             return None
-        return claim_next(conn, stored.point_id, "sma", self.worker, now, until)
+        return claim_next(conn, stored.point_id, NAME, self.worker, now, until)
 
     async def _send(self, stored: StoredConfig, row: dict[str, Any]) -> Action:
         config: SmaPointConfig = stored.config
@@ -165,7 +159,7 @@ class SmaSender:
         reply = await self._client(stored).send(registros)
         outcome = as_ledger_outcome(reply.outcome)
         state = await in_transaction(self.db, self._record, stored, row["id"], attempt_id, reply.raw, outcome)
-        return Action(stored.point_code, "sma", row["slot"], "sent", state, outcome.comprobante or outcome.detail)
+        return Action(stored.point_code, NAME, row["slot"], "sent", state, outcome.comprobante or outcome.detail)
 
     def _record(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int, raw: Any,
                 outcome: Outcome) -> str:
@@ -175,24 +169,28 @@ class SmaSender:
         moved = record_reply(conn, row, outcome, now, retry_at=retry_at(now, row["attempt_count"]))
         record_event(conn, now, f"submission.{moved.state.value}", f"SMA {stored.point_code} "
                      f"{row['slot'].isoformat()}: {outcome.detail}",
-                     point_id=stored.point_id, regulator="sma", submission_id=submission_id,
+                     point_id=stored.point_id, regulator=NAME, submission_id=submission_id,
                      severity="info" if outcome.kind is OutcomeKind.ACCEPTED else "warning",
                      alert=outcome.kind is OutcomeKind.NEEDS_REVIEW, id_verificacion=outcome.comprobante)
         if outcome.kind is OutcomeKind.UNRECOVERABLE:
-            block_work(conn, stored.point_id, "sma", outcome.detail)
+            block_work(conn, stored.point_id, NAME, outcome.detail)
             raise_compliance_alert(conn, stored.point_id, "work.blocked", f"SMA reporting for {stored.point_code}"
                                    f" stopped: {outcome.detail}. Fix the credentials in its configuration.", now,
-                                   regulator="sma", submission_id=submission_id)
+                                   regulator=NAME, submission_id=submission_id)
         return moved.state.value
 
-    async def resolve_orphans(self) -> list[Action]:
-        rows = await in_transaction(self.db, orphaned_in_flight, "sma", self.clock.now())
+    async def catch_up(self, works: dict[int, StoredConfig]) -> list[Action]:
+        """Nothing to catch up: a timestamp's registros are built once, when it is created."""
+        return []
+
+    async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
+        rows = await in_transaction(self.db, orphaned_in_flight, NAME, self.clock.now())
         outcome = Outcome(OutcomeKind.NEEDS_REVIEW, answered=False,
                           detail="the sender stopped mid-send; the SMA may hold it: a person decides")
         actions = []
         for row in rows:
             moved = await in_transaction(self.db, lambda conn, r=row: record_reply(conn, r, outcome, self.clock.now()))
-            actions.append(Action(str(row["point_id"]), "sma", row["slot"], "resolved", moved.state.value,
+            actions.append(Action(str(row["point_id"]), NAME, row["slot"], "resolved", moved.state.value,
                                   outcome.detail))
         return actions
 

@@ -1,0 +1,28 @@
+"""Every regulator Caudal reports to, by name: the one place that lists them.
+
+The worker, the configuration store and the configuration routes iterate over
+:data:`REGULATORS`; adding a regulator is a new package with a
+:class:`~compliance.regulator.Regulator` and one entry here (compliance/README.md).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from central.errors import ApiError
+from compliance.dga.regulator import DGA
+from compliance.regulator import Regulator
+from compliance.sma.regulator import SMA
+
+REGULATORS: dict[str, Regulator] = {regulator.name: regulator for regulator in (DGA, SMA)}
+
+# The names as a type, for request and response schemas (an enum of the registered names).
+RegulatorName = Literal[tuple(REGULATORS)]  # type: ignore[valid-type]
+
+
+def regulator_named(name: str) -> Regulator:
+    """The regulator a ledger row or a path names; 404 for one not registered."""
+    found = REGULATORS.get(name)
+    if found is None:
+        raise ApiError(404, f"no hay un regulador {name!r}")
+    return found

@@ -1,0 +1,85 @@
+"""The regulator boundary: only a regulator's own package and the registry name it.
+
+Adding a regulator must touch one new package under compliance/ and compliance/registry.py,
+nothing else (compliance/README.md). These tests read the source (AST), so a new literal
+``"dga"``/``"sma"`` or a shared module importing a regulator's package fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCANNED = ("compliance", "central", "caudal", "edge", "protocols")
+NAMES = {"dga", "sma"}  # the names as the code uses them (display text such as "DGA" is free)
+
+# Files that may still name a regulator as a literal, and why.
+ALLOWED = {
+    # The demo and the simulator launcher start the stand-ins by name and show the DGA's ledger.
+    "caudal/sim.py", "caudal/demo.py", "caudal/demo_summary.py",
+    # central does not import compliance (DESIGN's dependency rule), so its alert rules list the
+    # regulators a person may filter on and the Spanish article of each (remaining work: read
+    # them from the compliance facts instead).
+    "central/telemetry/alerts/messages.py", "central/telemetry/alerts/rules.py",
+    "central/telemetry/alerts/state.py",
+    # The operator console's DGA configuration form, a client of PUT /points/{code}/compliance/dga.
+    "central/ui/pages_admin.py",
+}
+REGULATOR_PACKAGES = ("compliance/dga/", "compliance/sma/")
+
+# The shared parts every regulator uses: none of them imports a regulator's package.
+SHARED = ("transport", "outcome", "mode", "ledger", "ledger_store", "sender", "regulator", "worker",
+          "config_store", "config_routes", "submissions", "person_actions", "events", "facts", "api", "actions")
+
+
+def _sources() -> list[Path]:
+    return sorted(path for top in SCANNED for path in (ROOT / top).rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in NAMES]
+
+
+def test_no_module_outside_a_regulator_package_names_a_regulator() -> None:
+    found = {}
+    for path in _sources():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(REGULATOR_PACKAGES) or relative in ALLOWED:
+            continue
+        if literals := _literals(path):
+            found[relative] = literals
+    assert found == {}
+
+
+def test_the_allow_list_has_no_stale_entries() -> None:
+    """An allowed file that no longer names a regulator is taken off the list (it only shrinks)."""
+    stale = [name for name in sorted(ALLOWED) if not (ROOT / name).exists() or not _literals(ROOT / name)]
+    assert stale == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+    return modules
+
+
+@pytest.mark.parametrize("module", SHARED)
+def test_shared_modules_import_no_regulator_package(module: str) -> None:
+    imported = _imported_modules(ROOT / "compliance" / f"{module}.py")
+    assert sorted(m for m in imported if m.startswith(("compliance.dga", "compliance.sma"))) == []
+
+
+def test_the_registry_lists_each_regulator_package_once() -> None:
+    from compliance.registry import REGULATORS
+
+    packages = {type(regulator).__module__.rsplit(".", 1)[0] for regulator in REGULATORS.values()}
+    assert (sorted(REGULATORS), sorted(packages)) == (["dga", "sma"], ["compliance.dga", "compliance.sma"])
