@@ -17,6 +17,7 @@ from central.core.gateways import GatewayCreate, create_gateway, rotate_gateway_
 from central.core.points import PointCreate, create_point
 from central.core.users import UserCreate, create_user
 from central.db import Database, DatabaseError, migrate, open_database, pending_migrations
+from central.core.problems import Problem
 from central.errors import ApiError
 from central.settings import Role, Settings, SettingsError
 from protocols.clock import SystemClock
@@ -121,8 +122,8 @@ def _database() -> Iterator[Database]:
         elif pending_migrations(db):
             _fail("the database needs migrations first: run 'caudal central migrate'", 2)
         yield db
-    except (ApiError, DatabaseError) as exc:
-        _fail(exc.message if isinstance(exc, ApiError) else str(exc))
+    except (ApiError, Problem, DatabaseError) as exc:
+        _fail(exc.message if isinstance(exc, ApiError | Problem) else str(exc))
     finally:
         db.close()
 

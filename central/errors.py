@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from central.core.problems import Conflict, Invalid, NotFound, Problem, TooManyAttempts
 from central.db import DatabaseError, DataError, IntegrityError
 from central.messages_es import problem
 
@@ -128,10 +129,25 @@ def _first_problem(details: list[dict[str, Any]]) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
+# The core library's refusals (domain errors) and the status each one answers with.
+PROBLEM_STATUS: dict[type[Problem], int] = {NotFound: 404, Conflict: 409, Invalid: 422, TooManyAttempts: 429}
+
+
+def problem_response(exc: Problem) -> JSONResponse:
+    """The standard error shape for a core refusal; a lockout says when to try again."""
+    status = next(code for kind, code in PROBLEM_STATUS.items() if isinstance(exc, kind))
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
+    return error_response(status, exc.message, details=exc.details, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.message, exc.code, exc.details, exc.headers)
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,34 +1,43 @@
-"""The refusals of the core library, as API errors with their HTTP status.
+"""The refusals of the core library, as domain errors: what was refused and why.
 
-The library functions raise these; routes let them through (the app answers the standard
-error shape) and the command line prints their message. Each message says what and where.
+The library functions raise these and know nothing of HTTP; the API edge maps each kind to
+its status (:data:`central.errors.PROBLEM_STATUS`: not found 404, conflict 409, invalid 422,
+too many attempts 429 with Retry-After) and the command line prints the message. Each
+message says what and where.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from central.errors import ApiError
 
+class Problem(Exception):
+    """A refusal a person can act on; ``details`` are per-field problems when there are any."""
 
-class NotFound(ApiError):
-    def __init__(self, message: str) -> None:
-        super().__init__(404, message)
-
-
-class Conflict(ApiError):
     def __init__(self, message: str, details: Any = None) -> None:
-        super().__init__(409, message, details=details)
+        super().__init__(message)
+        self.message = message
+        self.details = details
 
 
-class Invalid(ApiError):
+class NotFound(Problem):
+    """What was named does not exist (or is not visible to whoever asked)."""
+
+
+class Conflict(Problem):
+    """The request contradicts what is stored (a name taken, a point still in use...)."""
+
+
+class Invalid(Problem):
     """Input that passed the schema but not the rules that need the database or the time."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(422, f"{field}: {message}", details=[{"loc": ["body", *field.split(".")], "msg": message}])
+        super().__init__(f"{field}: {message}", details=[{"loc": ["body", *field.split(".")], "msg": message}])
 
 
-class TooManyAttempts(ApiError):
+class TooManyAttempts(Problem):
+    """Too many failed attempts: refused until ``retry_after_s`` seconds have passed."""
+
     def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(429, message, headers={"Retry-After": str(retry_after_s)})
-
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

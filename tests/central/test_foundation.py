@@ -1,10 +1,13 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
 
+from central.core.problems import Conflict, Invalid, NotFound, TooManyAttempts
 from central.db import IntegrityError, migrate, pending_migrations
 from central.db.migrate import available_migrations
 from central.db.database import redact_url, to_pyformat
+from central.errors import ApiError, problem_response
 
 
 def test_migrating_twice_applies_nothing_the_second_time(db):
@@ -190,3 +193,19 @@ def test_an_error_in_a_pipeline_is_ours_and_undoes_the_transaction(db):
             conn.execute(insert, {"u": "ana", "t": now})
     with db.connect() as conn:
         assert conn.fetchall("SELECT username FROM users") == []
+
+
+@pytest.mark.parametrize(
+    ("problem", "status", "headers"),
+    [
+        (NotFound("no point P9"), 404, {}),
+        (Conflict("gateway gw-1 exists"), 409, {}),
+        (Invalid("water_right_lps", "must be above 0"), 422, {}),
+        (TooManyAttempts("too many failed logins", 30), 429, {"retry-after": "30"}),
+    ],
+)
+def test_core_refusals_are_domain_errors_mapped_to_a_status_at_the_api_edge(problem, status, headers):
+    response = problem_response(problem)
+    assert not isinstance(problem, ApiError)
+    assert (response.status_code, {k: v for k, v in response.headers.items() if k == "retry-after"}) == (status, headers)
+    assert json.loads(response.body)["error"]["message"] == problem.message
