@@ -158,8 +158,8 @@ def is_blocked(conn: Connection, point_id: int, regulator: str) -> bool:
 
 def block_work(conn: Connection, point_id: int, regulator: str, reason: str) -> None:
     """Stop every send of the work to the regulator (by name) until a person supplies credentials again."""
-    conn.execute("UPDATE compliance_configs SET blocked = :t, blocked_reason = :reason"
-                 " WHERE point_id = :p AND regulator = :r", {"t": True, "reason": reason, "p": point_id, "r": regulator})
+    conn.execute("UPDATE compliance_configs SET blocked = :t, blocked_reason = :reason WHERE point_id = :p"
+                 " AND regulator = :r", {"t": True, "reason": reason, "p": point_id, "r": regulator})
 
 
 def load_configs(conn: Connection, box: SecretBox, regulator: Regulator) -> tuple[list[StoredConfig], list[str]]:

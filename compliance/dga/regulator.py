@@ -88,7 +88,8 @@ class Dga:
     def check_fits_point(self, config: DgaWorkConfig, point: dict[str, Any]) -> None:
         if point["kind"] not in ("other", config.work_type.value):
             raise ApiError(422, f"work_type: {config.work_type.value} does not match point {point['code']} of kind "
-                           f"{point['kind']}", details=[{"loc": ["body", "work_type"], "msg": "does not match the point"}])
+                           f"{point['kind']}",
+                           details=[{"loc": ["body", "work_type"], "msg": "does not match the point"}])
 
     def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
         """A negative flow, say, cannot be approved as it is: it is corrected or discarded."""

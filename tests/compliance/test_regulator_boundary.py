@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel, SecretStr
+
+from compliance.config_routes import add_config_routes
+from compliance.mode import Mode
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("compliance", "central", "caudal", "edge", "protocols")
@@ -83,3 +89,36 @@ def test_the_registry_lists_each_regulator_package_once() -> None:
 
     packages = {type(regulator).__module__.rsplit(".", 1)[0] for regulator in REGULATORS.values()}
     assert (sorted(REGULATORS), sorted(packages)) == (["dga", "sma"], ["compliance.dga", "compliance.sma"])
+
+
+class ThirdConfigIn(BaseModel):
+    mode: Mode = Mode.OFF
+    clave: SecretStr | None = None
+
+
+class Third:
+    """A regulator that exists only here: what a new package would register."""
+
+    name, title, subject = "tercero", "Tercero", "point"
+    config_model: type[BaseModel] = ThirdConfigIn
+    config_in: type[BaseModel] = ThirdConfigIn
+    secret_field, identity_field, examples, resends_in_flight = "clave", "mode", None, False
+
+    def check_configurable(self, change: BaseModel, settings: Any) -> None: ...
+    def check_fits_point(self, config: Any, point: dict[str, Any]) -> None: ...
+    def check_correction(self, conn: Any, row: dict[str, Any], values: dict[str, str]) -> None: ...
+    def reporting(self, *args: Any) -> Any: ...
+
+
+def test_a_new_regulator_gets_its_configuration_routes_from_its_object_alone() -> None:
+    router = APIRouter()
+    add_config_routes(router, Third())
+    routes = [(route.path, sorted(route.methods), route.name, route.summary) for route in router.routes]
+    assert routes == [
+        ("/points/{code}/compliance/tercero", ["PUT"], "put_tercero",
+         "Create or replace a point's Tercero configuration (administrators)"),
+        ("/points/{code}/compliance/tercero", ["GET"], "get_tercero",
+         "A point's Tercero configuration (never the password)"),
+        ("/points/{code}/compliance/tercero", ["DELETE"], "delete_tercero",
+         "Remove a point's Tercero configuration (administrators)"),
+    ]
