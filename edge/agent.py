@@ -26,6 +26,7 @@ from edge.config import SiteConfig
 from edge.flush import FLUSH_S, TrackedTransport, final_flush
 from edge.http import HttpTransport
 from edge.links import SHUTDOWN_WAIT_S, BusLinks
+from edge.managed import ConfigSync, stored_central
 from edge.poller import Poller
 from edge.reload import Reloader, log_config_warnings
 from edge.state import AgentState, DeviceStatus, state_path, write_state
@@ -71,6 +72,7 @@ class StatePublisher:
         self.clock = clock
         self.clock_synced = True
         self.failing = False
+        self.sync: ConfigSync | None = None
 
     def publish(self) -> None:
         """Write the state file; a failure (a full disk) is logged when it starts and when it ends,
@@ -103,6 +105,9 @@ class StatePublisher:
             uploaded_total=self.uploader.state.uploaded_total,
             uploader_error=self.uploader.state.stopped_reason or self.uploader.state.held or self.uploader.state.last_error,
             devices=devices,
+            config_source=None if self.sync is None else ("central" if self.sync.central else "local"),
+            config_version=None if self.sync is None else self.sync.running_version,
+            config_result=None if self.sync is None else self.sync.result,
         )
 
 
@@ -129,16 +134,22 @@ async def run_agent(
     gateway = config.gateway
     token = read_token(gateway.token_file)
     log_config_warnings(config, notifier)
+    stored = stored_central(config) if gateway.config_source == "central" else None
+    if stored is not None:
+        log.info("running central configuration version %d until the server answers", stored[0])
+        config = stored[2]
     with Buffer.open(gateway.buffer_path, gateway.buffer_max_mb) as buffer:
-        parts = _Parts(config, clock, buffer, token, notifier, clock_synced)
-        await parts.run(stop, config_path, reload, flush_s)
+        parts = _Parts(config, clock, buffer, token, notifier, clock_synced, config_path)
+        if stored is not None:
+            parts.sync.running_version, parts.sync.running_document = stored[0], stored[1]
+        await parts.run(stop, reload, flush_s)
 
 
 class _Parts:
     """The running pieces of one agent, built in start order, for :func:`run_agent` to run and stop."""
 
     def __init__(self, config: SiteConfig, clock: Clock, buffer: Buffer, token: str, notifier: Notifier,
-                 clock_synced: Callable[[], bool]) -> None:
+                 clock_synced: Callable[[], bool], path: Path | None) -> None:
         self.config, self.notifier = config, notifier
         self.synced = _SyncWatch(clock_synced)
         self.transport = TrackedTransport(HttpTransport(ca_bundle=config.gateway.ca_bundle))
@@ -149,21 +160,33 @@ class _Parts:
         self.publisher = StatePublisher(state_path(Path(config.gateway.buffer_path)), self.poller, self.uploader,
                                         clock.now(), clock)
         self.poller.on_cycle = self.cycle_done
+        self.reloader = Reloader(config, path, links=self.links, poller=self.poller, uploader=self.uploader,
+                                 notifier=notifier)
+        self.sync = ConfigSync(site=config, token=token, clock=clock, reloader=self.reloader, poller=self.poller)
+        self.reloader.overlay = self.keep_central_devices
+        self.uploader.on_config_version = self.sync.offer
+        self.publisher.sync = self.sync
+
+    def keep_central_devices(self, wanted: SiteConfig) -> SiteConfig:
+        """A SIGHUP reload re-reads the local file; while a central version runs, its buses and devices stay."""
+        if self.sync.central and self.sync.running_version is not None:
+            return wanted.model_copy(update={"buses": self.reloader.config.buses, "devices": self.reloader.config.devices})
+        return wanted
 
     def cycle_done(self) -> None:
         self.notifier.watchdog()
+        self.sync.cycle_done()
         self.publisher.clock_synced = self.synced.last
         self.publisher.publish()
         self.uploader.wake()
 
-    async def run(self, stop: asyncio.Event, path: Path | None, reload: asyncio.Event | None, flush_s: float) -> None:
+    async def run(self, stop: asyncio.Event, reload: asyncio.Event | None, flush_s: float) -> None:
         upload_stop = asyncio.Event()
         uploading = asyncio.create_task(self.uploader.run(upload_stop), name="uploader")
-        helpers = [uploading, asyncio.create_task(self.links.watch(), name="buses")]
-        if path is not None and reload is not None:
-            reloader = Reloader(self.config, path, links=self.links, poller=self.poller, uploader=self.uploader,
-                                notifier=self.notifier)
-            helpers.append(asyncio.create_task(reloader.serve(reload), name="reload"))
+        helpers = [uploading, asyncio.create_task(self.links.watch(), name="buses"),
+                   asyncio.create_task(self.sync.run(), name="configuration")]
+        if reload is not None:
+            helpers.append(asyncio.create_task(self.reloader.serve(reload), name="reload"))
         gateway = self.config.gateway
         try:
             self.notifier.ready()

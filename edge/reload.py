@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,10 +81,12 @@ def summary(changes: BusChanges, devices: DeviceChanges) -> str:
 class Reloader:
     """Re-reads ``path`` and applies it to the running parts, one reload at a time."""
 
-    def __init__(self, config: SiteConfig, path: Path, *, links: BusLinks, poller: Poller, uploader: Uploader,
+    def __init__(self, config: SiteConfig, path: Path | None, *, links: BusLinks, poller: Poller, uploader: Uploader,
                  notifier: Notifier) -> None:
         self.config = config  # what the agent runs now
         self.path = path
+        # what a re-read file becomes before it is applied (edge.managed keeps the central buses and devices)
+        self.overlay: Callable[[SiteConfig], SiteConfig] = lambda config: config
         self.links, self.poller, self.uploader, self.notifier = links, poller, uploader, notifier
         self._lock = asyncio.Lock()
 
@@ -103,17 +106,29 @@ class Reloader:
             finally:
                 self.notifier.ready()
 
+    async def apply(self, wanted: SiteConfig, origin: str) -> None:
+        """Apply a configuration that did not come from the file (the central server's), like a reload."""
+        async with self._lock:
+            self.notifier.reloading()
+            try:
+                self._apply(self._runnable(wanted), origin)
+                await self.links.settle(SHUTDOWN_WAIT_S)
+            finally:
+                self.notifier.ready()
+
     async def _reload(self) -> bool:
+        if self.path is None:
+            raise ValueError("this agent has no configuration file to reload")
         log.info("reloading the configuration from %s", self.path)
         try:
-            wanted = load_site_config(self.path, check_devices=False)
+            wanted = self.overlay(load_site_config(self.path, check_devices=False))
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload refused: %s", problem)
             log.error("reload refused: %d problems in %s; still running the previous configuration",
                       len(exc.problems), self.path)
             return False
-        self._apply(self._runnable(wanted))
+        self._apply(self._runnable(wanted), str(self.path))
         await self.links.settle(SHUTDOWN_WAIT_S)
         return True
 
@@ -128,11 +143,11 @@ class Reloader:
         log_config_warnings(wanted, self.notifier)
         return wanted.model_copy(update={"gateway": gateway})
 
-    def _apply(self, config: SiteConfig) -> None:
+    def _apply(self, config: SiteConfig, origin: str) -> None:
         """Swap buses, schedule and uploader settings without awaiting, so no poll sees half a change."""
         devices = device_changes(self.config, config)
         buses = self.links.apply(config.buses)
         self.poller.reconfigure(config, self.links.actors)
         self.uploader.retarget(config.gateway.central_url, config.gateway.heartbeat_s)
         self.config = config
-        log.info("configuration reloaded from %s: %s", self.path, summary(buses, devices))
+        log.info("configuration reloaded from %s: %s", origin, summary(buses, devices))

@@ -48,6 +48,9 @@ class AgentState(BaseModel):
     uploaded_total: int = 0
     uploader_error: str | None = None
     devices: list[DeviceStatus] = Field(default_factory=list)
+    config_source: str | None = None  # local, or central: from the central server (edge.managed)
+    config_version: int | None = None  # the central configuration version running
+    config_result: str | None = None  # the last apply result: applied, refused (its errors), rolled back
 
 
 def state_path(buffer_path: Path) -> Path:

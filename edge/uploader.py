@@ -163,6 +163,8 @@ class Uploader:
         self._next: tuple[frozenset[str], BatchBody] | None = None  # read while the previous batch was in flight
         self.held = HeldPoints()
         self.set_aside = SetAside(setaside_path(buffer.path))
+        # told the configuration version each accepted reply names (edge.managed fetches a new one)
+        self.on_config_version: Callable[[int | None], None] = lambda version: None
         self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
 
     def retarget(self, central_url: str, heartbeat_s: float) -> None:
@@ -320,6 +322,7 @@ class Uploader:
             ingest = IngestReply.model_validate_json(reply.body)
             log.debug("uploaded %d readings (stored %d, duplicates %d)", len(readings), ingest.stored,
                       ingest.duplicates)
+            self.on_config_version(ingest.config_version)
         except ValidationError:
             log.warning("upload of %d readings accepted (HTTP %d) with an unexpected reply: %s",
                         len(readings), reply.status, server_message(reply.body))

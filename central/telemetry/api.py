@@ -27,6 +27,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext, OnIngest
+from central.core.gateway_configs import published_version
 from central.core.points import visible_point
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
@@ -103,11 +104,12 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
 
     def work():
         gateway = authenticated_gateway(ctx.db, token)  # before the body is parsed
-        return ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s,
-                      mark_alerts=ctx.settings.alert_evaluation == "role")
+        stored = ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s,
+                        mark_alerts=ctx.settings.alert_evaluation == "role")
+        return stored, published_version(ctx.db, gateway.id)  # the agent fetches a version new to it
 
     try:
-        result = await run_in_threadpool(work)
+        result, config_version = await run_in_threadpool(work)
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
     ctx.metrics.ingested.inc(result.stored)
@@ -116,7 +118,8 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
     hook = ctx.on_ingest
     if hook is not None and result.stored:
         background.add_task(_run_hook, hook, result.point_ids, result.readings)
-    return IngestReply(stored=result.stored, duplicates=result.duplicates, server_time=now)
+    return IngestReply(stored=result.stored, duplicates=result.duplicates, server_time=now,
+                       config_version=config_version)
 
 
 @router.get(ASSIGNED_POINTS_PATH, response_model=AssignedPoints, summary="The points this gateway may report",

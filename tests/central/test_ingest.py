@@ -24,7 +24,8 @@ def good_batch() -> dict:
 def test_a_batch_is_stored_and_the_reply_counts_it(site):
     response = site.ingest(good_batch())
     assert response.status_code == 200
-    assert response.json() == {"stored": 4, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z"}
+    assert response.json() == {"stored": 4, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z",
+                               "config_version": None}
     assert site.stored() == [
         ("P1", "flow", T0, 12.5, None, "good", None),
         ("P1", "level", T0, 20.0, None, "good", None),
@@ -37,7 +38,8 @@ def test_a_batch_is_stored_and_the_reply_counts_it(site):
 def test_the_same_batch_twice_is_stored_once(site):
     site.ingest(good_batch())
     response = site.ingest(good_batch())
-    assert response.json() == {"stored": 0, "duplicates": 4, "server_time": "2026-11-28T13:00:00Z"}
+    assert response.json() == {"stored": 0, "duplicates": 4, "server_time": "2026-11-28T13:00:00Z",
+                               "config_version": None}
     assert len(site.stored()) == 5
 
 
@@ -84,7 +86,8 @@ def test_a_heartbeat_updates_the_gateways_contact_fields(site):
     agent = {"version": "1.4.2", "buffer_depth": 17, "oldest_unsent_s": 42.5, "dropped_total": 3,
              "clock_synced": False}
     response = site.ingest(batch([], NOW - timedelta(seconds=90), agent=agent))
-    assert response.json() == {"stored": 0, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z"}
+    assert response.json() == {"stored": 0, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z",
+                               "config_version": None}
     row = site.rows("SELECT last_seen_at, clock_offset_s, agent_version, buffer_depth, oldest_unsent_s,"
                     " dropped_total, clock_synced FROM gateways WHERE name = 'gw-norte'")[0]
     assert row == {"last_seen_at": NOW, "clock_offset_s": -90.0, "agent_version": "1.4.2", "buffer_depth": 17,
