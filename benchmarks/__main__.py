@@ -24,6 +24,7 @@ import benchmarks
 from benchmarks.figures import Figures
 
 RESULTS = Path(benchmarks.__file__).with_name("RESULTS.md")
+LOAD_AT_START = " / ".join(f"{load:.1f}" for load in os.getloadavg()) + " (1 / 5 / 15 min)"
 
 
 def available() -> list[str]:
@@ -71,7 +72,8 @@ def commit() -> str:
 def write_results(sections: list[str]) -> None:
     header = ["# Benchmark results", "",
               f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
-              f"- machine: {machine()}", f"- commit: {commit()}", "",
+              f"- machine: {machine()}", f"- load average when the run started: {LOAD_AT_START}",
+              f"- commit: {commit()}", "",
               "Ratios compare figures measured in the same run; absolute figures vary with the machine's load.", ""]
     RESULTS.write_text("\n".join(header + sections) + "\n")
 
