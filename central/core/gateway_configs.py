@@ -178,7 +178,7 @@ def record_report(conn: Connection, gateway: Gateway, report: ConfigReport, now:
     conn.execute("UPDATE gateways SET config_source = :s, config_running = :v, config_result = :r,"
                  " config_reported_at = :now WHERE id = :g",
                  {"s": report.source, "v": report.running_version, "r": report.result, "now": now, "g": gateway.id})
-    if not report.result.startswith("applied"):
+    if report.result.startswith(("refused", "rolled back")):
         audit.record(conn, f"gateway:{gateway.name}", "gateway.config_not_applied", f"gateway:{gateway.name}", now,
                      running=report.running_version, result=report.result)
 

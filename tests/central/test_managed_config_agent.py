@@ -139,3 +139,21 @@ async def test_the_applied_version_is_kept_for_a_restart_without_network(agent, 
     await drive(clock, lambda: reported(admin)["running_version"] == version)
     kept = central_store_path(tmp_path / "buffer.db").read_text()
     assert f'"version": {version}' in kept and "pozo-2" in kept
+
+
+async def test_a_gateway_on_local_configuration_ignores_the_server(central, tmp_path: Path):
+    url, db, admin = central
+    clock = ManualClock(START)
+    (tmp_path / "token").write_text(GATEWAY_TOKEN)
+    async with run_simulator(simulated(meter(1), meter(2, flow=7.5)), ManualClock(START)) as sim:
+        publish(admin, document(sim.tcp_port, ("pozo-1", 1, "P1"), ("pozo-2", 2, "P2")), "segundo caudalímetro")
+        config = site(tmp_path, [tcp_bus(sim.tcp_port)], [device("pozo-1", 1, point="P1", interval_s=60)],
+                      id="gw-norte", central_url=url)  # config_source: local, the default
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
+        await drive(clock, lambda: len(flow_slots(db, "P1")) >= 3 and reported(admin)["config_source"] is not None)
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    assert flow_slots(db, "P2") == []
+    assert reported(admin) == {"config_source": "local", "running_version": None, "pending_version": None,
+                               "last_result": "running the local site.yaml"}
