@@ -1,10 +1,15 @@
-"""Fixtures every part of the suite shares: the real PostgreSQL, free ports, a manual clock."""
+"""Fixtures every part of the suite shares: the real PostgreSQL, the server's database of each
+kind (every database test runs on SQLite and on PostgreSQL), the whole app, free ports, a
+manual clock. Server modules are imported inside the fixtures, so the edge's tests run
+without the server's dependencies."""
 
 from __future__ import annotations
 
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +49,45 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
     with temporary_database(postgres_admin_url) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'caudal.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Any]:
+    """The server's database, migrated (a ``central.db.Database``)."""
+    from central.db import migrate, open_database
+
+    database = open_database(database_url)
+    migrate(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Any:
+    """The server's settings (``central.settings.Settings``) on that database, workers off."""
+    from central.settings import Settings
+
+    return Settings(database_url=database_url, secret_key="test-secret-key", dga_rut_empresa="77555666-8",
+                    workers=False)
+
+
+@pytest.fixture
+def app_client(settings: Any, clock: ManualClock) -> Iterator[Any]:
+    """The whole application (role all) over the real database, with a manual clock."""
+    from fastapi.testclient import TestClient
+
+    from central.app import create_app
+
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield client
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from central.telemetry.alerts.service import evaluate_timer
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
 from tests.alerts.db_support import smtp, smtp_port  # noqa: F401 (fixtures)
-from tests.central.conftest import database_url, db  # noqa: F401 (fixtures)
 from tests.compliance.worker_support import (
     CODE, INFORMANT, PASSWORD, REGISTRY, RUT_EMPRESA, SECRET_KEY, add_readings, configure, dga_config, one_pass, seed,
     utc,

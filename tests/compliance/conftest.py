@@ -1,10 +1,9 @@
-"""Fixtures for the compliance tests: the central database ones (SQLite and PostgreSQL), a DGA
-stand-in that knows the work of ``worker_support``, and that work's point."""
+"""Fixtures for the compliance tests: a DGA stand-in that knows the work of ``worker_support``,
+and that work's point (the database fixtures are the suite's, tests/conftest.py)."""
 
 import pytest
 
 from compliance.standins.dga import run_dga_standin
-from tests.central.conftest import app_client, database_url, db, settings  # noqa: F401
 from tests.compliance.worker_support import REGISTRY, RUT_EMPRESA, seed
 
 
@@ -15,5 +14,5 @@ async def dga(clock):
 
 
 @pytest.fixture
-def point_id(db, clock):  # noqa: F811 (db is the fixture imported above)
+def point_id(db, clock):
     return seed(db, clock.now())

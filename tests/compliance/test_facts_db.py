@@ -8,10 +8,15 @@ from datetime import timedelta
 from central.db import Database
 from compliance.dga import NAME
 from compliance.ledger import Event, EventKind, transition
-from compliance.ledger_store import finish_attempt, insert_submission, record_reply, start_attempt, submission
+from compliance.ledger_store import (
+    finish_attempt,
+    insert_submission,
+    record_reply,
+    start_attempt,
+    submission,
+)
 from compliance.outcome import Outcome, OutcomeKind
 from compliance.transport import RawReply
-from tests.central.conftest import database_url, db  # noqa: F401 (fixtures)
 from tests.compliance.worker_support import seed, utc
 
 NOW = utc("2026-11-28T13:10:00")

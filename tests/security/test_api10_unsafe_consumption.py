@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from tests.central.conftest import database_url, db  # noqa: F401 (fixtures)
 from tests.compliance.worker_support import (
     add_readings,
     configure,
@@ -86,7 +85,7 @@ async def hostile(request: pytest.FixtureRequest) -> AsyncIterator[Hostile]:
 NUL_BYTES_ON_POSTGRESQL = pytest.mark.xfail(strict=True, reason="attempt text with NUL bytes is refused by PostgreSQL")
 
 
-async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, database_url, clock,  # noqa: F811
+async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, database_url, clock,
                                                                           hostile: Hostile,
                                                                           request: pytest.FixtureRequest) -> None:
     if hostile.name == "garbage" and database_url.startswith("postgresql"):
