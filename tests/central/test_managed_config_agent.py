@@ -157,3 +157,21 @@ async def test_a_gateway_on_local_configuration_ignores_the_server(central, tmp_
     assert flow_slots(db, "P2") == []
     assert reported(admin) == {"config_source": "local", "running_version": None, "pending_version": None,
                                "last_result": "running the local site.yaml"}
+
+
+async def test_a_document_the_gateway_cannot_run_is_refused_and_the_old_configuration_kept(agent):
+    """A version stored by a server that knew a profile this gateway's agent does not (written
+    straight into the table here: the API refuses it)."""
+    clock, sim_port, db, admin = agent
+    unknown = document(sim_port, ("pozo-1", 1, "P1")).replace("siemens-mag6000", "medidor-del-futuro")
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO gateway_configs (gateway_id, version, document, reason, created_by, created_at)"
+                     " SELECT id, 1, :d, 'x', 'admin', :now FROM gateways WHERE name = 'gw-norte'",
+                     {"d": unknown, "now": clock.now()})
+    assert admin.post("/api/v1/gateways/gw-norte/config/versions/1/publish").status_code == 200
+    await drive(clock, lambda: (reported(admin)["last_result"] or "").startswith("refused"))
+    result = reported(admin)["last_result"]
+    assert result.startswith("refused version 1, still running the local site.yaml: central-v1.yaml:11:"
+                             " devices[0].profile: ")
+    before = len(flow_slots(db, "P1"))
+    await drive(clock, lambda: len(flow_slots(db, "P1")) > before)  # still polling the local configuration
