@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rich.console import Console
 
 from caudal.demo_central import CentralApi, DemoError, bootstrap_admin, choose_port, run_central
+from caudal.demo_config import REASON, publish_configuration
 from caudal.demo_smtp import MailCapture, capture_mail
 from caudal.demo_summary import (
     CHANNELS_PATH,
@@ -184,6 +185,8 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
         token = await provision(api, dga.url, start, options.seed)
         site = write_site(options.workdir, central.url, token, sims, options.interval_s)
         agent = await stack.enter_async_context(run_edge_agent(site, clock))
+        version = await publish_configuration(api, site)
+        console.print(f"Published configuration version {version} for {GATEWAY} on the server ({REASON})")
         _announce(console, options, summary, sims)
         await _run_for(stop, None if options.forever else options.seconds, agent)
         await _settle(api, mail, stop)

@@ -72,6 +72,7 @@ class DemoSummary:
     slots: list[SlotSummary] = field(default_factory=list)
     issued_comprobantes: set[str] = field(default_factory=set)  # what the DGA stand-in handed out
     dga_holds: dict[str, dict[str, str]] = field(default_factory=dict)  # comprobante -> what the stand-in stored
+    configuration: dict[str, object] = field(default_factory=dict)  # GET /api/v1/gateways/{name}/config
 
     @property
     def console_url(self) -> str:
@@ -116,6 +117,7 @@ async def collect(api: CentralApi, summary: DemoSummary, history_start: datetime
     summary.points = await collect_points(api, history_start, start)
     gateway = await api.get(f"/api/v1/gateways/{GATEWAY}")
     summary.gateway_online, summary.gateway_last_seen = gateway["online"], gateway["last_seen_at"]
+    summary.configuration = await api.get(f"/api/v1/gateways/{GATEWAY}/config")
     summary.alerts = await collect_alerts(api)
     summary.slots = await collect_slots(api)
     return summary
@@ -179,6 +181,10 @@ def render(summary: DemoSummary, console: Console) -> None:
                       + (" (this machine's clock is not NTP-synchronised)" if "clock_unsynced" in flagged else ""))
     state = "online" if summary.gateway_online else "OFFLINE"
     console.print(f"Gateway {GATEWAY}: {state}, last seen {summary.gateway_last_seen or 'never'}")
+    config = summary.configuration
+    console.print(f"Configuration from the server: {config.get('config_source') or 'not reported'}, running version"
+                  f" {config.get('running_version') or '-'} of {config.get('published_version') or '-'} published"
+                  f" ({config.get('last_result') or 'no result yet'})")
     sections = ((alerts_table, summary.alerts, "alerts"), (mails_table, summary.mails, "e-mails"),
                 (slots_table, summary.slots, "DGA slots"))
     for table, rows, name in sections:

@@ -143,7 +143,7 @@ def write_site(workdir: Path, central_url: str, token: str, sims: dict[str, Runn
     token_file.chmod(0o600)
     site = {
         "gateway": {"id": GATEWAY, "central_url": central_url, "token_file": str(token_file),
-                    "buffer_path": str(workdir / "buffer.db"), "heartbeat_s": 30},
+                    "buffer_path": str(workdir / "buffer.db"), "heartbeat_s": 30, "config_source": "central"},
         "buses": [_bus(well, sims[well.code]) for well in WELLS],
         "devices": [{"name": device.name, "bus": _bus_name(well), "unit_id": device.unit_id, "point": well.code,
                      "interval_s": interval_s, "profile": device.profile}

@@ -116,6 +116,13 @@ def test_the_summary_names_the_api_docs_and_every_section(summary: DemoSummary) 
 
 
 @pytest.mark.slow
+def test_the_configuration_published_on_the_server_runs_on_the_gateway(summary: DemoSummary) -> None:
+    config = summary.configuration
+    assert {key: config[key] for key in ("config_source", "running_version", "pending_version", "last_result")} == {
+        "config_source": "central", "running_version": 1, "pending_version": None, "last_result": "applied version 1"}
+
+
+@pytest.mark.slow
 def test_no_process_is_left_behind(run: tuple[DemoSummary, list[str]]) -> None:
     assert run[1] == []
 
