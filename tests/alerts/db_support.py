@@ -34,7 +34,7 @@ from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
 from tests.pg import temporary_database
-from tests.notify.conftest import SmtpServer
+from tests.notify.support import SmtpServer
 
 TOKENS = {"admin": "admin-token", "ana": "ana-token", "bob": "bob-token"}
 GATEWAYS = {"gw-norte": ("gw-norte-token", ("P1", "P2")), "gw-sur": ("gw-sur-token", ("P3",))}

@@ -21,7 +21,7 @@ from tests.compliance.worker_support import (
     CODE, INFORMANT, PASSWORD, REGISTRY, RUT_EMPRESA, SECRET_KEY, add_readings, configure, dga_config, one_pass, seed,
     utc,
 )
-from tests.notify.conftest import SmtpServer, smtp_settings
+from tests.notify.support import SmtpServer, smtp_settings
 
 SLOT_12 = utc("2026-11-28T12:00:00")
 BLOCKED = ("Envíos a la DGA detenidos: la DGA rechazó al informante de la obra. Corrija el RUT o la clave del"

@@ -13,7 +13,7 @@ from protocols.uplink import Quality
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, flows, migrated_template, smtp, smtp_port, world, world_client,
 )
-from tests.notify.conftest import SmtpServer
+from tests.notify.support import SmtpServer
 
 
 def alerts(world: World) -> list[tuple[str, str, str, str]]:

@@ -17,7 +17,7 @@ from compliance.facts import sync_ledger
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, flows, iso, migrated_template, smtp, smtp_port, world, world_client,
 )
-from tests.notify.conftest import SmtpServer
+from tests.notify.support import SmtpServer
 
 
 def tick(world: World, minutes: float = 0) -> None:

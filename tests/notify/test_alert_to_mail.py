@@ -10,7 +10,7 @@ from central.telemetry.alerts.rules import FlowAboveRight
 from protocols.clock import ManualClock
 from protocols.uplink import Reading
 
-from .conftest import MemoryOutbox, SmtpServer, smtp_settings
+from .support import MemoryOutbox, SmtpServer, smtp_settings
 
 CHANNEL = EmailChannel(name="correo", address="operadora@agua.example")
 RULE = FlowAboveRight(water_right_lps=12.0, for_minutes=10, clear_minutes=5, hysteresis_lps=0.6)

@@ -13,7 +13,7 @@ from central.notify.outbox import SETTINGS_KEY
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, migrated_template, smtp, smtp_port, world, world_client,
 )
-from tests.notify.conftest import Receiver, SmtpServer, receiver  # noqa: F401 (fixture)
+from tests.notify.support import Receiver, SmtpServer
 
 CHANNELS = "/api/v1/users/me/channels"
 WEBHOOK_SECRET = "s3cr3t-webhook-key-0123456789"

@@ -10,7 +10,7 @@ from central.notify import AppriseChannel, DeliveryFailed, Notifier, NotifySetti
 from central.telemetry.alerts import Severity
 from protocols.clock import ManualClock
 
-from .conftest import LOOPBACK_ONLY, Receiver
+from .support import LOOPBACK_ONLY, Receiver
 
 SETTINGS = NotifySettings(destinations=LOOPBACK_ONLY)
 

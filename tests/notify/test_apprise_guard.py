@@ -32,7 +32,7 @@ from central.notify import (
 from central.notify.guard import UNCHECKED_SCHEMES, DestinationBlocked, watching
 from protocols.clock import ManualClock
 
-from .conftest import LOOPBACK_ONLY
+from .support import LOOPBACK_ONLY
 from .listener import Listener, listening, redirect_reply
 
 DEFAULT = DestinationPolicy(require_https=False, timeout_s=5)

@@ -24,7 +24,7 @@ from central.notify import (
 from central.notify.models import Channel
 from protocols.clock import ManualClock
 
-from .conftest import MemoryOutbox, SmtpServer, smtp_settings
+from .support import MemoryOutbox, SmtpServer, smtp_settings
 
 CHANNEL = EmailChannel(name="correo", address="operadora@agua.example")
 

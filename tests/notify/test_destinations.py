@@ -22,7 +22,7 @@ from central.notify import (
 )
 from protocols.clock import ManualClock
 
-from .conftest import LOOPBACK_ONLY, Receiver
+from .support import LOOPBACK_ONLY, Receiver
 
 DEFAULT = DestinationPolicy()
 SECRET = "s3cr3t-compartido-0123456789"

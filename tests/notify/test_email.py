@@ -19,7 +19,7 @@ from central.notify import (
 from central.telemetry.alerts import Severity
 from protocols.clock import ManualClock
 
-from .conftest import LOOPBACK_ONLY, SmtpServer, smtp_settings
+from .support import LOOPBACK_ONLY, SmtpServer, smtp_settings
 
 CHANNEL = EmailChannel(name="correo", address="operadora@agua.example")
 

@@ -14,7 +14,7 @@ from central.notify.outbox import DbOutbox, outbox_worker
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, migrated_template, smtp, smtp_port, world, world_client,
 )
-from tests.notify.conftest import SmtpServer
+from tests.notify.support import SmtpServer
 
 WORKERS = 4
 

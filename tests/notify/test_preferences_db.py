@@ -22,7 +22,7 @@ from central.notify.outbox import SETTINGS_KEY, warn_unconfigured_sms
 from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     EMAIL, World, flows, migrated_template, smtp, smtp_port, world, world_client,
 )
-from tests.notify.conftest import SmtpServer
+from tests.notify.support import SmtpServer
 
 PHONE = "+56912345678"
 

@@ -20,7 +20,7 @@ from tests.alerts.db_support import (  # noqa: F401 (fixtures)
     world,
     world_client,
 )
-from tests.notify.conftest import SmtpServer
+from tests.notify.support import SmtpServer
 
 CHANNELS = "/api/v1/users/me/channels"
 

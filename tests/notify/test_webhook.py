@@ -19,7 +19,7 @@ from central.notify.models import Notification
 from central.telemetry.alerts import Severity
 from protocols.clock import ManualClock
 
-from .conftest import LOOPBACK_ONLY, Receiver
+from .support import LOOPBACK_ONLY, Receiver
 
 SECRET = "s3cr3t-compartido-0123456789"
 SETTINGS = NotifySettings(destinations=LOOPBACK_ONLY)
