@@ -8,34 +8,21 @@ report ``clock_synced: true`` in its first heartbeat, sent before its first poll
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from central.app import create_app
 from central.db import Database
-from central.settings import Settings
 from edge.agent import run_agent
 from edge.simulator.runner import run_simulator
 from edge.systemd import Notifier
 from protocols.clock import ManualClock
-from tests.central.served import serving
-from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
+from tests.central.telemetry_support import GATEWAY_TOKEN
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
 from tests.edge.uplink_server import until
 
 BEFORE_THE_FIRST_POLL = "2026-11-28T13:00:01+00:00"  # a 60 s device is first read at 13:01:00
 
-
-@pytest.fixture
-def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
-    app = create_app(settings, clock=ManualClock(START))
-    db = app.state.ctx.db
-    with db.transaction() as conn:
-        seed_site(conn, ManualClock(START).now())
-    with serving(app, port) as url:
-        yield url, db
 
 
 def gateway_clock_synced(db: Database) -> bool | None:

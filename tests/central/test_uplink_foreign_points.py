@@ -11,39 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from central.app import create_app
 from central.db import Database
-from central.settings import Settings
 from edge.agent import run_agent
 from edge.buffer import Buffer, PolledReading
 from edge.held import HOLD_RECHECK_S
 from edge.simulator.runner import run_simulator
 from edge.state import read_state, state_path
 from edge.systemd import Notifier
-from edge.uploader import UploadFailed, Uploader
+from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.served import serving
-from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
+from tests.central.telemetry_support import GATEWAY_TOKEN, START
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
 from tests.edge.uplink_server import until
-
-
-@pytest.fixture
-def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
-    app = create_app(settings, clock=ManualClock(START))
-    db = app.state.ctx.db
-    with db.transaction() as conn:
-        seed_site(conn, ManualClock(START).now())
-    with serving(app, port) as url:
-        yield url, db
 
 
 def polled(clock: ManualClock, device: str, point: str, minutes: int) -> list[PolledReading]:

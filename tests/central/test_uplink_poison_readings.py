@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from central.app import create_app
 from central.db import Database
-from central.settings import Settings
 from edge.agent import run_agent
 from edge.buffer import Buffer, PolledReading
 from edge.cli import status_lines
@@ -31,21 +28,11 @@ from edge.systemd import Notifier
 from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.served import serving
-from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
+from tests.central.telemetry_support import GATEWAY_TOKEN, START
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
 
 BOOT = datetime(1970, 1, 1, 0, 0, 30, tzinfo=UTC)
 
-
-@pytest.fixture
-def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
-    app = create_app(settings, clock=ManualClock(START))
-    db = app.state.ctx.db
-    with db.transaction() as conn:
-        seed_site(conn, ManualClock(START).now())
-    with serving(app, port) as url:
-        yield url, db
 
 
 def polled(start: datetime, minutes: int) -> list[PolledReading]:

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from central.app import create_app
 from central.db import Database
-from central.settings import Settings
 from edge.buffer import Buffer, PolledReading
 from edge.http import HttpReply, HttpTransport, UplinkTimeout
-from edge.uploader import UploadFailed, Uploader
+from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.served import serving
-from tests.central.telemetry_support import GATEWAY_TOKEN, START, seed_site
-
-
-@pytest.fixture
-def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
-    """The whole app (role all) under a real uvicorn in a thread; yields its URL and database."""
-    app = create_app(settings, clock=ManualClock(START))
-    db = app.state.ctx.db
-    with db.transaction() as conn:
-        seed_site(conn, ManualClock(START).now())
-    with serving(app, port) as url:
-        yield url, db
+from tests.central.telemetry_support import GATEWAY_TOKEN, START
 
 
 class LosesFirstReply:
