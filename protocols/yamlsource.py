@@ -51,20 +51,28 @@ def load_yaml(path: Path) -> tuple[Any, LineMap]:
 def parse_yaml(text: str, path: Path) -> tuple[Any, LineMap]:
     """Like :func:`load_yaml` for a document already in memory (one the central server stores);
     ``path`` is the name its errors give."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: refused before parsing starts
+        raise YamlSyntaxError(path, text.count("\n", 0, exc.position) + 1, f"character #x{exc.character:04x} is"
+                              " not allowed in YAML") from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+        lines = dict(_walk(node, ())) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         raise YamlSyntaxError(path, line, str(exc.problem or exc.context)) from exc
-    finally:
-        loader.dispose()
-    try:
-        lines = dict(_walk(node, ())) if node is not None else {}
+    except yaml.reader.ReaderError as exc:
+        raise YamlSyntaxError(path, text.count("\n", 0, exc.position) + 1, f"character #x{exc.character:04x} is"
+                              " not allowed in YAML") from None
     except _DuplicateKey as exc:
         raise YamlSyntaxError(path, exc.line, exc.problem) from None
+    except RecursionError:
+        raise YamlSyntaxError(path, 1, "an alias refers to the anchor it is inside (a recursive document)") from None
+    finally:
+        loader.dispose()
     return data, LineMap(lines)
 
 

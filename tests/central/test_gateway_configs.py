@@ -146,3 +146,16 @@ def test_publishing_a_version_that_does_not_exist_is_a_404(site: Site):
     reply = site.post("/api/v1/gateways/gw-norte/config/versions/7/publish", {})
     assert reply.status_code == 404
     assert reply.json()["error"]["message"] == "el gateway 'gw-norte' no tiene la versión 7 de configuración"
+
+
+@pytest.mark.parametrize(("document", "line", "message"), [
+    ("buses: &a [*a]\ndevices: []\n", 1, "not valid YAML: an alias refers to the anchor it is inside (a recursive"
+                                         " document)"),
+    ("buses: []\n\x07\n", 2, "not valid YAML: character #x0007 is not allowed in YAML"),
+    ("buses: [\n", 2, "not valid YAML: expected the node content, but found '<stream end>'"),
+])
+def test_a_document_that_is_not_yaml_is_a_422_naming_the_line(site: Site, document: str, line: int, message: str):
+    reply = site.post("/api/v1/gateways/gw-norte/config/versions", {"document": document, "reason": "prueba"})
+    assert reply.status_code == 422
+    assert reply.json()["error"]["details"] == [{"file": "gw-norte/v1.yaml", "line": line, "field": "",
+                                                 "message": message}]
