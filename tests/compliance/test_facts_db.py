@@ -1,11 +1,13 @@
 """A submission's ledger facts follow its state in the transaction that moves it (SQLite and
-PostgreSQL): what the alert timer reads instead of the ledger."""
+PostgreSQL), and the alert timer's summary of them (central reads these, never the ledger)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from central.db import Database
+from central.telemetry.alerts.state import SubmissionSnapshot
+from central.telemetry.alerts.submissions import all_submission_snapshots
 from compliance.dga import NAME
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (
@@ -50,6 +52,13 @@ def test_a_slot_is_unsettled_then_failing_with_its_newest_error_then_cleared_onc
     # while a resend is in flight the slot is not failing (as the ledger says): a fact per failing spell
     assert facts(db) == [("ledger.unsettled", True, None), ("ledger.failing", False, "timeout after 15 s"),
                          ("ledger.failing", True, "ConnectionRefused")]
+    with db.connect() as conn:  # what the alert timer makes of them: failing since the first send
+        assert all_submission_snapshots(conn, NOW + timedelta(minutes=6)) == {point_id: [SubmissionSnapshot(
+            regulator=NAME, oldest_pending_due=SLOT, failing_since=NOW, last_error="ConnectionRefused",
+            unrecoverable=0)]}
     send(db, submission_id, Outcome(OutcomeKind.ACCEPTED, "C-1"), None, 10)
     assert facts(db) == [("ledger.unsettled", False, None), ("ledger.failing", False, "timeout after 15 s"),
                          ("ledger.failing", False, "ConnectionRefused")]
+    with db.connect() as conn:  # nothing open: a snapshot that clears the pair's alerts
+        assert all_submission_snapshots(conn, NOW + timedelta(minutes=11)) == {point_id: [SubmissionSnapshot(
+            regulator=NAME, oldest_pending_due=None, failing_since=None, last_error=None, unrecoverable=0)]}

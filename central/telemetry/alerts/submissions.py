@@ -26,34 +26,35 @@ FACTS = "compliance_facts"
 UNSETTLED, REFUSED, FAILING = "ledger.unsettled", "ledger.refused", "ledger.failing"
 
 
-def _facts(conn: Connection) -> list[dict[str, Any]]:
-    """Every (point, regulator) that ever had a ledger fact, with its open ones (a pair whose facts
-    all cleared still gets a snapshot, so its alerts clear)."""
+_KINDS = f"'{UNSETTLED}', '{REFUSED}', '{FAILING}'"
+
+
+def _summaries(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Per (point, regulator) that ever had a ledger fact: the aggregates of its open ones (a pair
+    whose facts all cleared still gets a row, so its alerts clear)."""
     return conn.fetchall(
-        "SELECT point_id, regulator, kind, slot, raised_at, updated_at, message, cleared_at IS NULL AS open"
-        f" FROM {FACTS} WHERE kind IN ('{UNSETTLED}', '{REFUSED}', '{FAILING}') AND regulator IS NOT NULL"
-        " ORDER BY point_id, regulator")
+        "SELECT point_id, regulator,"
+        f" MIN(CASE WHEN cleared_at IS NULL AND kind = '{UNSETTLED}' AND slot <= :now THEN slot END) AS oldest,"
+        f" MIN(CASE WHEN cleared_at IS NULL AND kind = '{FAILING}' THEN raised_at END) AS failing_since,"
+        f" SUM(CASE WHEN cleared_at IS NULL AND kind = '{REFUSED}' THEN 1 ELSE 0 END) AS unrecoverable"
+        f" FROM {FACTS} WHERE kind IN ({_KINDS}) AND regulator IS NOT NULL"
+        " GROUP BY point_id, regulator ORDER BY point_id, regulator", {"now": now})
 
 
-def _snapshot(facts: list[dict[str, Any]], now: datetime) -> SubmissionSnapshot:
-    """One (point, regulator) pair's summary from its ledger facts."""
-    open_facts = [fact for fact in facts if fact["open"]]
-    due = [fact["slot"] for fact in open_facts if fact["kind"] == UNSETTLED and fact["slot"] <= now]
-    failing = [fact for fact in open_facts if fact["kind"] == FAILING]
-    errors = sorted((fact for fact in failing if fact["message"]), key=lambda fact: fact["updated_at"])
-    return SubmissionSnapshot(
-        regulator=facts[0]["regulator"], oldest_pending_due=min(due, default=None),
-        failing_since=min((fact["raised_at"] for fact in failing), default=None),
-        last_error=errors[-1]["message"] if errors else None,
-        unrecoverable=sum(1 for fact in open_facts if fact["kind"] == REFUSED))
+def _last_errors(conn: Connection) -> dict[tuple[int, str], str]:
+    """(point, regulator) -> the newest error of its failing submissions."""
+    rows = conn.fetchall(
+        f"SELECT point_id, regulator, message FROM {FACTS} WHERE cleared_at IS NULL AND kind = '{FAILING}'"
+        " AND message IS NOT NULL ORDER BY updated_at, id")
+    return {(row["point_id"], row["regulator"]): row["message"] for row in rows}
 
 
 def all_submission_snapshots(conn: Connection, now: datetime) -> dict[int, list[SubmissionSnapshot]]:
     """Every point's ledger summaries, keyed by point id (what the timer reads once per tick)."""
-    grouped: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
-    for fact in _facts(conn):
-        grouped[(fact["point_id"], fact["regulator"])].append(fact)
+    errors = _last_errors(conn)
     result: dict[int, list[SubmissionSnapshot]] = defaultdict(list)
-    for (point_id, _), facts in sorted(grouped.items()):
-        result[point_id].append(_snapshot(facts, now))
+    for row in _summaries(conn, now):
+        result[row["point_id"]].append(SubmissionSnapshot(
+            regulator=row["regulator"], oldest_pending_due=row["oldest"], failing_since=row["failing_since"],
+            last_error=errors.get((row["point_id"], row["regulator"])), unrecoverable=int(row["unrecoverable"] or 0)))
     return dict(result)
