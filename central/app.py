@@ -61,9 +61,9 @@ def settle_heap() -> None:
     """Tune the garbage collector for a long-running server; the process owner (``serve``) calls it.
 
     A 5,000-reading ingest batch creates some 20,000 short-lived containers (parsed JSON,
-    readings, rows). With CPython's default thresholds (700, 10, 10) that is ~60 collections
-    per batch, each also walking the app's own long-lived objects; measured on a 2-core
-    machine: ~17% of a batch's server time. Freezing what start-up built (it lives until exit)
+    readings, rows). With CPython's default thresholds (700, 10, 10) that is dozens of
+    collections per batch, each also walking the app's own long-lived objects: a sizeable
+    share of a batch's server time (benchmarks/RESULTS.md, "Figures cited by the code"). Freezing what start-up built (it lives until exit)
     and collecting the young generation every 50,000 allocations instead cut that to a few
     collections per batch. Process-wide, hence not done by :func:`create_app`.
     """

@@ -16,9 +16,9 @@ from datetime import datetime
 from protocols.uplink import AgentStatus, StoredRow, batch_header_json, readings_json
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
-# zlib's default level. A 5,000-reading body (683 KB of JSON) measured on the development
-# machine: level 9 (gzip.compress's default, used before) 33.8 KB in 44 ms, level 6 37.1 KB
-# in 5.7 ms, level 1 38.9 KB in 1.7 ms. The uplink may be a metered cellular link, so not 1.
+# zlib's default level: nearly level 9's size (gzip.compress's default, used before) in a
+# fraction of its time (benchmarks/RESULTS.md, "Figures cited by the code"). The uplink may be
+# a metered cellular link, so not level 1.
 COMPRESS_LEVEL = 6
 
 

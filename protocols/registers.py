@@ -171,7 +171,7 @@ def convert_manual_address(manual: int) -> tuple[Table, int]:
 class _Decoding(NamedTuple):
     """What decoding a spec's words needs besides the words, worked out once when the spec is
     validated: every poll decodes with it, and each private attribute of a pydantic model
-    costs microseconds to read (measured: a poll's decoding took twice as long)."""
+    costs microseconds to read (benchmarks/RESULTS.md, "Figures cited by the code")."""
 
     convert: Callable[[float], float]
     canonical_unit: str

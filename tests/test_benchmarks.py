@@ -36,3 +36,16 @@ async def test_the_bare_baseline_parses_the_body_and_answers_200():
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         reply = await client.post(INGEST_PATH, content=bench_fleet.body(0, 0), headers={"Content-Encoding": "gzip"})
     assert (reply.status_code, reply.json()["stored"]) == (200, 30)
+
+
+def test_a_run_rewrites_the_results_but_keeps_the_figures_the_code_cites(tmp_path, monkeypatch):
+    from benchmarks import __main__ as runner
+
+    results = tmp_path / "RESULTS.md"
+    cited = f"{runner.CITED}\n\n- **Something** (`central/x.py`): 1.0 ms against 2.0 ms.\n"
+    results.write_text(f"# Benchmark results\n\n## bench_old (1 s)\n\nold figures\n\n{cited}", encoding="utf-8")
+    monkeypatch.setattr(runner, "RESULTS", results)
+    runner.write_results(["## bench_new (2 s)", "", "new figures", ""])
+    text = results.read_text(encoding="utf-8")
+    assert "old figures" not in text
+    assert text.endswith(f"new figures\n\n{cited}")

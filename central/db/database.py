@@ -318,10 +318,10 @@ class _PostgresConnection(_Connection):
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                   meanwhile: Callable[[], object] | None = None) -> None:
-        """Binary COPY: about five times less client work per row than text for the same rows.
+        """Binary COPY: several times less client work per row than text for the same rows.
         ``meanwhile`` runs inside the COPY, after the last row: the server is still storing
-        the rows then (measured, 5,000 readings: 2.7 ms of work after a COPY added 2.7 ms;
-        the same work here added none)."""
+        the rows then, so work done here costs no extra time (benchmarks/RESULTS.md, "Figures
+        cited by the code")."""
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with self._errors(statement):
             types = self._column_types(table, tuple(columns))

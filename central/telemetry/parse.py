@@ -9,10 +9,9 @@ written as text is an error), which then either accepts it or produces the error
 
 Why msgspec: it decodes straight into :class:`RawReading` structs (no dict per reading)
 and its types already refuse what is plainly wrong (text where a number goes, a missing
-or unknown field, a quality outside the enum, a negative ``seq``), in 1.0 ms for that body
-against 1.7 ms for ``orjson.loads`` into dicts. Measured with ``min`` of 30 runs on the
-same machine and body: ``parse_batch`` went from ~7.5 ms (orjson and a dict-based check)
-to ~4.0 ms. What msgspec would let through and the model might not (integers past 2**53
+or unknown field, a quality outside the enum, a negative ``seq``), and does it in well under
+the time of ``orjson.loads`` into dicts (the figures: benchmarks/RESULTS.md, "Figures cited
+by the code"). What msgspec would let through and the model might not (integers past 2**53
 as floats, its own datetime formats, the header) is kept raw for the checks below and
 the model.
 
