@@ -23,6 +23,7 @@ CREATE TABLE compliance_facts (
     cleared_at TIMESTAMPTZ
 );
 CREATE INDEX compliance_facts_open ON compliance_facts (cleared_at, point_id);
+CREATE INDEX compliance_facts_submission ON compliance_facts (submission_id);
 
 -- The alert-flagged events logged before this table existed, as open facts; the compliance
 -- worker's next pass clears those whose condition already ended.
