@@ -107,6 +107,7 @@ class StatePublisher:
             devices=devices,
             config_source=None if self.sync is None else ("central" if self.sync.central else "local"),
             config_version=None if self.sync is None else self.sync.running_version,
+            config_published=None if self.sync is None else self.sync.published_version,
             config_result=None if self.sync is None else self.sync.result,
         )
 
@@ -162,7 +163,7 @@ class _Parts:
         self.poller.on_cycle = self.cycle_done
         self.reloader = Reloader(config, path, links=self.links, poller=self.poller, uploader=self.uploader,
                                  notifier=notifier)
-        self.sync = ConfigSync(site=config, token=token, clock=clock, reloader=self.reloader, poller=self.poller)
+        self.sync = ConfigSync(site=config, token=token, reloader=self.reloader, poller=self.poller)
         self.reloader.overlay = self.keep_central_devices
         self.uploader.on_config_version = self.sync.offer
         self.publisher.sync = self.sync

@@ -265,7 +265,9 @@ def status_lines(report: StatusReport) -> list[str]:
     ]
     if agent.config_source is not None:
         version = f"version {agent.config_version}" if agent.config_version is not None else "no central version"
-        lines.append(f"configuration: {agent.config_source}, {version}, {agent.config_result or '-'}")
+        published = agent.config_published if agent.config_published is not None else "-"
+        lines.append(f"configuration: {agent.config_source}, {version} (server publishes {published}),"
+                     f" {agent.config_result or '-'}")
     rows = [
         [d.name, d.bus, str(d.ok), str(d.timeouts), str(d.errors), str(d.decode_errors),
          iso(d.last_ok) if d.last_ok else "-", iso(d.backoff_until) if d.backoff_until else "-", d.last_error or ""]

@@ -32,7 +32,6 @@ from edge.http import HttpTransport, Transport, UplinkError
 from edge.poller import Poller
 from edge.reload import Reloader
 from edge.uploader import server_message
-from protocols.clock import Clock
 from protocols.siteconfig import ConfigError, SiteConfig, parse_managed_config
 from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH, ConfigReport, PublishedConfig
 
@@ -72,18 +71,19 @@ class Trial:
     previous: SiteConfig
     previous_version: int | None
     previous_document: str | None
-    applied_at: datetime
+    boundary: datetime | None  # the latest tick started under the previous configuration
+    first_tick: datetime | None = None  # the first tick started under this one
     cycles: int = 0
 
 
 class ConfigSync:
     """Fetches, validates, applies, watches and reports the gateway's central configuration."""
 
-    def __init__(self, *, site: SiteConfig, token: str, clock: Clock, reloader: Reloader, poller: Poller,
+    def __init__(self, *, site: SiteConfig, token: str, reloader: Reloader, poller: Poller,
                  running: tuple[int, str] | None = None, transport: Transport | None = None) -> None:
         gateway = site.gateway
         self.central = gateway.config_source == "central"
-        self.clock, self.reloader, self.poller = clock, reloader, poller
+        self.reloader, self.poller = reloader, poller
         self.base = gateway.central_url.rstrip("/")
         self.store = central_store_path(Path(gateway.buffer_path))
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -92,6 +92,7 @@ class ConfigSync:
         self.result = (f"running stored central version {self.running_version}" if running is not None
                        else "running the local site.yaml")
         self.refused: set[int] = set()
+        self.published_version: int | None = None  # as the last upload reply named it
         self.trial: Trial | None = None
         self._rolling_back: asyncio.Task[None] | None = None  # referenced, so it is not collected mid-way
         self.wanted = asyncio.Event()
@@ -99,6 +100,7 @@ class ConfigSync:
 
     def offer(self, version: int | None) -> None:
         """An upload reply named ``version`` as published: fetch it if it is new to this gateway."""
+        self.published_version = version
         new = self.central and version is not None and version != self.running_version and version not in self.refused
         if new or self.report_pending:
             self.wanted.set()
@@ -135,10 +137,11 @@ class ConfigSync:
 
     def cycle_done(self) -> None:
         """After each poll cycle: a trial passes once a device answers; fails after :data:`ROLLBACK_CYCLES`."""
-        trial = self.trial
-        if trial is None:
-            return
-        if any(d.counters.last_ok is not None and d.counters.last_ok >= trial.applied_at for d in self.poller.devices):
+        trial, started = self.trial, self.poller.last_tick
+        if trial is None or started is None or (trial.boundary is not None and started <= trial.boundary):
+            return  # a tick that began before the swap says nothing about this configuration
+        trial.first_tick = trial.first_tick or started
+        if any(d.counters.last_ok is not None and d.counters.last_ok >= trial.first_tick for d in self.poller.devices):
             self.trial = None
             return
         trial.cycles += 1
@@ -191,9 +194,11 @@ class ConfigSync:
         self._set_result(f"refused version {version}, still running {self._running_name()}: {problems}")
 
     async def _apply(self, version: int, config: SiteConfig, document: str) -> None:
-        trial = Trial(version, self.reloader.config, self.running_version, self.running_document, self.clock.now())
+        # the trial starts with the swap, not after the retired buses have closed (that may take seconds)
+        self.trial = Trial(version, self.reloader.config, self.running_version, self.running_document,
+                           self.poller.last_tick)
+        self.running_version, self.running_document = version, document
         await self.reloader.apply(config, f"central version {version}")
-        self.running_version, self.running_document, self.trial = version, document, trial
         self._keep(version, document)
         self._set_result(f"applied version {version}")
 

@@ -171,6 +171,11 @@ class Poller:
         self._last_instant: datetime | None = None
         self._rescheduled = asyncio.Event()
 
+    @property
+    def last_tick(self) -> datetime | None:
+        """The instant of the latest tick started (a reload's first tick comes after the one running at it)."""
+        return self._last_instant
+
     def reconfigure(self, config: SiteConfig, buses: Mapping[str, BusActor]) -> None:
         """Poll ``config``'s devices through ``buses`` from now on (a reload); ticks in progress finish.
 

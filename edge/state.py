@@ -50,6 +50,7 @@ class AgentState(BaseModel):
     devices: list[DeviceStatus] = Field(default_factory=list)
     config_source: str | None = None  # local, or central: from the central server (edge.managed)
     config_version: int | None = None  # the central configuration version running
+    config_published: int | None = None  # the version the server publishes for this gateway
     config_result: str | None = None  # the last apply result: applied, refused (its errors), rolled back
 
 

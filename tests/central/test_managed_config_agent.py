@@ -109,8 +109,8 @@ async def test_a_published_configuration_changes_what_the_agent_polls_within_one
     assert len(slots) == len(set(slots)) and slots[-1] >= first_p2  # P1 polled on, nothing doubled
     assert (tmp_path / "buffer.db").stat().st_ino == buffer_inode  # the reload never reopened the buffer
     state = read_state(state_path(tmp_path / "buffer.db"))
-    assert (state.config_source, state.config_version, state.config_result) == (
-        "central", version, f"applied version {version}")
+    assert (state.config_source, state.config_version, state.config_published, state.config_result) == (
+        "central", version, version, f"applied version {version}")
 
 
 async def test_a_configuration_under_which_no_device_answers_is_rolled_back(agent, caplog):

@@ -170,7 +170,7 @@ async def test_status_prints_a_readable_summary(tmp_path: Path, clock: ManualClo
         f"agent pid {os.getpid()} (running), started 2026-11-28T13:00:00Z, 1 cycles, clock synced",
         "uplink: 4 uploaded, last upload 2026-11-28T13:00:00Z, error -",
         "overruns: plc 0",
-        "configuration: local, no central version, running the local site.yaml",
+        "configuration: local, no central version (server publishes -), running the local site.yaml",
         "device  bus  ok  timeouts  errors  decode  last ok               backoff until  last error",
         "pozo-1  plc  1   0         0       0       2026-11-28T13:00:00Z  -",
         "pozo-2  plc  0   0         1       0       -                     -              "
