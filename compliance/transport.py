@@ -10,6 +10,7 @@ perimeter blocks bursts), with the wait taken on the injected :class:`Clock`.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 from dataclasses import dataclass
 from typing import Any, Self, TypedDict, Unpack
@@ -19,6 +20,9 @@ import aiohttp
 from protocols.clock import Clock
 
 MAX_BODY_TEXT = 4000
+# A regulator's answer is a few hundred bytes; more than this is read no further (never held whole
+# in memory) and the reply counts as unreadable.
+MAX_BODY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -91,20 +95,54 @@ class HttpTransport:
             async with self._client().request(
                 method, url, headers=headers, data=data, params=params, timeout=self._timeout
             ) as response:
-                text = await response.text(errors="replace")
+                raw = await response.content.read(MAX_BODY_BYTES + 1)
                 status = response.status
+                encoding = response.charset or "utf-8"
         except TimeoutError:
             return RawReply(None, None, self._clock.monotonic() - started, f"timeout after {self._timeout_s:g} s")
         except (aiohttp.ClientError, OSError) as exc:
             return RawReply(None, None, self._clock.monotonic() - started, f"{type(exc).__name__}: {exc}")
-        return RawReply(status, _json_or_none(text), self._clock.monotonic() - started, None, text[:MAX_BODY_TEXT])
+        duration = self._clock.monotonic() - started
+        if len(raw) > MAX_BODY_BYTES:
+            return RawReply(status, None, duration, f"reply larger than {MAX_BODY_BYTES} bytes, not read")
+        text = without_nul(raw.decode(_known(encoding), errors="replace"))
+        return RawReply(status, _json_or_none(text), duration, None, text[:MAX_BODY_TEXT])
+
+
+def without_nul(text: str) -> str:
+    """``text`` with NUL characters replaced: the ledger stores replies as text and PostgreSQL
+    refuses NUL in text and JSON, so a hostile reply must not be able to break the pass."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _known(encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return "utf-8"
+    return encoding
 
 
 def _json_or_none(text: str) -> Any | None:
     try:
-        return json.loads(text)
+        return _clean(json.loads(text, parse_constant=_no_constant))
     except ValueError:
         return None
+
+
+def _clean(value: Any) -> Any:
+    """``value`` with NUL removed from every string (an escaped ``\\u0000`` decodes to one)."""
+    if isinstance(value, str):
+        return without_nul(value)
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): _clean(item) for key, item in value.items()}
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 class HttpOptions(TypedDict, total=False):
