@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test soak bench install clean
+.PHONY: demo test lint soak bench install clean
 
 install: $(STAMP)
 
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/caudal demo $(ARGS)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff over the tree; mypy --strict over protocols/ and the pure cores (pyproject.toml says which).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 soak: $(STAMP)
 	$(PY) -W 'ignore:Using `httpx`' -m tests.faults.soak $(ARGS)
@@ -27,4 +32,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -18,9 +18,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
 
 from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
 from central.db import Database, migrate, open_database
@@ -86,8 +86,8 @@ def measure(db: Database) -> None:
               f"  p99 {baseline[1] * 1000:7.1f} ms")
         for bucket in ("hour", "day"):
             buckets = spans(START, NOW, bucket, SANTIAGO, 20_000)
-            p50, p99 = timed(lambda: aggregates.summary(db, point_id, bucket, SANTIAGO, buckets, 60, NOW), RUNS)
-            raw, _ = timed(lambda: _from_readings(conn, point_id, bucket, buckets), 1)
+            p50, p99 = timed(partial(aggregates.summary, db, point_id, bucket, SANTIAGO, buckets, 60, NOW), RUNS)
+            raw, _ = timed(partial(_from_readings, conn, point_id, bucket, buckets), 1)
             print(f"   {db.dialect:<10} {bucket:>4} buckets over the year ({len(buckets):>5}): p50 {p50 * 1000:7.1f} ms"
                   f"  p99 {p99 * 1000:7.1f} ms  ratio to COUNT(*) {p50 / baseline[0]:5.2f}"
                   f"  | from the readings {raw * 1000:7.0f} ms ({raw / p50:.0f}x slower)")

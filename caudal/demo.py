@@ -194,7 +194,6 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
         summary.mails = list(mail.received)
         summary.issued_comprobantes = {stored.comprobante for stored in dga.stored.values()}
         summary.dga_holds = {stored.comprobante: dict(stored.measurement) for stored in dga.stored.values()}
-        summary.dga_holds = {stored.comprobante: dict(stored.measurement) for stored in dga.stored.values()}
         console.print("Stopping: agent, central server, simulators, DGA stand-in, SMTP server...")
     return summary
 

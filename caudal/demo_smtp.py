@@ -35,7 +35,7 @@ class MailCapture:
     port: int = 0
     received: list[CapturedMail] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         subject = str(message.get("Subject", ""))
         self.received.append(CapturedMail(envelope.mail_from, tuple(envelope.rcpt_tos), subject))

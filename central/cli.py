@@ -15,9 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from central.core.gateways import GatewayCreate, create_gateway, rotate_gateway_token
 from central.core.points import PointCreate, create_point
+from central.core.problems import Problem
 from central.core.users import UserCreate, create_user
 from central.db import Database, DatabaseError, migrate, open_database, pending_migrations
-from central.core.problems import Problem
 from central.errors import ApiError
 from central.settings import Role, Settings, SettingsError
 from protocols.clock import SystemClock

@@ -49,7 +49,6 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from edge.bufferfiles import LostCounter, Reserve, lost_path, reserve_path
-
 from protocols.uplink import Quality, Reading, StoredRow
 
 log = logging.getLogger("caudal.edge.buffer")

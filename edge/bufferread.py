@@ -17,7 +17,6 @@ from pathlib import Path
 from edge.buffer import BufferStats, read_stats_from
 from edge.bufferfiles import lost_path, read_lost
 
-
 # SQLite's primary result codes for "this user may not open or would have to write"
 NOT_PERMITTED = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM})
 

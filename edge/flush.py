@@ -19,8 +19,8 @@ from collections.abc import Mapping
 
 from edge.http import HttpReply, Transport
 from edge.links import SHUTDOWN_WAIT_S
+from edge.uploader import Uploader, UploadFailed
 from protocols.tasks import bounded
-from edge.uploader import UploadFailed, Uploader
 
 log = logging.getLogger(__name__)
 

@@ -98,6 +98,7 @@ def decode_number(
         if not isinstance(word, int) or not 0 <= word <= 0xFFFF:
             raise DecodeError(f"register value {word!r} is not a 16-bit word")
     raw = _WORDS[count].pack(*_arrange(words, WordOrder(word_order), byte_swap))
+    value: float
     (value,) = struct.unpack(_STRUCT[data_type], raw)
     if data_type in FLOAT_TYPES and not math.isfinite(value):
         raise DecodeError(f"{data_type.value} holds {value} (the device signals no valid value)")

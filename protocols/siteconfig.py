@@ -12,21 +12,11 @@ import ipaddress
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from protocols.siteconfig_check import (
-    ConfigError,
-    ConfigProblem,
-    Problem,
-    cross_check,
-    format_path,
-    missing_serial_ports,
-    pydantic_problems,
-)
-from protocols.yamlsource import LineMap, YamlSyntaxError, parse_yaml
 from protocols.profiles import load_profile
 from protocols.registers import (
     DataType,
@@ -36,7 +26,17 @@ from protocols.registers import (
     VariableName,
     WordOrder,
 )
+from protocols.siteconfig_check import (
+    ConfigError,
+    ConfigProblem,
+    Problem,
+    cross_check,
+    format_path,
+    missing_serial_ports,
+    pydantic_problems,
+)
 from protocols.uplink import Name
+from protocols.yamlsource import LineMap, YamlSyntaxError, parse_yaml
 
 MAX_UNIT_ID = 247
 MIN_BAUDRATE = 300  # what RS-485 adapters and meters offer, slowest to fastest
@@ -291,7 +291,7 @@ def _validated(model: type[ModelT], text: str, path: Path, check_devices: bool, 
     problems += missing_serial_ports(config.buses) if check_devices else []
     if problems:
         raise _located(path, lines, problems)
-    return config
+    return cast("ModelT", config)  # model_validate of type[ModelT] returns that model
 
 
 def _valid_entries(data: dict[str, Any]) -> tuple[list[BusConfig | None], list[DeviceConfig | None]]:

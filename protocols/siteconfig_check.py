@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from protocols.yamlsource import FieldPath
 from protocols.profiles import ProfileOverrideError, UnknownProfileError
+from protocols.yamlsource import FieldPath
 
 if TYPE_CHECKING:
     from protocols.siteconfig import BusConfig, DeviceConfig

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 
 
-async def bounded(tasks: Iterable[asyncio.Task], seconds: float, log: logging.Logger) -> None:
+async def bounded(tasks: Iterable[asyncio.Task[object]], seconds: float, log: logging.Logger) -> None:
     """Wait up to ``seconds`` for ``tasks`` to finish, then cancel what is left. Logs each task
     that had to be cancelled and each that ended with an error (nobody else awaits them)."""
     tasks = list(tasks)

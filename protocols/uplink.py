@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MAX_BATCH_READINGS = 5000
 # The central server refuses readings dated before this (a clock that was never set): the agent
 # does not poll while its clock reads earlier (a gateway without RTC booting at 1970 before NTP).

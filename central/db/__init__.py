@@ -7,14 +7,20 @@ imports sqlite3 and psycopg, and it maps their errors to :class:`DatabaseError` 
 """
 
 from central.db.database import (
-    Connection, Database, DatabaseError, DatabaseUnavailable, DataError, IntegrityError, open_database,
+    Connection,
+    Database,
+    DatabaseError,
+    DatabaseUnavailable,
+    DataError,
+    IntegrityError,
+    open_database,
 )
 from central.db.migrate import migrate, pending_migrations
 
 __all__ = [
     "Connection",
-    "Database",
     "DataError",
+    "Database",
     "DatabaseError",
     "DatabaseUnavailable",
     "IntegrityError",

@@ -197,7 +197,7 @@ def _store_sqlite(conn: Connection, rows: Sequence[Processed]) -> int:
 def newest_readings(readings: Sequence[Processed]) -> list[Processed]:
     """Each (point, variable)'s newest reading."""
     by_time = sorted(readings, key=_TS)  # nearly sorted already: one linear pass
-    return list(dict(zip(map(_POINT_VARIABLE, by_time), by_time)).values())  # the last, newest, of each key wins
+    return list(dict(zip(map(_POINT_VARIABLE, by_time), by_time, strict=True)).values())  # the last, newest, of each key wins
 
 
 def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:

@@ -196,7 +196,7 @@ def _values_match(values: Sequence[float | None], qualities: tuple[Quality, ...]
     needs_value = {_HAS_VALUE[quality] for quality in set(qualities)}
     if len(nulls) == 1 and len(needs_value) == 1:
         return nulls != needs_value
-    pairs = set(zip(map(is_, values, repeat(None)), qualities))
+    pairs = set(zip(map(is_, values, repeat(None)), qualities, strict=True))
     return all(is_null is not _HAS_VALUE[quality] for is_null, quality in pairs)
 
 
@@ -222,13 +222,13 @@ def fast_readings(readings: list[RawReading]) -> list[Incoming] | None:
     times = _timestamps(stamps)
     if times is None:
         return None
-    columns = zip(seqs, devices, points, variables, map(times.__getitem__, stamps), values, units, qualities)
+    columns = zip(seqs, devices, points, variables, map(times.__getitem__, stamps), values, units, qualities, strict=True)
     return list(map(tuple.__new__, repeat(Incoming), columns))
 
 
 def _header(document: _Body) -> Batch | None:
     """The model judges the header fields from their JSON text as sent (header only: tiny)."""
-    members = [b'"%s":%s' % (name.encode(), raw) for name, raw in zip(_HEADER_FIELDS, _RAW_HEADER(document)) if raw]
+    members = [b'"%s":%s' % (name.encode(), raw) for name, raw in zip(_HEADER_FIELDS, _RAW_HEADER(document), strict=True) if raw]
     try:
         return Batch.model_validate_json(b"{%s}" % b",".join(members), strict=True)
     except ValidationError:

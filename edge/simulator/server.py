@@ -51,7 +51,7 @@ def _registers(layout: Sequence[tuple[int, int]]) -> list[SimData]:
 def _action(device: SimulatedDevice):
     """The hook pymodbus calls on every access to ``device``'s registers."""
 
-    async def on_access(function_code, start_address, address, count, registers, values):  # noqa: PLR0913
+    async def on_access(function_code, start_address, address, count, registers, values):
         if device.exception_code is not None:
             return ExcCodes(device.exception_code)
         table = _TABLE_OF_FUNCTION.get(function_code)

@@ -26,15 +26,15 @@ from central.app import create_app
 from central.context import AppContext
 from central.crypto import token_hash
 from central.db import Connection, Database, migrate, open_database
-from central.notify.channels import Notifier
 from central.notify import NotifySettings
+from central.notify.channels import Notifier
 from central.notify.outbox import SETTINGS_KEY, DbOutbox, deliver_pass, notify_settings
 from central.settings import Settings
 from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.pg import temporary_database
 from tests.notify.support import SmtpServer
+from tests.pg import temporary_database
 
 TOKENS = {"admin": "admin-token", "ana": "ana-token", "bob": "bob-token"}
 GATEWAYS = {"gw-norte": ("gw-norte-token", ("P1", "P2")), "gw-sur": ("gw-sur-token", ("P3",))}

@@ -6,8 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.alerts.db_support import (  # noqa: F401 (fixtures)
-    World, flows, migrated_template, smtp_port, world, world_client,
+from tests.alerts.db_support import (
+    World,
+    flows,
+    migrated_template,
+    smtp_port,
+    world,
+    world_client,
 )
 
 RULES = "/api/v1/points/P1/alert-rules"

@@ -16,9 +16,19 @@ from central.notify.outbox import DbOutbox, deliver_pass
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
-from tests.alerts.db_support import smtp, smtp_port  # noqa: F401 (fixtures)
+from tests.alerts.db_support import smtp, smtp_port
 from tests.compliance.worker_support import (
-    CODE, INFORMANT, PASSWORD, REGISTRY, RUT_EMPRESA, SECRET_KEY, add_readings, configure, dga_config, one_pass, seed,
+    CODE,
+    INFORMANT,
+    PASSWORD,
+    REGISTRY,
+    RUT_EMPRESA,
+    SECRET_KEY,
+    add_readings,
+    configure,
+    dga_config,
+    one_pass,
+    seed,
     utc,
 )
 from tests.notify.support import SmtpServer, smtp_settings

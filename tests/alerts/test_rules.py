@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from central.telemetry.alerts import Scope, Severity, default_gateway_rules, default_rules, parse_rule
 from central.telemetry.alerts.rules import (
     BufferDropping,
-    ComplianceEvent,
     ClockOffset,
+    ComplianceEvent,
     ConstantValue,
     Direction,
     Escalation,

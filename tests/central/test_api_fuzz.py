@@ -49,7 +49,7 @@ from central.crypto import token_hash
 from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
-from tests.central.telemetry_support import (  # noqa: F401 (site, site_client: fixtures)
+from tests.central.telemetry_support import (
     ADMIN_TOKEN,
     GATEWAY_TOKEN,
     START,

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from central.app import api_document, create_app
 from central.settings import Settings
-from tests.central.telemetry_support import site, site_client  # noqa: F401 (fixtures)
+from tests.central.telemetry_support import site, site_client
 
 PAGE_KEYS = {"items", "total", "limit", "offset", "next_cursor"}
 METHODS = {"get", "put", "post", "patch", "delete"}

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-
 from fastapi.testclient import TestClient
 
 from central.app import create_app
@@ -27,7 +26,15 @@ from compliance.standins.dga import run_dga_standin
 from protocols.clock import ManualClock
 from tests.central.telemetry_support import ADMIN_TOKEN, START, seed_site
 from tests.compliance.worker_support import (
-    REGISTRY, RUT_EMPRESA, add_readings, configure, dga_config, one_pass, posts, seed, utc,
+    REGISTRY,
+    RUT_EMPRESA,
+    add_readings,
+    configure,
+    dga_config,
+    one_pass,
+    posts,
+    seed,
+    utc,
 )
 from tests.pg import with_database
 

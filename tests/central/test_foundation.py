@@ -5,8 +5,8 @@ import pytest
 
 from central.core.problems import Conflict, Invalid, NotFound, TooManyAttempts
 from central.db import IntegrityError, migrate, pending_migrations
-from central.db.migrate import available_migrations
 from central.db.database import redact_url, to_pyformat
+from central.db.migrate import available_migrations
 from central.errors import ApiError, problem_response
 
 

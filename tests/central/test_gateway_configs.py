@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from protocols.clock import ManualClock
 from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH
-from tests.central.telemetry_support import (  # noqa: F401 (site_client is a fixture)
+from tests.central.telemetry_support import (
     GATEWAY_TOKEN,
     OTHER_GATEWAY_TOKEN,
     RESET,
@@ -49,7 +49,7 @@ CLEAR = ("DELETE FROM gateway_configs",
 
 
 @pytest.fixture
-def site(site_client: TestClient) -> Site:  # noqa: F811
+def site(site_client: TestClient) -> Site:
     """The module's seeded app, without configurations or audit entries."""
     ctx = site_client.app.state.ctx
     with ctx.db.transaction() as conn:

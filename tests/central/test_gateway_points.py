@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from protocols.uplink import ASSIGNED_POINTS_PATH
 from tests.central.telemetry_support import (
-    ADMIN_TOKEN, GATEWAY_TOKEN, OTHER_GATEWAY_TOKEN, batch, reading, site, site_client,  # noqa: F401 (fixtures)
+    ADMIN_TOKEN,
+    GATEWAY_TOKEN,
+    OTHER_GATEWAY_TOKEN,
+    batch,
+    reading,
+    site,
+    site_client,
 )
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)

@@ -9,7 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.central.telemetry_support import (
-    OTHER_GATEWAY_TOKEN, batch, reading, series, site, site_client,  # noqa: F401 (fixtures)
+    OTHER_GATEWAY_TOKEN,
+    batch,
+    reading,
+    series,
+    site,
+    site_client,
 )
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)

@@ -9,7 +9,14 @@ import pytest
 from central.telemetry.ingest import Effects, effects_of
 from central.telemetry.parse import Incoming
 from central.telemetry.processing import (
-    MeterChange, PointProfile, Processed, apply_cutoff, is_reset, process, volume_between, water_table,
+    MeterChange,
+    PointProfile,
+    Processed,
+    apply_cutoff,
+    is_reset,
+    process,
+    volume_between,
+    water_table,
 )
 from central.telemetry.rollup import StaleHours
 from protocols.uplink import Quality

@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.central.telemetry_support import (
-    ANA_TOKEN, batch, reading, site, site_client,  # noqa: F401 (fixtures)
+    ANA_TOKEN,
+    batch,
+    reading,
+    site,
+    site_client,
 )
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.central.telemetry_support import batch, reading, site, site_client  # noqa: F401 (fixtures)
+from tests.central.telemetry_support import batch, reading, site, site_client
 
 RANGE = "de 2000-01-01T00:00:00Z a 2100-01-01T00:00:00Z"
 SERVER_RANGE = "2000-01-01T00:00:00Z to 2026-11-29T13:00:00Z"

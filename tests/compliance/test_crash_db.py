@@ -60,7 +60,7 @@ async def run_once(database_url: str, now: str, *, kill_when: asyncio.Event | No
     if kill_when is not None:
         await asyncio.wait_for(kill_when.wait(), 30)
         process.send_signal(signal.SIGKILL)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert kill_when is not None or process.returncode == 0, stderr.decode()
     return process.returncode
 

@@ -5,6 +5,7 @@ sent paced while each new slot still goes within its hour (docs/dga.md)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -79,7 +80,7 @@ async def test_after_a_five_day_outage_every_buffered_slot_is_accepted(db, datab
 async def test_the_backlog_is_sent_at_least_five_minutes_apart(db, database_url, clock, dga, point_id, app_client):
     await outage_then_buffer(db, database_url, clock, dga, point_id, app_client)
     sent = sorted(row["last_attempt_at"] for row in submissions(db))
-    gaps = {later - earlier for earlier, later in zip(sent, sent[1:])}
+    gaps = {later - earlier for earlier, later in pairwise(sent)}
     assert min(gaps) >= STEP
 
 

@@ -92,7 +92,7 @@ def alert_status(db, kind: str) -> list[str]:
 # --- the queue ----------------------------------------------------------------------------
 
 async def test_the_review_queue_lists_held_and_unconfirmed_slots(site, clock, database_url):
-    client, db, dga, point_id = site
+    client, db, _, point_id = site
     add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=10, totalizer=1001, water_table=30)
     clock.set("2026-11-28T13:15:00+00:00")
     await start(site, clock, database_url, "ok_without_comprobante", flow=-3, valid_to="2026-11-28T13:30:00Z")
@@ -246,8 +246,8 @@ async def test_recheck_makes_one_get_on_the_next_pass(site, clock, database_url)
 
 
 async def test_recheck_needs_no_body(site, clock, database_url):
-    client, db, _, _ = site
-    submission_id, comprobante = await check_not_found(site, clock, database_url)
+    client, _, _, _ = site
+    submission_id, _ = await check_not_found(site, clock, database_url)
     answer = client.post(f"{API}/{submission_id}/recheck", headers=ADMIN)
     assert (answer.status_code, answer.json()["review_reason"]) == (200, None)
 

@@ -9,7 +9,7 @@ def reference_check_digit(number: int) -> str:
     """The modulo-11 definition, written independently: weights 2..7 from the right, cycling."""
     digits = [int(d) for d in str(number)][::-1]
     weights = [2, 3, 4, 5, 6, 7] * 3
-    value = 11 - sum(d * w for d, w in zip(digits, weights)) % 11
+    value = 11 - sum(d * w for d, w in zip(digits, weights, strict=False)) % 11
     return "0" if value == 11 else "K" if value == 10 else str(value)
 
 

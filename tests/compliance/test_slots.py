@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -101,7 +102,7 @@ def test_daily_slots_stay_at_04_utc_across_santiago_dst(start, end):
 def test_hourly_slots_never_skip_or_repeat_across_santiago_dst(start, end):
     slots = slots_between(start, end, Period.HOUR)
     assert len(slots) == 9
-    assert all(b - a == timedelta(hours=1) for a, b in zip(slots, slots[1:]))
+    assert all(b - a == timedelta(hours=1) for a, b in pairwise(slots))
     assert len({to_dga_time(s).strftime("%H:%M") for s in slots}) == 9
 
 

@@ -8,6 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from caudal.cli import app as caudal
 from compliance.dga.client import DgaClient
 from compliance.dga.responses import OutcomeKind, classify
 from compliance.sma.client import SmaClient
@@ -15,7 +16,6 @@ from compliance.sma.payload import build_registros
 from compliance.sma.responses import SmaOutcomeKind
 from compliance.standins.dga import parse_work
 from compliance.standins.dga_rules import Registration
-from caudal.cli import app as caudal
 from compliance.standins.sma import Device, parse_device, parse_user
 from tests.compliance.test_dga_contract import request_for
 from tests.compliance.test_sma import TS, VALUES, config

@@ -14,7 +14,15 @@ import pytest
 
 from central.settings import Settings
 from tests.deployment.support import (
-    DOCKER, MODULAR, NGINX_CONF, ROLE_PORTS, SINGLE, UPSTREAMS, load_yaml, nginx_upstreams, option,
+    DOCKER,
+    MODULAR,
+    NGINX_CONF,
+    ROLE_PORTS,
+    SINGLE,
+    UPSTREAMS,
+    load_yaml,
+    nginx_upstreams,
+    option,
 )
 
 ONE_SHOT = {"migrate", "grafana-reader"}

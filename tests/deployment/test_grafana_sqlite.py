@@ -18,7 +18,8 @@ import pytest
 
 from central.db import migrate, open_database
 from tests.deployment.support import DOCKER, SINGLE, load_yaml
-from tests.deployment.test_observability import FROM, NOW, TO, _fill as fill
+from tests.deployment.test_observability import FROM, NOW, TO
+from tests.deployment.test_observability import _fill as fill
 
 OVERLAY = DOCKER / "docker-compose.grafana.yml"
 DATASOURCES = DOCKER / "grafana" / "provisioning-sqlite" / "datasources" / "caudal.yml"

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.pg import temporary_database
 from tests.deployment.support import MANAGE, ROOT
+from tests.pg import temporary_database
 
 ROLES = ["core", "telemetry", "compliance"]
 CAUDAL = Path(sys.executable).parent / "caudal"

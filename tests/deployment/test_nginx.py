@@ -20,7 +20,14 @@ from aiohttp import web
 
 from tests.conftest import free_port
 from tests.deployment.support import (
-    MODULAR, NGINX_CONF, ROLE_PORTS, TLS_EXAMPLE, UPSTREAMS, load_yaml, nginx_upstreams, render_nginx,
+    MODULAR,
+    NGINX_CONF,
+    ROLE_PORTS,
+    TLS_EXAMPLE,
+    UPSTREAMS,
+    load_yaml,
+    nginx_upstreams,
+    render_nginx,
 )
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")

@@ -16,7 +16,15 @@ from typer.testing import CliRunner
 from central.app import api_document
 from central.cli import app as central_cli
 from central.nginx_routes import (
-    BEGIN, END, PROXY_SETTINGS, ROLES, RoutingError, location_pattern, proxy_settings, render_config, routing_table,
+    BEGIN,
+    END,
+    PROXY_SETTINGS,
+    ROLES,
+    RoutingError,
+    location_pattern,
+    proxy_settings,
+    render_config,
+    routing_table,
     sample_path,
 )
 from tests.deployment.support import MANAGE, NGINX_CONF, UPSTREAMS

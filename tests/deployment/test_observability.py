@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from central.db import migrate, open_database
 from central.telemetry import rollup
-from tests.pg import temporary_database
 from tests.deployment.support import DOCKER, MODULAR, ROLE_PORTS, load_yaml
+from tests.pg import temporary_database
 
 PROMETHEUS = DOCKER / "prometheus"
 GRAFANA = DOCKER / "grafana"

@@ -23,7 +23,7 @@ from edge.buffer import Buffer, BufferUnusable, PolledReading
 from edge.bufferfiles import RESERVE_BYTES, lost_path, read_lost, reserve_path
 from edge.simulator.runner import run_simulator
 from edge.systemd import Notifier
-from edge.uploader import UploadFailed, Uploader
+from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.edge.sites import SystemdManager, device, meter, simulated, site, tcp_bus

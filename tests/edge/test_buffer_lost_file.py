@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from edge.bufferfiles import (LOST_FILE_BYTES, SLOT_OFFSETS, LostCounter, decode_lost, encode_slot, read_lost,
-                              slot_counts)
+from edge.bufferfiles import (
+    LOST_FILE_BYTES,
+    SLOT_OFFSETS,
+    LostCounter,
+    decode_lost,
+    encode_slot,
+    read_lost,
+    slot_counts,
+)
 
 TORN = b"\xff" * 20
 

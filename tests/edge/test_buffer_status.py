@@ -29,8 +29,8 @@ import yaml
 from typer.testing import CliRunner
 
 from edge.buffer import Buffer, PolledReading
-from edge.cli import app
 from edge.bufferread import BufferUnreadable
+from edge.cli import app
 from edge.state import AgentState, state_path, status_report, write_state
 from protocols.uplink import Quality
 

@@ -15,7 +15,7 @@ import pytest
 
 from edge.buffer import Buffer, PolledReading
 from edge.http import HttpTransport
-from edge.uploader import UploadFailed, Uploader, UploaderState
+from edge.uploader import Uploader, UploaderState, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import AgentStatus, Batch, Quality
 from tests.edge.uplink_server import Fault, UplinkServer, advance, until

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edge.buffer import Buffer, PolledReading
-from edge.uploader import UploadFailed, Uploader
+from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.edge.uplink_server import UplinkServer

@@ -42,7 +42,7 @@ class CapturingHandler:
     def __init__(self) -> None:
         self.received: list[Received] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[attr-defined]
         self.received.append(Received(list(envelope.rcpt_tos), envelope.mail_from, message))  # type: ignore[attr-defined]
         return "250 OK"

@@ -19,8 +19,15 @@ import pytest
 
 from central.notify import NotifySettings
 from central.notify.outbox import SETTINGS_KEY, warn_unconfigured_sms
-from tests.alerts.db_support import (  # noqa: F401 (fixtures)
-    EMAIL, World, flows, migrated_template, smtp, smtp_port, world, world_client,
+from tests.alerts.db_support import (
+    EMAIL,
+    World,
+    flows,
+    migrated_template,
+    smtp,
+    smtp_port,
+    world,
+    world_client,
 )
 from tests.notify.support import SmtpServer
 
@@ -88,7 +95,7 @@ class SmsReceiver(BaseHTTPRequestHandler):
 
     paths: list[str] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server hook)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.paths.append(unquote(self.path))
         self.send_response(200)

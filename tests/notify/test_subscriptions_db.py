@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.alerts.db_support import (  # noqa: F401 (fixtures)
+from tests.alerts.db_support import (
     EMAIL,
     World,
     flows,

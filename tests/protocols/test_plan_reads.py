@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -126,7 +128,7 @@ def test_next_block_could_not_have_joined_the_previous(
     blocks = plan_reads(registers, max_count=max_count, max_gap=max_gap)
     for table in Table:
         in_table = [b for b in blocks if b.table == table]
-        for previous, following in zip(in_table, in_table[1:], strict=False):
+        for previous, following in pairwise(in_table):
             end = previous.address + previous.count
             too_far = following.address > end + max_gap
             too_long = max(end, following.members[0].end) - previous.address > max_count

@@ -17,7 +17,7 @@ from httpx import Response
 
 from central.crypto import token_hash
 from central.ui.session import CSRF_FIELD, SESSION_COOKIE, csrf_for
-from tests.alerts.db_support import (  # noqa: F401 (fixtures)
+from tests.alerts.db_support import (
     EMAIL,
     GATEWAYS,
     World,
