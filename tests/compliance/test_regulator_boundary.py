@@ -122,3 +122,15 @@ def test_a_new_regulator_gets_its_configuration_routes_from_its_object_alone() -
         ("/points/{code}/compliance/tercero", ["DELETE"], "delete_tercero",
          "Remove a point's Tercero configuration (administrators)"),
     ]
+
+
+# compliance/README.md: central's alert code never reads compliance's ledger; it reads only the
+# facts compliance publishes. The console (central/ui) is given compliance's read functions by
+# the app factory, so it names no compliance table either.
+LEDGER_TABLES = ("compliance_configs", "compliance_submissions", "compliance_attempts", "compliance_events")
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "central").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_central_names_no_table_of_compliances_ledger(path: Path) -> None:
+    text = path.read_text()
+    assert [table for table in LEDGER_TABLES if table in text] == []
