@@ -208,9 +208,15 @@ def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, poi
 
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_CSV = "text/csv; charset=utf-8"
 _REPORT_CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"}, **_READ}
 _REPORT_XLSX = {200: {"content": {_XLSX: {"schema": {"type": "string", "format": "binary"}}},
                       "description": "The report"}, **_READ}
+
+
+def _attachment(body: bytes | str, media_type: str, filename: str) -> Response:
+    """A report as a download named ``filename``."""
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.MonthReport:
@@ -222,18 +228,14 @@ def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.Month
             summary="A point's monthly compliance report as CSV", responses=_REPORT_CSV)
 def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: DialectQuery = "csv") -> Response:
     """The month's slots (up to now), informe de fallas and volume against the water right, as CSV."""
-    report = _report(ctx, user, code, month)
-    return Response(reports.to_csv(report, dialect), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}.csv"'})
+    return _attachment(reports.to_csv(_report(ctx, user, code, month), dialect), _CSV, f"{code}-{month}.csv")
 
 
 @router.get("/compliance/reports/{code}/{month}.xlsx", response_class=Response,
             summary="A point's monthly compliance report as an Excel workbook", responses=_REPORT_XLSX)
 def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
     """The same report as an Excel workbook for a person (sheets Mediciones, Fallas, Resumen)."""
-    report = _report(ctx, user, code, month)
-    return Response(reports.to_xlsx(report), media_type=_XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}.xlsx"'})
+    return _attachment(reports.to_xlsx(_report(ctx, user, code, month)), _XLSX, f"{code}-{month}.xlsx")
 
 
 @router.get("/compliance/reports/{code}/{month}/informe-de-fallas.csv", response_class=Response,
@@ -242,8 +244,7 @@ def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
 def failures_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: DialectQuery = "csv") -> Response:
     """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it was."""
     report = _report(ctx, user, code, month)
-    return Response(reports.failures_csv(report, dialect), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}-informe-de-fallas.csv"'})
+    return _attachment(reports.failures_csv(report, dialect), _CSV, f"{code}-{month}-informe-de-fallas.csv")
 
 
 @router.get("/compliance/reports/{code}/{month}/informe-de-fallas.xlsx", response_class=Response,
@@ -251,5 +252,4 @@ def failures_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: Di
 def failures_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
     """The same lines as the CSV; times are spreadsheet date-times on the DGA's UTC-4 clock."""
     report = _report(ctx, user, code, month)
-    return Response(reports.failures_xlsx(report), media_type=_XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{code}-{month}-informe-de-fallas.xlsx"'})
+    return _attachment(reports.failures_xlsx(report), _XLSX, f"{code}-{month}-informe-de-fallas.xlsx")
