@@ -258,14 +258,21 @@ def setup(ctx: AppContext) -> None:
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
 
 
-def alert_timer(ctx: AppContext) -> Worker:
+def evaluation_worker(ctx: AppContext, name: str, evaluate: Callable[..., int], seconds: float) -> Worker:
+    """A worker that runs ``evaluate(db, now, preferences)`` in a thread every ``seconds``; its task
+    is called ``name`` (the alert timer here, the pending-points pass in the alerts role)."""
     def one_pass() -> Awaitable[int]:
-        return asyncio.to_thread(evaluate_timer, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
+        return asyncio.to_thread(evaluate, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
 
-    async def alert_timer(stop: asyncio.Event) -> None:
-        await every(ctx.clock, stop, TIMER_S, one_pass, log, "alert timer pass")
+    async def worker(stop: asyncio.Event) -> None:
+        await every(ctx.clock, stop, seconds, one_pass, log, f"{name.replace('_', ' ')} pass")
 
-    return alert_timer
+    worker.__name__ = name
+    return worker
+
+
+def alert_timer(ctx: AppContext) -> Worker:
+    return evaluation_worker(ctx, "alert_timer", evaluate_timer, TIMER_S)
 
 
 def workers(ctx: AppContext) -> list[Worker]:

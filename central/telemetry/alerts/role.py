@@ -9,18 +9,12 @@ routes besides the health checks; the telemetry role marks the points each batch
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable
-
 from central.context import AppContext
 from central.notify.outbox import notify_settings, outbox_worker
-from central.workers import Worker, every
+from central.workers import Worker
 
-from .api import alert_timer
+from .api import alert_timer, evaluation_worker
 from .pending import evaluate_pending
-
-log = logging.getLogger("caudal.central.alerts")
 
 PENDING_S = 1.0
 routers: list = []
@@ -35,13 +29,7 @@ def setup(ctx: AppContext) -> None:
 
 
 def pending_worker(ctx: AppContext) -> Worker:
-    def one_pass() -> Awaitable[int]:
-        return asyncio.to_thread(evaluate_pending, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
-
-    async def alert_evaluation(stop: asyncio.Event) -> None:
-        await every(ctx.clock, stop, PENDING_S, one_pass, log, "alert evaluation pass")
-
-    return alert_evaluation
+    return evaluation_worker(ctx, "alert_evaluation", evaluate_pending, PENDING_S)
 
 
 def workers(ctx: AppContext) -> list[Worker]:
