@@ -116,7 +116,7 @@ _PG_INDEXES = (
     " (SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass))"
 )
 _SQLITE_INDEXES = "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
-SQLITE_LOAD_CACHE_KIB = 1_048_576
+SQLITE_LOAD_CACHE_KIB = 2_097_152
 
 
 @contextmanager
