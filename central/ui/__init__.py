@@ -3,8 +3,9 @@
 Server-rendered (Jinja2 templates, a little vanilla JavaScript, no build step); every asset
 is a vendored file under ``static/vendor/<package>-<version>/`` with its licence. Pages
 read and act through the API's own routes (:mod:`central.ui.api`) with the person's
-session token, kept in an HttpOnly cookie; the Resumen, the busiest page, calls the library
-functions those routes call. Forms carry a CSRF token.
+session token, kept in an HttpOnly cookie; the Resumen, the busiest page, reads the stored
+values those routes read in a fixed number of statements (:mod:`central.ui.summary`). Forms
+carry a CSRF token.
 """
 
 from __future__ import annotations

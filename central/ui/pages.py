@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -11,13 +10,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from central.core.auth import User, visible_point_ids
-from central.core.points import list_points
-from central.pagination import MAX_LIMIT, Page, PageQuery
-from central.telemetry import queries
-from central.telemetry.alerts.lifecycle import AlertStatus
-from central.telemetry.alerts.store import AlertFilter, list_alerts
-from central.ui import views
+from central.core.auth import User
+from central.ui import summary, views
 from central.ui.api import ApiRefused, segment
 from central.ui.console import Console, Form, NotAllowed, Who, console_of, render
 from central.ui.format import SANTIAGO
@@ -27,26 +21,13 @@ HOUR_CHART_MAX_DAYS = 31
 ALERT_STATES = {"open": "Abiertas", "acknowledged": "Reconocidas", "cleared": "Cerradas"}
 
 
-def _every_page(read: Callable[[PageQuery], Page]) -> list[dict]:
-    items: list[dict] = []
-    while True:
-        page = read(PageQuery(limit=MAX_LIMIT, offset=len(items)))
-        items += [item if isinstance(item, dict) else item.model_dump() for item in page.items]
-        if not page.items or len(items) >= page.total:
-            return items
-
-
 def _summary(console: Console, user: User) -> list[views.SummaryRow]:
-    """The Resumen's figures from the library functions the API's routes call (points, latest
-    values, open alerts) in one trip to the database: the busiest page skips the JSON round trip."""
+    """The Resumen's rows, in a fixed number of statements whatever the number of points."""
     now = console.ctx.clock.now()
     with console.ctx.db.connect() as conn:
-        points = _every_page(lambda paging: list_points(conn, user, paging))
-        latest = _every_page(lambda paging: queries.latest(conn, user, now, paging))
-        open_only = AlertFilter(status=[AlertStatus.OPEN])
-        alerts = _every_page(lambda paging: list_alerts(conn, user, open_only, paging))
-        lights = console.lights(conn, visible_point_ids(conn, user), now)
-    return views.summary_rows(points, latest, alerts, lights, console.ctx.settings.gateway_offline_after_s)
+        data = summary.read_summary(conn, user, console.lights, now)
+    return views.summary_rows(data.points, data.open_alerts, data.lights, now,
+                              console.ctx.settings.gateway_offline_after_s)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,15 +1,14 @@
-"""What the console's pages show, built from the API's answers or from the library functions
-its routes call (pure: no I/O, no clock).
+"""What the console's pages show, built from the API's answers or, for the Resumen, from the
+stored values :mod:`central.ui.summary` reads (pure: no I/O, no clock).
 
-Nothing here recomputes a figure the API gives: the rows pick the API's latest values,
-aggregates and counts and put them side by side.
+Nothing here recomputes a figure the API gives: the rows pick the stored latest values, the
+API's aggregates and counts, and put them side by side.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -42,33 +41,30 @@ class SummaryRow:
     slot: datetime | None
 
 
-def _newest(variables: Mapping[str, Any]) -> tuple[datetime | None, float | None]:
-    """The newest reading's time and age among a point's variables (a time as the library
-    gives it, or as the API writes it)."""
-    if not variables:
-        return None, None
-    newest = min(variables.values(), key=lambda v: v["age_s"])
-    ts = newest["ts"]
-    return (parse_time(ts) if isinstance(ts, str) else ts), newest["age_s"]
+@dataclass
+class PointLatest:
+    """A point with the newest stored value of each of its variables and the newest reading's time."""
+
+    code: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+    values: dict[str, float | None] = field(default_factory=dict)
+    last_ts: datetime | None = None
 
 
-def summary_rows(points: Iterable[Mapping[str, Any]], latest: Iterable[Mapping[str, Any]],
-                 open_alerts: Iterable[Mapping[str, Any]], lights: Mapping[str, Any],
-                 offline_after_s: float) -> list[SummaryRow]:
+def summary_rows(points: Iterable[PointLatest], open_alerts: Mapping[str, int], lights: Mapping[str, Any],
+                 now: datetime, offline_after_s: float) -> list[SummaryRow]:
     """One row per point: latest values, online (a reading younger than ``offline_after_s``),
     open alerts, and the semáforo (``none`` where DGA reporting is off)."""
-    by_code = {item["point"]: item["variables"] for item in latest}
-    alerts = Counter(alert["point"] for alert in open_alerts if alert.get("point"))
     rows = []
     for point in points:
-        variables = by_code.get(point["code"], {})
-        last_ts, age_s = _newest(variables)
-        light = lights.get(point["code"])
+        light = lights.get(point.code)
+        online = point.last_ts is not None and (now - point.last_ts).total_seconds() < offline_after_s
         rows.append(SummaryRow(
-            code=point["code"], name=point["name"], latitude=point.get("latitude"), longitude=point.get("longitude"),
-            values={name: variables[name]["value"] if name in variables else None for name in SHOWN},
-            last_ts=last_ts, online=age_s is not None and age_s < offline_after_s,
-            open_alerts=alerts[point["code"]], colour=light.colour if light else "none",
+            code=point.code, name=point.name, latitude=point.latitude, longitude=point.longitude,
+            values={name: point.values.get(name) for name in SHOWN}, last_ts=point.last_ts, online=online,
+            open_alerts=open_alerts.get(point.code, 0), colour=light.colour if light else "none",
             reason=light.reason if light else "none", slot=light.slot if light else None))
     return rows
 

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from central.settings import SettingsError
 from central.ui.console import content_policy
 from central.ui.settings import OSM_TILES, ConsoleSettings
-from central.ui.views import MonthRow, SummaryRow, month_rows, summary_rows
+from central.ui.views import MonthRow, PointLatest, SummaryRow, month_rows, summary_rows
 from compliance.semaforo import Light
 
 SLOT = datetime(2026, 11, 28, 13, tzinfo=UTC)
-POINTS = [{"code": "A", "name": "Pozo A", "latitude": -33.4, "longitude": -70.6},
-          {"code": "B", "name": "Pozo B", "latitude": None, "longitude": None}]
-LATEST = [{"point": "A", "name": "Pozo A", "variables": {
-    "flow": {"ts": "2026-11-28T13:10:00Z", "value": 12.5, "age_s": 600.0},
-    "level": {"ts": "2026-11-28T12:00:00Z", "value": 40.0, "age_s": 4800.0}}},
-    {"point": "B", "name": "Pozo B", "variables": {}}]
-ALERTS = [{"point": "A"}, {"point": "A"}, {"point": None}]
+NOW = datetime(2026, 11, 28, 13, 20, tzinfo=UTC)
+POINTS = [PointLatest("A", "Pozo A", -33.4, -70.6, {"flow": 12.5, "level": 40.0, "pressure": 2.0},
+                      datetime(2026, 11, 28, 13, 10, tzinfo=UTC)),
+          PointLatest("B", "Pozo B", None, None)]
 
 
 def test_a_summary_row_per_point_with_latest_values_online_alerts_and_light() -> None:
-    rows = summary_rows(POINTS, LATEST, ALERTS, {"A": Light("green", "accepted", SLOT, "accepted")}, 900)
+    rows = summary_rows(POINTS, {"A": 2}, {"A": Light("green", "accepted", SLOT, "accepted")}, NOW, 900)
     assert rows == [
         SummaryRow("A", "Pozo A", -33.4, -70.6, {"flow": 12.5, "totalizer": None, "level": 40.0, "water_table": None},
                    datetime(2026, 11, 28, 13, 10, tzinfo=UTC), True, 2, "green", "accepted", SLOT),
@@ -35,8 +32,8 @@ def test_a_summary_row_per_point_with_latest_values_online_alerts_and_light() ->
 @pytest.mark.parametrize(("age_s", "online"), [(899.0, True), (900.0, False)])
 def test_a_point_is_online_while_its_newest_reading_is_younger_than_the_threshold(age_s: float,
                                                                                    online: bool) -> None:
-    latest = [{"point": "A", "variables": {"flow": {"ts": "2026-11-28T13:00:00Z", "value": 1.0, "age_s": age_s}}}]
-    assert summary_rows(POINTS[:1], latest, [], {}, 900)[0].online is online
+    point = PointLatest("A", "Pozo A", None, None, {"flow": 1.0}, NOW - timedelta(seconds=age_s))
+    assert summary_rows([point], {}, {}, NOW, 900)[0].online is online
 
 
 def test_each_month_beside_the_volume_its_right_allows() -> None:
