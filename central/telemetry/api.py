@@ -32,6 +32,7 @@ from central.core.points import visible_point
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
 from central.errors import ApiError, error_responses, raw_json_body
+from central.fastjson import FastJSONResponse
 from central.pagination import Page, Paging
 from central.telemetry import aggregates, queries
 from central.telemetry.body import read_body
@@ -42,7 +43,6 @@ from central.telemetry.models import (
     LatestPoint,
     MeterChangeIn,
     MeterChangeOut,
-    ReadingOut,
     ReadingsPage,
 )
 from central.telemetry.parse import BatchRejected, parse_batch
@@ -187,8 +187,8 @@ def get_readings(
             page = queries.readings_page(conn, selection, size, cursor, count=total)
         except queries.CursorError as exc:
             raise ApiError(422, str(exc), code="invalid_cursor") from None
-    return ReadingsPage(items=[ReadingOut(**item) for item in page.items], total=page.total, limit=size, offset=0,
-                        next_cursor=page.next_cursor)
+    return FastJSONResponse({"items": page.items, "total": page.total, "limit": size, "offset": 0,
+                             "next_cursor": page.next_cursor})  # the shape of ReadingsPage, encoded once
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -206,7 +206,7 @@ def get_aggregates(
     tz: Annotated[str, Query(description="Calendar of day and month buckets, and the zone of every bucket's"
                                          " start and end (hours are UTC hours)")] = DEFAULT_TZ,
     interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
-) -> AggregatesOut:
+):
     """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
     (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
     level and water table (m), stored rows and minutes without data. Day and month buckets
@@ -223,9 +223,10 @@ def get_aggregates(
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
     items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
-    return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s,
-                         items=[{**item, "start": item["start"].astimezone(zone), "end": item["end"].astimezone(zone)}
-                                for item in items])
+    for item in items:
+        item["start"], item["end"] = item["start"].astimezone(zone), item["end"].astimezone(zone)
+    return FastJSONResponse({"point": code, "bucket": bucket, "tz": zone.key, "interval_s": interval_s,
+                             "items": items})  # the shape of AggregatesOut, encoded once
 
 
 @router.get("/api/v1/latest", response_model=Page[LatestPoint],

@@ -59,7 +59,7 @@ def next_start(start: datetime, bucket: Bucket, tz: ZoneInfo) -> datetime:
 def key_of(start: datetime, bucket: Bucket, tz: ZoneInfo) -> str:
     """The text the SQL groups by for the bucket starting at ``start``."""
     shown = start.astimezone(UTC) if bucket == "hour" else start.astimezone(tz)
-    return shown.strftime("%Y-%m-%dT%H:%M")[: KEY_LENGTH[bucket]]
+    return shown.isoformat()[: KEY_LENGTH[bucket]]  # YYYY-MM-DDTHH:MM...: years are 2000 to 2100 (timerange)
 
 
 def spans(start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo, limit: int) -> list[Span]:
