@@ -270,8 +270,8 @@ def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: floa
             interval_s: int) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
     """Hourly rows -> (statistics, volume) per bucket key, as ``central.telemetry.aggregates``
     computes them from readings (swap corrections excepted; they are added by the caller).
-    A bucket's first hour is taken as it is, the next ones merged into it: hour buckets (a
-    year is 8,760) merge nothing."""
+    A bucket's first hour row becomes its running figures and the next ones are merged into
+    it, so ``hours`` is changed: hour buckets (a year is 8,760) copy and merge nothing."""
     stats: dict[str, dict[str, Any]] = {}
     volume: dict[str, float] = {}
     index = 0
@@ -283,7 +283,8 @@ def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: floa
         if key in stats:
             _merge(stats[key], hour, covered)
         else:
-            stats[key] = {**hour, "covered": covered}
+            hour["covered"] = covered
+            stats[key] = hour
         if hour["total_count"]:
             has_pair = previous_count is not None or hour["total_count"] > 1
             across = max(0.0, hour["total_first"] - previous_count) if previous_count is not None else 0.0
