@@ -16,6 +16,9 @@ each figure of a round the median of ``REPS`` requests:
   COUNT(*) of the same range over HTTP (``GET /readings?limit=1&total=true``, the issue's
   baseline; goal <= 2) and against the raw psycopg COUNT(*).
 
+The raw baselines are one-off statements (``prepare=False``: planned for their parameters
+each time, as psql runs them); the table is vacuumed after the load, as autovacuum leaves it.
+
 Each idle, then under the fleet's load: another process posts bench_fleet's 30-reading
 batches to the same server over 16 connections, as fast as it takes them (its rate is
 printed). Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per round.
@@ -118,10 +121,10 @@ def load_year(db: Database, point_id: int) -> None:
     loaded = time.perf_counter() - started
     with db.transaction() as conn:
         rollup.refresh_range(conn, point_id, START, NOW)
-    with db.connect() as conn:
-        conn.execute("ANALYZE readings")
-        conn.execute("ANALYZE readings_hourly")
-    print(f"   loaded {MINUTES * 3:,} rows in {loaded:.1f} s; hourly summaries and ANALYZE in"
+    with db.connect() as conn:  # as autovacuum leaves a table at rest: statistics and the visibility map
+        conn.execute("VACUUM ANALYZE readings")
+        conn.execute("VACUUM ANALYZE readings_hourly")
+    print(f"   loaded {MINUTES * 3:,} rows in {loaded:.1f} s; hourly summaries and VACUUM ANALYZE in"
           f" {time.perf_counter() - started - loaded:.1f} s")
 
 
@@ -154,7 +157,7 @@ class Queries:
     def page_raw(self, after: bool = False) -> list:
         keyset = " AND (ts, variable) > (%(after_ts)s, %(after_variable)s)" if after else ""
         return self.raw.execute(PAGE_SQL.format(after=keyset),
-                                {**self.params, "after_ts": MIDDLE, "after_variable": "level"}).fetchall()
+                                {**self.params, "after_ts": MIDDLE, "after_variable": "level"}, prepare=False).fetchall()
 
     def hourly_http(self) -> httpx.Response:
         return self._get("aggregates", bucket="hour")
@@ -163,7 +166,7 @@ class Queries:
         return self._get("readings", limit=1, total="true")
 
     def count_raw(self) -> int:
-        return self.raw.execute(COUNT_SQL, self.params).fetchone()[0]
+        return self.raw.execute(COUNT_SQL, self.params, prepare=False).fetchone()[0]
 
     def check(self) -> None:
         """The HTTP answers hold the baselines' rows: the comparison is of the same work."""
