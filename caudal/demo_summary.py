@@ -85,7 +85,7 @@ class DemoSummary:
 
 
 async def _count(api: CentralApi, code: str, start: datetime, end: datetime | None = None) -> int:
-    params = {"from": start.isoformat(), "limit": 1} | ({"to": end.isoformat()} if end else {})
+    params = {"from": start.isoformat(), "limit": 1, "total": "true"} | ({"to": end.isoformat()} if end else {})
     return int((await api.get(f"/api/v1/points/{code}/readings", **params))["total"])
 
 

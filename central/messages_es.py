@@ -12,6 +12,8 @@ from typing import Any
 WITH_OFFSET = ("la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o"
                " 2026-11-28T10:00:00-03:00)")
 NOT_A_TIME = "no es una fecha y hora ISO 8601 (por ejemplo 2026-11-28T13:00:00Z)"
+BAD_CURSOR = ("cursor {cursor!r} no es uno que haya entregado este servidor: use el next_cursor de la página"
+              " anterior, o ninguno para la primera página")
 
 TEMPLATES: dict[str, str] = {
     "missing": "falta este campo",

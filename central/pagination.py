@@ -2,9 +2,11 @@
 
 Every domain pages the same way so that clients (and the web UI) write one pager:
 ``{"items": [...], "total": N, "limit": L, "offset": O, "next_cursor": null}``. ``total``
-counts every row the filters match, not just this page; ``next_cursor`` is null except on
-lists that also page by cursor (readings). Pages hold :data:`DEFAULT_LIMIT` items unless
-``?limit=`` asks for more, up to :data:`MAX_LIMIT` (readings: 1,000 and 10,000).
+counts every row the filters match, not just this page; ``next_cursor`` is null. Pages hold
+:data:`DEFAULT_LIMIT` items unless ``?limit=`` asks for more, up to :data:`MAX_LIMIT`.
+Readings, a year of which is half a million rows per variable, keep the shape but page by
+keyset instead (``central.telemetry.queries``): ``next_cursor`` leads to the next page,
+``offset`` is 0, and ``total`` is null unless asked for (1,000 and 10,000 rows a page).
 """
 
 from __future__ import annotations

@@ -190,20 +190,26 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
+_NAMES = tuple(name for _, _, name in STATISTICS)
+_NOTHING: dict[str, Any] = {}
+
+
 def summarize(spans: list[Span], stats: dict[str, dict[str, Any]], volume: dict[str, float], now: datetime,
               interval_s: int) -> list[dict[str, Any]]:
-    """One output row per bucket, empty buckets included (their past is all missing)."""
+    """One output row per bucket, empty buckets included (their past is all missing). A year
+    of hours is 8,760 rows: the loop is kept lean (``benchmarks/bench_history.py``)."""
     items = []
-    for span in spans:
-        row = stats.get(span.key, {})
-        elapsed = max(0.0, (min(span.end, now) - span.start).total_seconds())
-        expected = math.ceil(elapsed / interval_s)
-        missing = max(0, expected - int(row.get("covered") or 0)) * interval_s / 60
-        items.append({
-            "start": span.start, "end": span.end,
-            **{name: _rounded(row.get(name)) for _, _, name in STATISTICS},
-            "volume_m3": _rounded(volume.get(span.key)),
-            "readings": int(row.get("readings") or 0),
-            "missing_minutes": _rounded(missing),
-        })
+    for key, start, end in spans:
+        row = stats.get(key, _NOTHING)
+        elapsed = max(0.0, ((end if end <= now else now) - start).total_seconds())
+        missing = max(0, math.ceil(elapsed / interval_s) - int(row.get("covered") or 0)) * interval_s / 60
+        item = {"start": start, "end": end}
+        for name in _NAMES:
+            value = row.get(name)
+            item[name] = None if value is None else round(float(value), 6)
+        found = volume.get(key)
+        item["volume_m3"] = None if found is None else round(float(found), 6)
+        item["readings"] = int(row.get("readings") or 0)
+        item["missing_minutes"] = round(missing, 6)
+        items.append(item)
     return items

@@ -32,7 +32,8 @@ from central.core.points import visible_point
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
 from central.errors import ApiError, error_responses, raw_json_body
-from central.pagination import Page, PageQuery, Paging
+from central.fastjson import FastJSONResponse
+from central.pagination import Page, Paging
 from central.telemetry import aggregates, queries
 from central.telemetry.body import read_body
 from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
@@ -42,7 +43,6 @@ from central.telemetry.models import (
     LatestPoint,
     MeterChangeIn,
     MeterChangeOut,
-    ReadingOut,
     ReadingsPage,
 )
 from central.telemetry.parse import BatchRejected, parse_batch
@@ -64,6 +64,7 @@ routers = [router]
 
 MAX_BUCKETS = 20_000
 MAX_READINGS_PAGE = 10_000
+READINGS_PAGE = 1_000
 DEFAULT_SPAN: dict[str, timedelta] = {"hour": timedelta(days=2), "day": timedelta(days=31),
                                       "month": timedelta(days=366)}
 
@@ -163,14 +164,16 @@ def get_readings(
     code: str, ctx: Ctx, user: CurrentUser, span: Range,
     variable: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_READINGS_PAGE, description="Page size (CSV: row cap)")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page; none for the first")] = None,
+    total: Annotated[bool, Query(description="Also count the rows of the whole range (a scan of it: slow over"
+                                             " months); otherwise total is null")] = False,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ):
     """Readings of one point in ``[from, to)``, ordered by ts then variable (default: the
     day before ``to``, which defaults to now).
-    JSON is paged by offset or cursor; CSV streams the whole range (a header, then
-    ts, variable, value, unit, quality, flags, raw_value)."""
+    JSON is paged by cursor: each page's ``next_cursor`` (null on the last page) is the next
+    request's ``?cursor=``; ``total`` is null unless ``?total=true``, ``offset`` is always 0.
+    CSV streams the whole range (a header, then ts, variable, value, unit, quality, flags, raw_value)."""
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
         first, last = _range(span, ctx.clock.now(), timedelta(days=1))
@@ -179,14 +182,13 @@ def get_readings(
             filename = f"{code}-readings.csv"
             return StreamingResponse(queries.readings_csv(ctx.db, selection, limit), media_type="text/csv",
                                      headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        size = limit or READINGS_PAGE  # readings pages go up to MAX_READINGS_PAGE, beyond the generic lists' 500
         try:
-            # readings pages go up to MAX_READINGS_PAGE (checked above), beyond the generic lists' 500
-            window = PageQuery.model_construct(limit=limit or 1000, offset=offset)
-            page, next_cursor = queries.readings_page(conn, selection, window, cursor)
+            page = queries.readings_page(conn, selection, size, cursor, count=total)
         except queries.CursorError as exc:
-            raise ApiError(422, str(exc)) from None
-    return ReadingsPage(items=[ReadingOut(**item) for item in page.items], total=page.total, limit=page.limit,
-                        offset=page.offset, next_cursor=next_cursor)
+            raise ApiError(422, str(exc), code="invalid_cursor") from None
+    return FastJSONResponse({"items": page.items, "total": page.total, "limit": size, "offset": 0,
+                             "next_cursor": page.next_cursor})  # the shape of ReadingsPage, encoded once
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -204,7 +206,7 @@ def get_aggregates(
     tz: Annotated[str, Query(description="Calendar of day and month buckets, and the zone of every bucket's"
                                          " start and end (hours are UTC hours)")] = DEFAULT_TZ,
     interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
-) -> AggregatesOut:
+):
     """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
     (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
     level and water table (m), stored rows and minutes without data. Day and month buckets
@@ -221,9 +223,10 @@ def get_aggregates(
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
     items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
-    return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s,
-                         items=[{**item, "start": item["start"].astimezone(zone), "end": item["end"].astimezone(zone)}
-                                for item in items])
+    for item in items:
+        item["start"], item["end"] = item["start"].astimezone(zone), item["end"].astimezone(zone)
+    return FastJSONResponse({"point": code, "bucket": bucket, "tz": zone.key, "interval_s": interval_s,
+                             "items": items})  # the shape of AggregatesOut, encoded once
 
 
 @router.get("/api/v1/latest", response_model=Page[LatestPoint],

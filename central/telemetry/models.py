@@ -20,6 +20,10 @@ class ReadingOut(BaseModel):
 
 
 class ReadingsPage(Page[ReadingOut]):
+    """Paged by cursor, counted on request: a year of readings is too long to count for every page."""
+
+    total: int | None = Field(ge=0, description="Readings in the whole range with ?total=true; null otherwise")
+    offset: int = Field(description="Always 0: readings page by cursor")
     next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null at the end")
 
 

@@ -1,8 +1,10 @@
 """Reading the stored series: pages of readings, CSV export, latest values, meter swaps.
 
-Readings are ordered by (ts, variable), the table's key order after the point. Pages
-go by ``offset`` or, for long walks, by an opaque ``cursor`` (the last row's ts and
-variable) that stays correct while new readings arrive.
+Readings are ordered by (ts, variable), the table's key order after the point, and paged
+by keyset: an opaque ``cursor`` (the last row's ts and variable) says where the next page
+starts, so a page deep into a year costs what the first one costs (the primary key index is
+entered at the cursor; nothing is skipped or counted) and a walk stays right while new
+readings arrive. Counting the whole selection scans it, so it is done only when asked.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import binascii
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from central.core import audit
 from central.core.auth import User
 from central.db import Connection, Database
+from central.messages_es import BAD_CURSOR
 from central.pagination import Page, PageQuery, fetch_page
 
 READING_COLUMNS = "ts, variable, value, raw_value, unit, quality, flags"
@@ -47,14 +50,15 @@ def encode_cursor(ts: datetime, variable: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (ts, variable) a cursor of :func:`encode_cursor` holds; :class:`CursorError` for any other text."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         ts_text, variable = text.split("|", 1)
         ts = datetime.fromisoformat(ts_text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise CursorError(f"cursor {cursor!r} is not one this server handed out") from None
-    if ts.tzinfo is None:
-        raise CursorError(f"cursor {cursor!r} is not one this server handed out")
+        raise CursorError(BAD_CURSOR.format(cursor=cursor)) from None
+    if ts.utcoffset() != timedelta(0):  # the cursors handed out are in UTC (iso_z)
+        raise CursorError(BAD_CURSOR.format(cursor=cursor))
     return ts.astimezone(UTC), variable
 
 
@@ -68,32 +72,41 @@ def _where(selection: ReadingFilter) -> tuple[str, dict[str, Any]]:
 
 
 def _after(cursor: tuple[datetime, str] | None, params: dict[str, Any]) -> str:
+    """The keyset condition: rows after ``cursor`` in (ts, variable) order. Written as a row
+    comparison, which both databases turn into a start point in the primary key index."""
     if cursor is None:
         return ""
     params["after_ts"], params["after_variable"] = cursor
-    return " AND (ts > :after_ts OR (ts = :after_ts AND variable > :after_variable))"
+    return " AND (ts, variable) > (:after_ts, :after_variable)"
 
 
 def reading_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "flags": row["flags"].split(",") if row["flags"] else []}
+    """The row as the API writes it (``flags`` a list), changed in place: a page is 1,000 rows."""
+    row["flags"] = row["flags"].split(",") if row["flags"] else []
+    return row
 
 
-def readings_page(conn: Connection, selection: ReadingFilter, paging: PageQuery,
-                  cursor: str | None) -> tuple[Page[dict[str, Any]], str | None]:
-    """One page and the cursor of the next one (None at the end)."""
+class ReadingsSlice(NamedTuple):
+    """One page of readings: its rows, the cursor of the next page (None at the end) and,
+    when asked for, how many rows the whole selection has (None when not asked)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int | None
+
+
+def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor: str | None,
+                  count: bool = False) -> ReadingsSlice:
+    """The ``limit`` readings after ``cursor`` (from the start without one). One row more is
+    read to know whether a next page exists, so the last page has no cursor."""
     where, params = _where(selection)
-    if cursor is None:
-        sql = f"SELECT {READING_COLUMNS} FROM readings WHERE {where} ORDER BY ts, variable"
-        page = fetch_page(conn, sql, params, paging, reading_row)
-    else:
-        total = conn.fetchval(f"SELECT COUNT(*) AS n FROM readings WHERE {where}", params)
-        after = _after(decode_cursor(cursor), params)
-        rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
-                             " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": paging.limit})
-        page = Page(items=[reading_row(r) for r in rows], total=int(total), limit=paging.limit, offset=0)
-    full = len(page.items) == paging.limit
-    next_cursor = encode_cursor(page.items[-1]["ts"], page.items[-1]["variable"]) if full else None
-    return page, next_cursor
+    total = int(conn.fetchval(f"SELECT COUNT(*) FROM readings WHERE {where}", params)) if count else None
+    after = _after(None if cursor is None else decode_cursor(cursor), params)
+    rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
+                         " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1})
+    items = [reading_row(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1]["ts"], items[-1]["variable"]) if len(rows) > limit else None
+    return ReadingsSlice(items, next_cursor, total)
 
 
 def _csv_value(value: Any) -> str:

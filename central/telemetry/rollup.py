@@ -224,6 +224,8 @@ def usable(bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, interva
 def covered_slots(minutes_mask: int, interval_s: int) -> int:
     """Slots of ``interval_s`` in the hour with at least one minute that has a value."""
     width = interval_s // 60
+    if width == 1:  # the usual one-minute interval: a slot per minute
+        return minutes_mask.bit_count()
     folded = 0
     for shift in range(width):  # bit k*width is set when any minute of slot k has a value
         folded |= minutes_mask >> shift
@@ -251,20 +253,25 @@ def last_count_before(conn: Connection, point_id: int, start: datetime) -> float
     )
 
 
-def _merge(target: dict[str, Any], hour: dict[str, Any], interval_s: int) -> None:
-    for name, pick in (("flow_min", min), ("flow_max", max), ("level_min", min), ("level_max", max),
-                       ("water_table_min", min), ("water_table_max", max)):
+_EXTREMES = (("flow_min", min), ("flow_max", max), ("level_min", min), ("level_max", max),
+             ("water_table_min", min), ("water_table_max", max))
+
+
+def _merge(target: dict[str, Any], hour: dict[str, Any], covered: int) -> None:
+    for name, pick in _EXTREMES:
         if hour[name] is not None:
-            target[name] = hour[name] if target.get(name) is None else pick(target[name], hour[name])
+            target[name] = hour[name] if target[name] is None else pick(target[name], hour[name])
     for name in ("flow_sum", "flow_count", "readings"):
-        target[name] = target.get(name, 0) + (hour[name] or 0)
-    target["covered"] = target.get("covered", 0) + covered_slots(int(hour["minutes_mask"]), interval_s)
+        target[name] = (target[name] or 0) + (hour[name] or 0)
+    target["covered"] += covered
 
 
 def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: float | None,
             interval_s: int) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
     """Hourly rows -> (statistics, volume) per bucket key, as ``central.telemetry.aggregates``
-    computes them from readings (swap corrections excepted; they are added by the caller)."""
+    computes them from readings (swap corrections excepted; they are added by the caller).
+    A bucket's first hour row becomes its running figures and the next ones are merged into
+    it, so ``hours`` is changed: hour buckets (a year is 8,760) copy and merge nothing."""
     stats: dict[str, dict[str, Any]] = {}
     volume: dict[str, float] = {}
     index = 0
@@ -272,7 +279,12 @@ def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: floa
         while spans[index].end <= hour["hour"]:
             index += 1
         key = spans[index].key
-        _merge(stats.setdefault(key, {}), hour, interval_s)
+        covered = covered_slots(int(hour["minutes_mask"]), interval_s)
+        if key in stats:
+            _merge(stats[key], hour, covered)
+        else:
+            hour["covered"] = covered
+            stats[key] = hour
         if hour["total_count"]:
             has_pair = previous_count is not None or hour["total_count"] > 1
             across = max(0.0, hour["total_first"] - previous_count) if previous_count is not None else 0.0

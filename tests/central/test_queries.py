@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,34 +54,76 @@ def test_readings_as_a_json_page_of_one_variable(loaded):
          "quality": "good", "flags": ["cutoff"]},
         {"ts": "2026-11-28T12:01:00Z", "variable": "flow", "value": 7.25, "raw_value": None, "unit": "L/s",
          "quality": "good", "flags": []},
-    ], "total": 2, "limit": 1000, "offset": 0, "next_cursor": None}
+    ], "total": None, "limit": 1000, "offset": 0, "next_cursor": None}
 
 
-def test_readings_by_offset(loaded):
-    response = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", limit=3, offset=3)
-    body = response.json()
-    assert [(i["ts"][11:16], i["variable"]) for i in body["items"]] == [
-        ("12:01", "flow"), ("12:01", "totalizer"), ("12:02", "level")]
-    assert (body["total"], body["limit"], body["offset"]) == (8, 3, 3)
+@pytest.mark.parametrize(("asked", "total"), [({}, None), ({"total": "false"}, None), ({"total": "true"}, 8),
+                                              ({"total": "true", "variable": "flow"}, 2),
+                                              ({"total": "true", "to": "2026-11-28T12:01:00Z"}, 3)])
+def test_the_total_is_counted_over_the_whole_range_only_when_asked(loaded, asked, total):
+    body = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", limit=2, **asked).json()
+    assert (body["total"], len(body["items"])) == (total, 2)
 
 
-def test_walking_readings_with_the_cursor_visits_each_once(loaded):
+def _walk(site, limit: int, between=None) -> list[tuple[str, str]]:
+    """Every page by cursor from 12:00; ``between`` runs once, after the first page."""
     seen, cursor = [], None
     while True:
-        params = {"from_": "2026-11-28T12:00:00Z", "limit": 3, **({"cursor": cursor} if cursor else {})}
-        body = loaded.get("/api/v1/points/P1/readings", **params).json()
+        params = {"from_": "2026-11-28T12:00:00Z", "limit": limit, **({"cursor": cursor} if cursor else {})}
+        body = site.get("/api/v1/points/P1/readings", **params).json()
+        assert len(body["items"]) <= limit and body["offset"] == 0
         seen += [(item["ts"][11:16], item["variable"]) for item in body["items"]]
         cursor = body["next_cursor"]
         if cursor is None:
-            break
-    assert seen == [("12:00", "flow"), ("12:00", "level"), ("12:00", "water_table"), ("12:01", "flow"),
-                    ("12:01", "totalizer"), ("12:02", "level"), ("12:02", "totalizer"), ("12:02", "water_table")]
+            return seen
+        if between is not None:
+            between()
+            between = None
 
 
-def test_a_cursor_the_server_did_not_give_is_422(loaded):
-    response = loaded.get("/api/v1/points/P1/readings", cursor="bm9wZQ")
-    assert response.status_code == 422
-    assert "cursor" in response.json()["error"]["message"]
+ALL = [("12:00", "flow"), ("12:00", "level"), ("12:00", "water_table"), ("12:01", "flow"), ("12:01", "totalizer"),
+       ("12:02", "level"), ("12:02", "totalizer"), ("12:02", "water_table")]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 4, 8, 9])
+def test_walking_readings_with_the_cursor_visits_each_once_in_order(loaded, limit):
+    assert _walk(loaded, limit) == ALL
+
+
+def test_the_last_page_has_no_cursor_even_when_it_is_full(loaded):
+    body = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", limit=8).json()
+    assert (len(body["items"]), body["next_cursor"]) == (8, None)
+
+
+def test_a_walk_sees_readings_stored_after_its_cursor_while_it_walks_and_none_twice(loaded):
+    """A batch arrives between two pages: its readings after the cursor show up once, in
+    order; one behind the cursor (a late reading of 12:00) is not in this walk."""
+    def arrive() -> None:
+        late = [reading(8, "totalizer", T0, 5.0), reading(9, "flow", T0 + timedelta(minutes=1, seconds=30), 6.0),
+                reading(10, "flow", T0 + timedelta(minutes=3), 6.5)]
+        assert loaded.ingest(batch(late, NOW)).json()["stored"] == 3
+
+    assert _walk(loaded, 3, arrive) == ALL[:5] + [("12:01", "flow")] + ALL[5:] + [("12:03", "flow")]
+
+
+BAD_CURSORS = ["bm9wZQ", "%%%", "", base64.urlsafe_b64encode(b"2026-11-28T12:00:00|flow").decode(),
+               base64.urlsafe_b64encode(b"2026-11-28T12:00:00-03:00|flow").decode(),
+               base64.urlsafe_b64encode(b"\xff\xfe|flow").decode()]
+
+
+@pytest.mark.parametrize("cursor", BAD_CURSORS)
+def test_a_cursor_the_server_did_not_give_is_a_422_in_spanish_that_changes_nothing(loaded, cursor):
+    response = loaded.get("/api/v1/points/P1/readings", cursor=cursor)
+    assert (response.status_code, response.json()) == (422, {"error": {
+        "status": 422, "code": "invalid_cursor",
+        "message": f"cursor {cursor!r} no es uno que haya entregado este servidor: use el next_cursor de la página"
+                   " anterior, o ninguno para la primera página"}})
+    assert len(loaded.stored()) == 9
+
+
+def test_readings_are_not_paged_by_offset(loaded):
+    response = loaded.get("/api/v1/points/P1/readings", offset=3)
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_parameter")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/points/P2/readings", "/api/v1/points/P2/aggregates",

@@ -137,3 +137,23 @@ def test_a_zone_with_half_hour_offsets_reads_the_readings(site):
     item = response.json()["items"][0]
     assert (item["start"], item["flow_min_lps"], item["flow_max_lps"], item["flow_avg_lps"]) == (
         "2026-11-28T00:00:00+05:30", 2.0, 6.0, 4.0)
+
+
+@pytest.mark.parametrize(("bucket", "interval_s"), [("hour", 60), ("day", 300)])
+def test_the_apis_aggregates_are_those_computed_from_the_readings(site, bucket, interval_s):
+    """Over HTTP (hourly summaries, the answer encoded by msgspec) against the same buckets
+    computed from the stored readings, written as the API writes them."""
+    readings = messy_series(seed=11)
+    for first in range(0, len(readings), 997):
+        assert site.ingest(batch(readings[first:first + 997], NOW)).status_code == 200
+    first, last = NOW - timedelta(days=2, hours=5), NOW
+    answer = site.get("/api/v1/points/P1/aggregates", bucket=bucket, interval_s=interval_s,
+                      from_=first.isoformat(), to=last.isoformat())
+    buckets = spans(first, last, bucket, SANTIAGO, 1000)
+    with site.db.connect() as conn:
+        point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
+        expected = from_readings(conn, point_id, bucket, SANTIAGO, buckets, interval_s)
+    written = [{**item, "start": item["start"].astimezone(SANTIAGO).isoformat(),
+                "end": item["end"].astimezone(SANTIAGO).isoformat()} for item in expected]
+    assert answer.json() == {"point": "P1", "bucket": bucket, "tz": "America/Santiago", "interval_s": interval_s,
+                             "items": approx(written)}
