@@ -6,7 +6,7 @@ import gzip
 
 import httpx
 
-from benchmarks import bench_fleet
+from benchmarks import bench_fleet, bench_storage
 from benchmarks.figures import Figures, spread
 from central.telemetry.parse import parse_batch
 from protocols.uplink import INGEST_PATH
@@ -51,3 +51,13 @@ def test_a_run_replaces_its_own_sections_and_keeps_the_others_and_the_figures_th
     assert "stale figures" not in text
     assert text.endswith("## bench_new (2 s; commit b)\n\nnew figures\n\n## bench_old (1 s; commit a)\n\nold figures\n\n"
                          + cited)
+
+
+def test_storage_rows_come_in_ten_minute_batches_of_one_point_after_another_as_ingest_stores_them():
+    rows = list(bench_storage.rows([5, 9], 20))
+    batches = [(rows[i][0], rows[i][1], rows[i + 29][1]) for i in range(0, len(rows), 30)]
+    start, minute = bench_storage.START, bench_storage.timedelta(minutes=1)
+    assert batches == [(5, start, start + 9 * minute), (9, start, start + 9 * minute),
+                       (5, start + 10 * minute, start + 19 * minute), (9, start + 10 * minute, start + 19 * minute)]
+    assert len(rows[0]) == len(bench_storage.COLUMNS)
+    assert [row[2] for row in rows[:3]] == ["flow", "totalizer", "level"]

@@ -1,4 +1,5 @@
-"""The rollup worker: refreshes the hourly summaries that ingest marked stale.
+"""The rollup worker: refreshes the hourly summaries that ingest marked stale (and, on
+PostgreSQL, creates the monthly partitions of ``readings`` ahead, :mod:`.partitions`).
 
 Every ``CAUDAL_ROLLUP_INTERVAL_S`` (5 s) a pass refreshes marked hours batch after batch,
 each batch in its own short transaction (on SQLite ingest waits for it), until the backlog
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from central.context import AppContext
 from central.db import Database
-from central.telemetry import rollup
+from central.telemetry import partitions, rollup
 from central.workers import Worker, every
 
 log = logging.getLogger("caudal.central.telemetry")
@@ -33,11 +35,21 @@ def drain(db: Database, limit: int = BATCH) -> int:
             return handled
 
 
+def one_pass(db: Database, now: datetime) -> int:
+    """The months ahead partitioned, then every marked hour refreshed; returns how many marks."""
+    if db.dialect == "postgresql":  # SQLite has one readings table, and a transaction here would take its lock
+        with db.transaction() as conn:
+            created = partitions.ensure_ahead(conn, now)
+        if created:
+            log.info("readings partitions created: %s", ", ".join(created))
+    return drain(db)
+
+
 def rollup_worker(ctx: AppContext) -> Worker:
     """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
 
     async def rollup_worker(stop: asyncio.Event) -> None:
-        await every(ctx.clock, stop, ctx.settings.rollup_interval_s, lambda: asyncio.to_thread(drain, ctx.db), log,
-                    "hourly summary pass")
+        await every(ctx.clock, stop, ctx.settings.rollup_interval_s,
+                    lambda: asyncio.to_thread(one_pass, ctx.db, ctx.clock.now()), log, "hourly summary pass")
 
     return rollup_worker

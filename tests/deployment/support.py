@@ -16,7 +16,7 @@ NGINX_CONF = DOCKER / "nginx" / "nginx.conf"
 TLS_EXAMPLE = DOCKER / "nginx" / "tls.conf.example"
 MANAGE = ROOT / "scripts" / "manage-modular.sh"
 
-ROLE_PORTS = {"core": 8000, "telemetry": 8001, "compliance": 8002}
+ROLE_PORTS = {"core": 8000, "telemetry": 8001, "compliance": 8002, "alerts": 8003}
 UPSTREAMS = {"caudal_core": "core", "caudal_telemetry": "telemetry", "caudal_compliance": "compliance"}
 
 

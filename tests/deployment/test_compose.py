@@ -26,8 +26,8 @@ from tests.deployment.support import (
 )
 
 ONE_SHOT = {"migrate", "grafana-reader"}
-LONG_RUNNING = {"postgres", "core", "telemetry", "compliance", "nginx", "prometheus", "grafana"}
-CAUDAL_SERVICES = ["core", "telemetry", "compliance"]
+LONG_RUNNING = {"postgres", "core", "telemetry", "compliance", "alerts", "nginx", "prometheus", "grafana"}
+CAUDAL_SERVICES = ["core", "telemetry", "compliance", "alerts"]
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,15 @@ def test_central_services_share_postgresql_and_wait_for_the_migration(modular: d
     assert service["depends_on"] == {"postgres": {"condition": "service_healthy"},
                                      "migrate": {"condition": "service_completed_successfully"}}
     assert service["image"] == modular["services"]["migrate"]["image"]
+
+
+def test_alerts_are_evaluated_by_the_one_alerts_service_off_the_ingest_process(modular: dict[str, Any]) -> None:
+    """Every central service reads CAUDAL_ALERT_EVALUATION=role (telemetry then only marks the
+    points written), and the alerts service, which evaluates them, has one replica."""
+    services = modular["services"]
+    assert {role: services[role]["environment"]["CAUDAL_ALERT_EVALUATION"] for role in CAUDAL_SERVICES} == {
+        role: "role" for role in CAUDAL_SERVICES}
+    assert services["alerts"].get("deploy", {}).get("replicas", 1) == 1
 
 
 def test_the_migration_job_migrates_once_the_database_is_up(modular: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ INSTALLED_EXEC = "/opt/caudal/bin/caudal"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-@pytest.mark.parametrize("role", ["core", "telemetry", "compliance"])
+@pytest.mark.parametrize("role", ["core", "telemetry", "compliance", "alerts"])
 def test_each_instance_verifies(tmp_path: Path, role: str) -> None:
     """verify needs ExecStart to exist: a copy pointing at this interpreter, otherwise identical."""
     text = UNIT.read_text()

@@ -1,0 +1,2 @@
+-- Monthly partitions of readings exist on PostgreSQL only (see the .postgresql.sql file of
+-- this number); SQLite keeps one readings table. Nothing to change here.
