@@ -138,7 +138,7 @@ def publish_version(conn: Connection, name: str, version: int, actor: str, now: 
 def list_versions(conn: Connection, name: str, paging: PageQuery) -> Page[ConfigVersion]:
     """The gateway's versions, newest first."""
     gateway = gateway_by_name(conn, name)
-    published = published_in(conn, gateway.id)
+    published = _published(conn, gateway.id)
     return fetch_page(conn, "SELECT version, reason, created_by, created_at FROM gateway_configs"
                       " WHERE gateway_id = :g ORDER BY version DESC", {"g": gateway.id}, paging,
                       lambda row: _summary(row, published))
@@ -153,7 +153,7 @@ def version_detail(conn: Connection, name: str, version: int) -> ConfigVersionDe
     diff = "" if before is None else "".join(difflib.unified_diff(
         before.splitlines(keepends=True), row["document"].splitlines(keepends=True),
         fromfile=str(document_name(name, version - 1)), tofile=str(document_name(name, version))))
-    summary = _summary(row, published_in(conn, gateway.id))
+    summary = _summary(row, _published(conn, gateway.id))
     return ConfigVersionDetail(**summary.model_dump(), document=row["document"], diff=diff)
 
 
@@ -181,9 +181,7 @@ def record_report(conn: Connection, gateway: Gateway, report: ConfigReport, now:
                      running=report.running_version, result=report.result)
 
 
-def published_in(conn: Connection, gateway_id: int) -> int | None:
-    """The version published for the gateway, for the reply to each of its uploads (read in
-    the batch's own transaction)."""
+def _published(conn: Connection, gateway_id: int) -> int | None:
     return conn.fetchval("SELECT config_published FROM gateways WHERE id = :g", {"g": gateway_id})
 
 

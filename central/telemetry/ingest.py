@@ -3,9 +3,9 @@
 Order inside one transaction, on one pooled connection: the gateway of the token (401
 before the body is parsed), the batch, the gateway's points (403 for any other) with their
 previous totalizer counts (reset flags) in one query, processing, the rows, the
-configuration version published for the gateway, the latest-reading table, a mark on the
-hours touched (the rollup worker refreshes their summaries off the request path, see
-:mod:`central.telemetry.rollup`), and the gateway's contact fields.
+latest-reading table, a mark on the hours touched (the rollup worker refreshes their
+summaries off the request path, see :mod:`central.telemetry.rollup`), and the gateway's
+contact fields (which return the configuration version published for it).
 
 PostgreSQL COPYs the rows straight into ``readings``, and works out what they change
 besides ``readings`` (:class:`Effects`) once the last row is sent, while the server is
@@ -22,7 +22,7 @@ from operator import countOf, itemgetter
 from typing import Any, NamedTuple
 
 from central.core.auth import Gateway
-from central.core.gateway_configs import published_in, record_report
+from central.core.gateway_configs import record_report
 from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.alerts import pending
@@ -86,15 +86,14 @@ def _ingest(db: Database, authenticate: Authenticate, body: bytes, parsed: list[
             check_points(batch, gateway.name, points)
             stored = store(conn, processed_rows(batch.readings, points, totals, gateway.id, now),
                            skip_known=skip_known)
-        config_version = published_in(conn, gateway.id)
-        with conn.pipeline():  # what is left needs no answer: one round trip
+        with conn.pipeline():  # what is left is sent at once, one answer read at the end: one round trip
             if stored.rows:
                 update_latest(conn, stored.effects.newest)
             if stored.new:
                 rollup.mark(conn, stored.effects.stale)
                 if mark_alerts:
                     pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
-            record_contact(conn, gateway.id, batch, now)
+            config_version = record_contact(conn, gateway.id, batch, now)
         if batch.agent is not None and batch.agent.config is not None:  # its row count is read: not pipelined
             record_report(conn, gateway, batch.agent.config, now)
     return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows,
@@ -247,8 +246,10 @@ def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
     )
 
 
-def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> None:
-    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent reports."""
+def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> int | None:
+    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent
+    reports; returns the configuration version published for the gateway (the reply names it,
+    the agent fetches a version new to it), read by the same statement."""
     params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (batch.sent_at - now).total_seconds()}
     agent_columns = ""
     if batch.agent is not None:
@@ -257,5 +258,5 @@ def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: d
         params.update(version=batch.agent.version, depth=batch.agent.buffer_depth,
                       oldest=batch.agent.oldest_unsent_s, dropped=batch.agent.dropped_total,
                       synced=batch.agent.clock_synced)
-    conn.execute(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns} WHERE id = :g",
-                 params)
+    return conn.fetchval(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
+                         " WHERE id = :g RETURNING config_published", params)
