@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central.context import AppContext
 from central.core.auth import Gateway, User, gateway_for_token, user_for_token
-from central.db import Database
+from central.db import Connection, Database
 from central.errors import ApiError
 
 _bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/login or a personal token")
@@ -60,7 +60,13 @@ async def gateway_token(
 def authenticated_gateway(db: Database, token: str) -> Gateway:
     """The gateway whose token this is; 401 for an unknown or revoked one."""
     with db.connect() as conn:
-        gateway = gateway_for_token(conn, token)
+        return gateway_of(conn, token)
+
+
+def gateway_of(conn: Connection, token: str) -> Gateway:
+    """:func:`authenticated_gateway` on a connection the caller holds (ingest checks the token
+    in the batch's own transaction: one connection from the pool per upload)."""
+    gateway = gateway_for_token(conn, token)
     if gateway is None:
         raise ApiError(401, "token de gateway no válido o revocado", headers=_CHALLENGE)
     return gateway

@@ -21,7 +21,7 @@ from central.core import audit
 from central.core.auth import Gateway
 from central.core.gateways import gateway_by_name
 from central.core.problems import NotFound
-from central.db import Connection, Database
+from central.db import Connection
 from central.errors import ApiError
 from central.pagination import Page, PageQuery, fetch_page
 from protocols.siteconfig import ConfigError, parse_managed_config
@@ -165,12 +165,6 @@ def published_config(conn: Connection, gateway: Gateway) -> PublishedConfig:
     if row is None:
         return PublishedConfig(gateway=gateway.name)
     return PublishedConfig(gateway=gateway.name, version=row["version"], document=row["document"])
-
-
-def published_version(db: Database, gateway_id: int) -> int | None:
-    """The version published for the gateway, for the reply to each of its uploads."""
-    with db.connect() as conn:
-        return _published(conn, gateway_id)
 
 
 def record_report(conn: Connection, gateway: Gateway, report: ConfigReport, now: datetime) -> None:

@@ -14,6 +14,7 @@ hourly summaries ingest marked stale; ``setup`` publishes ``caudal_rollup_pendin
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import time
@@ -27,10 +28,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext, OnIngest
-from central.core.gateway_configs import published_version
 from central.core.points import visible_point
 from central.db import IntegrityError
-from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
+from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway, gateway_of
 from central.errors import ApiError, error_responses, raw_json_body
 from central.fastjson import FastJSONResponse
 from central.pagination import Page, Paging
@@ -45,7 +45,7 @@ from central.telemetry.models import (
     MeterChangeOut,
     ReadingsPage,
 )
-from central.telemetry.parse import BatchRejected, parse_batch
+from central.telemetry.parse import BatchRejected
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
 from central.timerange import Range, TimeRange, check_order
@@ -102,15 +102,10 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
         await run_in_threadpool(authenticated_gateway, ctx.db, token)  # a bad token is a 401 before a 413
         raise
     now = ctx.clock.now()
-
-    def work():
-        gateway = authenticated_gateway(ctx.db, token)  # before the body is parsed
-        stored = ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s,
-                        mark_alerts=ctx.settings.alert_evaluation == "role")
-        return stored, published_version(ctx.db, gateway.id)  # the agent fetches a version new to it
-
     try:
-        result, config_version = await run_in_threadpool(work)
+        result = await run_in_threadpool(
+            ingest, ctx.db, functools.partial(gateway_of, token=token), body, now, ctx.settings.future_tolerance_s,
+            mark_alerts=ctx.settings.alert_evaluation == "role")
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
     ctx.metrics.ingested.inc(result.stored)
@@ -120,7 +115,7 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
     if hook is not None and result.stored:
         background.add_task(_run_hook, hook, result.point_ids, result.readings)
     return IngestReply(stored=result.stored, duplicates=result.duplicates, server_time=now,
-                       config_version=config_version)
+                       config_version=result.config_version)
 
 
 @router.get(ASSIGNED_POINTS_PATH, response_model=AssignedPoints, summary="The points this gateway may report",

@@ -1,9 +1,11 @@
 """Store one ingest batch: all or nothing, idempotent on (point, ts, variable).
 
-Order inside one transaction: the gateway's points (403 for any other), the previous
-totalizer counts (reset flags), processing, the rows, the latest-reading table, a mark on
-the hours touched (the rollup worker refreshes their summaries off the request path, see
-:mod:`central.telemetry.rollup`), and the gateway's contact fields.
+Order inside one transaction, on one pooled connection: the gateway of the token (401
+before the body is parsed), the batch, the gateway's points (403 for any other) with their
+previous totalizer counts (reset flags) in one query, processing, the rows, the
+latest-reading table, a mark on the hours touched (the rollup worker refreshes their
+summaries off the request path, see :mod:`central.telemetry.rollup`), and the gateway's
+contact fields (which return the configuration version published for it).
 
 PostgreSQL COPYs the rows straight into ``readings``, and works out what they change
 besides ``readings`` (:class:`Effects`) once the last row is sent, while the server is
@@ -14,7 +16,7 @@ new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with ``total_cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from operator import countOf, itemgetter
 from typing import Any, NamedTuple
@@ -25,7 +27,7 @@ from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.alerts import pending
 from central.telemetry.checks import check_batch, check_points
-from central.telemetry.parse import ParsedBatch
+from central.telemetry.parse import ParsedBatch, parse_batch
 from central.telemetry.processing import ROW_COLUMNS, PointProfile, Processed, processed_rows
 
 COLUMNS = ROW_COLUMNS
@@ -41,11 +43,19 @@ class IngestResult(NamedTuple):
     duplicates: int
     point_ids: list[int]
     readings: list[Processed]
+    config_version: int | None  # published for the gateway: the agent fetches a version new to it
 
 
-def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, tolerance_s: float, *,
+Authenticate = Callable[[Connection], Gateway]
+
+
+def ingest(db: Database, authenticate: Authenticate, body: bytes, now: datetime, tolerance_s: float, *,
            mark_alerts: bool = False) -> IngestResult:
-    """Check, process and store ``batch``; raises ``BatchRejected`` (nothing stored) if it cannot.
+    """Authenticate, parse, check, process and store ``body``, all in one transaction on one
+    connection from the pool (a fleet's small batches paid a pool checkout and a round trip
+    for each of these). ``authenticate`` maps the connection to the token's gateway or raises
+    (a 401 comes before the body is parsed); raises ``BatchRejected`` (nothing stored) if the
+    batch cannot be stored.
 
     ``mark_alerts``: also mark, in the same transaction, the points written for the alerts
     role (``CAUDAL_ALERT_EVALUATION=role``, :mod:`central.telemetry.alerts.pending`).
@@ -55,60 +65,80 @@ def ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, to
     batch is stored again in a new transaction that skips them (see :func:`store`): a second
     try that only resends pay, where a savepoint around every COPY cost every batch.
     """
-    check_batch(batch, gateway.name, now, tolerance_s)
+    parsed: list[ParsedBatch] = []  # parsed once, kept for a second try
     try:
-        return _ingest(db, gateway, batch, now, skip_known=False, mark_alerts=mark_alerts)
+        return _ingest(db, authenticate, body, parsed, now, tolerance_s, skip_known=False, mark_alerts=mark_alerts)
     except IntegrityError:
-        return _ingest(db, gateway, batch, now, skip_known=True, mark_alerts=mark_alerts)
+        return _ingest(db, authenticate, body, parsed, now, tolerance_s, skip_known=True, mark_alerts=mark_alerts)
 
 
-def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *, skip_known: bool,
-            mark_alerts: bool) -> IngestResult:
+def _ingest(db: Database, authenticate: Authenticate, body: bytes, parsed: list[ParsedBatch], now: datetime,
+            tolerance_s: float, *, skip_known: bool, mark_alerts: bool) -> IngestResult:
     with db.transaction() as conn:
+        gateway = authenticate(conn)
+        if not parsed:
+            parsed.append(parse_batch(body))
+        batch = parsed[0]
+        check_batch(batch, gateway.name, now, tolerance_s)
         stored = nothing_stored()
         if batch.readings:
-            points = assigned_points(conn, gateway.id)
+            points, totals = points_and_last_totals(conn, gateway.id, batch)
             check_points(batch, gateway.name, points)
-            rows = processed_rows(batch.readings, points, last_totals(conn, batch, points), gateway.id, now)
-            stored = store(conn, rows, skip_known=skip_known)
-        with conn.pipeline():  # what is left needs no answer: one round trip
+            stored = store(conn, processed_rows(batch.readings, points, totals, gateway.id, now),
+                           skip_known=skip_known)
+        with conn.pipeline():  # what is left is sent at once, one answer read at the end: one round trip
             if stored.rows:
                 update_latest(conn, stored.effects.newest)
             if stored.new:
                 rollup.mark(conn, stored.effects.stale)
                 if mark_alerts:
                     pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
-            record_contact(conn, gateway.id, batch, now)
+            config_version = record_contact(conn, gateway.id, batch, now)
         if batch.agent is not None and batch.agent.config is not None:  # its row count is read: not pipelined
             record_report(conn, gateway, batch.agent.config, now)
-    return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows)
+    return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows,
+                        config_version)
+
+
+_ASSIGNED = ("SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
+             " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g")
+_LAST_TOTAL = (", (SELECT value FROM readings r WHERE r.point_id = p.id AND r.ts < f.ts AND r.variable = 'totalizer'"
+               " AND r.value IS NOT NULL ORDER BY r.ts DESC LIMIT 1) AS last_total")
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
-    rows = conn.fetchall(
-        "SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps FROM points p"
-        " JOIN gateway_points gp ON gp.point_id = p.id WHERE gp.gateway_id = :g",
-        {"g": gateway_id},
-    )
+    return _profiles(conn.fetchall(_ASSIGNED.format(last_total="", first=""), {"g": gateway_id}))
+
+
+def points_and_last_totals(conn: Connection, gateway_id: int, batch: ParsedBatch
+                           ) -> tuple[dict[str, PointProfile], dict[int, float]]:
+    """The gateway's points, and each one's last stored totalizer count before its first
+    totalizer reading in the batch: one query (it was one per point, plus one for the points)."""
+    first = first_totalizer_ts(batch)
+    if not first:
+        return assigned_points(conn, gateway_id), {}
+    params: dict[str, Any] = {"g": gateway_id}
+    values = []
+    for index, (code, ts) in enumerate(first.items()):
+        params[f"c{index}"], params[f"t{index}"] = code, ts
+        values.append(f"(:c{index}, :t{index})")
+    rows = conn.fetchall(f"WITH f (code, ts) AS (VALUES {', '.join(values)}) "
+                         + _ASSIGNED.format(last_total=_LAST_TOTAL, first=" LEFT JOIN f ON f.code = p.code"), params)
+    totals = {row["id"]: row["last_total"] for row in rows if row["last_total"] is not None}
+    return _profiles(rows), totals
+
+
+def _profiles(rows: list[dict[str, Any]]) -> dict[str, PointProfile]:
     return {row["code"]: PointProfile(row["id"], row["code"], row["sensor_depth_m"], row["flow_cutoff_lps"] or 0.0)
             for row in rows}
 
 
-def last_totals(conn: Connection, batch: ParsedBatch, points: dict[str, PointProfile]) -> dict[int, float]:
-    """Each point's last stored totalizer count before its first totalizer reading in the batch."""
+def first_totalizer_ts(batch: ParsedBatch) -> dict[str, datetime]:
+    """Each point's earliest totalizer reading in the batch."""
     first: dict[str, datetime] = {}
     for code, ts in sorted(((r.point, r.ts) for r in batch.readings if r.variable == "totalizer"), reverse=True):
         first[code] = ts  # descending: each point's earliest is written last
-    totals = {}
-    for code, ts in first.items():
-        value = conn.fetchval(
-            "SELECT value FROM readings WHERE point_id = :p AND ts < :ts AND variable = 'totalizer'"
-            " AND value IS NOT NULL ORDER BY ts DESC LIMIT 1",
-            {"p": points[code].id, "ts": ts},
-        )
-        if value is not None:
-            totals[points[code].id] = value
-    return totals
+    return first
 
 
 class Effects(NamedTuple):
@@ -216,8 +246,10 @@ def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
     )
 
 
-def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> None:
-    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent reports."""
+def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> int | None:
+    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent
+    reports; returns the configuration version published for the gateway (the reply names it,
+    the agent fetches a version new to it), read by the same statement."""
     params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (batch.sent_at - now).total_seconds()}
     agent_columns = ""
     if batch.agent is not None:
@@ -226,5 +258,5 @@ def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: d
         params.update(version=batch.agent.version, depth=batch.agent.buffer_depth,
                       oldest=batch.agent.oldest_unsent_s, dropped=batch.agent.dropped_total,
                       synced=batch.agent.clock_synced)
-    conn.execute(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns} WHERE id = :g",
-                 params)
+    return conn.fetchval(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
+                         " WHERE id = :g RETURNING config_published", params)

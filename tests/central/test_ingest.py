@@ -210,3 +210,15 @@ def test_a_point_with_readings_cannot_be_deleted_and_keeps_them(site):
     assert response.status_code == 409
     assert response.json()["error"]["message"] == "el punto 'P1' tiene datos registrados; cambie su estado a inactive en vez de borrarlo"
     assert len(site.stored()) == 5
+
+
+def test_each_points_first_totalizer_is_compared_with_its_own_last_stored_count(site):
+    site.ingest(batch([reading(1, "totalizer", T0, 500.0), reading(2, "totalizer", T0, 80.0, point="P2"),
+                       reading(3, "totalizer", T0 + timedelta(minutes=2), 900.0)], NOW))
+    # P1's last count before minute 1 is 500 (the later 900 does not count); P2's is 80
+    site.ingest(batch([reading(4, "totalizer", T0 + timedelta(minutes=1), 400.0),
+                       reading(5, "totalizer", T0 + timedelta(minutes=1), 90.0, point="P2")], NOW))
+    assert [row for row in site.stored() if row[2] == T0 + timedelta(minutes=1)] == [
+        ("P1", "totalizer", T0 + timedelta(minutes=1), 400.0, None, "good", "reset"),
+        ("P2", "totalizer", T0 + timedelta(minutes=1), 90.0, None, "good", None),
+    ]
