@@ -30,9 +30,10 @@ from central.context import AppContext, OnIngest
 from central.core.gateway_configs import published_version
 from central.core.points import visible_point
 from central.db import IntegrityError
-from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway
+from central.deps import Ctx, CurrentGateway, CurrentUser, GatewayToken, authenticated_gateway
 from central.errors import ApiError, error_responses, raw_json_body
 from central.pagination import Page, PageQuery, Paging
+from central.query_check import check_query
 from central.telemetry import aggregates, queries
 from central.telemetry.body import read_body
 from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
@@ -104,6 +105,7 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
 
     def work():
         gateway = authenticated_gateway(ctx.db, token)  # before the body is parsed
+        check_query(request)  # after the token, as on every route
         stored = ingest(ctx.db, gateway, parse_batch(body), now, ctx.settings.future_tolerance_s,
                         mark_alerts=ctx.settings.alert_evaluation == "role")
         return stored, published_version(ctx.db, gateway.id)  # the agent fetches a version new to it
@@ -124,11 +126,10 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
 
 @router.get(ASSIGNED_POINTS_PATH, response_model=AssignedPoints, summary="The points this gateway may report",
             responses=error_responses(401))
-def get_assigned_points(ctx: Ctx, token: GatewayToken) -> AssignedPoints:
+def get_assigned_points(ctx: Ctx, gateway: CurrentGateway) -> AssignedPoints:
     """For the gateway's token: its name and the codes of the points assigned to it, so a
     technician's ``caudal edge check --online`` finds a device with a wrong point before the
     server refuses its readings."""
-    gateway = authenticated_gateway(ctx.db, token)
     with ctx.db.connect() as conn:
         codes = sorted(assigned_points(conn, gateway.id))
     return AssignedPoints(gateway=gateway.name, points=codes)
