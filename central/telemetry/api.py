@@ -19,24 +19,27 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from central import spreadsheet
 from central.context import AppContext, OnIngest
 from central.core.gateway_configs import published_version
 from central.core.points import visible_point
-from central.db import IntegrityError
+from central.csv_dialects import DialectQuery
+from central.db import Connection, IntegrityError
 from central.deps import Ctx, CurrentGateway, CurrentUser, GatewayToken, authenticated_gateway
 from central.errors import ApiError, error_responses, raw_json_body
 from central.pagination import Page, PageQuery, Paging
 from central.query_check import check_query
-from central.telemetry import aggregates, queries
+from central.telemetry import aggregates, exports, queries
 from central.telemetry.body import read_body
 from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
+from central.telemetry.exports import MEDIA_TYPES, XLSX, attachment_name
 from central.telemetry.ingest import assigned_points, ingest
 from central.telemetry.models import (
     AggregatesOut,
@@ -63,6 +66,8 @@ log = logging.getLogger("caudal.central.telemetry")
 router = APIRouter(tags=["telemetry"])
 routers = [router]
 
+FormatQuery = Annotated[exports.DataFormat, Query(
+    description="json (the default), csv (see dialect) or xlsx: a download of the whole range")]
 MAX_BUCKETS = 20_000
 MAX_READINGS_PAGE = 10_000
 DEFAULT_SPAN: dict[str, timedelta] = {"hour": timedelta(days=2), "day": timedelta(days=31),
@@ -157,8 +162,9 @@ def _range(span: TimeRange, now: datetime, default: timedelta) -> tuple[datetime
 
 
 @router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage,
-            summary="A point's readings: a JSON page, or CSV of the whole range", responses={
-    200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV of the whole range with format=csv"},
+            summary="A point's readings: a JSON page, or CSV or XLSX of the whole range", responses={
+    200: {"content": {"text/csv": {}, XLSX: {}},
+          "description": "JSON page, or the whole range with format=csv (in the dialect asked) or format=xlsx"},
     **error_responses(401, 404, 422)})
 def get_readings(
     code: str, ctx: Ctx, user: CurrentUser, span: Range,
@@ -166,20 +172,22 @@ def get_readings(
     limit: Annotated[int | None, Query(ge=1, le=MAX_READINGS_PAGE, description="Page size (CSV: row cap)")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: FormatQuery = "json", dialect: DialectQuery = "csv",
 ):
     """Readings of one point in ``[from, to)``, ordered by ts then variable (default: the
     day before ``to``, which defaults to now).
     JSON is paged by offset or cursor; CSV streams the whole range (a header, then
-    ts, variable, value, unit, quality, flags, raw_value)."""
+    ts, variable, value, unit, quality, flags, raw_value); XLSX is one sheet for a person
+    (Spanish headers, times on America/Santiago's clock), up to a sheet's 1,048,575 rows."""
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
         first, last = _range(span, ctx.clock.now(), timedelta(days=1))
         selection = queries.ReadingFilter(point["id"], first, last, variable)
         if format == "csv":
-            filename = f"{code}-readings.csv"
-            return StreamingResponse(queries.readings_csv(ctx.db, selection, limit), media_type="text/csv",
-                                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            return StreamingResponse(queries.readings_csv(ctx.db, selection, limit, dialect),
+                                     media_type=MEDIA_TYPES[format], headers=attachment_name(code, "lecturas", format))
+        if format == "xlsx":
+            return _readings_xlsx(ctx, conn, code, selection, limit)
         try:
             # readings pages go up to MAX_READINGS_PAGE (checked above), beyond the generic lists' 500
             window = PageQuery.model_construct(limit=limit or 1000, offset=offset)
@@ -190,6 +198,16 @@ def get_readings(
                         offset=page.offset, next_cursor=next_cursor)
 
 
+def _readings_xlsx(ctx: AppContext, conn: Connection, code: str, selection: queries.ReadingFilter,
+                   limit: int | None) -> Response:
+    rows = queries.count_readings(conn, selection) if limit is None else limit
+    if rows > spreadsheet.MAX_ROWS:
+        raise ApiError(422, f"el rango tiene {rows} lecturas y una hoja de cálculo admite {spreadsheet.MAX_ROWS};"
+                            " pida un rango más corto o use format=csv")
+    content = exports.readings_xlsx(ctx.db, selection, limit, ZoneInfo(DEFAULT_TZ))
+    return Response(content, media_type=XLSX, headers=attachment_name(code, "lecturas", "xlsx"))
+
+
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -198,20 +216,26 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut,
-            summary="Flow, volume, level and gaps of a point per hour, day or month",
-            responses=error_responses(401, 404, 422))
+            summary="Flow, volume, level and gaps of a point per hour, day or month (JSON, CSV or XLSX)",
+            responses={200: {"content": {"text/csv": {}, XLSX: {}},
+                             "description": "JSON, or with format=csv (in the dialect asked) or format=xlsx the buckets"
+                                            " that have begun"},
+                       **error_responses(401, 404, 422)})
 def get_aggregates(
     code: str, ctx: Ctx, user: CurrentUser, span: Range, bucket: Bucket = "day",
     tz: Annotated[str, Query(description="Calendar of day and month buckets, and the zone of every bucket's"
                                          " start and end (hours are UTC hours)")] = DEFAULT_TZ,
     interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
-) -> AggregatesOut:
+    format: FormatQuery = "json", dialect: DialectQuery = "csv",
+) -> AggregatesOut | Response:
     """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
     (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
     level and water table (m), stored rows and minutes without data. Day and month buckets
     follow ``tz`` (default America/Santiago), hour buckets are UTC hours; every bucket's
     ``start`` and ``end`` are written in ``tz`` with its offset. The range widens to whole
-    buckets. Volume between two readings is credited to the later reading's bucket."""
+    buckets. Volume between two readings is credited to the later reading's bucket. CSV and
+    XLSX carry the buckets that have begun (CSV with the JSON's names and UTC times, XLSX
+    with Spanish headers and times on ``tz``'s clock)."""
     zone = _zone(tz)
     now = ctx.clock.now()
     first, last = _range(span, now, DEFAULT_SPAN[bucket])
@@ -222,6 +246,12 @@ def get_aggregates(
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
     items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
+    if format == "csv":
+        return Response(exports.aggregates_csv(exports.begun(items, now), dialect), media_type=MEDIA_TYPES[format],
+                        headers=attachment_name(code, "agregados", format))
+    if format == "xlsx":
+        return Response(exports.aggregates_xlsx(exports.begun(items, now), zone), media_type=XLSX,
+                        headers=attachment_name(code, "agregados", format))
     return AggregatesOut(point=code, bucket=bucket, tz=zone.key, interval_s=interval_s,
                          items=[{**item, "start": item["start"].astimezone(zone), "end": item["end"].astimezone(zone)}
                                 for item in items])
