@@ -52,7 +52,7 @@ from central.telemetry.models import (
 from central.telemetry.parse import BatchRejected, parse_batch
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
-from central.timerange import Range, TimeRange, check_order
+from central.timerange import Range, TimeRange, check_order, iso_z
 from protocols.uplink import (
     ASSIGNED_POINTS_PATH,
     INGEST_PATH,
@@ -212,7 +212,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(422, f"unknown time zone {name!r} (use an IANA name such as America/Santiago)") from None
+        raise ApiError(422, f"zona horaria desconocida {name!r} (use un nombre IANA como America/Santiago)") from None
 
 
 @router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut,
@@ -284,13 +284,13 @@ def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_e
     """Record a flowmeter swap (or re-based totalizer) so that volumes stay right across it."""
     now = ctx.clock.now()
     if change.ts > now + timedelta(seconds=ctx.settings.future_tolerance_s):
-        raise ApiError(422, f"ts {change.ts.isoformat()} is in the future; record a swap once it has happened")
+        raise ApiError(422, f"ts {iso_z(change.ts)} está en el futuro; registre el cambio de medidor una vez hecho")
     try:
         with ctx.db.transaction() as conn:
             point = visible_point(conn, user, code)
             row = queries.record_meter_change(conn, point, change.model_dump(), user.username, now)
     except IntegrityError:
-        raise ApiError(409, f"a meter change of point {code!r} at {change.ts.isoformat()} is already recorded") from None
+        raise ApiError(409, f"ya hay un cambio de medidor del punto {code!r} registrado a las {iso_z(change.ts)}") from None
     return MeterChangeOut(**row)
 
 

@@ -51,9 +51,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         ts_text, variable = text.split("|", 1)
         ts = datetime.fromisoformat(ts_text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise CursorError(f"cursor {cursor!r} is not one this server handed out") from None
+        raise CursorError(f"el cursor {cursor!r} no es uno que este servidor haya entregado") from None
     if ts.tzinfo is None:
-        raise CursorError(f"cursor {cursor!r} is not one this server handed out")
+        raise CursorError(f"el cursor {cursor!r} no es uno que este servidor haya entregado")
     return ts.astimezone(UTC), variable
 
 

@@ -95,7 +95,7 @@ def test_acknowledge_records_who_when_and_comment() -> None:
     ("status", "by", "error"),
     [
         (AlertStatus.CLEARED, "jperez", "was cleared"),
-        (AlertStatus.ACKNOWLEDGED, "jperez", "already acknowledged by ana"),
+        (AlertStatus.ACKNOWLEDGED, "jperez", "ana ya reconoció la alerta"),
         (AlertStatus.OPEN, "  ", "who acknowledges"),
     ],
 )

@@ -156,7 +156,7 @@ def test_an_async_on_ingest_hook_is_awaited(site):
 def test_broken_gzip_is_a_bad_request(site):
     response = site.ingest(gzip.compress(b'{"schema": 1}')[:-6], headers={"Content-Encoding": "gzip"})
     assert response.status_code == 400
-    assert "not valid gzip" in response.json()["error"]["message"]
+    assert "no es gzip válido" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("encoding", ["br", "deflate", "zstd"])

@@ -170,9 +170,9 @@ LENIENCIES = [
      "readings[0] (seq 1) quality: Input should be 'good', 'clock_unsynced', 'timeout', 'device_error',"
      " 'decode_error' or 'out_of_range'"),
     ("a good quality without a value", body_of(reading_text(value=None)),
-     "readings[0] (seq 1): quality 'good' needs a value"),
+     "readings[0] (seq 1): la calidad 'good' necesita un valor"),
     ("a timeout carrying a value", body_of(reading_text(quality="timeout")),
-     "readings[0] (seq 1): quality 'timeout' must carry value null"),
+     "readings[0] (seq 1): la calidad 'timeout' debe llevar value null"),
 ]
 
 
@@ -204,12 +204,12 @@ def test_a_repeated_key_whose_last_value_is_invalid_is_refused():
 
 def test_a_number_past_the_float_range_is_refused_like_infinity():
     body = body_of(reading_text(value=0).replace('"value": 0', '"value": 1e400'))
-    assert model_rejection(body).startswith("readings[0] (seq 1) value: value must be a finite number or null")
+    assert model_rejection(body).startswith("readings[0] (seq 1) value: value debe ser un número finito o null")
 
 
 def test_invalid_utf8_in_a_header_field_names_the_field():
     body = body_of(reading_text(), gateway="__BAD__").replace(b'"__BAD__"', b'"gw\xff"')
-    assert model_rejection(body) == "gateway: invalid UTF-8 in the text"
+    assert model_rejection(body) == "gateway: UTF-8 no válido en el texto"
 
 
 @pytest.mark.parametrize("depth", [900, 5000])

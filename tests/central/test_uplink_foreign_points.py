@@ -65,8 +65,8 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
             await uploader.close()
     [record] = caplog.records
     assert record.getMessage().startswith(
-        "the central server refuses point(s) P3 for gateway gw-norte (gateway 'gw-norte' may not write point(s) P3"
-        " (device pozo-3): ")
+        "the central server refuses point(s) P3 for gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
+        " punto(s) P3 (equipo pozo-3): ")
 
 
 async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp_path: Path):

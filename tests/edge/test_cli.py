@@ -182,7 +182,7 @@ async def test_status_without_a_buffer_says_so(tmp_path: Path) -> None:
     path = write_site(tmp_path, free_port(), [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
     code, out, err = await caudal("edge", "status", "-c", str(path))
     assert (code, out) == (1, "")
-    assert err == f"error: no edge buffer at {tmp_path / 'buffer.db'} (has the agent run yet?)\n"
+    assert err == f"error: no hay un buffer del gateway en {tmp_path / 'buffer.db'} (¿ya corrió el agente?)\n"
 
 
 async def test_check_prints_a_summary_of_a_good_file(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ async def test_a_reported_scheme_is_refused_when_sent_and_reaches_nothing(scheme
                 await notifier.send(AppriseChannel(name="x", apprise_url=url), notification(clock))
         assert listener.seen == []
     assert caught.value.permanent
-    assert "127.0.0.1 resolves to 127.0.0.1, which the destination policy forbids" in caught.value.reason
+    assert "127.0.0.1 se resuelve a 127.0.0.1, que la política de destinos prohíbe" in caught.value.reason
 
 
 @pytest.mark.parametrize("scheme", sorted(REPORTED))

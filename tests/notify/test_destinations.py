@@ -123,7 +123,7 @@ async def test_an_apprise_url_to_a_private_host_is_refused_without_connecting(cl
 @pytest.mark.parametrize(
     ("channel", "error"),
     [
-        (AppriseChannel(name="chat", apprise_url="nosuchscheme://abc"), "Apprise does not accept this URL"),
+        (AppriseChannel(name="chat", apprise_url="nosuchscheme://abc"), "Apprise no acepta esta URL"),
         (SmsChannel(name="sms", apprise_url="json://192.168.1.1/sms"), "192.168.1.1"),
         (WebhookChannel(name="hook", url="https://169.254.169.254/", secret=SECRET), "169.254.169.254"),
         (WebhookChannel(name="hook", url="http://127.0.0.1/", secret=SECRET), "must use https"),
