@@ -25,12 +25,12 @@ def body_with(bad_reading: dict, *, replace: bytes | None = None, gateway: str =
 
 
 CASES = [
-    ("nan literal", body_with({"value": MARK}, replace=b"NaN"), "readings[1] (seq 11) value: value must be a finite"),
-    ("infinity literal", body_with({"value": MARK}, replace=b"Infinity"), "readings[1] (seq 11) value: value must"),
+    ("nan literal", body_with({"value": MARK}, replace=b"NaN"), "readings[1] (seq 11) value: value debe ser un número finito"),
+    ("infinity literal", body_with({"value": MARK}, replace=b"Infinity"), "readings[1] (seq 11) value: value debe"),
     ("text for a number", body_with({"value": "12.5"}), "readings[1] (seq 11) value:"),
     ("text for seq", body_with({"seq": "eleven"}), "readings[1] seq:"),
     ("invalid utf-8", body_with({"device": MARK}, replace=b'"caudal\xff\xfe"'),
-     "readings[1] (seq 11) device: invalid UTF-8"),
+     "readings[1] (seq 11) device: UTF-8 no válido"),
     ("unknown variable without unit", body_with({"variable": "ph", "unit": ""}),
      "readings[1] (seq 11) unit: variable desconocida 'ph' sin unidad"),
     ("flow in the wrong unit", body_with({"unit": "m3/h"}), "readings[1] (seq 11) unit: flow debe llegar en L/s"),
@@ -41,14 +41,14 @@ CASES = [
     ("later than the gateway's own send time", body_with({"ts": "2026-11-28T14:06:00Z"},
                                                          sent_at=NOW + timedelta(hours=1)),
      "readings[1] (seq 11) ts: 2026-11-28T14:06:00Z está en el futuro"),
-    ("a good quality without a value", body_with({"value": None}), "readings[1] (seq 11): quality 'good' needs"),
-    ("a timeout carrying a value", body_with({"quality": "timeout"}), "readings[1] (seq 11): quality 'timeout' must"),
-    ("an unknown field", body_with({"colour": "blue"}), "readings[1] (seq 11) colour: Extra inputs"),
+    ("a good quality without a value", body_with({"value": None}), "readings[1] (seq 11): la calidad 'good' necesita"),
+    ("a timeout carrying a value", body_with({"quality": "timeout"}), "readings[1] (seq 11): la calidad 'timeout' debe"),
+    ("an unknown field", body_with({"colour": "blue"}), "readings[1] (seq 11) colour: campo desconocido"),
     ("a naive timestamp", body_with({"ts": "2026-11-28T12:56:00"}), "readings[1] (seq 11) ts:"),
     ("the gateway field of another gateway", body_with({}, gateway="gw-sur"),
      "gateway: el lote dice gateway 'gw-sur' pero el token es de 'gw-norte'"),
-    ("not json", b"{this is not json", "Invalid JSON"),
-    ("an empty body", b"", "Invalid JSON"),
+    ("not json", b"{this is not json", "no es JSON válido"),
+    ("an empty body", b"", "no es JSON válido"),
 ]
 
 
