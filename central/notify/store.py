@@ -348,7 +348,7 @@ def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now:
         except (SecretKeyMissing, UndecryptableSecret, ValidationError, PreferenceGone, SubjectHidden) as exc:
             conn.execute("UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL, last_error = :error,"
                          " lease_by = NULL, lease_until = NULL WHERE id = :id",
-                         {"id": row["id"], "now": now, "error": f"channel {row['channel_name']!r}: {exc}"})
+                         {"id": row["id"], "now": now, "error": f"canal {row['channel_name']!r}: {exc}"})
     return claimed
 
 
