@@ -248,4 +248,4 @@ async def test_check_online_says_in_one_line_when_the_server_cannot_be_asked(tmp
                       central_url=f"http://127.0.0.1:{closed}")
     code, out, err = await caudal("edge", "check", "--online", "-c", str(path))
     assert (code, out.splitlines()[-1]) == (1, f"{path}: OK (1 buses, 1 devices)")
-    assert err == f"error: cannot ask the central server: cannot connect to 127.0.0.1:{closed} (Connection refused)\n"
+    assert err == f"error: no se puede consultar al servidor central: cannot connect to 127.0.0.1:{closed} (Connection refused)\n"
