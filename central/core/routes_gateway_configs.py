@@ -4,7 +4,7 @@ itself with its token under ``/api/v1/ingest/config`` (the uploads' host and pro
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from central.core.gateway_configs import (
     ConfigStatus,
@@ -17,13 +17,12 @@ from central.core.gateway_configs import (
     list_versions,
     publish_version,
     published_config,
-    record_report,
     version_detail,
 )
 from central.deps import AdminUser, Ctx, CurrentGateway
 from central.errors import error_responses
 from central.pagination import Page, Paging
-from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH, ConfigReport, PublishedConfig
+from protocols.uplink import CONFIG_PATH, PublishedConfig
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
 gateway_router = APIRouter(tags=["ingest"])
@@ -79,11 +78,3 @@ def post_publish(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigV
 def get_published_config(ctx: Ctx, gateway: CurrentGateway) -> PublishedConfig:
     with ctx.db.connect() as conn:
         return published_config(conn, gateway)
-
-
-@gateway_router.post(CONFIG_STATUS_PATH, status_code=204, summary="The gateway reports the configuration it runs",
-                     responses=error_responses(401, 422))
-def post_config_status(body: ConfigReport, ctx: Ctx, gateway: CurrentGateway) -> Response:
-    with ctx.db.transaction() as conn:
-        record_report(conn, gateway, body, ctx.clock.now())
-    return Response(status_code=204)
