@@ -19,6 +19,7 @@ from central.core.problems import Problem
 from central.core.users import UserCreate, create_user
 from central.db import Database, DatabaseError, migrate, open_database, pending_migrations
 from central.errors import ApiError
+from central.messages_es import problem
 from central.settings import Role, Settings, SettingsError
 from protocols.clock import SystemClock
 
@@ -86,7 +87,7 @@ def nginx_routes_command(
     if rendered == text:
         typer.echo(f"{config}: routes up to date")
     elif check:
-        _fail(f"{config}: routes out of date with the code; run: caudal central nginx-routes {config}")
+        _fail(f"{config}: las rutas no coinciden con el código; ejecute: caudal central nginx-routes {config}")
     else:
         config.write_text(rendered, encoding="utf-8")
         typer.echo(f"{config}: routes rewritten from the code")
@@ -120,7 +121,7 @@ def _database() -> Iterator[Database]:
         if settings.auto_migrate:
             migrate(db)
         elif pending_migrations(db):
-            _fail("the database needs migrations first: run 'caudal central migrate'", 2)
+            _fail("la base de datos necesita migraciones primero: ejecute 'caudal central migrate'", 2)
         yield db
     except (ApiError, Problem, DatabaseError) as exc:
         _fail(exc.message if isinstance(exc, ApiError | Problem) else str(exc))
@@ -137,7 +138,7 @@ def _validated(model: type[M], options: dict[str, str], **values: object) -> M:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
             where = options.get(field, f"--{field.replace('_', '-')}") if field else "options"
-            problems.append(f"{where}: {error['msg']}")
+            problems.append(f"{where}: {problem(error)}")
         _fail("; ".join(problems), 2)
 
 
@@ -145,10 +146,10 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            _fail("--password-stdin: standard input gave an empty password", 2)
+            _fail("--password-stdin: la entrada estándar dio una contraseña vacía", 2)
         return password
     if not sys.stdin.isatty():
-        _fail("no terminal to ask the password on: pipe it in with --password-stdin", 2)
+        _fail("no hay una terminal donde pedir la contraseña: entréguela con --password-stdin", 2)
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 

@@ -58,16 +58,16 @@ class SecretBox:
 
     def encrypt(self, plaintext: str) -> str:
         if self._fernet is None:
-            raise SecretKeyMissing("set CAUDAL_SECRET_KEY before storing regulator passwords")
+            raise SecretKeyMissing("configure CAUDAL_SECRET_KEY antes de guardar secretos")
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
         if self._fernet is None:
-            raise SecretKeyMissing("set CAUDAL_SECRET_KEY to use stored regulator passwords")
+            raise SecretKeyMissing("configure CAUDAL_SECRET_KEY para usar los secretos guardados")
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
-            raise UndecryptableSecret("stored secret does not decrypt with CAUDAL_SECRET_KEY") from exc
+            raise UndecryptableSecret("el secreto guardado no se descifra con CAUDAL_SECRET_KEY") from exc
 
 
 def _derive_key(secret_key: str) -> bytes:

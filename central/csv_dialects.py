@@ -24,9 +24,19 @@ _DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 def write_rows(rows: Iterable[Sequence[object]], dialect: Dialect = "csv") -> str:
     """``rows`` (an empty row is a blank line) as CSV text in ``dialect``."""
+    return preamble(dialect) + more_rows(rows, dialect)
+
+
+def preamble(dialect: Dialect) -> str:
+    """What a file in ``dialect`` starts with before its first row (a streamed export sends it
+    once, then :func:`more_rows` per chunk)."""
+    return f"{BOM}sep=;\n" if dialect == "excel-es" else ""
+
+
+def more_rows(rows: Iterable[Sequence[object]], dialect: Dialect = "csv") -> str:
+    """``rows`` as CSV text in ``dialect``, without the preamble."""
     out = io.StringIO()
     if dialect == "excel-es":
-        out.write(f"{BOM}sep=;\n")
         csv.writer(out, delimiter=";", lineterminator="\n").writerows(
             [[decimal_comma(cell) for cell in row] for row in rows])
     else:

@@ -11,6 +11,7 @@ from central.context import AppContext
 from central.core.auth import Gateway, User, gateway_for_token, user_for_token
 from central.db import Connection, Database
 from central.errors import ApiError
+from central.query_check import check_query
 
 _bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/login or a personal token")
 _gateway_bearer = HTTPBearer(auto_error=False, scheme_name="GatewayToken", description="The gateway's token")
@@ -33,12 +34,16 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+def current_user(request: Request, ctx: Ctx,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+    """The person whose token this is (401 otherwise); then the query parameters are checked,
+    so that a stranger's request is a 401 whatever it asks (:mod:`central.query_check`)."""
     token = _token(credentials)
     with ctx.db.transaction() as conn:
         user = user_for_token(conn, token, ctx.clock.now())
     if user is None:
         raise ApiError(401, "token no válido, vencido o revocado", headers=_CHALLENGE)
+    check_query(request)
     return user
 
 
@@ -53,7 +58,8 @@ async def gateway_token(
 ) -> str:
     """The gateway's bearer token as sent (401 if there is none). The ingest route checks it
     with :func:`authenticated_gateway` in the same worker-thread trip as the batch, one
-    trip through the thread pool less per upload (~1 ms of a 1,000-reading batch)."""
+    trip through the thread pool less per upload (~1 ms of a 1,000-reading batch), and then
+    its query parameters (:func:`central.query_check.check_query`)."""
     return _token(credentials)
 
 
@@ -72,6 +78,14 @@ def gateway_of(conn: Connection, token: str) -> Gateway:
     return gateway
 
 
+def current_gateway(request: Request, ctx: Ctx, token: Annotated[str, Depends(gateway_token)]) -> Gateway:
+    """The gateway whose token this is (401 otherwise), then the query parameters checked."""
+    gateway = authenticated_gateway(ctx.db, token)
+    check_query(request)
+    return gateway
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(current_admin)]
 GatewayToken = Annotated[str, Depends(gateway_token)]
+CurrentGateway = Annotated[Gateway, Depends(current_gateway)]

@@ -47,8 +47,8 @@ def read_stats(path: Path | str) -> BufferStats:
     except sqlite3.Error as exc:
         if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in NOT_PERMITTED:
             raise BufferUnreadable(permission_hint(path)) from None
-        raise BufferUnreadable(f"cannot read the edge buffer {path}: {exc}; run the command again,"
-                               " and if it persists see journalctl -u caudal-edge") from None
+        raise BufferUnreadable(f"no se puede leer el buffer del gateway {path}: {exc}; repita el comando y,"
+                               " si sigue, vea journalctl -u caudal-edge") from None
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -61,7 +61,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     try:
         path.stat()
     except FileNotFoundError:
-        raise FileNotFoundError(f"no edge buffer at {path}") from None
+        raise FileNotFoundError(f"no hay un buffer del gateway en {path}") from None
     if not os.access(path, os.R_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     no_wal = not path.with_name(path.name + "-wal").exists() and not os.access(path.parent, os.W_OK)
@@ -78,11 +78,11 @@ def permission_hint(path: Path) -> str:
             break
         except (OSError, KeyError):
             continue
-    return (f"cannot read {path}: permission denied; members of group {group} may read the edge buffer"
-            f" (sudo adduser $USER {group}, then log in again), or use sudo")
+    return (f"no se puede leer {path}: permiso denegado; los miembros del grupo {group} pueden leer el buffer"
+            f" (sudo adduser $USER {group}, y vuelva a entrar), o use sudo")
 
 
 def disk_hint(path: Path, exc: OSError) -> str:
     """One line for any other OS error reading ``path`` (an I/O error of a failing SD card...)."""
-    return (f"cannot read {path}: {exc.strerror or exc}; check the disk (dmesg | tail, df -h {path.parent})"
-            " and the agent's log (journalctl -u caudal-edge)")
+    return (f"no se puede leer {path}: {exc.strerror or exc}; revise el disco (dmesg | tail, df -h {path.parent})"
+            " y el registro del agente (journalctl -u caudal-edge)")

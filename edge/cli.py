@@ -237,7 +237,7 @@ def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     try:
         report = status_report(Path(site.gateway.buffer_path))
     except FileNotFoundError as exc:
-        print(f"error: {exc} (has the agent run yet?)", file=sys.stderr)
+        print(f"error: {exc} (¿ya corrió el agente?)", file=sys.stderr)
         raise SystemExit(1) from exc
     except BufferUnreadable as exc:  # permission, I/O error: one line saying what to do
         print(f"error: {exc}", file=sys.stderr)

@@ -64,11 +64,11 @@ EXCEPTION_NAMES = {
 }
 
 
-DENIED = "permission denied (add the user to the dialout group: sudo adduser $USER dialout, then log in again)"
-UNRESPONSIVE = "the device does not respond (adapter unplugged?)"
-BUSY = "busy: another program holds it (the agent? stop it while commissioning: sudo systemctl stop caudal-edge)"
+DENIED = "permiso denegado (agregue el usuario al grupo dialout: sudo adduser $USER dialout, y vuelva a entrar)"
+UNRESPONSIVE = "el dispositivo no responde (¿adaptador desconectado?)"
+BUSY = "ocupado: otro programa lo tiene abierto (¿el agente? deténgalo mientras comisiona: sudo systemctl stop caudal-edge)"
 _PORT_PROBLEMS = {
-    errno.ENOENT: "does not exist (adapter unplugged, or a wrong path? see ls /dev/serial/by-id/)",
+    errno.ENOENT: "no existe (¿adaptador desconectado o ruta equivocada? vea ls /dev/serial/by-id/)",
     errno.EACCES: DENIED,
     errno.EPERM: DENIED,
     errno.EAGAIN: BUSY,
@@ -76,8 +76,8 @@ _PORT_PROBLEMS = {
     errno.ENXIO: UNRESPONSIVE,
     errno.ENODEV: UNRESPONSIVE,
     errno.EIO: UNRESPONSIVE,
-    errno.EISDIR: "not a serial port",
-    errno.ENOTTY: "not a serial port",
+    errno.EISDIR: "no es un puerto serie",
+    errno.ENOTTY: "no es un puerto serie",
 }
 
 
@@ -131,17 +131,17 @@ class ModbusLink:
         try:
             opened = await self._client.connect()
         except OSError as exc:
-            raise LinkDown(f"cannot open {self.bus.endpoint}: {port_problem(exc.errno, str(exc))}") from exc
+            raise LinkDown(f"no se puede abrir {self.bus.endpoint}: {port_problem(exc.errno, str(exc))}") from exc
         except (ModbusException, ValueError, termios.error) as exc:
-            raise LinkDown(f"cannot open {self.bus.endpoint}: {exc}") from exc
+            raise LinkDown(f"no se puede abrir {self.bus.endpoint}: {exc}") from exc
         if not opened:
-            raise LinkDown(f"cannot open {self.bus.endpoint}: {self._open_failure()}")
+            raise LinkDown(f"no se puede abrir {self.bus.endpoint}: {self._open_failure()}")
 
     def _open_failure(self) -> str:
         """Why the open failed: pymodbus only says that it did, so a serial port is asked again."""
         if self.bus.is_serial:
             return serial_port_problem(str(self.bus.port))
-        return "no connection (is the device on, and are host and port right?)"
+        return "sin conexión (¿está encendido el equipo y son correctos host y puerto?)"
 
     async def read(self, table: Table, address: int, count: int, unit_id: int, timeout_s: float) -> list[int]:
         """Read ``count`` registers of ``table`` from ``unit_id``, waiting at most ``timeout_s``."""

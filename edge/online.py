@@ -27,27 +27,27 @@ async def fetch_assigned_points(site: SiteConfig, token: str) -> AssignedPoints:
     try:
         reply = await transport.get(url, {"Authorization": f"Bearer {token}"})
     except UplinkError as exc:
-        raise OnlineCheckFailed(f"cannot ask the central server: {exc}") from exc
+        raise OnlineCheckFailed(f"no se puede consultar al servidor central: {exc}") from exc
     finally:
         await transport.close()
     if reply.status != 200:
-        raise OnlineCheckFailed(f"the central server answered HTTP {reply.status}: {server_message(reply.body)}")
+        raise OnlineCheckFailed(f"el servidor central respondió HTTP {reply.status}: {server_message(reply.body)}")
     try:
         return AssignedPoints.model_validate_json(reply.body)
     except ValidationError as exc:
-        raise OnlineCheckFailed(f"{url} did not answer with the gateway's points (is central_url right?)") from exc
+        raise OnlineCheckFailed(f"{url} no respondió con los puntos del gateway (¿es correcto central_url?)") from exc
 
 
 def online_problems(site: SiteConfig, assigned: AssignedPoints) -> list[str]:
     """What the server's answer says is wrong: another gateway's token, devices with a point not assigned."""
     problems = []
     if assigned.gateway != site.gateway.id:
-        problems.append(f"gateway.token_file holds the token of gateway {assigned.gateway!r}, not {site.gateway.id!r}")
+        problems.append(f"gateway.token_file tiene el token del gateway {assigned.gateway!r}, no el de {site.gateway.id!r}")
     allowed = set(assigned.points)
-    listed = ", ".join(assigned.points) or "none"
+    listed = ", ".join(assigned.points) or "ninguno"
     problems += [
-        f"devices[{index}] {device.name}: point {device.point} is not assigned to gateway {assigned.gateway} on the "
-        f"central server (it may report: {listed}); its readings would be held back"
+        f"devices[{index}] {device.name}: el punto {device.point} no está asignado al gateway {assigned.gateway} en el"
+        f" servidor central (puede reportar: {listed}); sus lecturas quedarían retenidas"
         for index, device in enumerate(site.devices)
         if device.point not in allowed
     ]

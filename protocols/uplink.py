@@ -50,7 +50,7 @@ def as_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{value.isoformat()} is outside the range of representable times in UTC") from None
+        raise ValueError(f"{value.isoformat()} queda fuera de las horas representables en UTC") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(as_utc)]
@@ -72,15 +72,15 @@ class Reading(BaseModel):
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
-            raise ValueError("value must be a finite number or null (NaN and infinity travel as a quality)")
+            raise ValueError("value debe ser un número finito o null (NaN e infinito viajan como una calidad)")
         return value
 
     @model_validator(mode="after")
     def _value_matches_quality(self) -> Reading:
         if self.quality.has_value and self.value is None:
-            raise ValueError(f"quality {self.quality.value!r} needs a value")
+            raise ValueError(f"la calidad {self.quality.value!r} necesita un valor")
         if not self.quality.has_value and self.value is not None:
-            raise ValueError(f"quality {self.quality.value!r} must carry value null")
+            raise ValueError(f"la calidad {self.quality.value!r} debe llevar value null")
         return self
 
 

@@ -57,7 +57,7 @@ class PointFields(BaseModel):
     @model_validator(mode="after")
     def _position_is_a_pair(self) -> PointFields:
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together: give both or neither")
+            raise ValueError("latitude y longitude van juntas: dé las dos o ninguna")
         return self
 
 
@@ -74,7 +74,7 @@ class PointCreate(PointFields):
     @classmethod
     def _dga_codes_are_well_formed(cls, code: str) -> str:
         if _LOOKS_DGA.match(code) and not is_dga_code(code):
-            raise ValueError(f"{code!r} starts like a DGA codigoObra but is not one (expected like OB-0101-12)")
+            raise ValueError(f"{code!r} empieza como un codigoObra de la DGA pero no lo es (se espera algo como OB-0101-12)")
         return code
 
 

@@ -4,11 +4,8 @@ itself with its token under ``/api/v1/ingest/config`` (the uploads' host and pro
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from central.core.auth import Gateway
 from central.core.gateway_configs import (
     ConfigStatus,
     ConfigVersion,
@@ -22,7 +19,7 @@ from central.core.gateway_configs import (
     published_config,
     version_detail,
 )
-from central.deps import AdminUser, Ctx, GatewayToken, authenticated_gateway
+from central.deps import AdminUser, Ctx, CurrentGateway
 from central.errors import error_responses
 from central.pagination import Page, Paging
 from protocols.uplink import CONFIG_PATH, PublishedConfig
@@ -30,14 +27,6 @@ from protocols.uplink import CONFIG_PATH, PublishedConfig
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
 gateway_router = APIRouter(tags=["ingest"])
 fleet_router = APIRouter(prefix="/api/v1/gateway-configs", tags=["gateways"])
-
-
-def _calling_gateway(ctx: Ctx, token: GatewayToken) -> Gateway:
-    """The gateway whose token called, checked before the body is read (a person's token is a 401)."""
-    return authenticated_gateway(ctx.db, token)
-
-
-CallingGateway = Annotated[Gateway, Depends(_calling_gateway)]
 
 
 @fleet_router.get("", summary="Every gateway's configuration mode, running and pending version, last apply result",
@@ -86,6 +75,6 @@ def post_publish(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigV
 
 
 @gateway_router.get(CONFIG_PATH, summary="The configuration published for this gateway", responses=error_responses(401))
-def get_published_config(ctx: Ctx, gateway: CallingGateway) -> PublishedConfig:
+def get_published_config(ctx: Ctx, gateway: CurrentGateway) -> PublishedConfig:
     with ctx.db.connect() as conn:
         return published_config(conn, gateway)

@@ -43,14 +43,14 @@ def _password(**default: Any) -> Any:
 def _check_password(value: SecretStr | None) -> SecretStr | None:
     """A length check that, unlike ``min_length``, says "characters" and never echoes the value."""
     if value is not None and not MIN_PASSWORD_LENGTH <= len(value.get_secret_value()) <= MAX_PASSWORD_LENGTH:
-        raise ValueError(f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long")
+        raise ValueError(f"debe tener de {MIN_PASSWORD_LENGTH} a {MAX_PASSWORD_LENGTH} caracteres")
     return value
 
 
 def _refuse_null(value: Any) -> Any:
     """A change may leave a flag or the password out, but null would mean nothing for it."""
     if value is None:
-        raise ValueError("may be left out but not null")
+        raise ValueError("se puede omitir, pero no ser null")
     return value
 
 
@@ -77,7 +77,7 @@ class UserCreate(BaseModel):
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         if value in RESERVED_USERNAMES:
-            raise ValueError(f"'{value}' is reserved")
+            raise ValueError(f"'{value}' está reservado")
         return value
 
 

@@ -49,7 +49,7 @@ _NOTIFY_TYPES = {Severity.INFO: apprise.NotifyType.INFO, Severity.WARNING: appri
 _SMTP_MODES = {SmtpSecurity.STARTTLS: "starttls", SmtpSecurity.SSL: "ssl", SmtpSecurity.NONE: "insecure"}
 _RETRYABLE_HTTP = frozenset({408, 425, 429})
 _MAX_REASON = 500
-_UNKNOWN_URL = "Apprise does not accept this URL (unknown scheme or missing parts)"
+_UNKNOWN_URL = "Apprise no acepta esta URL (esquema desconocido o le faltan partes)"
 
 
 class GuardedResolver(AbstractResolver):
@@ -64,7 +64,7 @@ class GuardedResolver(AbstractResolver):
         try:
             results = await self._inner.resolve(host, port, family)
         except OSError as exc:
-            raise DeliveryFailed(f"{host}: name does not resolve ({exc.strerror or exc})") from exc
+            raise DeliveryFailed(f"{host}: el nombre no se resuelve ({exc.strerror or exc})") from exc
         check_addresses(host, [r["host"] for r in results], self._policy)
         return results
 
@@ -116,7 +116,7 @@ class Notifier:
                 case SmsChannel() | AppriseChannel():
                     await self._probe_apprise(channel.apprise_url.get_secret_value())
         except DeliveryFailed as exc:
-            raise ChannelInvalid(f"channel {channel.name!r}: {exc.reason}") from exc
+            raise ChannelInvalid(f"canal {channel.name!r}: {exc.reason}") from exc
 
     async def _post_webhook(self, channel: WebhookChannel, notification: Notification) -> None:
         if self._session is None:
@@ -136,7 +136,7 @@ class Notifier:
     def _smtp(self) -> SmtpSettings:
         """The operator's SMTP server: trusted, so not subject to the destination policy."""
         if self._settings.smtp is None:
-            raise DeliveryFailed("e-mail is not configured (CAUDAL_SMTP_HOST is not set)")
+            raise DeliveryFailed("el correo no está configurado (falta CAUDAL_SMTP_HOST)")
         return self._settings.smtp
 
     def _checkable(self, url: str) -> bool:
@@ -147,8 +147,8 @@ class Notifier:
         scheme = str(plugin.schema).lower()
         checkable = scheme not in UNCHECKED_SCHEMES and type(plugin).category == "native"
         if not checkable and scheme not in self._settings.destinations.allowed_apprise_schemes:
-            raise DestinationRefused(f"Apprise scheme {scheme!r}: where it connects cannot be checked against the"
-                                     " destination policy (an administrator may allow it by name in"
+            raise DestinationRefused(f"esquema de Apprise {scheme!r}: no se puede comprobar adónde se conecta según la"
+                                     " política de destinos (un administrador puede permitirlo por nombre en"
                                      " CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES)")
         return checkable
 
@@ -240,8 +240,8 @@ def _judge_http(host: str, status: int) -> None:
     if 200 <= status < 300:
         return
     permanent = status not in _RETRYABLE_HTTP and status < 500
-    detail = "redirects are not followed" if 300 <= status < 400 else "refused by the receiver"
-    raise DeliveryFailed(f"webhook {host}: HTTP {status} ({detail if permanent else 'will retry'})",
+    detail = "no se siguen redirecciones" if 300 <= status < 400 else "rechazado por el receptor"
+    raise DeliveryFailed(f"webhook {host}: HTTP {status} ({detail if permanent else 'se reintentará'})",
                          permanent=permanent)
 
 

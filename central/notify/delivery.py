@@ -80,7 +80,7 @@ async def deliver(notification: Notification, channel: Channel, clock: Clock, se
         return DeliveryResult(notification=notification, outcome=Outcome.SKIPPED, attempt=None)
     try:
         if not channel.enabled:
-            raise DeliveryFailed(f"channel {channel.name!r} is disabled", permanent=True)
+            raise DeliveryFailed(f"el canal {channel.name!r} está desactivado", permanent=True)
         async with asyncio.timeout(timeout_s):
             await sender.send(channel, notification)
     except DeliveryFailed as exc:

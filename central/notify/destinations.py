@@ -49,11 +49,11 @@ def check_addresses(host: str, addresses: Iterable[str], policy: DestinationPoli
     """Refuse the destination if ANY address the host resolves to is forbidden (or none resolved)."""
     resolved = [ip_address(a.split("%", 1)[0]) for a in addresses]
     if not resolved:
-        raise DestinationRefused(f"{host} did not resolve to any address")
+        raise DestinationRefused(f"{host} no se resolvió a ninguna dirección")
     refused = sorted({str(a) for a in resolved if not address_allowed(a, policy)})
     if refused:
-        raise DestinationRefused(f"{host} resolves to {', '.join(refused)}, which the destination policy forbids "
-                                 "(private, loopback, link-local, multicast or reserved)")
+        raise DestinationRefused(f"{host} se resuelve a {', '.join(refused)}, que la política de destinos prohíbe "
+                                 "(privada, loopback, link-local, multicast o reservada)")
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -68,11 +68,11 @@ def check_url(url: str, policy: DestinationPolicy, *, schemes: tuple[str, ...] =
     """The (host, port) of a webhook URL, after checking scheme and, for an IP literal, its address."""
     parts = urlsplit(url)
     if parts.scheme not in schemes:
-        raise DestinationRefused(f"{url!r}: scheme {parts.scheme!r} is not one of {', '.join(schemes)}")
+        raise DestinationRefused(f"{url!r}: el esquema {parts.scheme!r} no es {' ni '.join(schemes)}")
     if policy.require_https and parts.scheme == "http":
-        raise DestinationRefused(f"{parts.hostname}: webhooks must use https")
+        raise DestinationRefused(f"{parts.hostname}: los webhooks deben usar https")
     if not parts.hostname:
-        raise DestinationRefused(f"{url!r} has no host")
+        raise DestinationRefused(f"{url!r} no tiene host")
     literal = literal_address(parts.hostname)
     if literal is not None:
         check_addresses(parts.hostname, [str(literal)], policy)

@@ -118,7 +118,7 @@ def _note(watch: Watch, host: object, port: object) -> None:
     name = host.decode() if isinstance(host, bytes) else str(host)
     watch.wanted.append((name, int(str(port)) if str(port).isdigit() else 0))
     watch.noted()
-    raise DestinationBlocked(f"{name}: noted, not contacted (the channel is being checked)")
+    raise DestinationBlocked(f"{name}: anotado, no contactado (se está revisando el canal)")
 
 
 def _check(watch: Watch, host: str, port: int) -> None:

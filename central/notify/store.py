@@ -311,7 +311,7 @@ def check_still_visible(conn: Connection, row: dict[str, Any]) -> None:
     where, params = _visible(point_id, gateway_id)
     if conn.fetchone(f"SELECT 1 AS x FROM user_points up WHERE up.user_id = :u AND {where}",
                      {**params, "u": row["user_id"]}) is None:
-        raise SubjectHidden(f"{row['username']} may no longer see {row['alert_subject']}")
+        raise SubjectHidden(f"{row['username']} ya no puede ver {row['alert_subject']}")
 
 
 def unseen_points(conn: Connection, user: User, codes: Sequence[str]) -> list[str]:
@@ -325,12 +325,12 @@ def preference_channel(row: dict[str, Any], sms: SmsSettings | None) -> Channel:
     name = row["channel_name"]
     if row["preference"] == "email":
         if not (row["notify_email"] and row["email"]):
-            raise PreferenceGone(f"{row['username']} no longer wants alert e-mails or has no e-mail address")
+            raise PreferenceGone(f"{row['username']} ya no quiere correos de alerta o no tiene dirección de correo")
         return EmailChannel(name=name, address=row["email"])
     if not (row["notify_sms"] and row["phone"]):
-        raise PreferenceGone(f"{row['username']} no longer wants alert SMS or has no phone number")
+        raise PreferenceGone(f"{row['username']} ya no quiere SMS de alerta o no tiene número de teléfono")
     if sms is None:
-        raise PreferenceGone("no SMS provider is configured (CAUDAL_SMS_APPRISE_URL)")
+        raise PreferenceGone("no hay un proveedor de SMS configurado (CAUDAL_SMS_APPRISE_URL)")
     return SmsChannel(name=name, apprise_url=sms.url_for(row["phone"]))
 
 
@@ -348,7 +348,7 @@ def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now:
         except (SecretKeyMissing, UndecryptableSecret, ValidationError, PreferenceGone, SubjectHidden) as exc:
             conn.execute("UPDATE notifications SET gave_up_at = :now, next_attempt_at = NULL, last_error = :error,"
                          " lease_by = NULL, lease_until = NULL WHERE id = :id",
-                         {"id": row["id"], "now": now, "error": f"channel {row['channel_name']!r}: {exc}"})
+                         {"id": row["id"], "now": now, "error": f"canal {row['channel_name']!r}: {exc}"})
     return claimed
 
 

@@ -14,29 +14,33 @@ hourly summaries ingest marked stale; ``setup`` publishes ``caudal_rollup_pendin
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from central import spreadsheet
 from central.context import AppContext, OnIngest
+from central.core.auth import Gateway
 from central.core.points import visible_point
-from central.db import IntegrityError
-from central.deps import Ctx, CurrentUser, GatewayToken, authenticated_gateway, gateway_of
+from central.csv_dialects import DialectQuery
+from central.db import Connection, IntegrityError
+from central.deps import Ctx, CurrentGateway, CurrentUser, GatewayToken, authenticated_gateway, gateway_of
 from central.errors import ApiError, error_responses, raw_json_body
 from central.fastjson import FastJSONResponse
 from central.pagination import Page, Paging
-from central.telemetry import aggregates, queries
+from central.query_check import check_query
+from central.telemetry import aggregates, exports, queries
 from central.telemetry.body import read_body
 from central.telemetry.buckets import DEFAULT_TZ, Bucket, spans
+from central.telemetry.exports import MEDIA_TYPES, XLSX, attachment_name
 from central.telemetry.ingest import assigned_points, ingest
 from central.telemetry.models import (
     AggregatesOut,
@@ -48,7 +52,7 @@ from central.telemetry.models import (
 from central.telemetry.parse import BatchRejected
 from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import Worker, rollup_worker
-from central.timerange import Range, TimeRange, check_order
+from central.timerange import Range, TimeRange, check_order, iso_z
 from protocols.uplink import (
     ASSIGNED_POINTS_PATH,
     INGEST_PATH,
@@ -62,6 +66,8 @@ log = logging.getLogger("caudal.central.telemetry")
 router = APIRouter(tags=["telemetry"])
 routers = [router]
 
+FormatQuery = Annotated[exports.DataFormat, Query(
+    description="json (the default), csv (see dialect) or xlsx: a download of the whole range")]
 MAX_BUCKETS = 20_000
 MAX_READINGS_PAGE = 10_000
 READINGS_PAGE = 1_000
@@ -102,9 +108,15 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
         await run_in_threadpool(authenticated_gateway, ctx.db, token)  # a bad token is a 401 before a 413
         raise
     now = ctx.clock.now()
+
+    def authenticate(conn: Connection) -> Gateway:
+        gateway = gateway_of(conn, token)  # before the body is parsed
+        check_query(request)  # after the token, as on every route
+        return gateway
+
     try:
         result = await run_in_threadpool(
-            ingest, ctx.db, functools.partial(gateway_of, token=token), body, now, ctx.settings.future_tolerance_s,
+            ingest, ctx.db, authenticate, body, now, ctx.settings.future_tolerance_s,
             mark_alerts=ctx.settings.alert_evaluation == "role")
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
@@ -120,11 +132,10 @@ async def post_ingest(request: Request, ctx: Ctx, token: GatewayToken, backgroun
 
 @router.get(ASSIGNED_POINTS_PATH, response_model=AssignedPoints, summary="The points this gateway may report",
             responses=error_responses(401))
-def get_assigned_points(ctx: Ctx, token: GatewayToken) -> AssignedPoints:
+def get_assigned_points(ctx: Ctx, gateway: CurrentGateway) -> AssignedPoints:
     """For the gateway's token: its name and the codes of the points assigned to it, so a
     technician's ``caudal edge check --online`` finds a device with a wrong point before the
     server refuses its readings."""
-    gateway = authenticated_gateway(ctx.db, token)
     with ctx.db.connect() as conn:
         codes = sorted(assigned_points(conn, gateway.id))
     return AssignedPoints(gateway=gateway.name, points=codes)
@@ -152,8 +163,9 @@ def _range(span: TimeRange, now: datetime, default: timedelta) -> tuple[datetime
 
 
 @router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage,
-            summary="A point's readings: a JSON page, or CSV of the whole range", responses={
-    200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV of the whole range with format=csv"},
+            summary="A point's readings: a JSON page, or CSV or XLSX of the whole range", responses={
+    200: {"content": {"text/csv": {}, XLSX: {}},
+          "description": "JSON page, or the whole range with format=csv (in the dialect asked) or format=xlsx"},
     **error_responses(401, 404, 422)})
 def get_readings(
     code: str, ctx: Ctx, user: CurrentUser, span: Range,
@@ -162,21 +174,24 @@ def get_readings(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page; none for the first")] = None,
     total: Annotated[bool, Query(description="Also count the rows of the whole range (a scan of it: slow over"
                                              " months); otherwise total is null")] = False,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: FormatQuery = "json", dialect: DialectQuery = "csv",
 ):
     """Readings of one point in ``[from, to)``, ordered by ts then variable (default: the
     day before ``to``, which defaults to now).
     JSON is paged by cursor: each page's ``next_cursor`` (null on the last page) is the next
     request's ``?cursor=``; ``total`` is null unless ``?total=true``, ``offset`` is always 0.
-    CSV streams the whole range (a header, then ts, variable, value, unit, quality, flags, raw_value)."""
+    CSV streams the whole range (a header, then ts, variable, value, unit, quality, flags,
+    raw_value); XLSX is one sheet for a person (Spanish headers, times on America/Santiago's
+    clock), up to a sheet's 1,048,575 rows."""
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
         first, last = _range(span, ctx.clock.now(), timedelta(days=1))
         selection = queries.ReadingFilter(point["id"], first, last, variable)
         if format == "csv":
-            filename = f"{code}-readings.csv"
-            return StreamingResponse(queries.readings_csv(ctx.db, selection, limit), media_type="text/csv",
-                                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            return StreamingResponse(queries.readings_csv(ctx.db, selection, limit, dialect),
+                                     media_type=MEDIA_TYPES[format], headers=attachment_name(code, "lecturas", format))
+        if format == "xlsx":
+            return _readings_xlsx(ctx, conn, code, selection, limit)
         size = limit or READINGS_PAGE  # readings pages go up to MAX_READINGS_PAGE, beyond the generic lists' 500
         try:
             page = queries.readings_page(conn, selection, size, cursor, count=total)
@@ -186,28 +201,44 @@ def get_readings(
                              "next_cursor": page.next_cursor})  # the shape of ReadingsPage, encoded once
 
 
+def _readings_xlsx(ctx: AppContext, conn: Connection, code: str, selection: queries.ReadingFilter,
+                   limit: int | None) -> Response:
+    rows = queries.count_readings(conn, selection) if limit is None else limit
+    if rows > spreadsheet.MAX_ROWS:
+        raise ApiError(422, f"el rango tiene {rows} lecturas y una hoja de cálculo admite {spreadsheet.MAX_ROWS};"
+                            " pida un rango más corto o use format=csv")
+    content = exports.readings_xlsx(ctx.db, selection, limit, ZoneInfo(DEFAULT_TZ))
+    return Response(content, media_type=XLSX, headers=attachment_name(code, "lecturas", "xlsx"))
+
+
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(422, f"unknown time zone {name!r} (use an IANA name such as America/Santiago)") from None
+        raise ApiError(422, f"zona horaria desconocida {name!r} (use un nombre IANA como America/Santiago)") from None
 
 
 @router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut,
-            summary="Flow, volume, level and gaps of a point per hour, day or month",
-            responses=error_responses(401, 404, 422))
+            summary="Flow, volume, level and gaps of a point per hour, day or month (JSON, CSV or XLSX)",
+            responses={200: {"content": {"text/csv": {}, XLSX: {}},
+                             "description": "JSON, or with format=csv (in the dialect asked) or format=xlsx the buckets"
+                                            " that have begun"},
+                       **error_responses(401, 404, 422)})
 def get_aggregates(
     code: str, ctx: Ctx, user: CurrentUser, span: Range, bucket: Bucket = "day",
     tz: Annotated[str, Query(description="Calendar of day and month buckets, and the zone of every bucket's"
                                          " start and end (hours are UTC hours)")] = DEFAULT_TZ,
     interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
+    format: FormatQuery = "json", dialect: DialectQuery = "csv",
 ):
     """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
     (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
     level and water table (m), stored rows and minutes without data. Day and month buckets
     follow ``tz`` (default America/Santiago), hour buckets are UTC hours; every bucket's
     ``start`` and ``end`` are written in ``tz`` with its offset. The range widens to whole
-    buckets. Volume between two readings is credited to the later reading's bucket."""
+    buckets. Volume between two readings is credited to the later reading's bucket. CSV and
+    XLSX carry the buckets that have begun (CSV with the JSON's names and UTC times, XLSX
+    with Spanish headers and times on ``tz``'s clock)."""
     zone = _zone(tz)
     now = ctx.clock.now()
     first, last = _range(span, now, DEFAULT_SPAN[bucket])
@@ -218,6 +249,12 @@ def get_aggregates(
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
     items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
+    if format == "csv":
+        return Response(exports.aggregates_csv(exports.begun(items, now), dialect), media_type=MEDIA_TYPES[format],
+                        headers=attachment_name(code, "agregados", format))
+    if format == "xlsx":
+        return Response(exports.aggregates_xlsx(exports.begun(items, now), zone), media_type=XLSX,
+                        headers=attachment_name(code, "agregados", format))
     for item in items:
         item["start"], item["end"] = item["start"].astimezone(zone), item["end"].astimezone(zone)
     return FastJSONResponse({"point": code, "bucket": bucket, "tz": zone.key, "interval_s": interval_s,
@@ -251,13 +288,13 @@ def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_e
     """Record a flowmeter swap (or re-based totalizer) so that volumes stay right across it."""
     now = ctx.clock.now()
     if change.ts > now + timedelta(seconds=ctx.settings.future_tolerance_s):
-        raise ApiError(422, f"ts {change.ts.isoformat()} is in the future; record a swap once it has happened")
+        raise ApiError(422, f"ts {iso_z(change.ts)} está en el futuro; registre el cambio de medidor una vez hecho")
     try:
         with ctx.db.transaction() as conn:
             point = visible_point(conn, user, code)
             row = queries.record_meter_change(conn, point, change.model_dump(), user.username, now)
     except IntegrityError:
-        raise ApiError(409, f"a meter change of point {code!r} at {change.ts.isoformat()} is already recorded") from None
+        raise ApiError(409, f"ya hay un cambio de medidor del punto {code!r} registrado a las {iso_z(change.ts)}") from None
     return MeterChangeOut(**row)
 
 

@@ -19,7 +19,7 @@ GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
 def _too_large(limit: int, what: str) -> ApiError:
-    return ApiError(413, f"the request body is larger than {limit} bytes{what}; send smaller batches")
+    return ApiError(413, f"el cuerpo de la solicitud supera los {limit} bytes{what}; envíe lotes más pequeños")
 
 
 def _declared_length(request: Request) -> int | None:
@@ -29,7 +29,7 @@ def _declared_length(request: Request) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise ApiError(400, f"Content-Length {text!r} is not a number") from None
+        raise ApiError(400, f"Content-Length {text!r} no es un número") from None
 
 
 def encoding_of(request: Request) -> str:
@@ -39,7 +39,7 @@ def encoding_of(request: Request) -> str:
         return "identity"
     if encoding in ("gzip", "x-gzip"):
         return "gzip"
-    raise ApiError(415, f"Content-Encoding {encoding!r} is not supported; send identity or gzip")
+    raise ApiError(415, f"Content-Encoding {encoding!r} no se acepta; envíe identity o gzip")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -76,11 +76,11 @@ async def _inflate(chunks: AsyncIterator[bytes], limit: int) -> bytes:
                 out = inflater.decompress(pending, limit + 1 - size)
                 size += len(out)
                 if size > limit:
-                    raise _too_large(limit, " once gzip-inflated")
+                    raise _too_large(limit, " una vez descomprimido")
                 parts.append(out)
                 pending = inflater.unconsumed_tail
     except zlib.error as exc:
-        raise ApiError(400, f"the body is not valid gzip data: {exc}") from None
+        raise ApiError(400, f"el cuerpo no es gzip válido: {exc}") from None
     if not inflater.eof or inflater.unused_data:
-        raise ApiError(400, "the body is not valid gzip data: truncated or followed by extra bytes")
+        raise ApiError(400, "el cuerpo no es gzip válido: está cortado o le siguen bytes de más")
     return b"".join(parts)

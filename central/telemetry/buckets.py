@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 Bucket = Literal["hour", "day", "month"]
 DEFAULT_TZ = "America/Santiago"
+BUCKET_NAMES = {"hour": "una hora", "day": "un día", "month": "un mes"}
 KEY_LENGTH: dict[Bucket, int] = {"hour": 13, "day": 10, "month": 7}
 HOUR = timedelta(hours=1)
 
@@ -73,7 +74,7 @@ def spans(start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo, limit: i
         following = next_start(current, bucket, tz)
         out.append(Span(key_of(current, bucket, tz), current, following))
         if len(out) > limit:
-            raise ValueError(f"more than {limit} {bucket} buckets; ask for a shorter range or a larger bucket")
+            raise ValueError(f"más de {limit} intervalos de {BUCKET_NAMES[bucket]}; pida un rango más corto o un intervalo mayor")
         current = following
     return out
 

@@ -30,12 +30,12 @@ DERIVED_VARIABLES = frozenset({"water_table"})
 def variable_problem(variable: str, unit: str) -> str | None:
     """Why a (variable, unit) pair cannot be stored, or None."""
     if variable in DERIVED_VARIABLES:
-        return f"{variable} is derived by the server from level and the point's sensor depth; send level"
+        return f"{variable} lo calcula el servidor a partir de level y la profundidad del sensor del punto; envíe level"
     expected = CANONICAL_UNITS.get(variable)
     if expected is not None and unit != expected:
-        return f"{variable} must arrive in {expected} (the edge converts units), not {unit!r}"
+        return f"{variable} debe llegar en {expected} (el gateway convierte las unidades), no en {unit!r}"
     if expected is None and not unit.strip():
-        return f"unknown variable {variable!r} without a unit: other variables must declare theirs"
+        return f"variable desconocida {variable!r} sin unidad: las demás variables deben declarar la suya"
     return None
 
 
@@ -52,8 +52,8 @@ def sent_at_problem(sent_at: datetime, now: datetime) -> str | None:
     """Why the batch's ``sent_at`` is not a believable gateway clock, or None."""
     if EARLIEST <= sent_at <= now + MAX_AHEAD:
         return None
-    return (f"{iso_z(sent_at)} is outside the accepted range, {iso_z(EARLIEST)} to {iso_z(now + MAX_AHEAD)}"
-            " (a day past the server clock): is the gateway's clock set?")
+    return (f"{iso_z(sent_at)} está fuera del rango aceptado, de {iso_z(EARLIEST)} a {iso_z(now + MAX_AHEAD)}"
+            " (un día después del reloj del servidor): ¿está en hora el reloj del gateway?")
 
 
 _VARIABLE_UNIT = itemgetter(3, 6)  # an Incoming's (variable, unit)
@@ -78,14 +78,14 @@ def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> l
             problems.append(problem(index, reading.seq, field, text))
         if reading.ts > limit:
             problems.append(problem(index, reading.seq, "ts", (
-                f"{reading.ts.isoformat()} is in the future (latest accepted {limit.isoformat()}: the server "
-                f"clock or the gateway's sent_at, whichever is later, plus {tolerance_s:g} s, and at most "
-                "a day past the server clock)"
+                f"{iso_z(reading.ts)} está en el futuro (lo más tarde aceptado es {iso_z(limit)}: el reloj del "
+                f"servidor o el sent_at del gateway, el que sea posterior, más {tolerance_s:g} s, y como mucho "
+                "un día después del reloj del servidor)"
             )))
         if reading.ts < EARLIEST:
             problems.append(problem(index, reading.seq, "ts", (
-                f"{iso_z(reading.ts)} is before {iso_z(EARLIEST)}: no reading is that old (was the gateway's "
-                "clock set?)")))
+                f"{iso_z(reading.ts)} es anterior a {iso_z(EARLIEST)}: ninguna lectura es tan antigua (¿estaba en "
+                "hora el reloj del gateway?)")))
     return problems
 
 
@@ -93,7 +93,7 @@ def check_batch(batch: ParsedBatch, gateway_name: str, now: datetime, tolerance_
     """Raise :class:`BatchRejected` (422) for the first problems found; None if the batch is fine."""
     if batch.gateway != gateway_name:
         raise rejected(422, [problem(None, None, "gateway", (
-            f"the batch says gateway {batch.gateway!r} but the token belongs to {gateway_name!r}"
+            f"el lote dice gateway {batch.gateway!r} pero el token es de {gateway_name!r}"
         ))])
     sent_at = sent_at_problem(batch.sent_at, now)
     if sent_at is not None:
@@ -117,8 +117,8 @@ def check_points(batch: ParsedBatch, gateway_name: str, assigned: Collection[str
     for reading in batch.readings:
         if reading.point in devices:
             devices[reading.point].add(reading.device)
-    named = ", ".join(f"{code} (device {', '.join(sorted(devices[code]))})" for code in foreign)
+    named = ", ".join(f"{code} (equipo {', '.join(sorted(devices[code]))})" for code in foreign)
     raise BatchRejected(403, (
-        f"gateway {gateway_name!r} may not write point(s) {named}: they are not assigned to it; nothing from "
-        "this batch was stored (assign the points to the gateway, or correct point: in its site.yaml)"
+        f"el gateway {gateway_name!r} no puede escribir el/los punto(s) {named}: no le están asignados; no se"
+        " guardó nada de este lote (asigne los puntos al gateway o corrija point: en su site.yaml)"
     ), [problem(None, None, "point", code) for code in foreign])

@@ -86,9 +86,9 @@ class MeterChangeIn(BaseModel):
         try:
             value = value.astimezone(UTC)
         except OverflowError:
-            raise ValueError("ts is out of the representable range") from None
+            raise ValueError("ts queda fuera de las horas representables") from None
         if value < EARLIEST_METER_CHANGE:
-            raise ValueError(f"ts is before {EARLIEST_METER_CHANGE.year}; a meter change is recent")
+            raise ValueError(f"ts es anterior a {EARLIEST_METER_CHANGE.year}; un cambio de medidor es reciente")
         return value
 
 

@@ -33,6 +33,7 @@ import msgspec
 from pydantic import ValidationError
 from pydantic_core import from_json
 
+from central.messages_es import problem as spanish
 from protocols.uplink import MAX_BATCH_READINGS, AgentStatus, Batch, Quality
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
@@ -93,7 +94,7 @@ def describe(item: dict[str, Any]) -> str:
 
 def rejected(status: int, problems: list[dict[str, Any]]) -> BatchRejected:
     """A rejection whose message is the first problem (and how many more there are)."""
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    more = f" (y {len(problems) - 1} más)" if len(problems) > 1 else ""
     return BatchRejected(status, describe(problems[0]) + more, problems[:MAX_REPORTED_PROBLEMS])
 
 
@@ -288,7 +289,7 @@ def validation_problems(exc: ValidationError, document: Any) -> list[dict[str, A
     problems = []
     for error in exc.errors():
         loc = list(error.get("loc", ()))
-        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        message = spanish(error)
         if len(loc) >= 2 and loc[0] == "readings" and isinstance(loc[1], int):
             index = loc[1]
             field_name = ".".join(str(part) for part in loc[2:]) or None
@@ -317,17 +318,17 @@ def _utf8_problem(body: bytes, exc: UnicodeDecodeError) -> BatchRejected:
     try:
         document = msgspec.json.decode(repaired)
     except (msgspec.DecodeError, RecursionError):
-        return rejected(422, [problem(None, None, None, f"the body is not valid UTF-8 (byte {exc.start})")])
+        return rejected(422, [problem(None, None, None, f"el cuerpo no es UTF-8 válido (byte {exc.start})")])
     if isinstance(document, dict):
         readings = document.get("readings")
         for index, reading in enumerate(readings if isinstance(readings, list) else []):
             name = _mangled_field(reading)
             if name is not None:
-                return rejected(422, [problem(index, _seq_of(document, index), name, "invalid UTF-8 in the text")])
+                return rejected(422, [problem(index, _seq_of(document, index), name, "UTF-8 no válido en el texto")])
         name = _mangled_field(document)
         if name is not None:
-            return rejected(422, [problem(None, None, name, "invalid UTF-8 in the text")])
-    return rejected(422, [problem(None, None, None, f"the body is not valid UTF-8 (byte {exc.start})")])
+            return rejected(422, [problem(None, None, name, "UTF-8 no válido en el texto")])
+    return rejected(422, [problem(None, None, None, f"el cuerpo no es UTF-8 válido (byte {exc.start})")])
 
 
 def _mangled_field(item: Any) -> str | None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from central.core import audit
 from central.core.auth import User
+from central.csv_dialects import Dialect, more_rows, preamble
 from central.db import Connection, Database
 from central.messages_es import BAD_CURSOR
 from central.pagination import Page, PageQuery, fetch_page
@@ -117,12 +116,17 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def readings_csv(db: Database, selection: ReadingFilter, limit: int | None) -> Iterator[str]:
-    """The whole selection as CSV text chunks (header first), read in keyset pages."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    yield out.getvalue()
+def readings_csv(db: Database, selection: ReadingFilter, limit: int | None,
+                 dialect: Dialect = "csv") -> Iterator[str]:
+    """The whole selection as CSV text chunks in ``dialect`` (header first), read in keyset pages."""
+    yield preamble(dialect) + more_rows([CSV_HEADER], dialect)
+    for rows in reading_chunks(db, selection, limit):
+        yield more_rows([[_csv_value(row[column]) for column in CSV_HEADER] for row in rows], dialect)
+
+
+def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) -> Iterator[list[dict[str, Any]]]:
+    """The whole selection (at most ``limit`` rows) in keyset pages of :data:`CSV_CHUNK`
+    rows, each page its own short read."""
     where, params = _where(selection)
     cursor, left = None, limit
     while left is None or left > 0:
@@ -131,15 +135,16 @@ def readings_csv(db: Database, selection: ReadingFilter, limit: int | None) -> I
         with db.connect() as conn:
             rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
                                  " ORDER BY ts, variable LIMIT :size", {**page_params, "size": size})
-        out.seek(0)
-        out.truncate()
-        for row in rows:
-            writer.writerow([_csv_value(row[column]) for column in CSV_HEADER])
-        yield out.getvalue()
+        yield rows
         if len(rows) < size:
             return
         cursor = (rows[-1]["ts"], rows[-1]["variable"])
         left = None if left is None else left - len(rows)
+
+
+def count_readings(conn: Connection, selection: ReadingFilter) -> int:
+    where, params = _where(selection)
+    return int(conn.fetchval(f"SELECT COUNT(*) AS n FROM readings WHERE {where}", params))
 
 
 def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:

@@ -76,13 +76,19 @@ async def punto(request: Request, who: Who, code: str, desde: date | None = None
                   changes=changes["items"], span=span)
 
 
-@router.get("/puntos/{code}/lecturas.csv")
-async def lecturas_csv(request: Request, who: Who, code: str, desde: date, hasta: date) -> Response:
-    """The API's readings CSV of the chosen days, downloaded through the console's session."""
+# the console's download choices, as the API's format and dialect
+DOWNLOADS = {"csv": {"format": "csv"}, "excel-es": {"format": "csv", "dialect": "excel-es"},
+             "xlsx": {"format": "xlsx"}}
+
+
+@router.get("/puntos/{code}/lecturas")
+async def lecturas(request: Request, who: Who, code: str, desde: date, hasta: date,
+                   formato: Literal["csv", "excel-es", "xlsx"] = "csv") -> Response:
+    """The API's readings download of the chosen days (CSV, CSV for a Spanish spreadsheet or
+    XLSX), through the console's session."""
     start, end = views.local_midnight(desde), views.local_midnight(hasta + timedelta(days=1))
-    answer = await _download(request, who, f"/api/v1/points/{segment(code)}/readings",
-                             {"format": "csv", "from": start.isoformat(), "to": end.isoformat()})
-    return answer
+    return await _download(request, who, f"/api/v1/points/{segment(code)}/readings",
+                           {**DOWNLOADS[formato], "from": start.isoformat(), "to": end.isoformat()})
 
 
 async def _download(request: Request, who: Who, path: str, params: dict | None = None) -> Response:

@@ -96,7 +96,7 @@ def test_patching_one_rule_validates_the_whole_rule(world: World) -> None:
     kind = world.call("PATCH", f"{RULES}/{flow['id']}", json={"kind": "point_silent"})
     assert (good.status_code, good.json()["for_minutes"], good.json()["severity"]) == (200, 2, "warning")
     assert (bad.status_code, kind.status_code) == (422, 422)
-    assert "hysteresis_lps 50.0 must be below the limit 12.0" in bad.json()["error"]["message"]
+    assert "hysteresis_lps 50.0 debe ser menor que el límite 12.0" in bad.json()["error"]["message"]
     assert kind.json()["error"]["details"][0]["loc"] == ["body", "kind"]
 
 

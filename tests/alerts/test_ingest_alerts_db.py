@@ -106,7 +106,7 @@ def test_acknowledging_records_who_when_and_why_and_a_second_ack_is_a_conflict(w
         "status": "acknowledged", "acknowledged_by": "ana", "acknowledged_at": "2026-11-28T13:02:00Z",
         "ack_comment": "bomba revisada"}
     assert second.status_code == 409
-    assert "already acknowledged by ana" in second.json()["error"]["message"]
+    assert "ana ya reconoció la alerta" in second.json()["error"]["message"]
 
 
 def test_an_acknowledged_alert_still_clears_when_the_flow_comes_back(world: World) -> None:

@@ -78,7 +78,7 @@ def test_a_clear_with_no_live_alert_does_nothing() -> None:
 
 def test_a_cleared_alert_is_not_a_live_alert() -> None:
     cleared = apply_signal(apply_signal(None, raise_(1), **KEY).alert, clear(2), **KEY).alert  # type: ignore[union-attr]
-    with pytest.raises(LifecycleError, match="is cleared"):
+    with pytest.raises(LifecycleError, match="está cerrada"):
         apply_signal(cleared, raise_(3), **KEY)
 
 
@@ -94,9 +94,9 @@ def test_acknowledge_records_who_when_and_comment() -> None:
 @pytest.mark.parametrize(
     ("status", "by", "error"),
     [
-        (AlertStatus.CLEARED, "jperez", "was cleared"),
-        (AlertStatus.ACKNOWLEDGED, "jperez", "already acknowledged by ana"),
-        (AlertStatus.OPEN, "  ", "who acknowledges"),
+        (AlertStatus.CLEARED, "jperez", "se cerró"),
+        (AlertStatus.ACKNOWLEDGED, "jperez", "ana ya reconoció la alerta"),
+        (AlertStatus.OPEN, "  ", "quien reconoce"),
     ],
 )
 def test_acknowledge_refuses_what_the_lifecycle_does_not_allow(status: AlertStatus, by: str, error: str) -> None:

@@ -212,10 +212,10 @@ def test_ingest_answers_as_documented_to_its_gateway(case, served):
 FOUND = [
     # SQLite wrote year 996 as "996-..." and could not read it back (500); a meter swap is recent anyway
     ("/api/v1/points/P1/meter-changes", {"ts": "0996-07-07T20:55:50Z", "new_base_m3": 42.0},
-     (422, "body.ts: ts is before 2000; a meter change is recent")),
+     (422, "body.ts: ts es anterior a 2000; un cambio de medidor es reciente")),
     # 0001-01-01 with an offset is before datetime.min in UTC: astimezone raised OverflowError (500)
     ("/api/v1/points/P1/meter-changes", {"ts": "0001-01-01T00:00:00+01:00", "new_base_m3": 1.0},
-     (422, "body.ts: ts is out of the representable range")),
+     (422, "body.ts: ts queda fuera de las horas representables")),
 ]
 
 
@@ -245,4 +245,4 @@ def test_an_ingest_timestamp_beyond_utc_range_is_a_422(site):
     document["sent_at"] = "0001-01-01T00:00:00+01:00"
     response = site.ingest(document)
     assert (response.status_code, response.json()["error"]["message"]) == (
-        422, "sent_at: 0001-01-01T00:00:00+01:00 is outside the range of representable times in UTC")
+        422, "sent_at: 0001-01-01T00:00:00+01:00 queda fuera de las horas representables en UTC")

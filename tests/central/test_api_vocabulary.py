@@ -1,48 +1,64 @@
 """One vocabulary for every route, checked over the route table: unknown query parameters
-are refused by name, time ranges are ``from``/``to`` with one error each, every list is a page."""
+are refused by name (after the token: without a valid one it is a 401), time ranges are
+``from``/``to`` with one error each, every list is a page."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from central.app import api_document, create_app
-from central.settings import Settings
-from tests.central.telemetry_support import site, site_client
+from central.app import api_document
+from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, site, site_client
 
 PAGE_KEYS = {"items", "total", "limit", "offset", "next_cursor"}
 METHODS = {"get", "put", "post", "patch", "delete"}
 DOCUMENT = api_document("all")
 
 
-def _operations() -> list[tuple[str, str, list[str]]]:
-    """(method, path, query parameter names) of every operation the whole API documents."""
-    return [(method.upper(), path, sorted(p["name"] for p in operation.get("parameters", []) if p["in"] == "query"))
+SCHEME_TOKENS = {"HTTPBearer": ADMIN_TOKEN, "GatewayToken": GATEWAY_TOKEN}
+
+
+def _operations() -> list[tuple[str, str, list[str], str | None]]:
+    """(method, path, query parameter names, security scheme or None) of every operation the whole API documents."""
+    return [(method.upper(), path, sorted(p["name"] for p in operation.get("parameters", []) if p["in"] == "query"),
+             next(iter(operation["security"][0]), None) if operation.get("security") else None)
             for path, operations in DOCUMENT["paths"].items() for method, operation in operations.items()
             if method in METHODS]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    path: Path = tmp_path_factory.mktemp("vocabulary") / "caudal.db"
-    settings = Settings(database_url=f"sqlite:///{path}", secret_key="k", workers=False)
-    with TestClient(create_app(settings)) as client:
-        yield client
+OPERATIONS = _operations()
+IDS = [f"{method} {path}" for method, path, _, _ in OPERATIONS]
 
 
-@pytest.mark.parametrize(("method", "path", "accepted"), _operations(), ids=[f"{m} {p}" for m, p, _ in _operations()])
-def test_every_route_refuses_an_unknown_query_parameter_naming_it(served, method, path, accepted):
-    concrete = re.sub(r"\{[^}]+\}", "1", path)
-    response = served.request(method, concrete, params={"bogus": "1"})
+def _bogus(client: TestClient, method: str, path: str, token: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.request(method, re.sub(r"\{[^}]+\}", "1", path), params={"bogus": "1"}, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path", "accepted", "scheme"), OPERATIONS, ids=IDS)
+def test_every_route_refuses_an_unknown_query_parameter_naming_it(site_client, method, path, accepted, scheme):
+    response = _bogus(site_client, method, path, SCHEME_TOKENS.get(scheme or ""))
     assert (response.status_code, response.json()) == (422, {"error": {
         "status": 422, "code": "unknown_parameter",
         "message": f"parámetro desconocido 'bogus' (esta ruta acepta: {', '.join(accepted) or 'ninguno'})",
         "details": [{"loc": ["query", "bogus"], "type": "unknown_parameter"}]}})
+
+
+@pytest.mark.parametrize(("method", "path", "scheme"), [(m, p, s) for m, p, _, s in OPERATIONS if s],
+                         ids=[i for i, (_, _, _, s) in zip(IDS, OPERATIONS, strict=True) if s])
+@pytest.mark.parametrize("token", [None, "not-a-token"], ids=["no token", "wrong token"])
+def test_without_a_valid_token_an_unknown_parameter_is_still_a_401(site_client, method, path, scheme, token):
+    response = _bogus(site_client, method, path, token)
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "unauthorized")
+
+
+def test_the_routes_without_a_token_are_the_probes_and_login():
+    assert sorted(f"{m} {p}" for m, p, _, scheme in OPERATIONS if scheme is None) == [
+        "GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/login"]
 
 
 OLD_NAMES = [
@@ -64,8 +80,8 @@ RANGES = ["/api/v1/points/P1/readings", "/api/v1/points/P1/aggregates", "/api/v1
 
 
 def test_every_route_with_a_time_range_takes_from_and_to():
-    ranged = sorted(path for _, path, accepted in _operations() if {"from", "to"} <= set(accepted))
-    assert [path for _, path, accepted in _operations() if {"start", "end", "since"} & set(accepted)] == []
+    ranged = sorted(path for _, path, accepted, _ in OPERATIONS if {"from", "to"} <= set(accepted))
+    assert [path for _, path, accepted, _ in OPERATIONS if {"start", "end", "since"} & set(accepted)] == []
     assert ranged == sorted(re.sub("P1", "{code}", path) for path in RANGES)
 
 

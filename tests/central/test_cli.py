@@ -85,11 +85,11 @@ def test_create_user_refuses_an_existing_username(run):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["ana"], None, "error: no terminal to ask the password on: pipe it in with --password-stdin\n"),
-        (["ana", "--password-stdin"], "\n", "error: --password-stdin: standard input gave an empty password\n"),
-        (["ana", "--password-stdin"], "short\n", "error: password: Value error, must be 8 to 256 characters long\n"),
-        (["Ana", "--password-stdin"], PASSWORD, "error: USERNAME: String should match pattern"
-                                                " '^[a-z0-9][a-z0-9._-]{0,63}$'\n"),
+        (["ana"], None, "error: no hay una terminal donde pedir la contraseña: entréguela con --password-stdin\n"),
+        (["ana", "--password-stdin"], "\n", "error: --password-stdin: la entrada estándar dio una contraseña vacía\n"),
+        (["ana", "--password-stdin"], "short\n", "error: password: debe tener de 8 a 256 caracteres\n"),
+        (["Ana", "--password-stdin"], PASSWORD, "error: USERNAME: no tiene la forma esperada"
+                                                " (^[a-z0-9][a-z0-9._-]{0,63}$)\n"),
     ],
 )
 def test_create_user_refuses_what_it_cannot_use(run, args, stdin, message):
@@ -139,13 +139,13 @@ def test_rotate_token_of_an_unknown_gateway_fails(run):
     ("args", "message"),
     [
         (["OB-12", "--name", "P", "--kind", "subterranea"],
-         "error: CODE: Value error, 'OB-12' starts like a DGA codigoObra but is not one (expected like OB-0101-12)\n"),
+         "error: CODE: 'OB-12' empieza como un codigoObra de la DGA pero no lo es (se espera algo como OB-0101-12)\n"),
         (["P1", "--name", "P", "--kind", "rio"],
-         "error: --kind: Input should be 'subterranea', 'superficial', 'superficial_flujometro' or 'other'\n"),
+         "error: --kind: debe ser 'subterranea', 'superficial', 'superficial_flujometro' o 'other'\n"),
         (["P1", "--name", "P", "--kind", "other", "--lat", "-95", "--lon", "0"],
-         "error: --lat: Input should be greater than or equal to -90\n"),
+         "error: --lat: debe ser mayor o igual que -90\n"),
         (["P1", "--name", "P", "--kind", "other", "--flow-cutoff-lps", "-1"],
-         "error: --flow-cutoff-lps: Input should be greater than or equal to 0\n"),
+         "error: --flow-cutoff-lps: debe ser mayor o igual que 0\n"),
     ],
 )
 def test_add_point_names_the_bad_option(run, args, message):

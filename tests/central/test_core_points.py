@@ -61,12 +61,12 @@ def test_a_duplicate_code_is_a_409_and_writes_no_audit_row(app_client):
     [
         ({"code": "has space"}, "body.code: no tiene la forma esperada"),
         ({"code": "-leading"}, "body.code: no tiene la forma esperada"),
-        ({"code": "OB-12-3"}, "body.code: 'OB-12-3' starts like a DGA codigoObra"),
+        ({"code": "OB-12-3"}, "body.code: 'OB-12-3' empieza como un codigoObra de la DGA"),
         ({"name": ""}, "body.name: debe tener al menos 1 carácter(es)"),
         ({"kind": "rio"}, "body.kind: debe ser 'subterranea', 'superficial'"),
         ({"latitude": -91}, "body.latitude: debe ser mayor o igual que -90"),
         ({"longitude": 181}, "body.longitude: debe ser menor o igual que 180"),
-        ({"longitude": None}, "body: latitude and longitude go together"),
+        ({"longitude": None}, "body: latitude y longitude van juntas"),
         ({"water_right_lps": -1}, "body.water_right_lps: debe ser mayor o igual que 0"),
         ({"sensor_depth_m": "deep"}, "body.sensor_depth_m: debe ser un número"),
         ({"status": "broken"}, "body.status: debe ser 'active', 'inactive' o 'maintenance'"),
@@ -154,7 +154,7 @@ def test_a_partial_change_keeps_the_other_fields(app_client):
 @pytest.mark.parametrize(
     ("change", "message"),
     [({"name": None}, "body.name: debe ser texto"),
-     ({"latitude": None}, "body: latitude and longitude go together: give both or neither"),
+     ({"latitude": None}, "body: latitude y longitude van juntas: dé las dos o ninguna"),
      ({"flow_cutoff_lps": -0.1}, "body.flow_cutoff_lps: debe ser mayor o igual que 0"),
      ({"code": "OB-0101-13"}, "body.code: campo desconocido")],
 )

@@ -37,9 +37,9 @@ def test_a_refused_batch_names_every_foreign_point_with_its_devices(site):
     assert response.status_code == 403
     assert response.json()["error"] == {
         "status": 403, "code": "forbidden",
-        "message": "gateway 'gw-norte' may not write point(s) NOPE (device pozo-9), P3 (device dev-1, nivel-3): they "
-                   "are not assigned to it; nothing from this batch was stored (assign the points to the gateway, or "
-                   "correct point: in its site.yaml)",
+        "message": "el gateway 'gw-norte' no puede escribir el/los punto(s) NOPE (equipo pozo-9), P3 (equipo dev-1,"
+                   " nivel-3): no le están asignados; no se guardó nada de este lote (asigne los puntos al gateway o"
+                   " corrija point: en su site.yaml)",
         "details": [{"index": None, "seq": None, "field": "point", "problem": "NOPE"},
                     {"index": None, "seq": None, "field": "point", "problem": "P3"}],
     }

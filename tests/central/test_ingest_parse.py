@@ -149,30 +149,30 @@ def model_rejection(body: bytes) -> str:
 
 LENIENCIES = [
     ("a time without an offset", body_of(reading_text(ts="2026-11-28T12:59:00")),
-     "readings[0] (seq 1) ts: Input should have timezone info"),
+     "readings[0] (seq 1) ts: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)"),
     ("a send time without an offset", body_of(reading_text(), sent_at="2026-11-28T13:00:00"),
-     "sent_at: Input should have timezone info"),
+     "sent_at: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)"),
     ("an unknown reading field", body_of(reading_text(colour="blue")),
-     "readings[0] (seq 1) colour: Extra inputs are not permitted"),
-    ("an unknown header field", body_of(reading_text(), colour="blue"), "colour: Extra inputs are not permitted"),
+     "readings[0] (seq 1) colour: campo desconocido"),
+    ("an unknown header field", body_of(reading_text(), colour="blue"), "colour: campo desconocido"),
     ("a negative seq", body_of(reading_text(seq=-1)),
-     "readings[0] (seq -1) seq: Input should be greater than or equal to 0"),
+     "readings[0] (seq -1) seq: debe ser mayor o igual que 0"),
     ("an empty device name", body_of(reading_text(device="")),
-     "readings[0] (seq 1) device: String should have at least 1 character"),
+     "readings[0] (seq 1) device: debe tener al menos 1 carácter(es)"),
     ("a point name with a space", body_of(reading_text(point="P 1")),
-     "readings[0] (seq 1) point: String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.:\\-]*$'"),
-    ("an empty gateway name", body_of(reading_text(), gateway=""), "gateway: String should have at least 1 character"),
+     "readings[0] (seq 1) point: no tiene la forma esperada (^[A-Za-z0-9][A-Za-z0-9_.:\\-]*$)"),
+    ("an empty gateway name", body_of(reading_text(), gateway=""), "gateway: debe tener al menos 1 carácter(es)"),
     ("a variable in capitals", body_of(reading_text(variable="Flow")),
-     "readings[0] (seq 1) variable: String should match pattern '^[a-z][a-z0-9_]*$'"),
+     "readings[0] (seq 1) variable: no tiene la forma esperada (^[a-z][a-z0-9_]*$)"),
     ("a unit too long", body_of(reading_text(unit="x" * 17)),
-     "readings[0] (seq 1) unit: String should have at most 16 characters"),
+     "readings[0] (seq 1) unit: debe tener como máximo 16 carácter(es)"),
     ("a quality outside the enum", body_of(reading_text(quality="GOOD")),
-     "readings[0] (seq 1) quality: Input should be 'good', 'clock_unsynced', 'timeout', 'device_error',"
-     " 'decode_error' or 'out_of_range'"),
+     "readings[0] (seq 1) quality: debe ser 'good', 'clock_unsynced', 'timeout', 'device_error',"
+     " 'decode_error' o 'out_of_range'"),
     ("a good quality without a value", body_of(reading_text(value=None)),
-     "readings[0] (seq 1): quality 'good' needs a value"),
+     "readings[0] (seq 1): la calidad 'good' necesita un valor"),
     ("a timeout carrying a value", body_of(reading_text(quality="timeout")),
-     "readings[0] (seq 1): quality 'timeout' must carry value null"),
+     "readings[0] (seq 1): la calidad 'timeout' debe llevar value null"),
 ]
 
 
@@ -199,26 +199,26 @@ def test_a_reading_msgspec_would_read_differently_is_read_as_the_model_reads_it(
 
 def test_a_repeated_key_whose_last_value_is_invalid_is_refused():
     body = body_of(reading_text()[:-1] + ', "value": "x"}')
-    assert model_rejection(body) == "readings[0] (seq 1) value: Input should be a valid number"
+    assert model_rejection(body) == "readings[0] (seq 1) value: debe ser un número"
 
 
 def test_a_number_past_the_float_range_is_refused_like_infinity():
     body = body_of(reading_text(value=0).replace('"value": 0', '"value": 1e400'))
-    assert model_rejection(body).startswith("readings[0] (seq 1) value: value must be a finite number or null")
+    assert model_rejection(body).startswith("readings[0] (seq 1) value: value debe ser un número finito o null")
 
 
 def test_invalid_utf8_in_a_header_field_names_the_field():
     body = body_of(reading_text(), gateway="__BAD__").replace(b'"__BAD__"', b'"gw\xff"')
-    assert model_rejection(body) == "gateway: invalid UTF-8 in the text"
+    assert model_rejection(body) == "gateway: UTF-8 no válido en el texto"
 
 
 @pytest.mark.parametrize("depth", [900, 5000])
 def test_a_deeply_nested_body_is_refused_not_a_crash(depth):
     body = body_of(reading_text(), agent="__DEEP__").replace(b'"__DEEP__"', b"[" * depth + b"]" * depth)
-    assert model_rejection(body).startswith("Invalid JSON: recursion limit exceeded")
+    assert model_rejection(body).startswith("no es JSON válido")
 
 
 def test_a_time_holding_a_line_break_is_refused():
     """The fast path checks all distinct times in one regex pass, joined by line breaks."""
     body = body_of(reading_text(ts="2026-11-28T12:59:00Z\n2026-11-28T12:59:00Z"))
-    assert model_rejection(body).startswith("readings[0] (seq 1) ts: Input should be a valid datetime")
+    assert model_rejection(body).startswith("readings[0] (seq 1) ts: no es una fecha y hora ISO 8601")

@@ -180,10 +180,10 @@ def test_a_meter_change_is_recorded_with_its_audit_row(site):
 
 @pytest.mark.parametrize(
     ("body", "status", "message"),
-    [({"ts": "2026-11-28T14:00:00Z", "new_base_m3": 0.0}, 422, "is in the future"),
+    [({"ts": "2026-11-28T14:00:00Z", "new_base_m3": 0.0}, 422, "está en el futuro"),
      ({"ts": "2026-11-28T11:00:00Z", "new_base_m3": -1.0}, 422, "new_base_m3"),
      ({"ts": "2026-11-28T11:00:00", "new_base_m3": 0.0}, 422, "ts"),
-     ({"ts": "2026-11-28T10:00:00Z", "new_base_m3": 0.0}, 409, "already recorded")],
+     ({"ts": "2026-11-28T10:00:00Z", "new_base_m3": 0.0}, 409, "registrado a las")],
 )
 def test_a_bad_meter_change_is_refused_and_nothing_is_recorded(site, body, status, message):
     site.post("/api/v1/points/P1/meter-changes", {"ts": "2026-11-28T10:00:00Z", "new_base_m3": 5.0})

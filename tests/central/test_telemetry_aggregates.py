@@ -122,8 +122,8 @@ def test_monthly_buckets_across_the_september_daylight_saving_change(site):
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
-     ({"bucket": "hour", "from_": "2020-01-01T00:00:00Z"}, "more than 20000 hour buckets"),
+    [({"tz": "Mars/Olympus"}, "zona horaria desconocida 'Mars/Olympus'"),
+     ({"bucket": "hour", "from_": "2020-01-01T00:00:00Z"}, "más de 20000 intervalos de una hora"),
      ({"from_": "2026-11-28T12:00:00Z", "to": "2026-11-28T11:00:00Z"},
       "from 2026-11-28T12:00:00Z no es anterior a to 2026-11-28T11:00:00Z")],
 )

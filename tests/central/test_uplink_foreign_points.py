@@ -65,8 +65,8 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
             await uploader.close()
     [record] = caplog.records
     assert record.getMessage().startswith(
-        "the central server refuses point(s) P3 for gateway gw-norte (gateway 'gw-norte' may not write point(s) P3"
-        " (device pozo-3): ")
+        "the central server refuses point(s) P3 for gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
+        " punto(s) P3 (equipo pozo-3): ")
 
 
 async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp_path: Path):
@@ -120,10 +120,10 @@ async def test_check_online_names_every_device_whose_point_the_gateway_may_not_r
     assert code == 1
     assert out.endswith(" devices)\n")
     assert err.splitlines() == [
-        "error: devices[1] pozo-2: point P3 is not assigned to gateway gw-norte on the central server (it may report:"
-        " P1, P2); its readings would be held back",
-        "error: devices[2] pozo-3: point NOPE is not assigned to gateway gw-norte on the central server (it may report:"
-        " P1, P2); its readings would be held back",
+        "error: devices[1] pozo-2: el punto P3 no está asignado al gateway gw-norte en el servidor central (puede"
+        " reportar: P1, P2); sus lecturas quedarían retenidas",
+        "error: devices[2] pozo-3: el punto NOPE no está asignado al gateway gw-norte en el servidor central (puede"
+        " reportar: P1, P2); sus lecturas quedarían retenidas",
     ]
 
 
@@ -137,7 +137,7 @@ async def test_check_online_passes_when_every_point_is_assigned(central, tmp_pat
 async def test_check_online_with_a_wrong_token_says_what_the_server_said(central, tmp_path: Path):
     url, _ = central
     code, _, err = await check_online(online_site(tmp_path, url, ["P1"], token="not-a-token"))
-    assert (code, err) == (1, "error: the central server answered HTTP 401: token de gateway no válido o revocado\n")
+    assert (code, err) == (1, "error: el servidor central respondió HTTP 401: token de gateway no válido o revocado\n")
 
 
 async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(central, tmp_path: Path, caplog):

@@ -1,4 +1,4 @@
-""""cannot open /dev/...": the reason a technician acts on, found under real OS conditions.
+""""no se puede abrir /dev/...": the reason a technician acts on, found under real OS conditions.
 
 A missing path, a port another opener holds with pyserial's exclusive lock (what the agent
 does), and a port the user may not open. Root bypasses file modes, so as root the permission
@@ -25,9 +25,9 @@ from tests.commissioning.serial_line import rs485_line
 from tests.conftest import free_port
 
 NOBODY = 65534
-MISSING = "does not exist (adapter unplugged, or a wrong path? see ls /dev/serial/by-id/)"
-DENIED = "permission denied (add the user to the dialout group: sudo adduser $USER dialout, then log in again)"
-UNPLUGGED = "the device does not respond (adapter unplugged?)"
+MISSING = "no existe (¿adaptador desconectado o ruta equivocada? vea ls /dev/serial/by-id/)"
+DENIED = "permiso denegado (agregue el usuario al grupo dialout: sudo adduser $USER dialout, y vuelva a entrar)"
+UNPLUGGED = "el dispositivo no responde (¿adaptador desconectado?)"
 
 
 @pytest.mark.parametrize(("code", "detail", "expected"), [
@@ -38,7 +38,7 @@ UNPLUGGED = "the device does not respond (adapter unplugged?)"
     (errno.EBUSY, "[Errno 16] Device or resource busy", BUSY),
     (errno.ENXIO, "[Errno 6] No such device or address", UNPLUGGED),
     (errno.EIO, "[Errno 5] Input/output error", UNPLUGGED),
-    (None, "Could not configure port: (25, 'Inappropriate ioctl for device')", "not a serial port"),
+    (None, "Could not configure port: (25, 'Inappropriate ioctl for device')", "no es un puerto serie"),
     (errno.ELOOP, "[Errno 40] Too many levels of symbolic links", "[Errno 40] Too many levels of symbolic links"),
     (None, "something new", "something new"),
 ])
@@ -65,12 +65,12 @@ def pty_port() -> Iterator[str]:
 
 def test_a_missing_port_says_it_does_not_exist(tmp_path) -> None:
     path = str(tmp_path / "ttyUSB9")
-    assert read_port(path) == (2, f"error: cannot open {path}: {MISSING}")
+    assert read_port(path) == (2, f"error: no se puede abrir {path}: {MISSING}")
 
 
 def test_a_port_held_by_another_opener_says_busy() -> None:
     with pty_port() as path, serial.Serial(path, exclusive=True):
-        assert read_port(path) == (2, f"error: cannot open {path}: {BUSY}")
+        assert read_port(path) == (2, f"error: no se puede abrir {path}: {BUSY}")
 
 
 def unprivileged(call: Callable[[], tuple[int, str]], path: str) -> tuple[int, str]:
@@ -99,7 +99,7 @@ def unprivileged(call: Callable[[], tuple[int, str]], path: str) -> tuple[int, s
 
 def test_a_port_the_user_may_not_open_says_permission_and_dialout() -> None:
     with pty_port() as path:
-        assert unprivileged(lambda: read_port(path), path) == (2, f"error: cannot open {path}: {DENIED}")
+        assert unprivileged(lambda: read_port(path), path) == (2, f"error: no se puede abrir {path}: {DENIED}")
 
 
 async def test_scan_skips_a_busy_line_with_the_reason(invoke) -> None:
@@ -107,7 +107,7 @@ async def test_scan_skips_a_busy_line_with_the_reason(invoke) -> None:
         with serial.Serial(master_side, exclusive=True):
             result = await invoke("scan", "--port", master_side, "--baud", "9600", "--parity", "N", "--units", "1")
     assert result.exit_code == 2
-    assert " ".join(result.stderr.split()) == f"error: cannot open {master_side}: {BUSY}"
+    assert " ".join(result.stderr.split()) == f"error: no se puede abrir {master_side}: {BUSY}"
 
 
 async def test_a_tcp_endpoint_that_refuses_says_what_to_check(invoke) -> None:
@@ -115,4 +115,4 @@ async def test_a_tcp_endpoint_that_refuses_says_what_to_check(invoke) -> None:
     result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(closed), "--timeout", "0.5", "0", "1")
     assert result.exit_code == 2
     assert " ".join(result.stderr.split()) == (
-        f"error: cannot open 127.0.0.1:{closed}: no connection (is the device on, and are host and port right?)")
+        f"error: no se puede abrir 127.0.0.1:{closed}: sin conexión (¿está encendido el equipo y son correctos host y puerto?)")

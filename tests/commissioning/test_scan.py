@@ -83,7 +83,7 @@ async def test_nothing_answering_exits_1_with_the_wiring_hint(invoke, clock):
 async def test_a_port_that_cannot_open_is_named(invoke):
     result = await invoke("scan", "--port", "/dev/ttyCAUDAL-MISSING", "--units", "1", "--baud", "9600", "--parity", "N")
     assert result.exit_code == 2
-    assert "cannot open /dev/ttyCAUDAL-MISSING" in result.stderr
+    assert "no se puede abrir /dev/ttyCAUDAL-MISSING" in result.stderr
 
 
 @pytest.mark.parametrize(

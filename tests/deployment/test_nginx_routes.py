@@ -130,7 +130,7 @@ def test_check_names_an_out_of_date_file_and_changes_nothing(tmp_path: Path) -> 
     stale.write_text(text)
     result = CliRunner().invoke(central_cli, ["nginx-routes", "--check", str(stale)])
     assert (result.exit_code, result.output, stale.read_text()) == (
-        1, f"error: {stale}: routes out of date with the code; run: caudal central nginx-routes {stale}\n", text)
+        1, f"error: {stale}: las rutas no coinciden con el código; ejecute: caudal central nginx-routes {stale}\n", text)
 
 
 def test_the_command_rewrites_an_out_of_date_file(tmp_path: Path) -> None:

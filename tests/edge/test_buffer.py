@@ -90,9 +90,9 @@ def test_seqs_are_never_reused_after_everything_was_acknowledged_and_reopened(pa
 
 
 @pytest.mark.parametrize(("bad", "complaint"), [
-    (PolledReading("dev", "OB-1", "flow", T0, float("nan"), "L/s", Quality.GOOD), "finite number"),
-    (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.GOOD), "needs a value"),
-    (PolledReading("dev", "OB-1", "flow", T0, 3.0, "L/s", Quality.TIMEOUT), "must carry value null"),
+    (PolledReading("dev", "OB-1", "flow", T0, float("nan"), "L/s", Quality.GOOD), "número finito"),
+    (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.GOOD), "necesita un valor"),
+    (PolledReading("dev", "OB-1", "flow", T0, 3.0, "L/s", Quality.TIMEOUT), "debe llevar value null"),
     (PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13), 3.0, "L/s", Quality.GOOD), "timezone"),
     (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "pattern"),
 ])
@@ -123,7 +123,7 @@ def test_read_stats_reads_the_file_while_the_agent_holds_it(buffer: Buffer, path
 
 
 def test_read_stats_of_a_missing_file_names_it(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match=f"no edge buffer at {tmp_path / 'none.db'}"):
+    with pytest.raises(FileNotFoundError, match=f"no hay un buffer del gateway en {tmp_path / 'none.db'}"):
         read_stats(tmp_path / "none.db")
 
 

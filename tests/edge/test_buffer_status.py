@@ -175,8 +175,8 @@ def test_someone_outside_the_group_is_told_to_join_it_in_one_line(gateway: Path,
         fill_buffer(buffer)
         code, stdout, stderr = run_status_as(accounts.outsider, gateway / "site.yaml")
     assert (code, stdout) == (1, "")
-    assert stderr == (f"error: cannot read {buffer_path}: permission denied; members of group {accounts.group} may"
-                      f" read the edge buffer (sudo adduser $USER {accounts.group}, then log in again), or use sudo\n")
+    assert stderr == (f"error: no se puede leer {buffer_path}: permiso denegado; los miembros del grupo {accounts.group}"
+                      f" pueden leer el buffer (sudo adduser $USER {accounts.group}, y vuelva a entrar), o use sudo\n")
 
 
 def test_a_state_file_the_member_may_not_read_is_one_line_too(gateway: Path, accounts: Accounts):
@@ -188,9 +188,9 @@ def test_a_state_file_the_member_may_not_read_is_one_line_too(gateway: Path, acc
         state_path(buffer_path).chmod(0o600)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stdout) == (1, "")
-    assert stderr == (f"error: cannot read {state_path(buffer_path)}: permission denied; members of group"
-                      f" {accounts.group} may read the edge buffer (sudo adduser $USER {accounts.group}, then log in"
-                      " again), or use sudo\n")
+    assert stderr == (f"error: no se puede leer {state_path(buffer_path)}: permiso denegado; los miembros del grupo"
+                      f" {accounts.group} pueden leer el buffer (sudo adduser $USER {accounts.group}, y vuelva a"
+                      " entrar), o use sudo\n")
 
 
 def test_the_state_file_is_readable_by_the_agents_group(gateway: Path):

@@ -182,7 +182,7 @@ async def test_status_without_a_buffer_says_so(tmp_path: Path) -> None:
     path = write_site(tmp_path, free_port(), [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
     code, out, err = await caudal("edge", "status", "-c", str(path))
     assert (code, out) == (1, "")
-    assert err == f"error: no edge buffer at {tmp_path / 'buffer.db'} (has the agent run yet?)\n"
+    assert err == f"error: no hay un buffer del gateway en {tmp_path / 'buffer.db'} (¿ya corrió el agente?)\n"
 
 
 async def test_check_prints_a_summary_of_a_good_file(tmp_path: Path) -> None:
@@ -248,4 +248,4 @@ async def test_check_online_says_in_one_line_when_the_server_cannot_be_asked(tmp
                       central_url=f"http://127.0.0.1:{closed}")
     code, out, err = await caudal("edge", "check", "--online", "-c", str(path))
     assert (code, out.splitlines()[-1]) == (1, f"{path}: OK (1 buses, 1 devices)")
-    assert err == f"error: cannot ask the central server: cannot connect to 127.0.0.1:{closed} (Connection refused)\n"
+    assert err == f"error: no se puede consultar al servidor central: cannot connect to 127.0.0.1:{closed} (Connection refused)\n"

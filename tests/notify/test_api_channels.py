@@ -160,7 +160,7 @@ def test_a_channel_whose_secret_no_longer_decrypts_can_be_given_a_new_one(world:
 def test_an_apprise_channel_to_an_internal_address_is_refused_up_front(world: World, url: str) -> None:
     response = world.call("POST", CHANNELS, user="ana", json={"kind": "apprise", "name": "x", "apprise_url": url})
     assert response.status_code == 422
-    assert "which the destination policy forbids" in response.json()["error"]["message"]
+    assert "que la política de destinos prohíbe" in response.json()["error"]["message"]
     assert world.rows("SELECT id FROM notify_channels") == []
 
 
@@ -173,4 +173,4 @@ def test_a_stored_apprise_channel_to_an_internal_address_is_given_up_when_tested
         created = store.create_channel(conn, ana["id"], channel, world.ctx.secret_box, world.clock.now())
     result = world.call("POST", f"{CHANNELS}/{created.id}/test", user="ana").json()
     assert (result["outcome"], result["delivered_at"]) == ("gave_up", None)
-    assert "169.254.169.254 resolves to 169.254.169.254, which the destination policy forbids" in result["error"]
+    assert "169.254.169.254 se resuelve a 169.254.169.254, que la política de destinos prohíbe" in result["error"]

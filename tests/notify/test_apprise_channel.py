@@ -46,4 +46,4 @@ async def test_an_unknown_apprise_url_is_a_permanent_failure(clock: ManualClock)
         with pytest.raises(DeliveryFailed) as caught:
             await notifier.send(channel, new_notification("ana", "chat", "s", "b", clock.now()))
     assert (caught.value.permanent, caught.value.reason) == (
-        True, "Apprise does not accept this URL (unknown scheme or missing parts)")
+        True, "Apprise no acepta esta URL (esquema desconocido o le faltan partes)")

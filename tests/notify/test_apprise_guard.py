@@ -95,7 +95,7 @@ async def test_a_reported_scheme_is_refused_when_sent_and_reaches_nothing(scheme
                 await notifier.send(AppriseChannel(name="x", apprise_url=url), notification(clock))
         assert listener.seen == []
     assert caught.value.permanent
-    assert "127.0.0.1 resolves to 127.0.0.1, which the destination policy forbids" in caught.value.reason
+    assert "127.0.0.1 se resuelve a 127.0.0.1, que la política de destinos prohíbe" in caught.value.reason
 
 
 @pytest.mark.parametrize("scheme", sorted(REPORTED))
@@ -103,7 +103,7 @@ async def test_a_reported_scheme_is_refused_up_front_without_contacting_it(schem
     with listening() as listener:
         url = REPORTED[scheme].format(host="localhost", port=listener.port)
         async with Notifier(NotifySettings(destinations=DEFAULT)) as notifier:
-            with pytest.raises(ChannelInvalid, match="localhost resolves to 127.0.0.1"):
+            with pytest.raises(ChannelInvalid, match="localhost se resuelve a 127.0.0.1"):
                 await notifier.check(AppriseChannel(name="x", apprise_url=url))
         assert listener.seen == []
 
@@ -149,7 +149,7 @@ async def test_a_redirect_to_a_forbidden_address_is_not_followed(clock: ManualCl
                                          timeout_s=5)
         channel = AppriseChannel(name="x", apprise_url=f"json://127.0.0.1:{outside.port}/hook")
         async with Notifier(NotifySettings(destinations=only_outside)) as notifier:
-            with pytest.raises(DestinationRefused, match="127.0.0.2 resolves to 127.0.0.2"):
+            with pytest.raises(DestinationRefused, match="127.0.0.2 se resuelve a 127.0.0.2"):
                 await notifier.send(channel, notification(clock))
         assert (outside.seen, inside.seen) == (["tcp"], [])
 

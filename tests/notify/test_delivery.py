@@ -103,9 +103,9 @@ async def test_a_delivered_notification_is_never_sent_again(smtp_server: SmtpSer
     ("channel", "error"),
     [
         (WebhookChannel(name="hook", url="https://10.0.0.1/x", secret="s3cr3t-compartido-0123456789"),
-         "10.0.0.1 resolves to 10.0.0.1"),
+         "10.0.0.1 se resuelve a 10.0.0.1"),
         (EmailChannel(name="correo", address="operadora@agua.example", enabled=False),
-         "channel 'correo' is disabled"),
+         "el canal 'correo' está desactivado"),
     ],
 )
 async def test_a_permanent_failure_gives_up_and_keeps_the_notification(channel: Channel, error: str,

@@ -58,23 +58,23 @@ def test_which_addresses_each_policy_allows(address: str, default: bool, loopbac
 
 
 def test_one_forbidden_address_among_many_refuses_the_host() -> None:
-    with pytest.raises(DestinationRefused, match=r"hooks.example resolves to 10.0.0.1, "):
+    with pytest.raises(DestinationRefused, match=r"hooks.example se resuelve a 10.0.0.1, "):
         check_addresses("hooks.example", ["8.8.8.8", "10.0.0.1", "2001:4860:4860::8888"], DEFAULT)
 
 
 def test_a_host_with_no_address_is_refused() -> None:
-    with pytest.raises(DestinationRefused, match="did not resolve"):
+    with pytest.raises(DestinationRefused, match="no se resolvió"):
         check_addresses("hooks.example", [], DEFAULT)
 
 
 @pytest.mark.parametrize(
     ("url", "error"),
     [
-        ("http://hooks.example/x", "must use https"),
-        ("ftp://hooks.example/x", "scheme 'ftp'"),
-        ("https://10.0.0.1/x", "10.0.0.1 resolves to 10.0.0.1"),
-        ("https://[::1]:8443/x", "::1 resolves to ::1"),
-        ("https://169.254.169.254/latest/meta-data/", "forbids"),
+        ("http://hooks.example/x", "deben usar https"),
+        ("ftp://hooks.example/x", "el esquema 'ftp'"),
+        ("https://10.0.0.1/x", "10.0.0.1 se resuelve a 10.0.0.1"),
+        ("https://[::1]:8443/x", "::1 se resuelve a ::1"),
+        ("https://169.254.169.254/latest/meta-data/", "prohíbe"),
     ],
 )
 def test_bad_webhook_urls_are_refused_before_any_connection(url: str, error: str) -> None:
@@ -105,7 +105,7 @@ async def test_a_hostname_is_resolved_and_every_address_checked_before_connectin
     channel = WebhookChannel(name="x", url=url, secret=SECRET)
     strict = NotifySettings(destinations=DEFAULT.model_copy(update={"require_https": False}))
     async with Notifier(strict) as notifier:
-        with pytest.raises(DestinationRefused, match="localhost resolves to 127.0.0.1"):
+        with pytest.raises(DestinationRefused, match="localhost se resuelve a 127.0.0.1"):
             await notifier.send(channel, new_notification("ana", "x", "s", "b", clock.now()))
     assert receiver.hits == []
     async with Notifier(NotifySettings(destinations=LOOPBACK_ONLY)) as notifier:
@@ -123,10 +123,10 @@ async def test_an_apprise_url_to_a_private_host_is_refused_without_connecting(cl
 @pytest.mark.parametrize(
     ("channel", "error"),
     [
-        (AppriseChannel(name="chat", apprise_url="nosuchscheme://abc"), "Apprise does not accept this URL"),
+        (AppriseChannel(name="chat", apprise_url="nosuchscheme://abc"), "Apprise no acepta esta URL"),
         (SmsChannel(name="sms", apprise_url="json://192.168.1.1/sms"), "192.168.1.1"),
         (WebhookChannel(name="hook", url="https://169.254.169.254/", secret=SECRET), "169.254.169.254"),
-        (WebhookChannel(name="hook", url="http://127.0.0.1/", secret=SECRET), "must use https"),
+        (WebhookChannel(name="hook", url="http://127.0.0.1/", secret=SECRET), "deben usar https"),
     ],
 )
 async def test_a_channel_that_can_never_deliver_is_refused_up_front(channel: object, error: str) -> None:

@@ -61,7 +61,7 @@ async def test_a_stopped_smtp_server_is_a_retryable_delivery_failure(smtp_server
 async def test_email_without_smtp_settings_fails_with_the_variable_to_set(clock: ManualClock) -> None:
     notification = new_notification("ana", "correo", "asunto", "cuerpo", clock.now())
     async with Notifier(NotifySettings(destinations=LOOPBACK_ONLY)) as notifier:
-        with pytest.raises(DeliveryFailed, match="CAUDAL_SMTP_HOST is not set"):
+        with pytest.raises(DeliveryFailed, match="falta CAUDAL_SMTP_HOST"):
             await notifier.send(CHANNEL, notification)
 
 

@@ -127,4 +127,4 @@ def test_a_channel_whose_secret_no_longer_decrypts_is_given_up_with_the_reason(w
     assert asyncio.run(outbox.claim_due(world.clock.now(), 10)) == []
     [row] = world.rows("SELECT gave_up_at, last_error FROM notifications")
     assert (row["gave_up_at"], row["last_error"]) == (
-        world.clock.now(), "channel 'w': stored secret does not decrypt with CAUDAL_SECRET_KEY")
+        world.clock.now(), "canal 'w': el secreto guardado no se descifra con CAUDAL_SECRET_KEY")

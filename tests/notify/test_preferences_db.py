@@ -86,8 +86,8 @@ def test_an_address_removed_before_sending_is_given_up_with_the_reason(world: Wo
     world.deliver()
     rows = world.rows("SELECT gave_up_at IS NOT NULL AS gave_up, last_error FROM notifications")
     assert (rows, smtp.received) == (
-        [{"gave_up": True, "last_error": "channel 'perfil: correo': ana no longer wants alert e-mails or has no"
-                                        " e-mail address"}], [])
+        [{"gave_up": True, "last_error": "canal 'perfil: correo': ana ya no quiere correos de alerta o no tiene"
+                                        " dirección de correo"}], [])
 
 
 class SmsReceiver(BaseHTTPRequestHandler):

@@ -63,5 +63,5 @@ def test_a_queued_alert_about_a_point_no_longer_visible_is_not_delivered(world: 
     assert world.deliver() == 0
     [mine] = world.call("GET", "/api/v1/users/me/notifications", user="ana").json()["items"]
     assert (smtp.received, mine["delivered_at"], mine["last_error"]) == (
-        [], None, "channel 'correo': ana may no longer see P1")
+        [], None, "canal 'correo': ana ya no puede ver P1")
     assert mine["gave_up_at"] is not None

@@ -57,12 +57,12 @@ def test_the_signature_is_the_hex_hmac_of_the_exact_body() -> None:
 @pytest.mark.parametrize(
     ("status", "permanent", "reason"),
     [
-        (500, False, "HTTP 500 (will retry)"),
-        (503, False, "HTTP 503 (will retry)"),
-        (429, False, "HTTP 429 (will retry)"),
-        (400, True, "HTTP 400 (refused by the receiver)"),
-        (401, True, "HTTP 401 (refused by the receiver)"),
-        (302, True, "HTTP 302 (redirects are not followed)"),
+        (500, False, "HTTP 500 (se reintentará)"),
+        (503, False, "HTTP 503 (se reintentará)"),
+        (429, False, "HTTP 429 (se reintentará)"),
+        (400, True, "HTTP 400 (rechazado por el receptor)"),
+        (401, True, "HTTP 401 (rechazado por el receptor)"),
+        (302, True, "HTTP 302 (no se siguen redirecciones)"),
     ],
 )
 async def test_receiver_answers_map_to_retry_or_give_up(receiver: Receiver, clock: ManualClock, status: int,

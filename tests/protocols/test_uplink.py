@@ -14,10 +14,10 @@ def test_timestamps_become_utc():
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"value": float("nan")}, "finite"),
-        ({"value": float("inf")}, "finite"),
-        ({"value": None}, "needs a value"),
-        ({"quality": "timeout"}, "must carry value null"),
+        ({"value": float("nan")}, "finito"),
+        ({"value": float("inf")}, "finito"),
+        ({"value": None}, "necesita un valor"),
+        ({"quality": "timeout"}, "debe llevar value null"),
         ({"ts": "2026-11-28T13:00:00"}, "timezone"),
         ({"variable": "Flow rate"}, "pattern"),
         ({"extra": 1}, "Extra inputs"),
@@ -41,5 +41,5 @@ def test_batch_round_trips_through_json_with_the_schema_key():
 
 
 def test_a_time_utc_cannot_hold_is_a_validation_error_naming_the_field():
-    with pytest.raises(ValidationError, match=r"ts\n.*outside the range"):
+    with pytest.raises(ValidationError, match=r"ts\n.*queda fuera de las horas"):
         Reading(**{**GOOD, "ts": "0001-01-01T00:00:00+01:00"})

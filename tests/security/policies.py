@@ -87,7 +87,7 @@ POLICIES: dict[tuple[str, str], Access] = {
     ("POST", "/ui/login"): A.CONSOLE_PUBLIC, ("POST", "/ui/logout"): A.CONSOLE,
     ("GET", "/ui/"): A.CONSOLE, ("GET", "/ui/alertas"): A.CONSOLE, ("GET", "/ui/cumplimiento"): A.CONSOLE,
     ("GET", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/admin"): A.CONSOLE_ADMIN,
-    ("GET", "/ui/puntos/{code}"): A.CONSOLE_POINT, ("GET", "/ui/puntos/{code}/lecturas.csv"): A.CONSOLE_POINT,
+    ("GET", "/ui/puntos/{code}"): A.CONSOLE_POINT, ("GET", "/ui/puntos/{code}/lecturas"): A.CONSOLE_POINT,
     ("GET", "/ui/informes/{code}/{month}.{extension}"): A.CONSOLE_POINT,
     ("POST", "/ui/admin/dga"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/gateways"): A.CONSOLE_ADMIN,
     ("POST", "/ui/admin/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/usuarios"): A.CONSOLE_ADMIN,
@@ -100,7 +100,7 @@ CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE, Access.CONSOLE_POINT
 
 # Query parameters a route requires, so a refusal is the authorisation's and not the validator's.
 VALID_QUERIES: dict[tuple[str, str], dict[str, str]] = {
-    ("GET", "/ui/puntos/{code}/lecturas.csv"): {"desde": "2026-11-27", "hasta": "2026-11-28"},
+    ("GET", "/ui/puntos/{code}/lecturas"): {"desde": "2026-11-27", "hasta": "2026-11-28"},
 }
 
 # Bodies that pass validation, so a refusal is the authorisation's and not the validator's.

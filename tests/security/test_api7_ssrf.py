@@ -41,7 +41,7 @@ def test_an_apprise_channel_to_the_loopback_is_refused(default_policy: Site, lis
     response = default_policy.request("POST", CHANNELS, {}, token=default_policy.token("ana"),
                                       body={"kind": "apprise", "name": "x", "apprise_url": url})
     assert (response.status_code, listener.seen) == (422, [])
-    assert "127.0.0.1 resolves to 127.0.0.1, which the destination policy forbids" in response.json()["error"]["message"]
+    assert "127.0.0.1 se resuelve a 127.0.0.1, que la política de destinos prohíbe" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("scheme", sorted(REPORTED))

@@ -3,10 +3,13 @@ files with their licences, and /docs without any outside address. SQLite and Pos
 
 from __future__ import annotations
 
+import io
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from tests.ui import site
 from tests.ui.conftest import Console, logged_in, login_csrf, page_csrf
@@ -102,7 +105,7 @@ def test_logout_revokes_the_token(console: Console) -> None:
 @pytest.mark.parametrize(("path", "status"), [
     (f"/ui/puntos/{site.SUR}", 404),  # another operator's point: as if it did not exist
     ("/ui/puntos/OB-0000-000", 404),
-    (f"/ui/puntos/{site.SUR}/lecturas.csv?desde=2026-11-28&hasta=2026-11-28", 404),
+    (f"/ui/puntos/{site.SUR}/lecturas?desde=2026-11-28&hasta=2026-11-28", 404),
     (f"/ui/informes/{site.SUR}/2026-11.csv", 404),
     ("/ui/admin", 403),
     ("/ui/gateways", 403),
@@ -128,15 +131,24 @@ def test_an_operator_cannot_approve_a_held_slot(console: Console) -> None:
                               headers=console.seeded.admin).json()["state"] == "review"
 
 
-def test_the_readings_export_is_the_apis_csv(console: Console) -> None:
+@pytest.mark.parametrize(("formato", "params"), [
+    ("csv", {"format": "csv"}), ("excel-es", {"format": "csv", "dialect": "excel-es"}), ("xlsx", {"format": "xlsx"})])
+def test_the_readings_export_is_the_apis_download(console: Console, formato: str, params: dict[str, str]) -> None:
     client = logged_in(console, "ana")
-    answer = client.get(f"/ui/puntos/{site.NORTE}/lecturas.csv?desde=2026-11-28&hasta=2026-11-28")
+    answer = client.get(f"/ui/puntos/{site.NORTE}/lecturas?desde=2026-11-28&hasta=2026-11-28&formato={formato}")
     token = client.cookies["caudal_session"]
     direct = console.client.get(f"/api/v1/points/{site.NORTE}/readings", headers={"Authorization": f"Bearer {token}"},
-                                params={"format": "csv", "from": "2026-11-28T00:00:00-03:00",
-                                        "to": "2026-11-29T00:00:00-03:00"})
-    assert (answer.status_code, answer.text) == (200, direct.text)
-    assert answer.headers["content-disposition"] == direct.headers["content-disposition"]
+                                params={**params, "from": "2026-11-28T00:00:00-03:00", "to": "2026-11-29T00:00:00-03:00"})
+    assert (answer.status_code, _cells(answer)) == (200, _cells(direct))
+    assert [answer.headers[name] for name in ("content-type", "content-disposition")] == [
+        direct.headers[name] for name in ("content-type", "content-disposition")]
+
+
+def _cells(response: Any) -> Any:
+    """A CSV's text, or a workbook's cell values (an XLSX file carries the time it was written)."""
+    if response.headers["content-type"].startswith("text/csv"):
+        return response.text
+    return [[cell.value for cell in row] for row in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
 
 
 VENDORED = [

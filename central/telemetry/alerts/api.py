@@ -132,7 +132,7 @@ def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx,
         except LifecycleError as exc:
             raise ApiError(409, str(exc)) from None
         if not store.acknowledge_row(conn, transition.alert):
-            raise ApiError(409, f"alert {alert_id} changed meanwhile; look at it again")
+            raise ApiError(409, f"la alerta {alert_id} cambió mientras tanto; mírela de nuevo")
         audit.record(conn, user.username, "alert.acknowledged", f"alert:{alert_id}", now, comment=comment)
         return _visible(conn, user, alert_id)
 
@@ -228,7 +228,7 @@ def put_gateway_rules(name: str, rules: Annotated[list[RuleItem], Body(openapi_e
         gateway = gateway_by_name(conn, name).model_dump()
     wrong = [i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY]
     if wrong:
-        raise _invalid(RuleProblem([wrong[0], "kind"], "not a gateway rule (gateway_silent, clock_offset,"
+        raise _invalid(RuleProblem([wrong[0], "kind"], "no es una regla de gateway (gateway_silent, clock_offset,"
                                                         " buffer_dropping)"))
     return _page(_replace(ctx, admin, Scope.GATEWAY, gateway, rules), PageQuery())
 

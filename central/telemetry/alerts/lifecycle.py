@@ -89,7 +89,7 @@ def apply_signal(live: Alert | None, signal: Signal, *, rule_id: int, kind: str,
     keeps a live alert's last value and time current).
     """
     if live is not None and not live.live:
-        raise LifecycleError(f"alert {live.id} is cleared; pass the live alert of the rule and subject, or None")
+        raise LifecycleError(f"la alerta {live.id} está cerrada; pase la alerta viva de la regla y el sujeto, o None")
     if signal.action is SignalAction.CLEAR:
         return None if live is None else _clear(live, signal)
     if signal.action is SignalAction.HOLD:
@@ -133,12 +133,12 @@ def _clear(live: Alert, signal: Signal) -> Transition:
 def acknowledge(alert: Alert, *, by: str, at: datetime, comment: str | None = None) -> Transition:
     """An operator takes charge of a live alert; it stays live until its condition ends."""
     if not by.strip():
-        raise LifecycleError("acknowledging needs the name of who acknowledges")
+        raise LifecycleError("para reconocer hace falta el nombre de quien reconoce")
     if alert.status is AlertStatus.CLEARED:
-        raise LifecycleError(f"alert {alert.id} was cleared at {alert.cleared_at}; nothing to acknowledge")
+        raise LifecycleError(f"la alerta {alert.id} se cerró a las {messages.utc(alert.cleared_at)}; no hay nada que reconocer")
     if alert.status is AlertStatus.ACKNOWLEDGED:
-        raise LifecycleError(f"alert {alert.id} was already acknowledged by {alert.acknowledged_by} "
-                             f"at {alert.acknowledged_at}")
+        raise LifecycleError(f"{alert.acknowledged_by} ya reconoció la alerta {alert.id} "
+                             f"a las {messages.utc(alert.acknowledged_at)}")
     updated = alert.model_copy(update={"status": AlertStatus.ACKNOWLEDGED, "acknowledged_at": at,
                                        "acknowledged_by": by, "ack_comment": comment})
     return Transition(alert=updated, event=AlertEvent.ACKNOWLEDGED)

@@ -183,6 +183,9 @@ def rules_of(conn: Connection, scope: Scope, subject_id: int) -> list[StoredRule
 # --- replacing and editing (the API) -------------------------------------------------------------
 
 
+SCOPE_NAMES = {"point": "punto", "gateway": "gateway"}
+
+
 class RuleProblem(ValueError):
     """A change the rules of a subject cannot take; ``loc`` points into the request body."""
 
@@ -215,7 +218,7 @@ def replace_rules(conn: Connection, scope: Scope, subject_id: int, wanted: Seque
     kept: set[int] = set()
     for index, (rule_id, _) in enumerate(wanted):
         if rule_id is not None and (rule_id not in current or rule_id in kept):
-            raise RuleProblem([index, "id"], f"rule {rule_id} is not a rule of this {scope.value} (or is listed twice)")
+            raise RuleProblem([index, "id"], f"la regla {rule_id} no es una regla de este {SCOPE_NAMES[scope.value]} (o está dos veces)")
         if rule_id is not None:
             kept.add(rule_id)
     gone = [rule_id for rule_id in current if rule_id not in kept]
@@ -234,12 +237,12 @@ def patch_rule(conn: Connection, scope: Scope, subject_id: int, rule_id: int, ch
     """Change some fields of one rule; the result is validated as a whole (ValidationError)."""
     current = {stored.id: stored.rule for stored in rules_of(conn, scope, subject_id)}
     if rule_id not in current:
-        raise LookupError(f"rule {rule_id} is not a rule of this {scope.value}")
+        raise LookupError(f"la regla {rule_id} no es una regla de este {SCOPE_NAMES[scope.value]}")
     raw = _raw(conn, scope, subject_id)[rule_id]
     if change.get("kind", raw.kind) != raw.kind:
-        raise RuleProblem(["kind"], f"a rule's kind cannot change ({raw.kind}); replace the rules to swap it")
+        raise RuleProblem(["kind"], f"el kind de una regla no cambia ({raw.kind}); reemplace las reglas para cambiarlo")
     if "id" in change and change["id"] != rule_id:
-        raise RuleProblem(["id"], "a rule's id cannot change")
+        raise RuleProblem(["id"], "el id de una regla no cambia")
     fields = {key: value for key, value in change.items() if key != "id"}
     new = parse_rule({**raw.model_dump(mode="json"), **fields})
     _changed(conn, rule_id, (raw, current[rule_id]), new, actor, now)

@@ -67,7 +67,7 @@ class FlowAboveRight(BaseRule):
     @model_validator(mode="after")
     def _hysteresis_below_limit(self) -> FlowAboveRight:
         if self.hysteresis_lps >= self.limit_lps:
-            raise ValueError(f"hysteresis_lps {self.hysteresis_lps} must be below the limit {self.limit_lps}")
+            raise ValueError(f"hysteresis_lps {self.hysteresis_lps} debe ser menor que el límite {self.limit_lps}")
         return self
 
 
@@ -236,7 +236,7 @@ class SubmissionLate(BaseRule):
         hours = [step.after_hours for step in self.escalation]
         ranks = [step.severity.rank for step in self.escalation]
         if hours != sorted(set(hours)) or ranks != sorted(ranks):
-            raise ValueError("escalation steps must have increasing after_hours and non-decreasing severity")
+            raise ValueError("los pasos de escalation deben tener after_hours creciente y severity que no baje")
         return self
 
 
