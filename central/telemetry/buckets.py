@@ -84,7 +84,8 @@ def _hours(first: datetime, end: datetime, limit: int) -> list[Span]:
     through (a year is 8,760)."""
     count = -((first - end) // HOUR)
     if count > limit:
-        raise ValueError(f"more than {limit} hour buckets; ask for a shorter range or a larger bucket")
+        raise ValueError(f"más de {limit} intervalos de {BUCKET_NAMES['hour']}; pida un rango más corto o un"
+                         " intervalo mayor")
     starts = [first + HOUR * index for index in range(count + 1)]
     return [Span(starts[index].isoformat()[:13], starts[index], starts[index + 1]) for index in range(count)]
 

@@ -34,7 +34,8 @@ REQUESTS = [
                                                from_="2020-01-01T00:00:00Z", to="2026-01-01T00:00:00Z"), 422,
      "más de 20000 intervalos de una hora; pida un rango más corto o un intervalo mayor"),
     ("cursor ajeno", lambda s: s.get("/api/v1/points/P1/readings", cursor="zzz"), 422,
-     "el cursor 'zzz' no es uno que este servidor haya entregado"),
+     "cursor 'zzz' no es uno que haya entregado este servidor: use el next_cursor de la página anterior, o"
+     " ninguno para la primera página"),
     ("cambio de medidor futuro", lambda s: s.post("/api/v1/points/P1/meter-changes",
                                                    {**SWAP, "ts": "2026-11-29T12:00:00Z"}), 422,
      "ts 2026-11-29T12:00:00Z está en el futuro; registre el cambio de medidor una vez hecho"),
