@@ -41,6 +41,12 @@ def number(form: Mapping[str, str], name: str, label: str) -> float | None:
         raise FormError(f"«{label}» debe ser un número (escribió {text!r}).") from None
 
 
+def decimal_text(form: Mapping[str, str], name: str, label: str) -> str | None:
+    """A decimal limit as typed (``12,5`` -> ``"12.5"``): the API keeps it exact, not as a float."""
+    value = number(form, name, label)
+    return None if value is None else form[name].strip().replace(",", ".")
+
+
 def whole_number(form: Mapping[str, str], name: str, label: str) -> int | None:
     value = number(form, name, label)
     if value is not None and not value.is_integer():
@@ -92,7 +98,7 @@ def dga_body(form: Mapping[str, str], stored: Mapping[str, Any] | None) -> dict[
     body["valid_from"] = local_datetime(form.get("valid_from", ""), "Válida desde")
     limits = dict(body.get("limits") or {})
     for name in DGA_LIMITS:
-        limits[name] = number(form, name, name.replace("_", " "))
+        limits[name] = decimal_text(form, name, name.replace("_", " "))
     body["limits"] = {name: value for name, value in limits.items() if value is not None}
     return _with_password(body, form, "informant_password")
 
