@@ -82,8 +82,8 @@ def test_a_renewed_token_is_shown_once(served: Served, browser: Any) -> None:
     log_in(browser, served.url, "jefa")
     browser.find_element(By.LINK_TEXT, "Gateways").click()
     wait_for(browser, "#gateways").find_element(By.LINK_TEXT, "gw-token").click()
-    browser.find_element(By.XPATH, "//button[text()='Renovar token']").click()
-    token = text(browser, "#token-nuevo code")
+    wait_for(browser, "form[action$='/token'] button").click()
+    token = wait_for(browser, "#token-nuevo code").text
     assert token.startswith("cau_g_") and token != old
     screenshot(browser, f"token-{served.kind}")
     no_blocking_violations(browser)

@@ -229,6 +229,10 @@ def test_a_published_version_is_pending_until_the_gateway_runs_it(console: Conso
     console.client.post("/api/v1/ingest/config/status", json={"source": "central", "running_version": 2,
                                                                "result": "applied"},
                         headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+    page = jefa.get("/ui/gateways/gw-config").text
+    assert dict(re.findall(r'<tr data-version="(\d+)" data-state="(\w+)"', page)) == {"2": "running", "1": "stored"}
+    assert re.findall(r'<td class="estado">(.*?)</td>', page) == [
+        'publicada, en uso<br><span class="muted">último resultado: applied</span>', "guardada"]
     row = re.search(r'<tr data-gateway="gw-config">(.*?)</tr>', jefa.get("/ui/gateways").text, re.DOTALL).group(1)
     assert re.findall(r'class="(?:config-source|running)">(.*?)</td>', row) == ["servidor", "v2"]
     diff = jefa.get("/ui/gateways/gw-config/diferencias?desde=1&hasta=2").text
