@@ -1,6 +1,10 @@
 """``python -m benchmarks [NAME ...]``: run every benchmark (or those named), print figures,
 and write them to ``benchmarks/RESULTS.md`` with the machine and the commit.
 
+A run of some benchmarks replaces their sections and keeps the others' last ones; each
+section names the commit and the time it was measured, so figures from different runs are
+never mistaken for one run's.
+
 Each benchmark's printed lines are kept in RESULTS.md as they were printed; a benchmark
 whose ``main()`` returns :class:`benchmarks.figures.Figures` also gets a table of each
 figure, its same-run baseline and their ratio.
@@ -70,13 +74,27 @@ def commit() -> str:
     return f"{head}{' (with uncommitted changes)' if dirty else ''}"
 
 
-def write_results(sections: list[str]) -> None:
+def write_results(sections: dict[str, str]) -> None:
+    """RESULTS.md with ``sections`` (benchmark name -> its text) and the kept sections of the others."""
     header = ["# Benchmark results", "",
-              f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
-              f"- machine: {machine()}", f"- load average when the run started: {LOAD_AT_START}",
-              f"- commit: {commit()}", "",
-              "Ratios compare figures measured in the same run; absolute figures vary with the machine's load.", ""]
-    RESULTS.write_text("\n".join(header + sections + _cited()) + "\n")
+              f"Last written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
+              f"- machine: {machine()}", f"- load average when the last run started: {LOAD_AT_START}", "",
+              "Ratios compare figures measured in the same run; absolute figures vary with the machine's load."
+              " Each section names the commit and time of the run that measured it.", ""]
+    merged = {**_kept_sections(), **sections}
+    RESULTS.write_text("\n".join(header + [merged[name] for name in sorted(merged)] + _cited()) + "\n")
+
+
+def _kept_sections() -> dict[str, str]:
+    """The benchmark sections already in RESULTS.md, by benchmark name."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    text = text.split(CITED, 1)[0]
+    kept = {}
+    for chunk in text.split("\n## ")[1:]:
+        name = chunk.split(" ", 1)[0].strip()
+        if name.startswith("bench_"):
+            kept[name] = "## " + chunk.rstrip("\n") + "\n"
+    return kept
 
 
 def _cited() -> list[str]:
@@ -92,7 +110,7 @@ def main(argv: list[str]) -> int:
     if not chosen:
         print(f"no benchmark matches {argv}; available: {', '.join(names)}")
         return 2
-    sections = []
+    sections = {}
     for name in chosen:
         print(f"\n== {name}")
         started = time.perf_counter()
@@ -101,10 +119,11 @@ def main(argv: list[str]) -> int:
             figures = importlib.import_module(f"benchmarks.{name}").main()
         seconds = time.perf_counter() - started
         print(f"   ({seconds:.1f} s)")
-        section = [f"## {name} ({seconds:.0f} s)", "", "```", tee.kept.getvalue().rstrip(), "```", ""]
+        stamp = f"{seconds:.0f} s; commit {commit()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        section = [f"## {name} ({stamp})", "", "```", tee.kept.getvalue().rstrip(), "```", ""]
         if isinstance(figures, Figures):
             section += [figures.markdown(), ""]
-        sections.append("\n".join(section))
+        sections[name] = "\n".join(section)
     write_results(sections)
     print(f"\nwritten to {RESULTS}")
     return 0

@@ -166,6 +166,7 @@ class _Parts:
         self.sync = ConfigSync(site=config, token=token, reloader=self.reloader, poller=self.poller)
         self.reloader.overlay = self.keep_central_devices
         self.uploader.on_config_version = self.sync.offer
+        self.uploader.config_status = self.sync.status
         self.publisher.sync = self.sync
 
     def keep_central_devices(self, wanted: SiteConfig) -> SiteConfig:

@@ -6,11 +6,12 @@ version (no new port: the uploads' host and proxies). It validates the document 
 same code as ``caudal edge check``; an invalid one is refused and the agent keeps what it
 runs. A valid one replaces the buses and devices through the reload path (:mod:`edge.reload`:
 the buffer is never touched) while the gateway section (token file, TLS, buffer) stays the
-local one. If after applying it no device answers for :data:`ROLLBACK_CYCLES` poll cycles,
-the configuration that ran before is restored and that version is not tried again. Every
-outcome is reported to the server (:class:`protocols.uplink.ConfigReport`) and shown by
-``caudal edge status``. With ``config_source: local`` (the default) the agent only reports
-that it runs its local ``site.yaml``.
+local one. If after applying it no device answers for ``gateway.rollback_cycles`` poll cycles
+(3 unless set), the configuration that ran before is restored and that version is not tried
+again. Every outcome travels to the server in the agent status of the next batch or heartbeat
+(:class:`protocols.uplink.ConfigReport`) and is shown by ``caudal edge status``. With
+``config_source: local`` (the default) the agent only reports that it runs its local
+``site.yaml``.
 
 The last applied document is kept beside the buffer (``<buffer>.central.json``) so that a
 restart without network runs it rather than the local file's buses and devices.
@@ -33,11 +34,9 @@ from edge.poller import Poller
 from edge.reload import Reloader
 from edge.uploader import server_message
 from protocols.siteconfig import ConfigError, SiteConfig, parse_managed_config
-from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH, ConfigReport, PublishedConfig
+from protocols.uplink import CONFIG_PATH, ConfigReport, PublishedConfig
 
 log = logging.getLogger("caudal.edge.managed")
-
-ROLLBACK_CYCLES = 3
 
 
 def central_store_path(buffer_path: Path) -> Path:
@@ -83,6 +82,7 @@ class ConfigSync:
                  running: tuple[int, str] | None = None, transport: Transport | None = None) -> None:
         gateway = site.gateway
         self.central = gateway.config_source == "central"
+        self.rollback_cycles = gateway.rollback_cycles
         self.reloader, self.poller = reloader, poller
         self.base = gateway.central_url.rstrip("/")
         self.store = central_store_path(Path(gateway.buffer_path))
@@ -96,26 +96,29 @@ class ConfigSync:
         self.trial: Trial | None = None
         self._rolling_back: asyncio.Task[None] | None = None  # referenced, so it is not collected mid-way
         self.wanted = asyncio.Event()
-        self.report_pending = True
+
+    def status(self) -> ConfigReport:
+        """What the agent runs, for the agent status of the next batch or heartbeat."""
+        return ConfigReport(source="central" if self.central else "local", running_version=self.running_version,
+                            result=self.result[:2000])
 
     def offer(self, version: int | None) -> None:
         """An upload reply named ``version`` as published: fetch it if it is new to this gateway."""
         self.published_version = version
-        new = self.central and version is not None and version != self.running_version and version not in self.refused
-        if new or self.report_pending:
+        if self.central and version is not None and version != self.running_version and version not in self.refused:
             self.wanted.set()
 
     async def run(self) -> None:
-        """Sync at start, then each time :meth:`offer` asks; runs until cancelled."""
-        self.wanted.set()
+        """Sync at start, then each time :meth:`offer` asks (never with ``config_source: local``);
+        runs until cancelled, as every helper task of the agent does."""
+        if self.central:
+            self.wanted.set()
         try:
             while True:
                 await self.wanted.wait()
                 self.wanted.clear()
                 try:
-                    if self.central:
-                        await self.sync_once()
-                    await self.report()
+                    await self.sync_once()
                 except Exception:  # a bug here must not stop polling and uploading
                     log.exception("configuration sync failed; trying again at the next upload reply")
         finally:
@@ -136,7 +139,7 @@ class ConfigSync:
         await self._apply(version, self.reloader.config.managed(document), published.document)
 
     def cycle_done(self) -> None:
-        """After each poll cycle: a trial passes once a device answers; fails after :data:`ROLLBACK_CYCLES`."""
+        """After each poll cycle: a trial passes once a device answers; fails after ``rollback_cycles``."""
         trial, started = self.trial, self.poller.last_tick
         if trial is None or started is None or (trial.boundary is not None and started <= trial.boundary):
             return  # a tick that began before the swap says nothing about this configuration
@@ -145,31 +148,9 @@ class ConfigSync:
             self.trial = None
             return
         trial.cycles += 1
-        if trial.cycles >= ROLLBACK_CYCLES:
+        if trial.cycles >= self.rollback_cycles:
             self.trial = None
             self._rolling_back = asyncio.get_running_loop().create_task(self._roll_back(trial), name="config-rollback")
-
-    async def report(self) -> None:
-        """Tell the server what runs; a failure is retried at the next upload reply."""
-        if not self.report_pending:
-            return
-        report = ConfigReport(source="central" if self.central else "local", running_version=self.running_version,
-                              result=self.result[:2000])
-        try:
-            reply = await self._transport.post(self.base + CONFIG_STATUS_PATH, report.model_dump_json().encode(),
-                                               self._headers)
-        except UplinkError as exc:
-            log.warning("cannot report the configuration to the central server: %s", exc)
-            return
-        if reply.status == 404 and not self.central:
-            log.info("the central server takes no configuration reports (an older version); not reporting")
-            self.report_pending = False
-            return
-        if reply.status >= 300:
-            log.warning("the central server refused the configuration report: HTTP %d: %s", reply.status,
-                        server_message(reply.body))
-            return
-        self.report_pending = False
 
     async def _fetch(self) -> PublishedConfig | None:
         try:
@@ -229,6 +210,4 @@ class ConfigSync:
 
     def _set_result(self, result: str) -> None:
         self.result = result
-        self.report_pending = True
-        self.wanted.set()
         log.info("configuration: %s", result)

@@ -47,7 +47,7 @@ from edge.http import HttpReply, HttpTransport, Transport, UplinkError
 from edge.setaside import SetAside, refused_readings, setaside_path
 from edge.waiting import wait_first
 from protocols.clock import Clock
-from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, IngestReply
+from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, ConfigReport, IngestReply
 
 log = logging.getLogger("caudal.edge.uploader")
 
@@ -165,6 +165,7 @@ class Uploader:
         self.set_aside = SetAside(setaside_path(buffer.path))
         # told the configuration version each accepted reply names (edge.managed fetches a new one)
         self.on_config_version: Callable[[int | None], None] = lambda version: None
+        self.config_status: Callable[[], ConfigReport | None] = lambda: None  # what every upload reports
         self._backoff = wait_random_exponential(multiplier=BACKOFF_MIN_S, min=BACKOFF_MIN_S, max=BACKOFF_MAX_S)
 
     def retarget(self, central_url: str, heartbeat_s: float) -> None:
@@ -289,7 +290,8 @@ class Uploader:
         stats = self.buffer.stats()
         oldest = None if stats.oldest_ts is None else max(0.0, (self.clock.now() - stats.oldest_ts).total_seconds())
         return AgentStatus(version=self.version, buffer_depth=stats.depth, oldest_unsent_s=oldest,
-                           dropped_total=stats.dropped_total + self.set_aside.total, clock_synced=self._clock_synced())
+                           dropped_total=stats.dropped_total + self.set_aside.total, clock_synced=self._clock_synced(),
+                           config=self.config_status())
 
     async def _post(self, body: bytes, batch_len: int) -> HttpReply:
         try:

@@ -64,6 +64,8 @@ class GatewayConfig(BaseModel):
     heartbeat_s: float = Field(default=60.0, gt=0, le=3600)
     # central: buses and devices come from the central server (issue 18); local: only this file
     config_source: Literal["local", "central"] = "local"
+    # a central version after which no device answers for this many poll cycles is rolled back
+    rollback_cycles: int = Field(default=3, ge=1, le=100)
 
     @field_validator("central_url")
     @classmethod

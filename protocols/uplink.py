@@ -25,7 +25,6 @@ EARLIEST_READING = datetime(2000, 1, 1, tzinfo=UTC)
 INGEST_PATH = "/api/v1/ingest"
 ASSIGNED_POINTS_PATH = "/api/v1/ingest/points"
 CONFIG_PATH = "/api/v1/ingest/config"
-CONFIG_STATUS_PATH = "/api/v1/ingest/config/status"
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
 Variable = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -85,6 +84,22 @@ class Reading(BaseModel):
         return self
 
 
+ConfigSource = Literal["local", "central"]
+
+
+class ConfigReport(BaseModel):
+    """What the agent runs, and what became of the last configuration it received (applied,
+    refused with its errors, rolled back): part of :class:`AgentStatus`, so every batch and
+    every heartbeat carries it and a rollback reaches the server with the next upload."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"source": "central", "running_version": 3, "result": "applied version 3"}]})
+
+    source: ConfigSource
+    running_version: int | None = Field(default=None, ge=1)
+    result: str = Field(max_length=2000)
+
+
 class AgentStatus(BaseModel):
     """What the gateway reports about itself with every batch (and every heartbeat)."""
 
@@ -95,6 +110,7 @@ class AgentStatus(BaseModel):
     oldest_unsent_s: float | None = Field(default=None, ge=0)
     dropped_total: int = Field(default=0, ge=0)
     clock_synced: bool = True
+    config: ConfigReport | None = None
 
 
 class Batch(BaseModel):
@@ -159,9 +175,6 @@ class IngestReply(BaseModel):
     config_version: int | None = None
 
 
-ConfigSource = Literal["local", "central"]
-
-
 class PublishedConfig(BaseModel):
     """``GET /api/v1/ingest/config``: the configuration the server publishes for the calling gateway
     (its buses and devices as YAML; ``version`` None when none is published)."""
@@ -169,18 +182,6 @@ class PublishedConfig(BaseModel):
     gateway: Name
     version: int | None = None
     document: str | None = None
-
-
-class ConfigReport(BaseModel):
-    """``POST /api/v1/ingest/config/status``: what the agent runs, and what became of the last
-    configuration it received (applied, refused with its errors, rolled back)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"source": "central", "running_version": 3, "result": "applied version 3"}]})
-
-    source: ConfigSource
-    running_version: int | None = Field(default=None, ge=1)
-    result: str = Field(max_length=2000)
 
 
 class AssignedPoints(BaseModel):

@@ -38,14 +38,16 @@ async def test_the_bare_baseline_parses_the_body_and_answers_200():
     assert (reply.status_code, reply.json()["stored"]) == (200, 30)
 
 
-def test_a_run_rewrites_the_results_but_keeps_the_figures_the_code_cites(tmp_path, monkeypatch):
+def test_a_run_replaces_its_own_sections_and_keeps_the_others_and_the_figures_the_code_cites(tmp_path, monkeypatch):
     from benchmarks import __main__ as runner
 
     results = tmp_path / "RESULTS.md"
     cited = f"{runner.CITED}\n\n- **Something** (`central/x.py`): 1.0 ms against 2.0 ms.\n"
-    results.write_text(f"# Benchmark results\n\n## bench_old (1 s)\n\nold figures\n\n{cited}", encoding="utf-8")
+    results.write_text("# Benchmark results\n\n## bench_old (1 s; commit a)\n\nold figures\n\n"
+                       f"## bench_new (1 s; commit a)\n\nstale figures\n\n{cited}", encoding="utf-8")
     monkeypatch.setattr(runner, "RESULTS", results)
-    runner.write_results(["## bench_new (2 s)", "", "new figures", ""])
+    runner.write_results({"bench_new": "## bench_new (2 s; commit b)\n\nnew figures\n"})
     text = results.read_text(encoding="utf-8")
-    assert "old figures" not in text
-    assert text.endswith(f"new figures\n\n{cited}")
+    assert "stale figures" not in text
+    assert text.endswith("## bench_new (2 s; commit b)\n\nnew figures\n\n## bench_old (1 s; commit a)\n\nold figures\n\n"
+                         + cited)

@@ -193,11 +193,15 @@ def published_version(db: Database, gateway_id: int) -> int | None:
 
 
 def record_report(conn: Connection, gateway: Gateway, report: ConfigReport, now: datetime) -> None:
-    """What the agent says it runs; a rollback or a refusal is also written to the audit trail."""
-    conn.execute("UPDATE gateways SET config_source = :s, config_running = :v, config_result = :r,"
-                 " config_reported_at = :now WHERE id = :g",
-                 {"s": report.source, "v": report.running_version, "r": report.result, "now": now, "g": gateway.id})
-    if report.result.startswith(("refused", "rolled back")):
+    """What the agent says it runs, carried by every batch and heartbeat: written (with the time
+    it was first reported) only when it changed, and a rollback or a refusal also to the audit
+    trail, once."""
+    changed = conn.execute(
+        "UPDATE gateways SET config_source = :s, config_running = :v, config_result = :r, config_reported_at = :now"
+        " WHERE id = :g AND (config_source IS NULL OR config_source <> :s OR config_result IS NULL"
+        " OR config_result <> :r OR COALESCE(config_running, 0) <> COALESCE(:v, 0))",
+        {"s": report.source, "v": report.running_version, "r": report.result, "now": now, "g": gateway.id})
+    if changed and report.result.startswith(("refused", "rolled back")):
         audit.record(conn, f"gateway:{gateway.name}", "gateway.config_not_applied", f"gateway:{gateway.name}", now,
                      running=report.running_version, result=report.result)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 
 from central.core.auth import Gateway
 from central.core.gateway_configs import (
@@ -21,14 +21,13 @@ from central.core.gateway_configs import (
     list_versions,
     publish_version,
     published_config,
-    record_report,
     version_detail,
     versions_diff,
 )
 from central.deps import AdminUser, Ctx, GatewayToken, authenticated_gateway
 from central.errors import error_responses
 from central.pagination import Page, Paging
-from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH, ConfigReport, PublishedConfig
+from protocols.uplink import CONFIG_PATH, PublishedConfig
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
 gateway_router = APIRouter(tags=["ingest"])
@@ -99,11 +98,3 @@ def post_publish(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigV
 def get_published_config(ctx: Ctx, gateway: CallingGateway) -> PublishedConfig:
     with ctx.db.connect() as conn:
         return published_config(conn, gateway)
-
-
-@gateway_router.post(CONFIG_STATUS_PATH, status_code=204, summary="The gateway reports the configuration it runs",
-                     responses=error_responses(401, 422))
-def post_config_status(body: ConfigReport, ctx: Ctx, gateway: CallingGateway) -> Response:
-    with ctx.db.transaction() as conn:
-        record_report(conn, gateway, body, ctx.clock.now())
-    return Response(status_code=204)

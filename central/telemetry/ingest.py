@@ -20,6 +20,7 @@ from operator import countOf, itemgetter
 from typing import Any, NamedTuple
 
 from central.core.auth import Gateway
+from central.core.gateway_configs import record_report
 from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.alerts import pending
@@ -78,6 +79,8 @@ def _ingest(db: Database, gateway: Gateway, batch: ParsedBatch, now: datetime, *
                 if mark_alerts:
                     pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
             record_contact(conn, gateway.id, batch, now)
+        if batch.agent is not None and batch.agent.config is not None:  # its row count is read: not pipelined
+            record_report(conn, gateway, batch.agent.config, now)
     return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows)
 
 

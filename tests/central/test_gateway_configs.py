@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from protocols.clock import ManualClock
-from protocols.uplink import CONFIG_PATH, CONFIG_STATUS_PATH
+from protocols.uplink import CONFIG_PATH, INGEST_PATH
 from tests.central.telemetry_support import (
     GATEWAY_TOKEN,
     OTHER_GATEWAY_TOKEN,
@@ -140,12 +140,19 @@ def test_a_gateway_token_cannot_read_the_administrators_side(site: Site, path: s
     assert site.get(path, token=GATEWAY_TOKEN).status_code == 401
 
 
+def heartbeat(site: Site, report: dict[str, object]) -> None:
+    """A heartbeat whose agent status carries ``report``, as the agent sends one."""
+    body = {"schema": 1, "gateway": "gw-norte", "sent_at": START, "readings": [],
+            "agent": {"version": "0.1.0", "buffer_depth": 0, "config": report}}
+    assert site.post(INGEST_PATH, body, token=GATEWAY_TOKEN).status_code == 200
+
+
 def test_the_api_shows_what_the_agent_reports_and_the_pending_version(site: Site):
     create(site, "gw-norte", ONE_METER)
     create(site, "gw-norte", TWO_METERS)
     site.post("/api/v1/gateways/gw-norte/config/versions/2/publish", {})
     report = {"source": "central", "running_version": 1, "result": "rolled back from version 2: every device failed"}
-    assert site.post(CONFIG_STATUS_PATH, report, token=GATEWAY_TOKEN).status_code == 204
+    heartbeat(site, report)
     status = site.get("/api/v1/gateways/gw-norte/config").json()
     assert {key: status[key] for key in ("config_source", "running_version", "published_version", "pending_version",
                                          "last_result")} == {
@@ -158,10 +165,21 @@ def test_the_api_shows_what_the_agent_reports_and_the_pending_version(site: Site
         "gateway.config_not_applied"]
 
 
+def test_a_rollback_reported_by_every_heartbeat_is_audited_once(site: Site):
+    create(site, "gw-norte", ONE_METER)
+    report = {"source": "central", "running_version": None, "result": "rolled back from version 1: no device answered"}
+    for _ in range(3):
+        heartbeat(site, report)
+    heartbeat(site, {"source": "central", "running_version": 1, "result": "applied version 1"})
+    assert [(row["action"]) for row in site.rows("SELECT action FROM audit_log ORDER BY id")] == [
+        "gateway.config_created", "gateway.config_not_applied"]
+    assert site.get("/api/v1/gateways/gw-norte/config").json()["last_result"] == "applied version 1"
+
+
 def test_a_gateway_on_local_configuration_has_nothing_pending(site: Site):
     create(site, "gw-norte", ONE_METER)
     site.post("/api/v1/gateways/gw-norte/config/versions/1/publish", {})
-    site.post(CONFIG_STATUS_PATH, {"source": "local", "result": "applied site.yaml"}, token=GATEWAY_TOKEN)
+    heartbeat(site, {"source": "local", "result": "applied site.yaml"})
     status = site.get("/api/v1/gateways/gw-norte/config").json()
     assert (status["config_source"], status["published_version"], status["pending_version"]) == ("local", 1, None)
 

@@ -17,7 +17,7 @@ from central.app import create_app
 from central.db import Database
 from central.settings import Settings
 from edge.agent import run_agent
-from edge.managed import ROLLBACK_CYCLES, central_store_path
+from edge.managed import central_store_path
 from edge.simulator.runner import run_simulator
 from edge.state import read_state, state_path
 from edge.systemd import Notifier
@@ -25,6 +25,8 @@ from protocols.clock import ManualClock
 from tests.central.served import serving
 from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, START, seed_site
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
+
+ROLLBACK_CYCLES = 2  # the gateway's rollback_cycles, below the default 3: the setting is what counts
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ async def agent(central, tmp_path: Path):
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1), meter(2, flow=7.5)), ManualClock(START)) as sim:
         config = site(tmp_path, [tcp_bus(sim.tcp_port)], [device("pozo-1", 1, point="P1", interval_s=60)],
-                      id="gw-norte", central_url=url, config_source="central")
+                      id="gw-norte", central_url=url, config_source="central", rollback_cycles=ROLLBACK_CYCLES)
         stop = asyncio.Event()
         task = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await drive(clock, lambda: flow_slots(db, "P1") != [])

@@ -59,7 +59,7 @@ POLICIES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/users/me/channels/{channel_id}/test"): A.OWN,
     ("GET", "/api/v1/users/me/notifications"): A.USER,
     ("POST", "/api/v1/ingest"): A.GATEWAY, ("GET", "/api/v1/ingest/points"): A.GATEWAY,
-    ("GET", "/api/v1/ingest/config"): A.GATEWAY, ("POST", "/api/v1/ingest/config/status"): A.GATEWAY,
+    ("GET", "/api/v1/ingest/config"): A.GATEWAY,
     ("GET", "/api/v1/points/{code}/readings"): A.POINT, ("GET", "/api/v1/points/{code}/aggregates"): A.POINT,
     ("GET", "/api/v1/latest"): A.USER,
     ("POST", "/api/v1/points/{code}/meter-changes"): A.POINT, ("GET", "/api/v1/points/{code}/meter-changes"): A.POINT,
