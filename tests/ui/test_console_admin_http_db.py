@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from fastapi.testclient import TestClient
 
+from protocols.uplink import INGEST_PATH
 from tests.ui import site
 from tests.ui.conftest import Console, logged_in, page_csrf
 
@@ -226,9 +227,10 @@ def test_a_published_version_is_pending_until_the_gateway_runs_it(console: Conso
         assert answer.status_code == 303, answer.text
     states = dict(re.findall(r'<tr data-version="(\d+)" data-state="(\w+)"', jefa.get("/ui/gateways/gw-config").text))
     assert states == {"2": "pending", "1": "stored"}
-    console.client.post("/api/v1/ingest/config/status", json={"source": "central", "running_version": 2,
-                                                               "result": "applied"},
-                        headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+    heartbeat = {"schema": 1, "gateway": "gw-config", "sent_at": site.SECOND_PASS.isoformat(), "readings": [],
+                 "agent": {"version": "0.1.0", "buffer_depth": 0,
+                           "config": {"source": "central", "running_version": 2, "result": "applied"}}}
+    console.client.post(INGEST_PATH, json=heartbeat, headers={"Authorization": f"Bearer {token}"}).raise_for_status()
     page = jefa.get("/ui/gateways/gw-config").text
     assert dict(re.findall(r'<tr data-version="(\d+)" data-state="(\w+)"', page)) == {"2": "running", "1": "stored"}
     assert re.findall(r'<td class="estado">(.*?)</td>', page) == [
