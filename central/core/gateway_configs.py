@@ -55,6 +55,13 @@ class ConfigVersionDetail(ConfigVersion):
     diff: str = Field(description="Unified diff from the previous version (empty for the first)")
 
 
+class ConfigDiff(BaseModel):
+    gateway: str
+    base: int
+    version: int
+    diff: str = Field(description="Unified diff from version base to version (empty when they are equal)")
+
+
 class ConfigStatus(BaseModel):
     """A gateway's configuration as its agent last reported it, with the health figures next to it."""
 
@@ -144,17 +151,29 @@ def list_versions(conn: Connection, name: str, paging: PageQuery) -> Page[Config
                       lambda row: _summary(row, published))
 
 
+def _unified_diff(name: str, base: int, base_document: str, version: int, document: str) -> str:
+    return "".join(difflib.unified_diff(
+        base_document.splitlines(keepends=True), document.splitlines(keepends=True),
+        fromfile=str(document_name(name, base)), tofile=str(document_name(name, version))))
+
+
 def version_detail(conn: Connection, name: str, version: int) -> ConfigVersionDetail:
     """One version with its document and the diff from the version before it."""
     gateway = gateway_by_name(conn, name)
     row = _row(conn, gateway, version)
     before = conn.fetchval("SELECT document FROM gateway_configs WHERE gateway_id = :g AND version = :v",
                            {"g": gateway.id, "v": version - 1})
-    diff = "" if before is None else "".join(difflib.unified_diff(
-        before.splitlines(keepends=True), row["document"].splitlines(keepends=True),
-        fromfile=str(document_name(name, version - 1)), tofile=str(document_name(name, version))))
+    diff = "" if before is None else _unified_diff(name, version - 1, before, version, row["document"])
     summary = _summary(row, _published(conn, gateway.id))
     return ConfigVersionDetail(**summary.model_dump(), document=row["document"], diff=diff)
+
+
+def versions_diff(conn: Connection, name: str, base: int, version: int) -> ConfigDiff:
+    """The unified diff from version ``base`` to ``version`` of the gateway (any two, either order)."""
+    gateway = gateway_by_name(conn, name)
+    before, after = _row(conn, gateway, base)["document"], _row(conn, gateway, version)["document"]
+    return ConfigDiff(gateway=name, base=base, version=version,
+                      diff=_unified_diff(name, base, before, version, after))
 
 
 def published_config(conn: Connection, gateway: Gateway) -> PublishedConfig:

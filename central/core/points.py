@@ -225,6 +225,26 @@ def point_usernames(conn: Connection, code: str, paging: PageQuery) -> Page[str]
         " ORDER BY u.username", {"p": _existing(conn, code).id}, paging, lambda row: row["username"])
 
 
+def user_point_codes(conn: Connection, username: str, paging: PageQuery) -> Page[str]:
+    """A page of the points granted to ``username``, by code (an administrator sees every point anyway)."""
+    return fetch_page(
+        conn, "SELECT p.code FROM user_points up JOIN points p ON p.id = up.point_id WHERE up.user_id = :u"
+        " ORDER BY p.code", {"u": _user_id(conn, username)}, paging, lambda row: row["code"])
+
+
+def set_user_points(conn: Connection, username: str, codes: list[str], actor: str, now: datetime) -> None:
+    """Make ``codes`` exactly the points ``username`` is granted, in one transaction: each grant and
+    revocation is audited as :func:`grant_point` and :func:`revoke_point` do; an unknown code is a 422
+    and changes nothing."""
+    user_id, wanted = _user_id(conn, username), point_ids(conn, codes)
+    held = {row["code"] for row in conn.fetchall(
+        "SELECT p.code FROM user_points up JOIN points p ON p.id = up.point_id WHERE up.user_id = :u", {"u": user_id})}
+    for code in sorted(held - set(wanted)):
+        revoke_point(conn, code, username, actor, now)
+    for code in sorted(set(wanted) - held):
+        grant_point(conn, code, username, actor, now)
+
+
 def point_ids(conn: Connection, codes: list[str], field: str = "points") -> dict[str, int]:
     """``code -> id`` for every code; an unknown code is a 422 naming it."""
     if not codes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from central.core.gateway_configs import (
+    ConfigDiff,
     ConfigStatus,
     ConfigVersion,
     ConfigVersionCreate,
@@ -18,6 +19,7 @@ from central.core.gateway_configs import (
     publish_version,
     published_config,
     version_detail,
+    versions_diff,
 )
 from central.deps import AdminUser, Ctx, CurrentGateway
 from central.errors import error_responses
@@ -64,6 +66,13 @@ def get_config_versions(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -
 def get_config_version(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigVersionDetail:
     with ctx.db.connect() as conn:
         return version_detail(conn, name, version)
+
+
+@router.get("/{name}/config/versions/{version}/diff/{base}", summary="The diff from version base to this version",
+            responses=error_responses(401, 403, 404, 422))
+def get_config_diff(name: str, version: int, base: int, admin: AdminUser, ctx: Ctx) -> ConfigDiff:
+    with ctx.db.connect() as conn:
+        return versions_diff(conn, name, base, version)
 
 
 @router.post("/{name}/config/versions/{version}/publish", summary="Ask the gateway to run this version",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
+from central.core.points import set_user_points, user_point_codes
 from central.core.tokens import (
     NewPersonalToken,
     PersonalToken,
@@ -31,6 +33,12 @@ from central.errors import error_responses
 from central.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+class UserPointsUpdate(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"points": ["OB-0101-12"]}]}}
+
+    points: list[str] = Field(description="The complete new list of point codes the account may see")
 
 
 @router.get("/me", summary="Your own account", responses=error_responses(401))
@@ -102,3 +110,18 @@ def patch_user(username: str, body: UserUpdate, admin: AdminUser, ctx: Ctx) -> U
 def post_deactivate(username: str, admin: AdminUser, ctx: Ctx) -> UserOut:
     with ctx.db.transaction() as conn:
         return deactivate_user(conn, username, admin.username, ctx.clock.now())
+
+
+@router.get("/{username}/points", summary="The points an account has been granted (administrators)",
+            responses=error_responses(401, 403, 404, 422))
+def get_user_points(username: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[str]:
+    with ctx.db.connect() as conn:
+        return user_point_codes(conn, username, paging)
+
+
+@router.put("/{username}/points", status_code=204, summary="Replace the points an account may see (administrators)",
+            responses=error_responses(401, 403, 404, 422))
+def put_user_points(username: str, body: UserPointsUpdate, admin: AdminUser, ctx: Ctx) -> None:
+    """Grants and revocations in one transaction, each in the audit trail; an unknown code changes nothing."""
+    with ctx.db.transaction() as conn:
+        set_user_points(conn, username, list(dict.fromkeys(body.points)), admin.username, ctx.clock.now())

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import (
+    get_redoc_html,
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
@@ -31,6 +32,11 @@ from central.ui.settings import ConsoleSettings
 HERE = Path(__file__).parent
 STATIC_PATH = "/ui/static"
 SWAGGER_UI = f"{STATIC_PATH}/vendor/swagger-ui-dist-5.35.0"
+REDOC = f"{STATIC_PATH}/vendor/redoc-2.5.2"
+# ReDoc styles itself inline and searches in a blob: worker; everything else from this server
+# (its footer's logo from cdn.redoc.ly is refused, and ReDoc hides it).
+REDOC_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+                " worker-src 'self' blob:; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'")
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 Lights = Callable[[Any, Collection[int] | None, datetime], dict[str, Any]]
 
@@ -42,18 +48,18 @@ def mount(app: FastAPI, ctx: AppContext, api_app: FastAPI, lights: Lights,
     ``api_app`` answers the console's API requests (every role's routes on ``ctx``);
     ``lights`` gives the compliance semáforo (handed over by the app factory).
     """
-    from central.ui import pages, pages_admin, pages_auth, pages_compliance
+    from central.ui import pages, pages_admin, pages_admin_edit, pages_auth, pages_compliance, pages_gateways
 
     app.state.console = Console(ctx=ctx, api=ConsoleApi(api_app), lights=lights,
                                 settings=settings or ConsoleSettings.from_env(), templates_dir=HERE / "templates")
-    for module in (pages_auth, pages, pages_compliance, pages_admin):
+    for module in (pages_auth, pages, pages_compliance, pages_gateways, pages_admin, pages_admin_edit):
         app.include_router(module.router)
     pages_auth.install_redirects(app)
 
 
 def mount_static(app: FastAPI) -> None:
-    """The console's files at ``/ui/static``, and ``/docs`` (Swagger UI) from the vendored
-    bundle, so the API reference opens on a server without Internet access."""
+    """The console's files at ``/ui/static``, and ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) from
+    the vendored bundles, so the API reference opens on a server without Internet access."""
     app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="ui-static")
 
     @app.get("/docs", include_in_schema=False)
@@ -67,3 +73,11 @@ def mount_static(app: FastAPI) -> None:
     @app.get(OAUTH2_REDIRECT, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        page = get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title="Caudal API",
+                              redoc_js_url=f"{REDOC}/redoc.standalone.js",
+                              redoc_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png", with_google_fonts=False)
+        page.headers["Content-Security-Policy"] = REDOC_POLICY
+        return page

@@ -18,12 +18,14 @@ BASE_URL = "http://caudal.console"
 
 
 class ApiRefused(Exception):
-    """The API answered an error; ``status`` and its ``message`` say what."""
+    """The API answered an error; ``status`` and its ``message`` say what, ``details`` (a 422's
+    list of problems, e.g. a configuration's file, line and field) where the API gives them."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.details = details or []
 
 
 class ConsoleApi:
@@ -38,7 +40,7 @@ class ConsoleApi:
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             response = await client.request(method, path, params=params, json=json, headers=headers)
         if response.status_code >= 400:
-            raise ApiRefused(response.status_code, _message(response))
+            raise ApiRefused(response.status_code, _message(response), _details(response))
         return response
 
     async def get(self, path: str, token: str, **params: Any) -> Any:
@@ -46,6 +48,11 @@ class ConsoleApi:
 
     async def post(self, path: str, token: str, body: Any = None) -> Any:
         response = await self.call("POST", path, token, json=body)
+        return response.json() if response.content else None
+
+    async def send(self, method: str, path: str, token: str, body: Any = None) -> Any:
+        """A change (POST, PUT, PATCH, DELETE); the answer's JSON, or ``None`` for an empty one."""
+        response = await self.call(method, path, token, json=body)
         return response.json() if response.content else None
 
     async def all_items(self, path: str, token: str, **params: Any) -> list[Any]:
@@ -68,3 +75,11 @@ def _message(response: httpx.Response) -> str:
         return str(response.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
+
+
+def _details(response: httpx.Response) -> list[dict[str, Any]]:
+    try:
+        details = response.json()["error"].get("details")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return [item for item in details if isinstance(item, dict)] if isinstance(details, list) else []

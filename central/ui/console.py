@@ -9,14 +9,15 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
 from central.core.auth import User, user_for_token
 from central.ui import format as fmt
-from central.ui.api import ConsoleApi
+from central.ui import links
+from central.ui.api import ApiRefused, ConsoleApi
 from central.ui.session import CSRF_FIELD, csrf_for, csrf_ok, session_token
 from central.ui.settings import ConsoleSettings
 
@@ -47,6 +48,7 @@ class Console:
         self.templates = Jinja2Templates(directory=self.templates_dir)
         self.templates.env.filters.update(number=fmt.number, local_time=fmt.local_time, dga_slot=fmt.dga_slot,
                                           age=fmt.age, time=lambda text: fmt.parse_time(text) if text else None)
+        self.templates.env.globals.update(report_link=links.report_link, report_formats=links.REPORT_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,16 @@ def render(request: Request, template: str, who: Viewer | None, status: int = 20
     page.headers["Content-Security-Policy"] = content_policy(console.settings.tile_url)
     page.headers["Referrer-Policy"] = "same-origin"
     return page
+
+
+async def download(request: Request, who: Viewer, path: str, params: dict[str, str] | None = None) -> Response:
+    """A file the API writes (CSV, XLSX), handed over as the API named it."""
+    try:
+        answer = await console_of(request).api.call("GET", path, who.token, params=params)
+    except ApiRefused as refused:
+        raise NotAllowed(refused.status, f"No se pudo descargar: {refused.message}") from None
+    headers = {key: value for key, value in answer.headers.items() if key.lower() == "content-disposition"}
+    return Response(answer.content, media_type=answer.headers.get("content-type"), headers=headers)
 
 
 Who = Annotated[Viewer, Depends(viewer)]

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from central.core.auth import User
 from central.ui import summary, views
 from central.ui.api import ApiRefused, segment
-from central.ui.console import Console, Form, NotAllowed, Who, console_of, render
+from central.ui.console import Console, Form, NotAllowed, Who, console_of, download, render
 from central.ui.format import SANTIAGO
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -87,23 +87,8 @@ async def lecturas(request: Request, who: Who, code: str, desde: date, hasta: da
     """The API's readings download of the chosen days (CSV, CSV for a Spanish spreadsheet or
     XLSX), through the console's session."""
     start, end = views.local_midnight(desde), views.local_midnight(hasta + timedelta(days=1))
-    return await _download(request, who, f"/api/v1/points/{segment(code)}/readings",
-                           {**DOWNLOADS[formato], "from": start.isoformat(), "to": end.isoformat()})
-
-
-async def _download(request: Request, who: Who, path: str, params: dict | None = None) -> Response:
-    try:
-        answer = await console_of(request).api.call("GET", path, who.token, params=params)
-    except ApiRefused as refused:
-        raise NotAllowed(refused.status, f"No se pudo descargar: {refused.message}") from None
-    headers = {key: value for key, value in answer.headers.items() if key.lower() == "content-disposition"}
-    return Response(answer.content, media_type=answer.headers.get("content-type"), headers=headers)
-
-
-@router.get("/informes/{code}/{month}.{extension}")
-async def informe(request: Request, who: Who, code: str, month: str, extension: Literal["csv", "xlsx"]) -> Response:
-    """A monthly compliance report (with its informe de fallas) as the API writes it."""
-    return await _download(request, who, f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}.{extension}")
+    return await download(request, who, f"/api/v1/points/{segment(code)}/readings",
+                          {**DOWNLOADS[formato], "from": start.isoformat(), "to": end.isoformat()})
 
 
 @router.get("/alertas", response_class=HTMLResponse)

@@ -1,37 +1,21 @@
-"""Gateways and Administración: what administrators see and change (the API refuses the rest)."""
+"""Administración: the lists of accounts, points and gateways with their creation forms; each
+account and point has its own page (:mod:`central.ui.pages_admin_edit`), each gateway too
+(:mod:`central.ui.pages_gateways`). Administrators only, as in the API."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from central.ui.api import ApiRefused, segment
-from central.ui.console import Admin, Form, NotAllowed, Who, console_of, render
-from central.ui.views import local_midnight
+from central.ui.api import ApiRefused
+from central.ui.console import Admin, Form, NotAllowed, console_of, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-WORK_TYPES = ("subterranea", "superficial", "superficial_flujometro")
-STANDARDS = ("mayor", "medio", "menor", "muy_pequeno")
-DGA_MODES = ("off", "shadow", "live")
 POINT_KINDS = ("subterranea", "superficial", "superficial_flujometro", "other")
-SAVED = frozenset({"usuario", "punto", "dga"})  # what ?hecho= may announce (nothing else is echoed)
-
-
-@router.get("/gateways", response_class=HTMLResponse)
-async def gateways(request: Request, who: Who) -> Response:
-    """Last seen, clock offset, backlog, drops and points of each gateway (the API's list:
-    administrators; others see why not)."""
-    try:
-        items = await console_of(request).api.all_items("/api/v1/gateways", who.token)
-    except ApiRefused as refused:
-        if refused.status == 403:
-            raise NotAllowed(403, "La lista de gateways es solo para administradores.") from None
-        raise
-    return render(request, "gateways.html", who, gateways=items)
+SAVED = frozenset({"usuario", "punto"})  # what ?hecho= may announce (nothing else is echoed)
 
 
 async def _admin_page(request: Request, who: Admin, **extra: Any) -> Response:
@@ -40,7 +24,7 @@ async def _admin_page(request: Request, who: Admin, **extra: Any) -> Response:
         api.all_items("/api/v1/users", who.token), api.all_items("/api/v1/points", who.token),
         api.all_items("/api/v1/gateways", who.token))
     return render(request, "admin.html", who, users=users, points=points, gateways=gateway_list,
-                  work_types=WORK_TYPES, standards=STANDARDS, dga_modes=DGA_MODES, point_kinds=POINT_KINDS, **extra)
+                  point_kinds=POINT_KINDS, **extra)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -48,20 +32,22 @@ async def admin(request: Request, who: Admin, hecho: str | None = None) -> Respo
     return await _admin_page(request, who, done=hecho if hecho in SAVED else None)
 
 
-def _optional_number(text: str | None) -> float | None:
+def optional_number(text: str | None) -> float | None:
+    """A number as a person types it in Chile (``12,5`` or ``12.5``); empty is none."""
     return float(text.replace(",", ".")) if text and text.strip() else None
 
 
-async def _send(request: Request, who: Admin, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+async def send(request: Request, who: Admin, method: str, path: str, body: Any = None) -> Any:
+    """A change through the API; its refusal becomes the error page, saying why."""
     try:
-        return (await console_of(request).api.call(method, path, who.token, json=body)).json()
+        return await console_of(request).api.send(method, path, who.token, body)
     except ApiRefused as refused:
         raise NotAllowed(refused.status, f"No se pudo guardar: {refused.message}") from None
 
 
 @router.post("/admin/usuarios")
 async def crear_usuario(request: Request, who: Admin, form: Form) -> Response:
-    await _send(request, who, "POST", "/api/v1/users", {
+    await send(request, who, "POST", "/api/v1/users", {
         "username": form.get("username", ""), "password": form.get("password", ""),
         "email": form.get("email") or None, "is_admin": form.get("is_admin") == "on"})
     return RedirectResponse("/ui/admin?hecho=usuario", status_code=303)
@@ -70,32 +56,9 @@ async def crear_usuario(request: Request, who: Admin, form: Form) -> Response:
 @router.post("/admin/puntos")
 async def crear_punto(request: Request, who: Admin, form: Form) -> Response:
     try:
-        numbers = {name: _optional_number(form.get(name)) for name in ("latitude", "longitude", "water_right_lps")}
+        numbers = {name: optional_number(form.get(name)) for name in ("latitude", "longitude", "water_right_lps")}
     except ValueError:
         raise NotAllowed(422, "Latitud, longitud y derecho deben ser números.") from None
-    await _send(request, who, "POST", "/api/v1/points", {
+    await send(request, who, "POST", "/api/v1/points", {
         "code": form.get("code", ""), "name": form.get("name", ""), "kind": form.get("kind", ""), **numbers})
     return RedirectResponse("/ui/admin?hecho=punto", status_code=303)
-
-
-@router.post("/admin/gateways", response_class=HTMLResponse)
-async def crear_gateway(request: Request, who: Admin, form: Form) -> Response:
-    """Registers a gateway; its token is shown on this answer only (the API shows it once)."""
-    points = [code.strip() for code in form.get("points", "").split(",") if code.strip()]
-    created = await _send(request, who, "POST", "/api/v1/gateways", {"name": form.get("name", ""), "points": points})
-    return await _admin_page(request, who, new_gateway=created)
-
-
-@router.post("/admin/dga")
-async def configurar_dga(request: Request, who: Admin, form: Form) -> Response:
-    """A work's DGA configuration; the informant's password is write-only (empty keeps the stored one)."""
-    body: dict[str, Any] = {key: form.get(key, "") for key in
-                            ("mode", "work_type", "codigo_obra", "standard", "informant_rut")}
-    try:
-        body["valid_from"] = local_midnight(date.fromisoformat(form.get("valid_from", ""))).isoformat()
-    except ValueError:
-        raise NotAllowed(422, "«Válida desde» debe ser una fecha.") from None
-    if form.get("informant_password"):
-        body["informant_password"] = form["informant_password"]
-    await _send(request, who, "PUT", f"/api/v1/points/{segment(form.get('point', ''))}/compliance/dga", body)
-    return RedirectResponse("/ui/admin?hecho=dga", status_code=303)

@@ -182,3 +182,40 @@ def test_deleting_a_point_removes_it_and_is_audited(app_client):
     assert app_client.delete(f"{POINTS}/OB-0101-12", headers=admin).status_code == 204
     assert app_client.get(f"{POINTS}/OB-0101-12", headers=admin).status_code == 404
     assert audit_rows(app_client)[-1] == ("root", "point.deleted", "point:OB-0101-12")
+
+
+def test_an_accounts_points_are_replaced_at_once_each_change_audited(app_client):
+    admin = add_user(app_client, "root", admin=True)
+    ana = add_user(app_client, "ana")
+    for code in ("OB-0101-12", "OB-0101-13", "OB-0101-14"):
+        _create(app_client, admin, code=code)
+    app_client.put(f"{POINTS}/OB-0101-12/users/ana", headers=admin)
+    answer = app_client.put("/api/v1/users/ana/points", json={"points": ["OB-0101-14", "OB-0101-13", "OB-0101-13"]},
+                            headers=admin)
+    assert answer.status_code == 204
+    assert app_client.get("/api/v1/users/ana/points", headers=admin).json() == {
+        "items": ["OB-0101-13", "OB-0101-14"], "total": 2, "limit": 50, "offset": 0, "next_cursor": None}
+    assert [p["code"] for p in app_client.get(POINTS, headers=ana).json()["items"]] == ["OB-0101-13", "OB-0101-14"]
+    assert [row[1:] for row in audit_rows(app_client) if row[1].startswith("point.access")][-3:] == [
+        ("point.access_revoked", "point:OB-0101-12"), ("point.access_granted", "point:OB-0101-13"),
+        ("point.access_granted", "point:OB-0101-14")]
+
+
+@pytest.mark.parametrize(("path", "points", "status", "message"), [
+    ("/api/v1/users/ana/points", ["OB-0101-12", "NOPE"], 422, "no hay un punto con código 'NOPE'"),
+    ("/api/v1/users/ghost/points", ["OB-0101-12"], 404, "no hay un usuario llamado 'ghost'"),
+])
+def test_a_bad_list_of_an_accounts_points_changes_nothing(app_client, path, points, status, message):
+    admin = add_user(app_client, "root", admin=True)
+    add_user(app_client, "ana")
+    _create(app_client, admin)
+    answer = app_client.put(path, json={"points": points}, headers=admin)
+    assert (answer.status_code, message in answer.json()["error"]["message"]) == (status, True)
+    assert app_client.get("/api/v1/users/ana/points", headers=admin).json()["items"] == []
+
+
+def test_an_operator_cannot_read_or_change_an_accounts_points(app_client):
+    add_user(app_client, "root", admin=True)
+    ana = add_user(app_client, "ana")
+    assert [app_client.get("/api/v1/users/ana/points", headers=ana).status_code,
+            app_client.put("/api/v1/users/ana/points", json={"points": []}, headers=ana).status_code] == [403, 403]

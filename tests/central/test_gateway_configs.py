@@ -100,6 +100,30 @@ def test_versions_record_who_when_why_and_the_diff_from_the_one_before(site: Sit
         (2, "segundo caudalímetro"), (1, "alta del pozo")]
 
 
+@pytest.mark.parametrize(("version", "base", "added", "removed"), [
+    (3, 1, ["+    port: 1503"], ["-    port: 1502"]),
+    (1, 3, ["+    port: 1502"], ["-    port: 1503"]),
+    (2, 2, [], []),
+])
+def test_any_two_versions_are_compared(site: Site, version: int, base: int, added: list[str], removed: list[str]):
+    create(site, "gw-norte", ONE_METER)
+    create(site, "gw-norte", ONE_METER, reason="igual")
+    create(site, "gw-norte", ONE_METER.replace("port: 1502", "port: 1503"), reason="otro puerto")
+    reply = site.get(f"/api/v1/gateways/gw-norte/config/versions/{version}/diff/{base}")
+    assert reply.status_code == 200, reply.text
+    lines = reply.json()["diff"].splitlines()
+    assert lines[:2] == ([f"--- gw-norte/v{base}.yaml", f"+++ gw-norte/v{version}.yaml"] if added else [])
+    assert ([line for line in lines[2:] if line.startswith("+")], [line for line in lines[2:] if line.startswith("-")]
+            ) == (added, removed)
+
+
+def test_comparing_with_a_version_that_does_not_exist_is_a_404(site: Site):
+    create(site, "gw-norte", ONE_METER)
+    reply = site.get("/api/v1/gateways/gw-norte/config/versions/1/diff/7")
+    assert (reply.status_code, reply.json()["error"]["message"]) == (
+        404, "el gateway 'gw-norte' no tiene la versión 7 de configuración")
+
+
 def test_a_gateway_fetches_only_what_is_published_for_itself(site: Site):
     create(site, "gw-norte", ONE_METER)
     create(site, "gw-sur", ONE_METER.replace("P1", "P3"))

@@ -29,7 +29,8 @@ from tests.alerts.db_support import (
 
 MISSING = {"code": "ZZ-NADA", "username": "nadie", "name": "gw-nadie", "alert_id": str(uuid.UUID(int=7)),
            "channel_id": "999999", "token_id": "999999", "submission_id": "999999", "rule_id": "999999",
-           "month": "2026-11", "extension": "csv", "decision": "accept", "version": "999999"}
+           "month": "2026-11", "extension": "csv", "decision": "accept", "version": "999999",
+           "base": "999999"}
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Site:
         """A value for each parameter of ``template`` naming an object ana and admin see, bob does not."""
         makers = {"code": lambda: "P1", "username": lambda: "ana", "name": lambda: "gw-norte",
                   "month": lambda: "2026-11", "rule_id": lambda: "999999", "version": lambda: "999999",
+                  "base": lambda: "999999",
                   "extension": lambda: "csv",
                   "decision": lambda: "accept", "alert_id": self._alert,
                   "channel_id": self._channel, "token_id": self._token_id, "submission_id": self._submission}

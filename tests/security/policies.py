@@ -48,6 +48,9 @@ POLICIES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/gateways/{name}/config/versions"): A.ADMIN,
     ("GET", "/api/v1/gateways/{name}/config/versions/{version}"): A.ADMIN,
     ("POST", "/api/v1/gateways/{name}/config/versions/{version}/publish"): A.ADMIN,
+    ("GET", "/api/v1/gateways/{name}/config/versions/{version}/diff/{base}"): A.ADMIN,
+    ("GET", "/api/v1/users/{username}/points"): A.ADMIN, ("PUT", "/api/v1/users/{username}/points"): A.ADMIN,
+    ("GET", "/redoc"): A.PUBLIC,
     ("GET", "/api/v1/audit"): A.ADMIN,
     ("GET", "/api/v1/users/me/channels"): A.USER, ("POST", "/api/v1/users/me/channels"): A.USER,
     ("GET", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
@@ -88,9 +91,21 @@ POLICIES: dict[tuple[str, str], Access] = {
     ("GET", "/ui/"): A.CONSOLE, ("GET", "/ui/alertas"): A.CONSOLE, ("GET", "/ui/cumplimiento"): A.CONSOLE,
     ("GET", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/admin"): A.CONSOLE_ADMIN,
     ("GET", "/ui/puntos/{code}"): A.CONSOLE_POINT, ("GET", "/ui/puntos/{code}/lecturas"): A.CONSOLE_POINT,
-    ("GET", "/ui/informes/{code}/{month}.{extension}"): A.CONSOLE_POINT,
-    ("POST", "/ui/admin/dga"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/gateways"): A.CONSOLE_ADMIN,
+    ("GET", "/ui/informes/{code}/{month}"): A.CONSOLE_POINT,
+    ("GET", "/ui/informes/{code}/{month}/informe-de-fallas"): A.CONSOLE_POINT,
     ("POST", "/ui/admin/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/usuarios"): A.CONSOLE_ADMIN,
+    ("GET", "/ui/admin/usuarios/{username}"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/admin/usuarios/{username}"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/admin/usuarios/{username}/clave"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/admin/usuarios/{username}/puntos"): A.CONSOLE_ADMIN,
+    ("GET", "/ui/admin/puntos/{code}"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/puntos/{code}"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/admin/puntos/{code}/dga"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/puntos/{code}/sma"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/gateways/{name}"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/gateways/{name}/token"): A.CONSOLE_ADMIN, ("POST", "/ui/gateways/{name}/revocar"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/gateways/{name}/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/gateways/{name}/versiones"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/gateways/{name}/versiones/{version}/publicar"): A.CONSOLE_ADMIN,
+    ("GET", "/ui/gateways/{name}/versiones/{version}"): A.CONSOLE_ADMIN,
+    ("GET", "/ui/gateways/{name}/diferencias"): A.CONSOLE_ADMIN,
     ("POST", "/ui/alertas/{alert_id}/reconocer"): A.CONSOLE_POINT,
     # Administrators only (the API's review route); the console looks the submission up first, so
     # someone who does not see its point gets 404, as for a missing one.
@@ -101,6 +116,9 @@ CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE, Access.CONSOLE_POINT
 # Query parameters a route requires, so a refusal is the authorisation's and not the validator's.
 VALID_QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/ui/puntos/{code}/lecturas"): {"desde": "2026-11-27", "hasta": "2026-11-28"},
+    ("GET", "/ui/informes/{code}/{month}"): {"format": "csv"},
+    ("GET", "/ui/informes/{code}/{month}/informe-de-fallas"): {"format": "csv"},
+    ("GET", "/ui/gateways/{name}/diferencias"): {"desde": "1", "hasta": "2"},
 }
 
 # Bodies that pass validation, so a refusal is the authorisation's and not the validator's.

@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.ui import site
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -78,3 +84,32 @@ def axe_violations(driver: Any) -> list[tuple[str, str, list[str]]]:
         "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));")
     assert isinstance(result, list), result
     return [(v["id"], v["impact"], [n["target"][0] for n in v["nodes"]][:5]) for v in result if v["impact"] in BLOCKING]
+
+
+def no_blocking_violations(driver: Any) -> None:
+    assert axe_violations(driver) == []
+
+
+def wait_for(driver: Any, css: str) -> Any:
+    return WebDriverWait(driver, 15).until(ready.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def text(driver: Any, css: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def log_in(driver: Any, base_url: str, username: str, password: str = site.PASSWORD) -> None:
+    """Type the username, Tab to the password, Tab to the button, press Enter (keyboard only)."""
+    driver.get(f"{base_url}/ui/login")
+    wait_for(driver, "#username")
+    active = driver.switch_to.active_element
+    assert active.get_attribute("id") == "username"
+    active.send_keys(username, Keys.TAB)
+    driver.switch_to.active_element.send_keys(password, Keys.TAB)
+    assert driver.switch_to.active_element.get_attribute("id") == "ingresar"
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(driver, "#puntos")
+
+
+def no_sideways_scroll(driver: Any, size: tuple[int, int]) -> bool:
+    return bool(driver.execute_script("return document.documentElement.scrollWidth") <= size[0])

@@ -6,96 +6,32 @@ screenshots go to tests/ui/artifacts/ at phone (390×844) and laptop (1366×768)
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
-from central.app import create_app
-from tests.central.served import serving
-from tests.conftest import free_port
 from tests.ui import site
 from tests.ui.browser import (
     DESK,
     PHONE,
-    axe_violations,
-    chromium,
-    require_chromium,
+    log_in,
+    no_blocking_violations,
     screenshot,
+    text,
     viewport,
+    wait_for,
 )
-from tests.ui.conftest import database_url_of
+from tests.ui.conftest import Served
 
 pytestmark = pytest.mark.slow
-NO_TILES_HERE = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens: the map has no tiles, as air-gapped
-
-
-@dataclass
-class Served:
-    url: str
-    api: httpx.Client
-    admin: dict[str, str]
-    kind: str
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    require_chromium()
-    os.environ["CAUDAL_CONSOLE_TILE_URL"] = NO_TILES_HERE
-    try:
-        with database_url_of(request.param, request, tmp_path_factory.mktemp("ui")) as url:
-            clock = site.clock()
-            app = create_app(site.settings(url), clock=clock)
-            with serving(app, free_port()) as base, httpx.Client(base_url=base, timeout=30) as api:
-                seeded = site.seed(api, app.state.ctx.db, clock, url)
-                yield Served(base, api, seeded.admin, request.param)
-    finally:
-        del os.environ["CAUDAL_CONSOLE_TILE_URL"]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
-
-
-def wait_for(driver: Any, css: str) -> Any:
-    return WebDriverWait(driver, 15).until(ready.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def log_in(driver: Any, served: Served, username: str) -> None:
-    """Type the username, Tab to the password, Tab to the button, press Enter (keyboard only)."""
-    driver.get(f"{served.url}/ui/login")
-    wait_for(driver, "#username")
-    active = driver.switch_to.active_element
-    assert active.get_attribute("id") == "username"
-    active.send_keys(username, Keys.TAB)
-    driver.switch_to.active_element.send_keys(site.PASSWORD, Keys.TAB)
-    assert driver.switch_to.active_element.get_attribute("id") == "ingresar"
-    driver.switch_to.active_element.send_keys(Keys.ENTER)
-    wait_for(driver, "#puntos")
-
-
-def no_blocking_violations(driver: Any) -> None:
-    assert axe_violations(driver) == []
-
-
-def text(driver: Any, css: str) -> str:
-    return driver.find_element(By.CSS_SELECTOR, css).text
 
 
 def test_the_login_page_passes_axe_and_reaches_the_button_by_keyboard(served: Served, browser: Any) -> None:
     browser.get(f"{served.url}/ui/login")
     wait_for(browser, "#username")
     no_blocking_violations(browser)
-    log_in(browser, served, "jefa")
+    log_in(browser, served.url, "jefa")
     assert browser.current_url == f"{served.url}/ui/"
 
 
@@ -103,7 +39,7 @@ def test_the_login_page_passes_axe_and_reaches_the_button_by_keyboard(served: Se
 def test_the_summary_shows_both_wells_on_the_map_and_in_the_table(served: Served, browser: Any,
                                                                   size: tuple[int, int]) -> None:
     viewport(browser, size)
-    log_in(browser, served, "jefa")
+    log_in(browser, served.url, "jefa")
     wait_for(browser, "path.marker")
     markers = sorted(name for m in browser.find_elements(By.CSS_SELECTOR, "path.marker")
                      for name in m.get_attribute("class").split() if name.startswith("marker-"))
@@ -118,7 +54,7 @@ def test_the_summary_shows_both_wells_on_the_map_and_in_the_table(served: Served
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
 def test_a_point_shows_charts_drawn_from_its_aggregates(served: Served, browser: Any, size: tuple[int, int]) -> None:
     viewport(browser, size)
-    log_in(browser, served, "jefa")
+    log_in(browser, served.url, "jefa")
     browser.find_element(By.LINK_TEXT, site.NORTE).click()
     wait_for(browser, "#g-caudal canvas")
     browser.get(f"{served.url}/ui/puntos/{site.NORTE}?desde=2026-11-27&hasta=2026-11-28")
@@ -135,7 +71,7 @@ def test_a_point_shows_charts_drawn_from_its_aggregates(served: Served, browser:
 
 
 def test_acknowledging_an_alert_with_a_comment(served: Served, browser: Any) -> None:
-    log_in(browser, served, "jefa")
+    log_in(browser, served.url, "jefa")
     browser.find_element(By.LINK_TEXT, "Alertas").click()
     card = wait_for(browser, "#alertas li[data-status='open']")
     alert_id = card.get_attribute("data-alert")
@@ -154,7 +90,7 @@ def test_acknowledging_an_alert_with_a_comment(served: Served, browser: Any) -> 
 
 
 def test_approving_a_held_slot_in_the_review_queue(served: Served, browser: Any) -> None:
-    log_in(browser, served, "jefa")
+    log_in(browser, served.url, "jefa")
     browser.find_element(By.LINK_TEXT, "Cumplimiento").click()
     held = wait_for(browser, "#cola li[data-state='review']")
     submission = held.get_attribute("data-submission")
@@ -169,8 +105,8 @@ def test_approving_a_held_slot_in_the_review_queue(served: Served, browser: Any)
 
 
 def test_the_admin_pages_pass_axe(served: Served, browser: Any) -> None:
-    log_in(browser, served, "jefa")
-    for path, marker in (("/ui/gateways", "#gateways"), ("/ui/admin", "#dga-form")):
+    log_in(browser, served.url, "jefa")
+    for path, marker in (("/ui/gateways", "#gateways"), ("/ui/admin", "#usuarios-tabla")):
         browser.get(f"{served.url}{path}")
         wait_for(browser, marker)
         no_blocking_violations(browser)
@@ -179,20 +115,22 @@ def test_the_admin_pages_pass_axe(served: Served, browser: Any) -> None:
 
 
 def test_an_operator_sees_only_their_point_and_no_admin_pages(served: Served, browser: Any) -> None:
-    log_in(browser, served, "ana")
+    log_in(browser, served.url, "ana")
     rows = [row.get_attribute("data-point") for row in browser.find_elements(By.CSS_SELECTOR, "#puntos tbody tr")]
     nav = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
     assert (rows, nav) == ([site.NORTE], ["Resumen", "Alertas", "Cumplimiento"])
     for path, message in ((f"/ui/puntos/{site.SUR}", f"No hay un punto {site.SUR} que usted pueda ver."),
                           ("/ui/admin", "Esta página es solo para administradores."),
-                          ("/ui/gateways", "La lista de gateways es solo para administradores.")):
+                          ("/ui/gateways", "La lista de gateways es solo para administradores."),
+                          ("/ui/admin/usuarios/jefa", "Esta página es solo para administradores."),
+                          (f"/ui/gateways/{site.GATEWAY}", "Esta página es solo para administradores.")):
         browser.get(f"{served.url}{path}")
         assert text(browser, "p.notice.error") == message
     screenshot(browser, f"operador-{served.kind}")
 
 
 def test_logging_out_ends_the_session(served: Served, browser: Any) -> None:
-    log_in(browser, served, "ana")
+    log_in(browser, served.url, "ana")
     browser.find_element(By.XPATH, "//button[text()='Salir']").click()
     wait_for(browser, "#username")
     browser.get(f"{served.url}/ui/")

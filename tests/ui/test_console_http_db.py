@@ -106,9 +106,15 @@ def test_logout_revokes_the_token(console: Console) -> None:
     (f"/ui/puntos/{site.SUR}", 404),  # another operator's point: as if it did not exist
     ("/ui/puntos/OB-0000-000", 404),
     (f"/ui/puntos/{site.SUR}/lecturas?desde=2026-11-28&hasta=2026-11-28", 404),
-    (f"/ui/informes/{site.SUR}/2026-11.csv", 404),
+    (f"/ui/informes/{site.SUR}/2026-11?format=csv", 404),
+    (f"/ui/informes/{site.SUR}/2026-11/informe-de-fallas?format=xlsx", 404),
     ("/ui/admin", 403),
+    ("/ui/admin/usuarios/jefa", 403),
+    (f"/ui/admin/puntos/{site.NORTE}", 403),
     ("/ui/gateways", 403),
+    (f"/ui/gateways/{site.GATEWAY}", 403),
+    (f"/ui/gateways/{site.GATEWAY}/versiones/1", 403),
+    (f"/ui/gateways/{site.GATEWAY}/diferencias?desde=1&hasta=2", 403),
 ])
 def test_an_operator_cannot_open_what_is_not_theirs_by_direct_url(console: Console, path: str, status: int) -> None:
     answer = logged_in(console, "ana").get(path)
@@ -155,6 +161,7 @@ VENDORED = [
     ("leaflet-1.9.4", "leaflet.js", "BSD 2-Clause License"),
     ("uplot-1.6.32", "uPlot.iife.min.js", "The MIT License (MIT)"),
     ("swagger-ui-dist-5.35.0", "swagger-ui-bundle.js", "Apache License"),
+    ("redoc-2.5.2", "redoc.standalone.js", "The MIT License (MIT)"),
 ]
 
 
@@ -167,8 +174,9 @@ def test_vendored_assets_are_served_with_their_licence(console: Console, package
     assert (answer.status_code, licence in answer.text) == (200, True)
 
 
-def test_docs_load_swagger_from_this_server_only(console: Console) -> None:
-    html = console.client.get("/docs").text
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_api_reference_loads_from_this_server_only(console: Console, path: str) -> None:
+    html = console.client.get(path).text
     assert re.findall(r"https?://", html) == []
     for asset in re.findall(r'(?:src|href)="([^"]+)"', html):
         assert console.client.get(asset).status_code == 200, asset
@@ -180,7 +188,8 @@ ASSETS = re.compile(r'<script[^>]*\ssrc="([^"]+)"|<link[^>]*\shref="([^"]+)"')
 def test_pages_load_their_scripts_and_styles_from_this_server(console: Console) -> None:
     """(Map tiles are the exception: their address is a setting, see docs/operadores.md.)"""
     client = logged_in(console, "jefa")
-    for path in ("/ui/", f"/ui/puntos/{site.SUR}", "/ui/alertas", "/ui/cumplimiento", "/ui/gateways", "/ui/admin"):
+    for path in ("/ui/", f"/ui/puntos/{site.SUR}", "/ui/alertas", "/ui/cumplimiento", "/ui/gateways", "/ui/admin",
+                 "/ui/admin/usuarios/ana", f"/ui/admin/puntos/{site.SUR}", f"/ui/gateways/{site.GATEWAY}"):
         assets = ["".join(found) for found in ASSETS.findall(client.get(path).text)]
         assert assets and all(url.startswith("/ui/static/") for url in assets), (path, assets)
         assert all(client.get(url).status_code == 200 for url in assets), (path, assets)
@@ -213,7 +222,8 @@ def test_every_console_form_refuses_a_post_without_its_csrf_token(console: Conso
     client = logged_in(console, "jefa")
     queue = console.client.get("/api/v1/compliance/review", headers=console.seeded.admin).json()["items"]
     filled = {"{alert_id}": "00000000-0000-0000-0000-000000000000", "{submission_id}": str(queue[0]["id"]),
-              "{decision}": "aprobar"}
+              "{decision}": "aprobar", "{username}": "ana", "{code}": site.NORTE, "{name}": site.GATEWAY,
+              "{version}": "1"}
     refused = {}
     for path in _console_posts(client):
         concrete = path
@@ -222,8 +232,10 @@ def test_every_console_form_refuses_a_post_without_its_csrf_token(console: Conso
         refused[path] = client.post(concrete, data={"username": "x", "password": "x", "name": "x"},
                                       follow_redirects=False).status_code
     assert refused == {path: 403 for path in _console_posts(client)}
-    assert len(refused) == 8
+    assert len(refused) == 18
     assert console.client.get("/api/v1/users", headers=console.seeded.admin).json()["total"] == 2
+    assert console.client.get(f"/api/v1/gateways/{site.GATEWAY}", headers=console.seeded.admin).json()[
+        "revoked_at"] is None
 
 
 def test_console_logins_are_locked_like_the_apis(console: Console) -> None:
@@ -235,7 +247,8 @@ def test_console_logins_are_locked_like_the_apis(console: Console) -> None:
     assert "Demasiados intentos fallidos" in answer.text
 
 
-@pytest.mark.parametrize("path", ["/ui/alertas", "/ui/cumplimiento", "/ui/admin"])
+@pytest.mark.parametrize("path", ["/ui/alertas", "/ui/cumplimiento", "/ui/admin", "/ui/admin/usuarios/ana",
+                                  f"/ui/admin/puntos/{site.NORTE}", f"/ui/gateways/{site.GATEWAY}"])
 def test_a_pages_done_notice_shows_only_what_the_console_announces(console: Console, path: str) -> None:
     html = logged_in(console, "jefa").get(path, params={"hecho": "transferido a otra cuenta"}).text
     assert ('class="notice ok"' in html, "transferido" in html) == (False, False)
