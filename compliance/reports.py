@@ -29,10 +29,10 @@ from compliance.config_store import is_blocked, stored_settings
 from compliance.dga.format import format_fecha, format_hora
 from compliance.dga.regulator import DGA as DGA_REGULATOR
 from compliance.dga.slots import DGA_TZ, deadline, slots_between, to_dga_time
-from compliance.dga.values import as_decimal
 from compliance.failures import DGA, HOLDER, STATE_NAMES, Failure, failures
 from compliance.ledger import SlotRecord, State, missed_deadlines
 from compliance.readings import volume_in
+from compliance.samples import as_decimal
 from compliance.spreadsheet import Link, workbook
 
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{codigo}"
