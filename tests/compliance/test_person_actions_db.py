@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
+from compliance.registry import labels
 from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     ADMIN,
@@ -289,12 +290,12 @@ HELD = {"submission.needs_review": needs_review, "submission.check_not_found": c
 async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, clock, database_url, kind, action):
     client, db, _, _ = site
     submission_id, comprobante = await HELD[kind](site, clock, database_url)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     before = alert_status(db, kind)
     decision = {**BODIES[action], "comprobante": comprobante} if action == "confirm" else BODIES[action]
     assert client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=decision).status_code == 200
     clock.advance(30)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     assert (before, alert_status(db, kind)) == (["open"], ["cleared"])
 
 
