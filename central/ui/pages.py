@@ -116,7 +116,8 @@ async def _download(request: Request, who: Who, path: str, params: dict | None =
 @router.get("/informes/{code}/{month}.{extension}")
 async def informe(request: Request, who: Who, code: str, month: str, extension: Literal["csv", "xlsx"]) -> Response:
     """A monthly compliance report (with its informe de fallas) as the API writes it."""
-    return await _download(request, who, f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}.{extension}")
+    return await _download(request, who, f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}",
+                           {"format": extension})
 
 
 @router.get("/alertas", response_class=HTMLResponse)

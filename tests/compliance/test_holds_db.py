@@ -96,9 +96,9 @@ async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db,
         refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
     answer = app_client.post(f"{API}/{refused}/discard", headers=ADMIN, json={"reason": "too high, looks bad"})
     assert (answer.status_code, answer.json()["error"]["message"]) == (409, (
-        f"submission {refused} is rejected: its values passed the plausibility checks, and a plausible measurement"
-        " is declared as measured, never discarded (correct it with a reason if it is wrong); discard is allowed"
-        " only for a submission in state review, needs_review, no_data"))
+        f"el envío {refused} está en estado rejected: sus valores pasaron los controles de plausibilidad, y una"
+        " medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo si está mal);"
+        " descartar solo se permite a un envío en estado review, needs_review, no_data"))
     assert [state for _, state, _ in ledger(db)] == ["rejected"]
 
 
@@ -150,7 +150,7 @@ async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_rep
     add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
     configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
     await one_pass(db, clock, database_url)
-    report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv"
+    report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas"
     before = app_client.get(report, headers=ADMIN).text
     clock.set("2026-11-28T14:01:00+00:00")
     await one_pass(db, clock, database_url)
