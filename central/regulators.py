@@ -22,6 +22,7 @@ class RegulatorLabel:
     name: str
     title: str
     spoken: str
+    secret_field: str = "password"  # the configuration's write-only password field (the console's form)
 
 
 @dataclass(frozen=True)

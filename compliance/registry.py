@@ -24,7 +24,7 @@ RegulatorName = Literal[tuple(REGULATORS)]  # type: ignore[valid-type]
 def labels() -> Regulators:
     """The registered regulators as central knows them (the app factory hands them to the alerts and the
     console, which do not import compliance)."""
-    return Regulators(tuple(RegulatorLabel(r.name, r.title, r.spoken) for r in REGULATORS.values()))
+    return Regulators(tuple(RegulatorLabel(r.name, r.title, r.spoken, r.secret_field) for r in REGULATORS.values()))
 
 
 def regulator_named(name: str) -> Regulator:

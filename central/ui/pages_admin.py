@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,10 @@ from central.ui.views import local_midnight
 router = APIRouter(prefix="/ui", include_in_schema=False)
 WORK_TYPES = ("subterranea", "superficial", "superficial_flujometro")
 STANDARDS = ("mayor", "medio", "menor", "muy_pequeno")
-DGA_MODES = ("off", "shadow", "live")
+MODES = ("off", "shadow", "live")
+FORM_ONLY = frozenset({"csrf", "point", "settings"})  # form fields that are not configuration fields
 POINT_KINDS = ("subterranea", "superficial", "superficial_flujometro", "other")
-SAVED = frozenset({"usuario", "punto", "dga"})  # what ?hecho= may announce (nothing else is echoed)
+SAVED = frozenset({"usuario", "punto", "regulador"})  # what ?hecho= may announce (nothing else is echoed)
 
 
 @router.get("/gateways", response_class=HTMLResponse)
@@ -40,7 +42,8 @@ async def _admin_page(request: Request, who: Admin, **extra: Any) -> Response:
         api.all_items("/api/v1/users", who.token), api.all_items("/api/v1/points", who.token),
         api.all_items("/api/v1/gateways", who.token))
     return render(request, "admin.html", who, users=users, points=points, gateways=gateway_list,
-                  work_types=WORK_TYPES, standards=STANDARDS, dga_modes=DGA_MODES, point_kinds=POINT_KINDS, **extra)
+                  work_types=WORK_TYPES, standards=STANDARDS, modes=MODES, point_kinds=POINT_KINDS,
+                  regulators=request.app.state.ctx.regulators.labels, **extra)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -86,16 +89,41 @@ async def crear_gateway(request: Request, who: Admin, form: Form) -> Response:
     return await _admin_page(request, who, new_gateway=created)
 
 
-@router.post("/admin/dga")
-async def configurar_dga(request: Request, who: Admin, form: Form) -> Response:
-    """A work's DGA configuration; the informant's password is write-only (empty keeps the stored one)."""
-    body: dict[str, Any] = {key: form.get(key, "") for key in
-                            ("mode", "work_type", "codigo_obra", "standard", "informant_rut")}
+def _settings_json(text: str) -> dict[str, Any]:
+    """The «otros parámetros» box: a JSON object, or nothing."""
+    if not text.strip():
+        return {}
     try:
-        body["valid_from"] = local_midnight(date.fromisoformat(form.get("valid_from", ""))).isoformat()
+        found = json.loads(text)
     except ValueError:
-        raise NotAllowed(422, "«Válida desde» debe ser una fecha.") from None
-    if form.get("informant_password"):
-        body["informant_password"] = form["informant_password"]
-    await _send(request, who, "PUT", f"/api/v1/points/{segment(form.get('point', ''))}/compliance/dga", body)
-    return RedirectResponse("/ui/admin?hecho=dga", status_code=303)
+        found = None
+    if not isinstance(found, dict):
+        raise NotAllowed(422, "«Otros parámetros» debe ser un objeto JSON, por ejemplo {\"cadence_minutes\": 5}.")
+    return found
+
+
+def _configuration(form: dict[str, str], secret_field: str) -> dict[str, Any]:
+    """The configuration the form describes: its fields (an empty one is left out, so an empty password
+    keeps the stored one), «Válida desde» as local midnight, and the «otros parámetros» box on top."""
+    body: dict[str, Any] = {key: value for key, value in form.items() if key not in FORM_ONLY and value != ""}
+    if "valid_from" in body:
+        try:
+            body["valid_from"] = local_midnight(date.fromisoformat(body["valid_from"])).isoformat()
+        except ValueError:
+            raise NotAllowed(422, "«Válida desde» debe ser una fecha.") from None
+    if secret_field in body and not form.get(secret_field):
+        del body[secret_field]
+    return {**body, **_settings_json(form.get("settings", ""))}
+
+
+@router.post("/admin/reguladores/{name}")
+async def configurar_regulador(request: Request, who: Admin, form: Form, name: str) -> Response:
+    """A point's configuration for any registered regulator (the app factory's list); its password is
+    write-only (empty keeps the stored one)."""
+    label = next((r for r in request.app.state.ctx.regulators.labels if r.name == name), None)
+    if label is None:
+        raise NotAllowed(404, f"No hay un regulador {name!r}.")
+    body = _configuration(form, label.secret_field)
+    await _send(request, who, "PUT", f"/api/v1/points/{segment(form.get('point', ''))}/compliance/{segment(name)}",
+                body)
+    return RedirectResponse("/ui/admin?hecho=regulador", status_code=303)

@@ -26,8 +26,6 @@ NAMES = {"dga", "sma"}  # the names as the code uses them (display text such as 
 ALLOWED = {
     # The demo and the simulator launcher start the stand-ins by name and show the DGA's ledger.
     "caudal/sim.py", "caudal/demo.py", "caudal/demo_summary.py",
-    # The operator console's DGA configuration form, a client of PUT /points/{code}/compliance/dga.
-    "central/ui/pages_admin.py",
 }
 REGULATOR_PACKAGES = ("compliance/dga/", "compliance/sma/")
 

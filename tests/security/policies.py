@@ -87,7 +87,7 @@ POLICIES: dict[tuple[str, str], Access] = {
     ("GET", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/admin"): A.CONSOLE_ADMIN,
     ("GET", "/ui/puntos/{code}"): A.CONSOLE_POINT, ("GET", "/ui/puntos/{code}/lecturas.csv"): A.CONSOLE_POINT,
     ("GET", "/ui/informes/{code}/{month}.{extension}"): A.CONSOLE_POINT,
-    ("POST", "/ui/admin/dga"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/gateways"): A.CONSOLE_ADMIN,
+    ("POST", "/ui/admin/reguladores/{name}"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/gateways"): A.CONSOLE_ADMIN,
     ("POST", "/ui/admin/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/usuarios"): A.CONSOLE_ADMIN,
     ("POST", "/ui/alertas/{alert_id}/reconocer"): A.CONSOLE_POINT,
     # Administrators only (the API's review route); the console looks the submission up first, so
