@@ -6,7 +6,9 @@ the health checks and evaluates alerts off the ingest process (``CAUDAL_ALERT_EV
 Each domain module exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services), ``workers(ctx)``
 (background loops run while the app runs, stopped on shutdown) and ``shutdown(ctx)``
 (release what ``setup`` started; called in reverse order before the database closes).
-Only this module imports ``compliance``, and only by name.
+Only this module imports ``compliance``, and only by name: its routers for the compliance role,
+the console's semáforo, and the registry's regulator names and labels (``AppContext.regulators``,
+in every role: the alerts role judges regulator rules without serving compliance).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ DOMAINS: dict[str, list[str]] = {
 SHUTDOWN_GRACE_S = 10.0
 CONSOLE_ROLES = ("all", "core")  # behind nginx, core answers every path the other roles do not
 SEMAFORO = "compliance.semaforo"
+REGISTRY = "compliance.registry"  # every regulator's name and label, for the alerts and the console
 
 DESCRIPTION = """Caudal's central API: catchment points, gateways, telemetry, alerts and
 regulator (DGA/SMA) compliance. Authenticate with `POST /api/v1/auth/login` and send the
@@ -83,7 +86,8 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
     db = open_database(settings.database_url)
     if settings.auto_migrate:
         migrate(db)
-    ctx = AppContext(settings=settings, db=db, clock=clock or SystemClock(), role=role)
+    ctx = AppContext(settings=settings, db=db, clock=clock or SystemClock(), role=role,
+                     regulators=importlib.import_module(REGISTRY).labels())
     modules = domain_modules(role)
     app = FastAPI(
         title="Caudal", version=VERSION, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),

@@ -1,4 +1,5 @@
-"""What one running application owns: settings, database, clock, metrics, secret box.
+"""What one running application owns: settings, database, clock, metrics, secret box, and the
+regulators compliance reports to (names and labels, for the alerts and the console).
 
 Built by the app factory (never at import) and reached from routes through the short
 dependency aliases in ``central/deps.py``.
@@ -13,6 +14,7 @@ from typing import Any
 from central.crypto import SecretBox
 from central.db import Database
 from central.metrics import Metrics
+from central.regulators import Regulators
 from central.settings import Role, Settings
 from protocols.clock import Clock
 
@@ -31,6 +33,7 @@ class AppContext:
     secret_box: SecretBox = field(init=False)
     on_ingest: OnIngest | None = None  # alert evaluation sets it when it runs inline
     extras: dict[str, Any] = field(default_factory=dict)  # per-domain services, keyed by module name
+    regulators: Regulators = field(default_factory=Regulators)  # compliance's registry, read by the app factory
 
     def __post_init__(self) -> None:
         key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None

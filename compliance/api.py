@@ -11,15 +11,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 
 from central.context import AppContext
 from central.core.auth import User, visible_point_ids
-from central.csv_dialects import DialectQuery
+from central.csv_dialects import Dialect, DialectQuery
 from central.deps import AdminUser, Ctx, CurrentUser
-from central.errors import error_responses
+from central.errors import ApiError, error_responses
 from central.pagination import Page, Paging
 from central.timerange import Range
+from compliance import messages_es as es
 from compliance import person_actions, reports, submissions
 from compliance.config_routes import add_config_routes, visible_point
 from compliance.events import (
@@ -209,9 +210,37 @@ def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, poi
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CSV = "text/csv; charset=utf-8"
-_REPORT_CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report"}, **_READ}
-_REPORT_XLSX = {200: {"content": {_XLSX: {"schema": {"type": "string", "format": "binary"}}},
-                      "description": "The report"}, **_READ}
+_REPORT = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                             _XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                 "description": "The report, as CSV or as an Excel workbook"}, **_READ}
+ReportFormat = Literal["csv", "xlsx"]
+FormatQuery = Annotated[ReportFormat | None, Query(
+    alias="format", description="csv or xlsx; when omitted the Accept header chooses (text/csv or the XLSX type),"
+                                " else csv")]
+
+
+def _media_ranges(accept: str) -> dict[str, float]:
+    """``Accept``'s media types and their weights (a malformed weight counts as 0)."""
+    ranges = {}
+    for part in accept.split(","):
+        media, *parameters = [piece.strip() for piece in part.split(";")]
+        weight = next((value for key, _, value in (p.partition("=") for p in parameters) if key.strip() == "q"), "1")
+        try:
+            ranges[media.lower()] = float(weight)
+        except ValueError:
+            ranges[media.lower()] = 0.0
+    return ranges
+
+
+def report_format(chosen: ReportFormat | None, accept: str | None, dialect: Dialect) -> ReportFormat:
+    """One way to choose a report's format: ``?format=``, else the Accept header, else CSV. A CSV
+    dialect asked for a workbook is a 422 (it would be ignored silently)."""
+    if chosen is None:
+        weights = _media_ranges(accept or "")
+        chosen = "xlsx" if weights.get(_XLSX, 0.0) > weights.get("text/csv", 0.0) else "csv"
+    if chosen == "xlsx" and dialect != "csv":
+        raise ApiError(422, es.dialect_is_csv(), details=[{"loc": ["query", "dialect"], "msg": es.dialect_is_csv()}])
+    return chosen
 
 
 def _attachment(body: bytes | str, media_type: str, filename: str) -> Response:
@@ -224,32 +253,30 @@ def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.Month
         return reports.build_report(conn, visible_point(conn, user, code), month, ctx.clock.now())
 
 
-@router.get("/compliance/reports/{code}/{month}.csv", response_class=Response,
-            summary="A point's monthly compliance report as CSV", responses=_REPORT_CSV)
-def report_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: DialectQuery = "csv") -> Response:
-    """The month's slots (up to now), informe de fallas and volume against the water right, as CSV."""
-    return _attachment(reports.to_csv(_report(ctx, user, code, month), dialect), _CSV, f"{code}-{month}.csv")
+@router.get("/compliance/reports/{code}/{month}", response_class=Response,
+            summary="A point's monthly compliance report, as CSV or XLSX", responses=_REPORT)
+def report(code: str, month: str, ctx: Ctx, user: CurrentUser, fmt: FormatQuery = None, dialect: DialectQuery = "csv",
+           accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
+    """The month's slots (up to now), informe de fallas and volume against the water right; as a
+    workbook, the sheets Mediciones, Fallas and Resumen."""
+    chosen = report_format(fmt, accept, dialect)
+    found = _report(ctx, user, code, month)
+    if chosen == "xlsx":
+        return _attachment(reports.to_xlsx(found), _XLSX, f"{code}-{month}.xlsx")
+    return _attachment(reports.to_csv(found, dialect), _CSV, f"{code}-{month}.csv")
 
 
-@router.get("/compliance/reports/{code}/{month}.xlsx", response_class=Response,
-            summary="A point's monthly compliance report as an Excel workbook", responses=_REPORT_XLSX)
-def report_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
-    """The same report as an Excel workbook for a person (sheets Mediciones, Fallas, Resumen)."""
-    return _attachment(reports.to_xlsx(_report(ctx, user, code, month)), _XLSX, f"{code}-{month}.xlsx")
-
-
-@router.get("/compliance/reports/{code}/{month}/informe-de-fallas.csv", response_class=Response,
-            summary="A point's informe de fallas of a month as CSV (Spanish, for the regulator)",
-            responses=_REPORT_CSV)
-def failures_csv(code: str, month: str, ctx: Ctx, user: CurrentUser, dialect: DialectQuery = "csv") -> Response:
-    """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it was."""
-    report = _report(ctx, user, code, month)
-    return _attachment(reports.failures_csv(report, dialect), _CSV, f"{code}-{month}-informe-de-fallas.csv")
-
-
-@router.get("/compliance/reports/{code}/{month}/informe-de-fallas.xlsx", response_class=Response,
-            summary="A point's informe de fallas of a month as XLSX", responses=_REPORT_XLSX)
-def failures_xlsx(code: str, month: str, ctx: Ctx, user: CurrentUser) -> Response:
-    """The same lines as the CSV; times are spreadsheet date-times on the DGA's UTC-4 clock."""
-    report = _report(ctx, user, code, month)
-    return _attachment(reports.failures_xlsx(report), _XLSX, f"{code}-{month}-informe-de-fallas.xlsx")
+@router.get("/compliance/reports/{code}/{month}/informe-de-fallas", response_class=Response,
+            summary="A point's informe de fallas of a month (Spanish, for the regulator), as CSV or XLSX",
+            responses=_REPORT)
+def failures(code: str, month: str, ctx: Ctx, user: CurrentUser, fmt: FormatQuery = None,
+             dialect: DialectQuery = "csv",
+             accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
+    """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it
+    was; in the workbook, times are spreadsheet date-times on the DGA's UTC-4 clock."""
+    chosen = report_format(fmt, accept, dialect)
+    found = _report(ctx, user, code, month)
+    name = f"{code}-{month}-informe-de-fallas"
+    if chosen == "xlsx":
+        return _attachment(reports.failures_xlsx(found), _XLSX, f"{name}.xlsx")
+    return _attachment(reports.failures_csv(found, dialect), _CSV, f"{name}.csv")

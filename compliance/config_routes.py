@@ -9,9 +9,10 @@ This module does not use postponed annotations: the endpoints' parameter types a
 regulator's models, which FastAPI reads from the functions' annotations as objects.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
+from pydantic import Field, create_model
 
 from central.context import AppContext
 from central.core.auth import User, point_for_user
@@ -19,7 +20,6 @@ from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses
 from compliance import config_store as configs
-from compliance.registry import RegulatorName
 from compliance.regulator import Regulator
 
 _READ = error_responses(401, 404, 422)
@@ -27,10 +27,11 @@ _WRITE = error_responses(401, 403, 404, 409, 422)
 _DELETE = error_responses(401, 403, 404, 422)
 
 
-class ConfigOut(configs.ConfigOut):
-    """A stored configuration: the settings, never the password."""
-
-    regulator: RegulatorName  # type: ignore[valid-type]  # the schema lists the registered names
+def _config_out(regulator: Regulator) -> type[configs.ConfigOut]:
+    """The answer's model for ``regulator``: its schema names the regulator (one per regulator, so a
+    regulator registered later is answered with its own name)."""
+    return create_model(f"{regulator.title}ConfigOut", __base__=configs.ConfigOut,
+                        regulator=(Literal[regulator.name], Field(description="The regulator of the path")))
 
 
 def visible_point(conn: Connection, user: User, code: str) -> dict:
@@ -64,6 +65,7 @@ def add_config_routes(router: APIRouter, regulator: Regulator) -> None:
     ``get_<name>``, ``delete_<name>``)."""
     path, title, subject = f"/points/{{code}}/compliance/{regulator.name}", regulator.title, regulator.subject
     body_type: Any = regulator.config_in
+    answer = _config_out(regulator)
     if regulator.examples is not None:
         body_type = Annotated[regulator.config_in, Body(openapi_examples=regulator.examples)]
 
@@ -77,10 +79,10 @@ def add_config_routes(router: APIRouter, regulator: Regulator) -> None:
         return _delete(ctx, user, code, regulator)
 
     put.__doc__ = f"Create or replace the {subject}'s {title} configuration (the password is stored encrypted)."
-    router.add_api_route(path, put, methods=["PUT"], response_model=ConfigOut, name=f"put_{regulator.name}",
+    router.add_api_route(path, put, methods=["PUT"], response_model=answer, name=f"put_{regulator.name}",
                          summary=f"Create or replace a {subject}'s {title} configuration (administrators)",
                          responses=_WRITE)
-    router.add_api_route(path, get, methods=["GET"], response_model=ConfigOut, name=f"get_{regulator.name}",
+    router.add_api_route(path, get, methods=["GET"], response_model=answer, name=f"get_{regulator.name}",
                          summary=f"A {subject}'s {title} configuration (never the password)", responses=_READ)
     router.add_api_route(path, delete, methods=["DELETE"], status_code=204, name=f"delete_{regulator.name}",
                          summary=f"Remove a {subject}'s {title} configuration (administrators)", responses=_DELETE)

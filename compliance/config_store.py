@@ -22,6 +22,7 @@ from central.core import audit
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection
 from central.errors import ApiError
+from compliance import messages_es as es
 from compliance.events import record_event
 from compliance.facts import settle
 from compliance.ledger_store import requeue_refused
@@ -71,8 +72,8 @@ def _stored_row(conn: Connection, point_id: int, regulator: Regulator) -> dict[s
 def _secret(box: SecretBox, supplied: Any, row: dict[str, Any] | None, regulator: Regulator) -> str:
     if supplied is None:
         if row is None:
-            raise ApiError(422, f"{regulator.secret_field}: required for a new configuration",
-                           details=[{"loc": ["body", regulator.secret_field], "msg": "required"}])
+            raise ApiError(422, es.secret_required(regulator.secret_field),
+                           details=[{"loc": ["body", regulator.secret_field], "msg": "obligatorio"}])
         return box.decrypt(row["secret"])
     return supplied.get_secret_value()
 
@@ -90,10 +91,10 @@ def put_config(
         config = _validated(regulator.config_model, supplied)
         ciphertext = box.encrypt(supplied[secret_field])
     except SecretKeyMissing as exc:
-        raise ApiError(409, f"{exc}: the server cannot store or use regulator passwords",
+        raise ApiError(409, es.secret_key_missing(exc),
                        code="secret_key_missing") from None
     except UndecryptableSecret as exc:
-        raise ApiError(409, f"{exc}; send the password again", code="secret_undecryptable") from None
+        raise ApiError(409, es.secret_undecryptable(exc), code="secret_undecryptable") from None
     regulator.check_fits_point(config, point)
     credentials_given = getattr(change, secret_field) is not None or (
         row is not None and json.loads(row["config"]).get(identity) != getattr(config, identity)
@@ -132,7 +133,7 @@ def _write(
 def get_config(conn: Connection, point: dict[str, Any], regulator: Regulator) -> ConfigOut:
     row = _stored_row(conn, point["id"], regulator)
     if row is None:
-        raise ApiError(404, f"point {point['code']} has no {regulator.title} configuration")
+        raise ApiError(404, es.no_configuration(point["code"], regulator.title))
     return ConfigOut(point=point["code"], regulator=regulator.name, config=json.loads(row["config"]),
                      password_set=True, blocked=bool(row["blocked"]), blocked_reason=row["blocked_reason"],
                      updated_at=row["updated_at"], updated_by=row["updated_by"])

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from central.db import Connection
 from central.errors import ApiError
+from compliance import messages_es as es
 from compliance.ledger import Event, EventKind, IllegalTransition, State
 from compliance.submissions import SubmissionOut, decide, get_submission, record_decision
 
@@ -35,7 +36,7 @@ NOT_FOUND = "not_found"
 MISMATCH = "mismatch"  # check_result of a slot the DGA holds with other values than those sent
 UNSETTLED_CHECKS = (NOT_FOUND, MISMATCH)
 PERSON_CONFIRMED = "person_confirmed"  # check_result of a slot a person saw in SNIA after the GET found nothing
-_CHECK_NOT_FOUND = f" (or accepted with check_result {NOT_FOUND} or {MISMATCH})"
+_CHECK_NOT_FOUND = f" (o accepted con check_result {NOT_FOUND} o {MISMATCH})"
 _REASON = Field(min_length=1, max_length=1000)
 
 
@@ -103,7 +104,7 @@ def _row(conn: Connection, submission_id: int) -> dict[str, Any]:
     row = conn.fetchone("SELECT s.*, p.code AS point FROM compliance_submissions s JOIN points p"
                         " ON p.id = s.point_id WHERE s.id = :id", {"id": submission_id})
     if row is None:
-        raise ApiError(404, f"no submission {submission_id}")
+        raise ApiError(404, es.no_submission(submission_id))
     return row
 
 
@@ -113,9 +114,9 @@ def _decide_check(conn: Connection, row: dict[str, Any], action: CheckReview, co
         decided = review_check(State(row["state"]), row["check_result"], row["comprobante"], action, comprobante)
     except IllegalTransition:
         allowed = f"{State.NEEDS_REVIEW.value}{_CHECK_NOT_FOUND}" if action is CheckReview.CONFIRM else (
-            f"{State.ACCEPTED.value} with check_result {NOT_FOUND} or {MISMATCH}")
-        raise ApiError(409, f"submission {row['id']} is {row['state']} with check_result {row['check_result']};"
-                       f" {action.value} is allowed only for a submission in state {allowed}") from None
+            f"{State.ACCEPTED.value} con check_result {NOT_FOUND} o {MISMATCH}")
+        raise ApiError(409, es.not_allowed(row["id"], row["state"], action.value, allowed, row["check_result"])
+                       ) from None
     changed = conn.execute(
         "UPDATE compliance_submissions SET comprobante = :comprobante, check_result = :result, checked_at = :checked,"
         " reviewed_by = :actor, review_reason = :reason, reviewed_at = :now, updated_at = :now"
@@ -124,7 +125,7 @@ def _decide_check(conn: Connection, row: dict[str, Any], action: CheckReview, co
          "checked": row["checked_at"] if decided.check_result else None,
          "now": now, "id": row["id"], "not_found": NOT_FOUND, "mismatch": MISMATCH})
     if changed != 1:
-        raise ApiError(409, f"submission {row['id']} changed meanwhile; read it again and decide")
+        raise ApiError(409, es.changed_meanwhile(row["id"]))
     record_decision(conn, row, row["point"], f"review.{action.value}_check", actor, reason, now,
                     state=row["state"], comprobante=decided.comprobante, check_result=decided.check_result)
     return get_submission(conn, row["id"], None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from central.errors import ApiError
+from central.regulators import RegulatorLabel, Regulators
 from compliance.dga.regulator import DGA
 from compliance.regulator import Regulator
 from compliance.sma.regulator import SMA
@@ -18,6 +19,12 @@ REGULATORS: dict[str, Regulator] = {regulator.name: regulator for regulator in (
 
 # The names as a type, for request and response schemas (an enum of the registered names).
 RegulatorName = Literal[tuple(REGULATORS)]  # type: ignore[valid-type]
+
+
+def labels() -> Regulators:
+    """The registered regulators as central knows them (the app factory hands them to the alerts and the
+    console, which do not import compliance)."""
+    return Regulators(tuple(RegulatorLabel(r.name, r.title, r.spoken, r.secret_field) for r in REGULATORS.values()))
 
 
 def regulator_named(name: str) -> Regulator:

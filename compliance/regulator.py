@@ -11,17 +11,27 @@ send loop (:mod:`compliance.sender`).
 
 from __future__ import annotations
 
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from central.db import Connection, Database
 from central.settings import Settings
+from central.telemetry.rollup import StaleHours
 from compliance.actions import Action
 from compliance.config_store import StoredConfig
+from compliance.late_data import Runs, gap_rows, horizon
+from compliance.ledger_store import hold_work, in_transaction
+from compliance.mode import Mode
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
 from protocols.clock import Clock
+
+log = logging.getLogger("caudal.compliance")
 
 
 class Reporting(Protocol):
@@ -30,8 +40,9 @@ class Reporting(Protocol):
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
         """Sends a stopped worker left in flight, resolved without a blind resend."""
 
-    async def catch_up(self, works: dict[int, StoredConfig]) -> list[Action]:
-        """Slots whose readings arrived late, evaluated again (nothing for a regulator without gaps to refill)."""
+    def refill(self, conn: Connection, works: dict[int, StoredConfig], runs: Runs, now: datetime) -> list[Action]:
+        """The ``no_data`` slots of ``works`` that read the changed hours ``runs`` evaluated again, in the
+        caller's transaction (:mod:`compliance.late_data` takes the runs once for every regulator)."""
 
     async def process(self, stored: StoredConfig) -> list[Action]:
         """One work: create its due slots, then log them (shadow) or send them (live)."""
@@ -44,11 +55,13 @@ class Regulator(Protocol):
     """A regulator Caudal reports to.
 
     ``name`` is its value in the ledger's and configurations' ``regulator`` column and in the
-    configuration route ``/points/{code}/compliance/<name>``; ``title`` is how people read it.
+    configuration route ``/points/{code}/compliance/<name>``; ``title`` is how people read it,
+    ``spoken`` how a Spanish sentence names it ("la DGA"; the alerts' texts use it).
     """
 
     name: str
     title: str
+    spoken: str
     subject: str  # what one configuration reports, as the API's summaries say it: "work" or "point"
     config_model: type[BaseModel]  # the validated settings the worker uses (password included)
     config_in: type[BaseModel]  # what a person sends; leaving out the password keeps the stored one
@@ -70,3 +83,85 @@ class Regulator(Protocol):
     def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
                   transport: HttpTransport) -> Reporting:
         """The worker's part for this regulator, sending through ``transport`` (paced per regulator)."""
+
+
+class RegulatorBase:
+    """What a regulator has unless it says otherwise: its configuration model's own OpenAPI
+    examples, no server-wide precondition, any kind of point, corrected values taken as given."""
+
+    examples: dict[str, Any] | None = None
+
+    def check_configurable(self, change: BaseModel, settings: Settings) -> None:
+        """Any configuration can be stored."""
+
+    def check_fits_point(self, config: Any, point: dict[str, Any]) -> None:
+        """A configuration suits any kind of point."""
+
+    def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
+        """Corrected values are declared as given."""
+
+
+class ReportingBase(ABC):
+    """The steps every regulator's part of a pass takes, the same for each: create the work's due
+    slots; log them (shadow) or, unless the work is blocked, send them (live); and when late
+    readings reach a ``no_data`` slot, evaluate it again. A regulator brings what differs: how a
+    slot is evaluated and sent, and which slots a run of changed hours is read by."""
+
+    name: str  # the regulator's name in the ledger
+
+    def __init__(self, db: Database, clock: Clock, settings: ComplianceSettings) -> None:
+        self.db, self.clock, self.settings = db, clock, settings
+        self.worker = settings.worker_id
+
+    async def process(self, stored: StoredConfig) -> list[Action]:
+        actions = await in_transaction(self.db, self.create_due, stored, self.clock.now())
+        if stored.config.mode is Mode.SHADOW:
+            return actions + await in_transaction(self.db, self.shadow_all, stored, self.clock.now())
+        if stored.blocked:
+            log.warning("%s work %s is blocked; nothing is sent until its credentials are fixed", self.name,
+                        stored.point_code)
+            return actions
+        return actions + await self.send_live(stored)
+
+    def refill(self, conn: Connection, works: dict[int, StoredConfig], runs: Runs, now: datetime) -> list[Action]:
+        actions: list[Action] = []
+        for point_id in sorted(runs):  # ascending: holds are taken in one order
+            stored = works[point_id]
+            hold_work(conn, point_id, self.name)
+            since = horizon(self.first_slot(stored), now, self.settings.late_data_days)
+            slots = {slot for run in runs[point_id] for slot in self.slots_reading(stored, run) if slot >= since}
+            actions += self.recheck(conn, stored, gap_rows(conn, point_id, self.name, slots), now)
+        return actions
+
+    @abstractmethod
+    def create_due(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
+        """Ledger rows for the work's due slots not in the ledger yet."""
+
+    @abstractmethod
+    def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
+        """Build and log the work's sendable slots without sending them (shadow mode)."""
+
+    @abstractmethod
+    async def send_live(self, stored: StoredConfig) -> list[Action]:
+        """Send the work's sendable slots (under :func:`compliance.sender.work_lease`)."""
+
+    @abstractmethod
+    def first_slot(self, stored: StoredConfig) -> datetime:
+        """The oldest slot the configuration ever reports (how far back a gap can be filled)."""
+
+    @abstractmethod
+    def slots_reading(self, stored: StoredConfig, run: StaleHours) -> Iterable[datetime]:
+        """The slots whose values read readings in the changed hours ``run``."""
+
+    @abstractmethod
+    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
+                now: datetime) -> list[Action]:
+        """The ``no_data`` slots ``rows`` evaluated again; those that now have data become sendable."""
+
+    @abstractmethod
+    async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
+        """Sends a stopped worker left in flight, resolved without a blind resend."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the clients this reporting opened (the transport is the worker's)."""

@@ -25,14 +25,15 @@ from typing import Any
 from central.csv_dialects import Dialect, write_rows
 from central.db import Connection
 from central.errors import ApiError
+from compliance import messages_es as es
 from compliance.config_store import is_blocked, stored_settings
 from compliance.dga.format import format_fecha, format_hora
 from compliance.dga.regulator import DGA as DGA_REGULATOR
 from compliance.dga.slots import DGA_TZ, deadline, slots_between, to_dga_time
-from compliance.dga.values import as_decimal
 from compliance.failures import DGA, HOLDER, STATE_NAMES, Failure, failures
 from compliance.ledger import SlotRecord, State, missed_deadlines
 from compliance.readings import volume_in
+from compliance.samples import as_decimal
 from compliance.spreadsheet import Link, workbook
 
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{codigo}"
@@ -65,7 +66,7 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The month ``yyyy-mm`` on the DGA's UTC-4 calendar, as UTC instants [start, end)."""
     match = _MONTH.match(month)
     if match is None:
-        raise ApiError(422, f"month {month!r} is not yyyy-mm", details=[{"loc": ["path", "month"], "msg": "yyyy-mm"}])
+        raise ApiError(422, es.bad_month(month), details=[{"loc": ["path", "month"], "msg": "aaaa-mm"}])
     year, number = int(match[1]), int(match[2])
     start = datetime(year, number, 1, tzinfo=DGA_TZ)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=DGA_TZ)
@@ -112,7 +113,7 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
     """Everything the month's report shows, as text cells."""
     stored = stored_settings(conn, point["id"], DGA_REGULATOR)
     if stored is None:
-        raise ApiError(404, f"point {point['code']} has no DGA configuration")
+        raise ApiError(404, es.no_configuration(point["code"], DGA_REGULATOR.title))
     config, mode = stored
     start, end = month_bounds(month)
     slots = [s for s in slots_between(start, end - timedelta(microseconds=1), config.transmission_period)

@@ -1,8 +1,9 @@
 """The compliance worker: one pass evaluates due slots and sends what the ledger allows.
 
 A pass, in order, over the registered regulators (:mod:`compliance.registry`): each resolves
-the sends a stopped worker left in flight (never a blind resend); each catches up on slots
-whose readings arrived late (the DGA: the hours telemetry recorded as changed); then, for
+the sends a stopped worker left in flight (never a blind resend); then the slots whose
+readings arrived late are evaluated again (the hours telemetry recorded as changed, taken once
+for every regulator: :mod:`compliance.late_data`); then, for
 every work in shadow or live mode, one regulator after the other, the work's due slots are
 created and dispatched (shadow: build and log; live: send, paced, under the regulator's
 rules). The service runs passes on a timer (:meth:`ComplianceWorker.run`); ``caudal
@@ -23,6 +24,7 @@ from central.workers import every
 from compliance.actions import Action
 from compliance.config_store import StoredConfig, load_configs
 from compliance.facts import settle
+from compliance.late_data import catch_up
 from compliance.ledger_store import in_transaction
 from compliance.registry import REGULATORS
 from compliance.regulator import Reporting
@@ -67,8 +69,7 @@ class ComplianceWorker:
         actions: list[Action] = []
         for name, reporting in self.reporting.items():
             actions += await reporting.resolve_orphans(works[name])
-        for name, reporting in self.reporting.items():
-            actions += await reporting.catch_up(works[name])
+        actions += await catch_up(self.db, self.clock, self.reporting, works)
         for name, reporting in self.reporting.items():
             for stored in works[name].values():
                 actions += await self._guarded(name, stored, reporting.process(stored))

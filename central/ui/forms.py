@@ -8,6 +8,7 @@ only when typed (empty keeps the stored one, which is never shown).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -131,3 +132,17 @@ def _with_password(body: dict[str, Any], form: Mapping[str, str], field: str) ->
     if form.get(field):
         body[field] = form[field]
     return body
+
+
+def generic_body(form: Mapping[str, str], secret_field: str, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A regulator without a form of its own (one registered after the console was written): its
+    mode, its settings as a JSON object, and its write-only password (empty keeps the stored one)."""
+    text = form.get("settings", "").strip()
+    try:
+        settings = json.loads(text) if text else {}
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise FormError("«Otros parámetros» debe ser un objeto JSON, por ejemplo {\"cadence_minutes\": 5}.")
+    body = {**{k: v for k, v in (stored or {}).items() if k != secret_field}, **settings, "mode": form.get("mode", "off")}
+    return _with_password(body, form, secret_field)

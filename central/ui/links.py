@@ -1,8 +1,7 @@
 """The shape of the console's report links and of the API requests behind them, in one place.
 
-The console's links choose a report's format with ``?format=csv|xlsx`` (the API's one way to
-choose a format, issue 14). The API's report routes still end in ``.csv``/``.xlsx`` today; when
-they take ``?format=`` instead, only :func:`report_api_request` changes.
+The console's links choose a report's format with ``?format=csv|xlsx``, as the API's report
+routes do (the API's one way to choose a format, issue 14).
 """
 
 from __future__ import annotations
@@ -26,4 +25,4 @@ def report_api_request(code: str, month: str, fmt: ReportFormat, *, failures: bo
                        ) -> tuple[str, dict[str, str]]:
     """The API's route (path and query) for the same report; the console forwards the answer."""
     tail = f"/{FAILURES}" if failures else ""
-    return f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}{tail}.{fmt}", {}
+    return f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}{tail}", {"format": fmt}

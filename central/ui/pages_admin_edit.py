@@ -27,7 +27,9 @@ METER_PROFILES = ("abb-aquamaster3", "generic-4-20ma", "keller-series30", "krohn
 SPARE_PARAMETER_ROWS = 2
 USER_SAVED = {"cuenta": "cuenta guardada", "clave": "contraseña restablecida; sus sesiones se cerraron",
               "puntos": "puntos asignados guardados"}
-POINT_SAVED = {"punto": "punto guardado", "dga": "configuración DGA guardada", "sma": "configuración SMA guardada"}
+POINT_SAVED = {"punto": "punto guardado", "dga": "configuración DGA guardada", "sma": "configuración SMA guardada",
+               "regulador": "configuración del regulador guardada"}
+OWN_FORMS = frozenset({"dga", "sma"})  # regulators with a form of their own; any other gets the generic one
 
 
 async def _or_none(read: Awaitable[Any]) -> Any:
@@ -92,7 +94,11 @@ async def punto(request: Request, who: Admin, code: str, hecho: str | None = Non
     dga, sma = await asyncio.gather(_or_none(api.get(f"{path}/compliance/dga", who.token)),
                                     _or_none(api.get(f"{path}/compliance/sma", who.token)))
     sma_rows = [*((sma or {}).get("config", {}).get("parameters", [])), *([{}] * SPARE_PARAMETER_ROWS)]
+    others = [label for label in console_of(request).ctx.regulators.labels if label.name not in OWN_FORMS]
+    stored = await asyncio.gather(*(_or_none(api.get(f"{path}/compliance/{segment(label.name)}", who.token))
+                                    for label in others))
     return render(request, "admin_punto.html", who, point=point, dga=dga, sma=sma, sma_rows=sma_rows,
+                  other_regulators=list(zip(others, stored, strict=True)),
                   dga_config=(dga or {}).get("config", {}), sma_config=(sma or {}).get("config", {}),
                   valid_from=forms.datetime_field((dga or {}).get("config", {}).get("valid_from")),
                   point_kinds=POINT_KINDS, point_states=POINT_STATES, choices=DGA_CHOICES,
@@ -136,3 +142,14 @@ async def configurar_sma(request: Request, who: Admin, form: Form, code: str) ->
     stored = await _stored_config(request, who, code, "sma")
     return await _save_point(request, who, code, "PUT", f"/api/v1/points/{segment(code)}/compliance/sma",
                              lambda: forms.sma_body(form, stored), "sma")
+
+
+@router.post("/puntos/{code}/reguladores/{name}")
+async def configurar_regulador(request: Request, who: Admin, form: Form, code: str, name: str) -> Response:
+    """A regulator registered without a form of its own: mode, settings as JSON and its write-only password."""
+    label = next((r for r in console_of(request).ctx.regulators.labels if r.name == name), None)
+    if label is None or name in OWN_FORMS:
+        raise NotAllowed(404, f"No hay un regulador {name!r} con formulario genérico.")
+    stored = await _stored_config(request, who, code, name)
+    return await _save_point(request, who, code, "PUT", f"/api/v1/points/{segment(code)}/compliance/{segment(name)}",
+                             lambda: forms.generic_body(form, label.secret_field, stored), "regulador")

@@ -4,21 +4,22 @@ A slot is evaluated once its grace time has passed; what it would declare is sto
 it (the values and the formatted strings). What was measured is sent as measured; only values
 that cannot be physical wait in ``review`` for a person, with an alert raised in the same pass
 (:func:`compliance.events.announce_hold`); a slot without data is a visible ``no_data`` gap,
-evaluated again whenever its readings arrive late, at any age (:func:`recheck_arrivals`).
+evaluated again whenever its readings arrive late, at any age (:func:`recheck_gaps`, on the
+runs :mod:`compliance.late_data` takes).
 Nothing here talks to the DGA.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from central.db import Connection
-from central.telemetry.rollup import StaleHours, take_changed
+from central.telemetry.rollup import StaleHours
 from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.dga import NAME
@@ -131,46 +132,11 @@ def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: 
     return actions
 
 
-CHANGES_PER_TAKE = 500
-
-
-def recheck_arrivals(conn: Connection, works: Mapping[int, StoredConfig], now: datetime,
-                     settings: ComplianceSettings) -> tuple[int, list[Action]]:
-    """Late readings fill gaps (docs/dga.md, "Accumulated data"): the hours whose readings
-    changed since the last call (as telemetry records them, :func:`take_changed`) make the
-    ``no_data`` slots of ``works`` that read them be evaluated again, at any age back to the
-    work's ``valid_from`` (or ``late_data_days``). Returns how many records were taken
-    (``CHANGES_PER_TAKE`` means there may be more) and what changed."""
-    changes = take_changed(conn, CHANGES_PER_TAKE)
-    runs: dict[int, list[StaleHours]] = {}
-    for change in changes:
-        if change.point_id in works:
-            runs.setdefault(change.point_id, []).append(change)
-    actions = []
-    for point_id, point_runs in sorted(runs.items()):  # ascending: holds are taken in one order
-        stored = works[point_id]
-        hold_work(conn, point_id, NAME)
-        actions += recheck_gaps(conn, stored, gaps_reading(conn, stored, point_runs, now, settings), now)
-    return len(changes), actions
-
-
-def gaps_reading(conn: Connection, stored: StoredConfig, runs: Sequence[StaleHours], now: datetime,
-                 settings: ComplianceSettings) -> list[dict[str, Any]]:
-    """The work's ``no_data`` rows whose values read readings in ``runs``, oldest first."""
-    config: DgaWorkConfig = stored.config
+def slots_reading(config: DgaWorkConfig, run: StaleHours) -> list[datetime]:
+    """The work's slots whose values read readings in the changed hours ``run`` (docs/dga.md,
+    "Accumulated data")."""
     reading = values_settings(config, {})
-    slots = {slot for run in runs for slot in slots_reading_between(run.lo, run.hi, reading)}
-    since = config.valid_from
-    if settings.late_data_days is not None:
-        since = max(since, now - timedelta(days=settings.late_data_days))
-    slots = {slot for slot in slots if slot >= since and config.active_at(slot)}
-    if not slots:
-        return []
-    rows = conn.fetchall(
-        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND state = 'no_data'"
-        " AND slot >= :first AND slot <= :last ORDER BY slot",
-        {"p": stored.point_id, "r": NAME, "first": min(slots), "last": max(slots)})
-    return [row for row in rows if row["slot"] in slots]
+    return [slot for slot in slots_reading_between(run.lo, run.hi, reading) if config.active_at(slot)]
 
 
 def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],

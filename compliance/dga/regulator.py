@@ -5,91 +5,87 @@ readings, due slots, sends and GET checks)."""
 from __future__ import annotations
 
 import json
-import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from central.db import Connection, Database, DatabaseUnavailable
+from central.db import Connection, Database
 from central.errors import ApiError
 from central.settings import Settings
+from central.telemetry.rollup import StaleHours
+from compliance import messages_es as es
 from compliance.actions import Action
 from compliance.config_store import StoredConfig, stored_settings
 from compliance.dga import NAME
-from compliance.dga.evaluate import (
-    CHANGES_PER_TAKE,
-    create_due,
-    effective_values,
-    recheck_arrivals,
-)
+from compliance.dga.evaluate import create_due, effective_values, recheck_gaps, slots_reading
 from compliance.dga.format import FormatError, build_measurement
 from compliance.dga.send import DgaSender
 from compliance.dga.settings import DgaConfigIn, DgaWorkConfig
-from compliance.ledger_store import in_transaction
 from compliance.mode import Mode
+from compliance.regulator import RegulatorBase, ReportingBase
 from compliance.settings import ComplianceSettings, rut_empresa
 from compliance.transport import HttpTransport
 from protocols.clock import Clock
 
-log = logging.getLogger("caudal.compliance")
 
+class DgaReporting(ReportingBase):
+    """The DGA's part of a pass: its slots (:mod:`.evaluate`) and its sends and GET checks (:mod:`.send`)."""
 
-class DgaReporting:
-    """The DGA's part of a pass: sends left in flight, gaps late readings fill, then each work."""
+    name = NAME
 
     def __init__(self, db: Database, clock: Clock, compliance: ComplianceSettings, sender: DgaSender) -> None:
-        self.db, self.clock, self.settings, self.sender = db, clock, compliance, sender
+        super().__init__(db, clock, compliance)
+        self.sender = sender
+
+    def create_due(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
+        return create_due(conn, stored, now, self.settings)
+
+    def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
+        return self.sender.shadow_all(conn, stored, now)
+
+    async def send_live(self, stored: StoredConfig) -> list[Action]:
+        return await self.sender.send_live(stored)
+
+    def first_slot(self, stored: StoredConfig) -> datetime:
+        return stored.config.valid_from
+
+    def slots_reading(self, stored: StoredConfig, run: StaleHours) -> list[datetime]:
+        return slots_reading(stored.config, run)
+
+    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
+                now: datetime) -> list[Action]:
+        return recheck_gaps(conn, stored, rows, now)
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
         return await self.sender.resolve_orphans(works)
-
-    async def catch_up(self, works: dict[int, StoredConfig]) -> list[Action]:
-        """Gaps of shadow and live works that late readings fill, until telemetry has no more
-        changed hours to hand over (those of other points are dropped)."""
-        actions: list[Action] = []
-        try:
-            while True:
-                taken, found = await in_transaction(self.db, recheck_arrivals, works, self.clock.now(), self.settings)
-                actions += found
-                if taken < CHANGES_PER_TAKE:
-                    return actions
-        except DatabaseUnavailable:  # the pass stops; the loop logs the outage once
-            raise
-        except Exception:  # the hours stay recorded for the next pass; sending must not stop meanwhile
-            log.exception("evaluating late readings failed; tried again on the next pass")
-            return actions
-
-    async def process(self, stored: StoredConfig) -> list[Action]:
-        actions = await in_transaction(self.db, create_due, stored, self.clock.now(), self.settings)
-        return actions + await self.sender.dispatch(stored)
 
     async def close(self) -> None:
         await self.sender.close()
 
 
-class Dga:
+class Dga(RegulatorBase):
     """The DGA's MEE web service (Res. DGA 2.170/2025), one configuration per work (obra)."""
 
     name = NAME
     title = "DGA"
+    spoken = "la DGA"
     subject = "work"
     config_model: type[BaseModel] = DgaWorkConfig
     config_in: type[BaseModel] = DgaConfigIn
     secret_field = "informant_password"
     identity_field = "informant_rut"
-    examples: dict[str, Any] | None = None  # DgaConfigIn carries its own
     resends_in_flight = True  # the DGA answers a duplicate with "Ya existe ... Comprobante: X"
 
     def check_configurable(self, change: BaseModel, settings: Settings) -> None:
         if isinstance(change, DgaConfigIn) and change.mode is not Mode.OFF and rut_empresa(settings) is None:
-            raise ApiError(409, "CAUDAL_DGA_RUT_EMPRESA (the Centro de Control's RUT) is not set on the server;"
-                           " a DGA work can only be configured in mode off", code="rut_empresa_missing")
+            raise ApiError(409, es.rut_empresa_missing(), code="rut_empresa_missing")
 
     def check_fits_point(self, config: DgaWorkConfig, point: dict[str, Any]) -> None:
         if point["kind"] not in ("other", config.work_type.value):
-            raise ApiError(422, f"work_type: {config.work_type.value} does not match point {point['code']} of kind "
-                           f"{point['kind']}",
-                           details=[{"loc": ["body", "work_type"], "msg": "does not match the point"}])
+            raise ApiError(422, es.kind_mismatch(config.work_type.value, point["code"], point["kind"]),
+                           details=[{"loc": ["body", "work_type"], "msg": "no corresponde al punto"}])
 
     def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
         """A negative flow, say, cannot be approved as it is: it is corrected or discarded."""
@@ -101,7 +97,7 @@ class Dga:
         try:
             build_measurement(config.work_type, config.standard, config.mining_waters, row["slot"], corrected)
         except FormatError as exc:
-            raise ApiError(422, f"values: {exc}", details=[{"loc": ["body", "values"], "msg": str(exc)}]) from None
+            raise ApiError(422, es.unformattable(exc), details=[{"loc": ["body", "values"], "msg": str(exc)}]) from None
 
     def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
                   transport: HttpTransport) -> DgaReporting:

@@ -69,7 +69,6 @@ from compliance.ledger_store import (
     take_lease,
     unchecked_accepted,
 )
-from compliance.mode import Mode
 from compliance.outcome import Outcome, OutcomeKind
 from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
@@ -106,13 +105,8 @@ class DgaSender:
     def _claim_until(self) -> datetime:
         return self.clock.now() + timedelta(seconds=self.settings.claim_s)
 
-    async def dispatch(self, stored: StoredConfig) -> list[Action]:
-        """Shadow works log their ready slots; live works send them (unless stopped)."""
-        if stored.config.mode is Mode.SHADOW:
-            return await in_transaction(self.db, self._shadow_all, stored)
-        if stored.blocked:
-            log.warning("DGA work %s is blocked; nothing is sent until its credentials are fixed", stored.point_code)
-            return []
+    async def send_live(self, stored: StoredConfig) -> list[Action]:
+        """A live work's sendable slots sent, then its accepted comprobantes checked."""
         if self.rut_empresa is None:
             log.error("CAUDAL_DGA_RUT_EMPRESA is not set: live DGA work %s cannot be sent", stored.point_code)
             return []
@@ -120,8 +114,7 @@ class DgaSender:
 
     # --- shadow --------------------------------------------------------------------------
 
-    def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
-        now = self.clock.now()
+    def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
         return [self._shadow_one(conn, stored, row, now) for row in due_pending(conn, stored.point_id, NAME, now)]
 
     def _shadow_one(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], now: datetime) -> Action:

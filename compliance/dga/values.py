@@ -15,16 +15,8 @@ from decimal import Decimal
 
 from compliance.dga.settings import CaudalMode, Period, WorkType
 from compliance.dga.slots import next_slot, period_start, slots_between
+from compliance.samples import Sample, as_decimal, in_window, reading_at
 from protocols.uplink import Quality
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One stored reading of one variable."""
-
-    ts: datetime
-    value: float | Decimal | None
-    quality: Quality = Quality.GOOD
 
 
 @dataclass(frozen=True)
@@ -92,25 +84,9 @@ def slots_reading_between(lo: datetime, hi: datetime, settings: ValuesSettings) 
     return sorted(set(near))
 
 
-def as_decimal(value: float | Decimal) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-
-
-def _in_window(samples: Sequence[Sample], at: datetime, window: timedelta) -> list[Sample]:
-    return [s for s in samples if abs(s.ts - at) <= window]
-
-
-def reading_at(samples: Sequence[Sample], at: datetime, window: timedelta) -> Sample | None:
-    """The usable reading nearest to ``at`` within ``window`` either side; earlier wins a tie."""
-    usable = [s for s in _in_window(samples, at, window) if s.quality.has_value and s.value is not None]
-    if not usable:
-        return None
-    return min(usable, key=lambda s: (abs(s.ts - at), s.ts > at))
-
-
 def has_fault(samples: Sequence[Sample], at: datetime, window: timedelta) -> bool:
     """Whether a reading near ``at`` carries a failure quality (timeout, device, decode, range)."""
-    return any(not s.quality.has_value for s in _in_window(samples, at, window))
+    return any(not s.quality.has_value for s in in_window(samples, at, window))
 
 
 def volume_between(start: Sample, end: Sample, changes: Sequence[MeterChange]) -> Decimal:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from compliance.dga.values import as_decimal
+from compliance.samples import as_decimal
 from compliance.sma.settings import SmaParameter, SmaPointConfig
 
 

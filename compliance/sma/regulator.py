@@ -1,5 +1,5 @@
 """The SMA behind the :class:`~compliance.regulator.Regulator` protocol: its settings and its
-part of a worker pass (:class:`~compliance.sma.sender.SmaSender`)."""
+part of a worker pass (:class:`~compliance.sma.sender.SmaReporting`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from central.db import Connection, Database
+from central.db import Database
 from central.settings import Settings
+from compliance.regulator import RegulatorBase
 from compliance.settings import ComplianceSettings
 from compliance.sma import NAME
-from compliance.sma.sender import SmaSender
+from compliance.sma.sender import SmaReporting
 from compliance.sma.settings import SmaConfigIn, SmaPointConfig
 from compliance.transport import HttpTransport
 from protocols.clock import Clock
@@ -23,11 +24,12 @@ EXAMPLES = {"flow": {"summary": "Report flow every hour", "value": {
     "timestamp_utc_offset_hours": -4}}}
 
 
-class Sma:
+class Sma(RegulatorBase):
     """The SMA's online reporting (Res. Exenta SMA N° 254/2020), one configuration per point."""
 
     name = NAME
     title = "SMA"
+    spoken = "la SMA"
     subject = "point"
     config_model: type[BaseModel] = SmaPointConfig
     config_in: type[BaseModel] = SmaConfigIn
@@ -36,18 +38,9 @@ class Sma:
     examples: dict[str, Any] | None = EXAMPLES
     resends_in_flight = False  # the SMA has no documented duplicate answer: a person decides
 
-    def check_configurable(self, change: BaseModel, settings: Settings) -> None:
-        """Any SMA configuration can be stored."""
-
-    def check_fits_point(self, config: SmaPointConfig, point: dict[str, Any]) -> None:
-        """An SMA configuration suits any kind of point."""
-
-    def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
-        """Corrected values are declared as given (the payload is rebuilt from the ledger's values)."""
-
     def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
-                  transport: HttpTransport) -> SmaSender:
-        return SmaSender(db, clock, compliance, transport)
+                  transport: HttpTransport) -> SmaReporting:
+        return SmaReporting(db, clock, compliance, transport)
 
 
 SMA = Sma()

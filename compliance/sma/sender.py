@@ -2,7 +2,8 @@
 parameter in it, the ``IdVerificacion`` kept as the voucher in the ledger.
 
 Timestamps are multiples of the cadence (UTC), created back to ``sma_backfill_days`` (7). A
-timestamp lacking any parameter is a ``no_data`` gap (the SMA refuses partial calls). A call
+timestamp lacking any parameter is a ``no_data`` gap (the SMA refuses partial calls), built
+again when its readings arrive late, like the DGA's (:mod:`compliance.late_data`). A call
 without an answer is tried again within the day with a doubling wait
 (:mod:`compliance.sma.retry`), not on the DGA's following day. One :class:`SmaClient` per point
 configuration lives as long as the worker, so its 24 h token is reused. A send found in
@@ -14,14 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from central.db import Connection, Database
+from central.telemetry.rollup import StaleHours
 from compliance.actions import Action
 from compliance.config_store import StoredConfig, block_work
-from compliance.dga.values import as_decimal, reading_at
 from compliance.events import raise_compliance_alert, record_event
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (
@@ -38,9 +41,10 @@ from compliance.ledger_store import (
     submission,
     take_lease,
 )
-from compliance.mode import Mode
 from compliance.outcome import Outcome, OutcomeKind
 from compliance.readings import samples
+from compliance.regulator import ReportingBase
+from compliance.samples import as_decimal, reading_at
 from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.sma import NAME
@@ -67,6 +71,16 @@ def cadence_slots(since: datetime, until: datetime, minutes: int) -> list[dateti
     return found
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What a timestamp would report: its values, its registros (None for a gap) and why not."""
+
+    event: EventKind
+    values: dict[str, str | None]
+    registros: list[dict[str, Any]] | None
+    reasons: list[str]
+
+
 def as_ledger_outcome(outcome: SmaOutcome) -> Outcome:
     """The SMA's answer in the ledger's terms: a refused payload or an unvouched success waits
     for a person; refused credentials stop the point; silence is retried."""
@@ -76,10 +90,13 @@ def as_ledger_outcome(outcome: SmaOutcome) -> Outcome:
     return Outcome(kind, outcome.id_verificacion, answered=kind is not OutcomeKind.RETRY, detail=outcome.detail)
 
 
-class SmaSender:
+class SmaReporting(ReportingBase):
+    """The SMA's part of a pass: one client per point configuration, kept while it is unchanged."""
+
+    name = NAME
+
     def __init__(self, db: Database, clock: Clock, settings: ComplianceSettings, transport: HttpTransport) -> None:
-        self.db, self.clock, self.settings = db, clock, settings
-        self.worker = settings.worker_id
+        super().__init__(db, clock, settings)
         self._transport = transport
         self._clients: dict[int, tuple[SmaPointConfig, SmaClient]] = {}
 
@@ -90,17 +107,8 @@ class SmaSender:
                                                                         transport=self._transport))
         return self._clients[stored.point_id][1]
 
-    async def process(self, stored: StoredConfig) -> list[Action]:
-        actions = await in_transaction(self.db, self._create_due, stored)
-        if stored.config.mode is Mode.SHADOW:
-            return actions + await in_transaction(self.db, self._shadow_all, stored)
-        if stored.blocked:
-            return actions
-        return actions + await self._live(stored)
-
-    def _create_due(self, conn: Connection, stored: StoredConfig) -> list[Action]:
+    def create_due(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
         config: SmaPointConfig = stored.config
-        now = self.clock.now()
         since = max(stored.created_at, now - timedelta(days=self.settings.sma_backfill_days))
         until = now - timedelta(seconds=self.settings.sma_grace_s)
         known = known_slots(conn, stored.point_id, NAME, since)
@@ -108,17 +116,22 @@ class SmaSender:
         for ts in cadence_slots(since, until, config.cadence_minutes):
             if ts in known:
                 continue
-            values = self._values(conn, stored.point_id, config, ts)
-            try:
-                registros, reasons, event = build_registros(config, ts, values), [], EventKind.READY
-            except SmaFormatError as exc:
-                registros, reasons, event = None, [str(exc)], EventKind.NO_DATA
-            moved = transition(None, Event(event), now)
-            texts = {name: None if value is None else str(value) for name, value in values.items()}
-            if insert_submission(conn, stored.point_id, NAME, ts, config.mode.value, moved, now, values=texts,
-                                 measurement=registros, reasons=reasons) is not None:
-                actions.append(Action(stored.point_code, NAME, ts, "created", moved.state.value, "; ".join(reasons)))
+            found = self._evaluate(conn, stored, ts)
+            moved = transition(None, Event(found.event), now)
+            if insert_submission(conn, stored.point_id, NAME, ts, config.mode.value, moved, now, values=found.values,
+                                 measurement=found.registros, reasons=found.reasons) is not None:
+                actions.append(Action(stored.point_code, NAME, ts, "created", moved.state.value,
+                                      "; ".join(found.reasons)))
         return actions
+
+    def _evaluate(self, conn: Connection, stored: StoredConfig, ts: datetime) -> Evaluation:
+        """A timestamp's registros; a parameter without a reading makes it a gap (the SMA refuses partial calls)."""
+        values = self._values(conn, stored.point_id, stored.config, ts)
+        texts = {name: None if value is None else str(value) for name, value in values.items()}
+        try:
+            return Evaluation(EventKind.READY, texts, build_registros(stored.config, ts, values), [])
+        except SmaFormatError as exc:
+            return Evaluation(EventKind.NO_DATA, texts, None, [str(exc)])
 
     def _values(self, conn: Connection, point_id: int, config: SmaPointConfig, ts: datetime) -> dict[str, Decimal | None]:
         window = timedelta(seconds=self.settings.sma_window_s)
@@ -126,8 +139,28 @@ class SmaSender:
         picked = {name: reading_at(series, ts, window) for name, series in found.items()}
         return {name: None if sample is None else as_decimal(sample.value) for name, sample in picked.items()}
 
-    def _shadow_all(self, conn: Connection, stored: StoredConfig) -> list[Action]:
-        now = self.clock.now()
+    def first_slot(self, stored: StoredConfig) -> datetime:
+        return stored.created_at
+
+    def slots_reading(self, stored: StoredConfig, run: StaleHours) -> list[datetime]:
+        """The timestamps whose window (``sma_window_s`` either side) reaches into the run."""
+        window = timedelta(seconds=self.settings.sma_window_s)
+        return cadence_slots(run.lo - window, run.hi + window, stored.config.cadence_minutes)
+
+    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
+                now: datetime) -> list[Action]:
+        """Gaps whose readings arrived late, built again; those now complete are sent like any other."""
+        actions = []
+        for row in rows:
+            found = self._evaluate(conn, stored, row["slot"])
+            if found.event is EventKind.NO_DATA:
+                continue
+            moved = move(conn, row, Event(found.event), now, values_json=json.dumps(found.values),
+                         measurement=json.dumps(found.registros), reasons="[]")
+            actions.append(Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value))
+        return actions
+
+    def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
         actions = []
         for row in due_pending(conn, stored.point_id, NAME, now):
             log.info("shadow mode, not sent: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
@@ -136,7 +169,7 @@ class SmaSender:
             actions.append(Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value))
         return actions
 
-    async def _live(self, stored: StoredConfig) -> list[Action]:
+    async def send_live(self, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
         until = now + timedelta(seconds=self.settings.claim_s)
         async with work_lease(self.db, stored.point_id, NAME, self.worker, now, until) as held:
@@ -178,10 +211,6 @@ class SmaSender:
                                    f" stopped: {outcome.detail}. Fix the credentials in its configuration.", now,
                                    regulator=NAME, submission_id=submission_id)
         return moved.state.value
-
-    async def catch_up(self, works: dict[int, StoredConfig]) -> list[Action]:
-        """Nothing to catch up: a timestamp's registros are built once, when it is created."""
-        return []
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
         rows = await in_transaction(self.db, orphaned_in_flight, NAME, self.clock.now())

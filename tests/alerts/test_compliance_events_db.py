@@ -14,6 +14,7 @@ from central.db import Database
 from central.notify.channels import Notifier
 from central.notify.outbox import DbOutbox, deliver_pass
 from central.telemetry.alerts.service import evaluate_timer
+from compliance.registry import labels
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
 from tests.alerts.db_support import smtp, smtp_port
@@ -72,7 +73,7 @@ async def refused_informant(db: Database, database_url: str, clock: ManualClock,
 async def test_an_unrecoverable_informant_raises_a_work_blocked_alert_and_an_email(
         db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer) -> None:
     await refused_informant(db, database_url, clock, point_id)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     await deliver(db, smtp, clock)
     assert ("work.blocked", "critical", "open") in live(db)
     mails = sorted((mail.recipients, mail.message["Subject"], mail.message.get_content().splitlines()[0])
@@ -87,10 +88,10 @@ async def test_an_unrecoverable_informant_raises_a_work_blocked_alert_and_an_ema
 async def test_new_credentials_clear_the_work_blocked_alert(db: Database, database_url: str, clock: ManualClock,
                                                            point_id: int, smtp: SmtpServer) -> None:
     await refused_informant(db, database_url, clock, point_id)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     configure(db, point_id, "dga", dga_config("http://127.0.0.1:9", informant_password=PASSWORD), clock.now())
     clock.advance(30)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     with db.connect() as conn:
         row = conn.fetchone("SELECT status, clear_message FROM alerts WHERE kind = 'work.blocked'")
     assert row == {"status": "cleared", "clear_message": "Los envíos de la obra se reanudan"}
@@ -100,7 +101,7 @@ async def test_a_blocked_work_keeps_one_alert_over_many_timer_passes(db: Databas
                                                                     clock: ManualClock, point_id: int) -> None:
     await refused_informant(db, database_url, clock, point_id)
     for _ in range(3):
-        evaluate_timer(db, clock.now())
+        evaluate_timer(db, clock.now(), regulators=labels())
         clock.advance(30)
     assert [kind for kind, _, _ in live(db)].count("work.blocked") == 1
 
@@ -114,10 +115,10 @@ async def test_a_held_slot_raises_a_warning_at_once_and_an_email_then_escalates_
                                                   valid_to="2026-11-28T13:30:00Z"), clock.now())
         clock.set("2026-11-28T13:15:00+00:00")
         await one_pass(db, clock, database_url)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     opened = live(db)
     clock.set("2026-11-28T13:45:00+00:00")
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     await deliver(db, smtp, clock)
     subjects = sorted(mail.message["Subject"] for mail in smtp.received)
     assert (opened, live(db)) == ([("submission.held", "warning", "open")], [("submission.held", "critical", "open")])

@@ -122,7 +122,7 @@ def test_late_submission_escalates_the_open_alert() -> None:
     rule, due, live, events = SubmissionLate(), T0, None, []
     for hours in range(0, 100, 6):
         now = due + timedelta(hours=hours)
-        signals = evaluate_submissions(rule, [SubmissionSnapshot(regulator="dga", oldest_pending_due=due)], now)
+        signals = evaluate_submissions(rule, [SubmissionSnapshot(regulator="dga", spoken="la DGA", oldest_pending_due=due)], now)
         for transition in apply_signals(live, signals, rule_id=3, kind="submission_late", subject="OB-1"):
             live = transition.alert
             if transition.notify:

@@ -15,7 +15,8 @@ from tests.alerts.support import T0, at
 
 
 def event(kind: str, **facts: object) -> EventFacts:
-    values: dict[str, object] = {"point_id": 1, "kind": kind, "at": T0, "regulator": "dga", "message": "detalle"}
+    values: dict[str, object] = {"point_id": 1, "kind": kind, "at": T0, "regulator": "dga", "message": "detalle",
+                              "spoken": "la DGA"}
     return EventFacts(**{**values, **facts})
 
 

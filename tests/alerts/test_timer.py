@@ -61,7 +61,7 @@ def test_silence_says_nothing_for_unseen_subjects_disabled_or_other_rules(rule: 
 
 
 def late_by(hours: float, regulator: str = "dga") -> SubmissionSnapshot:
-    return SubmissionSnapshot(regulator=regulator, oldest_pending_due=T0 - timedelta(hours=hours))
+    return SubmissionSnapshot(regulator=regulator, spoken=f"la {regulator.upper()}", oldest_pending_due=T0 - timedelta(hours=hours))
 
 
 @pytest.mark.parametrize(
@@ -93,18 +93,18 @@ def test_the_oldest_late_submission_of_the_watched_regulators_counts() -> None:
 
 
 def test_no_pending_submission_clears_lateness() -> None:
-    [signal] = evaluate_submissions(SubmissionLate(), [SubmissionSnapshot(regulator="dga")], T0)
+    [signal] = evaluate_submissions(SubmissionLate(), [SubmissionSnapshot(regulator="dga", spoken="la DGA")], T0)
     assert (signal.action, signal.message) == (CLEAR, "Los envíos al regulador están al día")
 
 
 @pytest.mark.parametrize(
     ("snapshots", "expected"),
     [
-        ([SubmissionSnapshot(regulator="dga")], (CLEAR, "Los envíos al regulador vuelven a funcionar")),
-        ([SubmissionSnapshot(regulator="dga", failing_since=at(-90), last_error="HTTP 503 del servidor")],
+        ([SubmissionSnapshot(regulator="dga", spoken="la DGA")], (CLEAR, "Los envíos al regulador vuelven a funcionar")),
+        ([SubmissionSnapshot(regulator="dga", spoken="la DGA", failing_since=at(-90), last_error="HTTP 503 del servidor")],
          (RAISE, "Los envíos a la DGA fallan desde 2026-11-28 11:30 UTC: HTTP 503 del servidor")),
-        ([SubmissionSnapshot(regulator="sma", failing_since=at(-5)),
-          SubmissionSnapshot(regulator="dga", failing_since=at(-50), last_error=None)],
+        ([SubmissionSnapshot(regulator="sma", spoken="la SMA", failing_since=at(-5)),
+          SubmissionSnapshot(regulator="dga", spoken="la DGA", failing_since=at(-50), last_error=None)],
          (RAISE, "Los envíos a la DGA fallan desde 2026-11-28 12:10 UTC")),
     ],
 )
@@ -116,8 +116,8 @@ def test_failed_submissions(snapshots: list[SubmissionSnapshot], expected: tuple
 @pytest.mark.parametrize(
     ("snapshots", "expected"),
     [
-        ([SubmissionSnapshot(regulator="dga")], (CLEAR, "No quedan envíos rechazados sin resolver")),
-        ([SubmissionSnapshot(regulator="dga", unrecoverable=2), SubmissionSnapshot(regulator="sma", unrecoverable=1)],
+        ([SubmissionSnapshot(regulator="dga", spoken="la DGA")], (CLEAR, "No quedan envíos rechazados sin resolver")),
+        ([SubmissionSnapshot(regulator="dga", spoken="la DGA", unrecoverable=2), SubmissionSnapshot(regulator="sma", spoken="la SMA", unrecoverable=1)],
          (RAISE, "2 envío(s) a la DGA rechazado(s) sin posibilidad de reintento; "
                  "1 envío(s) a la SMA rechazado(s) sin posibilidad de reintento")),
     ],

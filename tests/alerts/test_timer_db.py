@@ -13,6 +13,7 @@ from central.app import create_app
 from central.telemetry.alerts.api import QUEUE_KEY, alert_timer
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.facts import sync_ledger
+from compliance.registry import labels
 from tests.alerts.db_support import (
     EMAIL,
     World,
@@ -30,7 +31,7 @@ from tests.notify.support import SmtpServer
 def tick(world: World, minutes: float = 0) -> None:
     """Move the clock and make one timer pass, as the worker does every 30 s."""
     world.clock.advance(minutes * 60)
-    evaluate_timer(world.db, world.clock.now())
+    evaluate_timer(world.db, world.clock.now(), regulators=labels())
 
 
 def live(world: World, kind: str = "%") -> list[tuple[str, str, str]]:

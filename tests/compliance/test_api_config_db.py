@@ -66,13 +66,13 @@ def test_a_saved_configuration_keeps_the_period_and_caudal_mode_in_force(client,
 def test_a_new_configuration_needs_a_password(client):
     answer = client.put(URL, json={k: v for k, v in DGA.items() if k != "informant_password"}, headers=ADMIN)
     assert (answer.status_code, answer.json()["error"]["message"]) == (
-        422, "informant_password: required for a new configuration")
+        422, "informant_password: obligatorio en una configuración nueva")
 
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"codigo_obra": "OB-601-444"}, "body.codigo_obra: codigoObra 'OB-601-444' does not match"),
     ({"informant_rut": "12345678-9"}, "body.informant_rut: RUT '12345678-9' has check digit 9"),
-    ({"work_type": "superficial"}, "work_type: superficial does not match point OB-0601-444 of kind subterranea"),
+    ({"work_type": "superficial"}, "work_type: superficial no corresponde al punto OB-0601-444, de tipo subterranea"),
     ({"valid_to": "2026-10-01T00:00:00Z"}, "body: valid_to 2026-10-01T00:00:00+00:00 must be after"),
 ])
 def test_bad_configurations_are_refused_naming_the_field(client, change, message):

@@ -18,6 +18,7 @@ from compliance.ledger_store import (
     submission,
 )
 from compliance.outcome import Outcome, OutcomeKind
+from compliance.registry import labels
 from compliance.transport import RawReply
 from tests.compliance.worker_support import seed, utc
 
@@ -53,12 +54,12 @@ def test_a_slot_is_unsettled_then_failing_with_its_newest_error_then_cleared_onc
     assert facts(db) == [("ledger.unsettled", True, None), ("ledger.failing", False, "timeout after 15 s"),
                          ("ledger.failing", True, "ConnectionRefused")]
     with db.connect() as conn:  # what the alert timer makes of them: failing since the first send
-        assert all_submission_snapshots(conn, NOW + timedelta(minutes=6)) == {point_id: [SubmissionSnapshot(
-            regulator=NAME, oldest_pending_due=SLOT, failing_since=NOW, last_error="ConnectionRefused",
+        assert all_submission_snapshots(conn, NOW + timedelta(minutes=6), labels()) == {point_id: [SubmissionSnapshot(
+            regulator=NAME, spoken="la DGA", oldest_pending_due=SLOT, failing_since=NOW, last_error="ConnectionRefused",
             unrecoverable=0)]}
     send(db, submission_id, Outcome(OutcomeKind.ACCEPTED, "C-1"), None, 10)
     assert facts(db) == [("ledger.unsettled", False, None), ("ledger.failing", False, "timeout after 15 s"),
                          ("ledger.failing", False, "ConnectionRefused")]
     with db.connect() as conn:  # nothing open: a snapshot that clears the pair's alerts
-        assert all_submission_snapshots(conn, NOW + timedelta(minutes=11)) == {point_id: [SubmissionSnapshot(
-            regulator=NAME, oldest_pending_due=None, failing_since=None, last_error=None, unrecoverable=0)]}
+        assert all_submission_snapshots(conn, NOW + timedelta(minutes=11), labels()) == {point_id: [SubmissionSnapshot(
+            regulator=NAME, spoken="la DGA", oldest_pending_due=None, failing_since=None, last_error=None, unrecoverable=0)]}

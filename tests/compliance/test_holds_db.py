@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
+from compliance.registry import labels
 from tests.compliance.worker_support import (
     ADMIN,
     CODE,
@@ -59,7 +60,7 @@ async def test_a_negative_flow_is_held_and_alerted_in_the_same_pass(db, database
     add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
     configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
     await one_pass(db, clock, database_url)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     assert (posts(dga), [state for _, state, _ in ledger(db)]) == ([], ["review"])
     assert alerts(db) == [("submission.held", severity, "open")]
 
@@ -70,15 +71,15 @@ async def test_a_held_slot_alert_turns_critical_as_its_deadline_nears_and_clears
     add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
     configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
     await one_pass(db, clock, database_url)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     clock.set("2026-11-28T13:46:00+00:00")
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     escalated = alerts(db)
     with db.connect() as conn:
         held = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
     answer = app_client.post(f"{API}/{held}/correct", headers=ADMIN,
                              json={"values": {"caudal": "4"}, "reason": "flowmeter wired backwards"})
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     assert (escalated, answer.status_code, alerts(db)) == (
         [("submission.held", "critical", "open")], 200, [("submission.held", "critical", "cleared")])
 
@@ -95,9 +96,9 @@ async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db,
         refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
     answer = app_client.post(f"{API}/{refused}/discard", headers=ADMIN, json={"reason": "too high, looks bad"})
     assert (answer.status_code, answer.json()["error"]["message"]) == (409, (
-        f"submission {refused} is rejected: its values passed the plausibility checks, and a plausible measurement"
-        " is declared as measured, never discarded (correct it with a reason if it is wrong); discard is allowed"
-        " only for a submission in state review, needs_review, no_data"))
+        f"el envío {refused} está en estado rejected: sus valores pasaron los controles de plausibilidad, y una"
+        " medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo si está mal);"
+        " descartar solo se permite a un envío en estado review, needs_review, no_data"))
     assert [state for _, state, _ in ledger(db)] == ["rejected"]
 
 
@@ -130,7 +131,7 @@ async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(
     configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
     dga.queue_faults("store_other_caudal")
     await one_pass(db, clock, database_url)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, check_result FROM compliance_submissions")
         (event,) = conn.fetchall("SELECT kind, message FROM compliance_events WHERE alert")
@@ -149,7 +150,7 @@ async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_rep
     add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
     configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
     await one_pass(db, clock, database_url)
-    report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv"
+    report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas"
     before = app_client.get(report, headers=ADMIN).text
     clock.set("2026-11-28T14:01:00+00:00")
     await one_pass(db, clock, database_url)

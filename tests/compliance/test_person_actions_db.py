@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
+from compliance.registry import labels
 from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     ADMIN,
@@ -153,18 +154,20 @@ async def test_each_action_from_each_state(site, clock, action):
 
 REFUSALS = [
     ("requeue", ("accepted", "confirmed"),
-     "submission {id} is accepted; requeue is allowed only for a submission in state unrecoverable, needs_review"),
-    ("confirm", ("sending", None), "submission {id} is sending; confirm is allowed only for a submission in state"
-                                   " needs_review (or accepted with check_result not_found or mismatch)"),
-    ("confirm", ("accepted", "confirmed"), "submission {id} is accepted with check_result confirmed; confirm is"
-     " allowed only for a submission in state needs_review (or accepted with check_result not_found or mismatch)"),
-    ("recheck", ("needs_review", None), "submission {id} is needs_review with check_result None; recheck is allowed"
-     " only for a submission in state accepted with check_result not_found or mismatch"),
-    ("discard", ("accepted", "not_found"), "submission {id} is accepted; discard is allowed only for a submission in"
-     " state review, needs_review, no_data"),
-    ("discard", ("rejected", None), "submission {id} is rejected: its values passed the plausibility checks, and a"
-     " plausible measurement is declared as measured, never discarded (correct it with a reason if it is wrong);"
-     " discard is allowed only for a submission in state review, needs_review, no_data"),
+     "el envío {id} está en estado accepted; reenviar solo se permite a un envío en estado unrecoverable,"
+     " needs_review"),
+    ("confirm", ("sending", None), "el envío {id} está en estado sending; confirmar solo se permite a un envío en"
+                                   " estado needs_review (o accepted con check_result not_found o mismatch)"),
+    ("confirm", ("accepted", "confirmed"), "el envío {id} está en estado accepted con check_result confirmed;"
+     " confirmar solo se permite a un envío en estado needs_review (o accepted con check_result not_found o"
+     " mismatch)"),
+    ("recheck", ("needs_review", None), "el envío {id} está en estado needs_review con check_result None; volver a"
+     " consultar solo se permite a un envío en estado accepted con check_result not_found o mismatch"),
+    ("discard", ("accepted", "not_found"), "el envío {id} está en estado accepted; descartar solo se permite a un"
+     " envío en estado review, needs_review, no_data"),
+    ("discard", ("rejected", None), "el envío {id} está en estado rejected: sus valores pasaron los controles de"
+     " plausibilidad, y una medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo"
+     " si está mal); descartar solo se permite a un envío en estado review, needs_review, no_data"),
 ]
 
 
@@ -289,12 +292,12 @@ HELD = {"submission.needs_review": needs_review, "submission.check_not_found": c
 async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, clock, database_url, kind, action):
     client, db, _, _ = site
     submission_id, comprobante = await HELD[kind](site, clock, database_url)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     before = alert_status(db, kind)
     decision = {**BODIES[action], "comprobante": comprobante} if action == "confirm" else BODIES[action]
     assert client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=decision).status_code == 200
     clock.advance(30)
-    evaluate_timer(db, clock.now())
+    evaluate_timer(db, clock.now(), regulators=labels())
     assert (before, alert_status(db, kind)) == (["open"], ["cleared"])
 
 
@@ -331,4 +334,4 @@ async def test_bad_decisions_are_refused_and_change_nothing(site, clock):
 
 async def test_an_unknown_submission_is_404(site):
     answer = site[0].post(f"{API}/999/requeue", headers=ADMIN, json={"reason": "x"})
-    assert answer.json()["error"]["message"] == "no submission 999"
+    assert answer.json()["error"]["message"] == "no hay un envío 999"

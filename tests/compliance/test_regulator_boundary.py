@@ -26,13 +26,8 @@ NAMES = {"dga", "sma"}  # the names as the code uses them (display text such as 
 ALLOWED = {
     # The demo and the simulator launcher start the stand-ins by name and show the DGA's ledger.
     "caudal/sim.py", "caudal/demo.py", "caudal/demo_summary.py",
-    # central does not import compliance (DESIGN's dependency rule), so its alert rules list the
-    # regulators a person may filter on and the Spanish article of each (remaining work: read
-    # them from the compliance facts instead).
-    "central/telemetry/alerts/messages.py", "central/telemetry/alerts/rules.py",
-    "central/telemetry/alerts/state.py",
-    # The operator console's DGA configuration form, a client of PUT /points/{code}/compliance/dga.
-    "central/ui/pages_admin.py",
+    # The console's own DGA and SMA forms on a point's page; any other regulator gets the generic form.
+    "central/ui/pages_admin_edit.py",
 }
 REGULATOR_PACKAGES = ("compliance/dga/", "compliance/sma/")
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from openpyxl import load_workbook
 
+from compliance.api import report_format
 from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     ADMIN,
@@ -44,7 +45,7 @@ async def site(app_client, clock, database_url):
 
 async def test_the_csv_report_of_a_month(site):
     client, comprobante = site
-    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.csv", headers=ADMIN)
+    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11", headers=ADMIN)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert answer.text == f"""\
@@ -81,9 +82,38 @@ extracted_percent_of_right,0.15
 """
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.parametrize(("chosen", "accept", "dialect", "expected"), [
+    (None, None, "csv", "csv"),
+    (None, "*/*", "csv", "csv"),
+    (None, XLSX, "csv", "xlsx"),
+    (None, f"text/csv;q=0.5, {XLSX}", "csv", "xlsx"),
+    (None, f"text/csv, {XLSX};q=0.9", "csv", "csv"),
+    (None, f"{XLSX};q=bad", "csv", "csv"),
+    ("csv", XLSX, "excel-es", "csv"),  # ?format= wins over Accept
+    ("xlsx", "text/csv", "csv", "xlsx"),
+])
+def test_one_way_to_choose_a_report_format(chosen, accept, dialect, expected):
+    assert report_format(chosen, accept, dialect) == expected
+
+
+async def test_a_csv_dialect_for_a_workbook_is_refused_in_spanish(site):
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11", headers=ADMIN,
+                         params={"format": "xlsx", "dialect": "excel-es"})
+    assert (answer.status_code, answer.json()["error"]["message"]) == (
+        422, "dialect solo se aplica al CSV; quítelo o pida format=csv")
+
+
+async def test_a_month_that_is_not_one_is_refused_in_spanish(site):
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-13", headers=ADMIN)
+    assert (answer.status_code, answer.json()["error"]["message"]) == (
+        422, "el mes '2026-13' no tiene la forma aaaa-mm (por ejemplo 2026-11)")
+
 async def test_the_xlsx_report_is_for_a_person_spanish_headers_dates_numbers_and_snia_links(site):
     client, comprobante = site
-    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.xlsx", headers=ADMIN)
+    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11?format=xlsx", headers=ADMIN)
     book = load_workbook(io.BytesIO(answer.content))
     assert book.sheetnames == ["Mediciones", "Fallas", "Resumen"]
     sheet = book["Mediciones"]
@@ -104,7 +134,7 @@ async def test_the_xlsx_report_is_for_a_person_spanish_headers_dates_numbers_and
 
 
 async def test_the_informe_de_fallas_alone_in_csv(site):
-    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv", headers=ADMIN)
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas?format=csv", headers=ADMIN)
     assert (answer.status_code, answer.headers["content-disposition"]) == (
         200, f'attachment; filename="{CODE}-2026-11-informe-de-fallas.csv"')
     assert answer.text == """\
@@ -117,7 +147,7 @@ Titular,primer intento el 2026-11-28 09:00 (UTC-4)
 
 
 async def test_the_csv_report_for_a_spanish_spreadsheet(site):
-    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11.csv", headers=ADMIN,
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11", headers=ADMIN,
                          params={"dialect": "excel-es"})
     lines = answer.content.decode("utf-8").splitlines()
     assert (answer.content[:3], lines[0], lines[3].split(";")[3:7], lines[-1]) == (
@@ -127,7 +157,8 @@ async def test_the_csv_report_for_a_spanish_spreadsheet(site):
 
 
 async def test_the_informe_de_fallas_xlsx_has_dates_as_dates_a_frozen_header_and_filters(site):
-    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.xlsx", headers=ADMIN)
+    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas",
+                         headers={**ADMIN, "Accept": XLSX})
     sheet = load_workbook(io.BytesIO(answer.content))["Fallas"]
     assert list(sheet.iter_rows(values_only=True)) == [
         ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable", "Detalle"),
@@ -141,9 +172,9 @@ async def test_the_informe_de_fallas_xlsx_has_dates_as_dates_a_frozen_header_and
 
 
 @pytest.mark.parametrize(("path", "headers", "status"), [
-    (f"/api/v1/compliance/reports/{CODE}/2026-13.csv", ADMIN, 422),
-    (f"/api/v1/compliance/reports/{CODE}/2026-11.csv", BOB, 404),
-    ("/api/v1/compliance/reports/OB-0000-1/2026-11.xlsx", ADMIN, 404),
+    (f"/api/v1/compliance/reports/{CODE}/2026-13", ADMIN, 422),
+    (f"/api/v1/compliance/reports/{CODE}/2026-11", BOB, 404),
+    ("/api/v1/compliance/reports/OB-0000-1/2026-11?format=xlsx", ADMIN, 404),
 ])
 async def test_bad_report_requests(site, path, headers, status):
     client, _ = site

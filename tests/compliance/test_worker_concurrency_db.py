@@ -16,8 +16,9 @@ from central.app import create_app
 from central.crypto import SecretBox
 from central.db import migrate, open_database
 from compliance.config_store import load_configs
-from compliance.dga.evaluate import create_due, recheck_arrivals
+from compliance.dga.evaluate import create_due
 from compliance.dga.regulator import DGA
+from compliance.late_data import take_and_refill
 from compliance.ledger import State, Transition
 from compliance.ledger_store import claim_next, insert_submission
 from compliance.standins.dga import run_dga_standin
@@ -110,7 +111,8 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
 
     def replica_b() -> list:
         with pg.transaction() as conn:
-            return recheck_arrivals(conn, {point_id: stored}, clock.now(), worker_settings())[1]
+            reporting = DGA.reporting(pg, clock, central_settings(postgres_url), worker_settings(), None)
+            return take_and_refill(conn, {DGA.name: reporting}, {DGA.name: {point_id: stored}}, clock.now())[1]
 
     with ThreadPoolExecutor(2) as pool, TestClient(create_app(central_settings(postgres_url), clock=clock)) as client:
         a = pool.submit(replica_a)

@@ -13,6 +13,7 @@ from tests.compliance.worker_support import (
     ledger,
     one_pass,
     seed,
+    upload,
     utc,
 )
 
@@ -108,3 +109,19 @@ async def test_missing_timestamps_are_created_back_seven_days(db, database_url, 
     clock.advance(10 * 24 * 3600)  # the server was down for ten days; daily timestamps at 00:00 UTC
     await one_pass(db, clock, database_url)
     assert [slot for slot, _, _ in ledger(db, "sma")] == [f"2026-12-{day:02d}T00:00:00+00:00" for day in range(2, 9)]
+
+
+async def test_a_gap_is_sent_when_its_readings_arrive_days_late(db, database_url, clock, sma, point_id, app_client):
+    """The 13:10 timestamp had no readings (a gap); the gateway's buffer delivers them three days
+    later through ingest and the rollup worker: the gap is built again and sent, like the DGA's."""
+    configure(db, point_id, "sma", sma_config(sma.url), clock.now())
+    clock.set("2026-11-28T13:13:00+00:00")
+    await one_pass(db, clock, database_url)
+    before = [(slot[11:16], state) for slot, state, _ in ledger(db, "sma")]
+    clock.advance(3 * 24 * 3600)
+    upload(app_client, {utc("2026-11-28T13:10:00"): {"flow": 41.0, "totalizer": 42525.0}}, clock.now())
+    await one_pass(db, clock, database_url)
+    late = [(slot[11:16], state) for slot, state, _ in ledger(db, "sma")][:3]
+    assert (before, late) == ([("13:00", "accepted"), ("13:05", "accepted"), ("13:10", "no_data")],
+                              [("13:00", "accepted"), ("13:05", "accepted"), ("13:10", "accepted")])
+    assert stamps(sma)[:3] == ["09:00:00", "09:05:00", "09:10:00"]

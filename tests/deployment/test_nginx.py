@@ -167,7 +167,7 @@ ROUTES = [
     ("GET", "/api/v1/points/OB-0601-444/compliance/sma", "compliance"),
     ("GET", "/api/v1/compliance/submissions?state=review", "compliance"),
     ("POST", "/api/v1/compliance/review/5/approve", "compliance"),
-    ("GET", "/api/v1/compliance/reports/OB-0601-444/2026-11.xlsx", "compliance"),
+    ("GET", "/api/v1/compliance/reports/OB-0601-444/2026-11?format=xlsx", "compliance"),
     ("GET", "/api/v1/compliance/log", "compliance"),
     ("GET", "/api/v1/latestnews", "core"),
     ("GET", "/api/v1/points/OB-0601-444/readingsx", "core"),

@@ -119,10 +119,8 @@ def test_an_administrator_is_refused_only_gateway_routes(site: Site, route: tupl
 # Reads that answer 404 until a regulator is configured for the point (a compliance setup these tests
 # do not make): their refusals are shown by the no-existence-oracle test above instead.
 NEED_REGULATOR_CONFIG = {("GET", "/api/v1/points/{code}/compliance/dga"), ("GET", "/api/v1/points/{code}/compliance/sma"),
-                         ("GET", "/api/v1/compliance/reports/{code}/{month}.csv"),
-                         ("GET", "/api/v1/compliance/reports/{code}/{month}.xlsx"),
-                         ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas.csv"),
-                         ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas.xlsx")}
+                         ("GET", "/api/v1/compliance/reports/{code}/{month}"),
+                         ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas")}
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r[0] == "GET" and POLICIES[r] in (Access.POINT, Access.OWN)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, Union, get_args
@@ -160,8 +161,17 @@ def _invalid(exc: ValidationError | RuleProblem) -> RequestValidationError:
     return invalid_body(exc)
 
 
+def _registered(ctx: AppContext, name: object, loc: list[str | int]) -> None:
+    """A rule watches a registered regulator or any (None); 422 otherwise (the names are compliance's)."""
+    if name is not None and name not in ctx.regulators.names:
+        known = ", ".join(ctx.regulators.names) or "ninguno"
+        raise _invalid(RuleProblem(loc, f"no hay un regulador {name!r} (registrados: {known})"))
+
+
 def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any], items: list[Any]) -> list[Any]:
     wanted = [(item.id, parse_rule(item.model_dump(exclude={"id"}))) for item in items]
+    for index, (_, rule) in enumerate(wanted):
+        _registered(ctx, getattr(rule, "regulator", None), [index, "regulator"])
     label = subject.get("code") or subject["name"]
     with ctx.db.transaction() as conn:
         _ensure(conn, scope, subject["id"], ctx)
@@ -197,6 +207,7 @@ def patch_point_rule(code: str, rule_id: int,
                      change: Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)],
                      admin: AdminUser, ctx: Ctx) -> RuleItem:
     now = ctx.clock.now()
+    _registered(ctx, change.get("regulator"), ["regulator"])
     with ctx.db.transaction() as conn:
         point = visible_point(conn, admin, code)
         _ensure(conn, Scope.POINT, point["id"], ctx)
@@ -272,7 +283,7 @@ def evaluation_worker(ctx: AppContext, name: str, evaluate: Callable[..., int], 
 
 
 def alert_timer(ctx: AppContext) -> Worker:
-    return evaluation_worker(ctx, "alert_timer", evaluate_timer, TIMER_S)
+    return evaluation_worker(ctx, "alert_timer", functools.partial(evaluate_timer, regulators=ctx.regulators), TIMER_S)
 
 
 def workers(ctx: AppContext) -> list[Worker]:

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from .terms import Direction
 
-REGULATOR_NAMES = {"dga": "la DGA", "sma": "la SMA"}
 VARIABLE_NAMES = {"flow": "Caudal", "level": "Nivel", "water_table": "Nivel freático", "totalizer": "Totalizador"}
 
 
@@ -115,8 +114,9 @@ def buffer_ok(minutes: float) -> str:
 
 
 def submission_failing(regulator: str, since: datetime, error: str | None) -> str:
+    """``regulator``: as a sentence names it (``la DGA``, :class:`central.regulators.Regulators`)."""
     detail = f": {error}" if error else ""
-    return f"Los envíos a {REGULATOR_NAMES[regulator]} fallan desde {utc(since)}{detail}"
+    return f"Los envíos a {regulator} fallan desde {utc(since)}{detail}"
 
 
 def submissions_ok() -> str:
@@ -124,7 +124,7 @@ def submissions_ok() -> str:
 
 
 def submission_refused(regulator: str, count: int) -> str:
-    return f"{count} envío(s) a {REGULATOR_NAMES[regulator]} rechazado(s) sin posibilidad de reintento"
+    return f"{count} envío(s) a {regulator} rechazado(s) sin posibilidad de reintento"
 
 
 def submissions_resolved() -> str:
@@ -133,7 +133,7 @@ def submissions_resolved() -> str:
 
 def submission_late(regulator: str, due: datetime, now: datetime) -> str:
     hours = (now - due) / timedelta(hours=1)
-    return f"Envío a {REGULATOR_NAMES[regulator]} atrasado {hours:.0f} h (pendiente desde {utc(due)})"
+    return f"Envío a {regulator} atrasado {hours:.0f} h (pendiente desde {utc(due)})"
 
 
 def submissions_on_time() -> str:
@@ -164,11 +164,11 @@ COMPLIANCE_RESOLVED = {
 }
 
 
-def compliance_event(kind: str, regulator: str | None, count: int, detail: str) -> str:
-    """What a person must do about ``count`` compliance events of ``kind``, with the newest one's text."""
-    name = REGULATOR_NAMES.get(regulator or "", "el regulador")
+def compliance_event(kind: str, regulator: str, count: int, detail: str) -> str:
+    """What a person must do about ``count`` compliance events of ``kind`` for ``regulator`` (as a
+    sentence names it), with the newest one's text."""
     text = COMPLIANCE_EVENTS.get(kind, "{count} evento(s) de cumplimiento " + kind + " requieren atención")
-    return f"{text.format(regulator=name, count=count)}. Detalle: {detail}"
+    return f"{text.format(regulator=regulator, count=count)}. Detalle: {detail}"
 
 
 def compliance_resolved(kind: str) -> str:

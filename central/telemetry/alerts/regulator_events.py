@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from central.db import Connection
+from central.regulators import UNNAMED, Regulators
 
 from . import messages
 from .rules import ComplianceEvent, Rule, Severity
@@ -35,13 +36,15 @@ class EventFacts(NamedTuple):
     regulator: str | None
     message: str
     deadline: datetime | None = None  # a held slot's deadline (``submission.held``)
+    spoken: str = UNNAMED  # the regulator as the alert's text names it ("la DGA")
 
 
 HELD = "submission.held"
 HOLD_URGENT = timedelta(minutes=15)
 
 
-def holding_events(conn: Connection, now: datetime) -> dict[int, dict[str, list[EventFacts]]]:
+def holding_events(conn: Connection, now: datetime, regulators: Regulators = Regulators()
+                   ) -> dict[int, dict[str, list[EventFacts]]]:
     """Per point, per kind: the open event facts, oldest first (``ledger.*`` facts are the
     submission rules', :mod:`.submissions`)."""
     rows = conn.fetchall(
@@ -50,7 +53,7 @@ def holding_events(conn: Connection, now: datetime) -> dict[int, dict[str, list[
         " ORDER BY id", {"now": now})
     found: dict[int, dict[str, list[EventFacts]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        found[row["point_id"]][row["kind"]].append(EventFacts(**row))
+        found[row["point_id"]][row["kind"]].append(EventFacts(**row, spoken=regulators.spoken(row["regulator"])))
     return {point: dict(kinds) for point, kinds in found.items()}
 
 
@@ -76,6 +79,6 @@ def evaluate_events(rule: Rule, holding: dict[str, list[EventFacts]], live_kinds
 
 def _raise(rule: ComplianceEvent, kind: str, events: list[EventFacts], now: datetime) -> Signal:
     newest = events[-1]
-    message = messages.compliance_event(kind, newest.regulator, len(events), newest.message)
+    message = messages.compliance_event(kind, newest.spoken, len(events), newest.message)
     return Signal(action=SignalAction.RAISE, ts=now, severity=event_severity(rule, kind, events, now),
                   value=float(len(events)), message=message)

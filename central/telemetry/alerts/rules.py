@@ -182,7 +182,12 @@ class BufferDropping(_GatewayRule):
     clear_minutes: Minutes = 60
 
 
-Regulator = Literal["dga", "sma"]
+# A registered regulator's name (as in /api/v1/points/{code}/compliance/<name>); None: any. The
+# names are compliance's, so the API checks them against AppContext.regulators (central does not
+# import compliance) rather than this type.
+Regulator = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$",
+                                 description="A registered regulator's name, as in"
+                                             " /api/v1/points/{code}/compliance/<name>")]
 
 
 class SubmissionFailed(BaseRule):

@@ -41,6 +41,7 @@ from central.notify.store import (
     preference_recipients,
     subscribed_channels,
 )
+from central.regulators import Regulators
 
 from . import rule_store, store
 from .evaluate import WITH_VALUE, evaluate_heartbeat, evaluate_readings
@@ -289,11 +290,11 @@ def _heartbeat(gateway: dict[str, Any]) -> Heartbeat:
 class _Facts:
     """What the timer judges against, read once per tick."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, regulators: Regulators) -> None:
         self.point_seen = _point_last_seen(conn)
         self.gateways = _gateways(conn)
-        self.submissions = all_submission_snapshots(conn, now)
-        self.compliance = holding_events(conn, now)
+        self.submissions = all_submission_snapshots(conn, now, regulators)
+        self.compliance = holding_events(conn, now, regulators)
 
 
 def _timer_signals(stored: StoredRule, facts: _Facts, now: datetime) -> tuple[RuleState, list[Signal]]:
@@ -326,13 +327,15 @@ def _timer_updates(stored: StoredRule, facts: _Facts, live: dict[tuple[int, str]
              transitions_of(stored, live.get((stored.id, kind)), [signal], kind)) for kind, signal in by_kind.items()]
 
 
-def evaluate_timer(db: Database, now: datetime, preferences: Preferences = Preferences()) -> int:
-    """One timer pass over every point and gateway; returns how many transitions were written."""
+def evaluate_timer(db: Database, now: datetime, preferences: Preferences = Preferences(),
+                   regulators: Regulators = Regulators()) -> int:
+    """One timer pass over every point and gateway; returns how many transitions were written.
+    ``regulators`` name each regulator in the alerts' texts (the app's ``AppContext.regulators``)."""
     with db.transaction() as conn:
         rule_store.ensure_all_rules(conn, now)
     with db.connect() as conn:
         rules = rule_store.timer_rules(conn, POINT_TIMER_KINDS, GATEWAY_TIMER_KINDS)
-        facts = _Facts(conn, now)
+        facts = _Facts(conn, now, regulators)
         live = store.live_by_kind(conn, [stored.id for stored in rules])
     written = 0
     for stored in rules:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from central.regulators import UNNAMED
 from protocols.uplink import Quality
 
 from .terms import Severity
@@ -135,7 +136,8 @@ class SubmissionSnapshot(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    regulator: Literal["dga", "sma"]
+    regulator: str  # its name (central/regulators.py)
+    spoken: str = UNNAMED  # as the alert's text names it ("la DGA")
     oldest_pending_due: AwareDatetime | None = None  # oldest slot due and not yet accepted
     failing_since: AwareDatetime | None = None  # first failed attempt of the current failure streak
     last_error: str | None = None

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from central.db import Connection
+from central.regulators import Regulators
 
 from .state import SubmissionSnapshot
 
@@ -49,12 +50,13 @@ def _last_errors(conn: Connection) -> dict[tuple[int, str], str]:
     return {(row["point_id"], row["regulator"]): row["message"] for row in rows}
 
 
-def all_submission_snapshots(conn: Connection, now: datetime) -> dict[int, list[SubmissionSnapshot]]:
+def all_submission_snapshots(conn: Connection, now: datetime, regulators: Regulators = Regulators()
+                             ) -> dict[int, list[SubmissionSnapshot]]:
     """Every point's ledger summaries, keyed by point id (what the timer reads once per tick)."""
     errors = _last_errors(conn)
     result: dict[int, list[SubmissionSnapshot]] = defaultdict(list)
     for row in _summaries(conn, now):
         result[row["point_id"]].append(SubmissionSnapshot(
-            regulator=row["regulator"], oldest_pending_due=row["oldest"], failing_since=row["failing_since"],
+            regulator=row["regulator"], spoken=regulators.spoken(row["regulator"]), oldest_pending_due=row["oldest"], failing_since=row["failing_since"],
             last_error=errors.get((row["point_id"], row["regulator"])), unrecoverable=int(row["unrecoverable"] or 0)))
     return dict(result)

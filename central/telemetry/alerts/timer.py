@@ -62,7 +62,7 @@ def failed_step(rule: SubmissionFailed, snapshots: list[SubmissionSnapshot], now
     if not failing:
         return _clear(rule, now, messages.submissions_ok())
     since, first = min(failing, key=lambda pair: pair[0])
-    message = messages.submission_failing(first.regulator, since, first.last_error)
+    message = messages.submission_failing(first.spoken, since, first.last_error)
     return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, message=message)
 
 
@@ -70,7 +70,7 @@ def unrecoverable_step(rule: SubmissionUnrecoverable, snapshots: list[Submission
     refused = [s for s in snapshots if s.unrecoverable > 0]
     if not refused:
         return _clear(rule, now, messages.submissions_resolved())
-    text = "; ".join(messages.submission_refused(s.regulator, s.unrecoverable) for s in refused)
+    text = "; ".join(messages.submission_refused(s.spoken, s.unrecoverable) for s in refused)
     total = sum(s.unrecoverable for s in refused)
     return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, value=float(total), message=text)
 
@@ -84,7 +84,7 @@ def late_step(rule: SubmissionLate, snapshots: list[SubmissionSnapshot], now: da
     severity = escalation_severity(rule, hours)
     if severity is None:
         return _clear(rule, now, messages.submissions_on_time())
-    message = messages.submission_late(oldest.regulator, due, now)
+    message = messages.submission_late(oldest.spoken, due, now)
     return Signal(action=SignalAction.RAISE, ts=now, severity=severity, value=round(hours, 2), message=message)
 
 
