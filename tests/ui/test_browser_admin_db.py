@@ -147,7 +147,7 @@ def test_the_failure_report_link_downloads_the_apis_file(served: Served, browser
     no_blocking_violations(browser)
     row.find_element(By.LINK_TEXT, "Fallas CSV").click()
     name = f"{site.NORTE}-2026-11-informe-de-fallas.csv"
-    api = served.api.get(f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas.csv",
+    api = served.api.get(f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas?format=csv",
                          headers=served.admin)
     assert _downloaded(tmp_path, name) == api.content
 

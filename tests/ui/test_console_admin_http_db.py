@@ -53,10 +53,10 @@ def new_gateway(console: Console, name: str) -> str:
 
 
 @pytest.mark.parametrize(("failures", "fmt", "api_path"), [
-    (False, "csv", f"/api/v1/compliance/reports/{site.NORTE}/2026-11.csv"),
-    (False, "xlsx", f"/api/v1/compliance/reports/{site.NORTE}/2026-11.xlsx"),
-    (True, "csv", f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas.csv"),
-    (True, "xlsx", f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas.xlsx"),
+    (False, "csv", f"/api/v1/compliance/reports/{site.NORTE}/2026-11?format=csv"),
+    (False, "xlsx", f"/api/v1/compliance/reports/{site.NORTE}/2026-11?format=xlsx"),
+    (True, "csv", f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas?format=csv"),
+    (True, "xlsx", f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas?format=xlsx"),
 ])
 def test_cumplimiento_links_each_report_and_failure_report_and_hands_over_the_apis_file(
         console: Console, failures: bool, fmt: str, api_path: str) -> None:
