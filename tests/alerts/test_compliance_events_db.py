@@ -16,7 +16,6 @@ from central.notify.outbox import DbOutbox, deliver_pass
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
-from tests.alerts.db_support import smtp, smtp_port
 from tests.compliance.worker_support import (
     CODE,
     INFORMANT,

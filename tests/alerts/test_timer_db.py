@@ -13,17 +13,7 @@ from central.app import create_app
 from central.telemetry.alerts.api import QUEUE_KEY, alert_timer
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.facts import sync_ledger
-from tests.alerts.db_support import (
-    EMAIL,
-    World,
-    flows,
-    iso,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import EMAIL, World, flows, iso
 from tests.notify.support import SmtpServer
 
 

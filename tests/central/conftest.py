@@ -11,7 +11,7 @@ from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.served import serving
-from tests.central.telemetry_support import START, seed_site
+from tests.central.telemetry_support import START, seed_site, site, site_client
 
 
 @pytest.fixture

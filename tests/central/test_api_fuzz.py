@@ -49,15 +49,7 @@ from central.crypto import token_hash
 from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
-from tests.central.telemetry_support import (
-    ADMIN_TOKEN,
-    GATEWAY_TOKEN,
-    START,
-    batch,
-    seed_site,
-    site,
-    site_client,
-)
+from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, START, batch, seed_site
 from tests.conftest import free_port
 from tests.pg import temporary_database
 

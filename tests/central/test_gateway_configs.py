@@ -13,14 +13,7 @@ from fastapi.testclient import TestClient
 
 from protocols.clock import ManualClock
 from protocols.uplink import CONFIG_PATH, INGEST_PATH
-from tests.central.telemetry_support import (
-    GATEWAY_TOKEN,
-    OTHER_GATEWAY_TOKEN,
-    RESET,
-    START,
-    Site,
-    site_client,
-)
+from tests.central.telemetry_support import GATEWAY_TOKEN, OTHER_GATEWAY_TOKEN, RESET, START, Site
 
 ONE_METER = """buses:
   - name: plc

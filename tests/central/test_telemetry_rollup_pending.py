@@ -20,15 +20,7 @@ from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import drain, rollup_worker
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.telemetry_support import (
-    START,
-    Site,
-    batch,
-    reading,
-    series,
-    site,
-    site_client,
-)
+from tests.central.telemetry_support import START, Site, batch, reading, series
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
