@@ -16,23 +16,10 @@ from central.notify.outbox import DbOutbox, deliver_pass
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
-from tests.compliance.worker_support import (
-    CODE,
-    INFORMANT,
-    PASSWORD,
-    REGISTRY,
-    RUT_EMPRESA,
-    SECRET_KEY,
-    add_readings,
-    configure,
-    dga_config,
-    one_pass,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 from tests.notify.support import SmtpServer, smtp_settings
 
-SLOT_12 = utc("2026-11-28T12:00:00")
+SLOT_12 = support.utc("2026-11-28T12:00:00")
 BLOCKED = ("Envíos a la DGA detenidos: la DGA rechazó al informante de la obra. Corrija el RUT o la clave del"
            " informante en la configuración de la obra para reanudarlos. Detalle: DGA sending for OB-0601-444 stopped:"
            " informant not registered for the work: Usuario no es el informante registrado en la Obra. Fix the"
@@ -41,15 +28,15 @@ BLOCKED = ("Envíos a la DGA detenidos: la DGA rechazó al informante de la obra
 
 @pytest.fixture
 def point_id(db: Database, clock: ManualClock) -> int:
-    point = seed(db, clock.now())
+    point = support.seed(db, clock.now())
     with db.transaction() as conn:
         conn.execute("UPDATE users SET email = 'admin@agua.example' WHERE username = 'admin'")
-    add_readings(db, point, SLOT_12, flow=10, totalizer=1000, water_table=30)
+    support.add_readings(db, point, SLOT_12, flow=10, totalizer=1000, water_table=30)
     return point
 
 
 async def deliver(db: Database, smtp: SmtpServer, clock: ManualClock) -> None:
-    outbox = DbOutbox(db, SecretBox(SECRET_KEY), "test-worker")
+    outbox = DbOutbox(db, SecretBox(support.SECRET_KEY), "test-worker")
     async with Notifier(smtp_settings(smtp.port)) as notifier:
         await deliver_pass(outbox, notifier, clock)
 
@@ -62,10 +49,10 @@ def live(db: Database) -> list[tuple[str, str, str]]:
 
 async def refused_informant(db: Database, database_url: str, clock: ManualClock, point_id: int) -> None:
     """The DGA refuses the work's informant: the work is blocked (a work.blocked event)."""
-    registry = {CODE: Registration(INFORMANT, "another-password")}
-    async with run_dga_standin(registry, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url), clock.now())
-        await one_pass(db, clock, database_url)
+    registry = {support.CODE: Registration(support.INFORMANT, "another-password")}
+    async with run_dga_standin(registry, support.RUT_EMPRESA, clock=clock) as dga:
+        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+        await support.one_pass(db, clock, database_url)
 
 
 async def test_an_unrecoverable_informant_raises_a_work_blocked_alert_and_an_email(
@@ -77,9 +64,9 @@ async def test_an_unrecoverable_informant_raises_a_work_blocked_alert_and_an_ema
     mails = sorted((mail.recipients, mail.message["Subject"], mail.message.get_content().splitlines()[0])
                    for mail in smtp.received)
     assert mails == [
-        (["admin@agua.example"], f"[Caudal] Alerta crítica: {CODE}",
+        (["admin@agua.example"], f"[Caudal] Alerta crítica: {support.CODE}",
          "1 envío(s) a la DGA rechazado(s) sin posibilidad de reintento"),
-        (["admin@agua.example"], f"[Caudal] Alerta crítica: {CODE}", BLOCKED),
+        (["admin@agua.example"], f"[Caudal] Alerta crítica: {support.CODE}", BLOCKED),
     ]
 
 
@@ -87,7 +74,7 @@ async def test_new_credentials_clear_the_work_blocked_alert(db: Database, databa
                                                            point_id: int, smtp: SmtpServer) -> None:
     await refused_informant(db, database_url, clock, point_id)
     evaluate_timer(db, clock.now())
-    configure(db, point_id, "dga", dga_config("http://127.0.0.1:9", informant_password=PASSWORD), clock.now())
+    support.configure(db, point_id, "dga", support.dga_config("http://127.0.0.1:9", informant_password=support.PASSWORD), clock.now())
     clock.advance(30)
     evaluate_timer(db, clock.now())
     with db.connect() as conn:
@@ -107,12 +94,12 @@ async def test_a_blocked_work_keeps_one_alert_over_many_timer_passes(db: Databas
 async def test_a_held_slot_raises_a_warning_at_once_and_an_email_then_escalates_before_its_deadline(
         db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer) -> None:
     """13:00's flow reads -3 L/s (impossible): held in the 13:15 pass; its deadline is 14:00."""
-    add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=-3, totalizer=1000, water_table=30)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T13:00:00Z",
+    support.add_readings(db, point_id, support.utc("2026-11-28T13:00:00"), flow=-3, totalizer=1000, water_table=30)
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
+        support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_from="2026-11-28T13:00:00Z",
                                                   valid_to="2026-11-28T13:30:00Z"), clock.now())
         clock.set("2026-11-28T13:15:00+00:00")
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
     evaluate_timer(db, clock.now())
     opened = live(db)
     clock.set("2026-11-28T13:45:00+00:00")
@@ -120,4 +107,4 @@ async def test_a_held_slot_raises_a_warning_at_once_and_an_email_then_escalates_
     await deliver(db, smtp, clock)
     subjects = sorted(mail.message["Subject"] for mail in smtp.received)
     assert (opened, live(db)) == ([("submission.held", "warning", "open")], [("submission.held", "critical", "open")])
-    assert subjects == [f"[Caudal] Alerta advertencia: {CODE}", f"[Caudal] Alerta escalada crítica: {CODE}"]
+    assert subjects == [f"[Caudal] Alerta advertencia: {support.CODE}", f"[Caudal] Alerta escalada crítica: {support.CODE}"]

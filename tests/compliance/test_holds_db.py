@@ -6,20 +6,9 @@ from __future__ import annotations
 import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
-from tests.compliance.worker_support import (
-    ADMIN,
-    CODE,
-    add_readings,
-    body,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    posts,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT = utc("2026-11-28T13:00:00")
+SLOT = support.utc("2026-11-28T13:00:00")
 ONE_SLOT = {"valid_from": "2026-11-28T13:00:00Z", "valid_to": "2026-11-28T13:30:00Z"}  # the 13:00 slot only
 API = "/api/v1/compliance/submissions"
 
@@ -39,14 +28,14 @@ async def test_a_flow_above_the_water_right_is_sent_as_measured_within_its_deadl
                                                                                      point_id):
     """Water right 20 L/s; the well pumps 30 L/s."""
     clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
-    assert [p["body"] for p in posts(dga)] == [body("2026-11-28", "09:00:00", "30.00", "1000", "30.00")]
+    support.add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
+    await support.one_pass(db, clock, database_url)
+    assert [p["body"] for p in support.posts(dga)] == [support.body("2026-11-28", "09:00:00", "30.00", "1000", "30.00")]
     ((_, measurement),) = [(key, stored.measurement) for key, stored in dga.stored.items()]
     assert measurement["caudal"] == "30.00"
-    assert [state for _, state, _ in ledger(db)] == ["accepted"]
-    assert accepted_at(db) <= utc("2026-11-28T14:00:00")
+    assert [state for _, state, _ in support.ledger(db)] == ["accepted"]
+    assert accepted_at(db) <= support.utc("2026-11-28T14:00:00")
 
 
 @pytest.mark.parametrize(("now", "severity"), [
@@ -56,27 +45,27 @@ async def test_a_flow_above_the_water_right_is_sent_as_measured_within_its_deadl
 async def test_a_negative_flow_is_held_and_alerted_in_the_same_pass(db, database_url, clock, dga, point_id, now,
                                                                     severity):
     clock.set(now)
-    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
+    support.add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
+    await support.one_pass(db, clock, database_url)
     evaluate_timer(db, clock.now())
-    assert (posts(dga), [state for _, state, _ in ledger(db)]) == ([], ["review"])
+    assert (support.posts(dga), [state for _, state, _ in support.ledger(db)]) == ([], ["review"])
     assert alerts(db) == [("submission.held", severity, "open")]
 
 
 async def test_a_held_slot_alert_turns_critical_as_its_deadline_nears_and_clears_after_the_decision(
         db, database_url, clock, dga, point_id, app_client):
     clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
+    support.add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
+    await support.one_pass(db, clock, database_url)
     evaluate_timer(db, clock.now())
     clock.set("2026-11-28T13:46:00+00:00")
     evaluate_timer(db, clock.now())
     escalated = alerts(db)
     with db.connect() as conn:
         held = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
-    answer = app_client.post(f"{API}/{held}/correct", headers=ADMIN,
+    answer = app_client.post(f"{API}/{held}/correct", headers=support.ADMIN,
                              json={"values": {"caudal": "4"}, "reason": "flowmeter wired backwards"})
     evaluate_timer(db, clock.now())
     assert (escalated, answer.status_code, alerts(db)) == (
@@ -87,49 +76,49 @@ async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db,
                                                                              app_client):
     """The DGA answered 500: the over-right slot waits for tomorrow's retry, and stays unsent."""
     clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
+    support.add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
     dga.queue_faults("500")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
-    answer = app_client.post(f"{API}/{refused}/discard", headers=ADMIN, json={"reason": "too high, looks bad"})
+    answer = app_client.post(f"{API}/{refused}/discard", headers=support.ADMIN, json={"reason": "too high, looks bad"})
     assert (answer.status_code, answer.json()["error"]["message"]) == (409, (
         f"submission {refused} is rejected: its values passed the plausibility checks, and a plausible measurement"
         " is declared as measured, never discarded (correct it with a reason if it is wrong); discard is allowed"
         " only for a submission in state review, needs_review, no_data"))
-    assert [state for _, state, _ in ledger(db)] == ["rejected"]
+    assert [state for _, state, _ in support.ledger(db)] == ["rejected"]
 
 
 async def test_a_correction_of_a_plausible_value_needs_a_reason_and_is_sent_on_record(db, database_url, clock, dga,
                                                                                       point_id, app_client):
     clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
+    support.add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
     dga.queue_faults("500")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
-    unexplained = app_client.post(f"{API}/{refused}/correct", headers=ADMIN, json={"values": {"totalizador": "1001"}})
+    unexplained = app_client.post(f"{API}/{refused}/correct", headers=support.ADMIN, json={"values": {"totalizador": "1001"}})
     reason = "totalizer read 1 m3 short: display photo of 10:02"
-    corrected = app_client.post(f"{API}/{refused}/correct", headers=ADMIN,
+    corrected = app_client.post(f"{API}/{refused}/correct", headers=support.ADMIN,
                                 json={"values": {"totalizador": "1001"}, "reason": reason})
-    await one_pass(db, clock, database_url)
-    shown = app_client.get(f"{API}/{refused}", headers=ADMIN).json()
+    await support.one_pass(db, clock, database_url)
+    shown = app_client.get(f"{API}/{refused}", headers=support.ADMIN).json()
     assert (unexplained.status_code, corrected.status_code) == (422, 200)
     assert (shown["state"], shown["corrected_values"], shown["reviewed_by"], shown["review_reason"]) == (
         "accepted", {"totalizador": "1001"}, "admin", reason)
-    assert [p["body"]["medicionSubterranea"]["totalizador"] for p in posts(dga)] == ["1000", "1001"]
+    assert [p["body"]["medicionSubterranea"]["totalizador"] for p in support.posts(dga)] == ["1000", "1001"]
 
 
 async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(db, database_url, clock, dga,
                                                                                  point_id):
     """The DGA stores caudal 0.00 for the 12.50 L/s sent, under the comprobante it returns."""
     clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=12.5, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
+    support.add_readings(db, point_id, SLOT, flow=12.5, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
     dga.queue_faults("store_other_caudal")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     evaluate_timer(db, clock.now())
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, check_result FROM compliance_submissions")
@@ -146,14 +135,14 @@ async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(
 async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_report_with_its_cause(
         db, database_url, clock, dga, point_id, app_client):
     clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
-    report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv"
-    before = app_client.get(report, headers=ADMIN).text
+    support.add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
+    await support.one_pass(db, clock, database_url)
+    report = f"/api/v1/compliance/reports/{support.CODE}/2026-11/informe-de-fallas.csv"
+    before = app_client.get(report, headers=support.ADMIN).text
     clock.set("2026-11-28T14:01:00+00:00")
-    await one_pass(db, clock, database_url)
-    after = app_client.get(report, headers=ADMIN).text
+    await support.one_pass(db, clock, database_url)
+    after = app_client.get(report, headers=support.ADMIN).text
     header = "Medición (UTC-4),Plazo (UTC-4),Aceptada (UTC-4),Estado,Causa,Responsable,Detalle\n"
     assert before == header
     assert after == header + (

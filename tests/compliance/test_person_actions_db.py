@@ -11,22 +11,9 @@ import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.standins.dga import run_dga_standin
-from tests.compliance.worker_support import (
-    ADMIN,
-    ANA,
-    REGISTRY,
-    RUT_EMPRESA,
-    add_readings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    posts,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT = utc("2026-11-28T12:00:00")
+SLOT = support.utc("2026-11-28T12:00:00")
 API = "/api/v1/compliance/submissions"
 BODIES = {"confirm": {"comprobante": "C1", "reason": "seen in SNIA"}, "requeue": {"reason": "SNIA shows nothing"},
           "discard": {"reason": "meter under maintenance"}, "recheck": {},
@@ -36,18 +23,18 @@ BODIES = {"confirm": {"comprobante": "C1", "reason": "seen in SNIA"}, "requeue":
 @pytest.fixture
 async def site(app_client, clock):
     db = app_client.app.state.ctx.db
-    point_id = seed(db, clock.now())
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
+    point_id = support.seed(db, clock.now())
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
         yield app_client, db, dga, point_id
 
 
 async def start(site, clock, database_url, *faults: str, flow: float = 10, valid_to: str = "2026-11-28T12:30:00Z"):
     """The 12:00 slot sent (with ``faults``) by one worker pass."""
     _, db, dga, point_id = site
-    add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to=valid_to), clock.now())
+    support.add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to=valid_to), clock.now())
     dga.queue_faults(*faults)
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         return conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
 
@@ -63,11 +50,11 @@ async def check_not_found(site, clock, database_url) -> tuple[int, str]:
     """Confirmed by a person with the right comprobante, but the DGA's GET does not show it yet."""
     client, db, dga, _ = site
     submission_id, comprobante = await needs_review(site, clock, database_url)
-    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
+    client.post(f"{API}/{submission_id}/confirm", headers=support.ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
     hidden = dict(dga.stored)
     dga.stored.clear()
     clock.advance(60)
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     dga.stored.update(hidden)
     return submission_id, comprobante
 
@@ -93,11 +80,11 @@ def alert_status(db, kind: str) -> list[str]:
 
 async def test_the_review_queue_lists_held_and_unconfirmed_slots(site, clock, database_url):
     client, db, _, point_id = site
-    add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=10, totalizer=1001, water_table=30)
+    support.add_readings(db, point_id, support.utc("2026-11-28T13:00:00"), flow=10, totalizer=1001, water_table=30)
     clock.set("2026-11-28T13:15:00+00:00")
     await start(site, clock, database_url, "ok_without_comprobante", flow=-3, valid_to="2026-11-28T13:30:00Z")
     queues = {state: [(item["slot"], item["state"]) for item in client.get(
-        "/api/v1/compliance/review", headers=ANA, params={"state": state} if state else {}).json()["items"]]
+        "/api/v1/compliance/review", headers=support.ANA, params={"state": state} if state else {}).json()["items"]]
         for state in (None, "review", "needs_review")}
     held, unconfirmed = ("2026-11-28T12:00:00Z", "review"), ("2026-11-28T13:00:00Z", "needs_review")
     assert queues == {None: [unconfirmed, held], "review": [held], "needs_review": [unconfirmed]}
@@ -105,7 +92,7 @@ async def test_the_review_queue_lists_held_and_unconfirmed_slots(site, clock, da
 
 async def test_the_review_queue_refuses_other_states(site):
     client = site[0]
-    answer = client.get("/api/v1/compliance/review", headers=ADMIN, params={"state": "accepted"})
+    answer = client.get("/api/v1/compliance/review", headers=support.ADMIN, params={"state": "accepted"})
     assert answer.status_code == 422 and answer.json()["error"]["details"][0]["loc"] == ["query", "state"]
 
 
@@ -145,7 +132,7 @@ async def test_each_action_from_each_state(site, clock, action):
     ids = insert_rows(db, point_id, clock.now())
     outcomes = {}
     for key, submission_id in ids.items():
-        status = client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=BODIES[action]).status_code
+        status = client.post(f"{API}/{submission_id}/{action}", headers=support.ADMIN, json=BODIES[action]).status_code
         outcomes[key] = (status, *check_of(db, submission_id))
     unchanged = {(state, check): (409, state, "C1" if state == "accepted" else None, check) for state, check in ROWS}
     assert outcomes == {**unchanged, **{key: (200, *after) for key, after in ALLOWED[action].items()}}
@@ -171,7 +158,7 @@ REFUSALS = [
 async def test_a_refusal_names_the_state_and_what_is_allowed(site, clock):
     client, db, _, point_id = site
     ids = insert_rows(db, point_id, clock.now())
-    answers = [client.post(f"{API}/{ids[row]}/{action}", headers=ADMIN, json=BODIES[action]).json()["error"]
+    answers = [client.post(f"{API}/{ids[row]}/{action}", headers=support.ADMIN, json=BODIES[action]).json()["error"]
                for action, row, _ in REFUSALS]
     assert answers == [{"status": 409, "code": "conflict", "message": message.format(id=ids[row])}
                        for _, row, message in REFUSALS]
@@ -182,21 +169,21 @@ async def test_a_refusal_names_the_state_and_what_is_allowed(site, clock):
 async def test_confirm_keeps_the_comprobante_and_the_next_check_confirms_it(site, clock, database_url):
     client, db, dga, _ = site
     submission_id, comprobante = await needs_review(site, clock, database_url)
-    answer = client.post(f"{API}/{submission_id}/confirm", headers=ADMIN,
+    answer = client.post(f"{API}/{submission_id}/confirm", headers=support.ADMIN,
                          json={"comprobante": f"  {comprobante} ", "reason": "seen in SNIA"}).json()
     assert (answer["state"], answer["comprobante"], answer["check_result"], answer["reviewed_by"],
             answer["review_reason"]) == ("accepted", comprobante, None, "admin", "seen in SNIA")
     clock.advance(60)
-    await one_pass(db, clock, database_url)
-    assert (gets(dga), len(posts(dga))) == ([comprobante], 1)
+    await support.one_pass(db, clock, database_url)
+    assert (gets(dga), len(support.posts(dga))) == ([comprobante], 1)
     assert check_of(db, submission_id) == ("accepted", comprobante, "confirmed")
 
 
 async def test_a_decision_is_in_the_compliance_log_and_the_audit_trail(site, clock, database_url):
     client, db, _, _ = site
     submission_id, comprobante = await needs_review(site, clock, database_url)
-    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
-    (event,) = client.get("/api/v1/compliance/log", headers=ADMIN, params={"kind": "review.confirm"}).json()["items"]
+    client.post(f"{API}/{submission_id}/confirm", headers=support.ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
+    (event,) = client.get("/api/v1/compliance/log", headers=support.ADMIN, params={"kind": "review.confirm"}).json()["items"]
     assert {k: event[k] for k in ("submission_id", "actor", "message", "detail", "alert")} == {
         "submission_id": submission_id, "actor": "admin", "alert": False,
         "message": "OB-0601-444 slot 2026-11-28T12:00:00+00:00 accepted by admin: SNIA",
@@ -213,22 +200,22 @@ async def test_a_decision_is_in_the_compliance_log_and_the_audit_trail(site, clo
 async def test_requeue_sends_once_and_keeps_the_ya_existe_comprobante(site, clock, database_url):
     client, db, dga, _ = site
     submission_id, comprobante = await needs_review(site, clock, database_url)
-    answer = client.post(f"{API}/{submission_id}/requeue", headers=ADMIN, json={"reason": "SNIA shows nothing"})
+    answer = client.post(f"{API}/{submission_id}/requeue", headers=support.ADMIN, json={"reason": "SNIA shows nothing"})
     assert (answer.status_code, answer.json()["state"]) == (200, "pending")
     for _ in range(2):
         clock.advance(60)
-        await one_pass(db, clock, database_url)
-    assert len(posts(dga)) == 2
-    assert ledger(db) == [(SLOT.isoformat(), "accepted", comprobante)]
+        await support.one_pass(db, clock, database_url)
+    assert len(support.posts(dga)) == 2
+    assert support.ledger(db) == [(SLOT.isoformat(), "accepted", comprobante)]
 
 
 async def test_an_accepted_slot_is_never_requeued(site, clock, database_url):
     client, db, dga, _ = site
     submission_id = await start(site, clock, database_url)
-    answer = client.post(f"{API}/{submission_id}/requeue", headers=ADMIN, json={"reason": "send it again"})
+    answer = client.post(f"{API}/{submission_id}/requeue", headers=support.ADMIN, json={"reason": "send it again"})
     clock.advance(24 * 3600)
-    await one_pass(db, clock, database_url)
-    assert (answer.status_code, len(posts(dga)), ledger(db)[0][1]) == (409, 1, "accepted")
+    await support.one_pass(db, clock, database_url)
+    assert (answer.status_code, len(support.posts(dga)), support.ledger(db)[0][1]) == (409, 1, "accepted")
 
 
 # --- accepted, GET check found nothing ----------------------------------------------------------
@@ -236,43 +223,43 @@ async def test_an_accepted_slot_is_never_requeued(site, clock, database_url):
 async def test_recheck_makes_one_get_on_the_next_pass(site, clock, database_url):
     client, db, dga, _ = site
     submission_id, comprobante = await check_not_found(site, clock, database_url)
-    answer = client.post(f"{API}/{submission_id}/recheck", headers=ADMIN, json={"reason": "SNIA shows it now"})
+    answer = client.post(f"{API}/{submission_id}/recheck", headers=support.ADMIN, json={"reason": "SNIA shows it now"})
     assert (answer.json()["state"], answer.json()["check_result"]) == ("accepted", None)
     for _ in range(2):
         clock.advance(60)
-        await one_pass(db, clock, database_url)
-    assert (gets(dga), len(posts(dga))) == ([comprobante, comprobante], 1)
+        await support.one_pass(db, clock, database_url)
+    assert (gets(dga), len(support.posts(dga))) == ([comprobante, comprobante], 1)
     assert check_of(db, submission_id) == ("accepted", comprobante, "confirmed")
 
 
 async def test_recheck_needs_no_body(site, clock, database_url):
     client, _, _, _ = site
     submission_id, _ = await check_not_found(site, clock, database_url)
-    answer = client.post(f"{API}/{submission_id}/recheck", headers=ADMIN)
+    answer = client.post(f"{API}/{submission_id}/recheck", headers=support.ADMIN)
     assert (answer.status_code, answer.json()["review_reason"]) == (200, None)
 
 
 async def test_a_corrected_comprobante_is_checked_by_get(site, clock, database_url):
     client, db, dga, _ = site
     submission_id, comprobante = await needs_review(site, clock, database_url)
-    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": "TYPO", "reason": "SNIA"})
+    client.post(f"{API}/{submission_id}/confirm", headers=support.ADMIN, json={"comprobante": "TYPO", "reason": "SNIA"})
     clock.advance(60)
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     not_found = check_of(db, submission_id)
-    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "typo"})
+    client.post(f"{API}/{submission_id}/confirm", headers=support.ADMIN, json={"comprobante": comprobante, "reason": "typo"})
     clock.advance(60)
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     assert (not_found, check_of(db, submission_id)) == (
         ("accepted", "TYPO", "not_found"), ("accepted", comprobante, "confirmed"))
-    assert (gets(dga), len(posts(dga))) == (["TYPO", comprobante], 1)
+    assert (gets(dga), len(support.posts(dga))) == (["TYPO", comprobante], 1)
 
 
 async def test_a_person_confirmed_comprobante_is_not_asked_again(site, clock, database_url):
     client, db, dga, _ = site
     submission_id, comprobante = await check_not_found(site, clock, database_url)
-    client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
+    client.post(f"{API}/{submission_id}/confirm", headers=support.ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
     clock.advance(24 * 3600)
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     assert (gets(dga), check_of(db, submission_id)) == ([comprobante], ("accepted", comprobante, "person_confirmed"))
 
 
@@ -292,7 +279,7 @@ async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, cl
     evaluate_timer(db, clock.now())
     before = alert_status(db, kind)
     decision = {**BODIES[action], "comprobante": comprobante} if action == "confirm" else BODIES[action]
-    assert client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=decision).status_code == 200
+    assert client.post(f"{API}/{submission_id}/{action}", headers=support.ADMIN, json=decision).status_code == 200
     clock.advance(30)
     evaluate_timer(db, clock.now())
     assert (before, alert_status(db, kind)) == (["open"], ["cleared"])
@@ -303,7 +290,7 @@ async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, cl
 async def test_only_an_administrator_decides(site, clock):
     client, db, _, point_id = site
     submission_id = insert_rows(db, point_id, clock.now())[("needs_review", None)]
-    answers = {action: client.post(f"{API}/{submission_id}/{action}", headers=ANA, json=body).status_code
+    answers = {action: client.post(f"{API}/{submission_id}/{action}", headers=support.ANA, json=body).status_code
                for action, body in BODIES.items()}
     assert (answers, check_of(db, submission_id)) == (
         {"confirm": 403, "requeue": 403, "discard": 403, "recheck": 403, "correct": 403},
@@ -323,12 +310,12 @@ BAD_DECISIONS = [
 async def test_bad_decisions_are_refused_and_change_nothing(site, clock):
     client, db, _, point_id = site
     submission_id = insert_rows(db, point_id, clock.now())[("needs_review", None)]
-    answers = [client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=body) for action, body, _ in
+    answers = [client.post(f"{API}/{submission_id}/{action}", headers=support.ADMIN, json=body) for action, body, _ in
                BAD_DECISIONS]
     assert [(a.status_code, a.json()["error"]["message"]) for a in answers] == [(422, m) for _, _, m in BAD_DECISIONS]
     assert check_of(db, submission_id) == ("needs_review", None, None)
 
 
 async def test_an_unknown_submission_is_404(site):
-    answer = site[0].post(f"{API}/999/requeue", headers=ADMIN, json={"reason": "x"})
+    answer = site[0].post(f"{API}/999/requeue", headers=support.ADMIN, json={"reason": "x"})
     assert answer.json()["error"]["message"] == "no submission 999"

@@ -9,42 +9,30 @@ import pytest
 from openpyxl import load_workbook
 
 from compliance.standins.dga import run_dga_standin
-from tests.compliance.worker_support import (
-    ADMIN,
-    BOB,
-    CODE,
-    REGISTRY,
-    RUT_EMPRESA,
-    add_readings,
-    configure,
-    dga_config,
-    one_pass,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-LINK = f"https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{CODE}"
+LINK = f"https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{support.CODE}"
 
 
 @pytest.fixture
 async def site(app_client, clock, database_url):
     """A daily work from 27 Nov: the 27th has no data, the 28th is sent (late: after 05:00Z)."""
     db = app_client.app.state.ctx.db
-    point_id = seed(db, clock.now())
-    add_readings(db, point_id, utc("2026-11-28T04:00:00"), flow=12.345, totalizer=154320.9, water_table=35.424)
-    add_readings(db, point_id, utc("2026-11-28T12:00:00"), totalizer=154400.9)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url, standard="medio", caudal_mode="instant",
+    point_id = support.seed(db, clock.now())
+    support.add_readings(db, point_id, support.utc("2026-11-28T04:00:00"), flow=12.345, totalizer=154320.9, water_table=35.424)
+    support.add_readings(db, point_id, support.utc("2026-11-28T12:00:00"), totalizer=154400.9)
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
+        support.configure(db, point_id, "dga", support.dga_config(dga.url, standard="medio", caudal_mode="instant",
                                                     valid_from="2026-11-27T04:00:00Z"),
                   clock.now())
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
         (stored,) = dga.stored.values()
         yield app_client, stored.comprobante
 
 
 async def test_the_csv_report_of_a_month(site):
     client, comprobante = site
-    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.csv", headers=ADMIN)
+    answer = client.get(f"/api/v1/compliance/reports/{support.CODE}/2026-11.csv", headers=support.ADMIN)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert answer.text == f"""\
@@ -61,8 +49,8 @@ de la hora de medición
 Titular,primer intento el 2026-11-28 09:00 (UTC-4)
 
 summary,value
-point,{CODE}
-codigo_obra,{CODE}
+point,{support.CODE}
+codigo_obra,{support.CODE}
 month,2026-11
 mode,live
 period,day
@@ -83,7 +71,7 @@ extracted_percent_of_right,0.15
 
 async def test_the_xlsx_report_is_for_a_person_spanish_headers_dates_numbers_and_snia_links(site):
     client, comprobante = site
-    answer = client.get(f"/api/v1/compliance/reports/{CODE}/2026-11.xlsx", headers=ADMIN)
+    answer = client.get(f"/api/v1/compliance/reports/{support.CODE}/2026-11.xlsx", headers=support.ADMIN)
     book = load_workbook(io.BytesIO(answer.content))
     assert book.sheetnames == ["Mediciones", "Fallas", "Resumen"]
     sheet = book["Mediciones"]
@@ -104,9 +92,9 @@ async def test_the_xlsx_report_is_for_a_person_spanish_headers_dates_numbers_and
 
 
 async def test_the_informe_de_fallas_alone_in_csv(site):
-    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.csv", headers=ADMIN)
+    answer = site[0].get(f"/api/v1/compliance/reports/{support.CODE}/2026-11/informe-de-fallas.csv", headers=support.ADMIN)
     assert (answer.status_code, answer.headers["content-disposition"]) == (
-        200, f'attachment; filename="{CODE}-2026-11-informe-de-fallas.csv"')
+        200, f'attachment; filename="{support.CODE}-2026-11-informe-de-fallas.csv"')
     assert answer.text == """\
 Medición (UTC-4),Plazo (UTC-4),Aceptada (UTC-4),Estado,Causa,Responsable,Detalle
 2026-11-27 00:00,2026-11-27 01:00,,sin datos,Medidor o gateway sin datos,Titular,ninguna lectura utilizable cerca \
@@ -117,7 +105,7 @@ Titular,primer intento el 2026-11-28 09:00 (UTC-4)
 
 
 async def test_the_csv_report_for_a_spanish_spreadsheet(site):
-    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11.csv", headers=ADMIN,
+    answer = site[0].get(f"/api/v1/compliance/reports/{support.CODE}/2026-11.csv", headers=support.ADMIN,
                          params={"dialect": "excel-es"})
     lines = answer.content.decode("utf-8").splitlines()
     assert (answer.content[:3], lines[0], lines[3].split(";")[3:7], lines[-1]) == (
@@ -127,7 +115,7 @@ async def test_the_csv_report_for_a_spanish_spreadsheet(site):
 
 
 async def test_the_informe_de_fallas_xlsx_has_dates_as_dates_a_frozen_header_and_filters(site):
-    answer = site[0].get(f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas.xlsx", headers=ADMIN)
+    answer = site[0].get(f"/api/v1/compliance/reports/{support.CODE}/2026-11/informe-de-fallas.xlsx", headers=support.ADMIN)
     sheet = load_workbook(io.BytesIO(answer.content))["Fallas"]
     assert list(sheet.iter_rows(values_only=True)) == [
         ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable", "Detalle"),
@@ -141,9 +129,9 @@ async def test_the_informe_de_fallas_xlsx_has_dates_as_dates_a_frozen_header_and
 
 
 @pytest.mark.parametrize(("path", "headers", "status"), [
-    (f"/api/v1/compliance/reports/{CODE}/2026-13.csv", ADMIN, 422),
-    (f"/api/v1/compliance/reports/{CODE}/2026-11.csv", BOB, 404),
-    ("/api/v1/compliance/reports/OB-0000-1/2026-11.xlsx", ADMIN, 404),
+    (f"/api/v1/compliance/reports/{support.CODE}/2026-13.csv", support.ADMIN, 422),
+    (f"/api/v1/compliance/reports/{support.CODE}/2026-11.csv", support.BOB, 404),
+    ("/api/v1/compliance/reports/OB-0000-1/2026-11.xlsx", support.ADMIN, 404),
 ])
 async def test_bad_report_requests(site, path, headers, status):
     client, _ = site

@@ -21,22 +21,7 @@ from compliance.dga.regulator import DGA
 from compliance.ledger import State, Transition
 from compliance.ledger_store import claim_next, insert_submission
 from compliance.standins.dga import run_dga_standin
-from tests.compliance.worker_support import (
-    REGISTRY,
-    RUT_EMPRESA,
-    SECRET_KEY,
-    add_readings,
-    central_settings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    posts,
-    seed,
-    upload,
-    utc,
-    worker_settings,
-)
+from tests.compliance import worker_support as support
 
 
 @pytest.fixture
@@ -48,8 +33,8 @@ def pg(postgres_url):
 
 
 def test_threads_claiming_at_once_get_each_slot_once(pg, clock):
-    point_id = seed(pg, clock.now())
-    slots = [utc("2026-11-01T00:00:00") + timedelta(hours=i) for i in range(40)]
+    point_id = support.seed(pg, clock.now())
+    slots = [support.utc("2026-11-01T00:00:00") + timedelta(hours=i) for i in range(40)]
     with pg.transaction() as conn:
         for slot in slots:
             insert_submission(conn, point_id, "dga", slot, "live", Transition(State.PENDING, clock.now()),
@@ -72,15 +57,15 @@ def test_threads_claiming_at_once_get_each_slot_once(pg, clock):
 
 
 async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url, clock):
-    point_id = seed(pg, clock.now())
+    point_id = support.seed(pg, clock.now())
     for hour in range(8, 13):
-        add_readings(pg, point_id, utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(pg, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T11:00:00Z"), clock.now())
+        support.add_readings(pg, point_id, support.utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
+        support.configure(pg, point_id, "dga", support.dga_config(dga.url, valid_from="2026-11-28T11:00:00Z"), clock.now())
         for _ in range(3):  # five minutes apart: a backlog of two hours is paced
-            await asyncio.gather(one_pass(pg, clock, postgres_url, "w1"), one_pass(pg, clock, postgres_url, "w2"))
+            await asyncio.gather(support.one_pass(pg, clock, postgres_url, "w1"), support.one_pass(pg, clock, postgres_url, "w2"))
             clock.advance(300)
-    hours = [p["body"]["medicionSubterranea"]["horaMedicion"] for p in posts(dga)]
+    hours = [p["body"]["medicionSubterranea"]["horaMedicion"] for p in support.posts(dga)]
     assert sorted(hours) == ["07:00:00", "08:00:00"]
     assert len(dga.stored) == 2
 
@@ -95,27 +80,27 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
     """Replica A evaluates the 12:00 slot before its readings arrive and has not committed the
     gap yet when the readings are stored and replica B takes the changed hours: B waits for A's
     gap, then fills it (without the wait it would find no gap and drop the change)."""
-    point_id = seed(pg, clock.now())
+    point_id = support.seed(pg, clock.now())
     one_slot = {"valid_from": "2026-11-28T12:00:00Z", "valid_to": "2026-11-28T12:30:00Z"}
-    configure(pg, point_id, "dga", dga_config("http://127.0.0.1:9", **one_slot), clock.now())
+    support.configure(pg, point_id, "dga", support.dga_config("http://127.0.0.1:9", **one_slot), clock.now())
     with pg.transaction() as conn:
-        (stored,), _ = load_configs(conn, SecretBox(SECRET_KEY), DGA)
+        (stored,), _ = load_configs(conn, SecretBox(support.SECRET_KEY), DGA)
     written, commit = threading.Event(), threading.Event()
 
     def replica_a() -> None:
         with pg.transaction() as conn:
-            create_due(conn, stored, clock.now(), worker_settings())
+            create_due(conn, stored, clock.now(), support.worker_settings())
             written.set()
             commit.wait(30)
 
     def replica_b() -> list:
         with pg.transaction() as conn:
-            return recheck_arrivals(conn, {point_id: stored}, clock.now(), worker_settings())[1]
+            return recheck_arrivals(conn, {point_id: stored}, clock.now(), support.worker_settings())[1]
 
-    with ThreadPoolExecutor(2) as pool, TestClient(create_app(central_settings(postgres_url), clock=clock)) as client:
+    with ThreadPoolExecutor(2) as pool, TestClient(create_app(support.central_settings(postgres_url), clock=clock)) as client:
         a = pool.submit(replica_a)
         written.wait(30)
-        upload(client, {utc("2026-11-28T12:00:00"): {"flow": 10.0, "totalizer": 1000.0, "level": 20.0}}, clock.now())
+        support.upload(client, {support.utc("2026-11-28T12:00:00"): {"flow": 10.0, "totalizer": 1000.0, "level": 20.0}}, clock.now())
         b = pool.submit(replica_b)
         for _ in range(200):
             if lock_waiters(pg) or b.done():
@@ -125,5 +110,5 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
         commit.set()
         a.result(30)
         rechecked = [(action.action, action.state) for action in b.result(30)]
-    assert (b_waited, rechecked, ledger(pg)) == (True, [("rechecked", "pending")],
+    assert (b_waited, rechecked, support.ledger(pg)) == (True, [("rechecked", "pending")],
                                                  [("2026-11-28T12:00:00+00:00", "pending", None)])

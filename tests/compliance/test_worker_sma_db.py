@@ -7,14 +7,7 @@ import pytest
 
 from compliance.sma.settings import SmaConfigIn
 from compliance.standins.sma import Device, run_sma_standin
-from tests.compliance.worker_support import (
-    add_readings,
-    configure,
-    ledger,
-    one_pass,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 
 USER = "12345678-5"
 DEVICE = Device("UF1", "P7", "12180", {"Q": "l/s", "VA": "m3"})
@@ -36,18 +29,18 @@ async def sma(clock):
 
 @pytest.fixture
 def point_id(db, clock):
-    point = seed(db, clock.now())
-    add_readings(db, point, utc("2026-11-28T13:00:00"), flow=42.5, totalizer=42500.4)
-    add_readings(db, point, utc("2026-11-28T13:05:00"), flow=42.0, totalizer=42513.2)
+    point = support.seed(db, clock.now())
+    support.add_readings(db, point, support.utc("2026-11-28T13:00:00"), flow=42.5, totalizer=42500.4)
+    support.add_readings(db, point, support.utc("2026-11-28T13:05:00"), flow=42.0, totalizer=42513.2)
     return point
 
 
 async def test_each_timestamp_goes_in_one_call_and_the_voucher_is_kept(db, database_url, clock, sma, point_id):
-    configure(db, point_id, "sma", sma_config(sma.url), clock.now())
+    support.configure(db, point_id, "sma", sma_config(sma.url), clock.now())
     clock.set("2026-11-28T13:08:00+00:00")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     clock.set("2026-11-28T13:13:00+00:00")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     calls = [(r["path"], r["body"]) for r in sma.received]
     assert calls[0][0] == "/api/v1/auth"
     assert calls[1:] == [
@@ -58,25 +51,25 @@ async def test_each_timestamp_goes_in_one_call_and_the_voucher_is_kept(db, datab
             {"nombre": "Q", "valor": "42.00", "unidad": "l/s", "estampaTiempo": "2026-11-28T09:05:00"},
             {"nombre": "VA", "valor": "42513", "unidad": "m3", "estampaTiempo": "2026-11-28T09:05:00"}]}]),
     ]
-    states = [(slot[11:16], state, voucher is not None) for slot, state, voucher in ledger(db, "sma")]
+    states = [(slot[11:16], state, voucher is not None) for slot, state, voucher in support.ledger(db, "sma")]
     assert states == [("13:00", "accepted", True), ("13:05", "accepted", True), ("13:10", "no_data", False)]
 
 
 async def test_shadow_mode_calls_nothing(db, database_url, clock, sma, point_id):
-    configure(db, point_id, "sma", sma_config(sma.url, mode="shadow"), clock.now())
+    support.configure(db, point_id, "sma", sma_config(sma.url, mode="shadow"), clock.now())
     clock.set("2026-11-28T13:08:00+00:00")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     assert sma.received == []
-    assert [state for _, state, _ in ledger(db, "sma")] == ["shadowed", "shadowed"]
+    assert [state for _, state, _ in support.ledger(db, "sma")] == ["shadowed", "shadowed"]
 
 
 async def test_refused_credentials_stop_the_point_with_an_alert(db, database_url, clock, point_id):
     async with run_sma_standin({USER: "other"}, [DEVICE], clock=clock) as sma:
-        configure(db, point_id, "sma", sma_config(sma.url), clock.now())
+        support.configure(db, point_id, "sma", sma_config(sma.url), clock.now())
         clock.set("2026-11-28T13:08:00+00:00")
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
     assert [r["path"] for r in sma.received] == ["/api/v1/auth"]
-    assert [state for _, state, _ in ledger(db, "sma")] == ["unrecoverable", "pending"]
+    assert [state for _, state, _ in support.ledger(db, "sma")] == ["unrecoverable", "pending"]
     with db.connect() as conn:
         assert conn.fetchval("SELECT kind FROM compliance_events WHERE alert") == "work.blocked"
 
@@ -88,23 +81,23 @@ def stamps(sma) -> list[str]:
 
 async def test_an_unanswered_call_is_tried_again_within_minutes_not_the_next_day(db, database_url, clock, sma,
                                                                                   point_id):
-    configure(db, point_id, "sma", sma_config(sma.url), clock.now())
+    support.configure(db, point_id, "sma", sma_config(sma.url), clock.now())
     sma.queue_faults("500")  # the first login of the 13:00 call fails: no answer
     clock.set("2026-11-28T13:08:00+00:00")
-    await one_pass(db, clock, database_url)
-    after_failure = [state for _, state, _ in ledger(db, "sma")]
+    await support.one_pass(db, clock, database_url)
+    after_failure = [state for _, state, _ in support.ledger(db, "sma")]
     clock.set("2026-11-28T13:08:59+00:00")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     sent_before_the_wait = stamps(sma)
     clock.set("2026-11-28T13:09:00+00:00")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     assert (after_failure, sent_before_the_wait) == (["retry_scheduled", "accepted"], ["09:05:00"])
     assert stamps(sma) == ["09:05:00", "09:00:00"]
-    assert [state for _, state, _ in ledger(db, "sma")] == ["accepted", "accepted"]
+    assert [state for _, state, _ in support.ledger(db, "sma")] == ["accepted", "accepted"]
 
 
 async def test_missing_timestamps_are_created_back_seven_days(db, database_url, clock, sma, point_id):
-    configure(db, point_id, "sma", sma_config(sma.url, mode="shadow", cadence_minutes=1440), clock.now())
+    support.configure(db, point_id, "sma", sma_config(sma.url, mode="shadow", cadence_minutes=1440), clock.now())
     clock.advance(10 * 24 * 3600)  # the server was down for ten days; daily timestamps at 00:00 UTC
-    await one_pass(db, clock, database_url)
-    assert [slot for slot, _, _ in ledger(db, "sma")] == [f"2026-12-{day:02d}T00:00:00+00:00" for day in range(2, 9)]
+    await support.one_pass(db, clock, database_url)
+    assert [slot for slot, _, _ in support.ledger(db, "sma")] == [f"2026-12-{day:02d}T00:00:00+00:00" for day in range(2, 9)]
