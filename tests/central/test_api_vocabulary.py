@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from central.app import api_document, create_app
-from central.settings import Settings
+from central.app import api_document
 from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN
 
 PAGE_KEYS = {"items", "total", "limit", "offset", "next_cursor"}
