@@ -28,6 +28,7 @@ from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.central.telemetry_support import GATEWAY_TOKEN, START
+from tests.central.uplink_support import uploading
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
 from tests.edge.uplink_server import until
 
@@ -50,9 +51,7 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
     clock = ManualClock(START)
     with Buffer.open(tmp_path / "buffer.db") as buffer:
         buffer.append(polled(clock, "pozo-3", "P3", 2) + polled(clock, "pozo-1", "P1", 3))  # P3 is gw-sur's
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
+        async with uploading(url, buffer, clock) as uploader:
             with caplog.at_level(logging.ERROR, logger="caudal.edge.uploader"), pytest.raises(UploadFailed) as refused:
                 await uploader.upload_once()
             assert refused.value.retry_after == 0.0
@@ -61,8 +60,6 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
                                                                         ["P3", "P3"])
             assert uploader.state.held == ("readings of point(s) P3 held back: the central server refuses them for "
                                            "this gateway")
-        finally:
-            await uploader.close()
     [record] = caplog.records
     assert record.getMessage().startswith(
         "the central server refuses point(s) P3 for gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
@@ -74,9 +71,7 @@ async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp
     clock = ManualClock(START)
     with Buffer.open(tmp_path / "buffer.db") as buffer:
         buffer.append(polled(clock, "pozo-3", "P3", 2) + polled(clock, "pozo-1", "P1", 1))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
+        async with uploading(url, buffer, clock) as uploader:
             with pytest.raises(UploadFailed):
                 await uploader.upload_once()
             assert await uploader.upload_once() == 1
@@ -87,8 +82,6 @@ async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp
                              " WHERE point_id = (SELECT id FROM points WHERE code = 'P3')")
             clock.advance(1)
             assert await uploader.upload_once() == 2
-        finally:
-            await uploader.close()
         assert buffer.pending() == []
     assert stored(db) == [("P1", 1.0), ("P3", 1.0), ("P3", 2.0)]
     assert uploader.state.held is None

@@ -15,6 +15,7 @@ from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.central.telemetry_support import GATEWAY_TOKEN, START
+from tests.central.uplink_support import uploading
 
 
 class LosesFirstReply:
@@ -52,12 +53,8 @@ async def test_buffered_readings_arrive_once_and_leave_the_buffer(central, tmp_p
     clock = ManualClock(START)
     with Buffer.open(tmp_path / "buffer.db") as buffer:
         buffer.append(polled(clock, 5))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
+        async with uploading(url, buffer, clock) as uploader:
             assert await uploader.upload_once() == 5
-        finally:
-            await uploader.close()
         assert buffer.pending() == []
     assert stored_flows(db) == [1.0, 2.0, 3.0, 4.0, 5.0]
 
