@@ -31,6 +31,16 @@ def compose_cli() -> list[str] | None:
     return None
 
 
+def unit_values(path: Path) -> dict[str, list[str]]:
+    """A systemd unit's ``Key=value`` lines as {Key: [value, ...]} (a key may repeat)."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values.setdefault(key, []).append(value)
+    return values
+
+
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.compliance import worker_support as support
+from tests.notify.support import answering
 
 SLOT = support.utc("2026-11-28T12:00:00")
 HUGE = 8 * 1024 * 1024
@@ -61,17 +62,9 @@ class Hostile:
 @pytest.fixture(params=sorted(REPLIES))
 async def hostile(request: pytest.FixtureRequest) -> AsyncIterator[Hostile]:
     server = Hostile(request.param, REPLIES[request.param])
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with answering(server.handle) as url:
+        server.url = url
         yield server
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, database_url, clock,
