@@ -51,10 +51,8 @@ def stored_flows(db: Database) -> list[float]:
 async def test_buffered_readings_arrive_once_and_leave_the_buffer(central, tmp_path: Path):
     url, db = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(clock, 5))
-        async with uploading(url, buffer, clock) as uploader:
-            assert await uploader.upload_once() == 5
+    async with uploading(url, tmp_path / "buffer.db", clock, polled(clock, 5)) as (buffer, uploader):
+        assert await uploader.upload_once() == 5
         assert buffer.pending() == []
     assert stored_flows(db) == [1.0, 2.0, 3.0, 4.0, 5.0]
 
