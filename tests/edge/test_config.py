@@ -8,6 +8,15 @@ import pytest
 
 from edge.config import BusType, ConfigError, load_site_config
 
+# pozo-2 reads its registers from this list, not a profile
+LOOP_REGISTERS = """\
+    registers:
+      - variable: flow
+        table: input
+        address: 5016
+        type: float32
+        unit: m3/h
+"""
 BASE = """\
 gateway:
   id: gw-norte-01
@@ -37,13 +46,7 @@ devices:
     unit_id: 2
     point: OB-0601-445
     interval_s: 10
-    registers:
-      - variable: flow
-        table: input
-        address: 5016
-        type: float32
-        unit: m3/h
-"""
+""" + LOOP_REGISTERS
 
 
 @pytest.fixture
@@ -75,14 +78,6 @@ def test_the_base_file_loads_with_profile_overrides_applied(tmp_path: Path, seri
     assert [(s.variable, s.table.value, s.address) for s in config.devices[1].specs] == [("flow", "input", 5016)]
 
 
-LOOP_REGISTERS = """\
-    registers:
-      - variable: flow
-        table: input
-        address: 5016
-        type: float32
-        unit: m3/h
-"""
 ACCEPTED_FLOW = "accepted: L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm"
 PROFILES = "abb-aquamaster3, generic-4-20ma, keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux"
 
