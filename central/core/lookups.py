@@ -118,3 +118,10 @@ def visible_points_page(conn: Connection, user: User, paging: PageQuery) -> Page
     """A page of the points ``user`` may see, by code: id, code and name."""
     visible = "" if user.is_admin else f" WHERE id IN {visible_point_ids_sql(':u')}"
     return fetch_page(conn, f"SELECT id, code, name FROM points{visible} ORDER BY code", {"u": user.id}, paging, dict)
+
+
+def visible_points(conn: Connection, user: User) -> list[dict[str, Any]]:
+    """Every point ``user`` may see (administrators: all), by code: id, code, name and position."""
+    visible = "" if user.is_admin else f" WHERE id IN {visible_point_ids_sql(':u')}"
+    return conn.fetchall(f"SELECT id, code, name, latitude, longitude FROM points{visible} ORDER BY code",
+                         {"u": user.id})

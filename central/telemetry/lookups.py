@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from central.core import lookups as core_lookups
 from central.db import Connection
 
 
@@ -67,3 +68,10 @@ def meter_changes_between(conn: Connection, point_id: int, after: datetime, unti
     return conn.fetchall(
         "SELECT ts, old_final_m3, new_base_m3 FROM meter_changes WHERE point_id = :p AND ts > :after"
         " AND ts <= :until ORDER BY ts", {"p": point_id, "after": after, "until": until})
+
+
+def latest_values(conn: Connection, user_id: int | None) -> list[dict[str, Any]]:
+    """The stored latest value of each variable of every point the user ``user_id`` may see
+    (None: every point): ``point_id``, ``variable``, ``ts``, ``value``."""
+    mine = "" if user_id is None else f" WHERE point_id IN {core_lookups.visible_point_ids_sql(':u')}"
+    return conn.fetchall(f"SELECT point_id, variable, ts, value FROM latest_readings{mine}", {"u": user_id})

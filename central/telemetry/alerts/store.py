@@ -214,6 +214,13 @@ def load_alert(conn: Connection, alert_id: UUID) -> Alert | None:
     return None if row is None else alert_of(row)
 
 
+def open_by_point(conn: Connection) -> dict[int, int]:
+    """How many open alerts each point has (points without any are absent)."""
+    rows = conn.fetchall("SELECT point_id, COUNT(*) AS n FROM alerts WHERE status = 'open' AND point_id IS NOT NULL"
+                         " GROUP BY point_id")
+    return {row["point_id"]: int(row["n"]) for row in rows}
+
+
 def counts(conn: Connection) -> dict[tuple[str, str], int]:
     """Alerts by (status, severity), every combination present (zeros included)."""
     found = {(row["status"], row["severity"]): row["n"] for row in
