@@ -16,17 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.deployment.support import ROOT
+from tests.sites import GATEWAY_NORTE
 
 SCRIPT = ROOT / "scripts" / "install-edge.sh"
 POSTINST = ROOT / "packaging" / "debian" / "postinst"
 CAUDAL = Path(sys.executable).parent / "caudal"
 OVERLAID = ["etc", "usr", "opt", "var", "run"]
-VALID_SITE = """\
-gateway:
-  id: gw-prueba-01
-  central_url: https://central.example.cl
-  token_file: /etc/caudal/token
-  buffer_path: /var/lib/caudal/buffer.db
+VALID_SITE = GATEWAY_NORTE + """\
 buses:
   - name: tcp-1
     type: tcp

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import BusType, ConfigError, load_site_config
+from tests.sites import GATEWAY_NORTE
 
 # pozo-2 reads its registers from this list, not a profile
 LOOP_REGISTERS = """\
@@ -17,12 +18,7 @@ LOOP_REGISTERS = """\
         type: float32
         unit: m3/h
 """
-BASE = """\
-gateway:
-  id: gw-norte-01
-  central_url: https://central.example.cl
-  token_file: /etc/caudal/token
-  buffer_path: /var/lib/caudal/buffer.db
+BASE = GATEWAY_NORTE + """\
 buses:
   - name: rs485-1
     type: rtu
