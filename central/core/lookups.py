@@ -8,8 +8,7 @@ An expression's argument is an SQL expression of the caller's query (a column or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from central.core.auth import User
