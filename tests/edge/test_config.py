@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import BusType, ConfigError, load_site_config
-from tests.sites import GATEWAY_NORTE
+from tests.sites import GATEWAY_NORTE, PLC_BUS
 
 # pozo-2 reads its registers from this list, not a profile
 LOOP_REGISTERS = """\
@@ -24,10 +24,7 @@ buses:
     type: rtu
     port: {serial}
     baud: 9600
-  - name: plc
-    type: tcp
-    host: 127.0.0.1
-    port: 1502
+""" + PLC_BUS + """\
 devices:
   - name: pozo-1
     bus: rs485-1
