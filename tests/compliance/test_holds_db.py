@@ -72,9 +72,8 @@ async def test_a_held_slot_alert_turns_critical_as_its_deadline_nears_and_clears
         [("submission.held", "critical", "open")], 200, [("submission.held", "critical", "cleared")])
 
 
-async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db, database_url, clock, dga, point_id,
-                                                                             app_client):
-    """The DGA answered 500: the over-right slot waits for tomorrow's retry, and stays unsent."""
+async def _refused_over_the_right(db, database_url, clock, dga, point_id) -> int:
+    """The 13:00 slot pumping 30 L/s (over the 20 L/s right) that the DGA answered 500: its submission id."""
     clock.set("2026-11-28T13:15:00+00:00")
     support.add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
     support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
@@ -82,6 +81,13 @@ async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db,
     await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
+    return refused
+
+
+async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db, database_url, clock, dga, point_id,
+                                                                             app_client):
+    """The DGA answered 500: the over-right slot waits for tomorrow's retry, and stays unsent."""
+    refused = await _refused_over_the_right(db, database_url, clock, dga, point_id)
     answer = app_client.post(f"{API}/{refused}/discard", headers=support.ADMIN, json={"reason": "too high, looks bad"})
     assert (answer.status_code, answer.json()["error"]["message"]) == (409, (
         f"submission {refused} is rejected: its values passed the plausibility checks, and a plausible measurement"
@@ -92,13 +98,7 @@ async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db,
 
 async def test_a_correction_of_a_plausible_value_needs_a_reason_and_is_sent_on_record(db, database_url, clock, dga,
                                                                                       point_id, app_client):
-    clock.set("2026-11-28T13:15:00+00:00")
-    support.add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
-    dga.queue_faults("500")
-    await support.one_pass(db, clock, database_url)
-    with db.connect() as conn:
-        refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
+    refused = await _refused_over_the_right(db, database_url, clock, dga, point_id)
     unexplained = app_client.post(f"{API}/{refused}/correct", headers=support.ADMIN, json={"values": {"totalizador": "1001"}})
     reason = "totalizer read 1 m3 short: display photo of 10:02"
     corrected = app_client.post(f"{API}/{refused}/correct", headers=support.ADMIN,
