@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-import httpx
 
 from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
 from benchmarks.figures import Figures, spread
+from benchmarks.servers import stop, wait_ready
 from caudal.demo_central import server_environment
 from central.crypto import token_hash
 from central.db import migrate, open_database
@@ -174,29 +174,10 @@ def server(variant: str, database_url: str) -> Iterator[Server]:
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, process)
+        wait_ready(url, process, READY_TIMEOUT_S)
         yield Server(variant, url, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_ready(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the {url} server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server at {url} was not ready within {READY_TIMEOUT_S:g} s")
+        stop(process, 20)
 
 
 async def post_round(url: str, bodies: list[tuple[int, bytes]]) -> list[float]:

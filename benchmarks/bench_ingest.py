@@ -30,7 +30,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import signal
 import statistics
 import subprocess
 import sys
@@ -40,11 +39,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 import httpx
 
 from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
+from benchmarks.servers import stop, wait_ready
 from caudal.demo_central import LAUNCH, server_environment
 from central.crypto import token_hash
 from central.db import Database, migrate, open_database
@@ -128,35 +128,10 @@ def serving(database_url: str) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(url, process, log)
+            wait_ready(url, process, READY_TIMEOUT_S, log)
             yield url
         finally:
             stop(process)
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: IO[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the server exited: {log.read().decode(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server was not ready within {READY_TIMEOUT_S:g} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM (the server finishes its workers), then SIGKILL after a bounded wait."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Content-Encoding": "gzip"}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Literal, TypeVar
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-M = TypeVar("M", bound=BaseModel)
 Role = Literal["all", "core", "telemetry", "compliance", "alerts"]
 
 ENV_PREFIX = "CAUDAL_"
@@ -18,8 +16,29 @@ class SettingsError(ValueError):
     """A setting from the environment is malformed; the message names the variable."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class EnvSettings(BaseSettings):
+    """A settings model read from ``env_prefix + FIELD`` variables of the process (pydantic-settings).
+
+    Each domain keeps its own model (console, regulators...) with its own prefix and builds it
+    with :meth:`from_env`, so this module does not grow with every feature.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Self:
+        """Build from the environment now (``overrides`` win); a bad value raises
+        :class:`SettingsError` naming the variable, which is what the operator edits."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            prefix = cls.model_config.get("env_prefix", "")
+            problems = "; ".join(f"{prefix}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors())
+            raise SettingsError(f"bad setting: {problems}") from None
+
+
+class Settings(EnvSettings):
+    """Installation-wide settings: ``CAUDAL_DATABASE_URL`` -> ``database_url``."""
 
     database_url: str = "sqlite:///caudal.db"
     secret_key: SecretStr | None = Field(default=None, description="Encrypts stored regulator passwords")
@@ -34,30 +53,3 @@ class Settings(BaseModel):
     alert_evaluation: Literal["inline", "role"] = Field(
         default="inline", description="inline: the telemetry process evaluates alerts after each batch; role: it only"
         " marks the points written and the alerts role (caudal central serve --role alerts) evaluates them")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Build from ``CAUDAL_*`` variables (``CAUDAL_DATABASE_URL`` -> ``database_url``)."""
-        return model_from_env(cls, environ, ENV_PREFIX, **overrides)
-
-
-def model_from_env(
-    model: type[M], environ: Mapping[str, str] | None, prefix: str, **overrides: object
-) -> M:
-    """Fill ``model`` from ``PREFIX + FIELD`` variables; errors name the variable.
-
-    Each domain keeps its own settings model (SMTP, regulators...) and builds it with this,
-    so this module does not grow with every feature.
-    """
-    environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
-    for name in model.model_fields:
-        key = prefix + name.upper()
-        if key in environ:
-            values[name] = environ[key]
-    values.update(overrides)
-    try:
-        return model(**values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{prefix}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors())
-        raise SettingsError(f"bad setting: {problems}") from None

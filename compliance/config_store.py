@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from central.core import audit
+from central.core import audit, lookups
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection
 from central.errors import ApiError
@@ -166,8 +166,8 @@ def block_work(conn: Connection, point_id: int, regulator: str, reason: str) -> 
 def load_configs(conn: Connection, box: SecretBox, regulator: Regulator) -> tuple[list[StoredConfig], list[str]]:
     """Every configuration in shadow or live mode, decrypted; and a problem per one that failed."""
     rows = conn.fetchall(
-        "SELECT c.*, p.code FROM compliance_configs c JOIN points p ON p.id = c.point_id"
-        " WHERE c.regulator = :r AND c.mode IN ('shadow', 'live') ORDER BY p.code", {"r": regulator.name})
+        f"SELECT c.*, {lookups.point_code_sql('c.point_id')} AS code FROM compliance_configs c"
+        " WHERE c.regulator = :r AND c.mode IN ('shadow', 'live') ORDER BY code", {"r": regulator.name})
     loaded, problems = [], []
     for row in rows:
         try:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from central.core import lookups
 from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
 from central.timerange import TimeRange
@@ -129,10 +130,10 @@ def list_events(
     if point_ids is not None:
         ids = sorted(point_ids) or [-1]
         clauses.append(f"e.point_id IN ({', '.join(str(int(i)) for i in ids)})")
-    for column, value in (("p.code", point_code), ("e.kind", kind), ("e.alert", alert)):
+    tests = {"code": f"e.point_id = {lookups.point_id_sql(':code')}", "kind": "e.kind = :kind", "alert": "e.alert = :alert"}
+    for name, value in (("code", point_code), ("kind", kind), ("alert", alert)):
         if value is not None:
-            name = column.split(".")[1]
-            clauses.append(f"{column} = :{name}")
+            clauses.append(tests[name])
             params[name] = value
     for clause, name, value in (("e.at >= :at_from", "at_from", span.start), ("e.at < :at_to", "at_to", span.end)):
         if value is not None:
@@ -140,8 +141,8 @@ def list_events(
             params[name] = value
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = (
-        "SELECT e.id, e.at, p.code AS point, e.regulator, e.submission_id, e.kind, e.severity, e.alert, e.actor,"
-        f" e.message, e.detail FROM compliance_events e LEFT JOIN points p ON p.id = e.point_id{where}"
+        f"SELECT e.id, e.at, {lookups.point_code_sql('e.point_id')} AS point, e.regulator, e.submission_id, e.kind,"
+        f" e.severity, e.alert, e.actor, e.message, e.detail FROM compliance_events e{where}"
         " ORDER BY e.id DESC"
     )
     return fetch_page(conn, sql, params, paging, _event)

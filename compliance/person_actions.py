@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from central.core import lookups
 from central.db import Connection
 from central.errors import ApiError
 from compliance import messages_es as es
@@ -101,8 +102,8 @@ def review_check(state: State, check_result: str | None, known: str | None, acti
 
 
 def _row(conn: Connection, submission_id: int) -> dict[str, Any]:
-    row = conn.fetchone("SELECT s.*, p.code AS point FROM compliance_submissions s JOIN points p"
-                        " ON p.id = s.point_id WHERE s.id = :id", {"id": submission_id})
+    row = conn.fetchone(f"SELECT s.*, {lookups.point_code_sql('s.point_id')} AS point FROM compliance_submissions s"
+                        " WHERE s.id = :id", {"id": submission_id})
     if row is None:
         raise ApiError(404, es.no_submission(submission_id))
     return row

@@ -1,7 +1,7 @@
 """Stored readings and meter changes, loaded for slot evaluation and reports.
 
 The ``readings`` and ``meter_changes`` tables belong to telemetry (migration 0100); this
-module only reads them: (point_id, ts, variable) -> value, quality.
+module reads them through ``central.telemetry.lookups`` and maps the rows to compliance's types.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from central.db import Connection
+from central.telemetry import lookups
 from compliance.dga.settings import CaudalMode
 from compliance.dga.slots import period_start
 from compliance.dga.values import MeterChange, Sample, SlotReadings, ValuesSettings, as_decimal, volume_between
@@ -24,11 +25,7 @@ def samples(
 ) -> dict[str, list[Sample]]:
     """Readings of ``variables`` with ``start <= ts <= end``, per variable, oldest first."""
     wanted = tuple(variables)
-    marks = ", ".join(f":v{i}" for i in range(len(wanted)))
-    rows = conn.fetchall(
-        f"SELECT ts, variable, value, quality FROM readings WHERE point_id = :p AND variable IN ({marks})"
-        " AND ts >= :start AND ts <= :end ORDER BY ts",
-        {"p": point_id, "start": start, "end": end, **{f"v{i}": name for i, name in enumerate(wanted)}})
+    rows = lookups.readings_between(conn, point_id, wanted, start, end)
     found: dict[str, list[Sample]] = {name: [] for name in wanted}
     for row in rows:
         found[row["variable"]].append(Sample(row["ts"], row["value"], _quality(row["quality"])))
@@ -57,32 +54,22 @@ def slot_readings(conn: Connection, point_id: int, slot: datetime, settings: Val
 
 def meter_changes(conn: Connection, point_id: int, start: datetime, end: datetime) -> list[MeterChange]:
     """Meter swaps in ``(start, end]``; an unknown old final count is the old meter's last reading."""
-    rows = conn.fetchall(
-        "SELECT ts, old_final_m3, new_base_m3 FROM meter_changes WHERE point_id = :p AND ts > :start AND ts <= :end"
-        " ORDER BY ts", {"p": point_id, "start": start, "end": end})
     changes = []
-    for row in rows:
+    for row in lookups.meter_changes_between(conn, point_id, start, end):
         old_final = row["old_final_m3"]
         if old_final is None:
-            old_final = conn.fetchval(
-                "SELECT value FROM readings WHERE point_id = :p AND variable = 'totalizer' AND ts < :ts"
-                " AND value IS NOT NULL ORDER BY ts DESC LIMIT 1", {"p": point_id, "ts": row["ts"]})
+            old_final = lookups.last_totalizer_before(conn, point_id, row["ts"])
         if old_final is not None:
             changes.append(MeterChange(row["ts"], as_decimal(old_final), as_decimal(row["new_base_m3"])))
     return changes
 
 
 def meter_changed_between(conn: Connection, point_id: int, after: datetime, until: datetime) -> bool:
-    return conn.fetchval(
-        "SELECT COUNT(*) AS n FROM meter_changes WHERE point_id = :p AND ts > :after AND ts <= :until",
-        {"p": point_id, "after": after, "until": until}) > 0
+    return bool(lookups.meter_changes_between(conn, point_id, after, until))
 
 
 def _edge_totalizer(conn: Connection, point_id: int, start: datetime, end: datetime, newest: bool) -> Sample | None:
-    row = conn.fetchone(
-        "SELECT ts, value FROM readings WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
-        f" AND quality IN ('good', 'clock_unsynced') AND ts >= :start AND ts < :end ORDER BY ts"
-        f" {'DESC' if newest else 'ASC'} LIMIT 1", {"p": point_id, "start": start, "end": end})
+    row = lookups.totalizer_at_edge(conn, point_id, start, end, newest)
     return None if row is None else Sample(row["ts"], row["value"])
 
 

@@ -16,6 +16,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Literal, NamedTuple
 
+from central.core import lookups
 from central.db import Connection
 from compliance.dga import NAME
 from compliance.dga.slots import deadline
@@ -50,7 +51,8 @@ def light(state: str | None, slot: datetime | None, blocked: bool, now: datetime
 
 
 _LAST_SLOTS = (
-    "SELECT p.id, p.code, c.blocked, s.slot, s.state FROM compliance_configs c JOIN points p ON p.id = c.point_id"
+    f"SELECT c.point_id AS id, {lookups.point_code_sql('c.point_id')} AS code, c.blocked, s.slot, s.state"
+    " FROM compliance_configs c"
     " LEFT JOIN compliance_submissions s ON s.id = (SELECT x.id FROM compliance_submissions x"
     " WHERE x.point_id = c.point_id AND x.regulator = :r AND x.slot <= :now ORDER BY x.slot DESC LIMIT 1)"
     " WHERE c.regulator = :r AND c.mode <> 'off'"

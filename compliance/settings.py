@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from central.settings import Settings, SettingsError, model_from_env
+from central.settings import EnvSettings, Settings, SettingsError
 from compliance.dga.rut import InvalidRut, normalize_rut
 
 PREFIX = "CAUDAL_COMPLIANCE_"
 
 
-class ComplianceSettings(BaseModel):
+class ComplianceSettings(EnvSettings):
     """How the submission worker runs. Defaults follow the DGA's rules; tests shorten the waits."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX)
 
     interval_s: float = Field(default=60, gt=0, description="Pause between worker passes")
     backfill_days: int = Field(default=31, ge=1, le=366, description="How far back missing DGA slots are created")
@@ -31,10 +31,6 @@ class ComplianceSettings(BaseModel):
     sma_window_s: int = Field(default=60, gt=0, description="How far from a timestamp an SMA reading may be")
     sma_grace_s: int = Field(default=120, ge=0, description="Wait after a timestamp before reporting it")
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}", min_length=1)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ComplianceSettings:
-        return model_from_env(cls, environ, PREFIX)
 
 
 def rut_empresa(settings: Settings) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from central.core import audit
+from central.core import audit, lookups
 from central.db import Connection
 from central.errors import ApiError
 from central.pagination import Page, PageQuery, fetch_page
@@ -119,7 +119,7 @@ class ReviewDiscard(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-_SELECT = ("SELECT s.*, p.code AS point FROM compliance_submissions s JOIN points p ON p.id = s.point_id")
+_SELECT = f"SELECT s.*, {lookups.point_code_sql('s.point_id')} AS point FROM compliance_submissions s"
 
 
 def _out(row: dict[str, Any], attempts: list[AttemptOut]) -> SubmissionOut:
@@ -144,7 +144,7 @@ def _where(point_ids: Collection[int] | None, filters: dict[str, Any]) -> tuple[
     clauses, params = [], {}
     if point_ids is not None:
         clauses.append(f"s.point_id IN ({', '.join(str(int(i)) for i in sorted(point_ids) or [-1])})")
-    tests = {"point": "p.code = :point", "state": "s.state = :state", "regulator": "s.regulator = :regulator",
+    tests = {"point": f"s.point_id = {lookups.point_id_sql(':point')}", "state": "s.state = :state", "regulator": "s.regulator = :regulator",
              "slot_from": "s.slot >= :slot_from", "slot_to": "s.slot < :slot_to",
              "check_result": "s.check_result = :check_result"}
     for name, value in filters.items():

@@ -23,6 +23,7 @@ from datetime import datetime
 from uuid import uuid4
 
 from central.context import AppContext
+from central.core import lookups
 from central.crypto import SecretBox
 from central.db import Database, DatabaseError
 from central.workers import Worker, every
@@ -54,7 +55,7 @@ def warn_unconfigured_sms(db: Database, settings: NotifySettings) -> int:
     if settings.sms is not None:
         return 0
     with db.connect() as conn:
-        wanting = int(conn.fetchval("SELECT COUNT(*) FROM users WHERE is_active AND notify_sms AND phone IS NOT NULL"))
+        wanting = lookups.users_wanting_sms(conn)
     if wanting:
         log.warning("%d user(s) ask for alert SMS in their profile but CAUDAL_SMS_APPRISE_URL is not set: they get"
                     " no SMS (e-mail and their own channels still work)", wanting)

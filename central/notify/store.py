@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
+from central.core import lookups
 from central.core.auth import User, point_for_user
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection, Database
@@ -154,11 +155,19 @@ def delete_channel(conn: Connection, user_id: int, channel_id: int) -> bool:
 # --- who hears about an alert -------------------------------------------------------------------
 
 
-def _visible(point_id: int | None, gateway_id: int | None) -> tuple[str, dict[str, Any]]:
+class AlertSubject(NamedTuple):
+    """What an alert notification is about: a point or a gateway (one id set), and its name."""
+
+    point_id: int | None
+    gateway_id: int | None
+    name: str
+
+
+def _sees(user_id: str, point_id: int | None, gateway_id: int | None) -> tuple[str, dict[str, Any]]:
     """SQL: the user may see the point, or one of the gateway's points."""
     if point_id is not None:
-        return "up.point_id = :p", {"p": point_id}
-    return "up.point_id IN (SELECT point_id FROM gateway_points WHERE gateway_id = :g)", {"g": gateway_id}
+        return lookups.user_sees_sql(user_id, point_id=":p"), {"p": point_id}
+    return lookups.user_sees_sql(user_id, gateway_id=":g"), {"g": gateway_id}
 
 
 def subscribed_channels(conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity,
@@ -167,11 +176,10 @@ def subscribed_channels(conn: Connection, *, point_id: int | None, gateway_id: i
 
     ``subjects``: the point code, or the gateway name followed by its points' codes.
     """
-    where, params = _visible(point_id, gateway_id)
+    sees, params = _sees("u.id", point_id, gateway_id)
     rows = conn.fetchall(
-        "SELECT c.id, c.name, c.config, c.user_id, u.username FROM notify_channels c JOIN users u ON u.id = c.user_id"
-        f" WHERE u.is_active AND (u.is_admin OR EXISTS (SELECT 1 FROM user_points up WHERE up.user_id = u.id"
-        f" AND {where})) ORDER BY c.id",
+        "SELECT c.id, c.name, c.config, c.user_id, u.username FROM notify_channels c"
+        f" JOIN {lookups.users_sql()} u ON u.id = c.user_id WHERE u.is_active AND (u.is_admin OR {sees}) ORDER BY c.id",
         params,
     )
     chosen = []
@@ -195,12 +203,11 @@ def preference_recipients(conn: Connection, *, point_id: int | None, gateway_id:
               if floor is not None and severity.rank >= floor.rank]
     if not wanted:
         return []
-    where, params = _visible(point_id, gateway_id)
+    sees, params = _sees("u.id", point_id, gateway_id)
     users = conn.fetchall(
-        "SELECT u.id, u.username, u.email, u.phone, u.notify_email, u.notify_sms FROM users u WHERE u.is_active"
-        " AND ((u.notify_email AND u.email IS NOT NULL) OR (u.notify_sms AND u.phone IS NOT NULL))"
-        f" AND (u.is_admin OR EXISTS (SELECT 1 FROM user_points up WHERE up.user_id = u.id AND {where}))"
-        " ORDER BY u.id", params)
+        f"SELECT u.id, u.username, u.email, u.phone, u.notify_email, u.notify_sms FROM {lookups.users_sql()} u"
+        " WHERE u.is_active AND ((u.notify_email AND u.email IS NOT NULL) OR (u.notify_sms AND u.phone IS NOT NULL))"
+        f" AND (u.is_admin OR {sees}) ORDER BY u.id", params)
     taken = _own_addresses(conn, [user["id"] for user in users])
     chosen = []
     for user in users:
@@ -230,26 +237,30 @@ def _own_addresses(conn: Connection, user_ids: Sequence[int]) -> dict[int, set[s
 
 def enqueue(conn: Connection, notification: Notification, *, user_id: int, channel_id: int | None,
             alert_event: str | None = None, lease: tuple[str, datetime] | None = None,
-            preference: str | None = None) -> None:
+            preference: str | None = None, subject: AlertSubject | None = None) -> None:
     """Queue one notification in the caller's transaction (it commits with what caused it).
 
     Either ``channel_id`` (one of the user's channels) or ``preference`` (``email`` | ``sms``:
     the address in the user's profile, looked up when it is sent). ``lease`` (worker, until):
-    queued already claimed, for a caller that sends it itself.
+    queued already claimed, for a caller that sends it itself. ``subject``: what the alert is
+    about, checked against the user's access again when it is sent.
     """
     if (channel_id is None) == (preference is None):
         raise ValueError("a notification goes to a channel or to a profile preference, exactly one of them")
     lease_by, lease_until = lease or (None, None)
+    about = subject or AlertSubject(None, None, "")
     conn.execute(
         "INSERT INTO notifications (id, user_id, channel_id, preference, channel_name, subject, body, severity,"
-        " alert_id, alert_event, created_at, attempts, next_attempt_at, lease_by, lease_until)"
+        " alert_id, alert_event, created_at, attempts, next_attempt_at, lease_by, lease_until,"
+        " subject_point_id, subject_gateway_id, subject_name)"
         " VALUES (:id, :u, :c, :pref, :name, :subject, :body, :severity, :alert, :event, :created, 0, :next, :by,"
-        " :until)",
+        " :until, :about_point, :about_gateway, :about_name)",
         {"id": str(notification.id), "u": user_id, "c": channel_id, "pref": preference, "name": notification.channel,
          "subject": notification.subject, "body": notification.body, "severity": notification.severity.value,
          "alert": str(notification.alert_id) if notification.alert_id else None, "event": alert_event,
          "created": notification.created_at, "next": notification.next_attempt_at, "by": lease_by,
-         "until": lease_until},
+         "until": lease_until, "about_point": about.point_id, "about_gateway": about.gateway_id,
+         "about_name": about.name or None},
     )
 
 
@@ -287,10 +298,9 @@ def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: i
                      {**params, "w": worker, "until": now + timedelta(seconds=lease_s)})
         rows = conn.fetchall(
             "SELECT n.*, u.username, u.email, u.phone, u.notify_email, u.notify_sms, u.is_admin, c.config, c.secret,"
-            " c.type, a.point_id AS alert_point_id, a.gateway_id AS alert_gateway_id, a.subject AS alert_subject"
-            " FROM notifications n JOIN users u ON u.id = n.user_id LEFT JOIN notify_channels c ON c.id = n.channel_id"
-            f" LEFT JOIN alerts a ON a.id = n.alert_id WHERE n.id IN ({marks}) ORDER BY n.next_attempt_at, n.seq",
-            params)
+            f" c.type FROM notifications n JOIN {lookups.users_sql()} u ON u.id = n.user_id"
+            f" LEFT JOIN notify_channels c ON c.id = n.channel_id WHERE n.id IN ({marks})"
+            " ORDER BY n.next_attempt_at, n.seq", params)
         return _readable(conn, rows, box, now, sms)
 
 
@@ -305,13 +315,12 @@ class SubjectHidden(ValueError):
 def check_still_visible(conn: Connection, row: dict[str, Any]) -> None:
     """Raise :class:`SubjectHidden` if the claimed notification's alert is about something its user
     may no longer see: access can be taken away while a notification waits in the outbox."""
-    point_id, gateway_id = row["alert_point_id"], row["alert_gateway_id"]
+    point_id, gateway_id = row["subject_point_id"], row["subject_gateway_id"]
     if row["is_admin"] or (point_id is None and gateway_id is None):
         return
-    where, params = _visible(point_id, gateway_id)
-    if conn.fetchone(f"SELECT 1 AS x FROM user_points up WHERE up.user_id = :u AND {where}",
-                     {**params, "u": row["user_id"]}) is None:
-        raise SubjectHidden(f"{row['username']} ya no puede ver {row['alert_subject']}")
+    sees, params = _sees(":u", point_id, gateway_id)
+    if conn.fetchone(f"SELECT 1 AS x WHERE {sees}", {**params, "u": row["user_id"]}) is None:
+        raise SubjectHidden(f"{row['username']} ya no puede ver {row['subject_name']}")
 
 
 def unseen_points(conn: Connection, user: User, codes: Sequence[str]) -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from central.core import audit
+from central.core import audit, lookups
 from central.core.auth import User
 from central.csv_dialects import Dialect, more_rows, preamble
 from central.db import Connection, Database
@@ -149,9 +149,7 @@ def count_readings(conn: Connection, selection: ReadingFilter) -> int:
 
 def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:
     """A page of the visible points, by code, each with the newest reading of each of its variables."""
-    visible = "" if user.is_admin else " WHERE p.id IN (SELECT point_id FROM user_points WHERE user_id = :u)"
-    page = fetch_page(conn, f"SELECT p.id, p.code, p.name FROM points p{visible} ORDER BY p.code", {"u": user.id},
-                      paging, dict)
+    page = lookups.visible_points_page(conn, user, paging)
     points = {row["id"]: {"point": row["code"], "name": row["name"], "variables": {}} for row in page.items}
     names = {f"p{i}": point_id for i, point_id in enumerate(points)}
     rows = conn.fetchall(

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from central.core import lookups
 from central.db import Connection
 from central.telemetry.rollup import StaleHours
 from compliance.actions import Action
@@ -105,7 +106,7 @@ def evaluate(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slo
 
 
 def _point(conn: Connection, point_id: int) -> dict[str, Any]:
-    return conn.fetchone("SELECT * FROM points WHERE id = :id", {"id": point_id})
+    return lookups.point_row(conn, point_id) or {}
 
 
 def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: ComplianceSettings) -> list[Action]:

@@ -20,7 +20,7 @@ from central.telemetry.alerts import pending, role
 from central.telemetry.alerts.pending import evaluate_pending
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.alerts.db_support import GATEWAYS, flows, iso, migrated_template, seed
+from tests.alerts.db_support import GATEWAYS, flows, iso, seed
 from tests.pg import temporary_database
 
 

@@ -6,14 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.alerts.db_support import (
-    World,
-    flows,
-    migrated_template,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import World, flows
 
 RULES = "/api/v1/points/P1/alert-rules"
 

@@ -10,16 +10,7 @@ from central.telemetry.alerts.api import QUEUE_KEY
 from central.telemetry.alerts.service import evaluate_timer
 from central.telemetry.processing import Processed
 from protocols.uplink import Quality
-from tests.alerts.db_support import (
-    EMAIL,
-    World,
-    flows,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import EMAIL, World, flows
 from tests.notify.support import SmtpServer
 
 

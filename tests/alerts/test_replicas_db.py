@@ -16,7 +16,7 @@ from central.telemetry.alerts.service import evaluate_ingest, evaluate_timer
 from central.telemetry.processing import Processed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.alerts.db_support import EMAIL, World, flows, migrated_template, pg_url, seed, smtp_port
+from tests.alerts.db_support import EMAIL, World, flows, seed
 
 REPLICAS = 6
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 
 from central.app import create_app
 from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.served import serving
-from tests.central.telemetry_support import START, seed_site
+from tests.central.telemetry_support import START, seed_site, site, site_client
 
 
 @pytest.fixture
@@ -23,3 +24,13 @@ def central(settings: Settings, port: int) -> Iterator[tuple[str, Database]]:
         seed_site(conn, ManualClock(START).now())
     with serving(app, port) as url:
         yield url, db
+
+
+@pytest.fixture(scope="module")
+def bare_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The whole app on a fresh SQLite file, nothing seeded and no workers: for tests that read
+    its route table and documents, shared by a module's tests."""
+    path = tmp_path_factory.mktemp("bare") / "caudal.db"
+    settings = Settings(database_url=f"sqlite:///{path}", secret_key="k", workers=False)
+    with TestClient(create_app(settings)) as client:
+        yield client

@@ -20,8 +20,6 @@ tests/notify.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +29,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -49,21 +46,13 @@ from central.crypto import token_hash
 from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
-from tests.central.telemetry_support import (
-    ADMIN_TOKEN,
-    GATEWAY_TOKEN,
-    START,
-    batch,
-    seed_site,
-    site,
-    site_client,
-)
+from tests.central.served import serving
+from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, START, batch, seed_site
 from tests.conftest import free_port
 from tests.pg import temporary_database
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = {"admin": 6, "gateway": 4, "ingest": 40}  # per operation and database: ~1000 cases, 4-5 min
-SERVER_START_S = 10.0
 SEED = 20261203
 
 
@@ -83,22 +72,11 @@ def _serve(database_url: str) -> Iterator[Served]:
                       workers=False)
     clock = ManualClock(START)
     app = create_app(config, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-fuzz", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    db = app.state.ctx.db
-    with db.transaction() as conn:
-        seed_site(conn, clock.now())
-    try:
-        yield Served(f"http://127.0.0.1:{server.config.port}", db)
-    finally:
-        server.should_exit = True
-        thread.join(SERVER_START_S)
+    with serving(app, free_port()) as url:
+        db = app.state.ctx.db
+        with db.transaction() as conn:
+            seed_site(conn, clock.now())
+        yield Served(url, db)
 
 
 BOTH_DATABASES = pytest.mark.parametrize("served", ["postgresql", "sqlite"], indirect=True)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import api_document
-from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, site, site_client
+from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN
 
 PAGE_KEYS = {"items", "total", "limit", "offset", "next_cursor"}
 METHODS = {"get", "put", "post", "patch", "delete"}

@@ -13,20 +13,10 @@ from fastapi.testclient import TestClient
 
 from protocols.clock import ManualClock
 from protocols.uplink import CONFIG_PATH, INGEST_PATH
-from tests.central.telemetry_support import (
-    GATEWAY_TOKEN,
-    OTHER_GATEWAY_TOKEN,
-    RESET,
-    START,
-    Site,
-    site_client,
-)
+from tests.central.telemetry_support import GATEWAY_TOKEN, OTHER_GATEWAY_TOKEN, RESET, START, Site
+from tests.sites import PLC_BUS
 
-ONE_METER = """buses:
-  - name: plc
-    type: tcp
-    host: 127.0.0.1
-    port: 1502
+ONE_METER = "buses:\n" + PLC_BUS + """\
 devices:
   - name: pozo-1
     bus: plc

@@ -5,15 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from protocols.uplink import ASSIGNED_POINTS_PATH
-from tests.central.telemetry_support import (
-    ADMIN_TOKEN,
-    GATEWAY_TOKEN,
-    OTHER_GATEWAY_TOKEN,
-    batch,
-    reading,
-    site,
-    site_client,
-)
+from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, OTHER_GATEWAY_TOKEN, batch, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 T0 = NOW - timedelta(minutes=10)

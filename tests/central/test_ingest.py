@@ -8,14 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.central.telemetry_support import (
-    OTHER_GATEWAY_TOKEN,
-    batch,
-    reading,
-    series,
-    site,
-    site_client,
-)
+from tests.central.telemetry_support import OTHER_GATEWAY_TOKEN, batch, reading, series
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 T0 = NOW - timedelta(minutes=10)

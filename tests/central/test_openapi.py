@@ -21,16 +21,8 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    path: Path = tmp_path_factory.mktemp("openapi") / "caudal.db"
-    settings = Settings(database_url=f"sqlite:///{path}", secret_key="k", workers=False)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def document(served: TestClient) -> dict[str, Any]:
-    return served.get("/openapi.json").json()
+def document(bare_app: TestClient) -> dict[str, Any]:
+    return bare_app.get("/openapi.json").json()
 
 
 def api_routes() -> list[APIRoute]:
@@ -69,8 +61,8 @@ def test_fastapi_validation_error_schema_is_gone(document):
     assert {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"]) == set()
 
 
-def test_error_body_is_the_shape_the_server_sends(document, served):
-    sent = served.get("/api/v1/points", params={"limit": 0}, headers={"Authorization": "Bearer nope"}).json()
+def test_error_body_is_the_shape_the_server_sends(document, bare_app):
+    sent = bare_app.get("/api/v1/points", params={"limit": 0}, headers={"Authorization": "Bearer nope"}).json()
     assert set(sent) == set(document["components"]["schemas"]["ErrorBody"]["properties"]) == {"error"}
     detail = document["components"]["schemas"]["ErrorDetail"]
     assert set(sent["error"]) <= set(detail["properties"]) == {"status", "code", "message", "details"}

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.central.telemetry_support import ANA_TOKEN, batch, reading, site, site_client
+from tests.central.telemetry_support import ANA_TOKEN, batch, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import pytest
 
 from central.telemetry import aggregates, rollup
 from central.telemetry.buckets import spans
-from tests.central.telemetry_support import batch, reading, site, site_client
+from tests.central.telemetry_support import batch, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 SANTIAGO = ZoneInfo("America/Santiago")

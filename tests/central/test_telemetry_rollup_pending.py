@@ -20,15 +20,7 @@ from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import drain, rollup_worker
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.telemetry_support import (
-    START,
-    Site,
-    batch,
-    reading,
-    series,
-    site,
-    site_client,
-)
+from tests.central.telemetry_support import START, Site, batch, reading, series
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
@@ -170,8 +162,9 @@ def test_the_metrics_count_the_changed_hours_until_they_are_taken(site):
                                                                                                               True)
 
 
-async def test_the_worker_refreshes_marked_hours_every_interval_until_stopped(site):
-    settings = Settings.from_env({"CAUDAL_ROLLUP_INTERVAL_S": "30"}, database_url=site.client.app.state.ctx.settings.database_url)
+async def test_the_worker_refreshes_marked_hours_every_interval_until_stopped(site, monkeypatch):
+    monkeypatch.setenv("CAUDAL_ROLLUP_INTERVAL_S", "30")
+    settings = Settings.from_env(database_url=site.client.app.state.ctx.settings.database_url)
     stop = asyncio.Event()
     task = asyncio.create_task(rollup_worker(replace(site.client.app.state.ctx, settings=settings))(stop))
     await until(lambda: site.clock.sleepers == 1)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.central.telemetry_support import batch, reading, site, site_client
+from tests.central.telemetry_support import batch, reading
 
 RANGE = "de 2000-01-01T00:00:00Z a 2100-01-01T00:00:00Z"
 SERVER_RANGE = "de 2000-01-01T00:00:00Z a 2026-11-29T13:00:00Z"

@@ -28,6 +28,7 @@ from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.central.telemetry_support import GATEWAY_TOKEN, START
+from tests.central.uplink_support import uploading
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
 from tests.edge.uplink_server import until
 
@@ -48,21 +49,16 @@ def stored(db: Database) -> list[tuple[str, float]]:
 async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_path: Path, caplog):
     url, db = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(clock, "pozo-3", "P3", 2) + polled(clock, "pozo-1", "P1", 3))  # P3 is gw-sur's
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
-            with caplog.at_level(logging.ERROR, logger="caudal.edge.uploader"), pytest.raises(UploadFailed) as refused:
-                await uploader.upload_once()
-            assert refused.value.retry_after == 0.0
-            assert await uploader.upload_once() == 3
-            assert (stored(db), [r.point for r in buffer.pending()]) == ([("P1", 1.0), ("P1", 2.0), ("P1", 3.0)],
-                                                                        ["P3", "P3"])
-            assert uploader.state.held == ("readings of point(s) P3 held back: the central server refuses them for "
-                                           "this gateway")
-        finally:
-            await uploader.close()
+    readings = polled(clock, "pozo-3", "P3", 2) + polled(clock, "pozo-1", "P1", 3)  # P3 is gw-sur's
+    async with uploading(url, tmp_path / "buffer.db", clock, readings) as (buffer, uploader):
+        with caplog.at_level(logging.ERROR, logger="caudal.edge.uploader"), pytest.raises(UploadFailed) as refused:
+            await uploader.upload_once()
+        assert refused.value.retry_after == 0.0
+        assert await uploader.upload_once() == 3
+        assert (stored(db), [r.point for r in buffer.pending()]) == ([("P1", 1.0), ("P1", 2.0), ("P1", 3.0)],
+                                                                    ["P3", "P3"])
+        assert uploader.state.held == ("readings of point(s) P3 held back: the central server refuses them for "
+                                       "this gateway")
     [record] = caplog.records
     assert record.getMessage().startswith(
         "the central server refuses point(s) P3 for gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
@@ -72,23 +68,18 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
 async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp_path: Path):
     url, db = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(clock, "pozo-3", "P3", 2) + polled(clock, "pozo-1", "P1", 1))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
-            with pytest.raises(UploadFailed):
-                await uploader.upload_once()
-            assert await uploader.upload_once() == 1
-            clock.advance(HOLD_RECHECK_S - 1)
-            assert await uploader.upload_once() == 0  # still held: a heartbeat
-            with db.transaction() as conn:
-                conn.execute("UPDATE gateway_points SET gateway_id = (SELECT id FROM gateways WHERE name = 'gw-norte')"
-                             " WHERE point_id = (SELECT id FROM points WHERE code = 'P3')")
-            clock.advance(1)
-            assert await uploader.upload_once() == 2
-        finally:
-            await uploader.close()
+    readings = polled(clock, "pozo-3", "P3", 2) + polled(clock, "pozo-1", "P1", 1)
+    async with uploading(url, tmp_path / "buffer.db", clock, readings) as (buffer, uploader):
+        with pytest.raises(UploadFailed):
+            await uploader.upload_once()
+        assert await uploader.upload_once() == 1
+        clock.advance(HOLD_RECHECK_S - 1)
+        assert await uploader.upload_once() == 0  # still held: a heartbeat
+        with db.transaction() as conn:
+            conn.execute("UPDATE gateway_points SET gateway_id = (SELECT id FROM gateways WHERE name = 'gw-norte')"
+                         " WHERE point_id = (SELECT id FROM points WHERE code = 'P3')")
+        clock.advance(1)
+        assert await uploader.upload_once() == 2
         assert buffer.pending() == []
     assert stored(db) == [("P1", 1.0), ("P3", 1.0), ("P3", 2.0)]
     assert uploader.state.held is None

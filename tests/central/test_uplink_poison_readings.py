@@ -29,6 +29,7 @@ from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.central.telemetry_support import GATEWAY_TOKEN, START
+from tests.central.uplink_support import uploading
 from tests.edge.sites import device, meter, simulated, site, tcp_bus
 
 BOOT = datetime(1970, 1, 1, 0, 0, 30, tzinfo=UTC)
@@ -54,18 +55,13 @@ def reported_drops(db: Database) -> int | None:
 async def test_readings_dated_1970_are_set_aside_and_the_backlog_behind_them_goes_on(central, tmp_path: Path, caplog):
     url, db = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(BOOT, 2) + polled(clock.now() - timedelta(minutes=3), 3))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
-            with caplog.at_level(logging.ERROR, logger="caudal.edge.uploader"), pytest.raises(UploadFailed) as refused:
-                await uploader.upload_once()
-            assert (str(refused.value), refused.value.retry_after) == ("HTTP 422: 2 reading(s) set aside", 0.0)
-            assert await uploader.upload_once() == 3
-            assert buffer.pending() == []
-        finally:
-            await uploader.close()
+    readings = polled(BOOT, 2) + polled(clock.now() - timedelta(minutes=3), 3)
+    async with uploading(url, tmp_path / "buffer.db", clock, readings) as (buffer, uploader):
+        with caplog.at_level(logging.ERROR, logger="caudal.edge.uploader"), pytest.raises(UploadFailed) as refused:
+            await uploader.upload_once()
+        assert (str(refused.value), refused.value.retry_after) == ("HTTP 422: 2 reading(s) set aside", 0.0)
+        assert await uploader.upload_once() == 3
+        assert buffer.pending() == []
     assert stored(db) == [("2026-11-28 12:57", 1.0), ("2026-11-28 12:58", 2.0), ("2026-11-28 12:59", 3.0)]
     assert reported_drops(db) == 2
     [record] = caplog.records
@@ -80,15 +76,9 @@ async def test_readings_dated_1970_are_set_aside_and_the_backlog_behind_them_goe
 async def test_status_counts_the_readings_set_aside(central, tmp_path: Path):
     url, _ = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(BOOT, 3))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
-            with pytest.raises(UploadFailed):
-                await uploader.upload_once()
-        finally:
-            await uploader.close()
+    async with uploading(url, tmp_path / "buffer.db", clock, polled(BOOT, 3)) as (_, uploader):
+        with pytest.raises(UploadFailed):
+            await uploader.upload_once()
     assert count_set_aside(tmp_path / "buffer.db") == 3
     assert status_lines(status_report(tmp_path / "buffer.db"))[0] == (
         f"buffer {tmp_path / 'buffer.db'}: 0 pending, oldest -, dropped 0, set aside 3, 0.0 MB")
@@ -98,16 +88,10 @@ async def test_a_reading_refused_again_after_a_crash_is_kept_once(central, tmp_p
     """A crash after keeping the readings but before deleting them: the next refusal keeps no copy."""
     url, _ = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(BOOT, 2))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
-            uploader.set_aside.keep(buffer.pending_rows(), {1: "ts: refused"}, clock.now())
-            with pytest.raises(UploadFailed):
-                await uploader.upload_once()
-        finally:
-            await uploader.close()
+    async with uploading(url, tmp_path / "buffer.db", clock, polled(BOOT, 2)) as (buffer, uploader):
+        uploader.set_aside.keep(buffer.pending_rows(), {1: "ts: refused"}, clock.now())
+        with pytest.raises(UploadFailed):
+            await uploader.upload_once()
         assert buffer.pending() == []
     assert len(setaside_path(tmp_path / "buffer.db").read_text().splitlines()) == 2
 

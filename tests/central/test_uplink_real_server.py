@@ -15,6 +15,7 @@ from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
 from tests.central.telemetry_support import GATEWAY_TOKEN, START
+from tests.central.uplink_support import uploading
 
 
 class LosesFirstReply:
@@ -50,14 +51,8 @@ def stored_flows(db: Database) -> list[float]:
 async def test_buffered_readings_arrive_once_and_leave_the_buffer(central, tmp_path: Path):
     url, db = central
     clock = ManualClock(START)
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(clock, 5))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test")
-        try:
-            assert await uploader.upload_once() == 5
-        finally:
-            await uploader.close()
+    async with uploading(url, tmp_path / "buffer.db", clock, polled(clock, 5)) as (buffer, uploader):
+        assert await uploader.upload_once() == 5
         assert buffer.pending() == []
     assert stored_flows(db) == [1.0, 2.0, 3.0, 4.0, 5.0]
 

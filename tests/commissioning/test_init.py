@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from edge.cli import app as edge_app
 from edge.config import load_site_config
+from tests.sites import FLOWMETER_POZO_1, GATEWAY_NORTE
 
 GATEWAY = ["--gateway-id", "gw-norte-01", "--central-url", "https://central.example.cl/"]
 
@@ -14,11 +15,7 @@ EXPECTED_TCP_SITE = """\
 # Site configuration of gateway gw-norte-01, written by `caudal edge init`.
 # Check it with `caudal edge check -c {path}` and try it with `caudal edge poll-once -c {path}`.
 # Addresses are 0-based wire addresses; units are those shown on each meter's display.
-gateway:
-  id: gw-norte-01
-  central_url: https://central.example.cl
-  token_file: /etc/caudal/token
-  buffer_path: /var/lib/caudal/buffer.db
+""" + GATEWAY_NORTE + """\
 
 # Buses: one per serial port (rtu) or TCP endpoint (tcp, rtu-over-tcp).
 buses:
@@ -30,12 +27,7 @@ buses:
 
 devices:
   # Siemens SITRANS F M MAG 6000 (Modbus RTU module): flow (m3/h), totalizer (m3)
-  - name: caudalimetro-pozo-1
-    bus: tcp-1
-    unit_id: 1
-    point: OB-0601-444
-    interval_s: 60
-    profile: siemens-mag6000
+""" + FLOWMETER_POZO_1 + """\
   # ProSoft BM-1000 4-20 mA input (any loop sensor): level (m)
   - name: nivel-pozo-1
     bus: tcp-1

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from configparser import ConfigParser
 from pathlib import Path
 
 import pytest
+
+from tests.deployment.support import unit_values
 
 UNIT = Path(__file__).parents[2] / "systemd" / "caudal-edge.service"
 INSTALLED_EXEC = "/opt/caudal/bin/caudal"
@@ -26,14 +27,7 @@ def test_unit_verifies(tmp_path):
 
 
 def _service() -> dict[str, list[str]]:
-    parser = ConfigParser(strict=False, interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    values: dict[str, list[str]] = {}
-    for line in UNIT.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            values.setdefault(key, []).append(value)
-    return values
+    return unit_values(UNIT)
 
 
 def test_unit_runs_the_agent_as_a_watched_unprivileged_service():

@@ -7,62 +7,47 @@ from __future__ import annotations
 import pytest
 
 from compliance.standins.dga import run_dga_standin
-from tests.compliance.worker_support import (
-    ADMIN,
-    ANA,
-    BOB,
-    REGISTRY,
-    RUT_EMPRESA,
-    add_readings,
-    body,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    posts,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT = utc("2026-11-28T12:00:00")
+SLOT = support.utc("2026-11-28T12:00:00")
 
 
 @pytest.fixture
 async def site(app_client, clock, database_url):
     db = app_client.app.state.ctx.db
-    point_id = seed(db, clock.now())
-    add_readings(db, point_id, SLOT, flow=-3, totalizer=1000, water_table=30)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
-        await one_pass(db, clock, database_url)
+    point_id = support.seed(db, clock.now())
+    support.add_readings(db, point_id, SLOT, flow=-3, totalizer=1000, water_table=30)
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
+        support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+        await support.one_pass(db, clock, database_url)
         yield app_client, db, dga
 
 
 async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(site):
     client, _, dga = site
-    queue = client.get("/api/v1/compliance/review", headers=ANA).json()
+    queue = client.get("/api/v1/compliance/review", headers=support.ANA).json()
     (item,) = queue["items"]
     assert (item["state"], item["reasons"]) == (
         "review", ["caudal -3.0 L/s is negative", "caudal -3.0 L/s is negative; a negative flow is never declared"])
     assert item["values"] == {"caudal": "-3.0", "totalizador": "1000.0", "nivel_freatico": "30.0",
                               "altura_limnimetrica_cm": None}
-    assert client.get("/api/v1/compliance/review", headers=BOB).json()["items"] == []
-    assert posts(dga) == []
+    assert client.get("/api/v1/compliance/review", headers=support.BOB).json()["items"] == []
+    assert support.posts(dga) == []
 
 
 async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site, clock, database_url):
     client, db, dga = site
-    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN,
+    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ADMIN,
                          json={"values": {"caudal": "19.5"}, "reason": "sign wired backwards; flow from the log book"})
     assert answer.status_code == 200, answer.text
-    await one_pass(db, clock, database_url)
-    assert [p["body"] for p in posts(dga)] == [body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")]
-    shown = client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=ANA).json()
+    await support.one_pass(db, clock, database_url)
+    assert [p["body"] for p in support.posts(dga)] == [support.body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")]
+    shown = client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=support.ANA).json()
     assert (shown["state"], shown["corrected_values"], shown["reviewed_by"], shown["review_reason"]) == (
         "accepted", {"caudal": "19.5"}, "admin", "sign wired backwards; flow from the log book")
-    assert shown["measurement"] == body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")["medicionSubterranea"]
-    kinds = [e["kind"] for e in client.get("/api/v1/compliance/log", headers=ADMIN).json()["items"]]
+    assert shown["measurement"] == support.body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")["medicionSubterranea"]
+    kinds = [e["kind"] for e in client.get("/api/v1/compliance/log", headers=support.ADMIN).json()["items"]]
     assert "review.correct" in kinds
 
 
@@ -74,38 +59,38 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
 ])
 async def test_bad_review_decisions_are_refused_and_change_nothing(site, decision, status, message):
     client, _, _ = site
-    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN, json=decision)
+    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ADMIN, json=decision)
     assert (answer.status_code, answer.json()["error"]["message"]) == (status, message)
-    assert client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=ADMIN).json()["state"] == "review"
+    assert client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=support.ADMIN).json()["state"] == "review"
 
 
 async def test_only_an_administrator_decides(site):
     client, _, _ = site
-    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    assert client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ANA, json={}).status_code == 403
+    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    assert client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ANA, json={}).status_code == 403
 
 
 async def test_a_discarded_slot_is_never_sent_and_keeps_the_reason(site, clock, database_url):
     client, db, dga = site
-    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/submissions/{item['id']}/discard", headers=ADMIN,
+    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    answer = client.post(f"/api/v1/compliance/submissions/{item['id']}/discard", headers=support.ADMIN,
                          json={"reason": "meter under maintenance"})
     assert (answer.status_code, answer.json()["state"], answer.json()["review_reason"]) == (
         200, "discarded", "meter under maintenance")
-    await one_pass(db, clock, database_url)
-    again = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN, json={})
+    await support.one_pass(db, clock, database_url)
+    again = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ADMIN, json={})
     assert again.status_code == 409
-    assert posts(dga) == [] and ledger(db)[0][1] == "discarded"
+    assert support.posts(dga) == [] and support.ledger(db)[0][1] == "discarded"
 
 
 async def test_submissions_are_listed_with_their_attempts_and_no_password(site, clock, database_url):
     client, db, _ = site
-    (item,) = client.get("/api/v1/compliance/review", headers=ADMIN).json()["items"]
-    client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=ADMIN,
+    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ADMIN,
                 json={"values": {"caudal": "3"}, "reason": "sign wired backwards"})
-    await one_pass(db, clock, database_url)
-    page = client.get("/api/v1/compliance/submissions", headers=ANA,
+    await support.one_pass(db, clock, database_url)
+    page = client.get("/api/v1/compliance/submissions", headers=support.ANA,
                       params={"state": "accepted", "from": "2026-11-28T12:00:00Z", "to": "2026-11-28T13:00:00Z"}).json()
     (shown,) = page["items"]
     assert page["total"] == 1
@@ -122,5 +107,5 @@ async def test_submissions_are_listed_with_their_attempts_and_no_password(site, 
     ({"to": "2026-11-28T13:00:00"}, ["query", "to"]),
 ])
 async def test_a_bad_submission_filter_is_refused_naming_it(site, params, loc):
-    answer = site[0].get("/api/v1/compliance/submissions", headers=ANA, params=params)
+    answer = site[0].get("/api/v1/compliance/submissions", headers=support.ANA, params=params)
     assert (answer.status_code, [d["loc"] for d in answer.json()["error"]["details"]]) == (422, [loc])

@@ -6,6 +6,14 @@ from central.settings import SettingsError
 from compliance.settings import ComplianceSettings
 
 
+def _set(monkeypatch, environ):
+    """The process environment holds exactly ``environ`` of the worker's variables."""
+    for name in ComplianceSettings.model_fields:
+        monkeypatch.delenv(f"CAUDAL_COMPLIANCE_{name.upper()}", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
@@ -14,8 +22,9 @@ from compliance.settings import ComplianceSettings
         ({"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "400", "CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "31"}, (400, 31)),
     ],
 )
-def test_horizons(environ, expected):
-    settings = ComplianceSettings.from_env(environ)
+def test_horizons(environ, expected, monkeypatch):
+    _set(monkeypatch, environ)
+    settings = ComplianceSettings.from_env()
     assert (settings.late_data_days, settings.sma_backfill_days) == expected
 
 
@@ -30,7 +39,8 @@ def test_horizons(environ, expected):
          "bad setting: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: Input should be less than or equal to 31"),
     ],
 )
-def test_horizons_out_of_range_are_refused_naming_the_variable(environ, message):
+def test_horizons_out_of_range_are_refused_naming_the_variable(environ, message, monkeypatch):
+    _set(monkeypatch, environ)
     with pytest.raises(SettingsError) as refused:
-        ComplianceSettings.from_env(environ)
+        ComplianceSettings.from_env()
     assert str(refused.value) == message

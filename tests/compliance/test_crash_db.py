@@ -16,20 +16,9 @@ from aiohttp import web
 
 from compliance.standins.common import serve
 from compliance.standins.dga import DgaStandIn
-from tests.compliance.worker_support import (
-    REGISTRY,
-    RUT_EMPRESA,
-    SECRET_KEY,
-    add_readings,
-    body,
-    configure,
-    dga_config,
-    ledger,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT = utc("2026-11-28T12:00:00")
+SLOT = support.utc("2026-11-28T12:00:00")
 RUN = [sys.executable, "-c", "from caudal.cli import main; main()", "compliance", "run-once", "--json"]
 
 
@@ -37,7 +26,7 @@ class HoldingStandIn(DgaStandIn):
     """Signals when a POST stored a measurement, then holds the reply until told to let go."""
 
     def __init__(self, clock) -> None:
-        super().__init__(REGISTRY, RUT_EMPRESA, clock, hang_s=30)
+        super().__init__(support.REGISTRY, support.RUT_EMPRESA, clock, hang_s=30)
         self.stored_one = asyncio.Event()
         self.let_go = asyncio.Event()
         self.hold = True
@@ -52,8 +41,8 @@ class HoldingStandIn(DgaStandIn):
 
 
 async def run_once(database_url: str, now: str, *, kill_when: asyncio.Event | None = None) -> int:
-    env = {**os.environ, "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": SECRET_KEY,
-           "CAUDAL_DGA_RUT_EMPRESA": RUT_EMPRESA, "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0",
+    env = {**os.environ, "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": support.SECRET_KEY,
+           "CAUDAL_DGA_RUT_EMPRESA": support.RUT_EMPRESA, "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0",
            "CAUDAL_COMPLIANCE_TIMEOUT_S": "10", "CAUDAL_COMPLIANCE_WORKER_ID": f"worker-{now}"}
     process = await asyncio.create_subprocess_exec(*RUN, "--now", now, env=env, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.PIPE)
@@ -87,9 +76,9 @@ async def dga(clock):
 
 
 async def test_a_worker_killed_mid_send_never_resends_blindly_nor_after_acceptance(db, database_url, clock, dga):
-    point_id = seed(db, clock.now())
-    add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+    point_id = support.seed(db, clock.now())
+    support.add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
 
     assert await run_once(database_url, "2026-11-28T13:00:00Z", kill_when=dga.stored_one) == -signal.SIGKILL
     dga.hold = False
@@ -97,7 +86,7 @@ async def test_a_worker_killed_mid_send_never_resends_blindly_nor_after_acceptan
     after_kill = in_flight(db)
     await run_once(database_url, "2026-11-28T13:01:00Z")  # the dead worker's claim still holds
     await run_once(database_url, "2026-11-28T13:05:00Z")  # claim ran out: resolved, not resent
-    after_resolve = ledger(db)
+    after_resolve = support.ledger(db)
     await run_once(database_url, "2026-11-29T13:05:00Z")  # the following day: resent once
     await run_once(database_url, "2026-11-30T13:05:00Z")  # accepted: never POSTed again
 
@@ -107,5 +96,5 @@ async def test_a_worker_killed_mid_send_never_resends_blindly_nor_after_acceptan
     assert exchanges(dga) == [("POST", "2026-11-28T09:00:00-0000"), ("POST", "2026-11-29T09:05:00-0000"),
                               ("GET", stored.comprobante)]
     assert [r["body"] for r in dga.received if r["method"] == "POST"] == [
-        body("2026-11-28", "08:00:00", "10.50", "1000", "30.00")] * 2
-    assert ledger(db) == [(SLOT.isoformat(), "accepted", stored.comprobante)]
+        support.body("2026-11-28", "08:00:00", "10.50", "1000", "30.00")] * 2
+    assert support.ledger(db) == [(SLOT.isoformat(), "accepted", stored.comprobante)]

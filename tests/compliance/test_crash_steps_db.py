@@ -10,17 +10,9 @@ import pytest
 
 from compliance.dga.client import DgaClient
 from compliance.dga.send import DgaSender
-from tests.compliance.worker_support import (
-    ADMIN,
-    add_readings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT = utc("2026-11-28T12:00:00")
+SLOT = support.utc("2026-11-28T12:00:00")
 PASSES = ("2026-11-28T13:05:00+00:00", "2026-11-29T13:05:00+00:00", "2026-11-30T13:05:00+00:00")
 
 
@@ -72,19 +64,19 @@ def exchanges(stand_in) -> list[str]:
 async def test_a_worker_killed_at_each_step_of_a_submission(db, database_url, clock, dga, point_id, app_client,
                                                              monkeypatch, step):
     (owner, name, after), expected, resends = STEPS[step]
-    add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+    support.add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
     kill_once(monkeypatch, owner, name, after=after)
     with pytest.raises(Killed):
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
     for when in PASSES:
         clock.set(when)
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
     (stored,) = dga.stored.values()
     with db.connect() as conn:
         logged = conn.fetchval("SELECT COUNT(*) FROM compliance_events WHERE kind = 'submission.in_flight_resend'")
-    metrics = app_client.get("/metrics", headers=ADMIN).text
+    metrics = app_client.get("/metrics", headers=support.ADMIN).text
     assert exchanges(dga) == expected
-    assert ledger(db) == [(SLOT.isoformat(), "accepted", stored.comprobante)]
+    assert support.ledger(db) == [(SLOT.isoformat(), "accepted", stored.comprobante)]
     assert (logged, f'caudal_dga_in_flight_resends{{regulator="dga"}} {float(resends)}') == (
         resends, next(line for line in metrics.splitlines() if line.startswith("caudal_dga_in_flight_resends{")))

@@ -12,21 +12,11 @@ import pytest
 from central.crypto import SecretBox
 from compliance.worker import run_once
 from protocols.clock import ManualClock
-from tests.compliance.worker_support import (
-    SECRET_KEY,
-    central_settings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    upload,
-    utc,
-    worker_settings,
-)
+from tests.compliance import worker_support as support
 
-OUTAGE_FROM = utc("2026-11-23T13:00:00")
-BACK_AT = utc("2026-11-28T13:02:00")  # the link returns; the gateway uploads its buffer
-FIRST_NEW = utc("2026-11-28T13:00:00")  # the first slot due after that
+OUTAGE_FROM = support.utc("2026-11-23T13:00:00")
+BACK_AT = support.utc("2026-11-28T13:02:00")  # the link returns; the gateway uploads its buffer
+FIRST_NEW = support.utc("2026-11-28T13:00:00")  # the first slot due after that
 STEP = timedelta(minutes=5)
 
 
@@ -48,17 +38,17 @@ def readings_between(start: datetime, end: datetime) -> dict[datetime, dict[str,
 async def outage_then_buffer(db, database_url, clock, dga, point_id, app_client) -> None:
     """Five days without uploads (passes every 6 h leave gaps), then the buffered readings at
     once, then 12 hours of 5-minute steps while the gateway uploads every 10 minutes."""
-    configure(db, point_id, "dga", dga_config(dga.url, valid_from=OUTAGE_FROM.isoformat()), OUTAGE_FROM)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_from=OUTAGE_FROM.isoformat()), OUTAGE_FROM)
     while clock.now() < BACK_AT:
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
         clock.set(min(clock.now() + timedelta(hours=6), BACK_AT).isoformat())
-    upload(app_client, readings_between(OUTAGE_FROM, BACK_AT), BACK_AT)
+    support.upload(app_client, readings_between(OUTAGE_FROM, BACK_AT), BACK_AT)
     uploaded_until = BACK_AT
     while clock.now() < BACK_AT + timedelta(hours=12):
         if clock.now() - uploaded_until >= timedelta(minutes=10):
-            upload(app_client, readings_between(uploaded_until, clock.now()), clock.now())
+            support.upload(app_client, readings_between(uploaded_until, clock.now()), clock.now())
             uploaded_until = clock.now()
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
         clock.advance(STEP.total_seconds())
 
 
@@ -93,18 +83,18 @@ async def test_each_new_slot_is_accepted_within_its_hour_while_the_backlog_drain
 
 
 ONE_SLOT = {"valid_from": "2026-11-23T12:00:00Z", "valid_to": "2026-11-23T12:30:00Z"}
-GAP = utc("2026-11-23T12:00:00")
+GAP = support.utc("2026-11-23T12:00:00")
 
 
 async def a_gap_filled_days_later(db, database_url, clock, dga, point_id, app_client, days: int,
                                   late_data_days: int | None) -> list:
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    compliance = worker_settings(late_data_days=late_data_days)
-    await run_once(db, clock, SecretBox(SECRET_KEY), central_settings(database_url), compliance)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
+    compliance = support.worker_settings(late_data_days=late_data_days)
+    await run_once(db, clock, SecretBox(support.SECRET_KEY), support.central_settings(database_url), compliance)
     clock.advance(days * 24 * 3600)
-    upload(app_client, {GAP: {"flow": 10.0, "totalizer": 1000.0, "level": 20.0}}, clock.now())
-    await run_once(db, clock, SecretBox(SECRET_KEY), central_settings(database_url), compliance)
-    return [state for _, state, _ in ledger(db)]
+    support.upload(app_client, {GAP: {"flow": 10.0, "totalizer": 1000.0, "level": 20.0}}, clock.now())
+    await run_once(db, clock, SecretBox(support.SECRET_KEY), support.central_settings(database_url), compliance)
+    return [state for _, state, _ in support.ledger(db)]
 
 
 async def test_a_gap_is_filled_at_any_age_back_to_valid_from(db, database_url, clock, dga, point_id, app_client):

@@ -6,28 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compliance.worker_support import (
-    ADMIN,
-    CODE,
-    add_readings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    posts,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-URL = f"/api/v1/points/{CODE}/compliance/dga"
-SLOT = utc("2026-11-28T12:00:00")
-BASE = {"mode": "shadow", "work_type": "subterranea", "codigo_obra": CODE, "standard": "mayor",
+URL = f"/api/v1/points/{support.CODE}/compliance/dga"
+SLOT = support.utc("2026-11-28T12:00:00")
+BASE = {"mode": "shadow", "work_type": "subterranea", "codigo_obra": support.CODE, "standard": "mayor",
         "informant_rut": "12345678-5", "informant_password": "clave", "valid_from": "2026-11-01T04:00:00Z"}
 
 
 def test_the_limits_and_the_meter_profile_are_stored_and_shown(app_client, point_id):
     change = {"meter_profile": "abb-aquamaster3", "limits": {"caudal_max_lps": 80, "nivel_freatico_max_m": 60}}
-    answer = app_client.put(URL, json=BASE | change, headers=ADMIN)
-    shown = app_client.get(URL, headers=ADMIN).json()["config"]
+    answer = app_client.put(URL, json=BASE | change, headers=support.ADMIN)
+    shown = app_client.get(URL, headers=support.ADMIN).json()["config"]
     assert answer.status_code == 200, answer.text
     assert (shown["meter_profile"], shown["limits"]) == ("abb-aquamaster3", {
         "caudal_max_lps": "80", "totalizador_max_m3": None, "nivel_freatico_min_m": None,
@@ -47,19 +37,19 @@ UNKNOWN_PROFILE = ("unknown meter profile 'acme-9000'; available: abb-aquamaster
 ])
 def test_bad_limits_are_refused_naming_the_field_and_change_nothing(app_client, point_id, change, loc, kind, reason):
     """The field and the kind of problem; for the checks of this module, their own words too."""
-    answer = app_client.put(URL, json=BASE | change, headers=ADMIN)
+    answer = app_client.put(URL, json=BASE | change, headers=support.ADMIN)
     (detail,) = answer.json()["error"]["details"]
     words = detail["msg"].removeprefix("Value error, ") if reason else None
     assert (answer.status_code, detail["loc"], detail["type"], words) == (422, loc, kind, reason)
-    assert app_client.get(URL, headers=ADMIN).status_code == 404
+    assert app_client.get(URL, headers=support.ADMIN).status_code == 404
 
 
 @pytest.mark.parametrize(("flow", "state"), [(80, "accepted"), (80.5, "review")])
 async def test_the_worker_holds_only_a_value_outside_the_limits(db, database_url, clock, dga, point_id, flow, state):
     """Water right 20 L/s; the meter measures up to 80 L/s."""
-    add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z",
+    support.add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z",
                                               limits={"caudal_max_lps": 80}), clock.now())
-    await one_pass(db, clock, database_url)
-    assert [s for _, s, _ in ledger(db)] == [state]
-    assert len(posts(dga)) == (1 if state == "accepted" else 0)
+    await support.one_pass(db, clock, database_url)
+    assert [s for _, s, _ in support.ledger(db)] == [state]
+    assert len(support.posts(dga)) == (1 if state == "accepted" else 0)

@@ -6,21 +6,9 @@ from __future__ import annotations
 import pytest
 
 from compliance.standins.dga import Registration, run_dga_standin
-from tests.compliance.worker_support import (
-    CODE,
-    INFORMANT,
-    REGISTRY,
-    RUT_EMPRESA,
-    add_readings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    posts,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT_12 = utc("2026-11-28T12:00:00")
+SLOT_12 = support.utc("2026-11-28T12:00:00")
 ONE_SLOT = "2026-11-28T12:30:00Z"  # valid_to: the work has the 12:00 slot only
 
 
@@ -31,97 +19,97 @@ def alerts(db) -> list[tuple[str, str]]:
 
 
 async def test_the_informant_refused_stops_the_work_and_raises_an_alert(db, database_url, clock, point_id):
-    registry = {CODE: Registration(INFORMANT, "another-password")}
-    async with run_dga_standin(registry, RUT_EMPRESA, clock=clock) as dga:
+    registry = {support.CODE: Registration(support.INFORMANT, "another-password")}
+    async with run_dga_standin(registry, support.RUT_EMPRESA, clock=clock) as dga:
         for hour in (12, 13):
-            add_readings(db, point_id, utc(f"2026-11-28T{hour}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
-        configure(db, point_id, "dga", dga_config(dga.url), clock.now())
+            support.add_readings(db, point_id, support.utc(f"2026-11-28T{hour}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
+        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
         clock.set("2026-11-28T13:15:00+00:00")
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
         clock.advance(24 * 3600)
-        await one_pass(db, clock, database_url)
-    assert [p["body"]["medicionSubterranea"]["horaMedicion"] for p in posts(dga)] == ["08:00:00"]
-    assert [state for _, state, _ in ledger(db)][:2] == ["unrecoverable", "pending"]
+        await support.one_pass(db, clock, database_url)
+    assert [p["body"]["medicionSubterranea"]["horaMedicion"] for p in support.posts(dga)] == ["08:00:00"]
+    assert [state for _, state, _ in support.ledger(db)][:2] == ["unrecoverable", "pending"]
     assert alerts(db) == [("work.blocked", "critical")]
     with db.connect() as conn:
         assert conn.fetchone("SELECT blocked FROM compliance_configs")["blocked"] is True
 
 
 async def test_fixed_credentials_resume_the_work_and_resend_the_refused_slot(db, database_url, clock, point_id):
-    registry = {CODE: Registration(INFORMANT, "the-right-one")}
-    async with run_dga_standin(registry, RUT_EMPRESA, clock=clock) as dga:
-        add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-        configure(db, point_id, "dga", dga_config(dga.url), clock.now())
-        await one_pass(db, clock, database_url)
-        configure(db, point_id, "dga", dga_config(dga.url, informant_password="the-right-one"), clock.now())
+    registry = {support.CODE: Registration(support.INFORMANT, "the-right-one")}
+    async with run_dga_standin(registry, support.RUT_EMPRESA, clock=clock) as dga:
+        support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
+        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+        await support.one_pass(db, clock, database_url)
+        support.configure(db, point_id, "dga", support.dga_config(dga.url, informant_password="the-right-one"), clock.now())
         clock.advance(60)
-        await one_pass(db, clock, database_url)
-    assert [p["body"]["autenticacion"]["password"] for p in posts(dga)] == ["clave-snia", "the-right-one"]
-    assert [state for _, state, _ in ledger(db)] == ["accepted"]
+        await support.one_pass(db, clock, database_url)
+    assert [p["body"]["autenticacion"]["password"] for p in support.posts(dga)] == ["clave-snia", "the-right-one"]
+    assert [state for _, state, _ in support.ledger(db)] == ["accepted"]
 
 
 @pytest.mark.parametrize("fault", ["500", "503", "timeout"])
 async def test_a_failed_send_is_retried_the_following_day_only(db, database_url, clock, point_id, fault):
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock, hang_s=5) as dga:
-        add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-        configure(db, point_id, "dga", dga_config(dga.url), clock.now())
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock, hang_s=5) as dga:
+        support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
+        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
         dga.queue_faults(fault)
-        await one_pass(db, clock, database_url)
-        state_after_failure = ledger(db)[0][1]
+        await support.one_pass(db, clock, database_url)
+        state_after_failure = support.ledger(db)[0][1]
         clock.advance(24 * 3600 - 60)
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
         clock.advance(60)
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
     assert state_after_failure == ("retry_scheduled" if fault == "timeout" else "rejected")
-    assert [p["timeStampOrigen"] for p in posts(dga)] == ["2026-11-28T09:00:00-0000", "2026-11-29T09:00:00-0000"]
-    assert ledger(db)[0][1] == "accepted"
+    assert [p["timeStampOrigen"] for p in support.posts(dga)] == ["2026-11-28T09:00:00-0000", "2026-11-29T09:00:00-0000"]
+    assert support.ledger(db)[0][1] == "accepted"
 
 
 async def test_a_reply_lost_after_the_dga_stored_it_is_accepted_with_the_ya_existe_comprobante(
         db, database_url, clock, dga, point_id):
-    add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to=ONE_SLOT), clock.now())
+    support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to=ONE_SLOT), clock.now())
     dga.queue_faults("drop_after_store")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     clock.advance(24 * 3600)
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     (stored,) = dga.stored.values()
-    assert len(posts(dga)) == 2
-    assert ledger(db) == [(SLOT_12.isoformat(), "accepted", stored.comprobante)]
+    assert len(support.posts(dga)) == 2
+    assert support.ledger(db) == [(SLOT_12.isoformat(), "accepted", stored.comprobante)]
 
 
 async def test_ok_without_comprobante_is_held_for_a_person_and_never_resent(db, database_url, clock, dga, point_id):
-    add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to=ONE_SLOT), clock.now())
+    support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to=ONE_SLOT), clock.now())
     dga.queue_faults("ok_without_comprobante")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     clock.advance(3 * 24 * 3600)
-    await one_pass(db, clock, database_url)
-    assert len(posts(dga)) == 1
-    assert ledger(db) == [(SLOT_12.isoformat(), "needs_review", None)]
+    await support.one_pass(db, clock, database_url)
+    assert len(support.posts(dga)) == 1
+    assert support.ledger(db) == [(SLOT_12.isoformat(), "needs_review", None)]
     assert alerts(db) == [("submission.needs_review", "warning")]
 
 
 async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes_first(db, database_url, clock,
                                                                                        dga, point_id):
     for hour in range(8, 14):
-        add_readings(db, point_id, utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour,
+        support.add_readings(db, point_id, support.utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour,
                      water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T08:00:00Z"), clock.now())
+    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_from="2026-11-28T08:00:00Z"), clock.now())
     for _ in range(30):
-        await one_pass(db, clock, database_url)
+        await support.one_pass(db, clock, database_url)
         clock.advance(60)
-    sent = [(p["body"]["medicionSubterranea"]["horaMedicion"], p["timeStampOrigen"][11:19]) for p in posts(dga)]
+    sent = [(p["body"]["medicionSubterranea"]["horaMedicion"], p["timeStampOrigen"][11:19]) for p in support.posts(dga)]
     assert sent == [("08:00:00", "09:00:00"), ("04:00:00", "09:05:00"), ("09:00:00", "09:10:00"),
                     ("05:00:00", "09:15:00"), ("06:00:00", "09:20:00"), ("07:00:00", "09:25:00")]
 
 
 async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clock, dga, point_id):
-    add_readings(db, point_id, SLOT_12, flow=-2.5, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url), clock.now())
-    await one_pass(db, clock, database_url)
+    support.add_readings(db, point_id, SLOT_12, flow=-2.5, totalizer=1000, water_table=30)
+    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, reasons FROM compliance_submissions")
     assert (row["state"], row["reasons"]) == (
         "review", '["caudal -2.5 L/s is negative", "caudal -2.5 L/s is negative; a negative flow is never declared"]')
-    assert posts(dga) == []
+    assert support.posts(dga) == []

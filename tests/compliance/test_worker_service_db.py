@@ -16,19 +16,9 @@ from central.app import create_app
 from compliance.dga.settings import Period
 from compliance.dga.slots import slot_at_or_before
 from compliance.standins.dga import run_dga_standin
-from tests.compliance.worker_support import (
-    REGISTRY,
-    RUT_EMPRESA,
-    SECRET_KEY,
-    add_readings,
-    configure,
-    dga_config,
-    ledger,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
 
-SLOT = utc("2026-11-28T12:00:00")
+SLOT = support.utc("2026-11-28T12:00:00")
 RUN = [sys.executable, "-c", "from caudal.cli import main; main()", "compliance", "run-once"]
 
 
@@ -37,24 +27,24 @@ async def test_the_service_worker_sends_due_slots_on_its_timer(settings, monkeyp
     monkeypatch.setenv("CAUDAL_COMPLIANCE_MIN_INTERVAL_S", "0")
     monkeypatch.setenv("CAUDAL_COMPLIANCE_INTERVAL_S", "0.1")
     slot = slot_at_or_before(datetime.now(UTC) - timedelta(minutes=15), Period.HOUR)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA) as dga:
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA) as dga:
         with TestClient(create_app(settings.model_copy(update={"workers": True}))) as client:
             db = client.app.state.ctx.db
-            point_id = seed(db, slot)
-            add_readings(db, point_id, slot, flow=10, totalizer=1000, water_table=30)
+            point_id = support.seed(db, slot)
+            support.add_readings(db, point_id, slot, flow=10, totalizer=1000, water_table=30)
             window = {"valid_from": slot.isoformat(), "valid_to": (slot + timedelta(minutes=30)).isoformat()}
-            configure(db, point_id, "dga", dga_config(dga.url, **window), slot)
+            support.configure(db, point_id, "dga", support.dga_config(dga.url, **window), slot)
             for _ in range(100):  # until the GET check too: the stand-in serves only while this loop awaits
-                if ledger(db) and ledger(db)[0][1] == "accepted" and len(dga.received) == 2:
+                if support.ledger(db) and support.ledger(db)[0][1] == "accepted" and len(dga.received) == 2:
                     break
                 await asyncio.sleep(0.05)
-            assert ledger(db) == [(slot.isoformat(), "accepted", next(iter(dga.stored.values())).comprobante)]
+            assert support.ledger(db) == [(slot.isoformat(), "accepted", next(iter(dga.stored.values())).comprobante)]
     assert [r["method"] for r in dga.received] == ["POST", "GET"]
 
 
 async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": SECRET_KEY,
-           "CAUDAL_DGA_RUT_EMPRESA": RUT_EMPRESA, "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0"}
+    env = {**os.environ, "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": support.SECRET_KEY,
+           "CAUDAL_DGA_RUT_EMPRESA": support.RUT_EMPRESA, "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0"}
     process = await asyncio.create_subprocess_exec(*RUN, *args, env=env, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 60)
@@ -63,10 +53,10 @@ async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 async def configured(db, clock):
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        point_id = seed(db, clock.now())
-        add_readings(db, point_id, SLOT, flow=10, totalizer=1000, water_table=30)
-        configure(db, point_id, "dga", dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
+        point_id = support.seed(db, clock.now())
+        support.add_readings(db, point_id, SLOT, flow=10, totalizer=1000, water_table=30)
+        support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
         yield dga
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,25 @@ MANAGE = ROOT / "scripts" / "manage-modular.sh"
 
 ROLE_PORTS = {"core": 8000, "telemetry": 8001, "compliance": 8002, "alerts": 8003}
 UPSTREAMS = {"caudal_core": "core", "caudal_telemetry": "telemetry", "caudal_compliance": "compliance"}
+
+
+def compose_cli() -> list[str] | None:
+    """The Docker Compose command of this machine (v1 or the docker plugin), or None without one."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
+def unit_values(path: Path) -> dict[str, list[str]]:
+    """A systemd unit's ``Key=value`` lines as {Key: [value, ...]} (a key may repeat)."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values.setdefault(key, []).append(value)
+    return values
 
 
 def load_yaml(path: Path) -> Any:

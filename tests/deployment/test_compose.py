@@ -20,6 +20,7 @@ from tests.deployment.support import (
     ROLE_PORTS,
     SINGLE,
     UPSTREAMS,
+    compose_cli,
     load_yaml,
     nginx_upstreams,
     option,
@@ -151,21 +152,13 @@ def test_the_image_is_multi_stage_unprivileged_and_health_checked() -> None:
     assert re.search(r'^ENTRYPOINT \["caudal", "central"\]$', text, flags=re.M)
 
 
-def _compose_cli() -> list[str] | None:
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    return None
-
-
-@pytest.mark.skipif(_compose_cli() is None, reason="no Docker Compose CLI here; structure is checked above")
+@pytest.mark.skipif(compose_cli() is None, reason="no Docker Compose CLI here; structure is checked above")
 @pytest.mark.parametrize("path", [MODULAR, SINGLE], ids=["modular", "single"])
 def test_docker_compose_accepts_the_file(path: Path, tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("CAUDAL_SECRET_KEY=k\nCAUDAL_DGA_RUT_EMPRESA=76123456-7\nPOSTGRES_PASSWORD=p\n"
                    "GRAFANA_ADMIN_PASSWORD=a\nGRAFANA_DB_PASSWORD=r\n")
-    cli = _compose_cli()
+    cli = compose_cli()
     assert cli is not None
     result = subprocess.run([*cli, "--env-file", str(env), "-f", str(path), "config", "--quiet"],
                             capture_output=True, text=True, timeout=60)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from central.db import migrate, open_database
-from tests.deployment.support import DOCKER, SINGLE, load_yaml
+from tests.deployment.support import DOCKER, SINGLE, compose_cli, load_yaml
 from tests.deployment.test_observability import FROM, NOW, TO
 from tests.deployment.test_observability import _fill as fill
 
@@ -94,19 +94,11 @@ def test_every_panel_and_variable_of_a_dashboard_uses_the_provisioned_data_sourc
     assert used == {json.dumps({"type": PLUGIN, "uid": "caudal-sqlite"}, sort_keys=True)}
 
 
-def _compose_cli() -> list[str] | None:
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    return None
-
-
-@pytest.mark.skipif(_compose_cli() is None, reason="no Docker Compose CLI here; structure is checked above")
+@pytest.mark.skipif(compose_cli() is None, reason="no Docker Compose CLI here; structure is checked above")
 def test_docker_compose_accepts_the_two_files_together(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("CAUDAL_SECRET_KEY=k\nCAUDAL_DGA_RUT_EMPRESA=76123456-7\nGRAFANA_ADMIN_PASSWORD=a\n")
-    cli = _compose_cli()
+    cli = compose_cli()
     assert cli is not None
     result = subprocess.run([*cli, "--env-file", str(env), "-f", str(SINGLE), "-f", str(OVERLAY), "config", "--quiet"],
                             capture_output=True, text=True, timeout=60)

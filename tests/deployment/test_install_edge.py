@@ -16,30 +16,20 @@ from pathlib import Path
 import pytest
 
 from tests.deployment.support import ROOT
+from tests.sites import FLOWMETER_POZO_1, GATEWAY_NORTE
 
 SCRIPT = ROOT / "scripts" / "install-edge.sh"
 POSTINST = ROOT / "packaging" / "debian" / "postinst"
 CAUDAL = Path(sys.executable).parent / "caudal"
 OVERLAID = ["etc", "usr", "opt", "var", "run"]
-VALID_SITE = """\
-gateway:
-  id: gw-prueba-01
-  central_url: https://central.example.cl
-  token_file: /etc/caudal/token
-  buffer_path: /var/lib/caudal/buffer.db
+VALID_SITE = GATEWAY_NORTE + """\
 buses:
   - name: tcp-1
     type: tcp
     host: 127.0.0.1
     port: 502
 devices:
-  - name: caudalimetro-pozo-1
-    bus: tcp-1
-    unit_id: 1
-    point: OB-0601-444
-    interval_s: 60
-    profile: siemens-mag6000
-"""
+""" + FLOWMETER_POZO_1
 
 # Inside the namespace: a tmpfs holds each overlay's writes; the caudal user and group exist
 # (as adduser would leave them); systemd counts as running; the venv exists with a python

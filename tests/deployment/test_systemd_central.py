@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deployment.support import ROOT
+from tests.deployment.support import ROOT, unit_values
 
 UNIT = ROOT / "systemd" / "caudal-central@.service"
 INSTALLED_EXEC = "/opt/caudal/bin/caudal"
@@ -29,12 +29,7 @@ def test_each_instance_verifies(tmp_path: Path, role: str) -> None:
 
 
 def _service() -> dict[str, list[str]]:
-    values: dict[str, list[str]] = {}
-    for line in UNIT.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            values.setdefault(key, []).append(value)
-    return values
+    return unit_values(UNIT)
 
 
 def test_the_role_comes_from_the_instance_name_and_its_settings_from_two_files() -> None:

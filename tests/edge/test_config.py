@@ -7,22 +7,24 @@ from pathlib import Path
 import pytest
 
 from edge.config import BusType, ConfigError, load_site_config
+from tests.sites import GATEWAY_NORTE, PLC_BUS
 
-BASE = """\
-gateway:
-  id: gw-norte-01
-  central_url: https://central.example.cl
-  token_file: /etc/caudal/token
-  buffer_path: /var/lib/caudal/buffer.db
+# pozo-2 reads its registers from this list, not a profile
+LOOP_REGISTERS = """\
+    registers:
+      - variable: flow
+        table: input
+        address: 5016
+        type: float32
+        unit: m3/h
+"""
+BASE = GATEWAY_NORTE + """\
 buses:
   - name: rs485-1
     type: rtu
     port: {serial}
     baud: 9600
-  - name: plc
-    type: tcp
-    host: 127.0.0.1
-    port: 1502
+""" + PLC_BUS + """\
 devices:
   - name: pozo-1
     bus: rs485-1
@@ -37,13 +39,7 @@ devices:
     unit_id: 2
     point: OB-0601-445
     interval_s: 10
-    registers:
-      - variable: flow
-        table: input
-        address: 5016
-        type: float32
-        unit: m3/h
-"""
+""" + LOOP_REGISTERS
 
 
 @pytest.fixture
@@ -75,14 +71,6 @@ def test_the_base_file_loads_with_profile_overrides_applied(tmp_path: Path, seri
     assert [(s.variable, s.table.value, s.address) for s in config.devices[1].specs] == [("flow", "input", 5016)]
 
 
-LOOP_REGISTERS = """\
-    registers:
-      - variable: flow
-        table: input
-        address: 5016
-        type: float32
-        unit: m3/h
-"""
 ACCEPTED_FLOW = "accepted: L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm"
 PROFILES = "abb-aquamaster3, generic-4-20ma, keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux"
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp import web
 
-from tests.notify.support import Receiver, SmtpServer
+from tests.alerts.db_support import migrated_template, pg_url, smtp, smtp_port, world, world_client
+from tests.notify.support import Receiver, SmtpServer, answering
 
 
 @pytest.fixture
@@ -21,16 +22,9 @@ def smtp_server(port: int) -> Iterator[SmtpServer]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     state = Receiver()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    state.base_url = f"http://127.0.0.1:{port}"
-    try:
-        yield state
-    finally:
-        state.released.set()
-        await runner.cleanup()
+    async with answering(state.handle) as url:
+        state.base_url = url
+        try:
+            yield state
+        finally:
+            state.released.set()

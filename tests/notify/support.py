@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -133,3 +134,18 @@ class MemoryOutbox:
         self.rows[str(result.notification.id)] = result.notification
         if result.attempt is not None:
             self.log.append(result.attempt)
+
+
+@asynccontextmanager
+async def answering(handle: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> AsyncIterator[str]:
+    """A real HTTP server on a free loopback port that sends every request to ``handle``; yields its URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -10,15 +10,7 @@ import pytest
 from central.crypto import SecretBox
 from central.notify import CHANNEL_ADAPTER, NotifySettings, store, verify
 from central.notify.outbox import SETTINGS_KEY
-from tests.alerts.db_support import (
-    EMAIL,
-    World,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import EMAIL, World
 from tests.notify.support import Receiver, SmtpServer
 
 CHANNELS = "/api/v1/users/me/channels"

@@ -11,15 +11,7 @@ from central.db import open_database
 from central.notify import new_notification
 from central.notify import store as notify_store
 from central.notify.outbox import DbOutbox, outbox_worker
-from tests.alerts.db_support import (
-    EMAIL,
-    World,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import EMAIL, World
 from tests.notify.support import SmtpServer
 
 WORKERS = 4

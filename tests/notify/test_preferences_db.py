@@ -19,16 +19,7 @@ import pytest
 
 from central.notify import NotifySettings
 from central.notify.outbox import SETTINGS_KEY, warn_unconfigured_sms
-from tests.alerts.db_support import (
-    EMAIL,
-    World,
-    flows,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import EMAIL, World, flows
 from tests.notify.support import SmtpServer
 
 PHONE = "+56912345678"

@@ -10,16 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.alerts.db_support import (
-    EMAIL,
-    World,
-    flows,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
-)
+from tests.alerts.db_support import EMAIL, World, flows
 from tests.notify.support import SmtpServer
 
 CHANNELS = "/api/v1/users/me/channels"

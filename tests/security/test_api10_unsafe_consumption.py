@@ -14,17 +14,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from tests.compliance.worker_support import (
-    add_readings,
-    configure,
-    dga_config,
-    ledger,
-    one_pass,
-    seed,
-    utc,
-)
+from tests.compliance import worker_support as support
+from tests.notify.support import answering
 
-SLOT = utc("2026-11-28T12:00:00")
+SLOT = support.utc("2026-11-28T12:00:00")
 HUGE = 8 * 1024 * 1024
 
 
@@ -69,29 +62,21 @@ class Hostile:
 @pytest.fixture(params=sorted(REPLIES))
 async def hostile(request: pytest.FixtureRequest) -> AsyncIterator[Hostile]:
     server = Hostile(request.param, REPLIES[request.param])
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with answering(server.handle) as url:
+        server.url = url
         yield server
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, database_url, clock,
                                                                           hostile: Hostile) -> None:
-    point_id = seed(db, clock.now())
-    add_readings(db, point_id, SLOT, flow=12.345, totalizer=154320.9, water_table=35.424)
-    configure(db, point_id, "dga", dga_config(hostile.url), clock.now())
+    point_id = support.seed(db, clock.now())
+    support.add_readings(db, point_id, SLOT, flow=12.345, totalizer=154320.9, water_table=35.424)
+    support.configure(db, point_id, "dga", support.dga_config(hostile.url), clock.now())
     clock.set("2026-11-28T13:15:00+00:00")
-    await one_pass(db, clock, database_url)
+    await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         attempts = conn.fetchall("SELECT kind, outcome, comprobante FROM compliance_attempts")
-    [(state, comprobante)] = [(state, comprobante) for slot, state, comprobante in ledger(db)
+    [(state, comprobante)] = [(state, comprobante) for slot, state, comprobante in support.ledger(db)
                               if slot == SLOT.isoformat()]
     assert hostile.requests >= 1
     assert comprobante is None

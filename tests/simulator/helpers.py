@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 
 from protocols.registers import RegisterSpec, Table, decode_reading
@@ -19,3 +22,14 @@ async def read_words(client: Client, spec: RegisterSpec, unit: int) -> list[int]
 
 async def read_value(client: Client, spec: RegisterSpec, unit: int) -> tuple[float | None, Quality]:
     return decode_reading(spec, await read_words(client, spec, unit))
+
+
+@asynccontextmanager
+async def tcp_client(port: int, timeout: float = 2) -> AsyncIterator[AsyncModbusTcpClient]:
+    """A connected Modbus TCP client of the simulator on ``port`` (no retries), closed on the way out."""
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=timeout, retries=0)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()

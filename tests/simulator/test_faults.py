@@ -10,7 +10,7 @@ from edge.simulator import DeviceConfig, Endpoint, SimConfig, SimServerError, ru
 from protocols.clock import ManualClock
 from protocols.registers import decode_reading
 from protocols.uplink import Quality
-from tests.simulator.helpers import read_words
+from tests.simulator.helpers import read_words, tcp_client
 
 KNOWN = {"flow": 12.5, "totalizer": 4321.0, "level": 31.25}
 
@@ -22,24 +22,16 @@ KNOWN = {"flow": 12.5, "totalizer": 4321.0, "level": 31.25}
 async def test_exception_fault_answers_with_its_code(fault: dict, code: int, clock: ManualClock) -> None:
     config = SimConfig(devices=[DeviceConfig(profile="siemens-mag6000", unit_id=1, **fault)], tcp=Endpoint())
     async with run_simulator(config, clock) as sim:
-        client = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port, timeout=2, retries=0)
-        await client.connect()
-        try:
+        async with tcp_client(sim.tcp_port) as client:
             reply = await client.read_holding_registers(3002, count=2, device_id=1)
-        finally:
-            client.close()
     assert (reply.isError(), reply.exception_code) == (True, code)
 
 
 async def test_reading_an_unmapped_address_is_an_illegal_address(clock: ManualClock) -> None:
     config = SimConfig(devices=[DeviceConfig(profile="siemens-mag6000", unit_id=1)], tcp=Endpoint())
     async with run_simulator(config, clock) as sim:
-        client = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port, timeout=2, retries=0)
-        await client.connect()
-        try:
+        async with tcp_client(sim.tcp_port) as client:
             reply = await client.read_holding_registers(3002, count=16, device_id=1)
-        finally:
-            client.close()
     assert (reply.isError(), reply.exception_code) == (True, 2)
 
 
@@ -50,27 +42,19 @@ async def test_silent_unit_times_out_while_others_answer(unit: int, why: str, cl
         DeviceConfig(profile="keller-series30", unit_id=2, fault="silent"),
     ]
     async with run_simulator(SimConfig(devices=devices, tcp=Endpoint()), clock) as sim:
-        client = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port, timeout=0.3, retries=0)
-        await client.connect()
-        try:
+        async with tcp_client(sim.tcp_port, timeout=0.3) as client:
             with pytest.raises(ModbusIOException):
                 await client.read_holding_registers(2, count=2, device_id=unit)
             words = await read_words(client, sim.devices[1].specs[0], 1)
-        finally:
-            client.close()
     assert decode_reading(sim.devices[1].specs[0], words) == (pytest.approx(12.5), Quality.GOOD)
 
 
 async def test_nan_fault_is_a_decode_error_for_floats_only(clock: ManualClock) -> None:
     config = SimConfig(devices=[DeviceConfig(profile="abb-aquamaster3", unit_id=4, fault="nan", fixed=KNOWN)], tcp=Endpoint())
     async with run_simulator(config, clock) as sim:
-        client = AsyncModbusTcpClient("127.0.0.1", port=sim.tcp_port, timeout=2, retries=0)
-        await client.connect()
-        try:
+        async with tcp_client(sim.tcp_port) as client:
             flow, totalizer = sim.devices[4].specs
             decoded = [decode_reading(spec, await read_words(client, spec, 4)) for spec in (flow, totalizer)]
-        finally:
-            client.close()
     assert decoded == [(None, Quality.DECODE_ERROR), (4321.0, Quality.GOOD)]
 
 

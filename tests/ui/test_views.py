@@ -44,14 +44,17 @@ def test_each_month_beside_the_volume_its_right_allows() -> None:
     assert month_rows(months[:1], None) == [MonthRow("2026-10", 26_784.0, None, None)]
 
 
-def test_the_tile_url_may_be_emptied_for_an_air_gapped_server() -> None:
-    assert ConsoleSettings.from_env({}).tile_url == OSM_TILES
-    assert ConsoleSettings.from_env({"CAUDAL_CONSOLE_TILE_URL": ""}).tile_url == ""
+def test_the_tile_url_may_be_emptied_for_an_air_gapped_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CAUDAL_CONSOLE_TILE_URL", raising=False)
+    default = ConsoleSettings.from_env().tile_url
+    monkeypatch.setenv("CAUDAL_CONSOLE_TILE_URL", "")
+    assert (default, ConsoleSettings.from_env().tile_url) == (OSM_TILES, "")
 
 
-def test_a_bad_cookie_setting_names_the_variable() -> None:
-    with pytest.raises(SettingsError, match="CAUDAL_CONSOLE_COOKIE_SECURE"):
-        ConsoleSettings.from_env({"CAUDAL_CONSOLE_COOKIE_SECURE": "sometimes"})
+def test_a_bad_cookie_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAUDAL_CONSOLE_COOKIE_SECURE", "sometimes")
+    with pytest.raises(SettingsError, match="^bad setting: CAUDAL_CONSOLE_COOKIE_SECURE: "):
+        ConsoleSettings.from_env()
 
 
 @pytest.mark.parametrize(("tile_url", "images"), [

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from central.db import Connection, Database
 from central.notify.settings import Preferences
+from central.telemetry import lookups
 
 from .service import evaluate_ingest
 
@@ -71,9 +72,8 @@ def take(conn: Connection) -> tuple[list[StoredReading], dict[int, datetime]]:
     readings: list[StoredReading] = []
     rest: dict[int, datetime] = {}
     for point_id, from_ts in sorted(earliest.items()):
-        rows = [StoredReading(**row) for row in conn.fetchall(
-            "SELECT point_id, ts, variable, value, quality FROM readings WHERE point_id = :p AND ts >= :ts"
-            " ORDER BY ts LIMIT :n", {"p": point_id, "ts": from_ts, "n": MAX_READINGS_PER_POINT + 1})]
+        rows = [StoredReading(**row)
+                for row in lookups.readings_from(conn, point_id, from_ts, MAX_READINGS_PER_POINT + 1)]
         if len(rows) > MAX_READINGS_PER_POINT:
             rest[point_id] = rows[-1].ts  # the last time read may be incomplete: it is read again next pass
             rows = [row for row in rows if row.ts < rest[point_id]]

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
+from central.core import lookups
 from central.db import Connection
 
 from . import store
@@ -66,12 +67,11 @@ def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime) -> None:
     """Give each point that never had rules its defaults (once, race-free)."""
-    marks, params = _marks("p", sorted(set(point_ids)))
-    rows = conn.fetchall(
-        "SELECT id, water_right_lps, flow_cutoff_lps, sensor_depth_m FROM points p"
-        f" WHERE id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
-        " WHERE s.scope = 'point' AND s.subject_id = p.id)", params)
-    for row in rows:
+    wanted = sorted(set(point_ids))
+    marks, params = _marks("p", wanted)
+    seeded = {row["subject_id"] for row in conn.fetchall(
+        f"SELECT subject_id FROM alert_rule_sets WHERE scope = 'point' AND subject_id IN ({marks})", params)}
+    for row in lookups.points_by_id(conn, [point_id for point_id in wanted if point_id not in seeded]):
         if _claim_seeding(conn, Scope.POINT, row["id"], now):
             facts = _Facts(row["water_right_lps"], row["flow_cutoff_lps"], row["sensor_depth_m"])
             for rule in default_rules(facts):
@@ -80,12 +80,12 @@ def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime
 
 def ensure_all_rules(conn: Connection, now: datetime) -> None:
     """Defaults for every point and gateway that has none yet (the timer calls this)."""
-    missing = ("SELECT id FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
+    missing = ("SELECT t.id FROM {ids} t WHERE NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
                " WHERE s.scope = '{scope}' AND s.subject_id = t.id)")
-    points = [row["id"] for row in conn.fetchall(missing.format(table="points", scope="point"))]
+    points = [row["id"] for row in conn.fetchall(missing.format(ids=lookups.point_ids_sql(), scope="point"))]
     if points:
         ensure_point_rules(conn, points, now)
-    for row in conn.fetchall(missing.format(table="gateways", scope="gateway")):
+    for row in conn.fetchall(missing.format(ids=lookups.gateway_ids_sql(), scope="gateway")):
         ensure_gateway_rules(conn, row["id"], now)
 
 
@@ -140,9 +140,9 @@ def save_states(conn: Connection, states: Sequence[tuple[int, RuleState]], now: 
 
 _SELECT = (
     "SELECT r.id, r.scope, r.config, st.state, COALESCE(r.point_id, r.gateway_id) AS subject_id,"
-    " COALESCE(p.code, g.name) AS subject, p.water_right_lps FROM alert_rules r"
+    f" COALESCE({lookups.point_code_sql('r.point_id')}, {lookups.gateway_name_sql('r.gateway_id')}) AS subject,"
+    f" {lookups.point_field_sql('water_right_lps', 'r.point_id')} AS water_right_lps FROM alert_rules r"
     " JOIN alert_rule_states st ON st.rule_id = r.id"
-    " LEFT JOIN points p ON p.id = r.point_id LEFT JOIN gateways g ON g.id = r.gateway_id"
 )
 
 

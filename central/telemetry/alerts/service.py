@@ -32,16 +32,19 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from central.core import lookups as core_lookups
 from central.db import Connection, Database
 from central.notify import new_notification
 from central.notify.settings import Preferences
 from central.notify.store import (
     PREFERENCE_CHANNELS,
+    AlertSubject,
     enqueue,
     preference_recipients,
     subscribed_channels,
 )
 from central.regulators import Regulators
+from central.telemetry import lookups as telemetry_lookups
 
 from . import rule_store, store
 from .evaluate import WITH_VALUE, evaluate_heartbeat, evaluate_readings
@@ -69,9 +72,7 @@ def _subjects(conn: Connection, stored: StoredRule) -> list[str]:
     """What subscriptions match: the point, or the gateway and every point it reports."""
     if stored.scope is Scope.POINT:
         return [stored.subject]
-    rows = conn.fetchall("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id"
-                         " WHERE gp.gateway_id = :g ORDER BY p.code", {"g": stored.subject_id})
-    return [stored.subject, *(row["code"] for row in rows)]
+    return [stored.subject, *core_lookups.gateway_point_codes(conn, stored.subject_id)]
 
 
 def _notify(conn: Connection, stored: StoredRule, transition: Transition, now: datetime,
@@ -84,15 +85,17 @@ def _notify(conn: Connection, stored: StoredRule, transition: Transition, now: d
                                      preferences=preferences)
     title, body = notice(transition)
     event = f"{transition.event.value}:{alert.severity.value}"
+    about = AlertSubject(point_id, gateway_id, stored.subject)
     for channel in channels:
         notification = new_notification(channel["username"], channel["name"], title, body, now,
                                         severity=alert.severity, alert_id=alert.id)
-        enqueue(conn, notification, user_id=channel["user_id"], channel_id=channel["id"], alert_event=event)
+        enqueue(conn, notification, user_id=channel["user_id"], channel_id=channel["id"], alert_event=event,
+                subject=about)
     for profile in profiles:
         notification = new_notification(profile["username"], PREFERENCE_CHANNELS[profile["preference"]], title, body,
                                         now, severity=alert.severity, alert_id=alert.id)
         enqueue(conn, notification, user_id=profile["user_id"], channel_id=None, alert_event=event,
-                preference=profile["preference"])
+                preference=profile["preference"], subject=about)
     return len(channels) + len(profiles)
 
 
@@ -262,25 +265,6 @@ class EvaluationQueue:
 # --- on the timer -------------------------------------------------------------------------------
 
 
-def _point_last_seen(conn: Connection) -> dict[int, datetime]:
-    """Newest reading with a value per point, from the latest row of each variable.
-
-    The max is taken here, not with ``MAX(ts)``: an aggregate loses the column's type on SQLite
-    (it comes back as text), a plain row keeps it on both databases.
-    """
-    seen: dict[int, datetime] = {}
-    for row in conn.fetchall("SELECT point_id, ts FROM latest_readings WHERE value IS NOT NULL"):
-        if row["point_id"] not in seen or row["ts"] > seen[row["point_id"]]:
-            seen[row["point_id"]] = row["ts"]
-    return seen
-
-
-def _gateways(conn: Connection) -> dict[int, dict[str, Any]]:
-    rows = conn.fetchall("SELECT id, last_seen_at, clock_offset_s, dropped_total FROM gateways"
-                         " WHERE revoked_at IS NULL")
-    return {row["id"]: row for row in rows}
-
-
 def _heartbeat(gateway: dict[str, Any]) -> Heartbeat:
     """What the heartbeat rules judge: last contact, clock offset (gateway minus server) and drops."""
     return Heartbeat(ts=gateway["last_seen_at"], clock_offset_s=gateway["clock_offset_s"],
@@ -291,8 +275,8 @@ class _Facts:
     """What the timer judges against, read once per tick."""
 
     def __init__(self, conn: Connection, now: datetime, regulators: Regulators) -> None:
-        self.point_seen = _point_last_seen(conn)
-        self.gateways = _gateways(conn)
+        self.point_seen = telemetry_lookups.point_last_seen(conn)
+        self.gateways = core_lookups.active_gateways(conn)
         self.submissions = all_submission_snapshots(conn, now, regulators)
         self.compliance = holding_events(conn, now, regulators)
 

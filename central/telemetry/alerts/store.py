@@ -24,6 +24,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from central.core import lookups
 from central.core.auth import User
 from central.db import Connection, IntegrityError
 from central.pagination import Page, PageQuery, fetch_page
@@ -157,15 +158,14 @@ class AlertFilter(BaseModel):
 
 
 _SELECT_OUT = (
-    "SELECT a.id, a.rule_id, a.kind, a.subject, p.code AS point, g.name AS gateway, a.severity, a.status, a.message,"
+    f"SELECT a.id, a.rule_id, a.kind, a.subject, {lookups.point_code_sql('a.point_id')} AS point,"
+    f" {lookups.gateway_name_sql('a.gateway_id')} AS gateway, a.severity, a.status, a.message,"
     " a.opened_at, a.first_value, a.last_value, a.last_seen_at, a.acknowledged_by, a.acknowledged_at, a.ack_comment,"
-    " a.cleared_at, a.clear_message FROM alerts a LEFT JOIN points p ON p.id = a.point_id"
-    " LEFT JOIN gateways g ON g.id = a.gateway_id"
+    " a.cleared_at, a.clear_message FROM alerts a"
 )
 _VISIBLE = (
-    "(a.point_id IN (SELECT point_id FROM user_points WHERE user_id = :user) OR a.gateway_id IN"
-    " (SELECT gp.gateway_id FROM gateway_points gp JOIN user_points up ON up.point_id = gp.point_id"
-    " WHERE up.user_id = :user))"
+    f"(a.point_id IN {lookups.visible_point_ids_sql(':user')}"
+    f" OR a.gateway_id IN {lookups.visible_gateway_ids_sql(':user')})"
 )
 
 
@@ -185,7 +185,7 @@ def _where(user: User, chosen: AlertFilter) -> tuple[str, dict[str, Any]]:
             clauses.append(clause)
             params.update(names)
     if chosen.point is not None:
-        clauses.append("p.code = :point")
+        clauses.append(f"a.point_id = {lookups.point_id_sql(':point')}")
         params["point"] = chosen.point
     if chosen.live_from is not None:
         clauses.append("(a.cleared_at IS NULL OR a.cleared_at >= :live_from)")
@@ -212,6 +212,13 @@ def visible_alert(conn: Connection, user: User, alert_id: UUID) -> AlertOut | No
 def load_alert(conn: Connection, alert_id: UUID) -> Alert | None:
     row = conn.fetchone(f"SELECT {_COLUMNS} FROM alerts WHERE id = :id", {"id": str(alert_id)})
     return None if row is None else alert_of(row)
+
+
+def open_by_point(conn: Connection) -> dict[int, int]:
+    """How many open alerts each point has (points without any are absent)."""
+    rows = conn.fetchall("SELECT point_id, COUNT(*) AS n FROM alerts WHERE status = 'open' AND point_id IS NOT NULL"
+                         " GROUP BY point_id")
+    return {row["point_id"]: int(row["n"]) for row in rows}
 
 
 def counts(conn: Connection) -> dict[tuple[str, str], int]:
