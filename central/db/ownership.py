@@ -22,11 +22,11 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 
 OWNERS: dict[str, str] = {
     # core: who may call, what exists (migrations 0001-0003)
-    "users": "core", "api_tokens": "core", "login_failures": "core", "login_attempts": "core",
+    "users": "core", "api_tokens": "core", "login_attempts": "core",
     "points": "core", "user_points": "core", "gateways": "core", "gateway_points": "core",
     "gateway_configs": "core", "audit_log": "core",
     # telemetry: what the meters said (0100-0103)
-    "readings": "telemetry", "latest_readings": "telemetry", "meter_changes": "telemetry",
+    "readings": "telemetry", "readings_before_partitions": "telemetry", "latest_readings": "telemetry", "meter_changes": "telemetry",
     "readings_hourly": "telemetry", "rollup_pending": "telemetry", "hours_changed": "telemetry",
     # alerts (0104, 0200)
     "alert_pending": "alerts", "alert_rule_sets": "alerts", "alert_rules": "alerts",
