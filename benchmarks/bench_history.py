@@ -27,7 +27,6 @@ printed). Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per ro
 from __future__ import annotations
 
 import asyncio
-import statistics
 import subprocess
 import sys
 import threading
@@ -41,8 +40,8 @@ import psycopg
 
 from benchmarks import bench_fleet
 from benchmarks.bench_aggregates import MINUTES, NOW, START, rows
-from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
-from benchmarks.figures import Figures, spread
+from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
+from benchmarks.figures import Figures, median_seconds, spread
 from central.crypto import token_hash
 from central.db import Database, open_database
 from central.telemetry import rollup
@@ -128,15 +127,6 @@ def load_year(db: Database, point_id: int) -> None:
           f" {time.perf_counter() - started - loaded:.1f} s")
 
 
-def median_of(run: Callable[[], object]) -> float:
-    samples = []
-    for _ in range(REPS):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
 class Queries:
     """The measured requests and their raw baselines, each returning what it read (checked once)."""
 
@@ -188,7 +178,7 @@ def measure(queries: Queries) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name in MEASURES}
     for _ in range(ROUNDS):
         for name, run in MEASURES.items():
-            samples[name].append(median_of(lambda run=run: run(queries)))
+            samples[name].append(median_seconds(lambda run=run: run(queries), REPS) * 1000)
     return samples
 
 
@@ -207,8 +197,7 @@ def report(figures: Figures, when: str, ms: dict[str, list[float]]) -> None:
 def main() -> Figures | None:
     print(f"   one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
           f" {REPS} requests; idle, then under {bench_fleet.GATEWAYS} gateways' 30-reading batches; PostgreSQL")
-    if problem := postgres_unreachable():
-        print(f"   {problem}")
+    if not postgres_measurable():
         return None
     figures = Figures("history queries: a year of one point")
     with temporary_database(ADMIN_URL, "caudal_bench_history") as url:

@@ -22,13 +22,12 @@ points x 30 days: 1,036,800 readings per round).
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
-from benchmarks.figures import Figures
+from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
+from benchmarks.figures import Figures, median_seconds
 from central.db import Connection, Database, migrate, open_database
 from central.telemetry.ingest import COLUMNS
 
@@ -92,15 +91,6 @@ def compact_probe_bytes(conn: Connection) -> int:
     return total
 
 
-def median_s(run: Callable[[], object]) -> float:
-    samples = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
 def range_query(conn: Connection, point_id: int, start: datetime, end: datetime) -> Callable[[], object]:
     return lambda: conn.fetchall("SELECT ts, variable, value, quality FROM readings WHERE point_id = :p"
                                  " AND ts >= :s AND ts < :e ORDER BY ts, variable",
@@ -114,8 +104,8 @@ def one_round(db: Database) -> dict[str, float]:
         heap, indexes, total = sizes(conn, "readings")
         compact = compact_probe_bytes(conn)
         middle = point_ids[len(point_ids) // 2]
-        day = median_s(range_query(conn, middle, START + timedelta(days=DAYS // 2), START + timedelta(days=DAYS // 2 + 1)))
-        month = median_s(range_query(conn, middle, START, START + timedelta(days=min(DAYS, 30))))
+        day = median_seconds(range_query(conn, middle, START + timedelta(days=DAYS // 2), START + timedelta(days=DAYS // 2 + 1)), RUNS)
+        month = median_seconds(range_query(conn, middle, START, START + timedelta(days=min(DAYS, 30))), RUNS)
     figures = {"readings": count, "copy readings/s": count / copy_s, "heap B": heap / count, "index B": indexes / count,
                "total B": total / count, "compact B": compact / count, "day ms": day * 1000, "month ms": month * 1000}
     print("   " + "  ".join(f"{name} {value:,.1f}" for name, value in figures.items()))
@@ -123,8 +113,7 @@ def one_round(db: Database) -> dict[str, float]:
 
 
 def main() -> Figures | None:
-    if problem := postgres_unreachable():
-        print(f"   {problem}")
+    if not postgres_measurable():
         return None
     print(f"   {POINTS} points x 3 variables x 1/min x {DAYS} days by COPY per round, fresh database each round,"
           f" {ROUNDS} rounds; query times: median of {RUNS} warm runs")

@@ -9,8 +9,19 @@ same round, so drift on a loaded machine hits both alike) and summarised the sam
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+
+def median_seconds(run: Callable[[], object], times: int) -> float:
+    """The median wall time of ``times`` calls of ``run``, in seconds (one slow call is not the figure)."""
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
 
 
 def spread(values: Sequence[float]) -> str:
