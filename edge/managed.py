@@ -96,11 +96,13 @@ class ConfigSync:
         self.trial: Trial | None = None
         self._rolling_back: asyncio.Task[None] | None = None  # referenced, so it is not collected mid-way
         self.wanted = asyncio.Event()
+        self._report = self._outcome()
 
     def status(self) -> ConfigReport:
-        """What the agent runs, for the agent status of the next batch or heartbeat."""
-        return ConfigReport(source="central" if self.central else "local", running_version=self.running_version,
-                            result=self.result[:2000])
+        """What the agent runs, for the agent status of the next batch or heartbeat: the version
+        and result of the last outcome, so a version being applied is not reported as running
+        before the reload has finished."""
+        return self._report
 
     def offer(self, version: int | None) -> None:
         """An upload reply named ``version`` as published: fetch it if it is new to this gateway."""
@@ -208,6 +210,11 @@ class ConfigSync:
             log.warning("cannot keep central configuration version %d in %s (%s): a restart runs the local"
                         " file until the server answers", version, self.store, exc.strerror or exc)
 
+    def _outcome(self) -> ConfigReport:
+        return ConfigReport(source="central" if self.central else "local", running_version=self.running_version,
+                            result=self.result[:2000])
+
     def _set_result(self, result: str) -> None:
         self.result = result
+        self._report = self._outcome()
         log.info("configuration: %s", result)

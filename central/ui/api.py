@@ -30,12 +30,12 @@ class ApiRefused(Exception):
 
 class ConsoleApi:
     def __init__(self, app: FastAPI) -> None:
-        self._app = app
+        self.app = app  # every role's routes (the app factory's in-process API)
 
     async def call(self, method: str, path: str, token: str | None, *, params: Any = None, json: Any = None,
                    client_address: str = "127.0.0.1") -> httpx.Response:
         """One request; raises :class:`ApiRefused` for a 4xx/5xx answer."""
-        transport = httpx.ASGITransport(app=self._app, client=(client_address, 0))
+        transport = httpx.ASGITransport(app=self.app, client=(client_address, 0))
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             response = await client.request(method, path, params=params, json=json, headers=headers)

@@ -67,7 +67,7 @@ async def test_readings_dated_1970_are_set_aside_and_the_backlog_behind_them_goe
     [record] = caplog.records
     assert record.getMessage().startswith(
         "the central server refuses 2 reading(s) of gateway gw-norte for good (first: seq 1, pozo-1/flow: ts: "
-        "1970-01-01T00:00:30Z is before 2000-01-01T00:00:00Z")
+        "1970-01-01T00:00:30Z es anterior a 2000-01-01T00:00:00Z")
     kept = [json.loads(line) for line in setaside_path(tmp_path / "buffer.db").read_text().splitlines()]
     assert [(k["seq"], k["point"], k["variable"], k["value"], k["set_aside_at"]) for k in kept] == [
         (1, "P1", "flow", 1.0, START), (2, "P1", "flow", 2.0, START)]

@@ -33,6 +33,7 @@ def client(monkeypatch, settings, clock):
     router = APIRouter(prefix="/api/v1", tags=["compliance"])
     add_config_routes(router, TERCERO)
     app.include_router(router)
+    app.state.console.api.app.include_router(router)  # the console's in-process API, whatever was imported first
     with TestClient(app) as test_client:
         seed(app.state.ctx.db, clock.now())
         yield test_client

@@ -232,7 +232,7 @@ def test_every_console_form_refuses_a_post_without_its_csrf_token(console: Conso
         refused[path] = client.post(concrete, data={"username": "x", "password": "x", "name": "x"},
                                       follow_redirects=False).status_code
     assert refused == {path: 403 for path in _console_posts(client)}
-    assert len(refused) == 18
+    assert len(refused) == 19
     assert console.client.get("/api/v1/users", headers=console.seeded.admin).json()["total"] == 2
     assert console.client.get(f"/api/v1/gateways/{site.GATEWAY}", headers=console.seeded.admin).json()[
         "revoked_at"] is None
