@@ -39,9 +39,10 @@ from pathlib import Path
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from benchmarks.bench_fleet import wait_ready
+from benchmarks.bench_fleet import READY_TIMEOUT_S
 from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_database
 from benchmarks.figures import Figures, spread
+from benchmarks.servers import wait_ready
 from central.app import create_app
 from central.core.auth import User
 from central.core.tokens import PersonalTokenCreate, create_personal_token
@@ -224,7 +225,7 @@ def server(database_url: str) -> Iterator[str]:
     process = subprocess.Popen([sys.executable, "-c", LAUNCH, database_url, str(port)], stdin=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, process)
+        wait_ready(url, process, READY_TIMEOUT_S)
         yield url
     finally:
         process.terminate()
