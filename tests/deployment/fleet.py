@@ -250,9 +250,8 @@ def stored_readings(db: Database) -> list[Sent]:
 
 
 def dga_ledger(db: Database, now: datetime) -> dict[str, str]:
-    """Each work's slot: ``accepted``, ``later`` (a send left in flight by a killed worker, ``pending`` or
-    ``retry_scheduled`` to be
-    sent again on the retry schedule, tomorrow) or its state."""
+    """Each work's slot: ``accepted``, ``later`` (a send left in flight by a killed worker,
+    ``pending`` or ``retry_scheduled`` to be sent again on the retry schedule, tomorrow) or its state."""
     with db.connect() as conn:
         rows = conn.fetchall("SELECT p.code, s.state, s.next_attempt_at FROM compliance_submissions s"
                              " JOIN points p ON p.id = s.point_id WHERE s.regulator = 'dga'")
