@@ -93,11 +93,18 @@ def _ingest(db: Database, authenticate: Authenticate, body: bytes, parsed: list[
                 rollup.mark(conn, stored.effects.stale)
                 if mark_alerts:
                     pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
-            config_version = record_contact(conn, gateway.id, batch, now)
-        if batch.agent is not None and batch.agent.config is not None:  # its row count is read: not pipelined
-            record_report(conn, gateway, batch.agent.config, now)
+            contact = record_contact(conn, gateway.id, batch, now)
+        report = None if batch.agent is None else batch.agent.config
+        if report is not None and _stored_report(contact) != (report.source, report.running_version, report.result):
+            record_report(conn, gateway, report, now)  # only when it changed: most batches repeat the last one
     return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows,
-                        config_version)
+                        None if contact is None else contact["config_published"])
+
+
+def _stored_report(contact: dict[str, Any] | None) -> tuple[str | None, int | None, str | None]:
+    if contact is None:
+        return None, None, None
+    return contact["config_source"], contact["config_running"], contact["config_result"]
 
 
 _ASSIGNED = ("SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
@@ -246,10 +253,11 @@ def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
     )
 
 
-def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> int | None:
+def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> dict[str, Any] | None:
     """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent
-    reports; returns the configuration version published for the gateway (the reply names it,
-    the agent fetches a version new to it), read by the same statement."""
+    reports; returns, read by the same statement, the configuration version published for the
+    gateway (the reply names it, the agent fetches a version new to it) and the configuration
+    report last stored (a batch repeating it writes nothing more)."""
     params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (batch.sent_at - now).total_seconds()}
     agent_columns = ""
     if batch.agent is not None:
@@ -258,5 +266,6 @@ def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: d
         params.update(version=batch.agent.version, depth=batch.agent.buffer_depth,
                       oldest=batch.agent.oldest_unsent_s, dropped=batch.agent.dropped_total,
                       synced=batch.agent.clock_synced)
-    return conn.fetchval(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
-                         " WHERE id = :g RETURNING config_published", params)
+    return conn.fetchone(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
+                         " WHERE id = :g RETURNING config_published, config_source, config_running, config_result",
+                         params)
