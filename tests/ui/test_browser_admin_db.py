@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
+from tests.sites import plc_meter
 from tests.ui import site
 from tests.ui.browser import (
     DESK,
@@ -29,18 +30,7 @@ from tests.ui.browser import (
 from tests.ui.conftest import Served
 
 pytestmark = pytest.mark.slow
-METER = """buses:
-  - name: plc
-    type: tcp
-    host: 127.0.0.1
-    port: 1502
-devices:
-  - name: pozo-1
-    bus: plc
-    unit_id: 1
-    point: OB-0601-444
-    profile: siemens-mag6000
-"""
+METER = plc_meter(site.NORTE)
 
 
 def new_gateway(served: Served, name: str) -> str:

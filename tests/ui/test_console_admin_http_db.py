@@ -12,21 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from protocols.uplink import INGEST_PATH
+from tests.sites import plc_meter
 from tests.ui import site
 from tests.ui.conftest import Console, logged_in, page_csrf
 
-METER = """buses:
-  - name: plc
-    type: tcp
-    host: 127.0.0.1
-    port: 1502
-devices:
-  - name: pozo-1
-    bus: plc
-    unit_id: 1
-    point: {point}
-    profile: siemens-mag6000
-"""
+METER = plc_meter("{point}")
 WRONG_BUS = METER.replace("bus: plc", "bus: rs485")
 
 
