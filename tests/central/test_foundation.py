@@ -67,17 +67,25 @@ def test_health_reports_the_installed_version_from_package_metadata(app_client):
     assert app_client.get("/healthz").json()["version"] == version("caudal")
 
 
-def test_no_server_module_imports_the_command_line_package_above_it():
+def _central_imports_of(package: str) -> list[str]:
+    """The modules of ``central`` that import ``package`` (or one of its modules)."""
     import ast
     from pathlib import Path
 
-    upward = []
+    found = []
     for path in sorted((Path(__file__).parents[2] / "central").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
-            upward += [str(path) for name in names if name == "caudal" or name.startswith("caudal.")]
-    assert upward == []
+            found += [str(path) for name in names if name == package or name.startswith(f"{package}.")]
+    return found
+
+
+@pytest.mark.parametrize("package", ["caudal", "compliance"])
+def test_no_central_module_imports_the_packages_above_it(package):
+    """central never imports the command line above it, nor compliance (the app factory reads
+    compliance's routers and registry by module name: docs/ARQUITECTURA_MODULAR.md)."""
+    assert _central_imports_of(package) == []
 
 
 def test_unknown_paths_answer_the_standard_error_shape(app_client):
