@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 from caudal import __version__
 
 SIDES = {
-    "edge": ("edge.cli:app", "edge", "The gateway agent: run, check, poll, scan, read, status."),
+    "edge": ("edge.cli:app", "edge", "El agente del gateway: run, check, poll-once, status, scan, read, init."),
     "central": ("central.cli:app", "central", "The central server: serve, migrate, users, gateways."),
     "compliance": ("compliance.cli:app", "central", "Regulator reporting: run-once and the worker."),
     "sim": ("caudal.sim:app", "dev", "Local stand-ins: Modbus devices, the DGA, the SMA."),

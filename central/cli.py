@@ -191,7 +191,7 @@ def add_point_command(
     typer.echo(f"created point {code} ({kind})")
 
 
-TOKEN_FILE_HINT = "on the gateway it goes in /etc/caudal/token (gateway.token_file of site.yaml)"
+TOKEN_FILE_HINT = "en el gateway va en /etc/caudal/token (gateway.token_file del site.yaml)"
 
 
 @app.command("add-gateway")
@@ -204,8 +204,8 @@ def add_gateway_command(
                      name=name, points=[code.strip() for code in points.split(",") if code.strip()])
     with _database() as db, db.transaction() as conn:
         _, token = create_gateway(conn, new.name, new.points, _actor(), SystemClock().now())
-    typer.echo(f"created gateway {name} for points: {', '.join(new.points) or '(none yet)'}")
-    typer.echo(f"its token follows; it is shown only now, and {TOKEN_FILE_HINT}:")
+    typer.echo(f"gateway {name} creado, para los puntos: {', '.join(new.points) or '(ninguno aún)'}")
+    typer.echo(f"su token va a continuación; se muestra solo esta vez, y {TOKEN_FILE_HINT}:")
     typer.echo(token)
 
 
@@ -214,5 +214,5 @@ def rotate_token_command(name: str = typer.Argument(..., help="Gateway name")) -
     """Give a gateway a new token (the old one stops working at once); printed alone on the last line."""
     with _database() as db, db.transaction() as conn:
         token = rotate_gateway_token(conn, name, _actor(), SystemClock().now())
-    typer.echo(f"new token for gateway {name}; the old one no longer works. Shown only now; {TOKEN_FILE_HINT}:")
+    typer.echo(f"token nuevo del gateway {name}; el anterior ya no funciona. Se muestra solo esta vez; {TOKEN_FILE_HINT}:")
     typer.echo(token)

@@ -55,9 +55,9 @@ def read_token(path: Path) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise AgentError(f"cannot read gateway.token_file {path}: {exc.strerror or exc}") from exc
+        raise AgentError(f"no se puede leer gateway.token_file {path}: {exc.strerror or exc}") from exc
     if not token:
-        raise AgentError(f"gateway.token_file {path} is empty")
+        raise AgentError(f"gateway.token_file {path} está vacío")
     return token
 
 
@@ -252,4 +252,4 @@ async def supervised(main: Coroutine[Any, Any, T], helpers: list[asyncio.Task]) 
         await main_task
     failed = next(task for task in done)
     cause = None if failed.cancelled() else failed.exception()
-    raise AgentError(f"task {failed.get_name()} ended unexpectedly: {cause or 'no error'}") from cause
+    raise AgentError(f"la tarea {failed.get_name()} terminó inesperadamente: {cause or 'sin error'}") from cause

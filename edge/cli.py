@@ -22,7 +22,7 @@ from edge.buffer import PolledReading
 from edge.bufferread import BufferUnreadable
 from edge.commission.cli import register as register_commissioning
 from edge.config import BusConfig, BusType, ConfigError, SiteConfig, load_site_config
-from edge.state import StatusReport, status_report
+from edge.state import AgentState, StatusReport, status_report
 from edge.systemd import UNIT_WATCHDOG_S, watchdog_warning
 from protocols.clock import SystemClock
 from protocols.registers import RegisterSpec, Table, plan_reads
@@ -32,12 +32,12 @@ if TYPE_CHECKING:
     from edge.oneshot import OneShot
 
 app = typer.Typer(
-    no_args_is_help=True, help="The gateway agent: run, check, poll-once, status, scan, read, init.",
+    no_args_is_help=True, help="El agente del gateway: run, check, poll-once, status, scan, read, init.",
     rich_markup_mode=None,  # plain help: no "<bool>" after flags, and it reads on an 80-column serial console
 )
 DEFAULT_CONFIG = Path("/etc/caudal/site.yaml")  # where the package and the systemd unit keep it
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The site configuration (site.yaml).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="La configuración del sitio (site.yaml).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Salida JSON, para programas.")]
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -71,9 +71,9 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
     flush_s: Annotated[float | None, typer.Option(
         "--flush-s", min=0,
-        help="At stop, seconds the last readings get to reach the server (default 5; 0: none).")] = None,
+        help="Al detenerse, segundos para que las últimas lecturas lleguen al servidor (5 por omisión; 0: nada).")] = None,
 ) -> None:
-    """Run the agent (what systemd starts): poll, buffer, upload until SIGTERM; SIGHUP reloads site.yaml."""
+    """Corre el agente (lo que arranca systemd): lee, guarda y sube hasta SIGTERM; SIGHUP relee site.yaml."""
     from edge.agent import AgentError, run_agent
 
     configure_logging()
@@ -100,15 +100,15 @@ async def _run_until_signalled(site: SiteConfig, path: Path, run_agent) -> None:
 def check(
     config: ConfigOption = DEFAULT_CONFIG,
     online: Annotated[bool, typer.Option(
-        "--online", help="Also ask the central server (with the gateway token) which points this gateway may report.")] = False,
+        "--online", help="Pregunta además al servidor central (con el token del gateway) qué puntos puede reportar este gateway.")] = False,
 ) -> None:
-    """Validate the site configuration; every error names file, line and field."""
+    """Valida la configuración del sitio; cada error indica archivo, línea y campo."""
     site = load_or_exit(config)
     for warning in check_warnings(site):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"aviso: {warning}", file=sys.stderr)
     for line in summary_lines(site):
         print(line)
-    print(f"{config}: OK ({len(site.buses)} buses, {len(site.devices)} devices)")
+    print(f"{config}: OK (buses: {len(site.buses)}, equipos: {len(site.devices)})")
     if online:
         check_online(site)
 
@@ -128,15 +128,15 @@ def check_online(site: SiteConfig) -> None:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         raise SystemExit(1)
-    print(f"{site.gateway.central_url}: gateway {assigned.gateway} may report every device's point "
-          f"({', '.join(assigned.points)})")
+    print(f"{site.gateway.central_url}: el gateway {assigned.gateway} puede reportar el punto de cada equipo "
+          f"(puntos asignados: {', '.join(assigned.points)})")
 
 
 def check_warnings(site: SiteConfig) -> list[str]:
     """The site's own warnings, and whether the installed unit's watchdog fits its poll intervals."""
     shortest = min(device.interval_s for device in site.devices)
     watchdog = watchdog_warning(shortest, UNIT_WATCHDOG_S)
-    return [*site.warnings(), *([f"{watchdog} in caudal-edge.service"] if watchdog else [])]
+    return [*site.warnings(), *([f"{watchdog} en caudal-edge.service"] if watchdog else [])]
 
 
 def summary_lines(site: SiteConfig) -> list[str]:
@@ -147,7 +147,7 @@ def summary_lines(site: SiteConfig) -> list[str]:
         for device in site.devices
         for bus in [site.bus(device.bus)]
     ]
-    return aligned(["device", "bus", "unit", "point", "every", "registers", "requests"], rows)
+    return aligned(["equipo", "bus", "unit id", "punto", "cada", "registros", "consultas"], rows)
 
 
 def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -158,8 +158,8 @@ def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 
 @app.command("poll-once")
 def poll_once(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
-    """Poll every device once and print the decoded readings; writes nothing. Exit 1 when any
-    register gave no value (failed read, undecodable or implausible: see the hints)."""
+    """Lee cada equipo una vez y muestra las lecturas convertidas; no escribe nada. Termina con 1 si
+    algún registro no dio valor (lectura fallida, indescifrable o imposible: vea las sugerencias)."""
     from edge.oneshot import poll_once as poll
 
     configure_logging(logging.ERROR)  # each device's problem is printed once below, not as the agent logs it
@@ -200,7 +200,7 @@ def readings_lines(readings: list[PolledReading]) -> list[str]:
         [r.device, r.point, r.variable, shown_value(r.variable, r.value), r.unit, r.quality.value, iso(r.ts)]
         for r in readings
     ]
-    return aligned(["device", "point", "variable", "value", "unit", "quality", "ts"], rows)
+    return aligned(["equipo", "punto", "variable", "valor", "unidad", "calidad", "hora (UTC)"], rows)
 
 
 def problem_lines(site: SiteConfig, result: OneShot) -> list[str]:
@@ -213,8 +213,8 @@ def problem_lines(site: SiteConfig, result: OneShot) -> list[str]:
         if spec.loop is not None:
             continue  # a 4-20 mA loop out of range is the sensor's fault, not a byte order
         lines.append(
-            f"hint: {reading.device} {reading.variable} is {reading.quality.value}: a wrong type, word_order or "
-            f"byte_swap is the usual cause; compare every interpretation with the display: "
+            f"sugerencia: {reading.device} {reading.variable} es {reading.quality.value}: la causa habitual es un "
+            f"type, word_order o byte_swap equivocado; compare cada interpretación con la pantalla: "
             f"{read_command(site.bus(device.bus), device.unit_id, spec)}"
         )
     return lines
@@ -232,7 +232,7 @@ def read_command(bus: BusConfig, unit_id: int, spec: RegisterSpec) -> str:
 
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
-    """Buffer depth, oldest unsent reading, last upload, per-device errors, drop counters."""
+    """Lecturas pendientes en el buffer, la más antigua, la última subida, errores por equipo, pérdidas."""
     site = load_or_exit(config, check_devices=False)
     try:
         report = status_report(Path(site.gateway.buffer_path))
@@ -250,30 +250,39 @@ def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
 
 
 def status_lines(report: StatusReport) -> list[str]:
+    """The report as the technician guide explains it, line by line (docs/guia-tecnico.md, paso 7)."""
     buffer, agent = report.buffer, report.agent
     oldest = iso(buffer.oldest_unsent) if buffer.oldest_unsent else "-"
-    lines = [f"buffer {buffer.path}: {buffer.depth} pending, oldest {oldest}, dropped {buffer.dropped_total}, "
-             f"set aside {buffer.set_aside}, {buffer.size_bytes / 1e6:.1f} MB"]
+    lines = [f"buffer {buffer.path}: {buffer.depth} pendientes, más antigua {oldest}, perdidas {buffer.dropped_total}, "
+             f"apartadas {buffer.set_aside}, {buffer.size_bytes / 1e6:.1f} MB"]
     if agent is None:
-        return [*lines, "agent: no state file (not running, or never ran with this buffer)"]
+        return [*lines, "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)"]
     lines += [
-        f"agent pid {agent.pid} ({'running' if report.agent_running else 'NOT running; last known state'}), "
-        f"started {iso(agent.started_at)}, {agent.cycles} cycles, clock {'synced' if agent.clock_synced else 'NOT synced'}",
-        f"uplink: {agent.uploaded_total} uploaded, last upload {iso(agent.last_upload) if agent.last_upload else '-'}, "
-        f"error {agent.uploader_error or '-'}",
-        "overruns: " + (", ".join(f"{bus} {count}" for bus, count in agent.overruns.items()) or "-"),
+        f"agente pid {agent.pid} ({'corriendo' if report.agent_running else 'DETENIDO; último estado conocido'}), "
+        f"inició {iso(agent.started_at)}, {agent.cycles} ciclos, "
+        f"reloj {'sincronizado' if agent.clock_synced else 'NO sincronizado'}",
+        f"subida: {agent.uploaded_total} lecturas subidas, última subida "
+        f"{iso(agent.last_upload) if agent.last_upload else '-'}, error {agent.uploader_error or '-'}",
+        "ciclos atrasados: " + (", ".join(f"{bus} {count}" for bus, count in agent.overruns.items()) or "-"),
     ]
     if agent.config_source is not None:
-        version = f"version {agent.config_version}" if agent.config_version is not None else "no central version"
-        published = agent.config_published if agent.config_published is not None else "-"
-        lines.append(f"configuration: {agent.config_source}, {version} (server publishes {published}),"
-                     f" {agent.config_result or '-'}")
+        lines.append(configuration_line(agent))
     rows = [
         [d.name, d.bus, str(d.ok), str(d.timeouts), str(d.errors), str(d.decode_errors),
          iso(d.last_ok) if d.last_ok else "-", iso(d.backoff_until) if d.backoff_until else "-", d.last_error or ""]
         for d in agent.devices
     ]
-    return lines + aligned(["device", "bus", "ok", "timeouts", "errors", "decode", "last ok", "backoff until", "last error"], rows)
+    header = ["equipo", "bus", "ok", "timeouts", "errores", "decode", "último ok", "espera hasta", "último error"]
+    return lines + aligned(header, rows)
+
+
+def configuration_line(agent: AgentState) -> str:
+    """Where the running buses and devices come from; the result is the agent's own words, as the
+    central server also receives and parses them (edge/managed.py)."""
+    version = f"versión {agent.config_version}" if agent.config_version is not None else "sin versión central"
+    published = agent.config_published if agent.config_published is not None else "-"
+    return (f"configuración: {agent.config_source}, {version} (el servidor publica {published}),"
+            f" {agent.config_result or '-'}")
 
 
 register_commissioning(app)  # scan, read, init (edge/commission/cli.py)

@@ -57,7 +57,7 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=str(ca_bundle))
     except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"CA bundle {ca_bundle}: cannot load certificates ({exc})") from None
+        raise ValueError(f"CA bundle {ca_bundle}: no se pueden cargar los certificados ({exc})") from None
 
 
 class HttpTransport:
@@ -82,13 +82,13 @@ class HttpTransport:
             async with session.request(method, url, data=body, headers=dict(headers), ssl=self._ssl) as response:
                 return HttpReply(status=response.status, headers=dict(response.headers), body=await response.read())
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UplinkTimeout(f"no reply from {url} within {self._timeout.total:g} s") from exc
+            raise UplinkTimeout(f"{url} no respondió en {self._timeout.total:g} s") from exc
         except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
-            raise UplinkTLSError(f"TLS to {url} failed: {exc}") from exc
+            raise UplinkTLSError(f"falló TLS con {url}: {exc}") from exc
         except aiohttp.ClientConnectorError as exc:
             error = exc.os_error
             reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
-            raise UplinkUnreachable(f"cannot connect to {exc.host}:{exc.port} ({reason})") from exc
+            raise UplinkUnreachable(f"no se puede conectar a {exc.host}:{exc.port} ({reason})") from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise UplinkUnreachable(f"{url}: {exc or type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:

@@ -119,7 +119,7 @@ class BusLinks:
         await self._died.wait()
         task = self._dead[0]
         cause = None if task.cancelled() else task.exception()
-        raise LinkFailed(f"{task.get_name()} ended unexpectedly: {cause or 'no error'}") from cause
+        raise LinkFailed(f"{task.get_name()} terminó inesperadamente: {cause or 'sin error'}") from cause
 
     def _open(self, bus: BusConfig, after: asyncio.Task[None] | None = None) -> None:
         actor = BusActor(bus, self.clock, self._link_factory)

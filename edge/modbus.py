@@ -53,14 +53,14 @@ class LinkDown(ModbusError):
 
 
 EXCEPTION_NAMES = {
-    1: "illegal function",
-    2: "illegal data address",
-    3: "illegal data value",
-    4: "device failure",
-    5: "acknowledge",
-    6: "device busy",
-    10: "gateway path unavailable",
-    11: "gateway target did not respond",
+    1: "función no soportada",
+    2: "dirección de registro inexistente",
+    3: "valor no válido",
+    4: "falla del equipo",
+    5: "solicitud aceptada, en proceso",
+    6: "equipo ocupado",
+    10: "el gateway Modbus no tiene ruta al equipo",
+    11: "el equipo detrás del gateway Modbus no respondió",
 }
 
 
@@ -95,7 +95,7 @@ def serial_port_problem(path: str) -> str:
         serial.Serial(path, exclusive=True).close()
     except OSError as exc:  # pyserial's SerialException is one, with the OS's errno when there is one
         return port_problem(exc.errno, str(exc))
-    return "it opened when asked again: a passing fault, try again"
+    return "se abrió al volver a intentarlo: una falla pasajera, repita el comando"
 
 
 def _client(bus: BusConfig) -> AsyncModbusSerialClient | AsyncModbusTcpClient:
@@ -146,19 +146,19 @@ class ModbusLink:
     async def read(self, table: Table, address: int, count: int, unit_id: int, timeout_s: float) -> list[int]:
         """Read ``count`` registers of ``table`` from ``unit_id``, waiting at most ``timeout_s``."""
         if not self._client.connected:
-            raise LinkDown(f"{self.bus.endpoint} is not open")
+            raise LinkDown(f"{self.bus.endpoint} no está abierto")
         # pymodbus reads its answer timeout from the shared connection parameters; set per device.
         self._client.comm_params.timeout_connect = timeout_s
         try:
             reply = await self._request(table, address, count, unit_id)
         except ModbusIOException as exc:
             if not self._client.connected:
-                raise LinkDown(f"{self.bus.endpoint} closed: {exc}") from exc
-            raise DeviceTimeout(f"unit {unit_id} did not answer within {timeout_s:g} s") from exc
+                raise LinkDown(f"{self.bus.endpoint} se cerró: {exc}") from exc
+            raise DeviceTimeout(f"unit id {unit_id} no respondió en {timeout_s:g} s") from exc
         except (ConnectionException, OSError) as exc:
             raise LinkDown(f"{self.bus.endpoint}: {exc}") from exc
         except (ModbusException, TimeoutError) as exc:
-            raise DeviceTimeout(f"unit {unit_id}: {exc}") from exc
+            raise DeviceTimeout(f"unit id {unit_id}: {exc}") from exc
         return self._words(reply, unit_id, count)
 
     async def _request(self, table: Table, address: int, count: int, unit_id: int):
@@ -170,11 +170,11 @@ class ModbusLink:
     def _words(reply, unit_id: int, count: int) -> list[int]:
         if reply.isError():
             code = int(getattr(reply, "exception_code", 0))
-            name = EXCEPTION_NAMES.get(code, "unknown exception")
-            raise DeviceException(code, f"unit {unit_id} answered exception {code} ({name})")
+            name = EXCEPTION_NAMES.get(code, "excepción desconocida")
+            raise DeviceException(code, f"unit id {unit_id} respondió la excepción {code} ({name})")
         words = list(reply.registers)
         if len(words) != count:
-            raise DeviceException(0, f"unit {unit_id} answered {len(words)} registers, {count} asked")
+            raise DeviceException(0, f"unit id {unit_id} respondió {len(words)} registros; se pidieron {count}")
         return words
 
     def close(self) -> None:

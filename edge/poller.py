@@ -124,7 +124,7 @@ class DevicePoll:
     @staticmethod
     def _decoded(result: BlockResult, spec: RegisterSpec) -> Decoded:
         if result.words is None:
-            return Decoded(None, failure_quality(result.error or DeviceTimeout("no words")))
+            return Decoded(None, failure_quality(result.error or DeviceTimeout("sin registros")))
         return decode(spec, result.block.words_for(spec, result.words))
 
 

@@ -86,8 +86,8 @@ def read_state(path: Path) -> AgentState | None:
     try:
         return AgentState.model_validate_json(text)
     except ValidationError:
-        raise BufferUnreadable(f"the agent's state file {path} is damaged; the running agent rewrites it at"
-                               " its next poll cycle: run the command again") from None
+        raise BufferUnreadable(f"el archivo de estado del agente {path} está dañado; el agente lo reescribe en"
+                               " su próximo ciclo de lectura: repita el comando") from None
 
 
 class BufferReport(BaseModel):

@@ -24,8 +24,8 @@ def watchdog_warning(shortest_interval_s: float, watchdog_s: float | None) -> st
     if watchdog_s is None or shortest_interval_s < watchdog_s:
         return None
     return (
-        f"the shortest poll interval ({shortest_interval_s:g} s) is not below systemd's WatchdogSec "
-        f"({watchdog_s:g} s): systemd will restart the agent between cycles; raise WatchdogSec"
+        f"el intervalo de lectura más corto ({shortest_interval_s:g} s) no es menor que WatchdogSec de systemd "
+        f"({watchdog_s:g} s): systemd reiniciará el agente entre ciclos; baje interval_s o suba WatchdogSec"
     )
 
 

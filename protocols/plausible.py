@@ -46,7 +46,7 @@ def limits_for(variable: str, low: float | None = None, high: float | None = Non
 def implausibility(variable: str, value: float, unit: str, limits: Limits | None) -> str | None:
     """Why ``value`` (canonical ``unit``) cannot be a real reading of ``variable``, or None if it can."""
     if limits is not None and not limits.low <= value <= limits.high:
-        return f"{variable} {value:.6g} {unit} is outside the plausible range {limits.low:g}..{limits.high:g} {unit}"
+        return f"{variable} {value:.6g} {unit} está fuera del rango plausible {limits.low:g}..{limits.high:g} {unit}"
     if value != 0 and abs(value) < SMALLEST:
-        return f"{variable} {value:.6g} {unit} is a nonzero value smaller than any meter resolves"
+        return f"{variable} {value:.6g} {unit} es distinto de cero y menor que lo que resuelve cualquier medidor"
     return None

@@ -40,16 +40,16 @@ from protocols.clock import SystemClock
 from protocols.registers import Table
 
 NOTHING_FOUND_HINT = (
-    "No device answered. Check: A/B (D+/D-) not swapped, 120 ohm termination only at both ends, "
-    "common ground, the device powered, the baud rates and parities tried, the unit id range."
+    "Ningún equipo respondió. Revise: A/B (D+/D-) no invertidos, terminación de 120 ohm solo en los dos extremos, "
+    "GND común, el equipo encendido, los baudios y paridades probados, el rango de unit id."
 )
 
-Port = Annotated[str | None, typer.Option("--port", "-p", help="Serial port, e.g. /dev/serial/by-id/usb-FTDI_...")]
-Host = Annotated[str | None, typer.Option("--host", help="TCP gateway or meter instead of a serial port")]
-TcpPort = Annotated[int, typer.Option("--tcp-port", help="TCP port of --host")]
-RtuOverTcp = Annotated[bool, typer.Option("--rtu-over-tcp", help="--host is a transparent serial bridge (RTU frames)")]
-Timeout = Annotated[float, typer.Option("--timeout", min=0.01, max=30, help="Seconds to wait for each answer")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+Port = Annotated[str | None, typer.Option("--port", "-p", help="Puerto serie, por ejemplo /dev/serial/by-id/usb-FTDI_...")]
+Host = Annotated[str | None, typer.Option("--host", help="Gateway Modbus TCP o medidor TCP, en vez de un puerto serie")]
+TcpPort = Annotated[int, typer.Option("--tcp-port", help="Puerto TCP de --host")]
+RtuOverTcp = Annotated[bool, typer.Option("--rtu-over-tcp", help="--host es un conversor serie transparente (tramas RTU)")]
+Timeout = Annotated[float, typer.Option("--timeout", min=0.01, max=30, help="Segundos de espera por cada respuesta")]
+Json = Annotated[bool, typer.Option("--json", help="Salida JSON, para programas")]
 
 
 def register(app: typer.Typer) -> None:
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
 def _target(port: str | None, host: str | None) -> None:
     if (port is None) == (host is None):
-        raise fail("give either --port (serial) or --host (TCP), not both and not neither")
+        raise fail("indique --port (serie) o --host (TCP): uno de los dos, no ambos")
 
 
 def scan(
@@ -69,15 +69,15 @@ def scan(
     host: Host = None,
     tcp_port: TcpPort = 502,
     rtu_over_tcp: RtuOverTcp = False,
-    baud: Annotated[str, typer.Option(help="Baud rates to try, comma-separated")] = "9600,19200",
-    parity: Annotated[str, typer.Option(help="Parities to try: N, E, O")] = "N,E",
-    units: Annotated[str, typer.Option(help="Unit ids to try, e.g. 1-247 or 1-10,20")] = "1-247",
-    address: Annotated[int, typer.Option(help="Register address the probe reads")] = 0,
-    table: Annotated[str, typer.Option(help="holding (FC3), input (FC4) or both")] = "both",
+    baud: Annotated[str, typer.Option(help="Baudios a probar, separados por comas")] = "9600,19200",
+    parity: Annotated[str, typer.Option(help="Paridades a probar: N, E, O")] = "N,E",
+    units: Annotated[str, typer.Option(help="Unit ids a probar, por ejemplo 1-247 o 1-10,20")] = "1-247",
+    address: Annotated[int, typer.Option(help="Dirección del registro que lee la prueba")] = 0,
+    table: Annotated[str, typer.Option(help="holding (FC3), input (FC4) o both (ambas)")] = "both",
     timeout: Timeout = 0.2,
     as_json: Json = False,
 ) -> None:
-    """Find the devices on a bus: every unit id under every baud rate and parity."""
+    """Busca los equipos de un bus: cada unit id con cada combinación de baudios y paridad."""
     _target(port, host)
     try:
         buses = _scan_buses(port, host, tcp_port, rtu_over_tcp, baud, parity, timeout)
@@ -105,7 +105,7 @@ def _scan_buses(
 def _probes(table: str, address: int) -> list[Probe]:
     tables = {"holding": [Table.HOLDING], "input": [Table.INPUT], "both": [Table.HOLDING, Table.INPUT]}
     if table not in tables:
-        raise ValueError(f"table: {table!r} must be holding, input or both")
+        raise ValueError(f"--table: {table!r} debe ser holding, input o both")
     validate_read(address, 1)
     return [Probe(kind, address) for kind in tables[table]]
 
@@ -117,17 +117,17 @@ async def _run_scan(
     unusable: list[LineUnusable] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=errors, transient=True, disable=quiet) as progress:
-        task = progress.add_task("scanning", total=len(buses) * len(unit_ids))
+        task = progress.add_task("buscando", total=len(buses) * len(unit_ids))
         async for event in scan_bus(buses, unit_ids, probes, clock=SystemClock()):
             if isinstance(event, ScanProgress):
-                progress.update(task, completed=event.done, description=f"{event.line} unit {event.unit_id}")
+                progress.update(task, completed=event.done, description=f"{event.line} unit id {event.unit_id}")
                 continue
             if isinstance(event, LineUnusable):
                 unusable.append(event)
                 continue
             found.append(event)
             if not quiet:
-                progress.console.print(f"[green]found[/green] unit {event.unit_id} at {event.line}: {event.how}")
+                progress.console.print(f"[green]encontrado[/green] unit id {event.unit_id} con {event.line}: {event.how}")
     return found, unusable
 
 
@@ -141,12 +141,12 @@ def _report_scan(
                           "unusable": skipped, "found": [item.to_dict() for item in found]}))
         return
     for item in unusable:
-        console.print(f"[yellow]skipped {item.line}: {item.reason}[/yellow]")
+        console.print(f"[yellow]omitido {item.line}: {item.reason}[/yellow]")
     if not found:
         console.print(f"[yellow]{NOTHING_FOUND_HINT}[/yellow]")
         return
-    table = RichTable(title=f"Devices on {buses[0].endpoint}")
-    for column in ("unit id", "line settings", "answered"):
+    table = RichTable(title=f"Equipos en {buses[0].endpoint}")
+    for column in ("unit id", "ajustes de línea", "respuesta"):
         table.add_column(column)
     for item in found:
         table.add_row(str(item.unit_id), item.line, item.how)
@@ -154,21 +154,21 @@ def _report_scan(
 
 
 def read(
-    address: Annotated[int, typer.Argument(help="0-based wire address (manual 40001 = 0, 30001 = input 0)")],
-    count: Annotated[int, typer.Argument(help="How many 16-bit registers")],
+    address: Annotated[int, typer.Argument(help="Dirección de cable, desde 0 (40001 del manual = 0; 30001 = input 0)")],
+    count: Annotated[int, typer.Argument(help="Cuántos registros de 16 bits")],
     port: Port = None,
     host: Host = None,
     tcp_port: TcpPort = 502,
     rtu_over_tcp: RtuOverTcp = False,
-    unit: Annotated[int, typer.Option("--unit", "-u", min=1, max=MAX_UNIT_ID, help="Unit id (slave address)")] = 1,
-    input_registers: Annotated[bool, typer.Option("--input", help="Input registers (FC4) instead of holding (FC3)")] = False,
-    baud: Annotated[int, typer.Option(help="Baud rate of the serial line")] = 9600,
-    parity: Annotated[str, typer.Option(help="Parity of the serial line: N, E or O")] = "N",
+    unit: Annotated[int, typer.Option("--unit", "-u", min=1, max=MAX_UNIT_ID, help="Unit id (dirección Modbus del equipo)")] = 1,
+    input_registers: Annotated[bool, typer.Option("--input", help="Registros input (FC4) en vez de holding (FC3)")] = False,
+    baud: Annotated[int, typer.Option(help="Baudios de la línea serie")] = 9600,
+    parity: Annotated[str, typer.Option(help="Paridad de la línea serie: N, E u O")] = "N",
     timeout: Timeout = 1.0,
-    watch: Annotated[float | None, typer.Option(help="Read again every SECONDS until Ctrl-C", min=0.1)] = None,
+    watch: Annotated[float | None, typer.Option(help="Repite la lectura cada tantos segundos, hasta Ctrl-C", min=0.1)] = None,
     as_json: Json = False,
 ) -> None:
-    """Read registers raw: hex words and the value under every type and word/byte order."""
+    """Lee registros en bruto: cada palabra en hex y el valor bajo cada tipo y orden de palabras/bytes."""
     _target(port, host)
     table = Table.INPUT if input_registers else Table.HOLDING
     try:
@@ -229,15 +229,15 @@ async def _watched_read(link: Any, request: tuple[int, Table, int, int, float]) 
 
 def read_view(result: RawRead, bus: BusConfig) -> Group:
     """Two tables: the words as read, and every interpretation of them from the first word."""
-    words = RichTable(title=f"unit {result.unit_id} {result.table.value} @ {options.line_label(bus)}")
-    for column in ("address", "hex", "uint16", "int16"):
+    words = RichTable(title=f"unit id {result.unit_id} {result.table.value} @ {options.line_label(bus)}")
+    for column in ("dirección", "hex", "uint16", "int16"):
         words.add_column(column, justify="right")
     for offset, word in enumerate(result.words):
         signed = word - 0x10000 if word & 0x8000 else word
         words.add_row(str(result.address + offset), f"0x{word:04X}", str(word), str(signed))
-    values = RichTable(title="value from the first register, by type and order")
-    for column in ("type", "layout", "word_order", "byte_swap", "value"):
-        values.add_column(column, justify="right" if column == "value" else "left")
+    values = RichTable(title="valor desde el primer registro, por tipo y orden")
+    for column in ("type", "bytes", "word_order", "byte_swap", "valor"):
+        values.add_column(column, justify="right" if column == "valor" else "left")
     for item in result.interpretations:
         row = interpretation_dict(item)
         value = "-" if row["value"] is None else f"{row['value']:.7g}" if isinstance(row["value"], float) else str(row["value"])

@@ -28,10 +28,10 @@ def parse_device(text: str) -> dict[str, Any]:
     """``NAME:PROFILE:UNIT:POINT`` -> the device's fields (bus and interval added later)."""
     parts = text.split(":")
     if len(parts) != 4 or not all(parts):
-        raise ValueError(f"--device {text!r}: expected NAME:PROFILE:UNIT:POINT, e.g. caudalimetro:siemens-mag6000:1:OB-0601-444")
+        raise ValueError(f"--device {text!r}: se espera NOMBRE:PERFIL:UNIT:PUNTO, por ejemplo caudalimetro:siemens-mag6000:1:OB-0601-444")
     name, profile, unit, point = parts
     if not unit.isdigit():
-        raise ValueError(f"--device {text!r}: unit id {unit!r} is not a number 1-{MAX_UNIT_ID}")
+        raise ValueError(f"--device {text!r}: el unit id {unit!r} no es un número 1-{MAX_UNIT_ID}")
     return {"name": name, "profile": profile, "unit_id": int(unit), "point": point}
 
 
@@ -41,9 +41,9 @@ def parse_loop(text: str) -> tuple[str, dict[str, float]]:
     try:
         name, low, high = parts[0], float(parts[1]), float(parts[2])
     except (IndexError, ValueError):
-        raise ValueError(f"--loop {text!r}: expected DEVICE:LOW:HIGH, e.g. nivel:0:50 (value at 4 mA and at 20 mA)") from None
+        raise ValueError(f"--loop {text!r}: se espera EQUIPO:BAJO:ALTO, por ejemplo nivel:0:50 (el valor a 4 mA y a 20 mA)") from None
     if len(parts) != 3 or not name:
-        raise ValueError(f"--loop {text!r}: expected DEVICE:LOW:HIGH")
+        raise ValueError(f"--loop {text!r}: se espera EQUIPO:BAJO:ALTO")
     return name, {"low": low, "high": high}
 
 
@@ -52,13 +52,13 @@ def with_loops(devices: list[dict[str, Any]], loops: dict[str, dict[str, float]]
     without one is named with the flag that gives it."""
     unknown = sorted(set(loops) - {device["name"] for device in devices})
     if unknown:
-        raise ValueError(f"--loop names no device given with --device: {', '.join(unknown)}")
+        raise ValueError(f"--loop nombra equipos que no están en ningún --device: {', '.join(unknown)}")
     result = []
     for device in devices:
         loop = loops.get(device["name"])
         if loop is None and _needs_loop(device["profile"]):
-            raise ValueError(f"device {device['name']} ({device['profile']}) needs --loop {device['name']}:LOW:HIGH "
-                             "(the value at 4 mA and at 20 mA, e.g. 0:50)")
+            raise ValueError(f"el equipo {device['name']} ({device['profile']}) necesita --loop {device['name']}:BAJO:ALTO "
+                             "(el valor a 4 mA y a 20 mA, por ejemplo 0:50)")
         if loop is not None:
             variables = _loop_variables(device["profile"])
             device = {**device, "overrides": {variable: {"loop": loop} for variable in variables}}
@@ -96,8 +96,8 @@ def site_data(
 
 
 def print_profiles() -> None:
-    table = RichTable(title="Profiles")
-    for column in ("profile", "meter", "variables"):
+    table = RichTable(title="Perfiles")
+    for column in ("perfil", "medidor", "variables"):
         table.add_column(column)
     for name in available_profiles():
         profile = load_profile(name)
@@ -108,10 +108,10 @@ def print_profiles() -> None:
 
 def _ask_profile() -> str:
     while True:
-        answer = typer.prompt("Profile").strip()
+        answer = typer.prompt("Perfil").strip()
         if answer in available_profiles():
             return answer
-        errors.print(f"[yellow]{answer!r} is not a profile; one of: {', '.join(available_profiles())}[/yellow]")
+        errors.print(f"[yellow]{answer!r} no es un perfil; use uno de: {', '.join(available_profiles())}[/yellow]")
 
 
 def ask_devices(loops: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
@@ -120,35 +120,35 @@ def ask_devices(loops: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     devices = []
     while True:
         profile = _ask_profile()
-        name = typer.prompt("Device name", default=f"{profile.split('-')[0]}-{len(devices) + 1}")
-        unit = typer.prompt("Unit id (found with caudal edge scan)", type=int)
-        point = typer.prompt("Point code (obra, e.g. OB-0601-444)")
+        name = typer.prompt("Nombre del equipo", default=f"{profile.split('-')[0]}-{len(devices) + 1}")
+        unit = typer.prompt("Unit id (el que encontró caudal edge scan)", type=int)
+        point = typer.prompt("Código del punto (la obra, por ejemplo OB-0601-444)")
         devices.append({"name": name, "profile": profile, "unit_id": unit, "point": point})
         if _loop_variables(profile) and name not in loops:
-            loops[name] = {"low": typer.prompt("Value at 4 mA", type=float), "high": typer.prompt("Value at 20 mA", type=float)}
-        if not typer.confirm("Add another device?", default=False):
+            loops[name] = {"low": typer.prompt("Valor a 4 mA", type=float), "high": typer.prompt("Valor a 20 mA", type=float)}
+        if not typer.confirm("¿Agregar otro equipo?", default=False):
             return devices
 
 
 def init_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the site YAML")] = Path("site.yaml"),
-    gateway_id: Annotated[str | None, typer.Option(help="This gateway's name on the central server")] = None,
-    central_url: Annotated[str | None, typer.Option(help="https:// address of the central server")] = None,
-    token_file: Annotated[Path, typer.Option(help="File holding the gateway token")] = DEFAULT_TOKEN_FILE,
-    buffer_path: Annotated[Path, typer.Option(help="The on-disk reading buffer")] = DEFAULT_BUFFER_PATH,
-    device: Annotated[list[str] | None, typer.Option(metavar="NAME:PROFILE:UNIT:POINT", help="One per device (repeat)")] = None,
-    loop: Annotated[list[str] | None, typer.Option(metavar="DEVICE:LOW:HIGH", help="Value at 4 and 20 mA of a 4-20 mA device")] = None,
-    port: Annotated[str | None, typer.Option("--port", "-p", help="Serial port of the RS-485 bus")] = None,
-    host: Annotated[str | None, typer.Option(help="TCP gateway instead of a serial port")] = None,
-    tcp_port: Annotated[int, typer.Option(help="TCP port of --host")] = 502,
-    baud: Annotated[int, typer.Option(help="Baud rate (from caudal edge scan)")] = 9600,
-    parity: Annotated[str, typer.Option(help="Parity N, E or O (from caudal edge scan)")] = "N",
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer")] = 1.0,
-    interval: Annotated[float, typer.Option(help="Seconds between polls of each device")] = 60.0,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file")] = False,
-    interactive: Annotated[bool | None, typer.Option("--interactive/--no-interactive", help="Ask for what is missing (default: when stdin is a terminal)")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Dónde escribir el YAML del sitio")] = Path("site.yaml"),
+    gateway_id: Annotated[str | None, typer.Option(help="El nombre de este gateway en el servidor central")] = None,
+    central_url: Annotated[str | None, typer.Option(help="Dirección https:// del servidor central")] = None,
+    token_file: Annotated[Path, typer.Option(help="Archivo con el token del gateway")] = DEFAULT_TOKEN_FILE,
+    buffer_path: Annotated[Path, typer.Option(help="El buffer de lecturas en disco")] = DEFAULT_BUFFER_PATH,
+    device: Annotated[list[str] | None, typer.Option(metavar="NOMBRE:PERFIL:UNIT:PUNTO", help="Uno por equipo (repita la opción)")] = None,
+    loop: Annotated[list[str] | None, typer.Option(metavar="EQUIPO:BAJO:ALTO", help="Valor a 4 mA y a 20 mA de un equipo 4-20 mA")] = None,
+    port: Annotated[str | None, typer.Option("--port", "-p", help="Puerto serie del bus RS-485")] = None,
+    host: Annotated[str | None, typer.Option(help="Gateway Modbus TCP en vez de un puerto serie")] = None,
+    tcp_port: Annotated[int, typer.Option(help="Puerto TCP de --host")] = 502,
+    baud: Annotated[int, typer.Option(help="Baudios (de caudal edge scan)")] = 9600,
+    parity: Annotated[str, typer.Option(help="Paridad N, E u O (de caudal edge scan)")] = "N",
+    timeout: Annotated[float, typer.Option(help="Segundos de espera por cada respuesta")] = 1.0,
+    interval: Annotated[float, typer.Option(help="Segundos entre lecturas de cada equipo")] = 60.0,
+    force: Annotated[bool, typer.Option("--force", help="Reemplaza un archivo --output que ya existe")] = False,
+    interactive: Annotated[bool | None, typer.Option("--interactive/--no-interactive", help="Pregunta lo que falta (por omisión: si la entrada es una terminal)")] = None,
 ) -> None:
-    """Write a site YAML from the meter profiles, from flags or by asking."""
+    """Escribe el YAML del sitio desde los perfiles de medidor, con opciones o preguntando."""
     ask = sys.stdin.isatty() if interactive is None else interactive
     try:
         loops = dict(parse_loop(text) for text in loop or [])
@@ -156,11 +156,11 @@ def init_command(
     except ValueError as exc:
         raise fail(str(exc)) from None
     if ask:
-        gateway_id = gateway_id or typer.prompt("Gateway id (as registered on the central server)")
-        central_url = central_url or typer.prompt("Central server URL", default="https://")
+        gateway_id = gateway_id or typer.prompt("Id del gateway (como está registrado en el servidor central)")
+        central_url = central_url or typer.prompt("URL del servidor central", default="https://")
         if port is None and host is None:
-            port = typer.prompt("Serial port (ls /dev/serial/by-id/), or leave empty for TCP", default="") or None
-            host = None if port else typer.prompt("TCP gateway host")
+            port = typer.prompt("Puerto serie (ls /dev/serial/by-id/), o vacío para TCP", default="") or None
+            host = None if port else typer.prompt("Host del gateway Modbus TCP")
         devices = devices or ask_devices(loops)
     _require(gateway_id=gateway_id, central_url=central_url, port_or_host=port or host, device=devices)
     gateway = {"id": gateway_id, "central_url": (central_url or "").rstrip("/"), "token_file": str(token_file), "buffer_path": str(buffer_path)}
@@ -169,17 +169,17 @@ def init_command(
         init_site_config(output, data, overwrite=force)
     except (ValueError, FileExistsError, UnknownProfileError) as exc:
         raise fail(_message(exc)) from None
-    console.print(f"[green]wrote[/green] {output}; next: caudal edge check -c {output}")
+    console.print(f"[green]escrito[/green] {output}; siguiente paso: caudal edge check -c {output}")
 
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ConfigError):
-        return "the site does not validate, nothing written:\n" + "\n".join(str(problem) for problem in exc.problems)
+        return "la configuración no es válida, no se escribió nada:\n" + "\n".join(str(problem) for problem in exc.problems)
     return str(exc)
 
 
 def _require(**given: Any) -> None:
-    flags = {"gateway_id": "--gateway-id", "central_url": "--central-url", "port_or_host": "--port or --host", "device": "--device"}
+    flags = {"gateway_id": "--gateway-id", "central_url": "--central-url", "port_or_host": "--port o --host", "device": "--device"}
     missing = [flags[name] for name, value in given.items() if not value]
     if missing:
-        raise fail(f"missing {', '.join(missing)} (or run in a terminal to be asked)")
+        raise fail(f"falta {', '.join(missing)} (o ejecute en una terminal para que se le pregunte)")

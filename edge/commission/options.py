@@ -28,12 +28,12 @@ def parse_units(text: str) -> list[int]:
         try:
             low, high = int(first), int(last or first)
         except ValueError:
-            raise ValueError(f"units: {part!r} is not a unit id or a range like 1-{MAX_UNIT_ID}") from None
+            raise ValueError(f"--units: {part!r} no es un unit id ni un rango como 1-{MAX_UNIT_ID}") from None
         if not 1 <= low <= high <= MAX_UNIT_ID:
-            raise ValueError(f"units: {part!r} must lie within 1-{MAX_UNIT_ID}, low to high")
+            raise ValueError(f"--units: {part!r} debe estar dentro de 1-{MAX_UNIT_ID}, de menor a mayor")
         units.extend(unit for unit in range(low, high + 1) if unit not in units)
     if not units:
-        raise ValueError(f"units: give at least one unit id, e.g. 1-{MAX_UNIT_ID}")
+        raise ValueError(f"--units: indique al menos un unit id, por ejemplo 1-{MAX_UNIT_ID}")
     return units
 
 
@@ -42,9 +42,9 @@ def parse_baudrates(text: str) -> list[int]:
     try:
         rates = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"baud: {text!r} is not a comma-separated list of numbers like 9600,19200") from None
+        raise ValueError(f"--baud: {text!r} no es una lista de números separados por comas, como 9600,19200") from None
     if not rates or any(not MIN_BAUDRATE <= rate <= MAX_BAUDRATE for rate in rates):
-        raise ValueError(f"baud: {text!r} needs rates between {MIN_BAUDRATE} and {MAX_BAUDRATE}")
+        raise ValueError(f"--baud: {text!r}: los baudios van de {MIN_BAUDRATE} a {MAX_BAUDRATE}")
     return rates
 
 
@@ -52,7 +52,7 @@ def parse_parities(text: str) -> list[str]:
     """``"N,E"`` -> ["N", "E"] (N none, E even, O odd)."""
     parities = [part.strip().upper() for part in text.split(",") if part.strip()]
     if not parities or any(parity not in ("N", "E", "O") for parity in parities):
-        raise ValueError(f"parity: {text!r} must list N, E and/or O, e.g. N,E")
+        raise ValueError(f"--parity: {text!r} debe listar N, E y/u O, por ejemplo N,E")
     return parities
 
 

@@ -77,11 +77,11 @@ def validate_read(address: int, count: int) -> None:
     """A clear error before anything goes on the wire."""
     last = MAX_ADDRESS_SPACE - 1
     if not 0 <= address <= last:
-        raise ValueError(f"address {address} must be a 0-based wire address 0..{last} (manual 40001 is address 0)")
+        raise ValueError(f"dirección {address}: debe ser una dirección de cable 0..{last} (el 40001 del manual es la dirección 0)")
     if not 1 <= count <= MAX_READ_COUNT:
-        raise ValueError(f"count {count} must be 1..{MAX_READ_COUNT} registers")
+        raise ValueError(f"cantidad {count}: deben ser 1..{MAX_READ_COUNT} registros")
     if address + count > MAX_ADDRESS_SPACE:
-        raise ValueError(f"address {address} + count {count} runs past the last register {last}")
+        raise ValueError(f"dirección {address} + cantidad {count} pasa del último registro ({last})")
 
 
 async def raw_read(link: ModbusLink, unit_id: int, table: Table, address: int, count: int, timeout_s: float) -> RawRead:

@@ -77,11 +77,11 @@ class Found:
 
     @property
     def how(self) -> str:
-        """What answered, the way a technician reads it: "FC3 holding 0: 0x4148"."""
+        """What answered, the way a technician reads it: "FC3 holding 0: 0x4148" (also in ``--json``)."""
         request = f"FC{self.probe.function_code} {self.probe.table.value} {self.probe.address}"
         if self.answer is Answer.EXCEPTION:
-            name = EXCEPTION_NAMES.get(self.exception_code or 0, "unknown exception")
-            return f"{request}: exception {self.exception_code} ({name})"
+            name = EXCEPTION_NAMES.get(self.exception_code or 0, "excepción desconocida")
+            return f"{request}: excepción {self.exception_code} ({name})"
         return f"{request}: " + " ".join(f"0x{word:04X}" for word in self.words)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from protocols.profiles import UnknownProfileError, load_profile
 from protocols.siteconfig_check import ConfigError
 
 SITE_HEADER = """\
-# Site configuration of gateway {gateway}, written by `caudal edge init`.
-# Check it with `caudal edge check -c {path}` and try it with `caudal edge poll-once -c {path}`.
-# Addresses are 0-based wire addresses; units are those shown on each meter's display.
+# Configuración del sitio del gateway {gateway}, escrita por `caudal edge init`.
+# Revísela con `caudal edge check -c {path}` y pruébela con `caudal edge poll-once -c {path}`.
+# Las direcciones son de cable (desde 0); las unidades son las de la pantalla de cada medidor.
 """
 
 
@@ -27,7 +27,7 @@ def render_site_yaml(site: dict[str, Any], path: str = "site.yaml") -> str:
     parts = [
         SITE_HEADER.format(gateway=data["gateway"].get("id"), path=path),
         _dump({"gateway": data["gateway"]}),
-        "\n# Buses: one per serial port (rtu) or TCP endpoint (tcp, rtu-over-tcp).\n",
+        "\n# Buses: uno por puerto serie (rtu) o por dirección TCP (tcp, rtu-over-tcp).\n",
         _dump({"buses": data["buses"]}),
         "\ndevices:\n",
     ]
@@ -61,11 +61,11 @@ def _indent(text: str) -> str:
 
 def _device_comment(profile_name: str | None) -> str:
     if profile_name is None:
-        return "  # registers given by hand\n"
+        return "  # registros indicados a mano\n"
     try:
         profile = load_profile(profile_name)
     except UnknownProfileError:
-        return f"  # profile {profile_name} (unknown)\n"
+        return f"  # perfil {profile_name} (desconocido)\n"
     variables = ", ".join(f"{spec.variable} ({spec.unit})" for spec in profile.registers)
     return f"  # {profile.manufacturer} {profile.model}: {variables}\n"
 
@@ -78,7 +78,7 @@ def init_site_config(path: Path, data: dict[str, Any], overwrite: bool = False) 
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; choose another --output, or add --force to overwrite it")
+        raise FileExistsError(f"{path} ya existe; elija otro --output, o agregue --force para reemplazarlo")
     text = render_site_yaml(data, str(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
     try:

@@ -104,9 +104,9 @@ def test_add_gateway_prints_a_working_token_alone_on_the_last_line(run, database
     result = run("add-gateway", "olivo", "--points", "OB-0101-12, canal-norte")
     assert result.exit_code == 0
     *head, token = result.stdout.splitlines()
-    assert head == ["created gateway olivo for points: OB-0101-12, canal-norte",
-                    "its token follows; it is shown only now, and on the gateway it goes in /etc/caudal/token"
-                    " (gateway.token_file of site.yaml):"]
+    assert head == ["gateway olivo creado, para los puntos: OB-0101-12, canal-norte",
+                    "su token va a continuación; se muestra solo esta vez, y en el gateway va en /etc/caudal/token"
+                    " (gateway.token_file del site.yaml):"]
     assert _gateway_name(database_url, token) == "olivo"
     assert query("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id ORDER BY p.code") == [
         {"code": "OB-0101-12"}, {"code": "canal-norte"}]
