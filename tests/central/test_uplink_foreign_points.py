@@ -122,7 +122,7 @@ async def test_check_online_passes_when_every_point_is_assigned(central, tmp_pat
     url, _ = central
     code, out, err = await check_online(online_site(tmp_path, url, ["P1", "P2"]))
     assert (code, err) == (0, "")
-    assert out.splitlines()[-1] == f"{url}: gateway gw-norte may report every device's point (P1, P2)"
+    assert out.splitlines()[-1] == f"{url}: el gateway gw-norte puede reportar el punto de cada equipo (puntos asignados: P1, P2)"
 
 
 async def test_check_online_with_a_wrong_token_says_what_the_server_said(central, tmp_path: Path):

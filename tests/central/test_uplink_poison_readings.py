@@ -81,7 +81,7 @@ async def test_status_counts_the_readings_set_aside(central, tmp_path: Path):
             await uploader.upload_once()
     assert count_set_aside(tmp_path / "buffer.db") == 3
     assert status_lines(status_report(tmp_path / "buffer.db"))[0] == (
-        f"buffer {tmp_path / 'buffer.db'}: 0 pending, oldest -, dropped 0, set aside 3, 0.0 MB")
+        f"buffer {tmp_path / 'buffer.db'}: 0 pendientes, más antigua -, perdidas 0, apartadas 3, 0.0 MB")
 
 
 async def test_a_reading_refused_again_after_a_crash_is_kept_once(central, tmp_path: Path):

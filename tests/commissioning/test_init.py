@@ -12,12 +12,12 @@ from tests.sites import FLOWMETER_POZO_1, GATEWAY_NORTE
 GATEWAY = ["--gateway-id", "gw-norte-01", "--central-url", "https://central.example.cl/"]
 
 EXPECTED_TCP_SITE = """\
-# Site configuration of gateway gw-norte-01, written by `caudal edge init`.
-# Check it with `caudal edge check -c {path}` and try it with `caudal edge poll-once -c {path}`.
-# Addresses are 0-based wire addresses; units are those shown on each meter's display.
+# Configuración del sitio del gateway gw-norte-01, escrita por `caudal edge init`.
+# Revísela con `caudal edge check -c {path}` y pruébela con `caudal edge poll-once -c {path}`.
+# Las direcciones son de cable (desde 0); las unidades son las de la pantalla de cada medidor.
 """ + GATEWAY_NORTE + """\
 
-# Buses: one per serial port (rtu) or TCP endpoint (tcp, rtu-over-tcp).
+# Buses: uno por puerto serie (rtu) o por dirección TCP (tcp, rtu-over-tcp).
 buses:
 - name: tcp-1
   type: tcp
@@ -82,12 +82,12 @@ async def test_interactive_init_asks_for_what_is_missing(invoke, tmp_path):
     [
         (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: unknown profile 'no-such-meter'"),
         (["--device", "a:generic-4-20ma:1:P"],
-         "device a (generic-4-20ma) needs --loop a:LOW:HIGH (the value at 4 mA and at 20 mA, e.g. 0:50)"),
-        (["--device", "a:siemens-mag6000:x:P"], "--device 'a:siemens-mag6000:x:P': unit id 'x' is not a number 1-247"),
-        (["--device", "a:siemens-mag6000:1"], "--device 'a:siemens-mag6000:1': expected NAME:PROFILE:UNIT:POINT"),
+         "el equipo a (generic-4-20ma) necesita --loop a:BAJO:ALTO (el valor a 4 mA y a 20 mA, por ejemplo 0:50)"),
+        (["--device", "a:siemens-mag6000:x:P"], "--device 'a:siemens-mag6000:x:P': el unit id 'x' no es un número 1-247"),
+        (["--device", "a:siemens-mag6000:1"], "--device 'a:siemens-mag6000:1': se espera NOMBRE:PERFIL:UNIT:PUNTO"),
         (["--device", "a:siemens-mag6000:1:P", "--device", "a:siemens-mag6000:2:P"],
          "{site}:27: devices[1].name: device name 'a' is used twice"),
-        (["--device", "a:siemens-mag6000:1:P", "--loop", "b:0:5"], "--loop names no device given with --device: b"),
+        (["--device", "a:siemens-mag6000:1:P", "--loop", "b:0:5"], "--loop nombra equipos que no están en ningún --device: b"),
     ],
 )
 async def test_a_bad_site_is_refused_and_nothing_is_written(invoke, tmp_path, args, message):
@@ -101,7 +101,7 @@ async def test_a_bad_site_is_refused_and_nothing_is_written(invoke, tmp_path, ar
 async def test_missing_flags_without_a_terminal_are_named(invoke, tmp_path):
     result = await invoke("init", "-o", str(tmp_path / "site.yaml"), "--gateway-id", "gw-1", "--no-interactive")
     assert result.exit_code == 2
-    assert "missing --central-url, --port or --host, --device (or run in a terminal to be asked)" in result.stderr
+    assert "falta --central-url, --port o --host, --device (o ejecute en una terminal para que se le pregunte)" in result.stderr
 
 
 async def test_an_existing_file_is_kept(invoke, tmp_path):
@@ -110,14 +110,14 @@ async def test_an_existing_file_is_kept(invoke, tmp_path):
     result = await invoke("init", "-o", str(site), *GATEWAY, "--host", "127.0.0.1",
                           "--device", "a:siemens-mag6000:1:P", "--no-interactive")
     assert result.exit_code == 2
-    assert " ".join(result.stderr.split()) == f"error: {site} already exists; choose another --output, or add --force to overwrite it"
+    assert " ".join(result.stderr.split()) == f"error: {site} ya existe; elija otro --output, o agregue --force para reemplazarlo"
     assert site.read_text() == "mine\n"
 
 
 def test_help_shows_no_type_after_flags_and_names_what_repeating_flags_take():
     result = CliRunner().invoke(edge_app, ["init", "--help"], env={"COLUMNS": "100"})
     lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
-    assert "--device NAME:PROFILE:UNIT:POINT" in lines
-    assert "--loop DEVICE:LOW:HIGH Value at 4 and 20 mA of a 4-20 mA device" in lines
-    assert "--force Overwrite an existing --output file" in lines
+    assert "--device NOMBRE:PERFIL:UNIT:PUNTO" in lines
+    assert "--loop EQUIPO:BAJO:ALTO Valor a 4 mA y a 20 mA de un equipo 4-20 mA" in lines
+    assert "--force Reemplaza un archivo --output que ya existe" in lines
     assert not [line for line in lines if "<bool>" in line]

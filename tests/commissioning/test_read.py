@@ -57,8 +57,12 @@ async def test_read_table_shows_hex_and_the_matching_float(invoke, clock):
     async with tcp_devices(clock) as port:
         result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "3", "3002", "2")
     assert result.exit_code == 0, result.output
-    assert "│    3002 │ 0x4148 │  16712 │ 16712 │" in result.stdout
     rows = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert rows[:2] == [f"unit id 3 holding @ tcp 127.0.0.1:{port}", "┏━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━┳━━━━━━━┓"]
+    assert "┃ dirección ┃ hex ┃ uint16 ┃ int16 ┃" in rows
+    assert "│ 3002 │ 0x4148 │ 16712 │ 16712 │" in rows
+    assert "valor desde el primer registro, por tipo y orden" in rows
+    assert "┃ type ┃ bytes ┃ word_order ┃ byte_swap ┃ valor ┃" in rows
     assert "│ float32 │ ABCD │ big │ false │ 12.5 │" in rows
 
 
@@ -67,7 +71,7 @@ async def test_an_exception_reply_is_reported_not_a_number(invoke, clock):
         result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "7", "0", "2")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert "unit 7 answered exception 2 (illegal data address)" in result.stderr
+    assert "unit id 7 respondió la excepción 2 (dirección de registro inexistente)" in result.stderr
 
 
 async def test_a_silent_unit_times_out(invoke, clock):
@@ -75,15 +79,15 @@ async def test_a_silent_unit_times_out(invoke, clock):
         result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "5", "--timeout", "0.1",
                               "0", "1")
     assert result.exit_code == 1
-    assert "unit 5 did not answer within 0.1 s" in result.stderr
+    assert "unit id 5 no respondió en 0.1 s" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["0", "126"], "count 126 must be 1..125 registers"),
-        (["65535", "2"], "address 65535 + count 2 runs past the last register 65535"),
-        (["70000", "1"], "address 70000 must be a 0-based wire address 0..65535 (manual 40001 is address 0)"),
+        (["0", "126"], "cantidad 126: deben ser 1..125 registros"),
+        (["65535", "2"], "dirección 65535 + cantidad 2 pasa del último registro (65535)"),
+        (["70000", "1"], "dirección 70000: debe ser una dirección de cable 0..65535 (el 40001 del manual es la dirección 0)"),
     ],
 )
 async def test_bad_read_requests_are_refused_before_the_wire(invoke, args, message):

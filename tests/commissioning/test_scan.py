@@ -38,7 +38,7 @@ async def test_tcp_scan_finds_exactly_the_two_devices(invoke, clock):
         "unusable": [],
         "found": [
             found(3, line, endpoint, "FC3 holding 3002: 0x4148", "registers", [0x4148], None, serial=False),
-            found(7, line, endpoint, "FC3 holding 3002: exception 2 (illegal data address)", "exception", [], 2,
+            found(7, line, endpoint, "FC3 holding 3002: excepción 2 (dirección de registro inexistente)", "exception", [], 2,
                   serial=False),
         ],
     }
@@ -57,7 +57,7 @@ async def test_serial_scan_finds_the_devices_at_their_line_settings_only(invoke,
         "unusable": [],
         "found": [
             found(3, line, port, "FC3 holding 3002: 0x4148", "registers", [0x4148], None, serial=True),
-            found(7, line, port, "FC3 holding 3002: exception 2 (illegal data address)", "exception", [], 2,
+            found(7, line, port, "FC3 holding 3002: excepción 2 (dirección de registro inexistente)", "exception", [], 2,
                   serial=True),
         ],
     }
@@ -77,7 +77,7 @@ async def test_nothing_answering_exits_1_with_the_wiring_hint(invoke, clock):
         result = await invoke("scan", "--host", "127.0.0.1", "--tcp-port", str(port), "--units", "1-2",
                               "--timeout", "0.05")
     assert result.exit_code == 1
-    assert "No device answered. Check: A/B (D+/D-) not swapped" in " ".join(result.stdout.split())
+    assert "Ningún equipo respondió. Revise: A/B (D+/D-) no invertidos" in " ".join(result.stdout.split())
 
 
 async def test_a_port_that_cannot_open_is_named(invoke):
@@ -97,11 +97,11 @@ def test_parse_units(text, units):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("0-5", "units: '0-5' must lie within 1-247, low to high"),
-        ("5-1", "units: '5-1' must lie within 1-247, low to high"),
-        ("1-248", "units: '1-248' must lie within 1-247, low to high"),
-        ("a", "units: 'a' is not a unit id or a range like 1-247"),
-        ("", "units: give at least one unit id, e.g. 1-247"),
+        ("0-5", "--units: '0-5' debe estar dentro de 1-247, de menor a mayor"),
+        ("5-1", "--units: '5-1' debe estar dentro de 1-247, de menor a mayor"),
+        ("1-248", "--units: '1-248' debe estar dentro de 1-247, de menor a mayor"),
+        ("a", "--units: 'a' no es un unit id ni un rango como 1-247"),
+        ("", "--units: indique al menos un unit id, por ejemplo 1-247"),
     ],
 )
 def test_parse_units_rejects(text, message):
@@ -121,4 +121,4 @@ def test_parse_line_settings(parse, text, expected):
 async def test_bad_parity_is_refused_before_opening_anything(invoke):
     result = await invoke("scan", "--port", "/dev/null", "--parity", "X")
     assert result.exit_code == 2
-    assert "parity: 'X' must list N, E and/or O, e.g. N,E" in result.stderr
+    assert "--parity: 'X' debe listar N, E y/u O, por ejemplo N,E" in result.stderr

@@ -99,7 +99,7 @@ async def test_an_unreadable_token_stops_the_agent_before_it_opens_anything(tmp_
     config = site(tmp_path, [tcp_bus(free_port())], [device("pozo-1", 1)])
     with pytest.raises(AgentError) as caught:
         await run_agent(config, clock, asyncio.Event(), notifier=Notifier(""))
-    assert str(caught.value) == f"cannot read gateway.token_file {tmp_path / 'token'}: No such file or directory"
+    assert str(caught.value) == f"no se puede leer gateway.token_file {tmp_path / 'token'}: No such file or directory"
     assert not config.gateway.buffer_path.exists()
 
 

@@ -140,10 +140,10 @@ def publish_state(buffer_path: Path) -> None:
 
 
 RUNNING = [
-    "agent pid {pid} (running), started 2026-11-28T13:00:00Z, 3 cycles, clock synced",
-    "uplink: 0 uploaded, last upload -, error -",
-    "overruns: -",
-    "device  bus  ok  timeouts  errors  decode  last ok  backoff until  last error",
+    "agente pid {pid} (corriendo), inició 2026-11-28T13:00:00Z, 3 ciclos, reloj sincronizado",
+    "subida: 0 lecturas subidas, última subida -, error -",
+    "ciclos atrasados: -",
+    "equipo  bus  ok  timeouts  errores  decode  último ok  espera hasta  último error",
 ]
 
 
@@ -154,7 +154,7 @@ def test_a_member_of_the_group_reads_status_while_the_agent_runs(gateway: Path, 
         publish_state(buffer_path)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stderr) == (0, "")
-    assert stdout.splitlines() == [f"buffer {buffer_path}: 2 pending, oldest 2026-11-28T13:00:00Z, dropped 0, set aside 0, 0.0 MB",
+    assert stdout.splitlines() == [f"buffer {buffer_path}: 2 pendientes, más antigua 2026-11-28T13:00:00Z, perdidas 0, apartadas 0, 0.0 MB",
                                    *(line.format(pid=os.getpid()) for line in RUNNING)]
 
 
@@ -165,8 +165,8 @@ def test_a_member_of_the_group_reads_status_after_the_agent_stopped(gateway: Pat
         fill_buffer(buffer)
     code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stdout.splitlines(), stderr) == (0, [
-        f"buffer {buffer_path}: 2 pending, oldest 2026-11-28T13:00:00Z, dropped 0, set aside 0, 0.0 MB",
-        "agent: no state file (not running, or never ran with this buffer)"], "")
+        f"buffer {buffer_path}: 2 pendientes, más antigua 2026-11-28T13:00:00Z, perdidas 0, apartadas 0, 0.0 MB",
+        "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)"], "")
 
 
 def test_someone_outside_the_group_is_told_to_join_it_in_one_line(gateway: Path, accounts: Accounts):
@@ -207,5 +207,5 @@ def test_a_damaged_state_file_is_one_line_saying_to_run_again(tmp_path: Path):
         state_path(buffer_path).write_text('{"pid": 1, "started_at"')  # cut short
         with pytest.raises(BufferUnreadable) as caught:
             status_report(buffer_path)
-    assert str(caught.value) == (f"the agent's state file {state_path(buffer_path)} is damaged; the running agent"
-                                 " rewrites it at its next poll cycle: run the command again")
+    assert str(caught.value) == (f"el archivo de estado del agente {state_path(buffer_path)} está dañado; el agente"
+                                 " lo reescribe en su próximo ciclo de lectura: repita el comando")

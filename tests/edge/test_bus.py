@@ -70,7 +70,7 @@ async def test_a_modbus_exception_reply_becomes_device_error_readings(tmp_path: 
     ]
     counters = poller.devices[0].counters
     assert (counters.errors, counters.timeouts, counters.backoff_until) == (1, 0, None)
-    assert counters.last_error == "unit 5 answered exception 4 (device failure)"
+    assert counters.last_error == "unit id 5 respondió la excepción 4 (falla del equipo)"
 
 
 async def test_a_nan_from_a_level_probe_becomes_a_decode_error(tmp_path: Path, clock: ManualClock) -> None:

@@ -81,17 +81,17 @@ async def test_poll_once_exits_1_naming_each_failed_device_without_a_next_attemp
         code, out, err = await caudal("edge", "poll-once", "-c", str(path))
     assert code == 1
     assert without_ts(out) == [
-        "device  point        variable   value  unit  quality",
-        f"pozo-1  OB-0601-444  flow       12.5   L/s   {GOOD}",
-        f"pozo-1  OB-0601-444  totalizer  1000   m3    {GOOD}",
-        "pozo-4  OB-0601-447  flow       -      L/s   device_error",
-        "pozo-4  OB-0601-447  totalizer  -      m3    device_error",
-        "pozo-5  OB-0601-448  flow       -      L/s   timeout",
-        "pozo-5  OB-0601-448  totalizer  -      m3    timeout",
+        "equipo  punto        variable   valor  unidad  calidad",
+        f"pozo-1  OB-0601-444  flow       12.5   L/s     {GOOD}",
+        f"pozo-1  OB-0601-444  totalizer  1000   m3      {GOOD}",
+        "pozo-4  OB-0601-447  flow       -      L/s     device_error",
+        "pozo-4  OB-0601-447  totalizer  -      m3      device_error",
+        "pozo-5  OB-0601-448  flow       -      L/s     timeout",
+        "pozo-5  OB-0601-448  totalizer  -      m3      timeout",
     ]
     assert err.splitlines() == [
-        "pozo-4: unit 4 answered exception 4 (device failure)",
-        "pozo-5: unit 5 did not answer within 0.2 s",
+        "pozo-4: unit id 4 respondió la excepción 4 (falla del equipo)",
+        "pozo-5: unit id 5 no respondió en 0.2 s",
     ]
 
 
@@ -105,9 +105,10 @@ async def test_poll_once_flags_a_wrong_byte_order_and_hints_at_read(tmp_path: Pa
     assert [(r["variable"], r["value"], r["quality"]) for r in map(json.loads, out.splitlines())] == [
         ("flow", None, "out_of_range"), ("totalizer", 1000.0, GOOD)]
     problem, hint = err.splitlines()
-    assert problem.startswith("pozo-1: flow ") and problem.endswith(" L/s is a nonzero value smaller than any meter resolves")
-    assert hint == ("hint: pozo-1 flow is out_of_range: a wrong type, word_order or byte_swap is the usual cause; "
-                    "compare every interpretation with the display: "
+    assert problem.startswith("pozo-1: flow ") and problem.endswith(
+        " L/s es distinto de cero y menor que lo que resuelve cualquier medidor")
+    assert hint == ("sugerencia: pozo-1 flow es out_of_range: la causa habitual es un type, word_order o byte_swap "
+                    "equivocado; compare cada interpretación con la pantalla: "
                     f"caudal edge read --host 127.0.0.1 --tcp-port {sim.tcp_port} --unit 1 3002 2")
 
 
@@ -116,7 +117,7 @@ async def test_poll_once_shows_a_totalizer_with_its_decimals(tmp_path: Path) -> 
         path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
         code, out, err = await caudal("edge", "poll-once", "-c", str(path))
     assert (code, err) == (0, "")
-    assert without_ts(out)[2] == f"pozo-1  OB-0601-444  totalizer  183402.7  m3    {GOOD}"
+    assert without_ts(out)[2] == f"pozo-1  OB-0601-444  totalizer  183402.7  m3      {GOOD}"
 
 
 async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_path: Path) -> None:
@@ -166,15 +167,15 @@ async def test_status_prints_a_readable_summary(tmp_path: Path, clock: ManualClo
     code, out, err = await caudal("edge", "status", "-c", str(path))
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"buffer {tmp_path / 'buffer.db'}: 0 pending, oldest -, dropped 0, set aside 0, 0.0 MB",
-        f"agent pid {os.getpid()} (running), started 2026-11-28T13:00:00Z, 1 cycles, clock synced",
-        "uplink: 4 uploaded, last upload 2026-11-28T13:00:00Z, error -",
-        "overruns: plc 0",
-        "configuration: local, no central version (server publishes -), running the local site.yaml",
-        "device  bus  ok  timeouts  errors  decode  last ok               backoff until  last error",
-        "pozo-1  plc  1   0         0       0       2026-11-28T13:00:00Z  -",
-        "pozo-2  plc  0   0         1       0       -                     -              "
-        "unit 2 answered exception 4 (device failure)",
+        f"buffer {tmp_path / 'buffer.db'}: 0 pendientes, más antigua -, perdidas 0, apartadas 0, 0.0 MB",
+        f"agente pid {os.getpid()} (corriendo), inició 2026-11-28T13:00:00Z, 1 ciclos, reloj sincronizado",
+        "subida: 4 lecturas subidas, última subida 2026-11-28T13:00:00Z, error -",
+        "ciclos atrasados: plc 0",
+        "configuración: local, sin versión central (el servidor publica -), running the local site.yaml",
+        "equipo  bus  ok  timeouts  errores  decode  último ok             espera hasta  último error",
+        "pozo-1  plc  1   0         0        0       2026-11-28T13:00:00Z  -",
+        "pozo-2  plc  0   0         1        0       -                     -             "
+        "unit id 2 respondió la excepción 4 (falla del equipo)",
     ]
 
 
@@ -191,10 +192,10 @@ async def test_check_prints_a_summary_of_a_good_file(tmp_path: Path) -> None:
     code, out, err = await caudal("edge", "check", "-c", str(path))
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "device  bus                       unit  point        every  registers  requests",
-        "pozo-1  plc (tcp 127.0.0.1:1502)  1     OB-0601-444  1 s    2          2",
-        "pozo-2  plc (tcp 127.0.0.1:1502)  2     OB-0601-445  60 s   2          2",
-        f"{path}: OK (1 buses, 2 devices)",
+        "equipo  bus                       unit id  punto        cada  registros  consultas",
+        "pozo-1  plc (tcp 127.0.0.1:1502)  1        OB-0601-444  1 s   2          2",
+        "pozo-2  plc (tcp 127.0.0.1:1502)  2        OB-0601-445  60 s  2          2",
+        f"{path}: OK (buses: 1, equipos: 2)",
     ]
 
 
@@ -225,9 +226,9 @@ async def test_check_names_a_missing_serial_port_and_exits_1(tmp_path: Path) -> 
 async def test_check_warns_when_no_device_is_polled_within_the_systemd_watchdog(tmp_path: Path) -> None:
     path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444", "interval_s": 600}])
     code, out, err = await caudal("edge", "check", "-c", str(path))
-    assert code == 0 and out.endswith(f"{path}: OK (1 buses, 1 devices)\n")
-    assert err == ("warning: the shortest poll interval (600 s) is not below systemd's WatchdogSec (300 s): systemd "
-                   "will restart the agent between cycles; raise WatchdogSec in caudal-edge.service\n")
+    assert code == 0 and out.endswith(f"{path}: OK (buses: 1, equipos: 1)\n")
+    assert err == ("aviso: el intervalo de lectura más corto (600 s) no es menor que WatchdogSec de systemd (300 s): "
+                   "systemd reiniciará el agente entre ciclos; baje interval_s o suba WatchdogSec en caudal-edge.service\n")
 
 
 def test_the_watchdog_check_uses_the_shipped_units_watchdog() -> None:
@@ -247,5 +248,6 @@ async def test_check_online_says_in_one_line_when_the_server_cannot_be_asked(tmp
     path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}],
                       central_url=f"http://127.0.0.1:{closed}")
     code, out, err = await caudal("edge", "check", "--online", "-c", str(path))
-    assert (code, out.splitlines()[-1]) == (1, f"{path}: OK (1 buses, 1 devices)")
-    assert err == f"error: no se puede consultar al servidor central: cannot connect to 127.0.0.1:{closed} (Connection refused)\n"
+    assert (code, out.splitlines()[-1]) == (1, f"{path}: OK (buses: 1, equipos: 1)")
+    assert err == (f"error: no se puede consultar al servidor central: no se puede conectar a 127.0.0.1:{closed}"
+                   " (Connection refused)\n")

@@ -142,7 +142,7 @@ async def test_the_agent_records_an_implausible_value_as_out_of_range_never_as_a
         ("flow", None, Quality.OUT_OF_RANGE), ("totalizer", 1000.0, Quality.GOOD)}
     counters = poller.devices[0].counters
     assert (counters.ok, counters.decode_errors) == (2, 2)
-    assert counters.last_error.endswith(" L/s is a nonzero value smaller than any meter resolves")
+    assert counters.last_error.endswith(" L/s es distinto de cero y menor que lo que resuelve cualquier medidor")
 
 
 async def test_a_one_shot_poll_of_a_silent_device_sets_no_backoff(tmp_path: Path, clock: ManualClock) -> None:
@@ -153,4 +153,4 @@ async def test_a_one_shot_poll_of_a_silent_device_sets_no_backoff(tmp_path: Path
             await poller.poll_all()
     counters = poller.devices[0].counters
     assert (counters.timeouts, counters.failures, counters.backoff_until) == (1, 0, None)
-    assert counters.last_error == "unit 3 did not answer within 0.05 s"
+    assert counters.last_error == "unit id 3 no respondió en 0.05 s"

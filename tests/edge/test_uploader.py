@@ -151,7 +151,7 @@ async def test_a_timeout_keeps_the_readings_and_the_resend_stores_them_once(serv
     uploader = make_uploader(server, buffer, clock, transport=transport)
     buffer.append(cycle(0))
     server.faults.append(Fault(hang_s=5))
-    with pytest.raises(UploadFailed, match=r"no reply from http://127\.0\.0\.1:\d+/api/v1/ingest within 0\.2 s"):
+    with pytest.raises(UploadFailed, match=r"http://127\.0\.0\.1:\d+/api/v1/ingest no respondió en 0\.2 s"):
         await uploader.upload_once()
     assert buffer.stats().depth == 2
     assert await uploader.upload_once() == 2

@@ -112,6 +112,6 @@ async def test_tls_fails_without_the_ca_bundle_and_keeps_the_readings(tls_server
 
 def test_an_unreadable_ca_bundle_is_refused_up_front(tmp_path: Path, buffer: Buffer, clock: ManualClock):
     missing = tmp_path / "missing-ca.pem"
-    with pytest.raises(ValueError, match=f"CA bundle {missing}: cannot load certificates"):
+    with pytest.raises(ValueError, match=f"CA bundle {missing}: no se pueden cargar los certificados"):
         Uploader(gateway="gw", central_url="https://127.0.0.1:9", token="t", buffer=buffer, clock=clock,
                  version="1", ca_bundle=missing)
