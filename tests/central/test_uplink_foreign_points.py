@@ -109,7 +109,7 @@ async def test_check_online_names_every_device_whose_point_the_gateway_may_not_r
     url, _ = central
     code, out, err = await check_online(online_site(tmp_path, url, ["P1", "P3", "NOPE"]))
     assert code == 1
-    assert out.endswith(" devices)\n")
+    assert out.endswith(" equipos: 3)\n")
     assert err.splitlines() == [
         "error: devices[1] pozo-2: el punto P3 no está asignado al gateway gw-norte en el servidor central (puede"
         " reportar: P1, P2); sus lecturas quedarían retenidas",
