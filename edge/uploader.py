@@ -235,7 +235,7 @@ class Uploader:
         if not new:
             return
         held = ", ".join(sorted(self.held.points))
-        self.state.held = f"readings of point(s) {held} held back: the central server refuses them for this gateway"
+        self.state.held = f"lecturas retenidas de los puntos {held}: el servidor central las rechaza para este gateway"
         log.error("the central server refuses point(s) %s for gateway %s (%s); their readings stay in the buffer and"
                   " are offered again every %g s, the other points' readings go on. Correct point: in site.yaml"
                   " (caudal edge check --online) or the gateway's points on the server",

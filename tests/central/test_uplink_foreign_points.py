@@ -57,8 +57,7 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
         assert await uploader.upload_once() == 3
         assert (stored(db), [r.point for r in buffer.pending()]) == ([("P1", 1.0), ("P1", 2.0), ("P1", 3.0)],
                                                                     ["P3", "P3"])
-        assert uploader.state.held == ("readings of point(s) P3 held back: the central server refuses them for "
-                                       "this gateway")
+        assert uploader.state.held == "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway"
     [record] = caplog.records
     assert record.getMessage().startswith(
         "the central server refuses point(s) P3 for gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
@@ -147,6 +146,6 @@ async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(cen
     assert [r.getMessage() for r in caplog.records if r.name == "edge.flush"] == []  # held readings: nothing to flush
     assert stored(db) == [("P1", 12.5)]
     assert read_state(state_path(tmp_path / "buffer.db")).uploader_error == (  # published as the agent stopped
-        "readings of point(s) P3 held back: the central server refuses them for this gateway")
+        "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway")
     with Buffer.open(tmp_path / "buffer.db") as buffer:
         assert {(r.point, r.variable) for r in buffer.pending()} == {("P3", "flow"), ("P3", "totalizer")}
