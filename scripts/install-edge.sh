@@ -21,20 +21,20 @@ while [ $# -gt 0 ]; do
     --source) SOURCE="$(cd "${2:?--source needs a directory}" && pwd)"; shift 2 ;;
     --no-enable) ENABLE=0; shift ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "install-edge.sh: unknown argument: $1" >&2; exit 2 ;;
+    *) echo "install-edge.sh: argumento desconocido: $1" >&2; exit 2 ;;
   esac
 done
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-edge.sh: run as root (sudo)" >&2
+  echo "install-edge.sh: ejecútelo como root (sudo)" >&2
   exit 2
 fi
 
-echo "==> packages"
+echo "==> paquetes"
 apt-get update -q
 apt-get install -y -q python3 python3-venv adduser
 
-echo "==> user caudal"
+echo "==> usuario caudal"
 getent group caudal >/dev/null || addgroup --system caudal
 getent passwd caudal >/dev/null || adduser --system --ingroup caudal --home /var/lib/caudal \
   --no-create-home --shell /usr/sbin/nologin --gecos "Caudal edge agent" caudal
@@ -71,14 +71,14 @@ if [ -d /run/systemd/system ]; then
     if "$PREFIX/bin/caudal" edge check -c /etc/caudal/site.yaml; then
       systemctl enable caudal-edge.service
       systemctl restart caudal-edge.service
-      echo "caudal-edge enabled and started: /etc/caudal/site.yaml checks clean"
+      echo "caudal-edge habilitado y en marcha: /etc/caudal/site.yaml pasa caudal edge check"
     elif systemctl is-enabled --quiet caudal-edge.service; then
-      echo "caudal-edge NOT restarted: /etc/caudal/site.yaml does not pass caudal edge check (above)." >&2
-      echo "Fix it, then: systemctl restart caudal-edge" >&2
+      echo "caudal-edge NO reiniciado: /etc/caudal/site.yaml no pasa caudal edge check (vea arriba)." >&2
+      echo "Corríjalo y luego: systemctl restart caudal-edge" >&2
     else
-      echo "caudal-edge NOT enabled: /etc/caudal/site.yaml does not pass caudal edge check (above)." >&2
-      echo "Finish commissioning (caudal edge init, caudal edge check), then: systemctl enable --now caudal-edge" >&2
+      echo "caudal-edge NO habilitado: /etc/caudal/site.yaml no pasa caudal edge check (vea arriba)." >&2
+      echo "Termine la puesta en marcha (caudal edge init, caudal edge check) y luego: systemctl enable --now caudal-edge" >&2
     fi
   fi
 fi
-echo "installed; next: caudal edge scan, caudal edge init, caudal edge check (see /usr/share/doc/caudal-edge/guia-tecnico.md)"
+echo "instalado; siguiente: caudal edge scan, caudal edge init, caudal edge check (vea /usr/share/doc/caudal-edge/guia-tecnico.md)"

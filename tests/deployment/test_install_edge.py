@@ -110,8 +110,8 @@ def test_the_example_config_leaves_the_service_disabled_and_says_what_to_do(tmp_
         0, ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"]), installed.stderr
     assert installed.site == (ROOT / "packaging" / "site.yaml.example").read_text()
     assert installed.stderr.endswith(
-        "caudal-edge NOT enabled: /etc/caudal/site.yaml does not pass caudal edge check (above).\n"
-        "Finish commissioning (caudal edge init, caudal edge check), then: systemctl enable --now caudal-edge\n")
+        "caudal-edge NO habilitado: /etc/caudal/site.yaml no pasa caudal edge check (vea arriba).\n"
+        "Termine la puesta en marcha (caudal edge init, caudal edge check) y luego: systemctl enable --now caudal-edge\n")
     assert "/etc/caudal/site.yaml:" in installed.stderr  # the check's own explanation, naming the file
 
 
@@ -122,8 +122,8 @@ def test_a_reinstall_over_a_broken_config_leaves_the_enabled_service_alone(tmp_p
     assert (installed.returncode, systemctl) == (
         0, ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"]), installed.stderr
     assert installed.stderr.endswith(
-        "caudal-edge NOT restarted: /etc/caudal/site.yaml does not pass caudal edge check (above).\n"
-        "Fix it, then: systemctl restart caudal-edge\n")
+        "caudal-edge NO reiniciado: /etc/caudal/site.yaml no pasa caudal edge check (vea arriba).\n"
+        "Corríjalo y luego: systemctl restart caudal-edge\n")
 
 
 @needs_namespace
@@ -133,7 +133,7 @@ def test_a_config_that_checks_clean_gets_the_service_enabled_and_started(tmp_pat
     assert (installed.returncode, systemctl) == (0, ["systemctl daemon-reload", "systemctl enable caudal-edge.service",
                                                      "systemctl restart caudal-edge.service"]), installed.stderr
     assert installed.site == VALID_SITE
-    assert "caudal-edge enabled and started: /etc/caudal/site.yaml checks clean\n" in installed.stdout
+    assert "caudal-edge habilitado y en marcha: /etc/caudal/site.yaml pasa caudal edge check\n" in installed.stdout
 
 
 @needs_namespace
