@@ -2,19 +2,28 @@
 its main line, against a real pymodbus simulator and the real ``caudal`` process.
 
 Identifiers stay as the technician types or copies them (command and option names, site.yaml keys,
-variable names, quality flags); the words around them are Spanish, as in docs/guia-tecnico.md.
+variable names, quality flags); the words around them are Spanish, as in docs/guia-tecnico.md,
+whose ``status`` and ``read`` examples are checked here against what the commands print.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from edge.buffer import Buffer
+from edge.cli import status_lines
+from edge.commission.cli import read_view
+from edge.commission.options import serial_buses
+from edge.commission.raw import RawRead
 from edge.simulator.runner import run_simulator
+from edge.state import AgentState, BufferReport, DeviceStatus, StatusReport
 from protocols.clock import SystemClock
+from protocols.registers import Table, interpretations
 from tests.edge.sites import meter, simulated
 from tests.edge.test_cli import GOOD, caudal, write_site
 
@@ -87,3 +96,43 @@ async def test_each_command_says_its_main_line_in_spanish(tmp_path: Path, case: 
     lines = [line.strip() for line in (out if case.stream == "out" else err).splitlines()]
     assert code == case.code, (out, err)
     assert case.line.format(**fill) in lines, (out, err)
+
+
+GUIDE = Path(__file__).parents[2] / "docs" / "guia-tecnico.md"
+
+
+def guide_block(after: str) -> list[str]:
+    """The lines of the first code block in the technician guide after the text ``after``."""
+    text = GUIDE.read_text(encoding="utf-8")
+    block = text[text.index(after):].split("```\n", 2)[1]
+    return block.splitlines()
+
+
+def test_the_guides_status_example_is_what_status_prints() -> None:
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text)
+
+    devices = [DeviceStatus(name="caudalimetro-pozo-1", bus="rs485-1", point="OB-0601-444", ok=1440,
+                            last_ok=at("2026-11-29T13:00:00Z")),
+               DeviceStatus(name="nivel-pozo-1", bus="rs485-1", point="OB-0601-444", ok=1438, timeouts=2,
+                            last_ok=at("2026-11-29T13:00:00Z"), last_error="unit id 2 no respondió en 1 s")]
+    agent = AgentState(pid=812, started_at=at("2026-11-28T13:00:00Z"), updated_at=at("2026-11-29T13:00:00Z"),
+                       cycles=1440, overruns={"rs485-1": 0}, last_upload=at("2026-11-29T12:59:31Z"), uploaded_total=2880,
+                       devices=devices, config_source="local", config_result="running the local site.yaml")
+    buffer = BufferReport(path=Path("/var/lib/caudal/buffer.db"), depth=0, oldest_unsent=None, dropped_total=0,
+                          size_bytes=400_000)
+    report = StatusReport(buffer=buffer, agent=agent, agent_running=True)
+    assert status_lines(report) == guide_block("Un ejemplo completo, con el agente corriendo:")
+
+
+def test_the_guides_read_example_is_what_read_prints() -> None:
+    """The words table whole, and the float32 rows of the interpretations, as the guide shows them."""
+    bus = serial_buses("/dev/serial/by-id/usb-FTDI_...", [19200], ["E"], 1.0)[0]
+    words = (0x4148, 0x0000)
+    screen = Console(width=100, highlight=False)
+    with screen.capture() as captured:
+        screen.print(read_view(RawRead(1, Table.HOLDING, 3002, words, interpretations(words)), bus))
+    printed = [line.rstrip() for line in captured.get().splitlines()]
+    assert printed[:7] == guide_block("La lectura devuelve:")
+    shown = [line.split("  <-")[0] for line in guide_block("y en la tabla de interpretaciones")]
+    assert shown == [*printed[7:11], *(line for line in printed if "│ float32" in line), printed[-1]]
