@@ -159,7 +159,7 @@ def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 @app.command("poll-once")
 def poll_once(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Lee cada equipo una vez y muestra las lecturas convertidas; no escribe nada. Termina con 1 si
-    algún registro no dio valor (lectura fallida, indescifrable o imposible: vea las sugerencias)."""
+    algún registro no dio valor (lectura fallida, indescifrable o fuera de rango: vea las sugerencias)."""
     from edge.oneshot import poll_once as poll
 
     configure_logging(logging.ERROR)  # each device's problem is printed once below, not as the agent logs it
