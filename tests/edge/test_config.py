@@ -176,6 +176,8 @@ CASES = {
     ),
     "not-yaml": (("  - name: plc", "  - name: [plc"),
                  ["site.yaml:12: no es YAML válido: se esperaba ',' o ']', pero se encontró ':'"]),
+    "tab-indentation": (("    host: 127.0.0.1", "\thost: 127.0.0.1"),
+                        ["site.yaml:13: no es YAML válido: hay una tabulación: YAML se sangra solo con espacios"]),
     "bad-indentation": (("    host: 127.0.0.1", "     host: 127.0.0.1"),
                         ["site.yaml:13: no es YAML válido: aquí no cabe un «clave: valor» (¿falta el espacio después"
                          " de «:» o la sangría está corrida?)"]),
