@@ -257,9 +257,14 @@ def load_site_config(path: Path | str, *, check_devices: bool = True) -> SiteCon
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), 0, "", f"no se puede leer: {_unreadable(exc)}")]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # saved as Latin-1 by an editor: an accent in a comment
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([ConfigProblem(str(path), line, "", "no es texto UTF-8: guárdelo como UTF-8")]) from exc
     return parse_site_config(text, path, check_devices=check_devices)
 
 

@@ -213,6 +213,12 @@ def test_every_mistake_is_reported_in_one_run(tmp_path: Path, serial_port: str) 
     ]
 
 
+def test_a_file_not_in_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_bytes(GATEWAY_NORTE.encode() + "# pozo de la señora\n".encode("latin-1"))
+    assert errors_of(path) == ["site.yaml:6: no es texto UTF-8: guárdelo como UTF-8"]
+
+
 def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     with pytest.raises(ConfigError) as caught:
