@@ -21,10 +21,10 @@ from caudal import __version__
 
 SIDES = {
     "edge": ("edge.cli:app", "edge", "El agente del gateway: run, check, poll-once, status, scan, read, init."),
-    "central": ("central.cli:app", "central", "The central server: serve, migrate, users, gateways."),
-    "compliance": ("compliance.cli:app", "central", "Regulator reporting: run-once and the worker."),
-    "sim": ("caudal.sim:app", "dev", "Local stand-ins: Modbus devices, the DGA, the SMA."),
-    "demo": ("caudal.demo:app", "dev", "The whole chain on this machine with simulated devices."),
+    "central": ("central.cli:app", "central", "El servidor central: serve, migrate, usuarios, puntos, gateways."),
+    "compliance": ("compliance.cli:app", "central", "Reportes a los reguladores: run-once, el trabajador a mano."),
+    "sim": ("caudal.sim:app", "dev", "Simuladores locales: equipos Modbus, la DGA, la SMA."),
+    "demo": ("caudal.demo:app", "dev", "Toda la cadena en esta máquina, con equipos simulados."),
 }
 
 
@@ -33,14 +33,14 @@ def _missing_extra(name: str, extra: str, missing: str, help_text: str) -> Typer
 
     def explain(args: list[str] | None = None) -> None:
         typer.echo(
-            f"'caudal {name}' needs a package that is not installed ({missing}); "
-            f"install it with: pip install 'caudal[{extra}]'",
+            f"'caudal {name}' necesita un paquete que no está instalado ({missing}); "
+            f"instálelo con: pip install 'caudal[{extra}]'",
             err=True,
         )
         raise typer.Exit(2)
 
     return TyperCommand(
-        name=name, help=f"{help_text} (not installed: needs caudal[{extra}])", callback=explain,
+        name=name, help=f"{help_text} (no instalado: necesita caudal[{extra}])", callback=explain,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False,
     )
 
@@ -91,16 +91,16 @@ def _version(value: bool) -> None:
 
 app = typer.Typer(
     cls=lazy_group(SIDES), no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-    help="Caudal: telemetry for water extraction, from the well to the DGA.",
+    help="Caudal: telemetría de extracción de agua, del pozo a la DGA.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Muestra la versión."),
 ) -> None:
-    """Caudal: telemetry for water extraction, from the well to the DGA."""
+    """Caudal: telemetría de extracción de agua, del pozo a la DGA."""
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ from caudal.demo_summary import (
     render,
 )
 from caudal.demo_wells import GATEWAY, WELLS, backlog, backlog_batches, sim_config, write_site
+from central.messages_es import problem
 from compliance.standins.dga import Registration, run_dga_standin
 from edge.agent import run_agent
 from edge.config import SiteConfig
@@ -66,7 +67,7 @@ class DemoOptions(BaseModel):
     @classmethod
     def _divides_a_minute(cls, interval: int) -> int:
         if 60 % interval:
-            raise ValueError(f"{interval} s does not divide 60 (polls align to the minute): use 1, 2, 5, 10, 15...")
+            raise ValueError(f"{interval} s no divide 60 (las lecturas se alinean al minuto): use 1, 2, 5, 10, 15...")
         return interval
 
 
@@ -88,7 +89,7 @@ def check_workdir(workdir: Path) -> None:
     """The demo starts from an empty database; it never touches an existing one."""
     workdir.mkdir(parents=True, exist_ok=True)
     if (workdir / "caudal.db").exists():
-        raise DemoError(f"{workdir / 'caudal.db'} already exists: the demo needs an empty work directory")
+        raise DemoError(f"{workdir / 'caudal.db'} ya existe: la demostración necesita un directorio de trabajo vacío")
 
 
 async def provision(api: CentralApi, dga_url: str, start: datetime, seed: int) -> str:
@@ -152,7 +153,7 @@ async def _run_for(stop: asyncio.Event, seconds: float | None, agent: asyncio.Ta
     finally:
         stopped.cancel()
     if agent.done():
-        raise DemoError(f"the edge agent stopped: {agent.exception() or 'without an error'}")
+        raise DemoError(f"el agente del gateway se detuvo: {agent.exception() or 'sin error'}")
 
 
 async def _settle(api: CentralApi, mail: MailCapture, stop: asyncio.Event) -> None:
@@ -178,7 +179,8 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
                 for well in WELLS}
         settings = central_settings(options, port, mail.port)
         await asyncio.to_thread(bootstrap_admin, settings["CAUDAL_DATABASE_URL"], ADMIN, password, ADMIN_EMAIL, start)
-        console.print(f"Starting the central server on http://127.0.0.1:{port} (log: {options.workdir / 'central.log'})")
+        console.print(f"Iniciando el servidor central en http://127.0.0.1:{port}"
+                      f" (registro: {options.workdir / 'central.log'})")
         central = await stack.enter_async_context(run_central(port, settings, options.workdir / "central.log"))
         api = await stack.enter_async_context(CentralApi.session(central.url, ADMIN, password))
         summary = DemoSummary(api_docs=f"{central.url}/docs", username=ADMIN, password=password)
@@ -186,7 +188,7 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
         site = write_site(options.workdir, central.url, token, sims, options.interval_s)
         agent = await stack.enter_async_context(run_edge_agent(site, clock))
         version = await publish_configuration(api, site)
-        console.print(f"Published configuration version {version} for {GATEWAY} on the server ({REASON})")
+        console.print(f"Publicada en el servidor la versión {version} de la configuración de {GATEWAY} ({REASON})")
         _announce(console, options, summary, sims)
         await _run_for(stop, None if options.forever else options.seconds, agent)
         await _settle(api, mail, stop)
@@ -194,7 +196,7 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
         summary.mails = list(mail.received)
         summary.issued_comprobantes = {stored.comprobante for stored in dga.stored.values()}
         summary.dga_holds = {stored.comprobante: dict(stored.measurement) for stored in dga.stored.values()}
-        console.print("Stopping: agent, central server, simulators, DGA stand-in, SMTP server...")
+        console.print("Deteniendo: agente, servidor central, simuladores, DGA simulada, servidor SMTP...")
     return summary
 
 
@@ -202,12 +204,12 @@ def _announce(console: Console, options: DemoOptions, summary: DemoSummary,
               sims: dict[str, RunningSimulator]) -> None:
     for well in WELLS:
         sim = sims[well.code]
-        where = f"Modbus RTU on {sim.client_port}" if well.transport == "rtu" else f"Modbus TCP 127.0.0.1:{sim.tcp_port}"
-        console.print(f"  {well.code} {well.name}: {', '.join(d.profile for d in well.devices)} on {where}")
-    console.print(f"Edge agent polling every {options.interval_s} s. API docs: {summary.api_docs} "
-                  f"(log in as {summary.username} / {summary.password})")
-    until = "Ctrl-C to stop" if options.forever else f"summary in {options.seconds:g} s (Ctrl-C: now)"
-    console.print(f"Running; {until}.")
+        where = f"Modbus RTU en {sim.client_port}" if well.transport == "rtu" else f"Modbus TCP 127.0.0.1:{sim.tcp_port}"
+        console.print(f"  {well.code} {well.name}: {', '.join(d.profile for d in well.devices)} en {where}")
+    console.print(f"El agente del gateway lee cada {options.interval_s} s. Documentación de la API:"
+                  f" {summary.api_docs} (entre como {summary.username} / {summary.password})")
+    until = "Ctrl-C para detener" if options.forever else f"resumen en {options.seconds:g} s (Ctrl-C: ahora)"
+    console.print(f"En marcha; {until}.")
 
 
 async def _main(options: DemoOptions, console: Console) -> DemoSummary:
@@ -229,15 +231,15 @@ OPTION_NAMES = {"seconds": "--seconds", "port": "--port", "interval_s": "--inter
 
 @app.command()
 def demo(
-    seconds: Annotated[float, typer.Option(help="How long the chain runs before the summary.")] = 60.0,
-    forever: Annotated[bool, typer.Option("--forever", help="Keep running until Ctrl-C.")] = False,
-    port: Annotated[int, typer.Option(help="Port of the central API (a free one if busy).")] = 8000,
-    workdir: Annotated[Path | None, typer.Option(help="Where the database, site.yaml and logs go "
-                                                      "(default: a temporary directory, removed at the end).")] = None,
-    interval: Annotated[int, typer.Option(help="Poll interval of the meters, s (divides 60).")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated wells (the same seed, the same readings).")] = 0,
+    seconds: Annotated[float, typer.Option(help="Cuántos segundos corre la cadena antes del resumen.")] = 60.0,
+    forever: Annotated[bool, typer.Option("--forever", help="Sigue corriendo hasta Ctrl-C.")] = False,
+    port: Annotated[int, typer.Option(help="Puerto de la API central (otro libre si está ocupado).")] = 8000,
+    workdir: Annotated[Path | None, typer.Option(help="Dónde van la base de datos, el site.yaml y los registros (por"
+                                                      " omisión: un directorio temporal que se borra al final).")] = None,
+    interval: Annotated[int, typer.Option(help="Intervalo de lectura de los medidores, s (divisor de 60).")] = 5,
+    seed: Annotated[int, typer.Option(help="Semilla de los pozos simulados (misma semilla, mismas lecturas).")] = 0,
 ) -> None:
-    """The whole chain on this machine: simulated wells -> edge agent -> central -> alerts, e-mail, DGA."""
+    """Toda la cadena en esta máquina: pozos simulados -> agente del gateway -> central -> alertas, correo, DGA."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # the agent reports device errors itself
     console = Console(highlight=False)
@@ -248,7 +250,7 @@ def demo(
                               seed=seed)
         render(asyncio.run(_main(options, console)), console)
     except ValidationError as exc:
-        problems = "; ".join(f"{OPTION_NAMES.get(str(error['loc'][0]), error['loc'][0])}: {error['msg']}"
+        problems = "; ".join(f"{OPTION_NAMES.get(str(error['loc'][0]), error['loc'][0])}: {problem(error)}"
                              for error in exc.errors())
         console.print(f"[red]error:[/] {problems}", soft_wrap=True)
         raise typer.Exit(2) from exc

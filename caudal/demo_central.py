@@ -45,7 +45,7 @@ def choose_port(preferred: int, host: str = "127.0.0.1") -> int:
             except OSError:
                 continue
             return sock.getsockname()[1]
-    raise DemoError(f"no free TCP port on {host}")
+    raise DemoError(f"no hay un puerto TCP libre en {host}")
 
 
 def bootstrap_admin(database_url: str, username: str, password: str, email: str, now: datetime) -> None:
@@ -102,12 +102,12 @@ async def _wait_ready(central: CentralProcess) -> None:
     async with httpx.AsyncClient(base_url=central.url, timeout=2.0) as client:
         while loop.time() < deadline:
             if central.process.returncode is not None:
-                raise DemoError(f"the central server exited with {central.process.returncode}:\n{central.log_tail()}")
+                raise DemoError(f"el servidor central terminó con código {central.process.returncode}:\n{central.log_tail()}")
             with suppress(httpx.TransportError):
                 if (await client.get("/readyz")).status_code == 200:
                     return
             await asyncio.sleep(0.2)
-    raise DemoError(f"the central server was not ready within {READY_TIMEOUT_S:g} s:\n{central.log_tail()}")
+    raise DemoError(f"el servidor central no estuvo listo en {READY_TIMEOUT_S:g} s:\n{central.log_tail()}")
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -155,10 +155,10 @@ class CentralApi:
         try:
             return _ok(await self.client.request(method, path, **request))
         except httpx.TransportError as exc:
-            raise DemoError(f"{method} {path}: the central server did not answer ({exc!r})") from exc
+            raise DemoError(f"{method} {path}: el servidor central no respondió ({exc!r})") from exc
 
 
 def _ok(reply: httpx.Response) -> Any:
     if reply.is_success:
         return reply.json() if reply.content else None
-    raise DemoError(f"{reply.request.method} {reply.request.url.path} answered {reply.status_code}: {reply.text[:500]}")
+    raise DemoError(f"{reply.request.method} {reply.request.url.path} respondió {reply.status_code}: {reply.text[:500]}")

@@ -15,7 +15,7 @@ from caudal.demo_wells import GATEWAY
 from protocols.siteconfig import SiteConfig
 
 NEW_TIMEOUT_S = 1.0
-REASON = f"demo: bus timeout {NEW_TIMEOUT_S:g} s, published from the central server"
+REASON = f"demo: tiempo de espera del bus {NEW_TIMEOUT_S:g} s, publicada desde el servidor central"
 
 
 def changed_document(site: SiteConfig) -> str:

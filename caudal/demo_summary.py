@@ -128,9 +128,9 @@ def _number(value: float | None, digits: int) -> str:
 
 
 def points_table(summary: DemoSummary) -> Table:
-    table = Table(title="Readings stored and latest values per point")
-    table.add_column("point", no_wrap=True)
-    for heading in ("live", "backlog", "flow\nL/s", "totalizer\nm3", "level\nm", "water\ntable m"):
+    table = Table(title="Lecturas guardadas y últimos valores por punto")
+    table.add_column("punto", no_wrap=True)
+    for heading in ("en vivo", "respaldo", "caudal\nL/s", "totalizador\nm3", "nivel\nm", "nivel\nfreático m"):
         table.add_column(heading, justify="right")
     for point in summary.points:
         cells = [_number(point.latest[name].value if name in point.latest else None, 0 if name == "totalizer" else 2)
@@ -140,8 +140,8 @@ def points_table(summary: DemoSummary) -> Table:
 
 
 def alerts_table(summary: DemoSummary) -> Table:
-    table = Table(title="Alerts")
-    for heading in ("point", "severity", "status", "message"):
+    table = Table(title="Alertas")
+    for heading in ("punto", "severidad", "estado", "mensaje"):
         table.add_column(heading)
     for alert in summary.alerts:
         table.add_row(alert.subject, alert.severity, alert.status, alert.message)
@@ -149,8 +149,8 @@ def alerts_table(summary: DemoSummary) -> Table:
 
 
 def mails_table(summary: DemoSummary) -> Table:
-    table = Table(title="E-mails captured by the local SMTP server")
-    for heading in ("to", "subject"):
+    table = Table(title="Correos recibidos por el servidor SMTP local")
+    for heading in ("para", "asunto"):
         table.add_column(heading)
     for mail in summary.mails:
         table.add_row(", ".join(mail.recipients), mail.subject)
@@ -158,8 +158,8 @@ def mails_table(summary: DemoSummary) -> Table:
 
 
 def slots_table(summary: DemoSummary) -> Table:
-    table = Table(title="DGA hourly slots (the local DGA stand-in answers)")
-    for heading in ("point", "slot (UTC)", "state", "caudal L/s", "comprobante"):
+    table = Table(title="Mediciones horarias a la DGA (responde la DGA simulada local)")
+    for heading in ("punto", "medición (UTC)", "estado", "caudal L/s", "comprobante"):
         table.add_column(heading, no_wrap=True)
     for slot in sorted(summary.slots, key=lambda s: (s.point, s.slot)):
         table.add_row(slot.point, slot.slot.strftime("%Y-%m-%d %H:%M"), slot.state, slot.caudal or "—",
@@ -168,7 +168,7 @@ def slots_table(summary: DemoSummary) -> Table:
 
 
 def _held(summary: DemoSummary) -> list[str]:
-    return [f"  {slot.point} {slot.slot:%H:%M} held for review: {'; '.join(slot.reasons)}"
+    return [f"  {slot.point} {slot.slot:%H:%M} retenida para revisión: {'; '.join(slot.reasons)}"
             for slot in sorted(summary.slots, key=lambda s: (s.point, s.slot)) if slot.reasons]
 
 
@@ -177,22 +177,22 @@ def render(summary: DemoSummary, console: Console) -> None:
     console.print(points_table(summary))
     flagged = sorted({v.quality for point in summary.points for v in point.latest.values()} - {"good"})
     if flagged:
-        console.print(f"Latest readings flagged {', '.join(flagged)}"
-                      + (" (this machine's clock is not NTP-synchronised)" if "clock_unsynced" in flagged else ""))
-    state = "online" if summary.gateway_online else "OFFLINE"
-    console.print(f"Gateway {GATEWAY}: {state}, last seen {summary.gateway_last_seen or 'never'}")
+        console.print(f"Últimas lecturas marcadas {', '.join(flagged)}"
+                      + (" (el reloj de esta máquina no está sincronizado por NTP)" if "clock_unsynced" in flagged else ""))
+    state = "en línea" if summary.gateway_online else "SIN CONEXIÓN"
+    console.print(f"Gateway {GATEWAY}: {state}, visto por última vez {summary.gateway_last_seen or 'nunca'}")
     config = summary.configuration
-    console.print(f"Configuration from the server: {config.get('config_source') or 'not reported'}, running version"
-                  f" {config.get('running_version') or '-'} of {config.get('published_version') or '-'} published"
-                  f" ({config.get('last_result') or 'no result yet'})")
-    sections = ((alerts_table, summary.alerts, "alerts"), (mails_table, summary.mails, "e-mails"),
-                (slots_table, summary.slots, "DGA slots"))
-    for table, rows, name in sections:
-        console.print(table(summary) if rows else f"No {name}.")
+    console.print(f"Configuración desde el servidor: {config.get('config_source') or 'no informada'}; corre la versión"
+                  f" {config.get('running_version') or '-'}, publicada la {config.get('published_version') or '-'}"
+                  f" ({config.get('last_result') or 'sin resultado aún'})")
+    sections = ((alerts_table, summary.alerts, "Sin alertas."), (mails_table, summary.mails, "Sin correos."),
+                (slots_table, summary.slots, "Sin mediciones a la DGA."))
+    for table, rows, empty in sections:
+        console.print(table(summary) if rows else empty)
     for line in _held(summary):
         console.print(line)
-    console.print(f"Console: {summary.console_url} (log in as {summary.username} / {summary.password}): Resumen"
-                  " shows both wells on the map with their DGA semáforo, Alertas the open alerts to acknowledge,"
-                  " Cumplimiento the comprobantes and the review queue")
-    console.print(f"API docs: {summary.api_docs} (log in as {summary.username} / {summary.password}; "
-                  "with --forever everything keeps running there until Ctrl-C)")
+    console.print(f"Consola: {summary.console_url} (entre como {summary.username} / {summary.password}): Resumen"
+                  " muestra ambos pozos en el mapa con su semáforo DGA, Alertas las alertas abiertas por reconocer,"
+                  " Cumplimiento los comprobantes y la cola de revisión")
+    console.print(f"Documentación de la API: {summary.api_docs} (entre como {summary.username} / {summary.password};"
+                  " con --forever todo sigue corriendo ahí hasta Ctrl-C)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import logging
 import sys
@@ -25,7 +26,7 @@ from protocols.clock import SystemClock
 
 M = TypeVar("M", bound=BaseModel)
 
-app = typer.Typer(help="The central server.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(help="El servidor central.", no_args_is_help=True, rich_markup_mode=None)
 
 ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002, "alerts": 8003}
 
@@ -33,13 +34,13 @@ ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002, 
 @app.command()
 def serve(
     role: Role = typer.Option("all", envvar="CAUDAL_ROLE",
-                              help="Which service this process is: all, core, telemetry, compliance,"
-                              " alerts (alert evaluation, with CAUDAL_ALERT_EVALUATION=role)"),
-    host: str = typer.Option("127.0.0.1", envvar="CAUDAL_HOST", help="Address to listen on"),
+                              help="Qué servicio es este proceso: all, core, telemetry, compliance,"
+                              " alerts (evaluación de alertas, con CAUDAL_ALERT_EVALUATION=role)"),
+    host: str = typer.Option("127.0.0.1", envvar="CAUDAL_HOST", help="Dirección donde escuchar"),
     port: int = typer.Option(None, envvar="CAUDAL_PORT",
-                             help="Port (default: 8000 for all/core, 8001 telemetry, 8002 compliance, 8003 alerts)"),
+                             help="Puerto (por omisión: 8000 all/core, 8001 telemetry, 8002 compliance, 8003 alerts)"),
 ) -> None:
-    """Serve the API (and run the role's background workers)."""
+    """Sirve la API (y corre los trabajos de fondo del rol)."""
     import uvicorn
 
     from central.app import create_app, settle_heap
@@ -55,7 +56,7 @@ def serve(
 
 @app.command("migrate")
 def migrate_command() -> None:
-    """Apply pending database migrations (CAUDAL_DATABASE_URL) and list them."""
+    """Aplica las migraciones pendientes de la base de datos (CAUDAL_DATABASE_URL) y las lista."""
     try:
         db = open_database(Settings.from_env().database_url)
         try:
@@ -65,32 +66,47 @@ def migrate_command() -> None:
     except (SettingsError, DatabaseError) as exc:
         _fail(str(exc))
     for migration in applied:
-        typer.echo(f"applied {migration.version:04d}_{migration.name}")
-    typer.echo("database is up to date" if not applied else f"{len(applied)} migration(s) applied")
+        typer.echo(f"aplicada {migration.version:04d}_{migration.name}")
+    typer.echo(_migrations_summary(len(applied)))
+
+
+def _migrations_summary(count: int) -> str:
+    if count == 0:
+        return "la base de datos está al día"
+    return "1 migración aplicada" if count == 1 else f"{count} migraciones aplicadas"
 
 
 @app.command("nginx-routes")
 def nginx_routes_command(
-    config: Path = typer.Argument(..., help="The nginx.conf to update, e.g. docker/nginx/nginx.conf"),
-    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if the file's routes are out of date"),
+    config: Path = typer.Argument(..., help="El nginx.conf a actualizar, p. ej. docker/nginx/nginx.conf"),
+    check: bool = typer.Option(False, "--check", help="No cambia nada; sale con 1 si las rutas del archivo están"
+                               " desactualizadas"),
 ) -> None:
-    """Render nginx's routing table from each role's routes into CONFIG, between its marker lines."""
+    """Escribe en CONFIG, entre sus líneas marcadoras, la tabla de rutas de nginx que sale de las rutas de cada rol."""
     from central.nginx_routes import RoutingError, render_config, role_paths, routing_table
 
     try:
         text = config.read_text(encoding="utf-8")
         rendered = render_config(text, routing_table(role_paths()))
     except OSError as exc:
-        _fail(f"{config}: {exc.strerror}", 2)
+        _fail(f"{config}: {_os_reason(exc)}", 2)
     except RoutingError as exc:
         _fail(f"{config}: {exc}")
     if rendered == text:
-        typer.echo(f"{config}: routes up to date")
+        typer.echo(f"{config}: rutas al día")
     elif check:
         _fail(f"{config}: las rutas no coinciden con el código; ejecute: caudal central nginx-routes {config}")
     else:
         config.write_text(rendered, encoding="utf-8")
-        typer.echo(f"{config}: routes rewritten from the code")
+        typer.echo(f"{config}: rutas reescritas desde el código")
+
+
+OS_REASONS = {errno.ENOENT: "no existe", errno.EACCES: "sin permiso para leerlo", errno.EISDIR: "es un directorio"}
+
+
+def _os_reason(exc: OSError) -> str:
+    """The usual reasons in Spanish; any other as the system words it."""
+    return OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
 
 
 # --- bootstrap: accounts, points, gateways from a shell -----------------------------------
@@ -137,7 +153,7 @@ def _validated(model: type[M], options: dict[str, str], **values: object) -> M:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
-            where = options.get(field, f"--{field.replace('_', '-')}") if field else "options"
+            where = options.get(field, f"--{field.replace('_', '-')}") if field else "opciones"
             problems.append(f"{where}: {problem(error)}")
         _fail("; ".join(problems), 2)
 
@@ -150,69 +166,79 @@ def _read_password(from_stdin: bool) -> str:
         return password
     if not sys.stdin.isatty():
         _fail("no hay una terminal donde pedir la contraseña: entréguela con --password-stdin", 2)
-    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return _prompt_password()
+
+
+def _prompt_password() -> str:
+    """Asked twice, until both agree (click's own confirmation would answer in English)."""
+    while True:
+        password: str = typer.prompt("Contraseña", hide_input=True)
+        if typer.prompt("Repita la contraseña", hide_input=True) == password:
+            return password
+        typer.echo("error: las dos contraseñas no coinciden; escríbala de nuevo", err=True)
 
 
 @app.command("create-user")
 def create_user_command(
-    username: str = typer.Argument(..., help="Login name (lower-case letters, digits, . _ -)"),
-    admin: bool = typer.Option(False, "--admin", help="Make the account an administrator"),
-    email: str | None = typer.Option(None, help="E-mail address for notifications"),
-    phone: str | None = typer.Option(None, help="Mobile number for SMS, E.164 (+56912345678)"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input"),
+    username: str = typer.Argument(..., help="Nombre de usuario (minúsculas, dígitos, . _ -)"),
+    admin: bool = typer.Option(False, "--admin", help="La cuenta es de administrador"),
+    email: str | None = typer.Option(None, help="Correo para las notificaciones"),
+    phone: str | None = typer.Option(None, help="Celular para SMS, en formato E.164 (+56912345678)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Lee la contraseña de la entrada estándar"),
 ) -> None:
-    """Create an account (asks the password twice on a terminal)."""
+    """Crea una cuenta (en una terminal pide la contraseña dos veces)."""
     password = _read_password(password_stdin)
     new = _validated(UserCreate, {"username": "USERNAME", "password": "password"},
                      username=username, password=password, email=email, phone=phone, is_admin=admin)
     with _database() as db, db.transaction() as conn:
         create_user(conn, new, _actor(), SystemClock().now())
-    typer.echo(f"created {'administrator' if admin else 'user'} {username}")
+    typer.echo(f"{'administrador' if admin else 'usuario'} {username} creado")
 
 
 @app.command("add-point")
 def add_point_command(
-    code: str = typer.Argument(..., help="DGA codigoObra (OB-0101-12) or an own code"),
-    name: str = typer.Option(..., help="A name people recognise"),
-    kind: str = typer.Option(..., help="subterranea, superficial, superficial_flujometro or other"),
-    water_right_lps: float | None = typer.Option(None, help="Granted extraction right, L/s"),
-    sensor_depth_m: float | None = typer.Option(None, help="Level sensor depth, m"),
-    flow_cutoff_lps: float | None = typer.Option(None, help="Flows below this count as zero, L/s"),
-    lat: float | None = typer.Option(None, help="Latitude, WGS84 degrees (south negative)"),
-    lon: float | None = typer.Option(None, help="Longitude, WGS84 degrees (west negative)"),
-    status: str | None = typer.Option(None, help="active (default), inactive or maintenance"),
+    code: str = typer.Argument(..., help="codigoObra de la DGA (OB-0101-12) o un código propio"),
+    name: str = typer.Option(..., help="Un nombre que la gente reconozca"),
+    kind: str = typer.Option(..., help="subterranea, superficial, superficial_flujometro u other"),
+    water_right_lps: float | None = typer.Option(None, help="Derecho de aprovechamiento otorgado, L/s"),
+    sensor_depth_m: float | None = typer.Option(None, help="Profundidad del sensor de nivel, m"),
+    flow_cutoff_lps: float | None = typer.Option(None, help="Caudales bajo este valor cuentan como cero, L/s"),
+    lat: float | None = typer.Option(None, help="Latitud, grados WGS84 (sur negativo)"),
+    lon: float | None = typer.Option(None, help="Longitud, grados WGS84 (oeste negativo)"),
+    status: str | None = typer.Option(None, help="active (por omisión), inactive o maintenance"),
 ) -> None:
-    """Create a catchment point."""
+    """Crea un punto de captación."""
     new = _validated(PointCreate, {"code": "CODE", "latitude": "--lat", "longitude": "--lon"},
                      code=code, name=name, kind=kind, water_right_lps=water_right_lps, sensor_depth_m=sensor_depth_m,
                      flow_cutoff_lps=flow_cutoff_lps, latitude=lat, longitude=lon, status=status)
     with _database() as db, db.transaction() as conn:
         create_point(conn, new, _actor(), SystemClock().now())
-    typer.echo(f"created point {code} ({kind})")
+    typer.echo(f"punto {code} creado ({kind})")
 
 
-TOKEN_FILE_HINT = "en el gateway va en /etc/caudal/token (gateway.token_file del site.yaml)"
+TOKEN_FILE_HINT = "en el gateway se guarda en el archivo /etc/caudal/token (gateway.token_file del site.yaml)"
 
 
 @app.command("add-gateway")
 def add_gateway_command(
-    name: str = typer.Argument(..., help="Gateway name (letters, digits, . _ -)"),
-    points: str = typer.Option("", help="Comma-separated codes of the points it reports"),
+    name: str = typer.Argument(..., help="Nombre del gateway (letras, dígitos, . _ -)"),
+    points: str = typer.Option("", help="Códigos de los puntos que reporta, separados por comas"),
 ) -> None:
-    """Register a gateway; prints its token once, alone on the last line."""
+    """Registra un gateway; muestra su token una sola vez, solo en la última línea."""
     new = _validated(GatewayCreate, {"name": "NAME"},
                      name=name, points=[code.strip() for code in points.split(",") if code.strip()])
     with _database() as db, db.transaction() as conn:
         _, token = create_gateway(conn, new.name, new.points, _actor(), SystemClock().now())
-    typer.echo(f"gateway {name} creado, para los puntos: {', '.join(new.points) or '(ninguno aún)'}")
-    typer.echo(f"su token va a continuación; se muestra solo esta vez, y {TOKEN_FILE_HINT}:")
+    typer.echo(f"gateway {name} creado para los puntos: {', '.join(new.points) or '(ninguno aún)'}")
+    typer.echo(f"su token va en la línea siguiente y se muestra solo esta vez; {TOKEN_FILE_HINT}:")
     typer.echo(token)
 
 
 @app.command("rotate-token")
-def rotate_token_command(name: str = typer.Argument(..., help="Gateway name")) -> None:
-    """Give a gateway a new token (the old one stops working at once); printed alone on the last line."""
+def rotate_token_command(name: str = typer.Argument(..., help="Nombre del gateway")) -> None:
+    """Da al gateway un token nuevo (el anterior deja de servir de inmediato); va solo en la última línea."""
     with _database() as db, db.transaction() as conn:
         token = rotate_gateway_token(conn, name, _actor(), SystemClock().now())
-    typer.echo(f"token nuevo del gateway {name}; el anterior ya no funciona. Se muestra solo esta vez; {TOKEN_FILE_HINT}:")
+    typer.echo(f"token nuevo del gateway {name}; el anterior ya no sirve. Se muestra solo esta vez;"
+               f" {TOKEN_FILE_HINT}:")
     typer.echo(token)

@@ -82,17 +82,17 @@ def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
     every = set().union(*served.values())
     unrouted = sorted(every - set().union(*(served.get(role, set()) for role in ROLES)))
     if unrouted:
-        raise RoutingError(f"served only by roles nginx does not route to: {', '.join(unrouted)}")
+        raise RoutingError(f"solo las sirven roles a los que nginx no enruta: {', '.join(unrouted)}")
     table = {path: role for role in reversed(ROUTED_ROLES) for path in served.get(role, ())
              if path not in served.get(DEFAULT_ROLE, ())}
     for path, role in table.items():
         pattern = re.compile(location_pattern(path))
         caught = sorted(other for other in every - served[role] if pattern.match(sample_path(other)))
         if caught:
-            raise RoutingError(f"{path} ({role}) would also catch {', '.join(caught)}")
+            raise RoutingError(f"{path} ({role}) también capturaría {', '.join(caught)}")
     unknown = sorted(key for key in PROXY_SETTINGS if not any(_settles(key, path) for path in table))
     if unknown:
-        raise RoutingError(f"proxy settings for paths no routed role serves: {', '.join(unknown)}")
+        raise RoutingError(f"ajustes de proxy para rutas que ningún rol enrutado sirve: {', '.join(unknown)}")
     return table
 
 
@@ -120,7 +120,7 @@ def render_locations(table: Mapping[str, str]) -> str:
 def render_config(text: str, table: Mapping[str, str]) -> str:
     """``text`` (an nginx.conf) with the part between the markers replaced by the table's locations."""
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise RoutingError(f"the file needs exactly one pair of marker lines:\n{BEGIN}{END}")
+        raise RoutingError(f"el archivo necesita exactamente un par de líneas marcadoras:\n{BEGIN}{END}")
     head, rest = text.split(BEGIN)
     _, tail = rest.split(END)
     return f"{head}{BEGIN}{render_locations(table)}{END}{tail}"

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,12 +21,12 @@ from compliance.settings import ComplianceSettings
 from compliance.worker import run_once
 from protocols.clock import Clock, SystemClock
 
-app = typer.Typer(help="Regulator reporting.", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+app = typer.Typer(help="Reportes a los reguladores.", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 
 @app.callback()
 def main() -> None:
-    """Regulator reporting (DGA, SMA): the submission worker by hand."""
+    """Reportes a los reguladores (DGA, SMA): el trabajador de envíos, a mano."""
 
 
 class FixedClock:
@@ -46,32 +46,38 @@ class FixedClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 def _parse_now(text: str | None) -> Clock:
     if text is None:
         return SystemClock()
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint="--now") from None
+        _fail(f"--now: {text!r} no es una hora ISO 8601 (por ejemplo 2026-11-28T13:00:00Z)")
     if at.tzinfo is None:
-        raise typer.BadParameter(f"{text!r} has no time zone (add Z or +00:00)", param_hint="--now")
+        _fail(f"--now: {text!r} no tiene zona horaria (agregue Z o +00:00)")
     return FixedClock(at.astimezone(UTC))
 
 
 def _print_table(actions: list[Action]) -> None:
-    table = Table("point", "regulator", "slot (UTC)", "action", "state", "detail")
+    table = Table("punto", "regulador", "medición (UTC)", "acción", "estado", "detalle")
     for a in actions:
         table.add_row(a.point, a.regulator, a.slot.isoformat(), a.action, a.state, a.detail)
     Console(width=200).print(table)
-    typer.echo(f"{len(actions)} action(s)")
+    typer.echo("1 acción" if len(actions) == 1 else f"{len(actions)} acciones")
 
 
 @app.command("run-once")
 def run_once_command(
-    now: Annotated[str | None, typer.Option(help="Act as of this time (ISO 8601 with zone); default: now")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table")] = False,
+    now: Annotated[str | None, typer.Option(help="Actúa como si fuera esta hora (ISO 8601 con zona);"
+                                                 " por omisión: ahora")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Un arreglo JSON en vez de una tabla")] = False,
 ) -> None:
-    """Process due DGA/SMA submissions once and exit (exit code 1 if any failed)."""
+    """Procesa una vez los envíos DGA/SMA pendientes y termina (sale con 1 si alguno falló)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     clock = _parse_now(now)
     try:
@@ -79,14 +85,12 @@ def run_once_command(
         compliance = ComplianceSettings.from_env()
         db = open_database(settings.database_url)
     except (SettingsError, DatabaseError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     ctx = AppContext(settings, db, clock, role="compliance")  # what the server's worker gets: the same secret box
     try:
         actions = asyncio.run(run_once(ctx.db, ctx.clock, ctx.secret_box, ctx.settings, compliance))
     except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     finally:
         db.close()
     if as_json:

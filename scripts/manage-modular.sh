@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002).
+# Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002), alerts (8003).
 #
-#   scripts/manage-modular.sh COMMAND [all|core|telemetry|compliance] [-f]
+#   scripts/manage-modular.sh COMMAND [all|core|telemetry|compliance|alerts] [-f]
 #
 #   start      start the service(s); starting a running one changes nothing
 #   stop       stop: SIGTERM, a bounded wait (CAUDAL_STOP_TIMEOUT, 20 s), then SIGKILL
@@ -19,16 +19,20 @@
 #            `docker compose version` and `docker info` both succeed;
 #   systemd  the units caudal-central@ROLE, when caudal-central@.service is installed;
 #   native   plain processes: pid and log files in CAUDAL_RUN_DIR (./run), ports
-#            CAUDAL_CORE_PORT/CAUDAL_TELEMETRY_PORT/CAUDAL_COMPLIANCE_PORT on CAUDAL_HOST
-#            (127.0.0.1), the program from CAUDAL_BIN, .venv/bin/caudal or PATH.
-#            Settings (CAUDAL_DATABASE_URL...) come from the environment, or from the
-#            file CAUDAL_ENV_FILE when set.
+#            CAUDAL_CORE_PORT/CAUDAL_TELEMETRY_PORT/CAUDAL_COMPLIANCE_PORT/CAUDAL_ALERTS_PORT
+#            on CAUDAL_HOST (127.0.0.1), the program from CAUDAL_BIN, .venv/bin/caudal or
+#            PATH. Settings (CAUDAL_DATABASE_URL...) come from the environment, or from the
+#            file CAUDAL_ENV_FILE when set; CAUDAL_ALERT_EVALUATION defaults to role, as in
+#            Docker: telemetry leaves alert evaluation to the one alerts process.
+#
+# "all" is every role; under systemd, alerts only where it is configured
+# (/etc/caudal/central-alerts.env: its unit needs that file, and the role is optional).
 #
 # Docs: docs/ARQUITECTURA_MODULAR.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROLES=(core telemetry compliance)
+ROLES=(core telemetry compliance alerts)
 COMPOSE_FILE=${CAUDAL_COMPOSE_FILE:-$ROOT/docker/docker-compose.modular.yml}
 SYSTEMD_CONFIG_DIR=${CAUDAL_SYSTEMD_CONFIG_DIR:-/etc/caudal}
 SYSTEMD_BIN=/opt/caudal/bin/caudal   # ExecStart of systemd/caudal-central@.service
@@ -58,6 +62,7 @@ default_port() {
     core) echo 8000 ;;
     telemetry) echo 8001 ;;
     compliance) echo 8002 ;;
+    alerts) echo 8003 ;;
   esac
 }
 
@@ -418,6 +423,7 @@ native_run() {
   shift 2
   load_env_file
   RUN_DIR=${CAUDAL_RUN_DIR:-$ROOT/run}
+  export CAUDAL_ALERT_EVALUATION=${CAUDAL_ALERT_EVALUATION:-role}
   HOST=${CAUDAL_HOST:-127.0.0.1}
   case "$command" in start | restart | migrate) CAUDAL=$(caudal_bin) || exit 2 ;; esac
   case "$command" in
@@ -447,10 +453,13 @@ main() {
   fi
   case "$target" in
     all) roles=("${ROLES[@]}") ;;
-    core | telemetry | compliance) roles=("$target") ;;
-    *) fail "unknown service '$target': use all, core, telemetry or compliance" ;;
+    core | telemetry | compliance | alerts) roles=("$target") ;;
+    *) fail "unknown service '$target': use all, core, telemetry, compliance or alerts" ;;
   esac
   mode=$(detect_mode)
+  if [ "$mode" = systemd ] && [ "$target" = all ] && [ ! -e "$SYSTEMD_CONFIG_DIR/central-alerts.env" ]; then
+    roles=(core telemetry compliance)
+  fi
   if [ "$command" = migrate ] && [ "$target" != all ]; then
     printf 'migrate %s: the services share one schema; applying every pending migration\n' "$target"
   fi

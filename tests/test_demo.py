@@ -110,8 +110,9 @@ def test_the_summary_names_the_api_docs_and_every_section(summary: DemoSummary) 
     console = Console(record=True, width=120)
     render(summary, console)
     text = console.export_text()
-    for expected in ("Readings stored and latest values per point", "Alerts", "E-mails captured",
-                     "DGA hourly slots", f"API docs: {summary.api_docs}", "http://127.0.0.1:"):
+    for expected in ("Lecturas guardadas y últimos valores por punto", "Alertas", "Correos recibidos",
+                     "Mediciones horarias a la DGA", f"Documentación de la API: {summary.api_docs}",
+                     "Gateway gw-demo-01: en línea, visto por última vez 20"):
         assert expected in text
 
 
@@ -152,5 +153,24 @@ def test_an_existing_database_in_the_work_directory_is_refused(tmp_path: Path) -
     (tmp_path / "caudal.db").write_bytes(b"not the demo's")
     result = CliRunner().invoke(app, ["--workdir", str(tmp_path), "--seconds", "1"])
     assert result.exit_code == 1
-    assert f"{tmp_path / 'caudal.db'} already exists" in result.output
+    assert result.output == (f"error: {tmp_path / 'caudal.db'} ya existe: la demostración necesita un directorio"
+                             " de trabajo vacío\n")
     assert (tmp_path / "caudal.db").read_bytes() == b"not the demo's"
+
+
+def test_a_bad_option_is_refused_in_spanish_naming_the_option(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--workdir", str(tmp_path), "--interval", "7", "--seconds", "0"])
+    assert (result.exit_code, result.output) == (2, "error: --seconds: debe ser mayor que 0; --interval: 7 s no divide"
+                                                    " 60 (las lecturas se alinean al minuto): use 1, 2, 5, 10, 15...\n")
+
+
+def test_a_summary_with_nothing_in_a_section_says_so() -> None:
+    console = Console(record=True, width=400)
+    render(DemoSummary(api_docs="http://127.0.0.1:8000/docs", username="demo", password="pw"), console)
+    lines = console.export_text().splitlines()
+    assert lines[lines.index("Gateway gw-demo-01: SIN CONEXIÓN, visto por última vez nunca"):-2] == [
+        "Gateway gw-demo-01: SIN CONEXIÓN, visto por última vez nunca",
+        "Configuración desde el servidor: no informada; corre la versión -, publicada la - (sin resultado aún)",
+        "Sin alertas.", "Sin correos.", "Sin mediciones a la DGA."]
+    assert lines[-1] == ("Documentación de la API: http://127.0.0.1:8000/docs (entre como demo / pw; con --forever"
+                         " todo sigue corriendo ahí hasta Ctrl-C)")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from central.cli import app
+from central.cli import _migrations_summary, app
 from central.core.auth import gateway_for_token
 from central.core.tokens import LoginRequest, login
 from central.db import open_database
@@ -61,7 +61,7 @@ def _gateway_name(database_url: str, token: str) -> str | None:
 def test_create_user_migrates_an_empty_database_and_reads_the_password_from_stdin(run, database_url, clock):
     result = run("create-user", "ana", "--admin", "--email", "ana@example.cl", "--password-stdin",
                  stdin=PASSWORD + "\n")
-    assert (result.exit_code, result.stdout) == (0, "created administrator ana\n")
+    assert (result.exit_code, result.stdout) == (0, "administrador ana creado\n")
     db = open_database(database_url)
     try:
         request = LoginRequest(username="ana", password=PASSWORD)
@@ -104,9 +104,9 @@ def test_add_gateway_prints_a_working_token_alone_on_the_last_line(run, database
     result = run("add-gateway", "olivo", "--points", "OB-0101-12, canal-norte")
     assert result.exit_code == 0
     *head, token = result.stdout.splitlines()
-    assert head == ["gateway olivo creado, para los puntos: OB-0101-12, canal-norte",
-                    "su token va a continuación; se muestra solo esta vez, y en el gateway va en /etc/caudal/token"
-                    " (gateway.token_file del site.yaml):"]
+    assert head == ["gateway olivo creado para los puntos: OB-0101-12, canal-norte",
+                    "su token va en la línea siguiente y se muestra solo esta vez; en el gateway se guarda en el"
+                    " archivo /etc/caudal/token (gateway.token_file del site.yaml):"]
     assert _gateway_name(database_url, token) == "olivo"
     assert query("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id ORDER BY p.code") == [
         {"code": "OB-0101-12"}, {"code": "canal-norte"}]
@@ -125,7 +125,9 @@ def test_rotate_token_prints_a_new_token_and_the_old_one_stops_working(run, data
     old = run("add-gateway", "olivo").stdout.splitlines()[-1]
     result = run("rotate-token", "olivo")
     assert result.exit_code == 0
-    new = result.stdout.splitlines()[-1]
+    *head, new = result.stdout.splitlines()
+    assert head == ["token nuevo del gateway olivo; el anterior ya no sirve. Se muestra solo esta vez; en el gateway"
+                    " se guarda en el archivo /etc/caudal/token (gateway.token_file del site.yaml):"]
     assert (_gateway_name(database_url, old), _gateway_name(database_url, new)) == (None, "olivo")
 
 
@@ -174,18 +176,23 @@ def _read_until(fd: int, expected: bytes, timeout_s: float = 30) -> bytes:
     return seen
 
 
-def test_create_user_on_a_terminal_asks_the_password_twice(tmp_path):
+def test_create_user_on_a_terminal_asks_the_password_twice_until_both_agree(tmp_path):
     url = f"sqlite:///{tmp_path / 'caudal.db'}"
     terminal, child_end = pty.openpty()
     command = [sys.executable, "-c", "from central.cli import app; app()", "create-user", "ana"]
     with subprocess.Popen(command, stdin=child_end, stdout=child_end, stderr=child_end,
                           env={**os.environ, "CAUDAL_DATABASE_URL": url}) as child:
         os.close(child_end)
-        _read_until(terminal, b"Password: ")
+        _read_until(terminal, "Contraseña: ".encode())
         os.write(terminal, PASSWORD.encode() + b"\n")
-        _read_until(terminal, b"Repeat for confirmation: ")
+        _read_until(terminal, "Repita la contraseña: ".encode())
+        os.write(terminal, b"not the same password\n")
+        _read_until(terminal, "error: las dos contraseñas no coinciden; escríbala de nuevo".encode())
+        _read_until(terminal, "Contraseña: ".encode())
         os.write(terminal, PASSWORD.encode() + b"\n")
-        shown = _read_until(terminal, b"created user ana")
+        _read_until(terminal, "Repita la contraseña: ".encode())
+        os.write(terminal, PASSWORD.encode() + b"\n")
+        shown = _read_until(terminal, b"usuario ana creado")
         assert child.wait(timeout=30) == 0
     os.close(terminal)
     assert PASSWORD.encode() not in shown
@@ -205,3 +212,19 @@ def test_serve_with_an_unusable_database_says_so_in_one_line():
     result = CliRunner().invoke(central_app, ["serve"], env={"CAUDAL_DATABASE_URL": "mysql://db/caudal"})
     assert result.exit_code == 1
     assert result.output == "error: unsupported database URL 'mysql://db/caudal': use sqlite:///FILE or postgresql://...\n"
+
+
+def test_add_point_says_what_it_created(run):
+    result = run("add-point", "P1", "--name", "P", "--kind", "other")
+    assert (result.exit_code, result.stdout) == (0, "punto P1 creado (other)\n")
+
+
+def test_add_gateway_without_points_says_so(run):
+    result = run("add-gateway", "olivo")
+    assert (result.exit_code, result.stdout.splitlines()[0]) == (0, "gateway olivo creado para los puntos: (ninguno aún)")
+
+
+@pytest.mark.parametrize(("count", "line"), [(0, "la base de datos está al día"), (1, "1 migración aplicada"),
+                                             (12, "12 migraciones aplicadas")])
+def test_migrate_counts_in_spanish(count, line):
+    assert _migrations_summary(count) == line

@@ -80,13 +80,13 @@ async def test_interactive_init_asks_for_what_is_missing(invoke, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: unknown profile 'no-such-meter'"),
+        (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: perfil desconocido 'no-such-meter'"),
         (["--device", "a:generic-4-20ma:1:P"],
          "el equipo a (generic-4-20ma) necesita --loop a:BAJO:ALTO (el valor a 4 mA y a 20 mA, por ejemplo 0:50)"),
         (["--device", "a:siemens-mag6000:x:P"], "--device 'a:siemens-mag6000:x:P': el unit id 'x' no es un número 1-247"),
         (["--device", "a:siemens-mag6000:1"], "--device 'a:siemens-mag6000:1': se espera NOMBRE:PERFIL:UNIT:PUNTO"),
         (["--device", "a:siemens-mag6000:1:P", "--device", "a:siemens-mag6000:2:P"],
-         "{site}:27: devices[1].name: device name 'a' is used twice"),
+         "{site}:27: devices[1].name: el nombre 'a' está repetido"),
         (["--device", "a:siemens-mag6000:1:P", "--loop", "b:0:5"], "--loop nombra equipos que no están en ningún --device: b"),
     ],
 )

@@ -77,9 +77,14 @@ async def test_run_once_prints_what_it_did_as_json(db, database_url, configured)
 async def test_run_once_prints_a_table_by_default(db, database_url, configured):
     code, out, _ = await run_cli(database_url, "--now", "2026-11-28T13:00:00Z")
     assert code == 0
-    assert "OB-0601-444" in out and "accepted" in out and out.rstrip().endswith("3 action(s)")
+    assert "OB-0601-444" in out and "accepted" in out and out.rstrip().endswith("3 acciones")
+    assert [cell.strip() for cell in out.splitlines()[1].split("┃")[1:-1]] == [
+        "punto", "regulador", "medición (UTC)", "acción", "estado", "detalle"]
 
 
-async def test_run_once_refuses_a_time_without_zone(db, database_url):
-    code, _, err = await run_cli(database_url, "--now", "2026-11-28T13:00:00")
-    assert code == 2 and "has no time zone" in err
+@pytest.mark.parametrize(("now", "message"), [
+    ("2026-11-28T13:00:00", "error: --now: '2026-11-28T13:00:00' no tiene zona horaria (agregue Z o +00:00)\n"),
+    ("ayer", "error: --now: 'ayer' no es una hora ISO 8601 (por ejemplo 2026-11-28T13:00:00Z)\n"),
+], ids=["without-zone", "not-a-time"])
+async def test_run_once_refuses_a_time_it_cannot_use(db, database_url, now, message):
+    assert await run_cli(database_url, "--now", now) == (2, "", message)

@@ -1,5 +1,6 @@
-"""scripts/manage-modular.sh for real, in its native mode: three `caudal central serve`
-processes on a fresh PostgreSQL database, pid and log files in a temporary run dir."""
+"""scripts/manage-modular.sh for real, in its native mode: four `caudal central serve`
+processes (core, telemetry, compliance, alerts) on a fresh PostgreSQL database, pid and log
+files in a temporary run dir."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.conftest import free_port
 from tests.deployment.support import MANAGE, ROOT
 from tests.pg import temporary_database
 
-ROLES = ["core", "telemetry", "compliance"]
+ROLES = ["core", "telemetry", "compliance", "alerts"]
 CAUDAL = Path(sys.executable).parent / "caudal"
 
 
@@ -42,6 +43,7 @@ class Native:
 def native_env(run_dir: Path, database_url: str) -> tuple[dict[str, str], dict[str, int]]:
     ports = {role: free_port() for role in ROLES}
     env = {"PATH": os.environ["PATH"], "HOME": str(run_dir), "LANG": "C.UTF-8",
+           **{key: os.environ[key] for key in ("PYTHONPATH",) if key in os.environ},  # the code under test
            "CAUDAL_MANAGE_MODE": "native", "CAUDAL_RUN_DIR": str(run_dir), "CAUDAL_BIN": str(CAUDAL),
            "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": secrets.token_urlsafe(32),
            "CAUDAL_START_TIMEOUT": "60", "CAUDAL_STOP_TIMEOUT": "15",
@@ -57,7 +59,7 @@ def database(postgres_admin_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def native(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Native]:
-    """The three services started once for the module (and stopped at its end)."""
+    """The four services started once for the module (and stopped at its end)."""
     run_dir = tmp_path_factory.mktemp("run")
     env, ports = native_env(run_dir, database)
     manage = Native(env, run_dir, ports)
@@ -68,7 +70,7 @@ def native(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         manage("stop", "all")
 
 
-def test_start_all_starts_three_servers_that_answer(native: Native) -> None:
+def test_start_all_starts_four_servers_that_answer(native: Native) -> None:
     started = native.started
     assert started is not None
     expected = "".join(f"{role}: started (pid {native.pid(role)}, http://127.0.0.1:{native.ports[role]})\n"
@@ -103,6 +105,18 @@ def test_starting_again_changes_nothing(native: Native) -> None:
     assert {role: native.pid(role) for role in ROLES} == before
 
 
+def test_telemetry_leaves_alert_evaluation_to_the_alerts_process(native: Native) -> None:
+    """As in Docker: every process runs with CAUDAL_ALERT_EVALUATION=role, so telemetry only marks
+    the points written and the one alerts process evaluates them."""
+    settings = {role: _environment(native.pid(role)).get("CAUDAL_ALERT_EVALUATION") for role in ROLES}
+    assert settings == dict.fromkeys(ROLES, "role")
+
+
+def _environment(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().partition("=")[::2] for entry in entries if b"=" in entry)
+
+
 def test_logs_core_shows_the_core_server_log(native: Native) -> None:
     result = native("logs", "core", CAUDAL_LOG_LINES="1000")
     assert result.returncode == 0
@@ -127,7 +141,7 @@ def test_stopping_telemetry_makes_health_all_fail(native: Native) -> None:
     assert stopped.stdout == f"telemetry: stopped (pid {pid})\n"
     assert health.returncode == 1
     assert health.stdout.splitlines()[1] == f"telemetry:  NOT ANSWERING on http://127.0.0.1:{native.ports['telemetry']}"
-    assert [line.split()[1] for line in health.stdout.splitlines()] == ["ready", "NOT", "ready"]
+    assert [line.split()[1] for line in health.stdout.splitlines()] == ["ready", "NOT", "ready", "ready"]
     assert restarted.returncode == 0
 
 
@@ -189,9 +203,9 @@ def test_migrate_applies_the_shared_schema_once(idle: Native) -> None:
     again = idle("migrate", "all")
     lines = first.stdout.splitlines()
     assert lines[0] == "migrate telemetry: the services share one schema; applying every pending migration"
-    assert lines[1] == "applied 0001_core"
-    assert re.fullmatch(r"\d+ migration\(s\) applied", lines[-1])
-    assert (again.returncode, again.stdout) == (0, "database is up to date\n")
+    assert lines[1] == "aplicada 0001_core"
+    assert lines[-1] == f"{len(lines) - 2} migraciones aplicadas"
+    assert (again.returncode, again.stdout) == (0, "la base de datos está al día\n")
 
 
 def test_settings_and_ports_can_come_from_an_env_file(idle: Native, tmp_path: Path) -> None:
@@ -206,7 +220,7 @@ def test_settings_and_ports_can_come_from_an_env_file(idle: Native, tmp_path: Pa
 
 @pytest.mark.parametrize(("args", "message"), [
     (["launch", "all"], "error: unknown command 'launch' (start, stop, restart, status, logs, health, migrate, mode)\n"),
-    (["start", "web"], "error: unknown service 'web': use all, core, telemetry or compliance\n"),
+    (["start", "web"], "error: unknown service 'web': use all, core, telemetry, compliance or alerts\n"),
     (["logs", "core", "--tail"], "error: unexpected argument '--tail'\n"),
 ])
 def test_bad_arguments_are_refused_naming_the_argument(idle: Native, args: list[str], message: str) -> None:
@@ -221,7 +235,8 @@ def test_usage_is_an_answer_when_asked_for_and_an_error_otherwise(idle: Native, 
     result = idle(*args)
     shown, other = (result.stdout, result.stderr) if status == 0 else (result.stderr, result.stdout)
     assert (result.returncode, shown.splitlines()[0], other) == (
-        status, "Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002).", "")
+        status, "Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002), alerts (8003).",
+        "")
 
 
 # --- how it decides to use Docker, systemd or plain processes ---------------------------------------
@@ -250,6 +265,25 @@ def test_mode_follows_what_works_here(idle: Native, tmp_path: Path, docker: str,
     env = {**idle.env, "PATH": f"{stubs}:/usr/bin:/bin", "CAUDAL_MANAGE_MODE": forced}
     result = subprocess.run(["bash", str(MANAGE), "mode"], env=env, capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout) == (0, f"{mode}\n")
+
+
+@pytest.mark.parametrize(("configured", "units"), [
+    ([], "core telemetry compliance"),
+    (["alerts"], "core telemetry compliance alerts"),
+], ids=["without-alerts-env", "with-alerts-env"])
+def test_systemd_all_includes_alerts_only_where_it_is_configured(idle: Native, tmp_path: Path, configured: list[str],
+                                                                 units: str) -> None:
+    stubs, config = tmp_path / "bin", tmp_path / "etc"
+    stubs.mkdir()
+    config.mkdir()
+    _stub(stubs, "systemctl", "exit 0")
+    for role in ["core", "telemetry", "compliance", *configured]:
+        (config / f"central-{role}.env").write_text(f"CAUDAL_PORT={8000 + ROLES.index(role)}\n")
+    env = {**idle.env, "PATH": f"{stubs}:/usr/bin:/bin", "CAUDAL_MANAGE_MODE": "systemd",
+           "CAUDAL_SYSTEMD_CONFIG_DIR": str(config)}
+    result = subprocess.run(["bash", str(MANAGE), "start", "all"], env=env, capture_output=True, text=True, timeout=30)
+    expected = " ".join(f"caudal-central@{role}.service" for role in units.split())
+    assert (result.returncode, result.stdout) == (0, f"start: {expected}\n")
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "scripts").glob("*.sh")), ids=lambda path: path.name)

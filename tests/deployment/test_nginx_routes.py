@@ -79,27 +79,27 @@ def test_paths_core_serves_stay_with_core_and_the_others_go_to_their_role() -> N
 def test_a_routed_pattern_that_would_catch_another_roles_path_is_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         routing_table({"core": ["/api/v1/alerts/summary"], "telemetry": ["/api/v1/alerts/{alert_id}"]})
-    assert str(refused.value) == "/api/v1/alerts/{alert_id} (telemetry) would also catch /api/v1/alerts/summary"
+    assert str(refused.value) == "/api/v1/alerts/{alert_id} (telemetry) también capturaría /api/v1/alerts/summary"
 
 
 def test_a_path_only_a_role_without_upstream_serves_is_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         routing_table({"core": ["/healthz"], "telemetry": ["/healthz"], "compliance": [],
                        "alerts": ["/healthz", "/api/v1/alerts/evaluations"]})
-    assert str(refused.value) == "served only by roles nginx does not route to: /api/v1/alerts/evaluations"
+    assert str(refused.value) == "solo las sirven roles a los que nginx no enruta: /api/v1/alerts/evaluations"
 
 
 def test_settings_for_a_path_no_routed_role_serves_are_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         routing_table({"core": ["/api/v1/ingest"], "telemetry": [], "compliance": []})
-    assert str(refused.value) == ("proxy settings for paths no routed role serves: /api/v1/compliance/reports/, "
+    assert str(refused.value) == ("ajustes de proxy para rutas que ningún rol enrutado sirve: /api/v1/compliance/reports/, "
                                   "/api/v1/ingest")
 
 
 def test_a_config_without_the_markers_is_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         render_config("http {}\n", {})
-    assert str(refused.value) == f"the file needs exactly one pair of marker lines:\n{BEGIN}{END}"
+    assert str(refused.value) == f"el archivo necesita exactamente un par de líneas marcadoras:\n{BEGIN}{END}"
 
 
 def test_only_the_part_between_the_markers_is_rewritten() -> None:
@@ -121,7 +121,7 @@ def test_only_the_part_between_the_markers_is_rewritten() -> None:
 
 def test_the_committed_config_is_the_one_rendered_from_the_code() -> None:
     result = CliRunner().invoke(central_cli, ["nginx-routes", "--check", str(NGINX_CONF)])
-    assert (result.exit_code, result.output) == (0, f"{NGINX_CONF}: routes up to date\n")
+    assert (result.exit_code, result.output) == (0, f"{NGINX_CONF}: rutas al día\n")
 
 
 def test_check_names_an_out_of_date_file_and_changes_nothing(tmp_path: Path) -> None:
@@ -133,12 +133,18 @@ def test_check_names_an_out_of_date_file_and_changes_nothing(tmp_path: Path) -> 
         1, f"error: {stale}: las rutas no coinciden con el código; ejecute: caudal central nginx-routes {stale}\n", text)
 
 
+def test_a_missing_file_is_named_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "nginx.conf"
+    result = CliRunner().invoke(central_cli, ["nginx-routes", str(missing)])
+    assert (result.exit_code, result.output) == (2, f"error: {missing}: no existe\n")
+
+
 def test_the_command_rewrites_an_out_of_date_file(tmp_path: Path) -> None:
     stale = tmp_path / "nginx.conf"
     stale.write_text(NGINX_CONF.read_text().replace(BEGIN, BEGIN + "        location = /old { }\n"))
     result = CliRunner().invoke(central_cli, ["nginx-routes", str(stale)])
     assert (result.exit_code, result.output, stale.read_text()) == (
-        0, f"{stale}: routes rewritten from the code\n", NGINX_CONF.read_text())
+        0, f"{stale}: rutas reescritas desde el código\n", NGINX_CONF.read_text())
 
 
 # --- a real nginx in front of the real role processes ------------------------------------------
