@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 from caudal import __version__
 
 SIDES = {
-    "edge": ("edge.cli:app", "edge", "El agente del gateway: run, check, poll-once, status, scan, read, init."),
+    "edge": ("edge.cli:app", "edge", "El gateway: el agente y la puesta en marcha."),
     "central": ("central.cli:app", "central", "El servidor central: serve, migrate, usuarios, puntos, gateways."),
     "compliance": ("compliance.cli:app", "central", "Reportes a los reguladores: run-once, el trabajador a mano."),
     "sim": ("caudal.sim:app", "dev", "Simuladores locales: equipos Modbus, la DGA, la SMA."),
