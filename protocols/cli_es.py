@@ -76,6 +76,7 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), sp
     (r"Input should be a valid number.*$", "debe ser un número"),
     (r"Input should be a valid boolean.*$", "debe ser true o false"),
     (r"Input should be (.*)$", r"debe ser \1"),
+    (r"(debe ser .*) or ('[^']*')$", r"\1 o \2"),
     (r"(File|Directory|Path) ('[^']*') does not exist\.", r"No existe \2."),
     (r"(File|Directory|Path) ('[^']*') is a file\.", r"\2 es un archivo."),
     (r"(File|Directory|Path) ('[^']*') is a directory\.", r"\2 es un directorio."),

@@ -73,6 +73,8 @@ def test_a_usage_error_is_spanish(args, output):
      "Valor inválido para '--role': 'x' no está entre 'all', 'core'."),
     ("Invalid value for '-c': File 'a.yaml' does not exist.", "Valor inválido para '-c': No existe 'a.yaml'."),
     ("Invalid value: no es un RUT", "Valor inválido: no es un RUT"),
+    ("Invalid value for '--kind': Input should be 'subterranea', 'superficial' or 'vertiente'",
+     "Valor inválido para '--kind': debe ser 'subterranea', 'superficial' o 'vertiente'"),
     ("Missing option '--token'.", "Falta la opción '--token'."),
     ("Missing argument 'username'.", "Falta el argumento 'username'."),
     ("Got unexpected extra argument(s) (a b)", "Sobran argumentos: (a b)"),
