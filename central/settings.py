@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from central.messages_es import problem
+from protocols.messages_es import problem
 
 Role = Literal["all", "core", "telemetry", "compliance", "alerts"]
 

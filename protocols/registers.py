@@ -138,7 +138,7 @@ class LoopScaling(BaseModel):
     @model_validator(mode="after")
     def _distinct_ends(self) -> LoopScaling:
         if self.low == self.high:
-            raise ValueError(f"loop low and high are both {self.low}: the range must not be empty")
+            raise ValueError(f"low y high del loop valen ambos {self.low:g}: el rango no puede quedar vacío")
         return self
 
     def engineering(self, milliamps: float) -> float | None:
@@ -164,8 +164,8 @@ def convert_manual_address(manual: int) -> tuple[Table, int]:
         if first <= manual <= last:
             return table, manual - first
     raise ValueError(
-        f"manual_address {manual} is not a 3xxxx/4xxxx (or 3xxxxx/4xxxxx) register number; "
-        "give table and the 0-based address instead"
+        f"manual_address {manual} no es un número de registro 3xxxx/4xxxx (o 3xxxxx/4xxxxx); "
+        "indique en su lugar table y address (contada desde 0)"
     )
 
 
@@ -209,9 +209,9 @@ class RegisterSpec(BaseModel):
         data = dict(data)
         manual = data.pop("manual_address")
         if "address" in data or "table" in data:
-            raise ValueError("give either manual_address or table+address, not both")
+            raise ValueError("indique manual_address o table+address, no ambos")
         if not isinstance(manual, int) or isinstance(manual, bool):
-            raise ValueError(f"manual_address must be an integer like 40001, got {manual!r}")
+            raise ValueError(f"manual_address debe ser un número entero como 40001, no {manual!r}")
         table, address = convert_manual_address(manual)
         data.update(table=table, address=address, converted_from=f"manual {manual} -> {table.value} {address}")
         return data
@@ -228,19 +228,19 @@ class RegisterSpec(BaseModel):
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):
-            raise ValueError("must be a finite number")
+            raise ValueError("debe ser un número finito")
         return value
 
     @model_validator(mode="after")
     def _check(self) -> RegisterSpec:
         if self.scale == 0:
-            raise ValueError("scale 0 would turn every reading into the offset")
+            raise ValueError("scale 0 convertiría cada lectura en el offset")
         if self.min_value is not None and self.max_value is not None and self.min_value >= self.max_value:
-            raise ValueError(f"min_value {self.min_value:g} must be below max_value {self.max_value:g}")
+            raise ValueError(f"min_value {self.min_value:g} debe ser menor que max_value {self.max_value:g}")
         if self.address + self.count > MAX_ADDRESS_SPACE:
             raise ValueError(
-                f"{self.type.value} at address {self.address} needs registers up to "
-                f"{self.address + self.count - 1}, beyond the last address {MAX_ADDRESS_SPACE - 1}"
+                f"{self.type.value} en address {self.address} necesita registros hasta el "
+                f"{self.address + self.count - 1}, más allá de la última dirección {MAX_ADDRESS_SPACE - 1}"
             )
         self._convert = units.converter(self.variable, self.unit)
         self._decoding = _Decoding(self._convert, units.canonical_unit(self.variable, self.unit),

@@ -8,6 +8,7 @@ unknown bus, two devices answering the same unit id, a profile that does not exi
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 from enum import StrEnum
 from functools import cached_property
@@ -72,7 +73,7 @@ class GatewayConfig(BaseModel):
     def _http_url(cls, url: str) -> str:
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an https:// URL (for example https://central.example.cl)")
+            raise ValueError(f"{url!r} no es una URL https:// (por ejemplo https://central.example.cl)")
         return url.rstrip("/")
 
     @property
@@ -116,7 +117,7 @@ class BusConfig(BaseModel):
         if self.baudrate is None:
             return self
         if "baud" in self.model_fields_set:
-            raise ValueError("give baud only (baudrate is its old name)")
+            raise ValueError("indique solo baud (baudrate es su nombre antiguo)")
         self.baud, self.baudrate, self._old_baud_name = self.baudrate, None, True
         return self
 
@@ -186,8 +187,8 @@ class DeviceConfig(BaseModel):
     def _aligns_to_minutes(cls, interval: float) -> float:
         if not ((60 / interval).is_integer() or (interval / 60).is_integer()):
             raise ValueError(
-                f"interval {interval:g} s neither divides 60 nor is a multiple of 60; polls align "
-                "to wall-clock multiples of the interval (use 1, 2, 5, 10, 15, 20, 30, 60, 120, 300...)"
+                f"el intervalo de {interval:g} s no divide a 60 ni es múltiplo de 60; las lecturas se alinean "
+                "a múltiplos del intervalo en el reloj (use 1, 2, 5, 10, 15, 20, 30, 60, 120, 300...)"
             )
         return interval
 
@@ -237,13 +238,13 @@ class SiteConfig(BaseModel):
         found = []
         if self.gateway.plain_http_remote:
             found.append(
-                f"gateway.central_url {self.gateway.central_url} is plain http to a remote host: "
-                "the token and readings travel unencrypted"
+                f"gateway.central_url {self.gateway.central_url} es http sin cifrar a un equipo remoto: "
+                "el token y las lecturas viajan sin cifrar"
             )
         if not self.gateway.token_file.exists():
-            found.append(f"gateway.token_file {self.gateway.token_file} does not exist (the agent needs it)")
+            found.append(f"gateway.token_file {self.gateway.token_file} no existe (el agente lo necesita)")
         found += [f"{format_path(loc)}: {message}" for loc, message in missing_serial_ports(self.buses)]
-        found += [f"buses[{index}].baudrate: old name, write baud: {bus.baud}"
+        found += [f"buses[{index}].baudrate: nombre antiguo, escriba baud: {bus.baud}"
                   for index, bus in enumerate(self.buses) if bus._old_baud_name]
         return found
 
@@ -256,15 +257,29 @@ def load_site_config(path: Path | str, *, check_devices: bool = True) -> SiteCon
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]) from exc
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"no se puede leer: {_unreadable(exc)}")]) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # saved as Latin-1 by an editor: an accent in a comment
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([ConfigProblem(str(path), line, "", "no es texto UTF-8: guárdelo como UTF-8")]) from exc
     return parse_site_config(text, path, check_devices=check_devices)
+
+
+def _unreadable(exc: OSError) -> str:
+    """Why a file cannot be read, in words (the operating system's own text for a rare cause)."""
+    return _UNREADABLE.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+_UNREADABLE = {errno.ENOENT: "no existe", errno.EACCES: "permiso denegado", errno.EPERM: "permiso denegado",
+               errno.EISDIR: "es una carpeta, no un archivo"}
 
 
 def parse_site_config(text: str, path: Path, *, check_devices: bool = True) -> SiteConfig:
     """Validate a whole ``site.yaml`` already read; errors name ``path``."""
-    return _validated(SiteConfig, text, path, check_devices, "expected sections gateway, buses and devices")
+    return _validated(SiteConfig, text, path, check_devices, "se esperaban las secciones gateway, buses y devices")
 
 
 def parse_managed_config(text: str, path: Path) -> ManagedConfig:
@@ -272,14 +287,14 @@ def parse_managed_config(text: str, path: Path) -> ManagedConfig:
     devices), with the same checks as ``caudal edge check`` except the gateway's own serial
     ports, which only the gateway can see. A ``gateway:`` section is refused: it names the
     gateway's token file and TLS material, which never travel."""
-    return _validated(ManagedConfig, text, path, False, "expected sections buses and devices")
+    return _validated(ManagedConfig, text, path, False, "se esperaban las secciones buses y devices")
 
 
 def _validated(model: type[ModelT], text: str, path: Path, check_devices: bool, expected: str) -> ModelT:
     try:
         data, lines = parse_yaml(text, path)
     except YamlSyntaxError as exc:
-        raise ConfigError([ConfigProblem(str(path), exc.line, "", f"not valid YAML: {exc.problem}")]) from exc
+        raise ConfigError([ConfigProblem(str(path), exc.line, "", f"no es YAML válido: {exc.problem}")]) from exc
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(str(path), 1, "", expected)])
     try:

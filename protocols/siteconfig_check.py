@@ -2,6 +2,8 @@
 
 Pure functions over validated models: each problem is a field path plus a message, and
 :func:`protocols.siteconfig.load_site_config` turns paths into ``FILE:LINE`` through the YAML map.
+Messages are Spanish, for the technician at the well and the operator at the console; field
+paths stay as written in the YAML.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from protocols.messages_es import problem as spanish
 from protocols.profiles import ProfileOverrideError, UnknownProfileError
 from protocols.yamlsource import FieldPath
 
@@ -51,16 +54,8 @@ def format_path(path: FieldPath) -> str:
 
 
 def pydantic_problems(error: ValidationError, prefix: FieldPath = ()) -> list[Problem]:
-    """pydantic's errors as (path, message), without its "Value error, " boilerplate."""
-    problems = []
-    for item in error.errors(include_url=False):
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "missing (required)"
-        elif item["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling)"
-        problems.append(((*prefix, *item["loc"]), message))
-    return problems
+    """pydantic's errors as (path, Spanish message), through the product's one translator."""
+    return [((*prefix, *item["loc"]), spanish(dict(item))) for item in error.errors(include_url=False)]
 
 
 def cross_check(buses: Sequence[BusConfig | None], devices: Sequence[DeviceConfig | None]) -> list[Problem]:
@@ -72,32 +67,32 @@ def cross_check(buses: Sequence[BusConfig | None], devices: Sequence[DeviceConfi
     valid_buses = [(index, bus) for index, bus in enumerate(buses) if bus is not None]
     valid_devices = [(index, device) for index, device in enumerate(devices) if device is not None]
     return [
-        *_duplicates([(index, bus.name) for index, bus in valid_buses], "buses", "bus"),
+        *_duplicates([(index, bus.name) for index, bus in valid_buses], "buses"),
         *(problem for index, bus in valid_buses for problem in _bus_link(index, bus)),
-        *_duplicates([(index, device.name) for index, device in valid_devices], "devices", "device"),
+        *_duplicates([(index, device.name) for index, device in valid_devices], "devices"),
         *_device_buses(valid_devices, [bus.name for _, bus in valid_buses] if len(valid_buses) == len(buses) else None),
         *_unit_ids(valid_devices),
         *(problem for index, device in valid_devices for problem in _registers(index, device)),
     ]
 
 
-def _duplicates(names: list[tuple[int, str]], section: str, what: str) -> Iterator[Problem]:
+def _duplicates(names: list[tuple[int, str]], section: str) -> Iterator[Problem]:
     first: dict[str, int] = {}
     for index, name in names:
         if name in first:
-            yield (section, index, "name"), f"{what} name {name!r} is used twice (also {section}[{first[name]}])"
+            yield (section, index, "name"), f"el nombre {name!r} está repetido (también en {section}[{first[name]}])"
         first.setdefault(name, index)
 
 
 def _bus_link(index: int, bus: BusConfig) -> Iterator[Problem]:
     if bus.is_serial:
         if not bus.port:
-            yield ("buses", index), "an rtu bus needs port: the serial device (e.g. /dev/serial/by-id/...)"
+            yield ("buses", index), "un bus rtu necesita port: el dispositivo serie (por ejemplo /dev/serial/by-id/...)"
         return
     if not bus.host:
-        yield ("buses", index), f"a {bus.type.value} bus needs host: (and port:, default 502)"
+        yield ("buses", index), f"un bus {bus.type.value} necesita host: (y port:, por omisión 502)"
     if bus.port is not None and not (bus.port.isdigit() and 1 <= int(bus.port) <= 65535):
-        yield ("buses", index, "port"), f"a {bus.type.value} bus needs a TCP port number 1..65535, got {bus.port!r}"
+        yield ("buses", index, "port"), f"un bus {bus.type.value} necesita un puerto TCP de 1 a 65535, no {bus.port!r}"
 
 
 def missing_serial_ports(buses: Sequence[BusConfig | None]) -> list[Problem]:
@@ -108,7 +103,7 @@ def missing_serial_ports(buses: Sequence[BusConfig | None]) -> list[Problem]:
     opens a re-plugged adapter by itself.
     """
     return [
-        (("buses", index, "port"), f"serial port {bus.port} does not exist (is the adapter plugged in?)")
+        (("buses", index, "port"), f"el puerto serie {bus.port} no existe (¿está conectado el adaptador?)")
         for index, bus in enumerate(buses)
         if bus is not None and bus.is_serial and bus.port and not Path(bus.port).exists()
     ]
@@ -120,7 +115,7 @@ def _device_buses(devices: list[tuple[int, DeviceConfig]], known: list[str] | No
         return
     for index, device in devices:
         if device.bus not in known:
-            yield ("devices", index, "bus"), f"unknown bus {device.bus!r}; buses: {', '.join(known)}"
+            yield ("devices", index, "bus"), f"no hay un bus {device.bus!r}; los buses son: {', '.join(known)}"
 
 
 def _unit_ids(devices: list[tuple[int, DeviceConfig]]) -> Iterator[Problem]:
@@ -130,7 +125,7 @@ def _unit_ids(devices: list[tuple[int, DeviceConfig]]) -> Iterator[Problem]:
         if key in seen:
             yield (
                 ("devices", index, "unit_id"),
-                f"unit id {device.unit_id} on bus {device.bus!r} is already device {seen[key]!r}",
+                f"el unit id {device.unit_id} del bus {device.bus!r} ya es del equipo {seen[key]!r}",
             )
         seen.setdefault(key, device.name)
 
@@ -138,7 +133,7 @@ def _unit_ids(devices: list[tuple[int, DeviceConfig]]) -> Iterator[Problem]:
 def _registers(index: int, device: DeviceConfig) -> Iterator[Problem]:
     here: FieldPath = ("devices", index)
     if device.profile is None and device.overrides:
-        yield (*here, "overrides"), "overrides change a profile's registers, but this device has no profile"
+        yield (*here, "overrides"), "overrides cambia registros de un perfil, pero este equipo no tiene profile"
         return
     try:
         specs = device.specs
@@ -152,7 +147,7 @@ def _registers(index: int, device: DeviceConfig) -> Iterator[Problem]:
         yield from _override_problems(here, device, exc)
         return
     if not specs:
-        yield here, "no registers: give a profile or a registers list"
+        yield here, "sin registros: indique un profile o una lista registers"
     yield from _variables_twice(here, device)
 
 
@@ -174,6 +169,6 @@ def _variables_twice(here: FieldPath, device: DeviceConfig) -> Iterator[Problem]
     seen = list(profile_vars)
     for position, spec in enumerate(device.registers):
         if spec.variable in seen:
-            origin = f"profile {device.profile!r}" if spec.variable in profile_vars else "registers"
-            yield (*here, "registers", position, "variable"), f"variable {spec.variable!r} is already read (from {origin})"
+            origin = f"el perfil {device.profile!r}" if spec.variable in profile_vars else "registers"
+            yield (*here, "registers", position, "variable"), f"la variable {spec.variable!r} ya se lee (en {origin})"
         seen.append(spec.variable)

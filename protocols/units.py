@@ -98,7 +98,7 @@ class UnknownUnitError(ValueError):
         self.unit = unit
         self.variable = variable
         accepted = ", ".join(accepted_units(variable))
-        super().__init__(f"unknown unit {unit!r} for variable {variable!r}; accepted: {accepted}")
+        super().__init__(f"unidad desconocida {unit!r} para la variable {variable!r}; se aceptan: {accepted}")
 
 
 def accepted_units(variable: str) -> list[str]:

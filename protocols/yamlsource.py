@@ -8,6 +8,7 @@ nodes first; every field path (``("devices", 1, "registers", 0, "unit")``) is ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,7 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, LineMap]:
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # a control character: refused before parsing starts
-        raise YamlSyntaxError(path, text.count("\n", 0, exc.position) + 1, f"character #x{exc.character:04x} is"
-                              " not allowed in YAML") from None
+        raise YamlSyntaxError(path, text.count("\n", 0, exc.position) + 1, _control(exc)) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -63,17 +63,53 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, LineMap]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise YamlSyntaxError(path, line, str(exc.problem or exc.context)) from exc
+        raise YamlSyntaxError(path, line, in_spanish(str(exc.problem or exc.context))) from exc
     except yaml.reader.ReaderError as exc:
-        raise YamlSyntaxError(path, text.count("\n", 0, exc.position) + 1, f"character #x{exc.character:04x} is"
-                              " not allowed in YAML") from None
+        raise YamlSyntaxError(path, text.count("\n", 0, exc.position) + 1, _control(exc)) from None
     except _DuplicateKey as exc:
         raise YamlSyntaxError(path, exc.line, exc.problem) from None
     except RecursionError:
-        raise YamlSyntaxError(path, 1, "an alias refers to the anchor it is inside (a recursive document)") from None
+        raise YamlSyntaxError(path, 1, "un alias apunta al ancla dentro de la que está (un documento"
+                              " recursivo)") from None
     finally:
         loader.dispose()
     return data, LineMap(lines)
+
+
+def _control(exc: yaml.reader.ReaderError) -> str:
+    return f"el carácter #x{exc.character:04x} no se permite en YAML"
+
+
+# PyYAML's problems as a technician at the well reads them; one it words otherwise stays as written
+_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), spanish) for pattern, spanish in (
+    (r"expected (.+), but (?:found|got) (.+)", "se esperaba {0}, pero se encontró {1}"),
+    (r"mapping values are not allowed here", "aquí no cabe un «clave: valor» (¿falta el espacio después de «:»"
+                                             " o la sangría está corrida?)"),
+    (r"sequence entries are not allowed here", "aquí no cabe un elemento de lista «- » (revise la sangría)"),
+    (r"could not find expected ':'", "falta el «:» de una clave"),
+    (r"found character '\\t' that cannot start any token", "hay una tabulación: YAML se sangra solo con espacios"),
+    (r"found character (.+) that cannot start any token", "el carácter {0} no puede empezar un valor"),
+    (r"found undefined alias (.+)", "el alias {0} no está definido"),
+    (r"found unexpected end of stream", "el archivo termina antes de tiempo (¿una comilla sin cerrar?)"),
+    (r"found unknown escape character (.+)", "el escape {0} no existe (escriba \\\\ para una barra invertida)"),
+    (r"but found another document", "hay un segundo documento (una línea ---): el archivo debe tener uno solo"),
+))
+_TOKENS = {"<stream end>": "el fin del archivo", "<block end>": "el fin del bloque (menos sangría)",
+           "<block mapping start>": "un bloque con otra sangría", "<block sequence start>": "una lista con otra sangría",
+           "?": "una clave con otra sangría", "<scalar>": "un valor", "the node content": "un valor"}
+
+
+def in_spanish(problem: str) -> str:
+    """PyYAML's English problem as a Spanish sentence, with its token names ("<stream end>") in words."""
+    for pattern, spanish in _PROBLEMS:
+        match = pattern.fullmatch(problem)
+        if match:
+            return spanish.format(*(_token(group) for group in match.groups()))
+    return problem
+
+
+def _token(text: str) -> str:
+    return _TOKENS.get(text.strip("'"), text.replace("' or '", "' o '"))
 
 
 class _DuplicateKey(Exception):
@@ -96,7 +132,7 @@ def _walk(node: yaml.Node, path: FieldPath) -> Iterator[tuple[FieldPath, int]]:
         for key_node, value_node in node.value:
             key, line = str(key_node.value), key_node.start_mark.line + 1
             if key in first_lines:
-                raise _DuplicateKey(line, f"duplicate key {key!r} (first at line {first_lines[key]})")
+                raise _DuplicateKey(line, f"la clave {key!r} está repetida (la primera en la línea {first_lines[key]})")
             first_lines[key] = line
             child = (*path, key)
             yield from _walk(value_node, child)

@@ -33,9 +33,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from central.messages_es import problem
 from central.settings import BAD_SETTING, SettingsError
 from central.telemetry.alerts.rules import Severity
+from protocols.messages_es import problem
 
 EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 

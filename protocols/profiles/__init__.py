@@ -27,7 +27,7 @@ class UnknownProfileError(ValueError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"unknown profile {name!r}; available: {', '.join(available_profiles())}")
+        super().__init__(f"perfil desconocido {name!r}; disponibles: {', '.join(available_profiles())}")
 
 
 class ProfileOverrideError(ValueError):
@@ -50,7 +50,7 @@ class Profile(BaseModel):
     def _unique_variables(self) -> Profile:
         variables = [spec.variable for spec in self.registers]
         if len(set(variables)) != len(variables):
-            raise ValueError(f"profile {self.name!r} lists a variable twice: {variables}")
+            raise ValueError(f"el perfil {self.name!r} repite una variable: {variables}")
         return self
 
     @property
@@ -68,7 +68,7 @@ class Profile(BaseModel):
         unknown = sorted(set(overrides) - set(self.variables))
         if unknown:
             raise ProfileOverrideError(
-                f"profile {self.name!r} has no variable {', '.join(unknown)}; it has: {', '.join(self.variables)}"
+                f"el perfil {self.name!r} no tiene la variable {', '.join(unknown)}; tiene: {', '.join(self.variables)}"
             )
         return [self._merged(spec, overrides.get(spec.variable, {})) for spec in self.registers]
 
@@ -76,7 +76,7 @@ class Profile(BaseModel):
         missing = [name for name in self.requires if name not in override]
         if missing:
             raise ProfileOverrideError(
-                f"profile {self.name!r} needs the site config to give {', '.join(missing)} for {spec.variable!r}"
+                f"el perfil {self.name!r} necesita que la configuración indique {', '.join(missing)} para {spec.variable!r}"
             )
         if not override:
             return spec

@@ -80,13 +80,13 @@ async def test_interactive_init_asks_for_what_is_missing(invoke, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: unknown profile 'no-such-meter'"),
+        (["--device", "a:no-such-meter:1:P"], "{site}:25: devices[0].profile: perfil desconocido 'no-such-meter'"),
         (["--device", "a:generic-4-20ma:1:P"],
          "device a (generic-4-20ma) needs --loop a:LOW:HIGH (the value at 4 mA and at 20 mA, e.g. 0:50)"),
         (["--device", "a:siemens-mag6000:x:P"], "--device 'a:siemens-mag6000:x:P': unit id 'x' is not a number 1-247"),
         (["--device", "a:siemens-mag6000:1"], "--device 'a:siemens-mag6000:1': expected NAME:PROFILE:UNIT:POINT"),
         (["--device", "a:siemens-mag6000:1:P", "--device", "a:siemens-mag6000:2:P"],
-         "{site}:27: devices[1].name: device name 'a' is used twice"),
+         "{site}:27: devices[1].name: el nombre 'a' está repetido"),
         (["--device", "a:siemens-mag6000:1:P", "--loop", "b:0:5"], "--loop names no device given with --device: b"),
     ],
 )

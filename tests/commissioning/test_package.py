@@ -42,7 +42,7 @@ def test_installed_caudal_checks_the_example_config(installed):
     result = subprocess.run([str(python), str(caudal), "edge", "check", "-c", str(site)],
                             capture_output=True, text=True, timeout=120)
     assert (result.returncode, result.stdout, result.stderr) == (
-        1, "", f"{site}:24: buses[0].port: serial port {EXAMPLE_PORT} does not exist (is the adapter plugged in?)\n"
+        1, "", f"{site}:24: buses[0].port: el puerto serie {EXAMPLE_PORT} no existe (¿está conectado el adaptador?)\n"
     )
 
 

@@ -204,8 +204,8 @@ async def test_check_lists_every_error_and_exits_1(tmp_path: Path) -> None:
     code, out, err = await caudal("edge", "check", "-c", str(path))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"{path}:23: devices[1].name: device name 'pozo-1' is used twice (also devices[0])",
-        f"{path}:24: devices[1].unit_id: unit id 1 on bus 'plc' is already device 'pozo-1'",
+        f"{path}:23: devices[1].name: el nombre 'pozo-1' está repetido (también en devices[0])",
+        f"{path}:24: devices[1].unit_id: el unit id 1 del bus 'plc' ya es del equipo 'pozo-1'",
     ]
 
 
@@ -218,7 +218,7 @@ async def test_check_names_a_missing_serial_port_and_exits_1(tmp_path: Path) -> 
     code, out, err = await caudal("edge", "check", "-c", str(path))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"{path}:15: buses[1].port: serial port {gone} does not exist (is the adapter plugged in?)"
+        f"{path}:15: buses[1].port: el puerto serie {gone} no existe (¿está conectado el adaptador?)"
     ]
 
 
@@ -239,7 +239,7 @@ def test_the_watchdog_check_uses_the_shipped_units_watchdog() -> None:
 async def test_config_defaults_to_the_installed_site_file() -> None:
     code, out, err = await caudal("edge", "check")
     assert (code, out) == (1, "")
-    assert err == "/etc/caudal/site.yaml: cannot read: No such file or directory\n"
+    assert err == "/etc/caudal/site.yaml: no se puede leer: no existe\n"
 
 
 async def test_check_online_says_in_one_line_when_the_server_cannot_be_asked(tmp_path: Path) -> None:

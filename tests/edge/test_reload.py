@@ -240,9 +240,9 @@ async def test_an_invalid_file_on_reload_is_logged_and_the_old_schedule_keeps_ru
             await until(lambda: len(server.stored) == 6)
     assert stamps(server, "pozo-1") == ["13:00:00", "13:00:01", "13:00:02"]
     assert [r.getMessage() for r in caplog.records if r.name == "edge.reload"] == [
-        f"reload refused: {path}:22: devices[1].unit_id: Input should be less than or equal to 247",
-        f"reload refused: {path}:25: devices[1].interval_s: interval 7 s neither divides 60 nor is a multiple of 60;"
-        " polls align to wall-clock multiples of the interval (use 1, 2, 5, 10, 15, 20, 30, 60, 120, 300...)",
+        f"reload refused: {path}:22: devices[1].unit_id: debe ser menor o igual que 247",
+        f"reload refused: {path}:25: devices[1].interval_s: el intervalo de 7 s no divide a 60 ni es múltiplo de 60;"
+        " las lecturas se alinean a múltiplos del intervalo en el reloj (use 1, 2, 5, 10, 15, 20, 30, 60, 120, 300...)",
         f"reload refused: 2 problems in {path}; still running the previous configuration",
     ]
 

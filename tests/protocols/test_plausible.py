@@ -60,5 +60,5 @@ def test_a_value_inside_its_range_is_plausible() -> None:
 
 
 def test_min_value_must_lie_below_max_value() -> None:
-    with pytest.raises(ValidationError, match="min_value 10 must be below max_value 5"):
+    with pytest.raises(ValidationError, match="min_value 10 debe ser menor que max_value 5"):
         spec(min_value=10, max_value=5)

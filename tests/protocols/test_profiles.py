@@ -76,7 +76,7 @@ def test_unknown_profile_lists_the_available_ones() -> None:
     with pytest.raises(UnknownProfileError) as raised:
         load_profile("siemens-mag5000")
     assert str(raised.value) == (
-        "unknown profile 'siemens-mag5000'; available: abb-aquamaster3, generic-4-20ma, keller-series30, "
+        "perfil desconocido 'siemens-mag5000'; disponibles: abb-aquamaster3, generic-4-20ma, keller-series30, "
         "krohne-ifc300, siemens-mag6000, xylem-magflux"
     )
 
@@ -105,19 +105,20 @@ def test_loop_profile_with_its_range() -> None:
 def test_loop_profile_without_its_range_is_refused() -> None:
     with pytest.raises(ProfileOverrideError) as raised:
         load_profile("generic-4-20ma").registers_with({"level": {"unit": "cm"}})
-    assert str(raised.value) == "profile 'generic-4-20ma' needs the site config to give loop for 'level'"
+    assert str(raised.value) == "el perfil 'generic-4-20ma' necesita que la configuración indique loop para 'level'"
 
 
 def test_override_of_an_unknown_variable_is_refused() -> None:
     with pytest.raises(ProfileOverrideError) as raised:
         load_profile("siemens-mag6000").registers_with({"flow_rate": {"unit": "L/s"}})
-    assert str(raised.value) == "profile 'siemens-mag6000' has no variable flow_rate; it has: flow, totalizer"
+    assert str(raised.value) == "el perfil 'siemens-mag6000' no tiene la variable flow_rate; tiene: flow, totalizer"
 
 
 @pytest.mark.parametrize(
     ("override", "loc", "message"),
     [
-        ({"flow": {"unit": "bar"}}, ("unit",), "Value error, unknown unit 'bar' for variable 'flow'; accepted: L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm"),
+        ({"flow": {"unit": "bar"}}, ("unit",), "Value error, unidad desconocida 'bar' para la variable 'flow'; se aceptan: L/s, L/min, L/h, m3/s, m3/h,"
+         " m3/d, gpm"),
         ({"flow": {"word_order": "CDAB"}}, ("word_order",), "Input should be 'big' or 'little'"),
         ({"flow": {"colour": "red"}}, ("colour",), "Extra inputs are not permitted"),
     ],

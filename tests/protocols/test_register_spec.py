@@ -68,14 +68,15 @@ def test_manual_note_is_not_part_of_the_config_dump() -> None:
         (
             {"manual_address": 10001},
             (),
-            "Value error, manual_address 10001 is not a 3xxxx/4xxxx (or 3xxxxx/4xxxxx) register number; "
-            "give table and the 0-based address instead",
+            "Value error, manual_address 10001 no es un número de registro 3xxxx/4xxxx (o 3xxxxx/4xxxxx); "
+            "indique en su lugar table y address (contada desde 0)",
         ),
-        ({"manual_address": 40001, "table": "input"}, (), "Value error, give either manual_address or table+address, not both"),
+        ({"manual_address": 40001, "table": "input"}, (), "Value error, indique manual_address o table+address, no ambos"),
         (
             {"address": 65533, "type": "float64"},
             (),
-            "Value error, float64 at address 65533 needs registers up to 65536, beyond the last address 65535",
+            "Value error, float64 en address 65533 necesita registros hasta el 65536, más allá de la última dirección"
+            " 65535",
         ),
         ({"address": 65536}, ("address",), "Input should be less than or equal to 65535"),
         ({"address": -1}, ("address",), "Input should be greater than or equal to 0"),
@@ -83,20 +84,22 @@ def test_manual_note_is_not_part_of_the_config_dump() -> None:
         ({"word_order": "CDAB"}, ("word_order",), "Input should be 'big' or 'little'"),
         ({"table": "coil"}, ("table",), "Input should be 'holding' or 'input'"),
         ({"variable": "Flow"}, ("variable",), "String should match pattern '^[a-z][a-z0-9_]*$'"),
-        ({"scale": 0}, (), "Value error, scale 0 would turn every reading into the offset"),
-        ({"scale": float("nan")}, ("scale",), "Value error, must be a finite number"),
+        ({"scale": 0}, (), "Value error, scale 0 convertiría cada lectura en el offset"),
+        ({"scale": float("nan")}, ("scale",), "Value error, debe ser un número finito"),
         ({"adress": 3}, ("adress",), "Extra inputs are not permitted"),
         (
             {"unit": "m3"},
             ("unit",),
-            "Value error, unknown unit 'm3' for variable 'flow'; accepted: L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm",
+            "Value error, unidad desconocida 'm3' para la variable 'flow'; se aceptan: L/s, L/min, L/h, m3/s, m3/h,"
+            " m3/d, gpm",
         ),
         (
             {"variable": "level", "unit": "psig"},
             ("unit",),
-            "Value error, unknown unit 'psig' for variable 'level'; accepted: m, cm, mm, mH2O, Pa, kPa, mbar, bar, psi",
+            "Value error, unidad desconocida 'psig' para la variable 'level'; se aceptan: m, cm, mm, mH2O, Pa, kPa,"
+            " mbar, bar, psi",
         ),
-        ({"loop": {"low": 5, "high": 5}}, ("loop",), "Value error, loop low and high are both 5.0: the range must not be empty"),
+        ({"loop": {"low": 5, "high": 5}}, ("loop",), "Value error, low y high del loop valen ambos 5: el rango no puede quedar vacío"),
         ({"loop": {"low": 0, "high": 5, "fault_below_ma": 4.5}}, ("loop", "fault_below_ma"), "Input should be less than or equal to 4"),
     ],
 )

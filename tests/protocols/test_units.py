@@ -94,7 +94,7 @@ def test_canonical_unit(variable: str, unit: str, expected: str) -> None:
 def test_unknown_unit_names_unit_variable_and_accepted(variable: str, unit: str, accepted: str) -> None:
     with pytest.raises(UnknownUnitError) as raised:
         converter(variable, unit)
-    assert str(raised.value) == f"unknown unit {unit!r} for variable {variable!r}; accepted: {accepted}"
+    assert str(raised.value) == f"unidad desconocida {unit!r} para la variable {variable!r}; se aceptan: {accepted}"
 
 
 def test_other_variables_pass_through_unchanged() -> None:

@@ -41,7 +41,7 @@ def test_parse_device(text: str, expected: tuple) -> None:
         ("siemens-mag6000:0", "'siemens-mag6000:0': Input should be greater than or equal to 1"),
         (
             "mag5000:1",
-            "'mag5000:1': Value error, unknown profile 'mag5000'; available: abb-aquamaster3, generic-4-20ma, "
+            "'mag5000:1': Value error, perfil desconocido 'mag5000'; disponibles: abb-aquamaster3, generic-4-20ma, "
             "keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux",
         ),
     ],
@@ -61,7 +61,7 @@ def test_parse_device_refuses(text: str, message: str) -> None:
         ({"devices": [], "tcp": {}}, "List should have at least 1 item after validation, not 0"),
         (
             {"devices": [{"profile": "generic-4-20ma", "unit_id": 1, "overrides": {"flow": {"unit": "L/s"}}}], "tcp": {}},
-            "Value error, profile 'generic-4-20ma' has no variable flow; it has: level",
+            "Value error, el perfil 'generic-4-20ma' no tiene la variable flow; tiene: level",
         ),
     ],
 )

@@ -113,7 +113,7 @@ def test_an_invalid_configuration_shows_its_errors(served: Served, browser: Any)
     submit_version(browser, wrong, "prueba", publish=True)
     errors = wait_for(browser, "#errores")
     assert [item.text for item in errors.find_elements(By.TAG_NAME, "li")] == [
-        "gw-malo/v1.yaml:8: devices[0].bus: unknown bus 'rs485'; buses: plc"]
+        "gw-malo/v1.yaml:8: devices[0].bus: no hay un bus 'rs485'; los buses son: plc"]
     assert browser.find_element(By.ID, "v-doc").get_attribute("value") == wrong
     no_blocking_violations(browser)
     screenshot(browser, f"gateway-errores-{served.kind}")

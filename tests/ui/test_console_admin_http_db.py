@@ -201,7 +201,7 @@ def test_an_invalid_configuration_shows_each_problem_with_file_line_and_field_an
     assert answer.status_code == 422
     problems = [re.sub(r"<[^>]+>", "", item) for item in
                 re.findall(r"<li>(.*?)</li>", re.search(r'id="errores">(.*?)</div>', answer.text, re.DOTALL).group(1))]
-    assert problems == ["gw-malo/v1.yaml:8: devices[0].bus: unknown bus &#39;rs485&#39;; buses: plc"]
+    assert problems == ["gw-malo/v1.yaml:8: devices[0].bus: no hay un bus &#39;rs485&#39;; los buses son: plc"]
     assert document.replace("'", "&#39;") in answer.text  # kept in the textarea to correct it
     assert api(console, "/api/v1/gateways/gw-malo/config/versions")["total"] == 0
 
