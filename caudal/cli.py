@@ -17,6 +17,7 @@ import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from caudal import __version__
 
 SIDES = {

@@ -27,6 +27,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rich.console import Console
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from caudal.demo_central import CentralApi, DemoError, bootstrap_admin, choose_port, run_central
 from caudal.demo_config import REASON, publish_configuration
 from caudal.demo_smtp import MailCapture, capture_mail

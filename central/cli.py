@@ -14,6 +14,7 @@ from typing import NoReturn, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from central.core.gateways import GatewayCreate, create_gateway, rotate_gateway_token
 from central.core.points import PointCreate, create_point
 from central.core.problems import Problem
@@ -26,7 +27,7 @@ from protocols.clock import SystemClock
 
 M = TypeVar("M", bound=BaseModel)
 
-app = typer.Typer(help="El servidor central.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(help="El servidor central.", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002, "alerts": 8003}
 

@@ -7,9 +7,12 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocols.messages_es import problem
+
 Role = Literal["all", "core", "telemetry", "compliance", "alerts"]
 
 ENV_PREFIX = "CAUDAL_"
+BAD_SETTING = "configuración inválida"  # what starts every SettingsError: the operator edits the variable it names
 
 
 class SettingsError(ValueError):
@@ -33,8 +36,8 @@ class EnvSettings(BaseSettings):
             return cls(**overrides)
         except ValidationError as exc:
             prefix = cls.model_config.get("env_prefix", "")
-            problems = "; ".join(f"{prefix}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors())
-            raise SettingsError(f"bad setting: {problems}") from None
+            problems = "; ".join(f"{prefix}{str(err['loc'][0]).upper()}: {problem(dict(err))}" for err in exc.errors())
+            raise SettingsError(f"{BAD_SETTING}: {problems}") from None
 
 
 class Settings(EnvSettings):

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from central.context import AppContext
 from central.db import DatabaseError, open_database
 from central.settings import Settings, SettingsError

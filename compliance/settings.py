@@ -8,7 +8,7 @@ import socket
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from central.settings import EnvSettings, Settings, SettingsError
+from central.settings import BAD_SETTING, EnvSettings, Settings, SettingsError
 from compliance.dga.rut import InvalidRut, normalize_rut
 
 PREFIX = "CAUDAL_COMPLIANCE_"
@@ -40,4 +40,4 @@ def rut_empresa(settings: Settings) -> str | None:
     try:
         return normalize_rut(settings.dga_rut_empresa)
     except InvalidRut as exc:
-        raise SettingsError(f"bad setting: CAUDAL_DGA_RUT_EMPRESA: {exc}") from None
+        raise SettingsError(f"{BAD_SETTING}: CAUDAL_DGA_RUT_EMPRESA: {exc}") from None

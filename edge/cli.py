@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from edge.buffer import PolledReading
 from edge.bufferread import BufferUnreadable
 from edge.commission.cli import register as register_commissioning

@@ -47,6 +47,8 @@ TEMPLATES: dict[str, str] = {
     "extra_forbidden": "campo desconocido",
     "json_invalid": "no es JSON válido",
     "uuid_parsing": "no es un UUID",
+    "ip_v4_network": "no es una red IPv4 (por ejemplo 10.0.0.0/8)",
+    "ip_v6_network": "no es una red IPv6 (por ejemplo fd00::/8)",
     "dict_type": AN_OBJECT,
     "model_type": AN_OBJECT,
     "model_attributes_type": AN_OBJECT,

@@ -1,34 +1,34 @@
 #!/usr/bin/env bash
-# Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002), alerts (8003).
+# Maneja los servicios centrales de Caudal: core (8000), telemetry (8001), compliance (8002), alerts (8003).
 #
-#   scripts/manage-modular.sh COMMAND [all|core|telemetry|compliance|alerts] [-f]
+#   scripts/manage-modular.sh COMANDO [all|core|telemetry|compliance|alerts] [-f]
 #
-#   start      start the service(s); starting a running one changes nothing
-#   stop       stop: SIGTERM, a bounded wait (CAUDAL_STOP_TIMEOUT, 20 s), then SIGKILL
-#   restart    stop, then start
-#   status     say what runs (exit 3 when something asked for is not running)
-#   logs       the last lines of the log (CAUDAL_LOG_LINES, 100); -f follows it
-#   health     ask each service's /readyz; exit 1 when any is not ready
-#   migrate    apply the database migrations (the services share one schema: the
-#              role only says on whose behalf; every role migrates the whole schema)
-#   mode       print how the services are run here: docker, systemd or native
+#   start      inicia el o los servicios; iniciar uno que ya corre no cambia nada
+#   stop       detiene: SIGTERM, una espera acotada (CAUDAL_STOP_TIMEOUT, 20 s), luego SIGKILL
+#   restart    stop, luego start
+#   status     dice qué corre (sale con 3 si algo pedido no corre)
+#   logs       las últimas líneas del log (CAUDAL_LOG_LINES, 100); -f lo sigue
+#   health     pregunta /readyz a cada servicio; sale con 1 si alguno no está listo
+#   migrate    aplica las migraciones de la base de datos (los servicios comparten un solo
+#              esquema: el rol sólo dice en nombre de quién; todo rol migra el esquema entero)
+#   mode       muestra cómo se manejan aquí los servicios: docker, systemd o native
 #
-# How the services run, chosen in this order (CAUDAL_MANAGE_MODE=docker|systemd|native
-# forces one):
-#   docker   Docker Compose with docker/docker-compose.modular.yml, when
-#            `docker compose version` and `docker info` both succeed;
-#   systemd  the units caudal-central@ROLE, when caudal-central@.service is installed;
-#   native   plain processes: pid and log files in CAUDAL_RUN_DIR (./run), ports
+# Cómo corren los servicios, elegido en este orden (CAUDAL_MANAGE_MODE=docker|systemd|native
+# fuerza uno):
+#   docker   Docker Compose con docker/docker-compose.modular.yml, si
+#            `docker compose version` y `docker info` funcionan;
+#   systemd  las unidades caudal-central@ROL, si caudal-central@.service está instalada;
+#   native   procesos simples: archivos pid y log en CAUDAL_RUN_DIR (./run), puertos
 #            CAUDAL_CORE_PORT/CAUDAL_TELEMETRY_PORT/CAUDAL_COMPLIANCE_PORT/CAUDAL_ALERTS_PORT
-#            on CAUDAL_HOST (127.0.0.1), the program from CAUDAL_BIN, .venv/bin/caudal or
-#            PATH. Settings (CAUDAL_DATABASE_URL...) come from the environment, or from the
-#            file CAUDAL_ENV_FILE when set; CAUDAL_ALERT_EVALUATION defaults to role, as in
-#            Docker: telemetry leaves alert evaluation to the one alerts process.
+#            en CAUDAL_HOST (127.0.0.1), el programa de CAUDAL_BIN, .venv/bin/caudal o el
+#            PATH. La configuración (CAUDAL_DATABASE_URL...) viene del entorno, o del archivo
+#            CAUDAL_ENV_FILE si está definido; CAUDAL_ALERT_EVALUATION es role por omisión, como
+#            en Docker: telemetry deja la evaluación de alertas al único proceso alerts.
 #
-# "all" is every role; under systemd, alerts only where it is configured
-# (/etc/caudal/central-alerts.env: its unit needs that file, and the role is optional).
+# "all" son todos los roles; con systemd, alerts sólo donde está configurado
+# (/etc/caudal/central-alerts.env: su unidad necesita ese archivo, y el rol es opcional).
 #
-# Docs: docs/ARQUITECTURA_MODULAR.md.
+# Documentación: docs/ARQUITECTURA_MODULAR.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,9 +45,9 @@ LOG_LINES=${CAUDAL_LOG_LINES:-100}
 usage() {
   local status=$1
   if [ "$status" -eq 0 ]; then
-    sed -n '2,/^# Docs:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^# Documentación:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   else
-    sed -n '2,/^# Docs:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,/^# Documentación:/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   fi
   exit "$status"
 }
@@ -91,7 +91,7 @@ detect_mode() {
         echo native
       fi
       ;;
-    *) fail "CAUDAL_MANAGE_MODE='$CAUDAL_MANAGE_MODE': use docker, systemd or native" ;;
+    *) fail "CAUDAL_MANAGE_MODE='$CAUDAL_MANAGE_MODE': use docker, systemd o native" ;;
   esac
 }
 
@@ -127,13 +127,13 @@ check_ready() {
   local role=$1 host=$2 port=$3
   http_get "http://$host:$port/readyz"
   case "$HTTP_STATUS" in
-    200) printf '%-11s ready (http://%s:%s)\n' "$role:" "$host" "$port" ;;
+    200) printf '%-11s listo (http://%s:%s)\n' "$role:" "$host" "$port" ;;
     000)
-      printf '%-11s NOT ANSWERING on http://%s:%s\n' "$role:" "$host" "$port"
+      printf '%-11s NO RESPONDE en http://%s:%s\n' "$role:" "$host" "$port"
       return 1
       ;;
     *)
-      printf '%-11s NOT READY (HTTP %s): %s\n' "$role:" "$HTTP_STATUS" "$HTTP_BODY"
+      printf '%-11s NO LISTO (HTTP %s): %s\n' "$role:" "$HTTP_STATUS" "$HTTP_BODY"
       return 1
       ;;
   esac
@@ -143,20 +143,20 @@ check_ready() {
 
 caudal_bin() {
   if [ -n "${CAUDAL_BIN:-}" ]; then
-    [ -x "$CAUDAL_BIN" ] || fail "CAUDAL_BIN=$CAUDAL_BIN is not an executable file"
+    [ -x "$CAUDAL_BIN" ] || fail "CAUDAL_BIN=$CAUDAL_BIN no es un archivo ejecutable"
     echo "$CAUDAL_BIN"
   elif [ -x "$ROOT/.venv/bin/caudal" ]; then
     echo "$ROOT/.venv/bin/caudal"
   elif command -v caudal >/dev/null 2>&1; then
     command -v caudal
   else
-    fail "no caudal program: set CAUDAL_BIN, run 'make install', or put caudal on PATH"
+    fail "no se encuentra el programa caudal: defina CAUDAL_BIN, corra 'make install' o ponga caudal en el PATH"
   fi
 }
 
 load_env_file() {
   if [ -n "${CAUDAL_ENV_FILE:-}" ]; then
-    [ -r "$CAUDAL_ENV_FILE" ] || fail "CAUDAL_ENV_FILE=$CAUDAL_ENV_FILE cannot be read"
+    [ -r "$CAUDAL_ENV_FILE" ] || fail "CAUDAL_ENV_FILE=$CAUDAL_ENV_FILE no se puede leer"
     set -a
     # shellcheck disable=SC1090  # the operator's settings file
     . "$CAUDAL_ENV_FILE"
@@ -185,7 +185,7 @@ running_pid() {
     return 0
   fi
   rm -f "$file"
-  printf '%s: removed stale pid file (pid %s is not running its server)\n' "$role" "${pid:-?}" >&2
+  printf '%s: se borró un archivo pid viejo (el pid %s no es su servidor en marcha)\n' "$role" "${pid:-?}" >&2
 }
 
 # Whether process PID exists and has not ended (a zombie waiting for its parent has).
@@ -216,7 +216,7 @@ native_start() {
   for role in "$@"; do
     pid=$(running_pid "$role")
     if [ -n "$pid" ]; then
-      printf '%s: already running (pid %s, port %s)\n' "$role" "$pid" "$(native_port "$role")"
+      printf '%s: ya corre (pid %s, puerto %s)\n' "$role" "$pid" "$(native_port "$role")"
     else
       launch "$role"
       started+=("$role")
@@ -232,7 +232,7 @@ launch() {
   local role=$1 port log
   port=$(native_port "$role")
   log=$(log_file "$role")
-  printf '\n--- %s: starting %s on %s:%s\n' "$(date -u +%FT%TZ)" "$role" "$HOST" "$port" >>"$log"
+  printf '\n--- %s: se inicia %s en %s:%s\n' "$(date -u +%FT%TZ)" "$role" "$HOST" "$port" >>"$log"
   nohup "$CAUDAL" central serve --role "$role" --host "$HOST" --port "$port" </dev/null >>"$log" 2>&1 &
   echo $! >"$(pid_file "$role")"
 }
@@ -245,18 +245,18 @@ wait_until_alive() {
   while [ "$SECONDS" -lt "$deadline" ]; do
     if ! alive "$pid"; then
       rm -f "$(pid_file "$role")"
-      printf '%s: exited during start-up; the end of %s:\n' "$role" "$(log_file "$role")" >&2
+      printf '%s: terminó durante el arranque; el final de %s:\n' "$role" "$(log_file "$role")" >&2
       tail -n 20 "$(log_file "$role")" >&2
       return 1
     fi
     http_get "http://$HOST:$port/healthz"
     if [ "$HTTP_STATUS" = 200 ]; then
-      printf '%s: started (pid %s, http://%s:%s)\n' "$role" "$pid" "$HOST" "$port"
+      printf '%s: iniciado (pid %s, http://%s:%s)\n' "$role" "$pid" "$HOST" "$port"
       return 0
     fi
     sleep 0.2
   done
-  printf '%s: pid %s does not answer on port %s after %s s; see %s\n' \
+  printf '%s: el pid %s no responde en el puerto %s tras %s s; vea %s\n' \
     "$role" "$pid" "$port" "$START_TIMEOUT" "$(log_file "$role")" >&2
   return 1
 }
@@ -268,7 +268,7 @@ native_stop() {
   for role in "$@"; do
     pid=$(running_pid "$role")
     if [ -z "$pid" ]; then
-      printf '%s: not running\n' "$role"
+      printf '%s: no corre\n' "$role"
       continue
     fi
     kill -TERM "$pid" 2>/dev/null || true
@@ -283,9 +283,9 @@ native_stop() {
     done
     if alive "$pid"; then
       kill -KILL "$pid" 2>/dev/null || true
-      printf '%s: killed (pid %s did not stop within %s s of SIGTERM)\n' "$role" "$pid" "$STOP_TIMEOUT"
+      printf '%s: matado (el pid %s no se detuvo en %s s tras SIGTERM)\n' "$role" "$pid" "$STOP_TIMEOUT"
     else
-      printf '%s: stopped (pid %s)\n' "$role" "$pid"
+      printf '%s: detenido (pid %s)\n' "$role" "$pid"
     fi
     rm -f "$(pid_file "$role")"
   done
@@ -295,9 +295,9 @@ native_status() {
   local role=$1 pid
   pid=$(running_pid "$role")
   if [ -n "$pid" ]; then
-    printf '%-11s running (pid %s, port %s, log %s)\n' "$role:" "$pid" "$(native_port "$role")" "$(log_file "$role")"
+    printf '%-11s corre (pid %s, puerto %s, log %s)\n' "$role:" "$pid" "$(native_port "$role")" "$(log_file "$role")"
   else
-    printf '%-11s stopped\n' "$role:"
+    printf '%-11s detenido\n' "$role:"
     return 3
   fi
 }
@@ -306,7 +306,7 @@ native_logs() {
   local follow=$1 files=() role
   shift
   for role in "$@"; do
-    [ -f "$(log_file "$role")" ] || fail "no log yet for $role ($(log_file "$role"))"
+    [ -f "$(log_file "$role")" ] || fail "aún no hay log de $role ($(log_file "$role"))"
     files+=("$(log_file "$role")")
   done
   if [ "$follow" = yes ]; then
@@ -360,9 +360,9 @@ systemd_health() { check_ready "$1" "$(systemd_host "$1")" "$(systemd_port "$1")
 # Migrates as the units would: their program, their settings (/etc/caudal/central.env) and
 # their working directory.
 systemd_migrate() {
-  [ -x "$SYSTEMD_BIN" ] || fail "$SYSTEMD_BIN (the program the units run) is not installed"
+  [ -x "$SYSTEMD_BIN" ] || fail "$SYSTEMD_BIN (el programa que corren las unidades) no está instalado"
   (
-    cd "$SYSTEMD_WORKDIR" || fail "cannot enter $SYSTEMD_WORKDIR (the units' working directory)"
+    cd "$SYSTEMD_WORKDIR" || fail "no se puede entrar en $SYSTEMD_WORKDIR (el directorio de trabajo de las unidades)"
     CAUDAL_ENV_FILE=$SYSTEMD_CONFIG_DIR/central.env
     load_env_file
     "$SYSTEMD_BIN" central migrate
@@ -395,12 +395,12 @@ docker_health() {
   local role=$1 ids id state bad=0
   ids=$(compose ps --quiet "$role")
   if [ -z "$ids" ]; then
-    printf '%-11s NOT RUNNING\n' "$role:"
+    printf '%-11s NO CORRE\n' "$role:"
     return 1
   fi
   for id in $ids; do
     state=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
-    printf '%-11s %s (container %s)\n' "$role:" "$state" "${id:0:12}"
+    printf '%-11s %s (contenedor %s)\n' "$role:" "$state" "${id:0:12}"
     [ "$state" = healthy ] || bad=1
   done
   return "$bad"
@@ -444,24 +444,24 @@ main() {
     mode) detect_mode && return 0 ;;
     -h | --help | help) usage 0 ;;
     "") usage 2 ;;
-    *) fail "unknown command '$command' (start, stop, restart, status, logs, health, migrate, mode)" ;;
+    *) fail "comando desconocido '$command' (start, stop, restart, status, logs, health, migrate, mode)" ;;
   esac
   if [ "${3:-}" = -f ] || [ "${3:-}" = --follow ]; then
     follow=yes
   elif [ -n "${3:-}" ]; then
-    fail "unexpected argument '$3'"
+    fail "argumento inesperado '$3'"
   fi
   case "$target" in
     all) roles=("${ROLES[@]}") ;;
     core | telemetry | compliance | alerts) roles=("$target") ;;
-    *) fail "unknown service '$target': use all, core, telemetry, compliance or alerts" ;;
+    *) fail "servicio desconocido '$target': use all, core, telemetry, compliance o alerts" ;;
   esac
   mode=$(detect_mode)
   if [ "$mode" = systemd ] && [ "$target" = all ] && [ ! -e "$SYSTEMD_CONFIG_DIR/central-alerts.env" ]; then
     roles=(core telemetry compliance)
   fi
   if [ "$command" = migrate ] && [ "$target" != all ]; then
-    printf 'migrate %s: the services share one schema; applying every pending migration\n' "$target"
+    printf 'migrate %s: los servicios comparten un solo esquema; se aplican todas las migraciones pendientes\n' "$target"
   fi
   "${mode}_run" "$command" "$follow" "${roles[@]}"
 }

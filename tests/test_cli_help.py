@@ -1,4 +1,5 @@
-"""Every command's --help, as a technician or operator reads it: flags without a type after them."""
+"""Every command's --help, as a technician or operator reads it: flags without a type after them,
+Typer's own words in Spanish."""
 
 from __future__ import annotations
 
@@ -30,3 +31,13 @@ def test_no_flag_shows_a_type(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output
+
+
+ENGLISH_LIBRARY_WORDS = ("Usage:", "Options:", "Arguments:", "Commands:", "Show this message", "[default:",
+                         "required]", "env var", "[OPTIONS]", "completion for the current shell")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: " ".join(path) or "caudal")
+def test_typer_words_are_spanish(path: tuple[str, ...]) -> None:
+    output = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"}).output
+    assert [word for word in ENGLISH_LIBRARY_WORDS if word in output] == []

@@ -145,7 +145,7 @@ class _SqliteConnection(_Connection):
         except (OverflowError, sqlite3.DataError) as exc:
             raise DataError(str(exc)) from exc
         except sqlite3.Error as exc:
-            raise DatabaseError(f"{exc} (in: {sql.strip()[:200]})") from exc
+            raise DatabaseError(f"{exc} (en la consulta: {sql.strip()[:200]})") from exc
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> sqlite3.Cursor:
         return self.raw.execute(sql, params)
@@ -209,7 +209,7 @@ class SqliteDatabase:
                 self.path, detect_types=sqlite3.PARSE_DECLTYPES, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+            raise DatabaseUnavailable(f"no se puede abrir la base de datos SQLite {self.path}: {exc}") from exc
         raw.row_factory = _dict_factory
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
             raw.execute(f"PRAGMA {pragma}")
@@ -223,7 +223,7 @@ class SqliteDatabase:
         try:
             raw.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"cannot start a transaction on {self.path}: {exc}") from exc
+            raise DatabaseUnavailable(f"no se puede iniciar una transacción en {self.path}: {exc}") from exc
         try:
             yield _SqliteConnection(raw)
         except BaseException:
@@ -297,7 +297,7 @@ class _PostgresConnection(_Connection):
         except psycopg.Error as exc:
             if _unavailable(exc):
                 raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
-            raise DatabaseError(f"{str(exc).strip()} (in: {sql.strip()[:200]})") from exc
+            raise DatabaseError(f"{str(exc).strip()} (en la consulta: {sql.strip()[:200]})") from exc
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Any:
         return self.raw.execute(to_pyformat(sql), params)
@@ -360,7 +360,7 @@ class PostgresDatabase:
         try:  # one direct attempt first: a clear error at once instead of the pool's retries
             psycopg.connect(url, connect_timeout=5).close()
         except psycopg.Error as exc:
-            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {_reason(exc)}") from None
+            raise DatabaseError(f"no se puede conectar a PostgreSQL en {redact_url(url)}: {_reason(exc)}") from None
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -373,7 +373,7 @@ class PostgresDatabase:
             self._pool.open(wait=True, timeout=10)
         except Exception as exc:
             self._pool.close()
-            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(url)}: {exc}") from exc
+            raise DatabaseError(f"no se puede conectar a PostgreSQL en {redact_url(url)}: {exc}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -417,4 +417,4 @@ def open_database(url: str) -> Database:
         return PostgresDatabase(url)
     if url.startswith("sqlite:///"):
         return SqliteDatabase(url.removeprefix("sqlite:///"))
-    raise DatabaseError(f"unsupported database URL {redact_url(url)!r}: use sqlite:///FILE or postgresql://...")
+    raise DatabaseError(f"URL de base de datos no soportada {redact_url(url)!r}: use sqlite:///ARCHIVO o postgresql://...")

@@ -33,8 +33,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from central.settings import SettingsError
+from central.settings import BAD_SETTING, SettingsError
 from central.telemetry.alerts.rules import Severity
+from protocols.messages_es import problem
 
 EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 
@@ -67,7 +68,7 @@ class SmtpSettings(BaseModel):
     @model_validator(mode="after")
     def _password_needs_user(self) -> SmtpSettings:
         if self.password is not None and not self.username:
-            raise ValueError("CAUDAL_SMTP_PASSWORD is set but CAUDAL_SMTP_USER is not")
+            raise ValueError("CAUDAL_SMTP_PASSWORD tiene valor pero CAUDAL_SMTP_USER no")
         return self
 
 
@@ -100,7 +101,7 @@ class SmsSettings(BaseModel):
     @model_validator(mode="after")
     def _has_placeholder(self) -> SmsSettings:
         if PHONE_PLACEHOLDER not in self.apprise_url.get_secret_value():
-            raise ValueError(f"must contain {PHONE_PLACEHOLDER} where the recipient's number goes")
+            raise ValueError(f"debe contener {PHONE_PLACEHOLDER} donde va el número del destinatario")
         return self
 
     def url_for(self, phone: str) -> str:
@@ -140,7 +141,7 @@ class NotifySettings(BaseModel):
         try:
             return cls(smtp=_smtp_from_env(env), destinations=_policy_from_env(env), sms=_sms_from_env(env))
         except ValidationError as exc:
-            raise SettingsError(f"bad setting: {_names(exc)}") from None
+            raise SettingsError(f"{BAD_SETTING}: {_names(exc)}") from None
 
 
 _SMTP_VARS = {"host": "CAUDAL_SMTP_HOST", "port": "CAUDAL_SMTP_PORT", "security": "CAUDAL_SMTP_SECURITY",
@@ -186,7 +187,7 @@ def _names(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        parts.append(f"{by_field.get(field, _whole(by_field, exc.title))}: {error['msg']}")
+        parts.append(f"{by_field.get(field, _whole(by_field, exc.title))}: {problem(dict(error))}")
     return "; ".join(parts)
 
 

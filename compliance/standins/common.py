@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from aiohttp import web
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from compliance.dga.rut import InvalidRut, normalize_rut
 from protocols.clock import Clock
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from edge.simulator.device import DeviceConfig, Fault
 from edge.simulator.runner import Endpoint, RunningSimulator, SimConfig, run_simulator
 from edge.simulator.server import SimServerError

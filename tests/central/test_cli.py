@@ -211,7 +211,8 @@ def test_serve_with_an_unusable_database_says_so_in_one_line():
 
     result = CliRunner().invoke(central_app, ["serve"], env={"CAUDAL_DATABASE_URL": "mysql://db/caudal"})
     assert result.exit_code == 1
-    assert result.output == "error: unsupported database URL 'mysql://db/caudal': use sqlite:///FILE or postgresql://...\n"
+    assert result.output == ("error: URL de base de datos no soportada 'mysql://db/caudal': use sqlite:///ARCHIVO o"
+                             " postgresql://...\n")
 
 
 def test_add_point_says_what_it_created(run):

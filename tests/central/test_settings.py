@@ -18,10 +18,9 @@ def test_variables_fill_the_settings_and_the_caller_s_values_win(monkeypatch: py
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("CAUDAL_SESSION_TTL_MINUTES", "0", "bad setting: CAUDAL_SESSION_TTL_MINUTES: Input should be greater than 0"),
-    ("CAUDAL_WORKERS", "maybe", "bad setting: CAUDAL_WORKERS: Input should be a valid boolean, unable to interpret"
-                                " input"),
-    ("CAUDAL_ALERT_EVALUATION", "later", "bad setting: CAUDAL_ALERT_EVALUATION: Input should be 'inline' or 'role'"),
+    ("CAUDAL_SESSION_TTL_MINUTES", "0", "configuración inválida: CAUDAL_SESSION_TTL_MINUTES: debe ser mayor que 0"),
+    ("CAUDAL_WORKERS", "maybe", "configuración inválida: CAUDAL_WORKERS: debe ser true o false"),
+    ("CAUDAL_ALERT_EVALUATION", "later", "configuración inválida: CAUDAL_ALERT_EVALUATION: debe ser 'inline' o 'role'"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
                                                     message: str) -> None:

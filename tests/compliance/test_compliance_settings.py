@@ -32,11 +32,11 @@ def test_horizons(environ, expected, monkeypatch):
     ("environ", "message"),
     [
         ({"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "30"},
-         "bad setting: CAUDAL_COMPLIANCE_LATE_DATA_DAYS: Input should be greater than or equal to 90"),
+         "configuración inválida: CAUDAL_COMPLIANCE_LATE_DATA_DAYS: debe ser mayor o igual que 90"),
         ({"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "0"},
-         "bad setting: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: Input should be greater than or equal to 1"),
+         "configuración inválida: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: debe ser mayor o igual que 1"),
         ({"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "32"},
-         "bad setting: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: Input should be less than or equal to 31"),
+         "configuración inválida: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: debe ser menor o igual que 31"),
     ],
 )
 def test_horizons_out_of_range_are_refused_naming_the_variable(environ, message, monkeypatch):

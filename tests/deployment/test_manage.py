@@ -73,14 +73,14 @@ def native(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_start_all_starts_four_servers_that_answer(native: Native) -> None:
     started = native.started
     assert started is not None
-    expected = "".join(f"{role}: started (pid {native.pid(role)}, http://127.0.0.1:{native.ports[role]})\n"
+    expected = "".join(f"{role}: iniciado (pid {native.pid(role)}, http://127.0.0.1:{native.ports[role]})\n"
                        for role in ROLES)
     assert (started.returncode, started.stdout) == (0, expected), started.stderr
 
 
 def test_health_all_is_ready_on_postgresql(native: Native) -> None:
     result = native("health", "all")
-    expected = "".join(f"{role + ':':<11} ready (http://127.0.0.1:{native.ports[role]})\n" for role in ROLES)
+    expected = "".join(f"{role + ':':<11} listo (http://127.0.0.1:{native.ports[role]})\n" for role in ROLES)
     assert (result.returncode, result.stdout) == (0, expected)
 
 
@@ -92,7 +92,7 @@ def test_each_port_serves_its_role(native: Native, role: str) -> None:
 
 def test_status_lists_each_running_service(native: Native) -> None:
     result = native("status")
-    expected = "".join(f"{role + ':':<11} running (pid {native.pid(role)}, port {native.ports[role]}, "
+    expected = "".join(f"{role + ':':<11} corre (pid {native.pid(role)}, puerto {native.ports[role]}, "
                        f"log {native.run_dir / (role + '.log')})\n" for role in ROLES)
     assert (result.returncode, result.stdout) == (0, expected)
 
@@ -100,7 +100,7 @@ def test_status_lists_each_running_service(native: Native) -> None:
 def test_starting_again_changes_nothing(native: Native) -> None:
     before = {role: native.pid(role) for role in ROLES}
     result = native("start", "all")
-    expected = "".join(f"{role}: already running (pid {before[role]}, port {native.ports[role]})\n" for role in ROLES)
+    expected = "".join(f"{role}: ya corre (pid {before[role]}, puerto {native.ports[role]})\n" for role in ROLES)
     assert (result.returncode, result.stdout) == (0, expected)
     assert {role: native.pid(role) for role in ROLES} == before
 
@@ -120,7 +120,7 @@ def _environment(pid: int) -> dict[str, str]:
 def test_logs_core_shows_the_core_server_log(native: Native) -> None:
     result = native("logs", "core", CAUDAL_LOG_LINES="1000")
     assert result.returncode == 0
-    assert f"starting core on 127.0.0.1:{native.ports['core']}" in result.stdout
+    assert f"se inicia core en 127.0.0.1:{native.ports['core']}" in result.stdout
     assert f"Uvicorn running on http://127.0.0.1:{native.ports['core']}" in result.stdout
     assert f":{native.ports['telemetry']}" not in result.stdout
 
@@ -138,19 +138,19 @@ def test_stopping_telemetry_makes_health_all_fail(native: Native) -> None:
     stopped = native("stop", "telemetry")
     health = native("health", "all")
     restarted = native("start", "telemetry")
-    assert stopped.stdout == f"telemetry: stopped (pid {pid})\n"
+    assert stopped.stdout == f"telemetry: detenido (pid {pid})\n"
     assert health.returncode == 1
-    assert health.stdout.splitlines()[1] == f"telemetry:  NOT ANSWERING on http://127.0.0.1:{native.ports['telemetry']}"
-    assert [line.split()[1] for line in health.stdout.splitlines()] == ["ready", "NOT", "ready", "ready"]
+    assert health.stdout.splitlines()[1] == f"telemetry:  NO RESPONDE en http://127.0.0.1:{native.ports['telemetry']}"
+    assert [line.split()[1] for line in health.stdout.splitlines()] == ["listo", "NO", "listo", "listo"]
     assert restarted.returncode == 0
 
 
 def test_stop_all_ends_every_process_and_removes_the_pid_files(native: Native) -> None:
     pids = {role: native.pid(role) for role in ROLES}
     result = native("stop", "all")
-    assert (result.returncode, result.stdout) == (0, "".join(f"{role}: stopped (pid {pids[role]})\n" for role in ROLES))
+    assert (result.returncode, result.stdout) == (0, "".join(f"{role}: detenido (pid {pids[role]})\n" for role in ROLES))
     assert sorted(path.name for path in native.run_dir.iterdir()) == [f"{role}.log" for role in sorted(ROLES)]
-    assert native("status").stdout == "".join(f"{role + ':':<11} stopped\n" for role in ROLES)
+    assert native("status").stdout == "".join(f"{role + ':':<11} detenido\n" for role in ROLES)
 
 
 # --- without servers ---------------------------------------------------------------------------------
@@ -167,8 +167,8 @@ def test_a_stale_pid_file_is_removed_and_reported(idle: Native, content: str) ->
     idle.run_dir.mkdir()
     (idle.run_dir / "core.pid").write_text(content)
     result = idle("status", "core")
-    assert (result.returncode, result.stdout) == (3, "core:       stopped\n")
-    assert result.stderr == f"core: removed stale pid file (pid {content} is not running its server)\n"
+    assert (result.returncode, result.stdout) == (3, "core:       detenido\n")
+    assert result.stderr == f"core: se borró un archivo pid viejo (el pid {content} no es su servidor en marcha)\n"
     assert not (idle.run_dir / "core.pid").exists()
 
 
@@ -180,21 +180,21 @@ def test_stop_kills_a_server_that_ignores_sigterm_after_the_bounded_wait(idle: N
     assert stubborn.stdout is not None and stubborn.stdout.readline() == "up\n"
     (idle.run_dir / "compliance.pid").write_text(str(stubborn.pid))
     result = idle("stop", "compliance", CAUDAL_STOP_TIMEOUT="1")
-    assert result.stdout == f"compliance: killed (pid {stubborn.pid} did not stop within 1 s of SIGTERM)\n"
+    assert result.stdout == f"compliance: matado (el pid {stubborn.pid} no se detuvo en 1 s tras SIGTERM)\n"
     assert stubborn.wait(5) == -signal.SIGKILL
 
 
 def test_a_server_that_cannot_start_is_reported_with_its_log(idle: Native) -> None:
     result = idle("start", "core", CAUDAL_DATABASE_URL="mysql://nowhere/caudal")
     assert result.returncode == 1
-    assert result.stderr.startswith(f"core: exited during start-up; the end of {idle.run_dir / 'core.log'}:\n")
+    assert result.stderr.startswith(f"core: terminó durante el arranque; el final de {idle.run_dir / 'core.log'}:\n")
     assert "mysql://" in result.stderr
     assert not (idle.run_dir / "core.pid").exists()
 
 
 def test_health_with_nothing_running_fails_for_each_service(idle: Native) -> None:
     result = idle("health", "all")
-    expected = "".join(f"{role + ':':<11} NOT ANSWERING on http://127.0.0.1:{idle.ports[role]}\n" for role in ROLES)
+    expected = "".join(f"{role + ':':<11} NO RESPONDE en http://127.0.0.1:{idle.ports[role]}\n" for role in ROLES)
     assert (result.returncode, result.stdout) == (1, expected)
 
 
@@ -202,7 +202,8 @@ def test_migrate_applies_the_shared_schema_once(idle: Native) -> None:
     first = idle("migrate", "telemetry")
     again = idle("migrate", "all")
     lines = first.stdout.splitlines()
-    assert lines[0] == "migrate telemetry: the services share one schema; applying every pending migration"
+    assert lines[0] == ("migrate telemetry: los servicios comparten un solo esquema; se aplican todas las migraciones"
+                        " pendientes")
     assert lines[1] == "aplicada 0001_core"
     assert lines[-1] == f"{len(lines) - 2} migraciones aplicadas"
     assert (again.returncode, again.stdout) == (0, "la base de datos está al día\n")
@@ -215,13 +216,13 @@ def test_settings_and_ports_can_come_from_an_env_file(idle: Native, tmp_path: Pa
     env = {key: value for key, value in idle.env.items() if key != "CAUDAL_CORE_PORT"}
     result = subprocess.run(["bash", str(MANAGE), "health", "core"], env={**env, "CAUDAL_ENV_FILE": str(settings)},
                             capture_output=True, text=True, timeout=30)
-    assert (result.returncode, result.stdout) == (1, f"core:       NOT ANSWERING on http://127.0.0.1:{port}\n")
+    assert (result.returncode, result.stdout) == (1, f"core:       NO RESPONDE en http://127.0.0.1:{port}\n")
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["launch", "all"], "error: unknown command 'launch' (start, stop, restart, status, logs, health, migrate, mode)\n"),
-    (["start", "web"], "error: unknown service 'web': use all, core, telemetry, compliance or alerts\n"),
-    (["logs", "core", "--tail"], "error: unexpected argument '--tail'\n"),
+    (["launch", "all"], "error: comando desconocido 'launch' (start, stop, restart, status, logs, health, migrate, mode)\n"),
+    (["start", "web"], "error: servicio desconocido 'web': use all, core, telemetry, compliance o alerts\n"),
+    (["logs", "core", "--tail"], "error: argumento inesperado '--tail'\n"),
 ])
 def test_bad_arguments_are_refused_naming_the_argument(idle: Native, args: list[str], message: str) -> None:
     result = idle(*args)
@@ -235,7 +236,7 @@ def test_usage_is_an_answer_when_asked_for_and_an_error_otherwise(idle: Native, 
     result = idle(*args)
     shown, other = (result.stdout, result.stderr) if status == 0 else (result.stderr, result.stdout)
     assert (result.returncode, shown.splitlines()[0], other) == (
-        status, "Manage Caudal's central services: core (8000), telemetry (8001), compliance (8002), alerts (8003).",
+        status, "Maneja los servicios centrales de Caudal: core (8000), telemetry (8001), compliance (8002), alerts (8003).",
         "")
 
 

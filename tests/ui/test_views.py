@@ -53,7 +53,7 @@ def test_the_tile_url_may_be_emptied_for_an_air_gapped_server(monkeypatch: pytes
 
 def test_a_bad_cookie_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAUDAL_CONSOLE_COOKIE_SECURE", "sometimes")
-    with pytest.raises(SettingsError, match="^bad setting: CAUDAL_CONSOLE_COOKIE_SECURE: "):
+    with pytest.raises(SettingsError, match="^configuración inválida: CAUDAL_CONSOLE_COOKIE_SECURE: debe ser 'auto', 'always' o 'never'$"):
         ConsoleSettings.from_env()
 
 

@@ -1,0 +1,87 @@
+"""Typer's own words (usage line, titles, --help, usage errors) in Spanish, on every side."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from caudal.cli import SIDES, app
+from protocols.cli_es import translate_error
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "100"}, prog_name="caudal")
+    return result.exit_code, result.output
+
+
+def test_root_help_is_spanish():
+    sides = "".join(f"  {side:<10}  {help_text}\n" for side, (*_, help_text) in SIDES.items())
+    assert run("--help") == (0, (
+        "Uso: caudal [OPCIONES] COMANDO [ARGUMENTOS]...\n\n"
+        "  Caudal: telemetría de extracción de agua, del pozo a la DGA.\n\n"
+        "Opciones:\n"
+        "  --version   Muestra la versión.\n"
+        "  -h, --help  Muestra esta ayuda y termina.\n\n"
+        f"Comandos:\n{sides}"))
+
+
+def test_central_sub_command_help_is_spanish():
+    assert run("central", "migrate", "--help") == (0, (
+        "Uso: caudal central migrate [OPCIONES]\n\n"
+        "  Aplica las migraciones pendientes de la base de datos (CAUDAL_DATABASE_URL) y\n"
+        "  las lista.\n\n"
+        "Opciones:\n"
+        "  -h, --help  Muestra esta ayuda y termina.\n"))
+
+
+def test_edge_sub_command_help_frames_its_text_in_spanish():
+    """Only Typer's words are asserted: the command's own text belongs to edge/cli.py."""
+    code, output = run("edge", "check", "--help")
+    lines = output.splitlines()
+    assert (code, lines[0], "Opciones:" in lines, lines[-1]) == (
+        0, "Uso: caudal edge check [OPCIONES]", True, "  -h, --help           Muestra esta ayuda y termina.")
+    assert "[por omisión:" in output
+
+
+@pytest.mark.parametrize(("args", "output"), [
+    (("central", "serve", "--bogus"),
+     "Uso: caudal central serve [OPCIONES]\nPruebe 'caudal central serve -h' para ver la ayuda.\n\n"
+     "Error: No existe la opción --bogus (opciones posibles: --host)\n"),
+    (("edge", "check", "--bogus"),
+     "Uso: caudal edge check [OPCIONES]\nPruebe 'caudal edge check -h' para ver la ayuda.\n\n"
+     "Error: No existe la opción --bogus\n"),
+    (("central", "create-user"),
+     "Uso: caudal central create-user [OPCIONES] {username}\n"
+     "Pruebe 'caudal central create-user -h' para ver la ayuda.\n\nError: Falta el argumento 'username'.\n"),
+    (("central", "users"),
+     "Uso: caudal central [OPCIONES] COMANDO [ARGUMENTOS]...\nPruebe 'caudal central -h' para ver la ayuda.\n\n"
+     "Error: No existe el comando 'users'. ¿Quiso decir 'serve'?\n"),
+])
+def test_a_usage_error_is_spanish(args, output):
+    assert run(*args) == (2, output)
+
+
+@pytest.mark.parametrize(("english", "spanish"), [
+    ("No such option: --bogus", "No existe la opción --bogus"),
+    ("No such option: --hots (Possible options: --host, --port)",
+     "No existe la opción --hots (opciones posibles: --host, --port)"),
+    ("Invalid value for '--port' (env var: 'CAUDAL_PORT'): Input should be a valid integer, unable to parse string",
+     "Valor inválido para '--port' (variable de entorno: 'CAUDAL_PORT'): debe ser un número entero"),
+    ("Invalid value for '--role': Value error, 'x' is not one of 'all', 'core'.",
+     "Valor inválido para '--role': 'x' no está entre 'all', 'core'."),
+    ("Invalid value for '-c': File 'a.yaml' does not exist.", "Valor inválido para '-c': No existe 'a.yaml'."),
+    ("Invalid value: no es un RUT", "Valor inválido: no es un RUT"),
+    ("Invalid value for '--kind': Input should be 'subterranea', 'superficial' or 'vertiente'",
+     "Valor inválido para '--kind': debe ser 'subterranea', 'superficial' o 'vertiente'"),
+    ("Missing option '--token'.", "Falta la opción '--token'."),
+    ("Missing argument 'username'.", "Falta el argumento 'username'."),
+    ("Got unexpected extra argument(s) (a b)", "Sobran argumentos: (a b)"),
+    ("Option '--host' requires an argument.", "La opción '--host' necesita un valor."),
+    ("Option '--online' does not take a value.", "La opción '--online' no lleva valor."),
+    ("No existe el comando 'users'. Did you mean 'serve'?", "No existe el comando 'users'. ¿Quiso decir 'serve'?"),
+    ("el archivo no existe", "el archivo no existe"),
+])
+def test_library_error_sentences_read_in_spanish(english, spanish):
+    assert translate_error(english) == spanish
