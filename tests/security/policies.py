@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from tests.tables import rows
+
 
 class Access(StrEnum):
     PUBLIC = "public"  # no token needed (health, docs, the login itself)
@@ -148,8 +150,7 @@ GET    /ui/gateways/{name}/diferencias                                console-ad
 POST   /ui/alertas/{alert_id}/reconocer                               console-point
 POST   /ui/cumplimiento/revision/{submission_id}/{decision}           console-point
 """
-POLICIES: dict[tuple[str, str], Access] = {
-    (method, path): Access(access) for method, path, access in (row.split() for row in _TABLE.strip().splitlines())}
+POLICIES: dict[tuple[str, str], Access] = {(method, path): access for method, path, access in rows(_TABLE, str, str, Access)}
 CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE, Access.CONSOLE_POINT, Access.CONSOLE_ADMIN})
 
 # Query parameters a route requires, so a refusal is the authorisation's and not the validator's.
