@@ -11,12 +11,9 @@ import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.registry import labels
-from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     ADMIN,
     ANA,
-    REGISTRY,
-    RUT_EMPRESA,
     add_readings,
     configure,
     dga_config,
@@ -35,11 +32,9 @@ BODIES = {"confirm": {"comprobante": "C1", "reason": "seen in SNIA"}, "requeue":
 
 
 @pytest.fixture
-async def site(app_client, clock):
+def site(app_client, clock, dga):
     db = app_client.app.state.ctx.db
-    point_id = seed(db, clock.now())
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        yield app_client, db, dga, point_id
+    return app_client, db, dga, seed(db, clock.now())
 
 
 async def start(site, clock, database_url, *faults: str, flow: float = 10, valid_to: str = "2026-11-28T12:30:00Z"):
