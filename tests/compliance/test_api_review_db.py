@@ -16,7 +16,7 @@ async def site(app_client, clock, database_url, dga):
     db = app_client.app.state.ctx.db
     point_id = support.seed(db, clock.now())
     support.add_readings(db, point_id, SLOT, flow=-3, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
     await support.one_pass(db, clock, database_url)
     return app_client, db, dga
 

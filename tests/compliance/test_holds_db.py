@@ -12,8 +12,7 @@ from tests.compliance.worker_support import (
     CODE,
     add_readings,
     body,
-    configure,
-    dga_config,
+    configure_dga,
     ledger,
     one_pass,
     posts,
@@ -44,7 +43,7 @@ def one_slot_pass(db, database_url, clock, dga, point_id):
     async def run(flow: float, at: str = "2026-11-28T13:15:00+00:00", faults: tuple[str, ...] = ()) -> int:
         clock.set(at)
         add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
-        configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
+        configure_dga(db, point_id, dga.url, clock.now(), **ONE_SLOT)
         dga.queue_faults(*faults)
         await one_pass(db, clock, database_url)
         with db.connect() as conn:

@@ -15,8 +15,7 @@ from tests.compliance.worker_support import (
     ADMIN,
     ANA,
     add_readings,
-    configure,
-    dga_config,
+    configure_dga,
     ledger,
     one_pass,
     posts,
@@ -41,7 +40,7 @@ async def start(site, clock, database_url, *faults: str, flow: float = 10, valid
     """The 12:00 slot sent (with ``faults``) by one worker pass."""
     _, db, dga, point_id = site
     add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to=valid_to), clock.now())
+    configure_dga(db, point_id, dga.url, clock.now(), valid_to=valid_to)
     dga.queue_faults(*faults)
     await one_pass(db, clock, database_url)
     with db.connect() as conn:

@@ -14,8 +14,7 @@ from tests.compliance.worker_support import (
     BOB,
     CODE,
     add_readings,
-    configure,
-    dga_config,
+    configure_dga,
     one_pass,
     seed,
     utc,
@@ -31,8 +30,7 @@ async def site(app_client, clock, database_url, dga):
     point_id = seed(db, clock.now())
     add_readings(db, point_id, utc("2026-11-28T04:00:00"), flow=12.345, totalizer=154320.9, water_table=35.424)
     add_readings(db, point_id, utc("2026-11-28T12:00:00"), totalizer=154400.9)
-    configure(db, point_id, "dga", dga_config(dga.url, standard="medio", caudal_mode="instant",
-                                              valid_from="2026-11-27T04:00:00Z"), clock.now())
+    configure_dga(db, point_id, dga.url, clock.now(), standard="medio", caudal_mode="instant", valid_from="2026-11-27T04:00:00Z")
     await one_pass(db, clock, database_url)
     (stored,) = dga.stored.values()
     return app_client, stored.comprobante

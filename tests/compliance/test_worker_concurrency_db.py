@@ -25,8 +25,7 @@ from tests.compliance.worker_support import (
     SECRET_KEY,
     add_readings,
     central_settings,
-    configure,
-    dga_config,
+    configure_dga,
     ledger,
     one_pass,
     posts,
@@ -73,7 +72,7 @@ async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url
     point_id = seed(pg, clock.now())
     for hour in range(8, 13):
         add_readings(pg, point_id, utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
-    configure(pg, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T11:00:00Z"), clock.now())
+    configure_dga(pg, point_id, dga.url, clock.now(), valid_from="2026-11-28T11:00:00Z")
     for _ in range(3):  # five minutes apart: a backlog of two hours is paced
         await asyncio.gather(one_pass(pg, clock, postgres_url, "w1"), one_pass(pg, clock, postgres_url, "w2"))
         clock.advance(300)
@@ -94,7 +93,7 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
     gap, then fills it (without the wait it would find no gap and drop the change)."""
     point_id = seed(pg, clock.now())
     one_slot = {"valid_from": "2026-11-28T12:00:00Z", "valid_to": "2026-11-28T12:30:00Z"}
-    configure(pg, point_id, "dga", dga_config("http://127.0.0.1:9", **one_slot), clock.now())
+    configure_dga(pg, point_id, "http://127.0.0.1:9", clock.now(), **one_slot)
     with pg.transaction() as conn:
         (stored,), _ = load_configs(conn, SecretBox(SECRET_KEY), DGA)
     written, commit = threading.Event(), threading.Event()
