@@ -25,6 +25,7 @@ from typing import Any
 from central.csv_dialects import Dialect, write_rows
 from central.db import Connection
 from central.errors import ApiError
+from central.spreadsheet import Link, Sheet, workbook
 from compliance import messages_es as es
 from compliance.config_store import is_blocked, stored_settings
 from compliance.dga.format import format_fecha, format_hora
@@ -34,9 +35,9 @@ from compliance.failures import DGA, HOLDER, STATE_NAMES, Failure, failures
 from compliance.ledger import SlotRecord, State, missed_deadlines
 from compliance.readings import volume_in
 from compliance.samples import as_decimal
-from compliance.spreadsheet import Link, workbook
 
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{codigo}"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"  # the DGA's slots are on the minute; seconds would be noise
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MEASUREMENT_COLUMNS = ("caudal", "totalizador", "nivelFreaticoDelPozo", "alturaLimnimetrica")
 SLOT_HEADER = ("slot_utc", "fecha_medicion", "hora_medicion", "state", *MEASUREMENT_COLUMNS, "comprobante",
@@ -171,9 +172,10 @@ def to_csv(report: MonthReport, dialect: Dialect = "csv") -> str:
 def to_xlsx(report: MonthReport) -> bytes:
     """One sheet per section, for a person: Mediciones, Fallas, Resumen (Spanish headers, times
     as date-times on the DGA's UTC-4 clock, numbers as numbers, the SNIA page as a link)."""
-    return workbook([("Mediciones", SLOT_SHEET_HEADER, [_slot_cells(row) for row in report.slot_rows]),
-                     _failure_sheet(report),
-                     ("Resumen", ("Dato", "Valor"), [[_summary_name(k), _number(v)] for k, v in report.summary])])
+    return workbook(Sheet("Mediciones", SLOT_SHEET_HEADER, [_slot_cells(row) for row in report.slot_rows]),
+                    _failure_sheet(report),
+                    Sheet("Resumen", ("Dato", "Valor"), [[_summary_name(k), _number(v)] for k, v in report.summary]),
+                    datetime_format=DATETIME_FORMAT)
 
 
 def _slot_cells(row: tuple[str, ...]) -> list[Any]:
@@ -197,11 +199,11 @@ def _summary_name(key: str) -> str:
 
 def failures_xlsx(report: MonthReport) -> bytes:
     """The informe de fallas alone, one sheet."""
-    return workbook([_failure_sheet(report)])
+    return workbook(_failure_sheet(report), datetime_format=DATETIME_FORMAT)
 
 
-def _failure_sheet(report: MonthReport) -> tuple[str, tuple[str, ...], list[list[Any]]]:
-    return "Fallas", FAILURE_HEADER, [list(failure_cells(f)) for f in report.failures]
+def _failure_sheet(report: MonthReport) -> Sheet:
+    return Sheet("Fallas", FAILURE_HEADER, [list(failure_cells(f)) for f in report.failures])
 
 
 def _number(text: str) -> Decimal | str | None:

@@ -48,7 +48,8 @@ def readings_header(zone: ZoneInfo) -> tuple[str, ...]:
 
 def readings_xlsx(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> bytes:
     """The selection (at most ``limit`` rows) as one sheet, oldest first."""
-    return spreadsheet.workbook("Lecturas", readings_header(zone), _reading_cells(db, selection, limit, zone))
+    cells = _reading_cells(db, selection, limit, zone)
+    return spreadsheet.workbook(spreadsheet.Sheet("Lecturas", readings_header(zone), cells))
 
 
 def _reading_cells(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> Iterator[list[Any]]:
@@ -75,7 +76,7 @@ def aggregates_xlsx(items: Sequence[dict[str, Any]], zone: ZoneInfo) -> bytes:
     header = (f"Inicio ({zone.key})", f"Fin ({zone.key})", *AGGREGATE_NAMES)
     rows = ([_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_COLUMNS[2:])]
             for item in items)
-    return spreadsheet.workbook("Agregados", header, rows)
+    return spreadsheet.workbook(spreadsheet.Sheet("Agregados", header, rows))
 
 
 def _local(ts: datetime, zone: ZoneInfo) -> datetime:

@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -25,7 +24,7 @@ from pydantic import (
 from compliance.dga.codes import validate_codigo_obra
 from compliance.dga.plausibility import PlausibilityLimits, profile_limits
 from compliance.fields import BaseUrl, Rut
-from compliance.mode import Mode
+from compliance.mode import RegulatorConfig
 from protocols.profiles import available_profiles
 from protocols.uplink import UtcDatetime
 
@@ -88,12 +87,11 @@ def default_caudal_mode(period: Period, work_type: WorkType) -> CaudalMode:
     return CaudalMode.AVERAGE
 
 
-class DgaWorkConfig(BaseModel):
+class DgaWorkConfig(RegulatorConfig):
     """Everything needed to report one work (obra) to the DGA."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
-    mode: Mode = Mode.OFF
     work_type: WorkType
     codigo_obra: str
     standard: Standard
@@ -163,16 +161,15 @@ class DgaWorkConfig(BaseModel):
         return self.valid_from <= when and (self.valid_to is None or when < self.valid_to)
 
 
-class DgaConfigIn(BaseModel):
+class DgaConfigIn(RegulatorConfig):
     """A work's DGA configuration as a person sends it; leave out the password to keep the stored one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "mode": "shadow", "work_type": "subterranea", "codigo_obra": "OB-0601-444", "standard": "mayor",
         "caudal_mode": "instant", "informant_rut": "12345678-5", "informant_password": "clave-snia",
         "valid_from": "2026-11-01T04:00:00Z",
     }]})
 
-    mode: Mode = Mode.OFF
     work_type: WorkType
     codigo_obra: str
     standard: Standard

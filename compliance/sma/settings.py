@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from compliance.fields import BaseUrl, Rut
-from compliance.mode import Mode
+from compliance.mode import RegulatorConfig
 
 PRODUCTION_BASE_URL = "https://conexiones.sma.gob.cl"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -30,12 +30,11 @@ class SmaParameter(BaseModel):
     decimals: int = Field(default=2, ge=0, le=6)
 
 
-class SmaPointConfig(BaseModel):
+class SmaPointConfig(RegulatorConfig):
     """Everything needed to report one point's device to the SMA."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
-    mode: Mode = Mode.OFF
     uf_id: Id
     proceso_id: Id
     dispositivo_id: Id
@@ -61,12 +60,9 @@ class SmaPointConfig(BaseModel):
         return f"/api/v1/ufs/{self.uf_id}/procesos/{self.proceso_id}/registros"
 
 
-class SmaConfigIn(BaseModel):
+class SmaConfigIn(RegulatorConfig):
     """A point's SMA configuration; leave out the password to keep the stored one."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Mode = Mode.OFF
     uf_id: str
     proceso_id: str
     dispositivo_id: str

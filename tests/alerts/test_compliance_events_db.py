@@ -26,8 +26,7 @@ from tests.compliance.worker_support import (
     RUT_EMPRESA,
     SECRET_KEY,
     add_readings,
-    configure,
-    dga_config,
+    configure_dga,
     one_pass,
     seed,
     utc,
@@ -66,7 +65,7 @@ async def refused_informant(db: Database, database_url: str, clock: ManualClock,
     """The DGA refuses the work's informant: the work is blocked (a work.blocked event)."""
     registry = {CODE: Registration(INFORMANT, "another-password")}
     async with run_dga_standin(registry, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url), clock.now())
+        configure_dga(db, point_id, dga.url, clock.now())
         await one_pass(db, clock, database_url)
 
 
@@ -89,7 +88,7 @@ async def test_new_credentials_clear_the_work_blocked_alert(db: Database, databa
                                                            point_id: int, smtp: SmtpServer) -> None:
     await refused_informant(db, database_url, clock, point_id)
     evaluate_timer(db, clock.now(), regulators=labels())
-    configure(db, point_id, "dga", dga_config("http://127.0.0.1:9", informant_password=PASSWORD), clock.now())
+    configure_dga(db, point_id, "http://127.0.0.1:9", clock.now(), informant_password=PASSWORD)
     clock.advance(30)
     evaluate_timer(db, clock.now(), regulators=labels())
     with db.connect() as conn:
@@ -111,8 +110,7 @@ async def test_a_held_slot_raises_a_warning_at_once_and_an_email_then_escalates_
     """13:00's flow reads -3 L/s (impossible): held in the 13:15 pass; its deadline is 14:00."""
     add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=-3, totalizer=1000, water_table=30)
     async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T13:00:00Z",
-                                                  valid_to="2026-11-28T13:30:00Z"), clock.now())
+        configure_dga(db, point_id, dga.url, clock.now(), valid_from="2026-11-28T13:00:00Z", valid_to="2026-11-28T13:30:00Z")
         clock.set("2026-11-28T13:15:00+00:00")
         await one_pass(db, clock, database_url)
     evaluate_timer(db, clock.now(), regulators=labels())

@@ -29,8 +29,7 @@ from tests.compliance.worker_support import (
     REGISTRY,
     RUT_EMPRESA,
     add_readings,
-    configure,
-    dga_config,
+    configure_dga,
     one_pass,
     posts,
     seed,
@@ -174,7 +173,7 @@ async def test_a_compliance_pass_cut_by_an_outage_stops_without_a_traceback(post
         add_readings(database, point_id, utc(slot), flow=flow, totalizer=154320.9, water_table=35.4)
     server = Server(postgres_admin_url, postgres_url)
     async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(database, point_id, "dga", dga_config(dga.url), clock.now())
+        configure_dga(database, point_id, dga.url, clock.now())
         clock.set("2026-11-28T13:15:00+00:00")
         record = dga.record
 

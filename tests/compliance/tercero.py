@@ -32,7 +32,7 @@ from compliance.ledger_store import (
     start_attempt,
     submission,
 )
-from compliance.mode import Mode
+from compliance.mode import RegulatorConfig
 from compliance.outcome import Outcome, OutcomeKind
 from compliance.readings import samples
 from compliance.regulator import RegulatorBase, ReportingBase
@@ -45,10 +45,9 @@ NAME = "tercero"
 HOUR = timedelta(hours=1)
 
 
-class TerceroConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class TerceroConfig(RegulatorConfig):
+    model_config = ConfigDict(frozen=True)
 
-    mode: Mode = Mode.OFF
     cuenta: str = Field(min_length=1)
     clave: SecretStr | None = None
     base_url: str

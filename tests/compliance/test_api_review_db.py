@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.standins.dga import run_dga_standin
 from tests.compliance import worker_support as support
 
 SLOT = support.utc("2026-11-28T12:00:00")
 
 
 @pytest.fixture
-async def site(app_client, clock, database_url):
+async def site(app_client, clock, database_url, dga):
     db = app_client.app.state.ctx.db
     point_id = support.seed(db, clock.now())
     support.add_readings(db, point_id, SLOT, flow=-3, totalizer=1000, water_table=30)
-    async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
-        support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
-        await support.one_pass(db, clock, database_url)
-        yield app_client, db, dga
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
+    await support.one_pass(db, clock, database_url)
+    return app_client, db, dga
 
 
 async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(site):

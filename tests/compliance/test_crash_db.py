@@ -78,7 +78,7 @@ async def dga(clock):
 async def test_a_worker_killed_mid_send_never_resends_blindly_nor_after_acceptance(db, database_url, clock, dga):
     point_id = support.seed(db, clock.now())
     support.add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
 
     assert await run_once(database_url, "2026-11-28T13:00:00Z", kill_when=dga.stored_one) == -signal.SIGKILL
     dga.hold = False

@@ -65,7 +65,7 @@ async def test_a_worker_killed_at_each_step_of_a_submission(db, database_url, cl
                                                              monkeypatch, step):
     (owner, name, after), expected, resends = STEPS[step]
     support.add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
     kill_once(monkeypatch, owner, name, after=after)
     with pytest.raises(Killed):
         await support.one_pass(db, clock, database_url)

@@ -35,25 +35,17 @@ def config(**changes) -> DgaWorkConfig:
     return DgaWorkConfig.model_validate({**base, **changes})
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (D("12.3"), "12.30"),
-        (D("12.345"), "12.35"),
-        (D("12.344999"), "12.34"),
-        (D("0.005"), "0.01"),
-        (D("0.004"), "0.00"),
-        (D("0"), "0.00"),
-        (D("-0"), "0.00"),
-        (D("-0.004"), "0.00"),
-        (D("-0.0"), "0.00"),
-        (D("1E+3"), "1000.00"),
-        (D("123456.785"), "123456.79"),
-        (D("2.675"), "2.68"),
-    ],
-)
+# Decimal text in, the DGA's text out.
+CAUDAL_TEXT = {"12.3": "12.30", "12.345": "12.35", "12.344999": "12.34", "0.005": "0.01", "0.004": "0.00",
+               "0": "0.00", "-0": "0.00", "-0.004": "0.00", "-0.0": "0.00", "1E+3": "1000.00",
+               "123456.785": "123456.79", "2.675": "2.68"}
+TOTALIZADOR_TEXT = {"154320": "154320", "154320.99": "154320", "0.4": "0", "-0.4": "0", "1.5E+4": "15000",
+                    "999999999999999": "999999999999999", "999999999999999.9": "999999999999999"}
+
+
+@pytest.mark.parametrize(("value", "text"), CAUDAL_TEXT.items())
 def test_caudal_has_exactly_two_decimals_half_up(value, text):
-    assert format_caudal(value) == text
+    assert format_caudal(D(value)) == text
 
 
 @pytest.mark.parametrize(
@@ -65,20 +57,9 @@ def test_caudal_refusals(value, message):
         format_caudal(value)
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (D("154320"), "154320"),
-        (D("154320.99"), "154320"),
-        (D("0.4"), "0"),
-        (D("-0.4"), "0"),
-        (D("1.5E+4"), "15000"),
-        (D("999999999999999"), "999999999999999"),
-        (D("999999999999999.9"), "999999999999999"),
-    ],
-)
+@pytest.mark.parametrize(("value", "text"), TOTALIZADOR_TEXT.items())
 def test_totalizador_is_whole_cubic_metres(value, text):
-    assert format_totalizador(value) == text
+    assert format_totalizador(D(value)) == text
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,7 @@ from tests.compliance.worker_support import (
     CODE,
     add_readings,
     body,
-    configure,
-    dga_config,
+    configure_dga,
     ledger,
     one_pass,
     posts,
@@ -36,13 +35,25 @@ def accepted_at(db):
         return conn.fetchval("SELECT accepted_at FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
 
 
-async def test_a_flow_above_the_water_right_is_sent_as_measured_within_its_deadline(db, database_url, clock, dga,
-                                                                                     point_id):
+@pytest.fixture
+def one_slot_pass(db, database_url, clock, dga, point_id):
+    """Run: the 13:00 slot measured at ``flow`` L/s (totalizer 1000 m³, water table 30 m), the DGA
+    configured for that slot alone, its stand-in given ``faults``, one worker pass at ``at``;
+    answers the slot's submission id."""
+    async def run(flow: float, at: str = "2026-11-28T13:15:00+00:00", faults: tuple[str, ...] = ()) -> int:
+        clock.set(at)
+        add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
+        configure_dga(db, point_id, dga.url, clock.now(), **ONE_SLOT)
+        dga.queue_faults(*faults)
+        await one_pass(db, clock, database_url)
+        with db.connect() as conn:
+            return conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
+    return run
+
+
+async def test_a_flow_above_the_water_right_is_sent_as_measured_within_its_deadline(db, dga, one_slot_pass):
     """Water right 20 L/s; the well pumps 30 L/s."""
-    clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
+    await one_slot_pass(flow=30)
     assert [p["body"] for p in posts(dga)] == [body("2026-11-28", "09:00:00", "30.00", "1000", "30.00")]
     ((_, measurement),) = [(key, stored.measurement) for key, stored in dga.stored.items()]
     assert measurement["caudal"] == "30.00"
@@ -54,29 +65,20 @@ async def test_a_flow_above_the_water_right_is_sent_as_measured_within_its_deadl
     ("2026-11-28T13:15:00+00:00", "warning"),  # 45 minutes to the deadline
     ("2026-11-28T13:45:00+00:00", "critical"),  # 15 minutes to the deadline
 ])
-async def test_a_negative_flow_is_held_and_alerted_in_the_same_pass(db, database_url, clock, dga, point_id, now,
-                                                                    severity):
-    clock.set(now)
-    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
+async def test_a_negative_flow_is_held_and_alerted_in_the_same_pass(db, clock, dga, one_slot_pass, now, severity):
+    await one_slot_pass(flow=-4, at=now)
     evaluate_timer(db, clock.now(), regulators=labels())
     assert (posts(dga), [state for _, state, _ in ledger(db)]) == ([], ["review"])
     assert alerts(db) == [("submission.held", severity, "open")]
 
 
 async def test_a_held_slot_alert_turns_critical_as_its_deadline_nears_and_clears_after_the_decision(
-        db, database_url, clock, dga, point_id, app_client):
-    clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
+        db, clock, one_slot_pass, app_client):
+    held = await one_slot_pass(flow=-4)
     evaluate_timer(db, clock.now(), regulators=labels())
     clock.set("2026-11-28T13:46:00+00:00")
     evaluate_timer(db, clock.now(), regulators=labels())
     escalated = alerts(db)
-    with db.connect() as conn:
-        held = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
     answer = app_client.post(f"{API}/{held}/correct", headers=ADMIN,
                              json={"values": {"caudal": "4"}, "reason": "flowmeter wired backwards"})
     evaluate_timer(db, clock.now(), regulators=labels())
@@ -84,16 +86,9 @@ async def test_a_held_slot_alert_turns_critical_as_its_deadline_nears_and_clears
         [("submission.held", "critical", "open")], 200, [("submission.held", "critical", "cleared")])
 
 
-async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db, database_url, clock, dga, point_id,
-                                                                             app_client):
+async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db, one_slot_pass, app_client):
     """The DGA answered 500: the over-right slot waits for tomorrow's retry, and stays unsent."""
-    clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    dga.queue_faults("500")
-    await one_pass(db, clock, database_url)
-    with db.connect() as conn:
-        refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
+    refused = await one_slot_pass(flow=30, faults=("500",))
     answer = app_client.post(f"{API}/{refused}/discard", headers=ADMIN, json={"reason": "too high, looks bad"})
     assert (answer.status_code, answer.json()["error"]["message"]) == (409, (
         f"el envío {refused} está en estado rejected: sus valores pasaron los controles de plausibilidad, y una"
@@ -103,14 +98,8 @@ async def test_discarding_a_plausible_measurement_is_refused_with_the_reason(db,
 
 
 async def test_a_correction_of_a_plausible_value_needs_a_reason_and_is_sent_on_record(db, database_url, clock, dga,
-                                                                                      point_id, app_client):
-    clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=30, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    dga.queue_faults("500")
-    await one_pass(db, clock, database_url)
-    with db.connect() as conn:
-        refused = conn.fetchval("SELECT id FROM compliance_submissions WHERE slot = :s", {"s": SLOT})
+                                                                                      one_slot_pass, app_client):
+    refused = await one_slot_pass(flow=30, faults=("500",))
     unexplained = app_client.post(f"{API}/{refused}/correct", headers=ADMIN, json={"values": {"totalizador": "1001"}})
     reason = "totalizer read 1 m3 short: display photo of 10:02"
     corrected = app_client.post(f"{API}/{refused}/correct", headers=ADMIN,
@@ -123,14 +112,9 @@ async def test_a_correction_of_a_plausible_value_needs_a_reason_and_is_sent_on_r
     assert [p["body"]["medicionSubterranea"]["totalizador"] for p in posts(dga)] == ["1000", "1001"]
 
 
-async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(db, database_url, clock, dga,
-                                                                                 point_id):
+async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(db, clock, dga, one_slot_pass):
     """The DGA stores caudal 0.00 for the 12.50 L/s sent, under the comprobante it returns."""
-    clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=12.5, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    dga.queue_faults("store_other_caudal")
-    await one_pass(db, clock, database_url)
+    await one_slot_pass(flow=12.5, faults=("store_other_caudal",))
     evaluate_timer(db, clock.now(), regulators=labels())
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, check_result FROM compliance_submissions")
@@ -145,11 +129,8 @@ async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(
 
 
 async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_report_with_its_cause(
-        db, database_url, clock, dga, point_id, app_client):
-    clock.set("2026-11-28T13:15:00+00:00")
-    add_readings(db, point_id, SLOT, flow=-4, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, **ONE_SLOT), clock.now())
-    await one_pass(db, clock, database_url)
+        db, database_url, clock, one_slot_pass, app_client):
+    await one_slot_pass(flow=-4)
     report = f"/api/v1/compliance/reports/{CODE}/2026-11/informe-de-fallas"
     before = app_client.get(report, headers=ADMIN).text
     clock.set("2026-11-28T14:01:00+00:00")

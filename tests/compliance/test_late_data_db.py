@@ -38,7 +38,7 @@ def readings_between(start: datetime, end: datetime) -> dict[datetime, dict[str,
 async def outage_then_buffer(db, database_url, clock, dga, point_id, app_client) -> None:
     """Five days without uploads (passes every 6 h leave gaps), then the buffered readings at
     once, then 12 hours of 5-minute steps while the gateway uploads every 10 minutes."""
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_from=OUTAGE_FROM.isoformat()), OUTAGE_FROM)
+    support.configure_dga(db, point_id, dga.url, OUTAGE_FROM, valid_from=OUTAGE_FROM.isoformat())
     while clock.now() < BACK_AT:
         await support.one_pass(db, clock, database_url)
         clock.set(min(clock.now() + timedelta(hours=6), BACK_AT).isoformat())
@@ -88,7 +88,7 @@ GAP = support.utc("2026-11-23T12:00:00")
 
 async def a_gap_filled_days_later(db, database_url, clock, dga, point_id, app_client, days: int,
                                   late_data_days: int | None) -> list:
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, **ONE_SLOT), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), **ONE_SLOT)
     compliance = support.worker_settings(late_data_days=late_data_days)
     await run_once(db, clock, SecretBox(support.SECRET_KEY), support.central_settings(database_url), compliance)
     clock.advance(days * 24 * 3600)

@@ -11,15 +11,11 @@ import pytest
 
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.registry import labels
-from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     ADMIN,
     ANA,
-    REGISTRY,
-    RUT_EMPRESA,
     add_readings,
-    configure,
-    dga_config,
+    configure_dga,
     ledger,
     one_pass,
     posts,
@@ -35,18 +31,16 @@ BODIES = {"confirm": {"comprobante": "C1", "reason": "seen in SNIA"}, "requeue":
 
 
 @pytest.fixture
-async def site(app_client, clock):
+def site(app_client, clock, dga):
     db = app_client.app.state.ctx.db
-    point_id = seed(db, clock.now())
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        yield app_client, db, dga, point_id
+    return app_client, db, dga, seed(db, clock.now())
 
 
 async def start(site, clock, database_url, *faults: str, flow: float = 10, valid_to: str = "2026-11-28T12:30:00Z"):
     """The 12:00 slot sent (with ``faults``) by one worker pass."""
     _, db, dga, point_id = site
     add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
-    configure(db, point_id, "dga", dga_config(dga.url, valid_to=valid_to), clock.now())
+    configure_dga(db, point_id, dga.url, clock.now(), valid_to=valid_to)
     dga.queue_faults(*faults)
     await one_pass(db, clock, database_url)
     with db.connect() as conn:

@@ -48,8 +48,7 @@ def test_bad_limits_are_refused_naming_the_field_and_change_nothing(app_client, 
 async def test_the_worker_holds_only_a_value_outside_the_limits(db, database_url, clock, dga, point_id, flow, state):
     """Water right 20 L/s; the meter measures up to 80 L/s."""
     support.add_readings(db, point_id, SLOT, flow=flow, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z",
-                                              limits={"caudal_max_lps": 80}), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z", limits={"caudal_max_lps": 80})
     await support.one_pass(db, clock, database_url)
     assert [s for _, s, _ in support.ledger(db)] == [state]
     assert len(support.posts(dga)) == (1 if state == "accepted" else 0)

@@ -9,25 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from central.db import Database, migrate, open_database
-from central.db.migrate import available_migrations, statements
+from tests.schema import migrate_before
 
 NOW = datetime(2026, 11, 28, 13, tzinfo=UTC)
-BEFORE = 301
-
-
-def migrate_until(db: Database, last: int) -> None:
-    """Apply the migrations up to ``last`` as :func:`migrate` does (each with its ledger row)."""
-    with db.transaction() as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                     " applied_at TIMESTAMPTZ NOT NULL)")
-    for migration in available_migrations(db.dialect):
-        if migration.version > last:
-            return
-        with db.transaction() as conn:
-            for statement in statements(migration.sql):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :t)",
-                         {"v": migration.version, "n": migration.name, "t": NOW})
+MIGRATION = 302
 
 
 def a_ledger(db: Database) -> None:
@@ -54,7 +39,7 @@ def contents(db: Database) -> list[list[dict]]:
 @pytest.fixture
 def old_db(database_url: str):
     database = open_database(database_url)
-    migrate_until(database, BEFORE)
+    migrate_before(database, MIGRATION, NOW)
     a_ledger(database)
     yield database
     database.close()

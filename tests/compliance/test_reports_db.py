@@ -9,16 +9,12 @@ import pytest
 from openpyxl import load_workbook
 
 from compliance.api import report_format
-from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
     ADMIN,
     BOB,
     CODE,
-    REGISTRY,
-    RUT_EMPRESA,
     add_readings,
-    configure,
-    dga_config,
+    configure_dga,
     one_pass,
     seed,
     utc,
@@ -28,19 +24,16 @@ LINK = f"https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{CODE}"
 
 
 @pytest.fixture
-async def site(app_client, clock, database_url):
+async def site(app_client, clock, database_url, dga):
     """A daily work from 27 Nov: the 27th has no data, the 28th is sent (late: after 05:00Z)."""
     db = app_client.app.state.ctx.db
     point_id = seed(db, clock.now())
     add_readings(db, point_id, utc("2026-11-28T04:00:00"), flow=12.345, totalizer=154320.9, water_table=35.424)
     add_readings(db, point_id, utc("2026-11-28T12:00:00"), totalizer=154400.9)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(db, point_id, "dga", dga_config(dga.url, standard="medio", caudal_mode="instant",
-                                                    valid_from="2026-11-27T04:00:00Z"),
-                  clock.now())
-        await one_pass(db, clock, database_url)
-        (stored,) = dga.stored.values()
-        yield app_client, stored.comprobante
+    configure_dga(db, point_id, dga.url, clock.now(), standard="medio", caudal_mode="instant", valid_from="2026-11-27T04:00:00Z")
+    await one_pass(db, clock, database_url)
+    (stored,) = dga.stored.values()
+    return app_client, stored.comprobante
 
 
 async def test_the_csv_report_of_a_month(site):

@@ -10,11 +10,11 @@ from compliance.dga.settings import (
     PRODUCTION_BASE_URL,
     CaudalMode,
     DgaWorkConfig,
-    Mode,
     Period,
     Standard,
     WorkType,
 )
+from compliance.mode import Mode
 
 BASE = {
     "work_type": "subterranea",

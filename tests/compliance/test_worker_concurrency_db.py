@@ -21,15 +21,11 @@ from compliance.dga.regulator import DGA
 from compliance.late_data import take_and_refill
 from compliance.ledger import State, Transition
 from compliance.ledger_store import claim_next, insert_submission
-from compliance.standins.dga import run_dga_standin
 from tests.compliance.worker_support import (
-    REGISTRY,
-    RUT_EMPRESA,
     SECRET_KEY,
     add_readings,
     central_settings,
-    configure,
-    dga_config,
+    configure_dga,
     ledger,
     one_pass,
     posts,
@@ -72,15 +68,14 @@ def test_threads_claiming_at_once_get_each_slot_once(pg, clock):
     assert sum(1 for claimed in results if claimed) > 1
 
 
-async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url, clock):
+async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url, clock, dga):
     point_id = seed(pg, clock.now())
     for hour in range(8, 13):
         add_readings(pg, point_id, utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
-    async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure(pg, point_id, "dga", dga_config(dga.url, valid_from="2026-11-28T11:00:00Z"), clock.now())
-        for _ in range(3):  # five minutes apart: a backlog of two hours is paced
-            await asyncio.gather(one_pass(pg, clock, postgres_url, "w1"), one_pass(pg, clock, postgres_url, "w2"))
-            clock.advance(300)
+    configure_dga(pg, point_id, dga.url, clock.now(), valid_from="2026-11-28T11:00:00Z")
+    for _ in range(3):  # five minutes apart: a backlog of two hours is paced
+        await asyncio.gather(one_pass(pg, clock, postgres_url, "w1"), one_pass(pg, clock, postgres_url, "w2"))
+        clock.advance(300)
     hours = [p["body"]["medicionSubterranea"]["horaMedicion"] for p in posts(dga)]
     assert sorted(hours) == ["07:00:00", "08:00:00"]
     assert len(dga.stored) == 2
@@ -98,7 +93,7 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
     gap, then fills it (without the wait it would find no gap and drop the change)."""
     point_id = seed(pg, clock.now())
     one_slot = {"valid_from": "2026-11-28T12:00:00Z", "valid_to": "2026-11-28T12:30:00Z"}
-    configure(pg, point_id, "dga", dga_config("http://127.0.0.1:9", **one_slot), clock.now())
+    configure_dga(pg, point_id, "http://127.0.0.1:9", clock.now(), **one_slot)
     with pg.transaction() as conn:
         (stored,), _ = load_configs(conn, SecretBox(SECRET_KEY), DGA)
     written, commit = threading.Event(), threading.Event()

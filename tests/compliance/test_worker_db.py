@@ -17,7 +17,7 @@ def two_good_slots(db, point_id):
 
 async def test_due_slots_are_sent_with_exact_bodies_and_accepted(db, database_url, clock, dga, point_id):
     two_good_slots(db, point_id)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now())
     clock.set("2026-11-28T13:15:00+00:00")
     await support.one_pass(db, clock, database_url)
     assert support.posts(dga) == [
@@ -33,7 +33,7 @@ async def test_due_slots_are_sent_with_exact_bodies_and_accepted(db, database_ur
 
 async def test_accepted_slots_are_checked_by_get_and_the_result_recorded(db, database_url, clock, dga, point_id):
     two_good_slots(db, point_id)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now())
     clock.set("2026-11-28T13:15:00+00:00")
     await support.one_pass(db, clock, database_url)
     gets = [(r["query"]["numeroComprobante"]) for r in dga.received if r["method"] == "GET"]
@@ -44,7 +44,7 @@ async def test_accepted_slots_are_checked_by_get_and_the_result_recorded(db, dat
 
 async def test_nothing_is_sent_twice_on_later_passes(db, database_url, clock, dga, point_id):
     two_good_slots(db, point_id)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now())
     clock.set("2026-11-28T13:15:00+00:00")
     await support.one_pass(db, clock, database_url)
     clock.advance(30 * 60)
@@ -57,7 +57,7 @@ async def test_nothing_is_sent_twice_on_later_passes(db, database_url, clock, dg
 
 async def test_shadow_mode_sends_nothing_and_logs_the_payload(db, database_url, clock, dga, point_id):
     two_good_slots(db, point_id)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, mode="shadow"), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), mode="shadow")
     clock.set("2026-11-28T13:15:00+00:00")
     await support.one_pass(db, clock, database_url)
     assert dga.received == []
@@ -72,7 +72,7 @@ async def test_shadow_mode_sends_nothing_and_logs_the_payload(db, database_url, 
 
 async def test_a_slot_without_data_is_a_visible_gap_and_nothing_is_sent(db, database_url, clock, dga, point_id):
     support.add_readings(db, point_id, SLOT_13, flow=12.5, totalizer=154365.2, water_table=35.5)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now())
     clock.set("2026-11-28T13:15:00+00:00")
     await support.one_pass(db, clock, database_url)
     assert [p["body"]["medicionSubterranea"]["horaMedicion"] for p in support.posts(dga)] == ["09:00:00"]
@@ -80,7 +80,7 @@ async def test_a_slot_without_data_is_a_visible_gap_and_nothing_is_sent(db, data
 
 
 async def test_late_readings_fill_a_gap_on_a_later_pass(db, database_url, clock, dga, point_id, app_client):
-    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now())
     await support.one_pass(db, clock, database_url)
     assert support.ledger(db) == [(SLOT_12.isoformat(), "no_data", None)]
     support.upload(app_client, {SLOT_12: {"flow": 12.345, "totalizer": 154320.9, "level": 14.576}}, clock.now())

@@ -23,7 +23,7 @@ async def test_the_informant_refused_stops_the_work_and_raises_an_alert(db, data
     async with run_dga_standin(registry, support.RUT_EMPRESA, clock=clock) as dga:
         for hour in (12, 13):
             support.add_readings(db, point_id, support.utc(f"2026-11-28T{hour}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
-        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+        support.configure_dga(db, point_id, dga.url, clock.now())
         clock.set("2026-11-28T13:15:00+00:00")
         await support.one_pass(db, clock, database_url)
         clock.advance(24 * 3600)
@@ -39,9 +39,9 @@ async def test_fixed_credentials_resume_the_work_and_resend_the_refused_slot(db,
     registry = {support.CODE: Registration(support.INFORMANT, "the-right-one")}
     async with run_dga_standin(registry, support.RUT_EMPRESA, clock=clock) as dga:
         support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+        support.configure_dga(db, point_id, dga.url, clock.now())
         await support.one_pass(db, clock, database_url)
-        support.configure(db, point_id, "dga", support.dga_config(dga.url, informant_password="the-right-one"), clock.now())
+        support.configure_dga(db, point_id, dga.url, clock.now(), informant_password="the-right-one")
         clock.advance(60)
         await support.one_pass(db, clock, database_url)
     assert [p["body"]["autenticacion"]["password"] for p in support.posts(dga)] == ["clave-snia", "the-right-one"]
@@ -52,7 +52,7 @@ async def test_fixed_credentials_resume_the_work_and_resend_the_refused_slot(db,
 async def test_a_failed_send_is_retried_the_following_day_only(db, database_url, clock, point_id, fault):
     async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock, hang_s=5) as dga:
         support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-        support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+        support.configure_dga(db, point_id, dga.url, clock.now())
         dga.queue_faults(fault)
         await support.one_pass(db, clock, database_url)
         state_after_failure = support.ledger(db)[0][1]
@@ -68,7 +68,7 @@ async def test_a_failed_send_is_retried_the_following_day_only(db, database_url,
 async def test_a_reply_lost_after_the_dga_stored_it_is_accepted_with_the_ya_existe_comprobante(
         db, database_url, clock, dga, point_id):
     support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to=ONE_SLOT), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to=ONE_SLOT)
     dga.queue_faults("drop_after_store")
     await support.one_pass(db, clock, database_url)
     clock.advance(24 * 3600)
@@ -80,7 +80,7 @@ async def test_a_reply_lost_after_the_dga_stored_it_is_accepted_with_the_ya_exis
 
 async def test_ok_without_comprobante_is_held_for_a_person_and_never_resent(db, database_url, clock, dga, point_id):
     support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to=ONE_SLOT), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_to=ONE_SLOT)
     dga.queue_faults("ok_without_comprobante")
     await support.one_pass(db, clock, database_url)
     clock.advance(3 * 24 * 3600)
@@ -95,7 +95,7 @@ async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes
     for hour in range(8, 14):
         support.add_readings(db, point_id, support.utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour,
                      water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_from="2026-11-28T08:00:00Z"), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now(), valid_from="2026-11-28T08:00:00Z")
     for _ in range(30):
         await support.one_pass(db, clock, database_url)
         clock.advance(60)
@@ -106,7 +106,7 @@ async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes
 
 async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clock, dga, point_id):
     support.add_readings(db, point_id, SLOT_12, flow=-2.5, totalizer=1000, water_table=30)
-    support.configure(db, point_id, "dga", support.dga_config(dga.url), clock.now())
+    support.configure_dga(db, point_id, dga.url, clock.now())
     await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, reasons FROM compliance_submissions")

@@ -33,7 +33,7 @@ async def test_the_service_worker_sends_due_slots_on_its_timer(settings, monkeyp
             point_id = support.seed(db, slot)
             support.add_readings(db, point_id, slot, flow=10, totalizer=1000, water_table=30)
             window = {"valid_from": slot.isoformat(), "valid_to": (slot + timedelta(minutes=30)).isoformat()}
-            support.configure(db, point_id, "dga", support.dga_config(dga.url, **window), slot)
+            support.configure_dga(db, point_id, dga.url, slot, **window)
             for _ in range(100):  # until the GET check too: the stand-in serves only while this loop awaits
                 if support.ledger(db) and support.ledger(db)[0][1] == "accepted" and len(dga.received) == 2:
                     break
@@ -56,7 +56,7 @@ async def configured(db, clock):
     async with run_dga_standin(support.REGISTRY, support.RUT_EMPRESA, clock=clock) as dga:
         point_id = support.seed(db, clock.now())
         support.add_readings(db, point_id, SLOT, flow=10, totalizer=1000, water_table=30)
-        support.configure(db, point_id, "dga", support.dga_config(dga.url, valid_to="2026-11-28T12:30:00Z"), clock.now())
+        support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
         yield dga
 
 

@@ -102,6 +102,11 @@ def configure(db: Database, point_id: int, regulator: str, body: DgaConfigIn | S
         put_config(conn, SecretBox(SECRET_KEY), point, REGULATORS[regulator], body, "admin", now)
 
 
+def configure_dga(db: Database, point_id: int, base_url: str, now: datetime, **overrides: Any) -> None:
+    """The work's DGA configuration (:func:`dga_config` with ``overrides``) stored as of ``now``."""
+    configure(db, point_id, "dga", dga_config(base_url, **overrides), now)
+
+
 def central_settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, secret_key=SECRET_KEY, dga_rut_empresa=RUT_EMPRESA, workers=False)
 

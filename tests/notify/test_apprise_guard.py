@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -86,38 +87,42 @@ async def test_no_apprise_scheme_reaches_a_loopback_listener(scheme: str, clock:
         assert listener.seen == []
 
 
+@asynccontextmanager
+async def reported_channel(scheme: str, host: str,
+                           destinations: DestinationPolicy) -> AsyncIterator[tuple[Listener, AppriseChannel, Notifier]]:
+    """A loopback listener, a channel with ``scheme``'s reported URL aimed at it through ``host``,
+    and a notifier under the destination policy ``destinations``."""
+    with listening() as listener:
+        url = REPORTED[scheme].format(host=host, port=listener.port)
+        async with Notifier(NotifySettings(destinations=destinations)) as notifier:
+            yield listener, AppriseChannel(name="x", apprise_url=url), notifier
+
+
 @pytest.mark.parametrize("scheme", sorted(REPORTED))
 async def test_a_reported_scheme_is_refused_when_sent_and_reaches_nothing(scheme: str, clock: ManualClock) -> None:
-    with listening() as listener:
-        url = REPORTED[scheme].format(host="127.0.0.1", port=listener.port)
-        async with Notifier(NotifySettings(destinations=DEFAULT)) as notifier:
-            with pytest.raises(DestinationRefused) as caught:
-                await notifier.send(AppriseChannel(name="x", apprise_url=url), notification(clock))
-        assert listener.seen == []
+    async with reported_channel(scheme, "127.0.0.1", DEFAULT) as (listener, channel, notifier):
+        with pytest.raises(DestinationRefused) as caught:
+            await notifier.send(channel, notification(clock))
+    assert listener.seen == []
     assert caught.value.permanent
     assert "127.0.0.1 se resuelve a 127.0.0.1, que la política de destinos prohíbe" in caught.value.reason
 
 
 @pytest.mark.parametrize("scheme", sorted(REPORTED))
 async def test_a_reported_scheme_is_refused_up_front_without_contacting_it(scheme: str) -> None:
-    with listening() as listener:
-        url = REPORTED[scheme].format(host="localhost", port=listener.port)
-        async with Notifier(NotifySettings(destinations=DEFAULT)) as notifier:
-            with pytest.raises(ChannelInvalid, match="localhost se resuelve a 127.0.0.1"):
-                await notifier.check(AppriseChannel(name="x", apprise_url=url))
-        assert listener.seen == []
+    async with reported_channel(scheme, "localhost", DEFAULT) as (listener, channel, notifier):
+        with pytest.raises(ChannelInvalid, match="localhost se resuelve a 127.0.0.1"):
+            await notifier.check(channel)
+    assert listener.seen == []
 
 
 @pytest.mark.parametrize("scheme", sorted(REPORTED))
 async def test_a_reported_scheme_reaches_an_allowed_network(scheme: str, clock: ManualClock) -> None:
     """The control: the URLs above do deliver once the loopback is allowed, so the guard is what stops them."""
-    with listening() as listener:
-        url = REPORTED[scheme].format(host="127.0.0.1", port=listener.port)
-        async with Notifier(NotifySettings(destinations=LOOPBACK_ONLY)) as notifier:
-            channel = AppriseChannel(name="x", apprise_url=url)
-            await notifier.check(channel)
-            with suppress(DeliveryFailed):  # the listener's reply is not what each service expects
-                await notifier.send(channel, notification(clock))
+    async with reported_channel(scheme, "127.0.0.1", LOOPBACK_ONLY) as (listener, channel, notifier):
+        await notifier.check(channel)
+        with suppress(DeliveryFailed):  # the listener's reply is not what each service expects
+            await notifier.send(channel, notification(clock))
         assert wait_for(listener, 1)[:1] == ["tcp"]
 
 

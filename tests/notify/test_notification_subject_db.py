@@ -7,21 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from central.db import Database, migrate, open_database
-from central.db.migrate import available_migrations, statements
+from tests.schema import migrate_before
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
-
-
-def _migrate_before(db: Database, version: int) -> None:
-    """The schema as it was before ``version``: each older migration, recorded as applied."""
-    with db.transaction() as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                     " applied_at TIMESTAMPTZ NOT NULL)")
-        for migration in (m for m in available_migrations(db.dialect) if m.version < version):
-            for statement in statements(migration.sql):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :t)",
-                         {"v": migration.version, "n": migration.name, "t": NOW})
 
 
 def _queue_one_before_the_migration(db: Database) -> None:
@@ -41,7 +29,7 @@ def _queue_one_before_the_migration(db: Database) -> None:
 def test_a_notification_queued_before_the_migration_keeps_what_its_alert_is_about(database_url: str) -> None:
     db = open_database(database_url)
     try:
-        _migrate_before(db, 221)
+        migrate_before(db, 221, NOW)
         _queue_one_before_the_migration(db)
         assert min(m.version for m in migrate(db)) == 221
         with db.connect() as conn:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from tests.tables import rows
+
 
 class Access(StrEnum):
     PUBLIC = "public"  # no token needed (health, docs, the login itself)
@@ -23,93 +25,132 @@ class Access(StrEnum):
     CONSOLE_ADMIN = "console-admin"  # a console page or form for administrators; others get 403
 
 
-A = Access
-POLICIES: dict[tuple[str, str], Access] = {
-    ("GET", "/openapi.json"): A.PUBLIC, ("GET", "/docs"): A.PUBLIC, ("GET", "/docs/oauth2-redirect"): A.PUBLIC,
-    ("GET", "/healthz"): A.PUBLIC, ("GET", "/readyz"): A.PUBLIC,
-    ("GET", "/metrics"): A.PUBLIC, ("POST", "/api/v1/auth/login"): A.PUBLIC,
-    ("POST", "/api/v1/auth/logout"): A.USER,
-    ("GET", "/api/v1/users/me"): A.USER, ("PATCH", "/api/v1/users/me"): A.USER,
-    ("GET", "/api/v1/users/me/tokens"): A.USER, ("POST", "/api/v1/users/me/tokens"): A.USER,
-    ("DELETE", "/api/v1/users/me/tokens/{token_id}"): A.OWN,
-    ("GET", "/api/v1/users"): A.ADMIN, ("POST", "/api/v1/users"): A.ADMIN,
-    ("GET", "/api/v1/users/{username}"): A.ADMIN, ("PATCH", "/api/v1/users/{username}"): A.ADMIN,
-    ("POST", "/api/v1/users/{username}/deactivate"): A.ADMIN,
-    ("GET", "/api/v1/points"): A.USER, ("POST", "/api/v1/points"): A.ADMIN,
-    ("GET", "/api/v1/points/{code}"): A.POINT, ("PATCH", "/api/v1/points/{code}"): A.ADMIN,
-    ("DELETE", "/api/v1/points/{code}"): A.ADMIN, ("GET", "/api/v1/points/{code}/users"): A.ADMIN,
-    ("PUT", "/api/v1/points/{code}/users/{username}"): A.ADMIN,
-    ("DELETE", "/api/v1/points/{code}/users/{username}"): A.ADMIN,
-    ("GET", "/api/v1/gateways"): A.ADMIN, ("POST", "/api/v1/gateways"): A.ADMIN,
-    ("GET", "/api/v1/gateways/{name}"): A.ADMIN, ("PATCH", "/api/v1/gateways/{name}"): A.ADMIN,
-    ("POST", "/api/v1/gateways/{name}/rotate-token"): A.ADMIN, ("POST", "/api/v1/gateways/{name}/revoke"): A.ADMIN,
-    ("GET", "/api/v1/gateways/{name}/config"): A.ADMIN, ("GET", "/api/v1/gateway-configs"): A.ADMIN,
-    ("GET", "/api/v1/gateways/{name}/config/versions"): A.ADMIN,
-    ("POST", "/api/v1/gateways/{name}/config/versions"): A.ADMIN,
-    ("GET", "/api/v1/gateways/{name}/config/versions/{version}"): A.ADMIN,
-    ("POST", "/api/v1/gateways/{name}/config/versions/{version}/publish"): A.ADMIN,
-    ("GET", "/api/v1/gateways/{name}/config/versions/{version}/diff/{base}"): A.ADMIN,
-    ("GET", "/api/v1/users/{username}/points"): A.ADMIN, ("PUT", "/api/v1/users/{username}/points"): A.ADMIN,
-    ("GET", "/redoc"): A.PUBLIC,
-    ("GET", "/api/v1/audit"): A.ADMIN,
-    ("GET", "/api/v1/users/me/channels"): A.USER, ("POST", "/api/v1/users/me/channels"): A.USER,
-    ("GET", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
-    ("PATCH", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
-    ("DELETE", "/api/v1/users/me/channels/{channel_id}"): A.OWN,
-    ("POST", "/api/v1/users/me/channels/{channel_id}/test"): A.OWN,
-    ("GET", "/api/v1/users/me/notifications"): A.USER,
-    ("POST", "/api/v1/ingest"): A.GATEWAY, ("GET", "/api/v1/ingest/points"): A.GATEWAY,
-    ("GET", "/api/v1/ingest/config"): A.GATEWAY,
-    ("GET", "/api/v1/points/{code}/readings"): A.POINT, ("GET", "/api/v1/points/{code}/aggregates"): A.POINT,
-    ("GET", "/api/v1/latest"): A.USER,
-    ("POST", "/api/v1/points/{code}/meter-changes"): A.POINT, ("GET", "/api/v1/points/{code}/meter-changes"): A.POINT,
-    ("GET", "/api/v1/alerts"): A.USER, ("GET", "/api/v1/alerts/{alert_id}"): A.POINT,
-    ("POST", "/api/v1/alerts/{alert_id}/ack"): A.POINT,
-    ("GET", "/api/v1/points/{code}/alert-rules"): A.POINT, ("PUT", "/api/v1/points/{code}/alert-rules"): A.ADMIN,
-    ("PATCH", "/api/v1/points/{code}/alert-rules/{rule_id}"): A.ADMIN,
-    ("GET", "/api/v1/gateways/{name}/alert-rules"): A.ADMIN, ("PUT", "/api/v1/gateways/{name}/alert-rules"): A.ADMIN,
-    ("PUT", "/api/v1/points/{code}/compliance/dga"): A.ADMIN, ("GET", "/api/v1/points/{code}/compliance/dga"): A.POINT,
-    ("DELETE", "/api/v1/points/{code}/compliance/dga"): A.ADMIN,
-    ("PUT", "/api/v1/points/{code}/compliance/sma"): A.ADMIN, ("GET", "/api/v1/points/{code}/compliance/sma"): A.POINT,
-    ("DELETE", "/api/v1/points/{code}/compliance/sma"): A.ADMIN,
-    ("GET", "/api/v1/compliance/review"): A.USER,
-    ("POST", "/api/v1/compliance/review/{submission_id}/approve"): A.ADMIN,
-    ("POST", "/api/v1/compliance/submissions/{submission_id}/discard"): A.ADMIN,
-    ("POST", "/api/v1/compliance/submissions/{submission_id}/correct"): A.ADMIN,
-    ("POST", "/api/v1/compliance/submissions/{submission_id}/confirm"): A.ADMIN,
-    ("POST", "/api/v1/compliance/submissions/{submission_id}/requeue"): A.ADMIN,
-    ("POST", "/api/v1/compliance/submissions/{submission_id}/recheck"): A.ADMIN,
-    ("GET", "/api/v1/compliance/submissions"): A.USER,
-    ("GET", "/api/v1/compliance/submissions/{submission_id}"): A.POINT,
-    ("GET", "/api/v1/compliance/log"): A.USER,
-    ("GET", "/api/v1/compliance/reports/{code}/{month}"): A.POINT,
-    ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas"): A.POINT,
-    ("*", "/ui/static"): A.CONSOLE_PUBLIC, ("GET", "/"): A.CONSOLE_PUBLIC, ("GET", "/ui/login"): A.CONSOLE_PUBLIC,
-    ("POST", "/ui/login"): A.CONSOLE_PUBLIC, ("POST", "/ui/logout"): A.CONSOLE,
-    ("GET", "/ui/"): A.CONSOLE, ("GET", "/ui/alertas"): A.CONSOLE, ("GET", "/ui/cumplimiento"): A.CONSOLE,
-    ("GET", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/admin"): A.CONSOLE_ADMIN,
-    ("GET", "/ui/puntos/{code}"): A.CONSOLE_POINT, ("GET", "/ui/puntos/{code}/lecturas"): A.CONSOLE_POINT,
-    ("GET", "/ui/informes/{code}/{month}"): A.CONSOLE_POINT,
-    ("GET", "/ui/informes/{code}/{month}/informe-de-fallas"): A.CONSOLE_POINT,
-    ("POST", "/ui/admin/puntos/{code}/reguladores/{name}"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/admin/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/usuarios"): A.CONSOLE_ADMIN,
-    ("GET", "/ui/admin/usuarios/{username}"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/admin/usuarios/{username}"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/admin/usuarios/{username}/clave"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/admin/usuarios/{username}/puntos"): A.CONSOLE_ADMIN,
-    ("GET", "/ui/admin/puntos/{code}"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/puntos/{code}"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/admin/puntos/{code}/dga"): A.CONSOLE_ADMIN, ("POST", "/ui/admin/puntos/{code}/sma"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/gateways"): A.CONSOLE_ADMIN, ("GET", "/ui/gateways/{name}"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/gateways/{name}/token"): A.CONSOLE_ADMIN, ("POST", "/ui/gateways/{name}/revocar"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/gateways/{name}/puntos"): A.CONSOLE_ADMIN, ("POST", "/ui/gateways/{name}/versiones"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/gateways/{name}/versiones/{version}/publicar"): A.CONSOLE_ADMIN,
-    ("GET", "/ui/gateways/{name}/versiones/{version}"): A.CONSOLE_ADMIN,
-    ("GET", "/ui/gateways/{name}/diferencias"): A.CONSOLE_ADMIN,
-    ("POST", "/ui/alertas/{alert_id}/reconocer"): A.CONSOLE_POINT,
-    # Administrators only (the API's review route); the console looks the submission up first, so
-    # someone who does not see its point gets 404, as for a missing one.
-    ("POST", "/ui/cumplimiento/revision/{submission_id}/{decision}"): A.CONSOLE_POINT,
-}
+# One row a route: method, path, access. The console's review route is console-point although only
+# administrators decide (the API's review route): the console looks the submission up first, so
+# someone who does not see its point gets 404, as for a missing one.
+_TABLE = """
+GET    /openapi.json                                                  public
+GET    /docs                                                          public
+GET    /docs/oauth2-redirect                                          public
+GET    /healthz                                                       public
+GET    /readyz                                                        public
+GET    /metrics                                                       public
+POST   /api/v1/auth/login                                             public
+POST   /api/v1/auth/logout                                            user
+GET    /api/v1/users/me                                               user
+PATCH  /api/v1/users/me                                               user
+GET    /api/v1/users/me/tokens                                        user
+POST   /api/v1/users/me/tokens                                        user
+DELETE /api/v1/users/me/tokens/{token_id}                             own
+GET    /api/v1/users                                                  admin
+POST   /api/v1/users                                                  admin
+GET    /api/v1/users/{username}                                       admin
+PATCH  /api/v1/users/{username}                                       admin
+POST   /api/v1/users/{username}/deactivate                            admin
+GET    /api/v1/points                                                 user
+POST   /api/v1/points                                                 admin
+GET    /api/v1/points/{code}                                          point
+PATCH  /api/v1/points/{code}                                          admin
+DELETE /api/v1/points/{code}                                          admin
+GET    /api/v1/points/{code}/users                                    admin
+PUT    /api/v1/points/{code}/users/{username}                         admin
+DELETE /api/v1/points/{code}/users/{username}                         admin
+GET    /api/v1/gateways                                               admin
+POST   /api/v1/gateways                                               admin
+GET    /api/v1/gateways/{name}                                        admin
+PATCH  /api/v1/gateways/{name}                                        admin
+POST   /api/v1/gateways/{name}/rotate-token                           admin
+POST   /api/v1/gateways/{name}/revoke                                 admin
+GET    /api/v1/gateways/{name}/config                                 admin
+GET    /api/v1/gateway-configs                                        admin
+GET    /api/v1/gateways/{name}/config/versions                        admin
+POST   /api/v1/gateways/{name}/config/versions                        admin
+GET    /api/v1/gateways/{name}/config/versions/{version}              admin
+POST   /api/v1/gateways/{name}/config/versions/{version}/publish      admin
+GET    /api/v1/gateways/{name}/config/versions/{version}/diff/{base}  admin
+GET    /api/v1/users/{username}/points                                admin
+PUT    /api/v1/users/{username}/points                                admin
+GET    /redoc                                                         public
+GET    /api/v1/audit                                                  admin
+GET    /api/v1/users/me/channels                                      user
+POST   /api/v1/users/me/channels                                      user
+GET    /api/v1/users/me/channels/{channel_id}                         own
+PATCH  /api/v1/users/me/channels/{channel_id}                         own
+DELETE /api/v1/users/me/channels/{channel_id}                         own
+POST   /api/v1/users/me/channels/{channel_id}/test                    own
+GET    /api/v1/users/me/notifications                                 user
+POST   /api/v1/ingest                                                 gateway
+GET    /api/v1/ingest/points                                          gateway
+GET    /api/v1/ingest/config                                          gateway
+GET    /api/v1/points/{code}/readings                                 point
+GET    /api/v1/points/{code}/aggregates                               point
+GET    /api/v1/latest                                                 user
+POST   /api/v1/points/{code}/meter-changes                            point
+GET    /api/v1/points/{code}/meter-changes                            point
+GET    /api/v1/alerts                                                 user
+GET    /api/v1/alerts/{alert_id}                                      point
+POST   /api/v1/alerts/{alert_id}/ack                                  point
+GET    /api/v1/points/{code}/alert-rules                              point
+PUT    /api/v1/points/{code}/alert-rules                              admin
+PATCH  /api/v1/points/{code}/alert-rules/{rule_id}                    admin
+GET    /api/v1/gateways/{name}/alert-rules                            admin
+PUT    /api/v1/gateways/{name}/alert-rules                            admin
+PUT    /api/v1/points/{code}/compliance/dga                           admin
+GET    /api/v1/points/{code}/compliance/dga                           point
+DELETE /api/v1/points/{code}/compliance/dga                           admin
+PUT    /api/v1/points/{code}/compliance/sma                           admin
+GET    /api/v1/points/{code}/compliance/sma                           point
+DELETE /api/v1/points/{code}/compliance/sma                           admin
+GET    /api/v1/compliance/review                                      user
+POST   /api/v1/compliance/review/{submission_id}/approve              admin
+POST   /api/v1/compliance/submissions/{submission_id}/discard         admin
+POST   /api/v1/compliance/submissions/{submission_id}/correct         admin
+POST   /api/v1/compliance/submissions/{submission_id}/confirm         admin
+POST   /api/v1/compliance/submissions/{submission_id}/requeue         admin
+POST   /api/v1/compliance/submissions/{submission_id}/recheck         admin
+GET    /api/v1/compliance/submissions                                 user
+GET    /api/v1/compliance/submissions/{submission_id}                 point
+GET    /api/v1/compliance/log                                         user
+GET    /api/v1/compliance/reports/{code}/{month}                      point
+GET    /api/v1/compliance/reports/{code}/{month}/informe-de-fallas    point
+*      /ui/static                                                     console-public
+GET    /                                                              console-public
+GET    /ui/login                                                      console-public
+POST   /ui/login                                                      console-public
+POST   /ui/logout                                                     console
+GET    /ui/                                                           console
+GET    /ui/alertas                                                    console
+GET    /ui/cumplimiento                                               console
+GET    /ui/gateways                                                   console-admin
+GET    /ui/admin                                                      console-admin
+GET    /ui/puntos/{code}                                              console-point
+GET    /ui/puntos/{code}/lecturas                                     console-point
+GET    /ui/informes/{code}/{month}                                    console-point
+GET    /ui/informes/{code}/{month}/informe-de-fallas                  console-point
+POST   /ui/admin/puntos/{code}/reguladores/{name}                     console-admin
+POST   /ui/admin/puntos                                               console-admin
+POST   /ui/admin/usuarios                                             console-admin
+GET    /ui/admin/usuarios/{username}                                  console-admin
+POST   /ui/admin/usuarios/{username}                                  console-admin
+POST   /ui/admin/usuarios/{username}/clave                            console-admin
+POST   /ui/admin/usuarios/{username}/puntos                           console-admin
+GET    /ui/admin/puntos/{code}                                        console-admin
+POST   /ui/admin/puntos/{code}                                        console-admin
+POST   /ui/admin/puntos/{code}/dga                                    console-admin
+POST   /ui/admin/puntos/{code}/sma                                    console-admin
+POST   /ui/gateways                                                   console-admin
+GET    /ui/gateways/{name}                                            console-admin
+POST   /ui/gateways/{name}/token                                      console-admin
+POST   /ui/gateways/{name}/revocar                                    console-admin
+POST   /ui/gateways/{name}/puntos                                     console-admin
+POST   /ui/gateways/{name}/versiones                                  console-admin
+POST   /ui/gateways/{name}/versiones/{version}/publicar               console-admin
+GET    /ui/gateways/{name}/versiones/{version}                        console-admin
+GET    /ui/gateways/{name}/diferencias                                console-admin
+POST   /ui/alertas/{alert_id}/reconocer                               console-point
+POST   /ui/cumplimiento/revision/{submission_id}/{decision}           console-point
+"""
+POLICIES: dict[tuple[str, str], Access] = {(method, path): access for method, path, access in rows(_TABLE, str, str, Access)}
 CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE, Access.CONSOLE_POINT, Access.CONSOLE_ADMIN})
 
 # Query parameters a route requires, so a refusal is the authorisation's and not the validator's.

@@ -71,7 +71,7 @@ async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, d
                                                                           hostile: Hostile) -> None:
     point_id = support.seed(db, clock.now())
     support.add_readings(db, point_id, SLOT, flow=12.345, totalizer=154320.9, water_table=35.424)
-    support.configure(db, point_id, "dga", support.dga_config(hostile.url), clock.now())
+    support.configure_dga(db, point_id, hostile.url, clock.now())
     clock.set("2026-11-28T13:15:00+00:00")
     await support.one_pass(db, clock, database_url)
     with db.connect() as conn:

@@ -45,6 +45,12 @@ class _GatewayRule(BaseRule):
     scope: ClassVar[Scope] = Scope.GATEWAY
 
 
+class _HeartbeatRule(_GatewayRule):
+    """A gateway rule judged on each heartbeat's fields (``reads``)."""
+
+    trigger = Trigger.HEARTBEAT
+
+
 class FlowAboveRight(BaseRule):
     """Flow above the water right (× tolerance) for ``for_minutes`` of reading time."""
 
@@ -72,6 +78,11 @@ class FlowAboveRight(BaseRule):
 
 
 class _Threshold(BaseRule):
+    """A reading variable beyond ``value`` (``hysteresis`` back to clear), judged on readings."""
+
+    trigger = Trigger.READING
+    step = evaluate.threshold_step
+
     direction: Direction = Direction.ABOVE
     value: float
     hysteresis: float = Field(default=0.0, ge=0)
@@ -82,20 +93,14 @@ class _Threshold(BaseRule):
 class LevelThreshold(_Threshold):
     """Water column above the sensor (``level``, m) beyond a threshold."""
 
-    trigger = Trigger.READING
     reads = frozenset({"level"})
-    step = evaluate.threshold_step
-
     kind: Literal["level_threshold"] = "level_threshold"
 
 
 class WaterTableThreshold(_Threshold):
     """Depth to water (``water_table``, m) beyond a threshold; deeper water is a larger number."""
 
-    trigger = Trigger.READING
     reads = frozenset({"water_table"})
-    step = evaluate.threshold_step
-
     kind: Literal["water_table_threshold"] = "water_table_threshold"
 
 
@@ -156,10 +161,9 @@ class TotalizerDecrease(BaseRule):
     clear_minutes: Minutes = 24 * 60  # quiet time (reading time) after which the alert clears
 
 
-class ClockOffset(_GatewayRule):
+class ClockOffset(_HeartbeatRule):
     """A gateway clock off by more than ``tolerance_s`` (``sent_at`` against the server clock)."""
 
-    trigger = Trigger.HEARTBEAT
     reads = frozenset({"clock_offset_s"})
     step = evaluate.clock_step
 
@@ -170,10 +174,9 @@ class ClockOffset(_GatewayRule):
     clear_minutes: Minutes = 5
 
 
-class BufferDropping(_GatewayRule):
+class BufferDropping(_HeartbeatRule):
     """The edge buffer dropped readings (its ``dropped_total`` grew): data lost for good."""
 
-    trigger = Trigger.HEARTBEAT
     reads = frozenset({"dropped_total"})
     step = evaluate.drop_step
 
@@ -190,25 +193,29 @@ Regulator = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a
                                              " /api/v1/points/{code}/compliance/<name>")]
 
 
-class SubmissionFailed(BaseRule):
-    """The last attempt to submit to a regulator failed and will be retried."""
+class _SubmissionRule(BaseRule):
+    """A rule on a point's submissions to one regulator (or any), judged by the timer."""
 
     trigger = Trigger.SUBMISSIONS
-    step = timer.failed_step
 
-    kind: Literal["submission_failed"] = "submission_failed"
     regulator: Regulator | None = None  # None: any regulator
 
 
-class SubmissionUnrecoverable(BaseRule):
+class SubmissionFailed(_SubmissionRule):
+    """The last attempt to submit to a regulator failed and will be retried."""
+
+    step = timer.failed_step
+
+    kind: Literal["submission_failed"] = "submission_failed"
+
+
+class SubmissionUnrecoverable(_SubmissionRule):
     """A regulator refused a submission for good: a person has to fix data or configuration."""
 
-    trigger = Trigger.SUBMISSIONS
     step = timer.unrecoverable_step
 
     kind: Literal["submission_unrecoverable"] = "submission_unrecoverable"
     severity: Severity = Severity.CRITICAL
-    regulator: Regulator | None = None
 
 
 class Escalation(BaseModel):
@@ -226,14 +233,12 @@ def _default_escalation() -> list[Escalation]:
     ]
 
 
-class SubmissionLate(BaseRule):
+class SubmissionLate(_SubmissionRule):
     """A due submission still not accepted; severity rises with lateness (24, 48, 72 h)."""
 
-    trigger = Trigger.SUBMISSIONS
     step = timer.late_step
 
     kind: Literal["submission_late"] = "submission_late"
-    regulator: Regulator | None = None
     escalation: list[Escalation] = Field(default_factory=_default_escalation, min_length=1)
 
     @model_validator(mode="after")
