@@ -16,9 +16,9 @@ from central.core.auth.models import Gateway
 from central.core.gateways import store
 from central.core.gateways.models import GatewayInfo, unique_codes
 from central.core.points.service import point_ids
-from central.core.problems import Conflict, NotFound
+from central.core.problems import Conflict, NotFound, conflict_on_integrity
 from central.crypto import new_token, token_hash
-from central.db import Connection, IntegrityError
+from central.db import Connection
 from central.pagination import Page, PageQuery
 
 
@@ -56,10 +56,8 @@ def create_gateway(
 ) -> tuple[Gateway, str]:
     """A new gateway reporting ``point_codes``, and its token (to show once)."""
     token = new_token("gateway")
-    try:
+    with conflict_on_integrity(f"ya existe un gateway llamado {name!r}"):
         store.insert_gateway(conn, name, token_hash(token), now)
-    except IntegrityError:
-        raise Conflict(f"ya existe un gateway llamado {name!r}") from None
     gateway = gateway_by_name(conn, name)
     _assign(conn, gateway, unique_codes(point_codes))
     audit.record(conn, actor, "gateway.created", f"gateway:{name}", now, points=unique_codes(point_codes))
@@ -101,11 +99,9 @@ def gateway_by_name(conn: Connection, name: str) -> Gateway:
 def _assign(conn: Connection, gateway: Gateway, codes: list[str]) -> None:
     ids = point_ids(conn, codes)
     _refuse_taken(conn, gateway, ids)
-    try:
+    with conflict_on_integrity("otro cambio asignó mientras tanto uno de estos puntos a otro gateway;"
+                               " intente de nuevo"):
         store.replace_points(conn, gateway.id, list(ids.values()))
-    except IntegrityError:
-        raise Conflict("otro cambio asignó mientras tanto uno de estos puntos a otro gateway;"
-                       " intente de nuevo") from None
 
 
 def _refuse_taken(conn: Connection, gateway: Gateway, ids: dict[str, int]) -> None:

@@ -16,8 +16,8 @@ from central.core.auth.models import User
 from central.core.lookups import point_for_user
 from central.core.points import store
 from central.core.points.models import EDITABLE, Point, PointCreate, PointFields, PointUpdate
-from central.core.problems import Conflict, Invalid, NotFound
-from central.db import Connection, IntegrityError
+from central.core.problems import Invalid, NotFound, conflict_on_integrity
+from central.db import Connection
 from central.errors import invalid_body
 from central.pagination import Page, PageQuery
 
@@ -40,10 +40,8 @@ def list_points(
 def create_point(conn: Connection, new: PointCreate, actor: str, now: datetime) -> Point:
     """A new point; 409 if the code is taken."""
     values = new.model_dump()
-    try:
+    with conflict_on_integrity(f"ya existe un punto con código {new.code!r}"):
         store.insert_point(conn, values, now)
-    except IntegrityError:
-        raise Conflict(f"ya existe un punto con código {new.code!r}") from None
     audit.record(conn, actor, "point.created", f"point:{new.code}", now, **values)
     return _existing(conn, new.code)
 
@@ -66,10 +64,9 @@ def update_point(conn: Connection, code: str, change: PointUpdate, actor: str, n
 def delete_point(conn: Connection, code: str, actor: str, now: datetime) -> None:
     """Delete a point that has no recorded data; one with history should become inactive instead."""
     point = _existing(conn, code)
-    try:
+    with conflict_on_integrity(f"el punto {code!r} tiene datos registrados; cambie su estado a inactive en vez de"
+                               " borrarlo"):
         store.delete_point(conn, point.id)
-    except IntegrityError:
-        raise Conflict(f"el punto {code!r} tiene datos registrados; cambie su estado a inactive en vez de borrarlo") from None
     audit.record(conn, actor, "point.deleted", f"point:{code}", now, name=point.name)
 
 

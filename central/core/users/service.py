@@ -12,11 +12,11 @@ from typing import Any
 from central.core.audit import store as audit
 from central.core.auth import store as auth_store
 from central.core.auth.models import User
-from central.core.problems import Conflict, Invalid, NotFound
+from central.core.problems import Conflict, Invalid, NotFound, conflict_on_integrity
 from central.core.users import store
 from central.core.users.models import ProfileUpdate, UserCreate, UserOut, UserUpdate
 from central.crypto import hash_password, verify_password
-from central.db import Connection, IntegrityError
+from central.db import Connection
 from central.pagination import Page, PageQuery
 
 
@@ -40,10 +40,8 @@ def list_users(conn: Connection, paging: PageQuery, *, active: bool | None = Non
 def create_user(conn: Connection, new: UserCreate, actor: str, now: datetime) -> UserOut:
     """A new account; 409 if the username is taken."""
     values = new.model_dump(exclude={"password"})
-    try:
+    with conflict_on_integrity(f"ya existe un usuario llamado {new.username!r}"):
         store.insert_user(conn, values, hash_password(new.password.get_secret_value()), now)
-    except IntegrityError:
-        raise Conflict(f"ya existe un usuario llamado {new.username!r}") from None
     audit.record(conn, actor, "user.created", f"user:{new.username}", now, **values)
     return get_user(conn, new.username)
 
