@@ -44,8 +44,8 @@ from benchmarks.databases import ADMIN_URL, postgres_unreachable, temporary_data
 from benchmarks.figures import Figures, spread
 from benchmarks.servers import wait_ready
 from central.app import create_app
-from central.core.auth import User
-from central.core.tokens import PersonalTokenCreate, create_personal_token
+from central.core.auth.models import PersonalTokenCreate, User
+from central.core.auth.service import create_personal_token
 from central.db import Connection, Database, migrate, open_database
 from central.settings import Settings
 from central.telemetry.ingest import COLUMNS

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from central.core.users import UserCreate, create_user
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 from central.db import migrate, open_database
 from protocols.uplink import INGEST_PATH, Batch
 

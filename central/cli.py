@@ -15,10 +15,13 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
-from central.core.gateways import GatewayCreate, create_gateway, rotate_gateway_token
-from central.core.points import PointCreate, create_point
+from central.core.gateways.models import GatewayCreate
+from central.core.gateways.service import create_gateway, rotate_gateway_token
+from central.core.points.models import PointCreate
+from central.core.points.service import create_point
 from central.core.problems import Problem
-from central.core.users import UserCreate, create_user
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 from central.db import Database, DatabaseError, migrate, open_database, pending_migrations
 from central.errors import ApiError
 from central.messages_es import problem

@@ -8,7 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central.context import AppContext
-from central.core.auth import Gateway, User, gateway_for_token, user_for_token
+from central.core.auth.models import Gateway, User
+from central.core.auth.service import gateway_for_token, user_for_token
 from central.db import Connection, Database
 from central.errors import ApiError
 from central.query_check import check_query

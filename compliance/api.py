@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Header, Query, Response
 
 from central.context import AppContext
-from central.core.auth import User, visible_point_ids
+from central.core.auth.models import User
+from central.core.lookups import visible_point_ids
 from central.csv_dialects import Dialect, DialectQuery
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses
@@ -22,7 +23,7 @@ from central.pagination import Page, Paging
 from central.timerange import Range
 from compliance import messages_es as es
 from compliance import person_actions, reports, submissions
-from compliance.config_routes import add_config_routes, visible_point
+from compliance.config_api import add_config_routes, visible_point
 from compliance.events import (
     IN_FLIGHT_RESEND,
     ComplianceEvent,

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from central.core import audit, lookups
+from central.core import lookups
+from central.core.audit import store as audit
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection
 from central.errors import ApiError

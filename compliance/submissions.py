@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from central.core import audit, lookups
+from central.core import lookups
+from central.core.audit import store as audit
 from central.db import Connection
 from central.errors import ApiError
 from central.pagination import Page, PageQuery, fetch_page

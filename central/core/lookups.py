@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from central.core.auth import User
+from central.core.auth.models import User
 from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
 
@@ -124,3 +124,21 @@ def visible_points(conn: Connection, user: User) -> list[dict[str, Any]]:
     visible = "" if user.is_admin else f" WHERE id IN {visible_point_ids_sql(':u')}"
     return conn.fetchall(f"SELECT id, code, name, latitude, longitude FROM points{visible} ORDER BY code",
                          {"u": user.id})
+
+
+def visible_point_ids(conn: Connection, user: User) -> set[int] | None:
+    """The ids of the points ``user`` may see; ``None`` means all (admins)."""
+    if user.is_admin:
+        return None
+    rows = conn.fetchall("SELECT point_id FROM user_points WHERE user_id = :u", {"u": user.id})
+    return {row["point_id"] for row in rows}
+
+
+def point_for_user(conn: Connection, user: User, code: str) -> dict | None:
+    """The point row with ``code`` if it exists and ``user`` may see it (else ``None``: a 404,
+    so a stranger cannot probe which codes exist)."""
+    point = conn.fetchone("SELECT * FROM points WHERE code = :code", {"code": code})
+    if point is None:
+        return None
+    visible = visible_point_ids(conn, user)
+    return point if visible is None or point["id"] in visible else None

@@ -8,7 +8,11 @@ message says what and where.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from central.db import IntegrityError
 
 
 class Problem(Exception):
@@ -26,6 +30,16 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     """The request contradicts what is stored (a name taken, a point still in use...)."""
+
+
+@contextmanager
+def conflict_on_integrity(message: str) -> Iterator[None]:
+    """Turn the database's refusal of a write (a name taken, a row still referred to) into a
+    :class:`Conflict` that says which, in the words of the service that tried it."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(message) from None
 
 
 class Invalid(Problem):

@@ -21,20 +21,19 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
-from central.core.auth import User
+from central.core.auth.models import User
 from central.crypto import SecretKeyMissing, UndecryptableSecret
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body
 from central.pagination import Page, Paging
 
-from . import store
+from . import service, store
 from .channels import Notifier
 from .delivery import Outcome, deliver, probe_notification
 from .errors import ChannelInvalid
-from .models import Channel, EmailChannel
+from .models import Channel, ChannelOut, EmailChannel, NotificationOut
 from .outbox import LEASE_S, notify_settings, worker_name
-from .store import ChannelOut, NotificationOut
 
 router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
 
@@ -76,7 +75,7 @@ def _deliverable(ctx: AppContext, channel: Channel) -> None:
 def _subscribable(ctx: AppContext, user: User, channel: Channel) -> None:
     """Refuse a subscription to a point the user may not see, as for a point that does not exist."""
     with ctx.db.connect() as conn:
-        unseen = store.unseen_points(conn, user, channel.subscription.points or [])
+        unseen = service.unseen_points(conn, user, channel.subscription.points or [])
     if unseen:
         message = f"subscription.points: no hay un punto con código {', '.join(repr(code) for code in unseen)}"
         raise ApiError(422, message, details=[{"loc": ["body", "subscription", "points"], "msg": message}])
@@ -117,7 +116,7 @@ async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL
 
     def create() -> ChannelOut:
         with ctx.db.transaction() as conn:
-            return store.create_channel(conn, user.id, channel, ctx.secret_box, ctx.clock.now())
+            return service.create_channel(conn, user.id, channel, ctx.secret_box, ctx.clock.now())
 
     return await run_in_threadpool(_stored, create)
 
@@ -134,7 +133,7 @@ async def patch_channel(channel_id: int,
                         user: CurrentUser, ctx: Ctx) -> ChannelOut:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
-        channel = store.merged_channel(row, change, ctx.secret_box)
+        channel = service.merged_channel(row, change, ctx.secret_box)
     except ValidationError as exc:
         raise invalid_body(exc) from None
     except ValueError as exc:
@@ -144,7 +143,7 @@ async def patch_channel(channel_id: int,
 
     def update() -> ChannelOut:
         with ctx.db.transaction() as conn:
-            return store.update_channel(conn, row, channel, ctx.secret_box, ctx.clock.now())
+            return service.update_channel(conn, row, channel, ctx.secret_box, ctx.clock.now())
 
     return await run_in_threadpool(_stored, update)
 
@@ -172,7 +171,7 @@ class ProbeResult(BaseModel):
 async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
-        channel = store.channel_of(row, ctx.secret_box)
+        channel = service.channel_of(row, ctx.secret_box)
     except (SecretKeyMissing, UndecryptableSecret) as exc:
         raise ApiError(409, f"canal {channel_id}: {exc}; vuelva a darle su secreto") from None
     notification = probe_notification(user.username, channel.name, ctx.clock.now())
@@ -186,7 +185,7 @@ async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult
     await run_in_threadpool(queue)
     async with Notifier(notify_settings(ctx)) as notifier:
         result = await deliver(notification, channel, ctx.clock, notifier)
-    await run_in_threadpool(store.record, ctx.db, result, worker)
+    await run_in_threadpool(service.record, ctx.db, result, worker)
     sent = result.notification
     return ProbeResult(notification_id=sent.id, outcome=result.outcome, error=sent.last_error,
                       delivered_at=sent.delivered_at, next_attempt_at=sent.next_attempt_at)

@@ -1,4 +1,4 @@
-"""The small set of errors outbound notification I/O is mapped to."""
+"""The small set of errors outbound notification I/O is mapped to, and why a queued one is given up."""
 
 from __future__ import annotations
 
@@ -25,3 +25,11 @@ class DestinationRefused(DeliveryFailed):
 
 class ChannelInvalid(ValueError):
     """A channel that can never deliver (bad Apprise URL, forbidden destination): refuse it up front."""
+
+
+class PreferenceGone(ValueError):
+    """The profile no longer asks for this notification (preference off, address removed, no SMS provider)."""
+
+
+class SubjectHidden(ValueError):
+    """The user may no longer see the point (or any point of the gateway) the alert is about."""

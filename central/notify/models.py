@@ -8,7 +8,7 @@ Secrets (webhook shared secret, Apprise URLs, which carry provider tokens) are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 from uuid import UUID, uuid4
 
 from pydantic import (
@@ -27,6 +27,10 @@ from central.telemetry.alerts.rules import Severity
 from .settings import EMAIL_PATTERN
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {"email": (), "sms": ("apprise_url",), "webhook": ("secret",),
+                                             "apprise": ("apprise_url",)}
+PREFERENCE_CHANNELS = {"email": "perfil: correo", "sms": "perfil: SMS"}  # channel_name of profile notifications
 
 
 class Subscription(BaseModel):
@@ -122,3 +126,51 @@ def new_notification(user: str, channel: str, subject: str, body: str, now: date
     """A notification due at once (the worker sends it on its next pass)."""
     return Notification(user=user, channel=channel, subject=subject, body=body, severity=severity,
                         alert_id=alert_id, created_at=now, next_attempt_at=now)
+
+
+class AlertSubject(NamedTuple):
+    """What an alert notification is about: a point or a gateway (one id set), and its name."""
+
+    point_id: int | None
+    gateway_id: int | None
+    name: str
+
+
+class ChannelOut(BaseModel):
+    """A channel as its owner sees it: every setting except the secrets, which are only named."""
+
+    id: int
+    kind: str
+    name: str
+    enabled: bool
+    subscription: Subscription
+    address: str | None = Field(default=None, description="E-mail channels")
+    url: str | None = Field(default=None, description="Webhook channels")
+    secrets_set: list[str] = Field(description="Secret fields stored (encrypted); never shown")
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    at: AwareDatetime
+    outcome: str
+    error: str | None
+
+
+class NotificationOut(BaseModel):
+    """One notification with its delivery log."""
+
+    id: UUID
+    channel: str
+    subject: str
+    body: str
+    severity: Severity
+    alert_id: UUID | None
+    created_at: AwareDatetime
+    attempts: int
+    next_attempt_at: AwareDatetime | None
+    delivered_at: AwareDatetime | None
+    gave_up_at: AwareDatetime | None
+    last_error: str | None
+    log: list[AttemptOut]

@@ -29,7 +29,7 @@ from central.db import Database, DatabaseError
 from central.workers import Worker, every
 from protocols.clock import Clock
 
-from . import store
+from . import service
 from .channels import Notifier
 from .delivery import SEND_TIMEOUT_S, DeliveryResult, deliver_due
 from .models import Channel, Notification
@@ -76,11 +76,11 @@ class DbOutbox:
         self.db, self.box, self.worker, self.lease_s, self.sms = db, box, worker, lease_s, sms
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[tuple[Notification, Channel]]:
-        return await asyncio.to_thread(store.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s,
+        return await asyncio.to_thread(service.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s,
                                        self.sms)
 
     async def record(self, result: DeliveryResult) -> None:
-        await asyncio.to_thread(store.record, self.db, result, self.worker)
+        await asyncio.to_thread(service.record, self.db, result, self.worker)
 
 
 async def deliver_pass(outbox: DbOutbox, notifier: Notifier, clock: Clock) -> int:

@@ -28,8 +28,8 @@ from starlette.concurrency import run_in_threadpool
 
 from central import spreadsheet
 from central.context import AppContext, OnIngest
-from central.core.auth import Gateway
-from central.core.points import visible_point
+from central.core.auth.models import Gateway
+from central.core.points.service import visible_point
 from central.csv_dialects import DialectQuery
 from central.db import Connection, IntegrityError
 from central.deps import Ctx, CurrentGateway, CurrentUser, GatewayToken, authenticated_gateway, gateway_of

@@ -21,8 +21,8 @@ from datetime import datetime
 from operator import countOf, itemgetter
 from typing import Any, NamedTuple
 
-from central.core.auth import Gateway
-from central.core.gateway_configs import record_report
+from central.core.auth.models import Gateway
+from central.core.gateway_configs.service import record_report
 from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.alerts import pending

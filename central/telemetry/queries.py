@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from central.core import audit, lookups
-from central.core.auth import User
+from central.core import lookups
+from central.core.audit import store as audit
+from central.core.auth.models import User
 from central.csv_dialects import Dialect, more_rows, preamble
 from central.db import Connection, Database
 from central.messages_es import BAD_CURSOR

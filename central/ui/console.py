@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
-from central.core.auth import User, user_for_token
+from central.core.auth.models import User
+from central.core.auth.service import user_for_token
 from central.ui import format as fmt
 from central.ui import links
 from central.ui.api import ApiRefused, ConsoleApi

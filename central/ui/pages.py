@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from central.core.auth import User
+from central.core.auth.models import User
 from central.ui import summary, views
 from central.ui.api import ApiRefused, segment
 from central.ui.console import Console, Form, NotAllowed, Who, console_of, download, render

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from central.core.routes_auth import client_address
+from central.core.auth.api import client_address
 from central.ui.api import ApiRefused
 from central.ui.console import Form as CheckedForm
 from central.ui.console import LoginNeeded, NotAllowed, Who, console_of, render, viewer

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from central.core import lookups as core_lookups
-from central.core.auth import User
+from central.core.auth.models import User
 from central.db import Connection
 from central.telemetry import lookups as telemetry_lookups
 from central.telemetry.alerts import store as alert_store

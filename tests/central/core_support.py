@@ -10,9 +10,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from central.context import AppContext
-from central.core.auth import User
-from central.core.tokens import PersonalTokenCreate, create_personal_token
-from central.core.users import UserCreate, create_user
+from central.core.auth.models import PersonalTokenCreate, User
+from central.core.auth.service import create_personal_token
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 
 PASSWORD = "correct horse battery"
 

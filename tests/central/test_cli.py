@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from central.cli import _migrations_summary, app
-from central.core.auth import gateway_for_token
-from central.core.tokens import LoginRequest, login
+from central.core.auth.models import LoginRequest
+from central.core.auth.service import gateway_for_token, login
 from central.db import open_database
 
 PASSWORD = "a long enough password"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from central.core.lockout import FREE_FAILURES, FREE_FAILURES_PER_ADDRESS, lock_for
+from central.core.auth.lockout import FREE_FAILURES, FREE_FAILURES_PER_ADDRESS, lock_for
 from tests.central.core_support import PASSWORD, add_user, headers_for
 
 LOGIN = "/api/v1/auth/login"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from central.core.auth import gateway_for_token
-from central.core.gateways import is_online
+from central.core.auth.service import gateway_for_token
+from central.core.gateways.service import is_online
 from tests.central.core_support import add_user, audit_rows, ctx_of
 
 GATEWAYS = "/api/v1/gateways"

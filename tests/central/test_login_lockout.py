@@ -12,8 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from central.app import create_app
-from central.core.lockout import FREE_FAILURES, FREE_FAILURES_PER_ADDRESS
-from central.core.users import UserCreate, create_user
+from central.core.auth.lockout import FREE_FAILURES, FREE_FAILURES_PER_ADDRESS
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.core_support import PASSWORD

@@ -15,7 +15,7 @@ import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, SecretStr
 
-from compliance.config_routes import add_config_routes
+from compliance.config_api import add_config_routes
 from compliance.mode import Mode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ REGULATOR_PACKAGES = ("compliance/dga/", "compliance/sma/")
 
 # The shared parts every regulator uses: none of them imports a regulator's package.
 SHARED = ("transport", "outcome", "mode", "ledger", "ledger_store", "sender", "regulator", "worker",
-          "config_store", "config_routes", "submissions", "person_actions", "events", "facts", "api", "actions")
+          "config_store", "config_api", "submissions", "person_actions", "events", "facts", "api", "actions")
 
 
 def _sources() -> list[Path]:

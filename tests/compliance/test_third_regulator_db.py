@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from central.app import create_app
 from central.crypto import hash_password
 from central.telemetry.alerts.service import evaluate_timer
-from compliance.config_routes import add_config_routes
+from compliance.config_api import add_config_routes
 from compliance.registry import REGULATORS
 from tests.compliance.tercero import NAME, TERCERO
 from tests.compliance.worker_support import ADMIN, CODE, add_readings, one_pass, seed, utc

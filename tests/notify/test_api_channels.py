@@ -8,7 +8,7 @@ import json
 import pytest
 
 from central.crypto import SecretBox
-from central.notify import CHANNEL_ADAPTER, NotifySettings, store, verify
+from central.notify import CHANNEL_ADAPTER, NotifySettings, service, verify
 from central.notify.outbox import SETTINGS_KEY
 from tests.alerts.db_support import EMAIL, World
 from tests.notify.support import Receiver, SmtpServer
@@ -162,7 +162,7 @@ def test_a_stored_apprise_channel_to_an_internal_address_is_given_up_when_tested
                                                "apprise_url": "hassio://169.254.169.254:8123/token"})
     with world.db.transaction() as conn:
         [ana] = conn.fetchall("SELECT id FROM users WHERE username = 'ana'")
-        created = store.create_channel(conn, ana["id"], channel, world.ctx.secret_box, world.clock.now())
+        created = service.create_channel(conn, ana["id"], channel, world.ctx.secret_box, world.clock.now())
     result = world.call("POST", f"{CHANNELS}/{created.id}/test", user="ana").json()
     assert (result["outcome"], result["delivered_at"]) == ("gave_up", None)
     assert "169.254.169.254 se resuelve a 169.254.169.254, que la política de destinos prohíbe" in result["error"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import secrets
 
-from central.core.users import UserCreate, create_user
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 
 from .conftest import Site
 

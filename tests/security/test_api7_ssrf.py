@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from central.notify import CHANNEL_ADAPTER, DestinationPolicy, NotifySettings, store
+from central.notify import CHANNEL_ADAPTER, DestinationPolicy, NotifySettings, service
 from central.notify.outbox import SETTINGS_KEY
 from tests.notify.listener import Listener, listening
 from tests.notify.test_apprise_guard import REPORTED
@@ -52,7 +52,7 @@ def test_a_stored_channel_to_the_loopback_is_never_contacted(default_policy: Sit
         host="127.0.0.1", port=listener.port)})
     with world.db.transaction() as conn:
         user_id = conn.fetchval("SELECT id FROM users WHERE username = 'ana'")
-        created = store.create_channel(conn, user_id, channel, world.ctx.secret_box, world.clock.now())
+        created = service.create_channel(conn, user_id, channel, world.ctx.secret_box, world.clock.now())
     result = default_policy.request("POST", CHANNELS + "/{id}/test", {"id": str(created.id)},
                                     token=default_policy.token("ana")).json()
     assert (result["outcome"], listener.seen) == ("gave_up", [])

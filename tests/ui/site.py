@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from central.core.users import UserCreate, create_user
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 from central.crypto import SecretBox
 from central.db import Database
 from central.settings import Settings

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from central.core.users import UserCreate, create_user
+from central.core.users.models import UserCreate
+from central.core.users.service import create_user
 from protocols.clock import ManualClock
 from tests.ui import site
 from tests.ui.conftest import database_url_of, login_csrf

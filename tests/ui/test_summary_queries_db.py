@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from central.core.auth import User
-from central.core.tokens import PersonalTokenCreate, create_personal_token
+from central.core.auth.models import PersonalTokenCreate, User
+from central.core.auth.service import create_personal_token
 from central.db import database
 
 

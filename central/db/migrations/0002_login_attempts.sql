@@ -1,5 +1,5 @@
 -- Login attempts per username and per client address, counted before the password is
--- checked (central.core.lockout); replaces the per-username failure counts.
+-- checked (central.core.auth.lockout); replaces the per-username failure counts.
 DROP TABLE login_failures;
 
 CREATE TABLE login_attempts (

@@ -25,10 +25,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from central.context import AppContext
-from central.core import audit
-from central.core.auth import User
-from central.core.gateways import gateway_by_name
-from central.core.points import visible_point
+from central.core.audit import store as audit
+from central.core.auth.models import User
+from central.core.gateways.service import gateway_by_name
+from central.core.points.service import visible_point
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body

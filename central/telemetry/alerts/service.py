@@ -35,14 +35,10 @@ from typing import Any
 from central.core import lookups as core_lookups
 from central.db import Connection, Database
 from central.notify import new_notification
+from central.notify.models import PREFERENCE_CHANNELS, AlertSubject
+from central.notify.service import preference_recipients, subscribed_channels
 from central.notify.settings import Preferences
-from central.notify.store import (
-    PREFERENCE_CHANNELS,
-    AlertSubject,
-    enqueue,
-    preference_recipients,
-    subscribed_channels,
-)
+from central.notify.store import enqueue
 from central.regulators import Regulators
 from central.telemetry import lookups as telemetry_lookups
 

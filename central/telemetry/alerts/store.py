@@ -25,7 +25,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from central.core import lookups
-from central.core.auth import User
+from central.core.auth.models import User
 from central.db import Connection, IntegrityError
 from central.pagination import Page, PageQuery, fetch_page
 

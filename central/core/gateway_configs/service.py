@@ -15,74 +15,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from central.core import audit
-from central.core.auth import Gateway
-from central.core.gateways import gateway_by_name
+from central.core.audit import store as audit
+from central.core.auth.models import Gateway
+from central.core.gateway_configs import store
+from central.core.gateway_configs.models import (
+    ConfigDiff,
+    ConfigStatus,
+    ConfigVersion,
+    ConfigVersionCreate,
+    ConfigVersionDetail,
+)
+from central.core.gateways.service import gateway_by_name
 from central.core.problems import NotFound
 from central.db import Connection
 from central.errors import ApiError
-from central.pagination import Page, PageQuery, fetch_page
+from central.pagination import Page, PageQuery
 from protocols.siteconfig import ConfigError, parse_managed_config
 from protocols.uplink import ConfigReport, PublishedConfig
-
-MAX_DOCUMENT_CHARS = 200_000
-
-
-class ConfigVersionCreate(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "document": "buses:\n  - {name: plc, type: tcp, host: 192.168.1.20}\ndevices:\n"
-                    "  - {name: pozo-1, bus: plc, unit_id: 1, point: OB-0101-12, profile: siemens-mag6000}\n",
-        "reason": "caudalímetro nuevo en el pozo 1",
-    }]}}
-
-    document: str = Field(min_length=1, max_length=MAX_DOCUMENT_CHARS,
-                          description="The gateway's buses and devices, as in site.yaml (no gateway: section)")
-    reason: str = Field(min_length=1, max_length=500, description="Why: shown in the version history")
-
-
-class ConfigVersion(BaseModel):
-    version: int
-    reason: str
-    created_by: str
-    created_at: datetime
-    published: bool = Field(description="The version the gateway is asked to run")
-
-
-class ConfigVersionDetail(ConfigVersion):
-    document: str
-    diff: str = Field(description="Unified diff from the previous version (empty for the first)")
-
-
-class ConfigDiff(BaseModel):
-    gateway: str
-    base: int
-    version: int
-    diff: str = Field(description="Unified diff from version base to version (empty when they are equal)")
-
-
-class ConfigStatus(BaseModel):
-    """A gateway's configuration as its agent last reported it, with the health figures next to it."""
-
-    name: str
-    config_source: str | None = Field(description="local: the gateway ignores the server's configuration;"
-                                      " central: it runs the published one; None: not reported yet")
-    running_version: int | None = Field(description="The configuration version the agent runs")
-    published_version: int | None = Field(description="The version published for the gateway")
-    pending_version: int | None = Field(description="The published version while the agent runs another one")
-    last_result: str | None = Field(description="The agent's last apply result: applied, refused (its errors),"
-                                    " rolled back")
-    reported_at: datetime | None
-    agent_version: str | None
-    clock_offset_s: float | None = Field(description="Gateway clock minus server clock at its last batch, s")
-    buffer_depth: int | None = Field(description="Readings waiting on the gateway to be sent")
-    dropped_total: int | None = Field(description="Readings dropped or set aside on the gateway since install")
-
-
-_STATUS = ("SELECT name, config_source, config_running AS running_version, config_published AS published_version,"
-           " config_result AS last_result, config_reported_at AS reported_at, agent_version, clock_offset_s,"
-           " buffer_depth, dropped_total FROM gateways")
 
 
 def _status(row: dict[str, Any]) -> ConfigStatus:
@@ -93,7 +42,7 @@ def _status(row: dict[str, Any]) -> ConfigStatus:
 
 
 def config_status(conn: Connection, name: str) -> ConfigStatus:
-    row = conn.fetchone(f"{_STATUS} WHERE name = :name", {"name": name})
+    row = store.status_row(conn, name)
     if row is None:
         raise NotFound(f"no hay un gateway llamado {name!r}")
     return _status(row)
@@ -101,7 +50,7 @@ def config_status(conn: Connection, name: str) -> ConfigStatus:
 
 def config_statuses(conn: Connection, paging: PageQuery) -> Page[ConfigStatus]:
     """Every gateway's configuration mode and state, by name."""
-    return fetch_page(conn, f"{_STATUS} ORDER BY name", None, paging, _status)
+    return store.status_page(conn, paging, _status)
 
 
 def document_name(gateway: str, version: int) -> Path:
@@ -122,12 +71,9 @@ def create_version(conn: Connection, name: str, body: ConfigVersionCreate, actor
                    ) -> ConfigVersionDetail:
     """Store the next version after validating it; nothing is stored when it is invalid."""
     gateway = gateway_by_name(conn, name)
-    version = (conn.fetchval("SELECT MAX(version) FROM gateway_configs WHERE gateway_id = :g",
-                             {"g": gateway.id}) or 0) + 1
+    version = store.last_version(conn, gateway.id) + 1
     validate_document(name, version, body.document)
-    conn.execute("INSERT INTO gateway_configs (gateway_id, version, document, reason, created_by, created_at)"
-                 " VALUES (:g, :v, :d, :r, :by, :now)",
-                 {"g": gateway.id, "v": version, "d": body.document, "r": body.reason, "by": actor, "now": now})
+    store.insert_version(conn, gateway.id, version, body.document, body.reason, actor, now)
     audit.record(conn, actor, "gateway.config_created", f"gateway:{name}", now, version=version, reason=body.reason)
     return version_detail(conn, name, version)
 
@@ -136,8 +82,7 @@ def publish_version(conn: Connection, name: str, version: int, actor: str, now: 
     """Ask the gateway to run ``version`` (it fetches it at its next upload)."""
     gateway = gateway_by_name(conn, name)
     _row(conn, gateway, version)
-    conn.execute("UPDATE gateways SET config_published = :v, config_published_at = :now WHERE id = :g",
-                 {"v": version, "now": now, "g": gateway.id})
+    store.publish(conn, gateway.id, version, now)
     audit.record(conn, actor, "gateway.config_published", f"gateway:{name}", now, version=version)
     return _summary(_row(conn, gateway, version), version)
 
@@ -145,10 +90,8 @@ def publish_version(conn: Connection, name: str, version: int, actor: str, now: 
 def list_versions(conn: Connection, name: str, paging: PageQuery) -> Page[ConfigVersion]:
     """The gateway's versions, newest first."""
     gateway = gateway_by_name(conn, name)
-    published = _published(conn, gateway.id)
-    return fetch_page(conn, "SELECT version, reason, created_by, created_at FROM gateway_configs"
-                      " WHERE gateway_id = :g ORDER BY version DESC", {"g": gateway.id}, paging,
-                      lambda row: _summary(row, published))
+    published = store.published_version(conn, gateway.id)
+    return store.versions_page(conn, gateway.id, paging, lambda row: _summary(row, published))
 
 
 def _unified_diff(name: str, base: int, base_document: str, version: int, document: str) -> str:
@@ -161,10 +104,9 @@ def version_detail(conn: Connection, name: str, version: int) -> ConfigVersionDe
     """One version with its document and the diff from the version before it."""
     gateway = gateway_by_name(conn, name)
     row = _row(conn, gateway, version)
-    before = conn.fetchval("SELECT document FROM gateway_configs WHERE gateway_id = :g AND version = :v",
-                           {"g": gateway.id, "v": version - 1})
+    before = store.document(conn, gateway.id, version - 1)
     diff = "" if before is None else _unified_diff(name, version - 1, before, version, row["document"])
-    summary = _summary(row, _published(conn, gateway.id))
+    summary = _summary(row, store.published_version(conn, gateway.id))
     return ConfigVersionDetail(**summary.model_dump(), document=row["document"], diff=diff)
 
 
@@ -178,9 +120,7 @@ def versions_diff(conn: Connection, name: str, base: int, version: int) -> Confi
 
 def published_config(conn: Connection, gateway: Gateway) -> PublishedConfig:
     """What the gateway whose token called is asked to run (its own versions only)."""
-    row = conn.fetchone("SELECT c.version, c.document FROM gateways g JOIN gateway_configs c"
-                        " ON c.gateway_id = g.id AND c.version = g.config_published WHERE g.id = :g",
-                        {"g": gateway.id})
+    row = store.published_document(conn, gateway.id)
     if row is None:
         return PublishedConfig(gateway=gateway.name)
     return PublishedConfig(gateway=gateway.name, version=row["version"], document=row["document"])
@@ -190,23 +130,14 @@ def record_report(conn: Connection, gateway: Gateway, report: ConfigReport, now:
     """What the agent says it runs, carried by every batch and heartbeat: written (with the time
     it was first reported) only when it changed, and a rollback or a refusal also to the audit
     trail, once."""
-    changed = conn.execute(
-        "UPDATE gateways SET config_source = :s, config_running = :v, config_result = :r, config_reported_at = :now"
-        " WHERE id = :g AND (config_source IS NULL OR config_source <> :s OR config_result IS NULL"
-        " OR config_result <> :r OR COALESCE(config_running, 0) <> COALESCE(:v, 0))",
-        {"s": report.source, "v": report.running_version, "r": report.result, "now": now, "g": gateway.id})
+    changed = store.record_report(conn, gateway.id, report, now)
     if changed and report.result.startswith(("refused", "rolled back")):
         audit.record(conn, f"gateway:{gateway.name}", "gateway.config_not_applied", f"gateway:{gateway.name}", now,
                      running=report.running_version, result=report.result)
 
 
-def _published(conn: Connection, gateway_id: int) -> int | None:
-    return conn.fetchval("SELECT config_published FROM gateways WHERE id = :g", {"g": gateway_id})
-
-
 def _row(conn: Connection, gateway: Gateway, version: int) -> dict[str, Any]:
-    row = conn.fetchone("SELECT version, reason, created_by, created_at, document FROM gateway_configs"
-                        " WHERE gateway_id = :g AND version = :v", {"g": gateway.id, "v": version})
+    row = store.version_row(conn, gateway.id, version)
     if row is None:
         raise NotFound(f"el gateway {gateway.name!r} no tiene la versión {version} de configuración")
     return row

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from central.core.gateway_configs import (
+from central.core.gateway_configs.models import (
     ConfigDiff,
     ConfigStatus,
     ConfigVersion,
     ConfigVersionCreate,
     ConfigVersionDetail,
+)
+from central.core.gateway_configs.service import (
     config_status,
     config_statuses,
     create_version,

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Body, Response
 from pydantic import Field, create_model
 
 from central.context import AppContext
-from central.core.auth import User, point_for_user
+from central.core.auth.models import User
+from central.core.lookups import point_for_user
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses

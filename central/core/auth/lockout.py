@@ -15,8 +15,9 @@ than :data:`FORGOTTEN_AFTER` start over.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, NoReturn
 
+from central.core.auth import store
 from central.core.problems import TooManyAttempts
 from central.db import Connection
 
@@ -52,35 +53,21 @@ def lock_for(attempts: int, free: int = FREE_FAILURES) -> timedelta:
     return min(FIRST_LOCK * 2 ** (attempts - free), LONGEST_LOCK)
 
 
-_COUNT = (
-    "INSERT INTO login_attempts (scope, subject, attempts, last_attempt_at) VALUES (:scope, :subject, 1, :now)"
-    " ON CONFLICT (scope, subject) DO UPDATE SET last_attempt_at = :now, attempts = CASE"
-    " WHEN login_attempts.last_attempt_at < :forgotten THEN 1 ELSE login_attempts.attempts + 1 END"
-    " WHERE login_attempts.locked_until IS NULL OR login_attempts.locked_until <= :now"
-    " RETURNING attempts"
-)
-
-
 def count_attempt(conn: Connection, key: Key, now: datetime) -> None:
     """Count one attempt against ``key``, or raise :class:`TooManyAttempts` while it is locked.
 
-    The count and the lock it earns are written in the caller's transaction; the upsert
-    holds the row until it commits, so concurrent attempts on one key are counted one after
-    the other (PostgreSQL's row lock; SQLite's write lock)."""
-    params = {"scope": key.scope, "subject": key.subject, "now": now, "forgotten": now - FORGOTTEN_AFTER}
-    attempts = conn.fetchval(_COUNT, params)
+    The count and the lock it earns are written in the caller's transaction, in one statement
+    that cannot race (:func:`central.core.auth.store.count_attempt`)."""
+    attempts = store.count_attempt(conn, key.scope, key.subject, now, now - FORGOTTEN_AFTER)
     if attempts is None:
         _refuse(conn, key, now)
     lock = lock_for(attempts, key.free)
     if lock:
-        conn.execute("UPDATE login_attempts SET locked_until = :until WHERE scope = :scope AND subject = :subject",
-                     {**params, "until": now + lock})
+        store.lock_attempts(conn, key.scope, key.subject, now + lock)
 
 
-def _refuse(conn: Connection, key: Key, now: datetime) -> None:
-    locked_until = conn.fetchval("SELECT locked_until FROM login_attempts WHERE scope = :scope AND subject = :subject",
-                                 {"scope": key.scope, "subject": key.subject})
-    wait = int((locked_until - now).total_seconds()) + 1
+def _refuse(conn: Connection, key: Key, now: datetime) -> NoReturn:
+    wait = int((store.locked_until(conn, key.scope, key.subject) - now).total_seconds()) + 1
     raise TooManyAttempts(f"{_REFUSED[key.scope]}; intente de nuevo en {wait} s", wait)
 
 
@@ -88,16 +75,10 @@ def forgive(conn: Connection, username: str, address: str) -> None:
     """A correct password: the username starts over, and the address gets its attempt back
     (and any lock that attempt set), so people logging in from one office are not locked
     out by their own successes while a guesser's failures still count."""
-    conn.execute("UPDATE login_attempts SET attempts = attempts - 1, locked_until = NULL"
-                 " WHERE scope = 'address' AND subject = :a", {"a": address})
-    conn.execute("DELETE FROM login_attempts WHERE scope = 'user' AND subject = :u", {"u": username})
+    store.forgive_attempt(conn, username, address)
 
 
 def forget_old(conn: Connection, now: datetime) -> None:
     """Delete counts nobody added to for :data:`FORGOTTEN_AFTER` (a guesser trying random
-    usernames leaves one row per name). On PostgreSQL rows that a login holds are skipped,
-    never waited for, so this cannot deadlock with the logins counting."""
-    skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
-    conn.execute(
-        "DELETE FROM login_attempts WHERE (scope, subject) IN (SELECT scope, subject FROM login_attempts"
-        f" WHERE last_attempt_at < :cutoff{skip_locked})", {"cutoff": now - FORGOTTEN_AFTER})
+    usernames leaves one row per name)."""
+    store.forget_attempts_before(conn, now - FORGOTTEN_AFTER)

@@ -1,4 +1,4 @@
-"""The audit trail: who changed which configuration, when.
+"""The audit trail in the database: who changed which configuration, when.
 
 :func:`record` takes the caller's connection, so the audit row commits or rolls back
 together with the change it describes. The compliance log reuses this table.
@@ -10,24 +10,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from central.core.audit.models import AuditEntry
 from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
-
-
-class AuditEntry(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "id": 17, "at": "2026-11-28T13:00:00Z", "actor": "ana", "action": "point.created",
-        "subject": "point:OB-0101-12", "detail": {"name": "Pozo 1", "kind": "subterranea"},
-    }]}}
-
-    id: int
-    at: datetime
-    actor: str = Field(description="Username, or cli:<os user> for the command line")
-    action: str = Field(description="What happened, as <thing>.<verb>")
-    subject: str = Field(description="What it happened to, as <kind>:<name>")
-    detail: dict[str, Any]
 
 
 def record(conn: Connection, actor: str, action: str, subject: str, now: datetime, **detail: Any) -> None:

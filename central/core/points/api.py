@@ -6,12 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from central.core.points import (
-    Point,
-    PointCreate,
-    PointKind,
-    PointStatus,
-    PointUpdate,
+from central.core.points.models import Point, PointCreate, PointKind, PointStatus, PointUpdate
+from central.core.points.service import (
     create_point,
     delete_point,
     get_point,

@@ -5,22 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
-from central.core.points import set_user_points, user_point_codes
-from central.core.tokens import (
-    NewPersonalToken,
-    PersonalToken,
-    PersonalTokenCreate,
-    create_personal_token,
-    list_personal_tokens,
-    revoke_personal_token,
-)
-from central.core.users import (
-    ProfileUpdate,
-    UserCreate,
-    UserOut,
-    UserUpdate,
+from central.core.auth.models import NewPersonalToken, PersonalToken, PersonalTokenCreate
+from central.core.auth.service import create_personal_token, list_personal_tokens, revoke_personal_token
+from central.core.points.service import set_user_points, user_point_codes
+from central.core.users.models import ProfileUpdate, UserCreate, UserOut, UserPointsUpdate, UserUpdate
+from central.core.users.service import (
     create_user,
     deactivate_user,
     get_user,
@@ -33,12 +23,6 @@ from central.errors import error_responses
 from central.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-
-
-class UserPointsUpdate(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"points": ["OB-0101-12"]}]}}
-
-    points: list[str] = Field(description="The complete new list of point codes the account may see")
 
 
 @router.get("/me", summary="Your own account", responses=error_responses(401))

@@ -1,18 +1,11 @@
-"""``/api/v1/gateways`` (administrators): gateways, their points and tokens; and the audit trail."""
+"""``/api/v1/gateways`` (administrators): gateways, their points and tokens."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-from pydantic import Field
-
-from central.core.audit import AuditEntry, list_audit
-from central.core.gateways import (
-    GatewayCreate,
-    GatewayInfo,
-    GatewayPointsUpdate,
-    GatewayToken,
+from central.core.gateways.models import GatewayCreate, GatewayInfo, GatewayPointsUpdate, GatewayToken, NewGateway
+from central.core.gateways.service import (
     create_gateway,
     gateway_info,
     list_gateways,
@@ -25,13 +18,6 @@ from central.errors import error_responses
 from central.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
-audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-
-
-class NewGateway(GatewayInfo):
-    """A created gateway and its token: the only time the token is shown."""
-
-    token: str = Field(description="Shown only now; put it in the gateway's configuration")
 
 
 @router.get("", summary="List gateways with their health", responses=error_responses(401, 403, 422))
@@ -84,13 +70,3 @@ def post_revoke(name: str, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     with ctx.db.transaction() as conn:
         revoke_gateway(conn, name, admin.username, now)
         return gateway_info(conn, name, now, ctx.settings.gateway_offline_after_s)
-
-
-@audit_router.get("", summary="Who changed what, newest first", responses=error_responses(401, 403, 422))
-def get_audit(
-    admin: AdminUser, ctx: Ctx, paging: Paging,
-    subject: Annotated[str | None, Query(description="Only this subject, e.g. point:OB-0101-12")] = None,
-    action: Annotated[str | None, Query(description="Only this action, e.g. gateway.token_rotated")] = None,
-) -> Page[AuditEntry]:
-    with ctx.db.connect() as conn:
-        return list_audit(conn, paging, subject=subject, action=action)

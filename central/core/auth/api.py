@@ -7,7 +7,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.security.utils import get_authorization_scheme_param
 
-from central.core.tokens import IssuedSession, LoginRequest, login, logout
+from central.core.auth.models import IssuedSession, LoginRequest
+from central.core.auth.service import login, logout
 from central.deps import Ctx, CurrentUser
 from central.errors import ApiError, error_responses
 

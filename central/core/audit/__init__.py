@@ -1,0 +1,1 @@
+"""The audit trail: who changed which configuration, when (``models``, ``store``, ``api``)."""

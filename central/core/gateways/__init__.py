@@ -1,0 +1,1 @@
+"""Gateways, the points they report and their tokens (``models``, ``store``, ``service``, ``api``)."""

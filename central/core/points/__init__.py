@@ -1,0 +1,1 @@
+"""Catchment points and who may see them (``models``, ``store``, ``service``, ``api``)."""
