@@ -197,7 +197,7 @@ def test_many_readings_in_one_batch_are_all_stored(site):
 
 
 def test_a_small_batch_mixing_integer_and_decimal_values_stores_each_number(site):
-    """A small batch goes as column arrays on PostgreSQL, and an array holds one type."""
+    """On PostgreSQL a small batch goes as one JSON parameter: each number comes back as sent."""
     site.ingest(batch([reading(1, "flow", T0, 12), reading(2, "flow", T0 + timedelta(minutes=1), 12.5),
                        reading(3, "flow", T0 + timedelta(minutes=2), None, quality="timeout")], NOW))
     assert site.stored() == [("P1", "flow", T0, 12.0, None, "good", None),
