@@ -16,7 +16,8 @@ Each round posts the same number of batches to each server (rounds alternate so 
 the machine, loaded by other work, hits all three alike); the figures are min/median/max
 over the rounds, after one untimed batch per gateway (a new point's default alert rules are
 made on its first batch, once in its life). Reported per server: batches/s, p99 latency, and server CPU seconds per
-1,000 readings (from ``/proc/<pid>/stat``, so the client's own CPU is not counted).
+1,000 readings and milliseconds per batch (from ``/proc/<pid>/stat``, so the client's own CPU
+is not counted; CPU per batch is steadier than the rates while other work shares the machine).
 Ratios: ingest rate / bare rate (goal >= 0.5) and the ingest process's CPU per reading with
 alerts / without (goal <= 1.3). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
 """
@@ -217,6 +218,7 @@ def measure_round(target: Server, bodies: list[tuple[int, bytes]], beside: Serve
     target.add("batches/s", len(bodies) / elapsed)
     target.add("p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
     target.add("cpu s/1000", cpu / readings * 1000)
+    target.add("cpu ms/batch", cpu / len(bodies) * 1000)
 
 
 def report(servers: dict[str, Server]) -> Figures:
@@ -228,6 +230,7 @@ def report(servers: dict[str, Server]) -> Figures:
     figures.ratio("ingest batches/s vs bare endpoint (goal >= 0.5)", ingest["batches/s"], bare["batches/s"])
     figures.ratio("ingest+alerts batches/s vs bare endpoint (goal >= 0.5)", alerts["batches/s"], bare["batches/s"])
     figures.ratio("ingest+alerts role batches/s vs bare endpoint (goal >= 0.5)", role["batches/s"], bare["batches/s"])
+    figures.ratio("ingest server CPU per batch / bare endpoint's", ingest["cpu ms/batch"], bare["cpu ms/batch"])
     figures.ratio("ingest CPU per reading, alerts inline / no alerts (goal <= 1.3)", alerts["cpu s/1000"],
                   ingest["cpu s/1000"])
     figures.ratio("ingest CPU per reading, alerts in the alerts role / no alerts (goal <= 1.3)", role["cpu s/1000"],

@@ -19,6 +19,8 @@ each figure of a round the median of ``REPS`` requests:
 The raw baselines are one-off statements (``prepare=False``: planned for their parameters
 each time, as psql runs them); the table is vacuumed after the load, as autovacuum leaves it.
 
+Idle, the server's CPU per first-page request is printed too (from ``/proc``).
+
 Each idle, then under the fleet's load: another process posts bench_fleet's 30-reading
 batches to the same server over 16 connections, as fast as it takes them (its rate is
 printed). Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per round.
@@ -50,6 +52,7 @@ from central.telemetry.queries import READING_COLUMNS, encode_cursor, iso_z
 
 ROUNDS = 3
 REPS = 3
+CPU_PAGES = 30
 PAGE = 1_000
 TOKEN = "bench-history-admin-token"
 MIDDLE = START + timedelta(days=182, hours=7, minutes=13)
@@ -182,6 +185,18 @@ def measure(queries: Queries) -> dict[str, list[float]]:
     return samples
 
 
+def server_cpu_ms(target: bench_fleet.Server, queries: Queries) -> dict[str, list[float]]:
+    """The server's CPU per page request, idle (``CPU_PAGES`` first pages, each round): steadier
+    than the page's time while other work shares the machine."""
+    samples: dict[str, list[float]] = {"page 1 http server cpu": []}
+    for _ in range(ROUNDS):
+        before = target.cpu_s()
+        for _ in range(CPU_PAGES):
+            queries.page_http()
+        samples["page 1 http server cpu"].append((target.cpu_s() - before) / CPU_PAGES * 1000)
+    return samples
+
+
 def report(figures: Figures, when: str, ms: dict[str, list[float]]) -> None:
     for name, values in ms.items():
         print(f"   {when:<16} {name:<18} ms {spread(values)}")
@@ -210,6 +225,8 @@ def main() -> Figures | None:
             queries = Queries(http, raw, point_id)
             queries.check()
             report(figures, "idle", measure(queries))
+            for name, values in server_cpu_ms(target, queries).items():
+                print(f"   idle             {name:<18} ms {spread(values)}")
             with fleet_loading(target.url):
                 loaded = measure(queries)
             report(figures, "under fleet load", loaded)

@@ -57,6 +57,7 @@ class RequestMetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,5 +76,16 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+            counter, timer = self._children(scope["method"], route, status)
+            counter.inc()
+            timer.observe(time.perf_counter() - started)
+
+    def _children(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        """The two series of a (method, route, status), looked up once: ``labels()`` checks and
+        joins its label values on every call, a visible share of a small batch's request."""
+        key = (method, route, status)
+        children = self._series.get(key)
+        if children is None:
+            children = self._series[key] = (self.metrics.requests.labels(method, route, str(status)),
+                                            self.metrics.request_seconds.labels(route))
+        return children

@@ -43,10 +43,11 @@ class Page(BaseModel, Generic[T]):
                                                                " does not page by cursor, and at the end")
 
 
-def page_query(
+async def page_query(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
 ) -> PageQuery:
+    """``async``: no I/O, so no trip through the thread pool (as :func:`central.deps.get_ctx`)."""
     return PageQuery(limit=limit, offset=offset)
 
 

@@ -58,6 +58,11 @@ class Connection(Protocol):
 
     def fetchval(self, sql: str, params: Params = None) -> Any: ...
 
+    def fetchrows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """The rows as tuples in the SELECT's column order, for reads of thousands of rows
+        (a readings page), where building a dict per row costs more than reading the row;
+        PostgreSQL sends them in binary, which its driver reads faster than text."""
+
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None: ...
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -164,6 +169,12 @@ class _SqliteConnection(_Connection):
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
         with self._errors(sql):
             self.raw.executemany(sql, rows)
+
+    def fetchrows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self._errors(sql):
+            cursor = self.raw.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params or {}).fetchall()
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
@@ -310,6 +321,12 @@ class _PostgresConnection(_Connection):
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
         with self._errors(sql), self.raw.cursor() as cursor:
             cursor.executemany(to_pyformat(sql), list(rows))
+
+    def fetchrows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        from psycopg.rows import tuple_row
+
+        with self._errors(sql), self.raw.cursor(row_factory=tuple_row, binary=True) as cursor:
+            return cursor.execute(to_pyformat(sql), params or {}).fetchall()
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:

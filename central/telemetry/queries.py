@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import msgspec
+
 from central.core import lookups
 from central.core.audit import store as audit
 from central.core.auth.models import User
@@ -80,17 +82,25 @@ def _after(cursor: tuple[datetime, str] | None, params: dict[str, Any]) -> str:
     return " AND (ts, variable) > (:after_ts, :after_variable)"
 
 
-def reading_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The row as the API writes it (``flags`` a list), changed in place: a page is 1,000 rows."""
-    row["flags"] = row["flags"].split(",") if row["flags"] else []
-    return row
+class ReadingItem(msgspec.Struct, gc=False):
+    """A reading as a page writes it: ``ReadingOut``'s fields in its order (those of
+    :data:`READING_COLUMNS`), ``flags`` a list. Made straight from a row tuple and encoded by
+    msgspec without a dict per row: a page is 1,000 of them."""
+
+    ts: datetime
+    variable: str
+    value: float | None
+    raw_value: float | None
+    unit: str
+    quality: str
+    flags: list[str]
 
 
 class ReadingsSlice(NamedTuple):
     """One page of readings: its rows, the cursor of the next page (None at the end) and,
     when asked for, how many rows the whole selection has (None when not asked)."""
 
-    items: list[dict[str, Any]]
+    items: list[ReadingItem]
     next_cursor: str | None
     total: int | None
 
@@ -102,10 +112,11 @@ def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor
     where, params = _where(selection)
     total = int(conn.fetchval(f"SELECT COUNT(*) FROM readings WHERE {where}", params)) if count else None
     after = _after(None if cursor is None else decode_cursor(cursor), params)
-    rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
-                         " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1})
-    items = [reading_row(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1]["ts"], items[-1]["variable"]) if len(rows) > limit else None
+    rows = conn.fetchrows(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
+                          " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1})
+    items = [ReadingItem(ts, variable, value, raw_value, unit, quality, flags.split(",") if flags else [])
+             for ts, variable, value, raw_value, unit, quality, flags in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].ts, items[-1].variable) if len(rows) > limit else None
     return ReadingsSlice(items, next_cursor, total)
 
 

@@ -196,6 +196,14 @@ def test_many_readings_in_one_batch_are_all_stored(site):
     assert site.rows("SELECT COUNT(*) AS n FROM readings") == [{"n": 5000}]
 
 
+def test_a_small_batch_mixing_integer_and_decimal_values_stores_each_number(site):
+    """On PostgreSQL a small batch goes as one JSON parameter: each number comes back as sent."""
+    site.ingest(batch([reading(1, "flow", T0, 12), reading(2, "flow", T0 + timedelta(minutes=1), 12.5),
+                       reading(3, "flow", T0 + timedelta(minutes=2), None, quality="timeout")], NOW))
+    assert site.stored() == [("P1", "flow", T0, 12.0, None, "good", None),
+                             ("P1", "flow", T0 + timedelta(minutes=1), 12.5, None, "good", None),
+                             ("P1", "flow", T0 + timedelta(minutes=2), None, None, "timeout", None)]
+
 
 def test_a_point_with_readings_cannot_be_deleted_and_keeps_them(site):
     site.ingest(good_batch())
