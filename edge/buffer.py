@@ -84,6 +84,8 @@ SELECT_ROWS = ("SELECT seq, device, point, variable, ts_us, value, unit, quality
                " ORDER BY seq LIMIT ?")
 SELECT_ROWS_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
                       " AND point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
+DELETE_SEQS = "DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))"
+DELETE_RANGE = "DELETE FROM readings WHERE seq BETWEEN ? AND ?"
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
 
 Row = tuple[str, str, str, int, float | None, str, str]
@@ -174,9 +176,15 @@ def used_bytes(conn: sqlite3.Connection) -> int:
     return (pages - free) * page_size
 
 
-def read_stats_from(conn: sqlite3.Connection, lost: int) -> BufferStats:
-    """The stats of an open buffer; ``lost`` is the ``.lost`` file's count, part of ``dropped_total``."""
-    depth = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+def count_pending(conn: sqlite3.Connection) -> int:
+    """How many readings the buffer holds: a scan of the whole table (see :meth:`Buffer.stats`)."""
+    return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+
+
+def read_stats_from(conn: sqlite3.Connection, lost: int, depth: int | None = None) -> BufferStats:
+    """The stats of an open buffer; ``lost`` is the ``.lost`` file's count, part of ``dropped_total``;
+    ``depth`` the readings it holds when the caller knows (else they are counted)."""
+    depth = count_pending(conn) if depth is None else depth
     oldest = conn.execute("SELECT ts_us FROM readings ORDER BY seq LIMIT 1").fetchone()
     newest = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
     dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
@@ -247,6 +255,7 @@ class Buffer:
         self._lock_fd = lock_fd
         self._reserve = reserve
         self._lost = LostCounter(lost_path(path))
+        self._depth: int | None = None  # readings held, kept by every write once counted (see stats)
 
     @classmethod
     def open(cls, path: Path | str, max_mb: float = 512) -> Buffer:
@@ -315,10 +324,21 @@ class Buffer:
     def acknowledge(self, seqs: Iterable[int]) -> int:
         """Delete exactly these seqs (the server has them); returns how many were deleted."""
         wanted = json.dumps([int(seq) for seq in seqs])
-        return self._with_room(lambda: self._delete(wanted))
+        return self._with_room(lambda: self._delete(DELETE_SEQS, (wanted,)))
+
+    def acknowledge_range(self, first: int, last: int) -> int:
+        """Delete every reading from seq ``first`` to ``last``: for a batch that :meth:`pending_rows`
+        read without skipping points, which holds every reading of that range (a seq is never
+        reused, so none can join it later). One range scan instead of a list of seqs to look up."""
+        return self._with_room(lambda: self._delete(DELETE_RANGE, (first, last)))
 
     def stats(self) -> BufferStats:
-        return read_stats_from(self._conn, self._lost.total)
+        """The buffer's figures, sent with every upload: the readings held are counted once, then
+        kept by each write, because counting them scans the whole table and a backlog drain paid
+        that scan for every batch (issue 16)."""
+        if self._depth is None:
+            self._depth = count_pending(self._conn)
+        return read_stats_from(self._conn, self._lost.total, self._depth)
 
     def close(self) -> None:
         """Close the database (checkpointing the WAL), then release the lock."""
@@ -366,18 +386,26 @@ class Buffer:
     def _insert(self, rows: list[Row]) -> None:
         with self._transaction():
             self._conn.executemany(INSERT, rows)
-            self._enforce_budget()
+            dropped = self._enforce_budget()
+        self._held_more(len(rows) - dropped)
 
-    def _delete(self, wanted: str) -> int:
+    def _delete(self, statement: str, params: tuple[object, ...]) -> int:
         with self._transaction():
-            cursor = self._conn.execute("DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))", (wanted,))
-        return cursor.rowcount
+            deleted = self._conn.execute(statement, params).rowcount
+        self._held_more(-deleted)
+        return deleted
 
-    def _enforce_budget(self) -> None:
-        """Inside the append's transaction: over budget, drop the oldest down to the low-water mark."""
+    def _held_more(self, change: int) -> None:
+        """A committed write changed the readings held by ``change`` (once they are counted)."""
+        if self._depth is not None:
+            self._depth += change
+
+    def _enforce_budget(self) -> int:
+        """Inside the append's transaction: over budget, drop the oldest down to the low-water mark;
+        returns how many were dropped."""
         used = used_bytes(self._conn)
         if used <= self.max_bytes:
-            return
+            return 0
         target = int(self.max_bytes * LOW_WATER)
         depth = self._conn.execute("SELECT count(*) FROM readings").fetchone()[0]
         dropped = 0
@@ -387,6 +415,7 @@ class Buffer:
         self._add_dropped(dropped)
         log.warning("edge buffer %s over its %g MB budget: dropped the %d oldest readings",
                     self.path, self.max_bytes / 2**20, dropped)
+        return dropped
 
     def _add_dropped(self, count: int) -> None:
         self._conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (count,))
@@ -416,4 +445,5 @@ class Buffer:
             count = min(depth, max(incoming, math.ceil(depth * FULL_RETRY_SHARE)))
             self._conn.execute(DROP_OLDEST, (count,))
             self._add_dropped(count)
+        self._depth = depth - count
         return count

@@ -80,6 +80,12 @@ def test_acknowledge_deletes_exactly_the_given_seqs(buffer: Buffer):
     assert [reading.seq for reading in buffer.pending()] == [1, 3, 5]
 
 
+def test_acknowledge_range_deletes_every_reading_of_the_range(buffer: Buffer):
+    buffer.append(cycle(0, variables=6))
+    assert buffer.acknowledge_range(2, 4) == 3
+    assert [reading.seq for reading in buffer.pending()] == [1, 5, 6]
+
+
 def test_seqs_are_never_reused_after_everything_was_acknowledged_and_reopened(path: Path):
     with Buffer.open(path) as buffer:
         buffer.append(cycle(0, variables=3))
@@ -176,6 +182,22 @@ def test_over_budget_the_oldest_are_dropped_counted_and_the_newest_kept(path: Pa
         assert stats.dropped_total + stats.depth == 40 * 200
         assert stats.dropped_total > 0
         assert [reading.seq for reading in buffer.pending(limit=10_000)] == list(range(stats.dropped_total + 1, 8001))
+
+
+@pytest.mark.parametrize("write", [
+    lambda buffer: buffer.append(cycle(0, variables=3)),
+    lambda buffer: buffer.acknowledge([1, 3, 999]),
+    lambda buffer: buffer.acknowledge_range(1, 150),
+    lambda buffer: fill(buffer, 40),  # over the budget: the oldest are dropped
+    lambda buffer: buffer.append(cycle(1000, variables=4000)),  # SQLITE_FULL: dropped, then stored
+    lambda buffer: buffer.append(cycle(2000, variables=9000)),  # can never fit: lost
+], ids=["append", "acknowledge", "acknowledge_range", "over_budget", "disk_full", "lost"])
+def test_the_depth_kept_across_writes_is_what_counting_the_file_finds(path: Path, write):
+    with Buffer.open(path, max_mb=0.25) as buffer:
+        fill(buffer, 10)
+        buffer.stats()  # counted here, then kept by the writes
+        write(buffer)
+        assert buffer.stats() == read_stats(path)
 
 
 def test_the_drop_counter_survives_a_restart(path: Path):
