@@ -42,19 +42,16 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import ValidationError
-
 from edge.bufferfiles import LostCounter, Reserve, lost_path, reserve_path
-from protocols.uplink import Quality, Reading, StoredRow
+from edge.bufferrows import PolledReading, Row, RowMaker, from_us, to_reading
+from protocols.uplink import Reading, StoredRow
 
 log = logging.getLogger("caudal.edge.buffer")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 MIN_BUDGET_MB = 0.1
 LOW_WATER = 0.9  # after a drop, live data is at most this share of the budget
 HARD_CAP = 1.25  # max_page_count as a multiple of the budget
@@ -88,7 +85,6 @@ DELETE_SEQS = "DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?)
 DELETE_RANGE = "DELETE FROM readings WHERE seq BETWEEN ? AND ?"
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
 
-Row = tuple[str, str, str, int, float | None, str, str]
 T = TypeVar("T")
 
 
@@ -98,19 +94,6 @@ class BufferUnusable(RuntimeError):
 
 class BufferInUse(BufferUnusable):
     """Another process already owns this buffer file."""
-
-
-@dataclass(frozen=True, slots=True)
-class PolledReading:
-    """One value as the poller produced it; the buffer assigns ``seq``."""
-
-    device: str
-    point: str
-    variable: str
-    ts: datetime
-    value: float | None
-    unit: str
-    quality: Quality
 
 
 @dataclass(frozen=True)
@@ -126,34 +109,6 @@ class BufferStats:
     newest_seq: int | None
     dropped_total: int
     size_bytes: int
-
-
-def to_us(ts: datetime) -> int:
-    """Aware datetime -> UTC epoch microseconds, exactly."""
-    return (ts - EPOCH) // MICROSECOND
-
-
-def from_us(ts_us: int) -> datetime:
-    return EPOCH + ts_us * MICROSECOND
-
-
-def to_row(reading: PolledReading, index: int) -> Row:
-    """Validate against the wire schema now, so a bad reading never blocks the uploader later."""
-    try:
-        valid = Reading(seq=0, device=reading.device, point=reading.point, variable=reading.variable,
-                        ts=reading.ts, value=reading.value, unit=reading.unit, quality=reading.quality)
-    except ValidationError as exc:
-        where = f"reading {index} ({reading.device}/{reading.point}/{reading.variable} at {reading.ts})"
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reading'}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{where} is not a valid uplink reading: {problems}") from None
-    return (valid.device, valid.point, valid.variable, to_us(valid.ts), valid.value, valid.unit, valid.quality.value)
-
-
-def to_reading(row: tuple) -> Reading:
-    """A stored row back to the wire model (validating again is cheap: faster than model_construct)."""
-    seq, device, point, variable, ts_us, value, unit, quality = row
-    return Reading(seq=seq, device=device, point=point, variable=variable, ts=from_us(ts_us), value=value,
-                   unit=unit, quality=quality)
 
 
 def rows_to_drop(used: int, target: int, depth: int) -> int:
@@ -256,6 +211,7 @@ class Buffer:
         self._reserve = reserve
         self._lost = LostCounter(lost_path(path))
         self._depth: int | None = None  # readings held, kept by every write once counted (see stats)
+        self._rows = RowMaker()
 
     @classmethod
     def open(cls, path: Path | str, max_mb: float = 512) -> Buffer:
@@ -292,7 +248,7 @@ class Buffer:
         Raises ``ValueError`` naming the first invalid reading (nothing is written). Over the
         budget the oldest readings are dropped; on ``SQLITE_FULL`` too, then the cycle is retried.
         """
-        rows = [to_row(reading, index) for index, reading in enumerate(readings)]
+        rows = self._rows.rows(readings)
         if not rows:
             return 0
         stored = self._store(rows)

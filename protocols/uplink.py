@@ -166,7 +166,7 @@ _READING = '{"seq":%d,"device":%s,"point":%s,"variable":%s,"ts":%s,"value":%s,"u
 
 def _number(value: float | None) -> str:
     """A value as ``json.dumps(..., allow_nan=False)`` writes it (a float's shortest repr)."""
-    if value.__class__ is float and math.isfinite(value):  # type: ignore[arg-type]
+    if value.__class__ is float and math.isfinite(value):
         return repr(value)
     return json.dumps(value, allow_nan=False)
 

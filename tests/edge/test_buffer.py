@@ -95,18 +95,46 @@ def test_seqs_are_never_reused_after_everything_was_acknowledged_and_reopened(pa
         assert [reading.seq for reading in buffer.pending()] == [4]
 
 
-@pytest.mark.parametrize(("bad", "complaint"), [
+INVALID = [
     (PolledReading("dev", "OB-1", "flow", T0, float("nan"), "L/s", Quality.GOOD), "número finito"),
+    (PolledReading("dev", "OB-1", "flow", T0, float("inf"), "L/s", Quality.GOOD), "número finito"),
     (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.GOOD), "necesita un valor"),
     (PolledReading("dev", "OB-1", "flow", T0, 3.0, "L/s", Quality.TIMEOUT), "debe llevar value null"),
     (PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13), 3.0, "L/s", Quality.GOOD), "timezone"),
-    (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "pattern"),
-])
+]
+
+
+@pytest.mark.parametrize(("bad", "complaint"), [
+    *INVALID, (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "pattern")])
 def test_an_invalid_reading_is_refused_naming_it_and_nothing_is_written(buffer: Buffer, bad: PolledReading,
                                                                           complaint: str):
     with pytest.raises(ValueError, match=rf"reading 2 \(dev/OB-1/{bad.variable} at .*\).*{complaint}"):
         buffer.append([*cycle(0), bad])
     assert buffer.stats().depth == 0
+
+
+@pytest.mark.parametrize(("bad", "complaint"), INVALID)
+def test_a_reading_of_a_device_already_stored_is_checked_as_fully(buffer: Buffer, bad: PolledReading, complaint: str):
+    buffer.append([PolledReading("dev", "OB-1", "flow", T0, 1.0, "L/s", Quality.GOOD)])
+    with pytest.raises(ValueError, match=rf"reading 0 \(dev/OB-1/flow at .*\).*{complaint}"):
+        buffer.append([bad])
+    assert buffer.stats().depth == 1
+
+
+@pytest.mark.parametrize(("reading", "stored"), [
+    (PolledReading("dev", "OB-1", "flow", T0, 2.5, "L/s", Quality.GOOD), ("flow", T0, 2.5, "good")),
+    (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.TIMEOUT), ("flow", T0, None, "timeout")),
+    (PolledReading("dev", "OB-1", "flow", T0, 3, "L/s", Quality.GOOD), ("flow", T0, 3.0, "good")),  # type: ignore[arg-type]
+    (PolledReading("dev", "OB-1", "flow", T0.astimezone(timezone(timedelta(hours=-3))), 2.5, "L/s",
+                   Quality.CLOCK_UNSYNCED), ("flow", T0, 2.5, "clock_unsynced")),
+])
+def test_a_reading_of_a_device_already_stored_is_stored_as_the_wire_schema_reads_it(
+        buffer: Buffer, reading: PolledReading, stored: tuple):
+    buffer.append([PolledReading("dev", "OB-1", "flow", T0, 1.0, "L/s", Quality.GOOD)])
+    buffer.append([reading])
+    variable, ts, value, quality = stored
+    assert buffer.pending()[1] == Reading(seq=2, device="dev", point="OB-1", variable=variable, ts=ts, value=value,
+                                          unit="L/s", quality=Quality(quality))
 
 
 def test_stats_of_a_new_buffer(buffer: Buffer):

@@ -10,7 +10,7 @@ import pytest
 
 from central.telemetry.parse import parse_batch
 from edge.batchbody import BatchBody
-from edge.buffer import to_us
+from edge.bufferrows import to_us
 from protocols.uplink import AgentStatus, Batch, Quality, Reading, readings_json
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
