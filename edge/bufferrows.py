@@ -77,7 +77,7 @@ class RowMaker:
         for index, reading in enumerate(readings):
             texts = (reading.device, reading.point, reading.variable, reading.unit)
             if texts in known and _plainly_valid(reading):
-                rows.append((*texts[:3], to_us(reading.ts), reading.value, reading.unit, reading.quality.value))
+                rows.append((*texts[:3], to_us(reading.ts), reading.value, reading.unit, reading.quality._value_))
                 continue
             rows.append(to_row(reading, index))
             if len(known) >= self.MAX_KNOWN:
@@ -92,8 +92,12 @@ def _plainly_valid(reading: PolledReading) -> bool:
     if ts.__class__ is not datetime or ts.tzinfo is not UTC or quality.__class__ is not Quality:
         return False
     if value is None:
-        return not quality.has_value
-    return value.__class__ is float and math.isfinite(value) and quality.has_value
+        return quality._value_ not in _WITH_VALUE
+    return value.__class__ is float and math.isfinite(value) and quality._value_ in _WITH_VALUE
+
+
+# the texts of the qualities that carry a value (Quality.has_value, without a property call per reading)
+_WITH_VALUE = frozenset(quality.value for quality in Quality if quality.has_value)
 
 
 def to_reading(row: tuple) -> Reading:
