@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge.buffer import INSERT, SCHEMA, SELECT_PENDING, Buffer, PolledReading, to_row
+from edge.buffer import INSERT, SCHEMA, SELECT_PENDING, Buffer, PolledReading
+from edge.bufferrows import to_row
 from protocols.uplink import Quality
 
 CYCLES = 1500

@@ -8,8 +8,10 @@ until the buffer is empty: every reading stored and acknowledged.
 
 Baseline, same round: the rows the drain stored, COPYed raw (the adapter's binary COPY,
 5,000 rows per transaction) into a fresh database of the same schema. Ratio = drain time
-/ COPY time (goal <= 2). Also reported: the agent's CPU (this process) and the server's
-(``/proc``), per round. ``CAUDAL_BENCH_DRAIN_READINGS`` sets the backlog's size.
+/ COPY time (goal <= 2). Also reported, per round, where the CPU went: the agent's (this
+process), the server's and PostgreSQL's backends' for the drain database (``/proc``), against
+the COPY's client and backend; their ratio says what the drain costs beyond storing the rows
+however loaded the machine is. ``CAUDAL_BENCH_DRAIN_READINGS`` sets the backlog's size.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.bench_fleet import server
-from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
+from benchmarks.databases import ADMIN_URL, BackendCpu, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, spread
 from central.crypto import token_hash
 from central.db import migrate, open_database
@@ -102,19 +104,24 @@ def stored_rows(url: str) -> list[tuple]:
     return [tuple(row.values()) for row in rows]
 
 
-def raw_copy(rows: list[tuple]) -> float:
-    """Seconds to COPY ``rows`` into a fresh database of the same schema and points."""
+def raw_copy(rows: list[tuple]) -> dict[str, float]:
+    """Seconds, client CPU and backend CPU to COPY ``rows`` into a fresh database of the same
+    schema and points."""
     with temporary_database(ADMIN_URL, "caudal_bench_copy") as url:
         seed(url)
         db = open_database(url)
         try:
-            started = time.perf_counter()
-            for first in range(0, len(rows), COPY_ROWS):
-                with db.transaction() as conn:
-                    conn.copy_rows("readings", COLUMNS, rows[first:first + COPY_ROWS])
-            return time.perf_counter() - started
+            with db.connect():
+                pass  # the pool's connection is open before the clock starts
+            with BackendCpu(url) as backend:
+                cpu, started = time.process_time(), time.perf_counter()
+                for first in range(0, len(rows), COPY_ROWS):
+                    with db.transaction() as conn:
+                        conn.copy_rows("readings", COLUMNS, rows[first:first + COPY_ROWS])
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             db.close()
+    return {"copy s": elapsed, "copy client cpu s": cpu, "copy pg cpu s": backend.seconds or 0.0}
 
 
 def one_round(backlog: Path, folder: Path) -> dict[str, float]:
@@ -122,13 +129,14 @@ def one_round(backlog: Path, folder: Path) -> dict[str, float]:
     shutil.copyfile(backlog, path)
     with temporary_database(ADMIN_URL, "caudal_bench_drain") as url:
         seed(url)
-        with server("ingest+alerts", url) as target:
+        with server("ingest+alerts", url) as target, BackendCpu(url) as backend:
             server_cpu = target.cpu_s()
             drain_s, agent_cpu = asyncio.run(drain(target.url, path))
             server_cpu = target.cpu_s() - server_cpu
         rows = stored_rows(url)
     path.unlink()
-    return {"drain s": drain_s, "agent cpu s": agent_cpu, "server cpu s": server_cpu, "copy s": raw_copy(rows)}
+    return {"drain s": drain_s, "agent cpu s": agent_cpu, "server cpu s": server_cpu,
+            "pg cpu s": backend.seconds or 0.0, **raw_copy(rows)}
 
 
 def main() -> Figures | None:
@@ -143,9 +151,13 @@ def main() -> Figures | None:
         rounds = [one_round(backlog, folder) for _ in range(ROUNDS)]
     figures = Figures(f"backlog drain of {READINGS:,} readings")
     for what in rounds[0]:
-        print(f"   {what:<13} {spread([r[what] for r in rounds])}")
+        print(f"   {what:<18} {spread([r[what] for r in rounds])}")
     figures.value("agent CPU s", [r["agent cpu s"] for r in rounds])
     figures.value("server CPU s", [r["server cpu s"] for r in rounds])
+    figures.value("PostgreSQL CPU s (drain database's backends)", [r["pg cpu s"] for r in rounds])
+    figures.ratio("drain CPU (agent + server + PostgreSQL) / raw COPY CPU (client + PostgreSQL)",
+                  [r["agent cpu s"] + r["server cpu s"] + r["pg cpu s"] for r in rounds],
+                  [r["copy client cpu s"] + r["copy pg cpu s"] for r in rounds])
     figures.ratio("drain time / raw COPY time (goal <= 2)", [r["drain s"] for r in rounds],
                   [r["copy s"] for r in rounds])
     return figures

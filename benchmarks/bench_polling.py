@@ -34,7 +34,7 @@ from protocols.clock import SystemClock
 
 DEVICES = 50
 ROUNDS = 5
-POLLS_PER_ROUND = 10
+POLLS_PER_ROUND = 20
 PACE_S = 0.25
 
 

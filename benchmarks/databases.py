@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import psycopg
 
@@ -10,7 +11,7 @@ from tests.pg import temporary_database
 
 ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-__all__ = ["ADMIN_URL", "postgres_measurable", "postgres_unreachable", "temporary_database"]
+__all__ = ["ADMIN_URL", "BackendCpu", "postgres_measurable", "postgres_unreachable", "temporary_database"]
 
 
 def postgres_unreachable() -> str | None:
@@ -28,3 +29,58 @@ def postgres_measurable() -> bool:
     if problem is not None:
         print(f"   {problem}")
     return problem is None
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds PostgreSQL's backends spend for one database, read from ``/proc`` (PostgreSQL on
+    this machine): what a figure on the client's and the server's CPU leaves out.
+
+    A thread samples the database's backends every ``every_s`` seconds while the block runs (on
+    one connection of its own, a fraction of a millisecond each), so a backend that ends inside
+    it still counts up to its last sample. ``seconds`` is None when ``/proc`` does not show them
+    (PostgreSQL elsewhere).
+    """
+
+    def __init__(self, url: str, every_s: float = 0.5) -> None:
+        self.database = url.rsplit("/", 1)[1].split("?", 1)[0]
+        self.every_s = every_s
+        self.seconds: float | None = None
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+        self._conn = psycopg.connect(ADMIN_URL, autocommit=True)
+
+    def __enter__(self) -> BackendCpu:
+        self._first = self._sample()
+        self._last = dict(self._first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._sample())
+        self._conn.close()
+        if self._last:
+            self.seconds = sum(self._last.values()) - sum(self._first.values())
+
+    def _sample_until_stopped(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._last.update(self._sample())
+
+    def _sample(self) -> dict[int, float]:
+        pids = [row[0] for row in self._conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))]
+        found = {}
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return found

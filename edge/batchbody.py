@@ -23,10 +23,15 @@ COMPRESS_LEVEL = 6
 
 
 class BatchBody:
-    """Stored rows, their seqs, and their compressed ``{"readings":[...],`` prefix."""
+    """Stored rows, their seqs, and their compressed ``{"readings":[...],`` prefix.
 
-    def __init__(self, rows: list[StoredRow]) -> None:
+    ``whole``: the rows are every reading the buffer held from the first's seq to the last's
+    (read without skipping any point), so acknowledging them deletes that seq range.
+    """
+
+    def __init__(self, rows: list[StoredRow], *, whole: bool = False) -> None:
         self.rows = rows
+        self.whole = whole
         self._compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, GZIP_WBITS)
         self._prefix = self._compressor.compress(b'{"readings":' + readings_json(rows) + b",")
 

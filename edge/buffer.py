@@ -42,19 +42,16 @@ import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import ValidationError
-
 from edge.bufferfiles import LostCounter, Reserve, lost_path, reserve_path
-from protocols.uplink import Quality, Reading, StoredRow
+from edge.bufferrows import PolledReading, Row, RowMaker, from_us, to_reading
+from protocols.uplink import Reading, StoredRow
 
 log = logging.getLogger("caudal.edge.buffer")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 MIN_BUDGET_MB = 0.1
 LOW_WATER = 0.9  # after a drop, live data is at most this share of the budget
 HARD_CAP = 1.25  # max_page_count as a multiple of the budget
@@ -84,9 +81,10 @@ SELECT_ROWS = ("SELECT seq, device, point, variable, ts_us, value, unit, quality
                " ORDER BY seq LIMIT ?")
 SELECT_ROWS_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
                       " AND point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
+DELETE_SEQS = "DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))"
+DELETE_RANGE = "DELETE FROM readings WHERE seq BETWEEN ? AND ?"
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
 
-Row = tuple[str, str, str, int, float | None, str, str]
 T = TypeVar("T")
 
 
@@ -96,19 +94,6 @@ class BufferUnusable(RuntimeError):
 
 class BufferInUse(BufferUnusable):
     """Another process already owns this buffer file."""
-
-
-@dataclass(frozen=True, slots=True)
-class PolledReading:
-    """One value as the poller produced it; the buffer assigns ``seq``."""
-
-    device: str
-    point: str
-    variable: str
-    ts: datetime
-    value: float | None
-    unit: str
-    quality: Quality
 
 
 @dataclass(frozen=True)
@@ -124,34 +109,6 @@ class BufferStats:
     newest_seq: int | None
     dropped_total: int
     size_bytes: int
-
-
-def to_us(ts: datetime) -> int:
-    """Aware datetime -> UTC epoch microseconds, exactly."""
-    return (ts - EPOCH) // MICROSECOND
-
-
-def from_us(ts_us: int) -> datetime:
-    return EPOCH + ts_us * MICROSECOND
-
-
-def to_row(reading: PolledReading, index: int) -> Row:
-    """Validate against the wire schema now, so a bad reading never blocks the uploader later."""
-    try:
-        valid = Reading(seq=0, device=reading.device, point=reading.point, variable=reading.variable,
-                        ts=reading.ts, value=reading.value, unit=reading.unit, quality=reading.quality)
-    except ValidationError as exc:
-        where = f"reading {index} ({reading.device}/{reading.point}/{reading.variable} at {reading.ts})"
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reading'}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{where} is not a valid uplink reading: {problems}") from None
-    return (valid.device, valid.point, valid.variable, to_us(valid.ts), valid.value, valid.unit, valid.quality.value)
-
-
-def to_reading(row: tuple) -> Reading:
-    """A stored row back to the wire model (validating again is cheap: faster than model_construct)."""
-    seq, device, point, variable, ts_us, value, unit, quality = row
-    return Reading(seq=seq, device=device, point=point, variable=variable, ts=from_us(ts_us), value=value,
-                   unit=unit, quality=quality)
 
 
 def rows_to_drop(used: int, target: int, depth: int) -> int:
@@ -174,9 +131,15 @@ def used_bytes(conn: sqlite3.Connection) -> int:
     return (pages - free) * page_size
 
 
-def read_stats_from(conn: sqlite3.Connection, lost: int) -> BufferStats:
-    """The stats of an open buffer; ``lost`` is the ``.lost`` file's count, part of ``dropped_total``."""
-    depth = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+def count_pending(conn: sqlite3.Connection) -> int:
+    """How many readings the buffer holds: a scan of the whole table (see :meth:`Buffer.stats`)."""
+    return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+
+
+def read_stats_from(conn: sqlite3.Connection, lost: int, depth: int | None = None) -> BufferStats:
+    """The stats of an open buffer; ``lost`` is the ``.lost`` file's count, part of ``dropped_total``;
+    ``depth`` the readings it holds when the caller knows (else they are counted)."""
+    depth = count_pending(conn) if depth is None else depth
     oldest = conn.execute("SELECT ts_us FROM readings ORDER BY seq LIMIT 1").fetchone()
     newest = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
     dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
@@ -247,6 +210,8 @@ class Buffer:
         self._lock_fd = lock_fd
         self._reserve = reserve
         self._lost = LostCounter(lost_path(path))
+        self._depth: int | None = None  # readings held, kept by every write once counted (see stats)
+        self._rows = RowMaker()
 
     @classmethod
     def open(cls, path: Path | str, max_mb: float = 512) -> Buffer:
@@ -283,7 +248,7 @@ class Buffer:
         Raises ``ValueError`` naming the first invalid reading (nothing is written). Over the
         budget the oldest readings are dropped; on ``SQLITE_FULL`` too, then the cycle is retried.
         """
-        rows = [to_row(reading, index) for index, reading in enumerate(readings)]
+        rows = self._rows.rows(readings)
         if not rows:
             return 0
         stored = self._store(rows)
@@ -315,10 +280,21 @@ class Buffer:
     def acknowledge(self, seqs: Iterable[int]) -> int:
         """Delete exactly these seqs (the server has them); returns how many were deleted."""
         wanted = json.dumps([int(seq) for seq in seqs])
-        return self._with_room(lambda: self._delete(wanted))
+        return self._with_room(lambda: self._delete(DELETE_SEQS, (wanted,)))
+
+    def acknowledge_range(self, first: int, last: int) -> int:
+        """Delete every reading from seq ``first`` to ``last``: for a batch that :meth:`pending_rows`
+        read without skipping points, which holds every reading of that range (a seq is never
+        reused, so none can join it later). One range scan instead of a list of seqs to look up."""
+        return self._with_room(lambda: self._delete(DELETE_RANGE, (first, last)))
 
     def stats(self) -> BufferStats:
-        return read_stats_from(self._conn, self._lost.total)
+        """The buffer's figures, sent with every upload: the readings held are counted once, then
+        kept by each write, because counting them scans the whole table and a backlog drain paid
+        that scan for every batch (issue 16)."""
+        if self._depth is None:
+            self._depth = count_pending(self._conn)
+        return read_stats_from(self._conn, self._lost.total, self._depth)
 
     def close(self) -> None:
         """Close the database (checkpointing the WAL), then release the lock."""
@@ -366,18 +342,26 @@ class Buffer:
     def _insert(self, rows: list[Row]) -> None:
         with self._transaction():
             self._conn.executemany(INSERT, rows)
-            self._enforce_budget()
+            dropped = self._enforce_budget()
+        self._held_more(len(rows) - dropped)
 
-    def _delete(self, wanted: str) -> int:
+    def _delete(self, statement: str, params: tuple[object, ...]) -> int:
         with self._transaction():
-            cursor = self._conn.execute("DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))", (wanted,))
-        return cursor.rowcount
+            deleted = self._conn.execute(statement, params).rowcount
+        self._held_more(-deleted)
+        return deleted
 
-    def _enforce_budget(self) -> None:
-        """Inside the append's transaction: over budget, drop the oldest down to the low-water mark."""
+    def _held_more(self, change: int) -> None:
+        """A committed write changed the readings held by ``change`` (once they are counted)."""
+        if self._depth is not None:
+            self._depth += change
+
+    def _enforce_budget(self) -> int:
+        """Inside the append's transaction: over budget, drop the oldest down to the low-water mark;
+        returns how many were dropped."""
         used = used_bytes(self._conn)
         if used <= self.max_bytes:
-            return
+            return 0
         target = int(self.max_bytes * LOW_WATER)
         depth = self._conn.execute("SELECT count(*) FROM readings").fetchone()[0]
         dropped = 0
@@ -387,6 +371,7 @@ class Buffer:
         self._add_dropped(dropped)
         log.warning("edge buffer %s over its %g MB budget: dropped the %d oldest readings",
                     self.path, self.max_bytes / 2**20, dropped)
+        return dropped
 
     def _add_dropped(self, count: int) -> None:
         self._conn.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_total'", (count,))
@@ -416,4 +401,5 @@ class Buffer:
             count = min(depth, max(incoming, math.ceil(depth * FULL_RETRY_SHARE)))
             self._conn.execute(DROP_OLDEST, (count,))
             self._add_dropped(count)
+        self._depth = depth - count
         return count

@@ -57,7 +57,7 @@ class BusActor:
         self.config = config
         self.clock = clock
         self._link = link_factory(config)
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()  # None: look at stop again
         self._last_transaction = float("-inf")
         self._open_failures = 0
         self._reopen_at = float("-inf")
@@ -77,29 +77,24 @@ class BusActor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve the queue until ``stop`` is set and nothing is left to serve; then close the link."""
+        watcher = asyncio.create_task(self._wake_on(stop))
         try:
             while not (stop.is_set() and self._queue.empty()):
-                job = await self._next_job(stop)
+                job = await self._queue.get()
                 if job is None or job.done.done():
                     continue
                 results = await self._serve(job)
                 if not job.done.done():
                     job.done.set_result(results)
         finally:
+            watcher.cancel()
             self._link.close()
 
-    async def _next_job(self, stop: asyncio.Event) -> _Job | None:
-        if not self._queue.empty():
-            return self._queue.get_nowait()
-        getter = asyncio.ensure_future(self._queue.get())
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            if not getter.done():
-                getter.cancel()
-        return getter.result() if getter.done() and not getter.cancelled() else None
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        """Wake the loop waiting for a job when ``stop`` is set: one task for the actor's life,
+        where racing the queue against ``stop`` at every wait cost two tasks per job."""
+        await stop.wait()
+        self._queue.put_nowait(None)
 
     async def _serve(self, job: _Job) -> list[BlockResult]:
         results: list[BlockResult] = []

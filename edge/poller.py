@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from edge.buffer import PolledReading
 from edge.bus import BlockResult, BusActor
@@ -28,7 +29,7 @@ from edge.config import DeviceConfig, SiteConfig
 from edge.modbus import DeviceException, DeviceTimeout, ModbusError
 from edge.waiting import wait_first
 from protocols.clock import Clock, sleep_until
-from protocols.registers import Decoded, ReadBlock, RegisterSpec, decode, plan_reads
+from protocols.registers import Decoded, ReadBlock, RegisterSpec, plan_reads
 from protocols.uplink import EARLIEST_READING, Quality
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,30 @@ class DeviceCounters:
     backoff_until: datetime | None = None
 
 
+class VariableRead(NamedTuple):
+    """Where one configured variable's words are in a device's replies, and how they decode:
+    worked out once per plan, because reading it off the register specs (pydantic models) at
+    every poll cost more than decoding (issue 16)."""
+
+    variable: str
+    unit: str  # canonical
+    block: int  # the index of its block in the plan, and of that block's result
+    start: int  # its words in the block's reply
+    stop: int
+    decode: Callable[[Sequence[int]], Decoded]
+
+
+def variable_reads(specs: Sequence[RegisterSpec], blocks: Sequence[ReadBlock]) -> list[VariableRead]:
+    """Each spec's :class:`VariableRead`, in config order (``blocks`` hold every spec)."""
+    index = {id(spec): (number, block) for number, block in enumerate(blocks) for spec in block.members}
+    reads = []
+    for spec in specs:
+        number, block = index[id(spec)]
+        start = spec.address - block.address
+        reads.append(VariableRead(spec.variable, spec.canonical_unit, number, start, start + spec.count, spec.decoder))
+    return reads
+
+
 @dataclass
 class DevicePoll:
     """One device with its read plan and counters."""
@@ -92,6 +117,10 @@ class DevicePoll:
     counters: DeviceCounters = field(default_factory=DeviceCounters)
     in_flight: bool = False
     last_failure: Quality = Quality.TIMEOUT
+    reads: list[VariableRead] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = variable_reads(self.config.specs, self.blocks)
 
     @property
     def name(self) -> str:
@@ -99,33 +128,30 @@ class DevicePoll:
 
     def failed_readings(self, ts: datetime, quality: Quality) -> list[PolledReading]:
         """One value-less reading per variable: the gap is recorded, never filled in."""
-        return [
-            PolledReading(self.name, self.config.point, spec.variable, ts, None, spec.canonical_unit, quality)
-            for spec in self.config.specs
-        ]
+        name, point = self.name, self.config.point
+        return [PolledReading(name, point, read.variable, ts, None, read.unit, quality) for read in self.reads]
 
     def readings(self, results: Sequence[BlockResult], synced: bool) -> list[PolledReading]:
-        """One reading per configured variable, in config order, from the blocks that hold them;
-        a value the registers do not give (undecodable, implausible) is noted in ``counters.last_error``."""
-        by_spec = {id(spec): result for result in results for spec in result.block.members}
+        """One reading per configured variable, in config order, from the results of the plan's
+        blocks (in their order); a value the registers do not give (undecodable, implausible) is
+        noted in ``counters.last_error``."""
+        name, point = self.name, self.config.point
         found = []
-        for spec in self.config.specs:
-            result = by_spec[id(spec)]
-            value, quality, problem = self._decoded(result, spec)
+        for read in self.reads:
+            result = results[read.block]
+            value, quality, problem = _decoded(result, read)
             if problem is not None:
                 self.counters.last_error = problem
             if quality is Quality.GOOD and not synced:
                 quality = Quality.CLOCK_UNSYNCED
-            found.append(
-                PolledReading(self.name, self.config.point, spec.variable, result.ts, value, spec.canonical_unit, quality)
-            )
+            found.append(PolledReading(name, point, read.variable, result.ts, value, read.unit, quality))
         return found
 
-    @staticmethod
-    def _decoded(result: BlockResult, spec: RegisterSpec) -> Decoded:
-        if result.words is None:
-            return Decoded(None, failure_quality(result.error or DeviceTimeout("sin registros")))
-        return decode(spec, result.block.words_for(spec, result.words))
+
+def _decoded(result: BlockResult, read: VariableRead) -> Decoded:
+    if result.words is None:
+        return Decoded(None, failure_quality(result.error or DeviceTimeout("sin registros")))
+    return read.decode(result.words[read.start:read.stop])
 
 
 def plan_device(device: DeviceConfig, config: SiteConfig) -> DevicePoll:

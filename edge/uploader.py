@@ -195,7 +195,8 @@ class Uploader:
         skipped = self.held.current(self.clock.now())
         batch, self._next = self._next, None
         if batch is None or batch[0] != skipped:
-            batch = (skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped)))
+            batch = (skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped),
+                                        whole=not skipped))
         body = batch[1]
         sent_at = self.clock.now()
         self.state.last_attempt = sent_at
@@ -212,7 +213,7 @@ class Uploader:
         if len(body.rows) < self.batch_size:
             return None
         return skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped,
-                                                           after_seq=body.last_seq))
+                                                           after_seq=body.last_seq), whole=not skipped)
 
     def _settle(self, reply: HttpReply, body: BatchBody, following: tuple[frozenset[str], BatchBody] | None) -> int:
         """Act on the reply to ``body``: hold refused points, raise a failure, or delete what it covered."""
@@ -319,7 +320,7 @@ class Uploader:
     def _accept(self, body: BatchBody, reply: HttpReply) -> int:
         """A 2xx covers the whole batch: delete exactly its seqs, then record the success."""
         readings = body.rows
-        acknowledged = self._delete(body.seqs, reply.status)
+        acknowledged = self._delete(body.seqs, reply.status, whole=body.whole)
         try:
             ingest = IngestReply.model_validate_json(reply.body)
             log.debug("uploaded %d readings (stored %d, duplicates %d)", len(readings), ingest.stored,
@@ -335,9 +336,12 @@ class Uploader:
         self.state.last_error = self.state.stopped_reason = None
         return acknowledged
 
-    def _delete(self, seqs: list[int], status: int) -> int:
-        """Delete the batch's seqs; a disk too full even for that fails the upload (sent again later)."""
+    def _delete(self, seqs: list[int], status: int, *, whole: bool = False) -> int:
+        """Delete the batch's seqs (their range when they are ``whole``, see :class:`BatchBody`); a
+        disk too full even for that fails the upload (sent again later)."""
         try:
+            if whole and seqs:
+                return self.buffer.acknowledge_range(seqs[0], seqs[-1])
             return self.buffer.acknowledge(seqs)
         except sqlite3.OperationalError as exc:
             if not is_full(exc):

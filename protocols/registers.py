@@ -9,6 +9,7 @@ show every interpretation (:func:`interpretations`), and a bad reply becomes a q
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Callable, Sequence
@@ -172,11 +173,13 @@ def convert_manual_address(manual: int) -> tuple[Table, int]:
 class _Decoding(NamedTuple):
     """What decoding a spec's words needs besides the words, worked out once when the spec is
     validated: every poll decodes with it, and each private attribute of a pydantic model
-    costs microseconds to read (benchmarks/RESULTS.md, "Figures cited by the code")."""
+    costs microseconds to read (benchmarks/RESULTS.md, "Figures cited by the code").
+    ``decode`` is :func:`decode` for this spec, which a poller keeps and calls directly."""
 
     convert: Callable[[float], float]
     canonical_unit: str
     limits: Limits | None
+    decode: Callable[[Sequence[int]], Decoded]
 
 
 class RegisterSpec(BaseModel):
@@ -243,8 +246,11 @@ class RegisterSpec(BaseModel):
                 f"{self.address + self.count - 1}, más allá de la última dirección {MAX_ADDRESS_SPACE - 1}"
             )
         self._convert = units.converter(self.variable, self.unit)
-        self._decoding = _Decoding(self._convert, units.canonical_unit(self.variable, self.unit),
-                                   limits_for(self.variable, self.min_value, self.max_value))
+        canonical = units.canonical_unit(self.variable, self.unit)
+        limits = limits_for(self.variable, self.min_value, self.max_value)
+        decoder = _decoder(_Arrangement(self.type, self.word_order, self.byte_swap),
+                           _Scaling(self.variable, self.scale, self.offset, self.loop), self._convert, canonical, limits)
+        self._decoding = _Decoding(self._convert, canonical, limits, decoder)
         return self
 
     @property
@@ -260,6 +266,11 @@ class RegisterSpec(BaseModel):
         """The first address after this register's words."""
         return self.address + self.count
 
+    @property
+    def decoder(self) -> Callable[[Sequence[int]], Decoded]:
+        """:func:`decode` for this spec: ``decoder(words)``, for a caller that decodes it at every poll."""
+        return self._decoding.decode
+
 
 class Decoded(NamedTuple):
     """A decoded register: its canonical value (None unless read), quality, and what was wrong."""
@@ -272,24 +283,73 @@ class Decoded(NamedTuple):
 def decode(spec: RegisterSpec, words: Sequence[int]) -> Decoded:
     """The canonical value of ``words`` read for ``spec``, its quality and, when it is not a
     reading, why (an implausible value is named, with its unit, for the technician). Never raises."""
-    try:
-        raw = decode_number(words, spec.type, spec.word_order, spec.byte_swap)
-    except (DecodeError, TypeError) as exc:
-        return Decoded(None, Quality.DECODE_ERROR, f"{spec.variable}: {exc}")
-    value = raw * spec.scale + spec.offset
-    if spec.loop is not None:
-        engineering = spec.loop.engineering(value)
-        if engineering is None:
-            return Decoded(None, Quality.OUT_OF_RANGE, f"{spec.variable}: loop current {value:.4g} mA signals a fault")
-        value = engineering
-    decoding = spec._decoding
-    value = decoding.convert(value)
-    if not math.isfinite(value):
-        return Decoded(None, Quality.DECODE_ERROR, f"{spec.variable}: {value} after scaling")
-    problem = implausibility(spec.variable, float(value), decoding.canonical_unit, decoding.limits)
-    if problem is not None:
-        return Decoded(None, Quality.OUT_OF_RANGE, problem)
-    return Decoded(float(value), Quality.GOOD)
+    return spec._decoding.decode(words)
+
+
+class _Arrangement(NamedTuple):
+    type: DataType
+    word_order: WordOrder
+    byte_swap: bool
+
+
+class _Scaling(NamedTuple):
+    variable: str
+    scale: float
+    offset: float
+    loop: LoopScaling | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoder(arrangement: _Arrangement, scaling: _Scaling, convert: Callable[[float], float], canonical_unit: str,
+             limits: Limits | None) -> Callable[[Sequence[int]], Decoded]:
+    """:func:`decode` for one spec, with what it reads of the spec taken once: a poll decodes
+    every register of every device, and reading a model's attributes was most of that work.
+    Cached, so that equal specs hold the same decoder (a model's equality compares it)."""
+    number = _number_reader(*arrangement)
+    variable, scale, offset, loop = scaling
+
+    def decoded(words: Sequence[int]) -> Decoded:
+        try:
+            value = number(words) * scale + offset
+        except (DecodeError, TypeError) as exc:
+            return Decoded(None, Quality.DECODE_ERROR, f"{variable}: {exc}")
+        if loop is not None:
+            engineering = loop.engineering(value)
+            if engineering is None:
+                return Decoded(None, Quality.OUT_OF_RANGE, f"{variable}: loop current {value:.4g} mA signals a fault")
+            value = engineering
+        value = convert(value)
+        if not math.isfinite(value):
+            return Decoded(None, Quality.DECODE_ERROR, f"{variable}: {value} after scaling")
+        problem = implausibility(variable, float(value), canonical_unit, limits)
+        if problem is not None:
+            return Decoded(None, Quality.OUT_OF_RANGE, problem)
+        return Decoded(float(value), Quality.GOOD)
+
+    return decoded
+
+
+def _number_reader(data_type: DataType, word_order: WordOrder, byte_swap: bool) -> Callable[[Sequence[int]], float]:
+    """:func:`decode_number` for one type and arrangement, its structs looked up once. Packing
+    the words as 16-bit words checks them; any that fail go through :func:`decode_number`,
+    which raises the :class:`DecodeError` that says what is wrong."""
+    words_struct, number_struct = _WORDS[_COUNTS[data_type]], struct.Struct(_STRUCT[data_type])
+    arranged = word_order != WordOrder.BIG or byte_swap
+    is_float = data_type in FLOAT_TYPES
+
+    def number(words: Sequence[int]) -> float:
+        try:
+            raw = words_struct.pack(*words)
+        except struct.error:
+            return decode_number(words, data_type, word_order, byte_swap)
+        if arranged:
+            raw = words_struct.pack(*_arrange(words, word_order, byte_swap))
+        value: float = number_struct.unpack(raw)[0]
+        if is_float and not math.isfinite(value):
+            raise DecodeError(f"{data_type.value} holds {value} (the device signals no valid value)")
+        return value
+
+    return number
 
 
 def decode_reading(spec: RegisterSpec, words: Sequence[int]) -> tuple[float | None, Quality]:

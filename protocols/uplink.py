@@ -140,18 +140,35 @@ def readings_json(rows: Sequence[StoredRow]) -> bytes:
 
     The same document :meth:`Batch.to_json` writes for those readings (the server parses
     either alike: ``tests/protocols/test_uplink_rows.py``), without building a model per row:
-    a backlog drain spent most of the agent's CPU doing that. Readings of one poll share their
-    ``ts``, so each distinct one is formatted once.
+    a backlog drain spent most of the agent's CPU doing that. It is also byte for byte what
+    ``json.dumps`` writes for the rows as objects, at less than half its cost: the texts of a
+    reading (device, point, variable, unit, quality) repeat from poll to poll and readings of
+    one poll share their ``ts``, so each distinct one is encoded once and a row is one ``%``.
     """
     stamps: dict[int, str] = {}
+    texts: dict[tuple[str, str, str, str, str], tuple[str, str, str, str, str]] = {}
     items = []
     for seq, device, point, variable, ts_us, value, unit, quality in rows:
         ts = stamps.get(ts_us)
         if ts is None:
-            ts = stamps[ts_us] = (_EPOCH + timedelta(microseconds=ts_us)).isoformat().replace("+00:00", "Z")
-        items.append({"seq": seq, "device": device, "point": point, "variable": variable, "ts": ts, "value": value,
-                      "unit": unit, "quality": quality})
-    return json.dumps(items, separators=(",", ":"), allow_nan=False).encode()
+            ts = stamps[ts_us] = f'"{(_EPOCH + timedelta(microseconds=ts_us)).isoformat().replace("+00:00", "Z")}"'
+        key = (device, point, variable, unit, quality)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = (_STRING(device), _STRING(point), _STRING(variable), _STRING(unit), _STRING(quality))
+        items.append(_READING % (seq, text[0], text[1], text[2], ts, _number(value), text[3], text[4]))
+    return f"[{','.join(items)}]".encode()
+
+
+_STRING = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
+_READING = '{"seq":%d,"device":%s,"point":%s,"variable":%s,"ts":%s,"value":%s,"unit":%s,"quality":%s}'
+
+
+def _number(value: float | None) -> str:
+    """A value as ``json.dumps(..., allow_nan=False)`` writes it (a float's shortest repr)."""
+    if value.__class__ is float and math.isfinite(value):
+        return repr(value)
+    return json.dumps(value, allow_nan=False)
 
 
 def batch_header_json(gateway: str, sent_at: datetime, agent: AgentStatus | None) -> bytes:

@@ -80,6 +80,12 @@ def test_acknowledge_deletes_exactly_the_given_seqs(buffer: Buffer):
     assert [reading.seq for reading in buffer.pending()] == [1, 3, 5]
 
 
+def test_acknowledge_range_deletes_every_reading_of_the_range(buffer: Buffer):
+    buffer.append(cycle(0, variables=6))
+    assert buffer.acknowledge_range(2, 4) == 3
+    assert [reading.seq for reading in buffer.pending()] == [1, 5, 6]
+
+
 def test_seqs_are_never_reused_after_everything_was_acknowledged_and_reopened(path: Path):
     with Buffer.open(path) as buffer:
         buffer.append(cycle(0, variables=3))
@@ -89,18 +95,46 @@ def test_seqs_are_never_reused_after_everything_was_acknowledged_and_reopened(pa
         assert [reading.seq for reading in buffer.pending()] == [4]
 
 
-@pytest.mark.parametrize(("bad", "complaint"), [
+INVALID = [
     (PolledReading("dev", "OB-1", "flow", T0, float("nan"), "L/s", Quality.GOOD), "número finito"),
+    (PolledReading("dev", "OB-1", "flow", T0, float("inf"), "L/s", Quality.GOOD), "número finito"),
     (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.GOOD), "necesita un valor"),
     (PolledReading("dev", "OB-1", "flow", T0, 3.0, "L/s", Quality.TIMEOUT), "debe llevar value null"),
     (PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13), 3.0, "L/s", Quality.GOOD), "timezone"),
-    (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "pattern"),
-])
+]
+
+
+@pytest.mark.parametrize(("bad", "complaint"), [
+    *INVALID, (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "pattern")])
 def test_an_invalid_reading_is_refused_naming_it_and_nothing_is_written(buffer: Buffer, bad: PolledReading,
                                                                           complaint: str):
     with pytest.raises(ValueError, match=rf"reading 2 \(dev/OB-1/{bad.variable} at .*\).*{complaint}"):
         buffer.append([*cycle(0), bad])
     assert buffer.stats().depth == 0
+
+
+@pytest.mark.parametrize(("bad", "complaint"), INVALID)
+def test_a_reading_of_a_device_already_stored_is_checked_as_fully(buffer: Buffer, bad: PolledReading, complaint: str):
+    buffer.append([PolledReading("dev", "OB-1", "flow", T0, 1.0, "L/s", Quality.GOOD)])
+    with pytest.raises(ValueError, match=rf"reading 0 \(dev/OB-1/flow at .*\).*{complaint}"):
+        buffer.append([bad])
+    assert buffer.stats().depth == 1
+
+
+@pytest.mark.parametrize(("reading", "stored"), [
+    (PolledReading("dev", "OB-1", "flow", T0, 2.5, "L/s", Quality.GOOD), ("flow", T0, 2.5, "good")),
+    (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.TIMEOUT), ("flow", T0, None, "timeout")),
+    (PolledReading("dev", "OB-1", "flow", T0, 3, "L/s", Quality.GOOD), ("flow", T0, 3.0, "good")),  # type: ignore[arg-type]
+    (PolledReading("dev", "OB-1", "flow", T0.astimezone(timezone(timedelta(hours=-3))), 2.5, "L/s",
+                   Quality.CLOCK_UNSYNCED), ("flow", T0, 2.5, "clock_unsynced")),
+])
+def test_a_reading_of_a_device_already_stored_is_stored_as_the_wire_schema_reads_it(
+        buffer: Buffer, reading: PolledReading, stored: tuple):
+    buffer.append([PolledReading("dev", "OB-1", "flow", T0, 1.0, "L/s", Quality.GOOD)])
+    buffer.append([reading])
+    variable, ts, value, quality = stored
+    assert buffer.pending()[1] == Reading(seq=2, device="dev", point="OB-1", variable=variable, ts=ts, value=value,
+                                          unit="L/s", quality=Quality(quality))
 
 
 def test_stats_of_a_new_buffer(buffer: Buffer):
@@ -176,6 +210,22 @@ def test_over_budget_the_oldest_are_dropped_counted_and_the_newest_kept(path: Pa
         assert stats.dropped_total + stats.depth == 40 * 200
         assert stats.dropped_total > 0
         assert [reading.seq for reading in buffer.pending(limit=10_000)] == list(range(stats.dropped_total + 1, 8001))
+
+
+@pytest.mark.parametrize("write", [
+    lambda buffer: buffer.append(cycle(0, variables=3)),
+    lambda buffer: buffer.acknowledge([1, 3, 999]),
+    lambda buffer: buffer.acknowledge_range(1, 150),
+    lambda buffer: fill(buffer, 40),  # over the budget: the oldest are dropped
+    lambda buffer: buffer.append(cycle(1000, variables=4000)),  # SQLITE_FULL: dropped, then stored
+    lambda buffer: buffer.append(cycle(2000, variables=9000)),  # can never fit: lost
+], ids=["append", "acknowledge", "acknowledge_range", "over_budget", "disk_full", "lost"])
+def test_the_depth_kept_across_writes_is_what_counting_the_file_finds(path: Path, write):
+    with Buffer.open(path, max_mb=0.25) as buffer:
+        fill(buffer, 10)
+        buffer.stats()  # counted here, then kept by the writes
+        write(buffer)
+        assert buffer.stats() == read_stats(path)
 
 
 def test_the_drop_counter_survives_a_restart(path: Path):

@@ -11,12 +11,16 @@ from hypothesis import strategies as st
 
 from protocols.registers import (
     DataType,
+    Decoded,
     DecodeError,
+    RegisterSpec,
     WordOrder,
+    decode,
     decode_number,
     encode_number,
     register_count,
 )
+from protocols.uplink import Quality
 
 ORDERS = [(order, swap) for order in WordOrder for swap in (False, True)]
 
@@ -152,3 +156,30 @@ def test_encode_nan_for_floats(data_type: DataType, count: int) -> None:
     words = encode_number(math.nan, data_type)
     (value,) = struct.unpack(">f" if count == 2 else ">d", struct.pack(f">{count}H", *words))
     assert math.isnan(value)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "word_order", "byte_swap", "words", "expected"),
+    [
+        ("float32", "big", False, [0x4148, 0x0000], Decoded(12.5, Quality.GOOD)),
+        ("float32", "little", False, [0x0000, 0x4148], Decoded(12.5, Quality.GOOD)),
+        ("float32", "big", True, [0x4841, 0x0000], Decoded(12.5, Quality.GOOD)),
+        ("float32", "little", True, [0x0000, 0x4841], Decoded(12.5, Quality.GOOD)),
+        ("int32", "little", False, [0xFFFE, 0xFFFF], Decoded(-2.0, Quality.GOOD)),
+        ("uint64", "big", False, [0x0020, 0x0000, 0x0000, 0x0001], Decoded(float(2**53 + 1), Quality.GOOD)),
+        ("float32", "big", False, [0x4148], Decoded(None, Quality.DECODE_ERROR, "raw: float32 needs 2 registers, got 1")),
+        ("uint16", "big", True, [0x10000],
+         Decoded(None, Quality.DECODE_ERROR, "raw: register value 65536 is not a 16-bit word")),
+        ("int32", "little", True, [-1, 0], Decoded(None, Quality.DECODE_ERROR, "raw: register value -1 is not a 16-bit word")),
+        ("float32", "big", False, [1.0, 0],
+         Decoded(None, Quality.DECODE_ERROR, "raw: register value 1.0 is not a 16-bit word")),
+        ("float32", "little", False, [0x0000, 0x7FC0],
+         Decoded(None, Quality.DECODE_ERROR, "raw: float32 holds nan (the device signals no valid value)")),
+        ("float64", "big", False, [0x8000, 0, 0, 1],
+         Decoded(None, Quality.OUT_OF_RANGE, "raw -4.94066e-324 x is a nonzero value smaller than any meter resolves")),
+    ],
+)
+def test_a_specs_decoder_reads_words_as_decode_number_does(data_type: str, word_order: str, byte_swap: bool,
+                                                         words: list, expected: Decoded) -> None:
+    spec = RegisterSpec(variable="raw", address=0, type=data_type, word_order=word_order, byte_swap=byte_swap, unit="x")
+    assert (spec.decoder(words), decode(spec, words)) == (expected, expected)

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from central.telemetry.parse import parse_batch
 from edge.batchbody import BatchBody
-from edge.buffer import to_us
-from protocols.uplink import AgentStatus, Batch, Quality, Reading
+from edge.bufferrows import to_us
+from protocols.uplink import AgentStatus, Batch, Quality, Reading, readings_json
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 SENT_AT = datetime(2026, 11, 28, 13, 0, 5, 250000, tzinfo=UTC)
 STATUS = AgentStatus(version="1.2.3", buffer_depth=7, oldest_unsent_s=12.5, dropped_total=3, clock_synced=False)
 
 
-@pytest.mark.parametrize("reading", [
+READINGS = [
     Reading(seq=1, device="m-1", point="OB-1", variable="flow", ts=T0, value=12.4, unit="L/s"),
     Reading(seq=2, device="m-1", point="OB-1", variable="flow", ts=T0.replace(microsecond=123456), value=-0.0,
             unit="L/s"),
@@ -26,7 +27,10 @@ STATUS = AgentStatus(version="1.2.3", buffer_depth=7, oldest_unsent_s=12.5, drop
     Reading(seq=4, device="m.2:a", point="OB_2-x", variable="totalizer", ts=T0, value=1.5e20, unit="m³",
             quality=Quality.CLOCK_UNSYNCED),
     Reading(seq=5, device="m-1", point="OB-1", variable="note", ts=T0, value=1e-7, unit='say "x" \\ y'),
-])
+]
+
+
+@pytest.mark.parametrize("reading", READINGS)
 def test_a_body_from_stored_rows_reads_as_the_models_batch(reading: Reading):
     row = (reading.seq, reading.device, reading.point, reading.variable, to_us(reading.ts), reading.value,
            reading.unit, reading.quality.value)
@@ -47,3 +51,18 @@ def test_an_empty_body_is_a_heartbeat():
     body = BatchBody([])
     assert (Batch.model_validate_json(gzip.decompress(body.gzip("gw", SENT_AT, STATUS))), body.last_seq) == (
         Batch(gateway="gw", sent_at=SENT_AT, readings=[], agent=STATUS), 0)
+
+
+def test_the_readings_array_is_what_json_dumps_writes_for_the_rows_as_objects():
+    readings = [*READINGS, Reading(seq=6, device="m-1", point="OB-1", variable="level", ts=T0, value=3, unit="m")]
+    rows = [(r.seq, r.device, r.point, r.variable, to_us(r.ts), r.value, r.unit, r.quality.value) for r in readings]
+    rows[-1] = (*rows[-1][:5], 3, *rows[-1][6:])  # an integer value, as a test may store one
+    as_objects = [{"seq": seq, "device": device, "point": point, "variable": variable,
+                   "ts": reading.ts.isoformat().replace("+00:00", "Z"), "value": value, "unit": unit, "quality": quality}
+                  for reading, (seq, device, point, variable, _, value, unit, quality) in zip(readings, rows, strict=True)]
+    assert readings_json(rows) == json.dumps(as_objects, separators=(",", ":"), allow_nan=False).encode()
+
+
+def test_a_value_that_is_not_finite_is_refused():
+    with pytest.raises(ValueError):
+        readings_json([(1, "m-1", "OB-1", "flow", to_us(T0), float("nan"), "L/s", "good")])
