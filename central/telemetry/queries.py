@@ -21,6 +21,7 @@ from central.csv_dialects import Dialect, more_rows, preamble
 from central.db import Connection, Database
 from central.messages_es import BAD_CURSOR
 from central.pagination import Page, PageQuery, fetch_page
+from central.telemetry import stored
 
 READING_COLUMNS = "ts, variable, value, raw_value, unit, quality, flags"
 CSV_HEADER = ("ts", "variable", "value", "unit", "quality", "flags", "raw_value")
@@ -99,10 +100,12 @@ def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor
     """The ``limit`` readings after ``cursor`` (from the start without one). One row more is
     read to know whether a next page exists, so the last page has no cursor."""
     where, params = _where(selection)
-    total = int(conn.fetchval(f"SELECT COUNT(*) FROM readings WHERE {where}", params)) if count else None
-    after = _after(None if cursor is None else decode_cursor(cursor), params)
-    rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
+    total = count_readings(conn, selection) if count else None
+    position = None if cursor is None else decode_cursor(cursor)
+    after = _after(position, params)
+    rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}{stored.not_compacted(conn.dialect)}"
                          " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1})
+    rows = with_compacted(conn, selection, position, limit + 1, rows)
     items = [reading_row(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1]["ts"], items[-1]["variable"]) if len(rows) > limit else None
     return ReadingsSlice(items, next_cursor, total)
@@ -134,7 +137,9 @@ def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) ->
         page_params = dict(params)
         with db.connect() as conn:
             rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
-                                 " ORDER BY ts, variable LIMIT :size", {**page_params, "size": size})
+                                 f"{stored.not_compacted(conn.dialect)} ORDER BY ts, variable LIMIT :size",
+                                 {**page_params, "size": size})
+            rows = with_compacted(conn, selection, cursor, size, rows)
         yield rows
         if len(rows) < size:
             return
@@ -144,7 +149,19 @@ def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) ->
 
 def count_readings(conn: Connection, selection: ReadingFilter) -> int:
     where, params = _where(selection)
-    return int(conn.fetchval(f"SELECT COUNT(*) AS n FROM readings WHERE {where}", params))
+    table, more = stored.source(conn, ":p", selection.start, ":end")
+    return int(conn.fetchval(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", {**params, **more}))
+
+
+def with_compacted(conn: Connection, selection: ReadingFilter, after: tuple[datetime, str] | None, limit: int,
+                   rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (a keyset page read from ``readings``) merged with the compacted readings of
+    the selection after ``after``: the first ``limit`` of both (:mod:`central.telemetry.stored`)."""
+    if not stored.compacted(conn, selection.start if after is None else max(selection.start, after[0])):
+        return rows
+    packed = stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
+                                   after, limit, READING_COLUMNS.split(", "))
+    return stored.merge(rows, packed, limit)
 
 
 def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:

@@ -1,0 +1,120 @@
+"""The stored readings as readers see them: ``readings`` and, on PostgreSQL, the compacted hours.
+
+Compaction (:mod:`.compaction`) moves the readings of old hours into ``readings_compact``, one
+row per point, hour and variable with arrays. Every reader goes through this module, so an
+answer is the same before and after compaction:
+
+- :func:`source` gives the table text to read a point's range from: plain ``readings`` where
+  nothing is compacted (SQLite, or a range starting at or after ``reach``), else both unioned;
+- :func:`not_compacted` is the condition that keeps a reading out of ``readings`` when a
+  compacted row already holds it (a gateway resending a reading of an hour compacted since:
+  stored once, seen once, the compacted copy wins);
+- :func:`compacted_page` and :func:`merge` serve keyset pages, which must not sort a year;
+- :func:`last_before` finds a point's last reading before a time in both.
+
+A reading after ``reach`` (``readings_compaction.reach``) can be in ``readings`` only, so
+queries of recent data run as they did before compaction existed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+
+from central.db import Connection
+
+COLUMNS = ("point_id", "ts", "variable", "value", "raw_value", "unit", "quality", "flags")
+_OFFSET_US = "CAST(extract(epoch FROM {a}.ts - date_trunc('hour', {a}.ts)) * 1000000 AS BIGINT)"
+_COMPACT = (
+    "SELECT c.point_id, c.hour + x.offset_us * interval '1 microsecond' AS ts, c.variable, x.value, x.raw_value,"
+    " COALESCE(c.unit, x.unit) AS unit, COALESCE(c.quality, x.quality) AS quality, x.flags, c.hour"
+    " FROM readings_compact c CROSS JOIN LATERAL"
+    " unnest(c.offsets_us, c.vals, c.raw_values, c.units, c.qualities, c.flags)"
+    " AS x (offset_us, value, raw_value, unit, quality, flags)"
+)
+_KEY = itemgetter("ts", "variable")
+
+
+def reach(conn: Connection) -> datetime | None:
+    """Where compacted hours end (``None``: nothing compacted, or SQLite, which never compacts)."""
+    if conn.dialect != "postgresql":
+        return None
+    return conn.fetchval("SELECT reach FROM readings_compaction WHERE id = 1")
+
+
+def not_compacted(dialect: str, alias: str = "readings") -> str:
+    """`` AND`` a condition on ``alias`` (a row of ``readings``): no compacted row holds the same
+    reading. Checked only before ``reach``; empty on SQLite."""
+    if dialect != "postgresql":
+        return ""
+    return (f" AND NOT ({alias}.ts < COALESCE((SELECT reach FROM readings_compaction WHERE id = 1), '-infinity')"
+            " AND EXISTS (SELECT 1 FROM readings_compact k WHERE k.point_id = "
+            f"{alias}.point_id AND k.hour = date_trunc('hour', {alias}.ts) AND k.variable = {alias}.variable"
+            f" AND {_OFFSET_US.format(a=alias)} = ANY(k.offsets_us)))")
+
+
+def compacted(conn: Connection, start: datetime | None) -> bool:
+    """Whether a range from ``start`` (None: from the beginning) may hold compacted hours."""
+    until = reach(conn)
+    return until is not None and (start is None or start < until)
+
+
+def source(conn: Connection, point: str, start: datetime | None, end: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The table text to read a point's readings from ``start`` on, named ``readings``, and
+    the parameters it adds (``point`` and ``end`` are SQL expressions, ``end`` None: no end).
+    The caller filters ``point_id``, ``ts`` and ``variable`` as on ``readings``; the compacted
+    side is bounded here by hour so that it reads only the hours of the range."""
+    if not compacted(conn, start):
+        return "readings", {}
+    bounds = "" if start is None else " AND c.hour > CAST(:stored_start AS TIMESTAMPTZ) - interval '1 hour'"
+    bounds += "" if end is None else f" AND c.hour <= {end}"
+    columns = ", ".join(COLUMNS)
+    return (f"(SELECT {columns} FROM readings WHERE point_id = {point}{not_compacted('postgresql')}"
+            f" UNION ALL SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = {point}{bounds}) k) readings",
+            {} if start is None else {"stored_start": start})
+
+
+def compacted_page(conn: Connection, point_id: int, start: datetime, end: datetime, variable: str | None,
+                   after: tuple[datetime, str] | None, limit: int, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Up to ``limit`` compacted readings of the point in [start, end) after ``after`` in
+    (ts, variable) order. The hours are read in index order and each hour's readings sorted,
+    so a page deep into a year unpacks only the hours it returns."""
+    params: dict[str, Any] = {"p": point_id, "start": start, "end": end, "n": limit,
+                              "from_hour": start if after is None else max(start, after[0])}
+    filters = ""
+    if variable is not None:
+        filters, params["variable"] = " AND c.variable = :variable", variable
+    outer = "" if after is None else " AND (ts, variable) > (:after_ts, :after_variable)"
+    if after is not None:
+        params["after_ts"], params["after_variable"] = after
+    return conn.fetchall(
+        f"SELECT {', '.join(columns)} FROM ({_COMPACT} WHERE c.point_id = :p{filters}"
+        " AND c.hour > CAST(:from_hour AS TIMESTAMPTZ) - interval '1 hour' AND c.hour < :end) k"
+        f" WHERE ts >= :start AND ts < :end{outer} ORDER BY hour, ts, variable LIMIT :n", params)
+
+
+def merge(loose: list[dict[str, Any]], packed: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of two lists sorted by (ts, variable) that share no reading
+    (``readings`` was read with :func:`not_compacted`)."""
+    if not packed:
+        return loose[:limit]
+    return list(heapq.merge(loose, packed, key=_KEY))[:limit]
+
+
+def last_before(conn: Connection, point_id: int, variable: str, ts: datetime, condition: str = "",
+                columns: str = "ts, value") -> dict[str, Any] | None:
+    """The point's last reading of ``variable`` before ``ts`` with a value (and ``condition``,
+    SQL on the row), from ``readings`` and the compacted hours: whichever is later."""
+    params = {"p": point_id, "v": variable, "ts": ts}
+    where = f"point_id = :p AND variable = :v AND ts < :ts AND value IS NOT NULL{condition}"
+    loose = conn.fetchone(f"SELECT {columns} FROM readings WHERE {where}{not_compacted(conn.dialect)}"
+                          " ORDER BY ts DESC LIMIT 1", params)
+    if not compacted(conn, None):
+        return loose
+    packed = conn.fetchone(f"SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = :p AND c.variable = :v"
+                           f" AND c.hour < :ts) k WHERE {where} ORDER BY hour DESC, ts DESC LIMIT 1", params)
+    candidates = [row for row in (loose, packed) if row is not None]
+    return max(candidates, key=itemgetter("ts")) if candidates else None
