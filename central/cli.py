@@ -216,3 +216,6 @@ def rotate_token_command(name: str = typer.Argument(..., help="Gateway name")) -
         token = rotate_gateway_token(conn, name, _actor(), SystemClock().now())
     typer.echo(f"new token for gateway {name}; the old one no longer works. Shown only now; {TOKEN_FILE_HINT}:")
     typer.echo(token)
+
+
+from central import cli_retention  # noqa: E402, F401  (registers "readings-retention" on app)
