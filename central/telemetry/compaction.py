@@ -11,6 +11,11 @@ killed at any point has moved whole batches or nothing, and a pass run again mov
 what is still in ``readings``. Batches lock the one ``readings_compaction`` row, so replicas
 take turns.
 
+Deleting rows leaves a month's partition of ``readings`` as large on disk as before (VACUUM
+truncates the heap once it is empty, never an index), so once compaction has passed a month's
+end :func:`sweep` vacuums the partition and rebuilds its indexes (``REINDEX CONCURRENTLY``:
+ingest keeps writing meanwhile), once per month.
+
 An hour is compacted once. A reading arriving later for a point, hour and variable that is
 already compacted stays in ``readings`` (rare: an upload months late); readers read both,
 and a reading that is in both (a resend) is read once, from the compacted row
@@ -35,6 +40,7 @@ SPAN = timedelta(hours=24)  # hours per batch
 POINTS_PER_BATCH = 25  # a day of 3 variables each minute: 25 x 4,320 = 108,000 readings per transaction
 BATCHES_PER_PASS = 100  # the rest waits for the next pass, so hourly summaries are not held up
 
+_SWEEP_LOCK = 7_406_160  # one sweeper at a time across replicas
 _MOVE = """
 WITH moved AS (
     DELETE FROM readings r WHERE r.point_id = ANY(:points) AND r.ts >= :lo AND r.ts < :hi
@@ -148,3 +154,32 @@ def compact(db: Database, now: datetime, age_days: int, batches: int = BATCHES_P
         with db.transaction() as conn:
             moved += move(conn, batch)
     return moved
+
+
+def sweep(db: Database) -> list[str]:
+    """Vacuum and reindex the partitions of ``readings`` that compaction has passed since the
+    last sweep (PostgreSQL; outside a transaction, as VACUUM and REINDEX CONCURRENTLY run);
+    returns their names. Another replica sweeping meanwhile: this one does nothing."""
+    if db.dialect != "postgresql":
+        return []
+    with db.connect() as conn:
+        if not conn.fetchval("SELECT pg_try_advisory_lock(:key)", {"key": _SWEEP_LOCK}):
+            return []
+        try:
+            return _sweep_months(conn)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(:key)", {"key": _SWEEP_LOCK})
+
+
+def _sweep_months(conn: Connection) -> list[str]:
+    row = conn.fetchone("SELECT done_before, swept_before FROM readings_compaction WHERE id = 1")
+    if row is None or row["done_before"] is None:
+        return []
+    swept = row["swept_before"]
+    months = sorted((p for p in partitions.attached(conn) if p.parent == "readings"
+                     and p.upper <= row["done_before"] and (swept is None or p.upper > swept)), key=lambda p: p.upper)
+    for month in months:
+        conn.execute(f"VACUUM {month.name}")
+        conn.execute(f"REINDEX TABLE CONCURRENTLY {month.name}")
+        conn.execute("UPDATE readings_compaction SET swept_before = :upper WHERE id = 1", {"upper": month.upper})
+    return [month.name for month in months]

@@ -17,23 +17,15 @@ SQLite has one ``readings`` table and no partitions: nothing to detach there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, NamedTuple
 
 from central.db import Connection, Database
 from central.telemetry import compaction, partitions
+from central.telemetry.partitions import Partition, attached
 
 CATCH_ALL = "readings_expired_until_"
-_BOUNDS = re.compile(r"FROM \((?:MINVALUE|'([^']+)')\) TO \('([^']+)'\)")
-
-
-class Partition(NamedTuple):
-    parent: str
-    name: str
-    lower: datetime | None  # None: from the beginning of time
-    upper: datetime
 
 
 class Decision(NamedTuple):
@@ -74,21 +66,6 @@ def _keep_lone_catch_all(decisions: list[Decision]) -> list[Decision]:
         return decisions
     return [Decision(d.partition, "keep", "catch_all") if d.partition.name.startswith(CATCH_ALL) else d
             for d in decisions]
-
-
-def attached(conn: Connection) -> list[Partition]:
-    """The partitions of ``readings`` and ``readings_compact`` with their bounds."""
-    rows = conn.fetchall(
-        "SELECT CAST(CAST(i.inhparent AS regclass) AS text) AS parent, c.relname AS name,"
-        " pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent IN (CAST('readings' AS regclass), CAST('readings_compact' AS regclass))")
-    found = []
-    for row in rows:
-        match = _BOUNDS.search(row["bound"])
-        if match:
-            lower = None if match[1] is None else datetime.fromisoformat(match[1])
-            found.append(Partition(row["parent"], row["name"], lower, datetime.fromisoformat(match[2])))
-    return found
 
 
 def _catch_all(conn: Connection, kept: list[Partition]) -> str | None:

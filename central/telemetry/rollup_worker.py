@@ -50,6 +50,9 @@ def one_pass(db: Database, now: datetime, compact_after_days: int = 0) -> int:
         moved = compaction.compact(db, now, compact_after_days)
         if moved:
             log.info("readings compacted: %d", moved)
+        swept = compaction.sweep(db)
+        if swept:
+            log.info("compacted months vacuumed and reindexed: %s", ", ".join(swept))
     return handled
 
 

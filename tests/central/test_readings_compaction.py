@@ -211,3 +211,31 @@ def test_a_late_reading_of_a_compacted_hour_is_stored_and_read_once(site: Site) 
     assert site.rows("SELECT variable, value FROM readings WHERE ts < :c ORDER BY value", {"c": CUTOFF}) == [
         {"variable": "water_table", "value": -49.0}, {"variable": "level", "value": 12.5},  # the resend's rows are
         {"variable": "water_table", "value": 37.5}, {"variable": "level", "value": 99.0}]  # kept, the compacted read
+
+
+def test_a_month_compaction_has_passed_is_swept_once_and_its_files_shrink(postgres_url: str) -> None:
+    from central.db import migrate, open_database
+    from central.telemetry import partitions
+
+    db = open_database(postgres_url)
+    try:
+        migrate(db)
+        month = partitions.next_month(datetime.now(UTC))  # a month partition of its own, created ahead
+        one_pass(db, month - timedelta(days=1))
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('P', 'P', 'subterranea',"
+                         " :t, :t)", {"t": month})
+            conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
+                         " SELECT p.id, :m + m * interval '1 minute', 'flow', m, 'L/s', 'good', :m"
+                         " FROM points p, generate_series(0, 20159) m", {"m": month})
+        name, size = partitions.partition_name(month), "SELECT pg_total_relation_size(CAST(:n AS regclass))"
+        with db.connect() as conn:
+            loaded = conn.fetchval(size, {"n": name})
+        assert compaction.compact(db, month + timedelta(days=AGE_DAYS + 62), AGE_DAYS, batches=10**6) == 20160
+        swept = [compaction.sweep(db), compaction.sweep(db)]
+        with db.connect() as conn:
+            left = conn.fetchval(size, {"n": name})
+        assert swept[0][-2:] == [name, partitions.partition_name(partitions.next_month(month))] and swept[1] == []
+        assert left * 20 < loaded
+    finally:
+        db.close()

@@ -27,11 +27,14 @@ CREATE TABLE readings_compact (
 -- Where compaction stands (one row). done_before: every hour before it was compacted, but for
 -- readings that arrived after their hour was (they stay in readings). reach: no compacted hour
 -- starts at or after it, so a reading at or after it is in readings only and readers skip the
--- check for a compacted copy of it. A compaction batch locks this row: batches take turns.
+-- check for a compacted copy of it. swept_before: the monthly partitions of readings ending by
+-- it were vacuumed and reindexed once compaction had emptied them (their files shrink then).
+-- A compaction batch locks this row: batches take turns.
 CREATE TABLE readings_compaction (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     done_before TIMESTAMPTZ,
-    reach TIMESTAMPTZ
+    reach TIMESTAMPTZ,
+    swept_before TIMESTAMPTZ
 );
 
 INSERT INTO readings_compaction (id) VALUES (1);
