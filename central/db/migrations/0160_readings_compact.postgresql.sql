@@ -38,3 +38,53 @@ CREATE TABLE readings_compaction (
 );
 
 INSERT INTO readings_compaction (id) VALUES (1);
+
+-- For SQL readers outside the server (Grafana's dashboards): a point's readings in [lo, hi)
+-- from both tables, as central/telemetry/stored.py reads them (a reading in both is read once,
+-- from the compacted row), and a point's last totalizer count before a time and first one from
+-- a time, from both. Readers need SELECT on readings, readings_compact and readings_compaction.
+CREATE FUNCTION readings_with_compacted(points BIGINT[], lo TIMESTAMPTZ, hi TIMESTAMPTZ)
+RETURNS TABLE (point_id BIGINT, ts TIMESTAMPTZ, variable TEXT, value DOUBLE PRECISION, quality TEXT)
+LANGUAGE sql STABLE AS $$
+SELECT r.point_id, r.ts, r.variable, r.value, r.quality FROM readings r
+WHERE r.point_id = ANY(points) AND r.ts >= lo AND r.ts < hi
+  AND NOT (r.ts < COALESCE((SELECT reach FROM readings_compaction WHERE id = 1), '-infinity')
+           AND EXISTS (SELECT 1 FROM readings_compact k WHERE k.point_id = r.point_id
+                       AND k.hour = date_trunc('hour', r.ts) AND k.variable = r.variable
+                       AND CAST(extract(epoch FROM r.ts - date_trunc('hour', r.ts)) * 1000000 AS BIGINT)
+                           = ANY(k.offsets_us)))
+UNION ALL
+SELECT c.point_id, c.hour + x.offset_us * interval '1 microsecond', c.variable, x.value,
+       COALESCE(c.quality, x.quality)
+FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals, c.qualities) AS x (offset_us, value, quality)
+WHERE c.point_id = ANY(points) AND c.hour > lo - interval '1 hour' AND c.hour < hi
+  AND c.hour + x.offset_us * interval '1 microsecond' >= lo AND c.hour + x.offset_us * interval '1 microsecond' < hi
+$$;
+
+CREATE FUNCTION totalizer_before(point BIGINT, t TIMESTAMPTZ)
+RETURNS TABLE (ts TIMESTAMPTZ, value DOUBLE PRECISION)
+LANGUAGE sql STABLE AS $$
+SELECT both_tables.ts, both_tables.value FROM (
+    (SELECT r.ts, r.value FROM readings r WHERE r.point_id = point AND r.variable = 'totalizer'
+     AND r.value IS NOT NULL AND r.ts < t ORDER BY r.ts DESC LIMIT 1)
+    UNION ALL
+    (SELECT c.hour + x.offset_us * interval '1 microsecond', x.value
+     FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals) AS x (offset_us, value)
+     WHERE c.point_id = point AND c.variable = 'totalizer' AND c.hour < t AND x.value IS NOT NULL
+       AND c.hour + x.offset_us * interval '1 microsecond' < t ORDER BY c.hour DESC, 1 DESC LIMIT 1)
+) both_tables ORDER BY both_tables.ts DESC LIMIT 1
+$$;
+
+CREATE FUNCTION totalizer_from(point BIGINT, t TIMESTAMPTZ)
+RETURNS TABLE (ts TIMESTAMPTZ, value DOUBLE PRECISION)
+LANGUAGE sql STABLE AS $$
+SELECT both_tables.ts, both_tables.value FROM (
+    (SELECT r.ts, r.value FROM readings r WHERE r.point_id = point AND r.variable = 'totalizer'
+     AND r.value IS NOT NULL AND r.ts >= t ORDER BY r.ts LIMIT 1)
+    UNION ALL
+    (SELECT c.hour + x.offset_us * interval '1 microsecond', x.value
+     FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals) AS x (offset_us, value)
+     WHERE c.point_id = point AND c.variable = 'totalizer' AND c.hour > t - interval '1 hour' AND x.value IS NOT NULL
+       AND c.hour + x.offset_us * interval '1 microsecond' >= t ORDER BY c.hour, 1 LIMIT 1)
+) both_tables ORDER BY both_tables.ts LIMIT 1
+$$;
