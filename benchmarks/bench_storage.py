@@ -18,6 +18,7 @@ stores (unit and quality text, gateway and seq, received_at). After ``VACUUM ANA
   readers' times on the middle point before and after: a 1,000-reading page of the API
   (``queries.readings_page``) from the middle of the range, and the hourly aggregates of the
   whole range (``aggregates.summary``, hour buckets, its summaries computed first);
+- the bytes of an hourly summary row (``readings_hourly``, every point's hours summarized);
 - the capacity of 2,000 wells x 3 variables x 1/min x 5 years (:func:`capacity`): readings,
   rows and bytes, compacted and as stored, from the bytes per reading measured here.
 
@@ -131,10 +132,13 @@ def range_query(conn: Connection, point_id: int, start: datetime, end: datetime)
 def one_round(db: Database) -> dict[str, float]:
     point_ids, count, copy_s = load(db)
     middle = point_ids[len(point_ids) // 2]
-    summarize_hours(db, middle)
+    for point_id in point_ids:
+        summarize_hours(db, point_id)
     with db.connect() as conn:  # autocommit: VACUUM cannot run in a transaction
         conn.execute("VACUUM ANALYZE readings")
+        conn.execute("VACUUM ANALYZE readings_hourly")
         heap, indexes, total = sizes(conn, "readings")
+        hourly_b = sizes(conn, "readings_hourly")[2] / conn.fetchval("SELECT COUNT(*) FROM readings_hourly")
         day = median_seconds(range_query(conn, middle, START + timedelta(days=DAYS // 2), START + timedelta(days=DAYS // 2 + 1)), RUNS)
         month = median_seconds(range_query(conn, middle, START, START + timedelta(days=min(DAYS, 30))), RUNS)
     loose = readers(db, middle)
@@ -149,7 +153,8 @@ def one_round(db: Database) -> dict[str, float]:
                "compact B": packed_total / moved, "left B": left / count, "compacted": moved,
                "compact rows": packed_rows, "compact readings/s": moved / compact_s,
                "page ms": loose["page"] * 1000, "compact page ms": packed["page"] * 1000,
-               "hourly ms": loose["hourly"] * 1000, "compact hourly ms": packed["hourly"] * 1000}
+               "hourly ms": loose["hourly"] * 1000, "compact hourly ms": packed["hourly"] * 1000,
+               "hourly row B": hourly_b}
     print("   " + "  ".join(f"{name} {value:,.1f}" for name, value in figures.items()))
     return figures
 
@@ -193,7 +198,8 @@ def main() -> Figures | None:
     figures.ratio("compacted bytes per reading / as stored", column["compact B"], column["total B"])
     figures.ratio("readings compacted / loaded (nothing left behind)", column["compacted"], column["readings"])
     for name, what in (("left B", "readings partitions after compaction and sweep, bytes per reading loaded"),
-                       ("compact readings/s", "compaction readings/s (wall clock)")):
+                       ("compact readings/s", "compaction readings/s (wall clock)"),
+                       ("hourly row B", "readings_hourly bytes per row (one per point and hour)")):
         figures.value(what, column[name])
     figures.ratio(f"{PAGE:,}-reading page from the middle, compacted / as stored ms", column["compact page ms"],
                   column["page ms"])
