@@ -26,7 +26,7 @@ def _line(decision: retention.Decision, drop: bool, dry_run: bool) -> str:
         return _KEPT[decision.reason].format(name=partition.name, upper=upper)
     lower = "el inicio" if partition.lower is None else f"{partition.lower:%Y-%m-%d}"
     verb = ("se eliminaría" if drop else "se desacoplaría") if dry_run else ("eliminada" if drop else "desacoplada")
-    return f"{verb} {partition.name} ({partition.parent}, de {lower} a {upper})"
+    return f"{verb} {partition.name} ({partition.parent}, desde {lower} hasta {upper})"
 
 
 @app.command("readings-retention")

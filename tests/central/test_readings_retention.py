@@ -128,7 +128,7 @@ def test_the_command_detaches_and_says_so_in_spanish(pg: Database, postgres_url:
     lower, upper = (f"{m:%Y-%m-%d}" for m in (month(-3), month(-2)))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        f"eliminada {compaction.compact_partition_name(month(-3))} (readings_compact, de {lower} a {upper})")
+        f"eliminada {compaction.compact_partition_name(month(-3))} (readings_compact, desde {lower} hasta {upper})")
     again = CliRunner().invoke(app, ["readings-retention"], env=env)
     assert again.output == f"nada que desacoplar antes de {month(-1):%Y-%m-%d}\n"
     off = CliRunner().invoke(app, ["readings-retention"], env={**env, "CAUDAL_READINGS_RETENTION_MONTHS": "0"})
