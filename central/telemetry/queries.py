@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from central.core import audit, lookups
@@ -103,9 +104,9 @@ def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor
     total = count_readings(conn, selection) if count else None
     position = None if cursor is None else decode_cursor(cursor)
     after = _after(position, params)
-    rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}{stored.not_compacted(conn.dialect)}"
-                         " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1})
-    rows = with_compacted(conn, selection, position, limit + 1, rows)
+    rows = with_compacted(conn, selection, position, limit + 1, lambda: conn.fetchall(
+        f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}{stored.not_compacted(conn.dialect)}"
+        " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1}))
     items = [reading_row(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1]["ts"], items[-1]["variable"]) if len(rows) > limit else None
     return ReadingsSlice(items, next_cursor, total)
@@ -136,10 +137,9 @@ def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) ->
         size = CSV_CHUNK if left is None else min(CSV_CHUNK, left)
         page_params = dict(params)
         with db.connect() as conn:
-            rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
-                                 f"{stored.not_compacted(conn.dialect)} ORDER BY ts, variable LIMIT :size",
-                                 {**page_params, "size": size})
-            rows = with_compacted(conn, selection, cursor, size, rows)
+            query = (f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
+                     f"{stored.not_compacted(conn.dialect)} ORDER BY ts, variable LIMIT :size")
+            rows = with_compacted(conn, selection, cursor, size, partial(conn.fetchall, query, {**page_params, "size": size}))
         yield rows
         if len(rows) < size:
             return
@@ -154,14 +154,15 @@ def count_readings(conn: Connection, selection: ReadingFilter) -> int:
 
 
 def with_compacted(conn: Connection, selection: ReadingFilter, after: tuple[datetime, str] | None, limit: int,
-                   rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` (a keyset page read from ``readings``) merged with the compacted readings of
-    the selection after ``after``: the first ``limit`` of both (:mod:`central.telemetry.stored`)."""
-    if not stored.compacted(conn, selection.start if after is None else max(selection.start, after[0])):
-        return rows
-    packed = stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
-                                   after, limit, READING_COLUMNS.split(", "))
-    return stored.merge(rows, packed, limit)
+                   loose: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A keyset page of ``limit`` rows after ``after``: what ``loose`` reads from ``readings``
+    merged with the compacted readings of the selection (:func:`central.telemetry.stored.read_page`)."""
+    def packed() -> list[dict[str, Any]]:
+        return stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
+                                     after, limit, READING_COLUMNS.split(", "))
+
+    start = selection.start if after is None else max(selection.start, after[0])
+    return stored.read_page(conn, start, limit, loose, packed)
 
 
 def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:

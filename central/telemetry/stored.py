@@ -9,7 +9,8 @@ answer is the same before and after compaction:
 - :func:`not_compacted` is the condition that keeps a reading out of ``readings`` when a
   compacted row already holds it (a gateway resending a reading of an hour compacted since:
   stored once, seen once, the compacted copy wins);
-- :func:`compacted_page` and :func:`merge` serve keyset pages, which must not sort a year;
+- :func:`read_page` serves keyset pages from both (:func:`compacted_page` reads the compacted
+  side without sorting a year), consistent while a compaction batch commits;
 - :func:`last_before` finds a point's last reading before a time in both.
 
 A reading after ``reach`` (``readings_compaction.reach``) can be in ``readings`` only, so
@@ -19,7 +20,7 @@ queries of recent data run as they did before compaction existed.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -36,6 +37,7 @@ _COMPACT = (
     " AS x (offset_us, value, raw_value, unit, quality, flags)"
 )
 _KEY = itemgetter("ts", "variable")
+ATTEMPTS = 5  # reads of a page raced by compaction batches before it is served as merged
 FIRST_WINDOW = timedelta(hours=8)  # a 1,000-reading page of three variables a minute is 5.6 hours
 
 
@@ -118,12 +120,47 @@ def hour_floor(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def merge(loose: list[dict[str, Any]], packed: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """The first ``limit`` rows of two lists sorted by (ts, variable) that share no reading
-    (``readings`` was read with :func:`not_compacted`)."""
-    if not packed:
-        return loose[:limit]
-    return list(heapq.merge(loose, packed, key=_KEY))[:limit]
+def read_page(conn: Connection, start: datetime, limit: int, loose: Callable[[], list[dict[str, Any]]],
+              packed: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The first ``limit`` rows, in (ts, variable) order, of a keyset page read from
+    ``readings`` by ``loose`` (with :func:`not_compacted`) and from the compacted rows by
+    ``packed``: two statements, between which a compaction batch may move readings. Moving
+    is one way, so a moved reading shows in both (never in neither) and the page is read
+    again; a page that needs no compacted rows is read again when a batch committed meanwhile."""
+    page: list[dict[str, Any]] = []
+    for _ in range(ATTEMPTS):
+        before = _version(conn)
+        rows = loose()
+        if before is None or before["reach"] is None or start >= before["reach"]:
+            if before is None or _version(conn) == before:
+                return rows
+            continue
+        page, doubled = merge(rows, packed(), limit)
+        if not doubled:
+            return page
+    return page
+
+
+def _version(conn: Connection) -> dict[str, Any] | None:
+    """``reach`` and the row's version, which every compaction batch changes (None on SQLite)."""
+    if conn.dialect != "postgresql":
+        return None
+    return conn.fetchone("SELECT CAST(xmin AS text) AS version, reach FROM readings_compaction WHERE id = 1")
+
+
+def merge(loose: list[dict[str, Any]], packed: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The first ``limit`` rows of two lists sorted by (ts, variable), and whether a reading
+    was in both (then kept once, the compacted copy)."""
+    page: list[dict[str, Any]] = []
+    doubled = False
+    for row in heapq.merge(packed, loose, key=_KEY):  # stable: on a tie the compacted row comes first
+        if page and _KEY(page[-1]) == _KEY(row):
+            doubled = True
+            continue
+        page.append(row)
+        if len(page) == limit:
+            break
+    return page, doubled
 
 
 def last_before(conn: Connection, point_id: int, variable: str, ts: datetime, condition: str = "",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from central.telemetry import compaction, exports, lookups, queries, rollup
+from central.telemetry import compaction, exports, lookups, queries, rollup, stored
 from central.telemetry.rollup_worker import one_pass
 from compliance import readings as compliance_readings
 from tests.central.telemetry_support import RESET, Site, _client, batch, reading
@@ -240,3 +240,32 @@ def test_a_month_compaction_has_passed_is_swept_once_and_its_files_shrink(postgr
         assert left * 20 < loaded
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(("batches_before", "start"), [
+    (0, FIRST),  # nothing compacted when the page starts
+    (1, FIRST + timedelta(hours=25)),  # the first day compacted, the page after it: read as if none were
+    (1, FIRST + timedelta(hours=23)),  # the page across the first day's end: read from both, a moved reading twice
+])
+def test_a_page_read_while_a_batch_moves_its_readings_has_each_once(site: Site, batches_before: int,
+                                                                     start: datetime) -> None:
+    """The page's two statements (readings, then compacted rows) with every remaining batch
+    committed between them: the page is read again, whole and without doubles."""
+    load(site)
+    compaction.compact(site.db, NOW, AGE_DAYS, batches=batches_before)
+    with site.db.connect() as conn:
+        p1 = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
+        selection = queries.ReadingFilter(p1, start, LAST)
+        expected = queries.readings_page(conn, selection, 400, None).items
+        statement = (f"SELECT {queries.READING_COLUMNS} FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e"
+                     f"{stored.not_compacted('postgresql')} ORDER BY ts, variable LIMIT 401")
+        moved = []
+
+        def loose_then_a_batch_commits() -> list[dict[str, Any]]:
+            rows = conn.fetchall(statement, {"p": p1, "s": start, "e": LAST})
+            moved.append(compaction.compact(site.db, NOW, AGE_DAYS))
+            return rows
+
+        page = queries.with_compacted(conn, selection, None, 401, loose_then_a_batch_commits)
+    assert [queries.reading_row(row) for row in page[:400]] == expected
+    assert moved[0] > 0 and moved[1:] == [0]  # moved during the first read, then read again
