@@ -139,7 +139,8 @@ def move(conn: Connection, batch: Batch) -> int:
     return int(moved["readings"]) if moved else 0
 
 
-def compact(db: Database, now: datetime, age_days: int, batches: int = BATCHES_PER_PASS) -> int:
+def compact(db: Database, now: datetime, age_days: int, batches: int = BATCHES_PER_PASS,
+            per_batch: int = POINTS_PER_BATCH) -> int:
     """One pass: up to ``batches`` batches from where the last pass stopped to :func:`cutoff`,
     each in its own transaction; returns how many readings moved (0 on SQLite)."""
     if db.dialect != "postgresql":
@@ -150,7 +151,7 @@ def compact(db: Database, now: datetime, age_days: int, batches: int = BATCHES_P
     if start is None:
         return 0
     moved = 0
-    for batch in islice(plan(point_ids, start, cutoff(now, age_days)), batches):
+    for batch in islice(plan(point_ids, start, cutoff(now, age_days), per_batch=per_batch), batches):
         with db.transaction() as conn:
             moved += move(conn, batch)
     return moved

@@ -157,9 +157,9 @@ def with_compacted(conn: Connection, selection: ReadingFilter, after: tuple[date
                    loose: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """A keyset page of ``limit`` rows after ``after``: what ``loose`` reads from ``readings``
     merged with the compacted readings of the selection (:func:`central.telemetry.stored.read_page`)."""
-    def packed() -> list[dict[str, Any]]:
+    def packed(until: datetime) -> list[dict[str, Any]]:
         return stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
-                                     after, limit, READING_COLUMNS.split(", "))
+                                     after, limit, READING_COLUMNS.split(", "), until)
 
     start = selection.start if after is None else max(selection.start, after[0])
     return stored.read_page(conn, start, limit, loose, packed)

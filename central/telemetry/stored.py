@@ -81,12 +81,13 @@ def source(conn: Connection, point: str, start: datetime | None, end: str | None
 
 
 def compacted_page(conn: Connection, point_id: int, start: datetime, end: datetime, variable: str | None,
-                   after: tuple[datetime, str] | None, limit: int, columns: Sequence[str]) -> list[dict[str, Any]]:
+                   after: tuple[datetime, str] | None, limit: int, columns: Sequence[str],
+                   until: datetime | None) -> list[dict[str, Any]]:
     """Up to ``limit`` compacted readings of the point in [start, end) after ``after`` in
     (ts, variable) order. Read in windows of hours, each twice as long as the one before,
     until ``limit`` are found: a page deep into a year unpacks only about the hours it
-    returns (one query that sorts every hour of the range would unpack the year)."""
-    until = reach(conn)
+    returns (one query that sorts every hour of the range would unpack the year). ``until``:
+    the compaction's ``reach`` as the caller read it."""
     if until is None:
         return []
     found: list[dict[str, Any]] = []
@@ -121,10 +122,10 @@ def hour_floor(t: datetime) -> datetime:
 
 
 def read_page(conn: Connection, start: datetime, limit: int, loose: Callable[[], list[dict[str, Any]]],
-              packed: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+              packed: Callable[[datetime], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The first ``limit`` rows, in (ts, variable) order, of a keyset page read from
     ``readings`` by ``loose`` (with :func:`not_compacted`) and from the compacted rows by
-    ``packed``: two statements, between which a compaction batch may move readings. Moving
+    ``packed`` (given ``reach``): two statements, between which a compaction batch may move readings. Moving
     is one way, so a moved reading shows in both (never in neither) and the page is read
     again; a page that needs no compacted rows is read again when a batch committed meanwhile."""
     page: list[dict[str, Any]] = []
@@ -135,7 +136,7 @@ def read_page(conn: Connection, start: datetime, limit: int, loose: Callable[[],
             if before is None or _version(conn) == before:
                 return rows
             continue
-        page, doubled = merge(rows, packed(), limit)
+        page, doubled = merge(rows, packed(before["reach"]), limit)
         if not doubled:
             return page
     return page
