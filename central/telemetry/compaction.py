@@ -145,13 +145,14 @@ def compact(db: Database, now: datetime, age_days: int, batches: int = BATCHES_P
     each in its own transaction; returns how many readings moved (0 on SQLite)."""
     if db.dialect != "postgresql":
         return 0
+    until = cutoff(now, age_days)
     with db.connect() as conn:
         start = state(conn).done_before or _first_reading(conn)
+        if start is None or hour_floor(start) >= until:  # most passes: the next hour is not old enough yet
+            return 0
         point_ids = [row["id"] for row in conn.fetchall(f"SELECT id FROM {core_lookups.point_ids_sql()} p ORDER BY id")]
-    if start is None:
-        return 0
     moved = 0
-    for batch in islice(plan(point_ids, start, cutoff(now, age_days), per_batch=per_batch), batches):
+    for batch in islice(plan(point_ids, start, until, per_batch=per_batch), batches):
         with db.transaction() as conn:
             moved += move(conn, batch)
     return moved
@@ -177,6 +178,8 @@ def _sweep_months(conn: Connection) -> list[str]:
     if row is None or row["done_before"] is None:
         return []
     swept = row["swept_before"]
+    if swept is not None and swept >= partitions.month_start(row["done_before"]):  # months end on month starts
+        return []
     months = sorted((p for p in partitions.attached(conn) if p.parent == "readings"
                      and p.upper <= row["done_before"] and (swept is None or p.upper > swept)), key=lambda p: p.upper)
     for month in months:
