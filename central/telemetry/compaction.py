@@ -27,13 +27,14 @@ SQLite does not compact: a single small server, no partitions; its readings stay
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import NamedTuple
 
 from central.core import lookups as core_lookups
 from central.db import Connection, Database
 from central.telemetry import partitions
+from central.telemetry.stored import hour_floor
 
 HOUR = timedelta(hours=1)
 SPAN = timedelta(hours=24)  # hours per batch
@@ -77,10 +78,6 @@ class Batch(NamedTuple):
 class State(NamedTuple):
     done_before: datetime | None
     reach: datetime | None
-
-
-def hour_floor(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def cutoff(now: datetime, age_days: int) -> datetime:

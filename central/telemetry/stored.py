@@ -118,6 +118,7 @@ def _window(conn: Connection, point_id: int, start: datetime, end: datetime, var
 
 
 def hour_floor(t: datetime) -> datetime:
+    """The start of ``t``'s UTC hour."""
     return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
