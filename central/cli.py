@@ -246,3 +246,6 @@ def rotate_token_command(name: str = typer.Argument(..., help="Nombre del gatewa
     typer.echo(f"token nuevo del gateway {name}; el anterior ya no sirve. Se muestra solo esta vez;"
                f" {TOKEN_FILE_HINT}:")
     typer.echo(token)
+
+
+from central import cli_retention  # noqa: E402, F401  (registers "readings-retention" on app)

@@ -61,3 +61,14 @@ def test_storage_rows_come_in_ten_minute_batches_of_one_point_after_another_as_i
                        (5, start + 10 * minute, start + 19 * minute), (9, start + 10 * minute, start + 19 * minute)]
     assert len(rows[0]) == len(bench_storage.COLUMNS)
     assert [row[2] for row in rows[:3]] == ["flow", "totalizer", "level"]
+
+
+def test_the_storage_capacity_table_counts_readings_rows_and_bytes_of_the_fleet():
+    assert bench_storage.capacity(20.0, 180.0, wells=2, years=1) == [
+        ("readings", "3,155,760"),  # 2 wells x 3 variables x 525,960 minutes (365.25 days)
+        ("compacted rows (point, variable, hour)", "52,596"),
+        ("compacted bytes", "0.00 TB"),
+        ("as stored (readings rows)", "3,155,760 rows, 0.00 TB"),
+    ]
+    assert bench_storage.capacity(20.8, 180.6)[2:] == [("compacted bytes", "0.33 TB"),
+                                                      ("as stored (readings rows)", "15,778,800,000 rows, 2.85 TB")]

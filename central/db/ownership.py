@@ -28,6 +28,7 @@ OWNERS: dict[str, str] = {
     # telemetry: what the meters said (0100-0103)
     "readings": "telemetry", "readings_before_partitions": "telemetry", "latest_readings": "telemetry", "meter_changes": "telemetry",
     "readings_hourly": "telemetry", "rollup_pending": "telemetry", "hours_changed": "telemetry",
+    "readings_compact": "telemetry", "readings_compaction": "telemetry",  # 0160
     # alerts (0104, 0200)
     "alert_pending": "alerts", "alert_rule_sets": "alerts", "alert_rules": "alerts",
     "alert_rule_states": "alerts", "alerts": "alerts",

@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from central.db import Connection, Database
-from central.telemetry import rollup
+from central.telemetry import rollup, stored
 from central.telemetry.buckets import KEY_LENGTH, Bucket, Span, bucket_start, key_of, offset_segments
 from central.telemetry.processing import MeterChange, volume_between
 
@@ -77,14 +77,15 @@ def slot_sql(dialect: str) -> str:
 def statistics(conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime,
                interval_s: int) -> dict[str, dict[str, Any]]:
     """Bucket key -> flow/level/water-table statistics, row count and covered slots."""
-    params: dict[str, Any] = {"p": point_id, "start": start, "end": end, "interval": interval_s}
+    table, params = stored.source(conn, ":p", start, ":end")
+    params.update({"p": point_id, "start": start, "end": end, "interval": interval_s})
     key = key_sql(conn.dialect, bucket, tz, start, end, params)
     columns = ", ".join(f"{function}(CASE WHEN variable = '{variable}' THEN value END) AS {name}"
                         for variable, function, name in STATISTICS)
     rows = conn.fetchall(
         f"SELECT {key} AS bucket, {columns}, COUNT(*) AS readings,"
         f" COUNT(DISTINCT CASE WHEN value IS NOT NULL THEN {slot_sql(conn.dialect)} END) AS covered"
-        " FROM readings WHERE point_id = :p AND ts >= :start AND ts < :end GROUP BY 1",
+        f" FROM {table} WHERE point_id = :p AND ts >= :start AND ts < :end GROUP BY 1",
         params,
     )
     return {row.pop("bucket"): row for row in rows}
@@ -92,12 +93,8 @@ def statistics(conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, st
 
 def _anchor(conn: Connection, point_id: int, start: datetime) -> datetime:
     """Where the totalizer series starts: its last reading before ``start``, else ``start``."""
-    ts = conn.fetchval(
-        "SELECT ts FROM readings WHERE point_id = :p AND ts < :start AND variable = 'totalizer'"
-        " AND value IS NOT NULL ORDER BY ts DESC LIMIT 1",
-        {"p": point_id, "start": start},
-    )
-    return ts or start
+    last = stored.last_before(conn, point_id, "totalizer", start, columns="ts")
+    return start if last is None else last["ts"]
 
 
 def summary(db: Database, point_id: int, bucket: Bucket, tz: ZoneInfo, spans: list[Span], interval_s: int,
@@ -143,11 +140,12 @@ def add_swap_corrections(conn: Connection, volume: dict[str, float], point_id: i
 def volumes(conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, start: datetime,
             end: datetime, anchor: datetime) -> dict[str, float]:
     """Bucket key -> extracted m3 from the readings (before swap corrections)."""
-    params: dict[str, Any] = {"p": point_id, "start": start, "end": end, "anchor": anchor}
+    table, params = stored.source(conn, ":p", anchor, ":end")
+    params.update({"p": point_id, "start": start, "end": end, "anchor": anchor})
     key = key_sql(conn.dialect, bucket, tz, start, end, params)
     rows = conn.fetchall(
         f"SELECT {key} AS bucket, SUM(CASE WHEN value > prev THEN value - prev ELSE 0 END) AS volume"
-        " FROM (SELECT ts, value, LAG(value) OVER (ORDER BY ts) AS prev FROM readings"
+        f" FROM (SELECT ts, value, LAG(value) OVER (ORDER BY ts) AS prev FROM {table}"
         "       WHERE point_id = :p AND ts >= :anchor AND ts < :end AND variable = 'totalizer'"
         "       AND value IS NOT NULL) pairs"
         " WHERE ts >= :start AND prev IS NOT NULL GROUP BY 1",
@@ -176,9 +174,10 @@ def swap_corrections(conn: Connection, point_id: int, anchor: datetime, end: dat
 
 def _around(conn: Connection, point_id: int, ts: datetime, anchor: datetime, end: datetime) -> tuple | None:
     """(previous value, next ts, next value) of the totalizer around ``ts``, within the range."""
-    base = ("SELECT ts, value FROM readings WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
+    table, params = stored.source(conn, ":p", anchor, ":end")
+    base = (f"SELECT ts, value FROM {table} WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
             " AND {condition} ORDER BY ts {order} LIMIT 1")
-    params = {"p": point_id, "ts": ts, "anchor": anchor, "end": end}
+    params.update({"p": point_id, "ts": ts, "anchor": anchor, "end": end})
     before = conn.fetchone(base.format(condition="ts >= :anchor AND ts < :ts", order="DESC"), params)
     after = conn.fetchone(base.format(condition="ts >= :ts AND ts < :end", order="ASC"), params)
     if before is None or after is None:

@@ -13,14 +13,16 @@ from typing import Any
 
 from central.core import lookups as core_lookups
 from central.db import Connection
+from central.telemetry import stored
 
 
 def readings_from(conn: Connection, point_id: int, start: datetime, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` readings of the point at or after ``start``, oldest first
     (``point_id``, ``ts``, ``variable``, ``value``, ``quality``)."""
+    table, params = stored.source(conn, ":p", start)
     return conn.fetchall(
-        "SELECT point_id, ts, variable, value, quality FROM readings WHERE point_id = :p AND ts >= :ts"
-        " ORDER BY ts LIMIT :n", {"p": point_id, "ts": start, "n": limit})
+        f"SELECT point_id, ts, variable, value, quality FROM {table} WHERE point_id = :p AND ts >= :ts"
+        " ORDER BY ts, variable LIMIT :n", {**params, "p": point_id, "ts": start, "n": limit})
 
 
 def readings_between(conn: Connection, point_id: int, variables: Iterable[str], start: datetime,
@@ -28,10 +30,11 @@ def readings_between(conn: Connection, point_id: int, variables: Iterable[str], 
     """Readings of ``variables`` with ``start <= ts <= end``, oldest first (``ts``, ``variable``,
     ``value``, ``quality``)."""
     names = {f"v{i}": name for i, name in enumerate(variables)}
+    table, params = stored.source(conn, ":p", start, ":end")
     return conn.fetchall(
-        f"SELECT ts, variable, value, quality FROM readings WHERE point_id = :p AND variable IN"
-        f" ({', '.join(':' + n for n in names)}) AND ts >= :start AND ts <= :end ORDER BY ts",
-        {"p": point_id, "start": start, "end": end, **names})
+        f"SELECT ts, variable, value, quality FROM {table} WHERE point_id = :p AND variable IN"
+        f" ({', '.join(':' + n for n in names)}) AND ts >= :start AND ts <= :end ORDER BY ts, variable",
+        {**params, "p": point_id, "start": start, "end": end, **names})
 
 
 def point_last_seen(conn: Connection) -> dict[int, datetime]:
@@ -50,17 +53,17 @@ def point_last_seen(conn: Connection) -> dict[int, datetime]:
 def totalizer_at_edge(conn: Connection, point_id: int, start: datetime, end: datetime,
                       newest: bool) -> dict[str, Any] | None:
     """The first (or, ``newest``, the last) good totalizer reading in ``[start, end)``: ``ts``, ``value``."""
+    table, params = stored.source(conn, ":p", start, ":end")
     return conn.fetchone(
-        "SELECT ts, value FROM readings WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
+        f"SELECT ts, value FROM {table} WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
         f" AND quality IN ('good', 'clock_unsynced') AND ts >= :start AND ts < :end ORDER BY ts"
-        f" {'DESC' if newest else 'ASC'} LIMIT 1", {"p": point_id, "start": start, "end": end})
+        f" {'DESC' if newest else 'ASC'} LIMIT 1", {**params, "p": point_id, "start": start, "end": end})
 
 
 def last_totalizer_before(conn: Connection, point_id: int, ts: datetime) -> Any:
     """The point's last totalizer count before ``ts`` (None without one)."""
-    return conn.fetchval(
-        "SELECT value FROM readings WHERE point_id = :p AND variable = 'totalizer' AND ts < :ts"
-        " AND value IS NOT NULL ORDER BY ts DESC LIMIT 1", {"p": point_id, "ts": ts})
+    last = stored.last_before(conn, point_id, "totalizer", ts)
+    return None if last is None else last["value"]
 
 
 def meter_changes_between(conn: Connection, point_id: int, after: datetime, until: datetime) -> list[dict[str, Any]]:

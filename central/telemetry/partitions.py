@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from central.db import Connection
 
 MONTHS_AHEAD = 2
 _LOCK_KEY = 7_406_150  # serialises replicas creating the same month
 _UPPER_BOUND = re.compile(r"TO \('([^']+)'\)")
+_BOUNDS = re.compile(r"FROM \((?:MINVALUE|'([^']+)')\) TO \('([^']+)'\)")
 
 
 def month_start(t: datetime) -> datetime:
@@ -68,3 +70,25 @@ def ensure_ahead(conn: Connection, now: datetime, months: int = MONTHS_AHEAD) ->
         created.append(partition_name(start))
         start = end
     return created
+
+
+class Partition(NamedTuple):
+    parent: str
+    name: str
+    lower: datetime | None  # None: from the beginning of time
+    upper: datetime
+
+
+def attached(conn: Connection) -> list[Partition]:
+    """The partitions of ``readings`` and ``readings_compact`` (migration 0160) with their bounds."""
+    rows = conn.fetchall(
+        "SELECT CAST(CAST(i.inhparent AS regclass) AS text) AS parent, c.relname AS name,"
+        " pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent IN (CAST('readings' AS regclass), CAST('readings_compact' AS regclass))")
+    found = []
+    for row in rows:
+        match = _BOUNDS.search(row["bound"])
+        if match:
+            lower = None if match[1] is None else datetime.fromisoformat(match[1])
+            found.append(Partition(row["parent"], row["name"], lower, datetime.fromisoformat(match[2])))
+    return found

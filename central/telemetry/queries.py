@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import msgspec
@@ -24,6 +26,7 @@ from central.csv_dialects import Dialect, more_rows, preamble
 from central.db import Connection, Database
 from central.messages_es import BAD_CURSOR
 from central.pagination import Page, PageQuery, fetch_page
+from central.telemetry import stored
 
 READING_COLUMNS = "ts, variable, value, raw_value, unit, quality, flags"
 CSV_HEADER = ("ts", "variable", "value", "unit", "quality", "flags", "raw_value")
@@ -110,10 +113,12 @@ def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor
     """The ``limit`` readings after ``cursor`` (from the start without one). One row more is
     read to know whether a next page exists, so the last page has no cursor."""
     where, params = _where(selection)
-    total = int(conn.fetchval(f"SELECT COUNT(*) FROM readings WHERE {where}", params)) if count else None
-    after = _after(None if cursor is None else decode_cursor(cursor), params)
-    rows = conn.fetchrows(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}"
-                          " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1})
+    total = count_readings(conn, selection) if count else None
+    position = None if cursor is None else decode_cursor(cursor)
+    after = _after(position, params)
+    rows = _page_rows(conn, selection, position, limit + 1, lambda: conn.fetchrows(
+        f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}{stored.not_compacted(conn.dialect)}"
+        " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1}))
     items = [ReadingItem(ts, variable, value, raw_value, unit, quality, flags.split(",") if flags else [])
              for ts, variable, value, raw_value, unit, quality, flags in rows[:limit]]
     next_cursor = encode_cursor(items[-1].ts, items[-1].variable) if len(rows) > limit else None
@@ -145,8 +150,9 @@ def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) ->
         size = CSV_CHUNK if left is None else min(CSV_CHUNK, left)
         page_params = dict(params)
         with db.connect() as conn:
-            rows = conn.fetchall(f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
-                                 " ORDER BY ts, variable LIMIT :size", {**page_params, "size": size})
+            query = (f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
+                     f"{stored.not_compacted(conn.dialect)} ORDER BY ts, variable LIMIT :size")
+            rows = with_compacted(conn, selection, cursor, size, partial(conn.fetchall, query, {**page_params, "size": size}))
         yield rows
         if len(rows) < size:
             return
@@ -156,7 +162,35 @@ def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) ->
 
 def count_readings(conn: Connection, selection: ReadingFilter) -> int:
     where, params = _where(selection)
-    return int(conn.fetchval(f"SELECT COUNT(*) AS n FROM readings WHERE {where}", params))
+    table, more = stored.source(conn, ":p", selection.start, ":end")
+    return int(conn.fetchval(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", {**params, **more}))
+
+
+def with_compacted(conn: Connection, selection: ReadingFilter, after: tuple[datetime, str] | None, limit: int,
+                   loose: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A keyset page of ``limit`` rows after ``after``: what ``loose`` reads from ``readings``
+    merged with the compacted readings of the selection (:func:`central.telemetry.stored.read_page`)."""
+    def packed(until: datetime) -> list[dict[str, Any]]:
+        return stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
+                                     after, limit, READING_COLUMNS.split(", "), until)
+
+    start = selection.start if after is None else max(selection.start, after[0])
+    return stored.read_page(conn, start, limit, loose, packed)
+
+
+def _page_rows(conn: Connection, selection: ReadingFilter, after: tuple[datetime, str] | None, limit: int,
+               loose: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """:func:`with_compacted` for a page read as tuples of :data:`READING_COLUMNS` (no dict per
+    row on the readings page, the common case; compacted rows are turned into the same tuples)."""
+    columns = READING_COLUMNS.split(", ")
+
+    def packed(until: datetime) -> list[tuple[Any, ...]]:
+        rows = stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
+                                     after, limit, columns, until)
+        return [tuple(row[column] for column in columns) for row in rows]
+
+    start = selection.start if after is None else max(selection.start, after[0])
+    return stored.read_page(conn, start, limit, loose, packed, key=itemgetter(0, 1))
 
 
 def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:

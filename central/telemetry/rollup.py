@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from central.db import Connection
+from central.telemetry import stored
 from central.telemetry.buckets import Bucket, Span, offset_segments
 from central.telemetry.processing import Processed
 
@@ -47,12 +48,12 @@ _SUMMARY_COLUMNS = ("flow_min", "flow_max", "flow_sum", "flow_count", "level_min
                     "volume_inner")
 
 
-def _refresh_sql(dialect: str) -> str:
+def _refresh_sql(dialect: str, table: str = "readings") -> str:
     hour, minute = _EXPRESSIONS[dialect]
     value_of = "CASE WHEN variable = '{0}' THEN value END"
     assignments = ", ".join(f"{column} = excluded.{column}" for column in _SUMMARY_COLUMNS)
     return f"""
-WITH r AS (SELECT ts, variable, value, {hour} AS hour, {minute} AS minute FROM readings
+WITH r AS (SELECT ts, variable, value, {hour} AS hour, {minute} AS minute FROM {table}
            WHERE point_id = :p AND ts >= :lo AND ts < :hi),
 t AS (SELECT hour, value, LAG(value) OVER (PARTITION BY hour ORDER BY ts) AS prev,
              ROW_NUMBER() OVER (PARTITION BY hour ORDER BY ts) AS from_first,
@@ -210,8 +211,10 @@ def catch_up_point(conn: Connection, point_id: int, start: datetime, end: dateti
 
 
 def refresh_range(conn: Connection, point_id: int, low: datetime, high: datetime) -> None:
-    """Recompute the summaries of the point's hours in [low, high) (hour-aligned)."""
-    conn.execute(_refresh_sql(conn.dialect), {"p": point_id, "lo": low, "hi": high})
+    """Recompute the summaries of the point's hours in [low, high) (hour-aligned), from the
+    readings and, for a late reading of a compacted hour, the compacted rows."""
+    table, params = stored.source(conn, ":p", low, ":hi")
+    conn.execute(_refresh_sql(conn.dialect, table), {**params, "p": point_id, "lo": low, "hi": high})
 
 
 def usable(bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, interval_s: int) -> bool:

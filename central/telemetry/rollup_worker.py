@@ -1,5 +1,6 @@
 """The rollup worker: refreshes the hourly summaries that ingest marked stale (and, on
-PostgreSQL, creates the monthly partitions of ``readings`` ahead, :mod:`.partitions`).
+PostgreSQL, creates the monthly partitions of ``readings`` ahead, :mod:`.partitions`, and
+then compacts the hours older than ``CAUDAL_COMPACT_AFTER_DAYS``, :mod:`.compaction`).
 
 Every ``CAUDAL_ROLLUP_INTERVAL_S`` (5 s) a pass refreshes marked hours batch after batch,
 each batch in its own short transaction (on SQLite ingest waits for it), until the backlog
@@ -16,7 +17,7 @@ from datetime import datetime
 
 from central.context import AppContext
 from central.db import Database
-from central.telemetry import partitions, rollup
+from central.telemetry import compaction, partitions, rollup
 from central.workers import Worker, every
 
 log = logging.getLogger("caudal.central.telemetry")
@@ -35,14 +36,24 @@ def drain(db: Database, limit: int = BATCH) -> int:
             return handled
 
 
-def one_pass(db: Database, now: datetime) -> int:
-    """The months ahead partitioned, then every marked hour refreshed; returns how many marks."""
+def one_pass(db: Database, now: datetime, compact_after_days: int = 0) -> int:
+    """The months ahead partitioned, then every marked hour refreshed, then (PostgreSQL,
+    ``compact_after_days`` not 0) old hours compacted; returns how many marks. Compaction comes
+    after the refresh: an hour's summary is computed while its readings are still loose."""
     if db.dialect == "postgresql":  # SQLite has one readings table, and a transaction here would take its lock
         with db.transaction() as conn:
             created = partitions.ensure_ahead(conn, now)
         if created:
             log.info("readings partitions created: %s", ", ".join(created))
-    return drain(db)
+    handled = drain(db)
+    if compact_after_days:
+        moved = compaction.compact(db, now, compact_after_days)
+        if moved:
+            log.info("readings compacted: %d", moved)
+        swept = compaction.sweep(db)
+        if swept:
+            log.info("compacted months vacuumed and reindexed: %s", ", ".join(swept))
+    return handled
 
 
 def rollup_worker(ctx: AppContext) -> Worker:
@@ -50,6 +61,7 @@ def rollup_worker(ctx: AppContext) -> Worker:
 
     async def rollup_worker(stop: asyncio.Event) -> None:
         await every(ctx.clock, stop, ctx.settings.rollup_interval_s,
-                    lambda: asyncio.to_thread(one_pass, ctx.db, ctx.clock.now()), log, "hourly summary pass")
+                    lambda: asyncio.to_thread(one_pass, ctx.db, ctx.clock.now(), ctx.settings.compact_after_days),
+                    log, "hourly summary pass")
 
     return rollup_worker

@@ -17,7 +17,8 @@ ALTER ROLE :"reader" SET default_transaction_read_only = on;
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'reader') \gexec
 GRANT USAGE ON SCHEMA public TO :"reader";
 
-GRANT SELECT ON points, readings, readings_hourly, latest_readings, meter_changes TO :"reader";
+GRANT SELECT ON points, readings, readings_compact, readings_compaction, readings_hourly, latest_readings, meter_changes
+    TO :"reader";
 GRANT SELECT (id, name, created_at, revoked_at, last_seen_at, clock_offset_s, agent_version, buffer_depth,
               oldest_unsent_s, dropped_total, clock_synced) ON gateways TO :"reader";
 GRANT SELECT (id, point_id, regulator, slot, mode, state, reasons, next_attempt_at, comprobante, attempt_count,

@@ -1,0 +1,3 @@
+-- Compacted readings exist on PostgreSQL only (see the .postgresql.sql file of this number):
+-- SQLite serves a site's single server with a few points, whose readings table stays small
+-- enough, and has no partitions to detach. Nothing to change here.

@@ -1,0 +1,183 @@
+"""The stored readings as readers see them: ``readings`` and, on PostgreSQL, the compacted hours.
+
+Compaction (:mod:`.compaction`) moves the readings of old hours into ``readings_compact``, one
+row per point, hour and variable with arrays. Every reader goes through this module, so an
+answer is the same before and after compaction:
+
+- :func:`source` gives the table text to read a point's range from: plain ``readings`` where
+  nothing is compacted (SQLite, or a range starting at or after ``reach``), else both unioned;
+- :func:`not_compacted` is the condition that keeps a reading out of ``readings`` when a
+  compacted row already holds it (a gateway resending a reading of an hour compacted since:
+  stored once, seen once, the compacted copy wins);
+- :func:`read_page` serves keyset pages from both (:func:`compacted_page` reads the compacted
+  side without sorting a year), consistent while a compaction batch commits;
+- :func:`last_before` finds a point's last reading before a time in both.
+
+A reading after ``reach`` (``readings_compaction.reach``) can be in ``readings`` only, so
+queries of recent data run as they did before compaction existed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any, TypeVar
+
+from central.db import Connection
+
+COLUMNS = ("point_id", "ts", "variable", "value", "raw_value", "unit", "quality", "flags")
+_OFFSET_US = "CAST(extract(epoch FROM {a}.ts - date_trunc('hour', {a}.ts)) * 1000000 AS BIGINT)"
+_COMPACT = (
+    "SELECT c.point_id, c.hour + x.offset_us * interval '1 microsecond' AS ts, c.variable, x.value, x.raw_value,"
+    " COALESCE(c.unit, x.unit) AS unit, COALESCE(c.quality, x.quality) AS quality, x.flags, c.hour"
+    " FROM readings_compact c CROSS JOIN LATERAL"
+    " unnest(c.offsets_us, c.vals, c.raw_values, c.units, c.qualities, c.flags)"
+    " AS x (offset_us, value, raw_value, unit, quality, flags)"
+)
+_KEY = itemgetter("ts", "variable")
+ATTEMPTS = 5  # reads of a page raced by compaction batches before it is served as merged
+Row = TypeVar("Row")  # a row as the caller reads it: a dict, or a tuple of columns
+FIRST_WINDOW = timedelta(hours=8)  # a 1,000-reading page of three variables a minute is 5.6 hours
+
+
+def reach(conn: Connection) -> datetime | None:
+    """Where compacted hours end (``None``: nothing compacted, or SQLite, which never compacts)."""
+    if conn.dialect != "postgresql":
+        return None
+    return conn.fetchval("SELECT reach FROM readings_compaction WHERE id = 1")
+
+
+def not_compacted(dialect: str, alias: str = "readings") -> str:
+    """`` AND`` a condition on ``alias`` (a row of ``readings``): no compacted row holds the same
+    reading. Checked only before ``reach``; empty on SQLite."""
+    if dialect != "postgresql":
+        return ""
+    return (f" AND NOT ({alias}.ts < COALESCE((SELECT reach FROM readings_compaction WHERE id = 1), '-infinity')"
+            " AND EXISTS (SELECT 1 FROM readings_compact k WHERE k.point_id = "
+            f"{alias}.point_id AND k.hour = date_trunc('hour', {alias}.ts) AND k.variable = {alias}.variable"
+            f" AND {_OFFSET_US.format(a=alias)} = ANY(k.offsets_us)))")
+
+
+def compacted(conn: Connection, start: datetime | None) -> bool:
+    """Whether a range from ``start`` (None: from the beginning) may hold compacted hours."""
+    until = reach(conn)
+    return until is not None and (start is None or start < until)
+
+
+def source(conn: Connection, point: str, start: datetime | None, end: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The table text to read a point's readings from ``start`` on, named ``readings``, and
+    the parameters it adds (``point`` and ``end`` are SQL expressions, ``end`` None: no end).
+    The caller filters ``point_id``, ``ts`` and ``variable`` as on ``readings``; the compacted
+    side is bounded here by hour so that it reads only the hours of the range."""
+    if not compacted(conn, start):
+        return "readings", {}
+    bounds = "" if start is None else " AND c.hour > CAST(:stored_start AS TIMESTAMPTZ) - interval '1 hour'"
+    bounds += "" if end is None else f" AND c.hour <= {end}"
+    columns = ", ".join(COLUMNS)
+    return (f"(SELECT {columns} FROM readings WHERE point_id = {point}{not_compacted('postgresql')}"
+            f" UNION ALL SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = {point}{bounds}) k) readings",
+            {} if start is None else {"stored_start": start})
+
+
+def compacted_page(conn: Connection, point_id: int, start: datetime, end: datetime, variable: str | None,
+                   after: tuple[datetime, str] | None, limit: int, columns: Sequence[str],
+                   until: datetime | None) -> list[dict[str, Any]]:
+    """Up to ``limit`` compacted readings of the point in [start, end) after ``after`` in
+    (ts, variable) order. Read in windows of hours, each twice as long as the one before,
+    until ``limit`` are found: a page deep into a year unpacks only about the hours it
+    returns (one query that sorts every hour of the range would unpack the year). ``until``:
+    the compaction's ``reach`` as the caller read it."""
+    if until is None:
+        return []
+    found: list[dict[str, Any]] = []
+    low, width = hour_floor(start if after is None else max(start, after[0])), FIRST_WINDOW
+    while len(found) < limit and low < min(end, until):
+        high = min(low + width, end, until)
+        found += _window(conn, point_id, start, end, variable, after, (low, high), limit - len(found), columns)
+        low, width = high, width * 2
+    return found
+
+
+def _window(conn: Connection, point_id: int, start: datetime, end: datetime, variable: str | None,
+            after: tuple[datetime, str] | None, hours: tuple[datetime, datetime], limit: int,
+            columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The first ``limit`` compacted readings of the hours [low, high) that pass the filters."""
+    params: dict[str, Any] = {"p": point_id, "start": start, "end": end, "n": limit, "low": hours[0],
+                              "high": hours[1]}
+    filters = ""
+    if variable is not None:
+        filters, params["variable"] = " AND c.variable = :variable", variable
+    outer = "" if after is None else " AND (ts, variable) > (:after_ts, :after_variable)"
+    if after is not None:
+        params["after_ts"], params["after_variable"] = after
+    return conn.fetchall(
+        f"SELECT {', '.join(columns)} FROM ({_COMPACT} WHERE c.point_id = :p{filters}"
+        " AND c.hour >= :low AND c.hour < :high) k"
+        f" WHERE ts >= :start AND ts < :end{outer} ORDER BY ts, variable LIMIT :n", params)
+
+
+def hour_floor(t: datetime) -> datetime:
+    """The start of ``t``'s UTC hour."""
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def read_page(conn: Connection, start: datetime, limit: int, loose: Callable[[], list[Row]],
+              packed: Callable[[datetime], list[Row]], key: Callable[[Row], Any] = _KEY) -> list[Row]:
+    """The first ``limit`` rows, in (ts, variable) order, of a keyset page read from
+    ``readings`` by ``loose`` (with :func:`not_compacted`) and from the compacted rows by
+    ``packed`` (given ``reach``): two statements, between which a compaction batch may move readings. Moving
+    is one way, so a moved reading shows in both (never in neither) and the page is read
+    again; a page that needs no compacted rows is read again when a batch committed meanwhile."""
+    page: list[Row] = []
+    for _ in range(ATTEMPTS):
+        before = _version(conn)
+        rows = loose()
+        if before is None or before["reach"] is None or start >= before["reach"]:
+            if before is None or _version(conn) == before:
+                return rows
+            continue
+        page, doubled = merge(rows, packed(before["reach"]), limit, key)
+        if not doubled:
+            return page
+    return page
+
+
+def _version(conn: Connection) -> dict[str, Any] | None:
+    """``reach`` and the row's version, which every compaction batch changes (None on SQLite)."""
+    if conn.dialect != "postgresql":
+        return None
+    return conn.fetchone("SELECT CAST(xmin AS text) AS version, reach FROM readings_compaction WHERE id = 1")
+
+
+def merge(loose: list[Row], packed: list[Row], limit: int,
+          key: Callable[[Row], Any] = _KEY) -> tuple[list[Row], bool]:
+    """The first ``limit`` rows of two lists sorted by (ts, variable), and whether a reading
+    was in both (then kept once, the compacted copy)."""
+    page: list[Row] = []
+    doubled = False
+    for row in heapq.merge(packed, loose, key=key):  # stable: on a tie the compacted row comes first
+        if page and key(page[-1]) == key(row):
+            doubled = True
+            continue
+        page.append(row)
+        if len(page) == limit:
+            break
+    return page, doubled
+
+
+def last_before(conn: Connection, point_id: int, variable: str, ts: datetime, condition: str = "",
+                columns: str = "ts, value") -> dict[str, Any] | None:
+    """The point's last reading of ``variable`` before ``ts`` with a value (and ``condition``,
+    SQL on the row), from ``readings`` and the compacted hours: whichever is later."""
+    params = {"p": point_id, "v": variable, "ts": ts}
+    where = f"point_id = :p AND variable = :v AND ts < :ts AND value IS NOT NULL{condition}"
+    loose = conn.fetchone(f"SELECT {columns} FROM readings WHERE {where}{not_compacted(conn.dialect)}"
+                          " ORDER BY ts DESC LIMIT 1", params)
+    if not compacted(conn, None):
+        return loose
+    packed = conn.fetchone(f"SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = :p AND c.variable = :v"
+                           f" AND c.hour < :ts) k WHERE {where} ORDER BY hour DESC, ts DESC LIMIT 1", params)
+    candidates = [row for row in (loose, packed) if row is not None]
+    return max(candidates, key=itemgetter("ts")) if candidates else None

@@ -1,0 +1,282 @@
+"""Compaction of old readings on PostgreSQL (migration 0160, central/telemetry/compaction.py):
+every reader gives the same answer before and after, a pass interrupted anywhere loses and
+doubles nothing, and a reading arriving late for a compacted hour is stored and read once."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from central.telemetry import compaction, exports, lookups, queries, rollup, stored
+from central.telemetry.rollup_worker import one_pass
+from compliance import readings as compliance_readings
+from tests.central.telemetry_support import RESET, Site, _client, batch, reading
+from tests.pg import temporary_database
+
+NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # telemetry_support.START
+AGE_DAYS = 90
+CUTOFF = compaction.cutoff(NOW, AGE_DAYS)  # 2026-08-30T13:00Z
+FIRST = CUTOFF - timedelta(hours=30)
+LAST = CUTOFF + timedelta(hours=18)  # the series straddles the cut: old hours compacted, newer ones not
+
+
+@pytest.fixture(scope="module")
+def pg_client(postgres_admin_url: str) -> Iterator[TestClient]:
+    with temporary_database(postgres_admin_url, "caudal_compaction") as url:
+        yield from _client(url)
+
+
+@pytest.fixture
+def site(pg_client: TestClient) -> Site:
+    ctx = pg_client.app.state.ctx
+    with ctx.db.transaction() as conn:
+        for statement in (*RESET, "DELETE FROM readings_compact", "UPDATE readings_compaction SET done_before = NULL,"
+                          " reach = NULL"):
+            conn.execute(statement)
+    return Site(pg_client, ctx.clock)
+
+
+def messy_series(point: str, seed: int) -> list[dict[str, Any]]:
+    """Flow (P1's cut-off gives raw values and flags), totalizer (with a reset) and level (P1's
+    depth derives water table) about every minute, with gaps and timeouts, FIRST to LAST."""
+    rng, out, total, seq = random.Random(seed), [], 500.0, 0
+    for minute in range(0, int((LAST - FIRST).total_seconds() // 60), rng.choice([1, 1, 2])):
+        if rng.random() < 0.03:
+            continue
+        ts = FIRST + timedelta(minutes=minute, seconds=rng.choice([0, 0, 0, 7.25]))
+        total = rng.uniform(0, 5) if rng.random() < 0.002 else total + rng.uniform(0, 0.9)
+        for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
+            seq += 1
+            timeout = rng.random() < 0.02
+            out.append(reading(seq, variable, ts, None if timeout else round(value, 3), point=point,
+                               quality="timeout" if timeout else "good"))
+    return out
+
+
+def load(site: Site) -> None:
+    """P1 and P2's series through ingest, a meter swap with an unknown old count, and P3's
+    readings of mixed units in one hour written directly (ingest keeps one unit per variable)."""
+    for point, seed in (("P1", 7), ("P2", 8)):
+        readings = messy_series(point, seed)
+        for first in range(0, len(readings), 997):
+            assert site.ingest(batch(readings[first:first + 997], NOW)).status_code == 200
+    assert site.post("/api/v1/points/P1/meter-changes", {"ts": (CUTOFF - timedelta(hours=5, seconds=30)).isoformat(),
+                                                         "new_base_m3": 0.0}).status_code == 201
+    with site.db.transaction() as conn:
+        for offset_us, unit, value in ((0, "L/s", 1.0), (1_500_000_250, "m3/h", 3.6), (3_599_999_999, "L/s", None)):
+            conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, flags, received_at)"
+                         " SELECT id, :ts, 'flow', :v, :u, :q, :f, :ts FROM points WHERE code = 'P3'",
+                         {"ts": FIRST + timedelta(microseconds=offset_us), "v": value, "u": unit,
+                          "q": "good" if value is not None else "timeout", "f": "derived" if unit == "m3/h" else None})
+    one_pass(site.db, NOW)
+
+
+def walk(site: Site, code: str, **params: Any) -> list[dict[str, Any]]:
+    """Every reading of the point from FIRST to LAST, through the API in pages of 97."""
+    items, cursor = [], None
+    while True:
+        query = {"from_": FIRST.isoformat(), "to": LAST.isoformat(), "limit": 97, **params}
+        page = site.get(f"/api/v1/points/{code}/readings", **query, **({"cursor": cursor} if cursor else {})).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def api_answers(site: Site) -> dict[str, Any]:
+    span = {"from_": FIRST.isoformat(), "to": LAST.isoformat()}
+    return {
+        "pages": {code: walk(site, code) for code in ("P1", "P2", "P3")},
+        "totalizer": walk(site, "P1", variable="totalizer"),
+        "total": site.get("/api/v1/points/P1/readings", **span, limit=5, total="true").json(),
+        "csv": site.get("/api/v1/points/P1/readings", **span, format="csv").text,
+        "aggregates": [site.get(f"/api/v1/points/{code}/aggregates", **span, bucket=bucket, interval_s=interval).json()
+                       for code in ("P1", "P3") for bucket, interval in (("hour", 60), ("day", 60), ("hour", 45))],
+        "aggregates_csv": site.get("/api/v1/points/P1/aggregates", **span, bucket="hour", format="csv").text,
+    }
+
+
+def library_answers(site: Site) -> dict[str, Any]:
+    """Exports, compliance's and alerts' reads, and the hourly summaries recomputed from scratch."""
+    with site.db.connect() as conn:
+        p1 = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
+        selection = queries.ReadingFilter(p1, FIRST, LAST)
+        answers = {
+            "xlsx": list(exports._reading_cells(site.db, selection, None, ZoneInfo("America/Santiago"))),
+            "samples": compliance_readings.samples(conn, p1, compliance_readings.VARIABLES, CUTOFF - timedelta(hours=2),
+                                                   CUTOFF + timedelta(hours=1)),
+            "volume": compliance_readings.volume_in(conn, p1, FIRST, LAST),
+            "swaps": compliance_readings.meter_changes(conn, p1, FIRST, LAST),
+            "alerts": lookups.readings_from(conn, p1, CUTOFF - timedelta(hours=3), 500),
+        }
+    with site.db.transaction() as conn:
+        conn.execute("DELETE FROM readings_hourly")
+        rollup.refresh_range(conn, p1, FIRST.replace(minute=0, second=0, microsecond=0), LAST)
+        answers["hourly"] = [{name: round(value, 9) if isinstance(value, float) else value for name, value in row.items()}
+                             for row in rollup.hourly_rows(conn, p1, FIRST - rollup.HOUR, LAST)]  # sums' order varies
+    return answers
+
+
+def answers(site: Site) -> dict[str, Any]:
+    return {**api_answers(site), **library_answers(site)}
+
+
+def stored_counts(site: Site) -> tuple[int, int]:
+    """(readings in ``readings``, readings in compacted rows)."""
+    with site.db.connect() as conn:
+        return (conn.fetchval("SELECT COUNT(*) FROM readings"),
+                conn.fetchval("SELECT COALESCE(SUM(cardinality(offsets_us)), 0) FROM readings_compact"))
+
+
+def test_every_reader_gives_the_same_answer_after_compaction(site: Site) -> None:
+    load(site)
+    before, counts = answers(site), stored_counts(site)
+    moved = compaction.compact(site.db, NOW, AGE_DAYS)
+    after = answers(site)
+    assert {name: after[name] == before[name] for name in before} == {name: True for name in before}
+    assert moved > 0 and stored_counts(site) == (counts[0] - moved, moved)
+    with site.db.connect() as conn:
+        assert conn.fetchval("SELECT MAX(ts) FROM readings WHERE ts < :c", {"c": CUTOFF}) is None
+
+
+def test_the_rollup_worker_compacts_when_configured(site: Site) -> None:
+    load(site)
+    one_pass(site.db, NOW, compact_after_days=AGE_DAYS)
+    with site.db.connect() as conn:
+        assert compaction.state(conn) == (CUTOFF, CUTOFF)
+        assert conn.fetchval("SELECT COUNT(*) FROM readings WHERE ts < :c", {"c": CUTOFF}) == 0
+
+
+def test_a_pass_interrupted_between_batches_or_inside_one_loses_and_doubles_nothing(site: Site) -> None:
+    load(site)
+    before, total = answers(site), sum(stored_counts(site))
+    first = next(compaction.plan([1, 2, 3], FIRST, CUTOFF, per_batch=1))
+    with pytest.raises(RuntimeError), site.db.transaction() as conn:  # killed before the commit
+        compaction.move(conn, first)
+        raise RuntimeError("killed")
+    assert stored_counts(site)[1] == 0
+    states = []
+    for batches in (1, 2, 1000):  # a batch of one point each: killed after one, then after two more (mid-span),
+        compaction.compact(site.db, NOW, AGE_DAYS, batches=batches, per_batch=1)  # then run to the end
+        assert sum(stored_counts(site)) == total
+        assert answers(site) == before
+        with site.db.connect() as conn:
+            states.append(compaction.state(conn))
+    day = FIRST + timedelta(days=1)
+    assert states == [(None, day), (None, day), (CUTOFF, CUTOFF)]
+
+
+def test_plan_spans_oldest_first_each_split_by_points() -> None:
+    start = datetime(2026, 8, 1, 10, 42, tzinfo=UTC)
+    until = start.replace(minute=0) + timedelta(hours=30)
+    batches = [(b.points, b.lo.isoformat(), b.hi.isoformat(), b.completes)
+               for b in compaction.plan([4, 5, 6], start, until, per_batch=2)]
+    assert batches == [
+        ((4, 5), "2026-08-01T10:00:00+00:00", "2026-08-02T10:00:00+00:00", False),
+        ((6,), "2026-08-01T10:00:00+00:00", "2026-08-02T10:00:00+00:00", True),
+        ((4, 5), "2026-08-02T10:00:00+00:00", "2026-08-02T16:00:00+00:00", False),
+        ((6,), "2026-08-02T10:00:00+00:00", "2026-08-02T16:00:00+00:00", True),
+    ]
+    assert list(compaction.plan([], start, until)) == []
+
+
+LATE = CUTOFF - timedelta(hours=10, seconds=-30.5)  # no reading of the series is at 30.5 s past a minute
+
+
+def late_batch(seq: int) -> dict[str, Any]:
+    """A new reading in a compacted hour, and a resend, with another value, of a compacted one."""
+    resent = next(r for r in messy_series("P1", 7) if r["variable"] == "level" and r["value"] is not None)
+    return batch([reading(seq, "level", LATE, 12.5), {**resent, "seq": seq + 1, "value": 99.0}], NOW)
+
+
+def test_a_late_reading_of_a_compacted_hour_is_stored_and_read_once(site: Site) -> None:
+    load(site)
+    assert site.ingest(late_batch(900_000)).status_code == 200  # never compacted: the resend is a duplicate
+    one_pass(site.db, NOW)
+    expected = answers(site)
+    with site.db.transaction() as conn:
+        assert conn.execute("DELETE FROM readings WHERE ts = :a", {"a": LATE}) == 2  # level and its water table
+    compaction.compact(site.db, NOW, AGE_DAYS)
+    reply = site.ingest(late_batch(900_000))
+    assert (reply.status_code, reply.json()["stored"], reply.json()["duplicates"]) == (200, 2, 0)  # ingest sees
+    one_pass(site.db, NOW)  # only readings: the resend counts as stored, and is read once (below)
+    assert answers(site) == expected
+    compaction.compact(site.db, NOW, AGE_DAYS)  # the hour is compacted: the late readings stay where they are
+    assert answers(site) == expected
+    assert site.rows("SELECT variable, value FROM readings WHERE ts < :c ORDER BY value", {"c": CUTOFF}) == [
+        {"variable": "water_table", "value": -49.0}, {"variable": "level", "value": 12.5},  # the resend's rows are
+        {"variable": "water_table", "value": 37.5}, {"variable": "level", "value": 99.0}]  # kept, the compacted read
+
+
+def test_a_month_compaction_has_passed_is_swept_once_and_its_files_shrink(postgres_url: str) -> None:
+    from central.db import migrate, open_database
+    from central.telemetry import partitions
+
+    db = open_database(postgres_url)
+    try:
+        migrate(db)
+        month = partitions.next_month(datetime.now(UTC))  # a month partition of its own, created ahead
+        one_pass(db, month - timedelta(days=1))
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('P', 'P', 'subterranea',"
+                         " :t, :t)", {"t": month})
+            conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
+                         " SELECT p.id, :m + m * interval '1 minute', 'flow', m, 'L/s', 'good', :m"
+                         " FROM points p, generate_series(0, 20159) m", {"m": month})
+        name, size = partitions.partition_name(month), "SELECT pg_total_relation_size(CAST(:n AS regclass))"
+        with db.connect() as conn:
+            loaded = conn.fetchval(size, {"n": name})
+        assert compaction.compact(db, month + timedelta(days=AGE_DAYS + 62), AGE_DAYS, batches=10**6) == 20160
+        swept = [compaction.sweep(db), compaction.sweep(db)]
+        with db.connect() as conn:
+            left = conn.fetchval(size, {"n": name})
+        assert swept[0][-2:] == [name, partitions.partition_name(partitions.next_month(month))] and swept[1] == []
+        assert left * 20 < loaded
+    finally:
+        db.close()
+
+
+def compact_before(site: Site, what: str) -> None:
+    """none; the first day (every point); or P2's first day only (compaction's reach then passes P1's)."""
+    if what == "first day":
+        compaction.compact(site.db, NOW, AGE_DAYS, batches=1)
+    elif what == "P2's first day":
+        with site.db.transaction() as conn:
+            p2 = conn.fetchval("SELECT id FROM points WHERE code = 'P2'")
+            compaction.move(conn, compaction.Batch((p2,), FIRST, FIRST + timedelta(days=1), False))
+
+
+@pytest.mark.parametrize(("before", "start", "read_again"), [
+    ("none", FIRST, True),  # nothing compacted when the page starts: a batch committed meanwhile
+    ("first day", FIRST + timedelta(hours=25), True),  # the page after the compacted day: likewise
+    ("first day", FIRST + timedelta(hours=23), False),  # across its end: later hours moved stay in the first read
+    ("P2's first day", FIRST, True),  # P1's first hours moved between the reads: they show in both
+])
+def test_a_page_read_while_a_batch_moves_its_readings_has_each_once(site: Site, before: str, start: datetime,
+                                                                     read_again: bool) -> None:
+    """The page's two statements (readings, then compacted rows) with every remaining batch
+    committed between them: each reading of the page once, read again where needed."""
+    load(site)
+    compact_before(site, before)
+    with site.db.connect() as conn:
+        p1 = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
+        selection = queries.ReadingFilter(p1, start, LAST)
+        expected = queries.readings_page(conn, selection, 400, None).items
+        statement = (f"SELECT {queries.READING_COLUMNS} FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e"
+                     f"{stored.not_compacted('postgresql')} ORDER BY ts, variable LIMIT 401")
+        moved = []
+
+        def loose_then_a_batch_commits() -> list[dict[str, Any]]:
+            rows = conn.fetchall(statement, {"p": p1, "s": start, "e": LAST})
+            moved.append(compaction.compact(site.db, NOW, AGE_DAYS))
+            return rows
+
+        page = queries.with_compacted(conn, selection, None, 401, loose_then_a_batch_commits)
+    assert [queries.reading_row(row) for row in page[:400]] == expected
+    assert moved[0] > 0 and moved[1:] == ([0] if read_again else [])
