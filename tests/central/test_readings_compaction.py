@@ -278,5 +278,7 @@ def test_a_page_read_while_a_batch_moves_its_readings_has_each_once(site: Site, 
             return rows
 
         page = queries.with_compacted(conn, selection, None, 401, loose_then_a_batch_commits)
-    assert [queries.reading_row(row) for row in page[:400]] == expected
+    assert [queries.ReadingItem(row["ts"], row["variable"], row["value"], row["raw_value"], row["unit"],
+                                row["quality"], row["flags"].split(",") if row["flags"] else [])
+            for row in page[:400]] == expected
     assert moved[0] > 0 and moved[1:] == ([0] if read_again else [])
