@@ -176,7 +176,7 @@ def test_encode_nan_for_floats(data_type: DataType, count: int) -> None:
         ("float32", "little", False, [0x0000, 0x7FC0],
          Decoded(None, Quality.DECODE_ERROR, "raw: float32 holds nan (the device signals no valid value)")),
         ("float64", "big", False, [0x8000, 0, 0, 1],
-         Decoded(None, Quality.OUT_OF_RANGE, "raw -4.94066e-324 x is a nonzero value smaller than any meter resolves")),
+         Decoded(None, Quality.OUT_OF_RANGE, "raw -4.94066e-324 x es distinto de cero y menor que lo que resuelve cualquier medidor")),
     ],
 )
 def test_a_specs_decoder_reads_words_as_decode_number_does(data_type: str, word_order: str, byte_swap: bool,
