@@ -4,9 +4,14 @@ doubles nothing, and a reading arriving late for a compacted hour is stored and 
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -170,6 +175,49 @@ def test_a_pass_interrupted_between_batches_or_inside_one_loses_and_doubles_noth
             states.append(compaction.state(conn))
     day = FIRST + timedelta(days=1)
     assert states == [(None, day), (None, day), (CUTOFF, CUTOFF)]
+
+
+CRASHING_PASS = """
+import sys
+from datetime import datetime
+from central.db import open_database
+from central.telemetry import compaction
+url, where, first, cutoff = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3]), datetime.fromisoformat(sys.argv[4])
+db = open_database(url)
+if where == "inside a batch":
+    with db.transaction() as conn:
+        compaction.move(conn, next(compaction.plan([1, 2, 3], first, cutoff, per_batch=1)))
+        print("moved, not committed", flush=True)
+        sys.stdin.readline()
+else:
+    compaction.compact(db, datetime.fromisoformat(sys.argv[5]), int(sys.argv[6]), batches=2, per_batch=1)
+    print("two batches committed", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("where", ["inside a batch", "between batches"])
+def test_a_compacting_process_killed_loses_and_doubles_nothing(site: Site, where: str) -> None:
+    """A real crash: the pass runs in its own process, which is SIGKILLed with a batch moved
+    but not committed, or after two committed; the next pass runs to the end from there."""
+    load(site)
+    before, total = answers(site), sum(stored_counts(site))
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_PASS, site.db.url, where, FIRST.isoformat(), CUTOFF.isoformat(),
+         NOW.isoformat(), str(AGE_DAYS)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() in {"moved, not committed",
+                                                                                       "two batches committed"}
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert sum(stored_counts(site)) == total and answers(site) == before
+    compaction.compact(site.db, NOW, AGE_DAYS, batches=1000, per_batch=1)
+    assert sum(stored_counts(site)) == total and answers(site) == before
+    with site.db.connect() as conn:
+        assert conn.fetchval("SELECT COUNT(*) FROM readings WHERE ts < :c", {"c": CUTOFF}) == 0
 
 
 def test_plan_spans_oldest_first_each_split_by_points() -> None:
