@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,9 +35,15 @@ class EnvSettings(BaseSettings):
         try:
             return cls(**overrides)
         except ValidationError as exc:
-            prefix = cls.model_config.get("env_prefix", "")
-            problems = "; ".join(f"{prefix}{str(err['loc'][0]).upper()}: {problem(dict(err))}" for err in exc.errors())
-            raise SettingsError(f"{BAD_SETTING}: {problems}") from None
+            raise SettingsError(f"{BAD_SETTING}: {'; '.join(cls._named(dict(err)) for err in exc.errors())}") from None
+
+    @classmethod
+    def _named(cls, error: dict[str, Any]) -> str:
+        """One problem after the variable it is about: ``env_prefix`` + the field's name, or its
+        alias when it has one; an error of the whole model carries its own names."""
+        if not error["loc"]:
+            return problem(error)
+        return f"{cls.model_config.get('env_prefix', '')}{str(error['loc'][0]).upper()}: {problem(error)}"
 
 
 class Settings(EnvSettings):

@@ -26,18 +26,19 @@ number is an SMS channel through ``CAUDAL_SMS_APPRISE_URL`` for the same points,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from central.settings import BAD_SETTING, SettingsError
+from central.settings import ENV_PREFIX, EnvSettings
 from central.telemetry.alerts.rules import Severity
-from protocols.messages_es import problem
 
 EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class SmtpSecurity(StrEnum):
@@ -50,14 +51,16 @@ DEFAULT_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.SSL: 465, SmtpSecurity
 
 
 class SmtpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """The aliases are the ends of the variables' names (``CAUDAL_SMTP_USER``, ``CAUDAL_SMTP_FROM``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
     host: str = Field(min_length=1, max_length=253)
     port: int | None = Field(default=None, ge=1, le=65535)
     security: SmtpSecurity = SmtpSecurity.STARTTLS
-    username: str | None = None
+    username: str | None = Field(default=None, validation_alias="user")
     password: SecretStr | None = None
-    from_address: str = Field(pattern=EMAIL_PATTERN)
+    from_address: str = Field(pattern=EMAIL_PATTERN, validation_alias="from")
     from_name: str = Field(default="Caudal", max_length=64)
     timeout_s: float = Field(default=15, gt=0, le=300)
 
@@ -73,16 +76,17 @@ class SmtpSettings(BaseModel):
 
 
 Network = IPv4Network | IPv6Network
+Scheme = Annotated[str, Field(pattern=r"^[a-z][a-z0-9+.-]*$")]
 
 
 class DestinationPolicy(BaseModel):
     """Where notifications may connect: public addresses only, unless allowed here (SSRF guard)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
-    allow_private_destinations: bool = False
-    allowed_networks: tuple[Network, ...] = ()
-    allowed_apprise_schemes: frozenset[Annotated[str, Field(pattern=r"^[a-z][a-z0-9+.-]*$")]] = frozenset()
+    allow_private_destinations: bool = Field(default=False, validation_alias="allow_private")
+    allowed_networks: Annotated[tuple[Network, ...], NoDecode] = ()
+    allowed_apprise_schemes: Annotated[frozenset[Scheme], NoDecode] = frozenset()
     require_https: bool = True
     timeout_s: float = Field(default=15, gt=0, le=300)
 
@@ -98,11 +102,12 @@ class SmsSettings(BaseModel):
     apprise_url: SecretStr
     min_severity: Severity = Severity.CRITICAL
 
-    @model_validator(mode="after")
-    def _has_placeholder(self) -> SmsSettings:
-        if PHONE_PLACEHOLDER not in self.apprise_url.get_secret_value():
+    @field_validator("apprise_url")
+    @classmethod
+    def _has_placeholder(cls, url: SecretStr) -> SecretStr:
+        if PHONE_PLACEHOLDER not in url.get_secret_value():
             raise ValueError(f"debe contener {PHONE_PLACEHOLDER} donde va el número del destinatario")
-        return self
+        return url
 
     def url_for(self, phone: str) -> str:
         """The Apprise URL that texts ``phone`` (E.164, as the user profile stores it)."""
@@ -132,65 +137,50 @@ class NotifySettings(BaseModel):
         return Preferences(sms=self.sms.min_severity if self.sms else None)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifySettings:
-        """Build from ``CAUDAL_*`` variables (default: the process environment, read now).
+    def from_env(cls) -> NotifySettings:
+        """Build from the process's ``CAUDAL_*`` variables, read now: e-mail is off without
+        ``CAUDAL_SMTP_HOST``, profile SMS without ``CAUDAL_SMS_APPRISE_URL``.
 
         A bad value raises :class:`central.settings.SettingsError` naming the variable.
         """
-        env = os.environ if environ is None else environ
-        try:
-            return cls(smtp=_smtp_from_env(env), destinations=_policy_from_env(env), sms=_sms_from_env(env))
-        except ValidationError as exc:
-            raise SettingsError(f"{BAD_SETTING}: {_names(exc)}") from None
+        smtp = _read(_SmtpEnv, SmtpSettings) if _given("CAUDAL_SMTP_HOST") else None
+        sms = _read(_SmsEnv, SmsSettings) if _given("CAUDAL_SMS_APPRISE_URL") else None
+        return cls(smtp=smtp, destinations=_read(_PolicyEnv, DestinationPolicy), sms=sms)
 
 
-_SMTP_VARS = {"host": "CAUDAL_SMTP_HOST", "port": "CAUDAL_SMTP_PORT", "security": "CAUDAL_SMTP_SECURITY",
-              "username": "CAUDAL_SMTP_USER", "password": "CAUDAL_SMTP_PASSWORD", "from_address": "CAUDAL_SMTP_FROM",
-              "from_name": "CAUDAL_SMTP_FROM_NAME", "timeout_s": "CAUDAL_SMTP_TIMEOUT_S"}
-_POLICY_VARS = {"allow_private_destinations": "CAUDAL_NOTIFY_ALLOW_PRIVATE",
-                "allowed_networks": "CAUDAL_NOTIFY_ALLOWED_NETWORKS",
-                "allowed_apprise_schemes": "CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES",
-                "require_https": "CAUDAL_NOTIFY_REQUIRE_HTTPS", "timeout_s": "CAUDAL_NOTIFY_TIMEOUT_S"}
-_SMS_VARS = {"apprise_url": "CAUDAL_SMS_APPRISE_URL", "min_severity": "CAUDAL_SMS_MIN_SEVERITY"}
-_VARS_BY_MODEL = {"SmtpSettings": _SMTP_VARS, "DestinationPolicy": _POLICY_VARS, "SmsSettings": _SMS_VARS}
+class _FromEnv(EnvSettings):
+    """Reads one of the models above from its variables (pydantic-settings). Only
+    :meth:`NotifySettings.from_env` reads the environment: a model built in code is what it says.
+    A blank variable counts as unset and surrounding spaces are dropped, as a hand-written env
+    file leaves them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: Any) -> Any:
+        stripped = {name: value.strip() if isinstance(value, str) else value for name, value in values.items()}
+        return {name: value for name, value in stripped.items() if value != ""}
 
 
-def _pick(env: Mapping[str, str], names: Mapping[str, str]) -> dict[str, object]:
-    return {field: env[var].strip() for field, var in names.items() if env.get(var, "").strip()}
+class _SmtpEnv(_FromEnv, SmtpSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "SMTP_", env_prefix_target="all")
 
 
-def _smtp_from_env(env: Mapping[str, str]) -> SmtpSettings | None:
-    values = _pick(env, _SMTP_VARS)
-    if "host" not in values:
-        return None
-    return SmtpSettings.model_validate(values)
+class _PolicyEnv(_FromEnv, DestinationPolicy):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "NOTIFY_", env_prefix_target="all")
+
+    @field_validator("allowed_networks", "allowed_apprise_schemes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
 
 
-def _sms_from_env(env: Mapping[str, str]) -> SmsSettings | None:
-    values = _pick(env, _SMS_VARS)
-    if "apprise_url" not in values:
-        return None
-    return SmsSettings.model_validate(values)
+class _SmsEnv(_FromEnv, SmsSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "SMS_")
 
 
-def _policy_from_env(env: Mapping[str, str]) -> DestinationPolicy:
-    values = _pick(env, _POLICY_VARS)
-    for listed in ("allowed_networks", "allowed_apprise_schemes"):
-        if listed in values:
-            values[listed] = [item.strip() for item in str(values[listed]).split(",") if item.strip()]
-    return DestinationPolicy.model_validate(values)
+def _read(reader: type[_FromEnv], model: type[Model]) -> Model:
+    return model.model_validate(dict(reader.from_env()))
 
 
-def _names(exc: ValidationError) -> str:
-    """Errors in terms of environment variable names, which is what the operator edits."""
-    by_field = _VARS_BY_MODEL.get(exc.title, {})
-    parts = []
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else ""
-        parts.append(f"{by_field.get(field, _whole(by_field, exc.title))}: {problem(dict(error))}")
-    return "; ".join(parts)
-
-
-def _whole(names: Mapping[str, str], title: str) -> str:
-    """A model-level error (no field): named after the model's first variable."""
-    return next(iter(names.values()), title)
+def _given(variable: str) -> bool:
+    return bool(os.environ.get(variable, "").strip())

@@ -127,7 +127,7 @@ def test_users_wanting_sms_without_a_template_are_warned_about_once(world: World
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     world.profile("ana", phone=PHONE, notify_sms=True)
     with caplog.at_level(logging.WARNING, logger="caudal.central.notify"):
-        wanting = warn_unconfigured_sms(world.db, NotifySettings.from_env({}))
+        wanting = warn_unconfigured_sms(world.db, NotifySettings())
     assert (wanting, [record.getMessage() for record in caplog.records]) == (1, [
         "1 user(s) ask for alert SMS in their profile but CAUDAL_SMS_APPRISE_URL is not set: they get no SMS"
         " (e-mail and their own channels still work)"])

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from ipaddress import ip_network
 
 import pytest
 
 from central.notify import DestinationPolicy, NotifySettings, SmtpSecurity, SmtpSettings
+from central.notify.settings import SmsSettings
 from central.settings import SettingsError
+from central.telemetry.alerts.rules import Severity
+
+PREFIXES = ("CAUDAL_SMTP_", "CAUDAL_NOTIFY_", "CAUDAL_SMS_")
 
 
-def test_full_smtp_and_policy_settings_from_the_environment() -> None:
+def from_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> NotifySettings:
+    """NotifySettings read from a process environment holding exactly ``env`` of the notify variables."""
+    for name in os.environ:
+        if name.startswith(PREFIXES):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return NotifySettings.from_env()
+
+
+def test_full_smtp_and_policy_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {
         "CAUDAL_SMTP_HOST": "smtp.agua.example", "CAUDAL_SMTP_PORT": "2525", "CAUDAL_SMTP_SECURITY": "ssl",
         "CAUDAL_SMTP_USER": "alertas", "CAUDAL_SMTP_PASSWORD": "clave", "CAUDAL_SMTP_FROM": "alertas@agua.example",
@@ -19,7 +34,7 @@ def test_full_smtp_and_policy_settings_from_the_environment() -> None:
         "CAUDAL_NOTIFY_REQUIRE_HTTPS": "true", "CAUDAL_NOTIFY_TIMEOUT_S": "7",
         "CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES": "syslog, mqtts",
     }
-    settings = NotifySettings.from_env(env)
+    settings = from_env(monkeypatch, env)
     assert settings == NotifySettings(
         smtp=SmtpSettings(host="smtp.agua.example", port=2525, security=SmtpSecurity.SSL, username="alertas",
                           password="clave", from_address="alertas@agua.example", from_name="Caudal Norte",
@@ -30,8 +45,39 @@ def test_full_smtp_and_policy_settings_from_the_environment() -> None:
     assert "clave" not in repr(settings)
 
 
-def test_no_smtp_host_means_no_email_and_the_default_policy() -> None:
-    assert NotifySettings.from_env({"PATH": "/usr/bin"}) == NotifySettings(smtp=None, destinations=DestinationPolicy())
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PATH": "/usr/bin"}, NotifySettings(smtp=None, destinations=DestinationPolicy(), sms=None)),
+        ({"CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMS_MIN_SEVERITY": "warning"}, NotifySettings()),
+        ({"CAUDAL_SMTP_HOST": "  ", "CAUDAL_SMS_APPRISE_URL": "", "CAUDAL_NOTIFY_TIMEOUT_S": " "}, NotifySettings()),
+    ],
+)
+def test_email_and_sms_are_off_without_their_host_or_url(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                        expected: NotifySettings) -> None:
+    assert from_env(monkeypatch, env) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example"},
+         NotifySettings(smtp=SmtpSettings(host="h", from_address="a@b.example"))),
+        ({"CAUDAL_SMTP_HOST": " h ", "CAUDAL_SMTP_FROM": "a@b.example ", "CAUDAL_SMTP_USER": "ana", "CAUDAL_SMTP_PORT": " 25"},
+         NotifySettings(smtp=SmtpSettings(host="h", from_address="a@b.example", username="ana", port=25))),
+        ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMTP_USER": ""},
+         NotifySettings(smtp=SmtpSettings(host="h", from_address="a@b.example", username=None))),
+        ({"CAUDAL_NOTIFY_ALLOW_PRIVATE": "true"},
+         NotifySettings(destinations=DestinationPolicy(allow_private_destinations=True))),
+        ({"CAUDAL_SMS_APPRISE_URL": "twilio://sid:token@+56911111111/{phone}", "CAUDAL_SMS_MIN_SEVERITY": "warning"},
+         NotifySettings(sms=SmsSettings(apprise_url="twilio://sid:token@+56911111111/{phone}",
+                                        min_severity=Severity.WARNING))),
+    ],
+)
+def test_each_variable_sets_its_field(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                      expected: NotifySettings) -> None:
+    """CAUDAL_SMTP_USER, CAUDAL_SMTP_FROM and CAUDAL_NOTIFY_ALLOW_PRIVATE are named apart from their fields."""
+    assert from_env(monkeypatch, env) == expected
 
 
 @pytest.mark.parametrize(
@@ -48,7 +94,10 @@ def test_the_smtp_port_defaults_by_security(security: SmtpSecurity, port: int) -
         ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMTP_PORT": "smtp"},
          "CAUDAL_SMTP_PORT: debe ser un número entero"),
         ({"CAUDAL_SMTP_HOST": "h"}, "CAUDAL_SMTP_FROM: falta este campo"),
+        ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": " "}, "CAUDAL_SMTP_FROM: falta este campo"),
         ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "not-an-address"}, "CAUDAL_SMTP_FROM: no tiene la forma esperada"),
+        ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMTP_FROM_NAME": "n" * 65},
+         r"CAUDAL_SMTP_FROM_NAME: debe tener como máximo 64 carácter\(es\)"),
         ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMTP_SECURITY": "tls"},
          "CAUDAL_SMTP_SECURITY: debe ser 'starttls', 'ssl' o 'none'"),
         ({"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMTP_PASSWORD": "x"},
@@ -64,6 +113,13 @@ def test_the_smtp_port_defaults_by_security(security: SmtpSecurity, port: int) -
          "CAUDAL_SMS_MIN_SEVERITY: debe ser 'info', 'warning' o 'critical'"),
     ],
 )
-def test_a_bad_variable_is_named_in_the_error(env: dict[str, str], error: str) -> None:
+def test_a_bad_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], error: str) -> None:
     with pytest.raises(SettingsError, match=error):
-        NotifySettings.from_env(env)
+        from_env(monkeypatch, env)
+
+
+def test_a_model_built_in_code_does_not_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only NotifySettings.from_env reads the variables: a policy written in code is that policy."""
+    from_env(monkeypatch, {"CAUDAL_NOTIFY_ALLOW_PRIVATE": "true", "CAUDAL_SMTP_PORT": "2525"})
+    assert (DestinationPolicy().allow_private_destinations, SmtpSettings(host="h", from_address="a@b.example").port) == (
+        False, None)
