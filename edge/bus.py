@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from edge.backoff import backoff_s
 from edge.config import BusConfig
 from edge.modbus import DeviceTimeout, LinkDown, ModbusError, ModbusLink
 from protocols.clock import Clock
@@ -43,11 +44,6 @@ class _Job:
     blocks: Sequence[ReadBlock]
     timeout_s: float
     done: asyncio.Future[list[BlockResult]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-
-
-def reconnect_delay(failures: int, initial: float = RECONNECT_INITIAL_S, cap: float = RECONNECT_MAX_S) -> float:
-    """Seconds to wait before reopening a link after ``failures`` consecutive failed opens."""
-    return min(cap, initial * 2 ** max(0, failures - 1))
 
 
 class BusActor:
@@ -152,7 +148,7 @@ class BusActor:
     def _link_failed(self, exc: LinkDown) -> None:
         self._link.close()
         self._open_failures += 1
-        delay = reconnect_delay(self._open_failures)
+        delay = backoff_s(self._open_failures, RECONNECT_INITIAL_S, RECONNECT_MAX_S)
         self._reopen_at = self.clock.monotonic() + delay
         log.warning("bus %s: link down (%s); reopening in %g s", self.name, exc, delay)
 

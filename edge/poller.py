@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from edge.backoff import backoff_s
 from edge.buffer import PolledReading
 from edge.bus import BlockResult, BusActor
 from edge.config import DeviceConfig, SiteConfig
@@ -53,13 +54,6 @@ def slot_after_reload(now: datetime, interval_s: float, last_instant: datetime |
     while last_instant is not None and slot <= last_instant:
         slot += timedelta(seconds=interval_s)
     return slot
-
-
-def backoff_s(failures: int, initial_s: float, max_s: float, factor: float) -> float:
-    """How long a device stays unpolled after ``failures`` consecutive timeouts (0 for none)."""
-    if failures <= 0:
-        return 0.0
-    return min(max_s, initial_s * factor ** (failures - 1))
 
 
 def failure_quality(error: ModbusError) -> Quality:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.poller import Poller, backoff_s, next_slot
+from edge.poller import Poller, next_slot
 from edge.simulator.runner import run_simulator
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
@@ -40,11 +40,6 @@ def utc(text: str) -> datetime:
 ])
 def test_slots_are_wall_clock_multiples_of_the_interval(now: str, interval: float, slot: str) -> None:
     assert next_slot(utc(now), interval) == utc(slot)
-
-
-@pytest.mark.parametrize("failures, expected", [(0, 0), (1, 60), (2, 120), (3, 240), (5, 900), (50, 900)])
-def test_backoff_doubles_from_the_interval_up_to_its_cap(failures: int, expected: float) -> None:
-    assert backoff_s(failures, initial_s=60, max_s=900, factor=2) == expected
 
 
 async def settle(clock: ManualClock, poller: Poller) -> None:
