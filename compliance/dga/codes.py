@@ -18,5 +18,5 @@ def validate_codigo_obra(code: str) -> str:
     silently "repaired" code would report to a different work.
     """
     if not isinstance(code, str) or CODIGO_OBRA.fullmatch(code) is None:
-        raise InvalidCodigoObra(f"codigoObra {code!r} does not match OB|OR-NNNN-N (for example OB-0601-444)")
+        raise InvalidCodigoObra(f"codigoObra {code!r} no tiene la forma OB|OR-NNNN-N (por ejemplo OB-0601-444)")
     return code

@@ -19,7 +19,7 @@ class InvalidRut(ValueError):
 def check_digit(number: int) -> str:
     """The modulo-11 check digit of a RUT number: ``0``-``9`` or ``K``."""
     if number < 0:
-        raise InvalidRut(f"a RUT number is not negative: {number}")
+        raise InvalidRut(f"el número de un RUT no puede ser negativo: {number}")
     total, factor = 0, 2
     for digit in reversed(str(number)):
         total += int(digit) * factor
@@ -31,17 +31,17 @@ def check_digit(number: int) -> str:
 def normalize_rut(text: str) -> str:
     """``" 77.555.666-k "`` -> ``"77555666-K"``; raises :class:`InvalidRut` naming the value."""
     if not isinstance(text, str):
-        raise InvalidRut(f"a RUT is text, got {type(text).__name__}")
+        raise InvalidRut(f"un RUT es texto, no {type(text).__name__}")
     match = _SHAPE.match(text.strip().upper())
     if match is None:
-        raise InvalidRut(f"not a RUT (expected like 77555666-8): {text!r}")
+        raise InvalidRut(f"no es un RUT (se espera uno como 77555666-8): {text!r}")
     number = int(match.group(1).replace(".", ""))
     if number == 0:
-        raise InvalidRut(f"a RUT number is not zero: {text!r}")
+        raise InvalidRut(f"el número de un RUT no puede ser cero: {text!r}")
     digit = match.group(2)
     expected = check_digit(number)
     if digit != expected:
-        raise InvalidRut(f"RUT {text!r} has check digit {digit}, its number needs {expected}")
+        raise InvalidRut(f"el RUT {text!r} tiene dígito verificador {digit}; su número necesita {expected}")
     return f"{number}-{digit}"
 
 

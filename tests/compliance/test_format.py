@@ -206,5 +206,5 @@ def test_requests_that_cannot_be_built(changes, values, message):
 
 
 def test_a_bad_company_rut_is_refused():
-    with pytest.raises(ValueError, match="check digit"):
+    with pytest.raises(ValueError, match="dígito verificador"):
         build_request(config(), rut_empresa="77555666-9", slot=SLOT, values=VALUES, sent_at=SENT)

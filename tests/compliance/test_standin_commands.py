@@ -53,14 +53,14 @@ def test_parse_user():
 @pytest.mark.parametrize(("args", "message"), [
     (["sma", "--user", "bogus"], "Valor inválido para --user: expected RUT:PASSWORD, got 'bogus'"),
     (["sma", "--user", "77555666-8:"], "Valor inválido para --user: expected RUT:PASSWORD, got '77555666-8:'"),
-    (["sma", "--user", "123:x"], "Valor inválido para --user: RUT '123' has check digit 3, its number needs 4"),
+    (["sma", "--user", "123:x"], "Valor inválido para --user: el RUT '123' tiene dígito verificador 3; su número necesita 4"),
     (["sma", "--device", "1234:77:Q=l/s"],
      "Valor inválido para --device: expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got '1234:77:Q=l/s'"),
     (["dga", "--work", "OB-0601-444:12345678-5"],
      "Valor inválido para --work: expected CODE:RUT:PASSWORD[:blank], got 'OB-0601-444:12345678-5'"),
-    (["dga", "--work", "OB-0601-444:1-1:x"], "Valor inválido para --work: RUT '1-1' has check digit 1, its number needs 9"),
+    (["dga", "--work", "OB-0601-444:1-1:x"], "Valor inválido para --work: el RUT '1-1' tiene dígito verificador 1; su número necesita 9"),
     (["dga", "--rut-empresa", "bogus"],
-     "Valor inválido para --rut-empresa: not a RUT (expected like 77555666-8): 'bogus'"),
+     "Valor inválido para --rut-empresa: no es un RUT (se espera uno como 77555666-8): 'bogus'"),
 ])
 def test_a_bad_option_is_a_usage_error_naming_it(args, message):
     result = CliRunner().invoke(caudal, ["sim", *args])
