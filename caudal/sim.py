@@ -7,17 +7,17 @@ import typer
 from caudal.cli import lazy_group
 
 STANDINS = {
-    "modbus": ("edge.simulator.cli:app", "edge", "Simulated meters and level sensors over Modbus TCP or a serial pty."),
-    "dga": ("compliance.standins.dga:app", "central", "A local DGA MEE web service that validates like the real one."),
-    "sma": ("compliance.standins.sma:app", "central", "A local SMA reporting API."),
+    "modbus": ("edge.simulator.cli:app", "edge", "Medidores y sensores de nivel simulados por Modbus TCP o un pty serie."),
+    "dga": ("compliance.standins.dga:app", "central", "Un servicio web MEE de la DGA local, que valida como el real."),
+    "sma": ("compliance.standins.sma:app", "central", "Una API de reportes de la SMA local."),
 }
 
 app = typer.Typer(
     cls=lazy_group(STANDINS), no_args_is_help=True, rich_markup_mode=None, add_completion=False,
-    help="Local stand-ins for devices and regulators (never the real endpoints).",
+    help="Simuladores locales de equipos y reguladores (nunca los servicios reales).",
 )
 
 
 @app.callback()
 def sim() -> None:
-    """Local stand-ins for devices and regulators (never the real endpoints)."""
+    """Simuladores locales de equipos y reguladores (nunca los servicios reales)."""

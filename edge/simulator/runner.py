@@ -33,7 +33,7 @@ class Endpoint(BaseModel):
         """``HOST:PORT`` (or ``:PORT``) -> Endpoint."""
         host, separator, port = text.rpartition(":")
         if not separator or not port.isdigit():
-            raise ValueError(f"expected HOST:PORT, got {text!r}")
+            raise ValueError(f"se espera HOST:PUERTO, no {text!r}")
         return cls(host=host or "127.0.0.1", port=int(port))
 
 
@@ -57,11 +57,11 @@ class SimConfig(BaseModel):
         units = [device.unit_id for device in self.devices]
         duplicates = sorted({unit for unit in units if units.count(unit) > 1})
         if duplicates:
-            raise ValueError(f"unit id {', '.join(map(str, duplicates))} used by more than one device")
+            raise ValueError(f"el unit id {', '.join(map(str, duplicates))} lo usa más de un equipo")
         if self.serial and self.pty:
-            raise ValueError("give either serial or pty, not both")
+            raise ValueError("indique serial o pty, no ambos")
         if not (self.tcp or self.rtu_over_tcp or self.serial or self.pty):
-            raise ValueError("nothing to serve on: give tcp, rtu_over_tcp, serial or pty")
+            raise ValueError("no hay dónde servir: indique tcp, rtu_over_tcp, serial o pty")
         return self
 
 

@@ -91,7 +91,7 @@ def _silencer(framer: FramerType, devices: Sequence[SimulatedDevice]) -> Callabl
 @asynccontextmanager
 async def _serving(server: ModbusBaseServer, where: str) -> AsyncIterator[ModbusBaseServer]:
     if not await _listen(server):
-        raise SimServerError(f"cannot serve Modbus on {where} (in use, missing or no permission)")
+        raise SimServerError(f"no se puede servir Modbus en {where} (en uso, no existe o sin permiso)")
     try:
         yield server
     finally:

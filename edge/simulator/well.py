@@ -36,9 +36,9 @@ class WellParams(BaseModel):
     @model_validator(mode="after")
     def _has_a_cycle(self) -> WellParams:
         if self.pump_on_s + self.pump_off_s == 0:
-            raise ValueError("pump_on_s and pump_off_s cannot both be 0")
+            raise ValueError("pump_on_s y pump_off_s no pueden ser ambos 0")
         if self.drawdown_m > self.static_level_m:
-            raise ValueError("drawdown_m cannot exceed static_level_m (the sensor would be dry)")
+            raise ValueError("drawdown_m no puede superar static_level_m (el sensor quedaría en seco)")
         return self
 
     def pumping_at(self, second: int) -> bool:
@@ -85,7 +85,7 @@ class PumpedWell:
         """Move the model to ``now`` and return its state there (time never goes back)."""
         target = (now - self.start).total_seconds()
         if target < self._elapsed:
-            raise ValueError(f"the well model is at {self._elapsed} s, cannot go back to {target} s")
+            raise ValueError(f"el modelo del pozo está en {self._elapsed} s, no puede volver a {target} s")
         while self._elapsed < target:
             second = math.floor(self._elapsed)
             step = min(second + 1.0, target) - self._elapsed

@@ -35,13 +35,13 @@ def test_parse_device(text: str, expected: tuple) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("siemens-mag6000", "'siemens-mag6000': expected PROFILE:UNIT[:FAULT], e.g. siemens-mag6000:1:silent"),
-        ("siemens-mag6000:x", "'siemens-mag6000:x': expected PROFILE:UNIT[:FAULT], e.g. siemens-mag6000:1:silent"),
-        ("siemens-mag6000:1:boom", "'siemens-mag6000:1:boom': fault must be one of none, silent, exception, nan"),
-        ("siemens-mag6000:0", "'siemens-mag6000:0': Input should be greater than or equal to 1"),
+        ("siemens-mag6000", "'siemens-mag6000': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent"),
+        ("siemens-mag6000:x", "'siemens-mag6000:x': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent"),
+        ("siemens-mag6000:1:boom", "'siemens-mag6000:1:boom': la falla debe ser una de none, silent, exception, nan"),
+        ("siemens-mag6000:0", "'siemens-mag6000:0': debe ser mayor o igual que 1"),
         (
             "mag5000:1",
-            "'mag5000:1': Value error, perfil desconocido 'mag5000'; disponibles: abb-aquamaster3, generic-4-20ma, "
+            "'mag5000:1': perfil desconocido 'mag5000'; disponibles: abb-aquamaster3, generic-4-20ma, "
             "keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux",
         ),
     ],
@@ -55,9 +55,9 @@ def test_parse_device_refuses(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"devices": [{"profile": "keller-series30", "unit_id": 1}] * 2, "tcp": {}}, "Value error, unit id 1 used by more than one device"),
-        ({"devices": [{"profile": "keller-series30", "unit_id": 1}], "serial": "/dev/ttyS0", "pty": True}, "Value error, give either serial or pty, not both"),
-        ({"devices": [{"profile": "keller-series30", "unit_id": 1}]}, "Value error, nothing to serve on: give tcp, rtu_over_tcp, serial or pty"),
+        ({"devices": [{"profile": "keller-series30", "unit_id": 1}] * 2, "tcp": {}}, "Value error, el unit id 1 lo usa más de un equipo"),
+        ({"devices": [{"profile": "keller-series30", "unit_id": 1}], "serial": "/dev/ttyS0", "pty": True}, "Value error, indique serial o pty, no ambos"),
+        ({"devices": [{"profile": "keller-series30", "unit_id": 1}]}, "Value error, no hay dónde servir: indique tcp, rtu_over_tcp, serial o pty"),
         ({"devices": [], "tcp": {}}, "List should have at least 1 item after validation, not 0"),
         (
             {"devices": [{"profile": "generic-4-20ma", "unit_id": 1, "overrides": {"flow": {"unit": "L/s"}}}], "tcp": {}},
@@ -91,9 +91,17 @@ def test_help_shows_an_example() -> None:
     assert (result.exit_code, example in " ".join(result.output.split())) == (0, True)
 
 
-def test_a_bad_device_is_a_usage_error() -> None:
-    result = CliRunner().invoke(app, ["--device", "siemens-mag6000:1:boom"])
-    assert result.exit_code == 2
+@pytest.mark.parametrize(("args", "error"), [
+    (["--device", "siemens-mag6000:1:boom"],
+     "Valor inválido: 'siemens-mag6000:1:boom': la falla debe ser una de none, silent, exception, nan"),
+    (["--tcp", "5020"], "Valor inválido: se espera HOST:PUERTO, no '5020'"),
+    (["--device", "keller-series30:1", "--device", "siemens-mag6000:1"], "Valor inválido: el unit id 1 lo usa más de un equipo"),
+    (["--serial", "/dev/ttyS0", "--pty"], "Valor inválido: indique serial o pty, no ambos"),
+    (["--exceed", "-1"], "Valor inválido: exceed_factor: debe ser mayor que 0"),
+])
+def test_a_bad_option_is_a_usage_error_in_spanish(args: list[str], error: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.output.splitlines()[-1]) == (2, f"Error: {error}")
 
 
 async def test_command_serves_until_interrupted() -> None:
@@ -104,7 +112,7 @@ async def test_command_serves_until_interrupted() -> None:
     )
     try:
         first = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
-        port = int(re.fullmatch(r"Modbus TCP on 127\.0\.0\.1:(\d+)\n", first).group(1))
+        port = int(re.fullmatch(r"Modbus TCP en 127\.0\.0\.1:(\d+)\n", first).group(1))
         client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
         await client.connect()
         reply = await client.read_holding_registers(3002, count=2, device_id=1)
@@ -112,4 +120,7 @@ async def test_command_serves_until_interrupted() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = await asyncio.wait_for(process.communicate(), timeout=10)
-    assert (reply.isError(), process.returncode, rest.decode().splitlines()[-1]) == (False, 0, "Stopped.")
+    assert (reply.isError(), process.returncode, rest.decode().splitlines()) == (False, 0, [
+        "  unit id 1: siemens-mag6000 [none] flow holding 3002 float32 big m3/h,"
+        " totalizer holding 3014 float64 big m3",
+        "Ctrl-C para detenerlo.", "Detenido."])

@@ -65,7 +65,7 @@ async def test_a_busy_port_is_a_clear_error(clock: ManualClock) -> None:
         with pytest.raises(SimServerError) as raised:
             async with run_simulator(busy, clock):
                 pass
-    assert str(raised.value) == f"cannot serve Modbus on 127.0.0.1:{first.tcp_port} (in use, missing or no permission)"
+    assert str(raised.value) == f"no se puede servir Modbus en 127.0.0.1:{first.tcp_port} (en uso, no existe o sin permiso)"
 
 
 async def test_a_missing_serial_port_is_a_clear_error(clock: ManualClock, tmp_path) -> None:
@@ -74,4 +74,4 @@ async def test_a_missing_serial_port_is_a_clear_error(clock: ManualClock, tmp_pa
     with pytest.raises(SimServerError) as raised:
         async with run_simulator(config, clock):
             pass
-    assert str(raised.value) == f"cannot serve Modbus on {missing} (in use, missing or no permission)"
+    assert str(raised.value) == f"no se puede servir Modbus en {missing} (en uso, no existe o sin permiso)"

@@ -65,14 +65,14 @@ def test_time_does_not_go_back(clock: ManualClock) -> None:
     well.advance_to(clock.now() + timedelta(seconds=10))
     with pytest.raises(ValueError) as raised:
         well.advance_to(clock.now())
-    assert str(raised.value) == "the well model is at 10.0 s, cannot go back to 0.0 s"
+    assert str(raised.value) == "el modelo del pozo está en 10.0 s, no puede volver a 0.0 s"
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"pump_on_s": 0, "pump_off_s": 0}, "Value error, pump_on_s and pump_off_s cannot both be 0"),
-        ({"static_level_m": 5.0, "drawdown_m": 6.0}, "Value error, drawdown_m cannot exceed static_level_m (the sensor would be dry)"),
+        ({"pump_on_s": 0, "pump_off_s": 0}, "Value error, pump_on_s y pump_off_s no pueden ser ambos 0"),
+        ({"static_level_m": 5.0, "drawdown_m": 6.0}, "Value error, drawdown_m no puede superar static_level_m (el sensor quedaría en seco)"),
     ],
 )
 def test_impossible_wells_are_refused(params: dict, message: str) -> None:
