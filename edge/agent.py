@@ -81,12 +81,12 @@ class StatePublisher:
             write_state(self.path, self.snapshot())
         except OSError as exc:
             if not self.failing:
-                log.warning("cannot write the state file %s: %s; caudal edge status shows the last one written"
-                            " until this clears", self.path, exc.strerror or exc)
+                log.warning("no se puede escribir el archivo de estado %s: %s; caudal edge status muestra el último escrito"
+                            " hasta que esto se resuelva", self.path, exc.strerror or exc)
             self.failing = True
             return
         if self.failing:
-            log.info("state file %s written again", self.path)
+            log.info("archivo de estado %s escrito de nuevo", self.path)
         self.failing = False
 
     def snapshot(self) -> AgentState:
@@ -137,7 +137,7 @@ async def run_agent(
     log_config_warnings(config, notifier)
     stored = stored_central(config) if gateway.config_source == "central" else None
     if stored is not None:
-        log.info("running central configuration version %d until the server answers", stored[0])
+        log.info("corriendo la versión %d de la configuración central hasta que el servidor responda", stored[0])
         config = stored[2]
     with Buffer.open(gateway.buffer_path, gateway.buffer_max_mb) as buffer:
         parts = _Parts(config, clock, buffer, token, notifier, clock_synced, config_path)
@@ -192,13 +192,13 @@ class _Parts:
         gateway = self.config.gateway
         try:
             self.notifier.ready()
-            log.info("agent %s started: %d buses, %d devices", gateway.id, len(self.config.buses),
+            log.info("agente %s iniciado: %d buses, %d equipos", gateway.id, len(self.config.buses),
                      len(self.config.devices))
             await supervised(self.poller.run(stop), helpers)
         finally:
             self.notifier.stopping()
             await self.shut_down(helpers, uploading, upload_stop, flush_s)
-            log.info("agent %s stopped after %d poll cycles", gateway.id, self.poller.cycles)
+            log.info("agente %s detenido tras %d ciclos de lectura", gateway.id, self.poller.cycles)
 
     async def shut_down(self, helpers: list[asyncio.Task], uploading: asyncio.Task[None], upload_stop: asyncio.Event,
                    flush_s: float) -> None:
@@ -234,9 +234,9 @@ class _SyncWatch:
         synced = self.check()
         if synced != self.last:
             if synced:
-                log.info("system clock synchronised")
+                log.info("reloj del sistema sincronizado")
             else:
-                log.warning("system clock NOT synchronised: readings are flagged clock_unsynced")
+                log.warning("reloj del sistema NO sincronizado: las lecturas se marcan clock_unsynced")
         self.last = synced
         return synced
 

@@ -156,7 +156,7 @@ def lock_exclusively(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise BufferInUse(f"edge buffer {path} is already open by another process (lock {lock_path})") from None
+        raise BufferInUse(f"el buffer del gateway {path} ya lo tiene abierto otro proceso (bloqueo {lock_path})") from None
     return fd
 
 
@@ -168,7 +168,7 @@ def open_for_agent(path: Path, max_bytes: int) -> sqlite3.Connection:
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
-                raise sqlite3.OperationalError(f"WAL mode refused (journal mode is {mode!r})")
+                raise sqlite3.OperationalError(f"SQLite no aceptó el modo WAL (journal mode es {mode!r})")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
@@ -186,7 +186,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"written by a newer agent (schema {version}, this agent knows {SCHEMA_VERSION})")
+        raise sqlite3.DatabaseError(f"lo escribió un agente más nuevo (esquema {version}; este agente conoce el {SCHEMA_VERSION})")
     conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
 
@@ -227,8 +227,8 @@ class Buffer:
             conn = open_with_room(path, max_bytes, reserve)
         except sqlite3.DatabaseError as exc:
             os.close(lock_fd)
-            reason = f"the disk is full; free some space on {path.parent}" if is_full(exc) else str(exc)
-            raise BufferUnusable(f"edge buffer {path} cannot be opened: {reason}") from exc
+            reason = f"el disco está lleno; libere espacio en {path.parent}" if is_full(exc) else str(exc)
+            raise BufferUnusable(f"no se puede abrir el buffer del gateway {path}: {reason}") from exc
         except BaseException:
             os.close(lock_fd)
             raise
@@ -369,7 +369,7 @@ class Buffer:
             self._conn.execute(DROP_OLDEST, (n,))
             dropped, depth, used = dropped + n, depth - n, used_bytes(self._conn)
         self._add_dropped(dropped)
-        log.warning("edge buffer %s over its %g MB budget: dropped the %d oldest readings",
+        log.warning("buffer del gateway %s sobre su límite de %g MB: se descartaron las %d lecturas más antiguas",
                     self.path, self.max_bytes / 2**20, dropped)
         return dropped
 
@@ -386,10 +386,10 @@ class Buffer:
             if not is_full(exc):
                 raise
             self._lost.add(len(rows))
-            log.error("edge buffer %s is full even after dropping the oldest readings: lost a poll cycle of %d",
-                      self.path, len(rows))
+            log.error("buffer del gateway %s lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de"
+                      " lectura de %d lecturas", self.path, len(rows))
             return 0
-        log.warning("edge buffer %s: disk full, dropped the %d oldest readings to store the poll cycle",
+        log.warning("buffer del gateway %s: disco lleno, se descartaron las %d lecturas más antiguas para guardar el ciclo",
                     self.path, dropped)
         return len(rows)
 

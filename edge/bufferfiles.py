@@ -60,7 +60,7 @@ class Reserve:
             self.path.unlink()
         except FileNotFoundError:
             return False
-        log.warning("disk full: released the %d KiB reserve %s so the buffer can keep working",
+        log.warning("disco lleno: se liberó la reserva de %d KiB %s para que el buffer siga funcionando",
                     self.size // 1024, self.path)
         return True
 
@@ -79,9 +79,9 @@ class Reserve:
             os.replace(partial, self.path)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            log.warning("cannot set aside the disk reserve %s: %s", self.path, exc.strerror or exc)
+            log.warning("no se puede apartar la reserva de disco %s: %s", self.path, exc.strerror or exc)
             return
-        log.info("disk reserve %s set aside (%d KiB)", self.path, self.size // 1024)
+        log.info("reserva de disco %s apartada (%d KiB)", self.path, self.size // 1024)
 
 
 def encode_slot(count: int) -> bytes:
@@ -152,7 +152,7 @@ class LostCounter:
             os.pwrite(self._fd, encode_slot(self.total), SLOT_OFFSETS[self._next_slot])
             os.fsync(self._fd)
         except OSError as exc:
-            log.error("cannot record %d lost readings in %s: %s", self.total, self.path, exc.strerror or exc)
+            log.error("no se pueden anotar %d lecturas perdidas en %s: %s", self.total, self.path, exc.strerror or exc)
             return
         self._next_slot = 1 - self._next_slot
         self._unwritten = False
@@ -171,7 +171,7 @@ class LostCounter:
                 raw = handle.read(LOST_FILE_BYTES)
             fd = os.open(self.path, os.O_RDWR)
         except OSError as exc:
-            log.error("cannot prepare the lost-readings counter %s: %s", self.path, exc.strerror or exc)
+            log.error("no se puede preparar el contador de lecturas perdidas %s: %s", self.path, exc.strerror or exc)
             return
         self.total += decode_lost(raw)
         self._next_slot = next_slot(raw)

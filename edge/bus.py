@@ -104,7 +104,7 @@ class BusActor:
 
     async def _transaction(self, job: _Job, block: ReadBlock) -> BlockResult:
         if not self._link.connected and self.clock.monotonic() < self._reopen_at:
-            down = LinkDown(f"{self.config.endpoint} is down; waiting to reopen it")
+            down = LinkDown(f"{self.config.endpoint} está caído; se espera para reabrirlo")
             return BlockResult(block, self.clock.now(), error=down)
         try:
             await self._ensure_open()
@@ -133,14 +133,14 @@ class BusActor:
         self._unanswered += 1
         if not self.config.is_serial and self._unanswered >= TCP_SILENCE_LIMIT:
             self._unanswered = 0
-            self._link_failed(LinkDown(f"{TCP_SILENCE_LIMIT} requests in a row unanswered ({exc})"))
+            self._link_failed(LinkDown(f"{TCP_SILENCE_LIMIT} consultas seguidas sin respuesta ({exc})"))
 
     async def _ensure_open(self) -> None:
         if self._link.connected:
             return
         await self._link.connect()
         if self._open_failures:
-            log.info("bus %s: %s reopened", self.name, self.config.endpoint)
+            log.info("bus %s: %s reabierto", self.name, self.config.endpoint)
             self.reconnects += 1
         self._open_failures = 0
         await self.clock.sleep(self.config.connect_pause_ms / 1000)
@@ -150,7 +150,7 @@ class BusActor:
         self._open_failures += 1
         delay = backoff_s(self._open_failures, RECONNECT_INITIAL_S, RECONNECT_MAX_S)
         self._reopen_at = self.clock.monotonic() + delay
-        log.warning("bus %s: link down (%s); reopening in %g s", self.name, exc, delay)
+        log.warning("bus %s: enlace caído (%s); se reabre en %g s", self.name, exc, delay)
 
     async def _pause(self, seconds: float) -> None:
         """Keep ``seconds`` of silence on the wire since the previous transaction ended

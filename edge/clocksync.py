@@ -55,6 +55,6 @@ def kernel_clock_synced() -> bool:
     timex = _Timex()
     state = adjtimex(ctypes.byref(timex))
     if state < 0:
-        log.warning("adjtimex failed (errno %d); assuming the clock is synchronised", ctypes.get_errno())
+        log.warning("adjtimex falló (errno %d); se supone que el reloj está sincronizado", ctypes.get_errno())
         return True
     return state != TIME_ERROR and not timex.status & STA_UNSYNC

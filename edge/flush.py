@@ -77,16 +77,16 @@ async def _flush(uploader: Uploader, transport: TrackedTransport, running: async
             await asyncio.wait({running})
             sent = await _send_pending(uploader)
     except TimeoutError:
-        log.warning("shutdown: the final upload did not finish within %g s; %d readings stay in the buffer",
+        log.warning("detención: la subida final no terminó en %g s; %d lecturas quedan en el buffer",
                     seconds, uploader.buffer.stats().depth)
     except UploadFailed as exc:
-        log.warning("shutdown: final upload failed (%s); %d readings stay in the buffer for the next start",
+        log.warning("detención: falló la subida final (%s); %d lecturas quedan en el buffer para el próximo arranque",
                     exc, uploader.buffer.stats().depth)
     except Exception:  # a broken buffer must not keep the links open or the process alive
-        log.exception("shutdown: final upload failed")
+        log.exception("detención: falló la subida final")
     else:
         if sent:
-            log.info("shutdown: final upload of %d readings accepted", sent)
+            log.info("detención: subida final de %d lecturas aceptada", sent)
 
 
 async def _send_pending(uploader: Uploader) -> int:

@@ -58,7 +58,7 @@ def stored_central(site: SiteConfig) -> tuple[int, str, SiteConfig] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
-        log.warning("ignoring the stored central configuration: %s", exc)
+        log.warning("se ignora la configuración central guardada: %s", exc)
         return None
 
 
@@ -122,7 +122,7 @@ class ConfigSync:
                 try:
                     await self.sync_once()
                 except Exception:  # a bug here must not stop polling and uploading
-                    log.exception("configuration sync failed; trying again at the next upload reply")
+                    log.exception("falló la sincronización de la configuración; se reintenta con la próxima respuesta a una subida")
         finally:
             await self._transport.close()
 
@@ -158,21 +158,21 @@ class ConfigSync:
         try:
             reply = await self._transport.get(self.base + CONFIG_PATH, self._headers)
         except UplinkError as exc:
-            log.warning("cannot fetch the configuration from the central server: %s", exc)
+            log.warning("no se puede obtener la configuración del servidor central: %s", exc)
             return None
         if reply.status != 200:
-            log.warning("fetching the configuration: HTTP %d: %s", reply.status, server_message(reply.body))
+            log.warning("al obtener la configuración: HTTP %d: %s", reply.status, server_message(reply.body))
             return None
         try:
             return PublishedConfig.model_validate_json(reply.body)
         except ValidationError:
-            log.warning("fetching the configuration: unexpected reply %s", server_message(reply.body))
+            log.warning("al obtener la configuración: respuesta inesperada %s", server_message(reply.body))
             return None
 
     def _refuse(self, version: int, error: ConfigError) -> None:
         self.refused.add(version)
         for problem in error.problems:
-            log.error("central configuration refused: %s", problem)
+            log.error("configuración central rechazada: %s", problem)
         problems = "; ".join(str(problem) for problem in error.problems)
         self._set_result(f"refused version {version}, still running {self._running_name()}: {problems}")
 
@@ -181,13 +181,13 @@ class ConfigSync:
         self.trial = Trial(version, self.reloader.config, self.running_version, self.running_document,
                            self.poller.last_tick)
         self.running_version, self.running_document = version, document
-        await self.reloader.apply(config, f"central version {version}")
+        await self.reloader.apply(config, f"la versión central {version}")
         self._keep(version, document)
         self._set_result(f"applied version {version}")
 
     async def _roll_back(self, trial: Trial) -> None:
-        log.error("central configuration version %d: no device answered in %d poll cycles after applying it;"
-                  " rolling back", trial.version, trial.cycles)
+        log.error("versión %d de la configuración central: ningún equipo respondió en %d ciclos de lectura tras"
+                  " aplicarla; se vuelve a la anterior", trial.version, trial.cycles)
         self.refused.add(trial.version)
         self.running_version, self.running_document = trial.previous_version, trial.previous_document
         if trial.previous_version is None or trial.previous_document is None:
@@ -196,7 +196,7 @@ class ConfigSync:
             self._keep(trial.previous_version, trial.previous_document)
         self._set_result(f"rolled back from version {trial.version} (no device answered in {trial.cycles} poll"
                          f" cycles), running {self._running_name()}")
-        await self.reloader.apply(trial.previous, "the configuration before the rollback")
+        await self.reloader.apply(trial.previous, "la configuración anterior a la vuelta atrás")
 
     def _running_name(self) -> str:
         return f"version {self.running_version}" if self.running_version else "the local site.yaml"
@@ -207,8 +207,8 @@ class ConfigSync:
             temporary.write_text(json.dumps({"version": version, "document": document}), encoding="utf-8")
             os.replace(temporary, self.store)
         except OSError as exc:
-            log.warning("cannot keep central configuration version %d in %s (%s): a restart runs the local"
-                        " file until the server answers", version, self.store, exc.strerror or exc)
+            log.warning("no se puede guardar la versión %d de la configuración central en %s (%s): tras un reinicio"
+                        " corre el archivo local hasta que el servidor responda", version, self.store, exc.strerror or exc)
 
     def _outcome(self) -> ConfigReport:
         return ConfigReport(source="central" if self.central else "local", running_version=self.running_version,
@@ -217,4 +217,4 @@ class ConfigSync:
     def _set_result(self, result: str) -> None:
         self.result = result
         self._report = self._outcome()
-        log.info("configuration: %s", result)
+        log.info("configuración: %s", result)

@@ -236,13 +236,13 @@ class Poller:
     async def _wait_for_a_set_clock(self, stop: asyncio.Event) -> None:
         """Poll nothing while the clock reads before 2000: the server would refuse every such reading,
         and a schedule laid out in 1970 would count decades of missed slots once NTP sets the clock."""
-        log.warning("system clock reads %s, before %s: not polling until it is set (NTP)",
+        log.warning("el reloj del sistema marca %s, antes de %s: no se leen los equipos hasta que se ponga en hora (NTP)",
                     self.clock.now().isoformat(), EARLIEST_READING.date().isoformat())
         self.next_poll = None
         while not stop.is_set() and self.clock.now() < EARLIEST_READING:
             await wait_first(self.clock.sleep(CLOCK_RECHECK_S), stop.wait())
         if not stop.is_set():
-            log.info("system clock set (%s): polling starts", self.clock.now().isoformat())
+            log.info("reloj del sistema en hora (%s): empieza la lectura de los equipos", self.clock.now().isoformat())
             self._schedule()
 
     def _start_tick(self, ticks: asyncio.TaskGroup, instant: datetime) -> None:
@@ -258,7 +258,7 @@ class Poller:
         interval = timedelta(seconds=device.config.interval_s)
         following = instant + interval
         while following <= self.clock.now():
-            self._overrun(device, following, "the scheduler was late")
+            self._overrun(device, following, "el planificador se atrasó")
             following += interval
         return following
 
@@ -266,7 +266,7 @@ class Poller:
         ready = []
         for device in devices:
             if device.in_flight:
-                self._overrun(device, instant, "its previous read is still running")
+                self._overrun(device, instant, "su lectura anterior sigue en curso")
             else:
                 ready.append(device)
         return ready
@@ -274,7 +274,7 @@ class Poller:
     def _overrun(self, device: DevicePoll, slot: datetime, why: str) -> None:
         self.overruns[device.config.bus] = self.overruns.get(device.config.bus, 0) + 1
         log.warning(
-            "bus %s: slot %s of device %s missed (%s); overruns %d",
+            "bus %s: se perdió el turno %s del equipo %s (%s); ciclos atrasados %d",
             device.config.bus, slot.isoformat(), device.name, why, self.overruns[device.config.bus],
         )
 
@@ -292,7 +292,7 @@ class Poller:
             if readings:
                 self.sink(readings)
         except Exception:
-            log.exception("tick %s: %d readings could not be recorded", instant.isoformat(), len(readings))
+            log.exception("ciclo %s: no se pudieron guardar %d lecturas", instant.isoformat(), len(readings))
             return
         self.cycles += 1
         self.on_cycle()
@@ -315,7 +315,7 @@ class Poller:
             self._count(device, slot, results, readings, scheduled)
             return readings
         except Exception as exc:  # a bug or surprise must cost one device one poll, not the agent
-            log.exception("device %s: poll failed", device.name)
+            log.exception("equipo %s: falló la lectura", device.name)
             device.counters.errors += 1
             device.counters.last_error = f"{type(exc).__name__}: {exc}"
             return device.failed_readings(self.clock.now(), Quality.DEVICE_ERROR)
@@ -336,7 +336,7 @@ class Poller:
     def _succeeded(self, device: DevicePoll) -> None:
         counters = device.counters
         if counters.failures:
-            log.info("device %s: answering again after %d timeouts", device.name, counters.failures)
+            log.info("equipo %s: responde de nuevo tras %d timeouts", device.name, counters.failures)
         counters.ok += 1
         counters.failures = 0
         counters.backoff_until = None
@@ -358,7 +358,7 @@ class Poller:
         counters.failures += 1
         backoff = self._backoff(device)
         counters.backoff_until = slot + timedelta(seconds=backoff)
-        log.warning("device %s: %s; next attempt at %s", device.name, error, counters.backoff_until.isoformat())
+        log.warning("equipo %s: %s; próximo intento a las %s", device.name, error, counters.backoff_until.isoformat())
 
     @staticmethod
     def _backoff(device: DevicePoll) -> float:

@@ -62,7 +62,7 @@ def log_config_warnings(config: SiteConfig, notifier: Notifier) -> None:
     """What works but deserves a look (plain http, an unplugged adapter, a watchdog shorter than
     a cycle), logged at start and at each reload alike."""
     for warning in config.warnings():
-        log.warning("config: %s", warning)
+        log.warning("configuración: %s", warning)
     shortest = min(device.interval_s for device in config.devices)
     if (warning := watchdog_warning(shortest, notifier.watchdog_s())) is not None:
         log.warning("%s", warning)
@@ -71,11 +71,11 @@ def log_config_warnings(config: SiteConfig, notifier: Notifier) -> None:
 def summary(changes: BusChanges, devices: DeviceChanges) -> str:
     """One log line saying what a reload did: empty groups are left out."""
     groups = [
-        ("buses kept", changes.kept), ("reopened", changes.reopened), ("closed", changes.closed),
-        ("opened", changes.opened), ("devices added", devices.added), ("changed", devices.changed),
-        ("removed", devices.removed),
+        ("buses sin cambios", changes.kept), ("reabiertos", changes.reopened), ("cerrados", changes.closed),
+        ("abiertos", changes.opened), ("equipos agregados", devices.added), ("cambiados", devices.changed),
+        ("quitados", devices.removed),
     ]
-    return "; ".join(f"{label} {', '.join(names)}" for label, names in groups if names) or "nothing changed"
+    return "; ".join(f"{label} {', '.join(names)}" for label, names in groups if names) or "sin cambios"
 
 
 class Reloader:
@@ -118,14 +118,14 @@ class Reloader:
 
     async def _reload(self) -> bool:
         if self.path is None:
-            raise ValueError("this agent has no configuration file to reload")
-        log.info("reloading the configuration from %s", self.path)
+            raise ValueError("este agente no tiene un archivo de configuración que recargar")
+        log.info("recargando la configuración desde %s", self.path)
         try:
             wanted = self.overlay(load_site_config(self.path, check_devices=False))
         except ConfigError as exc:
             for problem in exc.problems:
-                log.error("reload refused: %s", problem)
-            log.error("reload refused: %d problems in %s; still running the previous configuration",
+                log.error("recarga rechazada: %s", problem)
+            log.error("recarga rechazada: %d problemas en %s; sigue corriendo la configuración anterior",
                       len(exc.problems), self.path)
             return False
         self._apply(self._runnable(wanted), str(self.path))
@@ -136,8 +136,8 @@ class Reloader:
         """``wanted`` minus the gateway changes that need a restart (each logged)."""
         gateway, refused = live_gateway(self.config.gateway, wanted.gateway)
         for name in refused:
-            log.error("reload: gateway.%s changed (%s -> %s) but the running agent cannot apply it; "
-                      "restart the service to use it (systemctl restart caudal-edge); still using %s",
+            log.error("recarga: gateway.%s cambió (%s -> %s), pero el agente en marcha no puede aplicarlo; "
+                      "reinicie el servicio para usarlo (systemctl restart caudal-edge); sigue usando %s",
                       name, getattr(self.config.gateway, name), getattr(wanted.gateway, name),
                       getattr(self.config.gateway, name))
         log_config_warnings(wanted, self.notifier)
@@ -150,4 +150,4 @@ class Reloader:
         self.poller.reconfigure(config, self.links.actors)
         self.uploader.retarget(config.gateway.central_url, config.gateway.heartbeat_s)
         self.config = config
-        log.info("configuration reloaded from %s: %s", origin, summary(buses, devices))
+        log.info("configuración recargada desde %s: %s", origin, summary(buses, devices))

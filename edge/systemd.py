@@ -71,4 +71,4 @@ class Notifier:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
                 sock.sendto(message.encode(), self.address)
         except OSError as exc:  # a missing manager must not stop polling
-            log.warning("sd_notify %s failed: %s", message, exc)
+            log.warning("sd_notify %s falló: %s", message, exc.strerror or exc)

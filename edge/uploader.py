@@ -237,11 +237,11 @@ class Uploader:
             return
         held = ", ".join(sorted(self.held.points))
         self.state.held = f"lecturas retenidas de los puntos {held}: el servidor central las rechaza para este gateway"
-        log.error("the central server refuses point(s) %s for gateway %s (%s); their readings stay in the buffer and"
-                  " are offered again every %g s, the other points' readings go on. Correct point: in site.yaml"
-                  " (caudal edge check --online) or the gateway's points on the server",
+        log.error("el servidor central rechaza los puntos %s del gateway %s (%s); sus lecturas quedan en el buffer y se"
+                  " ofrecen de nuevo cada %g s, las de los demás puntos siguen subiendo. Corrija point: en site.yaml"
+                  " (caudal edge check --online) o los puntos del gateway en el servidor",
                   ", ".join(sorted(new)), self.gateway, server_message(reply.body), self.held.recheck.total_seconds())
-        raise UploadFailed(f"HTTP 403: point(s) {held} held back", retry_after=0.0)
+        raise UploadFailed(f"HTTP 403: lecturas de los puntos {held} retenidas", retry_after=0.0)
 
     def _set_aside_refused_readings(self, reply: HttpReply, body: BatchBody) -> None:
         """A 422 naming readings of ``body``: keep them in the ``.setaside`` file, delete them from the
@@ -253,15 +253,15 @@ class Uploader:
         try:
             self.set_aside.keep(rows, reasons, self.clock.now())
         except OSError as exc:
-            raise UploadFailed(f"HTTP 422: cannot set aside {len(rows)} refused reading(s) in"
+            raise UploadFailed(f"HTTP 422: no se pueden apartar {len(rows)} lecturas rechazadas en"
                                f" {self.set_aside.path}: {exc.strerror or exc}") from exc
         self._delete([row[0] for row in rows], reply.status)
         first = rows[0]
-        log.error("the central server refuses %d reading(s) of gateway %s for good (first: seq %d, %s/%s: %s);"
-                  " set aside in %s (%d in all, reported with the drops), the other readings go on",
+        log.error("el servidor central rechaza para siempre %d lecturas del gateway %s (primera: seq %d, %s/%s: %s);"
+                  " apartadas en %s (%d en total, informadas con las perdidas), las demás lecturas siguen",
                   len(rows), self.gateway, first[0], first[1], first[3], reasons[first[0]], self.set_aside.path,
                   self.set_aside.total)
-        raise UploadFailed(f"HTTP 422: {len(rows)} reading(s) set aside", retry_after=0.0)
+        raise UploadFailed(f"HTTP 422: {len(rows)} lecturas apartadas", retry_after=0.0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set: drain the backlog, then wait for :meth:`wake` or the heartbeat.
@@ -274,7 +274,7 @@ class Uploader:
                 try:
                     await wait_first(self._upload_with_retries(), stop.wait())
                 except Exception:  # a broken buffer or a bug must not end the uplink for good
-                    log.exception("uploader: unexpected error; retrying in %g s", UNEXPECTED_ERROR_WAIT_S)
+                    log.exception("subida: error inesperado; se reintenta en %g s", UNEXPECTED_ERROR_WAIT_S)
                     await wait_first(self.clock.sleep(UNEXPECTED_ERROR_WAIT_S), stop.wait())
                     continue
                 if not stop.is_set() and not self.has_sendable():
@@ -307,15 +307,15 @@ class Uploader:
         self.state.last_error = str(failure)
         if isinstance(failure, UploadRefused):
             if self.state.stopped_reason is None:
-                log.error("uploads stopped: the server refused gateway %s (%s); check its token and points;"
-                          " re-checking every %g s", self.gateway, failure, REFUSED_RECHECK_S)
+                log.error("subidas detenidas: el servidor rechazó al gateway %s (%s); revise su token y sus puntos;"
+                          " se vuelve a probar cada %g s", self.gateway, failure, REFUSED_RECHECK_S)
             self.state.stopped_reason = str(failure)
             return
         if status == 413 and batch_len > 1:
             self.batch_size = max(1, batch_len // 2)
-            log.warning("upload of %d readings too large (%s); batch size now %d", batch_len, failure, self.batch_size)
+            log.warning("subida de %d lecturas demasiado grande (%s); lotes ahora de %d", batch_len, failure, self.batch_size)
             return
-        log.warning("upload of %d readings failed: %s", batch_len, failure)
+        log.warning("falló la subida de %d lecturas: %s", batch_len, failure)
 
     def _accept(self, body: BatchBody, reply: HttpReply) -> int:
         """A 2xx covers the whole batch: delete exactly its seqs, then record the success."""
@@ -323,14 +323,14 @@ class Uploader:
         acknowledged = self._delete(body.seqs, reply.status, whole=body.whole)
         try:
             ingest = IngestReply.model_validate_json(reply.body)
-            log.debug("uploaded %d readings (stored %d, duplicates %d)", len(readings), ingest.stored,
+            log.debug("subidas %d lecturas (guardadas %d, duplicadas %d)", len(readings), ingest.stored,
                       ingest.duplicates)
             self.on_config_version(ingest.config_version)
         except ValidationError:
-            log.warning("upload of %d readings accepted (HTTP %d) with an unexpected reply: %s",
+            log.warning("subida de %d lecturas aceptada (HTTP %d) con una respuesta inesperada: %s",
                         len(readings), reply.status, server_message(reply.body))
         if self.state.stopped_reason is not None or self.state.last_error is not None:
-            log.info("uploads resumed after: %s", self.state.stopped_reason or self.state.last_error)
+            log.info("subidas reanudadas tras: %s", self.state.stopped_reason or self.state.last_error)
         self.state.last_success = self.clock.now()
         self.state.uploaded_total += acknowledged
         self.state.last_error = self.state.stopped_reason = None
@@ -346,8 +346,8 @@ class Uploader:
         except sqlite3.OperationalError as exc:
             if not is_full(exc):
                 raise
-            failure = UploadFailed(f"the server has the {len(seqs)} readings, but the full disk refuses deleting"
-                                   " them from the buffer; they are sent again later (the server keeps them once)")
+            failure = UploadFailed(f"el servidor tiene las {len(seqs)} lecturas, pero el disco lleno no deja borrarlas"
+                                   " del buffer; se envían de nuevo más tarde (el servidor las guarda una sola vez)")
             self._note_failure(failure, status, len(seqs))
             raise failure from exc
 

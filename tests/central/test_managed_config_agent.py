@@ -131,8 +131,8 @@ async def test_a_configuration_under_which_no_device_answers_is_rolled_back(agen
     before = len(flow_slots(db, "P2"))
     await drive(clock, lambda: len(flow_slots(db, "P2")) > before)  # the good configuration polls again
     assert [r.getMessage() for r in caplog.records] == [
-        f"central configuration version {bad}: no device answered in {ROLLBACK_CYCLES} poll cycles after applying"
-        " it; rolling back"]
+        f"versión {bad} de la configuración central: ningún equipo respondió en {ROLLBACK_CYCLES} ciclos de lectura"
+        " tras aplicarla; se vuelve a la anterior"]
 
 
 async def test_the_applied_version_is_kept_for_a_restart_without_network(agent, tmp_path: Path):

@@ -59,9 +59,12 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
                                                                     ["P3", "P3"])
         assert uploader.state.held == "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway"
     [record] = caplog.records
-    assert record.getMessage().startswith(
-        "the central server refuses point(s) P3 for gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
-        " punto(s) P3 (equipo pozo-3): ")
+    assert record.getMessage() == (
+        "el servidor central rechaza los puntos P3 del gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
+        " punto(s) P3 (equipo pozo-3): no le están asignados; no se guardó nada de este lote (asigne los puntos al"
+        " gateway o corrija point: en su site.yaml)); sus lecturas quedan en el buffer y se ofrecen de nuevo cada 600 s,"
+        " las de los demás puntos siguen subiendo. Corrija point: en site.yaml (caudal edge check --online) o los puntos"
+        " del gateway en el servidor")
 
 
 async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp_path: Path):

@@ -59,15 +59,17 @@ async def test_readings_dated_1970_are_set_aside_and_the_backlog_behind_them_goe
     async with uploading(url, tmp_path / "buffer.db", clock, readings) as (buffer, uploader):
         with caplog.at_level(logging.ERROR, logger="caudal.edge.uploader"), pytest.raises(UploadFailed) as refused:
             await uploader.upload_once()
-        assert (str(refused.value), refused.value.retry_after) == ("HTTP 422: 2 reading(s) set aside", 0.0)
+        assert (str(refused.value), refused.value.retry_after) == ("HTTP 422: 2 lecturas apartadas", 0.0)
         assert await uploader.upload_once() == 3
         assert buffer.pending() == []
     assert stored(db) == [("2026-11-28 12:57", 1.0), ("2026-11-28 12:58", 2.0), ("2026-11-28 12:59", 3.0)]
     assert reported_drops(db) == 2
     [record] = caplog.records
-    assert record.getMessage().startswith(
-        "the central server refuses 2 reading(s) of gateway gw-norte for good (first: seq 1, pozo-1/flow: ts: "
-        "1970-01-01T00:00:30Z es anterior a 2000-01-01T00:00:00Z")
+    assert record.getMessage() == (
+        "el servidor central rechaza para siempre 2 lecturas del gateway gw-norte (primera: seq 1, pozo-1/flow: ts: "
+        "1970-01-01T00:00:30Z es anterior a 2000-01-01T00:00:00Z: ninguna lectura es tan antigua (¿estaba en hora el"
+        f" reloj del gateway?)); apartadas en {setaside_path(tmp_path / 'buffer.db')} (2 en total, informadas con las"
+        " perdidas), las demás lecturas siguen")
     kept = [json.loads(line) for line in setaside_path(tmp_path / "buffer.db").read_text().splitlines()]
     assert [(k["seq"], k["point"], k["variable"], k["value"], k["set_aside_at"]) for k in kept] == [
         (1, "P1", "flow", 1.0, START), (2, "P1", "flow", 2.0, START)]

@@ -168,7 +168,7 @@ async def test_an_unplugged_serial_adapter_is_a_warning_and_the_other_buses_are_
             stop.set()
             await asyncio.wait_for(agent, 10)
     assert [r.getMessage() for r in caplog.records if r.name == "edge.reload"] == [
-        f"config: buses[1].port: el puerto serie {gone} no existe (¿está conectado el adaptador?)"
+        f"configuración: buses[1].port: el puerto serie {gone} no existe (¿está conectado el adaptador?)"
     ]
     assert sorted((r.variable, r.value, r.quality) for r in server.stored.values() if r.device == "pozo-1") == [
         ("flow", 12.5, Quality.GOOD), ("totalizer", 1000.0, Quality.GOOD),

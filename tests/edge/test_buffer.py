@@ -162,13 +162,13 @@ def test_read_stats_of_a_missing_file_names_it(tmp_path: Path):
 
 
 def test_a_second_owner_is_refused(buffer: Buffer, path: Path):
-    with pytest.raises(BufferInUse, match=f"edge buffer {path} is already open by another process"):
+    with pytest.raises(BufferInUse, match=f"el buffer del gateway {path} ya lo tiene abierto otro proceso"):
         Buffer.open(path)
 
 
 def test_a_file_that_is_not_a_buffer_is_refused_naming_it_and_left_alone(path: Path):
     path.write_bytes(b"not a database, just some bytes" * 100)
-    with pytest.raises(BufferUnusable, match=f"edge buffer {path} cannot be opened: file is not a database"):
+    with pytest.raises(BufferUnusable, match=f"no se puede abrir el buffer del gateway {path}: file is not a database"):
         Buffer.open(path)
     assert path.read_bytes() == b"not a database, just some bytes" * 100
 
@@ -240,7 +240,7 @@ def test_dropping_is_logged_as_a_warning(path: Path, caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="caudal.edge.buffer"), Buffer.open(path, max_mb=0.25) as buffer:
         fill(buffer, 40)
     assert caplog.records
-    assert all(r.levelname == "WARNING" and "over its 0.25 MB budget: dropped the" in r.message
+    assert all(r.levelname == "WARNING" and "sobre su límite de 0.25 MB: se descartaron las" in r.message
                for r in caplog.records)
 
 
@@ -255,8 +255,9 @@ def test_a_full_disk_drops_the_oldest_and_stores_the_cycle(path: Path, caplog: p
         assert stats.dropped_total + stats.depth == 15 * 200 + 4000
         assert buffer.pending(limit=10_000)[-1].seq == stats.newest_seq == 15 * 200 + 4000
     assert [r.message for r in caplog.records] == [  # the retried cycle itself still had to fit the budget
-        f"edge buffer {path} over its 0.25 MB budget: dropped the {stats.dropped_total - 3000} oldest readings",
-        f"edge buffer {path}: disk full, dropped the 3000 oldest readings to store the poll cycle"]
+        f"buffer del gateway {path} sobre su límite de 0.25 MB: se descartaron las {stats.dropped_total - 3000}"
+        " lecturas más antiguas",
+        f"buffer del gateway {path}: disco lleno, se descartaron las 3000 lecturas más antiguas para guardar el ciclo"]
 
 
 def test_a_cycle_that_can_never_fit_is_counted_as_lost_not_raised(path: Path, caplog: pytest.LogCaptureFixture):
@@ -266,7 +267,8 @@ def test_a_cycle_that_can_never_fit_is_counted_as_lost_not_raised(path: Path, ca
         assert buffer.stats() == read_stats(path)
         assert (buffer.stats().depth, buffer.stats().dropped_total) == (3, 9000)
     assert [r.message for r in caplog.records] == [
-        f"edge buffer {path} is full even after dropping the oldest readings: lost a poll cycle of 9000"]
+        f"buffer del gateway {path} lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de"
+        " lectura de 9000 lecturas"]
 
 
 
@@ -287,5 +289,5 @@ def test_a_buffer_of_a_newer_schema_is_refused_naming_both_versions(path: Path):
         conn.execute("PRAGMA user_version=7")
     with pytest.raises(BufferUnusable) as refused:
         Buffer.open(path)
-    assert str(refused.value) == (f"edge buffer {path} cannot be opened: written by a newer agent"
-                                  " (schema 7, this agent knows 1)")
+    assert str(refused.value) == (f"no se puede abrir el buffer del gateway {path}: lo escribió un agente más nuevo"
+                                  " (esquema 7; este agente conoce el 1)")

@@ -68,7 +68,7 @@ def test_a_buffer_closed_cleanly_opens_on_a_full_disk_and_uploading_frees_room_f
     assert (stats.depth, stats.dropped_total, reserve_path(path).exists()) == (6 * VARIABLES, 0, False)
     assert kept == [T0 + timedelta(seconds=second) for second in (5, 6, 7, 8, 9, 10)]
     assert [r.getMessage() for r in caplog.records] == [
-        f"disk full: released the 1024 KiB reserve {reserve_path(path)} so the buffer can keep working"]
+        f"disco lleno: se liberó la reserva de 1024 KiB {reserve_path(path)} para que el buffer siga funcionando"]
 
 
 def test_with_the_reserve_used_up_and_the_disk_still_full_opening_says_so(disk: Path):
@@ -78,7 +78,7 @@ def test_with_the_reserve_used_up_and_the_disk_still_full_opening_says_so(disk: 
     fill(disk)
     with pytest.raises(BufferUnusable) as refused:
         Buffer.open(path)
-    assert str(refused.value) == f"edge buffer {path} cannot be opened: the disk is full; free some space on {disk}"
+    assert str(refused.value) == f"no se puede abrir el buffer del gateway {path}: el disco está lleno; libere espacio en {disk}"
 
 
 def test_once_the_disk_has_room_again_the_reserve_is_set_aside_at_the_next_cycle(disk: Path):
@@ -156,8 +156,8 @@ async def test_an_upload_the_full_disk_cannot_delete_is_sent_again_later_and_sto
             await uploader.close()
             buffer.close()
     assert [r.getMessage() for r in caplog.records if r.name == "caudal.edge.uploader"] == [
-        f"upload of {depth} readings failed: the server has the {depth} readings, but the full disk refuses deleting"
-        " them from the buffer; they are sent again later (the server keeps them once)"]
+        f"falló la subida de {depth} lecturas: el servidor tiene las {depth} lecturas, pero el disco lleno no deja"
+        " borrarlas del buffer; se envían de nuevo más tarde (el servidor las guarda una sola vez)"]
 
 
 async def test_the_agent_starts_on_a_full_disk_and_uploads(disk: Path, clock: ManualClock,
@@ -179,8 +179,8 @@ async def test_the_agent_starts_on_a_full_disk_and_uploads(disk: Path, clock: Ma
             stop.set()
             await asyncio.wait_for(agent, 10)
     assert [(r.name, r.getMessage()) for r in caplog.records] == [
-        ("caudal.edge.buffer", f"disk full: released the 1024 KiB reserve {reserve_path(config.gateway.buffer_path)}"
-                               " so the buffer can keep working")]
+        ("caudal.edge.buffer", f"disco lleno: se liberó la reserva de 1024 KiB {reserve_path(config.gateway.buffer_path)}"
+                               " para que el buffer siga funcionando")]
 
 
 async def test_a_state_file_the_full_disk_refuses_is_logged_once_and_once_when_it_clears(
@@ -210,10 +210,10 @@ async def test_a_state_file_the_full_disk_refuses_is_logged_once_and_once_when_i
             await asyncio.wait_for(agent, 10)
     manager.close()
     state_file = f"{config.gateway.buffer_path}.state.json"
-    assert [r.getMessage() for r in caplog.records if "state file" in r.getMessage()] == [
-        f"cannot write the state file {state_file}: No space left on device; caudal edge status shows the last"
-        " one written until this clears",
-        f"state file {state_file} written again"]
+    assert [r.getMessage() for r in caplog.records if "archivo de estado" in r.getMessage()] == [
+        f"no se puede escribir el archivo de estado {state_file}: No space left on device; caudal edge status muestra"
+        " el último escrito hasta que esto se resuelva",
+        f"archivo de estado {state_file} escrito de nuevo"]
 
 
 def write_on_request(path: str) -> None:

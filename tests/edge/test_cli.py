@@ -137,7 +137,7 @@ async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_
     assert process.returncode == 0, err.decode()
     assert messages[0] == "READY=1" and messages[-1] == "STOPPING=1"
     assert set(messages[1:-1]) == {"WATCHDOG=1"}
-    assert "INFO edge.agent: agent gw-test-01 started: 1 buses, 1 devices" in err.decode()
+    assert "INFO edge.agent: agente gw-test-01 iniciado: 1 buses, 1 equipos" in err.decode()
 
     code, out, err_text = await caudal("edge", "status", "-c", str(path), "--json")
     assert (code, err_text) == (0, "")

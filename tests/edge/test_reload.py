@@ -240,10 +240,10 @@ async def test_an_invalid_file_on_reload_is_logged_and_the_old_schedule_keeps_ru
             await until(lambda: len(server.stored) == 6)
     assert stamps(server, "pozo-1") == ["13:00:00", "13:00:01", "13:00:02"]
     assert [r.getMessage() for r in caplog.records if r.name == "edge.reload"] == [
-        f"reload refused: {path}:22: devices[1].unit_id: debe ser menor o igual que 247",
-        f"reload refused: {path}:25: devices[1].interval_s: el intervalo de 7 s no divide a 60 ni es múltiplo de 60;"
+        f"recarga rechazada: {path}:22: devices[1].unit_id: debe ser menor o igual que 247",
+        f"recarga rechazada: {path}:25: devices[1].interval_s: el intervalo de 7 s no divide a 60 ni es múltiplo de 60;"
         " las lecturas se alinean a múltiplos del intervalo en el reloj (use 1, 2, 5, 10, 15, 20, 30, 60, 120, 300...)",
-        f"reload refused: 2 problems in {path}; still running the previous configuration",
+        f"recarga rechazada: 2 problemas en {path}; sigue corriendo la configuración anterior",
     ]
 
 
@@ -288,11 +288,11 @@ async def test_a_gateway_change_that_needs_a_restart_is_refused_and_the_rest_app
     assert stamps(server, "pozo-2") == ["13:00:01"]
     assert not (tmp_path / "other.db").exists()
     assert [r.getMessage() for r in caplog.records if r.name == "edge.reload"] == [
-        f"reloading the configuration from {path}",
-        f"reload: gateway.buffer_path changed ({tmp_path / 'buffer.db'} -> {tmp_path / 'other.db'}) but the running "
-        "agent cannot apply it; restart the service to use it (systemctl restart caudal-edge); "
-        f"still using {tmp_path / 'buffer.db'}",
-        f"configuration reloaded from {path}: buses kept plc; devices added pozo-2",
+        f"recargando la configuración desde {path}",
+        f"recarga: gateway.buffer_path cambió ({tmp_path / 'buffer.db'} -> {tmp_path / 'other.db'}), pero el agente en "
+        "marcha no puede aplicarlo; reinicie el servicio para usarlo (systemctl restart caudal-edge); "
+        f"sigue usando {tmp_path / 'buffer.db'}",
+        f"configuración recargada desde {path}: buses sin cambios plc; equipos agregados pozo-2",
     ]
 
 
@@ -321,7 +321,7 @@ async def test_sighup_reloads_the_running_service_between_reloading_and_ready(tm
     assert reload_lines[0] == "READY=1" and reload_lines[2:] == ["READY=1", "STOPPING=1"]
     match = re.fullmatch(r"RELOADING=1\nMONOTONIC_USEC=(\d+)", reload_lines[1])
     assert match is not None and before <= int(match[1]) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-    assert f"INFO edge.reload: configuration reloaded from {path}: buses kept plc; devices added pozo-2" in err.decode()
+    assert f"INFO edge.reload: configuración recargada desde {path}: buses sin cambios plc; equipos agregados pozo-2" in err.decode()
 
 
 async def test_a_new_central_url_takes_over_the_uploads_after_a_reload(tmp_path: Path, clock: ManualClock) -> None:

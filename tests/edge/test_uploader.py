@@ -201,7 +201,7 @@ async def test_uploads_resume_once_the_token_is_accepted_again(server: UplinkSer
             await advance(clock, 600, step=10)
     assert (uploader.state.stopped_reason, buffer.stats().depth) == (None, 0)
     assert [r.message for r in caplog.records][-1] == (
-        "uploads resumed after: HTTP 401: invalid or missing gateway token")
+        "subidas reanudadas tras: HTTP 401: invalid or missing gateway token")
 
 
 @pytest.mark.parametrize(("status", "retry_after"), [
@@ -240,7 +240,7 @@ async def test_a_422_logs_the_servers_message_keeps_the_readings_and_backs_off(
             await advance(clock, 0)
             assert (len(server.received), buffer.stats().depth) == (1, 2)
     assert [r.message for r in caplog.records] == [
-        "upload of 2 readings failed: HTTP 422: readings.0.unit: unknown unit 'furlong'"]
+        "falló la subida de 2 lecturas: HTTP 422: readings.0.unit: unknown unit 'furlong'"]
 
 
 async def test_a_heartbeat_is_sent_when_empty_and_carries_the_counters(server: UplinkServer, tmp_path: Path,

@@ -156,7 +156,7 @@ def site_yaml(folder: Path, central_url: str, meter_port: int, buffer_path: Path
 class Agent(Process):
     """``caudal edge run`` against ``central_url`` (usually the fault proxy)."""
 
-    STARTED = "agent gw-norte started"
+    STARTED = "agente gw-norte iniciado"
 
     def __init__(self, config: Path, buffer_path: Path, log: Path) -> None:
         super().__init__(["edge", "run", "--config", str(config), "--flush-s", "2"], log)

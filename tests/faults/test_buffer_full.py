@@ -31,7 +31,7 @@ from tests.faults.proxy import Mode
 from tests.faults.rig import GATEWAY, Rig, rig, wait_until
 
 DISK_KIB = 6144
-LOST_LINE = "is full even after dropping the oldest readings: lost a poll cycle of "
+LOST_LINE = "lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de lectura de "
 CATCH_UP_S = 150.0  # after failed deletes the uploader waits a minute before it tries again
 
 
