@@ -4,13 +4,20 @@ Technicians and operators read Spanish, and our commands' help already is; what 
 around it (``Usage:``, ``Options``, ``[default: …]``, ``No such option``, ``Try … for
 help``) is English. Typer carries its own copy of Click whose texts are plain literals (no
 gettext catalogue to install); only Typer's few words pass through ``typer.core._``. So
-this module sets, once per process, the three places where those texts meet the person:
+this module sets, once per process, the places where those texts meet the person:
 
 - ``typer.core._``, Typer's gettext hook, reads :data:`TYPER_WORDS`;
 - every context formats help with :class:`SpanishHelpFormatter` (usage prefix, section
   titles, the library's help texts of ``--help`` and shell completion);
 - a usage error is shown by :func:`show_usage_error`, its message rewritten by
-  :func:`translate_error`.
+  :func:`translate_error`;
+- the questions of ``typer.prompt`` and ``typer.confirm`` (``caudal edge init``): their
+  error lines, the repeated value's question and a yes/no answered ``s`` or ``n``.
+
+Those are private parts of Typer (``typer._click``, since Typer 0.26 vendored Click), so
+:func:`check_typer` refuses, at import and in Spanish, a Typer that lacks one of them rather
+than let a command speak English or fail half-way; pyproject.toml bounds Typer to the
+releases tested.
 
 Every command line (``caudal``, ``edge``, ``central``, ``compliance``, the simulators)
 imports this module, so no output mixes the two languages whichever command runs first.
@@ -19,13 +26,50 @@ Rich's help panels are not touched: every app sets ``rich_markup_mode=None``.
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
+import typer
 import typer.core
-from typer import _click
-from typer._click.exceptions import ClickException, UsageError
+
+# (module, attribute) of Typer's private API this module replaces or builds on
+PRIVATE_API = (
+    ("typer.core", "_"), ("typer._click", "HelpFormatter"), ("typer._click", "Context"), ("typer._click", "echo"),
+    ("typer._click.exceptions", "ClickException"), ("typer._click.exceptions", "UsageError"),
+    ("typer._click.termui", "prompt"), ("typer._click.termui", "confirm"), ("typer._click.termui", "echo"),
+    ("typer._click.termui", "visible_prompt_func"),
+)
+TESTED_TYPER = ">=0.27,<0.30"  # 0.27.0, 0.27.3, 0.28.0, 0.29.2 pass the CLI tests; 0.26.0 words some usage errors apart
+
+
+def missing_private_api(parts: Sequence[tuple[str, str]] = PRIVATE_API) -> list[str]:
+    """The ``parts`` (by default :data:`PRIVATE_API`) this Typer lacks, as ``module.attribute``."""
+    return [f"{module_name}.{attribute}" for module_name, attribute in parts if not _has(module_name, attribute)]
+
+
+def _has(module_name: str, attribute: str) -> bool:
+    try:
+        return hasattr(importlib.import_module(module_name), attribute)
+    except ImportError:
+        return False
+
+
+def check_typer(parts: Sequence[tuple[str, str]] = PRIVATE_API) -> None:
+    """Refuse, in Spanish, a Typer whose private parts this module patches are gone or moved."""
+    missing = missing_private_api(parts)
+    if missing:
+        raise ImportError(
+            f"protocols.cli_es: Typer {typer.__version__} no tiene {', '.join(missing)}, que Caudal usa para"
+            f" mostrar en español los textos de Typer; instale una versión probada: pip install 'typer{TESTED_TYPER}'")
+
+
+check_typer()
+
+from typer import _click  # noqa: E402  (after the check, so a missing module is explained)
+from typer._click import termui  # noqa: E402
+from typer._click.exceptions import ClickException, UsageError  # noqa: E402
 
 TYPER_WORDS = {
     "Arguments": "Argumentos",
@@ -73,6 +117,8 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), sp
     (r"(\S+) is not one of (.*)\.$", r"\1 no está entre \2."),
     (r"Value (.*) is not a valid (\w+)\.$", r"\1 no es un \2 válido."),
     (r"Input should be a valid integer.*$", "debe ser un número entero"),
+    (r"^'[^']*' is not a valid int(eger)?\.$", "debe ser un número entero"),
+    (r"^'[^']*' is not a valid float\.$", "debe ser un número"),
     (r"Input should be a valid number.*$", "debe ser un número"),
     (r"Input should be a valid boolean.*$", "debe ser true o false"),
     (r"Input should be (.*)$", r"debe ser \1"),
@@ -83,6 +129,16 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), sp
     (r"(File|Directory|Path) ('[^']*') is not readable\.", r"\2 no se puede leer."),
     (r"(File|Directory|Path) ('[^']*') is not writable\.", r"\2 no se puede escribir."),
 ))
+
+
+# Click's own lines around typer.prompt and typer.confirm
+PROMPT_ERRORS = {
+    "Error: The two entered values do not match.": "Error: los dos valores no coinciden.",
+    "Error: The value you entered was invalid.": "Error: el valor ingresado no es válido.",
+}
+REPEAT_PROMPT = "Repita para confirmar"
+YES, NO = frozenset({"s", "si", "sí", "y", "yes"}), frozenset({"n", "no"})
+YES_NO_ERROR = "Error: responda s (sí) o n (no)"
 
 
 def translate_typer_word(message: str) -> str:
@@ -128,12 +184,71 @@ def show_usage_error(self: UsageError, file: IO[Any] | None = None) -> None:
                 color=self.ctx.color if self.ctx is not None else None)
 
 
+def translate_prompt_line(message: Any) -> Any:
+    """A line Click's prompt writes, in Spanish: its fixed errors, and a value's error sentence."""
+    if not isinstance(message, str) or not message.startswith("Error: "):
+        return message
+    return PROMPT_ERRORS.get(message) or f"Error: {translate_error(message.removeprefix('Error: '))}"
+
+
+def echo_prompt_line(message: Any = None, *args: Any, **kwargs: Any) -> None:
+    """``echo`` as Click's prompt module sees it: the same, with its lines in Spanish."""
+    _click.echo(translate_prompt_line(message), *args, **kwargs)
+
+
+LIBRARY_PROMPT = termui.prompt
+
+
+def prompt(text: str, default: Any | None = None, hide_input: bool = False, confirmation_prompt: bool | str = False,
+           type: Any | None = None, value_proc: Callable[[str], Any] | None = None, prompt_suffix: str = ": ",
+           show_default: bool = True, err: bool = False, show_choices: bool = True) -> Any:
+    """``typer.prompt``, asking for the value again in Spanish (``confirmation_prompt=True``)."""
+    repeat = REPEAT_PROMPT if confirmation_prompt is True else confirmation_prompt
+    return LIBRARY_PROMPT(text, default, hide_input, repeat, type, value_proc, prompt_suffix, show_default, err,
+                          show_choices)
+
+
+def yes_no(answer: str, default: bool | None) -> bool | None:
+    """An answer to a yes/no question: ``s``/``sí`` (``y``/``yes`` too), ``n``/``no``, or empty
+    for the default; ``None`` when it is none of those."""
+    answer = answer.strip().lower()
+    if answer in YES:
+        return True
+    if answer in NO:
+        return False
+    return default if answer == "" else None
+
+
+def confirm(text: str, default: bool | None = False, abort: bool = False, prompt_suffix: str = ": ",
+            show_default: bool = True, err: bool = False) -> bool:
+    """``typer.confirm`` in Spanish: ``[s/N]``, answered ``s`` or ``n``, asked again otherwise."""
+    choices = "s/n" if default is None else ("S/n" if default else "s/N")
+    question = f"{text} [{choices}]{prompt_suffix}" if show_default else f"{text}{prompt_suffix}"
+    while (answer := yes_no(ask(question, err), default)) is None:
+        _click.echo(YES_NO_ERROR, err=err)
+    if abort and not answer:
+        raise typer.Abort()
+    return answer
+
+
+def ask(question: str, err: bool) -> str:
+    """One line typed after ``question`` (Click's way: the last character goes to ``input``)."""
+    try:
+        _click.echo(question[:-1], nl=False, err=err)
+        return termui.visible_prompt_func(question[-1:])
+    except (KeyboardInterrupt, EOFError):
+        raise typer.Abort() from None
+
+
 def install() -> None:
     """Make every Typer command of this process speak Spanish (idempotent)."""
     typer.core._ = translate_typer_word  # type: ignore[attr-defined]
     _click.Context.formatter_class = SpanishHelpFormatter
     ClickException.show = show_error  # type: ignore[method-assign]
     UsageError.show = show_usage_error  # type: ignore[method-assign]
+    termui.echo = echo_prompt_line  # type: ignore[attr-defined]
+    termui.prompt = typer.prompt = prompt
+    termui.confirm = typer.confirm = confirm
 
 
 install()

@@ -23,8 +23,8 @@ def test_version():
 
 def test_a_sub_command_usage_error_is_a_usage_error_not_a_traceback():
     result = runner.invoke(app, ["sim", "modbus", "--device", "bogus"])
-    assert result.exit_code == 2
-    assert "PROFILE:UNIT" in result.output
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2, "Error: Valor inválido: 'bogus': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent")
 
 
 def test_help_describes_caudal_and_each_side_in_spanish():

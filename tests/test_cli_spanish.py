@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from caudal.cli import SIDES, app
-from protocols.cli_es import translate_error
+from protocols.cli_es import TESTED_TYPER, check_typer, missing_private_api, translate_error, yes_no
 
 runner = CliRunner()
 
@@ -75,6 +78,8 @@ def test_a_usage_error_is_spanish(args, output):
     ("Invalid value: no es un RUT", "Valor inválido: no es un RUT"),
     ("Invalid value for '--kind': Input should be 'subterranea', 'superficial' or 'vertiente'",
      "Valor inválido para '--kind': debe ser 'subterranea', 'superficial' o 'vertiente'"),
+    ("'cuatro' is not a valid int.", "debe ser un número entero"),
+    ("'x' is not a valid float.", "debe ser un número"),
     ("Missing option '--token'.", "Falta la opción '--token'."),
     ("Missing argument 'username'.", "Falta el argumento 'username'."),
     ("Got unexpected extra argument(s) (a b)", "Sobran argumentos: (a b)"),
@@ -85,3 +90,59 @@ def test_a_usage_error_is_spanish(args, output):
 ])
 def test_library_error_sentences_read_in_spanish(english, spanish):
     assert translate_error(english) == spanish
+
+
+def test_this_typer_has_every_private_part_the_translation_patches():
+    assert missing_private_api() == []
+
+
+def test_a_typer_without_them_is_refused_at_import_in_spanish():
+    with pytest.raises(ImportError) as refused:
+        check_typer((("typer._click", "echo"), ("typer._click", "gone"), ("typer._gone", "prompt")))
+    assert str(refused.value) == (
+        f"protocols.cli_es: Typer {typer.__version__} no tiene typer._click.gone, typer._gone.prompt, que Caudal usa"
+        f" para mostrar en español los textos de Typer; instale una versión probada: pip install 'typer{TESTED_TYPER}'")
+
+
+def test_the_pyproject_bound_is_the_tested_range():
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert f'"typer{TESTED_TYPER}",' in pyproject
+
+
+questions = typer.Typer()
+
+
+@questions.command()
+def ask_twice() -> None:
+    typer.echo(typer.prompt("Clave", confirmation_prompt=True))
+    typer.echo(typer.prompt("Clave oculta", hide_input=True, type=int))
+    typer.echo(typer.confirm("¿Seguir?", default=True))
+
+
+def test_prompts_repeat_and_refuse_in_spanish():
+    result = runner.invoke(questions, [], input="a\nb\na\na\nx\n7\nquizás\nsí\n")
+    assert (result.exit_code, result.output.splitlines()) == (0, [
+        "Clave: a",
+        "Repita para confirmar: b",
+        "Error: los dos valores no coinciden.",
+        "Clave: a",
+        "Repita para confirmar: a",
+        "a",
+        "Clave oculta: ",
+        "Error: el valor ingresado no es válido.",
+        "Clave oculta: ",
+        "7",
+        "¿Seguir? [S/n]: quizás",
+        "Error: responda s (sí) o n (no)",
+        "¿Seguir? [S/n]: sí",
+        "True",
+    ])
+
+
+@pytest.mark.parametrize(("answer", "default", "meaning"), [
+    ("s", False, True), ("Sí", False, True), ("si", False, True), ("y", False, True), ("YES", False, True),
+    ("n", True, False), ("No", True, False), ("", True, True), ("", False, False), ("", None, None),
+    ("quizás", True, None),
+])
+def test_yes_no_answers(answer, default, meaning):
+    assert yes_no(answer, default) is meaning

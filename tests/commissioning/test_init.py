@@ -77,6 +77,26 @@ async def test_interactive_init_asks_for_what_is_missing(invoke, tmp_path):
         "gw-sur-02", "127.0.0.1", "keller-series30", 4)
 
 
+async def test_interactive_init_asks_again_in_spanish(invoke, tmp_path):
+    site = tmp_path / "site.yaml"
+    answers = "gw-sur-02\nhttps://central.example.cl\n\n127.0.0.1\nkeller-series30\nnivel\ncuatro\n4\nOB-9\nquizás\nn\n"
+    result = await invoke("init", "-o", str(site), "--interactive", input=answers)
+    lines = result.output.splitlines()
+    written = next(index for index, line in enumerate(lines) if line.startswith("escrito "))  # rich wraps the path
+    asked = lines[lines.index("Perfil: keller-series30"):written]
+    assert (result.exit_code, asked) == (0, [
+        "Perfil: keller-series30",
+        "Nombre del equipo [keller-1]: nivel",
+        "Unit id (el que encontró caudal edge scan): cuatro",
+        "Error: debe ser un número entero",
+        "Unit id (el que encontró caudal edge scan): 4",
+        "Código del punto (la obra, por ejemplo OB-0601-444): OB-9",
+        "¿Agregar otro equipo? [s/N]: quizás",
+        "Error: responda s (sí) o n (no)",
+        "¿Agregar otro equipo? [s/N]: n",
+    ])
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
