@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
+from protocols.messages_es import problem
 from protocols.uplink import Quality, Reading
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -50,9 +51,9 @@ def to_row(reading: PolledReading, index: int) -> Row:
         valid = Reading(seq=0, device=reading.device, point=reading.point, variable=reading.variable,
                         ts=reading.ts, value=reading.value, unit=reading.unit, quality=reading.quality)
     except ValidationError as exc:
-        where = f"reading {index} ({reading.device}/{reading.point}/{reading.variable} at {reading.ts})"
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reading'}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{where} is not a valid uplink reading: {problems}") from None
+        where = f"la lectura {index} ({reading.device}/{reading.point}/{reading.variable} a las {reading.ts})"
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'lectura'}: {problem(dict(e))}" for e in exc.errors())
+        raise ValueError(f"{where} no se puede enviar: {problems}") from None
     return (valid.device, valid.point, valid.variable, to_us(valid.ts), valid.value, valid.unit, valid.quality.value)
 
 

@@ -100,15 +100,15 @@ INVALID = [
     (PolledReading("dev", "OB-1", "flow", T0, float("inf"), "L/s", Quality.GOOD), "número finito"),
     (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.GOOD), "necesita un valor"),
     (PolledReading("dev", "OB-1", "flow", T0, 3.0, "L/s", Quality.TIMEOUT), "debe llevar value null"),
-    (PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13), 3.0, "L/s", Quality.GOOD), "timezone"),
+    (PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13), 3.0, "L/s", Quality.GOOD), "diferencia con UTC"),
 ]
 
 
 @pytest.mark.parametrize(("bad", "complaint"), [
-    *INVALID, (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "pattern")])
+    *INVALID, (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "no tiene la forma esperada")])
 def test_an_invalid_reading_is_refused_naming_it_and_nothing_is_written(buffer: Buffer, bad: PolledReading,
                                                                           complaint: str):
-    with pytest.raises(ValueError, match=rf"reading 2 \(dev/OB-1/{bad.variable} at .*\).*{complaint}"):
+    with pytest.raises(ValueError, match=rf"la lectura 2 \(dev/OB-1/{bad.variable} a las .*\) no se puede enviar: .*{complaint}"):
         buffer.append([*cycle(0), bad])
     assert buffer.stats().depth == 0
 
@@ -116,7 +116,7 @@ def test_an_invalid_reading_is_refused_naming_it_and_nothing_is_written(buffer: 
 @pytest.mark.parametrize(("bad", "complaint"), INVALID)
 def test_a_reading_of_a_device_already_stored_is_checked_as_fully(buffer: Buffer, bad: PolledReading, complaint: str):
     buffer.append([PolledReading("dev", "OB-1", "flow", T0, 1.0, "L/s", Quality.GOOD)])
-    with pytest.raises(ValueError, match=rf"reading 0 \(dev/OB-1/flow at .*\).*{complaint}"):
+    with pytest.raises(ValueError, match=rf"la lectura 0 \(dev/OB-1/flow a las .*\) no se puede enviar: .*{complaint}"):
         buffer.append([bad])
     assert buffer.stats().depth == 1
 

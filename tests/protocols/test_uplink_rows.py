@@ -10,7 +10,7 @@ import pytest
 
 from central.telemetry.parse import parse_batch
 from edge.batchbody import BatchBody
-from edge.bufferrows import to_us
+from edge.bufferrows import PolledReading, to_row, to_us
 from protocols.uplink import AgentStatus, Batch, Quality, Reading, readings_json
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
@@ -66,3 +66,16 @@ def test_the_readings_array_is_what_json_dumps_writes_for_the_rows_as_objects():
 def test_a_value_that_is_not_finite_is_refused():
     with pytest.raises(ValueError):
         readings_json([(1, "m-1", "OB-1", "flow", to_us(T0), float("nan"), "L/s", "good")])
+
+
+@pytest.mark.parametrize(("point", "unit", "message"), [
+    ("", "L/s", "la lectura 3 (pozo-1//flow a las 2026-11-28 13:00:00+00:00) no se puede enviar:"
+                " point: debe tener al menos 1 carácter(es)"),
+    ("P1", "x" * 17, "la lectura 3 (pozo-1/P1/flow a las 2026-11-28 13:00:00+00:00) no se puede enviar:"
+                     " unit: debe tener como máximo 16 carácter(es)"),
+])
+def test_a_reading_the_uplink_would_refuse_is_named_in_spanish(point: str, unit: str, message: str):
+    reading = PolledReading("pozo-1", point, "flow", datetime(2026, 11, 28, 13, tzinfo=UTC), 1.0, unit, Quality.GOOD)
+    with pytest.raises(ValueError) as refused:
+        to_row(reading, 3)
+    assert str(refused.value) == message
