@@ -146,3 +146,15 @@ def test_prompts_repeat_and_refuse_in_spanish():
 ])
 def test_yes_no_answers(answer, default, meaning):
     assert yes_no(answer, default) is meaning
+
+
+def test_simulators_help_is_spanish():
+    assert run("sim", "--help") == (0, (
+        "Uso: caudal sim [OPCIONES] COMANDO [ARGUMENTOS]...\n\n"
+        "  Simuladores locales de equipos y reguladores (nunca los servicios reales).\n\n"
+        "Opciones:\n"
+        "  -h, --help  Muestra esta ayuda y termina.\n\n"
+        "Comandos:\n"
+        "  modbus  Medidores y sensores de nivel simulados por Modbus TCP o un pty serie.\n"
+        "  dga     Un servicio web MEE de la DGA local, que valida como el real.\n"
+        "  sma     Una API de reportes de la SMA local.\n"))
