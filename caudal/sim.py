@@ -7,7 +7,8 @@ import typer
 from caudal.cli import lazy_group
 
 STANDINS = {
-    "modbus": ("edge.simulator.cli:app", "edge", "Medidores y sensores de nivel simulados por Modbus TCP o un pty serie."),
+    "modbus": ("edge.simulator.cli:app", "edge",
+               "Medidores y sensores de nivel simulados por Modbus TCP o un pty serie."),
     "dga": ("compliance.standins.dga:app", "central", "Un servicio web MEE de la DGA local, que valida como el real."),
     "sma": ("compliance.standins.sma:app", "central", "Una API de reportes de la SMA local."),
 }

@@ -81,8 +81,8 @@ class StatePublisher:
             write_state(self.path, self.snapshot())
         except OSError as exc:
             if not self.failing:
-                log.warning("no se puede escribir el archivo de estado %s: %s; caudal edge status muestra el último escrito"
-                            " hasta que esto se resuelva", self.path, exc.strerror or exc)
+                log.warning("no se puede escribir el archivo de estado %s: %s; caudal edge status muestra el último"
+                            " escrito hasta que esto se resuelva", self.path, exc.strerror or exc)
             self.failing = True
             return
         if self.failing:

@@ -156,7 +156,8 @@ def lock_exclusively(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise BufferInUse(f"el buffer del gateway {path} ya lo tiene abierto otro proceso (bloqueo {lock_path})") from None
+        raise BufferInUse(f"el buffer del gateway {path} ya lo tiene abierto otro proceso"
+                          f" (bloqueo {lock_path})") from None
     return fd
 
 
@@ -186,7 +187,8 @@ def migrate(conn: sqlite3.Connection) -> None:
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"lo escribió un agente más nuevo (esquema {version}; este agente conoce el {SCHEMA_VERSION})")
+        raise sqlite3.DatabaseError(f"lo escribió un agente más nuevo (esquema {version}; este agente conoce"
+                                    f" el {SCHEMA_VERSION})")
     conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
 
@@ -389,8 +391,8 @@ class Buffer:
             log.error("buffer del gateway %s lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de"
                       " lectura de %d lecturas", self.path, len(rows))
             return 0
-        log.warning("buffer del gateway %s: disco lleno, se descartaron las %d lecturas más antiguas para guardar el ciclo",
-                    self.path, dropped)
+        log.warning("buffer del gateway %s: disco lleno, se descartaron las %d lecturas más antiguas para guardar"
+                    " el ciclo", self.path, dropped)
         return len(rows)
 
     def _drop_for(self, incoming: int) -> int:

@@ -122,7 +122,8 @@ class ConfigSync:
                 try:
                     await self.sync_once()
                 except Exception:  # a bug here must not stop polling and uploading
-                    log.exception("falló la sincronización de la configuración; se reintenta con la próxima respuesta a una subida")
+                    log.exception("falló la sincronización de la configuración; se reintenta con la próxima"
+                                  " respuesta a una subida")
         finally:
             await self._transport.close()
 
@@ -208,7 +209,8 @@ class ConfigSync:
             os.replace(temporary, self.store)
         except OSError as exc:
             log.warning("no se puede guardar la versión %d de la configuración central en %s (%s): tras un reinicio"
-                        " corre el archivo local hasta que el servidor responda", version, self.store, exc.strerror or exc)
+                        " corre el archivo local hasta que el servidor responda", version, self.store,
+                        exc.strerror or exc)
 
     def _outcome(self) -> ConfigReport:
         return ConfigReport(source="central" if self.central else "local", running_version=self.running_version,

@@ -236,13 +236,14 @@ class Poller:
     async def _wait_for_a_set_clock(self, stop: asyncio.Event) -> None:
         """Poll nothing while the clock reads before 2000: the server would refuse every such reading,
         and a schedule laid out in 1970 would count decades of missed slots once NTP sets the clock."""
-        log.warning("el reloj del sistema marca %s, antes de %s: no se leen los equipos hasta que se ponga en hora (NTP)",
-                    self.clock.now().isoformat(), EARLIEST_READING.date().isoformat())
+        log.warning("el reloj del sistema marca %s, antes de %s: no se leen los equipos hasta que se ponga en hora"
+                    " (NTP)", self.clock.now().isoformat(), EARLIEST_READING.date().isoformat())
         self.next_poll = None
         while not stop.is_set() and self.clock.now() < EARLIEST_READING:
             await wait_first(self.clock.sleep(CLOCK_RECHECK_S), stop.wait())
         if not stop.is_set():
-            log.info("reloj del sistema en hora (%s): empieza la lectura de los equipos", self.clock.now().isoformat())
+            log.info("reloj del sistema en hora (%s): empieza la lectura de los equipos",
+                     self.clock.now().isoformat())
             self._schedule()
 
     def _start_tick(self, ticks: asyncio.TaskGroup, instant: datetime) -> None:

@@ -313,7 +313,8 @@ class Uploader:
             return
         if status == 413 and batch_len > 1:
             self.batch_size = max(1, batch_len // 2)
-            log.warning("subida de %d lecturas demasiado grande (%s); lotes ahora de %d", batch_len, failure, self.batch_size)
+            log.warning("subida de %d lecturas demasiado grande (%s); lotes ahora de %d", batch_len, failure,
+                        self.batch_size)
             return
         log.warning("falló la subida de %d lecturas: %s", batch_len, failure)
 

@@ -74,7 +74,9 @@ async def _serve(config: SimConfig) -> None:
 
 @app.command()
 def modbus(
-    tcp: Annotated[str | None, typer.Option(help="Sirve Modbus TCP en HOST:PUERTO (puerto 0: cualquiera libre).")] = None,
+    tcp: Annotated[
+        str | None, typer.Option(help="Sirve Modbus TCP en HOST:PUERTO (puerto 0: cualquiera libre).")
+    ] = None,
     rtu_over_tcp: Annotated[str | None, typer.Option(help="Sirve tramas RTU sobre TCP en HOST:PUERTO.")] = None,
     serial: Annotated[str | None, typer.Option(help="Sirve Modbus RTU en este puerto serie.")] = None,
     pty: Annotated[
