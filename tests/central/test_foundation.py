@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from central.core.problems import Conflict, Invalid, NotFound, TooManyAttempts
 from central.db import IntegrityError, migrate, pending_migrations
 from central.db.database import redact_url, to_pyformat
 from central.db.migrate import available_migrations
 from central.errors import ApiError, problem_response
+from central.problems import Conflict, Invalid, NotFound, TooManyAttempts
 
 
 def test_migrating_twice_applies_nothing_the_second_time(db):
