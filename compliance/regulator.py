@@ -22,13 +22,13 @@ from pydantic import BaseModel
 from central.db import Connection, Database
 from central.settings import Settings
 from central.telemetry.rollup import StaleHours
-from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.late_data import Runs, gap_rows, horizon
 from compliance.ledger_store import hold_work, in_transaction
 from compliance.mode import Mode
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance")

@@ -16,17 +16,17 @@ from central.problems import Conflict, Invalid
 from central.settings import Settings
 from central.telemetry.rollup import StaleHours
 from compliance import messages_es as es
-from compliance.actions import Action
 from compliance.config_store import StoredConfig, stored_settings
 from compliance.dga import NAME
+from compliance.dga.config import DgaConfigIn, DgaWorkConfig
 from compliance.dga.evaluate import create_due, effective_values, recheck_gaps, slots_reading
 from compliance.dga.format import FormatError, build_measurement
 from compliance.dga.send import DgaSender
-from compliance.dga.settings import DgaConfigIn, DgaWorkConfig
 from compliance.mode import Mode
 from compliance.regulator import RegulatorBase, ReportingBase
 from compliance.settings import ComplianceSettings, rut_empresa
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 
