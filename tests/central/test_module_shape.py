@@ -1,5 +1,6 @@
 """One word for a route file: in every API domain the module that makes a router is its ``api.py``
-(the console's HTML pages, ``central/ui``, and the health probes are not API domains)."""
+(the console's HTML pages, ``central/ui``, and the health probes are not API domains); and only
+those route files and the HTTP edge around them speak in HTTP errors."""
 
 from __future__ import annotations
 
@@ -19,10 +20,9 @@ def test_every_module_that_makes_a_router_is_named_api() -> None:
     assert [module for module in _router_modules() if not module.endswith("/api.py")] == []
 
 
-
-# The HTTP edge: route modules, their dependencies, the error handlers and the app factory,
-# and the two helpers that read the request itself (its body; its query parameters).
-HTTP_EDGE = ("central/app.py", "central/telemetry/body.py", "central/query_check.py")
+# The HTTP edge: route modules, their dependencies, the error handlers, and the two helpers
+# that read the request itself (its body; its query parameters).
+HTTP_EDGE = ("central/telemetry/body.py", "central/query_check.py")
 HTTP_EDGE_NAMES = ("api.py", "deps.py", "errors.py")
 HTTP_ERRORS = {("central.errors", "ApiError"), ("fastapi", "HTTPException"), ("fastapi.exceptions", "HTTPException"),
                ("starlette.exceptions", "HTTPException")}
