@@ -32,7 +32,6 @@ import uvicorn
 from central.app import create_app
 from central.crypto import token_hash
 from central.settings import Settings
-from central.telemetry.alerts.api import QUEUE_KEY
 from central.telemetry.alerts.service import EvaluationQueue
 from protocols.uplink import INGEST_PATH
 from tests.conftest import free_port
@@ -101,7 +100,7 @@ def server(path: Path, mode: str) -> Iterator[tuple[str, EvaluationQueue]]:
     while not runner.started:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", app.state.ctx.extras[QUEUE_KEY]
+        yield f"http://127.0.0.1:{port}", app.state.ctx.alert_queue
     finally:
         runner.should_exit = True
         thread.join(10)

@@ -32,6 +32,7 @@ from central.errors import install_error_handlers, install_openapi
 from central.health import VERSION
 from central.health import router as health_router
 from central.metrics import RequestMetricsMiddleware
+from central.notify.settings import NotifySettings
 from central.query_check import reject_unknown_query
 from central.settings import Role, Settings
 from central.workers import Worker
@@ -81,13 +82,14 @@ def domain_modules(role: Role) -> list[ModuleType]:
 
 
 def create_app(settings: Settings | None = None, *, role: Role = "all", clock: Clock | None = None) -> FastAPI:
-    """Build the app: open the database, migrate it if asked, mount the role's routers."""
+    """Build the app: read the settings (a bad one stops the start-up here), open the database,
+    migrate it if asked, mount the role's routers."""
     settings = settings or Settings.from_env()
     db = open_database(settings.database_url)
     if settings.auto_migrate:
         migrate(db)
     ctx = AppContext(settings=settings, db=db, clock=clock or SystemClock(), role=role,
-                     regulators=importlib.import_module(REGISTRY).labels())
+                     notify_settings=NotifySettings.from_env(), regulators=importlib.import_module(REGISTRY).labels())
     modules = domain_modules(role)
     app = FastAPI(
         title="Caudal", version=VERSION, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),

@@ -19,12 +19,11 @@ from central.core.gateways.models import GatewayCreate
 from central.core.gateways.service import create_gateway, rotate_gateway_token
 from central.core.points.models import PointCreate
 from central.core.points.service import create_point
-from central.core.problems import Problem
 from central.core.users.models import UserCreate
 from central.core.users.service import create_user
 from central.db import Database, DatabaseError, migrate, open_database, pending_migrations
-from central.errors import ApiError
 from central.messages_es import problem
+from central.problems import Problem
 from central.settings import Role, Settings, SettingsError
 from protocols.clock import SystemClock
 
@@ -143,8 +142,8 @@ def _database() -> Iterator[Database]:
         elif pending_migrations(db):
             _fail("la base de datos necesita migraciones primero: ejecute 'caudal central migrate'", 2)
         yield db
-    except (ApiError, Problem, DatabaseError) as exc:
-        _fail(exc.message if isinstance(exc, ApiError | Problem) else str(exc))
+    except (Problem, DatabaseError) as exc:
+        _fail(exc.message if isinstance(exc, Problem) else str(exc))
     finally:
         db.close()
 

@@ -1,5 +1,6 @@
-"""What one running application owns: settings, database, clock, metrics, secret box, and the
-regulators compliance reports to (names and labels, for the alerts and the console).
+"""What one running application owns: settings, database, clock, metrics, secret box, the
+notification settings, the alert evaluation queue, and the regulators compliance reports to
+(names and labels, for the alerts and the console).
 
 Built by the app factory (never at import) and reached from routes through the short
 dependency aliases in ``central/deps.py``.
@@ -9,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from central.crypto import SecretBox
 from central.db import Database
 from central.metrics import Metrics
+from central.notify.settings import NotifySettings
 from central.regulators import Regulators
 from central.settings import Role, Settings
 from protocols.clock import Clock
+
+if TYPE_CHECKING:  # the alerts module builds the queue in its setup; the context only holds it
+    from central.telemetry.alerts.service import EvaluationQueue
 
 # Called by ingest with (point ids written, the batch's processed readings) after a batch
 # stored something new, off the request path; plain or ``async`` (see central.telemetry.api).
@@ -32,7 +37,8 @@ class AppContext:
     metrics: Metrics = field(default_factory=Metrics)
     secret_box: SecretBox = field(init=False)
     on_ingest: OnIngest | None = None  # alert evaluation sets it when it runs inline
-    extras: dict[str, Any] = field(default_factory=dict)  # per-domain services, keyed by module name
+    notify_settings: NotifySettings = field(default_factory=NotifySettings)  # the environment's, read by the app factory
+    alert_queue: EvaluationQueue | None = None  # the alerts module's setup builds it (telemetry role)
     regulators: Regulators = field(default_factory=Regulators)  # compliance's registry, read by the app factory
 
     def __post_init__(self) -> None:

@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central.core.problems import Conflict, Invalid, NotFound, Problem, TooManyAttempts
 from central.db import DatabaseError, DataError, IntegrityError
 from central.messages_es import problem
+from central.problems import Conflict, Invalid, NotFound, Problem, TooManyAttempts
 
 log = logging.getLogger("caudal.central")
 
@@ -63,7 +63,8 @@ ROUTING_MESSAGES = {
 
 
 class ApiError(Exception):
-    """Raise from a route to answer with the standard error shape."""
+    """Raise from a route (or the HTTP edge's own helpers) to answer with the standard error
+    shape; library code raises :mod:`central.problems`' domain errors instead."""
 
     def __init__(self, status: int, message: str, *, code: str | None = None, details: Any = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -129,15 +130,15 @@ def _first_problem(details: list[dict[str, Any]]) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-# The core library's refusals (domain errors) and the status each one answers with.
+# The library's refusals (domain errors) and the status each one answers with.
 PROBLEM_STATUS: dict[type[Problem], int] = {NotFound: 404, Conflict: 409, Invalid: 422, TooManyAttempts: 429}
 
 
 def problem_response(exc: Problem) -> JSONResponse:
-    """The standard error shape for a core refusal; a lockout says when to try again."""
+    """The standard error shape for a library refusal; a lockout says when to try again."""
     status = next(code for kind, code in PROBLEM_STATUS.items() if isinstance(exc, kind))
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyAttempts) else None
-    return error_response(status, exc.message, details=exc.details, headers=headers)
+    return error_response(status, exc.message, exc.code, exc.details, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -20,7 +20,7 @@ from fastapi import Depends, Query
 from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
-from central.errors import ApiError
+from central.problems import Invalid
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -76,7 +76,7 @@ async def time_range(
 def check_order(start: datetime, end: datetime) -> None:
     """422 unless ``start`` is before ``end`` (the message says both, as JSON writes them)."""
     if start >= end:
-        raise ApiError(422, f"from {iso_z(start)} no es anterior a to {iso_z(end)}", code="invalid_time_range")
+        raise Invalid(f"from {iso_z(start)} no es anterior a to {iso_z(end)}", code="invalid_time_range")
 
 
 Range = Annotated[TimeRange, Depends(time_range)]

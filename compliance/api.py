@@ -42,8 +42,6 @@ from compliance.submissions import (
 )
 from compliance.worker import ComplianceWorker
 
-EXTRAS_KEY = "compliance"
-
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
 
 DISCARD_EXAMPLES = {"reason": {"summary": "Why the slot is not sent", "value": {
@@ -62,10 +60,11 @@ routers: list[APIRouter] = [router]
 
 
 def setup(ctx: AppContext) -> None:
-    """Validate the compliance settings (and the Centro de Control's RUT) up front; publish the count of
-    in-flight resends (read from the compliance log, so it spans worker processes and restarts)."""
+    """Validate the compliance settings (and the Centro de Control's RUT) up front, on a replica
+    that runs no worker too; publish the count of in-flight resends (read from the compliance
+    log, so it spans worker processes and restarts)."""
     rut_empresa(ctx.settings)
-    ctx.extras[EXTRAS_KEY] = ComplianceSettings.from_env()
+    ComplianceSettings.from_env()
     ctx.metrics.add_gauges("caudal_dga_in_flight_resends", "DGA sends of a slot whose earlier send was in flight"
                            " when a worker stopped (the DGA may already hold it): the only possible second POST"
                            " of a slot the DGA accepted", ["regulator"], _in_flight_resends(ctx))
@@ -82,8 +81,10 @@ def _in_flight_resends(ctx: AppContext) -> Callable[[], list[tuple[list[str], fl
 
 
 def workers(ctx: AppContext) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
-    """The submission worker, on a timer, for the life of the service."""
-    worker = ComplianceWorker(ctx.db, ctx.clock, ctx.secret_box, ctx.settings, ctx.extras[EXTRAS_KEY])
+    """The submission worker, on a timer, for the life of the service; its settings are read here,
+    at start-up (:func:`setup` already refused a bad one), since ``central``'s context holds none
+    of compliance's."""
+    worker = ComplianceWorker(ctx.db, ctx.clock, ctx.secret_box, ctx.settings, ComplianceSettings.from_env())
 
     async def compliance_worker(stop: asyncio.Event) -> None:
         await worker.run(stop)

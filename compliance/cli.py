@@ -17,9 +17,9 @@ import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from central.context import AppContext
 from central.db import DatabaseError, open_database
 from central.settings import Settings, SettingsError
-from compliance.actions import Action
 from compliance.settings import ComplianceSettings
 from compliance.worker import run_once
+from compliance.worker_actions import Action
 from protocols.clock import Clock, SystemClock
 
 app = typer.Typer(help="Reportes a los reguladores.", no_args_is_help=True, add_completion=False, rich_markup_mode=None)

@@ -19,7 +19,8 @@ from central.core.auth.models import User
 from central.core.lookups import point_for_user
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
-from central.errors import ApiError, error_responses
+from central.errors import error_responses
+from central.problems import NotFound
 from compliance import config_store as configs
 from compliance.regulator import Regulator
 
@@ -39,7 +40,7 @@ def visible_point(conn: Connection, user: User, code: str) -> dict:
     """The point ``code`` if ``user`` may see it; 404 otherwise (also for one that exists)."""
     point = point_for_user(conn, user, code)
     if point is None:
-        raise ApiError(404, f"no hay un punto con código {code!r}")
+        raise NotFound(f"no hay un punto con código {code!r}")
     return point
 
 

@@ -22,7 +22,7 @@ from central.core import lookups
 from central.core.audit import store as audit
 from central.crypto import SecretBox, SecretKeyMissing, UndecryptableSecret
 from central.db import Connection
-from central.errors import ApiError
+from central.problems import Conflict, Invalid, NotFound
 from compliance import messages_es as es
 from compliance.events import record_event
 from compliance.facts import settle
@@ -73,7 +73,7 @@ def _stored_row(conn: Connection, point_id: int, regulator: Regulator) -> dict[s
 def _secret(box: SecretBox, supplied: Any, row: dict[str, Any] | None, regulator: Regulator) -> str:
     if supplied is None:
         if row is None:
-            raise ApiError(422, es.secret_required(regulator.secret_field),
+            raise Invalid(es.secret_required(regulator.secret_field),
                            details=[{"loc": ["body", regulator.secret_field], "msg": "obligatorio"}])
         return box.decrypt(row["secret"])
     return supplied.get_secret_value()
@@ -92,10 +92,10 @@ def put_config(
         config = _validated(regulator.config_model, supplied)
         ciphertext = box.encrypt(supplied[secret_field])
     except SecretKeyMissing as exc:
-        raise ApiError(409, es.secret_key_missing(exc),
+        raise Conflict(es.secret_key_missing(exc),
                        code="secret_key_missing") from None
     except UndecryptableSecret as exc:
-        raise ApiError(409, es.secret_undecryptable(exc), code="secret_undecryptable") from None
+        raise Conflict(es.secret_undecryptable(exc), code="secret_undecryptable") from None
     regulator.check_fits_point(config, point)
     credentials_given = getattr(change, secret_field) is not None or (
         row is not None and json.loads(row["config"]).get(identity) != getattr(config, identity)
@@ -134,7 +134,7 @@ def _write(
 def get_config(conn: Connection, point: dict[str, Any], regulator: Regulator) -> ConfigOut:
     row = _stored_row(conn, point["id"], regulator)
     if row is None:
-        raise ApiError(404, es.no_configuration(point["code"], regulator.title))
+        raise NotFound(es.no_configuration(point["code"], regulator.title))
     return ConfigOut(point=point["code"], regulator=regulator.name, config=json.loads(row["config"]),
                      password_set=True, blocked=bool(row["blocked"]), blocked_reason=row["blocked_reason"],
                      updated_at=row["updated_at"], updated_by=row["updated_by"])

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from central.db import Connection, Database, DatabaseUnavailable
 from central.telemetry.rollup import StaleHours, take_changed
-from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.ledger_store import in_transaction
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 if TYPE_CHECKING:  # the regulator's protocol names this module's helpers

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from central.core import lookups
 from central.db import Connection
-from central.errors import ApiError
+from central.problems import Conflict, NotFound
 from compliance import messages_es as es
 from compliance.ledger import Event, EventKind, IllegalTransition, State
 from compliance.submissions import SubmissionOut, decide, get_submission, record_decision
@@ -105,7 +105,7 @@ def _row(conn: Connection, submission_id: int) -> dict[str, Any]:
     row = conn.fetchone(f"SELECT s.*, {lookups.point_code_sql('s.point_id')} AS point FROM compliance_submissions s"
                         " WHERE s.id = :id", {"id": submission_id})
     if row is None:
-        raise ApiError(404, es.no_submission(submission_id))
+        raise NotFound(es.no_submission(submission_id))
     return row
 
 
@@ -116,7 +116,7 @@ def _decide_check(conn: Connection, row: dict[str, Any], action: CheckReview, co
     except IllegalTransition:
         allowed = f"{State.NEEDS_REVIEW.value}{_CHECK_NOT_FOUND}" if action is CheckReview.CONFIRM else (
             f"{State.ACCEPTED.value} con check_result {NOT_FOUND} o {MISMATCH}")
-        raise ApiError(409, es.not_allowed(row["id"], row["state"], action.value, allowed, row["check_result"])
+        raise Conflict(es.not_allowed(row["id"], row["state"], action.value, allowed, row["check_result"])
                        ) from None
     changed = conn.execute(
         "UPDATE compliance_submissions SET comprobante = :comprobante, check_result = :result, checked_at = :checked,"
@@ -126,7 +126,7 @@ def _decide_check(conn: Connection, row: dict[str, Any], action: CheckReview, co
          "checked": row["checked_at"] if decided.check_result else None,
          "now": now, "id": row["id"], "not_found": NOT_FOUND, "mismatch": MISMATCH})
     if changed != 1:
-        raise ApiError(409, es.changed_meanwhile(row["id"]))
+        raise Conflict(es.changed_meanwhile(row["id"]))
     record_decision(conn, row, row["point"], f"review.{action.value}_check", actor, reason, now,
                     state=row["state"], comprobante=decided.comprobante, check_result=decided.check_result)
     return get_submission(conn, row["id"], None)

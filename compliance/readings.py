@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from central.db import Connection
 from central.telemetry import lookups
-from compliance.dga.settings import CaudalMode
+from compliance.dga.config import CaudalMode
 from compliance.dga.slots import period_start
 from compliance.dga.values import MeterChange, Sample, SlotReadings, ValuesSettings, as_decimal, volume_between
 from protocols.uplink import Quality

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from central.errors import ApiError
+from central.problems import NotFound
 from central.regulators import RegulatorLabel, Regulators
 from compliance.dga.regulator import DGA
 from compliance.regulator import Regulator
@@ -31,5 +31,5 @@ def regulator_named(name: str) -> Regulator:
     """The regulator a ledger row or a path names; 404 for one not registered."""
     found = REGULATORS.get(name)
     if found is None:
-        raise ApiError(404, f"no hay un regulador {name!r}")
+        raise NotFound(f"no hay un regulador {name!r}")
     return found

@@ -22,13 +22,13 @@ from pydantic import BaseModel
 from central.db import Connection, Database
 from central.settings import Settings
 from central.telemetry.rollup import StaleHours
-from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.late_data import Runs, gap_rows, horizon
 from compliance.ledger_store import hold_work, in_transaction
 from compliance.mode import Mode
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance")
@@ -71,13 +71,13 @@ class Regulator(Protocol):
     resends_in_flight: bool  # a send found in flight is sent again (True) or held for a person
 
     def check_configurable(self, change: BaseModel, settings: Settings) -> None:
-        """Raise :class:`~central.errors.ApiError` when the server cannot take ``change`` (409)."""
+        """Raise :class:`~central.problems.Conflict` when the server cannot take ``change``."""
 
     def check_fits_point(self, config: Any, point: dict[str, Any]) -> None:
-        """Raise :class:`~central.errors.ApiError` (422) when ``config`` does not suit the point."""
+        """Raise :class:`~central.problems.Invalid` when ``config`` does not suit the point."""
 
     def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
-        """Raise :class:`~central.errors.ApiError` (422) when a slot with the corrected ``values``
+        """Raise :class:`~central.problems.Invalid` when a slot with the corrected ``values``
         could not be written in the regulator's format."""
 
     def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,

@@ -24,7 +24,7 @@ from typing import Any
 
 from central.csv_dialects import Dialect, write_rows
 from central.db import Connection
-from central.errors import ApiError
+from central.problems import Invalid, NotFound
 from central.spreadsheet import Link, Sheet, workbook
 from compliance import messages_es as es
 from compliance.config_store import is_blocked, stored_settings
@@ -67,7 +67,7 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The month ``yyyy-mm`` on the DGA's UTC-4 calendar, as UTC instants [start, end)."""
     match = _MONTH.match(month)
     if match is None:
-        raise ApiError(422, es.bad_month(month), details=[{"loc": ["path", "month"], "msg": "aaaa-mm"}])
+        raise Invalid(es.bad_month(month), details=[{"loc": ["path", "month"], "msg": "aaaa-mm"}])
     year, number = int(match[1]), int(match[2])
     start = datetime(year, number, 1, tzinfo=DGA_TZ)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=DGA_TZ)
@@ -114,7 +114,7 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
     """Everything the month's report shows, as text cells."""
     stored = stored_settings(conn, point["id"], DGA_REGULATOR)
     if stored is None:
-        raise ApiError(404, es.no_configuration(point["code"], DGA_REGULATOR.title))
+        raise NotFound(es.no_configuration(point["code"], DGA_REGULATOR.title))
     config, mode = stored
     start, end = month_bounds(month)
     slots = [s for s in slots_between(start, end - timedelta(microseconds=1), config.transmission_period)

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from central.db import Connection, Database
-from compliance.actions import Action
 from compliance.ledger_store import drop_lease, in_transaction, take_lease
+from compliance.worker_actions import Action
 
 Row = dict[str, Any]
 

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from central.core import lookups
 from central.core.audit import store as audit
 from central.db import Connection
-from central.errors import ApiError
 from central.pagination import Page, PageQuery, fetch_page
+from central.problems import Conflict, NotFound
 from compliance import messages_es as es
 from compliance.events import record_event
 from compliance.facts import settle
@@ -175,7 +175,7 @@ def list_submissions(conn: Connection, paging: PageQuery, point_ids: Collection[
 def get_submission(conn: Connection, submission_id: int, point_ids: Collection[int] | None) -> SubmissionOut:
     row = conn.fetchone(f"{_SELECT} WHERE s.id = :id", {"id": submission_id})
     if row is None or (point_ids is not None and row["point_id"] not in point_ids):
-        raise ApiError(404, es.no_submission(submission_id))
+        raise NotFound(es.no_submission(submission_id))
     return _out(row, _attempts(conn, [row["id"]])[row["id"]])
 
 
@@ -209,9 +209,9 @@ def decide(conn: Connection, submission_id: int, point_ids: Collection[int] | No
         moved = move(conn, row, event, now, reviewed_by=actor, review_reason=reason, reviewed_at=now, **columns)
     except IllegalTransition:
         allowed = ", ".join(allowed_states(event.kind)) + also_allowed
-        raise ApiError(409, es.not_allowed(submission_id, row["state"], verb, allowed)) from None
+        raise Conflict(es.not_allowed(submission_id, row["state"], verb, allowed)) from None
     except StaleSubmission:
-        raise ApiError(409, es.changed_meanwhile(submission_id)) from None
+        raise Conflict(es.changed_meanwhile(submission_id)) from None
     shown = {k: v for k, v in columns.items() if v is not None}
     if moved.comprobante is not None:
         shown["comprobante"] = moved.comprobante
@@ -237,7 +237,7 @@ def approve_review(conn: Connection, submission_id: int, point_ids: Collection[i
     """Approve a held slot for sending, with a person's corrected values if given."""
     row = submission(conn, submission_id)
     if row is None or (point_ids is not None and row["point_id"] not in point_ids):
-        raise ApiError(404, es.no_submission(submission_id))
+        raise NotFound(es.no_submission(submission_id))
     corrected = decision.values is not None and bool(decision.values.model_dump(exclude_none=True))
     kind = EventKind.PERSON_CORRECT if corrected else EventKind.PERSON_APPROVE
     if row["state"] not in allowed_states(kind):
@@ -252,7 +252,7 @@ def correct(conn: Connection, submission_id: int, point_ids: Collection[int] | N
     """Declare corrected values for a held or not yet accepted slot, with the reason (recorded with it)."""
     row = submission(conn, submission_id)
     if row is None or (point_ids is not None and row["point_id"] not in point_ids):
-        raise ApiError(404, es.no_submission(submission_id))
+        raise NotFound(es.no_submission(submission_id))
     return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_CORRECT), actor, decision.reason, now,
                   corrected_values=json.dumps(_corrected(conn, row, decision.values)))
 
@@ -268,5 +268,5 @@ def discard(conn: Connection, submission_id: int, point_ids: Collection[int] | N
     row = get_submission(conn, submission_id, point_ids)
     if State(row.state) in PLAUSIBLE_UNSENT:
         allowed = ", ".join(allowed_states(EventKind.PERSON_DISCARD))
-        raise ApiError(409, es.plausible_not_discarded(submission_id, row.state, allowed))
+        raise Conflict(es.plausible_not_discarded(submission_id, row.state, allowed))
     return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)

@@ -21,7 +21,6 @@ from central.crypto import SecretBox
 from central.db import Connection, Database, DatabaseUnavailable
 from central.settings import Settings
 from central.workers import every
-from compliance.actions import Action
 from compliance.config_store import StoredConfig, load_configs
 from compliance.facts import settle
 from compliance.late_data import catch_up
@@ -30,6 +29,7 @@ from compliance.registry import REGULATORS
 from compliance.regulator import Reporting
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance")

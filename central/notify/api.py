@@ -33,7 +33,7 @@ from .channels import Notifier
 from .delivery import Outcome, deliver, probe_notification
 from .errors import ChannelInvalid
 from .models import Channel, ChannelOut, EmailChannel, NotificationOut
-from .outbox import LEASE_S, notify_settings, worker_name
+from .outbox import LEASE_S, worker_name
 
 router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
 
@@ -49,14 +49,9 @@ CHANNEL_CHANGE_EXAMPLES = {"pause": {"summary": "Pause a channel", "value": {"en
 routers = [router]
 
 
-def setup(ctx: AppContext) -> None:
-    """Read the SMTP and destination settings now, so a bad one stops the start-up."""
-    notify_settings(ctx)
-
-
 async def _checked(ctx: AppContext, channel: Channel) -> Channel:
     """Refuse up front a channel that can never deliver (bad Apprise URL, forbidden destination)."""
-    async with Notifier(notify_settings(ctx)) as notifier:
+    async with Notifier(ctx.notify_settings) as notifier:
         try:
             await notifier.check(channel)
         except ChannelInvalid as exc:
@@ -66,7 +61,7 @@ async def _checked(ctx: AppContext, channel: Channel) -> Channel:
 
 def _deliverable(ctx: AppContext, channel: Channel) -> None:
     """Refuse an e-mail channel while the server has no SMTP server to send it through."""
-    if isinstance(channel, EmailChannel) and notify_settings(ctx).smtp is None:
+    if isinstance(channel, EmailChannel) and ctx.notify_settings.smtp is None:
         message = ("kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
                    " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo")
         raise ApiError(422, message, code="smtp_not_configured", details=[{"loc": ["body", "kind"], "msg": message}])
@@ -183,7 +178,7 @@ async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult
             store.enqueue(conn, notification, user_id=user.id, channel_id=channel_id, lease=lease)
 
     await run_in_threadpool(queue)
-    async with Notifier(notify_settings(ctx)) as notifier:
+    async with Notifier(ctx.notify_settings) as notifier:
         result = await deliver(notification, channel, ctx.clock, notifier)
     await run_in_threadpool(service.record, ctx.db, result, worker)
     sent = result.notification

@@ -40,14 +40,6 @@ log = logging.getLogger("caudal.central.notify")
 CLAIM_LIMIT = 10
 LEASE_S = CLAIM_LIMIT * SEND_TIMEOUT_S + 60
 POLL_S = 10.0
-SETTINGS_KEY = "notify_settings"
-
-
-def notify_settings(ctx: AppContext) -> NotifySettings:
-    """The installation's notification settings, read from the environment once per app."""
-    if SETTINGS_KEY not in ctx.extras:
-        ctx.extras[SETTINGS_KEY] = NotifySettings.from_env()
-    return ctx.extras[SETTINGS_KEY]
 
 
 def warn_unconfigured_sms(db: Database, settings: NotifySettings) -> int:
@@ -102,7 +94,7 @@ async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, s
 
 def outbox_worker(ctx: AppContext) -> Worker:
     """The ``workers(ctx)`` entry: the outbox loop of this process."""
-    settings = notify_settings(ctx)
+    settings = ctx.notify_settings
     outbox = DbOutbox(ctx.db, ctx.secret_box, worker_name(ctx.role), sms=settings.sms)
 
     async def notification_outbox(stop: asyncio.Event) -> None:

@@ -1,11 +1,12 @@
 """Turn an ingest body into validated readings, fast, with errors that name the reading.
 
-``protocols.uplink.Batch`` is the authority on what is valid. Validating a 5,000-reading
-body (~790 KB) with it (``model_validate_json``) took ~12 ms on the development machine.
-So the hot path decodes with msgspec and checks the readings with plain Python that is
-never more lenient than the model (``tests/central/test_ingest_parse.py`` checks that
-property); anything it does not accept goes through the model in strict mode (a number
-written as text is an error), which then either accepts it or produces the error.
+``protocols.uplink.Batch`` is the authority on what is valid, but validating a whole body
+with it (``model_validate_json``) costs several times what the hot path below does (the
+figures: benchmarks/RESULTS.md, "Figures cited by the code"). So the hot path decodes with
+msgspec and checks the readings with plain Python that is never more lenient than the model
+(``tests/central/test_ingest_parse.py`` checks that property); anything it does not accept
+goes through the model in strict mode (a number written as text is an error), which then
+either accepts it or produces the error.
 
 Why msgspec: it decodes straight into :class:`RawReading` structs (no dict per reading)
 and its types already refuse what is plainly wrong (text where a number goes, a missing

@@ -97,7 +97,9 @@ def volume_between(previous_m3: float, current_m3: float, changes: Sequence[Mete
 
 
 _KEY = itemgetter(2, 4, 3)  # an Incoming's (point, ts, variable)
-_new = tuple.__new__  # what ``Processed._make`` does, without its Python-level call (~40% of a row's cost)
+# What ``Processed._make`` does, without its Python-level call, a large share of a row's cost
+# (benchmarks/RESULTS.md, "Figures cited by the code").
+_new = tuple.__new__
 
 
 def unique_readings(readings: Sequence[Incoming]) -> Sequence[Incoming]:

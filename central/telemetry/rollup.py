@@ -125,8 +125,9 @@ def mark(conn: Connection, stale: Iterable[StaleHours]) -> None:
 
 
 def _hour_starts(readings: Iterable[Processed]) -> dict[int, set[datetime]]:
-    """Each point's hour starts. A datetime is built per distinct hour, not per reading
-    (``replace`` on each is most of the cost): ~0.6 ms for a 5,000-reading batch."""
+    """Each point's hour starts. A datetime is built per distinct hour, not per reading:
+    ``replace`` on each reading was most of the cost (benchmarks/RESULTS.md, "Figures cited
+    by the code")."""
     stamps = set(map(_POINT_TS, readings))
     hours = {(point_id, ts.year, ts.month, ts.day, ts.hour, ts.tzinfo) for point_id, ts in stamps}
     starts: dict[int, set[datetime]] = {}

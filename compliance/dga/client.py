@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Unpack
 
+from compliance.dga.config import WorkType
 from compliance.dga.format import DgaRequest
-from compliance.dga.settings import WorkType
 from compliance.transport import RawReply, RegulatorClient, TransportOptions
 from protocols.clock import Clock
 

@@ -21,11 +21,10 @@ from typing import Any
 from central.core import lookups
 from central.db import Connection
 from central.telemetry.rollup import StaleHours
-from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.dga import NAME
+from compliance.dga.config import DgaWorkConfig
 from compliance.dga.format import FormatError, build_measurement
-from compliance.dga.settings import DgaWorkConfig
 from compliance.dga.slots import deadline, due_slots, period_start
 from compliance.dga.validation import ValidationContext, validate
 from compliance.dga.values import (
@@ -47,6 +46,7 @@ from compliance.ledger_store import (
 )
 from compliance.readings import meter_changed_between, meter_changes, slot_readings
 from compliance.settings import ComplianceSettings
+from compliance.worker_actions import Action
 
 VALUE_FIELDS = ("caudal", "totalizador", "nivel_freatico", "altura_limnimetrica_cm")
 

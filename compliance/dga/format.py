@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from compliance.dga.config import DgaWorkConfig, Standard, WorkType
 from compliance.dga.rut import normalize_rut
-from compliance.dga.settings import DgaWorkConfig, Standard, WorkType
 from compliance.dga.slots import to_dga_time
 from compliance.dga.values import SlotValues
 

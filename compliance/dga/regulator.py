@@ -12,21 +12,21 @@ from typing import Any
 from pydantic import BaseModel
 
 from central.db import Connection, Database
-from central.errors import ApiError
+from central.problems import Conflict, Invalid
 from central.settings import Settings
 from central.telemetry.rollup import StaleHours
 from compliance import messages_es as es
-from compliance.actions import Action
 from compliance.config_store import StoredConfig, stored_settings
 from compliance.dga import NAME
+from compliance.dga.config import DgaConfigIn, DgaWorkConfig
 from compliance.dga.evaluate import create_due, effective_values, recheck_gaps, slots_reading
 from compliance.dga.format import FormatError, build_measurement
 from compliance.dga.send import DgaSender
-from compliance.dga.settings import DgaConfigIn, DgaWorkConfig
 from compliance.mode import Mode
 from compliance.regulator import RegulatorBase, ReportingBase
 from compliance.settings import ComplianceSettings, rut_empresa
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 
@@ -80,11 +80,11 @@ class Dga(RegulatorBase):
 
     def check_configurable(self, change: BaseModel, settings: Settings) -> None:
         if isinstance(change, DgaConfigIn) and change.mode is not Mode.OFF and rut_empresa(settings) is None:
-            raise ApiError(409, es.rut_empresa_missing(), code="rut_empresa_missing")
+            raise Conflict(es.rut_empresa_missing(), code="rut_empresa_missing")
 
     def check_fits_point(self, config: DgaWorkConfig, point: dict[str, Any]) -> None:
         if point["kind"] not in ("other", config.work_type.value):
-            raise ApiError(422, es.kind_mismatch(config.work_type.value, point["code"], point["kind"]),
+            raise Invalid(es.kind_mismatch(config.work_type.value, point["code"], point["kind"]),
                            details=[{"loc": ["body", "work_type"], "msg": "no corresponde al punto"}])
 
     def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
@@ -97,7 +97,7 @@ class Dga(RegulatorBase):
         try:
             build_measurement(config.work_type, config.standard, config.mining_waters, row["slot"], corrected)
         except FormatError as exc:
-            raise ApiError(422, es.unformattable(exc), details=[{"loc": ["body", "values"], "msg": str(exc)}]) from None
+            raise Invalid(es.unformattable(exc), details=[{"loc": ["body", "values"], "msg": str(exc)}]) from None
 
     def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
                   transport: HttpTransport) -> DgaReporting:

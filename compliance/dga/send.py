@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from central.db import Connection, Database
-from compliance.actions import Action
 from compliance.config_store import StoredConfig, block_work
 from compliance.dga import NAME
 from compliance.dga.client import DgaClient
+from compliance.dga.config import DgaWorkConfig
 from compliance.dga.evaluate import effective_values
 from compliance.dga.format import (
     MEDICION_KEY,
@@ -36,7 +36,6 @@ from compliance.dga.format import (
     redacted,
 )
 from compliance.dga.responses import Check, CheckResult, classify, classify_check
-from compliance.dga.settings import DgaWorkConfig
 from compliance.dga.slots import SEND_WINDOW, deadline
 from compliance.events import IN_FLIGHT_RESEND, raise_compliance_alert, record_event
 from compliance.ledger import (
@@ -73,6 +72,7 @@ from compliance.outcome import Outcome, OutcomeKind
 from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport, RawReply
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.dga")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from compliance.dga.settings import Period
+from compliance.dga.config import Period
 
 DGA_TZ = timezone(timedelta(hours=-4))
 SEND_WINDOW = timedelta(hours=1)

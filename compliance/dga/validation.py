@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from compliance.dga.config import DgaWorkConfig, Standard, WorkType
 from compliance.dga.format import missing_required
 from compliance.dga.plausibility import PlausibilityLimits
-from compliance.dga.settings import DgaWorkConfig, Standard, WorkType
 from compliance.dga.values import NoData, SlotValues
 
 # (value attribute, DGA field, unit, lower limit attribute or a fixed floor, upper limit attribute)

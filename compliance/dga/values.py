@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from compliance.dga.settings import CaudalMode, Period, WorkType
+from compliance.dga.config import CaudalMode, Period, WorkType
 from compliance.dga.slots import next_slot, period_start, slots_between
 from compliance.samples import Sample, as_decimal, in_window, reading_at
 from protocols.uplink import Quality

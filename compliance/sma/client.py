@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Unpack
 
+from compliance.sma.config import SmaPointConfig
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind, classify_sma, find_key
-from compliance.sma.settings import SmaPointConfig
 from compliance.transport import RawReply, RegulatorClient, TransportOptions
 from protocols.clock import Clock
 

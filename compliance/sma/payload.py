@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from compliance.samples import as_decimal
-from compliance.sma.settings import SmaParameter, SmaPointConfig
+from compliance.sma.config import SmaParameter, SmaPointConfig
 
 
 class SmaFormatError(ValueError):

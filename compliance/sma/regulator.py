@@ -12,8 +12,8 @@ from central.settings import Settings
 from compliance.regulator import RegulatorBase
 from compliance.settings import ComplianceSettings
 from compliance.sma import NAME
+from compliance.sma.config import SmaConfigIn, SmaPointConfig
 from compliance.sma.sender import SmaReporting
-from compliance.sma.settings import SmaConfigIn, SmaPointConfig
 from compliance.transport import HttpTransport
 from protocols.clock import Clock
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from central.db import Connection, Database
 from central.telemetry.rollup import StaleHours
-from compliance.actions import Action
 from compliance.config_store import StoredConfig, block_work
 from compliance.events import raise_compliance_alert, record_event
 from compliance.ledger import Event, EventKind, transition
@@ -49,11 +48,12 @@ from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.sma import NAME
 from compliance.sma.client import SmaClient
+from compliance.sma.config import SmaPointConfig
 from compliance.sma.payload import SmaFormatError, build_registros
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind
 from compliance.sma.retry import retry_at
-from compliance.sma.settings import SmaPointConfig
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.sma")

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 from aiohttp import web
 
-from compliance.dga.settings import WorkType
+from compliance.dga.config import WorkType
 from compliance.standins.common import StandInBase, drop_connection, parse_rut, serve, serve_until_interrupted
 from compliance.standins.dga_rules import (
     Registration,

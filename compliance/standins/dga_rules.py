@@ -13,9 +13,9 @@ from datetime import date, datetime, time
 from typing import Any
 
 from compliance.dga.codes import CODIGO_OBRA
+from compliance.dga.config import WorkType
 from compliance.dga.format import FIELDS, MEDICION_KEY
 from compliance.dga.rut import check_digit
-from compliance.dga.settings import WorkType
 
 NOT_INFORMANT = "Usuario no es el informante registrado en la Obra"
 _RUT = re.compile(r"([0-9]{1,9})-([0-9K])")

@@ -28,9 +28,8 @@ from central.crypto import token_hash
 from central.db import Connection, Database, migrate, open_database
 from central.notify import NotifySettings
 from central.notify.channels import Notifier
-from central.notify.outbox import SETTINGS_KEY, DbOutbox, deliver_pass, notify_settings
+from central.notify.outbox import DbOutbox, deliver_pass
 from central.settings import Settings
-from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
 from tests.notify.support import SmtpServer
@@ -124,7 +123,7 @@ class World:
         headers = {"Authorization": f"Bearer {GATEWAYS[gateway][0]}", "Content-Type": "application/json"}
         response = self.client.post(INGEST_PATH, content=json.dumps(document), headers=headers)
         assert response.status_code == 200, response.text
-        assert self.ctx.extras[QUEUE_KEY].wait_idle(10), "alert evaluation did not finish"
+        assert self.ctx.alert_queue.wait_idle(10), "alert evaluation did not finish"
         return response
 
     def call(self, method: str, path: str, *, user: str = "admin", **kwargs: Any) -> Response:
@@ -137,7 +136,7 @@ class World:
     def deliver(self, worker: str = "test-worker", db: Database | None = None) -> int:
         """One outbox pass, as the telemetry worker makes it (``db``: another replica's pool)."""
         ctx = self.ctx
-        settings = notify_settings(ctx)
+        settings = ctx.notify_settings
         outbox = DbOutbox(db or ctx.db, ctx.secret_box, worker, sms=settings.sms)
         return asyncio.run(deliver_once(outbox, settings, self.clock))
 
@@ -200,7 +199,7 @@ def world(world_client: TestClient, clock: ManualClock, smtp_port: int) -> World
         for statement in RESET:
             conn.execute(statement)
     ctx.clock = clock
-    ctx.extras[SETTINGS_KEY] = NotifySettings.from_env()
+    ctx.notify_settings = NotifySettings.from_env()
     return World(world_client, clock)
 
 

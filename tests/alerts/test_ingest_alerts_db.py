@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from central.telemetry.alerts.api import QUEUE_KEY
 from central.telemetry.alerts.service import evaluate_timer
 from central.telemetry.processing import Processed
 from protocols.uplink import Quality
@@ -126,7 +125,7 @@ def test_batches_queued_faster_than_they_are_evaluated_are_evaluated_in_order(wo
     p1 = world.rows("SELECT id FROM points WHERE code = 'P1'")[0]["id"]
     start = world.clock.now() - timedelta(hours=2)
     values = [20.0] * 30 + [5.0] * 30 + [20.0] * 30 + [5.0] * 30
-    queue = world.ctx.extras[QUEUE_KEY]
+    queue = world.ctx.alert_queue
     for first in range(0, len(values), 3):  # 40 small batches, one after the other, without waiting
         queue.submit([Processed(p1, start + timedelta(minutes=i), "flow", values[i], None, "L/s", Quality.GOOD,
                                 None, i) for i in range(first, first + 3)], world.clock.now())

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from central.telemetry.alerts.api import QUEUE_KEY, alert_timer
+from central.telemetry.alerts.api import alert_timer
 from central.telemetry.alerts.service import evaluate_timer
 from compliance.facts import sync_ledger
 from compliance.registry import labels
@@ -170,5 +170,5 @@ def test_the_telemetry_service_runs_its_alert_workers_and_stops_them(world: Worl
         deadline = time.monotonic() + 10
         while not world.rows("SELECT subject_id FROM alert_rule_sets") and time.monotonic() < deadline:
             time.sleep(0.01)  # the timer's first pass runs at start-up
-        assert ctx.extras[QUEUE_KEY].wait_idle(5)
+        assert ctx.alert_queue.wait_idle(5)
     assert {row["scope"] for row in world.rows("SELECT scope FROM alert_rule_sets")} == {"point", "gateway"}

@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from central.core.problems import Conflict, Invalid, NotFound, TooManyAttempts
 from central.db import IntegrityError, migrate, pending_migrations
 from central.db.database import redact_url, to_pyformat
 from central.db.migrate import available_migrations
 from central.errors import ApiError, problem_response
+from central.problems import Conflict, InvalidField, NotFound, TooManyAttempts
 
 
 def test_migrating_twice_applies_nothing_the_second_time(db):
@@ -208,7 +208,7 @@ def test_an_error_in_a_pipeline_is_ours_and_undoes_the_transaction(db):
     [
         (NotFound("no point P9"), 404, {}),
         (Conflict("gateway gw-1 exists"), 409, {}),
-        (Invalid("water_right_lps", "must be above 0"), 422, {}),
+        (InvalidField("water_right_lps", "must be above 0"), 422, {}),
         (TooManyAttempts("too many failed logins", 30), 429, {"retry-after": "30"}),
     ],
 )

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from central.db import Connection, Database
 from central.settings import Settings
 from central.telemetry.rollup import StaleHours
-from compliance.actions import Action
 from compliance.config_store import StoredConfig
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (
@@ -39,6 +38,7 @@ from compliance.regulator import RegulatorBase, ReportingBase
 from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
+from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 NAME = "tercero"

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from compliance.dga.client import DgaClient
+from compliance.dga.config import DgaWorkConfig, WorkType
 from compliance.dga.format import DgaRequest, build_request
 from compliance.dga.responses import CheckResult, OutcomeKind, classify, classify_check
-from compliance.dga.settings import DgaWorkConfig, WorkType
 from compliance.dga.values import SlotValues
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from central.db import Database
+from central.telemetry.alerts.compliance_facts import all_submission_snapshots
 from central.telemetry.alerts.state import SubmissionSnapshot
-from central.telemetry.alerts.submissions import all_submission_snapshots
 from compliance.dga import NAME
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (

@@ -3,6 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from compliance.dga.config import DgaWorkConfig
 from compliance.dga.format import (
     FormatError,
     build_request,
@@ -15,7 +16,6 @@ from compliance.dga.format import (
     format_totalizador,
     redacted,
 )
-from compliance.dga.settings import DgaWorkConfig
 from compliance.dga.values import SlotValues
 
 SLOT = datetime(2026, 11, 28, 13, tzinfo=UTC)

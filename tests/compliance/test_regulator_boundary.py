@@ -33,7 +33,7 @@ REGULATOR_PACKAGES = ("compliance/dga/", "compliance/sma/")
 
 # The shared parts every regulator uses: none of them imports a regulator's package.
 SHARED = ("transport", "outcome", "mode", "ledger", "ledger_store", "sender", "regulator", "worker",
-          "config_store", "config_api", "submissions", "person_actions", "events", "facts", "api", "actions")
+          "config_store", "config_api", "submissions", "person_actions", "events", "facts", "api", "worker_actions")
 
 
 def _sources() -> list[Path]:

@@ -5,8 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from compliance.dga.codes import InvalidCodigoObra, validate_codigo_obra
-from compliance.dga.plausibility import PlausibilityLimits, profile_limits
-from compliance.dga.settings import (
+from compliance.dga.config import (
     PRODUCTION_BASE_URL,
     CaudalMode,
     DgaWorkConfig,
@@ -14,6 +13,7 @@ from compliance.dga.settings import (
     Standard,
     WorkType,
 )
+from compliance.dga.plausibility import PlausibilityLimits, profile_limits
 from compliance.mode import Mode
 
 BASE = {

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from compliance.dga.settings import Period
+from compliance.dga.config import Period
 from compliance.dga.slots import (
     DGA_TZ,
     deadline,

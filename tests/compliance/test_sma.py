@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from compliance.sma.client import SmaClient
+from compliance.sma.config import SmaParameter, SmaPointConfig
 from compliance.sma.payload import (
     SmaFormatError,
     build_registros,
@@ -15,7 +16,6 @@ from compliance.sma.payload import (
 )
 from compliance.sma.responses import SmaOutcome, SmaOutcomeKind, classify_sma
 from compliance.sma.retry import backoff, retry_at
-from compliance.sma.settings import SmaParameter, SmaPointConfig
 from compliance.standins.sma import Device, run_sma_standin
 from compliance.transport import RawReply
 

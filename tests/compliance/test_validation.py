@@ -3,8 +3,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from compliance.dga.config import Standard, WorkType
 from compliance.dga.plausibility import PlausibilityLimits
-from compliance.dga.settings import Standard, WorkType
 from compliance.dga.validation import ValidationContext, validate
 from compliance.dga.values import NoData, SlotValues
 

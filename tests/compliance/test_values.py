@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from compliance.dga.settings import CaudalMode, Period, WorkType
+from compliance.dga.config import CaudalMode, Period, WorkType
 from compliance.dga.values import (
     MeterChange,
     NoData,

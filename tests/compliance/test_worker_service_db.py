@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from compliance.dga.settings import Period
+from compliance.dga.config import Period
 from compliance.dga.slots import slot_at_or_before
 from compliance.standins.dga import run_dga_standin
 from tests.compliance import worker_support as support

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.sma.settings import SmaConfigIn
+from compliance.sma.config import SmaConfigIn
 from compliance.standins.sma import Device, run_sma_standin
 from tests.compliance.worker_support import (
     add_readings,

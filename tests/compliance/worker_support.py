@@ -19,10 +19,10 @@ from central.db import Database
 from central.settings import Settings
 from central.telemetry.rollup_worker import drain
 from compliance.config_store import put_config
-from compliance.dga.settings import DgaConfigIn
+from compliance.dga.config import DgaConfigIn
 from compliance.registry import REGULATORS
 from compliance.settings import ComplianceSettings
-from compliance.sma.settings import SmaConfigIn
+from compliance.sma.config import SmaConfigIn
 from compliance.standins.dga import Registration
 from compliance.worker import run_once
 from protocols.clock import Clock

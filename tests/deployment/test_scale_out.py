@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from central.db import Database, migrate, open_database
-from compliance.dga.settings import Period
+from compliance.dga.config import Period
 from compliance.dga.slots import slot_at_or_before
 from tests.conftest import free_port
 from tests.deployment.fleet import (

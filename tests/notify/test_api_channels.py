@@ -9,7 +9,6 @@ import pytest
 
 from central.crypto import SecretBox
 from central.notify import CHANNEL_ADAPTER, NotifySettings, service, verify
-from central.notify.outbox import SETTINGS_KEY
 from tests.alerts.db_support import EMAIL, World
 from tests.notify.support import Receiver, SmtpServer
 
@@ -68,7 +67,7 @@ def test_a_bad_channel_is_a_422_naming_the_field(world: World, channel: dict, pr
 
 
 def test_an_email_channel_without_a_mail_server_is_refused_saying_what_to_set(world: World) -> None:
-    world.ctx.extras[SETTINGS_KEY] = NotifySettings()  # no CAUDAL_SMTP_HOST
+    world.ctx.notify_settings = NotifySettings()  # no CAUDAL_SMTP_HOST
     response = world.call("POST", CHANNELS, user="ana", json=EMAIL)
     assert (response.status_code, response.json()["error"]["code"], response.json()["error"]["message"]) == (
         422, "smtp_not_configured", "kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"

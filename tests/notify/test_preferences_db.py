@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import pytest
 
 from central.notify import NotifySettings
-from central.notify.outbox import SETTINGS_KEY, warn_unconfigured_sms
+from central.notify.outbox import warn_unconfigured_sms
 from tests.alerts.db_support import EMAIL, World, flows
 from tests.notify.support import SmtpServer
 
@@ -111,7 +111,7 @@ def sms_provider(monkeypatch: pytest.MonkeyPatch, smtp_port: int) -> Iterator[li
 
 def test_notify_sms_with_a_phone_sends_through_the_installation_template(world: World, smtp: SmtpServer,
                                                                         sms_provider: list[str]) -> None:
-    world.ctx.extras[SETTINGS_KEY] = NotifySettings.from_env()
+    world.ctx.notify_settings = NotifySettings.from_env()
     world.profile("ana", phone=PHONE, notify_sms=True)
     raise_flow_alert(world)
     assert (sms_provider, smtp.received) == ([f"/sms/{PHONE}"], [])

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 import pytest
 
 from central.notify import CHANNEL_ADAPTER, DestinationPolicy, NotifySettings, service
-from central.notify.outbox import SETTINGS_KEY
 from tests.notify.listener import Listener, listening
 from tests.notify.test_apprise_guard import REPORTED
 
@@ -25,7 +24,7 @@ CHANNELS = "/api/v1/users/me/channels"
 @pytest.fixture
 def default_policy(site: Site) -> Site:
     """The installation's defaults: public destinations only (the shared app allows the loopback)."""
-    site.world.ctx.extras[SETTINGS_KEY] = NotifySettings(destinations=DestinationPolicy(require_https=False))
+    site.world.ctx.notify_settings = NotifySettings(destinations=DestinationPolicy(require_https=False))
     return site
 
 

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Literal, NamedTuple, NoReturn
 
 from central.core.auth import store
-from central.core.problems import TooManyAttempts
 from central.db import Connection
+from central.problems import TooManyAttempts
 
 FREE_FAILURES = 5  # per username
 FREE_FAILURES_PER_ADDRESS = 20  # per client address, across usernames

@@ -22,10 +22,10 @@ from central.core.auth.models import (
     PersonalTokenCreate,
     User,
 )
-from central.core.problems import Invalid, NotFound
 from central.crypto import hash_password, new_token, token_hash, verify_password
 from central.db import Connection, Database
 from central.pagination import Page, PageQuery
+from central.problems import InvalidField, NotFound
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)  # coarser than a request, so a read stays a read
 
@@ -50,7 +50,7 @@ def gateway_for_token(conn: Connection, token: str) -> Gateway | None:
 def login(db: Database, request: LoginRequest, address: str, ttl: timedelta, now: datetime) -> IssuedSession | None:
     """A new session token, or ``None`` for any wrong username/password (the caller answers 401).
 
-    Raises :class:`~central.core.problems.TooManyAttempts` while the username or the client
+    Raises :class:`~central.problems.TooManyAttempts` while the username or the client
     ``address`` is locked. The attempt is counted before the password is checked, so
     parallel guesses cannot outrun the count. The password is checked even for unknown
     users so that timing does not tell which usernames exist. Unlike the other functions
@@ -87,7 +87,7 @@ def create_personal_token(
     conn: Connection, user: User, request: PersonalTokenCreate, now: datetime
 ) -> NewPersonalToken:
     if request.expires_at is not None and request.expires_at <= now:
-        raise Invalid("expires_at", "debe estar en el futuro")
+        raise InvalidField("expires_at", "debe estar en el futuro")
     token = new_token("personal")
     token_id = store.insert_token(conn, user.id, "personal", request.name, token_hash(token), now, request.expires_at)
     audit.record(conn, user.username, "token.created", f"user:{user.username}", now, name=request.name,

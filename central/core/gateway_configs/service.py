@@ -26,10 +26,9 @@ from central.core.gateway_configs.models import (
     ConfigVersionDetail,
 )
 from central.core.gateways.service import gateway_by_name
-from central.core.problems import NotFound
 from central.db import Connection
-from central.errors import ApiError
 from central.pagination import Page, PageQuery
+from central.problems import Invalid, NotFound
 from protocols.siteconfig import ConfigError, parse_managed_config
 from protocols.uplink import ConfigReport, PublishedConfig
 
@@ -64,7 +63,7 @@ def validate_document(gateway: str, version: int, document: str) -> None:
         parse_managed_config(document, document_name(gateway, version))
     except ConfigError as exc:
         details = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in exc.problems]
-        raise ApiError(422, f"la configuración no es válida: {exc.problems[0]}", details=details) from None
+        raise Invalid(f"la configuración no es válida: {exc.problems[0]}", details=details) from None
 
 
 def create_version(conn: Connection, name: str, body: ConfigVersionCreate, actor: str, now: datetime

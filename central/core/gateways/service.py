@@ -16,10 +16,10 @@ from central.core.auth.models import Gateway
 from central.core.gateways import store
 from central.core.gateways.models import GatewayInfo, unique_codes
 from central.core.points.service import point_ids
-from central.core.problems import Conflict, NotFound, conflict_on_integrity
 from central.crypto import new_token, token_hash
 from central.db import Connection
 from central.pagination import Page, PageQuery
+from central.problems import Conflict, NotFound, conflict_on_integrity
 
 
 def is_online(

@@ -16,10 +16,10 @@ from central.core.auth.models import User
 from central.core.lookups import point_for_user
 from central.core.points import store
 from central.core.points.models import EDITABLE, Point, PointCreate, PointFields, PointUpdate
-from central.core.problems import Invalid, NotFound, conflict_on_integrity
 from central.db import Connection
 from central.errors import invalid_body
 from central.pagination import Page, PageQuery
+from central.problems import InvalidField, NotFound, conflict_on_integrity
 
 
 def get_point(conn: Connection, user: User, code: str) -> Point:
@@ -115,7 +115,7 @@ def point_ids(conn: Connection, codes: list[str], field: str = "points") -> dict
     found = store.ids_of(conn, codes)
     missing = [code for code in codes if code not in found]
     if missing:
-        raise Invalid(field, f"no hay un punto con código {', '.join(repr(code) for code in missing)}")
+        raise InvalidField(field, f"no hay un punto con código {', '.join(repr(code) for code in missing)}")
     return found
 
 

@@ -12,12 +12,12 @@ from typing import Any
 from central.core.audit import store as audit
 from central.core.auth import store as auth_store
 from central.core.auth.models import User
-from central.core.problems import Conflict, Invalid, NotFound, conflict_on_integrity
 from central.core.users import store
 from central.core.users.models import ProfileUpdate, UserCreate, UserOut, UserUpdate
 from central.crypto import hash_password, verify_password
 from central.db import Connection
 from central.pagination import Page, PageQuery
+from central.problems import Conflict, InvalidField, NotFound, conflict_on_integrity
 
 
 def _row(conn: Connection, username: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def update_profile(conn: Connection, user: User, change: ProfileUpdate, now: dat
     if "password" in fields:
         old = change.old_password.get_secret_value() if change.old_password else ""
         if not verify_password(store.password_hash(conn, user.id), old):
-            raise Invalid("old_password", "falta o no coincide con la contraseña actual")
+            raise InvalidField("old_password", "falta o no coincide con la contraseña actual")
     _apply(conn, user.id, fields)
     if fields:
         audit.record(conn, user.username, "user.changed", f"user:{user.username}", now, **_described(fields))

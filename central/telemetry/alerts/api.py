@@ -32,7 +32,7 @@ from central.core.points.service import visible_point
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body
-from central.notify.outbox import notify_settings, outbox_worker
+from central.notify.outbox import outbox_worker
 from central.pagination import Page, PageQuery, Paging
 from central.timerange import Range
 from central.workers import Worker, every
@@ -48,7 +48,6 @@ log = logging.getLogger("caudal.central.alerts")
 
 TIMER_S = 30.0
 DRAIN_S = 8.0  # within the app's shutdown grace
-QUEUE_KEY = "alert_evaluation_queue"
 
 router = APIRouter(tags=["alerts"])
 routers = [router]
@@ -257,9 +256,8 @@ def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
 
 def setup(ctx: AppContext) -> None:
     """Evaluate alerts after every ingest (unless the alerts role does, see :mod:`.role`),
-    publish the alert gauges, read the notify settings."""
-    notify_settings(ctx)
-    queue = ctx.extras[QUEUE_KEY] = EvaluationQueue(ctx.db, preferences=lambda: notify_settings(ctx).preferences)
+    publish the alert gauges."""
+    queue = ctx.alert_queue = EvaluationQueue(ctx.db, preferences=lambda: ctx.notify_settings.preferences)
 
     def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
         queue.submit(readings, ctx.clock.now())
@@ -273,7 +271,7 @@ def evaluation_worker(ctx: AppContext, name: str, evaluate: Callable[..., int], 
     """A worker that runs ``evaluate(db, now, preferences)`` in a thread every ``seconds``; its task
     is called ``name`` (the alert timer here, the pending-points pass in the alerts role)."""
     def one_pass() -> Awaitable[int]:
-        return asyncio.to_thread(evaluate, ctx.db, ctx.clock.now(), notify_settings(ctx).preferences)
+        return asyncio.to_thread(evaluate, ctx.db, ctx.clock.now(), ctx.notify_settings.preferences)
 
     async def worker(stop: asyncio.Event) -> None:
         await every(ctx.clock, stop, seconds, one_pass, log, f"{name.replace('_', ' ')} pass")
@@ -293,4 +291,5 @@ def workers(ctx: AppContext) -> list[Worker]:
 
 def shutdown(ctx: AppContext) -> None:
     """Evaluate what is still queued (bounded) before the database closes, workers or not."""
-    ctx.extras[QUEUE_KEY].close(DRAIN_S)
+    if ctx.alert_queue is not None:
+        ctx.alert_queue.close(DRAIN_S)

@@ -1,4 +1,4 @@
-"""Compliance facts that need a person, as alerts (read-only SQL, like :mod:`.submissions`).
+"""Compliance facts that need a person, as alerts (read-only SQL, like :mod:`.compliance_facts`).
 
 ``compliance`` publishes the facts alerts need in its own table ``compliance_facts``
 (migration 0301): an open row per event a person must act on (a work blocked by the DGA, a
@@ -46,7 +46,7 @@ HOLD_URGENT = timedelta(minutes=15)
 def holding_events(conn: Connection, now: datetime, regulators: Regulators = Regulators()
                    ) -> dict[int, dict[str, list[EventFacts]]]:
     """Per point, per kind: the open event facts, oldest first (``ledger.*`` facts are the
-    submission rules', :mod:`.submissions`)."""
+    submission rules', :mod:`.compliance_facts`)."""
     rows = conn.fetchall(
         f"SELECT point_id, kind, raised_at AS at, regulator, message, deadline FROM {FACTS}"
         " WHERE cleared_at IS NULL AND kind NOT LIKE 'ledger.%' AND (expires_at IS NULL OR expires_at > :now)"

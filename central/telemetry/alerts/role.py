@@ -10,7 +10,7 @@ routes besides the health checks; the telemetry role marks the points each batch
 from __future__ import annotations
 
 from central.context import AppContext
-from central.notify.outbox import notify_settings, outbox_worker
+from central.notify.outbox import outbox_worker
 from central.workers import Worker
 
 from .api import alert_timer, evaluation_worker
@@ -22,10 +22,6 @@ routers: list = []
 
 def active(ctx: AppContext) -> bool:
     return ctx.role == "alerts" or ctx.settings.alert_evaluation == "role"
-
-
-def setup(ctx: AppContext) -> None:
-    notify_settings(ctx)
 
 
 def pending_worker(ctx: AppContext) -> Worker:

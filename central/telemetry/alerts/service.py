@@ -43,13 +43,13 @@ from central.regulators import Regulators
 from central.telemetry import lookups as telemetry_lookups
 
 from . import rule_store, store
+from .compliance_facts import all_submission_snapshots
 from .evaluate import WITH_VALUE, evaluate_heartbeat, evaluate_readings
 from .lifecycle import Alert, Transition, apply_signals, notice
 from .regulator_events import evaluate_events, holding_events
 from .rule_store import StoredRule
 from .rules import Rule, Scope, Trigger, kinds
 from .state import Heartbeat, RuleState, Sample, Signal
-from .submissions import all_submission_snapshots
 from .timer import evaluate_silence, evaluate_submissions
 
 log = logging.getLogger("caudal.central.alerts")
