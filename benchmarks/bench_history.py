@@ -4,17 +4,21 @@ Issue 16, goal 3. On a temporary PostgreSQL database: bench_fleet's 300 gateways
 points, and a point Y1 with a year of one-minute flow, level and totalizer (1,576,800 rows of
 ``bench_aggregates.rows`` by binary COPY, foreign-key checks off: the rows name the point
 just made, and checking each row triples the load; hourly summaries made as the rollup
-worker makes them).
+worker makes them), then held as a server holds it today: every hour older than the default
+``CAUDAL_COMPACT_AFTER_DAYS`` by the clock compacted (``readings_compact``) and the months
+swept, as the rollup worker leaves them (so the server's worker finds nothing to move while
+measured).
 The telemetry role serves them as production runs it (bench_fleet's ``ingest+alerts``
 server: uvicorn in its own process, alert evaluation and the rollup worker on). Measured,
 each figure of a round the median of ``REPS`` requests:
 
 - a readings page of 1,000 rows of the year, the first page and one from mid-year by cursor:
-  ``GET /readings`` over HTTP (the whole body read) against the raw psycopg SELECT of the
-  same rows (the route's SQL, ``fetchall``). Goal: <= 3;
+  ``GET /readings`` over HTTP (the whole body read) against a raw psycopg SELECT of the
+  same rows from the same tables (``readings`` and ``readings_compact`` unnested, each side
+  in its index order and stopped at the page, ``fetchall``). Goal: <= 3;
 - hourly aggregates over the year (8,760 buckets): ``GET /aggregates?bucket=hour`` against
   COUNT(*) of the same range over HTTP (``GET /readings?limit=1&total=true``, the issue's
-  baseline; goal <= 2) and against the raw psycopg COUNT(*).
+  baseline; goal <= 2) and against the raw psycopg COUNT(*) of both tables.
 
 The raw baselines are one-off statements (``prepare=False``: planned for their parameters
 each time, as psql runs them); the table is vacuumed after the load, as autovacuum leaves it.
@@ -35,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -46,7 +50,8 @@ from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_datab
 from benchmarks.figures import Figures, median_seconds, spread
 from central.crypto import token_hash
 from central.db import Database, open_database
-from central.telemetry import rollup
+from central.settings import Settings
+from central.telemetry import compaction, rollup
 from central.telemetry.ingest import COLUMNS
 from central.telemetry.queries import READING_COLUMNS, encode_cursor, iso_z
 
@@ -63,9 +68,18 @@ LOAD_CAP_S = 180.0  # the load process stops by itself after this, whatever happ
 LAUNCH = "from benchmarks.bench_history import fleet_load; import sys; fleet_load(sys.argv[1])"
 
 YEAR = {"from": iso_z(START), "to": iso_z(NOW)}
-PAGE_SQL = (f"SELECT {READING_COLUMNS} FROM readings WHERE point_id = %(p)s AND ts >= %(start)s AND ts < %(end)s"
-            "{after} ORDER BY ts, variable LIMIT %(limit)s")
-COUNT_SQL = "SELECT COUNT(*) FROM readings WHERE point_id = %(p)s AND ts >= %(start)s AND ts < %(end)s"
+UNPACKED = ("SELECT c.hour + x.offset_us * interval '1 microsecond' AS ts, c.variable, x.value, x.raw_value,"
+            " COALESCE(c.unit, x.unit) AS unit, COALESCE(c.quality, x.quality) AS quality, x.flags, c.hour"
+            " FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals, c.raw_values, c.units,"
+            " c.qualities, c.flags) AS x (offset_us, value, raw_value, unit, quality, flags)"
+            " WHERE c.point_id = %(p)s AND c.hour >= %(first_hour)s AND c.hour < %(end)s")
+RANGE = "ts >= %(start)s AND ts < %(end)s"
+PAGE_SQL = (f"SELECT {READING_COLUMNS} FROM ((SELECT {READING_COLUMNS} FROM readings WHERE point_id = %(p)s"
+            f" AND {RANGE}{{after}} ORDER BY ts, variable LIMIT %(limit)s)"
+            f" UNION ALL (SELECT {READING_COLUMNS} FROM ({UNPACKED}) k WHERE {RANGE}{{after}}"
+            " ORDER BY hour, ts, variable LIMIT %(limit)s)) page ORDER BY ts, variable LIMIT %(limit)s")
+COUNT_SQL = (f"SELECT (SELECT COUNT(*) FROM readings WHERE point_id = %(p)s AND {RANGE})"
+             f" + (SELECT COUNT(*) FROM ({UNPACKED}) k WHERE {RANGE})")
 
 
 def fleet_load(url: str) -> None:
@@ -110,6 +124,7 @@ def seed(url: str) -> int:
                          " VALUES ('Y1', 'year', 'subterranea', :now, :now)", {"now": NOW})
             point_id = int(conn.fetchval("SELECT id FROM points WHERE code = 'Y1'"))
         load_year(db, point_id)
+        compact_year(db)
         return point_id
     finally:
         db.close()
@@ -130,12 +145,22 @@ def load_year(db: Database, point_id: int) -> None:
           f" {time.perf_counter() - started - loaded:.1f} s")
 
 
+def compact_year(db: Database) -> None:
+    started = time.perf_counter()
+    moved = compaction.compact(db, datetime.now(UTC), Settings.model_fields["compact_after_days"].default,
+                               batches=10**6, per_batch=10**6)
+    swept = compaction.sweep(db)
+    with db.connect() as conn:
+        conn.execute("VACUUM ANALYZE readings_compact")
+    print(f"   compacted {moved:,} readings and swept {len(swept)} partitions in {time.perf_counter() - started:.1f} s")
+
+
 class Queries:
     """The measured requests and their raw baselines, each returning what it read (checked once)."""
 
     def __init__(self, http: httpx.Client, raw: psycopg.Connection, point_id: int) -> None:
         self.http, self.raw = http, raw
-        self.params = {"p": point_id, "start": START, "end": NOW, "limit": PAGE}
+        self.params = {"p": point_id, "start": START, "end": NOW, "limit": PAGE, "first_hour": START}
         self.cursor = encode_cursor(MIDDLE, "level")
 
     def _get(self, path: str, **params: object) -> httpx.Response:
@@ -149,8 +174,9 @@ class Queries:
 
     def page_raw(self, after: bool = False) -> list:
         keyset = " AND (ts, variable) > (%(after_ts)s, %(after_variable)s)" if after else ""
-        return self.raw.execute(PAGE_SQL.format(after=keyset),
-                                {**self.params, "after_ts": MIDDLE, "after_variable": "level"}, prepare=False).fetchall()
+        first_hour = MIDDLE.replace(minute=0) if after else START
+        return self.raw.execute(PAGE_SQL.format(after=keyset), {**self.params, "after_ts": MIDDLE,
+                                "after_variable": "level", "first_hour": first_hour}, prepare=False).fetchall()
 
     def hourly_http(self) -> httpx.Response:
         return self._get("aggregates", bucket="hour")

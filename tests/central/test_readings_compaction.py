@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -302,6 +302,9 @@ def compact_before(site: Site, what: str) -> None:
             compaction.move(conn, compaction.Batch((p2,), FIRST, FIRST + timedelta(days=1), False))
 
 
+T = TypeVar("T")
+
+
 class BatchesAfterEachStatement:
     """A real connection that, after each statement it runs, commits every remaining
     compaction batch on connections of its own: a reader of several statements would see
@@ -311,7 +314,7 @@ class BatchesAfterEachStatement:
         self.conn, self.db, self.dialect = conn, db, conn.dialect
         self.moved: list[int] = []
 
-    def _then_compact(self, answer: Any) -> Any:
+    def _then_compact(self, answer: T) -> T:
         self.moved.append(compaction.compact(self.db, NOW, AGE_DAYS))
         return answer
 
