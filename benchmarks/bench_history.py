@@ -23,7 +23,9 @@ each figure of a round the median of ``REPS`` requests:
 The raw baselines are one-off statements (``prepare=False``: planned for their parameters
 each time, as psql runs them); the table is vacuumed after the load, as autovacuum leaves it.
 
-Idle, the server's CPU per first-page request is printed too (from ``/proc``).
+Idle, the pages are compared by CPU too (from ``/proc``), steadier than times on a shared
+machine: a page over HTTP costs the server process's CPU and PostgreSQL's backends' (for the
+bench's database), the raw SELECT this process's and the backends'.
 
 Each idle, then under the fleet's load: another process posts bench_fleet's 30-reading
 batches to the same server over 16 connections, as fast as it takes them (its rate is
@@ -46,7 +48,7 @@ import psycopg
 
 from benchmarks import bench_fleet
 from benchmarks.bench_aggregates import MINUTES, NOW, START, rows
-from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
+from benchmarks.databases import ADMIN_URL, BackendCpu, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, median_seconds, spread
 from central.crypto import token_hash
 from central.db import Database, open_database
@@ -212,15 +214,24 @@ def measure(queries: Queries) -> dict[str, list[float]]:
     return samples
 
 
-def server_cpu_ms(target: bench_fleet.Server, queries: Queries) -> dict[str, list[float]]:
-    """The server's CPU per page request, idle (``CPU_PAGES`` first pages, each round): steadier
-    than the page's time while other work shares the machine."""
-    samples: dict[str, list[float]] = {"page 1 http server cpu": []}
+CPU_MEASURES: dict[str, tuple[Callable[[Queries], object], bool]] = {
+    "page 1 http": (Queries.page_http, True), "page 1 raw": (Queries.page_raw, False),
+    "mid-year page http": (lambda q: q.page_http(q.cursor), True), "mid-year page raw": (lambda q: q.page_raw(True), False),
+}
+
+
+def cpu_ms(url: str, target: bench_fleet.Server, queries: Queries) -> dict[str, list[float]]:
+    """CPU per page, idle (``CPU_PAGES`` pages a figure, each round): over HTTP the server
+    process's and the backends', raw this process's and the backends'."""
+    samples: dict[str, list[float]] = {name: [] for name in CPU_MEASURES}
     for _ in range(ROUNDS):
-        before = target.cpu_s()
-        for _ in range(CPU_PAGES):
-            queries.page_http()
-        samples["page 1 http server cpu"].append((target.cpu_s() - before) / CPU_PAGES * 1000)
+        for name, (run, served) in CPU_MEASURES.items():
+            with BackendCpu(url) as backend:
+                server, own = target.cpu_s(), time.process_time()
+                for _ in range(CPU_PAGES):
+                    run(queries)
+                server, own = target.cpu_s() - server, time.process_time() - own
+            samples[name].append(((server if served else own) + (backend.seconds or 0.0)) / CPU_PAGES * 1000)
     return samples
 
 
@@ -234,6 +245,14 @@ def report(figures: Figures, when: str, ms: dict[str, list[float]]) -> None:
     figures.ratio(f"hourly aggregates over a year, HTTP / COUNT(*) over HTTP ms, {when} (goal <= 2)",
                   ms["hourly http"], ms["count http"])
     figures.ratio(f"hourly aggregates over a year, HTTP / raw COUNT(*) ms, {when}", ms["hourly http"], ms["count raw"])
+
+
+def report_cpu(figures: Figures, cpu: dict[str, list[float]]) -> None:
+    for name, values in cpu.items():
+        print(f"   idle             {name + ' cpu':<22} ms {spread(values)}")
+    for page in ("page 1", "mid-year page"):
+        figures.ratio(f"1,000-row page over a year, {page}, CPU HTTP (server + PostgreSQL) / raw SELECT (client +"
+                      " PostgreSQL) ms, idle (goal <= 3)", cpu[f"{page} http"], cpu[f"{page} raw"])
 
 
 def main() -> Figures | None:
@@ -252,8 +271,7 @@ def main() -> Figures | None:
             queries = Queries(http, raw, point_id)
             queries.check()
             report(figures, "idle", measure(queries))
-            for name, values in server_cpu_ms(target, queries).items():
-                print(f"   idle             {name:<18} ms {spread(values)}")
+            report_cpu(figures, cpu_ms(url, target, queries))
             with fleet_loading(target.url):
                 loaded = measure(queries)
             report(figures, "under fleet load", loaded)
