@@ -4,22 +4,28 @@ Issue 16, goal 3. On a temporary PostgreSQL database: bench_fleet's 300 gateways
 points, and a point Y1 with a year of one-minute flow, level and totalizer (1,576,800 rows of
 ``bench_aggregates.rows`` by binary COPY, foreign-key checks off: the rows name the point
 just made, and checking each row triples the load; hourly summaries made as the rollup
-worker makes them).
+worker makes them), then held as a server holds it today: every hour older than the default
+``CAUDAL_COMPACT_AFTER_DAYS`` by the clock compacted (``readings_compact``) and the months
+swept, as the rollup worker leaves them (so the server's worker finds nothing to move while
+measured).
 The telemetry role serves them as production runs it (bench_fleet's ``ingest+alerts``
 server: uvicorn in its own process, alert evaluation and the rollup worker on). Measured,
 each figure of a round the median of ``REPS`` requests:
 
 - a readings page of 1,000 rows of the year, the first page and one from mid-year by cursor:
-  ``GET /readings`` over HTTP (the whole body read) against the raw psycopg SELECT of the
-  same rows (the route's SQL, ``fetchall``). Goal: <= 3;
+  ``GET /readings`` over HTTP (the whole body read) against a raw psycopg SELECT of the
+  same rows from the same tables (``readings`` and ``readings_compact`` unnested, each side
+  in its index order and stopped at the page, ``fetchall``). Goal: <= 3;
 - hourly aggregates over the year (8,760 buckets): ``GET /aggregates?bucket=hour`` against
   COUNT(*) of the same range over HTTP (``GET /readings?limit=1&total=true``, the issue's
-  baseline; goal <= 2) and against the raw psycopg COUNT(*).
+  baseline; goal <= 2) and against the raw psycopg COUNT(*) of both tables.
 
 The raw baselines are one-off statements (``prepare=False``: planned for their parameters
 each time, as psql runs them); the table is vacuumed after the load, as autovacuum leaves it.
 
-Idle, the server's CPU per first-page request is printed too (from ``/proc``).
+Idle, the pages are compared by CPU too (from ``/proc``), steadier than times on a shared
+machine: a page over HTTP costs the server process's CPU and PostgreSQL's backends' (for the
+bench's database), the raw SELECT this process's and the backends'.
 
 Each idle, then under the fleet's load: another process posts bench_fleet's 30-reading
 batches to the same server over 16 connections, as fast as it takes them (its rate is
@@ -35,18 +41,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 
 from benchmarks import bench_fleet
 from benchmarks.bench_aggregates import MINUTES, NOW, START, rows
-from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
+from benchmarks.databases import ADMIN_URL, BackendCpu, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, median_seconds, spread
 from central.crypto import token_hash
 from central.db import Database, open_database
-from central.telemetry import rollup
+from central.settings import Settings
+from central.telemetry import compaction, rollup
 from central.telemetry.ingest import COLUMNS
 from central.telemetry.queries import READING_COLUMNS, encode_cursor, iso_z
 
@@ -63,9 +70,18 @@ LOAD_CAP_S = 180.0  # the load process stops by itself after this, whatever happ
 LAUNCH = "from benchmarks.bench_history import fleet_load; import sys; fleet_load(sys.argv[1])"
 
 YEAR = {"from": iso_z(START), "to": iso_z(NOW)}
-PAGE_SQL = (f"SELECT {READING_COLUMNS} FROM readings WHERE point_id = %(p)s AND ts >= %(start)s AND ts < %(end)s"
-            "{after} ORDER BY ts, variable LIMIT %(limit)s")
-COUNT_SQL = "SELECT COUNT(*) FROM readings WHERE point_id = %(p)s AND ts >= %(start)s AND ts < %(end)s"
+UNPACKED = ("SELECT c.hour + x.offset_us * interval '1 microsecond' AS ts, c.variable, x.value, x.raw_value,"
+            " COALESCE(c.unit, x.unit) AS unit, COALESCE(c.quality, x.quality) AS quality, x.flags, c.hour"
+            " FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals, c.raw_values, c.units,"
+            " c.qualities, c.flags) AS x (offset_us, value, raw_value, unit, quality, flags)"
+            " WHERE c.point_id = %(p)s AND c.hour >= %(first_hour)s AND c.hour < %(end)s")
+RANGE = "ts >= %(start)s AND ts < %(end)s"
+PAGE_SQL = (f"SELECT {READING_COLUMNS} FROM ((SELECT {READING_COLUMNS} FROM readings WHERE point_id = %(p)s"
+            f" AND {RANGE}{{after}} ORDER BY ts, variable LIMIT %(limit)s)"
+            f" UNION ALL (SELECT {READING_COLUMNS} FROM ({UNPACKED}) k WHERE {RANGE}{{after}}"
+            " ORDER BY hour, ts, variable LIMIT %(limit)s)) page ORDER BY ts, variable LIMIT %(limit)s")
+COUNT_SQL = (f"SELECT (SELECT COUNT(*) FROM readings WHERE point_id = %(p)s AND {RANGE})"
+             f" + (SELECT COUNT(*) FROM ({UNPACKED}) k WHERE {RANGE})")
 
 
 def fleet_load(url: str) -> None:
@@ -110,6 +126,7 @@ def seed(url: str) -> int:
                          " VALUES ('Y1', 'year', 'subterranea', :now, :now)", {"now": NOW})
             point_id = int(conn.fetchval("SELECT id FROM points WHERE code = 'Y1'"))
         load_year(db, point_id)
+        compact_year(db)
         return point_id
     finally:
         db.close()
@@ -130,12 +147,23 @@ def load_year(db: Database, point_id: int) -> None:
           f" {time.perf_counter() - started - loaded:.1f} s")
 
 
+def compact_year(db: Database) -> None:
+    started = time.perf_counter()
+    moved = compaction.compact(db, datetime.now(UTC), Settings.model_fields["compact_after_days"].default,
+                               batches=10**6, per_batch=10**6)
+    swept = compaction.sweep(db)
+    with db.connect() as conn:  # as autovacuum leaves them after a compaction's deletes and inserts
+        conn.execute("VACUUM ANALYZE readings")
+        conn.execute("VACUUM ANALYZE readings_compact")
+    print(f"   compacted {moved:,} readings and swept {len(swept)} partitions in {time.perf_counter() - started:.1f} s")
+
+
 class Queries:
     """The measured requests and their raw baselines, each returning what it read (checked once)."""
 
     def __init__(self, http: httpx.Client, raw: psycopg.Connection, point_id: int) -> None:
         self.http, self.raw = http, raw
-        self.params = {"p": point_id, "start": START, "end": NOW, "limit": PAGE}
+        self.params = {"p": point_id, "start": START, "end": NOW, "limit": PAGE, "first_hour": START}
         self.cursor = encode_cursor(MIDDLE, "level")
 
     def _get(self, path: str, **params: object) -> httpx.Response:
@@ -149,8 +177,9 @@ class Queries:
 
     def page_raw(self, after: bool = False) -> list:
         keyset = " AND (ts, variable) > (%(after_ts)s, %(after_variable)s)" if after else ""
-        return self.raw.execute(PAGE_SQL.format(after=keyset),
-                                {**self.params, "after_ts": MIDDLE, "after_variable": "level"}, prepare=False).fetchall()
+        first_hour = MIDDLE.replace(minute=0) if after else START
+        return self.raw.execute(PAGE_SQL.format(after=keyset), {**self.params, "after_ts": MIDDLE,
+                                "after_variable": "level", "first_hour": first_hour}, prepare=False).fetchall()
 
     def hourly_http(self) -> httpx.Response:
         return self._get("aggregates", bucket="hour")
@@ -185,15 +214,24 @@ def measure(queries: Queries) -> dict[str, list[float]]:
     return samples
 
 
-def server_cpu_ms(target: bench_fleet.Server, queries: Queries) -> dict[str, list[float]]:
-    """The server's CPU per page request, idle (``CPU_PAGES`` first pages, each round): steadier
-    than the page's time while other work shares the machine."""
-    samples: dict[str, list[float]] = {"page 1 http server cpu": []}
+CPU_MEASURES: dict[str, tuple[Callable[[Queries], object], bool]] = {
+    "page 1 http": (Queries.page_http, True), "page 1 raw": (Queries.page_raw, False),
+    "mid-year page http": (lambda q: q.page_http(q.cursor), True), "mid-year page raw": (lambda q: q.page_raw(True), False),
+}
+
+
+def cpu_ms(url: str, target: bench_fleet.Server, queries: Queries) -> dict[str, list[float]]:
+    """CPU per page, idle (``CPU_PAGES`` pages a figure, each round): over HTTP the server
+    process's and the backends', raw this process's and the backends'."""
+    samples: dict[str, list[float]] = {name: [] for name in CPU_MEASURES}
     for _ in range(ROUNDS):
-        before = target.cpu_s()
-        for _ in range(CPU_PAGES):
-            queries.page_http()
-        samples["page 1 http server cpu"].append((target.cpu_s() - before) / CPU_PAGES * 1000)
+        for name, (run, served) in CPU_MEASURES.items():
+            with BackendCpu(url) as backend:
+                server, own = target.cpu_s(), time.process_time()
+                for _ in range(CPU_PAGES):
+                    run(queries)
+                server, own = target.cpu_s() - server, time.process_time() - own
+            samples[name].append(((server if served else own) + (backend.seconds or 0.0)) / CPU_PAGES * 1000)
     return samples
 
 
@@ -207,6 +245,14 @@ def report(figures: Figures, when: str, ms: dict[str, list[float]]) -> None:
     figures.ratio(f"hourly aggregates over a year, HTTP / COUNT(*) over HTTP ms, {when} (goal <= 2)",
                   ms["hourly http"], ms["count http"])
     figures.ratio(f"hourly aggregates over a year, HTTP / raw COUNT(*) ms, {when}", ms["hourly http"], ms["count raw"])
+
+
+def report_cpu(figures: Figures, cpu: dict[str, list[float]]) -> None:
+    for name, values in cpu.items():
+        print(f"   idle             {name + ' cpu':<22} ms {spread(values)}")
+    for page in ("page 1", "mid-year page"):
+        figures.ratio(f"1,000-row page over a year, {page}, CPU HTTP (server + PostgreSQL) / raw SELECT (client +"
+                      " PostgreSQL) ms, idle (goal <= 3)", cpu[f"{page} http"], cpu[f"{page} raw"])
 
 
 def main() -> Figures | None:
@@ -225,8 +271,7 @@ def main() -> Figures | None:
             queries = Queries(http, raw, point_id)
             queries.check()
             report(figures, "idle", measure(queries))
-            for name, values in server_cpu_ms(target, queries).items():
-                print(f"   idle             {name:<18} ms {spread(values)}")
+            report_cpu(figures, cpu_ms(url, target, queries))
             with fleet_loading(target.url):
                 loaded = measure(queries)
             report(figures, "under fleet load", loaded)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 import msgspec
@@ -85,6 +83,18 @@ def _after(cursor: tuple[datetime, str] | None, params: dict[str, Any]) -> str:
     return " AND (ts, variable) > (:after_ts, :after_variable)"
 
 
+def page_statement(dialect: str, selection: ReadingFilter, after: tuple[datetime, str] | None,
+                   size: int) -> tuple[str, dict[str, Any]]:
+    """The one statement (and its parameters) of the ``size`` readings of ``selection`` after
+    ``after`` (from the start without one), from ``readings`` and the compacted hours
+    (:func:`central.telemetry.stored.keyset_page`)."""
+    where, params = _where(selection)
+    keyset = _after(after, params)
+    first = selection.start if after is None else max(selection.start, after[0])
+    params.update({"page_limit": size, "first_hour": stored.hour_floor(first)})
+    return stored.keyset_page(dialect, READING_COLUMNS, where, keyset), params
+
+
 class ReadingItem(msgspec.Struct, gc=False):
     """A reading as a page writes it: ``ReadingOut``'s fields in its order (those of
     :data:`READING_COLUMNS`), ``flags`` a list. Made straight from a row tuple and encoded by
@@ -112,13 +122,10 @@ def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor
                   count: bool = False) -> ReadingsSlice:
     """The ``limit`` readings after ``cursor`` (from the start without one). One row more is
     read to know whether a next page exists, so the last page has no cursor."""
-    where, params = _where(selection)
     total = count_readings(conn, selection) if count else None
     position = None if cursor is None else decode_cursor(cursor)
-    after = _after(position, params)
-    rows = _page_rows(conn, selection, position, limit + 1, lambda: conn.fetchrows(
-        f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{after}{stored.not_compacted(conn.dialect)}"
-        " ORDER BY ts, variable LIMIT :page_limit", {**params, "page_limit": limit + 1}))
+    sql, params = page_statement(conn.dialect, selection, position, limit + 1)
+    rows = conn.fetchrows(sql, params)
     items = [ReadingItem(ts, variable, value, raw_value, unit, quality, flags.split(",") if flags else [])
              for ts, variable, value, raw_value, unit, quality, flags in rows[:limit]]
     next_cursor = encode_cursor(items[-1].ts, items[-1].variable) if len(rows) > limit else None
@@ -144,15 +151,11 @@ def readings_csv(db: Database, selection: ReadingFilter, limit: int | None,
 def reading_chunks(db: Database, selection: ReadingFilter, limit: int | None) -> Iterator[list[dict[str, Any]]]:
     """The whole selection (at most ``limit`` rows) in keyset pages of :data:`CSV_CHUNK`
     rows, each page its own short read."""
-    where, params = _where(selection)
     cursor, left = None, limit
     while left is None or left > 0:
         size = CSV_CHUNK if left is None else min(CSV_CHUNK, left)
-        page_params = dict(params)
         with db.connect() as conn:
-            query = (f"SELECT {READING_COLUMNS} FROM readings WHERE {where}{_after(cursor, page_params)}"
-                     f"{stored.not_compacted(conn.dialect)} ORDER BY ts, variable LIMIT :size")
-            rows = with_compacted(conn, selection, cursor, size, partial(conn.fetchall, query, {**page_params, "size": size}))
+            rows = conn.fetchall(*page_statement(conn.dialect, selection, cursor, size))
         yield rows
         if len(rows) < size:
             return
@@ -164,33 +167,6 @@ def count_readings(conn: Connection, selection: ReadingFilter) -> int:
     where, params = _where(selection)
     table, more = stored.source(conn, ":p", selection.start, ":end")
     return int(conn.fetchval(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", {**params, **more}))
-
-
-def with_compacted(conn: Connection, selection: ReadingFilter, after: tuple[datetime, str] | None, limit: int,
-                   loose: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """A keyset page of ``limit`` rows after ``after``: what ``loose`` reads from ``readings``
-    merged with the compacted readings of the selection (:func:`central.telemetry.stored.read_page`)."""
-    def packed(until: datetime) -> list[dict[str, Any]]:
-        return stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
-                                     after, limit, READING_COLUMNS.split(", "), until)
-
-    start = selection.start if after is None else max(selection.start, after[0])
-    return stored.read_page(conn, start, limit, loose, packed)
-
-
-def _page_rows(conn: Connection, selection: ReadingFilter, after: tuple[datetime, str] | None, limit: int,
-               loose: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
-    """:func:`with_compacted` for a page read as tuples of :data:`READING_COLUMNS` (no dict per
-    row on the readings page, the common case; compacted rows are turned into the same tuples)."""
-    columns = READING_COLUMNS.split(", ")
-
-    def packed(until: datetime) -> list[tuple[Any, ...]]:
-        rows = stored.compacted_page(conn, selection.point_id, selection.start, selection.end, selection.variable,
-                                     after, limit, columns, until)
-        return [tuple(row[column] for column in columns) for row in rows]
-
-    start = selection.start if after is None else max(selection.start, after[0])
-    return stored.read_page(conn, start, limit, loose, packed, key=itemgetter(0, 1))
 
 
 def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Page[dict[str, Any]]:

@@ -9,8 +9,8 @@ answer is the same before and after compaction:
 - :func:`not_compacted` is the condition that keeps a reading out of ``readings`` when a
   compacted row already holds it (a gateway resending a reading of an hour compacted since:
   stored once, seen once, the compacted copy wins);
-- :func:`read_page` serves keyset pages from both (:func:`compacted_page` reads the compacted
-  side without sorting a year), consistent while a compaction batch commits;
+- :func:`keyset_page` is the one statement of a keyset page from both (the compacted side
+  unpacked hour by hour, not a year sorted), consistent while a compaction batch commits;
 - :func:`last_before` finds a point's last reading before a time in both.
 
 A reading after ``reach`` (``readings_compaction.reach``) can be in ``readings`` only, so
@@ -19,11 +19,9 @@ queries of recent data run as they did before compaction existed.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any
 
 from central.db import Connection
 
@@ -36,10 +34,6 @@ _COMPACT = (
     " unnest(c.offsets_us, c.vals, c.raw_values, c.units, c.qualities, c.flags)"
     " AS x (offset_us, value, raw_value, unit, quality, flags)"
 )
-_KEY = itemgetter("ts", "variable")
-ATTEMPTS = 5  # reads of a page raced by compaction batches before it is served as merged
-Row = TypeVar("Row")  # a row as the caller reads it: a dict, or a tuple of columns
-FIRST_WINDOW = timedelta(hours=8)  # a 1,000-reading page of three variables a minute is 5.6 hours
 
 
 def reach(conn: Connection) -> datetime | None:
@@ -81,90 +75,31 @@ def source(conn: Connection, point: str, start: datetime | None, end: str | None
             {} if start is None else {"stored_start": start})
 
 
-def compacted_page(conn: Connection, point_id: int, start: datetime, end: datetime, variable: str | None,
-                   after: tuple[datetime, str] | None, limit: int, columns: Sequence[str],
-                   until: datetime | None) -> list[dict[str, Any]]:
-    """Up to ``limit`` compacted readings of the point in [start, end) after ``after`` in
-    (ts, variable) order. Read in windows of hours, each twice as long as the one before,
-    until ``limit`` are found: a page deep into a year unpacks only about the hours it
-    returns (one query that sorts every hour of the range would unpack the year). ``until``:
-    the compaction's ``reach`` as the caller read it."""
-    if until is None:
-        return []
-    found: list[dict[str, Any]] = []
-    low, width = hour_floor(start if after is None else max(start, after[0])), FIRST_WINDOW
-    while len(found) < limit and low < min(end, until):
-        high = min(low + width, end, until)
-        found += _window(conn, point_id, start, end, variable, after, (low, high), limit - len(found), columns)
-        low, width = high, width * 2
-    return found
+def keyset_page(dialect: str, columns: str, where: str, after: str) -> str:
+    """One statement for a keyset page of ``readings`` and the compacted hours: the first
+    ``:page_limit`` rows in (ts, variable) order of both that pass ``where`` (conditions on
+    ``point_id``, ``ts`` and ``variable``) and ``after`` (the keyset condition, or empty).
+    ``:first_hour`` (the start of the first hour the page can hold) and ``:end`` bound the
+    compacted hours read.
 
-
-def _window(conn: Connection, point_id: int, start: datetime, end: datetime, variable: str | None,
-            after: tuple[datetime, str] | None, hours: tuple[datetime, datetime], limit: int,
-            columns: Sequence[str]) -> list[dict[str, Any]]:
-    """The first ``limit`` compacted readings of the hours [low, high) that pass the filters."""
-    params: dict[str, Any] = {"p": point_id, "start": start, "end": end, "n": limit, "low": hours[0],
-                              "high": hours[1]}
-    filters = ""
-    if variable is not None:
-        filters, params["variable"] = " AND c.variable = :variable", variable
-    outer = "" if after is None else " AND (ts, variable) > (:after_ts, :after_variable)"
-    if after is not None:
-        params["after_ts"], params["after_variable"] = after
-    return conn.fetchall(
-        f"SELECT {', '.join(columns)} FROM ({_COMPACT} WHERE c.point_id = :p{filters}"
-        " AND c.hour >= :low AND c.hour < :high) k"
-        f" WHERE ts >= :start AND ts < :end{outer} ORDER BY ts, variable LIMIT :n", params)
+    One statement reads one snapshot, so a compaction batch committing meanwhile is seen
+    whole or not at all: each reading once, with no fence to read or page to read again.
+    Each side stops at the page's size: ``readings`` in its index order, the compacted rows
+    by hour in their index order, each hour's readings sorted as it is reached, so a page
+    deep into a year unpacks only about the hours it returns. SQLite: ``readings`` alone."""
+    loose = (f"SELECT {columns} FROM readings WHERE {where}{after}{not_compacted(dialect)}"
+             " ORDER BY ts, variable LIMIT :page_limit")
+    if dialect != "postgresql":
+        return loose
+    packed = (f"SELECT {columns} FROM ({_COMPACT} WHERE c.hour >= :first_hour AND c.hour < :end"
+              " AND c.hour < (SELECT reach FROM readings_compaction WHERE id = 1)) readings"
+              f" WHERE {where}{after} ORDER BY hour, ts, variable LIMIT :page_limit")
+    return f"SELECT {columns} FROM (({loose}) UNION ALL ({packed})) page ORDER BY ts, variable LIMIT :page_limit"
 
 
 def hour_floor(t: datetime) -> datetime:
     """The start of ``t``'s UTC hour."""
     return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def read_page(conn: Connection, start: datetime, limit: int, loose: Callable[[], list[Row]],
-              packed: Callable[[datetime], list[Row]], key: Callable[[Row], Any] = _KEY) -> list[Row]:
-    """The first ``limit`` rows, in (ts, variable) order, of a keyset page read from
-    ``readings`` by ``loose`` (with :func:`not_compacted`) and from the compacted rows by
-    ``packed`` (given ``reach``): two statements, between which a compaction batch may move readings. Moving
-    is one way, so a moved reading shows in both (never in neither) and the page is read
-    again; a page that needs no compacted rows is read again when a batch committed meanwhile."""
-    page: list[Row] = []
-    for _ in range(ATTEMPTS):
-        before = _version(conn)
-        rows = loose()
-        if before is None or before["reach"] is None or start >= before["reach"]:
-            if before is None or _version(conn) == before:
-                return rows
-            continue
-        page, doubled = merge(rows, packed(before["reach"]), limit, key)
-        if not doubled:
-            return page
-    return page
-
-
-def _version(conn: Connection) -> dict[str, Any] | None:
-    """``reach`` and the row's version, which every compaction batch changes (None on SQLite)."""
-    if conn.dialect != "postgresql":
-        return None
-    return conn.fetchone("SELECT CAST(xmin AS text) AS version, reach FROM readings_compaction WHERE id = 1")
-
-
-def merge(loose: list[Row], packed: list[Row], limit: int,
-          key: Callable[[Row], Any] = _KEY) -> tuple[list[Row], bool]:
-    """The first ``limit`` rows of two lists sorted by (ts, variable), and whether a reading
-    was in both (then kept once, the compacted copy)."""
-    page: list[Row] = []
-    doubled = False
-    for row in heapq.merge(packed, loose, key=key):  # stable: on a tie the compacted row comes first
-        if page and key(page[-1]) == key(row):
-            doubled = True
-            continue
-        page.append(row)
-        if len(page) == limit:
-            break
-    return page, doubled
 
 
 def last_before(conn: Connection, point_id: int, variable: str, ts: datetime, condition: str = "",
