@@ -138,6 +138,16 @@ def classify(reply: HttpReply, now: datetime, batch_len: int) -> UploadFailed | 
     return UploadFailed(message)
 
 
+async def _first_done(reply: asyncio.Future[HttpReply], sent: asyncio.Event) -> None:
+    """Until the request's body is on its way (or the request is over, the transport may not
+    say): reading the next batch blocks the loop, and before then it held the body back."""
+    sending = asyncio.ensure_future(sent.wait())
+    try:
+        await asyncio.wait((reply, sending), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sending.cancel()
+
+
 class Uploader:
     """Drains the buffer to ``{central_url}/api/v1/ingest``; see the module docstring for the policy."""
 
@@ -200,9 +210,11 @@ class Uploader:
         body = batch[1]
         sent_at = self.clock.now()
         self.state.last_attempt = sent_at
-        reply = asyncio.ensure_future(self._post(body.gzip(self.gateway, sent_at, self._agent_status()), len(body.rows)))
+        sent = asyncio.Event()
+        reply = asyncio.ensure_future(self._post(body.gzip(self.gateway, sent_at, self._agent_status()), len(body.rows),
+                                                 sent.set))
         try:
-            await asyncio.sleep(0)  # the request leaves before the next batch is read
+            await _first_done(reply, sent)  # the body leaves before the next batch is read
             following = self._prepare_following(skipped, body)
             return self._settle(await reply, body, following)
         finally:
@@ -294,9 +306,9 @@ class Uploader:
                            dropped_total=stats.dropped_total + self.set_aside.total, clock_synced=self._clock_synced(),
                            config=self.config_status())
 
-    async def _post(self, body: bytes, batch_len: int) -> HttpReply:
+    async def _post(self, body: bytes, batch_len: int, sent: Callable[[], object]) -> HttpReply:
         try:
-            return await self._transport.post(self.url, body, self._headers)
+            return await self._transport.post(self.url, body, self._headers, sent)
         except UplinkError as exc:
             failure = UploadFailed(str(exc))
             self._note_failure(failure, None, batch_len)
