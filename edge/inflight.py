@@ -19,6 +19,8 @@ ReadBatch = tuple[frozenset[str], BatchBody]  # the points skipped when it was r
 
 @dataclass
 class Flight:
+    """A batch sent: the points skipped when it was read, its body, the reply to come."""
+
     skipped: frozenset[str]
     body: BatchBody
     reply: asyncio.Future[HttpReply]
@@ -33,7 +35,6 @@ class Flight:
             await asyncio.wait((self.reply, sending), return_when=asyncio.FIRST_COMPLETED)
         finally:
             sending.cancel()
-
 
 
 def drop(flight: Flight | None) -> None:

@@ -3,14 +3,17 @@ what the server and the buffer see, against a real aiohttp ingest stand-in on 12
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from edge.buffer import Buffer
+from edge.http import HttpTransport
 from edge.uploader import UploadFailed
 from protocols.clock import ManualClock
+from protocols.uplink import INGEST_PATH
 from tests.edge.test_uploader import TOKEN, cycle, make_uploader
 from tests.edge.uplink_server import Fault, UplinkServer, until
 
@@ -74,3 +77,16 @@ async def test_closing_with_a_batch_sent_ahead_keeps_its_readings(server: Uplink
     assert await uploader.upload_once() == 2
     await uploader.close()
     assert ([reading.seq for reading in buffer.pending()], len(server.stored)) == ([3, 4, 5, 6], 2)
+
+
+async def test_the_transport_tells_when_the_body_is_on_its_way_before_the_reply(server: UplinkServer):
+    transport = HttpTransport(timeout_s=10)
+    server.faults.append(Fault(hang_s=5))
+    sent = asyncio.Event()
+    reply = asyncio.ensure_future(transport.post(server.url + INGEST_PATH, b"{}", {"Authorization": f"Bearer {TOKEN}"},
+                                                 sent.set))
+    await asyncio.wait_for(sent.wait(), 5)
+    await until(lambda: len(server.received) == 1)
+    assert (reply.done(), server.received[0].body) == (False, b"{}")
+    reply.cancel()
+    await transport.close()
