@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from edge.http import HttpReply, Transport
+from edge.http import HttpReply, Sent, Transport
 from edge.links import SHUTDOWN_WAIT_S
 from edge.uploader import Uploader, UploadFailed
 from protocols.tasks import bounded
@@ -39,10 +39,11 @@ class TrackedTransport:
     def busy(self) -> bool:
         return not self._idle.is_set()
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None
+                   ) -> HttpReply:
         self._idle.clear()
         try:
-            return await self._inner.post(url, body, headers)
+            return await self._inner.post(url, body, headers, sent)
         finally:
             self._idle.set()
 

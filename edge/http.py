@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Protocol
 
 import aiohttp
@@ -42,10 +43,15 @@ class HttpReply:
     body: bytes
 
 
+Sent = Callable[[], object]
+"""Called once a request's body has been handed to the connection (it may be called again)."""
+
+
 class Transport(Protocol):
     """What the uploader needs from HTTP; :class:`HttpTransport` is the real one."""
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply: ...
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None
+                   ) -> HttpReply: ...
 
     async def close(self) -> None: ...
 
@@ -68,18 +74,25 @@ class HttpTransport:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
-        """POST ``body`` and read the whole reply, or raise an :class:`UplinkError`."""
-        return await self._request("POST", url, headers, body)
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None
+                   ) -> HttpReply:
+        """POST ``body`` and read the whole reply, or raise an :class:`UplinkError`.
+
+        ``sent`` is told when the body is on its way: aiohttp writes it from a task of its own,
+        so a caller that then works on the loop without waiting for that held the body back
+        (a backlog drain's server waited for the agent to read the next batch, issue 16)."""
+        return await self._request("POST", url, headers, body, sent)
 
     async def get(self, url: str, headers: Mapping[str, str]) -> HttpReply:
         """GET ``url`` and read the whole reply, or raise an :class:`UplinkError`."""
         return await self._request("GET", url, headers)
 
-    async def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> HttpReply:
+    async def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None,
+                       sent: Sent | None = None) -> HttpReply:
         session = self._open_session()
         try:
-            async with session.request(method, url, data=body, headers=dict(headers), ssl=self._ssl) as response:
+            async with session.request(method, url, data=body, headers=dict(headers), ssl=self._ssl,
+                                       trace_request_ctx=sent) as response:
                 return HttpReply(status=response.status, headers=dict(response.headers), body=await response.read())
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UplinkTimeout(f"{url} no respondió en {self._timeout.total:g} s") from exc
@@ -101,6 +114,18 @@ class HttpTransport:
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=True)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=True,
+                                                  trace_configs=[_BODY_SENT])
         return self._session
+
+
+async def _tell_sent(session: aiohttp.ClientSession, context: SimpleNamespace,
+                     params: aiohttp.TraceRequestChunkSentParams) -> None:
+    """A chunk of the body goes to the connection now: tell the request's ``sent``, if any."""
+    if context.trace_request_ctx is not None:
+        context.trace_request_ctx()
+
+
+_BODY_SENT = aiohttp.TraceConfig()
+_BODY_SENT.on_request_chunk_sent.append(_tell_sent)
 

@@ -42,8 +42,10 @@ from tenacity.wait import wait_random_exponential
 
 from edge.batchbody import BatchBody
 from edge.buffer import Buffer, is_full
+from edge.bufferrows import from_us
 from edge.held import HeldPoints, refused_points
 from edge.http import HttpReply, HttpTransport, Transport, UplinkError
+from edge.inflight import Flight, ReadBatch, drop
 from edge.setaside import SetAside, refused_readings, setaside_path
 from edge.waiting import wait_first
 from protocols.clock import Clock
@@ -160,7 +162,8 @@ class Uploader:
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else HttpTransport(ca_bundle=ca_bundle)
         self._wake = asyncio.Event()
-        self._next: tuple[frozenset[str], BatchBody] | None = None  # read while the previous batch was in flight
+        self._next: ReadBatch | None = None  # read while the previous batch was in flight
+        self._flight: Flight | None = None  # sent ahead by the last accepted batch (see _send_ahead)
         self.held = HeldPoints()
         self.set_aside = SetAside(setaside_path(buffer.path))
         # told the configuration version each accepted reply names (edge.managed fetches a new one)
@@ -187,44 +190,72 @@ class Uploader:
     async def upload_once(self) -> int:
         """Send one batch (a heartbeat when the buffer is empty); returns how many were acknowledged.
 
-        While the batch is in flight the next one is read and compressed (:class:`BatchBody`), to
-        be sent by the next call if this one is accepted and no point was held back meanwhile.
+        While the batch is in flight the next one is read and compressed (:class:`BatchBody`); once
+        this one is accepted that one is sent at once, before this one is deleted (:meth:`_send_ahead`).
         Raises :class:`UploadFailed` (or :class:`UploadRefused`) when the server did not accept it.
         """
         self._wake.clear()
-        skipped = self.held.current(self.clock.now())
+        flight = self._take_flight(self.held.current(self.clock.now()))
+        try:
+            await flight.on_its_way()
+            following = self._prepare_following(flight.skipped, flight.body)
+            reply = await flight.reply
+            self._check(reply, flight.body)
+            await self._send_ahead(flight.body, following)
+            return self._acknowledge(flight.body, reply)
+        finally:
+            flight.reply.cancel()  # a no-op once answered; a stop or a failed read must not leave it running
+
+    def _take_flight(self, skipped: frozenset[str]) -> Flight:
+        """The batch sent ahead by the last accepted one (:meth:`_send_ahead`), else one sent now."""
+        flight, self._flight = self._flight, None
+        if flight is not None and flight.skipped == skipped:
+            return flight
+        drop(flight)
         batch, self._next = self._next, None
         if batch is None or batch[0] != skipped:
             batch = (skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped),
                                         whole=not skipped))
-        body = batch[1]
-        sent_at = self.clock.now()
-        self.state.last_attempt = sent_at
-        reply = asyncio.ensure_future(self._post(body.gzip(self.gateway, sent_at, self._agent_status()), len(body.rows)))
-        try:
-            await asyncio.sleep(0)  # the request leaves before the next batch is read
-            following = self._prepare_following(skipped, body)
-            return self._settle(await reply, body, following)
-        finally:
-            reply.cancel()  # a no-op once answered; a stop or a failed read must not leave it running
+        return self._send(*batch, self._agent_status())
 
-    def _prepare_following(self, skipped: frozenset[str], body: BatchBody) -> tuple[frozenset[str], BatchBody] | None:
+    def _send(self, skipped: frozenset[str], body: BatchBody, status: AgentStatus) -> Flight:
+        self.state.last_attempt = sent_at = self.clock.now()
+        sent = asyncio.Event()
+        reply = asyncio.ensure_future(self._post(body.gzip(self.gateway, sent_at, status), len(body.rows), sent.set))
+        return Flight(skipped, body, reply, sent)
+
+    async def _send_ahead(self, accepted: BatchBody, following: ReadBatch | None) -> None:
+        """Send a whole ``following`` before deleting ``accepted``: the server stores it while the buffer
+        deletes and syncs. Its status is known then: ``accepted`` gone, its own first reading the oldest."""
+        if following is None or not (accepted.whole and following[1].whole and following[1].rows):
+            self._next = following
+            return
+        self._flight = flight = self._send(*following, self._agent_status(len(accepted.rows), following[1].rows[0][4]))
+        await flight.on_its_way()
+
+    def _prepare_following(self, skipped: frozenset[str], body: BatchBody) -> ReadBatch | None:
         """The batch after ``body`` (None after a partial one: nothing more was waiting)."""
         if len(body.rows) < self.batch_size:
             return None
         return skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped,
                                                            after_seq=body.last_seq), whole=not skipped)
 
-    def _settle(self, reply: HttpReply, body: BatchBody, following: tuple[frozenset[str], BatchBody] | None) -> int:
-        """Act on the reply to ``body``: hold refused points, raise a failure, or delete what it covered."""
+    def _check(self, reply: HttpReply, body: BatchBody) -> None:
+        """A reply to ``body`` that is not a 2xx: hold refused points, set aside readings, or raise."""
         self._hold_refused_points(reply)
         self._set_aside_refused_readings(reply, body)
         failure = classify(reply, self.clock.now(), len(body.rows))
         if failure is not None:
             self._note_failure(failure, reply.status, len(body.rows))
             raise failure
-        acknowledged = self._accept(body, reply)
-        self._next = following
+
+    def _acknowledge(self, body: BatchBody, reply: HttpReply) -> int:
+        try:
+            acknowledged = self._accept(body, reply)
+        except BaseException:
+            drop(self._flight)  # the resend starts from the readings the buffer still holds
+            self._flight = None
+            raise
         if not self.held.points:
             self.state.held = None
         return acknowledged
@@ -283,20 +314,24 @@ class Uploader:
             await self.close()
 
     async def close(self) -> None:
-        """Close the HTTP session if this uploader created it."""
+        """Cancel a batch sent ahead, close the HTTP session if this uploader created it."""
+        drop(self._flight)
+        self._flight = None
         if self._owns_transport:
             await self._transport.close()
 
-    def _agent_status(self) -> AgentStatus:
+    def _agent_status(self, deleting: int = 0, oldest_us: int | None = None) -> AgentStatus:
+        """The buffer's figures; ``deleting`` readings about to leave it, ``oldest_us`` then its oldest."""
         stats = self.buffer.stats()
-        oldest = None if stats.oldest_ts is None else max(0.0, (self.clock.now() - stats.oldest_ts).total_seconds())
-        return AgentStatus(version=self.version, buffer_depth=stats.depth, oldest_unsent_s=oldest,
+        oldest_ts = stats.oldest_ts if oldest_us is None else from_us(oldest_us)
+        oldest = None if oldest_ts is None else max(0.0, (self.clock.now() - oldest_ts).total_seconds())
+        return AgentStatus(version=self.version, buffer_depth=stats.depth - deleting, oldest_unsent_s=oldest,
                            dropped_total=stats.dropped_total + self.set_aside.total, clock_synced=self._clock_synced(),
                            config=self.config_status())
 
-    async def _post(self, body: bytes, batch_len: int) -> HttpReply:
+    async def _post(self, body: bytes, batch_len: int, sent: Callable[[], object]) -> HttpReply:
         try:
-            return await self._transport.post(self.url, body, self._headers)
+            return await self._transport.post(self.url, body, self._headers, sent)
         except UplinkError as exc:
             failure = UploadFailed(str(exc))
             self._note_failure(failure, None, batch_len)

@@ -10,7 +10,7 @@ import pytest
 
 from central.db import Database
 from edge.buffer import Buffer, PolledReading
-from edge.http import HttpReply, HttpTransport, UplinkTimeout
+from edge.http import HttpReply, HttpTransport, Sent, UplinkTimeout
 from edge.uploader import Uploader, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
@@ -26,8 +26,8 @@ class LosesFirstReply:
         self.inner = HttpTransport(timeout_s=10)
         self.posts = 0
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpReply:
-        reply = await self.inner.post(url, body, headers)
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None) -> HttpReply:
+        reply = await self.inner.post(url, body, headers, sent)
         self.posts += 1
         if self.posts == 1:
             raise UplinkTimeout(f"no reply from {url} (reply lost)")
