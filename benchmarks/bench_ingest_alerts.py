@@ -35,7 +35,7 @@ from central.settings import Settings
 from central.telemetry.alerts.api import QUEUE_KEY
 from central.telemetry.alerts.service import EvaluationQueue
 from protocols.uplink import INGEST_PATH
-from tests.conftest import free_port
+from tests.ports import free_port
 
 GATEWAYS = 4
 POINTS_PER_GATEWAY = 2

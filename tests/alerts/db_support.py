@@ -7,6 +7,9 @@
 - e-mail goes to a real aiosmtpd server on a free loopback port (started by the ``smtp``
   fixture), configured through the real ``CAUDAL_SMTP_*`` environment variables;
 - PostgreSQL databases are copied from a migrated template (fast), SQLite ones migrated fresh.
+
+The fixtures (``world``, ``world_client``, ``smtp``, ``smtp_port``, ``migrated_template``,
+``pg_url``) are the suite's, in tests/conftest.py; this module holds what they build on.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from central.app import create_app
 from central.context import AppContext
 from central.crypto import token_hash
-from central.db import Connection, Database, migrate, open_database
+from central.db import Connection, Database
 from central.notify import NotifySettings
 from central.notify.channels import Notifier
 from central.notify.outbox import SETTINGS_KEY, DbOutbox, deliver_pass, notify_settings
@@ -33,8 +35,6 @@ from central.settings import Settings
 from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.notify.support import SmtpServer
-from tests.pg import temporary_database
 
 TOKENS = {"admin": "admin-token", "ana": "ana-token", "bob": "bob-token"}
 GATEWAYS = {"gw-norte": ("gw-norte-token", ("P1", "P2")), "gw-sur": ("gw-sur-token", ("P3",))}
@@ -65,41 +65,6 @@ def seed(conn: Connection, now: datetime) -> None:
     for username, code in (("ana", "P1"), ("bob", "P3")):
         conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
                      " WHERE u.username = :u AND p.code = :c", {"u": username, "c": code})
-
-
-@pytest.fixture(scope="session")
-def migrated_template(postgres_admin_url: str) -> Iterator[str]:
-    """A migrated PostgreSQL database that per-test databases are copied from."""
-    with temporary_database(postgres_admin_url, "caudal_alerts_tpl") as url:
-        database = open_database(url)
-        migrate(database)
-        database.close()
-        yield url.rpartition("/")[2]
-
-
-@pytest.fixture
-def pg_url(postgres_admin_url: str, migrated_template: str) -> Iterator[str]:
-    with temporary_database(postgres_admin_url, "caudal_alerts", template=migrated_template) as url:
-        yield url
-
-
-@pytest.fixture
-def smtp_port(monkeypatch: pytest.MonkeyPatch, port: int) -> int:
-    """Notification settings through the real environment variables: SMTP on ``port``, loopback allowed."""
-    for name, value in {"CAUDAL_SMTP_HOST": "127.0.0.1", "CAUDAL_SMTP_PORT": str(port),
-                        "CAUDAL_SMTP_SECURITY": "none", "CAUDAL_SMTP_FROM": "alertas@caudal.example",
-                        "CAUDAL_SMTP_TIMEOUT_S": "5", "CAUDAL_NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
-                        "CAUDAL_NOTIFY_REQUIRE_HTTPS": "false", "CAUDAL_NOTIFY_TIMEOUT_S": "5"}.items():
-        monkeypatch.setenv(name, value)
-    return port
-
-
-@pytest.fixture
-def smtp(smtp_port: int) -> Iterator[SmtpServer]:
-    server = SmtpServer(smtp_port)
-    server.start()
-    yield server
-    server.stop()
 
 
 @dataclass
@@ -171,7 +136,8 @@ RESET = (
 )
 
 
-def _app(url: str) -> Iterator[TestClient]:
+def world_app(url: str) -> Iterator[TestClient]:
+    """The app on the database at ``url``, seeded (the ``world_client`` fixture: one per module)."""
     settings = Settings(database_url=url, secret_key="test-secret-key", workers=False)
     clock = ManualClock("2026-11-28T13:00:00+00:00")
     with TestClient(create_app(settings, clock=clock)) as client:
@@ -180,28 +146,16 @@ def _app(url: str) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One seeded app per database kind and test module; :func:`world` empties it per test."""
-    if request.param == "sqlite":
-        yield from _app(f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'caudal.db'}")
-        return
-    template = request.getfixturevalue("migrated_template")
-    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_alerts", template) as url:
-        yield from _app(url)
-
-
-@pytest.fixture
-def world(world_client: TestClient, clock: ManualClock, smtp_port: int) -> World:
-    """The module's app, emptied of readings, rules, alerts and channels, on this test's clock
+def reset_world(client: TestClient, clock: ManualClock) -> World:
+    """The module's app emptied of readings, rules, alerts and channels, on this test's clock
     and notification settings (read again from the environment the test set)."""
-    ctx = world_client.app.state.ctx
+    ctx = client.app.state.ctx
     with ctx.db.transaction() as conn:
         for statement in RESET:
             conn.execute(statement)
     ctx.clock = clock
     ctx.extras[SETTINGS_KEY] = NotifySettings.from_env()
-    return World(world_client, clock)
+    return World(client, clock)
 
 
 def flows(start: datetime, values: list[float], *, point: str = "P1", first_seq: int = 1, step_s: int = 60

@@ -17,7 +17,6 @@ from central.telemetry.alerts.service import evaluate_timer
 from compliance.registry import labels
 from compliance.standins.dga import Registration, run_dga_standin
 from protocols.clock import ManualClock
-from tests.alerts.db_support import smtp, smtp_port
 from tests.compliance.worker_support import (
     CODE,
     INFORMANT,

@@ -19,11 +19,6 @@ from tests.alerts.db_support import (
     World,
     flows,
     iso,
-    migrated_template,
-    smtp,
-    smtp_port,
-    world,
-    world_client,
 )
 from tests.notify.support import SmtpServer
 

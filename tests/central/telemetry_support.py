@@ -3,6 +3,8 @@
 - points P1 (sensor depth 50 m, flow cut-off 0.5 L/s), P2 (no depth, no cut-off), P3;
 - gateway ``gw-norte`` writes P1 and P2, gateway ``gw-sur`` writes P3;
 - ``admin`` sees everything, ``ana`` sees only P1.
+
+The fixtures ``site`` and ``site_client`` are the suite's, in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -24,7 +25,6 @@ from central.db import Connection, Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.pg import temporary_database
 
 START = "2026-11-28T13:00:00+00:00"
 UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
@@ -129,19 +129,8 @@ RESET = (
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One seeded app per database kind and test module (creating a PostgreSQL database and
-    migrating it costs ~1 s, so the tests of a module share it and :func:`site` resets it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('telemetry') / 'caudal.db'}"
-        yield from _client(url)
-        return
-    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_telemetry") as url:
-        yield from _client(url)
-
-
-def _client(url: str) -> Iterator[TestClient]:
+def site_app(url: str) -> Iterator[TestClient]:
+    """The app on the database at ``url``, seeded (the ``site_client`` fixture: one per module)."""
     settings = Settings(database_url=url, secret_key="test-secret-key", workers=False)
     clock = ManualClock(START)
     with TestClient(create_app(settings, clock=clock)) as client:
@@ -150,13 +139,12 @@ def _client(url: str) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def site(site_client: TestClient) -> Site:
+def reset_site(client: TestClient) -> Site:
     """The module's app with the telemetry tables emptied, the clock at :data:`START` and no ingest hook."""
-    ctx = site_client.app.state.ctx
+    ctx = client.app.state.ctx
     with ctx.db.transaction() as conn:
         for statement in RESET:
             conn.execute(statement)
     ctx.clock = ManualClock(START)
     ctx.on_ingest = None  # tests that want a hook install their own
-    return Site(site_client, ctx.clock)
+    return Site(client, ctx.clock)

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from edge.commission.cli import register
 from edge.modbus import BUSY, port_problem
 from tests.commissioning.serial_line import rs485_line
-from tests.conftest import free_port
+from tests.ports import free_port
 
 NOBODY = 65534
 MISSING = "no existe (¿adaptador desconectado o ruta equivocada? vea ls /dev/serial/by-id/)"

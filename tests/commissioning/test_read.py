@@ -8,7 +8,7 @@ import pytest
 
 from edge.commission import byte_layout
 from protocols.registers import DataType, Interpretation, WordOrder
-from tests.commissioning.conftest import serial_devices, tcp_devices
+from tests.commissioning.devices import serial_devices, tcp_devices
 
 # 12.5 as float32 is 0x41480000: the meter at unit 3 holds it high word first.
 EXPECTED_12_5 = {

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from edge.commission import parse_baudrates, parse_parities, parse_units
-from tests.commissioning.conftest import serial_devices, tcp_devices
+from tests.commissioning.devices import serial_devices, tcp_devices
 
 
 def found(unit_id: int, line: str, endpoint: str, how: str, answer: str, words: list[int], code: int | None, serial: bool):

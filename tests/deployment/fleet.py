@@ -32,8 +32,8 @@ from edge.uploader import Uploader
 from protocols.clock import SystemClock
 from protocols.uplink import Quality
 from tests.compliance.worker_support import INFORMANT, PASSWORD, RUT_EMPRESA, SECRET_KEY, dga_config
-from tests.conftest import free_port
 from tests.faults.rig import Process, RigError, wait_until
+from tests.ports import free_port
 
 MINUTES_PER_BATCH = 10  # x 3 variables: the 30-reading batch of a gateway uploading every 10 minutes
 VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp import web
 
-from tests.alerts.db_support import migrated_template, pg_url, smtp, smtp_port, world, world_client
 from tests.notify.support import Receiver, SmtpServer, answering
 
 

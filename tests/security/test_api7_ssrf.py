@@ -16,8 +16,7 @@ from central.notify import CHANNEL_ADAPTER, DestinationPolicy, NotifySettings, s
 from central.notify.outbox import SETTINGS_KEY
 from tests.notify.listener import Listener, listening
 from tests.notify.test_apprise_guard import REPORTED
-
-from .conftest import Site
+from tests.security.targets import Site
 
 CHANNELS = "/api/v1/users/me/channels"
 

@@ -27,7 +27,7 @@ from tests.ui.browser import (
     viewport,
     wait_for,
 )
-from tests.ui.conftest import Served
+from tests.ui.console import Served
 
 pytestmark = pytest.mark.slow
 METER = plc_meter(site.NORTE)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from protocols.uplink import INGEST_PATH
 from tests.sites import plc_meter
 from tests.ui import site
-from tests.ui.conftest import Console, logged_in, page_csrf
+from tests.ui.console import Console, logged_in, page_csrf
 
 METER = plc_meter("{point}")
 WRONG_BUS = METER.replace("bus: plc", "bus: rs485")

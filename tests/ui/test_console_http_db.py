@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from tests.ui import site
-from tests.ui.conftest import Console, logged_in, login_csrf, page_csrf
+from tests.ui.console import Console, logged_in, login_csrf, page_csrf
 
 
 def _alerts(console: Console, point: str) -> list[tuple[str, str, str | None]]:

@@ -15,7 +15,7 @@ from central.core.users.models import UserCreate
 from central.core.users.service import create_user
 from protocols.clock import ManualClock
 from tests.ui import site
-from tests.ui.conftest import database_url_of, login_csrf
+from tests.ui.console import database_url_of, login_csrf
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
