@@ -26,7 +26,6 @@ from httpx import Response
 
 from central.app import create_app
 from central.context import AppContext
-from central.crypto import token_hash
 from central.db import Connection, Database
 from central.notify import NotifySettings
 from central.notify.channels import Notifier
@@ -35,6 +34,7 @@ from central.settings import Settings
 from central.telemetry.alerts.api import QUEUE_KEY
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
+from tests.factories import add_gateway, add_point, add_user, grant
 
 TOKENS = {"admin": "admin-token", "ana": "ana-token", "bob": "bob-token"}
 GATEWAYS = {"gw-norte": ("gw-norte-token", ("P1", "P2")), "gw-sur": ("gw-sur-token", ("P3",))}
@@ -46,25 +46,16 @@ def iso(ts: datetime) -> str:
 
 
 def seed(conn: Connection, now: datetime) -> None:
+    """The points, gateways and users described in the module docstring."""
     for username, token in TOKENS.items():
-        conn.execute("INSERT INTO users (username, email, password_hash, is_admin, notify_email, created_at)"
-                     " VALUES (:u, :e, 'x', :a, FALSE, :now)",
-                     {"u": username, "e": f"{username}@agua.example", "a": username == "admin", "now": now})
-        conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at)"
-                     " SELECT id, 'personal', :h, :now FROM users WHERE username = :u",
-                     {"u": username, "h": token_hash(token), "now": now})
+        add_user(conn, username, now, token=token, is_admin=username == "admin", email=f"{username}@agua.example",
+                 notify_email=False)
     for code, right in (("P1", 12.0), ("P2", None), ("P3", None)):
-        conn.execute("INSERT INTO points (code, name, kind, water_right_lps, created_at, updated_at)"
-                     " VALUES (:c, :c, 'subterranea', :r, :now, :now)", {"c": code, "r": right, "now": now})
+        add_point(conn, code, now, water_right_lps=right)
     for name, (token, codes) in GATEWAYS.items():
-        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
-                     " VALUES (:n, :h, :now, :now)", {"n": name, "h": token_hash(token), "now": now})
-        for code in codes:
-            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
-                         " points p WHERE g.name = :n AND p.code = :c", {"n": name, "c": code})
+        add_gateway(conn, name, token, codes, now)
     for username, code in (("ana", "P1"), ("bob", "P3")):
-        conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
-                     " WHERE u.username = :u AND p.code = :c", {"u": username, "c": code})
+        grant(conn, username, code)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A small site for the telemetry tests, seeded with plain SQL (no argon2 hashing: fast).
+"""A small site for the telemetry tests, seeded through :mod:`tests.factories` (no argon2 hashing: fast).
 
 - points P1 (sensor depth 50 m, flow cut-off 0.5 L/s), P2 (no depth, no cut-off), P3;
 - gateway ``gw-norte`` writes P1 and P2, gateway ``gw-sur`` writes P3;
@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from central.app import create_app
-from central.crypto import token_hash
 from central.db import Connection, Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
+from tests.factories import add_gateway, add_point, add_user, grant
 
 START = "2026-11-28T13:00:00+00:00"
 UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
@@ -63,23 +63,12 @@ def series(variable: str, start: datetime, values: list[float | None], *, step_s
 def seed_site(conn: Connection, now: datetime) -> None:
     """The points, gateways and users described in the module docstring."""
     for username, admin, token in (("admin", True, ADMIN_TOKEN), ("ana", False, ANA_TOKEN)):
-        conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (:u, 'x', :a, :now)",
-                     {"u": username, "a": admin, "now": now})
-        conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at)"
-                     " SELECT id, 'personal', :h, :now FROM users WHERE username = :u",
-                     {"u": username, "h": token_hash(token), "now": now})
+        add_user(conn, username, now, token=token, is_admin=admin)
     for code, depth, cutoff in (("P1", 50.0, 0.5), ("P2", None, 0.0), ("P3", None, 0.0)):
-        conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at, updated_at)"
-                     " VALUES (:c, :c, 'subterranea', :d, :k, :now, :now)",
-                     {"c": code, "d": depth, "k": cutoff, "now": now})
+        add_point(conn, code, now, sensor_depth_m=depth, flow_cutoff_lps=cutoff)
     for name, token, codes in (("gw-norte", GATEWAY_TOKEN, ("P1", "P2")), ("gw-sur", OTHER_GATEWAY_TOKEN, ("P3",))):
-        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:n, :h, :now, :now)",
-                     {"n": name, "h": token_hash(token), "now": now})
-        for code in codes:
-            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
-                         " WHERE g.name = :n AND p.code = :c", {"n": name, "c": code})
-    conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
-                 " WHERE u.username = 'ana' AND p.code = 'P1'")
+        add_gateway(conn, name, token, codes, now)
+    grant(conn, "ana", "P1")
 
 
 @dataclass
