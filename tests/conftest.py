@@ -2,7 +2,7 @@
 kind (every database test runs on SQLite and on PostgreSQL), the whole app, free ports, a
 manual clock, and the two seeded installations the server's tests share (the telemetry
 ``site`` of tests/central/telemetry_support.py and the alert and notification ``world`` of
-tests/alerts/db_support.py, also aimed at by tests/security). Server modules are imported
+tests/central/alerts/db_support.py, also aimed at by tests/security). Server modules are imported
 inside the fixtures, so the edge's tests run without the server's dependencies.
 
 No test imports this module or another conftest: a fixture is asked for by name, and what
@@ -161,7 +161,7 @@ def smtp_port(monkeypatch: pytest.MonkeyPatch, port: int) -> int:
 @pytest.fixture
 def smtp(smtp_port: int) -> Iterator[Any]:
     """A real SMTP server (``notify.support.SmtpServer``) on ``smtp_port``, started."""
-    from tests.notify.support import SmtpServer
+    from tests.central.notify.support import SmtpServer
 
     server = SmtpServer(smtp_port)
     server.start()
@@ -173,7 +173,7 @@ def smtp(smtp_port: int) -> Iterator[Any]:
 def world_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The alert and notification world's app (a ``TestClient``), one per database kind and
     test module; ``world`` empties it per test."""
-    from tests.alerts.db_support import world_app
+    from tests.central.alerts.db_support import world_app
 
     if request.param == "sqlite":
         yield from world_app(f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'caudal.db'}")
@@ -186,6 +186,6 @@ def world_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def world(world_client: Any, clock: ManualClock, smtp_port: int) -> Any:
     """The module's world (``db_support.World``), emptied, on this test's clock and notification settings."""
-    from tests.alerts.db_support import reset_world
+    from tests.central.alerts.db_support import reset_world
 
     return reset_world(world_client, clock)

@@ -15,7 +15,7 @@ are reinstated, so a fuzzed logout, "deactivate admin", "revoke token", "revoke 
 "replace the gateway's points" cannot turn the rest of the run into 401s. Left out: testing
 a notification channel (``POST .../channels/{id}/test``), which delivers to whatever
 destination the fuzzer made up: outward network traffic; its guard has its own tests in
-tests/notify.
+tests/central/notify.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.alerts.db_support import World
+from tests.central.alerts.db_support import World
 from tests.security.targets import Site
 
 

@@ -1,4 +1,4 @@
-"""What the security tests aim at in the alert tests' seeded world (tests/alerts/db_support.py):
+"""What the security tests aim at in the alert tests' seeded world (tests/central/alerts/db_support.py):
 things ``ana`` and ``admin`` see and ``bob`` does not, and a value for each path parameter that
 names nothing (:data:`MISSING`).
 
@@ -16,7 +16,7 @@ from httpx import Response
 
 from central.crypto import token_hash
 from central.ui.session import CSRF_FIELD, SESSION_COOKIE, csrf_for
-from tests.alerts.db_support import EMAIL, GATEWAYS, World
+from tests.central.alerts.db_support import EMAIL, GATEWAYS, World
 
 MISSING = {"code": "ZZ-NADA", "username": "nadie", "name": "gw-nadie", "alert_id": str(uuid.UUID(int=7)),
            "channel_id": "999999", "token_id": "999999", "submission_id": "999999", "rule_id": "999999",

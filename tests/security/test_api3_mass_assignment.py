@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.alerts.db_support import EMAIL
+from tests.central.alerts.db_support import EMAIL
 from tests.security.targets import Site
 
 STATE = ("SELECT u.username, u.is_admin, u.is_active, (SELECT COUNT(*) FROM notify_channels c WHERE c.user_id = u.id)"
