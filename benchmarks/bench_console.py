@@ -50,7 +50,7 @@ from central.db import Connection, Database, migrate, open_database
 from central.settings import Settings
 from central.telemetry.ingest import COLUMNS
 from protocols.clock import ManualClock
-from tests.conftest import free_port
+from tests.ports import free_port
 
 POINTS = 500
 NOW = datetime(2026, 11, 28, 13, 20, tzinfo=UTC)

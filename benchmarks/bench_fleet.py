@@ -46,7 +46,7 @@ from caudal.demo_central import server_environment
 from central.crypto import token_hash
 from central.db import migrate, open_database
 from protocols.uplink import INGEST_PATH
-from tests.conftest import free_port
+from tests.ports import free_port
 
 GATEWAYS = 300
 CONNECTIONS = 16

@@ -50,7 +50,7 @@ from central.crypto import token_hash
 from central.db import Database, migrate, open_database
 from central.telemetry.ingest import COLUMNS
 from protocols.uplink import INGEST_PATH
-from tests.conftest import free_port
+from tests.ports import free_port
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 READY_TIMEOUT_S = 40.0

@@ -34,7 +34,7 @@ from central.crypto import token_hash
 from central.settings import Settings
 from central.telemetry.alerts.service import EvaluationQueue
 from protocols.uplink import INGEST_PATH
-from tests.conftest import free_port
+from tests.ports import free_port
 
 GATEWAYS = 4
 POINTS_PER_GATEWAY = 2

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 
 import psycopg
 
+ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+"""The machine's PostgreSQL as its administrator: temporary databases are made and dropped there."""
+
 
 def with_database(url: str, name: str) -> str:
     """``url`` pointing at database ``name`` instead."""

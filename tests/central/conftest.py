@@ -12,7 +12,7 @@ from central.db import Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.served import serving
-from tests.central.telemetry_support import START, seed_site, site, site_client
+from tests.central.telemetry_support import START, seed_site
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""A small site for the telemetry tests, seeded with plain SQL (no argon2 hashing: fast).
+"""A small site for the telemetry tests, seeded through :mod:`tests.factories` (no argon2 hashing: fast).
 
 - points P1 (sensor depth 50 m, flow cut-off 0.5 L/s), P2 (no depth, no cut-off), P3;
 - gateway ``gw-norte`` writes P1 and P2, gateway ``gw-sur`` writes P3;
 - ``admin`` sees everything, ``ana`` sees only P1.
+
+The fixtures ``site`` and ``site_client`` are the suite's, in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from central.app import create_app
-from central.crypto import token_hash
 from central.db import Connection, Database
 from central.settings import Settings
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.pg import temporary_database
+from tests.factories import add_gateway, add_point, add_user, grant
 
 START = "2026-11-28T13:00:00+00:00"
 UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
@@ -63,23 +63,12 @@ def series(variable: str, start: datetime, values: list[float | None], *, step_s
 def seed_site(conn: Connection, now: datetime) -> None:
     """The points, gateways and users described in the module docstring."""
     for username, admin, token in (("admin", True, ADMIN_TOKEN), ("ana", False, ANA_TOKEN)):
-        conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (:u, 'x', :a, :now)",
-                     {"u": username, "a": admin, "now": now})
-        conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at)"
-                     " SELECT id, 'personal', :h, :now FROM users WHERE username = :u",
-                     {"u": username, "h": token_hash(token), "now": now})
+        add_user(conn, username, now, token=token, is_admin=admin)
     for code, depth, cutoff in (("P1", 50.0, 0.5), ("P2", None, 0.0), ("P3", None, 0.0)):
-        conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at, updated_at)"
-                     " VALUES (:c, :c, 'subterranea', :d, :k, :now, :now)",
-                     {"c": code, "d": depth, "k": cutoff, "now": now})
+        add_point(conn, code, now, sensor_depth_m=depth, flow_cutoff_lps=cutoff)
     for name, token, codes in (("gw-norte", GATEWAY_TOKEN, ("P1", "P2")), ("gw-sur", OTHER_GATEWAY_TOKEN, ("P3",))):
-        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:n, :h, :now, :now)",
-                     {"n": name, "h": token_hash(token), "now": now})
-        for code in codes:
-            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
-                         " WHERE g.name = :n AND p.code = :c", {"n": name, "c": code})
-    conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
-                 " WHERE u.username = 'ana' AND p.code = 'P1'")
+        add_gateway(conn, name, token, codes, now)
+    grant(conn, "ana", "P1")
 
 
 @dataclass
@@ -129,19 +118,8 @@ RESET = (
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One seeded app per database kind and test module (creating a PostgreSQL database and
-    migrating it costs ~1 s, so the tests of a module share it and :func:`site` resets it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('telemetry') / 'caudal.db'}"
-        yield from _client(url)
-        return
-    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_telemetry") as url:
-        yield from _client(url)
-
-
-def _client(url: str) -> Iterator[TestClient]:
+def site_app(url: str) -> Iterator[TestClient]:
+    """The app on the database at ``url``, seeded (the ``site_client`` fixture: one per module)."""
     settings = Settings(database_url=url, secret_key="test-secret-key", workers=False)
     clock = ManualClock(START)
     with TestClient(create_app(settings, clock=clock)) as client:
@@ -150,13 +128,12 @@ def _client(url: str) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def site(site_client: TestClient) -> Site:
+def reset_site(client: TestClient) -> Site:
     """The module's app with the telemetry tables emptied, the clock at :data:`START` and no ingest hook."""
-    ctx = site_client.app.state.ctx
+    ctx = client.app.state.ctx
     with ctx.db.transaction() as conn:
         for statement in RESET:
             conn.execute(statement)
     ctx.clock = ManualClock(START)
     ctx.on_ingest = None  # tests that want a hook install their own
-    return Site(site_client, ctx.clock)
+    return Site(client, ctx.clock)

@@ -15,7 +15,7 @@ are reinstated, so a fuzzed logout, "deactivate admin", "revoke token", "revoke 
 "replace the gateway's points" cannot turn the rest of the run into 401s. Left out: testing
 a notification channel (``POST .../channels/{id}/test``), which delivers to whatever
 destination the fuzzer made up: outward network traffic; its guard has its own tests in
-tests/notify.
+tests/central/notify.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.served import serving
 from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, START, batch, seed_site
-from tests.conftest import free_port
 from tests.pg import temporary_database
+from tests.ports import free_port
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = {"admin": 6, "gateway": 4, "ingest": 40}  # per operation and database: ~1000 cases, 4-5 min

@@ -23,7 +23,7 @@ from central.app import create_app
 from central.settings import Settings
 from protocols.clock import ManualClock
 from tests.central.telemetry_support import ADMIN_TOKEN, START, seed_site
-from tests.conftest import free_port
+from tests.ports import free_port
 
 PASSWORD = "olga's very own passphrase"
 INFORMANT_PASSWORD = "clave-snia-muy-secreta"

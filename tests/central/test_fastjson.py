@@ -10,7 +10,7 @@ import pytest
 
 from central.fastjson import FastJSONResponse
 from central.telemetry.models import AggregatesOut, ReadingsPage
-from tests.central.telemetry_support import batch, reading, site, site_client
+from tests.central.telemetry_support import batch, reading
 
 SANTIAGO = ZoneInfo("America/Santiago")
 READING = {"ts": datetime(2026, 11, 28, 12, 0, tzinfo=UTC), "variable": "flow", "value": 7.25, "raw_value": None,

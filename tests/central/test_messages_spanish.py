@@ -15,8 +15,6 @@ from tests.central.telemetry_support import (
     ANA_TOKEN,
     batch,
     reading,
-    site,
-    site_client,
 )
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)

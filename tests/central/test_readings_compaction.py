@@ -23,7 +23,7 @@ from central.db.database import Params
 from central.telemetry import compaction, exports, lookups, queries, rollup, stored
 from central.telemetry.rollup_worker import one_pass
 from compliance import readings as compliance_readings
-from tests.central.telemetry_support import RESET, Site, _client, batch, reading
+from tests.central.telemetry_support import RESET, Site, batch, reading, site_app
 from tests.pg import temporary_database
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # telemetry_support.START
@@ -36,7 +36,7 @@ LAST = CUTOFF + timedelta(hours=18)  # the series straddles the cut: old hours c
 @pytest.fixture(scope="module")
 def pg_client(postgres_admin_url: str) -> Iterator[TestClient]:
     with temporary_database(postgres_admin_url, "caudal_compaction") as url:
-        yield from _client(url)
+        yield from site_app(url)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from tests.central.telemetry_support import batch, reading, site, site_client
+from tests.central.telemetry_support import batch, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -1,8 +1,9 @@
-"""A small site for the compliance tests, seeded with plain SQL (fast, no argon2).
+"""A small site for the compliance tests, seeded through :mod:`tests.factories` (fast, no argon2).
 
 Point ``OB-0601-444`` (groundwater, water right 20 L/s, level sensor at 50 m), written by
-gateway ``gw-pozo-1``, with readings written straight into telemetry's ``readings`` table or
-uploaded through the real ingest route (:func:`upload`); its DGA configuration stored through
+gateway ``gw-pozo-1``, with readings stored by telemetry's own store function
+(:func:`tests.factories.add_readings`) or uploaded through the real ingest route
+(:func:`upload`); its DGA configuration stored through
 :mod:`compliance.config_store` with the test secret key. ``admin`` and ``ana`` (sees the point)
 have personal tokens.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from central.crypto import SecretBox, token_hash
+from central.crypto import SecretBox
 from central.db import Database
 from central.settings import Settings
 from central.telemetry.rollup_worker import drain
@@ -27,6 +28,8 @@ from compliance.standins.dga import Registration
 from compliance.worker import run_once
 from protocols.clock import Clock
 from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS
+from tests import factories
+from tests.factories import add_gateway, add_point, add_user, grant
 
 CODE = "OB-0601-444"
 RUT_EMPRESA = "77555666-8"
@@ -46,31 +49,20 @@ def utc(text: str) -> datetime:
 
 
 def seed(db: Database, now: datetime) -> int:
-    """Users, tokens and the point; returns the point id."""
+    """Users, tokens, the point and its gateway; returns the point id."""
     with db.transaction() as conn:
         for username, admin in (("admin", True), ("ana", False), ("bob", False)):
-            conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (:u, 'x', :a, :n)",
-                         {"u": username, "a": admin, "n": now})
-            conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at) SELECT id, 'personal', :h, :n"
-                         " FROM users WHERE username = :u", {"u": username, "h": token_hash(f"{username}-token"), "n": now})
-        conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, created_at, updated_at)"
-                     " VALUES (:c, 'Pozo 1', 'subterranea', 20, 50, :n, :n)", {"c": CODE, "n": now})
-        conn.execute("INSERT INTO user_points (user_id, point_id) SELECT u.id, p.id FROM users u, points p"
-                     " WHERE u.username = 'ana'")
-        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:g, :h, :n, :n)",
-                     {"g": GATEWAY_NAME, "h": token_hash(GATEWAY_TOKEN), "n": now})
-        conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p")
-        return conn.fetchval("SELECT id FROM points WHERE code = :c", {"c": CODE})
+            add_user(conn, username, now, token=f"{username}-token", is_admin=admin)
+        point_id = add_point(conn, CODE, now, name="Pozo 1", water_right_lps=20, sensor_depth_m=50)
+        grant(conn, "ana", CODE)
+        add_gateway(conn, GATEWAY_NAME, GATEWAY_TOKEN, [CODE], now)
+        return point_id
 
 
 def add_readings(db: Database, point_id: int, ts: datetime, **values: float | None) -> None:
-    """One reading per variable at ``ts`` (None: a timeout gap)."""
+    """One reading per variable at ``ts`` (None: a timeout gap), in a transaction of its own."""
     with db.transaction() as conn:
-        for variable, value in values.items():
-            conn.execute(
-                "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
-                " VALUES (:p, :ts, :v, :value, 'x', :q, :ts)",
-                {"p": point_id, "ts": ts, "v": variable, "value": value, "q": "good" if value is not None else "timeout"})
+        factories.add_readings(conn, point_id, ts, **values)
 
 
 def upload(client: TestClient, readings: dict[datetime, dict[str, float]], sent_at: datetime) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central.crypto import SecretBox, token_hash
+from central.crypto import SecretBox
 from central.db import Database
 from compliance.config_store import put_config
 from compliance.registry import REGULATORS
@@ -32,8 +32,9 @@ from edge.uploader import Uploader
 from protocols.clock import SystemClock
 from protocols.uplink import Quality
 from tests.compliance.worker_support import INFORMANT, PASSWORD, RUT_EMPRESA, SECRET_KEY, dga_config
-from tests.conftest import free_port
+from tests.factories import add_gateway, add_point, add_readings, add_user
 from tests.faults.rig import Process, RigError, wait_until
+from tests.ports import free_port
 
 MINUTES_PER_BATCH = 10  # x 3 variables: the 30-reading batch of a gateway uploading every 10 minutes
 VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
@@ -78,22 +79,15 @@ def gateway_readings(index: int, batches: int, start: datetime) -> list[PolledRe
 
 def seed(db: Database, gateways: int, works: int, now: datetime) -> None:
     """An admin with a personal token; ``gateways`` gateways with one point each; ``works``
-    points to report to the DGA (their configurations come later, :func:`configure_works`)."""
+    points to report to the DGA (their configurations come later, :func:`configure_works`).
+    A few dozen of each: the factories' one-row-at-a-time functions take milliseconds."""
     with db.transaction() as conn:
-        conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ('admin', 'x', TRUE, :n)",
-                     {"n": now})
-        conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at) SELECT id, 'personal', :h, :n"
-                     " FROM users", {"h": token_hash(ADMIN_TOKEN), "n": now})
+        add_user(conn, "admin", now, token=ADMIN_TOKEN, is_admin=True)
         for index in range(gateways):
-            conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:g, :h, :n, :n)",
-                         {"g": gateway_name(index), "h": token_hash(gateway_token(index)), "n": now})
-            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at)"
-                         " VALUES (:c, :c, 'subterranea', :n, :n)", {"c": f"F{index:03d}", "n": now})
-            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
-                         " points p WHERE g.name = :g AND p.code = :c", {"g": gateway_name(index), "c": f"F{index:03d}"})
+            add_point(conn, f"F{index:03d}", now)
+            add_gateway(conn, gateway_name(index), gateway_token(index), [f"F{index:03d}"], now)
         for index in range(works):
-            conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, created_at, updated_at)"
-                         " VALUES (:c, :c, 'subterranea', 20, 50, :n, :n)", {"c": work_code(index), "n": now})
+            add_point(conn, work_code(index), now, water_right_lps=20, sensor_depth_m=50)
 
 
 def configure_works(db: Database, works: int, slot: datetime, dga_url: str, now: datetime) -> None:
@@ -101,10 +95,7 @@ def configure_works(db: Database, works: int, slot: datetime, dga_url: str, now:
     with db.transaction() as conn:
         for index in range(works):
             point = conn.fetchone("SELECT * FROM points WHERE code = :c", {"c": work_code(index)})
-            for variable, value in (("flow", 10.0), ("totalizer", 1000.0 + index), ("water_table", 30.0)):
-                conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
-                             " VALUES (:p, :ts, :v, :value, 'x', 'good', :ts)",
-                             {"p": point["id"], "ts": slot, "v": variable, "value": value})
+            add_readings(conn, point["id"], slot, flow=10.0, totalizer=1000.0 + index, water_table=30.0)
             config = dga_config(dga_url, codigo_obra=work_code(index), valid_from=slot.isoformat(),
                                 valid_to=(slot + timedelta(minutes=30)).isoformat(), grace_minutes=0)
             put_config(conn, SecretBox(SECRET_KEY), point, REGULATORS["dga"], config, "admin", now)

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
 from tests.deployment.support import MANAGE, ROOT
 from tests.pg import temporary_database
+from tests.ports import free_port
 
 ROLES = ["core", "telemetry", "compliance", "alerts"]
 CAUDAL = Path(sys.executable).parent / "caudal"

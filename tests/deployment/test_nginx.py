@@ -18,7 +18,6 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import free_port
 from tests.deployment.support import (
     MODULAR,
     NGINX_CONF,
@@ -29,6 +28,7 @@ from tests.deployment.support import (
     nginx_upstreams,
     render_nginx,
 )
+from tests.ports import free_port
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 needs_nginx = pytest.mark.skipif(

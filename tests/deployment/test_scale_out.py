@@ -25,7 +25,6 @@ import pytest
 from central.db import Database, migrate, open_database
 from compliance.dga.config import Period
 from compliance.dga.slots import slot_at_or_before
-from tests.conftest import free_port
 from tests.deployment.fleet import (
     ADMIN_TOKEN,
     Fleet,
@@ -42,6 +41,7 @@ from tests.deployment.fleet import (
 from tests.deployment.test_nginx import RunningNginx, needs_nginx
 from tests.faults.rig import wait_until
 from tests.pg import temporary_database
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300), needs_nginx]
 

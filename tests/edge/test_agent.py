@@ -16,9 +16,9 @@ from edge.state import read_state, state_path
 from edge.systemd import Notifier
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.conftest import free_port
 from tests.edge.sites import SystemdManager, device, meter, rtu_bus, simulated, site, tcp_bus
 from tests.edge.uplink_server import Fault, UplinkServer, until
+from tests.ports import free_port
 
 TOKEN = "gw-test-01-token"
 TICKS = 5

@@ -12,7 +12,6 @@ from edge.simulator.device import DeviceConfig as SimDevice
 from edge.simulator.runner import run_simulator
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.conftest import free_port
 from tests.edge.sites import (
     RunningBuses,
     collector,
@@ -24,6 +23,7 @@ from tests.edge.sites import (
     tcp_bus,
 )
 from tests.edge.uplink_server import until
+from tests.ports import free_port
 
 TICKS = 100
 

@@ -19,9 +19,9 @@ from edge.config import load_site_config
 from edge.simulator.runner import run_simulator
 from edge.systemd import UNIT_WATCHDOG_S, Notifier
 from protocols.clock import ManualClock, SystemClock
-from tests.conftest import free_port
 from tests.edge.sites import SystemdManager, meter, simulated
 from tests.edge.uplink_server import UplinkServer, until
+from tests.ports import free_port
 
 CAUDAL = str(Path(sys.executable).parent / "caudal")
 # A value read while this machine's clock is not NTP-synchronised is (rightly) flagged.

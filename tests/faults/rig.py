@@ -30,9 +30,9 @@ import psycopg
 from central.db import migrate, open_database
 from protocols.clock import SystemClock
 from tests.central.telemetry_support import GATEWAY_TOKEN, seed_site
-from tests.conftest import free_port
 from tests.faults.proxy import FaultProxy, Mode
 from tests.pg import temporary_database
+from tests.ports import free_port
 
 CAUDAL = str(Path(sys.executable).with_name("caudal"))
 GATEWAY = "gw-norte"

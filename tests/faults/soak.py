@@ -18,7 +18,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import ADMIN_URL
 from tests.faults.ledger import Tally
 from tests.faults.rig import Rig, rig
 from tests.faults.scenarios import (
@@ -30,6 +29,7 @@ from tests.faults.scenarios import (
     connection_kills,
     proxy_chaos,
 )
+from tests.pg import ADMIN_URL
 
 Scenario = Callable[[Rig, random.Random], Outcome]
 

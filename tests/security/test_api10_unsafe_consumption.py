@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from tests.central.notify.support import answering
 from tests.compliance import worker_support as support
-from tests.notify.support import answering
 
 SLOT = support.utc("2026-11-28T12:00:00")
 HUGE = 8 * 1024 * 1024

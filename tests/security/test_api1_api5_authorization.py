@@ -15,7 +15,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from .conftest import MISSING, Site, gateway_token
+from tests.security.targets import MISSING, Site, gateway_token
+
 from .policies import CONSOLE, POLICIES, VALID_BODIES, VALID_QUERIES, Access
 
 ROUTES = sorted(route for route, access in POLICIES.items() if access not in CONSOLE)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import EMAIL, Site
+from tests.central.alerts.db_support import EMAIL
+from tests.security.targets import Site
 
 STATE = ("SELECT u.username, u.is_admin, u.is_active, (SELECT COUNT(*) FROM notify_channels c WHERE c.user_id = u.id)"
          " AS channels, (SELECT COUNT(*) FROM api_tokens t WHERE t.user_id = u.id) AS tokens FROM users u"

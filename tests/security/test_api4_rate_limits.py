@@ -11,8 +11,7 @@ import secrets
 
 from central.core.users.models import UserCreate
 from central.core.users.service import create_user
-
-from .conftest import Site
+from tests.security.targets import Site
 
 LOGIN = "/api/v1/auth/login"
 PASSWORD = "correct horse battery staple"

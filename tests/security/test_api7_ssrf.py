@@ -3,7 +3,7 @@
 An operator creates Apprise channels aimed at a listener on 127.0.0.1 with each scheme that once
 reached it (issue 13), and asks for a test notification through one stored before the guard
 existed: nothing reaches the listener. Every scheme Apprise ships is covered at the adapter in
-tests/notify/test_apprise_guard.py.
+tests/central/notify/test_apprise_guard.py.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from central.notify import CHANNEL_ADAPTER, DestinationPolicy, NotifySettings, service
-from tests.notify.listener import Listener, listening
-from tests.notify.test_apprise_guard import REPORTED
-
-from .conftest import Site
+from tests.central.notify.listener import Listener, listening
+from tests.central.notify.test_apprise_guard import REPORTED
+from tests.security.targets import Site
 
 CHANNELS = "/api/v1/users/me/channels"
 
