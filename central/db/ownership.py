@@ -2,7 +2,7 @@
 
 A domain's modules name only its own tables in SQL; what another domain needs it reads through
 the owner's functions (``central/core/lookups.py``, ``central/telemetry/lookups.py``), so a
-column renamed or a table split touches one domain. ``tests/test_table_ownership.py`` reads the
+column renamed or a table split touches one domain. ``tests/central/test_table_ownership.py`` reads the
 SQL text of every module and fails on a table named outside its owner. The console
 (``central/ui``) owns no table and reads everything through functions.
 """
