@@ -277,14 +277,27 @@ def newest_readings(readings: Sequence[Processed]) -> list[Processed]:
     return list(dict(zip(map(_POINT_VARIABLE, by_time), by_time, strict=True)).values())  # the last, newest, of each key wins
 
 
+_LATEST_COLUMNS = "point_id, variable, ts, value, unit, quality, flags"
+_LATEST_UPSERT = (" ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
+                  " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
+                  " WHERE excluded.ts > latest_readings.ts")
+_LATEST_JSON = (f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) SELECT CAST(r->>0 AS BIGINT), r->>1,"
+                " CAST(r->>2 AS TIMESTAMPTZ), CAST(r->>3 AS DOUBLE PRECISION), r->>4, r->>5, r->>6"
+                " FROM json_array_elements(CAST(:rows AS JSON)) AS r" + _LATEST_UPSERT)
+_LATEST_ROW = itemgetter(0, 2, 1, 3, 5, 6, 7)  # a Processed's columns in _LATEST_COLUMNS order
+
+
 def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
-    """Move each (point, variable)'s latest reading forward to ``newest`` (never back, for late backlogs)."""
+    """Move each (point, variable)'s latest reading forward to ``newest`` (never back, for late
+    backlogs). PostgreSQL: one statement over a JSON array (one per row cost the driver a
+    statement's work for each variable of the batch); ``newest`` has one row per key, as
+    one ``ON CONFLICT DO UPDATE`` requires."""
+    if conn.dialect == "postgresql":
+        conn.execute(_LATEST_JSON, {"rows": _JSON.encode(list(map(_LATEST_ROW, newest))).decode()})
+        return
     conn.executemany(
-        "INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality, flags)"
-        " VALUES (:point_id, :variable, :ts, :value, :unit, :quality, :flags)"
-        " ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
-        " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
-        " WHERE excluded.ts > latest_readings.ts",
+        f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) VALUES (:point_id, :variable, :ts, :value, :unit,"
+        " :quality, :flags)" + _LATEST_UPSERT,
         [{"point_id": r.point_id, "variable": r.variable, "ts": r.ts, "value": r.value, "unit": r.unit,
           "quality": r.quality.value, "flags": r.flags} for r in newest],
     )
