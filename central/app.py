@@ -3,7 +3,9 @@
 ``--role all`` (the default) serves everything on one port; ``core``, ``telemetry`` and
 ``compliance`` serve one domain each for the modular deployment; ``alerts`` serves only
 the health checks and evaluates alerts off the ingest process (``CAUDAL_ALERT_EVALUATION=role``).
-Each domain module exposes ``routers`` and may expose ``setup(ctx)`` (metrics, services), ``workers(ctx)``
+Each domain module exposes ``routers`` and may expose ``fast_routes`` (plain Starlette routes served
+ahead of every router, for a route whose per-request cost counts; the same path stays documented
+by a router's route), ``setup(ctx)`` (metrics, services), ``workers(ctx)``
 (background loops run while the app runs, stopped on shutdown) and ``shutdown(ctx)``
 (release what ``setup`` started; called in reverse order before the database closes).
 Only this module imports ``compliance``, and only by name: its routers for the compliance role,
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
         if hasattr(module, "setup"):
             module.setup(ctx)
     _mount(app, modules)
+    app.router.routes[:0] = [route for module in modules for route in getattr(module, "fast_routes", ())]
     if role in CONSOLE_ROLES:
         ui.mount(app, ctx, _console_api(ctx), importlib.import_module(SEMAFORO).dga_lights)
     return app

@@ -34,6 +34,12 @@ the thread pool per upload), and each dependency costs FastAPI's resolution on e
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
+async def gateway_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """:data:`GatewayCredentials` read as the dependency reads them, for a route served
+    without FastAPI's dependency resolution (the ingest route, see ``central.telemetry.api``)."""
+    return await _gateway_bearer(request)
+
+
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The bearer token sent, or 401."""
     if credentials is None or not credentials.credentials:

@@ -33,6 +33,7 @@ from central.telemetry.alerts import pending
 from central.telemetry.checks import check_batch, check_points
 from central.telemetry.parse import ParsedBatch, parse_batch
 from central.telemetry.processing import ROW_COLUMNS, PointProfile, Processed, processed_rows
+from central.telemetry.stored import last_value_sql
 
 COLUMNS = ROW_COLUMNS
 _COLUMN_LIST = ", ".join(COLUMNS)
@@ -116,8 +117,6 @@ def _stored_report(contact: dict[str, Any] | None) -> tuple[str | None, int | No
 
 _ASSIGNED = ("SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
              " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g")
-_LAST_TOTAL = (", (SELECT value FROM readings r WHERE r.point_id = p.id AND r.ts < f.ts AND r.variable = 'totalizer'"
-               " AND r.value IS NOT NULL ORDER BY r.ts DESC LIMIT 1) AS last_total")
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
@@ -127,7 +126,8 @@ def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile
 def points_and_last_totals(conn: Connection, gateway_id: int, batch: ParsedBatch
                            ) -> tuple[dict[str, PointProfile], dict[int, float]]:
     """The gateway's points, and each one's last stored totalizer count before its first
-    totalizer reading in the batch: one query (it was one per point, plus one for the points)."""
+    totalizer reading in the batch, compacted hours included: one query (it was one per
+    point, plus one for the points)."""
     first = first_totalizer_ts(batch)
     if not first:
         return assigned_points(conn, gateway_id), {}
@@ -136,8 +136,9 @@ def points_and_last_totals(conn: Connection, gateway_id: int, batch: ParsedBatch
     for index, (code, ts) in enumerate(first.items()):
         params[f"c{index}"], params[f"t{index}"] = code, ts
         values.append(f"(:c{index}, :t{index})")
+    last_total = f", {last_value_sql(conn.dialect, 'p.id', 'totalizer', 'f.ts')} AS last_total"
     rows = conn.fetchall(f"WITH f (code, ts) AS (VALUES {', '.join(values)}) "
-                         + _ASSIGNED.format(last_total=_LAST_TOTAL, first=" LEFT JOIN f ON f.code = p.code"), params)
+                         + _ASSIGNED.format(last_total=last_total, first=" LEFT JOIN f ON f.code = p.code"), params)
     totals = {row["id"]: row["last_total"] for row in rows if row["last_total"] is not None}
     return _profiles(rows), totals
 
@@ -276,14 +277,27 @@ def newest_readings(readings: Sequence[Processed]) -> list[Processed]:
     return list(dict(zip(map(_POINT_VARIABLE, by_time), by_time, strict=True)).values())  # the last, newest, of each key wins
 
 
+_LATEST_COLUMNS = "point_id, variable, ts, value, unit, quality, flags"
+_LATEST_UPSERT = (" ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
+                  " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
+                  " WHERE excluded.ts > latest_readings.ts")
+_LATEST_JSON = (f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) SELECT CAST(r->>0 AS BIGINT), r->>1,"
+                " CAST(r->>2 AS TIMESTAMPTZ), CAST(r->>3 AS DOUBLE PRECISION), r->>4, r->>5, r->>6"
+                " FROM json_array_elements(CAST(:rows AS JSON)) AS r" + _LATEST_UPSERT)
+_LATEST_ROW = itemgetter(0, 2, 1, 3, 5, 6, 7)  # a Processed's columns in _LATEST_COLUMNS order
+
+
 def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
-    """Move each (point, variable)'s latest reading forward to ``newest`` (never back, for late backlogs)."""
+    """Move each (point, variable)'s latest reading forward to ``newest`` (never back, for late
+    backlogs). PostgreSQL: one statement over a JSON array (one per row cost the driver a
+    statement's work for each variable of the batch); ``newest`` has one row per key, as
+    one ``ON CONFLICT DO UPDATE`` requires."""
+    if conn.dialect == "postgresql":
+        conn.execute(_LATEST_JSON, {"rows": _JSON.encode(list(map(_LATEST_ROW, newest))).decode()})
+        return
     conn.executemany(
-        "INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality, flags)"
-        " VALUES (:point_id, :variable, :ts, :value, :unit, :quality, :flags)"
-        " ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
-        " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
-        " WHERE excluded.ts > latest_readings.ts",
+        f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) VALUES (:point_id, :variable, :ts, :value, :unit,"
+        " :quality, :flags)" + _LATEST_UPSERT,
         [{"point_id": r.point_id, "variable": r.variable, "ts": r.ts, "value": r.value, "unit": r.unit,
           "quality": r.quality.value, "flags": r.flags} for r in newest],
     )

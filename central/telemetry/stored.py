@@ -11,7 +11,8 @@ answer is the same before and after compaction:
   stored once, seen once, the compacted copy wins);
 - :func:`keyset_page` is the one statement of a keyset page from both (the compacted side
   unpacked hour by hour, not a year sorted), consistent while a compaction batch commits;
-- :func:`last_before` finds a point's last reading before a time in both.
+- :func:`last_before` finds a point's last reading before a time in both, and
+  :func:`last_value_sql` is the same as an expression for a query over many points.
 
 A reading after ``reach`` (``readings_compaction.reach``) can be in ``readings`` only, so
 queries of recent data run as they did before compaction existed.
@@ -116,3 +117,17 @@ def last_before(conn: Connection, point_id: int, variable: str, ts: datetime, co
                            f" AND c.hour < :ts) k WHERE {where} ORDER BY hour DESC, ts DESC LIMIT 1", params)
     candidates = [row for row in (loose, packed) if row is not None]
     return max(candidates, key=itemgetter("ts")) if candidates else None
+
+
+def last_value_sql(dialect: str, point: str, variable: str, before: str) -> str:
+    """An SQL expression: the last ``value`` (not null) of ``variable`` of the point ``point``
+    before ``before`` (SQL expressions of the enclosing query), from ``readings`` and, on
+    PostgreSQL, the compacted hours: whichever is later. ``variable`` is a name, not user text."""
+    where = f"point_id = {point} AND variable = '{variable}' AND value IS NOT NULL"
+    loose = (f"SELECT ts, value FROM readings WHERE {where} AND ts < {before}{not_compacted(dialect)}"
+             " ORDER BY ts DESC LIMIT 1")
+    if dialect != "postgresql":
+        return f"({loose.replace('ts, value', 'value', 1)})"
+    packed = (f"SELECT ts, value FROM ({_COMPACT} WHERE c.point_id = {point} AND c.variable = '{variable}'"
+              f" AND c.hour < {before}) k WHERE value IS NOT NULL AND ts < {before} ORDER BY hour DESC, ts DESC LIMIT 1")
+    return f"(SELECT value FROM (({loose}) UNION ALL ({packed})) last ORDER BY ts DESC LIMIT 1)"

@@ -353,3 +353,16 @@ def test_a_page_read_while_batches_move_its_readings_has_each_once(site: Site, b
         page = queries.readings_page(cast(Connection, racing), selection, 400, None)
     assert page == expected
     assert racing.moved[0] > 0 and racing.moved[1:] == [0] * (len(racing.moved) - 1)
+
+
+OLD_COUNT = CUTOFF - timedelta(days=2)  # compacted below; the point has no later totalizer reading
+
+
+@pytest.mark.parametrize(("count", "flags"), [(400.0, "reset"), (600.0, None)])
+def test_ingest_compares_a_totalizer_with_a_compacted_previous_count(site: Site, count: float,
+                                                                     flags: str | None) -> None:
+    assert site.ingest(batch([reading(1, "totalizer", OLD_COUNT, 500.0)], NOW)).status_code == 200
+    compaction.compact(site.db, NOW, AGE_DAYS)
+    assert site.rows("SELECT COUNT(*) AS n FROM readings") == [{"n": 0}]  # the previous count is compacted only
+    assert site.ingest(batch([reading(2, "totalizer", NOW, count)], NOW)).status_code == 200
+    assert site.rows("SELECT value, flags FROM readings") == [{"value": count, "flags": flags}]
