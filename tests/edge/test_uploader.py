@@ -18,21 +18,15 @@ from edge.http import HttpTransport
 from edge.uploader import Uploader, UploaderState, UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import AgentStatus, Batch, Quality
-from tests.edge.uplink_server import Fault, UplinkServer, advance, until
+from tests.edge.uplink_server import GATEWAY_TOKEN, Fault, UplinkServer, advance, until
 
-TOKEN = "gw-norte-01-token"
+TOKEN = GATEWAY_TOKEN
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
 
 def cycle(seconds_ago: int, variables: int = 2) -> list[PolledReading]:
     return [PolledReading("caudalimetro-pozo-1", "OB-0601-444", f"v{index}", NOW - timedelta(seconds=seconds_ago),
                           1.5, "L/s", Quality.GOOD) for index in range(variables)]
-
-
-@pytest.fixture
-async def server(clock: ManualClock) -> AsyncIterator[UplinkServer]:
-    async with UplinkServer(token=TOKEN, clock=clock) as running:
-        yield running
 
 
 @pytest.fixture

@@ -19,12 +19,6 @@ from tests.edge.uplink_server import Fault, UplinkServer, until
 
 
 @pytest.fixture
-async def server(clock: ManualClock) -> AsyncIterator[UplinkServer]:
-    async with UplinkServer(token=TOKEN, clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
 def buffer(tmp_path: Path) -> Iterator[Buffer]:
     """Three poll cycles of two readings (seqs 1..6), 3, 2 and 1 s old."""
     with Buffer.open(tmp_path / "buffer.db") as opened:

@@ -45,6 +45,9 @@ class Received:
     batch: Batch | None
 
 
+GATEWAY_TOKEN = "gw-norte-01-token"  # what the uploader tests' gateway sends
+
+
 @dataclass
 class UplinkServer:
     token: str
