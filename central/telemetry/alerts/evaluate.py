@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -74,8 +75,8 @@ def evaluate_ordered(rule: BaseRule, state: RuleState, samples: Sequence[Sample]
         return work.freeze(), []
     step: Step = rule.step()
     signals: list[Signal] = []
-    for index in range(start, len(samples)):
-        signal = step(work, samples[index])
+    for sample in islice(samples, start, None):
+        signal = step(work, sample)
         if signal is None:
             continue
         if signal.action is SignalAction.HOLD and signals and signals[-1].action is SignalAction.HOLD:
@@ -214,28 +215,29 @@ def constant_step(rule: ConstantValue) -> Step:
     """
     watched = set(rule.variables) if rule.variables is not None else None
     excluded = set(rule.exclude)
-    span = timedelta(hours=rule.hours)
+    span, ignore_zero = timedelta(hours=rule.hours), rule.ignore_zero
 
     def step(state: WorkState, sample: Sample) -> Signal | None:
-        variable, value = sample.variable, float(sample.value)  # type: ignore[arg-type]
+        variable = sample.variable
         if variable in excluded or (watched is not None and variable not in watched):
             return None
+        value, ts, runs = float(sample.value), sample.ts, state.runs  # type: ignore[arg-type]
         stuck = state.stuck
         if stuck is None:
-            stuck = state.stuck = {name for name, run in state.runs.items() if run.last - run.since >= span}
-        run = state.runs.get(variable)
-        if rule.ignore_zero and value == 0:
-            state.runs.pop(variable, None)
+            stuck = state.stuck = {name for name, run in runs.items() if run.last - run.since >= span}
+        run = runs.get(variable)
+        if ignore_zero and value == 0:
+            runs.pop(variable, None)
             stuck.discard(variable)
-        elif run is not None and run.value == value:
-            run.last = sample.ts
-            if run.last - run.since >= span:
+        elif run is None:
+            runs[variable] = WorkRun(value, ts, ts)
+            stuck.discard(variable)
+        elif run.value == value:
+            run.last = ts
+            if ts - run.since >= span:
                 stuck.add(variable)
-        elif run is not None:  # a new value: the run restarts (in place, no object per reading)
-            run.value, run.since, run.last = value, sample.ts, sample.ts
-            stuck.discard(variable)
-        else:
-            state.runs[variable] = WorkRun(value, sample.ts, sample.ts)
+        else:  # a new value: the run restarts (in place, no object per reading)
+            run.value, run.since, run.last = value, ts, ts
             stuck.discard(variable)
         if bool(stuck) == state.active:
             return None
