@@ -10,8 +10,10 @@ keeps the alert's ``last_value`` and ``last_seen_at`` current (nobody is notifie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -52,26 +54,36 @@ def evaluate_readings(rule: BaseRule, state: RuleState, readings: Iterable[Sampl
     Rules not fed by readings return the state unchanged and no signals, so ingest can
     loop over all of a point's rules. A disabled rule forgets its state.
     """
+    return evaluate_ordered(rule, state, sorted(
+        (r for r in readings if r.quality in WITH_VALUE and r.value is not None), key=_TS))
+
+
+def evaluate_ordered(rule: BaseRule, state: RuleState, samples: Sequence[Sample]) -> tuple[RuleState, list[Signal]]:
+    """:func:`evaluate_readings` for samples already usable (with a value) and in time order.
+
+    Ingest sorts and filters a batch once for all the rules of its points; sorting again per
+    rule was a fifth of evaluation's cost. Samples older than the state's newest evaluated
+    reading are cut off in one bisection rather than tested one by one.
+    """
     if not rule.enabled:
         return RuleState(), []
     if rule.trigger is not Trigger.READING:
         return state, []
-    step: Step = rule.step()
     work = WorkState.of(state)
+    start = 0 if work.last_ts is None else bisect_left(samples, work.last_ts, key=_TS)
+    if start == len(samples):
+        return work.freeze(), []
+    step: Step = rule.step()
     signals: list[Signal] = []
-    last_ts = work.last_ts
-    for sample in sorted((r for r in readings if r.quality in WITH_VALUE and r.value is not None), key=_TS):
-        ts = sample.ts
-        if last_ts is not None and ts < last_ts:
-            continue
+    for sample in islice(samples, start, None):
         signal = step(work, sample)
-        work.last_ts = last_ts = ts
         if signal is None:
             continue
         if signal.action is SignalAction.HOLD and signals and signals[-1].action is SignalAction.HOLD:
             signals[-1] = signal  # only the newest reading that still holds matters
         else:
             signals.append(signal)
+    work.last_ts = samples[-1].ts  # no step reads it: set once, for the newest sample
     return work.freeze(), signals
 
 
@@ -79,12 +91,12 @@ _TS = attrgetter("ts")
 WITH_VALUE = frozenset(quality for quality in Quality if quality.has_value)  # a set test, not a property per reading
 
 
-def _debounce(state: WorkState, beyond: bool, back: bool, ts: datetime, raise_after: float, clear_after: float
-              ) -> SignalAction | None:
+def _debounce(state: WorkState, beyond: bool, back: bool, ts: datetime, raise_after: timedelta,
+              clear_after: timedelta) -> SignalAction | None:
     """Flip ``state.active`` once the wanted condition has held continuously long enough.
 
-    While inactive the wanted condition is ``beyond`` (for ``raise_after`` minutes);
-    while active it is ``back`` (for ``clear_after`` minutes). Anything in between
+    While inactive the wanted condition is ``beyond`` (for ``raise_after``);
+    while active it is ``back`` (for ``clear_after``). Anything in between
     restarts the wait, which is what keeps a value hovering at a threshold from flapping.
     """
     wanted = back if state.active else beyond
@@ -93,8 +105,7 @@ def _debounce(state: WorkState, beyond: bool, back: bool, ts: datetime, raise_af
         return None
     if state.since is None:
         state.since = ts
-    wait = clear_after if state.active else raise_after
-    if ts - state.since < timedelta(minutes=wait):
+    if ts - state.since < (clear_after if state.active else raise_after):
         return None
     state.active, state.since = not state.active, None
     return SignalAction.RAISE if state.active else SignalAction.CLEAR
@@ -137,14 +148,18 @@ def threshold_step(rule: LevelThreshold | WaterTableThreshold) -> Step:
 
 def _crossing_step(rule: Rule, spec: _Threshold, message: Callable[[SignalAction, float], str]) -> Step:
     sign = 1.0 if spec.direction is Direction.ABOVE else -1.0
+    variable, limit, hysteresis = spec.variable, spec.limit, spec.hysteresis
+    raise_after, clear_after = timedelta(minutes=spec.for_minutes), timedelta(minutes=spec.clear_minutes)
 
     def step(state: WorkState, sample: Sample) -> Signal | None:
-        if sample.variable != spec.variable:
+        if sample.variable != variable:
             return None
         value = float(sample.value)  # type: ignore[arg-type]  # usable samples carry a value
-        excess = sign * (value - spec.limit)
-        action = _debounce(state, excess > 0, excess <= -spec.hysteresis, sample.ts, spec.for_minutes,
-                           spec.clear_minutes)
+        excess = sign * (value - limit)
+        if excess <= 0 and not state.active:  # the common case, what _debounce does with it
+            state.since = None
+            return None
+        action = _debounce(state, excess > 0, excess <= -hysteresis, sample.ts, raise_after, clear_after)
         if action is None and state.active and excess > 0:
             action = SignalAction.HOLD
         if action is None:
@@ -156,17 +171,19 @@ def _crossing_step(rule: Rule, spec: _Threshold, message: Callable[[SignalAction
 
 def frozen_step(rule: FrozenTotalizer) -> Step:
     """The totalizer must move while flow is above the cut-off; clear as soon as it moves."""
+    cutoff, span = rule.flow_cutoff_lps, timedelta(minutes=rule.for_minutes)
 
     def step(state: WorkState, sample: Sample) -> Signal | None:
         value = float(sample.value)  # type: ignore[arg-type]
-        if sample.variable == "flow":
-            state.flow_above_since = (state.flow_above_since or sample.ts) if value > rule.flow_cutoff_lps else None
-        elif sample.variable == "totalizer":
+        variable = sample.variable
+        if variable == "flow":
+            state.flow_above_since = (state.flow_above_since or sample.ts) if value > cutoff else None
+        elif variable == "totalizer":
             if value != state.ref:
                 return _totalizer_moved(rule, state, sample.ts, value)
         else:
             return None
-        return _frozen_check(rule, state, sample.ts)
+        return _frozen_check(rule, state, sample.ts, span)
 
     return step
 
@@ -179,10 +196,11 @@ def _totalizer_moved(rule: FrozenTotalizer, state: WorkState, ts: datetime, valu
     return _signal(rule, SignalAction.CLEAR, ts, value, messages.totalizer_moving(value))
 
 
-def _frozen_check(rule: FrozenTotalizer, state: WorkState, ts: datetime) -> Signal | None:
-    if state.active or state.flow_above_since is None or state.ref_since is None or state.ref is None:
+def _frozen_check(rule: FrozenTotalizer, state: WorkState, ts: datetime, span: timedelta) -> Signal | None:
+    flow_since, ref_since = state.flow_above_since, state.ref_since
+    if state.active or flow_since is None or ref_since is None or state.ref is None:
         return None
-    if ts - max(state.flow_above_since, state.ref_since) < timedelta(minutes=rule.for_minutes):
+    if ts - (flow_since if flow_since > ref_since else ref_since) < span:
         return None
     state.active = True
     message = messages.frozen(state.ref, rule.flow_cutoff_lps, rule.for_minutes)
@@ -197,25 +215,29 @@ def constant_step(rule: ConstantValue) -> Step:
     """
     watched = set(rule.variables) if rule.variables is not None else None
     excluded = set(rule.exclude)
-    span = timedelta(hours=rule.hours)
+    span, ignore_zero = timedelta(hours=rule.hours), rule.ignore_zero
 
     def step(state: WorkState, sample: Sample) -> Signal | None:
-        variable, value = sample.variable, float(sample.value)  # type: ignore[arg-type]
+        variable = sample.variable
         if variable in excluded or (watched is not None and variable not in watched):
             return None
+        value, ts, runs = float(sample.value), sample.ts, state.runs  # type: ignore[arg-type]
         stuck = state.stuck
         if stuck is None:
-            stuck = state.stuck = {name for name, run in state.runs.items() if run.last - run.since >= span}
-        run = state.runs.get(variable)
-        if rule.ignore_zero and value == 0:
-            state.runs.pop(variable, None)
+            stuck = state.stuck = {name for name, run in runs.items() if run.last - run.since >= span}
+        run = runs.get(variable)
+        if ignore_zero and value == 0:
+            runs.pop(variable, None)
             stuck.discard(variable)
-        elif run is not None and run.value == value:
-            run.last = sample.ts
-            if run.last - run.since >= span:
+        elif run is None:
+            runs[variable] = WorkRun(value, ts, ts)
+            stuck.discard(variable)
+        elif run.value == value:
+            run.last = ts
+            if ts - run.since >= span:
                 stuck.add(variable)
-        else:
-            state.runs[variable] = WorkRun(value, sample.ts, sample.ts)
+        else:  # a new value: the run restarts (in place, no object per reading)
+            run.value, run.since, run.last = value, ts, ts
             stuck.discard(variable)
         if bool(stuck) == state.active:
             return None
@@ -283,7 +305,7 @@ def clock_step(rule: ClockOffset, state: WorkState, heartbeat: Heartbeat) -> Sig
     ts, offset_s = heartbeat.ts, heartbeat.clock_offset_s or 0.0
     off = abs(offset_s)
     action = _debounce(state, off > rule.tolerance_s, off <= rule.tolerance_s - rule.hysteresis_s, ts,
-                       rule.for_minutes, rule.clear_minutes)
+                       timedelta(minutes=rule.for_minutes), timedelta(minutes=rule.clear_minutes))
     if action is None:
         return None
     if action is SignalAction.RAISE:
