@@ -175,7 +175,7 @@ def load_configs(conn: Connection, box: SecretBox, regulator: Regulator) -> tupl
             values = {**json.loads(row["config"]), regulator.secret_field: box.decrypt(row["secret"])}
             config = regulator.config_model(**values)
         except (SecretKeyMissing, UndecryptableSecret, ValidationError) as exc:
-            problems.append(f"{regulator.title} configuration of {row['code']} unusable: {exc}")
+            problems.append(f"la configuración {regulator.title} del punto {row['code']} no se puede usar: {exc}")
             continue
         loaded.append(StoredConfig(row["point_id"], row["code"], config, bool(row["blocked"]), row["created_at"]))
     return loaded, problems

@@ -91,7 +91,7 @@ class ReviewApproval(BaseModel):
     def _reason_for_corrections(self) -> ReviewApproval:
         corrected = self.values is not None and self.values.model_dump(exclude_none=True)
         if corrected and not (self.reason and self.reason.strip()):
-            raise ValueError("reason is required when values are corrected")
+            raise ValueError("reason es obligatorio cuando se corrigen los valores")
         return self
 
 

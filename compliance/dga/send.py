@@ -108,7 +108,7 @@ class DgaSender:
     async def send_live(self, stored: StoredConfig) -> list[Action]:
         """A live work's sendable slots sent, then its accepted comprobantes checked."""
         if self.rut_empresa is None:
-            log.error("CAUDAL_DGA_RUT_EMPRESA is not set: live DGA work %s cannot be sent", stored.point_code)
+            log.error("CAUDAL_DGA_RUT_EMPRESA no está configurado: la obra DGA %s, en modo live, no se puede enviar", stored.point_code)
             return []
         return await self._live(stored)
 
@@ -122,7 +122,7 @@ class DgaSender:
         request = build_request(config, rut_empresa=self.rut_empresa or "", slot=row["slot"],
                                 values=effective_values(row), sent_at=now) if self.rut_empresa else None
         measurement = None if request is None else request.body[MEDICION_KEY[config.work_type]]
-        log.info("shadow mode, not sent: %s slot %s: %r", stored.point_code, row["slot"].isoformat(), request)
+        log.info("modo shadow, no se envía: %s medición %s: %r", stored.point_code, row["slot"].isoformat(), request)
         moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now,
                      measurement=json.dumps(measurement) if measurement else row["measurement"])
         detail = {} if request is None else {"request": attempt_record(request)}
@@ -137,7 +137,7 @@ class DgaSender:
         async with work_lease(self.db, stored.point_id, NAME, self.worker, self.clock.now(),
                               self._claim_until()) as held:
             if not held:
-                log.info("DGA work %s is being sent by another worker", stored.point_code)
+                log.info("otro trabajador está enviando la obra DGA %s", stored.point_code)
                 return []
             actions = await send_claimed(self.db, lambda conn: self._next_claim(conn, stored),
                                          lambda row: self._send(stored, row))
@@ -180,8 +180,8 @@ class DgaSender:
         it is the one case where the DGA may receive a slot it already holds."""
         now = self.clock.now()
         if interrupted_sends(conn, row["id"]):
-            log.warning("DGA %s slot %s: sent again after a send left in flight by a stopped worker; if the DGA"
-                        " stored it, it answers 'Ya existe' with the comprobante", stored.point_code,
+            log.warning("DGA %s medición %s: se envía de nuevo tras un envío que un trabajador detenido dejó en curso;"
+                        " si la DGA lo guardó, responde 'Ya existe' con el comprobante", stored.point_code,
                         row["slot"].isoformat())
             record_event(conn, now, IN_FLIGHT_RESEND, f"{stored.point_code} slot {row['slot'].isoformat()} sent again:"
                          " an earlier send was in flight when the worker stopped and its reply was never recorded",

@@ -163,7 +163,7 @@ class SmaReporting(ReportingBase):
     def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
         actions = []
         for row in due_pending(conn, stored.point_id, NAME, now):
-            log.info("shadow mode, not sent: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
+            log.info("modo shadow, no se envía: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
                      row["measurement"])
             moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now)
             actions.append(Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value))

@@ -140,5 +140,5 @@ async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_rep
     assert before == header
     assert after == header + (
         "2026-11-28 09:00,2026-11-28 10:00,,retenida para revisión,Retenida para revisión por un valor imposible,"
-        "Titular,caudal -4.0 L/s is negative; caudal -4.0 L/s is negative; a negative flow is never declared;"
+        "Titular,caudal -4.0 L/s es negativo; caudal -4.0 L/s es negativo; un caudal negativo nunca se declara;"
         " sin decisión de una persona\n")

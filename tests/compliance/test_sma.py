@@ -53,10 +53,14 @@ def test_registros_for_one_timestamp_carry_every_parameter():
     ]
 
 
-@pytest.mark.parametrize("values", [{"flow": 1.0}, {"flow": 1.0, "totalizer": None}, {}])
-def test_a_missing_parameter_means_no_call(values):
-    with pytest.raises(SmaFormatError, match="the SMA needs every parameter in one call"):
+@pytest.mark.parametrize(("values", "missing"), [
+    ({"flow": 1.0}, "totalizer"), ({"flow": 1.0, "totalizer": None}, "totalizer"), ({}, "flow, totalizer")])
+def test_a_missing_parameter_means_no_call(values, missing):
+    with pytest.raises(SmaFormatError) as refused:
         build_registros(config(), TS, values)
+    assert str(refused.value) == (
+        f"no hay valor a las 2026-05-17T18:05:00+00:00 para {missing}; la SMA necesita todos los parámetros en una"
+        " llamada")
 
 
 @pytest.mark.parametrize(
