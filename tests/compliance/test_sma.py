@@ -128,7 +128,7 @@ def test_production_default_and_secret_hidden():
         (RawReply(400, {"message": "x"}, 0.1, None, "x"), SmaOutcome(SmaOutcomeKind.REJECTED, None, "HTTP 400: x")),
         (RawReply(403, None, 0.1), SmaOutcome(SmaOutcomeKind.AUTH_FAILED, None, "HTTP 403: ")),
         (RawReply(503, None, 0.1), SmaOutcome(SmaOutcomeKind.RETRY, None, "HTTP 503: ")),
-        (RawReply(None, None, 0.1, "timeout after 1 s"), SmaOutcome(SmaOutcomeKind.RETRY, None, "no answer: timeout after 1 s")),
+        (RawReply(None, None, 0.1, "tiempo de espera agotado tras 1 s"), SmaOutcome(SmaOutcomeKind.RETRY, None, "sin respuesta: tiempo de espera agotado tras 1 s")),
     ],
 )
 def test_sma_classification(raw, outcome):
@@ -238,7 +238,7 @@ async def test_a_timeout_is_a_retry(sma, clock):
         await client.authenticate()
         sma.queue_faults("timeout")
         reply = await client.send(build_registros(config(), TS, VALUES))
-    assert reply.outcome == SmaOutcome(SmaOutcomeKind.RETRY, None, "no answer: timeout after 0.2 s")
+    assert reply.outcome == SmaOutcome(SmaOutcomeKind.RETRY, None, "sin respuesta: tiempo de espera agotado tras 0.2 s")
 
 
 async def test_an_unreachable_login_is_a_retry(clock, port):
