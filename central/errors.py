@@ -164,25 +164,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
         # a value the schema let through but the database cannot hold (a huge integer, a NUL
         # byte in text): the request's fault, and the transaction was rolled back
-        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+        log.info("valor rechazado por la base de datos en %s %s: %s", request.method, request.url.path, exc)
         return error_response(422, f"un valor no se puede guardar: {exc}", "value_not_storable")
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # routes map the conflicts they expect; one they did not is still a conflict, not an outage
-        log.warning("unmapped integrity error on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("error de integridad no previsto en %s %s: %s", request.method, request.url.path, exc)
         return error_response(409, "choca con datos ya guardados", "conflict")
 
     @app.exception_handler(DatabaseError)
     async def _database_error(request: Request, exc: DatabaseError) -> JSONResponse:
         request.app.state.ctx.metrics.db_errors.inc()
-        log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        log.error("error de la base de datos en %s %s: %s", request.method, request.url.path, exc)
         return error_response(503, "la base de datos no está disponible; intente de nuevo en un momento",
                               "database_unavailable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        log.exception("error inesperado en %s %s", request.method, request.url.path)
         return error_response(500, "error interno; el registro del servidor tiene los detalles", "internal_error")
 
 

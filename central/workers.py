@@ -44,13 +44,13 @@ class Outage:
 
     def failed(self, exc: DatabaseUnavailable) -> None:
         if not self.down:
-            self.log.warning("%s: the database is unreachable (%s); trying again every %.0f s until it is back",
+            self.log.warning("%s: la base de datos no responde (%s); se reintenta cada %.0f s hasta que vuelva",
                              self.what, exc, self.interval_s)
         self.down = True
 
     def passed(self) -> None:
         if self.down:
-            self.log.info("%s: the database is reachable again", self.what)
+            self.log.info("%s: la base de datos responde de nuevo", self.what)
         self.down = False
 
 
@@ -65,7 +65,7 @@ async def every(clock: Clock, stop: asyncio.Event, interval_s: float, one_pass: 
         except DatabaseUnavailable as exc:
             outage.failed(exc)
         except Exception:
-            log.exception("%s failed; trying again in %.0f s", what, interval_s)
+            log.exception("%s: falló; se reintenta en %.0f s", what, interval_s)
         else:
             outage.passed()
         await pause(clock, stop, interval_s)

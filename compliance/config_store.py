@@ -126,8 +126,8 @@ def _write(
             settle(conn, now, point["id"])
     action = f"compliance.{regulator.name}.{'created' if row is None else 'changed'}"
     audit.record(conn, actor, action, f"point:{point['code']}", now, **public)
-    record_event(conn, now, "config.changed", f"{regulator.title} configuration of {point['code']} "
-                 f"{'created' if row is None else 'changed'} (mode {config.mode.value})", point_id=point["id"],
+    record_event(conn, now, "config.changed", f"configuración {regulator.title} de {point['code']} "
+                 f"{'creada' if row is None else 'modificada'} (modo {config.mode.value})", point_id=point["id"],
                  regulator=regulator.name, actor=actor, **public)
 
 
@@ -146,7 +146,7 @@ def delete_config(conn: Connection, point: dict[str, Any], regulator: Regulator,
     conn.execute("DELETE FROM compliance_configs WHERE point_id = :p AND regulator = :r",
                  {"p": point["id"], "r": regulator.name})
     audit.record(conn, actor, f"compliance.{regulator.name}.deleted", f"point:{point['code']}", now)
-    record_event(conn, now, "config.deleted", f"{regulator.title} configuration of {point['code']} deleted",
+    record_event(conn, now, "config.deleted", f"configuración {regulator.title} de {point['code']} eliminada",
                  point_id=point["id"], regulator=regulator.name, actor=actor)
     settle(conn, now, point["id"])
 
@@ -175,7 +175,7 @@ def load_configs(conn: Connection, box: SecretBox, regulator: Regulator) -> tupl
             values = {**json.loads(row["config"]), regulator.secret_field: box.decrypt(row["secret"])}
             config = regulator.config_model(**values)
         except (SecretKeyMissing, UndecryptableSecret, ValidationError) as exc:
-            problems.append(f"{regulator.title} configuration of {row['code']} unusable: {exc}")
+            problems.append(f"la configuración {regulator.title} del punto {row['code']} no se puede usar: {exc}")
             continue
         loaded.append(StoredConfig(row["point_id"], row["code"], config, bool(row["blocked"]), row["created_at"]))
     return loaded, problems

@@ -97,8 +97,8 @@ def announce_hold(
     The alert it raises lasts while the slot stays ``review``; its severity rises to critical as
     the deadline nears (the fact's ``deadline``; see ``central.telemetry.alerts.regulator_events``).
     """
-    record_event(conn, now, "submission.held", f"{point_code} slot {slot.isoformat()} held for review, deadline"
-                 f" {deadline.isoformat()}: {'; '.join(reasons)}", point_id=point_id, regulator=regulator,
+    record_event(conn, now, "submission.held", f"{point_code} medición {slot.isoformat()} retenida para revisión,"
+                 f" plazo {deadline.isoformat()}: {'; '.join(reasons)}", point_id=point_id, regulator=regulator,
                  submission_id=submission_id, severity=hold_severity(deadline, now), alert=True,
                  deadline=deadline.isoformat(), reasons=reasons)
 

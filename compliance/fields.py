@@ -17,7 +17,7 @@ from compliance.dga.rut import normalize_rut
 def http_base_url(value: str) -> str:
     """An http(s) URL without its trailing slash (paths are appended to it)."""
     if not value.startswith(("https://", "http://")) or len(value) < 10:
-        raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
+        raise ValueError(f"base_url debe ser una URL http(s), se recibió {value!r}")
     return value.rstrip("/")
 
 

@@ -66,7 +66,7 @@ async def catch_up(db: Database, clock: Clock, reportings: Mapping[str, Reportin
     except DatabaseUnavailable:  # the pass stops; the loop logs the outage once
         raise
     except Exception:  # the runs stay recorded for the next pass; sending must not stop meanwhile
-        log.exception("evaluating late readings failed; tried again on the next pass")
+        log.exception("falló la evaluación de las lecturas tardías; se reintenta en la próxima pasada")
         return actions
 
 

@@ -122,8 +122,8 @@ def _person(event: Event, now: datetime) -> Transition:
     if event.kind in (EventKind.PERSON_APPROVE, EventKind.PERSON_CORRECT, EventKind.PERSON_REQUEUE):
         return Transition(State.PENDING, now, None, event.kind.value)
     if event.kind is EventKind.PERSON_DISCARD:
-        return Transition(State.DISCARDED, None, None, "discarded by a person")
-    return Transition(State.ACCEPTED, None, event.comprobante, "comprobante confirmed by a person")
+        return Transition(State.DISCARDED, None, None, "descartada por una persona")
+    return Transition(State.ACCEPTED, None, event.comprobante, "comprobante confirmado por una persona")
 
 
 def _evaluation(event: Event, now: datetime) -> Transition:
@@ -177,9 +177,9 @@ def transition(state: State | None, event: Event, now: datetime) -> Transition:
     if event.kind in _EVALUATION:
         return _evaluation(event, now)
     if event.kind is EventKind.SHADOW_LOGGED:
-        return Transition(State.SHADOWED, None, None, "shadow mode: built and logged, not sent")
+        return Transition(State.SHADOWED, None, None, "modo shadow: armada y registrada, no enviada")
     if event.kind is EventKind.SEND_STARTED:
-        return Transition(State.SENDING, now + CHECK_AGAIN_AFTER, None, "attempt recorded before sending")
+        return Transition(State.SENDING, now + CHECK_AGAIN_AFTER, None, "intento registrado antes del envío")
     if event.kind is EventKind.REPLY:
         return _after_reply(event.outcome, now, event.retry_at)  # type: ignore[arg-type]
     return _in_flight(event, now) if event.kind in _IN_FLIGHT else _person(event, now)
@@ -187,12 +187,12 @@ def transition(state: State | None, event: Event, now: datetime) -> Transition:
 
 def _in_flight(event: Event, now: datetime) -> Transition:
     if event.kind is EventKind.CHECK_CONFIRMED:
-        return Transition(State.ACCEPTED, None, event.comprobante, "confirmed by the DGA's GET check")
+        return Transition(State.ACCEPTED, None, event.comprobante, "confirmada por la consulta GET a la DGA")
     if event.kind is EventKind.CHECK_NOT_FOUND:
-        return Transition(State.NEEDS_REVIEW, None, None, "a known comprobante was not found by the GET check")
+        return Transition(State.NEEDS_REVIEW, None, None, "la consulta GET no encontró un comprobante conocido")
     if event.kind is EventKind.CHECK_UNKNOWN:
-        return Transition(State.SENDING, now + CHECK_AGAIN_AFTER, None, "GET check unanswered; check again")
-    return Transition(State.RETRY_SCHEDULED, retry_at(now), None, "attempt found in flight with no reply recorded")
+        return Transition(State.SENDING, now + CHECK_AGAIN_AFTER, None, "consulta GET sin respuesta; se consulta de nuevo")
+    return Transition(State.RETRY_SCHEDULED, retry_at(now), None, "intento encontrado en curso sin respuesta registrada")
 
 
 class InFlightAction(StrEnum):
@@ -216,8 +216,8 @@ def resolve_in_flight(known_comprobante: str | None, now: datetime) -> InFlightD
     "Ya existe ... Comprobante: X" if the first one did land.
     """
     if known_comprobante:
-        return InFlightDecision(InFlightAction.CHECK, now, f"comprobante {known_comprobante} recorded; confirm by GET")
-    reason = "no reply recorded; resend on the retry schedule"
+        return InFlightDecision(InFlightAction.CHECK, now, f"comprobante {known_comprobante} registrado; se confirma por GET")
+    reason = "sin respuesta registrada; se reenvía según el calendario de reintentos"
     return InFlightDecision(InFlightAction.RESEND_LATER, retry_at(now), reason)
 
 

@@ -228,8 +228,8 @@ def requeue_refused(conn: Connection, point_id: int, regulator: str, actor: str,
     for row in rows:
         move(conn, row, Event(EventKind.PERSON_REQUEUE), now)
     if rows:
-        record_event(conn, now, "submission.requeued", f"{len(rows)} slot(s) refused for the informant queued again"
-                     " after a credentials change", point_id=point_id, regulator=regulator, actor=actor)
+        record_event(conn, now, "submission.requeued", f"{len(rows)} medición(es) rechazada(s) por el informante"
+                     " vuelven a la cola tras un cambio de credenciales", point_id=point_id, regulator=regulator, actor=actor)
     return len(rows)
 
 

@@ -118,8 +118,8 @@ class ReportingBase(ABC):
         if stored.config.mode is Mode.SHADOW:
             return actions + await in_transaction(self.db, self.shadow_all, stored, self.clock.now())
         if stored.blocked:
-            log.warning("%s work %s is blocked; nothing is sent until its credentials are fixed", self.name,
-                        stored.point_code)
+            log.warning("%s: la obra %s está bloqueada; no se envía nada hasta que se corrijan sus credenciales",
+                        self.name, stored.point_code)
             return actions
         return actions + await self.send_live(stored)
 

@@ -91,7 +91,7 @@ class ReviewApproval(BaseModel):
     def _reason_for_corrections(self) -> ReviewApproval:
         corrected = self.values is not None and self.values.model_dump(exclude_none=True)
         if corrected and not (self.reason and self.reason.strip()):
-            raise ValueError("reason is required when values are corrected")
+            raise ValueError("reason es obligatorio cuando se corrigen los valores")
         return self
 
 
@@ -226,7 +226,7 @@ def record_decision(conn: Connection, row: dict[str, Any], point: str, kind: str
     slot = row["slot"].isoformat()
     audit.record(conn, actor, f"compliance.{kind}", f"point:{point}", now, submission=row["id"], slot=slot,
                  reason=reason, state=state, **detail)
-    record_event(conn, now, kind, f"{point} slot {slot} {state} by {actor}" + (f": {reason}" if reason else ""),
+    record_event(conn, now, kind, f"{point} medición {slot} pasa a {state} por decisión de {actor}" + (f": {reason}" if reason else ""),
                  point_id=row["point_id"], regulator=row["regulator"], submission_id=row["id"], actor=actor,
                  reason=reason, state=state, **detail)
     settle(conn, now, row["point_id"])

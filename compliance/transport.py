@@ -99,12 +99,12 @@ class HttpTransport:
                 status = response.status
                 encoding = response.charset or "utf-8"
         except TimeoutError:
-            return RawReply(None, None, self._clock.monotonic() - started, f"timeout after {self._timeout_s:g} s")
+            return RawReply(None, None, self._clock.monotonic() - started, f"tiempo de espera agotado tras {self._timeout_s:g} s")
         except (aiohttp.ClientError, OSError) as exc:
             return RawReply(None, None, self._clock.monotonic() - started, f"{type(exc).__name__}: {exc}")
         duration = self._clock.monotonic() - started
         if len(raw) > MAX_BODY_BYTES:
-            return RawReply(status, None, duration, f"reply larger than {MAX_BODY_BYTES} bytes, not read")
+            return RawReply(status, None, duration, f"respuesta de más de {MAX_BODY_BYTES} bytes, no se leyó")
         text = without_nul(raw.decode(_known(encoding), errors="replace"))
         return RawReply(status, _json_or_none(text), duration, None, text[:MAX_BODY_TEXT])
 

@@ -82,20 +82,20 @@ class ComplianceWorker:
         except DatabaseUnavailable:  # every point would fail alike: the pass stops, the loop logs the outage once
             raise
         except Exception as exc:  # logged with its traceback and reported; the next point goes on
-            log.exception("compliance work for %s failed", stored.point_code)
+            log.exception("falló el reporte a los reguladores del punto %s", stored.point_code)
             return [Action(stored.point_code, regulator, self.clock.now(), "error", "", f"{type(exc).__name__}: {exc}")]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Passes every ``interval_s`` until ``stop`` is set; then the transports are closed."""
         try:
-            await every(self.clock, stop, self.settings.interval_s, self._logged_pass, log, "compliance pass")
+            await every(self.clock, stop, self.settings.interval_s, self._logged_pass, log, "pasada de reportes")
         finally:
             await self.close()
 
     async def _logged_pass(self) -> None:
         actions = await self.run_pass()
         if actions:
-            log.info("compliance pass: %d action(s)", len(actions))
+            log.info("pasada de reportes: %d acción(es)", len(actions))
 
     async def close(self) -> None:
         for reporting in self.reporting.values():

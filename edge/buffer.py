@@ -219,7 +219,7 @@ class Buffer:
     def open(cls, path: Path | str, max_mb: float = 512) -> Buffer:
         """Open or create the buffer at ``path`` with a disk budget of ``max_mb`` megabytes."""
         if not max_mb >= MIN_BUDGET_MB:
-            raise ValueError(f"edge buffer max_mb must be at least {MIN_BUDGET_MB}, got {max_mb}")
+            raise ValueError(f"max_mb del buffer del gateway debe ser al menos {MIN_BUDGET_MB}, se recibió {max_mb}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         max_bytes = int(max_mb * 1024 * 1024)

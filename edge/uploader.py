@@ -151,7 +151,7 @@ class Uploader:
                  heartbeat_s: float = 60, clock_synced: Callable[[], bool] = lambda: True,
                  transport: Transport | None = None) -> None:
         if not 1 <= batch_size <= MAX_BATCH_READINGS:
-            raise ValueError(f"uploader batch_size must be 1..{MAX_BATCH_READINGS}, got {batch_size}")
+            raise ValueError(f"batch_size de la subida debe estar entre 1 y {MAX_BATCH_READINGS}, se recibió {batch_size}")
         self.gateway, self.version, self.buffer, self.clock = gateway, version, buffer, clock
         self.retarget(central_url, heartbeat_s)
         self.batch_size = batch_size
@@ -175,7 +175,7 @@ class Uploader:
         """Point the uploads at ``central_url`` and heartbeat every ``heartbeat_s`` from the next
         attempt on (a reload); the session and its headers stay as they are."""
         if heartbeat_s <= 0:
-            raise ValueError(f"uploader heartbeat_s must be positive, got {heartbeat_s}")
+            raise ValueError(f"heartbeat_s de la subida debe ser positivo, se recibió {heartbeat_s}")
         self.url = central_url.rstrip("/") + INGEST_PATH
         self.heartbeat_s = heartbeat_s
 

@@ -94,15 +94,15 @@ def decode_number(
     data_type = DataType(data_type)
     count = _COUNTS[data_type]
     if len(words) != count:
-        raise DecodeError(f"{data_type.value} needs {count} registers, got {len(words)}")
+        raise DecodeError(f"{data_type.value} necesita {count} registro(s), se recibieron {len(words)}")
     for word in words:
         if not isinstance(word, int) or not 0 <= word <= 0xFFFF:
-            raise DecodeError(f"register value {word!r} is not a 16-bit word")
+            raise DecodeError(f"el valor de registro {word!r} no es una palabra de 16 bits")
     raw = _WORDS[count].pack(*_arrange(words, WordOrder(word_order), byte_swap))
     value: float
     (value,) = struct.unpack(_STRUCT[data_type], raw)
     if data_type in FLOAT_TYPES and not math.isfinite(value):
-        raise DecodeError(f"{data_type.value} holds {value} (the device signals no valid value)")
+        raise DecodeError(f"{data_type.value} vale {value} (el equipo indica que no tiene un valor válido)")
     return value
 
 
@@ -116,12 +116,12 @@ def encode_number(
     data_type = DataType(data_type)
     if data_type not in FLOAT_TYPES:
         if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"{data_type.value} cannot hold the fraction {value!r}")
+            raise ValueError(f"{data_type.value} no admite la fracción {value!r}")
         value = int(value)
     try:
         raw = struct.pack(_STRUCT[data_type], value)
     except (struct.error, OverflowError) as exc:
-        raise ValueError(f"{value!r} does not fit in {data_type.value}") from exc
+        raise ValueError(f"{value!r} no cabe en {data_type.value}") from exc
     words = list(struct.unpack(f">{len(raw) // 2}H", raw))
     return _arrange(words, WordOrder(word_order), byte_swap)
 
@@ -316,11 +316,11 @@ def _decoder(arrangement: _Arrangement, scaling: _Scaling, convert: Callable[[fl
         if loop is not None:
             engineering = loop.engineering(value)
             if engineering is None:
-                return Decoded(None, Quality.OUT_OF_RANGE, f"{variable}: loop current {value:.4g} mA signals a fault")
+                return Decoded(None, Quality.OUT_OF_RANGE, f"{variable}: la corriente del loop, {value:.4g} mA, indica una falla")
             value = engineering
         value = convert(value)
         if not math.isfinite(value):
-            return Decoded(None, Quality.DECODE_ERROR, f"{variable}: {value} after scaling")
+            return Decoded(None, Quality.DECODE_ERROR, f"{variable}: {value} tras aplicar la escala")
         problem = implausibility(variable, float(value), canonical_unit, limits)
         if problem is not None:
             return Decoded(None, Quality.OUT_OF_RANGE, problem)
@@ -346,7 +346,7 @@ def _number_reader(data_type: DataType, word_order: WordOrder, byte_swap: bool) 
             raw = words_struct.pack(*_arrange(words, word_order, byte_swap))
         value: float = number_struct.unpack(raw)[0]
         if is_float and not math.isfinite(value):
-            raise DecodeError(f"{data_type.value} holds {value} (the device signals no valid value)")
+            raise DecodeError(f"{data_type.value} vale {value} (el equipo indica que no tiene un valor válido)")
         return value
 
     return number
@@ -370,7 +370,7 @@ def encode_reading(spec: RegisterSpec, value: float) -> list[int]:
     raw = (source - spec.offset) / spec.scale
     if spec.type not in FLOAT_TYPES:
         if not math.isfinite(raw):
-            raise ValueError(f"{spec.type.value} cannot hold {raw}")
+            raise ValueError(f"{spec.type.value} no admite {raw}")
         raw = round(raw)
     return encode_number(raw, spec.type, spec.word_order, spec.byte_swap)
 
@@ -434,9 +434,9 @@ def plan_reads(specs: Sequence[RegisterSpec], max_count: int = MAX_READ_COUNT, m
     registers are bridged (some devices refuse reads over unmapped addresses, hence 0).
     """
     if not 1 <= max_count <= MAX_READ_COUNT:
-        raise ValueError(f"max_count must be 1..{MAX_READ_COUNT}, got {max_count}")
+        raise ValueError(f"max_count debe estar entre 1 y {MAX_READ_COUNT}, se recibió {max_count}")
     if max_gap < 0:
-        raise ValueError(f"max_gap must not be negative, got {max_gap}")
+        raise ValueError(f"max_gap no puede ser negativo, se recibió {max_gap}")
     blocks: list[ReadBlock] = []
     for table in Table:
         in_table = sorted((s for s in specs if s.table == table), key=lambda s: (s.address, s.count))
@@ -450,7 +450,7 @@ def _plan_table(table: Table, specs: list[RegisterSpec], max_count: int, max_gap
     start = end = 0
     for spec in specs:
         if spec.count > max_count:
-            raise ValueError(f"{spec.variable} needs {spec.count} registers, more than max_count {max_count}")
+            raise ValueError(f"{spec.variable} necesita {spec.count} registros, más que max_count {max_count}")
         if group and spec.address <= end + max_gap and max(end, spec.end) - start <= max_count:
             group.append(spec)
             end = max(end, spec.end)

@@ -16,9 +16,9 @@ async def bounded(tasks: Iterable[asyncio.Task[object]], seconds: float, log: lo
         return
     _, pending = await asyncio.wait(tasks, timeout=seconds)
     for task in pending:
-        log.warning("task %s did not stop within %g s; cancelling it", task.get_name(), seconds)
+        log.warning("la tarea %s no terminó en %g s; se cancela", task.get_name(), seconds)
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     for task in tasks:
         if task not in pending and not task.cancelled() and task.exception() is not None:
-            log.error("task %s ended with %r", task.get_name(), task.exception())
+            log.error("la tarea %s terminó con %r", task.get_name(), task.exception())

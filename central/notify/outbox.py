@@ -49,8 +49,8 @@ def warn_unconfigured_sms(db: Database, settings: NotifySettings) -> int:
     with db.connect() as conn:
         wanting = lookups.users_wanting_sms(conn)
     if wanting:
-        log.warning("%d user(s) ask for alert SMS in their profile but CAUDAL_SMS_APPRISE_URL is not set: they get"
-                    " no SMS (e-mail and their own channels still work)", wanting)
+        log.warning("%d usuario(s) piden alertas por SMS en su perfil, pero CAUDAL_SMS_APPRISE_URL no está"
+                    " configurado: no reciben SMS (el correo y sus propios canales siguen funcionando)", wanting)
     return wanting
 
 
@@ -89,7 +89,7 @@ async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, s
                      poll_s: float = POLL_S) -> None:
     """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
     async with Notifier(settings) as notifier:
-        await every(clock, stop, poll_s, lambda: deliver_pass(outbox, notifier, clock), log, "outbox pass")
+        await every(clock, stop, poll_s, lambda: deliver_pass(outbox, notifier, clock), log, "pasada de notificaciones")
 
 
 def outbox_worker(ctx: AppContext) -> Worker:
@@ -101,7 +101,7 @@ def outbox_worker(ctx: AppContext) -> Worker:
         try:
             await asyncio.to_thread(warn_unconfigured_sms, ctx.db, settings)
         except DatabaseError as exc:  # not migrated yet, or down: the loop below waits it out
-            log.warning("could not check SMS preferences at start: %s", exc)
+            log.warning("no se pudieron revisar las preferencias de SMS al iniciar: %s", exc)
         await run_outbox(outbox, settings, ctx.clock, stop)
 
     return notification_outbox

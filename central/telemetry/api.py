@@ -183,7 +183,7 @@ async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Pro
         else:
             await run_in_threadpool(hook, point_ids, readings)
     except Exception:  # the hook is another domain's code; ingest is already done
-        log.exception("the on_ingest hook failed for points %s", point_ids)
+        log.exception("falló el hook on_ingest de los puntos %s", point_ids)
 
 
 # --- queries -----------------------------------------------------------------------------------

@@ -44,15 +44,15 @@ def one_pass(db: Database, now: datetime, compact_after_days: int = 0) -> int:
         with db.transaction() as conn:
             created = partitions.ensure_ahead(conn, now)
         if created:
-            log.info("readings partitions created: %s", ", ".join(created))
+            log.info("particiones de lecturas creadas: %s", ", ".join(created))
     handled = drain(db)
     if compact_after_days:
         moved = compaction.compact(db, now, compact_after_days)
         if moved:
-            log.info("readings compacted: %d", moved)
+            log.info("lecturas compactadas: %d", moved)
         swept = compaction.sweep(db)
         if swept:
-            log.info("compacted months vacuumed and reindexed: %s", ", ".join(swept))
+            log.info("meses compactados, con VACUUM y REINDEX: %s", ", ".join(swept))
     return handled
 
 
@@ -62,6 +62,6 @@ def rollup_worker(ctx: AppContext) -> Worker:
     async def rollup_worker(stop: asyncio.Event) -> None:
         await every(ctx.clock, stop, ctx.settings.rollup_interval_s,
                     lambda: asyncio.to_thread(one_pass, ctx.db, ctx.clock.now(), ctx.settings.compact_after_days),
-                    log, "hourly summary pass")
+                    log, "pasada de resúmenes por hora")
 
     return rollup_worker

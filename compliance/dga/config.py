@@ -126,7 +126,7 @@ class DgaWorkConfig(RegulatorConfig):
     @classmethod
     def _known_profile(cls, value: str | None) -> str | None:
         if value is not None and value not in available_profiles():
-            raise ValueError(f"unknown meter profile {value!r}; available: {', '.join(available_profiles())}")
+            raise ValueError(f"el perfil de medidor {value!r} no existe; los disponibles son: {', '.join(available_profiles())}")
         return value
 
     @model_validator(mode="after")
@@ -136,7 +136,7 @@ class DgaWorkConfig(RegulatorConfig):
         if self.caudal_mode is None:
             object.__setattr__(self, "caudal_mode", default_caudal_mode(self.transmission_period, self.work_type))
         if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to.isoformat()} must be after valid_from")
+            raise ValueError(f"valid_to {self.valid_to.isoformat()} debe ser posterior a valid_from")
         return self
 
     @property

@@ -62,7 +62,7 @@ class DgaRequest:
 
 def _finite(value: Decimal, name: str) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise FormatError(f"{name} must be a finite decimal, got {value!r}")
+        raise FormatError(f"{name} debe ser un número decimal finito, se recibió {value!r}")
     return value
 
 
@@ -75,7 +75,7 @@ def format_caudal(value: Decimal) -> str:
     """L/s with exactly two decimals, half-up: 12.345 -> ``"12.35"``; -0.004 -> ``"0.00"``."""
     rounded = _finite(value, "caudal").quantize(_CENT, rounding=ROUND_HALF_UP)
     if rounded < 0:
-        raise FormatError(f"caudal {value} L/s is negative; a negative flow is never declared")
+        raise FormatError(f"caudal {value} L/s es negativo; un caudal negativo nunca se declara")
     return _plain(rounded)
 
 
@@ -83,10 +83,10 @@ def format_totalizador(value: Decimal) -> str:
     """Whole m³, no separators, at most 15 characters."""
     whole = _finite(value, "totalizador").quantize(Decimal(1), rounding=ROUND_DOWN)
     if whole < 0:
-        raise FormatError(f"totalizador {value} m3 is negative")
+        raise FormatError(f"totalizador {value} m3 es negativo")
     text = _plain(whole)
     if len(text) > MAX_TOTALIZADOR_CHARS:
-        raise FormatError(f"totalizador {text} has {len(text)} digits, the DGA allows {MAX_TOTALIZADOR_CHARS}")
+        raise FormatError(f"totalizador {text} tiene {len(text)} dígitos; la DGA admite {MAX_TOTALIZADOR_CHARS}")
     return text
 
 
@@ -106,7 +106,7 @@ def format_altura(value_cm: Decimal | None, blank_allowed: bool) -> str:
 
 def _blank(name: str, allowed: bool) -> str:
     if not allowed:
-        raise FormatError(f"{name} is missing and this work's standard requires it")
+        raise FormatError(f"falta {name}, que el estándar de esta obra exige")
     return ""
 
 
@@ -159,11 +159,11 @@ def _field_text(name: str, slot: datetime, values: SlotValues, standard: Standar
     value = getattr(values, _SOURCE[name])
     if name == "caudal":
         if value is None:
-            raise FormatError("caudal is missing; every DGA measurement declares a flow")
+            raise FormatError("falta caudal; toda medición DGA declara un caudal")
         return format_caudal(value)
     if name == "totalizador":
         if value is None:
-            raise FormatError("totalizador is missing; this work type requires it")
+            raise FormatError("falta totalizador, que este tipo de obra exige")
         return format_totalizador(value)
     allowed = blank_allowed(name, standard, mining)
     return format_nivel(value, allowed) if name == "nivelFreaticoDelPozo" else format_altura(value, allowed)

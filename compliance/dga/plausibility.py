@@ -44,7 +44,7 @@ class PlausibilityLimits(BaseModel):
         for low, high in _PAIRS:
             bottom, top = getattr(self, low), getattr(self, high)
             if bottom is not None and top is not None and bottom >= top:
-                raise ValueError(f"{low} {bottom} must be below {high} {top}")
+                raise ValueError(f"{low} {bottom} debe ser menor que {high} {top}")
         return self
 
     def over(self, defaults: PlausibilityLimits) -> PlausibilityLimits:

@@ -68,21 +68,21 @@ def _classify_message(text: str) -> Outcome | None:
     if _EXISTS.search(text):
         comprobante = parse_existing_comprobante(text)
         if comprobante is None:
-            detail = f"DGA already holds it but no comprobante could be read: {text}"
+            detail = f"la DGA ya la tiene, pero no se pudo leer el comprobante: {text}"
             return Outcome(OutcomeKind.NEEDS_REVIEW, detail=detail)
-        return Outcome(OutcomeKind.ACCEPTED, comprobante, detail=f"already held by the DGA: {text}")
+        return Outcome(OutcomeKind.ACCEPTED, comprobante, detail=f"la DGA ya la tenía: {text}")
     if _NOT_INFORMANT.search(text):
-        return Outcome(OutcomeKind.UNRECOVERABLE, detail=f"informant not registered for the work: {text}")
+        return Outcome(OutcomeKind.UNRECOVERABLE, detail=f"el informante no está registrado en la obra: {text}")
     return None
 
 
 def classify(reply: RawReply) -> Outcome:
     """The :class:`Outcome` of a reply (see the module docstring for the rules)."""
     if reply.error is not None or reply.http_status is None:
-        return Outcome(OutcomeKind.RETRY, answered=False, detail=f"no answer: {reply.error}")
+        return Outcome(OutcomeKind.RETRY, answered=False, detail=f"sin respuesta: {reply.error}")
     body = reply.body_json
     if not isinstance(body, dict):
-        detail = f"HTTP {reply.http_status} with an unreadable body: {reply.body_text[:200]!r}"
+        detail = f"HTTP {reply.http_status} con un cuerpo ilegible: {reply.body_text[:200]!r}"
         return Outcome(OutcomeKind.RETRY, detail=detail)
     texts = [_plain(text) for text in message_strings(body)]
     for text in texts:
@@ -94,7 +94,7 @@ def classify(reply: RawReply) -> Outcome:
         return Outcome(OutcomeKind.RETRY, detail=f"HTTP {reply.http_status}, status {body.get('status')!r}: {summary}")
     comprobante = _comprobante(body)
     if comprobante is None or not 200 <= reply.http_status < 300:
-        detail = f"HTTP {reply.http_status}, status 00 without a usable comprobante"
+        detail = f"HTTP {reply.http_status}, status 00 sin un comprobante utilizable"
         return Outcome(OutcomeKind.NEEDS_REVIEW, comprobante, detail=detail)
     return Outcome(OutcomeKind.ACCEPTED, comprobante, detail=summary)
 
@@ -127,7 +127,7 @@ def _same(sent: str, held: Any) -> bool:
 
 def differences(sent: Mapping[str, str], held: Mapping[str, Any]) -> tuple[str, ...]:
     """The measured fields whose value the DGA holds differently (a field it does not return is not judged)."""
-    return tuple(f"{name}: sent {sent[name]!r}, held {held[name]!r}" for name in CHECKED_FIELDS
+    return tuple(f"{name}: enviado {sent[name]!r}, guardado {held[name]!r}" for name in CHECKED_FIELDS
                  if name in sent and name in held and not _same(sent[name], held[name]))
 
 

@@ -108,7 +108,7 @@ class DgaSender:
     async def send_live(self, stored: StoredConfig) -> list[Action]:
         """A live work's sendable slots sent, then its accepted comprobantes checked."""
         if self.rut_empresa is None:
-            log.error("CAUDAL_DGA_RUT_EMPRESA is not set: live DGA work %s cannot be sent", stored.point_code)
+            log.error("CAUDAL_DGA_RUT_EMPRESA no está configurado: la obra DGA %s, en modo live, no se puede enviar", stored.point_code)
             return []
         return await self._live(stored)
 
@@ -122,12 +122,12 @@ class DgaSender:
         request = build_request(config, rut_empresa=self.rut_empresa or "", slot=row["slot"],
                                 values=effective_values(row), sent_at=now) if self.rut_empresa else None
         measurement = None if request is None else request.body[MEDICION_KEY[config.work_type]]
-        log.info("shadow mode, not sent: %s slot %s: %r", stored.point_code, row["slot"].isoformat(), request)
+        log.info("modo shadow, no se envía: %s medición %s: %r", stored.point_code, row["slot"].isoformat(), request)
         moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now,
                      measurement=json.dumps(measurement) if measurement else row["measurement"])
         detail = {} if request is None else {"request": attempt_record(request)}
-        record_event(conn, now, "submission.shadowed", f"{stored.point_code} slot {row['slot'].isoformat()} built"
-                     " and logged (shadow mode)", point_id=stored.point_id, regulator=NAME, submission_id=row["id"],
+        record_event(conn, now, "submission.shadowed", f"{stored.point_code} medición {row['slot'].isoformat()}"
+                     " armada y registrada (modo shadow)", point_id=stored.point_id, regulator=NAME, submission_id=row["id"],
                      **detail)
         return Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value)
 
@@ -137,7 +137,7 @@ class DgaSender:
         async with work_lease(self.db, stored.point_id, NAME, self.worker, self.clock.now(),
                               self._claim_until()) as held:
             if not held:
-                log.info("DGA work %s is being sent by another worker", stored.point_code)
+                log.info("otro trabajador está enviando la obra DGA %s", stored.point_code)
                 return []
             actions = await send_claimed(self.db, lambda conn: self._next_claim(conn, stored),
                                          lambda row: self._send(stored, row))
@@ -180,18 +180,19 @@ class DgaSender:
         it is the one case where the DGA may receive a slot it already holds."""
         now = self.clock.now()
         if interrupted_sends(conn, row["id"]):
-            log.warning("DGA %s slot %s: sent again after a send left in flight by a stopped worker; if the DGA"
-                        " stored it, it answers 'Ya existe' with the comprobante", stored.point_code,
+            log.warning("DGA %s medición %s: se envía de nuevo tras un envío que un trabajador detenido dejó en curso;"
+                        " si la DGA lo guardó, responde 'Ya existe' con el comprobante", stored.point_code,
                         row["slot"].isoformat())
-            record_event(conn, now, IN_FLIGHT_RESEND, f"{stored.point_code} slot {row['slot'].isoformat()} sent again:"
-                         " an earlier send was in flight when the worker stopped and its reply was never recorded",
+            record_event(conn, now, IN_FLIGHT_RESEND, f"{stored.point_code} medición {row['slot'].isoformat()}"
+                         " enviada de nuevo: un envío anterior estaba en curso cuando el trabajador se detuvo y su"
+                         " respuesta nunca se registró",
                          point_id=stored.point_id, regulator=NAME, submission_id=row["id"], severity="warning")
         return start_attempt(conn, row, "send", self.worker, attempt_record(request), now, measurement=measurement)
 
     def _format_failed(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], message: str) -> None:
         release(conn, row["id"], self.worker)
-        record_event(conn, self.clock.now(), "submission.error", f"{stored.point_code} slot {row['slot'].isoformat()}"
-                     f" cannot be formatted: {message}", point_id=stored.point_id, regulator=NAME,
+        record_event(conn, self.clock.now(), "submission.error", f"{stored.point_code} medición {row['slot'].isoformat()}"
+                     f" no se puede formatear: {message}", point_id=stored.point_id, regulator=NAME,
                      submission_id=row["id"], severity="critical", alert=True)
 
     def _record_reply(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int,
@@ -203,19 +204,19 @@ class DgaSender:
         try:
             moved = record_reply(conn, row, outcome, now)
         except (IllegalTransition, StaleSubmission) as exc:
-            raise_compliance_alert(conn, stored.point_id, "submission.late_reply", f"{stored.point_code} slot {slot}:"
-                                   f" a reply ({outcome.kind.value} {outcome.comprobante or ''}) came after the"
-                                   f" submission moved on: {exc}", now, submission_id=submission_id, regulator=NAME)
+            raise_compliance_alert(conn, stored.point_id, "submission.late_reply", f"{stored.point_code} medición {slot}:"
+                                   f" una respuesta ({outcome.kind.value} {outcome.comprobante or ''}) llegó después de"
+                                   f" que el envío cambiara de estado: {exc}", now, submission_id=submission_id, regulator=NAME)
             return row["state"]
-        record_event(conn, now, f"submission.{moved.state.value}", f"{stored.point_code} slot {slot}: {outcome.detail}",
+        record_event(conn, now, f"submission.{moved.state.value}", f"{stored.point_code} medición {slot}: {outcome.detail}",
                      point_id=stored.point_id, regulator=NAME, submission_id=submission_id,
                      severity=_SEVERITY[outcome.kind], alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
                      comprobante=outcome.comprobante)
         if outcome.kind is OutcomeKind.UNRECOVERABLE:
             block_work(conn, stored.point_id, NAME, outcome.detail)
-            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"DGA sending for {stored.point_code}"
-                                   f" stopped: {outcome.detail}. Fix the informant's RUT/password in the work's"
-                                   " configuration to resume.", now, submission_id=submission_id, regulator=NAME)
+            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"el envío a la DGA de {stored.point_code}"
+                                   f" se detuvo: {outcome.detail}. Corrija el RUT o la clave del informante en la"
+                                   " configuración de la obra para reanudarlo.", now, submission_id=submission_id, regulator=NAME)
         return moved.state.value
 
     # --- GET checks ----------------------------------------------------------------------
@@ -254,13 +255,13 @@ class DgaSender:
                      now: datetime) -> None:
         slot = row["slot"].isoformat()
         if check.result is CheckResult.NOT_FOUND:
-            raise_compliance_alert(conn, stored.point_id, "submission.check_not_found", f"{stored.point_code} slot"
-                                   f" {slot}: the DGA does not show comprobante {row['comprobante']}; look it up in"
+            raise_compliance_alert(conn, stored.point_id, "submission.check_not_found", f"{stored.point_code} medición"
+                                   f" {slot}: la DGA no muestra el comprobante {row['comprobante']}; búsquelo en"
                                    " SNIA", now, submission_id=row["id"], regulator=NAME)
         if check.result is CheckResult.MISMATCH:
-            raise_compliance_alert(conn, stored.point_id, "submission.check_mismatch", f"{stored.point_code} slot"
-                                   f" {slot}: the DGA holds comprobante {row['comprobante']} with other values than"
-                                   f" those sent ({'; '.join(check.differences)}); compare in SNIA", now,
+            raise_compliance_alert(conn, stored.point_id, "submission.check_mismatch", f"{stored.point_code} medición"
+                                   f" {slot}: la DGA guarda el comprobante {row['comprobante']} con valores distintos"
+                                   f" de los enviados ({'; '.join(check.differences)}); compárelos en SNIA", now,
                                    submission_id=row["id"], regulator=NAME)
 
     # --- recovery ------------------------------------------------------------------------
@@ -290,8 +291,8 @@ class DgaSender:
         if attempt is not None:
             close_dangling(conn, attempt["id"], now)
         moved = move(conn, row, event, now, claimed_by=None, claimed_until=None)
-        record_event(conn, now, "submission.in_flight_resolved", f"slot {row['slot'].isoformat()} was left in"
-                     f" flight; {reason}; now {moved.state.value}", point_id=row["point_id"], regulator=NAME,
+        record_event(conn, now, "submission.in_flight_resolved", f"la medición {row['slot'].isoformat()} quedó"
+                     f" en curso; {reason}; ahora {moved.state.value}", point_id=row["point_id"], regulator=NAME,
                      submission_id=row["id"], severity="warning")
         return moved.state.value
 

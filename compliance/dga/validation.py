@@ -70,10 +70,10 @@ def _range_reasons(values: SlotValues, limits: PlausibilityLimits) -> list[str]:
             continue
         if bottom is not None and value < bottom:
             fixed = isinstance(low, Decimal)
-            reasons.append(f"{name} {value} {unit} is " + ("negative" if fixed else f"below the plausible minimum"
-                                                           f" {bottom} {unit}"))
+            reasons.append(f"{name} {value} {unit} " + ("es negativo" if fixed else f"está bajo el mínimo plausible"
+                                                        f" {bottom} {unit}"))
         elif top is not None and value > top:
-            reasons.append(f"{name} {value} {unit} is above the plausible maximum {top} {unit}")
+            reasons.append(f"{name} {value} {unit} está sobre el máximo plausible {top} {unit}")
     return reasons
 
 
@@ -83,21 +83,21 @@ def _totalizer_reasons(values: SlotValues, ctx: ValidationContext) -> list[str]:
         return []
     if values.totalizador < last:
         return [
-            f"totalizador {values.totalizador} m3 is below the last accepted {last} m3 with no meter change recorded"
+            f"totalizador {values.totalizador} m3 está bajo el último aceptado, {last} m3, sin un cambio de medidor registrado"
         ]
     return []
 
 
 def _faulty_reasons(faulty: tuple[str, ...]) -> list[str]:
-    return [f"sensor flagged faulty: {name} has a failure-quality reading near the slot" for name in faulty]
+    return [f"sensor con falla: {name} tiene una lectura de calidad failure cerca del intervalo" for name in faulty]
 
 
 def validate(values: SlotValues | NoData, ctx: ValidationContext) -> list[str]:
     """Reasons to hold the slot for a person; an empty list means it is sent as measured."""
     if isinstance(values, NoData):
-        return ["all variables missing", *_faulty_reasons(values.faulty)]
+        return ["faltan todas las variables", *_faulty_reasons(values.faulty)]
     reasons = [
-        f"{field} missing (required for {ctx.work_type.value}, standard {ctx.standard.value})"
+        f"falta {field} (obligatorio para {ctx.work_type.value}, estándar {ctx.standard.value})"
         for field in missing_required(values, ctx.work_type, ctx.standard, ctx.mining_waters)
     ]
     reasons += _range_reasons(values, ctx.limits) + _totalizer_reasons(values, ctx)

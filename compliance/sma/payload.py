@@ -22,7 +22,7 @@ class SmaFormatError(ValueError):
 def format_estampa(ts: datetime, utc_offset_hours: int) -> str:
     """``2026-05-17T14:05:00`` on the configured fixed offset (no zone suffix, as in practice)."""
     if ts.tzinfo is None:
-        raise SmaFormatError(f"estampaTiempo needs an aware datetime, got {ts.isoformat()}")
+        raise SmaFormatError(f"estampaTiempo necesita una hora con su diferencia con UTC, se recibió {ts.isoformat()}")
     return ts.astimezone(timezone(timedelta(hours=utc_offset_hours))).strftime("%Y-%m-%dT%H:%M:%S")
 
 
@@ -30,7 +30,7 @@ def format_valor(value: Decimal | float, parameter: SmaParameter) -> str:
     """The value as text with the parameter's decimals, half-up, never ``-0``."""
     number = as_decimal(value)
     if not number.is_finite():
-        raise SmaFormatError(f"{parameter.nombre}: {value!r} is not a finite number")
+        raise SmaFormatError(f"{parameter.nombre}: {value!r} no es un número finito")
     rounded = number.quantize(Decimal(1).scaleb(-parameter.decimals), rounding=ROUND_HALF_UP)
     return f"{abs(rounded) if rounded.is_zero() else rounded:f}"
 
@@ -43,7 +43,7 @@ def build_registros(
     missing = [p.variable for p in config.parameters if p.variable not in present]
     if missing:
         raise SmaFormatError(
-            f"no value at {ts.isoformat()} for {', '.join(missing)}; the SMA needs every parameter in one call"
+            f"no hay valor a las {ts.isoformat()} para {', '.join(missing)}; la SMA necesita todos los parámetros en una llamada"
         )
     estampa = format_estampa(ts, config.timestamp_utc_offset_hours)
     parametros = [

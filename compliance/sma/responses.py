@@ -40,7 +40,7 @@ def find_key(body: Any, key: str) -> Any | None:
 def classify_sma(reply: RawReply) -> SmaOutcome:
     """The :class:`SmaOutcome` of a ``registros`` reply."""
     if reply.error is not None or reply.http_status is None:
-        return SmaOutcome(SmaOutcomeKind.RETRY, detail=f"no answer: {reply.error}")
+        return SmaOutcome(SmaOutcomeKind.RETRY, detail=f"sin respuesta: {reply.error}")
     status = reply.http_status
     detail = f"HTTP {status}: {reply.body_text[:300]}"
     if 200 <= status < 300:

@@ -163,7 +163,7 @@ class SmaReporting(ReportingBase):
     def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
         actions = []
         for row in due_pending(conn, stored.point_id, NAME, now):
-            log.info("shadow mode, not sent: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
+            log.info("modo shadow, no se envía: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
                      row["measurement"])
             moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now)
             actions.append(Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value))
@@ -207,15 +207,15 @@ class SmaReporting(ReportingBase):
                      alert=outcome.kind is OutcomeKind.NEEDS_REVIEW, id_verificacion=outcome.comprobante)
         if outcome.kind is OutcomeKind.UNRECOVERABLE:
             block_work(conn, stored.point_id, NAME, outcome.detail)
-            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"SMA reporting for {stored.point_code}"
-                                   f" stopped: {outcome.detail}. Fix the credentials in its configuration.", now,
+            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"el reporte a la SMA de {stored.point_code}"
+                                   f" se detuvo: {outcome.detail}. Corrija las credenciales en su configuración.", now,
                                    regulator=NAME, submission_id=submission_id)
         return moved.state.value
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
         rows = await in_transaction(self.db, orphaned_in_flight, NAME, self.clock.now())
         outcome = Outcome(OutcomeKind.NEEDS_REVIEW, answered=False,
-                          detail="the sender stopped mid-send; the SMA may hold it: a person decides")
+                          detail="el envío se interrumpió a medias; la SMA puede tenerlo: decide una persona")
         actions = []
         for row in rows:
             moved = await in_transaction(self.db, lambda conn, r=row: record_reply(conn, r, outcome, self.clock.now()))

@@ -59,7 +59,7 @@ class StandInBase:
         """Make the next requests (one fault each, in order) misbehave."""
         unknown = [f for f in faults if f not in self.fault_names]
         if unknown:
-            raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(self.fault_names)}")
+            raise ValueError(f"falla(s) desconocida(s) {unknown}; las conocidas: {sorted(self.fault_names)}")
         self.faults.extend(faults)
 
     def next_fault(self) -> str | None:
@@ -98,7 +98,7 @@ class StandInBase:
         body = await request.json()
         faults = body.get("faults") if isinstance(body, dict) else None
         if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
-            return web.json_response({"message": 'expected {"faults": ["timeout", ...]}'}, status=400)
+            return web.json_response({"message": 'se esperaba {"faults": ["timeout", ...]}'}, status=400)
         try:
             self.queue_faults(*faults)
         except ValueError as exc:
@@ -136,7 +136,7 @@ def serve_until_interrupted(serving: AbstractAsyncContextManager[StandInBase], n
 
     async def main() -> None:
         async with serving as stand_in:
-            print(f"{name} on {stand_in.url} ({holds})", flush=True)
+            print(f"{name} en {stand_in.url} ({holds})", flush=True)
             await asyncio.Event().wait()
 
     with suppress(KeyboardInterrupt):

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 from aiohttp import web
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from compliance.dga.config import WorkType
 from compliance.standins.common import StandInBase, drop_connection, parse_rut, serve, serve_until_interrupted
 from compliance.standins.dga_rules import (
@@ -147,7 +148,7 @@ def parse_work(text: str) -> tuple[str, Registration]:
     """``OB-0601-444:12345678-5:secret[:blank]`` -> (code, registration)."""
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "blank"):
-        raise typer.BadParameter(f"expected CODE:RUT:PASSWORD[:blank], got {text!r}", param_hint="--work")
+        raise typer.BadParameter(f"se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió {text!r}", param_hint="--work")
     return parts[0], Registration(parse_rut(parts[1], "--work"), parts[2], allow_blank=len(parts) == 4)
 
 
@@ -156,15 +157,16 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 @app.command()
 def dga(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9100,
+    port: Annotated[int, typer.Option(help="Puerto en 127.0.0.1.")] = 9100,
     work: Annotated[
-        list[str], typer.Option(help="A registered work: CODE:INFORMANT_RUT:PASSWORD[:blank].")
+        list[str], typer.Option(metavar="CÓDIGO:RUT:CLAVE[:blank]",
+                                help="Una obra registrada, con el RUT de su informante (repita la opción).")
     ] = [],  # noqa: B006
-    rut_empresa: Annotated[str | None, typer.Option(help="Only accept this control-centre RUT.")] = None,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    rut_empresa: Annotated[str | None, typer.Option(help="Aceptar solo este RUT de Centro de Control.")] = None,
+    host: Annotated[str, typer.Option(help="Dirección en la que escuchar.")] = "127.0.0.1",
 ) -> None:
-    """A local DGA MEE stand-in (never the real service) until Ctrl-C."""
+    """Un servicio MEE de la DGA local (nunca el real), hasta Ctrl-C."""
     registry = dict(parse_work(w) for w in work)
     empresa = parse_rut(rut_empresa, "--rut-empresa") if rut_empresa else None
     serving = run_dga_standin(registry, empresa, host=host, port=port)
-    serve_until_interrupted(serving, "DGA stand-in", f"{len(registry)} work(s)")
+    serve_until_interrupted(serving, "Simulador DGA", f"{len(registry)} obra(s)")

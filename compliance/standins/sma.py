@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 from aiohttp import web
 
+import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from compliance.standins.common import StandInBase, parse_rut, serve, serve_until_interrupted
 from protocols.clock import Clock, SystemClock
 
@@ -77,7 +78,7 @@ class SmaStandIn(StandInBase):
             return failed
         credentials = body if isinstance(body, dict) else {}
         if not all(isinstance(credentials.get(key), str) for key in ("usuario", "password")):
-            return error('expected {"usuario": RUT, "password": ...}', 400)
+            return error('se esperaba {"usuario": RUT, "password": ...}', 400)
         if self.users.get(credentials["usuario"]) != credentials["password"]:
             return error("Credenciales inválidas", 401)
         token = secrets.token_urlsafe(24)
@@ -157,7 +158,7 @@ def parse_device(text: str) -> Device:
         uf, proceso, dispositivo, spec = text.split(":")
         parameters = dict(pair.split("=") for pair in spec.split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got {text!r}",
+        raise typer.BadParameter(f"se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió {text!r}",
                                  param_hint="--device") from None
     return Device(uf, proceso, dispositivo, parameters)
 
@@ -166,7 +167,7 @@ def parse_user(text: str) -> tuple[str, str]:
     """``77.555.666-8:clave`` -> ``("77555666-8", "clave")``; a bad RUT is refused, not dropped."""
     rut, colon, password = text.partition(":")
     if not colon or not password:
-        raise typer.BadParameter(f"expected RUT:PASSWORD, got {text!r}", param_hint="--user")
+        raise typer.BadParameter(f"se esperaba RUT:CLAVE, se recibió {text!r}", param_hint="--user")
     return parse_rut(rut, "--user"), password
 
 
@@ -175,13 +176,14 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 
 @app.command()
 def sma(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 9200,
-    user: Annotated[list[str], typer.Option(help="Credentials: RUT:PASSWORD.")] = [],  # noqa: B006
-    device: Annotated[list[str], typer.Option(help="UF:PROCESO:DISPOSITIVO:Q=l/s,VA=m3")] = [],  # noqa: B006
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Puerto en 127.0.0.1.")] = 9200,
+    user: Annotated[list[str], typer.Option(metavar="RUT:CLAVE", help="Un usuario (repita la opción).")] = [],  # noqa: B006
+    device: Annotated[list[str], typer.Option(metavar="UF:PROCESO:DISPOSITIVO:Q=l/s,VA=m3",
+                                    help="Un dispositivo y sus parámetros (repita la opción).")] = [],  # noqa: B006
+    host: Annotated[str, typer.Option(help="Dirección en la que escuchar.")] = "127.0.0.1",
 ) -> None:
-    """A local SMA reporting stand-in (never the real service) until Ctrl-C."""
+    """Una API de reportes de la SMA local (nunca la real), hasta Ctrl-C."""
     users = dict(parse_user(u) for u in user)
     devices = [parse_device(d) for d in device]
     serving = run_sma_standin(users, devices, host=host, port=port)
-    serve_until_interrupted(serving, "SMA stand-in", f"{len(devices)} device(s)")
+    serve_until_interrupted(serving, "Simulador SMA", f"{len(devices)} dispositivo(s)")

@@ -83,7 +83,8 @@ def modbus(
         bool, typer.Option("--pty", help="Sirve RTU en un cable serie virtual; muestra el extremo para el agente.")
     ] = False,
     device: Annotated[
-        list[str] | None, typer.Option(help="PERFIL:UNIT[:silent|nan|exception[=CÓDIGO]], repetible.")
+        list[str] | None, typer.Option(metavar="PERFIL:UNIT[:silent|nan|exception[=CÓDIGO]]",
+                                     help="Un equipo simulado (repita la opción).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Semilla del ruido del caudal (misma semilla, mismas lecturas).")] = 0,
     exceed: Annotated[float, typer.Option(help="Factor del caudal; sobre 1 el pozo excede su derecho de agua.")] = 1.0,

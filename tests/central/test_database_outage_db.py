@@ -39,7 +39,7 @@ from tests.pg import with_database
 
 INTERVAL_S = 5.0
 MAX_PASSES_TO_RECONNECT = 30
-WHAT = "test pass"
+WHAT = "pasada de prueba"
 log = logging.getLogger("caudal.test.worker")
 
 
@@ -113,9 +113,9 @@ async def run_passes(db: PostgresDatabase, server: Server, reachable: list[bool]
 
 
 UP, DOWN = True, False
-WARNING = (logging.WARNING, f"{WHAT}: the database is unreachable (PostgreSQL: terminating connection due to"
-                            " administrator command); trying again every 5 s until it is back")
-BACK = (logging.INFO, f"{WHAT}: the database is reachable again")
+WARNING = (logging.WARNING, f"{WHAT}: la base de datos no responde (PostgreSQL: terminating connection due to"
+                            " administrator command); se reintenta cada 5 s hasta que vuelva")
+BACK = (logging.INFO, f"{WHAT}: la base de datos responde de nuevo")
 
 
 @pytest.mark.parametrize(("reachable", "expected"), [
@@ -145,7 +145,7 @@ async def test_a_failure_that_is_not_an_outage_keeps_its_traceback(caplog):
         stop.set()
         await worker
     (record,) = [record for record in caplog.records if record.name == log.name]
-    assert (record.levelno, record.getMessage()) == (logging.ERROR, f"{WHAT} failed; trying again in 5 s")
+    assert (record.levelno, record.getMessage()) == (logging.ERROR, f"{WHAT}: falló; se reintenta en 5 s")
     assert record.exc_info[0] is ValueError
 
 

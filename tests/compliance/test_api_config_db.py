@@ -73,7 +73,7 @@ def test_a_new_configuration_needs_a_password(client):
     ({"codigo_obra": "OB-601-444"}, "body.codigo_obra: codigoObra 'OB-601-444' no tiene la forma OB|OR-NNNN-N (por ejemplo OB-0601-444)"),
     ({"informant_rut": "12345678-9"}, "body.informant_rut: el RUT '12345678-9' tiene dígito verificador 9; su número necesita 5"),
     ({"work_type": "superficial"}, "work_type: superficial no corresponde al punto OB-0601-444, de tipo subterranea"),
-    ({"valid_to": "2026-10-01T00:00:00Z"}, "body: valid_to 2026-10-01T00:00:00+00:00 must be after"),
+    ({"valid_to": "2026-10-01T00:00:00Z"}, "body: valid_to 2026-10-01T00:00:00+00:00 debe ser posterior a valid_from"),
 ])
 def test_bad_configurations_are_refused_naming_the_field(client, change, message):
     answer = client.put(URL, json={**DGA, **change}, headers=ADMIN)

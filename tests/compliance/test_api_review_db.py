@@ -26,7 +26,7 @@ async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(sit
     queue = client.get("/api/v1/compliance/review", headers=support.ANA).json()
     (item,) = queue["items"]
     assert (item["state"], item["reasons"]) == (
-        "review", ["caudal -3.0 L/s is negative", "caudal -3.0 L/s is negative; a negative flow is never declared"])
+        "review", ["caudal -3.0 L/s es negativo", "caudal -3.0 L/s es negativo; un caudal negativo nunca se declara"])
     assert item["values"] == {"caudal": "-3.0", "totalizador": "1000.0", "nivel_freatico": "30.0",
                               "altura_limnimetrica_cm": None}
     assert client.get("/api/v1/compliance/review", headers=support.BOB).json()["items"] == []
@@ -50,10 +50,10 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
 
 
 @pytest.mark.parametrize(("decision", "status", "message"), [
-    ({"values": {"caudal": "19.5"}}, 422, "body: reason is required when values are corrected"),
+    ({"values": {"caudal": "19.5"}}, 422, "body: reason es obligatorio cuando se corrigen los valores"),
     ({"values": {"caudal": "-1"}, "reason": "typo"}, 422,
-     "values: caudal -1 L/s is negative; a negative flow is never declared"),
-    ({}, 422, "values: caudal -3.0 L/s is negative; a negative flow is never declared"),  # approved as it is
+     "values: caudal -1 L/s es negativo; un caudal negativo nunca se declara"),
+    ({}, 422, "values: caudal -3.0 L/s es negativo; un caudal negativo nunca se declara"),  # approved as it is
 ])
 async def test_bad_review_decisions_are_refused_and_change_nothing(site, decision, status, message):
     client, _, _ = site

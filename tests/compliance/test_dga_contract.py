@@ -169,7 +169,7 @@ async def test_a_timeout_is_a_retry_without_answer(dga, clock):
     dga.queue_faults("timeout")
     async with DgaClient(dga.url, clock, timeout_s=0.2, min_interval_s=0) as client:
         raw = await client.send(request_for())
-    assert (raw.http_status, raw.error) == (None, "timeout after 0.2 s")
+    assert (raw.http_status, raw.error) == (None, "tiempo de espera agotado tras 0.2 s")
     outcome = classify(raw)
     assert (outcome.kind, outcome.answered) == (OutcomeKind.RETRY, False)
     assert dga.stored == {}

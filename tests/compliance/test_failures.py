@@ -26,29 +26,29 @@ def send(minutes: int, outcome: str, *, http: int | None = 400, message: str | N
             "message": message, "error": error}
 
 
-NEGATIVE = ["caudal -4 L/s is negative"]
+NEGATIVE = ["caudal -4 L/s es negativo"]
 
 
 @pytest.mark.parametrize(("ledger", "sends", "blocked", "cause"), [
     (None, [], False, Cause("Medidor o gateway sin datos", HOLDER,
                             "ninguna lectura utilizable cerca de la hora de medición")),
-    (row("no_data", values=None, reasons=["all variables missing"]), [], False,
+    (row("no_data", values=None, reasons=["faltan todas las variables"]), [], False,
      Cause("Medidor o gateway sin datos", HOLDER, "ninguna lectura utilizable cerca de la hora de medición")),
     (row("review", reasons=NEGATIVE), [], False, Cause(
         "Retenida para revisión por un valor imposible", HOLDER,
-        "caudal -4 L/s is negative; sin decisión de una persona")),
+        "caudal -4 L/s es negativo; sin decisión de una persona")),
     (row("accepted", reasons=NEGATIVE, corrected_values='{"caudal": "4"}', reviewed_by="ana",
          reviewed_at=SLOT + timedelta(hours=3), review_reason="cableado invertido"), [send(185, "accepted")], False,
      Cause("Retenida para revisión por un valor imposible", HOLDER,
-           "caudal -4 L/s is negative; corregida por ana el 2026-11-28 11:00 (UTC-4): cableado invertido")),
+           "caudal -4 L/s es negativo; corregida por ana el 2026-11-28 11:00 (UTC-4): cableado invertido")),
     (row("discarded", reasons=NEGATIVE, reviewed_by="ana", reviewed_at=SLOT + timedelta(hours=2),
          review_reason="sensor en mantención"), [], False,
      Cause("Retenida para revisión por un valor imposible", HOLDER,
-           "caudal -4 L/s is negative; descartada por ana el 2026-11-28 10:00 (UTC-4): sensor en mantención")),
+           "caudal -4 L/s es negativo; descartada por ana el 2026-11-28 10:00 (UTC-4): sensor en mantención")),
     (row("rejected"), [send(12, "retry", message="caudal con formato inválido")], False,
      Cause("La DGA rechazó el envío", DGA, "HTTP 400: caudal con formato inválido")),
-    (row("retry_scheduled"), [send(12, "retry", http=None, error="timeout after 15 s")], False,
-     Cause("DGA no disponible", DGA, "timeout after 15 s")),
+    (row("retry_scheduled"), [send(12, "retry", http=None, error="tiempo de espera agotado tras 15 s")], False,
+     Cause("DGA no disponible", DGA, "tiempo de espera agotado tras 15 s")),
     (row("accepted"), [send(12, "retry", http=503, message="Error interno"), send(1452, "accepted")], False,
      Cause("DGA no disponible", DGA, "HTTP 503: Error interno")),
     (row("unrecoverable"), [send(12, "unrecoverable", message="Usuario no es el informante registrado en la Obra")],

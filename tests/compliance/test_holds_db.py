@@ -123,8 +123,8 @@ async def test_a_get_check_finding_other_values_than_those_sent_raises_an_alert(
     comprobante = stored.comprobante
     assert (row["state"], row["check_result"]) == ("accepted", "mismatch")
     assert (event["kind"], event["message"]) == ("submission.check_mismatch", (
-        f"OB-0601-444 slot 2026-11-28T13:00:00+00:00: the DGA holds comprobante {comprobante} with other values"
-        " than those sent (caudal: sent '12.50', held '0.00'); compare in SNIA"))
+        f"OB-0601-444 medición 2026-11-28T13:00:00+00:00: la DGA guarda el comprobante {comprobante} con valores"
+        " distintos de los enviados (caudal: enviado '12.50', guardado '0.00'); compárelos en SNIA"))
     assert alerts(db) == [("submission.check_mismatch", "critical", "open")]
 
 
@@ -140,5 +140,5 @@ async def test_a_held_slot_whose_deadline_passes_undecided_is_in_the_failure_rep
     assert before == header
     assert after == header + (
         "2026-11-28 09:00,2026-11-28 10:00,,retenida para revisión,Retenida para revisión por un valor imposible,"
-        "Titular,caudal -4.0 L/s is negative; caudal -4.0 L/s is negative; a negative flow is never declared;"
+        "Titular,caudal -4.0 L/s es negativo; caudal -4.0 L/s es negativo; un caudal negativo nunca se declara;"
         " sin decisión de una persona\n")

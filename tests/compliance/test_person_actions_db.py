@@ -196,7 +196,7 @@ async def test_a_decision_is_in_the_compliance_log_and_the_audit_trail(site, clo
     (event,) = client.get("/api/v1/compliance/log", headers=ADMIN, params={"kind": "review.confirm"}).json()["items"]
     assert {k: event[k] for k in ("submission_id", "actor", "message", "detail", "alert")} == {
         "submission_id": submission_id, "actor": "admin", "alert": False,
-        "message": "OB-0601-444 slot 2026-11-28T12:00:00+00:00 accepted by admin: SNIA",
+        "message": "OB-0601-444 medición 2026-11-28T12:00:00+00:00 pasa a accepted por decisión de admin: SNIA",
         "detail": {"comprobante": comprobante, "reason": "SNIA", "state": "accepted"}}
     with db.connect() as conn:
         audit = conn.fetchone("SELECT actor, action, subject, detail FROM audit_log"

@@ -24,14 +24,14 @@ def test_the_limits_and_the_meter_profile_are_stored_and_shown(app_client, point
         "nivel_freatico_max_m": "60", "altura_limnimetrica_min_cm": None, "altura_limnimetrica_max_cm": None})
 
 
-UNKNOWN_PROFILE = ("unknown meter profile 'acme-9000'; available: abb-aquamaster3, generic-4-20ma, keller-series30,"
+UNKNOWN_PROFILE = ("el perfil de medidor 'acme-9000' no existe; los disponibles son: abb-aquamaster3, generic-4-20ma, keller-series30,"
                    " krohne-ifc300, siemens-mag6000, xylem-magflux")
 
 
 @pytest.mark.parametrize(("change", "loc", "kind", "reason"), [
     ({"limits": {"caudal_max_lps": -1}}, ["body", "limits", "caudal_max_lps"], "greater_than", None),
     ({"limits": {"nivel_freatico_min_m": 50, "nivel_freatico_max_m": 10}}, ["body", "limits"], "value_error",
-     "nivel_freatico_min_m 50 must be below nivel_freatico_max_m 10"),
+     "nivel_freatico_min_m 50 debe ser menor que nivel_freatico_max_m 10"),
     ({"limits": {"caudal_max": 5}}, ["body", "limits", "caudal_max"], "extra_forbidden", None),
     ({"meter_profile": "acme-9000"}, ["body", "meter_profile"], "value_error", UNKNOWN_PROFILE),
 ])

@@ -40,7 +40,7 @@ def reply(status, body, error=None) -> RawReply:
         (reply(500, {"status": "99", "message": "Error interno"}), OutcomeKind.RETRY, None, True),
         (reply(503, None), OutcomeKind.RETRY, None, True),
         (reply(200, ["not", "an", "object"]), OutcomeKind.RETRY, None, True),
-        (reply(None, None, "timeout after 15 s"), OutcomeKind.RETRY, None, False),
+        (reply(None, None, "tiempo de espera agotado tras 15 s"), OutcomeKind.RETRY, None, False),
         (reply(None, None, "ServerDisconnectedError: Server disconnected"), OutcomeKind.RETRY, None, False),
     ],
 )
@@ -51,7 +51,7 @@ def test_classification_table(raw, kind, comprobante, answered):
 
 def test_whole_outcome_of_a_duplicate():
     assert classify(reply(400, {"status": "01", "message": EXISTS})) == Outcome(
-        OutcomeKind.ACCEPTED, "X", True, f"already held by the DGA: {EXISTS}"
+        OutcomeKind.ACCEPTED, "X", True, f"la DGA ya la tenía: {EXISTS}"
     )
 
 
@@ -107,9 +107,9 @@ def held(**values: object) -> RawReply:
         (held(), Check(CheckResult.CONFIRMED)),
         (held(caudal=12.3, totalizador=154320), Check(CheckResult.CONFIRMED)),  # numbers, not the strings sent
         (held(caudal="12.3"), Check(CheckResult.CONFIRMED)),
-        (held(caudal="1.23"), Check(CheckResult.MISMATCH, ("caudal: sent '12.30', held '1.23'",))),
+        (held(caudal="1.23"), Check(CheckResult.MISMATCH, ("caudal: enviado '12.30', guardado '1.23'",))),
         (held(totalizador="154000", nivelFreaticoDelPozo="x"), Check(CheckResult.MISMATCH, (
-            "totalizador: sent '154320', held '154000'", "nivelFreaticoDelPozo: sent '35.42', held 'x'"))),
+            "totalizador: enviado '154320', guardado '154000'", "nivelFreaticoDelPozo: enviado '35.42', guardado 'x'"))),
         (reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}}),
          Check(CheckResult.CONFIRMED)),  # values not returned: not judged
     ],

@@ -120,8 +120,11 @@ def test_configured_limits_take_precedence_over_the_profile_defaults():
 
 
 def test_an_unknown_meter_profile_is_refused_naming_the_known_ones():
-    with pytest.raises(ValidationError, match="unknown meter profile 'acme-9000'; available: abb-aquamaster3,"):
+    with pytest.raises(ValidationError) as refused:
         DgaWorkConfig.model_validate({**BASE, "meter_profile": "acme-9000"})
+    assert refused.value.errors()[0]["msg"] == (
+        "Value error, el perfil de medidor 'acme-9000' no existe; los disponibles son: abb-aquamaster3,"
+        " generic-4-20ma, keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux")
 
 
 def test_a_stored_configuration_with_the_old_flow_tolerance_still_loads():

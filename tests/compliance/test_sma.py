@@ -53,10 +53,14 @@ def test_registros_for_one_timestamp_carry_every_parameter():
     ]
 
 
-@pytest.mark.parametrize("values", [{"flow": 1.0}, {"flow": 1.0, "totalizer": None}, {}])
-def test_a_missing_parameter_means_no_call(values):
-    with pytest.raises(SmaFormatError, match="the SMA needs every parameter in one call"):
+@pytest.mark.parametrize(("values", "missing"), [
+    ({"flow": 1.0}, "totalizer"), ({"flow": 1.0, "totalizer": None}, "totalizer"), ({}, "flow, totalizer")])
+def test_a_missing_parameter_means_no_call(values, missing):
+    with pytest.raises(SmaFormatError) as refused:
         build_registros(config(), TS, values)
+    assert str(refused.value) == (
+        f"no hay valor a las 2026-05-17T18:05:00+00:00 para {missing}; la SMA necesita todos los parámetros en una"
+        " llamada")
 
 
 @pytest.mark.parametrize(
@@ -124,7 +128,7 @@ def test_production_default_and_secret_hidden():
         (RawReply(400, {"message": "x"}, 0.1, None, "x"), SmaOutcome(SmaOutcomeKind.REJECTED, None, "HTTP 400: x")),
         (RawReply(403, None, 0.1), SmaOutcome(SmaOutcomeKind.AUTH_FAILED, None, "HTTP 403: ")),
         (RawReply(503, None, 0.1), SmaOutcome(SmaOutcomeKind.RETRY, None, "HTTP 503: ")),
-        (RawReply(None, None, 0.1, "timeout after 1 s"), SmaOutcome(SmaOutcomeKind.RETRY, None, "no answer: timeout after 1 s")),
+        (RawReply(None, None, 0.1, "tiempo de espera agotado tras 1 s"), SmaOutcome(SmaOutcomeKind.RETRY, None, "sin respuesta: tiempo de espera agotado tras 1 s")),
     ],
 )
 def test_sma_classification(raw, outcome):
@@ -234,7 +238,7 @@ async def test_a_timeout_is_a_retry(sma, clock):
         await client.authenticate()
         sma.queue_faults("timeout")
         reply = await client.send(build_registros(config(), TS, VALUES))
-    assert reply.outcome == SmaOutcome(SmaOutcomeKind.RETRY, None, "no answer: timeout after 0.2 s")
+    assert reply.outcome == SmaOutcome(SmaOutcomeKind.RETRY, None, "sin respuesta: tiempo de espera agotado tras 0.2 s")
 
 
 async def test_an_unreachable_login_is_a_retry(clock, port):

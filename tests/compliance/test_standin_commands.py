@@ -36,14 +36,16 @@ def test_parse_work(text, parsed):
 
 @pytest.mark.parametrize("text", ["OB-0601-444:12345678-5", "OB-0601-444:12345678-5:s:x"])
 def test_parse_work_refuses_bad_specs(text):
-    with pytest.raises(typer.BadParameter, match="CODE:RUT:PASSWORD"):
+    with pytest.raises(typer.BadParameter) as refused:
         parse_work(text)
+    assert refused.value.message == f"se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió {text!r}"
 
 
 def test_parse_device():
     assert parse_device("1234:77:12180:Q=l/s,VA=m3") == Device("1234", "77", "12180", {"Q": "l/s", "VA": "m3"})
-    with pytest.raises(typer.BadParameter, match="UF:PROCESO:DISPOSITIVO"):
+    with pytest.raises(typer.BadParameter) as refused:
         parse_device("1234:77:Q=l/s")
+    assert refused.value.message == "se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió '1234:77:Q=l/s'"
 
 
 def test_parse_user():
@@ -51,13 +53,13 @@ def test_parse_user():
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["sma", "--user", "bogus"], "Valor inválido para --user: expected RUT:PASSWORD, got 'bogus'"),
-    (["sma", "--user", "77555666-8:"], "Valor inválido para --user: expected RUT:PASSWORD, got '77555666-8:'"),
+    (["sma", "--user", "bogus"], "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió 'bogus'"),
+    (["sma", "--user", "77555666-8:"], "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió '77555666-8:'"),
     (["sma", "--user", "123:x"], "Valor inválido para --user: el RUT '123' tiene dígito verificador 3; su número necesita 4"),
     (["sma", "--device", "1234:77:Q=l/s"],
-     "Valor inválido para --device: expected UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], got '1234:77:Q=l/s'"),
+     "Valor inválido para --device: se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió '1234:77:Q=l/s'"),
     (["dga", "--work", "OB-0601-444:12345678-5"],
-     "Valor inválido para --work: expected CODE:RUT:PASSWORD[:blank], got 'OB-0601-444:12345678-5'"),
+     "Valor inválido para --work: se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió 'OB-0601-444:12345678-5'"),
     (["dga", "--work", "OB-0601-444:1-1:x"], "Valor inválido para --work: el RUT '1-1' tiene dígito verificador 1; su número necesita 9"),
     (["dga", "--rut-empresa", "bogus"],
      "Valor inválido para --rut-empresa: no es un RUT (se espera uno como 77555666-8): 'bogus'"),
@@ -69,8 +71,7 @@ def test_a_bad_option_is_a_usage_error_naming_it(args, message):
 
 async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(*CAUDAL, *args, stdout=asyncio.subprocess.PIPE)
-    line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-    return process, line.split(" on ")[1].split(" ")[0]
+    return process, (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
 
 
 async def stop(process: asyncio.subprocess.Process) -> int:
@@ -79,9 +80,10 @@ async def stop(process: asyncio.subprocess.Process) -> int:
 
 
 async def test_sim_dga_serves_until_interrupted(port, clock):
-    process, url = await start("sim", "dga", "--port", str(port), "--work", "OB-0601-444:12345678-5:secret")
+    url = f"http://127.0.0.1:{port}"
+    process, line = await start("sim", "dga", "--port", str(port), "--work", "OB-0601-444:12345678-5:secret")
     try:
-        assert url == f"http://127.0.0.1:{port}"
+        assert line == f"Simulador DGA en {url} (1 obra(s))\n"
         async with DgaClient(url, clock, min_interval_s=0) as client:
             outcome = classify(await client.send(request_for()))
     finally:
@@ -92,8 +94,10 @@ async def test_sim_dga_serves_until_interrupted(port, clock):
 
 async def test_sim_sma_serves_until_interrupted(port, clock):
     args = ["--port", str(port), "--user", "77555666-8:clave", "--device", "1234:77:12180:Q=l/s,VA=m3"]
-    process, url = await start("sim", "sma", *args)
+    url = f"http://127.0.0.1:{port}"
+    process, line = await start("sim", "sma", *args)
     try:
+        assert line == f"Simulador SMA en {url} (1 dispositivo(s))\n"
         settings = config(url)
         async with SmaClient(settings, clock, min_interval_s=0) as client:
             reply = await client.send(build_registros(settings, TS, VALUES))

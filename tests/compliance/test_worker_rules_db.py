@@ -111,5 +111,5 @@ async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clo
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, reasons FROM compliance_submissions")
     assert (row["state"], row["reasons"]) == (
-        "review", '["caudal -2.5 L/s is negative", "caudal -2.5 L/s is negative; a negative flow is never declared"]')
+        "review", '["caudal -2.5 L/s es negativo", "caudal -2.5 L/s es negativo; un caudal negativo nunca se declara"]')
     assert support.posts(dga) == []

@@ -180,7 +180,7 @@ def test_the_file_is_in_wal_mode(buffer: Buffer, path: Path):
 
 @pytest.mark.parametrize("max_mb", [0, -1, 0.01, float("nan")])
 def test_a_budget_below_the_minimum_is_refused(path: Path, max_mb: float):
-    with pytest.raises(ValueError, match=f"edge buffer max_mb must be at least 0.1, got {max_mb}"):
+    with pytest.raises(ValueError, match=f"max_mb del buffer del gateway debe ser al menos 0.1, se recibió {max_mb}"):
         Buffer.open(path, max_mb=max_mb)
     assert not path.exists()
 

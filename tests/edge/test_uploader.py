@@ -277,7 +277,7 @@ async def test_stop_ends_run_promptly_even_during_a_backoff(uploader: Uploader, 
 @pytest.mark.parametrize("batch_size", [0, 5001])
 def test_a_batch_size_outside_the_contract_is_refused(tmp_path: Path, clock: ManualClock, batch_size: int):
     with Buffer.open(tmp_path / "buffer.db") as buffer, pytest.raises(
-            ValueError, match=f"uploader batch_size must be 1..5000, got {batch_size}"):
+            ValueError, match=f"batch_size de la subida debe estar entre 1 y 5000, se recibió {batch_size}"):
         Uploader(gateway="gw", central_url="http://127.0.0.1:9", token="t", buffer=buffer, clock=clock,
                  version="1", batch_size=batch_size)
 

@@ -66,10 +66,10 @@ def test_one_hundred_twenty_five_adjacent_registers_fit_one_request() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"max_count": 0}, "max_count must be 1..125, got 0"),
-        ({"max_count": 126}, "max_count must be 1..125, got 126"),
-        ({"max_gap": -1}, "max_gap must not be negative, got -1"),
-        ({"max_count": 2}, "a needs 4 registers, more than max_count 2"),
+        ({"max_count": 0}, "max_count debe estar entre 1 y 125, se recibió 0"),
+        ({"max_count": 126}, "max_count debe estar entre 1 y 125, se recibió 126"),
+        ({"max_gap": -1}, "max_gap no puede ser negativo, se recibió -1"),
+        ({"max_count": 2}, "a necesita 4 registros, más que max_count 2"),
     ],
 )
 def test_plan_reads_refuses_bad_limits(kwargs: dict, message: str) -> None:

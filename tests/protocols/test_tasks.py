@@ -29,8 +29,8 @@ async def test_tasks_are_stopped_within_the_bound_and_what_went_wrong_is_logged(
         await bounded(tasks, 0.05, log)
     assert [(t.get_name(), t.cancelled()) for t in tasks] == [("finishes", False), ("hangs", True), ("fails", False)]
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("WARNING", "task hangs did not stop within 0.05 s; cancelling it"),
-        ("ERROR", "task fails ended with RuntimeError('port vanished')"),
+        ("WARNING", "la tarea hangs no terminó en 0.05 s; se cancela"),
+        ("ERROR", "la tarea fails terminó con RuntimeError('port vanished')"),
     ]
 
 

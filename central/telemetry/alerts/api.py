@@ -267,6 +267,9 @@ def setup(ctx: AppContext) -> None:
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
 
 
+PASSES = {"alert_evaluation": "pasada de alertas pendientes", "alert_timer": "pasada del temporizador de alertas"}
+
+
 def evaluation_worker(ctx: AppContext, name: str, evaluate: Callable[..., int], seconds: float) -> Worker:
     """A worker that runs ``evaluate(db, now, preferences)`` in a thread every ``seconds``; its task
     is called ``name`` (the alert timer here, the pending-points pass in the alerts role)."""
@@ -274,7 +277,7 @@ def evaluation_worker(ctx: AppContext, name: str, evaluate: Callable[..., int], 
         return asyncio.to_thread(evaluate, ctx.db, ctx.clock.now(), ctx.notify_settings.preferences)
 
     async def worker(stop: asyncio.Event) -> None:
-        await every(ctx.clock, stop, seconds, one_pass, log, f"{name.replace('_', ' ')} pass")
+        await every(ctx.clock, stop, seconds, one_pass, log, PASSES.get(name, name))
 
     worker.__name__ = name
     return worker

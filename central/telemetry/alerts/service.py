@@ -179,7 +179,7 @@ def evaluate_ingest(db: Database, readings: Sequence[Any], now: datetime, prefer
             with db.transaction() as conn:
                 return _evaluate_points(conn, by_point, now, preferences)
         except store.AlertRace as race:
-            log.info("alert evaluation lost a race (attempt %d of %d): %s", attempt, RACE_RETRIES, race)
+            log.info("la evaluación de alertas chocó con otra en curso (intento %d de %d): %s", attempt, RACE_RETRIES, race)
     return 0
 
 
@@ -246,7 +246,7 @@ class EvaluationQueue:
             try:
                 evaluate_ingest(self._db, readings, now, self._preferences())
             except Exception:  # one failed evaluation must not stop the next ones
-                log.exception("alert evaluation of %d readings failed", len(readings))
+                log.exception("falló la evaluación de alertas de %d lecturas", len(readings))
             finally:
                 with self._changed:
                     self._busy = False
@@ -336,5 +336,5 @@ def evaluate_timer(db: Database, now: datetime, preferences: Preferences = Prefe
                     if state != stored.state:
                         rule_store.save_states(conn, [(stored.id, state)], now)
             except store.AlertRace as race:
-                log.info("timer evaluation of rule %d lost a race: %s", stored.id, race)
+                log.info("la evaluación por tiempo de la regla %d chocó con otra en curso: %s", stored.id, race)
     return written

@@ -34,9 +34,9 @@ from tests.compliance.worker_support import (
 
 SLOT_12 = utc("2026-11-28T12:00:00")
 BLOCKED = ("Envíos a la DGA detenidos: la DGA rechazó al informante de la obra. Corrija el RUT o la clave del"
-           " informante en la configuración de la obra para reanudarlos. Detalle: DGA sending for OB-0601-444 stopped:"
-           " informant not registered for the work: Usuario no es el informante registrado en la Obra. Fix the"
-           " informant's RUT/password in the work's configuration to resume.")
+           " informante en la configuración de la obra para reanudarlos. Detalle: el envío a la DGA de OB-0601-444 se"
+           " detuvo: el informante no está registrado en la obra: Usuario no es el informante registrado en la Obra."
+           " Corrija el RUT o la clave del informante en la configuración de la obra para reanudarlo.")
 
 
 @pytest.fixture

@@ -129,5 +129,5 @@ def test_users_wanting_sms_without_a_template_are_warned_about_once(world: World
     with caplog.at_level(logging.WARNING, logger="caudal.central.notify"):
         wanting = warn_unconfigured_sms(world.db, NotifySettings())
     assert (wanting, [record.getMessage() for record in caplog.records]) == (1, [
-        "1 user(s) ask for alert SMS in their profile but CAUDAL_SMS_APPRISE_URL is not set: they get no SMS"
-        " (e-mail and their own channels still work)"])
+        "1 usuario(s) piden alertas por SMS en su perfil, pero CAUDAL_SMS_APPRISE_URL no está configurado: no"
+        " reciben SMS (el correo y sus propios canales siguen funcionando)"])

@@ -28,7 +28,7 @@ buses:
 devices:
   # Siemens SITRANS F M MAG 6000 (Modbus RTU module): flow (m3/h), totalizer (m3)
 """ + FLOWMETER_POZO_1 + """\
-  # ProSoft BM-1000 4-20 mA input (any loop sensor): level (m)
+  # ProSoft BM-1000, entrada 4-20 mA (cualquier sensor de loop): level (m)
   - name: nivel-pozo-1
     bus: tcp-1
     unit_id: 2
