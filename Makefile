@@ -20,9 +20,10 @@ demo: $(STAMP)
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# ruff over the tree; mypy --strict over protocols/ and the pure cores (pyproject.toml says which).
+# ruff (lint and format) over the tree; mypy --strict over protocols/ and the pure cores (pyproject.toml says which).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 soak: $(STAMP)

@@ -53,22 +53,34 @@ def machine() -> str:
     """nproc, CPU model and memory, from /proc where there is one."""
     model = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     memory = "unknown"
     with contextlib.suppress(OSError, StopIteration):
-        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal"))
+        kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
         memory = f"{kib / 1024 / 1024:.1f} GiB"
     return f"{os.cpu_count()} CPUs (nproc), {model}, {memory} memory, Python {platform.python_version()}"
 
 
 def commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=RESULTS.parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, check=True, cwd=RESULTS.parent).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=RESULTS.parent
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=RESULTS.parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}{' (with uncommitted changes)' if dirty else ''}"
@@ -76,11 +88,18 @@ def commit() -> str:
 
 def write_results(sections: dict[str, str]) -> None:
     """RESULTS.md with ``sections`` (benchmark name -> its text) and the kept sections of the others."""
-    header = ["# Benchmark results", "",
-              f"Last written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
-              f"- machine: {machine()}", f"- load average when the last run started: {LOAD_AT_START}", "",
-              "Ratios compare figures measured in the same run; absolute figures vary with the machine's load."
-              " Each section names the commit and time of the run that measured it.", ""]
+    header = [
+        "# Benchmark results",
+        "",
+        f"Last written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"- machine: {machine()}",
+        f"- load average when the last run started: {LOAD_AT_START}",
+        "",
+        "Ratios compare figures measured in the same run; absolute figures vary with the machine's load."
+        " Each section names the commit and time of the run that measured it.",
+        "",
+    ]
     merged = {**_kept_sections(), **sections}
     RESULTS.write_text("\n".join(header + [merged[name] for name in sorted(merged)] + _cited()) + "\n")
 

@@ -43,11 +43,24 @@ def max_rss_mb(args: list[str], run_s: float | None = None) -> float:
 def write_site(folder: Path, port: int) -> Path:
     (folder / "token").write_text("bench-token")
     config = {
-        "gateway": {"id": "gw-bench", "central_url": f"http://127.0.0.1:{free_port()}",
-                    "token_file": str(folder / "token"), "buffer_path": str(folder / "buffer.db")},
+        "gateway": {
+            "id": "gw-bench",
+            "central_url": f"http://127.0.0.1:{free_port()}",
+            "token_file": str(folder / "token"),
+            "buffer_path": str(folder / "buffer.db"),
+        },
         "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": port, "pause_ms": 0}],
-        "devices": [{"name": f"pozo-{u}", "bus": "plc", "unit_id": u, "point": f"OB-{u:04d}", "interval_s": 1,
-                     "profile": "siemens-mag6000"} for u in range(1, DEVICES + 1)],
+        "devices": [
+            {
+                "name": f"pozo-{u}",
+                "bus": "plc",
+                "unit_id": u,
+                "point": f"OB-{u:04d}",
+                "interval_s": 1,
+                "profile": "siemens-mag6000",
+            }
+            for u in range(1, DEVICES + 1)
+        ],
     }
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -63,8 +76,12 @@ def main() -> None:
         state = json.loads((Path(folder) / "buffer.db.state.json").read_text())
     readings = sum(device["ok"] for device in state["devices"]) * 2
     print(f"   baseline (imports only) : {baseline:6.1f} MB max RSS")
-    print(f"   agent, {DEVICES} devices     : {agent:6.1f} MB max RSS after {state['cycles']} cycles, {readings} readings")
-    print(f"   ratio agent/baseline    : {agent / baseline:6.2f}  (+{agent - baseline:.1f} MB for polling, buffer, uplink)")
+    print(
+        f"   agent, {DEVICES} devices     : {agent:6.1f} MB max RSS after {state['cycles']} cycles, {readings} readings"
+    )
+    print(
+        f"   ratio agent/baseline    : {agent / baseline:6.2f}  (+{agent - baseline:.1f} MB for polling, buffer, uplink)"
+    )
 
 
 if __name__ == "__main__":

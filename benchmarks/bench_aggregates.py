@@ -48,8 +48,11 @@ def rows(point_id: int) -> Iterator[tuple]:
 
 def load(db: Database) -> int:
     with db.transaction() as conn:
-        conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at)"
-                     " VALUES ('Y1', 'year', 'subterranea', :now, :now)", {"now": NOW})
+        conn.execute(
+            "INSERT INTO points (code, name, kind, created_at, updated_at)"
+            " VALUES ('Y1', 'year', 'subterranea', :now, :now)",
+            {"now": NOW},
+        )
         point_id = conn.fetchval("SELECT id FROM points WHERE code = 'Y1'")
     started = time.perf_counter()
     with db.transaction() as conn:
@@ -61,8 +64,10 @@ def load(db: Database) -> int:
         if conn.dialect == "postgresql":
             conn.execute("ANALYZE readings")
             conn.execute("ANALYZE readings_hourly")
-    print(f"   {db.dialect:<10} loaded {MINUTES * 3:,} rows in {loaded:.1f} s;"
-          f" hourly summaries in {time.perf_counter() - started:.1f} s")
+    print(
+        f"   {db.dialect:<10} loaded {MINUTES * 3:,} rows in {loaded:.1f} s;"
+        f" hourly summaries in {time.perf_counter() - started:.1f} s"
+    )
     return point_id
 
 
@@ -79,18 +84,26 @@ def timed(run: Callable[[], object], times: int) -> tuple[float, float]:
 def measure(db: Database) -> None:
     point_id = load(db)
     with db.connect() as conn:
-        baseline = timed(lambda: conn.fetchval(
-            "SELECT COUNT(*) FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e",
-            {"p": point_id, "s": START, "e": NOW}), RUNS)
-        print(f"   {db.dialect:<10} baseline COUNT(*) over the year: p50 {baseline[0] * 1000:7.1f} ms"
-              f"  p99 {baseline[1] * 1000:7.1f} ms")
+        baseline = timed(
+            lambda: conn.fetchval(
+                "SELECT COUNT(*) FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e",
+                {"p": point_id, "s": START, "e": NOW},
+            ),
+            RUNS,
+        )
+        print(
+            f"   {db.dialect:<10} baseline COUNT(*) over the year: p50 {baseline[0] * 1000:7.1f} ms"
+            f"  p99 {baseline[1] * 1000:7.1f} ms"
+        )
         for bucket in ("hour", "day"):
             buckets = spans(START, NOW, bucket, SANTIAGO, 20_000)
             p50, p99 = timed(partial(aggregates.summary, db, point_id, bucket, SANTIAGO, buckets, 60, NOW), RUNS)
             raw, _ = timed(partial(_from_readings, conn, point_id, bucket, buckets), 1)
-            print(f"   {db.dialect:<10} {bucket:>4} buckets over the year ({len(buckets):>5}): p50 {p50 * 1000:7.1f} ms"
-                  f"  p99 {p99 * 1000:7.1f} ms  ratio to COUNT(*) {p50 / baseline[0]:5.2f}"
-                  f"  | from the readings {raw * 1000:7.0f} ms ({raw / p50:.0f}x slower)")
+            print(
+                f"   {db.dialect:<10} {bucket:>4} buckets over the year ({len(buckets):>5}): p50 {p50 * 1000:7.1f} ms"
+                f"  p99 {p99 * 1000:7.1f} ms  ratio to COUNT(*) {p50 / baseline[0]:5.2f}"
+                f"  | from the readings {raw * 1000:7.0f} ms ({raw / p50:.0f}x slower)"
+            )
 
 
 def _from_readings(conn, point_id: int, bucket, buckets) -> list:

@@ -27,9 +27,21 @@ T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
 
 def cycles() -> list[list[PolledReading]]:
-    return [[PolledReading("caudalimetro-pozo-1", "OB-0601-444", f"v{index}", T0 + timedelta(seconds=number),
-                           12.34 + number, "L/s", Quality.GOOD) for index in range(CYCLE_SIZE)]
-            for number in range(CYCLES)]
+    return [
+        [
+            PolledReading(
+                "caudalimetro-pozo-1",
+                "OB-0601-444",
+                f"v{index}",
+                T0 + timedelta(seconds=number),
+                12.34 + number,
+                "L/s",
+                Quality.GOOD,
+            )
+            for index in range(CYCLE_SIZE)
+        ]
+        for number in range(CYCLES)
+    ]
 
 
 def timed(action: Callable[[], None]) -> float:
@@ -89,10 +101,17 @@ def main() -> None:
             runs["buffer"].append(buffer_run(Path(folder) / f"buffer{attempt}.db", data))
         normal = raw_run(Path(folder) / "normal.db", rows, synchronous="NORMAL")
     (buf_append, buf_drain), (raw_append, raw_drain) = (
-        tuple(min(times) for times in zip(*runs[name], strict=True)) for name in ("buffer", "raw"))
-    print(f"   append, {CYCLE_SIZE}/transaction: buffer {total / buf_append:,.0f}/s, raw sqlite3 "
-          f"{total / raw_append:,.0f}/s, ratio buffer/baseline {raw_append / buf_append:.2f}")
-    print(f"   drain, {DRAIN_BATCH}/batch: buffer {total / buf_drain:,.0f}/s, raw sqlite3 "
-          f"{total / raw_drain:,.0f}/s, ratio buffer/baseline {raw_drain / buf_drain:.2f}")
-    print(f"   reference: raw append with synchronous=NORMAL {total / normal[0]:,.0f}/s "
-          f"(FULL costs {raw_append / normal[0]:.1f}x in time on this disk)")
+        tuple(min(times) for times in zip(*runs[name], strict=True)) for name in ("buffer", "raw")
+    )
+    print(
+        f"   append, {CYCLE_SIZE}/transaction: buffer {total / buf_append:,.0f}/s, raw sqlite3 "
+        f"{total / raw_append:,.0f}/s, ratio buffer/baseline {raw_append / buf_append:.2f}"
+    )
+    print(
+        f"   drain, {DRAIN_BATCH}/batch: buffer {total / buf_drain:,.0f}/s, raw sqlite3 "
+        f"{total / raw_drain:,.0f}/s, ratio buffer/baseline {raw_drain / buf_drain:.2f}"
+    )
+    print(
+        f"   reference: raw append with synchronous=NORMAL {total / normal[0]:,.0f}/s "
+        f"(FULL costs {raw_append / normal[0]:.1f}x in time on this disk)"
+    )

@@ -63,15 +63,24 @@ LAUNCH = "from benchmarks.bench_console import serve; import sys; serve(sys.argv
 def _points(db: Database) -> list[int]:
     with db.transaction() as conn:
         for n in range(POINTS):
-            conn.execute("INSERT INTO points (code, name, kind, latitude, longitude, water_right_lps, created_at,"
-                         " updated_at) VALUES (:c, :n, 'subterranea', :lat, :lon, 20, :now, :now)",
-                         {"c": f"OB-{n // 100 + 1:04d}-{n:03d}", "n": f"Pozo {n}", "lat": -33 - n / 1000,
-                          "lon": -70 - n / 1000, "now": YEAR_AGO})
+            conn.execute(
+                "INSERT INTO points (code, name, kind, latitude, longitude, water_right_lps, created_at,"
+                " updated_at) VALUES (:c, :n, 'subterranea', :lat, :lon, 20, :now, :now)",
+                {
+                    "c": f"OB-{n // 100 + 1:04d}-{n:03d}",
+                    "n": f"Pozo {n}",
+                    "lat": -33 - n / 1000,
+                    "lon": -70 - n / 1000,
+                    "now": YEAR_AGO,
+                },
+            )
         ids = [row["id"] for row in conn.fetchall("SELECT id FROM points ORDER BY id")]
         for point_id in ids:
-            conn.execute("INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
-                         " updated_at, updated_by) VALUES (:p, 'dga', 'live', '{}', '', :now, :now, 'bench')",
-                         {"p": point_id, "now": YEAR_AGO})
+            conn.execute(
+                "INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
+                " updated_at, updated_by) VALUES (:p, 'dga', 'live', '{}', '', :now, :now, 'bench')",
+                {"p": point_id, "now": YEAR_AGO},
+            )
     return ids
 
 
@@ -110,13 +119,33 @@ def _readings(ids: list[int]) -> Iterator[tuple]:
 
 def _latest_and_alerts(db: Database, ids: list[int]) -> None:
     with db.transaction() as conn:
-        conn.copy_rows("latest_readings", ("point_id", "variable", "ts", "value", "unit", "quality", "flags"),
-                       ((p, v, NOW - timedelta(minutes=5), 12.5, u, "good", None) for p in ids
-                        for v, u in (("flow", "L/s"), ("level", "m"), ("totalizer", "m3"))))
-        conn.copy_rows("alerts", ("id", "kind", "subject", "point_id", "severity", "status", "message", "opened_at",
-                                  "last_seen_at"),
-                       ((str(uuid.UUID(int=p)), "flow_above_right", "x", p, "critical", "open", "over its right",
-                         NOW - timedelta(hours=1), NOW) for p in ids[:100]))
+        conn.copy_rows(
+            "latest_readings",
+            ("point_id", "variable", "ts", "value", "unit", "quality", "flags"),
+            (
+                (p, v, NOW - timedelta(minutes=5), 12.5, u, "good", None)
+                for p in ids
+                for v, u in (("flow", "L/s"), ("level", "m"), ("totalizer", "m3"))
+            ),
+        )
+        conn.copy_rows(
+            "alerts",
+            ("id", "kind", "subject", "point_id", "severity", "status", "message", "opened_at", "last_seen_at"),
+            (
+                (
+                    str(uuid.UUID(int=p)),
+                    "flow_above_right",
+                    "x",
+                    p,
+                    "critical",
+                    "open",
+                    "over its right",
+                    NOW - timedelta(hours=1),
+                    NOW,
+                )
+                for p in ids[:100]
+            ),
+        )
 
 
 _PG_CONSTRAINTS = (
@@ -127,7 +156,9 @@ _PG_INDEXES = (
     "SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename = :t AND indexname NOT IN"
     " (SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass))"
 )
-_SQLITE_INDEXES = "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+_SQLITE_INDEXES = (
+    "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+)
 SQLITE_LOAD_CACHE_KIB = 2_097_152
 
 
@@ -173,14 +204,19 @@ def load(db: Database) -> str:
     readings_s = _bulk(db, "readings", COLUMNS, _readings(ids))
     _latest_and_alerts(db, ids)
     with db.transaction() as conn:
-        conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at)"
-                     " VALUES ('bench', 'unusable', TRUE, :now)", {"now": NOW})
+        conn.execute(
+            "INSERT INTO users (username, password_hash, is_admin, created_at)"
+            " VALUES ('bench', 'unusable', TRUE, :now)",
+            {"now": NOW},
+        )
         user = User(**conn.fetchone("SELECT id, username, is_admin FROM users WHERE username = 'bench'"))
         token = create_personal_token(conn, user, PersonalTokenCreate(name="bench"), NOW).token
         if conn.dialect == "postgresql":
             conn.execute("ANALYZE")
-    print(f"   {db.dialect:<10} loaded {POINTS} points, {POINTS * 8760:,} ledger rows ({ledger_s:.1f} s),"
-          f" {POINTS * 365 * 3:,} readings ({readings_s:.1f} s): {time.perf_counter() - started:.1f} s in all")
+    print(
+        f"   {db.dialect:<10} loaded {POINTS} points, {POINTS * 8760:,} ledger rows ({ledger_s:.1f} s),"
+        f" {POINTS * 365 * 3:,} readings ({readings_s:.1f} s): {time.perf_counter() - started:.1f} s in all"
+    )
     return token
 
 
@@ -195,17 +231,21 @@ def timed(app: ASGIApp) -> ASGIApp:
     rendering), and the process's CPU time meanwhile (requests come one at a time: it is this
     request's; the database server's own CPU is not in it). CPU time hardly moves with the
     machine's load; elapsed time does."""
+
     async def timed_app(scope: Scope, receive: Receive, send: Send) -> None:
         started, cpu = time.perf_counter(), time.process_time()
 
         async def send_timed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                header = (f"app;dur={(time.perf_counter() - started) * 1000:.2f},"
-                          f" cpu;dur={(time.process_time() - cpu) * 1000:.2f}").encode()
+                header = (
+                    f"app;dur={(time.perf_counter() - started) * 1000:.2f},"
+                    f" cpu;dur={(time.process_time() - cpu) * 1000:.2f}"
+                ).encode()
                 message = {**message, "headers": [*message.get("headers", []), (b"server-timing", header)]}
             await send(message)
 
         await app(scope, receive, send_timed)
+
     return timed_app
 
 
@@ -213,8 +253,10 @@ def serve(url: str, port: int) -> None:
     """The core role's app, as ``caudal central serve`` runs it (uvicorn), its clock at NOW."""
     import uvicorn
 
-    app = create_app(Settings(database_url=url, secret_key="bench-secret", dga_rut_empresa="77555666-8",
-                              workers=False), clock=ManualClock(NOW.isoformat()))
+    app = create_app(
+        Settings(database_url=url, secret_key="bench-secret", dga_rut_empresa="77555666-8", workers=False),
+        clock=ManualClock(NOW.isoformat()),
+    )
     uvicorn.run(timed(app), host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -266,8 +308,9 @@ def measure(database_url: str, figures: Figures) -> None:
         db.close()
     baseline, resumen = Timings(), Timings()
     with server(database_url) as url, httpx.Client(base_url=url, timeout=60) as client:
-        latest = partial(client.get, "/api/v1/latest", params={"limit": 500},
-                         headers={"Authorization": f"Bearer {token}"})
+        latest = partial(
+            client.get, "/api/v1/latest", params={"limit": 500}, headers={"Authorization": f"Bearer {token}"}
+        )
         page = partial(client.get, "/ui/", headers={"Cookie": f"caudal_session={token}"})
         for request in (latest, page):  # warm up (template compilation, first queries, connections)
             assert request().status_code == 200
@@ -284,15 +327,20 @@ def report(dialect: str, baseline: Timings, resumen: Timings, load_average: floa
         print(f"   {dialect:<10} {name:<30} p95 server time per round: {spread(found.server)} ms")
         print(f"   {dialect:<10} {name:<30} p95 app CPU time per round: {spread(found.cpu)} ms")
         print(f"   {dialect:<10} {name:<30} p95 over HTTP per round:    {spread(found.wall)} ms")
-    figures.ratio(f"{dialect}: Resumen p95 server time (ms) against /api/v1/latest's, 500 points",
-                  resumen.server, baseline.server)
-    figures.ratio(f"{dialect}: Resumen p95 app CPU time (ms) against /api/v1/latest's, 500 points",
-                  resumen.cpu, baseline.cpu)
-    figures.ratio(f"{dialect}: Resumen p95 over HTTP (ms) against /api/v1/latest's, 500 points",
-                  resumen.wall, baseline.wall)
+    figures.ratio(
+        f"{dialect}: Resumen p95 server time (ms) against /api/v1/latest's, 500 points", resumen.server, baseline.server
+    )
+    figures.ratio(
+        f"{dialect}: Resumen p95 app CPU time (ms) against /api/v1/latest's, 500 points", resumen.cpu, baseline.cpu
+    )
+    figures.ratio(
+        f"{dialect}: Resumen p95 over HTTP (ms) against /api/v1/latest's, 500 points", resumen.wall, baseline.wall
+    )
     median = statistics.median(resumen.server)
-    print(f"   {dialect:<10} goal Resumen p95 server time < {GOAL_MS:.0f} ms: {'met' if median < GOAL_MS else 'NOT met'}"
-          f" (median round {median:.0f} ms)")
+    print(
+        f"   {dialect:<10} goal Resumen p95 server time < {GOAL_MS:.0f} ms: {'met' if median < GOAL_MS else 'NOT met'}"
+        f" (median round {median:.0f} ms)"
+    )
 
 
 def main() -> Figures:

@@ -54,10 +54,23 @@ def fill(path: Path) -> None:
     with Buffer.open(path, max_mb=4096) as buffer:
         for minute in range(minutes):
             ts = start + timedelta(minutes=minute)
-            buffer.append([PolledReading(f"d{point}", f"P{point}", variable, ts,
-                                         {"flow": 8 + minute % 7, "totalizer": 1000 + minute * 0.5,
-                                          "level": 30 + minute % 5 / 10}[variable], unit, Quality.GOOD)
-                           for point in range(POINTS) for variable, unit in VARIABLES])
+            buffer.append(
+                [
+                    PolledReading(
+                        f"d{point}",
+                        f"P{point}",
+                        variable,
+                        ts,
+                        {"flow": 8 + minute % 7, "totalizer": 1000 + minute * 0.5, "level": 30 + minute % 5 / 10}[
+                            variable
+                        ],
+                        unit,
+                        Quality.GOOD,
+                    )
+                    for point in range(POINTS)
+                    for variable, unit in VARIABLES
+                ]
+            )
 
 
 def seed(url: str) -> None:
@@ -65,13 +78,20 @@ def seed(url: str) -> None:
     try:
         migrate(db)
         with db.transaction() as conn:
-            conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
-                         " VALUES ('gw-drain', :h, :now, :now)", {"h": token_hash(TOKEN), "now": NOW})
+            conn.execute(
+                "INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
+                " VALUES ('gw-drain', :h, :now, :now)",
+                {"h": token_hash(TOKEN), "now": NOW},
+            )
             for point in range(POINTS):
-                conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps,"
-                             " created_at, updated_at) VALUES (:c, :c, 'subterranea', 12, 80, 0.3, :now, :now)",
-                             {"c": f"P{point}", "now": NOW})
-            conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p")
+                conn.execute(
+                    "INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps,"
+                    " created_at, updated_at) VALUES (:c, :c, 'subterranea', 12, 80, 0.3, :now, :now)",
+                    {"c": f"P{point}", "now": NOW},
+                )
+            conn.execute(
+                "INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
+            )
     finally:
         db.close()
 
@@ -79,8 +99,9 @@ def seed(url: str) -> None:
 async def drain(url: str, path: Path) -> tuple[float, float]:
     """(seconds, agent CPU seconds) until the buffer is empty."""
     with Buffer.open(path, max_mb=4096) as buffer:
-        uploader = Uploader(gateway="gw-drain", central_url=url, token=TOKEN, buffer=buffer, clock=SystemClock(),
-                            version="bench")
+        uploader = Uploader(
+            gateway="gw-drain", central_url=url, token=TOKEN, buffer=buffer, clock=SystemClock(), version="bench"
+        )
         cpu, started = time.process_time(), time.perf_counter()
         try:
             while await uploader.upload_once():
@@ -117,7 +138,7 @@ def raw_copy(rows: list[tuple]) -> dict[str, float]:
                 cpu, started = time.process_time(), time.perf_counter()
                 for first in range(0, len(rows), COPY_ROWS):
                     with db.transaction() as conn:
-                        conn.copy_rows("readings", COLUMNS, rows[first:first + COPY_ROWS])
+                        conn.copy_rows("readings", COLUMNS, rows[first : first + COPY_ROWS])
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             db.close()
@@ -135,13 +156,20 @@ def one_round(backlog: Path, folder: Path) -> dict[str, float]:
             server_cpu = target.cpu_s() - server_cpu
         rows = stored_rows(url)
     path.unlink()
-    return {"drain s": drain_s, "agent cpu s": agent_cpu, "server cpu s": server_cpu,
-            "pg cpu s": backend.seconds or 0.0, **raw_copy(rows)}
+    return {
+        "drain s": drain_s,
+        "agent cpu s": agent_cpu,
+        "server cpu s": server_cpu,
+        "pg cpu s": backend.seconds or 0.0,
+        **raw_copy(rows),
+    }
 
 
 def main() -> Figures | None:
-    print(f"   a {READINGS:,}-reading edge buffer drained by the uploader to `caudal central serve --role telemetry`"
-          f" on PostgreSQL vs a raw COPY of the same rows; {ROUNDS} rounds")
+    print(
+        f"   a {READINGS:,}-reading edge buffer drained by the uploader to `caudal central serve --role telemetry`"
+        f" on PostgreSQL vs a raw COPY of the same rows; {ROUNDS} rounds"
+    )
     if not postgres_measurable():
         return None
     with tempfile.TemporaryDirectory() as directory:
@@ -155,11 +183,14 @@ def main() -> Figures | None:
     figures.value("agent CPU s", [r["agent cpu s"] for r in rounds])
     figures.value("server CPU s", [r["server cpu s"] for r in rounds])
     figures.value("PostgreSQL CPU s (drain database's backends)", [r["pg cpu s"] for r in rounds])
-    figures.ratio("drain CPU (agent + server + PostgreSQL) / raw COPY CPU (client + PostgreSQL)",
-                  [r["agent cpu s"] + r["server cpu s"] + r["pg cpu s"] for r in rounds],
-                  [r["copy client cpu s"] + r["copy pg cpu s"] for r in rounds])
-    figures.ratio("drain time / raw COPY time (goal <= 2)", [r["drain s"] for r in rounds],
-                  [r["copy s"] for r in rounds])
+    figures.ratio(
+        "drain CPU (agent + server + PostgreSQL) / raw COPY CPU (client + PostgreSQL)",
+        [r["agent cpu s"] + r["server cpu s"] + r["pg cpu s"] for r in rounds],
+        [r["copy client cpu s"] + r["copy pg cpu s"] for r in rounds],
+    )
+    figures.ratio(
+        "drain time / raw COPY time (goal <= 2)", [r["drain s"] for r in rounds], [r["copy s"] for r in rounds]
+    )
     return figures
 
 

@@ -117,14 +117,20 @@ def seed(url: str) -> None:
         migrate(db)
         with db.transaction() as conn:
             for gateway in range(GATEWAYS):
-                conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
-                             " VALUES (:n, :h, :now, :now)", {"n": f"gw-{gateway}", "h": token_hash(token(gateway)),
-                                                              "now": NOW})
-                conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps,"
-                             " created_at, updated_at) VALUES (:c, :c, 'subterranea', 12, 80, 0.3, :now, :now)",
-                             {"c": f"P{gateway}", "now": NOW})
-                conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
-                             " points p WHERE g.name = :g AND p.code = :c", {"g": f"gw-{gateway}", "c": f"P{gateway}"})
+                conn.execute(
+                    "INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:n, :h, :now, :now)",
+                    {"n": f"gw-{gateway}", "h": token_hash(token(gateway)), "now": NOW},
+                )
+                conn.execute(
+                    "INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps,"
+                    " created_at, updated_at) VALUES (:c, :c, 'subterranea', 12, 80, 0.3, :now, :now)",
+                    {"c": f"P{gateway}", "now": NOW},
+                )
+                conn.execute(
+                    "INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
+                    " points p WHERE g.name = :g AND p.code = :c",
+                    {"g": f"gw-{gateway}", "c": f"P{gateway}"},
+                )
     finally:
         db.close()
 
@@ -134,13 +140,32 @@ def body(gateway: int, batch: int) -> bytes:
     readings = []
     for minute in range(batch * MINUTES_PER_BATCH, (batch + 1) * MINUTES_PER_BATCH):
         ts = (START + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
-        for index, (variable, value, unit) in enumerate((("flow", 8 + minute % 7, "L/s"),
-                                                         ("totalizer", 1000 + minute * 0.5, "m3"),
-                                                         ("level", 30 + minute % 5 / 10, "m"))):
-            readings.append({"seq": minute * 3 + index, "device": "d1", "point": f"P{gateway}",
-                             "variable": variable, "ts": ts, "value": value, "unit": unit, "quality": "good"})
-    document = {"schema": 1, "gateway": f"gw-{gateway}", "sent_at": NOW.isoformat().replace("+00:00", "Z"),
-                "readings": readings, "agent": {"version": "bench", "buffer_depth": 0}}
+        for index, (variable, value, unit) in enumerate(
+            (
+                ("flow", 8 + minute % 7, "L/s"),
+                ("totalizer", 1000 + minute * 0.5, "m3"),
+                ("level", 30 + minute % 5 / 10, "m"),
+            )
+        ):
+            readings.append(
+                {
+                    "seq": minute * 3 + index,
+                    "device": "d1",
+                    "point": f"P{gateway}",
+                    "variable": variable,
+                    "ts": ts,
+                    "value": value,
+                    "unit": unit,
+                    "quality": "good",
+                }
+            )
+    document = {
+        "schema": 1,
+        "gateway": f"gw-{gateway}",
+        "sent_at": NOW.isoformat().replace("+00:00", "Z"),
+        "readings": readings,
+        "agent": {"version": "bench", "buffer_depth": 0},
+    }
     return gzip.compress(json.dumps(document).encode(), compresslevel=1)
 
 
@@ -171,8 +196,13 @@ class Server:
 def server(variant: str, database_url: str) -> Iterator[Server]:
     port = free_port()
     env = server_environment({"CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": "bench"})
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH, variant, str(port)], env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, variant, str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, process, READY_TIMEOUT_S)
@@ -189,11 +219,15 @@ async def post_round(url: str, bodies: list[tuple[int, bytes]]) -> list[float]:
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+
         async def connection() -> None:
             while not queue.empty():
                 gateway, payload = queue.get_nowait()
-                headers = {"Authorization": f"Bearer {token(gateway)}", "Content-Type": "application/json",
-                           "Content-Encoding": "gzip"}
+                headers = {
+                    "Authorization": f"Bearer {token(gateway)}",
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
+                }
                 sent = time.perf_counter()
                 async with session.post(INGEST_PATH, data=payload, headers=headers) as reply:
                     text = await reply.text()
@@ -231,20 +265,27 @@ def report(servers: dict[str, Server]) -> Figures:
     figures.ratio("ingest+alerts batches/s vs bare endpoint (goal >= 0.5)", alerts["batches/s"], bare["batches/s"])
     figures.ratio("ingest+alerts role batches/s vs bare endpoint (goal >= 0.5)", role["batches/s"], bare["batches/s"])
     figures.ratio("ingest server CPU per batch / bare endpoint's", ingest["cpu ms/batch"], bare["cpu ms/batch"])
-    figures.ratio("ingest CPU per reading, alerts inline / no alerts (goal <= 1.3)", alerts["cpu s/1000"],
-                  ingest["cpu s/1000"])
-    figures.ratio("ingest CPU per reading, alerts in the alerts role / no alerts (goal <= 1.3)", role["cpu s/1000"],
-                  ingest["cpu s/1000"])
-    figures.ratio("alerts role CPU per reading / ingest's own (no alerts)", role["alerts role cpu s/1000"],
-                  ingest["cpu s/1000"])
+    figures.ratio(
+        "ingest CPU per reading, alerts inline / no alerts (goal <= 1.3)", alerts["cpu s/1000"], ingest["cpu s/1000"]
+    )
+    figures.ratio(
+        "ingest CPU per reading, alerts in the alerts role / no alerts (goal <= 1.3)",
+        role["cpu s/1000"],
+        ingest["cpu s/1000"],
+    )
+    figures.ratio(
+        "alerts role CPU per reading / ingest's own (no alerts)", role["alerts role cpu s/1000"], ingest["cpu s/1000"]
+    )
     for name in VARIANTS[1:]:
         figures.value(f"{name} p99 ms (goal < 100)", servers[name].figures["p99 ms"])
     return figures
 
 
 def main() -> Figures | None:
-    print(f"   {GATEWAYS} gateways, {READINGS_PER_BATCH}-reading gzip batches, {CONNECTIONS} connections,"
-          f" {BATCHES_PER_ROUND} batches per round per server, {ROUNDS} rounds; PostgreSQL")
+    print(
+        f"   {GATEWAYS} gateways, {READINGS_PER_BATCH}-reading gzip batches, {CONNECTIONS} connections,"
+        f" {BATCHES_PER_ROUND} batches per round per server, {ROUNDS} rounds; PostgreSQL"
+    )
     if not postgres_measurable():
         return None
     with ExitStack() as stack:

@@ -70,18 +70,24 @@ LOAD_CAP_S = 180.0  # the load process stops by itself after this, whatever happ
 LAUNCH = "from benchmarks.bench_history import fleet_load; import sys; fleet_load(sys.argv[1])"
 
 YEAR = {"from": iso_z(START), "to": iso_z(NOW)}
-UNPACKED = ("SELECT c.hour + x.offset_us * interval '1 microsecond' AS ts, c.variable, x.value, x.raw_value,"
-            " COALESCE(c.unit, x.unit) AS unit, COALESCE(c.quality, x.quality) AS quality, x.flags, c.hour"
-            " FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals, c.raw_values, c.units,"
-            " c.qualities, c.flags) AS x (offset_us, value, raw_value, unit, quality, flags)"
-            " WHERE c.point_id = %(p)s AND c.hour >= %(first_hour)s AND c.hour < %(end)s")
+UNPACKED = (
+    "SELECT c.hour + x.offset_us * interval '1 microsecond' AS ts, c.variable, x.value, x.raw_value,"
+    " COALESCE(c.unit, x.unit) AS unit, COALESCE(c.quality, x.quality) AS quality, x.flags, c.hour"
+    " FROM readings_compact c CROSS JOIN LATERAL unnest(c.offsets_us, c.vals, c.raw_values, c.units,"
+    " c.qualities, c.flags) AS x (offset_us, value, raw_value, unit, quality, flags)"
+    " WHERE c.point_id = %(p)s AND c.hour >= %(first_hour)s AND c.hour < %(end)s"
+)
 RANGE = "ts >= %(start)s AND ts < %(end)s"
-PAGE_SQL = (f"SELECT {READING_COLUMNS} FROM ((SELECT {READING_COLUMNS} FROM readings WHERE point_id = %(p)s"
-            f" AND {RANGE}{{after}} ORDER BY ts, variable LIMIT %(limit)s)"
-            f" UNION ALL (SELECT {READING_COLUMNS} FROM ({UNPACKED}) k WHERE {RANGE}{{after}}"
-            " ORDER BY hour, ts, variable LIMIT %(limit)s)) page ORDER BY ts, variable LIMIT %(limit)s")
-COUNT_SQL = (f"SELECT (SELECT COUNT(*) FROM readings WHERE point_id = %(p)s AND {RANGE})"
-             f" + (SELECT COUNT(*) FROM ({UNPACKED}) k WHERE {RANGE})")
+PAGE_SQL = (
+    f"SELECT {READING_COLUMNS} FROM ((SELECT {READING_COLUMNS} FROM readings WHERE point_id = %(p)s"
+    f" AND {RANGE}{{after}} ORDER BY ts, variable LIMIT %(limit)s)"
+    f" UNION ALL (SELECT {READING_COLUMNS} FROM ({UNPACKED}) k WHERE {RANGE}{{after}}"
+    " ORDER BY hour, ts, variable LIMIT %(limit)s)) page ORDER BY ts, variable LIMIT %(limit)s"
+)
+COUNT_SQL = (
+    f"SELECT (SELECT COUNT(*) FROM readings WHERE point_id = %(p)s AND {RANGE})"
+    f" + (SELECT COUNT(*) FROM ({UNPACKED}) k WHERE {RANGE})"
+)
 
 
 def fleet_load(url: str) -> None:
@@ -100,16 +106,19 @@ def fleet_load(url: str) -> None:
 @contextmanager
 def fleet_loading(url: str) -> Iterator[None]:
     """The fleet's load on ``url`` while inside; prints the rate it kept up."""
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         time.sleep(LOAD_RAMP_S)
         yield
     finally:
         out, _ = process.communicate("", timeout=60)
     posted, seconds = out.split()
-    print(f"   fleet load: {int(posted):,} batches of {bench_fleet.READINGS_PER_BATCH} readings in"
-          f" {float(seconds):.0f} s, {int(posted) / float(seconds):.0f} batches/s")
+    print(
+        f"   fleet load: {int(posted):,} batches of {bench_fleet.READINGS_PER_BATCH} readings in"
+        f" {float(seconds):.0f} s, {int(posted) / float(seconds):.0f} batches/s"
+    )
 
 
 def seed(url: str) -> int:
@@ -118,12 +127,20 @@ def seed(url: str) -> int:
     db = open_database(url)
     try:
         with db.transaction() as conn:
-            conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at)"
-                         " VALUES ('bench', 'x', true, :now)", {"now": NOW})
-            conn.execute("INSERT INTO api_tokens (user_id, kind, token_hash, created_at) SELECT id, 'personal', :h,"
-                         " :now FROM users WHERE username = 'bench'", {"h": token_hash(TOKEN), "now": NOW})
-            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at)"
-                         " VALUES ('Y1', 'year', 'subterranea', :now, :now)", {"now": NOW})
+            conn.execute(
+                "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ('bench', 'x', true, :now)",
+                {"now": NOW},
+            )
+            conn.execute(
+                "INSERT INTO api_tokens (user_id, kind, token_hash, created_at) SELECT id, 'personal', :h,"
+                " :now FROM users WHERE username = 'bench'",
+                {"h": token_hash(TOKEN), "now": NOW},
+            )
+            conn.execute(
+                "INSERT INTO points (code, name, kind, created_at, updated_at)"
+                " VALUES ('Y1', 'year', 'subterranea', :now, :now)",
+                {"now": NOW},
+            )
             point_id = int(conn.fetchval("SELECT id FROM points WHERE code = 'Y1'"))
         load_year(db, point_id)
         compact_year(db)
@@ -143,14 +160,17 @@ def load_year(db: Database, point_id: int) -> None:
     with db.connect() as conn:  # as autovacuum leaves a table at rest: statistics and the visibility map
         conn.execute("VACUUM ANALYZE readings")
         conn.execute("VACUUM ANALYZE readings_hourly")
-    print(f"   loaded {MINUTES * 3:,} rows in {loaded:.1f} s; hourly summaries and VACUUM ANALYZE in"
-          f" {time.perf_counter() - started - loaded:.1f} s")
+    print(
+        f"   loaded {MINUTES * 3:,} rows in {loaded:.1f} s; hourly summaries and VACUUM ANALYZE in"
+        f" {time.perf_counter() - started - loaded:.1f} s"
+    )
 
 
 def compact_year(db: Database) -> None:
     started = time.perf_counter()
-    moved = compaction.compact(db, datetime.now(UTC), Settings.model_fields["compact_after_days"].default,
-                               batches=10**6, per_batch=10**6)
+    moved = compaction.compact(
+        db, datetime.now(UTC), Settings.model_fields["compact_after_days"].default, batches=10**6, per_batch=10**6
+    )
     swept = compaction.sweep(db)
     with db.connect() as conn:  # as autovacuum leaves them after a compaction's deletes and inserts
         conn.execute("VACUUM ANALYZE readings")
@@ -178,8 +198,11 @@ class Queries:
     def page_raw(self, after: bool = False) -> list:
         keyset = " AND (ts, variable) > (%(after_ts)s, %(after_variable)s)" if after else ""
         first_hour = MIDDLE.replace(minute=0) if after else START
-        return self.raw.execute(PAGE_SQL.format(after=keyset), {**self.params, "after_ts": MIDDLE,
-                                "after_variable": "level", "first_hour": first_hour}, prepare=False).fetchall()
+        return self.raw.execute(
+            PAGE_SQL.format(after=keyset),
+            {**self.params, "after_ts": MIDDLE, "after_variable": "level", "first_hour": first_hour},
+            prepare=False,
+        ).fetchall()
 
     def hourly_http(self) -> httpx.Response:
         return self._get("aggregates", bucket="hour")
@@ -199,9 +222,13 @@ class Queries:
 
 
 MEASURES: dict[str, Callable[[Queries], object]] = {
-    "page 1 http": Queries.page_http, "page 1 raw": Queries.page_raw,
-    "mid-year page http": lambda q: q.page_http(q.cursor), "mid-year page raw": lambda q: q.page_raw(True),
-    "hourly http": Queries.hourly_http, "count http": Queries.count_http, "count raw": Queries.count_raw,
+    "page 1 http": Queries.page_http,
+    "page 1 raw": Queries.page_raw,
+    "mid-year page http": lambda q: q.page_http(q.cursor),
+    "mid-year page raw": lambda q: q.page_raw(True),
+    "hourly http": Queries.hourly_http,
+    "count http": Queries.count_http,
+    "count raw": Queries.count_raw,
 }
 
 
@@ -215,8 +242,10 @@ def measure(queries: Queries) -> dict[str, list[float]]:
 
 
 CPU_MEASURES: dict[str, tuple[Callable[[Queries], object], bool]] = {
-    "page 1 http": (Queries.page_http, True), "page 1 raw": (Queries.page_raw, False),
-    "mid-year page http": (lambda q: q.page_http(q.cursor), True), "mid-year page raw": (lambda q: q.page_raw(True), False),
+    "page 1 http": (Queries.page_http, True),
+    "page 1 raw": (Queries.page_raw, False),
+    "mid-year page http": (lambda q: q.page_http(q.cursor), True),
+    "mid-year page raw": (lambda q: q.page_raw(True), False),
 }
 
 
@@ -238,12 +267,21 @@ def cpu_ms(url: str, target: bench_fleet.Server, queries: Queries) -> dict[str, 
 def report(figures: Figures, when: str, ms: dict[str, list[float]]) -> None:
     for name, values in ms.items():
         print(f"   {when:<16} {name:<18} ms {spread(values)}")
-    figures.ratio(f"1,000-row page over a year, first page, HTTP / raw SELECT ms, {when} (goal <= 3)",
-                  ms["page 1 http"], ms["page 1 raw"])
-    figures.ratio(f"1,000-row page over a year, mid-year by cursor, HTTP / raw SELECT ms, {when} (goal <= 3)",
-                  ms["mid-year page http"], ms["mid-year page raw"])
-    figures.ratio(f"hourly aggregates over a year, HTTP / COUNT(*) over HTTP ms, {when} (goal <= 2)",
-                  ms["hourly http"], ms["count http"])
+    figures.ratio(
+        f"1,000-row page over a year, first page, HTTP / raw SELECT ms, {when} (goal <= 3)",
+        ms["page 1 http"],
+        ms["page 1 raw"],
+    )
+    figures.ratio(
+        f"1,000-row page over a year, mid-year by cursor, HTTP / raw SELECT ms, {when} (goal <= 3)",
+        ms["mid-year page http"],
+        ms["mid-year page raw"],
+    )
+    figures.ratio(
+        f"hourly aggregates over a year, HTTP / COUNT(*) over HTTP ms, {when} (goal <= 2)",
+        ms["hourly http"],
+        ms["count http"],
+    )
     figures.ratio(f"hourly aggregates over a year, HTTP / raw COUNT(*) ms, {when}", ms["hourly http"], ms["count raw"])
 
 
@@ -251,23 +289,32 @@ def report_cpu(figures: Figures, cpu: dict[str, list[float]]) -> None:
     for name, values in cpu.items():
         print(f"   idle             {name + ' cpu':<22} ms {spread(values)}")
     for page in ("page 1", "mid-year page"):
-        figures.ratio(f"1,000-row page over a year, {page}, CPU HTTP (server + PostgreSQL) / raw SELECT (client +"
-                      " PostgreSQL) ms, idle (goal <= 3)", cpu[f"{page} http"], cpu[f"{page} raw"])
+        figures.ratio(
+            f"1,000-row page over a year, {page}, CPU HTTP (server + PostgreSQL) / raw SELECT (client +"
+            " PostgreSQL) ms, idle (goal <= 3)",
+            cpu[f"{page} http"],
+            cpu[f"{page} raw"],
+        )
 
 
 def main() -> Figures | None:
-    print(f"   one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
-          f" {REPS} requests; idle, then under {bench_fleet.GATEWAYS} gateways' 30-reading batches; PostgreSQL")
+    print(
+        f"   one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
+        f" {REPS} requests; idle, then under {bench_fleet.GATEWAYS} gateways' 30-reading batches; PostgreSQL"
+    )
     if not postgres_measurable():
         return None
     figures = Figures("history queries: a year of one point")
     with temporary_database(ADMIN_URL, "caudal_bench_history") as url:
         point_id = seed(url)
-        with (bench_fleet.server("ingest+alerts", url) as target,
-              httpx.Client(base_url=target.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
-              psycopg.connect(url, autocommit=True) as raw):
-            asyncio.run(bench_fleet.post_round(target.url, [(g, bench_fleet.body(g, 0))
-                                                            for g in range(bench_fleet.GATEWAYS)]))
+        with (
+            bench_fleet.server("ingest+alerts", url) as target,
+            httpx.Client(base_url=target.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
+            psycopg.connect(url, autocommit=True) as raw,
+        ):
+            asyncio.run(
+                bench_fleet.post_round(target.url, [(g, bench_fleet.body(g, 0)) for g in range(bench_fleet.GATEWAYS)])
+            )
             queries = Queries(http, raw, point_id)
             queries.check()
             report(figures, "idle", measure(queries))

@@ -75,15 +75,28 @@ def seed(db: Database) -> tuple[Point, Point]:
     point B3 with a day of readings (the right edge of the index), the gateway."""
     with db.transaction() as conn:
         for code in ("B1", "B2", "B3"):
-            conn.execute("INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at,"
-                         " updated_at) VALUES (:c, :c, 'subterranea', 80, 0.3, :now, :now)", {"c": code, "now": NOW})
+            conn.execute(
+                "INSERT INTO points (code, name, kind, sensor_depth_m, flow_cutoff_lps, created_at,"
+                " updated_at) VALUES (:c, :c, 'subterranea', 80, 0.3, :now, :now)",
+                {"c": code, "now": NOW},
+            )
         edge = conn.fetchval("SELECT id FROM points WHERE code = 'B3'")
-        conn.copy_rows("readings", COLUMNS, [(edge, NOW - timedelta(minutes=minute), "flow", 1.0, None, "L/s", "good",
-                                              None, None, None, NOW) for minute in range(EDGE_READINGS)])
-        conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
-                     " VALUES ('gw-bench', :h, :now, :now)", {"h": token_hash(TOKEN), "now": NOW})
-        conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
-                     " WHERE p.code IN ('B1', 'B2')")
+        conn.copy_rows(
+            "readings",
+            COLUMNS,
+            [
+                (edge, NOW - timedelta(minutes=minute), "flow", 1.0, None, "L/s", "good", None, None, None, NOW)
+                for minute in range(EDGE_READINGS)
+            ],
+        )
+        conn.execute(
+            "INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES ('gw-bench', :h, :now, :now)",
+            {"h": token_hash(TOKEN), "now": NOW},
+        )
+        conn.execute(
+            "INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
+            " WHERE p.code IN ('B1', 'B2')"
+        )
         ids = {r["code"]: r["id"] for r in conn.fetchall("SELECT id, code FROM points")}
     return Point("B1", ids["B1"]), Point("B2", ids["B2"])
 
@@ -93,17 +106,35 @@ def readings(first_minute: int, count: int, point: str) -> list[dict]:
     for index in range(first_minute * 3, first_minute * 3 + count):
         minute, (variable, unit) = divmod(index, 3)[0], VARIABLES[index % 3]
         ts = NOW - timedelta(days=DAYS) + timedelta(minutes=minute)
-        value = {"flow": 10 + 5 * math.sin(minute / 300), "totalizer": 1000 + minute * 0.6,
-                 "level": 30 + math.sin(minute / 900)}[variable]
-        out.append({"seq": index, "device": "dev-1", "point": point, "variable": variable,
-                    "ts": ts.isoformat().replace("+00:00", "Z"), "value": value, "unit": unit, "quality": "good"})
+        value = {
+            "flow": 10 + 5 * math.sin(minute / 300),
+            "totalizer": 1000 + minute * 0.6,
+            "level": 30 + math.sin(minute / 900),
+        }[variable]
+        out.append(
+            {
+                "seq": index,
+                "device": "dev-1",
+                "point": point,
+                "variable": variable,
+                "ts": ts.isoformat().replace("+00:00", "Z"),
+                "value": value,
+                "unit": unit,
+                "quality": "good",
+            }
+        )
     return out
 
 
 def body(batch: list[dict]) -> bytes:
     sent_at = NOW.isoformat().replace("+00:00", "Z")
-    document = {"schema": 1, "gateway": "gw-bench", "sent_at": sent_at, "readings": batch,
-                "agent": {"version": "bench", "buffer_depth": 0}}
+    document = {
+        "schema": 1,
+        "gateway": "gw-bench",
+        "sent_at": sent_at,
+        "readings": batch,
+        "agent": {"version": "bench", "buffer_depth": 0},
+    }
     return gzip.compress(json.dumps(document).encode(), compresslevel=1)
 
 
@@ -111,8 +142,11 @@ def stored_rows(db: Database, point_id: int, baseline_point: int, start: datetim
     """What ingest stored for [start, end), in the order it stored them (a derived water table
     after its level), re-pointed at the baseline point."""
     with db.connect() as conn:
-        rows = conn.fetchall(f"SELECT {', '.join(COLUMNS)} FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e"
-                             " ORDER BY ts, seq NULLS LAST", {"p": point_id, "s": start, "e": end})
+        rows = conn.fetchall(
+            f"SELECT {', '.join(COLUMNS)} FROM readings WHERE point_id = :p AND ts >= :s AND ts < :e"
+            " ORDER BY ts, seq NULLS LAST",
+            {"p": point_id, "s": start, "e": end},
+        )
     return [(baseline_point, *list(row.values())[1:]) for row in rows]
 
 
@@ -123,8 +157,10 @@ def serving(database_url: str) -> Iterator[str]:
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [sys.executable, "-c", LAUNCH, "central", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=server_environment({"CAUDAL_DATABASE_URL": database_url}), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=log,
+            env=server_environment({"CAUDAL_DATABASE_URL": database_url}),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -137,8 +173,9 @@ def serving(database_url: str) -> Iterator[str]:
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
 
 
-def one_batch(client: httpx.Client, db: Database, points: tuple[Point, Point], minute: int, size: int
-              ) -> tuple[float, float]:
+def one_batch(
+    client: httpx.Client, db: Database, points: tuple[Point, Point], minute: int, size: int
+) -> tuple[float, float]:
     """(ingest seconds, raw load seconds) for one batch of ``size`` readings from ``minute``,
     ingested into the first point and loaded raw into the second."""
     ingested, loaded = points
@@ -164,8 +201,10 @@ def run(label: str, database_url: str) -> None:
         points = seed(db)
         with serving(database_url) as url, httpx.Client(base_url=url, timeout=60) as client:
             measure(label, client, db, points)
-            print(f"   {label:<10} hourly summaries caught up {rollup_lag(db):.1f} s after the last batch"
-                  " (the rollup worker, off the request path)")
+            print(
+                f"   {label:<10} hourly summaries caught up {rollup_lag(db):.1f} s after the last batch"
+                " (the rollup worker, off the request path)"
+            )
     finally:
         db.close()
 
@@ -192,15 +231,19 @@ def measure(label: str, client: httpx.Client, db: Database, points: tuple[Point,
         ingest_s, raw_s = (sum(column) for column in zip(*times, strict=True))
         median = statistics.median(raw_time / ingest_time for ingest_time, raw_time in times)
         total = size * batches
-        print(f"   {label:<10} batches of {size:>4}: ingest {total / ingest_s:>7,.0f} readings/s"
-              f" | raw {raw} of the same rows {total / raw_s:>7,.0f} readings/s"
-              f" | ratio {raw_s / ingest_s:.2f} (median of per-batch ratios {median:.2f})")
+        print(
+            f"   {label:<10} batches of {size:>4}: ingest {total / ingest_s:>7,.0f} readings/s"
+            f" | raw {raw} of the same rows {total / raw_s:>7,.0f} readings/s"
+            f" | ratio {raw_s / ingest_s:.2f} (median of per-batch ratios {median:.2f})"
+        )
 
 
 def main() -> None:
-    print("   ingest over HTTP (`caudal central serve` in its own process, httpx, gzip bodies) vs a raw bulk load"
-          " of the same rows"
-          " (ratio = raw time / ingest time; goal on PostgreSQL >= 0.5)")
+    print(
+        "   ingest over HTTP (`caudal central serve` in its own process, httpx, gzip bodies) vs a raw bulk load"
+        " of the same rows"
+        " (ratio = raw time / ingest time; goal on PostgreSQL >= 0.5)"
+    )
     with tempfile.TemporaryDirectory() as directory:
         run("sqlite", f"sqlite:///{Path(directory) / 'bench.db'}")
     if problem := postgres_unreachable():

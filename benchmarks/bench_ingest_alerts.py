@@ -54,15 +54,22 @@ def token(gateway: int) -> str:
 def seed(app) -> None:
     with app.state.ctx.db.transaction() as conn:
         for gateway in range(GATEWAYS):
-            conn.execute("INSERT INTO gateways (name, token_hash, token_created_at, created_at)"
-                         " VALUES (:n, :h, :now, :now)", {"n": f"gw-{gateway}", "h": token_hash(token(gateway)),
-                                                          "now": NOW})
+            conn.execute(
+                "INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:n, :h, :now, :now)",
+                {"n": f"gw-{gateway}", "h": token_hash(token(gateway)), "now": NOW},
+            )
             for point in range(POINTS_PER_GATEWAY):
                 code = f"P{gateway}-{point}"
-                conn.execute("INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, created_at,"
-                             " updated_at) VALUES (:c, :c, 'subterranea', 12, 60, :now, :now)", {"c": code, "now": NOW})
-                conn.execute("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
-                             " points p WHERE g.name = :g AND p.code = :c", {"g": f"gw-{gateway}", "c": code})
+                conn.execute(
+                    "INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, created_at,"
+                    " updated_at) VALUES (:c, :c, 'subterranea', 12, 60, :now, :now)",
+                    {"c": code, "now": NOW},
+                )
+                conn.execute(
+                    "INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g,"
+                    " points p WHERE g.name = :g AND p.code = :c",
+                    {"g": f"gw-{gateway}", "c": code},
+                )
 
 
 def _readings(gateway: int, batch: int) -> list[dict]:
@@ -71,20 +78,43 @@ def _readings(gateway: int, batch: int) -> list[dict]:
         at = (START + timedelta(minutes=batch * MINUTES_PER_BATCH + minute)).isoformat().replace("+00:00", "Z")
         for point in range(POINTS_PER_GATEWAY):
             flow = 14.0 if (batch + point) % 3 == 0 else 8.0 + (minute % 10) / 10
-            for variable, value, unit in (("flow", flow, "L/s"), ("totalizer", 1000 + seq / 100, "m3"),
-                                          ("level", 20 + point + (minute % 5) / 10, "m")):
+            for variable, value, unit in (
+                ("flow", flow, "L/s"),
+                ("totalizer", 1000 + seq / 100, "m3"),
+                ("level", 20 + point + (minute % 5) / 10, "m"),
+            ):
                 seq += 1
-                readings.append({"seq": seq, "device": f"d{point}", "point": f"P{gateway}-{point}",
-                                 "variable": variable, "ts": at, "value": value, "unit": unit, "quality": "good"})
+                readings.append(
+                    {
+                        "seq": seq,
+                        "device": f"d{point}",
+                        "point": f"P{gateway}-{point}",
+                        "variable": variable,
+                        "ts": at,
+                        "value": value,
+                        "unit": unit,
+                        "quality": "good",
+                    }
+                )
     return readings
 
 
 def batches() -> dict[int, list[bytes]]:
     """Each gateway's batches, in order."""
-    return {gateway: [json.dumps({"schema": 1, "gateway": f"gw-{gateway}", "sent_at": NOW.isoformat(),
-                                  "readings": _readings(gateway, batch)}).encode()
-                      for batch in range(BATCHES_PER_GATEWAY)]
-            for gateway in range(GATEWAYS)}
+    return {
+        gateway: [
+            json.dumps(
+                {
+                    "schema": 1,
+                    "gateway": f"gw-{gateway}",
+                    "sent_at": NOW.isoformat(),
+                    "readings": _readings(gateway, batch),
+                }
+            ).encode()
+            for batch in range(BATCHES_PER_GATEWAY)
+        ]
+        for gateway in range(GATEWAYS)
+    }
 
 
 @contextmanager
@@ -141,21 +171,33 @@ def run(path: Path, mode: str, data: dict[int, list[bytes]], load: str) -> tuple
 
 def report(label: str, best: dict[str, tuple[float, float, int]], readings: int) -> None:
     (off_s, off_lat, _), (on_s, on_lat, raised) = (best[mode] for mode in MODES)
-    throughput = "" if label.startswith("paced") else (
-        f"; stored+evaluated off {readings / off_s:,.0f}/s, on {readings / on_s:,.0f}/s "
-        f"(ratio on/off {off_s / on_s:.2f})")
-    print(f"   {label}: latency per batch off {off_lat * 1000:.0f} ms, on {on_lat * 1000:.0f} ms "
-          f"(ratio on/off {on_lat / off_lat:.2f}){throughput}; alerts raised {raised}")
+    throughput = (
+        ""
+        if label.startswith("paced")
+        else (
+            f"; stored+evaluated off {readings / off_s:,.0f}/s, on {readings / on_s:,.0f}/s "
+            f"(ratio on/off {off_s / on_s:.2f})"
+        )
+    )
+    print(
+        f"   {label}: latency per batch off {off_lat * 1000:.0f} ms, on {on_lat * 1000:.0f} ms "
+        f"(ratio on/off {on_lat / off_lat:.2f}){throughput}; alerts raised {raised}"
+    )
 
 
 def main() -> None:
     data = batches()
     readings = GATEWAYS * BATCHES_PER_GATEWAY * MINUTES_PER_BATCH * POINTS_PER_GATEWAY * 3
-    print(f"   {GATEWAYS} gateways x {BATCHES_PER_GATEWAY} batches of "
-          f"{MINUTES_PER_BATCH * POINTS_PER_GATEWAY * 3} readings over HTTP (uvicorn), SQLite")
+    print(
+        f"   {GATEWAYS} gateways x {BATCHES_PER_GATEWAY} batches of "
+        f"{MINUTES_PER_BATCH * POINTS_PER_GATEWAY * 3} readings over HTTP (uvicorn), SQLite"
+    )
     with tempfile.TemporaryDirectory() as folder:
-        for load, label in (("paced", f"paced ({PACE_S * 1000:.0f} ms idle)"), ("back to back", "back to back"),
-                            ("at once", f"{GATEWAYS} gateways at once")):
+        for load, label in (
+            ("paced", f"paced ({PACE_S * 1000:.0f} ms idle)"),
+            ("back to back", "back to back"),
+            ("at once", f"{GATEWAYS} gateways at once"),
+        ):
             runs: dict[str, list[tuple[float, float, int]]] = {mode: [] for mode in MODES}
             for attempt in range(ROUNDS):
                 for mode in MODES:

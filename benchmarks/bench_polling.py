@@ -73,13 +73,21 @@ def _wait_listening(port: int, timeout_s: float = 20.0) -> None:
 
 
 def site(port: int, devices: int) -> SiteConfig:
-    return SiteConfig.model_validate({
-        "gateway": {"id": "gw-bench", "central_url": "http://127.0.0.1:9", "token_file": "/dev/null",
-                    "buffer_path": "/tmp/caudal-bench.db"},
-        "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": port, "pause_ms": 0, "timeout_s": 2}],
-        "devices": [{"name": f"d{u}", "bus": "plc", "unit_id": u, "point": f"P{u}", "profile": "siemens-mag6000"}
-                    for u in range(1, devices + 1)],
-    })
+    return SiteConfig.model_validate(
+        {
+            "gateway": {
+                "id": "gw-bench",
+                "central_url": "http://127.0.0.1:9",
+                "token_file": "/dev/null",
+                "buffer_path": "/tmp/caudal-bench.db",
+            },
+            "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": port, "pause_ms": 0, "timeout_s": 2}],
+            "devices": [
+                {"name": f"d{u}", "bus": "plc", "unit_id": u, "point": f"P{u}", "profile": "siemens-mag6000"}
+                for u in range(1, devices + 1)
+            ],
+        }
+    )
 
 
 async def paced(poll, polls: int) -> float:
@@ -134,11 +142,16 @@ async def measure(port: int, buffer: Buffer) -> tuple[list[float], list[float]]:
 
 
 def main() -> Figures:
-    with simulator(DEVICES) as port, tempfile.TemporaryDirectory() as folder, \
-            Buffer.open(f"{folder}/buffer.db") as buffer:
+    with (
+        simulator(DEVICES) as port,
+        tempfile.TemporaryDirectory() as folder,
+        Buffer.open(f"{folder}/buffer.db") as buffer,
+    ):
         bare, agent = asyncio.run(measure(port, buffer))
-    print(f"   {DEVICES} devices over Modbus TCP (server in a subprocess), one poll every {PACE_S:g} s,"
-          f" {POLLS_PER_ROUND} polls per round")
+    print(
+        f"   {DEVICES} devices over Modbus TCP (server in a subprocess), one poll every {PACE_S:g} s,"
+        f" {POLLS_PER_ROUND} polls per round"
+    )
     print(f"   bare pymodbus loop   CPU ms per poll {spread([s * 1000 for s in bare])}")
     print(f"   agent + buffer write CPU ms per poll {spread([s * 1000 for s in agent])}")
     figures = Figures("edge CPU per poll")

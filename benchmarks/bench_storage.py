@@ -63,8 +63,19 @@ def rows(point_ids: list[int], minutes: int) -> Iterator[tuple]:
                 ts = START + timedelta(minutes=minute)
                 values = (8.0 + minute % 7 * 0.37, 1000.0 + minute * 0.51, 30.0 + minute % 11 / 10)
                 for index, ((variable, unit), value) in enumerate(zip(VARIABLES, values, strict=True)):
-                    yield (point_id, ts, variable, value, None, unit, "good", None, gateway, minute * 3 + index,
-                           received)
+                    yield (
+                        point_id,
+                        ts,
+                        variable,
+                        value,
+                        None,
+                        unit,
+                        "good",
+                        None,
+                        gateway,
+                        minute * 3 + index,
+                        received,
+                    )
 
 
 def load(db: Database) -> tuple[list[int], int, float]:
@@ -72,8 +83,11 @@ def load(db: Database) -> tuple[list[int], int, float]:
     with db.transaction() as conn:
         partitions.ensure_ahead(conn, datetime.now(UTC))
         for index in range(POINTS):
-            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at)"
-                         " VALUES (:c, :c, 'subterranea', :now, :now)", {"c": f"S{index}", "now": START})
+            conn.execute(
+                "INSERT INTO points (code, name, kind, created_at, updated_at)"
+                " VALUES (:c, :c, 'subterranea', :now, :now)",
+                {"c": f"S{index}", "now": START},
+            )
         point_ids = [row["id"] for row in conn.fetchall("SELECT id FROM points ORDER BY id")]
     minutes = DAYS * 24 * 60
     started = time.perf_counter()
@@ -87,7 +101,9 @@ def sizes(conn: Connection, table: str) -> tuple[int, int, int]:
     row = conn.fetchone(
         "SELECT SUM(pg_relation_size(relid)) AS heap, SUM(pg_indexes_size(relid)) AS indexes,"
         " SUM(pg_total_relation_size(relid)) AS total FROM (SELECT relid FROM pg_partition_tree(CAST(:t AS regclass))"
-        " UNION SELECT CAST(:t AS regclass)) AS parts", {"t": table})
+        " UNION SELECT CAST(:t AS regclass)) AS parts",
+        {"t": table},
+    )
     assert row is not None
     return int(row["heap"]), int(row["indexes"]), int(row["total"])
 
@@ -119,14 +135,18 @@ def readers(db: Database, point_id: int) -> dict[str, float]:
         with db.connect() as conn:
             return queries.readings_page(conn, selection, PAGE, None)
 
-    return {"page": median_seconds(page, RUNS),
-            "hourly": median_seconds(lambda: aggregates.summary(db, point_id, "hour", UTC, hours, 60, end), RUNS)}
+    return {
+        "page": median_seconds(page, RUNS),
+        "hourly": median_seconds(lambda: aggregates.summary(db, point_id, "hour", UTC, hours, 60, end), RUNS),
+    }
 
 
 def range_query(conn: Connection, point_id: int, start: datetime, end: datetime) -> Callable[[], object]:
-    return lambda: conn.fetchall("SELECT ts, variable, value, quality FROM readings WHERE point_id = :p"
-                                 " AND ts >= :s AND ts < :e ORDER BY ts, variable",
-                                 {"p": point_id, "s": start, "e": end})
+    return lambda: conn.fetchall(
+        "SELECT ts, variable, value, quality FROM readings WHERE point_id = :p"
+        " AND ts >= :s AND ts < :e ORDER BY ts, variable",
+        {"p": point_id, "s": start, "e": end},
+    )
 
 
 def one_round(db: Database) -> dict[str, float]:
@@ -139,7 +159,9 @@ def one_round(db: Database) -> dict[str, float]:
         conn.execute("VACUUM ANALYZE readings_hourly")
         heap, indexes, total = sizes(conn, "readings")
         hourly_b = sizes(conn, "readings_hourly")[2] / conn.fetchval("SELECT COUNT(*) FROM readings_hourly")
-        day = median_seconds(range_query(conn, middle, START + timedelta(days=DAYS // 2), START + timedelta(days=DAYS // 2 + 1)), RUNS)
+        day = median_seconds(
+            range_query(conn, middle, START + timedelta(days=DAYS // 2), START + timedelta(days=DAYS // 2 + 1)), RUNS
+        )
         month = median_seconds(range_query(conn, middle, START, START + timedelta(days=min(DAYS, 30))), RUNS)
     loose = readers(db, middle)
     moved, compact_s = compact_all(db)
@@ -148,13 +170,25 @@ def one_round(db: Database) -> dict[str, float]:
         packed_total, left = sizes(conn, "readings_compact")[2], sizes(conn, "readings")[2]
         packed_rows = conn.fetchval("SELECT COUNT(*) FROM readings_compact")
     packed = readers(db, middle)
-    figures = {"readings": count, "copy readings/s": count / copy_s, "heap B": heap / count, "index B": indexes / count,
-               "total B": total / count, "day ms": day * 1000, "month ms": month * 1000,
-               "compact B": packed_total / moved, "left B": left / count, "compacted": moved,
-               "compact rows": packed_rows, "compact readings/s": moved / compact_s,
-               "page ms": loose["page"] * 1000, "compact page ms": packed["page"] * 1000,
-               "hourly ms": loose["hourly"] * 1000, "compact hourly ms": packed["hourly"] * 1000,
-               "hourly row B": hourly_b}
+    figures = {
+        "readings": count,
+        "copy readings/s": count / copy_s,
+        "heap B": heap / count,
+        "index B": indexes / count,
+        "total B": total / count,
+        "day ms": day * 1000,
+        "month ms": month * 1000,
+        "compact B": packed_total / moved,
+        "left B": left / count,
+        "compacted": moved,
+        "compact rows": packed_rows,
+        "compact readings/s": moved / compact_s,
+        "page ms": loose["page"] * 1000,
+        "compact page ms": packed["page"] * 1000,
+        "hourly ms": loose["hourly"] * 1000,
+        "compact hourly ms": packed["hourly"] * 1000,
+        "hourly row B": hourly_b,
+    }
     print("   " + "  ".join(f"{name} {value:,.1f}" for name, value in figures.items()))
     return figures
 
@@ -165,16 +199,21 @@ def capacity(compact_b: float, stored_b: float, wells: int = WELLS, years: int =
     minutes = round(years * 365.25 * 24 * 60)
     readings = wells * len(VARIABLES) * minutes
     rows = wells * len(VARIABLES) * minutes // 60
-    return [("readings", f"{readings:,}"), ("compacted rows (point, variable, hour)", f"{rows:,}"),
-            ("compacted bytes", f"{readings * compact_b / 1e12:,.2f} TB"),
-            ("as stored (readings rows)", f"{readings:,} rows, {readings * stored_b / 1e12:,.2f} TB")]
+    return [
+        ("readings", f"{readings:,}"),
+        ("compacted rows (point, variable, hour)", f"{rows:,}"),
+        ("compacted bytes", f"{readings * compact_b / 1e12:,.2f} TB"),
+        ("as stored (readings rows)", f"{readings:,} rows, {readings * stored_b / 1e12:,.2f} TB"),
+    ]
 
 
 def main() -> Figures | None:
     if not postgres_measurable():
         return None
-    print(f"   {POINTS} points x 3 variables x 1/min x {DAYS} days by COPY per round, fresh database each round,"
-          f" {ROUNDS} rounds; query times: median of {RUNS} warm runs")
+    print(
+        f"   {POINTS} points x 3 variables x 1/min x {DAYS} days by COPY per round, fresh database each round,"
+        f" {ROUNDS} rounds; query times: median of {RUNS} warm runs"
+    )
     rounds = []
     for _ in range(ROUNDS):
         with temporary_database(ADMIN_URL, "caudal_bench_storage") as url:
@@ -187,24 +226,38 @@ def main() -> Figures | None:
     figures = Figures(f"storage of {rounds[0]['readings']:,.0f} readings on PostgreSQL")
     column = {name: [r[name] for r in rounds] for name in rounds[0]}
     month_days = min(DAYS, 30)
-    figures.ratio("bytes per reading (heap + indexes + TOAST) / payload (goal: <= 40 B)", column["total B"],
-                  [PAYLOAD_BYTES] * ROUNDS)
-    for name, what in (("heap B", "heap bytes per reading"), ("index B", "index bytes per reading"),
-                       ("copy readings/s", "COPY readings/s"), ("day ms", "one point's day (4,320 rows) ms"),
-                       ("month ms", f"one point's {month_days} days ({month_days * 4320:,} rows) ms")):
+    figures.ratio(
+        "bytes per reading (heap + indexes + TOAST) / payload (goal: <= 40 B)",
+        column["total B"],
+        [PAYLOAD_BYTES] * ROUNDS,
+    )
+    for name, what in (
+        ("heap B", "heap bytes per reading"),
+        ("index B", "index bytes per reading"),
+        ("copy readings/s", "COPY readings/s"),
+        ("day ms", "one point's day (4,320 rows) ms"),
+        ("month ms", f"one point's {month_days} days ({month_days * 4320:,} rows) ms"),
+    ):
         figures.value(what, column[name])
-    figures.ratio(f"compacted bytes per reading / payload (goal: <= 40 B; {AGE_DAYS}-day age, whole hours)",
-                  column["compact B"], [PAYLOAD_BYTES] * ROUNDS)
+    figures.ratio(
+        f"compacted bytes per reading / payload (goal: <= 40 B; {AGE_DAYS}-day age, whole hours)",
+        column["compact B"],
+        [PAYLOAD_BYTES] * ROUNDS,
+    )
     figures.ratio("compacted bytes per reading / as stored", column["compact B"], column["total B"])
     figures.ratio("readings compacted / loaded (nothing left behind)", column["compacted"], column["readings"])
-    for name, what in (("left B", "readings partitions after compaction and sweep, bytes per reading loaded"),
-                       ("compact readings/s", "compaction readings/s (wall clock)"),
-                       ("hourly row B", "readings_hourly bytes per row (one per point and hour)")):
+    for name, what in (
+        ("left B", "readings partitions after compaction and sweep, bytes per reading loaded"),
+        ("compact readings/s", "compaction readings/s (wall clock)"),
+        ("hourly row B", "readings_hourly bytes per row (one per point and hour)"),
+    ):
         figures.value(what, column[name])
-    figures.ratio(f"{PAGE:,}-reading page from the middle, compacted / as stored ms", column["compact page ms"],
-                  column["page ms"])
-    figures.ratio(f"hourly aggregates of {DAYS} days, compacted / as stored ms", column["compact hourly ms"],
-                  column["hourly ms"])
+    figures.ratio(
+        f"{PAGE:,}-reading page from the middle, compacted / as stored ms", column["compact page ms"], column["page ms"]
+    )
+    figures.ratio(
+        f"hourly aggregates of {DAYS} days, compacted / as stored ms", column["compact hourly ms"], column["hourly ms"]
+    )
     compact_b, stored_b = (statistics.median(column[name]) for name in ("compact B", "total B"))
     for what, value in capacity(compact_b, stored_b):
         figures.rows.append((f"capacity {WELLS:,} wells x 3 variables x 1/min x {YEARS} years: {what}", value, "", ""))

@@ -73,8 +73,10 @@ class BackendCpu:
             self._last.update(self._sample())
 
     def _sample(self) -> dict[int, float]:
-        pids = [row[0] for row in self._conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))]
+        pids = [
+            row[0]
+            for row in self._conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))
+        ]
         found = {}
         for pid in pids:
             try:

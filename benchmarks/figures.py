@@ -26,8 +26,9 @@ def median_seconds(run: Callable[[], object], times: int) -> float:
 
 def spread(values: Sequence[float]) -> str:
     """``min / median / max (n rounds)`` with three significant figures."""
-    return (f"{min(values):.3g} / {statistics.median(values):.3g} / {max(values):.3g}"
-            f" (min / median / max of {len(values)})")
+    return (
+        f"{min(values):.3g} / {statistics.median(values):.3g} / {max(values):.3g} (min / median / max of {len(values)})"
+    )
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Figures:
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| figure | measured | same-run baseline | ratio |", "|---|---|---|---|"]
-        lines += [f"| {what} | {measured} | {baseline or '—'} | {ratio or '—'} |"
-                  for what, measured, baseline, ratio in self.rows]
+        lines += [
+            f"| {what} | {measured} | {baseline or '—'} | {ratio or '—'} |"
+            for what, measured, baseline, ratio in self.rows
+        ]
         return "\n".join(lines)

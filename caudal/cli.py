@@ -41,8 +41,11 @@ def _missing_extra(name: str, extra: str, missing: str, help_text: str) -> Typer
         raise typer.Exit(2)
 
     return TyperCommand(
-        name=name, help=f"{help_text} (no instalado: necesita caudal[{extra}])", callback=explain,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False,
+        name=name,
+        help=f"{help_text} (no instalado: necesita caudal[{extra}])",
+        callback=explain,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
     )
 
 
@@ -91,7 +94,10 @@ def _version(value: bool) -> None:
 
 
 app = typer.Typer(
-    cls=lazy_group(SIDES), no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    cls=lazy_group(SIDES),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
     help="Caudal: telemetría de extracción de agua, del pozo a la DGA.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )

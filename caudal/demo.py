@@ -110,11 +110,21 @@ async def configure_dga(api: CentralApi, dga_url: str, start: datetime) -> None:
     """Hourly reporting, live, to the stand-in, from the top of the previous hour (covered by the backlog)."""
     valid_from = start.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     for well in WELLS:
-        await api.put(DGA_CONFIG_PATH.format(code=well.code), {
-            "mode": "live", "work_type": "subterranea", "codigo_obra": well.code, "standard": "mayor",
-            "period": "hour", "caudal_mode": "instant", "informant_rut": well.informant_rut,
-            "informant_password": well.informant_password, "base_url": dga_url, "valid_from": valid_from.isoformat(),
-        })
+        await api.put(
+            DGA_CONFIG_PATH.format(code=well.code),
+            {
+                "mode": "live",
+                "work_type": "subterranea",
+                "codigo_obra": well.code,
+                "standard": "mayor",
+                "period": "hour",
+                "caudal_mode": "instant",
+                "informant_rut": well.informant_rut,
+                "informant_password": well.informant_password,
+                "base_url": dga_url,
+                "valid_from": valid_from.isoformat(),
+            },
+        )
 
 
 @asynccontextmanager
@@ -176,12 +186,15 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
     async with AsyncExitStack() as stack:
         mail = await stack.enter_async_context(capture_mail())
         dga = await stack.enter_async_context(run_dga_standin(registry, RUT_EMPRESA, clock=clock))
-        sims = {well.code: await stack.enter_async_context(run_simulator(sim_config(well, start, options.seed), clock))
-                for well in WELLS}
+        sims = {
+            well.code: await stack.enter_async_context(run_simulator(sim_config(well, start, options.seed), clock))
+            for well in WELLS
+        }
         settings = central_settings(options, port, mail.port)
         await asyncio.to_thread(bootstrap_admin, settings["CAUDAL_DATABASE_URL"], ADMIN, password, ADMIN_EMAIL, start)
-        console.print(f"Iniciando el servidor central en http://127.0.0.1:{port}"
-                      f" (registro: {options.workdir / 'central.log'})")
+        console.print(
+            f"Iniciando el servidor central en http://127.0.0.1:{port} (registro: {options.workdir / 'central.log'})"
+        )
         central = await stack.enter_async_context(run_central(port, settings, options.workdir / "central.log"))
         api = await stack.enter_async_context(CentralApi.session(central.url, ADMIN, password))
         summary = DemoSummary(api_docs=f"{central.url}/docs", username=ADMIN, password=password)
@@ -201,14 +214,17 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, console: Console) 
     return summary
 
 
-def _announce(console: Console, options: DemoOptions, summary: DemoSummary,
-              sims: dict[str, RunningSimulator]) -> None:
+def _announce(console: Console, options: DemoOptions, summary: DemoSummary, sims: dict[str, RunningSimulator]) -> None:
     for well in WELLS:
         sim = sims[well.code]
-        where = f"Modbus RTU en {sim.client_port}" if well.transport == "rtu" else f"Modbus TCP 127.0.0.1:{sim.tcp_port}"
+        where = (
+            f"Modbus RTU en {sim.client_port}" if well.transport == "rtu" else f"Modbus TCP 127.0.0.1:{sim.tcp_port}"
+        )
         console.print(f"  {well.code} {well.name}: {', '.join(d.profile for d in well.devices)} en {where}")
-    console.print(f"El agente del gateway lee cada {options.interval_s} s. Documentación de la API:"
-                  f" {summary.api_docs} (entre como {summary.username} / {summary.password})")
+    console.print(
+        f"El agente del gateway lee cada {options.interval_s} s. Documentación de la API:"
+        f" {summary.api_docs} (entre como {summary.username} / {summary.password})"
+    )
     until = "Ctrl-C para detener" if options.forever else f"resumen en {options.seconds:g} s (Ctrl-C: ahora)"
     console.print(f"En marcha; {until}.")
 
@@ -226,8 +242,13 @@ async def _main(options: DemoOptions, console: Console) -> DemoSummary:
 
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None)
-OPTION_NAMES = {"seconds": "--seconds", "port": "--port", "interval_s": "--interval", "workdir": "--workdir",
-                "seed": "--seed"}
+OPTION_NAMES = {
+    "seconds": "--seconds",
+    "port": "--port",
+    "interval_s": "--interval",
+    "workdir": "--workdir",
+    "seed": "--seed",
+}
 
 
 @app.command()
@@ -235,8 +256,13 @@ def demo(
     seconds: Annotated[float, typer.Option(help="Cuántos segundos corre la cadena antes del resumen.")] = 60.0,
     forever: Annotated[bool, typer.Option("--forever", help="Sigue corriendo hasta Ctrl-C.")] = False,
     port: Annotated[int, typer.Option(help="Puerto de la API central (otro libre si está ocupado).")] = 8000,
-    workdir: Annotated[Path | None, typer.Option(help="Dónde van la base de datos, el site.yaml y los registros (por"
-                                                      " omisión: un directorio temporal que se borra al final).")] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dónde van la base de datos, el site.yaml y los registros (por"
+            " omisión: un directorio temporal que se borra al final)."
+        ),
+    ] = None,
     interval: Annotated[int, typer.Option(help="Intervalo de lectura de los medidores, s (divisor de 60).")] = 5,
     seed: Annotated[int, typer.Option(help="Semilla de los pozos simulados (misma semilla, mismas lecturas).")] = 0,
 ) -> None:
@@ -247,12 +273,14 @@ def demo(
     scratch = workdir is None
     directory = Path(tempfile.mkdtemp(prefix="caudal-demo-")) if workdir is None else workdir.resolve()
     try:
-        options = DemoOptions(workdir=directory, seconds=seconds, forever=forever, port=port, interval_s=interval,
-                              seed=seed)
+        options = DemoOptions(
+            workdir=directory, seconds=seconds, forever=forever, port=port, interval_s=interval, seed=seed
+        )
         render(asyncio.run(_main(options, console)), console)
     except ValidationError as exc:
-        problems = "; ".join(f"{OPTION_NAMES.get(str(error['loc'][0]), error['loc'][0])}: {problem(error)}"
-                             for error in exc.errors())
+        problems = "; ".join(
+            f"{OPTION_NAMES.get(str(error['loc'][0]), error['loc'][0])}: {problem(error)}" for error in exc.errors()
+        )
         console.print(f"[red]error:[/] {problems}", soft_wrap=True)
         raise typer.Exit(2) from exc
     except (DemoError, SimServerError) as exc:

@@ -55,8 +55,12 @@ def bootstrap_admin(database_url: str, username: str, password: str, email: str,
     try:
         migrate(db)
         with db.transaction() as conn:
-            create_user(conn, UserCreate(username=username, password=SecretStr(password), email=email, is_admin=True),
-                        "demo", now)
+            create_user(
+                conn,
+                UserCreate(username=username, password=SecretStr(password), email=email, is_admin=True),
+                "demo",
+                now,
+            )
     finally:
         db.close()
 
@@ -85,8 +89,19 @@ async def run_central(port: int, settings: Mapping[str, str], log_path: Path) ->
     """Serve the central API on 127.0.0.1:``port`` until the block exits; wait until it is ready."""
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", LAUNCH, "central", "serve", "--host", "127.0.0.1", "--port", str(port),
-            env=server_environment(settings), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+            sys.executable,
+            "-c",
+            LAUNCH,
+            "central",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=server_environment(settings),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
             start_new_session=True,  # Ctrl-C reaches the demo, which stops the server itself
         )
     central = CentralProcess(f"http://127.0.0.1:{port}", process, log_path)
@@ -103,7 +118,9 @@ async def _wait_ready(central: CentralProcess) -> None:
     async with httpx.AsyncClient(base_url=central.url, timeout=2.0) as client:
         while loop.time() < deadline:
             if central.process.returncode is not None:
-                raise DemoError(f"el servidor central terminó con código {central.process.returncode}:\n{central.log_tail()}")
+                raise DemoError(
+                    f"el servidor central terminó con código {central.process.returncode}:\n{central.log_tail()}"
+                )
             with suppress(httpx.TransportError):
                 if (await client.get("/readyz")).status_code == 200:
                     return
@@ -149,8 +166,12 @@ class CentralApi:
 
     async def ingest(self, batch: Batch, gateway_token: str) -> Any:
         """Upload as the gateway does (its own token, the uplink schema)."""
-        return await self._call("POST", INGEST_PATH, content=batch.to_json(), headers={
-            "Authorization": f"Bearer {gateway_token}", "Content-Type": "application/json"})
+        return await self._call(
+            "POST",
+            INGEST_PATH,
+            content=batch.to_json(),
+            headers={"Authorization": f"Bearer {gateway_token}", "Content-Type": "application/json"},
+        )
 
     async def _call(self, method: str, path: str, **request: Any) -> Any:
         try:
@@ -162,4 +183,6 @@ class CentralApi:
 def _ok(reply: httpx.Response) -> Any:
     if reply.is_success:
         return reply.json() if reply.content else None
-    raise DemoError(f"{reply.request.method} {reply.request.url.path} respondió {reply.status_code}: {reply.text[:500]}")
+    raise DemoError(
+        f"{reply.request.method} {reply.request.url.path} respondió {reply.status_code}: {reply.text[:500]}"
+    )

@@ -20,15 +20,18 @@ REASON = f"demo: tiempo de espera del bus {NEW_TIMEOUT_S:g} s, publicada desde e
 
 def changed_document(site: SiteConfig) -> str:
     """The site's buses and devices as the server stores them, every bus with the new timeout."""
-    buses = [bus.model_copy(update={"timeout_s": NEW_TIMEOUT_S}).model_dump(mode="json", exclude_defaults=True)
-             for bus in site.buses]
+    buses = [
+        bus.model_copy(update={"timeout_s": NEW_TIMEOUT_S}).model_dump(mode="json", exclude_defaults=True)
+        for bus in site.buses
+    ]
     devices = [device.model_dump(mode="json", exclude_defaults=True) for device in site.devices]
     return yaml.safe_dump({"buses": buses, "devices": devices}, sort_keys=False)
 
 
 async def publish_configuration(api: CentralApi, site: SiteConfig) -> int:
     """Store and publish the changed configuration; returns its version."""
-    created = await api.post(f"/api/v1/gateways/{GATEWAY}/config/versions",
-                             {"document": changed_document(site), "reason": REASON})
+    created = await api.post(
+        f"/api/v1/gateways/{GATEWAY}/config/versions", {"document": changed_document(site), "reason": REASON}
+    )
     await api.post(f"/api/v1/gateways/{GATEWAY}/config/versions/{created['version']}/publish", {})
     return int(created["version"])

@@ -95,8 +95,15 @@ async def collect_points(api: CentralApi, history_start: datetime, start: dateti
     for well in WELLS:
         variables = latest.get(well.code, {}).get("variables", {})
         values = {name: LatestValue(v["value"], v["unit"], v["quality"]) for name, v in variables.items()}
-        points.append(PointSummary(well.code, well.name, await _count(api, well.code, start),
-                                   await _count(api, well.code, history_start, start), values))
+        points.append(
+            PointSummary(
+                well.code,
+                well.name,
+                await _count(api, well.code, start),
+                await _count(api, well.code, history_start, start),
+                values,
+            )
+        )
     return points
 
 
@@ -107,9 +114,17 @@ async def collect_alerts(api: CentralApi) -> list[AlertSummary]:
 
 async def collect_slots(api: CentralApi) -> list[SlotSummary]:
     rows = (await api.get(SUBMISSIONS_PATH, regulator="dga"))["items"]
-    return [SlotSummary(row["point"], datetime.fromisoformat(row["slot"]), row["state"], row.get("comprobante"),
-                        tuple(row.get("reasons") or ()), (row.get("measurement") or {}).get("caudal"))
-            for row in rows]
+    return [
+        SlotSummary(
+            row["point"],
+            datetime.fromisoformat(row["slot"]),
+            row["state"],
+            row.get("comprobante"),
+            tuple(row.get("reasons") or ()),
+            (row.get("measurement") or {}).get("caudal"),
+        )
+        for row in rows
+    ]
 
 
 async def collect(api: CentralApi, summary: DemoSummary, history_start: datetime, start: datetime) -> DemoSummary:
@@ -133,8 +148,10 @@ def points_table(summary: DemoSummary) -> Table:
     for heading in ("en vivo", "respaldo", "caudal\nL/s", "totalizador\nm3", "nivel\nm", "nivel\nfreático m"):
         table.add_column(heading, justify="right")
     for point in summary.points:
-        cells = [_number(point.latest[name].value if name in point.latest else None, 0 if name == "totalizer" else 2)
-                 for name, _ in SHOWN_VARIABLES]
+        cells = [
+            _number(point.latest[name].value if name in point.latest else None, 0 if name == "totalizer" else 2)
+            for name, _ in SHOWN_VARIABLES
+        ]
         table.add_row(point.code, str(point.live_readings), str(point.backlog_readings), *cells)
     return table
 
@@ -162,14 +179,18 @@ def slots_table(summary: DemoSummary) -> Table:
     for heading in ("punto", "medición (UTC)", "estado", "caudal L/s", "comprobante"):
         table.add_column(heading, no_wrap=True)
     for slot in sorted(summary.slots, key=lambda s: (s.point, s.slot)):
-        table.add_row(slot.point, slot.slot.strftime("%Y-%m-%d %H:%M"), slot.state, slot.caudal or "—",
-                      slot.comprobante or "—")
+        table.add_row(
+            slot.point, slot.slot.strftime("%Y-%m-%d %H:%M"), slot.state, slot.caudal or "—", slot.comprobante or "—"
+        )
     return table
 
 
 def _held(summary: DemoSummary) -> list[str]:
-    return [f"  {slot.point} {slot.slot:%H:%M} retenida para revisión: {'; '.join(slot.reasons)}"
-            for slot in sorted(summary.slots, key=lambda s: (s.point, s.slot)) if slot.reasons]
+    return [
+        f"  {slot.point} {slot.slot:%H:%M} retenida para revisión: {'; '.join(slot.reasons)}"
+        for slot in sorted(summary.slots, key=lambda s: (s.point, s.slot))
+        if slot.reasons
+    ]
 
 
 def render(summary: DemoSummary, console: Console) -> None:
@@ -177,22 +198,33 @@ def render(summary: DemoSummary, console: Console) -> None:
     console.print(points_table(summary))
     flagged = sorted({v.quality for point in summary.points for v in point.latest.values()} - {"good"})
     if flagged:
-        console.print(f"Últimas lecturas marcadas {', '.join(flagged)}"
-                      + (" (el reloj de esta máquina no está sincronizado por NTP)" if "clock_unsynced" in flagged else ""))
+        console.print(
+            f"Últimas lecturas marcadas {', '.join(flagged)}"
+            + (" (el reloj de esta máquina no está sincronizado por NTP)" if "clock_unsynced" in flagged else "")
+        )
     state = "en línea" if summary.gateway_online else "SIN CONEXIÓN"
     console.print(f"Gateway {GATEWAY}: {state}, visto por última vez {summary.gateway_last_seen or 'nunca'}")
     config = summary.configuration
-    console.print(f"Configuración desde el servidor: {config.get('config_source') or 'no informada'}; corre la versión"
-                  f" {config.get('running_version') or '-'}, publicada la {config.get('published_version') or '-'}"
-                  f" ({config.get('last_result') or 'sin resultado aún'})")
-    sections = ((alerts_table, summary.alerts, "Sin alertas."), (mails_table, summary.mails, "Sin correos."),
-                (slots_table, summary.slots, "Sin mediciones a la DGA."))
+    console.print(
+        f"Configuración desde el servidor: {config.get('config_source') or 'no informada'}; corre la versión"
+        f" {config.get('running_version') or '-'}, publicada la {config.get('published_version') or '-'}"
+        f" ({config.get('last_result') or 'sin resultado aún'})"
+    )
+    sections = (
+        (alerts_table, summary.alerts, "Sin alertas."),
+        (mails_table, summary.mails, "Sin correos."),
+        (slots_table, summary.slots, "Sin mediciones a la DGA."),
+    )
     for table, rows, empty in sections:
         console.print(table(summary) if rows else empty)
     for line in _held(summary):
         console.print(line)
-    console.print(f"Consola: {summary.console_url} (entre como {summary.username} / {summary.password}): Resumen"
-                  " muestra ambos pozos en el mapa con su semáforo DGA, Alertas las alertas abiertas por reconocer,"
-                  " Cumplimiento los comprobantes y la cola de revisión")
-    console.print(f"Documentación de la API: {summary.api_docs} (entre como {summary.username} / {summary.password};"
-                  " con --forever todo sigue corriendo ahí hasta Ctrl-C)")
+    console.print(
+        f"Consola: {summary.console_url} (entre como {summary.username} / {summary.password}): Resumen"
+        " muestra ambos pozos en el mapa con su semáforo DGA, Alertas las alertas abiertas por reconocer,"
+        " Cumplimiento los comprobantes y la cola de revisión"
+    )
+    console.print(
+        f"Documentación de la API: {summary.api_docs} (entre como {summary.username} / {summary.password};"
+        " con --forever todo sigue corriendo ahí hasta Ctrl-C)"
+    )

@@ -63,29 +63,71 @@ class DemoWell(BaseModel):
 
     def point_body(self) -> dict[str, Any]:
         """``POST /api/v1/points`` body."""
-        return {"code": self.code, "name": self.name, "kind": "subterranea", "latitude": self.latitude,
-                "longitude": self.longitude, "water_right_lps": self.water_right_lps,
-                "sensor_depth_m": self.sensor_depth_m, "flow_cutoff_lps": self.flow_cutoff_lps}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": "subterranea",
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "water_right_lps": self.water_right_lps,
+            "sensor_depth_m": self.sensor_depth_m,
+            "flow_cutoff_lps": self.flow_cutoff_lps,
+        }
 
 
 WELLS: tuple[DemoWell, ...] = (
     DemoWell(
-        code="OB-0601-444", name="Pozo Norte (Modbus RTU)", water_right_lps=15.0, sensor_depth_m=60.0,
-        flow_cutoff_lps=0.5, latitude=-34.17, longitude=-70.74, transport="rtu",
-        devices=(DemoDevice(name="caudalimetro-norte", profile="siemens-mag6000", unit_id=1),
-                 DemoDevice(name="nivel-norte", profile="keller-series30", unit_id=2)),
-        well=WellParams(flow_lps=12.0, pump_on_s=1200, pump_off_s=600, response_s=120.0, sensor_depth_m=60.0,
-                        initial_totalizer_m3=154_000.0),
-        history_s=7200, informant_rut="12345678-5", informant_password="clave-pozo-norte",
+        code="OB-0601-444",
+        name="Pozo Norte (Modbus RTU)",
+        water_right_lps=15.0,
+        sensor_depth_m=60.0,
+        flow_cutoff_lps=0.5,
+        latitude=-34.17,
+        longitude=-70.74,
+        transport="rtu",
+        devices=(
+            DemoDevice(name="caudalimetro-norte", profile="siemens-mag6000", unit_id=1),
+            DemoDevice(name="nivel-norte", profile="keller-series30", unit_id=2),
+        ),
+        well=WellParams(
+            flow_lps=12.0,
+            pump_on_s=1200,
+            pump_off_s=600,
+            response_s=120.0,
+            sensor_depth_m=60.0,
+            initial_totalizer_m3=154_000.0,
+        ),
+        history_s=7200,
+        informant_rut="12345678-5",
+        informant_password="clave-pozo-norte",
     ),
     DemoWell(
-        code="OB-0601-445", name="Pozo Sur (Modbus TCP, over its right)", water_right_lps=10.0, sensor_depth_m=80.0,
-        flow_cutoff_lps=0.5, latitude=-34.19, longitude=-70.71, transport="tcp",
-        devices=(DemoDevice(name="caudalimetro-sur", profile="abb-aquamaster3", unit_id=1),
-                 DemoDevice(name="nivel-sur", profile="keller-series30", unit_id=2)),
-        well=WellParams(flow_lps=10.0, exceed_factor=1.5, pump_on_s=3600, pump_off_s=0, static_level_m=55.0,
-                        drawdown_m=12.0, response_s=300.0, sensor_depth_m=80.0, initial_totalizer_m3=88_000.0),
-        history_s=7200, informant_rut="11111111-1", informant_password="clave-pozo-sur",
+        code="OB-0601-445",
+        name="Pozo Sur (Modbus TCP, over its right)",
+        water_right_lps=10.0,
+        sensor_depth_m=80.0,
+        flow_cutoff_lps=0.5,
+        latitude=-34.19,
+        longitude=-70.71,
+        transport="tcp",
+        devices=(
+            DemoDevice(name="caudalimetro-sur", profile="abb-aquamaster3", unit_id=1),
+            DemoDevice(name="nivel-sur", profile="keller-series30", unit_id=2),
+        ),
+        well=WellParams(
+            flow_lps=10.0,
+            exceed_factor=1.5,
+            pump_on_s=3600,
+            pump_off_s=0,
+            static_level_m=55.0,
+            drawdown_m=12.0,
+            response_s=300.0,
+            sensor_depth_m=80.0,
+            initial_totalizer_m3=88_000.0,
+        ),
+        history_s=7200,
+        informant_rut="11111111-1",
+        informant_password="clave-pozo-sur",
     ),
 )
 
@@ -99,21 +141,33 @@ def live_params(well: DemoWell, start: datetime, seed: int) -> WellParams:
     params = well.well
     end = PumpedWell(params, start - timedelta(seconds=well.history_s), seed).advance_to(start)
     pumping_level = params.static_level_m - params.drawdown_m
-    return params.model_copy(update={"initial_totalizer_m3": end.totalizer, "static_level_m": end.level,
-                                     "drawdown_m": max(0.0, end.level - pumping_level)})
+    return params.model_copy(
+        update={
+            "initial_totalizer_m3": end.totalizer,
+            "static_level_m": end.level,
+            "drawdown_m": max(0.0, end.level - pumping_level),
+        }
+    )
 
 
 def sim_config(well: DemoWell, start: datetime, seed: int) -> SimConfig:
     devices = [DeviceConfig(profile=device.profile, unit_id=device.unit_id) for device in well.devices]
-    return SimConfig(devices=devices, well=live_params(well, start, seed), seed=seed,
-                     tcp=Endpoint() if well.transport == "tcp" else None, pty=well.transport == "rtu")
+    return SimConfig(
+        devices=devices,
+        well=live_params(well, start, seed),
+        seed=seed,
+        tcp=Endpoint() if well.transport == "tcp" else None,
+        pty=well.transport == "rtu",
+    )
 
 
 def backlog(well: DemoWell, start: datetime, seed: int, interval_s: int = 60) -> list[Reading]:
     """What a gateway would have buffered for ``well`` before ``start``, one reading per interval."""
     model = PumpedWell(well.well, start - timedelta(seconds=well.history_s), seed)
-    devices = [(device.name, SimulatedDevice(DeviceConfig(profile=device.profile, unit_id=device.unit_id)))
-               for device in well.devices]
+    devices = [
+        (device.name, SimulatedDevice(DeviceConfig(profile=device.profile, unit_id=device.unit_id)))
+        for device in well.devices
+    ]
     first = math.ceil(model.start.timestamp() / interval_s) * interval_s
     readings: list[Reading] = []
     for epoch in range(first, math.ceil(start.timestamp()), interval_s):
@@ -124,30 +178,58 @@ def backlog(well: DemoWell, start: datetime, seed: int, interval_s: int = 60) ->
                 if shown is None:
                     continue
                 value, quality = decode_reading(spec, encode_reading(spec, shown))
-                readings.append(Reading(seq=len(readings) + 1, device=name, point=well.code, variable=spec.variable,
-                                        ts=state.ts, value=value, unit=spec.canonical_unit, quality=quality))
+                readings.append(
+                    Reading(
+                        seq=len(readings) + 1,
+                        device=name,
+                        point=well.code,
+                        variable=spec.variable,
+                        ts=state.ts,
+                        value=value,
+                        unit=spec.canonical_unit,
+                        quality=quality,
+                    )
+                )
     return readings
 
 
 def backlog_batches(readings: list[Reading], sent_at: datetime) -> list[Batch]:
     """The backlog cut into uploads no larger than the uplink allows."""
-    return [Batch(gateway=GATEWAY, sent_at=sent_at, readings=readings[i:i + MAX_BATCH_READINGS])
-            for i in range(0, len(readings), MAX_BATCH_READINGS)]
+    return [
+        Batch(gateway=GATEWAY, sent_at=sent_at, readings=readings[i : i + MAX_BATCH_READINGS])
+        for i in range(0, len(readings), MAX_BATCH_READINGS)
+    ]
 
 
-def write_site(workdir: Path, central_url: str, token: str, sims: dict[str, RunningSimulator],
-               interval_s: int) -> SiteConfig:
+def write_site(
+    workdir: Path, central_url: str, token: str, sims: dict[str, RunningSimulator], interval_s: int
+) -> SiteConfig:
     """Write ``site.yaml`` and the token file the agent reads, and validate them as ``caudal edge`` would."""
     token_file = workdir / "gateway.token"
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
     site = {
-        "gateway": {"id": GATEWAY, "central_url": central_url, "token_file": str(token_file),
-                    "buffer_path": str(workdir / "buffer.db"), "heartbeat_s": 30, "config_source": "central"},
+        "gateway": {
+            "id": GATEWAY,
+            "central_url": central_url,
+            "token_file": str(token_file),
+            "buffer_path": str(workdir / "buffer.db"),
+            "heartbeat_s": 30,
+            "config_source": "central",
+        },
         "buses": [_bus(well, sims[well.code]) for well in WELLS],
-        "devices": [{"name": device.name, "bus": _bus_name(well), "unit_id": device.unit_id, "point": well.code,
-                     "interval_s": interval_s, "profile": device.profile}
-                    for well in WELLS for device in well.devices],
+        "devices": [
+            {
+                "name": device.name,
+                "bus": _bus_name(well),
+                "unit_id": device.unit_id,
+                "point": well.code,
+                "interval_s": interval_s,
+                "profile": device.profile,
+            }
+            for well in WELLS
+            for device in well.devices
+        ],
     }
     path = workdir / "site.yaml"
     path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")

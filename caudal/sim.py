@@ -7,14 +7,20 @@ import typer
 from caudal.cli import lazy_group
 
 STANDINS = {
-    "modbus": ("edge.simulator.cli:app", "edge",
-               "Medidores y sensores de nivel simulados por Modbus TCP o un pty serie."),
+    "modbus": (
+        "edge.simulator.cli:app",
+        "edge",
+        "Medidores y sensores de nivel simulados por Modbus TCP o un pty serie.",
+    ),
     "dga": ("compliance.standins.dga:app", "central", "Un servicio web MEE de la DGA local, que valida como el real."),
     "sma": ("compliance.standins.sma:app", "central", "Una API de reportes de la SMA local."),
 }
 
 app = typer.Typer(
-    cls=lazy_group(STANDINS), no_args_is_help=True, rich_markup_mode=None, add_completion=False,
+    cls=lazy_group(STANDINS),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
     help="Simuladores locales de equipos y reguladores (nunca los servicios reales).",
 )
 

@@ -90,12 +90,22 @@ def create_app(settings: Settings | None = None, *, role: Role = "all", clock: C
     db = open_database(settings.database_url)
     if settings.auto_migrate:
         migrate(db)
-    ctx = AppContext(settings=settings, db=db, clock=clock or SystemClock(), role=role,
-                     notify_settings=NotifySettings.from_env(), regulators=importlib.import_module(REGISTRY).labels())
+    ctx = AppContext(
+        settings=settings,
+        db=db,
+        clock=clock or SystemClock(),
+        role=role,
+        notify_settings=NotifySettings.from_env(),
+        regulators=importlib.import_module(REGISTRY).labels(),
+    )
     modules = domain_modules(role)
     app = FastAPI(
-        title="Caudal", version=VERSION, description=DESCRIPTION, lifespan=_lifespan(ctx, modules),
-        docs_url=None, redoc_url=None,
+        title="Caudal",
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=_lifespan(ctx, modules),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     ui.mount_static(app)

@@ -36,12 +36,18 @@ ROLE_PORTS = {"all": 8000, "core": 8000, "telemetry": 8001, "compliance": 8002, 
 
 @app.command()
 def serve(
-    role: Role = typer.Option("all", envvar="CAUDAL_ROLE",
-                              help="Qué servicio es este proceso: all, core, telemetry, compliance,"
-                              " alerts (evaluación de alertas, con CAUDAL_ALERT_EVALUATION=role)"),
+    role: Role = typer.Option(
+        "all",
+        envvar="CAUDAL_ROLE",
+        help="Qué servicio es este proceso: all, core, telemetry, compliance,"
+        " alerts (evaluación de alertas, con CAUDAL_ALERT_EVALUATION=role)",
+    ),
     host: str = typer.Option("127.0.0.1", envvar="CAUDAL_HOST", help="Dirección donde escuchar"),
-    port: int = typer.Option(None, envvar="CAUDAL_PORT",
-                             help="Puerto (por omisión: 8000 all/core, 8001 telemetry, 8002 compliance, 8003 alerts)"),
+    port: int = typer.Option(
+        None,
+        envvar="CAUDAL_PORT",
+        help="Puerto (por omisión: 8000 all/core, 8001 telemetry, 8002 compliance, 8003 alerts)",
+    ),
 ) -> None:
     """Sirve la API (y corre los trabajos de fondo del rol)."""
     import uvicorn
@@ -82,8 +88,9 @@ def _migrations_summary(count: int) -> str:
 @app.command("nginx-routes")
 def nginx_routes_command(
     config: Path = typer.Argument(..., help="El nginx.conf a actualizar, p. ej. docker/nginx/nginx.conf"),
-    check: bool = typer.Option(False, "--check", help="No cambia nada; sale con 1 si las rutas del archivo están"
-                               " desactualizadas"),
+    check: bool = typer.Option(
+        False, "--check", help="No cambia nada; sale con 1 si las rutas del archivo están desactualizadas"
+    ),
 ) -> None:
     """Escribe en CONFIG, entre sus líneas marcadoras, la tabla de rutas de nginx que sale de las rutas de cada rol."""
     from central.nginx_routes import RoutingError, render_config, role_paths, routing_table
@@ -191,8 +198,15 @@ def create_user_command(
 ) -> None:
     """Crea una cuenta (en una terminal pide la contraseña dos veces)."""
     password = _read_password(password_stdin)
-    new = _validated(UserCreate, {"username": "USERNAME", "password": "password"},
-                     username=username, password=password, email=email, phone=phone, is_admin=admin)
+    new = _validated(
+        UserCreate,
+        {"username": "USERNAME", "password": "password"},
+        username=username,
+        password=password,
+        email=email,
+        phone=phone,
+        is_admin=admin,
+    )
     with _database() as db, db.transaction() as conn:
         create_user(conn, new, _actor(), SystemClock().now())
     typer.echo(f"{'administrador' if admin else 'usuario'} {username} creado")
@@ -211,9 +225,19 @@ def add_point_command(
     status: str | None = typer.Option(None, help="active (por omisión), inactive o maintenance"),
 ) -> None:
     """Crea un punto de captación."""
-    new = _validated(PointCreate, {"code": "CODE", "latitude": "--lat", "longitude": "--lon"},
-                     code=code, name=name, kind=kind, water_right_lps=water_right_lps, sensor_depth_m=sensor_depth_m,
-                     flow_cutoff_lps=flow_cutoff_lps, latitude=lat, longitude=lon, status=status)
+    new = _validated(
+        PointCreate,
+        {"code": "CODE", "latitude": "--lat", "longitude": "--lon"},
+        code=code,
+        name=name,
+        kind=kind,
+        water_right_lps=water_right_lps,
+        sensor_depth_m=sensor_depth_m,
+        flow_cutoff_lps=flow_cutoff_lps,
+        latitude=lat,
+        longitude=lon,
+        status=status,
+    )
     with _database() as db, db.transaction() as conn:
         create_point(conn, new, _actor(), SystemClock().now())
     typer.echo(f"punto {code} creado ({kind})")
@@ -228,8 +252,9 @@ def add_gateway_command(
     points: str = typer.Option("", help="Códigos de los puntos que reporta, separados por comas"),
 ) -> None:
     """Registra un gateway; muestra su token una sola vez, solo en la última línea."""
-    new = _validated(GatewayCreate, {"name": "NAME"},
-                     name=name, points=[code.strip() for code in points.split(",") if code.strip()])
+    new = _validated(
+        GatewayCreate, {"name": "NAME"}, name=name, points=[code.strip() for code in points.split(",") if code.strip()]
+    )
     with _database() as db, db.transaction() as conn:
         _, token = create_gateway(conn, new.name, new.points, _actor(), SystemClock().now())
     typer.echo(f"gateway {name} creado para los puntos: {', '.join(new.points) or '(ninguno aún)'}")
@@ -242,8 +267,7 @@ def rotate_token_command(name: str = typer.Argument(..., help="Nombre del gatewa
     """Da al gateway un token nuevo (el anterior deja de servir de inmediato); va solo en la última línea."""
     with _database() as db, db.transaction() as conn:
         token = rotate_gateway_token(conn, name, _actor(), SystemClock().now())
-    typer.echo(f"token nuevo del gateway {name}; el anterior ya no sirve. Se muestra solo esta vez;"
-               f" {TOKEN_FILE_HINT}:")
+    typer.echo(f"token nuevo del gateway {name}; el anterior ya no sirve. Se muestra solo esta vez; {TOKEN_FILE_HINT}:")
     typer.echo(token)
 
 

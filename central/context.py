@@ -37,7 +37,9 @@ class AppContext:
     metrics: Metrics = field(default_factory=Metrics)
     secret_box: SecretBox = field(init=False)
     on_ingest: OnIngest | None = None  # alert evaluation sets it when it runs inline
-    notify_settings: NotifySettings = field(default_factory=NotifySettings)  # the environment's, read by the app factory
+    notify_settings: NotifySettings = field(
+        default_factory=NotifySettings
+    )  # the environment's, read by the app factory
     alert_queue: EvaluationQueue | None = None  # the alerts module's setup builds it (telemetry role)
     regulators: Regulators = field(default_factory=Regulators)  # compliance's registry, read by the app factory
 

@@ -14,9 +14,13 @@ from typing import Annotated, Literal
 from fastapi import Query
 
 Dialect = Literal["csv", "excel-es"]
-DialectQuery = Annotated[Dialect, Query(
-    description="csv: comma-separated, decimal point (the default); excel-es: for a spreadsheet set to"
-                " Spanish (Chile): sep=; first line, ';' between cells, decimal comma, UTF-8 with BOM")]
+DialectQuery = Annotated[
+    Dialect,
+    Query(
+        description="csv: comma-separated, decimal point (the default); excel-es: for a spreadsheet set to"
+        " Spanish (Chile): sep=; first line, ';' between cells, decimal comma, UTF-8 with BOM"
+    ),
+]
 
 BOM = "\ufeff"
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")
@@ -38,7 +42,8 @@ def more_rows(rows: Iterable[Sequence[object]], dialect: Dialect = "csv") -> str
     out = io.StringIO()
     if dialect == "excel-es":
         csv.writer(out, delimiter=";", lineterminator="\n").writerows(
-            [[decimal_comma(cell) for cell in row] for row in rows])
+            [[decimal_comma(cell) for cell in row] for row in rows]
+        )
     else:
         csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()

@@ -47,8 +47,9 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def current_user(request: Request, ctx: Ctx,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+def current_user(
+    request: Request, ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
     """The person whose token this is (401 otherwise); then the query parameters are checked,
     so that a stranger's request is a 401 whatever it asks (:mod:`central.query_check`)."""
     token = bearer_token(credentials)

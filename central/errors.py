@@ -66,8 +66,15 @@ class ApiError(Exception):
     """Raise from a route (or the HTTP edge's own helpers) to answer with the standard error
     shape; library code raises :mod:`central.problems`' domain errors instead."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, details: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -79,10 +86,14 @@ class ApiError(Exception):
 class ErrorDetail(BaseModel):
     status: int = Field(description="The HTTP status, repeated", examples=[404])
     code: str = Field(description="A stable, machine-readable reason", examples=["not_found"])
-    message: str = Field(description="What is wrong and where, for a person",
-                         examples=["no point with code OB-0101-12"])
-    details: Any = Field(default=None, description="Per-field problems ({loc, msg, ...}) when there are several",
-                         examples=[[{"loc": ["body", "code"], "msg": "Field required", "type": "missing"}]])
+    message: str = Field(
+        description="What is wrong and where, for a person", examples=["no point with code OB-0101-12"]
+    )
+    details: Any = Field(
+        default=None,
+        description="Per-field problems ({loc, msg, ...}) when there are several",
+        examples=[[{"loc": ["body", "code"], "msg": "Field required", "type": "missing"}]],
+    )
 
 
 class ErrorBody(BaseModel):
@@ -103,8 +114,9 @@ def error_body(status: int, message: str, code: str | None = None, details: Any 
     return {"error": error}
 
 
-def error_response(status: int, message: str, code: str | None = None, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, code: str | None = None, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(status, message, code, details), status_code=status, headers=headers)
 
 
@@ -115,10 +127,7 @@ def invalid_body(exc: ValidationError) -> RequestValidationError:
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": list(err.get("loc", ())), "msg": problem(err), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
+    return [{"loc": list(err.get("loc", ())), "msg": problem(err), "type": err.get("type", "")} for err in exc.errors()]
 
 
 def _first_problem(details: list[dict[str, Any]]) -> str:
@@ -177,8 +186,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_error(request: Request, exc: DatabaseError) -> JSONResponse:
         request.app.state.ctx.metrics.db_errors.inc()
         log.error("error de la base de datos en %s %s: %s", request.method, request.url.path, exc)
-        return error_response(503, "la base de datos no está disponible; intente de nuevo en un momento",
-                              "database_unavailable")
+        return error_response(
+            503, "la base de datos no está disponible; intente de nuevo en un momento", "database_unavailable"
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -259,8 +269,10 @@ def raw_json_body(model: type[BaseModel], examples: dict[str, Any]) -> dict[str,
     the body's schema, inlined, and its examples (``{name: value}``)."""
     generated = model.model_json_schema(by_alias=True)
     definitions = generated.pop("$defs", {})
-    media = {"schema": _inline(generated, definitions),
-             "examples": {name: {"value": value} for name, value in examples.items()}}
+    media = {
+        "schema": _inline(generated, definitions),
+        "examples": {name: {"value": value} for name, value in examples.items()},
+    }
     return {"requestBody": {"required": True, "content": {"application/json": media}}}
 
 

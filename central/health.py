@@ -23,8 +23,11 @@ def healthz(ctx: Ctx) -> dict[str, str]:
     return {"status": "ok", "role": ctx.role, "version": VERSION}
 
 
-@router.get("/readyz", summary="Readiness: the database is reachable and migrated",
-            responses={503: {"model": ErrorBody, "description": "Not ready; the message says why"}})
+@router.get(
+    "/readyz",
+    summary="Readiness: the database is reachable and migrated",
+    responses={503: {"model": ErrorBody, "description": "Not ready; the message says why"}},
+)
 def readyz(ctx: Ctx) -> JSONResponse:
     try:
         with ctx.db.connect() as conn:

@@ -10,5 +10,7 @@ from protocols.messages_es import NOT_A_TIME, TEMPLATES, WITH_OFFSET, problem
 
 __all__ = ["BAD_CURSOR", "NOT_A_TIME", "TEMPLATES", "WITH_OFFSET", "problem"]
 
-BAD_CURSOR = ("cursor {cursor!r} no es uno que haya entregado este servidor: use el next_cursor de la página"
-              " anterior, o ninguno para la primera página")
+BAD_CURSOR = (
+    "cursor {cursor!r} no es uno que haya entregado este servidor: use el next_cursor de la página"
+    " anterior, o ninguno para la primera página"
+)

@@ -25,13 +25,16 @@ class Metrics:
             "caudal_ingest_duplicate_readings", "Readings received again and not stored twice", registry=self.registry
         )
         self.ingest_seconds = Histogram(
-            "caudal_ingest_seconds", "Time to validate and store one ingest batch", registry=self.registry,
+            "caudal_ingest_seconds",
+            "Time to validate and store one ingest batch",
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.db_errors = Counter("caudal_database_errors", "Database errors seen by requests", registry=self.registry)
 
-    def add_gauges(self, name: str, documentation: str, labels: list[str],
-                   sample: Callable[[], Iterable[tuple[list[str], float]]]) -> None:
+    def add_gauges(
+        self, name: str, documentation: str, labels: list[str], sample: Callable[[], Iterable[tuple[list[str], float]]]
+    ) -> None:
         """A gauge family computed at scrape time (e.g. alerts by state and severity)."""
         self.registry.register(_CallbackCollector(name, documentation, labels, sample))
 
@@ -40,8 +43,9 @@ class Metrics:
 
 
 class _CallbackCollector(Collector):
-    def __init__(self, name: str, documentation: str, labels: list[str],
-                 sample: Callable[[], Iterable[tuple[list[str], float]]]) -> None:
+    def __init__(
+        self, name: str, documentation: str, labels: list[str], sample: Callable[[], Iterable[tuple[list[str], float]]]
+    ) -> None:
         self.name, self.documentation, self.labels, self.sample = name, documentation, labels, sample
 
     def collect(self):
@@ -86,6 +90,8 @@ class RequestMetricsMiddleware:
         key = (method, route, status)
         children = self._series.get(key)
         if children is None:
-            children = self._series[key] = (self.metrics.requests.labels(method, route, str(status)),
-                                            self.metrics.request_seconds.labels(route))
+            children = self._series[key] = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.request_seconds.labels(route),
+            )
         return children

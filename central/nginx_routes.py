@@ -49,7 +49,7 @@ def location_pattern(template: str) -> str:
     """
     parts, last = [], 0
     for match in _PARAMETER.finditer(template):
-        parts += [_literal(template[last:match.start()]), ".+" if match.group(2) else "[^/]+"]
+        parts += [_literal(template[last : match.start()]), ".+" if match.group(2) else "[^/]+"]
         last = match.end()
     return "^" + "".join(parts) + _literal(template[last:]) + "$"
 
@@ -83,8 +83,12 @@ def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
     unrouted = sorted(every - set().union(*(served.get(role, set()) for role in ROLES)))
     if unrouted:
         raise RoutingError(f"solo las sirven roles a los que nginx no enruta: {', '.join(unrouted)}")
-    table = {path: role for role in reversed(ROUTED_ROLES) for path in served.get(role, ())
-             if path not in served.get(DEFAULT_ROLE, ())}
+    table = {
+        path: role
+        for role in reversed(ROUTED_ROLES)
+        for path in served.get(role, ())
+        if path not in served.get(DEFAULT_ROLE, ())
+    }
     for path, role in table.items():
         pattern = re.compile(location_pattern(path))
         caught = sorted(other for other in every - served[role] if pattern.match(sample_path(other)))

@@ -39,8 +39,10 @@ class Page(BaseModel, Generic[T]):
     total: int = Field(ge=0, description="Items matching the filters, over all pages")
     limit: int
     offset: int
-    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page; null where the list"
-                                                               " does not page by cursor, and at the end")
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as ?cursor= for the next page; null where the list does not page by cursor, and at the end",
+    )
 
 
 async def page_query(

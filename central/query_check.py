@@ -68,6 +68,9 @@ def check_query(request: Request) -> None:
     unknown = sorted(name for name in request.query_params if name not in accepted)
     if unknown:
         known = ", ".join(sorted(accepted)) or "ninguno"
-        raise ApiError(422, f"parámetro desconocido {unknown[0]!r} (esta ruta acepta: {known})",
-                       code="unknown_parameter", details=[{"loc": ["query", name], "type": "unknown_parameter"}
-                                                          for name in unknown])
+        raise ApiError(
+            422,
+            f"parámetro desconocido {unknown[0]!r} (esta ruta acepta: {known})",
+            code="unknown_parameter",
+            details=[{"loc": ["query", name], "type": "unknown_parameter"} for name in unknown],
+        )

@@ -60,11 +60,19 @@ class Settings(EnvSettings):
     workers: bool = Field(default=True, description="Run the role's background workers (timers) in this process")
     rollup_interval_s: float = Field(default=5.0, gt=0, description="Seconds between hourly-summary worker passes")
     compact_after_days: int = Field(
-        default=90, ge=0, description="PostgreSQL: readings older than this many days are compacted (one row per point,"
-        " hour and variable) by the rollup worker; 0 keeps every reading as stored")
+        default=90,
+        ge=0,
+        description="PostgreSQL: readings older than this many days are compacted (one row per point,"
+        " hour and variable) by the rollup worker; 0 keeps every reading as stored",
+    )
     readings_retention_months: int = Field(
-        default=0, ge=0, description="Months of readings kept: 'caudal central readings-retention' detaches the"
-        " monthly partitions older than this; 0 keeps everything")
+        default=0,
+        ge=0,
+        description="Months of readings kept: 'caudal central readings-retention' detaches the"
+        " monthly partitions older than this; 0 keeps everything",
+    )
     alert_evaluation: Literal["inline", "role"] = Field(
-        default="inline", description="inline: the telemetry process evaluates alerts after each batch; role: it only"
-        " marks the points written and the alerts role (caudal central serve --role alerts) evaluates them")
+        default="inline",
+        description="inline: the telemetry process evaluates alerts after each batch; role: it only"
+        " marks the points written and the alerts role (caudal central serve --role alerts) evaluates them",
+    )

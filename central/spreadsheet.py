@@ -97,8 +97,9 @@ def _cell(sheet: Any, value: Any, datetime_format: str) -> Any:
 
 
 def _widths(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
-    return [min(MAX_WIDTH, max(len(_shown(value)) for value in column) + 2)
-            for column in zip(header, *rows, strict=True)]
+    return [
+        min(MAX_WIDTH, max(len(_shown(value)) for value in column) + 2) for column in zip(header, *rows, strict=True)
+    ]
 
 
 def _shown(value: Any) -> str:

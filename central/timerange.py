@@ -41,9 +41,11 @@ def bounded_time(value: datetime) -> datetime:
     except OverflowError:
         utc = None
     if utc is None or not EARLIEST <= utc <= LATEST:
-        raise PydanticCustomError("time_out_of_range",
-                                  "{value} está fuera del rango aceptado, de {earliest} a {latest}",
-                                  {"value": iso_z(value), "earliest": iso_z(EARLIEST), "latest": iso_z(LATEST)})
+        raise PydanticCustomError(
+            "time_out_of_range",
+            "{value} está fuera del rango aceptado, de {earliest} a {latest}",
+            {"value": iso_z(value), "earliest": iso_z(EARLIEST), "latest": iso_z(LATEST)},
+        )
     return utc
 
 
@@ -60,10 +62,12 @@ class TimeRange:
 
 
 async def time_range(
-    start: Annotated[BoundedTime | None, Query(
-        alias="from", description=f"Inclusive, ISO 8601 with an offset, {ACCEPTED_RANGE}")] = None,
-    end: Annotated[BoundedTime | None, Query(
-        alias="to", description=f"Exclusive, ISO 8601 with an offset, {ACCEPTED_RANGE}")] = None,
+    start: Annotated[
+        BoundedTime | None, Query(alias="from", description=f"Inclusive, ISO 8601 with an offset, {ACCEPTED_RANGE}")
+    ] = None,
+    end: Annotated[
+        BoundedTime | None, Query(alias="to", description=f"Exclusive, ISO 8601 with an offset, {ACCEPTED_RANGE}")
+    ] = None,
 ) -> TimeRange:
     """The one pair of time-range parameters every route takes (one name, one error).
     ``async`` because it does no I/O: FastAPI runs a plain ``def`` dependency in the thread

@@ -44,8 +44,12 @@ class Outage:
 
     def failed(self, exc: DatabaseUnavailable) -> None:
         if not self.down:
-            self.log.warning("%s: la base de datos no responde (%s); se reintenta cada %.0f s hasta que vuelva",
-                             self.what, exc, self.interval_s)
+            self.log.warning(
+                "%s: la base de datos no responde (%s); se reintenta cada %.0f s hasta que vuelva",
+                self.what,
+                exc,
+                self.interval_s,
+            )
         self.down = True
 
     def passed(self) -> None:
@@ -54,8 +58,14 @@ class Outage:
         self.down = False
 
 
-async def every(clock: Clock, stop: asyncio.Event, interval_s: float, one_pass: Callable[[], Awaitable[object]],
-                log: logging.Logger, what: str) -> None:
+async def every(
+    clock: Clock,
+    stop: asyncio.Event,
+    interval_s: float,
+    one_pass: Callable[[], Awaitable[object]],
+    log: logging.Logger,
+    what: str,
+) -> None:
     """Run ``one_pass`` every ``interval_s`` until ``stop`` is set. A failing pass (the
     database restarting, a channel down) is logged and tried again: it must not end the worker."""
     outage = Outage(log, what, interval_s)

@@ -44,14 +44,28 @@ from compliance.worker import ComplianceWorker
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
 
-DISCARD_EXAMPLES = {"reason": {"summary": "Why the slot is not sent", "value": {
-    "reason": "the meter was under maintenance; the DGA was told by letter"}}}
-CONFIRM_EXAMPLES = {"snia": {"summary": "The comprobante SNIA shows for the slot", "value": {
-    "comprobante": "9F3A61C2D4B7E0815A22", "reason": "seen in SNIA consultaQR on 2026-11-29"}}}
-REQUEUE_EXAMPLES = {"absent": {"summary": "SNIA does not show the measurement", "value": {
-    "reason": "SNIA shows no measurement for 2026-11-28 08:00; send it"}}}
-RECHECK_EXAMPLES = {"plain": {"summary": "Ask the DGA again", "value": {}},
-                    "reason": {"summary": "With a note", "value": {"reason": "SNIA was slow this morning; ask again"}}}
+DISCARD_EXAMPLES = {
+    "reason": {
+        "summary": "Why the slot is not sent",
+        "value": {"reason": "the meter was under maintenance; the DGA was told by letter"},
+    }
+}
+CONFIRM_EXAMPLES = {
+    "snia": {
+        "summary": "The comprobante SNIA shows for the slot",
+        "value": {"comprobante": "9F3A61C2D4B7E0815A22", "reason": "seen in SNIA consultaQR on 2026-11-29"},
+    }
+}
+REQUEUE_EXAMPLES = {
+    "absent": {
+        "summary": "SNIA does not show the measurement",
+        "value": {"reason": "SNIA shows no measurement for 2026-11-28 08:00; send it"},
+    }
+}
+RECHECK_EXAMPLES = {
+    "plain": {"summary": "Ask the DGA again", "value": {}},
+    "reason": {"summary": "With a note", "value": {"reason": "SNIA was slow this morning; ask again"}},
+}
 ReviewState = Literal["review", "needs_review"]
 CheckResultFilter = Literal["confirmed", "mismatch", "not_found", "unknown", "person_confirmed"]
 _READ = error_responses(401, 404, 422)
@@ -65,9 +79,14 @@ def setup(ctx: AppContext) -> None:
     log, so it spans worker processes and restarts)."""
     rut_empresa(ctx.settings)
     ComplianceSettings.from_env()
-    ctx.metrics.add_gauges("caudal_dga_in_flight_resends", "DGA sends of a slot whose earlier send was in flight"
-                           " when a worker stopped (the DGA may already hold it): the only possible second POST"
-                           " of a slot the DGA accepted", ["regulator"], _in_flight_resends(ctx))
+    ctx.metrics.add_gauges(
+        "caudal_dga_in_flight_resends",
+        "DGA sends of a slot whose earlier send was in flight"
+        " when a worker stopped (the DGA may already hold it): the only possible second POST"
+        " of a slot the DGA accepted",
+        ["regulator"],
+        _in_flight_resends(ctx),
+    )
 
 
 def _in_flight_resends(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
@@ -96,14 +115,24 @@ for _regulator in REGULATORS.values():
     add_config_routes(router, _regulator)
 
 
-@router.get("/compliance/review", response_model=Page[SubmissionOut],
-            summary="Slots waiting for a person: validation holds and unconfirmed replies",
-            responses=error_responses(401, 422))
+@router.get(
+    "/compliance/review",
+    response_model=Page[SubmissionOut],
+    summary="Slots waiting for a person: validation holds and unconfirmed replies",
+    responses=error_responses(401, 422),
+)
 def review_queue(
-    ctx: Ctx, user: CurrentUser, paging: Paging, point: str | None = None,
-    state: Annotated[ReviewState | None, Query(
-        description="review: values held by validation; needs_review: the regulator's answer left it unconfirmed."
-                    " Both when omitted")] = None,
+    ctx: Ctx,
+    user: CurrentUser,
+    paging: Paging,
+    point: str | None = None,
+    state: Annotated[
+        ReviewState | None,
+        Query(
+            description="review: values held by validation; needs_review: the regulator's answer left it unconfirmed."
+            " Both when omitted"
+        ),
+    ] = None,
 ) -> Page[SubmissionOut]:
     """Slots held for a person, with the reasons and the values they would declare."""
     states = (state,) if state else ("review", "needs_review")
@@ -111,9 +140,12 @@ def review_queue(
         return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, states=states)
 
 
-@router.post("/compliance/review/{submission_id}/approve", response_model=SubmissionOut,
-             summary="Approve a held slot for sending, maybe with corrected values (administrators)",
-             responses=_WRITE)
+@router.post(
+    "/compliance/review/{submission_id}/approve",
+    response_model=SubmissionOut,
+    summary="Approve a held slot for sending, maybe with corrected values (administrators)",
+    responses=_WRITE,
+)
 def approve(submission_id: int, body: ReviewApproval, ctx: Ctx, user: AdminUser) -> SubmissionOut:
     """A person's approval of a held slot for sending (``accepted`` is only ever the regulator's
     answer); corrected values need a reason (both are recorded). To discard a slot, see
@@ -122,20 +154,30 @@ def approve(submission_id: int, body: ReviewApproval, ctx: Ctx, user: AdminUser)
         return submissions.approve_review(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
-@router.post("/compliance/submissions/{submission_id}/discard", response_model=SubmissionOut,
-             summary="Decide a slot is not to be sent: held, a gap or needs_review; a plausible"
-                     " measurement is refused with 409 (administrators)",
-             responses=_WRITE)
-def discard_submission(submission_id: int, body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)],
-                       ctx: Ctx, user: AdminUser) -> SubmissionOut:
+@router.post(
+    "/compliance/submissions/{submission_id}/discard",
+    response_model=SubmissionOut,
+    summary="Decide a slot is not to be sent: held, a gap or needs_review; a plausible"
+    " measurement is refused with 409 (administrators)",
+    responses=_WRITE,
+)
+def discard_submission(
+    submission_id: int,
+    body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)],
+    ctx: Ctx,
+    user: AdminUser,
+) -> SubmissionOut:
     """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
     with ctx.db.transaction() as conn:
         return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
-@router.post("/compliance/submissions/{submission_id}/correct", response_model=SubmissionOut,
-             summary="Declare corrected values, with the reason, for a held or not yet accepted slot"
-                     " (administrators)", responses=_WRITE)
+@router.post(
+    "/compliance/submissions/{submission_id}/correct",
+    response_model=SubmissionOut,
+    summary="Declare corrected values, with the reason, for a held or not yet accepted slot (administrators)",
+    responses=_WRITE,
+)
 def correct_submission(submission_id: int, body: Correction, ctx: Ctx, user: AdminUser) -> SubmissionOut:
     """The corrected values replace the measured ones when the slot is sent; the reason and who corrected
     it are kept with the slot and shown in the reports."""
@@ -143,31 +185,51 @@ def correct_submission(submission_id: int, body: Correction, ctx: Ctx, user: Adm
         return submissions.correct(conn, submission_id, None, body, user.username, ctx.clock.now())
 
 
-@router.post("/compliance/submissions/{submission_id}/confirm", response_model=SubmissionOut,
-             summary="Confirm a slot with the comprobante seen in SNIA (administrators)", responses=_WRITE)
-def confirm_submission(submission_id: int, body: Annotated[ConfirmDecision, Body(openapi_examples=CONFIRM_EXAMPLES)],
-                       ctx: Ctx, user: AdminUser) -> SubmissionOut:
+@router.post(
+    "/compliance/submissions/{submission_id}/confirm",
+    response_model=SubmissionOut,
+    summary="Confirm a slot with the comprobante seen in SNIA (administrators)",
+    responses=_WRITE,
+)
+def confirm_submission(
+    submission_id: int,
+    body: Annotated[ConfirmDecision, Body(openapi_examples=CONFIRM_EXAMPLES)],
+    ctx: Ctx,
+    user: AdminUser,
+) -> SubmissionOut:
     """needs_review -> accepted with that comprobante (the GET check verifies it on the next pass); for an
     accepted slot whose GET check found nothing, the person's word (a different comprobante is checked by GET)."""
     with ctx.db.transaction() as conn:
         return person_actions.confirm(conn, submission_id, body, user.username, ctx.clock.now())
 
 
-@router.post("/compliance/submissions/{submission_id}/requeue", response_model=SubmissionOut,
-             summary="Send a needs_review slot again after checking SNIA does not hold it (administrators)",
-             responses=_WRITE)
-def requeue_submission(submission_id: int, body: Annotated[RequeueDecision, Body(openapi_examples=REQUEUE_EXAMPLES)],
-                       ctx: Ctx, user: AdminUser) -> SubmissionOut:
+@router.post(
+    "/compliance/submissions/{submission_id}/requeue",
+    response_model=SubmissionOut,
+    summary="Send a needs_review slot again after checking SNIA does not hold it (administrators)",
+    responses=_WRITE,
+)
+def requeue_submission(
+    submission_id: int,
+    body: Annotated[RequeueDecision, Body(openapi_examples=REQUEUE_EXAMPLES)],
+    ctx: Ctx,
+    user: AdminUser,
+) -> SubmissionOut:
     """Back to pending: sent on the next pass. Never for an accepted slot (409)."""
     with ctx.db.transaction() as conn:
         return person_actions.requeue(conn, submission_id, body, user.username, ctx.clock.now())
 
 
-@router.post("/compliance/submissions/{submission_id}/recheck", response_model=SubmissionOut,
-             summary="Ask the DGA again for a comprobante its GET check did not find (administrators)",
-             responses=_WRITE)
+@router.post(
+    "/compliance/submissions/{submission_id}/recheck",
+    response_model=SubmissionOut,
+    summary="Ask the DGA again for a comprobante its GET check did not find (administrators)",
+    responses=_WRITE,
+)
 def recheck_submission(
-    submission_id: int, ctx: Ctx, user: AdminUser,
+    submission_id: int,
+    ctx: Ctx,
+    user: AdminUser,
     body: Annotated[RecheckDecision | None, Body(openapi_examples=RECHECK_EXAMPLES)] = None,
 ) -> SubmissionOut:
     """The GET check is made again on the next pass; the slot stays accepted (never resent)."""
@@ -175,50 +237,95 @@ def recheck_submission(
         return person_actions.recheck(conn, submission_id, body or RecheckDecision(), user.username, ctx.clock.now())
 
 
-@router.get("/compliance/submissions", response_model=Page[SubmissionOut],
-            summary="The submission ledger, newest slot first", responses=error_responses(401, 422))
+@router.get(
+    "/compliance/submissions",
+    response_model=Page[SubmissionOut],
+    summary="The submission ledger, newest slot first",
+    responses=error_responses(401, 422),
+)
 def list_submissions(
-    ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, point: str | None = None, state: State | None = None,
+    ctx: Ctx,
+    user: CurrentUser,
+    paging: Paging,
+    span: Range,
+    point: str | None = None,
+    state: State | None = None,
     regulator: RegulatorName | None = None,  # type: ignore[valid-type]
-    check_result: Annotated[CheckResultFilter | None, Query(
-        description="person_confirmed: a person saw in SNIA a slot the check did not find")] = None,
+    check_result: Annotated[
+        CheckResultFilter | None,
+        Query(description="person_confirmed: a person saw in SNIA a slot the check did not find"),
+    ] = None,
 ) -> Page[SubmissionOut]:
     """The ledger, newest slot first, each with every attempt made (passwords redacted); ``from``
     and ``to`` bound the slots."""
     with ctx.db.connect() as conn:
-        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point,
-                                            state=state.value if state else None,
-                                            regulator=regulator, slot_from=span.start, slot_to=span.end,
-                                            check_result=check_result)
+        return submissions.list_submissions(
+            conn,
+            paging,
+            visible_point_ids(conn, user),
+            point=point,
+            state=state.value if state else None,
+            regulator=regulator,
+            slot_from=span.start,
+            slot_to=span.end,
+            check_result=check_result,
+        )
 
 
-@router.get("/compliance/submissions/{submission_id}", response_model=SubmissionOut,
-            summary="One submission with its attempts", responses=_READ)
+@router.get(
+    "/compliance/submissions/{submission_id}",
+    response_model=SubmissionOut,
+    summary="One submission with its attempts",
+    responses=_READ,
+)
 def get_submission(submission_id: int, ctx: Ctx, user: CurrentUser) -> SubmissionOut:
     with ctx.db.connect() as conn:
         return submissions.get_submission(conn, submission_id, visible_point_ids(conn, user))
 
 
-@router.get("/compliance/log", response_model=Page[ComplianceEvent],
-            summary="The compliance log, newest first", responses=error_responses(401, 422))
-def compliance_log(ctx: Ctx, user: CurrentUser, paging: Paging, span: Range, point: str | None = None,
-                   kind: str | None = None, alert: bool | None = None) -> Page[ComplianceEvent]:
+@router.get(
+    "/compliance/log",
+    response_model=Page[ComplianceEvent],
+    summary="The compliance log, newest first",
+    responses=error_responses(401, 422),
+)
+def compliance_log(
+    ctx: Ctx,
+    user: CurrentUser,
+    paging: Paging,
+    span: Range,
+    point: str | None = None,
+    kind: str | None = None,
+    alert: bool | None = None,
+) -> Page[ComplianceEvent]:
     """Configuration changes, submissions, reviews and errors, newest first; ``from`` and ``to``
     bound when they happened."""
     with ctx.db.connect() as conn:
-        return list_events(conn, paging, point_ids=visible_point_ids(conn, user), point_code=point, kind=kind,
-                           alert=alert, span=span)
+        return list_events(
+            conn, paging, point_ids=visible_point_ids(conn, user), point_code=point, kind=kind, alert=alert, span=span
+        )
 
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CSV = "text/csv; charset=utf-8"
-_REPORT = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                             _XLSX: {"schema": {"type": "string", "format": "binary"}}},
-                 "description": "The report, as CSV or as an Excel workbook"}, **_READ}
+_REPORT = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            _XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "The report, as CSV or as an Excel workbook",
+    },
+    **_READ,
+}
 ReportFormat = Literal["csv", "xlsx"]
-FormatQuery = Annotated[ReportFormat | None, Query(
-    alias="format", description="csv or xlsx; when omitted the Accept header chooses (text/csv or the XLSX type),"
-                                " else csv")]
+FormatQuery = Annotated[
+    ReportFormat | None,
+    Query(
+        alias="format",
+        description="csv or xlsx; when omitted the Accept header chooses (text/csv or the XLSX type), else csv",
+    ),
+]
 
 
 def _media_ranges(accept: str) -> dict[str, float]:
@@ -255,10 +362,21 @@ def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.Month
         return reports.build_report(conn, visible_point(conn, user, code), month, ctx.clock.now())
 
 
-@router.get("/compliance/reports/{code}/{month}", response_class=Response,
-            summary="A point's monthly compliance report, as CSV or XLSX", responses=_REPORT)
-def report(code: str, month: str, ctx: Ctx, user: CurrentUser, fmt: FormatQuery = None, dialect: DialectQuery = "csv",
-           accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
+@router.get(
+    "/compliance/reports/{code}/{month}",
+    response_class=Response,
+    summary="A point's monthly compliance report, as CSV or XLSX",
+    responses=_REPORT,
+)
+def report(
+    code: str,
+    month: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    fmt: FormatQuery = None,
+    dialect: DialectQuery = "csv",
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
     """The month's slots (up to now), informe de fallas and volume against the water right; as a
     workbook, the sheets Mediciones, Fallas and Resumen."""
     chosen = report_format(fmt, accept, dialect)
@@ -268,12 +386,21 @@ def report(code: str, month: str, ctx: Ctx, user: CurrentUser, fmt: FormatQuery 
     return _attachment(reports.to_csv(found, dialect), _CSV, f"{code}-{month}.csv")
 
 
-@router.get("/compliance/reports/{code}/{month}/informe-de-fallas", response_class=Response,
-            summary="A point's informe de fallas of a month (Spanish, for the regulator), as CSV or XLSX",
-            responses=_REPORT)
-def failures(code: str, month: str, ctx: Ctx, user: CurrentUser, fmt: FormatQuery = None,
-             dialect: DialectQuery = "csv",
-             accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Response:
+@router.get(
+    "/compliance/reports/{code}/{month}/informe-de-fallas",
+    response_class=Response,
+    summary="A point's informe de fallas of a month (Spanish, for the regulator), as CSV or XLSX",
+    responses=_REPORT,
+)
+def failures(
+    code: str,
+    month: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    fmt: FormatQuery = None,
+    dialect: DialectQuery = "csv",
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
     """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it
     was; in the workbook, times are spreadsheet date-times on the DGA's UTC-4 clock."""
     chosen = report_format(fmt, accept, dialect)

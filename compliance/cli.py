@@ -74,8 +74,9 @@ def _print_table(actions: list[Action]) -> None:
 
 @app.command("run-once")
 def run_once_command(
-    now: Annotated[str | None, typer.Option(help="Actúa como si fuera esta hora (ISO 8601 con zona);"
-                                                 " por omisión: ahora")] = None,
+    now: Annotated[
+        str | None, typer.Option(help="Actúa como si fuera esta hora (ISO 8601 con zona); por omisión: ahora")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Un arreglo JSON en vez de una tabla")] = False,
 ) -> None:
     """Procesa una vez los envíos DGA/SMA pendientes y termina (sale con 1 si alguno falló)."""

@@ -32,8 +32,11 @@ _DELETE = error_responses(401, 403, 404, 422)
 def _config_out(regulator: Regulator) -> type[configs.ConfigOut]:
     """The answer's model for ``regulator``: its schema names the regulator (one per regulator, so a
     regulator registered later is answered with its own name)."""
-    return create_model(f"{regulator.title}ConfigOut", __base__=configs.ConfigOut,
-                        regulator=(Literal[regulator.name], Field(description="The regulator of the path")))
+    return create_model(
+        f"{regulator.title}ConfigOut",
+        __base__=configs.ConfigOut,
+        regulator=(Literal[regulator.name], Field(description="The regulator of the path")),
+    )
 
 
 def visible_point(conn: Connection, user: User, code: str) -> dict:
@@ -81,10 +84,30 @@ def add_config_routes(router: APIRouter, regulator: Regulator) -> None:
         return _delete(ctx, user, code, regulator)
 
     put.__doc__ = f"Create or replace the {subject}'s {title} configuration (the password is stored encrypted)."
-    router.add_api_route(path, put, methods=["PUT"], response_model=answer, name=f"put_{regulator.name}",
-                         summary=f"Create or replace a {subject}'s {title} configuration (administrators)",
-                         responses=_WRITE)
-    router.add_api_route(path, get, methods=["GET"], response_model=answer, name=f"get_{regulator.name}",
-                         summary=f"A {subject}'s {title} configuration (never the password)", responses=_READ)
-    router.add_api_route(path, delete, methods=["DELETE"], status_code=204, name=f"delete_{regulator.name}",
-                         summary=f"Remove a {subject}'s {title} configuration (administrators)", responses=_DELETE)
+    router.add_api_route(
+        path,
+        put,
+        methods=["PUT"],
+        response_model=answer,
+        name=f"put_{regulator.name}",
+        summary=f"Create or replace a {subject}'s {title} configuration (administrators)",
+        responses=_WRITE,
+    )
+    router.add_api_route(
+        path,
+        get,
+        methods=["GET"],
+        response_model=answer,
+        name=f"get_{regulator.name}",
+        summary=f"A {subject}'s {title} configuration (never the password)",
+        responses=_READ,
+    )
+    router.add_api_route(
+        path,
+        delete,
+        methods=["DELETE"],
+        status_code=204,
+        name=f"delete_{regulator.name}",
+        summary=f"Remove a {subject}'s {title} configuration (administrators)",
+        responses=_DELETE,
+    )

@@ -66,21 +66,29 @@ def _validated(model: type[BaseModel], values: dict[str, Any]) -> Any:
 
 
 def _stored_row(conn: Connection, point_id: int, regulator: Regulator) -> dict[str, Any] | None:
-    return conn.fetchone("SELECT * FROM compliance_configs WHERE point_id = :p AND regulator = :r",
-                         {"p": point_id, "r": regulator.name})
+    return conn.fetchone(
+        "SELECT * FROM compliance_configs WHERE point_id = :p AND regulator = :r", {"p": point_id, "r": regulator.name}
+    )
 
 
 def _secret(box: SecretBox, supplied: Any, row: dict[str, Any] | None, regulator: Regulator) -> str:
     if supplied is None:
         if row is None:
-            raise Invalid(es.secret_required(regulator.secret_field),
-                           details=[{"loc": ["body", regulator.secret_field], "msg": "obligatorio"}])
+            raise Invalid(
+                es.secret_required(regulator.secret_field),
+                details=[{"loc": ["body", regulator.secret_field], "msg": "obligatorio"}],
+            )
         return box.decrypt(row["secret"])
     return supplied.get_secret_value()
 
 
 def put_config(
-    conn: Connection, box: SecretBox, point: dict[str, Any], regulator: Regulator, change: BaseModel, actor: str,
+    conn: Connection,
+    box: SecretBox,
+    point: dict[str, Any],
+    regulator: Regulator,
+    change: BaseModel,
+    actor: str,
     now: datetime,
 ) -> ConfigOut:
     """Create or replace a point's configuration; 409 when no secret key is set, 422 when invalid."""
@@ -92,8 +100,7 @@ def put_config(
         config = _validated(regulator.config_model, supplied)
         ciphertext = box.encrypt(supplied[secret_field])
     except SecretKeyMissing as exc:
-        raise Conflict(es.secret_key_missing(exc),
-                       code="secret_key_missing") from None
+        raise Conflict(es.secret_key_missing(exc), code="secret_key_missing") from None
     except UndecryptableSecret as exc:
         raise Conflict(es.secret_undecryptable(exc), code="secret_undecryptable") from None
     regulator.check_fits_point(config, point)
@@ -105,70 +112,115 @@ def put_config(
 
 
 def _write(
-    conn: Connection, point: dict[str, Any], regulator: Regulator, config: Any, ciphertext: str,
-    row: dict[str, Any] | None, unblock: bool, actor: str, now: datetime,
+    conn: Connection,
+    point: dict[str, Any],
+    regulator: Regulator,
+    config: Any,
+    ciphertext: str,
+    row: dict[str, Any] | None,
+    unblock: bool,
+    actor: str,
+    now: datetime,
 ) -> None:
     public = config.model_dump(mode="json", exclude={regulator.secret_field})
-    values = {"p": point["id"], "r": regulator.name, "mode": config.mode.value, "config": json.dumps(public),
-              "secret": ciphertext, "now": now, "actor": actor}
+    values = {
+        "p": point["id"],
+        "r": regulator.name,
+        "mode": config.mode.value,
+        "config": json.dumps(public),
+        "secret": ciphertext,
+        "now": now,
+        "actor": actor,
+    }
     if row is None:
         conn.execute(
             "INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at, updated_at,"
-            " updated_by) VALUES (:p, :r, :mode, :config, :secret, :now, :now, :actor)", values)
+            " updated_by) VALUES (:p, :r, :mode, :config, :secret, :now, :now, :actor)",
+            values,
+        )
     else:
         blocked = bool(row["blocked"]) and not unblock
         conn.execute(
             "UPDATE compliance_configs SET mode = :mode, config = :config, secret = :secret, blocked = :blocked,"
             " blocked_reason = :reason, updated_at = :now, updated_by = :actor WHERE point_id = :p AND regulator = :r",
-            {**values, "blocked": blocked, "reason": row["blocked_reason"] if blocked else None})
+            {**values, "blocked": blocked, "reason": row["blocked_reason"] if blocked else None},
+        )
         if row["blocked"] and not blocked:
             requeue_refused(conn, point["id"], regulator.name, actor, now)
             settle(conn, now, point["id"])
     action = f"compliance.{regulator.name}.{'created' if row is None else 'changed'}"
     audit.record(conn, actor, action, f"point:{point['code']}", now, **public)
-    record_event(conn, now, "config.changed", f"configuración {regulator.title} de {point['code']} "
-                 f"{'creada' if row is None else 'modificada'} (modo {config.mode.value})", point_id=point["id"],
-                 regulator=regulator.name, actor=actor, **public)
+    record_event(
+        conn,
+        now,
+        "config.changed",
+        f"configuración {regulator.title} de {point['code']} "
+        f"{'creada' if row is None else 'modificada'} (modo {config.mode.value})",
+        point_id=point["id"],
+        regulator=regulator.name,
+        actor=actor,
+        **public,
+    )
 
 
 def get_config(conn: Connection, point: dict[str, Any], regulator: Regulator) -> ConfigOut:
     row = _stored_row(conn, point["id"], regulator)
     if row is None:
         raise NotFound(es.no_configuration(point["code"], regulator.title))
-    return ConfigOut(point=point["code"], regulator=regulator.name, config=json.loads(row["config"]),
-                     password_set=True, blocked=bool(row["blocked"]), blocked_reason=row["blocked_reason"],
-                     updated_at=row["updated_at"], updated_by=row["updated_by"])
+    return ConfigOut(
+        point=point["code"],
+        regulator=regulator.name,
+        config=json.loads(row["config"]),
+        password_set=True,
+        blocked=bool(row["blocked"]),
+        blocked_reason=row["blocked_reason"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+    )
 
 
 def delete_config(conn: Connection, point: dict[str, Any], regulator: Regulator, actor: str, now: datetime) -> None:
     """Remove the configuration (the ledger and its history stay)."""
     get_config(conn, point, regulator)
-    conn.execute("DELETE FROM compliance_configs WHERE point_id = :p AND regulator = :r",
-                 {"p": point["id"], "r": regulator.name})
+    conn.execute(
+        "DELETE FROM compliance_configs WHERE point_id = :p AND regulator = :r", {"p": point["id"], "r": regulator.name}
+    )
     audit.record(conn, actor, f"compliance.{regulator.name}.deleted", f"point:{point['code']}", now)
-    record_event(conn, now, "config.deleted", f"configuración {regulator.title} de {point['code']} eliminada",
-                 point_id=point["id"], regulator=regulator.name, actor=actor)
+    record_event(
+        conn,
+        now,
+        "config.deleted",
+        f"configuración {regulator.title} de {point['code']} eliminada",
+        point_id=point["id"],
+        regulator=regulator.name,
+        actor=actor,
+    )
     settle(conn, now, point["id"])
 
 
 def is_blocked(conn: Connection, point_id: int, regulator: str) -> bool:
     """Whether sending for the work is stopped because the regulator (by name) refused its credentials."""
-    row = conn.fetchone("SELECT blocked FROM compliance_configs WHERE point_id = :p AND regulator = :r",
-                        {"p": point_id, "r": regulator})
+    row = conn.fetchone(
+        "SELECT blocked FROM compliance_configs WHERE point_id = :p AND regulator = :r", {"p": point_id, "r": regulator}
+    )
     return row is not None and bool(row["blocked"])
 
 
 def block_work(conn: Connection, point_id: int, regulator: str, reason: str) -> None:
     """Stop every send of the work to the regulator (by name) until a person supplies credentials again."""
-    conn.execute("UPDATE compliance_configs SET blocked = :t, blocked_reason = :reason WHERE point_id = :p"
-                 " AND regulator = :r", {"t": True, "reason": reason, "p": point_id, "r": regulator})
+    conn.execute(
+        "UPDATE compliance_configs SET blocked = :t, blocked_reason = :reason WHERE point_id = :p AND regulator = :r",
+        {"t": True, "reason": reason, "p": point_id, "r": regulator},
+    )
 
 
 def load_configs(conn: Connection, box: SecretBox, regulator: Regulator) -> tuple[list[StoredConfig], list[str]]:
     """Every configuration in shadow or live mode, decrypted; and a problem per one that failed."""
     rows = conn.fetchall(
         f"SELECT c.*, {lookups.point_code_sql('c.point_id')} AS code FROM compliance_configs c"
-        " WHERE c.regulator = :r AND c.mode IN ('shadow', 'live') ORDER BY code", {"r": regulator.name})
+        " WHERE c.regulator = :r AND c.mode IN ('shadow', 'live') ORDER BY code",
+        {"r": regulator.name},
+    )
     loaded, problems = [], []
     for row in rows:
         try:
@@ -184,8 +236,10 @@ def load_configs(conn: Connection, box: SecretBox, regulator: Regulator) -> tupl
 def stored_settings(conn: Connection, point_id: int, regulator: Regulator) -> tuple[Any, str] | None:
     """A work's settings and mode for reports and corrections, WITHOUT its password (a placeholder
     stands in: this object is never used to send)."""
-    row = conn.fetchone("SELECT config, mode FROM compliance_configs WHERE point_id = :p AND regulator = :r",
-                        {"p": point_id, "r": regulator.name})
+    row = conn.fetchone(
+        "SELECT config, mode FROM compliance_configs WHERE point_id = :p AND regulator = :r",
+        {"p": point_id, "r": regulator.name},
+    )
     if row is None:
         return None
     values = {**json.loads(row["config"]), regulator.secret_field: "not-loaded"}

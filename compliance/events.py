@@ -64,23 +64,55 @@ def record_event(
         "INSERT INTO compliance_events (at, point_id, regulator, submission_id, kind, severity, alert, actor,"
         " message, detail) VALUES (:at, :point_id, :regulator, :submission_id, :kind, :severity, :alert, :actor,"
         " :message, :detail)",
-        {"at": now, "point_id": point_id, "regulator": regulator, "submission_id": submission_id, "kind": kind,
-         "severity": severity, "alert": alert, "actor": actor, "message": message,
-         "detail": json.dumps(detail, sort_keys=True, default=str)},
+        {
+            "at": now,
+            "point_id": point_id,
+            "regulator": regulator,
+            "submission_id": submission_id,
+            "kind": kind,
+            "severity": severity,
+            "alert": alert,
+            "actor": actor,
+            "message": message,
+            "detail": json.dumps(detail, sort_keys=True, default=str),
+        },
     )
     if alert and point_id is not None:
         deadline = detail.get("deadline")
-        publish(conn, now, kind, message, point_id=point_id, regulator=regulator, submission_id=submission_id,
-                deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None)
+        publish(
+            conn,
+            now,
+            kind,
+            message,
+            point_id=point_id,
+            regulator=regulator,
+            submission_id=submission_id,
+            deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None,
+        )
 
 
 def raise_compliance_alert(
-    conn: Connection, point_id: int, kind: str, message: str, now: datetime, *, regulator: str,
+    conn: Connection,
+    point_id: int,
+    kind: str,
+    message: str,
+    now: datetime,
+    *,
+    regulator: str,
     submission_id: int | None = None,
 ) -> None:
     """A critical event a person must act on (e.g. the DGA refused the work's informant)."""
-    record_event(conn, now, kind, message, point_id=point_id, regulator=regulator, submission_id=submission_id,
-                 severity="critical", alert=True)
+    record_event(
+        conn,
+        now,
+        kind,
+        message,
+        point_id=point_id,
+        regulator=regulator,
+        submission_id=submission_id,
+        severity="critical",
+        alert=True,
+    )
 
 
 def hold_severity(deadline: datetime, now: datetime) -> Severity:
@@ -89,24 +121,45 @@ def hold_severity(deadline: datetime, now: datetime) -> Severity:
 
 
 def announce_hold(
-    conn: Connection, point_id: int, point_code: str, submission_id: int, slot: datetime, deadline: datetime,
-    reasons: list[str], now: datetime, *, regulator: str,
+    conn: Connection,
+    point_id: int,
+    point_code: str,
+    submission_id: int,
+    slot: datetime,
+    deadline: datetime,
+    reasons: list[str],
+    now: datetime,
+    *,
+    regulator: str,
 ) -> None:
     """The alert-flagged event of a slot held for a person, recorded in the pass that held it.
 
     The alert it raises lasts while the slot stays ``review``; its severity rises to critical as
     the deadline nears (the fact's ``deadline``; see ``central.telemetry.alerts.regulator_events``).
     """
-    record_event(conn, now, "submission.held", f"{point_code} medición {slot.isoformat()} retenida para revisión,"
-                 f" plazo {deadline.isoformat()}: {'; '.join(reasons)}", point_id=point_id, regulator=regulator,
-                 submission_id=submission_id, severity=hold_severity(deadline, now), alert=True,
-                 deadline=deadline.isoformat(), reasons=reasons)
+    record_event(
+        conn,
+        now,
+        "submission.held",
+        f"{point_code} medición {slot.isoformat()} retenida para revisión,"
+        f" plazo {deadline.isoformat()}: {'; '.join(reasons)}",
+        point_id=point_id,
+        regulator=regulator,
+        submission_id=submission_id,
+        severity=hold_severity(deadline, now),
+        alert=True,
+        deadline=deadline.isoformat(),
+        reasons=reasons,
+    )
 
 
 def count_by_regulator(conn: Connection, kind: str) -> dict[str, int]:
     """How many events of ``kind`` the log holds, per regulator (for /metrics)."""
-    rows = conn.fetchall("SELECT regulator, COUNT(*) AS n FROM compliance_events WHERE kind = :kind"
-                         " GROUP BY regulator ORDER BY regulator", {"kind": kind})
+    rows = conn.fetchall(
+        "SELECT regulator, COUNT(*) AS n FROM compliance_events WHERE kind = :kind"
+        " GROUP BY regulator ORDER BY regulator",
+        {"kind": kind},
+    )
     return {row["regulator"]: int(row["n"]) for row in rows}
 
 
@@ -130,7 +183,11 @@ def list_events(
     if point_ids is not None:
         ids = sorted(point_ids) or [-1]
         clauses.append(f"e.point_id IN ({', '.join(str(int(i)) for i in ids)})")
-    tests = {"code": f"e.point_id = {lookups.point_id_sql(':code')}", "kind": "e.kind = :kind", "alert": "e.alert = :alert"}
+    tests = {
+        "code": f"e.point_id = {lookups.point_id_sql(':code')}",
+        "kind": "e.kind = :kind",
+        "alert": "e.alert = :alert",
+    }
     for name, value in (("code", point_code), ("kind", kind), ("alert", alert)):
         if value is not None:
             clauses.append(tests[name])

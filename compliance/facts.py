@@ -69,15 +69,35 @@ def still_holds(fact: FactState) -> bool:
     return fact.state not in SETTLED and not sent_again
 
 
-def publish(conn: Connection, now: datetime, kind: str, message: str, *, point_id: int, regulator: str | None,
-            submission_id: int | None, slot: datetime | None = None, deadline: datetime | None = None) -> None:
+def publish(
+    conn: Connection,
+    now: datetime,
+    kind: str,
+    message: str,
+    *,
+    point_id: int,
+    regulator: str | None,
+    submission_id: int | None,
+    slot: datetime | None = None,
+    deadline: datetime | None = None,
+) -> None:
     """An open fact, in the caller's transaction (the one that logged its event)."""
     expires = now + ONE_OFF if submission_id is None and kind != BLOCKED else None
     conn.execute(
         "INSERT INTO compliance_facts (point_id, regulator, kind, submission_id, slot, message, deadline, raised_at,"
         " expires_at) VALUES (:p, :r, :kind, :s, :slot, :message, :deadline, :now, :expires)",
-        {"p": point_id, "r": regulator, "kind": kind, "s": submission_id, "slot": slot, "message": message,
-         "deadline": deadline, "now": now, "expires": expires})
+        {
+            "p": point_id,
+            "r": regulator,
+            "kind": kind,
+            "s": submission_id,
+            "slot": slot,
+            "message": message,
+            "deadline": deadline,
+            "now": now,
+            "expires": expires,
+        },
+    )
 
 
 def settle(conn: Connection, now: datetime, point_id: int | None = None) -> int:
@@ -88,11 +108,14 @@ def settle(conn: Connection, now: datetime, point_id: int | None = None) -> int:
         "SELECT f.id, f.kind, f.raised_at, c.blocked, s.state, s.check_result, s.reviewed_at, s.last_attempt_at"
         " FROM compliance_facts f LEFT JOIN compliance_configs c ON c.point_id = f.point_id"
         " AND c.regulator = f.regulator LEFT JOIN compliance_submissions s ON s.id = f.submission_id"
-        f" WHERE f.cleared_at IS NULL AND f.kind NOT IN ({_LEDGER_KINDS}){where}", {"p": point_id})
+        f" WHERE f.cleared_at IS NULL AND f.kind NOT IN ({_LEDGER_KINDS}){where}",
+        {"p": point_id},
+    )
     ended = [row["id"] for row in rows if not still_holds(FactState(**{k: v for k, v in row.items() if k != "id"}))]
     if ended:
-        conn.execute(f"UPDATE compliance_facts SET cleared_at = :now WHERE id IN ({', '.join(map(str, ended))})",
-                     {"now": now})
+        conn.execute(
+            f"UPDATE compliance_facts SET cleared_at = :now WHERE id IN ({', '.join(map(str, ended))})", {"now": now}
+        )
     return len(ended)
 
 
@@ -102,12 +125,15 @@ def _wanted(state: str) -> dict[str, bool]:
 
 def _sends(conn: Connection, submission_id: int) -> dict[str, Any]:
     """The submission's first send, and its newest send with an error text (that text and start)."""
-    first = conn.fetchval("SELECT MIN(started_at) FROM compliance_attempts WHERE submission_id = :s AND kind = 'send'",
-                          {"s": submission_id})
+    first = conn.fetchval(
+        "SELECT MIN(started_at) FROM compliance_attempts WHERE submission_id = :s AND kind = 'send'",
+        {"s": submission_id},
+    )
     newest = conn.fetchone(
         "SELECT started_at, COALESCE(error, message) AS error FROM compliance_attempts WHERE submission_id = :s"
         " AND kind = 'send' AND COALESCE(error, message) IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1",
-        {"s": submission_id})
+        {"s": submission_id},
+    )
     return {"first": first, "error": newest and newest["error"], "errored_at": newest and newest["started_at"]}
 
 
@@ -116,17 +142,24 @@ def sync_ledger(conn: Connection, submission_id: int, now: datetime) -> None:
 
     A failing submission's fact follows its newest error; one never sent has no failing fact.
     """
-    row = conn.fetchone("SELECT id, point_id, regulator, slot, state FROM compliance_submissions WHERE id = :s",
-                        {"s": submission_id})
+    row = conn.fetchone(
+        "SELECT id, point_id, regulator, slot, state FROM compliance_submissions WHERE id = :s", {"s": submission_id}
+    )
     if row is None:
         return
-    opened = {fact["kind"]: fact["id"] for fact in conn.fetchall(
-        "SELECT id, kind FROM compliance_facts WHERE submission_id = :s AND cleared_at IS NULL"
-        f" AND kind IN ({_LEDGER_KINDS})", {"s": submission_id})}
+    opened = {
+        fact["kind"]: fact["id"]
+        for fact in conn.fetchall(
+            "SELECT id, kind FROM compliance_facts WHERE submission_id = :s AND cleared_at IS NULL"
+            f" AND kind IN ({_LEDGER_KINDS})",
+            {"s": submission_id},
+        )
+    }
     for kind, wanted in _wanted(row["state"]).items():
         if not wanted and kind in opened:
-            conn.execute("UPDATE compliance_facts SET cleared_at = :now WHERE id = :id",
-                         {"now": now, "id": opened[kind]})
+            conn.execute(
+                "UPDATE compliance_facts SET cleared_at = :now WHERE id = :id", {"now": now, "id": opened[kind]}
+            )
         elif wanted and kind == FAILING_NOW:
             _sync_failing(conn, row, opened.get(kind), now)
         elif wanted and kind not in opened:
@@ -140,14 +173,31 @@ def _sync_failing(conn: Connection, row: dict[str, Any], fact_id: int | None, no
     if fact_id is None:
         _open_ledger_fact(conn, row, FAILING_NOW, sends["first"], sends["error"], sends["errored_at"])
     else:
-        conn.execute("UPDATE compliance_facts SET message = :m, updated_at = :u WHERE id = :id",
-                     {"m": sends["error"], "u": sends["errored_at"], "id": fact_id})
+        conn.execute(
+            "UPDATE compliance_facts SET message = :m, updated_at = :u WHERE id = :id",
+            {"m": sends["error"], "u": sends["errored_at"], "id": fact_id},
+        )
 
 
-def _open_ledger_fact(conn: Connection, row: dict[str, Any], kind: str, raised_at: datetime, message: str | None,
-                      updated_at: datetime | None) -> None:
+def _open_ledger_fact(
+    conn: Connection,
+    row: dict[str, Any],
+    kind: str,
+    raised_at: datetime,
+    message: str | None,
+    updated_at: datetime | None,
+) -> None:
     conn.execute(
         "INSERT INTO compliance_facts (point_id, regulator, kind, submission_id, slot, message, raised_at, updated_at)"
         " VALUES (:p, :r, :kind, :s, :slot, :m, :raised, :updated)",
-        {"p": row["point_id"], "r": row["regulator"], "kind": kind, "s": row["id"], "slot": row["slot"],
-         "m": message, "raised": raised_at, "updated": updated_at})
+        {
+            "p": row["point_id"],
+            "r": row["regulator"],
+            "kind": kind,
+            "s": row["id"],
+            "slot": row["slot"],
+            "m": message,
+            "raised": raised_at,
+            "updated": updated_at,
+        },
+    )

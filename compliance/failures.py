@@ -23,10 +23,17 @@ from compliance.ledger import MissedSlot
 HOLDER = "Titular"
 DGA = "DGA"
 STATE_NAMES = {
-    None: "sin evaluar", "no_data": "sin datos", "review": "retenida para revisión", "pending": "pendiente de envío",
-    "sending": "envío en curso", "accepted": "aceptada", "retry_scheduled": "reintento programado",
-    "rejected": "rechazada, reintento programado", "unrecoverable": "informante rechazado",
-    "needs_review": "respuesta sin comprobante", "discarded": "descartada",
+    None: "sin evaluar",
+    "no_data": "sin datos",
+    "review": "retenida para revisión",
+    "pending": "pendiente de envío",
+    "sending": "envío en curso",
+    "accepted": "aceptada",
+    "retry_scheduled": "reintento programado",
+    "rejected": "rechazada, reintento programado",
+    "unrecoverable": "informante rechazado",
+    "needs_review": "respuesta sin comprobante",
+    "discarded": "descartada",
 }
 _DECISIONS = {"discarded": "descartada", "review": "sin decisión"}
 
@@ -82,8 +89,9 @@ def _from_attempt(attempt: Mapping[str, Any]) -> Cause | None:
     return Cause("La DGA rechazó el envío", DGA, f"HTTP {status}: {attempt['message'] or ''}".strip())
 
 
-def cause_of(row: Mapping[str, Any] | None, sends: Iterable[Mapping[str, Any]], deadline: datetime,
-             blocked: bool) -> Cause:
+def cause_of(
+    row: Mapping[str, Any] | None, sends: Iterable[Mapping[str, Any]], deadline: datetime, blocked: bool
+) -> Cause:
     """Why a slot was not accepted by its deadline (``sends``: its send attempts, oldest first)."""
     if row is None or row["values_json"] is None:
         return Cause("Medidor o gateway sin datos", HOLDER, "ninguna lectura utilizable cerca de la hora de medición")
@@ -105,18 +113,29 @@ def cause_of(row: Mapping[str, Any] | None, sends: Iterable[Mapping[str, Any]], 
 def _sends(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if ids:
-        rows = conn.fetchall("SELECT * FROM compliance_attempts WHERE kind = 'send' AND submission_id IN"
-                             f" ({', '.join(str(int(i)) for i in ids)}) ORDER BY id")
+        rows = conn.fetchall(
+            "SELECT * FROM compliance_attempts WHERE kind = 'send' AND submission_id IN"
+            f" ({', '.join(str(int(i)) for i in ids)}) ORDER BY id"
+        )
         for row in rows:
             found[row["submission_id"]].append(row)
     return found
 
 
-def failures(conn: Connection, missed: list[MissedSlot], rows: Mapping[datetime, dict[str, Any]],
-             blocked: bool) -> list[Failure]:
+def failures(
+    conn: Connection, missed: list[MissedSlot], rows: Mapping[datetime, dict[str, Any]], blocked: bool
+) -> list[Failure]:
     """The informe de fallas of the ``missed`` slots, given their ledger ``rows`` by slot."""
     sends = _sends(conn, [rows[m.slot]["id"] for m in missed if m.slot in rows])
-    return [Failure(m.slot, m.deadline, m.accepted_at, None if m.state is None else m.state.value,
-                    cause_of(rows.get(m.slot), sends.get(rows[m.slot]["id"], []) if m.slot in rows else [],
-                             m.deadline, blocked))
-            for m in missed]
+    return [
+        Failure(
+            m.slot,
+            m.deadline,
+            m.accepted_at,
+            None if m.state is None else m.state.value,
+            cause_of(
+                rows.get(m.slot), sends.get(rows[m.slot]["id"], []) if m.slot in rows else [], m.deadline, blocked
+            ),
+        )
+        for m in missed
+    ]

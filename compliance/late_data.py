@@ -39,8 +39,9 @@ def _by_point(changes: Iterable[StaleHours]) -> Runs:
     return runs
 
 
-def take_and_refill(conn: Connection, reportings: Mapping[str, Reporting], works: Mapping[str, dict[int, StoredConfig]],
-          now: datetime) -> tuple[int, list[Action]]:
+def take_and_refill(
+    conn: Connection, reportings: Mapping[str, Reporting], works: Mapping[str, dict[int, StoredConfig]], now: datetime
+) -> tuple[int, list[Action]]:
     """One take of changed runs, handed to each regulator's reporting; how many runs were taken
     (``CHANGES_PER_TAKE``: there may be more) and what the gaps became."""
     changes = take_changed(conn, CHANGES_PER_TAKE)
@@ -52,8 +53,9 @@ def take_and_refill(conn: Connection, reportings: Mapping[str, Reporting], works
     return len(changes), actions
 
 
-async def catch_up(db: Database, clock: Clock, reportings: Mapping[str, Reporting],
-                   works: Mapping[str, dict[int, StoredConfig]]) -> list[Action]:
+async def catch_up(
+    db: Database, clock: Clock, reportings: Mapping[str, Reporting], works: Mapping[str, dict[int, StoredConfig]]
+) -> list[Action]:
     """Every run telemetry recorded, taken until there are no more (runs of points no regulator
     reports are dropped); what each regulator's gaps became."""
     actions: list[Action] = []
@@ -82,5 +84,6 @@ def gap_rows(conn: Connection, point_id: int, regulator: str, slots: set[datetim
     rows = conn.fetchall(
         "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND state = 'no_data'"
         " AND slot >= :first AND slot <= :last ORDER BY slot",
-        {"p": point_id, "r": regulator, "first": min(slots), "last": max(slots)})
+        {"p": point_id, "r": regulator, "first": min(slots), "last": max(slots)},
+    )
     return [row for row in rows if row["slot"] in slots]

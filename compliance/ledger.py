@@ -191,8 +191,12 @@ def _in_flight(event: Event, now: datetime) -> Transition:
     if event.kind is EventKind.CHECK_NOT_FOUND:
         return Transition(State.NEEDS_REVIEW, None, None, "la consulta GET no encontró un comprobante conocido")
     if event.kind is EventKind.CHECK_UNKNOWN:
-        return Transition(State.SENDING, now + CHECK_AGAIN_AFTER, None, "consulta GET sin respuesta; se consulta de nuevo")
-    return Transition(State.RETRY_SCHEDULED, retry_at(now), None, "intento encontrado en curso sin respuesta registrada")
+        return Transition(
+            State.SENDING, now + CHECK_AGAIN_AFTER, None, "consulta GET sin respuesta; se consulta de nuevo"
+        )
+    return Transition(
+        State.RETRY_SCHEDULED, retry_at(now), None, "intento encontrado en curso sin respuesta registrada"
+    )
 
 
 class InFlightAction(StrEnum):
@@ -216,7 +220,9 @@ def resolve_in_flight(known_comprobante: str | None, now: datetime) -> InFlightD
     "Ya existe ... Comprobante: X" if the first one did land.
     """
     if known_comprobante:
-        return InFlightDecision(InFlightAction.CHECK, now, f"comprobante {known_comprobante} registrado; se confirma por GET")
+        return InFlightDecision(
+            InFlightAction.CHECK, now, f"comprobante {known_comprobante} registrado; se confirma por GET"
+        )
     reason = "sin respuesta registrada; se reenvía según el calendario de reintentos"
     return InFlightDecision(InFlightAction.RESEND_LATER, retry_at(now), reason)
 
@@ -234,8 +240,9 @@ def is_current(slot: datetime, now: datetime, deadline: Deadline) -> bool:
     return now <= deadline(slot)
 
 
-def choose_send(sendable: Iterable[datetime], last_send_at: datetime | None, now: datetime,
-                deadline: Deadline) -> datetime | None:
+def choose_send(
+    sendable: Iterable[datetime], last_send_at: datetime | None, now: datetime, deadline: Deadline
+) -> datetime | None:
     """The slot of a work to send now, or ``None`` to wait (rules 1 and 2, docs/dga.md).
 
     ``sendable``: the work's slots that may be sent now. With a backlog of two hours or more
@@ -274,7 +281,10 @@ class MissedSlot:
 
 
 def missed_deadlines(
-    slots: Iterable[datetime], records: Mapping[datetime, SlotRecord], now: datetime, deadline: Deadline,
+    slots: Iterable[datetime],
+    records: Mapping[datetime, SlotRecord],
+    now: datetime,
+    deadline: Deadline,
 ) -> list[MissedSlot]:
     """Slots (of a live work) whose deadline passed before ``now`` without an acceptance by then.
 

@@ -8,8 +8,14 @@ refusal it is. Field names, states and values stay as the API writes them (``rev
 
 from __future__ import annotations
 
-VERBS = {"approve": "aprobar", "correct": "corregir", "discard": "descartar", "confirm": "confirmar",
-         "requeue": "reenviar", "recheck": "volver a consultar"}
+VERBS = {
+    "approve": "aprobar",
+    "correct": "corregir",
+    "discard": "descartar",
+    "confirm": "confirmar",
+    "requeue": "reenviar",
+    "recheck": "volver a consultar",
+}
 
 
 def no_submission(submission_id: int) -> str:
@@ -19,8 +25,10 @@ def no_submission(submission_id: int) -> str:
 def not_allowed(submission_id: int, state: str, verb: str, allowed: str, check_result: str | None = "") -> str:
     """A decision the slot's state does not allow, naming the states that do."""
     check = "" if check_result == "" else f" con check_result {check_result}"
-    return (f"el envío {submission_id} está en estado {state}{check}; {VERBS.get(verb, verb)} solo se permite"
-            f" a un envío en estado {allowed}")
+    return (
+        f"el envío {submission_id} está en estado {state}{check}; {VERBS.get(verb, verb)} solo se permite"
+        f" a un envío en estado {allowed}"
+    )
 
 
 def changed_meanwhile(what: object) -> str:
@@ -28,9 +36,11 @@ def changed_meanwhile(what: object) -> str:
 
 
 def plausible_not_discarded(submission_id: int, state: str, allowed: str) -> str:
-    return (f"el envío {submission_id} está en estado {state}: sus valores pasaron los controles de plausibilidad,"
-            " y una medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo si"
-            f" está mal); descartar solo se permite a un envío en estado {allowed}")
+    return (
+        f"el envío {submission_id} está en estado {state}: sus valores pasaron los controles de plausibilidad,"
+        " y una medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo si"
+        f" está mal); descartar solo se permite a un envío en estado {allowed}"
+    )
 
 
 def no_configuration(code: str, title: str) -> str:
@@ -54,8 +64,10 @@ def bad_month(month: str) -> str:
 
 
 def rut_empresa_missing() -> str:
-    return ("CAUDAL_DGA_RUT_EMPRESA (el RUT del Centro de Control) no está configurado en el servidor; una obra"
-            " DGA solo puede configurarse en modo off")
+    return (
+        "CAUDAL_DGA_RUT_EMPRESA (el RUT del Centro de Control) no está configurado en el servidor; una obra"
+        " DGA solo puede configurarse en modo off"
+    )
 
 
 def kind_mismatch(work_type: str, code: str, kind: str) -> str:
@@ -67,8 +79,10 @@ def unformattable(problem: object) -> str:
 
 
 def no_format(accepted: str) -> str:
-    return (f"no se puede entregar el informe como {accepted}; pida format=csv o format=xlsx (o Accept: text/csv"
-            " o el tipo de XLSX)")
+    return (
+        f"no se puede entregar el informe como {accepted}; pida format=csv o format=xlsx (o Accept: text/csv"
+        " o el tipo de XLSX)"
+    )
 
 
 def dialect_is_csv() -> str:

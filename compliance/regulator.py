@@ -80,8 +80,9 @@ class Regulator(Protocol):
         """Raise :class:`~central.problems.Invalid` when a slot with the corrected ``values``
         could not be written in the regulator's format."""
 
-    def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
-                  transport: HttpTransport) -> Reporting:
+    def reporting(
+        self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings, transport: HttpTransport
+    ) -> Reporting:
         """The worker's part for this regulator, sending through ``transport`` (paced per regulator)."""
 
 
@@ -118,8 +119,11 @@ class ReportingBase(ABC):
         if stored.config.mode is Mode.SHADOW:
             return actions + await in_transaction(self.db, self.shadow_all, stored, self.clock.now())
         if stored.blocked:
-            log.warning("%s: la obra %s está bloqueada; no se envía nada hasta que se corrijan sus credenciales",
-                        self.name, stored.point_code)
+            log.warning(
+                "%s: la obra %s está bloqueada; no se envía nada hasta que se corrijan sus credenciales",
+                self.name,
+                stored.point_code,
+            )
             return actions
         return actions + await self.send_live(stored)
 
@@ -154,8 +158,9 @@ class ReportingBase(ABC):
         """The slots whose values read readings in the changed hours ``run``."""
 
     @abstractmethod
-    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
-                now: datetime) -> list[Action]:
+    def recheck(
+        self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> list[Action]:
         """The ``no_data`` slots ``rows`` evaluated again; those that now have data become sendable."""
 
     @abstractmethod

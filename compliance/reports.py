@@ -40,19 +40,46 @@ SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{codigo}"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"  # the DGA's slots are on the minute; seconds would be noise
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MEASUREMENT_COLUMNS = ("caudal", "totalizador", "nivelFreaticoDelPozo", "alturaLimnimetrica")
-SLOT_HEADER = ("slot_utc", "fecha_medicion", "hora_medicion", "state", *MEASUREMENT_COLUMNS, "comprobante",
-               "snia_link", "missed_deadline", "correction")
-FAILURE_HEADER = ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable",
-                  "Detalle")
-SLOT_SHEET_HEADER = ("Medición (UTC-4)", "Fecha DGA", "Hora DGA", "Estado", "Caudal (L/s)", "Totalizador (m³)",
-                     "Nivel freático (m)", "Altura limnimétrica (m)", "Comprobante", "SNIA", "Fuera de plazo",
-                     "Corrección")
+SLOT_HEADER = (
+    "slot_utc",
+    "fecha_medicion",
+    "hora_medicion",
+    "state",
+    *MEASUREMENT_COLUMNS,
+    "comprobante",
+    "snia_link",
+    "missed_deadline",
+    "correction",
+)
+FAILURE_HEADER = ("Medición (UTC-4)", "Plazo (UTC-4)", "Aceptada (UTC-4)", "Estado", "Causa", "Responsable", "Detalle")
+SLOT_SHEET_HEADER = (
+    "Medición (UTC-4)",
+    "Fecha DGA",
+    "Hora DGA",
+    "Estado",
+    "Caudal (L/s)",
+    "Totalizador (m³)",
+    "Nivel freático (m)",
+    "Altura limnimétrica (m)",
+    "Comprobante",
+    "SNIA",
+    "Fuera de plazo",
+    "Corrección",
+)
 SUMMARY_NAMES = {
-    "point": "Punto", "codigo_obra": "Código de obra", "month": "Mes", "mode": "Modo", "period": "Periodo",
-    "slots": "Mediciones del mes hasta hoy", "missed_deadlines": "Fuera de plazo",
-    "seconds_in_month": "Segundos del mes", "volume_extracted_m3": "Volumen extraído (m³)",
-    "volume_basis": "Base del volumen", "water_right_lps": "Derecho de agua (L/s)",
-    "water_right_volume_m3": "Volumen del derecho (m³)", "extracted_percent_of_right": "Extraído (% del derecho)",
+    "point": "Punto",
+    "codigo_obra": "Código de obra",
+    "month": "Mes",
+    "mode": "Modo",
+    "period": "Periodo",
+    "slots": "Mediciones del mes hasta hoy",
+    "missed_deadlines": "Fuera de plazo",
+    "seconds_in_month": "Segundos del mes",
+    "volume_extracted_m3": "Volumen extraído (m³)",
+    "volume_basis": "Base del volumen",
+    "water_right_lps": "Derecho de agua (L/s)",
+    "water_right_volume_m3": "Volumen del derecho (m³)",
+    "extracted_percent_of_right": "Extraído (% del derecho)",
 }
 
 
@@ -79,7 +106,7 @@ def _iso(t: datetime | None) -> str:
 
 
 def correction(row: dict[str, Any] | None) -> str:
-    """"corrected by X on T: reason" for a slot whose values a person corrected, else ""."""
+    """ "corrected by X on T: reason" for a slot whose values a person corrected, else ""."""
     if not row or not row["corrected_values"]:
         return ""
     values = ", ".join(f"{k}={v}" for k, v in json.loads(row["corrected_values"]).items())
@@ -90,9 +117,17 @@ def _slot_row(slot: datetime, row: dict[str, Any] | None, codigo: str, missed: b
     measurement = json.loads(row["measurement"]) if row and row["measurement"] and row["state"] != "no_data" else {}
     comprobante = (row or {}).get("comprobante") or ""
     state = row["state"] if row else "not_evaluated"
-    return (_iso(slot), format_fecha(slot), format_hora(slot), state,
-            *(str(measurement.get(name, "")) for name in MEASUREMENT_COLUMNS), comprobante,
-            SNIA_URL.format(codigo=codigo) if comprobante else "", "yes" if missed else "", correction(row))
+    return (
+        _iso(slot),
+        format_fecha(slot),
+        format_hora(slot),
+        state,
+        *(str(measurement.get(name, "")) for name in MEASUREMENT_COLUMNS),
+        comprobante,
+        SNIA_URL.format(codigo=codigo) if comprobante else "",
+        "yes" if missed else "",
+        correction(row),
+    )
 
 
 def _quantity(value: Decimal | None, places: str = "0.01") -> str:
@@ -105,9 +140,14 @@ def _volume_summary(conn: Connection, point: dict[str, Any], start: datetime, en
     right = point.get("water_right_lps")
     right_m3 = None if right is None else as_decimal(right) * seconds / 1000
     share = None if volume is None or not right_m3 else volume * 100 / right_m3
-    return [("seconds_in_month", str(seconds)), ("volume_extracted_m3", _quantity(volume)),
-            ("volume_basis", span), ("water_right_lps", "" if right is None else str(as_decimal(right))),
-            ("water_right_volume_m3", _quantity(right_m3)), ("extracted_percent_of_right", _quantity(share))]
+    return [
+        ("seconds_in_month", str(seconds)),
+        ("volume_extracted_m3", _quantity(volume)),
+        ("volume_basis", span),
+        ("water_right_lps", "" if right is None else str(as_decimal(right))),
+        ("water_right_volume_m3", _quantity(right_m3)),
+        ("extracted_percent_of_right", _quantity(share)),
+    ]
 
 
 def build_report(conn: Connection, point: dict[str, Any], month: str, now: datetime) -> MonthReport:
@@ -117,24 +157,37 @@ def build_report(conn: Connection, point: dict[str, Any], month: str, now: datet
         raise NotFound(es.no_configuration(point["code"], DGA_REGULATOR.title))
     config, mode = stored
     start, end = month_bounds(month)
-    slots = [s for s in slots_between(start, end - timedelta(microseconds=1), config.transmission_period)
-             if config.active_at(s) and s <= now]  # a slot still to come has no row
-    rows = {row["slot"]: row for row in conn.fetchall(
-        "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND slot >= :start"
-        " AND slot < :end", {"p": point["id"], "r": DGA_REGULATOR.name, "start": start, "end": end})}
+    slots = [
+        s
+        for s in slots_between(start, end - timedelta(microseconds=1), config.transmission_period)
+        if config.active_at(s) and s <= now
+    ]  # a slot still to come has no row
+    rows = {
+        row["slot"]: row
+        for row in conn.fetchall(
+            "SELECT * FROM compliance_submissions WHERE point_id = :p AND regulator = :r AND slot >= :start"
+            " AND slot < :end",
+            {"p": point["id"], "r": DGA_REGULATOR.name, "start": start, "end": end},
+        )
+    }
     records = {slot: SlotRecord(slot, State(row["state"]), row["accepted_at"]) for slot, row in rows.items()}
     missed = missed_deadlines(slots, records, now, deadline) if mode == "live" else []
     missed_slots = {m.slot for m in missed}
     found = failures(conn, missed, rows, is_blocked(conn, point["id"], DGA_REGULATOR.name))
     slot_rows = [_slot_row(slot, rows.get(slot), config.codigo_obra, slot in missed_slots) for slot in slots]
     states = [row[3] for row in slot_rows]
-    summary = [("point", point["code"]), ("codigo_obra", config.codigo_obra), ("month", month), ("mode", mode),
-               ("period", config.transmission_period.value), ("slots", str(len(slots))),
-               *((f"slots_{state}", str(states.count(state))) for state in sorted(set(states))),
-               ("missed_deadlines", str(len(missed))),
-               *((f"missed_{who.lower()}", str(sum(f.cause.responsible == who for f in found)))
-                 for who in (HOLDER, DGA)),
-               *_volume_summary(conn, point, start, end)]
+    summary = [
+        ("point", point["code"]),
+        ("codigo_obra", config.codigo_obra),
+        ("month", month),
+        ("mode", mode),
+        ("period", config.transmission_period.value),
+        ("slots", str(len(slots))),
+        *((f"slots_{state}", str(states.count(state))) for state in sorted(set(states))),
+        ("missed_deadlines", str(len(missed))),
+        *((f"missed_{who.lower()}", str(sum(f.cause.responsible == who for f in found))) for who in (HOLDER, DGA)),
+        *_volume_summary(conn, point, start, end),
+    ]
     return MonthReport(slot_rows, found, summary)
 
 
@@ -145,9 +198,15 @@ def _local(t: datetime | None) -> datetime | None:
 
 def failure_cells(failure: Failure) -> tuple[datetime | str | None, ...]:
     """One line of the informe de fallas: times as date-times (UTC-4), the rest as text."""
-    return (_local(failure.slot), _local(failure.deadline), _local(failure.accepted_at),
-            STATE_NAMES.get(failure.state, failure.state), failure.cause.text, failure.cause.responsible,
-            failure.cause.detail)
+    return (
+        _local(failure.slot),
+        _local(failure.deadline),
+        _local(failure.accepted_at),
+        STATE_NAMES.get(failure.state, failure.state),
+        failure.cause.text,
+        failure.cause.responsible,
+        failure.cause.detail,
+    )
 
 
 def _text(cell: datetime | str | None) -> str:
@@ -165,25 +224,46 @@ def failures_csv(report: MonthReport, dialect: Dialect = "csv") -> str:
 
 def to_csv(report: MonthReport, dialect: Dialect = "csv") -> str:
     """Three sections separated by a blank line: slots, informe de fallas, summary."""
-    return write_rows([SLOT_HEADER, *report.slot_rows, (), ("informe_de_fallas",), *_failure_rows(report), (),
-                       ("summary", "value"), *report.summary], dialect)
+    return write_rows(
+        [
+            SLOT_HEADER,
+            *report.slot_rows,
+            (),
+            ("informe_de_fallas",),
+            *_failure_rows(report),
+            (),
+            ("summary", "value"),
+            *report.summary,
+        ],
+        dialect,
+    )
 
 
 def to_xlsx(report: MonthReport) -> bytes:
     """One sheet per section, for a person: Mediciones, Fallas, Resumen (Spanish headers, times
     as date-times on the DGA's UTC-4 clock, numbers as numbers, the SNIA page as a link)."""
-    return workbook(Sheet("Mediciones", SLOT_SHEET_HEADER, [_slot_cells(row) for row in report.slot_rows]),
-                    _failure_sheet(report),
-                    Sheet("Resumen", ("Dato", "Valor"), [[_summary_name(k), _number(v)] for k, v in report.summary]),
-                    datetime_format=DATETIME_FORMAT)
+    return workbook(
+        Sheet("Mediciones", SLOT_SHEET_HEADER, [_slot_cells(row) for row in report.slot_rows]),
+        _failure_sheet(report),
+        Sheet("Resumen", ("Dato", "Valor"), [[_summary_name(k), _number(v)] for k, v in report.summary]),
+        datetime_format=DATETIME_FORMAT,
+    )
 
 
 def _slot_cells(row: tuple[str, ...]) -> list[Any]:
     slot, fecha, hora, state, *rest = row
     measurements, (comprobante, link, missed, corrected) = rest[:4], rest[4:]
-    return [_local(datetime.fromisoformat(slot)), fecha, hora, _STATES_SHOWN.get(state, state),
-            *(_number(value) for value in measurements), comprobante, Link("Ver en SNIA", link) if link else None,
-            "sí" if missed else "", corrected]
+    return [
+        _local(datetime.fromisoformat(slot)),
+        fecha,
+        hora,
+        _STATES_SHOWN.get(state, state),
+        *(_number(value) for value in measurements),
+        comprobante,
+        Link("Ver en SNIA", link) if link else None,
+        "sí" if missed else "",
+        corrected,
+    ]
 
 
 _STATES_SHOWN = {**{key: name for key, name in STATE_NAMES.items() if key}, "not_evaluated": STATE_NAMES[None]}

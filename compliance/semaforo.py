@@ -66,5 +66,8 @@ def dga_lights(conn: Connection, point_ids: Collection[int] | None, now: datetim
     point, regulator and slot answers each lookup), so the cost grows with works, not slots.
     """
     rows = conn.fetchall(_LAST_SLOTS, {"now": now, "r": NAME})
-    return {row["code"]: light(row["state"], row["slot"], bool(row["blocked"]), now)
-            for row in rows if point_ids is None or row["id"] in point_ids}
+    return {
+        row["code"]: light(row["state"], row["slot"], bool(row["blocked"]), now)
+        for row in rows
+        if point_ids is None or row["id"] in point_ids
+    }

@@ -23,8 +23,9 @@ Row = dict[str, Any]
 
 
 @asynccontextmanager
-async def work_lease(db: Database, point_id: int, regulator: str, worker: str, now: datetime,
-                     until: datetime) -> AsyncIterator[bool]:
+async def work_lease(
+    db: Database, point_id: int, regulator: str, worker: str, now: datetime, until: datetime
+) -> AsyncIterator[bool]:
     """Hold the work's lease while the block runs (``False``: another worker holds it, nothing to
     do); it is dropped afterwards, also when the block fails."""
     held = await in_transaction(db, take_lease, point_id, regulator, worker, now, until)
@@ -41,8 +42,9 @@ def stops_the_loop(action: Action) -> bool:
     return action.state == "unrecoverable" or action.action == "error"
 
 
-async def send_claimed(db: Database, next_claim: Callable[[Connection], Row | None],
-                       send: Callable[[Row], Awaitable[Action]]) -> list[Action]:
+async def send_claimed(
+    db: Database, next_claim: Callable[[Connection], Row | None], send: Callable[[Row], Awaitable[Action]]
+) -> list[Action]:
     """Claim and send one slot after another (``next_claim`` runs in its own transaction and
     returns the claimed row, or ``None`` when nothing is due or the pacing says wait)."""
     actions: list[Action] = []

@@ -60,9 +60,11 @@ class SubmissionOut(BaseModel):
     note: str
     attempt_count: int
     accepted_at: datetime | None
-    check_result: str | None = Field(description="The DGA GET check of an accepted comprobante: confirmed,"
-                                     " mismatch (held with other values than sent), not_found, unknown (asked"
-                                     " again), person_confirmed (seen in SNIA by a person)")
+    check_result: str | None = Field(
+        description="The DGA GET check of an accepted comprobante: confirmed,"
+        " mismatch (held with other values than sent), not_found, unknown (asked"
+        " again), person_confirmed (seen in SNIA by a person)"
+    )
     reviewed_by: str | None
     review_reason: str | None
     reviewed_at: datetime | None
@@ -81,8 +83,18 @@ class ValueCorrection(BaseModel):
 
 
 class ReviewApproval(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {}, {"values": {"caudal": "11.80"}, "reason": "flowmeter spike during maintenance; value from the log book"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {},
+                {
+                    "values": {"caudal": "11.80"},
+                    "reason": "flowmeter spike during maintenance; value from the log book",
+                },
+            ]
+        },
+    )
 
     values: ValueCorrection | None = None
     reason: str | None = Field(default=None, max_length=1000, description="Required when correcting values")
@@ -99,8 +111,17 @@ class Correction(BaseModel):
     """Values a person declares instead of measured, plausible ones: always with the reason (both are
     recorded, and shown as a correction in the ledger and the reports)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"values": {"totalizador": "154320"}, "reason": "meter replaced at 10:40; reading from the new meter's log"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "values": {"totalizador": "154320"},
+                    "reason": "meter replaced at 10:40; reading from the new meter's log",
+                }
+            ]
+        },
+    )
 
     values: ValueCorrection
     reason: str = Field(min_length=1, max_length=1000)
@@ -125,17 +146,25 @@ _SELECT = f"SELECT s.*, {lookups.point_code_sql('s.point_id')} AS point FROM com
 
 def _out(row: dict[str, Any], attempts: list[AttemptOut]) -> SubmissionOut:
     loads = lambda text: None if text is None else json.loads(text)  # noqa: E731
-    return SubmissionOut(**{**row, "values": loads(row["values_json"]), "corrected_values": loads(row["corrected_values"]),
-                            "measurement": loads(row["measurement"]), "reasons": json.loads(row["reasons"]),
-                            "attempts": attempts})
+    return SubmissionOut(
+        **{
+            **row,
+            "values": loads(row["values_json"]),
+            "corrected_values": loads(row["corrected_values"]),
+            "measurement": loads(row["measurement"]),
+            "reasons": json.loads(row["reasons"]),
+            "attempts": attempts,
+        }
+    )
 
 
 def _attempts(conn: Connection, ids: list[int]) -> dict[int, list[AttemptOut]]:
     found: dict[int, list[AttemptOut]] = {i: [] for i in ids}
     if not ids:
         return found
-    rows = conn.fetchall(f"SELECT * FROM compliance_attempts WHERE submission_id IN ({', '.join(map(str, ids))})"
-                         " ORDER BY id")
+    rows = conn.fetchall(
+        f"SELECT * FROM compliance_attempts WHERE submission_id IN ({', '.join(map(str, ids))}) ORDER BY id"
+    )
     for row in rows:
         found[row["submission_id"]].append(AttemptOut(**{**row, "request": json.loads(row["request"])}))
     return found
@@ -145,9 +174,14 @@ def _where(point_ids: Collection[int] | None, filters: dict[str, Any]) -> tuple[
     clauses, params = [], {}
     if point_ids is not None:
         clauses.append(f"s.point_id IN ({', '.join(str(int(i)) for i in sorted(point_ids) or [-1])})")
-    tests = {"point": f"s.point_id = {lookups.point_id_sql(':point')}", "state": "s.state = :state", "regulator": "s.regulator = :regulator",
-             "slot_from": "s.slot >= :slot_from", "slot_to": "s.slot < :slot_to",
-             "check_result": "s.check_result = :check_result"}
+    tests = {
+        "point": f"s.point_id = {lookups.point_id_sql(':point')}",
+        "state": "s.state = :state",
+        "regulator": "s.regulator = :regulator",
+        "slot_from": "s.slot >= :slot_from",
+        "slot_to": "s.slot < :slot_to",
+        "check_result": "s.check_result = :check_result",
+    }
     for name, value in filters.items():
         if value is None:
             continue
@@ -161,15 +195,20 @@ def _where(point_ids: Collection[int] | None, filters: dict[str, Any]) -> tuple[
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
-def list_submissions(conn: Connection, paging: PageQuery, point_ids: Collection[int] | None,
-                     **filters: Any) -> Page[SubmissionOut]:
+def list_submissions(
+    conn: Connection, paging: PageQuery, point_ids: Collection[int] | None, **filters: Any
+) -> Page[SubmissionOut]:
     """Slots (newest first) with every attempt; ``filters``: point, state, states (any of several), regulator,
     slot_from, slot_to, check_result."""
     where, params = _where(point_ids, filters)
     page = fetch_page(conn, f"{_SELECT}{where} ORDER BY s.slot DESC, s.id DESC", params, paging, lambda row: row)
     attempts = _attempts(conn, [row["id"] for row in page.items])
-    return Page(items=[_out(row, attempts[row["id"]]) for row in page.items], total=page.total,
-                limit=page.limit, offset=page.offset)
+    return Page(
+        items=[_out(row, attempts[row["id"]]) for row in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 def get_submission(conn: Connection, submission_id: int, point_ids: Collection[int] | None) -> SubmissionOut:
@@ -198,8 +237,18 @@ def allowed_states(kind: EventKind) -> list[str]:
     return allowed
 
 
-def decide(conn: Connection, submission_id: int, point_ids: Collection[int] | None, event: Event, actor: str,
-           reason: str | None, now: datetime, *, also_allowed: str = "", **columns: Any) -> SubmissionOut:
+def decide(
+    conn: Connection,
+    submission_id: int,
+    point_ids: Collection[int] | None,
+    event: Event,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    also_allowed: str = "",
+    **columns: Any,
+) -> SubmissionOut:
     """Apply a person's decision through the ledger and record it on the slot, in the compliance log and
     in the audit trail (the caller's transaction holds all three). 409 names the state and what is allowed."""
     current = get_submission(conn, submission_id, point_ids)
@@ -219,21 +268,57 @@ def decide(conn: Connection, submission_id: int, point_ids: Collection[int] | No
     return get_submission(conn, submission_id, point_ids)
 
 
-def record_decision(conn: Connection, row: dict[str, Any], point: str, kind: str, actor: str, reason: str | None,
-                    now: datetime, *, state: str, **detail: Any) -> None:
+def record_decision(
+    conn: Connection,
+    row: dict[str, Any],
+    point: str,
+    kind: str,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    state: str,
+    **detail: Any,
+) -> None:
     """The compliance log row and the audit row of a person's decision about the slot ``row``; the
     point's facts are judged again (the decision may end what an alert was about)."""
     slot = row["slot"].isoformat()
-    audit.record(conn, actor, f"compliance.{kind}", f"point:{point}", now, submission=row["id"], slot=slot,
-                 reason=reason, state=state, **detail)
-    record_event(conn, now, kind, f"{point} medición {slot} pasa a {state} por decisión de {actor}" + (f": {reason}" if reason else ""),
-                 point_id=row["point_id"], regulator=row["regulator"], submission_id=row["id"], actor=actor,
-                 reason=reason, state=state, **detail)
+    audit.record(
+        conn,
+        actor,
+        f"compliance.{kind}",
+        f"point:{point}",
+        now,
+        submission=row["id"],
+        slot=slot,
+        reason=reason,
+        state=state,
+        **detail,
+    )
+    record_event(
+        conn,
+        now,
+        kind,
+        f"{point} medición {slot} pasa a {state} por decisión de {actor}" + (f": {reason}" if reason else ""),
+        point_id=row["point_id"],
+        regulator=row["regulator"],
+        submission_id=row["id"],
+        actor=actor,
+        reason=reason,
+        state=state,
+        **detail,
+    )
     settle(conn, now, row["point_id"])
 
 
-def approve_review(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewApproval,
-                  actor: str, now: datetime) -> SubmissionOut:
+def approve_review(
+    conn: Connection,
+    submission_id: int,
+    point_ids: Collection[int] | None,
+    decision: ReviewApproval,
+    actor: str,
+    now: datetime,
+) -> SubmissionOut:
     """Approve a held slot for sending, with a person's corrected values if given."""
     row = submission(conn, submission_id)
     if row is None or (point_ids is not None and row["point_id"] not in point_ids):
@@ -247,21 +332,41 @@ def approve_review(conn: Connection, submission_id: int, point_ids: Collection[i
     return decide(conn, submission_id, point_ids, Event(kind), actor, decision.reason, now, **columns)
 
 
-def correct(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: Correction,
-            actor: str, now: datetime) -> SubmissionOut:
+def correct(
+    conn: Connection,
+    submission_id: int,
+    point_ids: Collection[int] | None,
+    decision: Correction,
+    actor: str,
+    now: datetime,
+) -> SubmissionOut:
     """Declare corrected values for a held or not yet accepted slot, with the reason (recorded with it)."""
     row = submission(conn, submission_id)
     if row is None or (point_ids is not None and row["point_id"] not in point_ids):
         raise NotFound(es.no_submission(submission_id))
-    return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_CORRECT), actor, decision.reason, now,
-                  corrected_values=json.dumps(_corrected(conn, row, decision.values)))
+    return decide(
+        conn,
+        submission_id,
+        point_ids,
+        Event(EventKind.PERSON_CORRECT),
+        actor,
+        decision.reason,
+        now,
+        corrected_values=json.dumps(_corrected(conn, row, decision.values)),
+    )
 
 
 PLAUSIBLE_UNSENT = frozenset({State.PENDING, State.RETRY_SCHEDULED, State.REJECTED, State.UNRECOVERABLE})
 
 
-def discard(conn: Connection, submission_id: int, point_ids: Collection[int] | None, decision: ReviewDiscard,
-            actor: str, now: datetime) -> SubmissionOut:
+def discard(
+    conn: Connection,
+    submission_id: int,
+    point_ids: Collection[int] | None,
+    decision: ReviewDiscard,
+    actor: str,
+    now: datetime,
+) -> SubmissionOut:
     """A person decides a slot is not to be sent (it stays in the ledger, discarded, with the reason): a slot
     held because a value cannot be physical, a gap, or one the DGA answered without a comprobante. A plausible
     measurement is refused (409): what was measured is declared (correct it, with a reason, if it is wrong)."""

@@ -99,7 +99,9 @@ class HttpTransport:
                 status = response.status
                 encoding = response.charset or "utf-8"
         except TimeoutError:
-            return RawReply(None, None, self._clock.monotonic() - started, f"tiempo de espera agotado tras {self._timeout_s:g} s")
+            return RawReply(
+                None, None, self._clock.monotonic() - started, f"tiempo de espera agotado tras {self._timeout_s:g} s"
+            )
         except (aiohttp.ClientError, OSError) as exc:
             return RawReply(None, None, self._clock.monotonic() - started, f"{type(exc).__name__}: {exc}")
         duration = self._clock.monotonic() - started

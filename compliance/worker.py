@@ -41,14 +41,18 @@ class ComplianceWorker:
     """Owns the regulator HTTP transports (one per regulator: pacing is per service) and each
     regulator's reporting."""
 
-    def __init__(self, db: Database, clock: Clock, box: SecretBox, settings: Settings,
-                 compliance: ComplianceSettings) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, box: SecretBox, settings: Settings, compliance: ComplianceSettings
+    ) -> None:
         self.db, self.clock, self.box, self.settings = db, clock, box, compliance
-        self._transports = {name: HttpTransport(clock, timeout_s=compliance.timeout_s,
-                                                min_interval_s=compliance.min_interval_s) for name in REGULATORS}
+        self._transports = {
+            name: HttpTransport(clock, timeout_s=compliance.timeout_s, min_interval_s=compliance.min_interval_s)
+            for name in REGULATORS
+        }
         self.reporting: dict[str, Reporting] = {
             name: regulator.reporting(db, clock, settings, compliance, self._transports[name])
-            for name, regulator in REGULATORS.items()}
+            for name, regulator in REGULATORS.items()
+        }
 
     async def _configs(self) -> Works:
         def load(conn: Connection) -> Works:
@@ -104,8 +108,9 @@ class ComplianceWorker:
             await transport.close()
 
 
-async def run_once(db: Database, clock: Clock, box: SecretBox, settings: Settings,
-                   compliance: ComplianceSettings) -> list[Action]:
+async def run_once(
+    db: Database, clock: Clock, box: SecretBox, settings: Settings, compliance: ComplianceSettings
+) -> list[Action]:
     """One pass as of ``clock.now()``, then everything is closed."""
     worker = ComplianceWorker(db, clock, box, settings, compliance)
     try:

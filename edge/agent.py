@@ -81,8 +81,12 @@ class StatePublisher:
             write_state(self.path, self.snapshot())
         except OSError as exc:
             if not self.failing:
-                log.warning("no se puede escribir el archivo de estado %s: %s; caudal edge status muestra el último"
-                            " escrito hasta que esto se resuelva", self.path, exc.strerror or exc)
+                log.warning(
+                    "no se puede escribir el archivo de estado %s: %s; caudal edge status muestra el último"
+                    " escrito hasta que esto se resuelva",
+                    self.path,
+                    exc.strerror or exc,
+                )
             self.failing = True
             return
         if self.failing:
@@ -103,7 +107,9 @@ class StatePublisher:
             overruns=dict(self.poller.overruns),
             last_upload=self.uploader.state.last_success,
             uploaded_total=self.uploader.state.uploaded_total,
-            uploader_error=self.uploader.state.stopped_reason or self.uploader.state.held or self.uploader.state.last_error,
+            uploader_error=self.uploader.state.stopped_reason
+            or self.uploader.state.held
+            or self.uploader.state.last_error,
             devices=devices,
             config_source=None if self.sync is None else ("central" if self.sync.central else "local"),
             config_version=None if self.sync is None else self.sync.running_version,
@@ -149,8 +155,16 @@ async def run_agent(
 class _Parts:
     """The running pieces of one agent, built in start order, for :func:`run_agent` to run and stop."""
 
-    def __init__(self, config: SiteConfig, clock: Clock, buffer: Buffer, token: str, notifier: Notifier,
-                 clock_synced: Callable[[], bool], path: Path | None) -> None:
+    def __init__(
+        self,
+        config: SiteConfig,
+        clock: Clock,
+        buffer: Buffer,
+        token: str,
+        notifier: Notifier,
+        clock_synced: Callable[[], bool],
+        path: Path | None,
+    ) -> None:
         self.config, self.notifier = config, notifier
         self.synced = _SyncWatch(clock_synced)
         self.transport = TrackedTransport(HttpTransport(ca_bundle=config.gateway.ca_bundle))
@@ -158,11 +172,13 @@ class _Parts:
         self.links = BusLinks(clock)
         self.links.start(config.buses)
         self.poller = Poller(config, self.links.actors, clock, sink=buffer.append, clock_synced=self.synced)
-        self.publisher = StatePublisher(state_path(Path(config.gateway.buffer_path)), self.poller, self.uploader,
-                                        clock.now(), clock)
+        self.publisher = StatePublisher(
+            state_path(Path(config.gateway.buffer_path)), self.poller, self.uploader, clock.now(), clock
+        )
         self.poller.on_cycle = self.cycle_done
-        self.reloader = Reloader(config, path, links=self.links, poller=self.poller, uploader=self.uploader,
-                                 notifier=notifier)
+        self.reloader = Reloader(
+            config, path, links=self.links, poller=self.poller, uploader=self.uploader, notifier=notifier
+        )
         self.sync = ConfigSync(site=config, token=token, reloader=self.reloader, poller=self.poller)
         self.reloader.overlay = self.keep_central_devices
         self.uploader.on_config_version = self.sync.offer
@@ -172,7 +188,9 @@ class _Parts:
     def keep_central_devices(self, wanted: SiteConfig) -> SiteConfig:
         """A SIGHUP reload re-reads the local file; while a central version runs, its buses and devices stay."""
         if self.sync.central and self.sync.running_version is not None:
-            return wanted.model_copy(update={"buses": self.reloader.config.buses, "devices": self.reloader.config.devices})
+            return wanted.model_copy(
+                update={"buses": self.reloader.config.buses, "devices": self.reloader.config.devices}
+            )
         return wanted
 
     def cycle_done(self) -> None:
@@ -185,23 +203,28 @@ class _Parts:
     async def run(self, stop: asyncio.Event, reload: asyncio.Event | None, flush_s: float) -> None:
         upload_stop = asyncio.Event()
         uploading = asyncio.create_task(self.uploader.run(upload_stop), name="uploader")
-        helpers = [uploading, asyncio.create_task(self.links.watch(), name="buses"),
-                   asyncio.create_task(self.sync.run(), name="configuration")]
+        helpers = [
+            uploading,
+            asyncio.create_task(self.links.watch(), name="buses"),
+            asyncio.create_task(self.sync.run(), name="configuration"),
+        ]
         if reload is not None:
             helpers.append(asyncio.create_task(self.reloader.serve(reload), name="reload"))
         gateway = self.config.gateway
         try:
             self.notifier.ready()
-            log.info("agente %s iniciado: %d buses, %d equipos", gateway.id, len(self.config.buses),
-                     len(self.config.devices))
+            log.info(
+                "agente %s iniciado: %d buses, %d equipos", gateway.id, len(self.config.buses), len(self.config.devices)
+            )
             await supervised(self.poller.run(stop), helpers)
         finally:
             self.notifier.stopping()
             await self.shut_down(helpers, uploading, upload_stop, flush_s)
             log.info("agente %s detenido tras %d ciclos de lectura", gateway.id, self.poller.cycles)
 
-    async def shut_down(self, helpers: list[asyncio.Task], uploading: asyncio.Task[None], upload_stop: asyncio.Event,
-                   flush_s: float) -> None:
+    async def shut_down(
+        self, helpers: list[asyncio.Task], uploading: asyncio.Task[None], upload_stop: asyncio.Event, flush_s: float
+    ) -> None:
         """Reverse start order: a reload in progress is cancelled, the uploader flushes, the links close."""
         others = [task for task in helpers if task is not uploading]
         for task in others:
@@ -212,12 +235,25 @@ class _Parts:
         self.publisher.publish()
 
 
-def _uploader(config: SiteConfig, buffer: Buffer, token: str, clock: Clock, synced: Callable[[], bool],
-              transport: TrackedTransport) -> Uploader:
+def _uploader(
+    config: SiteConfig,
+    buffer: Buffer,
+    token: str,
+    clock: Clock,
+    synced: Callable[[], bool],
+    transport: TrackedTransport,
+) -> Uploader:
     gateway = config.gateway
     return Uploader(
-        gateway=gateway.id, central_url=gateway.central_url, token=token, buffer=buffer, clock=clock,
-        version=agent_version(), heartbeat_s=gateway.heartbeat_s, clock_synced=synced, transport=transport,
+        gateway=gateway.id,
+        central_url=gateway.central_url,
+        token=token,
+        buffer=buffer,
+        clock=clock,
+        version=agent_version(),
+        heartbeat_s=gateway.heartbeat_s,
+        clock_synced=synced,
+        transport=transport,
     )
 
 

@@ -75,12 +75,17 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('dropped_total', 0);
 """
 INSERT = "INSERT INTO readings (device, point, variable, ts_us, value, unit, quality) VALUES (?, ?, ?, ?, ?, ?, ?)"
 SELECT_PENDING = "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings ORDER BY seq LIMIT ?"
-SELECT_PENDING_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings"
-                         " WHERE point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
-SELECT_ROWS = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
-               " ORDER BY seq LIMIT ?")
-SELECT_ROWS_EXCEPT = ("SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
-                      " AND point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?")
+SELECT_PENDING_EXCEPT = (
+    "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings"
+    " WHERE point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?"
+)
+SELECT_ROWS = (
+    "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ? ORDER BY seq LIMIT ?"
+)
+SELECT_ROWS_EXCEPT = (
+    "SELECT seq, device, point, variable, ts_us, value, unit, quality FROM readings WHERE seq > ?"
+    " AND point NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?"
+)
 DELETE_SEQS = "DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?))"
 DELETE_RANGE = "DELETE FROM readings WHERE seq BETWEEN ? AND ?"
 DROP_OLDEST = "DELETE FROM readings WHERE seq IN (SELECT seq FROM readings ORDER BY seq LIMIT ?)"
@@ -143,9 +148,13 @@ def read_stats_from(conn: sqlite3.Connection, lost: int, depth: int | None = Non
     oldest = conn.execute("SELECT ts_us FROM readings ORDER BY seq LIMIT 1").fetchone()
     newest = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
     dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
-    return BufferStats(depth=depth, oldest_ts=from_us(oldest[0]) if oldest else None,
-                       newest_seq=newest[0] if newest else None,
-                       dropped_total=(dropped[0] if dropped else 0) + lost, size_bytes=used_bytes(conn))
+    return BufferStats(
+        depth=depth,
+        oldest_ts=from_us(oldest[0]) if oldest else None,
+        newest_seq=newest[0] if newest else None,
+        dropped_total=(dropped[0] if dropped else 0) + lost,
+        size_bytes=used_bytes(conn),
+    )
 
 
 def lock_exclusively(path: Path) -> int:
@@ -156,8 +165,9 @@ def lock_exclusively(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise BufferInUse(f"el buffer del gateway {path} ya lo tiene abierto otro proceso"
-                          f" (bloqueo {lock_path})") from None
+        raise BufferInUse(
+            f"el buffer del gateway {path} ya lo tiene abierto otro proceso (bloqueo {lock_path})"
+        ) from None
     return fd
 
 
@@ -187,8 +197,9 @@ def migrate(conn: sqlite3.Connection) -> None:
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"lo escribió un agente más nuevo (esquema {version}; este agente conoce"
-                                    f" el {SCHEMA_VERSION})")
+        raise sqlite3.DatabaseError(
+            f"lo escribió un agente más nuevo (esquema {version}; este agente conoce el {SCHEMA_VERSION})"
+        )
     conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
 
@@ -266,8 +277,7 @@ class Buffer:
         skipped = json.dumps(sorted(skip_points))
         return [to_reading(row) for row in self._conn.execute(SELECT_PENDING_EXCEPT, (skipped, limit))]
 
-    def pending_rows(self, limit: int = 5000, skip_points: Collection[str] = (), after_seq: int = 0
-                     ) -> list[StoredRow]:
+    def pending_rows(self, limit: int = 5000, skip_points: Collection[str] = (), after_seq: int = 0) -> list[StoredRow]:
         """Like :meth:`pending`, as stored (:data:`protocols.uplink.StoredRow`), from ``after_seq`` on.
 
         For the uploader: every row was validated against the wire schema when it was
@@ -371,8 +381,12 @@ class Buffer:
             self._conn.execute(DROP_OLDEST, (n,))
             dropped, depth, used = dropped + n, depth - n, used_bytes(self._conn)
         self._add_dropped(dropped)
-        log.warning("buffer del gateway %s sobre su límite de %g MB: se descartaron las %d lecturas más antiguas",
-                    self.path, self.max_bytes / 2**20, dropped)
+        log.warning(
+            "buffer del gateway %s sobre su límite de %g MB: se descartaron las %d lecturas más antiguas",
+            self.path,
+            self.max_bytes / 2**20,
+            dropped,
+        )
         return dropped
 
     def _add_dropped(self, count: int) -> None:
@@ -388,11 +402,18 @@ class Buffer:
             if not is_full(exc):
                 raise
             self._lost.add(len(rows))
-            log.error("buffer del gateway %s lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de"
-                      " lectura de %d lecturas", self.path, len(rows))
+            log.error(
+                "buffer del gateway %s lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de"
+                " lectura de %d lecturas",
+                self.path,
+                len(rows),
+            )
             return 0
-        log.warning("buffer del gateway %s: disco lleno, se descartaron las %d lecturas más antiguas para guardar"
-                    " el ciclo", self.path, dropped)
+        log.warning(
+            "buffer del gateway %s: disco lleno, se descartaron las %d lecturas más antiguas para guardar el ciclo",
+            self.path,
+            dropped,
+        )
         return len(rows)
 
     def _drop_for(self, incoming: int) -> int:

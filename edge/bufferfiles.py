@@ -60,8 +60,11 @@ class Reserve:
             self.path.unlink()
         except FileNotFoundError:
             return False
-        log.warning("disco lleno: se liberó la reserva de %d KiB %s para que el buffer siga funcionando",
-                    self.size // 1024, self.path)
+        log.warning(
+            "disco lleno: se liberó la reserva de %d KiB %s para que el buffer siga funcionando",
+            self.size // 1024,
+            self.path,
+        )
         return True
 
     def restore(self) -> None:
@@ -100,7 +103,7 @@ def decode_slot(raw: bytes) -> int | None:
 
 
 def slot_counts(raw: bytes) -> list[int | None]:
-    return [decode_slot(raw[offset:offset + SLOT.size]) for offset in SLOT_OFFSETS]
+    return [decode_slot(raw[offset : offset + SLOT.size]) for offset in SLOT_OFFSETS]
 
 
 def decode_lost(raw: bytes) -> int:

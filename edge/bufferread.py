@@ -47,8 +47,10 @@ def read_stats(path: Path | str) -> BufferStats:
     except sqlite3.Error as exc:
         if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in NOT_PERMITTED:
             raise BufferUnreadable(permission_hint(path)) from None
-        raise BufferUnreadable(f"no se puede leer el buffer del gateway {path}: {exc}; repita el comando y,"
-                               " si sigue, vea journalctl -u caudal-edge") from None
+        raise BufferUnreadable(
+            f"no se puede leer el buffer del gateway {path}: {exc}; repita el comando y,"
+            " si sigue, vea journalctl -u caudal-edge"
+        ) from None
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -65,8 +67,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     if not os.access(path, os.R_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     no_wal = not path.with_name(path.name + "-wal").exists() and not os.access(path.parent, os.W_OK)
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if no_wal else ''}", uri=True,
-                           timeout=5)
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if no_wal else ''}", uri=True, timeout=5)
 
 
 def permission_hint(path: Path) -> str:
@@ -78,11 +79,15 @@ def permission_hint(path: Path) -> str:
             break
         except (OSError, KeyError):
             continue
-    return (f"no se puede leer {path}: permiso denegado; los miembros del grupo {group} pueden leer el buffer"
-            f" (sudo adduser $USER {group}, y vuelva a entrar), o use sudo")
+    return (
+        f"no se puede leer {path}: permiso denegado; los miembros del grupo {group} pueden leer el buffer"
+        f" (sudo adduser $USER {group}, y vuelva a entrar), o use sudo"
+    )
 
 
 def disk_hint(path: Path, exc: OSError) -> str:
     """One line for any other OS error reading ``path`` (an I/O error of a failing SD card...)."""
-    return (f"no se puede leer {path}: {exc.strerror or exc}; revise el disco (dmesg | tail, df -h {path.parent})"
-            " y el registro del agente (journalctl -u caudal-edge)")
+    return (
+        f"no se puede leer {path}: {exc.strerror or exc}; revise el disco (dmesg | tail, df -h {path.parent})"
+        " y el registro del agente (journalctl -u caudal-edge)"
+    )

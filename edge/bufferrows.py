@@ -48,8 +48,16 @@ def from_us(ts_us: int) -> datetime:
 def to_row(reading: PolledReading, index: int) -> Row:
     """Validate against the wire schema now, so a bad reading never blocks the uploader later."""
     try:
-        valid = Reading(seq=0, device=reading.device, point=reading.point, variable=reading.variable,
-                        ts=reading.ts, value=reading.value, unit=reading.unit, quality=reading.quality)
+        valid = Reading(
+            seq=0,
+            device=reading.device,
+            point=reading.point,
+            variable=reading.variable,
+            ts=reading.ts,
+            value=reading.value,
+            unit=reading.unit,
+            quality=reading.quality,
+        )
     except ValidationError as exc:
         where = f"la lectura {index} ({reading.device}/{reading.point}/{reading.variable} a las {reading.ts})"
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'lectura'}: {problem(dict(e))}" for e in exc.errors())
@@ -104,5 +112,13 @@ _WITH_VALUE = frozenset(quality.value for quality in Quality if quality.has_valu
 def to_reading(row: tuple) -> Reading:
     """A stored row back to the wire model (validating again is cheap: faster than model_construct)."""
     seq, device, point, variable, ts_us, value, unit, quality = row
-    return Reading(seq=seq, device=device, point=point, variable=variable, ts=from_us(ts_us), value=value,
-                   unit=unit, quality=quality)
+    return Reading(
+        seq=seq,
+        device=device,
+        point=point,
+        variable=variable,
+        ts=from_us(ts_us),
+        value=value,
+        unit=unit,
+        quality=quality,
+    )

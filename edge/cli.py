@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from edge.oneshot import OneShot
 
 app = typer.Typer(
-    no_args_is_help=True, help="El agente del gateway: run, check, poll-once, status, scan, read, init.",
+    no_args_is_help=True,
+    help="El agente del gateway: run, check, poll-once, status, scan, read, init.",
     rich_markup_mode=None,  # plain help: no "<bool>" after flags, and it reads on an 80-column serial console
 )
 DEFAULT_CONFIG = Path("/etc/caudal/site.yaml")  # where the package and the systemd unit keep it
@@ -70,9 +71,14 @@ def load_or_exit(path: Path, *, check_devices: bool = True) -> SiteConfig:
 @app.command()
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
-    flush_s: Annotated[float | None, typer.Option(
-        "--flush-s", min=0,
-        help="Al detenerse, segundos para que las últimas lecturas lleguen al servidor (5 por omisión; 0: nada).")] = None,
+    flush_s: Annotated[
+        float | None,
+        typer.Option(
+            "--flush-s",
+            min=0,
+            help="Al detenerse, segundos para que las últimas lecturas lleguen al servidor (5 por omisión; 0: nada).",
+        ),
+    ] = None,
 ) -> None:
     """Corre el agente (lo que arranca systemd): lee, guarda y sube hasta SIGTERM; SIGHUP relee site.yaml."""
     from edge.agent import AgentError, run_agent
@@ -100,8 +106,13 @@ async def _run_until_signalled(site: SiteConfig, path: Path, run_agent) -> None:
 @app.command()
 def check(
     config: ConfigOption = DEFAULT_CONFIG,
-    online: Annotated[bool, typer.Option(
-        "--online", help="Pregunta además al servidor central (con el token del gateway) qué puntos puede reportar este gateway.")] = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Pregunta además al servidor central (con el token del gateway) qué puntos puede reportar este gateway.",
+        ),
+    ] = False,
 ) -> None:
     """Valida la configuración del sitio; cada error indica archivo, línea y campo."""
     site = load_or_exit(config)
@@ -129,8 +140,10 @@ def check_online(site: SiteConfig) -> None:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         raise SystemExit(1)
-    print(f"{site.gateway.central_url}: el gateway {assigned.gateway} puede reportar el punto de cada equipo "
-          f"(puntos asignados: {', '.join(assigned.points)})")
+    print(
+        f"{site.gateway.central_url}: el gateway {assigned.gateway} puede reportar el punto de cada equipo "
+        f"(puntos asignados: {', '.join(assigned.points)})"
+    )
 
 
 def check_warnings(site: SiteConfig) -> list[str]:
@@ -143,8 +156,15 @@ def check_warnings(site: SiteConfig) -> list[str]:
 def summary_lines(site: SiteConfig) -> list[str]:
     """Per device: its bus, unit, point, interval, registers and the requests one poll costs."""
     rows = [
-        [device.name, f"{bus.name} ({bus.type.value} {bus.endpoint})", str(device.unit_id), device.point,
-         f"{device.interval_s:g} s", str(len(device.specs)), str(len(plan_reads(device.specs)))]
+        [
+            device.name,
+            f"{bus.name} ({bus.type.value} {bus.endpoint})",
+            str(device.unit_id),
+            device.point,
+            f"{device.interval_s:g} s",
+            str(len(device.specs)),
+            str(len(plan_reads(device.specs))),
+        ]
         for device in site.devices
         for bus in [site.bus(device.bus)]
     ]
@@ -154,7 +174,10 @@ def summary_lines(site: SiteConfig) -> list[str]:
 def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
     """Plain columns: readable on a serial console and in a pipe, where a boxed table wraps."""
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
 
 
 @app.command("poll-once")
@@ -177,10 +200,17 @@ def poll_once(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False
 def reading_lines(readings: list[PolledReading]) -> list[str]:
     """One JSON object per reading: device, point, variable, value, unit, quality, ts."""
     return [
-        json.dumps({
-            "device": r.device, "point": r.point, "variable": r.variable, "value": r.value,
-            "unit": r.unit, "quality": r.quality.value, "ts": iso(r.ts),
-        })
+        json.dumps(
+            {
+                "device": r.device,
+                "point": r.point,
+                "variable": r.variable,
+                "value": r.value,
+                "unit": r.unit,
+                "quality": r.quality.value,
+                "ts": iso(r.ts),
+            }
+        )
         for r in readings
     ]
 
@@ -226,7 +256,9 @@ def read_command(bus: BusConfig, unit_id: int, spec: RegisterSpec) -> str:
     if bus.is_serial:
         link = f"--port {bus.port} --baud {bus.baud} --parity {bus.parity}"
     else:
-        link = f"--host {bus.host} --tcp-port {bus.tcp_port}" + (" --rtu-over-tcp" if bus.type is BusType.RTU_OVER_TCP else "")
+        link = f"--host {bus.host} --tcp-port {bus.tcp_port}" + (
+            " --rtu-over-tcp" if bus.type is BusType.RTU_OVER_TCP else ""
+        )
     table = " --input" if spec.table is Table.INPUT else ""
     return f"caudal edge read {link} --unit {unit_id}{table} {spec.address} {spec.count}"
 
@@ -254,8 +286,10 @@ def status_lines(report: StatusReport) -> list[str]:
     """The report as the technician guide explains it, line by line (docs/guia-tecnico.md, paso 7)."""
     buffer, agent = report.buffer, report.agent
     oldest = iso(buffer.oldest_unsent) if buffer.oldest_unsent else "-"
-    lines = [f"buffer {buffer.path}: {buffer.depth} pendientes, más antigua {oldest}, perdidas {buffer.dropped_total}, "
-             f"apartadas {buffer.set_aside}, {buffer.size_bytes / 1e6:.1f} MB"]
+    lines = [
+        f"buffer {buffer.path}: {buffer.depth} pendientes, más antigua {oldest}, perdidas {buffer.dropped_total}, "
+        f"apartadas {buffer.set_aside}, {buffer.size_bytes / 1e6:.1f} MB"
+    ]
     if agent is None:
         return [*lines, "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)"]
     lines += [
@@ -269,8 +303,17 @@ def status_lines(report: StatusReport) -> list[str]:
     if agent.config_source is not None:
         lines.append(configuration_line(agent))
     rows = [
-        [d.name, d.bus, str(d.ok), str(d.timeouts), str(d.errors), str(d.decode_errors),
-         iso(d.last_ok) if d.last_ok else "-", iso(d.backoff_until) if d.backoff_until else "-", d.last_error or ""]
+        [
+            d.name,
+            d.bus,
+            str(d.ok),
+            str(d.timeouts),
+            str(d.errors),
+            str(d.decode_errors),
+            iso(d.last_ok) if d.last_ok else "-",
+            iso(d.backoff_until) if d.backoff_until else "-",
+            d.last_error or "",
+        ]
         for d in agent.devices
     ]
     header = ["equipo", "bus", "ok", "timeouts", "errores", "decode", "último ok", "espera hasta", "último error"]
@@ -282,8 +325,10 @@ def configuration_line(agent: AgentState) -> str:
     central server also receives and parses them (edge/managed.py)."""
     version = f"versión {agent.config_version}" if agent.config_version is not None else "sin versión central"
     published = agent.config_published if agent.config_published is not None else "-"
-    return (f"configuración: {agent.config_source}, {version} (el servidor publica {published}),"
-            f" {agent.config_result or '-'}")
+    return (
+        f"configuración: {agent.config_source}, {version} (el servidor publica {published}),"
+        f" {agent.config_result or '-'}"
+    )
 
 
 register_commissioning(app)  # scan, read, init (edge/commission/cli.py)

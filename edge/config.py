@@ -22,6 +22,17 @@ from protocols.siteconfig import (
 )
 
 __all__ = [
-    "MAX_BAUDRATE", "MAX_UNIT_ID", "MIN_BAUDRATE", "BackoffConfig", "BusConfig", "BusType", "ConfigError",
-    "ConfigProblem", "DeviceConfig", "GatewayConfig", "RegisterOverride", "SiteConfig", "load_site_config",
+    "MAX_BAUDRATE",
+    "MAX_UNIT_ID",
+    "MIN_BAUDRATE",
+    "BackoffConfig",
+    "BusConfig",
+    "BusType",
+    "ConfigError",
+    "ConfigProblem",
+    "DeviceConfig",
+    "GatewayConfig",
+    "RegisterOverride",
+    "SiteConfig",
+    "load_site_config",
 ]

@@ -39,8 +39,7 @@ class TrackedTransport:
     def busy(self) -> bool:
         return not self._idle.is_set()
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None
-                   ) -> HttpReply:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None) -> HttpReply:
         self._idle.clear()
         try:
             return await self._inner.post(url, body, headers, sent)
@@ -56,8 +55,9 @@ class TrackedTransport:
         await self._inner.close()
 
 
-async def final_flush(uploader: Uploader, transport: TrackedTransport, running: asyncio.Task[None],
-                      stop: asyncio.Event, seconds: float) -> None:
+async def final_flush(
+    uploader: Uploader, transport: TrackedTransport, running: asyncio.Task[None], stop: asyncio.Event, seconds: float
+) -> None:
     """Stop the uploader's loop (``running``, ended by ``stop``), sending what is pending for at most
     ``seconds`` first (0: no flush); then close the transport."""
     try:
@@ -69,8 +69,9 @@ async def final_flush(uploader: Uploader, transport: TrackedTransport, running: 
         await transport.close()
 
 
-async def _flush(uploader: Uploader, transport: TrackedTransport, running: asyncio.Task[None],
-                 stop: asyncio.Event, seconds: float) -> None:
+async def _flush(
+    uploader: Uploader, transport: TrackedTransport, running: asyncio.Task[None], stop: asyncio.Event, seconds: float
+) -> None:
     try:
         async with asyncio.timeout(seconds):
             await transport.idle()
@@ -78,11 +79,17 @@ async def _flush(uploader: Uploader, transport: TrackedTransport, running: async
             await asyncio.wait({running})
             sent = await _send_pending(uploader)
     except TimeoutError:
-        log.warning("detención: la subida final no terminó en %g s; %d lecturas quedan en el buffer",
-                    seconds, uploader.buffer.stats().depth)
+        log.warning(
+            "detención: la subida final no terminó en %g s; %d lecturas quedan en el buffer",
+            seconds,
+            uploader.buffer.stats().depth,
+        )
     except UploadFailed as exc:
-        log.warning("detención: falló la subida final (%s); %d lecturas quedan en el buffer para el próximo arranque",
-                    exc, uploader.buffer.stats().depth)
+        log.warning(
+            "detención: falló la subida final (%s); %d lecturas quedan en el buffer para el próximo arranque",
+            exc,
+            uploader.buffer.stats().depth,
+        )
     except Exception:  # a broken buffer must not keep the links open or the process alive
         log.exception("detención: falló la subida final")
     else:

@@ -31,8 +31,11 @@ def refused_points(reply: HttpReply) -> set[str]:
     details = error.get("details") if isinstance(error, dict) else None
     if not isinstance(details, list):
         return set()
-    return {item["problem"] for item in details
-            if isinstance(item, dict) and item.get("field") == "point" and isinstance(item.get("problem"), str)}
+    return {
+        item["problem"]
+        for item in details
+        if isinstance(item, dict) and item.get("field") == "point" and isinstance(item.get("problem"), str)
+    }
 
 
 class HeldPoints:

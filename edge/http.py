@@ -50,8 +50,7 @@ Sent = Callable[[], object]
 class Transport(Protocol):
     """What the uploader needs from HTTP; :class:`HttpTransport` is the real one."""
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None
-                   ) -> HttpReply: ...
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None) -> HttpReply: ...
 
     async def close(self) -> None: ...
 
@@ -74,8 +73,7 @@ class HttpTransport:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None
-                   ) -> HttpReply:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], sent: Sent | None = None) -> HttpReply:
         """POST ``body`` and read the whole reply, or raise an :class:`UplinkError`.
 
         ``sent`` is told when the body is on its way: aiohttp writes it from a task of its own,
@@ -87,12 +85,14 @@ class HttpTransport:
         """GET ``url`` and read the whole reply, or raise an :class:`UplinkError`."""
         return await self._request("GET", url, headers)
 
-    async def _request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None,
-                       sent: Sent | None = None) -> HttpReply:
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None, sent: Sent | None = None
+    ) -> HttpReply:
         session = self._open_session()
         try:
-            async with session.request(method, url, data=body, headers=dict(headers), ssl=self._ssl,
-                                       trace_request_ctx=sent) as response:
+            async with session.request(
+                method, url, data=body, headers=dict(headers), ssl=self._ssl, trace_request_ctx=sent
+            ) as response:
                 return HttpReply(status=response.status, headers=dict(response.headers), body=await response.read())
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UplinkTimeout(f"{url} no respondió en {self._timeout.total:g} s") from exc
@@ -114,13 +114,15 @@ class HttpTransport:
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=True,
-                                                  trace_configs=[_BODY_SENT])
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, auto_decompress=True, trace_configs=[_BODY_SENT]
+            )
         return self._session
 
 
-async def _tell_sent(session: aiohttp.ClientSession, context: SimpleNamespace,
-                     params: aiohttp.TraceRequestChunkSentParams) -> None:
+async def _tell_sent(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestChunkSentParams
+) -> None:
     """A chunk of the body goes to the connection now: tell the request's ``sent``, if any."""
     if context.trace_request_ctx is not None:
         context.trace_request_ctx()
@@ -128,4 +130,3 @@ async def _tell_sent(session: aiohttp.ClientSession, context: SimpleNamespace,
 
 _BODY_SENT = aiohttp.TraceConfig()
 _BODY_SENT.on_request_chunk_sent.append(_tell_sent)
-

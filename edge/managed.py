@@ -78,8 +78,16 @@ class Trial:
 class ConfigSync:
     """Fetches, validates, applies, watches and reports the gateway's central configuration."""
 
-    def __init__(self, *, site: SiteConfig, token: str, reloader: Reloader, poller: Poller,
-                 running: tuple[int, str] | None = None, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        site: SiteConfig,
+        token: str,
+        reloader: Reloader,
+        poller: Poller,
+        running: tuple[int, str] | None = None,
+        transport: Transport | None = None,
+    ) -> None:
         gateway = site.gateway
         self.central = gateway.config_source == "central"
         self.rollback_cycles = gateway.rollback_cycles
@@ -89,8 +97,11 @@ class ConfigSync:
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._transport = transport if transport is not None else HttpTransport(ca_bundle=gateway.ca_bundle)
         self.running_version, self.running_document = running if running is not None else (None, None)
-        self.result = (f"running stored central version {self.running_version}" if running is not None
-                       else "running the local site.yaml")
+        self.result = (
+            f"running stored central version {self.running_version}"
+            if running is not None
+            else "running the local site.yaml"
+        )
         self.refused: set[int] = set()
         self.published_version: int | None = None  # as the last upload reply named it
         self.trial: Trial | None = None
@@ -122,8 +133,10 @@ class ConfigSync:
                 try:
                     await self.sync_once()
                 except Exception:  # a bug here must not stop polling and uploading
-                    log.exception("falló la sincronización de la configuración; se reintenta con la próxima"
-                                  " respuesta a una subida")
+                    log.exception(
+                        "falló la sincronización de la configuración; se reintenta con la próxima"
+                        " respuesta a una subida"
+                    )
         finally:
             await self._transport.close()
 
@@ -179,24 +192,31 @@ class ConfigSync:
 
     async def _apply(self, version: int, config: SiteConfig, document: str) -> None:
         # the trial starts with the swap, not after the retired buses have closed (that may take seconds)
-        self.trial = Trial(version, self.reloader.config, self.running_version, self.running_document,
-                           self.poller.last_tick)
+        self.trial = Trial(
+            version, self.reloader.config, self.running_version, self.running_document, self.poller.last_tick
+        )
         self.running_version, self.running_document = version, document
         await self.reloader.apply(config, f"la versión central {version}")
         self._keep(version, document)
         self._set_result(f"applied version {version}")
 
     async def _roll_back(self, trial: Trial) -> None:
-        log.error("versión %d de la configuración central: ningún equipo respondió en %d ciclos de lectura tras"
-                  " aplicarla; se vuelve a la anterior", trial.version, trial.cycles)
+        log.error(
+            "versión %d de la configuración central: ningún equipo respondió en %d ciclos de lectura tras"
+            " aplicarla; se vuelve a la anterior",
+            trial.version,
+            trial.cycles,
+        )
         self.refused.add(trial.version)
         self.running_version, self.running_document = trial.previous_version, trial.previous_document
         if trial.previous_version is None or trial.previous_document is None:
             self.store.unlink(missing_ok=True)
         else:
             self._keep(trial.previous_version, trial.previous_document)
-        self._set_result(f"rolled back from version {trial.version} (no device answered in {trial.cycles} poll"
-                         f" cycles), running {self._running_name()}")
+        self._set_result(
+            f"rolled back from version {trial.version} (no device answered in {trial.cycles} poll"
+            f" cycles), running {self._running_name()}"
+        )
         await self.reloader.apply(trial.previous, "la configuración anterior a la vuelta atrás")
 
     def _running_name(self) -> str:
@@ -208,13 +228,20 @@ class ConfigSync:
             temporary.write_text(json.dumps({"version": version, "document": document}), encoding="utf-8")
             os.replace(temporary, self.store)
         except OSError as exc:
-            log.warning("no se puede guardar la versión %d de la configuración central en %s (%s): tras un reinicio"
-                        " corre el archivo local hasta que el servidor responda", version, self.store,
-                        exc.strerror or exc)
+            log.warning(
+                "no se puede guardar la versión %d de la configuración central en %s (%s): tras un reinicio"
+                " corre el archivo local hasta que el servidor responda",
+                version,
+                self.store,
+                exc.strerror or exc,
+            )
 
     def _outcome(self) -> ConfigReport:
-        return ConfigReport(source="central" if self.central else "local", running_version=self.running_version,
-                            result=self.result[:2000])
+        return ConfigReport(
+            source="central" if self.central else "local",
+            running_version=self.running_version,
+            result=self.result[:2000],
+        )
 
     def _set_result(self, result: str) -> None:
         self.result = result

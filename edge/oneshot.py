@@ -32,7 +32,9 @@ class OneShot:
         return any(not reading.quality.has_value for reading in self.readings)
 
 
-async def poll_once(config: SiteConfig, clock: Clock, clock_synced: Callable[[], bool] = kernel_clock_synced) -> OneShot:
+async def poll_once(
+    config: SiteConfig, clock: Clock, clock_synced: Callable[[], bool] = kernel_clock_synced
+) -> OneShot:
     """Read every device once; nothing is written anywhere."""
     links = BusLinks(clock)
     links.start(config.buses)

@@ -42,7 +42,9 @@ def online_problems(site: SiteConfig, assigned: AssignedPoints) -> list[str]:
     """What the server's answer says is wrong: another gateway's token, devices with a point not assigned."""
     problems = []
     if assigned.gateway != site.gateway.id:
-        problems.append(f"gateway.token_file tiene el token del gateway {assigned.gateway!r}, no el de {site.gateway.id!r}")
+        problems.append(
+            f"gateway.token_file tiene el token del gateway {assigned.gateway!r}, no el de {site.gateway.id!r}"
+        )
     allowed = set(assigned.points)
     listed = ", ".join(assigned.points) or "ninguno"
     problems += [

@@ -145,7 +145,7 @@ class DevicePoll:
 def _decoded(result: BlockResult, read: VariableRead) -> Decoded:
     if result.words is None:
         return Decoded(None, failure_quality(result.error or DeviceTimeout("sin registros")))
-    return read.decode(result.words[read.start:read.stop])
+    return read.decode(result.words[read.start : read.stop])
 
 
 def plan_device(device: DeviceConfig, config: SiteConfig) -> DevicePoll:
@@ -236,14 +236,16 @@ class Poller:
     async def _wait_for_a_set_clock(self, stop: asyncio.Event) -> None:
         """Poll nothing while the clock reads before 2000: the server would refuse every such reading,
         and a schedule laid out in 1970 would count decades of missed slots once NTP sets the clock."""
-        log.warning("el reloj del sistema marca %s, antes de %s: no se leen los equipos hasta que se ponga en hora"
-                    " (NTP)", self.clock.now().isoformat(), EARLIEST_READING.date().isoformat())
+        log.warning(
+            "el reloj del sistema marca %s, antes de %s: no se leen los equipos hasta que se ponga en hora (NTP)",
+            self.clock.now().isoformat(),
+            EARLIEST_READING.date().isoformat(),
+        )
         self.next_poll = None
         while not stop.is_set() and self.clock.now() < EARLIEST_READING:
             await wait_first(self.clock.sleep(CLOCK_RECHECK_S), stop.wait())
         if not stop.is_set():
-            log.info("reloj del sistema en hora (%s): empieza la lectura de los equipos",
-                     self.clock.now().isoformat())
+            log.info("reloj del sistema en hora (%s): empieza la lectura de los equipos", self.clock.now().isoformat())
             self._schedule()
 
     def _start_tick(self, ticks: asyncio.TaskGroup, instant: datetime) -> None:
@@ -276,7 +278,11 @@ class Poller:
         self.overruns[device.config.bus] = self.overruns.get(device.config.bus, 0) + 1
         log.warning(
             "bus %s: se perdió el turno %s del equipo %s (%s); ciclos atrasados %d",
-            device.config.bus, slot.isoformat(), device.name, why, self.overruns[device.config.bus],
+            device.config.bus,
+            slot.isoformat(),
+            device.name,
+            why,
+            self.overruns[device.config.bus],
         )
 
     async def _tick(self, instant: datetime, devices: list[DevicePoll]) -> None:
@@ -305,7 +311,9 @@ class Poller:
             return device.failed_readings(instant, device.last_failure)
         return await self._read(device, instant, synced)
 
-    async def _read(self, device: DevicePoll, slot: datetime, synced: bool, scheduled: bool = True) -> list[PolledReading]:
+    async def _read(
+        self, device: DevicePoll, slot: datetime, synced: bool, scheduled: bool = True
+    ) -> list[PolledReading]:
         bus = self.buses.get(device.config.bus)
         if bus is None:  # a reload removed the bus while this tick was starting: nothing to read through
             return device.failed_readings(slot, Quality.DEVICE_ERROR)
@@ -323,8 +331,14 @@ class Poller:
         finally:
             device.in_flight = False
 
-    def _count(self, device: DevicePoll, slot: datetime, results: Sequence[BlockResult], readings: list[PolledReading],
-               scheduled: bool) -> None:
+    def _count(
+        self,
+        device: DevicePoll,
+        slot: datetime,
+        results: Sequence[BlockResult],
+        readings: list[PolledReading],
+        scheduled: bool,
+    ) -> None:
         counters = device.counters
         counters.polls += 1
         counters.decode_errors += sum(1 for r in readings if r.quality in (Quality.DECODE_ERROR, Quality.OUT_OF_RANGE))

@@ -71,8 +71,12 @@ def log_config_warnings(config: SiteConfig, notifier: Notifier) -> None:
 def summary(changes: BusChanges, devices: DeviceChanges) -> str:
     """One log line saying what a reload did: empty groups are left out."""
     groups = [
-        ("buses sin cambios", changes.kept), ("reabiertos", changes.reopened), ("cerrados", changes.closed),
-        ("abiertos", changes.opened), ("equipos agregados", devices.added), ("cambiados", devices.changed),
+        ("buses sin cambios", changes.kept),
+        ("reabiertos", changes.reopened),
+        ("cerrados", changes.closed),
+        ("abiertos", changes.opened),
+        ("equipos agregados", devices.added),
+        ("cambiados", devices.changed),
         ("quitados", devices.removed),
     ]
     return "; ".join(f"{label} {', '.join(names)}" for label, names in groups if names) or "sin cambios"
@@ -81,8 +85,16 @@ def summary(changes: BusChanges, devices: DeviceChanges) -> str:
 class Reloader:
     """Re-reads ``path`` and applies it to the running parts, one reload at a time."""
 
-    def __init__(self, config: SiteConfig, path: Path | None, *, links: BusLinks, poller: Poller, uploader: Uploader,
-                 notifier: Notifier) -> None:
+    def __init__(
+        self,
+        config: SiteConfig,
+        path: Path | None,
+        *,
+        links: BusLinks,
+        poller: Poller,
+        uploader: Uploader,
+        notifier: Notifier,
+    ) -> None:
         self.config = config  # what the agent runs now
         self.path = path
         # what a re-read file becomes before it is applied (edge.managed keeps the central buses and devices)
@@ -125,8 +137,11 @@ class Reloader:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("recarga rechazada: %s", problem)
-            log.error("recarga rechazada: %d problemas en %s; sigue corriendo la configuración anterior",
-                      len(exc.problems), self.path)
+            log.error(
+                "recarga rechazada: %d problemas en %s; sigue corriendo la configuración anterior",
+                len(exc.problems),
+                self.path,
+            )
             return False
         self._apply(self._runnable(wanted), str(self.path))
         await self.links.settle(SHUTDOWN_WAIT_S)
@@ -136,10 +151,14 @@ class Reloader:
         """``wanted`` minus the gateway changes that need a restart (each logged)."""
         gateway, refused = live_gateway(self.config.gateway, wanted.gateway)
         for name in refused:
-            log.error("recarga: gateway.%s cambió (%s -> %s), pero el agente en marcha no puede aplicarlo; "
-                      "reinicie el servicio para usarlo (systemctl restart caudal-edge); sigue usando %s",
-                      name, getattr(self.config.gateway, name), getattr(wanted.gateway, name),
-                      getattr(self.config.gateway, name))
+            log.error(
+                "recarga: gateway.%s cambió (%s -> %s), pero el agente en marcha no puede aplicarlo; "
+                "reinicie el servicio para usarlo (systemctl restart caudal-edge); sigue usando %s",
+                name,
+                getattr(self.config.gateway, name),
+                getattr(wanted.gateway, name),
+                getattr(self.config.gateway, name),
+            )
         log_config_warnings(wanted, self.notifier)
         return wanted.model_copy(update={"gateway": gateway})
 

@@ -41,8 +41,11 @@ def refused_readings(reply: HttpReply) -> dict[int, str]:
     details = error.get("details") if isinstance(error, dict) else None
     if not isinstance(details, list):
         return {}
-    return {item["seq"]: f"{item.get('field')}: {item.get('problem')}" for item in details
-            if isinstance(item, dict) and type(item.get("seq")) is int}
+    return {
+        item["seq"]: f"{item.get('field')}: {item.get('problem')}"
+        for item in details
+        if isinstance(item, dict) and type(item.get("seq")) is int
+    }
 
 
 def _seqs_in(path: Path) -> set[int]:
@@ -84,8 +87,17 @@ class SetAside:
         new = [row for row in rows if row[0] not in self._seqs]
         if not new:
             return 0
-        lines = "".join(json.dumps({**dict(zip(FIELDS, row, strict=True)), "reason": reasons.get(row[0], ""),
-                                    "set_aside_at": now.isoformat()}) + "\n" for row in new)
+        lines = "".join(
+            json.dumps(
+                {
+                    **dict(zip(FIELDS, row, strict=True)),
+                    "reason": reasons.get(row[0], ""),
+                    "set_aside_at": now.isoformat(),
+                }
+            )
+            + "\n"
+            for row in new
+        )
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(lines)
             handle.flush()

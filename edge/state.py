@@ -86,8 +86,10 @@ def read_state(path: Path) -> AgentState | None:
     try:
         return AgentState.model_validate_json(text)
     except ValidationError:
-        raise BufferUnreadable(f"el archivo de estado del agente {path} está dañado; el agente lo reescribe en"
-                               " su próximo ciclo de lectura: repita el comando") from None
+        raise BufferUnreadable(
+            f"el archivo de estado del agente {path} está dañado; el agente lo reescribe en"
+            " su próximo ciclo de lectura: repita el comando"
+        ) from None
 
 
 class BufferReport(BaseModel):
@@ -112,9 +114,14 @@ def status_report(buffer_path: Path) -> StatusReport:
     without a buffer, :class:`BufferUnreadable` (saying what to do) when it cannot be read."""
     stats = read_stats(buffer_path)
     state = read_state(state_path(buffer_path))
-    buffer = BufferReport(path=buffer_path, depth=stats.depth, oldest_unsent=stats.oldest_ts,
-                          dropped_total=stats.dropped_total, set_aside=count_set_aside(buffer_path),
-                          size_bytes=stats.size_bytes)
+    buffer = BufferReport(
+        path=buffer_path,
+        depth=stats.depth,
+        oldest_unsent=stats.oldest_ts,
+        dropped_total=stats.dropped_total,
+        set_aside=count_set_aside(buffer_path),
+        size_bytes=stats.size_bytes,
+    )
     return StatusReport(buffer=buffer, agent=state, agent_running=state is not None and process_alive(state.pid))
 
 

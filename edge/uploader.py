@@ -146,19 +146,36 @@ class Uploader:
     url: str  # set by retarget()
     heartbeat_s: float
 
-    def __init__(self, *, gateway: str, central_url: str, token: str, buffer: Buffer, clock: Clock,
-                 version: str, ca_bundle: Path | None = None, batch_size: int = MAX_BATCH_READINGS,
-                 heartbeat_s: float = 60, clock_synced: Callable[[], bool] = lambda: True,
-                 transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        gateway: str,
+        central_url: str,
+        token: str,
+        buffer: Buffer,
+        clock: Clock,
+        version: str,
+        ca_bundle: Path | None = None,
+        batch_size: int = MAX_BATCH_READINGS,
+        heartbeat_s: float = 60,
+        clock_synced: Callable[[], bool] = lambda: True,
+        transport: Transport | None = None,
+    ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_READINGS:
-            raise ValueError(f"batch_size de la subida debe estar entre 1 y {MAX_BATCH_READINGS}, se recibió {batch_size}")
+            raise ValueError(
+                f"batch_size de la subida debe estar entre 1 y {MAX_BATCH_READINGS}, se recibió {batch_size}"
+            )
         self.gateway, self.version, self.buffer, self.clock = gateway, version, buffer, clock
         self.retarget(central_url, heartbeat_s)
         self.batch_size = batch_size
         self.state = UploaderState()
         self._clock_synced = clock_synced
-        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                         "Content-Encoding": "gzip", "User-Agent": f"caudal-edge/{version}"}
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "User-Agent": f"caudal-edge/{version}",
+        }
         self._owns_transport = transport is None
         self._transport = transport if transport is not None else HttpTransport(ca_bundle=ca_bundle)
         self._wake = asyncio.Event()
@@ -214,8 +231,10 @@ class Uploader:
         drop(flight)
         batch, self._next = self._next, None
         if batch is None or batch[0] != skipped:
-            batch = (skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped),
-                                        whole=not skipped))
+            batch = (
+                skipped,
+                BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped), whole=not skipped),
+            )
         return self._send(*batch, self._agent_status())
 
     def _send(self, skipped: frozenset[str], body: BatchBody, status: AgentStatus) -> Flight:
@@ -237,8 +256,9 @@ class Uploader:
         """The batch after ``body`` (None after a partial one: nothing more was waiting)."""
         if len(body.rows) < self.batch_size:
             return None
-        return skipped, BatchBody(self.buffer.pending_rows(self.batch_size, skip_points=skipped,
-                                                           after_seq=body.last_seq), whole=not skipped)
+        return skipped, BatchBody(
+            self.buffer.pending_rows(self.batch_size, skip_points=skipped, after_seq=body.last_seq), whole=not skipped
+        )
 
     def _check(self, reply: HttpReply, body: BatchBody) -> None:
         """A reply to ``body`` that is not a 2xx: hold refused points, set aside readings, or raise."""
@@ -268,10 +288,15 @@ class Uploader:
             return
         held = ", ".join(sorted(self.held.points))
         self.state.held = f"lecturas retenidas de los puntos {held}: el servidor central las rechaza para este gateway"
-        log.error("el servidor central rechaza los puntos %s del gateway %s (%s); sus lecturas quedan en el buffer y se"
-                  " ofrecen de nuevo cada %g s, las de los demás puntos siguen subiendo. Corrija point: en site.yaml"
-                  " (caudal edge check --online) o los puntos del gateway en el servidor",
-                  ", ".join(sorted(new)), self.gateway, server_message(reply.body), self.held.recheck.total_seconds())
+        log.error(
+            "el servidor central rechaza los puntos %s del gateway %s (%s); sus lecturas quedan en el buffer y se"
+            " ofrecen de nuevo cada %g s, las de los demás puntos siguen subiendo. Corrija point: en site.yaml"
+            " (caudal edge check --online) o los puntos del gateway en el servidor",
+            ", ".join(sorted(new)),
+            self.gateway,
+            server_message(reply.body),
+            self.held.recheck.total_seconds(),
+        )
         raise UploadFailed(f"HTTP 403: lecturas de los puntos {held} retenidas", retry_after=0.0)
 
     def _set_aside_refused_readings(self, reply: HttpReply, body: BatchBody) -> None:
@@ -284,14 +309,24 @@ class Uploader:
         try:
             self.set_aside.keep(rows, reasons, self.clock.now())
         except OSError as exc:
-            raise UploadFailed(f"HTTP 422: no se pueden apartar {len(rows)} lecturas rechazadas en"
-                               f" {self.set_aside.path}: {exc.strerror or exc}") from exc
+            raise UploadFailed(
+                f"HTTP 422: no se pueden apartar {len(rows)} lecturas rechazadas en"
+                f" {self.set_aside.path}: {exc.strerror or exc}"
+            ) from exc
         self._delete([row[0] for row in rows], reply.status)
         first = rows[0]
-        log.error("el servidor central rechaza para siempre %d lecturas del gateway %s (primera: seq %d, %s/%s: %s);"
-                  " apartadas en %s (%d en total, informadas con las perdidas), las demás lecturas siguen",
-                  len(rows), self.gateway, first[0], first[1], first[3], reasons[first[0]], self.set_aside.path,
-                  self.set_aside.total)
+        log.error(
+            "el servidor central rechaza para siempre %d lecturas del gateway %s (primera: seq %d, %s/%s: %s);"
+            " apartadas en %s (%d en total, informadas con las perdidas), las demás lecturas siguen",
+            len(rows),
+            self.gateway,
+            first[0],
+            first[1],
+            first[3],
+            reasons[first[0]],
+            self.set_aside.path,
+            self.set_aside.total,
+        )
         raise UploadFailed(f"HTTP 422: {len(rows)} lecturas apartadas", retry_after=0.0)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -325,9 +360,14 @@ class Uploader:
         stats = self.buffer.stats()
         oldest_ts = stats.oldest_ts if oldest_us is None else from_us(oldest_us)
         oldest = None if oldest_ts is None else max(0.0, (self.clock.now() - oldest_ts).total_seconds())
-        return AgentStatus(version=self.version, buffer_depth=stats.depth - deleting, oldest_unsent_s=oldest,
-                           dropped_total=stats.dropped_total + self.set_aside.total, clock_synced=self._clock_synced(),
-                           config=self.config_status())
+        return AgentStatus(
+            version=self.version,
+            buffer_depth=stats.depth - deleting,
+            oldest_unsent_s=oldest,
+            dropped_total=stats.dropped_total + self.set_aside.total,
+            clock_synced=self._clock_synced(),
+            config=self.config_status(),
+        )
 
     async def _post(self, body: bytes, batch_len: int, sent: Callable[[], object]) -> HttpReply:
         try:
@@ -342,14 +382,20 @@ class Uploader:
         self.state.last_error = str(failure)
         if isinstance(failure, UploadRefused):
             if self.state.stopped_reason is None:
-                log.error("subidas detenidas: el servidor rechazó al gateway %s (%s); revise su token y sus puntos;"
-                          " se vuelve a probar cada %g s", self.gateway, failure, REFUSED_RECHECK_S)
+                log.error(
+                    "subidas detenidas: el servidor rechazó al gateway %s (%s); revise su token y sus puntos;"
+                    " se vuelve a probar cada %g s",
+                    self.gateway,
+                    failure,
+                    REFUSED_RECHECK_S,
+                )
             self.state.stopped_reason = str(failure)
             return
         if status == 413 and batch_len > 1:
             self.batch_size = max(1, batch_len // 2)
-            log.warning("subida de %d lecturas demasiado grande (%s); lotes ahora de %d", batch_len, failure,
-                        self.batch_size)
+            log.warning(
+                "subida de %d lecturas demasiado grande (%s); lotes ahora de %d", batch_len, failure, self.batch_size
+            )
             return
         log.warning("falló la subida de %d lecturas: %s", batch_len, failure)
 
@@ -359,12 +405,17 @@ class Uploader:
         acknowledged = self._delete(body.seqs, reply.status, whole=body.whole)
         try:
             ingest = IngestReply.model_validate_json(reply.body)
-            log.debug("subidas %d lecturas (guardadas %d, duplicadas %d)", len(readings), ingest.stored,
-                      ingest.duplicates)
+            log.debug(
+                "subidas %d lecturas (guardadas %d, duplicadas %d)", len(readings), ingest.stored, ingest.duplicates
+            )
             self.on_config_version(ingest.config_version)
         except ValidationError:
-            log.warning("subida de %d lecturas aceptada (HTTP %d) con una respuesta inesperada: %s",
-                        len(readings), reply.status, server_message(reply.body))
+            log.warning(
+                "subida de %d lecturas aceptada (HTTP %d) con una respuesta inesperada: %s",
+                len(readings),
+                reply.status,
+                server_message(reply.body),
+            )
         if self.state.stopped_reason is not None or self.state.last_error is not None:
             log.info("subidas reanudadas tras: %s", self.state.stopped_reason or self.state.last_error)
         self.state.last_success = self.clock.now()
@@ -382,8 +433,10 @@ class Uploader:
         except sqlite3.OperationalError as exc:
             if not is_full(exc):
                 raise
-            failure = UploadFailed(f"el servidor tiene las {len(seqs)} lecturas, pero el disco lleno no deja borrarlas"
-                                   " del buffer; se envían de nuevo más tarde (el servidor las guarda una sola vez)")
+            failure = UploadFailed(
+                f"el servidor tiene las {len(seqs)} lecturas, pero el disco lleno no deja borrarlas"
+                " del buffer; se envían de nuevo más tarde (el servidor las guarda una sola vez)"
+            )
             self._note_failure(failure, status, len(seqs))
             raise failure from exc
 
@@ -397,4 +450,3 @@ class Uploader:
         if isinstance(failure, UploadFailed) and failure.retry_after is not None:
             return failure.retry_after
         return self._backoff(retry_state)
-

@@ -36,9 +36,15 @@ import typer.core
 
 # (module, attribute) of Typer's private API this module replaces or builds on
 PRIVATE_API = (
-    ("typer.core", "_"), ("typer._click", "HelpFormatter"), ("typer._click", "Context"), ("typer._click", "echo"),
-    ("typer._click.exceptions", "ClickException"), ("typer._click.exceptions", "UsageError"),
-    ("typer._click.termui", "prompt"), ("typer._click.termui", "confirm"), ("typer._click.termui", "echo"),
+    ("typer.core", "_"),
+    ("typer._click", "HelpFormatter"),
+    ("typer._click", "Context"),
+    ("typer._click", "echo"),
+    ("typer._click.exceptions", "ClickException"),
+    ("typer._click.exceptions", "UsageError"),
+    ("typer._click.termui", "prompt"),
+    ("typer._click.termui", "confirm"),
+    ("typer._click.termui", "echo"),
     ("typer._click.termui", "visible_prompt_func"),
 )
 TESTED_TYPER = ">=0.27,<0.30"  # 0.27.0, 0.27.3, 0.28.0, 0.29.2 pass the CLI tests; 0.26.0 words some usage errors apart
@@ -62,7 +68,8 @@ def check_typer(parts: Sequence[tuple[str, str]] = PRIVATE_API) -> None:
     if missing:
         raise ImportError(
             f"protocols.cli_es: Typer {typer.__version__} no tiene {', '.join(missing)}, que Caudal usa para"
-            f" mostrar en español los textos de Typer; instale una versión probada: pip install 'typer{TESTED_TYPER}'")
+            f" mostrar en español los textos de Typer; instale una versión probada: pip install 'typer{TESTED_TYPER}'"
+        )
 
 
 check_typer()
@@ -87,8 +94,7 @@ TYPER_WORDS = {
 LIBRARY_HELP = {
     "Show this message and exit.": "Muestra esta ayuda y termina.",
     "Install completion for the current shell.": "Instala el autocompletado en la shell actual.",
-    "Show completion for the current shell, to copy it or customize the installation.":
-        "Muestra el autocompletado de la shell actual, para copiarlo o ajustar la instalación.",
+    "Show completion for the current shell, to copy it or customize the installation.": "Muestra el autocompletado de la shell actual, para copiarlo o ajustar la instalación.",
 }
 
 USAGE_PREFIX = "Uso: "
@@ -97,38 +103,41 @@ HELP_HINT = "Pruebe '{command} {option}' para ver la ayuda.\n"
 
 # Click's and Pydantic's usage-error sentences, in the order they may nest ("Invalid value
 # for X: <reason>" is rewritten first, then its reason).
-ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), spanish) for pattern, spanish in (
-    (r"No such option: (\S+)", r"No existe la opción \1"),
-    (r"\(Possible options: (.*)\)$", r"(opciones posibles: \1)"),
-    (r"\(env var: ('[^']*')\)", r"(variable de entorno: \1)"),
-    (r"^Invalid value for (.*?): ", r"Valor inválido para \1: "),
-    (r"^Invalid value: ", "Valor inválido: "),
-    (r"^Missing option (.*?)\.", r"Falta la opción \1."),
-    (r"^Missing argument (.*?)\.", r"Falta el argumento \1."),
-    (r"^Missing parameter: (.*)", r"Falta el parámetro \1"),
-    (r"Choose from:", "Elija entre:"),
-    (r"^Got unexpected extra argument\(s\) \((.*)\)", r"Sobran argumentos: (\1)"),
-    (r"^Option ('[^']*') requires an argument\.", r"La opción \1 necesita un valor."),
-    (r"^Option ('[^']*') requires (\d+) arguments\.", r"La opción \1 necesita \2 valores."),
-    (r"^Option ('[^']*') does not take a value\.", r"La opción \1 no lleva valor."),
-    (r"^Argument ('[^']*') takes (\d+) values\.", r"El argumento \1 lleva \2 valores."),
-    (r"Did you mean (.*)\?$", r"¿Quiso decir \1?"),
-    (r"Value error, ", ""),
-    (r"(\S+) is not one of (.*)\.$", r"\1 no está entre \2."),
-    (r"Value (.*) is not a valid (\w+)\.$", r"\1 no es un \2 válido."),
-    (r"Input should be a valid integer.*$", "debe ser un número entero"),
-    (r"^'[^']*' is not a valid int(eger)?\.$", "debe ser un número entero"),
-    (r"^'[^']*' is not a valid float\.$", "debe ser un número"),
-    (r"Input should be a valid number.*$", "debe ser un número"),
-    (r"Input should be a valid boolean.*$", "debe ser true o false"),
-    (r"Input should be (.*)$", r"debe ser \1"),
-    (r"(debe ser .*) or ('[^']*')$", r"\1 o \2"),
-    (r"(File|Directory|Path) ('[^']*') does not exist\.", r"No existe \2."),
-    (r"(File|Directory|Path) ('[^']*') is a file\.", r"\2 es un archivo."),
-    (r"(File|Directory|Path) ('[^']*') is a directory\.", r"\2 es un directorio."),
-    (r"(File|Directory|Path) ('[^']*') is not readable\.", r"\2 no se puede leer."),
-    (r"(File|Directory|Path) ('[^']*') is not writable\.", r"\2 no se puede escribir."),
-))
+ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), spanish)
+    for pattern, spanish in (
+        (r"No such option: (\S+)", r"No existe la opción \1"),
+        (r"\(Possible options: (.*)\)$", r"(opciones posibles: \1)"),
+        (r"\(env var: ('[^']*')\)", r"(variable de entorno: \1)"),
+        (r"^Invalid value for (.*?): ", r"Valor inválido para \1: "),
+        (r"^Invalid value: ", "Valor inválido: "),
+        (r"^Missing option (.*?)\.", r"Falta la opción \1."),
+        (r"^Missing argument (.*?)\.", r"Falta el argumento \1."),
+        (r"^Missing parameter: (.*)", r"Falta el parámetro \1"),
+        (r"Choose from:", "Elija entre:"),
+        (r"^Got unexpected extra argument\(s\) \((.*)\)", r"Sobran argumentos: (\1)"),
+        (r"^Option ('[^']*') requires an argument\.", r"La opción \1 necesita un valor."),
+        (r"^Option ('[^']*') requires (\d+) arguments\.", r"La opción \1 necesita \2 valores."),
+        (r"^Option ('[^']*') does not take a value\.", r"La opción \1 no lleva valor."),
+        (r"^Argument ('[^']*') takes (\d+) values\.", r"El argumento \1 lleva \2 valores."),
+        (r"Did you mean (.*)\?$", r"¿Quiso decir \1?"),
+        (r"Value error, ", ""),
+        (r"(\S+) is not one of (.*)\.$", r"\1 no está entre \2."),
+        (r"Value (.*) is not a valid (\w+)\.$", r"\1 no es un \2 válido."),
+        (r"Input should be a valid integer.*$", "debe ser un número entero"),
+        (r"^'[^']*' is not a valid int(eger)?\.$", "debe ser un número entero"),
+        (r"^'[^']*' is not a valid float\.$", "debe ser un número"),
+        (r"Input should be a valid number.*$", "debe ser un número"),
+        (r"Input should be a valid boolean.*$", "debe ser true o false"),
+        (r"Input should be (.*)$", r"debe ser \1"),
+        (r"(debe ser .*) or ('[^']*')$", r"\1 o \2"),
+        (r"(File|Directory|Path) ('[^']*') does not exist\.", r"No existe \2."),
+        (r"(File|Directory|Path) ('[^']*') is a file\.", r"\2 es un archivo."),
+        (r"(File|Directory|Path) ('[^']*') is a directory\.", r"\2 es un directorio."),
+        (r"(File|Directory|Path) ('[^']*') is not readable\.", r"\2 no se puede leer."),
+        (r"(File|Directory|Path) ('[^']*') is not writable\.", r"\2 no se puede escribir."),
+    )
+)
 
 
 # Click's own lines around typer.prompt and typer.confirm
@@ -169,8 +178,7 @@ class SpanishHelpFormatter(_click.HelpFormatter):
 
 def show_error(self: ClickException, file: IO[Any] | None = None) -> None:
     """``Error: <message>`` on stderr, the message in Spanish."""
-    _click.echo(f"Error: {translate_error(self.format_message())}", file=file, err=file is None,
-                color=self.show_color)
+    _click.echo(f"Error: {translate_error(self.format_message())}", file=file, err=file is None, color=self.show_color)
 
 
 def show_usage_error(self: UsageError, file: IO[Any] | None = None) -> None:
@@ -180,8 +188,12 @@ def show_usage_error(self: UsageError, file: IO[Any] | None = None) -> None:
         if self.ctx.command.get_help_option(self.ctx) is not None:
             hint = HELP_HINT.format(command=self.ctx.command_path, option=self.ctx.help_option_names[0])
         _click.echo(f"{self.ctx.get_usage()}\n{hint}", file=file, err=file is None, color=self.ctx.color)
-    _click.echo(f"Error: {translate_error(self.format_message())}", file=file, err=file is None,
-                color=self.ctx.color if self.ctx is not None else None)
+    _click.echo(
+        f"Error: {translate_error(self.format_message())}",
+        file=file,
+        err=file is None,
+        color=self.ctx.color if self.ctx is not None else None,
+    )
 
 
 def translate_prompt_line(message: Any) -> Any:
@@ -199,13 +211,23 @@ def echo_prompt_line(message: Any = None, *args: Any, **kwargs: Any) -> None:
 LIBRARY_PROMPT = termui.prompt
 
 
-def prompt(text: str, default: Any | None = None, hide_input: bool = False, confirmation_prompt: bool | str = False,
-           type: Any | None = None, value_proc: Callable[[str], Any] | None = None, prompt_suffix: str = ": ",
-           show_default: bool = True, err: bool = False, show_choices: bool = True) -> Any:
+def prompt(
+    text: str,
+    default: Any | None = None,
+    hide_input: bool = False,
+    confirmation_prompt: bool | str = False,
+    type: Any | None = None,
+    value_proc: Callable[[str], Any] | None = None,
+    prompt_suffix: str = ": ",
+    show_default: bool = True,
+    err: bool = False,
+    show_choices: bool = True,
+) -> Any:
     """``typer.prompt``, asking for the value again in Spanish (``confirmation_prompt=True``)."""
     repeat = REPEAT_PROMPT if confirmation_prompt is True else confirmation_prompt
-    return LIBRARY_PROMPT(text, default, hide_input, repeat, type, value_proc, prompt_suffix, show_default, err,
-                          show_choices)
+    return LIBRARY_PROMPT(
+        text, default, hide_input, repeat, type, value_proc, prompt_suffix, show_default, err, show_choices
+    )
 
 
 def yes_no(answer: str, default: bool | None) -> bool | None:
@@ -219,8 +241,14 @@ def yes_no(answer: str, default: bool | None) -> bool | None:
     return default if answer == "" else None
 
 
-def confirm(text: str, default: bool | None = False, abort: bool = False, prompt_suffix: str = ": ",
-            show_default: bool = True, err: bool = False) -> bool:
+def confirm(
+    text: str,
+    default: bool | None = False,
+    abort: bool = False,
+    prompt_suffix: str = ": ",
+    show_default: bool = True,
+    err: bool = False,
+) -> bool:
     """``typer.confirm`` in Spanish: ``[s/N]``, answered ``s`` or ``n``, asked again otherwise."""
     choices = "s/n" if default is None else ("S/n" if default else "s/N")
     question = f"{text} [{choices}]{prompt_suffix}" if show_default else f"{text}{prompt_suffix}"

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WITH_OFFSET = ("la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o"
-               " 2026-11-28T10:00:00-03:00)")
+WITH_OFFSET = "la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)"
 NOT_A_TIME = "no es una fecha y hora ISO 8601 (por ejemplo 2026-11-28T13:00:00Z)"
 AN_OBJECT = "debe ser un objeto de campos con su valor (campo: valor)"
 

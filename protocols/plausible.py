@@ -24,11 +24,13 @@ class Limits:
     high: float
 
 
-DEFAULT_LIMITS = MappingProxyType({
-    "flow": Limits(-100.0, 20_000.0),  # L/s: a little reverse flow .. far beyond any well
-    "totalizer": Limits(0.0, 1e11),  # m3: counters never go negative
-    "level": Limits(-50.0, 3_000.0),  # m of water above the probe
-})
+DEFAULT_LIMITS = MappingProxyType(
+    {
+        "flow": Limits(-100.0, 20_000.0),  # L/s: a little reverse flow .. far beyond any well
+        "totalizer": Limits(0.0, 1e11),  # m3: counters never go negative
+        "level": Limits(-50.0, 3_000.0),  # m of water above the probe
+    }
+)
 
 
 def limits_for(variable: str, low: float | None = None, high: float | None = None) -> Limits | None:

@@ -248,8 +248,13 @@ class RegisterSpec(BaseModel):
         self._convert = units.converter(self.variable, self.unit)
         canonical = units.canonical_unit(self.variable, self.unit)
         limits = limits_for(self.variable, self.min_value, self.max_value)
-        decoder = _decoder(_Arrangement(self.type, self.word_order, self.byte_swap),
-                           _Scaling(self.variable, self.scale, self.offset, self.loop), self._convert, canonical, limits)
+        decoder = _decoder(
+            _Arrangement(self.type, self.word_order, self.byte_swap),
+            _Scaling(self.variable, self.scale, self.offset, self.loop),
+            self._convert,
+            canonical,
+            limits,
+        )
         self._decoding = _Decoding(self._convert, canonical, limits, decoder)
         return self
 
@@ -300,8 +305,13 @@ class _Scaling(NamedTuple):
 
 
 @functools.lru_cache(maxsize=4096)
-def _decoder(arrangement: _Arrangement, scaling: _Scaling, convert: Callable[[float], float], canonical_unit: str,
-             limits: Limits | None) -> Callable[[Sequence[int]], Decoded]:
+def _decoder(
+    arrangement: _Arrangement,
+    scaling: _Scaling,
+    convert: Callable[[float], float],
+    canonical_unit: str,
+    limits: Limits | None,
+) -> Callable[[Sequence[int]], Decoded]:
     """:func:`decode` for one spec, with what it reads of the spec taken once: a poll decodes
     every register of every device, and reading a model's attributes was most of that work.
     Cached, so that equal specs hold the same decoder (a model's equality compares it)."""
@@ -316,7 +326,9 @@ def _decoder(arrangement: _Arrangement, scaling: _Scaling, convert: Callable[[fl
         if loop is not None:
             engineering = loop.engineering(value)
             if engineering is None:
-                return Decoded(None, Quality.OUT_OF_RANGE, f"{variable}: la corriente del loop, {value:.4g} mA, indica una falla")
+                return Decoded(
+                    None, Quality.OUT_OF_RANGE, f"{variable}: la corriente del loop, {value:.4g} mA, indica una falla"
+                )
             value = engineering
         value = convert(value)
         if not math.isfinite(value):

@@ -244,8 +244,11 @@ class SiteConfig(BaseModel):
         if not self.gateway.token_file.exists():
             found.append(f"gateway.token_file {self.gateway.token_file} no existe (el agente lo necesita)")
         found += [f"{format_path(loc)}: {message}" for loc, message in missing_serial_ports(self.buses)]
-        found += [f"buses[{index}].baudrate: nombre antiguo, escriba baud: {bus.baud}"
-                  for index, bus in enumerate(self.buses) if bus._old_baud_name]
+        found += [
+            f"buses[{index}].baudrate: nombre antiguo, escriba baud: {bus.baud}"
+            for index, bus in enumerate(self.buses)
+            if bus._old_baud_name
+        ]
         return found
 
 
@@ -273,8 +276,12 @@ def _unreadable(exc: OSError) -> str:
     return _UNREADABLE.get(exc.errno or 0, exc.strerror or str(exc))
 
 
-_UNREADABLE = {errno.ENOENT: "no existe", errno.EACCES: "permiso denegado", errno.EPERM: "permiso denegado",
-               errno.EISDIR: "es una carpeta, no un archivo"}
+_UNREADABLE = {
+    errno.ENOENT: "no existe",
+    errno.EACCES: "permiso denegado",
+    errno.EPERM: "permiso denegado",
+    errno.EISDIR: "es una carpeta, no un archivo",
+}
 
 
 def parse_site_config(text: str, path: Path, *, check_devices: bool = True) -> SiteConfig:
@@ -329,5 +336,7 @@ def _each(model: type[BaseModel], entries: Any) -> list[Any]:
 
 
 def _located(path: Path, lines: LineMap, problems: list[Problem]) -> ConfigError:
-    located = {ConfigProblem(str(path), lines.line_for(loc), format_path(loc), message): None for loc, message in problems}
+    located = {
+        ConfigProblem(str(path), lines.line_for(loc), format_path(loc), message): None for loc, message in problems
+    }
     return ConfigError(sorted(located, key=lambda problem: problem.line))

@@ -92,8 +92,10 @@ class ConfigReport(BaseModel):
     refused with its errors, rolled back): part of :class:`AgentStatus`, so every batch and
     every heartbeat carries it and a rollback reaches the server with the next upload."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"source": "central", "running_version": 3, "result": "applied version 3"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "central", "running_version": 3, "result": "applied version 3"}]},
+    )
 
     source: ConfigSource
     running_version: int | None = Field(default=None, ge=1)
@@ -173,9 +175,12 @@ def _number(value: float | None) -> str:
 
 def batch_header_json(gateway: str, sent_at: datetime, agent: AgentStatus | None) -> bytes:
     """The rest of a batch document after its ``readings``: ``"schema":1,...}`` (see :func:`readings_json`)."""
-    header = {"schema": SCHEMA_VERSION, "gateway": gateway,
-              "sent_at": as_utc(sent_at).isoformat().replace("+00:00", "Z"),
-              "agent": None if agent is None else agent.model_dump(mode="json")}
+    header = {
+        "schema": SCHEMA_VERSION,
+        "gateway": gateway,
+        "sent_at": as_utc(sent_at).isoformat().replace("+00:00", "Z"),
+        "agent": None if agent is None else agent.model_dump(mode="json"),
+    }
     return json.dumps(header, separators=(",", ":"))[1:].encode()
 
 

@@ -69,8 +69,9 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, LineMap]:
     except _DuplicateKey as exc:
         raise YamlSyntaxError(path, exc.line, exc.problem) from None
     except RecursionError:
-        raise YamlSyntaxError(path, 1, "un alias apunta al ancla dentro de la que está (un documento"
-                              " recursivo)") from None
+        raise YamlSyntaxError(
+            path, 1, "un alias apunta al ancla dentro de la que está (un documento recursivo)"
+        ) from None
     finally:
         loader.dispose()
     return data, LineMap(lines)
@@ -81,22 +82,33 @@ def _control(exc: yaml.reader.ReaderError) -> str:
 
 
 # PyYAML's problems as a technician at the well reads them; one it words otherwise stays as written
-_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), spanish) for pattern, spanish in (
-    (r"expected (.+), but (?:found|got) (.+)", "se esperaba {0}, pero se encontró {1}"),
-    (r"mapping values are not allowed here", "aquí no cabe un «clave: valor» (¿falta el espacio después de «:»"
-                                             " o la sangría está corrida?)"),
-    (r"sequence entries are not allowed here", "aquí no cabe un elemento de lista «- » (revise la sangría)"),
-    (r"could not find expected ':'", "falta el «:» de una clave"),
-    (r"found character '\\t' that cannot start any token", "hay una tabulación: YAML se sangra solo con espacios"),
-    (r"found character (.+) that cannot start any token", "el carácter {0} no puede empezar un valor"),
-    (r"found undefined alias (.+)", "el alias {0} no está definido"),
-    (r"found unexpected end of stream", "el archivo termina antes de tiempo (¿una comilla sin cerrar?)"),
-    (r"found unknown escape character (.+)", "el escape {0} no existe (escriba \\\\ para una barra invertida)"),
-    (r"but found another document", "hay un segundo documento (una línea ---): el archivo debe tener uno solo"),
-))
-_TOKENS = {"<stream end>": "el fin del archivo", "<block end>": "el fin del bloque (menos sangría)",
-           "<block mapping start>": "un bloque con otra sangría", "<block sequence start>": "una lista con otra sangría",
-           "?": "una clave con otra sangría", "<scalar>": "un valor", "the node content": "un valor"}
+_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), spanish)
+    for pattern, spanish in (
+        (r"expected (.+), but (?:found|got) (.+)", "se esperaba {0}, pero se encontró {1}"),
+        (
+            r"mapping values are not allowed here",
+            "aquí no cabe un «clave: valor» (¿falta el espacio después de «:» o la sangría está corrida?)",
+        ),
+        (r"sequence entries are not allowed here", "aquí no cabe un elemento de lista «- » (revise la sangría)"),
+        (r"could not find expected ':'", "falta el «:» de una clave"),
+        (r"found character '\\t' that cannot start any token", "hay una tabulación: YAML se sangra solo con espacios"),
+        (r"found character (.+) that cannot start any token", "el carácter {0} no puede empezar un valor"),
+        (r"found undefined alias (.+)", "el alias {0} no está definido"),
+        (r"found unexpected end of stream", "el archivo termina antes de tiempo (¿una comilla sin cerrar?)"),
+        (r"found unknown escape character (.+)", "el escape {0} no existe (escriba \\\\ para una barra invertida)"),
+        (r"but found another document", "hay un segundo documento (una línea ---): el archivo debe tener uno solo"),
+    )
+)
+_TOKENS = {
+    "<stream end>": "el fin del archivo",
+    "<block end>": "el fin del bloque (menos sangría)",
+    "<block mapping start>": "un bloque con otra sangría",
+    "<block sequence start>": "una lista con otra sangría",
+    "?": "una clave con otra sangría",
+    "<scalar>": "un valor",
+    "the node content": "un valor",
+}
 
 
 def in_spanish(problem: str) -> str:

@@ -22,10 +22,15 @@ from protocols.clock import ManualClock
 from tests.pg import ADMIN_URL, temporary_database
 from tests.ports import free_port
 
-SMTP_ENVIRONMENT = {"CAUDAL_SMTP_HOST": "127.0.0.1", "CAUDAL_SMTP_SECURITY": "none",
-                    "CAUDAL_SMTP_FROM": "alertas@caudal.example", "CAUDAL_SMTP_TIMEOUT_S": "5",
-                    "CAUDAL_NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8", "CAUDAL_NOTIFY_REQUIRE_HTTPS": "false",
-                    "CAUDAL_NOTIFY_TIMEOUT_S": "5"}
+SMTP_ENVIRONMENT = {
+    "CAUDAL_SMTP_HOST": "127.0.0.1",
+    "CAUDAL_SMTP_SECURITY": "none",
+    "CAUDAL_SMTP_FROM": "alertas@caudal.example",
+    "CAUDAL_SMTP_TIMEOUT_S": "5",
+    "CAUDAL_NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "CAUDAL_NOTIFY_REQUIRE_HTTPS": "false",
+    "CAUDAL_NOTIFY_TIMEOUT_S": "5",
+}
 
 
 def postgres_required() -> bool:
@@ -103,8 +108,9 @@ def settings(database_url: str) -> Any:
     """The server's settings (``central.settings.Settings``) on that database, workers off."""
     from central.settings import Settings
 
-    return Settings(database_url=database_url, secret_key="test-secret-key", dga_rut_empresa="77555666-8",
-                    workers=False)
+    return Settings(
+        database_url=database_url, secret_key="test-secret-key", dga_rut_empresa="77555666-8", workers=False
+    )
 
 
 @pytest.fixture

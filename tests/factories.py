@@ -30,11 +30,25 @@ UNUSABLE_PASSWORD_HASH = "x"
 """Matches no password: seeded users log in with their personal token, never by password."""
 
 
-def add_user(conn: Connection, username: str, now: datetime, *, token: str | None = None, is_admin: bool = False,
-             email: str | None = None, notify_email: bool = True) -> int:
+def add_user(
+    conn: Connection,
+    username: str,
+    now: datetime,
+    *,
+    token: str | None = None,
+    is_admin: bool = False,
+    email: str | None = None,
+    notify_email: bool = True,
+) -> int:
     """An active account (with a personal token of text ``token``, if given); its id."""
-    values = {"username": username, "email": email, "phone": None, "is_admin": is_admin,
-              "notify_email": notify_email, "notify_sms": False}
+    values = {
+        "username": username,
+        "email": email,
+        "phone": None,
+        "is_admin": is_admin,
+        "notify_email": notify_email,
+        "notify_sms": False,
+    }
     users_store.insert_user(conn, values, UNUSABLE_PASSWORD_HASH, now)
     user_id = points_store.user_id(conn, username)
     assert user_id is not None
@@ -43,8 +57,9 @@ def add_user(conn: Connection, username: str, now: datetime, *, token: str | Non
     return user_id
 
 
-def add_point(conn: Connection, code: str, now: datetime, *, name: str | None = None, kind: str = "subterranea",
-              **columns: Any) -> int:
+def add_point(
+    conn: Connection, code: str, now: datetime, *, name: str | None = None, kind: str = "subterranea", **columns: Any
+) -> int:
     """A point (``columns``: water_right_lps, sensor_depth_m, flow_cutoff_lps, ...); its id."""
     points_store.insert_point(conn, {"code": code, "name": name or code, "kind": kind, **columns}, now)
     return point_ids(conn, [code])[code]
@@ -75,7 +90,19 @@ def point_ids(conn: Connection, codes: list[str]) -> dict[str, int]:
 def add_readings(conn: Connection, point_id: int, ts: datetime, **values: float | None) -> None:
     """One reading per variable at ``ts``, received at ``ts`` (a value of None: a timeout gap).
     A reading already stored for (point, ts, variable) stays as it was."""
-    rows = [Processed(point_id=point_id, ts=ts, variable=variable, value=value, raw_value=None, unit="x",
-                      quality=Quality.GOOD if value is not None else Quality.TIMEOUT, flags=None, seq=None,
-                      received_at=ts) for variable, value in values.items()]
+    rows = [
+        Processed(
+            point_id=point_id,
+            ts=ts,
+            variable=variable,
+            value=value,
+            raw_value=None,
+            unit="x",
+            quality=Quality.GOOD if value is not None else Quality.TIMEOUT,
+            flags=None,
+            seq=None,
+            received_at=ts,
+        )
+        for variable, value in values.items()
+    ]
     store_readings(conn, rows, skip_known=True)

@@ -29,5 +29,7 @@ FLOWMETER_POZO_1 = """\
 def plc_meter(point: str) -> str:
     """A whole buses-and-devices document: pozo-1's flowmeter reporting ``point`` on the PLC bus
     (what the console's gateway-configuration tests publish)."""
-    return ("buses:\n" + PLC_BUS + "devices:\n  - name: pozo-1\n    bus: plc\n    unit_id: 1\n"
-            f"    point: {point}\n    profile: siemens-mag6000\n")
+    return (
+        "buses:\n" + PLC_BUS + "devices:\n  - name: pozo-1\n    bus: plc\n    unit_id: 1\n"
+        f"    point: {point}\n    profile: siemens-mag6000\n"
+    )

@@ -17,18 +17,29 @@ def test_a_ratio_is_taken_per_round_and_written_with_its_baseline(capsys):
     assert figures.ratio("ingest / bare", [2.0, 3.0, 8.0], [4.0, 4.0, 4.0]) == [0.5, 0.75, 2.0]
     figures.value("p99 ms", [10.0, 30.0, 20.0])
     assert figures.markdown().splitlines() == [
-        "### case", "", "| figure | measured | same-run baseline | ratio |", "|---|---|---|---|",
-        ("| ingest / bare | 2 / 3 / 8 (min / median / max of 3) | 4 / 4 / 4 (min / median / max of 3)"
-         " | 0.5 / 0.75 / 2 (min / median / max of 3) |"),
-        "| p99 ms | 10 / 20 / 30 (min / median / max of 3) | — | — |"]
-    assert capsys.readouterr().out == (f"   ratio ingest / bare: {spread([0.5, 0.75, 2.0])}\n"
-                                       f"   p99 ms: {spread([10.0, 30.0, 20.0])}\n")
+        "### case",
+        "",
+        "| figure | measured | same-run baseline | ratio |",
+        "|---|---|---|---|",
+        (
+            "| ingest / bare | 2 / 3 / 8 (min / median / max of 3) | 4 / 4 / 4 (min / median / max of 3)"
+            " | 0.5 / 0.75 / 2 (min / median / max of 3) |"
+        ),
+        "| p99 ms | 10 / 20 / 30 (min / median / max of 3) | — | — |",
+    ]
+    assert capsys.readouterr().out == (
+        f"   ratio ingest / bare: {spread([0.5, 0.75, 2.0])}\n   p99 ms: {spread([10.0, 30.0, 20.0])}\n"
+    )
 
 
 def test_a_fleet_batch_is_thirty_readings_of_its_gateways_point():
     batch = parse_batch(gzip.decompress(bench_fleet.body(7, 2)))
     assert (batch.gateway, len(batch.readings), {r.point for r in batch.readings}, batch.readings[0].seq) == (
-        "gw-7", 30, {"P7"}, 60)
+        "gw-7",
+        30,
+        {"P7"},
+        60,
+    )
 
 
 async def test_the_bare_baseline_parses_the_body_and_answers_200():
@@ -43,22 +54,30 @@ def test_a_run_replaces_its_own_sections_and_keeps_the_others_and_the_figures_th
 
     results = tmp_path / "RESULTS.md"
     cited = f"{runner.CITED}\n\n- **Something** (`central/x.py`): 1.0 ms against 2.0 ms.\n"
-    results.write_text("# Benchmark results\n\n## bench_old (1 s; commit a)\n\nold figures\n\n"
-                       f"## bench_new (1 s; commit a)\n\nstale figures\n\n{cited}", encoding="utf-8")
+    results.write_text(
+        "# Benchmark results\n\n## bench_old (1 s; commit a)\n\nold figures\n\n"
+        f"## bench_new (1 s; commit a)\n\nstale figures\n\n{cited}",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(runner, "RESULTS", results)
     runner.write_results({"bench_new": "## bench_new (2 s; commit b)\n\nnew figures\n"})
     text = results.read_text(encoding="utf-8")
     assert "stale figures" not in text
-    assert text.endswith("## bench_new (2 s; commit b)\n\nnew figures\n\n## bench_old (1 s; commit a)\n\nold figures\n\n"
-                         + cited)
+    assert text.endswith(
+        "## bench_new (2 s; commit b)\n\nnew figures\n\n## bench_old (1 s; commit a)\n\nold figures\n\n" + cited
+    )
 
 
 def test_storage_rows_come_in_ten_minute_batches_of_one_point_after_another_as_ingest_stores_them():
     rows = list(bench_storage.rows([5, 9], 20))
     batches = [(rows[i][0], rows[i][1], rows[i + 29][1]) for i in range(0, len(rows), 30)]
     start, minute = bench_storage.START, bench_storage.timedelta(minutes=1)
-    assert batches == [(5, start, start + 9 * minute), (9, start, start + 9 * minute),
-                       (5, start + 10 * minute, start + 19 * minute), (9, start + 10 * minute, start + 19 * minute)]
+    assert batches == [
+        (5, start, start + 9 * minute),
+        (9, start, start + 9 * minute),
+        (5, start + 10 * minute, start + 19 * minute),
+        (9, start + 10 * minute, start + 19 * minute),
+    ]
     assert len(rows[0]) == len(bench_storage.COLUMNS)
     assert [row[2] for row in rows[:3]] == ["flow", "totalizer", "level"]
 
@@ -70,5 +89,7 @@ def test_the_storage_capacity_table_counts_readings_rows_and_bytes_of_the_fleet(
         ("compacted bytes", "0.00 TB"),
         ("as stored (readings rows)", "3,155,760 rows, 0.00 TB"),
     ]
-    assert bench_storage.capacity(20.8, 180.6)[2:] == [("compacted bytes", "0.33 TB"),
-                                                      ("as stored (readings rows)", "15,778,800,000 rows, 2.85 TB")]
+    assert bench_storage.capacity(20.8, 180.6)[2:] == [
+        ("compacted bytes", "0.33 TB"),
+        ("as stored (readings rows)", "15,778,800,000 rows, 2.85 TB"),
+    ]

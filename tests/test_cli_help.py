@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from caudal.cli import app
 
 
-def command_paths(command: typer.core.TyperCommand | TyperGroup, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def command_paths(
+    command: typer.core.TyperCommand | TyperGroup, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
     """Every command and sub-command, as the words typed after ``caudal``."""
     yield path
     if isinstance(command, TyperGroup):
@@ -28,7 +30,12 @@ PATHS = list(command_paths(typer.main.get_command(app)))
 
 def test_the_walk_reaches_the_lazily_imported_commands() -> None:
     """The regulator stand-ins are imported only when asked for; the walk asks for them too."""
-    assert [path for path in PATHS if path[:1] == ("sim",)] == [("sim",), ("sim", "modbus"), ("sim", "dga"), ("sim", "sma")]
+    assert [path for path in PATHS if path[:1] == ("sim",)] == [
+        ("sim",),
+        ("sim", "modbus"),
+        ("sim", "dga"),
+        ("sim", "sma"),
+    ]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: " ".join(path) or "caudal")
@@ -38,8 +45,18 @@ def test_no_flag_shows_a_type(path: tuple[str, ...]) -> None:
     assert [shown for shown in ("<bool>", "<list[") if shown in result.output] == []
 
 
-ENGLISH_LIBRARY_WORDS = ("Usage:", "Options:", "Arguments:", "Commands:", "Show this message", "[default:",
-                         "required]", "env var", "[OPTIONS]", "completion for the current shell")
+ENGLISH_LIBRARY_WORDS = (
+    "Usage:",
+    "Options:",
+    "Arguments:",
+    "Commands:",
+    "Show this message",
+    "[default:",
+    "required]",
+    "env var",
+    "[OPTIONS]",
+    "completion for the current shell",
+)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: " ".join(path) or "caudal")

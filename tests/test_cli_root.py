@@ -24,7 +24,9 @@ def test_version():
 def test_a_sub_command_usage_error_is_a_usage_error_not_a_traceback():
     result = runner.invoke(app, ["sim", "modbus", "--device", "bogus"])
     assert (result.exit_code, result.output.splitlines()[-1]) == (
-        2, "Error: Valor inválido: 'bogus': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent")
+        2,
+        "Error: Valor inválido: 'bogus': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent",
+    )
 
 
 def test_help_describes_caudal_and_each_side_in_spanish():
@@ -44,5 +46,7 @@ def test_a_side_whose_extra_is_missing_says_what_to_install():
 
     result = runner.invoke(app_with_missing, ["radio", "scan"])
     assert (result.exit_code, result.output) == (
-        2, "'caudal radio' necesita un paquete que no está instalado (no_such_package_for_caudal); "
-           "instálelo con: pip install 'caudal[radio]'\n")
+        2,
+        "'caudal radio' necesita un paquete que no está instalado (no_such_package_for_caudal); "
+        "instálelo con: pip install 'caudal[radio]'\n",
+    )

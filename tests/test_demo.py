@@ -73,14 +73,16 @@ def test_the_gateway_is_online(summary: DemoSummary) -> None:
 @pytest.mark.slow
 def test_only_the_well_over_its_right_has_an_open_alert(summary: DemoSummary) -> None:
     assert {(a.subject, a.kind, a.severity, a.status) for a in summary.alerts if a.kind == "flow_above_right"} == {
-        (SOUTH.code, "flow_above_right", "critical", "open")}
+        (SOUTH.code, "flow_above_right", "critical", "open")
+    }
     assert NORTH.code not in {alert.subject for alert in summary.alerts}
 
 
 @pytest.mark.slow
 def test_the_alert_e_mail_reached_the_smtp_server(summary: DemoSummary) -> None:
-    about = {(mail.recipients, code) for mail in summary.mails for code in (NORTH.code, SOUTH.code)
-             if code in mail.subject}
+    about = {
+        (mail.recipients, code) for mail in summary.mails for code in (NORTH.code, SOUTH.code) if code in mail.subject
+    }
     assert about == {((ADMIN_EMAIL,), SOUTH.code)}
 
 
@@ -110,9 +112,14 @@ def test_the_summary_names_the_api_docs_and_every_section(summary: DemoSummary) 
     console = Console(record=True, width=120)
     render(summary, console)
     text = console.export_text()
-    for expected in ("Lecturas guardadas y últimos valores por punto", "Alertas", "Correos recibidos",
-                     "Mediciones horarias a la DGA", f"Documentación de la API: {summary.api_docs}",
-                     "Gateway gw-demo-01: en línea, visto por última vez 20"):
+    for expected in (
+        "Lecturas guardadas y últimos valores por punto",
+        "Alertas",
+        "Correos recibidos",
+        "Mediciones horarias a la DGA",
+        f"Documentación de la API: {summary.api_docs}",
+        "Gateway gw-demo-01: en línea, visto por última vez 20",
+    ):
         assert expected in text
 
 
@@ -120,7 +127,11 @@ def test_the_summary_names_the_api_docs_and_every_section(summary: DemoSummary) 
 def test_the_configuration_published_on_the_server_runs_on_the_gateway(summary: DemoSummary) -> None:
     config = summary.configuration
     assert {key: config[key] for key in ("config_source", "running_version", "pending_version", "last_result")} == {
-        "config_source": "central", "running_version": 1, "pending_version": None, "last_result": "applied version 1"}
+        "config_source": "central",
+        "running_version": 1,
+        "pending_version": None,
+        "last_result": "applied version 1",
+    }
 
 
 @pytest.mark.slow
@@ -153,24 +164,33 @@ def test_an_existing_database_in_the_work_directory_is_refused(tmp_path: Path) -
     (tmp_path / "caudal.db").write_bytes(b"not the demo's")
     result = CliRunner().invoke(app, ["--workdir", str(tmp_path), "--seconds", "1"])
     assert result.exit_code == 1
-    assert result.output == (f"error: {tmp_path / 'caudal.db'} ya existe: la demostración necesita un directorio"
-                             " de trabajo vacío\n")
+    assert result.output == (
+        f"error: {tmp_path / 'caudal.db'} ya existe: la demostración necesita un directorio de trabajo vacío\n"
+    )
     assert (tmp_path / "caudal.db").read_bytes() == b"not the demo's"
 
 
 def test_a_bad_option_is_refused_in_spanish_naming_the_option(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--workdir", str(tmp_path), "--interval", "7", "--seconds", "0"])
-    assert (result.exit_code, result.output) == (2, "error: --seconds: debe ser mayor que 0; --interval: 7 s no divide"
-                                                    " 60 (las lecturas se alinean al minuto): use 1, 2, 5, 10, 15...\n")
+    assert (result.exit_code, result.output) == (
+        2,
+        "error: --seconds: debe ser mayor que 0; --interval: 7 s no divide"
+        " 60 (las lecturas se alinean al minuto): use 1, 2, 5, 10, 15...\n",
+    )
 
 
 def test_a_summary_with_nothing_in_a_section_says_so() -> None:
     console = Console(record=True, width=400)
     render(DemoSummary(api_docs="http://127.0.0.1:8000/docs", username="demo", password="pw"), console)
     lines = console.export_text().splitlines()
-    assert lines[lines.index("Gateway gw-demo-01: SIN CONEXIÓN, visto por última vez nunca"):-2] == [
+    assert lines[lines.index("Gateway gw-demo-01: SIN CONEXIÓN, visto por última vez nunca") : -2] == [
         "Gateway gw-demo-01: SIN CONEXIÓN, visto por última vez nunca",
         "Configuración desde el servidor: no informada; corre la versión -, publicada la - (sin resultado aún)",
-        "Sin alertas.", "Sin correos.", "Sin mediciones a la DGA."]
-    assert lines[-1] == ("Documentación de la API: http://127.0.0.1:8000/docs (entre como demo / pw; con --forever"
-                         " todo sigue corriendo ahí hasta Ctrl-C)")
+        "Sin alertas.",
+        "Sin correos.",
+        "Sin mediciones a la DGA.",
+    ]
+    assert lines[-1] == (
+        "Documentación de la API: http://127.0.0.1:8000/docs (entre como demo / pw; con --forever"
+        " todo sigue corriendo ahí hasta Ctrl-C)"
+    )

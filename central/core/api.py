@@ -19,5 +19,13 @@ from central.core.gateways.api import router as gateways_router
 from central.core.points.api import router as points_router
 from central.core.users.api import router as users_router
 
-routers: list[APIRouter] = [auth_router, users_router, points_router, gateways_router, gateway_configs_router,
-                            gateway_config_router, gateway_fleet_router, audit_router]
+routers: list[APIRouter] = [
+    auth_router,
+    users_router,
+    points_router,
+    gateways_router,
+    gateway_configs_router,
+    gateway_config_router,
+    gateway_fleet_router,
+    audit_router,
+]

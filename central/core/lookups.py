@@ -58,14 +58,20 @@ def visible_point_ids_sql(user_id: str) -> str:
 
 def visible_gateway_ids_sql(user_id: str) -> str:
     """SQL subquery: the gateways reporting at least one point granted to the user ``user_id``."""
-    return (f"(SELECT gp.gateway_id FROM gateway_points gp JOIN user_points up ON up.point_id = gp.point_id"
-            f" WHERE up.user_id = {user_id})")
+    return (
+        f"(SELECT gp.gateway_id FROM gateway_points gp JOIN user_points up ON up.point_id = gp.point_id"
+        f" WHERE up.user_id = {user_id})"
+    )
 
 
 def user_sees_sql(user_id: str, *, point_id: str | None = None, gateway_id: str | None = None) -> str:
     """SQL condition: the user ``user_id`` is granted the point ``point_id``, or else one of the
     points of the gateway ``gateway_id`` (an admin sees all: check first)."""
-    which = f"up.point_id = {point_id}" if point_id is not None else f"up.point_id IN {gateway_point_ids_sql(str(gateway_id))}"
+    which = (
+        f"up.point_id = {point_id}"
+        if point_id is not None
+        else f"up.point_id IN {gateway_point_ids_sql(str(gateway_id))}"
+    )
     return f"EXISTS (SELECT 1 FROM user_points up WHERE up.user_id = {user_id} AND {which})"
 
 
@@ -103,8 +109,9 @@ def gateway_point_codes(conn: Connection, gateway_id: int) -> list[str]:
 
 def active_gateways(conn: Connection) -> dict[int, dict[str, Any]]:
     """Unrevoked gateways by id: last contact, clock offset (gateway minus server) and readings dropped."""
-    rows = conn.fetchall("SELECT id, last_seen_at, clock_offset_s, dropped_total FROM gateways"
-                         " WHERE revoked_at IS NULL")
+    rows = conn.fetchall(
+        "SELECT id, last_seen_at, clock_offset_s, dropped_total FROM gateways WHERE revoked_at IS NULL"
+    )
     return {row["id"]: row for row in rows}
 
 
@@ -122,8 +129,9 @@ def visible_points_page(conn: Connection, user: User, paging: PageQuery) -> Page
 def visible_points(conn: Connection, user: User) -> list[dict[str, Any]]:
     """Every point ``user`` may see (administrators: all), by code: id, code, name and position."""
     visible = "" if user.is_admin else f" WHERE id IN {visible_point_ids_sql(':u')}"
-    return conn.fetchall(f"SELECT id, code, name, latitude, longitude FROM points{visible} ORDER BY code",
-                         {"u": user.id})
+    return conn.fetchall(
+        f"SELECT id, code, name, latitude, longitude FROM points{visible} ORDER BY code", {"u": user.id}
+    )
 
 
 def visible_point_ids(conn: Connection, user: User) -> set[int] | None:

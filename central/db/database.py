@@ -65,8 +65,13 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None: ...
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                  meanwhile: Callable[[], object] | None = None) -> None:
+    def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
         """Bulk-load rows: COPY on PostgreSQL, executemany on SQLite.
 
         ``meanwhile`` runs once, after the last row. On PostgreSQL that is before waiting for
@@ -180,8 +185,13 @@ class _SqliteConnection(_Connection):
     def pipeline(self) -> Iterator[None]:
         yield
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                  meanwhile: Callable[[], object] | None = None) -> None:
+    def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
         marks = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
         with self._errors(sql):
@@ -333,8 +343,13 @@ class _PostgresConnection(_Connection):
         with self._errors("(a pipeline of statements)"), self.raw.pipeline():
             yield
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                  meanwhile: Callable[[], object] | None = None) -> None:
+    def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
         """Binary COPY: several times less client work per row than text for the same rows.
         ``meanwhile`` runs inside the COPY, after the last row: the server is still storing
         the rows then, so work done here costs no extra time (benchmarks/RESULTS.md, "Figures
@@ -354,7 +369,8 @@ class _PostgresConnection(_Connection):
         if key not in _COPY_TYPES:
             rows = self.raw.execute(
                 "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
-                " WHERE attrelid = CAST(%(t)s AS regclass) AND attnum > 0 AND NOT attisdropped", {"t": table}
+                " WHERE attrelid = CAST(%(t)s AS regclass) AND attnum > 0 AND NOT attisdropped",
+                {"t": table},
             ).fetchall()
             found = {row["attname"]: row["type"] for row in rows}
             _COPY_TYPES[key] = [found[column] for column in columns]
@@ -434,4 +450,6 @@ def open_database(url: str) -> Database:
         return PostgresDatabase(url)
     if url.startswith("sqlite:///"):
         return SqliteDatabase(url.removeprefix("sqlite:///"))
-    raise DatabaseError(f"URL de base de datos no soportada {redact_url(url)!r}: use sqlite:///ARCHIVO o postgresql://...")
+    raise DatabaseError(
+        f"URL de base de datos no soportada {redact_url(url)!r}: use sqlite:///ARCHIVO o postgresql://..."
+    )

@@ -22,21 +22,41 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 
 OWNERS: dict[str, str] = {
     # core: who may call, what exists (migrations 0001-0003)
-    "users": "core", "api_tokens": "core", "login_attempts": "core",
-    "points": "core", "user_points": "core", "gateways": "core", "gateway_points": "core",
-    "gateway_configs": "core", "audit_log": "core",
+    "users": "core",
+    "api_tokens": "core",
+    "login_attempts": "core",
+    "points": "core",
+    "user_points": "core",
+    "gateways": "core",
+    "gateway_points": "core",
+    "gateway_configs": "core",
+    "audit_log": "core",
     # telemetry: what the meters said (0100-0103)
-    "readings": "telemetry", "readings_before_partitions": "telemetry", "latest_readings": "telemetry", "meter_changes": "telemetry",
-    "readings_hourly": "telemetry", "rollup_pending": "telemetry", "hours_changed": "telemetry",
-    "readings_compact": "telemetry", "readings_compaction": "telemetry",  # 0160
+    "readings": "telemetry",
+    "readings_before_partitions": "telemetry",
+    "latest_readings": "telemetry",
+    "meter_changes": "telemetry",
+    "readings_hourly": "telemetry",
+    "rollup_pending": "telemetry",
+    "hours_changed": "telemetry",
+    "readings_compact": "telemetry",
+    "readings_compaction": "telemetry",  # 0160
     # alerts (0104, 0200)
-    "alert_pending": "alerts", "alert_rule_sets": "alerts", "alert_rules": "alerts",
-    "alert_rule_states": "alerts", "alerts": "alerts",
+    "alert_pending": "alerts",
+    "alert_rule_sets": "alerts",
+    "alert_rules": "alerts",
+    "alert_rule_states": "alerts",
+    "alerts": "alerts",
     # notify (0210, 0220)
-    "notify_channels": "notify", "notifications": "notify", "notification_attempts": "notify",
+    "notify_channels": "notify",
+    "notifications": "notify",
+    "notification_attempts": "notify",
     # compliance (0300, 0301)
-    "compliance_configs": "compliance", "compliance_submissions": "compliance",
-    "compliance_attempts": "compliance", "compliance_events": "compliance", "compliance_facts": "compliance",
+    "compliance_configs": "compliance",
+    "compliance_submissions": "compliance",
+    "compliance_attempts": "compliance",
+    "compliance_events": "compliance",
+    "compliance_facts": "compliance",
 }
 
 # Tables an owner publishes for others to read (never write), with who reads them. central does
@@ -58,12 +78,19 @@ CROSSINGS: dict[str, frozenset[str]] = {
 
 def domain_of(path: str) -> str | None:
     """The domain a module (path relative to the repository, ``/``-separated) belongs to."""
-    matches = [(len(prefix), name) for name, prefixes in DOMAINS.items() for prefix in prefixes
-               if path == f"{prefix}.py" or path.startswith(f"{prefix}/")]
+    matches = [
+        (len(prefix), name)
+        for name, prefixes in DOMAINS.items()
+        for prefix in prefixes
+        if path == f"{prefix}.py" or path.startswith(f"{prefix}/")
+    ]
     return max(matches)[1] if matches else None
 
 
 def may_name(domain: str, table: str, module: str = "") -> bool:
     """Whether a module (path relative to the repository) of ``domain`` may name ``table`` in its SQL."""
-    return (OWNERS.get(table) == domain or domain in PUBLISHED.get(table, frozenset())
-            or table in CROSSINGS.get(module, frozenset()))
+    return (
+        OWNERS.get(table) == domain
+        or domain in PUBLISHED.get(table, frozenset())
+        or table in CROSSINGS.get(module, frozenset())
+    )

@@ -38,12 +38,24 @@ from .outbox import LEASE_S, worker_name
 router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
 
 CHANNEL_EXAMPLES = {
-    "email": {"summary": "E-mail, critical alerts of two points", "value": {
-        "kind": "email", "name": "guardia", "address": "guardia@example.cl",
-        "subscription": {"points": ["OB-0101-12", "OB-0101-13"], "min_severity": "critical"}}},
-    "webhook": {"summary": "A signed webhook", "value": {
-        "kind": "webhook", "name": "scada", "url": "https://hooks.example.cl/caudal",
-        "secret": "a-shared-secret-of-16+-chars"}},
+    "email": {
+        "summary": "E-mail, critical alerts of two points",
+        "value": {
+            "kind": "email",
+            "name": "guardia",
+            "address": "guardia@example.cl",
+            "subscription": {"points": ["OB-0101-12", "OB-0101-13"], "min_severity": "critical"},
+        },
+    },
+    "webhook": {
+        "summary": "A signed webhook",
+        "value": {
+            "kind": "webhook",
+            "name": "scada",
+            "url": "https://hooks.example.cl/caudal",
+            "secret": "a-shared-secret-of-16+-chars",
+        },
+    },
 }
 CHANNEL_CHANGE_EXAMPLES = {"pause": {"summary": "Pause a channel", "value": {"enabled": False}}}
 routers = [router]
@@ -62,8 +74,10 @@ async def _checked(ctx: AppContext, channel: Channel) -> Channel:
 def _deliverable(ctx: AppContext, channel: Channel) -> None:
     """Refuse an e-mail channel while the server has no SMTP server to send it through."""
     if isinstance(channel, EmailChannel) and ctx.notify_settings.smtp is None:
-        message = ("kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
-                   " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo")
+        message = (
+            "kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
+            " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo"
+        )
         raise ApiError(422, message, code="smtp_not_configured", details=[{"loc": ["body", "kind"], "msg": message}])
 
 
@@ -94,17 +108,23 @@ def _stored(action: Callable[[], ChannelOut]) -> ChannelOut:
         raise ApiError(503, f"no se pueden guardar los secretos del canal: {exc}") from None
 
 
-@router.get("/channels", summary="Your notification channels (secrets never shown)",
-            responses=error_responses(401, 422))
+@router.get(
+    "/channels", summary="Your notification channels (secrets never shown)", responses=error_responses(401, 422)
+)
 def get_channels(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[ChannelOut]:
     with ctx.db.connect() as conn:
         return store.list_channels(conn, user.id, paging)
 
 
-@router.post("/channels", status_code=201, summary="Add a channel: email, sms, webhook or apprise",
-             responses=error_responses(401, 409, 422))
-async def post_channel(channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser,
-                       ctx: Ctx) -> ChannelOut:
+@router.post(
+    "/channels",
+    status_code=201,
+    summary="Add a channel: email, sms, webhook or apprise",
+    responses=error_responses(401, 409, 422),
+)
+async def post_channel(
+    channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser, ctx: Ctx
+) -> ChannelOut:
     _deliverable(ctx, channel)
     await run_in_threadpool(_subscribable, ctx, user, channel)
     await _checked(ctx, channel)
@@ -121,11 +141,17 @@ def get_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> ChannelOut:
     return store.channel_out(_own(ctx, user.id, channel_id))
 
 
-@router.patch("/channels/{channel_id}", summary="Change a channel; omitted fields (and secrets) are kept",
-              responses=error_responses(401, 404, 409, 422))
-async def patch_channel(channel_id: int,
-                        change: Annotated[dict[str, Any], Body(openapi_examples=CHANNEL_CHANGE_EXAMPLES)],
-                        user: CurrentUser, ctx: Ctx) -> ChannelOut:
+@router.patch(
+    "/channels/{channel_id}",
+    summary="Change a channel; omitted fields (and secrets) are kept",
+    responses=error_responses(401, 404, 409, 422),
+)
+async def patch_channel(
+    channel_id: int,
+    change: Annotated[dict[str, Any], Body(openapi_examples=CHANNEL_CHANGE_EXAMPLES)],
+    user: CurrentUser,
+    ctx: Ctx,
+) -> ChannelOut:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
         channel = service.merged_channel(row, change, ctx.secret_box)
@@ -143,8 +169,12 @@ async def patch_channel(channel_id: int,
     return await run_in_threadpool(_stored, update)
 
 
-@router.delete("/channels/{channel_id}", status_code=204, summary="Delete a channel (its delivery log stays)",
-               responses=error_responses(401, 404))
+@router.delete(
+    "/channels/{channel_id}",
+    status_code=204,
+    summary="Delete a channel (its delivery log stays)",
+    responses=error_responses(401, 404),
+)
 def delete_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
         if not store.delete_channel(conn, user.id, channel_id):
@@ -161,8 +191,11 @@ class ProbeResult(BaseModel):
     next_attempt_at: AwareDatetime | None
 
 
-@router.post("/channels/{channel_id}/test", summary="Send yourself a test notification now, through this channel",
-             responses=error_responses(401, 404, 409))
+@router.post(
+    "/channels/{channel_id}/test",
+    summary="Send yourself a test notification now, through this channel",
+    responses=error_responses(401, 404, 409),
+)
 async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
@@ -182,12 +215,20 @@ async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult
         result = await deliver(notification, channel, ctx.clock, notifier)
     await run_in_threadpool(service.record, ctx.db, result, worker)
     sent = result.notification
-    return ProbeResult(notification_id=sent.id, outcome=result.outcome, error=sent.last_error,
-                      delivered_at=sent.delivered_at, next_attempt_at=sent.next_attempt_at)
+    return ProbeResult(
+        notification_id=sent.id,
+        outcome=result.outcome,
+        error=sent.last_error,
+        delivered_at=sent.delivered_at,
+        next_attempt_at=sent.next_attempt_at,
+    )
 
 
-@router.get("/notifications", summary="Your notifications with their delivery log, newest first",
-            responses=error_responses(401, 422))
+@router.get(
+    "/notifications",
+    summary="Your notifications with their delivery log, newest first",
+    responses=error_responses(401, 422),
+)
 def get_notifications(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[NotificationOut]:
     with ctx.db.connect() as conn:
         return store.list_notifications(conn, user.id, paging)

@@ -44,8 +44,11 @@ from .models import (
 from .settings import DestinationPolicy, NotifySettings, SmtpSecurity, SmtpSettings
 from .webhook import headers, payload
 
-_NOTIFY_TYPES = {Severity.INFO: apprise.NotifyType.INFO, Severity.WARNING: apprise.NotifyType.WARNING,
-                 Severity.CRITICAL: apprise.NotifyType.FAILURE}
+_NOTIFY_TYPES = {
+    Severity.INFO: apprise.NotifyType.INFO,
+    Severity.WARNING: apprise.NotifyType.WARNING,
+    Severity.CRITICAL: apprise.NotifyType.FAILURE,
+}
 _SMTP_MODES = {SmtpSecurity.STARTTLS: "starttls", SmtpSecurity.SSL: "ssl", SmtpSecurity.NONE: "insecure"}
 _RETRYABLE_HTTP = frozenset({408, 425, 429})
 _MAX_REASON = 500
@@ -59,8 +62,9 @@ class GuardedResolver(AbstractResolver):
         self._policy = policy
         self._inner = aiohttp.ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
-                      ) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[ResolveResult]:
         try:
             results = await self._inner.resolve(host, port, family)
         except OSError as exc:
@@ -77,9 +81,13 @@ class Notifier:
 
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
-        self._asset = apprise.AppriseAsset(app_id="Caudal", app_desc="Caudal telemetría",
-                                           app_url="https://github.com/caudal", storage_mode="memory",
-                                           secure_logging=True)
+        self._asset = apprise.AppriseAsset(
+            app_id="Caudal",
+            app_desc="Caudal telemetría",
+            app_url="https://github.com/caudal",
+            storage_mode="memory",
+            secure_logging=True,
+        )
         self._resolver = GuardedResolver(settings.destinations)
         self._stack = AsyncExitStack()
         self._session: aiohttp.ClientSession | None = None
@@ -90,8 +98,9 @@ class Notifier:
         self._session = await self._stack.enter_async_context(session)
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._session = None
         await self._stack.aclose()
 
@@ -125,9 +134,13 @@ class Notifier:
         host, _ = check_url(channel.url, policy)
         body = payload(notification)
         try:
-            async with self._session.post(channel.url, data=body, allow_redirects=False,
-                                          headers=headers(notification, body, channel.secret.get_secret_value()),
-                                          timeout=aiohttp.ClientTimeout(total=policy.timeout_s)) as response:
+            async with self._session.post(
+                channel.url,
+                data=body,
+                allow_redirects=False,
+                headers=headers(notification, body, channel.secret.get_secret_value()),
+                timeout=aiohttp.ClientTimeout(total=policy.timeout_s),
+            ) as response:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryFailed(f"webhook {host}: {type(exc).__name__} {_short(str(exc))}".rstrip()) from exc
@@ -147,17 +160,24 @@ class Notifier:
         scheme = str(plugin.schema).lower()
         checkable = scheme not in UNCHECKED_SCHEMES and type(plugin).category == "native"
         if not checkable and scheme not in self._settings.destinations.allowed_apprise_schemes:
-            raise DestinationRefused(f"esquema de Apprise {scheme!r}: no se puede comprobar adónde se conecta según la"
-                                     " política de destinos (un administrador puede permitirlo por nombre en"
-                                     " CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES)")
+            raise DestinationRefused(
+                f"esquema de Apprise {scheme!r}: no se puede comprobar adónde se conecta según la"
+                " política de destinos (un administrador puede permitirlo por nombre en"
+                " CAUDAL_NOTIFY_ALLOWED_APPRISE_SCHEMES)"
+            )
         return checkable
 
     async def _guarded_apprise(self, url: str, notification: Notification) -> None:
         """Deliver through Apprise with every connection checked as it is made."""
         self._checkable(url)
         with watching(self._settings.destinations) as watch:
-            result = await self._notify(url, notification.subject, notification.body, notification.severity,
-                                        timeout_s=self._settings.destinations.timeout_s)
+            result = await self._notify(
+                url,
+                notification.subject,
+                notification.body,
+                notification.severity,
+                timeout_s=self._settings.destinations.timeout_s,
+            )
         if watch.refused:
             raise DestinationRefused(_short("; ".join(dict.fromkeys(watch.refused))))
         if not result:
@@ -189,25 +209,35 @@ class Notifier:
         policy = self._settings.destinations
         loop, noted = asyncio.get_running_loop(), asyncio.Event()
         with watching(policy, probe=True, noted=lambda: loop.call_soon_threadsafe(noted.set)) as watch:
-            await _first_of(self._notify(url, "Caudal", "prueba", Severity.INFO, timeout_s=policy.timeout_s),
-                            noted.wait(), timeout_s=policy.timeout_s)
+            await _first_of(
+                self._notify(url, "Caudal", "prueba", Severity.INFO, timeout_s=policy.timeout_s),
+                noted.wait(),
+                timeout_s=policy.timeout_s,
+            )
         if watch.refused:
             raise DestinationRefused(_short("; ".join(dict.fromkeys(watch.refused))))
         return list(dict.fromkeys(watch.wanted))
 
     async def _apprise(self, url: str, notification: Notification, *, timeout_s: float) -> None:
-        result = await self._notify(url, notification.subject, notification.body, notification.severity,
-                                    timeout_s=timeout_s)
+        result = await self._notify(
+            url, notification.subject, notification.body, notification.severity, timeout_s=timeout_s
+        )
         if not result:
             raise DeliveryFailed(_apprise_reason(result))
 
-    async def _notify(self, url: str, title: str, body: str, severity: Severity, *, timeout_s: float
-                      ) -> apprise.AppriseResult:
+    async def _notify(
+        self, url: str, title: str, body: str, severity: Severity, *, timeout_s: float
+    ) -> apprise.AppriseResult:
         sender = apprise.Apprise(asset=self._asset)
         if not sender.add(url):
             raise DeliveryFailed(_UNKNOWN_URL, permanent=True)
-        return await sender.async_notify(body=body, title=title, notify_type=_NOTIFY_TYPES[severity],
-                                         body_format=apprise.NotifyFormat.TEXT, timeout=timeout_s)
+        return await sender.async_notify(
+            body=body,
+            title=title,
+            notify_type=_NOTIFY_TYPES[severity],
+            body_format=apprise.NotifyFormat.TEXT,
+            timeout=timeout_s,
+        )
 
 
 async def _first_of(*waits: Coroutine[Any, Any, Any], timeout_s: float) -> None:
@@ -231,8 +261,16 @@ def mailto_url(smtp: SmtpSettings, to: str) -> str:
         password = smtp.password.get_secret_value() if smtp.password else ""
         auth = f"{quote(smtp.username, safe='')}:{quote(password, safe='')}@"
     host = f"[{smtp.host}]" if ":" in smtp.host else smtp.host
-    query = urlencode({"to": to, "from": smtp.from_address, "name": smtp.from_name,
-                       "mode": _SMTP_MODES[smtp.security], "format": "text", "cto": f"{smtp.timeout_s:g}"})
+    query = urlencode(
+        {
+            "to": to,
+            "from": smtp.from_address,
+            "name": smtp.from_name,
+            "mode": _SMTP_MODES[smtp.security],
+            "format": "text",
+            "cto": f"{smtp.timeout_s:g}",
+        }
+    )
     return f"{scheme}://{auth}{host}:{smtp.effective_port}/?{query}"
 
 
@@ -241,8 +279,9 @@ def _judge_http(host: str, status: int) -> None:
         return
     permanent = status not in _RETRYABLE_HTTP and status < 500
     detail = "no se siguen redirecciones" if 300 <= status < 400 else "rechazado por el receptor"
-    raise DeliveryFailed(f"webhook {host}: HTTP {status} ({detail if permanent else 'se reintentará'})",
-                         permanent=permanent)
+    raise DeliveryFailed(
+        f"webhook {host}: HTTP {status} ({detail if permanent else 'se reintentará'})", permanent=permanent
+    )
 
 
 def _apprise_reason(result: apprise.AppriseResult) -> str:

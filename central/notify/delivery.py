@@ -73,8 +73,9 @@ class Sender(Protocol):
     async def send(self, channel: Channel, notification: Notification) -> None: ...
 
 
-async def deliver(notification: Notification, channel: Channel, clock: Clock, sender: Sender, *,
-                  timeout_s: float = SEND_TIMEOUT_S) -> DeliveryResult:
+async def deliver(
+    notification: Notification, channel: Channel, clock: Clock, sender: Sender, *, timeout_s: float = SEND_TIMEOUT_S
+) -> DeliveryResult:
     """Make one attempt (bounded by ``timeout_s``) and return the updated notification."""
     if not notification.pending:
         return DeliveryResult(notification=notification, outcome=Outcome.SKIPPED, attempt=None)
@@ -88,8 +89,9 @@ async def deliver(notification: Notification, channel: Channel, clock: Clock, se
     except TimeoutError:
         return _failed(notification, clock.now(), DeliveryFailed(f"no answer within {timeout_s:g} s"))
     now = clock.now()
-    updated = notification.model_copy(update={"attempts": notification.attempts + 1, "delivered_at": now,
-                                              "next_attempt_at": None, "last_error": None})
+    updated = notification.model_copy(
+        update={"attempts": notification.attempts + 1, "delivered_at": now, "next_attempt_at": None, "last_error": None}
+    )
     return DeliveryResult(notification=updated, outcome=Outcome.DELIVERED, attempt=_log(updated, now, None))
 
 
@@ -110,8 +112,9 @@ def _log(notification: Notification, now: datetime, error: str | None) -> Delive
         outcome = Outcome.DELIVERED
     else:
         outcome = Outcome.GAVE_UP if notification.gave_up_at is not None else Outcome.RETRY
-    return DeliveryAttempt(notification_id=str(notification.id), attempt=notification.attempts, at=now,
-                           outcome=outcome, error=error)
+    return DeliveryAttempt(
+        notification_id=str(notification.id), attempt=notification.attempts, at=now, outcome=outcome, error=error
+    )
 
 
 class Outbox(Protocol):
@@ -136,5 +139,10 @@ async def deliver_due(outbox: Outbox, sender: Sender, clock: Clock, *, limit: in
 
 def probe_notification(user: str, channel: str, now: datetime) -> Notification:
     """What ``POST /api/v1/notifications/test`` queues: proof that a channel works."""
-    return new_notification(user, channel, "[Caudal] Notificación de prueba",
-                            f"Prueba del canal {channel!r} de {user}. Si la recibe, el canal funciona.", now)
+    return new_notification(
+        user,
+        channel,
+        "[Caudal] Notificación de prueba",
+        f"Prueba del canal {channel!r} de {user}. Si la recibe, el canal funciona.",
+        now,
+    )

@@ -52,8 +52,10 @@ def check_addresses(host: str, addresses: Iterable[str], policy: DestinationPoli
         raise DestinationRefused(f"{host} no se resolvió a ninguna dirección")
     refused = sorted({str(a) for a in resolved if not address_allowed(a, policy)})
     if refused:
-        raise DestinationRefused(f"{host} se resuelve a {', '.join(refused)}, que la política de destinos prohíbe "
-                                 "(privada, loopback, link-local, multicast o reservada)")
+        raise DestinationRefused(
+            f"{host} se resuelve a {', '.join(refused)}, que la política de destinos prohíbe "
+            "(privada, loopback, link-local, multicast o reservada)"
+        )
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -63,8 +65,7 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
-def check_url(url: str, policy: DestinationPolicy, *, schemes: tuple[str, ...] = ("https", "http")
-              ) -> tuple[str, int]:
+def check_url(url: str, policy: DestinationPolicy, *, schemes: tuple[str, ...] = ("https", "http")) -> tuple[str, int]:
     """The (host, port) of a webhook URL, after checking scheme and, for an IP literal, its address."""
     parts = urlsplit(url)
     if parts.scheme not in schemes:

@@ -32,10 +32,24 @@ from .settings import DestinationPolicy
 
 # Apprise schemes whose delivery the hook cannot follow: no Python socket (D-Bus, GLib, macOS,
 # Windows, USB, the C syslog), or connections from the plugin's own thread (MQTT, XMPP).
-UNCHECKED_SCHEMES = frozenset({
-    "dbus", "kde", "qt", "glib", "gio", "gnome", "macosx", "windows", "syslog", "blink1", "mqtt", "mqtts",
-    "xmpp", "xmpps",
-})
+UNCHECKED_SCHEMES = frozenset(
+    {
+        "dbus",
+        "kde",
+        "qt",
+        "glib",
+        "gio",
+        "gnome",
+        "macosx",
+        "windows",
+        "syslog",
+        "blink1",
+        "mqtt",
+        "mqtts",
+        "xmpp",
+        "xmpps",
+    }
+)
 _CONNECTS = frozenset({"socket.connect", "socket.sendto", "socket.sendmsg"})
 _LOOKUPS = frozenset({"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"})
 _WATCHED = _CONNECTS | _LOOKUPS
@@ -80,8 +94,9 @@ def install() -> None:
 
 
 @contextmanager
-def watching(policy: DestinationPolicy, *, probe: bool = False, noted: Callable[[], object] = lambda: None
-             ) -> Iterator[Watch]:
+def watching(
+    policy: DestinationPolicy, *, probe: bool = False, noted: Callable[[], object] = lambda: None
+) -> Iterator[Watch]:
     """Check (or, with ``probe``, refuse and note) every connection made inside, in this context."""
     install()
     watch = Watch(policy, probe, noted=noted)

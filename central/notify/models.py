@@ -28,8 +28,12 @@ from .settings import EMAIL_PATTERN
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
-SECRET_FIELDS: dict[str, tuple[str, ...]] = {"email": (), "sms": ("apprise_url",), "webhook": ("secret",),
-                                             "apprise": ("apprise_url",)}
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "email": (),
+    "sms": ("apprise_url",),
+    "webhook": ("secret",),
+    "apprise": ("apprise_url",),
+}
 PREFERENCE_CHANNELS = {"email": "perfil: correo", "sms": "perfil: SMS"}  # channel_name of profile notifications
 
 
@@ -121,11 +125,27 @@ class Notification(BaseModel):
         return self.pending and self.next_attempt_at is not None and self.next_attempt_at <= now
 
 
-def new_notification(user: str, channel: str, subject: str, body: str, now: datetime, *,
-                     severity: Severity = Severity.INFO, alert_id: UUID | None = None) -> Notification:
+def new_notification(
+    user: str,
+    channel: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    *,
+    severity: Severity = Severity.INFO,
+    alert_id: UUID | None = None,
+) -> Notification:
     """A notification due at once (the worker sends it on its next pass)."""
-    return Notification(user=user, channel=channel, subject=subject, body=body, severity=severity,
-                        alert_id=alert_id, created_at=now, next_attempt_at=now)
+    return Notification(
+        user=user,
+        channel=channel,
+        subject=subject,
+        body=body,
+        severity=severity,
+        alert_id=alert_id,
+        created_at=now,
+        next_attempt_at=now,
+    )
 
 
 class AlertSubject(NamedTuple):

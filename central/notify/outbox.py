@@ -49,8 +49,11 @@ def warn_unconfigured_sms(db: Database, settings: NotifySettings) -> int:
     with db.connect() as conn:
         wanting = lookups.users_wanting_sms(conn)
     if wanting:
-        log.warning("%d usuario(s) piden alertas por SMS en su perfil, pero CAUDAL_SMS_APPRISE_URL no está"
-                    " configurado: no reciben SMS (el correo y sus propios canales siguen funcionando)", wanting)
+        log.warning(
+            "%d usuario(s) piden alertas por SMS en su perfil, pero CAUDAL_SMS_APPRISE_URL no está"
+            " configurado: no reciben SMS (el correo y sus propios canales siguen funcionando)",
+            wanting,
+        )
     return wanting
 
 
@@ -63,13 +66,15 @@ class DbOutbox:
     """:class:`central.notify.Outbox` over the database, for one worker (``sms``: the provider
     that profile SMS go through, ``NotifySettings.sms``)."""
 
-    def __init__(self, db: Database, box: SecretBox, worker: str, lease_s: float = LEASE_S, *,
-                 sms: SmsSettings | None = None) -> None:
+    def __init__(
+        self, db: Database, box: SecretBox, worker: str, lease_s: float = LEASE_S, *, sms: SmsSettings | None = None
+    ) -> None:
         self.db, self.box, self.worker, self.lease_s, self.sms = db, box, worker, lease_s, sms
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[tuple[Notification, Channel]]:
-        return await asyncio.to_thread(service.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s,
-                                       self.sms)
+        return await asyncio.to_thread(
+            service.claim_due, self.db, self.box, self.worker, now, limit, self.lease_s, self.sms
+        )
 
     async def record(self, result: DeliveryResult) -> None:
         await asyncio.to_thread(service.record, self.db, result, self.worker)
@@ -85,8 +90,9 @@ async def deliver_pass(outbox: DbOutbox, notifier: Notifier, clock: Clock) -> in
             return attempts
 
 
-async def run_outbox(outbox: DbOutbox, settings: NotifySettings, clock: Clock, stop: asyncio.Event, *,
-                     poll_s: float = POLL_S) -> None:
+async def run_outbox(
+    outbox: DbOutbox, settings: NotifySettings, clock: Clock, stop: asyncio.Event, *, poll_s: float = POLL_S
+) -> None:
     """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
     async with Notifier(settings) as notifier:
         await every(clock, stop, poll_s, lambda: deliver_pass(outbox, notifier, clock), log, "pasada de notificaciones")

@@ -93,8 +93,9 @@ def merged_channel(row: dict[str, Any], change: dict[str, Any], box: SecretBox) 
     return CHANNEL_ADAPTER.validate_python({**current, **change})
 
 
-def update_channel(conn: Connection, row: dict[str, Any], channel: Channel, box: SecretBox, now: datetime
-                   ) -> ChannelOut:
+def update_channel(
+    conn: Connection, row: dict[str, Any], channel: Channel, box: SecretBox, now: datetime
+) -> ChannelOut:
     config, secret = _split(channel, box)
     store.update_channel(conn, row["id"], channel.name, config, secret, now)
     return store.channel_out(store.channel_row(conn, row["user_id"], row["id"]))  # type: ignore[arg-type]
@@ -109,8 +110,9 @@ def unseen_points(conn: Connection, user: User, codes: Sequence[str]) -> list[st
 # --- who hears about an alert -------------------------------------------------------------------
 
 
-def subscribed_channels(conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity,
-                        subjects: list[str]) -> list[dict[str, Any]]:
+def subscribed_channels(
+    conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity, subjects: list[str]
+) -> list[dict[str, Any]]:
     """Enabled channels of active users who may see the subject and whose subscription wants it.
 
     ``subjects``: the point code, or the gateway name followed by its points' codes.
@@ -123,8 +125,9 @@ def subscribed_channels(conn: Connection, *, point_id: int | None, gateway_id: i
     return chosen
 
 
-def preference_recipients(conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity,
-                          preferences: Preferences) -> list[dict[str, Any]]:
+def preference_recipients(
+    conn: Connection, *, point_id: int | None, gateway_id: int | None, severity: Severity, preferences: Preferences
+) -> list[dict[str, Any]]:
     """Users whose profile asks for this alert: ``{user_id, username, preference}`` rows.
 
     E-mail: ``notify_email`` and an address, unless one of the user's own e-mail channels
@@ -132,8 +135,11 @@ def preference_recipients(conn: Connection, *, point_id: int | None, gateway_id:
     gets the same alert twice). SMS: ``notify_sms`` and a phone number, unless the user has an
     SMS channel of their own. Both only for users who may see the subject.
     """
-    wanted = [kind for kind, floor in (("email", preferences.email), ("sms", preferences.sms))
-              if floor is not None and severity.rank >= floor.rank]
+    wanted = [
+        kind
+        for kind, floor in (("email", preferences.email), ("sms", preferences.sms))
+        if floor is not None and severity.rank >= floor.rank
+    ]
     if not wanted:
         return []
     users = store.viewers_with_contact(conn, point_id, gateway_id)
@@ -160,8 +166,9 @@ def _own_addresses(conn: Connection, user_ids: Sequence[int]) -> dict[int, set[s
 # --- the outbox ---------------------------------------------------------------------------------
 
 
-def claim_due(db: Database, box: SecretBox, worker: str, now: datetime, limit: int, lease_s: float,
-              sms: SmsSettings | None = None) -> list[tuple[Notification, Channel]]:
+def claim_due(
+    db: Database, box: SecretBox, worker: str, now: datetime, limit: int, lease_s: float, sms: SmsSettings | None = None
+) -> list[tuple[Notification, Channel]]:
     """Take up to ``limit`` due notifications for ``worker`` until ``now + lease_s``.
 
     ``sms``: the SMS provider that profile SMS go through (None: they are given up).
@@ -196,8 +203,9 @@ def preference_channel(row: dict[str, Any], sms: SmsSettings | None) -> Channel:
     return SmsChannel(name=name, apprise_url=sms.url_for(row["phone"]))
 
 
-def _readable(conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now: datetime,
-              sms: SmsSettings | None) -> list[tuple[Notification, Channel]]:
+def _readable(
+    conn: Connection, rows: list[dict[str, Any]], box: SecretBox, now: datetime, sms: SmsSettings | None
+) -> list[tuple[Notification, Channel]]:
     """The claimed rows whose channel can be rebuilt; the others are given up with the reason
     (a channel whose secrets no longer decrypt, e.g. after CAUDAL_SECRET_KEY changed; a profile
     that no longer asks for it; an alert about a point its user may no longer see)."""

@@ -36,11 +36,19 @@ class WebhookPayload(BaseModel):
 
 def payload(notification: Notification) -> bytes:
     """The exact bytes sent (and signed)."""
-    return WebhookPayload(
-        id=str(notification.id), user=notification.user, subject=notification.subject, body=notification.body,
-        severity=notification.severity.value, alert_id=str(notification.alert_id) if notification.alert_id else None,
-        created_at=notification.created_at.isoformat().replace("+00:00", "Z"),
-    ).model_dump_json().encode()
+    return (
+        WebhookPayload(
+            id=str(notification.id),
+            user=notification.user,
+            subject=notification.subject,
+            body=notification.body,
+            severity=notification.severity.value,
+            alert_id=str(notification.alert_id) if notification.alert_id else None,
+            created_at=notification.created_at.isoformat().replace("+00:00", "Z"),
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 def signature(body: bytes, secret: str) -> str:

@@ -37,14 +37,17 @@ from central.telemetry.buckets import KEY_LENGTH, Bucket, Span, bucket_start, ke
 from central.telemetry.processing import MeterChange, volume_between
 
 STATISTICS = (
-    ("flow", "MIN", "flow_min_lps"), ("flow", "MAX", "flow_max_lps"), ("flow", "AVG", "flow_avg_lps"),
-    ("level", "MIN", "level_min_m"), ("level", "MAX", "level_max_m"),
-    ("water_table", "MIN", "water_table_min_m"), ("water_table", "MAX", "water_table_max_m"),
+    ("flow", "MIN", "flow_min_lps"),
+    ("flow", "MAX", "flow_max_lps"),
+    ("flow", "AVG", "flow_avg_lps"),
+    ("level", "MIN", "level_min_m"),
+    ("level", "MAX", "level_max_m"),
+    ("water_table", "MIN", "water_table_min_m"),
+    ("water_table", "MAX", "water_table_max_m"),
 )
 
 
-def key_sql(dialect: str, bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime,
-            params: dict[str, Any]) -> str:
+def key_sql(dialect: str, bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, params: dict[str, Any]) -> str:
     """SQL text of the bucket key of ``ts`` (see ``central.telemetry.buckets``)."""
     length = KEY_LENGTH[bucket]
     if dialect == "postgresql":
@@ -74,14 +77,17 @@ def slot_sql(dialect: str) -> str:
     return "CAST(strftime('%s', ts) AS INTEGER) / :interval"
 
 
-def statistics(conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime,
-               interval_s: int) -> dict[str, dict[str, Any]]:
+def statistics(
+    conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, interval_s: int
+) -> dict[str, dict[str, Any]]:
     """Bucket key -> flow/level/water-table statistics, row count and covered slots."""
     table, params = stored.source(conn, ":p", start, ":end")
     params.update({"p": point_id, "start": start, "end": end, "interval": interval_s})
     key = key_sql(conn.dialect, bucket, tz, start, end, params)
-    columns = ", ".join(f"{function}(CASE WHEN variable = '{variable}' THEN value END) AS {name}"
-                        for variable, function, name in STATISTICS)
+    columns = ", ".join(
+        f"{function}(CASE WHEN variable = '{variable}' THEN value END) AS {name}"
+        for variable, function, name in STATISTICS
+    )
     rows = conn.fetchall(
         f"SELECT {key} AS bucket, {columns}, COUNT(*) AS readings,"
         f" COUNT(DISTINCT CASE WHEN value IS NOT NULL THEN {slot_sql(conn.dialect)} END) AS covered"
@@ -97,8 +103,9 @@ def _anchor(conn: Connection, point_id: int, start: datetime) -> datetime:
     return start if last is None else last["ts"]
 
 
-def summary(db: Database, point_id: int, bucket: Bucket, tz: ZoneInfo, spans: list[Span], interval_s: int,
-            now: datetime) -> list[dict[str, Any]]:
+def summary(
+    db: Database, point_id: int, bucket: Bucket, tz: ZoneInfo, spans: list[Span], interval_s: int, now: datetime
+) -> list[dict[str, Any]]:
     """One row per bucket of ``spans`` (consecutive, as :func:`central.telemetry.buckets.spans` gives).
     Takes the database, not a connection: stale hourly summaries are refreshed (and
     committed) before the reading, which runs on a connection of its own."""
@@ -129,16 +136,25 @@ def _catch_up(db: Database, point_id: int, start: datetime, end: datetime) -> No
         rollup.catch_up_point(conn, point_id, start, end)
 
 
-def add_swap_corrections(conn: Connection, volume: dict[str, float], point_id: int, bucket: Bucket, tz: ZoneInfo,
-                         start: datetime, end: datetime, anchor: datetime) -> None:
+def add_swap_corrections(
+    conn: Connection,
+    volume: dict[str, float],
+    point_id: int,
+    bucket: Bucket,
+    tz: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    anchor: datetime,
+) -> None:
     for cur_ts, correction in swap_corrections(conn, point_id, anchor, end):
         if cur_ts >= start:
             key = key_of(bucket_start(cur_ts, bucket, tz), bucket, tz)
             volume[key] = volume.get(key, 0.0) + correction
 
 
-def volumes(conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, start: datetime,
-            end: datetime, anchor: datetime) -> dict[str, float]:
+def volumes(
+    conn: Connection, point_id: int, bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, anchor: datetime
+) -> dict[str, float]:
     """Bucket key -> extracted m3 from the readings (before swap corrections)."""
     table, params = stored.source(conn, ":p", anchor, ":end")
     params.update({"p": point_id, "start": start, "end": end, "anchor": anchor})
@@ -175,8 +191,10 @@ def swap_corrections(conn: Connection, point_id: int, anchor: datetime, end: dat
 def _around(conn: Connection, point_id: int, ts: datetime, anchor: datetime, end: datetime) -> tuple | None:
     """(previous value, next ts, next value) of the totalizer around ``ts``, within the range."""
     table, params = stored.source(conn, ":p", anchor, ":end")
-    base = (f"SELECT ts, value FROM {table} WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
-            " AND {condition} ORDER BY ts {order} LIMIT 1")
+    base = (
+        f"SELECT ts, value FROM {table} WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
+        " AND {condition} ORDER BY ts {order} LIMIT 1"
+    )
     params.update({"p": point_id, "ts": ts, "anchor": anchor, "end": end})
     before = conn.fetchone(base.format(condition="ts >= :anchor AND ts < :ts", order="DESC"), params)
     after = conn.fetchone(base.format(condition="ts >= :ts AND ts < :end", order="ASC"), params)
@@ -193,8 +211,9 @@ _NAMES = tuple(name for _, _, name in STATISTICS)
 _NOTHING: dict[str, Any] = {}
 
 
-def summarize(spans: list[Span], stats: dict[str, dict[str, Any]], volume: dict[str, float], now: datetime,
-              interval_s: int) -> list[dict[str, Any]]:
+def summarize(
+    spans: list[Span], stats: dict[str, dict[str, Any]], volume: dict[str, float], now: datetime, interval_s: int
+) -> list[dict[str, Any]]:
     """One output row per bucket, empty buckets included (their past is all missing). A year
     of hours is 8,760 rows: the loop is kept lean (``benchmarks/bench_history.py``)."""
     items = []

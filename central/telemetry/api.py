@@ -78,38 +78,76 @@ log = logging.getLogger("caudal.central.telemetry")
 router = APIRouter(tags=["telemetry"])
 routers = [router]
 
-FormatQuery = Annotated[exports.DataFormat, Query(
-    description="json (the default), csv (see dialect) or xlsx: a download of the whole range")]
+FormatQuery = Annotated[
+    exports.DataFormat,
+    Query(description="json (the default), csv (see dialect) or xlsx: a download of the whole range"),
+]
 MAX_BUCKETS = 20_000
 MAX_READINGS_PAGE = 10_000
 READINGS_PAGE = 1_000
-DEFAULT_SPAN: dict[str, timedelta] = {"hour": timedelta(days=2), "day": timedelta(days=31),
-                                      "month": timedelta(days=366)}
+DEFAULT_SPAN: dict[str, timedelta] = {
+    "hour": timedelta(days=2),
+    "day": timedelta(days=31),
+    "month": timedelta(days=366),
+}
 
 # --- ingest ----------------------------------------------------------------------------------
 
 
 INGEST_EXAMPLES = {
-    "readings": {"schema": 1, "gateway": "gw-norte", "sent_at": "2026-11-28T13:00:05Z", "readings": [
-        {"seq": 41, "device": "meter-1", "point": "OB-0101-12", "variable": "flow", "ts": "2026-11-28T13:00:00Z",
-         "value": 12.4, "unit": "L/s", "quality": "good"},
-        {"seq": 42, "device": "meter-1", "point": "OB-0101-12", "variable": "totalizer",
-         "ts": "2026-11-28T13:00:00Z", "value": 183402.7, "unit": "m3", "quality": "good"}],
-        "agent": {"version": "1.0.0", "buffer_depth": 2, "oldest_unsent_s": 5.0, "dropped_total": 0,
-                  "clock_synced": True}},
+    "readings": {
+        "schema": 1,
+        "gateway": "gw-norte",
+        "sent_at": "2026-11-28T13:00:05Z",
+        "readings": [
+            {
+                "seq": 41,
+                "device": "meter-1",
+                "point": "OB-0101-12",
+                "variable": "flow",
+                "ts": "2026-11-28T13:00:00Z",
+                "value": 12.4,
+                "unit": "L/s",
+                "quality": "good",
+            },
+            {
+                "seq": 42,
+                "device": "meter-1",
+                "point": "OB-0101-12",
+                "variable": "totalizer",
+                "ts": "2026-11-28T13:00:00Z",
+                "value": 183402.7,
+                "unit": "m3",
+                "quality": "good",
+            },
+        ],
+        "agent": {
+            "version": "1.0.0",
+            "buffer_depth": 2,
+            "oldest_unsent_s": 5.0,
+            "dropped_total": 0,
+            "clock_synced": True,
+        },
+    },
     "heartbeat": {"schema": 1, "gateway": "gw-norte", "sent_at": "2026-11-28T13:00:05Z", "readings": []},
 }
 
 
-@router.post(INGEST_PATH, response_model=IngestReply,
-             summary="Store a gateway's batch of readings (or a heartbeat); identity or gzip body",
-             openapi_extra=raw_json_body(Batch, INGEST_EXAMPLES),
-             responses={**error_responses(400, 401, 403, 413, 415, 422),
-                        403: {"description": "A point not assigned to this gateway; nothing stored. The message names"
-                                             " each such point with its devices, details list one {field: point,"
-                                             " problem: CODE} per point"},
-                        422: {"description": "A malformed batch; details name index, seq and field of each reading"
-                                             " at fault"}})
+@router.post(
+    INGEST_PATH,
+    response_model=IngestReply,
+    summary="Store a gateway's batch of readings (or a heartbeat); identity or gzip body",
+    openapi_extra=raw_json_body(Batch, INGEST_EXAMPLES),
+    responses={
+        **error_responses(400, 401, 403, 413, 415, 422),
+        403: {
+            "description": "A point not assigned to this gateway; nothing stored. The message names"
+            " each such point with its devices, details list one {field: point,"
+            " problem: CODE} per point"
+        },
+        422: {"description": "A malformed batch; details name index, seq and field of each reading at fault"},
+    },
+)
 async def post_ingest(request: Request, credentials: GatewayCredentials) -> Response:
     """Store a batch of readings (or a heartbeat: no readings). All or nothing; a batch sent
     twice stores once (idempotent on point, variable and ts) and the reply counts the duplicates."""
@@ -149,8 +187,14 @@ async def _ingest_batch(request: Request, token: str) -> Response:
 
     try:
         result = await run_in_threadpool(
-            ingest, ctx.db, authenticate, body, now, ctx.settings.future_tolerance_s,
-            mark_alerts=ctx.settings.alert_evaluation == "role")
+            ingest,
+            ctx.db,
+            authenticate,
+            body,
+            now,
+            ctx.settings.future_tolerance_s,
+            mark_alerts=ctx.settings.alert_evaluation == "role",
+        )
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
     ctx.metrics.ingested.inc(result.stored)
@@ -161,12 +205,23 @@ async def _ingest_batch(request: Request, token: str) -> Response:
     if hook is not None and result.stored:
         after = BackgroundTask(_run_hook, hook, result.point_ids, result.readings)
     # IngestReply's shape, encoded once (the model's validation and dump cost more than the encoding)
-    return FastJSONResponse({"stored": result.stored, "duplicates": result.duplicates, "server_time": now,
-                             "config_version": result.config_version}, background=after)
+    return FastJSONResponse(
+        {
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+            "server_time": now,
+            "config_version": result.config_version,
+        },
+        background=after,
+    )
 
 
-@router.get(ASSIGNED_POINTS_PATH, response_model=AssignedPoints, summary="The points this gateway may report",
-            responses=error_responses(401))
+@router.get(
+    ASSIGNED_POINTS_PATH,
+    response_model=AssignedPoints,
+    summary="The points this gateway may report",
+    responses=error_responses(401),
+)
 def get_assigned_points(ctx: Ctx, gateway: CurrentGateway) -> AssignedPoints:
     """For the gateway's token: its name and the codes of the points assigned to it, so a
     technician's ``caudal edge check --online`` finds a device with a wrong point before the
@@ -197,19 +252,35 @@ def _range(span: TimeRange, now: datetime, default: timedelta) -> tuple[datetime
     return start, end
 
 
-@router.get("/api/v1/points/{code}/readings", response_model=ReadingsPage,
-            summary="A point's readings: a JSON page, or CSV or XLSX of the whole range", responses={
-    200: {"content": {"text/csv": {}, XLSX: {}},
-          "description": "JSON page, or the whole range with format=csv (in the dialect asked) or format=xlsx"},
-    **error_responses(401, 404, 422)})
+@router.get(
+    "/api/v1/points/{code}/readings",
+    response_model=ReadingsPage,
+    summary="A point's readings: a JSON page, or CSV or XLSX of the whole range",
+    responses={
+        200: {
+            "content": {"text/csv": {}, XLSX: {}},
+            "description": "JSON page, or the whole range with format=csv (in the dialect asked) or format=xlsx",
+        },
+        **error_responses(401, 404, 422),
+    },
+)
 def get_readings(
-    code: str, ctx: Ctx, user: CurrentUser, span: Range,
+    code: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    span: Range,
     variable: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_READINGS_PAGE, description="Page size (CSV: row cap)")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page; none for the first")] = None,
-    total: Annotated[bool, Query(description="Also count the rows of the whole range (a scan of it: slow over"
-                                             " months); otherwise total is null")] = False,
-    format: FormatQuery = "json", dialect: DialectQuery = "csv",
+    total: Annotated[
+        bool,
+        Query(
+            description="Also count the rows of the whole range (a scan of it: slow over"
+            " months); otherwise total is null"
+        ),
+    ] = False,
+    format: FormatQuery = "json",
+    dialect: DialectQuery = "csv",
 ):
     """Readings of one point in ``[from, to)``, ordered by ts then variable (default: the
     day before ``to``, which defaults to now).
@@ -223,8 +294,11 @@ def get_readings(
         first, last = _range(span, ctx.clock.now(), timedelta(days=1))
         selection = queries.ReadingFilter(point["id"], first, last, variable)
         if format == "csv":
-            return StreamingResponse(queries.readings_csv(ctx.db, selection, limit, dialect),
-                                     media_type=MEDIA_TYPES[format], headers=attachment_name(code, "lecturas", format))
+            return StreamingResponse(
+                queries.readings_csv(ctx.db, selection, limit, dialect),
+                media_type=MEDIA_TYPES[format],
+                headers=attachment_name(code, "lecturas", format),
+            )
         if format == "xlsx":
             return _readings_xlsx(ctx, conn, code, selection, limit)
         size = limit or READINGS_PAGE  # readings pages go up to MAX_READINGS_PAGE, beyond the generic lists' 500
@@ -232,16 +306,21 @@ def get_readings(
             page = queries.readings_page(conn, selection, size, cursor, count=total)
         except queries.CursorError as exc:
             raise ApiError(422, str(exc), code="invalid_cursor") from None
-    return FastJSONResponse({"items": page.items, "total": page.total, "limit": size, "offset": 0,
-                             "next_cursor": page.next_cursor})  # the shape of ReadingsPage, encoded once
+    return FastJSONResponse(
+        {"items": page.items, "total": page.total, "limit": size, "offset": 0, "next_cursor": page.next_cursor}
+    )  # the shape of ReadingsPage, encoded once
 
 
-def _readings_xlsx(ctx: AppContext, conn: Connection, code: str, selection: queries.ReadingFilter,
-                   limit: int | None) -> Response:
+def _readings_xlsx(
+    ctx: AppContext, conn: Connection, code: str, selection: queries.ReadingFilter, limit: int | None
+) -> Response:
     rows = queries.count_readings(conn, selection) if limit is None else limit
     if rows > spreadsheet.MAX_ROWS:
-        raise ApiError(422, f"el rango tiene {rows} lecturas y una hoja de cálculo admite {spreadsheet.MAX_ROWS};"
-                            " pida un rango más corto o use format=csv")
+        raise ApiError(
+            422,
+            f"el rango tiene {rows} lecturas y una hoja de cálculo admite {spreadsheet.MAX_ROWS};"
+            " pida un rango más corto o use format=csv",
+        )
     content = exports.readings_xlsx(ctx.db, selection, limit, ZoneInfo(DEFAULT_TZ))
     return Response(content, media_type=XLSX, headers=attachment_name(code, "lecturas", "xlsx"))
 
@@ -253,18 +332,34 @@ def _zone(name: str) -> ZoneInfo:
         raise ApiError(422, f"zona horaria desconocida {name!r} (use un nombre IANA como America/Santiago)") from None
 
 
-@router.get("/api/v1/points/{code}/aggregates", response_model=AggregatesOut,
-            summary="Flow, volume, level and gaps of a point per hour, day or month (JSON, CSV or XLSX)",
-            responses={200: {"content": {"text/csv": {}, XLSX: {}},
-                             "description": "JSON, or with format=csv (in the dialect asked) or format=xlsx the buckets"
-                                            " that have begun"},
-                       **error_responses(401, 404, 422)})
+@router.get(
+    "/api/v1/points/{code}/aggregates",
+    response_model=AggregatesOut,
+    summary="Flow, volume, level and gaps of a point per hour, day or month (JSON, CSV or XLSX)",
+    responses={
+        200: {
+            "content": {"text/csv": {}, XLSX: {}},
+            "description": "JSON, or with format=csv (in the dialect asked) or format=xlsx the buckets that have begun",
+        },
+        **error_responses(401, 404, 422),
+    },
+)
 def get_aggregates(
-    code: str, ctx: Ctx, user: CurrentUser, span: Range, bucket: Bucket = "day",
-    tz: Annotated[str, Query(description="Calendar of day and month buckets, and the zone of every bucket's"
-                                         " start and end (hours are UTC hours)")] = DEFAULT_TZ,
+    code: str,
+    ctx: Ctx,
+    user: CurrentUser,
+    span: Range,
+    bucket: Bucket = "day",
+    tz: Annotated[
+        str,
+        Query(
+            description="Calendar of day and month buckets, and the zone of every bucket's"
+            " start and end (hours are UTC hours)"
+        ),
+    ] = DEFAULT_TZ,
     interval_s: Annotated[int, Query(ge=1, le=86_400, description="Expected reading interval")] = 60,
-    format: FormatQuery = "json", dialect: DialectQuery = "csv",
+    format: FormatQuery = "json",
+    dialect: DialectQuery = "csv",
 ):
     """Per bucket: min/max/avg flow (L/s), extracted volume (m3) from totalizer increases
     (a decrease is a reset and adds nothing; recorded meter swaps are accounted for), min/max
@@ -285,41 +380,63 @@ def get_aggregates(
         point = visible_point(conn, user, code)
     items = aggregates.summary(ctx.db, point["id"], bucket, zone, buckets, interval_s, now)
     if format == "csv":
-        return Response(exports.aggregates_csv(exports.begun(items, now), dialect), media_type=MEDIA_TYPES[format],
-                        headers=attachment_name(code, "agregados", format))
+        return Response(
+            exports.aggregates_csv(exports.begun(items, now), dialect),
+            media_type=MEDIA_TYPES[format],
+            headers=attachment_name(code, "agregados", format),
+        )
     if format == "xlsx":
-        return Response(exports.aggregates_xlsx(exports.begun(items, now), zone), media_type=XLSX,
-                        headers=attachment_name(code, "agregados", format))
+        return Response(
+            exports.aggregates_xlsx(exports.begun(items, now), zone),
+            media_type=XLSX,
+            headers=attachment_name(code, "agregados", format),
+        )
     for item in items:
         item["start"], item["end"] = item["start"].astimezone(zone), item["end"].astimezone(zone)
-    return FastJSONResponse({"point": code, "bucket": bucket, "tz": zone.key, "interval_s": interval_s,
-                             "items": items})  # the shape of AggregatesOut, encoded once
+    return FastJSONResponse(
+        {"point": code, "bucket": bucket, "tz": zone.key, "interval_s": interval_s, "items": items}
+    )  # the shape of AggregatesOut, encoded once
 
 
-@router.get("/api/v1/latest", response_model=Page[LatestPoint],
-            summary="The newest reading of each variable of every point you may see, a page of points by code",
-            responses=error_responses(401, 422))
+@router.get(
+    "/api/v1/latest",
+    response_model=Page[LatestPoint],
+    summary="The newest reading of each variable of every point you may see, a page of points by code",
+    responses=error_responses(401, 422),
+)
 def get_latest(ctx: Ctx, user: CurrentUser, paging: Paging) -> Page[LatestPoint]:
     """A page of the points the caller sees, by code, with the newest reading of each variable and its age."""
     now = ctx.clock.now()
     with ctx.db.connect() as conn:
         page = queries.latest(conn, user, now, paging)
-    return Page[LatestPoint](items=[LatestPoint(**point) for point in page.items], total=page.total,
-                             limit=page.limit, offset=page.offset)
+    return Page[LatestPoint](
+        items=[LatestPoint(**point) for point in page.items], total=page.total, limit=page.limit, offset=page.offset
+    )
 
 
 # --- meter changes -----------------------------------------------------------------------------
 
-METER_CHANGE_EXAMPLES = {"swap": {"summary": "A new meter starting at 0 m3", "value": {
-    "ts": "2026-11-28T12:00:00Z", "old_final_m3": 183950.2, "new_base_m3": 0.0, "note": "meter replaced"}}}
+METER_CHANGE_EXAMPLES = {
+    "swap": {
+        "summary": "A new meter starting at 0 m3",
+        "value": {"ts": "2026-11-28T12:00:00Z", "old_final_m3": 183950.2, "new_base_m3": 0.0, "note": "meter replaced"},
+    }
+}
 
 
-@router.post("/api/v1/points/{code}/meter-changes", response_model=MeterChangeOut, status_code=201,
-             summary="Record a flowmeter swap or re-based totalizer",
-             responses={**error_responses(401, 404, 409, 422),
-                        409: {"description": "A change at that ts is already recorded"}})
-def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_examples=METER_CHANGE_EXAMPLES)],
-                      ctx: Ctx, user: CurrentUser) -> MeterChangeOut:
+@router.post(
+    "/api/v1/points/{code}/meter-changes",
+    response_model=MeterChangeOut,
+    status_code=201,
+    summary="Record a flowmeter swap or re-based totalizer",
+    responses={**error_responses(401, 404, 409, 422), 409: {"description": "A change at that ts is already recorded"}},
+)
+def post_meter_change(
+    code: str,
+    change: Annotated[MeterChangeIn, Body(openapi_examples=METER_CHANGE_EXAMPLES)],
+    ctx: Ctx,
+    user: CurrentUser,
+) -> MeterChangeOut:
     """Record a flowmeter swap (or re-based totalizer) so that volumes stay right across it."""
     now = ctx.clock.now()
     if change.ts > now + timedelta(seconds=ctx.settings.future_tolerance_s):
@@ -329,19 +446,26 @@ def post_meter_change(code: str, change: Annotated[MeterChangeIn, Body(openapi_e
             point = visible_point(conn, user, code)
             row = queries.record_meter_change(conn, point, change.model_dump(), user.username, now)
     except IntegrityError:
-        raise ApiError(409, f"ya hay un cambio de medidor del punto {code!r} registrado a las {iso_z(change.ts)}") from None
+        raise ApiError(
+            409, f"ya hay un cambio de medidor del punto {code!r} registrado a las {iso_z(change.ts)}"
+        ) from None
     return MeterChangeOut(**row)
 
 
-@router.get("/api/v1/points/{code}/meter-changes", response_model=Page[MeterChangeOut],
-            summary="A point's recorded meter swaps, oldest first", responses=error_responses(401, 404, 422))
+@router.get(
+    "/api/v1/points/{code}/meter-changes",
+    response_model=Page[MeterChangeOut],
+    summary="A point's recorded meter swaps, oldest first",
+    responses=error_responses(401, 404, 422),
+)
 def get_meter_changes(code: str, ctx: Ctx, user: CurrentUser, paging: Paging) -> Page[MeterChangeOut]:
     """The point's recorded meter swaps, oldest first."""
     with ctx.db.connect() as conn:
         point = visible_point(conn, user, code)
         page = queries.meter_changes(conn, point["id"], paging)
-    return Page[MeterChangeOut](items=[MeterChangeOut(**row) for row in page.items], total=page.total,
-                                limit=page.limit, offset=page.offset)
+    return Page[MeterChangeOut](
+        items=[MeterChangeOut(**row) for row in page.items], total=page.total, limit=page.limit, offset=page.offset
+    )
 
 
 # --- hourly summaries --------------------------------------------------------------------------
@@ -358,10 +482,18 @@ def _count(ctx: AppContext, table: str) -> Callable[[], list[tuple[list[str], fl
 def setup(ctx: AppContext) -> None:
     """Publish how many stale hour runs wait for the rollup worker, and how many changed ones
     wait for their taker (compliance): both should stay near zero."""
-    ctx.metrics.add_gauges("caudal_rollup_pending_marks", "Runs of hours whose hourly summaries wait for a refresh",
-                           [], _count(ctx, "rollup_pending"))
-    ctx.metrics.add_gauges("caudal_hours_changed_waiting", "Runs of hours with new readings not yet taken by"
-                           " compliance (grows while the compliance worker is stopped)", [], _count(ctx, "hours_changed"))
+    ctx.metrics.add_gauges(
+        "caudal_rollup_pending_marks",
+        "Runs of hours whose hourly summaries wait for a refresh",
+        [],
+        _count(ctx, "rollup_pending"),
+    )
+    ctx.metrics.add_gauges(
+        "caudal_hours_changed_waiting",
+        "Runs of hours with new readings not yet taken by compliance (grows while the compliance worker is stopped)",
+        [],
+        _count(ctx, "hours_changed"),
+    )
 
 
 def workers(ctx: AppContext) -> list[Worker]:

@@ -74,7 +74,9 @@ def spans(start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo, limit: i
         following = next_start(current, bucket, tz)
         out.append(Span(key_of(current, bucket, tz), current, following))
         if len(out) > limit:
-            raise ValueError(f"más de {limit} intervalos de {BUCKET_NAMES[bucket]}; pida un rango más corto o un intervalo mayor")
+            raise ValueError(
+                f"más de {limit} intervalos de {BUCKET_NAMES[bucket]}; pida un rango más corto o un intervalo mayor"
+            )
         current = following
     return out
 
@@ -84,8 +86,9 @@ def _hours(first: datetime, end: datetime, limit: int) -> list[Span]:
     through (a year is 8,760)."""
     count = -((first - end) // HOUR)
     if count > limit:
-        raise ValueError(f"más de {limit} intervalos de {BUCKET_NAMES['hour']}; pida un rango más corto o un"
-                         " intervalo mayor")
+        raise ValueError(
+            f"más de {limit} intervalos de {BUCKET_NAMES['hour']}; pida un rango más corto o un intervalo mayor"
+        )
     starts = [first + HOUR * index for index in range(count + 1)]
     return [Span(starts[index].isoformat()[:13], starts[index], starts[index + 1]) for index in range(count)]
 

@@ -52,8 +52,10 @@ def sent_at_problem(sent_at: datetime, now: datetime) -> str | None:
     """Why the batch's ``sent_at`` is not a believable gateway clock, or None."""
     if EARLIEST <= sent_at <= now + MAX_AHEAD:
         return None
-    return (f"{iso_z(sent_at)} está fuera del rango aceptado, de {iso_z(EARLIEST)} a {iso_z(now + MAX_AHEAD)}"
-            " (un día después del reloj del servidor): ¿está en hora el reloj del gateway?")
+    return (
+        f"{iso_z(sent_at)} está fuera del rango aceptado, de {iso_z(EARLIEST)} a {iso_z(now + MAX_AHEAD)}"
+        " (un día después del reloj del servidor): ¿está en hora el reloj del gateway?"
+    )
 
 
 _VARIABLE_UNIT = itemgetter(3, 6)  # an Incoming's (variable, unit)
@@ -67,7 +69,8 @@ def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> l
     limit = future_limit(now, batch.sent_at, tolerance_s)
     if not batch.readings or (
         not any(variable_problem(*pair) for pair in set(map(_VARIABLE_UNIT, batch.readings)))
-        and max(map(_TS, batch.readings)) <= limit and min(map(_TS, batch.readings)) >= EARLIEST
+        and max(map(_TS, batch.readings)) <= limit
+        and min(map(_TS, batch.readings)) >= EARLIEST
     ):
         return []
     problems = []
@@ -77,24 +80,47 @@ def reading_problems(batch: ParsedBatch, now: datetime, tolerance_s: float) -> l
             field = "unit" if reading.variable not in DERIVED_VARIABLES else "variable"
             problems.append(problem(index, reading.seq, field, text))
         if reading.ts > limit:
-            problems.append(problem(index, reading.seq, "ts", (
-                f"{iso_z(reading.ts)} está en el futuro (lo más tarde aceptado es {iso_z(limit)}: el reloj del "
-                f"servidor o el sent_at del gateway, el que sea posterior, más {tolerance_s:g} s, y como mucho "
-                "un día después del reloj del servidor)"
-            )))
+            problems.append(
+                problem(
+                    index,
+                    reading.seq,
+                    "ts",
+                    (
+                        f"{iso_z(reading.ts)} está en el futuro (lo más tarde aceptado es {iso_z(limit)}: el reloj del "
+                        f"servidor o el sent_at del gateway, el que sea posterior, más {tolerance_s:g} s, y como mucho "
+                        "un día después del reloj del servidor)"
+                    ),
+                )
+            )
         if reading.ts < EARLIEST:
-            problems.append(problem(index, reading.seq, "ts", (
-                f"{iso_z(reading.ts)} es anterior a {iso_z(EARLIEST)}: ninguna lectura es tan antigua (¿estaba en "
-                "hora el reloj del gateway?)")))
+            problems.append(
+                problem(
+                    index,
+                    reading.seq,
+                    "ts",
+                    (
+                        f"{iso_z(reading.ts)} es anterior a {iso_z(EARLIEST)}: ninguna lectura es tan antigua (¿estaba en "
+                        "hora el reloj del gateway?)"
+                    ),
+                )
+            )
     return problems
 
 
 def check_batch(batch: ParsedBatch, gateway_name: str, now: datetime, tolerance_s: float) -> None:
     """Raise :class:`BatchRejected` (422) for the first problems found; None if the batch is fine."""
     if batch.gateway != gateway_name:
-        raise rejected(422, [problem(None, None, "gateway", (
-            f"el lote dice gateway {batch.gateway!r} pero el token es de {gateway_name!r}"
-        ))])
+        raise rejected(
+            422,
+            [
+                problem(
+                    None,
+                    None,
+                    "gateway",
+                    (f"el lote dice gateway {batch.gateway!r} pero el token es de {gateway_name!r}"),
+                )
+            ],
+        )
     sent_at = sent_at_problem(batch.sent_at, now)
     if sent_at is not None:
         raise rejected(422, [problem(None, None, "sent_at", sent_at)])
@@ -118,7 +144,11 @@ def check_points(batch: ParsedBatch, gateway_name: str, assigned: Collection[str
         if reading.point in devices:
             devices[reading.point].add(reading.device)
     named = ", ".join(f"{code} (equipo {', '.join(sorted(devices[code]))})" for code in foreign)
-    raise BatchRejected(403, (
-        f"el gateway {gateway_name!r} no puede escribir el/los punto(s) {named}: no le están asignados; no se"
-        " guardó nada de este lote (asigne los puntos al gateway o corrija point: en su site.yaml)"
-    ), [problem(None, None, "point", code) for code in foreign])
+    raise BatchRejected(
+        403,
+        (
+            f"el gateway {gateway_name!r} no puede escribir el/los punto(s) {named}: no le están asignados; no se"
+            " guardó nada de este lote (asigne los puntos al gateway o corrija point: en su site.yaml)"
+        ),
+        [problem(None, None, "point", code) for code in foreign],
+    )

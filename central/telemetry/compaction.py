@@ -85,11 +85,16 @@ def cutoff(now: datetime, age_days: int) -> datetime:
     return hour_floor(now - timedelta(days=age_days))
 
 
-def plan(point_ids: Sequence[int], start: datetime, until: datetime, span: timedelta = SPAN,
-         per_batch: int = POINTS_PER_BATCH) -> Iterator[Batch]:
+def plan(
+    point_ids: Sequence[int],
+    start: datetime,
+    until: datetime,
+    span: timedelta = SPAN,
+    per_batch: int = POINTS_PER_BATCH,
+) -> Iterator[Batch]:
     """The batches that compact every hour from ``start``'s to ``until``: spans oldest first,
     each split into chunks of points (pure: the pass reads the state, this decides)."""
-    chunks = [tuple(point_ids[i:i + per_batch]) for i in range(0, len(point_ids), per_batch)]
+    chunks = [tuple(point_ids[i : i + per_batch]) for i in range(0, len(point_ids), per_batch)]
     lo = hour_floor(start)
     while lo < until and chunks:
         hi = min(lo + span, until)
@@ -105,8 +110,10 @@ def state(conn: Connection) -> State:
 
 def _first_reading(conn: Connection) -> datetime | None:
     """The oldest stored reading of any point: one index probe per point and partition."""
-    return conn.fetchval(f"SELECT MIN(f.ts) FROM {core_lookups.point_ids_sql()} p CROSS JOIN LATERAL"
-                         " (SELECT ts FROM readings r WHERE r.point_id = p.id ORDER BY ts LIMIT 1) f")
+    return conn.fetchval(
+        f"SELECT MIN(f.ts) FROM {core_lookups.point_ids_sql()} p CROSS JOIN LATERAL"
+        " (SELECT ts FROM readings r WHERE r.point_id = p.id ORDER BY ts LIMIT 1) f"
+    )
 
 
 def _ensure_months(conn: Connection, lo: datetime, hi: datetime) -> None:
@@ -114,8 +121,10 @@ def _ensure_months(conn: Connection, lo: datetime, hi: datetime) -> None:
     month = partitions.month_start(lo)
     while month < hi:
         following = partitions.next_month(month)
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {compact_partition_name(month)} PARTITION OF readings_compact"
-                     f" FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {compact_partition_name(month)} PARTITION OF readings_compact"
+            f" FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
+        )
         month = following
 
 
@@ -130,14 +139,17 @@ def move(conn: Connection, batch: Batch) -> int:
     conn.fetchval("SELECT id FROM readings_compaction WHERE id = 1 FOR UPDATE")
     _ensure_months(conn, batch.lo, batch.hi)
     done = ", done_before = GREATEST(COALESCE(done_before, :hi), :hi)" if batch.completes else ""
-    conn.execute(f"UPDATE readings_compaction SET reach = GREATEST(COALESCE(reach, :hi), :hi){done} WHERE id = 1",
-                 {"hi": batch.hi})
+    conn.execute(
+        f"UPDATE readings_compaction SET reach = GREATEST(COALESCE(reach, :hi), :hi){done} WHERE id = 1",
+        {"hi": batch.hi},
+    )
     moved = conn.fetchone(_MOVE, {"points": list(batch.points), "lo": batch.lo, "hi": batch.hi})
     return int(moved["readings"]) if moved else 0
 
 
-def compact(db: Database, now: datetime, age_days: int, batches: int = BATCHES_PER_PASS,
-            per_batch: int = POINTS_PER_BATCH) -> int:
+def compact(
+    db: Database, now: datetime, age_days: int, batches: int = BATCHES_PER_PASS, per_batch: int = POINTS_PER_BATCH
+) -> int:
     """One pass: up to ``batches`` batches from where the last pass stopped to :func:`cutoff`,
     each in its own transaction; returns how many readings moved (0 on SQLite)."""
     if db.dialect != "postgresql":
@@ -177,8 +189,14 @@ def _sweep_months(conn: Connection) -> list[str]:
     swept = row["swept_before"]
     if swept is not None and swept >= partitions.month_start(row["done_before"]):  # months end on month starts
         return []
-    months = sorted((p for p in partitions.attached(conn) if p.parent == "readings"
-                     and p.upper <= row["done_before"] and (swept is None or p.upper > swept)), key=lambda p: p.upper)
+    months = sorted(
+        (
+            p
+            for p in partitions.attached(conn)
+            if p.parent == "readings" and p.upper <= row["done_before"] and (swept is None or p.upper > swept)
+        ),
+        key=lambda p: p.upper,
+    )
     for month in months:
         conn.execute(f"VACUUM {month.name}")
         conn.execute(f"REINDEX TABLE CONCURRENTLY {month.name}")

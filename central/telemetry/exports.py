@@ -25,15 +25,42 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX}
 
 VARIABLES = {"flow": "caudal", "totalizer": "totalizador", "level": "nivel", "water_table": "nivel freático"}
-QUALITIES = {"good": "buena", "clock_unsynced": "reloj sin sincronizar", "timeout": "sin respuesta",
-             "device_error": "error del equipo", "decode_error": "valor ilegible", "out_of_range": "fuera de rango"}
+QUALITIES = {
+    "good": "buena",
+    "clock_unsynced": "reloj sin sincronizar",
+    "timeout": "sin respuesta",
+    "device_error": "error del equipo",
+    "decode_error": "valor ilegible",
+    "out_of_range": "fuera de rango",
+}
 NOTES = {"cutoff": "bajo el corte", "reset": "reinicio del totalizador", "derived": "calculado"}
 
-AGGREGATE_COLUMNS = ("start", "end", "flow_min_lps", "flow_max_lps", "flow_avg_lps", "volume_m3", "level_min_m",
-                     "level_max_m", "water_table_min_m", "water_table_max_m", "readings", "missing_minutes")
-AGGREGATE_NAMES = ("Caudal mínimo (L/s)", "Caudal máximo (L/s)", "Caudal medio (L/s)", "Volumen extraído (m³)",
-                   "Nivel mínimo (m)", "Nivel máximo (m)", "Nivel freático mínimo (m)", "Nivel freático máximo (m)",
-                   "Lecturas", "Minutos sin datos")
+AGGREGATE_COLUMNS = (
+    "start",
+    "end",
+    "flow_min_lps",
+    "flow_max_lps",
+    "flow_avg_lps",
+    "volume_m3",
+    "level_min_m",
+    "level_max_m",
+    "water_table_min_m",
+    "water_table_max_m",
+    "readings",
+    "missing_minutes",
+)
+AGGREGATE_NAMES = (
+    "Caudal mínimo (L/s)",
+    "Caudal máximo (L/s)",
+    "Caudal medio (L/s)",
+    "Volumen extraído (m³)",
+    "Nivel mínimo (m)",
+    "Nivel máximo (m)",
+    "Nivel freático mínimo (m)",
+    "Nivel freático máximo (m)",
+    "Lecturas",
+    "Minutos sin datos",
+)
 
 
 def attachment_name(code: str, what: str, data_format: str) -> dict[str, str]:
@@ -42,8 +69,15 @@ def attachment_name(code: str, what: str, data_format: str) -> dict[str, str]:
 
 
 def readings_header(zone: ZoneInfo) -> tuple[str, ...]:
-    return (f"Fecha y hora ({zone.key})", "Variable", "Valor", "Unidad", "Calidad", "Notas",
-            "Valor enviado por el medidor")
+    return (
+        f"Fecha y hora ({zone.key})",
+        "Variable",
+        "Valor",
+        "Unidad",
+        "Calidad",
+        "Notas",
+        "Valor enviado por el medidor",
+    )
 
 
 def readings_xlsx(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> bytes:
@@ -56,8 +90,15 @@ def _reading_cells(db: Database, selection: ReadingFilter, limit: int | None, zo
     for rows in reading_chunks(db, selection, limit):
         for row in rows:
             notes = ", ".join(NOTES.get(flag, flag) for flag in row["flags"].split(",")) if row["flags"] else None
-            yield [_local(row["ts"], zone), VARIABLES.get(row["variable"], row["variable"]), row["value"],
-                   row["unit"], QUALITIES.get(row["quality"], row["quality"]), notes, row["raw_value"]]
+            yield [
+                _local(row["ts"], zone),
+                VARIABLES.get(row["variable"], row["variable"]),
+                row["value"],
+                row["unit"],
+                QUALITIES.get(row["quality"], row["quality"]),
+                notes,
+                row["raw_value"],
+            ]
 
 
 def begun(items: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -67,15 +108,18 @@ def begun(items: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]
 
 def aggregates_csv(items: Sequence[dict[str, Any]], dialect: Dialect) -> str:
     """One row per bucket, the JSON's field names as header, times in UTC."""
-    return write_rows([AGGREGATE_COLUMNS, *([_csv_cell(item[name]) for name in AGGREGATE_COLUMNS] for item in items)],
-                      dialect)
+    return write_rows(
+        [AGGREGATE_COLUMNS, *([_csv_cell(item[name]) for name in AGGREGATE_COLUMNS] for item in items)], dialect
+    )
 
 
 def aggregates_xlsx(items: Sequence[dict[str, Any]], zone: ZoneInfo) -> bytes:
     """One sheet, one row per bucket, its start and end on ``zone``'s clock."""
     header = (f"Inicio ({zone.key})", f"Fin ({zone.key})", *AGGREGATE_NAMES)
-    rows = ([_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_COLUMNS[2:])]
-            for item in items)
+    rows = (
+        [_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_COLUMNS[2:])]
+        for item in items
+    )
     return spreadsheet.workbook(spreadsheet.Sheet("Agregados", header, rows))
 
 

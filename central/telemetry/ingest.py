@@ -54,8 +54,15 @@ class IngestResult(NamedTuple):
 Authenticate = Callable[[Connection], Gateway]
 
 
-def ingest(db: Database, authenticate: Authenticate, body: bytes, now: datetime, tolerance_s: float, *,
-           mark_alerts: bool = False) -> IngestResult:
+def ingest(
+    db: Database,
+    authenticate: Authenticate,
+    body: bytes,
+    now: datetime,
+    tolerance_s: float,
+    *,
+    mark_alerts: bool = False,
+) -> IngestResult:
     """Authenticate, parse, check, process and store ``body``, all in one transaction on one
     connection from the pool (a fleet's small batches paid a pool checkout and a round trip
     for each of these). ``authenticate`` maps the connection to the token's gateway or raises
@@ -77,8 +84,17 @@ def ingest(db: Database, authenticate: Authenticate, body: bytes, now: datetime,
         return _ingest(db, authenticate, body, parsed, now, tolerance_s, skip_known=True, mark_alerts=mark_alerts)
 
 
-def _ingest(db: Database, authenticate: Authenticate, body: bytes, parsed: list[ParsedBatch], now: datetime,
-            tolerance_s: float, *, skip_known: bool, mark_alerts: bool) -> IngestResult:
+def _ingest(
+    db: Database,
+    authenticate: Authenticate,
+    body: bytes,
+    parsed: list[ParsedBatch],
+    now: datetime,
+    tolerance_s: float,
+    *,
+    skip_known: bool,
+    mark_alerts: bool,
+) -> IngestResult:
     with db.transaction() as conn:
         gateway = authenticate(conn)
         if not parsed:
@@ -105,8 +121,13 @@ def _ingest(db: Database, authenticate: Authenticate, body: bytes, parsed: list[
         report = None if batch.agent is None else batch.agent.config
         if report is not None and _stored_report(contact) != (report.source, report.running_version, report.result):
             record_report(conn, gateway, report, now)  # only when it changed: most batches repeat the last one
-    return IngestResult(stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows,
-                        None if contact is None else contact["config_published"])
+    return IngestResult(
+        stored.new,
+        len(batch.readings) - stored.new,
+        stored.effects.point_ids,
+        stored.rows,
+        None if contact is None else contact["config_published"],
+    )
 
 
 def _stored_report(contact: dict[str, Any] | None) -> tuple[str | None, int | None, str | None]:
@@ -115,16 +136,19 @@ def _stored_report(contact: dict[str, Any] | None) -> tuple[str | None, int | No
     return contact["config_source"], contact["config_running"], contact["config_result"]
 
 
-_ASSIGNED = ("SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
-             " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g")
+_ASSIGNED = (
+    "SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
+    " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g"
+)
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
     return _profiles(conn.fetchall(_ASSIGNED.format(last_total="", first=""), {"g": gateway_id}))
 
 
-def points_and_last_totals(conn: Connection, gateway_id: int, batch: ParsedBatch
-                           ) -> tuple[dict[str, PointProfile], dict[int, float]]:
+def points_and_last_totals(
+    conn: Connection, gateway_id: int, batch: ParsedBatch
+) -> tuple[dict[str, PointProfile], dict[int, float]]:
     """The gateway's points, and each one's last stored totalizer count before its first
     totalizer reading in the batch, compacted hours included: one query (it was one per
     point, plus one for the points)."""
@@ -137,15 +161,20 @@ def points_and_last_totals(conn: Connection, gateway_id: int, batch: ParsedBatch
         params[f"c{index}"], params[f"t{index}"] = code, ts
         values.append(f"(:c{index}, :t{index})")
     last_total = f", {last_value_sql(conn.dialect, 'p.id', 'totalizer', 'f.ts')} AS last_total"
-    rows = conn.fetchall(f"WITH f (code, ts) AS (VALUES {', '.join(values)}) "
-                         + _ASSIGNED.format(last_total=last_total, first=" LEFT JOIN f ON f.code = p.code"), params)
+    rows = conn.fetchall(
+        f"WITH f (code, ts) AS (VALUES {', '.join(values)}) "
+        + _ASSIGNED.format(last_total=last_total, first=" LEFT JOIN f ON f.code = p.code"),
+        params,
+    )
     totals = {row["id"]: row["last_total"] for row in rows if row["last_total"] is not None}
     return _profiles(rows), totals
 
 
 def _profiles(rows: list[dict[str, Any]]) -> dict[str, PointProfile]:
-    return {row["code"]: PointProfile(row["id"], row["code"], row["sensor_depth_m"], row["flow_cutoff_lps"] or 0.0)
-            for row in rows}
+    return {
+        row["code"]: PointProfile(row["id"], row["code"], row["sensor_depth_m"], row["flow_cutoff_lps"] or 0.0)
+        for row in rows
+    }
 
 
 def first_totalizer_ts(batch: ParsedBatch) -> dict[str, datetime]:
@@ -219,12 +248,23 @@ PIPELINED_READINGS = 200
 """Up to this many readings (a fleet's small batches) a batch's rows go in one INSERT sent
 with the statements that follow it: COPY cannot be pipelined, and its start and end are
 two round trips of their own, more than a small batch's rows cost to send as JSON."""
-_SQL_TYPES = {"point_id": "BIGINT", "ts": "TIMESTAMPTZ", "value": "DOUBLE PRECISION",
-              "raw_value": "DOUBLE PRECISION", "seq": "BIGINT", "gateway_id": "BIGINT", "received_at": "TIMESTAMPTZ"}
-_INSERT_JSON = (f"INSERT INTO readings ({_COLUMN_LIST}) SELECT "
-                + ", ".join(f"CAST(r->>{index} AS {_SQL_TYPES[column]})" if column in _SQL_TYPES else f"r->>{index}"
-                            for index, column in enumerate(COLUMNS))
-                + " FROM json_array_elements(CAST(:rows AS JSON)) AS r")
+_SQL_TYPES = {
+    "point_id": "BIGINT",
+    "ts": "TIMESTAMPTZ",
+    "value": "DOUBLE PRECISION",
+    "raw_value": "DOUBLE PRECISION",
+    "seq": "BIGINT",
+    "gateway_id": "BIGINT",
+    "received_at": "TIMESTAMPTZ",
+}
+_INSERT_JSON = (
+    f"INSERT INTO readings ({_COLUMN_LIST}) SELECT "
+    + ", ".join(
+        f"CAST(r->>{index} AS {_SQL_TYPES[column]})" if column in _SQL_TYPES else f"r->>{index}"
+        for index, column in enumerate(COLUMNS)
+    )
+    + " FROM json_array_elements(CAST(:rows AS JSON)) AS r"
+)
 _JSON = msgspec.json.Encoder()
 
 
@@ -274,16 +314,22 @@ def _store_sqlite(conn: Connection, rows: Sequence[Processed]) -> int:
 def newest_readings(readings: Sequence[Processed]) -> list[Processed]:
     """Each (point, variable)'s newest reading."""
     by_time = sorted(readings, key=_TS)  # nearly sorted already: one linear pass
-    return list(dict(zip(map(_POINT_VARIABLE, by_time), by_time, strict=True)).values())  # the last, newest, of each key wins
+    return list(
+        dict(zip(map(_POINT_VARIABLE, by_time), by_time, strict=True)).values()
+    )  # the last, newest, of each key wins
 
 
 _LATEST_COLUMNS = "point_id, variable, ts, value, unit, quality, flags"
-_LATEST_UPSERT = (" ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
-                  " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
-                  " WHERE excluded.ts > latest_readings.ts")
-_LATEST_JSON = (f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) SELECT CAST(r->>0 AS BIGINT), r->>1,"
-                " CAST(r->>2 AS TIMESTAMPTZ), CAST(r->>3 AS DOUBLE PRECISION), r->>4, r->>5, r->>6"
-                " FROM json_array_elements(CAST(:rows AS JSON)) AS r" + _LATEST_UPSERT)
+_LATEST_UPSERT = (
+    " ON CONFLICT (point_id, variable) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
+    " unit = excluded.unit, quality = excluded.quality, flags = excluded.flags"
+    " WHERE excluded.ts > latest_readings.ts"
+)
+_LATEST_JSON = (
+    f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) SELECT CAST(r->>0 AS BIGINT), r->>1,"
+    " CAST(r->>2 AS TIMESTAMPTZ), CAST(r->>3 AS DOUBLE PRECISION), r->>4, r->>5, r->>6"
+    " FROM json_array_elements(CAST(:rows AS JSON)) AS r" + _LATEST_UPSERT
+)
 _LATEST_ROW = itemgetter(0, 2, 1, 3, 5, 6, 7)  # a Processed's columns in _LATEST_COLUMNS order
 
 
@@ -298,8 +344,18 @@ def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
     conn.executemany(
         f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) VALUES (:point_id, :variable, :ts, :value, :unit,"
         " :quality, :flags)" + _LATEST_UPSERT,
-        [{"point_id": r.point_id, "variable": r.variable, "ts": r.ts, "value": r.value, "unit": r.unit,
-          "quality": r.quality.value, "flags": r.flags} for r in newest],
+        [
+            {
+                "point_id": r.point_id,
+                "variable": r.variable,
+                "ts": r.ts,
+                "value": r.value,
+                "unit": r.unit,
+                "quality": r.quality.value,
+                "flags": r.flags,
+            }
+            for r in newest
+        ],
     )
 
 
@@ -311,11 +367,19 @@ def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: d
     params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (batch.sent_at - now).total_seconds()}
     agent_columns = ""
     if batch.agent is not None:
-        agent_columns = (", agent_version = :version, buffer_depth = :depth, oldest_unsent_s = :oldest,"
-                         " dropped_total = :dropped, clock_synced = :synced")
-        params.update(version=batch.agent.version, depth=batch.agent.buffer_depth,
-                      oldest=batch.agent.oldest_unsent_s, dropped=batch.agent.dropped_total,
-                      synced=batch.agent.clock_synced)
-    return conn.fetchone(f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
-                         " WHERE id = :g RETURNING config_published, config_source, config_running, config_result",
-                         params)
+        agent_columns = (
+            ", agent_version = :version, buffer_depth = :depth, oldest_unsent_s = :oldest,"
+            " dropped_total = :dropped, clock_synced = :synced"
+        )
+        params.update(
+            version=batch.agent.version,
+            depth=batch.agent.buffer_depth,
+            oldest=batch.agent.oldest_unsent_s,
+            dropped=batch.agent.dropped_total,
+            synced=batch.agent.clock_synced,
+        )
+    return conn.fetchone(
+        f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
+        " WHERE id = :g RETURNING config_published, config_source, config_running, config_result",
+        params,
+    )

@@ -22,11 +22,14 @@ def readings_from(conn: Connection, point_id: int, start: datetime, limit: int) 
     table, params = stored.source(conn, ":p", start)
     return conn.fetchall(
         f"SELECT point_id, ts, variable, value, quality FROM {table} WHERE point_id = :p AND ts >= :ts"
-        " ORDER BY ts, variable LIMIT :n", {**params, "p": point_id, "ts": start, "n": limit})
+        " ORDER BY ts, variable LIMIT :n",
+        {**params, "p": point_id, "ts": start, "n": limit},
+    )
 
 
-def readings_between(conn: Connection, point_id: int, variables: Iterable[str], start: datetime,
-                     end: datetime) -> list[dict[str, Any]]:
+def readings_between(
+    conn: Connection, point_id: int, variables: Iterable[str], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     """Readings of ``variables`` with ``start <= ts <= end``, oldest first (``ts``, ``variable``,
     ``value``, ``quality``)."""
     names = {f"v{i}": name for i, name in enumerate(variables)}
@@ -34,7 +37,8 @@ def readings_between(conn: Connection, point_id: int, variables: Iterable[str], 
     return conn.fetchall(
         f"SELECT ts, variable, value, quality FROM {table} WHERE point_id = :p AND variable IN"
         f" ({', '.join(':' + n for n in names)}) AND ts >= :start AND ts <= :end ORDER BY ts, variable",
-        {**params, "p": point_id, "start": start, "end": end, **names})
+        {**params, "p": point_id, "start": start, "end": end, **names},
+    )
 
 
 def point_last_seen(conn: Connection) -> dict[int, datetime]:
@@ -50,14 +54,17 @@ def point_last_seen(conn: Connection) -> dict[int, datetime]:
     return seen
 
 
-def totalizer_at_edge(conn: Connection, point_id: int, start: datetime, end: datetime,
-                      newest: bool) -> dict[str, Any] | None:
+def totalizer_at_edge(
+    conn: Connection, point_id: int, start: datetime, end: datetime, newest: bool
+) -> dict[str, Any] | None:
     """The first (or, ``newest``, the last) good totalizer reading in ``[start, end)``: ``ts``, ``value``."""
     table, params = stored.source(conn, ":p", start, ":end")
     return conn.fetchone(
         f"SELECT ts, value FROM {table} WHERE point_id = :p AND variable = 'totalizer' AND value IS NOT NULL"
         f" AND quality IN ('good', 'clock_unsynced') AND ts >= :start AND ts < :end ORDER BY ts"
-        f" {'DESC' if newest else 'ASC'} LIMIT 1", {**params, "p": point_id, "start": start, "end": end})
+        f" {'DESC' if newest else 'ASC'} LIMIT 1",
+        {**params, "p": point_id, "start": start, "end": end},
+    )
 
 
 def last_totalizer_before(conn: Connection, point_id: int, ts: datetime) -> Any:
@@ -70,7 +77,9 @@ def meter_changes_between(conn: Connection, point_id: int, after: datetime, unti
     """The point's meter swaps in ``(after, until]``, oldest first: ``ts``, ``old_final_m3``, ``new_base_m3``."""
     return conn.fetchall(
         "SELECT ts, old_final_m3, new_base_m3 FROM meter_changes WHERE point_id = :p AND ts > :after"
-        " AND ts <= :until ORDER BY ts", {"p": point_id, "after": after, "until": until})
+        " AND ts <= :until ORDER BY ts",
+        {"p": point_id, "after": after, "until": until},
+    )
 
 
 def latest_values(conn: Connection, user_id: int | None) -> list[dict[str, Any]]:

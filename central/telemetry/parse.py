@@ -176,7 +176,9 @@ _Texts = tuple[str, ...]
 
 def _texts_ok(devices: _Texts, points: _Texts, variables: _Texts, units: _Texts) -> bool:
     return (
-        _distinct_ok(devices, _name_ok) and _distinct_ok(points, _name_ok) and _distinct_ok(variables, _variable_ok)
+        _distinct_ok(devices, _name_ok)
+        and _distinct_ok(points, _name_ok)
+        and _distinct_ok(variables, _variable_ok)
         and _distinct_ok(units, _unit_ok)
     )
 
@@ -215,7 +217,8 @@ def fast_readings(readings: list[RawReading]) -> list[Incoming] | None:
     if not readings:
         return []
     seqs, devices, points, variables, stamps, raw_values, units, qualities = (
-        tuple(map(column, readings)) for column in _COLUMNS)
+        tuple(map(column, readings)) for column in _COLUMNS
+    )
     if not _texts_ok(devices, points, variables, units):
         return None
     values = _numbers(raw_values)
@@ -224,13 +227,19 @@ def fast_readings(readings: list[RawReading]) -> list[Incoming] | None:
     times = _timestamps(stamps)
     if times is None:
         return None
-    columns = zip(seqs, devices, points, variables, map(times.__getitem__, stamps), values, units, qualities, strict=True)
+    columns = zip(
+        seqs, devices, points, variables, map(times.__getitem__, stamps), values, units, qualities, strict=True
+    )
     return list(map(tuple.__new__, repeat(Incoming), columns))
 
 
 def _header(document: _Body) -> Batch | None:
     """The model judges the header fields from their JSON text as sent (header only: tiny)."""
-    members = [b'"%s":%s' % (name.encode(), raw) for name, raw in zip(_HEADER_FIELDS, _RAW_HEADER(document), strict=True) if raw]
+    members = [
+        b'"%s":%s' % (name.encode(), raw)
+        for name, raw in zip(_HEADER_FIELDS, _RAW_HEADER(document), strict=True)
+        if raw
+    ]
     try:
         return Batch.model_validate_json(b"{%s}" % b",".join(members), strict=True)
     except ValidationError:
@@ -273,7 +282,9 @@ def _from_model(body: bytes, document: Any) -> ParsedBatch:
         batch = Batch.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise rejected(422, validation_problems(exc, document)) from None
-    readings = [Incoming(r.seq, r.device, r.point, r.variable, r.ts, r.value, r.unit, r.quality) for r in batch.readings]
+    readings = [
+        Incoming(r.seq, r.device, r.point, r.variable, r.ts, r.value, r.unit, r.quality) for r in batch.readings
+    ]
     return ParsedBatch(batch.gateway, batch.sent_at, batch.agent, readings)
 
 
@@ -334,7 +345,7 @@ def _utf8_problem(body: bytes, exc: UnicodeDecodeError) -> BatchRejected:
 
 def _mangled_field(item: Any) -> str | None:
     """The first text field holding a replacement character (where the bad bytes were)."""
-    for name, value in (item.items() if isinstance(item, dict) else ()):
+    for name, value in item.items() if isinstance(item, dict) else ():
         if isinstance(value, str) and "\ufffd" in value:
             return name
     return None

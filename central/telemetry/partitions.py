@@ -44,8 +44,10 @@ def covered_until(conn: Connection) -> datetime | None:
     """Where the partitions of ``readings`` end (``None``: not partitioned, as on SQLite)."""
     if conn.dialect != "postgresql":
         return None
-    rows = conn.fetchall("SELECT pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i"
-                         " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST('readings' AS regclass)")
+    rows = conn.fetchall(
+        "SELECT pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i"
+        " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST('readings' AS regclass)"
+    )
     uppers = [datetime.fromisoformat(match[1]) for row in rows if (match := _UPPER_BOUND.search(row["bound"]))]
     return max(uppers) if uppers else None
 
@@ -65,8 +67,10 @@ def ensure_ahead(conn: Connection, now: datetime, months: int = MONTHS_AHEAD) ->
     start, created = covered_until(conn) or target, []
     while start < target:
         end = next_month(start)
-        conn.execute(f"CREATE TABLE {partition_name(start)} PARTITION OF readings"
-                     f" FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')")
+        conn.execute(
+            f"CREATE TABLE {partition_name(start)} PARTITION OF readings"
+            f" FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        )
         created.append(partition_name(start))
         start = end
     return created
@@ -84,7 +88,8 @@ def attached(conn: Connection) -> list[Partition]:
     rows = conn.fetchall(
         "SELECT CAST(CAST(i.inhparent AS regclass) AS text) AS parent, c.relname AS name,"
         " pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent IN (CAST('readings' AS regclass), CAST('readings_compact' AS regclass))")
+        " WHERE i.inhparent IN (CAST('readings' AS regclass), CAST('readings_compact' AS regclass))"
+    )
     found = []
     for row in rows:
         match = _BOUNDS.search(row["bound"])

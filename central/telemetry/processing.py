@@ -113,8 +113,9 @@ def unique_readings(readings: Sequence[Incoming]) -> Sequence[Incoming]:
     return list(seen.values())
 
 
-def reset_positions(readings: Sequence[Incoming], points: Mapping[str, PointProfile],
-                    last_totals: Mapping[int, float]) -> set[int]:
+def reset_positions(
+    readings: Sequence[Incoming], points: Mapping[str, PointProfile], last_totals: Mapping[int, float]
+) -> set[int]:
     """Positions of the totalizer readings that went down: compared in time order with the
     point's previous count (the last stored one before the batch, then the batch's own)."""
     previous = dict(last_totals)
@@ -130,8 +131,11 @@ def reset_positions(readings: Sequence[Incoming], points: Mapping[str, PointProf
 
 
 def processed_rows(
-    readings: Sequence[Incoming], points: Mapping[str, PointProfile], last_totals: Mapping[int, float],
-    gateway_id: int | None = None, received_at: datetime | None = None,
+    readings: Sequence[Incoming],
+    points: Mapping[str, PointProfile],
+    last_totals: Mapping[int, float],
+    gateway_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> Iterator[Processed]:
     """Every reading of a batch, processed, each followed by its derived water-table reading.
 
@@ -149,16 +153,34 @@ def processed_rows(
             value, raw_value, flag = apply_cutoff(value, cutoff)
         elif index in resets:
             flag = RESET
-        yield _new(Processed, (point_id, ts, variable, value, raw_value, unit, quality, flag, seq, gateway_id,
-                               received_at))
+        yield _new(
+            Processed, (point_id, ts, variable, value, raw_value, unit, quality, flag, seq, gateway_id, received_at)
+        )
         if variable == "level" and depth is not None:
-            yield _new(Processed, (point_id, ts, "water_table", water_table(value, depth), None, "m", quality,
-                                   DERIVED, None, gateway_id, received_at))
+            yield _new(
+                Processed,
+                (
+                    point_id,
+                    ts,
+                    "water_table",
+                    water_table(value, depth),
+                    None,
+                    "m",
+                    quality,
+                    DERIVED,
+                    None,
+                    gateway_id,
+                    received_at,
+                ),
+            )
 
 
 def process(
-    readings: Sequence[Incoming], points: Mapping[str, PointProfile], last_totals: Mapping[int, float],
-    gateway_id: int | None = None, received_at: datetime | None = None,
+    readings: Sequence[Incoming],
+    points: Mapping[str, PointProfile],
+    last_totals: Mapping[int, float],
+    gateway_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> list[Processed]:
     """:func:`processed_rows`, all at once."""
     return list(processed_rows(readings, points, last_totals, gateway_id, received_at))

@@ -83,8 +83,9 @@ def _after(cursor: tuple[datetime, str] | None, params: dict[str, Any]) -> str:
     return " AND (ts, variable) > (:after_ts, :after_variable)"
 
 
-def page_statement(dialect: str, selection: ReadingFilter, after: tuple[datetime, str] | None,
-                   size: int) -> tuple[str, dict[str, Any]]:
+def page_statement(
+    dialect: str, selection: ReadingFilter, after: tuple[datetime, str] | None, size: int
+) -> tuple[str, dict[str, Any]]:
     """The one statement (and its parameters) of the ``size`` readings of ``selection`` after
     ``after`` (from the start without one), from ``readings`` and the compacted hours
     (:func:`central.telemetry.stored.keyset_page`)."""
@@ -118,16 +119,19 @@ class ReadingsSlice(NamedTuple):
     total: int | None
 
 
-def readings_page(conn: Connection, selection: ReadingFilter, limit: int, cursor: str | None,
-                  count: bool = False) -> ReadingsSlice:
+def readings_page(
+    conn: Connection, selection: ReadingFilter, limit: int, cursor: str | None, count: bool = False
+) -> ReadingsSlice:
     """The ``limit`` readings after ``cursor`` (from the start without one). One row more is
     read to know whether a next page exists, so the last page has no cursor."""
     total = count_readings(conn, selection) if count else None
     position = None if cursor is None else decode_cursor(cursor)
     sql, params = page_statement(conn.dialect, selection, position, limit + 1)
     rows = conn.fetchrows(sql, params)
-    items = [ReadingItem(ts, variable, value, raw_value, unit, quality, flags.split(",") if flags else [])
-             for ts, variable, value, raw_value, unit, quality, flags in rows[:limit]]
+    items = [
+        ReadingItem(ts, variable, value, raw_value, unit, quality, flags.split(",") if flags else [])
+        for ts, variable, value, raw_value, unit, quality, flags in rows[:limit]
+    ]
     next_cursor = encode_cursor(items[-1].ts, items[-1].variable) if len(rows) > limit else None
     return ReadingsSlice(items, next_cursor, total)
 
@@ -140,8 +144,7 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def readings_csv(db: Database, selection: ReadingFilter, limit: int | None,
-                 dialect: Dialect = "csv") -> Iterator[str]:
+def readings_csv(db: Database, selection: ReadingFilter, limit: int | None, dialect: Dialect = "csv") -> Iterator[str]:
     """The whole selection as CSV text chunks in ``dialect`` (header first), read in keyset pages."""
     yield preamble(dialect) + more_rows([CSV_HEADER], dialect)
     for rows in reading_chunks(db, selection, limit):
@@ -174,28 +177,40 @@ def latest(conn: Connection, user: User, now: datetime, paging: PageQuery) -> Pa
     page = lookups.visible_points_page(conn, user, paging)
     points = {row["id"]: {"point": row["code"], "name": row["name"], "variables": {}} for row in page.items}
     names = {f"p{i}": point_id for i, point_id in enumerate(points)}
-    rows = conn.fetchall(
-        "SELECT point_id, variable, ts, value, unit, quality, flags FROM latest_readings"
-        f" WHERE point_id IN ({', '.join(':' + n for n in names)}) ORDER BY variable", names) if names else []
+    rows = (
+        conn.fetchall(
+            "SELECT point_id, variable, ts, value, unit, quality, flags FROM latest_readings"
+            f" WHERE point_id IN ({', '.join(':' + n for n in names)}) ORDER BY variable",
+            names,
+        )
+        if names
+        else []
+    )
     for row in rows:
         points[row["point_id"]]["variables"][row["variable"]] = {
-            "ts": row["ts"], "value": row["value"], "unit": row["unit"], "quality": row["quality"],
+            "ts": row["ts"],
+            "value": row["value"],
+            "unit": row["unit"],
+            "quality": row["quality"],
             "flags": row["flags"].split(",") if row["flags"] else [],
             "age_s": round((now - row["ts"]).total_seconds(), 3),
         }
     return Page(items=list(points.values()), total=page.total, limit=page.limit, offset=page.offset)
 
 
-def record_meter_change(conn: Connection, point: dict[str, Any], change: dict[str, Any], actor: str,
-                        now: datetime) -> dict[str, Any]:
+def record_meter_change(
+    conn: Connection, point: dict[str, Any], change: dict[str, Any], actor: str, now: datetime
+) -> dict[str, Any]:
     """Store a swap and its audit row in the caller's transaction; returns the stored row."""
     conn.execute(
         "INSERT INTO meter_changes (point_id, ts, old_final_m3, new_base_m3, note, recorded_by, recorded_at)"
         " VALUES (:p, :ts, :old_final_m3, :new_base_m3, :note, :actor, :now)",
         {"p": point["id"], **change, "actor": actor, "now": now},
     )
-    row = conn.fetchone(f"SELECT {METER_CHANGE_COLUMNS} FROM meter_changes WHERE point_id = :p AND ts = :ts",
-                        {"p": point["id"], "ts": change["ts"]})
+    row = conn.fetchone(
+        f"SELECT {METER_CHANGE_COLUMNS} FROM meter_changes WHERE point_id = :p AND ts = :ts",
+        {"p": point["id"], "ts": change["ts"]},
+    )
     audit.record(conn, actor, "meter_change.recorded", f"point:{point['code']}", now, **change)
     return row
 
@@ -204,5 +219,10 @@ METER_CHANGE_COLUMNS = "id, ts, old_final_m3, new_base_m3, note, recorded_by, re
 
 
 def meter_changes(conn: Connection, point_id: int, paging: PageQuery) -> Page[dict[str, Any]]:
-    return fetch_page(conn, f"SELECT {METER_CHANGE_COLUMNS} FROM meter_changes WHERE point_id = :p ORDER BY ts",
-                      {"p": point_id}, paging, dict)
+    return fetch_page(
+        conn,
+        f"SELECT {METER_CHANGE_COLUMNS} FROM meter_changes WHERE point_id = :p ORDER BY ts",
+        {"p": point_id},
+        paging,
+        dict,
+    )

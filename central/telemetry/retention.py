@@ -41,8 +41,9 @@ def cut(now: datetime, months: int) -> datetime:
     return start.replace(year=index // 12, month=index % 12 + 1)
 
 
-def plan(found: Sequence[Partition], now: datetime, months: int, compacted_before: datetime | None,
-         compacting: bool) -> list[Decision]:
+def plan(
+    found: Sequence[Partition], now: datetime, months: int, compacted_before: datetime | None, compacting: bool
+) -> list[Decision]:
     """What to do with each partition that ends before the :func:`cut` (pure): detach it, or
     keep a month of ``readings`` that compaction (when on) has not passed yet."""
     until = cut(now, months)
@@ -50,22 +51,30 @@ def plan(found: Sequence[Partition], now: datetime, months: int, compacted_befor
     for partition in sorted(found, key=lambda p: (p.upper, p.parent)):
         if partition.upper > until:
             continue
-        behind = compacting and partition.parent == "readings" and (
-            compacted_before is None or partition.upper > compacted_before)
-        decisions.append(Decision(partition, "keep", "not_compacted") if behind
-                         else Decision(partition, "detach", "retention"))
+        behind = (
+            compacting
+            and partition.parent == "readings"
+            and (compacted_before is None or partition.upper > compacted_before)
+        )
+        decisions.append(
+            Decision(partition, "keep", "not_compacted") if behind else Decision(partition, "detach", "retention")
+        )
     return _keep_lone_catch_all(decisions)
 
 
 def _keep_lone_catch_all(decisions: list[Decision]) -> list[Decision]:
     """The catch-all of ``readings`` leaves only with a month after it: alone, it would be put
     back at once with the same bounds."""
-    months = [d for d in decisions if d.action == "detach" and d.partition.parent == "readings"
-              and not d.partition.name.startswith(CATCH_ALL)]
+    months = [
+        d
+        for d in decisions
+        if d.action == "detach" and d.partition.parent == "readings" and not d.partition.name.startswith(CATCH_ALL)
+    ]
     if months:
         return decisions
-    return [Decision(d.partition, "keep", "catch_all") if d.partition.name.startswith(CATCH_ALL) else d
-            for d in decisions]
+    return [
+        Decision(d.partition, "keep", "catch_all") if d.partition.name.startswith(CATCH_ALL) else d for d in decisions
+    ]
 
 
 def _catch_all(conn: Connection, kept: list[Partition]) -> str | None:
@@ -79,8 +88,9 @@ def _catch_all(conn: Connection, kept: list[Partition]) -> str | None:
     return name
 
 
-def apply(db: Database, now: datetime, months: int, compacting: bool, drop: bool = False,
-          dry_run: bool = False) -> tuple[list[Decision], str | None]:
+def apply(
+    db: Database, now: datetime, months: int, compacting: bool, drop: bool = False, dry_run: bool = False
+) -> tuple[list[Decision], str | None]:
     """Detach (and with ``drop`` drop) the partitions :func:`plan` says, in one transaction;
     returns the decisions and the catch-all partition created (``None``: none needed)."""
     if db.dialect != "postgresql":

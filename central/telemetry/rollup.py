@@ -43,9 +43,22 @@ _EXPRESSIONS = {
     "postgresql": ("date_trunc('hour', ts)", "CAST(extract(minute FROM ts) AS INTEGER)"),
     "sqlite": ("substr(ts, 1, 13) || ':00:00.000000+00:00'", "CAST(substr(ts, 15, 2) AS INTEGER)"),
 }
-_SUMMARY_COLUMNS = ("flow_min", "flow_max", "flow_sum", "flow_count", "level_min", "level_max", "water_table_min",
-                    "water_table_max", "readings", "minutes_mask", "total_count", "total_first", "total_last",
-                    "volume_inner")
+_SUMMARY_COLUMNS = (
+    "flow_min",
+    "flow_max",
+    "flow_sum",
+    "flow_count",
+    "level_min",
+    "level_max",
+    "water_table_min",
+    "water_table_max",
+    "readings",
+    "minutes_mask",
+    "total_count",
+    "total_first",
+    "total_last",
+    "volume_inner",
+)
 
 
 def _refresh_sql(dialect: str, table: str = "readings") -> str:
@@ -63,11 +76,11 @@ v AS (SELECT hour, COUNT(*) AS total_count, SUM(CASE WHEN value > prev THEN valu
              MAX(CASE WHEN from_first = 1 THEN value END) AS total_first,
              MAX(CASE WHEN from_last = 1 THEN value END) AS total_last
       FROM t GROUP BY hour),
-s AS (SELECT hour, MIN({value_of.format('flow')}) AS flow_min, MAX({value_of.format('flow')}) AS flow_max,
-             SUM({value_of.format('flow')}) AS flow_sum, COUNT({value_of.format('flow')}) AS flow_count,
-             MIN({value_of.format('level')}) AS level_min, MAX({value_of.format('level')}) AS level_max,
-             MIN({value_of.format('water_table')}) AS water_table_min,
-             MAX({value_of.format('water_table')}) AS water_table_max, COUNT(*) AS readings,
+s AS (SELECT hour, MIN({value_of.format("flow")}) AS flow_min, MAX({value_of.format("flow")}) AS flow_max,
+             SUM({value_of.format("flow")}) AS flow_sum, COUNT({value_of.format("flow")}) AS flow_count,
+             MIN({value_of.format("level")}) AS level_min, MAX({value_of.format("level")}) AS level_max,
+             MIN({value_of.format("water_table")}) AS water_table_min,
+             MAX({value_of.format("water_table")}) AS water_table_max, COUNT(*) AS readings,
              SUM(DISTINCT CASE WHEN value IS NOT NULL THEN CAST(1 AS BIGINT) << minute END) AS minutes_mask
       FROM r GROUP BY hour)
 INSERT INTO readings_hourly (point_id, hour, {", ".join(_SUMMARY_COLUMNS)})
@@ -120,8 +133,9 @@ def stale_hours(readings: Iterable[Processed]) -> list[StaleHours]:
 def mark(conn: Connection, stale: Iterable[StaleHours]) -> None:
     """Mark these hours' summaries as stale: what ingest does instead of recomputing them in
     its transaction."""
-    conn.executemany("INSERT INTO rollup_pending (point_id, lo, hi) VALUES (:point_id, :lo, :hi)",
-                     [run._asdict() for run in stale])
+    conn.executemany(
+        "INSERT INTO rollup_pending (point_id, lo, hi) VALUES (:point_id, :lo, :hi)", [run._asdict() for run in stale]
+    )
 
 
 def _hour_starts(readings: Iterable[Processed]) -> dict[int, set[datetime]]:
@@ -140,8 +154,9 @@ def pending(conn: Connection, limit: int) -> list[Mark]:
     """The ``limit`` oldest marks; on PostgreSQL locked, skipping those another refresher
     holds, so worker replicas take different marks."""
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
-    rows = conn.fetchall(f"SELECT id, point_id, lo, hi FROM rollup_pending ORDER BY id LIMIT :limit{lock}",
-                         {"limit": limit})
+    rows = conn.fetchall(
+        f"SELECT id, point_id, lo, hi FROM rollup_pending ORDER BY id LIMIT :limit{lock}", {"limit": limit}
+    )
     return [Mark(**row) for row in rows]
 
 
@@ -183,8 +198,9 @@ def take_changed(conn: Connection, limit: int) -> list[StaleHours]:
     on PostgreSQL another taker skips them meanwhile). For other domains: the hours where
     readings arrived, late ones included, without polling the readings."""
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
-    rows = conn.fetchall(f"SELECT id, point_id, lo, hi FROM hours_changed ORDER BY id LIMIT :limit{lock}",
-                         {"limit": limit})
+    rows = conn.fetchall(
+        f"SELECT id, point_id, lo, hi FROM hours_changed ORDER BY id LIMIT :limit{lock}", {"limit": limit}
+    )
     conn.executemany("DELETE FROM hours_changed WHERE id = :id", [{"id": row["id"]} for row in rows])
     return [StaleHours(row["point_id"], row["lo"], row["hi"]) for row in rows]
 
@@ -194,8 +210,10 @@ def _take_turn(conn: Connection, point_id: int) -> None:
     writing transaction at a time). Taken after the marks and in ascending point order, so
     refreshers cannot wait on each other in a circle."""
     if conn.dialect == "postgresql":
-        conn.execute("SELECT pg_advisory_xact_lock(CAST(:space AS INTEGER), CAST(MOD(:p, 2147483647) AS INTEGER))",
-                     {"space": _LOCK_SPACE, "p": point_id})
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(CAST(:space AS INTEGER), CAST(MOD(:p, 2147483647) AS INTEGER))",
+            {"space": _LOCK_SPACE, "p": point_id},
+        )
 
 
 def catch_up(conn: Connection, limit: int) -> int:
@@ -257,8 +275,14 @@ def last_count_before(conn: Connection, point_id: int, start: datetime) -> float
     )
 
 
-_EXTREMES = (("flow_min", min), ("flow_max", max), ("level_min", min), ("level_max", max),
-             ("water_table_min", min), ("water_table_max", max))
+_EXTREMES = (
+    ("flow_min", min),
+    ("flow_max", max),
+    ("level_min", min),
+    ("level_max", max),
+    ("water_table_min", min),
+    ("water_table_max", max),
+)
 
 
 def _merge(target: dict[str, Any], hour: dict[str, Any], covered: int) -> None:
@@ -270,8 +294,9 @@ def _merge(target: dict[str, Any], hour: dict[str, Any], covered: int) -> None:
     target["covered"] += covered
 
 
-def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: float | None,
-            interval_s: int) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+def combine(
+    spans: list[Span], hours: list[dict[str, Any]], previous_count: float | None, interval_s: int
+) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
     """Hourly rows -> (statistics, volume) per bucket key, as ``central.telemetry.aggregates``
     computes them from readings (swap corrections excepted; they are added by the caller).
     A bucket's first hour row becomes its running figures and the next ones are merged into
@@ -301,9 +326,13 @@ def combine(spans: list[Span], hours: list[dict[str, Any]], previous_count: floa
 def _named(row: dict[str, Any]) -> dict[str, Any]:
     """The column names of ``central.telemetry.aggregates.statistics``."""
     return {
-        "flow_min_lps": row.get("flow_min"), "flow_max_lps": row.get("flow_max"),
+        "flow_min_lps": row.get("flow_min"),
+        "flow_max_lps": row.get("flow_max"),
         "flow_avg_lps": row["flow_sum"] / row["flow_count"] if row["flow_count"] else None,
-        "level_min_m": row.get("level_min"), "level_max_m": row.get("level_max"),
-        "water_table_min_m": row.get("water_table_min"), "water_table_max_m": row.get("water_table_max"),
-        "readings": row["readings"], "covered": row["covered"],
+        "level_min_m": row.get("level_min"),
+        "level_max_m": row.get("level_max"),
+        "water_table_min_m": row.get("water_table_min"),
+        "water_table_max_m": row.get("water_table_max"),
+        "readings": row["readings"],
+        "covered": row["covered"],
     }

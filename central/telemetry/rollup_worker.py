@@ -60,8 +60,13 @@ def rollup_worker(ctx: AppContext) -> Worker:
     """The worker loop, until ``stop`` is set; a failing pass is logged and tried again."""
 
     async def rollup_worker(stop: asyncio.Event) -> None:
-        await every(ctx.clock, stop, ctx.settings.rollup_interval_s,
-                    lambda: asyncio.to_thread(one_pass, ctx.db, ctx.clock.now(), ctx.settings.compact_after_days),
-                    log, "pasada de resúmenes por hora")
+        await every(
+            ctx.clock,
+            stop,
+            ctx.settings.rollup_interval_s,
+            lambda: asyncio.to_thread(one_pass, ctx.db, ctx.clock.now(), ctx.settings.compact_after_days),
+            log,
+            "pasada de resúmenes por hora",
+        )
 
     return rollup_worker

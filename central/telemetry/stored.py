@@ -49,10 +49,12 @@ def not_compacted(dialect: str, alias: str = "readings") -> str:
     reading. Checked only before ``reach``; empty on SQLite."""
     if dialect != "postgresql":
         return ""
-    return (f" AND NOT ({alias}.ts < COALESCE((SELECT reach FROM readings_compaction WHERE id = 1), '-infinity')"
-            " AND EXISTS (SELECT 1 FROM readings_compact k WHERE k.point_id = "
-            f"{alias}.point_id AND k.hour = date_trunc('hour', {alias}.ts) AND k.variable = {alias}.variable"
-            f" AND {_OFFSET_US.format(a=alias)} = ANY(k.offsets_us)))")
+    return (
+        f" AND NOT ({alias}.ts < COALESCE((SELECT reach FROM readings_compaction WHERE id = 1), '-infinity')"
+        " AND EXISTS (SELECT 1 FROM readings_compact k WHERE k.point_id = "
+        f"{alias}.point_id AND k.hour = date_trunc('hour', {alias}.ts) AND k.variable = {alias}.variable"
+        f" AND {_OFFSET_US.format(a=alias)} = ANY(k.offsets_us)))"
+    )
 
 
 def compacted(conn: Connection, start: datetime | None) -> bool:
@@ -71,9 +73,11 @@ def source(conn: Connection, point: str, start: datetime | None, end: str | None
     bounds = "" if start is None else " AND c.hour > CAST(:stored_start AS TIMESTAMPTZ) - interval '1 hour'"
     bounds += "" if end is None else f" AND c.hour <= {end}"
     columns = ", ".join(COLUMNS)
-    return (f"(SELECT {columns} FROM readings WHERE point_id = {point}{not_compacted('postgresql')}"
-            f" UNION ALL SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = {point}{bounds}) k) readings",
-            {} if start is None else {"stored_start": start})
+    return (
+        f"(SELECT {columns} FROM readings WHERE point_id = {point}{not_compacted('postgresql')}"
+        f" UNION ALL SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = {point}{bounds}) k) readings",
+        {} if start is None else {"stored_start": start},
+    )
 
 
 def keyset_page(dialect: str, columns: str, where: str, after: str) -> str:
@@ -88,13 +92,17 @@ def keyset_page(dialect: str, columns: str, where: str, after: str) -> str:
     Each side stops at the page's size: ``readings`` in its index order, the compacted rows
     by hour in their index order, each hour's readings sorted as it is reached, so a page
     deep into a year unpacks only about the hours it returns. SQLite: ``readings`` alone."""
-    loose = (f"SELECT {columns} FROM readings WHERE {where}{after}{not_compacted(dialect)}"
-             " ORDER BY ts, variable LIMIT :page_limit")
+    loose = (
+        f"SELECT {columns} FROM readings WHERE {where}{after}{not_compacted(dialect)}"
+        " ORDER BY ts, variable LIMIT :page_limit"
+    )
     if dialect != "postgresql":
         return loose
-    packed = (f"SELECT {columns} FROM ({_COMPACT} WHERE c.hour >= :first_hour AND c.hour < :end"
-              " AND c.hour < (SELECT reach FROM readings_compaction WHERE id = 1)) readings"
-              f" WHERE {where}{after} ORDER BY hour, ts, variable LIMIT :page_limit")
+    packed = (
+        f"SELECT {columns} FROM ({_COMPACT} WHERE c.hour >= :first_hour AND c.hour < :end"
+        " AND c.hour < (SELECT reach FROM readings_compaction WHERE id = 1)) readings"
+        f" WHERE {where}{after} ORDER BY hour, ts, variable LIMIT :page_limit"
+    )
     return f"SELECT {columns} FROM (({loose}) UNION ALL ({packed})) page ORDER BY ts, variable LIMIT :page_limit"
 
 
@@ -103,18 +111,23 @@ def hour_floor(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def last_before(conn: Connection, point_id: int, variable: str, ts: datetime, condition: str = "",
-                columns: str = "ts, value") -> dict[str, Any] | None:
+def last_before(
+    conn: Connection, point_id: int, variable: str, ts: datetime, condition: str = "", columns: str = "ts, value"
+) -> dict[str, Any] | None:
     """The point's last reading of ``variable`` before ``ts`` with a value (and ``condition``,
     SQL on the row), from ``readings`` and the compacted hours: whichever is later."""
     params = {"p": point_id, "v": variable, "ts": ts}
     where = f"point_id = :p AND variable = :v AND ts < :ts AND value IS NOT NULL{condition}"
-    loose = conn.fetchone(f"SELECT {columns} FROM readings WHERE {where}{not_compacted(conn.dialect)}"
-                          " ORDER BY ts DESC LIMIT 1", params)
+    loose = conn.fetchone(
+        f"SELECT {columns} FROM readings WHERE {where}{not_compacted(conn.dialect)} ORDER BY ts DESC LIMIT 1", params
+    )
     if not compacted(conn, None):
         return loose
-    packed = conn.fetchone(f"SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = :p AND c.variable = :v"
-                           f" AND c.hour < :ts) k WHERE {where} ORDER BY hour DESC, ts DESC LIMIT 1", params)
+    packed = conn.fetchone(
+        f"SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = :p AND c.variable = :v"
+        f" AND c.hour < :ts) k WHERE {where} ORDER BY hour DESC, ts DESC LIMIT 1",
+        params,
+    )
     candidates = [row for row in (loose, packed) if row is not None]
     return max(candidates, key=itemgetter("ts")) if candidates else None
 
@@ -124,10 +137,14 @@ def last_value_sql(dialect: str, point: str, variable: str, before: str) -> str:
     before ``before`` (SQL expressions of the enclosing query), from ``readings`` and, on
     PostgreSQL, the compacted hours: whichever is later. ``variable`` is a name, not user text."""
     where = f"point_id = {point} AND variable = '{variable}' AND value IS NOT NULL"
-    loose = (f"SELECT ts, value FROM readings WHERE {where} AND ts < {before}{not_compacted(dialect)}"
-             " ORDER BY ts DESC LIMIT 1")
+    loose = (
+        f"SELECT ts, value FROM readings WHERE {where} AND ts < {before}{not_compacted(dialect)}"
+        " ORDER BY ts DESC LIMIT 1"
+    )
     if dialect != "postgresql":
         return f"({loose.replace('ts, value', 'value', 1)})"
-    packed = (f"SELECT ts, value FROM ({_COMPACT} WHERE c.point_id = {point} AND c.variable = '{variable}'"
-              f" AND c.hour < {before}) k WHERE value IS NOT NULL AND ts < {before} ORDER BY hour DESC, ts DESC LIMIT 1")
+    packed = (
+        f"SELECT ts, value FROM ({_COMPACT} WHERE c.point_id = {point} AND c.variable = '{variable}'"
+        f" AND c.hour < {before}) k WHERE value IS NOT NULL AND ts < {before} ORDER BY hour DESC, ts DESC LIMIT 1"
+    )
     return f"(SELECT value FROM (({loose}) UNION ALL ({packed})) last ORDER BY ts DESC LIMIT 1)"

@@ -35,14 +35,17 @@ SWAGGER_UI = f"{STATIC_PATH}/vendor/swagger-ui-dist-5.35.0"
 REDOC = f"{STATIC_PATH}/vendor/redoc-2.5.2"
 # ReDoc styles itself inline and searches in a blob: worker; everything else from this server
 # (its footer's logo from cdn.redoc.ly is refused, and ReDoc hides it).
-REDOC_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
-                " worker-src 'self' blob:; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'")
+REDOC_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+    " worker-src 'self' blob:; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+)
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 Lights = Callable[[Any, Collection[int] | None, datetime], dict[str, Any]]
 
 
-def mount(app: FastAPI, ctx: AppContext, api_app: FastAPI, lights: Lights,
-          settings: ConsoleSettings | None = None) -> None:
+def mount(
+    app: FastAPI, ctx: AppContext, api_app: FastAPI, lights: Lights, settings: ConsoleSettings | None = None
+) -> None:
     """Serve the console on ``app``: its pages, and its static files at ``/ui/static``.
 
     ``api_app`` answers the console's API requests (every role's routes on ``ctx``);
@@ -50,8 +53,13 @@ def mount(app: FastAPI, ctx: AppContext, api_app: FastAPI, lights: Lights,
     """
     from central.ui import pages, pages_admin, pages_admin_edit, pages_auth, pages_compliance, pages_gateways
 
-    app.state.console = Console(ctx=ctx, api=ConsoleApi(api_app), lights=lights,
-                                settings=settings or ConsoleSettings.from_env(), templates_dir=HERE / "templates")
+    app.state.console = Console(
+        ctx=ctx,
+        api=ConsoleApi(api_app),
+        lights=lights,
+        settings=settings or ConsoleSettings.from_env(),
+        templates_dir=HERE / "templates",
+    )
     for module in (pages_auth, pages, pages_compliance, pages_gateways, pages_admin, pages_admin_edit):
         app.include_router(module.router)
     pages_auth.install_redirects(app)
@@ -64,11 +72,14 @@ def mount_static(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="Caudal API",
-                                   swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
-                                   swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
-                                   oauth2_redirect_url=OAUTH2_REDIRECT)
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Caudal API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            oauth2_redirect_url=OAUTH2_REDIRECT,
+        )
 
     @app.get(OAUTH2_REDIRECT, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
@@ -76,8 +87,12 @@ def mount_static(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        page = get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title="Caudal API",
-                              redoc_js_url=f"{REDOC}/redoc.standalone.js",
-                              redoc_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png", with_google_fonts=False)
+        page = get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Caudal API",
+            redoc_js_url=f"{REDOC}/redoc.standalone.js",
+            redoc_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+            with_google_fonts=False,
+        )
         page.headers["Content-Security-Policy"] = REDOC_POLICY
         return page

@@ -32,8 +32,16 @@ class ConsoleApi:
     def __init__(self, app: FastAPI) -> None:
         self.app = app  # every role's routes (the app factory's in-process API)
 
-    async def call(self, method: str, path: str, token: str | None, *, params: Any = None, json: Any = None,
-                   client_address: str = "127.0.0.1") -> httpx.Response:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        params: Any = None,
+        json: Any = None,
+        client_address: str = "127.0.0.1",
+    ) -> httpx.Response:
         """One request; raises :class:`ApiRefused` for a 4xx/5xx answer."""
         transport = httpx.ASGITransport(app=self.app, client=(client_address, 0))
         headers = {"Authorization": f"Bearer {token}"} if token else {}

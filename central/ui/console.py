@@ -47,8 +47,13 @@ class Console:
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(directory=self.templates_dir)
-        self.templates.env.filters.update(number=fmt.number, local_time=fmt.local_time, dga_slot=fmt.dga_slot,
-                                          age=fmt.age, time=lambda text: fmt.parse_time(text) if text else None)
+        self.templates.env.filters.update(
+            number=fmt.number,
+            local_time=fmt.local_time,
+            dga_slot=fmt.dga_slot,
+            age=fmt.age,
+            time=lambda text: fmt.parse_time(text) if text else None,
+        )
         self.templates.env.globals.update(report_link=links.report_link, report_formats=links.REPORT_FORMATS)
 
 
@@ -100,14 +105,17 @@ def content_policy(tile_url: str) -> str:
     """Scripts, styles, forms and frames from this server only; images also from the tile server."""
     parts = urlsplit(tile_url)
     tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
-            f" img-src 'self' data:{tiles}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+        f" img-src 'self' data:{tiles}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 def render(request: Request, template: str, who: Viewer | None, status: int = 200, **context: Any) -> HTMLResponse:
     console = console_of(request)
-    page = console.templates.TemplateResponse(request, template, {"who": who, "page": template, **context},
-                                              status_code=status)
+    page = console.templates.TemplateResponse(
+        request, template, {"who": who, "page": template, **context}, status_code=status
+    )
     page.headers["Content-Security-Policy"] = content_policy(console.settings.tile_url)
     page.headers["Referrer-Policy"] = "same-origin"
     return page

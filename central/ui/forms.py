@@ -70,21 +70,29 @@ def datetime_field(value: str | None) -> str:
 
 def user_change(form: Mapping[str, str]) -> dict[str, Any]:
     """``PATCH /api/v1/users/{username}``: e-mail, role, active or disabled."""
-    return {"email": form.get("email", "").strip() or None, "is_admin": ROLES.get(form.get("rol", ""), False),
-            "is_active": STATES.get(form.get("estado", ""), True)}
+    return {
+        "email": form.get("email", "").strip() or None,
+        "is_admin": ROLES.get(form.get("rol", ""), False),
+        "is_active": STATES.get(form.get("estado", ""), True),
+    }
 
 
 def granted_codes(form: Mapping[str, str]) -> list[str]:
     """``PUT /api/v1/users/{username}/points``: the ticked points (``punto:<code>`` checkboxes)."""
-    return sorted(key.removeprefix(GRANT_PREFIX) for key, value in form.items()
-                  if key.startswith(GRANT_PREFIX) and value == "on")
+    return sorted(
+        key.removeprefix(GRANT_PREFIX) for key, value in form.items() if key.startswith(GRANT_PREFIX) and value == "on"
+    )
 
 
 def point_change(form: Mapping[str, str]) -> dict[str, Any]:
     """``PATCH /api/v1/points/{code}``: an emptied position, right or depth is cleared; an empty
     flow cutoff is none (0)."""
-    labels = {"latitude": "Latitud", "longitude": "Longitud", "water_right_lps": "Derecho",
-              "sensor_depth_m": "Profundidad del sensor"}
+    labels = {
+        "latitude": "Latitud",
+        "longitude": "Longitud",
+        "water_right_lps": "Derecho",
+        "sensor_depth_m": "Profundidad del sensor",
+    }
     change: dict[str, Any] = {name: form.get(name, "").strip() for name in POINT_TEXT}
     change |= {name: number(form, name, labels[name]) for name in POINT_NUMBERS}
     change["flow_cutoff_lps"] = number(form, "flow_cutoff_lps", "Caudal de corte") or 0.0
@@ -143,6 +151,10 @@ def generic_body(form: Mapping[str, str], secret_field: str, stored: Mapping[str
     except ValueError:
         settings = None
     if not isinstance(settings, dict):
-        raise FormError("«Otros parámetros» debe ser un objeto JSON, por ejemplo {\"cadence_minutes\": 5}.")
-    body = {**{k: v for k, v in (stored or {}).items() if k != secret_field}, **settings, "mode": form.get("mode", "off")}
+        raise FormError('«Otros parámetros» debe ser un objeto JSON, por ejemplo {"cadence_minutes": 5}.')
+    body = {
+        **{k: v for k, v in (stored or {}).items() if k != secret_field},
+        **settings,
+        "mode": form.get("mode", "off"),
+    }
     return _with_password(body, form, secret_field)

@@ -21,8 +21,9 @@ def report_link(code: str, month: str, fmt: ReportFormat, *, failures: bool = Fa
     return f"/ui/informes/{segment(code)}/{segment(month)}{tail}?format={fmt}"
 
 
-def report_api_request(code: str, month: str, fmt: ReportFormat, *, failures: bool = False
-                       ) -> tuple[str, dict[str, str]]:
+def report_api_request(
+    code: str, month: str, fmt: ReportFormat, *, failures: bool = False
+) -> tuple[str, dict[str, str]]:
     """The API's route (path and query) for the same report; the console forwards the answer."""
     tail = f"/{FAILURES}" if failures else ""
     return f"/api/v1/compliance/reports/{segment(code)}/{segment(month)}{tail}", {"format": fmt}

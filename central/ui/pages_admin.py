@@ -21,10 +21,13 @@ SAVED = frozenset({"usuario", "punto"})  # what ?hecho= may announce (nothing el
 async def _admin_page(request: Request, who: Admin, **extra: Any) -> Response:
     api = console_of(request).api
     users, points, gateway_list = await asyncio.gather(
-        api.all_items("/api/v1/users", who.token), api.all_items("/api/v1/points", who.token),
-        api.all_items("/api/v1/gateways", who.token))
-    return render(request, "admin.html", who, users=users, points=points, gateways=gateway_list,
-                  point_kinds=POINT_KINDS, **extra)
+        api.all_items("/api/v1/users", who.token),
+        api.all_items("/api/v1/points", who.token),
+        api.all_items("/api/v1/gateways", who.token),
+    )
+    return render(
+        request, "admin.html", who, users=users, points=points, gateways=gateway_list, point_kinds=POINT_KINDS, **extra
+    )
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -47,9 +50,18 @@ async def send(request: Request, who: Admin, method: str, path: str, body: Any =
 
 @router.post("/admin/usuarios")
 async def crear_usuario(request: Request, who: Admin, form: Form) -> Response:
-    await send(request, who, "POST", "/api/v1/users", {
-        "username": form.get("username", ""), "password": form.get("password", ""),
-        "email": form.get("email") or None, "is_admin": form.get("is_admin") == "on"})
+    await send(
+        request,
+        who,
+        "POST",
+        "/api/v1/users",
+        {
+            "username": form.get("username", ""),
+            "password": form.get("password", ""),
+            "email": form.get("email") or None,
+            "is_admin": form.get("is_admin") == "on",
+        },
+    )
     return RedirectResponse("/ui/admin?hecho=usuario", status_code=303)
 
 
@@ -59,6 +71,11 @@ async def crear_punto(request: Request, who: Admin, form: Form) -> Response:
         numbers = {name: optional_number(form.get(name)) for name in ("latitude", "longitude", "water_right_lps")}
     except ValueError:
         raise NotAllowed(422, "Latitud, longitud y derecho deben ser números.") from None
-    await send(request, who, "POST", "/api/v1/points", {
-        "code": form.get("code", ""), "name": form.get("name", ""), "kind": form.get("kind", ""), **numbers})
+    await send(
+        request,
+        who,
+        "POST",
+        "/api/v1/points",
+        {"code": form.get("code", ""), "name": form.get("name", ""), "kind": form.get("kind", ""), **numbers},
+    )
     return RedirectResponse("/ui/admin?hecho=punto", status_code=303)

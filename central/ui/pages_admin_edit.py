@@ -18,17 +18,33 @@ from central.ui.pages_admin import POINT_KINDS, send
 
 router = APIRouter(prefix="/ui/admin", include_in_schema=False)
 POINT_STATES = ("active", "inactive", "maintenance")
-DGA_CHOICES = {"mode": ("off", "shadow", "live"), "work_type": ("subterranea", "superficial", "superficial_flujometro"),
-               "standard": ("mayor", "medio", "menor", "muy_pequeno"),
-               "period": ("hour", "day", "fortnight", "month", "six_months", "year"),
-               "caudal_mode": ("instant", "average")}
-METER_PROFILES = ("abb-aquamaster3", "generic-4-20ma", "keller-series30", "krohne-ifc300", "siemens-mag6000",
-                  "xylem-magflux")
+DGA_CHOICES = {
+    "mode": ("off", "shadow", "live"),
+    "work_type": ("subterranea", "superficial", "superficial_flujometro"),
+    "standard": ("mayor", "medio", "menor", "muy_pequeno"),
+    "period": ("hour", "day", "fortnight", "month", "six_months", "year"),
+    "caudal_mode": ("instant", "average"),
+}
+METER_PROFILES = (
+    "abb-aquamaster3",
+    "generic-4-20ma",
+    "keller-series30",
+    "krohne-ifc300",
+    "siemens-mag6000",
+    "xylem-magflux",
+)
 SPARE_PARAMETER_ROWS = 2
-USER_SAVED = {"cuenta": "cuenta guardada", "clave": "contraseña restablecida; sus sesiones se cerraron",
-              "puntos": "puntos asignados guardados"}
-POINT_SAVED = {"punto": "punto guardado", "dga": "configuración DGA guardada", "sma": "configuración SMA guardada",
-               "regulador": "configuración del regulador guardada"}
+USER_SAVED = {
+    "cuenta": "cuenta guardada",
+    "clave": "contraseña restablecida; sus sesiones se cerraron",
+    "puntos": "puntos asignados guardados",
+}
+POINT_SAVED = {
+    "punto": "punto guardado",
+    "dga": "configuración DGA guardada",
+    "sma": "configuración SMA guardada",
+    "regulador": "configuración del regulador guardada",
+}
 OWN_FORMS = frozenset({"dga", "sma"})  # regulators with a form of their own; any other gets the generic one
 
 
@@ -55,10 +71,20 @@ async def _found(read: Awaitable[Any], what: str) -> Any:
 async def usuario(request: Request, who: Admin, username: str, hecho: str | None = None) -> Response:
     api, path = console_of(request).api, f"/api/v1/users/{segment(username)}"
     account = await _found(api.get(path, who.token), f"el usuario {username}")
-    granted, points = await asyncio.gather(api.all_items(f"{path}/points", who.token),
-                                           api.all_items("/api/v1/points", who.token))
-    return render(request, "admin_usuario.html", who, account=account, granted=set(granted), points=points,
-                  roles=forms.ROLES, states=forms.STATES, done=USER_SAVED.get(hecho or ""))
+    granted, points = await asyncio.gather(
+        api.all_items(f"{path}/points", who.token), api.all_items("/api/v1/points", who.token)
+    )
+    return render(
+        request,
+        "admin_usuario.html",
+        who,
+        account=account,
+        granted=set(granted),
+        points=points,
+        roles=forms.ROLES,
+        states=forms.STATES,
+        done=USER_SAVED.get(hecho or ""),
+    )
 
 
 def _to_user(username: str, done: str) -> Response:
@@ -82,8 +108,7 @@ async def restablecer_clave(request: Request, who: Admin, form: Form, username: 
 @router.post("/usuarios/{username}/puntos")
 async def asignar_puntos(request: Request, who: Admin, form: Form, username: str) -> Response:
     """The complete list of points the account may see, ticked on the page."""
-    await send(request, who, "PUT", f"/api/v1/users/{segment(username)}/points",
-               {"points": forms.granted_codes(form)})
+    await send(request, who, "PUT", f"/api/v1/users/{segment(username)}/points", {"points": forms.granted_codes(form)})
     return _to_user(username, "puntos")
 
 
@@ -91,22 +116,38 @@ async def asignar_puntos(request: Request, who: Admin, form: Form, username: str
 async def punto(request: Request, who: Admin, code: str, hecho: str | None = None) -> Response:
     api, path = console_of(request).api, f"/api/v1/points/{segment(code)}"
     point = await _found(api.get(path, who.token), f"el punto {code}")
-    dga, sma = await asyncio.gather(_or_none(api.get(f"{path}/compliance/dga", who.token)),
-                                    _or_none(api.get(f"{path}/compliance/sma", who.token)))
+    dga, sma = await asyncio.gather(
+        _or_none(api.get(f"{path}/compliance/dga", who.token)), _or_none(api.get(f"{path}/compliance/sma", who.token))
+    )
     sma_rows = [*((sma or {}).get("config", {}).get("parameters", [])), *([{}] * SPARE_PARAMETER_ROWS)]
     others = [label for label in console_of(request).ctx.regulators.labels if label.name not in OWN_FORMS]
-    stored = await asyncio.gather(*(_or_none(api.get(f"{path}/compliance/{segment(label.name)}", who.token))
-                                    for label in others))
-    return render(request, "admin_punto.html", who, point=point, dga=dga, sma=sma, sma_rows=sma_rows,
-                  other_regulators=list(zip(others, stored, strict=True)),
-                  dga_config=(dga or {}).get("config", {}), sma_config=(sma or {}).get("config", {}),
-                  valid_from=forms.datetime_field((dga or {}).get("config", {}).get("valid_from")),
-                  point_kinds=POINT_KINDS, point_states=POINT_STATES, choices=DGA_CHOICES,
-                  profiles=METER_PROFILES, limits=forms.DGA_LIMITS, done=POINT_SAVED.get(hecho or ""))
+    stored = await asyncio.gather(
+        *(_or_none(api.get(f"{path}/compliance/{segment(label.name)}", who.token)) for label in others)
+    )
+    return render(
+        request,
+        "admin_punto.html",
+        who,
+        point=point,
+        dga=dga,
+        sma=sma,
+        sma_rows=sma_rows,
+        other_regulators=list(zip(others, stored, strict=True)),
+        dga_config=(dga or {}).get("config", {}),
+        sma_config=(sma or {}).get("config", {}),
+        valid_from=forms.datetime_field((dga or {}).get("config", {}).get("valid_from")),
+        point_kinds=POINT_KINDS,
+        point_states=POINT_STATES,
+        choices=DGA_CHOICES,
+        profiles=METER_PROFILES,
+        limits=forms.DGA_LIMITS,
+        done=POINT_SAVED.get(hecho or ""),
+    )
 
 
-async def _save_point(request: Request, who: Admin, code: str, method: str, path: str,
-                      body: Callable[[], Any], done: str) -> Response:
+async def _save_point(
+    request: Request, who: Admin, code: str, method: str, path: str, body: Callable[[], Any], done: str
+) -> Response:
     try:
         request_body = body()
     except forms.FormError as problem:
@@ -118,8 +159,9 @@ async def _save_point(request: Request, who: Admin, code: str, method: str, path
 @router.post("/puntos/{code}")
 async def guardar_punto(request: Request, who: Admin, form: Form, code: str) -> Response:
     """Name, kind, status, position, water right and meter settings (the code never changes)."""
-    return await _save_point(request, who, code, "PATCH", f"/api/v1/points/{segment(code)}",
-                             lambda: forms.point_change(form), "punto")
+    return await _save_point(
+        request, who, code, "PATCH", f"/api/v1/points/{segment(code)}", lambda: forms.point_change(form), "punto"
+    )
 
 
 async def _stored_config(request: Request, who: Admin, code: str, regulator: str) -> dict[str, Any] | None:
@@ -132,16 +174,30 @@ async def _stored_config(request: Request, who: Admin, code: str, regulator: str
 async def configurar_dga(request: Request, who: Admin, form: Form, code: str) -> Response:
     """The point's DGA configuration; the informant's password is write-only (empty keeps it)."""
     stored = await _stored_config(request, who, code, "dga")
-    return await _save_point(request, who, code, "PUT", f"/api/v1/points/{segment(code)}/compliance/dga",
-                             lambda: forms.dga_body(form, stored), "dga")
+    return await _save_point(
+        request,
+        who,
+        code,
+        "PUT",
+        f"/api/v1/points/{segment(code)}/compliance/dga",
+        lambda: forms.dga_body(form, stored),
+        "dga",
+    )
 
 
 @router.post("/puntos/{code}/sma")
 async def configurar_sma(request: Request, who: Admin, form: Form, code: str) -> Response:
     """The point's SMA configuration; the password is write-only (empty keeps it)."""
     stored = await _stored_config(request, who, code, "sma")
-    return await _save_point(request, who, code, "PUT", f"/api/v1/points/{segment(code)}/compliance/sma",
-                             lambda: forms.sma_body(form, stored), "sma")
+    return await _save_point(
+        request,
+        who,
+        code,
+        "PUT",
+        f"/api/v1/points/{segment(code)}/compliance/sma",
+        lambda: forms.sma_body(form, stored),
+        "sma",
+    )
 
 
 @router.post("/puntos/{code}/reguladores/{name}")
@@ -151,5 +207,12 @@ async def configurar_regulador(request: Request, who: Admin, form: Form, code: s
     if label is None or name in OWN_FORMS:
         raise NotAllowed(404, f"No hay un regulador {name!r} con formulario genérico.")
     stored = await _stored_config(request, who, code, name)
-    return await _save_point(request, who, code, "PUT", f"/api/v1/points/{segment(code)}/compliance/{segment(name)}",
-                             lambda: forms.generic_body(form, label.secret_field, stored), "regulador")
+    return await _save_point(
+        request,
+        who,
+        code,
+        "PUT",
+        f"/api/v1/points/{segment(code)}/compliance/{segment(name)}",
+        lambda: forms.generic_body(form, label.secret_field, stored),
+        "regulador",
+    )

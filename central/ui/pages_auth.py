@@ -24,8 +24,10 @@ from central.ui.session import (
 router = APIRouter(include_in_schema=False)
 HOME = "/ui/"
 LOGIN = "/ui/login"
-LOGIN_MESSAGES = {401: "Usuario o contraseña incorrectos.",
-                  429: "Demasiados intentos fallidos: espere unos minutos antes de intentar de nuevo."}
+LOGIN_MESSAGES = {
+    401: "Usuario o contraseña incorrectos.",
+    429: "Demasiados intentos fallidos: espere unos minutos antes de intentar de nuevo.",
+}
 
 
 @router.get("/")
@@ -46,24 +48,33 @@ async def login_form(request: Request) -> Response:
 
 
 @router.post(LOGIN)
-async def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
-                csrf: Annotated[str, Form()] = "") -> Response:
+async def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     """The API's login; its session token goes into the cookie."""
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), csrf):
         raise NotAllowed(403, "El formulario venció; recargue la página de ingreso.")
     console = console_of(request)
     try:
-        response = await console.api.call("POST", "/api/v1/auth/login", None,
-                                          json={"username": username, "password": password},
-                                          client_address=client_address(request))
+        response = await console.api.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            json={"username": username, "password": password},
+            client_address=client_address(request),
+        )
     except ApiRefused as refused:
         message = LOGIN_MESSAGES.get(refused.status, "No se pudo ingresar: revise los datos.")
         return _login_page(request, status=refused.status, error=message, username=username)
     session = response.json()
     done = RedirectResponse(HOME, status_code=303)
     lifetime = parse_time(session["expires_at"]) - console.ctx.clock.now()
-    set_cookie(done, request, console.settings, SESSION_COOKIE, session["access_token"],
-               max_age=int(lifetime.total_seconds()))
+    set_cookie(
+        done, request, console.settings, SESSION_COOKIE, session["access_token"], max_age=int(lifetime.total_seconds())
+    )
     clear_cookie(done, request, console.settings, LOGIN_CSRF_COOKIE)
     return done
 

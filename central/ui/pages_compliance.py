@@ -19,8 +19,10 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 SNIA_URL = "https://snia.mop.gob.cl/cExtracciones2/#/consultaQR/{comprobante}"
 SHOWN_SUBMISSIONS = 50
 SHOWN_EVENTS = 50
-DECISIONS = {"aprobar": ("/api/v1/compliance/review/{id}/approve", "aprobada"),
-             "descartar": ("/api/v1/compliance/submissions/{id}/discard", "descartada")}
+DECISIONS = {
+    "aprobar": ("/api/v1/compliance/review/{id}/approve", "aprobada"),
+    "descartar": ("/api/v1/compliance/submissions/{id}/discard", "descartada"),
+}
 
 
 def _months(request: Request) -> list[str]:
@@ -39,10 +41,23 @@ async def cumplimiento(request: Request, who: Who, punto: str | None = None, hec
         api.get("/api/v1/compliance/review", who.token, limit=200, **point),
         api.get("/api/v1/compliance/submissions", who.token, limit=SHOWN_SUBMISSIONS, **point),
         api.get("/api/v1/compliance/log", who.token, limit=SHOWN_EVENTS, **point),
-        api.all_items("/api/v1/points", who.token))
+        api.all_items("/api/v1/points", who.token),
+    )
     announced = hecho if hecho in {done for _, done in DECISIONS.values()} else None
-    return render(request, "cumplimiento.html", who, queue=queue, ledger=ledger, log=log, points=points,
-                  months=_months(request), punto=punto, done=announced, snia_url=SNIA_URL, reasons=REASONS)
+    return render(
+        request,
+        "cumplimiento.html",
+        who,
+        queue=queue,
+        ledger=ledger,
+        log=log,
+        points=points,
+        months=_months(request),
+        punto=punto,
+        done=announced,
+        snia_url=SNIA_URL,
+        reasons=REASONS,
+    )
 
 
 @router.post("/cumplimiento/revision/{submission_id}/{decision}")
@@ -62,14 +77,16 @@ async def decidir(request: Request, who: Who, form: Form, submission_id: int, de
 
 
 @router.get("/informes/{code}/{month}")
-async def informe(request: Request, who: Who, code: str, month: str,
-                  fmt: Annotated[ReportFormat, Query(alias="format")]) -> Response:
+async def informe(
+    request: Request, who: Who, code: str, month: str, fmt: Annotated[ReportFormat, Query(alias="format")]
+) -> Response:
     """A monthly compliance report (with its informe de fallas) as the API writes it."""
     return await download(request, who, *report_api_request(code, month, fmt))
 
 
 @router.get("/informes/{code}/{month}/informe-de-fallas")
-async def informe_de_fallas(request: Request, who: Who, code: str, month: str,
-                            fmt: Annotated[ReportFormat, Query(alias="format")]) -> Response:
+async def informe_de_fallas(
+    request: Request, who: Who, code: str, month: str, fmt: Annotated[ReportFormat, Query(alias="format")]
+) -> Response:
     """The informe de fallas of a point and month alone: each slot not reported on time and why."""
     return await download(request, who, *report_api_request(code, month, fmt, failures=True))

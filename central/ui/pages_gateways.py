@@ -18,9 +18,12 @@ from central.ui.pages_admin import send
 
 router = APIRouter(prefix="/ui/gateways", include_in_schema=False)
 SHOWN_VERSIONS = 50
-DONE = {"revocado": "token revocado: el gateway ya no puede subir lecturas",
-        "publicada": "versión publicada: el gateway la tomará en su próxima subida",
-        "guardada": "versión guardada (aún no publicada)", "puntos": "puntos del gateway guardados"}
+DONE = {
+    "revocado": "token revocado: el gateway ya no puede subir lecturas",
+    "publicada": "versión publicada: el gateway la tomará en su próxima subida",
+    "guardada": "versión guardada (aún no publicada)",
+    "puntos": "puntos del gateway guardados",
+}
 
 
 def _path(name: str) -> str:
@@ -33,8 +36,9 @@ async def gateways(request: Request, who: Who) -> Response:
     each gateway (the API's lists: administrators; others see why not)."""
     api = console_of(request).api
     try:
-        items, configs = await asyncio.gather(api.all_items("/api/v1/gateways", who.token),
-                                              api.all_items("/api/v1/gateway-configs", who.token))
+        items, configs = await asyncio.gather(
+            api.all_items("/api/v1/gateways", who.token), api.all_items("/api/v1/gateway-configs", who.token)
+        )
     except ApiRefused as refused:
         if refused.status == 403:
             raise NotAllowed(403, "La lista de gateways es solo para administradores.") from None
@@ -55,8 +59,10 @@ async def _gateway_page(request: Request, who: Viewer, name: str, status: int = 
     api = console_of(request).api
     try:
         info, config, versions = await asyncio.gather(
-            api.get(_path(name), who.token), api.get(f"{_path(name)}/config", who.token),
-            api.get(f"{_path(name)}/config/versions", who.token, limit=SHOWN_VERSIONS))
+            api.get(_path(name), who.token),
+            api.get(f"{_path(name)}/config", who.token),
+            api.get(f"{_path(name)}/config/versions", who.token, limit=SHOWN_VERSIONS),
+        )
     except ApiRefused as refused:
         if refused.status == 404:
             raise NotAllowed(404, f"No hay un gateway {name}.") from None
@@ -65,8 +71,17 @@ async def _gateway_page(request: Request, who: Viewer, name: str, status: int = 
     draft = extra.pop("draft", None)
     if draft is None and newest is not None:
         draft = (await api.get(f"{_path(name)}/config/versions/{newest['version']}", who.token))["document"]
-    return render(request, "gateway.html", who, status=status, gateway=info, config=config,
-                  versions=versions, draft=draft or "", **extra)
+    return render(
+        request,
+        "gateway.html",
+        who,
+        status=status,
+        gateway=info,
+        config=config,
+        versions=versions,
+        draft=draft or "",
+        **extra,
+    )
 
 
 @router.get("/{name}", response_class=HTMLResponse)
@@ -110,8 +125,16 @@ async def nueva_version(request: Request, who: Admin, form: Form, name: str) -> 
     except ApiRefused as refused:
         if refused.status != 422:
             raise NotAllowed(refused.status, f"No se pudo guardar: {refused.message}") from None
-        return await _gateway_page(request, who, name, status=422, draft=body["document"], reason=body["reason"],
-                                   problems=refused.details, refusal=refused.message)
+        return await _gateway_page(
+            request,
+            who,
+            name,
+            status=422,
+            draft=body["document"],
+            reason=body["reason"],
+            problems=refused.details,
+            refusal=refused.message,
+        )
     if form.get("publicar") == "on":
         return await publicar(request, who, form, name, created["version"])
     return _to_gateway(name, "guardada")

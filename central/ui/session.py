@@ -47,14 +47,16 @@ def _secure(request: Request, settings: ConsoleSettings) -> bool:
     return settings.cookie_secure == "always"
 
 
-def set_cookie(response: Response, request: Request, settings: ConsoleSettings, name: str, value: str,
-               max_age: int | None = None) -> None:
+def set_cookie(
+    response: Response, request: Request, settings: ConsoleSettings, name: str, value: str, max_age: int | None = None
+) -> None:
     """HttpOnly, SameSite=Strict, path ``/``; Secure over https (see :class:`ConsoleSettings`).
 
     A lifetime is given as Max-Age (seconds), not as a date: the browser's clock may differ
     from the server's, which decides when the session token expires."""
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
-                        secure=_secure(request, settings))
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", httponly=True, samesite="strict", secure=_secure(request, settings)
+    )
 
 
 def clear_cookie(response: Response, request: Request, settings: ConsoleSettings, name: str) -> None:

@@ -19,4 +19,5 @@ class ConsoleSettings(EnvSettings):
     tile_url: str = Field(default=OSM_TILES, description="Map tiles ({z}/{x}/{y}); empty: no tiles (air-gapped)")
     tile_attribution: str = OSM_ATTRIBUTION
     cookie_secure: Literal["auto", "always", "never"] = Field(
-        default="auto", description="Secure flag of the session cookie; auto: when the request came over https")
+        default="auto", description="Secure flag of the session cookie; auto: when the request came over https"
+    )

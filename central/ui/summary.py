@@ -32,8 +32,10 @@ class SummaryData:
 
 
 def _points(conn: Connection, user: User) -> tuple[list[PointLatest], dict[int, PointLatest]]:
-    by_id = {row["id"]: PointLatest(row["code"], row["name"], row["latitude"], row["longitude"])
-             for row in core_lookups.visible_points(conn, user)}
+    by_id = {
+        row["id"]: PointLatest(row["code"], row["name"], row["latitude"], row["longitude"])
+        for row in core_lookups.visible_points(conn, user)
+    }
     for row in telemetry_lookups.latest_values(conn, None if user.is_admin else user.id):
         point = by_id.get(row["point_id"])
         if point is None:

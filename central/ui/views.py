@@ -16,12 +16,21 @@ from central.ui.format import SANTIAGO, parse_time
 
 COLOUR_NAMES = {"green": "verde", "yellow": "amarillo", "red": "rojo", "none": "sin DGA"}
 REASONS = {
-    "accepted": "último envío aceptado", "shadowed": "modo sombra: armado sin enviar",
-    "pending": "pendiente de envío", "sending": "enviándose", "review": "retenido para revisión",
-    "needs_review": "espera confirmación", "late": "atrasado", "rejected": "rechazado por la DGA",
-    "retry_scheduled": "sin respuesta: se reintenta", "unrecoverable": "informante no registrado en la obra",
-    "no_data": "sin datos para declarar", "blocked": "informante bloqueado", "no_slot_yet": "aún sin hora vencida",
-    "discarded": "descartado", "none": "sin reporte DGA configurado",
+    "accepted": "último envío aceptado",
+    "shadowed": "modo sombra: armado sin enviar",
+    "pending": "pendiente de envío",
+    "sending": "enviándose",
+    "review": "retenido para revisión",
+    "needs_review": "espera confirmación",
+    "late": "atrasado",
+    "rejected": "rechazado por la DGA",
+    "retry_scheduled": "sin respuesta: se reintenta",
+    "unrecoverable": "informante no registrado en la obra",
+    "no_data": "sin datos para declarar",
+    "blocked": "informante bloqueado",
+    "no_slot_yet": "aún sin hora vencida",
+    "discarded": "descartado",
+    "none": "sin reporte DGA configurado",
 }
 SHOWN = ("flow", "totalizer", "level", "water_table")
 
@@ -53,27 +62,51 @@ class PointLatest:
     last_ts: datetime | None = None
 
 
-def summary_rows(points: Iterable[PointLatest], open_alerts: Mapping[str, int], lights: Mapping[str, Any],
-                 now: datetime, offline_after_s: float) -> list[SummaryRow]:
+def summary_rows(
+    points: Iterable[PointLatest],
+    open_alerts: Mapping[str, int],
+    lights: Mapping[str, Any],
+    now: datetime,
+    offline_after_s: float,
+) -> list[SummaryRow]:
     """One row per point: latest values, online (a reading younger than ``offline_after_s``),
     open alerts, and the semáforo (``none`` where DGA reporting is off)."""
     rows = []
     for point in points:
         light = lights.get(point.code)
         online = point.last_ts is not None and (now - point.last_ts).total_seconds() < offline_after_s
-        rows.append(SummaryRow(
-            code=point.code, name=point.name, latitude=point.latitude, longitude=point.longitude,
-            values={name: point.values.get(name) for name in SHOWN}, last_ts=point.last_ts, online=online,
-            open_alerts=open_alerts.get(point.code, 0), colour=light.colour if light else "none",
-            reason=light.reason if light else "none", slot=light.slot if light else None))
+        rows.append(
+            SummaryRow(
+                code=point.code,
+                name=point.name,
+                latitude=point.latitude,
+                longitude=point.longitude,
+                values={name: point.values.get(name) for name in SHOWN},
+                last_ts=point.last_ts,
+                online=online,
+                open_alerts=open_alerts.get(point.code, 0),
+                colour=light.colour if light else "none",
+                reason=light.reason if light else "none",
+                slot=light.slot if light else None,
+            )
+        )
     return rows
 
 
 def markers(rows: Iterable[SummaryRow]) -> list[dict[str, Any]]:
     """The map's markers: points with coordinates, coloured by their semáforo."""
-    return [{"code": row.code, "name": row.name, "lat": row.latitude, "lon": row.longitude, "colour": row.colour,
-             "label": COLOUR_NAMES[row.colour]}
-            for row in rows if row.latitude is not None and row.longitude is not None]
+    return [
+        {
+            "code": row.code,
+            "name": row.name,
+            "lat": row.latitude,
+            "lon": row.longitude,
+            "colour": row.colour,
+            "label": COLOUR_NAMES[row.colour],
+        }
+        for row in rows
+        if row.latitude is not None and row.longitude is not None
+    ]
 
 
 def _epoch(text: str) -> float:

@@ -126,7 +126,9 @@ class DgaWorkConfig(RegulatorConfig):
     @classmethod
     def _known_profile(cls, value: str | None) -> str | None:
         if value is not None and value not in available_profiles():
-            raise ValueError(f"el perfil de medidor {value!r} no existe; los disponibles son: {', '.join(available_profiles())}")
+            raise ValueError(
+                f"el perfil de medidor {value!r} no existe; los disponibles son: {', '.join(available_profiles())}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -164,18 +166,31 @@ class DgaWorkConfig(RegulatorConfig):
 class DgaConfigIn(RegulatorConfig):
     """A work's DGA configuration as a person sends it; leave out the password to keep the stored one."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "mode": "shadow", "work_type": "subterranea", "codigo_obra": "OB-0601-444", "standard": "mayor",
-        "caudal_mode": "instant", "informant_rut": "12345678-5", "informant_password": "clave-snia",
-        "valid_from": "2026-11-01T04:00:00Z",
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "mode": "shadow",
+                    "work_type": "subterranea",
+                    "codigo_obra": "OB-0601-444",
+                    "standard": "mayor",
+                    "caudal_mode": "instant",
+                    "informant_rut": "12345678-5",
+                    "informant_password": "clave-snia",
+                    "valid_from": "2026-11-01T04:00:00Z",
+                }
+            ]
+        }
+    )
 
     work_type: WorkType
     codigo_obra: str
     standard: Standard
     period: Period | None = None
-    caudal_mode: CaudalMode | None = Field(default=None, description="instant or average; default: average for"
-                                           " periods longer than an hour on works with a totalizer")
+    caudal_mode: CaudalMode | None = Field(
+        default=None,
+        description="instant or average; default: average for periods longer than an hour on works with a totalizer",
+    )
     informant_rut: str
     informant_password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
     base_url: str | None = Field(default=None, description="Default: the DGA's production address")
@@ -184,7 +199,12 @@ class DgaConfigIn(RegulatorConfig):
     grace_minutes: int | None = None
     instant_window_s: int | None = None
     mining_waters: bool = False
-    meter_profile: str | None = Field(default=None, description="A meter profile (protocols/profiles) whose"
-                                      " register capacity gives default plausibility limits")
-    limits: PlausibilityLimits | None = Field(default=None, description="Plausible range per variable; a value"
-                                              " outside it is held for a person (a flow above the right is not)")
+    meter_profile: str | None = Field(
+        default=None,
+        description="A meter profile (protocols/profiles) whose register capacity gives default plausibility limits",
+    )
+    limits: PlausibilityLimits | None = Field(
+        default=None,
+        description="Plausible range per variable; a value"
+        " outside it is held for a person (a flow above the right is not)",
+    )

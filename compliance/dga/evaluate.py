@@ -62,8 +62,12 @@ class Evaluation:
 def values_settings(config: DgaWorkConfig, point: dict[str, Any]) -> ValuesSettings:
     depth = point.get("sensor_depth_m")
     return ValuesSettings(
-        work_type=config.work_type, period=config.transmission_period, caudal_mode=config.caudal_mode_in_force,
-        window=timedelta(seconds=config.instant_window_s), sensor_depth_m=None if depth is None else as_decimal(depth))
+        work_type=config.work_type,
+        period=config.transmission_period,
+        caudal_mode=config.caudal_mode_in_force,
+        window=timedelta(seconds=config.instant_window_s),
+        sensor_depth_m=None if depth is None else as_decimal(depth),
+    )
 
 
 def values_text(values: SlotValues) -> dict[str, str | None]:
@@ -82,16 +86,18 @@ def _context(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slo
     last = last_accepted(conn, point["id"], NAME, slot)
     totalizer = None if last is None else effective_values(last).totalizador
     changed = last is not None and meter_changed_between(conn, point["id"], last["slot"], slot)
-    return ValidationContext.for_work(config, last_accepted_totalizer=totalizer,
-                                      meter_changed_since_last_accepted=changed)
+    return ValidationContext.for_work(
+        config, last_accepted_totalizer=totalizer, meter_changed_since_last_accepted=changed
+    )
 
 
 def evaluate(conn: Connection, config: DgaWorkConfig, point: dict[str, Any], slot: datetime) -> Evaluation:
     """What ``slot`` would declare, and whether it may go without a person looking."""
     settings = values_settings(config, point)
     readings = slot_readings(conn, point["id"], slot, settings)
-    changes = meter_changes(conn, point["id"], period_start(slot, settings.period) - settings.window,
-                            slot + settings.window)
+    changes = meter_changes(
+        conn, point["id"], period_start(slot, settings.period) - settings.window, slot + settings.window
+    )
     result = slot_values(slot, readings, settings, changes)
     reasons = validate(result, _context(conn, config, point, slot))
     if isinstance(result, NoData):
@@ -123,13 +129,34 @@ def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: 
             continue
         found = evaluate(conn, config, point, slot)
         moved = transition(None, Event(found.event), now)
-        created = insert_submission(conn, stored.point_id, NAME, slot, config.mode.value, moved, now,
-                                    values=found.values, measurement=found.measurement, reasons=found.reasons)
+        created = insert_submission(
+            conn,
+            stored.point_id,
+            NAME,
+            slot,
+            config.mode.value,
+            moved,
+            now,
+            values=found.values,
+            measurement=found.measurement,
+            reasons=found.reasons,
+        )
         if created is not None and found.event is EventKind.HELD:
-            announce_hold(conn, stored.point_id, stored.point_code, created, slot, deadline(slot), found.reasons,
-                          now, regulator=NAME)
+            announce_hold(
+                conn,
+                stored.point_id,
+                stored.point_code,
+                created,
+                slot,
+                deadline(slot),
+                found.reasons,
+                now,
+                regulator=NAME,
+            )
         if created is not None:
-            actions.append(Action(stored.point_code, NAME, slot, "created", moved.state.value, "; ".join(found.reasons)))
+            actions.append(
+                Action(stored.point_code, NAME, slot, "created", moved.state.value, "; ".join(found.reasons))
+            )
     return actions
 
 
@@ -140,8 +167,7 @@ def slots_reading(config: DgaWorkConfig, run: StaleHours) -> list[datetime]:
     return [slot for slot in slots_reading_between(run.lo, run.hi, reading) if config.active_at(slot)]
 
 
-def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
-                 now: datetime) -> list[Action]:
+def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]], now: datetime) -> list[Action]:
     """The ``no_data`` slots ``rows`` evaluated again; those that now have data become sendable."""
     point = _point(conn, stored.point_id) if rows else {}
     actions = []
@@ -149,12 +175,28 @@ def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str
         found = evaluate(conn, stored.config, point, row["slot"])
         if found.event is EventKind.NO_DATA:
             continue
-        moved = move(conn, row, Event(found.event), now, values_json=json.dumps(found.values),
-                     measurement=json.dumps(found.measurement) if found.measurement else None,
-                     reasons=json.dumps(found.reasons))
+        moved = move(
+            conn,
+            row,
+            Event(found.event),
+            now,
+            values_json=json.dumps(found.values),
+            measurement=json.dumps(found.measurement) if found.measurement else None,
+            reasons=json.dumps(found.reasons),
+        )
         if found.event is EventKind.HELD:
-            announce_hold(conn, stored.point_id, stored.point_code, row["id"], row["slot"], deadline(row["slot"]),
-                          found.reasons, now, regulator=NAME)
-        actions.append(Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value,
-                              "; ".join(found.reasons)))
+            announce_hold(
+                conn,
+                stored.point_id,
+                stored.point_code,
+                row["id"],
+                row["slot"],
+                deadline(row["slot"]),
+                found.reasons,
+                now,
+                regulator=NAME,
+            )
+        actions.append(
+            Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value, "; ".join(found.reasons))
+        )
     return actions

@@ -55,8 +55,7 @@ class DgaRequest:
     def __repr__(self) -> str:
         shown = redacted(self)
         return (
-            f"DgaRequest(method={shown.method!r}, path={shown.path!r}, "
-            f"headers={shown.headers!r}, body={shown.body!r})"
+            f"DgaRequest(method={shown.method!r}, path={shown.path!r}, headers={shown.headers!r}, body={shown.body!r})"
         )
 
 

@@ -20,8 +20,10 @@ from protocols.units import to_canonical
 
 _CAPACITY_BITS = {DataType.UINT16: 16, DataType.UINT32: 32, DataType.UINT64: 64}
 _PROFILE_FIELDS = {"flow": "caudal_max_lps", "totalizer": "totalizador_max_m3"}
-_PAIRS = (("nivel_freatico_min_m", "nivel_freatico_max_m"),
-          ("altura_limnimetrica_min_cm", "altura_limnimetrica_max_cm"))
+_PAIRS = (
+    ("nivel_freatico_min_m", "nivel_freatico_max_m"),
+    ("altura_limnimetrica_min_cm", "altura_limnimetrica_max_cm"),
+)
 
 
 class PlausibilityLimits(BaseModel):

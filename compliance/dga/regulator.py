@@ -54,8 +54,9 @@ class DgaReporting(ReportingBase):
     def slots_reading(self, stored: StoredConfig, run: StaleHours) -> list[datetime]:
         return slots_reading(stored.config, run)
 
-    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
-                now: datetime) -> list[Action]:
+    def recheck(
+        self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> list[Action]:
         return recheck_gaps(conn, stored, rows, now)
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
@@ -84,8 +85,10 @@ class Dga(RegulatorBase):
 
     def check_fits_point(self, config: DgaWorkConfig, point: dict[str, Any]) -> None:
         if point["kind"] not in ("other", config.work_type.value):
-            raise Invalid(es.kind_mismatch(config.work_type.value, point["code"], point["kind"]),
-                           details=[{"loc": ["body", "work_type"], "msg": "no corresponde al punto"}])
+            raise Invalid(
+                es.kind_mismatch(config.work_type.value, point["code"], point["kind"]),
+                details=[{"loc": ["body", "work_type"], "msg": "no corresponde al punto"}],
+            )
 
     def check_correction(self, conn: Connection, row: dict[str, Any], values: dict[str, str]) -> None:
         """A negative flow, say, cannot be approved as it is: it is corrected or discarded."""
@@ -99,8 +102,9 @@ class Dga(RegulatorBase):
         except FormatError as exc:
             raise Invalid(es.unformattable(exc), details=[{"loc": ["body", "values"], "msg": str(exc)}]) from None
 
-    def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
-                  transport: HttpTransport) -> DgaReporting:
+    def reporting(
+        self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings, transport: HttpTransport
+    ) -> DgaReporting:
         return DgaReporting(db, clock, compliance, DgaSender(db, clock, rut_empresa(settings), compliance, transport))
 
 

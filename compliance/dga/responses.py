@@ -127,8 +127,11 @@ def _same(sent: str, held: Any) -> bool:
 
 def differences(sent: Mapping[str, str], held: Mapping[str, Any]) -> tuple[str, ...]:
     """The measured fields whose value the DGA holds differently (a field it does not return is not judged)."""
-    return tuple(f"{name}: enviado {sent[name]!r}, guardado {held[name]!r}" for name in CHECKED_FIELDS
-                 if name in sent and name in held and not _same(sent[name], held[name]))
+    return tuple(
+        f"{name}: enviado {sent[name]!r}, guardado {held[name]!r}"
+        for name in CHECKED_FIELDS
+        if name in sent and name in held and not _same(sent[name], held[name])
+    )
 
 
 def _held_record(reply: RawReply, fecha: str, hora: str) -> dict[str, Any] | None:

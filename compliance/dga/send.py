@@ -77,8 +77,12 @@ from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.dga")
 
-_SEVERITY = {OutcomeKind.ACCEPTED: "info", OutcomeKind.RETRY: "warning", OutcomeKind.NEEDS_REVIEW: "warning",
-             OutcomeKind.UNRECOVERABLE: "critical"}
+_SEVERITY = {
+    OutcomeKind.ACCEPTED: "info",
+    OutcomeKind.RETRY: "warning",
+    OutcomeKind.NEEDS_REVIEW: "warning",
+    OutcomeKind.UNRECOVERABLE: "critical",
+}
 
 
 def attempt_record(request: DgaRequest) -> dict[str, Any]:
@@ -90,8 +94,14 @@ def attempt_record(request: DgaRequest) -> dict[str, Any]:
 class DgaSender:
     """Sends for every work through one paced transport (about one request per second overall)."""
 
-    def __init__(self, db: Database, clock: Clock, rut_empresa: str | None, settings: ComplianceSettings,
-                 transport: HttpTransport) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        rut_empresa: str | None,
+        settings: ComplianceSettings,
+        transport: HttpTransport,
+    ) -> None:
         self.db, self.clock, self.rut_empresa, self.settings = db, clock, rut_empresa, settings
         self.worker = settings.worker_id
         self._transport = transport
@@ -108,7 +118,10 @@ class DgaSender:
     async def send_live(self, stored: StoredConfig) -> list[Action]:
         """A live work's sendable slots sent, then its accepted comprobantes checked."""
         if self.rut_empresa is None:
-            log.error("CAUDAL_DGA_RUT_EMPRESA no está configurado: la obra DGA %s, en modo live, no se puede enviar", stored.point_code)
+            log.error(
+                "CAUDAL_DGA_RUT_EMPRESA no está configurado: la obra DGA %s, en modo live, no se puede enviar",
+                stored.point_code,
+            )
             return []
         return await self._live(stored)
 
@@ -119,28 +132,47 @@ class DgaSender:
 
     def _shadow_one(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], now: datetime) -> Action:
         config: DgaWorkConfig = stored.config
-        request = build_request(config, rut_empresa=self.rut_empresa or "", slot=row["slot"],
-                                values=effective_values(row), sent_at=now) if self.rut_empresa else None
+        request = (
+            build_request(
+                config, rut_empresa=self.rut_empresa or "", slot=row["slot"], values=effective_values(row), sent_at=now
+            )
+            if self.rut_empresa
+            else None
+        )
         measurement = None if request is None else request.body[MEDICION_KEY[config.work_type]]
         log.info("modo shadow, no se envía: %s medición %s: %r", stored.point_code, row["slot"].isoformat(), request)
-        moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now,
-                     measurement=json.dumps(measurement) if measurement else row["measurement"])
+        moved = move(
+            conn,
+            row,
+            Event(EventKind.SHADOW_LOGGED),
+            now,
+            measurement=json.dumps(measurement) if measurement else row["measurement"],
+        )
         detail = {} if request is None else {"request": attempt_record(request)}
-        record_event(conn, now, "submission.shadowed", f"{stored.point_code} medición {row['slot'].isoformat()}"
-                     " armada y registrada (modo shadow)", point_id=stored.point_id, regulator=NAME, submission_id=row["id"],
-                     **detail)
+        record_event(
+            conn,
+            now,
+            "submission.shadowed",
+            f"{stored.point_code} medición {row['slot'].isoformat()} armada y registrada (modo shadow)",
+            point_id=stored.point_id,
+            regulator=NAME,
+            submission_id=row["id"],
+            **detail,
+        )
         return Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value)
 
     # --- live ----------------------------------------------------------------------------
 
     async def _live(self, stored: StoredConfig) -> list[Action]:
-        async with work_lease(self.db, stored.point_id, NAME, self.worker, self.clock.now(),
-                              self._claim_until()) as held:
+        async with work_lease(
+            self.db, stored.point_id, NAME, self.worker, self.clock.now(), self._claim_until()
+        ) as held:
             if not held:
                 log.info("otro trabajador está enviando la obra DGA %s", stored.point_code)
                 return []
-            actions = await send_claimed(self.db, lambda conn: self._next_claim(conn, stored),
-                                         lambda row: self._send(stored, row))
+            actions = await send_claimed(
+                self.db, lambda conn: self._next_claim(conn, stored), lambda row: self._send(stored, row)
+            )
             return actions + await self._check_all(stored)
 
     def _next_claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
@@ -150,8 +182,9 @@ class DgaSender:
         if not take_lease(conn, stored.point_id, NAME, self.worker, now, self._claim_until()):
             return None
         candidates = send_candidates(conn, stored.point_id, NAME, now, now - SEND_WINDOW)
-        chosen = choose_send([row["slot"] for row in candidates], last_attempt_at(conn, stored.point_id, NAME), now,
-                             deadline)
+        chosen = choose_send(
+            [row["slot"] for row in candidates], last_attempt_at(conn, stored.point_id, NAME), now, deadline
+        )
         if chosen is None:
             return None
         row_id = next(row["id"] for row in candidates if row["slot"] == chosen)
@@ -161,8 +194,9 @@ class DgaSender:
         config: DgaWorkConfig = stored.config
         now = self.clock.now()
         try:
-            request = build_request(config, rut_empresa=self.rut_empresa or "", slot=row["slot"],
-                                    values=effective_values(row), sent_at=now)
+            request = build_request(
+                config, rut_empresa=self.rut_empresa or "", slot=row["slot"], values=effective_values(row), sent_at=now
+            )
         except FormatError as exc:
             await in_transaction(self.db, self._format_failed, stored, row, str(exc))
             return Action(stored.point_code, NAME, row["slot"], "error", row["state"], str(exc))
@@ -173,30 +207,62 @@ class DgaSender:
         state = await in_transaction(self.db, self._record_reply, stored, row["id"], attempt_id, raw, outcome)
         return Action(stored.point_code, NAME, row["slot"], "sent", state, outcome.comprobante or outcome.detail)
 
-    def _start_send(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], request: DgaRequest,
-                    measurement: dict[str, str]) -> int:
+    def _start_send(
+        self,
+        conn: Connection,
+        stored: StoredConfig,
+        row: dict[str, Any],
+        request: DgaRequest,
+        measurement: dict[str, str],
+    ) -> int:
         """The attempt, committed before the request leaves; a resend of a slot whose earlier send was in
         flight when a worker stopped is said so in the log and the compliance log (counted in /metrics):
         it is the one case where the DGA may receive a slot it already holds."""
         now = self.clock.now()
         if interrupted_sends(conn, row["id"]):
-            log.warning("DGA %s medición %s: se envía de nuevo tras un envío que un trabajador detenido dejó en curso;"
-                        " si la DGA lo guardó, responde 'Ya existe' con el comprobante", stored.point_code,
-                        row["slot"].isoformat())
-            record_event(conn, now, IN_FLIGHT_RESEND, f"{stored.point_code} medición {row['slot'].isoformat()}"
-                         " enviada de nuevo: un envío anterior estaba en curso cuando el trabajador se detuvo y su"
-                         " respuesta nunca se registró",
-                         point_id=stored.point_id, regulator=NAME, submission_id=row["id"], severity="warning")
+            log.warning(
+                "DGA %s medición %s: se envía de nuevo tras un envío que un trabajador detenido dejó en curso;"
+                " si la DGA lo guardó, responde 'Ya existe' con el comprobante",
+                stored.point_code,
+                row["slot"].isoformat(),
+            )
+            record_event(
+                conn,
+                now,
+                IN_FLIGHT_RESEND,
+                f"{stored.point_code} medición {row['slot'].isoformat()}"
+                " enviada de nuevo: un envío anterior estaba en curso cuando el trabajador se detuvo y su"
+                " respuesta nunca se registró",
+                point_id=stored.point_id,
+                regulator=NAME,
+                submission_id=row["id"],
+                severity="warning",
+            )
         return start_attempt(conn, row, "send", self.worker, attempt_record(request), now, measurement=measurement)
 
     def _format_failed(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], message: str) -> None:
         release(conn, row["id"], self.worker)
-        record_event(conn, self.clock.now(), "submission.error", f"{stored.point_code} medición {row['slot'].isoformat()}"
-                     f" no se puede formatear: {message}", point_id=stored.point_id, regulator=NAME,
-                     submission_id=row["id"], severity="critical", alert=True)
+        record_event(
+            conn,
+            self.clock.now(),
+            "submission.error",
+            f"{stored.point_code} medición {row['slot'].isoformat()} no se puede formatear: {message}",
+            point_id=stored.point_id,
+            regulator=NAME,
+            submission_id=row["id"],
+            severity="critical",
+            alert=True,
+        )
 
-    def _record_reply(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int,
-                      raw: RawReply, outcome: Outcome) -> str:
+    def _record_reply(
+        self,
+        conn: Connection,
+        stored: StoredConfig,
+        submission_id: int,
+        attempt_id: int,
+        raw: RawReply,
+        outcome: Outcome,
+    ) -> str:
         now = self.clock.now()
         finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
         row = submission(conn, submission_id)
@@ -204,26 +270,51 @@ class DgaSender:
         try:
             moved = record_reply(conn, row, outcome, now)
         except (IllegalTransition, StaleSubmission) as exc:
-            raise_compliance_alert(conn, stored.point_id, "submission.late_reply", f"{stored.point_code} medición {slot}:"
-                                   f" una respuesta ({outcome.kind.value} {outcome.comprobante or ''}) llegó después de"
-                                   f" que el envío cambiara de estado: {exc}", now, submission_id=submission_id, regulator=NAME)
+            raise_compliance_alert(
+                conn,
+                stored.point_id,
+                "submission.late_reply",
+                f"{stored.point_code} medición {slot}:"
+                f" una respuesta ({outcome.kind.value} {outcome.comprobante or ''}) llegó después de"
+                f" que el envío cambiara de estado: {exc}",
+                now,
+                submission_id=submission_id,
+                regulator=NAME,
+            )
             return row["state"]
-        record_event(conn, now, f"submission.{moved.state.value}", f"{stored.point_code} medición {slot}: {outcome.detail}",
-                     point_id=stored.point_id, regulator=NAME, submission_id=submission_id,
-                     severity=_SEVERITY[outcome.kind], alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
-                     comprobante=outcome.comprobante)
+        record_event(
+            conn,
+            now,
+            f"submission.{moved.state.value}",
+            f"{stored.point_code} medición {slot}: {outcome.detail}",
+            point_id=stored.point_id,
+            regulator=NAME,
+            submission_id=submission_id,
+            severity=_SEVERITY[outcome.kind],
+            alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
+            comprobante=outcome.comprobante,
+        )
         if outcome.kind is OutcomeKind.UNRECOVERABLE:
             block_work(conn, stored.point_id, NAME, outcome.detail)
-            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"el envío a la DGA de {stored.point_code}"
-                                   f" se detuvo: {outcome.detail}. Corrija el RUT o la clave del informante en la"
-                                   " configuración de la obra para reanudarlo.", now, submission_id=submission_id, regulator=NAME)
+            raise_compliance_alert(
+                conn,
+                stored.point_id,
+                "work.blocked",
+                f"el envío a la DGA de {stored.point_code}"
+                f" se detuvo: {outcome.detail}. Corrija el RUT o la clave del informante en la"
+                " configuración de la obra para reanudarlo.",
+                now,
+                submission_id=submission_id,
+                regulator=NAME,
+            )
         return moved.state.value
 
     # --- GET checks ----------------------------------------------------------------------
 
     async def _check_all(self, stored: StoredConfig) -> list[Action]:
-        rows = await in_transaction(self.db, lambda conn: unchecked_accepted(
-            conn, stored.point_id, NAME, self.clock.now() - CHECK_AGAIN_AFTER))
+        rows = await in_transaction(
+            self.db, lambda conn: unchecked_accepted(conn, stored.point_id, NAME, self.clock.now() - CHECK_AGAIN_AFTER)
+        )
         actions = []
         for row in rows:
             check = await self._check(stored, row, row["comprobante"])
@@ -242,8 +333,9 @@ class DgaSender:
         sent = json.loads(row["measurement"]) if row["measurement"] else None
         check = classify_check(raw, format_fecha(row["slot"]), format_hora(row["slot"]), sent)
         found = comprobante if check.result in (CheckResult.CONFIRMED, CheckResult.MISMATCH) else None
-        await in_transaction(self.db, finish_attempt, attempt_id, raw, self.clock.now(), outcome=check.result.value,
-                             comprobante=found)
+        await in_transaction(
+            self.db, finish_attempt, attempt_id, raw, self.clock.now(), outcome=check.result.value, comprobante=found
+        )
         return check
 
     def _record_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check) -> None:
@@ -251,18 +343,34 @@ class DgaSender:
         record_check(conn, row["id"], check.result.value, now)
         self._alert_check(conn, stored, row, check, now)
 
-    def _alert_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check,
-                     now: datetime) -> None:
+    def _alert_check(
+        self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check, now: datetime
+    ) -> None:
         slot = row["slot"].isoformat()
         if check.result is CheckResult.NOT_FOUND:
-            raise_compliance_alert(conn, stored.point_id, "submission.check_not_found", f"{stored.point_code} medición"
-                                   f" {slot}: la DGA no muestra el comprobante {row['comprobante']}; búsquelo en"
-                                   " SNIA", now, submission_id=row["id"], regulator=NAME)
+            raise_compliance_alert(
+                conn,
+                stored.point_id,
+                "submission.check_not_found",
+                f"{stored.point_code} medición"
+                f" {slot}: la DGA no muestra el comprobante {row['comprobante']}; búsquelo en"
+                " SNIA",
+                now,
+                submission_id=row["id"],
+                regulator=NAME,
+            )
         if check.result is CheckResult.MISMATCH:
-            raise_compliance_alert(conn, stored.point_id, "submission.check_mismatch", f"{stored.point_code} medición"
-                                   f" {slot}: la DGA guarda el comprobante {row['comprobante']} con valores distintos"
-                                   f" de los enviados ({'; '.join(check.differences)}); compárelos en SNIA", now,
-                                   submission_id=row["id"], regulator=NAME)
+            raise_compliance_alert(
+                conn,
+                stored.point_id,
+                "submission.check_mismatch",
+                f"{stored.point_code} medición"
+                f" {slot}: la DGA guarda el comprobante {row['comprobante']} con valores distintos"
+                f" de los enviados ({'; '.join(check.differences)}); compárelos en SNIA",
+                now,
+                submission_id=row["id"],
+                regulator=NAME,
+            )
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -291,9 +399,16 @@ class DgaSender:
         if attempt is not None:
             close_dangling(conn, attempt["id"], now)
         moved = move(conn, row, event, now, claimed_by=None, claimed_until=None)
-        record_event(conn, now, "submission.in_flight_resolved", f"la medición {row['slot'].isoformat()} quedó"
-                     f" en curso; {reason}; ahora {moved.state.value}", point_id=row["point_id"], regulator=NAME,
-                     submission_id=row["id"], severity="warning")
+        record_event(
+            conn,
+            now,
+            "submission.in_flight_resolved",
+            f"la medición {row['slot'].isoformat()} quedó en curso; {reason}; ahora {moved.state.value}",
+            point_id=row["point_id"],
+            regulator=NAME,
+            submission_id=row["id"],
+            severity="warning",
+        )
         return moved.state.value
 
     async def close(self) -> None:
@@ -302,5 +417,9 @@ class DgaSender:
         self._clients.clear()
 
 
-_CHECK_EVENTS = {CheckResult.CONFIRMED: EventKind.CHECK_CONFIRMED, CheckResult.MISMATCH: EventKind.CHECK_CONFIRMED,
-                 CheckResult.NOT_FOUND: EventKind.CHECK_NOT_FOUND, CheckResult.UNKNOWN: EventKind.CHECK_UNKNOWN}
+_CHECK_EVENTS = {
+    CheckResult.CONFIRMED: EventKind.CHECK_CONFIRMED,
+    CheckResult.MISMATCH: EventKind.CHECK_CONFIRMED,
+    CheckResult.NOT_FOUND: EventKind.CHECK_NOT_FOUND,
+    CheckResult.UNKNOWN: EventKind.CHECK_UNKNOWN,
+}

@@ -70,8 +70,10 @@ def _range_reasons(values: SlotValues, limits: PlausibilityLimits) -> list[str]:
             continue
         if bottom is not None and value < bottom:
             fixed = isinstance(low, Decimal)
-            reasons.append(f"{name} {value} {unit} " + ("es negativo" if fixed else f"está bajo el mínimo plausible"
-                                                        f" {bottom} {unit}"))
+            reasons.append(
+                f"{name} {value} {unit} "
+                + ("es negativo" if fixed else f"está bajo el mínimo plausible {bottom} {unit}")
+            )
         elif top is not None and value > top:
             reasons.append(f"{name} {value} {unit} está sobre el máximo plausible {top} {unit}")
     return reasons

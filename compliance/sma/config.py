@@ -43,8 +43,11 @@ class SmaPointConfig(RegulatorConfig):
     usuario: Rut
     password: SecretStr = Field(min_length=1)
     base_url: BaseUrl = PRODUCTION_BASE_URL
-    timestamp_utc_offset_hours: int = Field(ge=-12, le=14, description="The fixed UTC offset of estampaTiempo"
-                                            " (docs/sma.md); no default: confirm it at onboarding")
+    timestamp_utc_offset_hours: int = Field(
+        ge=-12,
+        le=14,
+        description="The fixed UTC offset of estampaTiempo (docs/sma.md); no default: confirm it at onboarding",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> SmaPointConfig:
@@ -71,5 +74,7 @@ class SmaConfigIn(RegulatorConfig):
     usuario: str
     password: SecretStr | None = Field(default=None, description="Write-only; omitted keeps the stored one")
     base_url: str | None = None
-    timestamp_utc_offset_hours: int = Field(description="The fixed UTC offset of estampaTiempo, e.g. -4 or 0;"
-                                            " confirmed with the SMA at onboarding (docs/sma.md)")
+    timestamp_utc_offset_hours: int = Field(
+        description="The fixed UTC offset of estampaTiempo, e.g. -4 or 0;"
+        " confirmed with the SMA at onboarding (docs/sma.md)"
+    )

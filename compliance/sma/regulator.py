@@ -17,11 +17,22 @@ from compliance.sma.sender import SmaReporting
 from compliance.transport import HttpTransport
 from protocols.clock import Clock
 
-EXAMPLES = {"flow": {"summary": "Report flow every hour", "value": {
-    "mode": "shadow", "uf_id": "UF-1234", "proceso_id": "PR-77", "dispositivo_id": "DISP-01",
-    "parameters": [{"variable": "flow", "nombre": "Caudal", "unidad": "L/s", "decimals": 2}],
-    "cadence_minutes": 60, "usuario": "operador@example.cl", "password": "clave-sma",
-    "timestamp_utc_offset_hours": -4}}}
+EXAMPLES = {
+    "flow": {
+        "summary": "Report flow every hour",
+        "value": {
+            "mode": "shadow",
+            "uf_id": "UF-1234",
+            "proceso_id": "PR-77",
+            "dispositivo_id": "DISP-01",
+            "parameters": [{"variable": "flow", "nombre": "Caudal", "unidad": "L/s", "decimals": 2}],
+            "cadence_minutes": 60,
+            "usuario": "operador@example.cl",
+            "password": "clave-sma",
+            "timestamp_utc_offset_hours": -4,
+        },
+    }
+}
 
 
 class Sma(RegulatorBase):
@@ -38,8 +49,9 @@ class Sma(RegulatorBase):
     examples: dict[str, Any] | None = EXAMPLES
     resends_in_flight = False  # the SMA has no documented duplicate answer: a person decides
 
-    def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
-                  transport: HttpTransport) -> SmaReporting:
+    def reporting(
+        self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings, transport: HttpTransport
+    ) -> SmaReporting:
         return SmaReporting(db, clock, compliance, transport)
 
 

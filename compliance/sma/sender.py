@@ -84,9 +84,13 @@ class Evaluation:
 def as_ledger_outcome(outcome: SmaOutcome) -> Outcome:
     """The SMA's answer in the ledger's terms: a refused payload or an unvouched success waits
     for a person; refused credentials stop the point; silence is retried."""
-    kind = {SmaOutcomeKind.ACCEPTED: OutcomeKind.ACCEPTED, SmaOutcomeKind.NEEDS_REVIEW: OutcomeKind.NEEDS_REVIEW,
-            SmaOutcomeKind.REJECTED: OutcomeKind.NEEDS_REVIEW, SmaOutcomeKind.AUTH_FAILED: OutcomeKind.UNRECOVERABLE,
-            SmaOutcomeKind.RETRY: OutcomeKind.RETRY}[outcome.kind]
+    kind = {
+        SmaOutcomeKind.ACCEPTED: OutcomeKind.ACCEPTED,
+        SmaOutcomeKind.NEEDS_REVIEW: OutcomeKind.NEEDS_REVIEW,
+        SmaOutcomeKind.REJECTED: OutcomeKind.NEEDS_REVIEW,
+        SmaOutcomeKind.AUTH_FAILED: OutcomeKind.UNRECOVERABLE,
+        SmaOutcomeKind.RETRY: OutcomeKind.RETRY,
+    }[outcome.kind]
     return Outcome(kind, outcome.id_verificacion, answered=kind is not OutcomeKind.RETRY, detail=outcome.detail)
 
 
@@ -103,8 +107,10 @@ class SmaReporting(ReportingBase):
     def _client(self, stored: StoredConfig) -> SmaClient:
         known = self._clients.get(stored.point_id)
         if known is None or known[0] != stored.config:
-            self._clients[stored.point_id] = (stored.config, SmaClient(stored.config, self.clock,
-                                                                        transport=self._transport))
+            self._clients[stored.point_id] = (
+                stored.config,
+                SmaClient(stored.config, self.clock, transport=self._transport),
+            )
         return self._clients[stored.point_id][1]
 
     def create_due(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
@@ -118,10 +124,24 @@ class SmaReporting(ReportingBase):
                 continue
             found = self._evaluate(conn, stored, ts)
             moved = transition(None, Event(found.event), now)
-            if insert_submission(conn, stored.point_id, NAME, ts, config.mode.value, moved, now, values=found.values,
-                                 measurement=found.registros, reasons=found.reasons) is not None:
-                actions.append(Action(stored.point_code, NAME, ts, "created", moved.state.value,
-                                      "; ".join(found.reasons)))
+            if (
+                insert_submission(
+                    conn,
+                    stored.point_id,
+                    NAME,
+                    ts,
+                    config.mode.value,
+                    moved,
+                    now,
+                    values=found.values,
+                    measurement=found.registros,
+                    reasons=found.reasons,
+                )
+                is not None
+            ):
+                actions.append(
+                    Action(stored.point_code, NAME, ts, "created", moved.state.value, "; ".join(found.reasons))
+                )
         return actions
 
     def _evaluate(self, conn: Connection, stored: StoredConfig, ts: datetime) -> Evaluation:
@@ -133,7 +153,9 @@ class SmaReporting(ReportingBase):
         except SmaFormatError as exc:
             return Evaluation(EventKind.NO_DATA, texts, None, [str(exc)])
 
-    def _values(self, conn: Connection, point_id: int, config: SmaPointConfig, ts: datetime) -> dict[str, Decimal | None]:
+    def _values(
+        self, conn: Connection, point_id: int, config: SmaPointConfig, ts: datetime
+    ) -> dict[str, Decimal | None]:
         window = timedelta(seconds=self.settings.sma_window_s)
         found = samples(conn, point_id, [p.variable for p in config.parameters], ts - window, ts + window)
         picked = {name: reading_at(series, ts, window) for name, series in found.items()}
@@ -147,24 +169,36 @@ class SmaReporting(ReportingBase):
         window = timedelta(seconds=self.settings.sma_window_s)
         return cadence_slots(run.lo - window, run.hi + window, stored.config.cadence_minutes)
 
-    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
-                now: datetime) -> list[Action]:
+    def recheck(
+        self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> list[Action]:
         """Gaps whose readings arrived late, built again; those now complete are sent like any other."""
         actions = []
         for row in rows:
             found = self._evaluate(conn, stored, row["slot"])
             if found.event is EventKind.NO_DATA:
                 continue
-            moved = move(conn, row, Event(found.event), now, values_json=json.dumps(found.values),
-                         measurement=json.dumps(found.registros), reasons="[]")
+            moved = move(
+                conn,
+                row,
+                Event(found.event),
+                now,
+                values_json=json.dumps(found.values),
+                measurement=json.dumps(found.registros),
+                reasons="[]",
+            )
             actions.append(Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value))
         return actions
 
     def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
         actions = []
         for row in due_pending(conn, stored.point_id, NAME, now):
-            log.info("modo shadow, no se envía: SMA %s %s: %s", stored.point_code, row["slot"].isoformat(),
-                     row["measurement"])
+            log.info(
+                "modo shadow, no se envía: SMA %s %s: %s",
+                stored.point_code,
+                row["slot"].isoformat(),
+                row["measurement"],
+            )
             moved = move(conn, row, Event(EventKind.SHADOW_LOGGED), now)
             actions.append(Action(stored.point_code, NAME, row["slot"], "shadowed", moved.state.value))
         return actions
@@ -175,7 +209,9 @@ class SmaReporting(ReportingBase):
         async with work_lease(self.db, stored.point_id, NAME, self.worker, now, until) as held:
             if not held:
                 return []
-            return await send_claimed(self.db, lambda conn: self._claim(conn, stored), lambda row: self._send(stored, row))
+            return await send_claimed(
+                self.db, lambda conn: self._claim(conn, stored), lambda row: self._send(stored, row)
+            )
 
     def _claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
         now = self.clock.now()
@@ -194,33 +230,52 @@ class SmaReporting(ReportingBase):
         state = await in_transaction(self.db, self._record, stored, row["id"], attempt_id, reply.raw, outcome)
         return Action(stored.point_code, NAME, row["slot"], "sent", state, outcome.comprobante or outcome.detail)
 
-    def _record(self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int, raw: Any,
-                outcome: Outcome) -> str:
+    def _record(
+        self, conn: Connection, stored: StoredConfig, submission_id: int, attempt_id: int, raw: Any, outcome: Outcome
+    ) -> str:
         now = self.clock.now()
         finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
         row = submission(conn, submission_id)
         moved = record_reply(conn, row, outcome, now, retry_at=retry_at(now, row["attempt_count"]))
-        record_event(conn, now, f"submission.{moved.state.value}", f"SMA {stored.point_code} "
-                     f"{row['slot'].isoformat()}: {outcome.detail}",
-                     point_id=stored.point_id, regulator=NAME, submission_id=submission_id,
-                     severity="info" if outcome.kind is OutcomeKind.ACCEPTED else "warning",
-                     alert=outcome.kind is OutcomeKind.NEEDS_REVIEW, id_verificacion=outcome.comprobante)
+        record_event(
+            conn,
+            now,
+            f"submission.{moved.state.value}",
+            f"SMA {stored.point_code} {row['slot'].isoformat()}: {outcome.detail}",
+            point_id=stored.point_id,
+            regulator=NAME,
+            submission_id=submission_id,
+            severity="info" if outcome.kind is OutcomeKind.ACCEPTED else "warning",
+            alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
+            id_verificacion=outcome.comprobante,
+        )
         if outcome.kind is OutcomeKind.UNRECOVERABLE:
             block_work(conn, stored.point_id, NAME, outcome.detail)
-            raise_compliance_alert(conn, stored.point_id, "work.blocked", f"el reporte a la SMA de {stored.point_code}"
-                                   f" se detuvo: {outcome.detail}. Corrija las credenciales en su configuración.", now,
-                                   regulator=NAME, submission_id=submission_id)
+            raise_compliance_alert(
+                conn,
+                stored.point_id,
+                "work.blocked",
+                f"el reporte a la SMA de {stored.point_code}"
+                f" se detuvo: {outcome.detail}. Corrija las credenciales en su configuración.",
+                now,
+                regulator=NAME,
+                submission_id=submission_id,
+            )
         return moved.state.value
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
         rows = await in_transaction(self.db, orphaned_in_flight, NAME, self.clock.now())
-        outcome = Outcome(OutcomeKind.NEEDS_REVIEW, answered=False,
-                          detail="el envío se interrumpió a medias; la SMA puede tenerlo: decide una persona")
+        outcome = Outcome(
+            OutcomeKind.NEEDS_REVIEW,
+            answered=False,
+            detail="el envío se interrumpió a medias; la SMA puede tenerlo: decide una persona",
+        )
         actions = []
         for row in rows:
             moved = await in_transaction(self.db, lambda conn, r=row: record_reply(conn, r, outcome, self.clock.now()))
-            actions.append(Action(str(row["point_id"]), NAME, row["slot"], "resolved", moved.state.value,
-                                  outcome.detail))
+            actions.append(
+                Action(str(row["point_id"]), NAME, row["slot"], "resolved", moved.state.value, outcome.detail)
+            )
         return actions
 
     async def close(self) -> None:

@@ -159,8 +159,11 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 def dga(
     port: Annotated[int, typer.Option(help="Puerto en 127.0.0.1.")] = 9100,
     work: Annotated[
-        list[str], typer.Option(metavar="CÓDIGO:RUT:CLAVE[:blank]",
-                                help="Una obra registrada, con el RUT de su informante (repita la opción).")
+        list[str],
+        typer.Option(
+            metavar="CÓDIGO:RUT:CLAVE[:blank]",
+            help="Una obra registrada, con el RUT de su informante (repita la opción).",
+        ),
     ] = [],  # noqa: B006
     rut_empresa: Annotated[str | None, typer.Option(help="Aceptar solo este RUT de Centro de Control.")] = None,
     host: Annotated[str, typer.Option(help="Dirección en la que escuchar.")] = "127.0.0.1",

@@ -158,8 +158,9 @@ def parse_device(text: str) -> Device:
         uf, proceso, dispositivo, spec = text.split(":")
         parameters = dict(pair.split("=") for pair in spec.split(","))
     except ValueError:
-        raise typer.BadParameter(f"se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió {text!r}",
-                                 param_hint="--device") from None
+        raise typer.BadParameter(
+            f"se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió {text!r}", param_hint="--device"
+        ) from None
     return Device(uf, proceso, dispositivo, parameters)
 
 
@@ -178,8 +179,12 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)
 def sma(
     port: Annotated[int, typer.Option(help="Puerto en 127.0.0.1.")] = 9200,
     user: Annotated[list[str], typer.Option(metavar="RUT:CLAVE", help="Un usuario (repita la opción).")] = [],  # noqa: B006
-    device: Annotated[list[str], typer.Option(metavar="UF:PROCESO:DISPOSITIVO:Q=l/s,VA=m3",
-                                    help="Un dispositivo y sus parámetros (repita la opción).")] = [],  # noqa: B006
+    device: Annotated[
+        list[str],
+        typer.Option(
+            metavar="UF:PROCESO:DISPOSITIVO:Q=l/s,VA=m3", help="Un dispositivo y sus parámetros (repita la opción)."
+        ),
+    ] = [],  # noqa: B006
     host: Annotated[str, typer.Option(help="Dirección en la que escuchar.")] = "127.0.0.1",
 ) -> None:
     """Una API de reportes de la SMA local (nunca la real), hasta Ctrl-C."""

@@ -44,10 +44,14 @@ NOTHING_FOUND_HINT = (
     "GND común, el equipo encendido, los baudios y paridades probados, el rango de unit id."
 )
 
-Port = Annotated[str | None, typer.Option("--port", "-p", help="Puerto serie, por ejemplo /dev/serial/by-id/usb-FTDI_...")]
+Port = Annotated[
+    str | None, typer.Option("--port", "-p", help="Puerto serie, por ejemplo /dev/serial/by-id/usb-FTDI_...")
+]
 Host = Annotated[str | None, typer.Option("--host", help="Gateway Modbus TCP o medidor TCP, en vez de un puerto serie")]
 TcpPort = Annotated[int, typer.Option("--tcp-port", help="Puerto TCP de --host")]
-RtuOverTcp = Annotated[bool, typer.Option("--rtu-over-tcp", help="--host es un conversor serie transparente (tramas RTU)")]
+RtuOverTcp = Annotated[
+    bool, typer.Option("--rtu-over-tcp", help="--host es un conversor serie transparente (tramas RTU)")
+]
 Timeout = Annotated[float, typer.Option("--timeout", min=0.01, max=30, help="Segundos de espera por cada respuesta")]
 Json = Annotated[bool, typer.Option("--json", help="Salida JSON, para programas")]
 
@@ -127,7 +131,9 @@ async def _run_scan(
                 continue
             found.append(event)
             if not quiet:
-                progress.console.print(f"[green]encontrado[/green] unit id {event.unit_id} con {event.line}: {event.how}")
+                progress.console.print(
+                    f"[green]encontrado[/green] unit id {event.unit_id} con {event.line}: {event.how}"
+                )
     return found, unusable
 
 
@@ -137,8 +143,17 @@ def _report_scan(
     if as_json:
         tried = [options.line_label(bus) for bus in buses]
         skipped = [{"line": item.line, "reason": item.reason} for item in unusable]
-        print(json.dumps({"endpoint": buses[0].endpoint, "tried": tried, "units": len(unit_ids),
-                          "unusable": skipped, "found": [item.to_dict() for item in found]}))
+        print(
+            json.dumps(
+                {
+                    "endpoint": buses[0].endpoint,
+                    "tried": tried,
+                    "units": len(unit_ids),
+                    "unusable": skipped,
+                    "found": [item.to_dict() for item in found],
+                }
+            )
+        )
         return
     for item in unusable:
         console.print(f"[yellow]omitido {item.line}: {item.reason}[/yellow]")
@@ -160,12 +175,18 @@ def read(
     host: Host = None,
     tcp_port: TcpPort = 502,
     rtu_over_tcp: RtuOverTcp = False,
-    unit: Annotated[int, typer.Option("--unit", "-u", min=1, max=MAX_UNIT_ID, help="Unit id (dirección Modbus del equipo)")] = 1,
-    input_registers: Annotated[bool, typer.Option("--input", help="Registros input (FC4) en vez de holding (FC3)")] = False,
+    unit: Annotated[
+        int, typer.Option("--unit", "-u", min=1, max=MAX_UNIT_ID, help="Unit id (dirección Modbus del equipo)")
+    ] = 1,
+    input_registers: Annotated[
+        bool, typer.Option("--input", help="Registros input (FC4) en vez de holding (FC3)")
+    ] = False,
     baud: Annotated[int, typer.Option(help="Baudios de la línea serie")] = 9600,
     parity: Annotated[str, typer.Option(help="Paridad de la línea serie: N, E u O")] = "N",
     timeout: Timeout = 1.0,
-    watch: Annotated[float | None, typer.Option(help="Repite la lectura cada tantos segundos, hasta Ctrl-C", min=0.1)] = None,
+    watch: Annotated[
+        float | None, typer.Option(help="Repite la lectura cada tantos segundos, hasta Ctrl-C", min=0.1)
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Lee registros en bruto: cada palabra en hex y el valor bajo cada tipo y orden de palabras/bytes."""
@@ -240,6 +261,12 @@ def read_view(result: RawRead, bus: BusConfig) -> Group:
         values.add_column(column, justify="right" if column == "valor" else "left")
     for item in result.interpretations:
         row = interpretation_dict(item)
-        value = "-" if row["value"] is None else f"{row['value']:.7g}" if isinstance(row["value"], float) else str(row["value"])
+        value = (
+            "-"
+            if row["value"] is None
+            else f"{row['value']:.7g}"
+            if isinstance(row["value"], float)
+            else str(row["value"])
+        )
         values.add_row(row["type"], row["layout"], row["word_order"], str(row["byte_swap"]).lower(), value)
     return Group(words, values)

@@ -28,7 +28,9 @@ def parse_device(text: str) -> dict[str, Any]:
     """``NAME:PROFILE:UNIT:POINT`` -> the device's fields (bus and interval added later)."""
     parts = text.split(":")
     if len(parts) != 4 or not all(parts):
-        raise ValueError(f"--device {text!r}: se espera NOMBRE:PERFIL:UNIT:PUNTO, por ejemplo caudalimetro:siemens-mag6000:1:OB-0601-444")
+        raise ValueError(
+            f"--device {text!r}: se espera NOMBRE:PERFIL:UNIT:PUNTO, por ejemplo caudalimetro:siemens-mag6000:1:OB-0601-444"
+        )
     name, profile, unit, point = parts
     if not unit.isdigit():
         raise ValueError(f"--device {text!r}: el unit id {unit!r} no es un número 1-{MAX_UNIT_ID}")
@@ -41,7 +43,9 @@ def parse_loop(text: str) -> tuple[str, dict[str, float]]:
     try:
         name, low, high = parts[0], float(parts[1]), float(parts[2])
     except (IndexError, ValueError):
-        raise ValueError(f"--loop {text!r}: se espera EQUIPO:BAJO:ALTO, por ejemplo nivel:0:50 (el valor a 4 mA y a 20 mA)") from None
+        raise ValueError(
+            f"--loop {text!r}: se espera EQUIPO:BAJO:ALTO, por ejemplo nivel:0:50 (el valor a 4 mA y a 20 mA)"
+        ) from None
     if len(parts) != 3 or not name:
         raise ValueError(f"--loop {text!r}: se espera EQUIPO:BAJO:ALTO")
     return name, {"low": low, "high": high}
@@ -57,8 +61,10 @@ def with_loops(devices: list[dict[str, Any]], loops: dict[str, dict[str, float]]
     for device in devices:
         loop = loops.get(device["name"])
         if loop is None and _needs_loop(device["profile"]):
-            raise ValueError(f"el equipo {device['name']} ({device['profile']}) necesita --loop {device['name']}:BAJO:ALTO "
-                             "(el valor a 4 mA y a 20 mA, por ejemplo 0:50)")
+            raise ValueError(
+                f"el equipo {device['name']} ({device['profile']}) necesita --loop {device['name']}:BAJO:ALTO "
+                "(el valor a 4 mA y a 20 mA, por ejemplo 0:50)"
+            )
         if loop is not None:
             variables = _loop_variables(device["profile"])
             device = {**device, "overrides": {variable: {"loop": loop} for variable in variables}}
@@ -79,19 +85,37 @@ def _loop_variables(profile_name: str) -> list[str]:
     return profile.variables if "loop" in profile.requires else []
 
 
-def bus_data(port: str | None, host: str | None, tcp_port: int, baud: int, parity: str, timeout: float) -> dict[str, Any]:
+def bus_data(
+    port: str | None, host: str | None, tcp_port: int, baud: int, parity: str, timeout: float
+) -> dict[str, Any]:
     """The single bus ``init`` writes: the serial port, or the TCP gateway."""
     if host is not None:
         return {"name": "tcp-1", "type": "tcp", "host": host, "port": tcp_port, "timeout_s": timeout}
-    return {"name": "rs485-1", "type": "rtu", "port": port, "baud": baud, "parity": parity.upper(), "timeout_s": timeout}
+    return {
+        "name": "rs485-1",
+        "type": "rtu",
+        "port": port,
+        "baud": baud,
+        "parity": parity.upper(),
+        "timeout_s": timeout,
+    }
 
 
 def site_data(
     gateway: dict[str, Any], bus: dict[str, Any], devices: list[dict[str, Any]], interval: float
 ) -> dict[str, Any]:
     """The whole site as the YAML will hold it: every device on the one bus."""
-    placed = [{"name": d["name"], "bus": bus["name"], "unit_id": d["unit_id"], "point": d["point"],
-               "interval_s": interval, **{k: v for k, v in d.items() if k in ("profile", "overrides")}} for d in devices]
+    placed = [
+        {
+            "name": d["name"],
+            "bus": bus["name"],
+            "unit_id": d["unit_id"],
+            "point": d["point"],
+            "interval_s": interval,
+            **{k: v for k, v in d.items() if k in ("profile", "overrides")},
+        }
+        for d in devices
+    ]
     return {"gateway": gateway, "buses": [bus], "devices": placed}
 
 
@@ -125,19 +149,28 @@ def ask_devices(loops: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
         point = typer.prompt("Código del punto (la obra, por ejemplo OB-0601-444)")
         devices.append({"name": name, "profile": profile, "unit_id": unit, "point": point})
         if _loop_variables(profile) and name not in loops:
-            loops[name] = {"low": typer.prompt("Valor a 4 mA", type=float), "high": typer.prompt("Valor a 20 mA", type=float)}
+            loops[name] = {
+                "low": typer.prompt("Valor a 4 mA", type=float),
+                "high": typer.prompt("Valor a 20 mA", type=float),
+            }
         if not typer.confirm("¿Agregar otro equipo?", default=False):
             return devices
 
 
 def init_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Dónde escribir el YAML del sitio")] = Path("site.yaml"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Dónde escribir el YAML del sitio")] = Path(
+        "site.yaml"
+    ),
     gateway_id: Annotated[str | None, typer.Option(help="El nombre de este gateway en el servidor central")] = None,
     central_url: Annotated[str | None, typer.Option(help="Dirección https:// del servidor central")] = None,
     token_file: Annotated[Path, typer.Option(help="Archivo con el token del gateway")] = DEFAULT_TOKEN_FILE,
     buffer_path: Annotated[Path, typer.Option(help="El buffer de lecturas en disco")] = DEFAULT_BUFFER_PATH,
-    device: Annotated[list[str] | None, typer.Option(metavar="NOMBRE:PERFIL:UNIT:PUNTO", help="Uno por equipo (repita la opción)")] = None,
-    loop: Annotated[list[str] | None, typer.Option(metavar="EQUIPO:BAJO:ALTO", help="Valor a 4 mA y a 20 mA de un equipo 4-20 mA")] = None,
+    device: Annotated[
+        list[str] | None, typer.Option(metavar="NOMBRE:PERFIL:UNIT:PUNTO", help="Uno por equipo (repita la opción)")
+    ] = None,
+    loop: Annotated[
+        list[str] | None, typer.Option(metavar="EQUIPO:BAJO:ALTO", help="Valor a 4 mA y a 20 mA de un equipo 4-20 mA")
+    ] = None,
     port: Annotated[str | None, typer.Option("--port", "-p", help="Puerto serie del bus RS-485")] = None,
     host: Annotated[str | None, typer.Option(help="Gateway Modbus TCP en vez de un puerto serie")] = None,
     tcp_port: Annotated[int, typer.Option(help="Puerto TCP de --host")] = 502,
@@ -146,7 +179,12 @@ def init_command(
     timeout: Annotated[float, typer.Option(help="Segundos de espera por cada respuesta")] = 1.0,
     interval: Annotated[float, typer.Option(help="Segundos entre lecturas de cada equipo")] = 60.0,
     force: Annotated[bool, typer.Option("--force", help="Reemplaza un archivo --output que ya existe")] = False,
-    interactive: Annotated[bool | None, typer.Option("--interactive/--no-interactive", help="Pregunta lo que falta (por omisión: si la entrada es una terminal)")] = None,
+    interactive: Annotated[
+        bool | None,
+        typer.Option(
+            "--interactive/--no-interactive", help="Pregunta lo que falta (por omisión: si la entrada es una terminal)"
+        ),
+    ] = None,
 ) -> None:
     """Escribe el YAML del sitio desde los perfiles de medidor, con opciones o preguntando."""
     ask = sys.stdin.isatty() if interactive is None else interactive
@@ -163,9 +201,16 @@ def init_command(
             host = None if port else typer.prompt("Host del gateway Modbus TCP")
         devices = devices or ask_devices(loops)
     _require(gateway_id=gateway_id, central_url=central_url, port_or_host=port or host, device=devices)
-    gateway = {"id": gateway_id, "central_url": (central_url or "").rstrip("/"), "token_file": str(token_file), "buffer_path": str(buffer_path)}
+    gateway = {
+        "id": gateway_id,
+        "central_url": (central_url or "").rstrip("/"),
+        "token_file": str(token_file),
+        "buffer_path": str(buffer_path),
+    }
     try:
-        data = site_data(gateway, bus_data(port, host, tcp_port, baud, parity, timeout), with_loops(devices, loops), interval)
+        data = site_data(
+            gateway, bus_data(port, host, tcp_port, baud, parity, timeout), with_loops(devices, loops), interval
+        )
         init_site_config(output, data, overwrite=force)
     except (ValueError, FileExistsError, UnknownProfileError) as exc:
         raise fail(_message(exc)) from None
@@ -174,12 +219,19 @@ def init_command(
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ConfigError):
-        return "la configuración no es válida, no se escribió nada:\n" + "\n".join(str(problem) for problem in exc.problems)
+        return "la configuración no es válida, no se escribió nada:\n" + "\n".join(
+            str(problem) for problem in exc.problems
+        )
     return str(exc)
 
 
 def _require(**given: Any) -> None:
-    flags = {"gateway_id": "--gateway-id", "central_url": "--central-url", "port_or_host": "--port o --host", "device": "--device"}
+    flags = {
+        "gateway_id": "--gateway-id",
+        "central_url": "--central-url",
+        "port_or_host": "--port o --host",
+        "device": "--device",
+    }
     missing = [flags[name] for name, value in given.items() if not value]
     if missing:
         raise fail(f"falta {', '.join(missing)} (o ejecute en una terminal para que se le pregunte)")

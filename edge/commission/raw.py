@@ -77,7 +77,9 @@ def validate_read(address: int, count: int) -> None:
     """A clear error before anything goes on the wire."""
     last = MAX_ADDRESS_SPACE - 1
     if not 0 <= address <= last:
-        raise ValueError(f"dirección {address}: debe ser una dirección de cable 0..{last} (el 40001 del manual es la dirección 0)")
+        raise ValueError(
+            f"dirección {address}: debe ser una dirección de cable 0..{last} (el 40001 del manual es la dirección 0)"
+        )
     if not 1 <= count <= MAX_READ_COUNT:
         raise ValueError(f"cantidad {count}: deben ser 1..{MAX_READ_COUNT} registros")
     if address + count > MAX_ADDRESS_SPACE:

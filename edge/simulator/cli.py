@@ -60,8 +60,10 @@ def _describe(sim: RunningSimulator, config: SimConfig) -> list[str]:
 
 def config_problems(error: ValidationError) -> str:
     """A simulator configuration's problems in Spanish, each after the option it concerns."""
-    return "; ".join(f"{'.'.join(map(str, item['loc']))}: {problem(dict(item))}" if item["loc"] else problem(dict(item))
-                     for item in error.errors())
+    return "; ".join(
+        f"{'.'.join(map(str, item['loc']))}: {problem(dict(item))}" if item["loc"] else problem(dict(item))
+        for item in error.errors()
+    )
 
 
 async def _serve(config: SimConfig) -> None:
@@ -83,8 +85,10 @@ def modbus(
         bool, typer.Option("--pty", help="Sirve RTU en un cable serie virtual; muestra el extremo para el agente.")
     ] = False,
     device: Annotated[
-        list[str] | None, typer.Option(metavar="PERFIL:UNIT[:silent|nan|exception[=CÓDIGO]]",
-                                     help="Un equipo simulado (repita la opción).")
+        list[str] | None,
+        typer.Option(
+            metavar="PERFIL:UNIT[:silent|nan|exception[=CÓDIGO]]", help="Un equipo simulado (repita la opción)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Semilla del ruido del caudal (misma semilla, mismas lecturas).")] = 0,
     exceed: Annotated[float, typer.Option(help="Factor del caudal; sobre 1 el pozo excede su derecho de agua.")] = 1.0,
@@ -121,4 +125,3 @@ def modbus(
     except SimServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-

@@ -33,8 +33,10 @@ def add_user(client: TestClient, username: str, *, admin: bool = False, with_pas
             new = UserCreate(username=username, password=PASSWORD, is_admin=admin)
             create_user(conn, new, "setup", ctx.clock.now())
         else:
-            conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at)"
-                         " VALUES (:u, 'unusable', :a, :now)", {"u": username, "a": admin, "now": ctx.clock.now()})
+            conn.execute(
+                "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (:u, 'unusable', :a, :now)",
+                {"u": username, "a": admin, "now": ctx.clock.now()},
+            )
     return headers_for(client, username)
 
 

@@ -38,26 +38,58 @@ def iso(ts: datetime) -> str:
     return ts.isoformat().replace("+00:00", "Z")
 
 
-def reading(seq: int, variable: str, ts: datetime, value: float | None, *, point: str = "P1",
-            quality: str = "good", unit: str | None = None) -> dict[str, Any]:
-    return {"seq": seq, "device": "dev-1", "point": point, "variable": variable, "ts": iso(ts), "value": value,
-            "unit": UNITS.get(variable, "") if unit is None else unit, "quality": quality}
+def reading(
+    seq: int,
+    variable: str,
+    ts: datetime,
+    value: float | None,
+    *,
+    point: str = "P1",
+    quality: str = "good",
+    unit: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "device": "dev-1",
+        "point": point,
+        "variable": variable,
+        "ts": iso(ts),
+        "value": value,
+        "unit": UNITS.get(variable, "") if unit is None else unit,
+        "quality": quality,
+    }
 
 
-def batch(readings: list[dict[str, Any]], sent_at: datetime, *, gateway: str = "gw-norte",
-          agent: dict[str, Any] | None = None) -> dict[str, Any]:
+def batch(
+    readings: list[dict[str, Any]], sent_at: datetime, *, gateway: str = "gw-norte", agent: dict[str, Any] | None = None
+) -> dict[str, Any]:
     document: dict[str, Any] = {"schema": 1, "gateway": gateway, "sent_at": iso(sent_at), "readings": readings}
     if agent is not None:
         document["agent"] = agent
     return document
 
 
-def series(variable: str, start: datetime, values: list[float | None], *, step_s: int = 60, first_seq: int = 1,
-           point: str = "P1") -> list[dict[str, Any]]:
+def series(
+    variable: str,
+    start: datetime,
+    values: list[float | None],
+    *,
+    step_s: int = 60,
+    first_seq: int = 1,
+    point: str = "P1",
+) -> list[dict[str, Any]]:
     """Readings of one variable every ``step_s`` seconds from ``start`` (None: a timeout gap)."""
-    return [reading(first_seq + i, variable, start + timedelta(seconds=step_s * i), value, point=point,
-                    quality="good" if value is not None else "timeout")
-            for i, value in enumerate(values)]
+    return [
+        reading(
+            first_seq + i,
+            variable,
+            start + timedelta(seconds=step_s * i),
+            value,
+            point=point,
+            quality="good" if value is not None else "timeout",
+        )
+        for i, value in enumerate(values)
+    ]
 
 
 def seed_site(conn: Connection, now: datetime) -> None:
@@ -80,8 +112,14 @@ class Site:
     def db(self) -> Database:
         return self.client.app.state.ctx.db
 
-    def ingest(self, document: dict[str, Any] | bytes, *, token: str | None = GATEWAY_TOKEN,
-               gzipped: bool = False, headers: dict[str, str] | None = None) -> Response:
+    def ingest(
+        self,
+        document: dict[str, Any] | bytes,
+        *,
+        token: str | None = GATEWAY_TOKEN,
+        gzipped: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         sent_headers = {"Content-Type": "application/json", **(headers or {})}
         if gzipped:
@@ -105,14 +143,21 @@ class Site:
 
     def stored(self) -> list[tuple[Any, ...]]:
         """(point, variable, ts, value, raw_value, quality, flags) of every stored reading."""
-        rows = self.rows("SELECT p.code, r.variable, r.ts, r.value, r.raw_value, r.quality, r.flags"
-                         " FROM readings r JOIN points p ON p.id = r.point_id ORDER BY p.code, r.ts, r.variable")
+        rows = self.rows(
+            "SELECT p.code, r.variable, r.ts, r.value, r.raw_value, r.quality, r.flags"
+            " FROM readings r JOIN points p ON p.id = r.point_id ORDER BY p.code, r.ts, r.variable"
+        )
         return [tuple(row.values()) for row in rows]
 
 
 RESET = (
-    "DELETE FROM readings", "DELETE FROM readings_hourly", "DELETE FROM rollup_pending", "DELETE FROM latest_readings",
-    "DELETE FROM meter_changes", "DELETE FROM audit_log", "DELETE FROM hours_changed",
+    "DELETE FROM readings",
+    "DELETE FROM readings_hourly",
+    "DELETE FROM rollup_pending",
+    "DELETE FROM latest_readings",
+    "DELETE FROM meter_changes",
+    "DELETE FROM audit_log",
+    "DELETE FROM hours_changed",
     "UPDATE gateways SET revoked_at = NULL, last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL,"
     " buffer_depth = NULL, oldest_unsent_s = NULL, dropped_total = NULL, clock_synced = NULL",
 )

@@ -68,8 +68,9 @@ class Served:
 
 def _serve(database_url: str) -> Iterator[Served]:
     """The seeded app (role all, no background workers) under uvicorn in a thread."""
-    config = Settings(database_url=database_url, secret_key="test-secret-key", dga_rut_empresa="77555666-8",
-                      workers=False)
+    config = Settings(
+        database_url=database_url, secret_key="test-secret-key", dga_rut_empresa="77555666-8", workers=False
+    )
     clock = ManualClock(START)
     app = create_app(config, clock=clock)
     with serving(app, free_port()) as url:
@@ -133,8 +134,13 @@ REINSTATE = [
     ("UPDATE api_tokens SET revoked_at = NULL, expires_at = NULL WHERE token_hash = :h", {"h": ADMIN_TOKEN}),
     ("UPDATE gateways SET revoked_at = NULL, token_hash = :h WHERE name = 'gw-norte'", {"h": GATEWAY_TOKEN}),
     ("DELETE FROM gateway_points WHERE gateway_id = (SELECT id FROM gateways WHERE name = 'gw-norte')", {}),
-    (("INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
-      " WHERE g.name = 'gw-norte' AND p.code IN ('P1', 'P2')"), {}),
+    (
+        (
+            "INSERT INTO gateway_points (gateway_id, point_id) SELECT g.id, p.id FROM gateways g, points p"
+            " WHERE g.name = 'gw-norte' AND p.code IN ('P1', 'P2')"
+        ),
+        {},
+    ),
 ]
 
 
@@ -189,11 +195,17 @@ def test_ingest_answers_as_documented_to_its_gateway(case, served):
 
 FOUND = [
     # SQLite wrote year 996 as "996-..." and could not read it back (500); a meter swap is recent anyway
-    ("/api/v1/points/P1/meter-changes", {"ts": "0996-07-07T20:55:50Z", "new_base_m3": 42.0},
-     (422, "body.ts: ts es anterior a 2000; un cambio de medidor es reciente")),
+    (
+        "/api/v1/points/P1/meter-changes",
+        {"ts": "0996-07-07T20:55:50Z", "new_base_m3": 42.0},
+        (422, "body.ts: ts es anterior a 2000; un cambio de medidor es reciente"),
+    ),
     # 0001-01-01 with an offset is before datetime.min in UTC: astimezone raised OverflowError (500)
-    ("/api/v1/points/P1/meter-changes", {"ts": "0001-01-01T00:00:00+01:00", "new_base_m3": 1.0},
-     (422, "body.ts: ts queda fuera de las horas representables")),
+    (
+        "/api/v1/points/P1/meter-changes",
+        {"ts": "0001-01-01T00:00:00+01:00", "new_base_m3": 1.0},
+        (422, "body.ts: ts queda fuera de las horas representables"),
+    ),
 ]
 
 
@@ -207,15 +219,24 @@ def test_inputs_the_fuzzing_found_are_refused_without_storing(site, path, body, 
 
 def test_text_the_database_cannot_hold_is_a_422_not_a_503(site):
     """PostgreSQL refuses NUL bytes in text (SQLite stores them): the request's fault, said so."""
-    response = site.post("/api/v1/points/P1/meter-changes",
-                         {"ts": "2026-11-28T12:00:00Z", "new_base_m3": 1.0, "note": "a\x00b"})
+    response = site.post(
+        "/api/v1/points/P1/meter-changes", {"ts": "2026-11-28T12:00:00Z", "new_base_m3": 1.0, "note": "a\x00b"}
+    )
     stored = len(site.rows("SELECT id FROM meter_changes"))
     if site.db.dialect == "sqlite":
         assert (response.status_code, stored) == (201, 1)
         return
-    assert (response.status_code, response.json(), stored) == (422, {"error": {
-        "status": 422, "code": "value_not_storable",
-        "message": "un valor no se puede guardar: PostgreSQL text fields cannot contain NUL (0x00) bytes"}}, 0)
+    assert (response.status_code, response.json(), stored) == (
+        422,
+        {
+            "error": {
+                "status": 422,
+                "code": "value_not_storable",
+                "message": "un valor no se puede guardar: PostgreSQL text fields cannot contain NUL (0x00) bytes",
+            }
+        },
+        0,
+    )
 
 
 def test_an_ingest_timestamp_beyond_utc_range_is_a_422(site):
@@ -223,4 +244,6 @@ def test_an_ingest_timestamp_beyond_utc_range_is_a_422(site):
     document["sent_at"] = "0001-01-01T00:00:00+01:00"
     response = site.ingest(document)
     assert (response.status_code, response.json()["error"]["message"]) == (
-        422, "sent_at: 0001-01-01T00:00:00+01:00 queda fuera de las horas representables en UTC")
+        422,
+        "sent_at: 0001-01-01T00:00:00+01:00 queda fuera de las horas representables en UTC",
+    )

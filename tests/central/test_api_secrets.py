@@ -34,6 +34,7 @@ LOGGERS = ("caudal", "uvicorn", "uvicorn.access", "uvicorn.error")
 @pytest.fixture
 async def hook_url() -> AsyncIterator[str]:
     """A webhook receiver on loopback that answers 204."""
+
     async def receive(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(status=204)
@@ -54,8 +55,12 @@ async def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     """The whole app behind uvicorn (access log on, logging left to the root logger)."""
     monkeypatch.setenv("CAUDAL_NOTIFY_ALLOW_PRIVATE", "true")
     monkeypatch.setenv("CAUDAL_NOTIFY_REQUIRE_HTTPS", "false")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'caudal.db'}", secret_key="test-secret-key",
-                        dga_rut_empresa="77555666-8", workers=False)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'caudal.db'}",
+        secret_key="test-secret-key",
+        dga_rut_empresa="77555666-8",
+        workers=False,
+    )
     app = create_app(settings, clock=ManualClock(START))
     with app.state.ctx.db.transaction() as conn:
         seed_site(conn, app.state.ctx.clock.now())
@@ -75,6 +80,7 @@ async def drive(base: str, hook_url: str) -> tuple[list[str], list[str], list[st
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     once, others = [], []
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+
         async def call(method: str, path: str, *, shows_secret: bool = False, **kwargs) -> dict:
             response = await client.request(method, path, **kwargs)
             assert response.status_code < 300, (method, path, response.text)
@@ -82,25 +88,46 @@ async def drive(base: str, hook_url: str) -> tuple[list[str], list[str], list[st
             return response.json() if response.content else {}
 
         await call("POST", "/api/v1/users", headers=admin, json={"username": "olga", "password": PASSWORD})
-        session = (await call("POST", "/api/v1/auth/login", shows_secret=True,
-                              json={"username": "olga", "password": PASSWORD}))["access_token"]
+        session = (
+            await call("POST", "/api/v1/auth/login", shows_secret=True, json={"username": "olga", "password": PASSWORD})
+        )["access_token"]
         olga = {"Authorization": f"Bearer {session}"}
-        personal = (await call("POST", "/api/v1/users/me/tokens", shows_secret=True, headers=olga,
-                               json={"name": "scripts"}))["token"]
-        gateway = (await call("POST", "/api/v1/gateways", shows_secret=True, headers=admin,
-                              json={"name": "gw-este", "points": []}))["token"]
-        dga = {"mode": "shadow", "work_type": "subterranea", "codigo_obra": "OB-0601-444", "standard": "mayor",
-               "informant_rut": "12345678-5", "informant_password": INFORMANT_PASSWORD,
-               "valid_from": "2026-11-01T04:00:00Z"}
+        personal = (
+            await call("POST", "/api/v1/users/me/tokens", shows_secret=True, headers=olga, json={"name": "scripts"})
+        )["token"]
+        gateway = (
+            await call(
+                "POST", "/api/v1/gateways", shows_secret=True, headers=admin, json={"name": "gw-este", "points": []}
+            )
+        )["token"]
+        dga = {
+            "mode": "shadow",
+            "work_type": "subterranea",
+            "codigo_obra": "OB-0601-444",
+            "standard": "mayor",
+            "informant_rut": "12345678-5",
+            "informant_password": INFORMANT_PASSWORD,
+            "valid_from": "2026-11-01T04:00:00Z",
+        }
         await call("PUT", "/api/v1/points/P1/compliance/dga", headers=admin, json=dga)
-        channel = await call("POST", "/api/v1/users/me/channels", headers=olga, json={
-            "kind": "webhook", "name": "scada", "url": hook_url, "secret": WEBHOOK_SECRET})
+        channel = await call(
+            "POST",
+            "/api/v1/users/me/channels",
+            headers=olga,
+            json={"kind": "webhook", "name": "scada", "url": hook_url, "secret": WEBHOOK_SECRET},
+        )
         outcome = await call("POST", f"/api/v1/users/me/channels/{channel['id']}/test", headers=olga)
         assert outcome["outcome"] == "delivered"  # the secret was really used
-        for path, headers in (("/api/v1/users/me", olga), ("/api/v1/users/me/tokens", olga),
-                              ("/api/v1/users/me/channels", olga), ("/api/v1/users/me/notifications", olga),
-                              ("/api/v1/gateways/gw-este", admin), ("/api/v1/points/P1/compliance/dga", admin),
-                              ("/api/v1/compliance/log", admin), ("/api/v1/audit", admin)):
+        for path, headers in (
+            ("/api/v1/users/me", olga),
+            ("/api/v1/users/me/tokens", olga),
+            ("/api/v1/users/me/channels", olga),
+            ("/api/v1/users/me/notifications", olga),
+            ("/api/v1/gateways/gw-este", admin),
+            ("/api/v1/points/P1/compliance/dga", admin),
+            ("/api/v1/compliance/log", admin),
+            ("/api/v1/audit", admin),
+        ):
             await call("GET", path, headers=headers)
     return once, others, [PASSWORD, session, personal, gateway, INFORMANT_PASSWORD, WEBHOOK_SECRET]
 

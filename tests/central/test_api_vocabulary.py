@@ -24,10 +24,17 @@ SCHEME_TOKENS = {"HTTPBearer": ADMIN_TOKEN, "GatewayToken": GATEWAY_TOKEN}
 
 def _operations() -> list[tuple[str, str, list[str], str | None]]:
     """(method, path, query parameter names, security scheme or None) of every operation the whole API documents."""
-    return [(method.upper(), path, sorted(p["name"] for p in operation.get("parameters", []) if p["in"] == "query"),
-             next(iter(operation["security"][0]), None) if operation.get("security") else None)
-            for path, operations in DOCUMENT["paths"].items() for method, operation in operations.items()
-            if method in METHODS]
+    return [
+        (
+            method.upper(),
+            path,
+            sorted(p["name"] for p in operation.get("parameters", []) if p["in"] == "query"),
+            next(iter(operation["security"][0]), None) if operation.get("security") else None,
+        )
+        for path, operations in DOCUMENT["paths"].items()
+        for method, operation in operations.items()
+        if method in METHODS
+    ]
 
 
 OPERATIONS = _operations()
@@ -42,14 +49,24 @@ def _bogus(client: TestClient, method: str, path: str, token: str | None) -> Any
 @pytest.mark.parametrize(("method", "path", "accepted", "scheme"), OPERATIONS, ids=IDS)
 def test_every_route_refuses_an_unknown_query_parameter_naming_it(site_client, method, path, accepted, scheme):
     response = _bogus(site_client, method, path, SCHEME_TOKENS.get(scheme or ""))
-    assert (response.status_code, response.json()) == (422, {"error": {
-        "status": 422, "code": "unknown_parameter",
-        "message": f"parámetro desconocido 'bogus' (esta ruta acepta: {', '.join(accepted) or 'ninguno'})",
-        "details": [{"loc": ["query", "bogus"], "type": "unknown_parameter"}]}})
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "error": {
+                "status": 422,
+                "code": "unknown_parameter",
+                "message": f"parámetro desconocido 'bogus' (esta ruta acepta: {', '.join(accepted) or 'ninguno'})",
+                "details": [{"loc": ["query", "bogus"], "type": "unknown_parameter"}],
+            }
+        },
+    )
 
 
-@pytest.mark.parametrize(("method", "path", "scheme"), [(m, p, s) for m, p, _, s in OPERATIONS if s],
-                         ids=[i for i, (_, _, _, s) in zip(IDS, OPERATIONS, strict=True) if s])
+@pytest.mark.parametrize(
+    ("method", "path", "scheme"),
+    [(m, p, s) for m, p, _, s in OPERATIONS if s],
+    ids=[i for i, (_, _, _, s) in zip(IDS, OPERATIONS, strict=True) if s],
+)
 @pytest.mark.parametrize("token", [None, "not-a-token"], ids=["no token", "wrong token"])
 def test_without_a_valid_token_an_unknown_parameter_is_still_a_401(site_client, method, path, scheme, token):
     response = _bogus(site_client, method, path, token)
@@ -58,13 +75,21 @@ def test_without_a_valid_token_an_unknown_parameter_is_still_a_401(site_client, 
 
 def test_the_routes_without_a_token_are_the_probes_and_login():
     assert sorted(f"{m} {p}" for m, p, _, scheme in OPERATIONS if scheme is None) == [
-        "GET /healthz", "GET /metrics", "GET /readyz", "POST /api/v1/auth/login"]
+        "GET /healthz",
+        "GET /metrics",
+        "GET /readyz",
+        "POST /api/v1/auth/login",
+    ]
 
 
 OLD_NAMES = [
-    ("/api/v1/points/P1/readings", "start"), ("/api/v1/points/P1/readings", "end"),
-    ("/api/v1/points/P1/aggregates", "start"), ("/api/v1/points/P1/aggregates", "end"),
-    ("/api/v1/alerts", "since"), ("/api/v1/compliance/submissions", "start"), ("/api/v1/compliance/log", "since"),
+    ("/api/v1/points/P1/readings", "start"),
+    ("/api/v1/points/P1/readings", "end"),
+    ("/api/v1/points/P1/aggregates", "start"),
+    ("/api/v1/points/P1/aggregates", "end"),
+    ("/api/v1/alerts", "since"),
+    ("/api/v1/compliance/submissions", "start"),
+    ("/api/v1/compliance/log", "since"),
 ]
 
 
@@ -75,8 +100,13 @@ def test_the_time_range_names_before_from_and_to_are_refused(site, path, name):
     assert response.json()["error"]["message"].startswith(f"parámetro desconocido {name!r} (esta ruta acepta: ")
 
 
-RANGES = ["/api/v1/points/P1/readings", "/api/v1/points/P1/aggregates", "/api/v1/alerts",
-          "/api/v1/compliance/submissions", "/api/v1/compliance/log"]
+RANGES = [
+    "/api/v1/points/P1/readings",
+    "/api/v1/points/P1/aggregates",
+    "/api/v1/alerts",
+    "/api/v1/compliance/submissions",
+    "/api/v1/compliance/log",
+]
 
 
 def test_every_route_with_a_time_range_takes_from_and_to():
@@ -90,16 +120,23 @@ def test_every_route_with_a_time_range_takes_from_and_to():
 def test_a_time_without_an_offset_is_the_same_422_everywhere(site, path, name):
     response = site.get(path, **{name: "2026-11-28T12:00:00"})
     assert (response.status_code, response.json()["error"]["message"]) == (
-        422, f"query.{name}: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o"
-             " 2026-11-28T10:00:00-03:00)")
+        422,
+        f"query.{name}: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o"
+        " 2026-11-28T10:00:00-03:00)",
+    )
 
 
 @pytest.mark.parametrize("path", RANGES)
 def test_a_range_that_ends_before_it_starts_is_the_same_422_everywhere(site, path):
     response = site.get(path, **{"from": "2026-11-28T09:00:00-03:00", "to": "2026-11-28T11:00:00Z"})
-    assert (response.status_code, response.json()["error"]) == (422, {
-        "status": 422, "code": "invalid_time_range",
-        "message": "from 2026-11-28T12:00:00Z no es anterior a to 2026-11-28T11:00:00Z"})
+    assert (response.status_code, response.json()["error"]) == (
+        422,
+        {
+            "status": 422,
+            "code": "invalid_time_range",
+            "message": "from 2026-11-28T12:00:00Z no es anterior a to 2026-11-28T11:00:00Z",
+        },
+    )
 
 
 def _schema(reference: dict[str, Any]) -> dict[str, Any]:
@@ -121,18 +158,25 @@ def test_no_answer_is_a_bare_array():
 
 
 def test_every_page_has_the_same_five_fields():
-    pages = {name: set(schema["properties"]) for name, schema in _answers()
-             if schema.get("properties", {}).get("items", {}).get("type") == "array"
-             and "total" in schema["properties"]}
+    pages = {
+        name: set(schema["properties"])
+        for name, schema in _answers()
+        if schema.get("properties", {}).get("items", {}).get("type") == "array" and "total" in schema["properties"]
+    }
     assert len(pages) >= 15
     assert {name: keys for name, keys in pages.items() if keys != PAGE_KEYS} == {}
 
 
 def test_a_persons_decisions_are_approve_and_one_discard():
-    decisions = sorted(path.rsplit("/", 1)[1] + " " + path for path in DOCUMENT["paths"]
-                       if path.rsplit("/", 1)[1] in {"accept", "approve", "discard"})
-    assert decisions == ["approve /api/v1/compliance/review/{submission_id}/approve",
-                         "discard /api/v1/compliance/submissions/{submission_id}/discard"]
+    decisions = sorted(
+        path.rsplit("/", 1)[1] + " " + path
+        for path in DOCUMENT["paths"]
+        if path.rsplit("/", 1)[1] in {"accept", "approve", "discard"}
+    )
+    assert decisions == [
+        "approve /api/v1/compliance/review/{submission_id}/approve",
+        "discard /api/v1/compliance/submissions/{submission_id}/discard",
+    ]
 
 
 def _discriminators(node: Any) -> Iterator[str]:

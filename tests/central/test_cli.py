@@ -59,8 +59,9 @@ def _gateway_name(database_url: str, token: str) -> str | None:
 
 
 def test_create_user_migrates_an_empty_database_and_reads_the_password_from_stdin(run, database_url, clock):
-    result = run("create-user", "ana", "--admin", "--email", "ana@example.cl", "--password-stdin",
-                 stdin=PASSWORD + "\n")
+    result = run(
+        "create-user", "ana", "--admin", "--email", "ana@example.cl", "--password-stdin", stdin=PASSWORD + "\n"
+    )
     assert (result.exit_code, result.stdout) == (0, "administrador ana creado\n")
     db = open_database(database_url)
     try:
@@ -88,8 +89,11 @@ def test_create_user_refuses_an_existing_username(run):
         (["ana"], None, "error: no hay una terminal donde pedir la contraseña: entréguela con --password-stdin\n"),
         (["ana", "--password-stdin"], "\n", "error: --password-stdin: la entrada estándar dio una contraseña vacía\n"),
         (["ana", "--password-stdin"], "short\n", "error: password: debe tener de 8 a 256 caracteres\n"),
-        (["Ana", "--password-stdin"], PASSWORD, "error: USERNAME: no tiene la forma esperada"
-                                                " (^[a-z0-9][a-z0-9._-]{0,63}$)\n"),
+        (
+            ["Ana", "--password-stdin"],
+            PASSWORD,
+            "error: USERNAME: no tiene la forma esperada (^[a-z0-9][a-z0-9._-]{0,63}$)\n",
+        ),
     ],
 )
 def test_create_user_refuses_what_it_cannot_use(run, args, stdin, message):
@@ -98,20 +102,40 @@ def test_create_user_refuses_what_it_cannot_use(run, args, stdin, message):
 
 
 def test_add_gateway_prints_a_working_token_alone_on_the_last_line(run, database_url, query):
-    assert run("add-point", "OB-0101-12", "--name", "Pozo 1", "--kind", "subterranea",
-               "--water-right-lps", "25", "--lat", "-33.45", "--lon", "-70.66").exit_code == 0
+    assert (
+        run(
+            "add-point",
+            "OB-0101-12",
+            "--name",
+            "Pozo 1",
+            "--kind",
+            "subterranea",
+            "--water-right-lps",
+            "25",
+            "--lat",
+            "-33.45",
+            "--lon",
+            "-70.66",
+        ).exit_code
+        == 0
+    )
     assert run("add-point", "canal-norte", "--name", "Canal", "--kind", "superficial").exit_code == 0
     result = run("add-gateway", "olivo", "--points", "OB-0101-12, canal-norte")
     assert result.exit_code == 0
     *head, token = result.stdout.splitlines()
-    assert head == ["gateway olivo creado para los puntos: OB-0101-12, canal-norte",
-                    "su token va en la línea siguiente y se muestra solo esta vez; en el gateway se guarda en el"
-                    " archivo /etc/caudal/token (gateway.token_file del site.yaml):"]
+    assert head == [
+        "gateway olivo creado para los puntos: OB-0101-12, canal-norte",
+        "su token va en la línea siguiente y se muestra solo esta vez; en el gateway se guarda en el"
+        " archivo /etc/caudal/token (gateway.token_file del site.yaml):",
+    ]
     assert _gateway_name(database_url, token) == "olivo"
     assert query("SELECT p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id ORDER BY p.code") == [
-        {"code": "OB-0101-12"}, {"code": "canal-norte"}]
+        {"code": "OB-0101-12"},
+        {"code": "canal-norte"},
+    ]
     assert query("SELECT water_right_lps, latitude, longitude FROM points WHERE code = 'OB-0101-12'") == [
-        {"water_right_lps": 25.0, "latitude": -33.45, "longitude": -70.66}]
+        {"water_right_lps": 25.0, "latitude": -33.45, "longitude": -70.66}
+    ]
 
 
 def test_add_gateway_with_an_unknown_point_creates_nothing(run, query):
@@ -126,8 +150,10 @@ def test_rotate_token_prints_a_new_token_and_the_old_one_stops_working(run, data
     result = run("rotate-token", "olivo")
     assert result.exit_code == 0
     *head, new = result.stdout.splitlines()
-    assert head == ["token nuevo del gateway olivo; el anterior ya no sirve. Se muestra solo esta vez; en el gateway"
-                    " se guarda en el archivo /etc/caudal/token (gateway.token_file del site.yaml):"]
+    assert head == [
+        "token nuevo del gateway olivo; el anterior ya no sirve. Se muestra solo esta vez; en el gateway"
+        " se guarda en el archivo /etc/caudal/token (gateway.token_file del site.yaml):"
+    ]
     assert (_gateway_name(database_url, old), _gateway_name(database_url, new)) == (None, "olivo")
 
 
@@ -140,14 +166,22 @@ def test_rotate_token_of_an_unknown_gateway_fails(run):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["OB-12", "--name", "P", "--kind", "subterranea"],
-         "error: CODE: 'OB-12' empieza como un codigoObra de la DGA pero no lo es (se espera algo como OB-0101-12)\n"),
-        (["P1", "--name", "P", "--kind", "rio"],
-         "error: --kind: debe ser 'subterranea', 'superficial', 'superficial_flujometro' o 'other'\n"),
-        (["P1", "--name", "P", "--kind", "other", "--lat", "-95", "--lon", "0"],
-         "error: --lat: debe ser mayor o igual que -90\n"),
-        (["P1", "--name", "P", "--kind", "other", "--flow-cutoff-lps", "-1"],
-         "error: --flow-cutoff-lps: debe ser mayor o igual que 0\n"),
+        (
+            ["OB-12", "--name", "P", "--kind", "subterranea"],
+            "error: CODE: 'OB-12' empieza como un codigoObra de la DGA pero no lo es (se espera algo como OB-0101-12)\n",
+        ),
+        (
+            ["P1", "--name", "P", "--kind", "rio"],
+            "error: --kind: debe ser 'subterranea', 'superficial', 'superficial_flujometro' o 'other'\n",
+        ),
+        (
+            ["P1", "--name", "P", "--kind", "other", "--lat", "-95", "--lon", "0"],
+            "error: --lat: debe ser mayor o igual que -90\n",
+        ),
+        (
+            ["P1", "--name", "P", "--kind", "other", "--flow-cutoff-lps", "-1"],
+            "error: --flow-cutoff-lps: debe ser mayor o igual que 0\n",
+        ),
     ],
 )
 def test_add_point_names_the_bad_option(run, args, message):
@@ -180,8 +214,9 @@ def test_create_user_on_a_terminal_asks_the_password_twice_until_both_agree(tmp_
     url = f"sqlite:///{tmp_path / 'caudal.db'}"
     terminal, child_end = pty.openpty()
     command = [sys.executable, "-c", "from central.cli import app; app()", "create-user", "ana"]
-    with subprocess.Popen(command, stdin=child_end, stdout=child_end, stderr=child_end,
-                          env={**os.environ, "CAUDAL_DATABASE_URL": url}) as child:
+    with subprocess.Popen(
+        command, stdin=child_end, stdout=child_end, stderr=child_end, env={**os.environ, "CAUDAL_DATABASE_URL": url}
+    ) as child:
         os.close(child_end)
         _read_until(terminal, "Contraseña: ".encode())
         os.write(terminal, PASSWORD.encode() + b"\n")
@@ -198,8 +233,12 @@ def test_create_user_on_a_terminal_asks_the_password_twice_until_both_agree(tmp_
     assert PASSWORD.encode() not in shown
     db = open_database(url)
     try:
-        assert login(db, LoginRequest(username="ana", password=PASSWORD), "127.0.0.1", timedelta(hours=1),
-                     datetime.now(UTC)) is not None
+        assert (
+            login(
+                db, LoginRequest(username="ana", password=PASSWORD), "127.0.0.1", timedelta(hours=1), datetime.now(UTC)
+            )
+            is not None
+        )
     finally:
         db.close()
 
@@ -211,8 +250,9 @@ def test_serve_with_an_unusable_database_says_so_in_one_line():
 
     result = CliRunner().invoke(central_app, ["serve"], env={"CAUDAL_DATABASE_URL": "mysql://db/caudal"})
     assert result.exit_code == 1
-    assert result.output == ("error: URL de base de datos no soportada 'mysql://db/caudal': use sqlite:///ARCHIVO o"
-                             " postgresql://...\n")
+    assert result.output == (
+        "error: URL de base de datos no soportada 'mysql://db/caudal': use sqlite:///ARCHIVO o postgresql://...\n"
+    )
 
 
 def test_add_point_says_what_it_created(run):
@@ -222,10 +262,15 @@ def test_add_point_says_what_it_created(run):
 
 def test_add_gateway_without_points_says_so(run):
     result = run("add-gateway", "olivo")
-    assert (result.exit_code, result.stdout.splitlines()[0]) == (0, "gateway olivo creado para los puntos: (ninguno aún)")
+    assert (result.exit_code, result.stdout.splitlines()[0]) == (
+        0,
+        "gateway olivo creado para los puntos: (ninguno aún)",
+    )
 
 
-@pytest.mark.parametrize(("count", "line"), [(0, "la base de datos está al día"), (1, "1 migración aplicada"),
-                                             (12, "12 migraciones aplicadas")])
+@pytest.mark.parametrize(
+    ("count", "line"),
+    [(0, "la base de datos está al día"), (1, "1 migración aplicada"), (12, "12 migraciones aplicadas")],
+)
 def test_migrate_counts_in_spanish(count, line):
     assert _migrations_summary(count) == line

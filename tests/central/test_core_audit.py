@@ -20,13 +20,38 @@ def test_the_trail_of_one_subject_newest_first(app_client, clock):
     page = app_client.get(AUDIT, params={"subject": "point:P1"}, headers=admin).json()
     for item in page["items"]:
         assert isinstance(item.pop("id"), int)
-    assert page == {"total": 2, "limit": 50, "offset": 0, "next_cursor": None, "items": [
-        {"at": "2026-11-28T13:01:00Z", "actor": "root", "action": "point.changed", "subject": "point:P1",
-         "detail": {"status": "maintenance"}},
-        {"at": "2026-11-28T13:00:00Z", "actor": "root", "action": "point.created", "subject": "point:P1",
-         "detail": {"code": "P1", "name": "Pozo", "kind": "subterranea", "latitude": None, "longitude": None,
-                    "water_right_lps": None, "sensor_depth_m": None, "flow_cutoff_lps": 0.0, "status": "active"}},
-    ]}
+    assert page == {
+        "total": 2,
+        "limit": 50,
+        "offset": 0,
+        "next_cursor": None,
+        "items": [
+            {
+                "at": "2026-11-28T13:01:00Z",
+                "actor": "root",
+                "action": "point.changed",
+                "subject": "point:P1",
+                "detail": {"status": "maintenance"},
+            },
+            {
+                "at": "2026-11-28T13:00:00Z",
+                "actor": "root",
+                "action": "point.created",
+                "subject": "point:P1",
+                "detail": {
+                    "code": "P1",
+                    "name": "Pozo",
+                    "kind": "subterranea",
+                    "latitude": None,
+                    "longitude": None,
+                    "water_right_lps": None,
+                    "sensor_depth_m": None,
+                    "flow_cutoff_lps": 0.0,
+                    "status": "active",
+                },
+            },
+        ],
+    }
 
 
 def test_the_trail_filters_by_action_and_pages(app_client, clock):

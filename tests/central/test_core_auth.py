@@ -56,7 +56,8 @@ def test_every_failed_login_gets_the_same_401(app_client, username, password):
     assert app_client.post("/api/v1/users/inactive/deactivate", headers=admin).status_code == 200
     response = _login(app_client, username, password)
     assert (response.status_code, response.json()) == (
-        401, {"error": {"status": 401, "code": "unauthorized", "message": "usuario o contraseña incorrectos"}}
+        401,
+        {"error": {"status": 401, "code": "unauthorized", "message": "usuario o contraseña incorrectos"}},
     )
 
 
@@ -110,8 +111,7 @@ def test_the_lock_doubles_with_each_failure_up_to_a_quarter_hour(failures, lock_
 
 def test_a_personal_token_is_shown_once_and_then_listed_without_it(app_client, clock):
     headers = add_user(app_client, "ana")
-    created = app_client.post(TOKENS, json={"name": "grafana", "expires_at": "2027-01-01T00:00:00Z"},
-                              headers=headers)
+    created = app_client.post(TOKENS, json={"name": "grafana", "expires_at": "2027-01-01T00:00:00Z"}, headers=headers)
     assert created.status_code == 201
     token = created.json()
     assert token["token"].startswith("cau_p_")
@@ -120,16 +120,22 @@ def test_a_personal_token_is_shown_once_and_then_listed_without_it(app_client, c
     listed = app_client.get(TOKENS, headers=headers).json()
     assert listed["total"] == 2
     assert listed["items"][1] == {
-        "id": token["id"], "name": "grafana", "created_at": "2026-11-28T13:00:00Z",
-        "last_used_at": "2026-11-28T13:01:00Z", "expires_at": "2027-01-01T00:00:00Z",
+        "id": token["id"],
+        "name": "grafana",
+        "created_at": "2026-11-28T13:00:00Z",
+        "last_used_at": "2026-11-28T13:01:00Z",
+        "expires_at": "2027-01-01T00:00:00Z",
     }
     assert token["token"] not in str(listed)
 
 
-@pytest.mark.parametrize(("second_use_after_s", "last_used_at"), [
-    (30, "2026-11-28T13:01:00Z"),
-    (61, "2026-11-28T13:02:01Z"),
-])
+@pytest.mark.parametrize(
+    ("second_use_after_s", "last_used_at"),
+    [
+        (30, "2026-11-28T13:01:00Z"),
+        (61, "2026-11-28T13:02:01Z"),
+    ],
+)
 def test_last_used_at_moves_at_most_once_a_minute(app_client, clock, second_use_after_s, last_used_at):
     headers = add_user(app_client, "ana")
     token = app_client.post(TOKENS, json={"name": "grafana"}, headers=headers).json()

@@ -28,17 +28,25 @@ def _gateway_for(client, token):
 
 
 def test_a_new_gateway_answers_its_token_once(app_client, admin):
-    response = app_client.post(GATEWAYS, json={"name": "olivo", "points": ["OB-0101-13", "OB-0101-12"]},
-                               headers=admin)
+    response = app_client.post(GATEWAYS, json={"name": "olivo", "points": ["OB-0101-13", "OB-0101-12"]}, headers=admin)
     assert response.status_code == 201
     body = response.json()
     token = body.pop("token")
     assert token.startswith("cau_g_")
     assert body == {
-        "name": "olivo", "points": ["OB-0101-12", "OB-0101-13"], "online": False,
-        "created_at": "2026-11-28T13:00:00Z", "token_created_at": "2026-11-28T13:00:00Z", "revoked_at": None,
-        "last_seen_at": None, "clock_offset_s": None, "agent_version": None, "buffer_depth": None,
-        "oldest_unsent_s": None, "dropped_total": None, "clock_synced": None,
+        "name": "olivo",
+        "points": ["OB-0101-12", "OB-0101-13"],
+        "online": False,
+        "created_at": "2026-11-28T13:00:00Z",
+        "token_created_at": "2026-11-28T13:00:00Z",
+        "revoked_at": None,
+        "last_seen_at": None,
+        "clock_offset_s": None,
+        "agent_version": None,
+        "buffer_depth": None,
+        "oldest_unsent_s": None,
+        "dropped_total": None,
+        "clock_synced": None,
     }
     assert _gateway_for(app_client, token).name == "olivo"
     assert token not in app_client.get(f"{GATEWAYS}/olivo", headers=admin).text
@@ -67,11 +75,11 @@ def test_a_revoked_gateway_token_is_refused_until_rotated(app_client, admin):
 
 def test_a_point_of_another_gateway_is_a_409_naming_it(app_client, admin):
     app_client.post(GATEWAYS, json={"name": "olivo", "points": ["OB-0101-12"]}, headers=admin)
-    response = app_client.post(GATEWAYS, json={"name": "sauce", "points": ["OB-0101-13", "OB-0101-12"]},
-                               headers=admin)
+    response = app_client.post(GATEWAYS, json={"name": "sauce", "points": ["OB-0101-13", "OB-0101-12"]}, headers=admin)
     assert response.status_code == 409
     assert response.json()["error"] == {
-        "status": 409, "code": "conflict",
+        "status": 409,
+        "code": "conflict",
         "message": "el punto 'OB-0101-12' pertenece al gateway 'olivo'; quítelo primero de allí",
         "details": [{"point": "OB-0101-12", "gateway": "olivo"}],
     }
@@ -91,14 +99,16 @@ def test_changing_points_replaces_the_list_and_frees_the_old_ones(app_client, ad
 
 def test_an_unknown_point_is_a_422_naming_it(app_client, admin):
     response = app_client.post(GATEWAYS, json={"name": "olivo", "points": ["NOPE"]}, headers=admin)
-    assert (response.status_code, response.json()["error"]["message"]) == (422, "points: no hay un punto con código 'NOPE'")
+    assert (response.status_code, response.json()["error"]["message"]) == (
+        422,
+        "points: no hay un punto con código 'NOPE'",
+    )
 
 
 def test_a_taken_name_is_a_409(app_client, admin):
     app_client.post(GATEWAYS, json={"name": "olivo"}, headers=admin)
     response = app_client.post(GATEWAYS, json={"name": "olivo"}, headers=admin)
-    assert (response.status_code, response.json()["error"]["message"]) == (
-        409, "ya existe un gateway llamado 'olivo'")
+    assert (response.status_code, response.json()["error"]["message"]) == (409, "ya existe un gateway llamado 'olivo'")
 
 
 def test_gateways_are_for_admins_only(app_client, admin):
@@ -117,11 +127,29 @@ def test_the_health_columns_written_by_the_ingest_show_with_online_status(app_cl
         )
     clock.advance(settings.gateway_offline_after_s)
     page = app_client.get(GATEWAYS, headers=admin).json()
-    seen = {key: page["items"][0][key] for key in ("last_seen_at", "clock_offset_s", "agent_version", "buffer_depth",
-                                                    "oldest_unsent_s", "dropped_total", "clock_synced", "online")}
-    assert seen == {"last_seen_at": "2026-11-28T13:00:00Z", "clock_offset_s": 0.4, "agent_version": "0.1.0",
-                    "buffer_depth": 12, "oldest_unsent_s": 30.5, "dropped_total": 0, "clock_synced": True,
-                    "online": True}
+    seen = {
+        key: page["items"][0][key]
+        for key in (
+            "last_seen_at",
+            "clock_offset_s",
+            "agent_version",
+            "buffer_depth",
+            "oldest_unsent_s",
+            "dropped_total",
+            "clock_synced",
+            "online",
+        )
+    }
+    assert seen == {
+        "last_seen_at": "2026-11-28T13:00:00Z",
+        "clock_offset_s": 0.4,
+        "agent_version": "0.1.0",
+        "buffer_depth": 12,
+        "oldest_unsent_s": 30.5,
+        "dropped_total": 0,
+        "clock_synced": True,
+        "online": True,
+    }
     clock.advance(1)
     assert app_client.get(f"{GATEWAYS}/olivo", headers=admin).json()["online"] is False
 

@@ -7,8 +7,16 @@ import pytest
 from tests.central.core_support import add_user, audit_rows
 
 POINTS = "/api/v1/points"
-POZO = {"code": "OB-0101-12", "name": "Pozo 1", "kind": "subterranea", "latitude": -33.45, "longitude": -70.66,
-        "water_right_lps": 25.0, "sensor_depth_m": 42.0, "flow_cutoff_lps": 0.2}
+POZO = {
+    "code": "OB-0101-12",
+    "name": "Pozo 1",
+    "kind": "subterranea",
+    "latitude": -33.45,
+    "longitude": -70.66,
+    "water_right_lps": 25.0,
+    "sensor_depth_m": 42.0,
+    "flow_cutoff_lps": 0.2,
+}
 
 
 # Refused by the request schema before any SQL runs: one database is enough.
@@ -24,20 +32,29 @@ def test_an_admin_creates_a_point(app_client):
     response = _create(app_client, admin)
     assert response.status_code == 201
     assert response.json() == {
-        **POZO, "id": response.json()["id"], "status": "active", "gateway": None,
-        "created_at": "2026-11-28T13:00:00Z", "updated_at": "2026-11-28T13:00:00Z",
+        **POZO,
+        "id": response.json()["id"],
+        "status": "active",
+        "gateway": None,
+        "created_at": "2026-11-28T13:00:00Z",
+        "updated_at": "2026-11-28T13:00:00Z",
     }
     assert audit_rows(app_client) == [("root", "point.created", "point:OB-0101-12")]
 
 
 def test_only_code_name_and_kind_are_required(app_client):
     admin = add_user(app_client, "root", admin=True)
-    response = app_client.post(POINTS, json={"code": "canal-norte", "name": "Canal", "kind": "superficial"},
-                               headers=admin)
+    response = app_client.post(
+        POINTS, json={"code": "canal-norte", "name": "Canal", "kind": "superficial"}, headers=admin
+    )
     assert response.status_code == 201
     body = response.json()
     assert (body["latitude"], body["water_right_lps"], body["flow_cutoff_lps"], body["status"]) == (
-        None, None, 0.0, "active")
+        None,
+        None,
+        0.0,
+        "active",
+    )
 
 
 def test_a_non_admin_cannot_create_a_point(app_client):
@@ -51,7 +68,9 @@ def test_a_duplicate_code_is_a_409_and_writes_no_audit_row(app_client):
     assert _create(app_client, admin).status_code == 201
     response = _create(app_client, admin, name="Otro")
     assert (response.status_code, response.json()["error"]["message"]) == (
-        409, "ya existe un punto con código 'OB-0101-12'")
+        409,
+        "ya existe un punto con código 'OB-0101-12'",
+    )
     assert audit_rows(app_client) == [("root", "point.created", "point:OB-0101-12")]
 
 
@@ -92,7 +111,8 @@ def test_a_user_sees_a_point_only_once_granted(app_client):
     assert app_client.delete(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
     assert app_client.get(f"{POINTS}/OB-0101-12", headers=ana).status_code == 404
     assert audit_rows(app_client, "point:OB-0101-12")[1:] == [
-        ("root", "point.access_granted", "point:OB-0101-12"), ("root", "point.access_revoked", "point:OB-0101-12"),
+        ("root", "point.access_granted", "point:OB-0101-12"),
+        ("root", "point.access_revoked", "point:OB-0101-12"),
     ]
 
 
@@ -103,14 +123,21 @@ def test_granting_twice_is_one_change(app_client):
     for _ in range(2):
         assert app_client.put(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
     assert app_client.get(f"{POINTS}/OB-0101-12/users", headers=admin).json() == {
-        "items": ["ana"], "total": 1, "limit": 50, "offset": 0, "next_cursor": None}
+        "items": ["ana"],
+        "total": 1,
+        "limit": 50,
+        "offset": 0,
+        "next_cursor": None,
+    }
     assert [row[1] for row in audit_rows(app_client)].count("point.access_granted") == 1
 
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("/api/v1/points/NOPE/users/ana", "no hay un punto con código 'NOPE'"),
-     ("/api/v1/points/OB-0101-12/users/ghost", "no hay un usuario llamado 'ghost'")],
+    [
+        ("/api/v1/points/NOPE/users/ana", "no hay un punto con código 'NOPE'"),
+        ("/api/v1/points/OB-0101-12/users/ghost", "no hay un usuario llamado 'ghost'"),
+    ],
 )
 def test_granting_an_unknown_point_or_user_is_a_404(app_client, path, message):
     admin = add_user(app_client, "root", admin=True)
@@ -123,8 +150,12 @@ def test_granting_an_unknown_point_or_user_is_a_404(app_client, path, message):
 def test_the_list_holds_only_visible_points_filtered_and_paged(app_client):
     admin = add_user(app_client, "root", admin=True)
     ana = add_user(app_client, "ana")
-    for code, kind, status in [("A1", "subterranea", "active"), ("B2", "superficial", "active"),
-                               ("C3", "subterranea", "maintenance"), ("D4", "subterranea", "active")]:
+    for code, kind, status in [
+        ("A1", "subterranea", "active"),
+        ("B2", "superficial", "active"),
+        ("C3", "subterranea", "maintenance"),
+        ("D4", "subterranea", "active"),
+    ]:
         assert _create(app_client, admin, code=code, kind=kind, status=status).status_code == 201
     for code in ("A1", "C3", "D4"):
         app_client.put(f"{POINTS}/{code}/users/ana", headers=admin)
@@ -142,21 +173,28 @@ def test_the_list_holds_only_visible_points_filtered_and_paged(app_client):
 def test_a_partial_change_keeps_the_other_fields(app_client):
     admin = add_user(app_client, "root", admin=True)
     _create(app_client, admin)
-    response = app_client.patch(f"{POINTS}/OB-0101-12", json={"status": "maintenance", "sensor_depth_m": None},
-                                headers=admin)
+    response = app_client.patch(
+        f"{POINTS}/OB-0101-12", json={"status": "maintenance", "sensor_depth_m": None}, headers=admin
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["sensor_depth_m"], body["water_right_lps"], body["name"]) == (
-        "maintenance", None, 25.0, "Pozo 1")
+        "maintenance",
+        None,
+        25.0,
+        "Pozo 1",
+    )
     assert audit_rows(app_client)[-1] == ("root", "point.changed", "point:OB-0101-12")
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"name": None}, "body.name: debe ser texto"),
-     ({"latitude": None}, "body: latitude y longitude van juntas: dé las dos o ninguna"),
-     ({"flow_cutoff_lps": -0.1}, "body.flow_cutoff_lps: debe ser mayor o igual que 0"),
-     ({"code": "OB-0101-13"}, "body.code: campo desconocido")],
+    [
+        ({"name": None}, "body.name: debe ser texto"),
+        ({"latitude": None}, "body: latitude y longitude van juntas: dé las dos o ninguna"),
+        ({"flow_cutoff_lps": -0.1}, "body.flow_cutoff_lps: debe ser mayor o igual que 0"),
+        ({"code": "OB-0101-13"}, "body.code: campo desconocido"),
+    ],
 )
 def test_a_bad_change_is_a_422_and_changes_nothing(app_client, change, message):
     admin = add_user(app_client, "root", admin=True)
@@ -190,21 +228,32 @@ def test_an_accounts_points_are_replaced_at_once_each_change_audited(app_client)
     for code in ("OB-0101-12", "OB-0101-13", "OB-0101-14"):
         _create(app_client, admin, code=code)
     app_client.put(f"{POINTS}/OB-0101-12/users/ana", headers=admin)
-    answer = app_client.put("/api/v1/users/ana/points", json={"points": ["OB-0101-14", "OB-0101-13", "OB-0101-13"]},
-                            headers=admin)
+    answer = app_client.put(
+        "/api/v1/users/ana/points", json={"points": ["OB-0101-14", "OB-0101-13", "OB-0101-13"]}, headers=admin
+    )
     assert answer.status_code == 204
     assert app_client.get("/api/v1/users/ana/points", headers=admin).json() == {
-        "items": ["OB-0101-13", "OB-0101-14"], "total": 2, "limit": 50, "offset": 0, "next_cursor": None}
+        "items": ["OB-0101-13", "OB-0101-14"],
+        "total": 2,
+        "limit": 50,
+        "offset": 0,
+        "next_cursor": None,
+    }
     assert [p["code"] for p in app_client.get(POINTS, headers=ana).json()["items"]] == ["OB-0101-13", "OB-0101-14"]
     assert [row[1:] for row in audit_rows(app_client) if row[1].startswith("point.access")][-3:] == [
-        ("point.access_revoked", "point:OB-0101-12"), ("point.access_granted", "point:OB-0101-13"),
-        ("point.access_granted", "point:OB-0101-14")]
+        ("point.access_revoked", "point:OB-0101-12"),
+        ("point.access_granted", "point:OB-0101-13"),
+        ("point.access_granted", "point:OB-0101-14"),
+    ]
 
 
-@pytest.mark.parametrize(("path", "points", "status", "message"), [
-    ("/api/v1/users/ana/points", ["OB-0101-12", "NOPE"], 422, "no hay un punto con código 'NOPE'"),
-    ("/api/v1/users/ghost/points", ["OB-0101-12"], 404, "no hay un usuario llamado 'ghost'"),
-])
+@pytest.mark.parametrize(
+    ("path", "points", "status", "message"),
+    [
+        ("/api/v1/users/ana/points", ["OB-0101-12", "NOPE"], 422, "no hay un punto con código 'NOPE'"),
+        ("/api/v1/users/ghost/points", ["OB-0101-12"], 404, "no hay un usuario llamado 'ghost'"),
+    ],
+)
 def test_a_bad_list_of_an_accounts_points_changes_nothing(app_client, path, points, status, message):
     admin = add_user(app_client, "root", admin=True)
     add_user(app_client, "ana")
@@ -217,5 +266,7 @@ def test_a_bad_list_of_an_accounts_points_changes_nothing(app_client, path, poin
 def test_an_operator_cannot_read_or_change_an_accounts_points(app_client):
     add_user(app_client, "root", admin=True)
     ana = add_user(app_client, "ana")
-    assert [app_client.get("/api/v1/users/ana/points", headers=ana).status_code,
-            app_client.put("/api/v1/users/ana/points", json={"points": []}, headers=ana).status_code] == [403, 403]
+    assert [
+        app_client.get("/api/v1/users/ana/points", headers=ana).status_code,
+        app_client.put("/api/v1/users/ana/points", json={"points": []}, headers=ana).status_code,
+    ] == [403, 403]

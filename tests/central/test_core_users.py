@@ -7,8 +7,13 @@ import pytest
 from tests.central.core_support import PASSWORD, add_user, audit_rows
 
 USERS = "/api/v1/users"
-NEW_USER = {"username": "bea", "password": "bea's long password", "email": "bea@example.cl",
-            "phone": "+56912345678", "notify_sms": True}
+NEW_USER = {
+    "username": "bea",
+    "password": "bea's long password",
+    "email": "bea@example.cl",
+    "phone": "+56912345678",
+    "notify_sms": True,
+}
 
 
 # Refused by the request schema before any SQL runs: one database is enough.
@@ -20,8 +25,14 @@ def test_an_admin_creates_an_account_without_echoing_the_password(app_client):
     response = app_client.post(USERS, json=NEW_USER, headers=admin)
     assert response.status_code == 201
     assert response.json() == {
-        "username": "bea", "email": "bea@example.cl", "phone": "+56912345678", "is_admin": False,
-        "is_active": True, "notify_email": True, "notify_sms": True, "created_at": "2026-11-28T13:00:00Z",
+        "username": "bea",
+        "email": "bea@example.cl",
+        "phone": "+56912345678",
+        "is_admin": False,
+        "is_active": True,
+        "notify_email": True,
+        "notify_sms": True,
+        "created_at": "2026-11-28T13:00:00Z",
     }
     assert audit_rows(app_client) == [("root", "user.created", "user:bea")]
     login = app_client.post("/api/v1/auth/login", json={"username": "bea", "password": NEW_USER["password"]})
@@ -74,12 +85,17 @@ def test_accounts_are_listed_in_pages(app_client):
 
 def test_a_person_changes_their_own_profile(app_client):
     ana = add_user(app_client, "ana")
-    response = app_client.patch(f"{USERS}/me", json={"email": "ana@example.cl", "notify_sms": True,
-                                                      "phone": "+56987654321"}, headers=ana)
+    response = app_client.patch(
+        f"{USERS}/me", json={"email": "ana@example.cl", "notify_sms": True, "phone": "+56987654321"}, headers=ana
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["email"], body["phone"], body["notify_sms"], body["notify_email"]) == (
-        "ana@example.cl", "+56987654321", True, True)
+        "ana@example.cl",
+        "+56987654321",
+        True,
+        True,
+    )
     assert audit_rows(app_client) == [("ana", "user.changed", "user:ana")]
 
 
@@ -89,8 +105,7 @@ def test_a_new_password_needs_the_old_one(app_client, old_password):
     change = {"password": "a brand new password"} | ({"old_password": old_password} if old_password else {})
     response = app_client.patch(f"{USERS}/me", json=change, headers=ana)
     assert response.status_code == 422
-    assert response.json()["error"]["message"] == (
-        "old_password: falta o no coincide con la contraseña actual")
+    assert response.json()["error"]["message"] == ("old_password: falta o no coincide con la contraseña actual")
     assert app_client.post("/api/v1/auth/login", json={"username": "ana", "password": PASSWORD}).status_code == 200
     assert audit_rows(app_client) == []
 
@@ -110,8 +125,7 @@ def test_a_password_change_with_the_old_password_takes_effect(app_client):
 def test_a_person_cannot_make_themselves_admin(app_client):
     ana = add_user(app_client, "ana")
     response = app_client.patch(f"{USERS}/me", json={"is_admin": True}, headers=ana)
-    assert (response.status_code, response.json()["error"]["message"]) == (
-        422, "body.is_admin: campo desconocido")
+    assert (response.status_code, response.json()["error"]["message"]) == (422, "body.is_admin: campo desconocido")
 
 
 @pytest.mark.parametrize("change", [{"is_admin": False}, {"is_active": False}])
@@ -119,7 +133,9 @@ def test_the_last_active_admin_cannot_be_removed(app_client, change):
     admin = add_user(app_client, "root", admin=True)
     response = app_client.patch(f"{USERS}/root", json=change, headers=admin)
     assert (response.status_code, response.json()["error"]["message"]) == (
-        409, "'root' es el último administrador activo; nombre otro primero")
+        409,
+        "'root' es el último administrador activo; nombre otro primero",
+    )
 
 
 def test_an_unknown_account_is_a_404(app_client):

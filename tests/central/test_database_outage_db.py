@@ -60,8 +60,7 @@ class Server:
         with psycopg.connect(with_database(self.admin_url, "postgres"), autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS {"true" if up else "false"}')
             if not up:
-                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                             (self.name,))
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (self.name,))
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 30) -> None:
@@ -113,18 +112,26 @@ async def run_passes(db: PostgresDatabase, server: Server, reachable: list[bool]
 
 
 UP, DOWN = True, False
-WARNING = (logging.WARNING, f"{WHAT}: la base de datos no responde (PostgreSQL: terminating connection due to"
-                            " administrator command); se reintenta cada 5 s hasta que vuelva")
+WARNING = (
+    logging.WARNING,
+    f"{WHAT}: la base de datos no responde (PostgreSQL: terminating connection due to"
+    " administrator command); se reintenta cada 5 s hasta que vuelva",
+)
 BACK = (logging.INFO, f"{WHAT}: la base de datos responde de nuevo")
 
 
-@pytest.mark.parametrize(("reachable", "expected"), [
-    ([UP, DOWN, DOWN, DOWN, UP, UP], [WARNING, BACK]),
-    ([UP, DOWN, UP, DOWN, DOWN, UP], [WARNING, BACK, WARNING, BACK]),
-    ([UP, UP, UP], []),
-], ids=["one-outage", "two-outages", "no-outage"])
+@pytest.mark.parametrize(
+    ("reachable", "expected"),
+    [
+        ([UP, DOWN, DOWN, DOWN, UP, UP], [WARNING, BACK]),
+        ([UP, DOWN, UP, DOWN, DOWN, UP], [WARNING, BACK, WARNING, BACK]),
+        ([UP, UP, UP], []),
+    ],
+    ids=["one-outage", "two-outages", "no-outage"],
+)
 async def test_each_outage_logs_one_warning_and_one_recovery_line_without_traceback(
-        database, postgres_admin_url, postgres_url, caplog, reachable, expected):
+    database, postgres_admin_url, postgres_url, caplog, reachable, expected
+):
     server = Server(postgres_admin_url, postgres_url)
     with caplog.at_level(logging.INFO):
         outcomes = await run_passes(database, server, reachable)
@@ -158,12 +165,21 @@ def test_the_api_answers_503_while_the_database_is_unreachable(postgres_admin_ur
         server.set(up=False)
         response = client.get("/api/v1/latest", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         server.set(up=True)
-    assert (response.status_code, response.json()) == (503, {"error": {
-        "status": 503, "code": "database_unavailable", "message": "la base de datos no está disponible; intente de nuevo en un momento"}})
+    assert (response.status_code, response.json()) == (
+        503,
+        {
+            "error": {
+                "status": 503,
+                "code": "database_unavailable",
+                "message": "la base de datos no está disponible; intente de nuevo en un momento",
+            }
+        },
+    )
 
 
-async def test_a_compliance_pass_cut_by_an_outage_stops_without_a_traceback(postgres_admin_url, postgres_url,
-                                                                             database, caplog):
+async def test_a_compliance_pass_cut_by_an_outage_stops_without_a_traceback(
+    postgres_admin_url, postgres_url, database, caplog
+):
     """The database goes away while the DGA answers the first send: the pass stops there (the
     other slot waits for the next pass) and leaves the outage to the loop's one warning."""
     migrate(database)

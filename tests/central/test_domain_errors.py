@@ -23,19 +23,35 @@ NOON = datetime(2026, 11, 30, 12, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("refuse", "kind", "body"),
     [
-        (lambda: regulator_named("xyz"), NotFound,
-         {"status": 404, "code": "not_found", "message": "no hay un regulador 'xyz'"}),
-        (lambda: month_bounds("2026-13"), Invalid,
-         {"status": 422, "code": "validation_error",
-          "message": "el mes '2026-13' no tiene la forma aaaa-mm (por ejemplo 2026-11)",
-          "details": [{"loc": ["path", "month"], "msg": "aaaa-mm"}]}),
-        (lambda: check_order(NOON, NOON), Invalid,
-         {"status": 422, "code": "invalid_time_range",
-          "message": "from 2026-11-30T12:00:00Z no es anterior a to 2026-11-30T12:00:00Z"}),
+        (
+            lambda: regulator_named("xyz"),
+            NotFound,
+            {"status": 404, "code": "not_found", "message": "no hay un regulador 'xyz'"},
+        ),
+        (
+            lambda: month_bounds("2026-13"),
+            Invalid,
+            {
+                "status": 422,
+                "code": "validation_error",
+                "message": "el mes '2026-13' no tiene la forma aaaa-mm (por ejemplo 2026-11)",
+                "details": [{"loc": ["path", "month"], "msg": "aaaa-mm"}],
+            },
+        ),
+        (
+            lambda: check_order(NOON, NOON),
+            Invalid,
+            {
+                "status": 422,
+                "code": "invalid_time_range",
+                "message": "from 2026-11-30T12:00:00Z no es anterior a to 2026-11-30T12:00:00Z",
+            },
+        ),
     ],
 )
-def test_a_library_refusal_is_a_domain_error_answered_as_before(refuse: Callable[[], Any], kind: type[Problem],
-                                                                body: dict[str, Any]) -> None:
+def test_a_library_refusal_is_a_domain_error_answered_as_before(
+    refuse: Callable[[], Any], kind: type[Problem], body: dict[str, Any]
+) -> None:
     with pytest.raises(kind) as raised:
         refuse()
     response = problem_response(raised.value)
@@ -50,7 +66,13 @@ def test_a_gateway_document_the_agent_could_not_run_is_invalid_with_every_proble
     assert problem.details and {"file", "line", "field", "message"} == set(problem.details[0])
 
 
-@pytest.mark.parametrize(("problem", "code"), [(Conflict("x", code="secret_key_missing"), "secret_key_missing"),
-                                               (Conflict("x"), "conflict"), (NotFound("x"), "not_found")])
+@pytest.mark.parametrize(
+    ("problem", "code"),
+    [
+        (Conflict("x", code="secret_key_missing"), "secret_key_missing"),
+        (Conflict("x"), "conflict"),
+        (NotFound("x"), "not_found"),
+    ],
+)
 def test_a_refusal_answers_its_own_code_else_its_status_code(problem: Problem, code: str) -> None:
     assert json.loads(problem_response(problem).body)["error"]["code"] == code

@@ -145,7 +145,10 @@ def test_a_failed_savepoint_undoes_only_its_own_part(db):
                 conn.execute(insert, {"u": "ana", "t": now})
         conn.execute(insert, {"u": "carla", "t": now})
     with db.connect() as conn:
-        assert [r["username"] for r in conn.fetchall("SELECT username FROM users ORDER BY username")] == ["ana", "carla"]
+        assert [r["username"] for r in conn.fetchall("SELECT username FROM users ORDER BY username")] == [
+            "ana",
+            "carla",
+        ]
 
 
 def test_a_pipeline_runs_every_statement_in_it(db):
@@ -172,8 +175,12 @@ def test_copy_rows_runs_meanwhile_once_after_the_last_row(db):
             yield (name, "x", now)
 
     with db.transaction() as conn:
-        conn.copy_rows("users", ("username", "password_hash", "created_at"), rows(),
-                       meanwhile=lambda: seen_by_meanwhile.append(list(taken)))
+        conn.copy_rows(
+            "users",
+            ("username", "password_hash", "created_at"),
+            rows(),
+            meanwhile=lambda: seen_by_meanwhile.append(list(taken)),
+        )
     with db.connect() as conn:
         stored = [row["username"] for row in conn.fetchall("SELECT username FROM users ORDER BY username")]
     assert (seen_by_meanwhile, stored) == ([["ana", "beto"]], ["ana", "beto"])
@@ -215,5 +222,8 @@ def test_an_error_in_a_pipeline_is_ours_and_undoes_the_transaction(db):
 def test_core_refusals_are_domain_errors_mapped_to_a_status_at_the_api_edge(problem, status, headers):
     response = problem_response(problem)
     assert not isinstance(problem, ApiError)
-    assert (response.status_code, {k: v for k, v in response.headers.items() if k == "retry-after"}) == (status, headers)
+    assert (response.status_code, {k: v for k, v in response.headers.items() if k == "retry-after"}) == (
+        status,
+        headers,
+    )
     assert json.loads(response.body)["error"]["message"] == problem.message

@@ -22,17 +22,23 @@ def test_only_a_gateway_token_lists_points(site):
 
 
 def test_a_refused_batch_names_every_foreign_point_with_its_devices(site):
-    readings = [reading(1, "flow", T0, 1.0), reading(2, "flow", T0, 2.0, point="P3"),
-                {**reading(3, "flow", T0, 3.0, point="NOPE"), "device": "pozo-9"},
-                {**reading(4, "level", T0, 4.0, point="P3"), "device": "nivel-3"}]
+    readings = [
+        reading(1, "flow", T0, 1.0),
+        reading(2, "flow", T0, 2.0, point="P3"),
+        {**reading(3, "flow", T0, 3.0, point="NOPE"), "device": "pozo-9"},
+        {**reading(4, "level", T0, 4.0, point="P3"), "device": "nivel-3"},
+    ]
     response = site.ingest(batch(readings, NOW))
     assert response.status_code == 403
     assert response.json()["error"] == {
-        "status": 403, "code": "forbidden",
+        "status": 403,
+        "code": "forbidden",
         "message": "el gateway 'gw-norte' no puede escribir el/los punto(s) NOPE (equipo pozo-9), P3 (equipo dev-1,"
-                   " nivel-3): no le están asignados; no se guardó nada de este lote (asigne los puntos al gateway o"
-                   " corrija point: en su site.yaml)",
-        "details": [{"index": None, "seq": None, "field": "point", "problem": "NOPE"},
-                    {"index": None, "seq": None, "field": "point", "problem": "P3"}],
+        " nivel-3): no le están asignados; no se guardó nada de este lote (asigne los puntos al gateway o"
+        " corrija point: en su site.yaml)",
+        "details": [
+            {"index": None, "seq": None, "field": "point", "problem": "NOPE"},
+            {"index": None, "seq": None, "field": "point", "problem": "P3"},
+        ],
     }
     assert site.stored() == []

@@ -15,15 +15,26 @@ T0 = NOW - timedelta(minutes=10)
 
 
 def good_batch() -> dict:
-    return batch([reading(1, "flow", T0, 12.5), reading(2, "totalizer", T0, 1000.0), reading(3, "level", T0, 20.0),
-                  reading(4, "flow", T0 + timedelta(minutes=1), None, quality="timeout")], NOW)
+    return batch(
+        [
+            reading(1, "flow", T0, 12.5),
+            reading(2, "totalizer", T0, 1000.0),
+            reading(3, "level", T0, 20.0),
+            reading(4, "flow", T0 + timedelta(minutes=1), None, quality="timeout"),
+        ],
+        NOW,
+    )
 
 
 def test_a_batch_is_stored_and_the_reply_counts_it(site):
     response = site.ingest(good_batch())
     assert response.status_code == 200
-    assert response.json() == {"stored": 4, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z",
-                               "config_version": None}
+    assert response.json() == {
+        "stored": 4,
+        "duplicates": 0,
+        "server_time": "2026-11-28T13:00:00Z",
+        "config_version": None,
+    }
     assert site.stored() == [
         ("P1", "flow", T0, 12.5, None, "good", None),
         ("P1", "level", T0, 20.0, None, "good", None),
@@ -36,15 +47,20 @@ def test_a_batch_is_stored_and_the_reply_counts_it(site):
 def test_the_same_batch_twice_is_stored_once(site):
     site.ingest(good_batch())
     response = site.ingest(good_batch())
-    assert response.json() == {"stored": 0, "duplicates": 4, "server_time": "2026-11-28T13:00:00Z",
-                               "config_version": None}
+    assert response.json() == {
+        "stored": 0,
+        "duplicates": 4,
+        "server_time": "2026-11-28T13:00:00Z",
+        "config_version": None,
+    }
     assert len(site.stored()) == 5
 
 
 def test_a_partly_known_batch_stores_only_the_new_readings(site):
     site.ingest(batch([reading(1, "flow", T0, 1.0)], NOW))
-    response = site.ingest(batch([reading(1, "flow", T0, 1.0), reading(2, "flow", T0 + timedelta(minutes=1), 2.0)],
-                                 NOW))
+    response = site.ingest(
+        batch([reading(1, "flow", T0, 1.0), reading(2, "flow", T0 + timedelta(minutes=1), 2.0)], NOW)
+    )
     assert response.json()["stored"] == 1 and response.json()["duplicates"] == 1
 
 
@@ -81,15 +97,27 @@ def test_a_revoked_gateway_token_is_refused(site):
 
 
 def test_a_heartbeat_updates_the_gateways_contact_fields(site):
-    agent = {"version": "1.4.2", "buffer_depth": 17, "oldest_unsent_s": 42.5, "dropped_total": 3,
-             "clock_synced": False}
+    agent = {"version": "1.4.2", "buffer_depth": 17, "oldest_unsent_s": 42.5, "dropped_total": 3, "clock_synced": False}
     response = site.ingest(batch([], NOW - timedelta(seconds=90), agent=agent))
-    assert response.json() == {"stored": 0, "duplicates": 0, "server_time": "2026-11-28T13:00:00Z",
-                               "config_version": None}
-    row = site.rows("SELECT last_seen_at, clock_offset_s, agent_version, buffer_depth, oldest_unsent_s,"
-                    " dropped_total, clock_synced FROM gateways WHERE name = 'gw-norte'")[0]
-    assert row == {"last_seen_at": NOW, "clock_offset_s": -90.0, "agent_version": "1.4.2", "buffer_depth": 17,
-                   "oldest_unsent_s": 42.5, "dropped_total": 3, "clock_synced": False}
+    assert response.json() == {
+        "stored": 0,
+        "duplicates": 0,
+        "server_time": "2026-11-28T13:00:00Z",
+        "config_version": None,
+    }
+    row = site.rows(
+        "SELECT last_seen_at, clock_offset_s, agent_version, buffer_depth, oldest_unsent_s,"
+        " dropped_total, clock_synced FROM gateways WHERE name = 'gw-norte'"
+    )[0]
+    assert row == {
+        "last_seen_at": NOW,
+        "clock_offset_s": -90.0,
+        "agent_version": "1.4.2",
+        "buffer_depth": 17,
+        "oldest_unsent_s": 42.5,
+        "dropped_total": 3,
+        "clock_synced": False,
+    }
 
 
 def test_a_refused_batch_does_not_count_as_contact(site):
@@ -115,10 +143,13 @@ def test_a_10_mb_body_is_refused(site):
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize(("body", "headers"), [
-    (b" " * (10 * 1024 * 1024), {}),  # too large: 413 for a gateway
-    (b"{}", {"Content-Encoding": "br"}),  # unsupported encoding: 415 for a gateway
-])
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (b" " * (10 * 1024 * 1024), {}),  # too large: 413 for a gateway
+        (b"{}", {"Content-Encoding": "br"}),  # unsupported encoding: 415 for a gateway
+    ],
+)
 def test_a_bad_token_is_refused_before_the_body_is_judged(site, body, headers):
     response = site.ingest(body, token="not-a-token", headers=headers)
     assert response.status_code == 401
@@ -172,7 +203,8 @@ def test_metrics_count_stored_and_duplicate_readings(site):
 def test_the_on_ingest_hook_gets_the_points_and_processed_readings(site):
     calls = []
     site.client.app.state.ctx.on_ingest = lambda point_ids, readings: calls.append(
-        (point_ids, [(r.variable, r.value, r.flags) for r in readings]))
+        (point_ids, [(r.variable, r.value, r.flags) for r in readings])
+    )
     site.ingest(batch([reading(1, "flow", T0, 0.2), reading(2, "level", T0, 20.0)], NOW))
     point_id = site.rows("SELECT id FROM points WHERE code = 'P1'")[0]["id"]
     assert calls == [([point_id], [("flow", 0.0, "cutoff"), ("level", 20.0, None), ("water_table", 30.0, "derived")])]
@@ -198,27 +230,55 @@ def test_many_readings_in_one_batch_are_all_stored(site):
 
 def test_a_small_batch_mixing_integer_and_decimal_values_stores_each_number(site):
     """On PostgreSQL a small batch goes as one JSON parameter: each number comes back as sent."""
-    site.ingest(batch([reading(1, "flow", T0, 12), reading(2, "flow", T0 + timedelta(minutes=1), 12.5),
-                       reading(3, "flow", T0 + timedelta(minutes=2), None, quality="timeout")], NOW))
-    assert site.stored() == [("P1", "flow", T0, 12.0, None, "good", None),
-                             ("P1", "flow", T0 + timedelta(minutes=1), 12.5, None, "good", None),
-                             ("P1", "flow", T0 + timedelta(minutes=2), None, None, "timeout", None)]
+    site.ingest(
+        batch(
+            [
+                reading(1, "flow", T0, 12),
+                reading(2, "flow", T0 + timedelta(minutes=1), 12.5),
+                reading(3, "flow", T0 + timedelta(minutes=2), None, quality="timeout"),
+            ],
+            NOW,
+        )
+    )
+    assert site.stored() == [
+        ("P1", "flow", T0, 12.0, None, "good", None),
+        ("P1", "flow", T0 + timedelta(minutes=1), 12.5, None, "good", None),
+        ("P1", "flow", T0 + timedelta(minutes=2), None, None, "timeout", None),
+    ]
 
 
 def test_a_point_with_readings_cannot_be_deleted_and_keeps_them(site):
     site.ingest(good_batch())
     response = site.client.delete("/api/v1/points/P1", headers={"Authorization": "Bearer admin-token"})
     assert response.status_code == 409
-    assert response.json()["error"]["message"] == "el punto 'P1' tiene datos registrados; cambie su estado a inactive en vez de borrarlo"
+    assert (
+        response.json()["error"]["message"]
+        == "el punto 'P1' tiene datos registrados; cambie su estado a inactive en vez de borrarlo"
+    )
     assert len(site.stored()) == 5
 
 
 def test_each_points_first_totalizer_is_compared_with_its_own_last_stored_count(site):
-    site.ingest(batch([reading(1, "totalizer", T0, 500.0), reading(2, "totalizer", T0, 80.0, point="P2"),
-                       reading(3, "totalizer", T0 + timedelta(minutes=2), 900.0)], NOW))
+    site.ingest(
+        batch(
+            [
+                reading(1, "totalizer", T0, 500.0),
+                reading(2, "totalizer", T0, 80.0, point="P2"),
+                reading(3, "totalizer", T0 + timedelta(minutes=2), 900.0),
+            ],
+            NOW,
+        )
+    )
     # P1's last count before minute 1 is 500 (the later 900 does not count); P2's is 80
-    site.ingest(batch([reading(4, "totalizer", T0 + timedelta(minutes=1), 400.0),
-                       reading(5, "totalizer", T0 + timedelta(minutes=1), 90.0, point="P2")], NOW))
+    site.ingest(
+        batch(
+            [
+                reading(4, "totalizer", T0 + timedelta(minutes=1), 400.0),
+                reading(5, "totalizer", T0 + timedelta(minutes=1), 90.0, point="P2"),
+            ],
+            NOW,
+        )
+    )
     assert [row for row in site.stored() if row[2] == T0 + timedelta(minutes=1)] == [
         ("P1", "totalizer", T0 + timedelta(minutes=1), 400.0, None, "good", "reset"),
         ("P2", "totalizer", T0 + timedelta(minutes=1), 90.0, None, "good", None),

@@ -16,28 +16,51 @@ from protocols.uplink import Batch
 
 HEADER = {"schema": 1, "gateway": "gw-1", "sent_at": "2026-11-28T13:00:00Z"}
 
-texts = st.one_of(st.sampled_from(["dev-1", "P1", "OB-0601-444", "a:b.c_d", "", "-x", "x y", "Ñandú", "a" * 65]),
-                  st.text(max_size=8))
+texts = st.one_of(
+    st.sampled_from(["dev-1", "P1", "OB-0601-444", "a:b.c_d", "", "-x", "x y", "Ñandú", "a" * 65]), st.text(max_size=8)
+)
 variables = st.sampled_from(["flow", "totalizer", "level", "ph", "Flow", "9x", "a" * 33, ""])
-stamps = st.sampled_from([
-    "2026-11-28T12:59:00Z", "2026-11-28T12:59:00.5+00:00", "2026-11-28T09:59:00.123456-03:00",
-    "2026-11-28T12:59:00", "2026-11-28 12:59:00Z", "20261128T125900Z", "2026-02-30T00:00:00Z",
-    "2026-11-28T24:00:00Z", "2026-11-28T12:59:00+25:00", "yesterday", "2026-11-28T12:59:00.1234567Z",
-])
-values = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**60), 2**60),
-                   st.sampled_from(["1.5", True, [1.0]]))
+stamps = st.sampled_from(
+    [
+        "2026-11-28T12:59:00Z",
+        "2026-11-28T12:59:00.5+00:00",
+        "2026-11-28T09:59:00.123456-03:00",
+        "2026-11-28T12:59:00",
+        "2026-11-28 12:59:00Z",
+        "20261128T125900Z",
+        "2026-02-30T00:00:00Z",
+        "2026-11-28T24:00:00Z",
+        "2026-11-28T12:59:00+25:00",
+        "yesterday",
+        "2026-11-28T12:59:00.1234567Z",
+    ]
+)
+values = st.one_of(
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**60), 2**60),
+    st.sampled_from(["1.5", True, [1.0]]),
+)
 qualities = st.sampled_from(["good", "clock_unsynced", "timeout", "device_error", "GOOD", "bad", None])
 seqs = st.one_of(st.integers(-2, 2**40), st.sampled_from([1.0, "7", True]))
 
 
 VALID = {
-    "seq": st.integers(0, 2**40), "device": st.sampled_from(["dev-1", "OB-0601-444", "a:b.c_d"]),
-    "point": st.sampled_from(["P1", "OB-0601-444"]), "variable": st.sampled_from(["flow", "totalizer", "ph"]),
+    "seq": st.integers(0, 2**40),
+    "device": st.sampled_from(["dev-1", "OB-0601-444", "a:b.c_d"]),
+    "point": st.sampled_from(["P1", "OB-0601-444"]),
+    "variable": st.sampled_from(["flow", "totalizer", "ph"]),
     "ts": st.sampled_from(["2026-11-28T12:59:00Z", "2026-11-28T12:59:00.5+00:00", "2026-11-28T09:59:00.123456-03:00"]),
     "unit": st.sampled_from(["L/s", "m3", "pH"]),
 }
-WILD = {"seq": seqs, "device": texts, "point": texts, "variable": variables, "ts": stamps,
-        "unit": st.sampled_from(["L/s", "", "x" * 17, None, 5])}
+WILD = {
+    "seq": seqs,
+    "device": texts,
+    "point": texts,
+    "variable": variables,
+    "ts": stamps,
+    "unit": st.sampled_from(["L/s", "", "x" * 17, None, 5]),
+}
 
 
 @st.composite
@@ -46,8 +69,9 @@ def raw_readings(draw: st.DrawFn) -> dict:
     reading = {name: draw(strategy) for name, strategy in VALID.items()}
     quality = draw(st.sampled_from(["good", "clock_unsynced", "timeout", "device_error"]))
     reading["quality"] = quality
-    reading["value"] = draw(st.floats(allow_nan=False, allow_infinity=False)) if quality in (
-        "good", "clock_unsynced") else None
+    reading["value"] = (
+        draw(st.floats(allow_nan=False, allow_infinity=False)) if quality in ("good", "clock_unsynced") else None
+    )
     wild = draw(st.sampled_from([None, None, *WILD, "value", "quality", "missing", "extra"]))
     if wild in WILD:
         reading[wild] = draw(WILD[wild])
@@ -95,8 +119,17 @@ def test_parse_batch_agrees_with_the_model(raw):
 
 
 def test_a_plain_batch_takes_the_fast_path():
-    raw = [{"seq": 1, "device": "d", "point": "P1", "variable": "flow", "ts": "2026-11-28T09:59:00-03:00",
-            "value": 2, "unit": "L/s"}]
+    raw = [
+        {
+            "seq": 1,
+            "device": "d",
+            "point": "P1",
+            "variable": "flow",
+            "ts": "2026-11-28T09:59:00-03:00",
+            "value": 2,
+            "unit": "L/s",
+        }
+    ]
     fast = fast_parse(json.dumps({**HEADER, "readings": raw}).encode())
     assert fast is not None and fast.readings == model_readings(raw)
     assert fast.readings[0].value == 2.0 and type(fast.readings[0].value) is float
@@ -126,8 +159,15 @@ class PlainBatch(msgspec.Struct):
 
 
 MSGSPEC_ALONE = msgspec.json.Decoder(PlainBatch)
-READING = {"seq": 1, "device": "d", "point": "P1", "variable": "flow", "ts": "2026-11-28T12:59:00Z", "value": 1.5,
-           "unit": "L/s"}
+READING = {
+    "seq": 1,
+    "device": "d",
+    "point": "P1",
+    "variable": "flow",
+    "ts": "2026-11-28T12:59:00Z",
+    "value": 1.5,
+    "unit": "L/s",
+}
 
 
 def body_of(reading: str, **header: object) -> bytes:
@@ -148,31 +188,56 @@ def model_rejection(body: bytes) -> str:
 
 
 LENIENCIES = [
-    ("a time without an offset", body_of(reading_text(ts="2026-11-28T12:59:00")),
-     "readings[0] (seq 1) ts: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)"),
-    ("a send time without an offset", body_of(reading_text(), sent_at="2026-11-28T13:00:00"),
-     "sent_at: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)"),
-    ("an unknown reading field", body_of(reading_text(colour="blue")),
-     "readings[0] (seq 1) colour: campo desconocido"),
+    (
+        "a time without an offset",
+        body_of(reading_text(ts="2026-11-28T12:59:00")),
+        "readings[0] (seq 1) ts: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)",
+    ),
+    (
+        "a send time without an offset",
+        body_of(reading_text(), sent_at="2026-11-28T13:00:00"),
+        "sent_at: la hora debe llevar su diferencia con UTC (por ejemplo 2026-11-28T13:00:00Z o 2026-11-28T10:00:00-03:00)",
+    ),
+    ("an unknown reading field", body_of(reading_text(colour="blue")), "readings[0] (seq 1) colour: campo desconocido"),
     ("an unknown header field", body_of(reading_text(), colour="blue"), "colour: campo desconocido"),
-    ("a negative seq", body_of(reading_text(seq=-1)),
-     "readings[0] (seq -1) seq: debe ser mayor o igual que 0"),
-    ("an empty device name", body_of(reading_text(device="")),
-     "readings[0] (seq 1) device: debe tener al menos 1 carácter(es)"),
-    ("a point name with a space", body_of(reading_text(point="P 1")),
-     "readings[0] (seq 1) point: no tiene la forma esperada (^[A-Za-z0-9][A-Za-z0-9_.:\\-]*$)"),
+    ("a negative seq", body_of(reading_text(seq=-1)), "readings[0] (seq -1) seq: debe ser mayor o igual que 0"),
+    (
+        "an empty device name",
+        body_of(reading_text(device="")),
+        "readings[0] (seq 1) device: debe tener al menos 1 carácter(es)",
+    ),
+    (
+        "a point name with a space",
+        body_of(reading_text(point="P 1")),
+        "readings[0] (seq 1) point: no tiene la forma esperada (^[A-Za-z0-9][A-Za-z0-9_.:\\-]*$)",
+    ),
     ("an empty gateway name", body_of(reading_text(), gateway=""), "gateway: debe tener al menos 1 carácter(es)"),
-    ("a variable in capitals", body_of(reading_text(variable="Flow")),
-     "readings[0] (seq 1) variable: no tiene la forma esperada (^[a-z][a-z0-9_]*$)"),
-    ("a unit too long", body_of(reading_text(unit="x" * 17)),
-     "readings[0] (seq 1) unit: debe tener como máximo 16 carácter(es)"),
-    ("a quality outside the enum", body_of(reading_text(quality="GOOD")),
-     "readings[0] (seq 1) quality: debe ser 'good', 'clock_unsynced', 'timeout', 'device_error',"
-     " 'decode_error' o 'out_of_range'"),
-    ("a good quality without a value", body_of(reading_text(value=None)),
-     "readings[0] (seq 1): la calidad 'good' necesita un valor"),
-    ("a timeout carrying a value", body_of(reading_text(quality="timeout")),
-     "readings[0] (seq 1): la calidad 'timeout' debe llevar value null"),
+    (
+        "a variable in capitals",
+        body_of(reading_text(variable="Flow")),
+        "readings[0] (seq 1) variable: no tiene la forma esperada (^[a-z][a-z0-9_]*$)",
+    ),
+    (
+        "a unit too long",
+        body_of(reading_text(unit="x" * 17)),
+        "readings[0] (seq 1) unit: debe tener como máximo 16 carácter(es)",
+    ),
+    (
+        "a quality outside the enum",
+        body_of(reading_text(quality="GOOD")),
+        "readings[0] (seq 1) quality: debe ser 'good', 'clock_unsynced', 'timeout', 'device_error',"
+        " 'decode_error' o 'out_of_range'",
+    ),
+    (
+        "a good quality without a value",
+        body_of(reading_text(value=None)),
+        "readings[0] (seq 1): la calidad 'good' necesita un valor",
+    ),
+    (
+        "a timeout carrying a value",
+        body_of(reading_text(quality="timeout")),
+        "readings[0] (seq 1): la calidad 'timeout' debe llevar value null",
+    ),
 ]
 
 

@@ -37,8 +37,9 @@ def served(settings: Settings, clock: ManualClock, port: int) -> Iterator[tuple[
 async def _all_at_once(url: str, logins: list[tuple[str, str]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(logins))
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        return await asyncio.gather(*(client.post(LOGIN, json={"username": username, "password": password})
-                                      for username, password in logins))
+        return await asyncio.gather(
+            *(client.post(LOGIN, json={"username": username, "password": password}) for username, password in logins)
+        )
 
 
 def _statuses(replies: list[httpx.Response]) -> Counter[int]:
@@ -54,7 +55,9 @@ def test_parallel_guesses_at_one_username_get_only_the_free_attempts(served):
     replies = asyncio.run(_all_at_once(url, [("ana", "wrong password")] * GUESSES))
     assert _statuses(replies) == {401: FREE_FAILURES, 429: GUESSES - FREE_FAILURES}
     refused = next(reply for reply in replies if reply.status_code == 429)
-    assert refused.json()["error"]["message"] == "demasiados ingresos fallidos con este usuario; intente de nuevo en 31 s"
+    assert (
+        refused.json()["error"]["message"] == "demasiados ingresos fallidos con este usuario; intente de nuevo en 31 s"
+    )
 
 
 def test_the_right_password_is_refused_while_the_username_is_locked(served):
@@ -70,7 +73,9 @@ def test_parallel_guesses_at_many_usernames_from_one_address_are_throttled(serve
     assert _statuses(replies) == {401: FREE_FAILURES_PER_ADDRESS, 429: GUESSES - FREE_FAILURES_PER_ADDRESS}
     reply = _login(url, "ana", PASSWORD)
     assert (reply.status_code, reply.json()["error"]["message"]) == (
-        429, "demasiados ingresos fallidos desde esta dirección; intente de nuevo en 31 s")
+        429,
+        "demasiados ingresos fallidos desde esta dirección; intente de nuevo en 31 s",
+    )
 
 
 def test_only_the_counted_attempts_are_stored(served):
@@ -78,5 +83,7 @@ def test_only_the_counted_attempts_are_stored(served):
     asyncio.run(_all_at_once(url, [("ana", "wrong password")] * GUESSES))
     with app.state.ctx.db.connect() as conn:
         rows = conn.fetchall("SELECT scope, subject, attempts FROM login_attempts ORDER BY scope")
-    assert rows == [{"scope": "address", "subject": "127.0.0.1", "attempts": FREE_FAILURES},
-                    {"scope": "user", "subject": "ana", "attempts": FREE_FAILURES}]
+    assert rows == [
+        {"scope": "address", "subject": "127.0.0.1", "attempts": FREE_FAILURES},
+        {"scope": "user", "subject": "ana", "attempts": FREE_FAILURES},
+    ]

@@ -41,11 +41,23 @@ def central(settings: Settings, port: int) -> Iterator[tuple[str, Database, Test
 
 
 def document(sim_port: int, *devices: tuple[str, int, str], port: int | None = None) -> str:
-    lines = ["buses:", "  - name: plc", "    type: tcp", "    host: 127.0.0.1", f"    port: {port or sim_port}",
-             "devices:"]
+    lines = [
+        "buses:",
+        "  - name: plc",
+        "    type: tcp",
+        "    host: 127.0.0.1",
+        f"    port: {port or sim_port}",
+        "devices:",
+    ]
     for name, unit_id, point in devices:
-        lines += [f"  - name: {name}", "    bus: plc", f"    unit_id: {unit_id}", f"    point: {point}",
-                  "    profile: siemens-mag6000", "    interval_s: 60"]
+        lines += [
+            f"  - name: {name}",
+            "    bus: plc",
+            f"    unit_id: {unit_id}",
+            f"    point: {point}",
+            "    profile: siemens-mag6000",
+            "    interval_s: 60",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -59,8 +71,11 @@ def publish(admin: TestClient, text: str, reason: str) -> int:
 
 def flow_slots(db: Database, point: str) -> list[str]:
     with db.connect() as conn:
-        rows = conn.fetchall("SELECT r.ts FROM readings r JOIN points p ON p.id = r.point_id"
-                             " WHERE p.code = :p AND r.variable = 'flow' ORDER BY r.ts", {"p": point})
+        rows = conn.fetchall(
+            "SELECT r.ts FROM readings r JOIN points p ON p.id = r.point_id"
+            " WHERE p.code = :p AND r.variable = 'flow' ORDER BY r.ts",
+            {"p": point},
+        )
     return [str(row["ts"])[11:16] for row in rows]
 
 
@@ -81,8 +96,15 @@ async def agent(central, tmp_path: Path):
     clock = ManualClock(START)
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1), meter(2, flow=7.5)), ManualClock(START)) as sim:
-        config = site(tmp_path, [tcp_bus(sim.tcp_port)], [device("pozo-1", 1, point="P1", interval_s=60)],
-                      id="gw-norte", central_url=url, config_source="central", rollback_cycles=ROLLBACK_CYCLES)
+        config = site(
+            tmp_path,
+            [tcp_bus(sim.tcp_port)],
+            [device("pozo-1", 1, point="P1", interval_s=60)],
+            id="gw-norte",
+            central_url=url,
+            config_source="central",
+            rollback_cycles=ROLLBACK_CYCLES,
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await drive(clock, lambda: flow_slots(db, "P1") != [])
@@ -106,14 +128,22 @@ async def test_a_published_configuration_changes_what_the_agent_polls_within_one
     first_p2 = flow_slots(db, "P2")[0]
     assert first_p2 <= f"{published_at.hour:02d}:{published_at.minute + 2:02d}"  # the upload reply, then one cycle
     await drive(clock, lambda: reported(admin)["running_version"] == version)
-    assert reported(admin) == {"config_source": "central", "running_version": version, "pending_version": None,
-                               "last_result": f"applied version {version}"}
+    assert reported(admin) == {
+        "config_source": "central",
+        "running_version": version,
+        "pending_version": None,
+        "last_result": f"applied version {version}",
+    }
     slots = flow_slots(db, "P1")
     assert len(slots) == len(set(slots)) and slots[-1] >= first_p2  # P1 polled on, nothing doubled
     assert (tmp_path / "buffer.db").stat().st_ino == buffer_inode  # the reload never reopened the buffer
     state = read_state(state_path(tmp_path / "buffer.db"))
     assert (state.config_source, state.config_version, state.config_published, state.config_result) == (
-        "central", version, version, f"applied version {version}")
+        "central",
+        version,
+        version,
+        f"applied version {version}",
+    )
 
 
 async def test_a_configuration_under_which_no_device_answers_is_rolled_back(agent, caplog):
@@ -125,14 +155,18 @@ async def test_a_configuration_under_which_no_device_answers_is_rolled_back(agen
     with caplog.at_level(logging.ERROR, logger="caudal.edge.managed"):
         await drive(clock, lambda: "rolled back" in (reported(admin)["last_result"] or ""))
     assert reported(admin) == {
-        "config_source": "central", "running_version": good, "pending_version": bad,
+        "config_source": "central",
+        "running_version": good,
+        "pending_version": bad,
         "last_result": f"rolled back from version {bad} (no device answered in {ROLLBACK_CYCLES} poll cycles),"
-                       f" running version {good}"}
+        f" running version {good}",
+    }
     before = len(flow_slots(db, "P2"))
     await drive(clock, lambda: len(flow_slots(db, "P2")) > before)  # the good configuration polls again
     assert [r.getMessage() for r in caplog.records] == [
         f"versión {bad} de la configuración central: ningún equipo respondió en {ROLLBACK_CYCLES} ciclos de lectura"
-        " tras aplicarla; se vuelve a la anterior"]
+        " tras aplicarla; se vuelve a la anterior"
+    ]
 
 
 async def test_the_applied_version_is_kept_for_a_restart_without_network(agent, tmp_path: Path):
@@ -150,16 +184,25 @@ async def test_a_gateway_on_local_configuration_ignores_the_server(central, tmp_
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1), meter(2, flow=7.5)), ManualClock(START)) as sim:
         publish(admin, document(sim.tcp_port, ("pozo-1", 1, "P1"), ("pozo-2", 2, "P2")), "segundo caudalímetro")
-        config = site(tmp_path, [tcp_bus(sim.tcp_port)], [device("pozo-1", 1, point="P1", interval_s=60)],
-                      id="gw-norte", central_url=url)  # config_source: local, the default
+        config = site(
+            tmp_path,
+            [tcp_bus(sim.tcp_port)],
+            [device("pozo-1", 1, point="P1", interval_s=60)],
+            id="gw-norte",
+            central_url=url,
+        )  # config_source: local, the default
         stop = asyncio.Event()
         task = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await drive(clock, lambda: len(flow_slots(db, "P1")) >= 3 and reported(admin)["config_source"] is not None)
         stop.set()
         await asyncio.wait_for(task, 20)
     assert flow_slots(db, "P2") == []
-    assert reported(admin) == {"config_source": "local", "running_version": None, "pending_version": None,
-                               "last_result": "running the local site.yaml"}
+    assert reported(admin) == {
+        "config_source": "local",
+        "running_version": None,
+        "pending_version": None,
+        "last_result": "running the local site.yaml",
+    }
 
 
 async def test_a_document_the_gateway_cannot_run_is_refused_and_the_old_configuration_kept(agent):
@@ -168,13 +211,16 @@ async def test_a_document_the_gateway_cannot_run_is_refused_and_the_old_configur
     clock, sim_port, db, admin = agent
     unknown = document(sim_port, ("pozo-1", 1, "P1")).replace("siemens-mag6000", "medidor-del-futuro")
     with db.transaction() as conn:
-        conn.execute("INSERT INTO gateway_configs (gateway_id, version, document, reason, created_by, created_at)"
-                     " SELECT id, 1, :d, 'x', 'admin', :now FROM gateways WHERE name = 'gw-norte'",
-                     {"d": unknown, "now": clock.now()})
+        conn.execute(
+            "INSERT INTO gateway_configs (gateway_id, version, document, reason, created_by, created_at)"
+            " SELECT id, 1, :d, 'x', 'admin', :now FROM gateways WHERE name = 'gw-norte'",
+            {"d": unknown, "now": clock.now()},
+        )
     assert admin.post("/api/v1/gateways/gw-norte/config/versions/1/publish").status_code == 200
     await drive(clock, lambda: (reported(admin)["last_result"] or "").startswith("refused"))
     result = reported(admin)["last_result"]
-    assert result.startswith("refused version 1, still running the local site.yaml: central-v1.yaml:11:"
-                             " devices[0].profile: ")
+    assert result.startswith(
+        "refused version 1, still running the local site.yaml: central-v1.yaml:11: devices[0].profile: "
+    )
     before = len(flow_slots(db, "P1"))
     await drive(clock, lambda: len(flow_slots(db, "P1")) > before)  # still polling the local configuration

@@ -12,8 +12,12 @@ API_DOMAINS = ("central/core", "central/telemetry", "central/notify", "complianc
 
 
 def _router_modules() -> list[str]:
-    return sorted(path.relative_to(ROOT).as_posix() for folder in API_DOMAINS for path in (ROOT / folder).rglob("*.py")
-                  if "APIRouter(" in path.read_text(encoding="utf-8"))
+    return sorted(
+        path.relative_to(ROOT).as_posix()
+        for folder in API_DOMAINS
+        for path in (ROOT / folder).rglob("*.py")
+        if "APIRouter(" in path.read_text(encoding="utf-8")
+    )
 
 
 def test_every_module_that_makes_a_router_is_named_api() -> None:
@@ -24,14 +28,23 @@ def test_every_module_that_makes_a_router_is_named_api() -> None:
 # that read the request itself (its body; its query parameters).
 HTTP_EDGE = ("central/telemetry/body.py", "central/query_check.py")
 HTTP_EDGE_NAMES = ("api.py", "deps.py", "errors.py")
-HTTP_ERRORS = {("central.errors", "ApiError"), ("fastapi", "HTTPException"), ("fastapi.exceptions", "HTTPException"),
-               ("starlette.exceptions", "HTTPException")}
+HTTP_ERRORS = {
+    ("central.errors", "ApiError"),
+    ("fastapi", "HTTPException"),
+    ("fastapi.exceptions", "HTTPException"),
+    ("starlette.exceptions", "HTTPException"),
+}
 
 
 def _http_error_imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-            for alias in node.names if (node.module, alias.name) in HTTP_ERRORS]
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if (node.module, alias.name) in HTTP_ERRORS
+    ]
 
 
 def test_only_the_http_edge_imports_an_http_error() -> None:

@@ -44,15 +44,23 @@ def test_the_document_validates_against_the_openapi_schema(document):
 
 def test_every_operation_has_a_written_summary(document):
     """Not FastAPI's stand-in made from the function's name (``Get Readings``)."""
-    made_up = [(method, route.path) for route in api_routes() for method in route.methods
-               if document["paths"][route.path][method.lower()].get("summary", route.name.replace("_", " ").title())
-               == route.name.replace("_", " ").title()]
+    made_up = [
+        (method, route.path)
+        for route in api_routes()
+        for method in route.methods
+        if document["paths"][route.path][method.lower()].get("summary", route.name.replace("_", " ").title())
+        == route.name.replace("_", " ").title()
+    ]
     assert len(api_routes()) == sum(1 for _ in operations(document)) and made_up == []
 
 
 def test_every_error_answer_refers_to_error_body(document):
-    wrong = [(name, status) for name, op in operations(document) for status, response in op["responses"].items()
-             if status[0] == "4" and response.get("content", {}).get("application/json", {}).get("schema") != ERROR_REF]
+    wrong = [
+        (name, status)
+        for name, op in operations(document)
+        for status, response in op["responses"].items()
+        if status[0] == "4" and response.get("content", {}).get("application/json", {}).get("schema") != ERROR_REF
+    ]
     assert wrong == []
 
 
@@ -70,14 +78,18 @@ def test_error_body_is_the_shape_the_server_sends(document, bare_app):
 
 
 def test_every_api_operation_documents_500_and_503(document):
-    missing = [name for name, op in operations(document)
-               if " /api/" in name and not {"500", "503"} <= set(op["responses"])]
+    missing = [
+        name for name, op in operations(document) if " /api/" in name and not {"500", "503"} <= set(op["responses"])
+    ]
     assert missing == []
 
 
 def test_every_operation_with_input_documents_422(document):
-    missing = [name for name, op in operations(document)
-               if (op.get("parameters") or op.get("requestBody")) and "422" not in op["responses"]]
+    missing = [
+        name
+        for name, op in operations(document)
+        if (op.get("parameters") or op.get("requestBody")) and "422" not in op["responses"]
+    ]
     assert missing == []
 
 
@@ -91,13 +103,22 @@ def _depends_on(route: APIRoute, call: Any) -> bool:
     return False
 
 
-@pytest.mark.parametrize(("dependency", "status"), [
-    (current_user, "401"), (gateway_token, "401"), (current_admin, "403"),
-])
+@pytest.mark.parametrize(
+    ("dependency", "status"),
+    [
+        (current_user, "401"),
+        (gateway_token, "401"),
+        (current_admin, "403"),
+    ],
+)
 def test_routes_document_the_refusals_of_their_dependencies(document, dependency, status):
     routes = [route for route in api_routes() if _depends_on(route, dependency)]
-    missing = [(method, route.path) for route in routes for method in route.methods
-               if status not in document["paths"][route.path][method.lower()]["responses"]]
+    missing = [
+        (method, route.path)
+        for route in routes
+        for method in route.methods
+        if status not in document["paths"][route.path][method.lower()]["responses"]
+    ]
     assert routes and missing == []
 
 
@@ -109,8 +130,12 @@ def test_every_request_body_has_an_example(document):
         target = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1], {})
         return bool(media.get("example") or media.get("examples") or schema.get("examples") or target.get("examples"))
 
-    bodies = [(name, media) for name, op in operations(document) if "requestBody" in op
-              for media in op["requestBody"]["content"].values()]
+    bodies = [
+        (name, media)
+        for name, op in operations(document)
+        if "requestBody" in op
+        for media in op["requestBody"]["content"].values()
+    ]
     assert bodies and [name for name, media in bodies if not has_example(media)] == []
 
 

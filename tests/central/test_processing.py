@@ -47,15 +47,22 @@ def test_the_low_flow_cutoff_is_symmetric_and_keeps_the_raw_value(value, cutoff,
 
 @pytest.mark.parametrize(
     ("previous", "current", "expected"),
-    [(100.0, 100.0, False), (100.0, 100.5, False), (100.0, 99.9, True), (100.0, 0.0, True), (None, 5.0, False),
-     (100.0, None, False)],
+    [
+        (100.0, 100.0, False),
+        (100.0, 100.5, False),
+        (100.0, 99.9, True),
+        (100.0, 0.0, True),
+        (None, 5.0, False),
+        (100.0, None, False),
+    ],
 )
 def test_a_totalizer_decrease_is_a_reset(previous, current, expected):
     assert is_reset(previous, current) is expected
 
 
-@pytest.mark.parametrize(("level", "depth", "expected"), [(20.0, 50.0, 30.0), (0.0, 50.0, 50.0), (None, 50.0, None),
-                                                         (55.0, 50.0, -5.0)])
+@pytest.mark.parametrize(
+    ("level", "depth", "expected"), [(20.0, 50.0, 30.0), (0.0, 50.0, 50.0), (None, 50.0, None), (55.0, 50.0, -5.0)]
+)
 def test_water_table_is_sensor_depth_minus_level(level, depth, expected):
     assert water_table(level, depth) == expected
 
@@ -80,24 +87,40 @@ def test_volume_between_two_readings_accounts_for_meter_swaps(previous, current,
     assert volume_between(previous, current, changes) == pytest.approx(expected)
 
 
-def incoming(seq: int, variable: str, minute: int, value: float | None, *, point: str = "P1",
-             quality: Quality = Quality.GOOD) -> Incoming:
+def incoming(
+    seq: int, variable: str, minute: int, value: float | None, *, point: str = "P1", quality: Quality = Quality.GOOD
+) -> Incoming:
     unit = {"flow": "L/s", "totalizer": "m3", "level": "m"}[variable]
     return Incoming(seq, "dev", point, variable, T0 + timedelta(minutes=minute), value, unit, quality)
 
 
-def processed(variable: str, minute: int, value: float | None, *, raw: float | None = None, flags: str | None = None,
-              seq: int | None = None, point_id: int = 1, quality: Quality = Quality.GOOD) -> Processed:
+def processed(
+    variable: str,
+    minute: int,
+    value: float | None,
+    *,
+    raw: float | None = None,
+    flags: str | None = None,
+    seq: int | None = None,
+    point_id: int = 1,
+    quality: Quality = Quality.GOOD,
+) -> Processed:
     unit = {"flow": "L/s", "totalizer": "m3", "level": "m", "water_table": "m"}[variable]
     return Processed(point_id, T0 + timedelta(minutes=minute), variable, value, raw, unit, quality, flags, seq)
 
 
 def test_a_batch_is_processed_whole():
     batch = [
-        incoming(1, "flow", 0, 0.2), incoming(2, "flow", 1, -0.4), incoming(3, "flow", 2, 8.0),
-        incoming(4, "level", 0, 20.0), incoming(5, "level", 1, None, quality=Quality.TIMEOUT),
-        incoming(6, "totalizer", 1, 99.0), incoming(7, "totalizer", 0, 101.0), incoming(8, "totalizer", 2, 99.5),
-        incoming(9, "flow", 0, 0.2, point="P2"), incoming(10, "level", 0, 3.0, point="P2"),
+        incoming(1, "flow", 0, 0.2),
+        incoming(2, "flow", 1, -0.4),
+        incoming(3, "flow", 2, 8.0),
+        incoming(4, "level", 0, 20.0),
+        incoming(5, "level", 1, None, quality=Quality.TIMEOUT),
+        incoming(6, "totalizer", 1, 99.0),
+        incoming(7, "totalizer", 0, 101.0),
+        incoming(8, "totalizer", 2, 99.5),
+        incoming(9, "flow", 0, 0.2, point="P2"),
+        incoming(10, "level", 0, 3.0, point="P2"),
         incoming(11, "flow", 0, 5.0),  # same point, ts and variable as seq 1: the first one wins
     ]
     result = process(batch, {"P1": P1, "P2": P2}, {1: 100.0})
@@ -127,12 +150,21 @@ def stored_row(point_id: int, minute: int, variable: str, value: float) -> Proce
 
 
 def test_the_effects_of_stored_rows_are_the_newest_of_each_key_the_stale_hours_and_the_points():
-    rows = [stored_row(2, 70, "flow", 3.0), stored_row(1, 5, "flow", 1.0), stored_row(1, 190, "flow", 2.0),
-            stored_row(1, 130, "level", 9.0), stored_row(1, 10, "flow", 1.5), stored_row(2, 65, "flow", 2.5)]
+    rows = [
+        stored_row(2, 70, "flow", 3.0),
+        stored_row(1, 5, "flow", 1.0),
+        stored_row(1, 190, "flow", 2.0),
+        stored_row(1, 130, "level", 9.0),
+        stored_row(1, 10, "flow", 1.5),
+        stored_row(2, 65, "flow", 2.5),
+    ]
     hour = timedelta(hours=1)
     assert effects_of(rows) == Effects(
         newest=[stored_row(1, 190, "flow", 2.0), stored_row(2, 70, "flow", 3.0), stored_row(1, 130, "level", 9.0)],
-        stale=[StaleHours(1, T0, T0 + hour), StaleHours(1, T0 + 2 * hour, T0 + 4 * hour),
-               StaleHours(2, T0 + hour, T0 + 2 * hour)],
+        stale=[
+            StaleHours(1, T0, T0 + hour),
+            StaleHours(1, T0 + 2 * hour, T0 + 4 * hour),
+            StaleHours(2, T0 + hour, T0 + 2 * hour),
+        ],
         point_ids=[1, 2],
     )

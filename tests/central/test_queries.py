@@ -15,17 +15,23 @@ T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def loaded(site):
-    readings = [reading(1, "flow", T0, 0.2), reading(2, "level", T0, 20.0), reading(3, "flow", T0 + timedelta(minutes=1),
-                7.25), reading(4, "totalizer", T0 + timedelta(minutes=1), 10.0),
-                reading(5, "totalizer", T0 + timedelta(minutes=2), 9.0), reading(6, "level", T0 + timedelta(minutes=2),
-                None, quality="timeout"), reading(7, "flow", T0, 3.0, point="P2")]
+    readings = [
+        reading(1, "flow", T0, 0.2),
+        reading(2, "level", T0, 20.0),
+        reading(3, "flow", T0 + timedelta(minutes=1), 7.25),
+        reading(4, "totalizer", T0 + timedelta(minutes=1), 10.0),
+        reading(5, "totalizer", T0 + timedelta(minutes=2), 9.0),
+        reading(6, "level", T0 + timedelta(minutes=2), None, quality="timeout"),
+        reading(7, "flow", T0, 3.0, point="P2"),
+    ]
     assert site.ingest(batch(readings, NOW)).status_code == 200
     return site
 
 
 def test_readings_as_csv(loaded):
-    response = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", to="2026-11-28T13:00:00Z",
-                          format="csv")
+    response = loaded.get(
+        "/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", to="2026-11-28T13:00:00Z", format="csv"
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text == (
@@ -43,17 +49,44 @@ def test_readings_as_csv(loaded):
 
 def test_readings_as_a_json_page_of_one_variable(loaded):
     response = loaded.get("/api/v1/points/P1/readings", variable="flow", from_="2026-11-28T12:00:00Z")
-    assert response.json() == {"items": [
-        {"ts": "2026-11-28T12:00:00Z", "variable": "flow", "value": 0.0, "raw_value": 0.2, "unit": "L/s",
-         "quality": "good", "flags": ["cutoff"]},
-        {"ts": "2026-11-28T12:01:00Z", "variable": "flow", "value": 7.25, "raw_value": None, "unit": "L/s",
-         "quality": "good", "flags": []},
-    ], "total": None, "limit": 1000, "offset": 0, "next_cursor": None}
+    assert response.json() == {
+        "items": [
+            {
+                "ts": "2026-11-28T12:00:00Z",
+                "variable": "flow",
+                "value": 0.0,
+                "raw_value": 0.2,
+                "unit": "L/s",
+                "quality": "good",
+                "flags": ["cutoff"],
+            },
+            {
+                "ts": "2026-11-28T12:01:00Z",
+                "variable": "flow",
+                "value": 7.25,
+                "raw_value": None,
+                "unit": "L/s",
+                "quality": "good",
+                "flags": [],
+            },
+        ],
+        "total": None,
+        "limit": 1000,
+        "offset": 0,
+        "next_cursor": None,
+    }
 
 
-@pytest.mark.parametrize(("asked", "total"), [({}, None), ({"total": "false"}, None), ({"total": "true"}, 8),
-                                              ({"total": "true", "variable": "flow"}, 2),
-                                              ({"total": "true", "to": "2026-11-28T12:01:00Z"}, 3)])
+@pytest.mark.parametrize(
+    ("asked", "total"),
+    [
+        ({}, None),
+        ({"total": "false"}, None),
+        ({"total": "true"}, 8),
+        ({"total": "true", "variable": "flow"}, 2),
+        ({"total": "true", "to": "2026-11-28T12:01:00Z"}, 3),
+    ],
+)
 def test_the_total_is_counted_over_the_whole_range_only_when_asked(loaded, asked, total):
     body = loaded.get("/api/v1/points/P1/readings", from_="2026-11-28T12:00:00Z", limit=2, **asked).json()
     assert (body["total"], len(body["items"])) == (total, 2)
@@ -75,8 +108,16 @@ def _walk(site, limit: int, between=None) -> list[tuple[str, str]]:
             between = None
 
 
-ALL = [("12:00", "flow"), ("12:00", "level"), ("12:00", "water_table"), ("12:01", "flow"), ("12:01", "totalizer"),
-       ("12:02", "level"), ("12:02", "totalizer"), ("12:02", "water_table")]
+ALL = [
+    ("12:00", "flow"),
+    ("12:00", "level"),
+    ("12:00", "water_table"),
+    ("12:01", "flow"),
+    ("12:01", "totalizer"),
+    ("12:02", "level"),
+    ("12:02", "totalizer"),
+    ("12:02", "water_table"),
+]
 
 
 @pytest.mark.parametrize("limit", [1, 3, 4, 8, 9])
@@ -92,26 +133,42 @@ def test_the_last_page_has_no_cursor_even_when_it_is_full(loaded):
 def test_a_walk_sees_readings_stored_after_its_cursor_while_it_walks_and_none_twice(loaded):
     """A batch arrives between two pages: its readings after the cursor show up once, in
     order; one behind the cursor (a late reading of 12:00) is not in this walk."""
+
     def arrive() -> None:
-        late = [reading(8, "totalizer", T0, 5.0), reading(9, "flow", T0 + timedelta(minutes=1, seconds=30), 6.0),
-                reading(10, "flow", T0 + timedelta(minutes=3), 6.5)]
+        late = [
+            reading(8, "totalizer", T0, 5.0),
+            reading(9, "flow", T0 + timedelta(minutes=1, seconds=30), 6.0),
+            reading(10, "flow", T0 + timedelta(minutes=3), 6.5),
+        ]
         assert loaded.ingest(batch(late, NOW)).json()["stored"] == 3
 
     assert _walk(loaded, 3, arrive) == ALL[:5] + [("12:01", "flow")] + ALL[5:] + [("12:03", "flow")]
 
 
-BAD_CURSORS = ["bm9wZQ", "%%%", "", base64.urlsafe_b64encode(b"2026-11-28T12:00:00|flow").decode(),
-               base64.urlsafe_b64encode(b"2026-11-28T12:00:00-03:00|flow").decode(),
-               base64.urlsafe_b64encode(b"\xff\xfe|flow").decode()]
+BAD_CURSORS = [
+    "bm9wZQ",
+    "%%%",
+    "",
+    base64.urlsafe_b64encode(b"2026-11-28T12:00:00|flow").decode(),
+    base64.urlsafe_b64encode(b"2026-11-28T12:00:00-03:00|flow").decode(),
+    base64.urlsafe_b64encode(b"\xff\xfe|flow").decode(),
+]
 
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS)
 def test_a_cursor_the_server_did_not_give_is_a_422_in_spanish_that_changes_nothing(loaded, cursor):
     response = loaded.get("/api/v1/points/P1/readings", cursor=cursor)
-    assert (response.status_code, response.json()) == (422, {"error": {
-        "status": 422, "code": "invalid_cursor",
-        "message": f"cursor {cursor!r} no es uno que haya entregado este servidor: use el next_cursor de la página"
-                   " anterior, o ninguno para la primera página"}})
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "error": {
+                "status": 422,
+                "code": "invalid_cursor",
+                "message": f"cursor {cursor!r} no es uno que haya entregado este servidor: use el next_cursor de la página"
+                " anterior, o ninguno para la primera página",
+            }
+        },
+    )
     assert len(loaded.stored()) == 9
 
 
@@ -120,8 +177,15 @@ def test_readings_are_not_paged_by_offset(loaded):
     assert (response.status_code, response.json()["error"]["code"]) == (422, "unknown_parameter")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/points/P2/readings", "/api/v1/points/P2/aggregates",
-                                  "/api/v1/points/P2/meter-changes", "/api/v1/points/NOPE/readings"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/points/P2/readings",
+        "/api/v1/points/P2/aggregates",
+        "/api/v1/points/P2/meter-changes",
+        "/api/v1/points/NOPE/readings",
+    ],
+)
 def test_a_user_reading_a_point_that_is_not_theirs_gets_404(loaded, path):
     response = loaded.get(path, token=ANA_TOKEN)
     assert response.status_code == 404
@@ -133,24 +197,62 @@ def test_readings_need_a_user_token(loaded):
 
 def test_latest_lists_the_newest_reading_per_variable_of_the_visible_points(loaded):
     response = loaded.get("/api/v1/latest", token=ANA_TOKEN)
-    assert response.json() == {"total": 1, "limit": 50, "offset": 0, "next_cursor": None, "items": [
-        {"point": "P1", "name": "P1", "variables": {
-        "flow": {"ts": "2026-11-28T12:01:00Z", "value": 7.25, "unit": "L/s", "quality": "good", "flags": [],
-                 "age_s": 3540.0},
-        "level": {"ts": "2026-11-28T12:02:00Z", "value": None, "unit": "m", "quality": "timeout", "flags": [],
-                  "age_s": 3480.0},
-        "totalizer": {"ts": "2026-11-28T12:02:00Z", "value": 9.0, "unit": "m3", "quality": "good",
-                      "flags": ["reset"], "age_s": 3480.0},
-        "water_table": {"ts": "2026-11-28T12:02:00Z", "value": None, "unit": "m", "quality": "timeout",
-                        "flags": ["derived"], "age_s": 3480.0},
-    }}]}
+    assert response.json() == {
+        "total": 1,
+        "limit": 50,
+        "offset": 0,
+        "next_cursor": None,
+        "items": [
+            {
+                "point": "P1",
+                "name": "P1",
+                "variables": {
+                    "flow": {
+                        "ts": "2026-11-28T12:01:00Z",
+                        "value": 7.25,
+                        "unit": "L/s",
+                        "quality": "good",
+                        "flags": [],
+                        "age_s": 3540.0,
+                    },
+                    "level": {
+                        "ts": "2026-11-28T12:02:00Z",
+                        "value": None,
+                        "unit": "m",
+                        "quality": "timeout",
+                        "flags": [],
+                        "age_s": 3480.0,
+                    },
+                    "totalizer": {
+                        "ts": "2026-11-28T12:02:00Z",
+                        "value": 9.0,
+                        "unit": "m3",
+                        "quality": "good",
+                        "flags": ["reset"],
+                        "age_s": 3480.0,
+                    },
+                    "water_table": {
+                        "ts": "2026-11-28T12:02:00Z",
+                        "value": None,
+                        "unit": "m",
+                        "quality": "timeout",
+                        "flags": ["derived"],
+                        "age_s": 3480.0,
+                    },
+                },
+            }
+        ],
+    }
 
 
 def test_latest_for_an_admin_lists_every_point_and_never_moves_back(loaded):
     loaded.ingest(batch([reading(9, "flow", T0 - timedelta(hours=1), 1.0, point="P2")], NOW))
     body = loaded.get("/api/v1/latest").json()["items"]
-    assert [(p["point"], sorted(p["variables"])) for p in body] == [("P1", ["flow", "level", "totalizer", "water_table"]),
-                                                                    ("P2", ["flow"]), ("P3", [])]
+    assert [(p["point"], sorted(p["variables"])) for p in body] == [
+        ("P1", ["flow", "level", "totalizer", "water_table"]),
+        ("P2", ["flow"]),
+        ("P3", []),
+    ]
     assert body[1]["variables"]["flow"]["value"] == 3.0
 
 
@@ -160,12 +262,20 @@ def test_latest_pages_the_points_by_code(loaded):
 
 
 def test_a_meter_change_is_recorded_with_its_audit_row(site):
-    response = site.post("/api/v1/points/P1/meter-changes", {"ts": "2026-11-28T09:25:00-03:00", "old_final_m3": 4.5,
-                                                              "new_base_m3": 0.0, "note": "new meter"}, token=ANA_TOKEN)
+    response = site.post(
+        "/api/v1/points/P1/meter-changes",
+        {"ts": "2026-11-28T09:25:00-03:00", "old_final_m3": 4.5, "new_base_m3": 0.0, "note": "new meter"},
+        token=ANA_TOKEN,
+    )
     assert response.status_code == 201
     assert {k: v for k, v in response.json().items() if k != "id"} == {
-        "ts": "2026-11-28T12:25:00Z", "old_final_m3": 4.5, "new_base_m3": 0.0, "note": "new meter",
-        "recorded_by": "ana", "recorded_at": "2026-11-28T13:00:00Z"}
+        "ts": "2026-11-28T12:25:00Z",
+        "old_final_m3": 4.5,
+        "new_base_m3": 0.0,
+        "note": "new meter",
+        "recorded_by": "ana",
+        "recorded_at": "2026-11-28T13:00:00Z",
+    }
     listed = site.get("/api/v1/points/P1/meter-changes").json()
     assert (listed["total"], listed["items"]) == (1, [response.json()])
     audit = site.rows("SELECT actor, action, subject FROM audit_log")
@@ -174,10 +284,12 @@ def test_a_meter_change_is_recorded_with_its_audit_row(site):
 
 @pytest.mark.parametrize(
     ("body", "status", "message"),
-    [({"ts": "2026-11-28T14:00:00Z", "new_base_m3": 0.0}, 422, "está en el futuro"),
-     ({"ts": "2026-11-28T11:00:00Z", "new_base_m3": -1.0}, 422, "new_base_m3"),
-     ({"ts": "2026-11-28T11:00:00", "new_base_m3": 0.0}, 422, "ts"),
-     ({"ts": "2026-11-28T10:00:00Z", "new_base_m3": 0.0}, 409, "registrado a las")],
+    [
+        ({"ts": "2026-11-28T14:00:00Z", "new_base_m3": 0.0}, 422, "está en el futuro"),
+        ({"ts": "2026-11-28T11:00:00Z", "new_base_m3": -1.0}, 422, "new_base_m3"),
+        ({"ts": "2026-11-28T11:00:00", "new_base_m3": 0.0}, 422, "ts"),
+        ({"ts": "2026-11-28T10:00:00Z", "new_base_m3": 0.0}, 409, "registrado a las"),
+    ],
 )
 def test_a_bad_meter_change_is_refused_and_nothing_is_recorded(site, body, status, message):
     site.post("/api/v1/points/P1/meter-changes", {"ts": "2026-11-28T10:00:00Z", "new_base_m3": 5.0})
@@ -189,7 +301,8 @@ def test_a_bad_meter_change_is_refused_and_nothing_is_recorded(site, body, statu
 
 
 def test_a_meter_change_on_a_point_the_user_does_not_see_is_404(site):
-    response = site.post("/api/v1/points/P2/meter-changes", {"ts": "2026-11-28T10:00:00Z", "new_base_m3": 0.0},
-                         token=ANA_TOKEN)
+    response = site.post(
+        "/api/v1/points/P2/meter-changes", {"ts": "2026-11-28T10:00:00Z", "new_base_m3": 0.0}, token=ANA_TOKEN
+    )
     assert response.status_code == 404
     assert site.rows("SELECT id FROM meter_changes") == []

@@ -43,8 +43,11 @@ def pg_client(postgres_admin_url: str) -> Iterator[TestClient]:
 def site(pg_client: TestClient) -> Site:
     ctx = pg_client.app.state.ctx
     with ctx.db.transaction() as conn:
-        for statement in (*RESET, "DELETE FROM readings_compact", "UPDATE readings_compaction SET done_before = NULL,"
-                          " reach = NULL"):
+        for statement in (
+            *RESET,
+            "DELETE FROM readings_compact",
+            "UPDATE readings_compaction SET done_before = NULL, reach = NULL",
+        ):
             conn.execute(statement)
     return Site(pg_client, ctx.clock)
 
@@ -61,8 +64,16 @@ def messy_series(point: str, seed: int) -> list[dict[str, Any]]:
         for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
             seq += 1
             timeout = rng.random() < 0.02
-            out.append(reading(seq, variable, ts, None if timeout else round(value, 3), point=point,
-                               quality="timeout" if timeout else "good"))
+            out.append(
+                reading(
+                    seq,
+                    variable,
+                    ts,
+                    None if timeout else round(value, 3),
+                    point=point,
+                    quality="timeout" if timeout else "good",
+                )
+            )
     return out
 
 
@@ -72,15 +83,27 @@ def load(site: Site) -> None:
     for point, seed in (("P1", 7), ("P2", 8)):
         readings = messy_series(point, seed)
         for first in range(0, len(readings), 997):
-            assert site.ingest(batch(readings[first:first + 997], NOW)).status_code == 200
-    assert site.post("/api/v1/points/P1/meter-changes", {"ts": (CUTOFF - timedelta(hours=5, seconds=30)).isoformat(),
-                                                         "new_base_m3": 0.0}).status_code == 201
+            assert site.ingest(batch(readings[first : first + 997], NOW)).status_code == 200
+    assert (
+        site.post(
+            "/api/v1/points/P1/meter-changes",
+            {"ts": (CUTOFF - timedelta(hours=5, seconds=30)).isoformat(), "new_base_m3": 0.0},
+        ).status_code
+        == 201
+    )
     with site.db.transaction() as conn:
         for offset_us, unit, value in ((0, "L/s", 1.0), (1_500_000_250, "m3/h", 3.6), (3_599_999_999, "L/s", None)):
-            conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, flags, received_at)"
-                         " SELECT id, :ts, 'flow', :v, :u, :q, :f, :ts FROM points WHERE code = 'P3'",
-                         {"ts": FIRST + timedelta(microseconds=offset_us), "v": value, "u": unit,
-                          "q": "good" if value is not None else "timeout", "f": "derived" if unit == "m3/h" else None})
+            conn.execute(
+                "INSERT INTO readings (point_id, ts, variable, value, unit, quality, flags, received_at)"
+                " SELECT id, :ts, 'flow', :v, :u, :q, :f, :ts FROM points WHERE code = 'P3'",
+                {
+                    "ts": FIRST + timedelta(microseconds=offset_us),
+                    "v": value,
+                    "u": unit,
+                    "q": "good" if value is not None else "timeout",
+                    "f": "derived" if unit == "m3/h" else None,
+                },
+            )
     one_pass(site.db, NOW)
 
 
@@ -103,8 +126,11 @@ def api_answers(site: Site) -> dict[str, Any]:
         "totalizer": walk(site, "P1", variable="totalizer"),
         "total": site.get("/api/v1/points/P1/readings", **span, limit=5, total="true").json(),
         "csv": site.get("/api/v1/points/P1/readings", **span, format="csv").text,
-        "aggregates": [site.get(f"/api/v1/points/{code}/aggregates", **span, bucket=bucket, interval_s=interval).json()
-                       for code in ("P1", "P3") for bucket, interval in (("hour", 60), ("day", 60), ("hour", 45))],
+        "aggregates": [
+            site.get(f"/api/v1/points/{code}/aggregates", **span, bucket=bucket, interval_s=interval).json()
+            for code in ("P1", "P3")
+            for bucket, interval in (("hour", 60), ("day", 60), ("hour", 45))
+        ],
         "aggregates_csv": site.get("/api/v1/points/P1/aggregates", **span, bucket="hour", format="csv").text,
     }
 
@@ -116,8 +142,9 @@ def library_answers(site: Site) -> dict[str, Any]:
         selection = queries.ReadingFilter(p1, FIRST, LAST)
         answers = {
             "xlsx": list(exports._reading_cells(site.db, selection, None, ZoneInfo("America/Santiago"))),
-            "samples": compliance_readings.samples(conn, p1, compliance_readings.VARIABLES, CUTOFF - timedelta(hours=2),
-                                                   CUTOFF + timedelta(hours=1)),
+            "samples": compliance_readings.samples(
+                conn, p1, compliance_readings.VARIABLES, CUTOFF - timedelta(hours=2), CUTOFF + timedelta(hours=1)
+            ),
             "volume": compliance_readings.volume_in(conn, p1, FIRST, LAST),
             "swaps": compliance_readings.meter_changes(conn, p1, FIRST, LAST),
             "alerts": lookups.readings_from(conn, p1, CUTOFF - timedelta(hours=3), 500),
@@ -125,8 +152,10 @@ def library_answers(site: Site) -> dict[str, Any]:
     with site.db.transaction() as conn:
         conn.execute("DELETE FROM readings_hourly")
         rollup.refresh_range(conn, p1, FIRST.replace(minute=0, second=0, microsecond=0), LAST)
-        answers["hourly"] = [{name: round(value, 9) if isinstance(value, float) else value for name, value in row.items()}
-                             for row in rollup.hourly_rows(conn, p1, FIRST - rollup.HOUR, LAST)]  # sums' order varies
+        answers["hourly"] = [
+            {name: round(value, 9) if isinstance(value, float) else value for name, value in row.items()}
+            for row in rollup.hourly_rows(conn, p1, FIRST - rollup.HOUR, LAST)
+        ]  # sums' order varies
     return answers
 
 
@@ -137,8 +166,10 @@ def answers(site: Site) -> dict[str, Any]:
 def stored_counts(site: Site) -> tuple[int, int]:
     """(readings in ``readings``, readings in compacted rows)."""
     with site.db.connect() as conn:
-        return (conn.fetchval("SELECT COUNT(*) FROM readings"),
-                conn.fetchval("SELECT COALESCE(SUM(cardinality(offsets_us)), 0) FROM readings_compact"))
+        return (
+            conn.fetchval("SELECT COUNT(*) FROM readings"),
+            conn.fetchval("SELECT COALESCE(SUM(cardinality(offsets_us)), 0) FROM readings_compact"),
+        )
 
 
 def test_every_reader_gives_the_same_answer_after_compaction(site: Site) -> None:
@@ -206,12 +237,27 @@ def test_a_compacting_process_killed_loses_and_doubles_nothing(site: Site, where
     before, total = answers(site), sum(stored_counts(site))
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_PASS, site.db.url, where, FIRST.isoformat(), CUTOFF.isoformat(),
-         NOW.isoformat(), str(AGE_DAYS)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+        [
+            sys.executable,
+            "-c",
+            CRASHING_PASS,
+            site.db.url,
+            where,
+            FIRST.isoformat(),
+            CUTOFF.isoformat(),
+            NOW.isoformat(),
+            str(AGE_DAYS),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     try:
-        assert process.stdout is not None and process.stdout.readline().strip() in {"moved, not committed",
-                                                                                       "two batches committed"}
+        assert process.stdout is not None and process.stdout.readline().strip() in {
+            "moved, not committed",
+            "two batches committed",
+        }
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
@@ -225,8 +271,10 @@ def test_a_compacting_process_killed_loses_and_doubles_nothing(site: Site, where
 def test_plan_spans_oldest_first_each_split_by_points() -> None:
     start = datetime(2026, 8, 1, 10, 42, tzinfo=UTC)
     until = start.replace(minute=0) + timedelta(hours=30)
-    batches = [(b.points, b.lo.isoformat(), b.hi.isoformat(), b.completes)
-               for b in compaction.plan([4, 5, 6], start, until, per_batch=2)]
+    batches = [
+        (b.points, b.lo.isoformat(), b.hi.isoformat(), b.completes)
+        for b in compaction.plan([4, 5, 6], start, until, per_batch=2)
+    ]
     assert batches == [
         ((4, 5), "2026-08-01T10:00:00+00:00", "2026-08-02T10:00:00+00:00", False),
         ((6,), "2026-08-01T10:00:00+00:00", "2026-08-02T10:00:00+00:00", True),
@@ -260,8 +308,11 @@ def test_a_late_reading_of_a_compacted_hour_is_stored_and_read_once(site: Site) 
     compaction.compact(site.db, NOW, AGE_DAYS)  # the hour is compacted: the late readings stay where they are
     assert answers(site) == expected
     assert site.rows("SELECT variable, value FROM readings WHERE ts < :c ORDER BY value", {"c": CUTOFF}) == [
-        {"variable": "water_table", "value": -49.0}, {"variable": "level", "value": 12.5},  # the resend's rows are
-        {"variable": "water_table", "value": 37.5}, {"variable": "level", "value": 99.0}]  # kept, the compacted read
+        {"variable": "water_table", "value": -49.0},
+        {"variable": "level", "value": 12.5},  # the resend's rows are
+        {"variable": "water_table", "value": 37.5},
+        {"variable": "level", "value": 99.0},
+    ]  # kept, the compacted read
 
 
 def test_a_month_compaction_has_passed_is_swept_once_and_its_files_shrink(postgres_url: str) -> None:
@@ -274,11 +325,17 @@ def test_a_month_compaction_has_passed_is_swept_once_and_its_files_shrink(postgr
         month = partitions.next_month(datetime.now(UTC))  # a month partition of its own, created ahead
         one_pass(db, month - timedelta(days=1))
         with db.transaction() as conn:
-            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('P', 'P', 'subterranea',"
-                         " :t, :t)", {"t": month})
-            conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
-                         " SELECT p.id, :m + m * interval '1 minute', 'flow', m, 'L/s', 'good', :m"
-                         " FROM points p, generate_series(0, 20159) m", {"m": month})
+            conn.execute(
+                "INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('P', 'P', 'subterranea',"
+                " :t, :t)",
+                {"t": month},
+            )
+            conn.execute(
+                "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
+                " SELECT p.id, :m + m * interval '1 minute', 'flow', m, 'L/s', 'good', :m"
+                " FROM points p, generate_series(0, 20159) m",
+                {"m": month},
+            )
         name, size = partitions.partition_name(month), "SELECT pg_total_relation_size(CAST(:n AS regclass))"
         with db.connect() as conn:
             loaded = conn.fetchval(size, {"n": name})
@@ -334,12 +391,15 @@ class BatchesAfterEachStatement:
         return self._then_compact(self.conn.fetchrows(sql, params))
 
 
-@pytest.mark.parametrize(("before", "start"), [
-    ("none", FIRST),  # nothing compacted when the page starts
-    ("first day", FIRST + timedelta(hours=25)),  # the page after the compacted day
-    ("first day", FIRST + timedelta(hours=23)),  # across its end
-    ("P2's first day", FIRST),  # compaction's reach past P1's first hours, which are still loose
-])
+@pytest.mark.parametrize(
+    ("before", "start"),
+    [
+        ("none", FIRST),  # nothing compacted when the page starts
+        ("first day", FIRST + timedelta(hours=25)),  # the page after the compacted day
+        ("first day", FIRST + timedelta(hours=23)),  # across its end
+        ("P2's first day", FIRST),  # compaction's reach past P1's first hours, which are still loose
+    ],
+)
 def test_a_page_read_while_batches_move_its_readings_has_each_once(site: Site, before: str, start: datetime) -> None:
     """Batches moving the page's readings commit after each of the page's statements: the
     page is the one read before them (its one statement reads one snapshot)."""
@@ -359,8 +419,9 @@ OLD_COUNT = CUTOFF - timedelta(days=2)  # compacted below; the point has no late
 
 
 @pytest.mark.parametrize(("count", "flags"), [(400.0, "reset"), (600.0, None)])
-def test_ingest_compares_a_totalizer_with_a_compacted_previous_count(site: Site, count: float,
-                                                                     flags: str | None) -> None:
+def test_ingest_compares_a_totalizer_with_a_compacted_previous_count(
+    site: Site, count: float, flags: str | None
+) -> None:
     assert site.ingest(batch([reading(1, "totalizer", OLD_COUNT, 500.0)], NOW)).status_code == 200
     compaction.compact(site.db, NOW, AGE_DAYS)
     assert site.rows("SELECT COUNT(*) AS n FROM readings") == [{"n": 0}]  # the previous count is compacted only

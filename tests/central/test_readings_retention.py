@@ -29,20 +29,55 @@ def part(parent: str, name: str, lower: datetime | None, upper: datetime) -> ret
 
 
 JAN, FEB, MAR = (datetime(2027, m, 1, tzinfo=UTC) for m in (1, 2, 3))
-FOUND = [part("readings", "readings_before_partitions", None, JAN), part("readings", "readings_2027_01", JAN, FEB),
-         part("readings", "readings_2027_02", FEB, MAR), part("readings_compact", "readings_compact_2027_01", JAN, FEB)]
+FOUND = [
+    part("readings", "readings_before_partitions", None, JAN),
+    part("readings", "readings_2027_01", JAN, FEB),
+    part("readings", "readings_2027_02", FEB, MAR),
+    part("readings_compact", "readings_compact_2027_01", JAN, FEB),
+]
 
 
-@pytest.mark.parametrize(("compacted_before", "compacting", "expected"), [
-    (FEB, True, [("readings_before_partitions", "detach", "retention"), ("readings_2027_01", "detach", "retention"),
-                 ("readings_compact_2027_01", "detach", "retention")]),
-    (JAN, True, [("readings_before_partitions", "detach", "retention"),
-                 ("readings_2027_01", "keep", "not_compacted"), ("readings_compact_2027_01", "detach", "retention")]),
-    (None, True, [("readings_before_partitions", "keep", "not_compacted"),
-                  ("readings_2027_01", "keep", "not_compacted"), ("readings_compact_2027_01", "detach", "retention")]),
-    (None, False, [("readings_before_partitions", "detach", "retention"), ("readings_2027_01", "detach", "retention"),
-                   ("readings_compact_2027_01", "detach", "retention")]),
-])
+@pytest.mark.parametrize(
+    ("compacted_before", "compacting", "expected"),
+    [
+        (
+            FEB,
+            True,
+            [
+                ("readings_before_partitions", "detach", "retention"),
+                ("readings_2027_01", "detach", "retention"),
+                ("readings_compact_2027_01", "detach", "retention"),
+            ],
+        ),
+        (
+            JAN,
+            True,
+            [
+                ("readings_before_partitions", "detach", "retention"),
+                ("readings_2027_01", "keep", "not_compacted"),
+                ("readings_compact_2027_01", "detach", "retention"),
+            ],
+        ),
+        (
+            None,
+            True,
+            [
+                ("readings_before_partitions", "keep", "not_compacted"),
+                ("readings_2027_01", "keep", "not_compacted"),
+                ("readings_compact_2027_01", "detach", "retention"),
+            ],
+        ),
+        (
+            None,
+            False,
+            [
+                ("readings_before_partitions", "detach", "retention"),
+                ("readings_2027_01", "detach", "retention"),
+                ("readings_compact_2027_01", "detach", "retention"),
+            ],
+        ),
+    ],
+)
 def test_plan_detaches_the_months_before_the_cut_that_compaction_has_passed(compacted_before, compacting, expected):
     now = datetime(2028, 2, 10, tzinfo=UTC)  # 12 months kept: the cut is 2027-02-01
     decisions = retention.plan(FOUND, now, 12, compacted_before, compacting)
@@ -51,25 +86,39 @@ def test_plan_detaches_the_months_before_the_cut_that_compaction_has_passed(comp
 
 
 def test_plan_keeps_a_catch_all_alone():
-    found = [part("readings", "readings_expired_until_2027_02", None, FEB), part("readings", "readings_2027_02", FEB, MAR)]
+    found = [
+        part("readings", "readings_expired_until_2027_02", None, FEB),
+        part("readings", "readings_2027_02", FEB, MAR),
+    ]
     decisions = retention.plan(found, datetime(2028, 2, 10, tzinfo=UTC), 12, MAR, True)
     assert [(d.partition.name, d.action, d.reason) for d in decisions] == [
-        ("readings_expired_until_2027_02", "keep", "catch_all")]
+        ("readings_expired_until_2027_02", "keep", "catch_all")
+    ]
 
 
 def tables(db: Database) -> set[str]:
     with db.connect() as conn:
-        return {row["name"] for row in conn.fetchall(
-            "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'readings%'")}
+        return {
+            row["name"]
+            for row in conn.fetchall(
+                "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'readings%'"
+            )
+        }
 
 
 def store_old_reading(db: Database, ts: datetime) -> str:
     """A reading at ``ts`` stored as ingest stores it; the partition that took it."""
     with db.transaction() as conn:
-        conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('OLD', 'OLD', 'subterranea',"
-                     " :n, :n) ON CONFLICT DO NOTHING", {"n": REAL_NOW})
-        conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at) SELECT id, :ts,"
-                     " 'flow', 1.0, 'L/s', 'good', :ts FROM points WHERE code = 'OLD'", {"ts": ts})
+        conn.execute(
+            "INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('OLD', 'OLD', 'subterranea',"
+            " :n, :n) ON CONFLICT DO NOTHING",
+            {"n": REAL_NOW},
+        )
+        conn.execute(
+            "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at) SELECT id, :ts,"
+            " 'flow', 1.0, 'L/s', 'good', :ts FROM points WHERE code = 'OLD'",
+            {"ts": ts},
+        )
         return conn.fetchval("SELECT CAST(CAST(tableoid AS regclass) AS text) FROM readings WHERE ts = :ts", {"ts": ts})
 
 
@@ -97,8 +146,11 @@ def test_apply_detaches_what_compaction_passed_and_keeps_old_readings_storable(p
     later = month(14) + timedelta(days=3)  # 12 months kept: the cut is M2's start
     decisions, catch_all = retention.apply(pg, later, 12, compacting=True)
     assert [(d.partition.name, d.action) for d in decisions] == [
-        (compaction.compact_partition_name(month(-3)), "detach"), (compaction.compact_partition_name(month(-2)), "detach"),
-        ("readings_before_partitions", "detach"), (partitions.partition_name(month(1)), "keep")]
+        (compaction.compact_partition_name(month(-3)), "detach"),
+        (compaction.compact_partition_name(month(-2)), "detach"),
+        ("readings_before_partitions", "detach"),
+        (partitions.partition_name(month(1)), "keep"),
+    ]
     assert catch_all == f"readings_expired_until_{month(1):%Y_%m}"
     assert store_old_reading(pg, datetime(2021, 1, 1, tzinfo=UTC)) == catch_all
     with pg.connect() as conn:  # detached, not dropped: the month is there to archive, outside every query
@@ -107,7 +159,9 @@ def test_apply_detaches_what_compaction_passed_and_keeps_old_readings_storable(p
     set_compacted_before(pg, month(2))
     decisions, second = retention.apply(pg, later, 12, compacting=True, drop=True)
     assert [(d.partition.name, d.action) for d in decisions] == [
-        (catch_all, "detach"), (partitions.partition_name(month(1)), "detach")]
+        (catch_all, "detach"),
+        (partitions.partition_name(month(1)), "detach"),
+    ]
     assert second == f"readings_expired_until_{month(2):%Y_%m}"
     assert {catch_all, partitions.partition_name(month(1))} & tables(pg) == set()
     assert "readings_before_partitions" in tables(pg)
@@ -128,7 +182,8 @@ def test_the_command_detaches_and_says_so_in_spanish(pg: Database, postgres_url:
     lower, upper = (f"{m:%Y-%m-%d}" for m in (month(-3), month(-2)))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        f"eliminada {compaction.compact_partition_name(month(-3))} (readings_compact, desde {lower} hasta {upper})")
+        f"eliminada {compaction.compact_partition_name(month(-3))} (readings_compact, desde {lower} hasta {upper})"
+    )
     again = CliRunner().invoke(app, ["readings-retention"], env=env)
     assert again.output == f"nada que desacoplar antes de {month(-1):%Y-%m-%d}\n"
     off = CliRunner().invoke(app, ["readings-retention"], env={**env, "CAUDAL_READINGS_RETENTION_MONTHS": "0"})

@@ -30,9 +30,15 @@ def _constants(tree: ast.Module) -> dict[str, str]:
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
-    holders = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))]
-    return {id(h.body[0].value) for h in holders
-            if h.body and isinstance(h.body[0], ast.Expr) and isinstance(h.body[0].value, ast.Constant)}
+    holders = [
+        tree,
+        *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))),
+    ]
+    return {
+        id(h.body[0].value)
+        for h in holders
+        if h.body and isinstance(h.body[0], ast.Expr) and isinstance(h.body[0].value, ast.Constant)
+    }
 
 
 def _text(node: ast.AST, constants: dict[str, str]) -> str:
@@ -47,8 +53,12 @@ def named_tables(source: str) -> set[str]:
     """The known tables a module's SQL text names."""
     tree = ast.parse(source)
     constants, skip = _constants(tree), _docstrings(tree)
-    parts = [_text(node, constants) for node in ast.walk(tree) if id(node) not in skip
-             and (isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)))]
+    parts = [
+        _text(node, constants)
+        for node in ast.walk(tree)
+        if id(node) not in skip
+        and (isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)))
+    ]
     return {table for text in parts for table in TABLE_AFTER.findall(text) if table in OWNERS}
 
 
@@ -70,8 +80,9 @@ SQL_HOMES = {"central/core": ("store.py", "lookups.py"), "central/notify": ("sto
 
 
 def _not_sql_homes() -> list[Path]:
-    return sorted(path for folder, homes in SQL_HOMES.items() for path in (ROOT / folder).rglob("*.py")
-                  if path.name not in homes)
+    return sorted(
+        path for folder, homes in SQL_HOMES.items() for path in (ROOT / folder).rglob("*.py") if path.name not in homes
+    )
 
 
 @pytest.mark.parametrize("path", _not_sql_homes(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -95,38 +106,47 @@ def test_every_table_the_migrations_create_has_an_owner() -> None:
     assert set(OWNERS.values()) | {d for readers in PUBLISHED.values() for d in readers} <= set(DOMAINS)
 
 
-@pytest.mark.parametrize(("path", "domain"), [
-    ("central/core/points/store.py", "core"),
-    ("central/telemetry/ingest.py", "telemetry"),
-    ("central/telemetry/alerts/store.py", "alerts"),
-    ("central/notify/store.py", "notify"),
-    ("central/ui/pages.py", "ui"),
-    ("central/app.py", "wiring"),
-    ("compliance/dga/evaluate.py", "compliance"),
-    ("edge/agent.py", None),
-])
+@pytest.mark.parametrize(
+    ("path", "domain"),
+    [
+        ("central/core/points/store.py", "core"),
+        ("central/telemetry/ingest.py", "telemetry"),
+        ("central/telemetry/alerts/store.py", "alerts"),
+        ("central/notify/store.py", "notify"),
+        ("central/ui/pages.py", "ui"),
+        ("central/app.py", "wiring"),
+        ("compliance/dga/evaluate.py", "compliance"),
+        ("edge/agent.py", None),
+    ],
+)
 def test_a_module_belongs_to_the_domain_of_its_folder(path: str, domain: str | None) -> None:
     assert domain_of(path) == domain
 
 
-@pytest.mark.parametrize(("source", "tables"), [
-    ('"""Reads from points (a docstring)."""\nQ = "SELECT 1"', set()),
-    ('Q = "SELECT code FROM points p JOIN user_points up ON up.point_id = p.id"', {"points", "user_points"}),
-    ('T = "compliance_facts"\ndef f():\n    return f"SELECT * FROM {T} WHERE x"', {"compliance_facts"}),
-    ('Q = ("UPDATE gateways SET a = 1", f"INSERT INTO readings {x}")', {"gateways", "readings"}),
-    ('MESSAGE = "no readings from points yet"', set()),
-])
+@pytest.mark.parametrize(
+    ("source", "tables"),
+    [
+        ('"""Reads from points (a docstring)."""\nQ = "SELECT 1"', set()),
+        ('Q = "SELECT code FROM points p JOIN user_points up ON up.point_id = p.id"', {"points", "user_points"}),
+        ('T = "compliance_facts"\ndef f():\n    return f"SELECT * FROM {T} WHERE x"', {"compliance_facts"}),
+        ('Q = ("UPDATE gateways SET a = 1", f"INSERT INTO readings {x}")', {"gateways", "readings"}),
+        ('MESSAGE = "no readings from points yet"', set()),
+    ],
+)
 def test_the_sql_text_of_a_module_names_its_tables(source: str, tables: set[str]) -> None:
     assert named_tables(source) == tables
 
 
-@pytest.mark.parametrize(("domain", "table", "allowed"), [
-    ("core", "points", True),
-    ("compliance", "points", False),
-    ("alerts", "compliance_facts", True),
-    ("alerts", "compliance_submissions", False),
-    ("notify", "compliance_facts", False),
-    ("ui", "alerts", False),
-])
+@pytest.mark.parametrize(
+    ("domain", "table", "allowed"),
+    [
+        ("core", "points", True),
+        ("compliance", "points", False),
+        ("alerts", "compliance_facts", True),
+        ("alerts", "compliance_submissions", False),
+        ("notify", "compliance_facts", False),
+        ("ui", "alerts", False),
+    ],
+)
 def test_a_domain_may_name_its_tables_and_what_it_is_published(domain: str, table: str, allowed: bool) -> None:
     assert may_name(domain, table) is allowed

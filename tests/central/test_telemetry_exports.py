@@ -18,11 +18,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture
 def loaded(site):
-    readings = [reading(1, "flow", T0, 0.2), reading(2, "level", T0, 20.0),
-                reading(3, "flow", T0 + timedelta(minutes=1), 7.25),
-                reading(4, "totalizer", T0 + timedelta(minutes=1), 10.5),
-                reading(5, "totalizer", T0 + timedelta(minutes=2), 12.0),
-                reading(6, "level", T0 + timedelta(minutes=2), None, quality="timeout")]
+    readings = [
+        reading(1, "flow", T0, 0.2),
+        reading(2, "level", T0, 20.0),
+        reading(3, "flow", T0 + timedelta(minutes=1), 7.25),
+        reading(4, "totalizer", T0 + timedelta(minutes=1), 10.5),
+        reading(5, "totalizer", T0 + timedelta(minutes=2), 12.0),
+        reading(6, "level", T0 + timedelta(minutes=2), None, quality="timeout"),
+    ]
     assert site.ingest(batch(readings, NOW)).status_code == 200
     return site
 
@@ -35,7 +38,10 @@ def _sheet(content: bytes) -> tuple[object, list[tuple[object, ...]]]:
 def test_readings_for_a_spreadsheet_set_to_spanish(loaded):
     response = loaded.get("/api/v1/points/P1/readings", **RANGE, format="csv", dialect="excel-es")
     assert (response.status_code, response.headers["content-type"], response.headers["content-disposition"]) == (
-        200, "text/csv; charset=utf-8", 'attachment; filename="P1-lecturas.csv"')
+        200,
+        "text/csv; charset=utf-8",
+        'attachment; filename="P1-lecturas.csv"',
+    )
     assert response.content.decode("utf-8") == (
         "\ufeffsep=;\n"
         "ts;variable;value;unit;quality;flags;raw_value\n"
@@ -46,25 +52,38 @@ def test_readings_for_a_spreadsheet_set_to_spanish(loaded):
         "2026-11-28T12:01:00Z;totalizer;10,5;m3;good;;\n"
         "2026-11-28T12:02:00Z;level;;m;timeout;;\n"
         "2026-11-28T12:02:00Z;totalizer;12,0;m3;good;;\n"
-        "2026-11-28T12:02:00Z;water_table;;m;timeout;derived;\n")
+        "2026-11-28T12:02:00Z;water_table;;m;timeout;derived;\n"
+    )
 
 
 def test_readings_csv_by_default_is_the_plain_dialect(loaded):
     response = loaded.get("/api/v1/points/P1/readings", **RANGE, format="csv", variable="flow")
-    assert response.content == (b"ts,variable,value,unit,quality,flags,raw_value\n"
-                                b"2026-11-28T12:00:00Z,flow,0.0,L/s,good,cutoff,0.2\n"
-                                b"2026-11-28T12:01:00Z,flow,7.25,L/s,good,,\n")
+    assert response.content == (
+        b"ts,variable,value,unit,quality,flags,raw_value\n"
+        b"2026-11-28T12:00:00Z,flow,0.0,L/s,good,cutoff,0.2\n"
+        b"2026-11-28T12:01:00Z,flow,7.25,L/s,good,,\n"
+    )
 
 
 def test_readings_as_a_workbook_a_person_reads(loaded):
     response = loaded.get("/api/v1/points/P1/readings", **RANGE, format="xlsx")
     assert (response.status_code, response.headers["content-type"], response.headers["content-disposition"]) == (
-        200, XLSX, 'attachment; filename="P1-lecturas.xlsx"')
+        200,
+        XLSX,
+        'attachment; filename="P1-lecturas.xlsx"',
+    )
     sheet, rows = _sheet(response.content)
     local = datetime(2026, 11, 28, 9, 0)  # America/Santiago in summer: UTC-3
     assert rows == [
-        ("Fecha y hora (America/Santiago)", "Variable", "Valor", "Unidad", "Calidad", "Notas",
-         "Valor enviado por el medidor"),
+        (
+            "Fecha y hora (America/Santiago)",
+            "Variable",
+            "Valor",
+            "Unidad",
+            "Calidad",
+            "Notas",
+            "Valor enviado por el medidor",
+        ),
         (local, "caudal", 0, "L/s", "buena", "bajo el corte", 0.2),
         (local, "nivel", 20, "m", "buena", None, None),
         (local, "nivel freático", 30, "m", "buena", "calculado", None),
@@ -72,38 +91,69 @@ def test_readings_as_a_workbook_a_person_reads(loaded):
         (local + timedelta(minutes=1), "totalizador", 10.5, "m3", "buena", None, None),
         (local + timedelta(minutes=2), "nivel", None, "m", "sin respuesta", None, None),
         (local + timedelta(minutes=2), "totalizador", 12, "m3", "buena", None, None),
-        (local + timedelta(minutes=2), "nivel freático", None, "m", "sin respuesta", "calculado", None)]
+        (local + timedelta(minutes=2), "nivel freático", None, "m", "sin respuesta", "calculado", None),
+    ]
     assert (sheet.title, sheet.freeze_panes, sheet.auto_filter.ref, sheet["A2"].number_format) == (
-        "Lecturas", "A2", "A1:G9", "yyyy-mm-dd hh:mm:ss")
+        "Lecturas",
+        "A2",
+        "A1:G9",
+        "yyyy-mm-dd hh:mm:ss",
+    )
     assert sheet["A1"].font.b
     assert [sheet.column_dimensions[c].width for c in "ABCDEFG"] == [33, 16, 7, 8, 15, 15, 30]
 
 
 def test_aggregates_for_a_spreadsheet_set_to_spanish_leave_out_the_hours_to_come(loaded):
     loaded.clock.set(datetime(2026, 11, 28, 13, 30, tzinfo=UTC))
-    response = loaded.get("/api/v1/points/P1/aggregates", bucket="hour", from_="2026-11-28T11:00:00Z",
-                          to="2026-11-28T16:00:00Z", format="csv", dialect="excel-es")
+    response = loaded.get(
+        "/api/v1/points/P1/aggregates",
+        bucket="hour",
+        from_="2026-11-28T11:00:00Z",
+        to="2026-11-28T16:00:00Z",
+        format="csv",
+        dialect="excel-es",
+    )
     assert (response.status_code, response.headers["content-disposition"]) == (
-        200, 'attachment; filename="P1-agregados.csv"')
+        200,
+        'attachment; filename="P1-agregados.csv"',
+    )
     assert response.content.decode("utf-8") == (
         "\ufeffsep=;\n"
         "start;end;flow_min_lps;flow_max_lps;flow_avg_lps;volume_m3;level_min_m;level_max_m;water_table_min_m;"
         "water_table_max_m;readings;missing_minutes\n"
         "2026-11-28T11:00:00Z;2026-11-28T12:00:00Z;;;;;;;;;0;60,0\n"
         "2026-11-28T12:00:00Z;2026-11-28T13:00:00Z;0,0;7,25;3,625;1,5;20,0;20,0;30,0;30,0;8;57,0\n"
-        "2026-11-28T13:00:00Z;2026-11-28T14:00:00Z;;;;;;;;;0;30,0\n")
+        "2026-11-28T13:00:00Z;2026-11-28T14:00:00Z;;;;;;;;;0;30,0\n"
+    )
 
 
 def test_aggregates_as_a_workbook_on_the_zones_clock(loaded):
-    response = loaded.get("/api/v1/points/P1/aggregates", bucket="hour", from_="2026-11-28T12:00:00Z",
-                          to="2026-11-28T13:00:00Z", format="xlsx")
+    response = loaded.get(
+        "/api/v1/points/P1/aggregates",
+        bucket="hour",
+        from_="2026-11-28T12:00:00Z",
+        to="2026-11-28T13:00:00Z",
+        format="xlsx",
+    )
     assert (response.status_code, response.headers["content-type"]) == (200, XLSX)
     sheet, rows = _sheet(response.content)
     assert rows == [
-        ("Inicio (America/Santiago)", "Fin (America/Santiago)", "Caudal mínimo (L/s)", "Caudal máximo (L/s)",
-         "Caudal medio (L/s)", "Volumen extraído (m³)", "Nivel mínimo (m)", "Nivel máximo (m)",
-         "Nivel freático mínimo (m)", "Nivel freático máximo (m)", "Lecturas", "Minutos sin datos"),
-        (datetime(2026, 11, 28, 9, 0), datetime(2026, 11, 28, 10, 0), 0, 7.25, 3.625, 1.5, 20, 20, 30, 30, 8, 57)]
+        (
+            "Inicio (America/Santiago)",
+            "Fin (America/Santiago)",
+            "Caudal mínimo (L/s)",
+            "Caudal máximo (L/s)",
+            "Caudal medio (L/s)",
+            "Volumen extraído (m³)",
+            "Nivel mínimo (m)",
+            "Nivel máximo (m)",
+            "Nivel freático mínimo (m)",
+            "Nivel freático máximo (m)",
+            "Lecturas",
+            "Minutos sin datos",
+        ),
+        (datetime(2026, 11, 28, 9, 0), datetime(2026, 11, 28, 10, 0), 0, 7.25, 3.625, 1.5, 20, 20, 30, 30, 8, 57),
+    ]
     assert (sheet.title, sheet.freeze_panes, sheet.auto_filter.ref) == ("Agregados", "A2", "A1:L2")
 
 

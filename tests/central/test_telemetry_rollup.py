@@ -28,8 +28,11 @@ def messy_series(seed: int) -> list[dict]:
         for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
             seq += 1
             timeout = rng.random() < 0.02
-            out.append(reading(seq, variable, ts, None if timeout else round(value, 3),
-                               quality="timeout" if timeout else "good"))
+            out.append(
+                reading(
+                    seq, variable, ts, None if timeout else round(value, 3), quality="timeout" if timeout else "good"
+                )
+            )
     return out
 
 
@@ -47,14 +50,16 @@ def approx(items):
     return [{k: pytest.approx(v, abs=1e-5) if isinstance(v, float) else v for k, v in item.items()} for item in items]
 
 
-@pytest.mark.parametrize(("bucket", "interval_s"), [("hour", 60), ("hour", 600), ("day", 60), ("day", 300),
-                                                    ("month", 120)])
+@pytest.mark.parametrize(
+    ("bucket", "interval_s"), [("hour", 60), ("hour", 600), ("day", 60), ("day", 300), ("month", 120)]
+)
 def test_hourly_summaries_give_the_same_aggregates_as_the_readings(site, bucket, interval_s):
     readings = messy_series(seed=7)
     for first in range(0, len(readings), 997):  # batches that split hours, as a backlog upload does
-        assert site.ingest(batch(readings[first:first + 997], NOW)).status_code == 200
-    site.post("/api/v1/points/P1/meter-changes", {"ts": "2026-11-27T08:30:30Z", "old_final_m3": 9999.0,
-                                                  "new_base_m3": 0.0})
+        assert site.ingest(batch(readings[first : first + 997], NOW)).status_code == 200
+    site.post(
+        "/api/v1/points/P1/meter-changes", {"ts": "2026-11-27T08:30:30Z", "old_final_m3": 9999.0, "new_base_m3": 0.0}
+    )
     buckets = spans(NOW - timedelta(days=2, hours=5), NOW, bucket, SANTIAGO, 1000)
     with site.db.connect() as conn:
         point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
@@ -69,20 +74,37 @@ def test_a_late_reading_refreshes_its_hour(site):
     with site.db.transaction() as conn:
         rollup.catch_up(conn, 10)
     rows = site.rows("SELECT hour, flow_min, flow_max, flow_sum, flow_count, readings FROM readings_hourly")
-    assert rows == [{"hour": NOW - timedelta(hours=1), "flow_min": 2.0, "flow_max": 4.0, "flow_sum": 6.0,
-                     "flow_count": 2, "readings": 2}]
+    assert rows == [
+        {
+            "hour": NOW - timedelta(hours=1),
+            "flow_min": 2.0,
+            "flow_max": 4.0,
+            "flow_sum": 6.0,
+            "flow_count": 2,
+            "readings": 2,
+        }
+    ]
 
 
 def changed_hours_of_a_batch(site) -> list[rollup.StaleHours]:
     """A batch in two runs of hours (10:00-11:00 and 12:00-13:00), summarised; the runs expected."""
-    site.ingest(batch([reading(1, "flow", NOW - timedelta(hours=3), 2.0),
-                       reading(2, "flow", NOW - timedelta(hours=2, minutes=50), 3.0),
-                       reading(3, "flow", NOW - timedelta(minutes=10), 4.0)], NOW))
+    site.ingest(
+        batch(
+            [
+                reading(1, "flow", NOW - timedelta(hours=3), 2.0),
+                reading(2, "flow", NOW - timedelta(hours=2, minutes=50), 3.0),
+                reading(3, "flow", NOW - timedelta(minutes=10), 4.0),
+            ],
+            NOW,
+        )
+    )
     with site.db.transaction() as conn:
         rollup.catch_up(conn, 10)
         point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
-    return [rollup.StaleHours(point_id, NOW - timedelta(hours=3), NOW - timedelta(hours=2)),
-            rollup.StaleHours(point_id, NOW - timedelta(hours=1), NOW)]
+    return [
+        rollup.StaleHours(point_id, NOW - timedelta(hours=3), NOW - timedelta(hours=2)),
+        rollup.StaleHours(point_id, NOW - timedelta(hours=1), NOW),
+    ]
 
 
 def test_the_hours_whose_readings_changed_are_handed_over_once(site):
@@ -105,10 +127,15 @@ def test_changed_hours_taken_in_a_transaction_that_fails_stay_for_the_next_taker
 
 @pytest.mark.parametrize(
     ("bucket", "tz", "interval_s", "expected"),
-    [("hour", "Asia/Kolkata", 60, True), ("day", "America/Santiago", 300, True),
-     ("day", "Asia/Kolkata", 60, False), ("month", "America/St_Johns", 60, False),
-     ("hour", "America/Santiago", 30, False), ("day", "America/Santiago", 7200, False),
-     ("hour", "UTC", 420, False)],
+    [
+        ("hour", "Asia/Kolkata", 60, True),
+        ("day", "America/Santiago", 300, True),
+        ("day", "Asia/Kolkata", 60, False),
+        ("month", "America/St_Johns", 60, False),
+        ("hour", "America/Santiago", 30, False),
+        ("day", "America/Santiago", 7200, False),
+        ("hour", "UTC", 420, False),
+    ],
 )
 def test_summaries_are_used_only_where_they_are_exact(bucket, tz, interval_s, expected):
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -117,8 +144,16 @@ def test_summaries_are_used_only_where_they_are_exact(bucket, tz, interval_s, ex
 
 @pytest.mark.parametrize(
     ("mask", "interval_s", "expected"),
-    [(0, 60, 0), ((1 << 60) - 1, 60, 60), ((1 << 60) - 1, 600, 6), (0b1, 600, 1), (1 << 59, 600, 1),
-     (0b10000000001, 300, 2), (0b1000000000001, 300, 2), (0b111111, 3600, 1)],
+    [
+        (0, 60, 0),
+        ((1 << 60) - 1, 60, 60),
+        ((1 << 60) - 1, 600, 6),
+        (0b1, 600, 1),
+        (1 << 59, 600, 1),
+        (0b10000000001, 300, 2),
+        (0b1000000000001, 300, 2),
+        (0b111111, 3600, 1),
+    ],
 )
 def test_covered_slots_from_the_minute_mask(mask, interval_s, expected):
     assert rollup.covered_slots(mask, interval_s) == expected
@@ -130,13 +165,25 @@ def test_hours_group_into_runs():
 
 
 def test_a_zone_with_half_hour_offsets_reads_the_readings(site):
-    site.ingest(batch([reading(1, "flow", NOW - timedelta(hours=3), 2.0),
-                       reading(2, "flow", NOW - timedelta(hours=2), 6.0)], NOW))
-    response = site.get("/api/v1/points/P1/aggregates", bucket="day", tz="Asia/Kolkata",
-                        from_="2026-11-28T09:00:00Z", to="2026-11-28T12:00:00Z")
+    site.ingest(
+        batch(
+            [reading(1, "flow", NOW - timedelta(hours=3), 2.0), reading(2, "flow", NOW - timedelta(hours=2), 6.0)], NOW
+        )
+    )
+    response = site.get(
+        "/api/v1/points/P1/aggregates",
+        bucket="day",
+        tz="Asia/Kolkata",
+        from_="2026-11-28T09:00:00Z",
+        to="2026-11-28T12:00:00Z",
+    )
     item = response.json()["items"][0]
     assert (item["start"], item["flow_min_lps"], item["flow_max_lps"], item["flow_avg_lps"]) == (
-        "2026-11-28T00:00:00+05:30", 2.0, 6.0, 4.0)
+        "2026-11-28T00:00:00+05:30",
+        2.0,
+        6.0,
+        4.0,
+    )
 
 
 @pytest.mark.parametrize(("bucket", "interval_s"), [("hour", 60), ("day", 300)])
@@ -145,15 +192,31 @@ def test_the_apis_aggregates_are_those_computed_from_the_readings(site, bucket, 
     computed from the stored readings, written as the API writes them."""
     readings = messy_series(seed=11)
     for first in range(0, len(readings), 997):
-        assert site.ingest(batch(readings[first:first + 997], NOW)).status_code == 200
+        assert site.ingest(batch(readings[first : first + 997], NOW)).status_code == 200
     first, last = NOW - timedelta(days=2, hours=5), NOW
-    answer = site.get("/api/v1/points/P1/aggregates", bucket=bucket, interval_s=interval_s,
-                      from_=first.isoformat(), to=last.isoformat())
+    answer = site.get(
+        "/api/v1/points/P1/aggregates",
+        bucket=bucket,
+        interval_s=interval_s,
+        from_=first.isoformat(),
+        to=last.isoformat(),
+    )
     buckets = spans(first, last, bucket, SANTIAGO, 1000)
     with site.db.connect() as conn:
         point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")
         expected = from_readings(conn, point_id, bucket, SANTIAGO, buckets, interval_s)
-    written = [{**item, "start": item["start"].astimezone(SANTIAGO).isoformat(),
-                "end": item["end"].astimezone(SANTIAGO).isoformat()} for item in expected]
-    assert answer.json() == {"point": "P1", "bucket": bucket, "tz": "America/Santiago", "interval_s": interval_s,
-                             "items": approx(written)}
+    written = [
+        {
+            **item,
+            "start": item["start"].astimezone(SANTIAGO).isoformat(),
+            "end": item["end"].astimezone(SANTIAGO).isoformat(),
+        }
+        for item in expected
+    ]
+    assert answer.json() == {
+        "point": "P1",
+        "bucket": bucket,
+        "tz": "America/Santiago",
+        "interval_s": interval_s,
+        "items": approx(written),
+    }

@@ -31,14 +31,16 @@ def at(hhmm: str) -> datetime:
 
 
 def marks(site: Site) -> list[tuple[str, datetime, datetime]]:
-    rows = site.rows("SELECT p.code, m.lo, m.hi FROM rollup_pending m JOIN points p ON p.id = m.point_id"
-                     " ORDER BY p.code, m.lo")
+    rows = site.rows(
+        "SELECT p.code, m.lo, m.hi FROM rollup_pending m JOIN points p ON p.id = m.point_id ORDER BY p.code, m.lo"
+    )
     return [(row["code"], row["lo"], row["hi"]) for row in rows]
 
 
 def summaries(site: Site) -> list[dict[str, Any]]:
-    return site.rows("SELECT p.code, h.* FROM readings_hourly h JOIN points p ON p.id = h.point_id"
-                     " ORDER BY p.code, h.hour")
+    return site.rows(
+        "SELECT p.code, h.* FROM readings_hourly h JOIN points p ON p.id = h.point_id ORDER BY p.code, h.hour"
+    )
 
 
 def flow_hours(site: Site) -> list[tuple[str, datetime, float, int]]:
@@ -68,20 +70,34 @@ def backlog() -> list[list[dict[str, Any]]]:
     """Eight hours of two points in batches of 25 that split hours, newest batch first
     (a gateway emptying its buffer), plus one batch sent twice."""
     start = at("05:00")
-    readings = (series("flow", start, [float(i % 9) for i in range(69)], step_s=420)
-                + series("totalizer", start, [100.0 + i * 0.5 for i in range(69)], step_s=420, first_seq=100)
-                + series("flow", start, [1.5] * 37, step_s=780, first_seq=200, point="P2"))
-    batches = [readings[first:first + 25] for first in range(0, len(readings), 25)]
+    readings = (
+        series("flow", start, [float(i % 9) for i in range(69)], step_s=420)
+        + series("totalizer", start, [100.0 + i * 0.5 for i in range(69)], step_s=420, first_seq=100)
+        + series("flow", start, [1.5] * 37, step_s=780, first_seq=200, point="P2")
+    )
+    batches = [readings[first : first + 25] for first in range(0, len(readings), 25)]
     return [*reversed(batches), batches[2]]
 
 
 def test_ingest_marks_each_run_of_hours_and_leaves_the_summaries_alone(site):
-    response = site.ingest(batch([reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:50"), 3.0),
-                                  reading(3, "flow", at("11:05"), 4.0), reading(4, "flow", at("11:06"), 4.0),
-                                  reading(5, "flow", at("08:30"), 1.0, point="P2")], NOW))
+    response = site.ingest(
+        batch(
+            [
+                reading(1, "flow", at("07:10"), 2.0),
+                reading(2, "flow", at("10:50"), 3.0),
+                reading(3, "flow", at("11:05"), 4.0),
+                reading(4, "flow", at("11:06"), 4.0),
+                reading(5, "flow", at("08:30"), 1.0, point="P2"),
+            ],
+            NOW,
+        )
+    )
     assert response.json()["stored"] == 5
-    assert marks(site) == [("P1", at("07:00"), at("08:00")), ("P1", at("10:00"), at("12:00")),
-                           ("P2", at("08:00"), at("09:00"))]
+    assert marks(site) == [
+        ("P1", at("07:00"), at("08:00")),
+        ("P1", at("10:00"), at("12:00")),
+        ("P2", at("08:00"), at("09:00")),
+    ]
     assert summaries(site) == []
 
 
@@ -113,11 +129,15 @@ def test_a_mark_written_while_catching_up_stays_for_the_next_pass(site):
         taken = rollup.pending(conn, 10)
         point_id = taken[0].point_id
         # what an ingest committing during the refresh writes: a reading and a mark of the same hour
-        conn.execute("INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
-                     " VALUES (:p, :ts, 'flow', 4.0, 'L/s', 'good', :now)",
-                     {"p": point_id, "ts": at("10:20"), "now": NOW})
-        rollup.mark(conn, rollup.stale_hours(
-            [Processed(point_id, at("10:20"), "flow", 4.0, None, "L/s", Quality.GOOD, None, 2)]))
+        conn.execute(
+            "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
+            " VALUES (:p, :ts, 'flow', 4.0, 'L/s', 'good', :now)",
+            {"p": point_id, "ts": at("10:20"), "now": NOW},
+        )
+        rollup.mark(
+            conn,
+            rollup.stale_hours([Processed(point_id, at("10:20"), "flow", 4.0, None, "L/s", Quality.GOOD, None, 2)]),
+        )
         rollup.settle(conn, taken)
     assert marks(site) == [("P1", at("10:00"), at("11:00"))]
     assert catch_up(site) == 1
@@ -127,23 +147,59 @@ def test_a_mark_written_while_catching_up_stays_for_the_next_pass(site):
 def test_an_aggregate_right_after_ingest_refreshes_only_the_marks_that_change_its_answer(site):
     site.ingest(batch([reading(1, "totalizer", at("03:10"), 100.0)], NOW))
     catch_up(site)  # the worker summarised 03:00; then a late batch arrives
-    site.ingest(batch([reading(2, "flow", at("02:10"), 1.0), reading(3, "totalizer", at("06:10"), 101.0),
-                       reading(4, "flow", at("10:10"), 5.0), reading(5, "totalizer", at("10:10"), 103.0),
-                       reading(6, "flow", at("12:30"), 7.0), reading(7, "flow", at("10:10"), 1.5, point="P2")], NOW))
-    response = site.get("/api/v1/points/P1/aggregates", bucket="hour", from_="2026-11-28T09:00:00Z",
-                        to="2026-11-28T12:00:00Z", interval_s=600)
-    empty = {"flow_min_lps": None, "flow_max_lps": None, "flow_avg_lps": None, "volume_m3": None,
-             "level_min_m": None, "level_max_m": None, "water_table_min_m": None, "water_table_max_m": None,
-             "readings": 0, "missing_minutes": 60.0}
+    site.ingest(
+        batch(
+            [
+                reading(2, "flow", at("02:10"), 1.0),
+                reading(3, "totalizer", at("06:10"), 101.0),
+                reading(4, "flow", at("10:10"), 5.0),
+                reading(5, "totalizer", at("10:10"), 103.0),
+                reading(6, "flow", at("12:30"), 7.0),
+                reading(7, "flow", at("10:10"), 1.5, point="P2"),
+            ],
+            NOW,
+        )
+    )
+    response = site.get(
+        "/api/v1/points/P1/aggregates",
+        bucket="hour",
+        from_="2026-11-28T09:00:00Z",
+        to="2026-11-28T12:00:00Z",
+        interval_s=600,
+    )
+    empty = {
+        "flow_min_lps": None,
+        "flow_max_lps": None,
+        "flow_avg_lps": None,
+        "volume_m3": None,
+        "level_min_m": None,
+        "level_max_m": None,
+        "water_table_min_m": None,
+        "water_table_max_m": None,
+        "readings": 0,
+        "missing_minutes": 60.0,
+    }
     assert response.json()["items"] == [
         {"start": "2026-11-28T06:00:00-03:00", "end": "2026-11-28T07:00:00-03:00", **empty},
-        {"start": "2026-11-28T07:00:00-03:00", "end": "2026-11-28T08:00:00-03:00", **empty, "flow_min_lps": 5.0,
-         "flow_max_lps": 5.0, "flow_avg_lps": 5.0, "volume_m3": 2.0, "readings": 2, "missing_minutes": 50.0},
+        {
+            "start": "2026-11-28T07:00:00-03:00",
+            "end": "2026-11-28T08:00:00-03:00",
+            **empty,
+            "flow_min_lps": 5.0,
+            "flow_max_lps": 5.0,
+            "flow_avg_lps": 5.0,
+            "volume_m3": 2.0,
+            "readings": 2,
+            "missing_minutes": 50.0,
+        },
         {"start": "2026-11-28T08:00:00-03:00", "end": "2026-11-28T09:00:00-03:00", **empty},
     ]
     # 06:00 holds the count the range's volume starts from; 02:00 is older than the summarised 03:00
-    assert marks(site) == [("P1", at("02:00"), at("03:00")), ("P1", at("12:00"), at("13:00")),
-                           ("P2", at("10:00"), at("11:00"))]
+    assert marks(site) == [
+        ("P1", at("02:00"), at("03:00")),
+        ("P1", at("12:00"), at("13:00")),
+        ("P2", at("10:00"), at("11:00")),
+    ]
 
 
 def test_the_metrics_count_the_pending_marks(site):
@@ -158,8 +214,10 @@ def test_the_metrics_count_the_changed_hours_until_they_are_taken(site):
     waiting = "caudal_hours_changed_waiting 2.0" in site.client.get("/metrics").text.splitlines()
     with site.db.transaction() as conn:
         rollup.take_changed(conn, 10)
-    assert (waiting, "caudal_hours_changed_waiting 0.0" in site.client.get("/metrics").text.splitlines()) == (True,
-                                                                                                              True)
+    assert (waiting, "caudal_hours_changed_waiting 0.0" in site.client.get("/metrics").text.splitlines()) == (
+        True,
+        True,
+    )
 
 
 async def test_the_worker_refreshes_marked_hours_every_interval_until_stopped(site, monkeypatch):
@@ -205,8 +263,10 @@ def test_refreshers_of_one_point_take_turns(site):
     postgresql_only(site)
     site.ingest(batch([reading(1, "flow", at("10:10"), 2.0)], NOW))
     site.ingest(batch([reading(2, "flow", at("10:20"), 4.0)], NOW))
-    waiting = ("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
-               " AND wait_event_type = 'Lock' AND wait_event = 'advisory'")
+    waiting = (
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+    )
     with ThreadPoolExecutor(1) as pool:
         with site.db.transaction() as first:
             rollup.settle(first, rollup.pending(first, 1))

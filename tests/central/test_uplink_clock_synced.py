@@ -24,7 +24,6 @@ from tests.edge.uplink_server import until
 BEFORE_THE_FIRST_POLL = "2026-11-28T13:00:01+00:00"  # a 60 s device is first read at 13:01:00
 
 
-
 def gateway_clock_synced(db: Database) -> bool | None:
     with db.connect() as conn:
         return conn.fetchval("SELECT clock_synced FROM gateways WHERE name = 'gw-norte' AND last_seen_at IS NOT NULL")
@@ -36,8 +35,13 @@ async def test_the_first_heartbeat_reports_the_clock_the_agent_sees(central, tmp
     clock = ManualClock(BEFORE_THE_FIRST_POLL)
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1)), clock) as sim:
-        config = site(tmp_path, [tcp_bus(sim.tcp_port)], [device("pozo-1", 1, point="P1", interval_s=60)],
-                      id="gw-norte", central_url=url)
+        config = site(
+            tmp_path,
+            [tcp_bus(sim.tcp_port)],
+            [device("pozo-1", 1, point="P1", interval_s=60)],
+            id="gw-norte",
+            central_url=url,
+        )
         stop = asyncio.Event()
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: synced))
         await until(lambda: gateway_clock_synced(db) is not None, timeout_s=10)

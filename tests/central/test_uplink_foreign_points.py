@@ -35,14 +35,18 @@ from tests.edge.uplink_server import until
 
 def polled(clock: ManualClock, device: str, point: str, minutes: int) -> list[PolledReading]:
     start = clock.now() - timedelta(minutes=minutes)
-    return [PolledReading(device, point, "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
-            for i in range(minutes)]
+    return [
+        PolledReading(device, point, "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
+        for i in range(minutes)
+    ]
 
 
 def stored(db: Database) -> list[tuple[str, float]]:
     with db.connect() as conn:
-        rows = conn.fetchall("SELECT p.code, r.value FROM readings r JOIN points p ON p.id = r.point_id"
-                             " WHERE r.variable = 'flow' ORDER BY p.code, r.ts")
+        rows = conn.fetchall(
+            "SELECT p.code, r.value FROM readings r JOIN points p ON p.id = r.point_id"
+            " WHERE r.variable = 'flow' ORDER BY p.code, r.ts"
+        )
     return [(row["code"], row["value"]) for row in rows]
 
 
@@ -55,16 +59,22 @@ async def test_a_foreign_point_is_held_back_and_the_others_go_on(central, tmp_pa
             await uploader.upload_once()
         assert refused.value.retry_after == 0.0
         assert await uploader.upload_once() == 3
-        assert (stored(db), [r.point for r in buffer.pending()]) == ([("P1", 1.0), ("P1", 2.0), ("P1", 3.0)],
-                                                                    ["P3", "P3"])
-        assert uploader.state.held == "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway"
+        assert (stored(db), [r.point for r in buffer.pending()]) == (
+            [("P1", 1.0), ("P1", 2.0), ("P1", 3.0)],
+            ["P3", "P3"],
+        )
+        assert (
+            uploader.state.held
+            == "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway"
+        )
     [record] = caplog.records
     assert record.getMessage() == (
         "el servidor central rechaza los puntos P3 del gateway gw-norte (el gateway 'gw-norte' no puede escribir el/los"
         " punto(s) P3 (equipo pozo-3): no le están asignados; no se guardó nada de este lote (asigne los puntos al"
         " gateway o corrija point: en su site.yaml)); sus lecturas quedan en el buffer y se ofrecen de nuevo cada 600 s,"
         " las de los demás puntos siguen subiendo. Corrija point: en site.yaml (caudal edge check --online) o los puntos"
-        " del gateway en el servidor")
+        " del gateway en el servidor"
+    )
 
 
 async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp_path: Path):
@@ -78,8 +88,10 @@ async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp
         clock.advance(HOLD_RECHECK_S - 1)
         assert await uploader.upload_once() == 0  # still held: a heartbeat
         with db.transaction() as conn:
-            conn.execute("UPDATE gateway_points SET gateway_id = (SELECT id FROM gateways WHERE name = 'gw-norte')"
-                         " WHERE point_id = (SELECT id FROM points WHERE code = 'P3')")
+            conn.execute(
+                "UPDATE gateway_points SET gateway_id = (SELECT id FROM gateways WHERE name = 'gw-norte')"
+                " WHERE point_id = (SELECT id FROM points WHERE code = 'P3')"
+            )
         clock.advance(1)
         assert await uploader.upload_once() == 2
         assert buffer.pending() == []
@@ -89,11 +101,20 @@ async def test_held_readings_go_once_the_server_assigns_their_point(central, tmp
 
 def online_site(tmp_path: Path, url: str, points: list[str], token: str = GATEWAY_TOKEN) -> Path:
     (tmp_path / "token").write_text(token)
-    devices = [{"name": f"pozo-{i}", "bus": "plc", "unit_id": i, "point": point, "profile": "siemens-mag6000"}
-               for i, point in enumerate(points, start=1)]
-    site = {"gateway": {"id": "gw-norte", "central_url": url, "token_file": str(tmp_path / "token"),
-                        "buffer_path": str(tmp_path / "buffer.db")},
-            "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": 1502}], "devices": devices}
+    devices = [
+        {"name": f"pozo-{i}", "bus": "plc", "unit_id": i, "point": point, "profile": "siemens-mag6000"}
+        for i, point in enumerate(points, start=1)
+    ]
+    site = {
+        "gateway": {
+            "id": "gw-norte",
+            "central_url": url,
+            "token_file": str(tmp_path / "token"),
+            "buffer_path": str(tmp_path / "buffer.db"),
+        },
+        "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": 1502}],
+        "devices": devices,
+    }
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path
@@ -101,8 +122,15 @@ def online_site(tmp_path: Path, url: str, points: list[str], token: str = GATEWA
 
 async def check_online(path: Path) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "caudal"), "edge", "check", "--online", "-c", str(path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        str(Path(sys.executable).parent / "caudal"),
+        "edge",
+        "check",
+        "--online",
+        "-c",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode, out.decode(), err.decode()
 
@@ -124,7 +152,10 @@ async def test_check_online_passes_when_every_point_is_assigned(central, tmp_pat
     url, _ = central
     code, out, err = await check_online(online_site(tmp_path, url, ["P1", "P2"]))
     assert (code, err) == (0, "")
-    assert out.splitlines()[-1] == f"{url}: el gateway gw-norte puede reportar el punto de cada equipo (puntos asignados: P1, P2)"
+    assert (
+        out.splitlines()[-1]
+        == f"{url}: el gateway gw-norte puede reportar el punto de cada equipo (puntos asignados: P1, P2)"
+    )
 
 
 async def test_check_online_with_a_wrong_token_says_what_the_server_said(central, tmp_path: Path):
@@ -138,8 +169,13 @@ async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(cen
     clock = ManualClock(START)
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1), meter(3)), clock) as sim:
-        config = site(tmp_path, [tcp_bus(sim.tcp_port)],
-                      [device("pozo-1", 1, point="P1"), device("pozo-3", 3, point="P3")], id="gw-norte", central_url=url)
+        config = site(
+            tmp_path,
+            [tcp_bus(sim.tcp_port)],
+            [device("pozo-1", 1, point="P1"), device("pozo-3", 3, point="P3")],
+            id="gw-norte",
+            central_url=url,
+        )
         stop = asyncio.Event()
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await until(lambda: len(stored(db)) == 1, timeout_s=10)
@@ -149,6 +185,7 @@ async def test_the_agent_keeps_uploading_and_its_status_names_the_held_point(cen
     assert [r.getMessage() for r in caplog.records if r.name == "edge.flush"] == []  # held readings: nothing to flush
     assert stored(db) == [("P1", 12.5)]
     assert read_state(state_path(tmp_path / "buffer.db")).uploader_error == (  # published as the agent stopped
-        "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway")
+        "lecturas retenidas de los puntos P3: el servidor central las rechaza para este gateway"
+    )
     with Buffer.open(tmp_path / "buffer.db") as buffer:
         assert {(r.point, r.variable) for r in buffer.pending()} == {("P3", "flow"), ("P3", "totalizer")}

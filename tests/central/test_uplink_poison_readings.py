@@ -35,10 +35,11 @@ from tests.edge.sites import device, meter, simulated, site, tcp_bus
 BOOT = datetime(1970, 1, 1, 0, 0, 30, tzinfo=UTC)
 
 
-
 def polled(start: datetime, minutes: int) -> list[PolledReading]:
-    return [PolledReading("pozo-1", "P1", "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
-            for i in range(minutes)]
+    return [
+        PolledReading("pozo-1", "P1", "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
+        for i in range(minutes)
+    ]
 
 
 def stored(db: Database) -> list[tuple[str, float]]:
@@ -69,10 +70,13 @@ async def test_readings_dated_1970_are_set_aside_and_the_backlog_behind_them_goe
         "el servidor central rechaza para siempre 2 lecturas del gateway gw-norte (primera: seq 1, pozo-1/flow: ts: "
         "1970-01-01T00:00:30Z es anterior a 2000-01-01T00:00:00Z: ninguna lectura es tan antigua (¿estaba en hora el"
         f" reloj del gateway?)); apartadas en {setaside_path(tmp_path / 'buffer.db')} (2 en total, informadas con las"
-        " perdidas), las demás lecturas siguen")
+        " perdidas), las demás lecturas siguen"
+    )
     kept = [json.loads(line) for line in setaside_path(tmp_path / "buffer.db").read_text().splitlines()]
     assert [(k["seq"], k["point"], k["variable"], k["value"], k["set_aside_at"]) for k in kept] == [
-        (1, "P1", "flow", 1.0, START), (2, "P1", "flow", 2.0, START)]
+        (1, "P1", "flow", 1.0, START),
+        (2, "P1", "flow", 2.0, START),
+    ]
 
 
 async def test_status_counts_the_readings_set_aside(central, tmp_path: Path):
@@ -83,7 +87,8 @@ async def test_status_counts_the_readings_set_aside(central, tmp_path: Path):
             await uploader.upload_once()
     assert count_set_aside(tmp_path / "buffer.db") == 3
     assert status_lines(status_report(tmp_path / "buffer.db"))[0] == (
-        f"buffer {tmp_path / 'buffer.db'}: 0 pendientes, más antigua -, perdidas 0, apartadas 3, 0.0 MB")
+        f"buffer {tmp_path / 'buffer.db'}: 0 pendientes, más antigua -, perdidas 0, apartadas 3, 0.0 MB"
+    )
 
 
 async def test_a_reading_refused_again_after_a_crash_is_kept_once(central, tmp_path: Path):
@@ -103,8 +108,13 @@ async def test_an_agent_booting_at_1970_polls_nothing_until_its_clock_is_set(cen
     clock = ManualClock(BOOT)
     (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1)), ManualClock(START)) as sim:  # the meter's own time
-        config = site(tmp_path, [tcp_bus(sim.tcp_port)], [device("pozo-1", 1, point="P1", interval_s=60)],
-                      id="gw-norte", central_url=url)
+        config = site(
+            tmp_path,
+            [tcp_bus(sim.tcp_port)],
+            [device("pozo-1", 1, point="P1", interval_s=60)],
+            id="gw-norte",
+            central_url=url,
+        )
         stop = asyncio.Event()
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: False))
         await clock.run_for(180)  # three 1970 slots come and go

@@ -39,8 +39,10 @@ class LosesFirstReply:
 
 def polled(clock: ManualClock, count: int) -> list[PolledReading]:
     start = clock.now() - timedelta(minutes=count)
-    return [PolledReading("dev-1", "P1", "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
-            for i in range(count)]
+    return [
+        PolledReading("dev-1", "P1", "flow", start + timedelta(minutes=i), float(i + 1), "L/s", Quality.GOOD)
+        for i in range(count)
+    ]
 
 
 def stored_flows(db: Database) -> list[float]:
@@ -63,8 +65,15 @@ async def test_a_resend_after_a_lost_reply_stores_once(central, tmp_path: Path):
     transport = LosesFirstReply()
     with Buffer.open(tmp_path / "buffer.db") as buffer:
         buffer.append(polled(clock, 3))
-        uploader = Uploader(gateway="gw-norte", central_url=url, token=GATEWAY_TOKEN, buffer=buffer, clock=clock,
-                            version="test", transport=transport)
+        uploader = Uploader(
+            gateway="gw-norte",
+            central_url=url,
+            token=GATEWAY_TOKEN,
+            buffer=buffer,
+            clock=clock,
+            version="test",
+            transport=transport,
+        )
         try:
             with pytest.raises(UploadFailed):
                 await uploader.upload_once()

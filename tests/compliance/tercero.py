@@ -77,15 +77,32 @@ class TerceroReporting(ReportingBase):
                 continue
             flow = self._flow(conn, stored, slot)
             moved = transition(None, Event(EventKind.NO_DATA if flow is None else EventKind.READY), now)
-            insert_submission(conn, stored.point_id, NAME, slot, stored.config.mode.value, moved, now,
-                              values={"flow": None if flow is None else str(flow)}, measurement=None, reasons=[])
+            insert_submission(
+                conn,
+                stored.point_id,
+                NAME,
+                slot,
+                stored.config.mode.value,
+                moved,
+                now,
+                values={"flow": None if flow is None else str(flow)},
+                measurement=None,
+                reasons=[],
+            )
             actions.append(Action(stored.point_code, NAME, slot, "created", moved.state.value))
         return actions
 
     def shadow_all(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
-        return [Action(stored.point_code, NAME, row["slot"], "shadowed",
-                       move(conn, row, Event(EventKind.SHADOW_LOGGED), now).state.value)
-                for row in due_pending(conn, stored.point_id, NAME, now)]
+        return [
+            Action(
+                stored.point_code,
+                NAME,
+                row["slot"],
+                "shadowed",
+                move(conn, row, Event(EventKind.SHADOW_LOGGED), now).state.value,
+            )
+            for row in due_pending(conn, stored.point_id, NAME, now)
+        ]
 
     async def send_live(self, stored: StoredConfig) -> list[Action]:
         now = self.clock.now()
@@ -94,8 +111,10 @@ class TerceroReporting(ReportingBase):
             if not held:
                 return []
             return await send_claimed(
-                self.db, lambda conn: claim_next(conn, stored.point_id, NAME, self.worker, now, until),
-                lambda row: self._send(stored, row))
+                self.db,
+                lambda conn: claim_next(conn, stored.point_id, NAME, self.worker, now, until),
+                lambda row: self._send(stored, row),
+            )
 
     async def _send(self, stored: StoredConfig, row: dict[str, Any]) -> Action:
         body = {"cuenta": stored.config.cuenta, "hora": row["slot"].isoformat(), "flujo": row["values_json"]}
@@ -117,12 +136,21 @@ class TerceroReporting(ReportingBase):
     def slots_reading(self, stored: StoredConfig, run: StaleHours) -> list[datetime]:
         return hours(run.lo, run.hi - HOUR)
 
-    def recheck(self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]],
-                now: datetime) -> list[Action]:
+    def recheck(
+        self, conn: Connection, stored: StoredConfig, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> list[Action]:
         filled = [(row, self._flow(conn, stored, row["slot"])) for row in rows]
-        return [Action(stored.point_code, NAME, row["slot"], "rechecked",
-                       move(conn, row, Event(EventKind.READY), now, values_json=json.dumps({"flow": str(flow)}))
-                       .state.value) for row, flow in filled if flow is not None]
+        return [
+            Action(
+                stored.point_code,
+                NAME,
+                row["slot"],
+                "rechecked",
+                move(conn, row, Event(EventKind.READY), now, values_json=json.dumps({"flow": str(flow)})).state.value,
+            )
+            for row, flow in filled
+            if flow is not None
+        ]
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:
         return []
@@ -137,8 +165,9 @@ class Tercero(RegulatorBase):
     config_in: type[BaseModel] = TerceroConfig
     secret_field, identity_field, resends_in_flight = "clave", "cuenta", False
 
-    def reporting(self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings,
-                  transport: HttpTransport) -> TerceroReporting:
+    def reporting(
+        self, db: Database, clock: Clock, settings: Settings, compliance: ComplianceSettings, transport: HttpTransport
+    ) -> TerceroReporting:
         return TerceroReporting(db, clock, compliance, transport)
 
 

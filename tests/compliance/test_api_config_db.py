@@ -13,13 +13,30 @@ from central.crypto import SecretBox
 from tests.compliance.worker_support import ADMIN, ANA, BOB, CODE, PASSWORD, SECRET_KEY, seed
 
 URL = f"/api/v1/points/{CODE}/compliance/dga"
-DGA = {"mode": "shadow", "work_type": "subterranea", "codigo_obra": CODE, "standard": "mayor",
-       "informant_rut": "12.345.678-5", "informant_password": PASSWORD, "base_url": "http://127.0.0.1:9",
-       "valid_from": "2026-11-01T04:00:00Z"}
-SMA = {"mode": "live", "uf_id": "UF1", "proceso_id": "P7", "dispositivo_id": "12180", "usuario": "12345678-5",
-       "password": "sma-clave", "base_url": "http://127.0.0.1:9", "timestamp_utc_offset_hours": -4,
-       "parameters": [{"variable": "flow", "nombre": "Q", "unidad": "l/s"},
-                      {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0}]}
+DGA = {
+    "mode": "shadow",
+    "work_type": "subterranea",
+    "codigo_obra": CODE,
+    "standard": "mayor",
+    "informant_rut": "12.345.678-5",
+    "informant_password": PASSWORD,
+    "base_url": "http://127.0.0.1:9",
+    "valid_from": "2026-11-01T04:00:00Z",
+}
+SMA = {
+    "mode": "live",
+    "uf_id": "UF1",
+    "proceso_id": "P7",
+    "dispositivo_id": "12180",
+    "usuario": "12345678-5",
+    "password": "sma-clave",
+    "base_url": "http://127.0.0.1:9",
+    "timestamp_utc_offset_hours": -4,
+    "parameters": [
+        {"variable": "flow", "nombre": "Q", "unidad": "l/s"},
+        {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0},
+    ],
+}
 
 
 @pytest.fixture
@@ -53,9 +70,12 @@ def test_a_put_without_password_keeps_the_stored_one(client):
 
 @pytest.mark.parametrize(
     ("change", "stored"),
-    [({"standard": "medio"}, ("day", "average")), ({"standard": "mayor"}, ("hour", "instant")),
-     ({"standard": "mayor", "period": "fortnight"}, ("fortnight", "average")),
-     ({"standard": "medio", "caudal_mode": "instant"}, ("day", "instant"))],
+    [
+        ({"standard": "medio"}, ("day", "average")),
+        ({"standard": "mayor"}, ("hour", "instant")),
+        ({"standard": "mayor", "period": "fortnight"}, ("fortnight", "average")),
+        ({"standard": "medio", "caudal_mode": "instant"}, ("day", "instant")),
+    ],
 )
 def test_a_saved_configuration_keeps_the_period_and_caudal_mode_in_force(client, change, stored):
     answer = client.put(URL, json=DGA | change, headers=ADMIN)
@@ -66,15 +86,32 @@ def test_a_saved_configuration_keeps_the_period_and_caudal_mode_in_force(client,
 def test_a_new_configuration_needs_a_password(client):
     answer = client.put(URL, json={k: v for k, v in DGA.items() if k != "informant_password"}, headers=ADMIN)
     assert (answer.status_code, answer.json()["error"]["message"]) == (
-        422, "informant_password: obligatorio en una configuración nueva")
+        422,
+        "informant_password: obligatorio en una configuración nueva",
+    )
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"codigo_obra": "OB-601-444"}, "body.codigo_obra: codigoObra 'OB-601-444' no tiene la forma OB|OR-NNNN-N (por ejemplo OB-0601-444)"),
-    ({"informant_rut": "12345678-9"}, "body.informant_rut: el RUT '12345678-9' tiene dígito verificador 9; su número necesita 5"),
-    ({"work_type": "superficial"}, "work_type: superficial no corresponde al punto OB-0601-444, de tipo subterranea"),
-    ({"valid_to": "2026-10-01T00:00:00Z"}, "body: valid_to 2026-10-01T00:00:00+00:00 debe ser posterior a valid_from"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"codigo_obra": "OB-601-444"},
+            "body.codigo_obra: codigoObra 'OB-601-444' no tiene la forma OB|OR-NNNN-N (por ejemplo OB-0601-444)",
+        ),
+        (
+            {"informant_rut": "12345678-9"},
+            "body.informant_rut: el RUT '12345678-9' tiene dígito verificador 9; su número necesita 5",
+        ),
+        (
+            {"work_type": "superficial"},
+            "work_type: superficial no corresponde al punto OB-0601-444, de tipo subterranea",
+        ),
+        (
+            {"valid_to": "2026-10-01T00:00:00Z"},
+            "body: valid_to 2026-10-01T00:00:00+00:00 debe ser posterior a valid_from",
+        ),
+    ],
+)
 def test_bad_configurations_are_refused_naming_the_field(client, change, message):
     answer = client.put(URL, json={**DGA, **change}, headers=ADMIN)
     assert answer.status_code == 422
@@ -82,8 +119,10 @@ def test_bad_configurations_are_refused_naming_the_field(client, change, message
     assert client.get(URL, headers=ADMIN).status_code == 404
 
 
-@pytest.mark.parametrize(("method", "headers", "status"), [
-    ("put", ANA, 403), ("delete", ANA, 403), ("get", ANA, 200), ("get", BOB, 404), ("get", {}, 401)])
+@pytest.mark.parametrize(
+    ("method", "headers", "status"),
+    [("put", ANA, 403), ("delete", ANA, 403), ("get", ANA, 200), ("get", BOB, 404), ("get", {}, 401)],
+)
 def test_who_may_do_what(client, method, headers, status):
     client.put(URL, json=DGA, headers=ADMIN)
     kwargs = {"json": DGA} if method == "put" else {}
@@ -95,15 +134,21 @@ def test_changes_and_deletion_are_in_the_audit_trail_and_the_compliance_log(clie
     client.put(URL, json={**DGA, "mode": "live"}, headers=ADMIN)
     assert client.delete(URL, headers=ADMIN).status_code == 204
     with client.app.state.ctx.db.connect() as conn:
-        audit = conn.fetchall("SELECT actor, action, subject, detail FROM audit_log WHERE action LIKE 'compliance.%'"
-                              " ORDER BY id")
+        audit = conn.fetchall(
+            "SELECT actor, action, subject, detail FROM audit_log WHERE action LIKE 'compliance.%' ORDER BY id"
+        )
     assert [(r["actor"], r["action"], r["subject"]) for r in audit] == [
-        ("admin", "compliance.dga.created", f"point:{CODE}"), ("admin", "compliance.dga.changed", f"point:{CODE}"),
-        ("admin", "compliance.dga.deleted", f"point:{CODE}")]
+        ("admin", "compliance.dga.created", f"point:{CODE}"),
+        ("admin", "compliance.dga.changed", f"point:{CODE}"),
+        ("admin", "compliance.dga.deleted", f"point:{CODE}"),
+    ]
     assert all(PASSWORD not in r["detail"] for r in audit)
     log = client.get("/api/v1/compliance/log", headers=ANA).json()
     assert [(e["kind"], e["actor"]) for e in log["items"]] == [
-        ("config.deleted", "admin"), ("config.changed", "admin"), ("config.changed", "admin")]
+        ("config.deleted", "admin"),
+        ("config.changed", "admin"),
+        ("config.changed", "admin"),
+    ]
     assert PASSWORD not in json.dumps(log)
 
 

@@ -31,12 +31,18 @@ def test_horizons(environ, expected, monkeypatch):
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "30"},
-         "configuración inválida: CAUDAL_COMPLIANCE_LATE_DATA_DAYS: debe ser mayor o igual que 90"),
-        ({"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "0"},
-         "configuración inválida: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: debe ser mayor o igual que 1"),
-        ({"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "32"},
-         "configuración inválida: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: debe ser menor o igual que 31"),
+        (
+            {"CAUDAL_COMPLIANCE_LATE_DATA_DAYS": "30"},
+            "configuración inválida: CAUDAL_COMPLIANCE_LATE_DATA_DAYS: debe ser mayor o igual que 90",
+        ),
+        (
+            {"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "0"},
+            "configuración inválida: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: debe ser mayor o igual que 1",
+        ),
+        (
+            {"CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS": "32"},
+            "configuración inválida: CAUDAL_COMPLIANCE_SMA_BACKFILL_DAYS: debe ser menor o igual que 31",
+        ),
     ],
 )
 def test_horizons_out_of_range_are_refused_naming_the_variable(environ, message, monkeypatch):

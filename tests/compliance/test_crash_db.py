@@ -41,11 +41,18 @@ class HoldingStandIn(DgaStandIn):
 
 
 async def run_once(database_url: str, now: str, *, kill_when: asyncio.Event | None = None) -> int:
-    env = {**os.environ, "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": support.SECRET_KEY,
-           "CAUDAL_DGA_RUT_EMPRESA": support.RUT_EMPRESA, "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0",
-           "CAUDAL_COMPLIANCE_TIMEOUT_S": "10", "CAUDAL_COMPLIANCE_WORKER_ID": f"worker-{now}"}
-    process = await asyncio.create_subprocess_exec(*RUN, "--now", now, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
+    env = {
+        **os.environ,
+        "CAUDAL_DATABASE_URL": database_url,
+        "CAUDAL_SECRET_KEY": support.SECRET_KEY,
+        "CAUDAL_DGA_RUT_EMPRESA": support.RUT_EMPRESA,
+        "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0",
+        "CAUDAL_COMPLIANCE_TIMEOUT_S": "10",
+        "CAUDAL_COMPLIANCE_WORKER_ID": f"worker-{now}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *RUN, "--now", now, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     if kill_when is not None:
         await asyncio.wait_for(kill_when.wait(), 30)
         process.send_signal(signal.SIGKILL)
@@ -56,8 +63,10 @@ async def run_once(database_url: str, now: str, *, kill_when: asyncio.Event | No
 
 def exchanges(stand_in: DgaStandIn) -> list[tuple[str, str]]:
     """(method, what) of every request: the timeStampOrigen of a POST, the comprobante asked by a GET."""
-    return [(r["method"], r["headers"]["timeStampOrigen"] if r["method"] == "POST" else r["query"]["numeroComprobante"])
-            for r in stand_in.received]
+    return [
+        (r["method"], r["headers"]["timeStampOrigen"] if r["method"] == "POST" else r["query"]["numeroComprobante"])
+        for r in stand_in.received
+    ]
 
 
 def in_flight(db) -> tuple[str, bool]:
@@ -93,8 +102,12 @@ async def test_a_worker_killed_mid_send_never_resends_blindly_nor_after_acceptan
     (stored,) = dga.stored.values()
     assert after_kill == ("sending", True)
     assert after_resolve == [(SLOT.isoformat(), "retry_scheduled", None)]
-    assert exchanges(dga) == [("POST", "2026-11-28T09:00:00-0000"), ("POST", "2026-11-29T09:05:00-0000"),
-                              ("GET", stored.comprobante)]
+    assert exchanges(dga) == [
+        ("POST", "2026-11-28T09:00:00-0000"),
+        ("POST", "2026-11-29T09:05:00-0000"),
+        ("GET", stored.comprobante),
+    ]
     assert [r["body"] for r in dga.received if r["method"] == "POST"] == [
-        support.body("2026-11-28", "08:00:00", "10.50", "1000", "30.00")] * 2
+        support.body("2026-11-28", "08:00:00", "10.50", "1000", "30.00")
+    ] * 2
     assert support.ledger(db) == [(SLOT.isoformat(), "accepted", stored.comprobante)]

@@ -61,8 +61,9 @@ def exchanges(stand_in) -> list[str]:
 
 
 @pytest.mark.parametrize("step", list(STEPS))
-async def test_a_worker_killed_at_each_step_of_a_submission(db, database_url, clock, dga, point_id, app_client,
-                                                             monkeypatch, step):
+async def test_a_worker_killed_at_each_step_of_a_submission(
+    db, database_url, clock, dga, point_id, app_client, monkeypatch, step
+):
     (owner, name, after), expected, resends = STEPS[step]
     support.add_readings(db, point_id, SLOT, flow=10.5, totalizer=1000, water_table=30)
     support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
@@ -79,4 +80,6 @@ async def test_a_worker_killed_at_each_step_of_a_submission(db, database_url, cl
     assert exchanges(dga) == expected
     assert support.ledger(db) == [(SLOT.isoformat(), "accepted", stored.comprobante)]
     assert (logged, f'caudal_dga_in_flight_resends{{regulator="dga"}} {float(resends)}') == (
-        resends, next(line for line in metrics.splitlines() if line.startswith("caudal_dga_in_flight_resends{")))
+        resends,
+        next(line for line in metrics.splitlines() if line.startswith("caudal_dga_in_flight_resends{")),
+    )

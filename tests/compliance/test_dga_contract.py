@@ -26,7 +26,9 @@ CODES = {
     WorkType.SUPERFICIAL: "OB-0601-446",
 }
 REGISTRY = {code: Registration("12345678-5", "secret") for code in CODES.values()}
-VALUES = SlotValues(caudal=D("12.3"), totalizador=D("154320"), nivel_freatico=D("35.42"), altura_limnimetrica_cm=D("45"))
+VALUES = SlotValues(
+    caudal=D("12.3"), totalizador=D("154320"), nivel_freatico=D("35.42"), altura_limnimetrica_cm=D("45")
+)
 
 
 @pytest.fixture
@@ -69,7 +71,10 @@ async def test_a_duplicate_is_accepted_with_the_original_comprobante(client, dga
     first = classify(await client.send(request_for(work_type)))
     raw = await client.send(request_for(work_type))
     assert raw.http_status == 400
-    assert raw.body_json["message"] == f"Ya existe un registro en esa fecha, hora para la obra. Comprobante: {first.comprobante}"
+    assert (
+        raw.body_json["message"]
+        == f"Ya existe un registro en esa fecha, hora para la obra. Comprobante: {first.comprobante}"
+    )
     assert classify(raw).kind is OutcomeKind.ACCEPTED
     assert classify(raw).comprobante == first.comprobante
     assert len(dga.stored) == 1
@@ -148,14 +153,21 @@ async def test_malformed_requests_are_refused_and_nothing_is_stored(client, dga,
 
 async def test_a_blank_level_is_accepted_where_the_work_allows_it(clock):
     registry = {"OB-0601-444": Registration("12345678-5", "secret", allow_blank=True)}
-    async with run_dga_standin(registry, RUT_EMPRESA, clock=clock) as dga, DgaClient(dga.url, clock, min_interval_s=0) as client:
+    async with (
+        run_dga_standin(registry, RUT_EMPRESA, clock=clock) as dga,
+        DgaClient(dga.url, clock, min_interval_s=0) as client,
+    ):
         raw = await client.send(mutate_body(M + ("nivelFreaticoDelPozo",), "")(request_for()))
     assert classify(raw).kind is OutcomeKind.ACCEPTED
 
 
 @pytest.mark.parametrize(
     "change",
-    [mutate_body(A + ("password",), "wrong"), mutate_body(A + ("rutUsuario",), "11111111-1"), mutate_header("codigoObra", "OB-0999-1")],
+    [
+        mutate_body(A + ("password",), "wrong"),
+        mutate_body(A + ("rutUsuario",), "11111111-1"),
+        mutate_header("codigoObra", "OB-0999-1"),
+    ],
     ids=["password", "informant", "unknown-work"],
 )
 async def test_an_informant_not_registered_is_unrecoverable(client, dga, change):
@@ -247,7 +259,11 @@ async def test_admin_routes_list_requests_without_passwords_and_refuse_unknown_f
             refused = (response.status, await response.json())
         async with session.post(dga.url + "/_faults", json={"faults": ["503"]}) as response:
             queued = await response.json()
-    assert received[0]["body"]["autenticacion"] == {"password": "***", "rutEmpresa": RUT_EMPRESA, "rutUsuario": "12345678-5"}
+    assert received[0]["body"]["autenticacion"] == {
+        "password": "***",
+        "rutEmpresa": RUT_EMPRESA,
+        "rutUsuario": "12345678-5",
+    }
     assert received[0]["headers"]["codigoObra"] == "OB-0601-444"
     assert refused[0] == 400 and "explode" in refused[1]["message"]
     assert queued == {"queued": ["503"]}

@@ -16,8 +16,15 @@ def at(minutes: float) -> datetime:
 
 
 def fact(kind: str, **now: object) -> FactState:
-    values: dict[str, object] = {"kind": kind, "raised_at": T0, "blocked": None, "state": None, "check_result": None,
-                                 "reviewed_at": None, "last_attempt_at": None}
+    values: dict[str, object] = {
+        "kind": kind,
+        "raised_at": T0,
+        "blocked": None,
+        "state": None,
+        "check_result": None,
+        "reviewed_at": None,
+        "last_attempt_at": None,
+    }
     return FactState(**{**values, **now})
 
 
@@ -33,7 +40,10 @@ def fact(kind: str, **now: object) -> FactState:
         (fact("submission.check_not_found", state="accepted", check_result="confirmed"), False),
         (fact("submission.check_not_found", state="accepted", check_result="not_found", reviewed_at=at(5)), False),
         (fact("submission.check_mismatch", state="accepted", check_result="mismatch"), True),
-        (fact("submission.check_mismatch", state="accepted", check_result="person_confirmed", reviewed_at=at(5)), False),
+        (
+            fact("submission.check_mismatch", state="accepted", check_result="person_confirmed", reviewed_at=at(5)),
+            False,
+        ),
         (fact("submission.error", state="pending"), True),
         (fact("submission.error", state="pending", last_attempt_at=at(10)), False),
         (fact("submission.error", state="discarded"), False),

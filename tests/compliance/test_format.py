@@ -36,11 +36,29 @@ def config(**changes) -> DgaWorkConfig:
 
 
 # Decimal text in, the DGA's text out.
-CAUDAL_TEXT = {"12.3": "12.30", "12.345": "12.35", "12.344999": "12.34", "0.005": "0.01", "0.004": "0.00",
-               "0": "0.00", "-0": "0.00", "-0.004": "0.00", "-0.0": "0.00", "1E+3": "1000.00",
-               "123456.785": "123456.79", "2.675": "2.68"}
-TOTALIZADOR_TEXT = {"154320": "154320", "154320.99": "154320", "0.4": "0", "-0.4": "0", "1.5E+4": "15000",
-                    "999999999999999": "999999999999999", "999999999999999.9": "999999999999999"}
+CAUDAL_TEXT = {
+    "12.3": "12.30",
+    "12.345": "12.35",
+    "12.344999": "12.34",
+    "0.005": "0.01",
+    "0.004": "0.00",
+    "0": "0.00",
+    "-0": "0.00",
+    "-0.004": "0.00",
+    "-0.0": "0.00",
+    "1E+3": "1000.00",
+    "123456.785": "123456.79",
+    "2.675": "2.68",
+}
+TOTALIZADOR_TEXT = {
+    "154320": "154320",
+    "154320.99": "154320",
+    "0.4": "0",
+    "-0.4": "0",
+    "1.5E+4": "15000",
+    "999999999999999": "999999999999999",
+    "999999999999999.9": "999999999999999",
+}
 
 
 @pytest.mark.parametrize(("value", "text"), CAUDAL_TEXT.items())
@@ -98,13 +116,22 @@ def test_nivel(value, blank, text):
 
 
 @pytest.mark.parametrize(
-    ("value", "blank", "text"), [(D("45.6"), False, "46"), (D("45.5"), False, "46"), (D("45.49"), False, "45"), (D("-0.2"), False, "0"), (None, True, "")]
+    ("value", "blank", "text"),
+    [
+        (D("45.6"), False, "46"),
+        (D("45.5"), False, "46"),
+        (D("45.49"), False, "45"),
+        (D("-0.2"), False, "0"),
+        (None, True, ""),
+    ],
 )
 def test_altura(value, blank, text):
     assert format_altura(value, blank) == text
 
 
-@pytest.mark.parametrize(("formatter", "name"), [(format_nivel, "nivelFreaticoDelPozo"), (format_altura, "alturaLimnimetrica")])
+@pytest.mark.parametrize(
+    ("formatter", "name"), [(format_nivel, "nivelFreaticoDelPozo"), (format_altura, "alturaLimnimetrica")]
+)
 def test_blank_only_where_allowed(formatter, name):
     with pytest.raises(FormatError) as refused:
         formatter(None, False)
@@ -130,9 +157,15 @@ def test_timestamp_origen_is_utc_minus_4_wall_clock_with_literal_zero_offset():
     assert format_timestamp_origen(SENT) == "2026-11-28T09:10:05-0000"
 
 
-VALUES = SlotValues(caudal=D("12.3"), totalizador=D("154320.7"), nivel_freatico=D("35.42"), altura_limnimetrica_cm=D("45.6"))
+VALUES = SlotValues(
+    caudal=D("12.3"), totalizador=D("154320.7"), nivel_freatico=D("35.42"), altura_limnimetrica_cm=D("45.6")
+)
 AUTH = {"password": "s3cret", "rutEmpresa": "77555666-8", "rutUsuario": "12345678-5"}
-HEADERS = {"Content-Type": "application/json", "codigoObra": "OB-0601-444", "timeStampOrigen": "2026-11-28T09:10:05-0000"}
+HEADERS = {
+    "Content-Type": "application/json",
+    "codigoObra": "OB-0601-444",
+    "timeStampOrigen": "2026-11-28T09:10:05-0000",
+}
 
 
 @pytest.mark.parametrize(
@@ -142,40 +175,98 @@ HEADERS = {"Content-Type": "application/json", "codigoObra": "OB-0601-444", "tim
             {},
             VALUES,
             "/api/v1/mediciones/subterraneas",
-            {"autenticacion": AUTH, "medicionSubterranea": {"caudal": "12.30", "fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00", "nivelFreaticoDelPozo": "35.42", "totalizador": "154320"}},
+            {
+                "autenticacion": AUTH,
+                "medicionSubterranea": {
+                    "caudal": "12.30",
+                    "fechaMedicion": "2026-11-28",
+                    "horaMedicion": "09:00:00",
+                    "nivelFreaticoDelPozo": "35.42",
+                    "totalizador": "154320",
+                },
+            },
         ),
         (
             {"standard": "muy_pequeno"},
             SlotValues(caudal=D("0.2"), totalizador=D("12")),
             "/api/v1/mediciones/subterraneas",
-            {"autenticacion": AUTH, "medicionSubterranea": {"caudal": "0.20", "fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00", "nivelFreaticoDelPozo": "", "totalizador": "12"}},
+            {
+                "autenticacion": AUTH,
+                "medicionSubterranea": {
+                    "caudal": "0.20",
+                    "fechaMedicion": "2026-11-28",
+                    "horaMedicion": "09:00:00",
+                    "nivelFreaticoDelPozo": "",
+                    "totalizador": "12",
+                },
+            },
         ),
         (
             {"mining_waters": True},
             SlotValues(caudal=D("5"), totalizador=D("12")),
             "/api/v1/mediciones/subterraneas",
-            {"autenticacion": AUTH, "medicionSubterranea": {"caudal": "5.00", "fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00", "nivelFreaticoDelPozo": "", "totalizador": "12"}},
+            {
+                "autenticacion": AUTH,
+                "medicionSubterranea": {
+                    "caudal": "5.00",
+                    "fechaMedicion": "2026-11-28",
+                    "horaMedicion": "09:00:00",
+                    "nivelFreaticoDelPozo": "",
+                    "totalizador": "12",
+                },
+            },
         ),
         (
             {"work_type": "superficial_flujometro"},
             VALUES,
             "/api/v1/mediciones/superficiales/flujometro",
-            {"autenticacion": AUTH, "medicionSuperficialFlujometro": {"caudal": "12.30", "fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00", "totalizador": "154320"}},
+            {
+                "autenticacion": AUTH,
+                "medicionSuperficialFlujometro": {
+                    "caudal": "12.30",
+                    "fechaMedicion": "2026-11-28",
+                    "horaMedicion": "09:00:00",
+                    "totalizador": "154320",
+                },
+            },
         ),
         (
             {"work_type": "superficial"},
             VALUES,
             "/api/v1/mediciones/superficiales",
-            {"autenticacion": AUTH, "medicionSuperficial": {"alturaLimnimetrica": "46", "caudal": "12.30", "fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00"}},
+            {
+                "autenticacion": AUTH,
+                "medicionSuperficial": {
+                    "alturaLimnimetrica": "46",
+                    "caudal": "12.30",
+                    "fechaMedicion": "2026-11-28",
+                    "horaMedicion": "09:00:00",
+                },
+            },
         ),
         (
             {"work_type": "superficial", "standard": "muy_pequeno"},
             SlotValues(caudal=D("0.1")),
             "/api/v1/mediciones/superficiales",
-            {"autenticacion": AUTH, "medicionSuperficial": {"alturaLimnimetrica": "", "caudal": "0.10", "fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00"}},
+            {
+                "autenticacion": AUTH,
+                "medicionSuperficial": {
+                    "alturaLimnimetrica": "",
+                    "caudal": "0.10",
+                    "fechaMedicion": "2026-11-28",
+                    "horaMedicion": "09:00:00",
+                },
+            },
         ),
     ],
-    ids=["subterranea", "subterranea-muy-pequeno", "subterranea-mining", "flujometro", "superficial", "superficial-muy-pequeno"],
+    ids=[
+        "subterranea",
+        "subterranea-muy-pequeno",
+        "subterranea-mining",
+        "flujometro",
+        "superficial",
+        "superficial-muy-pequeno",
+    ],
 )
 def test_whole_requests(changes, values, path, body):
     request = build_request(config(**changes), rut_empresa="77.555.666-8", slot=SLOT, values=values, sent_at=SENT)
@@ -209,10 +300,21 @@ def test_redacted_hides_only_the_password():
     [
         ({}, SlotValues(totalizador=D(1), nivel_freatico=D(1)), "falta caudal; toda medición DGA declara un caudal"),
         ({}, SlotValues(caudal=D(1), nivel_freatico=D(1)), "falta totalizador, que este tipo de obra exige"),
-        ({}, SlotValues(caudal=D(1), totalizador=D(1)), "falta nivelFreaticoDelPozo, que el estándar de esta obra exige"),
-        ({"work_type": "superficial"}, SlotValues(caudal=D(1)), "falta alturaLimnimetrica, que el estándar de esta obra exige"),
-        ({}, SlotValues(caudal=D(-2), totalizador=D(1), nivel_freatico=D(1)),
-         "caudal -2 L/s es negativo; un caudal negativo nunca se declara"),
+        (
+            {},
+            SlotValues(caudal=D(1), totalizador=D(1)),
+            "falta nivelFreaticoDelPozo, que el estándar de esta obra exige",
+        ),
+        (
+            {"work_type": "superficial"},
+            SlotValues(caudal=D(1)),
+            "falta alturaLimnimetrica, que el estándar de esta obra exige",
+        ),
+        (
+            {},
+            SlotValues(caudal=D(-2), totalizador=D(1), nivel_freatico=D(1)),
+            "caudal -2 L/s es negativo; un caudal negativo nunca se declara",
+        ),
     ],
 )
 def test_requests_that_cannot_be_built(changes, values, message):

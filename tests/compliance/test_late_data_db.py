@@ -54,12 +54,15 @@ async def outage_then_buffer(db, database_url, clock, dga, point_id, app_client)
 
 def submissions(db) -> list[dict]:
     with db.connect() as conn:
-        return conn.fetchall("SELECT slot, state, accepted_at, last_attempt_at FROM compliance_submissions"
-                             " WHERE regulator = 'dga' ORDER BY slot")
+        return conn.fetchall(
+            "SELECT slot, state, accepted_at, last_attempt_at FROM compliance_submissions"
+            " WHERE regulator = 'dga' ORDER BY slot"
+        )
 
 
-async def test_after_a_five_day_outage_every_buffered_slot_is_accepted(db, database_url, clock, dga, point_id,
-                                                                       app_client):
+async def test_after_a_five_day_outage_every_buffered_slot_is_accepted(
+    db, database_url, clock, dga, point_id, app_client
+):
     await outage_then_buffer(db, database_url, clock, dga, point_id, app_client)
     rows = submissions(db)
     expected = [OUTAGE_FROM + timedelta(hours=h) for h in range(5 * 24 + 12)]
@@ -74,8 +77,9 @@ async def test_the_backlog_is_sent_at_least_five_minutes_apart(db, database_url,
     assert min(gaps) >= STEP
 
 
-async def test_each_new_slot_is_accepted_within_its_hour_while_the_backlog_drains(db, database_url, clock, dga,
-                                                                                   point_id, app_client):
+async def test_each_new_slot_is_accepted_within_its_hour_while_the_backlog_drains(
+    db, database_url, clock, dga, point_id, app_client
+):
     await outage_then_buffer(db, database_url, clock, dga, point_id, app_client)
     new = [row for row in submissions(db) if row["slot"] >= FIRST_NEW]
     assert len(new) == 12
@@ -86,8 +90,9 @@ ONE_SLOT = {"valid_from": "2026-11-23T12:00:00Z", "valid_to": "2026-11-23T12:30:
 GAP = support.utc("2026-11-23T12:00:00")
 
 
-async def a_gap_filled_days_later(db, database_url, clock, dga, point_id, app_client, days: int,
-                                  late_data_days: int | None) -> list:
+async def a_gap_filled_days_later(
+    db, database_url, clock, dga, point_id, app_client, days: int, late_data_days: int | None
+) -> list:
     support.configure_dga(db, point_id, dga.url, clock.now(), **ONE_SLOT)
     compliance = support.worker_settings(late_data_days=late_data_days)
     await run_once(db, clock, SecretBox(support.SECRET_KEY), support.central_settings(database_url), compliance)
@@ -101,6 +106,5 @@ async def test_a_gap_is_filled_at_any_age_back_to_valid_from(db, database_url, c
     assert await a_gap_filled_days_later(db, database_url, clock, dga, point_id, app_client, 200, None) == ["accepted"]
 
 
-async def test_a_gap_older_than_the_configured_horizon_stays_a_gap(db, database_url, clock, dga, point_id,
-                                                                   app_client):
+async def test_a_gap_older_than_the_configured_horizon_stays_a_gap(db, database_url, clock, dga, point_id, app_client):
     assert await a_gap_filled_days_later(db, database_url, clock, dga, point_id, app_client, 91, 90) == ["no_data"]

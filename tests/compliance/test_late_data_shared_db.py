@@ -26,10 +26,15 @@ class Recording:
 def test_each_regulator_reporting_a_point_gets_its_changed_hours_from_one_take(db, point_id):
     dga, sma, other = Recording(), Recording(), Recording()
     with db.transaction() as conn:
-        conn.execute("INSERT INTO hours_changed (point_id, lo, hi) VALUES (:p, :lo, :hi)",
-                     {"p": point_id, "lo": LO, "hi": HI})
-        taken, actions = take_and_refill(conn, {"dga": dga, "sma": sma, "otro": other},
-                                         {"dga": {point_id: object()}, "sma": {point_id: object()}, "otro": {}}, HI)
+        conn.execute(
+            "INSERT INTO hours_changed (point_id, lo, hi) VALUES (:p, :lo, :hi)", {"p": point_id, "lo": LO, "hi": HI}
+        )
+        taken, actions = take_and_refill(
+            conn,
+            {"dga": dga, "sma": sma, "otro": other},
+            {"dga": {point_id: object()}, "sma": {point_id: object()}, "otro": {}},
+            HI,
+        )
     with db.connect() as conn:
         left = conn.fetchval("SELECT COUNT(*) FROM hours_changed")
     assert (taken, actions, left) == (1, [], 0)

@@ -41,27 +41,73 @@ def reply(kind: OutcomeKind, comprobante=None, answered=True, detail="d") -> Eve
         (None, Event(E.NO_DATA), Transition(State.NO_DATA, None)),
         (State.NO_DATA, Event(E.READY), Transition(State.PENDING, NOW)),
         (State.NO_DATA, Event(E.HELD), Transition(State.REVIEW, None)),
-        (State.PENDING, Event(E.SHADOW_LOGGED), Transition(State.SHADOWED, None, None, "modo shadow: armada y registrada, no enviada")),
-        (State.PENDING, Event(E.SEND_STARTED), Transition(State.SENDING, NOW + timedelta(minutes=15), None, "intento registrado antes del envío")),
-        (State.RETRY_SCHEDULED, Event(E.SEND_STARTED), Transition(State.SENDING, NOW + timedelta(minutes=15), None, "intento registrado antes del envío")),
-        (State.REJECTED, Event(E.SEND_STARTED), Transition(State.SENDING, NOW + timedelta(minutes=15), None, "intento registrado antes del envío")),
+        (
+            State.PENDING,
+            Event(E.SHADOW_LOGGED),
+            Transition(State.SHADOWED, None, None, "modo shadow: armada y registrada, no enviada"),
+        ),
+        (
+            State.PENDING,
+            Event(E.SEND_STARTED),
+            Transition(State.SENDING, NOW + timedelta(minutes=15), None, "intento registrado antes del envío"),
+        ),
+        (
+            State.RETRY_SCHEDULED,
+            Event(E.SEND_STARTED),
+            Transition(State.SENDING, NOW + timedelta(minutes=15), None, "intento registrado antes del envío"),
+        ),
+        (
+            State.REJECTED,
+            Event(E.SEND_STARTED),
+            Transition(State.SENDING, NOW + timedelta(minutes=15), None, "intento registrado antes del envío"),
+        ),
         (State.SENDING, reply(OutcomeKind.ACCEPTED, "C1"), Transition(State.ACCEPTED, None, "C1", "d")),
         (State.SENDING, reply(OutcomeKind.RETRY), Transition(State.REJECTED, TOMORROW, None, "d")),
-        (State.SENDING, reply(OutcomeKind.RETRY, answered=False), Transition(State.RETRY_SCHEDULED, TOMORROW, None, "d")),
+        (
+            State.SENDING,
+            reply(OutcomeKind.RETRY, answered=False),
+            Transition(State.RETRY_SCHEDULED, TOMORROW, None, "d"),
+        ),
         (State.SENDING, reply(OutcomeKind.UNRECOVERABLE), Transition(State.UNRECOVERABLE, None, None, "d")),
         (State.SENDING, reply(OutcomeKind.NEEDS_REVIEW), Transition(State.NEEDS_REVIEW, None, None, "d")),
-        (State.SENDING, Event(E.IN_FLIGHT_UNANSWERED), Transition(State.RETRY_SCHEDULED, TOMORROW, None, "intento encontrado en curso sin respuesta registrada")),
-        (State.SENDING, Event(E.CHECK_CONFIRMED, comprobante="C2"), Transition(State.ACCEPTED, None, "C2", "confirmada por la consulta GET a la DGA")),
-        (State.SENDING, Event(E.CHECK_NOT_FOUND), Transition(State.NEEDS_REVIEW, None, None, "la consulta GET no encontró un comprobante conocido")),
-        (State.SENDING, Event(E.CHECK_UNKNOWN), Transition(State.SENDING, NOW + timedelta(minutes=15), None, "consulta GET sin respuesta; se consulta de nuevo")),
+        (
+            State.SENDING,
+            Event(E.IN_FLIGHT_UNANSWERED),
+            Transition(State.RETRY_SCHEDULED, TOMORROW, None, "intento encontrado en curso sin respuesta registrada"),
+        ),
+        (
+            State.SENDING,
+            Event(E.CHECK_CONFIRMED, comprobante="C2"),
+            Transition(State.ACCEPTED, None, "C2", "confirmada por la consulta GET a la DGA"),
+        ),
+        (
+            State.SENDING,
+            Event(E.CHECK_NOT_FOUND),
+            Transition(State.NEEDS_REVIEW, None, None, "la consulta GET no encontró un comprobante conocido"),
+        ),
+        (
+            State.SENDING,
+            Event(E.CHECK_UNKNOWN),
+            Transition(
+                State.SENDING, NOW + timedelta(minutes=15), None, "consulta GET sin respuesta; se consulta de nuevo"
+            ),
+        ),
         (State.REVIEW, Event(E.PERSON_APPROVE), Transition(State.PENDING, NOW, None, "person_approve")),
         (State.REVIEW, Event(E.PERSON_CORRECT), Transition(State.PENDING, NOW, None, "person_correct")),
         (State.REVIEW, Event(E.PERSON_DISCARD), Transition(State.DISCARDED, None, None, "descartada por una persona")),
         (State.UNRECOVERABLE, Event(E.PERSON_REQUEUE), Transition(State.PENDING, NOW, None, "person_requeue")),
         (State.NEEDS_REVIEW, Event(E.PERSON_REQUEUE), Transition(State.PENDING, NOW, None, "person_requeue")),
-        (State.NEEDS_REVIEW, Event(E.PERSON_CONFIRM, comprobante="C3"), Transition(State.ACCEPTED, None, "C3", "comprobante confirmado por una persona")),
+        (
+            State.NEEDS_REVIEW,
+            Event(E.PERSON_CONFIRM, comprobante="C3"),
+            Transition(State.ACCEPTED, None, "C3", "comprobante confirmado por una persona"),
+        ),
         (State.NO_DATA, Event(E.PERSON_DISCARD), Transition(State.DISCARDED, None, None, "descartada por una persona")),
-        (State.NEEDS_REVIEW, Event(E.PERSON_DISCARD), Transition(State.DISCARDED, None, None, "descartada por una persona")),
+        (
+            State.NEEDS_REVIEW,
+            Event(E.PERSON_DISCARD),
+            Transition(State.DISCARDED, None, None, "descartada por una persona"),
+        ),
         (State.PENDING, Event(E.PERSON_CORRECT), Transition(State.PENDING, NOW, None, "person_correct")),
         (State.REJECTED, Event(E.PERSON_CORRECT), Transition(State.PENDING, NOW, None, "person_correct")),
     ],
@@ -103,7 +149,9 @@ def test_illegal_transitions_are_refused(state, event):
 
 
 @pytest.mark.parametrize(
-    "event", [Event(E.REPLY), Event(E.CHECK_CONFIRMED), Event(E.PERSON_CONFIRM, comprobante="")], ids=["reply", "check", "confirm"]
+    "event",
+    [Event(E.REPLY), Event(E.CHECK_CONFIRMED), Event(E.PERSON_CONFIRM, comprobante="")],
+    ids=["reply", "check", "confirm"],
 )
 def test_events_missing_their_data_are_refused(event):
     state = State.NEEDS_REVIEW if event.kind is E.PERSON_CONFIRM else State.SENDING
@@ -125,7 +173,9 @@ OUTCOMES = st.builds(
     st.one_of(st.none(), st.text(min_size=1, max_size=5)),
     st.booleans(),
 ).filter(lambda o: o.kind is not OutcomeKind.ACCEPTED or o.comprobante)  # classify: "00" without one needs review
-EVENTS = st.builds(Event, st.sampled_from(list(EventKind)), st.one_of(st.none(), OUTCOMES), st.one_of(st.none(), st.just("C9")))
+EVENTS = st.builds(
+    Event, st.sampled_from(list(EventKind)), st.one_of(st.none(), OUTCOMES), st.one_of(st.none(), st.just("C9"))
+)
 
 
 ACCEPT_PATH = [Event(E.READY), Event(E.SEND_STARTED), Event(E.REPLY, Outcome(OutcomeKind.ACCEPTED, "C1"))]
@@ -159,8 +209,22 @@ def test_never_a_send_after_accepted(prefix, suffix):
     ("comprobante", "decision"),
     [
         ("C7", InFlightDecision(InFlightAction.CHECK, NOW, "comprobante C7 registrado; se confirma por GET")),
-        (None, InFlightDecision(InFlightAction.RESEND_LATER, TOMORROW, "sin respuesta registrada; se reenvía según el calendario de reintentos")),
-        ("", InFlightDecision(InFlightAction.RESEND_LATER, TOMORROW, "sin respuesta registrada; se reenvía según el calendario de reintentos")),
+        (
+            None,
+            InFlightDecision(
+                InFlightAction.RESEND_LATER,
+                TOMORROW,
+                "sin respuesta registrada; se reenvía según el calendario de reintentos",
+            ),
+        ),
+        (
+            "",
+            InFlightDecision(
+                InFlightAction.RESEND_LATER,
+                TOMORROW,
+                "sin respuesta registrada; se reenvía según el calendario de reintentos",
+            ),
+        ),
     ],
 )
 def test_resolve_in_flight(comprobante, decision):

@@ -25,9 +25,13 @@ from tests.compliance.worker_support import (
 
 SLOT = utc("2026-11-28T12:00:00")
 API = "/api/v1/compliance/submissions"
-BODIES = {"confirm": {"comprobante": "C1", "reason": "seen in SNIA"}, "requeue": {"reason": "SNIA shows nothing"},
-          "discard": {"reason": "meter under maintenance"}, "recheck": {},
-          "correct": {"values": {"caudal": "9"}, "reason": "meter replaced; reading from the new one"}}
+BODIES = {
+    "confirm": {"comprobante": "C1", "reason": "seen in SNIA"},
+    "requeue": {"reason": "SNIA shows nothing"},
+    "discard": {"reason": "meter under maintenance"},
+    "recheck": {},
+    "correct": {"values": {"caudal": "9"}, "reason": "meter replaced; reading from the new one"},
+}
 
 
 @pytest.fixture
@@ -73,27 +77,36 @@ def gets(dga) -> list[str]:
 
 def check_of(db, submission_id: int) -> tuple[str, str | None, str | None]:
     with db.connect() as conn:
-        row = conn.fetchone("SELECT state, comprobante, check_result FROM compliance_submissions WHERE id = :id",
-                            {"id": submission_id})
+        row = conn.fetchone(
+            "SELECT state, comprobante, check_result FROM compliance_submissions WHERE id = :id", {"id": submission_id}
+        )
     return row["state"], row["comprobante"], row["check_result"]
 
 
 def alert_status(db, kind: str) -> list[str]:
     with db.connect() as conn:
-        return [row["status"] for row in conn.fetchall("SELECT status FROM alerts WHERE kind = :k ORDER BY id",
-                                                       {"k": kind})]
+        return [
+            row["status"] for row in conn.fetchall("SELECT status FROM alerts WHERE kind = :k ORDER BY id", {"k": kind})
+        ]
 
 
 # --- the queue ----------------------------------------------------------------------------
+
 
 async def test_the_review_queue_lists_held_and_unconfirmed_slots(site, clock, database_url):
     client, db, _, point_id = site
     add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=10, totalizer=1001, water_table=30)
     clock.set("2026-11-28T13:15:00+00:00")
     await start(site, clock, database_url, "ok_without_comprobante", flow=-3, valid_to="2026-11-28T13:30:00Z")
-    queues = {state: [(item["slot"], item["state"]) for item in client.get(
-        "/api/v1/compliance/review", headers=ANA, params={"state": state} if state else {}).json()["items"]]
-        for state in (None, "review", "needs_review")}
+    queues = {
+        state: [
+            (item["slot"], item["state"])
+            for item in client.get(
+                "/api/v1/compliance/review", headers=ANA, params={"state": state} if state else {}
+            ).json()["items"]
+        ]
+        for state in (None, "review", "needs_review")
+    }
     held, unconfirmed = ("2026-11-28T12:00:00Z", "review"), ("2026-11-28T13:00:00Z", "needs_review")
     assert queues == {None: [unconfirmed, held], "review": [held], "needs_review": [unconfirmed]}
 
@@ -106,17 +119,31 @@ async def test_the_review_queue_refuses_other_states(site):
 
 # --- which state allows what -------------------------------------------------------------
 
-ROWS = [("pending", None), ("review", None), ("sending", None), ("accepted", "confirmed"), ("accepted", "not_found"),
-        ("retry_scheduled", None), ("rejected", None), ("unrecoverable", None), ("needs_review", None),
-        ("no_data", None), ("discarded", None), ("shadowed", None)]
+ROWS = [
+    ("pending", None),
+    ("review", None),
+    ("sending", None),
+    ("accepted", "confirmed"),
+    ("accepted", "not_found"),
+    ("retry_scheduled", None),
+    ("rejected", None),
+    ("unrecoverable", None),
+    ("needs_review", None),
+    ("no_data", None),
+    ("discarded", None),
+    ("shadowed", None),
+]
 ALLOWED = {
-    "confirm": {("needs_review", None): ("accepted", "C1", None),
-                ("accepted", "not_found"): ("accepted", "C1", "person_confirmed")},
+    "confirm": {
+        ("needs_review", None): ("accepted", "C1", None),
+        ("accepted", "not_found"): ("accepted", "C1", "person_confirmed"),
+    },
     "requeue": {("needs_review", None): ("pending", None, None), ("unrecoverable", None): ("pending", None, None)},
     "discard": {(state, None): ("discarded", None, None) for state in ("review", "needs_review", "no_data")},
     "recheck": {("accepted", "not_found"): ("accepted", "C1", None)},
-    "correct": {(state, None): ("pending", None, None) for state in ("pending", "review", "retry_scheduled",
-                                                                     "rejected")},
+    "correct": {
+        (state, None): ("pending", None, None) for state in ("pending", "review", "retry_scheduled", "rejected")
+    },
 }
 
 
@@ -129,8 +156,15 @@ def insert_rows(db, point_id: int, now) -> dict[tuple[str, str | None], int]:
                 "INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, comprobante, check_result,"
                 " created_at, updated_at) VALUES (:p, 'dga', :slot, 'live', :state, :c, :check, :now, :now)"
                 " RETURNING id",
-                {"p": point_id, "slot": SLOT - timedelta(hours=hour), "state": state, "c": comprobante, "check": check,
-                 "now": now})
+                {
+                    "p": point_id,
+                    "slot": SLOT - timedelta(hours=hour),
+                    "state": state,
+                    "c": comprobante,
+                    "check": check,
+                    "now": now,
+                },
+            )
     return ids
 
 
@@ -147,42 +181,77 @@ async def test_each_action_from_each_state(site, clock, action):
 
 
 REFUSALS = [
-    ("requeue", ("accepted", "confirmed"),
-     "el envío {id} está en estado accepted; reenviar solo se permite a un envío en estado unrecoverable,"
-     " needs_review"),
-    ("confirm", ("sending", None), "el envío {id} está en estado sending; confirmar solo se permite a un envío en"
-                                   " estado needs_review (o accepted con check_result not_found o mismatch)"),
-    ("confirm", ("accepted", "confirmed"), "el envío {id} está en estado accepted con check_result confirmed;"
-     " confirmar solo se permite a un envío en estado needs_review (o accepted con check_result not_found o"
-     " mismatch)"),
-    ("recheck", ("needs_review", None), "el envío {id} está en estado needs_review con check_result None; volver a"
-     " consultar solo se permite a un envío en estado accepted con check_result not_found o mismatch"),
-    ("discard", ("accepted", "not_found"), "el envío {id} está en estado accepted; descartar solo se permite a un"
-     " envío en estado review, needs_review, no_data"),
-    ("discard", ("rejected", None), "el envío {id} está en estado rejected: sus valores pasaron los controles de"
-     " plausibilidad, y una medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo"
-     " si está mal); descartar solo se permite a un envío en estado review, needs_review, no_data"),
+    (
+        "requeue",
+        ("accepted", "confirmed"),
+        "el envío {id} está en estado accepted; reenviar solo se permite a un envío en estado unrecoverable,"
+        " needs_review",
+    ),
+    (
+        "confirm",
+        ("sending", None),
+        "el envío {id} está en estado sending; confirmar solo se permite a un envío en"
+        " estado needs_review (o accepted con check_result not_found o mismatch)",
+    ),
+    (
+        "confirm",
+        ("accepted", "confirmed"),
+        "el envío {id} está en estado accepted con check_result confirmed;"
+        " confirmar solo se permite a un envío en estado needs_review (o accepted con check_result not_found o"
+        " mismatch)",
+    ),
+    (
+        "recheck",
+        ("needs_review", None),
+        "el envío {id} está en estado needs_review con check_result None; volver a"
+        " consultar solo se permite a un envío en estado accepted con check_result not_found o mismatch",
+    ),
+    (
+        "discard",
+        ("accepted", "not_found"),
+        "el envío {id} está en estado accepted; descartar solo se permite a un"
+        " envío en estado review, needs_review, no_data",
+    ),
+    (
+        "discard",
+        ("rejected", None),
+        "el envío {id} está en estado rejected: sus valores pasaron los controles de"
+        " plausibilidad, y una medición plausible se declara como se midió, nunca se descarta (corríjala con un motivo"
+        " si está mal); descartar solo se permite a un envío en estado review, needs_review, no_data",
+    ),
 ]
 
 
 async def test_a_refusal_names_the_state_and_what_is_allowed(site, clock):
     client, db, _, point_id = site
     ids = insert_rows(db, point_id, clock.now())
-    answers = [client.post(f"{API}/{ids[row]}/{action}", headers=ADMIN, json=BODIES[action]).json()["error"]
-               for action, row, _ in REFUSALS]
-    assert answers == [{"status": 409, "code": "conflict", "message": message.format(id=ids[row])}
-                       for _, row, message in REFUSALS]
+    answers = [
+        client.post(f"{API}/{ids[row]}/{action}", headers=ADMIN, json=BODIES[action]).json()["error"]
+        for action, row, _ in REFUSALS
+    ]
+    assert answers == [
+        {"status": 409, "code": "conflict", "message": message.format(id=ids[row])} for _, row, message in REFUSALS
+    ]
 
 
 # --- needs_review ---------------------------------------------------------------------------
 
+
 async def test_confirm_keeps_the_comprobante_and_the_next_check_confirms_it(site, clock, database_url):
     client, db, dga, _ = site
     submission_id, comprobante = await needs_review(site, clock, database_url)
-    answer = client.post(f"{API}/{submission_id}/confirm", headers=ADMIN,
-                         json={"comprobante": f"  {comprobante} ", "reason": "seen in SNIA"}).json()
-    assert (answer["state"], answer["comprobante"], answer["check_result"], answer["reviewed_by"],
-            answer["review_reason"]) == ("accepted", comprobante, None, "admin", "seen in SNIA")
+    answer = client.post(
+        f"{API}/{submission_id}/confirm",
+        headers=ADMIN,
+        json={"comprobante": f"  {comprobante} ", "reason": "seen in SNIA"},
+    ).json()
+    assert (
+        answer["state"],
+        answer["comprobante"],
+        answer["check_result"],
+        answer["reviewed_by"],
+        answer["review_reason"],
+    ) == ("accepted", comprobante, None, "admin", "seen in SNIA")
     clock.advance(60)
     await one_pass(db, clock, database_url)
     assert (gets(dga), len(posts(dga))) == ([comprobante], 1)
@@ -195,16 +264,28 @@ async def test_a_decision_is_in_the_compliance_log_and_the_audit_trail(site, clo
     client.post(f"{API}/{submission_id}/confirm", headers=ADMIN, json={"comprobante": comprobante, "reason": "SNIA"})
     (event,) = client.get("/api/v1/compliance/log", headers=ADMIN, params={"kind": "review.confirm"}).json()["items"]
     assert {k: event[k] for k in ("submission_id", "actor", "message", "detail", "alert")} == {
-        "submission_id": submission_id, "actor": "admin", "alert": False,
+        "submission_id": submission_id,
+        "actor": "admin",
+        "alert": False,
         "message": "OB-0601-444 medición 2026-11-28T12:00:00+00:00 pasa a accepted por decisión de admin: SNIA",
-        "detail": {"comprobante": comprobante, "reason": "SNIA", "state": "accepted"}}
+        "detail": {"comprobante": comprobante, "reason": "SNIA", "state": "accepted"},
+    }
     with db.connect() as conn:
-        audit = conn.fetchone("SELECT actor, action, subject, detail FROM audit_log"
-                              " WHERE action LIKE 'compliance.review%'")
+        audit = conn.fetchone(
+            "SELECT actor, action, subject, detail FROM audit_log WHERE action LIKE 'compliance.review%'"
+        )
     assert {**audit, "detail": json.loads(audit["detail"])} == {
-        "actor": "admin", "action": "compliance.review.confirm", "subject": "point:OB-0601-444",
-        "detail": {"submission": submission_id, "slot": "2026-11-28T12:00:00+00:00", "reason": "SNIA",
-                   "state": "accepted", "comprobante": comprobante}}
+        "actor": "admin",
+        "action": "compliance.review.confirm",
+        "subject": "point:OB-0601-444",
+        "detail": {
+            "submission": submission_id,
+            "slot": "2026-11-28T12:00:00+00:00",
+            "reason": "SNIA",
+            "state": "accepted",
+            "comprobante": comprobante,
+        },
+    }
 
 
 async def test_requeue_sends_once_and_keeps_the_ya_existe_comprobante(site, clock, database_url):
@@ -229,6 +310,7 @@ async def test_an_accepted_slot_is_never_requeued(site, clock, database_url):
 
 
 # --- accepted, GET check found nothing ----------------------------------------------------------
+
 
 async def test_recheck_makes_one_get_on_the_next_pass(site, clock, database_url):
     client, db, dga, _ = site
@@ -260,7 +342,9 @@ async def test_a_corrected_comprobante_is_checked_by_get(site, clock, database_u
     clock.advance(60)
     await one_pass(db, clock, database_url)
     assert (not_found, check_of(db, submission_id)) == (
-        ("accepted", "TYPO", "not_found"), ("accepted", comprobante, "confirmed"))
+        ("accepted", "TYPO", "not_found"),
+        ("accepted", comprobante, "confirmed"),
+    )
     assert (gets(dga), len(posts(dga))) == (["TYPO", comprobante], 1)
 
 
@@ -278,11 +362,16 @@ async def test_a_person_confirmed_comprobante_is_not_asked_again(site, clock, da
 HELD = {"submission.needs_review": needs_review, "submission.check_not_found": check_not_found}
 
 
-@pytest.mark.parametrize(("kind", "action"), [
-    ("submission.needs_review", "confirm"), ("submission.needs_review", "requeue"),
-    ("submission.needs_review", "discard"), ("submission.check_not_found", "recheck"),
-    ("submission.check_not_found", "confirm"),
-])
+@pytest.mark.parametrize(
+    ("kind", "action"),
+    [
+        ("submission.needs_review", "confirm"),
+        ("submission.needs_review", "requeue"),
+        ("submission.needs_review", "discard"),
+        ("submission.check_not_found", "recheck"),
+        ("submission.check_not_found", "confirm"),
+    ],
+)
 async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, clock, database_url, kind, action):
     client, db, _, _ = site
     submission_id, comprobante = await HELD[kind](site, clock, database_url)
@@ -297,14 +386,18 @@ async def test_the_alert_of_a_held_submission_clears_after_the_decision(site, cl
 
 # --- who and what -------------------------------------------------------------------------------
 
+
 async def test_only_an_administrator_decides(site, clock):
     client, db, _, point_id = site
     submission_id = insert_rows(db, point_id, clock.now())[("needs_review", None)]
-    answers = {action: client.post(f"{API}/{submission_id}/{action}", headers=ANA, json=body).status_code
-               for action, body in BODIES.items()}
+    answers = {
+        action: client.post(f"{API}/{submission_id}/{action}", headers=ANA, json=body).status_code
+        for action, body in BODIES.items()
+    }
     assert (answers, check_of(db, submission_id)) == (
         {"confirm": 403, "requeue": 403, "discard": 403, "recheck": 403, "correct": 403},
-        ("needs_review", None, None))
+        ("needs_review", None, None),
+    )
 
 
 BAD_DECISIONS = [
@@ -320,8 +413,9 @@ BAD_DECISIONS = [
 async def test_bad_decisions_are_refused_and_change_nothing(site, clock):
     client, db, _, point_id = site
     submission_id = insert_rows(db, point_id, clock.now())[("needs_review", None)]
-    answers = [client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=body) for action, body, _ in
-               BAD_DECISIONS]
+    answers = [
+        client.post(f"{API}/{submission_id}/{action}", headers=ADMIN, json=body) for action, body, _ in BAD_DECISIONS
+    ]
     assert [(a.status_code, a.json()["error"]["message"]) for a in answers] == [(422, m) for _, _, m in BAD_DECISIONS]
     assert check_of(db, submission_id) == ("needs_review", None, None)
 

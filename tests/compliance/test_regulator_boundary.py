@@ -25,15 +25,33 @@ NAMES = {"dga", "sma"}  # the names as the code uses them (display text such as 
 # Files that may still name a regulator as a literal, and why.
 ALLOWED = {
     # The demo and the simulator launcher start the stand-ins by name and show the DGA's ledger.
-    "caudal/sim.py", "caudal/demo.py", "caudal/demo_summary.py",
+    "caudal/sim.py",
+    "caudal/demo.py",
+    "caudal/demo_summary.py",
     # The console's own DGA and SMA forms on a point's page; any other regulator gets the generic form.
     "central/ui/pages_admin_edit.py",
 }
 REGULATOR_PACKAGES = ("compliance/dga/", "compliance/sma/")
 
 # The shared parts every regulator uses: none of them imports a regulator's package.
-SHARED = ("transport", "outcome", "mode", "ledger", "ledger_store", "sender", "regulator", "worker",
-          "config_store", "config_api", "submissions", "person_actions", "events", "facts", "api", "worker_actions")
+SHARED = (
+    "transport",
+    "outcome",
+    "mode",
+    "ledger",
+    "ledger_store",
+    "sender",
+    "regulator",
+    "worker",
+    "config_store",
+    "config_api",
+    "submissions",
+    "person_actions",
+    "events",
+    "facts",
+    "api",
+    "worker_actions",
+)
 
 
 def _sources() -> list[Path]:
@@ -42,8 +60,11 @@ def _sources() -> list[Path]:
 
 def _literals(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in NAMES]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in NAMES
+    ]
 
 
 def test_no_module_outside_a_regulator_package_names_a_regulator() -> None:
@@ -110,12 +131,24 @@ def test_a_new_regulator_gets_its_configuration_routes_from_its_object_alone() -
     add_config_routes(router, Third())
     routes = [(route.path, sorted(route.methods), route.name, route.summary) for route in router.routes]
     assert routes == [
-        ("/points/{code}/compliance/tercero", ["PUT"], "put_tercero",
-         "Create or replace a point's Tercero configuration (administrators)"),
-        ("/points/{code}/compliance/tercero", ["GET"], "get_tercero",
-         "A point's Tercero configuration (never the password)"),
-        ("/points/{code}/compliance/tercero", ["DELETE"], "delete_tercero",
-         "Remove a point's Tercero configuration (administrators)"),
+        (
+            "/points/{code}/compliance/tercero",
+            ["PUT"],
+            "put_tercero",
+            "Create or replace a point's Tercero configuration (administrators)",
+        ),
+        (
+            "/points/{code}/compliance/tercero",
+            ["GET"],
+            "get_tercero",
+            "A point's Tercero configuration (never the password)",
+        ),
+        (
+            "/points/{code}/compliance/tercero",
+            ["DELETE"],
+            "delete_tercero",
+            "Remove a point's Tercero configuration (administrators)",
+        ),
     ]
 
 
@@ -128,8 +161,11 @@ LEDGER_TABLES = ("compliance_configs", "compliance_submissions", "compliance_att
 OWNERSHIP_MAP = ROOT / "central" / "db" / "ownership.py"  # names every table to say who owns it
 
 
-@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "central").rglob("*.py") if p != OWNERSHIP_MAP),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "central").rglob("*.py") if p != OWNERSHIP_MAP),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_central_names_no_table_of_compliances_ledger(path: Path) -> None:
     text = path.read_text()
     assert [table for table in LEDGER_TABLES if table in text] == []

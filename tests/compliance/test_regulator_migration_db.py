@@ -18,22 +18,34 @@ MIGRATION = 302
 def a_ledger(db: Database) -> None:
     """A point with a DGA configuration, one submission accepted after one attempt."""
     with db.transaction() as conn:
-        conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('OB-0101-12', 'Pozo',"
-                     " 'subterranea', :n, :n)", {"n": NOW})
-        conn.execute("INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
-                     " updated_at, updated_by) SELECT id, 'dga', 'live', '{}', 'sealed', :n, :n, 'admin' FROM points",
-                     {"n": NOW})
-        conn.execute("INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, comprobante,"
-                     " created_at, updated_at) SELECT id, 'dga', :n, 'live', 'accepted', '00123', :n, :n FROM points",
-                     {"n": NOW})
-        conn.execute("INSERT INTO compliance_attempts (submission_id, kind, worker, started_at, request)"
-                     " SELECT id, 'send', 'w1', :n, '{}' FROM compliance_submissions", {"n": NOW})
+        conn.execute(
+            "INSERT INTO points (code, name, kind, created_at, updated_at) VALUES ('OB-0101-12', 'Pozo',"
+            " 'subterranea', :n, :n)",
+            {"n": NOW},
+        )
+        conn.execute(
+            "INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
+            " updated_at, updated_by) SELECT id, 'dga', 'live', '{}', 'sealed', :n, :n, 'admin' FROM points",
+            {"n": NOW},
+        )
+        conn.execute(
+            "INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, comprobante,"
+            " created_at, updated_at) SELECT id, 'dga', :n, 'live', 'accepted', '00123', :n, :n FROM points",
+            {"n": NOW},
+        )
+        conn.execute(
+            "INSERT INTO compliance_attempts (submission_id, kind, worker, started_at, request)"
+            " SELECT id, 'send', 'w1', :n, '{}' FROM compliance_submissions",
+            {"n": NOW},
+        )
 
 
 def contents(db: Database) -> list[list[dict]]:
     with db.connect() as conn:
-        return [conn.fetchall(f"SELECT * FROM {table} ORDER BY 1") for table in
-                ("compliance_configs", "compliance_submissions", "compliance_attempts")]
+        return [
+            conn.fetchall(f"SELECT * FROM {table} ORDER BY 1")
+            for table in ("compliance_configs", "compliance_submissions", "compliance_attempts")
+        ]
 
 
 @pytest.fixture
@@ -54,11 +66,16 @@ def test_the_ledger_written_before_is_kept_as_it_was(old_db):
 def test_a_regulator_the_database_never_heard_of_can_be_stored(old_db):
     migrate(old_db)
     with old_db.transaction() as conn:
-        conn.execute("INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
-                     " updated_at, updated_by) SELECT id, 'tercero', 'off', '{}', 'x', :n, :n, 'a' FROM points",
-                     {"n": NOW})
-        conn.execute("INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, created_at,"
-                     " updated_at) SELECT id, 'tercero', :n, 'live', 'pending', :n, :n FROM points", {"n": NOW})
+        conn.execute(
+            "INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
+            " updated_at, updated_by) SELECT id, 'tercero', 'off', '{}', 'x', :n, :n, 'a' FROM points",
+            {"n": NOW},
+        )
+        conn.execute(
+            "INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, created_at,"
+            " updated_at) SELECT id, 'tercero', :n, 'live', 'pending', :n, :n FROM points",
+            {"n": NOW},
+        )
     with old_db.connect() as conn:
         assert conn.fetchval("SELECT COUNT(*) FROM compliance_submissions WHERE regulator = 'tercero'") == 1
 
@@ -66,5 +83,8 @@ def test_a_regulator_the_database_never_heard_of_can_be_stored(old_db):
 def test_an_attempt_still_needs_its_submission(old_db):
     migrate(old_db)
     with pytest.raises(Exception, match="(?i)foreign key"), old_db.transaction() as conn:
-        conn.execute("INSERT INTO compliance_attempts (submission_id, kind, worker, started_at, request)"
-                     " VALUES (999, 'send', 'w1', :n, '{}')", {"n": NOW})
+        conn.execute(
+            "INSERT INTO compliance_attempts (submission_id, kind, worker, started_at, request)"
+            " VALUES (999, 'send', 'w1', :n, '{}')",
+            {"n": NOW},
+        )

@@ -22,14 +22,45 @@ def reply(status, body, error=None) -> RawReply:
 @pytest.mark.parametrize(
     ("raw", "kind", "comprobante", "answered"),
     [
-        (reply(200, {"status": "00", "message": "ok", "data": {"numeroComprobante": "ABC123"}}), OutcomeKind.ACCEPTED, "ABC123", True),
-        (reply(200, {"status": "00", "message": "ok", "data": {"numeroComprobante": 98765}}), OutcomeKind.ACCEPTED, "98765", True),
+        (
+            reply(200, {"status": "00", "message": "ok", "data": {"numeroComprobante": "ABC123"}}),
+            OutcomeKind.ACCEPTED,
+            "ABC123",
+            True,
+        ),
+        (
+            reply(200, {"status": "00", "message": "ok", "data": {"numeroComprobante": 98765}}),
+            OutcomeKind.ACCEPTED,
+            "98765",
+            True,
+        ),
         (reply(400, {"status": "01", "message": EXISTS}), OutcomeKind.ACCEPTED, "X", True),
         (reply(400, {"message": EXISTS.replace(": X", ": 7F3A-22B9.")}), OutcomeKind.ACCEPTED, "7F3A-22B9", True),
-        (reply(400, {"status": "01", "mensaje": "ya existe un registro en esa fecha, hora para la obra. comprobante:   q1w2e3"}), OutcomeKind.ACCEPTED, "q1w2e3", True),
-        (reply(400, {"message": "Ya existe un registro en esa fecha, hora para la obra.", "status": "01"}), OutcomeKind.NEEDS_REVIEW, None, True),
+        (
+            reply(
+                400,
+                {
+                    "status": "01",
+                    "mensaje": "ya existe un registro en esa fecha, hora para la obra. comprobante:   q1w2e3",
+                },
+            ),
+            OutcomeKind.ACCEPTED,
+            "q1w2e3",
+            True,
+        ),
+        (
+            reply(400, {"message": "Ya existe un registro en esa fecha, hora para la obra.", "status": "01"}),
+            OutcomeKind.NEEDS_REVIEW,
+            None,
+            True,
+        ),
         (reply(400, {"status": "02", "message": NOT_INFORMANT}), OutcomeKind.UNRECOVERABLE, None, True),
-        (reply(401, {"status": "02", "message": "USUARIO NO ES EL INFORMANTE REGISTRADO EN LA OBRA"}), OutcomeKind.UNRECOVERABLE, None, True),
+        (
+            reply(401, {"status": "02", "message": "USUARIO NO ES EL INFORMANTE REGISTRADO EN LA OBRA"}),
+            OutcomeKind.UNRECOVERABLE,
+            None,
+            True,
+        ),
         (reply(200, {"status": "00", "message": "ok", "data": {}}), OutcomeKind.NEEDS_REVIEW, None, True),
         (reply(200, {"status": "00", "message": "ok"}), OutcomeKind.NEEDS_REVIEW, None, True),
         (reply(200, {"status": "00", "data": {"numeroComprobante": "  "}}), OutcomeKind.NEEDS_REVIEW, None, True),
@@ -79,10 +110,22 @@ def test_parse_existing_comprobante(message, comprobante):
 @pytest.mark.parametrize(
     ("raw", "result"),
     [
-        (reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}}), CheckResult.CONFIRMED),
-        (reply(200, {"status": "00", "data": {"fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00"}}), CheckResult.CONFIRMED),
-        (reply(200, {"status": "00", "data": [{"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}]}), CheckResult.CONFIRMED),
-        (reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "10:00:00"}}), CheckResult.NOT_FOUND),
+        (
+            reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}}),
+            CheckResult.CONFIRMED,
+        ),
+        (
+            reply(200, {"status": "00", "data": {"fechaMedicion": "2026-11-28", "horaMedicion": "09:00:00"}}),
+            CheckResult.CONFIRMED,
+        ),
+        (
+            reply(200, {"status": "00", "data": [{"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}]}),
+            CheckResult.CONFIRMED,
+        ),
+        (
+            reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "10:00:00"}}),
+            CheckResult.NOT_FOUND,
+        ),
         (reply(404, {"status": "04", "message": "No existe"}), CheckResult.NOT_FOUND),
         (reply(503, {"status": "99"}), CheckResult.UNKNOWN),
         (reply(200, None), CheckResult.UNKNOWN),
@@ -93,8 +136,13 @@ def test_check_classification(raw, result):
     assert classify_check(raw, "2026-11-28", "09:00:00") == Check(result)
 
 
-SENT = {"caudal": "12.30", "totalizador": "154320", "nivelFreaticoDelPozo": "35.42", "fechaMedicion": "2026-11-28",
-        "horaMedicion": "09:00:00"}
+SENT = {
+    "caudal": "12.30",
+    "totalizador": "154320",
+    "nivelFreaticoDelPozo": "35.42",
+    "fechaMedicion": "2026-11-28",
+    "horaMedicion": "09:00:00",
+}
 
 
 def held(**values: object) -> RawReply:
@@ -108,10 +156,20 @@ def held(**values: object) -> RawReply:
         (held(caudal=12.3, totalizador=154320), Check(CheckResult.CONFIRMED)),  # numbers, not the strings sent
         (held(caudal="12.3"), Check(CheckResult.CONFIRMED)),
         (held(caudal="1.23"), Check(CheckResult.MISMATCH, ("caudal: enviado '12.30', guardado '1.23'",))),
-        (held(totalizador="154000", nivelFreaticoDelPozo="x"), Check(CheckResult.MISMATCH, (
-            "totalizador: enviado '154320', guardado '154000'", "nivelFreaticoDelPozo: enviado '35.42', guardado 'x'"))),
-        (reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}}),
-         Check(CheckResult.CONFIRMED)),  # values not returned: not judged
+        (
+            held(totalizador="154000", nivelFreaticoDelPozo="x"),
+            Check(
+                CheckResult.MISMATCH,
+                (
+                    "totalizador: enviado '154320', guardado '154000'",
+                    "nivelFreaticoDelPozo: enviado '35.42', guardado 'x'",
+                ),
+            ),
+        ),
+        (
+            reply(200, {"status": "00", "data": {"fechaMedicion": "28-11-2026", "horaMedicion": "09:00:00"}}),
+            Check(CheckResult.CONFIRMED),
+        ),  # values not returned: not judged
     ],
 )
 def test_the_check_compares_the_values_held_with_those_sent(raw, check):

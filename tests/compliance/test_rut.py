@@ -15,7 +15,17 @@ def reference_check_digit(number: int) -> str:
 
 @pytest.mark.parametrize(
     ("number", "digit"),
-    [(77555666, "8"), (12345678, "5"), (11111111, "1"), (76086428, "5"), (96790240, "3"), (10000013, "K"), (6, "K"), (1, "9"), (22222222, "2")],
+    [
+        (77555666, "8"),
+        (12345678, "5"),
+        (11111111, "1"),
+        (76086428, "5"),
+        (96790240, "3"),
+        (10000013, "K"),
+        (6, "K"),
+        (1, "9"),
+        (22222222, "2"),
+    ],
 )
 def test_check_digit_of_known_ruts(number, digit):
     assert check_digit(number) == digit

@@ -32,7 +32,18 @@ def test_valid_work_codes_pass_unchanged(code):
 
 
 @pytest.mark.parametrize(
-    "code", ["ob-0601-444", "OX-0601-444", "OB-601-444", "OB-06011-444", "OB-0601-", "OB-0601-444\n", " OB-0601-444", "OB-0601-44a", "OB-٠٦٠١-444"]
+    "code",
+    [
+        "ob-0601-444",
+        "OX-0601-444",
+        "OB-601-444",
+        "OB-06011-444",
+        "OB-0601-",
+        "OB-0601-444\n",
+        " OB-0601-444",
+        "OB-0601-44a",
+        "OB-٠٦٠١-444",
+    ],
 )
 def test_malformed_work_codes_are_refused(code):
     with pytest.raises(InvalidCodigoObra) as refused:
@@ -99,24 +110,36 @@ def test_validity_window():
     assert not config.active_at(datetime(2025, 12, 31, tzinfo=UTC))
 
 
-@pytest.mark.parametrize(("profile", "limits"), [
-    ("abb-aquamaster3", PlausibilityLimits(totalizador_max_m3=Decimal("4294967295"))),  # uint32 counter in m3
-    ("xylem-magflux", PlausibilityLimits(totalizador_max_m3=Decimal("18446744073.709553"))),  # uint64 in mm3
-    ("krohne-ifc300", PlausibilityLimits()),  # float registers: no capacity bound
-    ("generic-4-20ma", PlausibilityLimits()),  # the range is the site's loop: unknown here
-])
+@pytest.mark.parametrize(
+    ("profile", "limits"),
+    [
+        ("abb-aquamaster3", PlausibilityLimits(totalizador_max_m3=Decimal("4294967295"))),  # uint32 counter in m3
+        ("xylem-magflux", PlausibilityLimits(totalizador_max_m3=Decimal("18446744073.709553"))),  # uint64 in mm3
+        ("krohne-ifc300", PlausibilityLimits()),  # float registers: no capacity bound
+        ("generic-4-20ma", PlausibilityLimits()),  # the range is the site's loop: unknown here
+    ],
+)
 def test_meter_profiles_give_default_limits_where_their_registers_bound_a_value(profile, limits):
     assert profile_limits(profile) == limits
 
 
 def test_configured_limits_take_precedence_over_the_profile_defaults():
-    config = DgaWorkConfig.model_validate({**BASE, "meter_profile": "abb-aquamaster3",
-                                           "limits": {"caudal_max_lps": "80", "totalizador_max_m3": "9999999"}})
-    assert config.plausibility == PlausibilityLimits(caudal_max_lps=Decimal("80"), totalizador_max_m3=Decimal("9999999"))
-    partial = DgaWorkConfig.model_validate({**BASE, "meter_profile": "abb-aquamaster3",
-                                            "limits": {"caudal_max_lps": "80"}})
-    assert partial.plausibility == PlausibilityLimits(caudal_max_lps=Decimal("80"),
-                                                      totalizador_max_m3=Decimal("4294967295"))
+    config = DgaWorkConfig.model_validate(
+        {
+            **BASE,
+            "meter_profile": "abb-aquamaster3",
+            "limits": {"caudal_max_lps": "80", "totalizador_max_m3": "9999999"},
+        }
+    )
+    assert config.plausibility == PlausibilityLimits(
+        caudal_max_lps=Decimal("80"), totalizador_max_m3=Decimal("9999999")
+    )
+    partial = DgaWorkConfig.model_validate(
+        {**BASE, "meter_profile": "abb-aquamaster3", "limits": {"caudal_max_lps": "80"}}
+    )
+    assert partial.plausibility == PlausibilityLimits(
+        caudal_max_lps=Decimal("80"), totalizador_max_m3=Decimal("4294967295")
+    )
 
 
 def test_an_unknown_meter_profile_is_refused_naming_the_known_ones():
@@ -124,7 +147,8 @@ def test_an_unknown_meter_profile_is_refused_naming_the_known_ones():
         DgaWorkConfig.model_validate({**BASE, "meter_profile": "acme-9000"})
     assert refused.value.errors()[0]["msg"] == (
         "Value error, el perfil de medidor 'acme-9000' no existe; los disponibles son: abb-aquamaster3,"
-        " generic-4-20ma, keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux")
+        " generic-4-20ma, keller-series30, krohne-ifc300, siemens-mag6000, xylem-magflux"
+    )
 
 
 def test_a_stored_configuration_with_the_old_flow_tolerance_still_loads():

@@ -31,7 +31,8 @@ def test_dga_time_is_a_fixed_minus_four():
 
 # Consecutive slots of each period (the DGA's UTC-4 midnight is 04:00 UTC), across the ends of
 # half-months, months, half-years and years.
-CONSECUTIVE = tables.rows("""
+CONSECUTIVE = tables.rows(
+    """
     hour        2026-11-28T12:00  2026-11-28T13:00
     hour        2026-11-28T13:00  2026-11-28T14:00
     day         2026-11-27T04:00  2026-11-28T04:00
@@ -55,7 +56,11 @@ CONSECUTIVE = tables.rows("""
     six_months  2026-07-01T04:00  2027-01-01T04:00
     year        2025-01-01T04:00  2026-01-01T04:00
     year        2026-01-01T04:00  2027-01-01T04:00
-""", Period, tables.utc, tables.utc)
+""",
+    Period,
+    tables.utc,
+    tables.utc,
+)
 
 
 @pytest.mark.parametrize(("period", "slot", "following"), CONSECUTIVE)
@@ -77,8 +82,9 @@ def test_a_time_in_another_offset_falls_in_the_dga_days_slot():
 
 
 # 2026 America/Santiago: summer time ends Sunday 5 April (UTC-3 -> UTC-4) and starts Sunday 6 September (UTC-4 -> UTC-3).
-ACROSS_SANTIAGO_DST = pytest.mark.parametrize("change_day", [utc(2026, 4, 5), utc(2026, 9, 6)],
-                                              ids=["april-dst-end", "september-dst-start"])
+ACROSS_SANTIAGO_DST = pytest.mark.parametrize(
+    "change_day", [utc(2026, 4, 5), utc(2026, 9, 6)], ids=["april-dst-end", "september-dst-start"]
+)
 
 
 @ACROSS_SANTIAGO_DST
@@ -102,7 +108,9 @@ def test_hourly_slots_never_skip_or_repeat_across_santiago_dst(change_day):
 def test_santiago_changes_its_offset_on_the_days_the_dst_tests_cross(change_day):
     before, after = (change_day + timedelta(days=days, hours=12) for days in (-1, 1))
     assert {before.astimezone(SANTIAGO).utcoffset(), after.astimezone(SANTIAGO).utcoffset()} == {
-        timedelta(hours=-3), timedelta(hours=-4)}
+        timedelta(hours=-3),
+        timedelta(hours=-4),
+    }
 
 
 @pytest.mark.parametrize(
@@ -112,9 +120,18 @@ def test_santiago_changes_its_offset_on_the_days_the_dst_tests_cross(change_day)
         (utc(2026, 11, 28, 13), utc(2026, 11, 28, 13), Period.HOUR, [utc(2026, 11, 28, 13)]),
         (utc(2026, 11, 28, 13, 1), utc(2026, 11, 28, 13, 59), Period.HOUR, []),
         (utc(2026, 1, 15), utc(2026, 4, 1, 4), Period.MONTH, [utc(2026, m, 1, 4) for m in (2, 3, 4)]),
-        (utc(2025, 6, 1), utc(2027, 1, 1, 4), Period.SIX_MONTHS, [utc(2025, 7, 1, 4), utc(2026, 1, 1, 4), utc(2026, 7, 1, 4), utc(2027, 1, 1, 4)]),
-        (utc(2026, 1, 20), utc(2026, 3, 1, 4), Period.FORTNIGHT,
-         [utc(2026, 2, 1, 4), utc(2026, 2, 16, 4), utc(2026, 3, 1, 4)]),
+        (
+            utc(2025, 6, 1),
+            utc(2027, 1, 1, 4),
+            Period.SIX_MONTHS,
+            [utc(2025, 7, 1, 4), utc(2026, 1, 1, 4), utc(2026, 7, 1, 4), utc(2027, 1, 1, 4)],
+        ),
+        (
+            utc(2026, 1, 20),
+            utc(2026, 3, 1, 4),
+            Period.FORTNIGHT,
+            [utc(2026, 2, 1, 4), utc(2026, 2, 16, 4), utc(2026, 3, 1, 4)],
+        ),
         (utc(2025, 6, 1), utc(2027, 6, 1), Period.YEAR, [utc(2026, 1, 1, 4), utc(2027, 1, 1, 4)]),
     ],
 )
@@ -130,7 +147,9 @@ def test_due_and_deadline():
 
 def test_due_slots_waits_for_the_grace():
     since = utc(2026, 11, 28, 10)
-    assert due_slots(since, utc(2026, 11, 28, 13, 9), Period.HOUR, timedelta(minutes=10)) == [utc(2026, 11, 28, h) for h in (10, 11, 12)]
+    assert due_slots(since, utc(2026, 11, 28, 13, 9), Period.HOUR, timedelta(minutes=10)) == [
+        utc(2026, 11, 28, h) for h in (10, 11, 12)
+    ]
     assert due_slots(since, utc(2026, 11, 28, 13, 10), Period.HOUR, timedelta(minutes=10))[-1] == utc(2026, 11, 28, 13)
 
 

@@ -53,14 +53,17 @@ def test_registros_for_one_timestamp_carry_every_parameter():
     ]
 
 
-@pytest.mark.parametrize(("values", "missing"), [
-    ({"flow": 1.0}, "totalizer"), ({"flow": 1.0, "totalizer": None}, "totalizer"), ({}, "flow, totalizer")])
+@pytest.mark.parametrize(
+    ("values", "missing"),
+    [({"flow": 1.0}, "totalizer"), ({"flow": 1.0, "totalizer": None}, "totalizer"), ({}, "flow, totalizer")],
+)
 def test_a_missing_parameter_means_no_call(values, missing):
     with pytest.raises(SmaFormatError) as refused:
         build_registros(config(), TS, values)
     assert str(refused.value) == (
         f"no hay valor a las 2026-05-17T18:05:00+00:00 para {missing}; la SMA necesita todos los parámetros en una"
-        " llamada")
+        " llamada"
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,8 +103,15 @@ def test_the_time_zone_of_estampa_tiempo_has_no_default():
 
 @pytest.mark.parametrize(
     ("attempts", "wait"),
-    [(1, timedelta(minutes=1)), (2, timedelta(minutes=2)), (3, timedelta(minutes=4)), (6, timedelta(minutes=32)),
-     (7, timedelta(hours=1)), (8, timedelta(hours=1)), (100, timedelta(hours=1))],
+    [
+        (1, timedelta(minutes=1)),
+        (2, timedelta(minutes=2)),
+        (3, timedelta(minutes=4)),
+        (6, timedelta(minutes=32)),
+        (7, timedelta(hours=1)),
+        (8, timedelta(hours=1)),
+        (100, timedelta(hours=1)),
+    ],
 )
 def test_sma_backoff_doubles_up_to_an_hour(attempts, wait):
     assert backoff(attempts) == wait
@@ -114,7 +124,9 @@ def test_sma_backoff_counts_attempts_from_one():
 
 
 def test_production_default_and_secret_hidden():
-    settings = SmaPointConfig.model_validate({**config().model_dump(exclude={"base_url", "password"}), "password": "clave"})
+    settings = SmaPointConfig.model_validate(
+        {**config().model_dump(exclude={"base_url", "password"}), "password": "clave"}
+    )
     assert settings.base_url == "https://conexiones.sma.gob.cl"
     assert "clave" not in repr(settings)
 
@@ -128,7 +140,10 @@ def test_production_default_and_secret_hidden():
         (RawReply(400, {"message": "x"}, 0.1, None, "x"), SmaOutcome(SmaOutcomeKind.REJECTED, None, "HTTP 400: x")),
         (RawReply(403, None, 0.1), SmaOutcome(SmaOutcomeKind.AUTH_FAILED, None, "HTTP 403: ")),
         (RawReply(503, None, 0.1), SmaOutcome(SmaOutcomeKind.RETRY, None, "HTTP 503: ")),
-        (RawReply(None, None, 0.1, "tiempo de espera agotado tras 1 s"), SmaOutcome(SmaOutcomeKind.RETRY, None, "sin respuesta: tiempo de espera agotado tras 1 s")),
+        (
+            RawReply(None, None, 0.1, "tiempo de espera agotado tras 1 s"),
+            SmaOutcome(SmaOutcomeKind.RETRY, None, "sin respuesta: tiempo de espera agotado tras 1 s"),
+        ),
     ],
 )
 def test_sma_classification(raw, outcome):
@@ -158,7 +173,9 @@ async def test_one_call_per_timestamp_and_the_voucher_is_kept(sma, clock):
     assert first.outcome.kind is SmaOutcomeKind.ACCEPTED and first.id_verificacion
     assert second.id_verificacion and second.id_verificacion != first.id_verificacion
     assert paths(sma) == ["auth", "registros", "registros"]  # the token was cached
-    assert [p["estampaTiempo"] for item in sma.accepted for p in item["parametros"]] == ["2026-05-17T14:05:00"] * 2 + ["2026-05-17T14:10:00"] * 2
+    assert [p["estampaTiempo"] for item in sma.accepted for p in item["parametros"]] == ["2026-05-17T14:05:00"] * 2 + [
+        "2026-05-17T14:10:00"
+    ] * 2
     assert sma.received[1]["body"] == build_registros(settings, TS, VALUES)
 
 
@@ -192,24 +209,52 @@ async def test_wrong_credentials_are_an_auth_failure(sma, clock):
 @pytest.mark.parametrize(
     ("registros", "message"),
     [
-        ([{"dispositivoId": "12180", "parametros": [{"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"}]}], "faltantes o sobrantes"),
         (
-            [{"dispositivoId": "12180", "parametros": [
-                {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
-                {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:05:00"},
-                {"nombre": "PH", "valor": "7", "unidad": "pH", "estampaTiempo": "2026-05-17T14:05:00"}]}],
+            [
+                {
+                    "dispositivoId": "12180",
+                    "parametros": [
+                        {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"}
+                    ],
+                }
+            ],
             "faltantes o sobrantes",
         ),
         (
-            [{"dispositivoId": "12180", "parametros": [
-                {"nombre": "Q", "valor": 1.0, "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
-                {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:05:00"}]}],
+            [
+                {
+                    "dispositivoId": "12180",
+                    "parametros": [
+                        {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
+                        {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:05:00"},
+                        {"nombre": "PH", "valor": "7", "unidad": "pH", "estampaTiempo": "2026-05-17T14:05:00"},
+                    ],
+                }
+            ],
+            "faltantes o sobrantes",
+        ),
+        (
+            [
+                {
+                    "dispositivoId": "12180",
+                    "parametros": [
+                        {"nombre": "Q", "valor": 1.0, "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
+                        {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:05:00"},
+                    ],
+                }
+            ],
             "deben ser texto",
         ),
         (
-            [{"dispositivoId": "12180", "parametros": [
-                {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
-                {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:10:00"}]}],
+            [
+                {
+                    "dispositivoId": "12180",
+                    "parametros": [
+                        {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
+                        {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:10:00"},
+                    ],
+                }
+            ],
             "comparten estampaTiempo",
         ),
         ([{"dispositivoId": "999", "parametros": []}], "Dispositivo desconocido"),

@@ -27,7 +27,10 @@ CAUDAL = [sys.executable, "-c", "from caudal.cli import main; main()"]
     ("text", "parsed"),
     [
         ("OB-0601-444:12.345.678-5:secret", ("OB-0601-444", Registration("12345678-5", "secret"))),
-        ("OB-0601-444:12345678-5:secret:blank", ("OB-0601-444", Registration("12345678-5", "secret", allow_blank=True))),
+        (
+            "OB-0601-444:12345678-5:secret:blank",
+            ("OB-0601-444", Registration("12345678-5", "secret", allow_blank=True)),
+        ),
     ],
 )
 def test_parse_work(text, parsed):
@@ -52,18 +55,36 @@ def test_parse_user():
     assert parse_user("77.555.666-8:cla:ve") == ("77555666-8", "cla:ve")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["sma", "--user", "bogus"], "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió 'bogus'"),
-    (["sma", "--user", "77555666-8:"], "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió '77555666-8:'"),
-    (["sma", "--user", "123:x"], "Valor inválido para --user: el RUT '123' tiene dígito verificador 3; su número necesita 4"),
-    (["sma", "--device", "1234:77:Q=l/s"],
-     "Valor inválido para --device: se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió '1234:77:Q=l/s'"),
-    (["dga", "--work", "OB-0601-444:12345678-5"],
-     "Valor inválido para --work: se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió 'OB-0601-444:12345678-5'"),
-    (["dga", "--work", "OB-0601-444:1-1:x"], "Valor inválido para --work: el RUT '1-1' tiene dígito verificador 1; su número necesita 9"),
-    (["dga", "--rut-empresa", "bogus"],
-     "Valor inválido para --rut-empresa: no es un RUT (se espera uno como 77555666-8): 'bogus'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sma", "--user", "bogus"], "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió 'bogus'"),
+        (
+            ["sma", "--user", "77555666-8:"],
+            "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió '77555666-8:'",
+        ),
+        (
+            ["sma", "--user", "123:x"],
+            "Valor inválido para --user: el RUT '123' tiene dígito verificador 3; su número necesita 4",
+        ),
+        (
+            ["sma", "--device", "1234:77:Q=l/s"],
+            "Valor inválido para --device: se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió '1234:77:Q=l/s'",
+        ),
+        (
+            ["dga", "--work", "OB-0601-444:12345678-5"],
+            "Valor inválido para --work: se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió 'OB-0601-444:12345678-5'",
+        ),
+        (
+            ["dga", "--work", "OB-0601-444:1-1:x"],
+            "Valor inválido para --work: el RUT '1-1' tiene dígito verificador 1; su número necesita 9",
+        ),
+        (
+            ["dga", "--rut-empresa", "bogus"],
+            "Valor inválido para --rut-empresa: no es un RUT (se espera uno como 77555666-8): 'bogus'",
+        ),
+    ],
+)
 def test_a_bad_option_is_a_usage_error_naming_it(args, message):
     result = CliRunner().invoke(caudal, ["sim", *args])
     assert (result.exit_code, result.output.splitlines()[-1]) == (2, f"Error: {message}")

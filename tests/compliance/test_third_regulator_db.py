@@ -44,11 +44,14 @@ def test_its_configuration_is_stored_with_the_password_encrypted_and_never_shown
     got = client.get(URL, headers=ADMIN)
     assert (put.status_code, got.status_code) == (200, 200), put.text
     assert {key: got.json()[key] for key in ("regulator", "config", "password_set")} == {
-        "regulator": NAME, "password_set": True,
-        "config": {"mode": "live", "cuenta": "c-1", "base_url": "http://127.0.0.1:9/registros"}}
+        "regulator": NAME,
+        "password_set": True,
+        "config": {"mode": "live", "cuenta": "c-1", "base_url": "http://127.0.0.1:9/registros"},
+    }
     with client.app.state.ctx.db.connect() as conn:
-        assert "clave-tercero" not in conn.fetchval("SELECT secret FROM compliance_configs WHERE regulator = :r",
-                                                    {"r": NAME})
+        assert "clave-tercero" not in conn.fetchval(
+            "SELECT secret FROM compliance_configs WHERE regulator = :r", {"r": NAME}
+        )
 
 
 def test_the_app_context_knows_it_for_the_alerts_and_the_console(client):
@@ -66,13 +69,15 @@ async def test_the_worker_reports_it_and_the_alerts_name_it(client, database_url
     actions = await one_pass(db, clock, database_url)
     assert [(a.regulator, a.slot.isoformat(), a.action, a.state) for a in actions] == [
         (NAME, "2026-11-28T13:00:00+00:00", "created", "pending"),
-        (NAME, "2026-11-28T13:00:00+00:00", "sent", "retry_scheduled")]
+        (NAME, "2026-11-28T13:00:00+00:00", "sent", "retry_scheduled"),
+    ]
     rules = [{"kind": "submission_failed", "regulator": NAME}]
     assert client.put(f"/api/v1/points/{CODE}/alert-rules", json=rules, headers=ADMIN).status_code == 200
     evaluate_timer(db, clock.now(), regulators=client.app.state.ctx.regulators)
     alerts = client.get("/api/v1/alerts", headers=ADMIN).json()["items"]
     assert [(a["kind"], a["message"].split(" desde ")[0]) for a in alerts] == [
-        ("submission_failed", "Los envíos a la autoridad de prueba fallan")]
+        ("submission_failed", "Los envíos a la autoridad de prueba fallan")
+    ]
 
 
 def test_a_rule_naming_a_regulator_nobody_registered_is_refused(client):
@@ -91,13 +96,22 @@ def test_the_console_configures_it_with_the_generic_form_its_password_write_only
     login = console.get("/ui/login").text
     console.post("/ui/login", data={"username": "admin", "password": "clave-jefa", "csrf": csrf(login)})
     page = console.get(f"/ui/admin/puntos/{CODE}").text
-    answer = console.post(f"/ui/admin/puntos/{CODE}/reguladores/{NAME}", follow_redirects=False, data={
-        "csrf": csrf(page), "mode": "shadow", "clave": "clave-tercero",
-        "settings": '{"cuenta": "c-1", "base_url": "http://127.0.0.1:9/registros"}'})
+    answer = console.post(
+        f"/ui/admin/puntos/{CODE}/reguladores/{NAME}",
+        follow_redirects=False,
+        data={
+            "csrf": csrf(page),
+            "mode": "shadow",
+            "clave": "clave-tercero",
+            "settings": '{"cuenta": "c-1", "base_url": "http://127.0.0.1:9/registros"}',
+        },
+    )
     stored = client.get(URL, headers=ADMIN).json()
     assert (f'id="reg-{NAME}-form"' in page, answer.status_code) == (True, 303), answer.text
     assert (stored["config"], stored["password_set"]) == (
-        {"mode": "shadow", "cuenta": "c-1", "base_url": "http://127.0.0.1:9/registros"}, True)
+        {"mode": "shadow", "cuenta": "c-1", "base_url": "http://127.0.0.1:9/registros"},
+        True,
+    )
     assert "clave-tercero" not in console.get(f"/ui/admin/puntos/{CODE}").text
 
 

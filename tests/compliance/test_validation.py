@@ -9,8 +9,12 @@ from compliance.dga.validation import ValidationContext, validate
 from compliance.dga.values import NoData, SlotValues
 
 GOOD = SlotValues(caudal=D("12.3"), totalizador=D("154320"), nivel_freatico=D("35.42"))
-LIMITS = PlausibilityLimits(caudal_max_lps=D("100"), totalizador_max_m3=D("4294967295"),
-                            nivel_freatico_min_m=D("0"), nivel_freatico_max_m=D("80"))
+LIMITS = PlausibilityLimits(
+    caudal_max_lps=D("100"),
+    totalizador_max_m3=D("4294967295"),
+    nivel_freatico_min_m=D("0"),
+    nivel_freatico_max_m=D("80"),
+)
 CTX = ValidationContext(WorkType.SUBTERRANEA, Standard.MAYOR, limits=LIMITS, last_accepted_totalizer=D("154000"))
 
 
@@ -31,8 +35,11 @@ def ctx(**changes) -> ValidationContext:
         (with_(caudal=D("100.01")), CTX, ["caudal 100.01 L/s está sobre el máximo plausible 100 L/s"]),
         (with_(caudal=D("5000")), ctx(limits=PlausibilityLimits()), []),  # no limit configured: no ceiling
         (with_(totalizador=D("-1")), ctx(last_accepted_totalizer=None), ["totalizador -1 m3 es negativo"]),
-        (with_(totalizador=D("4294967296")), CTX, ["totalizador 4294967296 m3 está sobre el máximo plausible"
-                                                   " 4294967295 m3"]),
+        (
+            with_(totalizador=D("4294967296")),
+            CTX,
+            ["totalizador 4294967296 m3 está sobre el máximo plausible 4294967295 m3"],
+        ),
         (with_(nivel_freatico=D("-0.5")), CTX, ["nivelFreaticoDelPozo -0.5 m está bajo el mínimo plausible 0 m"]),
         (with_(nivel_freatico=D("80.5")), CTX, ["nivelFreaticoDelPozo 80.5 m está sobre el máximo plausible 80 m"]),
         (with_(nivel_freatico=D("-0.5")), ctx(limits=PlausibilityLimits()), []),  # artesian: no floor by default
@@ -93,11 +100,16 @@ def test_several_problems_are_all_reported():
     ]
 
 
-@pytest.mark.parametrize(("limits", "error"), [
-    ({"nivel_freatico_min_m": "10", "nivel_freatico_max_m": "10"},
-     "nivel_freatico_min_m 10 debe ser menor que nivel_freatico_max_m 10"),
-    ({"caudal_max_lps": "0"}, "caudal_max_lps\n  Input should be greater than 0"),
-])
+@pytest.mark.parametrize(
+    ("limits", "error"),
+    [
+        (
+            {"nivel_freatico_min_m": "10", "nivel_freatico_max_m": "10"},
+            "nivel_freatico_min_m 10 debe ser menor que nivel_freatico_max_m 10",
+        ),
+        ({"caudal_max_lps": "0"}, "caudal_max_lps\n  Input should be greater than 0"),
+    ],
+)
 def test_contradictory_limits_are_refused(limits, error):
     with pytest.raises(ValueError, match=error):
         PlausibilityLimits(**limits)

@@ -26,7 +26,9 @@ def at(minutes: float, value, quality=Quality.GOOD) -> Sample:
     return Sample(SLOT + timedelta(minutes=minutes), value, quality)
 
 
-def settings(work_type=WorkType.SUBTERRANEA, mode=CaudalMode.INSTANT, depth="50.00", period=Period.HOUR) -> ValuesSettings:
+def settings(
+    work_type=WorkType.SUBTERRANEA, mode=CaudalMode.INSTANT, depth="50.00", period=Period.HOUR
+) -> ValuesSettings:
     return ValuesSettings(work_type, period, mode, W, None if depth is None else Decimal(depth))
 
 
@@ -101,7 +103,9 @@ def test_average_flow_without_the_start_reading_stays_missing():
 def test_average_over_a_day_uses_the_previous_midnight():
     day_slot = datetime(2026, 11, 28, 4, tzinfo=UTC)
     readings = SlotReadings(totalizer=[Sample(day_slot - timedelta(days=1), 0), Sample(day_slot, 864)])
-    values = slot_values(day_slot, readings, settings(WorkType.SUPERFICIAL_FLUJOMETRO, CaudalMode.AVERAGE, period=Period.DAY))
+    values = slot_values(
+        day_slot, readings, settings(WorkType.SUPERFICIAL_FLUJOMETRO, CaudalMode.AVERAGE, period=Period.DAY)
+    )
     assert values.caudal == Decimal(10)
 
 
@@ -150,17 +154,32 @@ def utc(text: str) -> datetime:
 @pytest.mark.parametrize(
     ("lo", "hi", "mode", "period", "expected"),
     [
-        ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.INSTANT, Period.HOUR,
-         ["2026-11-28T10:00", "2026-11-28T11:00"]),
+        (
+            "2026-11-28T10:00",
+            "2026-11-28T11:00",
+            CaudalMode.INSTANT,
+            Period.HOUR,
+            ["2026-11-28T10:00", "2026-11-28T11:00"],
+        ),
         # average flow also reads the totalizer at the period start: the next slot too
-        ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.AVERAGE, Period.HOUR,
-         ["2026-11-28T10:00", "2026-11-28T11:00", "2026-11-28T12:00"]),
+        (
+            "2026-11-28T10:00",
+            "2026-11-28T11:00",
+            CaudalMode.AVERAGE,
+            Period.HOUR,
+            ["2026-11-28T10:00", "2026-11-28T11:00", "2026-11-28T12:00"],
+        ),
         # a daily slot is 00:00 UTC-4 = 04:00 UTC; hours away from it read nothing it declares
         ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.INSTANT, Period.DAY, []),
         ("2026-11-28T10:00", "2026-11-28T11:00", CaudalMode.AVERAGE, Period.DAY, []),
         ("2026-11-28T03:00", "2026-11-28T05:00", CaudalMode.INSTANT, Period.DAY, ["2026-11-28T04:00"]),
-        ("2026-11-28T03:00", "2026-11-28T05:00", CaudalMode.AVERAGE, Period.DAY,
-         ["2026-11-28T04:00", "2026-11-29T04:00"]),
+        (
+            "2026-11-28T03:00",
+            "2026-11-28T05:00",
+            CaudalMode.AVERAGE,
+            Period.DAY,
+            ["2026-11-28T04:00", "2026-11-29T04:00"],
+        ),
         # within the window of a boundary: 03:55 is 5 minutes before 04:00
         ("2026-11-28T03:00", "2026-11-28T03:56", CaudalMode.INSTANT, Period.DAY, ["2026-11-28T04:00"]),
         ("2026-11-28T03:00", "2026-11-28T03:54", CaudalMode.INSTANT, Period.DAY, []),
@@ -185,6 +204,7 @@ def test_slots_reading_between(lo, hi, mode, period, expected):
 )
 def test_average_caudal_is_the_period_volume_over_its_duration(period, start, slot, volume_m3):
     readings = SlotReadings(totalizer=[Sample(utc(start), 1000.0), Sample(utc(slot), 1000.0 + volume_m3)])
-    values = slot_values(utc(slot), readings, settings(WorkType.SUPERFICIAL_FLUJOMETRO, CaudalMode.AVERAGE,
-                                                        period=period))
+    values = slot_values(
+        utc(slot), readings, settings(WorkType.SUPERFICIAL_FLUJOMETRO, CaudalMode.AVERAGE, period=period)
+    )
     assert values == SlotValues(caudal=Decimal(10), totalizador=Decimal(1000 + volume_m3))

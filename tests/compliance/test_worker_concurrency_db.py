@@ -49,8 +49,18 @@ def test_threads_claiming_at_once_get_each_slot_once(pg, clock):
     slots = [utc("2026-11-01T00:00:00") + timedelta(hours=i) for i in range(40)]
     with pg.transaction() as conn:
         for slot in slots:
-            insert_submission(conn, point_id, "dga", slot, "live", Transition(State.PENDING, clock.now()),
-                              clock.now(), values=None, measurement=None, reasons=[])
+            insert_submission(
+                conn,
+                point_id,
+                "dga",
+                slot,
+                "live",
+                Transition(State.PENDING, clock.now()),
+                clock.now(),
+                values=None,
+                measurement=None,
+                reasons=[],
+            )
 
     def claim_all(worker: str) -> list:
         claimed = []
@@ -83,8 +93,9 @@ async def test_two_workers_passing_together_send_each_slot_once(pg, postgres_url
 
 def lock_waiters(pg) -> int:
     with pg.connect() as conn:
-        return conn.fetchval("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
-                             " AND wait_event_type = 'Lock'")
+        return conn.fetchval(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
 
 
 def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(pg, postgres_url, clock):
@@ -122,5 +133,8 @@ def test_a_gap_another_replica_is_still_writing_is_filled_once_it_is_committed(p
         commit.set()
         a.result(30)
         rechecked = [(action.action, action.state) for action in b.result(30)]
-    assert (b_waited, rechecked, ledger(pg)) == (True, [("rechecked", "pending")],
-                                                 [("2026-11-28T12:00:00+00:00", "pending", None)])
+    assert (b_waited, rechecked, ledger(pg)) == (
+        True,
+        [("rechecked", "pending")],
+        [("2026-11-28T12:00:00+00:00", "pending", None)],
+    )

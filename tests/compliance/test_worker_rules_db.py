@@ -22,7 +22,9 @@ async def test_the_informant_refused_stops_the_work_and_raises_an_alert(db, data
     registry = {support.CODE: Registration(support.INFORMANT, "another-password")}
     async with run_dga_standin(registry, support.RUT_EMPRESA, clock=clock) as dga:
         for hour in (12, 13):
-            support.add_readings(db, point_id, support.utc(f"2026-11-28T{hour}:00:00"), flow=10, totalizer=1000 + hour, water_table=30)
+            support.add_readings(
+                db, point_id, support.utc(f"2026-11-28T{hour}:00:00"), flow=10, totalizer=1000 + hour, water_table=30
+            )
         support.configure_dga(db, point_id, dga.url, clock.now())
         clock.set("2026-11-28T13:15:00+00:00")
         await support.one_pass(db, clock, database_url)
@@ -61,12 +63,16 @@ async def test_a_failed_send_is_retried_the_following_day_only(db, database_url,
         clock.advance(60)
         await support.one_pass(db, clock, database_url)
     assert state_after_failure == ("retry_scheduled" if fault == "timeout" else "rejected")
-    assert [p["timeStampOrigen"] for p in support.posts(dga)] == ["2026-11-28T09:00:00-0000", "2026-11-29T09:00:00-0000"]
+    assert [p["timeStampOrigen"] for p in support.posts(dga)] == [
+        "2026-11-28T09:00:00-0000",
+        "2026-11-29T09:00:00-0000",
+    ]
     assert support.ledger(db)[0][1] == "accepted"
 
 
 async def test_a_reply_lost_after_the_dga_stored_it_is_accepted_with_the_ya_existe_comprobante(
-        db, database_url, clock, dga, point_id):
+    db, database_url, clock, dga, point_id
+):
     support.add_readings(db, point_id, SLOT_12, flow=10, totalizer=1000, water_table=30)
     support.configure_dga(db, point_id, dga.url, clock.now(), valid_to=ONE_SLOT)
     dga.queue_faults("drop_after_store")
@@ -90,18 +96,26 @@ async def test_ok_without_comprobante_is_held_for_a_person_and_never_resent(db, 
     assert alerts(db) == [("submission.needs_review", "warning")]
 
 
-async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes_first(db, database_url, clock,
-                                                                                       dga, point_id):
+async def test_a_backlog_goes_one_slot_every_five_minutes_and_each_new_slot_goes_first(
+    db, database_url, clock, dga, point_id
+):
     for hour in range(8, 14):
-        support.add_readings(db, point_id, support.utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour,
-                     water_table=30)
+        support.add_readings(
+            db, point_id, support.utc(f"2026-11-28T{hour:02d}:00:00"), flow=10, totalizer=1000 + hour, water_table=30
+        )
     support.configure_dga(db, point_id, dga.url, clock.now(), valid_from="2026-11-28T08:00:00Z")
     for _ in range(30):
         await support.one_pass(db, clock, database_url)
         clock.advance(60)
     sent = [(p["body"]["medicionSubterranea"]["horaMedicion"], p["timeStampOrigen"][11:19]) for p in support.posts(dga)]
-    assert sent == [("08:00:00", "09:00:00"), ("04:00:00", "09:05:00"), ("09:00:00", "09:10:00"),
-                    ("05:00:00", "09:15:00"), ("06:00:00", "09:20:00"), ("07:00:00", "09:25:00")]
+    assert sent == [
+        ("08:00:00", "09:00:00"),
+        ("04:00:00", "09:05:00"),
+        ("09:00:00", "09:10:00"),
+        ("05:00:00", "09:15:00"),
+        ("06:00:00", "09:20:00"),
+        ("07:00:00", "09:25:00"),
+    ]
 
 
 async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clock, dga, point_id):
@@ -111,5 +125,7 @@ async def test_the_exact_body_of_a_held_slot_is_never_sent(db, database_url, clo
     with db.connect() as conn:
         row = conn.fetchone("SELECT state, reasons FROM compliance_submissions")
     assert (row["state"], row["reasons"]) == (
-        "review", '["caudal -2.5 L/s es negativo", "caudal -2.5 L/s es negativo; un caudal negativo nunca se declara"]')
+        "review",
+        '["caudal -2.5 L/s es negativo", "caudal -2.5 L/s es negativo; un caudal negativo nunca se declara"]',
+    )
     assert support.posts(dga) == []

@@ -43,10 +43,16 @@ async def test_the_service_worker_sends_due_slots_on_its_timer(settings, monkeyp
 
 
 async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": support.SECRET_KEY,
-           "CAUDAL_DGA_RUT_EMPRESA": support.RUT_EMPRESA, "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0"}
-    process = await asyncio.create_subprocess_exec(*RUN, *args, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
+    env = {
+        **os.environ,
+        "CAUDAL_DATABASE_URL": database_url,
+        "CAUDAL_SECRET_KEY": support.SECRET_KEY,
+        "CAUDAL_DGA_RUT_EMPRESA": support.RUT_EMPRESA,
+        "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *RUN, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode, out.decode(), err.decode()
 
@@ -65,12 +71,30 @@ async def test_run_once_prints_what_it_did_as_json(db, database_url, configured)
     (stored,) = configured.stored.values()
     assert (code, err) == (0, "")
     assert json.loads(out) == [
-        {"point": "OB-0601-444", "regulator": "dga", "slot": "2026-11-28T12:00:00+00:00", "action": "created",
-         "state": "pending", "detail": ""},
-        {"point": "OB-0601-444", "regulator": "dga", "slot": "2026-11-28T12:00:00+00:00", "action": "sent",
-         "state": "accepted", "detail": stored.comprobante},
-        {"point": "OB-0601-444", "regulator": "dga", "slot": "2026-11-28T12:00:00+00:00", "action": "checked",
-         "state": "accepted", "detail": "confirmed"},
+        {
+            "point": "OB-0601-444",
+            "regulator": "dga",
+            "slot": "2026-11-28T12:00:00+00:00",
+            "action": "created",
+            "state": "pending",
+            "detail": "",
+        },
+        {
+            "point": "OB-0601-444",
+            "regulator": "dga",
+            "slot": "2026-11-28T12:00:00+00:00",
+            "action": "sent",
+            "state": "accepted",
+            "detail": stored.comprobante,
+        },
+        {
+            "point": "OB-0601-444",
+            "regulator": "dga",
+            "slot": "2026-11-28T12:00:00+00:00",
+            "action": "checked",
+            "state": "accepted",
+            "detail": "confirmed",
+        },
     ]
 
 
@@ -79,12 +103,22 @@ async def test_run_once_prints_a_table_by_default(db, database_url, configured):
     assert code == 0
     assert "OB-0601-444" in out and "accepted" in out and out.rstrip().endswith("3 acciones")
     assert [cell.strip() for cell in out.splitlines()[1].split("┃")[1:-1]] == [
-        "punto", "regulador", "medición (UTC)", "acción", "estado", "detalle"]
+        "punto",
+        "regulador",
+        "medición (UTC)",
+        "acción",
+        "estado",
+        "detalle",
+    ]
 
 
-@pytest.mark.parametrize(("now", "message"), [
-    ("2026-11-28T13:00:00", "error: --now: '2026-11-28T13:00:00' no tiene zona horaria (agregue Z o +00:00)\n"),
-    ("ayer", "error: --now: 'ayer' no es una hora ISO 8601 (por ejemplo 2026-11-28T13:00:00Z)\n"),
-], ids=["without-zone", "not-a-time"])
+@pytest.mark.parametrize(
+    ("now", "message"),
+    [
+        ("2026-11-28T13:00:00", "error: --now: '2026-11-28T13:00:00' no tiene zona horaria (agregue Z o +00:00)\n"),
+        ("ayer", "error: --now: 'ayer' no es una hora ISO 8601 (por ejemplo 2026-11-28T13:00:00Z)\n"),
+    ],
+    ids=["without-zone", "not-a-time"],
+)
 async def test_run_once_refuses_a_time_it_cannot_use(db, database_url, now, message):
     assert await run_cli(database_url, "--now", now) == (2, "", message)

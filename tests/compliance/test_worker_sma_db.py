@@ -22,11 +22,21 @@ DEVICE = Device("UF1", "P7", "12180", {"Q": "l/s", "VA": "m3"})
 
 
 def sma_config(url: str, mode: str = "live", cadence_minutes: int = 5) -> SmaConfigIn:
-    return SmaConfigIn(mode=mode, uf_id="UF1", proceso_id="P7", dispositivo_id="12180", usuario=USER,
-                       password="sma-clave", base_url=url, timestamp_utc_offset_hours=-4,
-                       cadence_minutes=cadence_minutes,
-                       parameters=[{"variable": "flow", "nombre": "Q", "unidad": "l/s"},
-                                   {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0}])
+    return SmaConfigIn(
+        mode=mode,
+        uf_id="UF1",
+        proceso_id="P7",
+        dispositivo_id="12180",
+        usuario=USER,
+        password="sma-clave",
+        base_url=url,
+        timestamp_utc_offset_hours=-4,
+        cadence_minutes=cadence_minutes,
+        parameters=[
+            {"variable": "flow", "nombre": "Q", "unidad": "l/s"},
+            {"variable": "totalizer", "nombre": "VA", "unidad": "m3", "decimals": 0},
+        ],
+    )
 
 
 @pytest.fixture
@@ -52,12 +62,30 @@ async def test_each_timestamp_goes_in_one_call_and_the_voucher_is_kept(db, datab
     calls = [(r["path"], r["body"]) for r in sma.received]
     assert calls[0][0] == "/api/v1/auth"
     assert calls[1:] == [
-        ("/api/v1/ufs/UF1/procesos/P7/registros", [{"dispositivoId": "12180", "parametros": [
-            {"nombre": "Q", "valor": "42.50", "unidad": "l/s", "estampaTiempo": "2026-11-28T09:00:00"},
-            {"nombre": "VA", "valor": "42500", "unidad": "m3", "estampaTiempo": "2026-11-28T09:00:00"}]}]),
-        ("/api/v1/ufs/UF1/procesos/P7/registros", [{"dispositivoId": "12180", "parametros": [
-            {"nombre": "Q", "valor": "42.00", "unidad": "l/s", "estampaTiempo": "2026-11-28T09:05:00"},
-            {"nombre": "VA", "valor": "42513", "unidad": "m3", "estampaTiempo": "2026-11-28T09:05:00"}]}]),
+        (
+            "/api/v1/ufs/UF1/procesos/P7/registros",
+            [
+                {
+                    "dispositivoId": "12180",
+                    "parametros": [
+                        {"nombre": "Q", "valor": "42.50", "unidad": "l/s", "estampaTiempo": "2026-11-28T09:00:00"},
+                        {"nombre": "VA", "valor": "42500", "unidad": "m3", "estampaTiempo": "2026-11-28T09:00:00"},
+                    ],
+                }
+            ],
+        ),
+        (
+            "/api/v1/ufs/UF1/procesos/P7/registros",
+            [
+                {
+                    "dispositivoId": "12180",
+                    "parametros": [
+                        {"nombre": "Q", "valor": "42.00", "unidad": "l/s", "estampaTiempo": "2026-11-28T09:05:00"},
+                        {"nombre": "VA", "valor": "42513", "unidad": "m3", "estampaTiempo": "2026-11-28T09:05:00"},
+                    ],
+                }
+            ],
+        ),
     ]
     states = [(slot[11:16], state, voucher is not None) for slot, state, voucher in ledger(db, "sma")]
     assert states == [("13:00", "accepted", True), ("13:05", "accepted", True), ("13:10", "no_data", False)]
@@ -84,11 +112,14 @@ async def test_refused_credentials_stop_the_point_with_an_alert(db, database_url
 
 def stamps(sma) -> list[str]:
     """The estampaTiempo of each registros call the stand-in received, in order."""
-    return [r["body"][0]["parametros"][0]["estampaTiempo"][11:] for r in sma.received if r["path"].endswith("/registros")]
+    return [
+        r["body"][0]["parametros"][0]["estampaTiempo"][11:] for r in sma.received if r["path"].endswith("/registros")
+    ]
 
 
-async def test_an_unanswered_call_is_tried_again_within_minutes_not_the_next_day(db, database_url, clock, sma,
-                                                                                  point_id):
+async def test_an_unanswered_call_is_tried_again_within_minutes_not_the_next_day(
+    db, database_url, clock, sma, point_id
+):
     configure(db, point_id, "sma", sma_config(sma.url), clock.now())
     sma.queue_faults("500")  # the first login of the 13:00 call fails: no answer
     clock.set("2026-11-28T13:08:00+00:00")
@@ -122,6 +153,8 @@ async def test_a_gap_is_sent_when_its_readings_arrive_days_late(db, database_url
     upload(app_client, {utc("2026-11-28T13:10:00"): {"flow": 41.0, "totalizer": 42525.0}}, clock.now())
     await one_pass(db, clock, database_url)
     late = [(slot[11:16], state) for slot, state, _ in ledger(db, "sma")][:3]
-    assert (before, late) == ([("13:00", "accepted"), ("13:05", "accepted"), ("13:10", "no_data")],
-                              [("13:00", "accepted"), ("13:05", "accepted"), ("13:10", "accepted")])
+    assert (before, late) == (
+        [("13:00", "accepted"), ("13:05", "accepted"), ("13:10", "no_data")],
+        [("13:00", "accepted"), ("13:05", "accepted"), ("13:10", "accepted")],
+    )
     assert stamps(sma)[:3] == ["09:00:00", "09:05:00", "09:10:00"]

@@ -70,21 +70,44 @@ def upload(client: TestClient, readings: dict[datetime, dict[str, float]], sent_
     route; then the hourly summaries are refreshed as the rollup worker does, which records
     the hours that changed for compliance."""
     units = {"flow": "L/s", "totalizer": "m3", "level": "m"}
-    sent = [{"seq": int(ts.timestamp()) * 10 + index, "device": "dev-1", "point": CODE, "variable": variable,
-             "ts": ts.isoformat(), "value": value, "unit": units[variable], "quality": "good"}
-            for ts, values in readings.items() for index, (variable, value) in enumerate(sorted(values.items()))]
+    sent = [
+        {
+            "seq": int(ts.timestamp()) * 10 + index,
+            "device": "dev-1",
+            "point": CODE,
+            "variable": variable,
+            "ts": ts.isoformat(),
+            "value": value,
+            "unit": units[variable],
+            "quality": "good",
+        }
+        for ts, values in readings.items()
+        for index, (variable, value) in enumerate(sorted(values.items()))
+    ]
     for first in range(0, len(sent), MAX_BATCH_READINGS):
-        document = {"schema": 1, "gateway": GATEWAY_NAME, "sent_at": sent_at.isoformat(),
-                    "readings": sent[first:first + MAX_BATCH_READINGS]}
+        document = {
+            "schema": 1,
+            "gateway": GATEWAY_NAME,
+            "sent_at": sent_at.isoformat(),
+            "readings": sent[first : first + MAX_BATCH_READINGS],
+        }
         response = client.post(INGEST_PATH, json=document, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
         assert response.status_code == 200, response.text
     drain(client.app.state.ctx.db)
 
 
 def dga_config(base_url: str, **overrides: Any) -> DgaConfigIn:
-    values = {"mode": "live", "work_type": "subterranea", "codigo_obra": CODE, "standard": "mayor",
-              "informant_rut": INFORMANT, "informant_password": PASSWORD, "base_url": base_url,
-              "valid_from": "2026-11-28T12:00:00Z", **overrides}
+    values = {
+        "mode": "live",
+        "work_type": "subterranea",
+        "codigo_obra": CODE,
+        "standard": "mayor",
+        "informant_rut": INFORMANT,
+        "informant_password": PASSWORD,
+        "base_url": base_url,
+        "valid_from": "2026-11-28T12:00:00Z",
+        **overrides,
+    }
     return DgaConfigIn(**values)
 
 
@@ -114,18 +137,34 @@ async def one_pass(db: Database, clock: Clock, database_url: str, worker_id: str
 def ledger(db: Database, regulator: str = "dga") -> list[tuple[str, str, str | None]]:
     """(slot, state, comprobante) of every ledger row, oldest slot first."""
     with db.connect() as conn:
-        rows = conn.fetchall("SELECT slot, state, comprobante FROM compliance_submissions WHERE regulator = :r"
-                             " ORDER BY slot", {"r": regulator})
+        rows = conn.fetchall(
+            "SELECT slot, state, comprobante FROM compliance_submissions WHERE regulator = :r ORDER BY slot",
+            {"r": regulator},
+        )
     return [(row["slot"].isoformat(), row["state"], row["comprobante"]) for row in rows]
 
 
 def posts(stand_in) -> list[dict[str, Any]]:
     """The POSTs the stand-in received: headers that matter and the whole body."""
-    return [{"codigoObra": r["headers"].get("codigoObra"), "timeStampOrigen": r["headers"].get("timeStampOrigen"),
-             "body": r["body"]} for r in stand_in.received if r["method"] == "POST"]
+    return [
+        {
+            "codigoObra": r["headers"].get("codigoObra"),
+            "timeStampOrigen": r["headers"].get("timeStampOrigen"),
+            "body": r["body"],
+        }
+        for r in stand_in.received
+        if r["method"] == "POST"
+    ]
 
 
 def body(fecha: str, hora: str, caudal: str, totalizador: str, nivel: str) -> dict[str, Any]:
-    return {"autenticacion": {"password": PASSWORD, "rutEmpresa": RUT_EMPRESA, "rutUsuario": INFORMANT},
-            "medicionSubterranea": {"caudal": caudal, "fechaMedicion": fecha, "horaMedicion": hora,
-                                    "nivelFreaticoDelPozo": nivel, "totalizador": totalizador}}
+    return {
+        "autenticacion": {"password": PASSWORD, "rutEmpresa": RUT_EMPRESA, "rutUsuario": INFORMANT},
+        "medicionSubterranea": {
+            "caudal": caudal,
+            "fechaMedicion": fecha,
+            "horaMedicion": hora,
+            "nivelFreaticoDelPozo": nivel,
+            "totalizador": totalizador,
+        },
+    }

@@ -72,8 +72,10 @@ def gateway_readings(index: int, batches: int, start: datetime) -> list[PolledRe
     for minute in range(batches * MINUTES_PER_BATCH):
         ts = start + timedelta(minutes=minute)
         values = (8.0 + minute % 7, 1000.0 + minute * 0.5, 30.0 + minute % 5 / 10)
-        readings += [PolledReading("d1", point, variable, ts, value, unit, Quality.GOOD)
-                     for (variable, unit), value in zip(VARIABLES, values, strict=True)]
+        readings += [
+            PolledReading("d1", point, variable, ts, value, unit, Quality.GOOD)
+            for (variable, unit), value in zip(VARIABLES, values, strict=True)
+        ]
     return readings
 
 
@@ -96,8 +98,13 @@ def configure_works(db: Database, works: int, slot: datetime, dga_url: str, now:
         for index in range(works):
             point = conn.fetchone("SELECT * FROM points WHERE code = :c", {"c": work_code(index)})
             add_readings(conn, point["id"], slot, flow=10.0, totalizer=1000.0 + index, water_table=30.0)
-            config = dga_config(dga_url, codigo_obra=work_code(index), valid_from=slot.isoformat(),
-                                valid_to=(slot + timedelta(minutes=30)).isoformat(), grace_minutes=0)
+            config = dga_config(
+                dga_url,
+                codigo_obra=work_code(index),
+                valid_from=slot.isoformat(),
+                valid_to=(slot + timedelta(minutes=30)).isoformat(),
+                grace_minutes=0,
+            )
             put_config(conn, SecretBox(SECRET_KEY), point, REGULATORS["dga"], config, "admin", now)
 
 
@@ -132,8 +139,14 @@ class ThreadedDga:
         """(codigoObra, fechaMedicion, horaMedicion) of every POST received, in order."""
         assert self.stand_in is not None
         posts = [r for r in list(self.stand_in.received) if r["method"] == "POST"]
-        return [(r["headers"]["codigoObra"], r["body"]["medicionSubterranea"]["fechaMedicion"],
-                 r["body"]["medicionSubterranea"]["horaMedicion"]) for r in posts]
+        return [
+            (
+                r["headers"]["codigoObra"],
+                r["body"]["medicionSubterranea"]["fechaMedicion"],
+                r["body"]["medicionSubterranea"]["horaMedicion"],
+            )
+            for r in posts
+        ]
 
 
 class RoleProcess(Process):
@@ -141,10 +154,17 @@ class RoleProcess(Process):
 
     def __init__(self, role: str, name: str, database_url: str, folder: Path, env: dict[str, str]) -> None:
         self.role, self.name, self.port = role, name, free_port()
-        super().__init__(["central", "serve", "--role", role, "--host", "127.0.0.1", "--port", str(self.port)],
-                         folder / f"{name}.log", {
-                             "CAUDAL_DATABASE_URL": database_url, "CAUDAL_SECRET_KEY": SECRET_KEY,
-                             "CAUDAL_DGA_RUT_EMPRESA": RUT_EMPRESA, "CAUDAL_AUTO_MIGRATE": "false", **env})
+        super().__init__(
+            ["central", "serve", "--role", role, "--host", "127.0.0.1", "--port", str(self.port)],
+            folder / f"{name}.log",
+            {
+                "CAUDAL_DATABASE_URL": database_url,
+                "CAUDAL_SECRET_KEY": SECRET_KEY,
+                "CAUDAL_DGA_RUT_EMPRESA": RUT_EMPRESA,
+                "CAUDAL_AUTO_MIGRATE": "false",
+                **env,
+            },
+        )
 
     @property
     def address(self) -> str:
@@ -200,9 +220,17 @@ class Fleet:
             buffer.append(readings)
             self.sent += [(r.point, r.ts, r.variable, r.value) for r in readings if r.value is not None]
             self.buffers.append(buffer)
-            self.uploaders.append(Uploader(gateway=gateway_name(index), central_url=self.url,
-                                           token=gateway_token(index), buffer=buffer, clock=clock,
-                                           version="scale-test", batch_size=MINUTES_PER_BATCH * len(VARIABLES)))
+            self.uploaders.append(
+                Uploader(
+                    gateway=gateway_name(index),
+                    central_url=self.url,
+                    token=gateway_token(index),
+                    buffer=buffer,
+                    clock=clock,
+                    version="scale-test",
+                    batch_size=MINUTES_PER_BATCH * len(VARIABLES),
+                )
+            )
 
     def acknowledged(self) -> int:
         return sum(uploader.state.uploaded_total for uploader in self.uploaders)
@@ -219,8 +247,10 @@ class Fleet:
         try:
             while self.acknowledged() < len(self.sent):
                 if time.monotonic() > deadline:
-                    raise RigError(f"the fleet acknowledged {self.acknowledged()} of {len(self.sent)} readings"
-                                   f" within {timeout_s:g} s")
+                    raise RigError(
+                        f"the fleet acknowledged {self.acknowledged()} of {len(self.sent)} readings"
+                        f" within {timeout_s:g} s"
+                    )
                 on_progress(self.acknowledged())
                 await asyncio.sleep(0.05)
         finally:
@@ -235,8 +265,10 @@ class Fleet:
 
 def stored_readings(db: Database) -> list[Sent]:
     with db.connect() as conn:
-        rows = conn.fetchall("SELECT p.code, r.ts, r.variable, r.value FROM readings r JOIN points p"
-                             " ON p.id = r.point_id WHERE p.code LIKE 'F%' ORDER BY 1, 2, 3")
+        rows = conn.fetchall(
+            "SELECT p.code, r.ts, r.variable, r.value FROM readings r JOIN points p"
+            " ON p.id = r.point_id WHERE p.code LIKE 'F%' ORDER BY 1, 2, 3"
+        )
     return [(row["code"], row["ts"], row["variable"], row["value"]) for row in rows]
 
 
@@ -244,11 +276,16 @@ def dga_ledger(db: Database, now: datetime) -> dict[str, str]:
     """Each work's slot: ``accepted``, ``later`` (a send left in flight by a killed worker,
     ``pending`` or ``retry_scheduled`` to be sent again on the retry schedule, tomorrow) or its state."""
     with db.connect() as conn:
-        rows = conn.fetchall("SELECT p.code, s.state, s.next_attempt_at FROM compliance_submissions s"
-                             " JOIN points p ON p.id = s.point_id WHERE s.regulator = 'dga'")
-    return {row["code"]: "later" if row["state"] in ("pending", "retry_scheduled")
-            and row["next_attempt_at"] > now + timedelta(hours=1)
-            else row["state"] for row in rows}
+        rows = conn.fetchall(
+            "SELECT p.code, s.state, s.next_attempt_at FROM compliance_submissions s"
+            " JOIN points p ON p.id = s.point_id WHERE s.regulator = 'dga'"
+        )
+    return {
+        row["code"]: "later"
+        if row["state"] in ("pending", "retry_scheduled") and row["next_attempt_at"] > now + timedelta(hours=1)
+        else row["state"]
+        for row in rows
+    }
 
 
 def rate(readings: int, seconds: float) -> float:
@@ -256,5 +293,6 @@ def rate(readings: int, seconds: float) -> float:
 
 
 def summary(figures: dict[str, Any]) -> str:
-    return "; ".join(f"{name} {value:,.0f}" if isinstance(value, float) else f"{name} {value}"
-                     for name, value in figures.items())
+    return "; ".join(
+        f"{name} {value:,.0f}" if isinstance(value, float) else f"{name} {value}" for name, value in figures.items()
+    )

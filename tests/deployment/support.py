@@ -64,6 +64,7 @@ def render_nginx(text: str, listen_port: int, upstream_servers: dict[str, list[s
         text, count = re.subn(rf"(upstream {name} \{{\n)(?:\s*server [^\n]*\n)+", rf"\g<1>{lines}", text)
         assert count == 1, name
     text = text.replace("listen 80;", f"listen 127.0.0.1:{listen_port};").replace("listen [::]:80;", "")
-    temp_paths = "".join(f"    {kind}_temp_path {prefix / kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp_paths = "".join(
+        f"    {kind}_temp_path {prefix / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return text.replace("http {\n", "http {\n" + temp_paths, 1)

@@ -48,7 +48,8 @@ def test_modular_has_exactly_the_designed_services_and_no_redis(modular: dict[st
 
 @pytest.mark.parametrize("name", sorted(LONG_RUNNING))
 def test_every_long_running_service_is_health_checked_restarted_and_on_the_network(
-    modular: dict[str, Any], name: str,
+    modular: dict[str, Any],
+    name: str,
 ) -> None:
     service = modular["services"][name]
     assert service["healthcheck"]["test"][0] == "CMD"
@@ -63,8 +64,12 @@ def test_one_shot_jobs_run_once_without_a_health_check(modular: dict[str, Any], 
 
 def test_network_and_named_volumes_are_declared_and_used(modular: dict[str, Any]) -> None:
     assert modular["networks"] == {"caudal": {"name": "caudal", "driver": "bridge"}}
-    used = {mount.split(":")[0] for service in modular["services"].values() for mount in service.get("volumes", [])
-            if not mount.startswith(".")}
+    used = {
+        mount.split(":")[0]
+        for service in modular["services"].values()
+        for mount in service.get("volumes", [])
+        if not mount.startswith(".")
+    }
     assert used == set(modular["volumes"]) == {"postgres-data", "prometheus-data", "grafana-data"}
 
 
@@ -74,7 +79,11 @@ def test_each_central_service_serves_its_role_on_its_port(modular: dict[str, Any
     port = str(ROLE_PORTS[role])
     command = service["command"]
     assert (command[0], option(command, "--role"), option(command, "--port"), option(command, "--host")) == (
-        "serve", role, port, "0.0.0.0")
+        "serve",
+        role,
+        port,
+        "0.0.0.0",
+    )
     assert (service["expose"], service["environment"]["CAUDAL_PORT"]) == ([port], port)
     assert "'http://127.0.0.1:%s/readyz' % os.environ['CAUDAL_PORT']" in service["healthcheck"]["test"][-1]
 
@@ -86,8 +95,10 @@ def test_central_services_share_postgresql_and_wait_for_the_migration(modular: d
     assert env["CAUDAL_DATABASE_URL"].startswith("postgresql://caudal:")
     assert env["CAUDAL_DATABASE_URL"].endswith("@postgres:5432/caudal")
     assert env["CAUDAL_AUTO_MIGRATE"] == "false"
-    assert service["depends_on"] == {"postgres": {"condition": "service_healthy"},
-                                     "migrate": {"condition": "service_completed_successfully"}}
+    assert service["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
     assert service["image"] == modular["services"]["migrate"]["image"]
 
 
@@ -96,7 +107,8 @@ def test_alerts_are_evaluated_by_the_one_alerts_service_off_the_ingest_process(m
     points written), and the alerts service, which evaluates them, has one replica."""
     services = modular["services"]
     assert {role: services[role]["environment"]["CAUDAL_ALERT_EVALUATION"] for role in CAUDAL_SERVICES} == {
-        role: "role" for role in CAUDAL_SERVICES}
+        role: "role" for role in CAUDAL_SERVICES
+    }
     assert services["alerts"].get("deploy", {}).get("replicas", 1) == 1
 
 
@@ -109,14 +121,19 @@ def _caudal_settings(environment: dict[str, str]) -> set[str]:
     return {key.removeprefix("CAUDAL_").lower() for key in environment if key.startswith("CAUDAL_")} - {"port"}
 
 
-@pytest.mark.parametrize(("path", "service"), [(MODULAR, role) for role in [*CAUDAL_SERVICES, "migrate"]]
-                         + [(SINGLE, "caudal")], ids=[*CAUDAL_SERVICES, "migrate", "single"])
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [(MODULAR, role) for role in [*CAUDAL_SERVICES, "migrate"]] + [(SINGLE, "caudal")],
+    ids=[*CAUDAL_SERVICES, "migrate", "single"],
+)
 def test_every_caudal_variable_is_a_setting_the_application_reads(path: Path, service: str) -> None:
     """CAUDAL_PORT is for the health check; every other CAUDAL_* must be a Settings field
     (a misspelt name would be silently ignored)."""
     environment = load_yaml(path)["services"][service]["environment"]
     assert _caudal_settings(environment) <= set(Settings.model_fields)
-    assert {"database_url", "secret_key", "dga_rut_empresa", "auto_migrate", "max_body_bytes"} <= _caudal_settings(environment)
+    assert {"database_url", "secret_key", "dga_rut_empresa", "auto_migrate", "max_body_bytes"} <= _caudal_settings(
+        environment
+    )
 
 
 def test_nginx_upstreams_are_the_central_services_on_their_ports(modular: dict[str, Any]) -> None:
@@ -156,10 +173,13 @@ def test_the_image_is_multi_stage_unprivileged_and_health_checked() -> None:
 @pytest.mark.parametrize("path", [MODULAR, SINGLE], ids=["modular", "single"])
 def test_docker_compose_accepts_the_file(path: Path, tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text("CAUDAL_SECRET_KEY=k\nCAUDAL_DGA_RUT_EMPRESA=76123456-7\nPOSTGRES_PASSWORD=p\n"
-                   "GRAFANA_ADMIN_PASSWORD=a\nGRAFANA_DB_PASSWORD=r\n")
+    env.write_text(
+        "CAUDAL_SECRET_KEY=k\nCAUDAL_DGA_RUT_EMPRESA=76123456-7\nPOSTGRES_PASSWORD=p\n"
+        "GRAFANA_ADMIN_PASSWORD=a\nGRAFANA_DB_PASSWORD=r\n"
+    )
     cli = compose_cli()
     assert cli is not None
-    result = subprocess.run([*cli, "--env-file", str(env), "-f", str(path), "config", "--quiet"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*cli, "--env-file", str(env), "-f", str(path), "config", "--quiet"], capture_output=True, text=True, timeout=60
+    )
     assert (result.returncode, result.stderr) == (0, "")

@@ -87,10 +87,14 @@ def test_the_provisioning_mounted_is_the_sqlite_data_source_and_dashboard(grafan
 @pytest.mark.parametrize("name", ["caudal-points.json", "caudal-operations.json"])
 def test_every_panel_and_variable_of_a_dashboard_uses_the_provisioned_data_source(name: str) -> None:
     dashboard = json.loads((DASHBOARD.parent / name).read_text(encoding="utf-8"))
-    used = {json.dumps(ref, sort_keys=True) for panel in dashboard["panels"]
-            for ref in [panel["datasource"], *(target["datasource"] for target in panel["targets"])]}
-    used |= {json.dumps(var["datasource"], sort_keys=True) for var in dashboard["templating"]["list"]
-             if "datasource" in var}
+    used = {
+        json.dumps(ref, sort_keys=True)
+        for panel in dashboard["panels"]
+        for ref in [panel["datasource"], *(target["datasource"] for target in panel["targets"])]
+    }
+    used |= {
+        json.dumps(var["datasource"], sort_keys=True) for var in dashboard["templating"]["list"] if "datasource" in var
+    }
     assert used == {json.dumps({"type": PLUGIN, "uid": "caudal-sqlite"}, sort_keys=True)}
 
 
@@ -100,8 +104,12 @@ def test_docker_compose_accepts_the_two_files_together(tmp_path: Path) -> None:
     env.write_text("CAUDAL_SECRET_KEY=k\nCAUDAL_DGA_RUT_EMPRESA=76123456-7\nGRAFANA_ADMIN_PASSWORD=a\n")
     cli = compose_cli()
     assert cli is not None
-    result = subprocess.run([*cli, "--env-file", str(env), "-f", str(SINGLE), "-f", str(OVERLAY), "config", "--quiet"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*cli, "--env-file", str(env), "-f", str(SINGLE), "-f", str(OVERLAY), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -120,11 +128,14 @@ def measured_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with db.transaction() as conn:
             fill(conn)
             point = conn.fetchval("SELECT id FROM points WHERE code = 'OB-1'")
-            for number, (severity, status) in enumerate([("warning", "open"), ("critical", "acknowledged"),
-                                                         ("info", "cleared")]):
-                conn.execute("INSERT INTO alerts (id, kind, subject, point_id, severity, status, message, opened_at,"
-                             " last_seen_at) VALUES (:id, 'threshold', 'OB-1', :p, :s, :st, 'm', :t, :t)",
-                             {"id": f"a{number}", "p": point, "s": severity, "st": status, "t": NOW})
+            for number, (severity, status) in enumerate(
+                [("warning", "open"), ("critical", "acknowledged"), ("info", "cleared")]
+            ):
+                conn.execute(
+                    "INSERT INTO alerts (id, kind, subject, point_id, severity, status, message, opened_at,"
+                    " last_seen_at) VALUES (:id, 'threshold', 'OB-1', :p, :s, :st, 'm', :t, :t)",
+                    {"id": f"a{number}", "p": point, "s": severity, "st": status, "t": NOW},
+                )
     finally:
         db.close()
     return path
@@ -151,13 +162,17 @@ def test_the_operations_dashboard_has_the_modular_ones_panels_on_sqlite() -> Non
     assert [panel["title"] for panel in dashboard["panels"]] == [panel["title"] for panel in modular["panels"]]
 
 
-@pytest.mark.parametrize(("title", "expected"), [
-    ("Gateways en línea", [(1, 1)]),
-    ("Envíos al regulador por estado", [("dga accepted", 2), ("dga rejected", 1), ("dga review", 1)]),
-    ("Alertas abiertas y reconocidas", [("acknowledged critical", 1), ("open warning", 1)]),
-])
-def test_sqlite_operations_panels_give_the_figures_they_promise(measured_sqlite: Path, title: str,
-                                                                expected: list) -> None:
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Gateways en línea", [(1, 1)]),
+        ("Envíos al regulador por estado", [("dga accepted", 2), ("dga rejected", 1), ("dga review", 1)]),
+        ("Alertas abiertas y reconocidas", [("acknowledged critical", 1), ("open warning", 1)]),
+    ],
+)
+def test_sqlite_operations_panels_give_the_figures_they_promise(
+    measured_sqlite: Path, title: str, expected: list
+) -> None:
     assert read_only(measured_sqlite, operations_sql(title)) == expected
 
 

@@ -28,13 +28,17 @@ from tests.pg import temporary_database
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
-DASHBOARDS = {"postgresql": DOCKER / "grafana" / "dashboards" / "caudal-points.json",
-              "sqlite": DOCKER / "grafana" / "dashboards-sqlite" / "caudal-points.json"}
+DASHBOARDS = {
+    "postgresql": DOCKER / "grafana" / "dashboards" / "caudal-points.json",
+    "sqlite": DOCKER / "grafana" / "dashboards-sqlite" / "caudal-points.json",
+}
 PERIOD, HOURLY = "Volumen extraído en el periodo (m³)", "Volumen por hora (m³)"
 # Meter swaps: one with the old meter's final count, then two between the readings of 12:40 and 12:42.
-SWAPS = [{"ts": "2026-11-28T12:15:30Z", "old_final_m3": 41.3, "new_base_m3": 0.0},
-         {"ts": "2026-11-28T12:40:20Z", "new_base_m3": 50.0},
-         {"ts": "2026-11-28T12:41:00Z", "old_final_m3": 55.0, "new_base_m3": 0.0}]
+SWAPS = [
+    {"ts": "2026-11-28T12:15:30Z", "old_final_m3": 41.3, "new_base_m3": 0.0},
+    {"ts": "2026-11-28T12:40:20Z", "new_base_m3": 50.0},
+    {"ts": "2026-11-28T12:41:00Z", "old_final_m3": 55.0, "new_base_m3": 0.0},
+]
 
 
 def at(hhmm: str) -> datetime:
@@ -63,19 +67,25 @@ def p1_readings() -> list[dict[str, Any]]:
     for minute in range(0, 240, 2):
         value, quality = totalizer(minute)
         ts = at("09:00") + timedelta(minutes=minute)
-        out += [reading(3 * minute, "totalizer", ts, value, quality=quality),
-                reading(3 * minute + 1, "flow", ts, 12.5, quality="good"),
-                reading(3 * minute + 2, "level", ts, 31.0, quality="good")]
+        out += [
+            reading(3 * minute, "totalizer", ts, value, quality=quality),
+            reading(3 * minute + 1, "flow", ts, 12.5, quality="good"),
+            reading(3 * minute + 2, "level", ts, 31.0, quality="good"),
+        ]
     return out
 
 
 def p2_readings() -> list[dict[str, Any]]:
-    return [reading(1000 + i, "totalizer", at("09:05") + timedelta(minutes=10 * i), 40.0 + 1.25 * i, point="P2")
-            for i in range(24)]
+    return [
+        reading(1000 + i, "totalizer", at("09:05") + timedelta(minutes=10 * i), 40.0 + 1.25 * i, point="P2")
+        for i in range(24)
+    ]
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, TestClient]]:
+def filled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, TestClient]]:
     """(dialect, database URL, app client) with the readings ingested, the swaps recorded
     through the API and the rollup worker's pass done."""
     if request.param == "sqlite":
@@ -94,12 +104,16 @@ def _filled(dialect: str, url: str) -> Iterator[tuple[str, str, TestClient]]:
             seed_site(conn, NOW)
         readings = p1_readings() + p2_readings()
         for first in range(0, len(readings), 37):  # batches that split hours, as a backlog upload does
-            reply = client.post("/api/v1/ingest", json=batch(readings[first:first + 37], NOW),
-                                headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
+            reply = client.post(
+                "/api/v1/ingest",
+                json=batch(readings[first : first + 37], NOW),
+                headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"},
+            )
             assert reply.status_code == 200, reply.text
         for swap in SWAPS:
-            reply = client.post("/api/v1/points/P1/meter-changes", json=swap,
-                                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            reply = client.post(
+                "/api/v1/points/P1/meter-changes", json=swap, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            )
             assert reply.status_code == 201, reply.text
         with db.transaction() as conn:
             while rollup.catch_up(conn, 1000):  # what the rollup worker does every CAUDAL_ROLLUP_INTERVAL_S
@@ -127,7 +141,9 @@ def expand(sql: str, dialect: str, start: datetime, end: datetime, points: list[
         sql = sql.replace("$__timeFrom()", f"'{iso(start)}'").replace("$__timeTo()", f"'{iso(end)}'")
         sql = sql.replace("$point", quoted)
     else:
-        sql = sql.replace("$__from", str(int(start.timestamp() * 1000))).replace("$__to", str(int(end.timestamp() * 1000)))
+        sql = sql.replace("$__from", str(int(start.timestamp() * 1000))).replace(
+            "$__to", str(int(end.timestamp() * 1000))
+        )
         sql = sql.replace("$__interval_ms", "3600000").replace("${point:sqlstring}", quoted)
     assert "$" not in sql, sql
     return sql
@@ -149,32 +165,42 @@ def as_time(value: Any) -> datetime:
 
 
 def api_hours(client: TestClient, code: str, start: datetime, end: datetime) -> dict[datetime, float]:
-    reply = client.get(f"/api/v1/points/{code}/aggregates", params={"bucket": "hour", "from": iso(start),
-                                                                   "to": iso(end)},
-                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    reply = client.get(
+        f"/api/v1/points/{code}/aggregates",
+        params={"bucket": "hour", "from": iso(start), "to": iso(end)},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
     assert reply.status_code == 200, reply.text
-    return {datetime.fromisoformat(item["start"]): item["volume_m3"] for item in reply.json()["items"]
-            if item["volume_m3"] is not None}
+    return {
+        datetime.fromisoformat(item["start"]): item["volume_m3"]
+        for item in reply.json()["items"]
+        if item["volume_m3"] is not None
+    }
 
 
 RANGES = [("09:00", "13:00"), ("10:20", "12:00"), ("11:00", "11:30"), ("12:00", "13:00"), ("12:41", "12:59")]
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
-def test_the_hourly_volume_panel_gives_the_apis_hourly_volumes(filled: tuple[str, str, TestClient], start: str,
-                                                               end: str) -> None:
+def test_the_hourly_volume_panel_gives_the_apis_hourly_volumes(
+    filled: tuple[str, str, TestClient], start: str, end: str
+) -> None:
     dialect, url, client = filled
     rows = run(dialect, url, expand(panel_sql(dialect, HOURLY), dialect, at(start), at(end), ["P1", "P2"]))
     panel = {(code, as_time(time)): round(value, 6) for time, code, value in rows}
-    api = {(code, hour): volume for code in ("P1", "P2") for hour, volume in api_hours(client, code, at(start),
-                                                                                       at(end)).items()}
+    api = {
+        (code, hour): volume
+        for code in ("P1", "P2")
+        for hour, volume in api_hours(client, code, at(start), at(end)).items()
+    }
     assert panel == pytest.approx(api, abs=1e-6)
     assert api  # the range has volumes to compare
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
-def test_the_period_volume_panel_gives_the_sum_of_the_apis_hours(filled: tuple[str, str, TestClient], start: str,
-                                                                 end: str) -> None:
+def test_the_period_volume_panel_gives_the_sum_of_the_apis_hours(
+    filled: tuple[str, str, TestClient], start: str, end: str
+) -> None:
     dialect, url, client = filled
     rows = run(dialect, url, expand(panel_sql(dialect, PERIOD), dialect, at(start), at(end), ["P1", "P2"]))
     api = {code: sum(api_hours(client, code, at(start), at(end)).values()) for code in ("P1", "P2")}
@@ -182,7 +208,8 @@ def test_the_period_volume_panel_gives_the_sum_of_the_apis_hours(filled: tuple[s
 
 
 def test_swaps_resets_and_unsynchronised_readings_count_as_the_api_counts_them(
-        filled: tuple[str, str, TestClient]) -> None:
+    filled: tuple[str, str, TestClient],
+) -> None:
     """The figures themselves, worked out by hand: what the old panel got wrong."""
     dialect, url, _ = filled
     rows = run(dialect, url, expand(panel_sql(dialect, HOURLY), dialect, at("09:00"), at("13:00"), ["P1"]))
@@ -191,7 +218,7 @@ def test_swaps_resets_and_unsynchronised_readings_count_as_the_api_counts_them(
         ("10:00", 18.0),  # 09:58 -> 10:00 (0.5), 14 steps of 0.5, the reset at 10:30 adds nothing, 14 of 0.75
         ("11:00", 22.5),  # 10:58 -> 11:20 across the gap (8.25), then 19 steps of 0.75
         ("12:00", 21.6),  # 0.75 + 7 x 0.75; swap: old meter 41.0 -> 41.3 final, new 0 -> 0.3; 12 x 0.4;
-                          # two swaps: 50 -> 55 final, then 0 -> 0.4; 8 x 0.6
+        # two swaps: 50 -> 55 final, then 0 -> 0.4; 8 x 0.6
     ]
 
 
@@ -217,10 +244,15 @@ def test_the_postgresql_panels_read_compacted_hours_as_they_read_readings(filled
         pytest.skip("SQLite does not compact")
 
     def every_panel() -> dict[tuple[str, str, str], list[tuple[Any, ...]]]:
-        return {(title, start, end): run(dialect, url, expand(sql, dialect, at(start), at(end), ["P1", "P2"]))
-                for title, sql in panels(dialect).items() for start, end in RANGES}
+        return {
+            (title, start, end): run(dialect, url, expand(sql, dialect, at(start), at(end), ["P1", "P2"]))
+            for title, sql in panels(dialect).items()
+            for start, end in RANGES
+        }
 
     before = every_panel()
-    assert compaction.compact(client.app.state.ctx.db, NOW + timedelta(days=91), 90) == len(p1_readings()) + len(
-        p2_readings()) + 120  # P1's water table, derived from its level (sensor depth 50 m)
+    assert (
+        compaction.compact(client.app.state.ctx.db, NOW + timedelta(days=91), 90)
+        == len(p1_readings()) + len(p2_readings()) + 120
+    )  # P1's water table, derived from its level (sensor depth 50 m)
     assert every_panel() == before

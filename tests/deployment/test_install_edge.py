@@ -22,14 +22,18 @@ SCRIPT = ROOT / "scripts" / "install-edge.sh"
 POSTINST = ROOT / "packaging" / "debian" / "postinst"
 CAUDAL = Path(sys.executable).parent / "caudal"
 OVERLAID = ["etc", "usr", "opt", "var", "run"]
-VALID_SITE = GATEWAY_NORTE + """\
+VALID_SITE = (
+    GATEWAY_NORTE
+    + """\
 buses:
   - name: tcp-1
     type: tcp
     host: 127.0.0.1
     port: 502
 devices:
-""" + FLOWMETER_POZO_1
+"""
+    + FLOWMETER_POZO_1
+)
 
 # Inside the namespace: a tmpfs holds each overlay's writes; the caudal user and group exist
 # (as adduser would leave them); systemd counts as running; the venv exists with a python
@@ -91,13 +95,26 @@ def install(tmp_path: Path, *args: str, site: str = "", script: Path = SCRIPT, e
     calls, out, layers = tmp_path / "calls", tmp_path / "out", tmp_path / "layers"
     out.mkdir()
     layers.mkdir()
-    env = {"PATH": f"{stand_ins}:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp_path),
-           "CALLS": str(calls), "OUT": str(out), "LAYERS": str(layers), "SCRIPT": str(script),
-           "REAL_CAUDAL": str(CAUDAL), "SITE": site,
-           "PACKAGED": str(ROOT / "packaging" / "site.yaml.example") if script == POSTINST else "",
-           "ENABLED": "1" if enabled else ""}
-    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", SETUP, "setup", *args],
-                            env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        "PATH": f"{stand_ins}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(tmp_path),
+        "CALLS": str(calls),
+        "OUT": str(out),
+        "LAYERS": str(layers),
+        "SCRIPT": str(script),
+        "REAL_CAUDAL": str(CAUDAL),
+        "SITE": site,
+        "PACKAGED": str(ROOT / "packaging" / "site.yaml.example") if script == POSTINST else "",
+        "ENABLED": "1" if enabled else "",
+    }
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "bash", "-c", SETUP, "setup", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     logged = calls.read_text().splitlines() if calls.exists() else []
     return Installed(result.returncode, result.stdout, result.stderr, logged, (out / "site.yaml").read_text())
 
@@ -107,11 +124,14 @@ def test_the_example_config_leaves_the_service_disabled_and_says_what_to_do(tmp_
     installed = install(tmp_path)
     systemctl = [call for call in installed.calls if call.startswith("systemctl")]
     assert (installed.returncode, systemctl) == (
-        0, ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"]), installed.stderr
+        0,
+        ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"],
+    ), installed.stderr
     assert installed.site == (ROOT / "packaging" / "site.yaml.example").read_text()
     assert installed.stderr.endswith(
         "caudal-edge NO habilitado: /etc/caudal/site.yaml no pasa caudal edge check (vea arriba).\n"
-        "Termine la puesta en marcha (caudal edge init, caudal edge check) y luego: systemctl enable --now caudal-edge\n")
+        "Termine la puesta en marcha (caudal edge init, caudal edge check) y luego: systemctl enable --now caudal-edge\n"
+    )
     assert "/etc/caudal/site.yaml:" in installed.stderr  # the check's own explanation, naming the file
 
 
@@ -120,18 +140,23 @@ def test_a_reinstall_over_a_broken_config_leaves_the_enabled_service_alone(tmp_p
     installed = install(tmp_path, enabled=True)
     systemctl = [call for call in installed.calls if call.startswith("systemctl")]
     assert (installed.returncode, systemctl) == (
-        0, ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"]), installed.stderr
+        0,
+        ["systemctl daemon-reload", "systemctl is-enabled --quiet caudal-edge.service"],
+    ), installed.stderr
     assert installed.stderr.endswith(
         "caudal-edge NO reiniciado: /etc/caudal/site.yaml no pasa caudal edge check (vea arriba).\n"
-        "Corríjalo y luego: systemctl restart caudal-edge\n")
+        "Corríjalo y luego: systemctl restart caudal-edge\n"
+    )
 
 
 @needs_namespace
 def test_a_config_that_checks_clean_gets_the_service_enabled_and_started(tmp_path: Path) -> None:
     installed = install(tmp_path, site=VALID_SITE)
     systemctl = [call for call in installed.calls if call.startswith("systemctl")]
-    assert (installed.returncode, systemctl) == (0, ["systemctl daemon-reload", "systemctl enable caudal-edge.service",
-                                                     "systemctl restart caudal-edge.service"]), installed.stderr
+    assert (installed.returncode, systemctl) == (
+        0,
+        ["systemctl daemon-reload", "systemctl enable caudal-edge.service", "systemctl restart caudal-edge.service"],
+    ), installed.stderr
     assert installed.site == VALID_SITE
     assert "caudal-edge habilitado y en marcha: /etc/caudal/site.yaml pasa caudal edge check\n" in installed.stdout
 
@@ -145,12 +170,18 @@ def test_no_enable_installs_without_checking_or_enabling(tmp_path: Path) -> None
 
 
 @needs_namespace
-@pytest.mark.parametrize(("args", "systemctl"), [
-    (["configure", ""], ["systemctl daemon-reload"]),
-    (["configure", "0.1.0"], ["systemctl daemon-reload", "systemctl try-restart caudal-edge.service"]),
-], ids=["first install", "upgrade"])
+@pytest.mark.parametrize(
+    ("args", "systemctl"),
+    [
+        (["configure", ""], ["systemctl daemon-reload"]),
+        (["configure", "0.1.0"], ["systemctl daemon-reload", "systemctl try-restart caudal-edge.service"]),
+    ],
+    ids=["first install", "upgrade"],
+)
 def test_the_package_never_enables_the_service_itself(tmp_path: Path, args: list[str], systemctl: list[str]) -> None:
     """A first install leaves the agent to the technician; an upgrade restarts it only if it runs."""
     installed = install(tmp_path, *args, script=POSTINST)
     assert (installed.returncode, [call for call in installed.calls if call.startswith("systemctl")]) == (
-        0, systemctl), installed.stderr
+        0,
+        systemctl,
+    ), installed.stderr

@@ -32,7 +32,8 @@ from tests.ports import free_port
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 needs_nginx = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (Debian package nginx-light); the config is checked by the YAML tests only"
+    NGINX is None,
+    reason="nginx is not installed (Debian package nginx-light); the config is checked by the YAML tests only",
 )
 MiB = 1024 * 1024
 
@@ -57,8 +58,9 @@ class StandIns:
     async def _serve(self, name: str) -> int:
         async def answer(request: web.Request) -> web.Response:
             body = await request.read()
-            return web.json_response({"service": name, "path": request.path_qs,
-                                      "headers": dict(request.headers), "body_bytes": len(body)})
+            return web.json_response(
+                {"service": name, "path": request.path_qs, "headers": dict(request.headers), "body_bytes": len(body)}
+            )
 
         app = web.Application(client_max_size=64 * MiB)
         app.router.add_route("*", "/{tail:.*}", answer)
@@ -186,28 +188,36 @@ def test_each_path_reaches_the_service_that_owns_it(proxy: str, method: str, pat
 def test_services_receive_the_client_address_scheme_and_a_request_id(proxy: str) -> None:
     headers = httpx.get(f"{proxy}/api/v1/latest", headers={"Host": "caudal.example.cl"}, timeout=10).json()["headers"]
     forwarded = {name: headers.get(name) for name in ("Host", "X-Real-IP", "X-Forwarded-For", "X-Forwarded-Proto")}
-    assert forwarded == {"Host": "caudal.example.cl", "X-Real-IP": "127.0.0.1", "X-Forwarded-For": "127.0.0.1",
-                         "X-Forwarded-Proto": "http"}
+    assert forwarded == {
+        "Host": "caudal.example.cl",
+        "X-Real-IP": "127.0.0.1",
+        "X-Forwarded-For": "127.0.0.1",
+        "X-Forwarded-Proto": "http",
+    }
     assert len(headers["X-Request-ID"]) == 32
 
 
 @needs_nginx
-@pytest.mark.parametrize(("path", "size", "status"), [
-    ("/api/v1/ingest", 4 * MiB, 200),  # CAUDAL_MAX_BODY_BYTES itself: the service decides
-    ("/api/v1/ingest", 4 * MiB + MiB // 2, 200),  # above it, still the service's own answer
-    ("/api/v1/ingest", 6 * MiB, 413),
-    ("/api/v1/users", MiB, 200),
-    ("/api/v1/users", 2 * MiB, 413),
-    ("/api/v1/compliance/review/5/approve", 2 * MiB, 413),
-])
+@pytest.mark.parametrize(
+    ("path", "size", "status"),
+    [
+        ("/api/v1/ingest", 4 * MiB, 200),  # CAUDAL_MAX_BODY_BYTES itself: the service decides
+        ("/api/v1/ingest", 4 * MiB + MiB // 2, 200),  # above it, still the service's own answer
+        ("/api/v1/ingest", 6 * MiB, 413),
+        ("/api/v1/users", MiB, 200),
+        ("/api/v1/users", 2 * MiB, 413),
+        ("/api/v1/compliance/review/5/approve", 2 * MiB, 413),
+    ],
+)
 def test_body_limits_are_larger_for_ingest_than_for_the_rest(proxy: str, path: str, size: int, status: int) -> None:
     reply = httpx.post(proxy + path, content=b"x" * size, timeout=30)
     assert reply.status_code == status
     if status == 200:
         assert reply.json()["body_bytes"] == size
     else:
-        assert reply.json() == {"error": {"status": 413, "code": "payload_too_large",
-                                          "message": "request body too large for this path"}}
+        assert reply.json() == {
+            "error": {"status": 413, "code": "payload_too_large", "message": "request body too large for this path"}
+        }
 
 
 @needs_nginx
@@ -223,9 +233,17 @@ def test_a_service_with_no_replica_answering_gets_a_json_503(services: StandIns,
     with RunningNginx(tmp_path, servers) as base:
         reply = httpx.post(f"{base}/api/v1/ingest", content=b"{}", timeout=10)
         core = httpx.get(f"{base}/api/v1/points", timeout=10)
-    assert (reply.status_code, reply.headers["Retry-After"], reply.json()) == (503, "30", {"error": {
-        "status": 503, "code": "unavailable",
-        "message": "the service behind this path is not answering; try again later"}})
+    assert (reply.status_code, reply.headers["Retry-After"], reply.json()) == (
+        503,
+        "30",
+        {
+            "error": {
+                "status": 503,
+                "code": "unavailable",
+                "message": "the service behind this path is not answering; try again later",
+            }
+        },
+    )
     assert core.json()["service"] == "core"
 
 
@@ -246,11 +264,20 @@ def _self_signed(directory: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "caudal.example.cl")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     (directory / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "privkey.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (directory / "privkey.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 @needs_nginx
@@ -260,9 +287,13 @@ def test_the_tls_example_is_a_valid_server_block_with_its_certificate_paths(tmp_
     _self_signed(certs)
     example = TLS_EXAMPLE.read_text()
     assert example.count("/etc/nginx/certs/") == 2
-    tls = (example.replace("/etc/nginx/certs/", f"{certs}/").replace("listen 443 ssl http2;", f"listen 127.0.0.1:{free_port()} ssl http2;")
-           .replace("listen 80;", f"listen 127.0.0.1:{free_port()};").replace("listen [::]:443 ssl http2;", "")
-           .replace("listen [::]:80;", ""))
+    tls = (
+        example.replace("/etc/nginx/certs/", f"{certs}/")
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{free_port()} ssl http2;")
+        .replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+        .replace("listen [::]:443 ssl http2;", "")
+        .replace("listen [::]:80;", "")
+    )
     servers = {name: ["127.0.0.1:1"] for name in UPSTREAMS}
     result = nginx_test(tmp_path, write_config(tmp_path, free_port(), servers, extra_server=tls))
     assert result.returncode == 0, result.stderr

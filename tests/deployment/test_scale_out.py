@@ -48,8 +48,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300), 
 GATEWAYS = 40
 BATCHES = 12  # per gateway: 40 x 12 x 30 = 14,400 readings
 WORKS = 24
-COMPLIANCE_ENV = {"CAUDAL_COMPLIANCE_INTERVAL_S": "0.5", "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0.2",
-                  "CAUDAL_COMPLIANCE_CLAIM_S": "3"}
+COMPLIANCE_ENV = {
+    "CAUDAL_COMPLIANCE_INTERVAL_S": "0.5",
+    "CAUDAL_COMPLIANCE_MIN_INTERVAL_S": "0.2",
+    "CAUDAL_COMPLIANCE_CLAIM_S": "3",
+}
 FLEET_TIMEOUT_S = 180
 SETTLE_TIMEOUT_S = 60
 
@@ -89,7 +92,8 @@ def statuses(base: str, path: str, token: str, times: int = 4) -> list[int]:
 
 
 def test_two_replicas_of_each_with_one_of_each_killed_lose_double_and_resend_nothing(
-        postgres_admin_url: str, tmp_path: Path) -> None:
+    postgres_admin_url: str, tmp_path: Path
+) -> None:
     now = datetime.now(UTC)
     with ExitStack() as stack:
         url = stack.enter_context(temporary_database(postgres_admin_url, "caudal_scale"))
@@ -99,15 +103,30 @@ def test_two_replicas_of_each_with_one_of_each_killed_lose_double_and_resend_not
         seed(db, GATEWAYS, WORKS, now)
         dga = stack.enter_context(ThreadedDga(WORKS))
         telemetry = [RoleProcess("telemetry", f"telemetry-{n}", url, tmp_path, {}) for n in (1, 2)]
-        compliance = [RoleProcess("compliance", f"compliance-{n}", url, tmp_path,
-                                  {**COMPLIANCE_ENV, "CAUDAL_COMPLIANCE_WORKER_ID": f"compliance-{n}"}) for n in (1, 2)]
+        compliance = [
+            RoleProcess(
+                "compliance",
+                f"compliance-{n}",
+                url,
+                tmp_path,
+                {**COMPLIANCE_ENV, "CAUDAL_COMPLIANCE_WORKER_ID": f"compliance-{n}"},
+            )
+            for n in (1, 2)
+        ]
         for process in (*telemetry, *compliance):
             stack.callback(process.kill)
         start_all([*telemetry, *compliance])
         (tmp_path / "nginx").mkdir()
-        base = stack.enter_context(RunningNginx(tmp_path / "nginx", {
-            "caudal_core": [f"127.0.0.1:{free_port()}"],  # not started: nothing here goes to core
-            "caudal_telemetry": [p.address for p in telemetry], "caudal_compliance": [p.address for p in compliance]}))
+        base = stack.enter_context(
+            RunningNginx(
+                tmp_path / "nginx",
+                {
+                    "caudal_core": [f"127.0.0.1:{free_port()}"],  # not started: nothing here goes to core
+                    "caudal_telemetry": [p.address for p in telemetry],
+                    "caudal_compliance": [p.address for p in compliance],
+                },
+            )
+        )
         fleet = Fleet(tmp_path / "fleet", base, GATEWAYS, BATCHES, now - timedelta(days=2))
         stack.callback(fleet.close)
         fleet.fill()
@@ -117,19 +136,30 @@ def test_two_replicas_of_each_with_one_of_each_killed_lose_double_and_resend_not
         asyncio.run(fleet.run(kills.on_progress, FLEET_TIMEOUT_S))
         elapsed = time.monotonic() - kills.started
         wait_until(lambda: settled(db), SETTLE_TIMEOUT_S, "every DGA slot accepted or set for later", 0.2)
-        after = {"readings": statuses(base, "/api/v1/points/F000/readings", ADMIN_TOKEN),
-                 "submissions": statuses(base, "/api/v1/compliance/submissions?regulator=dga", ADMIN_TOKEN)}
+        after = {
+            "readings": statuses(base, "/api/v1/points/F000/readings", ADMIN_TOKEN),
+            "submissions": statuses(base, "/api/v1/compliance/submissions?regulator=dga", ADMIN_TOKEN),
+        }
         stored, posted, ledger = stored_readings(db), Counter(dga.posted_slots()), dga_ledger(db, datetime.now(UTC))
         logs = "\n".join(f"--- {p.name}\n{p.tail(15)}" for p in (*telemetry, *compliance))
 
     assert kills.telemetry_at is not None and kills.compliance_at is not None and kills.compliance_at < elapsed
     kill_s, acknowledged = kills.telemetry_at
-    print(summary({"readings": len(fleet.sent), "batches": len(fleet.sent) // 30, "seconds": round(elapsed, 1),
-                   "two telemetry replicas, readings/s": rate(acknowledged, kill_s),
-                   "the survivor alone, readings/s": rate(len(fleet.sent) - acknowledged, elapsed - kill_s),
-                   "failed upload attempts retried": fleet.failed.count,
-                   "compliance worker killed at s": round(kills.compliance_at, 1),
-                   "slots POSTed": sum(posted.values()), "slots set for later": list(ledger.values()).count("later")}))
+    print(
+        summary(
+            {
+                "readings": len(fleet.sent),
+                "batches": len(fleet.sent) // 30,
+                "seconds": round(elapsed, 1),
+                "two telemetry replicas, readings/s": rate(acknowledged, kill_s),
+                "the survivor alone, readings/s": rate(len(fleet.sent) - acknowledged, elapsed - kill_s),
+                "failed upload attempts retried": fleet.failed.count,
+                "compliance worker killed at s": round(kills.compliance_at, 1),
+                "slots POSTed": sum(posted.values()),
+                "slots set for later": list(ledger.values()).count("later"),
+            }
+        )
+    )
     assert stored == sorted(fleet.sent), logs  # every reading once: none lost, none doubled
     assert [slot for slot, count in posted.items() if count > 1] == []
     assert {code for code, state in ledger.items() if state == "accepted"} <= {code for code, _, _ in posted}

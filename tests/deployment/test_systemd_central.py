@@ -23,8 +23,12 @@ def test_each_instance_verifies(tmp_path: Path, role: str) -> None:
     text = UNIT.read_text()
     assert text.count(INSTALLED_EXEC) == 1
     (tmp_path / UNIT.name).write_text(text.replace(INSTALLED_EXEC, sys.executable))
-    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / f"caudal-central@{role}.service")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / f"caudal-central@{role}.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -47,9 +51,16 @@ def test_the_role_comes_from_the_instance_name_and_its_settings_from_two_files()
 def test_the_service_runs_unprivileged_and_hardened() -> None:
     service = _service()
     expected = {
-        "User": ["caudal"], "Group": ["caudal"], "NoNewPrivileges": ["yes"], "ProtectSystem": ["strict"],
-        "ProtectHome": ["yes"], "PrivateTmp": ["yes"], "PrivateDevices": ["yes"],
-        "ReadWritePaths": ["/var/lib/caudal"], "CapabilityBoundingSet": [""],
-        "RestrictAddressFamilies": ["AF_UNIX AF_INET AF_INET6"], "SystemCallFilter": ["@system-service"],
+        "User": ["caudal"],
+        "Group": ["caudal"],
+        "NoNewPrivileges": ["yes"],
+        "ProtectSystem": ["strict"],
+        "ProtectHome": ["yes"],
+        "PrivateTmp": ["yes"],
+        "PrivateDevices": ["yes"],
+        "ReadWritePaths": ["/var/lib/caudal"],
+        "CapabilityBoundingSet": [""],
+        "RestrictAddressFamilies": ["AF_UNIX AF_INET AF_INET6"],
+        "SystemCallFilter": ["@system-service"],
     }
     assert {key: service.get(key) for key in expected} == expected

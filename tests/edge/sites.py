@@ -33,11 +33,20 @@ def rtu_bus(path: str, name: str = "rs485-1", **extra: Any) -> dict[str, Any]:
 
 
 def device(name: str, unit_id: int, bus: str = "plc", profile: str = "siemens-mag6000", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "bus": bus, "unit_id": unit_id, "point": f"OB-{unit_id:04d}", "profile": profile,
-            "interval_s": 1, **extra}
+    return {
+        "name": name,
+        "bus": bus,
+        "unit_id": unit_id,
+        "point": f"OB-{unit_id:04d}",
+        "profile": profile,
+        "interval_s": 1,
+        **extra,
+    }
 
 
-def simulated(*devices: SimDevice, tcp_port: int | None = None, pty: bool = False, rtu_over_tcp: bool = False) -> SimConfig:
+def simulated(
+    *devices: SimDevice, tcp_port: int | None = None, pty: bool = False, rtu_over_tcp: bool = False
+) -> SimConfig:
     return SimConfig(
         devices=list(devices),
         tcp=Endpoint(port=tcp_port or 0) if tcp_port is not None or not (pty or rtu_over_tcp) else None,
@@ -48,7 +57,9 @@ def simulated(*devices: SimDevice, tcp_port: int | None = None, pty: bool = Fals
 
 def meter(unit_id: int, fault: str = "none", flow: float = 12.5, totalizer: float = 1000.0) -> SimDevice:
     """A MAG 6000 holding fixed canonical values (flow in L/s, which travels as m3/h on the wire)."""
-    return SimDevice(profile="siemens-mag6000", unit_id=unit_id, fault=fault, fixed={"flow": flow, "totalizer": totalizer})
+    return SimDevice(
+        profile="siemens-mag6000", unit_id=unit_id, fault=fault, fixed={"flow": flow, "totalizer": totalizer}
+    )
 
 
 class RunningBuses:

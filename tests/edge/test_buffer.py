@@ -19,8 +19,12 @@ T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
 def cycle(second: int, variables: int = 2, device: str = "caudalimetro-pozo-1") -> list[PolledReading]:
     """One poll cycle: one reading per variable, all sampled at T0 + ``second``."""
-    return [PolledReading(device, "OB-0601-444", f"v{index}", T0 + timedelta(seconds=second), float(second),
-                          "L/s", Quality.GOOD) for index in range(variables)]
+    return [
+        PolledReading(
+            device, "OB-0601-444", f"v{index}", T0 + timedelta(seconds=second), float(second), "L/s", Quality.GOOD
+        )
+        for index in range(variables)
+    ]
 
 
 @pytest.fixture
@@ -38,14 +42,46 @@ def test_pending_returns_readings_oldest_first_with_increasing_seqs(buffer: Buff
     assert buffer.append(cycle(0)) == 2
     assert buffer.append(cycle(60)) == 2
     assert buffer.pending() == [
-        Reading(seq=1, device="caudalimetro-pozo-1", point="OB-0601-444", variable="v0", ts=T0, value=0.0,
-                unit="L/s", quality=Quality.GOOD),
-        Reading(seq=2, device="caudalimetro-pozo-1", point="OB-0601-444", variable="v1", ts=T0, value=0.0,
-                unit="L/s", quality=Quality.GOOD),
-        Reading(seq=3, device="caudalimetro-pozo-1", point="OB-0601-444", variable="v0",
-                ts=T0 + timedelta(seconds=60), value=60.0, unit="L/s", quality=Quality.GOOD),
-        Reading(seq=4, device="caudalimetro-pozo-1", point="OB-0601-444", variable="v1",
-                ts=T0 + timedelta(seconds=60), value=60.0, unit="L/s", quality=Quality.GOOD),
+        Reading(
+            seq=1,
+            device="caudalimetro-pozo-1",
+            point="OB-0601-444",
+            variable="v0",
+            ts=T0,
+            value=0.0,
+            unit="L/s",
+            quality=Quality.GOOD,
+        ),
+        Reading(
+            seq=2,
+            device="caudalimetro-pozo-1",
+            point="OB-0601-444",
+            variable="v1",
+            ts=T0,
+            value=0.0,
+            unit="L/s",
+            quality=Quality.GOOD,
+        ),
+        Reading(
+            seq=3,
+            device="caudalimetro-pozo-1",
+            point="OB-0601-444",
+            variable="v0",
+            ts=T0 + timedelta(seconds=60),
+            value=60.0,
+            unit="L/s",
+            quality=Quality.GOOD,
+        ),
+        Reading(
+            seq=4,
+            device="caudalimetro-pozo-1",
+            point="OB-0601-444",
+            variable="v1",
+            ts=T0 + timedelta(seconds=60),
+            value=60.0,
+            unit="L/s",
+            quality=Quality.GOOD,
+        ),
     ]
 
 
@@ -56,15 +92,21 @@ def test_pending_honours_the_limit(buffer: Buffer):
 
 def test_a_failed_read_travels_as_null_with_its_quality(buffer: Buffer):
     buffer.append([PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.TIMEOUT)])
-    assert buffer.pending() == [Reading(seq=1, device="dev", point="OB-1", variable="flow", ts=T0, value=None,
-                                        unit="L/s", quality=Quality.TIMEOUT)]
+    assert buffer.pending() == [
+        Reading(
+            seq=1, device="dev", point="OB-1", variable="flow", ts=T0, value=None, unit="L/s", quality=Quality.TIMEOUT
+        )
+    ]
 
 
-@pytest.mark.parametrize(("ts", "stored_us"), [
-    (datetime(2026, 11, 28, 13, 0, tzinfo=UTC), 1795870800000000),
-    (datetime(2026, 11, 28, 9, 0, tzinfo=timezone(timedelta(hours=-4))), 1795870800000000),
-    (datetime(2026, 11, 28, 13, 0, 0, 123456, tzinfo=UTC), 1795870800123456),
-])
+@pytest.mark.parametrize(
+    ("ts", "stored_us"),
+    [
+        (datetime(2026, 11, 28, 13, 0, tzinfo=UTC), 1795870800000000),
+        (datetime(2026, 11, 28, 9, 0, tzinfo=timezone(timedelta(hours=-4))), 1795870800000000),
+        (datetime(2026, 11, 28, 13, 0, 0, 123456, tzinfo=UTC), 1795870800123456),
+    ],
+)
 def test_timestamps_are_stored_as_utc_epoch_microseconds(path: Path, ts: datetime, stored_us: int):
     with Buffer.open(path) as buffer:
         buffer.append([PolledReading("dev", "OB-1", "flow", ts, 1.0, "L/s", Quality.GOOD)])
@@ -104,11 +146,16 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "complaint"), [
-    *INVALID, (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "no tiene la forma esperada")])
-def test_an_invalid_reading_is_refused_naming_it_and_nothing_is_written(buffer: Buffer, bad: PolledReading,
-                                                                          complaint: str):
-    with pytest.raises(ValueError, match=rf"la lectura 2 \(dev/OB-1/{bad.variable} a las .*\) no se puede enviar: .*{complaint}"):
+@pytest.mark.parametrize(
+    ("bad", "complaint"),
+    [*INVALID, (PolledReading("dev", "OB-1", "Flow Rate", T0, 3.0, "L/s", Quality.GOOD), "no tiene la forma esperada")],
+)
+def test_an_invalid_reading_is_refused_naming_it_and_nothing_is_written(
+    buffer: Buffer, bad: PolledReading, complaint: str
+):
+    with pytest.raises(
+        ValueError, match=rf"la lectura 2 \(dev/OB-1/{bad.variable} a las .*\) no se puede enviar: .*{complaint}"
+    ):
         buffer.append([*cycle(0), bad])
     assert buffer.stats().depth == 0
 
@@ -121,20 +168,29 @@ def test_a_reading_of_a_device_already_stored_is_checked_as_fully(buffer: Buffer
     assert buffer.stats().depth == 1
 
 
-@pytest.mark.parametrize(("reading", "stored"), [
-    (PolledReading("dev", "OB-1", "flow", T0, 2.5, "L/s", Quality.GOOD), ("flow", T0, 2.5, "good")),
-    (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.TIMEOUT), ("flow", T0, None, "timeout")),
-    (PolledReading("dev", "OB-1", "flow", T0, 3, "L/s", Quality.GOOD), ("flow", T0, 3.0, "good")),  # type: ignore[arg-type]
-    (PolledReading("dev", "OB-1", "flow", T0.astimezone(timezone(timedelta(hours=-3))), 2.5, "L/s",
-                   Quality.CLOCK_UNSYNCED), ("flow", T0, 2.5, "clock_unsynced")),
-])
+@pytest.mark.parametrize(
+    ("reading", "stored"),
+    [
+        (PolledReading("dev", "OB-1", "flow", T0, 2.5, "L/s", Quality.GOOD), ("flow", T0, 2.5, "good")),
+        (PolledReading("dev", "OB-1", "flow", T0, None, "L/s", Quality.TIMEOUT), ("flow", T0, None, "timeout")),
+        (PolledReading("dev", "OB-1", "flow", T0, 3, "L/s", Quality.GOOD), ("flow", T0, 3.0, "good")),  # type: ignore[arg-type]
+        (
+            PolledReading(
+                "dev", "OB-1", "flow", T0.astimezone(timezone(timedelta(hours=-3))), 2.5, "L/s", Quality.CLOCK_UNSYNCED
+            ),
+            ("flow", T0, 2.5, "clock_unsynced"),
+        ),
+    ],
+)
 def test_a_reading_of_a_device_already_stored_is_stored_as_the_wire_schema_reads_it(
-        buffer: Buffer, reading: PolledReading, stored: tuple):
+    buffer: Buffer, reading: PolledReading, stored: tuple
+):
     buffer.append([PolledReading("dev", "OB-1", "flow", T0, 1.0, "L/s", Quality.GOOD)])
     buffer.append([reading])
     variable, ts, value, quality = stored
-    assert buffer.pending()[1] == Reading(seq=2, device="dev", point="OB-1", variable=variable, ts=ts, value=value,
-                                          unit="L/s", quality=Quality(quality))
+    assert buffer.pending()[1] == Reading(
+        seq=2, device="dev", point="OB-1", variable=variable, ts=ts, value=value, unit="L/s", quality=Quality(quality)
+    )
 
 
 def test_stats_of_a_new_buffer(buffer: Buffer):
@@ -148,7 +204,11 @@ def test_stats_report_depth_oldest_sample_and_newest_seq(buffer: Buffer):
     buffer.acknowledge([1, 2])
     stats = buffer.stats()
     assert (stats.depth, stats.oldest_ts, stats.newest_seq, stats.dropped_total) == (
-        2, T0 + timedelta(seconds=60), 4, 0)
+        2,
+        T0 + timedelta(seconds=60),
+        4,
+        0,
+    )
 
 
 def test_read_stats_reads_the_file_while_the_agent_holds_it(buffer: Buffer, path: Path):
@@ -185,14 +245,17 @@ def test_a_budget_below_the_minimum_is_refused(path: Path, max_mb: float):
     assert not path.exists()
 
 
-@pytest.mark.parametrize(("used", "target", "depth", "expected"), [
-    (100, 100, 10, 0),  # at the target: nothing
-    (100, 200, 10, 0),  # under it
-    (200, 100, 0, 0),  # nothing left to drop
-    (200, 100, 10, 5),  # 20 bytes a row, 100 over
-    (101, 100, 10, 1),  # a byte over: at least one row
-    (1000, 0, 10, 10),  # never more than there is
-])
+@pytest.mark.parametrize(
+    ("used", "target", "depth", "expected"),
+    [
+        (100, 100, 10, 0),  # at the target: nothing
+        (100, 200, 10, 0),  # under it
+        (200, 100, 0, 0),  # nothing left to drop
+        (200, 100, 10, 5),  # 20 bytes a row, 100 over
+        (101, 100, 10, 1),  # a byte over: at least one row
+        (1000, 0, 10, 10),  # never more than there is
+    ],
+)
 def test_rows_to_drop(used: int, target: int, depth: int, expected: int):
     assert rows_to_drop(used, target, depth) == expected
 
@@ -212,14 +275,18 @@ def test_over_budget_the_oldest_are_dropped_counted_and_the_newest_kept(path: Pa
         assert [reading.seq for reading in buffer.pending(limit=10_000)] == list(range(stats.dropped_total + 1, 8001))
 
 
-@pytest.mark.parametrize("write", [
-    lambda buffer: buffer.append(cycle(0, variables=3)),
-    lambda buffer: buffer.acknowledge([1, 3, 999]),
-    lambda buffer: buffer.acknowledge_range(1, 150),
-    lambda buffer: fill(buffer, 40),  # over the budget: the oldest are dropped
-    lambda buffer: buffer.append(cycle(1000, variables=4000)),  # SQLITE_FULL: dropped, then stored
-    lambda buffer: buffer.append(cycle(2000, variables=9000)),  # can never fit: lost
-], ids=["append", "acknowledge", "acknowledge_range", "over_budget", "disk_full", "lost"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda buffer: buffer.append(cycle(0, variables=3)),
+        lambda buffer: buffer.acknowledge([1, 3, 999]),
+        lambda buffer: buffer.acknowledge_range(1, 150),
+        lambda buffer: fill(buffer, 40),  # over the budget: the oldest are dropped
+        lambda buffer: buffer.append(cycle(1000, variables=4000)),  # SQLITE_FULL: dropped, then stored
+        lambda buffer: buffer.append(cycle(2000, variables=9000)),  # can never fit: lost
+    ],
+    ids=["append", "acknowledge", "acknowledge_range", "over_budget", "disk_full", "lost"],
+)
 def test_the_depth_kept_across_writes_is_what_counting_the_file_finds(path: Path, write):
     with Buffer.open(path, max_mb=0.25) as buffer:
         fill(buffer, 10)
@@ -240,8 +307,10 @@ def test_dropping_is_logged_as_a_warning(path: Path, caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="caudal.edge.buffer"), Buffer.open(path, max_mb=0.25) as buffer:
         fill(buffer, 40)
     assert caplog.records
-    assert all(r.levelname == "WARNING" and "sobre su límite de 0.25 MB: se descartaron las" in r.message
-               for r in caplog.records)
+    assert all(
+        r.levelname == "WARNING" and "sobre su límite de 0.25 MB: se descartaron las" in r.message
+        for r in caplog.records
+    )
 
 
 def test_a_full_disk_drops_the_oldest_and_stores_the_cycle(path: Path, caplog: pytest.LogCaptureFixture):
@@ -257,7 +326,8 @@ def test_a_full_disk_drops_the_oldest_and_stores_the_cycle(path: Path, caplog: p
     assert [r.message for r in caplog.records] == [  # the retried cycle itself still had to fit the budget
         f"buffer del gateway {path} sobre su límite de 0.25 MB: se descartaron las {stats.dropped_total - 3000}"
         " lecturas más antiguas",
-        f"buffer del gateway {path}: disco lleno, se descartaron las 3000 lecturas más antiguas para guardar el ciclo"]
+        f"buffer del gateway {path}: disco lleno, se descartaron las 3000 lecturas más antiguas para guardar el ciclo",
+    ]
 
 
 def test_a_cycle_that_can_never_fit_is_counted_as_lost_not_raised(path: Path, caplog: pytest.LogCaptureFixture):
@@ -268,8 +338,8 @@ def test_a_cycle_that_can_never_fit_is_counted_as_lost_not_raised(path: Path, ca
         assert (buffer.stats().depth, buffer.stats().dropped_total) == (3, 9000)
     assert [r.message for r in caplog.records] == [
         f"buffer del gateway {path} lleno aun tras descartar las lecturas más antiguas: se perdió un ciclo de"
-        " lectura de 9000 lecturas"]
-
+        " lectura de 9000 lecturas"
+    ]
 
 
 def test_reopening_a_buffer_writes_nothing_to_it(path: Path):
@@ -289,5 +359,7 @@ def test_a_buffer_of_a_newer_schema_is_refused_naming_both_versions(path: Path):
         conn.execute("PRAGMA user_version=7")
     with pytest.raises(BufferUnusable) as refused:
         Buffer.open(path)
-    assert str(refused.value) == (f"no se puede abrir el buffer del gateway {path}: lo escribió un agente más nuevo"
-                                  " (esquema 7; este agente conoce el 1)")
+    assert str(refused.value) == (
+        f"no se puede abrir el buffer del gateway {path}: lo escribió un agente más nuevo"
+        " (esquema 7; este agente conoce el 1)"
+    )

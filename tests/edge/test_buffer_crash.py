@@ -30,14 +30,21 @@ ROUNDS = 8
 
 
 def crash_cycle(round_no: int, number: int) -> list[PolledReading]:
-    return [PolledReading(f"round-{round_no}", "OB-1", f"v{index}", T0 + timedelta(seconds=number), float(number),
-                          "L/s", Quality.GOOD) for index in range(VARIABLES)]
+    return [
+        PolledReading(
+            f"round-{round_no}", "OB-1", f"v{index}", T0 + timedelta(seconds=number), float(number), "L/s", Quality.GOOD
+        )
+        for index in range(VARIABLES)
+    ]
 
 
 def identity(reading: Reading) -> tuple[int, int, int]:
     """(round, cycle number, variable index): the order readings were appended in."""
-    return (int(reading.device.removeprefix("round-")), int((reading.ts - T0).total_seconds()),
-            int(reading.variable.removeprefix("v")))
+    return (
+        int(reading.device.removeprefix("round-")),
+        int((reading.ts - T0).total_seconds()),
+        int(reading.variable.removeprefix("v")),
+    )
 
 
 def write_until_killed(path: str, round_no: int) -> None:

@@ -36,8 +36,12 @@ DISK_KIB = 4096
 
 
 def cycle(second: int) -> list[PolledReading]:
-    return [PolledReading("pozo-1", "OB-0601-444", f"v{index}", T0 + timedelta(seconds=second), float(second),
-                          "L/s", Quality.GOOD) for index in range(VARIABLES)]
+    return [
+        PolledReading(
+            "pozo-1", "OB-0601-444", f"v{index}", T0 + timedelta(seconds=second), float(second), "L/s", Quality.GOOD
+        )
+        for index in range(VARIABLES)
+    ]
 
 
 @pytest.fixture
@@ -68,7 +72,8 @@ def test_a_buffer_closed_cleanly_opens_on_a_full_disk_and_uploading_frees_room_f
     assert (stats.depth, stats.dropped_total, reserve_path(path).exists()) == (6 * VARIABLES, 0, False)
     assert kept == [T0 + timedelta(seconds=second) for second in (5, 6, 7, 8, 9, 10)]
     assert [r.getMessage() for r in caplog.records] == [
-        f"disco lleno: se liberó la reserva de 1024 KiB {reserve_path(path)} para que el buffer siga funcionando"]
+        f"disco lleno: se liberó la reserva de 1024 KiB {reserve_path(path)} para que el buffer siga funcionando"
+    ]
 
 
 def test_with_the_reserve_used_up_and_the_disk_still_full_opening_says_so(disk: Path):
@@ -78,7 +83,10 @@ def test_with_the_reserve_used_up_and_the_disk_still_full_opening_says_so(disk: 
     fill(disk)
     with pytest.raises(BufferUnusable) as refused:
         Buffer.open(path)
-    assert str(refused.value) == f"no se puede abrir el buffer del gateway {path}: el disco está lleno; libere espacio en {disk}"
+    assert (
+        str(refused.value)
+        == f"no se puede abrir el buffer del gateway {path}: el disco está lleno; libere espacio en {disk}"
+    )
 
 
 def test_once_the_disk_has_room_again_the_reserve_is_set_aside_at_the_next_cycle(disk: Path):
@@ -95,8 +103,13 @@ def test_once_the_disk_has_room_again_the_reserve_is_set_aside_at_the_next_cycle
 def writer_outcomes(path: Path, disk: Path, losses: int) -> tuple[int, int]:
     """Run the writer, the disk refilled before every cycle, until ``losses`` cycles were lost;
     kill -9 it between cycles. Returns (cycles stored, cycles lost) as the writer reported them."""
-    writer = subprocess.Popen([sys.executable, "-m", __name__, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    writer = subprocess.Popen(
+        [sys.executable, "-m", __name__, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     outcomes: list[str] = []
     try:
         assert writer.stdin is not None and writer.stdout is not None
@@ -142,8 +155,9 @@ async def test_an_upload_the_full_disk_cannot_delete_is_sent_again_later_and_sto
 ):
     async with UplinkServer(token="t", clock=clock) as server:
         buffer = buffer_refusing_deletes(disk / "buffer.db", disk)
-        uploader = Uploader(gateway="gw-test-01", central_url=server.url, token="t", buffer=buffer, clock=clock,
-                            version="test")
+        uploader = Uploader(
+            gateway="gw-test-01", central_url=server.url, token="t", buffer=buffer, clock=clock, version="test"
+        )
         try:
             depth = buffer.stats().depth
             with caplog.at_level(logging.WARNING, logger="caudal.edge.uploader"), pytest.raises(UploadFailed):
@@ -157,30 +171,42 @@ async def test_an_upload_the_full_disk_cannot_delete_is_sent_again_later_and_sto
             buffer.close()
     assert [r.getMessage() for r in caplog.records if r.name == "caudal.edge.uploader"] == [
         f"falló la subida de {depth} lecturas: el servidor tiene las {depth} lecturas, pero el disco lleno no deja"
-        " borrarlas del buffer; se envían de nuevo más tarde (el servidor las guarda una sola vez)"]
+        " borrarlas del buffer; se envían de nuevo más tarde (el servidor las guarda una sola vez)"
+    ]
 
 
-async def test_the_agent_starts_on_a_full_disk_and_uploads(disk: Path, clock: ManualClock,
-                                                          caplog: pytest.LogCaptureFixture):
+async def test_the_agent_starts_on_a_full_disk_and_uploads(
+    disk: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+):
     """Restarted after a clean stop (no WAL, no WAL index), with the disk full: polling and uploading go on."""
     (disk.parent / "token").write_text("t")
     async with run_simulator(simulated(meter(1)), clock) as running, UplinkServer(token="t", clock=clock) as server:
-        config = site(disk.parent, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], central_url=server.url,
-                      buffer_path="disk/buffer.db")
+        config = site(
+            disk.parent,
+            [tcp_bus(running.tcp_port)],
+            [device("pozo-1", 1)],
+            central_url=server.url,
+            buffer_path="disk/buffer.db",
+        )
         ran_before(config.gateway.buffer_path, 1)
         fill(disk)
         stop = asyncio.Event()
         with caplog.at_level(logging.WARNING):
-            agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""),
-                                                  clock_synced=lambda: True))
+            agent = asyncio.create_task(
+                run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True)
+            )
             for tick in range(1, 4):
                 await until(lambda tick=tick: len(server.stored) == VARIABLES + 2 * tick)
                 clock.advance(1)
             stop.set()
             await asyncio.wait_for(agent, 10)
     assert [(r.name, r.getMessage()) for r in caplog.records] == [
-        ("caudal.edge.buffer", f"disco lleno: se liberó la reserva de 1024 KiB {reserve_path(config.gateway.buffer_path)}"
-                               " para que el buffer siga funcionando")]
+        (
+            "caudal.edge.buffer",
+            f"disco lleno: se liberó la reserva de 1024 KiB {reserve_path(config.gateway.buffer_path)}"
+            " para que el buffer siga funcionando",
+        )
+    ]
 
 
 async def test_a_state_file_the_full_disk_refuses_is_logged_once_and_once_when_it_clears(
@@ -198,8 +224,11 @@ async def test_a_state_file_the_full_disk_refuses_is_logged_once_and_once_when_i
         config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-1", 1)], buffer_path="disk/buffer.db")
         stop = asyncio.Event()
         with caplog.at_level(logging.INFO, logger="edge.agent"):
-            agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(str(manager.path)),
-                                                  clock_synced=lambda: True, flush_s=0))
+            agent = asyncio.create_task(
+                run_agent(
+                    config, clock, stop, notifier=Notifier(str(manager.path)), clock_synced=lambda: True, flush_s=0
+                )
+            )
             await until(lambda: manager.count("WATCHDOG=1") == 1)
             for _ in range(3):
                 fill(disk)  # again after the buffer released its reserve: the state file finds no room
@@ -213,7 +242,8 @@ async def test_a_state_file_the_full_disk_refuses_is_logged_once_and_once_when_i
     assert [r.getMessage() for r in caplog.records if "archivo de estado" in r.getMessage()] == [
         f"no se puede escribir el archivo de estado {state_file}: No space left on device; caudal edge status muestra"
         " el último escrito hasta que esto se resuelva",
-        f"archivo de estado {state_file} escrito de nuevo"]
+        f"archivo de estado {state_file} escrito de nuevo",
+    ]
 
 
 def write_on_request(path: str) -> None:

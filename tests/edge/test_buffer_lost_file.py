@@ -21,20 +21,23 @@ TORN = b"\xff" * 20
 
 def image(first: bytes, second: bytes) -> bytes:
     raw = bytearray(LOST_FILE_BYTES)
-    raw[SLOT_OFFSETS[0]:SLOT_OFFSETS[0] + len(first)] = first
-    raw[SLOT_OFFSETS[1]:SLOT_OFFSETS[1] + len(second)] = second
+    raw[SLOT_OFFSETS[0] : SLOT_OFFSETS[0] + len(first)] = first
+    raw[SLOT_OFFSETS[1] : SLOT_OFFSETS[1] + len(second)] = second
     return bytes(raw)
 
 
-@pytest.mark.parametrize(("first", "second", "count"), [
-    (b"", b"", 0),  # never written
-    (encode_slot(0), b"", 0),  # as created
-    (encode_slot(40), encode_slot(60), 60),  # the higher one is the newer
-    (encode_slot(80), encode_slot(60), 80),
-    (TORN, encode_slot(60), 60),  # a power cut tore the newer write: the older count stands
-    (encode_slot(60), encode_slot(80)[:10] + b"\0" * 10, 60),
-    (encode_slot(60)[:-1] + b"\0", encode_slot(5), 5),  # a checksum that does not match
-])
+@pytest.mark.parametrize(
+    ("first", "second", "count"),
+    [
+        (b"", b"", 0),  # never written
+        (encode_slot(0), b"", 0),  # as created
+        (encode_slot(40), encode_slot(60), 60),  # the higher one is the newer
+        (encode_slot(80), encode_slot(60), 80),
+        (TORN, encode_slot(60), 60),  # a power cut tore the newer write: the older count stands
+        (encode_slot(60), encode_slot(80)[:10] + b"\0" * 10, 60),
+        (encode_slot(60)[:-1] + b"\0", encode_slot(5), 5),  # a checksum that does not match
+    ],
+)
 def test_the_count_is_the_higher_valid_slot(first: bytes, second: bytes, count: int):
     assert decode_lost(image(first, second)) == count
 

@@ -90,13 +90,29 @@ def gateway(accounts: Accounts) -> Iterator[Path]:
         shutil.chown(state_dir, group=accounts.group)
         state_dir.chmod(0o2750)  # the agent's files take the folder's group, as the service user's do
         (root / "token").write_text("a-token")
-        (root / "site.yaml").write_text(yaml.safe_dump({
-            "gateway": {"id": "gw-test-01", "central_url": "http://127.0.0.1:9", "token_file": str(root / "token"),
-                        "buffer_path": str(state_dir / "buffer.db")},
-            "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": 1502}],
-            "devices": [{"name": "pozo-1", "bus": "plc", "unit_id": 1, "point": "OB-0601-444",
-                         "profile": "siemens-mag6000", "interval_s": 60}],
-        }))
+        (root / "site.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "gateway": {
+                        "id": "gw-test-01",
+                        "central_url": "http://127.0.0.1:9",
+                        "token_file": str(root / "token"),
+                        "buffer_path": str(state_dir / "buffer.db"),
+                    },
+                    "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": 1502}],
+                    "devices": [
+                        {
+                            "name": "pozo-1",
+                            "bus": "plc",
+                            "unit_id": 1,
+                            "point": "OB-0601-444",
+                            "profile": "siemens-mag6000",
+                            "interval_s": 60,
+                        }
+                    ],
+                }
+            )
+        )
         (root / "site.yaml").chmod(0o644)
         yield root
 
@@ -131,8 +147,12 @@ def run_status_as(user: str, site: Path) -> tuple[int, str, str]:
 
 
 def fill_buffer(buffer: Buffer) -> None:
-    buffer.append([PolledReading("pozo-1", "OB-0601-444", variable, T0, 12.5, "L/s", Quality.GOOD)
-                   for variable in ("flow", "totalizer")])
+    buffer.append(
+        [
+            PolledReading("pozo-1", "OB-0601-444", variable, T0, 12.5, "L/s", Quality.GOOD)
+            for variable in ("flow", "totalizer")
+        ]
+    )
 
 
 def publish_state(buffer_path: Path) -> None:
@@ -154,8 +174,10 @@ def test_a_member_of_the_group_reads_status_while_the_agent_runs(gateway: Path, 
         publish_state(buffer_path)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stderr) == (0, "")
-    assert stdout.splitlines() == [f"buffer {buffer_path}: 2 pendientes, más antigua 2026-11-28T13:00:00Z, perdidas 0, apartadas 0, 0.0 MB",
-                                   *(line.format(pid=os.getpid()) for line in RUNNING)]
+    assert stdout.splitlines() == [
+        f"buffer {buffer_path}: 2 pendientes, más antigua 2026-11-28T13:00:00Z, perdidas 0, apartadas 0, 0.0 MB",
+        *(line.format(pid=os.getpid()) for line in RUNNING),
+    ]
 
 
 def test_a_member_of_the_group_reads_status_after_the_agent_stopped(gateway: Path, accounts: Accounts):
@@ -164,9 +186,14 @@ def test_a_member_of_the_group_reads_status_after_the_agent_stopped(gateway: Pat
     with agent_umask(), Buffer.open(buffer_path) as buffer:
         fill_buffer(buffer)
     code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
-    assert (code, stdout.splitlines(), stderr) == (0, [
-        f"buffer {buffer_path}: 2 pendientes, más antigua 2026-11-28T13:00:00Z, perdidas 0, apartadas 0, 0.0 MB",
-        "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)"], "")
+    assert (code, stdout.splitlines(), stderr) == (
+        0,
+        [
+            f"buffer {buffer_path}: 2 pendientes, más antigua 2026-11-28T13:00:00Z, perdidas 0, apartadas 0, 0.0 MB",
+            "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)",
+        ],
+        "",
+    )
 
 
 def test_someone_outside_the_group_is_told_to_join_it_in_one_line(gateway: Path, accounts: Accounts):
@@ -175,8 +202,10 @@ def test_someone_outside_the_group_is_told_to_join_it_in_one_line(gateway: Path,
         fill_buffer(buffer)
         code, stdout, stderr = run_status_as(accounts.outsider, gateway / "site.yaml")
     assert (code, stdout) == (1, "")
-    assert stderr == (f"error: no se puede leer {buffer_path}: permiso denegado; los miembros del grupo {accounts.group}"
-                      f" pueden leer el buffer (sudo adduser $USER {accounts.group}, y vuelva a entrar), o use sudo\n")
+    assert stderr == (
+        f"error: no se puede leer {buffer_path}: permiso denegado; los miembros del grupo {accounts.group}"
+        f" pueden leer el buffer (sudo adduser $USER {accounts.group}, y vuelva a entrar), o use sudo\n"
+    )
 
 
 def test_a_state_file_the_member_may_not_read_is_one_line_too(gateway: Path, accounts: Accounts):
@@ -188,9 +217,11 @@ def test_a_state_file_the_member_may_not_read_is_one_line_too(gateway: Path, acc
         state_path(buffer_path).chmod(0o600)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stdout) == (1, "")
-    assert stderr == (f"error: no se puede leer {state_path(buffer_path)}: permiso denegado; los miembros del grupo"
-                      f" {accounts.group} pueden leer el buffer (sudo adduser $USER {accounts.group}, y vuelva a"
-                      " entrar), o use sudo\n")
+    assert stderr == (
+        f"error: no se puede leer {state_path(buffer_path)}: permiso denegado; los miembros del grupo"
+        f" {accounts.group} pueden leer el buffer (sudo adduser $USER {accounts.group}, y vuelva a"
+        " entrar), o use sudo\n"
+    )
 
 
 def test_the_state_file_is_readable_by_the_agents_group(gateway: Path):
@@ -207,5 +238,7 @@ def test_a_damaged_state_file_is_one_line_saying_to_run_again(tmp_path: Path):
         state_path(buffer_path).write_text('{"pid": 1, "started_at"')  # cut short
         with pytest.raises(BufferUnreadable) as caught:
             status_report(buffer_path)
-    assert str(caught.value) == (f"el archivo de estado del agente {state_path(buffer_path)} está dañado; el agente"
-                                 " lo reescribe en su próximo ciclo de lectura: repita el comando")
+    assert str(caught.value) == (
+        f"el archivo de estado del agente {state_path(buffer_path)} está dañado; el agente"
+        " lo reescribe en su próximo ciclo de lectura: repita el comando"
+    )

@@ -36,7 +36,9 @@ async def test_two_devices_keep_their_schedule_while_a_third_on_the_same_rs485_b
     close the shared port (pymodbus' retries+3 rule) nor disturb the other slaves' replies."""
     sim = simulated(meter(1), meter(2), meter(3, fault="silent"), pty=True)
     async with run_simulator(sim, clock) as running:
-        config = site(tmp_path, [rtu_bus(running.client_port)], [device(f"pozo-{u}", u, bus="rs485-1") for u in (1, 2, 3)])
+        config = site(
+            tmp_path, [rtu_bus(running.client_port)], [device(f"pozo-{u}", u, bus="rs485-1") for u in (1, 2, 3)]
+        )
         ticks, sink = collector()
         async with RunningBuses(config, clock) as buses:
             poller = Poller(config, buses, clock, sink)
@@ -66,7 +68,8 @@ async def test_a_modbus_exception_reply_becomes_device_error_readings(tmp_path: 
             poller = Poller(config, buses, clock, lambda readings: None)
             readings = await poller.poll_all()
     assert [(r.variable, r.value, r.quality) for r in readings] == [
-        ("flow", None, Quality.DEVICE_ERROR), ("totalizer", None, Quality.DEVICE_ERROR)
+        ("flow", None, Quality.DEVICE_ERROR),
+        ("totalizer", None, Quality.DEVICE_ERROR),
     ]
     counters = poller.devices[0].counters
     assert (counters.errors, counters.timeouts, counters.backoff_until) == (1, 0, None)
@@ -102,7 +105,8 @@ async def test_the_link_is_reopened_after_the_server_went_away(tmp_path: Path, c
     assert [r.quality for r in during_outage] == [Quality.DEVICE_ERROR, Quality.DEVICE_ERROR]
     assert [r.quality for r in before_backoff] == [Quality.DEVICE_ERROR, Quality.DEVICE_ERROR]
     assert [(r.variable, r.value, r.quality) for r in after_backoff] == [
-        ("flow", 12.5, Quality.GOOD), ("totalizer", 1000.0, Quality.GOOD)
+        ("flow", 12.5, Quality.GOOD),
+        ("totalizer", 1000.0, Quality.GOOD),
     ]
     assert buses["plc"].reconnects == 1
 
@@ -114,7 +118,8 @@ async def test_rtu_frames_over_tcp_are_read(tmp_path: Path, clock: ManualClock) 
         async with RunningBuses(config, clock) as buses:
             readings = await Poller(config, buses, clock, lambda readings: None).poll_all()
     assert [(r.variable, r.value, r.unit, r.quality) for r in readings] == [
-        ("flow", pytest.approx(10.0), "L/s", Quality.GOOD), ("totalizer", 1000.0, "m3", Quality.GOOD)
+        ("flow", pytest.approx(10.0), "L/s", Quality.GOOD),
+        ("totalizer", 1000.0, "m3", Quality.GOOD),
     ]
 
 
@@ -129,21 +134,31 @@ async def test_adjacent_registers_of_a_device_are_read_in_one_request(tmp_path: 
             readings = await Poller(config, buses, clock, lambda readings: None).poll_all()
             transactions = buses["plc"].transactions
     assert [(r.variable, r.value) for r in readings] == [
-        ("flow", pytest.approx(10.0)), ("totalizer", 1000.0), ("raw_high", 0x4210), ("raw_low", 0)
+        ("flow", pytest.approx(10.0)),
+        ("totalizer", 1000.0),
+        ("raw_high", 0x4210),
+        ("raw_low", 0),
     ]
     assert transactions == 2
 
 
-@pytest.mark.parametrize("transport, expected", [
-    ("tcp", [Quality.TIMEOUT] * 10 + [Quality.DEVICE_ERROR] * 2),  # stale connection: closed, reopen pending
-    ("pty", [Quality.TIMEOUT] * 12),  # RS-485: silence says nothing about the port, it stays open
-])
+@pytest.mark.parametrize(
+    "transport, expected",
+    [
+        ("tcp", [Quality.TIMEOUT] * 10 + [Quality.DEVICE_ERROR] * 2),  # stale connection: closed, reopen pending
+        ("pty", [Quality.TIMEOUT] * 12),  # RS-485: silence says nothing about the port, it stays open
+    ],
+)
 async def test_only_a_tcp_link_where_nothing_answers_any_more_is_reopened(
     tmp_path: Path, clock: ManualClock, transport: str, expected: list[Quality]
 ) -> None:
     sim_config = simulated(meter(3, fault="silent"), pty=transport == "pty")
     async with run_simulator(sim_config, clock) as running:
-        bus = tcp_bus(running.tcp_port, timeout_s=0.02) if transport == "tcp" else rtu_bus(running.client_port, timeout_s=0.02)
+        bus = (
+            tcp_bus(running.tcp_port, timeout_s=0.02)
+            if transport == "tcp"
+            else rtu_bus(running.client_port, timeout_s=0.02)
+        )
         config = site(tmp_path, [bus], [device("pozo-3", 3, bus=bus["name"], profile="keller-series30")])
         async with RunningBuses(config, clock) as buses:
             poller = Poller(config, buses, clock, lambda readings: None)
@@ -171,5 +186,6 @@ async def test_a_serial_port_is_reopened_after_the_adapter_was_unplugged(tmp_pat
     assert [r.quality for r in unplugged] == [Quality.DEVICE_ERROR, Quality.DEVICE_ERROR]
     assert buses["rs485-1"].reconnects == 1
     assert [(r.variable, r.value, r.quality) for r in replugged] == [
-        ("flow", 12.5, Quality.GOOD), ("totalizer", 1000.0, Quality.GOOD)
+        ("flow", 12.5, Quality.GOOD),
+        ("totalizer", 1000.0, Quality.GOOD),
     ]

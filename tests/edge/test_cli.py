@@ -31,9 +31,15 @@ GOOD = "good" if kernel_clock_synced() else "clock_unsynced"
 def write_site(tmp_path: Path, tcp_port: int, devices: list[dict], central_url: str | None = None) -> Path:
     (tmp_path / "token").write_text("a-token")
     config = {
-        "gateway": {"id": "gw-test-01", "central_url": central_url or f"http://127.0.0.1:{free_port()}",
-                    "token_file": str(tmp_path / "token"), "buffer_path": str(tmp_path / "buffer.db")},
-        "buses": [{"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": tcp_port, "timeout_s": 0.2, "pause_ms": 0}],
+        "gateway": {
+            "id": "gw-test-01",
+            "central_url": central_url or f"http://127.0.0.1:{free_port()}",
+            "token_file": str(tmp_path / "token"),
+            "buffer_path": str(tmp_path / "buffer.db"),
+        },
+        "buses": [
+            {"name": "plc", "type": "tcp", "host": "127.0.0.1", "port": tcp_port, "timeout_s": 0.2, "pause_ms": 0}
+        ],
         "devices": [{"bus": "plc", "interval_s": 1, "profile": "siemens-mag6000", **d} for d in devices],
     }
     path = tmp_path / "site.yaml"
@@ -51,8 +57,14 @@ async def caudal(*args: str, env: dict[str, str] | None = None) -> tuple[int, st
 
 async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp_path: Path) -> None:
     async with run_simulator(simulated(meter(1, flow=12.5), meter(2, flow=2.5)), SystemClock()) as sim:
-        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
-                                                   {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-447"}])
+        path = write_site(
+            tmp_path,
+            sim.tcp_port,
+            [
+                {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-447"},
+            ],
+        )
         before = datetime.now(UTC)
         code, out, err = await caudal("edge", "poll-once", "-c", str(path), "--json")
     assert (code, err) == (0, "")
@@ -61,9 +73,23 @@ async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp
         assert before <= datetime.fromisoformat(line.pop("ts")) <= datetime.now(UTC)
     assert lines == [
         {"device": "pozo-1", "point": "OB-0601-444", "variable": "flow", "value": 12.5, "unit": "L/s", "quality": GOOD},
-        {"device": "pozo-1", "point": "OB-0601-444", "variable": "totalizer", "value": 1000.0, "unit": "m3", "quality": GOOD},
+        {
+            "device": "pozo-1",
+            "point": "OB-0601-444",
+            "variable": "totalizer",
+            "value": 1000.0,
+            "unit": "m3",
+            "quality": GOOD,
+        },
         {"device": "pozo-2", "point": "OB-0601-447", "variable": "flow", "value": 2.5, "unit": "L/s", "quality": GOOD},
-        {"device": "pozo-2", "point": "OB-0601-447", "variable": "totalizer", "value": 1000.0, "unit": "m3", "quality": GOOD},
+        {
+            "device": "pozo-2",
+            "point": "OB-0601-447",
+            "variable": "totalizer",
+            "value": 1000.0,
+            "unit": "m3",
+            "quality": GOOD,
+        },
     ]
     assert not (tmp_path / "buffer.db").exists()
 
@@ -73,11 +99,18 @@ def without_ts(out: str) -> list[str]:
 
 
 async def test_poll_once_exits_1_naming_each_failed_device_without_a_next_attempt(tmp_path: Path) -> None:
-    async with run_simulator(simulated(meter(1), meter(4, fault="exception"), meter(5, fault="silent")),
-                             SystemClock()) as sim:
-        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
-                                                   {"name": "pozo-4", "unit_id": 4, "point": "OB-0601-447"},
-                                                   {"name": "pozo-5", "unit_id": 5, "point": "OB-0601-448"}])
+    async with run_simulator(
+        simulated(meter(1), meter(4, fault="exception"), meter(5, fault="silent")), SystemClock()
+    ) as sim:
+        path = write_site(
+            tmp_path,
+            sim.tcp_port,
+            [
+                {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+                {"name": "pozo-4", "unit_id": 4, "point": "OB-0601-447"},
+                {"name": "pozo-5", "unit_id": 5, "point": "OB-0601-448"},
+            ],
+        )
         code, out, err = await caudal("edge", "poll-once", "-c", str(path))
     assert code == 1
     assert without_ts(out) == [
@@ -98,18 +131,26 @@ async def test_poll_once_exits_1_naming_each_failed_device_without_a_next_attemp
 async def test_poll_once_flags_a_wrong_byte_order_and_hints_at_read(tmp_path: Path) -> None:
     """The meter sends its flow high word first; the site says low word first: 1e-41-like garbage."""
     async with run_simulator(simulated(meter(1, flow=12.5)), SystemClock()) as sim:
-        path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444",
-                                                    "overrides": {"flow": {"word_order": "little"}}}])
+        path = write_site(
+            tmp_path,
+            sim.tcp_port,
+            [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444", "overrides": {"flow": {"word_order": "little"}}}],
+        )
         code, out, err = await caudal("edge", "poll-once", "-c", str(path), "--json")
     assert code == 1
     assert [(r["variable"], r["value"], r["quality"]) for r in map(json.loads, out.splitlines())] == [
-        ("flow", None, "out_of_range"), ("totalizer", 1000.0, GOOD)]
+        ("flow", None, "out_of_range"),
+        ("totalizer", 1000.0, GOOD),
+    ]
     problem, hint = err.splitlines()
     assert problem.startswith("pozo-1: flow ") and problem.endswith(
-        " L/s es distinto de cero y menor que lo que resuelve cualquier medidor")
-    assert hint == ("sugerencia: pozo-1 flow es out_of_range: la causa habitual es un type, word_order o byte_swap "
-                    "equivocado; compare cada interpretación con la pantalla: "
-                    f"caudal edge read --host 127.0.0.1 --tcp-port {sim.tcp_port} --unit 1 3002 2")
+        " L/s es distinto de cero y menor que lo que resuelve cualquier medidor"
+    )
+    assert hint == (
+        "sugerencia: pozo-1 flow es out_of_range: la causa habitual es un type, word_order o byte_swap "
+        "equivocado; compare cada interpretación con la pantalla: "
+        f"caudal edge read --host 127.0.0.1 --tcp-port {sim.tcp_port} --unit 1 3002 2"
+    )
 
 
 async def test_poll_once_shows_a_totalizer_with_its_decimals(tmp_path: Path) -> None:
@@ -126,7 +167,12 @@ async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_
     async with run_simulator(simulated(meter(1)), SystemClock()) as sim:
         path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
         process = await asyncio.create_subprocess_exec(
-            CAUDAL, "edge", "run", "-c", str(path), stderr=asyncio.subprocess.PIPE,
+            CAUDAL,
+            "edge",
+            "run",
+            "-c",
+            str(path),
+            stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
         )
         await until(lambda: manager.count("WATCHDOG=1") >= 2, timeout_s=20)
@@ -152,10 +198,14 @@ async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_
 
 
 async def test_status_prints_a_readable_summary(tmp_path: Path, clock: ManualClock) -> None:
-    async with run_simulator(simulated(meter(1), meter(2, fault="exception")), clock) as sim, \
-            UplinkServer(token="a-token", clock=clock) as server:
-        devices = [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
-                   {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-445"}]
+    async with (
+        run_simulator(simulated(meter(1), meter(2, fault="exception")), clock) as sim,
+        UplinkServer(token="a-token", clock=clock) as server,
+    ):
+        devices = [
+            {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+            {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-445"},
+        ]
         path = write_site(tmp_path, sim.tcp_port, devices, central_url=server.url)
         stop = asyncio.Event()
         agent = asyncio.create_task(
@@ -187,8 +237,14 @@ async def test_status_without_a_buffer_says_so(tmp_path: Path) -> None:
 
 
 async def test_check_prints_a_summary_of_a_good_file(tmp_path: Path) -> None:
-    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
-                                        {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-445", "interval_s": 60}])
+    path = write_site(
+        tmp_path,
+        1502,
+        [
+            {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+            {"name": "pozo-2", "unit_id": 2, "point": "OB-0601-445", "interval_s": 60},
+        ],
+    )
     code, out, err = await caudal("edge", "check", "-c", str(path))
     assert (code, err) == (0, "")
     assert out.splitlines() == [
@@ -200,8 +256,14 @@ async def test_check_prints_a_summary_of_a_good_file(tmp_path: Path) -> None:
 
 
 async def test_check_lists_every_error_and_exits_1(tmp_path: Path) -> None:
-    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
-                                        {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-445"}])
+    path = write_site(
+        tmp_path,
+        1502,
+        [
+            {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"},
+            {"name": "pozo-1", "unit_id": 1, "point": "OB-0601-445"},
+        ],
+    )
     code, out, err = await caudal("edge", "check", "-c", str(path))
     assert (code, out) == (1, "")
     assert err.splitlines() == [
@@ -227,8 +289,10 @@ async def test_check_warns_when_no_device_is_polled_within_the_systemd_watchdog(
     path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444", "interval_s": 600}])
     code, out, err = await caudal("edge", "check", "-c", str(path))
     assert code == 0 and out.endswith(f"{path}: OK (buses: 1, equipos: 1)\n")
-    assert err == ("aviso: el intervalo de lectura más corto (600 s) no es menor que WatchdogSec de systemd (300 s): "
-                   "systemd reiniciará el agente entre ciclos; baje interval_s o suba WatchdogSec en caudal-edge.service\n")
+    assert err == (
+        "aviso: el intervalo de lectura más corto (600 s) no es menor que WatchdogSec de systemd (300 s): "
+        "systemd reiniciará el agente entre ciclos; baje interval_s o suba WatchdogSec en caudal-edge.service\n"
+    )
 
 
 def test_the_watchdog_check_uses_the_shipped_units_watchdog() -> None:
@@ -245,9 +309,15 @@ async def test_config_defaults_to_the_installed_site_file() -> None:
 
 async def test_check_online_says_in_one_line_when_the_server_cannot_be_asked(tmp_path: Path) -> None:
     closed = free_port()
-    path = write_site(tmp_path, 1502, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}],
-                      central_url=f"http://127.0.0.1:{closed}")
+    path = write_site(
+        tmp_path,
+        1502,
+        [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}],
+        central_url=f"http://127.0.0.1:{closed}",
+    )
     code, out, err = await caudal("edge", "check", "--online", "-c", str(path))
     assert (code, out.splitlines()[-1]) == (1, f"{path}: OK (buses: 1, equipos: 1)")
-    assert err == (f"error: no se puede consultar al servidor central: no se puede conectar a 127.0.0.1:{closed}"
-                   " (Connection refused)\n")
+    assert err == (
+        f"error: no se puede consultar al servidor central: no se puede conectar a 127.0.0.1:{closed}"
+        " (Connection refused)\n"
+    )

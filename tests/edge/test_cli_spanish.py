@@ -43,36 +43,103 @@ class Case:
 
 CASES = {
     "check": Case(("check", "-c", "{site}"), "out", 0, "{site}: OK (buses: 1, equipos: 1)"),
-    "check warns": Case(("check", "-c", "{site}"), "err", 0,
-                        "aviso: el intervalo de lectura más corto (600 s) no es menor que WatchdogSec de systemd (300 s):"
-                        " systemd reiniciará el agente entre ciclos; baje interval_s o suba WatchdogSec en"
-                        " caudal-edge.service", interval_s=600),
-    "poll-once": Case(("poll-once", "-c", "{site}"), "out", 0,
-                      f"equipo  punto  variable   valor  unidad  {'calidad'.ljust(len(GOOD))}  hora (UTC)"),
-    "poll-once fails": Case(("poll-once", "-c", "{tmp}/silent.yaml"), "err", 1, "pozo-9: unit id 9 no respondió en 0.2 s"),
-    "status": Case(("status", "-c", "{site}"), "out", 0,
-                   "buffer {tmp}/buffer.db: 0 pendientes, más antigua -, perdidas 0, apartadas 0, 0.0 MB"),
-    "status without an agent": Case(("status", "-c", "{site}"), "out", 0,
-                                    "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)"),
-    "status without a buffer": Case(("status", "-c", "{tmp}/silent.yaml"), "err", 1,
-                                    "error: no hay un buffer del gateway en {tmp}/buffer-9.db (¿ya corrió el agente?)"),
-    "scan": Case(("scan", "--host", "127.0.0.1", "--tcp-port", "{port}", "--units", "1", "--address", "3002"), "out", 0,
-                 "Equipos en 127.0.0.1:{port}"),
-    "scan finds nothing": Case(("scan", "--host", "127.0.0.1", "--tcp-port", "{port}", "--units", "9", "--timeout", "0.05"),
-                               "out", 1, "Ningún equipo respondió. Revise: A/B (D+/D-) no invertidos, terminación de 120 ohm"
-                               " solo en los dos extremos, GND común, el equipo encendido, los baudios y paridades"
-                               " probados, el rango de unit id."),
-    "read": Case(("read", "--host", "127.0.0.1", "--tcp-port", "{port}", "--unit", "1", "3002", "2"), "out", 0,
-                 "unit id 1 holding @ tcp 127.0.0.1:{port}"),
-    "read refuses": Case(("read", "--host", "127.0.0.1", "--tcp-port", "{port}", "70000", "1"), "err", 2,
-                         "error: dirección 70000: debe ser una dirección de cable 0..65535 (el 40001 del manual es la"
-                         " dirección 0)"),
-    "init": Case(("init", "-o", "{tmp}/new.yaml", "--gateway-id", "gw-1", "--central-url", "https://central.example.cl",
-                  "--host", "127.0.0.1", "--device", "pozo-1:siemens-mag6000:1:OB-1", "--no-interactive"), "out", 0,
-                 "escrito {tmp}/new.yaml; siguiente paso: caudal edge check -c {tmp}/new.yaml"),
-    "init refuses": Case(("init", "-o", "{site}", "--gateway-id", "gw-1", "--central-url", "https://central.example.cl",
-                          "--host", "127.0.0.1", "--device", "pozo-1:siemens-mag6000:1:OB-1", "--no-interactive"), "err", 2,
-                         "error: {site} ya existe; elija otro --output, o agregue --force para reemplazarlo"),
+    "check warns": Case(
+        ("check", "-c", "{site}"),
+        "err",
+        0,
+        "aviso: el intervalo de lectura más corto (600 s) no es menor que WatchdogSec de systemd (300 s):"
+        " systemd reiniciará el agente entre ciclos; baje interval_s o suba WatchdogSec en"
+        " caudal-edge.service",
+        interval_s=600,
+    ),
+    "poll-once": Case(
+        ("poll-once", "-c", "{site}"),
+        "out",
+        0,
+        f"equipo  punto  variable   valor  unidad  {'calidad'.ljust(len(GOOD))}  hora (UTC)",
+    ),
+    "poll-once fails": Case(
+        ("poll-once", "-c", "{tmp}/silent.yaml"), "err", 1, "pozo-9: unit id 9 no respondió en 0.2 s"
+    ),
+    "status": Case(
+        ("status", "-c", "{site}"),
+        "out",
+        0,
+        "buffer {tmp}/buffer.db: 0 pendientes, más antigua -, perdidas 0, apartadas 0, 0.0 MB",
+    ),
+    "status without an agent": Case(
+        ("status", "-c", "{site}"), "out", 0, "agente: sin archivo de estado (no corre, o nunca corrió con este buffer)"
+    ),
+    "status without a buffer": Case(
+        ("status", "-c", "{tmp}/silent.yaml"),
+        "err",
+        1,
+        "error: no hay un buffer del gateway en {tmp}/buffer-9.db (¿ya corrió el agente?)",
+    ),
+    "scan": Case(
+        ("scan", "--host", "127.0.0.1", "--tcp-port", "{port}", "--units", "1", "--address", "3002"),
+        "out",
+        0,
+        "Equipos en 127.0.0.1:{port}",
+    ),
+    "scan finds nothing": Case(
+        ("scan", "--host", "127.0.0.1", "--tcp-port", "{port}", "--units", "9", "--timeout", "0.05"),
+        "out",
+        1,
+        "Ningún equipo respondió. Revise: A/B (D+/D-) no invertidos, terminación de 120 ohm"
+        " solo en los dos extremos, GND común, el equipo encendido, los baudios y paridades"
+        " probados, el rango de unit id.",
+    ),
+    "read": Case(
+        ("read", "--host", "127.0.0.1", "--tcp-port", "{port}", "--unit", "1", "3002", "2"),
+        "out",
+        0,
+        "unit id 1 holding @ tcp 127.0.0.1:{port}",
+    ),
+    "read refuses": Case(
+        ("read", "--host", "127.0.0.1", "--tcp-port", "{port}", "70000", "1"),
+        "err",
+        2,
+        "error: dirección 70000: debe ser una dirección de cable 0..65535 (el 40001 del manual es la dirección 0)",
+    ),
+    "init": Case(
+        (
+            "init",
+            "-o",
+            "{tmp}/new.yaml",
+            "--gateway-id",
+            "gw-1",
+            "--central-url",
+            "https://central.example.cl",
+            "--host",
+            "127.0.0.1",
+            "--device",
+            "pozo-1:siemens-mag6000:1:OB-1",
+            "--no-interactive",
+        ),
+        "out",
+        0,
+        "escrito {tmp}/new.yaml; siguiente paso: caudal edge check -c {tmp}/new.yaml",
+    ),
+    "init refuses": Case(
+        (
+            "init",
+            "-o",
+            "{site}",
+            "--gateway-id",
+            "gw-1",
+            "--central-url",
+            "https://central.example.cl",
+            "--host",
+            "127.0.0.1",
+            "--device",
+            "pozo-1:siemens-mag6000:1:OB-1",
+            "--no-interactive",
+        ),
+        "err",
+        2,
+        "error: {site} ya existe; elija otro --output, o agregue --force para reemplazarlo",
+    ),
 }
 
 
@@ -87,8 +154,9 @@ def silent_site(tmp_path: Path, port: int) -> None:
 async def test_each_command_says_its_main_line_in_spanish(tmp_path: Path, case: Case) -> None:
     async with run_simulator(simulated(meter(1)), SystemClock()) as sim:
         silent_site(tmp_path, sim.tcp_port)
-        site = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-1",
-                                                    "interval_s": case.interval_s}])
+        site = write_site(
+            tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-1", "interval_s": case.interval_s}]
+        )
         with Buffer.open(tmp_path / "buffer.db"):
             pass
         fill = {"site": str(site), "port": str(sim.tcp_port), "tmp": str(tmp_path)}
@@ -104,7 +172,7 @@ GUIDE = Path(__file__).parents[2] / "docs" / "guia-tecnico.md"
 def guide_block(after: str) -> list[str]:
     """The lines of the first code block in the technician guide after the text ``after``."""
     text = GUIDE.read_text(encoding="utf-8")
-    block = text[text.index(after):].split("```\n", 2)[1]
+    block = text[text.index(after) :].split("```\n", 2)[1]
     return block.splitlines()
 
 
@@ -112,15 +180,35 @@ def test_the_guides_status_example_is_what_status_prints() -> None:
     def at(text: str) -> datetime:
         return datetime.fromisoformat(text)
 
-    devices = [DeviceStatus(name="caudalimetro-pozo-1", bus="rs485-1", point="OB-0601-444", ok=1440,
-                            last_ok=at("2026-11-29T13:00:00Z")),
-               DeviceStatus(name="nivel-pozo-1", bus="rs485-1", point="OB-0601-444", ok=1438, timeouts=2,
-                            last_ok=at("2026-11-29T13:00:00Z"), last_error="unit id 2 no respondió en 1 s")]
-    agent = AgentState(pid=812, started_at=at("2026-11-28T13:00:00Z"), updated_at=at("2026-11-29T13:00:00Z"),
-                       cycles=1440, overruns={"rs485-1": 0}, last_upload=at("2026-11-29T12:59:31Z"), uploaded_total=2880,
-                       devices=devices, config_source="local", config_result="running the local site.yaml")
-    buffer = BufferReport(path=Path("/var/lib/caudal/buffer.db"), depth=0, oldest_unsent=None, dropped_total=0,
-                          size_bytes=400_000)
+    devices = [
+        DeviceStatus(
+            name="caudalimetro-pozo-1", bus="rs485-1", point="OB-0601-444", ok=1440, last_ok=at("2026-11-29T13:00:00Z")
+        ),
+        DeviceStatus(
+            name="nivel-pozo-1",
+            bus="rs485-1",
+            point="OB-0601-444",
+            ok=1438,
+            timeouts=2,
+            last_ok=at("2026-11-29T13:00:00Z"),
+            last_error="unit id 2 no respondió en 1 s",
+        ),
+    ]
+    agent = AgentState(
+        pid=812,
+        started_at=at("2026-11-28T13:00:00Z"),
+        updated_at=at("2026-11-29T13:00:00Z"),
+        cycles=1440,
+        overruns={"rs485-1": 0},
+        last_upload=at("2026-11-29T12:59:31Z"),
+        uploaded_total=2880,
+        devices=devices,
+        config_source="local",
+        config_result="running the local site.yaml",
+    )
+    buffer = BufferReport(
+        path=Path("/var/lib/caudal/buffer.db"), depth=0, oldest_unsent=None, dropped_total=0, size_bytes=400_000
+    )
     report = StatusReport(buffer=buffer, agent=agent, agent_running=True)
     assert status_lines(report) == guide_block("Un ejemplo completo, con el agente corriendo:")
 

@@ -28,16 +28,19 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.mark.parametrize("now, interval, slot", [
-    ("2026-11-28T13:00:00", 60, "2026-11-28T13:00:00"),
-    ("2026-11-28T13:00:00.001", 60, "2026-11-28T13:01:00"),
-    ("2026-11-28T13:00:59.999", 60, "2026-11-28T13:01:00"),
-    ("2026-11-28T13:00:07.3", 10, "2026-11-28T13:00:10"),
-    ("2026-11-28T13:00:07.3", 1, "2026-11-28T13:00:08"),
-    ("2026-11-28T13:07:00", 900, "2026-11-28T13:15:00"),
-    ("2026-11-28T13:00:01", 3600, "2026-11-28T14:00:00"),
-    ("2026-11-28T23:59:59", 86400, "2026-11-29T00:00:00"),
-])
+@pytest.mark.parametrize(
+    "now, interval, slot",
+    [
+        ("2026-11-28T13:00:00", 60, "2026-11-28T13:00:00"),
+        ("2026-11-28T13:00:00.001", 60, "2026-11-28T13:01:00"),
+        ("2026-11-28T13:00:59.999", 60, "2026-11-28T13:01:00"),
+        ("2026-11-28T13:00:07.3", 10, "2026-11-28T13:00:10"),
+        ("2026-11-28T13:00:07.3", 1, "2026-11-28T13:00:08"),
+        ("2026-11-28T13:07:00", 900, "2026-11-28T13:15:00"),
+        ("2026-11-28T13:00:01", 3600, "2026-11-28T14:00:00"),
+        ("2026-11-28T23:59:59", 86400, "2026-11-29T00:00:00"),
+    ],
+)
 def test_slots_are_wall_clock_multiples_of_the_interval(now: str, interval: float, slot: str) -> None:
     assert next_slot(utc(now), interval) == utc(slot)
 
@@ -59,7 +62,9 @@ async def drive(clock: ManualClock, poller: Poller, seconds: int) -> None:
     await task
 
 
-async def test_polls_land_on_wall_clock_multiples_and_each_tick_is_one_append(tmp_path: Path, clock: ManualClock) -> None:
+async def test_polls_land_on_wall_clock_multiples_and_each_tick_is_one_append(
+    tmp_path: Path, clock: ManualClock
+) -> None:
     clock.set("2026-11-28T13:00:07+00:00")  # on no 10 s or 60 s boundary
     async with run_simulator(simulated(meter(1), meter(2)), clock) as running:
         devices = [device("fast", 1, interval_s=10), device("slow", 2, interval_s=60)]
@@ -101,7 +106,8 @@ async def test_readings_are_flagged_when_the_clock_is_not_synchronised(tmp_path:
         async with RunningBuses(config, clock) as buses:
             readings = await Poller(config, buses, clock, lambda r: None, clock_synced=lambda: False).poll_all()
     assert [(r.variable, r.value, r.quality) for r in readings] == [
-        ("flow", 12.5, Quality.CLOCK_UNSYNCED), ("totalizer", 1000.0, Quality.CLOCK_UNSYNCED)
+        ("flow", 12.5, Quality.CLOCK_UNSYNCED),
+        ("totalizer", 1000.0, Quality.CLOCK_UNSYNCED),
     ]
 
 
@@ -134,7 +140,9 @@ async def test_the_agent_records_an_implausible_value_as_out_of_range_never_as_a
             poller = Poller(config, buses, clock, sink)
             await drive(clock, poller, 1)
     assert {(r.variable, r.value, r.quality) for tick in ticks for r in tick} == {
-        ("flow", None, Quality.OUT_OF_RANGE), ("totalizer", 1000.0, Quality.GOOD)}
+        ("flow", None, Quality.OUT_OF_RANGE),
+        ("totalizer", 1000.0, Quality.GOOD),
+    }
     counters = poller.devices[0].counters
     assert (counters.ok, counters.decode_errors) == (2, 2)
     assert counters.last_error.endswith(" L/s es distinto de cero y menor que lo que resuelve cualquier medidor")

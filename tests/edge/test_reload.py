@@ -70,9 +70,17 @@ class RunningAgent:
 async def agent_on(path: Path, clock: ManualClock, tmp_path: Path) -> AsyncIterator[RunningAgent]:
     manager = SystemdManager(tmp_path / "notify.sock")
     agent = RunningAgent(manager, clock)
-    task = asyncio.create_task(run_agent(load_site_config(path), clock, agent.stop, config_path=path,
-                                         reload=agent.reload, notifier=Notifier(str(manager.path)),
-                                         clock_synced=lambda: True))
+    task = asyncio.create_task(
+        run_agent(
+            load_site_config(path),
+            clock,
+            agent.stop,
+            config_path=path,
+            reload=agent.reload,
+            notifier=Notifier(str(manager.path)),
+            clock_synced=lambda: True,
+        )
+    )
     try:
         await until(lambda: manager.count("WATCHDOG=1") == 1)  # the first cycle, at start (13:00:00)
         yield agent
@@ -124,14 +132,17 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
-@pytest.mark.parametrize("now, interval, last_instant, slot", [
-    ("13:00:02", 5, "13:00:00", "13:00:05"),  # shorter interval: its next multiple
-    ("13:00:02", 60, "13:00:00", "13:01:00"),  # longer interval: its next multiple
-    ("13:00:05", 5, "13:00:04", "13:00:05"),  # reloaded on an instant not yet served: polled now
-    ("13:00:05", 5, "13:00:05", "13:00:10"),  # reloaded on an instant already served: never twice
-    ("13:00:05", 1, "13:00:05", "13:00:06"),
-    ("13:00:05", 1, None, "13:00:05"),  # nothing polled yet: the first slot from now
-])
+@pytest.mark.parametrize(
+    "now, interval, last_instant, slot",
+    [
+        ("13:00:02", 5, "13:00:00", "13:00:05"),  # shorter interval: its next multiple
+        ("13:00:02", 60, "13:00:00", "13:01:00"),  # longer interval: its next multiple
+        ("13:00:05", 5, "13:00:04", "13:00:05"),  # reloaded on an instant not yet served: polled now
+        ("13:00:05", 5, "13:00:05", "13:00:10"),  # reloaded on an instant already served: never twice
+        ("13:00:05", 1, "13:00:05", "13:00:06"),
+        ("13:00:05", 1, None, "13:00:05"),  # nothing polled yet: the first slot from now
+    ],
+)
 def test_a_reloaded_schedule_starts_at_the_next_aligned_slot_not_yet_served(
     now: str, interval: float, last_instant: str | None, slot: str
 ) -> None:
@@ -140,13 +151,19 @@ def test_a_reloaded_schedule_starts_at_the_next_aligned_slot_not_yet_served(
     assert slot_after_reload(utc(day + now), interval, last) == utc(day + slot)
 
 
-@pytest.mark.parametrize("running, wanted, changes", [
-    ([tcp_bus(1502)], [tcp_bus(1502)], BusChanges(kept=["plc"], reopened=[], closed=[], opened=[])),
-    ([tcp_bus(1502)], [tcp_bus(1503)], BusChanges(kept=[], reopened=["plc"], closed=[], opened=[])),
-    ([tcp_bus(1502)], [tcp_bus(1502, timeout_s=0.5)], BusChanges(kept=[], reopened=["plc"], closed=[], opened=[])),
-    ([tcp_bus(1502), tcp_bus(1503, "b")], [tcp_bus(1502), tcp_bus(1504, "c")],
-     BusChanges(kept=["plc"], reopened=[], closed=["b"], opened=["c"])),
-])
+@pytest.mark.parametrize(
+    "running, wanted, changes",
+    [
+        ([tcp_bus(1502)], [tcp_bus(1502)], BusChanges(kept=["plc"], reopened=[], closed=[], opened=[])),
+        ([tcp_bus(1502)], [tcp_bus(1503)], BusChanges(kept=[], reopened=["plc"], closed=[], opened=[])),
+        ([tcp_bus(1502)], [tcp_bus(1502, timeout_s=0.5)], BusChanges(kept=[], reopened=["plc"], closed=[], opened=[])),
+        (
+            [tcp_bus(1502), tcp_bus(1503, "b")],
+            [tcp_bus(1502), tcp_bus(1504, "c")],
+            BusChanges(kept=["plc"], reopened=[], closed=["b"], opened=["c"]),
+        ),
+    ],
+)
 def test_only_buses_whose_definition_changed_are_reopened(running: list, wanted: list, changes: BusChanges) -> None:
     assert bus_changes(bus_configs(running), bus_configs(wanted)) == changes
 
@@ -155,14 +172,23 @@ def bus_configs(buses: list[dict]) -> list[BusConfig]:
     return [BusConfig.model_validate(bus) for bus in buses]
 
 
-@pytest.mark.parametrize("change, refused, applied", [
-    ({"heartbeat_s": 30, "central_url": "http://127.0.0.1:8001"}, [], {"heartbeat_s": 30.0}),
-    ({"id": "gw-otro"}, ["id"], {"id": "gw-test-01"}),
-    ({"buffer_path": "/var/lib/caudal/otro.db", "heartbeat_s": 30}, ["buffer_path"],
-     {"buffer_path": Path("/var/lib/caudal/buffer.db"), "heartbeat_s": 30.0}),
-    ({"buffer_max_mb": 64, "token_file": "/etc/caudal/otro", "ca_bundle": "/etc/caudal/ca.pem"},
-     ["buffer_max_mb", "token_file", "ca_bundle"], {"buffer_max_mb": 512, "token_file": Path("/etc/caudal/token")}),
-])
+@pytest.mark.parametrize(
+    "change, refused, applied",
+    [
+        ({"heartbeat_s": 30, "central_url": "http://127.0.0.1:8001"}, [], {"heartbeat_s": 30.0}),
+        ({"id": "gw-otro"}, ["id"], {"id": "gw-test-01"}),
+        (
+            {"buffer_path": "/var/lib/caudal/otro.db", "heartbeat_s": 30},
+            ["buffer_path"],
+            {"buffer_path": Path("/var/lib/caudal/buffer.db"), "heartbeat_s": 30.0},
+        ),
+        (
+            {"buffer_max_mb": 64, "token_file": "/etc/caudal/otro", "ca_bundle": "/etc/caudal/ca.pem"},
+            ["buffer_max_mb", "token_file", "ca_bundle"],
+            {"buffer_max_mb": 512, "token_file": Path("/etc/caudal/token")},
+        ),
+    ],
+)
 def test_gateway_changes_that_need_a_restart_keep_their_running_value(
     change: dict, refused: list[str], applied: dict
 ) -> None:
@@ -190,8 +216,11 @@ async def test_an_interval_change_takes_effect_at_the_next_aligned_slot(tmp_path
 async def test_a_new_device_on_an_existing_bus_is_polled_without_reopening_the_bus(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    async with run_simulator(simulated(meter(1), meter(2)), clock) as sim, CountingProxy(sim.tcp_port) as proxy, \
-            UplinkServer(token=TOKEN, clock=clock) as server:
+    async with (
+        run_simulator(simulated(meter(1), meter(2)), clock) as sim,
+        CountingProxy(sim.tcp_port) as proxy,
+        UplinkServer(token=TOKEN, clock=clock) as server,
+    ):
         bus = [tcp_bus(proxy.port)]
         path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
         async with agent_on(path, clock, tmp_path) as agent:
@@ -201,7 +230,9 @@ async def test_a_new_device_on_an_existing_bus_is_polled_without_reopening_the_b
             await until(lambda: len(server.stored) == 6)
         connections = proxy.connections
     assert (stamps(server, "pozo-1"), stamps(server, "pozo-2"), connections) == (
-        ["13:00:00", "13:00:01"], ["13:00:01"], 1
+        ["13:00:00", "13:00:01"],
+        ["13:00:01"],
+        1,
     )
 
 
@@ -209,13 +240,20 @@ async def test_a_new_device_on_an_existing_bus_is_polled_without_reopening_the_b
 async def test_a_changed_or_replaced_bus_is_closed_and_its_devices_read_through_the_new_one(
     tmp_path: Path, clock: ManualClock, new_bus_name: str
 ) -> None:
-    async with run_simulator(simulated(meter(1, flow=12.5)), clock) as old, \
-            run_simulator(simulated(meter(1, flow=20.0)), clock) as new, CountingProxy(old.tcp_port) as proxy, \
-            UplinkServer(token=TOKEN, clock=clock) as server:
+    async with (
+        run_simulator(simulated(meter(1, flow=12.5)), clock) as old,
+        run_simulator(simulated(meter(1, flow=20.0)), clock) as new,
+        CountingProxy(old.tcp_port) as proxy,
+        UplinkServer(token=TOKEN, clock=clock) as server,
+    ):
         path = write_site(tmp_path, [tcp_bus(proxy.port)], [device("pozo-1", 1)], central_url=server.url)
         async with agent_on(path, clock, tmp_path) as agent:
-            write_site(tmp_path, [tcp_bus(new.tcp_port, new_bus_name)], [device("pozo-1", 1, bus=new_bus_name)],
-                       central_url=server.url)
+            write_site(
+                tmp_path,
+                [tcp_bus(new.tcp_port, new_bus_name)],
+                [device("pozo-1", 1, bus=new_bus_name)],
+                central_url=server.url,
+            )
             await agent.reloaded()
             await until(lambda: (proxy.connections, proxy.closed) == (1, 1))  # the old link was closed
             await agent.cycle()
@@ -232,8 +270,12 @@ async def test_an_invalid_file_on_reload_is_logged_and_the_old_schedule_keeps_ru
         bus = [tcp_bus(sim.tcp_port)]
         path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
         async with agent_on(path, clock, tmp_path) as agent:
-            write_site(tmp_path, bus, [device("pozo-1", 1, interval_s=5), device("pozo-2", 300, interval_s=7)],
-                       central_url=server.url)
+            write_site(
+                tmp_path,
+                bus,
+                [device("pozo-1", 1, interval_s=5), device("pozo-2", 300, interval_s=7)],
+                central_url=server.url,
+            )
             await agent.reloaded()
             await agent.cycle()
             await agent.cycle()
@@ -250,8 +292,10 @@ async def test_an_invalid_file_on_reload_is_logged_and_the_old_schedule_keeps_ru
 async def test_unsent_readings_survive_a_reload_and_reach_the_server_exactly_once(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    async with run_simulator(simulated(meter(1), meter(2)), clock) as sim, \
-            UplinkServer(token=TOKEN, clock=clock) as server:
+    async with (
+        run_simulator(simulated(meter(1), meter(2)), clock) as sim,
+        UplinkServer(token=TOKEN, clock=clock) as server,
+    ):
         server.faults.append(Fault(status=503, retry_after="5"))  # the uplink is back at 13:00:05
         bus = [tcp_bus(sim.tcp_port)]
         path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
@@ -275,13 +319,20 @@ async def test_a_gateway_change_that_needs_a_restart_is_refused_and_the_rest_app
     tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="edge.reload")
-    async with run_simulator(simulated(meter(1), meter(2)), clock) as sim, \
-            UplinkServer(token=TOKEN, clock=clock) as server:
+    async with (
+        run_simulator(simulated(meter(1), meter(2)), clock) as sim,
+        UplinkServer(token=TOKEN, clock=clock) as server,
+    ):
         bus = [tcp_bus(sim.tcp_port)]
         path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
         async with agent_on(path, clock, tmp_path) as agent:
-            write_site(tmp_path, bus, [device("pozo-1", 1), device("pozo-2", 2)], central_url=server.url,
-                       buffer_path=str(tmp_path / "other.db"))
+            write_site(
+                tmp_path,
+                bus,
+                [device("pozo-1", 1), device("pozo-2", 2)],
+                central_url=server.url,
+                buffer_path=str(tmp_path / "other.db"),
+            )
             await agent.reloaded()
             await agent.cycle()
             await until(lambda: len(server.stored) == 6)
@@ -299,12 +350,16 @@ async def test_a_gateway_change_that_needs_a_restart_is_refused_and_the_rest_app
 async def test_sighup_reloads_the_running_service_between_reloading_and_ready(tmp_path: Path) -> None:
     """``systemctl reload`` as systemd does it: SIGHUP to the real process, RELOADING=1 ... READY=1."""
     manager = SystemdManager(tmp_path / "notify.sock")
-    async with run_simulator(simulated(meter(1), meter(2)), SystemClock()) as sim, \
-            UplinkServer(token=TOKEN) as server:
+    async with run_simulator(simulated(meter(1), meter(2)), SystemClock()) as sim, UplinkServer(token=TOKEN) as server:
         bus = [tcp_bus(sim.tcp_port)]
         path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
         process = await asyncio.create_subprocess_exec(
-            CAUDAL, "edge", "run", "-c", str(path), stderr=asyncio.subprocess.PIPE,
+            CAUDAL,
+            "edge",
+            "run",
+            "-c",
+            str(path),
+            stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
         )
         await until(lambda: manager.count("WATCHDOG=1") >= 1, timeout_s=20)
@@ -321,12 +376,18 @@ async def test_sighup_reloads_the_running_service_between_reloading_and_ready(tm
     assert reload_lines[0] == "READY=1" and reload_lines[2:] == ["READY=1", "STOPPING=1"]
     match = re.fullmatch(r"RELOADING=1\nMONOTONIC_USEC=(\d+)", reload_lines[1])
     assert match is not None and before <= int(match[1]) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-    assert f"INFO edge.reload: configuración recargada desde {path}: buses sin cambios plc; equipos agregados pozo-2" in err.decode()
+    assert (
+        f"INFO edge.reload: configuración recargada desde {path}: buses sin cambios plc; equipos agregados pozo-2"
+        in err.decode()
+    )
 
 
 async def test_a_new_central_url_takes_over_the_uploads_after_a_reload(tmp_path: Path, clock: ManualClock) -> None:
-    async with run_simulator(simulated(meter(1)), clock) as sim, UplinkServer(token=TOKEN, clock=clock) as first, \
-            UplinkServer(token=TOKEN, clock=clock) as second:
+    async with (
+        run_simulator(simulated(meter(1)), clock) as sim,
+        UplinkServer(token=TOKEN, clock=clock) as first,
+        UplinkServer(token=TOKEN, clock=clock) as second,
+    ):
         bus = [tcp_bus(sim.tcp_port)]
         path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=first.url)
         async with agent_on(path, clock, tmp_path) as agent:

@@ -23,7 +23,10 @@ def test_state_lines_reach_the_notify_socket(tmp_path: Path, abstract: bool) -> 
         notifier.stopping()
         sock.settimeout(1)
         assert [sock.recv(256).decode() for _ in range(4)] == [
-            "READY=1", "WATCHDOG=1", "STATUS=polling 3 devices", "STOPPING=1"
+            "READY=1",
+            "WATCHDOG=1",
+            "STATUS=polling 3 devices",
+            "STOPPING=1",
         ]
 
 

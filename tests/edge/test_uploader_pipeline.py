@@ -32,40 +32,54 @@ def seqs(server: UplinkServer) -> list[list[int]]:
 
 
 async def test_the_batch_after_an_accepted_one_is_on_its_way_before_the_call_returns(
-        server: UplinkServer, buffer: Buffer, clock: ManualClock):
+    server: UplinkServer, buffer: Buffer, clock: ManualClock
+):
     uploader = make_uploader(server, buffer, clock, batch_size=2)
     server.faults.extend([Fault(), Fault(hang_s=0.2)])
     assert await uploader.upload_once() == 2
     await until(lambda: len(server.received) == 2)  # without another call
     assert ([await uploader.upload_once(), await uploader.upload_once()], seqs(server)) == (
-        [2, 2], [[1, 2], [3, 4], [5, 6]])
+        [2, 2],
+        [[1, 2], [3, 4], [5, 6]],
+    )
     await uploader.close()
 
 
 async def test_a_batch_sent_ahead_reports_the_buffer_as_it_is_once_the_accepted_one_is_deleted(
-        server: UplinkServer, buffer: Buffer, clock: ManualClock):
+    server: UplinkServer, buffer: Buffer, clock: ManualClock
+):
     uploader = make_uploader(server, buffer, clock, batch_size=2)
     assert [await uploader.upload_once() for _ in range(4)] == [2, 2, 2, 0]
     assert [(batch.agent.buffer_depth, batch.agent.oldest_unsent_s) for batch in server.batches if batch.agent] == [
-        (6, 3.0), (4, 2.0), (2, 1.0), (0, None)]
+        (6, 3.0),
+        (4, 2.0),
+        (2, 1.0),
+        (0, None),
+    ]
     await uploader.close()
 
 
-async def test_a_batch_sent_ahead_whose_reply_is_lost_is_stored_once(server: UplinkServer, buffer: Buffer,
-                                                                     clock: ManualClock):
+async def test_a_batch_sent_ahead_whose_reply_is_lost_is_stored_once(
+    server: UplinkServer, buffer: Buffer, clock: ManualClock
+):
     uploader = make_uploader(server, buffer, clock, batch_size=2)
     server.faults.extend([Fault(), Fault(drop_after_store=True)])
     assert await uploader.upload_once() == 2
     with pytest.raises(UploadFailed, match=r"^http://127\.0\.0\.1:\d+/api/v1/ingest: Server disconnected$"):
         await uploader.upload_once()
     assert [await uploader.upload_once(), await uploader.upload_once()] == [2, 2]
-    assert (seqs(server), sorted(reading.seq for reading in server.stored.values()), server.duplicates,
-            buffer.stats().depth) == ([[1, 2], [3, 4], [3, 4], [5, 6]], [1, 2, 3, 4, 5, 6], 2, 0)
+    assert (
+        seqs(server),
+        sorted(reading.seq for reading in server.stored.values()),
+        server.duplicates,
+        buffer.stats().depth,
+    ) == ([[1, 2], [3, 4], [3, 4], [5, 6]], [1, 2, 3, 4, 5, 6], 2, 0)
     await uploader.close()
 
 
-async def test_closing_with_a_batch_sent_ahead_keeps_its_readings(server: UplinkServer, buffer: Buffer,
-                                                                  clock: ManualClock):
+async def test_closing_with_a_batch_sent_ahead_keeps_its_readings(
+    server: UplinkServer, buffer: Buffer, clock: ManualClock
+):
     uploader = make_uploader(server, buffer, clock, batch_size=2)
     server.faults.extend([Fault(), Fault(hang_s=5)])
     assert await uploader.upload_once() == 2
@@ -77,8 +91,9 @@ async def test_the_transport_tells_when_the_body_is_on_its_way_before_the_reply(
     transport = HttpTransport(timeout_s=10)
     server.faults.append(Fault(hang_s=5))
     sent = asyncio.Event()
-    reply = asyncio.ensure_future(transport.post(server.url + INGEST_PATH, b"{}", {"Authorization": f"Bearer {TOKEN}"},
-                                                 sent.set))
+    reply = asyncio.ensure_future(
+        transport.post(server.url + INGEST_PATH, b"{}", {"Authorization": f"Bearer {TOKEN}"}, sent.set)
+    )
     await asyncio.wait_for(sent.wait(), 5)
     await until(lambda: len(server.received) == 1)
     assert (reply.done(), server.received[0].body) == (False, b"{}")

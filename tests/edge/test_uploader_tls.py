@@ -46,28 +46,55 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     folder = tmp_path_factory.mktemp("pki")
     now = datetime.now(UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(_name("Caudal test CA")).issuer_name(_name("Caudal test CA"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(_name("127.0.0.1")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Caudal test CA"))
+        .issuer_name(_name("Caudal test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     return Pki(
         ca_pem=_write(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM)),
         server_cert=_write(folder / "server.pem", leaf.public_bytes(serialization.Encoding.PEM)),
-        server_key=_write(folder / "server.key", key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())))
+        server_key=_write(
+            folder / "server.key",
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        ),
+    )
 
 
 @pytest.fixture
@@ -82,18 +109,27 @@ async def tls_server(pki: Pki, clock: ManualClock) -> AsyncIterator[UplinkServer
 @pytest.fixture
 def buffer(tmp_path: Path) -> Iterator[Buffer]:
     with Buffer.open(tmp_path / "buffer.db") as opened:
-        opened.append([PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13, tzinfo=UTC), 2.0, "L/s",
-                                     Quality.GOOD)])
+        opened.append(
+            [PolledReading("dev", "OB-1", "flow", datetime(2026, 11, 28, 13, tzinfo=UTC), 2.0, "L/s", Quality.GOOD)]
+        )
         yield opened
 
 
 def make_uploader(server: UplinkServer, buffer: Buffer, clock: ManualClock, ca_bundle: Path | None) -> Uploader:
-    return Uploader(gateway="gw-norte-01", central_url=server.url, token=TOKEN, buffer=buffer, clock=clock,
-                    version="1.2.3", ca_bundle=ca_bundle)
+    return Uploader(
+        gateway="gw-norte-01",
+        central_url=server.url,
+        token=TOKEN,
+        buffer=buffer,
+        clock=clock,
+        version="1.2.3",
+        ca_bundle=ca_bundle,
+    )
 
 
-async def test_tls_verifies_with_the_custom_ca_bundle(tls_server: UplinkServer, buffer: Buffer, pki: Pki,
-                                                      clock: ManualClock):
+async def test_tls_verifies_with_the_custom_ca_bundle(
+    tls_server: UplinkServer, buffer: Buffer, pki: Pki, clock: ManualClock
+):
     uploader = make_uploader(tls_server, buffer, clock, pki.ca_pem)
     assert tls_server.url.startswith("https://127.0.0.1:")
     assert await uploader.upload_once() == 1
@@ -101,8 +137,9 @@ async def test_tls_verifies_with_the_custom_ca_bundle(tls_server: UplinkServer, 
     assert (buffer.stats().depth, len(tls_server.stored)) == (0, 1)
 
 
-async def test_tls_fails_without_the_ca_bundle_and_keeps_the_readings(tls_server: UplinkServer, buffer: Buffer,
-                                                                      clock: ManualClock):
+async def test_tls_fails_without_the_ca_bundle_and_keeps_the_readings(
+    tls_server: UplinkServer, buffer: Buffer, clock: ManualClock
+):
     uploader = make_uploader(tls_server, buffer, clock, None)
     with pytest.raises(UploadFailed, match="certificate verify failed"):
         await uploader.upload_once()
@@ -113,5 +150,12 @@ async def test_tls_fails_without_the_ca_bundle_and_keeps_the_readings(tls_server
 def test_an_unreadable_ca_bundle_is_refused_up_front(tmp_path: Path, buffer: Buffer, clock: ManualClock):
     missing = tmp_path / "missing-ca.pem"
     with pytest.raises(ValueError, match=f"CA bundle {missing}: no se pueden cargar los certificados"):
-        Uploader(gateway="gw", central_url="https://127.0.0.1:9", token="t", buffer=buffer, clock=clock,
-                 version="1", ca_bundle=missing)
+        Uploader(
+            gateway="gw",
+            central_url="https://127.0.0.1:9",
+            token="t",
+            buffer=buffer,
+            clock=clock,
+            version="1",
+            ca_bundle=missing,
+        )

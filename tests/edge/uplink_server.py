@@ -130,8 +130,9 @@ class UplinkServer:
 
 def error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     """An error in the central server's shape (``central/errors.py``: no ``details`` here)."""
-    return web.json_response({"error": {"status": status, "code": f"http_{status}", "message": message}},
-                             status=status, headers=headers)
+    return web.json_response(
+        {"error": {"status": status, "code": f"http_{status}", "message": message}}, status=status, headers=headers
+    )
 
 
 def parse(raw: bytes, encoding: str | None) -> Batch | str:

@@ -88,18 +88,28 @@ def tally(buffer_path: Path, database_url: str, gateway: str) -> Tally:
     produced = set(range(1, edge.produced + 1))
     gaps = sorted(produced - counted.keys() - set(edge.pending))
     return Tally(
-        produced=edge.produced, stored=len(seqs), not_stored=len(gaps), dropped_edge=edge.dropped,
+        produced=edge.produced,
+        stored=len(seqs),
+        not_stored=len(gaps),
+        dropped_edge=edge.dropped,
         dropped_reported=reported_dropped(database_url, gateway),
         doubled=tuple(sorted(seq for seq, n in counted.items() if n > 1)),
-        unknown=tuple(sorted(counted.keys() - produced)), pending=len(edge.pending),
+        unknown=tuple(sorted(counted.keys() - produced)),
+        pending=len(edge.pending),
         first_gaps=tuple(gaps[:10]) if len(gaps) != edge.dropped else (),
     )
 
 
 async def _drain(buffer_path: Path, central_url: str, gateway: str) -> int:
     with Buffer.open(buffer_path) as buffer:
-        uploader = Uploader(gateway=gateway, central_url=central_url, token=GATEWAY_TOKEN, buffer=buffer,
-                            clock=SystemClock(), version="faults-drain")
+        uploader = Uploader(
+            gateway=gateway,
+            central_url=central_url,
+            token=GATEWAY_TOKEN,
+            buffer=buffer,
+            clock=SystemClock(),
+            version="faults-drain",
+        )
         try:
             sent = await uploader.upload_once()  # a heartbeat when empty: the server hears the counters
             while buffer.pending(1):

@@ -123,7 +123,8 @@ class FaultProxy:
     def _serve(self, started: threading.Event) -> None:
         self._loop = asyncio.new_event_loop()
         self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True))
+            asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         started.set()
         self._loop.run_forever()
@@ -158,8 +159,9 @@ class FaultProxy:
             reset(client)
             return
         link = _Link(client, upstream)
-        await asyncio.gather(self._requests(client_reader, link), self._replies(upstream_reader, link),
-                             return_exceptions=True)
+        await asyncio.gather(
+            self._requests(client_reader, link), self._replies(upstream_reader, link), return_exceptions=True
+        )
         self._held.discard(link)
         for writer in (client, upstream):
             writer.transport.abort()

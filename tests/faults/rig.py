@@ -70,8 +70,13 @@ class Process:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.popen = subprocess.Popen([CAUDAL, *self.args], stdout=out, stderr=subprocess.STDOUT,
-                                          env={**os.environ, **self.env}, start_new_session=True)
+            self.popen = subprocess.Popen(
+                [CAUDAL, *self.args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
 
     @property
     def running(self) -> bool:
@@ -105,9 +110,16 @@ class Central(Process):
     """``caudal central serve`` (role all, workers on) on ``port``."""
 
     def __init__(self, database_url: str, port: int, log: Path) -> None:
-        super().__init__(["central", "serve"], log, {
-            "CAUDAL_DATABASE_URL": database_url, "CAUDAL_PORT": str(port), "CAUDAL_SECRET_KEY": "faults-secret",
-            "CAUDAL_ROLLUP_INTERVAL_S": "1"})
+        super().__init__(
+            ["central", "serve"],
+            log,
+            {
+                "CAUDAL_DATABASE_URL": database_url,
+                "CAUDAL_PORT": str(port),
+                "CAUDAL_SECRET_KEY": "faults-secret",
+                "CAUDAL_ROLLUP_INTERVAL_S": "1",
+            },
+        )
         self.port = port
 
     def start_ready(self) -> None:
@@ -143,13 +155,15 @@ def site_yaml(folder: Path, central_url: str, meter_port: int, buffer_path: Path
     token.write_text(GATEWAY_TOKEN + "\n")
     devices = "".join(
         f"  - {{name: {name}, bus: plc, unit_id: {unit}, point: {point}, profile: siemens-mag6000, interval_s: 1}}\n"
-        for name, unit, point in METERS)
+        for name, unit, point in METERS
+    )
     path = folder / "site.yaml"
     path.write_text(
         f"gateway:\n  id: {GATEWAY}\n  central_url: {central_url}\n  token_file: {token}\n"
         f"  buffer_path: {buffer_path}\n  heartbeat_s: 5\n"
         f"buses:\n  - {{name: plc, type: tcp, host: 127.0.0.1, port: {meter_port}, pause_ms: 0, timeout_s: 0.5}}\n"
-        f"devices:\n{devices}")
+        f"devices:\n{devices}"
+    )
     return path
 
 
@@ -187,8 +201,9 @@ class Rig:
 
     def logs(self) -> str:
         """The tails of every log, for a failure message."""
-        return "\n".join(f"--- {p.args[0]} {p.args[1]} ({p.log.name})\n{p.tail()}"
-                         for p in (self.central, self.meter, self.agent))
+        return "\n".join(
+            f"--- {p.args[0]} {p.args[1]} ({p.log.name})\n{p.tail()}" for p in (self.central, self.meter, self.agent)
+        )
 
     def with_new_agent(self, folder: Path, buffer_path: Path | None = None) -> Rig:
         """The same server, meter and proxy with a fresh agent (its own buffer) configured in
@@ -204,7 +219,10 @@ class Rig:
 
 
 FORGET = (
-    "DELETE FROM readings", "DELETE FROM readings_hourly", "DELETE FROM rollup_pending", "DELETE FROM latest_readings",
+    "DELETE FROM readings",
+    "DELETE FROM readings_hourly",
+    "DELETE FROM rollup_pending",
+    "DELETE FROM latest_readings",
     "UPDATE gateways SET last_seen_at = NULL, buffer_depth = NULL, oldest_unsent_s = NULL, dropped_total = NULL",
 )
 

@@ -43,10 +43,12 @@ class Outcome:
         t = self.tally
         faults = ", ".join(f"{name} {count}" for name, count in sorted(self.faults.items()) if count)
         extra = "".join(f", {name} {value:g}" for name, value in self.extra.items())
-        return (f"{self.scenario}: {self.seconds:.0f} s; faults: {faults or 'none'}; produced {t.produced}, "
-                f"stored {t.stored}, doubled {len(t.doubled)}, not stored {t.not_stored}, dropped {t.dropped_edge} "
-                f"(reported {t.dropped_reported}), unknown {len(t.unknown)}, left for the final drain "
-                f"{self.drained_after_stop}{extra}")
+        return (
+            f"{self.scenario}: {self.seconds:.0f} s; faults: {faults or 'none'}; produced {t.produced}, "
+            f"stored {t.stored}, doubled {len(t.doubled)}, not stored {t.not_stored}, dropped {t.dropped_edge} "
+            f"(reported {t.dropped_reported}), unknown {len(t.unknown)}, left for the final drain "
+            f"{self.drained_after_stop}{extra}"
+        )
 
 
 def stored_up_to(database_url: str, last_seq: int) -> int:
@@ -54,13 +56,17 @@ def stored_up_to(database_url: str, last_seq: int) -> int:
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(
             "SELECT count(*) FROM readings r JOIN gateways g ON g.id = r.gateway_id WHERE g.name = %s AND r.seq <= %s",
-            (GATEWAY, last_seq)).fetchone()[0]
+            (GATEWAY, last_seq),
+        ).fetchone()[0]
 
 
 def wait_for_uploads(rig: Rig, timeout_s: float = 60.0) -> None:
     """Until the agent has produced and delivered readings (it is polling and uploading)."""
-    wait_until(lambda: rig.agent.buffer_path.exists() and stored_up_to(rig.database_url, 10**12) > 0,
-               timeout_s, "the agent's first upload")
+    wait_until(
+        lambda: rig.agent.buffer_path.exists() and stored_up_to(rig.database_url, 10**12) > 0,
+        timeout_s,
+        "the agent's first upload",
+    )
 
 
 def catch_up(rig: Rig, target: int) -> None:
@@ -71,8 +77,10 @@ def catch_up(rig: Rig, target: int) -> None:
         if now_stored > stored:
             stored, progress_at = now_stored, time.monotonic()
         elif time.monotonic() - progress_at > CATCH_UP_S:
-            raise RigError(f"the agent delivered nothing for {CATCH_UP_S:g} s: {stored} of the {target} readings"
-                           " produced during the faults are stored")
+            raise RigError(
+                f"the agent delivered nothing for {CATCH_UP_S:g} s: {stored} of the {target} readings"
+                " produced during the faults are stored"
+            )
         time.sleep(0.2)
 
 
@@ -87,8 +95,14 @@ def settle(rig: Rig, scenario: str, faults: dict[str, int], started: float, **ex
     if (code := rig.agent.terminate()) != 0:
         raise RigError(f"the agent exited with {code} on SIGTERM:\n{rig.agent.tail()}")
     drained = drain(rig.agent.buffer_path, f"http://127.0.0.1:{rig.central.port}", GATEWAY)
-    return Outcome(scenario, faults, tally(rig.agent.buffer_path, rig.database_url, GATEWAY), drained,
-                   time.monotonic() - started, dict(extra))
+    return Outcome(
+        scenario,
+        faults,
+        tally(rig.agent.buffer_path, rig.database_url, GATEWAY),
+        drained,
+        time.monotonic() - started,
+        dict(extra),
+    )
 
 
 def agent_kills(rig: Rig, rng: random.Random, kills: int, alive_s: tuple[float, float] = (0.0, 3.0)) -> Outcome:
@@ -101,8 +115,13 @@ def agent_kills(rig: Rig, rng: random.Random, kills: int, alive_s: tuple[float, 
     return settle(rig, "agent kill -9", {"agent kill -9": kills}, started)
 
 
-def central_restarts(rig: Rig, rng: random.Random, restarts: int, up_s: tuple[float, float] = (1.0, 4.0),
-                     down_s: tuple[float, float] = (0.0, 3.0)) -> Outcome:
+def central_restarts(
+    rig: Rig,
+    rng: random.Random,
+    restarts: int,
+    up_s: tuple[float, float] = (1.0, 4.0),
+    down_s: tuple[float, float] = (0.0, 3.0),
+) -> Outcome:
     """kill -9 of the central server ``restarts`` times while the agent uploads; each time restarted."""
     started = time.monotonic()
     rig.agent.start_ready()
@@ -120,7 +139,8 @@ def terminate_connections(database_url: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
 
 
 def connection_kills(rig: Rig, rng: random.Random, rounds: int, every_s: tuple[float, float] = (0.2, 1.5)) -> Outcome:
@@ -132,8 +152,9 @@ def connection_kills(rig: Rig, rng: random.Random, rounds: int, every_s: tuple[f
     for _ in range(rounds):
         time.sleep(rng.uniform(*every_s))
         terminated += terminate_connections(rig.database_url)
-    return settle(rig, "database connections terminated", {"rounds": rounds, "connections terminated": terminated},
-                  started)
+    return settle(
+        rig, "database connections terminated", {"rounds": rounds, "connections terminated": terminated}, started
+    )
 
 
 def proxy_window(rig: Rig, mode: Mode, seconds: float) -> Outcome:
@@ -146,8 +167,13 @@ def proxy_window(rig: Rig, mode: Mode, seconds: float) -> Outcome:
     return settle(rig, f"proxy {mode.value} for {seconds:g} s", dict(rig.proxy.counts), started)
 
 
-def proxy_chaos(rig: Rig, rng: random.Random, seconds: float, window_s: tuple[float, float] = (0.5, 4.0),
-                agent_kill_share: float = 0.0) -> Outcome:
+def proxy_chaos(
+    rig: Rig,
+    rng: random.Random,
+    seconds: float,
+    window_s: tuple[float, float] = (0.5, 4.0),
+    agent_kill_share: float = 0.0,
+) -> Outcome:
     """Random fault modes in random windows for ``seconds``, good windows in between; with
     ``agent_kill_share``, that share of the windows also ends with a kill -9 of the agent."""
     started = time.monotonic()
@@ -169,21 +195,36 @@ def proxy_chaos(rig: Rig, rng: random.Random, seconds: float, window_s: tuple[fl
 def fill_backlog(buffer_path: Path, count: int, end: datetime) -> None:
     """``count`` readings waiting in the agent's buffer (an outage's worth), one per second per
     point and variable, the newest just before ``end``."""
-    series = [(name, point, variable, unit) for name, _, point in METERS
-              for variable, unit in (("flow", "L/s"), ("totalizer", "m3"))]
+    series = [
+        (name, point, variable, unit)
+        for name, _, point in METERS
+        for variable, unit in (("flow", "L/s"), ("totalizer", "m3"))
+    ]
     steps = -(-count // len(series))
     first = end - timedelta(seconds=steps)
     with Buffer.open(buffer_path) as buffer:
         for chunk_start in range(0, count, BACKLOG_BATCH):
             chunk = range(chunk_start, min(count, chunk_start + BACKLOG_BATCH))
-            buffer.append([
-                PolledReading(device, point, variable, first + timedelta(seconds=i // len(series)),
-                              float(i // len(series)), unit, Quality.GOOD)
-                for i in chunk for device, point, variable, unit in [series[i % len(series)]]])
+            buffer.append(
+                [
+                    PolledReading(
+                        device,
+                        point,
+                        variable,
+                        first + timedelta(seconds=i // len(series)),
+                        float(i // len(series)),
+                        unit,
+                        Quality.GOOD,
+                    )
+                    for i in chunk
+                    for device, point, variable, unit in [series[i % len(series)]]
+                ]
+            )
 
 
-def backlog_kills(rig: Rig, rng: random.Random, backlog: int, kills: int,
-                  alive_s: tuple[float, float] = (0.0, 3.0)) -> Outcome:
+def backlog_kills(
+    rig: Rig, rng: random.Random, backlog: int, kills: int, alive_s: tuple[float, float] = (0.0, 3.0)
+) -> Outcome:
     """A backlog of ``backlog`` readings drained while the agent is killed ``kills`` times."""
     filling = time.monotonic()
     fill_backlog(rig.agent.buffer_path, backlog, datetime.now(UTC) - timedelta(minutes=1))

@@ -38,13 +38,20 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make soak", description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=200, help="kill -9 of the polling agent")
     parser.add_argument("--restarts", type=int, default=30, help="kill -9 and restart of the central server")
-    parser.add_argument("--connection-rounds", type=int, default=100,
-                        help="rounds of pg_terminate_backend on the server's connections")
+    parser.add_argument(
+        "--connection-rounds", type=int, default=100, help="rounds of pg_terminate_backend on the server's connections"
+    )
     parser.add_argument("--chaos-s", type=float, default=600, help="seconds of random proxy faults (and agent kills)")
-    parser.add_argument("--chaos-window-s", type=float, default=40,
-                        help="longest fault window (past 30 s a black hole meets the agent's HTTP timeout)")
+    parser.add_argument(
+        "--chaos-window-s",
+        type=float,
+        default=40,
+        help="longest fault window (past 30 s a black hole meets the agent's HTTP timeout)",
+    )
     parser.add_argument("--backlog", type=int, default=1_000_000, help="readings waiting in the buffer at start")
-    parser.add_argument("--backlog-kills", type=int, default=20, help="kill -9 of the agent while it drains the backlog")
+    parser.add_argument(
+        "--backlog-kills", type=int, default=20, help="kill -9 of the agent while it drains the backlog"
+    )
     parser.add_argument("--seed", type=int, default=SEED, help="seed of every random fault instant")
     return parser.parse_args(argv)
 

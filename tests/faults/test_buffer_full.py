@@ -37,8 +37,10 @@ CATCH_UP_S = 150.0  # after failed deletes the uploader waits a minute before it
 
 @pytest.fixture
 def full_disk_rig(postgres_admin_url: str, tmp_path: Path) -> Iterator[tuple[Rig, Path]]:
-    with small_disk(tmp_path / "disk", DISK_KIB) as disk, \
-            rig(postgres_admin_url, tmp_path, buffer_path=disk / "buffer.db") as running:
+    with (
+        small_disk(tmp_path / "disk", DISK_KIB) as disk,
+        rig(postgres_admin_url, tmp_path, buffer_path=disk / "buffer.db") as running,
+    ):
         yield running, disk
         print(running.logs())
 
@@ -86,8 +88,11 @@ def test_a_full_disk_restart_kill_and_recovery_loses_only_what_it_counts(full_di
     wait_until(lambda: reserve_path(buffer_path).exists(), 30, "the reserve set aside again")
     wait_until(lambda: read_stats(buffer_path).depth == 0 and stored(rig) > 0, CATCH_UP_S, "the backlog delivered")
     edge = read_stats(buffer_path)
-    wait_until(lambda: reported_dropped(rig.database_url, GATEWAY) == edge.dropped_total, 30,
-               "the server to hear the drop count")
+    wait_until(
+        lambda: reported_dropped(rig.database_url, GATEWAY) == edge.dropped_total,
+        30,
+        "the server to hear the drop count",
+    )
     assert rig.agent.terminate() == 0
     drain(buffer_path, f"http://127.0.0.1:{rig.central.port}", GATEWAY)
 
@@ -95,9 +100,11 @@ def test_a_full_disk_restart_kill_and_recovery_loses_only_what_it_counts(full_di
     seqs = Counter(stored_seqs(rig.database_url, GATEWAY))
     lost = read_lost(lost_path(buffer_path))
     gaps = set(range(1, (edge.newest_seq or 0) + 1)) - seqs.keys()
-    print(f"buffer full: produced {(edge.newest_seq or 0) + lost} readings, stored {len(seqs)},"
-          f" dropped oldest {len(gaps)}, lost {lost} in {len(lost_logged(rig))} cycles, reported"
-          f" {reported_dropped(rig.database_url, GATEWAY)}")
+    print(
+        f"buffer full: produced {(edge.newest_seq or 0) + lost} readings, stored {len(seqs)},"
+        f" dropped oldest {len(gaps)}, lost {lost} in {len(lost_logged(rig))} cycles, reported"
+        f" {reported_dropped(rig.database_url, GATEWAY)}"
+    )
     logged = lost_logged(rig)
     assert (reserve_path(buffer_path).stat().st_size, edge.depth) == (RESERVE_BYTES, 0)
     assert [seq for seq, times in seqs.items() if times > 1] == []

@@ -26,13 +26,25 @@ WHERE p.code = 'P1' AND g.name = %(gateway)s
 def test_a_gap_a_double_and_an_unknown_seq_are_each_counted(postgres_url: str, tmp_path: Path):
     buffer_path = tmp_path / "buffer.db"
     with Buffer.open(buffer_path) as buffer:
-        buffer.append([PolledReading("pozo-1", "P1", "flow", T0 + timedelta(seconds=i), 1.0, "L/s", Quality.GOOD)
-                       for i in range(5)])  # seqs 1..5
+        buffer.append(
+            [
+                PolledReading("pozo-1", "P1", "flow", T0 + timedelta(seconds=i), 1.0, "L/s", Quality.GOOD)
+                for i in range(5)
+            ]
+        )  # seqs 1..5
         buffer.acknowledge([1, 2, 3])  # 4 and 5 stay pending
     seed(postgres_url)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         for second, seq in ((0, 1), (1, 2), (2, 2), (3, 9)):  # 3 never arrived, 2 twice, 9 never produced
             conn.execute(STORE, {"ts": T0 + timedelta(seconds=second), "seq": seq, "gateway": GATEWAY})
     assert tally(buffer_path, postgres_url, GATEWAY) == Tally(
-        produced=5, stored=4, not_stored=1, dropped_edge=0, dropped_reported=0, doubled=(2,), unknown=(9,),
-        pending=2, first_gaps=(3,))
+        produced=5,
+        stored=4,
+        not_stored=1,
+        dropped_edge=0,
+        dropped_reported=0,
+        doubled=(2,),
+        unknown=(9,),
+        pending=2,
+        first_gaps=(3,),
+    )

@@ -116,7 +116,10 @@ def test_every_register_lands_in_exactly_one_block_within_limits(
     assert sorted(id(m) for b in blocks for m in b.members) == sorted(id(r) for r in registers)
     for block in blocks:
         assert 1 <= block.count <= max_count
-        assert all(m.table == block.table and block.address <= m.address and m.end <= block.address + block.count for m in block.members)
+        assert all(
+            m.table == block.table and block.address <= m.address and m.end <= block.address + block.count
+            for m in block.members
+        )
         assert block.address == min(m.address for m in block.members)
         assert block.address + block.count == max(m.end for m in block.members)
 

@@ -13,7 +13,8 @@ from protocols.profiles import ProfileOverrideError, UnknownProfileError, availa
 
 def layout(name: str) -> list[tuple[str, str, int, str, str, str]]:
     return [
-        (s.variable, s.table.value, s.address, s.type.value, s.word_order.value, s.unit) for s in load_profile(name).registers
+        (s.variable, s.table.value, s.address, s.type.value, s.word_order.value, s.unit)
+        for s in load_profile(name).registers
     ]
 
 
@@ -33,7 +34,10 @@ def test_available_profiles() -> None:
     [
         (
             "siemens-mag6000",
-            [("flow", "holding", 3002, "float32", "big", "m3/h"), ("totalizer", "holding", 3014, "float64", "big", "m3")],
+            [
+                ("flow", "holding", 3002, "float32", "big", "m3/h"),
+                ("totalizer", "holding", 3014, "float64", "big", "m3"),
+            ],
         ),
         (
             "abb-aquamaster3",
@@ -46,7 +50,10 @@ def test_available_profiles() -> None:
         ("keller-series30", [("level", "holding", 2, "float32", "big", "bar")]),
         (
             "xylem-magflux",
-            [("flow", "holding", 600, "float32", "little", "m3/s"), ("totalizer", "holding", 604, "uint64", "little", "mm3")],
+            [
+                ("flow", "holding", 600, "float32", "little", "m3/s"),
+                ("totalizer", "holding", 604, "uint64", "little", "mm3"),
+            ],
         ),
         ("generic-4-20ma", [("level", "holding", 3001, "uint16", "big", "m")]),
     ],
@@ -55,10 +62,18 @@ def test_profile_register_maps_match_the_field_notes(name: str, expected: list) 
     assert layout(name) == expected
 
 
-@pytest.mark.parametrize("name", ["siemens-mag6000", "abb-aquamaster3", "krohne-ifc300", "keller-series30", "xylem-magflux", "generic-4-20ma"])
+@pytest.mark.parametrize(
+    "name",
+    ["siemens-mag6000", "abb-aquamaster3", "krohne-ifc300", "keller-series30", "xylem-magflux", "generic-4-20ma"],
+)
 def test_every_profile_names_its_meter(name: str) -> None:
     profile = load_profile(name)
-    assert (profile.name, bool(profile.model), bool(profile.manufacturer), bool(profile.notes)) == (name, True, True, True)
+    assert (profile.name, bool(profile.model), bool(profile.manufacturer), bool(profile.notes)) == (
+        name,
+        True,
+        True,
+        True,
+    )
 
 
 def test_only_the_loop_converter_requires_site_data() -> None:
@@ -117,8 +132,12 @@ def test_override_of_an_unknown_variable_is_refused() -> None:
 @pytest.mark.parametrize(
     ("override", "loc", "message"),
     [
-        ({"flow": {"unit": "bar"}}, ("unit",), "Value error, unidad desconocida 'bar' para la variable 'flow'; se aceptan: L/s, L/min, L/h, m3/s, m3/h,"
-         " m3/d, gpm"),
+        (
+            {"flow": {"unit": "bar"}},
+            ("unit",),
+            "Value error, unidad desconocida 'bar' para la variable 'flow'; se aceptan: L/s, L/min, L/h, m3/s, m3/h,"
+            " m3/d, gpm",
+        ),
         ({"flow": {"word_order": "CDAB"}}, ("word_order",), "Input should be 'big' or 'little'"),
         ({"flow": {"colour": "red"}}, ("colour",), "Extra inputs are not permitted"),
     ],
@@ -132,7 +151,10 @@ def test_invalid_override_is_a_validation_error(override: dict, loc: tuple, mess
 @pytest.mark.parametrize("name", available_profiles())
 def test_every_file_a_profile_comment_cites_exists(name: str) -> None:
     root = Path(__file__).parents[2]
-    comments = [line for line in (root / "protocols" / "profiles" / f"{name}.yaml").read_text().splitlines()
-                if line.startswith("#")]
+    comments = [
+        line
+        for line in (root / "protocols" / "profiles" / f"{name}.yaml").read_text().splitlines()
+        if line.startswith("#")
+    ]
     cited = re.findall(r"[\w.-]+(?:/[\w.-]+)+\.(?:md|py|yaml)", "\n".join(comments))
     assert cited and [path for path in cited if not (root / path).is_file()] == []

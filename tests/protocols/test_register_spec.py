@@ -71,7 +71,11 @@ def test_manual_note_is_not_part_of_the_config_dump() -> None:
             "Value error, manual_address 10001 no es un número de registro 3xxxx/4xxxx (o 3xxxxx/4xxxxx); "
             "indique en su lugar table y address (contada desde 0)",
         ),
-        ({"manual_address": 40001, "table": "input"}, (), "Value error, indique manual_address o table+address, no ambos"),
+        (
+            {"manual_address": 40001, "table": "input"},
+            (),
+            "Value error, indique manual_address o table+address, no ambos",
+        ),
         (
             {"address": 65533, "type": "float64"},
             (),
@@ -80,7 +84,11 @@ def test_manual_note_is_not_part_of_the_config_dump() -> None:
         ),
         ({"address": 65536}, ("address",), "Input should be less than or equal to 65535"),
         ({"address": -1}, ("address",), "Input should be greater than or equal to 0"),
-        ({"type": "float16"}, ("type",), "Input should be 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32' or 'float64'"),
+        (
+            {"type": "float16"},
+            ("type",),
+            "Input should be 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32' or 'float64'",
+        ),
         ({"word_order": "CDAB"}, ("word_order",), "Input should be 'big' or 'little'"),
         ({"table": "coil"}, ("table",), "Input should be 'holding' or 'input'"),
         ({"variable": "Flow"}, ("variable",), "String should match pattern '^[a-z][a-z0-9_]*$'"),
@@ -99,8 +107,16 @@ def test_manual_note_is_not_part_of_the_config_dump() -> None:
             "Value error, unidad desconocida 'psig' para la variable 'level'; se aceptan: m, cm, mm, mH2O, Pa, kPa,"
             " mbar, bar, psi",
         ),
-        ({"loop": {"low": 5, "high": 5}}, ("loop",), "Value error, low y high del loop valen ambos 5: el rango no puede quedar vacío"),
-        ({"loop": {"low": 0, "high": 5, "fault_below_ma": 4.5}}, ("loop", "fault_below_ma"), "Input should be less than or equal to 4"),
+        (
+            {"loop": {"low": 5, "high": 5}},
+            ("loop",),
+            "Value error, low y high del loop valen ambos 5: el rango no puede quedar vacío",
+        ),
+        (
+            {"loop": {"low": 0, "high": 5, "fault_below_ma": 4.5}},
+            ("loop", "fault_below_ma"),
+            "Input should be less than or equal to 4",
+        ),
     ],
 )
 def test_invalid_spec_names_field_and_reason(fields: dict[str, Any], loc: tuple, message: str) -> None:
@@ -139,8 +155,16 @@ MICROAMP_LEVEL = {
     [
         ({"unit": "m3/h"}, [0x4210, 0x0000], (10.0, Quality.GOOD)),
         ({"unit": "m3/s", "word_order": "little"}, [0x0000, 0x4148], (12500.0, Quality.GOOD)),
-        ({"variable": "totalizer", "type": "uint64", "word_order": "little", "unit": "mm3"}, [0xD200, 0x6B49, 0, 0], (1.8, Quality.GOOD)),
-        ({"variable": "totalizer", "type": "uint32", "unit": "m3", "scale": 0.1}, [0x0001, 0x0000], (6553.6, Quality.GOOD)),
+        (
+            {"variable": "totalizer", "type": "uint64", "word_order": "little", "unit": "mm3"},
+            [0xD200, 0x6B49, 0, 0],
+            (1.8, Quality.GOOD),
+        ),
+        (
+            {"variable": "totalizer", "type": "uint32", "unit": "m3", "scale": 0.1},
+            [0x0001, 0x0000],
+            (6553.6, Quality.GOOD),
+        ),
         ({"variable": "level", "type": "float32", "unit": "bar"}, [0x3F80, 0x0000], (10.197162129779283, Quality.GOOD)),
         ({"variable": "level", "type": "int16", "unit": "cm", "offset": -100}, [0x0064], (0.0, Quality.GOOD)),
         ({"variable": "ph", "type": "uint16", "unit": "pH", "scale": 0.01}, [712], (7.12, Quality.GOOD)),

@@ -47,7 +47,16 @@ SAMPLES = {
 
 @pytest.mark.parametrize(
     ("data_type", "count"),
-    [("int16", 1), ("uint16", 1), ("int32", 2), ("uint32", 2), ("int64", 4), ("uint64", 4), ("float32", 2), ("float64", 4)],
+    [
+        ("int16", 1),
+        ("uint16", 1),
+        ("int32", 2),
+        ("uint32", 2),
+        ("int64", 4),
+        ("uint64", 4),
+        ("float32", 2),
+        ("float64", 4),
+    ],
 )
 def test_register_count(data_type: str, count: int) -> None:
     assert register_count(DataType(data_type)) == count
@@ -57,7 +66,9 @@ def test_register_count(data_type: str, count: int) -> None:
 @pytest.mark.parametrize(
     ("data_type", "value"), [(data_type, value) for data_type, values in SAMPLES.items() for value in values]
 )
-def test_round_trip_every_type_and_order(data_type: DataType, value: float, word_order: WordOrder, byte_swap: bool) -> None:
+def test_round_trip_every_type_and_order(
+    data_type: DataType, value: float, word_order: WordOrder, byte_swap: bool
+) -> None:
     words = encode_number(value, data_type, word_order, byte_swap)
     assert len(words) == register_count(data_type)
     assert decode_number(words, data_type, word_order, byte_swap) == value
@@ -69,7 +80,9 @@ def test_round_trip_every_type_and_order(data_type: DataType, value: float, word
 def test_integer_round_trip_property(data, data_type: DataType, word_order: WordOrder, byte_swap: bool) -> None:
     low, high = INTEGER_RANGES[data_type]
     value = data.draw(st.integers(low, high))
-    assert decode_number(encode_number(value, data_type, word_order, byte_swap), data_type, word_order, byte_swap) == value
+    assert (
+        decode_number(encode_number(value, data_type, word_order, byte_swap), data_type, word_order, byte_swap) == value
+    )
 
 
 @pytest.mark.parametrize(("word_order", "byte_swap"), ORDERS)
@@ -105,7 +118,9 @@ def test_float64_round_trip_property(value: float, word_order: WordOrder, byte_s
         ("float64 1.0 little", "float64", "little", False, [0, 0, 0, 0x3FF0], 1.0),
     ],
 )
-def test_known_vectors(name: str, data_type: str, word_order: str, byte_swap: bool, words: list[int], value: float) -> None:
+def test_known_vectors(
+    name: str, data_type: str, word_order: str, byte_swap: bool, words: list[int], value: float
+) -> None:
     assert decode_number(words, DataType(data_type), WordOrder(word_order), byte_swap) == value
     assert encode_number(value, DataType(data_type), WordOrder(word_order), byte_swap) == words
 
@@ -167,19 +182,58 @@ def test_encode_nan_for_floats(data_type: DataType, count: int) -> None:
         ("float32", "little", True, [0x0000, 0x4841], Decoded(12.5, Quality.GOOD)),
         ("int32", "little", False, [0xFFFE, 0xFFFF], Decoded(-2.0, Quality.GOOD)),
         ("uint64", "big", False, [0x0020, 0x0000, 0x0000, 0x0001], Decoded(float(2**53 + 1), Quality.GOOD)),
-        ("float32", "big", False, [0x4148], Decoded(None, Quality.DECODE_ERROR, "raw: float32 necesita 2 registro(s), se recibieron 1")),
-        ("uint16", "big", True, [0x10000],
-         Decoded(None, Quality.DECODE_ERROR, "raw: el valor de registro 65536 no es una palabra de 16 bits")),
-        ("int32", "little", True, [-1, 0], Decoded(None, Quality.DECODE_ERROR, "raw: el valor de registro -1 no es una palabra de 16 bits")),
-        ("float32", "big", False, [1.0, 0],
-         Decoded(None, Quality.DECODE_ERROR, "raw: el valor de registro 1.0 no es una palabra de 16 bits")),
-        ("float32", "little", False, [0x0000, 0x7FC0],
-         Decoded(None, Quality.DECODE_ERROR, "raw: float32 vale nan (el equipo indica que no tiene un valor válido)")),
-        ("float64", "big", False, [0x8000, 0, 0, 1],
-         Decoded(None, Quality.OUT_OF_RANGE, "raw -4.94066e-324 x es distinto de cero y menor que lo que resuelve cualquier medidor")),
+        (
+            "float32",
+            "big",
+            False,
+            [0x4148],
+            Decoded(None, Quality.DECODE_ERROR, "raw: float32 necesita 2 registro(s), se recibieron 1"),
+        ),
+        (
+            "uint16",
+            "big",
+            True,
+            [0x10000],
+            Decoded(None, Quality.DECODE_ERROR, "raw: el valor de registro 65536 no es una palabra de 16 bits"),
+        ),
+        (
+            "int32",
+            "little",
+            True,
+            [-1, 0],
+            Decoded(None, Quality.DECODE_ERROR, "raw: el valor de registro -1 no es una palabra de 16 bits"),
+        ),
+        (
+            "float32",
+            "big",
+            False,
+            [1.0, 0],
+            Decoded(None, Quality.DECODE_ERROR, "raw: el valor de registro 1.0 no es una palabra de 16 bits"),
+        ),
+        (
+            "float32",
+            "little",
+            False,
+            [0x0000, 0x7FC0],
+            Decoded(
+                None, Quality.DECODE_ERROR, "raw: float32 vale nan (el equipo indica que no tiene un valor válido)"
+            ),
+        ),
+        (
+            "float64",
+            "big",
+            False,
+            [0x8000, 0, 0, 1],
+            Decoded(
+                None,
+                Quality.OUT_OF_RANGE,
+                "raw -4.94066e-324 x es distinto de cero y menor que lo que resuelve cualquier medidor",
+            ),
+        ),
     ],
 )
-def test_a_specs_decoder_reads_words_as_decode_number_does(data_type: str, word_order: str, byte_swap: bool,
-                                                         words: list, expected: Decoded) -> None:
+def test_a_specs_decoder_reads_words_as_decode_number_does(
+    data_type: str, word_order: str, byte_swap: bool, words: list, expected: Decoded
+) -> None:
     spec = RegisterSpec(variable="raw", address=0, type=data_type, word_order=word_order, byte_swap=byte_swap, unit="x")
     assert (spec.decoder(words), decode(spec, words)) == (expected, expected)

@@ -76,7 +76,13 @@ def test_canonical_units_table_matches_design() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "unit", "expected"),
-    [("flow", "m³/h", "L/s"), ("totalizer", "mm3", "m3"), ("level", "bar", "m"), ("ph", "pH", "pH"), ("temperature", "°C", "°C")],
+    [
+        ("flow", "m³/h", "L/s"),
+        ("totalizer", "mm3", "m3"),
+        ("level", "bar", "m"),
+        ("ph", "pH", "pH"),
+        ("temperature", "°C", "°C"),
+    ],
 )
 def test_canonical_unit(variable: str, unit: str, expected: str) -> None:
     assert canonical_unit(variable, unit) == expected

@@ -3,8 +3,16 @@ from pydantic import ValidationError
 
 from protocols.uplink import Batch, Quality, Reading
 
-GOOD = {"seq": 1, "device": "caudalimetro-pozo-1", "point": "OB-0601-444", "variable": "flow",
-        "ts": "2026-11-28T10:00:00-03:00", "value": 12.34, "unit": "L/s", "quality": "good"}
+GOOD = {
+    "seq": 1,
+    "device": "caudalimetro-pozo-1",
+    "point": "OB-0601-444",
+    "variable": "flow",
+    "ts": "2026-11-28T10:00:00-03:00",
+    "value": 12.34,
+    "unit": "L/s",
+    "quality": "good",
+}
 
 
 def test_timestamps_become_utc():

@@ -150,7 +150,9 @@ GET    /ui/gateways/{name}/diferencias                                console-ad
 POST   /ui/alertas/{alert_id}/reconocer                               console-point
 POST   /ui/cumplimiento/revision/{submission_id}/{decision}           console-point
 """
-POLICIES: dict[tuple[str, str], Access] = {(method, path): access for method, path, access in rows(_TABLE, str, str, Access)}
+POLICIES: dict[tuple[str, str], Access] = {
+    (method, path): access for method, path, access in rows(_TABLE, str, str, Access)
+}
 CONSOLE = frozenset({Access.CONSOLE_PUBLIC, Access.CONSOLE, Access.CONSOLE_POINT, Access.CONSOLE_ADMIN})
 
 # Query parameters a route requires, so a refusal is the authorisation's and not the validator's.

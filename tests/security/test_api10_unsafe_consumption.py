@@ -67,8 +67,9 @@ async def hostile(request: pytest.FixtureRequest) -> AsyncIterator[Hostile]:
         yield server
 
 
-async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, database_url, clock,
-                                                                          hostile: Hostile) -> None:
+async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(
+    db, database_url, clock, hostile: Hostile
+) -> None:
     point_id = support.seed(db, clock.now())
     support.add_readings(db, point_id, SLOT, flow=12.345, totalizer=154320.9, water_table=35.424)
     support.configure_dga(db, point_id, hostile.url, clock.now())
@@ -76,8 +77,9 @@ async def test_a_hostile_reply_is_a_recorded_failure_without_a_comprobante(db, d
     await support.one_pass(db, clock, database_url)
     with db.connect() as conn:
         attempts = conn.fetchall("SELECT kind, outcome, comprobante FROM compliance_attempts")
-    [(state, comprobante)] = [(state, comprobante) for slot, state, comprobante in support.ledger(db)
-                              if slot == SLOT.isoformat()]
+    [(state, comprobante)] = [
+        (state, comprobante) for slot, state, comprobante in support.ledger(db) if slot == SLOT.isoformat()
+    ]
     assert hostile.requests >= 1
     assert comprobante is None
     assert state not in ("accepted", "confirmed")

@@ -119,13 +119,23 @@ def test_an_administrator_is_refused_only_gateway_routes(site: Site, route: tupl
 
 # Reads that answer 404 until a regulator is configured for the point (a compliance setup these tests
 # do not make): their refusals are shown by the no-existence-oracle test above instead.
-NEED_REGULATOR_CONFIG = {("GET", "/api/v1/points/{code}/compliance/dga"), ("GET", "/api/v1/points/{code}/compliance/sma"),
-                         ("GET", "/api/v1/compliance/reports/{code}/{month}"),
-                         ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas")}
+NEED_REGULATOR_CONFIG = {
+    ("GET", "/api/v1/points/{code}/compliance/dga"),
+    ("GET", "/api/v1/points/{code}/compliance/sma"),
+    ("GET", "/api/v1/compliance/reports/{code}/{month}"),
+    ("GET", "/api/v1/compliance/reports/{code}/{month}/informe-de-fallas"),
+}
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r[0] == "GET" and POLICIES[r] in (Access.POINT, Access.OWN)
-                                   and r not in NEED_REGULATOR_CONFIG], ids=" ".join)
+@pytest.mark.parametrize(
+    "route",
+    [
+        r
+        for r in ROUTES
+        if r[0] == "GET" and POLICIES[r] in (Access.POINT, Access.OWN) and r not in NEED_REGULATOR_CONFIG
+    ],
+    ids=" ".join,
+)
 def test_the_objects_aimed_at_exist_for_whoever_may_see_them(site: Site, route: tuple[str, str]) -> None:
     """The control for the 404s above: ana, who sees P1 and owns the channel, is answered."""
     method, path = route

@@ -36,21 +36,31 @@ def listener() -> Iterator[Listener]:
 @pytest.mark.parametrize("scheme", sorted(REPORTED))
 def test_an_apprise_channel_to_the_loopback_is_refused(default_policy: Site, listener: Listener, scheme: str) -> None:
     url = REPORTED[scheme].format(host="127.0.0.1", port=listener.port)
-    response = default_policy.request("POST", CHANNELS, {}, token=default_policy.token("ana"),
-                                      body={"kind": "apprise", "name": "x", "apprise_url": url})
+    response = default_policy.request(
+        "POST",
+        CHANNELS,
+        {},
+        token=default_policy.token("ana"),
+        body={"kind": "apprise", "name": "x", "apprise_url": url},
+    )
     assert (response.status_code, listener.seen) == (422, [])
-    assert "127.0.0.1 se resuelve a 127.0.0.1, que la política de destinos prohíbe" in response.json()["error"]["message"]
+    assert (
+        "127.0.0.1 se resuelve a 127.0.0.1, que la política de destinos prohíbe" in response.json()["error"]["message"]
+    )
 
 
 @pytest.mark.parametrize("scheme", sorted(REPORTED))
-def test_a_stored_channel_to_the_loopback_is_never_contacted(default_policy: Site, listener: Listener,
-                                                             scheme: str) -> None:
+def test_a_stored_channel_to_the_loopback_is_never_contacted(
+    default_policy: Site, listener: Listener, scheme: str
+) -> None:
     world = default_policy.world
-    channel = CHANNEL_ADAPTER.validate_python({"kind": "apprise", "name": "x", "apprise_url": REPORTED[scheme].format(
-        host="127.0.0.1", port=listener.port)})
+    channel = CHANNEL_ADAPTER.validate_python(
+        {"kind": "apprise", "name": "x", "apprise_url": REPORTED[scheme].format(host="127.0.0.1", port=listener.port)}
+    )
     with world.db.transaction() as conn:
         user_id = conn.fetchval("SELECT id FROM users WHERE username = 'ana'")
         created = service.create_channel(conn, user_id, channel, world.ctx.secret_box, world.clock.now())
-    result = default_policy.request("POST", CHANNELS + "/{id}/test", {"id": str(created.id)},
-                                    token=default_policy.token("ana")).json()
+    result = default_policy.request(
+        "POST", CHANNELS + "/{id}/test", {"id": str(created.id)}, token=default_policy.token("ana")
+    ).json()
     assert (result["outcome"], listener.seen) == ("gave_up", [])

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 @router.get("", summary="Who changed what, newest first", responses=error_responses(401, 403, 422))
 def get_audit(
-    admin: AdminUser, ctx: Ctx, paging: Paging,
+    admin: AdminUser,
+    ctx: Ctx,
+    paging: Paging,
     subject: Annotated[str | None, Query(description="Only this subject, e.g. point:OB-0101-12")] = None,
     action: Annotated[str | None, Query(description="Only this action, e.g. gateway.token_rotated")] = None,
 ) -> Page[AuditEntry]:

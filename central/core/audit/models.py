@@ -9,10 +9,20 @@ from pydantic import BaseModel, Field
 
 
 class AuditEntry(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "id": 17, "at": "2026-11-28T13:00:00Z", "actor": "ana", "action": "point.created",
-        "subject": "point:OB-0101-12", "detail": {"name": "Pozo 1", "kind": "subterranea"},
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": 17,
+                    "at": "2026-11-28T13:00:00Z",
+                    "actor": "ana",
+                    "action": "point.created",
+                    "subject": "point:OB-0101-12",
+                    "detail": {"name": "Pozo 1", "kind": "subterranea"},
+                }
+            ]
+        }
+    }
 
     id: int
     at: datetime

@@ -19,8 +19,13 @@ def record(conn: Connection, actor: str, action: str, subject: str, now: datetim
     """Write one audit row in the caller's transaction. Never pass secrets in ``detail``."""
     conn.execute(
         "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (:at, :actor, :action, :subject, :detail)",
-        {"at": now, "actor": actor, "action": action, "subject": subject,
-         "detail": json.dumps(detail, sort_keys=True, default=str)},
+        {
+            "at": now,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "detail": json.dumps(detail, sort_keys=True, default=str),
+        },
     )
 
 

@@ -23,8 +23,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/login", summary="Log in: exchange a username and password for a session token",
-             responses=error_responses(401, 422, 429))
+@router.post(
+    "/login",
+    summary="Log in: exchange a username and password for a session token",
+    responses=error_responses(401, 422, 429),
+)
 def login_route(body: LoginRequest, request: Request, ctx: Ctx) -> IssuedSession:
     """The token expires after the installation's session lifetime. Any wrong username or
     password gets the same 401; repeated failures lock that username, or the client address
@@ -36,8 +39,12 @@ def login_route(body: LoginRequest, request: Request, ctx: Ctx) -> IssuedSession
     return issued
 
 
-@router.post("/logout", status_code=204, summary="Log out: revoke the token this request presents",
-             responses=error_responses(401))
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="Log out: revoke the token this request presents",
+    responses=error_responses(401),
+)
 def logout_route(user: CurrentUser, request: Request, ctx: Ctx) -> None:
     _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     with ctx.db.transaction() as conn:

@@ -28,8 +28,10 @@ LONGEST_LOCK = timedelta(minutes=15)
 FORGOTTEN_AFTER = timedelta(hours=1)
 
 Scope = Literal["user", "address"]
-_REFUSED = {"user": "demasiados ingresos fallidos con este usuario",
-            "address": "demasiados ingresos fallidos desde esta dirección"}
+_REFUSED = {
+    "user": "demasiados ingresos fallidos con este usuario",
+    "address": "demasiados ingresos fallidos desde esta dirección",
+}
 
 
 class Key(NamedTuple):

@@ -32,9 +32,17 @@ class LoginRequest(BaseModel):
 
 
 class IssuedSession(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "access_token": "cau_s_4Vh0...", "token_type": "bearer", "expires_at": "2026-11-29T01:00:00Z",
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "access_token": "cau_s_4Vh0...",
+                    "token_type": "bearer",
+                    "expires_at": "2026-11-29T01:00:00Z",
+                }
+            ]
+        }
+    }
 
     access_token: str = Field(description="Send as Authorization: Bearer <token>")
     token_type: str = "bearer"
@@ -42,9 +50,15 @@ class IssuedSession(BaseModel):
 
 
 class PersonalTokenCreate(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
-        {"name": "grafana", "expires_at": "2027-12-31T00:00:00Z"}, {"name": "backup script"},
-    ]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"name": "grafana", "expires_at": "2027-12-31T00:00:00Z"},
+                {"name": "backup script"},
+            ]
+        },
+    }
 
     name: str = Field(min_length=1, max_length=100, description="What the token is for")
     expires_at: BoundedTime | None = Field(default=None, description=f"Never expires when left out; {ACCEPTED_RANGE}")
@@ -53,10 +67,19 @@ class PersonalTokenCreate(BaseModel):
 class PersonalToken(BaseModel):
     """A personal token as listed: everything but the token itself."""
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "id": 3, "name": "grafana", "created_at": "2026-11-28T13:00:00Z",
-        "last_used_at": "2026-11-28T14:05:00Z", "expires_at": None,
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "grafana",
+                    "created_at": "2026-11-28T13:00:00Z",
+                    "last_used_at": "2026-11-28T14:05:00Z",
+                    "expires_at": None,
+                }
+            ]
+        }
+    }
 
     id: int
     name: str

@@ -90,10 +90,12 @@ def create_personal_token(
         raise InvalidField("expires_at", "debe estar en el futuro")
     token = new_token("personal")
     token_id = store.insert_token(conn, user.id, "personal", request.name, token_hash(token), now, request.expires_at)
-    audit.record(conn, user.username, "token.created", f"user:{user.username}", now, name=request.name,
-                 token_id=token_id)
-    return NewPersonalToken(id=token_id, name=request.name, created_at=now, last_used_at=None,
-                            expires_at=request.expires_at, token=token)
+    audit.record(
+        conn, user.username, "token.created", f"user:{user.username}", now, name=request.name, token_id=token_id
+    )
+    return NewPersonalToken(
+        id=token_id, name=request.name, created_at=now, last_used_at=None, expires_at=request.expires_at, token=token
+    )
 
 
 def list_personal_tokens(conn: Connection, user: User, paging: PageQuery, now: datetime) -> Page[PersonalToken]:

@@ -27,15 +27,14 @@ def token_user(conn: Connection, digest: str, now: datetime) -> dict[str, Any] |
 
 def touch_token(conn: Connection, token_id: int, now: datetime, cutoff: datetime) -> None:
     """Set the token's ``last_used_at`` to ``now`` unless it was used after ``cutoff``."""
-    conn.execute("UPDATE api_tokens SET last_used_at = :now WHERE id = :id"
-                 " AND (last_used_at IS NULL OR last_used_at < :cutoff)",
-                 {"now": now, "cutoff": cutoff, "id": token_id})
+    conn.execute(
+        "UPDATE api_tokens SET last_used_at = :now WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :cutoff)",
+        {"now": now, "cutoff": cutoff, "id": token_id},
+    )
 
 
 def gateway_with_token(conn: Connection, digest: str) -> Gateway | None:
-    row = conn.fetchone(
-        "SELECT id, name FROM gateways WHERE token_hash = :h AND revoked_at IS NULL", {"h": digest}
-    )
+    row = conn.fetchone("SELECT id, name FROM gateways WHERE token_hash = :h AND revoked_at IS NULL", {"h": digest})
     return None if row is None else Gateway(**row)
 
 
@@ -90,11 +89,13 @@ def personal_tokens(conn: Connection, user_id: int, paging: PageQuery, now: date
 
 def revoke_personal_token(conn: Connection, user_id: int, token_id: int, now: datetime) -> bool:
     """Revoke one of the user's active personal tokens; whether there was one."""
-    return bool(conn.execute(
-        "UPDATE api_tokens SET revoked_at = :now WHERE id = :id AND user_id = :u AND kind = 'personal'"
-        " AND revoked_at IS NULL",
-        {"now": now, "id": token_id, "u": user_id},
-    ))
+    return bool(
+        conn.execute(
+            "UPDATE api_tokens SET revoked_at = :now WHERE id = :id AND user_id = :u AND kind = 'personal'"
+            " AND revoked_at IS NULL",
+            {"now": now, "id": token_id, "u": user_id},
+        )
+    )
 
 
 _COUNT = (
@@ -115,19 +116,26 @@ def count_attempt(conn: Connection, scope: str, subject: str, now: datetime, for
 
 
 def lock_attempts(conn: Connection, scope: str, subject: str, until: datetime) -> None:
-    conn.execute("UPDATE login_attempts SET locked_until = :until WHERE scope = :scope AND subject = :subject",
-                 {"scope": scope, "subject": subject, "until": until})
+    conn.execute(
+        "UPDATE login_attempts SET locked_until = :until WHERE scope = :scope AND subject = :subject",
+        {"scope": scope, "subject": subject, "until": until},
+    )
 
 
 def locked_until(conn: Connection, scope: str, subject: str) -> datetime:
-    return conn.fetchval("SELECT locked_until FROM login_attempts WHERE scope = :scope AND subject = :subject",
-                         {"scope": scope, "subject": subject})
+    return conn.fetchval(
+        "SELECT locked_until FROM login_attempts WHERE scope = :scope AND subject = :subject",
+        {"scope": scope, "subject": subject},
+    )
 
 
 def forgive_attempt(conn: Connection, username: str, address: str) -> None:
     """The username's count starts over; the address gets one attempt back and any lock it set."""
-    conn.execute("UPDATE login_attempts SET attempts = attempts - 1, locked_until = NULL"
-                 " WHERE scope = 'address' AND subject = :a", {"a": address})
+    conn.execute(
+        "UPDATE login_attempts SET attempts = attempts - 1, locked_until = NULL"
+        " WHERE scope = 'address' AND subject = :a",
+        {"a": address},
+    )
     conn.execute("DELETE FROM login_attempts WHERE scope = 'user' AND subject = :u", {"u": username})
 
 
@@ -137,4 +145,6 @@ def forget_attempts_before(conn: Connection, cutoff: datetime) -> None:
     skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
     conn.execute(
         "DELETE FROM login_attempts WHERE (scope, subject) IN (SELECT scope, subject FROM login_attempts"
-        f" WHERE last_attempt_at < :cutoff{skip_locked})", {"cutoff": cutoff})
+        f" WHERE last_attempt_at < :cutoff{skip_locked})",
+        {"cutoff": cutoff},
+    )

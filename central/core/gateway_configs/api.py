@@ -33,22 +33,33 @@ gateway_router = APIRouter(tags=["ingest"])
 fleet_router = APIRouter(prefix="/api/v1/gateway-configs", tags=["gateways"])
 
 
-@fleet_router.get("", summary="Every gateway's configuration mode, running and pending version, last apply result",
-                  responses=error_responses(401, 403, 422))
+@fleet_router.get(
+    "",
+    summary="Every gateway's configuration mode, running and pending version, last apply result",
+    responses=error_responses(401, 403, 422),
+)
 def get_config_statuses(admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[ConfigStatus]:
     with ctx.db.connect() as conn:
         return config_statuses(conn, paging)
 
 
-@router.get("/{name}/config", summary="The gateway's configuration: mode, running and pending version, last result,"
-            " agent version, clock offset, backlog, drops", responses=error_responses(401, 403, 404))
+@router.get(
+    "/{name}/config",
+    summary="The gateway's configuration: mode, running and pending version, last result,"
+    " agent version, clock offset, backlog, drops",
+    responses=error_responses(401, 403, 404),
+)
 def get_config_status(name: str, admin: AdminUser, ctx: Ctx) -> ConfigStatus:
     with ctx.db.connect() as conn:
         return config_status(conn, name)
 
 
-@router.post("/{name}/config/versions", status_code=201, summary="Store a new configuration version (validated)",
-             responses=error_responses(401, 403, 404, 422))
+@router.post(
+    "/{name}/config/versions",
+    status_code=201,
+    summary="Store a new configuration version (validated)",
+    responses=error_responses(401, 403, 404, 422),
+)
 def post_config_version(name: str, body: ConfigVersionCreate, admin: AdminUser, ctx: Ctx) -> ConfigVersionDetail:
     """Validated with the same code as ``caudal edge check``: a 422 lists each problem with its line
     and field, and nothing is stored. Stored is not published: see ``.../publish``."""
@@ -56,29 +67,41 @@ def post_config_version(name: str, body: ConfigVersionCreate, admin: AdminUser, 
         return create_version(conn, name, body, admin.username, ctx.clock.now())
 
 
-@router.get("/{name}/config/versions", summary="A gateway's configuration versions, newest first",
-            responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/{name}/config/versions",
+    summary="A gateway's configuration versions, newest first",
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_config_versions(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[ConfigVersion]:
     with ctx.db.connect() as conn:
         return list_versions(conn, name, paging)
 
 
-@router.get("/{name}/config/versions/{version}", summary="One version: document and diff from the previous one",
-            responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/{name}/config/versions/{version}",
+    summary="One version: document and diff from the previous one",
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_config_version(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigVersionDetail:
     with ctx.db.connect() as conn:
         return version_detail(conn, name, version)
 
 
-@router.get("/{name}/config/versions/{version}/diff/{base}", summary="The diff from version base to this version",
-            responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/{name}/config/versions/{version}/diff/{base}",
+    summary="The diff from version base to this version",
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_config_diff(name: str, version: int, base: int, admin: AdminUser, ctx: Ctx) -> ConfigDiff:
     with ctx.db.connect() as conn:
         return versions_diff(conn, name, base, version)
 
 
-@router.post("/{name}/config/versions/{version}/publish", summary="Ask the gateway to run this version",
-             responses=error_responses(401, 403, 404, 422))
+@router.post(
+    "/{name}/config/versions/{version}/publish",
+    summary="Ask the gateway to run this version",
+    responses=error_responses(401, 403, 404, 422),
+)
 def post_publish(name: str, version: int, admin: AdminUser, ctx: Ctx) -> ConfigVersion:
     """The gateway fetches it at its next upload; its apply result shows in ``GET /api/v1/gateways/{name}``."""
     with ctx.db.transaction() as conn:

@@ -66,8 +66,9 @@ def validate_document(gateway: str, version: int, document: str) -> None:
         raise Invalid(f"la configuración no es válida: {exc.problems[0]}", details=details) from None
 
 
-def create_version(conn: Connection, name: str, body: ConfigVersionCreate, actor: str, now: datetime
-                   ) -> ConfigVersionDetail:
+def create_version(
+    conn: Connection, name: str, body: ConfigVersionCreate, actor: str, now: datetime
+) -> ConfigVersionDetail:
     """Store the next version after validating it; nothing is stored when it is invalid."""
     gateway = gateway_by_name(conn, name)
     version = store.last_version(conn, gateway.id) + 1
@@ -94,9 +95,14 @@ def list_versions(conn: Connection, name: str, paging: PageQuery) -> Page[Config
 
 
 def _unified_diff(name: str, base: int, base_document: str, version: int, document: str) -> str:
-    return "".join(difflib.unified_diff(
-        base_document.splitlines(keepends=True), document.splitlines(keepends=True),
-        fromfile=str(document_name(name, base)), tofile=str(document_name(name, version))))
+    return "".join(
+        difflib.unified_diff(
+            base_document.splitlines(keepends=True),
+            document.splitlines(keepends=True),
+            fromfile=str(document_name(name, base)),
+            tofile=str(document_name(name, version)),
+        )
+    )
 
 
 def version_detail(conn: Connection, name: str, version: int) -> ConfigVersionDetail:
@@ -113,8 +119,7 @@ def versions_diff(conn: Connection, name: str, base: int, version: int) -> Confi
     """The unified diff from version ``base`` to ``version`` of the gateway (any two, either order)."""
     gateway = gateway_by_name(conn, name)
     before, after = _row(conn, gateway, base)["document"], _row(conn, gateway, version)["document"]
-    return ConfigDiff(gateway=name, base=base, version=version,
-                      diff=_unified_diff(name, base, before, version, after))
+    return ConfigDiff(gateway=name, base=base, version=version, diff=_unified_diff(name, base, before, version, after))
 
 
 def published_config(conn: Connection, gateway: Gateway) -> PublishedConfig:
@@ -131,8 +136,15 @@ def record_report(conn: Connection, gateway: Gateway, report: ConfigReport, now:
     trail, once."""
     changed = store.record_report(conn, gateway.id, report, now)
     if changed and report.result.startswith(("refused", "rolled back")):
-        audit.record(conn, f"gateway:{gateway.name}", "gateway.config_not_applied", f"gateway:{gateway.name}", now,
-                     running=report.running_version, result=report.result)
+        audit.record(
+            conn,
+            f"gateway:{gateway.name}",
+            "gateway.config_not_applied",
+            f"gateway:{gateway.name}",
+            now,
+            running=report.running_version,
+            result=report.result,
+        )
 
 
 def _row(conn: Connection, gateway: Gateway, version: int) -> dict[str, Any]:
@@ -143,5 +155,10 @@ def _row(conn: Connection, gateway: Gateway, version: int) -> dict[str, Any]:
 
 
 def _summary(row: dict[str, Any], published: int | None) -> ConfigVersion:
-    return ConfigVersion(version=row["version"], reason=row["reason"], created_by=row["created_by"],
-                         created_at=row["created_at"], published=row["version"] == published)
+    return ConfigVersion(
+        version=row["version"],
+        reason=row["reason"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        published=row["version"] == published,
+    )

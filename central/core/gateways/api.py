@@ -26,8 +26,12 @@ def get_gateways(admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[GatewayInfo
         return list_gateways(conn, paging, ctx.clock.now(), ctx.settings.gateway_offline_after_s)
 
 
-@router.post("", status_code=201, summary="Register a gateway and its points; answers its token once",
-             responses=error_responses(401, 403, 409, 422))
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a gateway and its points; answers its token once",
+    responses=error_responses(401, 403, 409, 422),
+)
 def post_gateway(body: GatewayCreate, admin: AdminUser, ctx: Ctx) -> NewGateway:
     """A point already reported by another gateway is a 409 naming that gateway."""
     now = ctx.clock.now()
@@ -37,15 +41,19 @@ def post_gateway(body: GatewayCreate, admin: AdminUser, ctx: Ctx) -> NewGateway:
     return NewGateway(**info.model_dump(), token=token)
 
 
-@router.get("/{name}", summary="One gateway: points, last seen, clock, backlog, online/offline",
-            responses=error_responses(401, 403, 404))
+@router.get(
+    "/{name}",
+    summary="One gateway: points, last seen, clock, backlog, online/offline",
+    responses=error_responses(401, 403, 404),
+)
 def get_gateway(name: str, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     with ctx.db.connect() as conn:
         return gateway_info(conn, name, ctx.clock.now(), ctx.settings.gateway_offline_after_s)
 
 
-@router.patch("/{name}", summary="Replace the points a gateway reports",
-              responses=error_responses(401, 403, 404, 409, 422))
+@router.patch(
+    "/{name}", summary="Replace the points a gateway reports", responses=error_responses(401, 403, 404, 409, 422)
+)
 def patch_gateway(name: str, body: GatewayPointsUpdate, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     now = ctx.clock.now()
     with ctx.db.transaction() as conn:
@@ -53,8 +61,11 @@ def patch_gateway(name: str, body: GatewayPointsUpdate, admin: AdminUser, ctx: C
         return gateway_info(conn, name, now, ctx.settings.gateway_offline_after_s)
 
 
-@router.post("/{name}/rotate-token", summary="Issue a new token; the old one stops working at once",
-             responses=error_responses(401, 403, 404))
+@router.post(
+    "/{name}/rotate-token",
+    summary="Issue a new token; the old one stops working at once",
+    responses=error_responses(401, 403, 404),
+)
 def post_rotate_token(name: str, admin: AdminUser, ctx: Ctx) -> GatewayToken:
     """Also reinstates a revoked gateway (with the new token)."""
     now = ctx.clock.now()
@@ -63,8 +74,9 @@ def post_rotate_token(name: str, admin: AdminUser, ctx: Ctx) -> GatewayToken:
     return GatewayToken(name=name, token=token, token_created_at=now)
 
 
-@router.post("/{name}/revoke", summary="Refuse the gateway's token from now on",
-             responses=error_responses(401, 403, 404))
+@router.post(
+    "/{name}/revoke", summary="Refuse the gateway's token from now on", responses=error_responses(401, 403, 404)
+)
 def post_revoke(name: str, admin: AdminUser, ctx: Ctx) -> GatewayInfo:
     now = ctx.clock.now()
     with ctx.db.transaction() as conn:

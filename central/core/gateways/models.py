@@ -22,9 +22,14 @@ class _PointCodes(BaseModel):
 
 
 class GatewayCreate(_PointCodes):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
-        {"name": "fundo-el-olivo", "points": ["OB-0101-12", "OB-0101-13"]},
-    ]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"name": "fundo-el-olivo", "points": ["OB-0101-12", "OB-0101-13"]},
+            ]
+        },
+    }
 
     name: str = Field(pattern=NAME_PATTERN, description="Letters, digits, '.', '_', '-'")
     points: list[str] = Field(default_factory=list, description="Codes of the points it reports")
@@ -37,12 +42,27 @@ class GatewayPointsUpdate(_PointCodes):
 
 
 class GatewayInfo(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "name": "fundo-el-olivo", "points": ["OB-0101-12"], "online": True,
-        "created_at": "2026-11-01T10:00:00Z", "token_created_at": "2026-11-01T10:00:00Z", "revoked_at": None,
-        "last_seen_at": "2026-11-28T12:59:30Z", "clock_offset_s": 0.4, "agent_version": "0.1.0",
-        "buffer_depth": 0, "oldest_unsent_s": 0.0, "dropped_total": 0, "clock_synced": True,
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "fundo-el-olivo",
+                    "points": ["OB-0101-12"],
+                    "online": True,
+                    "created_at": "2026-11-01T10:00:00Z",
+                    "token_created_at": "2026-11-01T10:00:00Z",
+                    "revoked_at": None,
+                    "last_seen_at": "2026-11-28T12:59:30Z",
+                    "clock_offset_s": 0.4,
+                    "agent_version": "0.1.0",
+                    "buffer_depth": 0,
+                    "oldest_unsent_s": 0.0,
+                    "dropped_total": 0,
+                    "clock_synced": True,
+                }
+            ]
+        }
+    }
 
     name: str
     points: list[str]
@@ -62,9 +82,17 @@ class GatewayInfo(BaseModel):
 class GatewayToken(BaseModel):
     """A gateway's new token: the only time it is shown."""
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "name": "fundo-el-olivo", "token": "cau_g_Xq3...", "token_created_at": "2026-11-28T13:00:00Z",
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "fundo-el-olivo",
+                    "token": "cau_g_Xq3...",
+                    "token_created_at": "2026-11-28T13:00:00Z",
+                }
+            ]
+        }
+    }
 
     name: str
     token: str = Field(description="Shown only now; put it in the gateway's configuration")

@@ -99,8 +99,9 @@ def gateway_by_name(conn: Connection, name: str) -> Gateway:
 def _assign(conn: Connection, gateway: Gateway, codes: list[str]) -> None:
     ids = point_ids(conn, codes)
     _refuse_taken(conn, gateway, ids)
-    with conflict_on_integrity("otro cambio asignó mientras tanto uno de estos puntos a otro gateway;"
-                               " intente de nuevo"):
+    with conflict_on_integrity(
+        "otro cambio asignó mientras tanto uno de estos puntos a otro gateway; intente de nuevo"
+    ):
         store.replace_points(conn, gateway.id, list(ids.values()))
 
 
@@ -110,5 +111,7 @@ def _refuse_taken(conn: Connection, gateway: Gateway, ids: dict[str, int]) -> No
     taken = store.taken_points(conn, gateway.id, list(ids.values()))
     if taken:
         which = ", ".join(f"{row['code']!r} pertenece al gateway {row['name']!r}" for row in taken)
-        raise Conflict(f"el punto {which}; quítelo primero de allí",
-                       details=[{"point": row["code"], "gateway": row["name"]} for row in taken])
+        raise Conflict(
+            f"el punto {which}; quítelo primero de allí",
+            details=[{"point": row["code"], "gateway": row["name"]} for row in taken],
+        )

@@ -37,7 +37,9 @@ def point_codes(conn: Connection, gateway_ids: list[int]) -> dict[int, list[str]
     marks = {f"g{i}": gateway_id for i, gateway_id in enumerate(gateway_ids)}
     rows = conn.fetchall(
         "SELECT gp.gateway_id, p.code FROM gateway_points gp JOIN points p ON p.id = gp.point_id"
-        f" WHERE gp.gateway_id IN ({', '.join(':' + mark for mark in marks)})", marks)
+        f" WHERE gp.gateway_id IN ({', '.join(':' + mark for mark in marks)})",
+        marks,
+    )
     codes: dict[int, list[str]] = defaultdict(list)
     for row in rows:
         codes[row["gateway_id"]].append(row["code"])
@@ -68,16 +70,22 @@ def replace_token(conn: Connection, gateway_id: int, digest: str, now: datetime)
 
 def revoke(conn: Connection, gateway_id: int, now: datetime) -> bool:
     """Revoke the gateway's token; whether it was not revoked already."""
-    return bool(conn.execute("UPDATE gateways SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
-                             {"now": now, "id": gateway_id}))
+    return bool(
+        conn.execute(
+            "UPDATE gateways SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
+            {"now": now, "id": gateway_id},
+        )
+    )
 
 
 def replace_points(conn: Connection, gateway_id: int, point_ids: list[int]) -> None:
     """Make ``point_ids`` the gateway's points; a point another gateway holds raises ``IntegrityError``."""
     conn.execute("DELETE FROM gateway_points WHERE gateway_id = :g", {"g": gateway_id})
     if point_ids:
-        conn.executemany("INSERT INTO gateway_points (gateway_id, point_id) VALUES (:g, :p)",
-                         [{"g": gateway_id, "p": point_id} for point_id in point_ids])
+        conn.executemany(
+            "INSERT INTO gateway_points (gateway_id, point_id) VALUES (:g, :p)",
+            [{"g": gateway_id, "p": point_id} for point_id in point_ids],
+        )
 
 
 def taken_points(conn: Connection, gateway_id: int, point_ids: list[int]) -> list[dict[str, Any]]:

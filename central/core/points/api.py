@@ -26,7 +26,9 @@ router = APIRouter(prefix="/api/v1/points", tags=["points"])
 
 @router.get("", summary="List the points you may see", responses=error_responses(401, 422))
 def get_points(
-    user: CurrentUser, ctx: Ctx, paging: Paging,
+    user: CurrentUser,
+    ctx: Ctx,
+    paging: Paging,
     status: Annotated[PointStatus | None, Query(description="Only points with this status")] = None,
     kind: Annotated[PointKind | None, Query(description="Only points of this kind")] = None,
 ) -> Page[Point]:
@@ -34,51 +36,71 @@ def get_points(
         return list_points(conn, user, paging, status=status, kind=kind)
 
 
-@router.post("", status_code=201, summary="Create a point (administrators)",
-             responses=error_responses(401, 403, 409, 422))
+@router.post(
+    "", status_code=201, summary="Create a point (administrators)", responses=error_responses(401, 403, 409, 422)
+)
 def post_point(body: PointCreate, admin: AdminUser, ctx: Ctx) -> Point:
     with ctx.db.transaction() as conn:
         return create_point(conn, body, admin.username, ctx.clock.now())
 
 
-@router.get("/{code}", summary="One point (404 if it does not exist or is not yours)",
-            responses=error_responses(401, 404))
+@router.get(
+    "/{code}", summary="One point (404 if it does not exist or is not yours)", responses=error_responses(401, 404)
+)
 def get_one_point(code: str, user: CurrentUser, ctx: Ctx) -> Point:
     with ctx.db.connect() as conn:
         return get_point(conn, user, code)
 
 
-@router.patch("/{code}", summary="Change a point; its code never changes (administrators)",
-              responses=error_responses(401, 403, 404, 422))
+@router.patch(
+    "/{code}",
+    summary="Change a point; its code never changes (administrators)",
+    responses=error_responses(401, 403, 404, 422),
+)
 def patch_point(code: str, body: PointUpdate, admin: AdminUser, ctx: Ctx) -> Point:
     with ctx.db.transaction() as conn:
         return update_point(conn, code, body, admin.username, ctx.clock.now())
 
 
-@router.delete("/{code}", status_code=204, summary="Delete a point without recorded data (administrators)",
-               responses=error_responses(401, 403, 404, 409))
+@router.delete(
+    "/{code}",
+    status_code=204,
+    summary="Delete a point without recorded data (administrators)",
+    responses=error_responses(401, 403, 404, 409),
+)
 def delete_one_point(code: str, admin: AdminUser, ctx: Ctx) -> None:
     """A point with readings or submissions is kept (409): set its status to inactive instead."""
     with ctx.db.transaction() as conn:
         delete_point(conn, code, admin.username, ctx.clock.now())
 
 
-@router.get("/{code}/users", summary="Who has been granted this point (administrators)",
-            responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/{code}/users",
+    summary="Who has been granted this point (administrators)",
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_point_users(code: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[str]:
     with ctx.db.connect() as conn:
         return point_usernames(conn, code, paging)
 
 
-@router.put("/{code}/users/{username}", status_code=204, summary="Let a user see this point (administrators)",
-            responses=error_responses(401, 403, 404))
+@router.put(
+    "/{code}/users/{username}",
+    status_code=204,
+    summary="Let a user see this point (administrators)",
+    responses=error_responses(401, 403, 404),
+)
 def put_point_user(code: str, username: str, admin: AdminUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
         grant_point(conn, code, username, admin.username, ctx.clock.now())
 
 
-@router.delete("/{code}/users/{username}", status_code=204,
-               summary="Stop a user seeing this point (administrators)", responses=error_responses(401, 403, 404))
+@router.delete(
+    "/{code}/users/{username}",
+    status_code=204,
+    summary="Stop a user seeing this point (administrators)",
+    responses=error_responses(401, 403, 404),
+)
 def delete_point_user(code: str, username: str, admin: AdminUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
         revoke_point(conn, code, username, admin.username, ctx.clock.now())

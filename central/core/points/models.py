@@ -49,11 +49,24 @@ class PointFields(BaseModel):
 
 
 class PointCreate(PointFields):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "code": "OB-0101-12", "name": "Pozo 1 Fundo El Olivo", "kind": "subterranea",
-        "latitude": -33.45, "longitude": -70.66, "water_right_lps": 25.0, "sensor_depth_m": 42.0,
-        "flow_cutoff_lps": 0.2, "status": "active",
-    }]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "code": "OB-0101-12",
+                    "name": "Pozo 1 Fundo El Olivo",
+                    "kind": "subterranea",
+                    "latitude": -33.45,
+                    "longitude": -70.66,
+                    "water_right_lps": 25.0,
+                    "sensor_depth_m": 42.0,
+                    "flow_cutoff_lps": 0.2,
+                    "status": "active",
+                }
+            ]
+        },
+    }
 
     code: str = Field(pattern=CODE_PATTERN, description="DGA codigoObra (OB-0101-12) or an own code")
 
@@ -61,16 +74,24 @@ class PointCreate(PointFields):
     @classmethod
     def _dga_codes_are_well_formed(cls, code: str) -> str:
         if _LOOKS_DGA.match(code) and not is_dga_code(code):
-            raise ValueError(f"{code!r} empieza como un codigoObra de la DGA pero no lo es (se espera algo como OB-0101-12)")
+            raise ValueError(
+                f"{code!r} empieza como un codigoObra de la DGA pero no lo es (se espera algo como OB-0101-12)"
+            )
         return code
 
 
 class PointUpdate(BaseModel):
     """A partial change: fields left out keep their value; ``null`` clears an optional one."""
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
-        {"status": "maintenance"}, {"water_right_lps": 30.0, "flow_cutoff_lps": 0.5},
-    ]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"status": "maintenance"},
+                {"water_right_lps": 30.0, "flow_cutoff_lps": 0.5},
+            ]
+        },
+    }
 
     name: str | None = None
     kind: PointKind | None = None
@@ -83,12 +104,27 @@ class PointUpdate(BaseModel):
 
 
 class Point(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "id": 1, "code": "OB-0101-12", "name": "Pozo 1 Fundo El Olivo", "kind": "subterranea",
-        "latitude": -33.45, "longitude": -70.66, "water_right_lps": 25.0, "sensor_depth_m": 42.0,
-        "flow_cutoff_lps": 0.2, "status": "active", "gateway": "fundo-el-olivo",
-        "created_at": "2026-11-28T13:00:00Z", "updated_at": "2026-11-28T13:00:00Z",
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": 1,
+                    "code": "OB-0101-12",
+                    "name": "Pozo 1 Fundo El Olivo",
+                    "kind": "subterranea",
+                    "latitude": -33.45,
+                    "longitude": -70.66,
+                    "water_right_lps": 25.0,
+                    "sensor_depth_m": 42.0,
+                    "flow_cutoff_lps": 0.2,
+                    "status": "active",
+                    "gateway": "fundo-el-olivo",
+                    "created_at": "2026-11-28T13:00:00Z",
+                    "updated_at": "2026-11-28T13:00:00Z",
+                }
+            ]
+        }
+    }
 
     id: int
     code: str

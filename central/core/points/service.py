@@ -64,8 +64,9 @@ def update_point(conn: Connection, code: str, change: PointUpdate, actor: str, n
 def delete_point(conn: Connection, code: str, actor: str, now: datetime) -> None:
     """Delete a point that has no recorded data; one with history should become inactive instead."""
     point = _existing(conn, code)
-    with conflict_on_integrity(f"el punto {code!r} tiene datos registrados; cambie su estado a inactive en vez de"
-                               " borrarlo"):
+    with conflict_on_integrity(
+        f"el punto {code!r} tiene datos registrados; cambie su estado a inactive en vez de borrarlo"
+    ):
         store.delete_point(conn, point.id)
     audit.record(conn, actor, "point.deleted", f"point:{code}", now, name=point.name)
 

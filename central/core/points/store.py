@@ -22,8 +22,9 @@ def point_by_code(conn: Connection, code: str) -> Point | None:
     return None if row is None else Point(**row)
 
 
-def points_page(conn: Connection, paging: PageQuery, *, granted_to: int | None, status: str | None,
-                kind: str | None) -> Page[Point]:
+def points_page(
+    conn: Connection, paging: PageQuery, *, granted_to: int | None, status: str | None, kind: str | None
+) -> Page[Point]:
     """Points by code: only those granted to the user ``granted_to`` (None: all), of one status and/or kind."""
     clauses, params = [], {}
     if granted_to is not None:
@@ -50,8 +51,9 @@ def insert_point(conn: Connection, values: dict[str, Any], now: datetime) -> Non
 def update_columns(conn: Connection, point_id: int, fields: dict[str, Any], now: datetime) -> None:
     """UPDATE the given columns (names come from the models, never from the request)."""
     assignments = ", ".join(f"{column} = :{column}" for column in fields)
-    conn.execute(f"UPDATE points SET {assignments}, updated_at = :now WHERE id = :id",
-                 {**fields, "now": now, "id": point_id})
+    conn.execute(
+        f"UPDATE points SET {assignments}, updated_at = :now WHERE id = :id", {**fields, "now": now, "id": point_id}
+    )
 
 
 def delete_point(conn: Connection, point_id: int) -> None:
@@ -60,9 +62,12 @@ def delete_point(conn: Connection, point_id: int) -> None:
 
 
 def is_granted(conn: Connection, user_id: int, point_id: int) -> bool:
-    return conn.fetchone(
-        "SELECT 1 AS x FROM user_points WHERE user_id = :u AND point_id = :p", {"u": user_id, "p": point_id}
-    ) is not None
+    return (
+        conn.fetchone(
+            "SELECT 1 AS x FROM user_points WHERE user_id = :u AND point_id = :p", {"u": user_id, "p": point_id}
+        )
+        is not None
+    )
 
 
 def grant(conn: Connection, user_id: int, point_id: int) -> None:
@@ -71,28 +76,43 @@ def grant(conn: Connection, user_id: int, point_id: int) -> None:
 
 def revoke(conn: Connection, user_id: int, point_id: int) -> bool:
     """Remove the grant; whether there was one."""
-    return bool(conn.execute("DELETE FROM user_points WHERE user_id = :u AND point_id = :p",
-                             {"u": user_id, "p": point_id}))
+    return bool(
+        conn.execute("DELETE FROM user_points WHERE user_id = :u AND point_id = :p", {"u": user_id, "p": point_id})
+    )
 
 
 def grantees_page(conn: Connection, point_id: int, paging: PageQuery) -> Page[str]:
     """A page of the usernames granted the point, by name."""
     return fetch_page(
-        conn, "SELECT u.username FROM user_points up JOIN users u ON u.id = up.user_id WHERE up.point_id = :p"
-        " ORDER BY u.username", {"p": point_id}, paging, lambda row: row["username"])
+        conn,
+        "SELECT u.username FROM user_points up JOIN users u ON u.id = up.user_id WHERE up.point_id = :p"
+        " ORDER BY u.username",
+        {"p": point_id},
+        paging,
+        lambda row: row["username"],
+    )
 
 
 def granted_codes_page(conn: Connection, user_id: int, paging: PageQuery) -> Page[str]:
     """A page of the codes of the points granted to the user, by code."""
     return fetch_page(
-        conn, "SELECT p.code FROM user_points up JOIN points p ON p.id = up.point_id WHERE up.user_id = :u"
-        " ORDER BY p.code", {"u": user_id}, paging, lambda row: row["code"])
+        conn,
+        "SELECT p.code FROM user_points up JOIN points p ON p.id = up.point_id WHERE up.user_id = :u ORDER BY p.code",
+        {"u": user_id},
+        paging,
+        lambda row: row["code"],
+    )
 
 
 def granted_codes(conn: Connection, user_id: int) -> set[str]:
     """The codes of every point granted to the user."""
-    return {row["code"] for row in conn.fetchall(
-        "SELECT p.code FROM user_points up JOIN points p ON p.id = up.point_id WHERE up.user_id = :u", {"u": user_id})}
+    return {
+        row["code"]
+        for row in conn.fetchall(
+            "SELECT p.code FROM user_points up JOIN points p ON p.id = up.point_id WHERE up.user_id = :u",
+            {"u": user_id},
+        )
+    }
 
 
 def ids_of(conn: Connection, codes: list[str]) -> dict[str, int]:

@@ -27,8 +27,11 @@ def _phone() -> Any:
 
 
 def _password(**default: Any) -> Any:
-    return Field(description=f"At least {MIN_PASSWORD_LENGTH} characters", **default,
-                 json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH})
+    return Field(
+        description=f"At least {MIN_PASSWORD_LENGTH} characters",
+        **default,
+        json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH},
+    )
 
 
 def _check_password(value: SecretStr | None) -> SecretStr | None:
@@ -46,10 +49,22 @@ def _refuse_null(value: Any) -> Any:
 
 
 class UserCreate(BaseModel):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
-        "username": "ana", "password": "correct horse battery", "email": "ana@example.cl",
-        "phone": "+56912345678", "is_admin": False, "notify_email": True, "notify_sms": True,
-    }]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "username": "ana",
+                    "password": "correct horse battery",
+                    "email": "ana@example.cl",
+                    "phone": "+56912345678",
+                    "is_admin": False,
+                    "notify_email": True,
+                    "notify_sms": True,
+                }
+            ]
+        },
+    }
 
     username: str = Field(pattern=USERNAME_PATTERN, description="Lower-case letters, digits, '.', '_', '-'")
     password: SecretStr = _password()
@@ -70,10 +85,22 @@ class UserCreate(BaseModel):
 
 
 class UserOut(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "username": "ana", "email": "ana@example.cl", "phone": "+56912345678", "is_admin": False,
-        "is_active": True, "notify_email": True, "notify_sms": True, "created_at": "2026-11-28T13:00:00Z",
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "username": "ana",
+                    "email": "ana@example.cl",
+                    "phone": "+56912345678",
+                    "is_admin": False,
+                    "is_active": True,
+                    "notify_email": True,
+                    "notify_sms": True,
+                    "created_at": "2026-11-28T13:00:00Z",
+                }
+            ]
+        }
+    }
 
     username: str
     email: str | None
@@ -102,9 +129,16 @@ class _Change(BaseModel):
 class UserUpdate(_Change):
     """What an administrator may change on any account (a password here is a reset)."""
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
-        {"is_admin": True}, {"is_active": False}, {"password": "a new long password"},
-    ]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"is_admin": True},
+                {"is_active": False},
+                {"password": "a new long password"},
+            ]
+        },
+    }
 
     is_admin: bool | None = None
     is_active: bool | None = None
@@ -115,10 +149,15 @@ class UserUpdate(_Change):
 class ProfileUpdate(_Change):
     """What a person may change on their own account; a new password needs the old one."""
 
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
-        {"email": "ana@example.cl", "notify_sms": False},
-        {"password": "a new long password", "old_password": "correct horse battery"},
-    ]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"email": "ana@example.cl", "notify_sms": False},
+                {"password": "a new long password", "old_password": "correct horse battery"},
+            ]
+        },
+    }
 
     old_password: SecretStr | None = Field(default=None, description="Needed to change the password")
 

@@ -46,6 +46,4 @@ def password_hash(conn: Connection, user_id: int) -> str:
 
 def other_active_admins(conn: Connection, user_id: int) -> int:
     """How many active administrators there are besides ``user_id``."""
-    return int(conn.fetchval(
-        "SELECT COUNT(*) FROM users WHERE is_admin AND is_active AND id <> :id", {"id": user_id}
-    ))
+    return int(conn.fetchval("SELECT COUNT(*) FROM users WHERE is_admin AND is_active AND id <> :id", {"id": user_id}))

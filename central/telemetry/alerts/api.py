@@ -54,12 +54,17 @@ routers = [router]
 
 
 def _with_id(model: type[BaseModel]) -> type[BaseModel]:
-    return create_model(f"{model.__name__}Item", __base__=model,
-                        id=(int | None, Field(default=None, description="Absent for a new rule")))
+    return create_model(
+        f"{model.__name__}Item",
+        __base__=model,
+        id=(int | None, Field(default=None, description="Absent for a new rule")),
+    )
 
 
-RuleItem = Annotated[Union[tuple(_with_id(m) for m in get_args(get_args(Rule)[0]))],  # noqa: UP007
-                     Field(discriminator="kind")]
+RuleItem = Annotated[
+    Union[tuple(_with_id(m) for m in get_args(get_args(Rule)[0]))],  # noqa: UP007
+    Field(discriminator="kind"),
+]
 
 
 def _items(rules: Iterable[StoredRule]) -> list[dict[str, Any]]:
@@ -68,8 +73,12 @@ def _items(rules: Iterable[StoredRule]) -> list[dict[str, Any]]:
 
 def _page(items: list[dict[str, Any]], paging: PageQuery) -> Page[RuleItem]:
     """One page of a subject's rules (read whole: a subject's defaults are made on first look)."""
-    return Page[RuleItem](items=items[paging.offset:paging.offset + paging.limit], total=len(items),
-                          limit=paging.limit, offset=paging.offset)
+    return Page[RuleItem](
+        items=items[paging.offset : paging.offset + paging.limit],
+        total=len(items),
+        limit=paging.limit,
+        offset=paging.offset,
+    )
 
 
 # --- alerts -------------------------------------------------------------------------------------
@@ -77,7 +86,10 @@ def _page(items: list[dict[str, Any]], paging: PageQuery) -> Page[RuleItem]:
 
 @router.get("/api/v1/alerts", summary="Alerts you may see, newest first", responses=error_responses(401, 422))
 def get_alerts(
-    user: CurrentUser, ctx: Ctx, paging: Paging, span: Range,
+    user: CurrentUser,
+    ctx: Ctx,
+    paging: Paging,
+    span: Range,
     status: Annotated[list[AlertStatus] | None, Query(description="Repeat for several")] = None,
     severity: Annotated[list[Severity] | None, Query(description="Repeat for several")] = None,
     point: Annotated[str | None, Query(description="A point's code")] = None,
@@ -101,15 +113,29 @@ def get_alert(alert_id: UUID, user: CurrentUser, ctx: Ctx) -> AlertOut:
         return _visible(conn, user, alert_id)
 
 
-ACK_EXAMPLES = {"comment": {"summary": "Take charge, saying what you do", "value": {"comment": "on my way"}},
-                "bare": {"summary": "Take charge without a comment", "value": {}}}
-POINT_RULES_EXAMPLES = {"rules": {"summary": "Keep a rule (by id) and add a new one", "value": [
-    {"id": 1, "kind": "flow_above_right", "water_right_lps": 25.0, "tolerance": 1.05, "for_minutes": 10},
-    {"kind": "point_silent", "minutes": 45, "severity": "warning"}]}}
-GATEWAY_RULES_EXAMPLES = {"rules": {"summary": "Silence and clock rules of a gateway", "value": [
-    {"kind": "gateway_silent", "minutes": 20}, {"kind": "clock_offset", "tolerance_s": 120}]}}
-RULE_CHANGE_EXAMPLES = {"disable": {"summary": "Turn a rule off", "value": {"enabled": False}},
-                        "retune": {"summary": "Change its parameters", "value": {"for_minutes": 15}}}
+ACK_EXAMPLES = {
+    "comment": {"summary": "Take charge, saying what you do", "value": {"comment": "on my way"}},
+    "bare": {"summary": "Take charge without a comment", "value": {}},
+}
+POINT_RULES_EXAMPLES = {
+    "rules": {
+        "summary": "Keep a rule (by id) and add a new one",
+        "value": [
+            {"id": 1, "kind": "flow_above_right", "water_right_lps": 25.0, "tolerance": 1.05, "for_minutes": 10},
+            {"kind": "point_silent", "minutes": 45, "severity": "warning"},
+        ],
+    }
+}
+GATEWAY_RULES_EXAMPLES = {
+    "rules": {
+        "summary": "Silence and clock rules of a gateway",
+        "value": [{"kind": "gateway_silent", "minutes": 20}, {"kind": "clock_offset", "tolerance_s": 120}],
+    }
+}
+RULE_CHANGE_EXAMPLES = {
+    "disable": {"summary": "Turn a rule off", "value": {"enabled": False}},
+    "retune": {"summary": "Change its parameters", "value": {"for_minutes": 15}},
+}
 
 
 class AckIn(BaseModel):
@@ -118,10 +144,17 @@ class AckIn(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/api/v1/alerts/{alert_id}/ack", summary="Take charge of an open alert (who and when are recorded)",
-             responses=error_responses(401, 404, 409, 422))
-def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx,
-             body: Annotated[AckIn | None, Body(openapi_examples=ACK_EXAMPLES)] = None) -> AlertOut:
+@router.post(
+    "/api/v1/alerts/{alert_id}/ack",
+    summary="Take charge of an open alert (who and when are recorded)",
+    responses=error_responses(401, 404, 409, 422),
+)
+def post_ack(
+    alert_id: UUID,
+    user: CurrentUser,
+    ctx: Ctx,
+    body: Annotated[AckIn | None, Body(openapi_examples=ACK_EXAMPLES)] = None,
+) -> AlertOut:
     now = ctx.clock.now()
     comment = body.comment if body else None
     with ctx.db.transaction() as conn:
@@ -138,7 +171,6 @@ def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx,
 
 
 # --- rules --------------------------------------------------------------------------------------
-
 
 
 def _ensure(conn: Connection, scope: Scope, subject_id: int, ctx: AppContext) -> None:
@@ -178,33 +210,52 @@ def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any],
             rule_store.replace_rules(conn, scope, subject["id"], wanted, user.username, ctx.clock.now())
         except RuleProblem as exc:
             raise _invalid(exc) from None
-        audit.record(conn, user.username, "alert_rules.replaced", f"{scope.value}:{label}", ctx.clock.now(),
-                     kinds=[rule.kind for _, rule in wanted])
+        audit.record(
+            conn,
+            user.username,
+            "alert_rules.replaced",
+            f"{scope.value}:{label}",
+            ctx.clock.now(),
+            kinds=[rule.kind for _, rule in wanted],
+        )
         return _items(rule_store.rules_of(conn, scope, subject["id"]))
 
 
-@router.get("/api/v1/points/{code}/alert-rules", summary="A point's alert rules (defaults on first look)",
-            responses=error_responses(401, 404, 422))
+@router.get(
+    "/api/v1/points/{code}/alert-rules",
+    summary="A point's alert rules (defaults on first look)",
+    responses=error_responses(401, 404, 422),
+)
 def get_point_rules(code: str, user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[RuleItem]:
     with ctx.db.transaction() as conn:
         return _page(_rules_with_defaults(conn, Scope.POINT, visible_point(conn, user, code)["id"], ctx), paging)
 
 
-@router.put("/api/v1/points/{code}/alert-rules",
-            summary="Replace a point's alert rules (administrators); answers the first page of them",
-            responses=error_responses(401, 403, 404, 422))
-def put_point_rules(code: str, rules: Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)],
-                    admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
+@router.put(
+    "/api/v1/points/{code}/alert-rules",
+    summary="Replace a point's alert rules (administrators); answers the first page of them",
+    responses=error_responses(401, 403, 404, 422),
+)
+def put_point_rules(
+    code: str, rules: Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)], admin: AdminUser, ctx: Ctx
+) -> Page[RuleItem]:
     with ctx.db.connect() as conn:
         point = visible_point(conn, admin, code)
     return _page(_replace(ctx, admin, Scope.POINT, point, rules), PageQuery())
 
 
-@router.patch("/api/v1/points/{code}/alert-rules/{rule_id}", summary="Change one rule of a point (administrators)",
-              responses=error_responses(401, 403, 404, 422))
-def patch_point_rule(code: str, rule_id: int,
-                     change: Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)],
-                     admin: AdminUser, ctx: Ctx) -> RuleItem:
+@router.patch(
+    "/api/v1/points/{code}/alert-rules/{rule_id}",
+    summary="Change one rule of a point (administrators)",
+    responses=error_responses(401, 403, 404, 422),
+)
+def patch_point_rule(
+    code: str,
+    rule_id: int,
+    change: Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)],
+    admin: AdminUser,
+    ctx: Ctx,
+) -> RuleItem:
     now = ctx.clock.now()
     _registered(ctx, change.get("regulator"), ["regulator"])
     with ctx.db.transaction() as conn:
@@ -216,30 +267,45 @@ def patch_point_rule(code: str, rule_id: int,
             raise ApiError(404, str(exc)) from None
         except (ValidationError, RuleProblem) as exc:
             raise _invalid(exc) from None
-        audit.record(conn, admin.username, "alert_rule.changed", f"point:{code}", now, rule_id=rule_id,
-                     fields=sorted(change))
+        audit.record(
+            conn, admin.username, "alert_rule.changed", f"point:{code}", now, rule_id=rule_id, fields=sorted(change)
+        )
         [item] = [item for item in _items(rule_store.rules_of(conn, Scope.POINT, point["id"])) if item["id"] == rule_id]
         return item
 
 
-@router.get("/api/v1/gateways/{name}/alert-rules", summary="A gateway's alert rules (administrators)",
-            responses=error_responses(401, 403, 404, 422))
+@router.get(
+    "/api/v1/gateways/{name}/alert-rules",
+    summary="A gateway's alert rules (administrators)",
+    responses=error_responses(401, 403, 404, 422),
+)
 def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[RuleItem]:
     with ctx.db.transaction() as conn:
         return _page(_rules_with_defaults(conn, Scope.GATEWAY, gateway_by_name(conn, name).id, ctx), paging)
 
 
-@router.put("/api/v1/gateways/{name}/alert-rules",
-            summary="Replace a gateway's alert rules (administrators); answers the first page of them",
-            responses=error_responses(401, 403, 404, 422))
-def put_gateway_rules(name: str, rules: Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)],
-                      admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
+@router.put(
+    "/api/v1/gateways/{name}/alert-rules",
+    summary="Replace a gateway's alert rules (administrators); answers the first page of them",
+    responses=error_responses(401, 403, 404, 422),
+)
+def put_gateway_rules(
+    name: str,
+    rules: Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)],
+    admin: AdminUser,
+    ctx: Ctx,
+) -> Page[RuleItem]:
     with ctx.db.connect() as conn:
         gateway = gateway_by_name(conn, name).model_dump()
-    wrong = [i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY]
+    wrong = [
+        i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY
+    ]
     if wrong:
-        raise _invalid(RuleProblem([wrong[0], "kind"], "no es una regla de gateway (gateway_silent, clock_offset,"
-                                                        " buffer_dropping)"))
+        raise _invalid(
+            RuleProblem(
+                [wrong[0], "kind"], "no es una regla de gateway (gateway_silent, clock_offset, buffer_dropping)"
+            )
+        )
     return _page(_replace(ctx, admin, Scope.GATEWAY, gateway, rules), PageQuery())
 
 
@@ -273,6 +339,7 @@ PASSES = {"alert_evaluation": "pasada de alertas pendientes", "alert_timer": "pa
 def evaluation_worker(ctx: AppContext, name: str, evaluate: Callable[..., int], seconds: float) -> Worker:
     """A worker that runs ``evaluate(db, now, preferences)`` in a thread every ``seconds``; its task
     is called ``name`` (the alert timer here, the pending-points pass in the alerts role)."""
+
     def one_pass() -> Awaitable[int]:
         return asyncio.to_thread(evaluate, ctx.db, ctx.clock.now(), ctx.notify_settings.preferences)
 

@@ -39,24 +39,35 @@ def _summaries(conn: Connection, now: datetime) -> list[dict[str, Any]]:
         f" MIN(CASE WHEN cleared_at IS NULL AND kind = '{FAILING}' THEN raised_at END) AS failing_since,"
         f" SUM(CASE WHEN cleared_at IS NULL AND kind = '{REFUSED}' THEN 1 ELSE 0 END) AS unrecoverable"
         f" FROM {FACTS} WHERE kind IN ({_KINDS}) AND regulator IS NOT NULL"
-        " GROUP BY point_id, regulator ORDER BY point_id, regulator", {"now": now})
+        " GROUP BY point_id, regulator ORDER BY point_id, regulator",
+        {"now": now},
+    )
 
 
 def _last_errors(conn: Connection) -> dict[tuple[int, str], str]:
     """(point, regulator) -> the newest error of its failing submissions."""
     rows = conn.fetchall(
         f"SELECT point_id, regulator, message FROM {FACTS} WHERE cleared_at IS NULL AND kind = '{FAILING}'"
-        " AND message IS NOT NULL ORDER BY updated_at, id")
+        " AND message IS NOT NULL ORDER BY updated_at, id"
+    )
     return {(row["point_id"], row["regulator"]): row["message"] for row in rows}
 
 
-def all_submission_snapshots(conn: Connection, now: datetime, regulators: Regulators = Regulators()
-                             ) -> dict[int, list[SubmissionSnapshot]]:
+def all_submission_snapshots(
+    conn: Connection, now: datetime, regulators: Regulators = Regulators()
+) -> dict[int, list[SubmissionSnapshot]]:
     """Every point's ledger summaries, keyed by point id (what the timer reads once per tick)."""
     errors = _last_errors(conn)
     result: dict[int, list[SubmissionSnapshot]] = defaultdict(list)
     for row in _summaries(conn, now):
-        result[row["point_id"]].append(SubmissionSnapshot(
-            regulator=row["regulator"], spoken=regulators.spoken(row["regulator"]), oldest_pending_due=row["oldest"], failing_since=row["failing_since"],
-            last_error=errors.get((row["point_id"], row["regulator"])), unrecoverable=int(row["unrecoverable"] or 0)))
+        result[row["point_id"]].append(
+            SubmissionSnapshot(
+                regulator=row["regulator"],
+                spoken=regulators.spoken(row["regulator"]),
+                oldest_pending_due=row["oldest"],
+                failing_since=row["failing_since"],
+                last_error=errors.get((row["point_id"], row["regulator"])),
+                unrecoverable=int(row["unrecoverable"] or 0),
+            )
+        )
     return dict(result)

@@ -54,8 +54,9 @@ def evaluate_readings(rule: BaseRule, state: RuleState, readings: Iterable[Sampl
     Rules not fed by readings return the state unchanged and no signals, so ingest can
     loop over all of a point's rules. A disabled rule forgets its state.
     """
-    return evaluate_ordered(rule, state, sorted(
-        (r for r in readings if r.quality in WITH_VALUE and r.value is not None), key=_TS))
+    return evaluate_ordered(
+        rule, state, sorted((r for r in readings if r.quality in WITH_VALUE and r.value is not None), key=_TS)
+    )
 
 
 def evaluate_ordered(rule: BaseRule, state: RuleState, samples: Sequence[Sample]) -> tuple[RuleState, list[Signal]]:
@@ -91,8 +92,9 @@ _TS = attrgetter("ts")
 WITH_VALUE = frozenset(quality for quality in Quality if quality.has_value)  # a set test, not a property per reading
 
 
-def _debounce(state: WorkState, beyond: bool, back: bool, ts: datetime, raise_after: timedelta,
-              clear_after: timedelta) -> SignalAction | None:
+def _debounce(
+    state: WorkState, beyond: bool, back: bool, ts: datetime, raise_after: timedelta, clear_after: timedelta
+) -> SignalAction | None:
     """Flip ``state.active`` once the wanted condition has held continuously long enough.
 
     While inactive the wanted condition is ``beyond`` (for ``raise_after``);
@@ -122,8 +124,9 @@ class _Threshold(NamedTuple):
 
 def flow_step(rule: FlowAboveRight) -> Step:
     """Flow above the water right × tolerance, back below it less the hysteresis."""
-    spec = _Threshold("flow", Direction.ABOVE, rule.limit_lps, rule.hysteresis_lps, rule.for_minutes,
-                      rule.clear_minutes)
+    spec = _Threshold(
+        "flow", Direction.ABOVE, rule.limit_lps, rule.hysteresis_lps, rule.for_minutes, rule.clear_minutes
+    )
 
     def message(action: SignalAction, value: float) -> str:
         if action is not SignalAction.CLEAR:
@@ -271,8 +274,9 @@ def _event(rule: Rule, state: WorkState, ts: datetime, value: float, message: st
     return _signal(rule, SignalAction.RAISE, ts, value, message)
 
 
-def _quiet(rule: Rule, state: WorkState, ts: datetime, value: float, minutes: float,
-           message: Callable[[float], str]) -> Signal | None:
+def _quiet(
+    rule: Rule, state: WorkState, ts: datetime, value: float, minutes: float, message: Callable[[float], str]
+) -> Signal | None:
     """Clear an event alert once nothing happened for ``minutes``."""
     if not state.active or state.ref_since is None or ts - state.ref_since < timedelta(minutes=minutes):
         return None
@@ -304,8 +308,14 @@ def evaluate_heartbeat(rule: BaseRule, state: RuleState, heartbeat: Heartbeat) -
 def clock_step(rule: ClockOffset, state: WorkState, heartbeat: Heartbeat) -> Signal | None:
     ts, offset_s = heartbeat.ts, heartbeat.clock_offset_s or 0.0
     off = abs(offset_s)
-    action = _debounce(state, off > rule.tolerance_s, off <= rule.tolerance_s - rule.hysteresis_s, ts,
-                       timedelta(minutes=rule.for_minutes), timedelta(minutes=rule.clear_minutes))
+    action = _debounce(
+        state,
+        off > rule.tolerance_s,
+        off <= rule.tolerance_s - rule.hysteresis_s,
+        ts,
+        timedelta(minutes=rule.for_minutes),
+        timedelta(minutes=rule.clear_minutes),
+    )
     if action is None:
         return None
     if action is SignalAction.RAISE:

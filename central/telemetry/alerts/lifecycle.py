@@ -99,8 +99,9 @@ def apply_signal(live: Alert | None, signal: Signal, *, rule_id: int, kind: str,
     return _update(live, signal)
 
 
-def apply_signals(live: Alert | None, signals: Iterable[Signal], *, rule_id: int, kind: str, subject: str
-                  ) -> list[Transition]:
+def apply_signals(
+    live: Alert | None, signals: Iterable[Signal], *, rule_id: int, kind: str, subject: str
+) -> list[Transition]:
     """Apply signals in order; a clear followed by a raise opens a new alert."""
     transitions: list[Transition] = []
     for signal in signals:
@@ -113,20 +114,36 @@ def apply_signals(live: Alert | None, signals: Iterable[Signal], *, rule_id: int
 
 
 def _open(signal: Signal, rule_id: int, kind: str, subject: str) -> Alert:
-    return Alert(rule_id=rule_id, kind=kind, subject=subject, severity=signal.severity, message=signal.message,
-                 opened_at=signal.ts, first_value=signal.value, last_value=signal.value, last_seen=signal.ts)
+    return Alert(
+        rule_id=rule_id,
+        kind=kind,
+        subject=subject,
+        severity=signal.severity,
+        message=signal.message,
+        opened_at=signal.ts,
+        first_value=signal.value,
+        last_value=signal.value,
+        last_seen=signal.ts,
+    )
 
 
 def _update(live: Alert, signal: Signal) -> Transition:
     rose = signal.severity.rank > live.severity.rank
-    alert = live.model_copy(update={"severity": signal.severity, "message": signal.message,
-                                    "last_value": signal.value, "last_seen": max(live.last_seen, signal.ts)})
+    alert = live.model_copy(
+        update={
+            "severity": signal.severity,
+            "message": signal.message,
+            "last_value": signal.value,
+            "last_seen": max(live.last_seen, signal.ts),
+        }
+    )
     return Transition(alert=alert, event=AlertEvent.ESCALATED if rose else AlertEvent.UPDATED)
 
 
 def _clear(live: Alert, signal: Signal) -> Transition:
-    alert = live.model_copy(update={"status": AlertStatus.CLEARED, "cleared_at": signal.ts,
-                                    "clear_message": signal.message})
+    alert = live.model_copy(
+        update={"status": AlertStatus.CLEARED, "cleared_at": signal.ts, "clear_message": signal.message}
+    )
     return Transition(alert=alert, event=AlertEvent.CLEARED)
 
 
@@ -135,18 +152,26 @@ def acknowledge(alert: Alert, *, by: str, at: datetime, comment: str | None = No
     if not by.strip():
         raise LifecycleError("para reconocer hace falta el nombre de quien reconoce")
     if alert.status is AlertStatus.CLEARED:
-        raise LifecycleError(f"la alerta {alert.id} se cerró a las {messages.utc(alert.cleared_at)}; no hay nada que reconocer")
+        raise LifecycleError(
+            f"la alerta {alert.id} se cerró a las {messages.utc(alert.cleared_at)}; no hay nada que reconocer"
+        )
     if alert.status is AlertStatus.ACKNOWLEDGED:
-        raise LifecycleError(f"{alert.acknowledged_by} ya reconoció la alerta {alert.id} "
-                             f"a las {messages.utc(alert.acknowledged_at)}")
-    updated = alert.model_copy(update={"status": AlertStatus.ACKNOWLEDGED, "acknowledged_at": at,
-                                       "acknowledged_by": by, "ack_comment": comment})
+        raise LifecycleError(
+            f"{alert.acknowledged_by} ya reconoció la alerta {alert.id} a las {messages.utc(alert.acknowledged_at)}"
+        )
+    updated = alert.model_copy(
+        update={
+            "status": AlertStatus.ACKNOWLEDGED,
+            "acknowledged_at": at,
+            "acknowledged_by": by,
+            "ack_comment": comment,
+        }
+    )
     return Transition(alert=updated, event=AlertEvent.ACKNOWLEDGED)
 
 
 _SEVERITY_NAMES = {Severity.INFO: "Aviso", Severity.WARNING: "Advertencia", Severity.CRITICAL: "Crítica"}
-_EVENT_NAMES = {AlertEvent.OPENED: "Alerta", AlertEvent.ESCALATED: "Alerta escalada",
-                AlertEvent.CLEARED: "Normalizado"}
+_EVENT_NAMES = {AlertEvent.OPENED: "Alerta", AlertEvent.ESCALATED: "Alerta escalada", AlertEvent.CLEARED: "Normalizado"}
 
 
 def notice(transition: Transition) -> tuple[str, str]:
@@ -154,11 +179,13 @@ def notice(transition: Transition) -> tuple[str, str]:
     alert = transition.alert
     label = _EVENT_NAMES.get(transition.event, transition.event.value)
     title = f"[Caudal] {label} {_SEVERITY_NAMES[alert.severity].lower()}: {alert.subject}"
-    lines = [alert.clear_message if transition.event is AlertEvent.CLEARED else alert.message,
-             "",
-             f"Punto o gateway: {alert.subject}",
-             f"Severidad: {_SEVERITY_NAMES[alert.severity]}",
-             f"Abierta: {messages.utc(alert.opened_at)}"]
+    lines = [
+        alert.clear_message if transition.event is AlertEvent.CLEARED else alert.message,
+        "",
+        f"Punto o gateway: {alert.subject}",
+        f"Severidad: {_SEVERITY_NAMES[alert.severity]}",
+        f"Abierta: {messages.utc(alert.opened_at)}",
+    ]
     if alert.cleared_at is not None:
         lines.append(f"Cerrada: {messages.utc(alert.cleared_at)}")
     if alert.acknowledged_by is not None:

@@ -70,8 +70,7 @@ def back_online(last_seen: datetime) -> str:
 
 def frozen(value: float, cutoff: float, minutes: float) -> str:
     return (
-        f"Totalizador detenido en {number(value, 3)} m³ con caudal sobre el corte "
-        f"{number(cutoff)} L/s{during(minutes)}"
+        f"Totalizador detenido en {number(value, 3)} m³ con caudal sobre el corte {number(cutoff)} L/s{during(minutes)}"
     )
 
 
@@ -142,18 +141,18 @@ def submissions_on_time() -> str:
 
 COMPLIANCE_EVENTS = {
     "work.blocked": "Envíos a {regulator} detenidos: {regulator} rechazó al informante de la obra. Corrija el RUT o la clave"
-                    " del informante en la configuración de la obra para reanudarlos",
+    " del informante en la configuración de la obra para reanudarlos",
     "submission.needs_review": "{count} envío(s) a {regulator} respondido(s) sin comprobante: búsquelos en SNIA"
-                               " antes de decidir",
+    " antes de decidir",
     "submission.check_not_found": "{count} comprobante(s) que {regulator} no muestra al consultarlos: búsquelos"
-                                  " en SNIA",
+    " en SNIA",
     "submission.error": "{count} medición(es) para {regulator} no se pueden formatear: revise los valores",
     "submission.late_reply": "{count} respuesta(s) de {regulator} llegaron después de que el envío cambió de estado:"
-                             " revise el envío",
+    " revise el envío",
     "submission.held": "{count} medición(es) para {regulator} retenida(s) por un valor imposible: apruébela(s),"
-                       " corríjala(s) con un motivo o descártela(s) antes del plazo de envío",
+    " corríjala(s) con un motivo o descártela(s) antes del plazo de envío",
     "submission.check_mismatch": "{count} medición(es) que {regulator} guardó con valores distintos de los enviados:"
-                                 " compárelas en SNIA",
+    " compárelas en SNIA",
 }
 COMPLIANCE_RESOLVED = {
     "work.blocked": "Los envíos de la obra se reanudan",

@@ -54,8 +54,10 @@ def earliest_by_point(items: Iterable[Any], at: str = "ts") -> dict[int, datetim
 
 def mark(conn: Connection, earliest: dict[int, datetime]) -> None:
     """Mark each point to be evaluated from its time on."""
-    conn.executemany("INSERT INTO alert_pending (point_id, from_ts) VALUES (:p, :ts)",
-                     [{"p": point_id, "ts": ts} for point_id, ts in earliest.items()])
+    conn.executemany(
+        "INSERT INTO alert_pending (point_id, from_ts) VALUES (:p, :ts)",
+        [{"p": point_id, "ts": ts} for point_id, ts in earliest.items()],
+    )
 
 
 def take(conn: Connection) -> tuple[list[StoredReading], dict[int, datetime]]:
@@ -72,8 +74,9 @@ def take(conn: Connection) -> tuple[list[StoredReading], dict[int, datetime]]:
     readings: list[StoredReading] = []
     rest: dict[int, datetime] = {}
     for point_id, from_ts in sorted(earliest.items()):
-        rows = [StoredReading(**row)
-                for row in lookups.readings_from(conn, point_id, from_ts, MAX_READINGS_PER_POINT + 1)]
+        rows = [
+            StoredReading(**row) for row in lookups.readings_from(conn, point_id, from_ts, MAX_READINGS_PER_POINT + 1)
+        ]
         if len(rows) > MAX_READINGS_PER_POINT:
             rest[point_id] = rows[-1].ts  # the last time read may be incomplete: it is read again next pass
             rows = [row for row in rows if row.ts < rest[point_id]]

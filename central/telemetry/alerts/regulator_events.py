@@ -43,14 +43,17 @@ HELD = "submission.held"
 HOLD_URGENT = timedelta(minutes=15)
 
 
-def holding_events(conn: Connection, now: datetime, regulators: Regulators = Regulators()
-                   ) -> dict[int, dict[str, list[EventFacts]]]:
+def holding_events(
+    conn: Connection, now: datetime, regulators: Regulators = Regulators()
+) -> dict[int, dict[str, list[EventFacts]]]:
     """Per point, per kind: the open event facts, oldest first (``ledger.*`` facts are the
     submission rules', :mod:`.compliance_facts`)."""
     rows = conn.fetchall(
         f"SELECT point_id, kind, raised_at AS at, regulator, message, deadline FROM {FACTS}"
         " WHERE cleared_at IS NULL AND kind NOT LIKE 'ledger.%' AND (expires_at IS NULL OR expires_at > :now)"
-        " ORDER BY id", {"now": now})
+        " ORDER BY id",
+        {"now": now},
+    )
     found: dict[int, dict[str, list[EventFacts]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         found[row["point_id"]][row["kind"]].append(EventFacts(**row, spoken=regulators.spoken(row["regulator"])))
@@ -65,20 +68,27 @@ def event_severity(rule: ComplianceEvent, kind: str, events: list[EventFacts], n
     return Severity.CRITICAL if urgent else Severity.WARNING
 
 
-def evaluate_events(rule: Rule, holding: dict[str, list[EventFacts]], live_kinds: set[str], now: datetime
-                    ) -> dict[str, Signal]:
+def evaluate_events(
+    rule: Rule, holding: dict[str, list[EventFacts]], live_kinds: set[str], now: datetime
+) -> dict[str, Signal]:
     """Per event kind: raise while its events hold, clear a live alert whose events no longer do."""
     if not isinstance(rule, ComplianceEvent) or not rule.enabled:
         return {}
     signals = {kind: _raise(rule, kind, events, now) for kind, events in holding.items()}
     for kind in live_kinds - set(holding):
-        signals[kind] = Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity,
-                               message=messages.compliance_resolved(kind))
+        signals[kind] = Signal(
+            action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=messages.compliance_resolved(kind)
+        )
     return signals
 
 
 def _raise(rule: ComplianceEvent, kind: str, events: list[EventFacts], now: datetime) -> Signal:
     newest = events[-1]
     message = messages.compliance_event(kind, newest.spoken, len(events), newest.message)
-    return Signal(action=SignalAction.RAISE, ts=now, severity=event_severity(rule, kind, events, now),
-                  value=float(len(events)), message=message)
+    return Signal(
+        action=SignalAction.RAISE,
+        ts=now,
+        severity=event_severity(rule, kind, events, now),
+        value=float(len(events)),
+        message=message,
+    )

@@ -69,8 +69,12 @@ def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime
     """Give each point that never had rules its defaults (once, race-free)."""
     wanted = sorted(set(point_ids))
     marks, params = _marks("p", wanted)
-    seeded = {row["subject_id"] for row in conn.fetchall(
-        f"SELECT subject_id FROM alert_rule_sets WHERE scope = 'point' AND subject_id IN ({marks})", params)}
+    seeded = {
+        row["subject_id"]
+        for row in conn.fetchall(
+            f"SELECT subject_id FROM alert_rule_sets WHERE scope = 'point' AND subject_id IN ({marks})", params
+        )
+    }
     for row in lookups.points_by_id(conn, [point_id for point_id in wanted if point_id not in seeded]):
         if _claim_seeding(conn, Scope.POINT, row["id"], now):
             facts = _Facts(row["water_right_lps"], row["flow_cutoff_lps"], row["sensor_depth_m"])
@@ -80,8 +84,10 @@ def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime
 
 def ensure_all_rules(conn: Connection, now: datetime) -> None:
     """Defaults for every point and gateway that has none yet (the timer calls this)."""
-    missing = ("SELECT t.id FROM {ids} t WHERE NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
-               " WHERE s.scope = '{scope}' AND s.subject_id = t.id)")
+    missing = (
+        "SELECT t.id FROM {ids} t WHERE NOT EXISTS (SELECT 1 FROM alert_rule_sets s"
+        " WHERE s.scope = '{scope}' AND s.subject_id = t.id)"
+    )
     points = [row["id"] for row in conn.fetchall(missing.format(ids=lookups.point_ids_sql(), scope="point"))]
     if points:
         ensure_point_rules(conn, points, now)
@@ -98,10 +104,14 @@ def ensure_gateway_rules(conn: Connection, gateway_id: int, now: datetime) -> No
 
 def _claim_seeding(conn: Connection, scope: Scope, subject_id: int, now: datetime) -> bool:
     """True for the one transaction that records the seeding (a racing one sees 0 rows)."""
-    return conn.execute(
-        "INSERT INTO alert_rule_sets (scope, subject_id, seeded_at) VALUES (:scope, :id, :now)"
-        " ON CONFLICT (scope, subject_id) DO NOTHING",
-        {"scope": scope.value, "id": subject_id, "now": now}) == 1
+    return (
+        conn.execute(
+            "INSERT INTO alert_rule_sets (scope, subject_id, seeded_at) VALUES (:scope, :id, :now)"
+            " ON CONFLICT (scope, subject_id) DO NOTHING",
+            {"scope": scope.value, "id": subject_id, "now": now},
+        )
+        == 1
+    )
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -112,18 +122,28 @@ def insert_rule(conn: Connection, scope: Scope, subject_id: int, rule: Rule, act
     rule_id = conn.fetchval(
         f"INSERT INTO alert_rules (scope, {column}, kind, config, created_at, updated_at, updated_by)"
         " VALUES (:scope, :subject, :kind, :config, :now, :now, :actor) RETURNING id",
-        {"scope": scope.value, "subject": subject_id, "kind": rule.kind, "config": rule.model_dump_json(),
-         "now": now, "actor": actor})
-    conn.execute("INSERT INTO alert_rule_states (rule_id, state, updated_at) VALUES (:id, '{}', :now)",
-                 {"id": rule_id, "now": now})
+        {
+            "scope": scope.value,
+            "subject": subject_id,
+            "kind": rule.kind,
+            "config": rule.model_dump_json(),
+            "now": now,
+            "actor": actor,
+        },
+    )
+    conn.execute(
+        "INSERT INTO alert_rule_states (rule_id, state, updated_at) VALUES (:id, '{}', :now)",
+        {"id": rule_id, "now": now},
+    )
     return int(rule_id)
 
 
 def update_rule(conn: Connection, rule_id: int, rule: Rule, actor: str, now: datetime) -> None:
     """New configuration: the evaluation memory starts over."""
-    conn.execute("UPDATE alert_rules SET kind = :kind, config = :config, updated_at = :now, updated_by = :actor"
-                 " WHERE id = :id", {"id": rule_id, "kind": rule.kind, "config": rule.model_dump_json(),
-                                     "now": now, "actor": actor})
+    conn.execute(
+        "UPDATE alert_rules SET kind = :kind, config = :config, updated_at = :now, updated_by = :actor WHERE id = :id",
+        {"id": rule_id, "kind": rule.kind, "config": rule.model_dump_json(), "now": now, "actor": actor},
+    )
     save_states(conn, [(rule_id, RuleState())], now)
 
 
@@ -133,9 +153,13 @@ def delete_rule(conn: Connection, rule_id: int) -> None:
 
 def save_states(conn: Connection, states: Sequence[tuple[int, RuleState]], now: datetime) -> None:
     if states:
-        conn.executemany("UPDATE alert_rule_states SET state = :state, updated_at = :now WHERE rule_id = :id",
-                         [{"id": rule_id, "state": state.model_dump_json(exclude_defaults=True), "now": now}
-                          for rule_id, state in states])
+        conn.executemany(
+            "UPDATE alert_rule_states SET state = :state, updated_at = :now WHERE rule_id = :id",
+            [
+                {"id": rule_id, "state": state.model_dump_json(exclude_defaults=True), "now": now}
+                for rule_id, state in states
+            ],
+        )
 
 
 _SELECT = (
@@ -148,19 +172,28 @@ _SELECT = (
 
 def _stored(row: dict[str, Any]) -> StoredRule:
     rule = effective(parse_rule(row["config"]), row["water_right_lps"])
-    return StoredRule(id=row["id"], scope=Scope(row["scope"]), subject_id=row["subject_id"], subject=row["subject"],
-                      rule=rule, state=RuleState.model_validate_json(row["state"]))
+    return StoredRule(
+        id=row["id"],
+        scope=Scope(row["scope"]),
+        subject_id=row["subject_id"],
+        subject=row["subject"],
+        rule=rule,
+        state=RuleState.model_validate_json(row["state"]),
+    )
 
 
-def rules_for_points(conn: Connection, point_ids: Sequence[int], kinds: Iterable[str], *, lock: bool = False
-                     ) -> list[StoredRule]:
+def rules_for_points(
+    conn: Connection, point_ids: Sequence[int], kinds: Iterable[str], *, lock: bool = False
+) -> list[StoredRule]:
     """The rules of ``kinds`` for these points; ``lock`` holds their state rows (PostgreSQL)
     until the transaction ends, so two evaluations of one point run one after the other."""
     points, params = _marks("p", sorted(set(point_ids)))
     wanted, kind_params = _marks("k", sorted(kinds))
     lock_clause = " FOR UPDATE OF st" if lock and conn.dialect == "postgresql" else ""
-    rows = conn.fetchall(f"{_SELECT} WHERE r.point_id IN ({points}) AND r.kind IN ({wanted}) ORDER BY r.id"
-                         f"{lock_clause}", {**params, **kind_params})
+    rows = conn.fetchall(
+        f"{_SELECT} WHERE r.point_id IN ({points}) AND r.kind IN ({wanted}) ORDER BY r.id{lock_clause}",
+        {**params, **kind_params},
+    )
     return [_stored(row) for row in rows]
 
 
@@ -168,9 +201,11 @@ def timer_rules(conn: Connection, point_kinds: Iterable[str], gateway_kinds: Ite
     """Every point rule of ``point_kinds`` and gateway rule of ``gateway_kinds``."""
     point_marks, params = _marks("pk", sorted(point_kinds))
     gateway_marks, more = _marks("gk", sorted(gateway_kinds))
-    rows = conn.fetchall(f"{_SELECT} WHERE (r.scope = 'point' AND r.kind IN ({point_marks}))"
-                         f" OR (r.scope = 'gateway' AND r.kind IN ({gateway_marks})) ORDER BY r.id",
-                         {**params, **more})
+    rows = conn.fetchall(
+        f"{_SELECT} WHERE (r.scope = 'point' AND r.kind IN ({point_marks}))"
+        f" OR (r.scope = 'gateway' AND r.kind IN ({gateway_marks})) ORDER BY r.id",
+        {**params, **more},
+    )
     return [_stored(row) for row in rows]
 
 
@@ -209,8 +244,14 @@ def _changed(conn: Connection, rule_id: int, old: tuple[Rule, Rule], new: Rule, 
     return True
 
 
-def replace_rules(conn: Connection, scope: Scope, subject_id: int, wanted: Sequence[tuple[int | None, Rule]],
-                  actor: str, now: datetime) -> None:
+def replace_rules(
+    conn: Connection,
+    scope: Scope,
+    subject_id: int,
+    wanted: Sequence[tuple[int | None, Rule]],
+    actor: str,
+    now: datetime,
+) -> None:
     """Make the subject's rules exactly ``wanted`` (items with an id keep that rule and its
     state if unchanged). Changed and deleted rules retire their live alert, silently."""
     current = {stored.id: stored.rule for stored in rules_of(conn, scope, subject_id)}
@@ -218,7 +259,10 @@ def replace_rules(conn: Connection, scope: Scope, subject_id: int, wanted: Seque
     kept: set[int] = set()
     for index, (rule_id, _) in enumerate(wanted):
         if rule_id is not None and (rule_id not in current or rule_id in kept):
-            raise RuleProblem([index, "id"], f"la regla {rule_id} no es una regla de este {SCOPE_NAMES[scope.value]} (o está dos veces)")
+            raise RuleProblem(
+                [index, "id"],
+                f"la regla {rule_id} no es una regla de este {SCOPE_NAMES[scope.value]} (o está dos veces)",
+            )
         if rule_id is not None:
             kept.add(rule_id)
     gone = [rule_id for rule_id in current if rule_id not in kept]
@@ -232,8 +276,9 @@ def replace_rules(conn: Connection, scope: Scope, subject_id: int, wanted: Seque
             _changed(conn, rule_id, (raw[rule_id], current[rule_id]), rule, actor, now)
 
 
-def patch_rule(conn: Connection, scope: Scope, subject_id: int, rule_id: int, change: dict[str, Any], actor: str,
-               now: datetime) -> None:
+def patch_rule(
+    conn: Connection, scope: Scope, subject_id: int, rule_id: int, change: dict[str, Any], actor: str, now: datetime
+) -> None:
     """Change some fields of one rule; the result is validated as a whole (ValidationError)."""
     current = {stored.id: stored.rule for stored in rules_of(conn, scope, subject_id)}
     if rule_id not in current:

@@ -188,9 +188,15 @@ class BufferDropping(_HeartbeatRule):
 # A registered regulator's name (as in /api/v1/points/{code}/compliance/<name>); None: any. The
 # names are compliance's, so the API checks them against AppContext.regulators (central does not
 # import compliance) rather than this type.
-Regulator = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$",
-                                 description="A registered regulator's name, as in"
-                                             " /api/v1/points/{code}/compliance/<name>")]
+Regulator = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A registered regulator's name, as in /api/v1/points/{code}/compliance/<name>",
+    ),
+]
 
 
 class _SubmissionRule(BaseRule):
@@ -284,8 +290,11 @@ RULE_CLASSES: tuple[type[BaseRule], ...] = get_args(get_args(Rule)[0])
 
 def kinds(*triggers: Trigger, scope: Scope | None = None) -> frozenset[str]:
     """The kinds judged on any of ``triggers`` (of one ``scope``, or both), from the classes."""
-    return frozenset(cls.model_fields["kind"].default for cls in RULE_CLASSES
-                     if cls.trigger in triggers and scope in (None, cls.scope))
+    return frozenset(
+        cls.model_fields["kind"].default
+        for cls in RULE_CLASSES
+        if cls.trigger in triggers and scope in (None, cls.scope)
+    )
 
 
 def parse_rule(data: dict[str, object] | str | bytes) -> Rule:

@@ -71,27 +71,46 @@ def _subjects(conn: Connection, stored: StoredRule) -> list[str]:
     return [stored.subject, *core_lookups.gateway_point_codes(conn, stored.subject_id)]
 
 
-def _notify(conn: Connection, stored: StoredRule, transition: Transition, now: datetime,
-            preferences: Preferences) -> int:
+def _notify(
+    conn: Connection, stored: StoredRule, transition: Transition, now: datetime, preferences: Preferences
+) -> int:
     alert = transition.alert
     point_id, gateway_id = _ids(stored)
-    channels = subscribed_channels(conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity,
-                                   subjects=_subjects(conn, stored))
-    profiles = preference_recipients(conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity,
-                                     preferences=preferences)
+    channels = subscribed_channels(
+        conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity, subjects=_subjects(conn, stored)
+    )
+    profiles = preference_recipients(
+        conn, point_id=point_id, gateway_id=gateway_id, severity=alert.severity, preferences=preferences
+    )
     title, body = notice(transition)
     event = f"{transition.event.value}:{alert.severity.value}"
     about = AlertSubject(point_id, gateway_id, stored.subject)
     for channel in channels:
-        notification = new_notification(channel["username"], channel["name"], title, body, now,
-                                        severity=alert.severity, alert_id=alert.id)
-        enqueue(conn, notification, user_id=channel["user_id"], channel_id=channel["id"], alert_event=event,
-                subject=about)
+        notification = new_notification(
+            channel["username"], channel["name"], title, body, now, severity=alert.severity, alert_id=alert.id
+        )
+        enqueue(
+            conn, notification, user_id=channel["user_id"], channel_id=channel["id"], alert_event=event, subject=about
+        )
     for profile in profiles:
-        notification = new_notification(profile["username"], PREFERENCE_CHANNELS[profile["preference"]], title, body,
-                                        now, severity=alert.severity, alert_id=alert.id)
-        enqueue(conn, notification, user_id=profile["user_id"], channel_id=None, alert_event=event,
-                preference=profile["preference"], subject=about)
+        notification = new_notification(
+            profile["username"],
+            PREFERENCE_CHANNELS[profile["preference"]],
+            title,
+            body,
+            now,
+            severity=alert.severity,
+            alert_id=alert.id,
+        )
+        enqueue(
+            conn,
+            notification,
+            user_id=profile["user_id"],
+            channel_id=None,
+            alert_event=event,
+            preference=profile["preference"],
+            subject=about,
+        )
     return len(channels) + len(profiles)
 
 
@@ -99,14 +118,21 @@ def _ids(stored: StoredRule) -> tuple[int | None, int | None]:
     return (stored.subject_id, None) if stored.scope is Scope.POINT else (None, stored.subject_id)
 
 
-def transitions_of(stored: StoredRule, live: Alert | None, signals: Sequence[Signal], kind: str | None = None
-                   ) -> list[Transition]:
+def transitions_of(
+    stored: StoredRule, live: Alert | None, signals: Sequence[Signal], kind: str | None = None
+) -> list[Transition]:
     """``kind``: the alert's kind when it is not the rule's (a compliance event's kind)."""
     return apply_signals(live, signals, rule_id=stored.id, kind=kind or stored.rule.kind, subject=stored.subject)
 
 
-def commit(conn: Connection, stored: StoredRule, live: Alert | None, transitions: Sequence[Transition],
-           now: datetime, preferences: Preferences) -> int:
+def commit(
+    conn: Connection,
+    stored: StoredRule,
+    live: Alert | None,
+    transitions: Sequence[Transition],
+    now: datetime,
+    preferences: Preferences,
+) -> int:
     """Write the rule's transitions (from its live alert ``live``) and queue their messages."""
     point_id, gateway_id = _ids(stored)
     before = live
@@ -166,8 +192,9 @@ def _usable(readings: Sequence[Any]) -> dict[int, _PointReadings]:
 _TS = attrgetter("ts")
 
 
-def evaluate_ingest(db: Database, readings: Sequence[Any], now: datetime, preferences: Preferences = Preferences()
-                    ) -> int:
+def evaluate_ingest(
+    db: Database, readings: Sequence[Any], now: datetime, preferences: Preferences = Preferences()
+) -> int:
     """Evaluate the reading rules of the points in ``readings`` (objects with point_id, ts,
     variable, value, quality); returns how many alert transitions were written.
     ``preferences``: what users' profiles imply (``NotifySettings.preferences``)."""
@@ -179,12 +206,15 @@ def evaluate_ingest(db: Database, readings: Sequence[Any], now: datetime, prefer
             with db.transaction() as conn:
                 return _evaluate_points(conn, by_point, now, preferences)
         except store.AlertRace as race:
-            log.info("la evaluación de alertas chocó con otra en curso (intento %d de %d): %s", attempt, RACE_RETRIES, race)
+            log.info(
+                "la evaluación de alertas chocó con otra en curso (intento %d de %d): %s", attempt, RACE_RETRIES, race
+            )
     return 0
 
 
-def _evaluate_points(conn: Connection, by_point: dict[int, _PointReadings], now: datetime,
-                     preferences: Preferences) -> int:
+def _evaluate_points(
+    conn: Connection, by_point: dict[int, _PointReadings], now: datetime, preferences: Preferences
+) -> int:
     rule_store.ensure_point_rules(conn, by_point, now)
     rules = rule_store.rules_for_points(conn, list(by_point), READING_KINDS, lock=True)
     live = store.live_alerts(conn, [stored.id for stored in rules])
@@ -194,8 +224,9 @@ def _evaluate_points(conn: Connection, by_point: dict[int, _PointReadings], now:
         state, signals = evaluate_ordered(stored.rule, stored.state, by_point[stored.subject_id].for_rule(stored.rule))
         if state != stored.state:
             states.append((stored.id, state))
-        written += commit(conn, stored, live.get(stored.id), transitions_of(stored, live.get(stored.id), signals), now,
-                          preferences)
+        written += commit(
+            conn, stored, live.get(stored.id), transitions_of(stored, live.get(stored.id), signals), now, preferences
+        )
     rule_store.save_states(conn, states, now)
     return written
 
@@ -210,8 +241,7 @@ class EvaluationQueue:
     point are evaluated as usual).
     """
 
-    def __init__(self, db: Database, *, limit: int = 256,
-                 preferences: Callable[[], Preferences] = Preferences) -> None:
+    def __init__(self, db: Database, *, limit: int = 256, preferences: Callable[[], Preferences] = Preferences) -> None:
         self._db, self._limit, self._preferences = db, limit, preferences
         self._items: deque[tuple[datetime, Sequence[Any]]] = deque()
         self._busy = self._closed = False
@@ -271,8 +301,9 @@ class EvaluationQueue:
 
 def _heartbeat(gateway: dict[str, Any]) -> Heartbeat:
     """What the heartbeat rules judge: last contact, clock offset (gateway minus server) and drops."""
-    return Heartbeat(ts=gateway["last_seen_at"], clock_offset_s=gateway["clock_offset_s"],
-                     dropped_total=gateway["dropped_total"])
+    return Heartbeat(
+        ts=gateway["last_seen_at"], clock_offset_s=gateway["clock_offset_s"], dropped_total=gateway["dropped_total"]
+    )
 
 
 class _Facts:
@@ -302,8 +333,9 @@ def _timer_signals(stored: StoredRule, facts: _Facts, now: datetime) -> tuple[Ru
 Update = tuple[Alert | None, RuleState, list[Transition]]
 
 
-def _timer_updates(stored: StoredRule, facts: _Facts, live: dict[tuple[int, str], Alert], now: datetime
-                   ) -> list[Update]:
+def _timer_updates(
+    stored: StoredRule, facts: _Facts, live: dict[tuple[int, str], Alert], now: datetime
+) -> list[Update]:
     """(live alert, new state, transitions) per alert the rule keeps: one, or one per compliance event kind."""
     if stored.rule.trigger is not Trigger.EVENTS:
         state, signals = _timer_signals(stored, facts, now)
@@ -311,12 +343,15 @@ def _timer_updates(stored: StoredRule, facts: _Facts, live: dict[tuple[int, str]
         return [(before, state, transitions_of(stored, before, signals))]
     live_kinds = {kind for rule_id, kind in live if rule_id == stored.id}
     by_kind = evaluate_events(stored.rule, facts.compliance.get(stored.subject_id, {}), live_kinds, now)
-    return [(live.get((stored.id, kind)), stored.state,
-             transitions_of(stored, live.get((stored.id, kind)), [signal], kind)) for kind, signal in by_kind.items()]
+    return [
+        (live.get((stored.id, kind)), stored.state, transitions_of(stored, live.get((stored.id, kind)), [signal], kind))
+        for kind, signal in by_kind.items()
+    ]
 
 
-def evaluate_timer(db: Database, now: datetime, preferences: Preferences = Preferences(),
-                   regulators: Regulators = Regulators()) -> int:
+def evaluate_timer(
+    db: Database, now: datetime, preferences: Preferences = Preferences(), regulators: Regulators = Regulators()
+) -> int:
     """One timer pass over every point and gateway; returns how many transitions were written.
     ``regulators`` name each regulator in the alerts' texts (the app's ``AppContext.regulators``)."""
     with db.transaction() as conn:

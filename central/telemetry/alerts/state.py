@@ -79,8 +79,15 @@ class WorkState:
 
     def freeze(self) -> RuleState:
         runs = {name: Run(value=run.value, since=run.since, last=run.last) for name, run in self.runs.items()}
-        return RuleState(active=self.active, since=self.since, last_ts=self.last_ts, ref=self.ref,
-                         ref_since=self.ref_since, flow_above_since=self.flow_above_since, runs=runs)
+        return RuleState(
+            active=self.active,
+            since=self.since,
+            last_ts=self.last_ts,
+            ref=self.ref,
+            ref_since=self.ref_since,
+            flow_above_since=self.flow_above_since,
+            runs=runs,
+        )
 
 
 class SignalAction(StrEnum):

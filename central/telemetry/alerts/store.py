@@ -32,8 +32,10 @@ from central.pagination import Page, PageQuery, fetch_page
 from .lifecycle import Alert, AlertEvent, AlertStatus, Transition
 from .rules import Severity
 
-_COLUMNS = ("id, rule_id, kind, subject, severity, status, message, opened_at, first_value, last_value,"
-            " last_seen_at, acknowledged_by, acknowledged_at, ack_comment, cleared_at, clear_message")
+_COLUMNS = (
+    "id, rule_id, kind, subject, severity, status, message, opened_at, first_value, last_value,"
+    " last_seen_at, acknowledged_by, acknowledged_at, ack_comment, cleared_at, clear_message"
+)
 
 
 class AlertRace(Exception):
@@ -41,11 +43,24 @@ class AlertRace(Exception):
 
 
 def alert_of(row: dict[str, Any]) -> Alert:
-    return Alert(id=UUID(row["id"]), rule_id=row["rule_id"], kind=row["kind"], subject=row["subject"],
-                 severity=row["severity"], status=row["status"], message=row["message"], opened_at=row["opened_at"],
-                 first_value=row["first_value"], last_value=row["last_value"], last_seen=row["last_seen_at"],
-                 acknowledged_at=row["acknowledged_at"], acknowledged_by=row["acknowledged_by"],
-                 ack_comment=row["ack_comment"], cleared_at=row["cleared_at"], clear_message=row["clear_message"])
+    return Alert(
+        id=UUID(row["id"]),
+        rule_id=row["rule_id"],
+        kind=row["kind"],
+        subject=row["subject"],
+        severity=row["severity"],
+        status=row["status"],
+        message=row["message"],
+        opened_at=row["opened_at"],
+        first_value=row["first_value"],
+        last_value=row["last_value"],
+        last_seen=row["last_seen_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+        ack_comment=row["ack_comment"],
+        cleared_at=row["cleared_at"],
+        clear_message=row["clear_message"],
+    )
 
 
 def live_alerts(conn: Connection, rule_ids: Sequence[int]) -> dict[int, Alert]:
@@ -53,8 +68,10 @@ def live_alerts(conn: Connection, rule_ids: Sequence[int]) -> dict[int, Alert]:
     if not rule_ids:
         return {}
     names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
-    rows = conn.fetchall(f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared'"
-                         f" AND rule_id IN ({', '.join(':' + n for n in names)})", names)
+    rows = conn.fetchall(
+        f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
+        names,
+    )
     return {row["rule_id"]: alert_of(row) for row in rows}
 
 
@@ -64,13 +81,16 @@ def live_by_kind(conn: Connection, rule_ids: Sequence[int]) -> dict[tuple[int, s
     if not rule_ids:
         return {}
     names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
-    rows = conn.fetchall(f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared'"
-                         f" AND rule_id IN ({', '.join(':' + n for n in names)})", names)
+    rows = conn.fetchall(
+        f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
+        names,
+    )
     return {(row["rule_id"], row["kind"]): alert_of(row) for row in rows}
 
 
-def write_transition(conn: Connection, transition: Transition, before: Alert | None, *, point_id: int | None,
-                     gateway_id: int | None) -> None:
+def write_transition(
+    conn: Connection, transition: Transition, before: Alert | None, *, point_id: int | None, gateway_id: int | None
+) -> None:
     """Persist one transition of the lifecycle; raises :class:`AlertRace` if another writer won."""
     alert = transition.alert
     if transition.event is AlertEvent.OPENED:
@@ -82,13 +102,21 @@ def write_transition(conn: Connection, transition: Transition, before: Alert | N
         touched = conn.execute(
             "UPDATE alerts SET status = 'cleared', cleared_at = :at, clear_message = :message"
             " WHERE id = :id AND status <> 'cleared'",
-            {"id": str(alert.id), "at": alert.cleared_at, "message": alert.clear_message})
+            {"id": str(alert.id), "at": alert.cleared_at, "message": alert.clear_message},
+        )
     else:
         touched = conn.execute(
             "UPDATE alerts SET severity = :severity, message = :message, last_value = :value, last_seen_at = :seen"
             " WHERE id = :id AND status <> 'cleared' AND severity = :before",
-            {"id": str(alert.id), "severity": alert.severity.value, "message": alert.message,
-             "value": alert.last_value, "seen": alert.last_seen, "before": before.severity.value})
+            {
+                "id": str(alert.id),
+                "severity": alert.severity.value,
+                "message": alert.message,
+                "value": alert.last_value,
+                "seen": alert.last_seen,
+                "before": before.severity.value,
+            },
+        )
     if touched != 1:
         raise AlertRace(f"alert {alert.id} changed under this evaluation ({transition.event.value})")
 
@@ -100,10 +128,21 @@ def _insert(conn: Connection, alert: Alert, point_id: int | None, gateway_id: in
             " opened_at, first_value, last_value, last_seen_at)"
             " VALUES (:id, :rule, :kind, :subject, :point, :gateway, :severity, 'open', :message, :opened, :first,"
             " :last, :seen)",
-            {"id": str(alert.id), "rule": alert.rule_id, "kind": alert.kind, "subject": alert.subject,
-             "point": point_id, "gateway": gateway_id, "severity": alert.severity.value, "message": alert.message,
-             "opened": alert.opened_at, "first": alert.first_value, "last": alert.last_value,
-             "seen": alert.last_seen})
+            {
+                "id": str(alert.id),
+                "rule": alert.rule_id,
+                "kind": alert.kind,
+                "subject": alert.subject,
+                "point": point_id,
+                "gateway": gateway_id,
+                "severity": alert.severity.value,
+                "message": alert.message,
+                "opened": alert.opened_at,
+                "first": alert.first_value,
+                "last": alert.last_value,
+                "seen": alert.last_seen,
+            },
+        )
     except IntegrityError as exc:
         raise AlertRace(f"rule {alert.rule_id} of {alert.subject} already has a live alert") from exc
 
@@ -111,18 +150,23 @@ def _insert(conn: Connection, alert: Alert, point_id: int | None, gateway_id: in
 def retire(conn: Connection, rule_ids: Sequence[int], message: str, now: datetime) -> None:
     """Clear, without notifying, the live alerts of rules that were changed or deleted."""
     for rule_id in rule_ids:
-        conn.execute("UPDATE alerts SET status = 'cleared', cleared_at = :now, clear_message = :message"
-                     " WHERE rule_id = :rule AND status <> 'cleared'",
-                     {"rule": rule_id, "now": now, "message": message})
+        conn.execute(
+            "UPDATE alerts SET status = 'cleared', cleared_at = :now, clear_message = :message"
+            " WHERE rule_id = :rule AND status <> 'cleared'",
+            {"rule": rule_id, "now": now, "message": message},
+        )
 
 
 def acknowledge_row(conn: Connection, alert: Alert) -> bool:
     """Write an acknowledgement made by :func:`lifecycle.acknowledge`; False if it was no longer open."""
-    return conn.execute(
-        "UPDATE alerts SET status = 'acknowledged', acknowledged_by = :by, acknowledged_at = :at, ack_comment = :c"
-        " WHERE id = :id AND status = 'open'",
-        {"id": str(alert.id), "by": alert.acknowledged_by, "at": alert.acknowledged_at,
-         "c": alert.ack_comment}) == 1
+    return (
+        conn.execute(
+            "UPDATE alerts SET status = 'acknowledged', acknowledged_by = :by, acknowledged_at = :at, ack_comment = :c"
+            " WHERE id = :id AND status = 'open'",
+            {"id": str(alert.id), "by": alert.acknowledged_by, "at": alert.acknowledged_at, "c": alert.ack_comment},
+        )
+        == 1
+    )
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -216,14 +260,20 @@ def load_alert(conn: Connection, alert_id: UUID) -> Alert | None:
 
 def open_by_point(conn: Connection) -> dict[int, int]:
     """How many open alerts each point has (points without any are absent)."""
-    rows = conn.fetchall("SELECT point_id, COUNT(*) AS n FROM alerts WHERE status = 'open' AND point_id IS NOT NULL"
-                         " GROUP BY point_id")
+    rows = conn.fetchall(
+        "SELECT point_id, COUNT(*) AS n FROM alerts WHERE status = 'open' AND point_id IS NOT NULL GROUP BY point_id"
+    )
     return {row["point_id"]: int(row["n"]) for row in rows}
 
 
 def counts(conn: Connection) -> dict[tuple[str, str], int]:
     """Alerts by (status, severity), every combination present (zeros included)."""
-    found = {(row["status"], row["severity"]): row["n"] for row in
-             conn.fetchall("SELECT status, severity, COUNT(*) AS n FROM alerts GROUP BY status, severity")}
-    return {(status.value, severity.value): int(found.get((status.value, severity.value), 0))
-            for status in AlertStatus for severity in Severity}
+    found = {
+        (row["status"], row["severity"]): row["n"]
+        for row in conn.fetchall("SELECT status, severity, COUNT(*) AS n FROM alerts GROUP BY status, severity")
+    }
+    return {
+        (status.value, severity.value): int(found.get((status.value, severity.value), 0))
+        for status in AlertStatus
+        for severity in Severity
+    }

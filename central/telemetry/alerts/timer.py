@@ -41,7 +41,9 @@ def evaluate_silence(rule: BaseRule, last_seen: datetime | None, now: datetime) 
 
 def silence_step(rule: PointSilent | GatewaySilent, last_seen: datetime, now: datetime) -> Signal:
     if now - last_seen >= timedelta(minutes=rule.minutes):
-        return Signal(action=SignalAction.RAISE, ts=now, severity=rule.severity, message=messages.silent(last_seen, now))
+        return Signal(
+            action=SignalAction.RAISE, ts=now, severity=rule.severity, message=messages.silent(last_seen, now)
+        )
     return Signal(action=SignalAction.CLEAR, ts=now, severity=rule.severity, message=messages.back_online(last_seen))
 
 

@@ -47,8 +47,15 @@ def iso(ts: datetime) -> str:
 def seed(conn: Connection, now: datetime) -> None:
     """The points, gateways and users described in the module docstring."""
     for username, token in TOKENS.items():
-        add_user(conn, username, now, token=token, is_admin=username == "admin", email=f"{username}@agua.example",
-                 notify_email=False)
+        add_user(
+            conn,
+            username,
+            now,
+            token=token,
+            is_admin=username == "admin",
+            email=f"{username}@agua.example",
+            notify_email=False,
+        )
     for code, right in (("P1", 12.0), ("P2", None), ("P3", None)):
         add_point(conn, code, now, water_right_lps=right)
     for name, (token, codes) in GATEWAYS.items():
@@ -70,10 +77,20 @@ class World:
     def db(self) -> Database:
         return self.ctx.db
 
-    def ingest(self, readings: list[dict[str, Any]], *, gateway: str = "gw-norte", sent_at: datetime | None = None,
-               agent: dict[str, Any] | None = None) -> Response:
-        document: dict[str, Any] = {"schema": 1, "gateway": gateway, "sent_at": iso(sent_at or self.clock.now()),
-                                    "readings": readings}
+    def ingest(
+        self,
+        readings: list[dict[str, Any]],
+        *,
+        gateway: str = "gw-norte",
+        sent_at: datetime | None = None,
+        agent: dict[str, Any] | None = None,
+    ) -> Response:
+        document: dict[str, Any] = {
+            "schema": 1,
+            "gateway": gateway,
+            "sent_at": iso(sent_at or self.clock.now()),
+            "readings": readings,
+        }
         if agent is not None:
             document["agent"] = agent
         headers = {"Authorization": f"Bearer {GATEWAYS[gateway][0]}", "Content-Type": "application/json"}
@@ -113,10 +130,19 @@ async def deliver_once(outbox: DbOutbox, settings: NotifySettings, clock: Manual
 
 
 RESET = (
-    "DELETE FROM notification_attempts", "DELETE FROM notifications", "DELETE FROM notify_channels",
-    "DELETE FROM alerts", "DELETE FROM alert_rule_states", "DELETE FROM alert_rules", "DELETE FROM alert_rule_sets",
-    "DELETE FROM readings", "DELETE FROM latest_readings", "DELETE FROM audit_log",
-    "DELETE FROM compliance_facts", "DELETE FROM compliance_events", "DELETE FROM compliance_attempts",
+    "DELETE FROM notification_attempts",
+    "DELETE FROM notifications",
+    "DELETE FROM notify_channels",
+    "DELETE FROM alerts",
+    "DELETE FROM alert_rule_states",
+    "DELETE FROM alert_rules",
+    "DELETE FROM alert_rule_sets",
+    "DELETE FROM readings",
+    "DELETE FROM latest_readings",
+    "DELETE FROM audit_log",
+    "DELETE FROM compliance_facts",
+    "DELETE FROM compliance_events",
+    "DELETE FROM compliance_attempts",
     "DELETE FROM compliance_submissions",
     "DELETE FROM compliance_configs",
     "UPDATE gateways SET last_seen_at = NULL, clock_offset_s = NULL, agent_version = NULL, buffer_depth = NULL,"
@@ -148,13 +174,23 @@ def reset_world(client: TestClient, clock: ManualClock) -> World:
     return World(client, clock)
 
 
-def flows(start: datetime, values: list[float], *, point: str = "P1", first_seq: int = 1, step_s: int = 60
-          ) -> list[dict[str, Any]]:
+def flows(
+    start: datetime, values: list[float], *, point: str = "P1", first_seq: int = 1, step_s: int = 60
+) -> list[dict[str, Any]]:
     """Flow readings every ``step_s`` seconds from ``start``."""
-    return [{"seq": first_seq + i, "device": "dev-1", "point": point, "variable": "flow",
-             "ts": iso(start + timedelta(seconds=step_s * i)), "value": value, "unit": "L/s", "quality": "good"}
-            for i, value in enumerate(values)]
+    return [
+        {
+            "seq": first_seq + i,
+            "device": "dev-1",
+            "point": point,
+            "variable": "flow",
+            "ts": iso(start + timedelta(seconds=step_s * i)),
+            "value": value,
+            "unit": "L/s",
+            "quality": "good",
+        }
+        for i, value in enumerate(values)
+    ]
 
 
-EMAIL = {"kind": "email", "name": "correo", "address": "ana@agua.example",
-         "subscription": {"min_severity": "warning"}}
+EMAIL = {"kind": "email", "name": "correo", "address": "ana@agua.example", "subscription": {"min_severity": "warning"}}

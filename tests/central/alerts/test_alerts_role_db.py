@@ -36,14 +36,21 @@ def client(request: pytest.FixtureRequest, tmp_path, clock: ManualClock) -> Iter
     if request.param == "sqlite":
         yield from app(f"sqlite:///{tmp_path / 'caudal.db'}")
         return
-    with temporary_database(request.getfixturevalue("postgres_admin_url"), "caudal_alerts_role",
-                            request.getfixturevalue("migrated_template")) as url:
+    with temporary_database(
+        request.getfixturevalue("postgres_admin_url"),
+        "caudal_alerts_role",
+        request.getfixturevalue("migrated_template"),
+    ) as url:
         yield from app(url)
 
 
 def ingest(client: TestClient, readings: list[dict]) -> None:
-    document = {"schema": 1, "gateway": "gw-norte", "sent_at": iso(client.app.state.ctx.clock.now()),
-                "readings": readings}
+    document = {
+        "schema": 1,
+        "gateway": "gw-norte",
+        "sent_at": iso(client.app.state.ctx.clock.now()),
+        "readings": readings,
+    }
     headers = {"Authorization": f"Bearer {GATEWAYS['gw-norte'][0]}", "Content-Type": "application/json"}
     assert client.post(INGEST_PATH, content=json.dumps(document), headers=headers).status_code == 200
 
@@ -60,12 +67,16 @@ def over_the_right(client: TestClient, minutes: int = 30, first_seq: int = 1) ->
 
 def test_ingest_only_marks_the_points_and_the_alerts_role_raises_the_alert(client: TestClient):
     ingest(client, over_the_right(client))
-    assert (rows(client, "SELECT kind FROM alerts"), rows(client, "SELECT p.code FROM alert_pending a"
-                                                                  " JOIN points p ON p.id = a.point_id")) == ([], [("P1",)])
+    assert (
+        rows(client, "SELECT kind FROM alerts"),
+        rows(client, "SELECT p.code FROM alert_pending a JOIN points p ON p.id = a.point_id"),
+    ) == ([], [("P1",)])
     ctx = client.app.state.ctx
     assert evaluate_pending(ctx.db, ctx.clock.now()) > 0
     assert (rows(client, "SELECT kind, subject, status FROM alerts"), rows(client, "SELECT id FROM alert_pending")) == (
-        [("flow_above_right", "P1", "open")], [])
+        [("flow_above_right", "P1", "open")],
+        [],
+    )
 
 
 def test_a_resent_batch_marks_nothing_and_an_overlapping_one_raises_nothing_twice(client: TestClient):
@@ -77,12 +88,15 @@ def test_a_resent_batch_marks_nothing_and_an_overlapping_one_raises_nothing_twic
     assert rows(client, "SELECT id FROM alert_pending") == []
     ingest(client, readings[20:])  # its mark starts at the hour, before readings already evaluated
     evaluate_pending(ctx.db, ctx.clock.now())
-    assert (rows(client, "SELECT kind, status, first_value FROM alerts"), rows(client, "SELECT id FROM notifications")
-            ) == ([("flow_above_right", "open", 20.1)], [])
+    assert (
+        rows(client, "SELECT kind, status, first_value FROM alerts"),
+        rows(client, "SELECT id FROM notifications"),
+    ) == ([("flow_above_right", "open", 20.1)], [])
 
 
-def test_a_backlog_is_evaluated_in_slices_oldest_first_until_no_mark_is_left(client: TestClient,
-                                                                            monkeypatch: pytest.MonkeyPatch):
+def test_a_backlog_is_evaluated_in_slices_oldest_first_until_no_mark_is_left(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setattr(pending, "MAX_READINGS_PER_POINT", 10)
     ingest(client, over_the_right(client, minutes=35))
     ctx = client.app.state.ctx
@@ -106,13 +120,17 @@ def test_a_failed_evaluation_puts_its_marks_back(client: TestClient, monkeypatch
     monkeypatch.undo()
     evaluate_pending(ctx.db, ctx.clock.now())
     assert (rows(client, "SELECT kind, status FROM alerts"), rows(client, "SELECT id FROM alert_pending")) == (
-        [("flow_above_right", "open")], [])
+        [("flow_above_right", "open")],
+        [],
+    )
 
 
 def test_the_telemetry_process_leaves_timer_and_outbox_to_the_alerts_role(client: TestClient):
     ctx = client.app.state.ctx
     assert ([w.__name__ for w in alerts_api.workers(ctx)], [w.__name__ for w in role.workers(ctx)]) == (
-        [], ["alert_evaluation", "alert_timer", "notification_outbox"])
+        [],
+        ["alert_evaluation", "alert_timer", "notification_outbox"],
+    )
 
 
 def test_the_alerts_role_serves_only_the_health_checks():

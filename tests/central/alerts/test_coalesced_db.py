@@ -67,41 +67,78 @@ def with_gaps(minute: int) -> dict[str, float | None]:
 Expected = list[tuple[str, str, float, float]]  # (kind, status, first_value, last_value)
 CASES: list[tuple[str, Minute, int, list[int], Expected]] = [
     ("nothing fires", steady, 120, [40, 40, 40], []),
-    ("totalizer decrease in the middle of the backlog", decrease_midway, 120, [50, 50, 20],
-     [("totalizer_decrease", "open", 985.0, 985.0)]),
-    ("threshold crossed and recovered inside one batch", flow_spike(10, 30), 120, [60, 60],
-     [("flow_above_right", "cleared", 15.0, 15.0)]),
-    ("threshold crossing spread over batches", flow_spike(35, 50), 120, [40, 1, 5, 74],
-     [("flow_above_right", "cleared", 15.0, 15.0)]),
-    ("flow hovering at the right, batches of one reading", hovering, 100, [1] * 100,
-     [("flow_above_right", "cleared", 12.3, 12.2)]),
-    ("frozen totalizer, then moving", frozen_meter, 120, [30, 30, 30, 30],
-     [("frozen_totalizer", "cleared", 1005.0, 1005.0)]),
-    ("water table near the sensor", sensor_exposed, 90, [35, 55],
-     [("water_table_threshold", "cleared", 75.0, 75.0)]),
-    ("a value stuck for hours", stuck_level, 820, [300, 300, 220],
-     [("constant_value", "cleared", 41.5, 41.5)]),
-    ("timeouts between readings", with_gaps, 100, [33, 33, 34],
-     [("flow_above_right", "cleared", 15.0, 15.0)]),
+    (
+        "totalizer decrease in the middle of the backlog",
+        decrease_midway,
+        120,
+        [50, 50, 20],
+        [("totalizer_decrease", "open", 985.0, 985.0)],
+    ),
+    (
+        "threshold crossed and recovered inside one batch",
+        flow_spike(10, 30),
+        120,
+        [60, 60],
+        [("flow_above_right", "cleared", 15.0, 15.0)],
+    ),
+    (
+        "threshold crossing spread over batches",
+        flow_spike(35, 50),
+        120,
+        [40, 1, 5, 74],
+        [("flow_above_right", "cleared", 15.0, 15.0)],
+    ),
+    (
+        "flow hovering at the right, batches of one reading",
+        hovering,
+        100,
+        [1] * 100,
+        [("flow_above_right", "cleared", 12.3, 12.2)],
+    ),
+    (
+        "frozen totalizer, then moving",
+        frozen_meter,
+        120,
+        [30, 30, 30, 30],
+        [("frozen_totalizer", "cleared", 1005.0, 1005.0)],
+    ),
+    ("water table near the sensor", sensor_exposed, 90, [35, 55], [("water_table_threshold", "cleared", 75.0, 75.0)]),
+    ("a value stuck for hours", stuck_level, 820, [300, 300, 220], [("constant_value", "cleared", 41.5, 41.5)]),
+    ("timeouts between readings", with_gaps, 100, [33, 33, 34], [("flow_above_right", "cleared", 15.0, 15.0)]),
 ]
 
 
 def batches(point_id: int, values: Minute, minutes: int, sizes: list[int]) -> list[list[Processed]]:
     """The readings of ``minutes`` minutes cut into batches of ``sizes`` minutes."""
     assert sum(sizes) == minutes
-    by_minute = [[Processed(point_id=point_id, ts=START + timedelta(minutes=minute), variable=variable, value=value,
-                            raw_value=value, unit="x", quality=Quality.GOOD if value is not None else Quality.TIMEOUT,
-                            flags=None, seq=None) for variable, value in values(minute).items()]
-                 for minute in range(minutes)]
+    by_minute = [
+        [
+            Processed(
+                point_id=point_id,
+                ts=START + timedelta(minutes=minute),
+                variable=variable,
+                value=value,
+                raw_value=value,
+                unit="x",
+                quality=Quality.GOOD if value is not None else Quality.TIMEOUT,
+                flags=None,
+                seq=None,
+            )
+            for variable, value in values(minute).items()
+        ]
+        for minute in range(minutes)
+    ]
     cuts = [sum(sizes[:index]) for index in range(len(sizes) + 1)]
     return [[reading for minute in by_minute[low:high] for reading in minute] for low, high in pairwise(cuts)]
 
 
 def outcome(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with db.connect() as conn:
-        alerts = conn.fetchall("SELECT rule_id, kind, subject, point_id, severity, status, message, opened_at,"
-                               " first_value, last_value, last_seen_at, cleared_at, clear_message FROM alerts"
-                               " ORDER BY rule_id, opened_at")
+        alerts = conn.fetchall(
+            "SELECT rule_id, kind, subject, point_id, severity, status, message, opened_at,"
+            " first_value, last_value, last_seen_at, cleared_at, clear_message FROM alerts"
+            " ORDER BY rule_id, opened_at"
+        )
         states = conn.fetchall("SELECT rule_id, state FROM alert_rule_states ORDER BY rule_id")
     return alerts, states
 
@@ -112,10 +149,12 @@ def start_over(db: Database) -> None:
         conn.execute("UPDATE alert_rule_states SET state = '{}'")
 
 
-@pytest.mark.parametrize(("values", "minutes", "sizes", "expected"), [case[1:] for case in CASES],
-                         ids=[case[0] for case in CASES])
+@pytest.mark.parametrize(
+    ("values", "minutes", "sizes", "expected"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
+)
 def test_a_coalesced_pass_raises_what_the_batches_raise_one_by_one(
-        db: Database, values: Minute, minutes: int, sizes: list[int], expected: Expected) -> None:
+    db: Database, values: Minute, minutes: int, sizes: list[int], expected: Expected
+) -> None:
     with db.transaction() as conn:
         point_id = add_point(conn, "P1", NOW, water_right_lps=12.0, sensor_depth_m=80.0, flow_cutoff_lps=0.3)
     cut = batches(point_id, values, minutes, sizes)
@@ -125,5 +164,7 @@ def test_a_coalesced_pass_raises_what_the_batches_raise_one_by_one(
     start_over(db)
     evaluate_ingest(db, [reading for batch in cut for reading in batch], NOW)
     coalesced = outcome(db)
-    assert (coalesced, [(row["kind"], row["status"], row["first_value"], row["last_value"])
-                        for row in coalesced[0]]) == (one_by_one, expected)
+    assert (
+        coalesced,
+        [(row["kind"], row["status"], row["first_value"], row["last_value"]) for row in coalesced[0]],
+    ) == (one_by_one, expected)

@@ -33,10 +33,12 @@ from tests.compliance.worker_support import (
 )
 
 SLOT_12 = utc("2026-11-28T12:00:00")
-BLOCKED = ("Envíos a la DGA detenidos: la DGA rechazó al informante de la obra. Corrija el RUT o la clave del"
-           " informante en la configuración de la obra para reanudarlos. Detalle: el envío a la DGA de OB-0601-444 se"
-           " detuvo: el informante no está registrado en la obra: Usuario no es el informante registrado en la Obra."
-           " Corrija el RUT o la clave del informante en la configuración de la obra para reanudarlo.")
+BLOCKED = (
+    "Envíos a la DGA detenidos: la DGA rechazó al informante de la obra. Corrija el RUT o la clave del"
+    " informante en la configuración de la obra para reanudarlos. Detalle: el envío a la DGA de OB-0601-444 se"
+    " detuvo: el informante no está registrado en la obra: Usuario no es el informante registrado en la Obra."
+    " Corrija el RUT o la clave del informante en la configuración de la obra para reanudarlo."
+)
 
 
 @pytest.fixture
@@ -69,22 +71,28 @@ async def refused_informant(db: Database, database_url: str, clock: ManualClock,
 
 
 async def test_an_unrecoverable_informant_raises_a_work_blocked_alert_and_an_email(
-        db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer) -> None:
+    db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer
+) -> None:
     await refused_informant(db, database_url, clock, point_id)
     evaluate_timer(db, clock.now(), regulators=labels())
     await deliver(db, smtp, clock)
     assert ("work.blocked", "critical", "open") in live(db)
-    mails = sorted((mail.recipients, mail.message["Subject"], mail.message.get_content().splitlines()[0])
-                   for mail in smtp.received)
+    mails = sorted(
+        (mail.recipients, mail.message["Subject"], mail.message.get_content().splitlines()[0]) for mail in smtp.received
+    )
     assert mails == [
-        (["admin@agua.example"], f"[Caudal] Alerta crítica: {CODE}",
-         "1 envío(s) a la DGA rechazado(s) sin posibilidad de reintento"),
+        (
+            ["admin@agua.example"],
+            f"[Caudal] Alerta crítica: {CODE}",
+            "1 envío(s) a la DGA rechazado(s) sin posibilidad de reintento",
+        ),
         (["admin@agua.example"], f"[Caudal] Alerta crítica: {CODE}", BLOCKED),
     ]
 
 
-async def test_new_credentials_clear_the_work_blocked_alert(db: Database, database_url: str, clock: ManualClock,
-                                                           point_id: int, smtp: SmtpServer) -> None:
+async def test_new_credentials_clear_the_work_blocked_alert(
+    db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer
+) -> None:
     await refused_informant(db, database_url, clock, point_id)
     evaluate_timer(db, clock.now(), regulators=labels())
     configure_dga(db, point_id, "http://127.0.0.1:9", clock.now(), informant_password=PASSWORD)
@@ -95,8 +103,9 @@ async def test_new_credentials_clear_the_work_blocked_alert(db: Database, databa
     assert row == {"status": "cleared", "clear_message": "Los envíos de la obra se reanudan"}
 
 
-async def test_a_blocked_work_keeps_one_alert_over_many_timer_passes(db: Database, database_url: str,
-                                                                    clock: ManualClock, point_id: int) -> None:
+async def test_a_blocked_work_keeps_one_alert_over_many_timer_passes(
+    db: Database, database_url: str, clock: ManualClock, point_id: int
+) -> None:
     await refused_informant(db, database_url, clock, point_id)
     for _ in range(3):
         evaluate_timer(db, clock.now(), regulators=labels())
@@ -105,11 +114,14 @@ async def test_a_blocked_work_keeps_one_alert_over_many_timer_passes(db: Databas
 
 
 async def test_a_held_slot_raises_a_warning_at_once_and_an_email_then_escalates_before_its_deadline(
-        db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer) -> None:
+    db: Database, database_url: str, clock: ManualClock, point_id: int, smtp: SmtpServer
+) -> None:
     """13:00's flow reads -3 L/s (impossible): held in the 13:15 pass; its deadline is 14:00."""
     add_readings(db, point_id, utc("2026-11-28T13:00:00"), flow=-3, totalizer=1000, water_table=30)
     async with run_dga_standin(REGISTRY, RUT_EMPRESA, clock=clock) as dga:
-        configure_dga(db, point_id, dga.url, clock.now(), valid_from="2026-11-28T13:00:00Z", valid_to="2026-11-28T13:30:00Z")
+        configure_dga(
+            db, point_id, dga.url, clock.now(), valid_from="2026-11-28T13:00:00Z", valid_to="2026-11-28T13:30:00Z"
+        )
         clock.set("2026-11-28T13:15:00+00:00")
         await one_pass(db, clock, database_url)
     evaluate_timer(db, clock.now(), regulators=labels())

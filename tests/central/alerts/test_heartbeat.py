@@ -41,8 +41,15 @@ def test_clock_offset(offsets: list[float], expected: list[tuple[str, float]]) -
 
 def test_clock_offset_message_says_ahead_or_behind() -> None:
     _, signals = evaluate_heartbeat(CLOCK, RuleState(), Heartbeat(ts=at(0), clock_offset_s=-300.4))
-    assert signals == [Signal(action=SignalAction.RAISE, ts=at(0), severity=Severity.WARNING, value=-300.4,
-                              message="Reloj del gateway atrasado 300 s (tolerancia 120 s)")]
+    assert signals == [
+        Signal(
+            action=SignalAction.RAISE,
+            ts=at(0),
+            severity=Severity.WARNING,
+            value=-300.4,
+            message="Reloj del gateway atrasado 300 s (tolerancia 120 s)",
+        )
+    ]
 
 
 DROPS = BufferDropping(clear_minutes=60)

@@ -14,24 +14,25 @@ from tests.central.notify.support import SmtpServer
 
 
 def alerts(world: World) -> list[tuple[str, str, str, str]]:
-    return [(row["kind"], row["subject"], row["severity"], row["status"]) for row in
-            world.rows("SELECT kind, subject, severity, status FROM alerts ORDER BY opened_at, id")]
+    return [
+        (row["kind"], row["subject"], row["severity"], row["status"])
+        for row in world.rows("SELECT kind, subject, severity, status FROM alerts ORDER BY opened_at, id")
+    ]
 
 
-def test_a_thousand_readings_over_the_right_raise_one_alert_and_send_one_email(world: World,
-                                                                                smtp: SmtpServer) -> None:
+def test_a_thousand_readings_over_the_right_raise_one_alert_and_send_one_email(world: World, smtp: SmtpServer) -> None:
     world.add_channel("ana", EMAIL)
     start = world.clock.now() - timedelta(minutes=1000)
     values = [15.0 + (i % 5) / 10 for i in range(1000)]  # varying: a constant value would be another alert
     for first in range(0, 1000, 250):
-        world.ingest(flows(start + timedelta(minutes=first), values[first:first + 250], first_seq=first + 1))
+        world.ingest(flows(start + timedelta(minutes=first), values[first : first + 250], first_seq=first + 1))
     assert world.deliver() == 1
     assert alerts(world) == [("flow_above_right", "P1", "critical", "open")]
     [mail] = smtp.received
-    assert (mail.recipients, mail.message["Subject"]) == (["ana@agua.example"],
-                                                          "[Caudal] Alerta crítica: P1")
+    assert (mail.recipients, mail.message["Subject"]) == (["ana@agua.example"], "[Caudal] Alerta crítica: P1")
     assert mail.message.get_content().splitlines()[0] == (
-        "Caudal 15.0 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min")
+        "Caudal 15.0 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min"
+    )
     assert world.deliver() == 0
 
 
@@ -40,25 +41,38 @@ def test_a_flow_hovering_at_the_right_opens_one_alert_and_clears_it_once(world: 
     values = [12.3] * 11 + [11.9, 12.2, 11.8, 12.1] * 100 + [11.0] * 6
     start = world.clock.now() - timedelta(minutes=len(values))
     for first in range(0, len(values), 50):
-        world.ingest(flows(start + timedelta(minutes=first), values[first:first + 50], first_seq=first + 1))
+        world.ingest(flows(start + timedelta(minutes=first), values[first : first + 50], first_seq=first + 1))
     world.deliver()
     assert alerts(world) == [("flow_above_right", "P1", "critical", "cleared")]
     assert [mail.message["Subject"] for mail in smtp.received] == [
-        "[Caudal] Alerta crítica: P1", "[Caudal] Normalizado crítica: P1"]
+        "[Caudal] Alerta crítica: P1",
+        "[Caudal] Normalizado crítica: P1",
+    ]
 
 
 def test_an_open_alert_follows_the_newest_value_beyond_the_right_without_a_second_message(
-        world: World, smtp: SmtpServer) -> None:
+    world: World, smtp: SmtpServer
+) -> None:
     world.add_channel("ana", EMAIL)
     start = world.clock.now() - timedelta(minutes=60)
     world.ingest(flows(start, [20.0] * 30))
     world.ingest(flows(start + timedelta(minutes=30), [22.0] * 19 + [25.0, 5.0], first_seq=31))
     world.deliver()
     [alert] = world.call("GET", "/api/v1/alerts").json()["items"]
-    assert ({k: alert[k] for k in ("status", "opened_at", "first_value", "last_value", "last_seen_at", "message")},
-            len(smtp.received)) == ({"status": "open", "opened_at": "2026-11-28T12:10:00Z", "first_value": 20.0,
-                                     "last_value": 25.0, "last_seen_at": "2026-11-28T12:49:00Z",
-                                     "message": "Caudal 25.0 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min"}, 1)
+    assert (
+        {k: alert[k] for k in ("status", "opened_at", "first_value", "last_value", "last_seen_at", "message")},
+        len(smtp.received),
+    ) == (
+        {
+            "status": "open",
+            "opened_at": "2026-11-28T12:10:00Z",
+            "first_value": 20.0,
+            "last_value": 25.0,
+            "last_seen_at": "2026-11-28T12:49:00Z",
+            "message": "Caudal 25.0 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min",
+        },
+        1,
+    )
 
 
 def test_readings_sent_twice_do_not_raise_twice(world: World, smtp: SmtpServer) -> None:
@@ -93,8 +107,11 @@ def test_acknowledging_records_who_when_and_why_and_a_second_ack_is_a_conflict(w
     second = world.call("POST", f"/api/v1/alerts/{alert['id']}/ack", user="admin", json={})
     assert first.status_code == 200
     assert {k: first.json()[k] for k in ("status", "acknowledged_by", "acknowledged_at", "ack_comment")} == {
-        "status": "acknowledged", "acknowledged_by": "ana", "acknowledged_at": "2026-11-28T13:02:00Z",
-        "ack_comment": "bomba revisada"}
+        "status": "acknowledged",
+        "acknowledged_by": "ana",
+        "acknowledged_at": "2026-11-28T13:02:00Z",
+        "ack_comment": "bomba revisada",
+    }
     assert second.status_code == 409
     assert "ana ya reconoció la alerta" in second.json()["error"]["message"]
 
@@ -107,7 +124,10 @@ def test_an_acknowledged_alert_still_clears_when_the_flow_comes_back(world: Worl
     world.ingest(flows(start + timedelta(minutes=30), [5.0] * 30, first_seq=31))
     after = world.call("GET", f"/api/v1/alerts/{alert['id']}").json()
     assert (after["status"], after["acknowledged_by"], after["clear_message"]) == (
-        "cleared", "admin", "Caudal 5.0 L/s de nuevo dentro del derecho 12.0 L/s × 1.0")
+        "cleared",
+        "admin",
+        "Caudal 5.0 L/s de nuevo dentro del derecho 12.0 L/s × 1.0",
+    )
     cleared = world.call("POST", f"/api/v1/alerts/{alert['id']}/ack", json={})
     assert cleared.status_code == 409
 
@@ -127,23 +147,33 @@ def test_batches_queued_faster_than_they_are_evaluated_are_evaluated_in_order(wo
     values = [20.0] * 30 + [5.0] * 30 + [20.0] * 30 + [5.0] * 30
     queue = world.ctx.alert_queue
     for first in range(0, len(values), 3):  # 40 small batches, one after the other, without waiting
-        queue.submit([Processed(p1, start + timedelta(minutes=i), "flow", values[i], None, "L/s", Quality.GOOD,
-                                None, i) for i in range(first, first + 3)], world.clock.now())
+        queue.submit(
+            [
+                Processed(p1, start + timedelta(minutes=i), "flow", values[i], None, "L/s", Quality.GOOD, None, i)
+                for i in range(first, first + 3)
+            ],
+            world.clock.now(),
+        )
     assert queue.wait_idle(10)
     rows = world.rows("SELECT opened_at, cleared_at FROM alerts WHERE kind = 'flow_above_right' ORDER BY opened_at")
-    assert [((row["opened_at"] - start) / timedelta(minutes=1), (row["cleared_at"] - start) / timedelta(minutes=1))
-            for row in rows] == [(10, 35), (70, 95)]
+    assert [
+        ((row["opened_at"] - start) / timedelta(minutes=1), (row["cleared_at"] - start) / timedelta(minutes=1))
+        for row in rows
+    ] == [(10, 35), (70, 95)]
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"status": "cleared"}, {"flow_above_right"}),
-    ({"status": ["open", "acknowledged"]}, {"point_silent", "gateway_silent"}),
-    ({"severity": "critical"}, {"flow_above_right"}),
-    ({"point": "P1"}, {"flow_above_right", "point_silent"}),
-    ({"from": "2026-11-28T13:30:00Z"}, {"point_silent", "gateway_silent"}),
-    ({"from": "2026-11-28T12:30:00Z"}, {"flow_above_right", "point_silent", "gateway_silent"}),
-    ({"from": "2026-11-28T12:00:00Z", "to": "2026-11-28T12:30:00Z"}, {"flow_above_right"}),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "cleared"}, {"flow_above_right"}),
+        ({"status": ["open", "acknowledged"]}, {"point_silent", "gateway_silent"}),
+        ({"severity": "critical"}, {"flow_above_right"}),
+        ({"point": "P1"}, {"flow_above_right", "point_silent"}),
+        ({"from": "2026-11-28T13:30:00Z"}, {"point_silent", "gateway_silent"}),
+        ({"from": "2026-11-28T12:30:00Z"}, {"flow_above_right", "point_silent", "gateway_silent"}),
+        ({"from": "2026-11-28T12:00:00Z", "to": "2026-11-28T12:30:00Z"}, {"flow_above_right"}),
+    ],
+)
 def test_alerts_can_be_filtered_by_status_severity_point_and_time(world: World, params: dict, expected: set) -> None:
     start = world.clock.now() - timedelta(minutes=60)
     world.ingest(flows(start, [20.0] * 30 + [5.0] * 30))  # raised at 12:10, cleared at 12:35

@@ -14,8 +14,11 @@ FROZEN = FrozenTotalizer(flow_cutoff_lps=0.5, for_minutes=30)
 
 def flow_and_totalizer(rows: list[tuple[float, float, float]]) -> list[Sample]:
     """(minute, flow, totalizer) rows as two readings each."""
-    return [r for minute, flow, total in rows for r in samples("flow", [(minute, flow)]) + samples("totalizer",
-                                                                                                  [(minute, total)])]
+    return [
+        r
+        for minute, flow, total in rows
+        for r in samples("flow", [(minute, flow)]) + samples("totalizer", [(minute, total)])
+    ]
 
 
 @pytest.mark.parametrize(
@@ -36,9 +39,15 @@ def test_frozen_totalizer(rows: list[tuple[float, float, float]], expected: list
 
 def test_frozen_totalizer_message() -> None:
     _, signals = run(FROZEN, flow_and_totalizer([(m, 5.0, 1234.5) for m in range(0, 35, 5)]))
-    assert signals == [Signal(action=SignalAction.RAISE, ts=at(30), severity=Severity.WARNING, value=1234.5,
-                              message="Totalizador detenido en 1234.500 m³ con caudal sobre el corte 0.5 L/s "
-                                      "durante 30 min")]
+    assert signals == [
+        Signal(
+            action=SignalAction.RAISE,
+            ts=at(30),
+            severity=Severity.WARNING,
+            value=1234.5,
+            message="Totalizador detenido en 1234.500 m³ con caudal sobre el corte 0.5 L/s durante 30 min",
+        )
+    ]
 
 
 CONSTANT = ConstantValue(hours=2)
@@ -86,8 +95,10 @@ DECREASE = TotalizerDecrease(clear_minutes=60)
         ([(0, 100.0), (10, 101.0), (20, 0.5)], [("raise", 20)]),  # meter reset
         ([(0, 100.0), (10, 99.9995)], []),  # within min_decrease: float noise
         ([(0, 100.0), (10, 0.5), (30, 1.0), (70, 2.0)], [("raise", 10), ("clear", 70)]),
-        ([(0, 100.0), (10, 90.0), (20, 95.0), (50, 80.0), (100, 81.0), (110, 82.0)],
-         [("raise", 10), ("clear", 110)]),  # net mode: each decrease restarts the quiet hour
+        (
+            [(0, 100.0), (10, 90.0), (20, 95.0), (50, 80.0), (100, 81.0), (110, 82.0)],
+            [("raise", 10), ("clear", 110)],
+        ),  # net mode: each decrease restarts the quiet hour
     ],
 )
 def test_totalizer_decrease(points: list[tuple[float, float]], expected: list[tuple[str, float]]) -> None:

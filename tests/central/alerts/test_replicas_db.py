@@ -63,19 +63,22 @@ def point_id(world: World, code: str) -> int:
     return world.rows("SELECT id FROM points WHERE code = :c", {"c": code})[0]["id"]
 
 
-def test_replicas_evaluating_the_same_batch_open_one_alert_and_queue_one_email(pg_world: World,
-                                                                               replicas: list[Database]) -> None:
+def test_replicas_evaluating_the_same_batch_open_one_alert_and_queue_one_email(
+    pg_world: World, replicas: list[Database]
+) -> None:
     pg_world.add_channel("ana", EMAIL)
     p1, start = point_id(pg_world, "P1"), pg_world.clock.now() - timedelta(minutes=30)
-    readings = [Processed(p1, start + timedelta(minutes=i), "flow", 20.0, None, "L/s", Quality.GOOD, None, i)
-                for i in range(30)]
+    readings = [
+        Processed(p1, start + timedelta(minutes=i), "flow", 20.0, None, "L/s", Quality.GOOD, None, i) for i in range(30)
+    ]
     concurrently(lambda db: evaluate_ingest(db, readings, pg_world.clock.now()), replicas)
     assert pg_world.rows("SELECT kind, status FROM alerts") == [{"kind": "flow_above_right", "status": "open"}]
     assert pg_world.rows("SELECT subject FROM notifications") == [{"subject": "[Caudal] Alerta crítica: P1"}]
 
 
-def test_replica_timers_racing_on_a_silent_point_queue_each_message_once(pg_world: World,
-                                                                        replicas: list[Database]) -> None:
+def test_replica_timers_racing_on_a_silent_point_queue_each_message_once(
+    pg_world: World, replicas: list[Database]
+) -> None:
     pg_world.add_channel("ana", {**EMAIL, "subscription": {"points": ["P1"], "min_severity": "warning"}})
     pg_world.ingest(flows(pg_world.clock.now(), [5.0]))
     pg_world.clock.advance(45 * 60)
@@ -84,6 +87,9 @@ def test_replica_timers_racing_on_a_silent_point_queue_each_message_once(pg_worl
     concurrently(lambda db: evaluate_timer(db, pg_world.clock.now()), replicas)
     rows = pg_world.rows("SELECT subject FROM notifications ORDER BY seq")
     assert sorted(row["subject"] for row in rows) == [
-        "[Caudal] Alerta advertencia: P1", "[Caudal] Alerta advertencia: gw-norte",
-        "[Caudal] Normalizado advertencia: P1", "[Caudal] Normalizado advertencia: gw-norte"]
+        "[Caudal] Alerta advertencia: P1",
+        "[Caudal] Alerta advertencia: gw-norte",
+        "[Caudal] Normalizado advertencia: P1",
+        "[Caudal] Normalizado advertencia: gw-norte",
+    ]
     assert pg_world.rows("SELECT COUNT(*) AS n FROM alerts") == [{"n": 2}]

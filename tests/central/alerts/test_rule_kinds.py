@@ -40,8 +40,13 @@ class NegativeFlow(BaseRule):
             if sample.variable != "flow" or state.active or float(sample.value or 0) >= 0:
                 return None
             state.active = True
-            return Signal(action=SignalAction.RAISE, ts=sample.ts, severity=self.severity, value=sample.value,
-                          message="Caudal negativo")
+            return Signal(
+                action=SignalAction.RAISE,
+                ts=sample.ts,
+                severity=self.severity,
+                value=sample.value,
+                message="Caudal negativo",
+            )
 
         return step
 
@@ -49,8 +54,9 @@ class NegativeFlow(BaseRule):
 def test_a_rule_kind_declared_in_one_class_is_evaluated() -> None:
     readings = [*every_minute("flow", [1.0, 0.5]), *samples("totalizer", [(1, -3.0)]), *samples("flow", [(2, -0.4)])]
     _, signals = run(NegativeFlow(), readings)
-    assert signals == [Signal(action=SignalAction.RAISE, ts=at(2), severity=Severity.WARNING, value=-0.4,
-                              message="Caudal negativo")]
+    assert signals == [
+        Signal(action=SignalAction.RAISE, ts=at(2), severity=Severity.WARNING, value=-0.4, message="Caudal negativo")
+    ]
 
 
 def test_a_disabled_rule_kind_of_ones_own_is_not_evaluated() -> None:
@@ -61,17 +67,31 @@ def test_a_disabled_rule_kind_of_ones_own_is_not_evaluated() -> None:
 @pytest.mark.parametrize(
     ("triggers", "scope", "expected"),
     [
-        ((Trigger.READING,), None, {"flow_above_right", "level_threshold", "water_table_threshold",
-                                    "frozen_totalizer", "constant_value", "totalizer_decrease"}),
+        (
+            (Trigger.READING,),
+            None,
+            {
+                "flow_above_right",
+                "level_threshold",
+                "water_table_threshold",
+                "frozen_totalizer",
+                "constant_value",
+                "totalizer_decrease",
+            },
+        ),
         ((Trigger.HEARTBEAT,), None, {"clock_offset", "buffer_dropping"}),
         ((Trigger.SILENCE,), Scope.POINT, {"point_silent"}),
         ((Trigger.SILENCE,), Scope.GATEWAY, {"gateway_silent"}),
-        ((Trigger.SUBMISSIONS, Trigger.EVENTS), None, {"submission_failed", "submission_unrecoverable",
-                                                       "submission_late", "compliance_event"}),
+        (
+            (Trigger.SUBMISSIONS, Trigger.EVENTS),
+            None,
+            {"submission_failed", "submission_unrecoverable", "submission_late", "compliance_event"},
+        ),
     ],
 )
 def test_the_kinds_the_service_queries_are_derived_from_the_classes(
-        triggers: tuple[Trigger, ...], scope: Scope | None, expected: set[str]) -> None:
+    triggers: tuple[Trigger, ...], scope: Scope | None, expected: set[str]
+) -> None:
     assert kinds(*triggers, scope=scope) == expected
 
 

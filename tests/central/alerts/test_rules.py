@@ -31,8 +31,10 @@ from central.telemetry.alerts.rules import (
     ("data", "expected"),
     [
         ({"kind": "flow_above_right", "water_right_lps": 12}, FlowAboveRight(water_right_lps=12.0)),
-        ({"kind": "level_threshold", "direction": "below", "value": 1.5, "severity": "critical"},
-         parse_rule('{"kind": "level_threshold", "direction": "below", "value": 1.5, "severity": "critical"}')),
+        (
+            {"kind": "level_threshold", "direction": "below", "value": 1.5, "severity": "critical"},
+            parse_rule('{"kind": "level_threshold", "direction": "below", "value": 1.5, "severity": "critical"}'),
+        ),
         ({"kind": "point_silent", "minutes": 45}, PointSilent(minutes=45)),
         ({"kind": "gateway_silent"}, GatewaySilent(minutes=15)),
         ({"kind": "frozen_totalizer", "flow_cutoff_lps": 0.5}, FrozenTotalizer(flow_cutoff_lps=0.5, for_minutes=30)),
@@ -51,8 +53,12 @@ def test_a_rule_is_parsed_by_its_kind(data: dict[str, object], expected: object)
 
 @pytest.mark.parametrize(
     "rule",
-    [FlowAboveRight(water_right_lps=3.5, tolerance=1.1, enabled=False), SubmissionLate(regulator="sma"),
-     ConstantValue(variables=["level"], ignore_zero=False), WaterTableThreshold(value=40, direction="below")],
+    [
+        FlowAboveRight(water_right_lps=3.5, tolerance=1.1, enabled=False),
+        SubmissionLate(regulator="sma"),
+        ConstantValue(variables=["level"], ignore_zero=False),
+        WaterTableThreshold(value=40, direction="below"),
+    ],
 )
 def test_a_rule_survives_a_json_round_trip(rule: object) -> None:
     assert parse_rule(rule.model_dump_json()) == rule  # type: ignore[attr-defined]
@@ -68,8 +74,13 @@ def test_a_rule_survives_a_json_round_trip(rule: object) -> None:
         ({"kind": "point_silent", "minutes": 0}, "minutes"),
         ({"kind": "point_silent", "minuts": 10}, "minuts"),
         ({"kind": "rain_alarm"}, "rain_alarm"),
-        ({"kind": "submission_late", "escalation": [{"after_hours": 48, "severity": "info"},
-                                                    {"after_hours": 24, "severity": "critical"}]}, "escalation"),
+        (
+            {
+                "kind": "submission_late",
+                "escalation": [{"after_hours": 48, "severity": "info"}, {"after_hours": 24, "severity": "critical"}],
+            },
+            "escalation",
+        ),
         ({"kind": "point_silent", "severity": "urgent"}, "severity"),
     ],
 )
@@ -85,24 +96,43 @@ class Point:
     sensor_depth_m: float | None = None
 
 
-CHECKS = [ConstantValue(), TotalizerDecrease(), SubmissionFailed(), SubmissionUnrecoverable(), SubmissionLate(),
-          ComplianceEvent()]
+CHECKS = [
+    ConstantValue(),
+    TotalizerDecrease(),
+    SubmissionFailed(),
+    SubmissionUnrecoverable(),
+    SubmissionLate(),
+    ComplianceEvent(),
+]
 
 
 @pytest.mark.parametrize(
     ("point", "expected"),
     [
         (Point(), [PointSilent(), FrozenTotalizer(flow_cutoff_lps=0.0), *CHECKS]),
-        (Point(water_right_lps=12.0, flow_cutoff_lps=0.3),
-         [FlowAboveRight(water_right_lps=12.0, hysteresis_lps=0.6), PointSilent(),
-          FrozenTotalizer(flow_cutoff_lps=0.3), *CHECKS]),
-        (Point(water_right_lps=40.0, sensor_depth_m=80.0),
-         [FlowAboveRight(water_right_lps=40.0, hysteresis_lps=2.0), PointSilent(),
-          FrozenTotalizer(flow_cutoff_lps=0.0), *CHECKS,
-          WaterTableThreshold(direction=Direction.ABOVE, value=72.0, hysteresis=0.5, for_minutes=10)]),
-        (Point(sensor_depth_m=10.0),
-         [PointSilent(), FrozenTotalizer(), *CHECKS,
-          WaterTableThreshold(value=9.0, hysteresis=0.2, for_minutes=10)]),
+        (
+            Point(water_right_lps=12.0, flow_cutoff_lps=0.3),
+            [
+                FlowAboveRight(water_right_lps=12.0, hysteresis_lps=0.6),
+                PointSilent(),
+                FrozenTotalizer(flow_cutoff_lps=0.3),
+                *CHECKS,
+            ],
+        ),
+        (
+            Point(water_right_lps=40.0, sensor_depth_m=80.0),
+            [
+                FlowAboveRight(water_right_lps=40.0, hysteresis_lps=2.0),
+                PointSilent(),
+                FrozenTotalizer(flow_cutoff_lps=0.0),
+                *CHECKS,
+                WaterTableThreshold(direction=Direction.ABOVE, value=72.0, hysteresis=0.5, for_minutes=10),
+            ],
+        ),
+        (
+            Point(sensor_depth_m=10.0),
+            [PointSilent(), FrozenTotalizer(), *CHECKS, WaterTableThreshold(value=9.0, hysteresis=0.2, for_minutes=10)],
+        ),
     ],
 )
 def test_a_new_point_gets_default_rules_from_its_facts(point: Point, expected: list[object]) -> None:

@@ -26,23 +26,36 @@ RIGHT = FlowAboveRight(water_right_lps=12.0, for_minutes=10, clear_minutes=5, hy
         ([12.0] * 30, []),  # exactly at the right is not over it
     ],
 )
-def test_flow_above_the_right_raises_after_n_minutes_and_clears_after_m(flows: list[float],
-                                                                       expected: list[tuple[str, float]]) -> None:
+def test_flow_above_the_right_raises_after_n_minutes_and_clears_after_m(
+    flows: list[float], expected: list[tuple[str, float]]
+) -> None:
     _, signals = run(RIGHT, every_minute("flow", flows))
     assert compact(signals) == expected
 
 
 def test_the_raise_signal_says_value_right_tolerance_and_duration() -> None:
     _, signals = run(FlowAboveRight(water_right_lps=12.0), every_minute("flow", [15.2] * 11))
-    assert signals == [Signal(action=SignalAction.RAISE, ts=at(10), severity=Severity.CRITICAL, value=15.2,
-                              message="Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min")]
+    assert signals == [
+        Signal(
+            action=SignalAction.RAISE,
+            ts=at(10),
+            severity=Severity.CRITICAL,
+            value=15.2,
+            message="Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min",
+        )
+    ]
 
 
 def test_the_clear_signal_says_the_flow_is_back_within_the_right() -> None:
     rule = FlowAboveRight(water_right_lps=12.0, tolerance=1.1, for_minutes=0, clear_minutes=0)
     _, signals = run(rule, every_minute("flow", [14.0, 9.5]))
-    assert signals[1] == Signal(action=SignalAction.CLEAR, ts=at(1), severity=Severity.CRITICAL, value=9.5,
-                                message="Caudal 9.5 L/s de nuevo dentro del derecho 12.0 L/s × 1.1")
+    assert signals[1] == Signal(
+        action=SignalAction.CLEAR,
+        ts=at(1),
+        severity=Severity.CRITICAL,
+        value=9.5,
+        message="Caudal 9.5 L/s de nuevo dentro del derecho 12.0 L/s × 1.1",
+    )
 
 
 def test_tolerance_multiplies_the_right() -> None:
@@ -61,10 +74,11 @@ def test_a_thousand_readings_in_many_batches_raise_exactly_once_and_hold_once_pe
     readings = every_minute("flow", [20.0] * 1000)
     state, raised = RuleState(), []
     for start in range(0, 1000, 37):
-        state, signals = run(RIGHT, readings[start:start + 37], state)
+        state, signals = run(RIGHT, readings[start : start + 37], state)
         raised.extend(signals)
-    assert compact(raised) == [("raise", 10), ("hold", 36)] + [("hold", float(min(end, 1000) - 1))
-                                                              for end in range(74, 1037, 37)]
+    assert compact(raised) == [("raise", 10), ("hold", 36)] + [
+        ("hold", float(min(end, 1000) - 1)) for end in range(74, 1037, 37)
+    ]
 
 
 def test_a_held_threshold_carries_the_newest_value_beyond_it() -> None:
@@ -85,17 +99,30 @@ def test_a_flow_hovering_at_the_right_raises_once_and_clears_once() -> None:
 @pytest.mark.parametrize(
     ("rule", "variable", "values", "expected"),
     [
-        (LevelThreshold(direction=Direction.BELOW, value=2.0, hysteresis=0.2, for_minutes=2, clear_minutes=0),
-         "level", [2.5, 1.9, 1.8, 1.7, 2.1, 2.2], [("raise", 3), ("clear", 5)]),
-        (LevelThreshold(direction=Direction.ABOVE, value=5.0, hysteresis=0.5, for_minutes=0, clear_minutes=0),
-         "level", [4.0, 5.1, 4.8, 5.3, 4.5], [("raise", 1), ("clear", 4)]),
-        (WaterTableThreshold(direction=Direction.ABOVE, value=72.0, hysteresis=0.5, for_minutes=1, clear_minutes=1),
-         "water_table", [70.0, 72.5, 73.0, 71.8, 71.4, 71.3], [("raise", 2), ("clear", 5)]),
+        (
+            LevelThreshold(direction=Direction.BELOW, value=2.0, hysteresis=0.2, for_minutes=2, clear_minutes=0),
+            "level",
+            [2.5, 1.9, 1.8, 1.7, 2.1, 2.2],
+            [("raise", 3), ("clear", 5)],
+        ),
+        (
+            LevelThreshold(direction=Direction.ABOVE, value=5.0, hysteresis=0.5, for_minutes=0, clear_minutes=0),
+            "level",
+            [4.0, 5.1, 4.8, 5.3, 4.5],
+            [("raise", 1), ("clear", 4)],
+        ),
+        (
+            WaterTableThreshold(direction=Direction.ABOVE, value=72.0, hysteresis=0.5, for_minutes=1, clear_minutes=1),
+            "water_table",
+            [70.0, 72.5, 73.0, 71.8, 71.4, 71.3],
+            [("raise", 2), ("clear", 5)],
+        ),
         (WaterTableThreshold(value=72.0, for_minutes=0), "level", [80.0, 90.0], []),  # another variable
     ],
 )
-def test_level_and_water_table_thresholds(rule: LevelThreshold, variable: str, values: list[float],
-                                          expected: list[tuple[str, float]]) -> None:
+def test_level_and_water_table_thresholds(
+    rule: LevelThreshold, variable: str, values: list[float], expected: list[tuple[str, float]]
+) -> None:
     _, signals = run(rule, every_minute(variable, values))
     assert compact([s for s in signals if s.action is not SignalAction.HOLD]) == expected
 

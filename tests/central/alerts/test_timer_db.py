@@ -30,13 +30,13 @@ def tick(world: World, minutes: float = 0) -> None:
 
 
 def live(world: World, kind: str = "%") -> list[tuple[str, str, str]]:
-    rows = world.rows("SELECT kind, subject, status FROM alerts WHERE kind LIKE :k ORDER BY opened_at, kind",
-                      {"k": kind})
+    rows = world.rows(
+        "SELECT kind, subject, status FROM alerts WHERE kind LIKE :k ORDER BY opened_at, kind", {"k": kind}
+    )
     return [(row["kind"], row["subject"], row["status"]) for row in rows]
 
 
-def test_a_point_falls_silent_after_thirty_minutes_and_clears_when_data_returns(world: World,
-                                                                                  smtp: SmtpServer) -> None:
+def test_a_point_falls_silent_after_thirty_minutes_and_clears_when_data_returns(world: World, smtp: SmtpServer) -> None:
     world.add_channel("ana", EMAIL)
     world.ingest(flows(world.clock.now(), [5.0]))
     tick(world, 29)
@@ -47,10 +47,11 @@ def test_a_point_falls_silent_after_thirty_minutes_and_clears_when_data_returns(
     world.ingest(flows(world.clock.now(), [5.0], first_seq=2), sent_at=world.clock.now())
     tick(world, 0.5)
     world.deliver()
-    assert [row["status"] for row in world.rows("SELECT status FROM alerts WHERE kind = 'point_silent'")] == [
-        "cleared"]
+    assert [row["status"] for row in world.rows("SELECT status FROM alerts WHERE kind = 'point_silent'")] == ["cleared"]
     assert [mail.message["Subject"] for mail in smtp.received if "gw-norte" not in mail.message["Subject"]] == [
-        "[Caudal] Alerta advertencia: P1", "[Caudal] Normalizado advertencia: P1"]
+        "[Caudal] Alerta advertencia: P1",
+        "[Caudal] Normalizado advertencia: P1",
+    ]
 
 
 def test_a_silent_point_stays_one_alert_over_many_ticks(world: World) -> None:
@@ -78,13 +79,15 @@ def test_a_gateway_alert_reaches_a_subscription_to_one_of_its_points(world: Worl
     assert rows == [{"subject": "[Caudal] Alerta advertencia: gw-norte"}]
 
 
-@pytest.mark.parametrize(("gateway_late_s", "expected"), [
-    (300, [("clock_offset", "gw-norte", "open")]),
-    (-300, [("clock_offset", "gw-norte", "open")]),
-    (60, []),
-])
-def test_a_gateway_clock_off_by_more_than_two_minutes_raises(world: World, gateway_late_s: int,
-                                                             expected: list) -> None:
+@pytest.mark.parametrize(
+    ("gateway_late_s", "expected"),
+    [
+        (300, [("clock_offset", "gw-norte", "open")]),
+        (-300, [("clock_offset", "gw-norte", "open")]),
+        (60, []),
+    ],
+)
+def test_a_gateway_clock_off_by_more_than_two_minutes_raises(world: World, gateway_late_s: int, expected: list) -> None:
     world.ingest([], sent_at=world.clock.now() - timedelta(seconds=gateway_late_s))
     tick(world)
     assert live(world) == expected
@@ -99,7 +102,10 @@ def test_a_buffer_that_drops_readings_raises_once(world: World) -> None:
         tick(world, 0.5)
     [alert] = world.call("GET", "/api/v1/alerts").json()["items"]
     assert (alert["kind"], alert["status"], alert["message"]) == (
-        "buffer_dropping", "open", "El buffer del gateway descartó 40 lecturas (total descartado 40)")
+        "buffer_dropping",
+        "open",
+        "El buffer del gateway descartó 40 lecturas (total descartado 40)",
+    )
 
 
 def add_submission(world: World, state: str, slot_hours_ago: float) -> None:
@@ -109,20 +115,25 @@ def add_submission(world: World, state: str, slot_hours_ago: float) -> None:
         submission_id = conn.fetchval(
             "INSERT INTO compliance_submissions (point_id, regulator, slot, mode, state, created_at, updated_at)"
             " SELECT id, 'dga', :slot, 'live', :state, :now, :now FROM points WHERE code = 'P1' RETURNING id",
-            {"slot": now - timedelta(hours=slot_hours_ago), "state": state, "now": now})
+            {"slot": now - timedelta(hours=slot_hours_ago), "state": state, "now": now},
+        )
         sync_ledger(conn, submission_id, now)
 
 
-@pytest.mark.parametrize(("state", "hours_ago", "expected"), [
-    ("unrecoverable", 1, {("submission_unrecoverable", "critical")}),
-    ("pending", 30, {("submission_late", "info")}),
-    ("pending", 50, {("submission_late", "warning")}),
-    ("review", 80, {("submission_late", "critical")}),
-    ("accepted", 80, set()),
-    ("pending", 2, set()),
-])
-def test_the_regulator_ledger_raises_submission_alerts(world: World, state: str, hours_ago: float,
-                                                       expected: set) -> None:
+@pytest.mark.parametrize(
+    ("state", "hours_ago", "expected"),
+    [
+        ("unrecoverable", 1, {("submission_unrecoverable", "critical")}),
+        ("pending", 30, {("submission_late", "info")}),
+        ("pending", 50, {("submission_late", "warning")}),
+        ("review", 80, {("submission_late", "critical")}),
+        ("accepted", 80, set()),
+        ("pending", 2, set()),
+    ],
+)
+def test_the_regulator_ledger_raises_submission_alerts(
+    world: World, state: str, hours_ago: float, expected: set
+) -> None:
     add_submission(world, state, hours_ago)
     tick(world)
     rows = world.rows("SELECT kind, severity FROM alerts WHERE kind LIKE 'submission%'")
@@ -136,8 +147,10 @@ def test_a_late_submission_escalates_with_one_notification_per_step(world: World
         tick(world, minutes)
     rows = world.rows("SELECT subject FROM notifications ORDER BY seq")
     assert [row["subject"] for row in rows] == [
-        "[Caudal] Alerta aviso: P1", "[Caudal] Alerta escalada advertencia: P1",
-        "[Caudal] Alerta escalada crítica: P1"]
+        "[Caudal] Alerta aviso: P1",
+        "[Caudal] Alerta escalada advertencia: P1",
+        "[Caudal] Alerta escalada crítica: P1",
+    ]
 
 
 async def test_the_timer_worker_passes_every_thirty_seconds_until_stopped(world: World) -> None:

@@ -16,8 +16,9 @@ OK_REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length
 
 
 def redirect_reply(location: str) -> bytes:
-    return (f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n"
-            "Connection: close\r\n\r\n").encode()
+    return (
+        f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ).encode()
 
 
 class Listener:
@@ -31,8 +32,10 @@ class Listener:
         self._stop = threading.Event()
         for sock in (self._tcp, self._udp):
             sock.settimeout(0.1)
-        self._threads = [threading.Thread(target=self._accept, daemon=True),
-                         threading.Thread(target=self._receive, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._accept, daemon=True),
+            threading.Thread(target=self._receive, daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 

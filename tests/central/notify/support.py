@@ -62,8 +62,9 @@ class SmtpServer:
         self.logins: list[tuple[str, str]] = []
         self._controller: Controller | None = None
 
-    def _authenticate(self, server: object, session: object, envelope: object, mechanism: str,
-                      data: LoginPassword) -> AuthResult:
+    def _authenticate(
+        self, server: object, session: object, envelope: object, mechanism: str, data: LoginPassword
+    ) -> AuthResult:
         login = (data.login.decode(), data.password.decode())
         self.logins.append(login)
         return AuthResult(success=login == self.credentials)
@@ -74,8 +75,9 @@ class SmtpServer:
 
     def start(self) -> None:
         auth = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                      **(auth if self.credentials else {}))
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, **(auth if self.credentials else {})
+        )
         self._controller.start()
 
     def stop(self) -> None:
@@ -85,8 +87,9 @@ class SmtpServer:
 
 
 def smtp_settings(port: int, **changes: object) -> NotifySettings:
-    smtp = SmtpSettings(host="127.0.0.1", port=port, security=SmtpSecurity.NONE, from_address="alertas@caudal.example",
-                        timeout_s=5)
+    smtp = SmtpSettings(
+        host="127.0.0.1", port=port, security=SmtpSecurity.NONE, from_address="alertas@caudal.example", timeout_s=5
+    )
     return NotifySettings(smtp=smtp.model_copy(update=changes), destinations=LOOPBACK_ONLY)
 
 

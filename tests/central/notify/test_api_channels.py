@@ -27,8 +27,12 @@ def test_a_created_channel_is_answered_without_its_secret_and_stored_encrypted(w
     [row] = world.rows("SELECT config, secret FROM notify_channels")
     assert listed == {"items": [created], "total": 1, "limit": 50, "offset": 0, "next_cursor": None}
     assert {k: created[k] for k in ("kind", "name", "enabled", "url", "secrets_set")} == {
-        "kind": "webhook", "name": "sistema", "enabled": True, "url": "http://127.0.0.1:9/hook",
-        "secrets_set": ["secret"]}
+        "kind": "webhook",
+        "name": "sistema",
+        "enabled": True,
+        "url": "http://127.0.0.1:9/hook",
+        "secrets_set": ["secret"],
+    }
     assert WEBHOOK_SECRET not in json.dumps(created) + json.dumps(listed) + row["config"] + row["secret"]
 
 
@@ -53,16 +57,22 @@ async def test_a_change_that_omits_the_secret_keeps_it(world: World, receiver: R
     assert hit.headers["X-Caudal-Delivery"] == result["notification_id"]
 
 
-@pytest.mark.parametrize(("channel", "problem"), [
-    ({"kind": "email", "name": "correo", "address": "no-es-correo"}, ["body", "email", "address"]),
-    ({"kind": "webhook", "name": "w", "url": "http://127.0.0.1/x", "secret": "short"}, ["body", "webhook", "secret"]),
-    ({"kind": "pager", "name": "p"}, ["body"]),
-    ({**EMAIL, "subscription": {"min_severity": "loud"}}, ["body", "email", "subscription", "min_severity"]),
-])
+@pytest.mark.parametrize(
+    ("channel", "problem"),
+    [
+        ({"kind": "email", "name": "correo", "address": "no-es-correo"}, ["body", "email", "address"]),
+        (
+            {"kind": "webhook", "name": "w", "url": "http://127.0.0.1/x", "secret": "short"},
+            ["body", "webhook", "secret"],
+        ),
+        ({"kind": "pager", "name": "p"}, ["body"]),
+        ({**EMAIL, "subscription": {"min_severity": "loud"}}, ["body", "email", "subscription", "min_severity"]),
+    ],
+)
 def test_a_bad_channel_is_a_422_naming_the_field(world: World, channel: dict, problem: list) -> None:
     response = world.call("POST", CHANNELS, user="ana", json=channel)
     assert response.status_code == 422
-    assert response.json()["error"]["details"][0]["loc"][:len(problem)] == problem
+    assert response.json()["error"]["details"][0]["loc"][: len(problem)] == problem
     assert world.rows("SELECT id FROM notify_channels") == []
 
 
@@ -70,17 +80,26 @@ def test_an_email_channel_without_a_mail_server_is_refused_saying_what_to_set(wo
     world.ctx.notify_settings = NotifySettings()  # no CAUDAL_SMTP_HOST
     response = world.call("POST", CHANNELS, user="ana", json=EMAIL)
     assert (response.status_code, response.json()["error"]["code"], response.json()["error"]["message"]) == (
-        422, "smtp_not_configured", "kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
-                                     " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo")
+        422,
+        "smtp_not_configured",
+        "kind: este servidor no envía correo; configure CAUDAL_SMTP_HOST y CAUDAL_SMTP_FROM"
+        " (y CAUDAL_SMTP_USER/CAUDAL_SMTP_PASSWORD si el servidor lo pide) y reinícielo",
+    )
     assert world.rows("SELECT id FROM notify_channels") == []
 
 
 def test_a_channel_stored_with_its_kind_as_type_reads_back_as_kind(world: World) -> None:
     created = world.add_channel("ana", webhook("http://127.0.0.1:9/hook"))
     with world.db.transaction() as conn:  # a row written before the discriminator was named kind
-        conn.execute("UPDATE notify_channels SET config = :c WHERE id = :id",
-                     {"c": json.dumps({**json.loads(world.rows("SELECT config FROM notify_channels")[0]["config"]),
-                                       "type": "webhook"}), "id": created["id"]})
+        conn.execute(
+            "UPDATE notify_channels SET config = :c WHERE id = :id",
+            {
+                "c": json.dumps(
+                    {**json.loads(world.rows("SELECT config FROM notify_channels")[0]["config"]), "type": "webhook"}
+                ),
+                "id": created["id"],
+            },
+        )
     assert world.call("GET", f"{CHANNELS}/{created['id']}", user="ana").json() == created
 
 
@@ -109,9 +128,15 @@ def test_a_test_email_is_delivered_inline_and_logged(world: World, smtp: SmtpSer
     [mail] = smtp.received
     [mine] = world.call("GET", "/api/v1/users/me/notifications", user="ana").json()["items"]
     assert (result["outcome"], result["delivered_at"], mail.message["Subject"]) == (
-        "delivered", "2026-11-28T13:00:00Z", "[Caudal] Notificación de prueba")
-    assert (mine["id"], mine["delivered_at"], mine["log"]) == (result["notification_id"], "2026-11-28T13:00:00Z", [
-        {"attempt": 1, "at": "2026-11-28T13:00:00Z", "outcome": "delivered", "error": None}])
+        "delivered",
+        "2026-11-28T13:00:00Z",
+        "[Caudal] Notificación de prueba",
+    )
+    assert (mine["id"], mine["delivered_at"], mine["log"]) == (
+        result["notification_id"],
+        "2026-11-28T13:00:00Z",
+        [{"attempt": 1, "at": "2026-11-28T13:00:00Z", "outcome": "delivered", "error": None}],
+    )
     assert world.call("GET", "/api/v1/users/me/notifications", user="bob").json()["total"] == 0
 
 
@@ -146,8 +171,15 @@ def test_a_channel_whose_secret_no_longer_decrypts_can_be_given_a_new_one(world:
     assert without.json()["error"]["details"][0]["loc"] == ["body", "webhook", "secret"]
 
 
-@pytest.mark.parametrize("url", ["hassio://169.254.169.254:8123/token", "mastodon://token@169.254.169.254",
-                                 "bark://10.1.2.3:8080/device", "misskey://token@[fd00::1]"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "hassio://169.254.169.254:8123/token",
+        "mastodon://token@169.254.169.254",
+        "bark://10.1.2.3:8080/device",
+        "misskey://token@[fd00::1]",
+    ],
+)
 def test_an_apprise_channel_to_an_internal_address_is_refused_up_front(world: World, url: str) -> None:
     response = world.call("POST", CHANNELS, user="ana", json={"kind": "apprise", "name": "x", "apprise_url": url})
     assert response.status_code == 422
@@ -157,8 +189,9 @@ def test_an_apprise_channel_to_an_internal_address_is_refused_up_front(world: Wo
 
 def test_a_stored_apprise_channel_to_an_internal_address_is_given_up_when_tested(world: World) -> None:
     """A channel stored before the guard existed (or whose name now resolves inside) never connects."""
-    channel = CHANNEL_ADAPTER.validate_python({"kind": "apprise", "name": "ha",
-                                               "apprise_url": "hassio://169.254.169.254:8123/token"})
+    channel = CHANNEL_ADAPTER.validate_python(
+        {"kind": "apprise", "name": "ha", "apprise_url": "hassio://169.254.169.254:8123/token"}
+    )
     with world.db.transaction() as conn:
         [ana] = conn.fetchall("SELECT id FROM users WHERE username = 'ana'")
         created = service.create_channel(conn, ana["id"], channel, world.ctx.secret_box, world.clock.now())

@@ -15,19 +15,27 @@ from .support import LOOPBACK_ONLY, Receiver
 SETTINGS = NotifySettings(destinations=LOOPBACK_ONLY)
 
 
-@pytest.mark.parametrize(("kind", "severity", "apprise_type"),
-                         [(AppriseChannel, Severity.WARNING, "warning"), (SmsChannel, Severity.CRITICAL, "failure")])
-async def test_an_apprise_channel_delivers_title_body_and_type(receiver: Receiver, clock: ManualClock, kind: type,
-                                                               severity: Severity, apprise_type: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "severity", "apprise_type"),
+    [(AppriseChannel, Severity.WARNING, "warning"), (SmsChannel, Severity.CRITICAL, "failure")],
+)
+async def test_an_apprise_channel_delivers_title_body_and_type(
+    receiver: Receiver, clock: ManualClock, kind: type, severity: Severity, apprise_type: str
+) -> None:
     channel = kind(name="chat", apprise_url=receiver.base_url.replace("http://", "json://") + "/apprise")
-    notification = new_notification("ana", "chat", "[Caudal] Alerta: OB-1", "Sin datos hace 45 min", clock.now(),
-                                    severity=severity)
+    notification = new_notification(
+        "ana", "chat", "[Caudal] Alerta: OB-1", "Sin datos hace 45 min", clock.now(), severity=severity
+    )
     async with Notifier(SETTINGS) as notifier:
         await notifier.send(channel, notification)
     [hit] = receiver.hits
     sent = json.loads(hit.body)
     assert (hit.path, sent["title"], sent["message"], sent["type"]) == (
-        "/apprise", "[Caudal] Alerta: OB-1", "Sin datos hace 45 min", apprise_type)
+        "/apprise",
+        "[Caudal] Alerta: OB-1",
+        "Sin datos hace 45 min",
+        apprise_type,
+    )
 
 
 async def test_an_apprise_receiver_error_is_a_retryable_failure(receiver: Receiver, clock: ManualClock) -> None:
@@ -46,4 +54,6 @@ async def test_an_unknown_apprise_url_is_a_permanent_failure(clock: ManualClock)
         with pytest.raises(DeliveryFailed) as caught:
             await notifier.send(channel, new_notification("ana", "chat", "s", "b", clock.now()))
     assert (caught.value.permanent, caught.value.reason) == (
-        True, "Apprise no acepta esta URL (esquema desconocido o le faltan partes)")
+        True,
+        "Apprise no acepta esta URL (esquema desconocido o le faltan partes)",
+    )

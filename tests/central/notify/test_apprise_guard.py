@@ -38,15 +38,23 @@ from .support import LOOPBACK_ONLY
 
 DEFAULT = DestinationPolicy(require_https=False, timeout_s=5)
 FAST = DEFAULT.model_copy(update={"timeout_s": 1})
-SHAPES = ("{scheme}://user:pass@{host}:{port}/t1/t2/t3?to=x", "{scheme}://token@{host}:{port}",
-          "{scheme}://{host}:{port}/token")
+SHAPES = (
+    "{scheme}://user:pass@{host}:{port}/t1/t2/t3?to=x",
+    "{scheme}://token@{host}:{port}",
+    "{scheme}://{host}:{port}/token",
+)
 # The schemes an attacker saw deliver to 127.0.0.1 (issue 13), each with a URL its plugin accepts.
 REPORTED = {
-    "hassio": "hassio://{host}:{port}/token", "bark": "bark://{host}:{port}/device",
-    "synology": "synology://user:pass@{host}:{port}/token", "nctalk": "nctalk://user:pass@{host}:{port}/room",
-    "lametric": "lametric://apikey@{host}:{port}", "pjet": "pjet://{host}:{port}/secret",
-    "enigma2": "enigma2://{host}:{port}", "misskey": "misskey://token@{host}:{port}",
-    "mastodon": "mastodon://token@{host}:{port}", "parsep": "parsep://app:master@{host}:{port}",
+    "hassio": "hassio://{host}:{port}/token",
+    "bark": "bark://{host}:{port}/device",
+    "synology": "synology://user:pass@{host}:{port}/token",
+    "nctalk": "nctalk://user:pass@{host}:{port}/room",
+    "lametric": "lametric://apikey@{host}:{port}",
+    "pjet": "pjet://{host}:{port}/secret",
+    "enigma2": "enigma2://{host}:{port}",
+    "misskey": "misskey://token@{host}:{port}",
+    "mastodon": "mastodon://token@{host}:{port}",
+    "parsep": "parsep://app:master@{host}:{port}",
 }
 
 
@@ -88,8 +96,9 @@ async def test_no_apprise_scheme_reaches_a_loopback_listener(scheme: str, clock:
 
 
 @asynccontextmanager
-async def reported_channel(scheme: str, host: str,
-                           destinations: DestinationPolicy) -> AsyncIterator[tuple[Listener, AppriseChannel, Notifier]]:
+async def reported_channel(
+    scheme: str, host: str, destinations: DestinationPolicy
+) -> AsyncIterator[tuple[Listener, AppriseChannel, Notifier]]:
     """A loopback listener, a channel with ``scheme``'s reported URL aimed at it through ``host``,
     and a notifier under the destination policy ``destinations``."""
     with listening() as listener:
@@ -150,8 +159,9 @@ async def test_a_channel_accepted_earlier_is_checked_again_when_delivered(clock:
 async def test_a_redirect_to_a_forbidden_address_is_not_followed(clock: ManualClock) -> None:
     with listening("127.0.0.2") as inside, listening() as outside:
         outside.reply = redirect_reply(f"http://127.0.0.2:{inside.port}/metadata")
-        only_outside = DestinationPolicy(allowed_networks=(ip_network("127.0.0.1/32"),), require_https=False,
-                                         timeout_s=5)
+        only_outside = DestinationPolicy(
+            allowed_networks=(ip_network("127.0.0.1/32"),), require_https=False, timeout_s=5
+        )
         channel = AppriseChannel(name="x", apprise_url=f"json://127.0.0.1:{outside.port}/hook")
         async with Notifier(NotifySettings(destinations=only_outside)) as notifier:
             with pytest.raises(DestinationRefused, match="127.0.0.2 se resuelve a 127.0.0.2"):
@@ -164,8 +174,7 @@ def test_every_unchecked_scheme_is_one_apprise_ships() -> None:
 
 
 @pytest.mark.parametrize(("allowed", "refused"), [(frozenset(), True), (frozenset({"syslog"}), False)])
-async def test_a_scheme_the_guard_cannot_follow_needs_the_administrator(allowed: frozenset[str],
-                                                                       refused: bool) -> None:
+async def test_a_scheme_the_guard_cannot_follow_needs_the_administrator(allowed: frozenset[str], refused: bool) -> None:
     policy = DEFAULT.model_copy(update={"allowed_apprise_schemes": allowed})
     async with Notifier(NotifySettings(destinations=policy)) as notifier:
         try:

@@ -37,8 +37,7 @@ def test_backoff_schedule(attempts: int, wait_s: int, clock: ManualClock) -> Non
     assert next_attempt_at(attempts, clock.now()) == clock.now() + timedelta(seconds=wait_s)
 
 
-async def test_smtp_down_then_up_delivers_every_notification_once(smtp_server: SmtpServer,
-                                                                  clock: ManualClock) -> None:
+async def test_smtp_down_then_up_delivers_every_notification_once(smtp_server: SmtpServer, clock: ManualClock) -> None:
     outbox = MemoryOutbox(CHANNEL)
     for i in range(5):
         outbox.add(new_notification("ana", "correo", f"Alerta {i}", f"cuerpo {i}", clock.now()))
@@ -54,9 +53,15 @@ async def test_smtp_down_then_up_delivers_every_notification_once(smtp_server: S
     assert outcomes == [Outcome.RETRY] * 20 + [Outcome.DELIVERED] * 5
     assert sorted(mail.message["Subject"] for mail in smtp_server.received) == [f"Alerta {i}" for i in range(5)]
     assert {(n.attempts, n.delivered_at, n.last_error) for n in outbox.rows.values()} == {
-        (5, datetime.fromisoformat("2026-11-28T13:08:30+00:00"), None)}
+        (5, datetime.fromisoformat("2026-11-28T13:08:30+00:00"), None)
+    }
     assert [a.outcome for a in outbox.log if a.notification_id == next(iter(outbox.rows))] == [
-        Outcome.RETRY, Outcome.RETRY, Outcome.RETRY, Outcome.RETRY, Outcome.DELIVERED]
+        Outcome.RETRY,
+        Outcome.RETRY,
+        Outcome.RETRY,
+        Outcome.RETRY,
+        Outcome.DELIVERED,
+    ]
 
 
 def next_wait(outbox: MemoryOutbox, clock: ManualClock) -> float:
@@ -74,18 +79,22 @@ async def test_nothing_is_due_before_the_retry_time(smtp_server: SmtpServer, clo
     assert (first.outcome, first.notification.next_attempt_at) == (Outcome.RETRY, clock.now() + timedelta(seconds=1))
 
 
-async def test_a_failed_attempt_records_the_reason_and_the_retry_time(smtp_server: SmtpServer,
-                                                                      clock: ManualClock) -> None:
+async def test_a_failed_attempt_records_the_reason_and_the_retry_time(
+    smtp_server: SmtpServer, clock: ManualClock
+) -> None:
     notification = new_notification("ana", "correo", "s", "b", clock.now())
     async with Notifier(smtp_settings(smtp_server.port)) as notifier:
         result = await deliver(notification, CHANNEL, clock, notifier)
     reason = 'Connection error while submitting email to "127.0.0.1"'
     assert result == DeliveryResult(
-        notification=notification.model_copy(update={"attempts": 1, "last_error": reason,
-                                                     "next_attempt_at": clock.now() + timedelta(seconds=30)}),
+        notification=notification.model_copy(
+            update={"attempts": 1, "last_error": reason, "next_attempt_at": clock.now() + timedelta(seconds=30)}
+        ),
         outcome=Outcome.RETRY,
-        attempt=DeliveryAttempt(notification_id=str(notification.id), attempt=1, at=clock.now(),
-                                outcome=Outcome.RETRY, error=reason))
+        attempt=DeliveryAttempt(
+            notification_id=str(notification.id), attempt=1, at=clock.now(), outcome=Outcome.RETRY, error=reason
+        ),
+    )
 
 
 async def test_a_delivered_notification_is_never_sent_again(smtp_server: SmtpServer, clock: ManualClock) -> None:
@@ -102,21 +111,28 @@ async def test_a_delivered_notification_is_never_sent_again(smtp_server: SmtpSer
 @pytest.mark.parametrize(
     ("channel", "error"),
     [
-        (WebhookChannel(name="hook", url="https://10.0.0.1/x", secret="s3cr3t-compartido-0123456789"),
-         "10.0.0.1 se resuelve a 10.0.0.1"),
-        (EmailChannel(name="correo", address="operadora@agua.example", enabled=False),
-         "el canal 'correo' está desactivado"),
+        (
+            WebhookChannel(name="hook", url="https://10.0.0.1/x", secret="s3cr3t-compartido-0123456789"),
+            "10.0.0.1 se resuelve a 10.0.0.1",
+        ),
+        (
+            EmailChannel(name="correo", address="operadora@agua.example", enabled=False),
+            "el canal 'correo' está desactivado",
+        ),
     ],
 )
-async def test_a_permanent_failure_gives_up_and_keeps_the_notification(channel: Channel, error: str,
-                                                                       smtp_server: SmtpServer,
-                                                                       clock: ManualClock) -> None:
+async def test_a_permanent_failure_gives_up_and_keeps_the_notification(
+    channel: Channel, error: str, smtp_server: SmtpServer, clock: ManualClock
+) -> None:
     notification = new_notification("ana", channel.name, "s", "b", clock.now())
     async with Notifier(smtp_settings(smtp_server.port)) as notifier:
         result = await deliver(notification, channel, clock, notifier)
     assert result.outcome is Outcome.GAVE_UP
     assert (result.notification.gave_up_at, result.notification.next_attempt_at, result.notification.attempts) == (
-        clock.now(), None, 1)
+        clock.now(),
+        None,
+        1,
+    )
     assert error in (result.notification.last_error or "")
     assert not result.notification.due(clock.now() + timedelta(days=30))
 
@@ -137,5 +153,9 @@ async def test_a_send_that_hangs_is_cut_off_and_retried(clock: ManualClock) -> N
 def test_the_probe_notification_is_due_now_and_says_which_channel(clock: ManualClock) -> None:
     probe = probe_notification("ana", "correo", clock.now())
     assert (probe.user, probe.channel, probe.subject, probe.due(clock.now())) == (
-        "ana", "correo", "[Caudal] Notificación de prueba", True)
+        "ana",
+        "correo",
+        "[Caudal] Notificación de prueba",
+        True,
+    )
     assert probe.body == "Prueba del canal 'correo' de ana. Si la recibe, el canal funciona."

@@ -49,12 +49,15 @@ SECRET = "s3cr3t-compartido-0123456789"
         ("2001:4860:4860::8888", True, True, True),
     ],
 )
-def test_which_addresses_each_policy_allows(address: str, default: bool, loopback_listed: bool,
-                                            private_allowed: bool) -> None:
+def test_which_addresses_each_policy_allows(
+    address: str, default: bool, loopback_listed: bool, private_allowed: bool
+) -> None:
     ip = ip_address(address)
-    assert (address_allowed(ip, DEFAULT), address_allowed(ip, LOOPBACK_ONLY),
-            address_allowed(ip, DestinationPolicy(allow_private_destinations=True))) == (
-        default, loopback_listed, private_allowed)
+    assert (
+        address_allowed(ip, DEFAULT),
+        address_allowed(ip, LOOPBACK_ONLY),
+        address_allowed(ip, DestinationPolicy(allow_private_destinations=True)),
+    ) == (default, loopback_listed, private_allowed)
 
 
 def test_one_forbidden_address_among_many_refuses_the_host() -> None:
@@ -88,8 +91,14 @@ def test_a_public_ip_literal_passes_the_url_check() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://10.0.0.1/h", "https://192.168.1.1/h", "https://169.254.169.254/h", "https://[::1]/h",
-     "https://127.0.0.1/h", "https://localhost/h"],
+    [
+        "https://10.0.0.1/h",
+        "https://192.168.1.1/h",
+        "https://169.254.169.254/h",
+        "https://[::1]/h",
+        "https://127.0.0.1/h",
+        "https://localhost/h",
+    ],
 )
 async def test_sending_to_a_forbidden_destination_is_a_permanent_failure(url: str, clock: ManualClock) -> None:
     channel = WebhookChannel(name="x", url=url, secret=SECRET)
@@ -99,8 +108,9 @@ async def test_sending_to_a_forbidden_destination_is_a_permanent_failure(url: st
     assert caught.value.permanent
 
 
-async def test_a_hostname_is_resolved_and_every_address_checked_before_connecting(receiver: Receiver,
-                                                                                  clock: ManualClock) -> None:
+async def test_a_hostname_is_resolved_and_every_address_checked_before_connecting(
+    receiver: Receiver, clock: ManualClock
+) -> None:
     url = receiver.base_url.replace("127.0.0.1", "localhost") + "/h"
     channel = WebhookChannel(name="x", url=url, secret=SECRET)
     strict = NotifySettings(destinations=DEFAULT.model_copy(update={"require_https": False}))

@@ -10,8 +10,12 @@ from pydantic import ValidationError
 from central.notify import CHANNEL_ADAPTER, AppriseChannel, EmailChannel, SmsChannel, Subscription, WebhookChannel
 from central.telemetry.alerts import Severity
 
-WEBHOOK = {"kind": "webhook", "name": "scada", "url": "https://hooks.agua.example/caudal",
-           "secret": "s3cr3t-compartido-0123456789"}
+WEBHOOK = {
+    "kind": "webhook",
+    "name": "scada",
+    "url": "https://hooks.agua.example/caudal",
+    "secret": "s3cr3t-compartido-0123456789",
+}
 
 
 @pytest.mark.parametrize(
@@ -35,8 +39,10 @@ def test_channels_are_parsed_by_type(data: dict[str, object], kind: type) -> Non
         ({**WEBHOOK, "url": "ftp://hooks.agua.example/"}, "url"),
         ({"kind": "pager", "name": "x"}, "pager"),
         ({"kind": "email", "name": "", "address": "op@agua.example"}, "name"),
-        ({"kind": "email", "name": "c", "address": "op@agua.example",
-          "subscription": {"min_severity": "loud"}}, "min_severity"),
+        (
+            {"kind": "email", "name": "c", "address": "op@agua.example", "subscription": {"min_severity": "loud"}},
+            "min_severity",
+        ),
     ],
 )
 def test_a_bad_channel_is_refused_naming_the_field(data: dict[str, object], where: str) -> None:
@@ -64,6 +70,7 @@ def test_secrets_are_redacted_in_dumps_and_revealed_only_for_storage() -> None:
         (Subscription(points=["OB-2"]), Severity.CRITICAL, ["gw-norte-01", "OB-1", "OB-2"], True),  # a gateway alert
     ],
 )
-def test_subscription_filters_by_point_and_minimum_severity(subscription: Subscription, severity: Severity,
-                                                            subjects: list[str], wanted: bool) -> None:
+def test_subscription_filters_by_point_and_minimum_severity(
+    subscription: Subscription, severity: Severity, subjects: list[str], wanted: bool
+) -> None:
     assert subscription.wants(severity, subjects) is wanted

@@ -47,7 +47,8 @@ def test_smtp_down_then_up_delivers_every_notification_once(world: World, smtp_p
     log = world.rows("SELECT outcome, COUNT(*) AS n FROM notification_attempts GROUP BY outcome ORDER BY outcome")
     assert log == [{"outcome": "delivered", "n": 5}, {"outcome": "retry", "n": 20}]
     assert world.rows("SELECT DISTINCT attempts, delivered_at, last_error FROM notifications") == [
-        {"attempts": 5, "delivered_at": world.clock.now() - timedelta(seconds=3600), "last_error": None}]
+        {"attempts": 5, "delivered_at": world.clock.now() - timedelta(seconds=3600), "last_error": None}
+    ]
 
 
 def test_nothing_is_tried_again_before_its_retry_time(world: World) -> None:
@@ -93,8 +94,10 @@ def test_workers_running_at_once_deliver_each_notification_exactly_once(world: W
         thread.join(60)
     assert failures == []
     assert sorted(mail.message["Subject"] for mail in smtp.received) == subjects
-    workers = world.rows("SELECT COUNT(*) AS n, COUNT(DISTINCT notification_id) AS distinct_n,"
-                         " COUNT(DISTINCT worker) AS workers FROM notification_attempts")
+    workers = world.rows(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT notification_id) AS distinct_n,"
+        " COUNT(DISTINCT worker) AS workers FROM notification_attempts"
+    )
     assert workers[0]["n"] == workers[0]["distinct_n"] == 40
 
 
@@ -111,12 +114,15 @@ async def test_the_worker_delivers_what_is_queued_and_stops_when_asked(world: Wo
 
 
 def test_a_channel_whose_secret_no_longer_decrypts_is_given_up_with_the_reason(world: World) -> None:
-    channel = world.add_channel("ana", {"kind": "webhook", "name": "w", "url": "http://127.0.0.1:9/x",
-                                        "secret": "0123456789abcdef0123"})
+    channel = world.add_channel(
+        "ana", {"kind": "webhook", "name": "w", "url": "http://127.0.0.1:9/x", "secret": "0123456789abcdef0123"}
+    )
     world.call("POST", f"/api/v1/users/me/channels/{channel['id']}/test", user="ana")
     world.clock.advance(30)
     outbox = DbOutbox(world.db, SecretBox("another-key"), "replica-new-key")
     assert asyncio.run(outbox.claim_due(world.clock.now(), 10)) == []
     [row] = world.rows("SELECT gave_up_at, last_error FROM notifications")
     assert (row["gave_up_at"], row["last_error"]) == (
-        world.clock.now(), "canal 'w': el secreto guardado no se descifra con CAUDAL_SECRET_KEY")
+        world.clock.now(),
+        "canal 'w': el secreto guardado no se descifra con CAUDAL_SECRET_KEY",
+    )

@@ -42,18 +42,35 @@ def recipients(smtp: SmtpServer) -> list[str]:
         ("ana", {"notify_email": False}, None, []),
         ("ana", {"notify_email": True, "email": None}, None, []),
         ("ana", {"notify_email": True}, {**EMAIL, "address": "Ana@Agua.example"}, ["Ana@Agua.example"]),
-        ("ana", {"notify_email": True}, {**EMAIL, "address": "turno@agua.example"},
-         ["ana@agua.example", "turno@agua.example"]),
-        ("ana", {"notify_email": True}, {**EMAIL, "subscription": {"min_severity": "critical", "points": []}},
-         []),
+        (
+            "ana",
+            {"notify_email": True},
+            {**EMAIL, "address": "turno@agua.example"},
+            ["ana@agua.example", "turno@agua.example"],
+        ),
+        ("ana", {"notify_email": True}, {**EMAIL, "subscription": {"min_severity": "critical", "points": []}}, []),
         ("bob", {"notify_email": True}, None, []),
         ("admin", {"notify_email": True}, None, ["admin@agua.example"]),
     ],
-    ids=["profile-only", "preference-off", "no-address", "channel-same-address", "channel-other-address",
-         "channel-same-address-decides", "cannot-see-point", "admin-sees-all"],
+    ids=[
+        "profile-only",
+        "preference-off",
+        "no-address",
+        "channel-same-address",
+        "channel-other-address",
+        "channel-same-address-decides",
+        "cannot-see-point",
+        "admin-sees-all",
+    ],
 )
-def test_who_gets_the_alert_email(world: World, smtp: SmtpServer, user: str, profile: dict[str, Any],
-                                  channel: dict[str, Any] | None, expected: list[str]) -> None:
+def test_who_gets_the_alert_email(
+    world: World,
+    smtp: SmtpServer,
+    user: str,
+    profile: dict[str, Any],
+    channel: dict[str, Any] | None,
+    expected: list[str],
+) -> None:
     world.profile(user, **profile)
     if channel is not None:
         world.add_channel(user, channel)
@@ -64,10 +81,20 @@ def test_who_gets_the_alert_email(world: World, smtp: SmtpServer, user: str, pro
 def test_the_profile_email_is_logged_under_the_profile_channel(world: World, smtp: SmtpServer) -> None:
     world.profile("ana", notify_email=True)
     raise_flow_alert(world)
-    rows = world.rows("SELECT channel_id, preference, channel_name, subject, attempts, delivered_at IS NOT NULL AS sent"
-                      " FROM notifications")
-    assert rows == [{"channel_id": None, "preference": "email", "channel_name": "perfil: correo",
-                     "subject": "[Caudal] Alerta crítica: P1", "attempts": 1, "sent": True}]
+    rows = world.rows(
+        "SELECT channel_id, preference, channel_name, subject, attempts, delivered_at IS NOT NULL AS sent"
+        " FROM notifications"
+    )
+    assert rows == [
+        {
+            "channel_id": None,
+            "preference": "email",
+            "channel_name": "perfil: correo",
+            "subject": "[Caudal] Alerta crítica: P1",
+            "attempts": 1,
+            "sent": True,
+        }
+    ]
 
 
 def test_an_address_removed_before_sending_is_given_up_with_the_reason(world: World, smtp: SmtpServer) -> None:
@@ -77,8 +104,15 @@ def test_an_address_removed_before_sending_is_given_up_with_the_reason(world: Wo
     world.deliver()
     rows = world.rows("SELECT gave_up_at IS NOT NULL AS gave_up, last_error FROM notifications")
     assert (rows, smtp.received) == (
-        [{"gave_up": True, "last_error": "canal 'perfil: correo': ana ya no quiere correos de alerta o no tiene"
-                                        " dirección de correo"}], [])
+        [
+            {
+                "gave_up": True,
+                "last_error": "canal 'perfil: correo': ana ya no quiere correos de alerta o no tiene"
+                " dirección de correo",
+            }
+        ],
+        [],
+    )
 
 
 class SmsReceiver(BaseHTTPRequestHandler):
@@ -109,8 +143,9 @@ def sms_provider(monkeypatch: pytest.MonkeyPatch, smtp_port: int) -> Iterator[li
     server.server_close()
 
 
-def test_notify_sms_with_a_phone_sends_through_the_installation_template(world: World, smtp: SmtpServer,
-                                                                        sms_provider: list[str]) -> None:
+def test_notify_sms_with_a_phone_sends_through_the_installation_template(
+    world: World, smtp: SmtpServer, sms_provider: list[str]
+) -> None:
     world.ctx.notify_settings = NotifySettings.from_env()
     world.profile("ana", phone=PHONE, notify_sms=True)
     raise_flow_alert(world)
@@ -123,11 +158,16 @@ def test_without_a_template_nobody_gets_sms_and_nothing_is_queued(world: World, 
     assert world.rows("SELECT COUNT(*) AS n FROM notifications") == [{"n": 0}]
 
 
-def test_users_wanting_sms_without_a_template_are_warned_about_once(world: World,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_users_wanting_sms_without_a_template_are_warned_about_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.profile("ana", phone=PHONE, notify_sms=True)
     with caplog.at_level(logging.WARNING, logger="caudal.central.notify"):
         wanting = warn_unconfigured_sms(world.db, NotifySettings())
-    assert (wanting, [record.getMessage() for record in caplog.records]) == (1, [
-        "1 usuario(s) piden alertas por SMS en su perfil, pero CAUDAL_SMS_APPRISE_URL no está configurado: no"
-        " reciben SMS (el correo y sus propios canales siguen funcionando)"])
+    assert (wanting, [record.getMessage() for record in caplog.records]) == (
+        1,
+        [
+            "1 usuario(s) piden alertas por SMS en su perfil, pero CAUDAL_SMS_APPRISE_URL no está configurado: no"
+            " reciben SMS (el correo y sus propios canales siguen funcionando)"
+        ],
+    )

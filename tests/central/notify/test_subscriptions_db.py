@@ -20,28 +20,34 @@ def subscribed(points: list[str] | None) -> dict[str, Any]:
     return {**EMAIL, "subscription": {"points": points, "min_severity": "warning"}}
 
 
-@pytest.mark.parametrize(("user", "points", "status", "message"), [
-    ("ana", ["P1"], 201, None),
-    ("ana", None, 201, None),
-    ("ana", ["P3"], 422, "subscription.points: no hay un punto con código 'P3'"),
-    ("ana", ["NO-EXISTE"], 422, "subscription.points: no hay un punto con código 'NO-EXISTE'"),
-    ("ana", ["P1", "P2", "P3"], 422, "subscription.points: no hay un punto con código 'P2', 'P3'"),
-    ("admin", ["P3"], 201, None),
-], ids=["own-point", "all-own-points", "hidden-point", "missing-point", "some-hidden", "admin"])
-def test_a_subscription_names_only_points_the_owner_may_see(world: World, user: str, points: list[str] | None,
-                                                            status: int, message: str | None) -> None:
+@pytest.mark.parametrize(
+    ("user", "points", "status", "message"),
+    [
+        ("ana", ["P1"], 201, None),
+        ("ana", None, 201, None),
+        ("ana", ["P3"], 422, "subscription.points: no hay un punto con código 'P3'"),
+        ("ana", ["NO-EXISTE"], 422, "subscription.points: no hay un punto con código 'NO-EXISTE'"),
+        ("ana", ["P1", "P2", "P3"], 422, "subscription.points: no hay un punto con código 'P2', 'P3'"),
+        ("admin", ["P3"], 201, None),
+    ],
+    ids=["own-point", "all-own-points", "hidden-point", "missing-point", "some-hidden", "admin"],
+)
+def test_a_subscription_names_only_points_the_owner_may_see(
+    world: World, user: str, points: list[str] | None, status: int, message: str | None
+) -> None:
     response = world.call("POST", CHANNELS, user=user, json=subscribed(points))
     assert response.status_code == status
     if message is not None:
         assert (response.json()["error"]["message"], response.json()["error"]["details"][0]["loc"]) == (
-            message, ["body", "subscription", "points"])
+            message,
+            ["body", "subscription", "points"],
+        )
         assert world.rows("SELECT id FROM notify_channels") == []
 
 
 def test_a_change_to_a_hidden_point_is_refused_and_keeps_the_channel(world: World) -> None:
     created = world.add_channel("ana", subscribed(["P1"]))
-    response = world.call("PATCH", f"{CHANNELS}/{created['id']}", user="ana",
-                          json={"subscription": {"points": ["P3"]}})
+    response = world.call("PATCH", f"{CHANNELS}/{created['id']}", user="ana", json={"subscription": {"points": ["P3"]}})
     kept = world.call("GET", f"{CHANNELS}/{created['id']}", user="ana").json()
     assert (response.status_code, kept["subscription"]["points"]) == (422, ["P1"])
 
@@ -54,5 +60,8 @@ def test_a_queued_alert_about_a_point_no_longer_visible_is_not_delivered(world: 
     assert world.deliver() == 0
     [mine] = world.call("GET", "/api/v1/users/me/notifications", user="ana").json()["items"]
     assert (smtp.received, mine["delivered_at"], mine["last_error"]) == (
-        [], None, "canal 'correo': ana ya no puede ver P1")
+        [],
+        None,
+        "canal 'correo': ana ya no puede ver P1",
+    )
     assert mine["gave_up_at"] is not None

@@ -30,8 +30,14 @@ def hook(receiver: Receiver, path: str = "/caudal") -> WebhookChannel:
 
 
 def notification(clock: ManualClock) -> Notification:
-    return new_notification("ana", "sistema-scada", "[Caudal] Alerta crítica: OB-0601-444", "Caudal 15.2 L/s",
-                            clock.now(), severity=Severity.CRITICAL)
+    return new_notification(
+        "ana",
+        "sistema-scada",
+        "[Caudal] Alerta crítica: OB-0601-444",
+        "Caudal 15.2 L/s",
+        clock.now(),
+        severity=Severity.CRITICAL,
+    )
 
 
 async def test_the_webhook_body_is_signed_with_hmac_sha256(receiver: Receiver, clock: ManualClock) -> None:
@@ -42,16 +48,27 @@ async def test_the_webhook_body_is_signed_with_hmac_sha256(receiver: Receiver, c
     assert verify(hit.body, SECRET, hit.headers["X-Caudal-Signature"])
     assert not verify(hit.body, "otro-secreto-0123456789", hit.headers["X-Caudal-Signature"])
     assert (hit.path, hit.headers["X-Caudal-Delivery"], hit.headers["Content-Type"]) == (
-        "/caudal", str(sent.id), "application/json")
+        "/caudal",
+        str(sent.id),
+        "application/json",
+    )
     assert json.loads(hit.body) == {
-        "id": str(sent.id), "event": "notification", "user": "ana", "subject": "[Caudal] Alerta crítica: OB-0601-444",
-        "body": "Caudal 15.2 L/s", "severity": "critical", "alert_id": None, "created_at": "2026-11-28T13:00:00Z"}
+        "id": str(sent.id),
+        "event": "notification",
+        "user": "ana",
+        "subject": "[Caudal] Alerta crítica: OB-0601-444",
+        "body": "Caudal 15.2 L/s",
+        "severity": "critical",
+        "alert_id": None,
+        "created_at": "2026-11-28T13:00:00Z",
+    }
 
 
 def test_the_signature_is_the_hex_hmac_of_the_exact_body() -> None:
     # RFC 4231 test case 2 ("Jefe" / "what do ya want for nothing?")
     assert signature(b"what do ya want for nothing?", "Jefe") == (
-        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,8 +82,9 @@ def test_the_signature_is_the_hex_hmac_of_the_exact_body() -> None:
         (302, True, "HTTP 302 (no se siguen redirecciones)"),
     ],
 )
-async def test_receiver_answers_map_to_retry_or_give_up(receiver: Receiver, clock: ManualClock, status: int,
-                                                        permanent: bool, reason: str) -> None:
+async def test_receiver_answers_map_to_retry_or_give_up(
+    receiver: Receiver, clock: ManualClock, status: int, permanent: bool, reason: str
+) -> None:
     receiver.status = status
     async with Notifier(SETTINGS) as notifier:
         with pytest.raises(DeliveryFailed) as caught:

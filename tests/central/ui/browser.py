@@ -22,9 +22,18 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.11.0" / "axe.min.js"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--lang=es-CL")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--lang=es-CL",
+)
 PHONE, DESK = (390, 844), (1366, 768)
 BLOCKING = ("serious", "critical")
 
@@ -64,8 +73,10 @@ def chromium() -> Iterator[Any]:
 
 def viewport(driver: Any, size: tuple[int, int]) -> None:
     """The page's inner size (what a phone or a laptop shows), whatever the window chrome takes."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size == PHONE})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": size == PHONE},
+    )
 
 
 def screenshot(driver: Any, name: str) -> Path:
@@ -81,7 +92,8 @@ def axe_violations(driver: Any) -> list[tuple[str, str, list[str]]]:
         driver.execute_script(AXE.read_text())
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));")
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));"
+    )
     assert isinstance(result, list), result
     return [(v["id"], v["impact"], [n["target"][0] for n in v["nodes"]][:5]) for v in result if v["impact"] in BLOCKING]
 

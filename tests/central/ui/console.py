@@ -45,8 +45,11 @@ def login_csrf(client: TestClient) -> str:
 def logged_in(console: Console, username: str) -> TestClient:
     """A new client of the same app, logged in through the console's form."""
     client = TestClient(console.client.app)
-    answer = client.post("/ui/login", data={"username": username, "password": site.PASSWORD,
-                                             "csrf": login_csrf(client)}, follow_redirects=False)
+    answer = client.post(
+        "/ui/login",
+        data={"username": username, "password": site.PASSWORD, "csrf": login_csrf(client)},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303, answer.text
     return client
 

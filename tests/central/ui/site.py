@@ -41,10 +41,24 @@ FIRST_PASS = datetime(2026, 11, 28, 12, 20, tzinfo=UTC)  # slot 12:00 due (10 mi
 SECOND_PASS = datetime(2026, 11, 28, 13, 20, tzinfo=UTC)  # slot 13:00 due; its deadline is 14:00
 STEP = timedelta(minutes=10)
 WELLS = [
-    {"code": NORTE, "name": "Pozo Norte", "kind": "subterranea", "latitude": -33.45, "longitude": -70.66,
-     "water_right_lps": 15.0, "sensor_depth_m": 60.0},
-    {"code": SUR, "name": "Pozo Sur", "kind": "subterranea", "latitude": -33.52, "longitude": -70.75,
-     "water_right_lps": 10.0, "sensor_depth_m": 80.0},
+    {
+        "code": NORTE,
+        "name": "Pozo Norte",
+        "kind": "subterranea",
+        "latitude": -33.45,
+        "longitude": -70.66,
+        "water_right_lps": 15.0,
+        "sensor_depth_m": 60.0,
+    },
+    {
+        "code": SUR,
+        "name": "Pozo Sur",
+        "kind": "subterranea",
+        "latitude": -33.52,
+        "longitude": -70.75,
+        "water_right_lps": 10.0,
+        "sensor_depth_m": 80.0,
+    },
 ]
 
 
@@ -72,13 +86,27 @@ def _readings(code: str, ts: datetime, index: int) -> list[dict]:
     """Pozo Norte: 12 L/s; Pozo Sur: 12.5 L/s over its 10 L/s right, totalizer 1,000 m3 lower from 12:30."""
     north = code == NORTE
     flow = 12.0 + (index % 3) / 10 if north else 12.5 + (index % 3) / 10
-    totalizer = (50_000.0 if north else 80_000.0) + index * 7.5 - (1000.0 if not north and ts >= START.replace(
-        hour=12, minute=30) else 0.0)
+    totalizer = (
+        (50_000.0 if north else 80_000.0)
+        + index * 7.5
+        - (1000.0 if not north and ts >= START.replace(hour=12, minute=30) else 0.0)
+    )
     level = 40.0 - (index % 6) / 10 if north else 50.0 - (index % 4) / 10
-    return [{"seq": index * 10 + n + (0 if north else 5), "device": f"dev-{code[-3:]}", "point": code,
-             "variable": variable, "ts": ts.isoformat(), "value": value, "unit": unit, "quality": "good"}
-            for n, (variable, value, unit) in enumerate((("flow", flow, "L/s"), ("totalizer", totalizer, "m3"),
-                                                         ("level", level, "m")))]
+    return [
+        {
+            "seq": index * 10 + n + (0 if north else 5),
+            "device": f"dev-{code[-3:]}",
+            "point": code,
+            "variable": variable,
+            "ts": ts.isoformat(),
+            "value": value,
+            "unit": unit,
+            "quality": "good",
+        }
+        for n, (variable, value, unit) in enumerate(
+            (("flow", flow, "L/s"), ("totalizer", totalizer, "m3"), ("level", level, "m"))
+        )
+    ]
 
 
 def upload(api: httpx.Client, db: Database, token: str, first: datetime, last: datetime, now: datetime) -> None:
@@ -101,9 +129,16 @@ def _accounts(db: Database, now: datetime) -> None:
 
 
 def _dga_config(base_url: str, code: str) -> dict:
-    return {"mode": "live", "work_type": "subterranea", "codigo_obra": code, "standard": "mayor",
-            "informant_rut": INFORMANT, "informant_password": INFORMANT_PASSWORD, "base_url": base_url,
-            "valid_from": "2026-11-28T12:00:00Z"}
+    return {
+        "mode": "live",
+        "work_type": "subterranea",
+        "codigo_obra": code,
+        "standard": "mayor",
+        "informant_rut": INFORMANT,
+        "informant_password": INFORMANT_PASSWORD,
+        "base_url": base_url,
+        "valid_from": "2026-11-28T12:00:00Z",
+    }
 
 
 def _worker_pass(db: Database, now_clock: ManualClock, database_url: str) -> None:
@@ -125,8 +160,9 @@ def seed(api: httpx.Client, db: Database, now_clock: ManualClock, database_url: 
     async def with_dga() -> None:
         async with run_dga_standin(registry, RUT_EMPRESA, clock=now_clock) as dga:
             for code in (NORTE, SUR):
-                api.put(f"/api/v1/points/{code}/compliance/dga", json=_dga_config(dga.url, code),
-                        headers=admin).raise_for_status()
+                api.put(
+                    f"/api/v1/points/{code}/compliance/dga", json=_dga_config(dga.url, code), headers=admin
+                ).raise_for_status()
             upload(api, db, token, START, FIRST_PASS - STEP, now_clock.now())
             await asyncio.to_thread(_worker_pass, db, now_clock, database_url)
             now_clock.set(SECOND_PASS)

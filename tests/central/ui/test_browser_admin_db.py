@@ -49,8 +49,9 @@ def submit_version(browser: Any, document: str, reason: str, publish: bool) -> N
 
 
 def test_ticking_a_users_points_changes_what_the_operator_sees(served: Served, browser: Any) -> None:
-    served.api.post("/api/v1/users", json={"username": "beto", "password": site.PASSWORD},
-                    headers=served.admin).raise_for_status()
+    served.api.post(
+        "/api/v1/users", json={"username": "beto", "password": site.PASSWORD}, headers=served.admin
+    ).raise_for_status()
     log_in(browser, served.url, "jefa")
     browser.find_element(By.LINK_TEXT, "Administración").click()
     wait_for(browser, "#usuarios-tabla").find_element(By.LINK_TEXT, "beto").click()
@@ -80,8 +81,10 @@ def test_a_renewed_token_is_shown_once(served: Served, browser: Any) -> None:
     browser.get(f"{served.url}/ui/gateways/gw-token")
     wait_for(browser, "#estado-gateway")
     assert (browser.find_elements(By.ID, "token-nuevo"), token in browser.page_source) == ([], False)
-    statuses = [served.api.get("/api/v1/ingest/points", headers={"Authorization": f"Bearer {t}"}).status_code
-                for t in (old, token)]
+    statuses = [
+        served.api.get("/api/v1/ingest/points", headers={"Authorization": f"Bearer {t}"}).status_code
+        for t in (old, token)
+    ]
     assert statuses == [401, 200]
 
 
@@ -96,7 +99,9 @@ def test_a_published_configuration_is_listed_as_pending(served: Served, browser:
     assert wait_for(browser, "p.notice.ok").text.startswith("Listo: versión publicada")
     row = browser.find_element(By.CSS_SELECTOR, "#versiones-tabla tr[data-version='1']")
     assert (row.get_attribute("data-state"), row.find_element(By.CSS_SELECTOR, ".estado").text) == (
-        "pending", "publicada, pendiente")
+        "pending",
+        "publicada, pendiente",
+    )
     assert text(browser, "#publicada") == "v1 (pendiente: el gateway aún no la aplica)"
     assert no_sideways_scroll(browser, size)
     screenshot(browser, f"gateway-config-{served.kind}-{size[0]}x{size[1]}")
@@ -113,7 +118,8 @@ def test_an_invalid_configuration_shows_its_errors(served: Served, browser: Any)
     submit_version(browser, wrong, "prueba", publish=True)
     errors = wait_for(browser, "#errores")
     assert [item.text for item in errors.find_elements(By.TAG_NAME, "li")] == [
-        "gw-malo/v1.yaml:8: devices[0].bus: no hay un bus 'rs485'; los buses son: plc"]
+        "gw-malo/v1.yaml:8: devices[0].bus: no hay un bus 'rs485'; los buses son: plc"
+    ]
     assert browser.find_element(By.ID, "v-doc").get_attribute("value") == wrong
     no_blocking_violations(browser)
     screenshot(browser, f"gateway-errores-{served.kind}")
@@ -137,18 +143,24 @@ def test_the_failure_report_link_downloads_the_apis_file(served: Served, browser
     no_blocking_violations(browser)
     row.find_element(By.LINK_TEXT, "Fallas CSV").click()
     name = f"{site.NORTE}-2026-11-informe-de-fallas.csv"
-    api = served.api.get(f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas?format=csv",
-                         headers=served.admin)
+    api = served.api.get(
+        f"/api/v1/compliance/reports/{site.NORTE}/2026-11/informe-de-fallas?format=csv", headers=served.admin
+    )
     assert _downloaded(tmp_path, name) == api.content
 
 
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
-def test_the_administration_pages_pass_axe_and_fit_the_screen(served: Served, browser: Any,
-                                                               size: tuple[int, int]) -> None:
+def test_the_administration_pages_pass_axe_and_fit_the_screen(
+    served: Served, browser: Any, size: tuple[int, int]
+) -> None:
     viewport(browser, size)
     log_in(browser, served.url, "jefa")
-    for path, marker in (("/ui/admin/usuarios/ana", "#cuenta-form"), (f"/ui/admin/puntos/{site.NORTE}", "#sma-form"),
-                         (f"/ui/gateways/{site.GATEWAY}", "#version-form"), ("/ui/gateways", "#gateways")):
+    for path, marker in (
+        ("/ui/admin/usuarios/ana", "#cuenta-form"),
+        (f"/ui/admin/puntos/{site.NORTE}", "#sma-form"),
+        (f"/ui/gateways/{site.GATEWAY}", "#version-form"),
+        ("/ui/gateways", "#gateways"),
+    ):
         browser.get(f"{served.url}{path}")
         wait_for(browser, marker)
         assert no_sideways_scroll(browser, size), path
@@ -158,14 +170,17 @@ def test_the_administration_pages_pass_axe_and_fit_the_screen(served: Served, br
     screenshot(browser, f"admin-punto-{served.kind}-{size[0]}x{size[1]}")
 
 
-RECORD_BLOCKED = ("window.blocked = [];"
-                  "document.addEventListener('securitypolicyviolation', e => window.blocked.push(e.blockedURI));")
+RECORD_BLOCKED = (
+    "window.blocked = [];document.addEventListener('securitypolicyviolation', e => window.blocked.push(e.blockedURI));"
+)
 
 
-@pytest.mark.parametrize(("path", "rendered"), [("/docs", ".swagger-ui .opblock"),
-                                                ("/redoc", "[data-section-id^='tag/']")])
-def test_the_api_reference_renders_with_nothing_from_elsewhere(served: Served, browser: Any, path: str,
-                                                               rendered: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "rendered"), [("/docs", ".swagger-ui .opblock"), ("/redoc", "[data-section-id^='tag/']")]
+)
+def test_the_api_reference_renders_with_nothing_from_elsewhere(
+    served: Served, browser: Any, path: str, rendered: str
+) -> None:
     """ReDoc's footer asks cdn.redoc.ly for its logo: the page's policy refuses it before it leaves."""
     browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_BLOCKED})
     browser.get(f"{served.url}{path}")

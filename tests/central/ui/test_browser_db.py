@@ -36,15 +36,22 @@ def test_the_login_page_passes_axe_and_reaches_the_button_by_keyboard(served: Se
 
 
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
-def test_the_summary_shows_both_wells_on_the_map_and_in_the_table(served: Served, browser: Any,
-                                                                  size: tuple[int, int]) -> None:
+def test_the_summary_shows_both_wells_on_the_map_and_in_the_table(
+    served: Served, browser: Any, size: tuple[int, int]
+) -> None:
     viewport(browser, size)
     log_in(browser, served.url, "jefa")
     wait_for(browser, "path.marker")
-    markers = sorted(name for m in browser.find_elements(By.CSS_SELECTOR, "path.marker")
-                     for name in m.get_attribute("class").split() if name.startswith("marker-"))
-    colours = {row.get_attribute("data-point"): row.find_element(By.CSS_SELECTOR, "[data-colour]").get_attribute(
-        "data-colour") for row in browser.find_elements(By.CSS_SELECTOR, "#puntos tbody tr")}
+    markers = sorted(
+        name
+        for m in browser.find_elements(By.CSS_SELECTOR, "path.marker")
+        for name in m.get_attribute("class").split()
+        if name.startswith("marker-")
+    )
+    colours = {
+        row.get_attribute("data-point"): row.find_element(By.CSS_SELECTOR, "[data-colour]").get_attribute("data-colour")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#puntos tbody tr")
+    }
     assert (markers, colours) == (["marker-green", "marker-yellow"], {site.NORTE: "green", site.SUR: "yellow"})
     assert browser.execute_script("return document.documentElement.scrollWidth") <= size[0]  # no sideways scroll
     screenshot(browser, f"resumen-{served.kind}-{size[0]}x{size[1]}")
@@ -61,9 +68,13 @@ def test_a_point_shows_charts_drawn_from_its_aggregates(served: Served, browser:
     canvas = wait_for(browser, "#g-caudal canvas")
     drawn = browser.execute_script(
         "const c = arguments[0], d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        "let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n;", canvas)
-    points = browser.execute_script("return JSON.parse(document.getElementById('datos-grafico').textContent)"
-                                    ".flow_avg.filter(v => v !== null).length")
+        "let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n;",
+        canvas,
+    )
+    points = browser.execute_script(
+        "return JSON.parse(document.getElementById('datos-grafico').textContent)"
+        ".flow_avg.filter(v => v !== null).length"
+    )
     assert (points, drawn > 1000) == (14, True)  # the hours 00:00 to 13:00 UTC have readings; lines drawn
     assert browser.execute_script("return document.documentElement.scrollWidth") <= size[0]
     screenshot(browser, f"punto-{served.kind}-{size[0]}x{size[1]}")
@@ -85,7 +96,10 @@ def test_acknowledging_an_alert_with_a_comment(served: Served, browser: Any) -> 
     assert "reconocida por jefa" in acknowledged.text
     stored = served.api.get(f"/api/v1/alerts/{alert_id}", headers=served.admin).json()
     assert (stored["status"], stored["acknowledged_by"], stored["ack_comment"]) == (
-        "acknowledged", "jefa", "Voy en camino, reviso el medidor")
+        "acknowledged",
+        "jefa",
+        "Voy en camino, reviso el medidor",
+    )
     screenshot(browser, f"alertas-{served.kind}")
 
 
@@ -119,11 +133,13 @@ def test_an_operator_sees_only_their_point_and_no_admin_pages(served: Served, br
     rows = [row.get_attribute("data-point") for row in browser.find_elements(By.CSS_SELECTOR, "#puntos tbody tr")]
     nav = [link.text for link in browser.find_elements(By.CSS_SELECTOR, "header nav a")]
     assert (rows, nav) == ([site.NORTE], ["Resumen", "Alertas", "Cumplimiento"])
-    for path, message in ((f"/ui/puntos/{site.SUR}", f"No hay un punto {site.SUR} que usted pueda ver."),
-                          ("/ui/admin", "Esta página es solo para administradores."),
-                          ("/ui/gateways", "La lista de gateways es solo para administradores."),
-                          ("/ui/admin/usuarios/jefa", "Esta página es solo para administradores."),
-                          (f"/ui/gateways/{site.GATEWAY}", "Esta página es solo para administradores.")):
+    for path, message in (
+        (f"/ui/puntos/{site.SUR}", f"No hay un punto {site.SUR} que usted pueda ver."),
+        ("/ui/admin", "Esta página es solo para administradores."),
+        ("/ui/gateways", "La lista de gateways es solo para administradores."),
+        ("/ui/admin/usuarios/jefa", "Esta página es solo para administradores."),
+        (f"/ui/gateways/{site.GATEWAY}", "Esta página es solo para administradores."),
+    ):
         browser.get(f"{served.url}{path}")
         assert text(browser, "p.notice.error") == message
     screenshot(browser, f"operador-{served.kind}")

@@ -40,6 +40,15 @@ def test_on_the_core_role_the_console_reads_telemetry_and_compliance(database_ur
         admin_token = client.cookies["caudal_session"]
         point = dict(site.WELLS[0])
         client.post("/api/v1/points", json=point, headers={"Authorization": f"Bearer {admin_token}"})
-        pages = {path: client.get(path).status_code for path in
-                 ("/ui/", f"/ui/puntos/{site.NORTE}", "/ui/alertas", "/ui/cumplimiento", "/ui/gateways", "/ui/admin")}
+        pages = {
+            path: client.get(path).status_code
+            for path in (
+                "/ui/",
+                f"/ui/puntos/{site.NORTE}",
+                "/ui/alertas",
+                "/ui/cumplimiento",
+                "/ui/gateways",
+                "/ui/admin",
+            )
+        }
     assert pages == dict.fromkeys(pages, 200)

@@ -14,12 +14,27 @@ LATE = SLOT + timedelta(hours=1, seconds=1)
 
 
 # Before its deadline a slot's colour follows its state alone, and the reason is the state.
-IN_TIME_COLOURS = {"accepted": "green", "shadowed": "green", "pending": "yellow", "sending": "yellow",
-                   "review": "yellow", "needs_review": "yellow", "rejected": "red", "retry_scheduled": "red",
-                   "unrecoverable": "red", "no_data": "red"}
+IN_TIME_COLOURS = {
+    "accepted": "green",
+    "shadowed": "green",
+    "pending": "yellow",
+    "sending": "yellow",
+    "review": "yellow",
+    "needs_review": "yellow",
+    "rejected": "red",
+    "retry_scheduled": "red",
+    "unrecoverable": "red",
+    "no_data": "red",
+}
 # After it, a slot not done is late; a done one stays green, a refused one keeps its reason.
-LATE_LIGHTS = {"accepted": ("green", "accepted"), "shadowed": ("green", "shadowed"), "pending": ("red", "late"),
-               "review": ("red", "late"), "discarded": ("red", "late"), "rejected": ("red", "rejected")}
+LATE_LIGHTS = {
+    "accepted": ("green", "accepted"),
+    "shadowed": ("green", "shadowed"),
+    "pending": ("red", "late"),
+    "review": ("red", "late"),
+    "discarded": ("red", "late"),
+    "rejected": ("red", "rejected"),
+}
 
 
 @pytest.mark.parametrize(("state", "colour"), IN_TIME_COLOURS.items())

@@ -18,23 +18,36 @@ def _add_points(db: Any, first: int, count: int, now: Any) -> None:
     with db.transaction() as conn:
         for n in range(first, first + count):
             code = f"P-{n:03d}"
-            conn.execute("INSERT INTO points (code, name, kind, created_at, updated_at)"
-                         " VALUES (:c, :c, 'subterranea', :now, :now)", {"c": code, "now": now})
+            conn.execute(
+                "INSERT INTO points (code, name, kind, created_at, updated_at)"
+                " VALUES (:c, :c, 'subterranea', :now, :now)",
+                {"c": code, "now": now},
+            )
             point_id = conn.fetchval("SELECT id FROM points WHERE code = :c", {"c": code})
-            conn.execute("INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality)"
-                         " VALUES (:p, 'flow', :ts, 1.5, 'L/s', 'good')", {"p": point_id, "ts": now - timedelta(minutes=5)})
-            conn.execute("INSERT INTO alerts (id, kind, subject, point_id, severity, status, message, opened_at,"
-                         " last_seen_at) VALUES (:id, 'flow_above_right', 'x', :p, 'critical', 'open', 'x', :now, :now)",
-                         {"id": f"00000000-0000-0000-0000-{n:012d}", "p": point_id, "now": now})
-            conn.execute("INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
-                         " updated_at, updated_by) VALUES (:p, 'dga', 'live', '{}', '', :now, :now, 'test')",
-                         {"p": point_id, "now": now})
+            conn.execute(
+                "INSERT INTO latest_readings (point_id, variable, ts, value, unit, quality)"
+                " VALUES (:p, 'flow', :ts, 1.5, 'L/s', 'good')",
+                {"p": point_id, "ts": now - timedelta(minutes=5)},
+            )
+            conn.execute(
+                "INSERT INTO alerts (id, kind, subject, point_id, severity, status, message, opened_at,"
+                " last_seen_at) VALUES (:id, 'flow_above_right', 'x', :p, 'critical', 'open', 'x', :now, :now)",
+                {"id": f"00000000-0000-0000-0000-{n:012d}", "p": point_id, "now": now},
+            )
+            conn.execute(
+                "INSERT INTO compliance_configs (point_id, regulator, mode, config, secret, created_at,"
+                " updated_at, updated_by) VALUES (:p, 'dga', 'live', '{}', '', :now, :now, 'test')",
+                {"p": point_id, "now": now},
+            )
 
 
 def _admin_token(db: Any, now: Any) -> str:
     with db.transaction() as conn:
-        conn.execute("INSERT INTO users (username, password_hash, is_admin, created_at)"
-                     " VALUES ('admin', 'unusable', TRUE, :now)", {"now": now})
+        conn.execute(
+            "INSERT INTO users (username, password_hash, is_admin, created_at)"
+            " VALUES ('admin', 'unusable', TRUE, :now)",
+            {"now": now},
+        )
         user = User(**conn.fetchone("SELECT id, username, is_admin FROM users WHERE username = 'admin'"))
         return create_personal_token(conn, user, PersonalTokenCreate(name="test"), now).token
 
@@ -56,8 +69,9 @@ def _statements_of_the_resumen(client: Any, token: str, monkeypatch: pytest.Monk
     return len(sent), page.text
 
 
-def test_the_resumen_sends_as_many_statements_for_50_points_as_for_5(app_client: Any, clock: Any,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_resumen_sends_as_many_statements_for_50_points_as_for_5(
+    app_client: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db, now = app_client.app.state.ctx.db, clock.now()
     token = _admin_token(db, now)
     _add_points(db, 0, 5, now)

@@ -11,7 +11,11 @@ from protocols.clock import ManualClock
 from tests.edge.commission.serial_line import rs485_line
 
 DEVICE_BAUDRATE = 19200
-FLOW_12_5 = {"profile": "siemens-mag6000", "overrides": {"flow": {"unit": "L/s"}}, "fixed": {"flow": 12.5, "totalizer": 2.0}}
+FLOW_12_5 = {
+    "profile": "siemens-mag6000",
+    "overrides": {"flow": {"unit": "L/s"}},
+    "fixed": {"flow": 12.5, "totalizer": 2.0},
+}
 LEVEL_PROBE = {"profile": "keller-series30", "fixed": {"level": 10.0}}
 
 
@@ -19,7 +23,10 @@ def devices(clock: ManualClock) -> list[SimulatedDevice]:
     """A flowmeter at unit 3 holding 12.5 (float32 at holding 3002) and a level probe at unit 7."""
     from edge.simulator.well import PumpedWell, WellParams
 
-    made = [SimulatedDevice(DeviceConfig(unit_id=3, **FLOW_12_5)), SimulatedDevice(DeviceConfig(unit_id=7, **LEVEL_PROBE))]
+    made = [
+        SimulatedDevice(DeviceConfig(unit_id=3, **FLOW_12_5)),
+        SimulatedDevice(DeviceConfig(unit_id=7, **LEVEL_PROBE)),
+    ]
     reading = PumpedWell(WellParams(), clock.now()).advance_to(clock.now())
     for device in made:
         device.refresh(reading)

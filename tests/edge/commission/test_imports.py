@@ -29,8 +29,8 @@ def test_no_commissioning_module_imports_one_that_imports_it_back() -> None:
     edges = {module: _imports_within(module) for module in MODULES}
 
     def reaches(start: str, target: str, seen: set[str]) -> bool:
-        return any(step == target or (step not in seen and reaches(step, target, seen | {step}))
-                   for step in edges[start])
+        return any(
+            step == target or (step not in seen and reaches(step, target, seen | {step})) for step in edges[start]
+        )
 
     assert [module for module in MODULES if reaches(module, module, set())] == []
-

@@ -1,4 +1,4 @@
-""""no se puede abrir /dev/...": the reason a technician acts on, found under real OS conditions.
+""" "no se puede abrir /dev/...": the reason a technician acts on, found under real OS conditions.
 
 A missing path, a port another opener holds with pyserial's exclusive lock (what the agent
 does), and a port the user may not open. Root bypasses file modes, so as root the permission
@@ -30,18 +30,21 @@ DENIED = "permiso denegado (agregue el usuario al grupo dialout: sudo adduser $U
 UNPLUGGED = "el dispositivo no responde (¿adaptador desconectado?)"
 
 
-@pytest.mark.parametrize(("code", "detail", "expected"), [
-    (errno.ENOENT, "[Errno 2] No such file", MISSING),
-    (errno.EACCES, "[Errno 13] Permission denied", DENIED),
-    (errno.EPERM, "[Errno 1] Operation not permitted", DENIED),
-    (errno.EAGAIN, "Could not exclusively lock port", BUSY),
-    (errno.EBUSY, "[Errno 16] Device or resource busy", BUSY),
-    (errno.ENXIO, "[Errno 6] No such device or address", UNPLUGGED),
-    (errno.EIO, "[Errno 5] Input/output error", UNPLUGGED),
-    (None, "Could not configure port: (25, 'Inappropriate ioctl for device')", "no es un puerto serie"),
-    (errno.ELOOP, "[Errno 40] Too many levels of symbolic links", "[Errno 40] Too many levels of symbolic links"),
-    (None, "something new", "something new"),
-])
+@pytest.mark.parametrize(
+    ("code", "detail", "expected"),
+    [
+        (errno.ENOENT, "[Errno 2] No such file", MISSING),
+        (errno.EACCES, "[Errno 13] Permission denied", DENIED),
+        (errno.EPERM, "[Errno 1] Operation not permitted", DENIED),
+        (errno.EAGAIN, "Could not exclusively lock port", BUSY),
+        (errno.EBUSY, "[Errno 16] Device or resource busy", BUSY),
+        (errno.ENXIO, "[Errno 6] No such device or address", UNPLUGGED),
+        (errno.EIO, "[Errno 5] Input/output error", UNPLUGGED),
+        (None, "Could not configure port: (25, 'Inappropriate ioctl for device')", "no es un puerto serie"),
+        (errno.ELOOP, "[Errno 40] Too many levels of symbolic links", "[Errno 40] Too many levels of symbolic links"),
+        (None, "something new", "something new"),
+    ],
+)
 def test_each_open_failure_names_what_to_do(code: int | None, detail: str, expected: str) -> None:
     assert port_problem(code, detail) == expected
 
@@ -115,4 +118,5 @@ async def test_a_tcp_endpoint_that_refuses_says_what_to_check(invoke) -> None:
     result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(closed), "--timeout", "0.5", "0", "1")
     assert result.exit_code == 2
     assert " ".join(result.stderr.split()) == (
-        f"error: no se puede abrir 127.0.0.1:{closed}: sin conexión (¿está encendido el equipo y son correctos host y puerto?)")
+        f"error: no se puede abrir 127.0.0.1:{closed}: sin conexión (¿está encendido el equipo y son correctos host y puerto?)"
+    )

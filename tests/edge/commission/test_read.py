@@ -33,15 +33,29 @@ EXPECTED_12_5 = {
         {"type": "uint32", "word_order": "little", "byte_swap": True, "layout": "DCBA", "value": 18497},
         {"type": "float32", "word_order": "big", "byte_swap": False, "layout": "ABCD", "value": 12.5},
         {"type": "float32", "word_order": "big", "byte_swap": True, "layout": "BADC", "value": 197632.0},
-        {"type": "float32", "word_order": "little", "byte_swap": False, "layout": "CDAB", "value": 2.3418499935796343e-41},
-        {"type": "float32", "word_order": "little", "byte_swap": True, "layout": "DCBA", "value": 2.591981769461614e-41},
+        {
+            "type": "float32",
+            "word_order": "little",
+            "byte_swap": False,
+            "layout": "CDAB",
+            "value": 2.3418499935796343e-41,
+        },
+        {
+            "type": "float32",
+            "word_order": "little",
+            "byte_swap": True,
+            "layout": "DCBA",
+            "value": 2.591981769461614e-41,
+        },
     ],
 }
 
 
 async def test_read_json_over_tcp(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "3", "3002", "2", "--json")
+        result = await invoke(
+            "read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "3", "3002", "2", "--json"
+        )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == EXPECTED_12_5
 
@@ -76,8 +90,9 @@ async def test_an_exception_reply_is_reported_not_a_number(invoke, clock):
 
 async def test_a_silent_unit_times_out(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke("read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "5", "--timeout", "0.1",
-                              "0", "1")
+        result = await invoke(
+            "read", "--host", "127.0.0.1", "--tcp-port", str(port), "--unit", "5", "--timeout", "0.1", "0", "1"
+        )
     assert result.exit_code == 1
     assert "unit id 5 no respondió en 0.1 s" in result.stderr
 
@@ -87,7 +102,10 @@ async def test_a_silent_unit_times_out(invoke, clock):
     [
         (["0", "126"], "cantidad 126: deben ser 1..125 registros"),
         (["65535", "2"], "dirección 65535 + cantidad 2 pasa del último registro (65535)"),
-        (["70000", "1"], "dirección 70000: debe ser una dirección de cable 0..65535 (el 40001 del manual es la dirección 0)"),
+        (
+            ["70000", "1"],
+            "dirección 70000: debe ser una dirección de cable 0..65535 (el 40001 del manual es la dirección 0)",
+        ),
     ],
 )
 async def test_bad_read_requests_are_refused_before_the_wire(invoke, args, message):

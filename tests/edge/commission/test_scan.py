@@ -10,7 +10,9 @@ from edge.commission import parse_baudrates, parse_parities, parse_units
 from tests.edge.commission.devices import serial_devices, tcp_devices
 
 
-def found(unit_id: int, line: str, endpoint: str, how: str, answer: str, words: list[int], code: int | None, serial: bool):
+def found(
+    unit_id: int, line: str, endpoint: str, how: str, answer: str, words: list[int], code: int | None, serial: bool
+):
     return {
         "unit_id": unit_id,
         "line": line,
@@ -27,8 +29,20 @@ def found(unit_id: int, line: str, endpoint: str, how: str, answer: str, words: 
 
 async def test_tcp_scan_finds_exactly_the_two_devices(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke("scan", "--host", "127.0.0.1", "--tcp-port", str(port), "--units", "1-8",
-                              "--address", "3002", "--timeout", "0.1", "--json")
+        result = await invoke(
+            "scan",
+            "--host",
+            "127.0.0.1",
+            "--tcp-port",
+            str(port),
+            "--units",
+            "1-8",
+            "--address",
+            "3002",
+            "--timeout",
+            "0.1",
+            "--json",
+        )
     endpoint, line = f"127.0.0.1:{port}", f"tcp 127.0.0.1:{port}"
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
@@ -38,16 +52,40 @@ async def test_tcp_scan_finds_exactly_the_two_devices(invoke, clock):
         "unusable": [],
         "found": [
             found(3, line, endpoint, "FC3 holding 3002: 0x4148", "registers", [0x4148], None, serial=False),
-            found(7, line, endpoint, "FC3 holding 3002: excepción 2 (dirección de registro inexistente)", "exception", [], 2,
-                  serial=False),
+            found(
+                7,
+                line,
+                endpoint,
+                "FC3 holding 3002: excepción 2 (dirección de registro inexistente)",
+                "exception",
+                [],
+                2,
+                serial=False,
+            ),
         ],
     }
 
 
 async def test_serial_scan_finds_the_devices_at_their_line_settings_only(invoke, clock):
     async with serial_devices(clock) as port:
-        result = await invoke("scan", "--port", port, "--baud", "9600,19200,38400", "--parity", "N", "--units", "1-8",
-                              "--address", "3002", "--table", "holding", "--timeout", "0.05", "--json")
+        result = await invoke(
+            "scan",
+            "--port",
+            port,
+            "--baud",
+            "9600,19200,38400",
+            "--parity",
+            "N",
+            "--units",
+            "1-8",
+            "--address",
+            "3002",
+            "--table",
+            "holding",
+            "--timeout",
+            "0.05",
+            "--json",
+        )
     line = "19200 8N1"
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
@@ -57,16 +95,35 @@ async def test_serial_scan_finds_the_devices_at_their_line_settings_only(invoke,
         "unusable": [],
         "found": [
             found(3, line, port, "FC3 holding 3002: 0x4148", "registers", [0x4148], None, serial=True),
-            found(7, line, port, "FC3 holding 3002: excepción 2 (dirección de registro inexistente)", "exception", [], 2,
-                  serial=True),
+            found(
+                7,
+                line,
+                port,
+                "FC3 holding 3002: excepción 2 (dirección de registro inexistente)",
+                "exception",
+                [],
+                2,
+                serial=True,
+            ),
         ],
     }
 
 
 async def test_scan_table_for_a_person(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke("scan", "--host", "127.0.0.1", "--tcp-port", str(port), "--units", "3",
-                              "--address", "3002", "--timeout", "0.1")
+        result = await invoke(
+            "scan",
+            "--host",
+            "127.0.0.1",
+            "--tcp-port",
+            str(port),
+            "--units",
+            "3",
+            "--address",
+            "3002",
+            "--timeout",
+            "0.1",
+        )
     assert result.exit_code == 0, result.output
     assert "│ 3       │ tcp 127.0.0.1:" in result.stdout
     assert "FC3 holding 3002: 0x4148" in result.stdout
@@ -74,8 +131,9 @@ async def test_scan_table_for_a_person(invoke, clock):
 
 async def test_nothing_answering_exits_1_with_the_wiring_hint(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke("scan", "--host", "127.0.0.1", "--tcp-port", str(port), "--units", "1-2",
-                              "--timeout", "0.05")
+        result = await invoke(
+            "scan", "--host", "127.0.0.1", "--tcp-port", str(port), "--units", "1-2", "--timeout", "0.05"
+        )
     assert result.exit_code == 1
     assert "Ningún equipo respondió. Revise: A/B (D+/D-) no invertidos" in " ".join(result.stdout.split())
 

@@ -36,7 +36,10 @@ def test_parse_device(text: str, expected: tuple) -> None:
     ("text", "message"),
     [
         ("siemens-mag6000", "'siemens-mag6000': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent"),
-        ("siemens-mag6000:x", "'siemens-mag6000:x': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent"),
+        (
+            "siemens-mag6000:x",
+            "'siemens-mag6000:x': se espera PERFIL:UNIT[:FALLA], por ejemplo siemens-mag6000:1:silent",
+        ),
         ("siemens-mag6000:1:boom", "'siemens-mag6000:1:boom': la falla debe ser una de none, silent, exception, nan"),
         ("siemens-mag6000:0", "'siemens-mag6000:0': debe ser mayor o igual que 1"),
         (
@@ -55,12 +58,24 @@ def test_parse_device_refuses(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"devices": [{"profile": "keller-series30", "unit_id": 1}] * 2, "tcp": {}}, "Value error, el unit id 1 lo usa más de un equipo"),
-        ({"devices": [{"profile": "keller-series30", "unit_id": 1}], "serial": "/dev/ttyS0", "pty": True}, "Value error, indique serial o pty, no ambos"),
-        ({"devices": [{"profile": "keller-series30", "unit_id": 1}]}, "Value error, no hay dónde servir: indique tcp, rtu_over_tcp, serial o pty"),
+        (
+            {"devices": [{"profile": "keller-series30", "unit_id": 1}] * 2, "tcp": {}},
+            "Value error, el unit id 1 lo usa más de un equipo",
+        ),
+        (
+            {"devices": [{"profile": "keller-series30", "unit_id": 1}], "serial": "/dev/ttyS0", "pty": True},
+            "Value error, indique serial o pty, no ambos",
+        ),
+        (
+            {"devices": [{"profile": "keller-series30", "unit_id": 1}]},
+            "Value error, no hay dónde servir: indique tcp, rtu_over_tcp, serial o pty",
+        ),
         ({"devices": [], "tcp": {}}, "List should have at least 1 item after validation, not 0"),
         (
-            {"devices": [{"profile": "generic-4-20ma", "unit_id": 1, "overrides": {"flow": {"unit": "L/s"}}}], "tcp": {}},
+            {
+                "devices": [{"profile": "generic-4-20ma", "unit_id": 1, "overrides": {"flow": {"unit": "L/s"}}}],
+                "tcp": {},
+            },
             "Value error, el perfil 'generic-4-20ma' no tiene la variable flow; tiene: level",
         ),
     ],
@@ -91,14 +106,22 @@ def test_help_shows_an_example() -> None:
     assert (result.exit_code, example in " ".join(result.output.split())) == (0, True)
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (["--device", "siemens-mag6000:1:boom"],
-     "Valor inválido: 'siemens-mag6000:1:boom': la falla debe ser una de none, silent, exception, nan"),
-    (["--tcp", "5020"], "Valor inválido: se espera HOST:PUERTO, no '5020'"),
-    (["--device", "keller-series30:1", "--device", "siemens-mag6000:1"], "Valor inválido: el unit id 1 lo usa más de un equipo"),
-    (["--serial", "/dev/ttyS0", "--pty"], "Valor inválido: indique serial o pty, no ambos"),
-    (["--exceed", "-1"], "Valor inválido: exceed_factor: debe ser mayor que 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--device", "siemens-mag6000:1:boom"],
+            "Valor inválido: 'siemens-mag6000:1:boom': la falla debe ser una de none, silent, exception, nan",
+        ),
+        (["--tcp", "5020"], "Valor inválido: se espera HOST:PUERTO, no '5020'"),
+        (
+            ["--device", "keller-series30:1", "--device", "siemens-mag6000:1"],
+            "Valor inválido: el unit id 1 lo usa más de un equipo",
+        ),
+        (["--serial", "/dev/ttyS0", "--pty"], "Valor inválido: indique serial o pty, no ambos"),
+        (["--exceed", "-1"], "Valor inválido: exceed_factor: debe ser mayor que 0"),
+    ],
+)
 def test_a_bad_option_is_a_usage_error_in_spanish(args: list[str], error: str) -> None:
     result = CliRunner().invoke(app, args)
     assert (result.exit_code, result.output.splitlines()[-1]) == (2, f"Error: {error}")
@@ -106,8 +129,13 @@ def test_a_bad_option_is_a_usage_error_in_spanish(args: list[str], error: str) -
 
 async def test_command_serves_until_interrupted() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from edge.simulator.cli import app; app()",
-        "--tcp", "127.0.0.1:0", "--device", "siemens-mag6000:1",
+        sys.executable,
+        "-c",
+        "from edge.simulator.cli import app; app()",
+        "--tcp",
+        "127.0.0.1:0",
+        "--device",
+        "siemens-mag6000:1",
         stdout=asyncio.subprocess.PIPE,
     )
     try:
@@ -120,7 +148,13 @@ async def test_command_serves_until_interrupted() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = await asyncio.wait_for(process.communicate(), timeout=10)
-    assert (reply.isError(), process.returncode, rest.decode().splitlines()) == (False, 0, [
-        "  unit id 1: siemens-mag6000 [none] flow holding 3002 float32 big m3/h,"
-        " totalizer holding 3014 float64 big m3",
-        "Ctrl-C para detenerlo.", "Detenido."])
+    assert (reply.isError(), process.returncode, rest.decode().splitlines()) == (
+        False,
+        0,
+        [
+            "  unit id 1: siemens-mag6000 [none] flow holding 3002 float32 big m3/h,"
+            " totalizer holding 3014 float64 big m3",
+            "Ctrl-C para detenerlo.",
+            "Detenido.",
+        ],
+    )

@@ -17,7 +17,11 @@ KNOWN = {"flow": 12.5, "totalizer": 4321.0, "level": 31.25}
 
 @pytest.mark.parametrize(
     ("fault", "code"),
-    [({"fault": "exception"}, 4), ({"fault": "exception", "exception_code": 2}, 2), ({"fault": "exception", "exception_code": 6}, 6)],
+    [
+        ({"fault": "exception"}, 4),
+        ({"fault": "exception", "exception_code": 2}, 2),
+        ({"fault": "exception", "exception_code": 6}, 6),
+    ],
 )
 async def test_exception_fault_answers_with_its_code(fault: dict, code: int, clock: ManualClock) -> None:
     config = SimConfig(devices=[DeviceConfig(profile="siemens-mag6000", unit_id=1, **fault)], tcp=Endpoint())
@@ -50,7 +54,9 @@ async def test_silent_unit_times_out_while_others_answer(unit: int, why: str, cl
 
 
 async def test_nan_fault_is_a_decode_error_for_floats_only(clock: ManualClock) -> None:
-    config = SimConfig(devices=[DeviceConfig(profile="abb-aquamaster3", unit_id=4, fault="nan", fixed=KNOWN)], tcp=Endpoint())
+    config = SimConfig(
+        devices=[DeviceConfig(profile="abb-aquamaster3", unit_id=4, fault="nan", fixed=KNOWN)], tcp=Endpoint()
+    )
     async with run_simulator(config, clock) as sim:
         async with tcp_client(sim.tcp_port) as client:
             flow, totalizer = sim.devices[4].specs
@@ -65,7 +71,10 @@ async def test_a_busy_port_is_a_clear_error(clock: ManualClock) -> None:
         with pytest.raises(SimServerError) as raised:
             async with run_simulator(busy, clock):
                 pass
-    assert str(raised.value) == f"no se puede servir Modbus en 127.0.0.1:{first.tcp_port} (en uso, no existe o sin permiso)"
+    assert (
+        str(raised.value)
+        == f"no se puede servir Modbus en 127.0.0.1:{first.tcp_port} (en uso, no existe o sin permiso)"
+    )
 
 
 async def test_a_missing_serial_port_is_a_clear_error(clock: ManualClock, tmp_path) -> None:

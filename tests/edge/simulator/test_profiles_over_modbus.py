@@ -54,9 +54,13 @@ async def test_registers_follow_the_well_as_the_clock_advances(clock: ManualCloc
 
 
 async def test_rtu_over_tcp_serves_rtu_frames(clock: ManualClock) -> None:
-    config = SimConfig(devices=[DeviceConfig(profile="keller-series30", unit_id=3, fixed=KNOWN)], rtu_over_tcp=Endpoint())
+    config = SimConfig(
+        devices=[DeviceConfig(profile="keller-series30", unit_id=3, fixed=KNOWN)], rtu_over_tcp=Endpoint()
+    )
     async with run_simulator(config, clock) as sim:
-        client = AsyncModbusTcpClient("127.0.0.1", port=sim.rtu_over_tcp_port, framer=FramerType.RTU, timeout=2, retries=0)
+        client = AsyncModbusTcpClient(
+            "127.0.0.1", port=sim.rtu_over_tcp_port, framer=FramerType.RTU, timeout=2, retries=0
+        )
         await client.connect()
         try:
             value = await read_value(client, sim.devices[3].specs[0], 3)

@@ -72,7 +72,10 @@ def test_time_does_not_go_back(clock: ManualClock) -> None:
     ("params", "message"),
     [
         ({"pump_on_s": 0, "pump_off_s": 0}, "Value error, pump_on_s y pump_off_s no pueden ser ambos 0"),
-        ({"static_level_m": 5.0, "drawdown_m": 6.0}, "Value error, drawdown_m no puede superar static_level_m (el sensor quedaría en seco)"),
+        (
+            {"static_level_m": 5.0, "drawdown_m": 6.0},
+            "Value error, drawdown_m no puede superar static_level_m (el sensor quedaría en seco)",
+        ),
     ],
 )
 def test_impossible_wells_are_refused(params: dict, message: str) -> None:
