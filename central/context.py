@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the alerts module builds the queue in its setup; the contex
     from central.telemetry.alerts.service import EvaluationQueue
 
 # Called by ingest with (point ids written, the batch's processed readings) after a batch
-# stored something new, off the request path; plain or ``async`` (see central.telemetry.api).
+# stored something new, off the request path; plain or ``async`` (see central.telemetry.uplink.api).
 OnIngest = Callable[[list[int], Sequence[Any]], Any]
 
 

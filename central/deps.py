@@ -36,7 +36,7 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 async def gateway_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
     """:data:`GatewayCredentials` read as the dependency reads them, for a route served
-    without FastAPI's dependency resolution (the ingest route, see ``central.telemetry.api``)."""
+    without FastAPI's dependency resolution (the ingest route, see ``central.telemetry.uplink.api``)."""
     return await _gateway_bearer(request)
 
 
