@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from edge.http import HttpTransport, Transport, UplinkError
 from edge.poller import Poller
 from edge.reload import Reloader
-from edge.uploader import server_message
+from edge.uplinkreply import server_message
 from protocols.siteconfig import ConfigError, SiteConfig, parse_managed_config
 from protocols.uplink import CONFIG_PATH, ConfigReport, PublishedConfig
 

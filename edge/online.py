@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from edge.config import SiteConfig
 from edge.http import HttpTransport, UplinkError
-from edge.uploader import server_message
+from edge.uplinkreply import server_message
 from protocols.uplink import ASSIGNED_POINTS_PATH, AssignedPoints
 
 

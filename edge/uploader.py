@@ -20,6 +20,7 @@ Failure policy, one place to read it:
 * 401/403: the token or the point assignment is wrong; retrying soon will not help. Log one
   ERROR, record ``stopped_reason``, re-check every 10 minutes; never exit, never hot-loop.
 
+What each reply means is decided by :mod:`edge.uplinkreply` (pure); this module acts on it.
 All waiting goes through the :class:`~protocols.clock.Clock`; only the per-request timeout is
 real time (it bounds real I/O).
 """
@@ -27,13 +28,11 @@ real time (it bounds real I/O).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -47,6 +46,7 @@ from edge.held import HeldPoints, refused_points
 from edge.http import HttpReply, HttpTransport, Transport, UplinkError
 from edge.inflight import Flight, ReadBatch, drop
 from edge.setaside import SetAside, refused_readings, setaside_path
+from edge.uplinkreply import REFUSED_RECHECK_S, UploadFailed, UploadRefused, classify, server_message
 from edge.waiting import wait_first
 from protocols.clock import Clock
 from protocols.uplink import INGEST_PATH, MAX_BATCH_READINGS, AgentStatus, ConfigReport, IngestReply
@@ -55,25 +55,7 @@ log = logging.getLogger("caudal.edge.uploader")
 
 BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 300.0
-REFUSED_RECHECK_S = 600.0
-RETRY_AFTER_MAX_S = 3600.0
 UNEXPECTED_ERROR_WAIT_S = 60.0
-MESSAGE_MAX_CHARS = 200
-
-
-class UploadFailed(Exception):
-    """A batch (or heartbeat) was not accepted; nothing was deleted from the buffer.
-
-    ``retry_after`` is the wait the reply asked for; ``None`` means "use the backoff".
-    """
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class UploadRefused(UploadFailed):
-    """401/403: the server refuses this gateway's token or points."""
 
 
 @dataclass
@@ -86,58 +68,6 @@ class UploaderState:
     uploaded_total: int = 0
     stopped_reason: str | None = None  # set on 401/403 until a later upload is accepted
     held: str | None = None  # points whose readings are held back (see edge.held), until accepted
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; None if absent/invalid."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
-def server_message(body: bytes) -> str:
-    """The server's explanation, shortened: the central server's ``error.message``, else a
-    ``detail`` (FastAPI's default shape, proxies), else the text itself."""
-    text = body.decode("utf-8", errors="replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    detail = _explanation(data) if isinstance(data, dict) else None
-    message = text if detail is None else detail if isinstance(detail, str) else json.dumps(detail)
-    return message[:MESSAGE_MAX_CHARS] or "(no message)"
-
-
-def _explanation(data: dict[str, object]) -> object | None:
-    error = data.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"]
-    return data.get("detail")
-
-
-def classify(reply: HttpReply, now: datetime, batch_len: int) -> UploadFailed | None:
-    """Map a reply to the failure it means (None for 2xx): pure, so the policy is tested as a table."""
-    status = reply.status
-    if 200 <= status < 300:
-        return None
-    message = f"HTTP {status}: {server_message(reply.body)}"
-    if status in (401, 403):
-        return UploadRefused(message, retry_after=REFUSED_RECHECK_S)
-    if status == 413:
-        return UploadFailed(message, retry_after=0.0 if batch_len > 1 else None)
-    if status in (429, 503):
-        wait = retry_after_seconds(reply.headers.get("Retry-After"), now)
-        return UploadFailed(message, retry_after=None if wait is None else min(wait, RETRY_AFTER_MAX_S))
-    return UploadFailed(message)
 
 
 class Uploader:

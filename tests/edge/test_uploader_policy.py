@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from edge.http import HttpReply
-from edge.uploader import classify, retry_after_seconds, server_message
+from edge.uplinkreply import classify, retry_after_seconds, server_message
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
