@@ -25,7 +25,8 @@ wipe it, and SD cards wear out under many small syncs. So:
   ``.lost`` file, which survives a kill or power cut; ``dropped_total`` is both counts.
   The WAL is checkpointed every ``WAL_PAGES`` pages so that it fits in the reserve.
 * ``caudal edge status`` reads through :mod:`edge.bufferread` (read-only, never a write, never
-  the lock), so a technician in the buffer's group can run it while the agent runs or not.
+  the lock), so a technician in the buffer's group can run it while the agent runs or not; both
+  compute the figures with :mod:`edge.bufferstats`.
 
 All calls are synchronous and short (one transaction each); the agent calls them from its
 event loop.
@@ -41,13 +42,12 @@ import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from edge.bufferfiles import LostCounter, Reserve, lost_path, reserve_path
-from edge.bufferrows import PolledReading, Row, RowMaker, from_us, to_reading
+from edge.bufferrows import PolledReading, Row, RowMaker, to_reading
+from edge.bufferstats import BufferStats, count_pending, read_stats_from, used_bytes
 from protocols.uplink import Reading, StoredRow
 
 log = logging.getLogger("caudal.edge.buffer")
@@ -101,21 +101,6 @@ class BufferInUse(BufferUnusable):
     """Another process already owns this buffer file."""
 
 
-@dataclass(frozen=True)
-class BufferStats:
-    """What ``caudal edge status`` and the uplink heartbeat report about the backlog.
-
-    ``oldest_ts`` is the sample time of the oldest pending reading (by seq); ``newest_seq``
-    the last seq ever assigned; ``size_bytes`` the live (non-free) bytes the budget governs.
-    """
-
-    depth: int
-    oldest_ts: datetime | None
-    newest_seq: int | None
-    dropped_total: int
-    size_bytes: int
-
-
 def rows_to_drop(used: int, target: int, depth: int) -> int:
     """How many of the oldest rows to drop to bring ``used`` bytes down to ``target`` (pure)."""
     if used <= target or depth == 0:
@@ -127,34 +112,6 @@ def rows_to_drop(used: int, target: int, depth: int) -> int:
 def is_full(exc: sqlite3.Error) -> bool:
     """The disk (or the file's page cap) has no room: SQLITE_FULL, or no room for the WAL index."""
     return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE)
-
-
-def used_bytes(conn: sqlite3.Connection) -> int:
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-    return (pages - free) * page_size
-
-
-def count_pending(conn: sqlite3.Connection) -> int:
-    """How many readings the buffer holds: a scan of the whole table (see :meth:`Buffer.stats`)."""
-    return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
-
-
-def read_stats_from(conn: sqlite3.Connection, lost: int, depth: int | None = None) -> BufferStats:
-    """The stats of an open buffer; ``lost`` is the ``.lost`` file's count, part of ``dropped_total``;
-    ``depth`` the readings it holds when the caller knows (else they are counted)."""
-    depth = count_pending(conn) if depth is None else depth
-    oldest = conn.execute("SELECT ts_us FROM readings ORDER BY seq LIMIT 1").fetchone()
-    newest = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
-    dropped = conn.execute("SELECT value FROM meta WHERE key = 'dropped_total'").fetchone()
-    return BufferStats(
-        depth=depth,
-        oldest_ts=from_us(oldest[0]) if oldest else None,
-        newest_seq=newest[0] if newest else None,
-        dropped_total=(dropped[0] if dropped else 0) + lost,
-        size_bytes=used_bytes(conn),
-    )
 
 
 def lock_exclusively(path: Path) -> int:

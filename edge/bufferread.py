@@ -14,8 +14,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from edge.buffer import BufferStats, read_stats_from
 from edge.bufferfiles import lost_path, read_lost
+from edge.bufferstats import BufferStats, read_stats_from
 
 # SQLite's primary result codes for "this user may not open or would have to write"
 NOT_PERMITTED = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM})
