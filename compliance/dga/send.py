@@ -11,6 +11,8 @@ resend is the one case where the DGA may receive a slot it already holds; it is 
 to the compliance log (``submission.in_flight_resend``) and counted in /metrics.
 An accepted slot is terminal in the ledger, so it is never claimed again. The GET check of an
 accepted comprobante compares the values the DGA holds with those sent; a difference is an alert.
+What a reply or a check writes to the ledger and the compliance log is in
+:mod:`compliance.dga.recording`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from central.db import Connection, Database
-from compliance.config_store import StoredConfig, block_work
+from compliance.config_store import StoredConfig
 from compliance.dga import NAME
 from compliance.dga.client import DgaClient
 from compliance.dga.config import DgaWorkConfig
@@ -35,20 +37,19 @@ from compliance.dga.format import (
     format_hora,
     redacted,
 )
+from compliance.dga.recording import alert_check, record_send_reply
 from compliance.dga.responses import Check, CheckResult, classify, classify_check
 from compliance.dga.slots import SEND_WINDOW, deadline
-from compliance.events import IN_FLIGHT_RESEND, raise_compliance_alert, record_event
+from compliance.events import IN_FLIGHT_RESEND, record_event
 from compliance.ledger import (
     CHECK_AGAIN_AFTER,
     Event,
     EventKind,
-    IllegalTransition,
     InFlightAction,
     choose_send,
     resolve_in_flight,
 )
 from compliance.ledger_store import (
-    StaleSubmission,
     claim,
     close_dangling,
     dangling_attempt,
@@ -60,15 +61,13 @@ from compliance.ledger_store import (
     move,
     orphaned_in_flight,
     record_check,
-    record_reply,
     release,
     send_candidates,
     start_attempt,
-    submission,
     take_lease,
     unchecked_accepted,
 )
-from compliance.outcome import Outcome, OutcomeKind
+from compliance.outcome import Outcome
 from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport, RawReply
@@ -76,13 +75,6 @@ from compliance.worker_actions import Action
 from protocols.clock import Clock
 
 log = logging.getLogger("caudal.compliance.dga")
-
-_SEVERITY = {
-    OutcomeKind.ACCEPTED: "info",
-    OutcomeKind.RETRY: "warning",
-    OutcomeKind.NEEDS_REVIEW: "warning",
-    OutcomeKind.UNRECOVERABLE: "critical",
-}
 
 
 def attempt_record(request: DgaRequest) -> dict[str, Any]:
@@ -263,51 +255,7 @@ class DgaSender:
         raw: RawReply,
         outcome: Outcome,
     ) -> str:
-        now = self.clock.now()
-        finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
-        row = submission(conn, submission_id)
-        slot = row["slot"].isoformat()
-        try:
-            moved = record_reply(conn, row, outcome, now)
-        except (IllegalTransition, StaleSubmission) as exc:
-            raise_compliance_alert(
-                conn,
-                stored.point_id,
-                "submission.late_reply",
-                f"{stored.point_code} medición {slot}:"
-                f" una respuesta ({outcome.kind.value} {outcome.comprobante or ''}) llegó después de"
-                f" que el envío cambiara de estado: {exc}",
-                now,
-                submission_id=submission_id,
-                regulator=NAME,
-            )
-            return row["state"]
-        record_event(
-            conn,
-            now,
-            f"submission.{moved.state.value}",
-            f"{stored.point_code} medición {slot}: {outcome.detail}",
-            point_id=stored.point_id,
-            regulator=NAME,
-            submission_id=submission_id,
-            severity=_SEVERITY[outcome.kind],
-            alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
-            comprobante=outcome.comprobante,
-        )
-        if outcome.kind is OutcomeKind.UNRECOVERABLE:
-            block_work(conn, stored.point_id, NAME, outcome.detail)
-            raise_compliance_alert(
-                conn,
-                stored.point_id,
-                "work.blocked",
-                f"el envío a la DGA de {stored.point_code}"
-                f" se detuvo: {outcome.detail}. Corrija el RUT o la clave del informante en la"
-                " configuración de la obra para reanudarlo.",
-                now,
-                submission_id=submission_id,
-                regulator=NAME,
-            )
-        return moved.state.value
+        return record_send_reply(conn, stored, submission_id, attempt_id, raw, outcome, self.clock.now())
 
     # --- GET checks ----------------------------------------------------------------------
 
@@ -341,36 +289,7 @@ class DgaSender:
     def _record_check(self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check) -> None:
         now = self.clock.now()
         record_check(conn, row["id"], check.result.value, now)
-        self._alert_check(conn, stored, row, check, now)
-
-    def _alert_check(
-        self, conn: Connection, stored: StoredConfig, row: dict[str, Any], check: Check, now: datetime
-    ) -> None:
-        slot = row["slot"].isoformat()
-        if check.result is CheckResult.NOT_FOUND:
-            raise_compliance_alert(
-                conn,
-                stored.point_id,
-                "submission.check_not_found",
-                f"{stored.point_code} medición"
-                f" {slot}: la DGA no muestra el comprobante {row['comprobante']}; búsquelo en"
-                " SNIA",
-                now,
-                submission_id=row["id"],
-                regulator=NAME,
-            )
-        if check.result is CheckResult.MISMATCH:
-            raise_compliance_alert(
-                conn,
-                stored.point_id,
-                "submission.check_mismatch",
-                f"{stored.point_code} medición"
-                f" {slot}: la DGA guarda el comprobante {row['comprobante']} con valores distintos"
-                f" de los enviados ({'; '.join(check.differences)}); compárelos en SNIA",
-                now,
-                submission_id=row["id"],
-                regulator=NAME,
-            )
+        alert_check(conn, stored, row, check, now)
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -388,7 +307,7 @@ class DgaSender:
                 event = Event(_CHECK_EVENTS[check.result], comprobante=row["comprobante"])
             state = await in_transaction(self.db, self._resolve, row, event, decision.reason)
             if check is not None and stored is not None:
-                await in_transaction(self.db, self._alert_check, stored, row, check, self.clock.now())
+                await in_transaction(self.db, alert_check, stored, row, check, self.clock.now())
             code = stored.point_code if stored else str(row["point_id"])
             actions.append(Action(code, NAME, row["slot"], "resolved", state, decision.reason))
         return actions
