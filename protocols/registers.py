@@ -1,17 +1,18 @@
-"""Modbus register words <-> values: types, word order, byte swap, scale, 4-20 mA loops.
+"""Modbus register words <-> values: where a variable lives, scale, 4-20 mA loops, units, quality.
 
 Pure code: the poller hands in the 16-bit words a device answered, this module says what they
 mean. Byte/word order confusion ("CDAB floats") and 1-based manual addresses are the two most
 common commissioning mistakes, so both are explicit in :class:`RegisterSpec`; a raw read can
-show every interpretation (:func:`interpretations`), and a bad reply becomes a quality flag
-(:func:`decode_reading`), never a crash or a made-up number.
+show every interpretation (:func:`protocols.registerwords.interpretations`), and a bad reply
+becomes a quality flag (:func:`decode_reading`), never a crash or a made-up number. How words
+make a number (types, word order, byte swap) is :mod:`protocols.registerwords`; this module adds
+the rest, and plans the reads (:func:`plan_reads`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,109 +22,24 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 
 from protocols import units
 from protocols.plausible import Limits, implausibility, limits_for
+from protocols.registerwords import (
+    FLOAT_TYPES,
+    WORD_COUNTS,
+    DataType,
+    DecodeError,
+    WordOrder,
+    encode_number,
+    number_reader,
+)
 from protocols.uplink import Quality
 
 MAX_ADDRESS_SPACE = 65536
 MAX_READ_COUNT = 125  # FC3/FC4 limit of the Modbus specification
 
 
-class DataType(StrEnum):
-    INT16 = "int16"
-    UINT16 = "uint16"
-    INT32 = "int32"
-    UINT32 = "uint32"
-    INT64 = "int64"
-    UINT64 = "uint64"
-    FLOAT32 = "float32"
-    FLOAT64 = "float64"
-
-
-class WordOrder(StrEnum):
-    BIG = "big"  # high word first
-    LITTLE = "little"  # low word first
-
-
 class Table(StrEnum):
     HOLDING = "holding"  # FC3
     INPUT = "input"  # FC4
-
-
-class DecodeError(ValueError):
-    """Words that do not make a number (wrong count, not 16-bit, NaN or infinity)."""
-
-
-_STRUCT = {
-    DataType.INT16: ">h",
-    DataType.UINT16: ">H",
-    DataType.INT32: ">i",
-    DataType.UINT32: ">I",
-    DataType.INT64: ">q",
-    DataType.UINT64: ">Q",
-    DataType.FLOAT32: ">f",
-    DataType.FLOAT64: ">d",
-}
-FLOAT_TYPES = frozenset({DataType.FLOAT32, DataType.FLOAT64})
-
-
-_COUNTS = {data_type: struct.calcsize(code) // 2 for data_type, code in _STRUCT.items()}
-_WORDS = {count: struct.Struct(f">{count}H") for count in set(_COUNTS.values())}
-
-
-def register_count(data_type: DataType) -> int:
-    """How many 16-bit registers a value of ``data_type`` occupies."""
-    return _COUNTS[DataType(data_type)]
-
-
-def _swap_bytes(word: int) -> int:
-    return ((word & 0xFF) << 8) | (word >> 8)
-
-
-def _arrange(words: Sequence[int], word_order: WordOrder, byte_swap: bool) -> list[int]:
-    """Wire order <-> big-endian order; the mapping is its own inverse."""
-    arranged = [_swap_bytes(word) for word in words] if byte_swap else list(words)
-    return arranged[::-1] if word_order == WordOrder.LITTLE else arranged
-
-
-def decode_number(
-    words: Sequence[int],
-    data_type: DataType,
-    word_order: WordOrder = WordOrder.BIG,
-    byte_swap: bool = False,
-) -> float:
-    """The number ``words`` hold as ``data_type`` (an ``int`` for integer types, exact)."""
-    data_type = DataType(data_type)
-    count = _COUNTS[data_type]
-    if len(words) != count:
-        raise DecodeError(f"{data_type.value} necesita {count} registro(s), se recibieron {len(words)}")
-    for word in words:
-        if not isinstance(word, int) or not 0 <= word <= 0xFFFF:
-            raise DecodeError(f"el valor de registro {word!r} no es una palabra de 16 bits")
-    raw = _WORDS[count].pack(*_arrange(words, WordOrder(word_order), byte_swap))
-    value: float
-    (value,) = struct.unpack(_STRUCT[data_type], raw)
-    if data_type in FLOAT_TYPES and not math.isfinite(value):
-        raise DecodeError(f"{data_type.value} vale {value} (el equipo indica que no tiene un valor válido)")
-    return value
-
-
-def encode_number(
-    value: float,
-    data_type: DataType,
-    word_order: WordOrder = WordOrder.BIG,
-    byte_swap: bool = False,
-) -> list[int]:
-    """The register words of ``value``; inverse of :func:`decode_number` (NaN allowed for floats)."""
-    data_type = DataType(data_type)
-    if data_type not in FLOAT_TYPES:
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"{data_type.value} no admite la fracción {value!r}")
-        value = int(value)
-    try:
-        raw = struct.pack(_STRUCT[data_type], value)
-    except (struct.error, OverflowError) as exc:
-        raise ValueError(f"{value!r} no cabe en {data_type.value}") from exc
-    words = list(struct.unpack(f">{len(raw) // 2}H", raw))
-    return _arrange(words, WordOrder(word_order), byte_swap)
 
 
 class LoopScaling(BaseModel):
@@ -260,7 +176,7 @@ class RegisterSpec(BaseModel):
 
     @property
     def count(self) -> int:
-        return _COUNTS[self.type]
+        return WORD_COUNTS[self.type]
 
     @property
     def canonical_unit(self) -> str:
@@ -315,7 +231,7 @@ def _decoder(
     """:func:`decode` for one spec, with what it reads of the spec taken once: a poll decodes
     every register of every device, and reading a model's attributes was most of that work.
     Cached, so that equal specs hold the same decoder (a model's equality compares it)."""
-    number = _number_reader(*arrangement)
+    number = number_reader(*arrangement)
     variable, scale, offset, loop = scaling
 
     def decoded(words: Sequence[int]) -> Decoded:
@@ -341,29 +257,6 @@ def _decoder(
     return decoded
 
 
-def _number_reader(data_type: DataType, word_order: WordOrder, byte_swap: bool) -> Callable[[Sequence[int]], float]:
-    """:func:`decode_number` for one type and arrangement, its structs looked up once. Packing
-    the words as 16-bit words checks them; any that fail go through :func:`decode_number`,
-    which raises the :class:`DecodeError` that says what is wrong."""
-    words_struct, number_struct = _WORDS[_COUNTS[data_type]], struct.Struct(_STRUCT[data_type])
-    arranged = word_order != WordOrder.BIG or byte_swap
-    is_float = data_type in FLOAT_TYPES
-
-    def number(words: Sequence[int]) -> float:
-        try:
-            raw = words_struct.pack(*words)
-        except struct.error:
-            return decode_number(words, data_type, word_order, byte_swap)
-        if arranged:
-            raw = words_struct.pack(*_arrange(words, word_order, byte_swap))
-        value: float = number_struct.unpack(raw)[0]
-        if is_float and not math.isfinite(value):
-            raise DecodeError(f"{data_type.value} vale {value} (el equipo indica que no tiene un valor válido)")
-        return value
-
-    return number
-
-
 def decode_reading(spec: RegisterSpec, words: Sequence[int]) -> tuple[float | None, Quality]:
     """The canonical value of ``words`` read for ``spec``, with its quality. Never raises."""
     value, quality, _ = decode(spec, words)
@@ -385,41 +278,6 @@ def encode_reading(spec: RegisterSpec, value: float) -> list[int]:
             raise ValueError(f"{spec.type.value} no admite {raw}")
         raw = round(raw)
     return encode_number(raw, spec.type, spec.word_order, spec.byte_swap)
-
-
-@dataclass(frozen=True)
-class Interpretation:
-    """One way to read raw words, for the technician's ``caudal edge read``."""
-
-    data_type: DataType
-    word_order: WordOrder
-    byte_swap: bool
-    value: float | None
-
-
-def interpretations(words: Sequence[int]) -> list[Interpretation]:
-    """Every type that fits ``words`` (from word 0) under every word order and byte swap.
-
-    Single-register types have no word order, so they are listed once per byte swap.
-    """
-    found = []
-    for data_type in DataType:
-        count = register_count(data_type)
-        if count > len(words):
-            continue
-        orders = (WordOrder.BIG,) if count == 1 else tuple(WordOrder)
-        for word_order in orders:
-            for byte_swap in (False, True):
-                value = _try_decode(words[:count], data_type, word_order, byte_swap)
-                found.append(Interpretation(data_type, word_order, byte_swap, value))
-    return found
-
-
-def _try_decode(words: Sequence[int], data_type: DataType, word_order: WordOrder, byte_swap: bool) -> float | None:
-    try:
-        return decode_number(words, data_type, word_order, byte_swap)
-    except DecodeError:
-        return None
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from protocols.profiles import load_profile
-from protocols.registers import (
-    DataType,
-    LoopScaling,
-    RegisterSpec,
-    Table,
-    VariableName,
-    WordOrder,
-)
+from protocols.registers import LoopScaling, RegisterSpec, Table, VariableName
+from protocols.registerwords import DataType, WordOrder
 from protocols.siteconfig_check import (
     ConfigError,
     ConfigProblem,

@@ -15,7 +15,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocols.profiles import load_profile
-from protocols.registers import DataType, RegisterSpec
+from protocols.registers import RegisterSpec
+from protocols.registerwords import DataType
 from protocols.units import to_canonical
 
 _CAPACITY_BITS = {DataType.UINT16: 16, DataType.UINT32: 32, DataType.UINT64: 64}

@@ -9,14 +9,8 @@ from typing import Any
 
 from edge.config import BusConfig
 from edge.modbus import ModbusLink
-from protocols.registers import (
-    MAX_ADDRESS_SPACE,
-    MAX_READ_COUNT,
-    Interpretation,
-    Table,
-    interpretations,
-    register_count,
-)
+from protocols.registers import MAX_ADDRESS_SPACE, MAX_READ_COUNT, Table
+from protocols.registerwords import Interpretation, interpretations, register_count
 
 
 @asynccontextmanager

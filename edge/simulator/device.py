@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.simulator.well import WellReading
 from protocols.profiles import load_profile
-from protocols.registers import FLOAT_TYPES, RegisterSpec, Table, encode_number, encode_reading
+from protocols.registers import RegisterSpec, Table, encode_reading
+from protocols.registerwords import FLOAT_TYPES, encode_number
 
 # Range given to loop profiles (generic-4-20ma) when the simulator is not told one.
 DEFAULT_LOOP = {"low": 0.0, "high": 100.0}

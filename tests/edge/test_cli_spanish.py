@@ -23,7 +23,8 @@ from edge.commission.raw import RawRead
 from edge.simulator.runner import run_simulator
 from edge.state import AgentState, BufferReport, DeviceStatus, StatusReport
 from protocols.clock import SystemClock
-from protocols.registers import Table, interpretations
+from protocols.registers import Table
+from protocols.registerwords import interpretations
 from tests.edge.sites import meter, simulated
 from tests.edge.test_cli import GOOD, caudal, write_site
 

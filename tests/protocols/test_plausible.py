@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from protocols.plausible import Limits, implausibility, limits_for
-from protocols.registers import Decoded, RegisterSpec, decode, encode_number
+from protocols.registers import Decoded, RegisterSpec, decode
+from protocols.registerwords import encode_number
 from protocols.uplink import Quality
 
 LITTLE_12_5 = encode_number(12.5, "float32", "little")  # 12.5 L/s sent low word first

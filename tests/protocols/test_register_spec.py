@@ -9,17 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from protocols.registers import (
-    DataType,
-    Interpretation,
-    LoopScaling,
-    RegisterSpec,
-    Table,
-    WordOrder,
-    decode_reading,
-    encode_reading,
-    interpretations,
-)
+from protocols.registers import LoopScaling, RegisterSpec, Table, decode_reading, encode_reading
+from protocols.registerwords import DataType, Interpretation, WordOrder, interpretations
 from protocols.uplink import Quality
 
 

@@ -9,17 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.registers import (
-    DataType,
-    Decoded,
-    DecodeError,
-    RegisterSpec,
-    WordOrder,
-    decode,
-    decode_number,
-    encode_number,
-    register_count,
-)
+from protocols.registers import Decoded, RegisterSpec, decode
+from protocols.registerwords import DataType, DecodeError, WordOrder, decode_number, encode_number, register_count
 from protocols.uplink import Quality
 
 ORDERS = [(order, swap) for order in WordOrder for swap in (False, True)]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from edge.commission import byte_layout
-from protocols.registers import DataType, Interpretation, WordOrder
+from protocols.registerwords import DataType, Interpretation, WordOrder
 from tests.edge.commission.devices import serial_devices, tcp_devices
 
 # 12.5 as float32 is 0x41480000: the meter at unit 3 holds it high word first.
