@@ -3,18 +3,11 @@
 Everything else in ``central`` and ``compliance`` talks to :class:`Database`, writes SQL
 with ``:name`` parameters and gets plain ``dict`` rows back; only ``database.py``
 imports sqlite3 and psycopg, and it maps their errors to :class:`DatabaseError` and
-:class:`IntegrityError`.
+:class:`IntegrityError` (declared with the :class:`Connection` interface in ``connection.py``).
 """
 
-from central.db.database import (
-    Connection,
-    Database,
-    DatabaseError,
-    DatabaseUnavailable,
-    DataError,
-    IntegrityError,
-    open_database,
-)
+from central.db.connection import Connection, DatabaseError, DatabaseUnavailable, DataError, IntegrityError
+from central.db.database import Database, open_database
 from central.db.migrate import migrate, pending_migrations
 
 __all__ = [

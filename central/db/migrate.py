@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
-from central.db.database import Connection, Database, Dialect
+from central.db.connection import Connection, Dialect
+from central.db.database import Database
 
 PLACEHOLDERS: dict[Dialect, dict[str, str]] = {
     "sqlite": {"{{ID}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{BLOB}}": "BLOB", "{{CLUSTERED}}": "WITHOUT ROWID"},

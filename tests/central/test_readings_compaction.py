@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.db import Connection, Database
-from central.db.database import Params
+from central.db.connection import Params
 from central.telemetry import compaction, exports, lookups, queries, rollup, stored
 from central.telemetry.rollup_worker import one_pass
 from compliance import readings as compliance_readings

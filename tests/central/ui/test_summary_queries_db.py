@@ -9,7 +9,7 @@ import pytest
 
 from central.core.auth.models import PersonalTokenCreate, User
 from central.core.auth.service import create_personal_token
-from central.db import database
+from central.db import connection
 
 
 def _add_points(db: Any, first: int, count: int, now: Any) -> None:
@@ -56,14 +56,14 @@ def _statements_of_the_resumen(client: Any, token: str, monkeypatch: pytest.Monk
     """Every statement the app sends while answering ``GET /ui/`` (counted where both
     databases' connections run them), and the page."""
     sent: list[str] = []
-    run = database._Connection._run
+    run = connection.BaseConnection._run
 
     def counted(self: Any, sql: str, params: Any) -> Any:
         sent.append(sql)
         return run(self, sql, params)
 
     with monkeypatch.context() as patched:
-        patched.setattr(database._Connection, "_run", counted)
+        patched.setattr(connection.BaseConnection, "_run", counted)
         page = client.get("/ui/", headers={"Cookie": f"caudal_session={token}"})
     assert page.status_code == 200, page.text[:300]
     return len(sent), page.text
