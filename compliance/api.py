@@ -33,6 +33,7 @@ from compliance.events import (
 from compliance.ledger import State
 from compliance.person_actions import ConfirmDecision, RecheckDecision, RequeueDecision
 from compliance.registry import REGULATORS, RegulatorName
+from compliance.report_download import CSV_TYPE, XLSX_TYPE, FormatQuery, ReportFormat, attachment, media_ranges
 from compliance.settings import ComplianceSettings, rut_empresa
 from compliance.submissions import (
     Correction,
@@ -306,55 +307,27 @@ def compliance_log(
         )
 
 
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_CSV = "text/csv; charset=utf-8"
 _REPORT = {
     200: {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
-            _XLSX: {"schema": {"type": "string", "format": "binary"}},
+            XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
         },
         "description": "The report, as CSV or as an Excel workbook",
     },
     **_READ,
 }
-ReportFormat = Literal["csv", "xlsx"]
-FormatQuery = Annotated[
-    ReportFormat | None,
-    Query(
-        alias="format",
-        description="csv or xlsx; when omitted the Accept header chooses (text/csv or the XLSX type), else csv",
-    ),
-]
-
-
-def _media_ranges(accept: str) -> dict[str, float]:
-    """``Accept``'s media types and their weights (a malformed weight counts as 0)."""
-    ranges = {}
-    for part in accept.split(","):
-        media, *parameters = [piece.strip() for piece in part.split(";")]
-        weight = next((value for key, _, value in (p.partition("=") for p in parameters) if key.strip() == "q"), "1")
-        try:
-            ranges[media.lower()] = float(weight)
-        except ValueError:
-            ranges[media.lower()] = 0.0
-    return ranges
 
 
 def report_format(chosen: ReportFormat | None, accept: str | None, dialect: Dialect) -> ReportFormat:
     """One way to choose a report's format: ``?format=``, else the Accept header, else CSV. A CSV
     dialect asked for a workbook is a 422 (it would be ignored silently)."""
     if chosen is None:
-        weights = _media_ranges(accept or "")
-        chosen = "xlsx" if weights.get(_XLSX, 0.0) > weights.get("text/csv", 0.0) else "csv"
+        weights = media_ranges(accept or "")
+        chosen = "xlsx" if weights.get(XLSX_TYPE, 0.0) > weights.get("text/csv", 0.0) else "csv"
     if chosen == "xlsx" and dialect != "csv":
         raise ApiError(422, es.dialect_is_csv(), details=[{"loc": ["query", "dialect"], "msg": es.dialect_is_csv()}])
     return chosen
-
-
-def _attachment(body: bytes | str, media_type: str, filename: str) -> Response:
-    """A report as a download named ``filename``."""
-    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.MonthReport:
@@ -382,8 +355,8 @@ def report(
     chosen = report_format(fmt, accept, dialect)
     found = _report(ctx, user, code, month)
     if chosen == "xlsx":
-        return _attachment(reports.to_xlsx(found), _XLSX, f"{code}-{month}.xlsx")
-    return _attachment(reports.to_csv(found, dialect), _CSV, f"{code}-{month}.csv")
+        return attachment(reports.to_xlsx(found), XLSX_TYPE, f"{code}-{month}.xlsx")
+    return attachment(reports.to_csv(found, dialect), CSV_TYPE, f"{code}-{month}.csv")
 
 
 @router.get(
@@ -407,5 +380,5 @@ def failures(
     found = _report(ctx, user, code, month)
     name = f"{code}-{month}-informe-de-fallas"
     if chosen == "xlsx":
-        return _attachment(reports.failures_xlsx(found), _XLSX, f"{name}.xlsx")
-    return _attachment(reports.failures_csv(found, dialect), _CSV, f"{name}.csv")
+        return attachment(reports.failures_xlsx(found), XLSX_TYPE, f"{name}.xlsx")
+    return attachment(reports.failures_csv(found, dialect), CSV_TYPE, f"{name}.csv")
