@@ -20,7 +20,6 @@ from protocols.clock import ManualClock
 from protocols.uplink import AgentStatus, Batch, Quality
 from tests.edge.uplink_server import GATEWAY_TOKEN, Fault, UplinkServer, advance, until
 
-TOKEN = GATEWAY_TOKEN
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
 
@@ -53,7 +52,7 @@ async def uploader(server: UplinkServer, buffer: Buffer, clock: ManualClock) -> 
 
 
 def make_uploader(
-    server: UplinkServer, buffer: Buffer, clock: ManualClock, token: str = TOKEN, **options: object
+    server: UplinkServer, buffer: Buffer, clock: ManualClock, token: str = GATEWAY_TOKEN, **options: object
 ) -> Uploader:
     return Uploader(
         gateway="gw-norte-01",
@@ -117,7 +116,7 @@ async def test_the_body_is_gzip_with_the_bearer_token(uploader: Uploader, buffer
     assert (request.headers["Content-Encoding"], request.headers["Content-Type"], request.headers["Authorization"]) == (
         "gzip",
         "application/json",
-        f"Bearer {TOKEN}",
+        f"Bearer {GATEWAY_TOKEN}",
     )
     assert request.body[:2] == b"\x1f\x8b"
     assert len(request.body) < len(gzip.decompress(request.body)) / 4
@@ -211,7 +210,7 @@ async def test_a_reply_lost_after_storing_is_resent_and_stored_once(
     [
         ("wrong-token", [], "HTTP 401: invalid or missing gateway token"),
         (
-            TOKEN,
+            GATEWAY_TOKEN,
             [Fault(status=403, detail="point OB-9 is not assigned to gw-norte-01")] * 10,
             "HTTP 403: point OB-9 is not assigned to gw-norte-01",
         ),
@@ -246,7 +245,7 @@ async def test_uploads_resume_once_the_token_is_accepted_again(
     with caplog.at_level(logging.INFO, logger="caudal.edge.uploader"):
         async with running(uploader):
             await advance(clock, 0)
-            server.token = TOKEN  # the operator fixed the server side
+            server.token = GATEWAY_TOKEN  # the operator fixed the server side
             await advance(clock, 600, step=10)
     assert (uploader.state.stopped_reason, buffer.stats().depth) == (None, 0)
     assert [r.message for r in caplog.records][-1] == (

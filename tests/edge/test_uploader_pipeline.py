@@ -14,8 +14,8 @@ from edge.http import HttpTransport
 from edge.uploader import UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import INGEST_PATH
-from tests.edge.test_uploader import TOKEN, cycle, make_uploader
-from tests.edge.uplink_server import Fault, UplinkServer, until
+from tests.edge.test_uploader import cycle, make_uploader
+from tests.edge.uplink_server import GATEWAY_TOKEN, Fault, UplinkServer, until
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ async def test_the_transport_tells_when_the_body_is_on_its_way_before_the_reply(
     server.faults.append(Fault(hang_s=5))
     sent = asyncio.Event()
     reply = asyncio.ensure_future(
-        transport.post(server.url + INGEST_PATH, b"{}", {"Authorization": f"Bearer {TOKEN}"}, sent.set)
+        transport.post(server.url + INGEST_PATH, b"{}", {"Authorization": f"Bearer {GATEWAY_TOKEN}"}, sent.set)
     )
     await asyncio.wait_for(sent.wait(), 5)
     await until(lambda: len(server.received) == 1)
