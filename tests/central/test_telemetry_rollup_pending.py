@@ -20,7 +20,7 @@ from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import drain, rollup_worker
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.telemetry_support import START, Site, batch, reading, series
+from tests.central.telemetry_support import START, Site, batch, bucket, reading, series
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
@@ -160,39 +160,18 @@ def test_an_aggregate_right_after_ingest_refreshes_only_the_marks_that_change_it
             NOW,
         )
     )
-    response = site.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T09:00:00Z",
-        to="2026-11-28T12:00:00Z",
-        interval_s=600,
-    )
-    empty = {
-        "flow_min_lps": None,
-        "flow_max_lps": None,
-        "flow_avg_lps": None,
-        "volume_m3": None,
-        "level_min_m": None,
-        "level_max_m": None,
-        "water_table_min_m": None,
-        "water_table_max_m": None,
-        "readings": 0,
-        "missing_minutes": 60.0,
-    }
+    response = site.aggregates("2026-11-28T09:00:00Z", "2026-11-28T12:00:00Z", bucket="hour", interval_s=600)
     assert response.json()["items"] == [
-        {"start": "2026-11-28T06:00:00-03:00", "end": "2026-11-28T07:00:00-03:00", **empty},
-        {
-            "start": "2026-11-28T07:00:00-03:00",
-            "end": "2026-11-28T08:00:00-03:00",
-            **empty,
-            "flow_min_lps": 5.0,
-            "flow_max_lps": 5.0,
-            "flow_avg_lps": 5.0,
-            "volume_m3": 2.0,
-            "readings": 2,
-            "missing_minutes": 50.0,
-        },
-        {"start": "2026-11-28T08:00:00-03:00", "end": "2026-11-28T09:00:00-03:00", **empty},
+        bucket("2026-11-28T09:00:00Z", "2026-11-28T10:00:00Z", readings=0, missing_minutes=60.0),
+        bucket(
+            "2026-11-28T10:00:00Z",
+            "2026-11-28T11:00:00Z",
+            **dict.fromkeys(("flow_min_lps", "flow_max_lps", "flow_avg_lps"), 5.0),  # its one flow reading
+            volume_m3=2.0,
+            readings=2,
+            missing_minutes=50.0,
+        ),
+        bucket("2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z", readings=0, missing_minutes=60.0),
     ]
     # 06:00 holds the count the range's volume starts from; 02:00 is older than the summarised 03:00
     assert marks(site) == [
