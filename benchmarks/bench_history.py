@@ -298,11 +298,10 @@ def report_cpu(figures: Figures, cpu: dict[str, list[float]]) -> None:
 
 
 def main() -> Figures | None:
-    print(
-        f"   one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
+    if not postgres_measurable(
+        f"one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
         f" {REPS} requests; idle, then under {bench_fleet.GATEWAYS} gateways' 30-reading batches; PostgreSQL"
-    )
-    if not postgres_measurable():
+    ):
         return None
     figures = Figures("history queries: a year of one point")
     with temporary_database(ADMIN_URL, "caudal_bench_history") as url:
