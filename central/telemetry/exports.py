@@ -35,32 +35,20 @@ QUALITIES = {
 }
 NOTES = {"cutoff": "bajo el corte", "reset": "reinicio del totalizador", "derived": "calculado"}
 
-AGGREGATE_COLUMNS = (
-    "start",
-    "end",
-    "flow_min_lps",
-    "flow_max_lps",
-    "flow_avg_lps",
-    "volume_m3",
-    "level_min_m",
-    "level_max_m",
-    "water_table_min_m",
-    "water_table_max_m",
-    "readings",
-    "missing_minutes",
-)
-AGGREGATE_NAMES = (
-    "Caudal mínimo (L/s)",
-    "Caudal máximo (L/s)",
-    "Caudal medio (L/s)",
-    "Volumen extraído (m³)",
-    "Nivel mínimo (m)",
-    "Nivel máximo (m)",
-    "Nivel freático mínimo (m)",
-    "Nivel freático máximo (m)",
-    "Lecturas",
-    "Minutos sin datos",
-)
+AGGREGATE_FIGURES = {
+    "flow_min_lps": "Caudal mínimo (L/s)",
+    "flow_max_lps": "Caudal máximo (L/s)",
+    "flow_avg_lps": "Caudal medio (L/s)",
+    "volume_m3": "Volumen extraído (m³)",
+    "level_min_m": "Nivel mínimo (m)",
+    "level_max_m": "Nivel máximo (m)",
+    "water_table_min_m": "Nivel freático mínimo (m)",
+    "water_table_max_m": "Nivel freático máximo (m)",
+    "readings": "Lecturas",
+    "missing_minutes": "Minutos sin datos",
+}
+"""A bucket's figures after its start and end: the JSON's field name, the workbook's Spanish header."""
+AGGREGATE_COLUMNS = ("start", "end", *AGGREGATE_FIGURES)
 
 
 def attachment_name(code: str, what: str, data_format: str) -> dict[str, str]:
@@ -115,9 +103,9 @@ def aggregates_csv(items: Sequence[dict[str, Any]], dialect: Dialect) -> str:
 
 def aggregates_xlsx(items: Sequence[dict[str, Any]], zone: ZoneInfo) -> bytes:
     """One sheet, one row per bucket, its start and end on ``zone``'s clock."""
-    header = (f"Inicio ({zone.key})", f"Fin ({zone.key})", *AGGREGATE_NAMES)
+    header = (f"Inicio ({zone.key})", f"Fin ({zone.key})", *AGGREGATE_FIGURES.values())
     rows = (
-        [_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_COLUMNS[2:])]
+        [_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_FIGURES)]
         for item in items
     )
     return spreadsheet.workbook(spreadsheet.Sheet("Agregados", header, rows))

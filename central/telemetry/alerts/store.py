@@ -63,29 +63,26 @@ def alert_of(row: dict[str, Any]) -> Alert:
     )
 
 
-def live_alerts(conn: Connection, rule_ids: Sequence[int]) -> dict[int, Alert]:
-    """The live (open or acknowledged) alert of each rule that has one."""
+def _live_rows(conn: Connection, rule_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The live (open or acknowledged) alerts' rows of these rules."""
     if not rule_ids:
-        return {}
+        return []
     names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
-    rows = conn.fetchall(
+    return conn.fetchall(
         f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
         names,
     )
-    return {row["rule_id"]: alert_of(row) for row in rows}
+
+
+def live_alerts(conn: Connection, rule_ids: Sequence[int]) -> dict[int, Alert]:
+    """The live alert of each rule that has one."""
+    return {row["rule_id"]: alert_of(row) for row in _live_rows(conn, rule_ids)}
 
 
 def live_by_kind(conn: Connection, rule_ids: Sequence[int]) -> dict[tuple[int, str], Alert]:
     """The live alerts of these rules keyed by (rule, alert kind): a ``compliance_event`` rule
     has one per event kind, every other rule at most one (of its own kind)."""
-    if not rule_ids:
-        return {}
-    names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
-    rows = conn.fetchall(
-        f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
-        names,
-    )
-    return {(row["rule_id"], row["kind"]): alert_of(row) for row in rows}
+    return {(row["rule_id"], row["kind"]): alert_of(row) for row in _live_rows(conn, rule_ids)}
 
 
 def write_transition(
