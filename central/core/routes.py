@@ -3,6 +3,11 @@
 ``return read(ctx, list_points, user, paging)`` says in one line what a route does with the
 database: a read on a connection in autocommit, or (``write``) one transaction in which the
 change and its audit row are stored together or not at all.
+
+The error answers a route documents follow one rule across the API's routers: the router's
+``responses=`` names the refusals all its routes share (401 where each needs a token, 403 where
+each is for administrators), a route's own adds what is particular to it (404, 409, 429);
+the 422 of any route with input is added by :func:`central.errors.document_errors`.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from central.deps import AdminUser, Ctx
 from central.errors import error_responses
 from central.pagination import Page, Paging
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403))
 
 
-@router.get("", summary="Who changed what, newest first", responses=error_responses(401, 403))
+@router.get("", summary="Who changed what, newest first")
 def get_audit(
     admin: AdminUser,
     ctx: Ctx,

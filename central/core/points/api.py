@@ -22,17 +22,15 @@ from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import error_responses
 from central.pagination import Page, Paging
 
-# Every route needs a token and reads some input.
 router = APIRouter(prefix="/api/v1/points", tags=["points"], responses=error_responses(401))
+
+StatusFilter = Annotated[PointStatus | None, Query(description="Only points with this status")]
+KindFilter = Annotated[PointKind | None, Query(description="Only points of this kind")]
 
 
 @router.get("", summary="List the points you may see")
 def get_points(
-    user: CurrentUser,
-    ctx: Ctx,
-    paging: Paging,
-    status: Annotated[PointStatus | None, Query(description="Only points with this status")] = None,
-    kind: Annotated[PointKind | None, Query(description="Only points of this kind")] = None,
+    user: CurrentUser, ctx: Ctx, paging: Paging, status: StatusFilter = None, kind: KindFilter = None
 ) -> Page[Point]:
     return read(ctx, list_points, user, paging, status=status, kind=kind)
 

@@ -11,14 +11,7 @@ from central.core.auth.service import create_personal_token, list_personal_token
 from central.core.points.service import set_user_points, user_point_codes
 from central.core.routes import read, write
 from central.core.users.models import ProfileUpdate, UserCreate, UserOut, UserPointsUpdate, UserUpdate
-from central.core.users.service import (
-    create_user,
-    deactivate_user,
-    get_user,
-    list_users,
-    update_profile,
-    update_user,
-)
+from central.core.users.service import create_user, deactivate_user, get_user, list_users, update_profile, update_user
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import error_responses
 from central.pagination import Page, Paging

@@ -238,8 +238,7 @@ def get_point_rules(code: str, user: CurrentUser, ctx: Ctx, paging: Paging) -> P
     responses=error_responses(403, 404),
 )
 def put_point_rules(code: str, rules: PointRules, admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
-    with ctx.db.connect() as conn:
-        point = visible_point(conn, admin, code)
+    point = read(ctx, visible_point, admin, code)
     return _page(_replace(ctx, admin, Scope.POINT, point, rules), PageQuery())
 
 
@@ -283,8 +282,7 @@ def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> 
     responses=error_responses(403, 404),
 )
 def put_gateway_rules(name: str, rules: GatewayRules, admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
-    with ctx.db.connect() as conn:
-        gateway = gateway_by_name(conn, name).model_dump()
+    gateway = read(ctx, gateway_by_name, name).model_dump()
     wrong = [
         i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY
     ]
