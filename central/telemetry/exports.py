@@ -35,6 +35,15 @@ QUALITIES = {
 }
 NOTES = {"cutoff": "bajo el corte", "reset": "reinicio del totalizador", "derived": "calculado"}
 
+READING_FIELDS = {
+    "variable": "Variable",
+    "value": "Valor",
+    "unit": "Unidad",
+    "quality": "Calidad",
+    "flags": "Notas",
+    "raw_value": "Valor enviado por el medidor",
+}
+"""A reading's cells after its time, in the workbook's order: the field, the Spanish header."""
 AGGREGATE_FIGURES = {
     "flow_min_lps": "Caudal mínimo (L/s)",
     "flow_max_lps": "Caudal máximo (L/s)",
@@ -57,15 +66,7 @@ def attachment_name(code: str, what: str, data_format: str) -> dict[str, str]:
 
 
 def readings_header(zone: ZoneInfo) -> tuple[str, ...]:
-    return (
-        f"Fecha y hora ({zone.key})",
-        "Variable",
-        "Valor",
-        "Unidad",
-        "Calidad",
-        "Notas",
-        "Valor enviado por el medidor",
-    )
+    return (f"Fecha y hora ({zone.key})", *READING_FIELDS.values())
 
 
 def readings_xlsx(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> bytes:
@@ -77,16 +78,14 @@ def readings_xlsx(db: Database, selection: ReadingFilter, limit: int | None, zon
 def _reading_cells(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> Iterator[list[Any]]:
     for rows in reading_chunks(db, selection, limit):
         for row in rows:
-            notes = ", ".join(NOTES.get(flag, flag) for flag in row["flags"].split(",")) if row["flags"] else None
-            yield [
-                _local(row["ts"], zone),
-                VARIABLES.get(row["variable"], row["variable"]),
-                row["value"],
-                row["unit"],
-                QUALITIES.get(row["quality"], row["quality"]),
-                notes,
-                row["raw_value"],
-            ]
+            flags = row["flags"]
+            shown = {
+                **row,
+                "variable": VARIABLES.get(row["variable"], row["variable"]),
+                "quality": QUALITIES.get(row["quality"], row["quality"]),
+                "flags": ", ".join(NOTES.get(flag, flag) for flag in flags.split(",")) if flags else None,
+            }
+            yield [_local(row["ts"], zone), *(shown[name] for name in READING_FIELDS)]
 
 
 def begun(items: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
