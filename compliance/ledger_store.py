@@ -258,6 +258,28 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def fill_gap(
+    conn: Connection,
+    row: dict[str, Any],
+    event: EventKind,
+    now: datetime,
+    values: Any,
+    measurement: Any,
+    reasons: list[str],
+) -> Transition:
+    """A ``no_data`` slot whose readings came late, moved on by ``event`` (ready or held) with the values,
+    the measurement it would now send (``None``: none) and the reasons to hold it."""
+    return move(
+        conn,
+        row,
+        Event(event),
+        now,
+        values_json=json.dumps(values),
+        measurement=None if measurement is None else json.dumps(measurement),
+        reasons=json.dumps(reasons),
+    )
+
+
 def record_reply(
     conn: Connection, row: dict[str, Any], outcome: Outcome, now: datetime, retry_at: datetime | None = None
 ) -> Transition:

@@ -38,11 +38,11 @@ from compliance.dga.values import (
 from compliance.events import announce_hold
 from compliance.ledger import Event, EventKind, transition
 from compliance.ledger_store import (
+    fill_gap,
     hold_work,
     insert_submission,
     known_slots,
     last_accepted,
-    move,
 )
 from compliance.readings import meter_changed_between, meter_changes, slot_readings
 from compliance.settings import ComplianceSettings
@@ -175,15 +175,7 @@ def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str
         found = evaluate(conn, stored.config, point, row["slot"])
         if found.event is EventKind.NO_DATA:
             continue
-        moved = move(
-            conn,
-            row,
-            Event(found.event),
-            now,
-            values_json=json.dumps(found.values),
-            measurement=json.dumps(found.measurement) if found.measurement else None,
-            reasons=json.dumps(found.reasons),
-        )
+        moved = fill_gap(conn, row, found.event, now, found.values, found.measurement or None, found.reasons)
         if found.event is EventKind.HELD:
             announce_hold(
                 conn,
