@@ -25,14 +25,14 @@ from central.db import Connection, Database
 from central.telemetry.rollup import StaleHours
 from compliance.config_store import StoredConfig
 from compliance.events import Severity
-from compliance.ledger import Event, EventKind, transition
+from compliance.ledger import Event, EventKind
 from compliance.ledger_store import (
     claim_next,
     due_pending,
     fill_gap,
     finish_attempt,
     in_transaction,
-    insert_submission,
+    insert_evaluated,
     known_slots,
     move,
     orphaned_in_flight,
@@ -74,11 +74,11 @@ def cadence_slots(since: datetime, until: datetime, minutes: int) -> list[dateti
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What a timestamp would report: its values, its registros (None for a gap) and why not."""
+    """What a timestamp would report: its values, its registros (``measurement``, None for a gap) and why not."""
 
     event: EventKind
     values: dict[str, str | None]
-    registros: list[dict[str, Any]] | None
+    measurement: list[dict[str, Any]] | None  # the registros
     reasons: list[str]
 
 
@@ -124,22 +124,8 @@ class SmaReporting(ReportingBase):
             if ts in known:
                 continue
             found = self._evaluate(conn, stored, ts)
-            moved = transition(None, Event(found.event), now)
-            if (
-                insert_submission(
-                    conn,
-                    stored.point_id,
-                    NAME,
-                    ts,
-                    config.mode.value,
-                    moved,
-                    now,
-                    values=found.values,
-                    measurement=found.registros,
-                    reasons=found.reasons,
-                )
-                is not None
-            ):
+            moved, created = insert_evaluated(conn, stored.point_id, NAME, ts, config.mode.value, found, now)
+            if created is not None:
                 actions.append(
                     Action(stored.point_code, NAME, ts, "created", moved.state.value, "; ".join(found.reasons))
                 )
@@ -179,7 +165,7 @@ class SmaReporting(ReportingBase):
             found = self._evaluate(conn, stored, row["slot"])
             if found.event is EventKind.NO_DATA:
                 continue
-            moved = fill_gap(conn, row, found.event, now, found.values, found.registros, found.reasons)
+            moved = fill_gap(conn, row, found, now)
             actions.append(Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value))
         return actions
 
