@@ -238,7 +238,6 @@ def allowed_states(kind: EventKind) -> list[str]:
 def decide(
     conn: Connection,
     submission_id: int,
-    point_ids: Collection[int] | None,
     event: Event,
     actor: str,
     reason: str | None,
@@ -248,8 +247,9 @@ def decide(
     **columns: Any,
 ) -> SubmissionOut:
     """Apply a person's decision through the ledger and record it on the slot, in the compliance log and
-    in the audit trail (the caller's transaction holds all three). 409 names the state and what is allowed."""
-    current = get_submission(conn, submission_id, point_ids)
+    in the audit trail (the caller's transaction holds all three). 409 names the state and what is allowed.
+    Only an administrator decides, and sees every point."""
+    current = get_submission(conn, submission_id, None)
     row = submission(conn, submission_id)
     verb = event.kind.value.removeprefix("person_")
     try:
@@ -263,7 +263,7 @@ def decide(
     if moved.comprobante is not None:
         shown["comprobante"] = moved.comprobante
     record_decision(conn, row, current.point, f"review.{verb}", actor, reason, now, state=moved.state.value, **shown)
-    return get_submission(conn, submission_id, point_ids)
+    return get_submission(conn, submission_id, None)
 
 
 def record_decision(
@@ -317,17 +317,17 @@ def approve_review(
     corrected = decision.values is not None and bool(decision.values.model_dump(exclude_none=True))
     kind = EventKind.PERSON_CORRECT if corrected else EventKind.PERSON_APPROVE
     if row["state"] not in allowed_states(kind):
-        return decide(conn, submission_id, None, Event(kind), actor, decision.reason, now)  # 409 names why
+        return decide(conn, submission_id, Event(kind), actor, decision.reason, now)  # 409 names why
     changes = _corrected(conn, row, decision.values or ValueCorrection())
     columns = {"corrected_values": json.dumps(changes)} if changes else {}
-    return decide(conn, submission_id, None, Event(kind), actor, decision.reason, now, **columns)
+    return decide(conn, submission_id, Event(kind), actor, decision.reason, now, **columns)
 
 
 def correct(conn: Connection, submission_id: int, decision: Correction, actor: str, now: datetime) -> SubmissionOut:
     """Declare corrected values for a held or not yet accepted slot, with the reason (recorded with it)."""
     corrected = _corrected(conn, existing_submission(conn, submission_id), decision.values)
     event = Event(EventKind.PERSON_CORRECT)
-    return decide(conn, submission_id, None, event, actor, decision.reason, now, corrected_values=json.dumps(corrected))
+    return decide(conn, submission_id, event, actor, decision.reason, now, corrected_values=json.dumps(corrected))
 
 
 PLAUSIBLE_UNSENT = frozenset({State.PENDING, State.RETRY_SCHEDULED, State.REJECTED, State.UNRECOVERABLE})
@@ -341,4 +341,4 @@ def discard(conn: Connection, submission_id: int, decision: ReviewDiscard, actor
     if State(row.state) in PLAUSIBLE_UNSENT:
         allowed = ", ".join(allowed_states(EventKind.PERSON_DISCARD))
         raise Conflict(es.plausible_not_discarded(submission_id, row.state, allowed))
-    return decide(conn, submission_id, None, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)
+    return decide(conn, submission_id, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)
