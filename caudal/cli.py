@@ -87,18 +87,28 @@ def lazy_group(entries: dict[str, tuple[str, str, str]]) -> type[TyperGroup]:
     return LazyGroup
 
 
+def lazy_app(entries: dict[str, tuple[str, str, str]], help_text: str, **settings: Any) -> typer.Typer:
+    """A command of sub-commands from ``entries`` (imported on first use) as every Caudal group shows
+    itself: its help when called bare, plain text, no shell-completion options."""
+    return typer.Typer(
+        cls=lazy_group(entries),
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        help=help_text,
+        **settings,
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"caudal {__version__}")
         raise typer.Exit()
 
 
-app = typer.Typer(
-    cls=lazy_group(SIDES),
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    help="Caudal: telemetría de extracción de agua, del pozo a la DGA.",
+app = lazy_app(
+    SIDES,
+    "Caudal: telemetría de extracción de agua, del pozo a la DGA.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-
-from caudal.cli import lazy_group
+from caudal.cli import lazy_app
 
 STANDINS = {
     "modbus": (
@@ -16,13 +14,7 @@ STANDINS = {
     "sma": ("compliance.standins.sma:app", "central", "Una API de reportes de la SMA local."),
 }
 
-app = typer.Typer(
-    cls=lazy_group(STANDINS),
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    add_completion=False,
-    help="Simuladores locales de equipos y reguladores (nunca los servicios reales).",
-)
+app = lazy_app(STANDINS, "Simuladores locales de equipos y reguladores (nunca los servicios reales).")
 
 
 @app.callback()

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from pydantic import BaseModel
 
 from central.context import AppContext
 from central.core.auth.models import User
 from central.core.lookups import visible_point_ids
 from central.csv_dialects import Dialect, DialectQuery
+from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses
-from central.pagination import Page, Paging
+from central.pagination import Page, PageQuery, Paging
 from central.timerange import Range
 from compliance import messages_es as es
 from compliance import person_actions, reports, submissions
@@ -70,6 +74,7 @@ RECHECK_EXAMPLES = {
 ReviewState = Literal["review", "needs_review"]
 CheckResultFilter = Literal["confirmed", "mismatch", "not_found", "unknown", "person_confirmed"]
 _READ = error_responses(401, 404, 422)
+_LIST = error_responses(401, 422)
 _WRITE = error_responses(401, 403, 404, 409, 422)
 routers: list[APIRouter] = [router]
 
@@ -116,17 +121,34 @@ for _regulator in REGULATORS.values():
     add_config_routes(router, _regulator)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What each list of the service is asked for alike: the page, maybe one point's code, and the
+    user, whose points bound what the list shows."""
+
+    user: User
+    paging: PageQuery
+    point: str | None
+
+
+async def listing(user: CurrentUser, paging: Paging, point: str | None = None) -> Listing:
+    """``async``: no I/O, so no trip through the thread pool (as :func:`central.pagination.page_query`)."""
+    return Listing(user, paging, point)
+
+
+Listed = Annotated[Listing, Depends(listing)]
+"""Route parameter alias: ``listed: Listed`` reads ``?limit=&offset=&point=`` and the user."""
+
+
 @router.get(
     "/compliance/review",
     response_model=Page[SubmissionOut],
     summary="Slots waiting for a person: validation holds and unconfirmed replies",
-    responses=error_responses(401, 422),
+    responses=_LIST,
 )
 def review_queue(
     ctx: Ctx,
-    user: CurrentUser,
-    paging: Paging,
-    point: str | None = None,
+    listed: Listed,
     state: Annotated[
         ReviewState | None,
         Query(
@@ -138,7 +160,39 @@ def review_queue(
     """Slots held for a person, with the reasons and the values they would declare."""
     states = (state,) if state else ("review", "needs_review")
     with ctx.db.connect() as conn:
-        return submissions.list_submissions(conn, paging, visible_point_ids(conn, user), point=point, states=states)
+        return submissions.list_submissions(
+            conn, listed.paging, visible_point_ids(conn, listed.user), point=listed.point, states=states
+        )
+
+
+DiscardBody = Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)]
+ConfirmBody = Annotated[ConfirmDecision, Body(openapi_examples=CONFIRM_EXAMPLES)]
+RequeueBody = Annotated[RequeueDecision, Body(openapi_examples=REQUEUE_EXAMPLES)]
+RecheckBody = Annotated[RecheckDecision | None, Body(openapi_examples=RECHECK_EXAMPLES)]
+Decide = Callable[[Connection, int, Any, str, datetime], SubmissionOut]
+"""A person's decision about one slot: ``(conn, submission_id, decision, actor, now)``."""
+
+
+@dataclass(frozen=True)
+class Decider:
+    """An administrator about to decide a slot's fate: every decision runs the same way, in one
+    transaction, signed with the administrator's name and the clock's now."""
+
+    ctx: AppContext
+    admin: User
+
+    def apply(self, decide: Decide, submission_id: int, decision: BaseModel) -> SubmissionOut:
+        with self.ctx.db.transaction() as conn:
+            return decide(conn, submission_id, decision, self.admin.username, self.ctx.clock.now())
+
+
+async def decider(ctx: Ctx, admin: AdminUser) -> Decider:
+    """``async``: no I/O, so no trip through the thread pool."""
+    return Decider(ctx, admin)
+
+
+Deciding = Annotated[Decider, Depends(decider)]
+"""Route parameter alias: ``admin: Deciding`` needs an administrator (401/403 otherwise)."""
 
 
 @router.post(
@@ -147,12 +201,11 @@ def review_queue(
     summary="Approve a held slot for sending, maybe with corrected values (administrators)",
     responses=_WRITE,
 )
-def approve(submission_id: int, body: ReviewApproval, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+def approve(submission_id: int, body: ReviewApproval, admin: Deciding) -> SubmissionOut:
     """A person's approval of a held slot for sending (``accepted`` is only ever the regulator's
     answer); corrected values need a reason (both are recorded). To discard a slot, see
     ``POST /compliance/submissions/{id}/discard``."""
-    with ctx.db.transaction() as conn:
-        return submissions.approve_review(conn, submission_id, None, body, user.username, ctx.clock.now())
+    return admin.apply(submissions.approve_review, submission_id, body)
 
 
 @router.post(
@@ -162,15 +215,9 @@ def approve(submission_id: int, body: ReviewApproval, ctx: Ctx, user: AdminUser)
     " measurement is refused with 409 (administrators)",
     responses=_WRITE,
 )
-def discard_submission(
-    submission_id: int,
-    body: Annotated[ReviewDiscard, Body(openapi_examples=DISCARD_EXAMPLES)],
-    ctx: Ctx,
-    user: AdminUser,
-) -> SubmissionOut:
+def discard_submission(submission_id: int, body: DiscardBody, admin: Deciding) -> SubmissionOut:
     """Decide a slot is not to be sent (it stays in the ledger as discarded, with the reason)."""
-    with ctx.db.transaction() as conn:
-        return submissions.discard(conn, submission_id, None, body, user.username, ctx.clock.now())
+    return admin.apply(submissions.discard, submission_id, body)
 
 
 @router.post(
@@ -179,11 +226,10 @@ def discard_submission(
     summary="Declare corrected values, with the reason, for a held or not yet accepted slot (administrators)",
     responses=_WRITE,
 )
-def correct_submission(submission_id: int, body: Correction, ctx: Ctx, user: AdminUser) -> SubmissionOut:
+def correct_submission(submission_id: int, body: Correction, admin: Deciding) -> SubmissionOut:
     """The corrected values replace the measured ones when the slot is sent; the reason and who corrected
     it are kept with the slot and shown in the reports."""
-    with ctx.db.transaction() as conn:
-        return submissions.correct(conn, submission_id, None, body, user.username, ctx.clock.now())
+    return admin.apply(submissions.correct, submission_id, body)
 
 
 @router.post(
@@ -192,16 +238,10 @@ def correct_submission(submission_id: int, body: Correction, ctx: Ctx, user: Adm
     summary="Confirm a slot with the comprobante seen in SNIA (administrators)",
     responses=_WRITE,
 )
-def confirm_submission(
-    submission_id: int,
-    body: Annotated[ConfirmDecision, Body(openapi_examples=CONFIRM_EXAMPLES)],
-    ctx: Ctx,
-    user: AdminUser,
-) -> SubmissionOut:
+def confirm_submission(submission_id: int, body: ConfirmBody, admin: Deciding) -> SubmissionOut:
     """needs_review -> accepted with that comprobante (the GET check verifies it on the next pass); for an
     accepted slot whose GET check found nothing, the person's word (a different comprobante is checked by GET)."""
-    with ctx.db.transaction() as conn:
-        return person_actions.confirm(conn, submission_id, body, user.username, ctx.clock.now())
+    return admin.apply(person_actions.confirm, submission_id, body)
 
 
 @router.post(
@@ -210,15 +250,9 @@ def confirm_submission(
     summary="Send a needs_review slot again after checking SNIA does not hold it (administrators)",
     responses=_WRITE,
 )
-def requeue_submission(
-    submission_id: int,
-    body: Annotated[RequeueDecision, Body(openapi_examples=REQUEUE_EXAMPLES)],
-    ctx: Ctx,
-    user: AdminUser,
-) -> SubmissionOut:
+def requeue_submission(submission_id: int, body: RequeueBody, admin: Deciding) -> SubmissionOut:
     """Back to pending: sent on the next pass. Never for an accepted slot (409)."""
-    with ctx.db.transaction() as conn:
-        return person_actions.requeue(conn, submission_id, body, user.username, ctx.clock.now())
+    return admin.apply(person_actions.requeue, submission_id, body)
 
 
 @router.post(
@@ -227,29 +261,21 @@ def requeue_submission(
     summary="Ask the DGA again for a comprobante its GET check did not find (administrators)",
     responses=_WRITE,
 )
-def recheck_submission(
-    submission_id: int,
-    ctx: Ctx,
-    user: AdminUser,
-    body: Annotated[RecheckDecision | None, Body(openapi_examples=RECHECK_EXAMPLES)] = None,
-) -> SubmissionOut:
+def recheck_submission(submission_id: int, admin: Deciding, body: RecheckBody = None) -> SubmissionOut:
     """The GET check is made again on the next pass; the slot stays accepted (never resent)."""
-    with ctx.db.transaction() as conn:
-        return person_actions.recheck(conn, submission_id, body or RecheckDecision(), user.username, ctx.clock.now())
+    return admin.apply(person_actions.recheck, submission_id, body or RecheckDecision())
 
 
 @router.get(
     "/compliance/submissions",
     response_model=Page[SubmissionOut],
     summary="The submission ledger, newest slot first",
-    responses=error_responses(401, 422),
+    responses=_LIST,
 )
 def list_submissions(
     ctx: Ctx,
-    user: CurrentUser,
-    paging: Paging,
+    listed: Listed,
     span: Range,
-    point: str | None = None,
     state: State | None = None,
     regulator: RegulatorName | None = None,  # type: ignore[valid-type]
     check_result: Annotated[
@@ -262,9 +288,9 @@ def list_submissions(
     with ctx.db.connect() as conn:
         return submissions.list_submissions(
             conn,
-            paging,
-            visible_point_ids(conn, user),
-            point=point,
+            listed.paging,
+            visible_point_ids(conn, listed.user),
+            point=listed.point,
             state=state.value if state else None,
             regulator=regulator,
             slot_from=span.start,
@@ -288,22 +314,17 @@ def get_submission(submission_id: int, ctx: Ctx, user: CurrentUser) -> Submissio
     "/compliance/log",
     response_model=Page[ComplianceEvent],
     summary="The compliance log, newest first",
-    responses=error_responses(401, 422),
+    responses=_LIST,
 )
 def compliance_log(
-    ctx: Ctx,
-    user: CurrentUser,
-    paging: Paging,
-    span: Range,
-    point: str | None = None,
-    kind: str | None = None,
-    alert: bool | None = None,
+    ctx: Ctx, listed: Listed, span: Range, kind: str | None = None, alert: bool | None = None
 ) -> Page[ComplianceEvent]:
     """Configuration changes, submissions, reviews and errors, newest first; ``from`` and ``to``
     bound when they happened."""
     with ctx.db.connect() as conn:
+        point_ids = visible_point_ids(conn, listed.user)
         return list_events(
-            conn, paging, point_ids=visible_point_ids(conn, user), point_code=point, kind=kind, alert=alert, span=span
+            conn, listed.paging, point_ids=point_ids, point_code=listed.point, kind=kind, alert=alert, span=span
         )
 
 
@@ -330,9 +351,43 @@ def report_format(chosen: ReportFormat | None, accept: str | None, dialect: Dial
     return chosen
 
 
+@dataclass(frozen=True)
+class ReportAsked:
+    """How a report is to leave: the format :func:`report_format` chose, and the CSV dialect."""
+
+    format: ReportFormat
+    dialect: Dialect
+
+
+async def report_asked(
+    fmt: FormatQuery = None,
+    dialect: DialectQuery = "csv",
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> ReportAsked:
+    """Both report routes choose alike, before the report is built (a bad choice is a 422 first)."""
+    return ReportAsked(report_format(fmt, accept, dialect), dialect)
+
+
+Asked = Annotated[ReportAsked, Depends(report_asked)]
+"""Route parameter alias: ``asked: Asked`` reads ``?format=&dialect=`` and the Accept header."""
+
+
 def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.MonthReport:
     with ctx.db.connect() as conn:
         return reports.build_report(conn, visible_point(conn, user, code), month, ctx.clock.now())
+
+
+def _download(
+    asked: ReportAsked,
+    name: str,
+    found: reports.MonthReport,
+    xlsx: Callable[[reports.MonthReport], bytes],
+    csv: Callable[[reports.MonthReport, Dialect], str],
+) -> Response:
+    """``found`` as the download ``name``.xlsx or ``name``.csv, as asked."""
+    if asked.format == "xlsx":
+        return attachment(xlsx(found), XLSX_TYPE, f"{name}.xlsx")
+    return attachment(csv(found, asked.dialect), CSV_TYPE, f"{name}.csv")
 
 
 @router.get(
@@ -341,22 +396,11 @@ def _report(ctx: AppContext, user: User, code: str, month: str) -> reports.Month
     summary="A point's monthly compliance report, as CSV or XLSX",
     responses=_REPORT,
 )
-def report(
-    code: str,
-    month: str,
-    ctx: Ctx,
-    user: CurrentUser,
-    fmt: FormatQuery = None,
-    dialect: DialectQuery = "csv",
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Response:
+def report(code: str, month: str, ctx: Ctx, user: CurrentUser, asked: Asked) -> Response:
     """The month's slots (up to now), informe de fallas and volume against the water right; as a
     workbook, the sheets Mediciones, Fallas and Resumen."""
-    chosen = report_format(fmt, accept, dialect)
     found = _report(ctx, user, code, month)
-    if chosen == "xlsx":
-        return attachment(reports.to_xlsx(found), XLSX_TYPE, f"{code}-{month}.xlsx")
-    return attachment(reports.to_csv(found, dialect), CSV_TYPE, f"{code}-{month}.csv")
+    return _download(asked, f"{code}-{month}", found, reports.to_xlsx, reports.to_csv)
 
 
 @router.get(
@@ -365,20 +409,8 @@ def report(
     summary="A point's informe de fallas of a month (Spanish, for the regulator), as CSV or XLSX",
     responses=_REPORT,
 )
-def failures(
-    code: str,
-    month: str,
-    ctx: Ctx,
-    user: CurrentUser,
-    fmt: FormatQuery = None,
-    dialect: DialectQuery = "csv",
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Response:
+def failures(code: str, month: str, ctx: Ctx, user: CurrentUser, asked: Asked) -> Response:
     """Each slot not reported on time: its deadline, when it was accepted, its cause and whose failure it
     was; in the workbook, times are spreadsheet date-times on the DGA's UTC-4 clock."""
-    chosen = report_format(fmt, accept, dialect)
     found = _report(ctx, user, code, month)
-    name = f"{code}-{month}-informe-de-fallas"
-    if chosen == "xlsx":
-        return attachment(reports.failures_xlsx(found), XLSX_TYPE, f"{name}.xlsx")
-    return attachment(reports.failures_csv(found, dialect), CSV_TYPE, f"{name}.csv")
+    return _download(asked, f"{code}-{month}-informe-de-fallas", found, reports.failures_xlsx, reports.failures_csv)

@@ -9,6 +9,7 @@ This module does not use postponed annotations: the endpoints' parameter types a
 regulator's models, which FastAPI reads from the functions' annotations as objects.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
@@ -84,30 +85,20 @@ def add_config_routes(router: APIRouter, regulator: Regulator) -> None:
         return _delete(ctx, user, code, regulator)
 
     put.__doc__ = f"Create or replace the {subject}'s {title} configuration (the password is stored encrypted)."
-    router.add_api_route(
-        path,
+
+    def add(endpoint: Callable[..., Any], method: str, summary: str, responses: dict, **response: Any) -> None:
+        """One of the three routes, named ``<method>_<regulator>`` (its operation id stays stable)."""
+        name = f"{method.lower()}_{regulator.name}"
+        router.add_api_route(
+            path, endpoint, methods=[method], name=name, summary=summary, responses=responses, **response
+        )
+
+    add(
         put,
-        methods=["PUT"],
+        "PUT",
+        f"Create or replace a {subject}'s {title} configuration (administrators)",
+        _WRITE,
         response_model=answer,
-        name=f"put_{regulator.name}",
-        summary=f"Create or replace a {subject}'s {title} configuration (administrators)",
-        responses=_WRITE,
     )
-    router.add_api_route(
-        path,
-        get,
-        methods=["GET"],
-        response_model=answer,
-        name=f"get_{regulator.name}",
-        summary=f"A {subject}'s {title} configuration (never the password)",
-        responses=_READ,
-    )
-    router.add_api_route(
-        path,
-        delete,
-        methods=["DELETE"],
-        status_code=204,
-        name=f"delete_{regulator.name}",
-        summary=f"Remove a {subject}'s {title} configuration (administrators)",
-        responses=_DELETE,
-    )
+    add(get, "GET", f"A {subject}'s {title} configuration (never the password)", _READ, response_model=answer)
+    add(delete, "DELETE", f"Remove a {subject}'s {title} configuration (administrators)", _DELETE, status_code=204)

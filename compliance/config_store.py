@@ -82,35 +82,6 @@ def _secret(box: SecretBox, supplied: Any, row: dict[str, Any] | None, regulator
     return supplied.get_secret_value()
 
 
-def put_config(
-    conn: Connection,
-    box: SecretBox,
-    point: dict[str, Any],
-    regulator: Regulator,
-    change: BaseModel,
-    actor: str,
-    now: datetime,
-) -> ConfigOut:
-    """Create or replace a point's configuration; 409 when no secret key is set, 422 when invalid."""
-    row = _stored_row(conn, point["id"], regulator)
-    supplied = change.model_dump(exclude_none=True)
-    secret_field, identity = regulator.secret_field, regulator.identity_field
-    try:
-        supplied[secret_field] = _secret(box, getattr(change, secret_field), row, regulator)
-        config = _validated(regulator.config_model, supplied)
-        ciphertext = box.encrypt(supplied[secret_field])
-    except SecretKeyMissing as exc:
-        raise Conflict(es.secret_key_missing(exc), code="secret_key_missing") from None
-    except UndecryptableSecret as exc:
-        raise Conflict(es.secret_undecryptable(exc), code="secret_undecryptable") from None
-    regulator.check_fits_point(config, point)
-    credentials_given = getattr(change, secret_field) is not None or (
-        row is not None and json.loads(row["config"]).get(identity) != getattr(config, identity)
-    )
-    _write(conn, point, regulator, config, ciphertext, row, credentials_given, actor, now)
-    return get_config(conn, point, regulator)
-
-
 def _write(
     conn: Connection,
     point: dict[str, Any],
@@ -161,6 +132,35 @@ def _write(
         actor=actor,
         **public,
     )
+
+
+def put_config(
+    conn: Connection,
+    box: SecretBox,
+    point: dict[str, Any],
+    regulator: Regulator,
+    change: BaseModel,
+    actor: str,
+    now: datetime,
+) -> ConfigOut:
+    """Create or replace a point's configuration; 409 when no secret key is set, 422 when invalid."""
+    row = _stored_row(conn, point["id"], regulator)
+    supplied = change.model_dump(exclude_none=True)
+    secret_field, identity = regulator.secret_field, regulator.identity_field
+    try:
+        supplied[secret_field] = _secret(box, getattr(change, secret_field), row, regulator)
+        config = _validated(regulator.config_model, supplied)
+        ciphertext = box.encrypt(supplied[secret_field])
+    except SecretKeyMissing as exc:
+        raise Conflict(es.secret_key_missing(exc), code="secret_key_missing") from None
+    except UndecryptableSecret as exc:
+        raise Conflict(es.secret_undecryptable(exc), code="secret_undecryptable") from None
+    regulator.check_fits_point(config, point)
+    credentials_given = getattr(change, secret_field) is not None or (
+        row is not None and json.loads(row["config"]).get(identity) != getattr(config, identity)
+    )
+    _write(conn, point, regulator, config, ciphertext, row, credentials_given, actor, now)
+    return get_config(conn, point, regulator)
 
 
 def get_config(conn: Connection, point: dict[str, Any], regulator: Regulator) -> ConfigOut:

@@ -107,11 +107,11 @@ def raise_compliance_alert(
         now,
         kind,
         message,
+        severity="critical",
+        alert=True,
         point_id=point_id,
         regulator=regulator,
         submission_id=submission_id,
-        severity="critical",
-        alert=True,
     )
 
 

@@ -14,7 +14,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from central.db import Connection, Database
 from compliance.events import record_event
@@ -53,6 +53,36 @@ def known_slots(conn: Connection, point_id: int, regulator: str, since: datetime
         {"p": point_id, "r": regulator, "since": since},
     )
     return {row["slot"] for row in rows}
+
+
+class Evaluated(Protocol):
+    """A slot's evaluation, whichever regulator made it: the ledger event it leads to, the values, the
+    measurement it would send (``None``: none) and the reasons to hold it."""
+
+    @property
+    def event(self) -> EventKind: ...
+
+    @property
+    def values(self) -> dict[str, str | None] | None: ...
+
+    @property
+    def measurement(self) -> Any | None: ...
+
+    @property
+    def reasons(self) -> list[str]: ...
+
+
+def insert_evaluated(
+    conn: Connection, point_id: int, regulator: str, slot: datetime, mode: str, found: Evaluated, now: datetime
+) -> tuple[Transition, int | None]:
+    """A new ledger row for ``slot`` in the state its first evaluation puts it in, and the row's id
+    (``None`` if the slot already has one)."""
+    moved = transition(None, Event(found.event), now)
+    values, measurement, reasons = found.values, found.measurement, found.reasons
+    created = insert_submission(
+        conn, point_id, regulator, slot, mode, moved, now, values=values, measurement=measurement, reasons=reasons
+    )
+    return moved, created
 
 
 def insert_submission(
@@ -256,6 +286,19 @@ def finish_attempt(
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def fill_gap(conn: Connection, row: dict[str, Any], found: Evaluated, now: datetime) -> Transition:
+    """A ``no_data`` slot whose readings came late, moved on by its new evaluation (ready or held)."""
+    return move(
+        conn,
+        row,
+        Event(found.event),
+        now,
+        values_json=json.dumps(found.values),
+        measurement=None if found.measurement is None else json.dumps(found.measurement),
+        reasons=json.dumps(found.reasons),
+    )
 
 
 def record_reply(

@@ -8,6 +8,11 @@ refusal it is. Field names, states and values stay as the API writes them (``rev
 
 from __future__ import annotations
 
+
+def no_submission(submission_id: int) -> str:
+    return f"no hay un envío {submission_id}"
+
+
 VERBS = {
     "approve": "aprobar",
     "correct": "corregir",
@@ -16,10 +21,6 @@ VERBS = {
     "requeue": "reenviar",
     "recheck": "volver a consultar",
 }
-
-
-def no_submission(submission_id: int) -> str:
-    return f"no hay un envío {submission_id}"
 
 
 def not_allowed(submission_id: int, state: str, verb: str, allowed: str, check_result: str | None = "") -> str:
@@ -76,13 +77,6 @@ def kind_mismatch(work_type: str, code: str, kind: str) -> str:
 
 def unformattable(problem: object) -> str:
     return f"values: {problem}"
-
-
-def no_format(accepted: str) -> str:
-    return (
-        f"no se puede entregar el informe como {accepted}; pida format=csv o format=xlsx (o Accept: text/csv"
-        " o el tipo de XLSX)"
-    )
 
 
 def dialect_is_csv() -> str:

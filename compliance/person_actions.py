@@ -191,7 +191,6 @@ def confirm(
     return decide(
         conn,
         submission_id,
-        None,
         event,
         actor,
         decision.reason,
@@ -206,7 +205,7 @@ def requeue(
     conn: Connection, submission_id: int, decision: RequeueDecision, actor: str, now: datetime
 ) -> SubmissionOut:
     """Send the slot again on the next pass; an accepted slot never is (409)."""
-    return decide(conn, submission_id, None, Event(EventKind.PERSON_REQUEUE), actor, decision.reason, now)
+    return decide(conn, submission_id, Event(EventKind.PERSON_REQUEUE), actor, decision.reason, now)
 
 
 def recheck(

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -26,6 +26,7 @@ from compliance.config_store import StoredConfig
 from compliance.late_data import Runs, gap_rows, horizon
 from compliance.ledger_store import hold_work, in_transaction
 from compliance.mode import Mode
+from compliance.sender import Row, send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
 from compliance.worker_actions import Action
@@ -136,6 +137,23 @@ class ReportingBase(ABC):
             slots = {slot for run in runs[point_id] for slot in self.slots_reading(stored, run) if slot >= since}
             actions += self.recheck(conn, stored, gap_rows(conn, point_id, self.name, slots), now)
         return actions
+
+    def claim_window(self) -> tuple[datetime, datetime]:
+        """Now, and until when a claim of a slot (or of a work's lease) taken now holds."""
+        now = self.clock.now()
+        return now, now + timedelta(seconds=self.settings.claim_s)
+
+    async def send_leased(
+        self,
+        stored: StoredConfig,
+        next_claim: Callable[[Connection], Row | None],
+        send: Callable[[Row], Awaitable[Action]],
+    ) -> list[Action]:
+        """The work's slots claimed and sent one after another while this worker holds the work's
+        lease; nothing when another worker holds it (see :mod:`compliance.sender`)."""
+        now, until = self.claim_window()
+        async with work_lease(self.db, stored.point_id, self.name, self.worker, now, until) as held:
+            return await send_claimed(self.db, next_claim, send) if held else []
 
     @abstractmethod
     def create_due(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:

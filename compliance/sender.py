@@ -16,7 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from central.db import Connection, Database
+from compliance.config_store import block_work
+from compliance.events import Severity, raise_compliance_alert, record_event
+from compliance.ledger import Transition
 from compliance.ledger_store import drop_lease, in_transaction, take_lease
+from compliance.outcome import Outcome, OutcomeKind
 from compliance.worker_actions import Action
 
 Row = dict[str, Any]
@@ -53,3 +57,39 @@ async def send_claimed(
         if stops_the_loop(actions[-1]):
             break
     return actions
+
+
+def log_reply(
+    conn: Connection,
+    row: Row,
+    moved: Transition,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    text: str,
+    severity: Severity,
+    blocked: str,
+    **detail: Any,
+) -> None:
+    """A regulator's reply to the send of ``row``, in the compliance log as ``submission.<state>``
+    saying ``text`` (a reply that leaves the slot to a person is an alert); after an unrecoverable
+    one the work is blocked and a person alerted with ``blocked``, what to correct before it sends
+    again."""
+    point_id, regulator, submission_id = row["point_id"], row["regulator"], row["id"]
+    record_event(
+        conn,
+        now,
+        f"submission.{moved.state.value}",
+        text,
+        point_id=point_id,
+        regulator=regulator,
+        submission_id=submission_id,
+        severity=severity,
+        alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
+        **detail,
+    )
+    if outcome.kind is OutcomeKind.UNRECOVERABLE:
+        block_work(conn, point_id, regulator, outcome.detail)
+        raise_compliance_alert(
+            conn, point_id, "work.blocked", blocked, now, regulator=regulator, submission_id=submission_id
+        )

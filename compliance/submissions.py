@@ -82,18 +82,15 @@ class ValueCorrection(BaseModel):
     altura_limnimetrica_cm: Decimal | None = None
 
 
+def body_config(*examples: dict[str, Any]) -> ConfigDict:
+    """A request body's model config: an unknown field is refused (a misspelt correction must not be
+    dropped silently), and ``examples`` show in the API reference."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
 class ReviewApproval(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {},
-                {
-                    "values": {"caudal": "11.80"},
-                    "reason": "flowmeter spike during maintenance; value from the log book",
-                },
-            ]
-        },
+    model_config = body_config(
+        {}, {"values": {"caudal": "11.80"}, "reason": "flowmeter spike during maintenance; value from the log book"}
     )
 
     values: ValueCorrection | None = None
@@ -111,16 +108,8 @@ class Correction(BaseModel):
     """Values a person declares instead of measured, plausible ones: always with the reason (both are
     recorded, and shown as a correction in the ledger and the reports)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "values": {"totalizador": "154320"},
-                    "reason": "meter replaced at 10:40; reading from the new meter's log",
-                }
-            ]
-        },
+    model_config = body_config(
+        {"values": {"totalizador": "154320"}, "reason": "meter replaced at 10:40; reading from the new meter's log"}
     )
 
     values: ValueCorrection
@@ -225,6 +214,15 @@ def _corrected(conn: Connection, row: dict[str, Any], correction: ValueCorrectio
     return changes
 
 
+def existing_submission(conn: Connection, submission_id: int) -> dict[str, Any]:
+    """The ledger row of ``submission_id``, for an administrator's decision (who sees every point); 404 when
+    there is none."""
+    row = submission(conn, submission_id)
+    if row is None:
+        raise NotFound(es.no_submission(submission_id))
+    return row
+
+
 def allowed_states(kind: EventKind) -> list[str]:
     """The states a person's ``kind`` of decision may start from, as the ledger says (for error messages)."""
     allowed = []
@@ -240,7 +238,6 @@ def allowed_states(kind: EventKind) -> list[str]:
 def decide(
     conn: Connection,
     submission_id: int,
-    point_ids: Collection[int] | None,
     event: Event,
     actor: str,
     reason: str | None,
@@ -250,8 +247,9 @@ def decide(
     **columns: Any,
 ) -> SubmissionOut:
     """Apply a person's decision through the ledger and record it on the slot, in the compliance log and
-    in the audit trail (the caller's transaction holds all three). 409 names the state and what is allowed."""
-    current = get_submission(conn, submission_id, point_ids)
+    in the audit trail (the caller's transaction holds all three). 409 names the state and what is allowed.
+    Only an administrator decides, and sees every point."""
+    current = get_submission(conn, submission_id, None)
     row = submission(conn, submission_id)
     verb = event.kind.value.removeprefix("person_")
     try:
@@ -265,7 +263,7 @@ def decide(
     if moved.comprobante is not None:
         shown["comprobante"] = moved.comprobante
     record_decision(conn, row, current.point, f"review.{verb}", actor, reason, now, state=moved.state.value, **shown)
-    return get_submission(conn, submission_id, point_ids)
+    return get_submission(conn, submission_id, None)
 
 
 def record_decision(
@@ -312,66 +310,35 @@ def record_decision(
 
 
 def approve_review(
-    conn: Connection,
-    submission_id: int,
-    point_ids: Collection[int] | None,
-    decision: ReviewApproval,
-    actor: str,
-    now: datetime,
+    conn: Connection, submission_id: int, decision: ReviewApproval, actor: str, now: datetime
 ) -> SubmissionOut:
     """Approve a held slot for sending, with a person's corrected values if given."""
-    row = submission(conn, submission_id)
-    if row is None or (point_ids is not None and row["point_id"] not in point_ids):
-        raise NotFound(es.no_submission(submission_id))
+    row = existing_submission(conn, submission_id)
     corrected = decision.values is not None and bool(decision.values.model_dump(exclude_none=True))
     kind = EventKind.PERSON_CORRECT if corrected else EventKind.PERSON_APPROVE
     if row["state"] not in allowed_states(kind):
-        return decide(conn, submission_id, point_ids, Event(kind), actor, decision.reason, now)  # 409 names why
+        return decide(conn, submission_id, Event(kind), actor, decision.reason, now)  # 409 names why
     changes = _corrected(conn, row, decision.values or ValueCorrection())
     columns = {"corrected_values": json.dumps(changes)} if changes else {}
-    return decide(conn, submission_id, point_ids, Event(kind), actor, decision.reason, now, **columns)
+    return decide(conn, submission_id, Event(kind), actor, decision.reason, now, **columns)
 
 
-def correct(
-    conn: Connection,
-    submission_id: int,
-    point_ids: Collection[int] | None,
-    decision: Correction,
-    actor: str,
-    now: datetime,
-) -> SubmissionOut:
+def correct(conn: Connection, submission_id: int, decision: Correction, actor: str, now: datetime) -> SubmissionOut:
     """Declare corrected values for a held or not yet accepted slot, with the reason (recorded with it)."""
-    row = submission(conn, submission_id)
-    if row is None or (point_ids is not None and row["point_id"] not in point_ids):
-        raise NotFound(es.no_submission(submission_id))
-    return decide(
-        conn,
-        submission_id,
-        point_ids,
-        Event(EventKind.PERSON_CORRECT),
-        actor,
-        decision.reason,
-        now,
-        corrected_values=json.dumps(_corrected(conn, row, decision.values)),
-    )
+    corrected = _corrected(conn, existing_submission(conn, submission_id), decision.values)
+    event = Event(EventKind.PERSON_CORRECT)
+    return decide(conn, submission_id, event, actor, decision.reason, now, corrected_values=json.dumps(corrected))
 
 
 PLAUSIBLE_UNSENT = frozenset({State.PENDING, State.RETRY_SCHEDULED, State.REJECTED, State.UNRECOVERABLE})
 
 
-def discard(
-    conn: Connection,
-    submission_id: int,
-    point_ids: Collection[int] | None,
-    decision: ReviewDiscard,
-    actor: str,
-    now: datetime,
-) -> SubmissionOut:
+def discard(conn: Connection, submission_id: int, decision: ReviewDiscard, actor: str, now: datetime) -> SubmissionOut:
     """A person decides a slot is not to be sent (it stays in the ledger, discarded, with the reason): a slot
     held because a value cannot be physical, a gap, or one the DGA answered without a comprobante. A plausible
     measurement is refused (409): what was measured is declared (correct it, with a reason, if it is wrong)."""
-    row = get_submission(conn, submission_id, point_ids)
+    row = get_submission(conn, submission_id, None)
     if State(row.state) in PLAUSIBLE_UNSENT:
         allowed = ", ".join(allowed_states(EventKind.PERSON_DISCARD))
         raise Conflict(es.plausible_not_discarded(submission_id, row.state, allowed))
-    return decide(conn, submission_id, point_ids, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)
+    return decide(conn, submission_id, Event(EventKind.PERSON_DISCARD), actor, decision.reason, now)

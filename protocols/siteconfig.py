@@ -41,15 +41,20 @@ MAX_BAUDRATE = 921_600
 ModelT = TypeVar("ModelT", bound="ManagedConfig | SiteConfig")
 
 
+class SiteModel(BaseModel):
+    """A part of the site file: a key it does not know is refused, since a misspelt one would
+    otherwise be dropped silently (and its default used)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class BusType(StrEnum):
     RTU = "rtu"  # RS-485 serial port
     TCP = "tcp"  # Modbus TCP
     RTU_OVER_TCP = "rtu-over-tcp"  # RTU frames through a serial-to-Ethernet bridge
 
 
-class GatewayConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GatewayConfig(SiteModel):
     id: Name
     central_url: str
     token_file: Path
@@ -86,10 +91,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class BusConfig(BaseModel):
+class BusConfig(SiteModel):
     """One physical link: a serial port, or one TCP endpoint (a meter or a bridge)."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    model_config = ConfigDict(coerce_numbers_to_str=True)
 
     name: Name
     type: BusType
@@ -129,20 +134,16 @@ class BusConfig(BaseModel):
         return str(self.port) if self.is_serial else f"{self.host}:{self.tcp_port}"
 
 
-class BackoffConfig(BaseModel):
+class BackoffConfig(SiteModel):
     """How long a device that stopped answering is left alone before the next attempt."""
-
-    model_config = ConfigDict(extra="forbid")
 
     initial_s: float | None = Field(default=None, gt=0)  # None: the device's interval
     max_s: float = Field(default=900.0, gt=0)
     factor: float = Field(default=2.0, ge=1.0, le=10.0)
 
 
-class RegisterOverride(BaseModel):
+class RegisterOverride(SiteModel):
     """What a site may change about one of a profile's registers (the unit set on the display...)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     variable: VariableName | None = None
     table: Table | None = None
@@ -162,9 +163,7 @@ class RegisterOverride(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-class DeviceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeviceConfig(SiteModel):
     name: Name
     bus: str
     unit_id: int = Field(ge=1, le=MAX_UNIT_ID)
@@ -203,18 +202,14 @@ class DeviceConfig(BaseModel):
         return self.backoff.initial_s if self.backoff.initial_s is not None else self.interval_s
 
 
-class ManagedConfig(BaseModel):
+class ManagedConfig(SiteModel):
     """What a gateway may receive from the central server: its buses and devices (issue 18)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     buses: list[BusConfig] = Field(min_length=1)
     devices: list[DeviceConfig] = Field(min_length=1)
 
 
-class SiteConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SiteConfig(SiteModel):
     gateway: GatewayConfig
     buses: list[BusConfig] = Field(min_length=1)
     devices: list[DeviceConfig] = Field(min_length=1)

@@ -16,6 +16,12 @@ from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
 
 
+def _select(column: str, table: str, key: str, value: str) -> str:
+    """``(SELECT column FROM table WHERE key = value)``: the form of every lookup below that reads one
+    column of the rows a key picks (``value`` is an SQL expression of the caller's query)."""
+    return f"(SELECT {column} FROM {table} WHERE {key} = {value})"
+
+
 def point_code_sql(point_id: str) -> str:
     """SQL: the code of the point whose id is ``point_id`` (NULL for none)."""
     return point_field_sql("code", point_id)
@@ -23,12 +29,12 @@ def point_code_sql(point_id: str) -> str:
 
 def point_field_sql(field: Literal["code", "water_right_lps"], point_id: str) -> str:
     """SQL: one field of the point whose id is ``point_id`` (NULL for none)."""
-    return f"(SELECT {field} FROM points WHERE id = {point_id})"
+    return _select(field, "points", "id", point_id)
 
 
 def point_id_sql(code: str) -> str:
     """SQL: the id of the point whose code is ``code`` (NULL for none)."""
-    return f"(SELECT id FROM points WHERE code = {code})"
+    return _select("id", "points", "code", code)
 
 
 def point_ids_sql() -> str:
@@ -43,17 +49,17 @@ def gateway_ids_sql() -> str:
 
 def gateway_name_sql(gateway_id: str) -> str:
     """SQL: the name of the gateway whose id is ``gateway_id`` (NULL for none)."""
-    return f"(SELECT name FROM gateways WHERE id = {gateway_id})"
+    return _select("name", "gateways", "id", gateway_id)
 
 
 def gateway_point_ids_sql(gateway_id: str) -> str:
     """SQL subquery: the ids of the points the gateway ``gateway_id`` reports."""
-    return f"(SELECT point_id FROM gateway_points WHERE gateway_id = {gateway_id})"
+    return _select("point_id", "gateway_points", "gateway_id", gateway_id)
 
 
 def visible_point_ids_sql(user_id: str) -> str:
     """SQL subquery: the ids of the points granted to the user ``user_id`` (an admin sees all: check first)."""
-    return f"(SELECT point_id FROM user_points WHERE user_id = {user_id})"
+    return _select("point_id", "user_points", "user_id", user_id)
 
 
 def visible_gateway_ids_sql(user_id: str) -> str:

@@ -36,13 +36,13 @@ from compliance.dga.values import (
     slots_reading_between,
 )
 from compliance.events import announce_hold
-from compliance.ledger import Event, EventKind, transition
+from compliance.ledger import EventKind
 from compliance.ledger_store import (
+    fill_gap,
     hold_work,
-    insert_submission,
+    insert_evaluated,
     known_slots,
     last_accepted,
-    move,
 )
 from compliance.readings import meter_changed_between, meter_changes, slot_readings
 from compliance.settings import ComplianceSettings
@@ -128,19 +128,7 @@ def create_due(conn: Connection, stored: StoredConfig, now: datetime, settings: 
         if slot in known or not config.active_at(slot):
             continue
         found = evaluate(conn, config, point, slot)
-        moved = transition(None, Event(found.event), now)
-        created = insert_submission(
-            conn,
-            stored.point_id,
-            NAME,
-            slot,
-            config.mode.value,
-            moved,
-            now,
-            values=found.values,
-            measurement=found.measurement,
-            reasons=found.reasons,
-        )
+        moved, created = insert_evaluated(conn, stored.point_id, NAME, slot, config.mode.value, found, now)
         if created is not None and found.event is EventKind.HELD:
             announce_hold(
                 conn,
@@ -175,15 +163,7 @@ def recheck_gaps(conn: Connection, stored: StoredConfig, rows: Sequence[dict[str
         found = evaluate(conn, stored.config, point, row["slot"])
         if found.event is EventKind.NO_DATA:
             continue
-        moved = move(
-            conn,
-            row,
-            Event(found.event),
-            now,
-            values_json=json.dumps(found.values),
-            measurement=json.dumps(found.measurement) if found.measurement else None,
-            reasons=json.dumps(found.reasons),
-        )
+        moved = fill_gap(conn, row, found, now)
         if found.event is EventKind.HELD:
             announce_hold(
                 conn,

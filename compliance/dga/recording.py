@@ -12,16 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from central.db import Connection
-from compliance.config_store import StoredConfig, block_work
+from compliance.config_store import StoredConfig
 from compliance.dga import NAME
 from compliance.dga.responses import Check, CheckResult
-from compliance.events import raise_compliance_alert, record_event
+from compliance.events import Severity, raise_compliance_alert
 from compliance.ledger import IllegalTransition
 from compliance.ledger_store import StaleSubmission, finish_attempt, record_reply, submission
 from compliance.outcome import Outcome, OutcomeKind
+from compliance.sender import log_reply
 from compliance.transport import RawReply
 
-_SEVERITY = {
+_SEVERITY: dict[OutcomeKind, Severity] = {
     OutcomeKind.ACCEPTED: "info",
     OutcomeKind.RETRY: "warning",
     OutcomeKind.NEEDS_REVIEW: "warning",
@@ -58,31 +59,16 @@ def record_send_reply(
             regulator=NAME,
         )
         return row["state"]
-    record_event(
-        conn,
-        now,
-        f"submission.{moved.state.value}",
-        f"{stored.point_code} medición {slot}: {outcome.detail}",
-        point_id=stored.point_id,
-        regulator=NAME,
-        submission_id=submission_id,
-        severity=_SEVERITY[outcome.kind],
-        alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
-        comprobante=outcome.comprobante,
+    blocked = (
+        f"el envío a la DGA de {stored.point_code}"
+        f" se detuvo: {outcome.detail}. Corrija el RUT o la clave del informante en la"
+        " configuración de la obra para reanudarlo."
     )
-    if outcome.kind is OutcomeKind.UNRECOVERABLE:
-        block_work(conn, stored.point_id, NAME, outcome.detail)
-        raise_compliance_alert(
-            conn,
-            stored.point_id,
-            "work.blocked",
-            f"el envío a la DGA de {stored.point_code}"
-            f" se detuvo: {outcome.detail}. Corrija el RUT o la clave del informante en la"
-            " configuración de la obra para reanudarlo.",
-            now,
-            submission_id=submission_id,
-            regulator=NAME,
-        )
+    text = f"{stored.point_code} medición {slot}: {outcome.detail}"
+    severity = _SEVERITY[outcome.kind]
+    log_reply(
+        conn, row, moved, outcome, now, text=text, severity=severity, blocked=blocked, comprobante=outcome.comprobante
+    )
     return moved.state.value
 
 

@@ -67,10 +67,9 @@ from compliance.ledger_store import (
     take_lease,
     unchecked_accepted,
 )
-from compliance.outcome import Outcome
 from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
-from compliance.transport import HttpTransport, RawReply
+from compliance.transport import HttpTransport
 from compliance.worker_actions import Action
 from protocols.clock import Clock
 
@@ -196,7 +195,9 @@ class DgaSender:
         attempt_id = await in_transaction(self.db, self._start_send, stored, row, request, measurement)
         raw = await self._client(config.base_url).send(request)
         outcome = classify(raw)
-        state = await in_transaction(self.db, self._record_reply, stored, row["id"], attempt_id, raw, outcome)
+        state = await in_transaction(
+            self.db, lambda conn: record_send_reply(conn, stored, row["id"], attempt_id, raw, outcome, self.clock.now())
+        )
         return Action(stored.point_code, NAME, row["slot"], "sent", state, outcome.comprobante or outcome.detail)
 
     def _start_send(
@@ -245,17 +246,6 @@ class DgaSender:
             severity="critical",
             alert=True,
         )
-
-    def _record_reply(
-        self,
-        conn: Connection,
-        stored: StoredConfig,
-        submission_id: int,
-        attempt_id: int,
-        raw: RawReply,
-        outcome: Outcome,
-    ) -> str:
-        return record_send_reply(conn, stored, submission_id, attempt_id, raw, outcome, self.clock.now())
 
     # --- GET checks ----------------------------------------------------------------------
 

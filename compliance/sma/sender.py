@@ -23,15 +23,16 @@ from typing import Any
 
 from central.db import Connection, Database
 from central.telemetry.rollup import StaleHours
-from compliance.config_store import StoredConfig, block_work
-from compliance.events import raise_compliance_alert, record_event
-from compliance.ledger import Event, EventKind, transition
+from compliance.config_store import StoredConfig
+from compliance.events import Severity
+from compliance.ledger import Event, EventKind
 from compliance.ledger_store import (
     claim_next,
     due_pending,
+    fill_gap,
     finish_attempt,
     in_transaction,
-    insert_submission,
+    insert_evaluated,
     known_slots,
     move,
     orphaned_in_flight,
@@ -44,7 +45,7 @@ from compliance.outcome import Outcome, OutcomeKind
 from compliance.readings import samples
 from compliance.regulator import ReportingBase
 from compliance.samples import as_decimal, reading_at
-from compliance.sender import send_claimed, work_lease
+from compliance.sender import log_reply
 from compliance.settings import ComplianceSettings
 from compliance.sma import NAME
 from compliance.sma.client import SmaClient
@@ -73,11 +74,11 @@ def cadence_slots(since: datetime, until: datetime, minutes: int) -> list[dateti
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What a timestamp would report: its values, its registros (None for a gap) and why not."""
+    """What a timestamp would report: its values, its registros (``measurement``, None for a gap) and why not."""
 
     event: EventKind
     values: dict[str, str | None]
-    registros: list[dict[str, Any]] | None
+    measurement: list[dict[str, Any]] | None  # the registros
     reasons: list[str]
 
 
@@ -123,22 +124,8 @@ class SmaReporting(ReportingBase):
             if ts in known:
                 continue
             found = self._evaluate(conn, stored, ts)
-            moved = transition(None, Event(found.event), now)
-            if (
-                insert_submission(
-                    conn,
-                    stored.point_id,
-                    NAME,
-                    ts,
-                    config.mode.value,
-                    moved,
-                    now,
-                    values=found.values,
-                    measurement=found.registros,
-                    reasons=found.reasons,
-                )
-                is not None
-            ):
+            moved, created = insert_evaluated(conn, stored.point_id, NAME, ts, config.mode.value, found, now)
+            if created is not None:
                 actions.append(
                     Action(stored.point_code, NAME, ts, "created", moved.state.value, "; ".join(found.reasons))
                 )
@@ -178,15 +165,7 @@ class SmaReporting(ReportingBase):
             found = self._evaluate(conn, stored, row["slot"])
             if found.event is EventKind.NO_DATA:
                 continue
-            moved = move(
-                conn,
-                row,
-                Event(found.event),
-                now,
-                values_json=json.dumps(found.values),
-                measurement=json.dumps(found.registros),
-                reasons="[]",
-            )
+            moved = fill_gap(conn, row, found, now)
             actions.append(Action(stored.point_code, NAME, row["slot"], "rechecked", moved.state.value))
         return actions
 
@@ -204,18 +183,12 @@ class SmaReporting(ReportingBase):
         return actions
 
     async def send_live(self, stored: StoredConfig) -> list[Action]:
-        now = self.clock.now()
-        until = now + timedelta(seconds=self.settings.claim_s)
-        async with work_lease(self.db, stored.point_id, NAME, self.worker, now, until) as held:
-            if not held:
-                return []
-            return await send_claimed(
-                self.db, lambda conn: self._claim(conn, stored), lambda row: self._send(stored, row)
-            )
+        return await self.send_leased(
+            stored, lambda conn: self._claim(conn, stored), lambda row: self._send(stored, row)
+        )
 
     def _claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
-        now = self.clock.now()
-        until = now + timedelta(seconds=self.settings.claim_s)
+        now, until = self.claim_window()
         if not take_lease(conn, stored.point_id, NAME, self.worker, now, until):
             return None
         return claim_next(conn, stored.point_id, NAME, self.worker, now, until)
@@ -237,30 +210,23 @@ class SmaReporting(ReportingBase):
         finish_attempt(conn, attempt_id, raw, now, outcome=outcome.kind.value, comprobante=outcome.comprobante)
         row = submission(conn, submission_id)
         moved = record_reply(conn, row, outcome, now, retry_at=retry_at(now, row["attempt_count"]))
-        record_event(
+        text = f"SMA {stored.point_code} {row['slot'].isoformat()}: {outcome.detail}"
+        severity: Severity = "info" if outcome.kind is OutcomeKind.ACCEPTED else "warning"
+        blocked = (
+            f"el reporte a la SMA de {stored.point_code}"
+            f" se detuvo: {outcome.detail}. Corrija las credenciales en su configuración."
+        )
+        log_reply(
             conn,
+            row,
+            moved,
+            outcome,
             now,
-            f"submission.{moved.state.value}",
-            f"SMA {stored.point_code} {row['slot'].isoformat()}: {outcome.detail}",
-            point_id=stored.point_id,
-            regulator=NAME,
-            submission_id=submission_id,
-            severity="info" if outcome.kind is OutcomeKind.ACCEPTED else "warning",
-            alert=outcome.kind is OutcomeKind.NEEDS_REVIEW,
+            text=text,
+            severity=severity,
+            blocked=blocked,
             id_verificacion=outcome.comprobante,
         )
-        if outcome.kind is OutcomeKind.UNRECOVERABLE:
-            block_work(conn, stored.point_id, NAME, outcome.detail)
-            raise_compliance_alert(
-                conn,
-                stored.point_id,
-                "work.blocked",
-                f"el reporte a la SMA de {stored.point_code}"
-                f" se detuvo: {outcome.detail}. Corrija las credenciales en su configuración.",
-                now,
-                regulator=NAME,
-                submission_id=submission_id,
-            )
         return moved.state.value
 
     async def resolve_orphans(self, works: dict[int, StoredConfig]) -> list[Action]:

@@ -6,16 +6,16 @@ import asyncio
 import copy
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import typer
 from aiohttp import web
 
 import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from compliance.dga.rut import InvalidRut, normalize_rut
-from protocols.clock import Clock
+from protocols.clock import Clock, SystemClock
 
 HIDDEN = "***"
 HIDDEN_KEYS = frozenset({"password", "authorization"})
@@ -50,6 +50,10 @@ class StandInBase:
         self.faults: deque[str] = deque()
         self.url = ""
         self._closing = asyncio.Event()
+
+    def app(self) -> web.Application:
+        """The regulator's routes and :meth:`add_admin_routes` (each stand-in makes its own)."""
+        raise NotImplementedError
 
     def add_admin_routes(self, app: web.Application) -> None:
         app.router.add_post("/_faults", self._post_faults)
@@ -129,6 +133,27 @@ async def serve(app: web.Application, stand_in: StandInBase, host: str, port: in
     finally:
         stand_in.close()
         await runner.cleanup()
+
+
+S = TypeVar("S", bound=StandInBase)
+
+
+class Serving(TypedDict, total=False):
+    """How a stand-in is run: ``clock`` (the system's), ``host`` (127.0.0.1), ``port`` (0 picks a free
+    one) and ``hang_s`` (60: how long the "timeout" fault holds a request); defaults in brackets."""
+
+    clock: Clock
+    host: str
+    port: int
+    hang_s: float
+
+
+@asynccontextmanager
+async def run_stand_in(build: Callable[[Clock, float], S], **serving: Unpack[Serving]) -> AsyncIterator[S]:
+    """Serve the stand-in ``build(clock, hang_s)`` makes; yields it with ``.url`` set."""
+    stand_in = build(serving.get("clock") or SystemClock(), serving.get("hang_s", 60.0))
+    async with serve(stand_in.app(), stand_in, serving.get("host", "127.0.0.1"), serving.get("port", 0)):
+        yield stand_in
 
 
 def serve_until_interrupted(serving: AbstractAsyncContextManager[StandInBase], name: str, holds: str) -> None:

@@ -13,17 +13,24 @@ check's comparison of values is for).
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Unpack
 
 import typer
 from aiohttp import web
 
 import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
 from compliance.dga.config import WorkType
-from compliance.standins.common import StandInBase, drop_connection, parse_rut, serve, serve_until_interrupted
+from compliance.standins.common import (
+    Serving,
+    StandInBase,
+    drop_connection,
+    parse_rut,
+    run_stand_in,
+    serve_until_interrupted,
+)
 from compliance.standins.dga_rules import (
     Registration,
     check_auth,
@@ -31,7 +38,7 @@ from compliance.standins.dga_rules import (
     check_informant,
     check_measurement,
 )
-from protocols.clock import Clock, SystemClock
+from protocols.clock import Clock
 
 ALREADY_EXISTS = "Ya existe un registro en esa fecha, hora para la obra."
 ACCEPTED = "Medición ingresada"
@@ -128,20 +135,13 @@ class DgaStandIn(StandInBase):
         return refusal(f"No existe el comprobante {comprobante} para la obra {code}", status="04", http=404)
 
 
-@asynccontextmanager
-async def run_dga_standin(
+def run_dga_standin(
     registry: Mapping[str, Registration],
     rut_empresa: str | None = None,
-    *,
-    clock: Clock | None = None,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    hang_s: float = 60.0,
-) -> AsyncIterator[DgaStandIn]:
+    **serving: Unpack[Serving],
+) -> AbstractAsyncContextManager[DgaStandIn]:
     """Serve a DGA stand-in; yields it with ``.url`` set (port 0 picks a free port)."""
-    stand_in = DgaStandIn(registry, rut_empresa, clock or SystemClock(), hang_s)
-    async with serve(stand_in.app(), stand_in, host, port):
-        yield stand_in
+    return run_stand_in(lambda clock, hang_s: DgaStandIn(registry, rut_empresa, clock, hang_s), **serving)
 
 
 def parse_work(text: str) -> tuple[str, Registration]:

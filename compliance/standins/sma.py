@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Unpack
 
 import typer
 from aiohttp import web
 
 import protocols.cli_es  # noqa: F401  (Typer's own words in Spanish)
-from compliance.standins.common import StandInBase, parse_rut, serve, serve_until_interrupted
-from protocols.clock import Clock, SystemClock
+from compliance.standins.common import Serving, StandInBase, parse_rut, run_stand_in, serve_until_interrupted
+from protocols.clock import Clock
 
 FAULTS = frozenset({"timeout", "500", "503", "expire_tokens"})
 TOKEN_LIFE = timedelta(hours=24)
@@ -136,20 +136,13 @@ def item_problem(device: Device, item: dict) -> str | None:
     return None if len(stamps) == 1 else "Todos los parámetros de un registro comparten estampaTiempo"
 
 
-@asynccontextmanager
-async def run_sma_standin(
+def run_sma_standin(
     users: Mapping[str, str],
     devices: list[Device],
-    *,
-    clock: Clock | None = None,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    hang_s: float = 60.0,
-) -> AsyncIterator[SmaStandIn]:
+    **serving: Unpack[Serving],
+) -> AbstractAsyncContextManager[SmaStandIn]:
     """Serve an SMA stand-in; yields it with ``.url`` set (port 0 picks a free port)."""
-    stand_in = SmaStandIn(users, devices, clock or SystemClock(), hang_s)
-    async with serve(stand_in.app(), stand_in, host, port):
-        yield stand_in
+    return run_stand_in(lambda clock, hang_s: SmaStandIn(users, devices, clock, hang_s), **serving)
 
 
 def parse_device(text: str) -> Device:

@@ -17,25 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from central.db import Connection, Database
 from central.settings import Settings
 from central.telemetry.rollup import StaleHours
+from compliance import ledger_store as store
 from compliance.config_store import StoredConfig
 from compliance.ledger import Event, EventKind, transition
-from compliance.ledger_store import (
-    claim_next,
-    due_pending,
-    finish_attempt,
-    in_transaction,
-    insert_submission,
-    known_slots,
-    move,
-    record_reply,
-    start_attempt,
-    submission,
-)
 from compliance.mode import RegulatorConfig
 from compliance.outcome import Outcome, OutcomeKind
 from compliance.readings import samples
 from compliance.regulator import RegulatorBase, ReportingBase
-from compliance.sender import send_claimed, work_lease
 from compliance.settings import ComplianceSettings
 from compliance.transport import HttpTransport
 from compliance.worker_actions import Action
@@ -70,14 +58,14 @@ class TerceroReporting(ReportingBase):
         return found[-1].value if found else None
 
     def create_due(self, conn: Connection, stored: StoredConfig, now: datetime) -> list[Action]:
-        known = known_slots(conn, stored.point_id, NAME, stored.created_at)
+        known = store.known_slots(conn, stored.point_id, NAME, stored.created_at)
         actions = []
         for slot in hours(stored.created_at, now - HOUR):
             if slot in known:
                 continue
             flow = self._flow(conn, stored, slot)
             moved = transition(None, Event(EventKind.NO_DATA if flow is None else EventKind.READY), now)
-            insert_submission(
+            store.insert_submission(
                 conn,
                 stored.point_id,
                 NAME,
@@ -99,36 +87,36 @@ class TerceroReporting(ReportingBase):
                 NAME,
                 row["slot"],
                 "shadowed",
-                move(conn, row, Event(EventKind.SHADOW_LOGGED), now).state.value,
+                store.move(conn, row, Event(EventKind.SHADOW_LOGGED), now).state.value,
             )
-            for row in due_pending(conn, stored.point_id, NAME, now)
+            for row in store.due_pending(conn, stored.point_id, NAME, now)
         ]
 
     async def send_live(self, stored: StoredConfig) -> list[Action]:
-        now = self.clock.now()
-        until = now + timedelta(seconds=self.settings.claim_s)
-        async with work_lease(self.db, stored.point_id, NAME, self.worker, now, until) as held:
-            if not held:
-                return []
-            return await send_claimed(
-                self.db,
-                lambda conn: claim_next(conn, stored.point_id, NAME, self.worker, now, until),
-                lambda row: self._send(stored, row),
-            )
+        return await self.send_leased(
+            stored, lambda conn: self._claim(conn, stored), lambda row: self._send(stored, row)
+        )
+
+    def _claim(self, conn: Connection, stored: StoredConfig) -> dict[str, Any] | None:
+        return store.claim_next(conn, stored.point_id, NAME, self.worker, *self.claim_window())
 
     async def _send(self, stored: StoredConfig, row: dict[str, Any]) -> Action:
         body = {"cuenta": stored.config.cuenta, "hora": row["slot"].isoformat(), "flujo": row["values_json"]}
-        attempt = await in_transaction(self.db, start_attempt, row, "send", self.worker, body, self.clock.now())
+        attempt = await store.in_transaction(
+            self.db, store.start_attempt, row, "send", self.worker, body, self.clock.now()
+        )
         raw = await self.transport.request("POST", stored.config.base_url, data=json.dumps(body).encode())
         kind = OutcomeKind.ACCEPTED if raw.http_status == 200 else OutcomeKind.RETRY
         outcome = Outcome(kind, answered=raw.http_status is not None, detail=raw.error or "")
 
         def record(conn: Connection) -> str:
             now = self.clock.now()
-            finish_attempt(conn, attempt, raw, now, outcome=kind.value, comprobante=None)
-            return record_reply(conn, submission(conn, row["id"]), outcome, now, retry_at=now + HOUR).state.value
+            store.finish_attempt(conn, attempt, raw, now, outcome=kind.value, comprobante=None)
+            return store.record_reply(
+                conn, store.submission(conn, row["id"]), outcome, now, retry_at=now + HOUR
+            ).state.value
 
-        return Action(stored.point_code, NAME, row["slot"], "sent", await in_transaction(self.db, record))
+        return Action(stored.point_code, NAME, row["slot"], "sent", await store.in_transaction(self.db, record))
 
     def first_slot(self, stored: StoredConfig) -> datetime:
         return stored.created_at
@@ -146,7 +134,9 @@ class TerceroReporting(ReportingBase):
                 NAME,
                 row["slot"],
                 "rechecked",
-                move(conn, row, Event(EventKind.READY), now, values_json=json.dumps({"flow": str(flow)})).state.value,
+                store.move(
+                    conn, row, Event(EventKind.READY), now, values_json=json.dumps({"flow": str(flow)})
+                ).state.value,
             )
             for row, flow in filled
             if flow is not None

@@ -9,6 +9,8 @@ import pytest
 from tests.compliance import worker_support as support
 
 SLOT = support.utc("2026-11-28T12:00:00")
+APPROVE = "/api/v1/compliance/review/{}/approve"
+DISCARD = "/api/v1/compliance/submissions/{}/discard"
 
 
 @pytest.fixture
@@ -19,6 +21,12 @@ async def site(app_client, clock, database_url, dga):
     support.configure_dga(db, point_id, dga.url, clock.now(), valid_to="2026-11-28T12:30:00Z")
     await support.one_pass(db, clock, database_url)
     return app_client, db, dga
+
+
+def held(client) -> int:
+    """The id of the one slot in the review queue (the negative flow), as an administrator sees it."""
+    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    return item["id"]
 
 
 async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(site):
@@ -41,16 +49,16 @@ async def test_a_held_slot_waits_in_the_review_queue_with_reasons_and_values(sit
 
 async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site, clock, database_url):
     client, db, dga = site
-    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    item_id = held(client)
     answer = client.post(
-        f"/api/v1/compliance/review/{item['id']}/approve",
+        APPROVE.format(item_id),
         headers=support.ADMIN,
         json={"values": {"caudal": "19.5"}, "reason": "sign wired backwards; flow from the log book"},
     )
     assert answer.status_code == 200, answer.text
     await support.one_pass(db, clock, database_url)
     assert [p["body"] for p in support.posts(dga)] == [support.body("2026-11-28", "08:00:00", "19.50", "1000", "30.00")]
-    shown = client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=support.ANA).json()
+    shown = client.get(f"/api/v1/compliance/submissions/{item_id}", headers=support.ANA).json()
     assert (shown["state"], shown["corrected_values"], shown["reviewed_by"], shown["review_reason"]) == (
         "accepted",
         {"caudal": "19.5"},
@@ -78,44 +86,38 @@ async def test_accepted_with_a_correction_is_sent_with_the_corrected_values(site
 )
 async def test_bad_review_decisions_are_refused_and_change_nothing(site, decision, status, message):
     client, _, _ = site
-    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
-    answer = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ADMIN, json=decision)
+    item_id = held(client)
+    answer = client.post(APPROVE.format(item_id), headers=support.ADMIN, json=decision)
     assert (answer.status_code, answer.json()["error"]["message"]) == (status, message)
-    assert client.get(f"/api/v1/compliance/submissions/{item['id']}", headers=support.ADMIN).json()["state"] == "review"
+    assert client.get(f"/api/v1/compliance/submissions/{item_id}", headers=support.ADMIN).json()["state"] == "review"
 
 
 async def test_only_an_administrator_decides(site):
     client, _, _ = site
-    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
-    assert (
-        client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ANA, json={}).status_code == 403
-    )
+    item_id = held(client)
+    assert client.post(APPROVE.format(item_id), headers=support.ANA, json={}).status_code == 403
 
 
 async def test_a_discarded_slot_is_never_sent_and_keeps_the_reason(site, clock, database_url):
     client, db, dga = site
-    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
-    answer = client.post(
-        f"/api/v1/compliance/submissions/{item['id']}/discard",
-        headers=support.ADMIN,
-        json={"reason": "meter under maintenance"},
-    )
+    item_id = held(client)
+    answer = client.post(DISCARD.format(item_id), headers=support.ADMIN, json={"reason": "meter under maintenance"})
     assert (answer.status_code, answer.json()["state"], answer.json()["review_reason"]) == (
         200,
         "discarded",
         "meter under maintenance",
     )
     await support.one_pass(db, clock, database_url)
-    again = client.post(f"/api/v1/compliance/review/{item['id']}/approve", headers=support.ADMIN, json={})
+    again = client.post(APPROVE.format(item_id), headers=support.ADMIN, json={})
     assert again.status_code == 409
     assert support.posts(dga) == [] and support.ledger(db)[0][1] == "discarded"
 
 
 async def test_submissions_are_listed_with_their_attempts_and_no_password(site, clock, database_url):
     client, db, _ = site
-    (item,) = client.get("/api/v1/compliance/review", headers=support.ADMIN).json()["items"]
+    item_id = held(client)
     client.post(
-        f"/api/v1/compliance/review/{item['id']}/approve",
+        APPROVE.format(item_id),
         headers=support.ADMIN,
         json={"values": {"caudal": "3"}, "reason": "sign wired backwards"},
     )

@@ -110,22 +110,28 @@ M = ("medicionSubterranea",)
 A = ("autenticacion",)
 
 
+# Values of the measurement's fields the DGA refuses as "<field> con formato inválido".
+BAD_FORMATS = {
+    "caudal": ["12,30", "-1.00"],
+    "totalizador": ["154320.0", "154.320", "1234567890123456"],
+    "nivelFreaticoDelPozo": ["35.4", ""],
+    "fechaMedicion": ["28-11-2026"],
+    "horaMedicion": ["9:00:00"],
+}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (mutate_body(M + ("caudal",), 12.3), "caudal debe ser texto"),
+        *[
+            (mutate_body(M + (field,), value), f"{field} con formato inválido")
+            for field, values in BAD_FORMATS.items()
+            for value in values
+        ],
         (mutate_body(M + ("caudal",), "12.3"), "caudal con formato inválido: '12.3'"),
-        (mutate_body(M + ("caudal",), "12,30"), "caudal con formato inválido"),
-        (mutate_body(M + ("caudal",), "-1.00"), "caudal con formato inválido"),
-        (mutate_body(M + ("totalizador",), "154320.0"), "totalizador con formato inválido"),
-        (mutate_body(M + ("totalizador",), "154.320"), "totalizador con formato inválido"),
-        (mutate_body(M + ("totalizador",), "1234567890123456"), "totalizador con formato inválido"),
+        (mutate_body(M + ("caudal",), 12.3), "caudal debe ser texto"),
         (mutate_body(M + ("totalizador",), 154320), "totalizador debe ser texto"),
-        (mutate_body(M + ("nivelFreaticoDelPozo",), "35.4"), "nivelFreaticoDelPozo con formato inválido"),
-        (mutate_body(M + ("nivelFreaticoDelPozo",), ""), "nivelFreaticoDelPozo con formato inválido"),
-        (mutate_body(M + ("fechaMedicion",), "28-11-2026"), "fechaMedicion con formato inválido"),
         (mutate_body(M + ("fechaMedicion",), "2026-02-30"), "fechaMedicion no es una fecha"),
-        (mutate_body(M + ("horaMedicion",), "9:00:00"), "horaMedicion con formato inválido"),
         (mutate_body(M + ("horaMedicion",), "24:00:00"), "horaMedicion no es una hora"),
         (mutate_body(M + ("extra",), "1"), "medicionSubterranea debe tener exactamente"),
         (mutate_body(M + ("caudal",), DELETE), "medicionSubterranea debe tener exactamente"),

@@ -66,39 +66,37 @@ def test_caudal_has_exactly_two_decimals_half_up(value, text):
     assert format_caudal(D(value)) == text
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (D("-0.005"), "caudal -0.005 L/s es negativo; un caudal negativo nunca se declara"),
-        (D("-1"), "caudal -1 L/s es negativo; un caudal negativo nunca se declara"),
-        (D("NaN"), "caudal debe ser un número decimal finito, se recibió Decimal('NaN')"),
-        (D("Infinity"), "caudal debe ser un número decimal finito, se recibió Decimal('Infinity')"),
-        (12.3, "caudal debe ser un número decimal finito, se recibió 12.3"),
-    ],
-)
-def test_caudal_refusals(value, message):
-    with pytest.raises(FormatError) as refused:
-        format_caudal(value)
-    assert str(refused.value) == message
-
-
 @pytest.mark.parametrize(("value", "text"), TOTALIZADOR_TEXT.items())
 def test_totalizador_is_whole_cubic_metres(value, text):
     assert format_totalizador(D(value)) == text
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("formatter", "value", "message"),
     [
-        (D("1000000000000000"), "totalizador 1000000000000000 tiene 16 dígitos; la DGA admite 15"),
-        (D("-1"), "totalizador -1 m3 es negativo"),
-        (D("NaN"), "totalizador debe ser un número decimal finito, se recibió Decimal('NaN')"),
+        (format_caudal, D("-0.005"), "caudal -0.005 L/s es negativo; un caudal negativo nunca se declara"),
+        (format_caudal, D("-1"), "caudal -1 L/s es negativo; un caudal negativo nunca se declara"),
+        (format_caudal, D("NaN"), "caudal debe ser un número decimal finito, se recibió Decimal('NaN')"),
+        (format_caudal, D("Infinity"), "caudal debe ser un número decimal finito, se recibió Decimal('Infinity')"),
+        (format_caudal, 12.3, "caudal debe ser un número decimal finito, se recibió 12.3"),
+        (format_totalizador, D("1000000000000000"), "totalizador 1000000000000000 tiene 16 dígitos; la DGA admite 15"),
+        (format_totalizador, D("-1"), "totalizador -1 m3 es negativo"),
+        (format_totalizador, D("NaN"), "totalizador debe ser un número decimal finito, se recibió Decimal('NaN')"),
     ],
 )
-def test_totalizador_refusals(value, message):
+def test_refusals_name_the_field_and_the_value(formatter, value, message):
     with pytest.raises(FormatError) as refused:
-        format_totalizador(value)
+        formatter(value)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("formatter", "name"), [(format_nivel, "nivelFreaticoDelPozo"), (format_altura, "alturaLimnimetrica")]
+)
+def test_blank_only_where_allowed(formatter, name):
+    with pytest.raises(FormatError) as refused:
+        formatter(None, False)
+    assert str(refused.value) == f"falta {name}, que el estándar de esta obra exige"
 
 
 @pytest.mark.parametrize(
@@ -127,15 +125,6 @@ def test_nivel(value, blank, text):
 )
 def test_altura(value, blank, text):
     assert format_altura(value, blank) == text
-
-
-@pytest.mark.parametrize(
-    ("formatter", "name"), [(format_nivel, "nivelFreaticoDelPozo"), (format_altura, "alturaLimnimetrica")]
-)
-def test_blank_only_where_allowed(formatter, name):
-    with pytest.raises(FormatError) as refused:
-        formatter(None, False)
-    assert str(refused.value) == f"falta {name}, que el estándar de esta obra exige"
 
 
 @pytest.mark.parametrize(

@@ -86,22 +86,22 @@ def test_work_type_paths(work_type, path):
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("field", "value"),
     [
-        ({"codigo_obra": "OB-601-444"}, "codigo_obra"),
-        ({"informant_rut": "12345678-6"}, "informant_rut"),
-        ({"informant_password": ""}, "informant_password"),
-        ({"base_url": "ftp://x.example"}, "base_url"),
-        ({"valid_from": "2026-01-01T00:00:00"}, "valid_from"),
-        ({"valid_to": "2025-12-31T00:00:00Z"}, "valid_to"),
-        ({"grace_minutes": 60}, "grace_minutes"),
-        ({"standard": "grande"}, "standard"),
-        ({"unexpected": 1}, "unexpected"),
+        ("codigo_obra", "OB-601-444"),
+        ("informant_rut", "12345678-6"),
+        ("informant_password", ""),
+        ("base_url", "ftp://x.example"),
+        ("valid_from", "2026-01-01T00:00:00"),
+        ("valid_to", "2025-12-31T00:00:00Z"),
+        ("grace_minutes", 60),
+        ("standard", "grande"),
+        ("unexpected", 1),
     ],
 )
-def test_bad_settings_are_refused_naming_the_field(change, field):
+def test_bad_settings_are_refused_naming_the_field(field, value):
     with pytest.raises(ValidationError, match=field):
-        DgaWorkConfig.model_validate({**BASE, **change})
+        DgaWorkConfig.model_validate({**BASE, field: value})
 
 
 def test_validity_window():

@@ -206,57 +206,26 @@ async def test_wrong_credentials_are_an_auth_failure(sma, clock):
     assert paths(sma) == ["auth"]
 
 
+def parametro(nombre: str, valor: object, unidad: str, at: str = "2026-05-17T14:05:00") -> dict[str, object]:
+    """One measured parameter of a registro, as the SMA's API spells it."""
+    return {"nombre": nombre, "valor": valor, "unidad": unidad, "estampaTiempo": at}
+
+
+def registros_of(*parametros: dict[str, object]) -> list[dict[str, object]]:
+    """The registros of one call: the device 12180 (its permit names Q in l/s and VA in m3) with ``parametros``."""
+    return [{"dispositivoId": "12180", "parametros": list(parametros)}]
+
+
+Q, VA = parametro("Q", "1.00", "l/s"), parametro("VA", "1", "m3")
+
+
 @pytest.mark.parametrize(
     ("registros", "message"),
     [
-        (
-            [
-                {
-                    "dispositivoId": "12180",
-                    "parametros": [
-                        {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"}
-                    ],
-                }
-            ],
-            "faltantes o sobrantes",
-        ),
-        (
-            [
-                {
-                    "dispositivoId": "12180",
-                    "parametros": [
-                        {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
-                        {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:05:00"},
-                        {"nombre": "PH", "valor": "7", "unidad": "pH", "estampaTiempo": "2026-05-17T14:05:00"},
-                    ],
-                }
-            ],
-            "faltantes o sobrantes",
-        ),
-        (
-            [
-                {
-                    "dispositivoId": "12180",
-                    "parametros": [
-                        {"nombre": "Q", "valor": 1.0, "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
-                        {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:05:00"},
-                    ],
-                }
-            ],
-            "deben ser texto",
-        ),
-        (
-            [
-                {
-                    "dispositivoId": "12180",
-                    "parametros": [
-                        {"nombre": "Q", "valor": "1.00", "unidad": "l/s", "estampaTiempo": "2026-05-17T14:05:00"},
-                        {"nombre": "VA", "valor": "1", "unidad": "m3", "estampaTiempo": "2026-05-17T14:10:00"},
-                    ],
-                }
-            ],
-            "comparten estampaTiempo",
-        ),
+        (registros_of(Q), "faltantes o sobrantes"),
+        (registros_of(Q, VA, parametro("PH", "7", "pH")), "faltantes o sobrantes"),
+        (registros_of(parametro("Q", 1.0, "l/s"), VA), "deben ser texto"),
+        (registros_of(Q, parametro("VA", "1", "m3", "2026-05-17T14:10:00")), "comparten estampaTiempo"),
         ([{"dispositivoId": "999", "parametros": []}], "Dispositivo desconocido"),
     ],
     ids=["missing", "extra", "number", "two-stamps", "unknown-device"],

@@ -56,38 +56,26 @@ def test_parse_user():
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "problem"),
     [
-        (["sma", "--user", "bogus"], "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió 'bogus'"),
-        (
-            ["sma", "--user", "77555666-8:"],
-            "Valor inválido para --user: se esperaba RUT:CLAVE, se recibió '77555666-8:'",
-        ),
-        (
-            ["sma", "--user", "123:x"],
-            "Valor inválido para --user: el RUT '123' tiene dígito verificador 3; su número necesita 4",
-        ),
+        (["sma", "--user", "bogus"], "se esperaba RUT:CLAVE, se recibió 'bogus'"),
+        (["sma", "--user", "77555666-8:"], "se esperaba RUT:CLAVE, se recibió '77555666-8:'"),
+        (["sma", "--user", "123:x"], "el RUT '123' tiene dígito verificador 3; su número necesita 4"),
         (
             ["sma", "--device", "1234:77:Q=l/s"],
-            "Valor inválido para --device: se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió '1234:77:Q=l/s'",
+            "se esperaba UF:PROCESO:DISPOSITIVO:NOMBRE=UNIDAD[,...], se recibió '1234:77:Q=l/s'",
         ),
         (
             ["dga", "--work", "OB-0601-444:12345678-5"],
-            "Valor inválido para --work: se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió 'OB-0601-444:12345678-5'",
+            "se esperaba CÓDIGO:RUT:CLAVE[:blank], se recibió 'OB-0601-444:12345678-5'",
         ),
-        (
-            ["dga", "--work", "OB-0601-444:1-1:x"],
-            "Valor inválido para --work: el RUT '1-1' tiene dígito verificador 1; su número necesita 9",
-        ),
-        (
-            ["dga", "--rut-empresa", "bogus"],
-            "Valor inválido para --rut-empresa: no es un RUT (se espera uno como 77555666-8): 'bogus'",
-        ),
+        (["dga", "--work", "OB-0601-444:1-1:x"], "el RUT '1-1' tiene dígito verificador 1; su número necesita 9"),
+        (["dga", "--rut-empresa", "bogus"], "no es un RUT (se espera uno como 77555666-8): 'bogus'"),
     ],
 )
-def test_a_bad_option_is_a_usage_error_naming_it(args, message):
+def test_a_bad_option_is_a_usage_error_naming_it(args, problem):
     result = CliRunner().invoke(caudal, ["sim", *args])
-    assert (result.exit_code, result.output.splitlines()[-1]) == (2, f"Error: {message}")
+    assert (result.exit_code, result.output.splitlines()[-1]) == (2, f"Error: Valor inválido para {args[1]}: {problem}")
 
 
 async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:

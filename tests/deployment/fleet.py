@@ -50,15 +50,27 @@ class FastClock(SystemClock):
         await asyncio.sleep(max(0.0, seconds) / TIME_SCALE)
 
 
-def gateway_name(index: int) -> str:
-    return f"gw-{index:03d}"
+@dataclass(frozen=True)
+class FleetGateway:
+    """The fleet's gateway ``index``: its name, its token and the one point it reports."""
 
+    index: int
 
-def gateway_token(index: int) -> str:
-    return f"{gateway_name(index)}-token"
+    @property
+    def name(self) -> str:
+        return f"gw-{self.index:03d}"
+
+    @property
+    def token(self) -> str:
+        return f"{self.name}-token"
+
+    @property
+    def point(self) -> str:
+        return f"F{self.index:03d}"
 
 
 def work_code(index: int) -> str:
+    """The DGA work code of the fleet's work ``index``."""
     return f"OB-0601-{100 + index}"
 
 
@@ -67,7 +79,7 @@ Sent = tuple[str, datetime, str, float]  # point code, ts, variable, value
 
 def gateway_readings(index: int, batches: int, start: datetime) -> list[PolledReading]:
     """Gateway ``index``'s readings: one point, three variables, one minute apart."""
-    point = f"F{index:03d}"
+    point = FleetGateway(index).point
     readings = []
     for minute in range(batches * MINUTES_PER_BATCH):
         ts = start + timedelta(minutes=minute)
@@ -86,8 +98,9 @@ def seed(db: Database, gateways: int, works: int, now: datetime) -> None:
     with db.transaction() as conn:
         add_user(conn, "admin", now, token=ADMIN_TOKEN, is_admin=True)
         for index in range(gateways):
-            add_point(conn, f"F{index:03d}", now)
-            add_gateway(conn, gateway_name(index), gateway_token(index), [f"F{index:03d}"], now)
+            gateway = FleetGateway(index)
+            add_point(conn, gateway.point, now)
+            add_gateway(conn, gateway.name, gateway.token, [gateway.point], now)
         for index in range(works):
             add_point(conn, work_code(index), now, water_right_lps=20, sensor_depth_m=50)
 
@@ -215,16 +228,17 @@ class Fleet:
     def fill(self) -> None:
         clock = FastClock()
         for index in range(self.gateways):
-            buffer = Buffer.open(self.folder / gateway_name(index) / "buffer.db")
+            gateway = FleetGateway(index)
+            buffer = Buffer.open(self.folder / gateway.name / "buffer.db")
             readings = gateway_readings(index, self.batches, self.start)
             buffer.append(readings)
             self.sent += [(r.point, r.ts, r.variable, r.value) for r in readings if r.value is not None]
             self.buffers.append(buffer)
             self.uploaders.append(
                 Uploader(
-                    gateway=gateway_name(index),
+                    gateway=gateway.name,
                     central_url=self.url,
-                    token=gateway_token(index),
+                    token=gateway.token,
                     buffer=buffer,
                     clock=clock,
                     version="scale-test",
