@@ -140,6 +140,11 @@ _ASSIGNED = (
     "SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
     " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g"
 )
+_LATEST_TOTAL = ", lr.ts AS latest_ts, lr.value AS latest_total"
+_LATEST_JOIN = (
+    " LEFT JOIN f ON f.code = p.code"
+    " LEFT JOIN latest_readings lr ON lr.point_id = p.id AND lr.variable = 'totalizer' AND f.code IS NOT NULL"
+)
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
@@ -150,24 +155,56 @@ def points_and_last_totals(
     conn: Connection, gateway_id: int, batch: ParsedBatch
 ) -> tuple[dict[str, PointProfile], dict[int, float]]:
     """The gateway's points, and each one's last stored totalizer count before its first
-    totalizer reading in the batch, compacted hours included: one query (it was one per
-    point, plus one for the points)."""
+    totalizer reading in the batch (compacted hours included), in one query.
+
+    The usual batch follows the last one: its first totalizer reading is newer than the point's
+    latest (``latest_readings``, one row per point and variable), and that latest is the count
+    sought. Only a batch that reaches back before it (a late backlog, a resend) pays a second
+    query that searches the stored readings, partitions and compacted hours, for those points."""
     first = first_totalizer_ts(batch)
     if not first:
         return assigned_points(conn, gateway_id), {}
-    params: dict[str, Any] = {"g": gateway_id}
+    values, params = _first_values(first)
+    params["g"] = gateway_id
+    rows = conn.fetchall(
+        f"WITH f (code, ts) AS (VALUES {values}) " + _ASSIGNED.format(last_total=_LATEST_TOTAL, first=_LATEST_JOIN),
+        params,
+    )
+    totals, behind = {}, {}
+    for row in rows:
+        ts = first.get(row["code"])
+        if ts is None or row["latest_ts"] is None:
+            continue
+        if row["latest_ts"] < ts and row["latest_total"] is not None:
+            totals[row["id"]] = row["latest_total"]
+        else:
+            behind[row["code"]] = ts
+    if behind:
+        totals.update(_last_totals_before(conn, gateway_id, behind))
+    return _profiles(rows), totals
+
+
+def _first_values(first: dict[str, datetime]) -> tuple[str, dict[str, Any]]:
+    """``first`` as the rows of a VALUES list and its parameters."""
+    params: dict[str, Any] = {}
     values = []
     for index, (code, ts) in enumerate(first.items()):
         params[f"c{index}"], params[f"t{index}"] = code, ts
         values.append(f"(:c{index}, :t{index})")
+    return ", ".join(values), params
+
+
+def _last_totals_before(conn: Connection, gateway_id: int, first: dict[str, datetime]) -> dict[int, float]:
+    """Each point's last stored totalizer count before ``first``'s time, searched in the readings."""
+    values, params = _first_values(first)
+    params["g"] = gateway_id
     last_total = f", {last_value_sql(conn.dialect, 'p.id', 'totalizer', 'f.ts')} AS last_total"
     rows = conn.fetchall(
-        f"WITH f (code, ts) AS (VALUES {', '.join(values)}) "
-        + _ASSIGNED.format(last_total=last_total, first=" LEFT JOIN f ON f.code = p.code"),
+        f"WITH f (code, ts) AS (VALUES {values}) "
+        + _ASSIGNED.format(last_total=last_total, first=" JOIN f ON f.code = p.code"),
         params,
     )
-    totals = {row["id"]: row["last_total"] for row in rows if row["last_total"] is not None}
-    return _profiles(rows), totals
+    return {row["id"]: row["last_total"] for row in rows if row["last_total"] is not None}
 
 
 def _profiles(rows: list[dict[str, Any]]) -> dict[str, PointProfile]:
@@ -263,7 +300,7 @@ _INSERT_JSON = (
         f"CAST(r->>{index} AS {_SQL_TYPES[column]})" if column in _SQL_TYPES else f"r->>{index}"
         for index, column in enumerate(COLUMNS)
     )
-    + " FROM json_array_elements(CAST(:rows AS JSON)) AS r"
+    + " FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r"
 )
 _JSON = msgspec.json.Encoder()
 
@@ -328,7 +365,7 @@ _LATEST_UPSERT = (
 _LATEST_JSON = (
     f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) SELECT CAST(r->>0 AS BIGINT), r->>1,"
     " CAST(r->>2 AS TIMESTAMPTZ), CAST(r->>3 AS DOUBLE PRECISION), r->>4, r->>5, r->>6"
-    " FROM json_array_elements(CAST(:rows AS JSON)) AS r" + _LATEST_UPSERT
+    " FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r" + _LATEST_UPSERT
 )
 _LATEST_ROW = itemgetter(0, 2, 1, 3, 5, 6, 7)  # a Processed's columns in _LATEST_COLUMNS order
 
