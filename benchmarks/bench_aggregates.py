@@ -27,6 +27,7 @@ from central.db import Database, migrate, open_database
 from central.telemetry import aggregates, rollup
 from central.telemetry.buckets import spans
 from central.telemetry.ingest import COLUMNS
+from tests.factories import add_point
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 MINUTES = 525_600
@@ -48,12 +49,7 @@ def rows(point_id: int) -> Iterator[tuple]:
 
 def load(db: Database) -> int:
     with db.transaction() as conn:
-        conn.execute(
-            "INSERT INTO points (code, name, kind, created_at, updated_at)"
-            " VALUES ('Y1', 'year', 'subterranea', :now, :now)",
-            {"now": NOW},
-        )
-        point_id = conn.fetchval("SELECT id FROM points WHERE code = 'Y1'")
+        point_id = add_point(conn, "Y1", NOW, name="year")
     started = time.perf_counter()
     with db.transaction() as conn:
         conn.copy_rows("readings", COLUMNS, rows(point_id))

@@ -166,11 +166,10 @@ def one_round(backlog: Path, folder: Path) -> dict[str, float]:
 
 
 def main() -> Figures | None:
-    print(
-        f"   a {READINGS:,}-reading edge buffer drained by the uploader to `caudal central serve --role telemetry`"
+    if not postgres_measurable(
+        f"a {READINGS:,}-reading edge buffer drained by the uploader to `caudal central serve --role telemetry`"
         f" on PostgreSQL vs a raw COPY of the same rows; {ROUNDS} rounds"
-    )
-    if not postgres_measurable():
+    ):
         return None
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)

@@ -282,11 +282,10 @@ def report(servers: dict[str, Server]) -> Figures:
 
 
 def main() -> Figures | None:
-    print(
-        f"   {GATEWAYS} gateways, {READINGS_PER_BATCH}-reading gzip batches, {CONNECTIONS} connections,"
+    if not postgres_measurable(
+        f"{GATEWAYS} gateways, {READINGS_PER_BATCH}-reading gzip batches, {CONNECTIONS} connections,"
         f" {BATCHES_PER_ROUND} batches per round per server, {ROUNDS} rounds; PostgreSQL"
-    )
-    if not postgres_measurable():
+    ):
         return None
     with ExitStack() as stack:
         servers = {}

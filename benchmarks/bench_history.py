@@ -330,11 +330,11 @@ def report_cpu(figures: Figures, cpu: dict[str, list[float]]) -> None:
 
 
 def main() -> Figures | None:
-    print(
-        f"   one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
-        f" {REPS} requests; idle, then under the fleet's load of goal 1 ({FLEET_RATE:.0f} 30-reading batches/s); PostgreSQL"
-    )
-    if not postgres_measurable():
+    if not postgres_measurable(
+        f"one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
+        f" {REPS} requests; idle, then under the fleet's load of goal 1 ({FLEET_RATE:.0f} 30-reading"
+        " batches/s); PostgreSQL"
+    ):
         return None
     figures = Figures("history queries: a year of one point")
     with temporary_database(ADMIN_URL, "caudal_bench_history") as url:

@@ -208,12 +208,11 @@ def capacity(compact_b: float, stored_b: float, wells: int = WELLS, years: int =
 
 
 def main() -> Figures | None:
-    if not postgres_measurable():
-        return None
-    print(
-        f"   {POINTS} points x 3 variables x 1/min x {DAYS} days by COPY per round, fresh database each round,"
+    if not postgres_measurable(
+        f"{POINTS} points x 3 variables x 1/min x {DAYS} days by COPY per round, fresh database each round,"
         f" {ROUNDS} rounds; query times: median of {RUNS} warm runs"
-    )
+    ):
+        return None
     rounds = []
     for _ in range(ROUNDS):
         with temporary_database(ADMIN_URL, "caudal_bench_storage") as url:

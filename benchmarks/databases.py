@@ -23,8 +23,10 @@ def postgres_unreachable() -> str | None:
     return None
 
 
-def postgres_measurable() -> bool:
-    """Whether PostgreSQL answers; when it does not, the benchmark's output says why."""
+def postgres_measurable(setting: str) -> bool:
+    """Print what the benchmark measures (``setting``), then whether PostgreSQL answers: a
+    benchmark that cannot run still says what it would have measured, and why it did not."""
+    print(f"   {setting}")
     problem = postgres_unreachable()
     if problem is not None:
         print(f"   {problem}")

@@ -28,6 +28,7 @@ from edge.buffer import PolledReading
 from edge.bus import BlockResult, BusActor
 from edge.config import DeviceConfig, SiteConfig
 from edge.modbus import DeviceException, DeviceTimeout, ModbusError
+from edge.state import DeviceCounters
 from edge.waiting import wait_first
 from protocols.clock import Clock, sleep_until
 from protocols.registers import Decoded, ReadBlock, RegisterSpec, plan_reads
@@ -59,22 +60,6 @@ def slot_after_reload(now: datetime, interval_s: float, last_instant: datetime |
 def failure_quality(error: ModbusError) -> Quality:
     """What a failed read is recorded as: silence is a timeout, everything else a device error."""
     return Quality.TIMEOUT if isinstance(error, DeviceTimeout) else Quality.DEVICE_ERROR
-
-
-@dataclass
-class DeviceCounters:
-    """What ``caudal edge status`` shows per device."""
-
-    polls: int = 0
-    ok: int = 0
-    timeouts: int = 0
-    errors: int = 0
-    decode_errors: int = 0
-    skipped: int = 0
-    failures: int = 0  # consecutive timeouts, drives the backoff
-    last_ok: datetime | None = None
-    last_error: str | None = None
-    backoff_until: datetime | None = None
 
 
 class VariableRead(NamedTuple):
@@ -109,6 +94,7 @@ class DevicePoll:
     timeout_s: float
     blocks: list[ReadBlock]
     counters: DeviceCounters = field(default_factory=DeviceCounters)
+    failures: int = 0  # consecutive timeouts, drives the backoff
     in_flight: bool = False
     last_failure: Quality = Quality.TIMEOUT
     reads: list[VariableRead] = field(init=False)
@@ -160,7 +146,7 @@ def replan_device(device: DeviceConfig, config: SiteConfig, running: DevicePoll 
         return fresh
     if (running.config, running.timeout_s) == (fresh.config, fresh.timeout_s):
         return running
-    fresh.counters, fresh.last_failure = running.counters, running.last_failure
+    fresh.counters, fresh.failures, fresh.last_failure = running.counters, running.failures, running.last_failure
     return fresh
 
 
@@ -350,10 +336,10 @@ class Poller:
 
     def _succeeded(self, device: DevicePoll) -> None:
         counters = device.counters
-        if counters.failures:
-            log.info("equipo %s: responde de nuevo tras %d timeouts", device.name, counters.failures)
+        if device.failures:
+            log.info("equipo %s: responde de nuevo tras %d timeouts", device.name, device.failures)
         counters.ok += 1
-        counters.failures = 0
+        device.failures = 0
         counters.backoff_until = None
         counters.last_ok = self.clock.now()
 
@@ -365,12 +351,12 @@ class Poller:
         device.last_failure = failure_quality(error)
         if not isinstance(error, DeviceTimeout):
             counters.errors += 1
-            counters.failures = 0 if isinstance(error, DeviceException) else counters.failures
+            device.failures = 0 if isinstance(error, DeviceException) else device.failures
             return
         counters.timeouts += 1
         if not scheduled:
             return
-        counters.failures += 1
+        device.failures += 1
         backoff = self._backoff(device)
         counters.backoff_until = slot + timedelta(seconds=backoff)
         log.warning("equipo %s: %s; próximo intento a las %s", device.name, error, counters.backoff_until.isoformat())
@@ -378,7 +364,7 @@ class Poller:
     @staticmethod
     def _backoff(device: DevicePoll) -> float:
         settings = device.config.backoff
-        return backoff_s(device.counters.failures, device.config.backoff_initial_s, settings.max_s, settings.factor)
+        return backoff_s(device.failures, device.config.backoff_initial_s, settings.max_s, settings.factor)
 
 
 async def _wait_until(clock: Clock, when: datetime, *interrupts: asyncio.Event) -> bool:

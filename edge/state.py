@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -22,10 +23,10 @@ from edge.setaside import count_set_aside
 STATE_MODE = 0o640  # mkstemp makes 0600: the agent's group must read it too
 
 
-class DeviceStatus(BaseModel):
-    name: str
-    bus: str
-    point: str
+@dataclass
+class DeviceCounters:
+    """What ``caudal edge status`` shows per device: the poller counts in it, the state file carries it."""
+
     polls: int = 0
     ok: int = 0
     timeouts: int = 0
@@ -35,6 +36,15 @@ class DeviceStatus(BaseModel):
     last_ok: datetime | None = None
     last_error: str | None = None
     backoff_until: datetime | None = None
+
+
+@dataclass(kw_only=True)
+class DeviceStatus(DeviceCounters):
+    """One device in the state file: which it is, and its counters as the poller left them."""
+
+    name: str
+    bus: str
+    point: str
 
 
 class AgentState(BaseModel):

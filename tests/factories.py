@@ -87,22 +87,33 @@ def point_ids(conn: Connection, codes: list[str]) -> dict[str, int]:
     return points_store.ids_of(conn, codes) if codes else {}
 
 
+def processed(
+    point_id: int,
+    ts: datetime,
+    variable: str,
+    value: float | None,
+    *,
+    raw_value: float | None = None,
+    received_at: datetime | None = None,
+) -> Processed:
+    """A reading as processing hands it to storage and to alert evaluation: good, or a timeout
+    gap when ``value`` is None."""
+    return Processed(
+        point_id=point_id,
+        ts=ts,
+        variable=variable,
+        value=value,
+        raw_value=raw_value,
+        unit="x",
+        quality=Quality.GOOD if value is not None else Quality.TIMEOUT,
+        flags=None,
+        seq=None,
+        received_at=received_at,
+    )
+
+
 def add_readings(conn: Connection, point_id: int, ts: datetime, **values: float | None) -> None:
     """One reading per variable at ``ts``, received at ``ts`` (a value of None: a timeout gap).
     A reading already stored for (point, ts, variable) stays as it was."""
-    rows = [
-        Processed(
-            point_id=point_id,
-            ts=ts,
-            variable=variable,
-            value=value,
-            raw_value=None,
-            unit="x",
-            quality=Quality.GOOD if value is not None else Quality.TIMEOUT,
-            flags=None,
-            seq=None,
-            received_at=ts,
-        )
-        for variable, value in values.items()
-    ]
+    rows = [processed(point_id, ts, variable, value, received_at=ts) for variable, value in values.items()]
     store_readings(conn, rows, skip_known=True)

@@ -4,6 +4,10 @@ The simulator opens one end as its RS-485 port, the agent (or a test) opens the 
 both see a real serial device node (termios, pyserial, RTU framing), with no hardware. Pure
 Python: each pty's own slave descriptor is held open for the life of the pair, so the master
 never reports end-of-file while the far end is closed and reopened.
+
+The cable copies every chunk by default; ``crosses`` lets a caller model a pickier line (the
+commissioning tests drop bytes whose two ends use different line settings, as a real device
+would not understand them).
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import os
 import tty
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 
-class _Pty:
+class Pty:
     """One pseudo-terminal: the master we copy through, the slave path a program opens."""
 
     def __init__(self) -> None:
@@ -29,10 +33,21 @@ class _Pty:
         os.close(self.slave)
 
 
-def _copy(source: _Pty, target: _Pty) -> None:
+Crosses = Callable[[Pty, Pty], bool]
+"""Whether a chunk read from the first end reaches the second, asked for every chunk."""
+
+
+def always(source: Pty, target: Pty) -> bool:
+    """A plain cable: every chunk crosses."""
+    return True
+
+
+def _copy(source: Pty, target: Pty, crosses: Crosses) -> None:
     try:
         data = os.read(source.master, 4096)
-    except (BlockingIOError, OSError):
+    except OSError:
+        return
+    if not crosses(source, target):
         return
     try:
         os.write(target.master, data)
@@ -41,16 +56,16 @@ def _copy(source: _Pty, target: _Pty) -> None:
 
 
 @asynccontextmanager
-async def open_pty_pair() -> AsyncIterator[tuple[str, str]]:
+async def open_pty_pair(crosses: Crosses = always) -> AsyncIterator[tuple[str, str]]:
     """Yield ``(server_port_path, client_port_path)``, two device nodes wired to each other."""
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
-        server = _Pty()
+        server = Pty()
         stack.callback(server.close)
-        client = _Pty()
+        client = Pty()
         stack.callback(client.close)
-        loop.add_reader(server.master, _copy, server, client)
+        loop.add_reader(server.master, _copy, server, client, crosses)
         stack.callback(loop.remove_reader, server.master)
-        loop.add_reader(client.master, _copy, client, server)
+        loop.add_reader(client.master, _copy, client, server, crosses)
         stack.callback(loop.remove_reader, client.master)
         yield server.path, client.path

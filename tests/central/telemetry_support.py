@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -27,6 +29,7 @@ from protocols.uplink import INGEST_PATH
 from tests.factories import add_gateway, add_point, add_user, grant
 
 START = "2026-11-28T13:00:00+00:00"
+NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 UNITS = {"flow": "L/s", "totalizer": "m3", "level": "m"}
 GATEWAY_TOKEN = "gw-norte-token"
 OTHER_GATEWAY_TOKEN = "gw-sur-token"
@@ -69,6 +72,19 @@ def batch(
     return document
 
 
+def noon_readings(first_count: float, second_count: float) -> list[dict[str, Any]]:
+    """P1 from 12:00 to 12:02 on 28 November: a flow under its cut-off and a level, then a flow
+    and the totalizer's ``first_count``, then its ``second_count`` and a level that timed out."""
+    return [
+        reading(1, "flow", NOON, 0.2),
+        reading(2, "level", NOON, 20.0),
+        reading(3, "flow", NOON + timedelta(minutes=1), 7.25),
+        reading(4, "totalizer", NOON + timedelta(minutes=1), first_count),
+        reading(5, "totalizer", NOON + timedelta(minutes=2), second_count),
+        reading(6, "level", NOON + timedelta(minutes=2), None, quality="timeout"),
+    ]
+
+
 def series(
     variable: str,
     start: datetime,
@@ -92,6 +108,33 @@ def series(
     ]
 
 
+def messy_series(
+    seed: int,
+    start: datetime,
+    minutes: int,
+    *,
+    steps: list[int],
+    jitter_s: list[float] | None = None,
+    point: str = "P1",
+) -> list[dict[str, Any]]:
+    """Flow, totalizer (reset now and then) and level of ``point`` for ``minutes`` from ``start``,
+    every minute or so (the step drawn once from ``steps``), with gaps and timeouts: what a real
+    meter sends. ``jitter_s``: seconds past the minute to draw each timestamp from (None: on the
+    minute). One ``seed``, one series."""
+    rng, out, total, seq = random.Random(seed), [], 500.0, 0
+    for minute in range(0, minutes, rng.choice(steps)):
+        if rng.random() < 0.03:
+            continue
+        ts = start + timedelta(minutes=minute, seconds=rng.choice(jitter_s) if jitter_s else 0)
+        total = rng.uniform(0, 5) if rng.random() < 0.002 else total + rng.uniform(0, 0.9)
+        for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
+            seq += 1
+            timeout = rng.random() < 0.02
+            quality = "timeout" if timeout else "good"
+            out.append(reading(seq, variable, ts, None if timeout else round(value, 3), point=point, quality=quality))
+    return out
+
+
 def seed_site(conn: Connection, now: datetime) -> None:
     """The points, gateways and users described in the module docstring."""
     for username, admin, token in (("admin", True, ADMIN_TOKEN), ("ana", False, ANA_TOKEN)):
@@ -101,6 +144,27 @@ def seed_site(conn: Connection, now: datetime) -> None:
     for name, token, codes in (("gw-norte", GATEWAY_TOKEN, ("P1", "P2")), ("gw-sur", OTHER_GATEWAY_TOKEN, ("P3",))):
         add_gateway(conn, name, token, codes, now)
     grant(conn, "ana", "P1")
+
+
+def santiago(utc: str) -> str:
+    """A bucket label as the API writes it in the default zone: ``utc`` with Santiago's offset."""
+    return datetime.fromisoformat(utc).astimezone(ZoneInfo("America/Santiago")).isoformat()
+
+
+def bucket(start: str, end: str, **values: Any) -> dict[str, Any]:
+    """One item of an aggregates answer: the bucket from ``start`` to ``end`` (UTC, labelled in
+    Santiago), its summaries None but for ``values``."""
+    empty = {
+        "flow_min_lps": None,
+        "flow_max_lps": None,
+        "flow_avg_lps": None,
+        "volume_m3": None,
+        "level_min_m": None,
+        "level_max_m": None,
+        "water_table_min_m": None,
+        "water_table_max_m": None,
+    }
+    return {"start": santiago(start), "end": santiago(end), **empty, **values}
 
 
 @dataclass
@@ -133,6 +197,10 @@ class Site:
         """GET ``path`` with ``params`` as its query (``from_`` is sent as ``from``, a Python keyword)."""
         query = {("from" if name == "from_" else name): value for name, value in params.items()}
         return self.client.get(path, params=query, headers={"Authorization": f"Bearer {token}"})
+
+    def aggregates(self, start: str, end: str, *, point: str = "P1", **params: Any) -> Response:
+        """GET ``point``'s aggregates from ``start`` to ``end`` (``params``: bucket, tz, interval_s, format, ...)."""
+        return self.get(f"/api/v1/points/{point}/aggregates", from_=start, to=end, **params)
 
     def post(self, path: str, body: dict[str, Any], *, token: str = ADMIN_TOKEN) -> Response:
         return self.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})

@@ -41,9 +41,17 @@ def test_a_failed_transaction_changes_nothing(db):
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
-        ("SELECT * FROM t WHERE a = :a AND b = :b_2", "SELECT * FROM t WHERE a = %(a)s AND b = %(b_2)s"),
-        ("SELECT CAST(x AS int) FROM t WHERE y LIKE '5%'", "SELECT CAST(x AS int) FROM t WHERE y LIKE '5%%'"),
-        ("SELECT '12:30'", "SELECT '12:30'"),
+        pytest.param(
+            "SELECT * FROM t WHERE a = :a AND b = :b_2",
+            "SELECT * FROM t WHERE a = %(a)s AND b = %(b_2)s",
+            id="named-parameters",
+        ),
+        pytest.param(
+            "SELECT CAST(x AS int) FROM t WHERE y LIKE '5%'",
+            "SELECT CAST(x AS int) FROM t WHERE y LIKE '5%%'",
+            id="a-percent-sign-is-doubled",
+        ),
+        pytest.param("SELECT '12:30'", "SELECT '12:30'", id="a-colon-inside-a-string-stays"),
     ],
 )
 def test_named_parameters_become_pyformat(sql, expected):

@@ -23,8 +23,9 @@ from edge.state import read_state, state_path
 from edge.systemd import Notifier
 from protocols.clock import ManualClock
 from tests.central.served import serving
-from tests.central.telemetry_support import ADMIN_TOKEN, GATEWAY_TOKEN, START, seed_site
-from tests.edge.sites import device, meter, simulated, site, tcp_bus
+from tests.central.telemetry_support import ADMIN_TOKEN, START, seed_site
+from tests.central.uplink_support import gw_norte_site
+from tests.edge.sites import meter, simulated
 
 ROLLBACK_CYCLES = 2  # the gateway's rollback_cycles, below the default 3: the setting is what counts
 
@@ -94,17 +95,8 @@ async def agent(central, tmp_path: Path):
     """A running agent of gw-norte, on its local site.yaml (meter 1 only), taking configuration from the server."""
     url, db, admin = central
     clock = ManualClock(START)
-    (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1), meter(2, flow=7.5)), ManualClock(START)) as sim:
-        config = site(
-            tmp_path,
-            [tcp_bus(sim.tcp_port)],
-            [device("pozo-1", 1, point="P1", interval_s=60)],
-            id="gw-norte",
-            central_url=url,
-            config_source="central",
-            rollback_cycles=ROLLBACK_CYCLES,
-        )
+        config = gw_norte_site(tmp_path, sim.tcp_port, url, config_source="central", rollback_cycles=ROLLBACK_CYCLES)
         stop = asyncio.Event()
         task = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await drive(clock, lambda: flow_slots(db, "P1") != [])
@@ -181,16 +173,9 @@ async def test_the_applied_version_is_kept_for_a_restart_without_network(agent, 
 async def test_a_gateway_on_local_configuration_ignores_the_server(central, tmp_path: Path):
     url, db, admin = central
     clock = ManualClock(START)
-    (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1), meter(2, flow=7.5)), ManualClock(START)) as sim:
         publish(admin, document(sim.tcp_port, ("pozo-1", 1, "P1"), ("pozo-2", 2, "P2")), "segundo caudalímetro")
-        config = site(
-            tmp_path,
-            [tcp_bus(sim.tcp_port)],
-            [device("pozo-1", 1, point="P1", interval_s=60)],
-            id="gw-norte",
-            central_url=url,
-        )  # config_source: local, the default
+        config = gw_norte_site(tmp_path, sim.tcp_port, url)  # config_source: local, the default
         stop = asyncio.Event()
         task = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: True))
         await drive(clock, lambda: len(flow_slots(db, "P1")) >= 3 and reported(admin)["config_source"] is not None)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.central.telemetry_support import ANA_TOKEN, batch, reading
+from tests.central.telemetry_support import ANA_TOKEN, batch, noon_readings, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -15,15 +15,7 @@ T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def loaded(site):
-    readings = [
-        reading(1, "flow", T0, 0.2),
-        reading(2, "level", T0, 20.0),
-        reading(3, "flow", T0 + timedelta(minutes=1), 7.25),
-        reading(4, "totalizer", T0 + timedelta(minutes=1), 10.0),
-        reading(5, "totalizer", T0 + timedelta(minutes=2), 9.0),
-        reading(6, "level", T0 + timedelta(minutes=2), None, quality="timeout"),
-        reading(7, "flow", T0, 3.0, point="P2"),
-    ]
+    readings = [*noon_readings(10.0, 9.0), reading(7, "flow", T0, 3.0, point="P2")]
     assert site.ingest(batch(readings, NOW)).status_code == 200
     return site
 

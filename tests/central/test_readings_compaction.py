@@ -5,7 +5,6 @@ doubles nothing, and a reading arriving late for a compacted hour is stored and 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from central.db.connection import Params
 from central.telemetry import compaction, exports, lookups, queries, rollup, stored
 from central.telemetry.rollup_worker import one_pass
 from compliance import readings as compliance_readings
-from tests.central.telemetry_support import RESET, Site, batch, reading, site_app
+from tests.central.telemetry_support import RESET, Site, batch, messy_series, reading, site_app
 from tests.pg import temporary_database
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # telemetry_support.START
@@ -52,36 +51,18 @@ def site(pg_client: TestClient) -> Site:
     return Site(pg_client, ctx.clock)
 
 
-def messy_series(point: str, seed: int) -> list[dict[str, Any]]:
-    """Flow (P1's cut-off gives raw values and flags), totalizer (with a reset) and level (P1's
-    depth derives water table) about every minute, with gaps and timeouts, FIRST to LAST."""
-    rng, out, total, seq = random.Random(seed), [], 500.0, 0
-    for minute in range(0, int((LAST - FIRST).total_seconds() // 60), rng.choice([1, 1, 2])):
-        if rng.random() < 0.03:
-            continue
-        ts = FIRST + timedelta(minutes=minute, seconds=rng.choice([0, 0, 0, 7.25]))
-        total = rng.uniform(0, 5) if rng.random() < 0.002 else total + rng.uniform(0, 0.9)
-        for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
-            seq += 1
-            timeout = rng.random() < 0.02
-            out.append(
-                reading(
-                    seq,
-                    variable,
-                    ts,
-                    None if timeout else round(value, 3),
-                    point=point,
-                    quality="timeout" if timeout else "good",
-                )
-            )
-    return out
+def straddling_series(point: str, seed: int) -> list[dict[str, Any]]:
+    """FIRST to LAST (see :func:`messy_series`): P1's cut-off gives raw values and flags and its
+    depth derives water table; seconds past the minute now and then."""
+    minutes = int((LAST - FIRST).total_seconds() // 60)
+    return messy_series(seed, FIRST, minutes, steps=[1, 1, 2], jitter_s=[0, 0, 0, 7.25], point=point)
 
 
 def load(site: Site) -> None:
     """P1 and P2's series through ingest, a meter swap with an unknown old count, and P3's
     readings of mixed units in one hour written directly (ingest keeps one unit per variable)."""
     for point, seed in (("P1", 7), ("P2", 8)):
-        readings = messy_series(point, seed)
+        readings = straddling_series(point, seed)
         for first in range(0, len(readings), 997):
             assert site.ingest(batch(readings[first : first + 997], NOW)).status_code == 200
     assert (
@@ -289,7 +270,7 @@ LATE = CUTOFF - timedelta(hours=10, seconds=-30.5)  # no reading of the series i
 
 def late_batch(seq: int) -> dict[str, Any]:
     """A new reading in a compacted hour, and a resend, with another value, of a compacted one."""
-    resent = next(r for r in messy_series("P1", 7) if r["variable"] == "level" and r["value"] is not None)
+    resent = next(r for r in straddling_series("P1", 7) if r["variable"] == "level" and r["value"] is not None)
     return batch([reading(seq, "level", LATE, 12.5), {**resent, "seq": seq + 1, "value": 99.0}], NOW)
 
 

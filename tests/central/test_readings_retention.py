@@ -37,52 +37,31 @@ FOUND = [
 ]
 
 
+DETACH = ("detach", "retention")
+KEEP_UNCOMPACTED = ("keep", "not_compacted")
+
+
 @pytest.mark.parametrize(
-    ("compacted_before", "compacting", "expected"),
+    ("compacted_before", "compacting", "before_partitions", "january", "compact_january"),
     [
-        (
-            FEB,
-            True,
-            [
-                ("readings_before_partitions", "detach", "retention"),
-                ("readings_2027_01", "detach", "retention"),
-                ("readings_compact_2027_01", "detach", "retention"),
-            ],
-        ),
-        (
-            JAN,
-            True,
-            [
-                ("readings_before_partitions", "detach", "retention"),
-                ("readings_2027_01", "keep", "not_compacted"),
-                ("readings_compact_2027_01", "detach", "retention"),
-            ],
-        ),
-        (
-            None,
-            True,
-            [
-                ("readings_before_partitions", "keep", "not_compacted"),
-                ("readings_2027_01", "keep", "not_compacted"),
-                ("readings_compact_2027_01", "detach", "retention"),
-            ],
-        ),
-        (
-            None,
-            False,
-            [
-                ("readings_before_partitions", "detach", "retention"),
-                ("readings_2027_01", "detach", "retention"),
-                ("readings_compact_2027_01", "detach", "retention"),
-            ],
-        ),
+        pytest.param(FEB, True, DETACH, DETACH, DETACH, id="compacted-up-to-the-cut"),
+        pytest.param(JAN, True, DETACH, KEEP_UNCOMPACTED, DETACH, id="january-not-compacted-yet"),
+        pytest.param(None, True, KEEP_UNCOMPACTED, KEEP_UNCOMPACTED, DETACH, id="nothing-compacted-yet"),
+        pytest.param(None, False, DETACH, DETACH, DETACH, id="compaction-off"),
     ],
 )
-def test_plan_detaches_the_months_before_the_cut_that_compaction_has_passed(compacted_before, compacting, expected):
+def test_plan_detaches_the_months_before_the_cut_that_compaction_has_passed(
+    compacted_before, compacting, before_partitions, january, compact_january
+):
+    """Each partition's (action, reason); the compacted table's month never waits for compaction."""
     now = datetime(2028, 2, 10, tzinfo=UTC)  # 12 months kept: the cut is 2027-02-01
     decisions = retention.plan(FOUND, now, 12, compacted_before, compacting)
     assert retention.cut(now, 12) == FEB
-    assert [(d.partition.name, d.action, d.reason) for d in decisions] == expected
+    assert [(d.partition.name, d.action, d.reason) for d in decisions] == [
+        ("readings_before_partitions", *before_partitions),
+        ("readings_2027_01", *january),
+        ("readings_compact_2027_01", *compact_january),
+    ]
 
 
 def test_plan_keeps_a_catch_all_alone():

@@ -23,11 +23,10 @@ P1 has its sensor at 50 m and a 0.5 L/s cut-off; readings every 10 minutes (inte
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.central.telemetry_support import ANA_TOKEN, batch, reading
+from tests.central.telemetry_support import ANA_TOKEN, batch, bucket, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
@@ -78,33 +77,8 @@ def loaded(site):
     return site
 
 
-def santiago(utc: str) -> str:
-    """A bucket label as the API writes it in the default zone: ``utc`` with Santiago's offset."""
-    return datetime.fromisoformat(utc).astimezone(ZoneInfo("America/Santiago")).isoformat()
-
-
-def bucket(start: str, end: str, **values) -> dict:
-    empty = {
-        "flow_min_lps": None,
-        "flow_max_lps": None,
-        "flow_avg_lps": None,
-        "volume_m3": None,
-        "level_min_m": None,
-        "level_max_m": None,
-        "water_table_min_m": None,
-        "water_table_max_m": None,
-    }
-    return {"start": santiago(start), "end": santiago(end), **empty, **values}
-
-
 def test_hourly_aggregates(loaded):
-    response = loaded.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T10:00:00Z",
-        to="2026-11-28T13:00:00Z",
-        interval_s=600,
-    )
+    response = loaded.aggregates("2026-11-28T10:00:00Z", "2026-11-28T13:00:00Z", bucket="hour", interval_s=600)
     assert response.status_code == 200
     assert response.json() == {
         "point": "P1",
@@ -142,13 +116,7 @@ def test_hourly_aggregates(loaded):
 
 
 def test_daily_aggregates_follow_the_santiago_calendar(loaded):
-    response = loaded.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="day",
-        from_="2026-11-28T12:00:00Z",
-        to="2026-11-28T12:30:00Z",
-        interval_s=600,
-    )
+    response = loaded.aggregates("2026-11-28T12:00:00Z", "2026-11-28T12:30:00Z", bucket="day", interval_s=600)
     # 28 November in Santiago (UTC-3 in summer) is 03:00Z to 03:00Z; 10 h of it have passed at 13:00Z:
     # 60 slots, 11 with a value (09:50 ... 10:20, 10:50 ... 11:50)
     assert response.json()["items"] == [
@@ -173,29 +141,19 @@ def test_a_swap_recorded_without_the_old_final_count_loses_only_that_stretch(sit
     readings = [reading(1, "totalizer", at("11:20"), 4.0), reading(2, "totalizer", at("11:30"), 0.5)]
     site.ingest(batch(readings, NOW))
     site.post("/api/v1/points/P1/meter-changes", {"ts": "2026-11-28T11:25:00Z", "new_base_m3": 0.0})
-    response = site.get(
-        "/api/v1/points/P1/aggregates", bucket="hour", from_="2026-11-28T11:00:00Z", to="2026-11-28T12:00:00Z"
-    )
+    response = site.aggregates("2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z", bucket="hour")
     assert response.json()["items"][0]["volume_m3"] == 0.5
 
 
 def test_the_range_widens_to_whole_buckets(loaded):
-    response = loaded.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T10:30:00Z",
-        to="2026-11-28T10:31:00Z",
-        interval_s=600,
-    )
+    response = loaded.aggregates("2026-11-28T10:30:00Z", "2026-11-28T10:31:00Z", bucket="hour", interval_s=600)
     assert [(item["start"], item["end"]) for item in response.json()["items"]] == [
         ("2026-11-28T07:00:00-03:00", "2026-11-28T08:00:00-03:00")
     ]
 
 
 def test_monthly_buckets_across_the_september_daylight_saving_change(site):
-    response = site.get(
-        "/api/v1/points/P1/aggregates", bucket="month", from_="2026-08-15T00:00:00Z", to="2026-09-15T00:00:00Z"
-    )
+    response = site.aggregates("2026-08-15T00:00:00Z", "2026-09-15T00:00:00Z", bucket="month")
     assert [(item["start"], item["end"]) for item in response.json()["items"]] == [
         ("2026-08-01T00:00:00-04:00", "2026-09-01T00:00:00-04:00"),
         ("2026-09-01T00:00:00-04:00", "2026-10-01T00:00:00-03:00"),
@@ -225,12 +183,7 @@ def test_aggregates_of_a_point_the_user_does_not_see_are_404(site):
 
 
 def test_hour_buckets_without_data_in_the_future_miss_nothing(site):
-    response = site.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T13:00:00Z",
-        to=(NOW + timedelta(hours=1)).isoformat(),
-    )
+    response = site.aggregates("2026-11-28T13:00:00Z", (NOW + timedelta(hours=1)).isoformat(), bucket="hour")
     assert response.json()["items"] == [
         bucket("2026-11-28T13:00:00Z", "2026-11-28T14:00:00Z", readings=0, missing_minutes=0.0)
     ]

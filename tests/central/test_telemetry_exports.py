@@ -8,24 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from tests.central.telemetry_support import batch, reading
+from tests.central.telemetry_support import batch, noon_readings
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 RANGE = {"from_": "2026-11-28T12:00:00Z", "to": "2026-11-28T13:00:00Z"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
 def loaded(site):
-    readings = [
-        reading(1, "flow", T0, 0.2),
-        reading(2, "level", T0, 20.0),
-        reading(3, "flow", T0 + timedelta(minutes=1), 7.25),
-        reading(4, "totalizer", T0 + timedelta(minutes=1), 10.5),
-        reading(5, "totalizer", T0 + timedelta(minutes=2), 12.0),
-        reading(6, "level", T0 + timedelta(minutes=2), None, quality="timeout"),
-    ]
+    readings = noon_readings(10.5, 12.0)
     assert site.ingest(batch(readings, NOW)).status_code == 200
     return site
 
@@ -105,13 +97,8 @@ def test_readings_as_a_workbook_a_person_reads(loaded):
 
 def test_aggregates_for_a_spreadsheet_set_to_spanish_leave_out_the_hours_to_come(loaded):
     loaded.clock.set(datetime(2026, 11, 28, 13, 30, tzinfo=UTC))
-    response = loaded.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T11:00:00Z",
-        to="2026-11-28T16:00:00Z",
-        format="csv",
-        dialect="excel-es",
+    response = loaded.aggregates(
+        "2026-11-28T11:00:00Z", "2026-11-28T16:00:00Z", bucket="hour", format="csv", dialect="excel-es"
     )
     assert (response.status_code, response.headers["content-disposition"]) == (
         200,
@@ -128,13 +115,7 @@ def test_aggregates_for_a_spreadsheet_set_to_spanish_leave_out_the_hours_to_come
 
 
 def test_aggregates_as_a_workbook_on_the_zones_clock(loaded):
-    response = loaded.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T12:00:00Z",
-        to="2026-11-28T13:00:00Z",
-        format="xlsx",
-    )
+    response = loaded.aggregates("2026-11-28T12:00:00Z", "2026-11-28T13:00:00Z", bucket="hour", format="xlsx")
     assert (response.status_code, response.headers["content-type"]) == (200, XLSX)
     sheet, rows = _sheet(response.content)
     assert rows == [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,30 +9,15 @@ import pytest
 
 from central.telemetry import aggregates, rollup
 from central.telemetry.buckets import spans
-from tests.central.telemetry_support import batch, reading
+from tests.central.telemetry_support import batch, messy_series, reading
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 SANTIAGO = ZoneInfo("America/Santiago")
 
 
-def messy_series(seed: int) -> list[dict]:
-    """Two days of flow, totalizer and level every minute, with gaps, timeouts and resets."""
-    rng = random.Random(seed)
-    start, out, total, seq = NOW - timedelta(days=2), [], 500.0, 0
-    for minute in range(0, 2 * 24 * 60 - 60, rng.choice([1, 1, 1, 2])):
-        if rng.random() < 0.03:
-            continue
-        ts = start + timedelta(minutes=minute)
-        total = rng.uniform(0, 5) if rng.random() < 0.002 else total + rng.uniform(0, 0.9)
-        for variable, value in (("flow", rng.uniform(-1, 20)), ("totalizer", total), ("level", rng.uniform(5, 30))):
-            seq += 1
-            timeout = rng.random() < 0.02
-            out.append(
-                reading(
-                    seq, variable, ts, None if timeout else round(value, 3), quality="timeout" if timeout else "good"
-                )
-            )
-    return out
+def two_days(seed: int) -> list[dict]:
+    """Two days of flow, totalizer and level up to an hour before NOW (see :func:`messy_series`)."""
+    return messy_series(seed, NOW - timedelta(days=2), 2 * 24 * 60 - 60, steps=[1, 1, 1, 2])
 
 
 def from_readings(conn, point_id, bucket, tz, buckets, interval_s):
@@ -54,7 +38,7 @@ def approx(items):
     ("bucket", "interval_s"), [("hour", 60), ("hour", 600), ("day", 60), ("day", 300), ("month", 120)]
 )
 def test_hourly_summaries_give_the_same_aggregates_as_the_readings(site, bucket, interval_s):
-    readings = messy_series(seed=7)
+    readings = two_days(seed=7)
     for first in range(0, len(readings), 997):  # batches that split hours, as a backlog upload does
         assert site.ingest(batch(readings[first : first + 997], NOW)).status_code == 200
     site.post(
@@ -170,13 +154,7 @@ def test_a_zone_with_half_hour_offsets_reads_the_readings(site):
             [reading(1, "flow", NOW - timedelta(hours=3), 2.0), reading(2, "flow", NOW - timedelta(hours=2), 6.0)], NOW
         )
     )
-    response = site.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="day",
-        tz="Asia/Kolkata",
-        from_="2026-11-28T09:00:00Z",
-        to="2026-11-28T12:00:00Z",
-    )
+    response = site.aggregates("2026-11-28T09:00:00Z", "2026-11-28T12:00:00Z", bucket="day", tz="Asia/Kolkata")
     item = response.json()["items"][0]
     assert (item["start"], item["flow_min_lps"], item["flow_max_lps"], item["flow_avg_lps"]) == (
         "2026-11-28T00:00:00+05:30",
@@ -190,17 +168,11 @@ def test_a_zone_with_half_hour_offsets_reads_the_readings(site):
 def test_the_apis_aggregates_are_those_computed_from_the_readings(site, bucket, interval_s):
     """Over HTTP (hourly summaries, the answer encoded by msgspec) against the same buckets
     computed from the stored readings, written as the API writes them."""
-    readings = messy_series(seed=11)
+    readings = two_days(seed=11)
     for first in range(0, len(readings), 997):
         assert site.ingest(batch(readings[first : first + 997], NOW)).status_code == 200
     first, last = NOW - timedelta(days=2, hours=5), NOW
-    answer = site.get(
-        "/api/v1/points/P1/aggregates",
-        bucket=bucket,
-        interval_s=interval_s,
-        from_=first.isoformat(),
-        to=last.isoformat(),
-    )
+    answer = site.aggregates(first.isoformat(), last.isoformat(), bucket=bucket, interval_s=interval_s)
     buckets = spans(first, last, bucket, SANTIAGO, 1000)
     with site.db.connect() as conn:
         point_id = conn.fetchval("SELECT id FROM points WHERE code = 'P1'")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from central.app import create_app
 from central.settings import Settings
@@ -20,7 +21,7 @@ from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import drain, rollup_worker
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.telemetry_support import START, Site, batch, reading, series
+from tests.central.telemetry_support import START, Site, batch, bucket, reading, series
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 
@@ -28,6 +29,11 @@ NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 def at(hhmm: str) -> datetime:
     hours, minutes = map(int, hhmm.split(":"))
     return datetime(2026, 11, 28, hours, minutes, tzinfo=UTC)
+
+
+def send(site: Site, *readings: dict[str, Any]) -> Response:
+    """gw-norte's batch of ``readings``, sent at NOW."""
+    return site.ingest(batch(list(readings), NOW))
 
 
 def marks(site: Site) -> list[tuple[str, datetime, datetime]]:
@@ -80,17 +86,13 @@ def backlog() -> list[list[dict[str, Any]]]:
 
 
 def test_ingest_marks_each_run_of_hours_and_leaves_the_summaries_alone(site):
-    response = site.ingest(
-        batch(
-            [
-                reading(1, "flow", at("07:10"), 2.0),
-                reading(2, "flow", at("10:50"), 3.0),
-                reading(3, "flow", at("11:05"), 4.0),
-                reading(4, "flow", at("11:06"), 4.0),
-                reading(5, "flow", at("08:30"), 1.0, point="P2"),
-            ],
-            NOW,
-        )
+    response = send(
+        site,
+        reading(1, "flow", at("07:10"), 2.0),
+        reading(2, "flow", at("10:50"), 3.0),
+        reading(3, "flow", at("11:05"), 4.0),
+        reading(4, "flow", at("11:06"), 4.0),
+        reading(5, "flow", at("08:30"), 1.0, point="P2"),
     )
     assert response.json()["stored"] == 5
     assert marks(site) == [
@@ -103,7 +105,7 @@ def test_ingest_marks_each_run_of_hours_and_leaves_the_summaries_alone(site):
 
 def test_catch_up_writes_what_a_full_refresh_writes_and_leaves_no_marks(site):
     for readings in backlog():
-        assert site.ingest(batch(readings, NOW)).status_code == 200
+        assert send(site, *readings).status_code == 200
     handled = len(marks(site))
     assert catch_up(site) == handled
     caught_up = summaries(site)
@@ -117,14 +119,14 @@ def test_catch_up_writes_what_a_full_refresh_writes_and_leaves_no_marks(site):
 
 def test_the_worker_drains_a_backlog_batch_after_batch(site):
     for readings in backlog():
-        site.ingest(batch(readings, NOW))
+        send(site, *readings)
     handled = len(marks(site))
     assert drain(site.db, limit=3) == handled
     assert (marks(site), len(summaries(site))) == ([], 16)
 
 
 def test_a_mark_written_while_catching_up_stays_for_the_next_pass(site):
-    site.ingest(batch([reading(1, "flow", at("10:10"), 2.0)], NOW))
+    send(site, reading(1, "flow", at("10:10"), 2.0))
     with site.db.transaction() as conn:
         taken = rollup.pending(conn, 10)
         point_id = taken[0].point_id
@@ -145,54 +147,29 @@ def test_a_mark_written_while_catching_up_stays_for_the_next_pass(site):
 
 
 def test_an_aggregate_right_after_ingest_refreshes_only_the_marks_that_change_its_answer(site):
-    site.ingest(batch([reading(1, "totalizer", at("03:10"), 100.0)], NOW))
+    send(site, reading(1, "totalizer", at("03:10"), 100.0))
     catch_up(site)  # the worker summarised 03:00; then a late batch arrives
-    site.ingest(
-        batch(
-            [
-                reading(2, "flow", at("02:10"), 1.0),
-                reading(3, "totalizer", at("06:10"), 101.0),
-                reading(4, "flow", at("10:10"), 5.0),
-                reading(5, "totalizer", at("10:10"), 103.0),
-                reading(6, "flow", at("12:30"), 7.0),
-                reading(7, "flow", at("10:10"), 1.5, point="P2"),
-            ],
-            NOW,
-        )
+    send(
+        site,
+        reading(2, "flow", at("02:10"), 1.0),
+        reading(3, "totalizer", at("06:10"), 101.0),
+        reading(4, "flow", at("10:10"), 5.0),
+        reading(5, "totalizer", at("10:10"), 103.0),
+        reading(6, "flow", at("12:30"), 7.0),
+        reading(7, "flow", at("10:10"), 1.5, point="P2"),
     )
-    response = site.get(
-        "/api/v1/points/P1/aggregates",
-        bucket="hour",
-        from_="2026-11-28T09:00:00Z",
-        to="2026-11-28T12:00:00Z",
-        interval_s=600,
-    )
-    empty = {
-        "flow_min_lps": None,
-        "flow_max_lps": None,
-        "flow_avg_lps": None,
-        "volume_m3": None,
-        "level_min_m": None,
-        "level_max_m": None,
-        "water_table_min_m": None,
-        "water_table_max_m": None,
-        "readings": 0,
-        "missing_minutes": 60.0,
-    }
+    response = site.aggregates("2026-11-28T09:00:00Z", "2026-11-28T12:00:00Z", bucket="hour", interval_s=600)
     assert response.json()["items"] == [
-        {"start": "2026-11-28T06:00:00-03:00", "end": "2026-11-28T07:00:00-03:00", **empty},
-        {
-            "start": "2026-11-28T07:00:00-03:00",
-            "end": "2026-11-28T08:00:00-03:00",
-            **empty,
-            "flow_min_lps": 5.0,
-            "flow_max_lps": 5.0,
-            "flow_avg_lps": 5.0,
-            "volume_m3": 2.0,
-            "readings": 2,
-            "missing_minutes": 50.0,
-        },
-        {"start": "2026-11-28T08:00:00-03:00", "end": "2026-11-28T09:00:00-03:00", **empty},
+        bucket("2026-11-28T09:00:00Z", "2026-11-28T10:00:00Z", readings=0, missing_minutes=60.0),
+        bucket(
+            "2026-11-28T10:00:00Z",
+            "2026-11-28T11:00:00Z",
+            **dict.fromkeys(("flow_min_lps", "flow_max_lps", "flow_avg_lps"), 5.0),  # its one flow reading
+            volume_m3=2.0,
+            readings=2,
+            missing_minutes=50.0,
+        ),
+        bucket("2026-11-28T11:00:00Z", "2026-11-28T12:00:00Z", readings=0, missing_minutes=60.0),
     ]
     # 06:00 holds the count the range's volume starts from; 02:00 is older than the summarised 03:00
     assert marks(site) == [
@@ -203,12 +180,12 @@ def test_an_aggregate_right_after_ingest_refreshes_only_the_marks_that_change_it
 
 
 def test_the_metrics_count_the_pending_marks(site):
-    site.ingest(batch([reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:50"), 3.0)], NOW))
+    send(site, reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:50"), 3.0))
     assert "caudal_rollup_pending_marks 2.0" in site.client.get("/metrics").text.splitlines()
 
 
 def test_the_metrics_count_the_changed_hours_until_they_are_taken(site):
-    site.ingest(batch([reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:50"), 3.0)], NOW))
+    send(site, reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:50"), 3.0))
     with site.db.transaction() as conn:
         rollup.catch_up(conn, 10)
     waiting = "caudal_hours_changed_waiting 2.0" in site.client.get("/metrics").text.splitlines()
@@ -226,7 +203,7 @@ async def test_the_worker_refreshes_marked_hours_every_interval_until_stopped(si
     stop = asyncio.Event()
     task = asyncio.create_task(rollup_worker(replace(site.client.app.state.ctx, settings=settings))(stop))
     await until(lambda: site.clock.sleepers == 1)
-    site.ingest(batch([reading(1, "flow", at("10:10"), 2.0), reading(2, "flow", at("11:10"), 3.0)], NOW))
+    send(site, reading(1, "flow", at("10:10"), 2.0), reading(2, "flow", at("11:10"), 3.0))
     site.clock.advance(29.9)
     assert (marks(site), site.clock.sleepers) == ([("P1", at("10:00"), at("12:00"))], 1)
     site.clock.advance(0.1)
@@ -237,7 +214,7 @@ async def test_the_worker_refreshes_marked_hours_every_interval_until_stopped(si
 
 
 def test_a_telemetry_service_with_workers_summarises_what_was_ingested(site):
-    site.ingest(batch([reading(1, "flow", at("10:10"), 2.0), reading(2, "flow", at("10:20"), 4.0)], NOW))
+    send(site, reading(1, "flow", at("10:10"), 2.0), reading(2, "flow", at("10:20"), 4.0))
     settings = site.client.app.state.ctx.settings.model_copy(update={"workers": True})
     with TestClient(create_app(settings, role="telemetry", clock=ManualClock(START))) as client:
         poll(lambda: not marks(site))  # the worker's first pass runs at start-up
@@ -252,7 +229,7 @@ def postgresql_only(site: Site) -> None:
 
 def test_worker_replicas_take_different_marks(site):
     postgresql_only(site)
-    site.ingest(batch([reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:10"), 3.0)], NOW))
+    send(site, reading(1, "flow", at("07:10"), 2.0), reading(2, "flow", at("10:10"), 3.0))
     with site.db.transaction() as first, site.db.transaction() as second:
         taken = [(stale.lo, stale.hi) for stale in rollup.pending(first, 1) + rollup.pending(second, 10)]
     assert taken == [(at("07:00"), at("08:00")), (at("10:00"), at("11:00"))]
@@ -261,8 +238,8 @@ def test_worker_replicas_take_different_marks(site):
 def test_refreshers_of_one_point_take_turns(site):
     """A refresh that read the readings before a newer one committed must not write after it."""
     postgresql_only(site)
-    site.ingest(batch([reading(1, "flow", at("10:10"), 2.0)], NOW))
-    site.ingest(batch([reading(2, "flow", at("10:20"), 4.0)], NOW))
+    send(site, reading(1, "flow", at("10:10"), 2.0))
+    send(site, reading(2, "flow", at("10:20"), 4.0))
     waiting = (
         "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
         " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"

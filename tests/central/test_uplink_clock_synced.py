@@ -17,8 +17,8 @@ from edge.agent import run_agent
 from edge.simulator.runner import run_simulator
 from edge.systemd import Notifier
 from protocols.clock import ManualClock
-from tests.central.telemetry_support import GATEWAY_TOKEN
-from tests.edge.sites import device, meter, simulated, site, tcp_bus
+from tests.central.uplink_support import gw_norte_site
+from tests.edge.sites import meter, simulated
 from tests.edge.uplink_server import until
 
 BEFORE_THE_FIRST_POLL = "2026-11-28T13:00:01+00:00"  # a 60 s device is first read at 13:01:00
@@ -33,15 +33,8 @@ def gateway_clock_synced(db: Database) -> bool | None:
 async def test_the_first_heartbeat_reports_the_clock_the_agent_sees(central, tmp_path: Path, synced: bool):
     url, db = central
     clock = ManualClock(BEFORE_THE_FIRST_POLL)
-    (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1)), clock) as sim:
-        config = site(
-            tmp_path,
-            [tcp_bus(sim.tcp_port)],
-            [device("pozo-1", 1, point="P1", interval_s=60)],
-            id="gw-norte",
-            central_url=url,
-        )
+        config = gw_norte_site(tmp_path, sim.tcp_port, url)
         stop = asyncio.Event()
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: synced))
         await until(lambda: gateway_clock_synced(db) is not None, timeout_s=10)

@@ -19,18 +19,18 @@ import pytest
 
 from central.db import Database
 from edge.agent import run_agent
-from edge.buffer import Buffer, PolledReading
+from edge.buffer import PolledReading
 from edge.cli import status_lines
 from edge.setaside import count_set_aside, setaside_path
 from edge.simulator.runner import run_simulator
 from edge.state import status_report
 from edge.systemd import Notifier
-from edge.uploader import Uploader, UploadFailed
+from edge.uploader import UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.telemetry_support import GATEWAY_TOKEN, START
-from tests.central.uplink_support import uploading
-from tests.edge.sites import device, meter, simulated, site, tcp_bus
+from tests.central.telemetry_support import START
+from tests.central.uplink_support import gw_norte_site, uploading
+from tests.edge.sites import meter, simulated
 
 BOOT = datetime(1970, 1, 1, 0, 0, 30, tzinfo=UTC)
 
@@ -106,15 +106,8 @@ async def test_a_reading_refused_again_after_a_crash_is_kept_once(central, tmp_p
 async def test_an_agent_booting_at_1970_polls_nothing_until_its_clock_is_set(central, tmp_path: Path):
     url, db = central
     clock = ManualClock(BOOT)
-    (tmp_path / "token").write_text(GATEWAY_TOKEN)
     async with run_simulator(simulated(meter(1)), ManualClock(START)) as sim:  # the meter's own time
-        config = site(
-            tmp_path,
-            [tcp_bus(sim.tcp_port)],
-            [device("pozo-1", 1, point="P1", interval_s=60)],
-            id="gw-norte",
-            central_url=url,
-        )
+        config = gw_norte_site(tmp_path, sim.tcp_port, url)
         stop = asyncio.Event()
         agent = asyncio.create_task(run_agent(config, clock, stop, notifier=Notifier(""), clock_synced=lambda: False))
         await clock.run_for(180)  # three 1970 slots come and go

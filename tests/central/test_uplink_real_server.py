@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from central.db import Database
-from edge.buffer import Buffer, PolledReading
+from edge.buffer import PolledReading
 from edge.http import HttpReply, HttpTransport, Sent, UplinkTimeout
-from edge.uploader import Uploader, UploadFailed
+from edge.uploader import UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
-from tests.central.telemetry_support import GATEWAY_TOKEN, START
+from tests.central.telemetry_support import START
 from tests.central.uplink_support import uploading
 
 
@@ -63,17 +63,8 @@ async def test_a_resend_after_a_lost_reply_stores_once(central, tmp_path: Path):
     url, db = central
     clock = ManualClock(START)
     transport = LosesFirstReply()
-    with Buffer.open(tmp_path / "buffer.db") as buffer:
-        buffer.append(polled(clock, 3))
-        uploader = Uploader(
-            gateway="gw-norte",
-            central_url=url,
-            token=GATEWAY_TOKEN,
-            buffer=buffer,
-            clock=clock,
-            version="test",
-            transport=transport,
-        )
+    readings = polled(clock, 3)
+    async with uploading(url, tmp_path / "buffer.db", clock, readings, transport=transport) as (buffer, uploader):
         try:
             with pytest.raises(UploadFailed):
                 await uploader.upload_once()

@@ -19,6 +19,17 @@ TLS_EXAMPLE = DOCKER / "nginx" / "tls.conf.example"
 MANAGE = ROOT / "scripts" / "manage-modular.sh"
 
 ROLE_PORTS = {"core": 8000, "telemetry": 8001, "compliance": 8002, "alerts": 8003}
+DASHBOARD_METRICS = {
+    "caudal_http_requests_total",
+    "caudal_http_request_seconds_bucket",
+    "caudal_ingested_readings_total",
+    "caudal_ingest_duplicate_readings_total",
+    "caudal_ingest_seconds_bucket",
+    "caudal_database_errors_total",
+    "caudal_alerts",
+}
+"""The metrics the Prometheus dashboards and alert rules query: each must be exported by a service."""
+
 UPSTREAMS = {"caudal_core": "core", "caudal_telemetry": "telemetry", "caudal_compliance": "compliance"}
 
 
@@ -33,8 +44,13 @@ def compose_cli() -> list[str] | None:
 
 def unit_values(path: Path) -> dict[str, list[str]]:
     """A systemd unit's ``Key=value`` lines as {Key: [value, ...]} (a key may repeat)."""
+    return key_values(path.read_text())
+
+
+def key_values(text: str) -> dict[str, list[str]]:
+    """``Key=value`` lines as a unit file writes them, comments left out, as {Key: [value, ...]}."""
     values: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if "=" in line and not line.startswith("#"):
             key, _, value = line.partition("=")
             values.setdefault(key, []).append(value)

@@ -82,10 +82,12 @@ def p2_readings() -> list[dict[str, Any]]:
     ]
 
 
+Filled = tuple[str, str, TestClient]
+"""(dialect, database URL, app client): the ``filled`` fixture."""
+
+
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def filled(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str, TestClient]]:
+def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
     """(dialect, database URL, app client) with the readings ingested, the swaps recorded
     through the API and the rollup worker's pass done."""
     if request.param == "sqlite":
@@ -96,7 +98,7 @@ def filled(
         yield from _filled("postgresql", url)
 
 
-def _filled(dialect: str, url: str) -> Iterator[tuple[str, str, TestClient]]:
+def _filled(dialect: str, url: str) -> Iterator[Filled]:
     clock = ManualClock(NOW)
     with TestClient(create_app(Settings(database_url=url, workers=False), clock=clock)) as client:
         db = client.app.state.ctx.db
@@ -160,6 +162,13 @@ def run(dialect: str, url: str, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
+def panel_rows(filled: Filled, title: str, start: str, end: str, points: tuple[str, ...] = ("P1", "P2")) -> list[Any]:
+    """The rows the dashboard's panel ``title`` shows for ``points`` from ``start`` to ``end``
+    (HH:MM), on the filled database."""
+    dialect, url, _ = filled
+    return run(dialect, url, expand(panel_sql(dialect, title), dialect, at(start), at(end), list(points)))
+
+
 def as_time(value: Any) -> datetime:
     return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else value.astimezone(UTC)
 
@@ -182,12 +191,9 @@ RANGES = [("09:00", "13:00"), ("10:20", "12:00"), ("11:00", "11:30"), ("12:00", 
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
-def test_the_hourly_volume_panel_gives_the_apis_hourly_volumes(
-    filled: tuple[str, str, TestClient], start: str, end: str
-) -> None:
-    dialect, url, client = filled
-    rows = run(dialect, url, expand(panel_sql(dialect, HOURLY), dialect, at(start), at(end), ["P1", "P2"]))
-    panel = {(code, as_time(time)): round(value, 6) for time, code, value in rows}
+def test_the_hourly_volume_panel_gives_the_apis_hourly_volumes(filled: Filled, start: str, end: str) -> None:
+    client = filled[2]
+    panel = {(code, as_time(time)): round(value, 6) for time, code, value in panel_rows(filled, HOURLY, start, end)}
     api = {
         (code, hour): volume
         for code in ("P1", "P2")
@@ -198,21 +204,15 @@ def test_the_hourly_volume_panel_gives_the_apis_hourly_volumes(
 
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
-def test_the_period_volume_panel_gives_the_sum_of_the_apis_hours(
-    filled: tuple[str, str, TestClient], start: str, end: str
-) -> None:
-    dialect, url, client = filled
-    rows = run(dialect, url, expand(panel_sql(dialect, PERIOD), dialect, at(start), at(end), ["P1", "P2"]))
-    api = {code: sum(api_hours(client, code, at(start), at(end)).values()) for code in ("P1", "P2")}
+def test_the_period_volume_panel_gives_the_sum_of_the_apis_hours(filled: Filled, start: str, end: str) -> None:
+    rows = panel_rows(filled, PERIOD, start, end)
+    api = {code: sum(api_hours(filled[2], code, at(start), at(end)).values()) for code in ("P1", "P2")}
     assert dict(rows) == pytest.approx({code: total for code, total in api.items() if total}, abs=1e-6)
 
 
-def test_swaps_resets_and_unsynchronised_readings_count_as_the_api_counts_them(
-    filled: tuple[str, str, TestClient],
-) -> None:
+def test_swaps_resets_and_unsynchronised_readings_count_as_the_api_counts_them(filled: Filled) -> None:
     """The figures themselves, worked out by hand: what the old panel got wrong."""
-    dialect, url, _ = filled
-    rows = run(dialect, url, expand(panel_sql(dialect, HOURLY), dialect, at("09:00"), at("13:00"), ["P1"]))
+    rows = panel_rows(filled, HOURLY, "09:00", "13:00", points=("P1",))
     assert [(as_time(time).strftime("%H:%M"), round(value, 6)) for time, _, value in rows] == [
         ("09:00", 14.5),  # 29 steps of 0.5; the 6 readings sent before the clock synchronised count too
         ("10:00", 18.0),  # 09:58 -> 10:00 (0.5), 14 steps of 0.5, the reset at 10:30 adds nothing, 14 of 0.75
@@ -227,16 +227,15 @@ def test_both_dashboards_have_the_same_panels() -> None:
 
 
 @pytest.mark.parametrize("title", list(panels("postgresql")))
-def test_every_panel_shows_the_points_with_data(filled: tuple[str, str, TestClient], title: str) -> None:
+def test_every_panel_shows_the_points_with_data(filled: Filled, title: str) -> None:
     """Each query runs as the data source runs it and finds both points' readings (P2 has
     only a totalizer: its flow and level panels show P1 alone)."""
-    dialect, url, _ = filled
-    rows = run(dialect, url, expand(panel_sql(dialect, title), dialect, at("09:00"), at("13:00"), ["P1", "P2"]))
+    rows = panel_rows(filled, title, "09:00", "13:00")
     codes = {value for row in rows for value in row if value in ("P1", "P2")}
     assert codes == ({"P1"} if title.startswith(("Caudal", "Nivel")) else {"P1", "P2"})
 
 
-def test_the_postgresql_panels_read_compacted_hours_as_they_read_readings(filled: tuple[str, str, TestClient]) -> None:
+def test_the_postgresql_panels_read_compacted_hours_as_they_read_readings(filled: Filled) -> None:
     """Every panel over every range gives the same rows once all the readings are compacted
     (migration 0160's functions); last in the module, whose later tests would read them so."""
     dialect, url, client = filled

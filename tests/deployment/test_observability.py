@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 
 from central.db import migrate, open_database
 from central.telemetry import rollup
-from tests.deployment.support import DOCKER, MODULAR, ROLE_PORTS, load_yaml
+from tests.deployment.support import DASHBOARD_METRICS, DOCKER, MODULAR, ROLE_PORTS, load_yaml
 from tests.pg import temporary_database
 
 PROMETHEUS = DOCKER / "prometheus"
@@ -141,20 +141,12 @@ def test_every_dashboard_has_the_expected_panels_on_provisioned_data_sources() -
 
 
 def test_prometheus_queries_use_metrics_the_services_export() -> None:
-    """Names only; test_manage.py scrapes a running service for the same list."""
+    """Names only; test_manage.py scrapes a running service for the same set."""
     exprs = " ".join(target["expr"] for _, _, target in targets("caudal-prometheus"))
     exprs += " ".join(
         rule["expr"] for group in load_yaml(PROMETHEUS / "alerts.yml")["groups"] for rule in group["rules"]
     )
-    assert set(re.findall(r"caudal_[a-z_]+", exprs)) == {
-        "caudal_http_requests_total",
-        "caudal_http_request_seconds_bucket",
-        "caudal_ingested_readings_total",
-        "caudal_ingest_duplicate_readings_total",
-        "caudal_ingest_seconds_bucket",
-        "caudal_database_errors_total",
-        "caudal_alerts",
-    }
+    assert set(re.findall(r"caudal_[a-z_]+", exprs)) == DASHBOARD_METRICS
 
 
 # --- the SQL panels against a real, migrated PostgreSQL --------------------------------------

@@ -6,11 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.deployment.support import ROOT, unit_values
+from tests.deployment.support import ROOT, key_values, unit_values
 
 UNIT = ROOT / "systemd" / "caudal-central@.service"
 INSTALLED_EXEC = "/opt/caudal/bin/caudal"
@@ -32,35 +33,41 @@ def test_each_instance_verifies(tmp_path: Path, role: str) -> None:
     assert (result.returncode, result.stderr) == (0, "")
 
 
-def _service() -> dict[str, list[str]]:
-    return unit_values(UNIT)
-
-
-def test_the_role_comes_from_the_instance_name_and_its_settings_from_two_files() -> None:
-    service = _service()
-    expected = {
-        "ExecStart": [f"{INSTALLED_EXEC} central serve --role %i --host ${{CAUDAL_HOST}} --port ${{CAUDAL_PORT}}"],
-        "Environment": ["CAUDAL_HOST=127.0.0.1", "PYTHONUNBUFFERED=1"],
-        "EnvironmentFile": ["/etc/caudal/central.env", "/etc/caudal/central-%i.env"],
-        "Restart": ["always"],
-        "TimeoutStopSec": ["20"],
-    }
-    assert {key: service.get(key) for key in expected} == expected
-
-
-def test_the_service_runs_unprivileged_and_hardened() -> None:
-    service = _service()
-    expected = {
-        "User": ["caudal"],
-        "Group": ["caudal"],
-        "NoNewPrivileges": ["yes"],
-        "ProtectSystem": ["strict"],
-        "ProtectHome": ["yes"],
-        "PrivateTmp": ["yes"],
-        "PrivateDevices": ["yes"],
-        "ReadWritePaths": ["/var/lib/caudal"],
-        "CapabilityBoundingSet": [""],
-        "RestrictAddressFamilies": ["AF_UNIX AF_INET AF_INET6"],
-        "SystemCallFilter": ["@system-service"],
-    }
+@pytest.mark.parametrize(
+    "lines",
+    [
+        pytest.param(
+            """
+            ExecStart=/opt/caudal/bin/caudal central serve --role %i --host ${CAUDAL_HOST} --port ${CAUDAL_PORT}
+            Environment=CAUDAL_HOST=127.0.0.1
+            Environment=PYTHONUNBUFFERED=1
+            EnvironmentFile=/etc/caudal/central.env
+            EnvironmentFile=/etc/caudal/central-%i.env
+            Restart=always
+            TimeoutStopSec=20
+            """,
+            id="the-role-from-the-instance-name-its-settings-from-two-files",
+        ),
+        pytest.param(
+            """
+            User=caudal
+            Group=caudal
+            NoNewPrivileges=yes
+            ProtectSystem=strict
+            ProtectHome=yes
+            PrivateTmp=yes
+            PrivateDevices=yes
+            ReadWritePaths=/var/lib/caudal
+            CapabilityBoundingSet=
+            RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+            SystemCallFilter=@system-service
+            """,
+            id="unprivileged-and-hardened",
+        ),
+    ],
+)
+def test_the_service_has_these_lines(lines: str) -> None:
+    """Every value of each key named, in order: a key missing or given once more fails."""
+    expected = key_values(textwrap.dedent(lines))
+    service = unit_values(UNIT)
     assert {key: service.get(key) for key in expected} == expected

@@ -43,45 +43,16 @@ def test_pending_returns_readings_oldest_first_with_increasing_seqs(buffer: Buff
     assert buffer.append(cycle(60)) == 2
     assert buffer.pending() == [
         Reading(
-            seq=1,
+            seq=seq,
             device="caudalimetro-pozo-1",
             point="OB-0601-444",
-            variable="v0",
-            ts=T0,
-            value=0.0,
+            variable=variable,
+            ts=T0 + timedelta(seconds=second),
+            value=float(second),
             unit="L/s",
             quality=Quality.GOOD,
-        ),
-        Reading(
-            seq=2,
-            device="caudalimetro-pozo-1",
-            point="OB-0601-444",
-            variable="v1",
-            ts=T0,
-            value=0.0,
-            unit="L/s",
-            quality=Quality.GOOD,
-        ),
-        Reading(
-            seq=3,
-            device="caudalimetro-pozo-1",
-            point="OB-0601-444",
-            variable="v0",
-            ts=T0 + timedelta(seconds=60),
-            value=60.0,
-            unit="L/s",
-            quality=Quality.GOOD,
-        ),
-        Reading(
-            seq=4,
-            device="caudalimetro-pozo-1",
-            point="OB-0601-444",
-            variable="v1",
-            ts=T0 + timedelta(seconds=60),
-            value=60.0,
-            unit="L/s",
-            quality=Quality.GOOD,
-        ),
+        )
+        for seq, variable, second in [(1, "v0", 0), (2, "v1", 0), (3, "v0", 60), (4, "v1", 60)]
     ]
 
 

@@ -146,13 +146,19 @@ def run_status_as(user: str, site: Path) -> tuple[int, str, str]:
     return os.waitstatus_to_exitcode(status), stdout, stderr
 
 
-def fill_buffer(buffer: Buffer) -> None:
-    buffer.append(
-        [
-            PolledReading("pozo-1", "OB-0601-444", variable, T0, 12.5, "L/s", Quality.GOOD)
-            for variable in ("flow", "totalizer")
-        ]
-    )
+@contextmanager
+def agent_running(gateway: Path) -> Iterator[Path]:
+    """The agent's buffer, made under its umask with two readings and held open as the running
+    agent holds it; yields its path. Leaving the block is the agent's clean stop."""
+    buffer_path = gateway / "lib" / "buffer.db"
+    with agent_umask(), Buffer.open(buffer_path) as buffer:
+        buffer.append(
+            [
+                PolledReading("pozo-1", "OB-0601-444", variable, T0, 12.5, "L/s", Quality.GOOD)
+                for variable in ("flow", "totalizer")
+            ]
+        )
+        yield buffer_path
 
 
 def publish_state(buffer_path: Path) -> None:
@@ -168,9 +174,7 @@ RUNNING = [
 
 
 def test_a_member_of_the_group_reads_status_while_the_agent_runs(gateway: Path, accounts: Accounts):
-    buffer_path = gateway / "lib" / "buffer.db"
-    with agent_umask(), Buffer.open(buffer_path) as buffer:
-        fill_buffer(buffer)
+    with agent_running(gateway) as buffer_path:
         publish_state(buffer_path)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stderr) == (0, "")
@@ -182,9 +186,8 @@ def test_a_member_of_the_group_reads_status_while_the_agent_runs(gateway: Path, 
 
 def test_a_member_of_the_group_reads_status_after_the_agent_stopped(gateway: Path, accounts: Accounts):
     """A clean stop deletes the WAL; a reader that may not create one reads the whole file as it is."""
-    buffer_path = gateway / "lib" / "buffer.db"
-    with agent_umask(), Buffer.open(buffer_path) as buffer:
-        fill_buffer(buffer)
+    with agent_running(gateway) as buffer_path:
+        pass  # the agent stops cleanly before the member looks
     code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")
     assert (code, stdout.splitlines(), stderr) == (
         0,
@@ -197,9 +200,7 @@ def test_a_member_of_the_group_reads_status_after_the_agent_stopped(gateway: Pat
 
 
 def test_someone_outside_the_group_is_told_to_join_it_in_one_line(gateway: Path, accounts: Accounts):
-    buffer_path = gateway / "lib" / "buffer.db"
-    with agent_umask(), Buffer.open(buffer_path) as buffer:
-        fill_buffer(buffer)
+    with agent_running(gateway) as buffer_path:
         code, stdout, stderr = run_status_as(accounts.outsider, gateway / "site.yaml")
     assert (code, stdout) == (1, "")
     assert stderr == (
@@ -210,9 +211,7 @@ def test_someone_outside_the_group_is_told_to_join_it_in_one_line(gateway: Path,
 
 def test_a_state_file_the_member_may_not_read_is_one_line_too(gateway: Path, accounts: Accounts):
     """A state file left by an older agent (0600)."""
-    buffer_path = gateway / "lib" / "buffer.db"
-    with agent_umask(), Buffer.open(buffer_path) as buffer:
-        fill_buffer(buffer)
+    with agent_running(gateway) as buffer_path:
         publish_state(buffer_path)
         state_path(buffer_path).chmod(0o600)
         code, stdout, stderr = run_status_as(accounts.member, gateway / "site.yaml")

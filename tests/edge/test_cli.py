@@ -55,6 +55,19 @@ async def caudal(*args: str, env: dict[str, str] | None = None) -> tuple[int, st
     return process.returncode, out.decode(), err.decode()
 
 
+async def start_service(path: Path, manager: SystemdManager) -> asyncio.subprocess.Process:
+    """``caudal edge run -c path`` as systemd starts it: told its notify socket, its log (stderr) kept."""
+    return await asyncio.create_subprocess_exec(
+        CAUDAL,
+        "edge",
+        "run",
+        "-c",
+        str(path),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
+    )
+
+
 async def test_poll_once_prints_one_json_line_per_reading_and_writes_nothing(tmp_path: Path) -> None:
     async with run_simulator(simulated(meter(1, flow=12.5), meter(2, flow=2.5)), SystemClock()) as sim:
         path = write_site(
@@ -166,15 +179,7 @@ async def test_run_stops_cleanly_on_sigterm_and_status_reports_what_it_left(tmp_
     manager = SystemdManager(tmp_path / "notify.sock")
     async with run_simulator(simulated(meter(1)), SystemClock()) as sim:
         path = write_site(tmp_path, sim.tcp_port, [{"name": "pozo-1", "unit_id": 1, "point": "OB-0601-444"}])
-        process = await asyncio.create_subprocess_exec(
-            CAUDAL,
-            "edge",
-            "run",
-            "-c",
-            str(path),
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
-        )
+        process = await start_service(path, manager)
         await until(lambda: manager.count("WATCHDOG=1") >= 2, timeout_s=20)
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), 20)

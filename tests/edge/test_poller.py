@@ -155,5 +155,5 @@ async def test_a_one_shot_poll_of_a_silent_device_sets_no_backoff(tmp_path: Path
             poller = Poller(config, buses, clock, lambda readings: None)
             await poller.poll_all()
     counters = poller.devices[0].counters
-    assert (counters.timeouts, counters.failures, counters.backoff_until) == (1, 0, None)
+    assert (counters.timeouts, poller.devices[0].failures, counters.backoff_until) == (1, 0, None)
     assert counters.last_error == "unit id 3 no respondió en 0.05 s"

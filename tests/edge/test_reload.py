@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from edge.simulator.runner import run_simulator
 from edge.systemd import Notifier
 from protocols.clock import ManualClock, SystemClock
 from tests.edge.sites import GATEWAY, SystemdManager, device, meter, simulated, tcp_bus
-from tests.edge.test_cli import CAUDAL
+from tests.edge.test_cli import start_service
 from tests.edge.uplink_server import Fault, UplinkServer, until
 
 TOKEN = "a-token"
@@ -44,6 +45,21 @@ def write_site(tmp_path: Path, buses: list[dict], devices: list[dict], **gateway
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump({"gateway": settings, "buses": buses, "devices": devices}, sort_keys=False))
     return path
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """The ``site.yaml`` a technician edits under the running agent: each write names the devices
+    (and any gateway field that changes); the buses, and the central URL unless given, stay."""
+
+    folder: Path
+    buses: list[dict]
+    central_url: str
+
+    def write(self, *devices: dict, central_url: str | None = None, **gateway: Any) -> Path:
+        return write_site(
+            self.folder, self.buses, list(devices), central_url=central_url or self.central_url, **gateway
+        )
 
 
 class RunningAgent:
@@ -201,11 +217,11 @@ def test_gateway_changes_that_need_a_restart_keep_their_running_value(
 
 async def test_an_interval_change_takes_effect_at_the_next_aligned_slot(tmp_path: Path, clock: ManualClock) -> None:
     async with run_simulator(simulated(meter(1)), clock) as sim, UplinkServer(token=TOKEN, clock=clock) as server:
-        bus = [tcp_bus(sim.tcp_port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1, interval_s=10)], central_url=server.url)
+        site = SiteFile(tmp_path, [tcp_bus(sim.tcp_port)], server.url)
+        path = site.write(device("pozo-1", 1, interval_s=10))
         async with agent_on(path, clock, tmp_path) as agent:
             clock.advance(2)
-            write_site(tmp_path, bus, [device("pozo-1", 1, interval_s=5)], central_url=server.url)
+            site.write(device("pozo-1", 1, interval_s=5))
             await agent.reloaded()
             await agent.cycle(3)
             await agent.cycle(5)
@@ -221,10 +237,10 @@ async def test_a_new_device_on_an_existing_bus_is_polled_without_reopening_the_b
         CountingProxy(sim.tcp_port) as proxy,
         UplinkServer(token=TOKEN, clock=clock) as server,
     ):
-        bus = [tcp_bus(proxy.port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
+        site = SiteFile(tmp_path, [tcp_bus(proxy.port)], server.url)
+        path = site.write(device("pozo-1", 1))
         async with agent_on(path, clock, tmp_path) as agent:
-            write_site(tmp_path, bus, [device("pozo-1", 1), device("pozo-2", 2)], central_url=server.url)
+            site.write(device("pozo-1", 1), device("pozo-2", 2))
             await agent.reloaded()
             await agent.cycle()
             await until(lambda: len(server.stored) == 6)
@@ -267,15 +283,10 @@ async def test_an_invalid_file_on_reload_is_logged_and_the_old_schedule_keeps_ru
 ) -> None:
     caplog.set_level(logging.ERROR, logger="edge.reload")
     async with run_simulator(simulated(meter(1)), clock) as sim, UplinkServer(token=TOKEN, clock=clock) as server:
-        bus = [tcp_bus(sim.tcp_port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
+        site = SiteFile(tmp_path, [tcp_bus(sim.tcp_port)], server.url)
+        path = site.write(device("pozo-1", 1))
         async with agent_on(path, clock, tmp_path) as agent:
-            write_site(
-                tmp_path,
-                bus,
-                [device("pozo-1", 1, interval_s=5), device("pozo-2", 300, interval_s=7)],
-                central_url=server.url,
-            )
+            site.write(device("pozo-1", 1, interval_s=5), device("pozo-2", 300, interval_s=7))
             await agent.reloaded()
             await agent.cycle()
             await agent.cycle()
@@ -297,11 +308,11 @@ async def test_unsent_readings_survive_a_reload_and_reach_the_server_exactly_onc
         UplinkServer(token=TOKEN, clock=clock) as server,
     ):
         server.faults.append(Fault(status=503, retry_after="5"))  # the uplink is back at 13:00:05
-        bus = [tcp_bus(sim.tcp_port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
+        site = SiteFile(tmp_path, [tcp_bus(sim.tcp_port)], server.url)
+        path = site.write(device("pozo-1", 1))
         async with agent_on(path, clock, tmp_path) as agent:
             await agent.cycle()
-            write_site(tmp_path, bus, [device("pozo-1", 1), device("pozo-2", 2)], central_url=server.url)
+            site.write(device("pozo-1", 1), device("pozo-2", 2))
             await agent.reloaded()
             stored_before = len(server.stored)
             for _ in range(4):
@@ -323,16 +334,10 @@ async def test_a_gateway_change_that_needs_a_restart_is_refused_and_the_rest_app
         run_simulator(simulated(meter(1), meter(2)), clock) as sim,
         UplinkServer(token=TOKEN, clock=clock) as server,
     ):
-        bus = [tcp_bus(sim.tcp_port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
+        site = SiteFile(tmp_path, [tcp_bus(sim.tcp_port)], server.url)
+        path = site.write(device("pozo-1", 1))
         async with agent_on(path, clock, tmp_path) as agent:
-            write_site(
-                tmp_path,
-                bus,
-                [device("pozo-1", 1), device("pozo-2", 2)],
-                central_url=server.url,
-                buffer_path=str(tmp_path / "other.db"),
-            )
+            site.write(device("pozo-1", 1), device("pozo-2", 2), buffer_path=str(tmp_path / "other.db"))
             await agent.reloaded()
             await agent.cycle()
             await until(lambda: len(server.stored) == 6)
@@ -351,19 +356,11 @@ async def test_sighup_reloads_the_running_service_between_reloading_and_ready(tm
     """``systemctl reload`` as systemd does it: SIGHUP to the real process, RELOADING=1 ... READY=1."""
     manager = SystemdManager(tmp_path / "notify.sock")
     async with run_simulator(simulated(meter(1), meter(2)), SystemClock()) as sim, UplinkServer(token=TOKEN) as server:
-        bus = [tcp_bus(sim.tcp_port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=server.url)
-        process = await asyncio.create_subprocess_exec(
-            CAUDAL,
-            "edge",
-            "run",
-            "-c",
-            str(path),
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
-        )
+        site = SiteFile(tmp_path, [tcp_bus(sim.tcp_port)], server.url)
+        path = site.write(device("pozo-1", 1))
+        process = await start_service(path, manager)
         await until(lambda: manager.count("WATCHDOG=1") >= 1, timeout_s=20)
-        write_site(tmp_path, bus, [device("pozo-1", 1), device("pozo-2", 2)], central_url=server.url)
+        site.write(device("pozo-1", 1), device("pozo-2", 2))
         before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         process.send_signal(signal.SIGHUP)
         await until(lambda: "pozo-2" in {r.device for r in server.stored.values()}, timeout_s=20)
@@ -388,11 +385,11 @@ async def test_a_new_central_url_takes_over_the_uploads_after_a_reload(tmp_path:
         UplinkServer(token=TOKEN, clock=clock) as first,
         UplinkServer(token=TOKEN, clock=clock) as second,
     ):
-        bus = [tcp_bus(sim.tcp_port)]
-        path = write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=first.url)
+        site = SiteFile(tmp_path, [tcp_bus(sim.tcp_port)], first.url)
+        path = site.write(device("pozo-1", 1))
         async with agent_on(path, clock, tmp_path) as agent:
             await until(lambda: len(first.stored) == 2)
-            write_site(tmp_path, bus, [device("pozo-1", 1)], central_url=second.url)
+            site.write(device("pozo-1", 1), central_url=second.url)
             await agent.reloaded()
             await agent.cycle()
             await until(lambda: len(second.stored) == 2)

@@ -54,6 +54,7 @@ async def uploader(server: UplinkServer, buffer: Buffer, clock: ManualClock) -> 
 def make_uploader(
     server: UplinkServer, buffer: Buffer, clock: ManualClock, token: str = GATEWAY_TOKEN, **options: object
 ) -> Uploader:
+    """The uploader of gateway gw-norte-01 (agent version 1.2.3), sending to ``server``."""
     return Uploader(
         gateway="gw-norte-01",
         central_url=server.url,
@@ -328,7 +329,7 @@ async def test_wake_uploads_new_readings_without_waiting_for_the_heartbeat(
     assert ([len(batch.readings) for batch in server.batches], clock.now()) == ([0, 2], NOW)
 
 
-async def test_stop_ends_run_promptly_even_during_a_backoff(
+async def test_a_stop_during_a_backoff_ends_run_promptly_and_leaves_the_buffer_open_and_intact(
     uploader: Uploader, buffer: Buffer, server: UplinkServer, clock: ManualClock
 ):
     buffer.append(cycle(0))
@@ -337,31 +338,13 @@ async def test_stop_ends_run_promptly_even_during_a_backoff(
         await advance(clock, 0)
         stop.set()
     assert (len(server.received), buffer.stats().depth) == (1, 2)
+    assert buffer.append(cycle(0, variables=1)) == 1
+    assert [reading.seq for reading in buffer.pending()] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("batch_size", [0, 5001])
-def test_a_batch_size_outside_the_contract_is_refused(tmp_path: Path, clock: ManualClock, batch_size: int):
-    with (
-        Buffer.open(tmp_path / "buffer.db") as buffer,
-        pytest.raises(ValueError, match=f"batch_size de la subida debe estar entre 1 y 5000, se recibió {batch_size}"),
-    ):
-        Uploader(
-            gateway="gw",
-            central_url="http://127.0.0.1:9",
-            token="t",
-            buffer=buffer,
-            clock=clock,
-            version="1",
-            batch_size=batch_size,
-        )
-
-
-async def test_stopping_the_uploader_leaves_the_buffer_open_and_intact(
-    uploader: Uploader, buffer: Buffer, server: UplinkServer, clock: ManualClock
+async def test_a_batch_size_outside_the_contract_is_refused(
+    server: UplinkServer, buffer: Buffer, clock: ManualClock, batch_size: int
 ):
-    buffer.append(cycle(0))
-    server.faults.append(Fault(status=503))
-    async with running(uploader):
-        await advance(clock, 0)
-    assert buffer.append(cycle(0, variables=1)) == 1
-    assert [reading.seq for reading in buffer.pending()] == [1, 2, 3]
+    with pytest.raises(ValueError, match=f"batch_size de la subida debe estar entre 1 y 5000, se recibió {batch_size}"):
+        make_uploader(server, buffer, clock, batch_size=batch_size)

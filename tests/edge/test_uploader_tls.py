@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edge.buffer import Buffer, PolledReading
-from edge.uploader import Uploader, UploadFailed
+from edge.uploader import UploadFailed
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
+from tests.edge.test_uploader import make_uploader
 from tests.edge.uplink_server import UplinkServer
 
 TOKEN = "gw-tls-token"
@@ -115,22 +116,10 @@ def buffer(tmp_path: Path) -> Iterator[Buffer]:
         yield opened
 
 
-def make_uploader(server: UplinkServer, buffer: Buffer, clock: ManualClock, ca_bundle: Path | None) -> Uploader:
-    return Uploader(
-        gateway="gw-norte-01",
-        central_url=server.url,
-        token=TOKEN,
-        buffer=buffer,
-        clock=clock,
-        version="1.2.3",
-        ca_bundle=ca_bundle,
-    )
-
-
 async def test_tls_verifies_with_the_custom_ca_bundle(
     tls_server: UplinkServer, buffer: Buffer, pki: Pki, clock: ManualClock
 ):
-    uploader = make_uploader(tls_server, buffer, clock, pki.ca_pem)
+    uploader = make_uploader(tls_server, buffer, clock, TOKEN, ca_bundle=pki.ca_pem)
     assert tls_server.url.startswith("https://127.0.0.1:")
     assert await uploader.upload_once() == 1
     await uploader.close()
@@ -140,22 +129,16 @@ async def test_tls_verifies_with_the_custom_ca_bundle(
 async def test_tls_fails_without_the_ca_bundle_and_keeps_the_readings(
     tls_server: UplinkServer, buffer: Buffer, clock: ManualClock
 ):
-    uploader = make_uploader(tls_server, buffer, clock, None)
+    uploader = make_uploader(tls_server, buffer, clock, TOKEN)
     with pytest.raises(UploadFailed, match="certificate verify failed"):
         await uploader.upload_once()
     await uploader.close()
     assert (buffer.stats().depth, tls_server.received) == (1, [])
 
 
-def test_an_unreadable_ca_bundle_is_refused_up_front(tmp_path: Path, buffer: Buffer, clock: ManualClock):
+async def test_an_unreadable_ca_bundle_is_refused_up_front(
+    tmp_path: Path, tls_server: UplinkServer, buffer: Buffer, clock: ManualClock
+):
     missing = tmp_path / "missing-ca.pem"
     with pytest.raises(ValueError, match=f"CA bundle {missing}: no se pueden cargar los certificados"):
-        Uploader(
-            gateway="gw",
-            central_url="https://127.0.0.1:9",
-            token="t",
-            buffer=buffer,
-            clock=clock,
-            version="1",
-            ca_bundle=missing,
-        )
+        make_uploader(tls_server, buffer, clock, TOKEN, ca_bundle=missing)

@@ -77,24 +77,27 @@ def test_canonical_units_table_matches_design() -> None:
 @pytest.mark.parametrize(
     ("variable", "unit", "expected"),
     [
-        ("flow", "m³/h", "L/s"),
-        ("totalizer", "mm3", "m3"),
-        ("level", "bar", "m"),
-        ("ph", "pH", "pH"),
-        ("temperature", "°C", "°C"),
+        pytest.param("flow", "m³/h", "L/s", id="flow read in m³/h is stored in L/s"),
+        pytest.param("totalizer", "mm3", "m3", id="a totalizer read in mm3 is stored in m3"),
+        pytest.param("level", "bar", "m", id="a level read as a pressure is stored in metres"),
+        pytest.param("ph", "pH", "pH", id="ph keeps its own unit"),
+        pytest.param("temperature", "°C", "°C", id="temperature keeps its own unit"),
     ],
 )
 def test_canonical_unit(variable: str, unit: str, expected: str) -> None:
     assert canonical_unit(variable, unit) == expected
 
 
+FLOW_UNITS = "L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm"
+
+
 @pytest.mark.parametrize(
     ("variable", "unit", "accepted"),
     [
-        ("flow", "m3", "L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm"),
-        ("flow", "furlongs", "L/s, L/min, L/h, m3/s, m3/h, m3/d, gpm"),
-        ("totalizer", "m3/h", "m3, L, mm3, gal"),
-        ("level", "L/s", "m, cm, mm, mH2O, Pa, kPa, mbar, bar, psi"),
+        pytest.param("flow", "m3", FLOW_UNITS, id="a volume for a flow"),
+        pytest.param("flow", "furlongs", FLOW_UNITS, id="a unit no meter uses"),
+        pytest.param("totalizer", "m3/h", "m3, L, mm3, gal", id="a flow for a totalizer"),
+        pytest.param("level", "L/s", "m, cm, mm, mH2O, Pa, kPa, mbar, bar, psi", id="a flow for a level"),
     ],
 )
 def test_unknown_unit_names_unit_variable_and_accepted(variable: str, unit: str, accepted: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from central.telemetry.alerts import BaseRule, RuleState, Signal, evaluate_readings
+from central.telemetry.alerts import BaseRule, RuleState, Severity, Signal, evaluate_readings
 from protocols.uplink import Quality
 
 T0 = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
@@ -34,6 +34,12 @@ def every_minute(variable: str, values: list[float], start: float = 0) -> list[S
 def compact(signals: list[Signal]) -> list[tuple[str, float]]:
     """(action, minute) of each signal: enough to compare timing tables."""
     return [(s.action.value, (s.ts - T0) / timedelta(minutes=1)) for s in signals]
+
+
+def signal_rows(signals: list[Signal]) -> list[tuple[str, float, Severity, float | None, str]]:
+    """(action, minute, severity, value, message) of each signal: every field, so a table of
+    these rows checks the whole signal, message included."""
+    return [(s.action.value, (s.ts - T0) / timedelta(minutes=1), s.severity, s.value, s.message) for s in signals]
 
 
 def run(rule: BaseRule, readings: list[Sample], state: RuleState | None = None) -> tuple[RuleState, list[Signal]]:

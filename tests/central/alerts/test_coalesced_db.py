@@ -19,8 +19,7 @@ import pytest
 from central.db import Database
 from central.telemetry.alerts.service import evaluate_ingest
 from central.telemetry.processing import Processed
-from protocols.uplink import Quality
-from tests.factories import add_point
+from tests.factories import add_point, processed
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 START = NOW - timedelta(days=1)
@@ -113,17 +112,7 @@ def batches(point_id: int, values: Minute, minutes: int, sizes: list[int]) -> li
     assert sum(sizes) == minutes
     by_minute = [
         [
-            Processed(
-                point_id=point_id,
-                ts=START + timedelta(minutes=minute),
-                variable=variable,
-                value=value,
-                raw_value=value,
-                unit="x",
-                quality=Quality.GOOD if value is not None else Quality.TIMEOUT,
-                flags=None,
-                seq=None,
-            )
+            processed(point_id, START + timedelta(minutes=minute), variable, value, raw_value=value)
             for variable, value in values(minute).items()
         ]
         for minute in range(minutes)

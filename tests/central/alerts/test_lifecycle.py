@@ -171,21 +171,10 @@ def test_a_clear_then_raise_in_one_batch_closes_one_alert_and_opens_another() ->
 
 
 def test_the_notice_names_subject_severity_and_message() -> None:
-    opened = apply_signal(
-        None,
-        Signal(
-            action=SignalAction.RAISE,
-            ts=at(10),
-            severity=Severity.CRITICAL,
-            value=15.2,
-            message="Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min",
-        ),
-        **KEY,
-    )
+    opened = apply_signal(None, raise_(10, 15.2, Severity.CRITICAL), **KEY)
     assert notice(opened) == (  # type: ignore[arg-type]
         "[Caudal] Alerta crítica: OB-0601-444",
-        "Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min\n\nPunto o gateway: OB-0601-444\n"
-        "Severidad: Crítica\nAbierta: 2026-11-28 13:10 UTC",
+        "alto 15.2\n\nPunto o gateway: OB-0601-444\nSeveridad: Crítica\nAbierta: 2026-11-28 13:10 UTC",
     )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from central.telemetry.alerts import Severity, Signal, SignalAction
+from central.telemetry.alerts import Severity
 from central.telemetry.alerts.rules import ConstantValue, FrozenTotalizer, TotalizerDecrease
 
-from .support import Sample, at, compact, every_minute, run, samples
+from .support import Sample, compact, every_minute, run, samples, signal_rows
 
 FROZEN = FrozenTotalizer(flow_cutoff_lps=0.5, for_minutes=30)
 
@@ -39,15 +39,8 @@ def test_frozen_totalizer(rows: list[tuple[float, float, float]], expected: list
 
 def test_frozen_totalizer_message() -> None:
     _, signals = run(FROZEN, flow_and_totalizer([(m, 5.0, 1234.5) for m in range(0, 35, 5)]))
-    assert signals == [
-        Signal(
-            action=SignalAction.RAISE,
-            ts=at(30),
-            severity=Severity.WARNING,
-            value=1234.5,
-            message="Totalizador detenido en 1234.500 m³ con caudal sobre el corte 0.5 L/s durante 30 min",
-        )
-    ]
+    stopped = "Totalizador detenido en 1234.500 m³ con caudal sobre el corte 0.5 L/s durante 30 min"
+    assert signal_rows(signals) == [("raise", 30, Severity.WARNING, 1234.5, stopped)]
 
 
 CONSTANT = ConstantValue(hours=2)

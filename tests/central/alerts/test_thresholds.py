@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from central.telemetry.alerts import RuleState, Severity, Signal, SignalAction
+from central.telemetry.alerts import RuleState, Severity, SignalAction
 from central.telemetry.alerts.rules import Direction, FlowAboveRight, LevelThreshold, WaterTableThreshold
 from protocols.uplink import Quality
 
-from .support import Sample, at, compact, every_minute, run, samples
+from .support import Sample, at, compact, every_minute, run, samples, signal_rows
 
 RIGHT = FlowAboveRight(water_right_lps=12.0, for_minutes=10, clear_minutes=5, hysteresis_lps=0.6)
 
@@ -33,29 +33,31 @@ def test_flow_above_the_right_raises_after_n_minutes_and_clears_after_m(
     assert compact(signals) == expected
 
 
-def test_the_raise_signal_says_value_right_tolerance_and_duration() -> None:
-    _, signals = run(FlowAboveRight(water_right_lps=12.0), every_minute("flow", [15.2] * 11))
-    assert signals == [
-        Signal(
-            action=SignalAction.RAISE,
-            ts=at(10),
-            severity=Severity.CRITICAL,
-            value=15.2,
-            message="Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min",
-        )
-    ]
-
-
-def test_the_clear_signal_says_the_flow_is_back_within_the_right() -> None:
-    rule = FlowAboveRight(water_right_lps=12.0, tolerance=1.1, for_minutes=0, clear_minutes=0)
-    _, signals = run(rule, every_minute("flow", [14.0, 9.5]))
-    assert signals[1] == Signal(
-        action=SignalAction.CLEAR,
-        ts=at(1),
-        severity=Severity.CRITICAL,
-        value=9.5,
-        message="Caudal 9.5 L/s de nuevo dentro del derecho 12.0 L/s × 1.1",
-    )
+@pytest.mark.parametrize(
+    ("rule", "flows", "expected"),
+    [
+        pytest.param(
+            FlowAboveRight(water_right_lps=12.0),
+            [15.2] * 11,
+            [("raise", 10, Severity.CRITICAL, 15.2, "Caudal 15.2 L/s sobre el derecho 12.0 L/s × 1.0 durante 10 min")],
+            id="raise-says-value-right-tolerance-and-duration",
+        ),
+        pytest.param(
+            FlowAboveRight(water_right_lps=12.0, tolerance=1.1, for_minutes=0, clear_minutes=0),
+            [14.0, 9.5],
+            [
+                ("raise", 0, Severity.CRITICAL, 14.0, "Caudal 14.0 L/s sobre el derecho 12.0 L/s × 1.1"),
+                ("clear", 1, Severity.CRITICAL, 9.5, "Caudal 9.5 L/s de nuevo dentro del derecho 12.0 L/s × 1.1"),
+            ],
+            id="clear-says-the-flow-is-back-within-the-right",
+        ),
+    ],
+)
+def test_the_signals_say_value_right_tolerance_and_duration(
+    rule: FlowAboveRight, flows: list[float], expected: list[tuple[str, float, Severity, float, str]]
+) -> None:
+    _, signals = run(rule, every_minute("flow", flows))
+    assert signal_rows(signals) == expected
 
 
 def test_tolerance_multiplies_the_right() -> None:

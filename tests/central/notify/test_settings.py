@@ -66,25 +66,27 @@ def test_full_smtp_and_policy_settings_from_the_environment(monkeypatch: pytest.
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"PATH": "/usr/bin"}, NotifySettings(smtp=None, destinations=DestinationPolicy(), sms=None)),
-        ({"CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMS_MIN_SEVERITY": "warning"}, NotifySettings()),
-        ({"CAUDAL_SMTP_HOST": "  ", "CAUDAL_SMS_APPRISE_URL": "", "CAUDAL_NOTIFY_TIMEOUT_S": " "}, NotifySettings()),
-    ],
-)
-def test_email_and_sms_are_off_without_their_host_or_url(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: NotifySettings
-) -> None:
-    assert from_env(monkeypatch, env) == expected
-
-
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        (
+        pytest.param(
+            {"PATH": "/usr/bin"},
+            NotifySettings(smtp=None, destinations=DestinationPolicy(), sms=None),
+            id="nothing-set-email-and-sms-off",
+        ),
+        pytest.param(
+            {"CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMS_MIN_SEVERITY": "warning"},
+            NotifySettings(),
+            id="off-without-smtp-host-or-sms-url",
+        ),
+        pytest.param(
+            {"CAUDAL_SMTP_HOST": "  ", "CAUDAL_SMS_APPRISE_URL": "", "CAUDAL_NOTIFY_TIMEOUT_S": " "},
+            NotifySettings(),
+            id="blank-is-unset",
+        ),
+        pytest.param(
             {"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example"},
             NotifySettings(smtp=SmtpSettings(host="h", from_address="a@b.example")),
+            id="smtp-host-and-from",
         ),
-        (
+        pytest.param(
             {
                 "CAUDAL_SMTP_HOST": " h ",
                 "CAUDAL_SMTP_FROM": "a@b.example ",
@@ -92,24 +94,28 @@ def test_email_and_sms_are_off_without_their_host_or_url(
                 "CAUDAL_SMTP_PORT": " 25",
             },
             NotifySettings(smtp=SmtpSettings(host="h", from_address="a@b.example", username="ana", port=25)),
+            id="smtp-user-and-port-stripped",
         ),
-        (
+        pytest.param(
             {"CAUDAL_SMTP_HOST": "h", "CAUDAL_SMTP_FROM": "a@b.example", "CAUDAL_SMTP_USER": ""},
             NotifySettings(smtp=SmtpSettings(host="h", from_address="a@b.example", username=None)),
+            id="empty-smtp-user-is-none",
         ),
-        (
+        pytest.param(
             {"CAUDAL_NOTIFY_ALLOW_PRIVATE": "true"},
             NotifySettings(destinations=DestinationPolicy(allow_private_destinations=True)),
+            id="allow-private",
         ),
-        (
+        pytest.param(
             {"CAUDAL_SMS_APPRISE_URL": "twilio://sid:token@+56911111111/{phone}", "CAUDAL_SMS_MIN_SEVERITY": "warning"},
             NotifySettings(
                 sms=SmsSettings(apprise_url="twilio://sid:token@+56911111111/{phone}", min_severity=Severity.WARNING)
             ),
+            id="sms-url-and-min-severity",
         ),
     ],
 )
-def test_each_variable_sets_its_field(
+def test_each_variable_sets_its_field_and_email_and_sms_are_off_without_their_host_or_url(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: NotifySettings
 ) -> None:
     """CAUDAL_SMTP_USER, CAUDAL_SMTP_FROM and CAUDAL_NOTIFY_ALLOW_PRIVATE are named apart from their fields."""

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from central.app import create_app
 from tests.central.served import serving
 from tests.central.ui import site
-from tests.central.ui.browser import chromium, require_chromium
+from tests.central.ui.browser import DESK, PHONE, chromium, require_chromium
 from tests.central.ui.console import Console, Served, database_url_of
 from tests.ports import free_port
 
@@ -52,3 +52,9 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def browser() -> Iterator[Any]:
     with chromium() as driver:
         yield driver
+
+
+@pytest.fixture(params=[PHONE, DESK], ids=["phone", "desk"])
+def size(request: pytest.FixtureRequest) -> tuple[int, int]:
+    """A screen's (width, height): a browser test that asks for it runs on a phone and on a desk."""
+    return request.param

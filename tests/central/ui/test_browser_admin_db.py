@@ -16,8 +16,6 @@ from selenium.webdriver.common.by import By
 
 from tests.central.ui import site
 from tests.central.ui.browser import (
-    DESK,
-    PHONE,
     log_in,
     no_blocking_violations,
     no_sideways_scroll,
@@ -88,7 +86,6 @@ def test_a_renewed_token_is_shown_once(served: Served, browser: Any) -> None:
     assert statuses == [401, 200]
 
 
-@pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
 def test_a_published_configuration_is_listed_as_pending(served: Served, browser: Any, size: tuple[int, int]) -> None:
     name = f"gw-config-{size[0]}"
     new_gateway(served, name)
@@ -149,7 +146,6 @@ def test_the_failure_report_link_downloads_the_apis_file(served: Served, browser
     assert _downloaded(tmp_path, name) == api.content
 
 
-@pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
 def test_the_administration_pages_pass_axe_and_fit_the_screen(
     served: Served, browser: Any, size: tuple[int, int]
 ) -> None:

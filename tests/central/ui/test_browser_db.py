@@ -13,8 +13,6 @@ from selenium.webdriver.common.by import By
 
 from tests.central.ui import site
 from tests.central.ui.browser import (
-    DESK,
-    PHONE,
     log_in,
     no_blocking_violations,
     screenshot,
@@ -35,7 +33,6 @@ def test_the_login_page_passes_axe_and_reaches_the_button_by_keyboard(served: Se
     assert browser.current_url == f"{served.url}/ui/"
 
 
-@pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
 def test_the_summary_shows_both_wells_on_the_map_and_in_the_table(
     served: Served, browser: Any, size: tuple[int, int]
 ) -> None:
@@ -58,7 +55,6 @@ def test_the_summary_shows_both_wells_on_the_map_and_in_the_table(
     no_blocking_violations(browser)
 
 
-@pytest.mark.parametrize("size", [PHONE, DESK], ids=["phone", "desk"])
 def test_a_point_shows_charts_drawn_from_its_aggregates(served: Served, browser: Any, size: tuple[int, int]) -> None:
     viewport(browser, size)
     log_in(browser, served.url, "jefa")

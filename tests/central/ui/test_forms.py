@@ -134,27 +134,21 @@ def test_the_ticked_points_are_the_new_list() -> None:
     assert forms.granted_codes({"csrf": "x", "punto:OB-2": "on", "punto:OB-1": "on", "otro": "on"}) == ["OB-1", "OB-2"]
 
 
+POINT_FORM = [  # (field, as typed, as stored)
+    ("name", " Pozo ", "Pozo"),
+    ("kind", "subterranea", "subterranea"),
+    ("status", "active", "active"),
+    ("latitude", "-33,45", -33.45),
+    ("longitude", "-70.66", -70.66),
+    ("water_right_lps", "", None),
+    ("sensor_depth_m", "", None),
+    ("flow_cutoff_lps", "", 0.0),
+]
+
+
 def test_a_points_emptied_numbers_are_cleared_and_a_comma_is_a_decimal_point() -> None:
-    form = {
-        "name": " Pozo ",
-        "kind": "subterranea",
-        "status": "active",
-        "latitude": "-33,45",
-        "longitude": "-70.66",
-        "water_right_lps": "",
-        "sensor_depth_m": "",
-        "flow_cutoff_lps": "",
-    }
-    assert forms.point_change(form) == {
-        "name": "Pozo",
-        "kind": "subterranea",
-        "status": "active",
-        "latitude": -33.45,
-        "longitude": -70.66,
-        "water_right_lps": None,
-        "sensor_depth_m": None,
-        "flow_cutoff_lps": 0.0,
-    }
+    form = {field: typed for field, typed, _ in POINT_FORM}
+    assert forms.point_change(form) == {field: stored for field, _, stored in POINT_FORM}
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from central.core.auth.models import PersonalTokenCreate, User
-from central.core.auth.service import create_personal_token
 from central.db import connection
+from tests.factories import add_user
+
+ADMIN_TOKEN = "admin-token"
 
 
 def _add_points(db: Any, first: int, count: int, now: Any) -> None:
@@ -41,17 +42,6 @@ def _add_points(db: Any, first: int, count: int, now: Any) -> None:
             )
 
 
-def _admin_token(db: Any, now: Any) -> str:
-    with db.transaction() as conn:
-        conn.execute(
-            "INSERT INTO users (username, password_hash, is_admin, created_at)"
-            " VALUES ('admin', 'unusable', TRUE, :now)",
-            {"now": now},
-        )
-        user = User(**conn.fetchone("SELECT id, username, is_admin FROM users WHERE username = 'admin'"))
-        return create_personal_token(conn, user, PersonalTokenCreate(name="test"), now).token
-
-
 def _statements_of_the_resumen(client: Any, token: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     """Every statement the app sends while answering ``GET /ui/`` (counted where both
     databases' connections run them), and the page."""
@@ -73,11 +63,12 @@ def test_the_resumen_sends_as_many_statements_for_50_points_as_for_5(
     app_client: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, now = app_client.app.state.ctx.db, clock.now()
-    token = _admin_token(db, now)
+    with db.transaction() as conn:
+        add_user(conn, "admin", now, token=ADMIN_TOKEN, is_admin=True)
     _add_points(db, 0, 5, now)
-    for_five, five_page = _statements_of_the_resumen(app_client, token, monkeypatch)
+    for_five, five_page = _statements_of_the_resumen(app_client, ADMIN_TOKEN, monkeypatch)
     _add_points(db, 5, 45, now)
-    for_fifty, fifty_page = _statements_of_the_resumen(app_client, token, monkeypatch)
+    for_fifty, fifty_page = _statements_of_the_resumen(app_client, ADMIN_TOKEN, monkeypatch)
     assert (five_page.count('<tr data-point="'), fifty_page.count('<tr data-point="')) == (5, 50)
     assert fifty_page.count('<a href="/ui/alertas">1</a>') == 50
     assert for_fifty == for_five >= 3  # the three reads, and the session check

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from edge.cli import app as edge_app
@@ -49,13 +54,20 @@ devices:
 )
 
 
-async def test_init_from_flags_writes_the_whole_commented_site(invoke, tmp_path):
+@pytest.fixture
+def init(invoke: Callable[..., asyncio.Future[Result]]) -> Callable[..., asyncio.Future[Result]]:
+    """``caudal edge init -o SITE`` for gateway gw-norte-01, the rest of its answers given as flags: it asks nothing."""
+
+    def run(site: Path, *flags: str) -> asyncio.Future[Result]:
+        return invoke("init", "-o", str(site), *GATEWAY, *flags, "--no-interactive")
+
+    return run
+
+
+async def test_init_from_flags_writes_the_whole_commented_site(init, tmp_path):
     site = tmp_path / "site.yaml"
-    result = await invoke(
-        "init",
-        "-o",
-        str(site),
-        *GATEWAY,
+    result = await init(
+        site,
         "--host",
         "127.0.0.1",
         "--tcp-port",
@@ -66,21 +78,17 @@ async def test_init_from_flags_writes_the_whole_commented_site(invoke, tmp_path)
         "nivel-pozo-1:generic-4-20ma:2:OB-0601-444",
         "--loop",
         "nivel-pozo-1:0:50",
-        "--no-interactive",
     )
     assert result.exit_code == 0, result.output
     assert site.read_text() == EXPECTED_TCP_SITE.format(path=site)
 
 
-async def test_a_serial_site_loads_with_the_agents_loader(invoke, tmp_path):
+async def test_a_serial_site_loads_with_the_agents_loader(init, tmp_path):
     site = tmp_path / "site.yaml"
     port = tmp_path / "ttyUSB-fake"  # the loader only checks that the device node exists
     port.touch()
-    result = await invoke(
-        "init",
-        "-o",
-        str(site),
-        *GATEWAY,
+    result = await init(
+        site,
         "--port",
         str(port),
         "--baud",
@@ -91,7 +99,6 @@ async def test_a_serial_site_loads_with_the_agents_loader(invoke, tmp_path):
         "pozo-1:abb-aquamaster3:5:OB-1",
         "--interval",
         "300",
-        "--no-interactive",
     )
     assert result.exit_code == 0, result.output
     config = load_site_config(site)
@@ -161,9 +168,9 @@ async def test_interactive_init_asks_again_in_spanish(invoke, tmp_path):
         ),
     ],
 )
-async def test_a_bad_site_is_refused_and_nothing_is_written(invoke, tmp_path, args, message):
+async def test_a_bad_site_is_refused_and_nothing_is_written(init, tmp_path, args, message):
     site = tmp_path / "site.yaml"
-    result = await invoke("init", "-o", str(site), *GATEWAY, "--host", "127.0.0.1", *args, "--no-interactive")
+    result = await init(site, "--host", "127.0.0.1", *args)
     assert result.exit_code == 2
     assert message.format(site=site) in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -178,20 +185,10 @@ async def test_missing_flags_without_a_terminal_are_named(invoke, tmp_path):
     )
 
 
-async def test_an_existing_file_is_kept(invoke, tmp_path):
+async def test_an_existing_file_is_kept(init, tmp_path):
     site = tmp_path / "site.yaml"
     site.write_text("mine\n")
-    result = await invoke(
-        "init",
-        "-o",
-        str(site),
-        *GATEWAY,
-        "--host",
-        "127.0.0.1",
-        "--device",
-        "a:siemens-mag6000:1:P",
-        "--no-interactive",
-    )
+    result = await init(site, "--host", "127.0.0.1", "--device", "a:siemens-mag6000:1:P")
     assert result.exit_code == 2
     assert (
         " ".join(result.stderr.split())

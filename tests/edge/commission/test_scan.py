@@ -10,60 +10,47 @@ from edge.commission import parse_baudrates, parse_parities, parse_units
 from tests.edge.commission.devices import serial_devices, tcp_devices
 
 
-def found(
-    unit_id: int, line: str, endpoint: str, how: str, answer: str, words: list[int], code: int | None, serial: bool
-):
-    return {
-        "unit_id": unit_id,
-        "line": line,
-        "endpoint": endpoint,
-        "baud": 19200 if serial else None,
-        "parity": "N" if serial else None,
-        "probe": {"table": "holding", "address": 3002, "count": 1, "function_code": 3},
-        "answer": answer,
-        "exception_code": code,
-        "words": words,
-        "how": how,
-    }
+def over_tcp(port: int) -> tuple[str, ...]:
+    """The flags that point a command at the devices served on ``port`` of this machine."""
+    return ("--host", "127.0.0.1", "--tcp-port", str(port))
+
+
+def two_devices_found(endpoint: str, tried: list[str], line: str, serial: bool) -> dict:
+    """The whole ``--json`` report of a scan of units 1-8 at holding 3002: the flowmeter (unit 3)
+    answers its first word, the level probe (unit 7) has no register 3002 and answers exception 2."""
+    settings = {"baud": 19200, "parity": "N"} if serial else {"baud": None, "parity": None}
+    probe = {"table": "holding", "address": 3002, "count": 1, "function_code": 3}
+    answers = [
+        (3, "registers", None, [0x4148], "FC3 holding 3002: 0x4148"),
+        (7, "exception", 2, [], "FC3 holding 3002: excepción 2 (dirección de registro inexistente)"),
+    ]
+    found = [
+        {
+            "unit_id": unit_id,
+            "line": line,
+            "endpoint": endpoint,
+            **settings,
+            "probe": probe,
+            "answer": answer,
+            "exception_code": code,
+            "words": words,
+            "how": how,
+        }
+        for unit_id, answer, code, words, how in answers
+    ]
+    return {"endpoint": endpoint, "tried": tried, "units": 8, "unusable": [], "found": found}
 
 
 async def test_tcp_scan_finds_exactly_the_two_devices(invoke, clock):
     async with tcp_devices(clock) as port:
         result = await invoke(
-            "scan",
-            "--host",
-            "127.0.0.1",
-            "--tcp-port",
-            str(port),
-            "--units",
-            "1-8",
-            "--address",
-            "3002",
-            "--timeout",
-            "0.1",
-            "--json",
+            "scan", *over_tcp(port), "--units", "1-8", "--address", "3002", "--timeout", "0.1", "--json"
         )
-    endpoint, line = f"127.0.0.1:{port}", f"tcp 127.0.0.1:{port}"
+    endpoint = f"127.0.0.1:{port}"
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {
-        "endpoint": endpoint,
-        "tried": [line],
-        "units": 8,
-        "unusable": [],
-        "found": [
-            found(3, line, endpoint, "FC3 holding 3002: 0x4148", "registers", [0x4148], None, serial=False),
-            found(
-                7,
-                line,
-                endpoint,
-                "FC3 holding 3002: excepción 2 (dirección de registro inexistente)",
-                "exception",
-                [],
-                2,
-                serial=False,
-            ),
-        ],
-    }
+    assert json.loads(result.stdout) == two_devices_found(
+        endpoint, [f"tcp {endpoint}"], f"tcp {endpoint}", serial=False
+    )
 
 
 async def test_serial_scan_finds_the_devices_at_their_line_settings_only(invoke, clock):
@@ -86,44 +73,15 @@ async def test_serial_scan_finds_the_devices_at_their_line_settings_only(invoke,
             "0.05",
             "--json",
         )
-    line = "19200 8N1"
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {
-        "endpoint": port,
-        "tried": ["9600 8N1", "19200 8N1", "38400 8N1"],
-        "units": 8,
-        "unusable": [],
-        "found": [
-            found(3, line, port, "FC3 holding 3002: 0x4148", "registers", [0x4148], None, serial=True),
-            found(
-                7,
-                line,
-                port,
-                "FC3 holding 3002: excepción 2 (dirección de registro inexistente)",
-                "exception",
-                [],
-                2,
-                serial=True,
-            ),
-        ],
-    }
+    assert json.loads(result.stdout) == two_devices_found(
+        port, ["9600 8N1", "19200 8N1", "38400 8N1"], "19200 8N1", serial=True
+    )
 
 
 async def test_scan_table_for_a_person(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke(
-            "scan",
-            "--host",
-            "127.0.0.1",
-            "--tcp-port",
-            str(port),
-            "--units",
-            "3",
-            "--address",
-            "3002",
-            "--timeout",
-            "0.1",
-        )
+        result = await invoke("scan", *over_tcp(port), "--units", "3", "--address", "3002", "--timeout", "0.1")
     assert result.exit_code == 0, result.output
     assert "│ 3       │ tcp 127.0.0.1:" in result.stdout
     assert "FC3 holding 3002: 0x4148" in result.stdout
@@ -131,9 +89,7 @@ async def test_scan_table_for_a_person(invoke, clock):
 
 async def test_nothing_answering_exits_1_with_the_wiring_hint(invoke, clock):
     async with tcp_devices(clock) as port:
-        result = await invoke(
-            "scan", "--host", "127.0.0.1", "--tcp-port", str(port), "--units", "1-2", "--timeout", "0.05"
-        )
+        result = await invoke("scan", *over_tcp(port), "--units", "1-2", "--timeout", "0.05")
     assert result.exit_code == 1
     assert "Ningún equipo respondió. Revise: A/B (D+/D-) no invertidos" in " ".join(result.stdout.split())
 
