@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central.context import AppContext
 from central.core.auth.models import User
+from central.core.routes import read, write
 from central.crypto import SecretKeyMissing, UndecryptableSecret
 from central.db import IntegrityError
 from central.deps import Ctx, CurrentUser
@@ -35,7 +36,7 @@ from .errors import ChannelInvalid
 from .models import Channel, ChannelOut, EmailChannel, NotificationOut
 from .outbox import LEASE_S, worker_name
 
-router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"])
+router = APIRouter(prefix="/api/v1/users/me", tags=["notifications"], responses=error_responses(401))
 
 CHANNEL_EXAMPLES = {
     "email": {
@@ -58,6 +59,8 @@ CHANNEL_EXAMPLES = {
     },
 }
 CHANNEL_CHANGE_EXAMPLES = {"pause": {"summary": "Pause a channel", "value": {"enabled": False}}}
+ChannelBody = Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)]
+ChannelChange = Annotated[dict[str, Any], Body(openapi_examples=CHANNEL_CHANGE_EXAMPLES)]
 routers = [router]
 
 
@@ -108,35 +111,29 @@ def _stored(action: Callable[[], ChannelOut]) -> ChannelOut:
         raise ApiError(503, f"no se pueden guardar los secretos del canal: {exc}") from None
 
 
-@router.get(
-    "/channels", summary="Your notification channels (secrets never shown)", responses=error_responses(401, 422)
-)
+@router.get("/channels", summary="Your notification channels (secrets never shown)")
 def get_channels(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[ChannelOut]:
-    with ctx.db.connect() as conn:
-        return store.list_channels(conn, user.id, paging)
+    return read(ctx, store.list_channels, user.id, paging)
 
 
 @router.post(
     "/channels",
     status_code=201,
     summary="Add a channel: email, sms, webhook or apprise",
-    responses=error_responses(401, 409, 422),
+    responses=error_responses(409),
 )
-async def post_channel(
-    channel: Annotated[Channel, Body(openapi_examples=CHANNEL_EXAMPLES)], user: CurrentUser, ctx: Ctx
-) -> ChannelOut:
+async def post_channel(channel: ChannelBody, user: CurrentUser, ctx: Ctx) -> ChannelOut:
     _deliverable(ctx, channel)
     await run_in_threadpool(_subscribable, ctx, user, channel)
     await _checked(ctx, channel)
 
     def create() -> ChannelOut:
-        with ctx.db.transaction() as conn:
-            return service.create_channel(conn, user.id, channel, ctx.secret_box, ctx.clock.now())
+        return write(ctx, service.create_channel, user.id, channel, ctx.secret_box, ctx.clock.now())
 
     return await run_in_threadpool(_stored, create)
 
 
-@router.get("/channels/{channel_id}", summary="One of your channels", responses=error_responses(401, 404))
+@router.get("/channels/{channel_id}", summary="One of your channels", responses=error_responses(404))
 def get_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> ChannelOut:
     return store.channel_out(_own(ctx, user.id, channel_id))
 
@@ -144,14 +141,9 @@ def get_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> ChannelOut:
 @router.patch(
     "/channels/{channel_id}",
     summary="Change a channel; omitted fields (and secrets) are kept",
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(404, 409),
 )
-async def patch_channel(
-    channel_id: int,
-    change: Annotated[dict[str, Any], Body(openapi_examples=CHANNEL_CHANGE_EXAMPLES)],
-    user: CurrentUser,
-    ctx: Ctx,
-) -> ChannelOut:
+async def patch_channel(channel_id: int, change: ChannelChange, user: CurrentUser, ctx: Ctx) -> ChannelOut:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
     try:
         channel = service.merged_channel(row, change, ctx.secret_box)
@@ -163,8 +155,7 @@ async def patch_channel(
     await _checked(ctx, channel)
 
     def update() -> ChannelOut:
-        with ctx.db.transaction() as conn:
-            return service.update_channel(conn, row, channel, ctx.secret_box, ctx.clock.now())
+        return write(ctx, service.update_channel, row, channel, ctx.secret_box, ctx.clock.now())
 
     return await run_in_threadpool(_stored, update)
 
@@ -173,7 +164,7 @@ async def patch_channel(
     "/channels/{channel_id}",
     status_code=204,
     summary="Delete a channel (its delivery log stays)",
-    responses=error_responses(401, 404),
+    responses=error_responses(404),
 )
 def delete_channel(channel_id: int, user: CurrentUser, ctx: Ctx) -> None:
     with ctx.db.transaction() as conn:
@@ -194,7 +185,7 @@ class ProbeResult(BaseModel):
 @router.post(
     "/channels/{channel_id}/test",
     summary="Send yourself a test notification now, through this channel",
-    responses=error_responses(401, 404, 409),
+    responses=error_responses(404, 409),
 )
 async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult:
     row = await run_in_threadpool(_own, ctx, user.id, channel_id)
@@ -224,11 +215,6 @@ async def post_test(channel_id: int, user: CurrentUser, ctx: Ctx) -> ProbeResult
     )
 
 
-@router.get(
-    "/notifications",
-    summary="Your notifications with their delivery log, newest first",
-    responses=error_responses(401, 422),
-)
+@router.get("/notifications", summary="Your notifications with their delivery log, newest first")
 def get_notifications(user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[NotificationOut]:
-    with ctx.db.connect() as conn:
-        return store.list_notifications(conn, user.id, paging)
+    return read(ctx, store.list_notifications, user.id, paging)

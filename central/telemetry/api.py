@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Body, Query
@@ -61,6 +61,11 @@ DEFAULT_SPAN: dict[str, timedelta] = {
 # --- queries -----------------------------------------------------------------------------------
 
 
+def _download_responses(described: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a point's data route: a 200 in JSON, CSV or XLSX as ``?format=`` asks."""
+    return {200: {"content": {"text/csv": {}, XLSX: {}}, "description": described}, **error_responses(401, 404, 422)}
+
+
 def _range(span: TimeRange, now: datetime, default: timedelta) -> tuple[datetime, datetime]:
     """``span`` with its open ends filled: ``to`` defaults to now, ``from`` to ``default`` before ``to``."""
     end = span.end or now
@@ -73,13 +78,9 @@ def _range(span: TimeRange, now: datetime, default: timedelta) -> tuple[datetime
     "/api/v1/points/{code}/readings",
     response_model=ReadingsPage,
     summary="A point's readings: a JSON page, or CSV or XLSX of the whole range",
-    responses={
-        200: {
-            "content": {"text/csv": {}, XLSX: {}},
-            "description": "JSON page, or the whole range with format=csv (in the dialect asked) or format=xlsx",
-        },
-        **error_responses(401, 404, 422),
-    },
+    responses=_download_responses(
+        "JSON page, or the whole range with format=csv (in the dialect asked) or format=xlsx"
+    ),
 )
 def get_readings(
     code: str,
@@ -153,13 +154,9 @@ def _zone(name: str) -> ZoneInfo:
     "/api/v1/points/{code}/aggregates",
     response_model=AggregatesOut,
     summary="Flow, volume, level and gaps of a point per hour, day or month (JSON, CSV or XLSX)",
-    responses={
-        200: {
-            "content": {"text/csv": {}, XLSX: {}},
-            "description": "JSON, or with format=csv (in the dialect asked) or format=xlsx the buckets that have begun",
-        },
-        **error_responses(401, 404, 422),
-    },
+    responses=_download_responses(
+        "JSON, or with format=csv (in the dialect asked) or format=xlsx the buckets that have begun"
+    ),
 )
 def get_aggregates(
     code: str,

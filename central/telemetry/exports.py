@@ -35,32 +35,29 @@ QUALITIES = {
 }
 NOTES = {"cutoff": "bajo el corte", "reset": "reinicio del totalizador", "derived": "calculado"}
 
-AGGREGATE_COLUMNS = (
-    "start",
-    "end",
-    "flow_min_lps",
-    "flow_max_lps",
-    "flow_avg_lps",
-    "volume_m3",
-    "level_min_m",
-    "level_max_m",
-    "water_table_min_m",
-    "water_table_max_m",
-    "readings",
-    "missing_minutes",
-)
-AGGREGATE_NAMES = (
-    "Caudal mínimo (L/s)",
-    "Caudal máximo (L/s)",
-    "Caudal medio (L/s)",
-    "Volumen extraído (m³)",
-    "Nivel mínimo (m)",
-    "Nivel máximo (m)",
-    "Nivel freático mínimo (m)",
-    "Nivel freático máximo (m)",
-    "Lecturas",
-    "Minutos sin datos",
-)
+READING_FIELDS = {
+    "variable": "Variable",
+    "value": "Valor",
+    "unit": "Unidad",
+    "quality": "Calidad",
+    "flags": "Notas",
+    "raw_value": "Valor enviado por el medidor",
+}
+"""A reading's cells after its time, in the workbook's order: the field, the Spanish header."""
+AGGREGATE_FIGURES = {
+    "flow_min_lps": "Caudal mínimo (L/s)",
+    "flow_max_lps": "Caudal máximo (L/s)",
+    "flow_avg_lps": "Caudal medio (L/s)",
+    "volume_m3": "Volumen extraído (m³)",
+    "level_min_m": "Nivel mínimo (m)",
+    "level_max_m": "Nivel máximo (m)",
+    "water_table_min_m": "Nivel freático mínimo (m)",
+    "water_table_max_m": "Nivel freático máximo (m)",
+    "readings": "Lecturas",
+    "missing_minutes": "Minutos sin datos",
+}
+"""A bucket's figures after its start and end: the JSON's field name, the workbook's Spanish header."""
+AGGREGATE_COLUMNS = ("start", "end", *AGGREGATE_FIGURES)
 
 
 def attachment_name(code: str, what: str, data_format: str) -> dict[str, str]:
@@ -69,15 +66,7 @@ def attachment_name(code: str, what: str, data_format: str) -> dict[str, str]:
 
 
 def readings_header(zone: ZoneInfo) -> tuple[str, ...]:
-    return (
-        f"Fecha y hora ({zone.key})",
-        "Variable",
-        "Valor",
-        "Unidad",
-        "Calidad",
-        "Notas",
-        "Valor enviado por el medidor",
-    )
+    return (f"Fecha y hora ({zone.key})", *READING_FIELDS.values())
 
 
 def readings_xlsx(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> bytes:
@@ -89,16 +78,14 @@ def readings_xlsx(db: Database, selection: ReadingFilter, limit: int | None, zon
 def _reading_cells(db: Database, selection: ReadingFilter, limit: int | None, zone: ZoneInfo) -> Iterator[list[Any]]:
     for rows in reading_chunks(db, selection, limit):
         for row in rows:
-            notes = ", ".join(NOTES.get(flag, flag) for flag in row["flags"].split(",")) if row["flags"] else None
-            yield [
-                _local(row["ts"], zone),
-                VARIABLES.get(row["variable"], row["variable"]),
-                row["value"],
-                row["unit"],
-                QUALITIES.get(row["quality"], row["quality"]),
-                notes,
-                row["raw_value"],
-            ]
+            flags = row["flags"]
+            shown = {
+                **row,
+                "variable": VARIABLES.get(row["variable"], row["variable"]),
+                "quality": QUALITIES.get(row["quality"], row["quality"]),
+                "flags": ", ".join(NOTES.get(flag, flag) for flag in flags.split(",")) if flags else None,
+            }
+            yield [_local(row["ts"], zone), *(shown[name] for name in READING_FIELDS)]
 
 
 def begun(items: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -115,9 +102,9 @@ def aggregates_csv(items: Sequence[dict[str, Any]], dialect: Dialect) -> str:
 
 def aggregates_xlsx(items: Sequence[dict[str, Any]], zone: ZoneInfo) -> bytes:
     """One sheet, one row per bucket, its start and end on ``zone``'s clock."""
-    header = (f"Inicio ({zone.key})", f"Fin ({zone.key})", *AGGREGATE_NAMES)
+    header = (f"Inicio ({zone.key})", f"Fin ({zone.key})", *AGGREGATE_FIGURES.values())
     rows = (
-        [_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_COLUMNS[2:])]
+        [_local(item["start"], zone), _local(item["end"], zone), *(item[name] for name in AGGREGATE_FIGURES)]
         for item in items
     )
     return spreadsheet.workbook(spreadsheet.Sheet("Agregados", header, rows))

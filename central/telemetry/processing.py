@@ -173,14 +173,3 @@ def processed_rows(
                     received_at,
                 ),
             )
-
-
-def process(
-    readings: Sequence[Incoming],
-    points: Mapping[str, PointProfile],
-    last_totals: Mapping[int, float],
-    gateway_id: int | None = None,
-    received_at: datetime | None = None,
-) -> list[Processed]:
-    """:func:`processed_rows`, all at once."""
-    return list(processed_rows(readings, points, last_totals, gateway_id, received_at))

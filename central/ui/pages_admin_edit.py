@@ -15,6 +15,7 @@ from central.ui import forms
 from central.ui.api import ApiRefused, segment
 from central.ui.console import Admin, Form, NotAllowed, console_of, render
 from central.ui.pages_admin import POINT_KINDS, send
+from protocols.profiles import available_profiles
 
 router = APIRouter(prefix="/ui/admin", include_in_schema=False)
 POINT_STATES = ("active", "inactive", "maintenance")
@@ -25,14 +26,6 @@ DGA_CHOICES = {
     "period": ("hour", "day", "fortnight", "month", "six_months", "year"),
     "caudal_mode": ("instant", "average"),
 }
-METER_PROFILES = (
-    "abb-aquamaster3",
-    "generic-4-20ma",
-    "keller-series30",
-    "krohne-ifc300",
-    "siemens-mag6000",
-    "xylem-magflux",
-)
 SPARE_PARAMETER_ROWS = 2
 USER_SAVED = {
     "cuenta": "cuenta guardada",
@@ -139,7 +132,7 @@ async def punto(request: Request, who: Admin, code: str, hecho: str | None = Non
         point_kinds=POINT_KINDS,
         point_states=POINT_STATES,
         choices=DGA_CHOICES,
-        profiles=METER_PROFILES,
+        profiles=available_profiles(),  # the meter profiles a site config may name
         limits=forms.DGA_LIMITS,
         done=POINT_SAVED.get(hecho or ""),
     )
@@ -170,34 +163,26 @@ async def _stored_config(request: Request, who: Admin, code: str, regulator: str
     return None if stored is None else stored["config"]
 
 
+async def _save_own_form(
+    request: Request, who: Admin, code: str, regulator: str, body: Callable[[dict[str, Any] | None], Any]
+) -> Response:
+    """Store the configuration of a regulator with a form of its own (:data:`OWN_FORMS`), built from
+    the form and the stored one (whose write-only password an empty field keeps)."""
+    stored = await _stored_config(request, who, code, regulator)
+    path = f"/api/v1/points/{segment(code)}/compliance/{regulator}"
+    return await _save_point(request, who, code, "PUT", path, lambda: body(stored), regulator)
+
+
 @router.post("/puntos/{code}/dga")
 async def configurar_dga(request: Request, who: Admin, form: Form, code: str) -> Response:
     """The point's DGA configuration; the informant's password is write-only (empty keeps it)."""
-    stored = await _stored_config(request, who, code, "dga")
-    return await _save_point(
-        request,
-        who,
-        code,
-        "PUT",
-        f"/api/v1/points/{segment(code)}/compliance/dga",
-        lambda: forms.dga_body(form, stored),
-        "dga",
-    )
+    return await _save_own_form(request, who, code, "dga", lambda stored: forms.dga_body(form, stored))
 
 
 @router.post("/puntos/{code}/sma")
 async def configurar_sma(request: Request, who: Admin, form: Form, code: str) -> Response:
     """The point's SMA configuration; the password is write-only (empty keeps it)."""
-    stored = await _stored_config(request, who, code, "sma")
-    return await _save_point(
-        request,
-        who,
-        code,
-        "PUT",
-        f"/api/v1/points/{segment(code)}/compliance/sma",
-        lambda: forms.sma_body(form, stored),
-        "sma",
-    )
+    return await _save_own_form(request, who, code, "sma", lambda stored: forms.sma_body(form, stored))
 
 
 @router.post("/puntos/{code}/reguladores/{name}")

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from central.core.points.models import POINT_EXAMPLE
 from tests.central.core_support import add_user, audit_rows
 
 POINTS = "/api/v1/points"
-POZO = {
-    "code": "OB-0101-12",
-    "name": "Pozo 1",
-    "kind": "subterranea",
-    "latitude": -33.45,
-    "longitude": -70.66,
-    "water_right_lps": 25.0,
-    "sensor_depth_m": 42.0,
-    "flow_cutoff_lps": 0.2,
-}
 
 
 # Refused by the request schema before any SQL runs: one database is enough.
@@ -24,7 +15,8 @@ SCHEMA_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _create(client, headers, **overrides):
-    return client.post(POINTS, json={**POZO, **overrides}, headers=headers)
+    """POST the API documentation's example point (so the example stays one the API accepts)."""
+    return client.post(POINTS, json={**POINT_EXAMPLE, **overrides}, headers=headers)
 
 
 def test_an_admin_creates_a_point(app_client):
@@ -32,9 +24,8 @@ def test_an_admin_creates_a_point(app_client):
     response = _create(app_client, admin)
     assert response.status_code == 201
     assert response.json() == {
-        **POZO,
+        **POINT_EXAMPLE,
         "id": response.json()["id"],
-        "status": "active",
         "gateway": None,
         "created_at": "2026-11-28T13:00:00Z",
         "updated_at": "2026-11-28T13:00:00Z",
@@ -107,7 +98,7 @@ def test_a_user_sees_a_point_only_once_granted(app_client):
     hidden = app_client.get(f"{POINTS}/OB-0101-12", headers=ana)
     assert (hidden.status_code, hidden.json()["error"]["message"]) == (404, "no hay un punto con código 'OB-0101-12'")
     assert app_client.put(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
-    assert app_client.get(f"{POINTS}/OB-0101-12", headers=ana).json()["name"] == "Pozo 1"
+    assert app_client.get(f"{POINTS}/OB-0101-12", headers=ana).json()["name"] == "Pozo 1 Fundo El Olivo"
     assert app_client.delete(f"{POINTS}/OB-0101-12/users/ana", headers=admin).status_code == 204
     assert app_client.get(f"{POINTS}/OB-0101-12", headers=ana).status_code == 404
     assert audit_rows(app_client, "point:OB-0101-12")[1:] == [
@@ -182,7 +173,7 @@ def test_a_partial_change_keeps_the_other_fields(app_client):
         "maintenance",
         None,
         25.0,
-        "Pozo 1",
+        "Pozo 1 Fundo El Olivo",
     )
     assert audit_rows(app_client)[-1] == ("root", "point.changed", "point:OB-0101-12")
 

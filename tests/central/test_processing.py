@@ -14,7 +14,7 @@ from central.telemetry.processing import (
     Processed,
     apply_cutoff,
     is_reset,
-    process,
+    processed_rows,
     volume_between,
     water_table,
 )
@@ -123,7 +123,7 @@ def test_a_batch_is_processed_whole():
         incoming(10, "level", 0, 3.0, point="P2"),
         incoming(11, "flow", 0, 5.0),  # same point, ts and variable as seq 1: the first one wins
     ]
-    result = process(batch, {"P1": P1, "P2": P2}, {1: 100.0})
+    result = list(processed_rows(batch, {"P1": P1, "P2": P2}, {1: 100.0}))
     assert result == [
         processed("flow", 0, 0.0, raw=0.2, flags="cutoff", seq=1),
         processed("flow", 1, 0.0, raw=-0.4, flags="cutoff", seq=2),
@@ -141,7 +141,7 @@ def test_a_batch_is_processed_whole():
 
 
 def test_the_first_totalizer_of_a_batch_is_compared_with_the_last_stored_one():
-    result = process([incoming(1, "totalizer", 0, 50.0)], {"P1": P1}, {1: 100.0})
+    result = list(processed_rows([incoming(1, "totalizer", 0, 50.0)], {"P1": P1}, {1: 100.0}))
     assert result == [processed("totalizer", 0, 50.0, flags="reset", seq=1)]
 
 

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Query
 
 from central.core.audit.models import AuditEntry
 from central.core.audit.store import list_audit
+from central.core.routes import read
 from central.deps import AdminUser, Ctx
 from central.errors import error_responses
 from central.pagination import Page, Paging
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=error_responses(401, 403))
 
 
-@router.get("", summary="Who changed what, newest first", responses=error_responses(401, 403, 422))
+@router.get("", summary="Who changed what, newest first")
 def get_audit(
     admin: AdminUser,
     ctx: Ctx,
@@ -23,5 +24,4 @@ def get_audit(
     subject: Annotated[str | None, Query(description="Only this subject, e.g. point:OB-0101-12")] = None,
     action: Annotated[str | None, Query(description="Only this action, e.g. gateway.token_rotated")] = None,
 ) -> Page[AuditEntry]:
-    with ctx.db.connect() as conn:
-        return list_audit(conn, paging, subject=subject, action=action)
+    return read(ctx, list_audit, paging, subject=subject, action=action)

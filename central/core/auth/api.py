@@ -9,10 +9,12 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from central.core.auth.models import IssuedSession, LoginRequest
 from central.core.auth.service import login, logout
+from central.core.routes import write
 from central.deps import Ctx, CurrentUser
 from central.errors import ApiError, error_responses
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+# A wrong password (login) or token (logout) is a 401.
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=error_responses(401))
 
 LOGIN_FAILED = "usuario o contraseña incorrectos"
 
@@ -24,9 +26,7 @@ def client_address(request: Request) -> str:
 
 
 @router.post(
-    "/login",
-    summary="Log in: exchange a username and password for a session token",
-    responses=error_responses(401, 422, 429),
+    "/login", summary="Log in: exchange a username and password for a session token", responses=error_responses(429)
 )
 def login_route(body: LoginRequest, request: Request, ctx: Ctx) -> IssuedSession:
     """The token expires after the installation's session lifetime. Any wrong username or
@@ -39,13 +39,7 @@ def login_route(body: LoginRequest, request: Request, ctx: Ctx) -> IssuedSession
     return issued
 
 
-@router.post(
-    "/logout",
-    status_code=204,
-    summary="Log out: revoke the token this request presents",
-    responses=error_responses(401),
-)
+@router.post("/logout", status_code=204, summary="Log out: revoke the token this request presents")
 def logout_route(user: CurrentUser, request: Request, ctx: Ctx) -> None:
     _, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    with ctx.db.transaction() as conn:
-        logout(conn, token, ctx.clock.now())
+    write(ctx, logout, token, ctx.clock.now())

@@ -22,6 +22,7 @@ from central.core.auth.models import (
     PersonalTokenCreate,
     User,
 )
+from central.core.gateways import store as gateways_store
 from central.crypto import hash_password, new_token, token_hash, verify_password
 from central.db import Connection, Database
 from central.pagination import Page, PageQuery
@@ -44,7 +45,7 @@ def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
 
 def gateway_for_token(conn: Connection, token: str) -> Gateway | None:
     """The unrevoked gateway whose token this is."""
-    return store.gateway_with_token(conn, token_hash(token))
+    return gateways_store.gateway_with_token(conn, token_hash(token))
 
 
 def login(db: Database, request: LoginRequest, address: str, ttl: timedelta, now: datetime) -> IssuedSession | None:

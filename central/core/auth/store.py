@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from central.core.auth.models import Gateway, PersonalToken
+from central.core.auth.models import PersonalToken
 from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
 
@@ -31,11 +31,6 @@ def touch_token(conn: Connection, token_id: int, now: datetime, cutoff: datetime
         "UPDATE api_tokens SET last_used_at = :now WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :cutoff)",
         {"now": now, "cutoff": cutoff, "id": token_id},
     )
-
-
-def gateway_with_token(conn: Connection, digest: str) -> Gateway | None:
-    row = conn.fetchone("SELECT id, name FROM gateways WHERE token_hash = :h AND revoked_at IS NULL", {"h": digest})
-    return None if row is None else Gateway(**row)
 
 
 def login_row(conn: Connection, username: str) -> dict[str, Any] | None:

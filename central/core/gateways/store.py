@@ -56,7 +56,16 @@ def insert_gateway(conn: Connection, name: str, digest: str, now: datetime) -> N
 
 def gateway_named(conn: Connection, name: str) -> Gateway | None:
     """The gateway called ``name``, revoked or not."""
-    row = conn.fetchone("SELECT id, name FROM gateways WHERE name = :name", {"name": name})
+    return _gateway_where(conn, "name = :name", {"name": name})
+
+
+def gateway_with_token(conn: Connection, digest: str) -> Gateway | None:
+    """The unrevoked gateway whose token has this hash."""
+    return _gateway_where(conn, "token_hash = :h AND revoked_at IS NULL", {"h": digest})
+
+
+def _gateway_where(conn: Connection, condition: str, params: dict[str, Any]) -> Gateway | None:
+    row = conn.fetchone(f"SELECT id, name FROM gateways WHERE {condition}", params)
     return None if row is None else Gateway(**row)
 
 

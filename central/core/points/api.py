@@ -17,90 +17,74 @@ from central.core.points.service import (
     revoke_point,
     update_point,
 )
+from central.core.routes import read, write
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import error_responses
 from central.pagination import Page, Paging
 
-router = APIRouter(prefix="/api/v1/points", tags=["points"])
+router = APIRouter(prefix="/api/v1/points", tags=["points"], responses=error_responses(401))
+
+StatusFilter = Annotated[PointStatus | None, Query(description="Only points with this status")]
+KindFilter = Annotated[PointKind | None, Query(description="Only points of this kind")]
 
 
-@router.get("", summary="List the points you may see", responses=error_responses(401, 422))
+@router.get("", summary="List the points you may see")
 def get_points(
-    user: CurrentUser,
-    ctx: Ctx,
-    paging: Paging,
-    status: Annotated[PointStatus | None, Query(description="Only points with this status")] = None,
-    kind: Annotated[PointKind | None, Query(description="Only points of this kind")] = None,
+    user: CurrentUser, ctx: Ctx, paging: Paging, status: StatusFilter = None, kind: KindFilter = None
 ) -> Page[Point]:
-    with ctx.db.connect() as conn:
-        return list_points(conn, user, paging, status=status, kind=kind)
+    return read(ctx, list_points, user, paging, status=status, kind=kind)
 
 
-@router.post(
-    "", status_code=201, summary="Create a point (administrators)", responses=error_responses(401, 403, 409, 422)
-)
+@router.post("", status_code=201, summary="Create a point (administrators)", responses=error_responses(403, 409))
 def post_point(body: PointCreate, admin: AdminUser, ctx: Ctx) -> Point:
-    with ctx.db.transaction() as conn:
-        return create_point(conn, body, admin.username, ctx.clock.now())
+    return write(ctx, create_point, body, admin.username, ctx.clock.now())
 
 
-@router.get(
-    "/{code}", summary="One point (404 if it does not exist or is not yours)", responses=error_responses(401, 404)
-)
+@router.get("/{code}", summary="One point (404 if it does not exist or is not yours)", responses=error_responses(404))
 def get_one_point(code: str, user: CurrentUser, ctx: Ctx) -> Point:
-    with ctx.db.connect() as conn:
-        return get_point(conn, user, code)
+    return read(ctx, get_point, user, code)
 
 
 @router.patch(
-    "/{code}",
-    summary="Change a point; its code never changes (administrators)",
-    responses=error_responses(401, 403, 404, 422),
+    "/{code}", summary="Change a point; its code never changes (administrators)", responses=error_responses(403, 404)
 )
 def patch_point(code: str, body: PointUpdate, admin: AdminUser, ctx: Ctx) -> Point:
-    with ctx.db.transaction() as conn:
-        return update_point(conn, code, body, admin.username, ctx.clock.now())
+    return write(ctx, update_point, code, body, admin.username, ctx.clock.now())
 
 
 @router.delete(
     "/{code}",
     status_code=204,
     summary="Delete a point without recorded data (administrators)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(403, 404, 409),
 )
 def delete_one_point(code: str, admin: AdminUser, ctx: Ctx) -> None:
     """A point with readings or submissions is kept (409): set its status to inactive instead."""
-    with ctx.db.transaction() as conn:
-        delete_point(conn, code, admin.username, ctx.clock.now())
+    write(ctx, delete_point, code, admin.username, ctx.clock.now())
 
 
 @router.get(
-    "/{code}/users",
-    summary="Who has been granted this point (administrators)",
-    responses=error_responses(401, 403, 404, 422),
+    "/{code}/users", summary="Who has been granted this point (administrators)", responses=error_responses(403, 404)
 )
 def get_point_users(code: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[str]:
-    with ctx.db.connect() as conn:
-        return point_usernames(conn, code, paging)
+    return read(ctx, point_usernames, code, paging)
 
 
 @router.put(
     "/{code}/users/{username}",
     status_code=204,
     summary="Let a user see this point (administrators)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(403, 404),
 )
 def put_point_user(code: str, username: str, admin: AdminUser, ctx: Ctx) -> None:
-    with ctx.db.transaction() as conn:
-        grant_point(conn, code, username, admin.username, ctx.clock.now())
+    write(ctx, grant_point, code, username, admin.username, ctx.clock.now())
 
 
 @router.delete(
     "/{code}/users/{username}",
     status_code=204,
     summary="Stop a user seeing this point (administrators)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(403, 404),
 )
 def delete_point_user(code: str, username: str, admin: AdminUser, ctx: Ctx) -> None:
-    with ctx.db.transaction() as conn:
-        revoke_point(conn, code, username, admin.username, ctx.clock.now())
+    write(ctx, revoke_point, code, username, admin.username, ctx.clock.now())

@@ -19,6 +19,20 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 DGA_CODE = re.compile(r"^O[BR]-\d{4}-\d+$")
 _LOOKS_DGA = re.compile(r"^O[BR]-")
 
+POINT_EXAMPLE = {
+    "code": "OB-0101-12",
+    "name": "Pozo 1 Fundo El Olivo",
+    "kind": "subterranea",
+    "latitude": -33.45,
+    "longitude": -70.66,
+    "water_right_lps": 25.0,
+    "sensor_depth_m": 42.0,
+    "flow_cutoff_lps": 0.2,
+    "status": "active",
+}
+"""The point the API documentation shows: the body of a ``POST`` and, with its id, gateway and
+times, the answer."""
+
 EDITABLE = ("name", "kind", "latitude", "longitude", "water_right_lps", "sensor_depth_m", "flow_cutoff_lps", "status")
 
 
@@ -52,19 +66,7 @@ class PointCreate(PointFields):
     model_config = {
         "extra": "forbid",
         "json_schema_extra": {
-            "examples": [
-                {
-                    "code": "OB-0101-12",
-                    "name": "Pozo 1 Fundo El Olivo",
-                    "kind": "subterranea",
-                    "latitude": -33.45,
-                    "longitude": -70.66,
-                    "water_right_lps": 25.0,
-                    "sensor_depth_m": 42.0,
-                    "flow_cutoff_lps": 0.2,
-                    "status": "active",
-                }
-            ]
+            "examples": [POINT_EXAMPLE],
         },
     }
 
@@ -109,15 +111,7 @@ class Point(BaseModel):
             "examples": [
                 {
                     "id": 1,
-                    "code": "OB-0101-12",
-                    "name": "Pozo 1 Fundo El Olivo",
-                    "kind": "subterranea",
-                    "latitude": -33.45,
-                    "longitude": -70.66,
-                    "water_right_lps": 25.0,
-                    "sensor_depth_m": 42.0,
-                    "flow_cutoff_lps": 0.2,
-                    "status": "active",
+                    **POINT_EXAMPLE,
                     "gateway": "fundo-el-olivo",
                     "created_at": "2026-11-28T13:00:00Z",
                     "updated_at": "2026-11-28T13:00:00Z",

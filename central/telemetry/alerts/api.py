@@ -29,6 +29,7 @@ from central.core.audit import store as audit
 from central.core.auth.models import User
 from central.core.gateways.service import gateway_by_name
 from central.core.points.service import visible_point
+from central.core.routes import read
 from central.db import Connection
 from central.deps import AdminUser, Ctx, CurrentUser
 from central.errors import ApiError, error_responses, invalid_body
@@ -49,7 +50,7 @@ log = logging.getLogger("caudal.central.alerts")
 TIMER_S = 30.0
 DRAIN_S = 8.0  # within the app's shutdown grace
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], responses=error_responses(401))
 routers = [router]
 
 
@@ -84,7 +85,7 @@ def _page(items: list[dict[str, Any]], paging: PageQuery) -> Page[RuleItem]:
 # --- alerts -------------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/alerts", summary="Alerts you may see, newest first", responses=error_responses(401, 422))
+@router.get("/api/v1/alerts", summary="Alerts you may see, newest first")
 def get_alerts(
     user: CurrentUser,
     ctx: Ctx,
@@ -96,8 +97,7 @@ def get_alerts(
 ) -> Page[AlertOut]:
     """Alerts live at some time in ``[from, to)`` (opened before ``to``, not cleared before ``from``)."""
     chosen = AlertFilter(status=status, severity=severity, point=point, live_from=span.start, live_to=span.end)
-    with ctx.db.connect() as conn:
-        return store.list_alerts(conn, user, chosen, paging)
+    return read(ctx, store.list_alerts, user, chosen, paging)
 
 
 def _visible(conn: Connection, user: User, alert_id: UUID) -> AlertOut:
@@ -107,10 +107,9 @@ def _visible(conn: Connection, user: User, alert_id: UUID) -> AlertOut:
     return found
 
 
-@router.get("/api/v1/alerts/{alert_id}", summary="One alert", responses=error_responses(401, 404))
+@router.get("/api/v1/alerts/{alert_id}", summary="One alert", responses=error_responses(404))
 def get_alert(alert_id: UUID, user: CurrentUser, ctx: Ctx) -> AlertOut:
-    with ctx.db.connect() as conn:
-        return _visible(conn, user, alert_id)
+    return read(ctx, _visible, user, alert_id)
 
 
 ACK_EXAMPLES = {
@@ -144,17 +143,19 @@ class AckIn(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
+AckBody = Annotated[AckIn | None, Body(openapi_examples=ACK_EXAMPLES)]
+PointRules = Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)]
+GatewayRules = Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)]
+RuleChange = Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)]
+"""The request bodies, with the examples the API documentation shows."""
+
+
 @router.post(
     "/api/v1/alerts/{alert_id}/ack",
     summary="Take charge of an open alert (who and when are recorded)",
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(404, 409),
 )
-def post_ack(
-    alert_id: UUID,
-    user: CurrentUser,
-    ctx: Ctx,
-    body: Annotated[AckIn | None, Body(openapi_examples=ACK_EXAMPLES)] = None,
-) -> AlertOut:
+def post_ack(alert_id: UUID, user: CurrentUser, ctx: Ctx, body: AckBody = None) -> AlertOut:
     now = ctx.clock.now()
     comment = body.comment if body else None
     with ctx.db.transaction() as conn:
@@ -224,7 +225,7 @@ def _replace(ctx: AppContext, user: User, scope: Scope, subject: dict[str, Any],
 @router.get(
     "/api/v1/points/{code}/alert-rules",
     summary="A point's alert rules (defaults on first look)",
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(404),
 )
 def get_point_rules(code: str, user: CurrentUser, ctx: Ctx, paging: Paging) -> Page[RuleItem]:
     with ctx.db.transaction() as conn:
@@ -234,28 +235,19 @@ def get_point_rules(code: str, user: CurrentUser, ctx: Ctx, paging: Paging) -> P
 @router.put(
     "/api/v1/points/{code}/alert-rules",
     summary="Replace a point's alert rules (administrators); answers the first page of them",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(403, 404),
 )
-def put_point_rules(
-    code: str, rules: Annotated[list[RuleItem], Body(openapi_examples=POINT_RULES_EXAMPLES)], admin: AdminUser, ctx: Ctx
-) -> Page[RuleItem]:
-    with ctx.db.connect() as conn:
-        point = visible_point(conn, admin, code)
+def put_point_rules(code: str, rules: PointRules, admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
+    point = read(ctx, visible_point, admin, code)
     return _page(_replace(ctx, admin, Scope.POINT, point, rules), PageQuery())
 
 
 @router.patch(
     "/api/v1/points/{code}/alert-rules/{rule_id}",
     summary="Change one rule of a point (administrators)",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(403, 404),
 )
-def patch_point_rule(
-    code: str,
-    rule_id: int,
-    change: Annotated[dict[str, Any], Body(openapi_examples=RULE_CHANGE_EXAMPLES)],
-    admin: AdminUser,
-    ctx: Ctx,
-) -> RuleItem:
+def patch_point_rule(code: str, rule_id: int, change: RuleChange, admin: AdminUser, ctx: Ctx) -> RuleItem:
     now = ctx.clock.now()
     _registered(ctx, change.get("regulator"), ["regulator"])
     with ctx.db.transaction() as conn:
@@ -277,7 +269,7 @@ def patch_point_rule(
 @router.get(
     "/api/v1/gateways/{name}/alert-rules",
     summary="A gateway's alert rules (administrators)",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(403, 404),
 )
 def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> Page[RuleItem]:
     with ctx.db.transaction() as conn:
@@ -287,16 +279,10 @@ def get_gateway_rules(name: str, admin: AdminUser, ctx: Ctx, paging: Paging) -> 
 @router.put(
     "/api/v1/gateways/{name}/alert-rules",
     summary="Replace a gateway's alert rules (administrators); answers the first page of them",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(403, 404),
 )
-def put_gateway_rules(
-    name: str,
-    rules: Annotated[list[RuleItem], Body(openapi_examples=GATEWAY_RULES_EXAMPLES)],
-    admin: AdminUser,
-    ctx: Ctx,
-) -> Page[RuleItem]:
-    with ctx.db.connect() as conn:
-        gateway = gateway_by_name(conn, name).model_dump()
+def put_gateway_rules(name: str, rules: GatewayRules, admin: AdminUser, ctx: Ctx) -> Page[RuleItem]:
+    gateway = read(ctx, gateway_by_name, name).model_dump()
     wrong = [
         i for i, item in enumerate(rules) if parse_rule(item.model_dump(exclude={"id"})).scope is not Scope.GATEWAY
     ]

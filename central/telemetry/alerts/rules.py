@@ -317,17 +317,23 @@ class PointFacts(Protocol):
     def sensor_depth_m(self) -> float | None: ...
 
 
+_CHECKS_AS_DEFAULTS = (
+    ConstantValue,
+    TotalizerDecrease,
+    SubmissionFailed,
+    SubmissionUnrecoverable,
+    SubmissionLate,
+    ComplianceEvent,
+)
+"""The checks a new point gets after its silence and frozen-totalizer rules, each with its own defaults."""
+
+
 def default_rules(point: PointFacts) -> list[Rule]:
     """The rules a new point starts with; each can be edited or disabled through the API."""
     rules: list[Rule] = [
         PointSilent(),
         FrozenTotalizer(flow_cutoff_lps=point.flow_cutoff_lps or 0.0),
-        ConstantValue(),
-        TotalizerDecrease(),
-        SubmissionFailed(),
-        SubmissionUnrecoverable(),
-        SubmissionLate(),
-        ComplianceEvent(),
+        *(check() for check in _CHECKS_AS_DEFAULTS),
     ]
     if point.water_right_lps:
         right = point.water_right_lps

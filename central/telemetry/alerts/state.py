@@ -75,19 +75,16 @@ class WorkState:
     @classmethod
     def of(cls, state: RuleState) -> WorkState:
         runs = {name: WorkRun(run.value, run.since, run.last) for name, run in state.runs.items()}
-        return cls(state.active, state.since, state.last_ts, state.ref, state.ref_since, state.flow_above_since, runs)
+        return cls(**{name: getattr(state, name) for name in _CARRIED}, runs=runs)
 
     def freeze(self) -> RuleState:
         runs = {name: Run(value=run.value, since=run.since, last=run.last) for name, run in self.runs.items()}
-        return RuleState(
-            active=self.active,
-            since=self.since,
-            last_ts=self.last_ts,
-            ref=self.ref,
-            ref_since=self.ref_since,
-            flow_above_since=self.flow_above_since,
-            runs=runs,
-        )
+        return RuleState(**{name: getattr(self, name) for name in _CARRIED}, runs=runs)
+
+
+_CARRIED = tuple(name for name in RuleState.model_fields if name != "runs")
+"""The fields a :class:`WorkState` copies to and from a :class:`RuleState` as they are (its runs are
+converted one by one): every stored field, so that a new one is carried without a change here."""
 
 
 class SignalAction(StrEnum):

@@ -34,8 +34,9 @@ from .rules import Severity
 
 _COLUMNS = (
     "id, rule_id, kind, subject, severity, status, message, opened_at, first_value, last_value,"
-    " last_seen_at, acknowledged_by, acknowledged_at, ack_comment, cleared_at, clear_message"
+    " last_seen_at AS last_seen, acknowledged_by, acknowledged_at, ack_comment, cleared_at, clear_message"
 )
+"""An :class:`Alert`'s fields under its own names: a row of them validates as one."""
 
 
 class AlertRace(Exception):
@@ -43,49 +44,30 @@ class AlertRace(Exception):
 
 
 def alert_of(row: dict[str, Any]) -> Alert:
-    return Alert(
-        id=UUID(row["id"]),
-        rule_id=row["rule_id"],
-        kind=row["kind"],
-        subject=row["subject"],
-        severity=row["severity"],
-        status=row["status"],
-        message=row["message"],
-        opened_at=row["opened_at"],
-        first_value=row["first_value"],
-        last_value=row["last_value"],
-        last_seen=row["last_seen_at"],
-        acknowledged_at=row["acknowledged_at"],
-        acknowledged_by=row["acknowledged_by"],
-        ack_comment=row["ack_comment"],
-        cleared_at=row["cleared_at"],
-        clear_message=row["clear_message"],
+    """The alert of a row of :data:`_COLUMNS`."""
+    return Alert.model_validate(row)
+
+
+def _live_rows(conn: Connection, rule_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The live (open or acknowledged) alerts' rows of these rules."""
+    if not rule_ids:
+        return []
+    names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
+    return conn.fetchall(
+        f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
+        names,
     )
 
 
 def live_alerts(conn: Connection, rule_ids: Sequence[int]) -> dict[int, Alert]:
-    """The live (open or acknowledged) alert of each rule that has one."""
-    if not rule_ids:
-        return {}
-    names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
-    rows = conn.fetchall(
-        f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
-        names,
-    )
-    return {row["rule_id"]: alert_of(row) for row in rows}
+    """The live alert of each rule that has one."""
+    return {row["rule_id"]: alert_of(row) for row in _live_rows(conn, rule_ids)}
 
 
 def live_by_kind(conn: Connection, rule_ids: Sequence[int]) -> dict[tuple[int, str], Alert]:
     """The live alerts of these rules keyed by (rule, alert kind): a ``compliance_event`` rule
     has one per event kind, every other rule at most one (of its own kind)."""
-    if not rule_ids:
-        return {}
-    names = {f"r{i}": rule_id for i, rule_id in enumerate(rule_ids)}
-    rows = conn.fetchall(
-        f"SELECT {_COLUMNS} FROM alerts WHERE status <> 'cleared' AND rule_id IN ({', '.join(':' + n for n in names)})",
-        names,
-    )
-    return {(row["rule_id"], row["kind"]): alert_of(row) for row in rows}
+    return {(row["rule_id"], row["kind"]): alert_of(row) for row in _live_rows(conn, rule_ids)}
 
 
 def write_transition(
