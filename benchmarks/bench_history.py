@@ -27,9 +27,11 @@ Idle, the pages are compared by CPU too (from ``/proc``), steadier than times on
 machine: a page over HTTP costs the server process's CPU and PostgreSQL's backends' (for the
 bench's database), the raw SELECT this process's and the backends'.
 
-Each idle, then under the fleet's load: another process posts bench_fleet's 30-reading
-batches to the same server over 16 connections, as fast as it takes them (its rate is
-printed). Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per round.
+Each idle, then under the fleet's load of goal 1: another process posts bench_fleet's
+30-reading batches to the same server over 16 connections at 20,000 gateways' rate, one
+batch a minute each (333 batches/s, open loop: a batch late on its schedule is sent at once;
+the rate kept is printed). Runs before 2026-12-04 posted as fast as the server took them,
+a saturating load beyond the fleet's. Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per round.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import httpx
 import psycopg
 
@@ -56,6 +59,7 @@ from central.settings import Settings
 from central.telemetry import compaction, rollup
 from central.telemetry.ingest import COLUMNS
 from central.telemetry.queries import READING_COLUMNS, encode_cursor, iso_z
+from protocols.uplink import INGEST_PATH
 
 ROUNDS = 3
 REPS = 3
@@ -65,6 +69,7 @@ TOKEN = "bench-history-admin-token"
 MIDDLE = START + timedelta(days=182, hours=7, minutes=13)
 LOAD_RAMP_S = 3.0
 LOAD_CAP_S = 180.0  # the load process stops by itself after this, whatever happens here
+FLEET_RATE = 20_000 / 60  # goal 1's fleet: 20,000 gateways, one batch a minute each (batches/s)
 
 # Run as ``python -c LAUNCH url``: the fleet's load on the server at url, until its stdin closes.
 LAUNCH = "from benchmarks.bench_history import fleet_load; import sys; fleet_load(sys.argv[1])"
@@ -91,16 +96,43 @@ COUNT_SQL = (
 
 
 def fleet_load(url: str) -> None:
-    """Post one batch per gateway after another, round after round, until stdin closes (or
-    ``LOAD_CAP_S``); then print the batches posted and the seconds taken."""
+    """Post the fleet's batches at ``FLEET_RATE`` until stdin closes (or ``LOAD_CAP_S``); then
+    print the batches posted and the seconds taken."""
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     started, posted, batch = time.perf_counter(), 0, 1
     while not stop.is_set() and time.perf_counter() - started < LOAD_CAP_S:
         bodies = [(gateway, bench_fleet.body(gateway, batch)) for gateway in range(bench_fleet.GATEWAYS)]
-        asyncio.run(bench_fleet.post_round(url, bodies))
+        asyncio.run(post_paced(url, bodies, started + posted / FLEET_RATE))
         posted, batch = posted + len(bodies), batch + 1
     print(posted, time.perf_counter() - started, flush=True)
+
+
+async def post_paced(url: str, bodies: list[tuple[int, bytes]], first_due: float) -> None:
+    """Post ``bodies`` over bench_fleet's connections, the n-th no sooner than ``first_due +
+    n / FLEET_RATE`` (open loop: a late batch goes at once, none is skipped)."""
+    due = [first_due + n / FLEET_RATE for n in range(len(bodies))]
+    queue: asyncio.Queue[tuple[float, tuple[int, bytes]]] = asyncio.Queue()
+    for item in zip(due, bodies, strict=True):
+        queue.put_nowait(item)
+    connector = aiohttp.TCPConnector(limit=bench_fleet.CONNECTIONS)
+    async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+
+        async def connection() -> None:
+            while not queue.empty():
+                at, (gateway, payload) = queue.get_nowait()
+                await asyncio.sleep(max(0.0, at - time.perf_counter()))
+                headers = {
+                    "Authorization": f"Bearer {bench_fleet.token(gateway)}",
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
+                }
+                async with session.post(INGEST_PATH, data=payload, headers=headers) as reply:
+                    await reply.read()
+                    if reply.status != 200:
+                        raise RuntimeError(f"HTTP {reply.status}")
+
+        await asyncio.gather(*(connection() for _ in range(bench_fleet.CONNECTIONS)))
 
 
 @contextmanager
@@ -300,7 +332,8 @@ def report_cpu(figures: Figures, cpu: dict[str, list[float]]) -> None:
 def main() -> Figures | None:
     if not postgres_measurable(
         f"one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
-        f" {REPS} requests; idle, then under {bench_fleet.GATEWAYS} gateways' 30-reading batches; PostgreSQL"
+        f" {REPS} requests; idle, then under the fleet's load of goal 1 ({FLEET_RATE:.0f} 30-reading"
+        " batches/s); PostgreSQL"
     ):
         return None
     figures = Figures("history queries: a year of one point")

@@ -73,7 +73,9 @@ class Connection(Protocol):
     def pipeline(self) -> AbstractContextManager[None]:
         """Statements inside are sent without waiting for each one's result: one round trip
         for all of them on PostgreSQL (nothing changes on SQLite, which has no round trips).
-        Their errors surface by the end of the block; do not read results inside it."""
+        Their errors surface by the end of the block; do not read results inside it. Inside a
+        pipelined transaction (``Database.transaction(pipelined=True)``) the block adds nothing:
+        the transaction's end reads the results, and its errors surface there."""
 
 
 class BaseConnection:

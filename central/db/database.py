@@ -13,6 +13,7 @@ Conventions that make one schema serve both databases:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
@@ -153,7 +154,8 @@ class SqliteDatabase:
         return raw
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Connection]:
+        """``pipelined`` changes nothing here: SQLite has no round trips to save."""
         raw = self._connection()
         try:
             raw.execute("BEGIN IMMEDIATE")
@@ -254,6 +256,11 @@ class _PostgresConnection(BaseConnection):
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
+        from psycopg import pq
+
+        if self.raw.pgconn.pipeline_status != pq.PipelineStatus.OFF:  # a pipelined transaction's end reads all
+            yield
+            return
         with self._errors("(a pipeline of statements)"), self.raw.pipeline():
             yield
 
@@ -291,6 +298,30 @@ class _PostgresConnection(BaseConnection):
         return _COPY_TYPES[key]
 
 
+@contextmanager
+def _pipelined_transaction(raw: Any) -> Iterator[None]:
+    """BEGIN and COMMIT sent as plain statements of a pipeline (psycopg's own transaction
+    waits for each); an error anywhere rolls back. The connection goes back to the pool in
+    its usual state (no transaction, autocommit off)."""
+    import psycopg
+    from psycopg import pq
+
+    connection = _PostgresConnection(raw)
+    raw.autocommit = True
+    try:
+        with connection._errors("(a pipelined transaction)"), raw.pipeline():
+            raw.execute("BEGIN")
+            yield
+            raw.execute("COMMIT")
+    except BaseException:
+        if raw.info.transaction_status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+            raw.execute("ROLLBACK")
+        raise
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a broken connection: the pool discards it
+            raw.autocommit = False
+
+
 class PostgresDatabase:
     """A psycopg connection pool. Sessions run in UTC."""
 
@@ -323,12 +354,21 @@ class PostgresDatabase:
             raise DatabaseError(f"no se puede conectar a PostgreSQL en {redact_url(url)}: {exc}") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Connection]:
+        """A transaction on a connection from the pool.
+
+        ``pipelined``: in pipeline mode from BEGIN to COMMIT, for a short transaction run
+        very often (a gateway's batch). A statement is sent without waiting for its result
+        and only a read waits, so BEGIN travels with the first read and COMMIT with the
+        writes after the last one: two round trips fewer than psycopg's transaction, which
+        waits for BEGIN and for COMMIT on their own. Errors surface by the first read after
+        them or by the end of the block; COPY cannot run inside."""
         import psycopg
 
         try:
-            with self._pool.connection() as raw, raw.transaction():
-                yield _PostgresConnection(raw)
+            with self._pool.connection() as raw:
+                with _pipelined_transaction(raw) if pipelined else raw.transaction():
+                    yield _PostgresConnection(raw)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 

@@ -1,20 +1,22 @@
 """Store one ingest batch: all or nothing, idempotent on (point, ts, variable).
 
-Order inside one transaction, on one pooled connection: the gateway of the token (401
-before the body is parsed), the batch, the gateway's points (403 for any other) with their
-previous totalizer counts (reset flags) in one query, processing, the rows, the
-latest-reading table, a mark on the hours touched (the rollup worker refreshes their
-summaries off the request path, see :mod:`central.telemetry.rollup`), and the gateway's
-contact fields (which return the configuration version published for it).
+Order inside one transaction, on one pooled connection: the gateway of the token (a 401
+whatever the body), the batch's checks, the gateway's state in one query (its points, 403
+for any other, with their previous totalizer counts for reset flags, and its configuration
+state: :mod:`central.telemetry.ingest_state`), processing, the rows, the latest-reading
+table, a mark on the hours touched (the rollup worker refreshes their summaries off the
+request path, see :mod:`central.telemetry.rollup`), and the gateway's contact fields.
 
-PostgreSQL COPYs the rows straight into ``readings``, and works out what they change
-besides ``readings`` (:class:`Effects`) once the last row is sent, while the server is
-still storing them. A small batch (up to :data:`PIPELINED_READINGS`, what a fleet's
-gateways send every minute) goes instead as one INSERT of its rows as JSON in the same
-pipeline as the latest readings, the marks and the contact fields: one round trip for all. When some are already stored (a resend) that transaction fails and
-the batch is stored again in a new one, whose rows go through a session-local staging
-table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (the row count is what was
-new); SQLite runs ``INSERT OR IGNORE`` over all rows and counts with ``total_changes()``."""
+A small batch on PostgreSQL (up to :data:`PIPELINED_READINGS`, what a fleet's gateways send
+every minute) runs as a pipelined transaction (``Database.transaction(pipelined=True)``): its
+rows go as one INSERT of a JSON array, sent with the latest readings, the marks, the contact
+fields and COMMIT, for three round trips in all. A larger one is COPied straight into
+``readings``, and what it changes besides ``readings`` (:class:`Effects`) is worked out once
+the last row is sent, while the server is still storing them. When some readings are
+already stored (a resend) the transaction fails and the batch is stored again in a new one,
+whose rows go through a session-local staging table and one ``INSERT ... SELECT ... ON
+CONFLICT DO NOTHING`` (the row count is what was new); SQLite runs ``INSERT OR IGNORE`` over
+all rows and counts with ``total_changes()``."""
 
 from __future__ import annotations
 
@@ -31,9 +33,9 @@ from central.db import Connection, Database, IntegrityError
 from central.telemetry import rollup
 from central.telemetry.alerts import pending
 from central.telemetry.checks import check_batch, check_points
-from central.telemetry.parse import ParsedBatch, parse_batch
-from central.telemetry.processing import ROW_COLUMNS, PointProfile, Processed, processed_rows
-from central.telemetry.stored import last_value_sql
+from central.telemetry.ingest_state import gateway_state
+from central.telemetry.parse import BatchRejected, ParsedBatch, parse_batch
+from central.telemetry.processing import ROW_COLUMNS, Processed, processed_rows
 
 COLUMNS = ROW_COLUMNS
 _COLUMN_LIST = ", ".join(COLUMNS)
@@ -65,124 +67,77 @@ def ingest(
 ) -> IngestResult:
     """Authenticate, parse, check, process and store ``body``, all in one transaction on one
     connection from the pool (a fleet's small batches paid a pool checkout and a round trip
-    for each of these). ``authenticate`` maps the connection to the token's gateway or raises
-    (a 401 comes before the body is parsed); raises ``BatchRejected`` (nothing stored) if the
-    batch cannot be stored.
+    for each of these). ``authenticate`` maps the connection to the token's gateway or raises;
+    raises ``BatchRejected`` (nothing stored) if the batch cannot be stored. The body is
+    parsed first (how big it is decides how it is stored), but a malformed one is refused
+    only after the token is checked: a bad token is a 401 whatever the body.
 
     ``mark_alerts``: also mark, in the same transaction, the points written for the alerts
     role (``CAUDAL_ALERT_EVALUATION=role``, :mod:`central.telemetry.alerts.pending`).
 
-    Optimistic on PostgreSQL: the usual batch is all new, so its rows are COPied straight
-    into ``readings``. A resend (some readings already stored) makes that COPY fail, and the
-    batch is stored again in a new transaction that skips them (see :func:`store`): a second
-    try that only resends pay, where a savepoint around every COPY cost every batch.
+    Optimistic on PostgreSQL: the usual batch is all new, so its rows go straight into
+    ``readings``. A resend (some readings already stored) makes that fail, and the batch is
+    stored again in a new transaction that skips them (see :func:`store`): a second try
+    that only resends pay, where a savepoint around every insert cost every batch.
     """
-    parsed: list[ParsedBatch] = []  # parsed once, kept for a second try
+    parsed = _parse(body)
     try:
-        return _ingest(db, authenticate, body, parsed, now, tolerance_s, skip_known=False, mark_alerts=mark_alerts)
+        return _ingest(db, authenticate, parsed, now, tolerance_s, skip_known=False, mark_alerts=mark_alerts)
     except IntegrityError:
-        return _ingest(db, authenticate, body, parsed, now, tolerance_s, skip_known=True, mark_alerts=mark_alerts)
+        return _ingest(db, authenticate, parsed, now, tolerance_s, skip_known=True, mark_alerts=mark_alerts)
+
+
+def _parse(body: bytes) -> ParsedBatch | BatchRejected:
+    try:
+        return parse_batch(body)
+    except BatchRejected as rejected:
+        return rejected
 
 
 def _ingest(
     db: Database,
     authenticate: Authenticate,
-    body: bytes,
-    parsed: list[ParsedBatch],
+    parsed: ParsedBatch | BatchRejected,
     now: datetime,
     tolerance_s: float,
     *,
     skip_known: bool,
     mark_alerts: bool,
 ) -> IngestResult:
-    with db.transaction() as conn:
+    """One try. A small new batch on PostgreSQL runs as a pipelined transaction: three round
+    trips (BEGIN with the token, the gateway's state, the writes with COMMIT)."""
+    pipelined = not skip_known and _rides_pipeline(db, parsed)
+    with db.transaction(pipelined=pipelined) as conn:
         gateway = authenticate(conn)
-        if not parsed:
-            parsed.append(parse_batch(body))
-        batch = parsed[0]
+        if isinstance(parsed, BatchRejected):
+            raise parsed
+        batch = parsed
         check_batch(batch, gateway.name, now, tolerance_s)
-        stored, rows = nothing_stored(), None
+        state = gateway_state(conn, gateway.id, batch)
+        stored = nothing_stored()
         if batch.readings:
-            points, totals = points_and_last_totals(conn, gateway.id, batch)
-            check_points(batch, gateway.name, points)
-            rows = processed_rows(batch.readings, points, totals, gateway.id, now)
-            if skip_known or not _rides_pipeline(conn, batch):
-                stored, rows = store(conn, rows, skip_known=skip_known), None
+            check_points(batch, gateway.name, state.points)
+            rows = processed_rows(batch.readings, state.points, state.totals, gateway.id, now)
+            stored = insert_pipelined(conn, rows) if pipelined else store(conn, rows, skip_known=skip_known)
         with conn.pipeline():  # what is left is sent at once, one answer read at the end: one round trip
-            if rows is not None:
-                stored = insert_pipelined(conn, rows)
-            if stored.rows:
-                update_latest(conn, stored.effects.newest)
-            if stored.new:
-                rollup.mark(conn, stored.effects.stale)
-                if mark_alerts:
-                    pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
-            contact = record_contact(conn, gateway.id, batch, now)
+            _record_effects(conn, stored, mark_alerts=mark_alerts)
+            record_contact(conn, gateway.id, batch, now)
         report = None if batch.agent is None else batch.agent.config
-        if report is not None and _stored_report(contact) != (report.source, report.running_version, report.result):
+        if report is not None and state.report != (report.source, report.running_version, report.result):
             record_report(conn, gateway, report, now)  # only when it changed: most batches repeat the last one
     return IngestResult(
-        stored.new,
-        len(batch.readings) - stored.new,
-        stored.effects.point_ids,
-        stored.rows,
-        None if contact is None else contact["config_published"],
+        stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows, state.config_published
     )
 
 
-def _stored_report(contact: dict[str, Any] | None) -> tuple[str | None, int | None, str | None]:
-    if contact is None:
-        return None, None, None
-    return contact["config_source"], contact["config_running"], contact["config_result"]
-
-
-_ASSIGNED = (
-    "SELECT p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps{last_total} FROM points p"
-    " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g"
-)
-
-
-def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
-    return _profiles(conn.fetchall(_ASSIGNED.format(last_total="", first=""), {"g": gateway_id}))
-
-
-def points_and_last_totals(
-    conn: Connection, gateway_id: int, batch: ParsedBatch
-) -> tuple[dict[str, PointProfile], dict[int, float]]:
-    """The gateway's points, and each one's last stored totalizer count before its first
-    totalizer reading in the batch, compacted hours included: one query (it was one per
-    point, plus one for the points)."""
-    first = first_totalizer_ts(batch)
-    if not first:
-        return assigned_points(conn, gateway_id), {}
-    params: dict[str, Any] = {"g": gateway_id}
-    values = []
-    for index, (code, ts) in enumerate(first.items()):
-        params[f"c{index}"], params[f"t{index}"] = code, ts
-        values.append(f"(:c{index}, :t{index})")
-    last_total = f", {last_value_sql(conn.dialect, 'p.id', 'totalizer', 'f.ts')} AS last_total"
-    rows = conn.fetchall(
-        f"WITH f (code, ts) AS (VALUES {', '.join(values)}) "
-        + _ASSIGNED.format(last_total=last_total, first=" LEFT JOIN f ON f.code = p.code"),
-        params,
-    )
-    totals = {row["id"]: row["last_total"] for row in rows if row["last_total"] is not None}
-    return _profiles(rows), totals
-
-
-def _profiles(rows: list[dict[str, Any]]) -> dict[str, PointProfile]:
-    return {
-        row["code"]: PointProfile(row["id"], row["code"], row["sensor_depth_m"], row["flow_cutoff_lps"] or 0.0)
-        for row in rows
-    }
-
-
-def first_totalizer_ts(batch: ParsedBatch) -> dict[str, datetime]:
-    """Each point's earliest totalizer reading in the batch."""
-    first: dict[str, datetime] = {}
-    for code, ts in sorted(((r.point, r.ts) for r in batch.readings if r.variable == "totalizer"), reverse=True):
-        first[code] = ts  # descending: each point's earliest is written last
-    return first
+def _record_effects(conn: Connection, stored: Stored, *, mark_alerts: bool) -> None:
+    """The latest readings moved forward, and the hours whose summaries change marked."""
+    if stored.rows:
+        update_latest(conn, stored.effects.newest)
+    if stored.new:
+        rollup.mark(conn, stored.effects.stale)
+        if mark_alerts:
+            pending.mark(conn, pending.earliest_by_point(stored.effects.stale, at="lo"))
 
 
 class Effects(NamedTuple):
@@ -263,13 +218,13 @@ _INSERT_JSON = (
         f"CAST(r->>{index} AS {_SQL_TYPES[column]})" if column in _SQL_TYPES else f"r->>{index}"
         for index, column in enumerate(COLUMNS)
     )
-    + " FROM json_array_elements(CAST(:rows AS JSON)) AS r"
+    + " FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r"
 )
 _JSON = msgspec.json.Encoder()
 
 
-def _rides_pipeline(conn: Connection, batch: ParsedBatch) -> bool:
-    return conn.dialect == "postgresql" and len(batch.readings) <= PIPELINED_READINGS
+def _rides_pipeline(db: Database, parsed: ParsedBatch | BatchRejected) -> bool:
+    return db.dialect == "postgresql" and isinstance(parsed, ParsedBatch) and len(parsed.readings) <= PIPELINED_READINGS
 
 
 def insert_pipelined(conn: Connection, rows: Iterable[Processed]) -> Stored:
@@ -328,7 +283,7 @@ _LATEST_UPSERT = (
 _LATEST_JSON = (
     f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) SELECT CAST(r->>0 AS BIGINT), r->>1,"
     " CAST(r->>2 AS TIMESTAMPTZ), CAST(r->>3 AS DOUBLE PRECISION), r->>4, r->>5, r->>6"
-    " FROM json_array_elements(CAST(:rows AS JSON)) AS r" + _LATEST_UPSERT
+    " FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r" + _LATEST_UPSERT
 )
 _LATEST_ROW = itemgetter(0, 2, 1, 3, 5, 6, 7)  # a Processed's columns in _LATEST_COLUMNS order
 
@@ -359,11 +314,8 @@ def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
     )
 
 
-def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> dict[str, Any] | None:
-    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent
-    reports; returns, read by the same statement, the configuration version published for the
-    gateway (the reply names it, the agent fetches a version new to it) and the configuration
-    report last stored (a batch repeating it writes nothing more)."""
+def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: datetime) -> None:
+    """Last seen, clock offset (gateway minus server: sent_at - now, seconds) and what the agent reports."""
     params: dict[str, Any] = {"g": gateway_id, "now": now, "offset": (batch.sent_at - now).total_seconds()}
     agent_columns = ""
     if batch.agent is not None:
@@ -378,8 +330,6 @@ def record_contact(conn: Connection, gateway_id: int, batch: ParsedBatch, now: d
             dropped=batch.agent.dropped_total,
             synced=batch.agent.clock_synced,
         )
-    return conn.fetchone(
-        f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns}"
-        " WHERE id = :g RETURNING config_published, config_source, config_running, config_result",
-        params,
+    conn.execute(
+        f"UPDATE gateways SET last_seen_at = :now, clock_offset_s = :offset{agent_columns} WHERE id = :g", params
     )

@@ -39,7 +39,8 @@ from central.errors import ApiError, error_responses, raw_json_body
 from central.fastjson import FastJSONResponse
 from central.query_check import check_query
 from central.telemetry.body import read_body
-from central.telemetry.ingest import assigned_points, ingest
+from central.telemetry.ingest import ingest
+from central.telemetry.ingest_state import assigned_points
 from central.telemetry.parse import BatchRejected
 from central.telemetry.processing import Processed
 from protocols.uplink import (

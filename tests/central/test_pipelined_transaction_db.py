@@ -1,0 +1,138 @@
+"""A pipelined transaction (``Database.transaction(pipelined=True)``): what it stores, what an
+error undoes, and how many round trips it costs, counted in libpq's protocol trace (each time
+the client waits, it sends Flush).
+
+The round-trip tests run on PostgreSQL only (``postgres_db``): SQLite has no round trips, and
+the flag changes nothing there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from central.db import Connection, Database, IntegrityError, migrate, open_database
+from central.deps import gateway_of
+from central.telemetry.ingest import ingest
+from tests.central.telemetry_support import GATEWAY_TOKEN, batch, reading
+from tests.factories import add_gateway, add_point
+
+NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+INSERT = "INSERT INTO users (username, password_hash, created_at) VALUES (:u, 'x', :t)"
+
+
+def usernames(db) -> list[str]:
+    with db.connect() as conn:
+        return [row["username"] for row in conn.fetchall("SELECT username FROM users ORDER BY username")]
+
+
+def test_a_pipelined_transaction_stores_every_statement_and_reads_its_own_writes(db):
+    with db.transaction(pipelined=True) as conn:
+        conn.execute(INSERT, {"u": "ana", "t": NOW})
+        seen = conn.fetchval("SELECT COUNT(*) FROM users")
+        conn.execute(INSERT, {"u": "beto", "t": NOW})
+    assert (seen, usernames(db)) == (1, ["ana", "beto"])
+
+
+def test_an_error_in_a_pipelined_transaction_is_ours_and_undoes_it(db):
+    with pytest.raises(IntegrityError):
+        with db.transaction(pipelined=True) as conn:
+            conn.execute(INSERT, {"u": "ana", "t": NOW})
+            conn.execute(INSERT, {"u": "ana", "t": NOW})
+    assert usernames(db) == []
+
+
+def test_an_exception_of_the_caller_undoes_a_pipelined_transaction(db):
+    with pytest.raises(RuntimeError, match="refused"):
+        with db.transaction(pipelined=True) as conn:
+            conn.execute(INSERT, {"u": "ana", "t": NOW})
+            raise RuntimeError("refused")
+    assert usernames(db) == []
+
+
+def test_a_connection_goes_back_to_the_pool_as_it_came_after_a_pipelined_transaction(db):
+    with pytest.raises(IntegrityError):
+        with db.transaction(pipelined=True) as conn:
+            conn.execute(INSERT, {"u": "ana", "t": NOW})
+            conn.execute(INSERT, {"u": "ana", "t": NOW})
+    with pytest.raises(IntegrityError):  # a plain transaction on it still undoes what failed
+        with db.transaction() as conn:
+            conn.execute(INSERT, {"u": "beto", "t": NOW})
+            conn.execute(INSERT, {"u": "beto", "t": NOW})
+    with db.transaction() as conn:
+        conn.execute(INSERT, {"u": "carla", "t": NOW})
+    assert usernames(db) == ["carla"]
+
+
+class WaitCounter:
+    """Counts how many times a connection's client waits for the server (libpq's protocol
+    trace: each wait sends Flush), from :meth:`start` to :meth:`stop`."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: Connection | None = None
+
+    def start(self, conn: Connection) -> None:
+        self._conn = conn
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        conn.raw.pgconn.trace(self._fd)
+
+    def stop(self) -> int:
+        assert self._conn is not None
+        self._conn.raw.pgconn.untrace()
+        os.close(self._fd)
+        lines = self._path.read_text().splitlines()
+        return sum(1 for line in lines if line.split("\t")[1:4:2] == ["F", "Flush"])
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    database = open_database(postgres_url)
+    migrate(database)
+    yield database
+    database.close()
+
+
+def test_a_pipelined_transaction_waits_once_per_read_and_once_at_its_end(postgres_db, tmp_path):
+    counter = WaitCounter(tmp_path / "trace")
+    with postgres_db.transaction(pipelined=True) as conn:
+        counter.start(conn)
+        conn.execute(INSERT, {"u": "ana", "t": NOW})
+        conn.fetchval("SELECT COUNT(*) FROM users")
+        conn.execute(INSERT, {"u": "beto", "t": NOW})
+        with conn.pipeline():  # adds no wait of its own
+            conn.execute(INSERT, {"u": "carla", "t": NOW})
+    assert (counter.stop(), usernames(postgres_db)) == (2, ["ana", "beto", "carla"])
+
+
+def post(db, document: dict, counter: WaitCounter | None = None) -> int:
+    """Ingest ``document`` as gw-norte; how many readings were new. ``counter`` counts from the token's check on."""
+
+    def authenticate(conn: Connection):
+        if counter is not None:
+            counter.start(conn)
+        return gateway_of(conn, GATEWAY_TOKEN)
+
+    return ingest(db, authenticate, json.dumps(document).encode(), NOW, 300).stored
+
+
+@pytest.mark.parametrize(
+    ("latest", "waits"),
+    [
+        pytest.param(NOW - timedelta(minutes=10), 3, id="following-the-latest-count"),
+        pytest.param(NOW, 4, id="reaching-back-before-the-latest-count"),
+    ],
+)
+def test_a_small_new_batch_costs_three_round_trips_unless_it_reaches_back(postgres_db, tmp_path, latest, waits):
+    with postgres_db.transaction() as conn:
+        add_point(conn, "P1", NOW)
+        add_gateway(conn, "gw-norte", GATEWAY_TOKEN, ["P1"], NOW)
+    post(postgres_db, batch([reading(1, "totalizer", latest, 100.0)], NOW))
+    counter = WaitCounter(tmp_path / "trace")
+    stored = post(postgres_db, batch([reading(2, "totalizer", NOW - timedelta(minutes=5), 110.0)], NOW), counter)
+    assert (stored, counter.stop()) == (1, waits)
