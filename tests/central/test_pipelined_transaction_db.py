@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from central.db import Connection, Database, IntegrityError, migrate, open_database
+from central.db import Connection, Database, IntegrityError, open_database
 from central.deps import gateway_of
 from central.telemetry.ingest import ingest
 from tests.central.telemetry_support import GATEWAY_TOKEN, batch, reading
@@ -91,11 +92,10 @@ class WaitCounter:
 
 
 @pytest.fixture
-def postgres_db(postgres_url: str) -> Iterator[Database]:
-    database = open_database(postgres_url)
-    migrate(database)
-    yield database
-    database.close()
+def postgres_db(pg_url: str) -> Iterator[Database]:
+    """A migrated PostgreSQL database (a copy of the suite's template)."""
+    with closing(open_database(pg_url)) as database:
+        yield database
 
 
 def test_a_pipelined_transaction_waits_once_per_read_and_once_at_its_end(postgres_db, tmp_path):
