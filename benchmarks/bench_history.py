@@ -31,7 +31,9 @@ Each idle, then under the fleet's load of goal 1: another process posts bench_fl
 30-reading batches to the same server over 16 connections at 20,000 gateways' rate, one
 batch a minute each (333 batches/s, open loop: a batch late on its schedule is sent at once;
 the rate kept is printed). Runs before 2026-12-04 posted as fast as the server took them,
-a saturating load beyond the fleet's. Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per round.
+a saturating load beyond the fleet's. Under that load the same requests are measured twice:
+sent to the server that takes the batches, and to a second telemetry replica on the same
+database that takes none (nginx's ``caudal_ingest`` upstream, ``central/nginx_routes.py``). Figures are min/median/max over ``ROUNDS`` rounds, ratios taken per round.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ PAGE = 1_000
 TOKEN = "bench-history-admin-token"
 MIDDLE = START + timedelta(days=182, hours=7, minutes=13)
 LOAD_RAMP_S = 3.0
-LOAD_CAP_S = 180.0  # the load process stops by itself after this, whatever happens here
+LOAD_CAP_S = 420.0  # the load process stops by itself after this, whatever happens here
 FLEET_RATE = 20_000 / 60  # goal 1's fleet: 20,000 gateways, one batch a minute each (batches/s)
 
 # Run as ``python -c LAUNCH url``: the fleet's load on the server at url, until its stdin closes.
@@ -341,20 +343,29 @@ def main() -> Figures | None:
         point_id = seed(url)
         with (
             bench_fleet.server("ingest+alerts", url) as target,
-            httpx.Client(base_url=target.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
+            bench_fleet.server("ingest+alerts", url) as replica,
             psycopg.connect(url, autocommit=True) as raw,
         ):
             asyncio.run(
                 bench_fleet.post_round(target.url, [(g, bench_fleet.body(g, 0)) for g in range(bench_fleet.GATEWAYS)])
             )
-            queries = Queries(http, raw, point_id)
-            queries.check()
-            report(figures, "idle", measure(queries))
-            report_cpu(figures, cpu_ms(url, target, queries))
-            with fleet_loading(target.url):
-                loaded = measure(queries)
+            with reading(target, raw, point_id) as queries, reading(replica, raw, point_id) as apart:
+                report(figures, "idle", measure(queries))
+                report_cpu(figures, cpu_ms(url, target, queries))
+                with fleet_loading(target.url):
+                    loaded, replica_loaded = measure(queries), measure(apart)
             report(figures, "under fleet load", loaded)
+            report(figures, "under fleet load, reads on a replica of their own", replica_loaded)
     return figures
+
+
+@contextmanager
+def reading(server: bench_fleet.Server, raw: psycopg.Connection, point_id: int) -> Iterator[Queries]:
+    """The measured requests sent to ``server``, checked once."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
+        queries = Queries(http, raw, point_id)
+        queries.check()
+        yield queries
 
 
 if __name__ == "__main__":

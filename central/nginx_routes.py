@@ -33,6 +33,12 @@ PROXY_SETTINGS: dict[str, tuple[str, ...]] = {
     "/api/v1/compliance/reports/": ("proxy_read_timeout 120s;",),
 }
 
+# Paths with an upstream of their own. Gateway batches go to ``caudal_ingest``, which lists the
+# telemetry replicas as ``caudal_telemetry`` does until an operator gives the fleet's ingest
+# replicas of its own: then the readings and aggregates people ask for are not served by the
+# process a fleet keeps busy (docs/ARQUITECTURA_MODULAR.md, benchmarks/bench_history.py).
+OWN_UPSTREAM: dict[str, str] = {"/api/v1/ingest": "caudal_ingest"}
+
 _PARAMETER = re.compile(r"\{(\w+)(:path)?\}")
 _SPECIAL = re.compile(r"([.^$*+?()\[\]{}|\\])")
 
@@ -94,7 +100,7 @@ def routing_table(paths_by_role: Mapping[str, Iterable[str]]) -> dict[str, str]:
         caught = sorted(other for other in every - served[role] if pattern.match(sample_path(other)))
         if caught:
             raise RoutingError(f"{path} ({role}) también capturaría {', '.join(caught)}")
-    unknown = sorted(key for key in PROXY_SETTINGS if not any(_settles(key, path) for path in table))
+    unknown = sorted(key for key in {*PROXY_SETTINGS, *OWN_UPSTREAM} if not any(_settles(key, path) for path in table))
     if unknown:
         raise RoutingError(f"ajustes de proxy para rutas que ningún rol enrutado sirve: {', '.join(unknown)}")
     return table
@@ -115,7 +121,7 @@ def render_locations(table: Mapping[str, str]) -> str:
     blocks = []
     for path, role in sorted(table.items(), key=lambda item: (ROUTED_ROLES.index(item[1]), item[0])):
         match = f"= {path}" if _PARAMETER.search(path) is None else f"~ {location_pattern(path)}"
-        body = [*proxy_settings(path), f"proxy_pass http://{UPSTREAM[role]};"]
+        body = [*proxy_settings(path), f"proxy_pass http://{OWN_UPSTREAM.get(path, UPSTREAM[role])};"]
         inner = "".join(f"{INDENT}    {line}\n" for line in body)
         blocks.append(f"{INDENT}location {match} {{\n{inner}{INDENT}}}\n")
     return "".join(blocks)

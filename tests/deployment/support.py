@@ -30,7 +30,12 @@ DASHBOARD_METRICS = {
 }
 """The metrics the Prometheus dashboards and alert rules query: each must be exported by a service."""
 
-UPSTREAMS = {"caudal_core": "core", "caudal_telemetry": "telemetry", "caudal_compliance": "compliance"}
+UPSTREAMS = {
+    "caudal_core": "core",
+    "caudal_telemetry": "telemetry",
+    "caudal_ingest": "telemetry",
+    "caudal_compliance": "compliance",
+}
 
 
 def compose_cli() -> list[str] | None:

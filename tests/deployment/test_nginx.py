@@ -229,7 +229,7 @@ def test_metrics_are_not_published_through_the_proxy(proxy: str) -> None:
 @needs_nginx
 def test_a_service_with_no_replica_answering_gets_a_json_503(services: StandIns, tmp_path: Path) -> None:
     servers = {upstream: [f"127.0.0.1:{services.ports[role]}"] for upstream, role in UPSTREAMS.items()}
-    servers["caudal_telemetry"] = [f"127.0.0.1:{free_port()}"]
+    servers["caudal_telemetry"] = servers["caudal_ingest"] = [f"127.0.0.1:{free_port()}"]
     with RunningNginx(tmp_path, servers) as base:
         reply = httpx.post(f"{base}/api/v1/ingest", content=b"{}", timeout=10)
         core = httpx.get(f"{base}/api/v1/points", timeout=10)

@@ -137,7 +137,7 @@ def test_only_the_part_between_the_markers_is_rewritten() -> None:
         f"before\n{BEGIN}"
         "        location = /api/v1/ingest {\n"
         + "".join(f"            {line}\n" for line in PROXY_SETTINGS["/api/v1/ingest"])
-        + "            proxy_pass http://caudal_telemetry;\n"
+        + "            proxy_pass http://caudal_ingest;\n"
         "        }\n"
         "        location ~ ^/api/v1/points/[^/]+/readings$ {\n"
         "            proxy_pass http://caudal_telemetry;\n"

@@ -123,6 +123,7 @@ def test_two_replicas_of_each_with_one_of_each_killed_lose_double_and_resend_not
                 {
                     "caudal_core": [f"127.0.0.1:{free_port()}"],  # not started: nothing here goes to core
                     "caudal_telemetry": [p.address for p in telemetry],
+                    "caudal_ingest": [p.address for p in telemetry],
                     "caudal_compliance": [p.address for p in compliance],
                 },
             )
