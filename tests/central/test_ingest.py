@@ -148,6 +148,8 @@ def test_a_10_mb_body_is_refused(site):
     [
         (b" " * (10 * 1024 * 1024), {}),  # too large: 413 for a gateway
         (b"{}", {"Content-Encoding": "br"}),  # unsupported encoding: 415 for a gateway
+        (b"{this is not json", {}),  # parsed before the token is checked, refused after it: 422 for a gateway
+        (b'{"schema": 1, "readings": "none"}', {}),  # a batch of the wrong shape: 422 for a gateway
     ],
 )
 def test_a_bad_token_is_refused_before_the_body_is_judged(site, body, headers):
