@@ -211,18 +211,23 @@ def server(variant: str, database_url: str) -> Iterator[Server]:
         stop(process, 20)
 
 
-async def post_round(url: str, bodies: list[tuple[int, bytes]]) -> list[float]:
-    """Post every body over CONNECTIONS keep-alive connections; each request's latency."""
-    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-    for item in bodies:
-        queue.put_nowait(item)
+async def post_round(url: str, bodies: list[tuple[int, bytes]], rate: float | None = None) -> list[float]:
+    """Post every body over CONNECTIONS keep-alive connections; each request's latency.
+
+    ``rate`` (batches/s): the n-th body goes no sooner than n / rate seconds after the start
+    (open loop: a late one goes at once, none is skipped); None: each as soon as a connection is free."""
+    queue: asyncio.Queue[tuple[float, tuple[int, bytes]]] = asyncio.Queue()
+    started = time.perf_counter()
+    for n, item in enumerate(bodies):
+        queue.put_nowait((started + n / rate if rate else 0.0, item))
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
 
         async def connection() -> None:
             while not queue.empty():
-                gateway, payload = queue.get_nowait()
+                due, (gateway, payload) = queue.get_nowait()
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 headers = {
                     "Authorization": f"Bearer {token(gateway)}",
                     "Content-Type": "application/json",

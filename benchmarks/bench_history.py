@@ -47,7 +47,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import httpx
 import psycopg
 
@@ -61,7 +60,6 @@ from central.settings import Settings
 from central.telemetry import compaction, rollup
 from central.telemetry.ingest import COLUMNS
 from central.telemetry.queries import READING_COLUMNS, encode_cursor, iso_z
-from protocols.uplink import INGEST_PATH
 
 ROUNDS = 3
 REPS = 3
@@ -98,43 +96,16 @@ COUNT_SQL = (
 
 
 def fleet_load(url: str) -> None:
-    """Post the fleet's batches at ``FLEET_RATE`` until stdin closes (or ``LOAD_CAP_S``); then
-    print the batches posted and the seconds taken."""
+    """Post the fleet's batches at ``FLEET_RATE``, round after round, until stdin closes (or
+    ``LOAD_CAP_S``); then print the batches posted and the seconds taken (the rate kept)."""
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     started, posted, batch = time.perf_counter(), 0, 1
     while not stop.is_set() and time.perf_counter() - started < LOAD_CAP_S:
         bodies = [(gateway, bench_fleet.body(gateway, batch)) for gateway in range(bench_fleet.GATEWAYS)]
-        asyncio.run(post_paced(url, bodies, started + posted / FLEET_RATE))
+        asyncio.run(bench_fleet.post_round(url, bodies, FLEET_RATE))
         posted, batch = posted + len(bodies), batch + 1
     print(posted, time.perf_counter() - started, flush=True)
-
-
-async def post_paced(url: str, bodies: list[tuple[int, bytes]], first_due: float) -> None:
-    """Post ``bodies`` over bench_fleet's connections, the n-th no sooner than ``first_due +
-    n / FLEET_RATE`` (open loop: a late batch goes at once, none is skipped)."""
-    due = [first_due + n / FLEET_RATE for n in range(len(bodies))]
-    queue: asyncio.Queue[tuple[float, tuple[int, bytes]]] = asyncio.Queue()
-    for item in zip(due, bodies, strict=True):
-        queue.put_nowait(item)
-    connector = aiohttp.TCPConnector(limit=bench_fleet.CONNECTIONS)
-    async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
-
-        async def connection() -> None:
-            while not queue.empty():
-                at, (gateway, payload) = queue.get_nowait()
-                await asyncio.sleep(max(0.0, at - time.perf_counter()))
-                headers = {
-                    "Authorization": f"Bearer {bench_fleet.token(gateway)}",
-                    "Content-Type": "application/json",
-                    "Content-Encoding": "gzip",
-                }
-                async with session.post(INGEST_PATH, data=payload, headers=headers) as reply:
-                    await reply.read()
-                    if reply.status != 200:
-                        raise RuntimeError(f"HTTP {reply.status}")
-
-        await asyncio.gather(*(connection() for _ in range(bench_fleet.CONNECTIONS)))
 
 
 @contextmanager

@@ -67,10 +67,10 @@ PUBLISHED: dict[str, frozenset[str]] = {
 }
 
 
-# Crossings kept on purpose, by module. Ingest reads the gateway's points with each one's last
-# totalizer count in one query and updates the gateway's contact (returning its published
-# configuration) in the upload's one transaction; bench_fleet measures that path, and going
-# through core's functions would add statements to every batch.
+# Crossings kept on purpose, by module. Ingest reads the gateway's state (its points with each
+# one's last totalizer count, its configuration) in one query and updates the gateway's contact
+# in the upload's one transaction; bench_fleet measures that path, and going through core's
+# functions would add statements and round trips to every batch.
 CROSSINGS: dict[str, frozenset[str]] = {
     "central/telemetry/ingest.py": frozenset({"gateways"}),
     "central/telemetry/ingest_state.py": frozenset({"points", "gateway_points", "gateways"}),

@@ -142,7 +142,7 @@ async def _ingest_batch(request: Request, token: str) -> Response:
     now = ctx.clock.now()
 
     def authenticate(conn: Connection) -> Gateway:
-        gateway = gateway_of(conn, token)  # before the body is parsed
+        gateway = gateway_of(conn, token)  # before a malformed body is refused
         check_query(request)  # after the token, as on every route
         return gateway
 
