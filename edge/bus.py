@@ -67,9 +67,15 @@ class BusActor:
 
     async def read(self, unit_id: int, blocks: Sequence[ReadBlock], timeout_s: float) -> list[BlockResult]:
         """Queue the reads of one device and wait for their results (errors included, never raised)."""
+        return await self.submit(unit_id, blocks, timeout_s)
+
+    def submit(self, unit_id: int, blocks: Sequence[ReadBlock], timeout_s: float) -> asyncio.Future[list[BlockResult]]:
+        """Queue the reads of one device; the future gets their results (errors included, never
+        raised). A tick queues all its devices at once and needs no task per device to wait on
+        them; cancelling the future before the actor reaches the job skips it."""
         job = _Job(unit_id, blocks, timeout_s)
-        await self._queue.put(job)
-        return await job.done
+        self._queue.put_nowait(job)
+        return job.done
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve the queue until ``stop`` is set and nothing is left to serve; then close the link."""

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Sink = Callable[[list[PolledReading]], None]
+_Started = list[PolledReading] | asyncio.Future[list[BlockResult]]  # readings at once, or reads queued
 CLOCK_RECHECK_S = 5.0  # while the clock reads before EARLIEST_READING, how often it is looked at again
 
 
@@ -202,9 +203,7 @@ class Poller:
     async def poll_all(self) -> list[PolledReading]:
         """Read every device once, now, whatever its schedule (``caudal edge poll-once``): a
         one-shot read sets no backoff and announces no next attempt; errors stay in the counters."""
-        synced, now = self.clock_synced(), self.clock.now()
-        batches = await asyncio.gather(*(self._read(device, now, synced, scheduled=False) for device in self.devices))
-        return [reading for batch in batches for reading in batch]
+        return await self._read_devices(self.devices, self.clock.now(), self.clock_synced(), scheduled=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll on schedule until ``stop``; the tick in progress is finished and recorded."""
@@ -278,9 +277,7 @@ class Poller:
             self.ticks_running -= 1
 
     async def _record_tick(self, instant: datetime, devices: list[DevicePoll]) -> None:
-        synced = self.clock_synced()
-        batches = await asyncio.gather(*(self._poll(device, instant, synced) for device in devices))
-        readings = [reading for batch in batches for reading in batch]
+        readings = await self._read_devices(devices, instant, self.clock_synced(), scheduled=True)
         try:
             if readings:
                 self.sink(readings)
@@ -290,22 +287,43 @@ class Poller:
         self.cycles += 1
         self.on_cycle()
 
-    async def _poll(self, device: DevicePoll, instant: datetime, synced: bool) -> list[PolledReading]:
-        backoff_until = device.counters.backoff_until
-        if backoff_until is not None and instant < backoff_until:
-            device.counters.skipped += 1
-            return device.failed_readings(instant, device.last_failure)
-        return await self._read(device, instant, synced)
-
-    async def _read(
-        self, device: DevicePoll, slot: datetime, synced: bool, scheduled: bool = True
+    async def _read_devices(
+        self, devices: Sequence[DevicePoll], slot: datetime, synced: bool, *, scheduled: bool
     ) -> list[PolledReading]:
+        """Queue every device's reads on its bus at once, then take each device's results in
+        turn while the buses serve their queues: a task per device cost a tick of 50 devices
+        more CPU than decoding them. A cancelled tick withdraws the reads not yet served."""
+        started = [(device, self._start(device, slot, scheduled)) for device in devices]
+        readings: list[PolledReading] = []
+        try:
+            for device, read in started:
+                readings += await self._finish(device, read, slot, synced, scheduled)
+        finally:
+            for device, read in started:
+                if isinstance(read, asyncio.Future) and not read.done():
+                    read.cancel()
+                    device.in_flight = False
+        return readings
+
+    def _start(self, device: DevicePoll, slot: datetime, scheduled: bool) -> _Started:
+        """The device's reads queued on its bus, or its readings already (backing off, no bus)."""
+        backoff_until = device.counters.backoff_until
+        if scheduled and backoff_until is not None and slot < backoff_until:
+            device.counters.skipped += 1
+            return device.failed_readings(slot, device.last_failure)
         bus = self.buses.get(device.config.bus)
         if bus is None:  # a reload removed the bus while this tick was starting: nothing to read through
             return device.failed_readings(slot, Quality.DEVICE_ERROR)
         device.in_flight = True
+        return bus.submit(device.config.unit_id, device.blocks, device.timeout_s)
+
+    async def _finish(
+        self, device: DevicePoll, read: _Started, slot: datetime, synced: bool, scheduled: bool
+    ) -> list[PolledReading]:
+        if isinstance(read, list):
+            return read
         try:
-            results = await bus.read(device.config.unit_id, device.blocks, device.timeout_s)
+            results = await read
             readings = device.readings(results, synced)
             self._count(device, slot, results, readings, scheduled)
             return readings

@@ -189,3 +189,24 @@ async def test_a_serial_port_is_reopened_after_the_adapter_was_unplugged(tmp_pat
         ("flow", 12.5, Quality.GOOD),
         ("totalizer", 1000.0, Quality.GOOD),
     ]
+
+
+async def test_a_cancelled_poll_withdraws_the_reads_its_bus_has_not_served(tmp_path: Path, clock: ManualClock) -> None:
+    """A poll queues every device's reads at once; cancelled while the bus waits on a silent
+    slave, the reads queued behind it are never sent and no device stays in flight. The poll
+    after it is served behind the silent slave's timeout, so its count closes the books."""
+    async with run_simulator(simulated(meter(3, fault="silent"), meter(4)), clock) as running:
+        config = site(tmp_path, [tcp_bus(running.tcp_port)], [device("pozo-3", 3), device("pozo-4", 4)])
+        async with RunningBuses(config, clock) as buses:
+            poller = Poller(config, buses, clock, lambda readings: None)
+            poll = asyncio.create_task(poller.poll_all())
+            await until(lambda: buses["plc"].transactions == 1)  # the silent one's request is out
+            poll.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await poll
+            in_flight = [d.in_flight for d in poller.devices]
+            await poller.poll_all()
+            served = buses["plc"].transactions
+    assert in_flight == [False, False]
+    assert served == 1 + (1 + 2)  # the cancelled poll's silent read; the next poll's: 1 (then skipped), 2 blocks
+    assert [(d.name, d.counters.polls) for d in poller.devices] == [("pozo-3", 1), ("pozo-4", 1)]
