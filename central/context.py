@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from central.crypto import SecretBox
 from central.db import Database
 from central.metrics import Metrics
@@ -42,7 +44,9 @@ class AppContext:
     )  # the environment's, read by the app factory
     alert_queue: EvaluationQueue | None = None  # the alerts module's setup builds it (telemetry role)
     regulators: Regulators = field(default_factory=Regulators)  # compliance's registry, read by the app factory
+    ingest_slots: anyio.CapacityLimiter = field(init=False)  # settings.ingest_concurrency threads storing batches
 
     def __post_init__(self) -> None:
+        self.ingest_slots = anyio.CapacityLimiter(self.settings.ingest_concurrency)
         key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
         self.secret_box = SecretBox(key)

@@ -57,6 +57,13 @@ class Settings(EnvSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="Largest request body, after gzip")
     future_tolerance_s: float = Field(default=300, ge=0, description="How far past the gateway's clock a ts may be")
     gateway_offline_after_s: float = Field(default=900, gt=0)
+    ingest_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Batches one process stores at once; the others wait their turn. More at once"
+        " only contend for the interpreter, and every other request waits behind them",
+    )
     workers: bool = Field(default=True, description="Run the role's background workers (timers) in this process")
     rollup_interval_s: float = Field(default=5.0, gt=0, description="Seconds between hourly-summary worker passes")
     compact_after_days: int = Field(

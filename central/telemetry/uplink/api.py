@@ -11,11 +11,14 @@ logged, never returned.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import time
 from collections.abc import Sequence
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
@@ -147,14 +150,17 @@ async def _ingest_batch(request: Request, token: str) -> Response:
         return gateway
 
     try:
-        result = await run_in_threadpool(
-            ingest,
-            ctx.db,
-            authenticate,
-            body,
-            now,
-            ctx.settings.future_tolerance_s,
-            mark_alerts=ctx.settings.alert_evaluation == "role",
+        result = await anyio.to_thread.run_sync(
+            functools.partial(
+                ingest,
+                ctx.db,
+                authenticate,
+                body,
+                now,
+                ctx.settings.future_tolerance_s,
+                mark_alerts=ctx.settings.alert_evaluation == "role",
+            ),
+            limiter=ctx.ingest_slots,  # a fleet's batches beyond these wait their turn, not for the GIL
         )
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
@@ -164,7 +170,7 @@ async def _ingest_batch(request: Request, token: str) -> Response:
     hook = ctx.on_ingest
     after = None
     if hook is not None and result.stored:
-        after = BackgroundTask(_run_hook, hook, result.point_ids, result.readings)
+        after = BackgroundTask(_run_hook, hook, result.point_ids, result.readings, ctx.ingest_slots)
     # IngestReply's shape, encoded once (the model's validation and dump cost more than the encoding)
     return FastJSONResponse(
         {
@@ -192,11 +198,15 @@ def get_assigned_points(ctx: Ctx, gateway: CurrentGateway) -> AssignedPoints:
     return AssignedPoints(gateway=gateway.name, points=codes)
 
 
-async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Processed]) -> None:
+async def _run_hook(
+    hook: OnIngest, point_ids: list[int], readings: Sequence[Processed], slots: anyio.CapacityLimiter
+) -> None:
+    """The hook after the reply; a plain one in a thread of the batches' own (inline alert
+    evaluation is the fleet's work too, and would otherwise contend with the batches)."""
     try:
         if inspect.iscoroutinefunction(hook):
             await hook(point_ids, readings)
         else:
-            await run_in_threadpool(hook, point_ids, readings)
+            await anyio.to_thread.run_sync(hook, point_ids, readings, limiter=slots)
     except Exception:  # the hook is another domain's code; ingest is already done
         log.exception("falló el hook on_ingest de los puntos %s", point_ids)

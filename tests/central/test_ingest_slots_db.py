@@ -1,0 +1,84 @@
+"""``CAUDAL_INGEST_CONCURRENCY``: how many batches one process stores at once; the others wait
+their turn for a slot instead of contending for the interpreter with every other request.
+
+PostgreSQL only: a row lock held by the test keeps one gateway's batch inside its slot (its
+contact update waits for the lock), while another gateway's batch touches no locked row, so
+whether the second one is stored meanwhile depends only on the slots.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import httpx
+import psycopg
+import pytest
+
+from central.app import create_app
+from central.context import AppContext
+from central.settings import Settings
+from protocols.clock import ManualClock
+from tests.central.served import serving
+from tests.central.telemetry_support import GATEWAY_TOKEN, OTHER_GATEWAY_TOKEN, START, batch, reading, seed_site
+from tests.ports import free_port
+
+NOW = datetime.fromisoformat(START)
+DEADLINE_S = 15.0
+
+
+def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true"
+        time.sleep(0.01)
+
+
+def post(url: str, token: str, point: str, gateway: str) -> int:
+    document = batch([reading(1, "flow", NOW - timedelta(minutes=1), 5.0, point=point)], NOW, gateway=gateway)
+    reply = httpx.post(f"{url}/api/v1/ingest", json=document, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return reply.status_code
+
+
+@pytest.fixture
+def served(pg_url: str, request: pytest.FixtureRequest) -> Iterator[tuple[str, AppContext]]:
+    settings = Settings(database_url=pg_url, secret_key="k", workers=False, ingest_concurrency=request.param)
+    app = create_app(settings, clock=ManualClock(NOW))
+    with app.state.ctx.db.transaction() as conn:
+        seed_site(conn, NOW)
+    with serving(app, free_port()) as url:
+        yield url, app.state.ctx
+
+
+def lock_waiters(pg_url: str) -> int:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+    return row[0] if row else 0
+
+
+@pytest.mark.parametrize(
+    ("served", "second_stored_meanwhile"),
+    [pytest.param(1, False, id="one slot: it waits"), pytest.param(2, True, id="two slots: it is stored")],
+    indirect=["served"],
+)
+def test_a_batch_beyond_the_ingest_slots_waits_for_one_and_is_then_stored(
+    served: tuple[str, AppContext], pg_url: str, second_stored_meanwhile: bool
+) -> None:
+    url, ctx = served
+    with psycopg.connect(pg_url) as locker, ThreadPoolExecutor(2) as clients:
+        locker.execute("SELECT 1 FROM gateways WHERE name = 'gw-norte' FOR UPDATE")
+        first: Future[int] = clients.submit(post, url, GATEWAY_TOKEN, "P1", "gw-norte")
+        until(lambda: lock_waiters(pg_url) == 1)  # gw-norte's batch holds its slot, waiting for the row
+        second: Future[int] = clients.submit(post, url, OTHER_GATEWAY_TOKEN, "P3", "gw-sur")
+        if second_stored_meanwhile:
+            assert (second.result(timeout=DEADLINE_S), first.done()) == (200, False)
+        else:
+            until(lambda: ctx.ingest_slots.statistics().tasks_waiting == 1)
+            assert (first.done(), second.done()) == (False, False)
+        locker.rollback()
+        assert (first.result(timeout=DEADLINE_S), second.result(timeout=DEADLINE_S)) == (200, 200)
+    with ctx.db.connect() as conn:
+        stored = conn.fetchall("SELECT p.code FROM readings r JOIN points p ON p.id = r.point_id ORDER BY p.code")
+    assert [row["code"] for row in stored] == ["P1", "P3"]
