@@ -69,7 +69,7 @@ TOKEN = "bench-history-admin-token"
 MIDDLE = START + timedelta(days=182, hours=7, minutes=13)
 LOAD_RAMP_S = 3.0
 LOAD_CAP_S = 420.0  # the load process stops by itself after this, whatever happens here
-FLEET_RATE = 20_000 / 60  # goal 1's fleet: 20,000 gateways, one batch a minute each (batches/s)
+FLEET_RATE = bench_fleet.FLEET_RATE
 
 # Run as ``python -c LAUNCH url``: the fleet's load on the server at url, until its stdin closes.
 LAUNCH = "from benchmarks.bench_history import fleet_load; import sys; fleet_load(sys.argv[1])"
