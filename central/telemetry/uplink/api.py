@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Sequence
 
-import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -170,7 +169,7 @@ async def _ingest_batch(request: Request, token: str) -> Response:
     hook = ctx.on_ingest
     after = None
     if hook is not None and result.stored:
-        after = BackgroundTask(_run_hook, hook, result.point_ids, result.readings, ctx.ingest_slots)
+        after = BackgroundTask(_run_hook, hook, result.point_ids, result.readings)
     # IngestReply's shape, encoded once (the model's validation and dump cost more than the encoding)
     return FastJSONResponse(
         {
@@ -198,15 +197,11 @@ def get_assigned_points(ctx: Ctx, gateway: CurrentGateway) -> AssignedPoints:
     return AssignedPoints(gateway=gateway.name, points=codes)
 
 
-async def _run_hook(
-    hook: OnIngest, point_ids: list[int], readings: Sequence[Processed], slots: anyio.CapacityLimiter
-) -> None:
-    """The hook after the reply; a plain one in a thread of the batches' own (inline alert
-    evaluation is the fleet's work too, and would otherwise contend with the batches)."""
+async def _run_hook(hook: OnIngest, point_ids: list[int], readings: Sequence[Processed]) -> None:
     try:
         if inspect.iscoroutinefunction(hook):
             await hook(point_ids, readings)
         else:
-            await anyio.to_thread.run_sync(hook, point_ids, readings, limiter=slots)
+            await run_in_threadpool(hook, point_ids, readings)
     except Exception:  # the hook is another domain's code; ingest is already done
         log.exception("falló el hook on_ingest de los puntos %s", point_ids)
