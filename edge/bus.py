@@ -65,10 +65,6 @@ class BusActor:
     def name(self) -> str:
         return self.config.name
 
-    async def read(self, unit_id: int, blocks: Sequence[ReadBlock], timeout_s: float) -> list[BlockResult]:
-        """Queue the reads of one device and wait for their results (errors included, never raised)."""
-        return await self.submit(unit_id, blocks, timeout_s)
-
     def submit(self, unit_id: int, blocks: Sequence[ReadBlock], timeout_s: float) -> asyncio.Future[list[BlockResult]]:
         """Queue the reads of one device; the future gets their results (errors included, never
         raised). A tick queues all its devices at once and needs no task per device to wait on
