@@ -299,7 +299,7 @@ class _PostgresConnection(BaseConnection):
 
 
 @contextmanager
-def _pipelined_transaction(raw: Any) -> Iterator[None]:
+def _pipelined_transaction(raw: Any) -> Iterator[_PostgresConnection]:
     """BEGIN and COMMIT sent as plain statements of a pipeline (psycopg's own transaction
     waits for each); an error anywhere rolls back. The connection goes back to the pool in
     its usual state (no transaction, autocommit off)."""
@@ -311,7 +311,7 @@ def _pipelined_transaction(raw: Any) -> Iterator[None]:
     try:
         with connection._errors("(a pipelined transaction)"), raw.pipeline():
             raw.execute("BEGIN")
-            yield
+            yield connection
             raw.execute("COMMIT")
     except BaseException:
         if raw.info.transaction_status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
@@ -367,8 +367,12 @@ class PostgresDatabase:
 
         try:
             with self._pool.connection() as raw:
-                with _pipelined_transaction(raw) if pipelined else raw.transaction():
-                    yield _PostgresConnection(raw)
+                if pipelined:
+                    with _pipelined_transaction(raw) as connection:
+                        yield connection
+                else:
+                    with raw.transaction():
+                        yield _PostgresConnection(raw)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 
