@@ -61,33 +61,40 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def _refresh_sql(dialect: str, table: str = "readings") -> str:
+_RUNS = (
+    "unnest(CAST(:points AS BIGINT[]), CAST(:lows AS TIMESTAMPTZ[]), CAST(:highs AS TIMESTAMPTZ[])) AS q (p, lo, hi)"
+)
+
+
+def _refresh_sql(dialect: str, rows: str) -> str:
+    """The summaries of the hours that ``rows`` (a FROM clause giving ``readings`` rows, each
+    point's within its runs of whole hours) fall in, upserted."""
     hour, minute = _EXPRESSIONS[dialect]
     value_of = "CASE WHEN variable = '{0}' THEN value END"
     assignments = ", ".join(f"{column} = excluded.{column}" for column in _SUMMARY_COLUMNS)
     return f"""
-WITH r AS (SELECT ts, variable, value, {hour} AS hour, {minute} AS minute FROM {table}
-           WHERE point_id = :p AND ts >= :lo AND ts < :hi),
-t AS (SELECT hour, value, LAG(value) OVER (PARTITION BY hour ORDER BY ts) AS prev,
-             ROW_NUMBER() OVER (PARTITION BY hour ORDER BY ts) AS from_first,
-             ROW_NUMBER() OVER (PARTITION BY hour ORDER BY ts DESC) AS from_last
+WITH r AS (SELECT readings.point_id, ts, variable, value, {hour} AS hour, {minute} AS minute FROM {rows}),
+t AS (SELECT point_id, hour, value, LAG(value) OVER (PARTITION BY point_id, hour ORDER BY ts) AS prev,
+             ROW_NUMBER() OVER (PARTITION BY point_id, hour ORDER BY ts) AS from_first,
+             ROW_NUMBER() OVER (PARTITION BY point_id, hour ORDER BY ts DESC) AS from_last
       FROM r WHERE variable = 'totalizer' AND value IS NOT NULL),
-v AS (SELECT hour, COUNT(*) AS total_count, SUM(CASE WHEN value > prev THEN value - prev ELSE 0 END) AS volume_inner,
+v AS (SELECT point_id, hour, COUNT(*) AS total_count,
+             SUM(CASE WHEN value > prev THEN value - prev ELSE 0 END) AS volume_inner,
              MAX(CASE WHEN from_first = 1 THEN value END) AS total_first,
              MAX(CASE WHEN from_last = 1 THEN value END) AS total_last
-      FROM t GROUP BY hour),
-s AS (SELECT hour, MIN({value_of.format("flow")}) AS flow_min, MAX({value_of.format("flow")}) AS flow_max,
+      FROM t GROUP BY point_id, hour),
+s AS (SELECT point_id, hour, MIN({value_of.format("flow")}) AS flow_min, MAX({value_of.format("flow")}) AS flow_max,
              SUM({value_of.format("flow")}) AS flow_sum, COUNT({value_of.format("flow")}) AS flow_count,
              MIN({value_of.format("level")}) AS level_min, MAX({value_of.format("level")}) AS level_max,
              MIN({value_of.format("water_table")}) AS water_table_min,
              MAX({value_of.format("water_table")}) AS water_table_max, COUNT(*) AS readings,
              SUM(DISTINCT CASE WHEN value IS NOT NULL THEN CAST(1 AS BIGINT) << minute END) AS minutes_mask
-      FROM r GROUP BY hour)
+      FROM r GROUP BY point_id, hour)
 INSERT INTO readings_hourly (point_id, hour, {", ".join(_SUMMARY_COLUMNS)})
-SELECT :p, s.hour, s.flow_min, s.flow_max, s.flow_sum, s.flow_count, s.level_min, s.level_max, s.water_table_min,
+SELECT s.point_id, s.hour, s.flow_min, s.flow_max, s.flow_sum, s.flow_count, s.level_min, s.level_max, s.water_table_min,
        s.water_table_max, s.readings, COALESCE(s.minutes_mask, 0), COALESCE(v.total_count, 0), v.total_first,
        v.total_last, v.volume_inner
-FROM s LEFT JOIN v ON v.hour = s.hour WHERE true
+FROM s LEFT JOIN v ON v.point_id = s.point_id AND v.hour = s.hour WHERE true
 ON CONFLICT (point_id, hour) DO UPDATE SET {assignments}"""
 
 
@@ -179,16 +186,15 @@ def settle(conn: Connection, marks: Sequence[Mark]) -> None:
     """Refresh the hours of ``marks`` (points by ascending id, hours ascending), record them as
     changed (:func:`take_changed`), then delete exactly those marks: any mark written
     meanwhile has another id and stays."""
-    runs: dict[int, list[tuple[datetime, datetime]]] = {}
+    by_point: dict[int, list[tuple[datetime, datetime]]] = {}
     for stale in marks:
-        runs.setdefault(stale.point_id, []).append((stale.lo, stale.hi))
-    changed = []
-    for point_id in sorted(runs):
-        _take_turn(conn, point_id)
-        for low, high in merged_runs(runs[point_id]):
-            refresh_range(conn, point_id, low, high)
-            changed.append({"point_id": point_id, "lo": low, "hi": high})
-    conn.executemany("INSERT INTO hours_changed (point_id, lo, hi) VALUES (:point_id, :lo, :hi)", changed)
+        by_point.setdefault(stale.point_id, []).append((stale.lo, stale.hi))
+    runs = [StaleHours(point_id, *run) for point_id in sorted(by_point) for run in merged_runs(by_point[point_id])]
+    _take_turns(conn, sorted(by_point))
+    refresh_ranges(conn, runs)
+    conn.executemany(
+        "INSERT INTO hours_changed (point_id, lo, hi) VALUES (:point_id, :lo, :hi)", [run._asdict() for run in runs]
+    )
     conn.executemany("DELETE FROM rollup_pending WHERE id = :id", [{"id": stale.id} for stale in marks])
 
 
@@ -205,14 +211,16 @@ def take_changed(conn: Connection, limit: int) -> list[StaleHours]:
     return [StaleHours(row["point_id"], row["lo"], row["hi"]) for row in rows]
 
 
-def _take_turn(conn: Connection, point_id: int) -> None:
-    """Wait for any other refresher of the point to commit (PostgreSQL; SQLite runs one
-    writing transaction at a time). Taken after the marks and in ascending point order, so
-    refreshers cannot wait on each other in a circle."""
-    if conn.dialect == "postgresql":
+def _take_turns(conn: Connection, point_ids: Sequence[int]) -> None:
+    """Wait for any other refresher of these points to commit (PostgreSQL; SQLite runs one
+    writing transaction at a time). Taken after the marks and in ascending point order (the
+    sorted subquery is not flattened, so its rows reach the locks in order), so refreshers
+    cannot wait on each other in a circle; in one statement, not one per point."""
+    if conn.dialect == "postgresql" and point_ids:
         conn.execute(
-            "SELECT pg_advisory_xact_lock(CAST(:space AS INTEGER), CAST(MOD(:p, 2147483647) AS INTEGER))",
-            {"space": _LOCK_SPACE, "p": point_id},
+            "SELECT pg_advisory_xact_lock(CAST(:space AS INTEGER), CAST(MOD(p, 2147483647) AS INTEGER))"
+            " FROM (SELECT p FROM unnest(CAST(:points AS BIGINT[])) AS p ORDER BY p) AS ascending",
+            {"space": _LOCK_SPACE, "points": list(point_ids)},
         )
 
 
@@ -230,10 +238,34 @@ def catch_up_point(conn: Connection, point_id: int, start: datetime, end: dateti
 
 
 def refresh_range(conn: Connection, point_id: int, low: datetime, high: datetime) -> None:
-    """Recompute the summaries of the point's hours in [low, high) (hour-aligned), from the
-    readings and, for a late reading of a compacted hour, the compacted rows."""
-    table, params = stored.source(conn, ":p", low, ":hi")
-    conn.execute(_refresh_sql(conn.dialect, table), {**params, "p": point_id, "lo": low, "hi": high})
+    """Recompute the summaries of the point's hours in [low, high) (hour-aligned)."""
+    refresh_ranges(conn, [StaleHours(point_id, low, high)])
+
+
+def refresh_ranges(conn: Connection, runs: Sequence[StaleHours]) -> None:
+    """Recompute the summaries of these runs of hours (hour-aligned; a point's runs disjoint),
+    from the readings and, for a late reading of a compacted hour, the compacted rows.
+
+    PostgreSQL refreshes every run in one statement: a worker batch of a fleet's marks is a
+    hundred points, and a statement per point was most of the rollup's cost in the server
+    (benchmarks/RESULTS.md, "Figures cited by the code"). SQLite, one table, one per run."""
+    if not runs:
+        return
+    if conn.dialect != "postgresql":
+        sql = _refresh_sql("sqlite", "readings WHERE point_id = :p AND ts >= :lo AND ts < :hi")
+        for run in runs:
+            conn.execute(sql, {"p": run.point_id, "lo": run.lo, "hi": run.hi})
+        return
+    table, params = stored.source(conn, "q.p", min(run.lo for run in runs), "q.hi", low="q.lo")
+    rows = (
+        f"{_RUNS} CROSS JOIN LATERAL (SELECT * FROM {table} WHERE point_id = q.p AND ts >= q.lo AND ts < q.hi) readings"
+    )
+    columns = {
+        "points": [run.point_id for run in runs],
+        "lows": [run.lo for run in runs],
+        "highs": [run.hi for run in runs],
+    }
+    conn.execute(_refresh_sql("postgresql", rows), {**params, **columns})
 
 
 def usable(bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, interval_s: int) -> bool:

@@ -63,20 +63,25 @@ def compacted(conn: Connection, start: datetime | None) -> bool:
     return until is not None and (start is None or start < until)
 
 
-def source(conn: Connection, point: str, start: datetime | None, end: str | None = None) -> tuple[str, dict[str, Any]]:
+def source(
+    conn: Connection, point: str, start: datetime | None, end: str | None = None, *, low: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """The table text to read a point's readings from ``start`` on, named ``readings``, and
     the parameters it adds (``point`` and ``end`` are SQL expressions, ``end`` None: no end).
     The caller filters ``point_id``, ``ts`` and ``variable`` as on ``readings``; the compacted
-    side is bounded here by hour so that it reads only the hours of the range."""
+    side is bounded here by hour so that it reads only the hours of the range. ``low``: an SQL
+    expression for that bound instead of ``start`` (a statement over many ranges bounds each
+    by its own start; ``start``, the earliest, still decides whether compacted hours are read)."""
     if not compacted(conn, start):
         return "readings", {}
-    bounds = "" if start is None else " AND c.hour > CAST(:stored_start AS TIMESTAMPTZ) - interval '1 hour'"
+    bound = low or "CAST(:stored_start AS TIMESTAMPTZ)"
+    bounds = "" if start is None else f" AND c.hour > {bound} - interval '1 hour'"
     bounds += "" if end is None else f" AND c.hour <= {end}"
     columns = ", ".join(COLUMNS)
     return (
         f"(SELECT {columns} FROM readings WHERE point_id = {point}{not_compacted('postgresql')}"
         f" UNION ALL SELECT {columns} FROM ({_COMPACT} WHERE c.point_id = {point}{bounds}) k) readings",
-        {} if start is None else {"stored_start": start},
+        {} if start is None or low else {"stored_start": start},
     )
 
 

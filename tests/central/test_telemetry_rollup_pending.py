@@ -117,6 +117,30 @@ def test_catch_up_writes_what_a_full_refresh_writes_and_leaves_no_marks(site):
     assert len(caught_up) == 16
 
 
+def test_one_pass_over_many_points_writes_what_each_points_own_refresh_writes(site):
+    """The worker refreshes a batch of points in one statement: each point's hours only from
+    its own readings, counters included, though the points share every hour."""
+    start = at("06:00")
+    for point, base, step_s in (("P1", 100.0, 300), ("P2", 5000.0, 420)):
+        count = 6 * 3600 // step_s
+        send(
+            site,
+            *series("flow", start, [float(i % 4) for i in range(count)], step_s=step_s, point=point),
+            *series("totalizer", start, [base + i for i in range(count)], step_s=step_s, first_seq=500, point=point),
+        )
+    assert catch_up(site) == 2
+    in_one_pass = summaries(site)
+    with site.db.transaction() as conn:
+        conn.execute("DELETE FROM readings_hourly")
+        for point_id in (row["id"] for row in conn.fetchall("SELECT id FROM points ORDER BY id")):
+            rollup.refresh_range(conn, point_id, at("00:00"), NOW)
+    assert in_one_pass == summaries(site)
+    assert [(row["code"], row["total_first"], row["total_last"]) for row in in_one_pass[5:7]] == [
+        ("P1", 160.0, 171.0),  # P1's last hour, 11:00, five-minute readings
+        ("P2", 5000.0, 5008.0),  # P2's first, 06:00, seven-minute readings
+    ]
+
+
 def test_the_worker_drains_a_backlog_batch_after_batch(site):
     for readings in backlog():
         send(site, *readings)
