@@ -65,7 +65,12 @@ class Settings(EnvSettings):
         " only contend for the interpreter, and every other request waits behind them",
     )
     workers: bool = Field(default=True, description="Run the role's background workers (timers) in this process")
-    rollup_interval_s: float = Field(default=5.0, gt=0, description="Seconds between hourly-summary worker passes")
+    rollup_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between hourly-summary worker passes. Short passes spread the refresh:"
+        " under a fleet's load a pass every 5 s was a burst that the batches arriving meanwhile waited behind",
+    )
     compact_after_days: int = Field(
         default=90,
         ge=0,

@@ -4,7 +4,7 @@ Ingest only marks the hours its batch touched as stale (:func:`stale_hours`, :fu
 a row in ``rollup_pending`` per run of consecutive hours of a point), which costs little
 in its transaction. The summaries are recomputed from the stored readings (so a resent or late
 reading changes nothing twice) by the rollup worker (:func:`catch_up`, every
-``CAUDAL_ROLLUP_INTERVAL_S``, 5 s) and, before it reads them, by an aggregate whose answer
+``CAUDAL_ROLLUP_INTERVAL_S``, 1 s) and, before it reads them, by an aggregate whose answer
 they change (:func:`catch_up_point`), so an answer right after an ingest is exact.
 
 Marks are never upserted: each has its own id and a refresher deletes exactly the ids it
