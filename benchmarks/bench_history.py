@@ -8,9 +8,13 @@ worker makes them), then held as a server holds it today: every hour older than 
 ``CAUDAL_COMPACT_AFTER_DAYS`` by the clock compacted (``readings_compact``) and the months
 swept, as the rollup worker leaves them (so the server's worker finds nothing to move while
 measured).
-The telemetry role serves them as production runs it (bench_fleet's ``ingest+alerts``
-server: uvicorn in its own process, alert evaluation and the rollup worker on). Measured,
-each figure of a round the median of ``REPS`` requests:
+The telemetry role serves them as the modular deployment runs it for a fleet
+(``docker/docker-compose.modular.yml``): bench_fleet's ``ingest+alerts role`` server (uvicorn in
+its own process, the rollup worker on, alerts marked for the ``alerts`` role) beside that role
+in its own process, which evaluates them. Runs before 2026-12-04 evening used the
+single-process setting (alerts evaluated in the telemetry process), which on this machine
+does not keep up with the fleet's rate (bench_fleet) and measured an overloaded server.
+Measured, each figure of a round the median of ``REPS`` requests:
 
 - a readings page of 1,000 rows of the year, the first page and one from mid-year by cursor:
   ``GET /readings`` over HTTP (the whole body read) against a raw psycopg SELECT of the
@@ -62,7 +66,7 @@ from central.telemetry.ingest import COLUMNS
 from central.telemetry.queries import READING_COLUMNS, encode_cursor, iso_z
 
 ROUNDS = 3
-REPS = 3
+REPS = 5
 CPU_PAGES = 30
 PAGE = 1_000
 TOKEN = "bench-history-admin-token"
@@ -306,15 +310,16 @@ def main() -> Figures | None:
     if not postgres_measurable(
         f"one point, a year of one-minute flow/level/totalizer; {ROUNDS} rounds, each figure the median of"
         f" {REPS} requests; idle, then under the fleet's load of goal 1 ({FLEET_RATE:.0f} 30-reading"
-        " batches/s); PostgreSQL"
+        " batches/s); telemetry with alerts in their own role, as the modular deployment runs; PostgreSQL"
     ):
         return None
     figures = Figures("history queries: a year of one point")
     with temporary_database(ADMIN_URL, "caudal_bench_history") as url:
         point_id = seed(url)
         with (
-            bench_fleet.server("ingest+alerts", url) as target,
-            bench_fleet.server("ingest+alerts", url) as replica,
+            bench_fleet.server("ingest+alerts role", url) as target,
+            bench_fleet.server("ingest+alerts role", url) as replica,
+            bench_fleet.server("alerts role", url),
             psycopg.connect(url, autocommit=True) as raw,
         ):
             asyncio.run(
