@@ -39,7 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -68,6 +68,7 @@ START = NOW - timedelta(days=60)
 VARIANTS = ("bare", "ingest", "ingest+alerts", "ingest+alerts role")
 READY_TIMEOUT_S = 60.0
 PENDING_SETTLE_S = 3.0
+QUIET_WINDOW_S, QUIET_SHARE, QUIET_WAIT_S = 0.5, 0.1, 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Run as ``python -c LAUNCH variant port``: the server of one variant (environment: CAUDAL_*).
@@ -228,16 +229,20 @@ def server(variant: str, database_url: str) -> Iterator[Server]:
         stop(process, 20)
 
 
-async def post_round(url: str, bodies: list[tuple[int, bytes]], rate: float | None = None) -> list[float]:
+async def post_round(
+    url: str, bodies: list[tuple[int, bytes]], rate: float | None = None, schedule: tuple[float, int] | None = None
+) -> list[float]:
     """Post every body over CONNECTIONS keep-alive connections; each request's latency.
 
     ``rate`` (batches/s): the n-th body is due n / rate seconds after the start (open loop: a
     late one goes at once, none is skipped) and its latency runs from when it was due, so a
     batch that waited for a free connection counts its wait, as a gateway would see it; None:
-    each as soon as a connection is free, its latency from when it is sent."""
+    each as soon as a connection is free, its latency from when it is sent. ``schedule``: (the
+    start, the first body's number) of a stream of rounds, so the time spent between rounds
+    making the next one's bodies is caught up and the stream keeps ``rate``."""
     queue: asyncio.Queue[tuple[float, tuple[int, bytes]]] = asyncio.Queue()
-    started = time.perf_counter()
-    for n, item in enumerate(bodies):
+    started, first = schedule or (time.perf_counter(), 0)
+    for n, item in enumerate(bodies, first):
         queue.put_nowait((started + n / rate if rate else 0.0, item))
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
@@ -263,13 +268,27 @@ async def post_round(url: str, bodies: list[tuple[int, bytes]], rate: float | No
     return latencies
 
 
-def measure_paced(target: Server, bodies: list[tuple[int, bytes]]) -> None:
+def measure_paced(target: Server, bodies: list[tuple[int, bytes]], servers: Sequence[Server]) -> None:
     """Post the round at the fleet's rate (goal 1's 20,000 gateways): the rate kept and the p99
-    latency from each batch's due time, what the fleet sees (not the server at saturation)."""
+    latency from each batch's due time, what the fleet sees (not the server at saturation).
+    It starts once ``servers`` (all of the run's) are done with what the rounds before left
+    them (:func:`quiet`), so the round measures ``target`` and not another's leftovers."""
+    quiet(servers)
     started = time.perf_counter()
     latencies = asyncio.run(post_round(target.url, bodies, FLEET_RATE))
     target.add("paced batches/s", len(bodies) / (time.perf_counter() - started))
     target.add("paced p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
+
+
+def quiet(servers: Sequence[Server]) -> None:
+    """Wait (up to QUIET_WAIT_S) until the servers' processes together use under QUIET_SHARE
+    of a core over QUIET_WINDOW_S: the alerts role evaluating, a rollup pass, the timers."""
+    deadline = time.monotonic() + QUIET_WAIT_S
+    while time.monotonic() < deadline:
+        before = sum(server.cpu_s() for server in servers)
+        time.sleep(QUIET_WINDOW_S)
+        if sum(server.cpu_s() for server in servers) - before < QUIET_SHARE * QUIET_WINDOW_S:
+            return
 
 
 async def get_round(url: str, path: str, count: int) -> None:
@@ -379,8 +398,9 @@ def main() -> Figures | None:
             for variant in VARIANTS[:2]:
                 measure_floor(servers[variant], BATCHES_PER_ROUND)
             paced = round_bodies(ROUNDS + 1 + round_index)
+            everyone = [*servers.values(), alerts_role]
             for variant in VARIANTS[1:]:
-                measure_paced(servers[variant], paced)
+                measure_paced(servers[variant], paced, everyone)
         return report(servers)
 
 
