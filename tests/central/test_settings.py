@@ -3,6 +3,8 @@ value is refused naming the variable, which is what the operator edits."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from central.settings import Settings, SettingsError
@@ -39,3 +41,28 @@ def test_a_bad_value_is_refused_naming_the_variable(
     with pytest.raises(SettingsError) as refused:
         Settings.from_env()
     assert str(refused.value) == message
+
+
+def readme_defaults() -> dict[str, str]:
+    """The README's settings table: each row naming one variable, with its last cell (the default)."""
+    rows = {}
+    for line in (Path(__file__).parents[2] / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `CAUDAL_") and cells[0].count("`") == 2:
+            rows[cells[0].strip("`")] = cells[-1]
+    return rows
+
+
+def shown(default: object) -> str:
+    """A default as the README writes it: ``true``, ``1`` for 1.0, ``none`` for no value."""
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return "none" if default is None else str(default)
+
+
+@pytest.mark.parametrize("field", sorted(Settings.model_fields))
+def test_the_readme_gives_each_setting_s_default(field: str) -> None:
+    written = readme_defaults()[f"CAUDAL_{field.upper()}"]
+    assert written.strip("`").split(" ")[0] == shown(Settings.model_fields[field].default)
