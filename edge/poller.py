@@ -299,8 +299,8 @@ class Poller:
             for device, read in started:
                 readings += await self._finish(device, read, slot, synced, scheduled)
         finally:
-            for device, read in started:
-                if isinstance(read, asyncio.Future) and not read.done():
+            for device, read in started:  # a read not taken (a cancelled tick): withdrawn if still queued
+                if isinstance(read, asyncio.Future):
                     read.cancel()
                     device.in_flight = False
         return readings

@@ -210,3 +210,20 @@ async def test_a_cancelled_poll_withdraws_the_reads_its_bus_has_not_served(tmp_p
     assert in_flight == [False, False]
     assert served == 1 + (1 + 2)  # the cancelled poll's silent read; the next poll's: 1 (then skipped), 2 blocks
     assert [(d.name, d.counters.polls) for d in poller.devices] == [("pozo-3", 1), ("pozo-4", 1)]
+
+
+async def test_a_cancelled_poll_leaves_no_device_in_flight_on_any_bus(tmp_path: Path, clock: ManualClock) -> None:
+    """Cancelled while waiting on a silent slave of one bus, a poll also lets go of a device
+    whose read another bus has already served but the poll had not taken yet: the next poll
+    reads it, where a device left in flight is skipped as an overrun at every tick."""
+    async with run_simulator(simulated(meter(3, fault="silent"), meter(4)), clock) as running:
+        buses_config = [tcp_bus(running.tcp_port), tcp_bus(running.tcp_port, name="plc-2")]
+        config = site(tmp_path, buses_config, [device("pozo-3", 3), device("pozo-4", 4, bus="plc-2")])
+        async with RunningBuses(config, clock) as buses:
+            poller = Poller(config, buses, clock, lambda readings: None)
+            poll = asyncio.create_task(poller.poll_all())
+            await until(lambda: buses["plc-2"].transactions == 2)  # pozo-4 served; pozo-3 still silent
+            poll.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await poll
+    assert [(d.name, d.in_flight) for d in poller.devices] == [("pozo-3", False), ("pozo-4", False)]
