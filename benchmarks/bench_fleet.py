@@ -1,6 +1,6 @@
 """A real fleet's small batches: many gateways, one 30-reading batch each, 16 connections.
 
-Issue 16, goal 1. Three servers run side by side, each its own process (uvicorn, as
+Issue 16, goal 1. Four servers run side by side, each its own process (uvicorn, as
 ``caudal central serve`` runs it) on its own temporary PostgreSQL database:
 
 - ``bare``: the baseline, an endpoint that reads the body, gunzips it, parses it with the
@@ -25,8 +25,9 @@ is steadier than the rates while other work shares the machine). Ratios: ingest 
 rate (goal >= 0.5) and the ingest process's CPU per reading with alerts / without (goal <=
 1.3). Each round also sends the bare endpoint and the ingest server as many ``GET /healthz``
 (a constant answered by a sync route): on the application, what a request costs before any
-work is done, so the most ingest could reach on it. ``CAUDAL_BENCH_FLEET_BATCHES`` sets the
-batches per round.
+work is done, so the most ingest could reach on it. A paced set starts once every server of
+the run is idle (:func:`quiet`), so it does not also measure another's leftovers (the alerts
+role evaluating, a rollup pass). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
 """
 
 from __future__ import annotations
@@ -388,6 +389,7 @@ def main() -> Figures | None:
             servers[variant] = stack.enter_context(server(variant, url))
             if variant == "ingest+alerts role":
                 alerts_role = stack.enter_context(server("alerts role", url))
+        everyone = [*servers.values(), alerts_role]
         warm_up = [(gateway, body(gateway, 0)) for gateway in range(GATEWAYS)]  # connections open
         for variant in VARIANTS:
             asyncio.run(post_round(servers[variant].url, warm_up))
@@ -398,7 +400,6 @@ def main() -> Figures | None:
             for variant in VARIANTS[:2]:
                 measure_floor(servers[variant], BATCHES_PER_ROUND)
             paced = round_bodies(ROUNDS + 1 + round_index)
-            everyone = [*servers.values(), alerts_role]
             for variant in VARIANTS[1:]:
                 measure_paced(servers[variant], paced, everyone)
         return report(servers)

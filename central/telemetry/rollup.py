@@ -189,8 +189,9 @@ def settle(conn: Connection, marks: Sequence[Mark]) -> None:
     by_point: dict[int, list[tuple[datetime, datetime]]] = {}
     for stale in marks:
         by_point.setdefault(stale.point_id, []).append((stale.lo, stale.hi))
-    runs = [StaleHours(point_id, *run) for point_id in sorted(by_point) for run in merged_runs(by_point[point_id])]
-    _take_turns(conn, sorted(by_point))
+    point_ids = sorted(by_point)
+    runs = [StaleHours(point_id, *run) for point_id in point_ids for run in merged_runs(by_point[point_id])]
+    _take_turns(conn, point_ids)
     refresh_ranges(conn, runs)
     conn.executemany(
         "INSERT INTO hours_changed (point_id, lo, hi) VALUES (:point_id, :lo, :hi)", [run._asdict() for run in runs]

@@ -26,6 +26,17 @@ def test_variables_fill_the_settings_and_the_caller_s_values_win(monkeypatch: py
     ("name", "value", "message"),
     [
         ("CAUDAL_SESSION_TTL_MINUTES", "0", "configuración inválida: CAUDAL_SESSION_TTL_MINUTES: debe ser mayor que 0"),
+        ("CAUDAL_ROLLUP_INTERVAL_S", "0", "configuración inválida: CAUDAL_ROLLUP_INTERVAL_S: debe ser mayor que 0"),
+        (
+            "CAUDAL_INGEST_CONCURRENCY",
+            "0",
+            "configuración inválida: CAUDAL_INGEST_CONCURRENCY: debe ser mayor o igual que 1",
+        ),
+        (
+            "CAUDAL_INGEST_CONCURRENCY",
+            "65",
+            "configuración inválida: CAUDAL_INGEST_CONCURRENCY: debe ser menor o igual que 64",
+        ),
         ("CAUDAL_WORKERS", "maybe", "configuración inválida: CAUDAL_WORKERS: debe ser true o false"),
         (
             "CAUDAL_ALERT_EVALUATION",
