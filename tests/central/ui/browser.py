@@ -106,6 +106,12 @@ def wait_for(driver: Any, css: str) -> Any:
     return WebDriverWait(driver, 15).until(ready.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def gone(driver: Any, element: Any) -> None:
+    """Wait until ``element`` has left the page (a form's submit loads the next one): until
+    then a wait for the next page's element can find its namesake on the old page."""
+    WebDriverWait(driver, 15).until(ready.staleness_of(element))
+
+
 def text(driver: Any, css: str) -> str:
     return driver.find_element(By.CSS_SELECTOR, css).text
 

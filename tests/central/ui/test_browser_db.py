@@ -13,6 +13,7 @@ from selenium.webdriver.common.by import By
 
 from tests.central.ui import site
 from tests.central.ui.browser import (
+    gone,
     log_in,
     no_blocking_violations,
     screenshot,
@@ -86,6 +87,7 @@ def test_acknowledging_an_alert_with_a_comment(served: Served, browser: Any) -> 
     comment = card.find_element(By.NAME, "comentario")
     comment.send_keys("Voy en camino, reviso el medidor")
     comment.submit()
+    gone(browser, card)
     acknowledged = wait_for(browser, f"#alertas li[data-alert='{alert_id}']")
     assert acknowledged.get_attribute("data-status") == "acknowledged"
     assert "Comentario: Voy en camino, reviso el medidor" in acknowledged.text
