@@ -1,6 +1,8 @@
 """Compaction of old readings on PostgreSQL (migration 0160, central/telemetry/compaction.py):
 every reader gives the same answer before and after, a pass interrupted anywhere loses and
-doubles nothing, and a reading arriving late for a compacted hour is stored and read once."""
+doubles nothing, a reading arriving late for a compacted hour is stored and read once, and the
+rollup worker's one statement over many points' runs of hours, compacted ones among them,
+writes what refreshing each point alone writes."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from central.db import Connection, Database
 from central.db.connection import Params
@@ -408,3 +412,56 @@ def test_ingest_compares_a_totalizer_with_a_compacted_previous_count(
     assert site.rows("SELECT COUNT(*) AS n FROM readings") == [{"n": 0}]  # the previous count is compacted only
     assert site.ingest(batch([reading(2, "totalizer", NOW, count)], NOW)).status_code == 200
     assert site.rows("SELECT value, flags FROM readings") == [{"value": count, "flags": flags}]
+
+
+LATE_READING = st.tuples(
+    st.sampled_from(["P1", "P2"]),
+    st.integers(0, int((LAST - FIRST).total_seconds()) - 1),  # seconds past FIRST, compacted hours included
+    st.sampled_from(["flow", "totalizer", "level"]),
+    st.floats(0, 1000, allow_nan=False).map(lambda value: round(value, 3)),
+)
+
+
+def summaries_of(site: Site) -> list[dict[str, Any]]:
+    """Every hourly summary, sums rounded (their order of addition varies)."""
+    rows = site.rows(
+        "SELECT p.code, h.* FROM readings_hourly h JOIN points p ON p.id = h.point_id ORDER BY p.code, h.hour"
+    )
+    return [
+        {name: round(value, 9) if isinstance(value, float) else value for name, value in row.items()} for row in rows
+    ]
+
+
+@pytest.fixture
+def compacted(site: Site) -> Site:
+    """:func:`load`'s readings with every hour before CUTOFF compacted and the summaries caught up."""
+    load(site)
+    compaction.compact(site.db, NOW, AGE_DAYS)
+    one_pass(site.db, NOW)
+    return site
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(late=st.lists(LATE_READING, min_size=1, max_size=40), limit=st.integers(1, 6))
+def test_the_worker_refreshes_many_points_runs_in_one_statement_as_each_run_alone(
+    compacted: Site, late: list[tuple[str, int, str, float]], limit: int
+) -> None:
+    """Late readings of both points, in compacted hours and loose ones, mark runs of hours that
+    the worker refreshes ``limit`` marks at a time, all of a batch's runs in one statement
+    (``rollup.refresh_ranges``): the summaries equal those of each point refreshed from scratch
+    on its own, compacted readings included."""
+    seq = compacted.rows("SELECT COUNT(*) AS n FROM readings")[0]["n"] + 10**6
+    readings = [
+        reading(seq + n, variable, FIRST + timedelta(seconds=second), value, point=point)
+        for n, (point, second, variable, value) in enumerate(late)
+    ]
+    assert compacted.ingest(batch(readings, NOW)).status_code == 200
+    with compacted.db.transaction() as conn:
+        while rollup.catch_up(conn, limit) == limit:
+            pass
+    in_batches = summaries_of(compacted)
+    with compacted.db.transaction() as conn:
+        conn.execute("DELETE FROM readings_hourly")
+        for point_id in (row["id"] for row in conn.fetchall("SELECT id FROM points WHERE code IN ('P1', 'P2')")):
+            rollup.refresh_range(conn, point_id, FIRST.replace(minute=0, second=0, microsecond=0), LAST)
+    assert in_batches == summaries_of(compacted)
