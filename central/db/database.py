@@ -221,6 +221,31 @@ def _reason(exc: Exception) -> str:
 class _PostgresConnection(BaseConnection):
     dialect: Dialect = "postgresql"
 
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw)
+        self.discard = False  # closed by its transaction's end instead of going back to the pool
+
+    @contextmanager
+    def _pipelined(self, what: str) -> Iterator[None]:
+        """A psycopg pipeline whose error, if the server reports one, marks the connection to
+        be discarded. psycopg prepares a statement on the server at its sixth run on a
+        connection, and in a pipeline notes it as prepared when sending it: if an earlier
+        statement's error aborts the pipeline, the server never prepares it, yet psycopg
+        keeps using its name, and every later run of it on that connection fails ("prepared
+        statement _pg3_N does not exist"; a resend's duplicate readings did it under a
+        fleet's load). A new connection starts with nothing noted. The caller's own exception
+        discards it too when the server had failed a statement (psycopg then drops that error);
+        a 401 or a refused batch, with no statement failed, keeps it."""
+        from psycopg import pq
+
+        try:
+            with self._errors(what), self.raw.pipeline():
+                yield
+        except BaseException as exc:
+            failed = self.raw.info.transaction_status == pq.TransactionStatus.INERROR
+            self.discard = isinstance(exc, DatabaseError) or failed
+            raise
+
     @contextmanager
     def _errors(self, sql: str) -> Iterator[None]:
         import psycopg
@@ -261,7 +286,7 @@ class _PostgresConnection(BaseConnection):
         if self.raw.pgconn.pipeline_status != pq.PipelineStatus.OFF:  # a pipelined transaction's end reads all
             yield
             return
-        with self._errors("(a pipeline of statements)"), self.raw.pipeline():
+        with self._pipelined("(a pipeline of statements)"):
             yield
 
     def copy_rows(
@@ -299,22 +324,25 @@ class _PostgresConnection(BaseConnection):
 
 
 @contextmanager
-def _pipelined_transaction(raw: Any) -> Iterator[_PostgresConnection]:
+def _pipelined_transaction(connection: _PostgresConnection) -> Iterator[None]:
     """BEGIN and COMMIT sent as plain statements of a pipeline (psycopg's own transaction
     waits for each); an error anywhere rolls back. The connection goes back to the pool in
-    its usual state (no transaction, autocommit off)."""
+    its usual state (no transaction, autocommit off), unless marked to be discarded."""
     import psycopg
     from psycopg import pq
 
-    connection = _PostgresConnection(raw)
+    raw = connection.raw
     raw.autocommit = True
     try:
-        with connection._errors("(a pipelined transaction)"), raw.pipeline():
+        with connection._pipelined("(a pipelined transaction)"):
             raw.execute("BEGIN")
-            yield connection
+            yield
             raw.execute("COMMIT")
     except BaseException:
-        if raw.info.transaction_status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+        if not connection.discard and raw.info.transaction_status in (
+            pq.TransactionStatus.INTRANS,
+            pq.TransactionStatus.INERROR,
+        ):
             raw.execute("ROLLBACK")
         raise
     finally:
@@ -367,12 +395,17 @@ class PostgresDatabase:
 
         try:
             with self._pool.connection() as raw:
-                if pipelined:
-                    with _pipelined_transaction(raw) as connection:
-                        yield connection
-                else:
-                    with raw.transaction():
-                        yield _PostgresConnection(raw)
+                connection = _PostgresConnection(raw)
+                try:
+                    if pipelined:
+                        with _pipelined_transaction(connection):
+                            yield connection
+                    else:
+                        with raw.transaction():
+                            yield connection
+                finally:
+                    if connection.discard:
+                        raw.close()  # the pool replaces a closed connection
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 
@@ -383,10 +416,14 @@ class PostgresDatabase:
         try:
             with self._pool.connection() as raw:
                 raw.autocommit = True
+                connection = _PostgresConnection(raw)
                 try:
-                    yield _PostgresConnection(raw)
+                    yield connection
                 finally:
-                    raw.autocommit = False
+                    if connection.discard:
+                        raw.close()  # the pool replaces a closed connection
+                    else:
+                        raw.autocommit = False
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 

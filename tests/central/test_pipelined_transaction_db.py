@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from central.db import Connection, Database, IntegrityError, open_database
+from central.db.database import PostgresDatabase
 from central.deps import gateway_of
 from central.telemetry.ingest import ingest
 from tests.central.telemetry_support import GATEWAY_TOKEN, batch, reading
@@ -136,3 +137,69 @@ def test_a_small_new_batch_costs_three_round_trips_unless_it_reaches_back(postgr
     counter = WaitCounter(tmp_path / "trace")
     stored = post(postgres_db, batch([reading(2, "totalizer", NOW - timedelta(minutes=5), 110.0)], NOW), counter)
     assert (stored, counter.stop()) == (1, waits)
+
+
+@pytest.mark.parametrize("before", range(9))
+def test_a_resend_leaves_its_connection_able_to_store_the_next_batches(postgres_db, pg_url, before):
+    """psycopg prepares a statement on the server the sixth time a connection runs it. When
+    that sixth time falls in a pipeline that a resend's duplicate aborts, the server never
+    prepares it, yet psycopg notes it as prepared; every later run of it on that connection
+    failed ("prepared statement _pg3_N does not exist"), the resend's second try first.
+    On one new connection: a resend, ``before`` new batches, the resend again, a new batch."""
+    with postgres_db.transaction() as conn:
+        add_point(conn, "P1", NOW)
+        add_gateway(conn, "gw-norte", GATEWAY_TOKEN, ["P1"], NOW)
+
+    def new(seq: int) -> dict:
+        return batch([reading(seq, "flow", NOW - timedelta(minutes=60 - seq), 1.0)], NOW)
+
+    post(postgres_db, new(0))
+    with closing(PostgresDatabase(pg_url, max_size=1)) as db:
+        stored = [post(db, new(0))]
+        stored += [post(db, new(seq)) for seq in range(1, before + 1)]
+        stored += [post(db, new(0)), post(db, new(before + 1))]
+    assert stored == [0] + [1] * before + [0, 1]
+
+
+def backend(db) -> int:
+    with db.connect() as conn:
+        return conn.fetchval("SELECT pg_backend_pid()")
+
+
+def fail_in_the_server(conn: Connection) -> None:
+    conn.execute(INSERT, {"u": "ana", "t": NOW})
+    conn.execute(INSERT, {"u": "ana", "t": NOW})
+
+
+def fail_in_the_server_then_in_the_caller(conn: Connection) -> None:
+    fail_in_the_server(conn)
+    raise RuntimeError("refused")  # before any read: psycopg drops the server's error
+
+
+def fail_in_the_caller(conn: Connection) -> None:
+    conn.fetchval("SELECT COUNT(*) FROM users")
+    raise RuntimeError("refused")  # a 401 or a refused batch: no statement failed
+
+
+@pytest.mark.parametrize(
+    ("failure", "pipelined", "kept"),
+    [
+        (fail_in_the_server, True, False),
+        (fail_in_the_server_then_in_the_caller, True, False),
+        (fail_in_the_caller, True, True),
+        (fail_in_the_server, False, False),
+        (fail_in_the_caller, False, True),
+    ],
+)
+def test_a_connection_whose_pipeline_a_statement_aborted_is_not_reused(pg_url, failure, pipelined, kept):
+    """After a statement failed in a pipeline, psycopg's note of what the server prepared can
+    be wrong (see the test above), so the connection is closed and the pool opens another."""
+    with closing(PostgresDatabase(pg_url, max_size=1)) as db:
+        before = backend(db)
+        with pytest.raises((IntegrityError, RuntimeError)), db.transaction(pipelined=pipelined) as conn:
+            if pipelined:
+                failure(conn)
+            else:
+                with conn.pipeline():
+                    failure(conn)
+        assert (backend(db) == before, usernames(db)) == (kept, [])
