@@ -198,6 +198,20 @@ _COPY_TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # the schema is 
 # one warning per outage from a worker); the pool's warning at every reconnection attempt
 # would repeat it all through the outage.
 logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
+
+def _not_an_aborted_pipeline(record: logging.LogRecord) -> bool:
+    """False for psycopg's warning that a pipeline ended aborted while the error that aborted
+    it is being raised: that error reaches the caller (a resend's duplicate readings raise
+    it, and the batch is stored again without them), so the warning would only alarm
+    whoever reads the server's log."""
+    args = record.args
+    aborted = isinstance(args, tuple) and bool(args) and str(args[-1]) == "pipeline aborted"
+    return not (record.msg == "error ignored terminating %r: %s" and aborted)
+
+
+logging.getLogger("psycopg").addFilter(_not_an_aborted_pipeline)
+
 # SQLSTATE classes of a lost server: connection exceptions, and shutdown or restart
 # (57P01-57P04; the rest of class 57 is a cancelled statement, the request's business).
 _UNAVAILABLE_STATES = ("08", "57P")

@@ -9,6 +9,7 @@ the flag changes nothing there.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import closing
@@ -203,3 +204,17 @@ def test_a_connection_whose_pipeline_a_statement_aborted_is_not_reused(pg_url, f
                 with conn.pipeline():
                     failure(conn)
         assert (backend(db) == before, usernames(db)) == (kept, [])
+
+
+def test_a_resend_logs_no_warning_from_psycopg(postgres_db, caplog):
+    """A resend's duplicate readings abort the pipeline, and the error surfaces while the
+    statements after them are being sent; psycopg then warns that the pipeline ended aborted.
+    That error is handled (the batch is stored again without its known readings), so the
+    warning would only alarm whoever reads the server's log."""
+    with postgres_db.transaction() as conn:
+        add_point(conn, "P1", NOW)
+        add_gateway(conn, "gw-norte", GATEWAY_TOKEN, ["P1"], NOW)
+    document = batch([reading(1, "flow", NOW - timedelta(minutes=5), 1.0)], NOW)
+    with caplog.at_level(logging.WARNING):
+        assert [post(postgres_db, document), post(postgres_db, document)] == [1, 0]
+    assert [record for record in caplog.records if record.name.startswith("psycopg")] == []
