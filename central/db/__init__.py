@@ -1,9 +1,10 @@
 """The database adapter: one small interface over SQLite (default) and PostgreSQL (psycopg 3).
 
 Everything else in ``central`` and ``compliance`` talks to :class:`Database`, writes SQL
-with ``:name`` parameters and gets plain ``dict`` rows back; only ``database.py``
-imports sqlite3 and psycopg, and it maps their errors to :class:`DatabaseError` and
-:class:`IntegrityError` (declared with the :class:`Connection` interface in ``connection.py``).
+with ``:name`` parameters and gets plain ``dict`` rows back; only ``database.py`` imports
+sqlite3 and only ``postgres.py`` psycopg, and each maps its driver's errors to
+:class:`DatabaseError` and :class:`IntegrityError` (declared with the :class:`Connection`
+interface in ``connection.py``).
 """
 
 from central.db.connection import Connection, DatabaseError, DatabaseUnavailable, DataError, IntegrityError

@@ -1,9 +1,9 @@
 """What every database connection offers: the :class:`Connection` interface, the errors it raises,
 and the half of it both dialects share.
 
-Apart from :mod:`central.db.database`, which holds the SQLite and PostgreSQL adapters and their
-drivers, so that code typed against a connection (migrations, tests) does not need either driver's
-module, and the adapters depend on this one, never the other way.
+Apart from :mod:`central.db.database` (SQLite) and :mod:`central.db.postgres` (PostgreSQL),
+the adapters and their drivers, so that code typed against a connection (migrations, tests)
+does not need either driver's module, and the adapters depend on this one, never the other way.
 """
 
 from __future__ import annotations

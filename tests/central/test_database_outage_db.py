@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from central.app import create_app
 from central.db import DatabaseUnavailable, migrate
-from central.db.database import PostgresDatabase
+from central.db.postgres import PostgresDatabase
 from central.settings import Settings
 from central.workers import every
 from compliance.standins.dga import run_dga_standin

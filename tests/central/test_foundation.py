@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import pytest
 
 from central.db import IntegrityError, migrate, pending_migrations
-from central.db.database import redact_url, to_pyformat
 from central.db.migrate import available_migrations
+from central.db.postgres import redact_url, to_pyformat
 from central.errors import ApiError, problem_response
 from central.problems import Conflict, InvalidField, NotFound, TooManyAttempts
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from central.db import Connection, Database, IntegrityError, open_database
-from central.db.database import PostgresDatabase
+from central.db.postgres import PostgresDatabase
 from central.deps import gateway_of
 from central.telemetry.ingest import ingest
 from tests.central.telemetry_support import GATEWAY_TOKEN, batch, reading
