@@ -295,11 +295,13 @@ class Poller:
         6 % of its CPU (benchmarks/RESULTS.md). A cancelled tick withdraws the reads not yet served."""
         started = [(device, self._start(device, slot, scheduled)) for device in devices]
         readings: list[PolledReading] = []
+        taken = 0
         try:
             for device, read in started:
                 readings += await self._finish(device, read, slot, synced, scheduled)
-        finally:
-            for device, read in started:  # a read not taken (a cancelled tick): withdrawn if still queued
+                taken += 1
+        finally:  # reads not taken (a cancelled tick): withdrawn if still queued; a taken device
+            for device, read in started[taken:]:  # may be another tick's read by now, left alone
                 if isinstance(read, asyncio.Future):
                     read.cancel()
                     device.in_flight = False

@@ -227,3 +227,48 @@ async def test_a_cancelled_poll_leaves_no_device_in_flight_on_any_bus(tmp_path: 
             with pytest.raises(asyncio.CancelledError):
                 await poll
     assert [(d.name, d.in_flight) for d in poller.devices] == [("pozo-3", False), ("pozo-4", False)]
+
+
+class HeldLink:
+    """A link whose replies to a unit id wait until the test opens that unit's gate: two
+    overlapping ticks' reads, served in the order the test chooses."""
+
+    def __init__(self, gates: dict[int, asyncio.Event]) -> None:
+        self.gates = gates
+        self.connected = False
+
+    async def connect(self) -> None:
+        self.connected = True
+
+    async def read(self, table: object, address: int, count: int, unit_id: int, timeout_s: float) -> list[int]:
+        await self.gates[unit_id].wait()
+        return [0] * count
+
+    def close(self) -> None:
+        self.connected = False
+
+
+async def test_a_tick_ending_leaves_in_flight_a_device_a_later_tick_is_reading(tmp_path: Path, clock: ManualClock):
+    """Tick A has taken pozo-1's reply and waits for pozo-2's; tick B starts pozo-1 again.
+    When A ends, pozo-1 is still B's read in flight: a tick releases only the reads it did
+    not take, or a third tick would read pozo-1 twice at once."""
+    gates = {1: asyncio.Event(), 2: asyncio.Event()}
+    quiet = {"pause_ms": 0, "connect_pause_ms": 0}  # no silences to wait out on the test clock
+    buses_config = [tcp_bus(free_port(), **quiet), tcp_bus(free_port(), name="plc-2", **quiet)]
+    config = site(tmp_path, buses_config, [device("pozo-1", 1, bus="plc-2"), device("pozo-2", 2)])
+    async with RunningBuses(config, clock, link_factory=lambda bus: HeldLink(gates)) as buses:
+        poller = Poller(config, buses, clock, lambda readings: None)
+        pozo_1 = poller.devices[0]
+        tick_a = asyncio.create_task(poller.poll_all())
+        await asyncio.sleep(0)  # tick A queues both reads
+        gates[1].set()
+        await until(lambda: not pozo_1.in_flight)  # tick A took pozo-1's reply
+        gates[1].clear()
+        tick_b = asyncio.create_task(poller.poll_all())
+        await until(lambda: pozo_1.in_flight)  # tick B's read of pozo-1, held
+        gates[2].set()
+        await tick_a
+        in_flight_after_a = pozo_1.in_flight
+        gates[1].set()
+        await tick_b
+    assert (in_flight_after_a, pozo_1.in_flight) == (True, False)
