@@ -68,9 +68,15 @@ SEED_CHUNK = 1000  # subjects per statement, far below either database's limit o
 
 
 def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime) -> None:
-    """Give each point that never had rules its defaults (once, race-free)."""
+    """Give each point that never had rules its defaults (once, race-free), :data:`SEED_CHUNK`
+    points at a time: any number of points stays under the databases' limits on parameters."""
     wanted = sorted(set(point_ids))
-    marks, params = _marks("p", wanted)
+    for start in range(0, len(wanted), SEED_CHUNK):
+        _seed_points(conn, wanted[start : start + SEED_CHUNK], now)
+
+
+def _seed_points(conn: Connection, point_ids: Sequence[int], now: datetime) -> None:
+    marks, params = _marks("p", point_ids)
     seeded = {
         row["subject_id"]
         for row in conn.fetchall(
@@ -79,7 +85,7 @@ def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime
     }
     defaults = {
         row["id"]: default_rules(_Facts(row["water_right_lps"], row["flow_cutoff_lps"], row["sensor_depth_m"]))
-        for row in lookups.points_by_id(conn, [point_id for point_id in wanted if point_id not in seeded])
+        for row in lookups.points_by_id(conn, [point_id for point_id in point_ids if point_id not in seeded])
     }
     _seed(conn, Scope.POINT, defaults, now)
 

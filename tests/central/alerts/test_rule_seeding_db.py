@@ -84,18 +84,22 @@ def stored_rules(conn: Connection, scope: str) -> dict[str, list[str]]:
 
 
 class CountingConnection:
-    """A real connection that counts the statements sent through it."""
+    """A real connection that counts the statements sent through it, and the most parameters
+    one of them had."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.dialect = conn.dialect
         self.statements = 0
+        self.most_parameters = 0
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._conn, name)
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.statements += 1
+            if name != "copy_rows" and len(args) > 1 and isinstance(args[1], dict):
+                self.most_parameters = max(self.most_parameters, len(args[1]))
             return method(*args, **kwargs)
 
         return counted
@@ -123,14 +127,15 @@ def test_a_timer_pass_gives_every_new_point_and_gateway_its_defaults_once_in_ord
 
 
 def test_seeding_thousands_of_points_takes_three_statements_per_chunk(seeded_db: Database) -> None:
-    """Two statements per rule (some 40,000 here) made a fresh server spend seconds seeding."""
+    """Two statements per rule (some 40,000 here) made a fresh server spend seconds seeding;
+    and no statement has more than :data:`SEED_CHUNK` subjects' parameters."""
     with seeded_db.transaction() as conn:
         counting = CountingConnection(conn)
         ensure_all_rules(counting, NOW)  # type: ignore[arg-type]
     point_chunks = -(-POINTS // SEED_CHUNK)
-    # points: those never seeded, those seeded meanwhile, their rows; then claims, rules and
-    # states per chunk; gateways: those never seeded, then one chunk
-    assert counting.statements == 3 + 3 * point_chunks + 1 + 3
+    # points: those never seeded; per chunk those seeded meanwhile, their rows, claims, rules
+    # and states; gateways: those never seeded, then claims, rules and states of one chunk
+    assert (counting.statements, counting.most_parameters) == (1 + 5 * point_chunks + 1 + 3, SEED_CHUNK + 2)
 
 
 def test_a_second_pass_adds_nothing(seeded_db: Database) -> None:
