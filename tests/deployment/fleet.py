@@ -38,6 +38,7 @@ from tests.ports import free_port
 
 MINUTES_PER_BATCH = 10  # x 3 variables: the 30-reading batch of a gateway uploading every 10 minutes
 VARIABLES = (("flow", "L/s"), ("totalizer", "m3"), ("level", "m"))
+BATCH = MINUTES_PER_BATCH * len(VARIABLES)  # readings per upload
 TIME_SCALE = 50.0
 ADMIN_TOKEN = "admin-token"
 
@@ -77,11 +78,13 @@ def work_code(index: int) -> str:
 Sent = tuple[str, datetime, str, float]  # point code, ts, variable, value
 
 
-def gateway_readings(index: int, batches: int, start: datetime) -> list[PolledReading]:
-    """Gateway ``index``'s readings: one point, three variables, one minute apart."""
+def gateway_readings(index: int, batches: int, start: datetime, first_batch: int = 0) -> list[PolledReading]:
+    """Gateway ``index``'s readings from its batch ``first_batch`` on: one point, three
+    variables, one minute apart from ``start``."""
     point = FleetGateway(index).point
     readings = []
-    for minute in range(batches * MINUTES_PER_BATCH):
+    first = first_batch * MINUTES_PER_BATCH
+    for minute in range(first, first + batches * MINUTES_PER_BATCH):
         ts = start + timedelta(minutes=minute)
         values = (8.0 + minute % 7, 1000.0 + minute * 0.5, 30.0 + minute % 5 / 10)
         readings += [
@@ -224,15 +227,13 @@ class Fleet:
     uploaders: list[Uploader] = field(default_factory=list)
     buffers: list[Buffer] = field(default_factory=list)
     failed: FailedUploads = field(default_factory=FailedUploads)
+    filled: int = 0  # batches written to each gateway's buffer so far
 
     def fill(self) -> None:
         clock = FastClock()
         for index in range(self.gateways):
             gateway = FleetGateway(index)
             buffer = Buffer.open(self.folder / gateway.name / "buffer.db")
-            readings = gateway_readings(index, self.batches, self.start)
-            buffer.append(readings)
-            self.sent += [(r.point, r.ts, r.variable, r.value) for r in readings if r.value is not None]
             self.buffers.append(buffer)
             self.uploaders.append(
                 Uploader(
@@ -242,9 +243,18 @@ class Fleet:
                     buffer=buffer,
                     clock=clock,
                     version="scale-test",
-                    batch_size=MINUTES_PER_BATCH * len(VARIABLES),
+                    batch_size=BATCH,
                 )
             )
+        self.top_up(self.batches)
+
+    def top_up(self, batches: int) -> None:
+        """Each gateway's next ``batches`` batches into its buffer, as its poller would write them."""
+        for index, buffer in enumerate(self.buffers):
+            readings = gateway_readings(index, batches, self.start, first_batch=self.filled)
+            buffer.append(readings)
+            self.sent += [(r.point, r.ts, r.variable, r.value) for r in readings if r.value is not None]
+        self.filled += batches
 
     def acknowledged(self) -> int:
         return sum(uploader.state.uploaded_total for uploader in self.uploaders)

@@ -5,7 +5,8 @@ behind the production nginx configuration on one PostgreSQL database. A fleet of
 (the edge's own buffer and uploader, one each, see :mod:`tests.deployment.fleet`) uploads
 30-reading batches through nginx while the compliance workers send each work's DGA slot to a
 loopback stand-in. Mid-load one telemetry replica and one compliance worker are killed with
-SIGKILL. Every reading reaches the database exactly once, no DGA slot is POSTed twice, both
+SIGKILL (the gateways keep writing readings until both are dead, so both kills come under
+load however fast the machine uploads). Every reading reaches the database exactly once, no DGA slot is POSTed twice, both
 services still answer through nginx, and the throughput before and after the kill is printed.
 """
 
@@ -27,6 +28,7 @@ from compliance.dga.config import Period
 from compliance.dga.slots import slot_at_or_before
 from tests.deployment.fleet import (
     ADMIN_TOKEN,
+    BATCH,
     Fleet,
     RoleProcess,
     ThreadedDga,
@@ -55,16 +57,20 @@ COMPLIANCE_ENV = {
 }
 FLEET_TIMEOUT_S = 180
 SETTLE_TIMEOUT_S = 60
+KILLS_WITHIN_S = 60  # the gateways keep writing readings until both kills, for at most this long
 
 
 @dataclass
 class Kills:
-    """Kill the first telemetry replica once a third of the readings are acknowledged, and the
-    first compliance worker once a third of the works were POSTed; note when."""
+    """Kill the first telemetry replica once a third of the first fill is acknowledged, and the
+    first compliance worker once a third of the works were POSTed; note when. Until both are
+    dead the gateways keep polling (more readings into their buffers), so both kills come under
+    the fleet's load however fast this machine uploads it."""
 
     telemetry: RoleProcess
     compliance: RoleProcess
     dga: ThreadedDga
+    fleet: Fleet
     total: int
     started: float = field(default_factory=time.monotonic)
     telemetry_at: tuple[float, int] | None = None  # seconds from start, readings acknowledged then
@@ -78,6 +84,14 @@ class Kills:
         if self.compliance_at is None and len(self.dga.posted_slots()) >= WORKS // 3:
             self.compliance.kill()
             self.compliance_at = now
+        self._keep_loaded(acknowledged, now)
+
+    def _keep_loaded(self, acknowledged: int, now: float) -> None:
+        """A batch more per gateway whenever fewer than two each are left to upload, while a
+        kill is still to come (for at most KILLS_WITHIN_S)."""
+        due = self.telemetry_at is None or self.compliance_at is None
+        if due and now < KILLS_WITHIN_S and len(self.fleet.sent) - acknowledged < 2 * GATEWAYS * BATCH:
+            self.fleet.top_up(1)
 
 
 def settled(db: Database) -> bool:
@@ -133,7 +147,7 @@ def test_two_replicas_of_each_with_one_of_each_killed_lose_double_and_resend_not
         fleet.fill()
         configure_works(db, WORKS, slot_at_or_before(now, Period.HOUR), dga.url, now)
 
-        kills = Kills(telemetry[0], compliance[0], dga, len(fleet.sent))
+        kills = Kills(telemetry[0], compliance[0], dga, fleet, len(fleet.sent))
         asyncio.run(fleet.run(kills.on_progress, FLEET_TIMEOUT_S))
         elapsed = time.monotonic() - kills.started
         wait_until(lambda: settled(db), SETTLE_TIMEOUT_S, "every DGA slot accepted or set for later", 0.2)
@@ -150,7 +164,7 @@ def test_two_replicas_of_each_with_one_of_each_killed_lose_double_and_resend_not
         summary(
             {
                 "readings": len(fleet.sent),
-                "batches": len(fleet.sent) // 30,
+                "batches": len(fleet.sent) // BATCH,
                 "seconds": round(elapsed, 1),
                 "two telemetry replicas, readings/s": rate(acknowledged, kill_s),
                 "the survivor alone, readings/s": rate(len(fleet.sent) - acknowledged, elapsed - kill_s),

@@ -127,7 +127,7 @@ def test_a_timer_pass_gives_every_new_point_and_gateway_its_defaults_once_in_ord
 
 
 def test_seeding_thousands_of_points_takes_three_statements_per_chunk(seeded_db: Database) -> None:
-    """Two statements per rule (some 40,000 here) made a fresh server spend seconds seeding;
+    """Two statements per rule (45,451 here) made a fresh server spend seconds seeding;
     and no statement has more than :data:`SEED_CHUNK` subjects' parameters."""
     with seeded_db.transaction() as conn:
         counting = CountingConnection(conn)
