@@ -6,8 +6,9 @@ import gzip
 
 import httpx
 
-from benchmarks import bench_fleet, bench_storage
+from benchmarks import bench_alert_rules, bench_fleet, bench_storage
 from benchmarks.figures import Figures, spread
+from central.telemetry.alerts.rule_store import ensure_all_rules
 from central.telemetry.parse import parse_batch
 from protocols.uplink import INGEST_PATH
 
@@ -93,3 +94,18 @@ def test_the_storage_capacity_table_counts_readings_rows_and_bytes_of_the_fleet(
         ("compacted bytes", "0.33 TB"),
         ("as stored (readings rows)", "15,778,800,000 rows, 2.85 TB"),
     ]
+
+
+def test_the_rules_baseline_writes_what_seeding_stores(db):
+    """bench_alert_rules' baseline is the same rows as ``ensure_all_rules`` makes, only written raw."""
+    table = (
+        "SELECT r.scope, r.point_id, r.gateway_id, r.kind, r.config, s.state FROM alert_rules r"
+        " JOIN alert_rule_states s ON s.rule_id = r.id ORDER BY r.id"
+    )
+    with db.transaction() as conn:
+        bench_alert_rules.add_subjects(conn, points=5, gateways=2)
+        bench_alert_rules.write_raw(conn, bench_alert_rules.rule_rows(conn))
+        raw = conn.fetchall(table)
+        conn.execute("DELETE FROM alert_rules")
+        ensure_all_rules(conn, bench_alert_rules.NOW)
+        assert (conn.fetchall(table), len(raw)) == (raw, 5 * 10 + 2 * 3)  # every point has every fact: 10 rules
