@@ -6,8 +6,9 @@ behind the production nginx configuration on one PostgreSQL database. A fleet of
 30-reading batches through nginx while the compliance workers send each work's DGA slot to a
 loopback stand-in. Mid-load one telemetry replica and one compliance worker are killed with
 SIGKILL (the gateways keep writing readings until both are dead, so both kills come under
-load however fast the machine uploads). Every reading reaches the database exactly once, no DGA slot is POSTed twice, both
-services still answer through nginx, and the throughput before and after the kill is printed.
+load however fast the machine uploads). Every reading reaches the database exactly once, no
+DGA slot is POSTed twice, both services still answer through nginx, and the throughput
+before and after the kill is printed.
 """
 
 from __future__ import annotations
