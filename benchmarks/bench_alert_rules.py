@@ -16,13 +16,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import NamedTuple
+from types import SimpleNamespace
 
 from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, spread
 from central.db import Connection, Database, migrate, open_database
 from central.telemetry.alerts import Rule, default_gateway_rules, default_rules
 from central.telemetry.alerts.rule_store import ensure_all_rules
+from tests.factories import add_numbered_gateways, add_numbered_points
 
 POINTS = int(os.environ.get("CAUDAL_BENCH_RULES_POINTS", "3300"))
 GATEWAYS = int(os.environ.get("CAUDAL_BENCH_RULES_GATEWAYS", "300"))
@@ -34,18 +35,9 @@ RULE_COLUMNS = ("scope", "point_id", "gateway_id", "kind", "config", "created_at
 
 def add_subjects(conn: Connection, points: int, gateways: int) -> None:
     """``points`` points P0.. with every fact a default rule needs, and ``gateways`` gateways."""
-    conn.executemany(
-        "INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps, created_at,"
-        " updated_at) VALUES (:code, :code, 'subterranea', :right, :depth, :cutoff, :now, :now)",
-        [
-            {"code": f"P{n}", "right": RIGHT_LPS, "depth": DEPTH_M, "cutoff": CUTOFF_LPS, "now": NOW}
-            for n in range(points)
-        ],
-    )
-    conn.executemany(
-        "INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:name, :hash, :now, :now)",
-        [{"name": f"gw-{n}", "hash": f"hash-{n}", "now": NOW} for n in range(gateways)],
-    )
+    facts = {"water_right_lps": RIGHT_LPS, "sensor_depth_m": DEPTH_M, "flow_cutoff_lps": CUTOFF_LPS}
+    add_numbered_points(conn, [facts] * points, NOW)
+    add_numbered_gateways(conn, gateways, NOW)
 
 
 def rule_rows(conn: Connection) -> list[tuple[object, ...]]:
@@ -53,17 +45,10 @@ def rule_rows(conn: Connection) -> list[tuple[object, ...]]:
     (``RULE_COLUMNS``): what the baseline writes."""
     rows: list[tuple[object, ...]] = []
     for point in conn.fetchall("SELECT id, water_right_lps, flow_cutoff_lps, sensor_depth_m FROM points ORDER BY id"):
-        facts = _Facts(point["water_right_lps"], point["flow_cutoff_lps"], point["sensor_depth_m"])
-        rows += [_row("point", point["id"], None, rule) for rule in default_rules(facts)]
+        rows += [_row("point", point["id"], None, rule) for rule in default_rules(SimpleNamespace(**point))]
     for gateway in conn.fetchall("SELECT id FROM gateways ORDER BY id"):
         rows += [_row("gateway", None, gateway["id"], rule) for rule in default_gateway_rules()]
     return rows
-
-
-class _Facts(NamedTuple):
-    water_right_lps: float | None
-    flow_cutoff_lps: float | None
-    sensor_depth_m: float | None
 
 
 def _row(scope: str, point_id: int | None, gateway_id: int | None, rule: Rule) -> tuple[object, ...]:

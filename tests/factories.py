@@ -12,7 +12,7 @@ marks or the gateway's contact: what a test that seeds readings wants is the row
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,19 @@ def add_point(
     """A point (``columns``: water_right_lps, sensor_depth_m, flow_cutoff_lps, ...); its id."""
     points_store.insert_point(conn, {"code": code, "name": name or code, "kind": kind, **columns}, now)
     return point_ids(conn, [code])[code]
+
+
+def add_numbered_points(conn: Connection, columns: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Points P0, P1, ..., one per item of ``columns`` (its column values: water_right_lps,
+    sensor_depth_m, ...), for installations of thousands: no id lookup per point."""
+    for n, values in enumerate(columns):
+        points_store.insert_point(conn, {"code": f"P{n}", "name": f"P{n}", "kind": "subterranea", **values}, now)
+
+
+def add_numbered_gateways(conn: Connection, count: int, now: datetime) -> None:
+    """Gateways gw-0 .. gw-``count - 1`` writing no point, each with a token nobody holds."""
+    for n in range(count):
+        gateways_store.insert_gateway(conn, f"gw-{n}", token_hash(f"gw-{n}-token"), now)
 
 
 def add_gateway(conn: Connection, name: str, token: str, codes: Iterable[str], now: datetime) -> int:

@@ -246,39 +246,39 @@ class PostgresDatabase:
         writes after the last one: two round trips fewer than psycopg's transaction, which
         waits for BEGIN and for COMMIT on their own. Errors surface by the first read after
         them or by the end of the block; COPY cannot run inside."""
-        import psycopg
-
-        try:
-            with self._pool.connection() as raw:
-                connection = _PostgresConnection(raw)
-                try:
-                    if pipelined:
-                        with _pipelined_transaction(connection):
-                            yield connection
-                    else:
-                        with raw.transaction():
-                            yield connection
-                finally:
-                    if connection.discard:
-                        raw.close()  # the pool replaces a closed connection
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
+        with self._checked_out() as connection:
+            if pipelined:
+                with _pipelined_transaction(connection):
+                    yield connection
+            else:
+                with connection.raw.transaction():
+                    yield connection
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        """An autocommit connection from the pool (each statement commits on its own)."""
+        with self._checked_out() as connection:
+            connection.raw.autocommit = True
+            try:
+                yield connection
+            finally:
+                if not connection.discard:
+                    connection.raw.autocommit = False
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[_PostgresConnection]:
+        """A connection from the pool; one marked to be discarded is closed instead of given
+        back (the pool replaces it), and a lost server is :class:`DatabaseUnavailable`."""
         import psycopg
 
         try:
             with self._pool.connection() as raw:
-                raw.autocommit = True
                 connection = _PostgresConnection(raw)
                 try:
                     yield connection
                 finally:
                     if connection.discard:
-                        raw.close()  # the pool replaces a closed connection
-                    else:
-                        raw.autocommit = False
+                        raw.close()
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"PostgreSQL: {_reason(exc)}") from exc
 

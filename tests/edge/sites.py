@@ -10,6 +10,7 @@ from typing import Any
 
 from edge.bus import BusActor
 from edge.config import SiteConfig
+from edge.modbus import ModbusLink
 from edge.simulator.device import DeviceConfig as SimDevice
 from edge.simulator.runner import Endpoint, SimConfig
 
@@ -65,9 +66,8 @@ def meter(unit_id: int, fault: str = "none", flow: float = 12.5, totalizer: floa
 class RunningBuses:
     """Bus actors serving until the ``async with`` block ends (what the agent does, minus the rest)."""
 
-    def __init__(self, config: SiteConfig, clock, link_factory: Callable[[Any], Any] | None = None) -> None:
-        links = {} if link_factory is None else {"link_factory": link_factory}
-        self.actors = {bus.name: BusActor(bus, clock, **links) for bus in config.buses}
+    def __init__(self, config: SiteConfig, clock, link_factory: Callable[[Any], Any] = ModbusLink) -> None:
+        self.actors = {bus.name: BusActor(bus, clock, link_factory) for bus in config.buses}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from central.db import Connection, Database, open_database
 from central.telemetry.alerts import default_gateway_rules, default_rules
 from central.telemetry.alerts.rule_store import SEED_CHUNK, ensure_all_rules, ensure_point_rules
+from tests.factories import add_numbered_gateways, add_numbered_points
 from tests.faults.rig import wait_until
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -25,46 +27,28 @@ POINTS = 2 * SEED_CHUNK + 500  # three chunks, the last one partial
 
 
 def add_points(conn: Connection, count: int) -> None:
-    """``count`` points P0..; every third has a water right, every fifth a sensor depth (so the
-    defaults differ between points)."""
-    conn.executemany(
-        "INSERT INTO points (code, name, kind, water_right_lps, sensor_depth_m, flow_cutoff_lps, created_at,"
-        " updated_at) VALUES (:code, :code, 'subterranea', :right, :depth, :cutoff, :now, :now)",
+    """``count`` points P0..; every third has a water right, every fifth a sensor depth, every
+    other a flow cut-off (so the defaults differ between points)."""
+    add_numbered_points(
+        conn,
         [
             {
-                "code": f"P{n}",
-                "right": 10.0 + n % 7 if n % 3 == 0 else None,
-                "depth": 60.0 + n % 11 if n % 5 == 0 else None,
-                "cutoff": 0.3 if n % 2 else 0.0,
-                "now": NOW,
+                "water_right_lps": 10.0 + n % 7 if n % 3 == 0 else None,
+                "sensor_depth_m": 60.0 + n % 11 if n % 5 == 0 else None,
+                "flow_cutoff_lps": 0.3 if n % 2 else 0.0,
             }
             for n in range(count)
         ],
-    )
-
-
-def add_gateways(conn: Connection, count: int) -> None:
-    conn.executemany(
-        "INSERT INTO gateways (name, token_hash, token_created_at, created_at) VALUES (:name, :hash, :now, :now)",
-        [{"name": f"gw-{n}", "hash": f"hash-{n}", "now": NOW} for n in range(count)],
+        NOW,
     )
 
 
 def expected_point_rules(conn: Connection) -> dict[str, list[str]]:
     """Each point's defaults as :func:`default_rules` makes them, by code, in order."""
     return {
-        row["code"]: [
-            rule.model_dump_json()
-            for rule in default_rules(_Facts(row["water_right_lps"], row["flow_cutoff_lps"], row["sensor_depth_m"]))
-        ]
+        row["code"]: [rule.model_dump_json() for rule in default_rules(SimpleNamespace(**row))]
         for row in conn.fetchall("SELECT code, water_right_lps, flow_cutoff_lps, sensor_depth_m FROM points")
     }
-
-
-class _Facts(NamedTuple):
-    water_right_lps: float | None
-    flow_cutoff_lps: float | None
-    sensor_depth_m: float | None
 
 
 def stored_rules(conn: Connection, scope: str) -> dict[str, list[str]]:
@@ -109,7 +93,7 @@ class CountingConnection:
 def seeded_db(db: Database) -> Database:
     with db.transaction() as conn:
         add_points(conn, POINTS)
-        add_gateways(conn, 40)
+        add_numbered_gateways(conn, 40, NOW)
     return db
 
 
