@@ -28,7 +28,7 @@ class BaseRule(BaseModel):
     are derived from these (:func:`kinds`), so a new kind is this one class in :data:`Rule`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     trigger: ClassVar[Trigger]
     reads: ClassVar[frozenset[str] | None] = None
@@ -225,18 +225,18 @@ class SubmissionUnrecoverable(_SubmissionRule):
 
 
 class Escalation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     after_hours: float = Field(gt=0)
     severity: Severity
 
 
-def _default_escalation() -> list[Escalation]:
-    return [
+def _default_escalation() -> tuple[Escalation, ...]:
+    return (
         Escalation(after_hours=24, severity=Severity.INFO),
         Escalation(after_hours=48, severity=Severity.WARNING),
         Escalation(after_hours=72, severity=Severity.CRITICAL),
-    ]
+    )
 
 
 class SubmissionLate(_SubmissionRule):
@@ -245,7 +245,7 @@ class SubmissionLate(_SubmissionRule):
     step = timer.late_step
 
     kind: Literal["submission_late"] = "submission_late"
-    escalation: list[Escalation] = Field(default_factory=_default_escalation, min_length=1)
+    escalation: tuple[Escalation, ...] = Field(default_factory=_default_escalation, min_length=1)
 
     @model_validator(mode="after")
     def _rising(self) -> SubmissionLate:

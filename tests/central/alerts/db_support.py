@@ -194,3 +194,27 @@ def flows(
 
 
 EMAIL = {"kind": "email", "name": "correo", "address": "ana@agua.example", "subscription": {"min_severity": "warning"}}
+
+
+class CountingConnection:
+    """A real connection that counts the statements sent through it (and names the methods
+    that sent them, in order), and the most parameters one of them had."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+        self.statements = 0
+        self.most_parameters = 0
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._conn, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.statements += 1
+            self.calls.append(name)
+            if name != "copy_rows" and len(args) > 1 and isinstance(args[1], dict):
+                self.most_parameters = max(self.most_parameters, len(args[1]))
+            return method(*args, **kwargs)
+
+        return counted

@@ -19,6 +19,7 @@ import pytest
 from central.db import Connection, Database, open_database
 from central.telemetry.alerts import default_gateway_rules, default_rules
 from central.telemetry.alerts.rule_store import SEED_CHUNK, ensure_all_rules, ensure_point_rules
+from tests.central.alerts.db_support import CountingConnection
 from tests.factories import add_numbered_gateways, add_numbered_points
 from tests.faults.rig import wait_until
 
@@ -65,28 +66,6 @@ def stored_rules(conn: Connection, scope: str) -> dict[str, list[str]]:
     for row in rows:
         found.setdefault(row["subject"], []).append(row["config"])
     return found
-
-
-class CountingConnection:
-    """A real connection that counts the statements sent through it, and the most parameters
-    one of them had."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.dialect = conn.dialect
-        self.statements = 0
-        self.most_parameters = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._conn, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.statements += 1
-            if name != "copy_rows" and len(args) > 1 and isinstance(args[1], dict):
-                self.most_parameters = max(self.most_parameters, len(args[1]))
-            return method(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from central.telemetry.alerts import Scope, Severity, default_gateway_rules, default_rules, parse_rule
+from central.telemetry.alerts.rule_store import evaluated_rule
 from central.telemetry.alerts.rules import (
     BufferDropping,
     ClockOffset,
@@ -146,8 +147,40 @@ def test_a_new_gateway_gets_silence_clock_and_buffer_rules() -> None:
 
 
 def test_escalation_defaults_rise_at_24_48_72_hours() -> None:
-    assert SubmissionLate().escalation == [
+    assert SubmissionLate().escalation == (
         Escalation(after_hours=24, severity=Severity.INFO),
         Escalation(after_hours=48, severity=Severity.WARNING),
         Escalation(after_hours=72, severity=Severity.CRITICAL),
-    ]
+    )
+
+
+def test_a_rule_cannot_be_changed_in_place() -> None:
+    """Evaluations share one parsed copy of each stored rule (``evaluated_rule``)."""
+    rule = FlowAboveRight(water_right_lps=12.0)
+    with pytest.raises(ValidationError, match="frozen"):
+        rule.water_right_lps = 20.0  # type: ignore[misc]
+    late = SubmissionLate()
+    with pytest.raises(ValidationError, match="frozen"):
+        late.escalation[0].after_hours = 1.0  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        late.escalation.append(late.escalation[0])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("config", "water_right_lps", "expected"),
+    [
+        ('{"kind": "flow_above_right", "water_right_lps": 12}', None, FlowAboveRight(water_right_lps=12.0)),
+        ('{"kind": "flow_above_right", "water_right_lps": 12}', 20.0, FlowAboveRight(water_right_lps=20.0)),
+        ('{"kind": "point_silent", "minutes": 45}', 20.0, PointSilent(minutes=45)),
+    ],
+)
+def test_a_stored_rule_is_evaluated_with_the_points_current_right(
+    config: str, water_right_lps: float | None, expected: object
+) -> None:
+    assert evaluated_rule(config, water_right_lps) == expected
+
+
+def test_one_stored_text_is_validated_once() -> None:
+    config = '{"kind": "level_threshold", "direction": "below", "value": 1.25}'
+    assert evaluated_rule(config, None) is evaluated_rule(config, None)
+    assert evaluated_rule(config, None) is not evaluated_rule(config.replace("1.25", "1.5"), None)
