@@ -232,16 +232,17 @@ are validated again when next read."""
 
 
 @functools.lru_cache(maxsize=RULES_KEPT)
-def evaluated_rule(config: str, water_right_lps: float | None) -> Rule:
-    """The rule stored as ``config``, as evaluated for a point with this water right.
+def parsed_rule(config: str) -> Rule:
+    """The rule stored as ``config``, validated once per text.
 
     Every batch's evaluation reads its rules again (they may have been edited since), and
     validating each one's JSON took an eighth of an evaluation's time under a fleet's small
     batches (benchmarks/RESULTS.md, "Figures cited by the code"). A rule is immutable (a
     frozen model), so one validated copy serves every evaluation that reads the same text;
-    an edited rule is new text, validated anew.
+    an edited rule is new text, validated anew. Keyed by the text alone: the point's water
+    right is applied after (:func:`effective`), so it does not multiply the entries.
     """
-    return effective(parse_rule(config), water_right_lps)
+    return parse_rule(config)
 
 
 def _stored(row: dict[str, Any]) -> StoredRule:
@@ -250,7 +251,7 @@ def _stored(row: dict[str, Any]) -> StoredRule:
         scope=Scope(row["scope"]),
         subject_id=row["subject_id"],
         subject=row["subject"],
-        rule=evaluated_rule(row["config"], row["water_right_lps"]),
+        rule=effective(parsed_rule(row["config"]), row["water_right_lps"]),
         state=RuleState.model_validate_json(row["state"]),
     )
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from central.telemetry.alerts import Scope, Severity, default_gateway_rules, default_rules, parse_rule
-from central.telemetry.alerts.rule_store import evaluated_rule
+from central.telemetry.alerts.rule_store import effective, parsed_rule
 from central.telemetry.alerts.rules import (
     BufferDropping,
     ClockOffset,
@@ -155,7 +155,7 @@ def test_escalation_defaults_rise_at_24_48_72_hours() -> None:
 
 
 def test_a_rule_cannot_be_changed_in_place() -> None:
-    """Evaluations share one parsed copy of each stored rule (``evaluated_rule``)."""
+    """Evaluations share one parsed copy of each stored rule (``parsed_rule``)."""
     rule = FlowAboveRight(water_right_lps=12.0)
     with pytest.raises(ValidationError, match="frozen"):
         rule.water_right_lps = 20.0  # type: ignore[misc]
@@ -177,10 +177,10 @@ def test_a_rule_cannot_be_changed_in_place() -> None:
 def test_a_stored_rule_is_evaluated_with_the_points_current_right(
     config: str, water_right_lps: float | None, expected: object
 ) -> None:
-    assert evaluated_rule(config, water_right_lps) == expected
+    assert effective(parsed_rule(config), water_right_lps) == expected
 
 
 def test_one_stored_text_is_validated_once() -> None:
     config = '{"kind": "level_threshold", "direction": "below", "value": 1.25}'
-    assert evaluated_rule(config, None) is evaluated_rule(config, None)
-    assert evaluated_rule(config, None) is not evaluated_rule(config.replace("1.25", "1.5"), None)
+    assert parsed_rule(config) is parsed_rule(config)
+    assert parsed_rule(config) is not parsed_rule(config.replace("1.25", "1.5"))
