@@ -32,7 +32,7 @@ import uvicorn
 from central.app import create_app
 from central.crypto import token_hash
 from central.settings import Settings
-from central.telemetry.alerts.service import EvaluationQueue
+from central.telemetry.alerts.evaluation_queue import EvaluationQueue
 from protocols.uplink import INGEST_PATH
 from tests.ports import free_port
 

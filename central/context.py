@@ -23,7 +23,7 @@ from central.settings import Role, Settings
 from protocols.clock import Clock
 
 if TYPE_CHECKING:  # the alerts module builds the queue in its setup; the context only holds it
-    from central.telemetry.alerts.service import EvaluationQueue
+    from central.telemetry.alerts.evaluation_queue import EvaluationQueue
 
 # Called by ingest with (point ids written, the batch's processed readings) after a batch
 # stored something new, off the request path; plain or ``async`` (see central.telemetry.uplink.api).

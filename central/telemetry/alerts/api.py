@@ -6,7 +6,7 @@
   admins), change one (PATCH ``.../{id}``, admins). ``/api/v1/gateways/{name}/alert-rules``
   the same for gateways (admins).
 - ``setup``: the ``on_ingest`` hook (it queues the batch for the in-order evaluation
-  thread, see :class:`.service.EvaluationQueue`) and the ``caudal_alerts{state,severity}`` gauges.
+  thread, see :class:`.evaluation_queue.EvaluationQueue`) and the ``caudal_alerts{state,severity}`` gauges.
 - ``workers``: the 30-second alert timer, the notification outbox, and the drain that
   evaluates what is still queued when the app stops.
 """
@@ -39,10 +39,11 @@ from central.timerange import Range
 from central.workers import Worker, every
 
 from . import rule_store, store
+from .evaluation_queue import EvaluationQueue
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
 from .rule_store import RuleProblem, StoredRule
 from .rules import Rule, Scope, Severity, parse_rule
-from .service import EvaluationQueue, evaluate_timer
+from .service import evaluate_timer
 from .store import AlertFilter, AlertOut
 
 log = logging.getLogger("caudal.central.alerts")
@@ -311,8 +312,10 @@ def setup(ctx: AppContext) -> None:
     publish the alert gauges."""
     queue = ctx.alert_queue = EvaluationQueue(ctx.db, preferences=lambda: ctx.notify_settings.preferences)
 
-    def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
-        queue.submit(readings, ctx.clock.now())
+    async def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
+        now = ctx.clock.now()
+        if not queue.offer(readings, now):  # full: wait for room in a thread, not in the event loop
+            await asyncio.to_thread(queue.submit, readings, now)
 
     if ctx.settings.alert_evaluation == "inline":  # else ingest marks the points for the alerts role
         ctx.on_ingest = on_ingest

@@ -6,13 +6,9 @@ transaction (see :mod:`.store` for why a racing replica cannot notify twice).
 
 - :func:`evaluate_ingest`: the reading rules of the points a batch wrote. It locks those
   rules' state rows (PostgreSQL), so two evaluations of one point run one after the other;
-  a lost race is retried from fresh state. Its cost is mostly the pure evaluation per
-  reading and rule, so each rule is fed only the variables it reads.
-- :class:`EvaluationQueue` is what the ``on_ingest`` hook calls: it queues the batch and
-  returns, and one thread evaluates batches in arrival order. Order matters: evaluation
-  ignores readings older than the newest already evaluated, and evaluating each batch in
-  its own request thread let a gateway's batch k+1 be evaluated before batch k when it
-  uploads a backlog back to back (measured: the alerts raised then differed run to run).
+  a lost race is retried from fresh state. A small batch's cost is mostly its round trips
+  (so the ``on_ingest`` hook merges batches, :mod:`.evaluation_queue`); a large one's, the
+  pure evaluation per reading and rule, so each rule is fed only the variables it reads.
 - :func:`evaluate_timer` (every 30 s): silence of points (newest reading with a value) and
   gateways (last upload), gateway heartbeats (clock offset, buffer drops, from the columns
   ingest keeps fresh), regulator submissions (the compliance ledger) and compliance events
@@ -25,9 +21,8 @@ profile asks for it (``notify_email`` / ``notify_sms``, see :class:`central.noti
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -229,71 +224,6 @@ def _evaluate_points(
         )
     rule_store.save_states(conn, states, now)
     return written
-
-
-class EvaluationQueue:
-    """Evaluates ingested batches in arrival order on one thread, off the request path.
-
-    Batches that pile up while one is evaluated are merged into the next evaluation (one
-    transaction for all of them). ``limit`` bounds the backlog: past it, :meth:`submit`
-    waits (back-pressure on ingest) rather than letting memory grow. Evaluations still
-    queued when the process dies are lost (the readings are stored; later batches of each
-    point are evaluated as usual).
-    """
-
-    def __init__(self, db: Database, *, limit: int = 256, preferences: Callable[[], Preferences] = Preferences) -> None:
-        self._db, self._limit, self._preferences = db, limit, preferences
-        self._items: deque[tuple[datetime, Sequence[Any]]] = deque()
-        self._busy = self._closed = False
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, readings: Sequence[Any], now: datetime) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self._items) < self._limit or self._closed)
-            if self._closed:
-                raise RuntimeError("the alert evaluation queue is closed")
-            self._items.append((now, readings))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="alert-evaluation", daemon=True)
-                self._thread.start()
-            self._changed.notify_all()
-
-    def _next(self) -> tuple[datetime, list[Any]] | None:
-        with self._changed:
-            self._changed.wait_for(lambda: self._items or self._closed)
-            if not self._items:
-                return None
-            taken = list(self._items)
-            self._items.clear()
-            self._busy = True
-            self._changed.notify_all()
-        return taken[-1][0], [reading for _, readings in taken for reading in readings]
-
-    def _run(self) -> None:
-        while (work := self._next()) is not None:
-            now, readings = work
-            try:
-                evaluate_ingest(self._db, readings, now, self._preferences())
-            except Exception:  # one failed evaluation must not stop the next ones
-                log.exception("falló la evaluación de alertas de %d lecturas", len(readings))
-            finally:
-                with self._changed:
-                    self._busy = False
-                    self._changed.notify_all()
-
-    def wait_idle(self, timeout_s: float) -> bool:
-        """Wait until everything submitted has been evaluated; False on timeout."""
-        with self._changed:
-            return self._changed.wait_for(lambda: not self._items and not self._busy, timeout_s)
-
-    def close(self, timeout_s: float) -> None:
-        """Evaluate what is queued (within ``timeout_s``), then let the thread end."""
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
 
 
 # --- on the timer -------------------------------------------------------------------------------
