@@ -95,6 +95,16 @@ def test_batches_arriving_while_it_gathers_share_one_evaluation(
     assert (gated.transactions, newest_evaluated(db)) == (1, [NOW - timedelta(hours=2) + timedelta(minutes=89)])
 
 
+def test_a_lone_batch_is_evaluated_once_the_gathering_ends_with_no_one_waiting(
+    db: Database, gated: GatedDatabase, point_id: int
+) -> None:
+    queue = queue_of(gated, gather_s=0.05, gather_readings=1_000_000)
+    queue.submit(flows(point_id, 0, 30), NOW)
+    assert gated.began.wait(WAIT_S)  # the gathering is bounded: nothing else arrived, nobody hurried it
+    assert queue.wait_idle(WAIT_S)
+    assert (gated.transactions, newest_evaluated(db)) == (1, [NOW - timedelta(hours=2) + timedelta(minutes=29)])
+
+
 @pytest.mark.parametrize("end", ["wait_idle", "close"])
 def test_waiting_for_the_queue_evaluates_what_it_holds_without_gathering_more(
     db: Database, gated: GatedDatabase, point_id: int, end: str
