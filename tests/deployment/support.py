@@ -27,6 +27,8 @@ DASHBOARD_METRICS = {
     "caudal_ingest_seconds_bucket",
     "caudal_database_errors_total",
     "caudal_alerts",
+    "caudal_alert_pending_marks",
+    "caudal_alert_queue_readings",
 }
 """The metrics the Prometheus dashboards and alert rules query: each must be exported by a service."""
 

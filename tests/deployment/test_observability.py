@@ -103,6 +103,7 @@ def test_every_alert_rule_has_an_expression_a_severity_and_a_summary() -> None:
         "CaudalDatabaseErrors",
         "CaudalServerErrors",
         "CaudalIngestSlow",
+        "CaudalAlertEvaluationBehind",
     ]
     assert all(
         rule["expr"] and rule["labels"]["severity"] in {"warning", "critical"} and rule["annotations"]["summary"]

@@ -38,7 +38,7 @@ from central.pagination import Page, PageQuery, Paging
 from central.timerange import Range
 from central.workers import Worker, every
 
-from . import rule_store, store
+from . import pending, rule_store, store
 from .evaluation_queue import EvaluationQueue
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
 from .rule_store import RuleProblem, StoredRule
@@ -307,9 +307,18 @@ def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
     return sample
 
 
+def _pending(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
+    def sample() -> list[tuple[list[str], float]]:
+        with ctx.db.connect() as conn:
+            return [([], float(pending.count(conn)))]
+
+    return sample
+
+
 def setup(ctx: AppContext) -> None:
     """Evaluate alerts after every ingest (unless the alerts role does, see :mod:`.role`),
-    publish the alert gauges."""
+    publish the alert gauges: alerts by state, and what waits for evaluation (in this
+    process's queue, or marked for the alerts role); both waits should stay near zero."""
     queue = ctx.alert_queue = EvaluationQueue(ctx.db, preferences=lambda: ctx.notify_settings.preferences)
 
     async def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
@@ -320,6 +329,15 @@ def setup(ctx: AppContext) -> None:
     if ctx.settings.alert_evaluation == "inline":  # else ingest marks the points for the alerts role
         ctx.on_ingest = on_ingest
     ctx.metrics.add_gauges("caudal_alerts", "Alerts by state and severity", ["state", "severity"], _gauges(ctx))
+    ctx.metrics.add_gauges(
+        "caudal_alert_queue_readings",
+        "Readings waiting in this process for inline alert evaluation",
+        [],
+        lambda: [([], float(queue.queued_readings))],
+    )
+    ctx.metrics.add_gauges(
+        "caudal_alert_pending_marks", "Points marked for the alerts role, not yet evaluated", [], _pending(ctx)
+    )
 
 
 PASSES = {"alert_evaluation": "pasada de alertas pendientes", "alert_timer": "pasada del temporizador de alertas"}

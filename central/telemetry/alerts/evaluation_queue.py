@@ -89,6 +89,14 @@ class EvaluationQueue:
         if len(self._items) == 1 or self._gathered():
             self._changed.notify_all()
 
+    @property
+    def queued_readings(self) -> int:
+        """Readings waiting to be taken for evaluation (the ``caudal_alert_queue_readings``
+        gauge): a few hundred while batches gather; held near the queue's limit, evaluation
+        does not keep up and ingest waits for it."""
+        with self._changed:
+            return self._queued_readings
+
     def _gathered(self) -> bool:
         """Enough queued to evaluate now, or someone waits for the queue to empty."""
         return (

@@ -65,6 +65,18 @@ def over_the_right(client: TestClient, minutes: int = 30, first_seq: int = 1) ->
     return flows(start, [20.0 + (i % 3) / 10 for i in range(minutes)], first_seq=first_seq)
 
 
+def pending_gauge(client: TestClient) -> list[str]:
+    return [line for line in client.get("/metrics").text.splitlines() if line.startswith("caudal_alert_pending_marks ")]
+
+
+def test_the_metrics_count_the_points_waiting_for_the_alerts_role(client: TestClient):
+    ingest(client, over_the_right(client))
+    waiting = pending_gauge(client)
+    ctx = client.app.state.ctx
+    evaluate_pending(ctx.db, ctx.clock.now())
+    assert (waiting, pending_gauge(client)) == (["caudal_alert_pending_marks 1.0"], ["caudal_alert_pending_marks 0.0"])
+
+
 def test_ingest_only_marks_the_points_and_the_alerts_role_raises_the_alert(client: TestClient):
     ingest(client, over_the_right(client))
     assert (

@@ -140,10 +140,13 @@ def test_offer_queues_while_there_is_room_and_refuses_without_waiting_when_full(
     taken = queue.offer(flows(point_id, 0, 3), NOW)  # full at once: taken for evaluation, held at the gate
     assert gated.began.wait(WAIT_S)
     offers = [taken, queue.offer(flows(point_id, 3, 3), NOW), queue.offer(flows(point_id, 6, 3), NOW)]
+    waiting = queue.queued_readings
     gated.gate.set()
     assert queue.wait_idle(WAIT_S)
-    assert (offers, gated.transactions, newest_evaluated(db)) == (
+    assert (offers, waiting, queue.queued_readings, gated.transactions, newest_evaluated(db)) == (
         [True, True, False],
+        3,
+        0,
         2,
         [NOW - timedelta(hours=2) + timedelta(minutes=5)],
     )

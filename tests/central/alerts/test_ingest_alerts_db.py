@@ -141,6 +141,17 @@ def test_the_metrics_count_alerts_by_state_and_severity(world: World) -> None:
     assert len(lines) == 9
 
 
+def test_the_metrics_say_nothing_waits_for_evaluation_once_a_batch_is_evaluated(world: World) -> None:
+    world.ingest(flows(world.clock.now() - timedelta(minutes=30), [20.0] * 30))
+    lines = world.client.get("/metrics").text.splitlines()
+    assert [
+        line for line in lines if line.startswith(("caudal_alert_queue_readings ", "caudal_alert_pending_marks "))
+    ] == [
+        "caudal_alert_queue_readings 0.0",
+        "caudal_alert_pending_marks 0.0",
+    ]
+
+
 def test_batches_queued_faster_than_they_are_evaluated_are_evaluated_in_order(world: World) -> None:
     p1 = world.rows("SELECT id FROM points WHERE code = 'P1'")[0]["id"]
     start = world.clock.now() - timedelta(hours=2)
