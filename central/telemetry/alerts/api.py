@@ -6,7 +6,9 @@
   admins), change one (PATCH ``.../{id}``, admins). ``/api/v1/gateways/{name}/alert-rules``
   the same for gateways (admins).
 - ``setup``: the ``on_ingest`` hook (it queues the batch for the in-order evaluation
-  thread, see :class:`.evaluation_queue.EvaluationQueue`) and the ``caudal_alerts{state,severity}`` gauges.
+  thread, see :class:`.evaluation_queue.EvaluationQueue`), the ``caudal_alerts{state,severity}``
+  gauges, and what waits for evaluation (``caudal_alert_queue_readings``,
+  ``caudal_alert_pending_marks``).
 - ``workers``: the 30-second alert timer, the notification outbox, and the drain that
   evaluates what is still queued when the app stops.
 """
@@ -336,7 +338,10 @@ def setup(ctx: AppContext) -> None:
         lambda: [([], float(queue.queued_readings))],
     )
     ctx.metrics.add_gauges(
-        "caudal_alert_pending_marks", "Points marked for the alerts role, not yet evaluated", [], _pending(ctx)
+        "caudal_alert_pending_marks",
+        "Marks (a point written by a batch) waiting for the alerts role",
+        [],
+        _pending(ctx),
     )
 
 

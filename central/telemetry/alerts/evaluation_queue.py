@@ -33,7 +33,7 @@ class EvaluationQueue:
     transaction for all of them), and a batch that finds the thread idle waits up to
     ``gather_s`` for others to join it, until ``gather_readings`` readings are queued. An
     evaluation's cost is mostly its round trips and the rules' state, not its readings: one
-    30-reading batch costs 0.46 ms of CPU on PostgreSQL, sixteen merged 0.16 ms each
+    30-reading batch costs 0.46 ms of CPU on PostgreSQL, sixteen merged 0.15 ms each
     (``benchmarks/RESULTS.md``, "Figures cited by the code"). The wait is wall time, like a
     socket's timeout: what evaluation reads as now is the time each batch was ingested.
     :meth:`wait_idle` and :meth:`close` end it at once.

@@ -61,7 +61,8 @@ def mark(conn: Connection, earliest: dict[int, datetime]) -> None:
 
 
 def count(conn: Connection) -> int:
-    """Points marked and not yet taken by the alerts role (the ``caudal_alert_pending_marks`` gauge)."""
+    """Marks (a point written by a batch) not yet taken by the alerts role (the
+    ``caudal_alert_pending_marks`` gauge)."""
     return int(conn.fetchval("SELECT COUNT(*) FROM alert_pending"))
 
 
