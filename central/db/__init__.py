@@ -9,6 +9,7 @@ interface in ``connection.py``).
 
 from central.db.connection import Connection, DatabaseError, DatabaseUnavailable, DataError, IntegrityError
 from central.db.database import Database, open_database
+from central.db.jsonb import json_rows
 from central.db.migrate import migrate, pending_migrations
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailable",
     "IntegrityError",
+    "json_rows",
     "migrate",
     "open_database",
     "pending_migrations",

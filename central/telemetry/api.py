@@ -2,7 +2,8 @@
 gateways' routes (``central.telemetry.uplink.api``: ingest, assigned points) in ``routers``.
 
 ``workers``: the rollup worker (``central.telemetry.rollup_worker``), which refreshes the
-hourly summaries ingest marked stale; ``setup`` publishes ``caudal_rollup_pending_marks``.
+hourly summaries ingest marked stale; ``setup`` publishes ``caudal_rollup_pending_marks`` and
+the other gauges of what waits for a worker.
 """
 
 from __future__ import annotations
@@ -294,8 +295,9 @@ def _count(ctx: AppContext, table: str) -> Callable[[], list[tuple[list[str], fl
 
 
 def setup(ctx: AppContext) -> None:
-    """Publish how many stale hour runs wait for the rollup worker, and how many changed ones
-    wait for their taker (compliance): both should stay near zero."""
+    """Publish how many stale hour runs wait for the rollup worker, how many changed ones
+    wait for their taker (compliance), and how many marks wait for the alerts role: each
+    should stay near zero."""
     ctx.metrics.add_gauges(
         "caudal_rollup_pending_marks",
         "Runs of hours whose hourly summaries wait for a refresh",
@@ -307,6 +309,12 @@ def setup(ctx: AppContext) -> None:
         "Runs of hours with new readings not yet taken by compliance (grows while the compliance worker is stopped)",
         [],
         _count(ctx, "hours_changed"),
+    )
+    ctx.metrics.add_gauges(
+        "caudal_alert_pending_marks",
+        "Marks (a point written by a batch) waiting for the alerts role",
+        [],
+        _count(ctx, "alert_pending"),
     )
 
 

@@ -25,11 +25,9 @@ from datetime import datetime
 from operator import countOf, itemgetter
 from typing import Any, NamedTuple
 
-import msgspec
-
 from central.core.auth.models import Gateway
 from central.core.gateway_configs.service import record_report
-from central.db import Connection, Database, IntegrityError
+from central.db import Connection, Database, IntegrityError, json_rows
 from central.telemetry import rollup
 from central.telemetry.alerts import pending
 from central.telemetry.checks import check_batch, check_points
@@ -220,7 +218,6 @@ _INSERT_JSON = (
     )
     + " FROM jsonb_array_elements(CAST(:rows AS JSONB)) AS r"
 )
-_JSON = msgspec.json.Encoder()
 
 
 def _rides_pipeline(db: Database, parsed: ParsedBatch | BatchRejected) -> bool:
@@ -235,7 +232,7 @@ def insert_pipelined(conn: Connection, rows: Iterable[Processed]) -> Stored:
     pipeline's end) and :func:`ingest` tries again skipping the known ones. JSON carries
     each value exactly: a double as its shortest round-trip text, a time to the microsecond."""
     sent = list(rows)
-    conn.execute(_INSERT_JSON, {"rows": _JSON.encode(sent).decode()})
+    conn.execute(_INSERT_JSON, {"rows": json_rows(sent)})
     return Stored(sent, len(sent) - countOf(map(_VARIABLE, sent), "water_table"), effects_of(sent))
 
 
@@ -294,7 +291,7 @@ def update_latest(conn: Connection, newest: Sequence[Processed]) -> None:
     statement's work for each variable of the batch); ``newest`` has one row per key, as
     one ``ON CONFLICT DO UPDATE`` requires."""
     if conn.dialect == "postgresql":
-        conn.execute(_LATEST_JSON, {"rows": _JSON.encode(list(map(_LATEST_ROW, newest))).decode()})
+        conn.execute(_LATEST_JSON, {"rows": json_rows(list(map(_LATEST_ROW, newest)))})
         return
     conn.executemany(
         f"INSERT INTO latest_readings ({_LATEST_COLUMNS}) VALUES (:point_id, :variable, :ts, :value, :unit,"

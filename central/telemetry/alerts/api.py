@@ -7,8 +7,7 @@
   the same for gateways (admins).
 - ``setup``: the ``on_ingest`` hook (it queues the batch for the in-order evaluation
   thread, see :class:`.evaluation_queue.EvaluationQueue`), the ``caudal_alerts{state,severity}``
-  gauges, and what waits for evaluation (``caudal_alert_queue_readings``,
-  ``caudal_alert_pending_marks``).
+  gauges, and the readings waiting for evaluation (``caudal_alert_queue_readings``).
 - ``workers``: the 30-second alert timer, the notification outbox, and the drain that
   evaluates what is still queued when the app stops.
 """
@@ -40,7 +39,7 @@ from central.pagination import Page, PageQuery, Paging
 from central.timerange import Range
 from central.workers import Worker, every
 
-from . import pending, rule_store, store
+from . import rule_store, store
 from .evaluation_queue import EvaluationQueue
 from .lifecycle import AlertStatus, LifecycleError, acknowledge
 from .rule_store import RuleProblem, StoredRule
@@ -309,18 +308,10 @@ def _gauges(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
     return sample
 
 
-def _pending(ctx: AppContext) -> Callable[[], list[tuple[list[str], float]]]:
-    def sample() -> list[tuple[list[str], float]]:
-        with ctx.db.connect() as conn:
-            return [([], float(pending.count(conn)))]
-
-    return sample
-
-
 def setup(ctx: AppContext) -> None:
     """Evaluate alerts after every ingest (unless the alerts role does, see :mod:`.role`),
-    publish the alert gauges: alerts by state, and what waits for evaluation (in this
-    process's queue, or marked for the alerts role); both waits should stay near zero."""
+    publish the alert gauges: alerts by state, and the readings waiting in this process's
+    queue (the marks waiting for the alerts role are :mod:`central.telemetry.api`'s gauge)."""
     queue = ctx.alert_queue = EvaluationQueue(ctx.db, preferences=lambda: ctx.notify_settings.preferences)
 
     async def on_ingest(point_ids: list[int], readings: Sequence[Any]) -> None:
@@ -336,12 +327,6 @@ def setup(ctx: AppContext) -> None:
         "Readings waiting in this process for inline alert evaluation",
         [],
         lambda: [([], float(queue.queued_readings))],
-    )
-    ctx.metrics.add_gauges(
-        "caudal_alert_pending_marks",
-        "Marks (a point written by a batch) waiting for the alerts role",
-        [],
-        _pending(ctx),
     )
 
 

@@ -60,12 +60,6 @@ def mark(conn: Connection, earliest: dict[int, datetime]) -> None:
     )
 
 
-def count(conn: Connection) -> int:
-    """Marks (a point written by a batch) not yet taken by the alerts role (the
-    ``caudal_alert_pending_marks`` gauge)."""
-    return int(conn.fetchval("SELECT COUNT(*) FROM alert_pending"))
-
-
 def take(conn: Connection) -> tuple[list[StoredReading], dict[int, datetime]]:
     """Delete every mark; return the readings they cover, in time order, and the marks to put
     back for what is left beyond MAX_READINGS_PER_POINT (the caller's transaction)."""

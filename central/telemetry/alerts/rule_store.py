@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import msgspec
 from pydantic import ValidationError
 
 from central.core import lookups
-from central.db import Connection
+from central.db import Connection, json_rows
 
 from . import store
 from .rules import FlowAboveRight, Rule, Scope, default_gateway_rules, default_rules, parse_rule
@@ -196,7 +195,6 @@ _SAVE_JSON = (
     "UPDATE alert_rule_states AS st SET state = r->>1, updated_at = :now"
     " FROM jsonb_array_elements(CAST(:states AS JSONB)) AS r WHERE st.rule_id = CAST(r->>0 AS BIGINT)"
 )
-_JSON = msgspec.json.Encoder()
 
 
 def save_states(conn: Connection, states: Sequence[tuple[int, RuleState]], now: datetime) -> None:
@@ -208,7 +206,7 @@ def save_states(conn: Connection, states: Sequence[tuple[int, RuleState]], now: 
         return
     pairs = [(rule_id, state.model_dump_json(exclude_defaults=True)) for rule_id, state in states]
     if conn.dialect == "postgresql":
-        conn.execute(_SAVE_JSON, {"states": _JSON.encode(pairs).decode(), "now": now})
+        conn.execute(_SAVE_JSON, {"states": json_rows(pairs), "now": now})
         return
     conn.executemany(
         "UPDATE alert_rule_states SET state = :state, updated_at = :now WHERE rule_id = :id",

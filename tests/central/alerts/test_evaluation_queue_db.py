@@ -80,14 +80,10 @@ def newest_evaluated(db: Database) -> list[datetime]:
     return [RuleState.model_validate_json(row["state"]).last_ts for row in rows]
 
 
-def queue_of(gated: GatedDatabase, **options: Any) -> EvaluationQueue:
-    return EvaluationQueue(gated, **options)  # type: ignore[arg-type]
-
-
 def test_batches_arriving_while_it_gathers_share_one_evaluation(
     db: Database, gated: GatedDatabase, point_id: int
 ) -> None:
-    queue = queue_of(gated, gather_s=FOREVER_S, gather_readings=90)
+    queue = EvaluationQueue(gated, gather_s=FOREVER_S, gather_readings=90)
     for first in (0, 30, 60):
         queue.submit(flows(point_id, first, 30), NOW)
     assert gated.began.wait(WAIT_S)  # 90 readings gathered: no one had to hurry it
@@ -98,7 +94,7 @@ def test_batches_arriving_while_it_gathers_share_one_evaluation(
 def test_a_lone_batch_is_evaluated_once_the_gathering_ends_with_no_one_waiting(
     db: Database, gated: GatedDatabase, point_id: int
 ) -> None:
-    queue = queue_of(gated, gather_s=0.05, gather_readings=1_000_000)
+    queue = EvaluationQueue(gated, gather_s=0.05, gather_readings=1_000_000)
     queue.submit(flows(point_id, 0, 30), NOW)
     assert gated.began.wait(WAIT_S)  # the gathering is bounded: nothing else arrived, nobody hurried it
     assert queue.wait_idle(WAIT_S)
@@ -109,7 +105,7 @@ def test_a_lone_batch_is_evaluated_once_the_gathering_ends_with_no_one_waiting(
 def test_waiting_for_the_queue_evaluates_what_it_holds_without_gathering_more(
     db: Database, gated: GatedDatabase, point_id: int, end: str
 ) -> None:
-    queue = queue_of(gated, gather_s=FOREVER_S, gather_readings=1_000_000)
+    queue = EvaluationQueue(gated, gather_s=FOREVER_S, gather_readings=1_000_000)
     queue.submit(flows(point_id, 0, 30), NOW)
     if end == "wait_idle":
         assert queue.wait_idle(WAIT_S)
@@ -121,7 +117,7 @@ def test_waiting_for_the_queue_evaluates_what_it_holds_without_gathering_more(
 def test_a_full_queue_is_evaluated_at_once_and_the_waiting_batch_gets_in(
     db: Database, gated: GatedDatabase, point_id: int
 ) -> None:
-    queue = queue_of(gated, limit=2, gather_s=FOREVER_S, gather_readings=1_000_000)
+    queue = EvaluationQueue(gated, limit=2, gather_s=FOREVER_S, gather_readings=1_000_000)
     queue.submit(flows(point_id, 0, 3), NOW)
     queue.submit(flows(point_id, 3, 3), NOW)
     third = threading.Thread(target=queue.submit, args=(flows(point_id, 6, 3), NOW))
@@ -135,7 +131,7 @@ def test_a_full_queue_is_evaluated_at_once_and_the_waiting_batch_gets_in(
 def test_offer_queues_while_there_is_room_and_refuses_without_waiting_when_full(
     db: Database, gated: GatedDatabase, point_id: int
 ) -> None:
-    queue = queue_of(gated, limit=1, gather_s=FOREVER_S, gather_readings=1_000_000)
+    queue = EvaluationQueue(gated, limit=1, gather_s=FOREVER_S, gather_readings=1_000_000)
     gated.gate.clear()
     taken = queue.offer(flows(point_id, 0, 3), NOW)  # full at once: taken for evaluation, held at the gate
     assert gated.began.wait(WAIT_S)
@@ -153,7 +149,7 @@ def test_offer_queues_while_there_is_room_and_refuses_without_waiting_when_full(
 
 
 def test_a_closed_queue_refuses_batches(gated: GatedDatabase, point_id: int) -> None:
-    queue = queue_of(gated)
+    queue = EvaluationQueue(gated)
     queue.close(WAIT_S)
     for add in (queue.submit, queue.offer):
         with pytest.raises(RuntimeError, match="closed"):
