@@ -195,42 +195,63 @@ def test_add_point_refuses_a_duplicate_code(run):
     assert (result.exit_code, result.stderr) == (1, "error: ya existe un punto con código 'P1'\n")
 
 
-def _read_until(fd: int, expected: bytes, timeout_s: float = 30) -> bytes:
-    """Read a pseudo-terminal until ``expected`` shows up (bounded wait)."""
-    seen = b""
-    deadline = time.monotonic() + timeout_s
-    while expected not in seen:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            raise AssertionError(f"waited {timeout_s} s for {expected!r}; the terminal showed {seen!r}")
-        try:
-            seen += os.read(fd, 1024)
-        except OSError:  # the child closed the terminal
-            raise AssertionError(f"the terminal closed before {expected!r}; it showed {seen!r}") from None
-    return seen
+class _Terminal:
+    """The test's end of a pseudo-terminal, read up to each expected text.
+
+    Bytes read past the expected text are kept for the next wait: the child may write its
+    error and its next prompt in one go, and one ``read`` then returns both.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._unread = b""
+        self.shown = b""
+
+    def read_until(self, expected: bytes, timeout_s: float = 30) -> None:
+        """Consume the terminal's output up to and including ``expected`` (bounded wait)."""
+        deadline = time.monotonic() + timeout_s
+        while expected not in self._unread:
+            ready, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise AssertionError(f"waited {timeout_s} s for {expected!r}; the terminal showed {self._unread!r}")
+            try:
+                chunk = os.read(self.fd, 1024)
+            except OSError:  # the child closed the terminal
+                raise AssertionError(f"the terminal closed before {expected!r}; it showed {self._unread!r}") from None
+            self._unread += chunk
+            self.shown += chunk
+        self._unread = self._unread.split(expected, 1)[1]
+
+    def type(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\n")
 
 
 def test_create_user_on_a_terminal_asks_the_password_twice_until_both_agree(tmp_path):
     url = f"sqlite:///{tmp_path / 'caudal.db'}"
-    terminal, child_end = pty.openpty()
+    terminal_fd, child_end = pty.openpty()
+    terminal = _Terminal(terminal_fd)
     command = [sys.executable, "-c", "from central.cli import app; app()", "create-user", "ana"]
-    with subprocess.Popen(
+    child = subprocess.Popen(
         command, stdin=child_end, stdout=child_end, stderr=child_end, env={**os.environ, "CAUDAL_DATABASE_URL": url}
-    ) as child:
-        os.close(child_end)
-        _read_until(terminal, "Contraseña: ".encode())
-        os.write(terminal, PASSWORD.encode() + b"\n")
-        _read_until(terminal, "Repita la contraseña: ".encode())
-        os.write(terminal, b"not the same password\n")
-        _read_until(terminal, "error: las dos contraseñas no coinciden; escríbala de nuevo".encode())
-        _read_until(terminal, "Contraseña: ".encode())
-        os.write(terminal, PASSWORD.encode() + b"\n")
-        _read_until(terminal, "Repita la contraseña: ".encode())
-        os.write(terminal, PASSWORD.encode() + b"\n")
-        shown = _read_until(terminal, b"usuario ana creado")
+    )
+    os.close(child_end)
+    try:
+        terminal.read_until("Contraseña: ".encode())
+        terminal.type(PASSWORD)
+        terminal.read_until("Repita la contraseña: ".encode())
+        terminal.type("not the same password")
+        terminal.read_until("error: las dos contraseñas no coinciden; escríbala de nuevo".encode())
+        terminal.read_until("Contraseña: ".encode())
+        terminal.type(PASSWORD)
+        terminal.read_until("Repita la contraseña: ".encode())
+        terminal.type(PASSWORD)
+        terminal.read_until(b"usuario ana creado")
         assert child.wait(timeout=30) == 0
-    os.close(terminal)
-    assert PASSWORD.encode() not in shown
+    finally:
+        child.kill()
+        child.wait()
+        os.close(terminal_fd)
+    assert PASSWORD.encode() not in terminal.shown
     db = open_database(url)
     try:
         assert (

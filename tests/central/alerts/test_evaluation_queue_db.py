@@ -10,7 +10,7 @@ next one at its start, so each test knows where the evaluation thread is without
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,6 +62,21 @@ def gated(db: Database) -> GatedDatabase:
     return GatedDatabase(db)
 
 
+@pytest.fixture
+def new_queue(gated: GatedDatabase) -> Iterator[Callable[..., EvaluationQueue]]:
+    """Builds queues on the gated database; each is closed (its thread ended) after the test."""
+    queues: list[EvaluationQueue] = []
+
+    def build(**options: Any) -> EvaluationQueue:
+        queues.append(EvaluationQueue(gated, **options))
+        return queues[-1]
+
+    yield build
+    gated.gate.set()
+    for queue in queues:
+        queue.close(WAIT_S)
+
+
 def flows(point_id: int, first_minute: int, count: int) -> list[Processed]:
     start = NOW - timedelta(hours=2)
     return [
@@ -81,9 +96,9 @@ def newest_evaluated(db: Database) -> list[datetime]:
 
 
 def test_batches_arriving_while_it_gathers_share_one_evaluation(
-    db: Database, gated: GatedDatabase, point_id: int
+    db: Database, gated: GatedDatabase, new_queue: Callable[..., EvaluationQueue], point_id: int
 ) -> None:
-    queue = EvaluationQueue(gated, gather_s=FOREVER_S, gather_readings=90)
+    queue = new_queue(gather_s=FOREVER_S, gather_readings=90)
     for first in (0, 30, 60):
         queue.submit(flows(point_id, first, 30), NOW)
     assert gated.began.wait(WAIT_S)  # 90 readings gathered: no one had to hurry it
@@ -92,9 +107,9 @@ def test_batches_arriving_while_it_gathers_share_one_evaluation(
 
 
 def test_a_lone_batch_is_evaluated_once_the_gathering_ends_with_no_one_waiting(
-    db: Database, gated: GatedDatabase, point_id: int
+    db: Database, gated: GatedDatabase, new_queue: Callable[..., EvaluationQueue], point_id: int
 ) -> None:
-    queue = EvaluationQueue(gated, gather_s=0.05, gather_readings=1_000_000)
+    queue = new_queue(gather_s=0.05, gather_readings=1_000_000)
     queue.submit(flows(point_id, 0, 30), NOW)
     assert gated.began.wait(WAIT_S)  # the gathering is bounded: nothing else arrived, nobody hurried it
     assert queue.wait_idle(WAIT_S)
@@ -103,9 +118,9 @@ def test_a_lone_batch_is_evaluated_once_the_gathering_ends_with_no_one_waiting(
 
 @pytest.mark.parametrize("end", ["wait_idle", "close"])
 def test_waiting_for_the_queue_evaluates_what_it_holds_without_gathering_more(
-    db: Database, gated: GatedDatabase, point_id: int, end: str
+    db: Database, gated: GatedDatabase, new_queue: Callable[..., EvaluationQueue], point_id: int, end: str
 ) -> None:
-    queue = EvaluationQueue(gated, gather_s=FOREVER_S, gather_readings=1_000_000)
+    queue = new_queue(gather_s=FOREVER_S, gather_readings=1_000_000)
     queue.submit(flows(point_id, 0, 30), NOW)
     if end == "wait_idle":
         assert queue.wait_idle(WAIT_S)
@@ -115,9 +130,9 @@ def test_waiting_for_the_queue_evaluates_what_it_holds_without_gathering_more(
 
 
 def test_a_full_queue_is_evaluated_at_once_and_the_waiting_batch_gets_in(
-    db: Database, gated: GatedDatabase, point_id: int
+    db: Database, gated: GatedDatabase, new_queue: Callable[..., EvaluationQueue], point_id: int
 ) -> None:
-    queue = EvaluationQueue(gated, limit=2, gather_s=FOREVER_S, gather_readings=1_000_000)
+    queue = new_queue(limit=2, gather_s=FOREVER_S, gather_readings=1_000_000)
     queue.submit(flows(point_id, 0, 3), NOW)
     queue.submit(flows(point_id, 3, 3), NOW)
     third = threading.Thread(target=queue.submit, args=(flows(point_id, 6, 3), NOW))
@@ -129,9 +144,9 @@ def test_a_full_queue_is_evaluated_at_once_and_the_waiting_batch_gets_in(
 
 
 def test_offer_queues_while_there_is_room_and_refuses_without_waiting_when_full(
-    db: Database, gated: GatedDatabase, point_id: int
+    db: Database, gated: GatedDatabase, new_queue: Callable[..., EvaluationQueue], point_id: int
 ) -> None:
-    queue = EvaluationQueue(gated, limit=1, gather_s=FOREVER_S, gather_readings=1_000_000)
+    queue = new_queue(limit=1, gather_s=FOREVER_S, gather_readings=1_000_000)
     gated.gate.clear()
     taken = queue.offer(flows(point_id, 0, 3), NOW)  # full at once: taken for evaluation, held at the gate
     assert gated.began.wait(WAIT_S)
@@ -148,8 +163,10 @@ def test_offer_queues_while_there_is_room_and_refuses_without_waiting_when_full(
     )
 
 
-def test_a_closed_queue_refuses_batches(gated: GatedDatabase, point_id: int) -> None:
-    queue = EvaluationQueue(gated)
+def test_a_closed_queue_refuses_batches(
+    gated: GatedDatabase, new_queue: Callable[..., EvaluationQueue], point_id: int
+) -> None:
+    queue = new_queue()
     queue.close(WAIT_S)
     for add in (queue.submit, queue.offer):
         with pytest.raises(RuntimeError, match="closed"):

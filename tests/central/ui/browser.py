@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
@@ -109,7 +110,22 @@ def wait_for(driver: Any, css: str) -> Any:
 def gone(driver: Any, element: Any) -> None:
     """Wait until ``element`` has left the page (a form's submit loads the next one): until
     then a wait for the next page's element can find its namesake on the old page."""
-    WebDriverWait(driver, 15).until(ready.staleness_of(element))
+    WebDriverWait(driver, 15).until(lambda _: _has_left(element))
+
+
+def _has_left(element: Any) -> bool:
+    """Whether ``element`` is no longer in the page. Asked while the next page replaces the
+    old one, Chromium may answer "Node with given id does not belong to the document"
+    instead of a stale reference (CI saw it once): that, too, means the node has gone."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in (error.msg or ""):
+            return True
+        raise
+    return False
 
 
 def text(driver: Any, css: str) -> str:
