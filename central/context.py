@@ -1,5 +1,5 @@
 """What one running application owns: settings, database, clock, metrics, secret box, the
-notification settings, the alert evaluation queue, and the regulators compliance reports to
+notification settings, the alert evaluation queue, the ingest groups, and the regulators compliance reports to
 (names and labels, for the alerts and the console).
 
 Built by the app factory (never at import) and reached from routes through the short
@@ -24,6 +24,7 @@ from protocols.clock import Clock
 
 if TYPE_CHECKING:  # the alerts module builds the queue in its setup; the context only holds it
     from central.telemetry.alerts.evaluation_queue import EvaluationQueue
+    from central.telemetry.uplink.group_commit import GroupCommit
 
 # Called by ingest with (point ids written, the batch's processed readings) after a batch
 # stored something new, off the request path; plain or ``async`` (see central.telemetry.uplink.api).
@@ -45,6 +46,7 @@ class AppContext:
     alert_queue: EvaluationQueue | None = None  # the alerts module's setup builds it (telemetry role)
     regulators: Regulators = field(default_factory=Regulators)  # compliance's registry, read by the app factory
     ingest_slots: anyio.CapacityLimiter = field(init=False)  # settings.ingest_concurrency threads storing batches
+    ingest_groups: GroupCommit | None = None  # telemetry's setup builds it on PostgreSQL (group commit)
 
     def __post_init__(self) -> None:
         self.ingest_slots = anyio.CapacityLimiter(self.settings.ingest_concurrency)

@@ -81,7 +81,12 @@ def authenticated_gateway(db: Database, token: str) -> Gateway:
 def gateway_of(conn: Connection, token: str) -> Gateway:
     """:func:`authenticated_gateway` on a connection the caller holds (ingest checks the token
     in the batch's own transaction: one connection from the pool per upload)."""
-    gateway = gateway_for_token(conn, token)
+    return known_gateway(gateway_for_token(conn, token))
+
+
+def known_gateway(gateway: Gateway | None) -> Gateway:
+    """The gateway a token was found to be, or 401 for none (unknown or revoked): the answer
+    whether the token was looked up alone or with a group's (ingest's group commit)."""
     if gateway is None:
         raise ApiError(401, "token de gateway no válido o revocado", headers=_CHALLENGE)
     return gateway

@@ -297,7 +297,9 @@ def _count(ctx: AppContext, table: str) -> Callable[[], list[tuple[list[str], fl
 def setup(ctx: AppContext) -> None:
     """Publish how many stale hour runs wait for the rollup worker, how many changed ones
     wait for their taker (compliance), and how many marks wait for the alerts role: each
-    should stay near zero."""
+    should stay near zero. On PostgreSQL, build the group commit that stores a fleet's small
+    batches together."""
+    ctx.ingest_groups = uplink_api.group_commit(ctx)
     ctx.metrics.add_gauges(
         "caudal_rollup_pending_marks",
         "Runs of hours whose hourly summaries wait for a refresh",

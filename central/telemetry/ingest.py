@@ -31,7 +31,7 @@ from central.db import Connection, Database, IntegrityError, json_rows
 from central.telemetry import rollup
 from central.telemetry.alerts import pending
 from central.telemetry.checks import check_batch, check_points
-from central.telemetry.ingest_state import gateway_state
+from central.telemetry.ingest_state import GatewayState, gateway_state
 from central.telemetry.parse import BatchRejected, ParsedBatch, parse_batch
 from central.telemetry.processing import ROW_COLUMNS, Processed, processed_rows
 
@@ -78,18 +78,77 @@ def ingest(
     stored again in a new transaction that skips them (see :func:`store`): a second try
     that only resends pay, where a savepoint around every insert cost every batch.
     """
-    parsed = _parse(body)
+    return ingest_parsed(db, authenticate, parse_or_rejection(body), now, tolerance_s, mark_alerts=mark_alerts)
+
+
+def ingest_parsed(
+    db: Database,
+    authenticate: Authenticate,
+    parsed: ParsedBatch | BatchRejected,
+    now: datetime,
+    tolerance_s: float,
+    *,
+    mark_alerts: bool = False,
+) -> IngestResult:
+    """:func:`ingest` of a body already parsed (a refused one as its ``BatchRejected``, raised
+    only once the token is checked)."""
     try:
         return _ingest(db, authenticate, parsed, now, tolerance_s, skip_known=False, mark_alerts=mark_alerts)
     except IntegrityError:
         return _ingest(db, authenticate, parsed, now, tolerance_s, skip_known=True, mark_alerts=mark_alerts)
 
 
-def _parse(body: bytes) -> ParsedBatch | BatchRejected:
+def parse_or_rejection(body: bytes) -> ParsedBatch | BatchRejected:
     try:
         return parse_batch(body)
     except BatchRejected as rejected:
         return rejected
+
+
+class Admitted(NamedTuple):
+    """A batch its gateway may store, with what storing it needs."""
+
+    gateway: Gateway
+    batch: ParsedBatch
+    state: GatewayState
+    rows: Iterable[Processed]  # lazy: COPY sends each row as it is made
+
+    def result(self, stored: Stored) -> IngestResult:
+        new = stored.new
+        return IngestResult(
+            new, len(self.batch.readings) - new, stored.effects.point_ids, stored.rows, self.state.config_published
+        )
+
+
+def admit(
+    conn: Connection,
+    authenticate: Authenticate,
+    parsed: ParsedBatch | BatchRejected,
+    now: datetime,
+    tolerance_s: float,
+) -> Admitted:
+    """The token's gateway, the batch checked against it and its state, the rows to store;
+    raises (nothing written) for a bad token, a malformed batch or a point not its own."""
+    gateway = authenticate(conn)
+    batch = checked(parsed, gateway, now, tolerance_s)
+    return admitted(gateway, batch, gateway_state(conn, gateway.id, batch), now)
+
+
+def checked(parsed: ParsedBatch | BatchRejected, gateway: Gateway, now: datetime, tolerance_s: float) -> ParsedBatch:
+    """The batch, if its gateway may send it as it is (raises ``BatchRejected`` otherwise)."""
+    if isinstance(parsed, BatchRejected):
+        raise parsed
+    check_batch(parsed, gateway.name, now, tolerance_s)
+    return parsed
+
+
+def admitted(gateway: Gateway, batch: ParsedBatch, state: GatewayState, now: datetime) -> Admitted:
+    """The batch with its rows, once its points are the gateway's (403 otherwise)."""
+    rows: Iterable[Processed] = ()
+    if batch.readings:
+        check_points(batch, gateway.name, state.points)
+        rows = processed_rows(batch.readings, state.points, state.totals, gateway.id, now)
+    return Admitted(gateway, batch, state, rows)
 
 
 def _ingest(
@@ -104,31 +163,28 @@ def _ingest(
 ) -> IngestResult:
     """One try. A small new batch on PostgreSQL runs as a pipelined transaction: three round
     trips (BEGIN with the token, the gateway's state, the writes with COMMIT)."""
-    pipelined = not skip_known and _rides_pipeline(db, parsed)
+    pipelined = not skip_known and rides_pipeline(db, parsed)
     with db.transaction(pipelined=pipelined) as conn:
-        gateway = authenticate(conn)
-        if isinstance(parsed, BatchRejected):
-            raise parsed
-        batch = parsed
-        check_batch(batch, gateway.name, now, tolerance_s)
-        state = gateway_state(conn, gateway.id, batch)
+        admitted = admit(conn, authenticate, parsed, now, tolerance_s)
         stored = nothing_stored()
-        if batch.readings:
-            check_points(batch, gateway.name, state.points)
-            rows = processed_rows(batch.readings, state.points, state.totals, gateway.id, now)
+        if admitted.batch.readings:
+            rows = admitted.rows
             stored = insert_pipelined(conn, rows) if pipelined else store(conn, rows, skip_known=skip_known)
         with conn.pipeline():  # what is left is sent at once, one answer read at the end: one round trip
-            _record_effects(conn, stored, mark_alerts=mark_alerts)
-            record_contact(conn, gateway.id, batch, now)
-        report = None if batch.agent is None else batch.agent.config
-        if report is not None and state.report != (report.source, report.running_version, report.result):
-            record_report(conn, gateway, report, now)  # only when it changed: most batches repeat the last one
-    return IngestResult(
-        stored.new, len(batch.readings) - stored.new, stored.effects.point_ids, stored.rows, state.config_published
-    )
+            record_effects(conn, stored, mark_alerts=mark_alerts)
+            record_contact(conn, admitted.gateway.id, admitted.batch, now)
+        record_config_report(conn, admitted, now)
+    return admitted.result(stored)
 
 
-def _record_effects(conn: Connection, stored: Stored, *, mark_alerts: bool) -> None:
+def record_config_report(conn: Connection, admitted: Admitted, now: datetime) -> None:
+    """The agent's configuration report, only when it changed (most batches repeat the last one)."""
+    report = None if admitted.batch.agent is None else admitted.batch.agent.config
+    if report is not None and admitted.state.report != (report.source, report.running_version, report.result):
+        record_report(conn, admitted.gateway, report, now)
+
+
+def record_effects(conn: Connection, stored: Stored, *, mark_alerts: bool) -> None:
     """The latest readings moved forward, and the hours whose summaries change marked."""
     if stored.rows:
         update_latest(conn, stored.effects.newest)
@@ -220,7 +276,7 @@ _INSERT_JSON = (
 )
 
 
-def _rides_pipeline(db: Database, parsed: ParsedBatch | BatchRejected) -> bool:
+def rides_pipeline(db: Database, parsed: ParsedBatch | BatchRejected) -> bool:
     return db.dialect == "postgresql" and isinstance(parsed, ParsedBatch) and len(parsed.readings) <= PIPELINED_READINGS
 
 

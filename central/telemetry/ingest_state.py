@@ -9,6 +9,8 @@ One query because a fleet's small batches pay for every statement and every roun
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -32,14 +34,15 @@ _ASSIGNED = (
     " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g"
 )
 _STATE = (
-    "SELECT g.config_published, g.config_source, g.config_running, g.config_result,"
+    "SELECT g.id AS gateway_id, g.config_published, g.config_source, g.config_running, g.config_result,"
     " p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps, lr.ts AS latest_ts, lr.value AS latest_total"
     " FROM gateways g LEFT JOIN gateway_points gp ON gp.gateway_id = g.id"
-    " LEFT JOIN points p ON p.id = gp.point_id LEFT JOIN f ON f.code = p.code"
+    " LEFT JOIN points p ON p.id = gp.point_id LEFT JOIN f ON f.gateway_id = g.id AND f.code = p.code"
     " LEFT JOIN latest_readings lr ON lr.point_id = p.id AND lr.variable = 'totalizer' AND f.code IS NOT NULL"
-    " WHERE g.id = :g"
+    " WHERE g.id IN ({gateways})"
 )
 _NO_FIRST = "SELECT CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
+_NO_GATEWAY_FIRST = "SELECT CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
@@ -53,10 +56,28 @@ def gateway_state(conn: Connection, gateway_id: int, batch: ParsedBatch) -> Gate
     than the point's latest (``latest_readings``), and that latest is the count sought. Only
     a batch reaching back before it (a late backlog) pays a second query, which searches the
     stored readings, partitions and compacted hours included, for those points."""
-    first = first_totalizer_ts(batch)
-    values, params = _first_values(first)
-    params["g"] = gateway_id
-    rows = conn.fetchall(f"WITH f (code, ts) AS ({values}) {_STATE}", params)
+    return gateway_states(conn, {gateway_id: batch})[gateway_id]
+
+
+def gateway_states(conn: Connection, batches: Mapping[int, ParsedBatch]) -> dict[int, GatewayState]:
+    """:func:`gateway_state` of each gateway before its batch, in one query for all of them
+    (a group of uploads stored together, :mod:`central.telemetry.ingest_group`)."""
+    firsts = {gateway_id: first_totalizer_ts(batch) for gateway_id, batch in batches.items()}
+    values, params = _gateway_first_values(firsts)
+    gateways = []
+    for index, gateway_id in enumerate(batches):
+        params[f"g{index}"] = gateway_id
+        gateways.append(f":g{index}")
+    rows = conn.fetchall(
+        f"WITH f (gateway_id, code, ts) AS ({values}) " + _STATE.format(gateways=", ".join(gateways)), params
+    )
+    by_gateway: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_gateway[row["gateway_id"]].append(row)
+    return {gateway_id: _state(conn, gateway_id, by_gateway[gateway_id], firsts[gateway_id]) for gateway_id in batches}
+
+
+def _state(conn: Connection, gateway_id: int, rows: list[dict[str, Any]], first: dict[str, datetime]) -> GatewayState:
     totals, behind = _latest_totals(rows, first)
     if behind:
         totals.update(_last_totals_before(conn, gateway_id, behind))
@@ -67,6 +88,18 @@ def gateway_state(conn: Connection, gateway_id: int, batch: ParsedBatch) -> Gate
         head.get("config_published"),
         (head.get("config_source"), head.get("config_running"), head.get("config_result")),
     )
+
+
+def _gateway_first_values(firsts: Mapping[int, dict[str, datetime]]) -> tuple[str, dict[str, Any]]:
+    """Each gateway's ``first`` as one VALUES list (or an empty query) and its parameters."""
+    params: dict[str, Any] = {}
+    values = []
+    for gateway_id, first in firsts.items():
+        for code, ts in first.items():
+            index = len(values)
+            params[f"fg{index}"], params[f"fc{index}"], params[f"ft{index}"] = gateway_id, code, ts
+            values.append(f"(:fg{index}, :fc{index}, :ft{index})")
+    return (f"VALUES {', '.join(values)}" if values else _NO_GATEWAY_FIRST), params
 
 
 def _latest_totals(

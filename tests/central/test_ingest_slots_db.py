@@ -3,7 +3,9 @@ their turn for a slot instead of contending for the interpreter with every other
 
 PostgreSQL only: a row lock held by the test keeps one gateway's batch inside its slot (its
 contact update waits for the lock), while another gateway's batch touches no locked row, so
-whether the second one is stored meanwhile depends only on the slots.
+whether the second one is stored meanwhile depends only on the slots. On PostgreSQL a slot
+stores a group of batches (:mod:`central.telemetry.uplink.group_commit`): the waiting batch
+waits for the next group.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def test_a_batch_beyond_the_ingest_slots_waits_for_one_and_is_then_stored(
         if second_stored_meanwhile:
             assert (second.result(timeout=DEADLINE_S), first.done()) == (200, False)
         else:
-            until(lambda: ctx.ingest_slots.statistics().tasks_waiting == 1)
+            assert ctx.ingest_groups is not None
+            until(lambda: ctx.ingest_groups.waiting == 1)  # for the next group: the only slot holds one
             assert (first.done(), second.done()) == (False, False)
         locker.rollback()
         assert (first.result(timeout=DEADLINE_S), second.result(timeout=DEADLINE_S)) == (200, 200)

@@ -22,6 +22,7 @@ from central.db import Connection, Database, IntegrityError, open_database
 from central.db.postgres import PostgresDatabase
 from central.deps import gateway_of
 from central.telemetry.ingest import ingest
+from tests.central.pg_trace import WaitCounter
 from tests.central.telemetry_support import GATEWAY_TOKEN, batch, reading
 from tests.factories import add_gateway, add_point
 
@@ -70,27 +71,6 @@ def test_a_connection_goes_back_to_the_pool_as_it_came_after_a_pipelined_transac
     with db.transaction() as conn:
         conn.execute(INSERT, {"u": "carla", "t": NOW})
     assert usernames(db) == ["carla"]
-
-
-class WaitCounter:
-    """Counts how many times a connection's client waits for the server (libpq's protocol
-    trace: each wait sends Flush), from :meth:`start` to :meth:`stop`."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: Connection | None = None
-
-    def start(self, conn: Connection) -> None:
-        self._conn = conn
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        conn.raw.pgconn.trace(self._fd)
-
-    def stop(self) -> int:
-        assert self._conn is not None
-        self._conn.raw.pgconn.untrace()
-        os.close(self._fd)
-        lines = self._path.read_text().splitlines()
-        return sum(1 for line in lines if line.split("\t")[1:4:2] == ["F", "Flush"])
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from starlette.routing import Route
 
 from central.context import AppContext, OnIngest
 from central.core.auth.models import Gateway
-from central.db import Connection
 from central.deps import (
     Ctx,
     CurrentGateway,
@@ -35,16 +34,18 @@ from central.deps import (
     authenticated_gateway,
     bearer_token,
     gateway_credentials,
-    gateway_of,
+    known_gateway,
 )
 from central.errors import ApiError, error_responses, raw_json_body
 from central.fastjson import FastJSONResponse
 from central.query_check import check_query
 from central.telemetry.body import read_body
 from central.telemetry.ingest import ingest
+from central.telemetry.ingest_group import Outcome, Upload, ingest_group
 from central.telemetry.ingest_state import assigned_points
 from central.telemetry.parse import BatchRejected
 from central.telemetry.processing import Processed
+from central.telemetry.uplink.group_commit import GroupCommit
 from protocols.uplink import (
     ASSIGNED_POINTS_PATH,
     INGEST_PATH,
@@ -132,6 +133,29 @@ async def ingest_endpoint(request: Request) -> Response:
 
 fast_routes = [Route(INGEST_PATH, ingest_endpoint, methods=["POST"])]
 
+GROUP_BODY_BYTES = 64 * 1024
+"""A body (as read, gunzipped) up to this size joins a group (:func:`group_commit`): a fleet's
+batches of a few dozen readings. A larger one, a backlog, is stored alone in its own thread,
+so its COPY never holds a group up."""
+
+
+def group_commit(ctx: AppContext) -> GroupCommit | None:
+    """On PostgreSQL, the group commit that stores a fleet's small batches together (see
+    :mod:`central.telemetry.ingest_group`); SQLite has one writer and stores each alone."""
+    if ctx.db.dialect != "postgresql":
+        return None
+
+    def store(uploads: list[Upload]) -> list[Outcome]:
+        tolerance_s, mark_alerts = _options(ctx)
+        return ingest_group(ctx.db, uploads, tolerance_s, mark_alerts=mark_alerts)
+
+    return GroupCommit(store, ctx.ingest_slots)
+
+
+def _options(ctx: AppContext) -> tuple[float, bool]:
+    """How far ahead a reading may be, and whether ingest marks the points for the alerts role."""
+    return ctx.settings.future_tolerance_s, ctx.settings.alert_evaluation == "role"
+
 
 async def _ingest_batch(request: Request, token: str) -> Response:
     started = time.perf_counter()
@@ -143,24 +167,21 @@ async def _ingest_batch(request: Request, token: str) -> Response:
         raise
     now = ctx.clock.now()
 
-    def authenticate(conn: Connection) -> Gateway:
-        gateway = gateway_of(conn, token)  # before a malformed body is refused
+    def verdict(gateway: Gateway | None) -> Gateway:
+        gateway = known_gateway(gateway)  # before a malformed body is refused
         check_query(request)  # after the token, as on every route
         return gateway
 
+    upload = Upload(token, verdict, body, now)
     try:
-        result = await anyio.to_thread.run_sync(
-            functools.partial(
-                ingest,
-                ctx.db,
-                authenticate,
-                body,
-                now,
-                ctx.settings.future_tolerance_s,
-                mark_alerts=ctx.settings.alert_evaluation == "role",
-            ),
-            limiter=ctx.ingest_slots,  # a fleet's batches beyond these wait their turn, not for the GIL
-        )
+        if ctx.ingest_groups is not None and len(body) <= GROUP_BODY_BYTES:
+            result = await ctx.ingest_groups.ingest(token, upload)
+        else:
+            tolerance_s, mark_alerts = _options(ctx)
+            result = await anyio.to_thread.run_sync(
+                functools.partial(ingest, ctx.db, upload.authenticate, body, now, tolerance_s, mark_alerts=mark_alerts),
+                limiter=ctx.ingest_slots,  # a fleet's batches beyond these wait their turn, not for the GIL
+            )
     except BatchRejected as exc:
         raise ApiError(exc.status, exc.message, details=exc.problems) from None
     ctx.metrics.ingested.inc(result.stored)

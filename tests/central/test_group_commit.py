@@ -1,0 +1,172 @@
+"""Which uploads form a group (:class:`central.telemetry.uplink.group_commit.GroupCommit`).
+
+The store here records the groups it is given and answers each upload with its body; a
+group can be held at its start (``gate``) so the test knows every slot is busy without
+sleeping. What a group does in the database is ``test_ingest_group_db.py``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+
+import anyio
+import pytest
+
+from central.telemetry.ingest import IngestResult
+from central.telemetry.ingest_group import Outcome, Upload
+from central.telemetry.uplink.group_commit import GroupCommit
+
+NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
+WAIT_S = 10.0
+
+
+class Store:
+    """Records each group's bodies; the first ``held`` groups wait at ``gate`` once started."""
+
+    def __init__(self, held: int = 0, fail: Exception | None = None) -> None:
+        self.groups: list[list[bytes]] = []
+        self.started = threading.Semaphore(0)
+        self.gate = threading.Event()
+        self._held = held
+        self._fail = fail
+
+    def __call__(self, uploads: list[Upload]) -> list[Outcome]:
+        self.groups.append([upload.body for upload in uploads])
+        self.started.release()
+        if len(self.groups) <= self._held:
+            assert self.gate.wait(WAIT_S), "the test never opened the gate"
+        if self._fail is not None:
+            raise self._fail
+        return [IngestResult(len(upload.body), 0, [], [], None) for upload in uploads]
+
+
+def upload(body: bytes) -> Upload:
+    return Upload("token", lambda gateway: gateway, body, NOW)  # type: ignore[arg-type,return-value]
+
+
+async def next_group_started(store: Store) -> None:
+    """Wait until one more group has reached the store."""
+    assert await asyncio.to_thread(store.started.acquire, True, WAIT_S)
+
+
+async def until_waiting(commit: GroupCommit, count: int) -> None:
+    async with asyncio.timeout(WAIT_S):
+        while commit.waiting != count:
+            await asyncio.sleep(0)
+
+
+def test_a_lone_upload_is_stored_at_once_in_a_group_of_its_own() -> None:
+    async def scenario() -> tuple[list[list[bytes]], int]:
+        store = Store()
+        result = await GroupCommit(store, anyio.CapacityLimiter(4)).ingest("gw-a", upload(b"a"))
+        return store.groups, result.stored
+
+    assert asyncio.run(scenario()) == ([[b"a"]], 1)
+
+
+def test_uploads_arriving_while_every_slot_is_busy_form_the_next_group_in_order() -> None:
+    async def scenario() -> tuple[list[list[bytes]], list[int]]:
+        store = Store(held=1)
+        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        first = asyncio.create_task(commit.ingest("gw-a", upload(b"a")))
+        await next_group_started(store)
+        rest = [asyncio.create_task(commit.ingest(key, upload(key.encode()))) for key in ("gw-b", "gw-cc", "gw-ddd")]
+        await until_waiting(commit, 3)
+        store.gate.set()
+        results = await asyncio.gather(first, *rest)
+        return store.groups, [result.stored for result in results]
+
+    assert asyncio.run(scenario()) == ([[b"a"], [b"gw-b", b"gw-cc", b"gw-ddd"]], [1, 4, 5, 6])
+
+
+def test_two_uploads_of_one_gateway_go_in_different_groups_in_the_order_they_came() -> None:
+    async def scenario() -> list[list[bytes]]:
+        store = Store(held=1)
+        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
+        await next_group_started(store)
+        keyed = (("gw-a", b"a1"), ("gw-b", b"b1"), ("gw-a", b"a2"), ("gw-c", b"c1"), ("gw-a", b"a3"))
+        rest = [asyncio.create_task(commit.ingest(key, upload(body))) for key, body in keyed]
+        await until_waiting(commit, 5)
+        store.gate.set()
+        await asyncio.gather(first, *rest)
+        return store.groups
+
+    assert asyncio.run(scenario()) == [[b"z"], [b"a1", b"b1", b"c1"], [b"a2"], [b"a3"]]
+
+
+def test_a_group_holds_at_most_max_group_uploads() -> None:
+    async def scenario() -> list[int]:
+        store = Store(held=1)
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), max_group=2)
+        first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
+        await next_group_started(store)
+        rest = [asyncio.create_task(commit.ingest(f"gw-{n}", upload(b"x"))) for n in range(5)]
+        await until_waiting(commit, 5)
+        store.gate.set()
+        await asyncio.gather(first, *rest)
+        return [len(group) for group in store.groups]
+
+    assert asyncio.run(scenario()) == [1, 2, 2, 1]
+
+
+def test_an_upload_finding_a_free_slot_is_stored_at_once_beside_a_busy_one() -> None:
+    async def scenario() -> tuple[int, list[list[bytes]]]:
+        store = Store(held=2)
+        commit = GroupCommit(store, anyio.CapacityLimiter(2))
+        first = asyncio.create_task(commit.ingest("a", upload(b"a")))
+        await next_group_started(store)
+        second = asyncio.create_task(commit.ingest("b", upload(b"b")))
+        await next_group_started(store)  # the first group is still held: the second slot took it at once
+        waiting = commit.waiting
+        store.gate.set()
+        await asyncio.gather(first, second)
+        return waiting, store.groups
+
+    assert asyncio.run(scenario()) == (0, [[b"a"], [b"b"]])
+
+
+def test_what_storing_a_group_raises_is_every_one_of_its_uploads_answer() -> None:
+    async def scenario() -> list[BaseException | IngestResult]:
+        store = Store(held=1, fail=ConnectionError("database gone"))
+        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
+        await next_group_started(store)
+        rest = [asyncio.create_task(commit.ingest(key, upload(b"x"))) for key in ("a", "b")]
+        await until_waiting(commit, 2)
+        store.gate.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert [(type(o).__name__, str(o)) for o in outcomes] == [("ConnectionError", "database gone")] * 3
+
+
+def test_an_upload_whose_request_went_away_is_stored_all_the_same() -> None:
+    async def scenario() -> tuple[list[list[bytes]], int]:
+        store = Store(held=1)
+        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
+        await next_group_started(store)
+        gone = asyncio.create_task(commit.ingest("gw-a", upload(b"a")))
+        kept = asyncio.create_task(commit.ingest("gw-b", upload(b"bb")))
+        await until_waiting(commit, 2)
+        gone.cancel()
+        store.gate.set()
+        await asyncio.wait_for(first, WAIT_S)
+        return store.groups, (await asyncio.wait_for(kept, WAIT_S)).stored
+
+    assert asyncio.run(scenario()) == ([[b"z"], [b"a", b"bb"]], 2)
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_every_upload_is_answered_once_under_a_burst(slots: int) -> None:
+    async def scenario() -> list[int]:
+        store = Store()
+        commit = GroupCommit(store, anyio.CapacityLimiter(slots))
+        results = await asyncio.gather(*(commit.ingest(f"gw-{n}", upload(b"x" * n)) for n in range(1, 201)))
+        assert sorted(body for group in store.groups for body in group) == sorted(b"x" * n for n in range(1, 201))
+        return [result.stored for result in results]
+
+    assert asyncio.run(scenario()) == list(range(1, 201))
