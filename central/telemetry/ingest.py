@@ -16,7 +16,11 @@ the last row is sent, while the server is still storing them. When some readings
 already stored (a resend) the transaction fails and the batch is stored again in a new one,
 whose rows go through a session-local staging table and one ``INSERT ... SELECT ... ON
 CONFLICT DO NOTHING`` (the row count is what was new); SQLite runs ``INSERT OR IGNORE`` over
-all rows and counts with ``total_changes()``."""
+all rows and counts with ``total_changes()``.
+
+On PostgreSQL a fleet's small batches that arrive together are stored in one transaction
+by :mod:`central.telemetry.ingest_group`, from the same steps (:func:`admit`'s parts,
+:func:`insert_pipelined`, :func:`record_effects`); each batch still gets its own answer."""
 
 from __future__ import annotations
 

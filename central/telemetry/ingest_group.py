@@ -3,10 +3,11 @@
 A fleet's gateways send a 30-reading batch a minute each. Stored one per transaction, each
 batch paid BEGIN, the INSERT, the latest readings, the rollup marks and COMMIT, each a
 statement the driver prepares, sends and reads back (``benchmarks/bench_fleet.py``): most of
-a batch's cost was those statements, not its readings. :func:`ingest_group` admits every
-upload of a group on one connection (its token, its checks, its gateway's state, as
-:func:`~central.telemetry.ingest.ingest` does), then writes the admitted ones' rows, latest
-readings and marks as one statement each and commits once.
+a batch's cost was those statements, not its readings. :func:`ingest_group` looks up the
+tokens of a whole group in one query and their gateways' states in another, checks each
+batch as :func:`~central.telemetry.ingest.ingest` does, then writes the admitted ones' rows,
+latest readings and marks as one statement each and commits once: three round trips for the
+group (``tests/central/test_ingest_group_db.py`` counts them), where each batch alone paid three.
 
 Each upload keeps its own outcome. One that is refused (bad token, malformed batch, a point
 not its gateway's) is that upload's answer and writes nothing; the others are stored. Only

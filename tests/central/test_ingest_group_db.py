@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from central.db import Connection, Database, open_database
+from central.db import Connection, Database, DatabaseUnavailable, open_database
 from central.deps import known_gateway
 from central.errors import ApiError
 from central.telemetry.ingest import IngestResult
@@ -216,3 +216,20 @@ def test_each_member_reads_its_own_gateways_last_count_for_reset_flags(db: Count
         ("C1", 20, ""),
         ("C1", 10, "reset"),
     ]
+
+
+class CommitLost(CountingDatabase):
+    """The group's transaction is lost at its end, as when the connection drops before COMMIT."""
+
+    @contextmanager
+    def transaction(self, **kwargs: Any) -> Iterator[Connection]:
+        with super().transaction(**kwargs) as conn:
+            yield conn
+            raise DatabaseUnavailable("la conexión se cortó antes del COMMIT")
+
+
+def test_a_group_whose_commit_is_lost_answers_no_upload_and_stores_nothing(db: CountingDatabase) -> None:
+    lost = CommitLost(db._db)
+    with pytest.raises(DatabaseUnavailable, match="antes del COMMIT"):
+        ingest_group(lost, [upload(name, document(name)) for name in GATEWAYS], 300)  # type: ignore[arg-type]
+    assert (stored_rows(db), contacts(db)) == ([], [(name, False) for name in GATEWAYS])

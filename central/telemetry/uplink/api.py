@@ -7,6 +7,10 @@ readings included; when a batch is partly a resend, its already-stored readings 
 them again). It runs when the batch stored something new, after the transaction committed
 and after the reply was sent, so the gateway never waits for it; its exceptions are
 logged, never returned.
+
+On PostgreSQL a small batch goes through ``ctx.ingest_groups``
+(:mod:`central.telemetry.uplink.group_commit`): the ones that arrive while every ingest slot
+is busy are stored in one transaction, each answered on its own.
 """
 
 from __future__ import annotations
