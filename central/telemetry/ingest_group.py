@@ -8,6 +8,8 @@ tokens of a whole group in one query and their gateways' states in another, chec
 batch as :func:`~central.telemetry.ingest.ingest` does, then writes the admitted ones' rows,
 latest readings and marks as one statement each and commits once: three round trips for the
 group (``tests/central/test_ingest_group_db.py`` counts them), where each batch alone paid three.
+Under a fleet's load that is half the CPU per batch (``benchmarks/RESULTS.md``, "Figures cited
+by the code").
 
 Each upload keeps its own outcome. One that is refused (bad token, malformed batch, a point
 not its gateway's) is that upload's answer and writes nothing; the others are stored. Only
