@@ -169,23 +169,23 @@ def _ingest(
     trips (BEGIN with the token, the gateway's state, the writes with COMMIT)."""
     pipelined = not skip_known and rides_pipeline(db, parsed)
     with db.transaction(pipelined=pipelined) as conn:
-        admitted = admit(conn, authenticate, parsed, now, tolerance_s)
+        entry = admit(conn, authenticate, parsed, now, tolerance_s)
         stored = nothing_stored()
-        if admitted.batch.readings:
-            rows = admitted.rows
+        if entry.batch.readings:
+            rows = entry.rows
             stored = insert_pipelined(conn, rows) if pipelined else store(conn, rows, skip_known=skip_known)
         with conn.pipeline():  # what is left is sent at once, one answer read at the end: one round trip
             record_effects(conn, stored, mark_alerts=mark_alerts)
-            record_contact(conn, admitted.gateway.id, admitted.batch, now)
-        record_config_report(conn, admitted, now)
-    return admitted.result(stored)
+            record_contact(conn, entry.gateway.id, entry.batch, now)
+        record_config_report(conn, entry, now)
+    return entry.result(stored)
 
 
-def record_config_report(conn: Connection, admitted: Admitted, now: datetime) -> None:
+def record_config_report(conn: Connection, entry: Admitted, now: datetime) -> None:
     """The agent's configuration report, only when it changed (most batches repeat the last one)."""
-    report = None if admitted.batch.agent is None else admitted.batch.agent.config
-    if report is not None and admitted.state.report != (report.source, report.running_version, report.result):
-        record_report(conn, admitted.gateway, report, now)
+    report = None if entry.batch.agent is None else entry.batch.agent.config
+    if report is not None and entry.state.report != (report.source, report.running_version, report.result):
+        record_report(conn, entry.gateway, report, now)
 
 
 def record_effects(conn: Connection, stored: Stored, *, mark_alerts: bool) -> None:

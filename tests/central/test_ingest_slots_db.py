@@ -38,8 +38,13 @@ def until(condition: Callable[[], bool]) -> None:
         time.sleep(0.01)
 
 
-def post(url: str, token: str, point: str, gateway: str) -> int:
-    document = batch([reading(1, "flow", NOW - timedelta(minutes=1), 5.0, point=point)], NOW, gateway=gateway)
+def post(url: str, token: str, point: str, gateway: str, readings: int = 1) -> int:
+    """``readings`` flow readings of ``point``, one a second before NOW."""
+    document = batch(
+        [reading(n, "flow", NOW - timedelta(seconds=n), 5.0, point=point) for n in range(1, readings + 1)],
+        NOW,
+        gateway=gateway,
+    )
     reply = httpx.post(f"{url}/api/v1/ingest", json=document, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     return reply.status_code
 
@@ -85,3 +90,33 @@ def test_a_batch_beyond_the_ingest_slots_waits_for_one_and_is_then_stored(
     with ctx.db.connect() as conn:
         stored = conn.fetchall("SELECT p.code FROM readings r JOIN points p ON p.id = r.point_id ORDER BY p.code")
     assert [row["code"] for row in stored] == ["P1", "P3"]
+
+
+def test_a_backlog_batch_waits_for_a_slot_of_its_own_not_for_a_group(
+    served_one_slot: tuple[str, AppContext], pg_url: str
+) -> None:
+    """A body over GROUP_BODY_BYTES (a backlog) is stored alone, never in a group whose small
+    batches would then wait for its COPY: with the only slot busy it waits for the slot."""
+    url, ctx = served_one_slot
+    assert ctx.ingest_groups is not None
+    with psycopg.connect(pg_url) as locker, ThreadPoolExecutor(2) as clients:
+        locker.execute("SELECT 1 FROM gateways WHERE name = 'gw-norte' FOR UPDATE")
+        first: Future[int] = clients.submit(post, url, GATEWAY_TOKEN, "P1", "gw-norte")
+        until(lambda: lock_waiters(pg_url) == 1)
+        backlog: Future[int] = clients.submit(post, url, OTHER_GATEWAY_TOKEN, "P3", "gw-sur", 1_000)
+        until(lambda: ctx.ingest_slots.statistics().tasks_waiting == 1)
+        assert (ctx.ingest_groups.waiting, first.done(), backlog.done()) == (0, False, False)
+        locker.rollback()
+        assert (first.result(timeout=DEADLINE_S), backlog.result(timeout=DEADLINE_S)) == (200, 200)
+    with ctx.db.connect() as conn:
+        assert conn.fetchval("SELECT COUNT(*) FROM readings") == 1_001
+
+
+@pytest.fixture
+def served_one_slot(pg_url: str) -> Iterator[tuple[str, AppContext]]:
+    settings = Settings(database_url=pg_url, secret_key="k", workers=False, ingest_concurrency=1)
+    app = create_app(settings, clock=ManualClock(NOW))
+    with app.state.ctx.db.transaction() as conn:
+        seed_site(conn, NOW)
+    with serving(app, free_port()) as url:
+        yield url, app.state.ctx

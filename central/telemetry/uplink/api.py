@@ -139,8 +139,8 @@ fast_routes = [Route(INGEST_PATH, ingest_endpoint, methods=["POST"])]
 
 GROUP_BODY_BYTES = 64 * 1024
 """A body (as read, gunzipped) up to this size joins a group (:func:`group_commit`): a fleet's
-batches of a few dozen readings. A larger one, a backlog, is stored alone in its own thread,
-so its COPY never holds a group up."""
+batches of a few dozen readings. A larger one, a backlog, is stored alone in a slot of its
+own: a group answers its members together, so they would all wait for its COPY."""
 
 
 def group_commit(ctx: AppContext) -> GroupCommit | None:
