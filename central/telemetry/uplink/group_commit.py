@@ -36,7 +36,8 @@ class GroupCommit:
     """Queues uploads and stores them in groups, as many at once as ``limiter`` has threads.
 
     ``key`` is what two uploads of one gateway share (the token): such uploads go in
-    different groups, in the order they came."""
+    different groups, the later one in a later group (with several slots, the two groups may
+    be stored at the same time, as two lone batches were before groups)."""
 
     def __init__(self, store: StoreGroup, limiter: anyio.CapacityLimiter, max_group: int = MAX_GROUP) -> None:
         self._store = store
