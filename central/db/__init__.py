@@ -11,6 +11,7 @@ from central.db.connection import Connection, DatabaseError, DatabaseUnavailable
 from central.db.database import Database, open_database
 from central.db.jsonb import json_rows
 from central.db.migrate import migrate, pending_migrations
+from central.db.params import in_list
 
 __all__ = [
     "Connection",
@@ -19,6 +20,7 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailable",
     "IntegrityError",
+    "in_list",
     "json_rows",
     "migrate",
     "open_database",

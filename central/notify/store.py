@@ -15,18 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from central.core import lookups
-from central.db import Connection
+from central.db import Connection, in_list
 from central.pagination import Page, PageQuery, fetch_page
 
 from .delivery import DeliveryAttempt
 from .models import SECRET_FIELDS, AlertSubject, AttemptOut, ChannelOut, Notification, NotificationOut
 
 _PENDING = "n.delivered_at IS NULL AND n.gave_up_at IS NULL"
-
-
-def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-    names = {f"{prefix}{i}": value for i, value in enumerate(values)}
-    return ", ".join(f":{name}" for name in names), names
 
 
 # --- channels ---------------------------------------------------------------------------------
@@ -125,7 +120,7 @@ def email_and_sms_channels(conn: Connection, user_ids: Sequence[int]) -> list[di
     """The e-mail and SMS channels of these users: user_id, type, config."""
     if not user_ids:
         return []
-    marks, params = _marks("u", user_ids)
+    marks, params = in_list("u", user_ids)
     return conn.fetchall(
         f"SELECT user_id, type, config FROM notify_channels WHERE user_id IN ({marks}) AND type IN ('email', 'sms')",
         params,
@@ -234,7 +229,7 @@ def lease_due(conn: Connection, worker: str, now: datetime, limit: int, until: d
     ]
     if not ids:
         return []
-    marks, params = _marks("id", ids)
+    marks, params = in_list("id", ids)
     conn.execute(
         f"UPDATE notifications SET lease_by = :w, lease_until = :until WHERE id IN ({marks})",
         {**params, "w": worker, "until": until},
@@ -299,7 +294,7 @@ def list_notifications(conn: Connection, user_id: int, paging: PageQuery) -> Pag
     page = fetch_page(conn, sql, {"u": user_id}, paging, lambda row: row)
     logs: dict[str, list[AttemptOut]] = {row["id"]: [] for row in page.items}
     if logs:
-        marks, params = _marks("n", list(logs))
+        marks, params = in_list("n", list(logs))
         for row in conn.fetchall(
             "SELECT notification_id, attempt, at, outcome, error FROM notification_attempts"
             f" WHERE notification_id IN ({marks}) ORDER BY id",

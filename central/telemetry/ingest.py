@@ -118,10 +118,11 @@ class Admitted(NamedTuple):
     rows: Iterable[Processed]  # lazy: COPY sends each row as it is made
 
     def result(self, stored: Stored) -> IngestResult:
-        new = stored.new
-        return IngestResult(
-            new, len(self.batch.readings) - new, stored.effects.point_ids, stored.rows, self.state.config_published
-        )
+        return self.answer(stored.new, stored.effects.point_ids, stored.rows)
+
+    def answer(self, new: int, point_ids: list[int], rows: list[Processed]) -> IngestResult:
+        """The reply's counts and what the ``on_ingest`` hook gets."""
+        return IngestResult(new, len(self.batch.readings) - new, point_ids, rows, self.state.config_published)
 
 
 def admit(
@@ -207,7 +208,21 @@ class Effects(NamedTuple):
 
 
 def effects_of(rows: Sequence[Processed]) -> Effects:
-    return Effects(newest_readings(rows), rollup.stale_hours(rows), sorted(set(map(_POINT_ID, rows))))
+    return Effects(newest_readings(rows), rollup.stale_hours(rows), point_ids_of(rows))
+
+
+def point_ids_of(rows: Iterable[Processed]) -> list[int]:
+    return sorted(set(map(_POINT_ID, rows)))
+
+
+def measured_count(rows: Sequence[Processed]) -> int:
+    """How many of ``rows`` are the gateway's own readings (not derived water-table ones)."""
+    return len(rows) - countOf(map(_VARIABLE, rows), "water_table")
+
+
+def all_new(rows: list[Processed]) -> Stored:
+    """``rows`` once every one was stored new (a COPY or INSERT that fails on any known one)."""
+    return Stored(rows, measured_count(rows), effects_of(rows))
 
 
 class Stored(NamedTuple):
@@ -253,8 +268,7 @@ class _Sending:
             yield row
 
     def settle(self) -> None:
-        sent = self.sent
-        self.stored = Stored(sent, len(sent) - countOf(map(_VARIABLE, sent), "water_table"), effects_of(sent))
+        self.stored = all_new(self.sent)
 
 
 PIPELINED_READINGS = 200
@@ -293,7 +307,7 @@ def insert_pipelined(conn: Connection, rows: Iterable[Processed]) -> Stored:
     each value exactly: a double as its shortest round-trip text, a time to the microsecond."""
     sent = list(rows)
     conn.execute(_INSERT_JSON, {"rows": json_rows(sent)})
-    return Stored(sent, len(sent) - countOf(map(_VARIABLE, sent), "water_table"), effects_of(sent))
+    return all_new(sent)
 
 
 def _copy_all(conn: Connection, rows: Iterable[Processed]) -> Stored:

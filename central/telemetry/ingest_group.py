@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from operator import countOf, itemgetter
 from typing import NamedTuple
 
 from central.core.auth.models import Gateway
@@ -35,14 +34,14 @@ from central.db import Connection, Database, DataError, IntegrityError
 from central.telemetry.ingest import (
     Admitted,
     IngestResult,
-    Stored,
     admitted,
     checked,
-    effects_of,
     ingest_parsed,
     insert_pipelined,
+    measured_count,
     nothing_stored,
     parse_or_rejection,
+    point_ids_of,
     record_config_report,
     record_contact,
     record_effects,
@@ -51,8 +50,6 @@ from central.telemetry.ingest import (
 from central.telemetry.ingest_state import GatewayState, gateway_states
 from central.telemetry.parse import BatchRejected, ParsedBatch
 from central.telemetry.processing import Processed
-
-_VARIABLE = itemgetter(2)
 
 
 class Upload(NamedTuple):
@@ -140,8 +137,8 @@ def _store_together(
                 record_contact(conn, entry.gateway.id, entry.batch, upload.now)
         for _, upload, entry, _ in entries:
             record_config_report(conn, entry, upload.now)
-    for index, _, entry, own in entries:
-        outcomes[index] = entry.result(_all_new(own))
+    for index, _, entry, own in entries:  # every row was new: the INSERT fails on any known one
+        outcomes[index] = entry.answer(measured_count(own), point_ids_of(own), own)
 
 
 def _passed(
@@ -174,8 +171,3 @@ def _admitted(
             continue
         entries.append((index, upload, entry, list(entry.rows)))
     return entries
-
-
-def _all_new(rows: list[Processed]) -> Stored:
-    """An upload's rows once the group's INSERT stored every one (it fails on any known one)."""
-    return Stored(rows, len(rows) - countOf(map(_VARIABLE, rows), "water_table"), effects_of(rows))

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from central.db import Connection
+from central.db import Connection, in_list
 from central.telemetry.parse import ParsedBatch
 from central.telemetry.processing import PointProfile
 from central.telemetry.stored import last_value_sql
@@ -64,12 +64,9 @@ def gateway_states(conn: Connection, batches: Mapping[int, ParsedBatch]) -> dict
     (a group of uploads stored together, :mod:`central.telemetry.ingest_group`)."""
     firsts = {gateway_id: first_totalizer_ts(batch) for gateway_id, batch in batches.items()}
     values, params = _gateway_first_values(firsts)
-    gateways = []
-    for index, gateway_id in enumerate(batches):
-        params[f"g{index}"] = gateway_id
-        gateways.append(f":g{index}")
+    gateways, gateway_params = in_list("g", batches)
     rows = conn.fetchall(
-        f"WITH f (gateway_id, code, ts) AS ({values}) " + _STATE.format(gateways=", ".join(gateways)), params
+        f"WITH f (gateway_id, code, ts) AS ({values}) " + _STATE.format(gateways=gateways), params | gateway_params
     )
     by_gateway: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

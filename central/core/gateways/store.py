@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from central.core.auth.models import Gateway
-from central.db import Connection
+from central.db import Connection, in_list
 from central.pagination import Page, PageQuery, fetch_page
 
 _SELECT = (
@@ -68,13 +68,9 @@ def gateway_with_token(conn: Connection, digest: str) -> Gateway | None:
 def gateways_with_tokens(conn: Connection, digests: Sequence[str]) -> dict[str, Gateway]:
     """The unrevoked gateways whose tokens have these hashes, by hash (one query for a group
     of uploads, see :mod:`central.telemetry.ingest_group`)."""
-    if not digests:
-        return {}
-    params = {f"h{index}": digest for index, digest in enumerate(digests)}
+    marks, params = in_list("h", digests)
     rows = conn.fetchall(
-        f"SELECT id, name, token_hash FROM gateways WHERE token_hash IN ({', '.join(':' + k for k in params)})"
-        " AND revoked_at IS NULL",
-        params,
+        f"SELECT id, name, token_hash FROM gateways WHERE token_hash IN ({marks}) AND revoked_at IS NULL", params
     )
     return {row["token_hash"]: Gateway(id=row["id"], name=row["name"]) for row in rows}
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from central.core import lookups
-from central.db import Connection, json_rows
+from central.db import Connection, in_list, json_rows
 
 from . import store
 from .rules import FlowAboveRight, Rule, Scope, default_gateway_rules, default_rules, parse_rule
@@ -58,11 +58,6 @@ def effective(rule: Rule, water_right_lps: float | None) -> Rule:
         return rule
 
 
-def _marks(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-    names = {f"{prefix}{i}": value for i, value in enumerate(values)}
-    return ", ".join(f":{name}" for name in names) or "NULL", names
-
-
 # --- defaults -----------------------------------------------------------------------------------
 
 SEED_CHUNK = 1000  # subjects per statement, far below either database's limit on parameters
@@ -77,7 +72,7 @@ def ensure_point_rules(conn: Connection, point_ids: Iterable[int], now: datetime
 
 
 def _seed_points(conn: Connection, point_ids: Sequence[int], now: datetime) -> None:
-    marks, params = _marks("p", point_ids)
+    marks, params = in_list("p", point_ids)
     seeded = {
         row["subject_id"]
         for row in conn.fetchall(
@@ -146,7 +141,7 @@ def _insert_rules(conn: Connection, scope: Scope, rules: Sequence[tuple[int, Rul
         ("scope", column, "kind", "config", "created_at", "updated_at", "updated_by"),
         ((scope.value, subject, rule.kind, rule.model_dump_json(), now, now, actor) for subject, rule in rules),
     )
-    marks, params = _marks("s", sorted({subject for subject, _ in rules}))
+    marks, params = in_list("s", sorted({subject for subject, _ in rules}))
     conn.execute(
         f"INSERT INTO alert_rule_states (rule_id, state, updated_at) SELECT r.id, '{{}}', :now FROM alert_rules r"
         f" WHERE r.{column} IN ({marks}) AND NOT EXISTS (SELECT 1 FROM alert_rule_states st WHERE st.rule_id = r.id)",
@@ -259,8 +254,8 @@ def rules_for_points(
 ) -> list[StoredRule]:
     """The rules of ``kinds`` for these points; ``lock`` holds their state rows (PostgreSQL)
     until the transaction ends, so two evaluations of one point run one after the other."""
-    points, params = _marks("p", sorted(set(point_ids)))
-    wanted, kind_params = _marks("k", sorted(kinds))
+    points, params = in_list("p", sorted(set(point_ids)))
+    wanted, kind_params = in_list("k", sorted(kinds))
     lock_clause = " FOR UPDATE OF st" if lock and conn.dialect == "postgresql" else ""
     rows = conn.fetchall(
         f"{_SELECT} WHERE r.point_id IN ({points}) AND r.kind IN ({wanted}) ORDER BY r.id{lock_clause}",
@@ -271,8 +266,8 @@ def rules_for_points(
 
 def timer_rules(conn: Connection, point_kinds: Iterable[str], gateway_kinds: Iterable[str]) -> list[StoredRule]:
     """Every point rule of ``point_kinds`` and gateway rule of ``gateway_kinds``."""
-    point_marks, params = _marks("pk", sorted(point_kinds))
-    gateway_marks, more = _marks("gk", sorted(gateway_kinds))
+    point_marks, params = in_list("pk", sorted(point_kinds))
+    gateway_marks, more = in_list("gk", sorted(gateway_kinds))
     rows = conn.fetchall(
         f"{_SELECT} WHERE (r.scope = 'point' AND r.kind IN ({point_marks}))"
         f" OR (r.scope = 'gateway' AND r.kind IN ({gateway_marks})) ORDER BY r.id",

@@ -26,7 +26,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from central.core import lookups
 from central.core.auth.models import User
-from central.db import Connection, IntegrityError
+from central.db import Connection, IntegrityError, in_list
 from central.pagination import Page, PageQuery, fetch_page
 
 from .lifecycle import Alert, AlertEvent, AlertStatus, Transition
@@ -196,8 +196,8 @@ _VISIBLE = (
 
 
 def _in(column: str, prefix: str, values: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    names = {f"{prefix}{i}": value for i, value in enumerate(values)}
-    return f"{column} IN ({', '.join(':' + n for n in names)})", names
+    marks, names = in_list(prefix, values)
+    return f"{column} IN ({marks})", names
 
 
 def _where(user: User, chosen: AlertFilter) -> tuple[str, dict[str, Any]]:
