@@ -43,6 +43,7 @@ _EXPRESSIONS = {
     "postgresql": ("date_trunc('hour', ts)", "CAST(extract(minute FROM ts) AS INTEGER)"),
     "sqlite": ("substr(ts, 1, 13) || ':00:00.000000+00:00'", "CAST(substr(ts, 15, 2) AS INTEGER)"),
 }
+_MASK = {"postgresql": "bit_or({})", "sqlite": "SUM(DISTINCT {})"}
 _SUMMARY_COLUMNS = (
     "flow_min",
     "flow_max",
@@ -68,27 +69,31 @@ _RUNS = (
 
 def _refresh_sql(dialect: str, rows: str) -> str:
     """The summaries of the hours that ``rows`` (a FROM clause giving ``readings`` rows, each
-    point's within its runs of whole hours) fall in, upserted."""
+    point's within its runs of whole hours) fall in, upserted.
+
+    The totalizer's readings are ordered once per point (``w``): an hour's first and last
+    count are those whose neighbour lies in another hour, and only steps inside an hour add to
+    its volume. The minute mask is an OR of bits (``bit_or``, which PostgreSQL aggregates
+    without sorting; SQLite has none, and a SUM of the distinct bits is the same number)."""
     hour, minute = _EXPRESSIONS[dialect]
     value_of = "CASE WHEN variable = '{0}' THEN value END"
     assignments = ", ".join(f"{column} = excluded.{column}" for column in _SUMMARY_COLUMNS)
     return f"""
 WITH r AS (SELECT readings.point_id, ts, variable, value, {hour} AS hour, {minute} AS minute FROM {rows}),
-t AS (SELECT point_id, hour, value, LAG(value) OVER (PARTITION BY point_id, hour ORDER BY ts) AS prev,
-             ROW_NUMBER() OVER (PARTITION BY point_id, hour ORDER BY ts) AS from_first,
-             ROW_NUMBER() OVER (PARTITION BY point_id, hour ORDER BY ts DESC) AS from_last
-      FROM r WHERE variable = 'totalizer' AND value IS NOT NULL),
+t AS (SELECT point_id, hour, value, LAG(value) OVER w AS prev, LAG(hour) OVER w AS prev_hour,
+             LEAD(hour) OVER w AS next_hour
+      FROM r WHERE variable = 'totalizer' AND value IS NOT NULL WINDOW w AS (PARTITION BY point_id ORDER BY ts)),
 v AS (SELECT point_id, hour, COUNT(*) AS total_count,
-             SUM(CASE WHEN value > prev THEN value - prev ELSE 0 END) AS volume_inner,
-             MAX(CASE WHEN from_first = 1 THEN value END) AS total_first,
-             MAX(CASE WHEN from_last = 1 THEN value END) AS total_last
+             SUM(CASE WHEN prev_hour = hour AND value > prev THEN value - prev ELSE 0 END) AS volume_inner,
+             MAX(CASE WHEN prev_hour IS NULL OR prev_hour <> hour THEN value END) AS total_first,
+             MAX(CASE WHEN next_hour IS NULL OR next_hour <> hour THEN value END) AS total_last
       FROM t GROUP BY point_id, hour),
 s AS (SELECT point_id, hour, MIN({value_of.format("flow")}) AS flow_min, MAX({value_of.format("flow")}) AS flow_max,
              SUM({value_of.format("flow")}) AS flow_sum, COUNT({value_of.format("flow")}) AS flow_count,
              MIN({value_of.format("level")}) AS level_min, MAX({value_of.format("level")}) AS level_max,
              MIN({value_of.format("water_table")}) AS water_table_min,
              MAX({value_of.format("water_table")}) AS water_table_max, COUNT(*) AS readings,
-             SUM(DISTINCT CASE WHEN value IS NOT NULL THEN CAST(1 AS BIGINT) << minute END) AS minutes_mask
+             {_MASK[dialect].format("CASE WHEN value IS NOT NULL THEN CAST(1 AS BIGINT) << minute END")} AS minutes_mask
       FROM r GROUP BY point_id, hour)
 INSERT INTO readings_hourly (point_id, hour, {", ".join(_SUMMARY_COLUMNS)})
 SELECT s.point_id, s.hour, s.flow_min, s.flow_max, s.flow_sum, s.flow_count, s.level_min, s.level_max, s.water_table_min,
@@ -249,7 +254,10 @@ def refresh_ranges(conn: Connection, runs: Sequence[StaleHours]) -> None:
 
     PostgreSQL refreshes every run in one statement: a worker batch of a fleet's marks is a
     hundred points, and a statement per point was most of the rollup's cost in the server
-    (benchmarks/RESULTS.md, "Figures cited by the code"). SQLite, one table, one per run."""
+    (benchmarks/RESULTS.md, "Figures cited by the code"). Each run is read by its own index
+    scan (``OFFSET 0`` keeps the planner from flattening the subquery into a join: it cannot
+    estimate the runs' bounds and then scanned all of ``readings``, every partition, on every
+    pass). SQLite, one table, one per run."""
     if not runs:
         return
     if conn.dialect != "postgresql":
@@ -259,7 +267,8 @@ def refresh_ranges(conn: Connection, runs: Sequence[StaleHours]) -> None:
         return
     table, params = stored.source(conn, "q.p", min(run.lo for run in runs), "q.hi", low="q.lo")
     rows = (
-        f"{_RUNS} CROSS JOIN LATERAL (SELECT * FROM {table} WHERE point_id = q.p AND ts >= q.lo AND ts < q.hi) readings"
+        f"{_RUNS} CROSS JOIN LATERAL"
+        f" (SELECT * FROM {table} WHERE point_id = q.p AND ts >= q.lo AND ts < q.hi OFFSET 0) readings"
     )
     columns = {
         "points": [run.point_id for run in runs],
