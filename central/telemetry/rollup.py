@@ -198,10 +198,33 @@ def settle(conn: Connection, marks: Sequence[Mark]) -> None:
     runs = [StaleHours(point_id, *run) for point_id in point_ids for run in merged_runs(by_point[point_id])]
     _take_turns(conn, point_ids)
     refresh_ranges(conn, runs)
+    _record_changed(conn, runs)
+    _remove(conn, marks)
+
+
+def _record_changed(conn: Connection, runs: Sequence[StaleHours]) -> None:
+    """PostgreSQL: the runs as one INSERT of arrays (a worker batch is a hundred points; a
+    statement each was a third of the pass's CPU in the worker). SQLite runs in-process."""
+    if conn.dialect == "postgresql":
+        conn.execute(f"INSERT INTO hours_changed (point_id, lo, hi) SELECT p, lo, hi FROM {_RUNS}", _run_arrays(runs))
+        return
     conn.executemany(
         "INSERT INTO hours_changed (point_id, lo, hi) VALUES (:point_id, :lo, :hi)", [run._asdict() for run in runs]
     )
+
+
+def _remove(conn: Connection, marks: Sequence[Mark]) -> None:
+    """Delete exactly these marks (by id: one written meanwhile stays)."""
+    if conn.dialect == "postgresql":
+        conn.execute("DELETE FROM rollup_pending WHERE id = ANY(:ids)", {"ids": [stale.id for stale in marks]})
+        return
     conn.executemany("DELETE FROM rollup_pending WHERE id = :id", [{"id": stale.id} for stale in marks])
+
+
+def _run_arrays(runs: Sequence[StaleHours]) -> dict[str, list[Any]]:
+    """The parameters of :data:`_RUNS`."""
+    points, lows, highs = zip(*runs, strict=True) if runs else ((), (), ())
+    return {"points": list(points), "lows": list(lows), "highs": list(highs)}
 
 
 def take_changed(conn: Connection, limit: int) -> list[StaleHours]:
@@ -270,12 +293,7 @@ def refresh_ranges(conn: Connection, runs: Sequence[StaleHours]) -> None:
         f"{_RUNS} CROSS JOIN LATERAL"
         f" (SELECT * FROM {table} WHERE point_id = q.p AND ts >= q.lo AND ts < q.hi OFFSET 0) readings"
     )
-    columns = {
-        "points": [run.point_id for run in runs],
-        "lows": [run.lo for run in runs],
-        "highs": [run.hi for run in runs],
-    }
-    conn.execute(_refresh_sql("postgresql", rows), {**params, **columns})
+    conn.execute(_refresh_sql("postgresql", rows), {**params, **_run_arrays(runs)})
 
 
 def usable(bucket: Bucket, tz: ZoneInfo, start: datetime, end: datetime, interval_s: int) -> bool:
