@@ -21,7 +21,10 @@ one untimed batch per gateway (connections open, latest readings set; the points
 alert rules are made by the seeding, as a server that has run holds them). Reported per
 server: batches/s, p99 latency, and server CPU seconds per 1,000 readings and milliseconds
 per batch (from ``/proc/<pid>/stat``, so the client's own CPU is not counted; CPU per batch
-is steadier than the rates while other work shares the machine). Ratios: ingest rate / bare
+is steadier than the rates while other work shares the machine), and the CPU of PostgreSQL's
+backends for the server's database per batch (the alerts role's queries included for that
+variant): here PostgreSQL, the server and this load generator share the machine's cores, so
+an ingest server's rate is bounded by its own CPU and PostgreSQL's together. Ratios: ingest rate / bare
 rate (goal >= 0.5) and the ingest process's CPU per reading with alerts / without (goal <=
 1.3). Each round also sends the bare endpoint and the ingest server as many ``GET /healthz``
 (a constant answered by a sync route): on the application, what a request costs before any
@@ -47,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
+from benchmarks.databases import ADMIN_URL, BackendCpu, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, spread
 from benchmarks.servers import stop, wait_ready
 from caudal.demo_central import server_environment
@@ -200,6 +203,7 @@ class Server:
     variant: str
     url: str
     process: subprocess.Popen
+    database_url: str
     figures: dict[str, list[float]] = field(default_factory=dict)
 
     def cpu_s(self) -> float:
@@ -225,7 +229,7 @@ def server(variant: str, database_url: str) -> Iterator[Server]:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, process, READY_TIMEOUT_S)
-        yield Server(variant, url, process)
+        yield Server(variant, url, process, database_url)
     finally:
         stop(process, 20)
 
@@ -321,9 +325,12 @@ def measure_round(target: Server, bodies: list[tuple[int, bytes]], beside: Serve
     """Post the round to ``target``; ``beside``: the alerts role's process, whose CPU is counted apart."""
     beside_before = beside.cpu_s() if beside else 0.0
     cpu_before, started = target.cpu_s(), time.perf_counter()
-    latencies = asyncio.run(post_round(target.url, bodies))
+    with BackendCpu(target.database_url) as backends:
+        latencies = asyncio.run(post_round(target.url, bodies))
     elapsed, cpu = time.perf_counter() - started, target.cpu_s() - cpu_before
     readings = len(bodies) * READINGS_PER_BATCH
+    if target.variant != "bare" and backends.seconds is not None:
+        target.add("pg cpu ms/batch", backends.seconds / len(bodies) * 1000)
     if beside is not None:
         time.sleep(PENDING_SETTLE_S)  # its last pass over the round's marks
         target.add("alerts role cpu s/1000", (beside.cpu_s() - beside_before) / readings * 1000)
@@ -343,6 +350,11 @@ def report(servers: dict[str, Server]) -> Figures:
     figures.ratio("ingest+alerts batches/s vs bare endpoint (goal >= 0.5)", alerts["batches/s"], bare["batches/s"])
     figures.ratio("ingest+alerts role batches/s vs bare endpoint (goal >= 0.5)", role["batches/s"], bare["batches/s"])
     figures.ratio("ingest server CPU per batch / bare endpoint's", ingest["cpu ms/batch"], bare["cpu ms/batch"])
+    figures.ratio(
+        "ingest server + PostgreSQL CPU per batch / bare endpoint's",
+        [own + pg for own, pg in zip(ingest["cpu ms/batch"], ingest["pg cpu ms/batch"], strict=True)],
+        bare["cpu ms/batch"],
+    )
     figures.ratio(
         "the app's /healthz requests/s vs bare endpoint batches/s (ceiling)", ingest["healthz/s"], bare["batches/s"]
     )
