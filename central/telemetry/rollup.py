@@ -190,7 +190,9 @@ def stale_marks(conn: Connection, point_id: int, start: datetime, end: datetime)
 def settle(conn: Connection, marks: Sequence[Mark]) -> None:
     """Refresh the hours of ``marks`` (points by ascending id, hours ascending), record them as
     changed (:func:`take_changed`), then delete exactly those marks: any mark written
-    meanwhile has another id and stays."""
+    meanwhile has another id and stays. No marks, no statement: an aggregate calls this on every request."""
+    if not marks:
+        return
     by_point: dict[int, list[tuple[datetime, datetime]]] = {}
     for stale in marks:
         by_point.setdefault(stale.point_id, []).append((stale.lo, stale.hi))

@@ -21,6 +21,7 @@ from central.telemetry.processing import Processed
 from central.telemetry.rollup_worker import drain, rollup_worker
 from protocols.clock import ManualClock
 from protocols.uplink import Quality
+from tests.central.alerts.db_support import CountingConnection
 from tests.central.telemetry_support import START, Site, batch, bucket, reading, series
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
@@ -147,6 +148,13 @@ def test_the_worker_drains_a_backlog_batch_after_batch(site):
     handled = len(marks(site))
     assert drain(site.db, limit=3) == handled
     assert (marks(site), len(summaries(site))) == ([], 16)
+
+
+def test_a_pass_with_nothing_marked_sends_only_its_query_for_marks(site):
+    with site.db.transaction() as conn:
+        counted = CountingConnection(conn)
+        assert rollup.catch_up(counted, 100) == 0
+    assert counted.calls == ["fetchall"]
 
 
 def test_a_mark_written_while_catching_up_stays_for_the_next_pass(site):
