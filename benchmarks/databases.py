@@ -25,12 +25,18 @@ def postgres_unreachable() -> str | None:
 
 def postgres_measurable(setting: str) -> bool:
     """Print what the benchmark measures (``setting``), then whether PostgreSQL answers: a
-    benchmark that cannot run still says what it would have measured, and why it did not."""
+    benchmark that cannot run still says what it would have measured, and why it did not.
+    When it answers, its version and whether autovacuum runs (figures of a server without it
+    include the dead rows its busy tables gather, which a production server vacuums)."""
     print(f"   {setting}")
     problem = postgres_unreachable()
     if problem is not None:
         print(f"   {problem}")
-    return problem is None
+        return False
+    with psycopg.connect(ADMIN_URL, connect_timeout=3) as conn:
+        version, autovacuum = (conn.execute(f"SHOW {name}").fetchone()[0] for name in ("server_version", "autovacuum"))
+    print(f"   postgresql {version}, autovacuum {autovacuum}")
+    return True
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
