@@ -52,6 +52,7 @@ import aiohttp
 
 from benchmarks.databases import ADMIN_URL, BackendCpu, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, spread
+from benchmarks.procstat import process_cpu_s
 from benchmarks.servers import stop, wait_ready
 from caudal.demo_central import server_environment
 from central.crypto import token_hash
@@ -73,7 +74,6 @@ VARIANTS = ("bare", "ingest", "ingest+alerts", "ingest+alerts role")
 READY_TIMEOUT_S = 60.0
 PENDING_SETTLE_S = 3.0
 QUIET_WINDOW_S, QUIET_SHARE, QUIET_WAIT_S = 0.5, 0.1, 30.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Run as ``python -c LAUNCH variant port``: the server of one variant (environment: CAUDAL_*).
 LAUNCH = "from benchmarks.bench_fleet import serve; import sys; serve(sys.argv[1], int(sys.argv[2]))"
@@ -207,9 +207,7 @@ class Server:
     figures: dict[str, list[float]] = field(default_factory=dict)
 
     def cpu_s(self) -> float:
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return process_cpu_s(self.process.pid)
 
     def add(self, name: str, value: float) -> None:
         self.figures.setdefault(name, []).append(value)

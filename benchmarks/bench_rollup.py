@@ -20,15 +20,14 @@ times more for 4 times the history), against 31 and 36 ms with 8f2f3a0's, in the
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 from benchmarks.databases import ADMIN_URL, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, spread
+from benchmarks.procstat import process_cpu_s
 from central.db import Connection, Database, migrate, open_database
 from central.telemetry import rollup
 from central.telemetry.rollup_worker import BATCH
@@ -41,23 +40,18 @@ PASSES = 20
 START = datetime(2026, 9, 1, tzinfo=UTC)
 HOUR = START + timedelta(hours=12)  # marked in every pass: stored at both sizes
 VARIABLES = ("flow", "totalizer", "level", "water_table")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def backend_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def fill(db: Database, first_day: int, days: int) -> None:
-    """``days`` days of every point's readings from day ``first_day``, then ANALYZE (as autovacuum would)."""
+def fill(db: Database, first_day: int, days: int) -> int:
+    """``days`` days of every point's readings from day ``first_day``, then ANALYZE (as autovacuum
+    would); how many readings are stored."""
     with db.transaction() as conn:
         conn.execute(
             "INSERT INTO readings (point_id, ts, variable, value, unit, quality, received_at)"
             " SELECT p.id, CAST(:start AS TIMESTAMPTZ) + m * interval '1 minute', v.variable,"
             " CASE v.variable WHEN 'totalizer' THEN 1000 + m * 0.5 ELSE 8 + m % 7 END, 'x', 'good', :start"
-            " FROM points p, generate_series(CAST(:first AS INTEGER), CAST(:last AS INTEGER)) m, unnest(CAST(:variables AS TEXT[])) v (variable)",
+            " FROM points p, generate_series(CAST(:first AS INTEGER), CAST(:last AS INTEGER)) m,"
+            " unnest(CAST(:variables AS TEXT[])) v (variable)",
             {
                 "start": START,
                 "first": first_day * 1440,
@@ -67,13 +61,15 @@ def fill(db: Database, first_day: int, days: int) -> None:
         )
     with db.connect() as conn:
         conn.execute("ANALYZE readings")
+        return int(conn.fetchval("SELECT COUNT(*) FROM readings"))
 
 
 def seed(db: Database) -> list[int]:
     with db.transaction() as conn:
         conn.execute(
             "INSERT INTO points (code, name, kind, created_at, updated_at)"
-            " SELECT 'P' || n, 'P' || n, 'subterranea', :now, :now FROM generate_series(1, CAST(:points AS INTEGER)) n",
+            " SELECT 'P' || n, 'P' || n, 'subterranea', :now, :now"
+            " FROM generate_series(1, CAST(:points AS INTEGER)) n",
             {"now": START, "points": POINTS},
         )
         return [row["id"] for row in conn.fetchall("SELECT id FROM points ORDER BY id LIMIT :n", {"n": MARKS})]
@@ -92,9 +88,9 @@ def timed_passes(db: Database, point_ids: list[int]) -> float:
         with db.connect() as conn:
             pid = conn.fetchval("SELECT pg_backend_pid()")
             conn.execute("BEGIN")
-            started, own = backend_cpu_s(pid), time.process_time()
+            started, own = process_cpu_s(pid), time.process_time()
             one_pass(conn, point_ids)
-            total += backend_cpu_s(pid) - started + time.process_time() - own
+            total += process_cpu_s(pid) - started + time.process_time() - own
             conn.execute("ROLLBACK")
     return total / PASSES
 
@@ -103,14 +99,14 @@ def timed_raw_reads(url: str, point_ids: list[int]) -> float:
     """CPU seconds (backend and this process) per raw SELECT of the rows a pass reads."""
     with psycopg.connect(url, prepare_threshold=None) as conn:
         pid = conn.info.backend_pid
-        started, own = backend_cpu_s(pid), time.process_time()
+        started, own = process_cpu_s(pid), time.process_time()
         for _ in range(PASSES):
             rows = conn.execute(
                 "SELECT point_id, ts, variable, value FROM readings WHERE point_id = ANY(%s) AND ts >= %s AND ts < %s",
                 (point_ids, HOUR, HOUR + rollup.HOUR),
             ).fetchall()
             assert len(rows) == MARKS * 60 * len(VARIABLES)
-        return (backend_cpu_s(pid) - started + time.process_time() - own) / PASSES
+        return (process_cpu_s(pid) - started + time.process_time() - own) / PASSES
 
 
 def measure(db: Database, url: str, point_ids: list[int]) -> tuple[list[float], list[float]]:
@@ -119,12 +115,6 @@ def measure(db: Database, url: str, point_ids: list[int]) -> tuple[list[float], 
         passes.append(timed_passes(db, point_ids) * 1000)
         reads.append(timed_raw_reads(url, point_ids) * 1000)
     return passes, reads
-
-
-def sized(db: Database, action: Callable[[], None]) -> int:
-    action()
-    with db.connect() as conn:
-        return conn.fetchval("SELECT COUNT(*) FROM readings")
 
 
 def main() -> Figures | None:
@@ -139,9 +129,9 @@ def main() -> Figures | None:
         try:
             migrate(db)
             point_ids = seed(db)
-            small = sized(db, lambda: fill(db, 0, DAYS_FIRST))
+            small = fill(db, 0, DAYS_FIRST)
             passes_small, reads_small = measure(db, url, point_ids)
-            large = sized(db, lambda: fill(db, DAYS_FIRST, DAYS_MORE))
+            large = fill(db, DAYS_FIRST, DAYS_MORE)
             passes_large, reads_large = measure(db, url, point_ids)
         finally:
             db.close()

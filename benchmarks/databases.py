@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
 import psycopg
 
+from benchmarks.procstat import process_cpu_s
 from tests.pg import temporary_database
 
 ADMIN_URL = os.environ.get("CAUDAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -37,9 +39,6 @@ def postgres_measurable(setting: str) -> bool:
         version, autovacuum = (conn.execute(f"SHOW {name}").fetchone()[0] for name in ("server_version", "autovacuum"))
     print(f"   postgresql {version}, autovacuum {autovacuum}")
     return True
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class BackendCpu:
@@ -87,10 +86,6 @@ class BackendCpu:
         ]
         found = {}
         for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            with contextlib.suppress(OSError):
+                found[pid] = process_cpu_s(pid)
         return found
