@@ -16,9 +16,10 @@ USER_COLUMNS = "u.id, u.username, u.email, u.phone, u.is_admin, u.notify_email, 
 
 
 def token_user(conn: Connection, digest: str, now: datetime) -> dict[str, Any] | None:
-    """The active user owning a valid (unrevoked, unexpired) token with this hash, and the token's id."""
+    """The active user owning a valid (unrevoked, unexpired) token with this hash, and the
+    token's id and ``last_used_at``."""
     return conn.fetchone(
-        f"SELECT {USER_COLUMNS}, t.id AS token_id FROM api_tokens t JOIN users u ON u.id = t.user_id"
+        f"SELECT {USER_COLUMNS}, t.id AS token_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
         " WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.is_active"
         " AND (t.expires_at IS NULL OR t.expires_at > :now)",
         {"h": digest, "now": now},
