@@ -84,7 +84,9 @@ class PersonalToken(BaseModel):
     id: int
     name: str
     created_at: datetime
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="When a request last used the token, within a minute: it moves at most once a minute"
+    )
     expires_at: datetime | None
 
 
