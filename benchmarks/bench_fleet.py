@@ -14,9 +14,10 @@ Issue 16, goal 1. Four servers run side by side, each its own process (uvicorn, 
 
 Each round posts the same number of batches to each server, as fast as it takes them
 (rounds alternate so drift on the machine, loaded by other work, hits all of them alike),
-then another set of batches to each ingest server at the fleet's own rate, 333 batches/s
+then another set of batches to each server at the fleet's own rate, 333 batches/s
 (open loop, each latency from the batch's due time: what the gateways see, where the first
-set measures the server at saturation). Figures are min/median/max over the rounds, after
+set measures the server at saturation), with the CPU per batch at that rate of each server
+and of its database's backends, against the bare endpoint's at the same rate. Figures are min/median/max over the rounds, after
 one untimed batch per gateway (connections open, latest readings set; the points' default
 alert rules are made by the seeding, as a server that has run holds them). Reported per
 server: batches/s, p99 latency, and server CPU seconds per 1,000 readings and milliseconds
@@ -275,12 +276,19 @@ def measure_paced(target: Server, bodies: list[tuple[int, bytes]], servers: Sequ
     """Post the round at the fleet's rate (goal 1's 20,000 gateways): the rate kept and the p99
     latency from each batch's due time, what the fleet sees (not the server at saturation).
     It starts once ``servers`` (all of the run's) are done with what the rounds before left
-    them (:func:`quiet`), so the round measures ``target`` and not another's leftovers."""
+    them (:func:`quiet`), so the round measures ``target`` and not another's leftovers. Also
+    the server's CPU per batch, and its PostgreSQL backends', at that rate: a batch that
+    arrives alone costs more than one of a saturated server's groups (its own transaction,
+    its own wake-ups), and this is what a fleet's capacity is planned on."""
     quiet(servers)
-    started = time.perf_counter()
-    latencies = asyncio.run(post_round(target.url, bodies, FLEET_RATE))
+    cpu_before, started = target.cpu_s(), time.perf_counter()
+    with BackendCpu(target.database_url) as backends:
+        latencies = asyncio.run(post_round(target.url, bodies, FLEET_RATE))
     target.add("paced batches/s", len(bodies) / (time.perf_counter() - started))
     target.add("paced p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
+    target.add("paced cpu ms/batch", (target.cpu_s() - cpu_before) / len(bodies) * 1000)
+    if target.variant != "bare" and backends.seconds is not None:
+        target.add("paced pg cpu ms/batch", backends.seconds / len(bodies) * 1000)
 
 
 def quiet(servers: Sequence[Server]) -> None:
@@ -375,6 +383,21 @@ def report(servers: dict[str, Server]) -> Figures:
     figures.ratio(
         "alerts role CPU per reading / ingest's own (no alerts)", role["alerts role cpu s/1000"], ingest["cpu s/1000"]
     )
+    figures.ratio(
+        f"ingest server CPU per batch at {FLEET_RATE:.0f} batches/s / bare endpoint's at that rate",
+        ingest["paced cpu ms/batch"],
+        bare["paced cpu ms/batch"],
+    )
+    figures.ratio(
+        f"ingest server + PostgreSQL CPU per batch at {FLEET_RATE:.0f} batches/s / bare endpoint's at that rate",
+        [own + pg for own, pg in zip(ingest["paced cpu ms/batch"], ingest["paced pg cpu ms/batch"], strict=True)],
+        bare["paced cpu ms/batch"],
+    )
+    figures.ratio(
+        f"ingest server CPU per batch at {FLEET_RATE:.0f} batches/s / at saturation",
+        ingest["paced cpu ms/batch"],
+        ingest["cpu ms/batch"],
+    )
     for name in VARIANTS[1:]:
         figures.value(f"{name} p99 ms at saturation", servers[name].figures["p99 ms"])
     for name in VARIANTS[1:]:
@@ -410,7 +433,7 @@ def main() -> Figures | None:
             for variant in VARIANTS[:2]:
                 measure_floor(servers[variant], BATCHES_PER_ROUND)
             paced = round_bodies(ROUNDS + 1 + round_index)
-            for variant in VARIANTS[1:]:
+            for variant in VARIANTS:
                 measure_paced(servers[variant], paced, everyone)
         return report(servers)
 
