@@ -66,6 +66,7 @@ def test_the_resumen_sends_as_many_statements_for_50_points_as_for_5(
     with db.transaction() as conn:
         add_user(conn, "admin", now, token=ADMIN_TOKEN, is_admin=True)
     _add_points(db, 0, 5, now)
+    _statements_of_the_resumen(app_client, ADMIN_TOKEN, monkeypatch)  # the session's first use also marks it used
     for_five, five_page = _statements_of_the_resumen(app_client, ADMIN_TOKEN, monkeypatch)
     _add_points(db, 5, 45, now)
     for_fifty, fifty_page = _statements_of_the_resumen(app_client, ADMIN_TOKEN, monkeypatch)
