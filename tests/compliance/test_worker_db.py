@@ -46,8 +46,11 @@ async def test_accepted_slots_are_checked_by_get_and_the_result_recorded(db, dat
     await support.one_pass(db, clock, database_url)
     gets = [(r["query"]["numeroComprobante"]) for r in dga.received if r["method"] == "GET"]
     with db.connect() as conn:
-        rows = conn.fetchall("SELECT comprobante, check_result FROM compliance_submissions ORDER BY slot")
-    assert [(row["comprobante"], row["check_result"]) for row in rows] == [(c, "confirmed") for c in gets]
+        rows = conn.fetchall("SELECT state, comprobante, check_result FROM compliance_submissions ORDER BY slot")
+    assert len(gets) == 2
+    assert [(row["state"], row["comprobante"], row["check_result"]) for row in rows] == [
+        ("accepted", c, "confirmed") for c in gets
+    ]
 
 
 async def test_nothing_is_sent_twice_on_later_passes(db, database_url, clock, dga, point_id):
