@@ -6,7 +6,7 @@ import gzip
 
 import httpx
 
-from benchmarks import bench_alert_rules, bench_fleet, bench_storage
+from benchmarks import bench_alert_rules, bench_fleet, bench_ingest_group, bench_storage
 from benchmarks.figures import Figures, spread
 from central.telemetry.alerts.rule_store import ensure_all_rules
 from central.telemetry.parse import parse_batch
@@ -41,6 +41,21 @@ def test_a_fleet_batch_is_thirty_readings_of_its_gateways_point():
         {"P7"},
         60,
     )
+
+
+def test_a_group_holds_one_batch_of_each_gateway_and_a_gateways_next_batch_follows_its_last():
+    bodies = bench_ingest_group.Bodies()
+    bodies.sent = bench_fleet.GATEWAYS - 2
+    groups = [bodies.next_group(2), bodies.next_group(2)]
+    seen = [
+        [(parse_batch(upload.body).gateway, parse_batch(upload.body).readings[0].seq) for upload in group]
+        for group in groups
+    ]
+    last = bench_fleet.GATEWAYS - 1
+    assert seen == [
+        [(f"gw-{last - 1}", 0), (f"gw-{last}", 0)],
+        [("gw-0", bench_fleet.READINGS_PER_BATCH), ("gw-1", bench_fleet.READINGS_PER_BATCH)],
+    ]
 
 
 async def test_the_bare_baseline_parses_the_body_and_answers_200():
