@@ -17,10 +17,11 @@ Each round posts the same number of batches to each server, as fast as it takes 
 then another set of batches to each server at the fleet's own rate, 333 batches/s
 (open loop, each latency from the batch's due time: what the gateways see, where the first
 set measures the server at saturation), with the CPU per batch at that rate of each server
-and of its database's backends, against the bare endpoint's at the same rate. Figures are min/median/max over the rounds, after
-one untimed batch per gateway (connections open, latest readings set; the points' default
-alert rules are made by the seeding, as a server that has run holds them). Reported per
-server: batches/s, p99 latency, and server CPU seconds per 1,000 readings and milliseconds
+and of its database's backends, against the bare endpoint's at the same rate. Figures are
+min/median/max over the rounds, after one untimed batch per gateway (connections open,
+latest readings set; the points' default alert rules are made by the seeding, as a server
+that has run holds them). Reported per server: batches/s, p99 latency, and server CPU
+seconds per 1,000 readings and milliseconds
 per batch (from ``/proc/<pid>/stat``, so the client's own CPU is not counted; CPU per batch
 is steadier than the rates while other work shares the machine), and the CPU of PostgreSQL's
 backends for the server's database per batch (the alerts role's queries included for that
