@@ -12,27 +12,27 @@ Issue 16, goal 1. Four servers run side by side, each its own process (uvicorn, 
   marks the points written) beside ``caudal central serve --role alerts``, which evaluates
   them in its own process; the alerts process's CPU is reported on its own line.
 
-Each round posts the same number of batches to each server, as fast as it takes them
-(rounds alternate so drift on the machine, loaded by other work, hits all of them alike),
-then another set of batches to each server at the fleet's own rate, 333 batches/s
-(open loop, each latency from the batch's due time: what the gateways see, where the first
-set measures the server at saturation), with the CPU per batch at that rate of each server
-and of its database's backends, against the bare endpoint's at the same rate. Figures are
+Each round posts the same number of batches to each server, as fast as it takes them (rounds
+alternate so drift on the machine, loaded by other work, hits all of them alike), then
+another set of batches to each server at the fleet's own rate, 333 batches/s (open loop,
+each latency from the batch's due time: what the gateways see, where the first set measures
+the server at saturation), with the CPU per batch at that rate of each server and of its
+database's backends, against the bare endpoint's at the same rate. Figures are
 min/median/max over the rounds, after one untimed batch per gateway (connections open,
 latest readings set; the points' default alert rules are made by the seeding, as a server
 that has run holds them). Reported per server: batches/s, p99 latency, and server CPU
-seconds per 1,000 readings and milliseconds
-per batch (from ``/proc/<pid>/stat``, so the client's own CPU is not counted; CPU per batch
-is steadier than the rates while other work shares the machine), and the CPU of PostgreSQL's
-backends for the server's database per batch (the alerts role's queries included for that
-variant): here PostgreSQL, the server and this load generator share the machine's cores, so
-an ingest server's rate is bounded by its own CPU and PostgreSQL's together. Ratios: ingest rate / bare
-rate (goal >= 0.5) and the ingest process's CPU per reading with alerts / without (goal <=
-1.3). Each round also sends the bare endpoint and the ingest server as many ``GET /healthz``
-(a constant answered by a sync route): on the application, what a request costs before any
-work is done, so the most ingest could reach on it. A paced set starts once every server of
-the run is idle (:func:`quiet`), so it does not also measure another's leftovers (the alerts
-role evaluating, a rollup pass). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
+seconds per 1,000 readings and milliseconds per batch (from ``/proc/<pid>/stat``, so the
+client's own CPU is not counted; CPU per batch is steadier than the rates while other work
+shares the machine), and the CPU of PostgreSQL's backends for the server's database per
+batch (the alerts role's queries included for that variant): here PostgreSQL, the server and
+this load generator share the machine's cores, so an ingest server's rate is bounded by its
+own CPU and PostgreSQL's together. Ratios: ingest rate / bare rate (goal >= 0.5) and the
+ingest process's CPU per reading with alerts / without (goal <= 1.3). Each round also sends
+the bare endpoint and the ingest server as many ``GET /healthz`` (a constant answered by a
+sync route): on the application, what a request costs before any work is done, so the most
+ingest could reach on it. A paced set starts once every server of the run is idle
+(:func:`quiet`), so it does not also measure another's leftovers (the alerts role
+evaluating, a rollup pass). ``CAUDAL_BENCH_FLEET_BATCHES`` sets the batches per round.
 """
 
 from __future__ import annotations
@@ -282,14 +282,38 @@ def measure_paced(target: Server, bodies: list[tuple[int, bytes]], servers: Sequ
     arrives alone costs more than one of a saturated server's groups (its own transaction,
     its own wake-ups), and this is what a fleet's capacity is planned on."""
     quiet(servers)
+    record(target, "paced ", post_measured(target, bodies, FLEET_RATE))
+
+
+@dataclass
+class Posted:
+    """A set of batches posted to a server: how long they took, their latencies, and what they
+    cost the server's process and its database's PostgreSQL backends (None: not in ``/proc``)."""
+
+    batches: int
+    seconds: float
+    latencies: list[float]
+    cpu_s: float
+    pg_cpu_s: float | None
+
+
+def post_measured(target: Server, bodies: list[tuple[int, bytes]], rate: float | None = None) -> Posted:
+    """:func:`post_round` to ``target``, with the CPU it cost the server and PostgreSQL."""
     cpu_before, started = target.cpu_s(), time.perf_counter()
     with BackendCpu(target.database_url) as backends:
-        latencies = asyncio.run(post_round(target.url, bodies, FLEET_RATE))
-    target.add("paced batches/s", len(bodies) / (time.perf_counter() - started))
-    target.add("paced p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
-    target.add("paced cpu ms/batch", (target.cpu_s() - cpu_before) / len(bodies) * 1000)
-    if target.variant != "bare" and backends.seconds is not None:
-        target.add("paced pg cpu ms/batch", backends.seconds / len(bodies) * 1000)
+        latencies = asyncio.run(post_round(target.url, bodies, rate))
+    elapsed, cpu = time.perf_counter() - started, target.cpu_s() - cpu_before
+    return Posted(len(bodies), elapsed, latencies, cpu, backends.seconds)
+
+
+def record(target: Server, prefix: str, posted: Posted) -> None:
+    """``posted``'s figures on ``target``, each named after ``prefix`` (the bare endpoint has no
+    database work to count)."""
+    target.add(f"{prefix}batches/s", posted.batches / posted.seconds)
+    target.add(f"{prefix}p99 ms", statistics.quantiles(posted.latencies, n=100)[98] * 1000)
+    target.add(f"{prefix}cpu ms/batch", posted.cpu_s / posted.batches * 1000)
+    if target.variant != "bare" and posted.pg_cpu_s is not None:
+        target.add(f"{prefix}pg cpu ms/batch", posted.pg_cpu_s / posted.batches * 1000)
 
 
 def quiet(servers: Sequence[Server]) -> None:
@@ -331,20 +355,19 @@ def measure_floor(target: Server, count: int) -> None:
 def measure_round(target: Server, bodies: list[tuple[int, bytes]], beside: Server | None = None) -> None:
     """Post the round to ``target``; ``beside``: the alerts role's process, whose CPU is counted apart."""
     beside_before = beside.cpu_s() if beside else 0.0
-    cpu_before, started = target.cpu_s(), time.perf_counter()
-    with BackendCpu(target.database_url) as backends:
-        latencies = asyncio.run(post_round(target.url, bodies))
-    elapsed, cpu = time.perf_counter() - started, target.cpu_s() - cpu_before
+    posted = post_measured(target, bodies)
     readings = len(bodies) * READINGS_PER_BATCH
-    if target.variant != "bare" and backends.seconds is not None:
-        target.add("pg cpu ms/batch", backends.seconds / len(bodies) * 1000)
     if beside is not None:
         time.sleep(PENDING_SETTLE_S)  # its last pass over the round's marks
         target.add("alerts role cpu s/1000", (beside.cpu_s() - beside_before) / readings * 1000)
-    target.add("batches/s", len(bodies) / elapsed)
-    target.add("p99 ms", statistics.quantiles(latencies, n=100)[98] * 1000)
-    target.add("cpu s/1000", cpu / readings * 1000)
-    target.add("cpu ms/batch", cpu / len(bodies) * 1000)
+    record(target, "", posted)
+    target.add("cpu s/1000", posted.cpu_s / readings * 1000)
+
+
+def with_postgresql(figures: dict[str, list[float]], prefix: str = "") -> list[float]:
+    """The server's CPU per batch and its PostgreSQL backends', summed per round."""
+    own, pg = figures[f"{prefix}cpu ms/batch"], figures[f"{prefix}pg cpu ms/batch"]
+    return [server + backends for server, backends in zip(own, pg, strict=True)]
 
 
 def report(servers: dict[str, Server]) -> Figures:
@@ -359,7 +382,7 @@ def report(servers: dict[str, Server]) -> Figures:
     figures.ratio("ingest server CPU per batch / bare endpoint's", ingest["cpu ms/batch"], bare["cpu ms/batch"])
     figures.ratio(
         "ingest server + PostgreSQL CPU per batch / bare endpoint's",
-        [own + pg for own, pg in zip(ingest["cpu ms/batch"], ingest["pg cpu ms/batch"], strict=True)],
+        with_postgresql(ingest),
         bare["cpu ms/batch"],
     )
     figures.ratio(
@@ -391,7 +414,7 @@ def report(servers: dict[str, Server]) -> Figures:
     )
     figures.ratio(
         f"ingest server + PostgreSQL CPU per batch at {FLEET_RATE:.0f} batches/s / bare endpoint's at that rate",
-        [own + pg for own, pg in zip(ingest["paced cpu ms/batch"], ingest["paced pg cpu ms/batch"], strict=True)],
+        with_postgresql(ingest, "paced "),
         bare["paced cpu ms/batch"],
     )
     figures.ratio(
