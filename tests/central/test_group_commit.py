@@ -1,8 +1,9 @@
 """Which uploads form a group (:class:`central.telemetry.uplink.group_commit.GroupCommit`).
 
 The store here records the groups it is given and answers each upload with its body; a
-group can be held at its start (``gate``) so the test knows every slot is busy without
-sleeping. What a group does in the database is ``test_ingest_group_db.py``'s.
+group can be held at its start (``gate``) so the test knows it is being stored without
+sleeping, and the relief's wait runs on a :class:`ManualClock`. What a group does in the
+database is ``test_ingest_group_db.py``'s.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 
 from central.telemetry.ingest import IngestResult
 from central.telemetry.ingest_group import Outcome, Upload
-from central.telemetry.uplink.group_commit import GroupCommit
+from central.telemetry.uplink.group_commit import RELIEF_S, GroupCommit
+from protocols.clock import ManualClock
 
 NOW = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)
 WAIT_S = 10.0
@@ -60,7 +62,7 @@ async def until_waiting(commit: GroupCommit, count: int) -> None:
 def test_a_lone_upload_is_stored_at_once_in_a_group_of_its_own() -> None:
     async def scenario() -> tuple[list[list[bytes]], int]:
         store = Store()
-        result = await GroupCommit(store, anyio.CapacityLimiter(4)).ingest("gw-a", upload(b"a"))
+        result = await GroupCommit(store, anyio.CapacityLimiter(4), ManualClock(NOW)).ingest("gw-a", upload(b"a"))
         return store.groups, result.stored
 
     assert asyncio.run(scenario()) == ([[b"a"]], 1)
@@ -69,7 +71,7 @@ def test_a_lone_upload_is_stored_at_once_in_a_group_of_its_own() -> None:
 def test_uploads_arriving_while_every_slot_is_busy_form_the_next_group_in_order() -> None:
     async def scenario() -> tuple[list[list[bytes]], list[int]]:
         store = Store(held=1)
-        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), ManualClock(NOW))
         first = asyncio.create_task(commit.ingest("gw-a", upload(b"a")))
         await next_group_started(store)
         rest = [asyncio.create_task(commit.ingest(key, upload(key.encode()))) for key in ("gw-b", "gw-cc", "gw-ddd")]
@@ -84,7 +86,7 @@ def test_uploads_arriving_while_every_slot_is_busy_form_the_next_group_in_order(
 def test_two_uploads_of_one_gateway_go_in_different_groups_in_the_order_they_came() -> None:
     async def scenario() -> list[list[bytes]]:
         store = Store(held=1)
-        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), ManualClock(NOW))
         first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
         await next_group_started(store)
         keyed = (("gw-a", b"a1"), ("gw-b", b"b1"), ("gw-a", b"a2"), ("gw-c", b"c1"), ("gw-a", b"a3"))
@@ -100,7 +102,7 @@ def test_two_uploads_of_one_gateway_go_in_different_groups_in_the_order_they_cam
 def test_a_group_holds_at_most_max_group_uploads() -> None:
     async def scenario() -> list[int]:
         store = Store(held=1)
-        commit = GroupCommit(store, anyio.CapacityLimiter(1), max_group=2)
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), ManualClock(NOW), max_group=2)
         first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
         await next_group_started(store)
         rest = [asyncio.create_task(commit.ingest(f"gw-{n}", upload(b"x"))) for n in range(5)]
@@ -112,26 +114,65 @@ def test_a_group_holds_at_most_max_group_uploads() -> None:
     assert asyncio.run(scenario()) == [1, 2, 2, 1]
 
 
-def test_an_upload_finding_a_free_slot_is_stored_at_once_beside_a_busy_one() -> None:
-    async def scenario() -> tuple[int, list[list[bytes]]]:
-        store = Store(held=2)
-        commit = GroupCommit(store, anyio.CapacityLimiter(2))
+async def wait_turns(clock: ManualClock, seconds: float) -> None:
+    """Once the relief waits on ``clock``, move it on by ``seconds`` and let what it woke run."""
+    async with asyncio.timeout(WAIT_S):
+        while clock.sleepers != 1:
+            await asyncio.sleep(0)
+    clock.advance(seconds)
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize(
+    ("waited_s", "groups_started"),
+    [
+        pytest.param(0.0, [[b"a"]], id="at once: it waits for the group being stored"),
+        pytest.param(RELIEF_S / 2, [[b"a"]], id="half the relief: it still waits"),
+        pytest.param(RELIEF_S, [[b"a"], [b"b"]], id="the relief: a group of its own in a free slot"),
+    ],
+)
+def test_an_upload_waits_behind_the_group_being_stored_at_most_the_relief(
+    waited_s: float, groups_started: list[list[bytes]]
+) -> None:
+    async def scenario() -> tuple[list[list[bytes]], list[int]]:
+        store, clock = Store(held=2), ManualClock(NOW)
+        commit = GroupCommit(store, anyio.CapacityLimiter(2), clock)
         first = asyncio.create_task(commit.ingest("a", upload(b"a")))
         await next_group_started(store)
         second = asyncio.create_task(commit.ingest("b", upload(b"b")))
-        await next_group_started(store)  # the first group is still held: the second slot took it at once
-        waiting = commit.waiting
+        await until_waiting(commit, 1)
+        await wait_turns(clock, waited_s)
+        if len(groups_started) == 2:
+            await next_group_started(store)
+        started = [list(group) for group in store.groups]
+        store.gate.set()
+        return started, [result.stored for result in await asyncio.gather(first, second)]
+
+    assert asyncio.run(scenario()) == (groups_started, [1, 1])
+
+
+def test_the_relief_starts_no_group_when_every_slot_is_busy() -> None:
+    async def scenario() -> tuple[int, int, list[list[bytes]]]:
+        store, clock = Store(held=1), ManualClock(NOW)
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), clock)
+        first = asyncio.create_task(commit.ingest("a", upload(b"a")))
+        await next_group_started(store)
+        second = asyncio.create_task(commit.ingest("b", upload(b"b")))
+        await until_waiting(commit, 1)
+        await wait_turns(clock, RELIEF_S * 10)
+        busy = (commit.storing, commit.waiting)
         store.gate.set()
         await asyncio.gather(first, second)
-        return waiting, store.groups
+        return *busy, store.groups
 
-    assert asyncio.run(scenario()) == (0, [[b"a"], [b"b"]])
+    assert asyncio.run(scenario()) == (1, 1, [[b"a"], [b"b"]])
 
 
 def test_what_storing_a_group_raises_is_every_one_of_its_uploads_answer() -> None:
     async def scenario() -> list[BaseException | IngestResult]:
         store = Store(held=1, fail=ConnectionError("database gone"))
-        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), ManualClock(NOW))
         first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
         await next_group_started(store)
         rest = [asyncio.create_task(commit.ingest(key, upload(b"x"))) for key in ("a", "b")]
@@ -146,7 +187,7 @@ def test_what_storing_a_group_raises_is_every_one_of_its_uploads_answer() -> Non
 def test_an_upload_whose_request_went_away_is_stored_all_the_same() -> None:
     async def scenario() -> tuple[list[list[bytes]], int]:
         store = Store(held=1)
-        commit = GroupCommit(store, anyio.CapacityLimiter(1))
+        commit = GroupCommit(store, anyio.CapacityLimiter(1), ManualClock(NOW))
         first = asyncio.create_task(commit.ingest("gw-z", upload(b"z")))
         await next_group_started(store)
         gone = asyncio.create_task(commit.ingest("gw-a", upload(b"a")))
@@ -164,7 +205,7 @@ def test_an_upload_whose_request_went_away_is_stored_all_the_same() -> None:
 def test_every_upload_is_answered_once_under_a_burst(slots: int) -> None:
     async def scenario() -> list[int]:
         store = Store()
-        commit = GroupCommit(store, anyio.CapacityLimiter(slots))
+        commit = GroupCommit(store, anyio.CapacityLimiter(slots), ManualClock(NOW))
         results = await asyncio.gather(*(commit.ingest(f"gw-{n}", upload(b"x" * n)) for n in range(1, 201)))
         assert sorted(body for group in store.groups for body in group) == sorted(b"x" * n for n in range(1, 201))
         return [result.stored for result in results]

@@ -153,7 +153,7 @@ def group_commit(ctx: AppContext) -> GroupCommit | None:
         tolerance_s, mark_alerts = _options(ctx)
         return ingest_group(ctx.db, uploads, tolerance_s, mark_alerts=mark_alerts)
 
-    return GroupCommit(store, ctx.ingest_slots)
+    return GroupCommit(store, ctx.ingest_slots, ctx.clock)
 
 
 def _options(ctx: AppContext) -> tuple[float, bool]:
