@@ -1,9 +1,9 @@
 """A fleet's small batch stored alone against stored in a group, without HTTP.
 
-Issue 16, goal 1. At the fleet's own rate (333 batches/s, ``bench_fleet``'s paced set) almost
-every batch finds an ingest slot free and is stored alone, in a transaction of its own; at
-saturation the batches that arrive while the slots are busy are stored together
-(:mod:`central.telemetry.ingest_group`). This measures that difference alone: on a temporary
+Issue 16, goal 1. At the fleet's own rate (333 batches/s, ``bench_fleet``'s paced set) many
+batches arrive while no group is being stored and are stored alone, in a transaction of their
+own; the batches that arrive while a group is being stored are stored together, in the next
+group (:mod:`central.telemetry.uplink.group_commit`, :mod:`central.telemetry.ingest_group`). This measures that difference alone: on a temporary
 PostgreSQL database with ``bench_fleet``'s gateways, ``central.telemetry.ingest_group.ingest_group``
 called in this process with bodies already gunzipped, ``BATCHES`` batches per size and round,
 in groups of 1, 4 and 16 (each group one gateway per batch, as the group commit forms them).

@@ -9,8 +9,8 @@ and after the reply was sent, so the gateway never waits for it; its exceptions 
 logged, never returned.
 
 On PostgreSQL a small batch goes through ``ctx.ingest_groups``
-(:mod:`central.telemetry.uplink.group_commit`): the ones that arrive while every ingest slot
-is busy are stored in one transaction, each answered on its own.
+(:mod:`central.telemetry.uplink.group_commit`): the ones that arrive while a group is being
+stored form the next group, stored in one transaction, each answered on its own.
 """
 
 from __future__ import annotations
