@@ -144,6 +144,14 @@ def ledger(db: Database, regulator: str = "dga") -> list[tuple[str, str, str | N
     return [(row["slot"].isoformat(), row["state"], row["comprobante"]) for row in rows]
 
 
+def journal(db: Database) -> str:
+    """The compliance events in order, one per line: what an assertion shows when a pass did
+    not send what it should (the worker logs why a send failed there, not in the ledger)."""
+    with db.connect() as conn:
+        rows = conn.fetchall("SELECT at, kind, message FROM compliance_events ORDER BY id")
+    return "\n".join(f"{row['at']} {row['kind']}: {row['message']}" for row in rows)
+
+
 def posts(stand_in) -> list[dict[str, Any]]:
     """The POSTs the stand-in received: headers that matter and the whole body."""
     return [
