@@ -18,9 +18,12 @@ whose rows go through a session-local staging table and one ``INSERT ... SELECT 
 CONFLICT DO NOTHING`` (the row count is what was new); SQLite runs ``INSERT OR IGNORE`` over
 all rows and counts with ``total_changes()``.
 
-On PostgreSQL a fleet's small batches that arrive together are stored in one transaction
-by :mod:`central.telemetry.ingest_group`, from the same steps (:func:`admit`'s parts,
-:func:`insert_pipelined`, :func:`record_effects`); each batch still gets its own answer."""
+On PostgreSQL a fleet's small batches are stored in groups, a group of one included, by
+:mod:`central.telemetry.ingest_group`, from the same steps (:func:`admit`'s parts,
+:func:`insert_pipelined`, :func:`record_effects`), with the token looked up in the state's
+query (two round trips); each batch still gets its own answer. This module stores the
+others: a backlog, a batch on SQLite, a token's second upload in one group's wait, and a
+group's members again, each alone, after the group failed on its data."""
 
 from __future__ import annotations
 

@@ -4,12 +4,13 @@ A fleet's gateways send a 30-reading batch a minute each. Stored one per transac
 batch paid BEGIN, the INSERT, the latest readings, the rollup marks and COMMIT, each a
 statement the driver prepares, sends and reads back (``benchmarks/bench_fleet.py``): most of
 a batch's cost was those statements, not its readings. :func:`ingest_group` looks up the
-tokens of a whole group in one query and their gateways' states in another, checks each
-batch as :func:`~central.telemetry.ingest.ingest` does, then writes the admitted ones' rows,
-latest readings and marks as one statement each and commits once: three round trips for the
-group (``tests/central/test_ingest_group_db.py`` counts them), where each batch alone paid three.
-Under a fleet's load that is half the CPU per batch (``benchmarks/RESULTS.md``, "Figures cited
-by the code").
+tokens of a whole group and their gateways' states in one query
+(:func:`~central.telemetry.ingest_state.states_by_token`), checks each batch as
+:func:`~central.telemetry.ingest.ingest` does, then writes the admitted ones' rows, latest
+readings and marks as one statement each and commits once: two round trips for the group,
+whatever its size, a group of one included (``tests/central/test_ingest_group_db.py`` counts
+them), where a batch stored alone pays three. Under a fleet's load that is half the CPU per
+batch (``benchmarks/RESULTS.md``, "Figures cited by the code").
 
 Each upload keeps its own outcome. One that is refused (bad token, malformed batch, a point
 not its gateway's) is that upload's answer and writes nothing; the others are stored. Only
@@ -29,7 +30,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from central.core.auth.models import Gateway
-from central.core.auth.service import gateway_for_token, gateways_for_tokens
+from central.core.auth.service import gateway_for_token
+from central.crypto import token_hash
 from central.db import Connection, Database, DataError, IntegrityError
 from central.telemetry.ingest import (
     Admitted,
@@ -47,7 +49,7 @@ from central.telemetry.ingest import (
     record_effects,
     rides_pipeline,
 )
-from central.telemetry.ingest_state import GatewayState, gateway_states
+from central.telemetry.ingest_state import GatewayState, states_by_token
 from central.telemetry.parse import BatchRejected, ParsedBatch
 from central.telemetry.processing import Processed
 
@@ -81,7 +83,7 @@ def ingest_group(
     parsed = [parse_or_rejection(upload.body) for upload in uploads]
     outcomes: list[Outcome | None] = [None] * len(uploads)
     members = _members(db, uploads, parsed)
-    if len(members) > 1:
+    if members:
         try:
             _store_together(db, [(i, uploads[i], parsed[i]) for i in members], tolerance_s, mark_alerts, outcomes)
         except (IntegrityError, DataError):
@@ -121,14 +123,14 @@ def _store_together(
     mark_alerts: bool,
     outcomes: list[Outcome | None],
 ) -> None:
-    """One pipelined transaction: the members' tokens in one query, their gateways' states in
-    another, then one INSERT of all the admitted rows, the latest readings and marks of all
-    of them, each gateway's contact and COMMIT."""
+    """One pipelined transaction: the members' tokens and their gateways' states in one query,
+    then one INSERT of all the admitted rows, the latest readings and marks of all of them,
+    each gateway's contact and COMMIT."""
     with db.transaction(pipelined=True) as conn:
-        known = gateways_for_tokens(conn, [upload.token for _, upload, _ in members])
+        found = _found(conn, members)
+        known = {token: gateway for token, (gateway, _) in found.items()}
         passed = _passed(members, known, tolerance_s, outcomes)
-        states = gateway_states(conn, {gateway.id: batch for _, _, gateway, batch in passed}) if passed else {}
-        entries = _admitted(passed, states, outcomes)
+        entries = _admitted(passed, {gateway.id: state for gateway, state in found.values()}, outcomes)
         rows = [row for *_, own in entries for row in own]
         stored = insert_pipelined(conn, rows) if rows else nothing_stored()
         with conn.pipeline():
@@ -139,6 +141,18 @@ def _store_together(
             record_config_report(conn, entry, upload.now)
     for index, _, entry, own in entries:  # every row was new: the INSERT fails on any known one
         outcomes[index] = entry.answer(measured_count(own), point_ids_of(own), own)
+
+
+def _found(
+    conn: Connection, members: list[tuple[int, Upload, ParsedBatch | BatchRejected]]
+) -> dict[str, tuple[Gateway, GatewayState]]:
+    """The gateway of each member's token (unrevoked) and its state, by token."""
+    tokens: dict[str, str] = {}
+    batches: dict[str, ParsedBatch | None] = {}
+    for _, upload, batch in members:
+        digest = token_hash(upload.token)
+        tokens[digest], batches[digest] = upload.token, None if isinstance(batch, BatchRejected) else batch
+    return {tokens[digest]: found for digest, found in states_by_token(conn, batches).items()}
 
 
 def _passed(

@@ -1,6 +1,8 @@
 """What ingest reads before it stores a batch, in one query: the gateway's points, each one's
 last stored totalizer count before the batch (for reset flags), and the gateway's
-configuration state (the version published for it, the report last stored).
+configuration state (the version published for it, the report last stored). A group of small
+batches (:mod:`central.telemetry.ingest_group`) reads it by their tokens, so the same query
+also says which gateway each token is (:func:`states_by_token`).
 
 One query because a fleet's small batches pay for every statement and every round trip
 (``benchmarks/bench_fleet.py``); it names core's ``gateways``, ``gateway_points`` and
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from central.core.auth.models import Gateway
 from central.db import Connection, in_list
 from central.telemetry.parse import ParsedBatch
 from central.telemetry.processing import PointProfile
@@ -34,15 +37,19 @@ _ASSIGNED = (
     " JOIN gateway_points gp ON gp.point_id = p.id{first} WHERE gp.gateway_id = :g"
 )
 _STATE = (
-    "SELECT g.id AS gateway_id, g.config_published, g.config_source, g.config_running, g.config_result,"
+    "WITH f (gateway, code, ts) AS ({firsts})"
+    " SELECT g.id AS gateway_id, g.name AS gateway_name, g.token_hash, g.config_published, g.config_source,"
+    " g.config_running, g.config_result,"
     " p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps, lr.ts AS latest_ts, lr.value AS latest_total"
     " FROM gateways g LEFT JOIN gateway_points gp ON gp.gateway_id = g.id"
-    " LEFT JOIN points p ON p.id = gp.point_id LEFT JOIN f ON f.gateway_id = g.id AND f.code = p.code"
+    " LEFT JOIN points p ON p.id = gp.point_id LEFT JOIN f ON f.gateway = g.{key} AND f.code = p.code"
     " LEFT JOIN latest_readings lr ON lr.point_id = p.id AND lr.variable = 'totalizer' AND f.code IS NOT NULL"
-    " WHERE g.id IN ({gateways})"
+    " WHERE g.{key} IN ({keys}){condition}"
 )
+# a token is its gateway's while not revoked, as core's central.core.gateways.store.gateway_with_token says
+_UNREVOKED = " AND g.revoked_at IS NULL"
 _NO_FIRST = "SELECT CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
-_NO_GATEWAY_FIRST = "SELECT CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
+_NO_GATEWAY_FIRST = "SELECT CAST(NULL AS {type}), CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
 
 
 def assigned_points(conn: Connection, gateway_id: int) -> dict[str, PointProfile]:
@@ -60,18 +67,42 @@ def gateway_state(conn: Connection, gateway_id: int, batch: ParsedBatch) -> Gate
 
 
 def gateway_states(conn: Connection, batches: Mapping[int, ParsedBatch]) -> dict[int, GatewayState]:
-    """:func:`gateway_state` of each gateway before its batch, in one query for all of them
-    (a group of uploads stored together, :mod:`central.telemetry.ingest_group`)."""
-    firsts = {gateway_id: first_totalizer_ts(batch) for gateway_id, batch in batches.items()}
-    values, params = _gateway_first_values(firsts)
-    gateways, gateway_params = in_list("g", batches)
-    rows = conn.fetchall(
-        f"WITH f (gateway_id, code, ts) AS ({values}) " + _STATE.format(gateways=gateways), params | gateway_params
-    )
-    by_gateway: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_gateway[row["gateway_id"]].append(row)
-    return {gateway_id: _state(conn, gateway_id, by_gateway[gateway_id], firsts[gateway_id]) for gateway_id in batches}
+    """:func:`gateway_state` of each gateway (by id) before its batch, in one query for all of them."""
+    rows = _state_rows(conn, "id", "BIGINT", batches, "")
+    return {
+        gateway_id: _state(conn, gateway_id, rows[gateway_id], _firsts(batches[gateway_id])) for gateway_id in batches
+    }
+
+
+def states_by_token(
+    conn: Connection, batches: Mapping[str, ParsedBatch | None]
+) -> dict[str, tuple[Gateway, GatewayState]]:
+    """The unrevoked gateway whose token hash each key is, with its state before the batch (None:
+    a batch that did not parse), in one query for a group of uploads: the token's lookup and the
+    state cost the group one round trip, not two. An unknown or revoked token is absent."""
+    rows = _state_rows(conn, "token_hash", "TEXT", batches, _UNREVOKED)
+    found = {}
+    for digest, own in rows.items():
+        gateway = Gateway(id=own[0]["gateway_id"], name=own[0]["gateway_name"])
+        found[digest] = (gateway, _state(conn, gateway.id, own, _firsts(batches[digest])))
+    return found
+
+
+def _state_rows(
+    conn: Connection, key: str, key_type: str, batches: Mapping[Any, ParsedBatch | None], condition: str
+) -> dict[Any, list[dict[str, Any]]]:
+    """The state query's rows, by the gateways' ``key`` (one row per point, one for a gateway without)."""
+    firsts, params = _gateway_first_values({k: _firsts(batch) for k, batch in batches.items()}, key_type)
+    keys, key_params = in_list("k", batches)
+    sql = _STATE.format(firsts=firsts, key=key, keys=keys, condition=condition)
+    by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in conn.fetchall(sql, params | key_params):
+        by_key[row["gateway_id" if key == "id" else key]].append(row)
+    return by_key
+
+
+def _firsts(batch: ParsedBatch | None) -> dict[str, datetime]:
+    return {} if batch is None else first_totalizer_ts(batch)
 
 
 def _state(conn: Connection, gateway_id: int, rows: list[dict[str, Any]], first: dict[str, datetime]) -> GatewayState:
@@ -87,16 +118,16 @@ def _state(conn: Connection, gateway_id: int, rows: list[dict[str, Any]], first:
     )
 
 
-def _gateway_first_values(firsts: Mapping[int, dict[str, datetime]]) -> tuple[str, dict[str, Any]]:
+def _gateway_first_values(firsts: Mapping[Any, dict[str, datetime]], key_type: str) -> tuple[str, dict[str, Any]]:
     """Each gateway's ``first`` as one VALUES list (or an empty query) and its parameters."""
     params: dict[str, Any] = {}
-    values = []
-    for gateway_id, first in firsts.items():
+    values: list[str] = []
+    for key, first in firsts.items():
         for code, ts in first.items():
             index = len(values)
-            params[f"fg{index}"], params[f"fc{index}"], params[f"ft{index}"] = gateway_id, code, ts
+            params[f"fg{index}"], params[f"fc{index}"], params[f"ft{index}"] = key, code, ts
             values.append(f"(:fg{index}, :fc{index}, :ft{index})")
-    return (f"VALUES {', '.join(values)}" if values else _NO_GATEWAY_FIRST), params
+    return (f"VALUES {', '.join(values)}" if values else _NO_GATEWAY_FIRST.format(type=key_type)), params
 
 
 def _latest_totals(

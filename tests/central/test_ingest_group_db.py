@@ -135,6 +135,24 @@ def test_a_refused_upload_is_answered_alone_and_the_others_are_stored(
     assert contacts(db) == [("gw-a", True), ("gw-b", False), ("gw-c", True)]
 
 
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        pytest.param(["gw-b"], [("ApiError", 401)], id="alone"),
+        pytest.param(list(GATEWAYS), [(2, 0, None), ("ApiError", 401), (2, 0, None)], id="in a group"),
+    ],
+)
+def test_a_revoked_token_is_refused_in_the_group_query_as_alone(
+    db: CountingDatabase, names: list[str], expected: list[tuple[Any, ...]]
+) -> None:
+    with db.transaction() as conn:
+        conn.execute("UPDATE gateways SET revoked_at = :now WHERE name = 'gw-b'", {"now": NOW})
+    outcomes = ingest_group(db, [upload(name, document(name)) for name in names], 300)  # type: ignore[arg-type]
+    assert answers(outcomes) == expected
+    codes = [f"{name[-1].upper()}1" for name in names if name != "gw-b"]
+    assert stored_rows(db) == [(c, v, 10) for c in codes for v in ("flow", "totalizer")]
+
+
 def test_a_resend_in_a_group_has_every_upload_stored_alone_and_nothing_doubled(db: CountingDatabase) -> None:
     ingest_group(db, [upload("gw-a", document("gw-a"))], 300)  # type: ignore[arg-type]
     db.transactions = 0
@@ -153,11 +171,13 @@ def test_a_batch_too_large_for_a_group_is_stored_alone_after_it(db: CountingData
     assert (answers(outcomes), db.transactions) == ([(2, 0, None), (250, 0, None), (2, 0, None)], 2)
 
 
-def test_a_group_waits_for_the_server_three_times_whatever_its_size(db: CountingDatabase, tmp_path) -> None:
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_group_waits_for_the_server_twice_whatever_its_size(db: CountingDatabase, tmp_path, size: int) -> None:
     db.trace = WaitCounter(tmp_path / "trace")
-    outcomes = ingest_group(db, [upload(name, document(name)) for name in GATEWAYS], 300)  # type: ignore[arg-type]
-    # the tokens, the gateways' states, the writes with COMMIT (alone: three each, nine)
-    assert (answers(outcomes), db.trace.stop()) == ([(2, 0, None)] * 3, 3)
+    group = [upload(name, document(name)) for name in GATEWAYS[:size]]
+    outcomes = ingest_group(db, group, 300)  # type: ignore[arg-type]
+    # the tokens with the gateways' states, then the writes with COMMIT (stored alone: three each)
+    assert (answers(outcomes), db.trace.stop()) == ([(2, 0, None)] * size, 2)
 
 
 def test_a_tokens_second_upload_is_stored_alone_after_the_group(db: CountingDatabase) -> None:

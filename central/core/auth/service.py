@@ -8,7 +8,6 @@ while, as does a run from one client address (see :mod:`central.core.auth.lockou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -51,14 +50,6 @@ def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
 def gateway_for_token(conn: Connection, token: str) -> Gateway | None:
     """The unrevoked gateway whose token this is."""
     return gateways_store.gateway_with_token(conn, token_hash(token))
-
-
-def gateways_for_tokens(conn: Connection, tokens: Sequence[str]) -> dict[str, Gateway]:
-    """The unrevoked gateways whose tokens these are, by token (an unknown or revoked one is absent)."""
-    digests = {token_hash(token): token for token in tokens}
-    return {
-        digests[digest]: gateway for digest, gateway in gateways_store.gateways_with_tokens(conn, list(digests)).items()
-    }
 
 
 def login(db: Database, request: LoginRequest, address: str, ttl: timedelta, now: datetime) -> IssuedSession | None:

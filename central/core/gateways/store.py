@@ -7,12 +7,11 @@ on every batch; here they are only read.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from central.core.auth.models import Gateway
-from central.db import Connection, in_list
+from central.db import Connection
 from central.pagination import Page, PageQuery, fetch_page
 
 _SELECT = (
@@ -63,16 +62,6 @@ def gateway_named(conn: Connection, name: str) -> Gateway | None:
 def gateway_with_token(conn: Connection, digest: str) -> Gateway | None:
     """The unrevoked gateway whose token has this hash."""
     return _gateway_where(conn, "token_hash = :h AND revoked_at IS NULL", {"h": digest})
-
-
-def gateways_with_tokens(conn: Connection, digests: Sequence[str]) -> dict[str, Gateway]:
-    """The unrevoked gateways whose tokens have these hashes, by hash (one query for a group
-    of uploads, see :mod:`central.telemetry.ingest_group`)."""
-    marks, params = in_list("h", digests)
-    rows = conn.fetchall(
-        f"SELECT id, name, token_hash FROM gateways WHERE token_hash IN ({marks}) AND revoked_at IS NULL", params
-    )
-    return {row["token_hash"]: Gateway(id=row["id"], name=row["name"]) for row in rows}
 
 
 def _gateway_where(conn: Connection, condition: str, params: dict[str, Any]) -> Gateway | None:
