@@ -38,7 +38,7 @@ _ASSIGNED = (
 )
 _STATE = (
     "WITH f (gateway, code, ts) AS ({firsts})"
-    " SELECT g.id AS gateway_id, g.name AS gateway_name, g.token_hash, g.config_published, g.config_source,"
+    " SELECT g.{key} AS state_key, g.id AS gateway_id, g.name AS gateway_name, g.config_published, g.config_source,"
     " g.config_running, g.config_result,"
     " p.id, p.code, p.sensor_depth_m, p.flow_cutoff_lps, lr.ts AS latest_ts, lr.value AS latest_total"
     " FROM gateways g LEFT JOIN gateway_points gp ON gp.gateway_id = g.id"
@@ -97,7 +97,7 @@ def _state_rows(
     sql = _STATE.format(firsts=firsts, key=key, keys=keys, condition=condition)
     by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.fetchall(sql, params | key_params):
-        by_key[row["gateway_id" if key == "id" else key]].append(row)
+        by_key[row["state_key"]].append(row)
     return by_key
 
 
