@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import anyio
 import pytest
@@ -124,6 +125,30 @@ async def wait_turns(clock: ManualClock, seconds: float) -> None:
         await asyncio.sleep(0)
 
 
+class Behind(NamedTuple):
+    """Upload ``a``'s group being stored (held at the gate) and upload ``b`` waiting behind it."""
+
+    store: Store
+    clock: ManualClock
+    commit: GroupCommit
+    first: asyncio.Task[IngestResult]
+    second: asyncio.Task[IngestResult]
+
+    async def answers(self) -> list[int]:
+        self.store.gate.set()
+        return [result.stored for result in await asyncio.gather(self.first, self.second)]
+
+
+async def one_behind_another(slots: int) -> Behind:
+    store, clock = Store(held=slots), ManualClock(NOW)
+    commit = GroupCommit(store, anyio.CapacityLimiter(slots), clock)
+    first = asyncio.create_task(commit.ingest("a", upload(b"a")))
+    await next_group_started(store)
+    second = asyncio.create_task(commit.ingest("b", upload(b"b")))
+    await until_waiting(commit, 1)
+    return Behind(store, clock, commit, first, second)
+
+
 @pytest.mark.parametrize(
     ("waited_s", "groups_started"),
     [
@@ -136,35 +161,23 @@ def test_an_upload_waits_behind_the_group_being_stored_at_most_the_relief(
     waited_s: float, groups_started: list[list[bytes]]
 ) -> None:
     async def scenario() -> tuple[list[list[bytes]], list[int]]:
-        store, clock = Store(held=2), ManualClock(NOW)
-        commit = GroupCommit(store, anyio.CapacityLimiter(2), clock)
-        first = asyncio.create_task(commit.ingest("a", upload(b"a")))
-        await next_group_started(store)
-        second = asyncio.create_task(commit.ingest("b", upload(b"b")))
-        await until_waiting(commit, 1)
-        await wait_turns(clock, waited_s)
+        behind = await one_behind_another(slots=2)
+        await wait_turns(behind.clock, waited_s)
         if len(groups_started) == 2:
-            await next_group_started(store)
-        started = [list(group) for group in store.groups]
-        store.gate.set()
-        return started, [result.stored for result in await asyncio.gather(first, second)]
+            await next_group_started(behind.store)
+        started = [list(group) for group in behind.store.groups]
+        return started, await behind.answers()
 
     assert asyncio.run(scenario()) == (groups_started, [1, 1])
 
 
 def test_the_relief_starts_no_group_when_every_slot_is_busy() -> None:
     async def scenario() -> tuple[int, int, list[list[bytes]]]:
-        store, clock = Store(held=1), ManualClock(NOW)
-        commit = GroupCommit(store, anyio.CapacityLimiter(1), clock)
-        first = asyncio.create_task(commit.ingest("a", upload(b"a")))
-        await next_group_started(store)
-        second = asyncio.create_task(commit.ingest("b", upload(b"b")))
-        await until_waiting(commit, 1)
-        await wait_turns(clock, RELIEF_S * 10)
-        busy = (commit.storing, commit.waiting)
-        store.gate.set()
-        await asyncio.gather(first, second)
-        return *busy, store.groups
+        behind = await one_behind_another(slots=1)
+        await wait_turns(behind.clock, RELIEF_S * 10)
+        busy = (behind.commit.storing, behind.commit.waiting)
+        await behind.answers()
+        return *busy, behind.store.groups
 
     assert asyncio.run(scenario()) == (1, 1, [[b"a"], [b"b"]])
 
