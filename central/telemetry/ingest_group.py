@@ -72,6 +72,7 @@ class Upload(NamedTuple):
 
 
 Outcome = IngestResult | Exception  # the upload's result, or what its request raises
+_Member = tuple[int, Upload, ParsedBatch]  # an upload that rides the group, by its index
 _Passed = tuple[int, Upload, Gateway, ParsedBatch]  # an upload whose token and batch passed
 
 
@@ -85,9 +86,9 @@ def ingest_group(
     members = _members(db, uploads, parsed)
     if members:
         try:
-            _store_together(db, [(i, uploads[i], parsed[i]) for i in members], tolerance_s, mark_alerts, outcomes)
+            _store_together(db, members, tolerance_s, mark_alerts, outcomes)
         except (IntegrityError, DataError):
-            for index in members:  # nothing of the group is stored: each is stored alone below
+            for index, _, _ in members:  # nothing of the group is stored: each is stored alone below
                 outcomes[index] = None
     return [
         _alone(db, upload, parsed[index], tolerance_s, mark_alerts) if outcome is None else outcome
@@ -95,15 +96,15 @@ def ingest_group(
     ]
 
 
-def _members(db: Database, uploads: Sequence[Upload], parsed: list[ParsedBatch | BatchRejected]) -> list[int]:
+def _members(db: Database, uploads: Sequence[Upload], parsed: list[ParsedBatch | BatchRejected]) -> list[_Member]:
     """The uploads that ride the group: small new batches, one per token (a second one would
     read its gateway's state without the first's rows)."""
     tokens: set[str] = set()
     members = []
     for index, (upload, batch) in enumerate(zip(uploads, parsed, strict=True)):
-        if rides_pipeline(db, batch) and upload.token not in tokens:
+        if isinstance(batch, ParsedBatch) and rides_pipeline(db, batch) and upload.token not in tokens:
             tokens.add(upload.token)
-            members.append(index)
+            members.append((index, upload, batch))
     return members
 
 
@@ -118,7 +119,7 @@ def _alone(
 
 def _store_together(
     db: Database,
-    members: list[tuple[int, Upload, ParsedBatch | BatchRejected]],
+    members: list[_Member],
     tolerance_s: float,
     mark_alerts: bool,
     outcomes: list[Outcome | None],
@@ -143,20 +144,18 @@ def _store_together(
         outcomes[index] = entry.answer(measured_count(own), point_ids_of(own), own)
 
 
-def _found(
-    conn: Connection, members: list[tuple[int, Upload, ParsedBatch | BatchRejected]]
-) -> dict[str, tuple[Gateway, GatewayState]]:
+def _found(conn: Connection, members: list[_Member]) -> dict[str, tuple[Gateway, GatewayState]]:
     """The gateway of each member's token (unrevoked) and its state, by token."""
     tokens: dict[str, str] = {}
-    batches: dict[str, ParsedBatch | None] = {}
+    batches: dict[str, ParsedBatch] = {}
     for _, upload, batch in members:
         digest = token_hash(upload.token)
-        tokens[digest], batches[digest] = upload.token, None if isinstance(batch, BatchRejected) else batch
+        tokens[digest], batches[digest] = upload.token, batch
     return {tokens[digest]: found for digest, found in states_by_token(conn, batches).items()}
 
 
 def _passed(
-    members: list[tuple[int, Upload, ParsedBatch | BatchRejected]],
+    members: list[_Member],
     known: dict[str, Gateway],
     tolerance_s: float,
     outcomes: list[Outcome | None],

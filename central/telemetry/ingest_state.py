@@ -46,8 +46,9 @@ _STATE = (
     " LEFT JOIN latest_readings lr ON lr.point_id = p.id AND lr.variable = 'totalizer' AND f.code IS NOT NULL"
     " WHERE g.{key} IN ({keys}){condition}"
 )
-# a token is its gateway's while not revoked, as core's central.core.gateways.store.gateway_with_token says
-_UNREVOKED = " AND g.revoked_at IS NULL"
+# what the state query looks gateways up by: its parameters' SQL type, and what else must hold
+# (a token is its gateway's while not revoked, as core's central.core.gateways.store.gateway_with_token says)
+_KEYS = {"id": ("BIGINT", ""), "token_hash": ("TEXT", " AND g.revoked_at IS NULL")}
 _NO_FIRST = "SELECT CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
 _NO_GATEWAY_FIRST = "SELECT CAST(NULL AS {type}), CAST(NULL AS TEXT), CAST(NULL AS TIMESTAMP) WHERE FALSE"
 
@@ -68,41 +69,36 @@ def gateway_state(conn: Connection, gateway_id: int, batch: ParsedBatch) -> Gate
 
 def gateway_states(conn: Connection, batches: Mapping[int, ParsedBatch]) -> dict[int, GatewayState]:
     """:func:`gateway_state` of each gateway (by id) before its batch, in one query for all of them."""
-    rows = _state_rows(conn, "id", "BIGINT", batches, "")
-    return {
-        gateway_id: _state(conn, gateway_id, rows[gateway_id], _firsts(batches[gateway_id])) for gateway_id in batches
-    }
+    firsts = {gateway_id: first_totalizer_ts(batch) for gateway_id, batch in batches.items()}
+    rows = _state_rows(conn, "id", firsts)
+    return {gateway_id: _state(conn, gateway_id, rows[gateway_id], first) for gateway_id, first in firsts.items()}
 
 
-def states_by_token(
-    conn: Connection, batches: Mapping[str, ParsedBatch | None]
-) -> dict[str, tuple[Gateway, GatewayState]]:
-    """The unrevoked gateway whose token hash each key is, with its state before the batch (None:
-    a batch that did not parse), in one query for a group of uploads: the token's lookup and the
-    state cost the group one round trip, not two. An unknown or revoked token is absent."""
-    rows = _state_rows(conn, "token_hash", "TEXT", batches, _UNREVOKED)
+def states_by_token(conn: Connection, batches: Mapping[str, ParsedBatch]) -> dict[str, tuple[Gateway, GatewayState]]:
+    """The unrevoked gateway whose token hash each key is, with its state before the batch, in
+    one query for a group of uploads: the token's lookup and the state cost the group one round
+    trip, not two. An unknown or revoked token is absent."""
+    firsts = {digest: first_totalizer_ts(batch) for digest, batch in batches.items()}
     found = {}
-    for digest, own in rows.items():
+    for digest, own in _state_rows(conn, "token_hash", firsts).items():
         gateway = Gateway(id=own[0]["gateway_id"], name=own[0]["gateway_name"])
-        found[digest] = (gateway, _state(conn, gateway.id, own, _firsts(batches[digest])))
+        found[digest] = (gateway, _state(conn, gateway.id, own, firsts[digest]))
     return found
 
 
 def _state_rows(
-    conn: Connection, key: str, key_type: str, batches: Mapping[Any, ParsedBatch | None], condition: str
+    conn: Connection, key: str, firsts: Mapping[Any, dict[str, datetime]]
 ) -> dict[Any, list[dict[str, Any]]]:
-    """The state query's rows, by the gateways' ``key`` (one row per point, one for a gateway without)."""
-    firsts, params = _gateway_first_values({k: _firsts(batch) for k, batch in batches.items()}, key_type)
-    keys, key_params = in_list("k", batches)
-    sql = _STATE.format(firsts=firsts, key=key, keys=keys, condition=condition)
+    """The state query's rows by the gateways' ``key`` (one row per point, one for a gateway
+    without), for the gateways whose batches start their totalizers at ``firsts``."""
+    key_type, condition = _KEYS[key]
+    values, params = _gateway_first_values(firsts, key_type)
+    keys, key_params = in_list("k", firsts)
+    sql = _STATE.format(firsts=values, key=key, keys=keys, condition=condition)
     by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.fetchall(sql, params | key_params):
         by_key[row["state_key"]].append(row)
     return by_key
-
-
-def _firsts(batch: ParsedBatch | None) -> dict[str, datetime]:
-    return {} if batch is None else first_totalizer_ts(batch)
 
 
 def _state(conn: Connection, gateway_id: int, rows: list[dict[str, Any]], first: dict[str, datetime]) -> GatewayState:
