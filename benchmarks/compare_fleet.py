@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from contextlib import ExitStack, chdir
 from pathlib import Path
@@ -26,13 +27,17 @@ ROUNDS = 4
 COMPARED = ("batches/s", "p99 ms", "cpu ms/batch", "pg cpu ms/batch")
 
 
+SEED = "from benchmarks.bench_fleet import seed; import sys; seed(sys.argv[1])"
+
+
 def start(stack: ExitStack, tree: Path) -> bench_fleet.Server:
     """An ``ingest`` server whose code comes from ``tree``: started in that folder, which is
-    also its ``PYTHONPATH`` (``python -c`` puts the working folder first on the path)."""
+    also its ``PYTHONPATH`` (``python -c`` puts the working folder first on the path). Its
+    database is seeded by ``tree``'s code too, so it has that tree's schema (migrations)."""
     url = stack.enter_context(temporary_database(ADMIN_URL, "caudal_bench_fleet"))
-    bench_fleet.seed(url)
     os.environ["PYTHONPATH"] = str(tree.resolve())
     with chdir(tree):
+        subprocess.run([sys.executable, "-c", SEED, url], check=True)
         return stack.enter_context(bench_fleet.server("ingest", url))
 
 

@@ -62,10 +62,24 @@ def available_migrations(dialect: Dialect) -> list[Migration]:
     return migrations
 
 
+_END = re.compile(r";\s*$")
+
+
 def statements(sql: str) -> list[str]:
-    """Split a migration into statements at semicolons that end a line."""
-    without_comments = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [part.strip() for part in re.split(r";\s*$", without_comments, flags=re.M) if part.strip()]
+    """Split a migration into statements at semicolons that end a line, but for those inside
+    a ``$$``-quoted body (a PL/pgSQL function's lines end in semicolons of their own)."""
+    found, lines, quoted = [], [], False
+    for line in sql.splitlines():
+        if not quoted and line.lstrip().startswith("--"):
+            continue
+        quoted ^= line.count("$$") % 2 == 1
+        end = None if quoted else _END.search(line)
+        lines.append(line if end is None else line[: end.start()])
+        if end is not None:
+            found.append("\n".join(lines).strip())
+            lines = []
+    found.append("\n".join(lines).strip())
+    return [statement for statement in found if statement]
 
 
 def _lock(conn) -> None:

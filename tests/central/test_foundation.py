@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from central.db import IntegrityError, migrate, pending_migrations
-from central.db.migrate import available_migrations
+from central.db.migrate import available_migrations, statements
 from central.db.postgres import redact_url, to_pyformat
 from central.errors import ApiError, problem_response
 from central.problems import Conflict, InvalidField, NotFound, TooManyAttempts
@@ -56,6 +56,34 @@ def test_a_failed_transaction_changes_nothing(db):
 )
 def test_named_parameters_become_pyformat(sql, expected):
     assert to_pyformat(sql) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        pytest.param(
+            "CREATE TABLE a (x INT);\n-- a note\nCREATE TABLE b (y INT);\n",
+            ["CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)"],
+            id="at-each-line-end",
+        ),
+        pytest.param("SELECT 'a;b'; SELECT 2;", ["SELECT 'a;b'; SELECT 2"], id="only-at-a-line-end"),
+        pytest.param(
+            "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    -- kept\n    RETURN NULL;\nEND $$;\nSELECT 1;",
+            [
+                "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    -- kept\n    RETURN NULL;\nEND $$",
+                "SELECT 1",
+            ],
+            id="not-inside-a-dollar-quoted-body",
+        ),
+        pytest.param(
+            "DO $$ BEGIN PERFORM 1; END $$;\nSELECT 1",
+            ["DO $$ BEGIN PERFORM 1; END $$", "SELECT 1"],
+            id="a-one-line-body",
+        ),
+    ],
+)
+def test_a_migration_splits_into_statements(sql, expected):
+    assert statements(sql) == expected
 
 
 def test_urls_are_redacted_for_messages():

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from central.cli import app
-from central.db import Database
+from central.db import Database, IntegrityError
 from central.telemetry import compaction, partitions, retention
 from central.telemetry.rollup_worker import one_pass
 
@@ -144,6 +144,25 @@ def test_apply_detaches_what_compaction_passed_and_keeps_old_readings_storable(p
     assert second == f"readings_expired_until_{month(2):%Y_%m}"
     assert {catch_all, partitions.partition_name(month(1))} & tables(pg) == set()
     assert "readings_before_partitions" in tables(pg)
+
+
+def delete_old_point(db: Database) -> str:
+    try:
+        with db.transaction() as conn:
+            conn.execute("DELETE FROM points WHERE code = 'OLD'")
+    except IntegrityError:
+        return "refused"
+    return "deleted"
+
+
+@pytest.mark.parametrize(("drop", "expected"), [(False, "refused"), (True, "deleted")])
+def test_a_point_named_by_a_detached_month_stays_until_the_month_is_dropped(pg: Database, drop: bool, expected: str):
+    store_old_reading(pg, datetime(2020, 5, 1, tzinfo=UTC))
+    set_compacted_before(pg, month(1))
+    retention.apply(pg, month(14) + timedelta(days=3), 12, compacting=True, drop=drop)
+    with pg.connect() as conn:
+        assert conn.fetchval("SELECT COUNT(*) FROM readings") == 0  # the month is out of readings
+    assert delete_old_point(pg) == expected
 
 
 def test_a_dry_run_changes_nothing(pg: Database):

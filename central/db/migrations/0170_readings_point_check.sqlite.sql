@@ -1,0 +1,2 @@
+-- SQLite keeps the foreign key of readings to points (see the .postgresql.sql file of this
+-- number: there it is checked once per statement instead of once per row). Nothing to change.
