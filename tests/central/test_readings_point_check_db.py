@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,10 +30,9 @@ DEADLINE_S = 15.0
 
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[Database]:
-    database = open_database(pg_url)
-    migrate(database)
-    yield database
-    database.close()
+    """A migrated database of this test's own."""
+    with closing(open_database(pg_url)) as database:
+        yield database
 
 
 def add_point(db: Database, code: str) -> int:
