@@ -64,14 +64,8 @@ def gateway_state(conn: Connection, gateway_id: int, batch: ParsedBatch) -> Gate
     than the point's latest (``latest_readings``), and that latest is the count sought. Only
     a batch reaching back before it (a late backlog) pays a second query, which searches the
     stored readings, partitions and compacted hours included, for those points."""
-    return gateway_states(conn, {gateway_id: batch})[gateway_id]
-
-
-def gateway_states(conn: Connection, batches: Mapping[int, ParsedBatch]) -> dict[int, GatewayState]:
-    """:func:`gateway_state` of each gateway (by id) before its batch, in one query for all of them."""
-    firsts = {gateway_id: first_totalizer_ts(batch) for gateway_id, batch in batches.items()}
-    rows = _state_rows(conn, "id", firsts)
-    return {gateway_id: _state(conn, gateway_id, rows[gateway_id], first) for gateway_id, first in firsts.items()}
+    first = first_totalizer_ts(batch)
+    return _state(conn, gateway_id, _state_rows(conn, "id", {gateway_id: first})[gateway_id], first)
 
 
 def states_by_token(conn: Connection, batches: Mapping[str, ParsedBatch]) -> dict[str, tuple[Gateway, GatewayState]]:

@@ -166,7 +166,10 @@ def first_holds(db: Database, first: Callable[[Connection], None], second: Calla
 
 
 def delete(point_id: int) -> Callable[[Connection], None]:
-    return lambda conn: conn.execute("DELETE FROM points WHERE id = :id", {"id": point_id}) and None
+    def deleting(conn: Connection) -> None:
+        conn.execute("DELETE FROM points WHERE id = :id", {"id": point_id})
+
+    return deleting
 
 
 def test_a_deletion_waits_for_readings_being_stored_and_then_finds_them(pg: Database) -> None:

@@ -32,9 +32,7 @@ DECLARE
 BEGIN
     SELECT n.point_id INTO missing
       FROM (SELECT DISTINCT point_id FROM new_readings) AS n
-      LEFT JOIN (SELECT id FROM points WHERE id IN (SELECT point_id FROM new_readings) FOR KEY SHARE) AS p
-        ON p.id = n.point_id
-     WHERE p.id IS NULL
+     WHERE NOT EXISTS (SELECT FROM points AS p WHERE p.id = n.point_id FOR KEY SHARE)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'readings of point % violate the key of table "points": no such point', missing
