@@ -16,11 +16,12 @@ from central.db import Connection
 from central.telemetry import stored
 
 
-def readings_from(conn: Connection, point_id: int, start: datetime, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` readings of the point at or after ``start``, oldest first
-    (``point_id``, ``ts``, ``variable``, ``value``, ``quality``)."""
+def readings_from(conn: Connection, point_id: int, start: datetime, limit: int) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` readings of the point at or after ``start``, oldest first, as tuples
+    (``point_id``, ``ts``, ``variable``, ``value``, ``quality``): the alerts role reads a
+    backlog's point 20,000 at a time, and a dict per row was most of its reading's cost."""
     table, params = stored.source(conn, ":p", start)
-    return conn.fetchall(
+    return conn.fetchrows(
         f"SELECT point_id, ts, variable, value, quality FROM {table} WHERE point_id = :p AND ts >= :ts"
         " ORDER BY ts, variable LIMIT :n",
         {**params, "p": point_id, "ts": start, "n": limit},

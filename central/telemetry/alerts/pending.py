@@ -74,9 +74,9 @@ def take(conn: Connection) -> tuple[list[StoredReading], dict[int, datetime]]:
     readings: list[StoredReading] = []
     rest: dict[int, datetime] = {}
     for point_id, from_ts in sorted(earliest.items()):
-        rows = [
-            StoredReading(**row) for row in lookups.readings_from(conn, point_id, from_ts, MAX_READINGS_PER_POINT + 1)
-        ]
+        rows = list(
+            map(StoredReading._make, lookups.readings_from(conn, point_id, from_ts, MAX_READINGS_PER_POINT + 1))
+        )
         if len(rows) > MAX_READINGS_PER_POINT:
             rest[point_id] = rows[-1].ts  # the last time read may be incomplete: it is read again next pass
             rows = [row for row in rows if row.ts < rest[point_id]]
