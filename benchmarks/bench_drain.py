@@ -6,6 +6,12 @@ sends it, batch after batch, to ``caudal central serve --role telemetry`` (its o
 alert evaluation and rollup on, as in production) on a temporary PostgreSQL database,
 until the buffer is empty: every reading stored and acknowledged.
 
+Each round drains the backlog twice, once into each deployment: ``inline`` (the default: the
+telemetry process evaluates alerts after each batch) and ``alerts role`` (the modular
+deployment: ``CAUDAL_ALERT_EVALUATION=role``, alerts evaluated by ``caudal central serve
+--role alerts`` in a process of its own, whose CPU counts as the server's; the round also
+reports how long after the drain that role had evaluated every reading).
+
 Baseline, same round: the rows the drain stored, COPYed raw (the adapter's binary COPY,
 5,000 rows per transaction) into a fresh database of the same schema. Ratio = drain time
 / COPY time (goal <= 2). Also reported, per round, where the CPU went: the agent's (this
@@ -21,6 +27,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,24 +152,81 @@ def raw_copy(rows: list[tuple]) -> dict[str, float]:
     return {"copy s": elapsed, "copy client cpu s": cpu, "copy pg cpu s": backend.seconds or 0.0}
 
 
-def one_round(backlog: Path, folder: Path) -> dict[str, float]:
+DEPLOYMENTS = {"inline": ("ingest+alerts", None), "alerts role": ("ingest+alerts role", "alerts role")}
+CAUGHT_UP_TIMEOUT_S = 300
+
+
+def alerts_waiting(url: str) -> int:
+    """Points still marked for the alerts role."""
+    db = open_database(url)
+    try:
+        with db.connect() as conn:
+            return int(conn.fetchval("SELECT COUNT(*) FROM alert_pending"))
+    finally:
+        db.close()
+
+
+def caught_up_s(url: str) -> float:
+    """Seconds until the alerts role has evaluated every reading (no mark left)."""
+    started = time.perf_counter()
+    while alerts_waiting(url):
+        if time.perf_counter() - started > CAUGHT_UP_TIMEOUT_S:
+            raise TimeoutError(f"the alerts role had not caught up after {CAUGHT_UP_TIMEOUT_S} s")
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+def drain_into(deployment: str, backlog: Path, folder: Path) -> tuple[dict[str, float], list[tuple[object, ...]]]:
+    """One drain of the backlog into a fresh database served by ``deployment``; its figures
+    and the rows it stored."""
+    variant, beside = DEPLOYMENTS[deployment]
     path = folder / "buffer.db"
     shutil.copyfile(backlog, path)
+    figures: dict[str, float] = {}
     with temporary_database(ADMIN_URL, "caudal_bench_drain") as url:
         seed(url)
-        with server("ingest+alerts", url) as target, BackendCpu(url) as backend:
-            server_cpu = target.cpu_s()
-            drain_s, agent_cpu = asyncio.run(drain(target.url, path))
-            server_cpu = target.cpu_s() - server_cpu
+        with ExitStack() as stack:
+            servers = [stack.enter_context(server(name, url)) for name in (variant, beside) if name]
+            backend = stack.enter_context(BackendCpu(url))
+            server_cpu = sum(target.cpu_s() for target in servers)
+            figures["drain s"], figures["agent cpu s"] = asyncio.run(drain(servers[0].url, path))
+            if beside:
+                figures["alerts caught up s"] = caught_up_s(url)
+            figures["server cpu s"] = sum(target.cpu_s() for target in servers) - server_cpu
+        figures["pg cpu s"] = backend.seconds or 0.0
         rows = stored_rows(url)
     path.unlink()
-    return {
-        "drain s": drain_s,
-        "agent cpu s": agent_cpu,
-        "server cpu s": server_cpu,
-        "pg cpu s": backend.seconds or 0.0,
-        **raw_copy(rows),
-    }
+    return figures, rows
+
+
+def one_round(backlog: Path, folder: Path) -> dict[str, dict[str, float]]:
+    """Each deployment's drain, then the COPY of the rows they stored."""
+    measured: dict[str, dict[str, float]] = {}
+    for deployment in DEPLOYMENTS:
+        measured[deployment], rows = drain_into(deployment, backlog, folder)
+    measured["copy"] = raw_copy(rows)
+    return measured
+
+
+def report(figures: Figures, deployment: str, rounds: list[dict[str, dict[str, float]]]) -> None:
+    drained, copied = [r[deployment] for r in rounds], [r["copy"] for r in rounds]
+    for what in drained[0]:
+        print(f"   {deployment:<12} {what:<18} {spread([r[what] for r in drained])}")
+    figures.value(f"{deployment}: agent CPU s", [r["agent cpu s"] for r in drained])
+    figures.value(f"{deployment}: server CPU s", [r["server cpu s"] for r in drained])
+    figures.value(f"{deployment}: PostgreSQL CPU s (drain database's backends)", [r["pg cpu s"] for r in drained])
+    if "alerts caught up s" in drained[0]:
+        figures.value(f"{deployment}: alerts evaluated, s after the drain", [r["alerts caught up s"] for r in drained])
+    figures.ratio(
+        f"{deployment}: drain CPU (agent + server + PostgreSQL) / raw COPY CPU (client + PostgreSQL)",
+        [r["agent cpu s"] + r["server cpu s"] + r["pg cpu s"] for r in drained],
+        [r["copy client cpu s"] + r["copy pg cpu s"] for r in copied],
+    )
+    figures.ratio(
+        f"{deployment}: drain time / raw COPY time (goal <= 2)",
+        [r["drain s"] for r in drained],
+        [r["copy s"] for r in copied],
+    )
 
 
 def main() -> Figures | None:
@@ -177,19 +241,10 @@ def main() -> Figures | None:
         fill(backlog)
         rounds = [one_round(backlog, folder) for _ in range(ROUNDS)]
     figures = Figures(f"backlog drain of {READINGS:,} readings")
-    for what in rounds[0]:
-        print(f"   {what:<18} {spread([r[what] for r in rounds])}")
-    figures.value("agent CPU s", [r["agent cpu s"] for r in rounds])
-    figures.value("server CPU s", [r["server cpu s"] for r in rounds])
-    figures.value("PostgreSQL CPU s (drain database's backends)", [r["pg cpu s"] for r in rounds])
-    figures.ratio(
-        "drain CPU (agent + server + PostgreSQL) / raw COPY CPU (client + PostgreSQL)",
-        [r["agent cpu s"] + r["server cpu s"] + r["pg cpu s"] for r in rounds],
-        [r["copy client cpu s"] + r["copy pg cpu s"] for r in rounds],
-    )
-    figures.ratio(
-        "drain time / raw COPY time (goal <= 2)", [r["drain s"] for r in rounds], [r["copy s"] for r in rounds]
-    )
+    for what in rounds[0]["copy"]:
+        print(f"   {'raw COPY':<12} {what:<18} {spread([r['copy'][what] for r in rounds])}")
+    for deployment in DEPLOYMENTS:
+        report(figures, deployment, rounds)
     return figures
 
 
