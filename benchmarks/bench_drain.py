@@ -35,7 +35,7 @@ from benchmarks.bench_fleet import server
 from benchmarks.databases import ADMIN_URL, BackendCpu, postgres_measurable, temporary_database
 from benchmarks.figures import Figures, spread
 from central.crypto import token_hash
-from central.db import migrate, open_database
+from central.db import Database, migrate, open_database
 from central.telemetry.ingest import COLUMNS
 from edge.buffer import Buffer, PolledReading
 from edge.uploader import Uploader
@@ -156,24 +156,23 @@ DEPLOYMENTS = {"inline": ("ingest+alerts", None), "alerts role": ("ingest+alerts
 CAUGHT_UP_TIMEOUT_S = 300
 
 
-def alerts_waiting(url: str) -> int:
-    """Points still marked for the alerts role."""
-    db = open_database(url)
-    try:
-        with db.connect() as conn:
-            return int(conn.fetchval("SELECT COUNT(*) FROM alert_pending"))
-    finally:
-        db.close()
-
-
 def caught_up_s(url: str) -> float:
     """Seconds until the alerts role has evaluated every reading (no mark left)."""
     started = time.perf_counter()
-    while alerts_waiting(url):
-        if time.perf_counter() - started > CAUGHT_UP_TIMEOUT_S:
-            raise TimeoutError(f"the alerts role had not caught up after {CAUGHT_UP_TIMEOUT_S} s")
-        time.sleep(0.1)
+    db = open_database(url)
+    try:
+        while _alerts_waiting(db):
+            if time.perf_counter() - started > CAUGHT_UP_TIMEOUT_S:
+                raise TimeoutError(f"the alerts role had not caught up after {CAUGHT_UP_TIMEOUT_S} s")
+            time.sleep(0.1)
+    finally:
+        db.close()
     return time.perf_counter() - started
+
+
+def _alerts_waiting(db: Database) -> bool:
+    with db.connect() as conn:
+        return bool(conn.fetchval("SELECT EXISTS (SELECT FROM alert_pending)"))
 
 
 def drain_into(deployment: str, backlog: Path, folder: Path) -> tuple[dict[str, float], list[tuple[object, ...]]]:
@@ -208,15 +207,20 @@ def one_round(backlog: Path, folder: Path) -> dict[str, dict[str, float]]:
     return measured
 
 
+# What each drain reports without a baseline, by the key its round stores it under.
+VALUES = {
+    "drain s": "drain s",
+    "agent cpu s": "agent CPU s",
+    "server cpu s": "server CPU s",
+    "pg cpu s": "PostgreSQL CPU s (drain database's backends)",
+    "alerts caught up s": "alerts evaluated, s after the drain",
+}
+
+
 def report(figures: Figures, deployment: str, rounds: list[dict[str, dict[str, float]]]) -> None:
     drained, copied = [r[deployment] for r in rounds], [r["copy"] for r in rounds]
-    for what in drained[0]:
-        print(f"   {deployment:<12} {what:<18} {spread([r[what] for r in drained])}")
-    figures.value(f"{deployment}: agent CPU s", [r["agent cpu s"] for r in drained])
-    figures.value(f"{deployment}: server CPU s", [r["server cpu s"] for r in drained])
-    figures.value(f"{deployment}: PostgreSQL CPU s (drain database's backends)", [r["pg cpu s"] for r in drained])
-    if "alerts caught up s" in drained[0]:
-        figures.value(f"{deployment}: alerts evaluated, s after the drain", [r["alerts caught up s"] for r in drained])
+    for key in drained[0]:
+        figures.value(f"{deployment}: {VALUES[key]}", [r[key] for r in drained])
     figures.ratio(
         f"{deployment}: drain CPU (agent + server + PostgreSQL) / raw COPY CPU (client + PostgreSQL)",
         [r["agent cpu s"] + r["server cpu s"] + r["pg cpu s"] for r in drained],
